@@ -1,0 +1,90 @@
+#pragma once
+// The seam between an agent turn and a model vendor. One ModelProvider per configured
+// `models.providers.<id>` entry.
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "base/json.h"
+
+namespace talon::gateway {
+
+/// A tool call requested by the model. `argumentsJson` is the JSON text the model produced (may be
+/// invalid JSON: the turn reports that back to the model as a tool error).
+struct ToolCall {
+  std::string id;
+  std::string name;
+  std::string argumentsJson;
+};
+
+/// A message of the conversation sent to the model (OpenAI chat-completions roles).
+struct ChatMessage {
+  std::string role;  // "system" | "user" | "assistant" | "tool"
+  std::string content;
+  std::vector<ToolCall> toolCalls;  // role "assistant" only
+  std::string toolCallId;           // role "tool" only
+};
+
+/// A tool offered to the model: name, description and JSON Schema of its arguments.
+struct ToolSpec {
+  std::string name;
+  std::string description;
+  json::object parameters;
+};
+
+struct ModelRequest {
+  std::string model;  // the vendor's model id (without the "provider/" prefix)
+  std::vector<ChatMessage> messages;
+  std::vector<ToolSpec> tools;
+  std::optional<int> maxTokens;
+  /// Budget for the whole call; the provider fails with kDeadlineExceeded after it.
+  std::chrono::milliseconds timeout{120'000};
+};
+
+struct TokenUsage {
+  int64_t inputTokens = 0;
+  int64_t outputTokens = 0;
+};
+
+/// The model's complete answer to one request.
+struct ModelResponse {
+  std::string text;
+  std::vector<ToolCall> toolCalls;
+  std::string finishReason;  // "stop", "tool_calls", "length", ...
+  TokenUsage usage;
+};
+
+struct ModelStreamHandlers {
+  /// A piece of answer text, as streamed.
+  std::function<void(std::string_view delta)> onTextDelta;
+  /// Called exactly once. Errors: kUnauthenticated (401/403), kResourceExhausted (429; retryAfterMs
+  /// set from Retry-After), kUnavailable (5xx, connection failure), kDeadlineExceeded (timeout),
+  /// kUpstream (malformed stream or body), kCancelled.
+  std::function<void(Result<ModelResponse>)> onComplete;
+};
+
+/// Handle to an in-flight model call.
+class ModelCall {
+ public:
+  virtual ~ModelCall() = default;
+  virtual void cancel() = 0;
+};
+using ModelCallPtr = std::shared_ptr<ModelCall>;
+
+/// A model vendor endpoint. Thread-safe; callbacks run on I/O threads and must not block.
+class ModelProvider {
+ public:
+  virtual ~ModelProvider() = default;
+  /// The config id ("openai", "ollama", ...).
+  virtual const std::string& id() const = 0;
+  /// Starts a streamed call.
+  virtual ModelCallPtr stream(ModelRequest request, ModelStreamHandlers handlers) = 0;
+};
+using ModelProviderPtr = std::shared_ptr<ModelProvider>;
+
+}  // namespace talon::gateway

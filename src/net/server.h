@@ -1,0 +1,140 @@
+#pragma once
+// HTTP/1.1 and WebSocket (RFC 6455) on one listening port, on Boost.Beast. This header is Beast-free;
+// the implementation lives in src/net/*.cpp. Text frames only; permessage-deflate is not negotiated
+// (as OpenClaw: docs/gateway/protocol/transport.md).
+//
+// Threads: handlers run on the io_context's threads. Calls for one connection (HTTP requests on one
+// keep-alive connection; onMessage/onClose of one WebSocket) never run concurrently with each other.
+// Handlers must not block: post blocking work elsewhere.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/error.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace talon::net {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+/// A received HTTP request (also the upgrade request of a WebSocket).
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // as sent: "/v1/models?x=1"
+  std::string path;    // target without the query: "/v1/models"
+  std::string query;   // without '?', may be empty
+  Headers headers;
+  std::string body;
+  std::string remoteAddress;  // "127.0.0.1", "::1"
+  bool remoteIsLoopback = false;
+
+  /// First header named `name` (case-insensitive), or empty.
+  std::string_view header(std::string_view name) const;
+};
+
+/// A complete HTTP response.
+struct HttpResponse {
+  int status = 200;
+  std::string contentType = "application/json";
+  Headers headers;
+  std::string body;
+};
+
+/// Incremental body of a streamed (chunked) response, e.g. Server-Sent Events. Thread-safe: writes
+/// are queued and sent in order on the connection's strand.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  /// Queues bytes for the client. Ignored once the stream is closed.
+  virtual void write(std::string data) = 0;
+  /// Ends the response (last chunk). Idempotent.
+  virtual void end() = 0;
+  /// True when the client went away or end() was called.
+  virtual bool closed() const = 0;
+};
+using ResponseStreamPtr = std::shared_ptr<ResponseStream>;
+
+/// One request awaiting its answer. Exactly one of respond() / startStream() must be called, from any
+/// thread; dropping the last reference without either answers 500.
+class HttpExchange {
+ public:
+  virtual ~HttpExchange() = default;
+  virtual const HttpRequest& request() const = 0;
+  virtual void respond(HttpResponse response) = 0;
+  /// Sends the status and headers now and returns a stream for the body (Transfer-Encoding: chunked).
+  virtual ResponseStreamPtr startStream(int status, std::string contentType, Headers headers = {}) = 0;
+};
+using HttpExchangePtr = std::shared_ptr<HttpExchange>;
+
+/// The server side of one accepted WebSocket. Thread-safe.
+class WebSocketConnection {
+ public:
+  virtual ~WebSocketConnection() = default;
+  /// Queues a text frame. Ignored after close. Never blocks.
+  virtual void send(std::string text) = 0;
+  /// Sends a close frame with `code` (RFC 6455 §7.4) and `reason` (≤ 123 bytes), then closes.
+  virtual void close(uint16_t code, std::string reason) = 0;
+  /// Largest accepted incoming message in bytes; a larger one closes the connection with 1009.
+  virtual void setMaxMessageBytes(std::size_t bytes) = 0;
+  /// Bytes queued for sending and not yet written (for backpressure decisions).
+  virtual std::size_t bufferedBytes() const = 0;
+  virtual const std::string& remoteAddress() const = 0;
+  virtual bool remoteIsLoopback() const = 0;
+  /// Process-unique connection number.
+  virtual uint64_t id() const = 0;
+};
+using WebSocketConnectionPtr = std::shared_ptr<WebSocketConnection>;
+
+/// Receives one WebSocket's traffic; created by ServerHandlers::onWebSocket.
+class WebSocketSession {
+ public:
+  virtual ~WebSocketSession() = default;
+  /// A complete text (or binary) message.
+  virtual void onMessage(std::string_view text) = 0;
+  /// The connection closed (by either side, or failed). Called once; no onMessage after it.
+  virtual void onClose(uint16_t code) = 0;
+};
+using WebSocketSessionPtr = std::shared_ptr<WebSocketSession>;
+
+struct ServerHandlers {
+  /// Every plain HTTP request.
+  std::function<void(HttpExchangePtr)> onHttp;
+  /// A WebSocket upgrade on any path (after the handshake completed). Returns the session that gets
+  /// the messages; the connection holds it until close.
+  std::function<WebSocketSessionPtr(WebSocketConnectionPtr, const HttpRequest& upgrade)> onWebSocket;
+};
+
+struct ServerOptions {
+  /// Addresses to listen on; each must bind or create() fails. "127.0.0.1" and "::1" by default.
+  std::vector<std::string> bindAddresses{"127.0.0.1", "::1"};
+  /// 0 picks a free port (the same one on every address); read it back with Server::port().
+  uint16_t port = 18789;
+  /// Largest accepted HTTP request body, bytes.
+  std::size_t maxHttpBodyBytes = 8u << 20;
+  /// Initial WebSocket message limit, bytes (before the protocol handshake raises it).
+  std::size_t initialMaxWsMessageBytes = 64u << 10;
+};
+
+/// The listening server. Created on an io_context the caller runs.
+class Server {
+ public:
+  virtual ~Server() = default;
+  /// Binds and starts accepting. Errors: kIo with the address and the OS reason (e.g. EADDRINUSE)
+  /// when a bind fails, kInvalidArgument for an unparsable address.
+  static Result<std::unique_ptr<Server>> create(boost::asio::io_context& io, ServerOptions options,
+                                                ServerHandlers handlers);
+  /// The bound port.
+  virtual uint16_t port() const = 0;
+  /// Stops accepting and closes every connection (WebSockets with 1001). Thread-safe, idempotent.
+  virtual void stop() = 0;
+};
+using ServerPtr = std::unique_ptr<Server>;
+
+}  // namespace talon::net
