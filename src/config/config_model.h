@@ -1,0 +1,135 @@
+#pragma once
+// The typed view of the subset of OpenClaw's config that Talon implements. Field names follow
+// OpenClaw's schema (`openclaw config schema`, OpenClaw 2026.9.6). Produced by config_loader.h after
+// parsing, `$include`, `${VAR}` substitution and strict validation; plain data, freely copyable.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace talon::config {
+
+/// `gateway.auth`.
+struct GatewayAuthConfig {
+  /// "none" | "token" | "password" (OpenClaw's "trusted-proxy" is reported as not supported yet).
+  /// Unset in the file means "token".
+  std::string mode = "token";
+  /// Resolved secret values (after `${VAR}` / env secret refs); empty when not configured.
+  std::string token;
+  std::string password;
+};
+
+/// `gateway`.
+struct GatewayConfig {
+  /// Listening port; precedence `--port` > `TALON_GATEWAY_PORT` > `gateway.port` > 18789 (applied by the CLI).
+  int port = 18789;
+  /// "loopback" | "lan" | "auto" | "custom" ("tailnet" is not supported yet).
+  std::string bind = "loopback";
+  /// With bind "custom": the address to listen on.
+  std::string customBindHost;
+  GatewayAuthConfig auth;
+  /// `gateway.http.endpoints.chatCompletions.enabled` (default false): serves /v1/chat/completions
+  /// and /v1/models.
+  bool chatCompletionsEnabled = false;
+};
+
+/// A model reference: `"provider/model"` string, or `{primary, fallbacks}`.
+struct ModelRef {
+  std::string primary;  // "provider/model"; empty when unset
+  std::vector<std::string> fallbacks;
+};
+
+/// `agents.defaults`.
+struct AgentDefaultsConfig {
+  ModelRef model;
+  std::string workspace;  // empty: <stateDir>/workspace (default agent) or <stateDir>/workspace-<id>
+  /// `agents.defaults.maxConcurrent`: global cap on concurrently running turns (0: default max(8, 4*CPUs)).
+  int maxConcurrent = 0;
+  /// `agents.defaults.timeoutSeconds`: one turn's budget (0: default).
+  int64_t timeoutSeconds = 0;
+};
+
+/// `agents.entries.<id>`.
+struct AgentEntryConfig {
+  std::string id;  // the map key
+  std::string name;
+  std::string workspace;  // empty: from defaults
+  ModelRef model;         // empty primary: from defaults
+};
+
+/// `agents`.
+struct AgentsConfig {
+  /// "" (unset) | "explicit". Required to be "explicit" with two or more entries.
+  std::string ownership;
+  AgentDefaultsConfig defaults;
+  /// Roster in file order (the order matters for display only).
+  std::vector<AgentEntryConfig> entries;
+};
+
+/// `bindings[].match.peer`.
+struct PeerMatch {
+  std::string kind;  // "direct" | "group" | "channel" ("dm" is normalised to "direct")
+  std::string id;    // "*" is a per-kind wildcard
+};
+
+/// `bindings[].match`.
+struct BindingMatch {
+  std::string channel;                   // required
+  std::optional<std::string> accountId;  // omitted: default account only; "*": every account
+  std::optional<PeerMatch> peer;
+  std::optional<std::string> guildId;
+  std::optional<std::string> teamId;
+  std::vector<std::string> roles;
+};
+
+/// `bindings[]` (type "route"; "acp" bindings are reported as not supported yet).
+struct BindingConfig {
+  std::string agentId;
+  std::string comment;
+  BindingMatch match;
+  std::optional<std::string> dmScope;     // `session.dmScope` override for matched peers
+  std::optional<std::string> groupScope;  // `session.groupScope` override
+};
+
+/// `session`.
+struct SessionConfig {
+  /// "main" | "per-peer" | "per-channel-peer" | "per-account-channel-peer".
+  std::string dmScope = "main";
+  /// "per-group" | "main".
+  std::string groupScope = "per-group";
+};
+
+/// `models.providers.<id>.models[]` (the subset Talon reads).
+struct ProviderModelConfig {
+  std::string id;
+  std::string name;
+  std::optional<int64_t> contextWindow;
+  std::optional<int64_t> maxTokens;
+};
+
+/// `models.providers.<id>`.
+struct ProviderConfig {
+  std::string id;       // the map key
+  std::string baseUrl;  // e.g. "https://api.openai.com/v1", "http://127.0.0.1:11434/v1"
+  /// Resolved API key (a literal, `${ENV}`, or `{source:"env", provider, id}`); empty when none or when
+  /// the variable is unset (then `apiKeyUnavailable` says why).
+  std::string apiKey;
+  std::string apiKeyUnavailable;
+  std::string api = "openai-completions";
+  std::map<std::string, std::string> headers;
+  std::optional<int64_t> timeoutSeconds;
+  std::optional<int64_t> maxTokens;
+  std::vector<ProviderModelConfig> models;
+};
+
+/// The whole effective config.
+struct TalonConfig {
+  GatewayConfig gateway;
+  AgentsConfig agents;
+  std::vector<BindingConfig> bindings;
+  SessionConfig session;
+  std::vector<ProviderConfig> providers;  // file order
+};
+
+}  // namespace talon::config
