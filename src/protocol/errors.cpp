@@ -1,0 +1,146 @@
+#include "protocol/errors.h"
+
+#include <fmt/format.h>
+
+#include <string>
+
+#include "base/json.h"
+#include "protocol/constants.h"
+
+namespace talon::protocol {
+
+namespace {
+// A protocol error's message is public by construction: the same text is logged and sent.
+Error publicError(ErrorCode code, std::string text) {
+  Error e(code, text, text);
+  return e;
+}
+
+bool isControlUiClient(std::string_view id) {
+  return id == "openclaw-control-ui" || id == "openclaw-browser-copilot" || id == "openclaw-tui";
+}
+}  // namespace
+
+Error invalidRequestFrameError(std::string_view detail) {
+  return publicError(ErrorCode::kInvalidArgument, fmt::format("invalid request frame: {}", detail));
+}
+
+Error firstRequestNotConnectError() {
+  return publicError(ErrorCode::kInvalidArgument, "invalid handshake: first request must be connect");
+}
+
+Error invalidConnectParamsError(std::string_view detail) {
+  return publicError(ErrorCode::kInvalidArgument, fmt::format("invalid connect params: {}", detail));
+}
+
+Error protocolMismatchError(int64_t clientMinProtocol, int64_t clientMaxProtocol) {
+  Error e = publicError(ErrorCode::kInvalidArgument, "protocol mismatch");
+  e.details = {{"code", "PROTOCOL_MISMATCH"},
+               {"clientMinProtocol", clientMinProtocol},
+               {"clientMaxProtocol", clientMaxProtocol},
+               {"expectedProtocol", kProtocolVersion},
+               {"minimumProbeProtocol", kMinProbeProtocol}};
+  return e;
+}
+
+Error invalidRoleError() { return publicError(ErrorCode::kInvalidArgument, "invalid role"); }
+
+Error authFailureError(AuthFailure reason, std::string_view clientId, ClientMode clientMode, bool isLocalClient) {
+  const bool isCli = clientMode == ClientMode::kCli;
+  const bool isUi = isControlUiClient(clientId) || clientMode == ClientMode::kWebchat || clientId == "webchat-ui";
+  const std::string_view uiHint = "open the dashboard URL and paste the token in Control UI settings";
+  const std::string_view missingUiTokenHint =
+      "paste in Control UI settings or openclaw doctor --generate-gateway-token; restart";
+  const std::string_view tokenHint = isCli ? (isLocalClient ? "use this gateway's gateway.auth.token or pair the device"
+                                                            : "set gateway.remote.token to match gateway.auth.token")
+                                     : isUi ? uiHint
+                                            : "provide gateway auth token";
+  const std::string_view passwordHint =
+      isCli  ? (isLocalClient ? "use this gateway's gateway.auth.password"
+                              : "set gateway.remote.password to match gateway.auth.password")
+      : isUi ? "enter the password in Control UI settings"
+             : "provide gateway auth password";
+
+  std::string message;
+  std::string_view code;
+  std::string_view authReason;
+  std::string_view nextStep = "update_auth_credentials";
+  switch (reason) {
+    case AuthFailure::kTokenMissing:
+      message = fmt::format("unauthorized: gateway token missing ({})", isUi ? missingUiTokenHint : tokenHint);
+      code = "AUTH_TOKEN_MISSING";
+      authReason = "token_missing";
+      nextStep = "update_auth_configuration";
+      break;
+    case AuthFailure::kTokenMismatch:
+      message = fmt::format("unauthorized: gateway token mismatch ({})", tokenHint);
+      code = "AUTH_TOKEN_MISMATCH";
+      authReason = "token_mismatch";
+      break;
+    case AuthFailure::kPasswordMissing:
+      message = fmt::format("unauthorized: gateway password missing ({})", passwordHint);
+      code = "AUTH_PASSWORD_MISSING";
+      authReason = "password_missing";
+      nextStep = "update_auth_configuration";
+      break;
+    case AuthFailure::kPasswordMismatch:
+      message = fmt::format("unauthorized: gateway password mismatch ({})", passwordHint);
+      code = "AUTH_PASSWORD_MISMATCH";
+      authReason = "password_mismatch";
+      break;
+  }
+  Error e = publicError(ErrorCode::kUnauthenticated, std::move(message));
+  e.details = {{"code", code},
+               {"authReason", authReason},
+               {"canRetryWithDeviceToken", false},
+               {"recommendedNextStep", nextStep}};
+  return e;
+}
+
+Error deviceAuthUnsupportedError() {
+  Error e = publicError(ErrorCode::kInvalidArgument,
+                        "device authentication is not supported by Talon yet; connect with the gateway token or "
+                        "password");
+  e.details = {{"code", "DEVICE_AUTH_UNSUPPORTED"}};
+  return e;
+}
+
+Error missingScopeError(Scope missing, std::initializer_list<Scope> requiredScopes) {
+  Error e = publicError(ErrorCode::kPermissionDenied, fmt::format("missing scope: {}", scopeName(missing)));
+  json::array required;
+  for (Scope s : requiredScopes) required.emplace_back(scopeName(s));
+  if (required.empty()) required.emplace_back(scopeName(missing));
+  e.details = {
+      {"code", "MISSING_SCOPE"}, {"missingScope", scopeName(missing)}, {"requiredScopes", std::move(required)}};
+  return e;
+}
+
+Error unknownMethodError(std::string_view method) {
+  return publicError(ErrorCode::kInvalidArgument, fmt::format("unknown method: {}", method));
+}
+
+Error unsupportedMethodError(std::string_view method) {
+  Error e = publicError(ErrorCode::kInvalidArgument, fmt::format("method {} is not supported by Talon yet", method));
+  e.details = {{"code", "UNSUPPORTED_METHOD"}};
+  return e;
+}
+
+Error unauthorizedRoleError(Role role) {
+  return publicError(ErrorCode::kInvalidArgument, fmt::format("unauthorized role: {}", roleName(role)));
+}
+
+Error gatewayStartingError() {
+  Error e = publicError(ErrorCode::kUnavailable, "gateway starting; retry shortly");
+  e.retryAfterMs = kStartupRetryAfterMs;
+  e.details = {{"reason", kStartupUnavailableReason}};
+  return e;
+}
+
+Error methodStartingError(std::string_view method) {
+  Error e = publicError(ErrorCode::kUnavailable, fmt::format("{} unavailable during gateway startup", method));
+  e.retryAfterMs = kStartupRetryAfterMs;
+  e.details = {{"reason", kStartupUnavailableReason}, {"method", method}};
+  return e;
+}
+
+}  // namespace talon::protocol

@@ -1,0 +1,74 @@
+#pragma once
+// Builders for the protocol errors OpenClaw sends, as talon::Error values (code, public message and
+// details). encodeResponseError (frames.h) turns them into wire error objects through
+// talon::protocolErrorCode, the single ErrorCode → protocol code mapping.
+// Source: reference/openclaw-protocol.md §1 "Errors seen on the wire", and OpenClaw 2026.9.6
+// dist/message-handler-*.mjs, dist/error-codes-*.mjs, dist/connect-error-details-*.mjs,
+// dist/node-connect-reconcile-*.mjs.
+#include <cstdint>
+#include <initializer_list>
+#include <string_view>
+
+#include "base/error.h"
+#include "protocol/client_info.h"
+#include "protocol/scopes.h"
+
+namespace talon::protocol {
+
+/// INVALID_REQUEST "invalid request frame: <detail>" for JSON that is not a valid req frame.
+Error invalidRequestFrameError(std::string_view detail);
+
+/// INVALID_REQUEST "invalid handshake: first request must be connect" (then close 1008).
+Error firstRequestNotConnectError();
+
+/// INVALID_REQUEST "invalid connect params: <detail>" for a connect whose params break
+/// ConnectParamsSchema (then close 1008).
+Error invalidConnectParamsError(std::string_view detail);
+
+/// INVALID_REQUEST "protocol mismatch", details {code:"PROTOCOL_MISMATCH", clientMinProtocol,
+/// clientMaxProtocol, expectedProtocol:4, minimumProbeProtocol:3} (then close 1002).
+Error protocolMismatchError(int64_t clientMinProtocol, int64_t clientMaxProtocol);
+
+/// INVALID_REQUEST "invalid role" for a connect role outside operator|node|worker (then close 1008).
+Error invalidRoleError();
+
+/// Why shared-secret authentication failed (OpenClaw's auth `reason`).
+enum class AuthFailure { kTokenMissing, kTokenMismatch, kPasswordMissing, kPasswordMismatch };
+
+/// The connect rejection for a failed shared-secret check: INVALID_REQUEST
+/// "unauthorized: gateway token mismatch (<hint>)" (hint chosen by client kind and locality as OpenClaw
+/// formatGatewayAuthFailureMessage does), details {code:"AUTH_TOKEN_MISMATCH" (or AUTH_TOKEN_MISSING,
+/// AUTH_PASSWORD_MISSING, AUTH_PASSWORD_MISMATCH), authReason:"token_mismatch", canRetryWithDeviceToken:
+/// false, recommendedNextStep:"update_auth_credentials" (…"update_auth_configuration" when missing)}.
+/// The caller closes with 1008; OpenClaw delays this answer by about 270 ms.
+Error authFailureError(AuthFailure reason, std::string_view clientId, ClientMode clientMode, bool isLocalClient);
+
+/// Talon-specific: a connect that offers only a device identity (no token or password). Device
+/// signatures are not verified yet, so this is INVALID_REQUEST "device authentication is not supported
+/// by Talon yet; connect with the gateway token or password", details {code:"DEVICE_AUTH_UNSUPPORTED"}
+/// (then close 1008).
+Error deviceAuthUnsupportedError();
+
+/// FORBIDDEN "missing scope: <missing>", details {code:"MISSING_SCOPE", missingScope, requiredScopes}.
+/// `requiredScopes` empty means [missing] (OpenClaw buildMissingScopeErrorDetails).
+Error missingScopeError(Scope missing, std::initializer_list<Scope> requiredScopes);
+
+/// INVALID_REQUEST "unknown method: <method>".
+Error unknownMethodError(std::string_view method);
+
+/// INVALID_REQUEST "method <method> is not supported by Talon yet", details {code:"UNSUPPORTED_METHOD"}:
+/// an OpenClaw core method Talon has no handler for yet.
+Error unsupportedMethodError(std::string_view method);
+
+/// INVALID_REQUEST "unauthorized role: <role>" (an operator calling a node method, or the reverse).
+Error unauthorizedRoleError(Role role);
+
+/// UNAVAILABLE "gateway starting; retry shortly", retryable, retryAfterMs 500, details
+/// {reason:"startup-sidecars"}: the connect answer while starting (then close 1013 "gateway starting").
+Error gatewayStartingError();
+
+/// UNAVAILABLE "<method> unavailable during gateway startup", retryable, retryAfterMs 500, details
+/// {reason:"startup-sidecars", method}: a startup-gated method called before the gateway is ready.
+Error methodStartingError(std::string_view method);
+
+}  // namespace talon::protocol

@@ -1,0 +1,294 @@
+#include "protocol/frames.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdint>
+
+#include "protocol/errors.h"
+
+namespace talon::protocol {
+
+namespace {
+
+constexpr std::array<std::string_view, 6> kRequestKeys = {"type",   "id",          "method",
+                                                          "params", "traceparent", "expectedProfileId"};
+constexpr std::size_t kTraceparentMaxChars = 128;
+constexpr std::size_t kProfileIdMaxChars = 128;
+
+// Characters as JSON Schema counts them (code points) in valid UTF-8.
+std::size_t codePointCount(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// Length of the well-formed UTF-8 sequence starting at s[i] (RFC 3629: no overlongs, no surrogates,
+// at most U+10FFFF), or 0 when it is ill-formed.
+std::size_t utf8SequenceLength(std::string_view s, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const auto cont = [&](std::size_t k) { return k < s.size() && (byte(k) & 0xC0) == 0x80; };
+  const unsigned char c = byte(i);
+  if (c >= 0xC2 && c <= 0xDF) return cont(i + 1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(i + 1) || !cont(i + 2)) return 0;
+    const unsigned char c1 = byte(i + 1);
+    if (c == 0xE0 && c1 < 0xA0) return 0;  // overlong
+    if (c == 0xED && c1 > 0x9F) return 0;  // UTF-16 surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
+    const unsigned char c1 = byte(i + 1);
+    if (c == 0xF0 && c1 < 0x90) return 0;  // overlong
+    if (c == 0xF4 && c1 > 0x8F) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+template <class Int>
+void appendInt(std::string& out, Int v) {
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, res.ptr);
+}
+
+Unexpected<FrameError> invalidFrame(std::string detail, std::optional<std::string> id) {
+  return Unexpected(FrameError{FrameErrorKind::kInvalidRequest, invalidRequestFrameError(detail), std::move(id)});
+}
+
+// Checks an optional/required string member. Returns an error detail, or empty when valid.
+std::string checkString(const json::value& v, std::string_view key, std::size_t minChars, std::size_t maxChars) {
+  if (!v.is_string()) return "at /" + std::string(key) + ": must be string";
+  const auto& s = v.get_string();
+  const std::size_t n = codePointCount(std::string_view(s.data(), s.size()));
+  if (n < minChars)
+    return "at /" + std::string(key) + ": must NOT have fewer than " + std::to_string(minChars) + " characters";
+  if (n > maxChars)
+    return "at /" + std::string(key) + ": must NOT have more than " + std::to_string(maxChars) + " characters";
+  return {};
+}
+
+std::string toStdString(const json::value& v) {
+  const auto& s = v.get_string();
+  return std::string(s.data(), s.size());
+}
+
+void appendErrorShape(std::string& out, const Error& error) {
+  out += R"({"code":)";
+  appendJsonString(out, protocolErrorCode(error.code));
+  out += R"(,"message":)";
+  appendJsonString(out, error.publicMessage());
+  if (!error.details.empty()) {
+    out += R"(,"details":)";
+    out += json::serialize(error.details);
+  }
+  if (error.retryable()) out += R"(,"retryable":true)";
+  if (error.retryAfterMs > 0) {
+    out += R"(,"retryAfterMs":)";
+    appendInt(out, error.retryAfterMs);
+  }
+  out += '}';
+}
+
+void appendResponseHead(std::string& out, std::string_view id, bool ok) {
+  out += R"({"type":"res","id":)";
+  appendJsonString(out, id);
+  out += ok ? R"(,"ok":true)" : R"(,"ok":false)";
+}
+
+}  // namespace
+
+Expected<RequestFrame, FrameError> parseRequestFrame(std::string_view text) {
+  auto parsed = parseJson(text);
+  if (!parsed) return Unexpected(FrameError{FrameErrorKind::kNotJson, std::move(parsed).error(), std::nullopt});
+  if (!parsed->is_object()) return invalidFrame("must be object", std::nullopt);
+  auto& o = parsed->get_object();
+
+  std::optional<std::string> id;
+  if (auto it = o.find("id"); it != o.end() && it->value().is_string() && !it->value().get_string().empty()) {
+    id = toStdString(it->value());
+  }
+  for (std::string_view key : {"type", "id", "method"}) {
+    if (!o.contains(key)) return invalidFrame("must have required property '" + std::string(key) + "'", id);
+  }
+  for (const auto& kv : o) {
+    const std::string_view key(kv.key().data(), kv.key().size());
+    if (std::find(kRequestKeys.begin(), kRequestKeys.end(), key) == kRequestKeys.end()) {
+      return invalidFrame("at root: unexpected property '" + std::string(key) + "'", id);
+    }
+  }
+  if (const auto& type = o.at("type"); !type.is_string() || type.get_string() != "req") {
+    return invalidFrame("at /type: must be equal to constant", id);
+  }
+  for (std::string_view key : {"id", "method"}) {
+    if (auto detail = checkString(o.at(key), key, 1, SIZE_MAX); !detail.empty()) return invalidFrame(detail, id);
+  }
+
+  RequestFrame frame;
+  if (auto it = o.find("traceparent"); it != o.end()) {
+    if (auto detail = checkString(it->value(), "traceparent", 0, kTraceparentMaxChars); !detail.empty()) {
+      return invalidFrame(detail, id);
+    }
+    frame.traceparent = toStdString(it->value());
+  }
+  if (auto it = o.find("expectedProfileId"); it != o.end()) {
+    if (auto detail = checkString(it->value(), "expectedProfileId", 1, kProfileIdMaxChars); !detail.empty()) {
+      return invalidFrame(detail, id);
+    }
+    frame.expectedProfileId = toStdString(it->value());
+  }
+  frame.id = std::move(*id);
+  frame.method = toStdString(o.at("method"));
+  if (auto it = o.find("params"); it != o.end()) frame.params = std::move(it->value());
+  return frame;
+}
+
+void appendJsonString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t runStart = 0;
+  std::size_t i = 0;
+  const auto flush = [&] { out.append(s.data() + runStart, i - runStart); };
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+      ++i;
+      continue;
+    }
+    if (c >= 0x80) {
+      if (const std::size_t len = utf8SequenceLength(s, i); len != 0) {
+        i += len;
+        continue;
+      }
+      flush();
+      out += "\\ufffd";
+      runStart = ++i;
+      continue;
+    }
+    flush();
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += "\\u00";
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xF]);
+    }
+    runStart = ++i;
+  }
+  flush();
+  out.push_back('"');
+}
+
+std::string encodeResponseOk(std::string_view id, std::string_view payloadJson) {
+  std::string out;
+  out.reserve(48 + id.size() + payloadJson.size());
+  appendResponseHead(out, id, true);
+  if (!payloadJson.empty()) {
+    out += R"(,"payload":)";
+    out += payloadJson;
+  }
+  out += '}';
+  return out;
+}
+
+std::string encodeResponseOkValue(std::string_view id, const json::value& payload) {
+  return encodeResponseOk(id, json::serialize(payload));
+}
+
+json::object errorShape(const Error& error) {
+  json::object o;
+  o["code"] = protocolErrorCode(error.code);
+  o["message"] = error.publicMessage();
+  if (!error.details.empty()) o["details"] = error.details;
+  if (error.retryable()) o["retryable"] = true;
+  if (error.retryAfterMs > 0) o["retryAfterMs"] = error.retryAfterMs;
+  return o;
+}
+
+std::string encodeResponseError(std::string_view id, const Error& error) { return encodeResponseError(id, error, {}); }
+
+std::string encodeResponseError(std::string_view id, const Error& error, std::string_view payloadJson) {
+  std::string out;
+  out.reserve(128 + id.size() + payloadJson.size());
+  appendResponseHead(out, id, false);
+  if (!payloadJson.empty()) {
+    out += R"(,"payload":)";
+    out += payloadJson;
+  }
+  out += R"(,"error":)";
+  appendErrorShape(out, error);
+  out += '}';
+  return out;
+}
+
+std::string encodeEvent(std::string_view event, std::string_view payloadJson, std::optional<uint64_t> seq,
+                        std::optional<StateVersion> stateVersion) {
+  std::string out;
+  out.reserve(96 + event.size() + payloadJson.size());
+  out += R"({"type":"event","event":)";
+  appendJsonString(out, event);
+  if (!payloadJson.empty()) {
+    out += R"(,"payload":)";
+    out += payloadJson;
+  }
+  if (seq) {
+    out += R"(,"seq":)";
+    appendInt(out, *seq);
+  }
+  if (stateVersion) {
+    out += R"(,"stateVersion":{"presence":)";
+    appendInt(out, stateVersion->presence);
+    out += R"(,"health":)";
+    appendInt(out, stateVersion->health);
+    out += '}';
+  }
+  out += '}';
+  return out;
+}
+
+std::string encodeEventValue(std::string_view event, const json::value& payload, std::optional<uint64_t> seq,
+                             std::optional<StateVersion> stateVersion) {
+  return encodeEvent(event, json::serialize(payload), seq, stateVersion);
+}
+
+std::string encodeTickEvent(int64_t tsMs, uint64_t seq) {
+  std::string payload = R"({"ts":)";
+  appendInt(payload, tsMs);
+  payload += '}';
+  return encodeEvent("tick", payload, seq);
+}
+
+std::string encodeShutdownEvent(std::string_view reason, std::optional<int64_t> restartExpectedMs, uint64_t seq) {
+  std::string payload = R"({"reason":)";
+  appendJsonString(payload, reason);
+  if (restartExpectedMs) {
+    payload += R"(,"restartExpectedMs":)";
+    appendInt(payload, *restartExpectedMs);
+  }
+  payload += '}';
+  return encodeEvent("shutdown", payload, seq);
+}
+
+}  // namespace talon::protocol

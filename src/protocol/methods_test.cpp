@@ -1,0 +1,227 @@
+#include "protocol/methods.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include "base/file_io.h"
+#include "base/json.h"
+
+namespace talon::protocol {
+namespace {
+
+json::array loadSpecs() {
+  auto text = readFile(std::string(TALON_SOURCE_DIR) + "/tests/data/wire/core-method-specs.json");
+  EXPECT_TRUE(text) << text.error().toString();
+  if (!text) return {};
+  auto v = parseJson(*text);
+  EXPECT_TRUE(v && v->is_array());
+  return v && v->is_array() ? v->as_array() : json::array{};
+}
+
+TEST(MethodTable, MatchesOpenClawCoreSpecs) {
+  const json::array specs = loadSpecs();
+  ASSERT_EQ(specs.size(), 482u);
+  ASSERT_EQ(methodTable().size(), specs.size());
+  for (const auto& s : specs) {
+    const auto& o = s.as_object();
+    const std::string name(o.at("name").as_string());
+    const MethodSpec* m = findMethod(name);
+    ASSERT_NE(m, nullptr) << name;
+    EXPECT_EQ(m->name, name);
+    const std::string scope(o.at("scope").as_string());
+    EXPECT_EQ(m->specScope, scope) << name;
+    const std::string family = o.at("family").is_string() ? std::string(o.at("family").as_string()) : "";
+    EXPECT_EQ(m->family, family) << name;
+    EXPECT_EQ(m->nodeOnly, scope == "node") << name;
+    if (scope != "node" && scope != "dynamic") {
+      EXPECT_EQ(parseScope(scope), m->requiredScope) << name;
+    }
+    const bool advertised = !(o.contains("advertise") && o.at("advertise").is_bool() && !o.at("advertise").as_bool());
+    EXPECT_EQ(m->advertised, advertised) << name;
+    EXPECT_EQ(m->startupGated, o.contains("startup") && o.at("startup").as_bool()) << name;
+    EXPECT_EQ(m->controlPlaneWrite, o.contains("controlPlaneWrite") && o.at("controlPlaneWrite").as_bool()) << name;
+  }
+}
+
+TEST(MethodTable, SortedSoLookupFindsEveryRow) {
+  const auto table = methodTable();
+  EXPECT_TRUE(std::is_sorted(table.begin(), table.end(), [](auto& a, auto& b) { return a.name < b.name; }));
+  for (const auto& m : table) EXPECT_EQ(findMethod(m.name), &m);
+  EXPECT_EQ(findMethod("no.such.method"), nullptr);
+  EXPECT_EQ(findMethod(""), nullptr);
+  EXPECT_EQ(findMethod("healt"), nullptr);
+}
+
+TEST(MethodTable, TalonImplementsExactlyItsMethodsWithTheSpecScopes) {
+  const std::map<std::string, Scope> expected = {
+      {"health", Scope::kRead},       {"status", Scope::kRead},        {"system-presence", Scope::kRead},
+      {"agents.list", Scope::kRead},  {"sessions.list", Scope::kRead}, {"chat.send", Scope::kWrite},
+      {"chat.history", Scope::kRead}, {"agent", Scope::kWrite},        {"config.get", Scope::kRead},
+      {"models.list", Scope::kRead},  {"logs.tail", Scope::kRead},
+  };
+  std::size_t implemented = 0;
+  for (const auto& m : methodTable()) {
+    auto it = expected.find(std::string(m.name));
+    EXPECT_EQ(m.implemented, it != expected.end()) << m.name;
+    if (it == expected.end()) continue;
+    ++implemented;
+    EXPECT_EQ(m.requiredScope, it->second) << m.name;
+  }
+  EXPECT_EQ(implemented, expected.size());
+  EXPECT_EQ(findMethod("agent")->specScope, "dynamic");
+
+  const auto names = implementedMethodNames();
+  EXPECT_EQ(names.size(), expected.size());
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
+}
+
+TEST(MethodTable, DynamicMethodsHaveOpenClawBaselines) {
+  EXPECT_EQ(findMethod("sessions.delete")->requiredScope, Scope::kAdmin);
+  EXPECT_EQ(findMethod("talk.config")->requiredScope, Scope::kRead);
+  EXPECT_EQ(findMethod("channels.pairing.approve")->requiredScope, Scope::kPairing);
+  EXPECT_EQ(findMethod("fs.listDir")->requiredScope, Scope::kWrite);
+}
+
+TEST(MethodTable, ReservedAdminPrefixes) {
+  EXPECT_TRUE(isReservedAdminMethod("config.patch"));
+  EXPECT_TRUE(isReservedAdminMethod("config.anything"));
+  EXPECT_TRUE(isReservedAdminMethod("exec.approvals.set"));
+  EXPECT_TRUE(isReservedAdminMethod("wizard.start"));
+  EXPECT_TRUE(isReservedAdminMethod("update.run"));
+  EXPECT_FALSE(isReservedAdminMethod("exec.approval.list"));  // approvals scope, not the reserved family
+  EXPECT_FALSE(isReservedAdminMethod("config"));
+  EXPECT_FALSE(isReservedAdminMethod("configs.get"));
+}
+
+TEST(MethodTable, RequiredScopeFor) {
+  EXPECT_EQ(requiredScopeFor("config.get"), Scope::kRead);  // explicit core spec wins over the prefix
+  EXPECT_EQ(requiredScopeFor("config.schema"), Scope::kRead);
+  EXPECT_EQ(requiredScopeFor("config.patch"), Scope::kAdmin);
+  EXPECT_EQ(requiredScopeFor("config.madeUp"), Scope::kAdmin);
+  EXPECT_EQ(requiredScopeFor("totally.unknown"), Scope::kAdmin);
+  EXPECT_EQ(requiredScopeFor("chat.send"), Scope::kWrite);
+  EXPECT_EQ(requiredScopeFor("device.pair.list"), Scope::kPairing);
+  EXPECT_EQ(requiredScopeFor("skills.bins"), Scope::kAdmin);  // node-only: operators cannot reach it
+  // Every reserved-prefix method in the table needs admin unless its spec says otherwise.
+  for (const auto& m : methodTable()) {
+    if (isReservedAdminMethod(m.name) && m.specScope == "operator.admin") {
+      EXPECT_EQ(requiredScopeFor(m.name), Scope::kAdmin) << m.name;
+    }
+  }
+}
+
+struct AuthCase {
+  const char* name;
+  const char* method;
+  ScopeSet granted;
+  Role role;
+  // Empty: allowed. Otherwise the protocol code and message.
+  std::string code;
+  std::string message;
+  // details.code when details are expected.
+  std::string detailCode;
+};
+
+void PrintTo(const AuthCase& c, std::ostream* os) { *os << c.name; }
+
+class Authorize : public ::testing::TestWithParam<AuthCase> {};
+
+TEST_P(Authorize, Outcome) {
+  const AuthCase& c = GetParam();
+  auto r = authorize(c.method, c.granted, c.role);
+  if (c.code.empty()) {
+    ASSERT_TRUE(r) << r.error().toString();
+    EXPECT_EQ((*r)->name, c.method);
+    return;
+  }
+  ASSERT_FALSE(r);
+  EXPECT_EQ(protocolErrorCode(r.error().code), c.code);
+  EXPECT_EQ(r.error().publicMessage(), c.message);
+  if (c.detailCode.empty()) {
+    EXPECT_TRUE(r.error().details.empty());
+  } else {
+    EXPECT_EQ(r.error().details.at("code").as_string(), c.detailCode);
+  }
+}
+
+const ScopeSet kNone;
+const ScopeSet kRead = ScopeSet::of({Scope::kRead});
+const ScopeSet kWrite = ScopeSet::of({Scope::kWrite});
+const ScopeSet kAdmin = ScopeSet::of({Scope::kAdmin});
+const ScopeSet kPairing = ScopeSet::of({Scope::kPairing});
+constexpr Role kOp = Role::kOperator;
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, Authorize,
+    ::testing::Values(
+        AuthCase{"healthWithNoScopes", "health", kNone, kOp, "", "", ""},
+        AuthCase{"healthAsNode", "health", kNone, Role::kNode, "", "", ""},
+        AuthCase{"statusWithNoScopes", "status", kNone, kOp, "FORBIDDEN", "missing scope: operator.read",
+                 "MISSING_SCOPE"},
+        AuthCase{"statusWithRead", "status", kRead, kOp, "", "", ""},
+        AuthCase{"statusWithWrite", "status", kWrite, kOp, "", "", ""},
+        AuthCase{"configGetWithRead", "config.get", kRead, kOp, "", "", ""},
+        AuthCase{"chatSendWithRead", "chat.send", kRead, kOp, "FORBIDDEN", "missing scope: operator.write",
+                 "MISSING_SCOPE"},
+        AuthCase{"chatSendWithWrite", "chat.send", kWrite, kOp, "", "", ""},
+        AuthCase{"agentWithRead", "agent", kRead, kOp, "FORBIDDEN", "missing scope: operator.write", "MISSING_SCOPE"},
+        AuthCase{"agentWithWrite", "agent", kWrite, kOp, "", "", ""},
+        AuthCase{"configPatchWithWrite", "config.patch", kWrite, kOp, "FORBIDDEN", "missing scope: operator.admin",
+                 "MISSING_SCOPE"},
+        AuthCase{"configPatchWithAdmin", "config.patch", kAdmin, kOp, "INVALID_REQUEST",
+                 "method config.patch is not supported by Talon yet", "UNSUPPORTED_METHOD"},
+        AuthCase{"execApprovalsWithWrite", "exec.approvals.get", kWrite, kOp, "FORBIDDEN",
+                 "missing scope: operator.admin", "MISSING_SCOPE"},
+        AuthCase{"wizardWithWrite", "wizard.start", kWrite, kOp, "FORBIDDEN", "missing scope: operator.admin",
+                 "MISSING_SCOPE"},
+        AuthCase{"updateWithWrite", "update.run", kWrite, kOp, "FORBIDDEN", "missing scope: operator.admin",
+                 "MISSING_SCOPE"},
+        AuthCase{"unknownWithNone", "foo.bar", kNone, kOp, "FORBIDDEN", "missing scope: operator.admin",
+                 "MISSING_SCOPE"},
+        AuthCase{"unknownWithRead", "foo.bar", kRead, kOp, "FORBIDDEN", "missing scope: operator.admin",
+                 "MISSING_SCOPE"},
+        AuthCase{"unknownWithWrite", "foo.bar", kWrite, kOp, "FORBIDDEN", "missing scope: operator.admin",
+                 "MISSING_SCOPE"},
+        AuthCase{"unknownWithAdmin", "foo.bar", kAdmin, kOp, "INVALID_REQUEST", "unknown method: foo.bar", ""},
+        AuthCase{"unknownConfigWithWrite", "config.madeUp", kWrite, kOp, "FORBIDDEN", "missing scope: operator.admin",
+                 "MISSING_SCOPE"},
+        AuthCase{"unknownConfigWithAdmin", "config.madeUp", kAdmin, kOp, "INVALID_REQUEST",
+                 "unknown method: config.madeUp", ""},
+        AuthCase{"unsupportedReadMethod", "cron.list", kRead, kOp, "INVALID_REQUEST",
+                 "method cron.list is not supported by Talon yet", "UNSUPPORTED_METHOD"},
+        AuthCase{"unsupportedNeedsScopeFirst", "cron.add", kRead, kOp, "FORBIDDEN", "missing scope: operator.admin",
+                 "MISSING_SCOPE"},
+        AuthCase{"pairingWithRead", "device.pair.list", kRead, kOp, "FORBIDDEN", "missing scope: operator.pairing",
+                 "MISSING_SCOPE"},
+        AuthCase{"pairingWithPairing", "device.pair.list", kPairing, kOp, "INVALID_REQUEST",
+                 "method device.pair.list is not supported by Talon yet", "UNSUPPORTED_METHOD"},
+        AuthCase{"sessionsWriteScopeViaWrite", "sessions.github.publish", kWrite, kOp, "INVALID_REQUEST",
+                 "method sessions.github.publish is not supported by Talon yet", "UNSUPPORTED_METHOD"},
+        AuthCase{"nodeMethodAsOperator", "skills.bins", kAdmin, kOp, "INVALID_REQUEST", "unauthorized role: operator",
+                 ""},
+        AuthCase{"nodeMethodAsNode", "node.event", kNone, Role::kNode, "INVALID_REQUEST",
+                 "method node.event is not supported by Talon yet", "UNSUPPORTED_METHOD"},
+        AuthCase{"operatorMethodAsNode", "status", kAdmin, Role::kNode, "INVALID_REQUEST", "unauthorized role: node",
+                 ""},
+        AuthCase{"anyMethodAsWorker", "status", kAdmin, Role::kWorker, "INVALID_REQUEST", "unauthorized role: worker",
+                 ""}),
+    [](const ::testing::TestParamInfo<AuthCase>& info) { return std::string(info.param.name); });
+
+TEST(Authorize, MissingScopeDetailsMatchOpenClaw) {
+  auto r = authorize("chat.send", kRead);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(toCanonicalJson(r.error().details),
+            R"({"code":"MISSING_SCOPE","missingScope":"operator.write","requiredScopes":["operator.write"]})");
+}
+
+TEST(Authorize, EveryImplementedMethodPassesWithAdmin) {
+  for (auto name : implementedMethodNames()) EXPECT_TRUE(authorize(name, kAdmin)) << name;
+}
+
+}  // namespace
+}  // namespace talon::protocol
