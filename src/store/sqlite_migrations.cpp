@@ -1,0 +1,142 @@
+#include "store/sqlite_migrations.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
+
+#include <array>
+#include <string>
+
+namespace talon::store {
+namespace {
+
+// Step 1: the tables of store.h. Columns are NOT NULL with '' / 0 defaults, so a record round-trips
+// exactly. Indexes serve the queries in sqlite_statements.h (sqlite_store_test checks their plans).
+constexpr std::string_view kInitialSchema = R"sql(
+CREATE TABLE schema_migrations (
+  version       INTEGER PRIMARY KEY,
+  name          TEXT NOT NULL,
+  applied_at_ms INTEGER NOT NULL
+);
+
+CREATE TABLE sessions (
+  session_key   TEXT PRIMARY KEY NOT NULL,
+  agent_id      TEXT NOT NULL,
+  session_id    TEXT NOT NULL DEFAULT '',
+  channel       TEXT NOT NULL DEFAULT '',
+  label         TEXT NOT NULL DEFAULT '',
+  model         TEXT NOT NULL DEFAULT '',
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  message_count INTEGER NOT NULL DEFAULT 0,
+  input_tokens  INTEGER NOT NULL DEFAULT 0,
+  output_tokens INTEGER NOT NULL DEFAULT 0,
+  last_run_id   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX sessions_by_updated ON sessions (updated_at_ms DESC, session_key);
+CREATE INDEX sessions_by_agent_updated ON sessions (agent_id, updated_at_ms DESC, session_key);
+
+CREATE TABLE transcript_entries (
+  session_key     TEXT NOT NULL REFERENCES sessions (session_key),
+  seq             INTEGER NOT NULL CHECK (seq >= 1),
+  run_id          TEXT NOT NULL DEFAULT '',
+  role            TEXT NOT NULL,
+  content         TEXT NOT NULL DEFAULT '',
+  tool_calls_json TEXT NOT NULL DEFAULT '',
+  tool_call_id    TEXT NOT NULL DEFAULT '',
+  tool_name       TEXT NOT NULL DEFAULT '',
+  ts              INTEGER NOT NULL,
+  UNIQUE (session_key, seq)
+);
+CREATE TRIGGER transcript_entries_no_update BEFORE UPDATE ON transcript_entries
+BEGIN
+  SELECT RAISE(ABORT, 'transcript_entries are append-only');
+END;
+CREATE TRIGGER transcript_entries_no_delete BEFORE DELETE ON transcript_entries
+BEGIN
+  SELECT RAISE(ABORT, 'transcript_entries are append-only');
+END;
+
+CREATE TABLE runs (
+  run_id          TEXT PRIMARY KEY NOT NULL,
+  session_key     TEXT NOT NULL REFERENCES sessions (session_key),
+  agent_id        TEXT NOT NULL DEFAULT '',
+  idempotency_key TEXT NOT NULL DEFAULT '',
+  status          TEXT NOT NULL,
+  model           TEXT NOT NULL DEFAULT '',
+  error_code      TEXT NOT NULL DEFAULT '',
+  error_message   TEXT NOT NULL DEFAULT '',
+  final_text      TEXT NOT NULL DEFAULT '',
+  started_at_ms   INTEGER NOT NULL DEFAULT 0,
+  ended_at_ms     INTEGER NOT NULL DEFAULT 0,
+  input_tokens    INTEGER NOT NULL DEFAULT 0,
+  output_tokens   INTEGER NOT NULL DEFAULT 0,
+  steps           INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX runs_by_idempotency_key ON runs (idempotency_key) WHERE idempotency_key <> '';
+CREATE INDEX runs_by_status ON runs (status, started_at_ms, run_id);
+)sql";
+
+constexpr std::array kMigrations = {
+    SqliteMigration{1, "sessions, transcript_entries, runs", kInitialSchema},
+};
+
+int64_t pragmaInt(SQLite::Database& db, const char* sql) {
+  SQLite::Statement query(db, sql);
+  return query.executeStep() ? query.getColumn(0).getInt64() : 0;
+}
+
+// Checks the file belongs to Talon and is not newer than this binary.
+Status checkVersion(SQLite::Database& db, int64_t version) {
+  int64_t applicationId = pragmaInt(db, "PRAGMA application_id");
+  if (applicationId != 0 && applicationId != kSqliteApplicationId) {
+    return fail(ErrorCode::kFailedPrecondition,
+                fmt::format("{} is not a Talon store (application_id {:#x})", db.getFilename(), applicationId),
+                "the database belongs to another application");
+  }
+  if (version > sqliteSchemaVersion()) {
+    return fail(ErrorCode::kFailedPrecondition,
+                fmt::format("{} has schema version {}, newer than this binary's {}; upgrade Talon", db.getFilename(),
+                            version, sqliteSchemaVersion()),
+                "the database was written by a newer Talon");
+  }
+  return {};
+}
+
+}  // namespace
+
+std::span<const SqliteMigration> sqliteMigrations() { return kMigrations; }
+
+int sqliteSchemaVersion() { return kMigrations.back().version; }
+
+Status migrateSqliteSchema(SQLite::Database& db, int64_t nowMs) {
+  try {
+    int64_t current = pragmaInt(db, "PRAGMA user_version");
+    if (auto st = checkVersion(db, current); !st) return st;
+    if (current == sqliteSchemaVersion()) return {};  // the usual case: no write lock taken
+    for (const SqliteMigration& step : kMigrations) {
+      SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+      int64_t version = pragmaInt(db, "PRAGMA user_version");
+      if (auto st = checkVersion(db, version); !st) return st;  // tx rolls back
+      if (version >= step.version) continue;
+      if (version != step.version - 1) {
+        return fail(ErrorCode::kInternal, fmt::format("{} is at schema version {}, cannot apply step {}",
+                                                      db.getFilename(), version, step.version));
+      }
+      db.exec(std::string(step.sql));
+      SQLite::Statement record(db, "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)");
+      record.bind(1, step.version);
+      record.bind(2, std::string(step.name));
+      record.bind(3, static_cast<int64_t>(nowMs));
+      record.exec();
+      // PRAGMA values cannot be bound; both are integers from this file.
+      db.exec(fmt::format("PRAGMA user_version = {}", step.version));
+      db.exec(fmt::format("PRAGMA application_id = {}", kSqliteApplicationId));
+      tx.commit();
+    }
+    return {};
+  } catch (const SQLite::Exception& e) {
+    return fail(ErrorCode::kIo, fmt::format("migrating {}: {}", db.getFilename(), e.what()), "storage failure");
+  }
+}
+
+}  // namespace talon::store

@@ -1,0 +1,1043 @@
+#include "store/sqlite_store.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/sqlite_migrations.h"
+#include "store/sqlite_statements.h"
+
+namespace talon::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "talon-store-test-XXXXXX").string();
+    char* made = ::mkdtemp(pattern.data());
+    if (made == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = made;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+SessionRecord makeSession(const std::string& key, int64_t updatedAtMs, const std::string& agentId = "main") {
+  SessionRecord s;
+  s.sessionKey = key;
+  s.agentId = agentId;
+  s.sessionId = "sid-" + key;
+  s.channel = "webchat";
+  s.createdAtMs = 1000;
+  s.updatedAtMs = updatedAtMs;
+  return s;
+}
+
+TranscriptEntry makeEntry(const std::string& key, int64_t seq, const std::string& content = "",
+                          const std::string& role = "user") {
+  TranscriptEntry e;
+  e.sessionKey = key;
+  e.seq = seq;
+  e.role = role;
+  e.content = content.empty() ? "message " + std::to_string(seq) : content;
+  e.ts = 1'700'000'000'000 + seq;
+  return e;
+}
+
+RunRecord makeRun(const std::string& runId, const std::string& key, const std::string& status = "ok",
+                  const std::string& idempotencyKey = "", int64_t startedAtMs = 0) {
+  RunRecord r;
+  r.runId = runId;
+  r.sessionKey = key;
+  r.agentId = "main";
+  r.idempotencyKey = idempotencyKey;
+  r.status = status;
+  r.startedAtMs = startedAtMs;
+  return r;
+}
+
+WriteBatch sessionBatch(const SessionRecord& s) {
+  WriteBatch b;
+  b.sessions.push_back(s);
+  return b;
+}
+
+StorePtr openOrDie(const fs::path& path, SqliteStoreOptions options = {}) {
+  options.path = path;
+  auto store = openSqliteStore(options);
+  if (!store) throw std::runtime_error("openSqliteStore: " + store.error().toString());
+  return std::move(*store);
+}
+
+std::vector<int64_t> seqsOf(const std::vector<TranscriptEntry>& entries) {
+  std::vector<int64_t> seqs;
+  for (const auto& e : entries) seqs.push_back(e.seq);
+  return seqs;
+}
+
+std::string pragmaText(SQLite::Database& db, const std::string& pragma) {
+  SQLite::Statement q(db, "PRAGMA " + pragma);
+  std::string out;
+  while (q.executeStep()) out += q.getColumn(0).getString() + "\n";
+  return out;
+}
+
+// ---- round trips
+
+TEST(SqliteStore, RoundTripsEveryRecordType) {
+  TempDir dir;
+  auto store = openOrDie(dir.path() / "talon.sqlite");
+
+  SessionRecord s;
+  s.sessionKey = "agent:main:main";
+  s.agentId = "main";
+  s.sessionId = "5f0c9a7e-0000-4000-8000-000000000001";
+  s.channel = "telegram";
+  s.label = "Fünf 🦅";
+  s.model = "openai/gpt-4o";
+  s.createdAtMs = 1'700'000'000'001;
+  s.updatedAtMs = 1'700'000'000'002;
+  s.messageCount = 3;
+  s.inputTokens = 1234;
+  s.outputTokens = 567;
+  s.lastRunId = "run-1";
+
+  TranscriptEntry user = makeEntry(s.sessionKey, 1, std::string("hello\0world", 11), "user");
+  user.runId = "run-1";
+  TranscriptEntry assistant = makeEntry(s.sessionKey, 2, "", "assistant");
+  assistant.content = "";
+  assistant.toolCallsJson = R"([{"id":"call_1","type":"function","function":{"name":"read","arguments":"{}"}}])";
+  assistant.runId = "run-1";
+  TranscriptEntry tool = makeEntry(s.sessionKey, 3, "file contents", "tool");
+  tool.toolCallId = "call_1";
+  tool.toolName = "read";
+  tool.runId = "run-1";
+
+  RunRecord r;
+  r.runId = "run-1";
+  r.sessionKey = s.sessionKey;
+  r.agentId = "main";
+  r.idempotencyKey = "idem-1";
+  r.status = "error";
+  r.model = "openai/gpt-4o";
+  r.errorCode = "UPSTREAM";
+  r.errorMessage = "429 from provider";
+  r.finalText = "partial";
+  r.startedAtMs = 10;
+  r.endedAtMs = 20;
+  r.inputTokens = 1234;
+  r.outputTokens = 567;
+  r.steps = 2;
+
+  WriteBatch batch;
+  batch.sessions = {s};
+  batch.entries = {user, assistant, tool};
+  batch.runs = {r};
+  ASSERT_TRUE(store->write(batch));
+
+  auto gotSession = store->getSession(s.sessionKey);
+  ASSERT_TRUE(gotSession);
+  ASSERT_TRUE(gotSession->has_value());
+  const SessionRecord& gs = **gotSession;
+  EXPECT_EQ(gs.sessionKey, s.sessionKey);
+  EXPECT_EQ(gs.agentId, s.agentId);
+  EXPECT_EQ(gs.sessionId, s.sessionId);
+  EXPECT_EQ(gs.channel, s.channel);
+  EXPECT_EQ(gs.label, s.label);
+  EXPECT_EQ(gs.model, s.model);
+  EXPECT_EQ(gs.createdAtMs, s.createdAtMs);
+  EXPECT_EQ(gs.updatedAtMs, s.updatedAtMs);
+  EXPECT_EQ(gs.messageCount, s.messageCount);
+  EXPECT_EQ(gs.inputTokens, s.inputTokens);
+  EXPECT_EQ(gs.outputTokens, s.outputTokens);
+  EXPECT_EQ(gs.lastRunId, s.lastRunId);
+
+  auto entries = store->transcript(s.sessionKey, 0);
+  ASSERT_TRUE(entries);
+  ASSERT_EQ(entries->size(), 3u);
+  const TranscriptEntry* expected[] = {&user, &assistant, &tool};
+  for (std::size_t i = 0; i < 3; ++i) {
+    const TranscriptEntry& got = (*entries)[i];
+    const TranscriptEntry& want = *expected[i];
+    EXPECT_EQ(got.sessionKey, want.sessionKey);
+    EXPECT_EQ(got.seq, want.seq);
+    EXPECT_EQ(got.runId, want.runId);
+    EXPECT_EQ(got.role, want.role);
+    EXPECT_EQ(got.content, want.content);
+    EXPECT_EQ(got.toolCallsJson, want.toolCallsJson);
+    EXPECT_EQ(got.toolCallId, want.toolCallId);
+    EXPECT_EQ(got.toolName, want.toolName);
+    EXPECT_EQ(got.ts, want.ts);
+  }
+  EXPECT_EQ((*entries)[0].content.size(), 11u);  // an embedded NUL survives
+
+  auto gotRun = store->getRun("run-1");
+  ASSERT_TRUE(gotRun);
+  ASSERT_TRUE(gotRun->has_value());
+  const RunRecord& gr = **gotRun;
+  EXPECT_EQ(gr.runId, r.runId);
+  EXPECT_EQ(gr.sessionKey, r.sessionKey);
+  EXPECT_EQ(gr.agentId, r.agentId);
+  EXPECT_EQ(gr.idempotencyKey, r.idempotencyKey);
+  EXPECT_EQ(gr.status, r.status);
+  EXPECT_EQ(gr.model, r.model);
+  EXPECT_EQ(gr.errorCode, r.errorCode);
+  EXPECT_EQ(gr.errorMessage, r.errorMessage);
+  EXPECT_EQ(gr.finalText, r.finalText);
+  EXPECT_EQ(gr.startedAtMs, r.startedAtMs);
+  EXPECT_EQ(gr.endedAtMs, r.endedAtMs);
+  EXPECT_EQ(gr.inputTokens, r.inputTokens);
+  EXPECT_EQ(gr.outputTokens, r.outputTokens);
+  EXPECT_EQ(gr.steps, r.steps);
+
+  auto missingSession = store->getSession("agent:main:nope");
+  ASSERT_TRUE(missingSession);
+  EXPECT_FALSE(missingSession->has_value());
+  auto missingRun = store->getRun("run-nope");
+  ASSERT_TRUE(missingRun);
+  EXPECT_FALSE(missingRun->has_value());
+  EXPECT_EQ(store->location(), (dir.path() / "talon.sqlite").string());
+}
+
+TEST(SqliteStore, SessionUpsertKeepsCreatedAtAndReplacesTheRest) {
+  TempDir dir;
+  auto store = openOrDie(dir.path() / "talon.sqlite");
+  SessionRecord first = makeSession("k", 100);
+  first.createdAtMs = 50;
+  first.label = "old";
+  ASSERT_TRUE(store->write(sessionBatch(first)));
+  SessionRecord second = makeSession("k", 200);
+  second.createdAtMs = 99;  // ignored: the first insert's value stays
+  second.label = "new";
+  second.messageCount = 4;
+  second.lastRunId = "run-9";
+  ASSERT_TRUE(store->write(sessionBatch(second)));
+  auto got = store->getSession("k");
+  ASSERT_TRUE(got && got->has_value());
+  EXPECT_EQ((*got)->createdAtMs, 50);
+  EXPECT_EQ((*got)->updatedAtMs, 200);
+  EXPECT_EQ((*got)->label, "new");
+  EXPECT_EQ((*got)->messageCount, 4);
+  EXPECT_EQ((*got)->lastRunId, "run-9");
+}
+
+// ---- queries
+
+TEST(SqliteStore, ListSessionsIsNewestFirstWithPagingAndTotalCount) {
+  TempDir dir;
+  auto store = openOrDie(dir.path() / "talon.sqlite");
+  WriteBatch batch;
+  for (int i = 0; i < 25; ++i) {
+    // updatedAtMs 100 + i, except two ties at 500 ordered by key.
+    int64_t updated = (i == 7 || i == 3) ? 500 : 100 + i;
+    batch.sessions.push_back(makeSession(fmt::format("s{:02}", i), updated, i % 2 == 0 ? "even" : "odd"));
+  }
+  ASSERT_TRUE(store->write(batch));
+
+  std::vector<std::string> all;
+  for (int64_t offset = 0; offset < 30; offset += 10) {
+    SessionQuery q;
+    q.limit = 10;
+    q.offset = offset;
+    auto page = store->listSessions(q);
+    ASSERT_TRUE(page) << page.error().toString();
+    EXPECT_EQ(page->totalCount, 25);
+    EXPECT_EQ(page->sessions.size(), offset < 20 ? 10u : 5u);
+    for (const auto& s : page->sessions) all.push_back(s.sessionKey);
+  }
+  std::vector<std::string> expected = {"s03", "s07", "s24", "s23", "s22", "s21", "s20", "s19", "s18",
+                                       "s17", "s16", "s15", "s14", "s13", "s12", "s11", "s10", "s09",
+                                       "s08", "s06", "s05", "s04", "s02", "s01", "s00"};
+  EXPECT_EQ(all, expected);
+
+  SessionQuery odd;
+  odd.agentId = "odd";
+  odd.limit = 3;
+  auto oddPage = store->listSessions(odd);
+  ASSERT_TRUE(oddPage);
+  EXPECT_EQ(oddPage->totalCount, 12);
+  ASSERT_EQ(oddPage->sessions.size(), 3u);
+  EXPECT_EQ(oddPage->sessions[0].sessionKey, "s03");
+  EXPECT_EQ(oddPage->sessions[1].sessionKey, "s07");
+  EXPECT_EQ(oddPage->sessions[2].sessionKey, "s23");
+
+  SessionQuery countOnly;
+  countOnly.limit = 0;
+  auto counted = store->listSessions(countOnly);
+  ASSERT_TRUE(counted);
+  EXPECT_TRUE(counted->sessions.empty());
+  EXPECT_EQ(counted->totalCount, 25);
+
+  SessionQuery none;
+  none.agentId = "nobody";
+  auto empty = store->listSessions(none);
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->totalCount, 0);
+  EXPECT_TRUE(empty->sessions.empty());
+
+  SessionQuery negative;
+  negative.offset = -1;
+  auto refused = store->listSessions(negative);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(SqliteStore, TranscriptReturnsTheLastNOldestFirst) {
+  TempDir dir;
+  auto store = openOrDie(dir.path() / "talon.sqlite");
+  WriteBatch batch;
+  batch.sessions = {makeSession("a", 1), makeSession("b", 2)};
+  for (int64_t seq = 1; seq <= 10; ++seq) batch.entries.push_back(makeEntry("a", seq));
+  batch.entries.push_back(makeEntry("b", 1));
+  ASSERT_TRUE(store->write(batch));
+
+  auto last3 = store->transcript("a", 3);
+  ASSERT_TRUE(last3);
+  EXPECT_EQ(seqsOf(*last3), (std::vector<int64_t>{8, 9, 10}));
+  EXPECT_EQ((*last3)[0].content, "message 8");
+  auto all = store->transcript("a", 0);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(seqsOf(*all), (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
+  auto allNegative = store->transcript("a", -5);
+  ASSERT_TRUE(allNegative);
+  EXPECT_EQ(allNegative->size(), 10u);
+  auto more = store->transcript("a", 50);
+  ASSERT_TRUE(more);
+  EXPECT_EQ(more->size(), 10u);
+  auto other = store->transcript("b", 0);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(seqsOf(*other), (std::vector<int64_t>{1}));
+  auto unknown = store->transcript("zzz", 5);
+  ASSERT_TRUE(unknown);
+  EXPECT_TRUE(unknown->empty());
+}
+
+TEST(SqliteStore, RunsByIdempotencyKeyAndStatus) {
+  TempDir dir;
+  auto store = openOrDie(dir.path() / "talon.sqlite");
+  WriteBatch batch;
+  batch.sessions = {makeSession("k", 1)};
+  batch.runs = {makeRun("r3", "k", "running", "idem-3", 30), makeRun("r1", "k", "running", "idem-1", 10),
+                makeRun("r2", "k", "ok", "", 20), makeRun("r0", "k", "running", "", 10)};
+  ASSERT_TRUE(store->write(batch));
+
+  auto found = store->findRunByIdempotencyKey("idem-1");
+  ASSERT_TRUE(found && found->has_value());
+  EXPECT_EQ((*found)->runId, "r1");
+  auto notFound = store->findRunByIdempotencyKey("idem-9");
+  ASSERT_TRUE(notFound);
+  EXPECT_FALSE(notFound->has_value());
+  auto emptyKey = store->findRunByIdempotencyKey("");  // r2 and r0 have no key; they are not "found"
+  ASSERT_TRUE(emptyKey);
+  EXPECT_FALSE(emptyKey->has_value());
+
+  auto running = store->listRunsWithStatus("running");
+  ASSERT_TRUE(running);
+  std::vector<std::string> ids;
+  for (const auto& r : *running) ids.push_back(r.runId);
+  EXPECT_EQ(ids, (std::vector<std::string>{"r0", "r1", "r3"}));  // startedAtMs, then runId
+
+  // The gateway's start-up sweep: mark them aborted.
+  WriteBatch sweep;
+  for (RunRecord r : *running) {
+    r.status = "aborted";
+    sweep.runs.push_back(r);
+  }
+  ASSERT_TRUE(store->write(sweep));
+  auto stillRunning = store->listRunsWithStatus("running");
+  ASSERT_TRUE(stillRunning);
+  EXPECT_TRUE(stillRunning->empty());
+  auto aborted = store->listRunsWithStatus("aborted");
+  ASSERT_TRUE(aborted);
+  EXPECT_EQ(aborted->size(), 3u);
+  auto stillFound = store->findRunByIdempotencyKey("idem-3");
+  ASSERT_TRUE(stillFound && stillFound->has_value());
+  EXPECT_EQ((*stillFound)->status, "aborted");
+}
+
+// ---- failures
+
+TEST(SqliteStore, DuplicateSeqFailsTheWholeBatch) {
+  TempDir dir;
+  auto store = openOrDie(dir.path() / "talon.sqlite");
+  WriteBatch first;
+  first.sessions = {makeSession("k", 1)};
+  first.entries = {makeEntry("k", 1)};
+  ASSERT_TRUE(store->write(first));
+
+  WriteBatch dup;
+  SessionRecord relabelled = makeSession("k", 2);
+  relabelled.label = "should not land";
+  dup.sessions = {relabelled};
+  dup.entries = {makeEntry("k", 2), makeEntry("k", 1, "duplicate")};
+  dup.runs = {makeRun("r-dup", "k")};
+  auto st = store->write(dup);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_NE(st.error().message.find("k#1"), std::string::npos) << st.error().message;
+
+  auto entries = store->transcript("k", 0);
+  ASSERT_TRUE(entries);
+  EXPECT_EQ(seqsOf(*entries), (std::vector<int64_t>{1}));
+  EXPECT_EQ((*entries)[0].content, "message 1");
+  auto session = store->getSession("k");
+  ASSERT_TRUE(session && session->has_value());
+  EXPECT_EQ((*session)->label, "");
+  auto run = store->getRun("r-dup");
+  ASSERT_TRUE(run);
+  EXPECT_FALSE(run->has_value());
+}
+
+TEST(SqliteStore, DuplicateIdempotencyKeyIsRefused) {
+  TempDir dir;
+  auto store = openOrDie(dir.path() / "talon.sqlite");
+  WriteBatch first;
+  first.sessions = {makeSession("k", 1)};
+  first.runs = {makeRun("r1", "k", "running", "idem"), makeRun("r-a", "k", "ok", ""), makeRun("r-b", "k", "ok", "")};
+  ASSERT_TRUE(store->write(first));
+
+  WriteBatch again;
+  again.runs = {makeRun("r2", "k", "running", "idem")};
+  auto st = store->write(again);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, ErrorCode::kAlreadyExists);
+  auto r2 = store->getRun("r2");
+  ASSERT_TRUE(r2);
+  EXPECT_FALSE(r2->has_value());
+
+  // The same run may be upserted again with its own key.
+  WriteBatch finish;
+  finish.runs = {makeRun("r1", "k", "ok", "idem")};
+  ASSERT_TRUE(store->write(finish));
+  auto found = store->findRunByIdempotencyKey("idem");
+  ASSERT_TRUE(found && found->has_value());
+  EXPECT_EQ((*found)->runId, "r1");
+  EXPECT_EQ((*found)->status, "ok");
+}
+
+TEST(SqliteStore, InvalidAndOrphanRecordsAreRefused) {
+  TempDir dir;
+  auto store = openOrDie(dir.path() / "talon.sqlite");
+  ASSERT_TRUE(store->write(sessionBatch(makeSession("k", 1))));
+
+  auto expectCode = [&](WriteBatch b, ErrorCode code) {
+    auto st = store->write(std::move(b));
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().code, code) << st.error().toString();
+  };
+  WriteBatch seqZero;
+  seqZero.entries = {makeEntry("k", 0)};
+  expectCode(seqZero, ErrorCode::kInvalidArgument);
+  WriteBatch badRole;
+  badRole.entries = {makeEntry("k", 1, "x", "robot")};
+  expectCode(badRole, ErrorCode::kInvalidArgument);
+  WriteBatch badStatus;
+  badStatus.runs = {makeRun("r", "k", "done")};
+  expectCode(badStatus, ErrorCode::kInvalidArgument);
+  WriteBatch noAgent;
+  noAgent.sessions = {makeSession("k2", 1, "")};
+  expectCode(noAgent, ErrorCode::kInvalidArgument);
+  WriteBatch orphanEntry;
+  orphanEntry.entries = {makeEntry("no-such-session", 1)};
+  expectCode(orphanEntry, ErrorCode::kFailedPrecondition);
+  WriteBatch orphanRun;
+  orphanRun.runs = {makeRun("r", "no-such-session")};
+  expectCode(orphanRun, ErrorCode::kFailedPrecondition);
+
+  auto entries = store->transcript("k", 0);
+  ASSERT_TRUE(entries);
+  EXPECT_TRUE(entries->empty());
+  EXPECT_TRUE(store->write(WriteBatch{}));  // an empty batch commits
+}
+
+// Blocks the writer thread inside a callback so that the next batches queue up and are taken in one
+// round; returns the function that releases it.
+class WriterGate {
+ public:
+  explicit WriterGate(Store& store) {
+    std::promise<void> blocked;
+    auto isBlocked = blocked.get_future();
+    store.submit(WriteBatch{}, [this, &blocked](Status) {
+      blocked.set_value();
+      release_.get_future().wait();
+    });
+    isBlocked.wait();
+  }
+  void open() { release_.set_value(); }
+
+ private:
+  std::promise<void> release_;
+};
+
+TEST(SqliteStore, GroupCommitFailsOnlyTheBadBatchAndCommitsTheRest) {
+  TempDir dir;
+  std::mutex roundsMu;
+  std::vector<CommitRound> rounds;
+  SqliteStoreOptions options;
+  options.onCommitRound = [&](const CommitRound& r) {
+    std::lock_guard lock(roundsMu);
+    rounds.push_back(r);
+  };
+  auto store = openOrDie(dir.path() / "talon.sqlite", options);
+
+  WriterGate gate(*store);
+  // Batch i appends seq i and records run r<i>; batch 5 repeats seq 3, batch 8 reuses batch 2's
+  // idempotency key. Batch 1 creates the session the others refer to.
+  constexpr int kBatches = 10;
+  std::vector<std::promise<Status>> done(kBatches + 1);
+  for (int i = 1; i <= kBatches; ++i) {
+    WriteBatch b;
+    if (i == 1) b.sessions = {makeSession("k", 1)};
+    b.entries = {makeEntry("k", i == 5 ? 3 : i)};
+    b.runs = {makeRun("r" + std::to_string(i), "k", "ok", i == 8 ? "idem-2" : "idem-" + std::to_string(i))};
+    store->submit(std::move(b), [&done, i](Status st) { done[i].set_value(std::move(st)); });
+  }
+  gate.open();
+
+  std::vector<Status> results(kBatches + 1);
+  for (int i = 1; i <= kBatches; ++i) results[i] = done[i].get_future().get();
+  for (int i = 1; i <= kBatches; ++i) {
+    if (i == 5 || i == 8) {
+      ASSERT_FALSE(results[i]) << "batch " << i;
+      EXPECT_EQ(results[i].error().code, ErrorCode::kAlreadyExists) << results[i].error().toString();
+    } else {
+      EXPECT_TRUE(results[i]) << "batch " << i << ": " << results[i].error().toString();
+    }
+  }
+  auto entries = store->transcript("k", 0);
+  ASSERT_TRUE(entries);
+  EXPECT_EQ(seqsOf(*entries), (std::vector<int64_t>{1, 2, 3, 4, 6, 7, 9, 10}));  // not 5's, not 8's
+  EXPECT_EQ((*entries)[2].content, "message 3");
+  auto r5 = store->getRun("r5");
+  ASSERT_TRUE(r5);
+  EXPECT_FALSE(r5->has_value());
+  auto r8 = store->getRun("r8");
+  ASSERT_TRUE(r8);
+  EXPECT_FALSE(r8->has_value());
+
+  std::lock_guard lock(roundsMu);
+  ASSERT_EQ(rounds.size(), 2u);  // the gate's empty batch, then all ten together
+  EXPECT_EQ(rounds[1].batches, 10u);
+  EXPECT_EQ(rounds[1].failed, 2u);
+  EXPECT_TRUE(rounds[1].fellBack);
+}
+
+TEST(SqliteStore, AFailureThatIsNoBatchsFaultFailsTheRoundWithoutRetries) {
+  TempDir dir;
+  fs::path path = dir.path() / "talon.sqlite";
+  std::mutex roundsMu;
+  std::vector<CommitRound> rounds;
+  SqliteStoreOptions options;
+  options.busyTimeoutMs = 0;  // a locked database fails at once
+  options.onCommitRound = [&](const CommitRound& r) {
+    std::lock_guard lock(roundsMu);
+    rounds.push_back(r);
+  };
+  auto store = openOrDie(path, options);
+  ASSERT_TRUE(store->write(sessionBatch(makeSession("k", 1))));
+
+  SQLite::Database other(path, SQLite::OPEN_READWRITE);  // another process, say
+  WriterGate gate(*store);
+  other.exec("BEGIN IMMEDIATE");
+  std::vector<std::promise<Status>> done(3);
+  for (int i = 0; i < 3; ++i) {
+    WriteBatch b;
+    b.entries = {makeEntry("k", i + 1)};
+    store->submit(std::move(b), [&done, i](Status st) { done[i].set_value(std::move(st)); });
+  }
+  gate.open();
+  for (auto& d : done) {
+    Status st = d.get_future().get();
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().code, ErrorCode::kIo) << st.error().toString();
+  }
+  other.exec("ROLLBACK");
+
+  WriteBatch after;
+  after.entries = {makeEntry("k", 1)};
+  EXPECT_TRUE(store->write(after));  // the writer recovers once the lock is gone
+  std::lock_guard lock(roundsMu);
+  ASSERT_EQ(rounds.size(), 4u);  // session, gate, the locked round, after
+  EXPECT_EQ(rounds[2].batches, 3u);
+  EXPECT_EQ(rounds[2].failed, 3u);
+  EXPECT_FALSE(rounds[2].fellBack);
+}
+
+TEST(SqliteStore, GroupCommitRespectsMaxBatchesPerCommit) {
+  TempDir dir;
+  std::mutex roundsMu;
+  std::vector<CommitRound> rounds;
+  SqliteStoreOptions options;
+  options.maxBatchesPerCommit = 4;
+  options.onCommitRound = [&](const CommitRound& r) {
+    std::lock_guard lock(roundsMu);
+    rounds.push_back(r);
+  };
+  auto store = openOrDie(dir.path() / "talon.sqlite", options);
+  ASSERT_TRUE(store->write(sessionBatch(makeSession("k", 1))));
+
+  WriterGate gate(*store);
+  std::vector<std::promise<Status>> done(10);
+  for (int i = 0; i < 10; ++i) {
+    WriteBatch b;
+    b.entries = {makeEntry("k", i + 1)};
+    store->submit(std::move(b), [&done, i](Status st) { done[i].set_value(std::move(st)); });
+  }
+  gate.open();
+  for (auto& d : done) EXPECT_TRUE(d.get_future().get());
+
+  std::lock_guard lock(roundsMu);
+  ASSERT_EQ(rounds.size(), 5u);  // session, gate, then 4 + 4 + 2
+  EXPECT_EQ(rounds[2].batches, 4u);
+  EXPECT_EQ(rounds[3].batches, 4u);
+  EXPECT_EQ(rounds[4].batches, 2u);
+  for (const auto& r : rounds) EXPECT_FALSE(r.fellBack);
+}
+
+TEST(SqliteStore, CloseDrainsQueuedBatchesAndRefusesLaterWork) {
+  TempDir dir;
+  fs::path path = dir.path() / "talon.sqlite";
+  {
+    auto store = openOrDie(path);
+    ASSERT_TRUE(store->write(sessionBatch(makeSession("k", 1))));
+    std::atomic<int> ok{0};
+    for (int i = 1; i <= 200; ++i) {
+      WriteBatch b;
+      b.entries = {makeEntry("k", i)};
+      store->submit(std::move(b), [&ok](Status st) {
+        if (st) ++ok;
+      });
+    }
+    store->close();
+    EXPECT_EQ(ok.load(), 200);
+
+    std::optional<Status> late;
+    store->submit(WriteBatch{}, [&late](Status st) { late = std::move(st); });
+    ASSERT_TRUE(late.has_value());  // delivered at once, on this thread
+    ASSERT_FALSE(*late);
+    EXPECT_EQ(late->error().code, ErrorCode::kFailedPrecondition);
+    auto write = store->write(WriteBatch{});
+    ASSERT_FALSE(write);
+    EXPECT_EQ(write.error().code, ErrorCode::kFailedPrecondition);
+    auto read = store->transcript("k", 1);
+    ASSERT_FALSE(read);
+    EXPECT_EQ(read.error().code, ErrorCode::kFailedPrecondition);
+    store->close();  // idempotent
+  }
+  auto reopened = openOrDie(path);
+  auto entries = reopened->transcript("k", 0);
+  ASSERT_TRUE(entries);
+  EXPECT_EQ(entries->size(), 200u);
+}
+
+TEST(SqliteStore, WriteFromACallbackIsRefusedInsteadOfDeadlocking) {
+  TempDir dir;
+  auto store = openOrDie(dir.path() / "talon.sqlite");
+  std::promise<Status> inner;
+  store->submit(WriteBatch{}, [&](Status) { inner.set_value(store->write(WriteBatch{})); });
+  Status st = inner.get_future().get();
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, ErrorCode::kFailedPrecondition);
+}
+
+// ---- files, schema and migrations
+
+TEST(SqliteStore, ReopenSeesEverything) {
+  TempDir dir;
+  fs::path path = dir.path() / "talon.sqlite";
+  {
+    auto store = openOrDie(path);
+    for (int i = 0; i < 5; ++i) {
+      WriteBatch b;
+      std::string key = "s" + std::to_string(i);
+      b.sessions = {makeSession(key, 100 + i)};
+      b.entries = {makeEntry(key, 1), makeEntry(key, 2, "", "assistant")};
+      b.runs = {makeRun("run-" + key, key, i == 4 ? "running" : "ok", "idem-" + key, i)};
+      ASSERT_TRUE(store->write(b));
+    }
+  }  // the destructor closes
+  auto store = openOrDie(path);
+  SessionQuery q;
+  auto page = store->listSessions(q);
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->totalCount, 5);
+  ASSERT_EQ(page->sessions.size(), 5u);
+  EXPECT_EQ(page->sessions[0].sessionKey, "s4");
+  for (int i = 0; i < 5; ++i) {
+    std::string key = "s" + std::to_string(i);
+    auto entries = store->transcript(key, 0);
+    ASSERT_TRUE(entries);
+    EXPECT_EQ(seqsOf(*entries), (std::vector<int64_t>{1, 2}));
+    auto run = store->findRunByIdempotencyKey("idem-" + key);
+    ASSERT_TRUE(run && run->has_value());
+    EXPECT_EQ((*run)->runId, "run-" + key);
+  }
+  auto running = store->listRunsWithStatus("running");
+  ASSERT_TRUE(running);
+  ASSERT_EQ(running->size(), 1u);
+  EXPECT_EQ((*running)[0].runId, "run-s4");
+  // Writes continue where they left off.
+  WriteBatch next;
+  next.entries = {makeEntry("s0", 3)};
+  EXPECT_TRUE(store->write(next));
+}
+
+TEST(SqliteStore, CreatesPrivateFoldersAndFileAndRecordsMigrations) {
+  TempDir dir;
+  fs::path path = dir.path() / "state" / "nested" / "talon.sqlite";
+  auto store = openOrDie(path);
+  ASSERT_TRUE(store->write(sessionBatch(makeSession("k", 1))));
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat((dir.path() / "state").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat((dir.path() / "state" / "nested").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(::stat((path.string() + "-wal").c_str(), &st), 0);  // WAL mode while open
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  store->close();
+
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  EXPECT_EQ(pragmaText(db, "journal_mode"), "wal\n");
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), sqliteSchemaVersion());
+  EXPECT_EQ(db.execAndGet("PRAGMA application_id").getInt(), kSqliteApplicationId);
+  SQLite::Statement migrations(db, "SELECT version, name FROM schema_migrations ORDER BY version");
+  int count = 0;
+  while (migrations.executeStep()) {
+    ++count;
+    EXPECT_EQ(migrations.getColumn(0).getInt(), count);
+  }
+  EXPECT_EQ(count, sqliteSchemaVersion());
+}
+
+TEST(SqliteStore, NewerSchemaVersionIsRefused) {
+  TempDir dir;
+  fs::path path = dir.path() / "talon.sqlite";
+  openOrDie(path)->close();
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec("PRAGMA user_version = " + std::to_string(sqliteSchemaVersion() + 1));
+  }
+  SqliteStoreOptions options;
+  options.path = path;
+  auto store = openSqliteStore(options);
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(store.error().message.find("newer"), std::string::npos) << store.error().message;
+}
+
+TEST(SqliteStore, ForeignOrCorruptFilesAreRefused) {
+  TempDir dir;
+  fs::path foreign = dir.path() / "other.sqlite";
+  {
+    SQLite::Database db(foreign, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec("PRAGMA application_id = 1234; CREATE TABLE t (x)");
+  }
+  SqliteStoreOptions options;
+  options.path = foreign;
+  auto refused = openSqliteStore(options);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kFailedPrecondition);
+
+  fs::path garbage = dir.path() / "garbage.sqlite";
+  std::ofstream(garbage) << std::string(8192, 'x');
+  options.path = garbage;
+  auto notADatabase = openSqliteStore(options);
+  ASSERT_FALSE(notADatabase);
+  EXPECT_EQ(notADatabase.error().code, ErrorCode::kIo);
+
+  options.path = dir.path() / "ok.sqlite";
+  options.maxBatchesPerCommit = 0;
+  auto badOptions = openSqliteStore(options);
+  ASSERT_FALSE(badOptions);
+  EXPECT_EQ(badOptions.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(SqliteStore, TranscriptEntriesAreAppendOnlyInTheSchema) {
+  TempDir dir;
+  fs::path path = dir.path() / "talon.sqlite";
+  {
+    auto store = openOrDie(path);
+    WriteBatch b;
+    b.sessions = {makeSession("k", 1)};
+    b.entries = {makeEntry("k", 1)};
+    ASSERT_TRUE(store->write(b));
+  }
+  SQLite::Database db(path, SQLite::OPEN_READWRITE);
+  EXPECT_THROW(db.exec("UPDATE transcript_entries SET content = 'edited'"), SQLite::Exception);
+  EXPECT_THROW(db.exec("DELETE FROM transcript_entries"), SQLite::Exception);
+  EXPECT_EQ(db.execAndGet("SELECT content FROM transcript_entries").getString(), "message 1");
+}
+
+TEST(SqliteStore, EveryReadUsesAnIndex) {
+  TempDir dir;
+  fs::path path = dir.path() / "talon.sqlite";
+  openOrDie(path)->close();
+  SQLite::Database db(path, SQLite::OPEN_READWRITE);
+  db.exec("ANALYZE");  // plans as they would be on a database with data, not only an empty one
+  for (std::size_t i = 0; i < sql::kReads.size(); ++i) {
+    std::string query = sql::kReads[i];
+    if (!query.starts_with("SELECT")) continue;
+    SQLite::Statement plan(db, "EXPLAIN QUERY PLAN " + query);
+    std::string details;
+    while (plan.executeStep()) details += plan.getColumn(3).getString() + "; ";
+    EXPECT_NE(details.find("USING"), std::string::npos) << query << " → " << details;
+    EXPECT_EQ(details.find("TEMP B-TREE"), std::string::npos) << query << " → " << details;
+    EXPECT_EQ(details.find("SCAN transcript_entries"), std::string::npos) << query << " → " << details;
+    EXPECT_EQ(details.find("SCAN runs"), std::string::npos) << query << " → " << details;
+  }
+}
+
+// ---- threads
+
+TEST(SqliteStore, ConcurrentReadersSeeAGrowingPrefixWhileWriting) {
+  TempDir dir;
+  auto store = openOrDie(dir.path() / "talon.sqlite");
+  ASSERT_TRUE(store->write(sessionBatch(makeSession("k", 0))));
+  constexpr int64_t kWrites = 400;
+  constexpr int kReaders = 4;
+  std::atomic<bool> writing{true};
+  std::atomic<int> readErrors{0};
+  std::atomic<int> orderErrors{0};
+  std::atomic<int64_t> reads{0};
+
+  std::vector<std::thread> readers;
+  for (int t = 0; t < kReaders; ++t) {
+    readers.emplace_back([&] {
+      int64_t lastSeen = 0;
+      int64_t lastCount = 0;
+      auto check = [&] {
+        auto entries = store->transcript("k", 0);
+        auto session = store->getSession("k");
+        auto page = store->listSessions(SessionQuery{});
+        if (!entries || !session || !session->has_value() || !page) {
+          ++readErrors;
+          return;
+        }
+        for (std::size_t i = 0; i < entries->size(); ++i) {
+          if ((*entries)[i].seq != static_cast<int64_t>(i) + 1) ++orderErrors;  // a gap-free prefix
+        }
+        auto n = static_cast<int64_t>(entries->size());
+        if (n < lastSeen || (*session)->messageCount < lastCount) ++orderErrors;  // never goes back
+        lastSeen = n;
+        lastCount = (*session)->messageCount;
+        ++reads;
+      };
+      while (writing.load()) check();
+      check();
+      if (lastSeen != kWrites || lastCount != kWrites) ++orderErrors;  // the last read saw every write
+    });
+  }
+  for (int64_t seq = 1; seq <= kWrites; ++seq) {
+    WriteBatch b;
+    SessionRecord s = makeSession("k", seq);
+    s.messageCount = seq;
+    b.sessions = {s};
+    b.entries = {makeEntry("k", seq)};
+    auto st = store->write(std::move(b));
+    ASSERT_TRUE(st) << st.error().toString();
+    // Read-your-writes from the writing thread.
+    auto last = store->transcript("k", 1);
+    ASSERT_TRUE(last);
+    ASSERT_EQ(last->size(), 1u);
+    ASSERT_EQ((*last)[0].seq, seq);
+  }
+  writing = false;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(readErrors.load(), 0);
+  EXPECT_EQ(orderErrors.load(), 0);
+  EXPECT_GE(reads.load(), kReaders);
+}
+
+TEST(SqliteStore, ManyWritingThreadsAllLand) {
+  TempDir dir;
+  std::atomic<std::size_t> biggestRound{0};
+  SqliteStoreOptions options;
+  options.onCommitRound = [&](const CommitRound& r) {
+    std::size_t seen = biggestRound.load();
+    while (r.batches > seen && !biggestRound.compare_exchange_weak(seen, r.batches)) {
+    }
+  };
+  auto store = openOrDie(dir.path() / "talon.sqlite", options);
+  constexpr int kThreads = 16;
+  constexpr int kTurns = 50;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::string key = "agent:main:s" + std::to_string(t);
+      for (int turn = 1; turn <= kTurns; ++turn) {
+        WriteBatch b;
+        SessionRecord s = makeSession(key, turn);
+        s.messageCount = 2 * turn;
+        b.sessions = {s};
+        b.entries = {makeEntry(key, 2 * turn - 1), makeEntry(key, 2 * turn, "answer", "assistant")};
+        b.runs = {makeRun(key + "/" + std::to_string(turn), key)};
+        if (!store->write(std::move(b))) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (int t = 0; t < kThreads; ++t) {
+    auto entries = store->transcript("agent:main:s" + std::to_string(t), 0);
+    ASSERT_TRUE(entries);
+    EXPECT_EQ(entries->size(), 2u * kTurns);
+  }
+  auto page = store->listSessions(SessionQuery{});
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->totalCount, kThreads);
+  EXPECT_GE(biggestRound.load(), 1u);
+}
+
+// ---- crash safety
+
+struct CommitRecord {
+  int32_t writer;
+  int32_t pad;
+  int64_t seq;
+};
+static_assert(sizeof(CommitRecord) <= PIPE_BUF, "pipe writes of a record must be atomic");
+
+std::string crashPayload(int writer, int64_t seq) {
+  return fmt::format("writer {} seq {} ", writer, seq) + std::string(700, static_cast<char>('a' + seq % 26));
+}
+
+// In the forked child: `writers` threads each append turns to their own session with write() and
+// report every commit on `fd`, until killed. Never returns.
+[[noreturn]] void runCrashChild(const fs::path& path, int fd, int writers) {
+  SqliteStoreOptions options;
+  options.path = path;
+  auto opened = openSqliteStore(options);
+  if (!opened) ::_exit(3);
+  StorePtr store = std::move(*opened);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < writers; ++w) {
+    threads.emplace_back([&store, fd, w] {
+      std::string key = "crash:" + std::to_string(w);
+      auto existing = store->transcript(key, 1);  // continue after an earlier round's crash
+      if (!existing) ::_exit(4);
+      int64_t seq = existing->empty() ? 0 : existing->back().seq;
+      for (int i = 0; i < 1'000'000; ++i) {
+        ++seq;
+        WriteBatch b;
+        SessionRecord s = makeSession(key, seq);
+        s.messageCount = seq;
+        b.sessions = {s};
+        b.entries = {makeEntry(key, seq, crashPayload(w, seq))};
+        b.runs = {makeRun(key + "/" + std::to_string(seq), key)};
+        if (!store->write(std::move(b))) ::_exit(5);
+        CommitRecord record{w, 0, seq};
+        if (::write(fd, &record, sizeof record) != static_cast<ssize_t>(sizeof record)) ::_exit(6);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  ::_exit(7);  // the parent kills us long before this
+}
+
+TEST(SqliteStoreCrash, EveryCommittedBatchSurvivesKill9) {
+  TempDir dir;
+  fs::path path = dir.path() / "state" / "talon.sqlite";
+  constexpr int kWriters = 4;
+  constexpr int kRounds = 3;
+  constexpr std::size_t kRecordsBeforeKill = 400;
+  std::map<int, int64_t> committed;  // writer → highest seq whose write() returned
+
+  for (int round = 0; round < kRounds; ++round) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::close(fds[0]);
+      runCrashChild(path, fds[1], kWriters);
+    }
+    ::close(fds[1]);
+
+    std::string buffer;
+    std::size_t records = 0;
+    bool killed = false;
+    char chunk[4096];
+    for (;;) {
+      ssize_t n = ::read(fds[0], chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // EOF: the child is gone
+      buffer.append(chunk, static_cast<std::size_t>(n));
+      while (buffer.size() >= sizeof(CommitRecord)) {
+        CommitRecord record;
+        std::memcpy(&record, buffer.data(), sizeof record);
+        buffer.erase(0, sizeof record);
+        int64_t& highest = committed[record.writer];
+        EXPECT_EQ(record.seq, highest + 1) << "writer " << record.writer;
+        highest = std::max(highest, record.seq);
+        ++records;
+      }
+      if (!killed && records >= kRecordsBeforeKill) {
+        ASSERT_EQ(::kill(pid, SIGKILL), 0);  // mid-stream: the writers are still going
+        killed = true;
+      }
+    }
+    ::close(fds[0]);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(killed) << "the child stopped early: exit " << (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    EXPECT_TRUE(buffer.empty());  // records are written whole
+
+    {
+      SQLite::Database db(path, SQLite::OPEN_READWRITE);  // read-write: recovers the WAL
+      EXPECT_EQ(pragmaText(db, "integrity_check"), "ok\n");
+      EXPECT_EQ(pragmaText(db, "foreign_key_check"), "");
+    }
+    auto store = openOrDie(path);
+    for (int w = 0; w < kWriters; ++w) {
+      std::string key = "crash:" + std::to_string(w);
+      auto entries = store->transcript(key, 0);
+      ASSERT_TRUE(entries);
+      ASSERT_GE(static_cast<int64_t>(entries->size()), committed[w]) << key << " lost committed turns";
+      for (std::size_t i = 0; i < entries->size(); ++i) {
+        const TranscriptEntry& e = (*entries)[i];
+        ASSERT_EQ(e.seq, static_cast<int64_t>(i) + 1) << key;
+        ASSERT_EQ(e.content, crashPayload(w, e.seq)) << key;
+      }
+      auto session = store->getSession(key);
+      ASSERT_TRUE(session && session->has_value());
+      EXPECT_EQ((*session)->messageCount, static_cast<int64_t>(entries->size()));
+      for (int64_t seq = 1; seq <= committed[w]; ++seq) {
+        auto run = store->getRun(key + "/" + std::to_string(seq));
+        ASSERT_TRUE(run && run->has_value()) << key << " run " << seq;
+      }
+      // What landed beyond the last reported commit is the child's next turn(s), reported or not.
+      committed[w] = static_cast<int64_t>(entries->size());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace talon::store
