@@ -1,0 +1,49 @@
+#pragma once
+// What a channel adapter (or chat.send, or the OpenAI-compatible endpoint) hands to the gateway for
+// one message that arrived: where it came from and what it says. Plain data, freely copyable.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace talon::gateway::routing {
+
+/// The kind of conversation a message belongs to. OpenClaw `ChatType` (dist `chat-type-*.mjs`).
+enum class PeerKind {
+  kDirect,   // a one-to-one conversation (legacy name "dm")
+  kGroup,    // a group chat
+  kChannel,  // a channel or room; interchangeable with kGroup for binding matches
+};
+
+/// "direct" | "group" | "channel".
+std::string_view peerKindName(PeerKind kind);
+
+/// Parses a peer kind as OpenClaw's `normalizeChatType` does: trimmed, case-insensitive, "dm" is an
+/// alias of "direct". nullopt for anything else.
+std::optional<PeerKind> parsePeerKind(std::string_view raw);
+
+/// The conversation partner: a user (direct) or a group/channel, identified by the channel's own id.
+struct Peer {
+  PeerKind kind = PeerKind::kDirect;
+  std::string id;  // the channel's id, as sent (case is significant for binding matches)
+};
+
+/// One inbound message. `channel` and `accountId` are taken as sent and normalised by routing.
+struct InboundMessage {
+  std::string channel;    // "telegram", "discord", "webchat", ...
+  std::string accountId;  // the channel account that received it; empty = the default account
+  Peer peer;
+  /// For a message in a thread: the conversation the thread belongs to (binding tier
+  /// "binding.peer.parent").
+  std::optional<Peer> parentPeer;
+  std::optional<std::string> guildId;    // Discord guild
+  std::optional<std::string> teamId;     // Slack / MS Teams team
+  std::vector<std::string> memberRoles;  // the sender's role ids in the guild
+  std::string sender;                    // the sender's id on the channel
+  std::string text;
+  /// Thread within the conversation (Slack thread ts, Discord thread id): the session key gets
+  /// `:thread:<id>`.
+  std::optional<std::string> threadId;
+};
+
+}  // namespace talon::gateway::routing
