@@ -6,22 +6,38 @@ namespace talon {
 
 std::string_view errorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return "invalid_argument";
-    case ErrorCode::kConfigInvalid: return "config_invalid";
-    case ErrorCode::kUnsupported: return "unsupported";
-    case ErrorCode::kNotFound: return "not_found";
-    case ErrorCode::kAlreadyExists: return "already_exists";
-    case ErrorCode::kUnauthenticated: return "unauthenticated";
-    case ErrorCode::kPermissionDenied: return "permission_denied";
-    case ErrorCode::kFailedPrecondition: return "failed_precondition";
-    case ErrorCode::kAgentSelectionRequired: return "agent_selection_required";
-    case ErrorCode::kResourceExhausted: return "resource_exhausted";
-    case ErrorCode::kUnavailable: return "unavailable";
-    case ErrorCode::kDeadlineExceeded: return "deadline_exceeded";
-    case ErrorCode::kCancelled: return "cancelled";
-    case ErrorCode::kUpstream: return "upstream";
-    case ErrorCode::kIo: return "io";
-    case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kInvalidArgument:
+      return "invalid_argument";
+    case ErrorCode::kConfigInvalid:
+      return "config_invalid";
+    case ErrorCode::kUnsupported:
+      return "unsupported";
+    case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kAlreadyExists:
+      return "already_exists";
+    case ErrorCode::kUnauthenticated:
+      return "unauthenticated";
+    case ErrorCode::kPermissionDenied:
+      return "permission_denied";
+    case ErrorCode::kFailedPrecondition:
+      return "failed_precondition";
+    case ErrorCode::kAgentSelectionRequired:
+      return "agent_selection_required";
+    case ErrorCode::kResourceExhausted:
+      return "resource_exhausted";
+    case ErrorCode::kUnavailable:
+      return "unavailable";
+    case ErrorCode::kDeadlineExceeded:
+      return "deadline_exceeded";
+    case ErrorCode::kCancelled:
+      return "cancelled";
+    case ErrorCode::kUpstream:
+      return "upstream";
+    case ErrorCode::kIo:
+      return "io";
+    case ErrorCode::kInternal:
+      return "internal";
   }
   return "internal";
 }
@@ -29,22 +45,38 @@ std::string_view errorCodeName(ErrorCode code) {
 std::string Error::publicMessage() const {
   if (!externalMessage.empty()) return externalMessage;
   switch (code) {
-    case ErrorCode::kInvalidArgument: return "invalid request";
-    case ErrorCode::kConfigInvalid: return "invalid config";
-    case ErrorCode::kUnsupported: return "not supported by Talon yet";
-    case ErrorCode::kNotFound: return "not found";
-    case ErrorCode::kAlreadyExists: return "already exists";
-    case ErrorCode::kUnauthenticated: return "unauthorized";
-    case ErrorCode::kPermissionDenied: return "forbidden";
-    case ErrorCode::kFailedPrecondition: return "failed precondition";
-    case ErrorCode::kAgentSelectionRequired: return "agent selection required";
-    case ErrorCode::kResourceExhausted: return "resource exhausted";
-    case ErrorCode::kUnavailable: return "unavailable; retry shortly";
-    case ErrorCode::kDeadlineExceeded: return "timed out";
-    case ErrorCode::kCancelled: return "cancelled";
-    case ErrorCode::kUpstream: return "upstream error";
-    case ErrorCode::kIo: return "i/o error";
-    case ErrorCode::kInternal: return "internal error";
+    case ErrorCode::kInvalidArgument:
+      return "invalid request";
+    case ErrorCode::kConfigInvalid:
+      return "invalid config";
+    case ErrorCode::kUnsupported:
+      return "not supported by Talon yet";
+    case ErrorCode::kNotFound:
+      return "not found";
+    case ErrorCode::kAlreadyExists:
+      return "already exists";
+    case ErrorCode::kUnauthenticated:
+      return "unauthorized";
+    case ErrorCode::kPermissionDenied:
+      return "forbidden";
+    case ErrorCode::kFailedPrecondition:
+      return "failed precondition";
+    case ErrorCode::kAgentSelectionRequired:
+      return "agent selection required";
+    case ErrorCode::kResourceExhausted:
+      return "resource exhausted";
+    case ErrorCode::kUnavailable:
+      return "unavailable; retry shortly";
+    case ErrorCode::kDeadlineExceeded:
+      return "timed out";
+    case ErrorCode::kCancelled:
+      return "cancelled";
+    case ErrorCode::kUpstream:
+      return "upstream error";
+    case ErrorCode::kIo:
+      return "i/o error";
+    case ErrorCode::kInternal:
+      return "internal error";
   }
   return "internal error";
 }
@@ -61,19 +93,31 @@ std::string_view protocolErrorCode(ErrorCode code) {
     case ErrorCode::kUnauthenticated:  // OpenClaw reports a bad token as INVALID_REQUEST + details.code
     case ErrorCode::kInvalidArgument:
     case ErrorCode::kConfigInvalid:
-    case ErrorCode::kFailedPrecondition: return "INVALID_REQUEST";
-    case ErrorCode::kPermissionDenied: return "FORBIDDEN";
-    case ErrorCode::kNotFound: return "NOT_FOUND";
-    case ErrorCode::kAlreadyExists: return "CONFLICT";
-    case ErrorCode::kAgentSelectionRequired: return "AGENT_SELECTION_REQUIRED";
-    case ErrorCode::kUnsupported: return "UNSUPPORTED";
-    case ErrorCode::kResourceExhausted: return "RATE_LIMITED";
-    case ErrorCode::kUnavailable: return "UNAVAILABLE";
-    case ErrorCode::kDeadlineExceeded: return "TIMEOUT";
-    case ErrorCode::kCancelled: return "ABORTED";
-    case ErrorCode::kUpstream: return "UPSTREAM_ERROR";
+    case ErrorCode::kFailedPrecondition:
+      return "INVALID_REQUEST";
+    case ErrorCode::kPermissionDenied:
+      return "FORBIDDEN";
+    case ErrorCode::kNotFound:
+      return "NOT_FOUND";
+    case ErrorCode::kAlreadyExists:
+      return "CONFLICT";
+    case ErrorCode::kAgentSelectionRequired:
+      return "AGENT_SELECTION_REQUIRED";
+    case ErrorCode::kUnsupported:
+      return "UNSUPPORTED";
+    case ErrorCode::kResourceExhausted:
+      return "RATE_LIMITED";
+    case ErrorCode::kUnavailable:
+      return "UNAVAILABLE";
+    case ErrorCode::kDeadlineExceeded:
+      return "TIMEOUT";
+    case ErrorCode::kCancelled:
+      return "ABORTED";
+    case ErrorCode::kUpstream:
+      return "UPSTREAM_ERROR";
     case ErrorCode::kIo:
-    case ErrorCode::kInternal: return "INTERNAL";
+    case ErrorCode::kInternal:
+      return "INTERNAL";
   }
   return "INTERNAL";
 }
@@ -82,52 +126,77 @@ int httpStatus(ErrorCode code) {
   switch (code) {
     case ErrorCode::kInvalidArgument:
     case ErrorCode::kConfigInvalid:
-    case ErrorCode::kAgentSelectionRequired: return 400;
-    case ErrorCode::kUnauthenticated: return 401;
-    case ErrorCode::kPermissionDenied: return 403;
-    case ErrorCode::kNotFound: return 404;
+    case ErrorCode::kAgentSelectionRequired:
+      return 400;
+    case ErrorCode::kUnauthenticated:
+      return 401;
+    case ErrorCode::kPermissionDenied:
+      return 403;
+    case ErrorCode::kNotFound:
+      return 404;
     case ErrorCode::kAlreadyExists:
-    case ErrorCode::kFailedPrecondition: return 409;
-    case ErrorCode::kResourceExhausted: return 429;
-    case ErrorCode::kUnsupported: return 501;
-    case ErrorCode::kUpstream: return 502;
-    case ErrorCode::kUnavailable: return 503;
-    case ErrorCode::kDeadlineExceeded: return 504;
-    case ErrorCode::kCancelled: return 499;
+    case ErrorCode::kFailedPrecondition:
+      return 409;
+    case ErrorCode::kResourceExhausted:
+      return 429;
+    case ErrorCode::kUnsupported:
+      return 501;
+    case ErrorCode::kUpstream:
+      return 502;
+    case ErrorCode::kUnavailable:
+      return 503;
+    case ErrorCode::kDeadlineExceeded:
+      return 504;
+    case ErrorCode::kCancelled:
+      return 499;
     case ErrorCode::kIo:
-    case ErrorCode::kInternal: return 500;
+    case ErrorCode::kInternal:
+      return 500;
   }
   return 500;
 }
 
 std::string_view openAiErrorType(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kUnauthenticated: return "authentication_error";
-    case ErrorCode::kPermissionDenied: return "permission_error";
-    case ErrorCode::kNotFound: return "not_found_error";
-    case ErrorCode::kResourceExhausted: return "rate_limit_error";
+    case ErrorCode::kUnauthenticated:
+      return "authentication_error";
+    case ErrorCode::kPermissionDenied:
+      return "permission_error";
+    case ErrorCode::kNotFound:
+      return "not_found_error";
+    case ErrorCode::kResourceExhausted:
+      return "rate_limit_error";
     case ErrorCode::kInvalidArgument:
     case ErrorCode::kConfigInvalid:
-    case ErrorCode::kAgentSelectionRequired: return "invalid_request_error";
+    case ErrorCode::kAgentSelectionRequired:
+      return "invalid_request_error";
     case ErrorCode::kUnavailable:
     case ErrorCode::kDeadlineExceeded:
-    case ErrorCode::kUpstream: return "api_error";
-    default: return "server_error";
+    case ErrorCode::kUpstream:
+      return "api_error";
+    default:
+      return "server_error";
   }
 }
 
 int exitCode(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return 2;
+    case ErrorCode::kInvalidArgument:
+      return 2;
     case ErrorCode::kConfigInvalid:
-    case ErrorCode::kUnsupported: return 3;
+    case ErrorCode::kUnsupported:
+      return 3;
     case ErrorCode::kUnauthenticated:
-    case ErrorCode::kPermissionDenied: return 4;
+    case ErrorCode::kPermissionDenied:
+      return 4;
     case ErrorCode::kUnavailable:
     case ErrorCode::kDeadlineExceeded:
-    case ErrorCode::kIo: return 5;
-    case ErrorCode::kNotFound: return 6;
-    default: return 1;
+    case ErrorCode::kIo:
+      return 5;
+    case ErrorCode::kNotFound:
+      return 6;
+    default:
+      return 1;
   }
 }
 

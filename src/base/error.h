@@ -11,22 +11,22 @@
 namespace talon {
 
 enum class ErrorCode {
-  kInvalidArgument,     // bad input from a client or user (malformed request, bad params)
-  kConfigInvalid,       // a config file failed parsing or validation
-  kUnsupported,         // a known OpenClaw feature Talon does not implement yet
-  kNotFound,            // the named thing does not exist
-  kAlreadyExists,       // create of something that exists
-  kUnauthenticated,     // missing or wrong credentials
-  kPermissionDenied,    // authenticated but lacking a scope or right
-  kFailedPrecondition,  // the system is not in a state that allows the operation
+  kInvalidArgument,         // bad input from a client or user (malformed request, bad params)
+  kConfigInvalid,           // a config file failed parsing or validation
+  kUnsupported,             // a known OpenClaw feature Talon does not implement yet
+  kNotFound,                // the named thing does not exist
+  kAlreadyExists,           // create of something that exists
+  kUnauthenticated,         // missing or wrong credentials
+  kPermissionDenied,        // authenticated but lacking a scope or right
+  kFailedPrecondition,      // the system is not in a state that allows the operation
   kAgentSelectionRequired,  // routing found no owning agent (OpenClaw AGENT_SELECTION_REQUIRED)
-  kResourceExhausted,   // a limit was reached (rate, size, queue)
-  kUnavailable,         // temporarily unable (starting, upstream down); retryable
-  kDeadlineExceeded,    // a timeout elapsed
-  kCancelled,           // the operation was aborted
-  kUpstream,            // a peer (model provider, channel) answered with an error or garbage
-  kIo,                  // file system or socket failure
-  kInternal,            // a bug or an invariant broken
+  kResourceExhausted,       // a limit was reached (rate, size, queue)
+  kUnavailable,             // temporarily unable (starting, upstream down); retryable
+  kDeadlineExceeded,        // a timeout elapsed
+  kCancelled,               // the operation was aborted
+  kUpstream,                // a peer (model provider, channel) answered with an error or garbage
+  kIo,                      // file system or socket failure
+  kInternal,                // a bug or an invariant broken
 };
 
 /// Stable lower-case name of a code ("invalid_argument"), used in logs and JSON output.

@@ -34,30 +34,51 @@ class Expected {
 
   Expected() requires std::is_default_constructible_v<T> : v_(std::in_place_index<0>) {}
   template <class U = T>
-    requires std::is_constructible_v<T, U&&> && (!std::is_same_v<std::remove_cvref_t<U>, Expected>) &&
-             (!std::is_same_v<std::remove_cvref_t<U>, Unexpected<E>>)
-  Expected(U&& v) : v_(std::in_place_index<0>, std::forward<U>(v)) {}
+  requires std::is_constructible_v<T, U&&> &&
+      (!std::is_same_v<std::remove_cvref_t<U>, Expected>)&&(!std::is_same_v<std::remove_cvref_t<U>, Unexpected<E>>)
+          Expected(U&& v)
+      : v_(std::in_place_index<0>, std::forward<U>(v)) {}
   template <class G>
   Expected(Unexpected<G> u) : v_(std::in_place_index<1>, std::move(u.error())) {}
 
   bool has_value() const { return v_.index() == 0; }
   explicit operator bool() const { return has_value(); }
 
-  T& value() & { assert(has_value()); return std::get<0>(v_); }
-  const T& value() const& { assert(has_value()); return std::get<0>(v_); }
-  T&& value() && { assert(has_value()); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    assert(has_value());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(has_value());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(has_value());
+    return std::get<0>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  E& error() & { assert(!has_value()); return std::get<1>(v_); }
-  const E& error() const& { assert(!has_value()); return std::get<1>(v_); }
-  E&& error() && { assert(!has_value()); return std::get<1>(std::move(v_)); }
+  E& error() & {
+    assert(!has_value());
+    return std::get<1>(v_);
+  }
+  const E& error() const& {
+    assert(!has_value());
+    return std::get<1>(v_);
+  }
+  E&& error() && {
+    assert(!has_value());
+    return std::get<1>(std::move(v_));
+  }
 
   template <class U>
-  T value_or(U&& fallback) const& { return has_value() ? value() : static_cast<T>(std::forward<U>(fallback)); }
+  T value_or(U&& fallback) const& {
+    return has_value() ? value() : static_cast<T>(std::forward<U>(fallback));
+  }
 
  private:
   std::variant<T, E> v_;
@@ -75,9 +96,18 @@ class Expected<void, E> {
   bool has_value() const { return ok_; }
   explicit operator bool() const { return ok_; }
   void value() const { assert(ok_); }
-  E& error() & { assert(!ok_); return err_; }
-  const E& error() const& { assert(!ok_); return err_; }
-  E&& error() && { assert(!ok_); return std::move(err_); }
+  E& error() & {
+    assert(!ok_);
+    return err_;
+  }
+  const E& error() const& {
+    assert(!ok_);
+    return err_;
+  }
+  E&& error() && {
+    assert(!ok_);
+    return std::move(err_);
+  }
 
  private:
   E err_{};

@@ -1,12 +1,12 @@
 #include "base/file_io.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fmt/format.h>
 
 #include "base/ids.h"
 
@@ -33,8 +33,7 @@ Result<std::string> readFile(const std::filesystem::path& path, std::size_t maxB
     out.append(buf, static_cast<std::size_t>(n));
     if (out.size() > maxBytes) {
       ::close(fd);
-      return fail(ErrorCode::kResourceExhausted,
-                  fmt::format("{} is larger than {} bytes", path.string(), maxBytes));
+      return fail(ErrorCode::kResourceExhausted, fmt::format("{} is larger than {} bytes", path.string(), maxBytes));
     }
   }
   ::close(fd);

@@ -1,7 +1,8 @@
 #include "base/json.h"
 
-#include <algorithm>
 #include <fmt/format.h>
+
+#include <algorithm>
 #include <vector>
 
 namespace talon {

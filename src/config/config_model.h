@@ -24,6 +24,9 @@ struct GatewayAuthConfig {
 struct GatewayConfig {
   /// Listening port; precedence `--port` > `TALON_GATEWAY_PORT` > `gateway.port` > 18789 (applied by the CLI).
   int port = 18789;
+  /// `gateway.mode`: "local" (run the gateway). OpenClaw's "remote" (client mode) is reported as not
+  /// supported yet.
+  std::string mode = "local";
   /// "loopback" | "lan" | "auto" | "custom" ("tailnet" is not supported yet).
   std::string bind = "loopback";
   /// With bind "custom": the address to listen on.

@@ -1,0 +1,295 @@
+#include "config/config_loader.h"
+
+#include <gtest/gtest.h>
+
+#include "config/config_hash.h"
+#include "config/config_paths.h"
+#include "config/config_redaction.h"
+#include "config/config_test_util.h"
+#include "config/json5.h"
+
+namespace talon::config {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempDir;
+
+class LoaderTest : public ::testing::Test {
+ protected:
+  LoadOptions options(Environment env = {}) {
+    env.emplace("HOME", (dir_.path() / "home").string());
+    LoadOptions o;
+    o.configPath = dir_.path() / "talon.json";
+    o.env = std::move(env);
+    return o;
+  }
+  TempDir dir_;
+};
+
+// --- locations ---------------------------------------------------------------------------------------
+
+TEST(ConfigPaths, StateDirAndConfigPath) {
+  Environment env = {{"HOME", "/home/u"}};
+  EXPECT_EQ(resolveStateDir(env), fs::path("/home/u/.talon"));
+  EXPECT_EQ(resolveConfigPath(env), fs::path("/home/u/.talon/talon.json"));
+
+  env["TALON_STATE_DIR"] = " ~/state/ ";
+  EXPECT_EQ(resolveStateDir(env), fs::path("/home/u/state"));
+  EXPECT_EQ(resolveConfigPath(env), fs::path("/home/u/state/talon.json"));
+
+  env["TALON_CONFIG_PATH"] = "/etc/talon/gw.json5";
+  EXPECT_EQ(resolveConfigPath(env), fs::path("/etc/talon/gw.json5"));
+  EXPECT_EQ(resolveConfigPath(env, fs::path("/explicit/c.json")), fs::path("/explicit/c.json"));
+  EXPECT_EQ(resolveConfigPath(env, fs::path("rel/c.json")), (fs::current_path() / "rel/c.json").lexically_normal());
+  EXPECT_EQ(resolveConfigPath(env, fs::path("~/c.json")), fs::path("/home/u/c.json"));
+
+  env["TALON_CONFIG_PATH"] = "  ";
+  EXPECT_EQ(resolveConfigPath(env), fs::path("/home/u/state/talon.json"));
+  // OpenClaw's variables are not Talon's.
+  Environment oc = {{"HOME", "/home/u"}, {"OPENCLAW_STATE_DIR", "/x"}, {"OPENCLAW_CONFIG_PATH", "/y"}};
+  EXPECT_EQ(resolveConfigPath(oc), fs::path("/home/u/.talon/talon.json"));
+}
+
+// --- loading -----------------------------------------------------------------------------------------
+
+TEST_F(LoaderTest, MissingFileMeansDefaults) {
+  auto loaded = loadConfig(options());
+  ASSERT_TRUE(loaded) << loaded.error().toString();
+  EXPECT_FALSE(loaded->exists);
+  EXPECT_EQ(loaded->path, dir_.path() / "talon.json");
+  EXPECT_EQ(loaded->config.gateway.bind, "loopback");
+  EXPECT_EQ(loaded->config.gateway.auth.mode, "token");
+  ASSERT_EQ(loaded->config.agents.entries.size(), 1u);
+  EXPECT_EQ(loaded->config.agents.entries[0].id, "main");
+  EXPECT_EQ(toJson(loaded->effective), "{}");
+  EXPECT_EQ(loaded->hash, configHash(json::object()));
+  EXPECT_TRUE(loaded->raw.empty());
+  EXPECT_TRUE(loaded->warnings.empty());
+
+  auto report = validateConfig(options());
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->valid());
+  EXPECT_FALSE(report->exists);
+}
+
+TEST_F(LoaderTest, DefaultLocationComesFromTheStateDir) {
+  dir_.write("state/talon.json", "{ gateway: { port: 1111 } }");
+  LoadOptions o;
+  o.env = Environment{{"HOME", "/nonexistent"}, {"TALON_STATE_DIR", (dir_.path() / "state").string()}};
+  auto loaded = loadConfig(o);
+  ASSERT_TRUE(loaded) << loaded.error().toString();
+  EXPECT_TRUE(loaded->exists);
+  EXPECT_EQ(loaded->config.gateway.port, 1111);
+}
+
+TEST_F(LoaderTest, LoadsEverythingTogether) {
+  dir_.write("talon.json",
+             "// root\n{\n  gateway: { $include: './gw.json5', bind: 'lan' },\n  models: { providers: { local: {"
+             " baseUrl: '${BASE}/v1', apiKey: '${NOPE}', models: [] } } },\n}\n");
+  dir_.write("gw.json5", "{\n  port: 1234,\n  auth: { token: '${TOKEN}' },\n}\n");
+  auto loaded = loadConfig(options({{"BASE", "http://h"}, {"TOKEN", "t0k"}}));
+  ASSERT_TRUE(loaded) << loaded.error().toString();
+  EXPECT_TRUE(loaded->exists);
+  EXPECT_EQ(loaded->config.gateway.port, 1234);
+  EXPECT_EQ(loaded->config.gateway.bind, "lan");
+  EXPECT_EQ(loaded->config.gateway.auth.token, "t0k");
+  ASSERT_EQ(loaded->config.providers.size(), 1u);
+  EXPECT_EQ(loaded->config.providers[0].baseUrl, "http://h/v1");
+  EXPECT_EQ(loaded->config.providers[0].apiKeyUnavailable, "env var \"NOPE\" is not set");
+  EXPECT_EQ(toCanonicalJson(loaded->effective),
+            R"({"gateway":{"auth":{"token":"t0k"},"bind":"lan","port":1234},)"
+            R"("models":{"providers":{"local":{"apiKey":"${NOPE}","baseUrl":"http://h/v1","models":[]}}}})");
+  EXPECT_EQ(loaded->hash, configHash(loaded->effective));
+  EXPECT_EQ(loaded->raw.substr(0, 7), "// root");
+  ASSERT_EQ(loaded->includedFiles.size(), 1u);
+  EXPECT_EQ(loaded->sourceMap.find("gateway.port")->toString(), (dir_.path() / "gw.json5").string() + ":2:3");
+  EXPECT_EQ(loaded->sourceMap.find("gateway.bind")->toString(), (dir_.path() / "talon.json").string() + ":3:38");
+  ASSERT_EQ(loaded->warnings.size(), 1u);
+  EXPECT_EQ(loaded->warnings[0].path, "models.providers.local.apiKey");
+  EXPECT_EQ(loaded->warnings[0].code, DiagnosticCode::kEnv);
+}
+
+TEST_F(LoaderTest, SubstitutedValuesAreLiteralSecrets) {
+  // A value that looks like the "$NAME" shorthand after substitution is the secret itself; so is the
+  // text an escape produced. Only what was written as "$NAME" is an env reference.
+  dir_.write("talon.json",
+             "{ gateway: { auth: { token: '${GW_TOKEN}' } }, models: { providers: {"
+             " openai: { apiKey: '$${OPENAI_KEY}' }, anthropic: { apiKey: '$ANTHROPIC_KEY', api: 'openai-completions' } } } }");
+  auto loaded = loadConfig(options({{"GW_TOKEN", "$ECRET"}, {"ECRET", "wrong"}, {"ANTHROPIC_KEY", "ak"}}));
+  ASSERT_TRUE(loaded) << loaded.error().toString();
+  EXPECT_EQ(loaded->config.gateway.auth.token, "$ECRET");
+  EXPECT_EQ(loaded->config.providers[0].apiKey, "${OPENAI_KEY}");
+  EXPECT_EQ(loaded->config.providers[1].apiKey, "ak");
+  EXPECT_TRUE(loaded->warnings.empty());
+}
+
+TEST_F(LoaderTest, InvalidConfigCarriesEveryDiagnostic) {
+  dir_.write(
+      "talon.json",
+      "{\n  gateway: { port: 'x', bogus: 1 },\n  models: { providers: { p: { baseUrl: '${NOPE}', models: [] } } },\n}");
+  auto loaded = loadConfig(options());
+  ASSERT_FALSE(loaded);
+  const Error& e = loaded.error();
+  EXPECT_EQ(e.code, ErrorCode::kConfigInvalid);
+  std::string file = (dir_.path() / "talon.json").string();
+  // In document order.
+  EXPECT_EQ(e.message, "invalid config " + file + " (2 errors)\n" + "  error: " + file +
+                           ":2:14: gateway.port: expected integer 1..65535, got \"x\"\n" + "  error: " + file +
+                           ":2:25: gateway: Unrecognized key: \"bogus\"\n" + "  warning: " + file +
+                           ":3:31: models.providers.p.baseUrl: Missing env var \"NOPE\" - feature using this value "
+                           "will be unavailable");
+  EXPECT_EQ(e.publicMessage(), "invalid config");
+  ASSERT_TRUE(e.details.contains("issues"));
+  const json::array& issues = e.details.at("issues").as_array();
+  ASSERT_EQ(issues.size(), 3u);
+  EXPECT_EQ(
+      toCanonicalJson(issues[0]),
+      R"({"code":"type","column":14,"file":")" + file +
+          R"(","line":2,"message":"expected integer 1..65535, got \"x\"","path":"gateway.port","severity":"error"})");
+  EXPECT_EQ(issues[1].as_object().at("code").as_string(), "unknown_key");
+  EXPECT_EQ(issues[2].as_object().at("severity").as_string(), "warning");
+
+  auto report = validateConfig(options());
+  ASSERT_TRUE(report);
+  EXPECT_FALSE(report->valid());
+  json::object j = report->toJson();
+  EXPECT_EQ(j.at("valid").as_bool(), false);
+  EXPECT_EQ(j.at("issues").as_array().size(), 2u);
+  EXPECT_EQ(j.at("warnings").as_array().size(), 1u);
+  EXPECT_EQ(j.at("path").as_string(), file);
+}
+
+TEST_F(LoaderTest, ParseErrorsAndIncludeErrorsStopBeforeValidation) {
+  dir_.write("talon.json", "{ gateway: { port: 1 bogus: 2 } }");
+  auto loaded = loadConfig(options());
+  ASSERT_FALSE(loaded);
+  const json::array& issues = loaded.error().details.at("issues").as_array();
+  ASSERT_EQ(issues.size(), 1u);
+  EXPECT_EQ(issues[0].as_object().at("code").as_string(), "parse");
+  EXPECT_EQ(issues[0].as_object().at("column").as_int64(), 22);
+
+  dir_.write("talon.json", "{ gateway: { $include: './nope.json5' }, unknownRoot: 1 }");
+  loaded = loadConfig(options());
+  ASSERT_FALSE(loaded);
+  const json::array& issues2 = loaded.error().details.at("issues").as_array();
+  ASSERT_EQ(issues2.size(), 1u);
+  EXPECT_EQ(issues2[0].as_object().at("code").as_string(), "include");
+}
+
+TEST_F(LoaderTest, IncludeRootsFromTheEnvironment) {
+  dir_.write("cfg/talon.json",
+             "{ gateway: { $include: '../shared/gw.json5' }, session: { $include: '../more/s.json5' } }");
+  dir_.write("shared/gw.json5", "{ port: 2222 }");
+  dir_.write("more/s.json5", "{ dmScope: 'per-peer' }");
+  LoadOptions o = options();
+  o.configPath = dir_.path() / "cfg/talon.json";
+  EXPECT_FALSE(loadConfig(o));
+  o.env->emplace("TALON_INCLUDE_ROOTS", (dir_.path() / "shared").string());
+  o.env->emplace("OPENCLAW_INCLUDE_ROOTS", "/nonexistent:" + (dir_.path() / "more").string());
+  auto loaded = loadConfig(o);
+  ASSERT_TRUE(loaded) << loaded.error().toString();
+  EXPECT_EQ(loaded->config.gateway.port, 2222);
+  EXPECT_EQ(loaded->config.session.dmScope, "per-peer");
+
+  LoadOptions viaOption = options();
+  viaOption.configPath = dir_.path() / "cfg/talon.json";
+  viaOption.extraIncludeRoots = {dir_.path() / "shared", dir_.path() / "more"};
+  EXPECT_TRUE(loadConfig(viaOption));
+}
+
+TEST_F(LoaderTest, NonRegularConfigPath) {
+  fs::create_directories(dir_.path() / "talon.json");
+  auto loaded = loadConfig(options());
+  ASSERT_FALSE(loaded);
+  EXPECT_EQ(loaded.error().code, ErrorCode::kConfigInvalid);
+  EXPECT_FALSE(validateConfig(options()));
+}
+
+TEST_F(LoaderTest, LoadConfigTextValidatesAProposedConfig) {
+  dir_.write("gw.json5", "{ port: 3333 }");
+  auto ok = loadConfigText("{ gateway: { $include: './gw.json5' } }", dir_.path() / "talon.json", options());
+  ASSERT_TRUE(ok) << ok.error().toString();
+  EXPECT_EQ(ok->config.gateway.port, 3333);
+  EXPECT_FALSE(loadConfigText("{ gateway: { port: 0 } }", dir_.path() / "talon.json", options()));
+}
+
+// --- hash --------------------------------------------------------------------------------------------
+
+TEST_F(LoaderTest, HashIgnoresKeyOrderFormattingAndIncludeLayout) {
+  dir_.write("talon.json",
+             "{ gateway: { port: 1234, bind: 'lan' }, session: { dmScope: 'per-peer', groupScope: 'main' } }");
+  auto a = loadConfig(options());
+  ASSERT_TRUE(a) << a.error().toString();
+  dir_.write("talon.json",
+             "// reordered, commented, split\n{\n  session: { groupScope: 'main', dmScope: 'per-peer', },\n"
+             "  gateway: { $include: './gw.json5' },\n}\n");
+  dir_.write("gw.json5", "{ bind: \"lan\", port: 0x4D2 }");
+  auto b = loadConfig(options());
+  ASSERT_TRUE(b) << b.error().toString();
+  EXPECT_EQ(a->hash, b->hash);
+  EXPECT_EQ(a->hash.size(), 64u);
+  EXPECT_EQ(a->hash, configHash(a->effective));
+  dir_.write("gw.json5", "{ bind: 'lan', port: 1235 }");
+  auto c = loadConfig(options());
+  ASSERT_TRUE(c);
+  EXPECT_NE(a->hash, c->hash);
+}
+
+TEST(ConfigHash, IsSha256OfTheCanonicalJson) {
+  // sha256("{}")
+  EXPECT_EQ(configHash(json::object()), "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
+  auto a = parseJson5("{b: [1, {d: 1, c: 2}], a: 'x'}", "a");
+  auto b = parseJson5("{a: 'x', b: [1, {c: 2, d: 1}]}", "b");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(configHash(a->value), configHash(b->value));
+  auto reordered = parseJson5("{a: 'x', b: [{c: 2, d: 1}, 1]}", "c");  // array order matters
+  EXPECT_NE(configHash(a->value), configHash(reordered->value));
+}
+
+// --- redaction ---------------------------------------------------------------------------------------
+
+TEST(ConfigRedaction, ReplacesSecretsWithOpenClawsSentinel) {
+  auto doc = parseJson5(R"({
+    gateway: { port: 1, auth: { mode: 'token', token: 'tok', password: 'pw' } },
+    models: { providers: {
+      openai: { apiKey: 'sk-live', maxTokens: 100, baseUrl: 'https://api', headers: { Authorization: 'Bearer x', 'X-Api-Key': 'k', 'X-Team': 't' },
+                models: [ { id: 'm', contextWindow: 5, maxTokens: 6 } ] },
+      env: { apiKey: { source: 'env', provider: 'default', id: 'OPENAI_API_KEY' } },
+      unset: { apiKey: '${MISSING}' },
+      empty: { apiKey: '' },
+    } },
+    channels: { telegram: { botToken: '123:abc', webhookSecret: 's', accounts: { a: { privateKey: 'pk' } } } },
+    secrets: { providers: { vault: { command: '/bin/x' } } },
+    list: [ { password: 'p1' }, 'plain' ],
+  })",
+                        "r");
+  ASSERT_TRUE(doc);
+  json::value redacted = redactConfigSecrets(doc->value);
+  const std::string s = std::string(kRedactedSentinel);
+  EXPECT_EQ(toCanonicalJson(redacted),
+            R"({"channels":{"telegram":{"accounts":{"a":{"privateKey":")" + s + R"("}},"botToken":")" + s +
+                R"(","webhookSecret":")" + s + R"("}},)" + R"("gateway":{"auth":{"mode":"token","password":")" + s +
+                R"(","token":")" + s + R"("},"port":1},)" + R"("list":[{"password":")" + s + R"("},"plain"],)" +
+                R"("models":{"providers":{"empty":{"apiKey":""},)" + R"("env":{"apiKey":{"id":")" + s +
+                R"(","provider":"default","source":"env"}},)" + R"("openai":{"apiKey":")" + s +
+                R"(","baseUrl":"https://api","headers":{"Authorization":")" + s + R"(","X-Api-Key":")" + s +
+                R"(","X-Team":"t"},"maxTokens":100,"models":[{"contextWindow":5,"id":"m","maxTokens":6}]},)" +
+                R"("unset":{"apiKey":"${MISSING}"}}},)" + R"("secrets":{"providers":{"vault":{"command":")" + s +
+                R"("}}}})");
+  // The input is untouched.
+  EXPECT_EQ(doc->value.at("gateway").at("auth").at("token").as_string(), "tok");
+}
+
+TEST(ConfigRedaction, SecretKeyRule) {
+  for (std::string_view k : {"token", "botToken", "password", "apiKey", "api_key", "API-KEY", "secret", "clientSecret",
+                             "privateKey", "encryptKey", "serviceAccount"}) {
+    EXPECT_TRUE(isSecretKey(k)) << k;
+  }
+  for (std::string_view k :
+       {"maxTokens", "contextTokens", "tokenLimit", "passwordFile", "port", "baseUrl", "tokens", "keyId"}) {
+    EXPECT_FALSE(isSecretKey(k)) << k;
+  }
+}
+
+}  // namespace
+}  // namespace talon::config
