@@ -22,9 +22,10 @@ struct ClientRequest {
   std::string url;
   Headers headers;
   std::string body;
-  /// Connect (DNS + TCP + TLS) budget.
+  /// Connect (DNS + TCP + TLS) budget (0: none).
   std::chrono::milliseconds connectTimeout{10'000};
-  /// Longest silence while waiting for the response head or the next body bytes.
+  /// Longest silence while sending the request or waiting for the response head or the next body
+  /// bytes (0: none).
   std::chrono::milliseconds idleTimeout{60'000};
   /// Whole-exchange budget (0: none).
   std::chrono::milliseconds totalTimeout{0};
@@ -35,8 +36,10 @@ struct ClientHandlers {
   std::function<void(int status, const Headers& headers)> onHeaders;
   /// Decoded body bytes (chunked transfer decoded), as they arrive.
   std::function<void(std::string_view data)> onBody;
-  /// Called exactly once. Errors: kDeadlineExceeded (a timeout), kUnavailable (connect/DNS/reset),
-  /// kUpstream (malformed HTTP), kCancelled (cancel()), kInvalidArgument (bad URL).
+  /// Called exactly once (also when onHeaders was never called). Errors: kDeadlineExceeded (a
+  /// timeout), kUnavailable (connect/DNS/TLS handshake and certificate verification/reset/closed
+  /// early), kUpstream (malformed HTTP), kCancelled (cancel()), kInvalidArgument (bad URL, method or
+  /// header). Any HTTP status is a success here: look at the status given to onHeaders.
   std::function<void(Status)> onComplete;
 };
 
@@ -49,11 +52,27 @@ class ClientCall {
 };
 using ClientCallPtr = std::shared_ptr<ClientCall>;
 
+struct HttpClientOptions {
+  /// Extra trusted CA certificates (PEM), added to the system trust store: a private CA.
+  std::string extraCaPem;
+  /// Idle keep-alive connections kept per origin (scheme, host, port).
+  std::size_t maxIdlePerOrigin = 8;
+  /// An idle pooled connection older than this is not reused.
+  std::chrono::milliseconds maxIdleAge{30'000};
+};
+
+/// Connections are kept for reuse after a complete response that allows keep-alive; a reused
+/// connection that fails before any response byte arrived is retried once on a new connection for
+/// idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE). https verifies the peer (RFC 6125 host name,
+/// SNI) against the system trust store.
 class HttpClient {
  public:
   virtual ~HttpClient() = default;
   /// Verifies TLS peers against the system trust store.
   static std::shared_ptr<HttpClient> create(boost::asio::io_context& io);
+  /// As above, with options. Errors: kInvalidArgument when extraCaPem holds no PEM certificate. (The
+  /// TLS context is built at the first https request; if OpenSSL fails there, that request fails.)
+  static Result<std::shared_ptr<HttpClient>> create(boost::asio::io_context& io, HttpClientOptions options);
   /// Starts a request. Thread-safe.
   virtual ClientCallPtr start(ClientRequest request, ClientHandlers handlers) = 0;
 };

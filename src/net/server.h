@@ -96,18 +96,24 @@ using WebSocketConnectionPtr = std::shared_ptr<WebSocketConnection>;
 class WebSocketSession {
  public:
   virtual ~WebSocketSession() = default;
-  /// A complete text (or binary) message.
+  /// A complete text (or binary) message. `text` is valid only during the call (it points into the
+  /// connection's read buffer); the next message is read after this returns.
   virtual void onMessage(std::string_view text) = 0;
-  /// The connection closed (by either side, or failed). Called once; no onMessage after it.
+  /// The connection closed (by either side, or failed). Called once; no onMessage after it. `code`:
+  /// ours when this side closed first (close(), 1001 from Server::stop(), 1009 for a message over the
+  /// limit), else the peer's (1005 when its close frame had none); 1006 when the connection ended
+  /// without a close handshake (reset, timeout).
   virtual void onClose(uint16_t code) = 0;
 };
 using WebSocketSessionPtr = std::shared_ptr<WebSocketSession>;
 
 struct ServerHandlers {
-  /// Every plain HTTP request.
+  /// Every plain HTTP request. Requests over ServerOptions::maxHttpBodyBytes are answered 413 (and
+  /// malformed ones 400) without calling this.
   std::function<void(HttpExchangePtr)> onHttp;
   /// A WebSocket upgrade on any path (after the handshake completed). Returns the session that gets
-  /// the messages; the connection holds it until close.
+  /// the messages; the connection holds it until close. Returning nullptr closes with 1008. When
+  /// unset, upgrade requests go to onHttp like any other request.
   std::function<WebSocketSessionPtr(WebSocketConnectionPtr, const HttpRequest& upgrade)> onWebSocket;
 };
 
@@ -122,7 +128,20 @@ struct ServerOptions {
   std::size_t initialMaxWsMessageBytes = 64u << 10;
 };
 
-/// The listening server. Created on an io_context the caller runs.
+/// Counters since Server::create().
+struct ServerStats {
+  uint64_t connectionsAccepted = 0;  // TCP connections accepted, on every address
+  uint64_t httpRequests = 0;         // plain HTTP requests handed to onHttp
+  uint64_t webSocketsAccepted = 0;   // completed WebSocket handshakes
+  uint64_t openConnections = 0;      // HTTP and WebSocket connections open now
+};
+
+/// The listening server. Created on an io_context the caller runs (on any number of threads).
+/// Timeouts: an HTTP connection is closed after 60 s without a (complete) request or when a response
+/// write takes over 60 s; WebSockets use Beast's suggested server settings (handshake and close 30 s;
+/// idle 300 s, with a ping after 150 s of silence). TCP_NODELAY is set on every connection.
+/// Destroying it stops it (as stop()); connections that are still closing finish on the io_context
+/// afterwards, and their WebSocketSession::onClose still runs.
 class Server {
  public:
   virtual ~Server() = default;
@@ -134,6 +153,8 @@ class Server {
   virtual uint16_t port() const = 0;
   /// Stops accepting and closes every connection (WebSockets with 1001). Thread-safe, idempotent.
   virtual void stop() = 0;
+  /// Thread-safe.
+  virtual ServerStats stats() const = 0;
 };
 using ServerPtr = std::unique_ptr<Server>;
 

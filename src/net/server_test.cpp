@@ -1,0 +1,487 @@
+// Server: HTTP on IPv4 and IPv6, limits, WebSocket messages, limits, close codes and concurrency,
+// exercised with the blocking clients (WsClient, httpRequest).
+#include "net/server.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "net/ws_client.h"
+
+namespace talon::net {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+/// An io_context run by two threads for the lifetime of the test.
+class IoThreads {
+ public:
+  IoThreads() : guard_(asio::make_work_guard(io)) {
+    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io.run(); });
+  }
+  ~IoThreads() {
+    guard_.reset();
+    io.stop();
+    for (auto& t : threads_) t.join();
+  }
+  asio::io_context io;
+
+ private:
+  asio::executor_work_guard<asio::io_context::executor_type> guard_;
+  std::vector<std::thread> threads_;
+};
+
+bool haveIpv6Loopback() {
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io);
+  boost::system::error_code ec;
+  acceptor.open(asio::ip::tcp::v6(), ec);
+  if (!ec) acceptor.set_option(asio::ip::v6_only(true), ec);
+  if (!ec) acceptor.bind({asio::ip::make_address("::1"), 0}, ec);
+  return !ec;
+}
+
+ServerOptions loopbackOptions(std::vector<std::string> addresses = {"127.0.0.1"}) {
+  ServerOptions options;
+  options.bindAddresses = std::move(addresses);
+  options.port = 0;
+  return options;
+}
+
+/// Answers every request with a JSON-ish dump of what it received.
+ServerHandlers echoHttpHandlers() {
+  ServerHandlers handlers;
+  handlers.onHttp = [](HttpExchangePtr exchange) {
+    const auto& req = exchange->request();
+    if (req.path == "/missing") {
+      exchange->respond({404, "text/plain", {}, "nothing here"});
+      return;
+    }
+    HttpResponse response;
+    response.contentType = "text/plain";
+    response.headers.emplace_back("X-Remote", req.remoteAddress);
+    response.headers.emplace_back("X-Loopback", req.remoteIsLoopback ? "yes" : "no");
+    response.body = req.method + " " + req.path + " ?" + req.query + " h=" + std::string(req.header("x-test")) +
+                    " body=" + req.body;
+    exchange->respond(std::move(response));
+  };
+  return handlers;
+}
+
+std::string headerOf(const Headers& headers, std::string_view name) {
+  for (const auto& [n, v] : headers) {
+    if (n == name) return v;
+  }
+  return {};
+}
+
+void expectHttpRoundTrip(const std::string& base, const std::string& remote) {
+  auto get = httpRequest("GET", base + "/hello?x=1", {{"X-Test", "abc"}}, "", 5s);
+  ASSERT_TRUE(get) << get.error().toString();
+  EXPECT_EQ(get->status, 200);
+  EXPECT_EQ(get->body, "GET /hello ?x=1 h=abc body=");
+  EXPECT_EQ(headerOf(get->headers, "X-Remote"), remote);
+  EXPECT_EQ(headerOf(get->headers, "X-Loopback"), "yes");
+
+  auto post = httpRequest("POST", base + "/submit", {{"Content-Type", "application/json"}}, R"({"a":1})", 5s);
+  ASSERT_TRUE(post) << post.error().toString();
+  EXPECT_EQ(post->status, 200);
+  EXPECT_EQ(post->body, R"(POST /submit ? h= body={"a":1})");
+}
+
+TEST(ServerTest, HttpRoundTripOnIpv4) {
+  IoThreads threads;
+  auto server = Server::create(threads.io, loopbackOptions(), echoHttpHandlers());
+  ASSERT_TRUE(server) << server.error().toString();
+  ASSERT_NE((*server)->port(), 0);
+  expectHttpRoundTrip("http://127.0.0.1:" + std::to_string((*server)->port()), "127.0.0.1");
+}
+
+TEST(ServerTest, HttpRoundTripOnIpv6) {
+  if (!haveIpv6Loopback()) GTEST_SKIP() << "no IPv6 loopback on this machine";
+  IoThreads threads;
+  auto server = Server::create(threads.io, loopbackOptions({"::1"}), echoHttpHandlers());
+  ASSERT_TRUE(server) << server.error().toString();
+  expectHttpRoundTrip("http://[::1]:" + std::to_string((*server)->port()), "::1");
+}
+
+TEST(ServerTest, PortZeroGivesTheSamePortOnEveryAddress) {
+  if (!haveIpv6Loopback()) GTEST_SKIP() << "no IPv6 loopback on this machine";
+  IoThreads threads;
+  auto server = Server::create(threads.io, loopbackOptions({"127.0.0.1", "::1"}), echoHttpHandlers());
+  ASSERT_TRUE(server) << server.error().toString();
+  auto port = std::to_string((*server)->port());
+  expectHttpRoundTrip("http://127.0.0.1:" + port, "127.0.0.1");
+  expectHttpRoundTrip("http://[::1]:" + port, "::1");
+}
+
+TEST(ServerTest, BindFailuresAreErrors) {
+  IoThreads threads;
+  auto first = Server::create(threads.io, loopbackOptions(), echoHttpHandlers());
+  ASSERT_TRUE(first);
+  auto options = loopbackOptions();
+  options.port = (*first)->port();
+  auto second = Server::create(threads.io, options, echoHttpHandlers());
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, ErrorCode::kIo);
+  EXPECT_NE(second.error().message.find(std::to_string(options.port)), std::string::npos);
+
+  auto bad = Server::create(threads.io, loopbackOptions({"not-an-address"}), echoHttpHandlers());
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(ServerTest, HandlerAnswers404) {
+  IoThreads threads;
+  auto server = Server::create(threads.io, loopbackOptions(), echoHttpHandlers());
+  ASSERT_TRUE(server);
+  auto res = httpRequest("GET", "http://127.0.0.1:" + std::to_string((*server)->port()) + "/missing", {}, "", 5s);
+  ASSERT_TRUE(res) << res.error().toString();
+  EXPECT_EQ(res->status, 404);
+  EXPECT_EQ(res->body, "nothing here");
+}
+
+TEST(ServerTest, ExpectContinueAndPipelinedRequestsOverOneConnection) {
+  IoThreads threads;
+  auto server = Server::create(threads.io, loopbackOptions(), echoHttpHandlers());
+  ASSERT_TRUE(server);
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), (*server)->port()});
+  std::string head = "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n";
+  asio::write(socket, asio::buffer(head));
+  std::string received;
+  asio::read_until(socket, asio::dynamic_buffer(received), "\r\n\r\n");
+  EXPECT_EQ(received, "HTTP/1.1 100 Continue\r\n\r\n");
+  std::string rest = "abcGET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  asio::write(socket, asio::buffer(rest));
+  received.clear();
+  boost::system::error_code ec;
+  asio::read(socket, asio::dynamic_buffer(received), ec);  // until the server closes after /c
+  EXPECT_EQ(ec, asio::error::eof);
+  auto a = received.find("POST /a ? h= body=abc");
+  auto b = received.find("GET /b ? h= body=");
+  auto c = received.find("GET /c ? h= body=");
+  ASSERT_NE(a, std::string::npos) << received;
+  ASSERT_NE(b, std::string::npos) << received;
+  ASSERT_NE(c, std::string::npos) << received;
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  EXPECT_EQ((*server)->stats().httpRequests, 3u);
+}
+
+TEST(ServerTest, AnswerFromAnotherThread) {
+  IoThreads threads;
+  ServerHandlers handlers;
+  handlers.onHttp = [](HttpExchangePtr exchange) {
+    std::thread([exchange] { exchange->respond({202, "text/plain", {}, "later"}); }).detach();
+  };
+  auto server = Server::create(threads.io, loopbackOptions(), handlers);
+  ASSERT_TRUE(server);
+  auto res = httpRequest("GET", "http://127.0.0.1:" + std::to_string((*server)->port()) + "/", {}, "", 5s);
+  ASSERT_TRUE(res) << res.error().toString();
+  EXPECT_EQ(res->status, 202);
+  EXPECT_EQ(res->body, "later");
+}
+
+TEST(ServerTest, DroppedExchangeAnswers500) {
+  IoThreads threads;
+  ServerHandlers handlers;
+  handlers.onHttp = [](HttpExchangePtr) {};
+  auto server = Server::create(threads.io, loopbackOptions(), handlers);
+  ASSERT_TRUE(server);
+  auto res = httpRequest("GET", "http://127.0.0.1:" + std::to_string((*server)->port()) + "/", {}, "", 5s);
+  ASSERT_TRUE(res) << res.error().toString();
+  EXPECT_EQ(res->status, 500);
+}
+
+TEST(ServerTest, BodyOverTheLimitGets413) {
+  IoThreads threads;
+  std::atomic<int> handled{0};
+  ServerHandlers handlers;
+  handlers.onHttp = [&](HttpExchangePtr exchange) {
+    ++handled;
+    exchange->respond({200, "text/plain", {}, std::to_string(exchange->request().body.size())});
+  };
+  auto options = loopbackOptions();
+  options.maxHttpBodyBytes = 1024;
+  auto server = Server::create(threads.io, options, handlers);
+  ASSERT_TRUE(server);
+  auto url = "http://127.0.0.1:" + std::to_string((*server)->port()) + "/upload";
+
+  auto atLimit = httpRequest("POST", url, {}, std::string(1024, 'a'), 5s);
+  ASSERT_TRUE(atLimit) << atLimit.error().toString();
+  EXPECT_EQ(atLimit->status, 200);
+  EXPECT_EQ(atLimit->body, "1024");
+
+  auto over = httpRequest("POST", url, {}, std::string(64 * 1024, 'a'), 5s);
+  ASSERT_TRUE(over) << over.error().toString();
+  EXPECT_EQ(over->status, 413);
+  EXPECT_EQ(handled.load(), 1);
+}
+
+/// A WebSocket session for tests: echoes, and obeys a few commands.
+class TestSession : public WebSocketSession {
+ public:
+  explicit TestSession(WebSocketConnectionPtr connection) : connection_(std::move(connection)) {}
+
+  void onMessage(std::string_view text) override {
+    EXPECT_FALSE(inMessage_.exchange(true)) << "onMessage ran concurrently";
+    if (text == "close-1008") {
+      connection_->close(1008, "x");
+    } else if (text == "raise-limit") {
+      connection_->setMaxMessageBytes(1 << 20);
+      connection_->send("raised");
+    } else if (text.starts_with("burst ")) {
+      // Sends from a foreign thread: order must be kept.
+      int n = std::stoi(std::string(text.substr(6)));
+      std::thread([connection = connection_, n] {
+        for (int i = 0; i < n; ++i) connection->send(std::to_string(i));
+      }).detach();
+    } else {
+      connection_->send(std::string(text));
+    }
+    inMessage_ = false;
+  }
+
+  void onClose(uint16_t code) override {
+    std::lock_guard lock(mutex_);
+    EXPECT_FALSE(closeCode_.has_value()) << "onClose called twice";
+    closeCode_ = code;
+    cv_.notify_all();
+  }
+
+  /// Waits for onClose (bounded so a bug fails the test instead of hanging it).
+  std::optional<uint16_t> waitClose() {
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, 10s, [&] { return closeCode_.has_value(); });
+    return closeCode_;
+  }
+
+ private:
+  WebSocketConnectionPtr connection_;
+  std::atomic<bool> inMessage_{false};
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::optional<uint16_t> closeCode_;
+};
+
+/// A server whose WebSockets get TestSessions; remembers them.
+class WsServer {
+ public:
+  explicit WsServer(asio::io_context& io, ServerOptions options = loopbackOptions()) {
+    ServerHandlers handlers;
+    handlers.onWebSocket = [this](WebSocketConnectionPtr connection, const HttpRequest& upgrade) {
+      EXPECT_TRUE(connection->remoteIsLoopback());
+      EXPECT_EQ(connection->remoteAddress(), "127.0.0.1");
+      auto session = std::make_shared<TestSession>(connection);
+      std::lock_guard lock(mutex_);
+      sessions_.push_back(session);
+      paths_.push_back(upgrade.path);
+      cv_.notify_all();
+      return session;
+    };
+    handlers.onHttp = [](HttpExchangePtr exchange) { exchange->respond({200, "text/plain", {}, "plain"}); };
+    auto created = Server::create(io, std::move(options), std::move(handlers));
+    EXPECT_TRUE(created) << created.error().toString();
+    server = std::move(*created);
+  }
+
+  std::string url(const std::string& path = "/") const {
+    return "ws://127.0.0.1:" + std::to_string(server->port()) + path;
+  }
+
+  std::shared_ptr<TestSession> session(std::size_t i) {
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, 10s, [&] { return sessions_.size() > i; });
+    return i < sessions_.size() ? sessions_[i] : nullptr;
+  }
+
+  std::vector<std::string> paths() {
+    std::lock_guard lock(mutex_);
+    return paths_;
+  }
+
+  ServerPtr server;
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::shared_ptr<TestSession>> sessions_;
+  std::vector<std::string> paths_;
+};
+
+TEST(ServerTest, WebSocketEcho) {
+  IoThreads threads;
+  WsServer ws(threads.io);
+  auto client = WsClient::connect(ws.url("/any/path"), 5s);
+  ASSERT_TRUE(client) << client.error().toString();
+  for (std::string message : {std::string("hello"), std::string(), std::string(60'000, 'z')}) {
+    ASSERT_TRUE((*client)->send(message));
+    auto echoed = (*client)->receive(5s);
+    ASSERT_TRUE(echoed) << echoed.error().toString();
+    EXPECT_EQ(*echoed, message);
+  }
+  EXPECT_EQ(ws.paths(), std::vector<std::string>{"/any/path"});
+  EXPECT_EQ(ws.server->stats().webSocketsAccepted, 1u);
+
+  // A receive that times out leaves the connection usable.
+  auto nothing = (*client)->receive(50ms);
+  ASSERT_FALSE(nothing);
+  EXPECT_EQ(nothing.error().code, ErrorCode::kDeadlineExceeded);
+  ASSERT_TRUE((*client)->send("again"));
+  EXPECT_EQ((*client)->receive(5s).value_or(""), "again");
+
+  (*client)->close();
+  EXPECT_EQ(ws.session(0)->waitClose(), 1000);
+}
+
+TEST(ServerTest, PlainHttpStillWorksNextToWebSockets) {
+  IoThreads threads;
+  WsServer ws(threads.io);
+  auto res = httpRequest("GET", "http://127.0.0.1:" + std::to_string(ws.server->port()) + "/", {}, "", 5s);
+  ASSERT_TRUE(res) << res.error().toString();
+  EXPECT_EQ(res->body, "plain");
+}
+
+TEST(ServerTest, UpgradeGoesToOnHttpWithoutAWebSocketHandler) {
+  IoThreads threads;
+  ServerHandlers handlers;
+  handlers.onHttp = [](HttpExchangePtr exchange) { exchange->respond({426, "text/plain", {}, "no"}); };
+  auto server = Server::create(threads.io, loopbackOptions(), handlers);
+  ASSERT_TRUE(server);
+  auto client = WsClient::connect("ws://127.0.0.1:" + std::to_string((*server)->port()), 5s);
+  ASSERT_FALSE(client);
+  EXPECT_EQ(client.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(client.error().message.find("426"), std::string::npos) << client.error().message;
+}
+
+TEST(ServerTest, RefusedWebSocketClosesWith1008) {
+  IoThreads threads;
+  ServerHandlers handlers;
+  handlers.onWebSocket = [](WebSocketConnectionPtr, const HttpRequest&) { return nullptr; };
+  auto server = Server::create(threads.io, loopbackOptions(), handlers);
+  ASSERT_TRUE(server);
+  auto client = WsClient::connect("ws://127.0.0.1:" + std::to_string((*server)->port()), 5s);
+  ASSERT_TRUE(client) << client.error().toString();
+  EXPECT_FALSE((*client)->receive(5s));
+  EXPECT_EQ((*client)->closeCode(), 1008);
+}
+
+TEST(ServerTest, MessageOverTheLimitCloses1009AndTheLimitCanBeRaised) {
+  IoThreads threads;
+  auto options = loopbackOptions();
+  options.initialMaxWsMessageBytes = 1024;
+  WsServer ws(threads.io, options);
+
+  auto raised = WsClient::connect(ws.url(), 5s);
+  ASSERT_TRUE(raised);
+  ASSERT_TRUE((*raised)->send("raise-limit"));
+  EXPECT_EQ((*raised)->receive(5s).value_or(""), "raised");
+  std::string big(4096, 'b');
+  ASSERT_TRUE((*raised)->send(big));
+  EXPECT_EQ((*raised)->receive(5s).value_or(""), big);
+
+  auto client = WsClient::connect(ws.url(), 5s);
+  ASSERT_TRUE(client);
+  ASSERT_TRUE((*client)->send(std::string(1024, 'a')));  // at the limit: fine
+  EXPECT_EQ((*client)->receive(5s).value_or("").size(), 1024u);
+  ASSERT_TRUE((*client)->send(big));
+  auto closed = (*client)->receive(5s);
+  ASSERT_FALSE(closed);
+  EXPECT_EQ(closed.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ((*client)->closeCode(), 1009);
+  EXPECT_EQ(ws.session(1)->waitClose(), 1009);
+}
+
+TEST(ServerTest, ServerCloseSendsCodeAndReason) {
+  IoThreads threads;
+  WsServer ws(threads.io);
+  auto client = WsClient::connect(ws.url(), 5s);
+  ASSERT_TRUE(client);
+  ASSERT_TRUE((*client)->send("before"));
+  ASSERT_TRUE((*client)->send("close-1008"));
+  EXPECT_EQ((*client)->receive(5s).value_or(""), "before");
+  auto closed = (*client)->receive(5s);
+  ASSERT_FALSE(closed);
+  EXPECT_EQ((*client)->closeCode(), 1008);
+  EXPECT_EQ((*client)->closeReason(), "x");
+  EXPECT_EQ(ws.session(0)->waitClose(), 1008);
+  EXPECT_FALSE((*client)->send("after"));
+}
+
+TEST(ServerTest, StopClosesWebSocketsWith1001) {
+  IoThreads threads;
+  WsServer ws(threads.io);
+  auto a = WsClient::connect(ws.url(), 5s);
+  auto b = WsClient::connect(ws.url(), 5s);
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(b);
+  ASSERT_TRUE((*a)->send("ping"));
+  EXPECT_EQ((*a)->receive(5s).value_or(""), "ping");
+  ASSERT_NE(ws.session(1), nullptr);
+  ws.server->stop();
+  ws.server->stop();  // idempotent
+  for (auto* client : {&*a, &*b}) {
+    auto closed = (*client)->receive(5s);
+    ASSERT_FALSE(closed);
+    EXPECT_EQ((*client)->closeCode(), 1001);
+  }
+  EXPECT_EQ(ws.session(0)->waitClose(), 1001);
+  EXPECT_EQ(ws.session(1)->waitClose(), 1001);
+  // No longer accepting.
+  auto late = WsClient::connect(ws.url(), 2s);
+  EXPECT_FALSE(late);
+}
+
+TEST(ServerTest, SendsFromAnotherThreadKeepTheirOrder) {
+  IoThreads threads;
+  WsServer ws(threads.io);
+  auto client = WsClient::connect(ws.url(), 5s);
+  ASSERT_TRUE(client);
+  ASSERT_TRUE((*client)->send("burst 2000"));
+  for (int i = 0; i < 2000; ++i) {
+    auto message = (*client)->receive(5s);
+    ASSERT_TRUE(message) << message.error().toString();
+    ASSERT_EQ(*message, std::to_string(i));
+  }
+}
+
+TEST(ServerTest, ManyConcurrentWebSocketClients) {
+  IoThreads threads;
+  WsServer ws(threads.io);
+  constexpr int kClients = 48;
+  constexpr int kMessages = 100;
+  std::vector<std::future<int>> results;
+  for (int c = 0; c < kClients; ++c) {
+    results.push_back(std::async(std::launch::async, [&ws, c] {
+      auto client = WsClient::connect(ws.url(), 10s);
+      if (!client) return -1;
+      int ok = 0;
+      for (int i = 0; i < kMessages; ++i) {
+        std::string message = std::to_string(c) + ":" + std::to_string(i);
+        if (!(*client)->send(message)) break;
+        auto echoed = (*client)->receive(10s);
+        if (echoed && *echoed == message) ++ok;
+      }
+      (*client)->close();
+      return ok;
+    }));
+  }
+  for (auto& result : results) EXPECT_EQ(result.get(), kMessages);
+  EXPECT_EQ(ws.server->stats().webSocketsAccepted, static_cast<uint64_t>(kClients));
+}
+
+}  // namespace
+}  // namespace talon::net
