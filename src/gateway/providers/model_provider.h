@@ -82,7 +82,9 @@ class ModelProvider {
   virtual ~ModelProvider() = default;
   /// The config id ("openai", "ollama", ...).
   virtual const std::string& id() const = 0;
-  /// Starts a streamed call.
+  /// Starts a streamed call. onComplete may run before stream() returns when the request is rejected
+  /// before any I/O (e.g. kInvalidArgument); otherwise it runs on an I/O thread. Dropping the returned
+  /// handle does not cancel the call.
   virtual ModelCallPtr stream(ModelRequest request, ModelStreamHandlers handlers) = 0;
 };
 using ModelProviderPtr = std::shared_ptr<ModelProvider>;
