@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "cli/commands.h"
+
 #ifndef TALON_VERSION
 #define TALON_VERSION "0.1.0"
 #endif
@@ -12,10 +14,20 @@ namespace talon::cli {
 int run(int argc, char** argv) {
   CLI::App app{"Talon: an OpenClaw-compatible agent gateway and fleet control plane"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("talon ") + TALON_VERSION);
+  int exitCode = 0;
   auto* version = app.add_subcommand("version", "Print the version");
   version->callback([] { std::cout << "talon " << TALON_VERSION << "\n"; });
-  CLI11_PARSE(app, argc, argv);
-  return 0;
+  registerGatewayCommands(app, exitCode);
+  registerConfigCommands(app, exitCode);
+  registerClientCommands(app, exitCode);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  return exitCode;
 }
 
 }  // namespace talon::cli

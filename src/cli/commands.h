@@ -1,0 +1,11 @@
+#pragma once
+// Registration of the CLI's command groups, one file each. `exitCode` receives the command's result.
+#include <CLI/CLI.hpp>
+
+namespace talon::cli {
+
+void registerGatewayCommands(CLI::App& app, int& exitCode);  // gateway run
+void registerConfigCommands(CLI::App& app, int& exitCode);   // config validate
+void registerClientCommands(CLI::App& app, int& exitCode);   // health, status, agents, sessions, chat
+
+}  // namespace talon::cli

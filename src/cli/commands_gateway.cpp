@@ -1,0 +1,120 @@
+// talon gateway run
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "base/file_io.h"
+#include "base/log.h"
+#include "cli/commands.h"
+#include "cli/output.h"
+#include "config/config_loader.h"
+#include "config/config_paths.h"
+#include "config/config_redaction.h"
+#include "gateway/gateway.h"
+
+#ifndef TALON_VERSION
+#define TALON_VERSION "0.1.0"
+#endif
+
+namespace talon::cli {
+namespace {
+
+struct RunOptions {
+  std::string configPath;
+  int port = -1;
+  std::string portFile;
+  std::string logLevel = "info";
+  int ioThreads = 0;
+};
+
+int runGateway(const RunOptions& o) {
+  auto env = config::processEnvironment();
+  auto stateDir = config::resolveStateDir(env);
+  config::LoadOptions lo;
+  if (!o.configPath.empty()) lo.configPath = std::filesystem::path(o.configPath);
+  lo.env = env;
+  auto loaded = config::loadConfig(lo);
+  if (!loaded) {
+    std::cerr << loaded.error().message << "\n";
+    std::cerr << "error: the config is invalid; the gateway did not start (check it with `talon config validate`)\n";
+    return ::talon::exitCode(loaded.error().code);
+  }
+  LogOptions logOptions;
+  logOptions.level = o.logLevel;
+  logOptions.file = stateDir / "logs" / "talon.log";
+  if (auto s = initLogging(logOptions); !s) return reportError(s.error());
+  for (const auto& w : loaded->warnings) spdlog::warn("config: {}", w.toString());
+
+  auto snapshot = std::make_shared<gateway::ConfigSnapshot>();
+  snapshot->config = loaded->config;
+  snapshot->effective = loaded->effective;
+  snapshot->redacted = config::redactConfigSecrets(loaded->effective);
+  snapshot->hash = loaded->hash;
+  snapshot->path = loaded->path.string();
+  snapshot->exists = loaded->exists;
+  snapshot->warnings = config::diagnosticsToJson(loaded->warnings);
+
+  gateway::GatewayOptions options;
+  options.config = snapshot;
+  options.stateDir = stateDir;
+  options.version = TALON_VERSION;
+  options.ioThreads = o.ioThreads;
+  const auto& auth = loaded->config.gateway.auth;
+  if ((auth.mode.empty() || auth.mode == "token") && auth.token.empty()) {
+    auto token = gateway::loadOrCreateGatewayToken(stateDir);
+    if (!token) return reportError(token.error());
+    options.fallbackToken = token->token;
+    if (token->created) {
+      std::cout << "generated a gateway token (shown once; saved 0600 to " << token->path.string() << "):\n  "
+                << token->token << "\n";
+    }
+  }
+  if (o.port >= 0) {
+    options.port = o.port;
+  } else if (auto p = config::envTrimmed(env, "TALON_GATEWAY_PORT"); !p.empty()) {
+    options.port = std::atoi(p.c_str());
+  }
+  auto gw = gateway::Gateway::create(options);
+  if (!gw) {
+    spdlog::error("gateway did not start: {}", gw.error().toString());
+    return reportError(gw.error());
+  }
+  auto port = (*gw)->port();
+  std::string where;
+  for (const auto& a : (*gw)->bindAddresses()) {
+    if (!where.empty()) where += ", ";
+    where += a.find(':') != std::string::npos ? "[" + a + "]" : a;
+  }
+  spdlog::info("talon {} gateway listening on ws://{}:{} (config {}{}, state {})", TALON_VERSION,
+               (*gw)->bindAddresses()[0].find(':') != std::string::npos ? "[" + (*gw)->bindAddresses()[0] + "]"
+                                                                        : (*gw)->bindAddresses()[0],
+               port, snapshot->path, snapshot->exists ? "" : " (absent: defaults)", stateDir.string());
+  std::cout << "talon gateway listening on " << where << " port " << port << std::endl;
+  if (!o.portFile.empty()) {
+    if (auto s = writeFileAtomic(o.portFile, std::to_string(port) + "\n", 0644); !s) return reportError(s.error());
+  }
+  auto s = (*gw)->run();
+  if (!s) return reportError(s.error());
+  return 0;
+}
+
+}  // namespace
+
+void registerGatewayCommands(CLI::App& app, int& exitCode) {
+  auto* gw = app.add_subcommand("gateway", "Run the gateway daemon");
+  gw->require_subcommand(1);
+  auto o = std::make_shared<RunOptions>();
+  auto* run = gw->add_subcommand("run", "Serve the gateway (HTTP and WebSocket on one port) until SIGINT/SIGTERM");
+  run->add_option("--config", o->configPath, "Config file (env TALON_CONFIG_PATH; default <stateDir>/talon.json)");
+  run->add_option("--port", o->port,
+                  "Listening port, 0 for any free port (env TALON_GATEWAY_PORT; default gateway.port or 18789)")
+      ->check(CLI::Range(0, 65535));
+  run->add_option("--port-file", o->portFile, "Write the bound port to this file once listening");
+  run->add_option("--log-level", o->logLevel, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  run->add_option("--io-threads", o->ioThreads, "I/O threads (default: the number of cores)")
+      ->check(CLI::Range(0, 256));
+  run->callback([o, &exitCode] { exitCode = runGateway(*o); });
+}
+
+}  // namespace talon::cli

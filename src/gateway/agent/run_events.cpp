@@ -1,0 +1,83 @@
+#include "gateway/agent/run_events.h"
+
+namespace talon::gateway {
+namespace {
+json::object assistantMessage(std::string_view text) {
+  return json::object{{"role", "assistant"}, {"content", json::array{json::object{{"type", "text"}, {"text", text}}}}};
+}
+
+std::string_view errorKind(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kDeadlineExceeded:
+      return "timeout";
+    case ErrorCode::kResourceExhausted:
+      return "rate_limit";
+    default:
+      return "unknown";
+  }
+}
+}  // namespace
+
+std::string RunEventEncoder::chat(std::string_view state, json::object extra) {
+  json::object o;
+  o.reserve(extra.size() + 4);
+  o["runId"] = runId_;
+  o["sessionKey"] = sessionKey_;
+  o["seq"] = chatSeq_++;
+  o["state"] = state;
+  for (auto& kv : extra) o[kv.key()] = std::move(kv.value());
+  return json::serialize(o);
+}
+
+std::string RunEventEncoder::agent(std::string_view stream, int64_t ts, json::object data) {
+  json::object o;
+  o["runId"] = runId_;
+  o["seq"] = agentSeq_++;
+  o["stream"] = stream;
+  o["ts"] = ts;
+  o["data"] = std::move(data);
+  return json::serialize(o);
+}
+
+std::string RunEventEncoder::chatStatus(std::string_view phase) {
+  return chat("status", json::object{{"phase", phase}});
+}
+
+std::string RunEventEncoder::chatDelta(std::string_view text) {
+  return chat("delta", json::object{{"deltaText", text}, {"replace", true}, {"message", assistantMessage(text)}});
+}
+
+std::string RunEventEncoder::chatFinal(std::string_view text, const TokenUsage& usage, std::string_view stopReason) {
+  return chat("final", json::object{{"message", assistantMessage(text)},
+                                    {"usage", json::object{{"input", usage.inputTokens},
+                                                           {"output", usage.outputTokens},
+                                                           {"total", usage.inputTokens + usage.outputTokens}}},
+                                    {"stopReason", stopReason}});
+}
+
+std::string RunEventEncoder::chatError(const Error& error, std::string_view stopReason) {
+  return chat("error", json::object{{"errorMessage", error.publicMessage()},
+                                    {"errorKind", errorKind(error.code)},
+                                    {"stopReason", stopReason}});
+}
+
+std::string RunEventEncoder::lifecycle(std::string_view phase, int64_t ts) {
+  return agent("lifecycle", ts, json::object{{"phase", phase}});
+}
+
+std::string RunEventEncoder::lifecycleError(const Error& error, int64_t ts) {
+  return agent("lifecycle", ts, json::object{{"phase", "error"}, {"error", error.publicMessage()}});
+}
+
+std::string RunEventEncoder::assistant(std::string_view text, std::string_view delta, int64_t ts) {
+  return agent("assistant", ts, json::object{{"text", text}, {"delta", delta}});
+}
+
+std::string RunEventEncoder::tool(std::string_view phase, std::string_view name, std::string_view toolCallId,
+                                  bool isError, int64_t ts) {
+  json::object data{{"phase", phase}, {"name", name}, {"toolCallId", toolCallId}};
+  if (phase == "result") data["isError"] = isError;
+  return agent("tool", ts, std::move(data));
+}
+
+}  // namespace talon::gateway

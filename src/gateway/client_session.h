@@ -1,0 +1,70 @@
+#pragma once
+// One operator's WebSocket connection speaking gateway protocol v4: connect.challenge → connect →
+// hello-ok, then req/res and events with a per-connection seq (reference/openclaw-protocol.md §1).
+//
+// Thread rules: the net layer calls onMessage/onClose serially for one connection; responses and events
+// may be sent from any thread (send order is preserved under an internal mutex).
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+
+#include "gateway/gateway_context.h"
+#include "gateway/rpc_methods.h"
+#include "net/server.h"
+#include "protocol/client_info.h"
+#include "protocol/scopes.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace talon::gateway {
+
+class ClientSession final : public net::WebSocketSession,
+                            public RpcResponder,
+                            public std::enable_shared_from_this<ClientSession> {
+ public:
+  /// Sends the challenge and arms the handshake timeout. `io` runs the session's timers.
+  static std::shared_ptr<ClientSession> start(GatewayContext& ctx, boost::asio::io_context& io,
+                                              net::WebSocketConnectionPtr connection);
+  ~ClientSession() override;
+
+  // net::WebSocketSession
+  void onMessage(std::string_view text) override;
+  void onClose(uint16_t code) override;
+
+  // RpcResponder
+  void respondOk(std::string_view id, std::string_view payloadJson) override;
+  void respondError(std::string_view id, const Error& error, std::optional<std::string_view> payloadJson) override;
+  void subscribeSession(const std::string& sessionKey) override;
+
+  ClientSession(GatewayContext& ctx, boost::asio::io_context& io, net::WebSocketConnectionPtr connection);
+
+ private:
+  enum class State { kAwaitingConnect, kAuthenticating, kConnected, kClosed };
+
+  void handleConnect(std::string_view text);
+  void handleRequest(std::string_view text);
+  void onEvent(const GatewayEvent& event);
+  void sendEvent(std::string_view name, std::string_view payloadJson);
+  void closeWith(uint16_t code, std::string reason);
+
+  GatewayContext& ctx_;
+  boost::asio::io_context& io_;
+  net::WebSocketConnectionPtr conn_;
+  std::string connId_;
+  std::atomic<State> state_{State::kAwaitingConnect};
+  protocol::Role role_ = protocol::Role::kOperator;
+  protocol::ScopeSet scopes_;
+  uint64_t busSubscription_ = 0;
+  std::shared_ptr<void> handshakeTimer_;  // boost::asio::steady_timer, kept opaque here
+
+  std::mutex sendMu_;  // orders seq assignment with the send
+  uint64_t seq_ = 0;
+  std::mutex subsMu_;
+  std::unordered_set<std::string> sessions_;  // sessions whose chat/agent events this client gets
+};
+
+}  // namespace talon::gateway

@@ -1,0 +1,346 @@
+#include "gateway/gateway.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <thread>
+
+#include "base/file_io.h"
+#include "base/ids.h"
+#include "gateway/agent/agent_runner.h"
+#include "gateway/client_session.h"
+#include "gateway/http_api.h"
+#include "gateway/providers/openai_provider.h"
+#include "gateway/rpc_methods.h"
+#include "gateway/tools/tool_registry.h"
+#include "net/http_client.h"
+#include "protocol/constants.h"
+#include "protocol/frames.h"
+#include "store/sqlite_store.h"
+
+namespace talon::gateway {
+namespace asio = boost::asio;
+
+namespace {
+
+/// Listening addresses for `gateway.bind` (OpenClaw: loopback = 127.0.0.1 and ::1; lan/auto = every
+/// interface; custom = customBindHost).
+Result<std::vector<std::string>> bindAddressesFor(const config::GatewayConfig& g) {
+  if (g.bind == "loopback") return std::vector<std::string>{"127.0.0.1", "::1"};
+  if (g.bind == "lan" || g.bind == "auto") return std::vector<std::string>{"0.0.0.0"};
+  if (g.bind == "custom") {
+    if (g.customBindHost.empty()) {
+      return fail(ErrorCode::kConfigInvalid, "gateway.bind is \"custom\" but gateway.customBindHost is empty",
+                  "gateway.bind is \"custom\" but gateway.customBindHost is empty");
+    }
+    return std::vector<std::string>{g.customBindHost};
+  }
+  return fail(ErrorCode::kUnsupported, "gateway.bind \"" + g.bind + "\" is not supported by Talon yet",
+              "gateway.bind \"" + g.bind + "\" is not supported by Talon yet");
+}
+
+bool isLoopbackAddress(const std::string& a) { return a == "::1" || a.rfind("127.", 0) == 0 || a == "localhost"; }
+
+std::string hostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+}  // namespace
+
+class Gateway::Impl {
+ public:
+  GatewayOptions options;
+  asio::io_context io;
+  std::unique_ptr<asio::thread_pool> workers;
+  store::StorePtr store;
+  EventBus bus;
+  std::unique_ptr<AgentRunner> runner;
+  GatewayContext ctx;
+  net::ServerPtr server;
+  std::vector<std::string> addresses;
+  std::unique_ptr<asio::steady_timer> healthTimer;
+  std::unique_ptr<asio::steady_timer> tickTimer;
+  std::unique_ptr<asio::signal_set> signals;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> healthRefreshing{false};
+
+  void scheduleHealthRefresh() {
+    healthTimer->expires_after(std::chrono::seconds(2));
+    healthTimer->async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping) return;
+      refreshHealth();
+      scheduleHealthRefresh();
+    });
+  }
+  void refreshHealth() {
+    if (healthRefreshing.exchange(true)) return;
+    asio::post(*workers, [this] {
+      auto payload = buildHealthPayload(ctx);
+      ctx.health.set(payload);
+      bus.publish(GatewayEvent{"health", {}, {}, std::make_shared<const std::string>(std::move(payload))});
+      healthRefreshing = false;
+    });
+  }
+  void scheduleTick() {
+    tickTimer->expires_after(std::chrono::milliseconds(protocol::kTickIntervalMs));
+    tickTimer->async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping) return;
+      bus.publish(GatewayEvent{
+          "tick", {}, {}, std::make_shared<const std::string>("{\"ts\":" + std::to_string(ctx.clock->nowMs()) + "}")});
+      scheduleTick();
+    });
+  }
+};
+
+Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
+  auto impl = std::make_unique<Impl>();
+  auto& ctx = impl->ctx;
+  const auto& cfg = options.config->config;
+
+  auto addresses = bindAddressesFor(cfg.gateway);
+  if (!addresses) return fail(addresses.error());
+  ctx.authMode = cfg.gateway.auth.mode.empty() ? "token" : cfg.gateway.auth.mode;
+  if (ctx.authMode == "token") {
+    ctx.sharedSecret = cfg.gateway.auth.token.empty() ? options.fallbackToken : cfg.gateway.auth.token;
+  } else if (ctx.authMode == "password") {
+    ctx.sharedSecret = cfg.gateway.auth.password;
+  } else if (ctx.authMode != "none") {
+    return fail(ErrorCode::kUnsupported, "gateway.auth.mode \"" + ctx.authMode + "\" is not supported by Talon yet",
+                "gateway.auth.mode \"" + ctx.authMode + "\" is not supported by Talon yet");
+  }
+  if (ctx.authMode != "none" && ctx.sharedSecret.empty()) {
+    return fail(ErrorCode::kFailedPrecondition,
+                "gateway.auth.mode is " + ctx.authMode + " but no " + ctx.authMode + " is set",
+                "gateway.auth." + ctx.authMode + " is not set (or its ${VAR} is unset)");
+  }
+  bool loopbackOnly = true;
+  for (const auto& a : *addresses) loopbackOnly = loopbackOnly && isLoopbackAddress(a);
+  if (!loopbackOnly && ctx.authMode == "none") {
+    return fail(ErrorCode::kFailedPrecondition,
+                "refusing to bind a non-loopback address without token or password auth",
+                "refusing to bind " + (*addresses)[0] +
+                    " without auth: set gateway.auth.mode to \"token\" or \"password\" (or bind \"loopback\")");
+  }
+
+  // Store.
+  std::error_code ec;
+  std::filesystem::create_directories(options.stateDir, ec);
+  ::chmod(options.stateDir.c_str(), 0700);
+  auto store = store::openSqliteStore(store::SqliteStoreOptions{options.stateDir / "state" / "talon.sqlite"});
+  if (!store) return fail(store.error());
+  impl->store = std::move(*store);
+  auto stale = impl->store->listRunsWithStatus("running");
+  if (stale && !stale->empty()) {
+    store::WriteBatch batch;
+    auto now = SystemClock::instance()->nowMs();
+    for (auto run : *stale) {
+      run.status = "aborted";
+      run.errorCode = "ABORTED";
+      run.errorMessage = "the gateway stopped while the run was in progress";
+      run.endedAtMs = now;
+      batch.runs.push_back(std::move(run));
+    }
+    spdlog::warn("marking {} run(s) left running by the previous process as aborted", batch.runs.size());
+    if (auto s = impl->store->write(std::move(batch)); !s)
+      spdlog::error("cannot mark stale runs aborted: {}", s.error().toString());
+  } else if (!stale) {
+    return fail(stale.error());
+  }
+
+  // Threads.
+  int ioThreads =
+      options.ioThreads > 0 ? options.ioThreads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int workerThreads = options.workerThreads > 0 ? options.workerThreads : 4;
+  impl->workers = std::make_unique<asio::thread_pool>(workerThreads);
+  Executors executors;
+  auto* io = &impl->io;
+  auto* workers = impl->workers.get();
+  executors.io = [io](Task t) { asio::post(*io, std::move(t)); };
+  executors.blocking = [workers](Task t) { asio::post(*workers, std::move(t)); };
+
+  // Providers.
+  auto httpClient = net::HttpClient::create(impl->io);
+  std::map<std::string, ModelProviderPtr> providers;
+  for (const auto& p : cfg.providers) {
+    if (p.api != "openai-completions") {
+      return fail(ErrorCode::kUnsupported,
+                  "models.providers." + p.id + ".api \"" + p.api + "\" is not supported by Talon yet",
+                  "models.providers." + p.id + ".api \"" + p.api + "\" is not supported by Talon yet");
+    }
+    if (!p.apiKeyUnavailable.empty()) spdlog::warn("model provider {}: {}", p.id, p.apiKeyUnavailable);
+    auto provider = createOpenAiProvider(p, httpClient, SystemClock::instance());
+    if (!provider) return fail(provider.error());
+    providers.emplace(p.id, std::move(*provider));
+  }
+
+  // Agents and their workspaces.
+  ctx.roster = routing::AgentRoster::fromConfig(cfg.agents);
+  ctx.defaultAgentId = ctx.roster.soleAgentId().value_or("");
+  std::vector<AgentProfile> agents;
+  for (const auto& id : ctx.roster.agentIds()) {
+    AgentProfile a;
+    a.id = id;
+    const config::AgentEntryConfig* entry = nullptr;
+    for (const auto& e : cfg.agents.entries) {
+      if (e.id == id) entry = &e;
+    }
+    if (entry) a.name = entry->name;
+    if (entry && !entry->workspace.empty()) {
+      a.workspace = entry->workspace;
+    } else if (!cfg.agents.defaults.workspace.empty()) {
+      a.workspace = std::filesystem::path(cfg.agents.defaults.workspace) / id;
+    } else {
+      a.workspace = id == ctx.defaultAgentId || (ctx.defaultAgentId.empty() && id == "main")
+                        ? options.stateDir / "workspace"
+                        : options.stateDir / ("workspace-" + id);
+    }
+    if (a.workspace.is_relative()) a.workspace = std::filesystem::absolute(a.workspace);
+    std::filesystem::create_directories(a.workspace, ec);
+    if (ec) return fail(ErrorCode::kIo, "cannot create workspace " + a.workspace.string() + ": " + ec.message());
+    a.workspace = std::filesystem::canonical(a.workspace, ec);
+    a.model = entry && !entry->model.primary.empty() ? entry->model.primary : cfg.agents.defaults.model.primary;
+    agents.push_back(std::move(a));
+  }
+  auto toolRegistry = std::make_shared<tools::ToolRegistry>();
+  if (auto s = tools::addFileTools(*toolRegistry); !s) return fail(s.error());
+  AgentRunnerOptions runnerOptions;
+  if (cfg.agents.defaults.maxConcurrent > 0) {
+    runnerOptions.maxConcurrent = cfg.agents.defaults.maxConcurrent;
+  } else {
+    runnerOptions.maxConcurrent = std::max(8, static_cast<int>(std::thread::hardware_concurrency()) * 4);
+  }
+  if (cfg.agents.defaults.timeoutSeconds > 0) {
+    runnerOptions.defaultTimeout = std::chrono::milliseconds(cfg.agents.defaults.timeoutSeconds * 1000);
+  }
+  auto runner = AgentRunner::create(runnerOptions, agents, std::move(providers), std::move(toolRegistry), *impl->store,
+                                    impl->bus, executors, SystemClock::instance());
+  if (!runner) return fail(runner.error());
+  impl->runner = std::move(*runner);
+
+  // Context.
+  ctx.version = options.version;
+  ctx.host = hostName();
+  ctx.instanceId = newUuid();
+  ctx.stateDir = options.stateDir;
+  ctx.clock = SystemClock::instance();
+  ctx.startedAtMs = ctx.clock->nowMs();
+  ctx.startedAt = ctx.clock->steadyNow();
+  ctx.config = options.config;
+  ctx.store = impl->store.get();
+  ctx.runner = impl->runner.get();
+  ctx.bus = &impl->bus;
+  ctx.executors = executors;
+  ctx.health.set(buildHealthPayload(ctx));
+
+  // Server.
+  net::ServerOptions serverOptions;
+  serverOptions.bindAddresses = *addresses;
+  serverOptions.port = static_cast<uint16_t>(options.port.value_or(cfg.gateway.port));
+  serverOptions.initialMaxWsMessageBytes = protocol::kPreConnectMaxPayloadBytes;
+  net::ServerHandlers handlers;
+  auto* ctxp = &impl->ctx;
+  handlers.onHttp = [ctxp](net::HttpExchangePtr ex) { handleHttp(*ctxp, ex); };
+  handlers.onWebSocket = [ctxp, io](net::WebSocketConnectionPtr conn,
+                                    const net::HttpRequest&) -> net::WebSocketSessionPtr {
+    return ClientSession::start(*ctxp, *io, std::move(conn));
+  };
+  auto server = net::Server::create(impl->io, serverOptions, handlers);
+  if (!server && cfg.gateway.bind == "loopback") {
+    // A machine without IPv6 loopback still serves on 127.0.0.1.
+    spdlog::warn("cannot listen on [::1] ({}); serving on 127.0.0.1 only", server.error().message);
+    serverOptions.bindAddresses = {"127.0.0.1"};
+    server = net::Server::create(impl->io, serverOptions, handlers);
+  }
+  if (!server) return fail(server.error());
+  impl->server = std::move(*server);
+  impl->addresses = serverOptions.bindAddresses;
+  impl->options = std::move(options);
+  impl->options.ioThreads = ioThreads;
+  return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
+}
+
+Gateway::Gateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Gateway::~Gateway() {
+  stop();
+  if (impl_->server) impl_->server->stop();
+  impl_->io.stop();
+  if (impl_->workers) impl_->workers->join();
+  if (impl_->store) impl_->store->close();
+}
+
+uint16_t Gateway::port() const { return impl_->server->port(); }
+const std::vector<std::string>& Gateway::bindAddresses() const { return impl_->addresses; }
+
+Status Gateway::run() {
+  auto& impl = *impl_;
+  impl.healthTimer = std::make_unique<asio::steady_timer>(impl.io);
+  impl.tickTimer = std::make_unique<asio::steady_timer>(impl.io);
+  impl.signals = std::make_unique<asio::signal_set>(impl.io, SIGINT, SIGTERM);
+  impl.signals->async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("received signal {}; shutting down", sig);
+    stop();
+  });
+  impl.scheduleHealthRefresh();
+  impl.scheduleTick();
+  impl.ctx.started = true;
+  std::vector<std::thread> threads;
+  for (int i = 1; i < impl.options.ioThreads; ++i) threads.emplace_back([&impl] { impl.io.run(); });
+  impl.io.run();
+  for (auto& t : threads) t.join();
+  impl.workers->join();
+  impl.store->close();
+  spdlog::info("gateway stopped");
+  return {};
+}
+
+void Gateway::stop() {
+  auto& impl = *impl_;
+  if (impl.stopping.exchange(true)) return;
+  asio::post(impl.io, [&impl] {
+    impl.runner->drain();
+    impl.bus.publish(
+        GatewayEvent{"shutdown", {}, {}, std::make_shared<const std::string>("{\"reason\":\"gateway stopping\"}")});
+    if (impl.server) impl.server->stop();
+    if (impl.healthTimer) impl.healthTimer->cancel();
+    if (impl.tickTimer) impl.tickTimer->cancel();
+    if (impl.signals) impl.signals->cancel();
+    // Give closing connections a moment to flush, then stop the loop.
+    auto t = std::make_shared<asio::steady_timer>(impl.io, std::chrono::milliseconds(200));
+    t->async_wait([&impl, t](const boost::system::error_code&) { impl.io.stop(); });
+  });
+}
+
+Result<GeneratedToken> loadOrCreateGatewayToken(const std::filesystem::path& stateDir) {
+  GeneratedToken out;
+  out.path = stateDir / "gateway.token";
+  auto existing = readFile(out.path, 4096);
+  if (existing) {
+    std::string t = *existing;
+    while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
+    if (!t.empty()) {
+      out.token = t;
+      return out;
+    }
+  } else if (existing.error().code != ErrorCode::kNotFound) {
+    return fail(existing.error());
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(stateDir, ec);
+  ::chmod(stateDir.c_str(), 0700);
+  out.token = randomHex(32);
+  if (auto s = writeFileAtomic(out.path, out.token + "\n", 0600); !s) return fail(s.error());
+  out.created = true;
+  return out;
+}
+
+}  // namespace talon::gateway

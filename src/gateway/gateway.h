@@ -1,0 +1,63 @@
+#pragma once
+// The gateway daemon: wires config, store, model providers, the agent runner, the event bus and the
+// HTTP/WebSocket server, and runs them on an I/O thread pool plus a blocking worker pool
+// (ARCHITECTURE.md "Threads and storage").
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/error.h"
+#include "gateway/gateway_context.h"
+
+namespace talon::gateway {
+
+struct GatewayOptions {
+  std::shared_ptr<const ConfigSnapshot> config;
+  /// Root of Talon's state: the database (state/talon.sqlite), logs, default workspaces.
+  std::filesystem::path stateDir;
+  /// Overrides gateway.port (the CLI's --port / TALON_GATEWAY_PORT). 0 picks a free port.
+  std::optional<int> port;
+  /// The shared secret for auth mode token/password when the config does not set one (the generated
+  /// token of a config-less start).
+  std::string fallbackToken;
+  /// I/O threads (0: the number of cores). Blocking pool size (0: 4).
+  int ioThreads = 0;
+  int workerThreads = 0;
+  std::string version;
+};
+
+class Gateway {
+ public:
+  /// Opens the store, creates providers and agent workspaces, binds the listening sockets. Errors:
+  /// kFailedPrecondition for a non-loopback bind without token or password auth or a provider that
+  /// cannot be created; kIo when the port cannot be bound or the store cannot be opened.
+  static Result<std::unique_ptr<Gateway>> create(GatewayOptions options);
+  ~Gateway();
+
+  /// The bound port.
+  uint16_t port() const;
+  /// The addresses listened on.
+  const std::vector<std::string>& bindAddresses() const;
+  /// Serves until stop() or SIGINT/SIGTERM, then drains and closes. Call once, from the main thread.
+  Status run();
+  /// Asks run() to return. Thread-safe, idempotent.
+  void stop();
+
+  class Impl;
+
+ private:
+  explicit Gateway(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// The token of a config-less gateway: read from <stateDir>/gateway.token, or generated (32 random
+/// bytes, hex), written 0600 and reported with created=true so the caller prints it once.
+struct GeneratedToken {
+  std::string token;
+  bool created = false;
+  std::filesystem::path path;
+};
+Result<GeneratedToken> loadOrCreateGatewayToken(const std::filesystem::path& stateDir);
+
+}  // namespace talon::gateway

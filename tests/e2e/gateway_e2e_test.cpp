@@ -1,0 +1,467 @@
+// End-to-end: `talon gateway run` (a real process, port 0, temp state dir) with `talon-mock-model`
+// speaking the OpenAI chat-completions wire format, driven over WebSocket (protocol v4) and HTTP.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "base/ids.h"
+#include "base/json.h"
+#include "child_process.h"
+#include "net/ws_client.h"
+
+namespace talon::test {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr const char* kToken = "e2e-token-0123456789";
+
+fs::path makeTempDir() {
+  auto base = fs::temp_directory_path() / ("talon-e2e-" + randomHex(6));
+  fs::create_directories(base);
+  return base;
+}
+
+void writeText(const fs::path& p, const std::string& s) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p) << s;
+}
+
+std::string readText(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// The scripted model: a "write" tool call for a message asking to save a note, a text answer after a
+/// tool result, faults on demand, "ok" otherwise.
+const char* kScript = R"({
+  "rules": [
+    {"match": {"lastRole": "user", "lastUserContains": "save a note"},
+     "reply": {"toolCalls": [{"name": "write", "arguments": {"path": "notes/note.txt", "content": "hello from talon"}}]}},
+    {"match": {"lastRole": "tool"}, "reply": {"text": "I saved notes/note.txt for you.", "chunks": 3}},
+    {"match": {"lastUserContains": "fault:401"}, "status": 401, "error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "code": "invalid_api_key"}},
+    {"match": {"lastUserContains": "fault:429"}, "status": 429, "retryAfter": "7", "error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}},
+    {"match": {"lastUserContains": "fault:500"}, "status": 500, "error": {"message": "upstream exploded", "type": "server_error"}},
+    {"match": {"lastUserContains": "fault:malformed"}, "malformed": true},
+    {"match": {"lastUserContains": "fault:hang"}, "hang": true},
+    {"match": {"systemContains": "You are Pip"}, "reply": {"text": "Pip here."}},
+    {"reply": {"text": "ok", "chunks": 2}}
+  ]
+})";
+
+/// A protocol v4 client over net::WsClient: handshake, requests, events.
+class ProtocolClient {
+ public:
+  static std::unique_ptr<ProtocolClient> connect(int port, const std::string& token,
+                                                 std::vector<std::string> scopes = {"operator.admin", "operator.read",
+                                                                                    "operator.write"}) {
+    auto ws = net::WsClient::connect("ws://127.0.0.1:" + std::to_string(port), 5s);
+    if (!ws) return nullptr;
+    auto c = std::unique_ptr<ProtocolClient>(new ProtocolClient(std::move(*ws)));
+    auto challenge = c->nextFrame();
+    if (!challenge || getString(*challenge, "event") != "connect.challenge") return nullptr;
+    json::array sc;
+    for (auto& s : scopes) sc.push_back(json::string(s));
+    auto res = c->request(
+        "connect",
+        json::object{
+            {"minProtocol", 4},
+            {"maxProtocol", 4},
+            {"client", json::object{{"id", "cli"}, {"version", "e2e"}, {"platform", "linux"}, {"mode", "cli"}}},
+            {"role", "operator"},
+            {"scopes", sc},
+            {"caps", json::array{}},
+            {"auth", json::object{{"token", token}}}});
+    if (!res || !getBool(*res, "ok").value_or(false)) return nullptr;
+    c->hello_ = res->at("payload").as_object();
+    return c;
+  }
+
+  explicit ProtocolClient(std::unique_ptr<net::WsClient> ws) : ws_(std::move(ws)) {}
+
+  std::optional<json::object> nextFrame(std::chrono::milliseconds timeout = 10s) {
+    auto text = ws_->receive(timeout);
+    if (!text) return std::nullopt;
+    auto v = parseJson(*text);
+    if (!v || !v->is_object()) return std::nullopt;
+    return v->get_object();
+  }
+
+  /// Sends a request; returns its first res frame (events meanwhile are queued).
+  std::optional<json::object> request(const std::string& method, const json::value& params) {
+    std::string id = std::to_string(next_++);
+    json::object req{{"type", "req"}, {"id", id}, {"method", method}};
+    if (!params.is_null()) req["params"] = params;
+    if (!ws_->send(json::serialize(req))) return std::nullopt;
+    return response(id);
+  }
+
+  std::optional<json::object> response(const std::string& id, std::chrono::milliseconds timeout = 10s) {
+    for (;;) {
+      auto f = nextFrame(timeout);
+      if (!f) return std::nullopt;
+      if (getString(*f, "type") == "event") {
+        events_.push_back(*f);
+        continue;
+      }
+      if (getString(*f, "id") == id) return f;
+    }
+  }
+
+  /// The next `chat` event of `runId` (queued or new).
+  std::optional<json::object> chatEvent(const std::string& runId, std::chrono::milliseconds timeout = 15s) {
+    for (;;) {
+      while (!events_.empty()) {
+        auto e = events_.front();
+        events_.erase(events_.begin());
+        const auto* p = getObject(e, "payload");
+        if (getString(e, "event") == "chat" && p && getString(*p, "runId") == runId) return *p;
+      }
+      auto f = nextFrame(timeout);
+      if (!f) return std::nullopt;
+      if (getString(*f, "type") == "event") events_.push_back(*f);
+    }
+  }
+
+  /// Waits for the terminal chat event (final/error/aborted) of `runId`; collects the deltas' texts.
+  std::optional<json::object> waitTerminal(const std::string& runId, std::vector<std::string>* deltas = nullptr,
+                                           std::chrono::milliseconds timeout = 15s) {
+    for (;;) {
+      auto e = chatEvent(runId, timeout);
+      if (!e) return std::nullopt;
+      auto state = getString(*e, "state").value_or("");
+      if (state == "delta" && deltas) deltas->emplace_back(getString(*e, "deltaText").value_or(""));
+      if (state == "final" || state == "error" || state == "aborted") return e;
+    }
+  }
+
+  net::WsClient& ws() { return *ws_; }
+  const json::object& hello() const { return hello_; }
+
+ private:
+  std::unique_ptr<net::WsClient> ws_;
+  json::object hello_;
+  std::vector<json::object> events_;
+  int next_ = 1;
+};
+
+std::string finalText(const json::object& chatFinal) {
+  std::string text;
+  if (const auto* m = getObject(chatFinal, "message")) {
+    if (const auto* c = getArray(*m, "content")) {
+      for (const auto& part : *c) text += getString(part.as_object(), "text").value_or("");
+    }
+  }
+  return text;
+}
+
+class GatewayE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = makeTempDir();
+    writeText(dir_ / "script.json", kScript);
+    mock_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{TALON_MOCK_MODEL_BINARY, "--port", "0", "--port-file", (dir_ / "mock.port").string(),
+                                 "--script", (dir_ / "script.json").string(), "--log",
+                                 (dir_ / "model-requests.jsonl").string()},
+        std::map<std::string, std::string>{}, (dir_ / "mock.log").string());
+    mockPort_ = waitForPortFile((dir_ / "mock.port").string(), 10s);
+    ASSERT_GT(mockPort_, 0) << mock_->log();
+    writeConfig("");
+    startGateway();
+  }
+
+  void TearDown() override {
+    gateway_.reset();
+    mock_.reset();
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+
+  void writeConfig(const std::string& extraAgents) {
+    std::string cfg = R"({
+  // e2e config (JSON5)
+  gateway: { auth: { mode: "token", token: ")" +
+                      std::string(kToken) + R"(" },
+             http: { endpoints: { chatCompletions: { enabled: true } } } },
+  models: { providers: { mock: { baseUrl: "http://127.0.0.1:)" +
+                      std::to_string(mockPort_) + R"(/v1",
+                                 apiKey: "${MOCK_KEY}", api: "openai-completions",
+                                 models: [{ id: "mock-model", name: "Mock" }] } } },
+  agents: { defaults: { model: "mock/mock-model" } },
+})";
+    writeText(dir_ / "talon.json", cfg);
+  }
+
+  void startGateway() {
+    fs::remove(dir_ / "gateway.port");
+    gateway_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{TALON_BINARY, "gateway", "run", "--config", (dir_ / "talon.json").string(), "--port",
+                                 "0", "--port-file", (dir_ / "gateway.port").string()},
+        std::map<std::string, std::string>{{"TALON_STATE_DIR", (dir_ / "state").string()}, {"MOCK_KEY", "test-key"}},
+        (dir_ / "gateway.log").string());
+    port_ = waitForPortFile((dir_ / "gateway.port").string(), 15s);
+    ASSERT_GT(port_, 0) << gateway_->log();
+  }
+
+  std::unique_ptr<ProtocolClient> client() {
+    auto c = ProtocolClient::connect(port_, kToken);
+    EXPECT_TRUE(c) << gateway_->log();
+    return c;
+  }
+
+  /// chat.send and wait for the terminal event.
+  json::object chat(ProtocolClient& c, const std::string& message, const std::string& sessionKey = "main",
+                    std::vector<std::string>* deltas = nullptr, json::object extra = {}) {
+    std::string key = newUuid();
+    json::object params{{"sessionKey", sessionKey}, {"message", message}, {"idempotencyKey", key}};
+    for (auto& kv : extra) params[kv.key()] = kv.value();
+    auto res = c.request("chat.send", params);
+    EXPECT_TRUE(res);
+    if (!res) return {};
+    EXPECT_TRUE(getBool(*res, "ok").value_or(false)) << json::serialize(*res);
+    auto term = c.waitTerminal(key, deltas);
+    EXPECT_TRUE(term) << "no terminal chat event for " << message;
+    return term.value_or(json::object{});
+  }
+
+  fs::path dir_;
+  std::unique_ptr<ChildProcess> mock_;
+  std::unique_ptr<ChildProcess> gateway_;
+  int mockPort_ = 0;
+  int port_ = 0;
+};
+
+TEST_F(GatewayE2E, TurnCallsWriteToolThenAnswersAndHistorySurvivesRestartAndKill) {
+  auto c = client();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(getInt(c->hello(), "protocol"), 4);
+  std::vector<std::string> deltas;
+  auto final = chat(*c, "please save a note", "main", &deltas);
+  ASSERT_EQ(getString(final, "state"), "final") << json::serialize(final);
+  EXPECT_EQ(finalText(final), "I saved notes/note.txt for you.");
+  EXPECT_GE(deltas.size(), 2u);  // streamed in chunks
+  EXPECT_EQ(readText(dir_ / "state" / "workspace" / "notes" / "note.txt"), "hello from talon");
+
+  // The model saw the tool result in the second call.
+  auto requests = readText(dir_ / "model-requests.jsonl");
+  EXPECT_NE(requests.find("\"role\":\"tool\""), std::string::npos);
+  EXPECT_NE(requests.find("Bearer test-key"), std::string::npos) << "the ${MOCK_KEY} api key was not sent";
+
+  auto history = [&](ProtocolClient& cl) {
+    auto res = cl.request("chat.history", json::object{{"sessionKey", "main"}});
+    EXPECT_TRUE(res && getBool(*res, "ok").value_or(false));
+    return res ? res->at("payload").at("messages").as_array() : json::array{};
+  };
+  auto before = history(*c);
+  ASSERT_EQ(before.size(), 4u) << json::serialize(before);  // user, assistant(tool call), tool result, final
+  EXPECT_EQ(before[0].at("role"), "user");
+  EXPECT_EQ(before[1].at("content").as_array()[0].at("type"), "toolCall");
+  EXPECT_EQ(before[2].at("role"), "toolResult");
+  EXPECT_EQ(before[3].at("content").as_array()[0].at("text"), "I saved notes/note.txt for you.");
+
+  // Graceful restart.
+  c.reset();
+  ASSERT_TRUE(gateway_->stop(SIGTERM).has_value());
+  startGateway();
+  c = client();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(json::serialize(history(*c)), json::serialize(before));
+
+  // A second turn in the same session sees the history, then kill -9: the committed turn survives.
+  auto second = chat(*c, "and again");
+  EXPECT_EQ(getString(second, "state"), "final");
+  c.reset();
+  ASSERT_TRUE(gateway_->stop(SIGKILL).has_value());
+  startGateway();
+  c = client();
+  ASSERT_TRUE(c);
+  auto after = history(*c);
+  ASSERT_EQ(after.size(), 6u);
+  EXPECT_EQ(after[4].at("content").as_array()[0].at("text"), "and again");
+  EXPECT_EQ(after[5].at("content").as_array()[0].at("text"), "ok");
+  auto last = readText(dir_ / "model-requests.jsonl");
+  EXPECT_NE(last.find("I saved notes/note.txt for you."), std::string::npos) << "history not sent to the model";
+}
+
+TEST_F(GatewayE2E, ProviderFaultsBecomeRunErrorsNeverHangs) {
+  auto c = client();
+  ASSERT_TRUE(c);
+  for (const char* fault : {"fault:401", "fault:429", "fault:500", "fault:malformed"}) {
+    auto e = chat(*c, fault);
+    EXPECT_EQ(getString(e, "state"), "error") << fault << ": " << json::serialize(e);
+    EXPECT_FALSE(getString(e, "errorMessage").value_or("").empty());
+  }
+  auto hang = chat(*c, "fault:hang", "main", nullptr, json::object{{"timeoutMs", 1500}});
+  EXPECT_EQ(getString(hang, "state"), "error");
+  EXPECT_EQ(getString(hang, "errorKind"), "timeout");
+  // The gateway logged each failure and still serves.
+  auto ok = chat(*c, "hello");
+  EXPECT_EQ(getString(ok, "state"), "final");
+  EXPECT_NE(gateway_->log().find("failed"), std::string::npos);
+}
+
+TEST_F(GatewayE2E, IdempotencyKeyIsDeduplicated) {
+  auto c = client();
+  ASSERT_TRUE(c);
+  json::object params{{"sessionKey", "main"}, {"message", "hi"}, {"idempotencyKey", "fixed-key-1"}};
+  auto first = c->request("chat.send", params);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->at("payload").at("status"), "started");
+  ASSERT_TRUE(c->waitTerminal("fixed-key-1"));
+  auto again = c->request("chat.send", params);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->at("payload").at("runId"), "fixed-key-1");
+  EXPECT_EQ(again->at("payload").at("status"), "ok");
+  auto hist = c->request("chat.history", json::object{{"sessionKey", "main"}});
+  EXPECT_EQ(hist->at("payload").at("messages").as_array().size(), 2u);  // one turn only
+}
+
+TEST_F(GatewayE2E, BadInputGetsOpenClawErrorsAndOthersKeepBeingServed) {
+  auto healthy = client();
+  ASSERT_TRUE(healthy);
+  auto url = "ws://127.0.0.1:" + std::to_string(port_);
+
+  {  // invalid JSON before connect: closed 1000 without an error frame
+    auto ws = net::WsClient::connect(url, 5s);
+    ASSERT_TRUE(ws);
+    ASSERT_TRUE((*ws)->receive(5s));  // challenge
+    ASSERT_TRUE((*ws)->send("{not json"));
+    EXPECT_FALSE((*ws)->receive(5s));
+    EXPECT_EQ((*ws)->closeCode(), 1000);
+  }
+  {  // oversized pre-connect frame (> 64 KiB): closed 1009
+    auto ws = net::WsClient::connect(url, 5s);
+    ASSERT_TRUE(ws);
+    ASSERT_TRUE((*ws)->receive(5s));
+    (void)(*ws)->send(std::string(70 * 1024, 'x'));
+    EXPECT_FALSE((*ws)->receive(5s));
+    EXPECT_EQ((*ws)->closeCode(), 1009);
+  }
+  {  // first request not connect: INVALID_REQUEST, closed 1008
+    auto ws = net::WsClient::connect(url, 5s);
+    ASSERT_TRUE(ws);
+    ASSERT_TRUE((*ws)->receive(5s));
+    ASSERT_TRUE((*ws)->send(R"({"type":"req","id":"1","method":"health"})"));
+    auto res = (*ws)->receive(5s);
+    ASSERT_TRUE(res);
+    auto v = parseJson(*res);
+    ASSERT_TRUE(v);
+    EXPECT_EQ(v->at("error").at("code"), "INVALID_REQUEST");
+    EXPECT_NE(std::string(v->at("error").at("message").as_string()).find("first request must be connect"),
+              std::string::npos);
+    EXPECT_FALSE((*ws)->receive(5s));
+    EXPECT_EQ((*ws)->closeCode(), 1008);
+  }
+  {  // wrong token: INVALID_REQUEST with AUTH_TOKEN_MISMATCH, closed 1008
+    EXPECT_FALSE(ProtocolClient::connect(port_, "wrong-token"));
+    auto ws = net::WsClient::connect(url, 5s);
+    ASSERT_TRUE(ws);
+    ASSERT_TRUE((*ws)->receive(5s));
+    ASSERT_TRUE((*ws)->send(R"({"type":"req","id":"c","method":"connect","params":{"minProtocol":4,"maxProtocol":4,)"
+                            R"("client":{"id":"cli","version":"x","platform":"linux","mode":"cli"},"role":"operator",)"
+                            R"("scopes":["operator.read"],"auth":{"token":"nope"}}})"));
+    auto res = (*ws)->receive(5s);
+    ASSERT_TRUE(res);
+    auto v = parseJson(*res);
+    EXPECT_EQ(v->at("error").at("code"), "INVALID_REQUEST");
+    EXPECT_EQ(v->at("error").at("details").at("code"), "AUTH_TOKEN_MISMATCH");
+    EXPECT_FALSE((*ws)->receive(5s));
+    EXPECT_EQ((*ws)->closeCode(), 1008);
+  }
+  {  // protocol mismatch: closed 1002
+    auto ws = net::WsClient::connect(url, 5s);
+    ASSERT_TRUE(ws);
+    ASSERT_TRUE((*ws)->receive(5s));
+    ASSERT_TRUE((*ws)->send(R"({"type":"req","id":"c","method":"connect","params":{"minProtocol":5,"maxProtocol":6,)"
+                            R"("client":{"id":"cli","version":"x","platform":"linux","mode":"cli"},"role":"operator",)"
+                            R"("scopes":[],"auth":{"token":")" +
+                            std::string(kToken) + R"("}}})"));
+    auto res = (*ws)->receive(5s);
+    ASSERT_TRUE(res);
+    EXPECT_NE(res->find("PROTOCOL_MISMATCH"), std::string::npos) << *res;
+    EXPECT_FALSE((*ws)->receive(5s));
+    EXPECT_EQ((*ws)->closeCode(), 1002);
+  }
+  {  // after connect: unknown method (admin) and a missing scope; an invalid frame gets an error res
+    auto admin = client();
+    ASSERT_TRUE(admin);
+    auto unknown = admin->request("no.such.method", nullptr);
+    ASSERT_TRUE(unknown);
+    EXPECT_EQ(unknown->at("error").at("code"), "INVALID_REQUEST");
+    EXPECT_EQ(unknown->at("error").at("message"), "unknown method: no.such.method");
+    auto reader = ProtocolClient::connect(port_, kToken, {"operator.read"});
+    ASSERT_TRUE(reader);
+    auto denied =
+        reader->request("chat.send", json::object{{"sessionKey", "main"}, {"message", "x"}, {"idempotencyKey", "k"}});
+    ASSERT_TRUE(denied);
+    EXPECT_EQ(denied->at("error").at("code"), "FORBIDDEN");
+    EXPECT_EQ(denied->at("error").at("details").at("code"), "MISSING_SCOPE");
+    ASSERT_TRUE(admin->ws().send(R"({"type":"req","id":"","method":"health"})"));
+    auto bad = admin->nextFrame();
+    ASSERT_TRUE(bad);
+    EXPECT_EQ(bad->at("error").at("code"), "INVALID_REQUEST");
+    auto health = admin->request("health", nullptr);  // the connection is still usable
+    EXPECT_TRUE(health && getBool(*health, "ok").value_or(false));
+  }
+  auto health = healthy->request("health", nullptr);
+  ASSERT_TRUE(health);
+  EXPECT_TRUE(getBool(*health, "ok").value_or(false));
+  EXPECT_TRUE(gateway_->running());
+}
+
+TEST_F(GatewayE2E, HttpProbesAndOpenAiCompatibleApi) {
+  auto base = "http://127.0.0.1:" + std::to_string(port_);
+  auto h = net::httpRequest("GET", base + "/healthz", {}, "", 5s);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->status, 200);
+  EXPECT_EQ(h->body, R"({"ok":true,"status":"live"})");
+  auto ready = net::httpRequest("GET", base + "/readyz", {}, "", 5s);
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200) << ready->body;
+
+  net::Headers auth{{"Authorization", std::string("Bearer ") + kToken}, {"Content-Type", "application/json"}};
+  auto models = net::httpRequest("GET", base + "/v1/models", auth, "", 5s);
+  ASSERT_TRUE(models);
+  EXPECT_NE(models->body.find("openclaw/main"), std::string::npos);
+  auto unauthorized = net::httpRequest("GET", base + "/v1/models", {{"Authorization", "Bearer wrong"}}, "", 5s);
+  ASSERT_TRUE(unauthorized);
+  EXPECT_EQ(unauthorized->status, 401);
+
+  auto done = net::httpRequest("POST", base + "/v1/chat/completions", auth,
+                               R"({"model":"openclaw/main","messages":[{"role":"user","content":"hi"}]})", 10s);
+  ASSERT_TRUE(done);
+  ASSERT_EQ(done->status, 200) << done->body;
+  auto v = parseJson(done->body);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->at("choices").at(0).at("message").at("content"), "ok");
+
+  auto streamed =
+      net::httpRequest("POST", base + "/v1/chat/completions", auth,
+                       R"({"model":"talon/main","stream":true,"messages":[{"role":"user","content":"hi"}]})", 10s);
+  ASSERT_TRUE(streamed);
+  EXPECT_EQ(streamed->status, 200);
+  EXPECT_NE(streamed->body.find("chat.completion.chunk"), std::string::npos);
+  EXPECT_NE(streamed->body.find("data: [DONE]"), std::string::npos);
+
+  auto noUser = net::httpRequest("POST", base + "/v1/chat/completions", auth,
+                                 R"({"model":"openclaw/main","messages":[{"role":"system","content":"x"}]})", 10s);
+  ASSERT_TRUE(noUser);
+  EXPECT_EQ(noUser->status, 400);
+}
+
+TEST_F(GatewayE2E, SystemPromptComesFromWorkspaceFiles) {
+  writeText(dir_ / "state" / "workspace" / "SOUL.md", "You are Pip, a terse assistant.");
+  auto c = client();
+  ASSERT_TRUE(c);
+  auto final = chat(*c, "who are you?");
+  EXPECT_EQ(finalText(final), "Pip here.");
+}
+
+}  // namespace
+}  // namespace talon::test
