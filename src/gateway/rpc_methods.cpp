@@ -427,6 +427,16 @@ void handleChatHistory(GatewayContext& ctx, const protocol::RequestFrame& f, con
   });
 }
 
+TurnOutcome failedOutcome(const std::string& runId, const std::string& sessionKey, const std::string& agentId,
+                          Error e) {
+  TurnOutcome o;
+  o.runId = runId;
+  o.sessionKey = sessionKey;
+  o.agentId = agentId;
+  o.error = std::move(e);
+  return o;
+}
+
 /// Starts a run for chat.send / agent, or answers from the idempotency cache. `onAccepted` sends the
 /// first answer; `onOutcome` (optional) runs when the run completes.
 void startRun(GatewayContext& ctx, const std::string& requestId, const RpcResponderPtr& r, TurnRequest turn,
@@ -443,7 +453,7 @@ void startRun(GatewayContext& ctx, const std::string& requestId, const RpcRespon
     auto previous = ctx.store->findRunByIdempotencyKey(turn.idempotencyKey);
     if (!previous) {
       ctx.runs.complete(turn.idempotencyKey,
-                        TurnOutcome{turn.runId, turn.sessionKey, {}, turn.agentId, previous.error()});
+                        failedOutcome(turn.runId, turn.sessionKey, turn.agentId, previous.error()));
       return r->respondError(requestId, previous.error());
     }
     if (*previous) {
@@ -468,11 +478,34 @@ void startRun(GatewayContext& ctx, const std::string& requestId, const RpcRespon
     };
     auto submitted = ctx.runner->submit(std::move(turn));
     if (!submitted) {
-      ctx.runs.complete(key, TurnOutcome{tracked.runId, tracked.sessionKey, {}, tracked.agentId, submitted.error()});
+      ctx.runs.complete(key, failedOutcome(tracked.runId, tracked.sessionKey, tracked.agentId, submitted.error()));
       return r->respondError(requestId, submitted.error());
     }
     onAccepted(tracked);
   });
+}
+
+/// The error for `deliver: true`: channel delivery does not exist in Talon yet.
+Error deliveryUnsupported(std::string_view method) {
+  std::string msg = std::string(method) + " deliver:true (channel delivery) is not supported by Talon yet";
+  return Error(ErrorCode::kInvalidArgument, msg, msg);
+}
+
+/// The turn of a chat.send / agent request: its session resolved, the idempotencyKey as runId.
+Result<TurnRequest> buildTurn(GatewayContext& ctx, std::string_view sessionKey, std::optional<std::string_view> agentId,
+                              const json::object& params, std::string_view channelParam,
+                              std::chrono::milliseconds timeout) {
+  auto resolved = resolveClientSession(ctx, sessionKey, agentId);
+  if (!resolved) return fail(resolved.error());
+  TurnRequest turn;
+  turn.runId = std::string(*getString(params, "idempotencyKey"));
+  turn.idempotencyKey = turn.runId;
+  turn.agentId = resolved->first;
+  turn.sessionKey = resolved->second;
+  turn.message = std::string(*getString(params, "message"));
+  turn.channel = std::string(getString(params, channelParam).value_or("webchat"));
+  turn.timeout = timeout;
+  return turn;
 }
 
 void handleChatSend(GatewayContext& ctx, const protocol::RequestFrame& f, const RpcResponderPtr& r) {
@@ -481,10 +514,10 @@ void handleChatSend(GatewayContext& ctx, const protocol::RequestFrame& f, const 
                        {"message", ParamType::kString, true},
                        {"idempotencyKey", ParamType::kNonEmptyString, true},
                        {"agentId", ParamType::kNonEmptyString},
-                       {"sessionId", ParamType::kNonEmptyString},
+                       {"sessionId", ParamType::kNonEmptyString, false, true},
                        {"timeoutMs", ParamType::kInteger},
                        {"deliver", ParamType::kBoolean},
-                       {"thinking", ParamType::kString},
+                       {"thinking", ParamType::kString, false, true},
                        {"originatingChannel", ParamType::kString},
                        {"attachments", ParamType::kArray, false, true},
                        {"queueMode", ParamType::kString, false, true},
@@ -495,21 +528,14 @@ void handleChatSend(GatewayContext& ctx, const protocol::RequestFrame& f, const 
                        {"toolBindings", ParamType::kAny, false, true},
                        {"replyToId", ParamType::kNonEmptyString, false, true}});
   if (!p) return r->respondError(f.id, p.error());
-  auto resolved = resolveClientSession(ctx, *getString(*p, "sessionKey"), getString(*p, "agentId"));
-  if (!resolved) return r->respondError(f.id, resolved.error());
-  std::string key(*getString(*p, "idempotencyKey"));
-  TurnRequest turn;
-  turn.runId = key;
-  turn.idempotencyKey = key;
-  turn.agentId = resolved->first;
-  turn.sessionKey = resolved->second;
-  turn.message = std::string(*getString(*p, "message"));
-  turn.channel = std::string(getString(*p, "originatingChannel").value_or("webchat"));
-  turn.timeout = std::chrono::milliseconds(intParam(*p, "timeoutMs", 0));
-  r->subscribeSession(turn.sessionKey);
+  if (getBool(*p, "deliver").value_or(false)) return r->respondError(f.id, deliveryUnsupported("chat.send"));
+  auto turn = buildTurn(ctx, *getString(*p, "sessionKey"), getString(*p, "agentId"), *p, "originatingChannel",
+                        std::chrono::milliseconds(intParam(*p, "timeoutMs", 0)));
+  if (!turn) return r->respondError(f.id, turn.error());
+  r->subscribeSession(turn->sessionKey);
   auto id = f.id;
   startRun(
-      ctx, id, r, std::move(turn),
+      ctx, id, r, std::move(*turn),
       [r, id](const TrackedRun& run) {
         r->respondOk(id, json::serialize(json::object{{"runId", run.runId}, {"status", "started"}}));
       },
@@ -533,14 +559,14 @@ void handleAgent(GatewayContext& ctx, const protocol::RequestFrame& f, const Rpc
                        {"idempotencyKey", ParamType::kNonEmptyString, true},
                        {"agentId", ParamType::kNonEmptyString},
                        {"sessionKey", ParamType::kString},
-                       {"sessionId", ParamType::kString},
+                       {"sessionId", ParamType::kString, false, true},
                        {"timeout", ParamType::kInteger},
                        {"deliver", ParamType::kBoolean},
-                       {"thinking", ParamType::kString},
-                       {"label", ParamType::kString},
+                       {"thinking", ParamType::kString, false, true},
+                       {"label", ParamType::kString, false, true},
                        {"channel", ParamType::kString},
-                       {"bestEffortDeliver", ParamType::kBoolean},
-                       {"lane", ParamType::kString},
+                       {"bestEffortDeliver", ParamType::kBoolean, false, true},
+                       {"lane", ParamType::kString, false, true},
                        {"provider", ParamType::kString, false, true},
                        {"model", ParamType::kString, false, true},
                        {"to", ParamType::kString, false, true},
@@ -549,26 +575,14 @@ void handleAgent(GatewayContext& ctx, const protocol::RequestFrame& f, const Rpc
                        {"extraSystemPrompt", ParamType::kString, false, true},
                        {"cwd", ParamType::kNonEmptyString, false, true}});
   if (!p) return r->respondError(f.id, p.error());
-  if (getBool(*p, "deliver").value_or(false)) {
-    return r->respondError(f.id, Error(ErrorCode::kInvalidArgument, "agent deliver:true is not supported by Talon yet",
-                                       "agent deliver:true (channel delivery) is not supported by Talon yet"));
-  }
-  auto agentId = getString(*p, "agentId");
+  if (getBool(*p, "deliver").value_or(false)) return r->respondError(f.id, deliveryUnsupported("agent"));
   std::string sessionKey(getString(*p, "sessionKey").value_or(""));
   if (sessionKey.empty()) sessionKey = "main";
-  auto resolved = resolveClientSession(ctx, sessionKey, agentId);
-  if (!resolved) return r->respondError(f.id, resolved.error());
-  std::string key(*getString(*p, "idempotencyKey"));
-  TurnRequest turn;
-  turn.runId = key;
-  turn.idempotencyKey = key;
-  turn.agentId = resolved->first;
-  turn.sessionKey = resolved->second;
-  turn.message = std::string(*getString(*p, "message"));
-  turn.channel = std::string(getString(*p, "channel").value_or("webchat"));
   // OpenClaw's `timeout` is in seconds.
-  turn.timeout = std::chrono::milliseconds(intParam(*p, "timeout", 0) * 1000);
-  r->subscribeSession(turn.sessionKey);
+  auto turn = buildTurn(ctx, sessionKey, getString(*p, "agentId"), *p, "channel",
+                        std::chrono::milliseconds(intParam(*p, "timeout", 0) * 1000));
+  if (!turn) return r->respondError(f.id, turn.error());
+  r->subscribeSession(turn->sessionKey);
   auto id = f.id;
   auto now = ctx.clock->nowMs();
   auto sendFinal = [r, id](const TurnOutcome& o) {
@@ -577,7 +591,7 @@ void handleAgent(GatewayContext& ctx, const protocol::RequestFrame& f, const Rpc
     r->respondOk(id, payload);
   };
   startRun(
-      ctx, id, r, std::move(turn),
+      ctx, id, r, std::move(*turn),
       [r, id, now](const TrackedRun& run) {
         r->respondOk(id, json::serialize(json::object{{"runId", run.runId},
                                                       {"sessionKey", run.sessionKey},
