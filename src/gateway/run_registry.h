@@ -28,7 +28,7 @@ struct TrackedRun {
 
 class RunRegistry {
  public:
-  explicit RunRegistry(std::size_t capacity = 16384) : capacity_(capacity) {}
+  explicit RunRegistry(std::size_t capacity = 4096) : capacity_(capacity) {}
 
   /// Registers `key` for a new run. Returns nullopt when it was new (the caller starts the run), or a
   /// copy of the run already registered under it.
