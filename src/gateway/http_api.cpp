@@ -100,6 +100,28 @@ Result<std::string> contentText(const json::value& content) {
   return out;
 }
 
+/// RFC 3986 percent-decoding of a path segment ("openclaw%2Fmain" → "openclaw/main"); a malformed
+/// escape is kept as written.
+std::string percentDecode(std::string_view s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
 std::string sseData(const json::value& v) { return "data: " + json::serialize(v) + "\n\n"; }
 
 void handleChatCompletions(GatewayContext& ctx, const net::HttpExchangePtr& ex) {
@@ -284,7 +306,7 @@ void handleHttp(GatewayContext& ctx, const net::HttpExchangePtr& ex) {
     }
     auto list = modelList(ctx);
     if (path == "/v1/models") return ex->respond(jsonResponse(200, json::object{{"object", "list"}, {"data", list}}));
-    auto id = path.substr(std::string_view("/v1/models/").size());
+    auto id = percentDecode(std::string_view(path).substr(std::string_view("/v1/models/").size()));
     for (const auto& m : list) {
       if (m.as_object().at("id").as_string() == id) return ex->respond(jsonResponse(200, m));
     }

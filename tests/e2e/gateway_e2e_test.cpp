@@ -429,6 +429,9 @@ TEST_F(GatewayE2E, HttpProbesAndOpenAiCompatibleApi) {
   auto models = net::httpRequest("GET", base + "/v1/models", auth, "", 5s);
   ASSERT_TRUE(models);
   EXPECT_NE(models->body.find("openclaw/main"), std::string::npos);
+  auto one = net::httpRequest("GET", base + "/v1/models/openclaw%2Fmain", auth, "", 5s);  // as the openai SDK sends it
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->status, 200) << one->body;
   auto unauthorized = net::httpRequest("GET", base + "/v1/models", {{"Authorization", "Bearer wrong"}}, "", 5s);
   ASSERT_TRUE(unauthorized);
   EXPECT_EQ(unauthorized->status, 401);
