@@ -114,7 +114,8 @@ TEST_F(LoaderTest, SubstitutedValuesAreLiteralSecrets) {
   // text an escape produced. Only what was written as "$NAME" is an env reference.
   dir_.write("talon.json",
              "{ gateway: { auth: { token: '${GW_TOKEN}' } }, models: { providers: {"
-             " openai: { apiKey: '$${OPENAI_KEY}' }, anthropic: { apiKey: '$ANTHROPIC_KEY', api: 'openai-completions' } } } }");
+             " openai: { apiKey: '$${OPENAI_KEY}' }, anthropic: { apiKey: '$ANTHROPIC_KEY', api: 'openai-completions' "
+             "} } } }");
   auto loaded = loadConfig(options({{"GW_TOKEN", "$ECRET"}, {"ECRET", "wrong"}, {"ANTHROPIC_KEY", "ak"}}));
   ASSERT_TRUE(loaded) << loaded.error().toString();
   EXPECT_EQ(loaded->config.gateway.auth.token, "$ECRET");

@@ -862,7 +862,7 @@ class Validator {
             {"api",
              [&](const Ctx& c, const json::value& x) {
                static constexpr std::string_view kUnsupported[] = {
-                   "openai-responses", "openai-chatgpt-responses", "anthropic-messages", "google-generative-ai",
+                   "openai-responses", "openai-chatgpt-responses", "anthropic-messages",      "google-generative-ai",
                    "google-vertex",    "github-copilot",           "bedrock-converse-stream", "ollama",
                    "pi-messages",      "azure-openai-responses"};
                static_assert(std::size(kUnsupported) + std::size(kProviderApisSupported) == std::size(kProviderApis));
