@@ -84,7 +84,7 @@ struct AgentRunnerOptions {
   std::size_t bootstrapMaxChars = 20'000;
   std::size_t bootstrapTotalMaxChars = 60'000;
   /// Sessions kept in memory (least recently used are dropped; they reload from the store).
-  std::size_t sessionCacheSize = 1024;
+  std::size_t sessionCacheSize = 256;
 };
 
 /// Counters for status and health (a snapshot).

@@ -1,0 +1,561 @@
+#!/usr/bin/env bash
+# Talon and OpenClaw side by side, in one run, on this machine; writes bench/RESULTS.md.
+# What each figure means, how to build what this runs, and the knobs: bench/README.md.
+#
+#   bench/side-by-side.sh                  # everything (about 10-15 minutes, most of it OpenClaw)
+#   SKIP_OPENCLAW=1 bench/side-by-side.sh  # floor and Talon only (about 2 minutes)
+#
+# Every process this starts is in a process group of its own and is killed on exit (trap).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+: "${TALON_BIN:=$ROOT/build/talon}"
+: "${BENCH_BUILD:=$ROOT/build-bench}"
+: "${CLIENT:=$BENCH_BUILD/bench/talon-bench-client}"
+: "${ECHO_SERVER:=$BENCH_BUILD/bench/talon-bench-echo}"
+: "${MOCK_MODEL:=$BENCH_BUILD/tests/support/talon-mock-model}"
+: "${OPENCLAW:=/root/.cache/openclaw-ref/bin/openclaw}"
+: "${RESULTS:=$ROOT/bench/RESULTS.md}"
+: "${SKIP_OPENCLAW:=0}"
+: "${KEEP_WORK:=0}"
+# Scheduling priority for everything this script starts (e.g. NICE=-10, needs root): on a machine that
+# other work shares, it keeps that work from landing in the figures. Empty: unchanged.
+: "${NICE:=}"
+# No run takes longer than this (seconds): a client that hangs is killed and recorded as failed.
+: "${STEP_TIMEOUT:=900}"
+# Placement: the server under test alone on SERVER_CPU; the client and the mock model on CLIENT_CPU.
+: "${SERVER_CPU:=0}"
+: "${CLIENT_CPU:=1}"
+# Sizes. Repeated runs; RESULTS.md quotes the median run. OpenClaw is ~100x slower: fewer samples.
+: "${STARTUP_RUNS:=5}"         # warm starts per gateway (plus one cold start, reported apart)
+: "${REPEATS:=3}"              # runs of each latency / handshake / throughput / chat figure
+: "${LATENCY_COUNT:=20000}"    # health round trips per latency run (floor, Talon)
+: "${OC_LATENCY_COUNT:=2000}"
+: "${HANDSHAKE_COUNT:=2000}"
+: "${OC_HANDSHAKE_COUNT:=200}"
+: "${TP_DURATION_MS:=5000}"    # throughput window (after TP_WARMUP_MS)
+: "${TP_WARMUP_MS:=1000}"
+: "${CHAT_TURNS:=300}"         # chat.send -> final, one session (Talon)
+: "${OC_CHAT_TURNS:=20}"
+: "${CHAT_SESSIONS:=32}"
+: "${CHAT_TURNS_PER_SESSION:=32}"  # 32 x 32 = 1,024 turns per run (Talon)
+: "${OC_CHAT_TURNS_PER_SESSION:=4}" # 32 x 4 = 128 turns (OpenClaw: ~4 turns/s)
+: "${OC_CHAT_REPEATS:=1}"
+
+die() { echo "side-by-side: $*" >&2; exit 1; }
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+
+for bin in "$CLIENT" "$ECHO_SERVER" "$MOCK_MODEL" "$TALON_BIN"; do
+  [[ -x $bin ]] || die "missing $bin (build: see bench/README.md)"
+done
+[[ $SKIP_OPENCLAW == 1 || -x $OPENCLAW ]] || die "missing $OPENCLAW (scripts/install-openclaw.sh) or set SKIP_OPENCLAW=1"
+command -v taskset >/dev/null || die "taskset is required (util-linux)"
+command -v jq >/dev/null || die "jq is required"
+command -v python3 >/dev/null || die "python3 is required (writes RESULTS.md)"
+(($(nproc) >= 2)) || die "needs at least 2 cores (server and client on different cores)"
+
+if [[ -n $NICE ]]; then
+  renice -n "$NICE" -p $$ >/dev/null || die "renice -n $NICE failed (a negative value needs root)"
+fi
+
+WORK=$(mktemp -d /tmp/talon-side-by-side.XXXXXX)
+JSONL=$WORK/results.jsonl
+: >"$JSONL"
+PGIDS=()
+
+# Kills every process group this script started (gateways, echo server, mock model).
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  local groups=("${PGIDS[@]}")
+  for f in "$WORK"/*.pid "$WORK"/*/*.pid; do [[ -f $f ]] && groups+=("$(cat "$f")"); done
+  for g in "${groups[@]}"; do [[ -n $g ]] && kill -TERM -- "-$g" 2>/dev/null || true; done
+  for _ in $(seq 1 50); do
+    local alive=0
+    for g in "${groups[@]}"; do [[ -n $g ]] && kill -0 -- "-$g" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.2
+  done
+  for g in "${groups[@]}"; do [[ -n $g ]] && kill -KILL -- "-$g" 2>/dev/null || true; done
+  if [[ $KEEP_WORK == 1 || $status -ne 0 ]]; then
+    log "work directory kept: $WORK"
+  else
+    rm -rf "$WORK"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Starts "$@" in a process group of its own (setsid), remembered for cleanup. Sets STARTED_PID.
+start_group() {
+  local logfile=$1
+  shift
+  setsid "$@" >"$logfile" 2>&1 </dev/null &
+  STARTED_PID=$!
+  PGIDS+=("$STARTED_PID")
+}
+
+stop_group() {
+  local g=$1
+  kill -TERM -- "-$g" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do
+    kill -0 -- "-$g" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL -- "-$g" 2>/dev/null || true
+}
+
+wait_port_file() {
+  local f=$1
+  for _ in $(seq 1 500); do
+    [[ -s $f ]] && { cat "$f"; return 0; }
+    sleep 0.01
+  done
+  die "no port file $f"
+}
+
+# Pins every thread of every process in group $1 to SERVER_CPU (new threads inherit it).
+pin_group() {
+  local pids
+  pids=$(pgrep -g "$1" || true)
+  for p in $pids; do taskset -a -p -c "$SERVER_CPU" "$p" >/dev/null 2>&1 || true; done
+}
+
+# record SIDE FIGURE RUN -- COMMAND...: runs the client command and appends its JSON result (or the
+# failure, with the command and its stderr) to results.jsonl. Never fails the script.
+record() {
+  local side=$1 figure=$2 run=$3
+  shift 4
+  local out err rc=0
+  err=$WORK/last.stderr
+  out=$(timeout --foreground -k 10 "$STEP_TIMEOUT" "$@" 2>"$err") || rc=$?
+  local last
+  last=$(printf '%s\n' "$out" | tail -n 1)
+  if [[ $rc -eq 0 && -n $last ]] && jq -e . >/dev/null 2>&1 <<<"$last"; then
+    jq -c --arg side "$side" --arg figure "$figure" --argjson run "$run" \
+      '{side:$side, figure:$figure, run:$run, ok:true, result:.}' <<<"$last" >>"$JSONL"
+  else
+    log "FAILED: $side $figure run $run (exit $rc): $(tail -n 3 "$err" | tr '\n' ' ')"
+    local result=null
+    [[ -n $last ]] && jq -e . >/dev/null 2>&1 <<<"$last" && result=$last
+    jq -nc --arg side "$side" --arg figure "$figure" --argjson run "$run" --argjson rc "$rc" \
+      --arg cmd "$*" --rawfile stderr "$err" --argjson result "$result" \
+      '{side:$side, figure:$figure, run:$run, ok:false, exit:$rc, command:$cmd, stderr:$stderr, result:$result}' \
+      >>"$JSONL"
+    LAST_FAILED=1
+  fi
+  printf '%s\n' "$last"
+}
+
+# note SIDE TEXT: a line for the "Problems seen" section of RESULTS.md.
+note() {
+  jq -nc --arg side "$1" --arg text "$2" '{side:$side, note:$text}' >>"$JSONL"
+}
+
+CLIENT_ON_OTHER=(taskset -c "$CLIENT_CPU" "$CLIENT")
+CLIENT_ON_SAME=(taskset -c "$SERVER_CPU" "$CLIENT")
+
+# rpc_run SIDE RUN PORT TOKEN LATENCY_COUNT HANDSHAKE_COUNT [--raw]: one run of latency (both
+# placements), handshake and throughput against a server already pinned to SERVER_CPU.
+rpc_run() {
+  local side=$1 r=$2 port=$3 token=$4 lat=$5 hs=$6 raw=${7:-}
+  local conn=(--port "$port" --token "$token" $raw)
+  {
+    log "$side: health latency, client on cpu $CLIENT_CPU (run $r)"
+    record "$side" latency_cross "$r" -- "${CLIENT_ON_OTHER[@]}" latency "${conn[@]}" --count "$lat" >/dev/null
+    log "$side: health latency, client on cpu $SERVER_CPU (run $r)"
+    record "$side" latency_same "$r" -- "${CLIENT_ON_SAME[@]}" latency "${conn[@]}" --count "$lat" >/dev/null
+    if [[ -z $raw ]]; then
+      log "$side: handshake (run $r)"
+      record "$side" handshake "$r" -- "${CLIENT_ON_OTHER[@]}" handshake "${conn[@]}" --count "$hs" >/dev/null
+    fi
+    for c in 1 8 64; do
+      log "$side: health throughput, $c connections (run $r)"
+      record "$side" "throughput_$c" "$r" -- "${CLIENT_ON_OTHER[@]}" throughput "${conn[@]}" --conns "$c" \
+        --duration-ms "$TP_DURATION_MS" --warmup-ms "$TP_WARMUP_MS" >/dev/null
+    done
+  }
+}
+
+# chat_suite SIDE PORT TOKEN PID TURNS TURNS_PER_SESSION REPEATS
+chat_suite() {
+  local side=$1 port=$2 token=$3 pid=$4 turns=$5 perSession=$6 repeats=$7
+  local conn=(--port "$port" --token "$token")
+  for r in $(seq 1 "$repeats"); do
+    log "$side: chat.send -> final, one session, $turns turns (run $r)"
+    record "$side" chat_1 "$r" -- "${CLIENT_ON_OTHER[@]}" chat "${conn[@]}" --sessions 1 --turns "$turns" \
+      --warmup-turns 3 --session-prefix "single$r" >/dev/null
+  done
+  for r in $(seq 1 "$repeats"); do
+    log "$side: turns across $CHAT_SESSIONS sessions, $perSession turns each (run $r)"
+    record "$side" chat_32 "$r" -- "${CLIENT_ON_OTHER[@]}" chat "${conn[@]}" --sessions "$CHAT_SESSIONS" \
+      --turns "$perSession" --warmup-turns 1 --session-prefix "multi$r" --rss-pid "$pid" >/dev/null
+  done
+}
+
+# alive SIDE PGID LOGFILE FIGURE: notes a crash (with the log's tail) when the gateway is gone.
+check_alive() {
+  local side=$1 pid=$2 logfile=$3 after=$4
+  if ! kill -0 "$pid" 2>/dev/null; then
+    note "$side" "gateway (pid $pid) is gone after '$after'. Last log lines ($logfile):
+$(tail -n 40 "$logfile" 2>/dev/null)"
+    return 1
+  fi
+}
+
+machine_info() {
+  jq -nc --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \
+    --arg cores "$(nproc)" --arg kernel "$(uname -r)" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
+    --arg mem "$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)" \
+    --arg talon "$("$TALON_BIN" version 2>/dev/null | head -n1)" \
+    --arg openclaw "$([[ $SKIP_OPENCLAW == 1 ]] || "$OPENCLAW" --version 2>/dev/null | head -n1)" \
+    --arg node "$([[ $SKIP_OPENCLAW == 1 ]] || "$(dirname "$(readlink -f "$OPENCLAW")")/node" --version 2>/dev/null)" \
+    --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)" \
+    --arg dirty "$(git -C "$ROOT" status --porcelain 2>/dev/null | grep -c . || true)" \
+    --arg phase "$1" --arg nice "$(ps -o ni= -p $$ | tr -d ' ')" \
+    '{machine:{phase:$phase, cpu:$cpu, cores:$cores, kernel:$kernel, loadavg:$load, memory:$mem, talon:$talon,
+      openclaw:$openclaw, node:$node, date:$date, commit:$commit, dirtyFiles:$dirty, nice:$nice}}' >>"$JSONL"
+}
+
+START_TIME=$(date +%s)
+machine_info start
+TOKEN="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+
+# ---------------------------------------------------------------- the scripted model
+log "mock model on cpu $CLIENT_CPU"
+mkdir -p "$WORK/mock"
+start_group "$WORK/mock/mock.log" taskset -c "$CLIENT_CPU" "$MOCK_MODEL" --port 0 --port-file "$WORK/mock/port" --log "$WORK/mock/requests.jsonl"
+MOCK_PGID=$STARTED_PID
+MOCK_PORT=$(wait_port_file "$WORK/mock/port")
+
+gateway_config() {  # gateway_config FILE EXTRA_JSON: the same config for both gateways
+  jq -n --arg token "$TOKEN" --arg url "http://127.0.0.1:$MOCK_PORT/v1" --argjson extra "$2" '{
+    gateway: {mode: "local", bind: "loopback", auth: {mode: "token", token: $token}},
+    models: {providers: {mock: {baseUrl: $url, apiKey: "k", api: "openai-completions",
+                                 models: [{id: "mock-model", name: "Mock"}]}}},
+    agents: {defaults: {model: "mock/mock-model"}}
+  } * $extra' >"$1"
+}
+
+# ---------------------------------------------------------------- floor: bare WebSocket echo on src/net
+# Its runs interleave with Talon's (floor run r, then Talon run r) so that both see the same machine. One
+# I/O thread: it has one core, and two threads on one core hand messages to each other (measured: same-core
+# p50 35 µs with two threads, 17 µs with one).
+log "floor: talon-bench-echo on cpu $SERVER_CPU"
+mkdir -p "$WORK/echo"
+start_group "$WORK/echo/echo.log" taskset -c "$SERVER_CPU" "$ECHO_SERVER" --threads 1 --port 0 --port-file "$WORK/echo/port"
+ECHO_PGID=$STARTED_PID
+ECHO_PORT=$(wait_port_file "$WORK/echo/port")
+floor_run() { rpc_run floor "$1" "$ECHO_PORT" "" "$LATENCY_COUNT" 0 --raw; }
+
+# ---------------------------------------------------------------- gateways
+# gateway_suite SIDE LAT HS CHAT_TURNS PER_SESSION CHAT_REPEATS LOGFILE -- STARTUP_ARGS... -- COMMAND...
+gateway_suite() {
+  local side=$1 lat=$2 hs=$3 chatTurns=$4 perSession=$5 chatRepeats=$6 logfile=$7
+  shift 8
+  local startArgs=()
+  while [[ $1 != -- ]]; do startArgs+=("$1"); shift; done
+  shift
+  local cmd=("$@")
+  local dir=$WORK/$side
+  local pidFile=$dir/gateway.pid
+
+  log "$side: cold start (fresh state)"
+  record "$side" startup_cold 0 -- "$CLIENT" startup --token "$TOKEN" "${startArgs[@]}" --log "$dir/gateway.out" \
+    --pid-file "$pidFile" -- "${cmd[@]}" >/dev/null
+  rm -f "$pidFile"
+  local last=""
+  for r in $(seq 1 "$STARTUP_RUNS"); do
+    local keep=()
+    ((r == STARTUP_RUNS)) && keep=(--leave-running)
+    log "$side: warm start $r/$STARTUP_RUNS"
+    last=$(record "$side" startup "$r" -- "$CLIENT" startup --token "$TOKEN" "${startArgs[@]}" "${keep[@]}" \
+      --log "$dir/gateway.out" --pid-file "$pidFile" -- "${cmd[@]}")
+    ((r == STARTUP_RUNS)) || rm -f "$pidFile"
+  done
+  local pid port
+  pid=$(jq -r '.pid // empty' <<<"$last" 2>/dev/null || true)
+  port=$(jq -r '.port // empty' <<<"$last" 2>/dev/null || true)
+  if [[ -z $pid || -z $port ]]; then
+    note "$side" "the gateway did not start; nothing else measured. Output: $(tail -n 40 "$dir/gateway.out" 2>/dev/null)"
+    if [[ $side == talon ]]; then
+      for r in $(seq 1 "$REPEATS"); do floor_run "$r"; done
+      stop_group "$ECHO_PGID"
+    fi
+    return 0
+  fi
+  PGIDS+=("$pid")
+  pin_group "$pid"
+  log "$side: gateway pid $pid on port $port, pinned to cpu $SERVER_CPU"
+
+  for r in $(seq 1 "$REPEATS"); do
+    if [[ $side == talon ]]; then floor_run "$r"; fi
+    rpc_run "$side" "$r" "$port" "$TOKEN" "$lat" "$hs"
+  done
+  if [[ $side == talon ]]; then stop_group "$ECHO_PGID"; fi
+  check_alive "$side" "$pid" "$logfile" "health latency/handshake/throughput" || return 0
+  chat_suite "$side" "$port" "$TOKEN" "$pid" "$chatTurns" "$perSession" "$chatRepeats"
+  check_alive "$side" "$pid" "$logfile" "chat turns" || return 0
+  record "$side" rss_end 0 -- "$CLIENT" rss --pid "$pid" >/dev/null
+  log "$side: stopping"
+  stop_group "$pid"
+}
+
+# Talon
+mkdir -p "$WORK/talon/state"
+gateway_config "$WORK/talon/talon.json" '{}'
+log "talon: $TALON_BIN"
+export TALON_STATE_DIR=$WORK/talon/state
+gateway_suite talon "$LATENCY_COUNT" "$HANDSHAKE_COUNT" "$CHAT_TURNS" \
+  "$CHAT_TURNS_PER_SESSION" "$REPEATS" "$WORK/talon/state/logs/talon.log" \
+  -- --port-file "$WORK/talon/port" \
+  -- "$TALON_BIN" gateway run --config "$WORK/talon/talon.json" \
+  --port 0 --port-file "$WORK/talon/port"
+if [[ -f $WORK/talon/state/logs/talon.log ]]; then
+  cp "$WORK/talon/state/logs/talon.log" "$WORK/talon.log"
+  pattern='"level":"(warn|warning|error|critical)"'
+  n=$(grep -cE "$pattern" "$WORK/talon.log" || true)
+  if ((n > 0)); then
+    note talon "talon.log ($TALON_STATE_DIR/logs/talon.log) has $n warning/error lines; the first ones:
+$(grep -E "$pattern" "$WORK/talon.log" | head -n 20)"
+  fi
+fi
+
+# OpenClaw
+if [[ $SKIP_OPENCLAW != 1 ]]; then
+  mkdir -p "$WORK/openclaw/state" "$WORK/openclaw/home"
+  gateway_config "$WORK/openclaw/openclaw.json" \
+    "$(jq -nc --arg f "$WORK/openclaw/openclaw.log" '{logging: {file: $f}}')"
+  export OPENCLAW_STATE_DIR=$WORK/openclaw/state OPENCLAW_HOME=$WORK/openclaw/home
+  export OPENCLAW_CONFIG_PATH=$WORK/openclaw/openclaw.json
+  log "openclaw: $OPENCLAW ($("$OPENCLAW" --version 2>/dev/null | head -n1))"
+  gateway_suite openclaw "$OC_LATENCY_COUNT" "$OC_HANDSHAKE_COUNT" "$OC_CHAT_TURNS" "$OC_CHAT_TURNS_PER_SESSION" \
+    "$OC_CHAT_REPEATS" "$WORK/openclaw/gateway.out" \
+    -- --port auto --timeout-ms 300000 --settle-ms 3000 --stop-timeout-ms 15000 \
+    -- "$OPENCLAW" gateway run --port '{port}' --bind loopback --auth token --token "$TOKEN"
+fi
+
+stop_group "$MOCK_PGID"
+jq -nc --arg n "$(grep -c . "$WORK/mock/requests.jsonl" 2>/dev/null || echo 0)" '{mockRequests: ($n|tonumber)}' >>"$JSONL"
+machine_info end
+jq -nc --argjson s "$(($(date +%s) - START_TIME))" '{elapsedSeconds: $s}' >>"$JSONL"
+
+# ---------------------------------------------------------------- RESULTS.md
+SIZES="latency ${LATENCY_COUNT}/${OC_LATENCY_COUNT} round trips, handshake ${HANDSHAKE_COUNT}/${OC_HANDSHAKE_COUNT}, \
+throughput ${TP_DURATION_MS} ms after ${TP_WARMUP_MS} ms warm-up, chat ${CHAT_TURNS}/${OC_CHAT_TURNS} turns in one session, \
+${CHAT_SESSIONS} sessions x ${CHAT_TURNS_PER_SESSION}/${OC_CHAT_TURNS_PER_SESSION} turns; repeats ${REPEATS} (OpenClaw chat: ${OC_CHAT_REPEATS})" \
+SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU STARTUP_RUNS=$STARTUP_RUNS \
+  python3 - "$JSONL" "$RESULTS" <<'PY'
+import json, os, statistics, sys
+
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+out_path = sys.argv[2]
+runs = [r for r in rows if "figure" in r]
+machine = [r["machine"] for r in rows if "machine" in r]
+notes = [r for r in rows if "note" in r]
+extra = {k: v for r in rows for k, v in r.items() if k in ("mockRequests", "elapsedSeconds")}
+scpu, ccpu = os.environ["SERVER_CPU"], os.environ["CLIENT_CPU"]
+
+def results(side, figure):
+    return [r["result"] for r in runs if r["side"] == side and r["figure"] == figure and r["ok"]]
+
+def med(side, figure, key, scale=1.0):
+    vals = [r[key] for r in results(side, figure) if key in r]
+    return statistics.median(vals) * scale if vals else None
+
+def nruns(side, figure):
+    return len(results(side, figure))
+
+def fmt(v, digits=None):
+    if v is None:
+        return "—"
+    if digits is None:
+        digits = 0 if abs(v) >= 100 else (1 if abs(v) >= 10 else 2)
+    return f"{v:,.{digits}f}"
+
+MiB = 1 / 1024.0
+table = []  # (figure, talon, openclaw, ratio, floor, target, target_ok)
+
+def ratio(t, o, higher_better):
+    if t is None or o is None or t == 0 or o == 0:
+        return "—"
+    r = t / o if higher_better else o / t
+    return f"{r:,.1f}×" if r < 100 else f"{r:,.0f}×"
+
+def row(name, side_key, figure, key, unit_scale=1.0, higher_better=False, floor=True, target=None, digits=None):
+    t = med("talon", figure, key, unit_scale)
+    o = med("openclaw", figure, key, unit_scale)
+    f = med("floor", figure, key, unit_scale) if floor else None
+    ok = ""
+    if target is not None and t is not None:
+        ok = "✅" if (t >= target if higher_better else t <= target) else "❌"
+    tgt = "—" if target is None else (("≥ " if higher_better else "≤ ") + fmt(target, digits))
+    table.append((name, fmt(t, digits), fmt(o, digits), ratio(t, o, higher_better),
+                  fmt(f, digits) if floor else "", f"{tgt} {ok}".strip()))
+
+row("start → first successful `health` (ms), median of warm starts", None, "startup", "startToHealthMs",
+    floor=False, target=50)
+row("start → first `health`, cold start: fresh state dir (ms)", None, "startup_cold", "startToHealthMs", floor=False)
+row("idle RSS after start (MiB, process tree)", None, "startup", "rssIdleTreeKiB", MiB, floor=False, target=20, digits=1)
+row("idle RSS after start (MiB, main process only)", None, "startup", "rssIdleMainKiB", MiB, floor=False, digits=1)
+row(f"`health` p50 (µs), server cpu {scpu}, client cpu {ccpu}", None, "latency_cross", "rttP50Us", target=110)
+row(f"`health` p99 (µs), server cpu {scpu}, client cpu {ccpu}", None, "latency_cross", "rttP99Us")
+row(f"`health` p50 (µs), server and client both on cpu {scpu}", None, "latency_same", "rttP50Us")
+row(f"`health` p99 (µs), server and client both on cpu {scpu}", None, "latency_same", "rttP99Us")
+row("handshake `connect` → hello-ok p50 (µs)", None, "handshake", "connectToHelloP50Us", floor=False)
+row("handshake TCP connect → hello-ok p50 (µs)", None, "handshake", "tcpToHelloP50Us", floor=False)
+for c in (1, 8, 64):
+    row(f"`health` throughput, {c} connection{'s' if c > 1 else ''} (RPC/s)", None, f"throughput_{c}", "rps",
+        higher_better=True, target=80000 if c == 64 else None)
+row("`chat.send` → final `chat` event p50, one session (ms)", None, "chat_1", "turnP50Ms", floor=False, target=2,
+    digits=2)
+row("`chat.send` → final `chat` event p99, one session (ms)", None, "chat_1", "turnP99Ms", floor=False, digits=2)
+row(f"agent turns/s across 32 sessions (32 connections)", None, "chat_32", "turnsPerSec", higher_better=True,
+    floor=False, target=2000)
+row("turn latency p50 under 32 sessions (ms)", None, "chat_32", "turnP50Ms", floor=False, digits=2)
+
+def growth_per_1000(side):
+    vals = []
+    for r in results(side, "chat_32"):
+        turns = r.get("turnsCompleted", 0) + r.get("sessions", 0) * r.get("warmupTurnsPerSession", 0)
+        if turns and "rssBeforeTreeKiB" in r and "rssAfterSettleTreeKiB" in r:
+            vals.append((r["rssAfterSettleTreeKiB"] - r["rssBeforeTreeKiB"]) * MiB * 1000.0 / turns)
+    return statistics.median(vals) if vals else None
+
+tg, og = growth_per_1000("talon"), growth_per_1000("openclaw")
+table.append(("RSS growth across a 32-session run, scaled to 1,000 turns (MiB; flat: < 0.5)", fmt(tg, 1), fmt(og, 1), "—", "",
+              "flat" + ("" if tg is None else (" ✅" if tg < 0.5 else " ❌"))))
+
+def rss_growth(side):
+    rs = results(side, "chat_32")
+    if not rs:
+        return None
+    first = rs[0]
+    before = first.get("rssBeforeTreeKiB")
+    after = [r.get("rssAfterSettleTreeKiB") for r in rs]
+    turns = sum(r.get("turnsCompleted", 0) + r.get("sessions", 0) * r.get("warmupTurnsPerSession", 0) for r in rs)
+    return before, after, turns, rs
+
+lines = []
+w = lines.append
+w("# Talon vs OpenClaw, side by side")
+w("")
+w("Written by `bench/side-by-side.sh` (how to run it and what each figure means: `bench/README.md`). One run, one "
+  "machine, both gateways driven by the same client (`talon-bench-client`) against the same scripted model "
+  "(`talon-mock-model`, answers \"ok\" at once). Each figure is the **median over repeated runs** "
+  f"({os.environ['STARTUP_RUNS']} warm starts for start-up). Sizes: {os.environ['SIZES']}.")
+w("")
+if machine:
+    m0, m1 = machine[0], machine[-1]
+    w(f"- Machine: {m0['cpu']}, {m0['cores']} cores, {m0['memory']}, Linux {m0['kernel']}; run {m0['date']}, "
+      f"{extra.get('elapsedSeconds', '?')} s.")
+    busy = max(float(m0['loadavg'].split()[0]), float(m1['loadavg'].split()[0])) > 0.7
+    nice = m0.get('nice', '0')
+    if nice not in ('', '0'):
+        how = f"; every process of the benchmark ran at nice {nice} so that this other work mostly waited."
+    else:
+        how = ", so figures are pessimistic (tails above all)." if busy else "."
+    w(f"- Load average at start / end: {m0['loadavg']} / {m1['loadavg']}"
+      + (" — **the machine was not idle: other work shared these cores**" if busy else "") + how)
+    w(f"- Talon: `{m0['talon'] or '?'}` (commit {m0['commit'] or '?'}, {m0['dirtyFiles']} uncommitted files), "
+      f"RelWithDebInfo. OpenClaw: `{m0['openclaw'] or 'skipped'}` on Node {m0['node'] or '?'}.")
+w(f"- Placement: the server under test runs alone on **cpu {scpu}** (`taskset`, every thread of every process of "
+  f"the gateway); the client and the mock model run on **cpu {ccpu}**, except the same-core rows where the client "
+  f"is on cpu {scpu} too. Start-up runs are not pinned.")
+w("- Throughput is **one request in flight per connection** (no pipelining): each connection sends its next "
+  "`health` when the previous answer arrives.")
+w("")
+w("| Figure | Talon | OpenClaw | Talon better by | Floor: bare WebSocket echo on src/net | Talon target |")
+w("|---|---:|---:|---:|---:|---|")
+for name, t, o, r, f, tgt in table:
+    w(f"| {name} | {t} | {o} | {r} | {f} | {tgt} |")
+w("")
+w("Memory across agent turns (process tree RSS, MiB):")
+w("")
+w("| Gateway | before the 32-session runs | after each run (settled 2 s) | turns in those runs |")
+w("|---|---:|---|---:|")
+for side in ("talon", "openclaw"):
+    g = rss_growth(side)
+    if g:
+        before, after, turns, _ = g
+        w(f"| {side} | {fmt(before * MiB if before else None, 1)} | "
+          f"{', '.join(fmt(a * MiB, 1) if a else '—' for a in after)} | {turns:,} |")
+w("")
+w("Notes on the figures:")
+w("")
+w("- **Floor** is `talon-bench-echo` (a WebSocket echo on `net::Server`, the gateway's own HTTP/WebSocket stack, "
+  "one I/O thread) measured by the same client with the same request text, its runs interleaved with Talon's; "
+  "the distance from the floor to Talon is the cost of the protocol layer (parsing, scope check, the `health` "
+  "handler, serialising the answer).")
+sizes = {}
+for side in ("talon", "openclaw", "floor"):
+    rs = results(side, "latency_cross")
+    if rs:
+        sizes[side] = rs[-1].get("responseBytes")
+w(f"- `health` answer size: Talon {sizes.get('talon', '?')} B, OpenClaw {sizes.get('openclaw', '?')} B "
+  f"(floor echoes the {sizes.get('floor', '?')} B request).")
+hs = {s: (results(s, "handshake")[-1].get("helloBytes") if results(s, "handshake") else None) for s in ("talon", "openclaw")}
+w(f"- hello-ok size: Talon {hs['talon'] or '?'} B, OpenClaw {hs['openclaw'] or '?'} B.")
+w("- RSS is VmRSS from `/proc/PID/status`, summed over the gateway's process tree (OpenClaw runs a helper "
+  "process); the main-process row is given too. Idle RSS is read "
+  "after the first successful `health` plus a settle time (1 s Talon, 3 s OpenClaw).")
+if "mockRequests" in extra:
+    w(f"- The mock model served {extra['mockRequests']:,} requests in this run (every turn reached the model).")
+w("- OpenClaw runs fewer samples (it is ~100× slower); its turn figures come from "
+  f"{nruns('openclaw', 'chat_1')} single-session run(s) and {nruns('openclaw', 'chat_32')} 32-session run(s) "
+  "of the sizes above, not from 1,000 turns.")
+w("")
+w("## Every run")
+w("")
+w("| Side | Figure | Run | Key figures |")
+w("|---|---|---:|---|")
+keys = {"startup": ["startToHealthMs", "rssIdleTreeKiB", "rssIdleMainKiB", "refusedAttempts", "rejectedAttempts"],
+        "startup_cold": ["startToHealthMs", "rssIdleTreeKiB"],
+        "latency_cross": ["rttP50Us", "rttP90Us", "rttP99Us", "rttP999Us", "rttMaxUs"],
+        "latency_same": ["rttP50Us", "rttP90Us", "rttP99Us", "rttP999Us", "rttMaxUs"],
+        "handshake": ["connectToHelloP50Us", "connectToHelloP99Us", "tcpToHelloP50Us"],
+        "chat_1": ["turnsCompleted", "turnP50Ms", "turnP99Ms", "errors"],
+        "chat_32": ["turnsCompleted", "turnsPerSec", "turnP50Ms", "turnP99Ms", "errors", "rssBeforeTreeKiB",
+                    "rssAfterSettleTreeKiB"],
+        "rss_end": ["rssTreeKiB", "rssMainKiB"]}
+for r in runs:
+    fig = r["figure"]
+    k = keys.get(fig, ["rps", "latencyP50Us", "latencyP99Us", "errors", "closedConnections"])
+    res = r.get("result") or {}
+    detail = ", ".join(f"{x}={res[x]}" for x in k if x in res)
+    if not r["ok"]:
+        detail = f"**FAILED** (exit {r.get('exit')}) " + detail
+    w(f"| {r['side']} | {fig} | {r['run']} | {detail} |")
+w("")
+failed = [r for r in runs if not r["ok"]]
+w("## Problems seen")
+w("")
+if not failed and not notes:
+    w("None: every run completed without an error answer, a dropped connection or a crash.")
+for r in failed:
+    w(f"- **{r['side']} {r['figure']} run {r['run']}** exited {r.get('exit')}.")
+    w(f"  - Command: `{r['command']}`")
+    err = (r.get("stderr") or "").strip()
+    if err:
+        w("  - Output:")
+        w("")
+        w("    ```")
+        for line in err.splitlines()[-15:]:
+            w("    " + line)
+        w("    ```")
+    if r.get("result"):
+        w(f"  - Partial result: `{json.dumps(r['result'])}`")
+for n in notes:
+    w(f"- **{n['side']}**:")
+    w("")
+    w("    ```")
+    for line in n["note"].splitlines()[-45:]:
+        w("    " + line)
+    w("    ```")
+w("")
+open(out_path, "w").write("\n".join(lines) + "\n")
+print(f"wrote {out_path}", file=sys.stderr)
+PY
+log "done: $RESULTS"

@@ -1,0 +1,107 @@
+// talon-bench-echo: a bare WebSocket echo server on Talon's net module (net::Server, the same HTTP +
+// WebSocket stack the gateway uses). It is the "floor" of bench/side-by-side.sh: the cost of one
+// WebSocket round trip through src/net with no protocol work, measured by the same client.
+//   talon-bench-echo [--port 0] [--port-file PATH] [--threads N]
+// --threads defaults to the number of cores (as the gateway's io_context pool). Prints "listening on
+// PORT" once it accepts connections; runs until SIGINT or SIGTERM.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <charconv>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "base/file_io.h"
+#include "net/server.h"
+
+namespace {
+
+// Sends every message back as it came. Holds the connection weakly: the connection owns the session.
+class EchoSession final : public talon::net::WebSocketSession {
+ public:
+  explicit EchoSession(std::weak_ptr<talon::net::WebSocketConnection> connection)
+      : connection_(std::move(connection)) {}
+  void onMessage(std::string_view text) override {
+    if (auto c = connection_.lock()) c->send(std::string(text));
+  }
+  void onClose(uint16_t) override {}
+
+ private:
+  std::weak_ptr<talon::net::WebSocketConnection> connection_;
+};
+
+bool parseUnsigned(std::string_view s, unsigned long max, unsigned long& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size() && out <= max;
+}
+
+int usage(const char* message) {
+  std::fprintf(stderr, "talon-bench-echo: %s\nusage: talon-bench-echo [--port N] [--port-file PATH] [--threads N]\n",
+               message);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace talon;
+  net::ServerOptions options;
+  options.port = 0;
+  options.bindAddresses = {"127.0.0.1"};
+  std::string portFile;
+  unsigned long threads = std::max(1u, std::thread::hardware_concurrency());
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (i + 1 >= argc) return usage("an option needs a value");
+    std::string_view v = argv[++i];
+    unsigned long n = 0;
+    if (a == "--port") {
+      if (!parseUnsigned(v, 65535, n)) return usage("bad --port");
+      options.port = static_cast<uint16_t>(n);
+    } else if (a == "--port-file") {
+      portFile = v;
+    } else if (a == "--threads") {
+      if (!parseUnsigned(v, 256, threads) || threads == 0) return usage("bad --threads");
+    } else {
+      return usage("unknown option");
+    }
+  }
+
+  boost::asio::io_context io;
+  net::ServerHandlers handlers;
+  handlers.onHttp = [](net::HttpExchangePtr exchange) {
+    exchange->respond(net::HttpResponse{404, "text/plain", {}, "websocket only\n"});
+  };
+  handlers.onWebSocket = [](net::WebSocketConnectionPtr connection, const net::HttpRequest&) {
+    connection->setMaxMessageBytes(64u << 20);
+    return std::make_shared<EchoSession>(connection);
+  };
+  auto server = net::Server::create(io, options, std::move(handlers));
+  if (!server) {
+    std::fprintf(stderr, "talon-bench-echo: %s\n", server.error().toString().c_str());
+    return 1;
+  }
+  const uint16_t port = (*server)->port();
+  if (!portFile.empty()) {
+    if (auto st = writeFileAtomic(portFile, std::to_string(port) + "\n"); !st) {
+      std::fprintf(stderr, "talon-bench-echo: %s\n", st.error().toString().c_str());
+      return 1;
+    }
+  }
+  std::printf("listening on %u\n", static_cast<unsigned>(port));
+  std::fflush(stdout);
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int) {
+    (*server)->stop();
+    io.stop();
+  });
+  std::vector<std::thread> pool;
+  for (unsigned long i = 1; i < threads; ++i) pool.emplace_back([&] { io.run(); });
+  io.run();
+  for (auto& t : pool) t.join();
+  return 0;
+}
