@@ -134,7 +134,9 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   std::error_code ec;
   std::filesystem::create_directories(options.stateDir, ec);
   ::chmod(options.stateDir.c_str(), 0700);
-  auto store = store::openSqliteStore(store::SqliteStoreOptions{options.stateDir / "state" / "talon.sqlite"});
+  store::SqliteStoreOptions storeOptions;
+  storeOptions.path = options.stateDir / "state" / "talon.sqlite";
+  auto store = store::openSqliteStore(storeOptions);
   if (!store) return fail(store.error());
   impl->store = std::move(*store);
   auto stale = impl->store->listRunsWithStatus("running");
