@@ -111,8 +111,6 @@ int64_t intParam(const json::object& o, std::string_view key, int64_t fallback) 
   return getInt(o, key).value_or(fallback);
 }
 
-std::string stateDirLabel(const GatewayContext& ctx) { return ctx.stateDir.string(); }
-
 json::object sessionRow(const store::SessionRecord& s, int64_t now) {
   auto slash = s.model.find('/');
   return json::object{{"key", s.sessionKey},
