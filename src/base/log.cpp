@@ -5,6 +5,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 #include <chrono>
 #include <ctime>
 #include <mutex>
@@ -26,9 +28,11 @@ class JsonLineFormatter final : public spdlog::formatter {
     char ts[40];
     std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
     auto level = spdlog::level::to_string_view(msg.level);
-    std::string line = fmt::format(R"({{"time":"{}.{:03d}Z","level":"{}","message":"{}"}})", ts,
-                                   static_cast<int>(ms % 1000), std::string_view(level.data(), level.size()),
-                                   jsonEscape(std::string_view(msg.payload.data(), msg.payload.size())));
+    // Boost.JSON escapes the message (quotes, backslashes, control characters).
+    std::string line = fmt::format(
+        R"({{"time":"{}.{:03d}Z","level":"{}","message":{}}})", ts, static_cast<int>(ms % 1000),
+        std::string_view(level.data(), level.size()),
+        boost::json::serialize(boost::json::value(std::string_view(msg.payload.data(), msg.payload.size()))));
     dest.append(line.data(), line.data() + line.size());
     dest.push_back('\n');
   }
@@ -36,37 +40,6 @@ class JsonLineFormatter final : public spdlog::formatter {
 };
 
 }  // namespace
-
-std::string jsonEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 8);
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += fmt::format("\\u{:04x}", c);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  return out;
-}
 
 Status initLogging(const LogOptions& options) {
   auto level = spdlog::level::from_str(options.level);

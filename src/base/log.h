@@ -25,7 +25,4 @@ Status initLogging(const LogOptions& options);
 /// The file given to initLogging, if any.
 std::optional<std::filesystem::path> logFilePath();
 
-/// Escapes `s` as the inside of a JSON string (no surrounding quotes).
-std::string jsonEscape(std::string_view s);
-
 }  // namespace talon
