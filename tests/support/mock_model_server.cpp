@@ -516,6 +516,7 @@ struct MockModelServer::State : std::enable_shared_from_this<MockModelServer::St
       if (stopped) {
         stream->end();
       } else {
+        std::erase_if(hanging, [](const net::ResponseStreamPtr& h) { return h->closed(); });  // clients gone
         hanging.push_back(std::move(stream));
       }
       return;

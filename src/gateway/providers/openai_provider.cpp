@@ -65,17 +65,19 @@ struct ProviderSettings {
 
 enum class BodyMode { kNone, kEventStream, kJson, kError };
 
-/// One in-flight call. The HTTP handlers hold it alive until the client's onComplete; it holds the
-/// ClientCall until then (the cycle is broken there). Everything except cancel() runs on the client's
-/// callback sequence (one at a time), or in stream() before any I/O.
-class OpenAiCall final : public ModelCall, public std::enable_shared_from_this<OpenAiCall> {
+/// The state of one call. The HTTP handlers own it; it refers to the ClientCall only weakly (the
+/// CallHandle given to the caller owns that), so no ownership cycle outlives the exchange even when the
+/// io_context is torn down first. Everything except cancel() runs on the client's callback sequence
+/// (one at a time), or in stream() before any I/O.
+class OpenAiCall final : public std::enable_shared_from_this<OpenAiCall> {
  public:
   OpenAiCall(std::shared_ptr<const ProviderSettings> settings, ModelStreamHandlers handlers)
       : settings_(std::move(settings)),
         handlers_(std::move(handlers)),
         parser_([this](const SseEvent& e) { return onEvent(e); }) {}
 
-  void start(net::HttpClient& client, net::ClientRequest request) {
+  /// Starts the exchange; returns the client's handle for it.
+  net::ClientCallPtr start(net::HttpClient& client, net::ClientRequest request) {
     auto self = shared_from_this();
     net::ClientHandlers h;
     h.onHeaders = [self](int status, const net::Headers& headers) { self->onHeaders(status, headers); };
@@ -89,15 +91,16 @@ class OpenAiCall final : public ModelCall, public std::enable_shared_from_this<O
       cancelNow = cancelRequested_;
     }
     if (cancelNow && call) call->cancel();
+    return call;
   }
 
-  void cancel() override {
+  void cancel() {
     net::ClientCallPtr http;
     {
       std::lock_guard lock(mu_);
       if (done_) return;
       cancelRequested_ = true;
-      http = http_;
+      http = http_.lock();
     }
     if (http) http->cancel();
   }
@@ -183,7 +186,7 @@ class OpenAiCall final : public ModelCall, public std::enable_shared_from_this<O
     {
       std::lock_guard lock(mu_);
       httpFinished_ = true;
-      http_.reset();  // breaks the call ↔ handlers cycle
+      http_.reset();
     }
     if (done_) return;
     if (cancelRequested()) {
@@ -268,7 +271,7 @@ class OpenAiCall final : public ModelCall, public std::enable_shared_from_this<O
       std::lock_guard lock(mu_);
       if (done_) return;
       done_ = true;
-      if (abortHttp) http = http_;
+      if (abortHttp) http = http_.lock();
     }
     if (http) http->cancel();
     auto onComplete = std::move(handlers_.onComplete);
@@ -280,10 +283,10 @@ class OpenAiCall final : public ModelCall, public std::enable_shared_from_this<O
   ModelStreamHandlers handlers_;
 
   std::mutex mu_;
-  net::ClientCallPtr http_;        // guarded by mu_
-  bool cancelRequested_ = false;   // guarded by mu_
-  bool httpFinished_ = false;      // guarded by mu_
-  std::atomic<bool> done_{false};  // written under mu_
+  std::weak_ptr<net::ClientCall> http_;  // guarded by mu_
+  bool cancelRequested_ = false;         // guarded by mu_
+  bool httpFinished_ = false;            // guarded by mu_
+  std::atomic<bool> done_{false};        // written under mu_
 
   // Callback-sequence state.
   int status_ = 0;
@@ -292,6 +295,18 @@ class OpenAiCall final : public ModelCall, public std::enable_shared_from_this<O
   std::string body_;
   SseParser parser_;
   ChatStreamAccumulator accumulator_;
+};
+
+/// What stream() returns: owns the ClientCall (for cancel()) and the call state.
+class CallHandle final : public ModelCall {
+ public:
+  CallHandle(std::shared_ptr<OpenAiCall> call, net::ClientCallPtr http)
+      : call_(std::move(call)), http_(std::move(http)) {}
+  void cancel() override { call_->cancel(); }
+
+ private:
+  std::shared_ptr<OpenAiCall> call_;
+  net::ClientCallPtr http_;
 };
 
 class OpenAiProvider final : public ModelProvider {
@@ -306,14 +321,14 @@ class OpenAiProvider final : public ModelProvider {
     if (request.model.empty()) {
       call->finishNow(Error(ErrorCode::kInvalidArgument, fmt::format("provider {}: no model given", settings_->id),
                             "no model given"));
-      return call;
+      return std::make_shared<CallHandle>(call, nullptr);
     }
     if (!settings_->apiKeyUnavailable.empty()) {
       call->finishNow(
           Error(ErrorCode::kUnauthenticated,
                 fmt::format("provider {}: API key unavailable: {}", settings_->id, settings_->apiKeyUnavailable),
                 "the model provider's API key is not configured"));
-      return call;
+      return std::make_shared<CallHandle>(call, nullptr);
     }
     ChatRequestEncoding encoding;
     encoding.stream = true;
@@ -339,8 +354,8 @@ class OpenAiProvider final : public ModelProvider {
       http.idleTimeout = settings_->idleTimeout;
       http.connectTimeout = kConnectTimeout;
     }
-    call->start(*client_, std::move(http));
-    return call;
+    auto clientCall = call->start(*client_, std::move(http));
+    return std::make_shared<CallHandle>(std::move(call), std::move(clientCall));
   }
 
  private:
