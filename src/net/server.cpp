@@ -378,11 +378,15 @@ class HttpSession final : public ServerConnection, public std::enable_shared_fro
     pumpStream();
     // Notice a client that goes away while the stream is quiet.
     stream_.socket().async_wait(tcp::socket::wait_read,
-                                [self = shared_from_this()](error_code ec) { self->onReadableWhileStreaming(ec); });
+                                [self = shared_from_this(), generation = streamGeneration_.load()](error_code ec) {
+                                  self->onReadableWhileStreaming(generation, ec);
+                                });
   }
 
-  void onReadableWhileStreaming(error_code ec) {
-    if (phase_ != Phase::kStreaming || ec) return;
+  void onReadableWhileStreaming(uint64_t generation, error_code ec) {
+    // A wait left over from an earlier stream of this connection completes when the next request
+    // arrives; by then that request was read and available() says nothing about the peer.
+    if (phase_ != Phase::kStreaming || ec || generation != streamGeneration_.load()) return;
     error_code availableEc;
     if (stream_.socket().available(availableEc) == 0 || availableEc) {
       closeSocket();  // end of stream: the client is gone
