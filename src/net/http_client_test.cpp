@@ -218,7 +218,8 @@ TEST(HttpClientTest, StreamsOneAfterAnotherOnAKeepAliveConnection) {
   auto one = streamNumber(0);
   one->write("a");
   one->end();
-  ASSERT_TRUE(first.waitComplete());
+  auto firstStatus = first.waitComplete();
+  ASSERT_TRUE(firstStatus) << firstStatus.error().toString();
   EXPECT_EQ(first.body(), "a");
 
   Recorder second;

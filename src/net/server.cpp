@@ -377,6 +377,10 @@ class HttpSession final : public ServerConnection, public std::enable_shared_fro
     streamEndSent_ = false;
     pumpStream();
     // Notice a client that goes away while the stream is quiet.
+    watchPeerWhileStreaming();
+  }
+
+  void watchPeerWhileStreaming() {
     stream_.socket().async_wait(tcp::socket::wait_read,
                                 [self = shared_from_this(), generation = streamGeneration_.load()](error_code ec) {
                                   self->onReadableWhileStreaming(generation, ec);
@@ -385,12 +389,19 @@ class HttpSession final : public ServerConnection, public std::enable_shared_fro
 
   void onReadableWhileStreaming(uint64_t generation, error_code ec) {
     // A wait left over from an earlier stream of this connection completes when the next request
-    // arrives; by then that request was read and available() says nothing about the peer.
+    // arrives; that request is being handled and says nothing about the peer.
     if (phase_ != Phase::kStreaming || ec || generation != streamGeneration_.load()) return;
-    error_code availableEc;
-    if (stream_.socket().available(availableEc) == 0 || availableEc) {
-      closeSocket();  // end of stream: the client is gone
+    // Asio may report a stale readiness: peek to tell end of stream, data and nothing apart.
+    auto& socket = stream_.socket();
+    char byte;
+    error_code peekEc, ignored;
+    socket.non_blocking(true, ignored);
+    std::size_t n = socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, peekEc);
+    socket.non_blocking(false, ignored);
+    if (peekEc == asio::error::would_block || peekEc == asio::error::try_again) {
+      return watchPeerWhileStreaming();  // nothing there yet
     }
+    if (peekEc || n == 0) return closeSocket();  // end of stream or reset: the client is gone
     // Otherwise the client pipelined its next request: it is read after the stream ends.
   }
 
