@@ -647,7 +647,7 @@ void handleModelsList(GatewayContext& ctx, const protocol::RequestFrame& f, cons
           {"id", m.id}, {"name", m.name.empty() ? m.id : m.name}, {"provider", prov.id}, {"api", prov.api}};
       if (m.contextWindow) row["contextWindow"] = *m.contextWindow;
       if (m.maxTokens) row["maxTokens"] = *m.maxTokens;
-      row["available"] = !prov.apiKeyUnavailable.empty() ? false : true;
+      row["available"] = prov.apiKeyUnavailable.empty();
       models.push_back(std::move(row));
     }
   }
