@@ -4,10 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <thread>
 
@@ -45,6 +47,16 @@ Result<std::vector<std::string>> bindAddressesFor(const config::GatewayConfig& g
               "gateway.bind \"" + g.bind + "\" is not supported by Talon yet");
 }
 
+/// A TimerHandle over an Asio steady timer on its own strand, so cancel() from any thread is safe and
+/// frees the timer (and its task) at once instead of at expiry.
+struct AsioTimer final : TimerHandle, std::enable_shared_from_this<AsioTimer> {
+  AsioTimer(asio::io_context& io, std::chrono::milliseconds delay) : timer(asio::make_strand(io), delay) {}
+  void cancel() override {
+    asio::dispatch(timer.get_executor(), [self = shared_from_this()] { self->timer.cancel(); });
+  }
+  asio::steady_timer timer;
+};
+
 bool isLoopbackAddress(const std::string& a) { return a == "::1" || a.rfind("127.", 0) == 0 || a == "localhost"; }
 
 std::string hostName() {
@@ -60,6 +72,7 @@ class Gateway::Impl {
   GatewayOptions options;
   asio::io_context io;
   std::unique_ptr<asio::thread_pool> workers;
+  std::unique_ptr<asio::thread_pool> toolWorkers;
   store::StorePtr store;
   EventBus bus;
   std::unique_ptr<AgentRunner> runner;
@@ -167,6 +180,16 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   auto* workers = impl->workers.get();
   executors.io = [io](Task t) { asio::post(*io, std::move(t)); };
   executors.blocking = [workers](Task t) { asio::post(*workers, std::move(t)); };
+  impl->toolWorkers = std::make_unique<asio::thread_pool>(workerThreads);
+  auto* toolWorkers = impl->toolWorkers.get();
+  executors.tools = [toolWorkers](Task t) { asio::post(*toolWorkers, std::move(t)); };
+  executors.after = [io](std::chrono::milliseconds delay, Task t) -> TimerHandlePtr {
+    auto timer = std::make_shared<AsioTimer>(*io, delay);
+    timer->timer.async_wait([timer, t = std::move(t)](const boost::system::error_code& ec) {
+      if (!ec) t();
+    });
+    return timer;
+  };
 
   // Providers.
   auto httpClient = net::HttpClient::create(impl->io);
@@ -276,6 +299,7 @@ Gateway::~Gateway() {
   if (impl_->server) impl_->server->stop();
   impl_->io.stop();
   if (impl_->workers) impl_->workers->join();
+  if (impl_->toolWorkers) impl_->toolWorkers->join();
   if (impl_->store) impl_->store->close();
 }
 
@@ -300,6 +324,7 @@ Status Gateway::run() {
   impl.io.run();
   for (auto& t : threads) t.join();
   impl.workers->join();
+  impl.toolWorkers->join();
   impl.store->close();
   spdlog::info("gateway stopped");
   return {};
