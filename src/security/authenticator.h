@@ -1,0 +1,92 @@
+#pragma once
+// The Authenticator seam (ARCHITECTURE.md "Seams"): the one place that decides who a WebSocket connect
+// or an HTTP request is, with which role and scopes. The gateway's shared token/password is the first
+// implementation (shared_secret_authenticator.h); device tokens, operator tokens and webhook signatures
+// will be further implementations (or a chain trying them in order) behind this same interface.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "base/expected.h"
+#include "protocol/client_info.h"
+#include "protocol/errors.h"
+#include "protocol/handshake.h"
+#include "protocol/scopes.h"
+
+namespace talon::security {
+
+/// OpenClaw answers a connect with bad credentials after about 270 ms, which slows down guessing
+/// (reference/openclaw-protocol.md §1). The transport waits this long before sending
+/// ConnectAuthFailure::error; the Authenticator itself never sleeps.
+inline constexpr std::chrono::milliseconds kAuthFailureDelay{270};
+
+/// Where a connect or request comes from, as the transport saw it.
+struct PeerOrigin {
+  /// The peer is on loopback (127.0.0.1 / ::1) without proxy or browser-origin headers.
+  bool isLoopback = false;
+  /// "address:port" for logs; may be empty.
+  std::string_view remoteAddress;
+};
+
+/// Who is calling: the outcome of a successful authentication.
+struct Principal {
+  protocol::Role role = protocol::Role::kOperator;
+  /// The granted scopes as a set, for per-request checks (protocol::authorize).
+  protocol::ScopeSet scopes;
+  /// The granted scopes as names, as hello-ok's auth.scopes carries them (kept as the client sent them,
+  /// unknown names included, as OpenClaw does).
+  std::vector<std::string> grantedScopes;
+  /// How the caller proved who it is, as hello-ok's auth.method names it: "token", "password", "none"
+  /// (later "device-token", ...).
+  std::string method;
+};
+
+/// A connect refused for its credentials.
+struct ConnectAuthFailure {
+  /// OpenClaw's auth reason (token_missing, token_mismatch, password_missing, password_mismatch).
+  protocol::AuthFailure reason = protocol::AuthFailure::kTokenMissing;
+  /// protocol::authFailureError(reason, client id, client mode, origin.isLoopback): answer the connect
+  /// with it after kAuthFailureDelay, then close with 1008 and error.publicMessage() as the reason.
+  Error error;
+};
+
+/// Decides who a caller is. Implementations are immutable after creation: every method is const and
+/// may be called from any thread at once.
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+
+  /// Authenticates the `connect` of a WebSocket client. `params` passed protocol::parseConnectRequest
+  /// and `role` is what protocol::validateConnect returned for them (the role, device-without-secret
+  /// and protocol checks come first, in OpenClaw's order). Returns the Principal (role, scopes,
+  /// method) or the credential failure to answer with.
+  virtual Expected<Principal, ConnectAuthFailure> authenticateConnect(const protocol::ConnectParams& params,
+                                                                      protocol::Role role,
+                                                                      const PeerOrigin& origin) const = 0;
+
+  /// Authenticates an HTTP request from its `Authorization` header value (empty when absent). Errors:
+  /// kUnauthenticated with an internal message saying why (missing header, not Bearer, empty token,
+  /// mismatch) and the external message "Unauthorized" (the reason is not told to the client).
+  virtual Result<Principal> authenticateHttp(std::string_view authorization, const PeerOrigin& origin) const = 0;
+};
+using AuthenticatorPtr = std::unique_ptr<Authenticator>;
+
+/// The token of an `Authorization: Bearer <token>` header value. The scheme is matched
+/// case-insensitively (RFC 7235 §2.1: "Bearer", "bearer", "BEARER"); optional whitespace around the
+/// value (RFC 7230 §3.2.3) and one or more spaces between scheme and token (RFC 7235 §2.1, 1*SP) are
+/// skipped; the token is what remains, trailing whitespace trimmed (as OpenClaw's parseBearerToken:
+/// `slice(7).trim()`, so a password containing inner spaces still works). Errors (kUnauthenticated,
+/// external message "Unauthorized"): an empty header, another scheme ("Basic x"), "Bearer" without a
+/// token.
+Result<std::string_view> parseBearerToken(std::string_view authorization);
+
+/// The scopes an HTTP caller authenticated by the gateway's shared secret is granted: OpenClaw's
+/// CLI_DEFAULT_OPERATOR_SCOPES (operator.admin, read, write, approvals, questions, pairing,
+/// talk.secrets), in that order. Source: OpenClaw 2026.9.6 dist/http-auth-utils-*.mjs
+/// resolveSharedSecretHttpOperatorScopes.
+const std::vector<std::string>& httpSharedSecretScopes();
+
+}  // namespace talon::security
