@@ -11,6 +11,7 @@
 #include "base/ids.h"
 #include "base/log.h"
 #include "gateway/routing/session_key.h"
+#include "gateway/tools/tool_outcome.h"
 #include "protocol/errors.h"
 
 namespace talon::gateway {
@@ -160,7 +161,7 @@ json::object transcriptMessage(const store::TranscriptEntry& e) {
     m["toolCallId"] = e.toolCallId;
     m["toolName"] = e.toolName;
     m["content"] = json::array{json::object{{"type", "text"}, {"text", e.content}}};
-    m["isError"] = e.content.rfind("error: ", 0) == 0;
+    m["isError"] = tools::decodeTranscriptMeta(e.toolCallsJson, e.content).isError;
   } else {
     m["role"] = e.role;
     json::array content;

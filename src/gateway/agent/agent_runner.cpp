@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <list>
@@ -13,6 +14,7 @@
 #include "base/ids.h"
 #include "base/json.h"
 #include "gateway/agent/run_events.h"
+#include "gateway/tools/tool_outcome.h"
 #include "gateway/tools/tool_registry.h"
 
 namespace talon::gateway {
@@ -73,6 +75,51 @@ std::pair<std::string, std::string> splitModelRef(const std::string& ref) {
 
 }  // namespace
 
+std::string_view turnStateName(TurnState state) {
+  switch (state) {
+    case TurnState::kQueued:
+      return "queued";
+    case TurnState::kIntake:
+      return "intake";
+    case TurnState::kContext:
+      return "context";
+    case TurnState::kModel:
+      return "model";
+    case TurnState::kTools:
+      return "tools";
+    case TurnState::kCommit:
+      return "commit";
+    case TurnState::kDeliver:
+      return "deliver";
+    case TurnState::kDone:
+      return "done";
+    case TurnState::kFailed:
+      return "failed";
+    case TurnState::kAborted:
+      return "aborted";
+  }
+  return "failed";
+}
+
+namespace {
+/// How a turn ends: its terminal state, the error (failed) and the stop reason.
+struct Ending {
+  TurnState terminal = TurnState::kDone;
+  std::optional<Error> error;
+  std::string stopReason;
+};
+
+Ending failedEnding(Error error, std::string stopReason) {
+  return Ending{TurnState::kFailed, std::move(error), std::move(stopReason)};
+}
+
+Ending abortedEnding(std::string_view stopReason) {
+  return Ending{TurnState::kAborted, std::nullopt, std::string(stopReason)};
+}
+
+Error abortedError() { return Error(ErrorCode::kCancelled, "run aborted", "run aborted"); }
+}  // namespace
+
 class AgentRunner::Impl : public std::enable_shared_from_this<AgentRunner::Impl> {
  public:
   class Turn;
@@ -80,17 +127,22 @@ class AgentRunner::Impl : public std::enable_shared_from_this<AgentRunner::Impl>
 
   Impl(AgentRunnerOptions options, std::vector<AgentProfile> agents, std::map<std::string, ModelProviderPtr> providers,
        std::shared_ptr<tools::ToolRegistry> tools, store::Store& store, EventBus& bus, Executors executors,
-       ClockPtr clock)
+       ClockPtr clock, tools::ToolGatePtr gate)
       : options_(std::move(options)),
         agents_(std::move(agents)),
         providers_(std::move(providers)),
         tools_(std::move(tools)),
+        gate_(std::move(gate)),
         store_(store),
         bus_(bus),
         ex_(std::move(executors)),
         clock_(std::move(clock)) {}
 
   Status submit(TurnRequest request);
+  Result<AbortResult> abort(const std::string& runId, const std::string& sessionKey, std::string_view stopReason);
+  AbortResult abortSession(const std::string& sessionKey, std::string_view stopReason);
+  std::optional<TurnState> state(const std::string& runId) const;
+  void drain(std::function<void()> onDrained);
   const AgentProfile* agent(const std::string& id) const {
     for (const auto& a : agents_) {
       if (a.id == id) return &a;
@@ -99,16 +151,25 @@ class AgentRunner::Impl : public std::enable_shared_from_this<AgentRunner::Impl>
   }
   RunnerStats stats() const {
     std::lock_guard lock(mu_);
-    return RunnerStats{running_, static_cast<int64_t>(queuedCount_), completed_.load(), failed_.load()};
-  }
-  void drain() {
-    std::lock_guard lock(mu_);
-    draining_ = true;
+    return RunnerStats{running_, static_cast<int64_t>(queuedCount_), completed_.load(), failed_.load(),
+                       aborted_.load()};
   }
 
-  // Lane bookkeeping (all under mu_).
+  // Lane bookkeeping (the Locked ones under mu_).
   void startOrQueueLocked(const TurnPtr& turn, std::vector<TurnPtr>& toStart);
-  void turnEnded(const std::string& sessionKey);
+  /// The lane of `sessionKey` is free again: its next turn (if any) starts or waits for a slot.
+  void releaseLaneLocked(const std::string& sessionKey, std::vector<TurnPtr>& toStart);
+  /// Takes queued lane heads into free global slots.
+  void fillSlotsLocked(std::vector<TurnPtr>& toStart);
+  /// Removes a turn that has not started from its queue; false when it has started.
+  bool unqueueLocked(const TurnPtr& turn, std::vector<TurnPtr>& toStart);
+  /// The drain callbacks to run now: draining and nothing left.
+  std::vector<std::function<void()>> drainedLocked();
+  /// A running turn has ended (after deliver).
+  void turnEnded(const TurnPtr& turn);
+  void dispatch(std::vector<TurnPtr>& toStart);
+  /// drain()'s grace has passed: abort whatever is left.
+  void abortAll(std::string_view stopReason);
 
   /// The session's state, from the cache or the store. Blocking (SQLite): call on the blocking pool.
   Result<SessionStatePtr> loadSession(const std::string& sessionKey, const std::string& agentId);
@@ -119,23 +180,28 @@ class AgentRunner::Impl : public std::enable_shared_from_this<AgentRunner::Impl>
   std::vector<AgentProfile> agents_;
   std::map<std::string, ModelProviderPtr> providers_;
   std::shared_ptr<tools::ToolRegistry> tools_;
+  tools::ToolGatePtr gate_;
   store::Store& store_;
   EventBus& bus_;
   Executors ex_;
   ClockPtr clock_;
 
-  mutable std::mutex mu_;
+  mutable std::mutex mu_;  // taken before a Turn's mutex, never while holding one
   struct Lane {
     std::deque<TurnPtr> pending;
-    bool busy = false;
+    bool busy = false;  // a turn of this session is running or waiting in ready_
   };
   std::unordered_map<std::string, Lane> lanes_;
-  std::deque<TurnPtr> ready_;  // lane heads waiting for a global slot
+  std::deque<TurnPtr> ready_;                       // lane heads waiting for a global slot
+  std::unordered_map<std::string, TurnPtr> turns_;  // by runId: queued or running, not ended
   int64_t running_ = 0;
   std::size_t queuedCount_ = 0;
   bool draining_ = false;
+  std::vector<std::function<void()>> drainWaiters_;
+  TimerHandlePtr drainTimer_;
   std::atomic<int64_t> completed_{0};
   std::atomic<int64_t> failed_{0};
+  std::atomic<int64_t> aborted_{0};
 
   std::mutex cacheMu_;
   std::list<std::string> lru_;  // most recent first
@@ -149,25 +215,46 @@ class AgentRunner::Impl : public std::enable_shared_from_this<AgentRunner::Impl>
   std::unordered_map<std::string, PromptCacheEntry> prompts_;
 };
 
-/// One turn: owns its session's state while its lane is held.
+/// One turn: owns its session's state while its lane is held. Every callback (model stream, gate
+/// decision, tool result, timers, stop requests) takes mu_ and checks that it still concerns the
+/// current step (a generation counter), so a late answer of a cancelled call is ignored. Blocking work
+/// (store, disk, tools, the provider's stream() call and the gate's check()) runs with mu_ released.
 class AgentRunner::Impl::Turn : public std::enable_shared_from_this<Turn> {
  public:
+  using Lock = std::unique_lock<std::mutex>;
+  enum class Where { kPending, kReady, kRunning };
+
   Turn(std::shared_ptr<Impl> impl, TurnRequest request, const AgentProfile& agent)
       : impl_(std::move(impl)), req_(std::move(request)), agent_(agent), events_(req_.runId, req_.sessionKey) {}
 
   const std::string& sessionKey() const { return req_.sessionKey; }
+  const std::string& runId() const { return req_.runId; }
+  TurnState state() const {
+    std::lock_guard lock(mu_);
+    return state_;
+  }
 
-  /// Intake and context, then the first model call. Runs on the blocking pool.
+  /// Where the turn is in the runner's queues; guarded by Impl::mu_.
+  Where where = Where::kPending;
+
+  /// Publishes the "queued" state (the turn waits for its lane or a global slot).
+  void announceQueued();
+  /// Runs the turn: intake and context, then the model. Called on the blocking pool.
   void begin();
+  /// Ends a running turn early (abort, deadline). Returns false when it is already committing or has
+  /// ended, or another stop came first.
+  bool requestStop(Ending ending);
+  /// Ends a turn that never started (aborted while queued): events and onDone, nothing stored.
+  void endQueued(std::string_view stopReason);
 
  private:
-  void callModel();
-  void onModelDone(Result<ModelResponse> result);
-  void runTools(std::vector<ToolCall> calls);
-  void finish(std::optional<Error> error, std::string stopReason);
   void publish(std::string name, std::string payload) {
     impl_->bus_.publish(GatewayEvent{std::move(name), req_.sessionKey, req_.runId,
                                      std::make_shared<const std::string>(std::move(payload))});
+  }
+  void setStateLocked(TurnState state, json::object extra = {}) {
+    state_ = state;
+    publish("agent", events_.turnState(turnStateName(state), impl_->clock_->nowMs(), std::move(extra)));
   }
   store::TranscriptEntry entry(std::string role, std::string content) {
     store::TranscriptEntry e;
@@ -180,44 +267,135 @@ class AgentRunner::Impl::Turn : public std::enable_shared_from_this<Turn> {
     return e;
   }
 
+  /// Intake: the session and the user's message. Returns the error that ends the turn, if any.
+  std::optional<Error> intake();
+  /// Context: the system prompt and the conversation sent to the model. Blocking (disk).
+  void buildContext();
+  void callModel(Lock& lk);  // may release lk
+  void onModelDelta(uint64_t gen, std::string_view piece);
+  void onModelDone(uint64_t gen, Result<ModelResponse> result);
+  void nextTool(Lock& lk);  // may release lk
+  void onGateDecision(uint64_t gen, tools::GateDecision decision);
+  void onToolDone(uint64_t gen, tools::ToolOutcome outcome);
+  void recordToolLocked(const ToolCall& call, const tools::ToolOutcome& outcome);
+  void onFlushTimer();
+  void flushLiveTextLocked();
+  std::chrono::milliseconds paceIntervalLocked() const;
+  void commit(Lock& lk, Ending ending);  // releases lk
+  void deliver(Status committed);
+  TurnOutcome outcomeLocked() const;
+
   std::shared_ptr<Impl> impl_;
   TurnRequest req_;
   const AgentProfile& agent_;
+
+  mutable std::mutex mu_;
+  TurnState state_ = TurnState::kQueued;
+  std::optional<Ending> stop_;          // a stop requested while a blocking step (intake, context) was in flight
+  bool stopped_ = false;                // requestStop() succeeded: the turn ends early
+  Ending ending_;                       // set by commit()
+  std::atomic<bool> cancelled_{false};  // ToolContext::cancelled of this turn's tool calls
+  TimerHandlePtr deadlineTimer_;
   RunEventEncoder events_;
   SessionStatePtr session_;
   ModelProviderPtr provider_;
   std::string providerId_;
   std::string model_;
-  std::string systemPrompt_;
   std::vector<ChatMessage> context_;         // messages sent to the model, growing through the turn
   std::vector<store::TranscriptEntry> new_;  // entries of this turn not yet committed
-  std::string text_;                         // answer text streamed in the current step
   TokenUsage usage_;
   int steps_ = 0;
   int64_t startedMs_ = 0;
   std::chrono::steady_clock::time_point deadline_;
-  std::mutex streamMu_;  // deltas and completion of one model call may arrive on different I/O threads
+
+  // model
+  uint64_t callGen_ = 0;  // bumped when a call completes or is abandoned
+  ModelCallPtr call_;
+  std::string text_;  // answer text streamed in the current step
+
+  // tools
+  std::vector<ToolCall> calls_;  // of the current step
+  std::size_t toolIndex_ = 0;    // the call being decided or run
+  uint64_t toolGen_ = 0;         // bumped for each gate check, and when one is abandoned
+  bool awaitingGate_ = false;
+  bool toolRunning_ = false;
+  tools::PendingDecisionPtr approval_;
+  const tools::Tool* pendingTool_ = nullptr;
+  json::object pendingArgs_;
+
+  // live text coalescing (OpenClaw LIVE_TEXT_PACING_MS)
+  std::string sentText_;           // the text of the last published chat delta
+  std::string pendingAgentDelta_;  // pieces not yet published
+  std::optional<std::chrono::steady_clock::time_point> lastFlush_;
+  TimerHandlePtr flushTimer_;
 };
 
+void AgentRunner::Impl::Turn::announceQueued() {
+  std::lock_guard lock(mu_);
+  if (state_ == TurnState::kQueued) setStateLocked(TurnState::kQueued);
+}
+
 void AgentRunner::Impl::Turn::begin() {
+  Lock lk(mu_);
   startedMs_ = impl_->clock_->nowMs();
   auto timeout = req_.timeout.count() > 0 ? req_.timeout : impl_->options_.defaultTimeout;
   deadline_ = impl_->clock_->steadyNow() + timeout;
   publish("agent", events_.lifecycle("start", startedMs_));
+  if (stop_) return commit(lk, *stop_);
+  std::weak_ptr<Turn> weak = weak_from_this();
+  deadlineTimer_ = impl_->ex_.after(timeout, [weak] {
+    if (auto self = weak.lock()) {
+      self->requestStop(failedEnding(Error(ErrorCode::kDeadlineExceeded, "run timed out", "run timed out"), "timeout"));
+    }
+  });
+  setStateLocked(TurnState::kIntake);
+  lk.unlock();
 
-  auto loaded = impl_->loadSession(req_.sessionKey, req_.agentId);
-  if (!loaded) {
-    session_ = std::make_shared<SessionState>();  // keeps finish() simple; nothing gets written
-    finish(loaded.error(), "error");
-    return;
+  auto error = intake();
+  lk.lock();
+  if (error) return commit(lk, failedEnding(std::move(*error), "error"));
+  if (stop_) return commit(lk, *stop_);
+  setStateLocked(TurnState::kContext);
+  publish("chat", events_.chatStatus("preparing_context"));
+  lk.unlock();
+
+  buildContext();
+  lk.lock();
+  if (stop_) return commit(lk, *stop_);
+  if (agent_.model.empty()) {
+    return commit(lk,
+                  failedEnding(Error(ErrorCode::kFailedPrecondition, "agent " + agent_.id + " has no model configured",
+                                     "agent " + agent_.id + " has no model configured (set agents.defaults.model)"),
+                               "error"));
   }
-  session_ = *loaded;
+  auto it = impl_->providers_.find(providerId_);
+  if (it == impl_->providers_.end()) {
+    return commit(
+        lk,
+        failedEnding(
+            Error(ErrorCode::kFailedPrecondition, "no model provider \"" + providerId_ + "\" for " + agent_.model,
+                  "model provider \"" + providerId_ + "\" is not configured (models.providers." + providerId_ + ")"),
+            "error"));
+  }
+  provider_ = it->second;
+  publish("chat", events_.chatStatus("starting_model"));
+  callModel(lk);
+}
+
+std::optional<Error> AgentRunner::Impl::Turn::intake() {
+  auto loaded = impl_->loadSession(req_.sessionKey, req_.agentId);
+  if (!loaded) return loaded.error();
+  SessionStatePtr session = *loaded;
+  {
+    std::lock_guard lock(mu_);
+    session_ = session;
+  }
 
   // The user's message and the run record are committed before the model is called, so a crash
   // mid-turn loses neither (the run is then marked aborted at the next start).
   auto now = impl_->clock_->nowMs();
-  auto& rec = session_->record;
-  if (!session_->persisted) {
+  auto& rec = session->record;
+  if (!session->persisted) {
     rec.sessionKey = req_.sessionKey;
     rec.agentId = req_.agentId;
     rec.sessionId = newUuid();
@@ -240,169 +418,304 @@ void AgentRunner::Impl::Turn::begin() {
   run.status = "running";
   run.model = agent_.model;
   run.startedAtMs = startedMs_;
-  store::WriteBatch intake;
-  intake.sessions.push_back(rec);
-  intake.entries.push_back(user);
-  intake.runs.push_back(run);
-  auto committed = impl_->store_.write(std::move(intake));
+  store::WriteBatch batch;
+  batch.sessions.push_back(rec);
+  batch.entries.push_back(user);
+  batch.runs.push_back(run);
+  auto committed = impl_->store_.write(std::move(batch));
   if (!committed) {
-    finish(committed.error(), "error");
-    return;
+    session->nextSeq = user.seq;
+    return committed.error();
   }
-  session_->persisted = true;
-  session_->history.push_back(user);
-
-  // Context: system prompt, then the stored transcript (or the client's conversation).
-  systemPrompt_ = impl_->systemPrompt(agent_);
-  if (!systemPrompt_.empty()) context_.push_back(ChatMessage{"system", systemPrompt_, {}, {}});
-  if (req_.contextOverride) {
-    for (auto& m : *req_.contextOverride) context_.push_back(std::move(m));
-    context_.push_back(ChatMessage{"user", req_.message, {}, {}});
-  } else {
-    const auto& h = session_->history;
-    std::size_t first = h.size() > static_cast<std::size_t>(impl_->options_.historyLimit)
-                            ? h.size() - static_cast<std::size_t>(impl_->options_.historyLimit)
-                            : 0;
-    while (first < h.size() && h[first].role == "tool") ++first;  // never start on an orphaned tool result
-    for (std::size_t i = first; i < h.size(); ++i) context_.push_back(toChatMessage(h[i]));
-  }
-
-  if (agent_.model.empty()) {
-    finish(Error(ErrorCode::kFailedPrecondition, "agent " + agent_.id + " has no model configured",
-                 "agent " + agent_.id + " has no model configured (set agents.defaults.model)"),
-           "error");
-    return;
-  }
-  auto it = impl_->providers_.find(providerId_);
-  if (it == impl_->providers_.end()) {
-    finish(Error(ErrorCode::kFailedPrecondition, "no model provider \"" + providerId_ + "\" for " + agent_.model,
-                 "model provider \"" + providerId_ + "\" is not configured (models.providers." + providerId_ + ")"),
-           "error");
-    return;
-  }
-  provider_ = it->second;
-  publish("chat", events_.chatStatus("starting_model"));
-  callModel();
+  session->persisted = true;
+  session->history.push_back(user);
+  return std::nullopt;
 }
 
-void AgentRunner::Impl::Turn::callModel() {
+void AgentRunner::Impl::Turn::buildContext() {
+  // Context: system prompt, then the stored transcript (or the client's conversation).
+  std::string systemPrompt = impl_->systemPrompt(agent_);
+  std::vector<ChatMessage> context;
+  if (!systemPrompt.empty()) context.push_back(ChatMessage{"system", systemPrompt, {}, {}});
+  if (req_.contextOverride) {
+    for (auto& m : *req_.contextOverride) context.push_back(std::move(m));
+    context.push_back(ChatMessage{"user", req_.message, {}, {}});
+  } else {
+    const auto& h = session_->history;
+    auto limit = static_cast<std::size_t>(impl_->options_.historyLimit);
+    std::size_t first = h.size() > limit ? h.size() - limit : 0;
+    while (first < h.size() && h[first].role == "tool") ++first;  // never start on an orphaned tool result
+    for (std::size_t i = first; i < h.size(); ++i) context.push_back(toChatMessage(h[i]));
+  }
+  std::lock_guard lock(mu_);
+  context_ = std::move(context);
+}
+
+void AgentRunner::Impl::Turn::callModel(Lock& lk) {
   if (steps_ >= impl_->options_.maxSteps) {
-    finish(Error(ErrorCode::kResourceExhausted,
-                 "run stopped after " + std::to_string(steps_) + " model calls (step limit)",
-                 "run stopped after " + std::to_string(steps_) + " model calls (step limit)"),
-           "max_steps");
-    return;
+    auto text = "run stopped after " + std::to_string(steps_) + " model calls (step limit)";
+    return commit(lk, failedEnding(Error(ErrorCode::kResourceExhausted, text, text), "max_steps"));
   }
   auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - impl_->clock_->steadyNow());
   if (remaining.count() <= 0) {
-    finish(Error(ErrorCode::kDeadlineExceeded, "run timed out", "run timed out"), "timeout");
-    return;
+    return commit(lk, failedEnding(Error(ErrorCode::kDeadlineExceeded, "run timed out", "run timed out"), "timeout"));
   }
   ++steps_;
   text_.clear();
+  setStateLocked(TurnState::kModel, json::object{{"step", steps_}});
   ModelRequest request;
   request.model = model_;
   request.messages = context_;
   if (impl_->tools_) request.tools = impl_->tools_->specs();
   request.timeout = remaining;
+  const uint64_t gen = ++callGen_;
   auto self = shared_from_this();
   ModelStreamHandlers handlers;
-  handlers.onTextDelta = [self](std::string_view piece) {
-    std::lock_guard lock(self->streamMu_);
-    self->text_.append(piece);
-    self->publish("chat", self->events_.chatDelta(self->text_));
-    self->publish("agent", self->events_.assistant(self->text_, piece, self->impl_->clock_->nowMs()));
-    if (self->req_.onDelta) self->req_.onDelta(piece);
-  };
-  handlers.onComplete = [self](Result<ModelResponse> result) {
-    {
-      std::lock_guard lock(self->streamMu_);  // orders completion after the last delta
-    }
-    self->onModelDone(std::move(result));
-  };
-  provider_->stream(std::move(request), std::move(handlers));
+  handlers.onTextDelta = [self, gen](std::string_view piece) { self->onModelDelta(gen, piece); };
+  handlers.onComplete = [self, gen](Result<ModelResponse> result) { self->onModelDone(gen, std::move(result)); };
+  auto provider = provider_;
+  lk.unlock();
+  ModelCallPtr call = provider->stream(std::move(request), std::move(handlers));
+  lk.lock();
+  if (callGen_ == gen && state_ == TurnState::kModel) {
+    call_ = std::move(call);
+  } else if (call && stopped_) {
+    // Stopped before the handle was known: cancel it now (cancelling a finished call is harmless).
+    lk.unlock();
+    call->cancel();
+  }
 }
 
-void AgentRunner::Impl::Turn::onModelDone(Result<ModelResponse> result) {
-  if (!result) {
-    finish(std::move(result).error(), "error");
-    return;
+void AgentRunner::Impl::Turn::onModelDelta(uint64_t gen, std::string_view piece) {
+  Lock lk(mu_);
+  if (gen != callGen_ || state_ != TurnState::kModel) return;
+  text_.append(piece);
+  pendingAgentDelta_.append(piece);
+  if (req_.onDelta) req_.onDelta(piece);
+  auto now = impl_->clock_->steadyNow();
+  auto interval = paceIntervalLocked();
+  if (!lastFlush_ || now - *lastFlush_ >= interval) {
+    flushLiveTextLocked();
+  } else if (!flushTimer_) {
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(interval - (now - *lastFlush_));
+    std::weak_ptr<Turn> weak = weak_from_this();
+    flushTimer_ = impl_->ex_.after(wait, [weak] {
+      if (auto self = weak.lock()) self->onFlushTimer();
+    });
   }
+}
+
+std::chrono::milliseconds AgentRunner::Impl::Turn::paceIntervalLocked() const {
+  auto interval = impl_->options_.deltaPacing;
+  if (impl_->options_.deltaBytesPerSecond > 0) {
+    auto byBytes =
+        std::chrono::milliseconds(static_cast<int64_t>(text_.size() * 1000 / impl_->options_.deltaBytesPerSecond));
+    interval = std::max(interval, byBytes);
+  }
+  return interval;
+}
+
+void AgentRunner::Impl::Turn::onFlushTimer() {
+  std::lock_guard lock(mu_);
+  flushTimer_.reset();
+  flushLiveTextLocked();
+}
+
+void AgentRunner::Impl::Turn::flushLiveTextLocked() {
+  if (flushTimer_) {
+    flushTimer_->cancel();
+    flushTimer_.reset();
+  }
+  if (pendingAgentDelta_.empty()) return;
+  // Protocol v4 deltas (OpenClaw server-chat.ts resolveBroadcastDelta): the new suffix, or the whole
+  // text with replace=true when it does not continue the last published text.
+  bool continues = text_.size() >= sentText_.size() && text_.compare(0, sentText_.size(), sentText_) == 0;
+  std::string_view deltaText = continues ? std::string_view(text_).substr(sentText_.size()) : std::string_view(text_);
+  auto ts = impl_->clock_->nowMs();
+  publish("chat", events_.chatDelta(deltaText, !continues, text_, ts));
+  publish("agent", events_.assistant(text_, pendingAgentDelta_, ts));
+  sentText_ = text_;
+  pendingAgentDelta_.clear();
+  lastFlush_ = impl_->clock_->steadyNow();
+}
+
+void AgentRunner::Impl::Turn::onModelDone(uint64_t gen, Result<ModelResponse> result) {
+  Lock lk(mu_);
+  if (gen != callGen_ || state_ != TurnState::kModel) return;  // abandoned (aborted, timed out)
+  ++callGen_;
+  call_.reset();
+  if (!result) return commit(lk, failedEnding(std::move(result).error(), "error"));
   auto& response = *result;
   usage_.inputTokens += response.usage.inputTokens;
   usage_.outputTokens += response.usage.outputTokens;
   if (response.text.empty()) response.text = text_;
   if (response.toolCalls.empty()) {
-    auto e = entry("assistant", response.text);
-    new_.push_back(e);
+    new_.push_back(entry("assistant", response.text));
     text_ = response.text;
-    finish(std::nullopt, response.finishReason.empty() ? "stop" : response.finishReason);
-    return;
+    return commit(
+        lk, Ending{TurnState::kDone, std::nullopt, response.finishReason.empty() ? "stop" : response.finishReason});
   }
   auto e = entry("assistant", response.text);
   e.toolCallsJson = toolCallsToJson(response.toolCalls);
   new_.push_back(e);
   context_.push_back(ChatMessage{"assistant", response.text, response.toolCalls, {}});
-  auto self = shared_from_this();
-  impl_->ex_.blocking([self, calls = std::move(response.toolCalls)]() mutable { self->runTools(std::move(calls)); });
+  flushLiveTextLocked();
+  calls_ = std::move(response.toolCalls);
+  toolIndex_ = 0;
+  setStateLocked(TurnState::kTools, json::object{{"toolCalls", static_cast<int64_t>(calls_.size())}});
+  nextTool(lk);
 }
 
-void AgentRunner::Impl::Turn::runTools(std::vector<ToolCall> calls) {
+void AgentRunner::Impl::Turn::nextTool(Lock& lk) {
+  for (;;) {
+    if (toolIndex_ >= calls_.size()) return callModel(lk);
+    const ToolCall& call = calls_[toolIndex_];
+    publish("agent", events_.tool("start", call.name, call.id, false, impl_->clock_->nowMs()));
+    auto args = tools::ToolRegistry::parseArguments(call.name, call.argumentsJson);
+    if (!args) {
+      recordToolLocked(
+          call, tools::ToolOutcome::failure(tools::ToolErrorKind::kInvalidArguments, args.error().publicMessage()));
+      ++toolIndex_;
+      continue;
+    }
+    const tools::Tool* tool = impl_->tools_ ? impl_->tools_->find(call.name) : nullptr;
+    if (tool == nullptr) {
+      auto message = impl_->tools_ ? impl_->tools_->unknownToolMessage(call.name) : "No tools are available.";
+      recordToolLocked(call, tools::ToolOutcome::failure(tools::ToolErrorKind::kNotFound, std::move(message)));
+      ++toolIndex_;
+      continue;
+    }
+    tools::ToolRequest request{req_.runId, req_.sessionKey, req_.agentId, call.id, call.name, *args};
+    pendingTool_ = tool;
+    pendingArgs_ = std::move(*args);
+    const uint64_t gen = ++toolGen_;
+    awaitingGate_ = true;
+    auto self = shared_from_this();
+    lk.unlock();
+    auto pending = impl_->gate_->check(
+        request, [self, gen](tools::GateDecision decision) { self->onGateDecision(gen, std::move(decision)); });
+    lk.lock();
+    if (toolGen_ == gen && awaitingGate_) {
+      // No answer yet: the turn pauses here, holding no thread, until the gate decides.
+      approval_ = std::move(pending);
+      setStateLocked(
+          TurnState::kTools,
+          json::object{{"waiting", "approval"}, {"toolCallId", request.toolCallId}, {"name", request.toolName}});
+    } else if (pending && stopped_) {
+      lk.unlock();
+      pending->cancel();
+    }
+    return;
+  }
+}
+
+void AgentRunner::Impl::Turn::onGateDecision(uint64_t gen, tools::GateDecision decision) {
+  Lock lk(mu_);
+  if (gen != toolGen_ || !awaitingGate_ || state_ != TurnState::kTools) return;  // withdrawn
+  awaitingGate_ = false;
+  approval_.reset();
+  if (!decision.allow) {
+    std::string reason = decision.reason.empty() ? "The call to tool \"" + calls_[toolIndex_].name +
+                                                       "\" was denied. Do not retry it; tell the user instead."
+                                                 : std::move(decision.reason);
+    recordToolLocked(calls_[toolIndex_], tools::ToolOutcome::failure(tools::ToolErrorKind::kDenied, std::move(reason)));
+    ++toolIndex_;
+    return nextTool(lk);
+  }
+  toolRunning_ = true;
   tools::ToolContext ctx;
   ctx.workspaceDir = agent_.workspace;
   ctx.agentId = agent_.id;
   ctx.sessionKey = req_.sessionKey;
-  for (const auto& call : calls) {
-    publish("agent", events_.tool("start", call.name, call.id, false, impl_->clock_->nowMs()));
-    std::string output;
-    bool isError = false;
-    auto args = parseJson(call.argumentsJson.empty() ? "{}" : call.argumentsJson);
-    if (!args || !args->is_object()) {
-      output = "error: tool arguments are not a JSON object";
-      isError = true;
-    } else if (!impl_->tools_) {
-      output = "error: no tools are available";
-      isError = true;
-    } else {
-      auto r = impl_->tools_->invoke(call.name, args->get_object(), ctx);
-      if (r) {
-        output = std::move(*r);
-      } else {
-        output = "error: " + r.error().publicMessage();
-        isError = true;
-      }
-    }
-    spdlog::debug("run {} tool {} {}", req_.runId, call.name, isError ? "failed" : "ok");
-    publish("agent", events_.tool("result", call.name, call.id, isError, impl_->clock_->nowMs()));
-    auto e = entry("tool", output);
-    e.toolCallId = call.id;
-    e.toolName = call.name;
-    new_.push_back(e);
-    context_.push_back(ChatMessage{"tool", output, {}, call.id});
-  }
-  callModel();
+  ctx.cancelled = &cancelled_;
+  auto self = shared_from_this();
+  const tools::Tool* tool = pendingTool_;
+  auto args = std::move(pendingArgs_);
+  lk.unlock();
+  impl_->ex_.runTool([self, gen, tool, args = std::move(args), ctx = std::move(ctx)] {
+    self->onToolDone(gen, tools::ToolOutcome::fromResult(tool->invoke(args, ctx)));
+  });
 }
 
-void AgentRunner::Impl::Turn::finish(std::optional<Error> error, std::string stopReason) {
-  auto now = impl_->clock_->nowMs();
-  TurnOutcome outcome;
-  outcome.runId = req_.runId;
-  outcome.sessionKey = req_.sessionKey;
-  outcome.sessionId = session_->record.sessionId;
-  outcome.agentId = req_.agentId;
-  outcome.text = error ? std::string() : text_;
-  outcome.stopReason = stopReason;
-  outcome.providerId = providerId_;
-  outcome.model = model_;
-  outcome.usage = usage_;
-  outcome.durationMs = now - startedMs_;
-  outcome.steps = steps_;
-  if (error) {
-    spdlog::warn("run {} of agent {} ({}) failed: {}", req_.runId, req_.agentId, req_.sessionKey, error->toString());
-  }
+void AgentRunner::Impl::Turn::onToolDone(uint64_t gen, tools::ToolOutcome outcome) {
+  Lock lk(mu_);
+  if (gen != toolGen_ || !toolRunning_ || state_ != TurnState::kTools) return;  // abandoned
+  toolRunning_ = false;
+  spdlog::debug("run {} tool {} {}", req_.runId, calls_[toolIndex_].name,
+                outcome.ok() ? "ok" : tools::toolErrorKindName(*outcome.error));
+  recordToolLocked(calls_[toolIndex_], outcome);
+  ++toolIndex_;
+  nextTool(lk);
+}
 
+void AgentRunner::Impl::Turn::recordToolLocked(const ToolCall& call, const tools::ToolOutcome& outcome) {
+  publish("agent", events_.tool("result", call.name, call.id, !outcome.ok(), impl_->clock_->nowMs(),
+                                outcome.ok() ? std::string_view() : tools::toolErrorKindName(*outcome.error)));
+  auto content = outcome.modelContent();
+  auto e = entry("tool", content);
+  e.toolCallId = call.id;
+  e.toolName = call.name;
+  e.toolCallsJson = tools::encodeTranscriptMeta(outcome);
+  new_.push_back(std::move(e));
+  context_.push_back(ChatMessage{"tool", std::move(content), {}, call.id});
+}
+
+bool AgentRunner::Impl::Turn::requestStop(Ending ending) {
+  Lock lk(mu_);
+  if (stop_ || state_ == TurnState::kCommit || state_ == TurnState::kDeliver || state_ == TurnState::kDone ||
+      state_ == TurnState::kFailed || state_ == TurnState::kAborted) {
+    return false;
+  }
+  cancelled_.store(true);
+  stopped_ = true;
+  switch (state_) {
+    case TurnState::kModel: {
+      ModelCallPtr call = std::move(call_);
+      ++callGen_;  // a late completion or delta is ignored
+      commit(lk, std::move(ending));
+      if (call) call->cancel();
+      return true;
+    }
+    case TurnState::kTools: {
+      tools::PendingDecisionPtr pending = std::move(approval_);
+      ++toolGen_;  // a late decision or tool result is ignored
+      awaitingGate_ = false;
+      toolRunning_ = false;
+      commit(lk, std::move(ending));
+      if (pending) pending->cancel();
+      return true;
+    }
+    default:
+      // Dispatched but not begun, intake or context: the step in flight is short (store, disk) and
+      // ends the turn when it returns.
+      stop_ = std::move(ending);
+      return true;
+  }
+}
+
+void AgentRunner::Impl::Turn::commit(Lock& lk, Ending ending) {
+  flushLiveTextLocked();  // the pending text goes out before the terminal event (OpenClaw emitChatTerminal)
+  if (deadlineTimer_) deadlineTimer_->cancel();
+  if (session_ && session_->persisted) {
+    // Every tool call the model made gets a result, so the transcript stays a valid conversation.
+    if (state_ == TurnState::kTools) {
+      for (std::size_t i = toolIndex_; i < calls_.size(); ++i) {
+        std::string why = ending.terminal == TurnState::kAborted ? "The run was aborted" : "The run timed out";
+        recordToolLocked(calls_[i], tools::ToolOutcome::failure(tools::ToolErrorKind::kCancelled,
+                                                                why + " before this tool call finished."));
+      }
+    }
+    // An aborted answer keeps what was streamed (OpenClaw persists aborted partials).
+    if (state_ == TurnState::kModel && ending.terminal == TurnState::kAborted && !text_.empty()) {
+      new_.push_back(entry("assistant", text_));
+    }
+  }
+  ending_ = std::move(ending);
+  setStateLocked(TurnState::kCommit);
+
+  auto now = impl_->clock_->nowMs();
   store::WriteBatch batch;
-  if (session_->persisted) {
+  if (session_ && session_->persisted) {
     auto& rec = session_->record;
     rec.updatedAtMs = now;
     rec.inputTokens += usage_.inputTokens;
@@ -415,13 +728,15 @@ void AgentRunner::Impl::Turn::finish(std::optional<Error> error, std::string sto
     run.sessionKey = req_.sessionKey;
     run.agentId = req_.agentId;
     run.idempotencyKey = req_.idempotencyKey;
-    run.status = error ? "error" : "ok";
+    run.status = ending_.terminal == TurnState::kDone      ? "ok"
+                 : ending_.terminal == TurnState::kAborted ? "aborted"
+                                                           : "error";
     run.model = agent_.model;
-    if (error) {
-      run.errorCode = std::string(protocolErrorCode(error->code));
-      run.errorMessage = error->publicMessage();
+    if (ending_.error) {
+      run.errorCode = std::string(protocolErrorCode(ending_.error->code));
+      run.errorMessage = ending_.error->publicMessage();
     }
-    run.finalText = outcome.text;
+    if (ending_.terminal == TurnState::kDone) run.finalText = text_;
     run.startedAtMs = startedMs_;
     run.endedAtMs = now;
     run.inputTokens = usage_.inputTokens;
@@ -429,47 +744,103 @@ void AgentRunner::Impl::Turn::finish(std::optional<Error> error, std::string sto
     run.steps = steps_;
     batch.runs.push_back(run);
   }
+  lk.unlock();
 
   auto self = shared_from_this();
-  auto deliver = [self, outcome = std::move(outcome), error = std::move(error)](Status committed) mutable {
-    if (!committed && !error) {
-      // The answer exists but could not be made durable: report the run as failed, never as final.
-      error = Error(ErrorCode::kIo, "cannot commit run: " + committed.error().message,
-                    "the run's transcript could not be saved");
-      spdlog::error("run {}: {}", outcome.runId, error->message);
-    }
-    if (committed && self->session_->persisted) {
-      auto& h = self->session_->history;
-      h.insert(h.end(), self->new_.begin(), self->new_.end());
-      auto limit = static_cast<std::size_t>(self->impl_->options_.historyLimit);
-      if (h.size() > limit * 2) h.erase(h.begin(), h.end() - static_cast<std::ptrdiff_t>(limit));
-    } else if (!committed) {
-      self->session_->nextSeq -= static_cast<int64_t>(self->new_.size());
-    }
-    auto now = self->impl_->clock_->nowMs();
-    if (error) {
-      outcome.error = error;
-      outcome.text.clear();
-      self->publish("chat", self->events_.chatError(*error, outcome.stopReason));
-      self->publish("agent", self->events_.lifecycleError(*error, now));
-      self->impl_->failed_++;
-    } else {
-      self->publish("chat", self->events_.chatFinal(outcome.text, outcome.usage, outcome.stopReason));
-      self->publish("agent", self->events_.lifecycle("end", now));
-      self->impl_->completed_++;
-    }
-    if (self->req_.onDone) self->req_.onDone(outcome);
-    self->impl_->turnEnded(self->req_.sessionKey);
-  };
   if (batch.runs.empty()) {
-    impl_->ex_.io([deliver = std::move(deliver)]() mutable { deliver(Status{}); });
+    impl_->ex_.io([self] { self->deliver(Status{}); });
     return;
   }
   // The store calls back on its writer thread; events and the next turn go to the I/O threads.
-  impl_->store_.submit(std::move(batch), [ex = impl_->ex_, deliver = std::move(deliver)](Status s) mutable {
-    ex.io([deliver = std::move(deliver), s = std::move(s)]() mutable { deliver(std::move(s)); });
+  impl_->store_.submit(std::move(batch), [ex = impl_->ex_, self](Status s) mutable {
+    ex.io([self, s = std::move(s)]() mutable { self->deliver(std::move(s)); });
   });
 }
+
+TurnOutcome AgentRunner::Impl::Turn::outcomeLocked() const {
+  TurnOutcome outcome;
+  outcome.runId = req_.runId;
+  outcome.sessionKey = req_.sessionKey;
+  outcome.sessionId = session_ ? session_->record.sessionId : std::string();
+  outcome.agentId = req_.agentId;
+  outcome.aborted = ending_.terminal == TurnState::kAborted;
+  if (ending_.terminal == TurnState::kDone) {
+    outcome.text = text_;
+  } else {
+    outcome.error = outcome.aborted ? abortedError() : ending_.error.value_or(abortedError());
+  }
+  outcome.stopReason = ending_.stopReason;
+  outcome.providerId = providerId_;
+  outcome.model = model_;
+  outcome.usage = usage_;
+  outcome.durationMs = startedMs_ > 0 ? impl_->clock_->nowMs() - startedMs_ : 0;
+  outcome.steps = steps_;
+  return outcome;
+}
+
+void AgentRunner::Impl::Turn::deliver(Status committed) {
+  Lock lk(mu_);
+  setStateLocked(TurnState::kDeliver);
+  if (!committed && ending_.terminal == TurnState::kDone) {
+    // The answer exists but could not be made durable: report the run as failed, never as final.
+    ending_ = failedEnding(Error(ErrorCode::kIo, "cannot commit run: " + committed.error().message,
+                                 "the run's transcript could not be saved"),
+                           "error");
+    spdlog::error("run {}: {}", req_.runId, ending_.error->message);
+  }
+  if (session_ && session_->persisted) {
+    if (committed) {
+      auto& h = session_->history;
+      h.insert(h.end(), new_.begin(), new_.end());
+      auto limit = static_cast<std::size_t>(impl_->options_.historyLimit);
+      if (h.size() > limit * 2) h.erase(h.begin(), h.end() - static_cast<std::ptrdiff_t>(limit));
+    } else {
+      session_->nextSeq -= static_cast<int64_t>(new_.size());
+    }
+  }
+  auto now = impl_->clock_->nowMs();
+  TurnOutcome outcome = outcomeLocked();
+  switch (ending_.terminal) {
+    case TurnState::kDone:
+      publish("chat", events_.chatFinal(outcome.text, outcome.usage, outcome.stopReason));
+      publish("agent", events_.lifecycle("end", now));
+      impl_->completed_++;
+      break;
+    case TurnState::kAborted:
+      publish("chat", events_.chatAborted(ending_.stopReason, text_, now));
+      publish("agent", events_.lifecycleAborted(ending_.stopReason, startedMs_, now));
+      impl_->aborted_++;
+      break;
+    default:
+      spdlog::warn("run {} of agent {} ({}) failed: {}", req_.runId, req_.agentId, req_.sessionKey,
+                   ending_.error->toString());
+      publish("chat", events_.chatError(*ending_.error, ending_.stopReason));
+      publish("agent", events_.lifecycleError(*ending_.error, now));
+      impl_->failed_++;
+      break;
+  }
+  setStateLocked(ending_.terminal);
+  lk.unlock();
+  if (req_.onDone) req_.onDone(outcome);
+  impl_->turnEnded(shared_from_this());
+}
+
+void AgentRunner::Impl::Turn::endQueued(std::string_view stopReason) {
+  TurnOutcome outcome;
+  {
+    Lock lk(mu_);
+    ending_ = abortedEnding(stopReason);
+    auto now = impl_->clock_->nowMs();
+    publish("chat", events_.chatAborted(stopReason, {}, now));
+    publish("agent", events_.lifecycleAborted(stopReason, 0, now));
+    setStateLocked(TurnState::kAborted);
+    outcome = outcomeLocked();
+  }
+  impl_->aborted_++;
+  if (req_.onDone) req_.onDone(outcome);
+}
+
+// ---- lanes, abort and drain ---------------------------------------------------------------------------
 
 Status AgentRunner::Impl::submit(TurnRequest request) {
   const AgentProfile* profile = agent(request.agentId);
@@ -477,58 +848,214 @@ Status AgentRunner::Impl::submit(TurnRequest request) {
     return fail(ErrorCode::kNotFound, "unknown agent " + request.agentId, "unknown agent " + request.agentId);
   auto turn = std::make_shared<Turn>(shared_from_this(), std::move(request), *profile);
   std::vector<TurnPtr> toStart;
+  bool queued = false;
   {
     std::lock_guard lock(mu_);
     if (draining_) return fail(ErrorCode::kUnavailable, "gateway is shutting down", "gateway is shutting down");
+    if (turns_.count(turn->runId()) != 0) {
+      return fail(ErrorCode::kAlreadyExists, "run " + turn->runId() + " is already queued or running",
+                  "run " + turn->runId() + " is already queued or running");
+    }
+    turns_.emplace(turn->runId(), turn);
     auto& lane = lanes_[turn->sessionKey()];
     if (lane.busy) {
+      turn->where = Turn::Where::kPending;
       lane.pending.push_back(turn);
       ++queuedCount_;
+      queued = true;
     } else {
       lane.busy = true;
       startOrQueueLocked(turn, toStart);
+      queued = toStart.empty();
     }
   }
-  for (auto& t : toStart) ex_.blocking([t] { t->begin(); });
+  if (queued) turn->announceQueued();
+  dispatch(toStart);
   return {};
+}
+
+void AgentRunner::Impl::dispatch(std::vector<TurnPtr>& toStart) {
+  for (auto& t : toStart) ex_.blocking([t] { t->begin(); });
+  toStart.clear();
 }
 
 void AgentRunner::Impl::startOrQueueLocked(const TurnPtr& turn, std::vector<TurnPtr>& toStart) {
   if (running_ < options_.maxConcurrent) {
     ++running_;
+    turn->where = Turn::Where::kRunning;
     toStart.push_back(turn);
   } else {
+    turn->where = Turn::Where::kReady;
     ready_.push_back(turn);
     ++queuedCount_;
   }
 }
 
-void AgentRunner::Impl::turnEnded(const std::string& sessionKey) {
-  std::vector<TurnPtr> toStart;
-  {
-    std::lock_guard lock(mu_);
-    --running_;
-    auto it = lanes_.find(sessionKey);
-    if (it != lanes_.end()) {
-      auto& lane = it->second;
-      if (lane.pending.empty()) {
-        lanes_.erase(it);
-      } else {
-        auto next = lane.pending.front();
-        lane.pending.pop_front();
-        --queuedCount_;
-        startOrQueueLocked(next, toStart);
-      }
-    }
-    while (running_ < options_.maxConcurrent && !ready_.empty()) {
-      auto next = ready_.front();
-      ready_.pop_front();
-      --queuedCount_;
-      ++running_;
-      toStart.push_back(next);
+void AgentRunner::Impl::releaseLaneLocked(const std::string& sessionKey, std::vector<TurnPtr>& toStart) {
+  auto it = lanes_.find(sessionKey);
+  if (it == lanes_.end()) return;
+  auto& lane = it->second;
+  if (lane.pending.empty()) {
+    lanes_.erase(it);
+    return;
+  }
+  auto next = lane.pending.front();
+  lane.pending.pop_front();
+  --queuedCount_;
+  startOrQueueLocked(next, toStart);
+}
+
+void AgentRunner::Impl::fillSlotsLocked(std::vector<TurnPtr>& toStart) {
+  while (running_ < options_.maxConcurrent && !ready_.empty()) {
+    auto next = ready_.front();
+    ready_.pop_front();
+    --queuedCount_;
+    ++running_;
+    next->where = Turn::Where::kRunning;
+    toStart.push_back(next);
+  }
+}
+
+bool AgentRunner::Impl::unqueueLocked(const TurnPtr& turn, std::vector<TurnPtr>& toStart) {
+  if (turn->where == Turn::Where::kRunning) return false;
+  if (turn->where == Turn::Where::kPending) {
+    auto& pending = lanes_[turn->sessionKey()].pending;
+    pending.erase(std::remove(pending.begin(), pending.end(), turn), pending.end());
+  } else {
+    ready_.erase(std::remove(ready_.begin(), ready_.end(), turn), ready_.end());
+    releaseLaneLocked(turn->sessionKey(), toStart);  // it held its lane while waiting for a slot
+  }
+  --queuedCount_;
+  turns_.erase(turn->runId());
+  return true;
+}
+
+std::vector<std::function<void()>> AgentRunner::Impl::drainedLocked() {
+  std::vector<std::function<void()>> out;
+  if (draining_ && running_ == 0 && queuedCount_ == 0) {
+    out.swap(drainWaiters_);
+    if (drainTimer_) {
+      drainTimer_->cancel();
+      drainTimer_.reset();
     }
   }
-  for (auto& t : toStart) ex_.blocking([t] { t->begin(); });
+  return out;
+}
+
+void AgentRunner::Impl::turnEnded(const TurnPtr& turn) {
+  std::vector<TurnPtr> toStart;
+  std::vector<std::function<void()>> drained;
+  {
+    std::lock_guard lock(mu_);
+    turns_.erase(turn->runId());
+    --running_;
+    releaseLaneLocked(turn->sessionKey(), toStart);
+    fillSlotsLocked(toStart);
+    drained = drainedLocked();
+  }
+  dispatch(toStart);
+  for (auto& cb : drained) cb();
+}
+
+Result<AbortResult> AgentRunner::Impl::abort(const std::string& runId, const std::string& sessionKey,
+                                             std::string_view stopReason) {
+  TurnPtr turn;
+  bool wasQueued = false;
+  std::vector<TurnPtr> toStart;
+  std::vector<std::function<void()>> drained;
+  {
+    std::lock_guard lock(mu_);
+    auto it = turns_.find(runId);
+    if (it == turns_.end()) return AbortResult{};
+    turn = it->second;
+    if (!sessionKey.empty() && turn->sessionKey() != sessionKey) {
+      return fail(ErrorCode::kInvalidArgument, "runId does not match sessionKey", "runId does not match sessionKey");
+    }
+    wasQueued = unqueueLocked(turn, toStart);
+    if (wasQueued) {
+      fillSlotsLocked(toStart);
+      drained = drainedLocked();
+    }
+  }
+  AbortResult result;
+  if (wasQueued) {
+    turn->endQueued(stopReason);  // never runs
+    result.aborted = true;
+  } else {
+    result.aborted = turn->requestStop(abortedEnding(stopReason));
+  }
+  if (result.aborted) result.runIds.push_back(runId);
+  dispatch(toStart);
+  for (auto& cb : drained) cb();
+  return result;
+}
+
+AbortResult AgentRunner::Impl::abortSession(const std::string& sessionKey, std::string_view stopReason) {
+  // Queued turns first, so ending the running one cannot promote the next (docs/concepts/queue.md).
+  std::vector<std::string> queued;
+  std::vector<std::string> running;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [runId, turn] : turns_) {
+      if (turn->sessionKey() != sessionKey) continue;
+      (turn->where == Turn::Where::kRunning ? running : queued).push_back(runId);
+    }
+  }
+  AbortResult result;
+  for (const auto* list : {&queued, &running}) {
+    for (const auto& runId : *list) {
+      auto r = abort(runId, sessionKey, stopReason);
+      if (r && r->aborted) result.runIds.push_back(runId);
+    }
+  }
+  result.aborted = !result.runIds.empty();
+  return result;
+}
+
+std::optional<TurnState> AgentRunner::Impl::state(const std::string& runId) const {
+  TurnPtr turn;
+  {
+    std::lock_guard lock(mu_);
+    auto it = turns_.find(runId);
+    if (it == turns_.end()) return std::nullopt;
+    turn = it->second;
+  }
+  return turn->state();
+}
+
+void AgentRunner::Impl::drain(std::function<void()> onDrained) {
+  std::vector<std::function<void()>> drained;
+  bool abortNow = false;
+  {
+    std::lock_guard lock(mu_);
+    draining_ = true;
+    if (onDrained) drainWaiters_.push_back(std::move(onDrained));
+    drained = drainedLocked();
+    if (drained.empty() && !drainTimer_) {
+      if (options_.drainGrace.count() <= 0) {
+        abortNow = true;
+      } else {
+        std::weak_ptr<Impl> weak = weak_from_this();
+        drainTimer_ = ex_.after(options_.drainGrace, [weak] {
+          if (auto self = weak.lock()) self->abortAll("shutdown");
+        });
+      }
+    }
+  }
+  for (auto& cb : drained) cb();
+  if (abortNow) abortAll("shutdown");
+}
+
+void AgentRunner::Impl::abortAll(std::string_view stopReason) {
+  std::vector<std::string> sessions;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [runId, turn] : turns_) sessions.push_back(turn->sessionKey());
+  }
+  std::sort(sessions.begin(), sessions.end());
+  sessions.erase(std::unique(sessions.begin(), sessions.end()), sessions.end());
+  for (const auto& key : sessions) abortSession(key, stopReason);
+  spdlog::info("drain: aborted the turns left after the grace period ({} sessions)", sessions.size());
 }
 
 Result<SessionStatePtr> AgentRunner::Impl::loadSession(const std::string& sessionKey, const std::string& agentId) {
@@ -604,18 +1131,33 @@ Result<std::unique_ptr<AgentRunner>> AgentRunner::create(AgentRunnerOptions opti
                                                          std::map<std::string, ModelProviderPtr> providers,
                                                          std::shared_ptr<tools::ToolRegistry> tools,
                                                          store::Store& store, EventBus& bus, Executors executors,
-                                                         ClockPtr clock) {
+                                                         ClockPtr clock, tools::ToolGatePtr gate) {
+  if (!executors.io || !executors.blocking || !executors.after) {
+    return fail(ErrorCode::kInvalidArgument, "agent runner: the io, blocking and after executors are required");
+  }
+  if (options.maxConcurrent < 1 || options.maxSteps < 1) {
+    return fail(ErrorCode::kInvalidArgument, "agent runner: maxConcurrent and maxSteps must be at least 1");
+  }
+  if (!gate) gate = std::make_shared<tools::AllowAllToolGate>();
   auto impl = std::make_shared<Impl>(std::move(options), std::move(agents), std::move(providers), std::move(tools),
-                                     store, bus, std::move(executors), std::move(clock));
+                                     store, bus, std::move(executors), std::move(clock), std::move(gate));
   return std::unique_ptr<AgentRunner>(new AgentRunner(std::move(impl)));
 }
 
 AgentRunner::AgentRunner(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 AgentRunner::~AgentRunner() = default;
 Status AgentRunner::submit(TurnRequest request) { return impl_->submit(std::move(request)); }
+Result<AbortResult> AgentRunner::abort(const std::string& runId, const std::string& sessionKey,
+                                       std::string_view stopReason) {
+  return impl_->abort(runId, sessionKey, stopReason);
+}
+AbortResult AgentRunner::abortSession(const std::string& sessionKey, std::string_view stopReason) {
+  return impl_->abortSession(sessionKey, stopReason);
+}
+std::optional<TurnState> AgentRunner::state(const std::string& runId) const { return impl_->state(runId); }
 const AgentProfile* AgentRunner::agent(const std::string& id) const { return impl_->agent(id); }
 const std::vector<AgentProfile>& AgentRunner::agents() const { return impl_->agents_; }
 RunnerStats AgentRunner::stats() const { return impl_->stats(); }
-void AgentRunner::drain() { impl_->drain(); }
+void AgentRunner::drain(std::function<void()> onDrained) { impl_->drain(std::move(onDrained)); }
 
 }  // namespace talon::gateway

@@ -1,11 +1,33 @@
 #pragma once
 // Runs agent turns: session lanes (one turn at a time per sessionKey, different sessions concurrently,
-// under a global cap), and the turn state machine: intake → context (workspace files + transcript) →
-// model (streamed) → tool calls → … → commit (transcript + run record) → events.
+// under a global cap) and each turn as an explicit state machine (ARCHITECTURE.md "The path of a
+// message", step 5):
 //
-// Thread rules: submit() may be called from any thread. Turn steps run on the executors given at
-// construction (model callbacks on I/O threads, SQLite and tools on the blocking pool); turns of one
-// session never overlap. Nothing is reported final before the store has committed it.
+//   queued → intake → context → model ⇄ tools → commit → deliver → done | failed | aborted
+//
+//   intake   load the session, commit the user's message and the run record ("running")
+//   context  system prompt from the workspace bootstrap files, then the transcript
+//   model    one streamed, cancellable model call (a "step"; at most maxSteps per turn)
+//   tools    each tool call: arguments and lookup → ToolGate (may pause the turn for an approval,
+//            holding no thread) → the tool on the tool pool → a ToolOutcome; then back to model
+//   commit   the new transcript entries and the final run record in one store transaction
+//   deliver  the terminal chat/agent events, then TurnRequest::onDone
+//
+// Each state change is published as an `agent` event with stream "turn" (run_events.h). A turn ends
+// failed on an error, the step limit or its deadline (a timer armed with Executors::after cuts a hung
+// model call), and aborted by abort()/abortSession() or by drain() after its grace period. An aborted
+// or timed-out turn does not wait for a model call or a tool to return: the call is cancelled
+// (ModelCall::cancel, ToolContext::cancelled), unanswered tool calls are recorded with outcome
+// "cancelled", and the turn commits at once.
+//
+// Streamed text is coalesced (OpenClaw server-chat.ts LIVE_TEXT_PACING_MS): the first piece is
+// published at once, later pieces at most once per `deltaPacing` (and per the byte budget below), and
+// whatever is pending is flushed before a tool starts and before the terminal event.
+//
+// Thread rules: every public member may be called from any thread. Turn steps run on the executors
+// given at construction: SQLite and workspace reads on `blocking`, tools on `tools`, model callbacks
+// and timers on I/O threads. Events are published from those threads, in order per run. Nothing is
+// reported final before the store has committed it.
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -13,6 +35,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/clock.h"
@@ -20,6 +43,7 @@
 #include "gateway/event_bus.h"
 #include "gateway/executors.h"
 #include "gateway/providers/model_provider.h"
+#include "gateway/tools/tool_gate.h"
 #include "store/store.h"
 
 namespace talon::gateway::tools {
@@ -36,16 +60,26 @@ struct AgentProfile {
   std::string model;                // "provider/model"; empty: none configured
 };
 
+/// The states of a turn, in order (see the top of this file). The last three are terminal.
+enum class TurnState { kQueued, kIntake, kContext, kModel, kTools, kCommit, kDeliver, kDone, kFailed, kAborted };
+/// The state's name in events: "queued", "intake", "context", "model", "tools", "commit", "deliver",
+/// "done", "failed", "aborted".
+std::string_view turnStateName(TurnState state);
+
 /// What a turn produced.
 struct TurnOutcome {
   std::string runId;
   std::string sessionKey;
   std::string sessionId;
   std::string agentId;
-  /// Error when the run failed (the error was also published as a chat "error" event).
+  /// Error when the run failed (the error was also published as a chat "error" event). An aborted run
+  /// also carries one (kCancelled, "run aborted"), so callers that only check `error` never take it
+  /// for a success.
   std::optional<Error> error;
+  /// The run was aborted (chat.abort, or shutdown after the drain grace); `stopReason` says by what.
+  bool aborted = false;
   std::string text;        // the final answer
-  std::string stopReason;  // "stop", "length", "max_steps", ...
+  std::string stopReason;  // "stop", "length", "max_steps", "timeout", "rpc", "shutdown", ...
   std::string providerId;
   std::string model;
   TokenUsage usage;
@@ -78,6 +112,18 @@ struct AgentRunnerOptions {
   /// Most model calls in one turn; reaching it ends the run with an error.
   int maxSteps = 16;
   std::chrono::milliseconds defaultTimeout{600'000};
+  /// drain(): how long running (and queued) turns may still take before they are aborted, in ms.
+  /// Default 10 s; 0 aborts at once.
+  std::chrono::milliseconds drainGrace{10'000};
+  /// Streamed text: least time between two published `chat` deltas (and `agent` assistant events) of
+  /// one run, in ms. OpenClaw: LIVE_TEXT_PACING_MS = 75 (dist server-chat-*.mjs). 0 publishes every
+  /// piece.
+  std::chrono::milliseconds deltaPacing{75};
+  /// Streamed text: each delta carries the cumulative answer (`message`, protocol v4), so the gap
+  /// between deltas also grows with the answer: at least answerBytes / deltaBytesPerSecond, keeping
+  /// what one run sends each subscriber under about this many bytes per second (per event kind)
+  /// whatever the answer's length. 0: pacing only. Talon's addition; OpenClaw paces at a fixed 75 ms.
+  std::size_t deltaBytesPerSecond = 256 * 1024;
   /// Transcript entries loaded as model context.
   int historyLimit = 200;
   /// Bootstrap file limits (OpenClaw agents.defaults.bootstrapMaxChars / bootstrapTotalMaxChars).
@@ -93,27 +139,55 @@ struct RunnerStats {
   int64_t queued = 0;
   int64_t completed = 0;
   int64_t failed = 0;
+  int64_t aborted = 0;
+};
+
+/// What abort()/abortSession() did, as OpenClaw's chat.abort answers it: {ok: true, aborted, runIds}
+/// (dist chat-abort-handler-*.mjs).
+struct AbortResult {
+  bool aborted = false;             // at least one run was aborted
+  std::vector<std::string> runIds;  // the runs aborted, queued ones first
 };
 
 class AgentRunner {
  public:
-  /// `providers`: by provider id. `tools` is shared by all agents. Errors: none today (reserved).
+  /// `providers`: by provider id. `tools` is shared by all agents (may be null: no tools). `gate` decides
+  /// every tool call (null: tools::AllowAllToolGate). `executors` needs io, blocking and after (tools
+  /// falls back to blocking). Errors: kInvalidArgument when an executor is missing or an option is out
+  /// of range (maxConcurrent, maxSteps < 1).
   static Result<std::unique_ptr<AgentRunner>> create(AgentRunnerOptions options, std::vector<AgentProfile> agents,
                                                      std::map<std::string, ModelProviderPtr> providers,
                                                      std::shared_ptr<tools::ToolRegistry> tools, store::Store& store,
-                                                     EventBus& bus, Executors executors, ClockPtr clock);
+                                                     EventBus& bus, Executors executors, ClockPtr clock,
+                                                     tools::ToolGatePtr gate = nullptr);
   ~AgentRunner();
 
   /// Queues a turn in its session's lane. Errors (returned at once, nothing queued): kNotFound for an
-  /// unknown agent, kResourceExhausted when the gateway is draining.
+  /// unknown agent, kAlreadyExists for a runId already queued or running, kUnavailable when draining.
   Status submit(TurnRequest request);
+
+  /// Aborts one run (OpenClaw chat.abort with runId): a queued run is dropped and never runs; a
+  /// running one has its model call, pending approval or tool call cancelled and ends with
+  /// state "aborted" (chat event) and stopReason `stopReason`. `sessionKey`, when not empty, must be the
+  /// run's. Returns {aborted: false} for an unknown run or one already committing. Errors:
+  /// kInvalidArgument when the run belongs to another session ("runId does not match sessionKey").
+  Result<AbortResult> abort(const std::string& runId, const std::string& sessionKey = {},
+                            std::string_view stopReason = "rpc");
+  /// Aborts every run of a session, queued ones first (OpenClaw chat.abort without runId; docs/concepts/
+  /// queue.md "Queued-turn cancellation").
+  AbortResult abortSession(const std::string& sessionKey, std::string_view stopReason = "rpc");
+  /// The state of a queued or running turn; nullopt once it has ended (or for an unknown run).
+  std::optional<TurnState> state(const std::string& runId) const;
 
   /// Looks up an agent.
   const AgentProfile* agent(const std::string& id) const;
   const std::vector<AgentProfile>& agents() const;
   RunnerStats stats() const;
-  /// Stops accepting turns; running turns finish. Thread-safe.
-  void drain();
+  /// Shutdown: stops accepting turns (submit fails with kUnavailable), lets queued and running turns
+  /// go on for options.drainGrace, then aborts what is left (stopReason "shutdown"). `onDrained` runs
+  /// once every turn has ended (at once, on the caller's thread, when none is left; otherwise on the
+  /// thread that ends the last one): the gateway then stops its loop. Calling it again adds a callback.
+  void drain(std::function<void()> onDrained = {});
 
   class Impl;
 

@@ -6,6 +6,12 @@ json::object assistantMessage(std::string_view text) {
   return json::object{{"role", "assistant"}, {"content", json::array{json::object{{"type", "text"}, {"text", text}}}}};
 }
 
+json::object assistantMessage(std::string_view text, int64_t ts) {
+  auto m = assistantMessage(text);
+  m["timestamp"] = ts;
+  return m;
+}
+
 std::string_view errorKind(ErrorCode code) {
   switch (code) {
     case ErrorCode::kDeadlineExceeded:
@@ -43,8 +49,18 @@ std::string RunEventEncoder::chatStatus(std::string_view phase) {
   return chat("status", json::object{{"phase", phase}});
 }
 
-std::string RunEventEncoder::chatDelta(std::string_view text) {
-  return chat("delta", json::object{{"deltaText", text}, {"replace", true}, {"message", assistantMessage(text)}});
+std::string RunEventEncoder::chatDelta(std::string_view deltaText, bool replace, std::string_view text, int64_t ts) {
+  json::object extra;
+  extra["deltaText"] = deltaText;
+  if (replace) extra["replace"] = true;
+  extra["message"] = assistantMessage(text, ts);
+  return chat("delta", std::move(extra));
+}
+
+std::string RunEventEncoder::chatAborted(std::string_view stopReason, std::string_view partialText, int64_t ts) {
+  json::object extra{{"stopReason", stopReason}};
+  if (!partialText.empty()) extra["message"] = assistantMessage(partialText, ts);
+  return chat("aborted", std::move(extra));
 }
 
 std::string RunEventEncoder::chatFinal(std::string_view text, const TokenUsage& usage, std::string_view stopReason) {
@@ -69,14 +85,28 @@ std::string RunEventEncoder::lifecycleError(const Error& error, int64_t ts) {
   return agent("lifecycle", ts, json::object{{"phase", "error"}, {"error", error.publicMessage()}});
 }
 
+std::string RunEventEncoder::lifecycleAborted(std::string_view stopReason, int64_t startedAt, int64_t endedAt) {
+  json::object data{{"phase", "end"}, {"status", "cancelled"}, {"aborted", true}, {"stopReason", stopReason}};
+  if (startedAt > 0) data["startedAt"] = startedAt;
+  data["endedAt"] = endedAt;
+  return agent("lifecycle", endedAt, std::move(data));
+}
+
+std::string RunEventEncoder::turnState(std::string_view state, int64_t ts, json::object extra) {
+  json::object data{{"state", state}};
+  for (auto& kv : extra) data[kv.key()] = std::move(kv.value());
+  return agent("turn", ts, std::move(data));
+}
+
 std::string RunEventEncoder::assistant(std::string_view text, std::string_view delta, int64_t ts) {
   return agent("assistant", ts, json::object{{"text", text}, {"delta", delta}});
 }
 
 std::string RunEventEncoder::tool(std::string_view phase, std::string_view name, std::string_view toolCallId,
-                                  bool isError, int64_t ts) {
+                                  bool isError, int64_t ts, std::string_view errorKind) {
   json::object data{{"phase", phase}, {"name", name}, {"toolCallId", toolCallId}};
   if (phase == "result") data["isError"] = isError;
+  if (phase == "result" && isError && !errorKind.empty()) data["errorKind"] = errorKind;
   return agent("tool", ts, std::move(data));
 }
 

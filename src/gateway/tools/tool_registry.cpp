@@ -39,18 +39,18 @@ const Tool* ToolRegistry::find(std::string_view name) const {
 Result<std::string> ToolRegistry::invoke(std::string_view name, const json::object& args,
                                          const ToolContext& ctx) const {
   const Tool* tool = find(name);
-  if (tool == nullptr) {
-    std::string available;
-    for (const auto& n : names()) available += (available.empty() ? "" : ", ") + n;
-    return fail(toolError(ErrorCode::kNotFound, fmt::format("Unknown tool \"{}\". Available tools: {}.", name,
-                                                            available.empty() ? "none" : available)));
-  }
+  if (tool == nullptr) return fail(toolError(ErrorCode::kNotFound, unknownToolMessage(name)));
   return tool->invoke(args, ctx);
 }
 
-Result<std::string> ToolRegistry::invokeJson(std::string_view name, std::string_view argumentsJson,
-                                             const ToolContext& ctx) const {
-  if (argumentsJson.find_first_not_of(" \t\r\n") == std::string_view::npos) return invoke(name, json::object{}, ctx);
+std::string ToolRegistry::unknownToolMessage(std::string_view name) const {
+  std::string available;
+  for (const auto& n : names()) available += (available.empty() ? "" : ", ") + n;
+  return fmt::format("Unknown tool \"{}\". Available tools: {}.", name, available.empty() ? "none" : available);
+}
+
+Result<json::object> ToolRegistry::parseArguments(std::string_view name, std::string_view argumentsJson) {
+  if (argumentsJson.find_first_not_of(" \t\r\n") == std::string_view::npos) return json::object{};
   auto parsed = parseJson(argumentsJson);
   if (!parsed || !parsed->is_object()) {
     std::string why = parsed ? "it is not a JSON object" : parsed.error().message;
@@ -59,7 +59,14 @@ Result<std::string> ToolRegistry::invokeJson(std::string_view name, std::string_
                                       "the tool's parameters.",
                                       name, why)));
   }
-  return invoke(name, parsed->get_object(), ctx);
+  return std::move(parsed->get_object());
+}
+
+Result<std::string> ToolRegistry::invokeJson(std::string_view name, std::string_view argumentsJson,
+                                             const ToolContext& ctx) const {
+  auto args = parseArguments(name, argumentsJson);
+  if (!args) return fail(args.error());
+  return invoke(name, *args, ctx);
 }
 
 Status addFileTools(ToolRegistry& registry) {

@@ -25,6 +25,13 @@ class ToolRegistry {
   /// The tool called `name`, or nullptr.
   const Tool* find(std::string_view name) const;
 
+  /// The message for a call to a tool that is not registered, listing the available ones (for the
+  /// model).
+  std::string unknownToolMessage(std::string_view name) const;
+  /// The arguments object from the JSON text the model produced for tool `name` (blank text means
+  /// `{}`). Errors: kInvalidArgument, with a message for the model, when it is not a JSON object.
+  static Result<json::object> parseArguments(std::string_view name, std::string_view argumentsJson);
+
   /// Runs the tool called `name`. Errors: kNotFound (message lists the available tools) when there is
   /// none; otherwise whatever the tool returns.
   Result<std::string> invoke(std::string_view name, const json::object& args, const ToolContext& ctx) const;

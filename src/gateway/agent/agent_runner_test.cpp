@@ -1,0 +1,763 @@
+// The turn state machine in simulated time: a real SQLite store in a temp dir, a scripted in-process
+// model provider, deterministic executors (tests/support/manual_executors.h) and a SimulatedClock.
+// Nothing sleeps: timers fire when the test advances the clock.
+#include "gateway/agent/agent_runner.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include "base/json.h"
+#include "gateway/tools/tool_outcome.h"
+#include "gateway/tools/tool_registry.h"
+#include "store/sqlite_store.h"
+#include "support/manual_executors.h"
+
+namespace talon::gateway {
+namespace {
+namespace fs = std::filesystem;
+
+// ---- a model provider the test drives -----------------------------------------------------------------
+
+/// One model call: the test streams deltas into it and completes it.
+class FakeCall final : public ModelCall {
+ public:
+  FakeCall(ModelRequest request, ModelStreamHandlers handlers)
+      : request(std::move(request)), handlers_(std::move(handlers)) {}
+  void cancel() override {
+    cancelled = true;
+    // Like a real provider: a cancelled call still completes, with kCancelled (the turn must ignore it).
+    if (!completed) complete(fail(ErrorCode::kCancelled, "call cancelled"));
+  }
+  void delta(std::string_view piece) { handlers_.onTextDelta(piece); }
+  void complete(Result<ModelResponse> result) {
+    if (completed) return;
+    completed = true;
+    handlers_.onComplete(std::move(result));
+  }
+  void answer(std::string text) {
+    ModelResponse r;
+    r.text = std::move(text);
+    r.finishReason = "stop";
+    r.usage = {10, 5};
+    complete(std::move(r));
+  }
+  void callTools(std::vector<ToolCall> calls) {
+    ModelResponse r;
+    r.toolCalls = std::move(calls);
+    r.finishReason = "tool_calls";
+    complete(std::move(r));
+  }
+
+  ModelRequest request;
+  bool cancelled = false;
+  bool completed = false;
+
+ private:
+  ModelStreamHandlers handlers_;
+};
+
+class FakeProvider final : public ModelProvider {
+ public:
+  const std::string& id() const override { return id_; }
+  ModelCallPtr stream(ModelRequest request, ModelStreamHandlers handlers) override {
+    auto call = std::make_shared<FakeCall>(std::move(request), std::move(handlers));
+    std::lock_guard lock(mu_);
+    calls_.push_back(call);
+    return call;
+  }
+  std::size_t count() const {
+    std::lock_guard lock(mu_);
+    return calls_.size();
+  }
+  std::shared_ptr<FakeCall> call(std::size_t i) const {
+    std::lock_guard lock(mu_);
+    return calls_.at(i);
+  }
+
+ private:
+  std::string id_ = "fake";
+  mutable std::mutex mu_;
+  std::vector<std::shared_ptr<FakeCall>> calls_;
+};
+
+// ---- tools and a gate the test drives -----------------------------------------------------------------
+
+class TestTool final : public tools::Tool {
+ public:
+  TestTool(std::string name, std::function<Result<std::string>(const json::object&, const tools::ToolContext&)> run)
+      : name_(std::move(name)), run_(std::move(run)) {}
+  std::string_view name() const override { return name_; }
+  std::string_view description() const override { return "test tool"; }
+  const json::object& parameters() const override { return params_; }
+  Result<std::string> invoke(const json::object& args, const tools::ToolContext& ctx) const override {
+    return run_(args, ctx);
+  }
+
+ private:
+  std::string name_;
+  json::object params_{{"type", "object"}};
+  std::function<Result<std::string>(const json::object&, const tools::ToolContext&)> run_;
+};
+
+/// A gate whose every decision waits for the test (an approval).
+class ManualGate final : public tools::ToolGate {
+ public:
+  struct Pending final : tools::PendingDecision {
+    void cancel() override { cancelled = true; }
+    tools::ToolRequest request;
+    std::function<void(tools::GateDecision)> decide;
+    bool cancelled = false;
+  };
+  tools::PendingDecisionPtr check(const tools::ToolRequest& request,
+                                  std::function<void(tools::GateDecision)> decide) override {
+    auto p = std::make_shared<Pending>();
+    p->request = request;
+    p->decide = std::move(decide);
+    pending.push_back(p);
+    return p;
+  }
+  std::vector<std::shared_ptr<Pending>> pending;
+};
+
+struct Event {
+  std::string name;
+  std::string runId;
+  json::object payload;
+};
+
+// ---- the fixture --------------------------------------------------------------------------------------
+
+class AgentRunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "talon-runner-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    fs::create_directories(dir_ / "workspace");
+    store::SqliteStoreOptions storeOptions;
+    storeOptions.path = dir_ / "state.sqlite";
+    auto store = store::openSqliteStore(storeOptions);
+    ASSERT_TRUE(store) << store.error().toString();
+    store_ = std::move(*store);
+    bus_.subscribe([this](const GatewayEvent& e) {
+      auto v = parseJson(*e.payloadJson);
+      std::lock_guard lock(eventsMu_);
+      events_.push_back(Event{e.name, e.runId, v && v->is_object() ? v->get_object() : json::object{}});
+    });
+    registry_ = std::make_shared<tools::ToolRegistry>();
+    ASSERT_TRUE(registry_->add(std::make_unique<TestTool>(
+        "echo", [](const json::object& args, const tools::ToolContext&) -> Result<std::string> {
+          return std::string(getString(args, "text").value_or(""));
+        })));
+    ASSERT_TRUE(registry_->add(
+        std::make_unique<TestTool>("broken", [](const json::object&, const tools::ToolContext&) -> Result<std::string> {
+          return fail(tools::toolError(ErrorCode::kIo, "The disk is full."));
+        })));
+    ASSERT_TRUE(registry_->add(std::make_unique<TestTool>(
+        "watch", [this](const json::object&, const tools::ToolContext& ctx) -> Result<std::string> {
+          sawCancelled_ = ctx.isCancelled();
+          return std::string("watched");
+        })));
+  }
+
+  void TearDown() override {
+    runner_.reset();
+    if (store_) store_->close();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  void makeRunner(AgentRunnerOptions options = {}, tools::ToolGatePtr gate = nullptr) {
+    std::map<std::string, ModelProviderPtr> providers{{"fake", provider_}};
+    auto r = AgentRunner::create(options, {AgentProfile{"main", "Main", dir_ / "workspace", "fake/model-1"}}, providers,
+                                 registry_, *store_, bus_, ex_.executors(), clock_, std::move(gate));
+    ASSERT_TRUE(r) << r.error().toString();
+    runner_ = std::move(*r);
+  }
+
+  Status submit(const std::string& runId, const std::string& sessionKey = "agent:main:main",
+                std::chrono::milliseconds timeout = std::chrono::milliseconds(0)) {
+    TurnRequest t;
+    t.runId = runId;
+    t.agentId = "main";
+    t.sessionKey = sessionKey;
+    t.message = "hello from " + runId;
+    t.timeout = timeout;
+    t.onDone = [this](const TurnOutcome& o) {
+      std::lock_guard lock(eventsMu_);
+      outcomes_[o.runId] = o;
+    };
+    return runner_->submit(std::move(t));
+  }
+
+  bool done(const std::string& runId) {
+    std::lock_guard lock(eventsMu_);
+    return outcomes_.count(runId) != 0;
+  }
+  TurnOutcome outcome(const std::string& runId) {
+    std::lock_guard lock(eventsMu_);
+    return outcomes_.at(runId);
+  }
+  /// Runs tasks until the turn has ended (its commit comes back from the store's writer thread).
+  void settle(const std::string& runId) {
+    ASSERT_TRUE(ex_.runUntil([&] { return done(runId); })) << runId;
+  }
+  void waitCalls(std::size_t n) {
+    ASSERT_TRUE(ex_.runUntil([&] { return provider_->count() >= n; }));
+  }
+
+  std::vector<Event> events(const std::string& name, const std::string& runId) {
+    std::lock_guard lock(eventsMu_);
+    std::vector<Event> out;
+    for (const auto& e : events_) {
+      if (e.name == name && e.runId == runId) out.push_back(e);
+    }
+    return out;
+  }
+  /// The "turn" states published for a run, in order.
+  std::vector<std::string> states(const std::string& runId) {
+    std::vector<std::string> out;
+    for (const auto& e : events("agent", runId)) {
+      if (getString(e.payload, "stream") != "turn") continue;
+      out.emplace_back(getString(e.payload.at("data").get_object(), "state").value_or(""));
+    }
+    return out;
+  }
+  std::vector<json::object> agentData(const std::string& runId, std::string_view stream) {
+    std::vector<json::object> out;
+    for (const auto& e : events("agent", runId)) {
+      if (getString(e.payload, "stream") == stream) out.push_back(e.payload.at("data").get_object());
+    }
+    return out;
+  }
+  std::vector<json::object> chat(const std::string& runId, std::string_view state) {
+    std::vector<json::object> out;
+    for (const auto& e : events("chat", runId)) {
+      if (getString(e.payload, "state") == state) out.push_back(e.payload);
+    }
+    return out;
+  }
+  std::vector<store::TranscriptEntry> transcript(const std::string& sessionKey = "agent:main:main") {
+    auto t = store_->transcript(sessionKey, 0);
+    EXPECT_TRUE(t);
+    return t ? *t : std::vector<store::TranscriptEntry>{};
+  }
+  std::string runStatus(const std::string& runId) {
+    auto r = store_->getRun(runId);
+    return r && *r ? (*r)->status : std::string("<none>");
+  }
+
+  fs::path dir_;
+  std::shared_ptr<SimulatedClock> clock_ = std::make_shared<SimulatedClock>();
+  talon::testing::ManualExecutors ex_{clock_};
+  store::StorePtr store_;
+  EventBus bus_;
+  std::shared_ptr<FakeProvider> provider_ = std::make_shared<FakeProvider>();
+  std::shared_ptr<tools::ToolRegistry> registry_;
+  std::unique_ptr<AgentRunner> runner_;
+  std::mutex eventsMu_;
+  std::vector<Event> events_;
+  std::map<std::string, TurnOutcome> outcomes_;
+  std::atomic<bool> sawCancelled_{false};
+};
+
+ToolCall toolCall(std::string id, std::string name, std::string args) {
+  return ToolCall{std::move(id), std::move(name), std::move(args)};
+}
+
+// ---- states and events --------------------------------------------------------------------------------
+
+TEST_F(AgentRunnerTest, ATurnWalksItsStatesAndCommitsBeforeTheFinalEvent) {
+  makeRunner();
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  EXPECT_EQ(runner_->state("r1"), TurnState::kModel);
+  EXPECT_EQ(runStatus("r1"), "running");  // intake committed the run record before the model call
+  provider_->call(0)->delta("Hel");
+  provider_->call(0)->delta("lo");
+  provider_->call(0)->answer("Hello");
+  settle("r1");
+  EXPECT_EQ(states("r1"), (std::vector<std::string>{"intake", "context", "model", "commit", "deliver", "done"}));
+  auto o = outcome("r1");
+  EXPECT_FALSE(o.error);
+  EXPECT_EQ(o.text, "Hello");
+  EXPECT_EQ(runStatus("r1"), "ok");
+  auto t = transcript();
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[0].role, "user");
+  EXPECT_EQ(t[1].content, "Hello");
+  ASSERT_EQ(chat("r1", "final").size(), 1u);
+  auto lifecycle = agentData("r1", "lifecycle");
+  ASSERT_EQ(lifecycle.size(), 2u);
+  EXPECT_EQ(getString(lifecycle[0], "phase"), "start");
+  EXPECT_EQ(getString(lifecycle[1], "phase"), "end");
+  EXPECT_FALSE(runner_->state("r1"));  // ended turns are forgotten
+}
+
+// ---- lanes and the global cap -------------------------------------------------------------------------
+
+TEST_F(AgentRunnerTest, OneTurnAtATimePerSessionOtherSessionsConcurrently) {
+  makeRunner();
+  ASSERT_TRUE(submit("a1", "agent:main:a"));
+  ASSERT_TRUE(submit("a2", "agent:main:a"));
+  ASSERT_TRUE(submit("b1", "agent:main:b"));
+  waitCalls(2);
+  ex_.runReady();
+  EXPECT_EQ(provider_->count(), 2u);  // a1 and b1; a2 waits for its lane
+  EXPECT_EQ(runner_->state("a2"), TurnState::kQueued);
+  EXPECT_EQ(runner_->stats().running, 2);
+  EXPECT_EQ(runner_->stats().queued, 1);
+  EXPECT_EQ(states("a2"), std::vector<std::string>{"queued"});
+  provider_->call(0)->answer("a1 done");
+  settle("a1");
+  waitCalls(3);
+  EXPECT_EQ(runner_->state("a2"), TurnState::kModel);
+  // a2's context holds a1's exchange: the lane serialised them.
+  const auto& messages = provider_->call(2)->request.messages;
+  ASSERT_GE(messages.size(), 3u);
+  EXPECT_EQ(messages[messages.size() - 2].content, "a1 done");
+}
+
+TEST_F(AgentRunnerTest, TheGlobalCapQueuesTurnsOfOtherSessions) {
+  AgentRunnerOptions options;
+  options.maxConcurrent = 1;
+  makeRunner(options);
+  ASSERT_TRUE(submit("a1", "agent:main:a"));
+  ASSERT_TRUE(submit("b1", "agent:main:b"));
+  waitCalls(1);
+  ex_.runReady();
+  EXPECT_EQ(provider_->count(), 1u);
+  EXPECT_EQ(runner_->state("b1"), TurnState::kQueued);
+  EXPECT_EQ(runner_->stats().queued, 1);
+  provider_->call(0)->answer("ok");
+  settle("a1");
+  waitCalls(2);
+  EXPECT_EQ(runner_->stats().running, 1);
+  EXPECT_EQ(runner_->stats().queued, 0);
+}
+
+// ---- limits -------------------------------------------------------------------------------------------
+
+TEST_F(AgentRunnerTest, TheStepLimitEndsTheRunAsFailed) {
+  AgentRunnerOptions options;
+  options.maxSteps = 2;
+  makeRunner(options);
+  ASSERT_TRUE(submit("r1"));
+  for (std::size_t i = 0; i < 2; ++i) {
+    waitCalls(i + 1);
+    provider_->call(i)->callTools({toolCall("c" + std::to_string(i), "echo", R"({"text":"x"})")});
+  }
+  settle("r1");
+  auto o = outcome("r1");
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->code, ErrorCode::kResourceExhausted);
+  EXPECT_EQ(o.stopReason, "max_steps");
+  EXPECT_EQ(provider_->count(), 2u);
+  EXPECT_EQ(runStatus("r1"), "error");
+  ASSERT_EQ(chat("r1", "error").size(), 1u);
+  EXPECT_EQ(states("r1").back(), "failed");
+}
+
+TEST_F(AgentRunnerTest, TheTurnTimeoutCutsAHungModelCallAtTheDeadline) {
+  AgentRunnerOptions options;
+  options.defaultTimeout = std::chrono::milliseconds(1000);
+  makeRunner(options);
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  ex_.advance(999);
+  EXPECT_EQ(runner_->state("r1"), TurnState::kModel);
+  EXPECT_FALSE(provider_->call(0)->cancelled);
+  ex_.advance(1);
+  EXPECT_TRUE(provider_->call(0)->cancelled);
+  settle("r1");
+  auto o = outcome("r1");
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->code, ErrorCode::kDeadlineExceeded);
+  EXPECT_EQ(o.stopReason, "timeout");
+  auto errors = chat("r1", "error");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(getString(errors[0], "errorKind"), "timeout");
+  EXPECT_EQ(runStatus("r1"), "error");
+}
+
+TEST_F(AgentRunnerTest, ARequestTimeoutOverridesTheDefault) {
+  makeRunner();
+  ASSERT_TRUE(submit("r1", "agent:main:main", std::chrono::milliseconds(50)));
+  waitCalls(1);
+  EXPECT_EQ(provider_->call(0)->request.timeout.count(), 50);
+  ex_.advance(50);
+  settle("r1");
+  EXPECT_EQ(outcome("r1").stopReason, "timeout");
+}
+
+// ---- abort --------------------------------------------------------------------------------------------
+
+TEST_F(AgentRunnerTest, AbortCancelsTheModelCallAndKeepsThePartialAnswer) {
+  makeRunner();
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->delta("Half an ans");
+  auto r = runner_->abort("r1", "agent:main:main");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->aborted);
+  EXPECT_EQ(r->runIds, std::vector<std::string>{"r1"});
+  EXPECT_TRUE(provider_->call(0)->cancelled);  // its late kCancelled completion is ignored
+  settle("r1");
+  auto o = outcome("r1");
+  EXPECT_TRUE(o.aborted);
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->code, ErrorCode::kCancelled);
+  EXPECT_EQ(o.stopReason, "rpc");
+  auto aborted = chat("r1", "aborted");
+  ASSERT_EQ(aborted.size(), 1u);
+  EXPECT_EQ(getString(aborted[0], "stopReason"), "rpc");
+  EXPECT_EQ(json::serialize(aborted[0].at("message").at("content")), R"([{"type":"text","text":"Half an ans"}])");
+  EXPECT_TRUE(chat("r1", "error").empty());
+  auto lifecycle = agentData("r1", "lifecycle");
+  ASSERT_EQ(lifecycle.size(), 2u);
+  EXPECT_EQ(getString(lifecycle[1], "status"), "cancelled");
+  EXPECT_EQ(lifecycle[1].at("aborted"), json::value(true));
+  EXPECT_EQ(runStatus("r1"), "aborted");
+  auto t = transcript();
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[1].content, "Half an ans");
+  EXPECT_EQ(states("r1").back(), "aborted");
+  // Aborting again finds nothing to abort.
+  auto again = runner_->abort("r1");
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->aborted);
+}
+
+TEST_F(AgentRunnerTest, AnAbortedQueuedTurnNeverRuns) {
+  makeRunner();
+  ASSERT_TRUE(submit("r1"));
+  ASSERT_TRUE(submit("r2"));
+  waitCalls(1);
+  auto r = runner_->abort("r2");
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->aborted);
+  ASSERT_TRUE(done("r2"));  // ended at once, with its events
+  EXPECT_TRUE(outcome("r2").aborted);
+  EXPECT_EQ(chat("r2", "aborted").size(), 1u);
+  provider_->call(0)->answer("first");
+  settle("r1");
+  ex_.runReady();
+  EXPECT_EQ(provider_->count(), 1u);  // r2 never reached the model
+  EXPECT_EQ(runStatus("r2"), "<none>");
+  EXPECT_EQ(transcript().size(), 2u);
+  EXPECT_EQ(runner_->stats().queued, 0);
+  EXPECT_EQ(runner_->stats().running, 0);
+}
+
+TEST_F(AgentRunnerTest, AbortingAHeadWaitingForASlotFreesItsLane) {
+  AgentRunnerOptions options;
+  options.maxConcurrent = 1;
+  makeRunner(options);
+  ASSERT_TRUE(submit("a1", "agent:main:a"));
+  ASSERT_TRUE(submit("b1", "agent:main:b"));  // waits for the global slot, holding lane b
+  ASSERT_TRUE(submit("b2", "agent:main:b"));  // waits for lane b
+  waitCalls(1);
+  ASSERT_TRUE(runner_->abort("b1"));
+  EXPECT_EQ(runner_->state("b2"), TurnState::kQueued);
+  provider_->call(0)->answer("a");
+  settle("a1");
+  waitCalls(2);  // b2 got the slot
+  EXPECT_EQ(runner_->state("b2"), TurnState::kModel);
+}
+
+TEST_F(AgentRunnerTest, AbortSessionAbortsQueuedTurnsFirstThenTheRunningOne) {
+  makeRunner();
+  ASSERT_TRUE(submit("r1"));
+  ASSERT_TRUE(submit("r2"));
+  ASSERT_TRUE(submit("other", "agent:main:other"));
+  waitCalls(2);
+  auto r = runner_->abortSession("agent:main:main");
+  EXPECT_TRUE(r.aborted);
+  EXPECT_EQ(r.runIds, (std::vector<std::string>{"r2", "r1"}));
+  settle("r1");
+  EXPECT_TRUE(outcome("r1").aborted);
+  EXPECT_EQ(runner_->state("other"), TurnState::kModel);
+}
+
+TEST_F(AgentRunnerTest, AbortOfARunOfAnotherSessionIsRefused) {
+  makeRunner();
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  auto r = runner_->abort("r1", "agent:main:elsewhere");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(runner_->state("r1"), TurnState::kModel);
+  auto unknown = runner_->abort("nope");
+  ASSERT_TRUE(unknown);
+  EXPECT_FALSE(unknown->aborted);
+}
+
+// ---- drain --------------------------------------------------------------------------------------------
+
+TEST_F(AgentRunnerTest, DrainLetsRunningTurnsFinishWithinTheGrace) {
+  AgentRunnerOptions options;
+  options.drainGrace = std::chrono::milliseconds(5000);
+  makeRunner(options);
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  bool drained = false;
+  runner_->drain([&] { drained = true; });
+  EXPECT_EQ(submit("late").error().code, ErrorCode::kUnavailable);
+  ex_.advance(4000);
+  EXPECT_FALSE(drained);
+  provider_->call(0)->answer("finished in time");
+  ASSERT_TRUE(ex_.runUntil([&] { return drained; }));
+  EXPECT_FALSE(outcome("r1").error);
+  EXPECT_EQ(runStatus("r1"), "ok");
+  EXPECT_EQ(ex_.armedTimers(), 0u);  // the grace timer was cancelled
+}
+
+TEST_F(AgentRunnerTest, DrainAbortsWhatIsLeftAfterTheGrace) {
+  AgentRunnerOptions options;
+  options.drainGrace = std::chrono::milliseconds(5000);
+  makeRunner(options);
+  ASSERT_TRUE(submit("r1"));
+  ASSERT_TRUE(submit("r2"));
+  waitCalls(1);
+  bool drained = false;
+  runner_->drain([&] { drained = true; });
+  ex_.advance(4999);
+  EXPECT_FALSE(drained);
+  EXPECT_FALSE(provider_->call(0)->cancelled);
+  ex_.advance(1);
+  EXPECT_TRUE(provider_->call(0)->cancelled);
+  ASSERT_TRUE(ex_.runUntil([&] { return drained; }));
+  EXPECT_TRUE(outcome("r1").aborted);
+  EXPECT_EQ(outcome("r1").stopReason, "shutdown");
+  EXPECT_TRUE(outcome("r2").aborted);
+  EXPECT_EQ(provider_->count(), 1u);
+  EXPECT_EQ(runStatus("r1"), "aborted");
+}
+
+TEST_F(AgentRunnerTest, DrainWithNothingRunningReportsAtOnce) {
+  makeRunner();
+  bool drained = false;
+  runner_->drain([&] { drained = true; });
+  EXPECT_TRUE(drained);
+}
+
+// ---- the ToolGate and tool outcomes -------------------------------------------------------------------
+
+TEST_F(AgentRunnerTest, TheGatePausesTheTurnUntilAnApprovalArrives) {
+  auto gate = std::make_shared<ManualGate>();
+  makeRunner({}, gate);
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->callTools({toolCall("c1", "echo", R"({"text":"approved output"})")});
+  ex_.runReady();
+  ASSERT_EQ(gate->pending.size(), 1u);
+  EXPECT_EQ(gate->pending[0]->request.toolName, "echo");
+  EXPECT_EQ(gate->pending[0]->request.toolCallId, "c1");
+  EXPECT_EQ(runner_->state("r1"), TurnState::kTools);
+  // Paused: no task queued, no thread held, the tool not run, however long the wait.
+  ex_.advance(60'000);
+  EXPECT_EQ(ex_.pendingIo() + ex_.pendingBlocking() + ex_.pendingTools(), 0u);
+  EXPECT_EQ(ex_.toolTasksPosted(), 0u);
+  EXPECT_EQ(provider_->count(), 1u);
+  auto waiting = agentData("r1", "turn").back();
+  EXPECT_EQ(getString(waiting, "waiting"), "approval");
+  // The approval arrives (from any thread); the turn resumes.
+  gate->pending[0]->decide(tools::GateDecision::allowed());
+  waitCalls(2);
+  EXPECT_EQ(ex_.toolTasksPosted(), 1u);
+  EXPECT_EQ(provider_->call(1)->request.messages.back().content, "approved output");
+  provider_->call(1)->answer("done");
+  settle("r1");
+  EXPECT_FALSE(outcome("r1").error);
+  auto t = transcript();
+  ASSERT_EQ(t.size(), 4u);
+  EXPECT_EQ(t[2].role, "tool");
+  EXPECT_FALSE(tools::decodeTranscriptMeta(t[2].toolCallsJson, t[2].content).isError);
+}
+
+TEST_F(AgentRunnerTest, ADeniedCallNeverRunsAndIsRecordedAsDenied) {
+  auto gate = std::make_shared<ManualGate>();
+  makeRunner({}, gate);
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->callTools({toolCall("c1", "watch", "{}")});
+  ex_.runReady();
+  ASSERT_EQ(gate->pending.size(), 1u);
+  gate->pending[0]->decide(tools::GateDecision::denied("Not allowed here."));
+  waitCalls(2);
+  EXPECT_EQ(ex_.toolTasksPosted(), 0u);
+  EXPECT_EQ(provider_->call(1)->request.messages.back().content, "error: Not allowed here.");
+  auto results = agentData("r1", "tool");
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[1].at("isError"), json::value(true));
+  EXPECT_EQ(getString(results[1], "errorKind"), "denied");
+  provider_->call(1)->answer("ok");
+  settle("r1");
+  auto t = transcript();
+  ASSERT_EQ(t.size(), 4u);
+  auto meta = tools::decodeTranscriptMeta(t[2].toolCallsJson, t[2].content);
+  EXPECT_TRUE(meta.isError);
+  EXPECT_EQ(meta.errorKind, tools::ToolErrorKind::kDenied);
+}
+
+TEST_F(AgentRunnerTest, AbortWhileAwaitingApprovalWithdrawsTheRequest) {
+  auto gate = std::make_shared<ManualGate>();
+  makeRunner({}, gate);
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->callTools({toolCall("c1", "echo", "{}"), toolCall("c2", "echo", "{}")});
+  ex_.runReady();
+  ASSERT_EQ(gate->pending.size(), 1u);
+  ASSERT_TRUE(runner_->abort("r1")->aborted);
+  EXPECT_TRUE(gate->pending[0]->cancelled);
+  gate->pending[0]->decide(tools::GateDecision::allowed());  // too late: ignored
+  settle("r1");
+  EXPECT_TRUE(outcome("r1").aborted);
+  EXPECT_EQ(ex_.toolTasksPosted(), 0u);
+  auto t = transcript();
+  ASSERT_EQ(t.size(), 4u);  // user, assistant with two calls, two cancelled results
+  for (std::size_t i = 2; i < 4; ++i) {
+    auto meta = tools::decodeTranscriptMeta(t[i].toolCallsJson, t[i].content);
+    EXPECT_TRUE(meta.isError);
+    EXPECT_EQ(meta.errorKind, tools::ToolErrorKind::kCancelled);
+  }
+}
+
+TEST_F(AgentRunnerTest, AbortDuringAToolCallSetsItsCancelledFlag) {
+  makeRunner();
+  ex_.holdTools(true);
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->callTools({toolCall("c1", "watch", "{}")});
+  ex_.runReady();
+  ASSERT_EQ(ex_.pendingTools(), 1u);  // the tool is "running"
+  ASSERT_TRUE(runner_->abort("r1")->aborted);
+  settle("r1");  // the turn does not wait for the tool
+  EXPECT_TRUE(outcome("r1").aborted);
+  EXPECT_EQ(ex_.runTools(), 1u);
+  EXPECT_TRUE(sawCancelled_);
+  ex_.runReady();
+  EXPECT_EQ(provider_->count(), 1u);  // the late result is ignored
+}
+
+TEST_F(AgentRunnerTest, ToolOutcomesAreValuesWithTheirKind) {
+  makeRunner();
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->callTools({toolCall("c1", "nosuch", "{}"), toolCall("c2", "echo", "[1,2]"),
+                                 toolCall("c3", "broken", "{}"), toolCall("c4", "echo", R"({"text":"fine"})")});
+  waitCalls(2);
+  provider_->call(1)->answer("ok");
+  settle("r1");
+  auto t = transcript();
+  ASSERT_EQ(t.size(), 7u);
+  auto kind = [&](std::size_t i) { return tools::decodeTranscriptMeta(t[i].toolCallsJson, t[i].content).errorKind; };
+  EXPECT_EQ(kind(2), tools::ToolErrorKind::kNotFound);
+  EXPECT_EQ(kind(3), tools::ToolErrorKind::kInvalidArguments);
+  EXPECT_EQ(kind(4), tools::ToolErrorKind::kFailed);
+  EXPECT_EQ(t[4].content, "error: The disk is full.");
+  EXPECT_FALSE(tools::decodeTranscriptMeta(t[5].toolCallsJson, t[5].content).isError);
+  EXPECT_EQ(t[5].content, "fine");
+  EXPECT_EQ(t[2].toolCallId, "c1");
+}
+
+// ---- streamed text ------------------------------------------------------------------------------------
+
+TEST_F(AgentRunnerTest, DeltasAreCoalescedAndFlushedBeforeTheFinal) {
+  AgentRunnerOptions options;
+  options.deltaPacing = std::chrono::milliseconds(75);
+  options.deltaBytesPerSecond = 0;
+  makeRunner(options);
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  auto call = provider_->call(0);
+  call->delta("a");  // the first piece goes out at once
+  EXPECT_EQ(chat("r1", "delta").size(), 1u);
+  for (int i = 0; i < 99; ++i) call->delta("b");  // within the pacing window: held
+  EXPECT_EQ(chat("r1", "delta").size(), 1u);
+  ex_.advance(75);  // the paced flush
+  auto deltas = chat("r1", "delta");
+  ASSERT_EQ(deltas.size(), 2u);
+  EXPECT_EQ(getString(deltas[1], "deltaText"), std::string(99, 'b'));
+  EXPECT_FALSE(deltas[1].contains("replace"));
+  call->delta("c");  // held: less than 75 ms since the last flush
+  ex_.advance(10);
+  EXPECT_EQ(chat("r1", "delta").size(), 2u);
+  call->answer("a" + std::string(99, 'b') + "c");
+  settle("r1");
+  deltas = chat("r1", "delta");
+  ASSERT_EQ(deltas.size(), 3u);  // flushed before the final
+  EXPECT_EQ(getString(deltas[2], "deltaText"), "c");
+  std::string joined;
+  for (const auto& d : deltas) joined += getString(d, "deltaText").value_or("");
+  EXPECT_EQ(joined, "a" + std::string(99, 'b') + "c");
+  auto assistant = agentData("r1", "assistant");
+  ASSERT_EQ(assistant.size(), 3u);
+  EXPECT_EQ(getString(assistant[1], "delta"), std::string(99, 'b'));
+  // The final comes after the last delta.
+  auto all = events("chat", "r1");
+  EXPECT_EQ(getString(all.back().payload, "state"), "final");
+}
+
+TEST_F(AgentRunnerTest, StreamedBytesStayNearLinearInTheAnswer) {
+  AgentRunnerOptions options;  // defaults: 75 ms pacing, 256 KiB/s budget
+  makeRunner(options);
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  auto call = provider_->call(0);
+  // A 100 KB answer in 1,000 pieces of 100 bytes, one every 5 ms (5 s of streaming).
+  std::string piece(100, 'x');
+  for (int i = 0; i < 1000; ++i) {
+    call->delta(piece);
+    ex_.advance(5);
+  }
+  call->answer(std::string(100'000, 'x'));
+  settle("r1");
+  std::size_t bytes = 0;
+  auto deltas = chat("r1", "delta");
+  for (const auto& d : deltas) bytes += json::serialize(d).size();
+  // Unpaced, each of the 1,000 deltas would carry the text so far: ~100 MB in deltaText and message.
+  // Paced, the deltas number ~5 s / max(75 ms, size / budget) and the bytes a small multiple of it.
+  EXPECT_LT(deltas.size(), 70u);
+  EXPECT_LT(bytes, 4'000'000u);
+  std::string joined;
+  for (const auto& d : deltas) joined += getString(d, "deltaText").value_or("");
+  EXPECT_EQ(joined.size(), 100'000u);
+}
+
+TEST_F(AgentRunnerTest, ANewModelStepReplacesTheStreamedText) {
+  AgentRunnerOptions options;
+  options.deltaPacing = std::chrono::milliseconds(0);
+  options.deltaBytesPerSecond = 0;
+  makeRunner(options);
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->delta("Let me look.");
+  provider_->call(0)->callTools({toolCall("c1", "echo", "{}")});
+  waitCalls(2);
+  provider_->call(1)->delta("Found it.");
+  provider_->call(1)->answer("Found it.");
+  settle("r1");
+  auto deltas = chat("r1", "delta");
+  ASSERT_EQ(deltas.size(), 2u);
+  EXPECT_EQ(deltas[1].at("replace"), json::value(true));
+  EXPECT_EQ(getString(deltas[1], "deltaText"), "Found it.");
+}
+
+TEST_F(AgentRunnerTest, SubmitRefusesADuplicateRunIdAndAnUnknownAgent) {
+  makeRunner();
+  ASSERT_TRUE(submit("r1"));
+  EXPECT_EQ(submit("r1").error().code, ErrorCode::kAlreadyExists);
+  TurnRequest t;
+  t.runId = "x";
+  t.agentId = "ghost";
+  t.sessionKey = "agent:ghost:main";
+  EXPECT_EQ(runner_->submit(std::move(t)).error().code, ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace talon::gateway
