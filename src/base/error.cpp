@@ -86,11 +86,19 @@ bool Error::retryable() const {
          code == ErrorCode::kDeadlineExceeded;
 }
 
+Error notSupportedYet(std::string_view what) {
+  std::string msg = std::string(what) + " is not supported by Talon yet";
+  Error e(ErrorCode::kUnsupported, msg, msg);
+  e.details = {{"code", "UNSUPPORTED"}};
+  return e;
+}
+
 std::string Error::toString() const { return fmt::format("{}: {}", errorCodeName(code), message); }
 
 std::string_view protocolErrorCode(ErrorCode code) {
   switch (code) {
     case ErrorCode::kUnauthenticated:  // OpenClaw reports a bad token as INVALID_REQUEST + details.code
+    case ErrorCode::kUnsupported:      // OpenClaw has no such code; details.code says UNSUPPORTED*
     case ErrorCode::kInvalidArgument:
     case ErrorCode::kConfigInvalid:
     case ErrorCode::kFailedPrecondition:
@@ -103,8 +111,6 @@ std::string_view protocolErrorCode(ErrorCode code) {
       return "CONFLICT";
     case ErrorCode::kAgentSelectionRequired:
       return "AGENT_SELECTION_REQUIRED";
-    case ErrorCode::kUnsupported:
-      return "UNSUPPORTED";
     case ErrorCode::kResourceExhausted:
       return "RATE_LIMITED";
     case ErrorCode::kUnavailable:

@@ -64,8 +64,15 @@ inline Unexpected<Error> fail(ErrorCode code, std::string message, std::string e
 }
 inline Unexpected<Error> fail(Error e) { return Unexpected<Error>(std::move(e)); }
 
+/// The one error for a known OpenClaw feature Talon does not implement yet: kUnsupported with "<what> is
+/// not supported by Talon yet" as both messages and details {code:"UNSUPPORTED"}. Every such answer
+/// (RPC params, HTTP parameters, config values reaching run time) goes through it, so the protocol code,
+/// HTTP status and CLI exit code are the same everywhere.
+Error notSupportedYet(std::string_view what);
+
 /// OpenClaw gateway protocol error code for an ErrorCode (INVALID_REQUEST, FORBIDDEN, UNAVAILABLE,
-/// NOT_FOUND, AGENT_SELECTION_REQUIRED, ...). Source: reference/openclaw-protocol.md, "Errors seen on the wire".
+/// NOT_FOUND, AGENT_SELECTION_REQUIRED, ...; kUnsupported is INVALID_REQUEST, as OpenClaw answers a request
+/// it cannot act on). Source: reference/openclaw-protocol.md, "Errors seen on the wire".
 std::string_view protocolErrorCode(ErrorCode code);
 /// HTTP status for an ErrorCode (400, 401, 403, 404, 409, 429, 502, 503, 504, 500).
 int httpStatus(ErrorCode code);

@@ -1,6 +1,5 @@
 #include "gateway/client_session.h"
 
-#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
@@ -16,29 +15,18 @@
 namespace talon::gateway {
 namespace asio = boost::asio;
 
-namespace {
-/// OpenClaw answers a bad credential after about 270 ms (reference/openclaw-protocol.md §1), which
-/// slows down guessing; Talon waits the same.
-constexpr auto kAuthFailureDelay = std::chrono::milliseconds(270);
-
-bool secretEquals(std::string_view offered, std::string_view expected) {
-  if (offered.size() != expected.size()) return false;
-  return CRYPTO_memcmp(offered.data(), expected.data(), expected.size()) == 0;
-}
-}  // namespace
-
-ClientSession::ClientSession(GatewayContext& ctx, asio::io_context& io, net::WebSocketConnectionPtr connection)
-    : ctx_(ctx), io_(io), conn_(std::move(connection)), connId_(newUuid()) {}
+ClientSession::ClientSession(const ConnectionDeps& deps, asio::io_context& io, net::WebSocketConnectionPtr connection)
+    : deps_(deps), io_(io), conn_(std::move(connection)), connId_(newUuid()) {}
 
 ClientSession::~ClientSession() = default;
 
-std::shared_ptr<ClientSession> ClientSession::start(GatewayContext& ctx, asio::io_context& io,
+std::shared_ptr<ClientSession> ClientSession::start(const ConnectionDeps& deps, asio::io_context& io,
                                                     net::WebSocketConnectionPtr connection) {
-  auto session = std::make_shared<ClientSession>(ctx, io, std::move(connection));
+  auto session = std::make_shared<ClientSession>(deps, io, std::move(connection));
   session->conn_->setMaxMessageBytes(protocol::kPreConnectMaxPayloadBytes);
   {
     std::lock_guard lock(session->sendMu_);
-    session->conn_->send(protocol::encodeConnectChallenge(newUuid(), ctx.clock->nowMs()));
+    session->conn_->send(protocol::encodeConnectChallenge(newUuid(), deps.clock->nowMs()));
   }
   auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(protocol::kHandshakeTimeoutMs));
   std::weak_ptr<ClientSession> weak = session;
@@ -52,7 +40,7 @@ std::shared_ptr<ClientSession> ClientSession::start(GatewayContext& ctx, asio::i
     }
   });
   session->handshakeTimer_ = timer;
-  ctx.connections++;
+  deps.state.connections++;
   return session;
 }
 
@@ -95,27 +83,13 @@ void ClientSession::handleConnect(std::string_view text) {
   auto role = protocol::validateConnect(*params);
   if (!role) return fail(role.error());
 
-  // Shared-secret check (gateway.auth.mode token | password | none).
-  std::optional<protocol::AuthFailure> authFailure;
-  if (ctx_.authMode == "token") {
-    if (!params->auth.token) {
-      authFailure = protocol::AuthFailure::kTokenMissing;
-    } else if (!secretEquals(*params->auth.token, ctx_.sharedSecret)) {
-      authFailure = protocol::AuthFailure::kTokenMismatch;
-    }
-  } else if (ctx_.authMode == "password") {
-    if (!params->auth.password) {
-      authFailure = protocol::AuthFailure::kPasswordMissing;
-    } else if (!secretEquals(*params->auth.password, ctx_.sharedSecret)) {
-      authFailure = protocol::AuthFailure::kPasswordMismatch;
-    }
-  }
-  if (authFailure) {
+  auto principal = deps_.auth.authenticateConnect(
+      *params, *role, security::PeerOrigin{conn_->remoteIsLoopback(), conn_->remoteAddress()});
+  if (!principal) {
     spdlog::warn("connection {}: bad credentials from client {}", conn_->remoteAddress(), params->client.id);
-    auto error =
-        protocol::authFailureError(*authFailure, params->client.id, params->client.mode, conn_->remoteIsLoopback());
+    auto error = principal.error().error;
     state_ = State::kAuthenticating;
-    auto timer = std::make_shared<asio::steady_timer>(io_, kAuthFailureDelay);
+    auto timer = std::make_shared<asio::steady_timer>(io_, security::kAuthFailureDelay);
     auto self = shared_from_this();
     timer->async_wait([self, timer, id = frame->id, error](const boost::system::error_code&) {
       {
@@ -126,37 +100,27 @@ void ClientSession::handleConnect(std::string_view text) {
     });
     return;
   }
-
-  role_ = *role;
-  protocol::ScopeGrantInput grant;
-  grant.isLoopback = conn_->remoteIsLoopback();
-  grant.sharedSecretAuth = ctx_.authMode != "none";
-  grant.clientId = params->client.id;
-  grant.clientMode = params->client.mode;
-  grant.requested = params->scopes;
-  // With auth mode "none" (loopback only) the requested scopes are granted as with the shared secret.
-  if (ctx_.authMode == "none") grant.sharedSecretAuth = true;
-  auto granted = protocol::grantScopes(grant);
-  scopes_ = protocol::ScopeSet::fromNames(granted);
+  role_ = principal->role;
+  scopes_ = principal->scopes;
 
   protocol::HelloSnapshot snapshot;
-  auto health = parseJson(*ctx_.health.get());
+  auto health = parseJson(*deps_.health.get());
   if (health && health->is_object()) snapshot.health = std::move(health->get_object());
-  snapshot.uptimeMs = ctx_.clock->nowMs() - ctx_.startedAtMs;
+  snapshot.uptimeMs = deps_.clock->nowMs() - deps_.info.startedAtMs;
   snapshot.stateVersion = protocol::StateVersion{1, 1};
   snapshot.extra = json::object{
-      {"configPath", ctx_.config->path}, {"stateDir", ctx_.stateDir.string()}, {"authMode", ctx_.authMode}};
-  static const auto methods = protocol::implementedMethodNames();
+      {"configPath", deps_.config->path}, {"stateDir", deps_.info.stateDir.string()}, {"authMode", principal->method}};
+  const auto& methods = deps_.methods.names();
   protocol::HelloOkInput in;
-  in.serverVersion = ctx_.version;
+  in.serverVersion = deps_.info.version;
   in.connId = connId_;
   in.methods = methods;
   in.events = protocol::kTalonEvents;
   in.capabilities = protocol::kTalonServerCapabilities;
   in.snapshot = &snapshot;
   in.auth.role = protocol::roleName(role_);
-  in.auth.scopes = granted;
-  in.auth.method = ctx_.authMode;
+  in.auth.scopes = principal->grantedScopes;
+  in.auth.method = principal->method;
   auto hello = protocol::encodeHelloOk(in);
   if (!hello) {
     spdlog::error("cannot encode hello-ok: {}", hello.error().toString());
@@ -173,19 +137,15 @@ void ClientSession::handleConnect(std::string_view text) {
   }
   conn_->setMaxMessageBytes(static_cast<std::size_t>(protocol::kMaxPayloadBytes));
   {
-    std::lock_guard lock(ctx_.presenceMu);
-    ctx_.presence[conn_->id()] = PresenceEntry{params->client.instanceId.value_or(""),
-                                               params->client.displayName.value_or(params->client.id),
-                                               conn_->remoteAddress(),
-                                               params->client.version,
-                                               params->client.platform,
-                                               params->client.deviceFamily.value_or(""),
-                                               std::string(protocol::clientModeName(params->client.mode)),
-                                               "connect",
-                                               ctx_.clock->nowMs()};
+    deps_.presence.set(
+        conn_->id(),
+        PresenceEntry{params->client.instanceId.value_or(""), params->client.displayName.value_or(params->client.id),
+                      conn_->remoteAddress(), params->client.version, params->client.platform,
+                      params->client.deviceFamily.value_or(""),
+                      std::string(protocol::clientModeName(params->client.mode)), "connect", deps_.clock->nowMs()});
   }
   std::weak_ptr<ClientSession> weak = shared_from_this();
-  busSubscription_ = ctx_.bus->subscribe([weak](const GatewayEvent& e) {
+  busSubscription_ = deps_.bus.subscribe([weak](const GatewayEvent& e) {
     if (auto self = weak.lock()) self->onEvent(e);
   });
   spdlog::debug("connection {} ({}): connected as {}/{}", conn_->id(), conn_->remoteAddress(), params->client.id,
@@ -196,8 +156,12 @@ void ClientSession::handleRequest(std::string_view text) {
   auto frame = protocol::parseRequestFrame(text);
   if (!frame) {
     if (frame.error().kind == protocol::FrameErrorKind::kNotJson) {
-      spdlog::info("connection {}: dropped a frame that is not JSON: {}", conn_->id(), frame.error().error.message);
-      return;
+      // OpenClaw drops such a frame silently; Talon answers it, so a client never waits for nothing.
+      spdlog::info("connection {}: a frame that is not JSON: {}", conn_->id(), frame.error().error.message);
+      return respondError(
+          protocol::kInvalidFrameResponseId,
+          protocol::invalidRequestFrameError("frame is not valid JSON (" + frame.error().error.message + ")"),
+          std::nullopt);
     }
     return respondError(frame.error().id.value_or(std::string(protocol::kInvalidFrameResponseId)), frame.error().error,
                         std::nullopt);
@@ -206,17 +170,14 @@ void ClientSession::handleRequest(std::string_view text) {
     return respondError(frame->id, Error(ErrorCode::kInvalidArgument, "connect after handshake", "already connected"),
                         std::nullopt);
   }
-  auto allowed = protocol::authorize(frame->method, scopes_, role_);
+  const auto* method = deps_.methods.find(frame->method);
+  auto allowed = protocol::authorize(frame->method, scopes_, role_, method != nullptr);
   if (!allowed) return respondError(frame->id, allowed.error(), std::nullopt);
-  dispatchRpc(ctx_, std::move(*frame), shared_from_this());
+  methods::MethodRegistry::dispatch(*method, std::move(*frame), shared_from_this());
 }
 
 void ClientSession::onEvent(const GatewayEvent& e) {
   if (state_ != State::kConnected) return;
-  if (!e.sessionKey.empty()) {
-    std::lock_guard lock(subsMu_);
-    if (!sessions_.count(e.sessionKey)) return;
-  }
   sendEvent(e.name, *e.payloadJson);
 }
 
@@ -240,23 +201,19 @@ void ClientSession::respondError(std::string_view id, const Error& error, std::o
 }
 
 void ClientSession::subscribeSession(const std::string& sessionKey) {
-  std::lock_guard lock(subsMu_);
-  sessions_.insert(sessionKey);
+  if (busSubscription_) deps_.bus.joinSession(busSubscription_, sessionKey);
 }
 
 void ClientSession::onClose(uint16_t code) {
   state_ = State::kClosed;
-  if (busSubscription_) ctx_.bus->unsubscribe(busSubscription_);
+  if (busSubscription_) deps_.bus.unsubscribe(busSubscription_);
   busSubscription_ = 0;
   if (handshakeTimer_) {
     static_cast<asio::steady_timer*>(handshakeTimer_.get())->cancel();
     handshakeTimer_.reset();
   }
-  {
-    std::lock_guard lock(ctx_.presenceMu);
-    ctx_.presence.erase(conn_->id());
-  }
-  ctx_.connections--;
+  deps_.presence.remove(conn_->id());
+  deps_.state.connections--;
 }
 
 }  // namespace talon::gateway

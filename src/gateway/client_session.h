@@ -10,11 +10,12 @@
 #include <string>
 #include <unordered_set>
 
-#include "gateway/gateway_context.h"
-#include "gateway/rpc_methods.h"
+#include "gateway/gateway_services.h"
+#include "gateway/methods/method_registry.h"
 #include "net/server.h"
 #include "protocol/client_info.h"
 #include "protocol/scopes.h"
+#include "security/authenticator.h"
 
 namespace boost::asio {
 class io_context;
@@ -22,12 +23,25 @@ class io_context;
 
 namespace talon::gateway {
 
+/// What a connection uses. All referenced objects outlive every connection.
+struct ConnectionDeps {
+  const GatewayInfo& info;
+  std::shared_ptr<const ConfigSnapshot> config;
+  const methods::MethodRegistry& methods;
+  EventBus& bus;
+  PresenceRegistry& presence;
+  CachedPayload& health;
+  const security::Authenticator& auth;
+  GatewayState& state;
+  ClockPtr clock;
+};
+
 class ClientSession final : public net::WebSocketSession,
-                            public RpcResponder,
+                            public methods::RpcResponder,
                             public std::enable_shared_from_this<ClientSession> {
  public:
   /// Sends the challenge and arms the handshake timeout. `io` runs the session's timers.
-  static std::shared_ptr<ClientSession> start(GatewayContext& ctx, boost::asio::io_context& io,
+  static std::shared_ptr<ClientSession> start(const ConnectionDeps& deps, boost::asio::io_context& io,
                                               net::WebSocketConnectionPtr connection);
   ~ClientSession() override;
 
@@ -40,7 +54,7 @@ class ClientSession final : public net::WebSocketSession,
   void respondError(std::string_view id, const Error& error, std::optional<std::string_view> payloadJson) override;
   void subscribeSession(const std::string& sessionKey) override;
 
-  ClientSession(GatewayContext& ctx, boost::asio::io_context& io, net::WebSocketConnectionPtr connection);
+  ClientSession(const ConnectionDeps& deps, boost::asio::io_context& io, net::WebSocketConnectionPtr connection);
 
  private:
   enum class State { kAwaitingConnect, kAuthenticating, kConnected, kClosed };
@@ -51,7 +65,7 @@ class ClientSession final : public net::WebSocketSession,
   void sendEvent(std::string_view name, std::string_view payloadJson);
   void closeWith(uint16_t code, std::string reason);
 
-  GatewayContext& ctx_;
+  const ConnectionDeps& deps_;
   boost::asio::io_context& io_;
   net::WebSocketConnectionPtr conn_;
   std::string connId_;
@@ -63,8 +77,6 @@ class ClientSession final : public net::WebSocketSession,
 
   std::mutex sendMu_;  // orders seq assignment with the send
   uint64_t seq_ = 0;
-  std::mutex subsMu_;
-  std::unordered_set<std::string> sessions_;  // sessions whose chat/agent events this client gets
 };
 
 }  // namespace talon::gateway

@@ -15,15 +15,22 @@
 
 #include "base/file_io.h"
 #include "base/ids.h"
+#include "base/log.h"
 #include "gateway/agent/agent_runner.h"
+#include "gateway/channels/channel_registry.h"
+#include "gateway/channels/inbound_router.h"
 #include "gateway/client_session.h"
-#include "gateway/http_api.h"
-#include "gateway/providers/openai_provider.h"
-#include "gateway/rpc_methods.h"
+#include "gateway/http/builtin_routes.h"
+#include "gateway/methods/builtin_methods.h"
+#include "gateway/methods/health_methods.h"
+#include "gateway/providers/provider_registry.h"
+#include "gateway/routing/access_gate.h"
 #include "gateway/tools/tool_registry.h"
 #include "net/http_client.h"
+#include "net/http_router.h"
 #include "protocol/constants.h"
 #include "protocol/frames.h"
+#include "security/shared_secret_authenticator.h"
 #include "store/sqlite_store.h"
 
 namespace talon::gateway {
@@ -43,8 +50,7 @@ Result<std::vector<std::string>> bindAddressesFor(const config::GatewayConfig& g
     }
     return std::vector<std::string>{g.customBindHost};
   }
-  return fail(ErrorCode::kUnsupported, "gateway.bind \"" + g.bind + "\" is not supported by Talon yet",
-              "gateway.bind \"" + g.bind + "\" is not supported by Talon yet");
+  return fail(notSupportedYet("gateway.bind \"" + g.bind + "\""));
 }
 
 /// A TimerHandle over an Asio steady timer on its own strand, so cancel() from any thread is safe and
@@ -58,6 +64,57 @@ struct AsioTimer final : TimerHandle, std::enable_shared_from_this<AsioTimer> {
 };
 
 bool isLoopbackAddress(const std::string& a) { return a == "::1" || a.rfind("127.", 0) == 0 || a == "localhost"; }
+
+/// Marks the runs a previous process left "running" (it crashed or was killed) as aborted.
+Status abortStaleRuns(store::Store& store, int64_t nowMs) {
+  auto stale = store.listRunsWithStatus("running");
+  if (!stale) return fail(stale.error());
+  if (stale->empty()) return {};
+  store::WriteBatch batch;
+  for (auto run : *stale) {
+    run.status = "aborted";
+    run.errorCode = "ABORTED";
+    run.errorMessage = "the gateway stopped while the run was in progress";
+    run.endedAtMs = nowMs;
+    batch.runs.push_back(std::move(run));
+  }
+  spdlog::warn("marking {} run(s) left running by the previous process as aborted", batch.runs.size());
+  if (auto s = store.write(std::move(batch)); !s)
+    spdlog::error("cannot mark stale runs aborted: {}", s.error().toString());
+  return {};
+}
+
+/// Each agent's profile; creates the workspaces. Errors: kIo when a workspace cannot be created.
+Result<std::vector<AgentProfile>> agentProfiles(const config::TalonConfig& cfg, const routing::AgentRoster& roster,
+                                                const std::filesystem::path& stateDir) {
+  const std::string defaultAgentId = roster.soleAgentId().value_or("");
+  std::vector<AgentProfile> agents;
+  std::error_code ec;
+  for (const auto& id : roster.agentIds()) {
+    AgentProfile a;
+    a.id = id;
+    const config::AgentEntryConfig* entry = nullptr;
+    for (const auto& e : cfg.agents.entries) {
+      if (e.id == id) entry = &e;
+    }
+    if (entry) a.name = entry->name;
+    if (entry && !entry->workspace.empty()) {
+      a.workspace = entry->workspace;
+    } else if (!cfg.agents.defaults.workspace.empty()) {
+      a.workspace = std::filesystem::path(cfg.agents.defaults.workspace) / id;
+    } else {
+      a.workspace = id == defaultAgentId || (defaultAgentId.empty() && id == "main") ? stateDir / "workspace"
+                                                                                     : stateDir / ("workspace-" + id);
+    }
+    if (a.workspace.is_relative()) a.workspace = std::filesystem::absolute(a.workspace);
+    std::filesystem::create_directories(a.workspace, ec);
+    if (ec) return fail(ErrorCode::kIo, "cannot create workspace " + a.workspace.string() + ": " + ec.message());
+    a.workspace = std::filesystem::canonical(a.workspace, ec);
+    a.model = entry && !entry->model.primary.empty() ? entry->model.primary : cfg.agents.defaults.model.primary;
+    agents.push_back(std::move(a));
+  }
+  return agents;
+}
 
 std::string hostName() {
   char buf[256] = {};
@@ -73,22 +130,42 @@ class Gateway::Impl {
   asio::io_context io;
   std::unique_ptr<asio::thread_pool> workers;
   std::unique_ptr<asio::thread_pool> toolWorkers;
+  Executors executors;
+  ClockPtr clock = SystemClock::instance();
   store::StorePtr store;
   EventBus bus;
   std::unique_ptr<AgentRunner> runner;
-  GatewayContext ctx;
+  GatewayInfo info;
+  std::unique_ptr<AgentDirectory> agents;
+  std::unique_ptr<security::SharedSecretAuthenticator> auth;
+  PresenceRegistry presence;
+  CachedPayload health;
+  GatewayState state;
+  RunRegistry runs;
+  methods::MethodRegistry methods;
+  net::HttpRouter router;
+  std::unique_ptr<ConnectionDeps> connectionDeps;
+  channels::ChannelRegistry channelFactories;
+  routing::AccessGate accessGate;
+  std::map<std::string, channels::ChannelPtr, std::less<>> channels;
+  std::unique_ptr<channels::InboundRouter> inbound;
   net::ServerPtr server;
   std::vector<std::string> addresses;
   std::unique_ptr<asio::steady_timer> healthTimer;
   std::unique_ptr<asio::steady_timer> tickTimer;
   std::unique_ptr<asio::signal_set> signals;
-  std::atomic<bool> stopping{false};
   std::atomic<bool> healthRefreshing{false};
+
+  GatewayServices services() {
+    return GatewayServices{info,     options.config, *agents, *store, *runner,   runs, bus,
+                           presence, health,         *auth,   state,  executors, clock};
+  }
+  methods::HealthDeps healthDeps() { return methods::HealthDeps::from(services()); }
 
   void scheduleHealthRefresh() {
     healthTimer->expires_after(std::chrono::seconds(2));
     healthTimer->async_wait([this](const boost::system::error_code& ec) {
-      if (ec || stopping) return;
+      if (ec || state.stopping) return;
       refreshHealth();
       scheduleHealthRefresh();
     });
@@ -96,18 +173,19 @@ class Gateway::Impl {
   void refreshHealth() {
     if (healthRefreshing.exchange(true)) return;
     asio::post(*workers, [this] {
-      auto payload = buildHealthPayload(ctx);
-      ctx.health.set(payload);
-      bus.publish(GatewayEvent{"health", {}, {}, std::make_shared<const std::string>(std::move(payload))});
+      auto snapshot = methods::buildHealthPayload(healthDeps());
+      state.storeReachable = snapshot.storeReachable;
+      health.set(snapshot.payloadJson);
+      bus.publish(GatewayEvent{"health", {}, {}, std::make_shared<const std::string>(std::move(snapshot.payloadJson))});
       healthRefreshing = false;
     });
   }
   void scheduleTick() {
     tickTimer->expires_after(std::chrono::milliseconds(protocol::kTickIntervalMs));
     tickTimer->async_wait([this](const boost::system::error_code& ec) {
-      if (ec || stopping) return;
+      if (ec || state.stopping) return;
       bus.publish(GatewayEvent{
-          "tick", {}, {}, std::make_shared<const std::string>("{\"ts\":" + std::to_string(ctx.clock->nowMs()) + "}")});
+          "tick", {}, {}, std::make_shared<const std::string>("{\"ts\":" + std::to_string(clock->nowMs()) + "}")});
       scheduleTick();
     });
   }
@@ -115,28 +193,16 @@ class Gateway::Impl {
 
 Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   auto impl = std::make_unique<Impl>();
-  auto& ctx = impl->ctx;
   const auto& cfg = options.config->config;
 
   auto addresses = bindAddressesFor(cfg.gateway);
   if (!addresses) return fail(addresses.error());
-  ctx.authMode = cfg.gateway.auth.mode.empty() ? "token" : cfg.gateway.auth.mode;
-  if (ctx.authMode == "token") {
-    ctx.sharedSecret = cfg.gateway.auth.token.empty() ? options.fallbackToken : cfg.gateway.auth.token;
-  } else if (ctx.authMode == "password") {
-    ctx.sharedSecret = cfg.gateway.auth.password;
-  } else if (ctx.authMode != "none") {
-    return fail(ErrorCode::kUnsupported, "gateway.auth.mode \"" + ctx.authMode + "\" is not supported by Talon yet",
-                "gateway.auth.mode \"" + ctx.authMode + "\" is not supported by Talon yet");
-  }
-  if (ctx.authMode != "none" && ctx.sharedSecret.empty()) {
-    return fail(ErrorCode::kFailedPrecondition,
-                "gateway.auth.mode is " + ctx.authMode + " but no " + ctx.authMode + " is set",
-                "gateway.auth." + ctx.authMode + " is not set (or its ${VAR} is unset)");
-  }
+  auto auth = security::SharedSecretAuthenticator::create(cfg.gateway.auth, options.fallbackToken);
+  if (!auth) return fail(auth.error());
+  impl->auth = std::move(*auth);
   bool loopbackOnly = true;
   for (const auto& a : *addresses) loopbackOnly = loopbackOnly && isLoopbackAddress(a);
-  if (!loopbackOnly && ctx.authMode == "none") {
+  if (!loopbackOnly && impl->auth->mode() == security::AuthMode::kNone) {
     return fail(ErrorCode::kFailedPrecondition,
                 "refusing to bind a non-loopback address without token or password auth",
                 "refusing to bind " + (*addresses)[0] +
@@ -152,36 +218,20 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   auto store = store::openSqliteStore(storeOptions);
   if (!store) return fail(store.error());
   impl->store = std::move(*store);
-  auto stale = impl->store->listRunsWithStatus("running");
-  if (stale && !stale->empty()) {
-    store::WriteBatch batch;
-    auto now = SystemClock::instance()->nowMs();
-    for (auto run : *stale) {
-      run.status = "aborted";
-      run.errorCode = "ABORTED";
-      run.errorMessage = "the gateway stopped while the run was in progress";
-      run.endedAtMs = now;
-      batch.runs.push_back(std::move(run));
-    }
-    spdlog::warn("marking {} run(s) left running by the previous process as aborted", batch.runs.size());
-    if (auto s = impl->store->write(std::move(batch)); !s)
-      spdlog::error("cannot mark stale runs aborted: {}", s.error().toString());
-  } else if (!stale) {
-    return fail(stale.error());
-  }
+  if (auto s = abortStaleRuns(*impl->store, impl->clock->nowMs()); !s) return fail(s.error());
 
   // Threads.
   int ioThreads =
       options.ioThreads > 0 ? options.ioThreads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   int workerThreads = options.workerThreads > 0 ? options.workerThreads : 4;
   impl->workers = std::make_unique<asio::thread_pool>(workerThreads);
-  Executors executors;
+  impl->toolWorkers = std::make_unique<asio::thread_pool>(workerThreads);
   auto* io = &impl->io;
   auto* workers = impl->workers.get();
+  auto* toolWorkers = impl->toolWorkers.get();
+  Executors& executors = impl->executors;
   executors.io = [io](Task t) { asio::post(*io, std::move(t)); };
   executors.blocking = [workers](Task t) { asio::post(*workers, std::move(t)); };
-  impl->toolWorkers = std::make_unique<asio::thread_pool>(workerThreads);
-  auto* toolWorkers = impl->toolWorkers.get();
   executors.tools = [toolWorkers](Task t) { asio::post(*toolWorkers, std::move(t)); };
   executors.after = [io](std::chrono::milliseconds delay, Task t) -> TimerHandlePtr {
     auto timer = std::make_shared<AsioTimer>(*io, delay);
@@ -191,49 +241,23 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
     return timer;
   };
 
-  // Providers.
-  auto httpClient = net::HttpClient::create(impl->io);
+  // Providers, by api.
+  ProviderRegistry providerFactories;
+  if (auto s = registerBuiltinProviders(providerFactories); !s) return fail(s.error());
+  ProviderContext providerContext{net::HttpClient::create(impl->io), impl->clock};
   std::map<std::string, ModelProviderPtr> providers;
   for (const auto& p : cfg.providers) {
-    if (p.api != "openai-completions") {
-      return fail(ErrorCode::kUnsupported,
-                  "models.providers." + p.id + ".api \"" + p.api + "\" is not supported by Talon yet",
-                  "models.providers." + p.id + ".api \"" + p.api + "\" is not supported by Talon yet");
-    }
     if (!p.apiKeyUnavailable.empty()) spdlog::warn("model provider {}: {}", p.id, p.apiKeyUnavailable);
-    auto provider = createOpenAiProvider(p, httpClient, SystemClock::instance());
+    auto provider = providerFactories.create(p, providerContext);
     if (!provider) return fail(provider.error());
     providers.emplace(p.id, std::move(*provider));
   }
 
   // Agents and their workspaces.
-  ctx.roster = routing::AgentRoster::fromConfig(cfg.agents);
-  ctx.defaultAgentId = ctx.roster.soleAgentId().value_or("");
-  std::vector<AgentProfile> agents;
-  for (const auto& id : ctx.roster.agentIds()) {
-    AgentProfile a;
-    a.id = id;
-    const config::AgentEntryConfig* entry = nullptr;
-    for (const auto& e : cfg.agents.entries) {
-      if (e.id == id) entry = &e;
-    }
-    if (entry) a.name = entry->name;
-    if (entry && !entry->workspace.empty()) {
-      a.workspace = entry->workspace;
-    } else if (!cfg.agents.defaults.workspace.empty()) {
-      a.workspace = std::filesystem::path(cfg.agents.defaults.workspace) / id;
-    } else {
-      a.workspace = id == ctx.defaultAgentId || (ctx.defaultAgentId.empty() && id == "main")
-                        ? options.stateDir / "workspace"
-                        : options.stateDir / ("workspace-" + id);
-    }
-    if (a.workspace.is_relative()) a.workspace = std::filesystem::absolute(a.workspace);
-    std::filesystem::create_directories(a.workspace, ec);
-    if (ec) return fail(ErrorCode::kIo, "cannot create workspace " + a.workspace.string() + ": " + ec.message());
-    a.workspace = std::filesystem::canonical(a.workspace, ec);
-    a.model = entry && !entry->model.primary.empty() ? entry->model.primary : cfg.agents.defaults.model.primary;
-    agents.push_back(std::move(a));
-  }
+  auto roster = routing::AgentRoster::fromConfig(cfg.agents);
+  auto profiles = agentProfiles(cfg, roster, options.stateDir);
+  if (!profiles) return fail(profiles.error());
+  impl->agents = std::make_unique<AgentDirectory>(roster, *profiles);
   auto toolRegistry = std::make_shared<tools::ToolRegistry>();
   if (auto s = tools::addFileTools(*toolRegistry); !s) return fail(s.error());
   AgentRunnerOptions runnerOptions;
@@ -245,37 +269,48 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   if (cfg.agents.defaults.timeoutSeconds > 0) {
     runnerOptions.defaultTimeout = std::chrono::milliseconds(cfg.agents.defaults.timeoutSeconds * 1000);
   }
-  auto runner = AgentRunner::create(runnerOptions, agents, std::move(providers), std::move(toolRegistry), *impl->store,
-                                    impl->bus, executors, SystemClock::instance());
+  auto runner = AgentRunner::create(runnerOptions, *profiles, std::move(providers), std::move(toolRegistry),
+                                    *impl->store, impl->bus, executors, impl->clock);
   if (!runner) return fail(runner.error());
   impl->runner = std::move(*runner);
 
-  // Context.
-  ctx.version = options.version;
-  ctx.host = hostName();
-  ctx.instanceId = newUuid();
-  ctx.stateDir = options.stateDir;
-  ctx.clock = SystemClock::instance();
-  ctx.startedAtMs = ctx.clock->nowMs();
-  ctx.startedAt = ctx.clock->steadyNow();
-  ctx.config = options.config;
-  ctx.store = impl->store.get();
-  ctx.runner = impl->runner.get();
-  ctx.bus = &impl->bus;
-  ctx.executors = executors;
-  ctx.health.set(buildHealthPayload(ctx));
+  // Identity.
+  impl->info.version = options.version;
+  impl->info.host = hostName();
+  impl->info.instanceId = newUuid();
+  impl->info.stateDir = options.stateDir;
+  impl->info.startedAtMs = impl->clock->nowMs();
+  impl->info.logFile = logFilePath();
+  impl->options = std::move(options);
+  impl->options.ioThreads = ioThreads;
+  impl->health.set(methods::buildHealthPayload(impl->healthDeps()).payloadJson);
+
+  // Methods, routes and channels, each registered by the module that owns it.
+  auto services = impl->services();
+  if (auto s = methods::registerBuiltinMethods(impl->methods, services); !s) return fail(s.error());
+  if (auto s = http::registerBuiltinRoutes(impl->router, services); !s) return fail(s.error());
+  if (auto s = channels::registerBuiltinChannels(impl->channelFactories); !s) return fail(s.error());
+  auto* implp = impl.get();
+  impl->inbound =
+      std::make_unique<channels::InboundRouter>(impl->options.config->config, impl->agents->roster(), impl->accessGate,
+                                                *impl->runner, [implp](std::string_view id) -> channels::Channel* {
+                                                  auto it = implp->channels.find(id);
+                                                  return it == implp->channels.end() ? nullptr : it->second.get();
+                                                });
 
   // Server.
+  impl->connectionDeps = std::make_unique<ConnectionDeps>(
+      ConnectionDeps{impl->info, impl->options.config, impl->methods, impl->bus, impl->presence, impl->health,
+                     *impl->auth, impl->state, impl->clock});
   net::ServerOptions serverOptions;
   serverOptions.bindAddresses = *addresses;
-  serverOptions.port = static_cast<uint16_t>(options.port.value_or(cfg.gateway.port));
+  serverOptions.port = static_cast<uint16_t>(impl->options.port.value_or(cfg.gateway.port));
   serverOptions.initialMaxWsMessageBytes = protocol::kPreConnectMaxPayloadBytes;
   net::ServerHandlers handlers;
-  auto* ctxp = &impl->ctx;
-  handlers.onHttp = [ctxp](net::HttpExchangePtr ex) { handleHttp(*ctxp, ex); };
-  handlers.onWebSocket = [ctxp, io](net::WebSocketConnectionPtr conn,
-                                    const net::HttpRequest&) -> net::WebSocketSessionPtr {
-    return ClientSession::start(*ctxp, *io, std::move(conn));
+  handlers.onHttp = [implp](net::HttpExchangePtr ex) { implp->router.dispatch(ex); };
+  handlers.onWebSocket = [implp, io](net::WebSocketConnectionPtr conn,
+                                     const net::HttpRequest&) -> net::WebSocketSessionPtr {
+    return ClientSession::start(*implp->connectionDeps, *io, std::move(conn));
   };
   auto server = net::Server::create(impl->io, serverOptions, handlers);
   if (!server && cfg.gateway.bind == "loopback") {
@@ -287,8 +322,6 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   if (!server) return fail(server.error());
   impl->server = std::move(*server);
   impl->addresses = serverOptions.bindAddresses;
-  impl->options = std::move(options);
-  impl->options.ioThreads = ioThreads;
   return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
 }
 
@@ -318,7 +351,7 @@ Status Gateway::run() {
   });
   impl.scheduleHealthRefresh();
   impl.scheduleTick();
-  impl.ctx.started = true;
+  impl.state.started = true;
   std::vector<std::thread> threads;
   for (int i = 1; i < impl.options.ioThreads; ++i) threads.emplace_back([&impl] { impl.io.run(); });
   impl.io.run();
@@ -332,18 +365,23 @@ Status Gateway::run() {
 
 void Gateway::stop() {
   auto& impl = *impl_;
-  if (impl.stopping.exchange(true)) return;
+  if (impl.state.stopping.exchange(true)) return;
   asio::post(impl.io, [&impl] {
-    impl.runner->drain();
     impl.bus.publish(
         GatewayEvent{"shutdown", {}, {}, std::make_shared<const std::string>("{\"reason\":\"gateway stopping\"}")});
-    if (impl.server) impl.server->stop();
     if (impl.healthTimer) impl.healthTimer->cancel();
     if (impl.tickTimer) impl.tickTimer->cancel();
     if (impl.signals) impl.signals->cancel();
-    // Give closing connections a moment to flush, then stop the loop.
-    auto t = std::make_shared<asio::steady_timer>(impl.io, std::chrono::milliseconds(200));
-    t->async_wait([&impl, t](const boost::system::error_code&) { impl.io.stop(); });
+    // Running turns get agents.defaults drain grace to finish (then they are aborted) before the
+    // connections close, so their final events still reach the clients that wait for them.
+    impl.runner->drain([&impl] {
+      asio::post(impl.io, [&impl] {
+        if (impl.server) impl.server->stop();
+        // Let the close frames flush, then stop the loop.
+        auto t = std::make_shared<asio::steady_timer>(impl.io, std::chrono::milliseconds(200));
+        t->async_wait([&impl, t](const boost::system::error_code&) { impl.io.stop(); });
+      });
+    });
   });
 }
 

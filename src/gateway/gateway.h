@@ -8,7 +8,7 @@
 #include <string>
 
 #include "base/error.h"
-#include "gateway/gateway_context.h"
+#include "gateway/gateway_services.h"
 
 namespace talon::gateway {
 

@@ -98,7 +98,7 @@ Error authFailureError(AuthFailure reason, std::string_view clientId, ClientMode
 }
 
 Error deviceAuthUnsupportedError() {
-  Error e = publicError(ErrorCode::kInvalidArgument,
+  Error e = publicError(ErrorCode::kUnsupported,
                         "device authentication is not supported by Talon yet; connect with the gateway token or "
                         "password");
   e.details = {{"code", "DEVICE_AUTH_UNSUPPORTED"}};
@@ -120,7 +120,7 @@ Error unknownMethodError(std::string_view method) {
 }
 
 Error unsupportedMethodError(std::string_view method) {
-  Error e = publicError(ErrorCode::kInvalidArgument, fmt::format("method {} is not supported by Talon yet", method));
+  Error e = publicError(ErrorCode::kUnsupported, fmt::format("method {} is not supported by Talon yet", method));
   e.details = {{"code", "UNSUPPORTED_METHOD"}};
   return e;
 }

@@ -9,19 +9,6 @@ namespace talon::protocol {
 
 namespace {
 
-// Methods Talon implements. Each one's scope comes from the spec row (checked by methods_test.cpp).
-constexpr std::array<std::string_view, 11> kTalonImplemented = {
-    "health",       "status", "system-presence", "agents.list", "sessions.list", "chat.send",
-    "chat.history", "agent",  "config.get",      "models.list", "logs.tail",
-};
-
-constexpr bool isTalonImplemented(std::string_view name) {
-  for (auto n : kTalonImplemented) {
-    if (n == name) return true;
-  }
-  return false;
-}
-
 enum Flag : unsigned {
   kNodeOnly = 1u << 0,
   kAdvertised = 1u << 1,
@@ -40,7 +27,6 @@ constexpr MethodSpec row(std::string_view name, std::string_view family, std::st
       .advertised = (flags & kAdvertised) != 0,
       .startupGated = (flags & kStartupGated) != 0,
       .controlPlaneWrite = (flags & kControlPlaneWrite) != 0,
-      .implemented = isTalonImplemented(name),
   };
 }
 
@@ -56,16 +42,6 @@ constexpr bool sortedAndUnique() {
 }
 static_assert(sortedAndUnique(), "openclaw_methods.inc must be sorted by name without duplicates");
 
-constexpr bool everyImplementedMethodIsInTheTable() {
-  for (auto n : kTalonImplemented) {
-    bool found = false;
-    for (const auto& m : kMethods) found = found || m.name == n;
-    if (!found) return false;
-  }
-  return true;
-}
-static_assert(everyImplementedMethodIsInTheTable(), "a Talon method is missing from openclaw_methods.inc");
-
 constexpr std::array<std::string_view, 4> kReservedAdminPrefixes = {"exec.approvals.", "config.", "wizard.", "update."};
 
 }  // namespace
@@ -77,15 +53,6 @@ const MethodSpec* findMethod(std::string_view method) {
   const auto* it = std::lower_bound(std::begin(kMethods), end, method,
                                     [](const MethodSpec& m, std::string_view n) { return m.name < n; });
   return it != end && it->name == method ? it : nullptr;
-}
-
-std::vector<std::string_view> implementedMethodNames() {
-  std::vector<std::string_view> names;
-  names.reserve(kTalonImplemented.size());
-  for (const auto& m : kMethods) {
-    if (m.implemented) names.push_back(m.name);
-  }
-  return names;
 }
 
 bool isReservedAdminMethod(std::string_view method) {
@@ -100,7 +67,7 @@ Scope requiredScopeFor(std::string_view method) {
   return Scope::kAdmin;
 }
 
-Result<const MethodSpec*> authorize(std::string_view method, ScopeSet granted, Role role) {
+Result<const MethodSpec*> authorize(std::string_view method, ScopeSet granted, Role role, bool implemented) {
   const MethodSpec* spec = findMethod(method);
   if (method == "health") return spec;
   const bool nodeOnly = spec != nullptr && spec->nodeOnly;
@@ -110,7 +77,7 @@ Result<const MethodSpec*> authorize(std::string_view method, ScopeSet granted, R
     if (!granted.satisfies(required)) return fail(missingScopeError(required, {required}));
   }
   if (spec == nullptr) return fail(unknownMethodError(method));
-  if (!spec->implemented) return fail(unsupportedMethodError(method));
+  if (!implemented) return fail(unsupportedMethodError(method));
   return spec;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// The method table: every OpenClaw core gateway method with its required scope and whether Talon
-// implements it, and the one authorization check used for every request.
+// The method table: every OpenClaw core gateway method with the scope it needs, and the one authorization
+// check used for every request. Which methods Talon implements is not data here: it is derived from the
+// gateway's method registry (src/gateway/methods/), which passes it to authorize().
 // Source: reference/openclaw-protocol.md §1 "Auth and scopes as observed", "Errors seen on the wire";
 // reference/openclaw-wire/core-method-specs.json (482 specs, generated into openclaw_methods.inc by
 // scripts/gen-openclaw-methods.py); OpenClaw 2026.9.6 dist/server-methods-*.mjs (authorizeGatewayMethod)
@@ -34,8 +35,6 @@ struct MethodSpec {
   bool startupGated;
   /// Rate-limited control-plane write in OpenClaw (30 per minute).
   bool controlPlaneWrite;
-  /// Talon has a handler for it.
-  bool implemented;
 };
 
 /// The whole table (OpenClaw's 482 core methods), sorted by name.
@@ -43,9 +42,6 @@ std::span<const MethodSpec> methodTable();
 
 /// The row for `method`, or nullptr when OpenClaw has no such core method.
 const MethodSpec* findMethod(std::string_view method);
-
-/// Names of the methods Talon implements, in table order; what hello-ok.features.methods advertises.
-std::vector<std::string_view> implementedMethodNames();
 
 /// True for methods under OpenClaw's reserved admin prefixes `config.`, `exec.approvals.`, `wizard.`,
 /// `update.` (dist/descriptor-*.mjs RESERVED_ADMIN_GATEWAY_METHOD_PREFIXES).
@@ -63,12 +59,13 @@ Scope requiredScopeFor(std::string_view method);
 ///  3. role node skips scope checks; otherwise requiredScopeFor(method) must be satisfied, else FORBIDDEN
 ///     "missing scope: X" with details {code:"MISSING_SCOPE", missingScope, requiredScopes};
 ///  4. a method outside the table: INVALID_REQUEST "unknown method: X" (reached only with admin);
-///  5. a table method Talon does not implement: INVALID_REQUEST "method X is not supported by Talon yet"
-///     with details {code:"UNSUPPORTED_METHOD"}.
+///  5. a table method Talon does not implement (`implemented` false: the caller's method registry has
+///     no handler for it): INVALID_REQUEST "method X is not supported by Talon yet" with details
+///     {code:"UNSUPPORTED_METHOD"}.
 /// Dynamic-scope methods are checked against their baseline: `agent` needs operator.write here, but
 /// OpenClaw asks operator.admin for an `agent` whose message is "/new" or "/reset" — its handler must
 /// check that itself. Returns the table row on success; errors are talon::Error values ready for
 /// encodeResponseError.
-Result<const MethodSpec*> authorize(std::string_view method, ScopeSet granted, Role role = Role::kOperator);
+Result<const MethodSpec*> authorize(std::string_view method, ScopeSet granted, Role role, bool implemented);
 
 }  // namespace talon::protocol

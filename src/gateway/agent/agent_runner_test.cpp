@@ -143,11 +143,13 @@ class AgentRunnerTest : public ::testing::Test {
     auto store = store::openSqliteStore(storeOptions);
     ASSERT_TRUE(store) << store.error().toString();
     store_ = std::move(*store);
-    bus_.subscribe([this](const GatewayEvent& e) {
-      auto v = parseJson(*e.payloadJson);
-      std::lock_guard lock(eventsMu_);
-      events_.push_back(Event{e.name, e.runId, v && v->is_object() ? v->get_object() : json::object{}});
-    });
+    bus_.subscribe(
+        [this](const GatewayEvent& e) {
+          auto v = parseJson(*e.payloadJson);
+          std::lock_guard lock(eventsMu_);
+          events_.push_back(Event{e.name, e.runId, v && v->is_object() ? v->get_object() : json::object{}});
+        },
+        EventBus::Interest::kEverySession);
     registry_ = std::make_shared<tools::ToolRegistry>();
     ASSERT_TRUE(registry_->add(std::make_unique<TestTool>(
         "echo", [](const json::object& args, const tools::ToolContext&) -> Result<std::string> {

@@ -1,22 +1,25 @@
-#include "gateway/http_api.h"
-
-#include <openssl/crypto.h>
+// The OpenAI-compatible HTTP API (OpenClaw docs/gateway/openai-http-api.md): POST /v1/chat/completions
+// (streamed or not), GET /v1/models and GET /v1/models/{id}, served when
+// `gateway.http.endpoints.chatCompletions.enabled` is true.
 #include <spdlog/spdlog.h>
 
 #include "base/ids.h"
 #include "base/json.h"
+#include "gateway/http/builtin_routes.h"
 #include "gateway/routing/id_normalization.h"
+#include "net/http_router.h"
+#include "security/authenticator.h"
 
-namespace talon::gateway {
+namespace talon::gateway::http {
 namespace {
 
-net::HttpResponse jsonResponse(int status, const json::value& body) {
-  net::HttpResponse r;
-  r.status = status;
-  r.body = json::serialize(body);
-  r.headers.emplace_back("Cache-Control", "no-store");
-  return r;
-}
+struct OpenAiDeps {
+  const GatewayInfo& info;
+  const AgentDirectory& agents;
+  const security::Authenticator& auth;
+  AgentRunner& runner;
+  ClockPtr clock;
+};
 
 /// OpenAI's error body: {"error": {"message", "type", "param", "code"}}.
 json::object openAiError(std::string_view message, std::string_view type, json::value code = nullptr) {
@@ -24,23 +27,35 @@ json::object openAiError(std::string_view message, std::string_view type, json::
       {"error", json::object{{"message", message}, {"type", type}, {"param", nullptr}, {"code", code}}}};
 }
 
-net::HttpResponse openAiErrorResponse(const Error& e) {
-  return jsonResponse(httpStatus(e.code), openAiError(e.publicMessage(), openAiErrorType(e.code)));
+/// The OpenAI error response for `e`: status from the one mapping (httpStatus), body in OpenAI's shape;
+/// `code` is OpenAI's error code string when it has one ("model_not_found").
+net::HttpResponse openAiErrorResponse(const Error& e, json::value code = nullptr) {
+  return net::jsonResponse(httpStatus(e.code),
+                           json::serialize(openAiError(e.publicMessage(), openAiErrorType(e.code), std::move(code))));
 }
 
-bool bearerOk(const GatewayContext& ctx, const net::HttpRequest& req) {
-  if (ctx.authMode == "none") return true;
-  auto h = req.header("authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (h.size() <= kBearer.size() || h.substr(0, kBearer.size()) != kBearer) return false;
-  auto token = h.substr(kBearer.size());
-  return token.size() == ctx.sharedSecret.size() &&
-         CRYPTO_memcmp(token.data(), ctx.sharedSecret.data(), token.size()) == 0;
+/// A client error (400) with `message` as both texts.
+Error badRequest(std::string message) { return Error(ErrorCode::kInvalidArgument, message, message); }
+
+net::HttpResponse okJson(const json::value& body) { return net::jsonResponse(200, json::serialize(body)); }
+
+/// The OpenAI API's answer to a request without valid credentials (OpenClaw's body shape).
+net::HttpResponse unauthorized() {
+  return net::jsonResponse(httpStatus(ErrorCode::kUnauthenticated),
+                           R"({"error":{"message":"Unauthorized","type":"unauthorized"}})");
+}
+
+bool authorized(const OpenAiDeps& d, const net::HttpRequest& req) {
+  auto principal = d.auth.authenticateHttp(req.header("authorization"),
+                                           security::PeerOrigin{req.remoteIsLoopback, req.remoteAddress});
+  if (!principal)
+    spdlog::info("HTTP {} {} from {}: {}", req.method, req.path, req.remoteAddress, principal.error().message);
+  return principal.has_value();
 }
 
 /// Model ids Talon serves: "talon" and "openclaw" (the default agent), "<prefix>/default", and
 /// "<prefix>/<agentId>" for prefix talon or openclaw (OpenClaw's model ids are `openclaw/<agentId>`).
-std::optional<std::string> agentForModel(const GatewayContext& ctx, std::string_view model) {
+std::optional<std::string> agentForModel(const OpenAiDeps& d, std::string_view model) {
   std::string_view rest;
   if (model == "talon" || model == "openclaw") {
     rest = "default";
@@ -52,25 +67,25 @@ std::optional<std::string> agentForModel(const GatewayContext& ctx, std::string_
     return std::nullopt;
   }
   if (rest == "default") {
-    if (ctx.defaultAgentId.empty()) return std::nullopt;
-    return ctx.defaultAgentId;
+    if (d.agents.defaultAgentId().empty()) return std::nullopt;
+    return d.agents.defaultAgentId();
   }
-  return ctx.roster.find(rest);
+  return d.agents.roster().find(rest);
 }
 
-json::array modelList(const GatewayContext& ctx) {
+json::array modelList(const OpenAiDeps& d) {
   json::array data;
   auto add = [&](std::string id) {
     data.push_back(
-        json::object{{"id", id}, {"object", "model"}, {"created", ctx.startedAtMs / 1000}, {"owned_by", "talon"}});
+        json::object{{"id", id}, {"object", "model"}, {"created", d.info.startedAtMs / 1000}, {"owned_by", "talon"}});
   };
-  if (!ctx.defaultAgentId.empty()) {
+  if (!d.agents.defaultAgentId().empty()) {
     add("talon");
     add("talon/default");
     add("openclaw");
     add("openclaw/default");
   }
-  for (const auto& id : ctx.roster.agentIds()) {
+  for (const auto& id : d.agents.roster().agentIds()) {
     add("talon/" + id);
     add("openclaw/" + id);
   }
@@ -91,8 +106,7 @@ Result<std::string> contentText(const json::value& content) {
       return fail(ErrorCode::kInvalidArgument, "bad content part", "message content parts must be objects");
     auto type = getString(part.get_object(), "type");
     if (type != "text") {
-      std::string msg = "content part type \"" + std::string(type.value_or("")) + "\" is not supported by Talon yet";
-      return fail(ErrorCode::kInvalidArgument, msg, msg);
+      return fail(notSupportedYet("content part type \"" + std::string(type.value_or("")) + "\""));
     }
     if (!out.empty()) out += "\n";
     out += getString(part.get_object(), "text").value_or("");
@@ -124,35 +138,28 @@ std::string percentDecode(std::string_view s) {
 
 std::string sseData(const json::value& v) { return "data: " + json::serialize(v) + "\n\n"; }
 
-void handleChatCompletions(GatewayContext& ctx, const net::HttpExchangePtr& ex) {
+void handleChatCompletions(const OpenAiDeps& d, const net::HttpExchangePtr& ex) {
   const auto& req = ex->request();
-  if (req.method != "POST") {
-    return ex->respond(jsonResponse(405, openAiError("Method Not Allowed", "invalid_request_error")));
-  }
-  if (!bearerOk(ctx, req))
-    return ex->respond(jsonResponse(
-        401, json::object{{"error", json::object{{"message", "Unauthorized"}, {"type", "unauthorized"}}}}));
+  if (!authorized(d, req)) return ex->respond(unauthorized());
   auto body = parseJson(req.body);
   if (!body || !body->is_object()) {
-    return ex->respond(jsonResponse(400, openAiError("request body must be a JSON object", "invalid_request_error")));
+    return ex->respond(openAiErrorResponse(badRequest("request body must be a JSON object")));
   }
   const auto& o = body->get_object();
   auto model = getString(o, "model");
-  if (!model)
-    return ex->respond(jsonResponse(400, openAiError("you must provide a model parameter", "invalid_request_error")));
-  auto agentId = agentForModel(ctx, *model);
+  if (!model) return ex->respond(openAiErrorResponse(badRequest("you must provide a model parameter")));
+  auto agentId = agentForModel(d, *model);
   if (!agentId) {
-    return ex->respond(jsonResponse(404, openAiError("The model `" + std::string(*model) + "` does not exist",
-                                                     "invalid_request_error", "model_not_found")));
+    std::string msg = "The model `" + std::string(*model) + "` does not exist";
+    return ex->respond(openAiErrorResponse(Error(ErrorCode::kNotFound, msg, msg), "model_not_found"));
   }
   const auto* messages = getArray(o, "messages");
   if (!messages || messages->empty()) {
-    return ex->respond(jsonResponse(400, openAiError("messages must be a non-empty array", "invalid_request_error")));
+    return ex->respond(openAiErrorResponse(badRequest("messages must be a non-empty array")));
   }
   for (std::string_view key : {"tools", "functions", "n", "response_format"}) {
     if (o.contains(key) && !o.at(key).is_null()) {
-      std::string msg = "parameter `" + std::string(key) + "` is not supported by Talon yet";
-      return ex->respond(jsonResponse(400, openAiError(msg, "invalid_request_error")));
+      return ex->respond(openAiErrorResponse(notSupportedYet("parameter `" + std::string(key) + "`")));
     }
   }
   // The last message must be the user's; the ones before it are the conversation so far.
@@ -160,17 +167,14 @@ void handleChatCompletions(GatewayContext& ctx, const net::HttpExchangePtr& ex) 
   std::string userText;
   for (std::size_t i = 0; i < messages->size(); ++i) {
     const auto& m = (*messages)[i];
-    if (!m.is_object())
-      return ex->respond(jsonResponse(400, openAiError("each message must be an object", "invalid_request_error")));
+    if (!m.is_object()) return ex->respond(openAiErrorResponse(badRequest("each message must be an object")));
     auto role = getString(m.get_object(), "role").value_or("");
     auto text = contentText(m.get_object().contains("content") ? m.get_object().at("content") : json::value(nullptr));
-    if (!text)
-      return ex->respond(jsonResponse(400, openAiError(text.error().publicMessage(), "invalid_request_error")));
+    if (!text) return ex->respond(openAiErrorResponse(badRequest(text.error().publicMessage())));
     bool last = i + 1 == messages->size();
     if (last) {
       if (role != "user") {
-        return ex->respond(
-            jsonResponse(400, openAiError("the last message must have role `user`", "invalid_request_error")));
+        return ex->respond(openAiErrorResponse(badRequest("the last message must have role `user`")));
       }
       userText = std::move(*text);
     } else if (role == "system" || role == "developer") {
@@ -178,8 +182,7 @@ void handleChatCompletions(GatewayContext& ctx, const net::HttpExchangePtr& ex) 
     } else if (role == "user" || role == "assistant") {
       context.push_back(ChatMessage{std::string(role), std::move(*text), {}, {}});
     } else {
-      std::string msg = "messages with role `" + std::string(role) + "` are not supported by Talon yet";
-      return ex->respond(jsonResponse(400, openAiError(msg, "invalid_request_error")));
+      return ex->respond(openAiErrorResponse(notSupportedYet("messages with role `" + std::string(role) + "`")));
     }
   }
   bool stream = getBool(o, "stream").value_or(false);
@@ -196,7 +199,7 @@ void handleChatCompletions(GatewayContext& ctx, const net::HttpExchangePtr& ex) 
   turn.channel = "openai-http";
   turn.contextOverride = std::move(context);
   std::string completionId = "chatcmpl-" + turn.runId;
-  int64_t created = ctx.clock->nowMs() / 1000;
+  int64_t created = d.clock->nowMs() / 1000;
   std::string modelName(*model);
 
   if (!stream) {
@@ -205,18 +208,17 @@ void handleChatCompletions(GatewayContext& ctx, const net::HttpExchangePtr& ex) 
       json::object usage{{"prompt_tokens", out.usage.inputTokens},
                          {"completion_tokens", out.usage.outputTokens},
                          {"total_tokens", out.usage.inputTokens + out.usage.outputTokens}};
-      ex->respond(jsonResponse(
-          200, json::object{{"id", completionId},
-                            {"object", "chat.completion"},
-                            {"created", created},
-                            {"model", modelName},
-                            {"choices", json::array{json::object{
-                                            {"index", 0},
-                                            {"message", json::object{{"role", "assistant"}, {"content", out.text}}},
-                                            {"finish_reason", out.stopReason == "length" ? "length" : "stop"}}}},
-                            {"usage", usage}}));
+      ex->respond(okJson(json::object{
+          {"id", completionId},
+          {"object", "chat.completion"},
+          {"created", created},
+          {"model", modelName},
+          {"choices", json::array{json::object{{"index", 0},
+                                               {"message", json::object{{"role", "assistant"}, {"content", out.text}}},
+                                               {"finish_reason", out.stopReason == "length" ? "length" : "stop"}}}},
+          {"usage", usage}}));
     };
-    auto submitted = ctx.runner->submit(std::move(turn));
+    auto submitted = d.runner.submit(std::move(turn));
     if (!submitted) ex->respond(openAiErrorResponse(submitted.error()));
     return;
   }
@@ -259,7 +261,7 @@ void handleChatCompletions(GatewayContext& ctx, const net::HttpExchangePtr& ex) 
     sse->end();
   };
   auto onDone = turn.onDone;
-  auto submitted = ctx.runner->submit(std::move(turn));
+  auto submitted = d.runner.submit(std::move(turn));
   if (!submitted) {
     TurnOutcome failed;
     failed.error = submitted.error();
@@ -267,54 +269,41 @@ void handleChatCompletions(GatewayContext& ctx, const net::HttpExchangePtr& ex) 
   }
 }
 
-}  // namespace
-
-void handleHttp(GatewayContext& ctx, const net::HttpExchangePtr& ex) {
+void handleModels(const OpenAiDeps& d, const net::HttpExchangePtr& ex) {
   const auto& req = ex->request();
-  const auto& path = req.path;
-  auto uptime = ctx.clock->nowMs() - ctx.startedAtMs;
-  if (path == "/health" || path == "/healthz") {
-    return ex->respond(jsonResponse(200, json::object{{"ok", true}, {"status", "live"}}));
+  if (!authorized(d, req)) return ex->respond(unauthorized());
+  auto list = modelList(d);
+  if (req.path == "/v1/models") return ex->respond(okJson(json::object{{"object", "list"}, {"data", list}}));
+  auto id = percentDecode(std::string_view(req.path).substr(std::string_view("/v1/models/").size()));
+  for (const auto& m : list) {
+    if (m.as_object().at("id").as_string() == id) return ex->respond(okJson(m));
   }
-  if (path == "/startup" || path == "/startupz") {
-    bool started = ctx.started.load();
-    return ex->respond(jsonResponse(started ? 200 : 503, json::object{{"ok", started},
-                                                                      {"status", started ? "started" : "starting"},
-                                                                      {"version", ctx.version},
-                                                                      {"uptimeMs", uptime}}));
-  }
-  if (path == "/ready" || path == "/readyz") {
-    json::array failing;
-    if (!ctx.started.load()) failing.push_back("startup");
-    auto health = parseJson(*ctx.health.get());
-    if (!health || !health->is_object() || !getBool(health->get_object(), "ok").value_or(false))
-      failing.push_back("store");
-    bool ready = failing.empty();
-    return ex->respond(
-        jsonResponse(ready ? 200 : 503, json::object{{"ready", ready}, {"failing", failing}, {"uptimeMs", uptime}}));
-  }
-  bool openAi = path == "/v1/chat/completions" || path == "/v1/models" || path.rfind("/v1/models/", 0) == 0;
-  if (openAi) {
-    if (!ctx.config->config.gateway.chatCompletionsEnabled) {
-      return ex->respond(
-          jsonResponse(404, json::object{{"error", json::object{{"message", "Not Found"}, {"type", "not_found"}}}}));
-    }
-    if (path == "/v1/chat/completions") return handleChatCompletions(ctx, ex);
-    if (!bearerOk(ctx, req)) {
-      return ex->respond(jsonResponse(
-          401, json::object{{"error", json::object{{"message", "Unauthorized"}, {"type", "unauthorized"}}}}));
-    }
-    auto list = modelList(ctx);
-    if (path == "/v1/models") return ex->respond(jsonResponse(200, json::object{{"object", "list"}, {"data", list}}));
-    auto id = percentDecode(std::string_view(path).substr(std::string_view("/v1/models/").size()));
-    for (const auto& m : list) {
-      if (m.as_object().at("id").as_string() == id) return ex->respond(jsonResponse(200, m));
-    }
-    return ex->respond(jsonResponse(
-        404, openAiError("The model `" + id + "` does not exist", "invalid_request_error", "model_not_found")));
-  }
-  ex->respond(
-      jsonResponse(404, json::object{{"error", json::object{{"message", "Not Found"}, {"type", "not_found"}}}}));
+  std::string msg = "The model `" + id + "` does not exist";
+  ex->respond(openAiErrorResponse(Error(ErrorCode::kNotFound, msg, msg), "model_not_found"));
 }
 
-}  // namespace talon::gateway
+}  // namespace
+
+Status registerOpenAiRoutes(net::HttpRouter& router, const GatewayServices& services) {
+  // Disabled: the paths stay unrouted, so they answer 404 like any unknown path (as OpenClaw does).
+  if (!services.config->config.gateway.chatCompletionsEnabled) return {};
+  const OpenAiDeps d{services.info, services.agents, services.auth, services.runner, services.clock};
+  if (auto s = router.add({{"POST"},
+                           "/v1/chat/completions",
+                           net::PathMatch::kExact,
+                           [d](const net::HttpExchangePtr& ex) { handleChatCompletions(d, ex); }});
+      !s) {
+    return s;
+  }
+  if (auto s = router.add({{"GET"},
+                           "/v1/models",
+                           net::PathMatch::kExact,
+                           [d](const net::HttpExchangePtr& ex) { handleModels(d, ex); }});
+      !s) {
+    return s;
+  }
+  return router.add(
+      {{"GET"}, "/v1/models/", net::PathMatch::kPrefix, [d](const net::HttpExchangePtr& ex) { handleModels(d, ex); }});
+}
+
+}  // namespace talon::gateway::http

@@ -1,0 +1,29 @@
+#include "gateway/channels/channel_registry.h"
+#include "gateway/channels/loopback_channel.h"
+
+namespace talon::gateway::channels {
+
+namespace {
+Result<ChannelPtr> createLoopback(const ChannelContext& context) {
+  return ChannelPtr(std::make_unique<LoopbackChannel>(context.accountId, context.clock));
+}
+
+struct BuiltinChannel {
+  const char* provider;
+  Result<ChannelPtr> (*factory)(const ChannelContext&);
+};
+
+/// The channel adapters, one line each.
+constexpr BuiltinChannel kChannels[] = {
+    {"loopback", createLoopback},
+};
+}  // namespace
+
+Status registerBuiltinChannels(ChannelRegistry& registry) {
+  for (const auto& c : kChannels) {
+    if (auto s = registry.add(c.provider, c.factory); !s) return s;
+  }
+  return {};
+}
+
+}  // namespace talon::gateway::channels

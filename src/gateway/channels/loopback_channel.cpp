@@ -1,0 +1,76 @@
+#include "gateway/channels/loopback_channel.h"
+
+namespace talon::gateway::channels {
+
+LoopbackChannel::LoopbackChannel(std::string accountId, ClockPtr clock)
+    : accountId_(std::move(accountId)), clock_(std::move(clock)) {
+  health_.sinceMs = clock_->nowMs();
+}
+
+Status LoopbackChannel::start(ChannelSink& sink) {
+  std::lock_guard lock(mu_);
+  sink_ = &sink;
+  health_.state = ChannelHealth::State::kConnected;
+  health_.sinceMs = clock_->nowMs();
+  health_.detail.clear();
+  return {};
+}
+
+void LoopbackChannel::stop() {
+  std::lock_guard lock(mu_);
+  sink_ = nullptr;
+  if (health_.state != ChannelHealth::State::kStopped) {
+    health_.state = ChannelHealth::State::kStopped;
+    health_.sinceMs = clock_->nowMs();
+  }
+}
+
+void LoopbackChannel::send(OutboundMessage message, std::function<void(Status)> onSent) {
+  Status result;
+  {
+    std::lock_guard lock(mu_);
+    if (!sink_) {
+      ++health_.sendFailures;
+      result = fail(ErrorCode::kFailedPrecondition, "the loopback channel is stopped");
+    } else {
+      ++health_.sent;
+      sent_.push_back(std::move(message));
+    }
+  }
+  if (onSent) onSent(std::move(result));
+}
+
+void LoopbackChannel::probe(std::function<void(Status)> done) {
+  bool running;
+  {
+    std::lock_guard lock(mu_);
+    running = sink_ != nullptr;
+  }
+  done(running ? Status{} : fail(ErrorCode::kUnavailable, "the loopback channel is stopped"));
+}
+
+ChannelHealth LoopbackChannel::health() const {
+  std::lock_guard lock(mu_);
+  return health_;
+}
+
+Status LoopbackChannel::inject(routing::InboundMessage message) {
+  ChannelSink* sink;
+  {
+    std::lock_guard lock(mu_);
+    if (!sink_) return fail(ErrorCode::kFailedPrecondition, "the loopback channel is not started");
+    sink = sink_;
+    ++health_.received;
+  }
+  message.channel = "loopback";
+  message.accountId = accountId_;
+  sink->onInbound("loopback", std::move(message));
+  return {};
+}
+
+std::vector<OutboundMessage> LoopbackChannel::sent() const {
+  std::lock_guard lock(mu_);
+  return sent_;
+}
+
+}  // namespace talon::gateway::channels

@@ -1,0 +1,40 @@
+#pragma once
+// The in-process loopback channel: tests inject inbound messages and read the replies the gateway sent,
+// through the same path a chat network's messages take (access gate → router → lane → turn → deliver).
+#include <mutex>
+#include <vector>
+
+#include "gateway/channels/channel.h"
+#include "gateway/channels/channel_registry.h"
+
+namespace talon::gateway::channels {
+
+class LoopbackChannel final : public Channel {
+ public:
+  /// `accountId` is the account injected messages arrive on (and replies leave from).
+  explicit LoopbackChannel(std::string accountId, ClockPtr clock);
+
+  std::string_view provider() const override { return "loopback"; }
+  Status start(ChannelSink& sink) override;
+  void stop() override;
+  /// Records the message as delivered and confirms at once. Errors: kFailedPrecondition when stopped.
+  void send(OutboundMessage message, std::function<void(Status)> onSent) override;
+  void probe(std::function<void(Status)> done) override;
+  ChannelHealth health() const override;
+
+  /// Hands `message` to the sink as if it had arrived (its channel and accountId are set to this
+  /// channel's). Errors: kFailedPrecondition before start() or after stop().
+  Status inject(routing::InboundMessage message);
+  /// The messages sent so far, in order. Thread-safe (a copy).
+  std::vector<OutboundMessage> sent() const;
+
+ private:
+  const std::string accountId_;
+  ClockPtr clock_;
+  mutable std::mutex mu_;
+  ChannelSink* sink_ = nullptr;
+  ChannelHealth health_;
+  std::vector<OutboundMessage> sent_;
+};
+
+}  // namespace talon::gateway::channels

@@ -1,0 +1,137 @@
+#pragma once
+// The gateway's components as the composition root (gateway.cpp) hands them to the registration
+// functions of methods, routes and channels. Registration functions pick the few members their handlers
+// use and capture only those; no handler keeps this struct (STYLE.md: components receive what they use).
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "base/json.h"
+#include "config/config_model.h"
+#include "gateway/agent/agent_runner.h"
+#include "gateway/event_bus.h"
+#include "gateway/executors.h"
+#include "gateway/routing/agent_roster.h"
+#include "gateway/run_registry.h"
+#include "store/store.h"
+
+namespace talon::security {
+class Authenticator;
+}
+
+namespace talon::gateway {
+
+/// The effective config as loaded at start-up (immutable while running).
+struct ConfigSnapshot {
+  config::TalonConfig config;
+  json::value effective;  // after $include and ${VAR}
+  json::value redacted;   // effective with secrets replaced by "__OPENCLAW_REDACTED__"
+  std::string hash;       // sha256 of the canonical effective config
+  std::string path;
+  bool exists = false;
+  json::array warnings;  // diagnostics of severity warning, as JSON
+};
+
+/// What this process is. Immutable after start-up; share freely.
+struct GatewayInfo {
+  std::string version;     // Talon's version
+  std::string host;        // host name
+  std::string instanceId;  // uuid of this process
+  std::filesystem::path stateDir;
+  int64_t startedAtMs = 0;  // wall clock, ms since epoch
+  /// The JSON-lines log file `logs.tail` reads, when logging to a file.
+  std::optional<std::filesystem::path> logFile;
+};
+
+/// The configured agents: routing's roster, the default agent and each agent's profile. Immutable after
+/// start-up; thread-safe.
+class AgentDirectory {
+ public:
+  AgentDirectory(routing::AgentRoster roster, std::vector<AgentProfile> profiles);
+
+  const routing::AgentRoster& roster() const { return roster_; }
+  /// The sole agent (owner of unselected work), or empty with several agents.
+  const std::string& defaultAgentId() const { return defaultAgentId_; }
+  const std::vector<AgentProfile>& profiles() const { return profiles_; }
+  /// Parses a client's session key (chat.send, chat.history, agent, chat.abort) and resolves its agent:
+  /// (agentId, canonical sessionKey). Errors: kAgentSelectionRequired, kInvalidArgument (session_key.h).
+  Result<std::pair<std::string, std::string>> resolveClientSession(std::string_view sessionKey,
+                                                                   std::optional<std::string_view> agentId) const;
+
+ private:
+  routing::AgentRoster roster_;
+  std::vector<AgentProfile> profiles_;
+  std::string defaultAgentId_;
+};
+
+/// One connected client, as `system-presence` reports it.
+struct PresenceEntry {
+  std::string instanceId;
+  std::string host;
+  std::string ip;
+  std::string version;
+  std::string platform;
+  std::string deviceFamily;
+  std::string mode;
+  std::string reason;
+  int64_t ts = 0;
+};
+
+/// Connected clients by connection id. Thread-safe.
+class PresenceRegistry {
+ public:
+  void set(uint64_t connectionId, PresenceEntry entry);
+  void remove(uint64_t connectionId);
+  std::vector<PresenceEntry> snapshot() const;
+  std::size_t size() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<uint64_t, PresenceEntry> entries_;
+};
+
+/// A serialized payload refreshed off the I/O threads (the `health` snapshot). Thread-safe.
+class CachedPayload {
+ public:
+  std::shared_ptr<const std::string> get() const { return std::atomic_load(&value_); }
+  void set(std::string v) { std::atomic_store(&value_, std::make_shared<const std::string>(std::move(v))); }
+
+ private:
+  std::shared_ptr<const std::string> value_ = std::make_shared<const std::string>("{}");
+};
+
+/// Process-wide flags, read by probes and status. Thread-safe.
+struct GatewayState {
+  std::atomic<bool> started{false};  // /startupz and RPCs gated on it
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> storeReachable{true};  // the last health refresh could read the store
+  std::atomic<int64_t> connections{0};
+};
+
+/// The components, by reference; all outlive every connection and request.
+struct GatewayServices {
+  const GatewayInfo& info;
+  std::shared_ptr<const ConfigSnapshot> config;
+  const AgentDirectory& agents;
+  store::Store& store;
+  AgentRunner& runner;
+  RunRegistry& runs;
+  EventBus& bus;
+  PresenceRegistry& presence;
+  CachedPayload& health;
+  const security::Authenticator& auth;
+  GatewayState& state;
+  Executors executors;
+  ClockPtr clock;
+};
+
+}  // namespace talon::gateway

@@ -1,0 +1,22 @@
+#include "gateway/methods/builtin_methods.h"
+
+namespace talon::gateway::methods {
+
+namespace {
+using RegisterFamily = Status (*)(MethodRegistry&, const GatewayServices&);
+
+/// The families, one line each. A new family: a new file with its register function, plus one line here.
+constexpr RegisterFamily kFamilies[] = {
+    registerHealthMethods, registerAgentMethods, registerSessionMethods, registerChatMethods,
+    registerConfigMethods, registerModelMethods, registerLogMethods,
+};
+}  // namespace
+
+Status registerBuiltinMethods(MethodRegistry& registry, const GatewayServices& services) {
+  for (auto family : kFamilies) {
+    if (auto s = family(registry, services); !s) return s;
+  }
+  return {};
+}
+
+}  // namespace talon::gateway::methods

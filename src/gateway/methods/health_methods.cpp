@@ -1,0 +1,200 @@
+// The health family: `health`, `status`, `system-presence` (OpenClaw 2026.9.6 payload shapes,
+// tests/data/wire/res.health.json, res.status.json).
+#include "gateway/methods/health_methods.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "gateway/methods/builtin_methods.h"
+#include "gateway/methods/payloads.h"
+
+namespace talon::gateway::methods {
+namespace {
+
+std::string ownershipName(const AgentDirectory& agents) {
+  return agents.roster().explicitOwnership() ? "explicit" : "sole";
+}
+
+}  // namespace
+
+HealthSnapshot buildHealthPayload(const HealthDeps& d) {
+  auto started = d.clock->steadyNow();
+  auto now = d.clock->nowMs();
+  json::array agents;
+  int64_t total = 0;
+  json::array recentAll;
+  auto all = d.store.listSessions(store::SessionQuery{std::nullopt, 5, 0});
+  if (all) {
+    total = all->totalCount;
+    for (const auto& s : all->sessions) {
+      recentAll.push_back(
+          json::object{{"key", s.sessionKey}, {"updatedAt", s.updatedAtMs}, {"age", now - s.updatedAtMs}});
+    }
+  } else {
+    spdlog::warn("health: cannot count sessions: {}", all.error().toString());
+  }
+  for (const auto& a : d.agents.profiles()) {
+    auto page = d.store.listSessions(store::SessionQuery{a.id, 5, 0});
+    json::array recent;
+    int64_t count = 0;
+    if (page) {
+      count = page->totalCount;
+      for (const auto& s : page->sessions) {
+        recent.push_back(
+            json::object{{"key", s.sessionKey}, {"updatedAt", s.updatedAtMs}, {"age", now - s.updatedAtMs}});
+      }
+    }
+    agents.push_back(
+        json::object{{"agentId", a.id},
+                     {"isDefault", a.id == d.agents.defaultAgentId()},
+                     {"heartbeat", json::object{{"enabled", false}}},
+                     {"sessions", json::object{{"path", d.store.location()}, {"count", count}, {"recent", recent}}}});
+  }
+  auto durationMs = std::chrono::duration_cast<std::chrono::milliseconds>(d.clock->steadyNow() - started).count();
+  json::object payload{
+      {"ok", all.has_value()},
+      {"ts", now},
+      {"durationMs", durationMs},
+      {"plugins", json::object{{"loaded", json::array{}}, {"errors", json::array{}}, {"unavailable", json::array{}}}},
+      {"configReload", json::object{{"hotReloadStatus", "off"}}},
+      {"channels", json::object{}},
+      {"channelOrder", json::array{}},
+      {"channelLabels", json::object{}},
+      {"heartbeatSeconds", 0},
+      {"defaultAgentId", d.agents.defaultAgentId()},
+      {"agents", agents},
+      {"sessions", json::object{{"path", d.store.location()}, {"count", total}, {"recent", recentAll}}},
+      {"modelRuntime", json::object{{"degraded", false}, {"pendingAgents", json::array{}}}}};
+  return HealthSnapshot{json::serialize(payload), all.has_value()};
+}
+
+HealthDeps HealthDeps::from(const GatewayServices& s) {
+  return HealthDeps{s.info, s.config, s.agents, s.store, s.runner, s.presence, s.health, s.executors, s.clock};
+}
+
+Status registerHealthMethods(MethodRegistry& registry, const GatewayServices& services) {
+  const HealthDeps d = HealthDeps::from(services);
+  Status s =
+      registry.add({"health", protocol::Scope::kRead, {{"probe", ParamType::kBoolean}}, [d](const MethodCall& call) {
+                      if (getBool(call.params, "probe").value_or(false)) {
+                        // A probe asks for a fresh snapshot rather than the cached one.
+                        d.executors.blocking([d, call] {
+                          auto snapshot = buildHealthPayload(d);
+                          d.health.set(snapshot.payloadJson);
+                          call.ok(snapshot.payloadJson);
+                        });
+                        return;
+                      }
+                      call.ok(*d.health.get());
+                    }});
+  if (!s) return s;
+  s = registry.add(
+      {"status",
+       protocol::Scope::kRead,
+       {{"includeChannelSummary", ParamType::kBoolean}, {"includeCliProjection", ParamType::kBoolean}},
+       [d](const MethodCall& call) {
+         bool cliProjection = getBool(call.params, "includeCliProjection").value_or(false);
+         d.executors.blocking([d, call, cliProjection] {
+           auto now = d.clock->nowMs();
+           auto page = d.store.listSessions(store::SessionQuery{std::nullopt, 10, 0});
+           if (!page) return call.error(page.error());
+           json::array recent;
+           for (const auto& s : page->sessions) recent.push_back(sessionRow(s, now));
+           json::array byAgent;
+           for (const auto& a : d.agents.profiles()) {
+             auto agentPage = d.store.listSessions(store::SessionQuery{a.id, 5, 0});
+             json::array agentRecent;
+             int64_t count = 0;
+             if (agentPage) {
+               count = agentPage->totalCount;
+               for (const auto& s : agentPage->sessions) agentRecent.push_back(sessionRow(s, now));
+             }
+             byAgent.push_back(json::object{
+                 {"agentId", a.id}, {"path", d.store.location()}, {"count", count}, {"recent", agentRecent}});
+           }
+           auto stats = d.runner.stats();
+           long pageSize = sysconf(_SC_PAGESIZE);
+           long rssPages = 0;
+           {
+             std::ifstream statm("/proc/self/statm");
+             long size = 0;
+             statm >> size >> rssPages;
+           }
+           json::object payload{
+               {"runtimeVersion", d.info.version},
+               {"heartbeat", json::object{{"defaultAgentId", d.agents.defaultAgentId()}, {"agents", json::array{}}}},
+               {"channelSummary", json::array{}},
+               {"queuedSystemEvents", json::array{}},
+               {"degradedSecretOwners", json::array{}},
+               {"degradedPlugins", json::array{}},
+               {"tasks",
+                json::object{{"total", stats.running + stats.queued + stats.completed + stats.failed},
+                             {"active", stats.running + stats.queued},
+                             {"terminal", stats.completed + stats.failed},
+                             {"failures", stats.failed},
+                             {"byStatus", json::object{{"queued", stats.queued},
+                                                       {"running", stats.running},
+                                                       {"succeeded", stats.completed},
+                                                       {"failed", stats.failed},
+                                                       {"timed_out", 0},
+                                                       {"cancelled", 0},
+                                                       {"lost", 0}}},
+                             {"byRuntime", json::object{{"subagent", 0}, {"acp", 0}, {"cli", 0}, {"cron", 0}}}}},
+               {"sessions", json::object{{"paths", json::array{json::value(d.store.location())}},
+                                         {"count", page->totalCount},
+                                         {"defaults", modelDefaults(d.config->config)},
+                                         {"recent", recent},
+                                         {"byAgent", byAgent}}},
+               {"modelRuntime", json::object{{"degraded", false}, {"pendingAgents", json::array{}}}},
+               {"processMemory", json::object{{"rssBytes", static_cast<int64_t>(rssPages) * pageSize}}},
+               {"pid", static_cast<int64_t>(getpid())},
+               {"uptimeMs", now - d.info.startedAtMs}};
+           if (cliProjection) {
+             json::array rows;
+             for (const auto& a : d.agents.profiles()) rows.push_back(json::object{{"id", a.id}});
+             payload["cliProjection"] =
+                 json::object{{"agents", json::object{{"defaultId", d.agents.defaultAgentId().empty()
+                                                                        ? json::value(nullptr)
+                                                                        : json::value(d.agents.defaultAgentId())},
+                                                      {"ownership", ownershipName(d.agents)},
+                                                      {"selectionRequired", d.agents.defaultAgentId().empty()},
+                                                      {"rows", rows}}},
+                              {"updateChannel", nullptr},
+                              {"memoryPlugin", json::object{{"enabled", false}}}};
+           }
+           call.ok(json::serialize(payload));
+         });
+       }});
+  if (!s) return s;
+  return registry.add(
+      {"system-presence", protocol::Scope::kRead, {}, [d](const MethodCall& call) {
+         auto now = d.clock->nowMs();
+         json::array list;
+         list.push_back(json::object{
+             {"host", d.info.host},
+             {"version", d.info.version},
+             {"platform", "linux"},
+             {"deviceFamily", "Linux"},
+             {"mode", "gateway"},
+             {"reason", "self"},
+             {"instanceId", d.info.instanceId},
+             {"text", "Gateway: " + d.info.host + " · talon " + d.info.version + " · mode gateway · reason self"},
+             {"ts", now}});
+         {
+           for (const auto& e : d.presence.snapshot()) {
+             json::object o{
+                 {"host", e.host},     {"ip", e.ip}, {"version", e.version}, {"platform", e.platform}, {"mode", e.mode},
+                 {"reason", e.reason}, {"ts", e.ts}};
+             if (!e.instanceId.empty()) o["instanceId"] = e.instanceId;
+             if (!e.deviceFamily.empty()) o["deviceFamily"] = e.deviceFamily;
+             o["text"] = "Client: " + e.host + " · " + e.version + " · mode " + e.mode + " · reason " + e.reason;
+             list.push_back(std::move(o));
+           }
+         }
+         call.ok(json::serialize(list));
+       }});
+}
+
+}  // namespace talon::gateway::methods

@@ -1,0 +1,34 @@
+#pragma once
+// The health family of RPC methods: `health`, `status`, `system-presence`.
+#include <string>
+
+#include "gateway/gateway_services.h"
+#include "gateway/methods/method_registry.h"
+
+namespace talon::gateway::methods {
+
+/// What the health family reads.
+struct HealthDeps {
+  const GatewayInfo& info;
+  std::shared_ptr<const ConfigSnapshot> config;
+  const AgentDirectory& agents;
+  store::Store& store;
+  AgentRunner& runner;
+  PresenceRegistry& presence;
+  CachedPayload& health;
+  Executors executors;
+  ClockPtr clock;
+
+  static HealthDeps from(const GatewayServices& services);
+};
+
+/// A built `health` payload and what readiness needs from it, typed (so /readyz never re-parses JSON).
+struct HealthSnapshot {
+  std::string payloadJson;      // OpenClaw's HealthSnapshot shape
+  bool storeReachable = false;  // the session counts could be read
+};
+
+/// Builds the `health` payload. Blocking (reads session counts from the store): call on the blocking pool.
+HealthSnapshot buildHealthPayload(const HealthDeps& deps);
+
+}  // namespace talon::gateway::methods

@@ -1,0 +1,48 @@
+#include "gateway/methods/method_registry.h"
+
+#include <algorithm>
+
+#include "protocol/methods.h"
+
+namespace talon::gateway::methods {
+
+Status MethodRegistry::add(MethodDefinition definition) {
+  const std::string name(definition.name);
+  if (name.empty() || !definition.handler) {
+    return fail(ErrorCode::kInvalidArgument, "method registration needs a name and a handler");
+  }
+  const auto* spec = protocol::findMethod(definition.name);
+  if (!spec) {
+    return fail(ErrorCode::kInvalidArgument, "method " + name + " is not in OpenClaw's method table");
+  }
+  if (spec->nodeOnly || protocol::requiredScopeFor(definition.name) != definition.scope) {
+    return fail(ErrorCode::kInvalidArgument,
+                "method " + name + " declares scope " + std::string(protocol::scopeName(definition.scope)) +
+                    " but OpenClaw's table requires " +
+                    std::string(protocol::scopeName(protocol::requiredScopeFor(definition.name))));
+  }
+  if (methods_.count(definition.name)) {
+    return fail(ErrorCode::kAlreadyExists, "method " + name + " is registered twice");
+  }
+  auto key = spec->name;  // static storage: the table outlives the registry
+  definition.name = key;
+  methods_.emplace(key, std::move(definition));
+  names_.clear();
+  for (const auto& m : protocol::methodTable()) {
+    if (methods_.count(m.name)) names_.push_back(m.name);
+  }
+  return {};
+}
+
+const MethodDefinition* MethodRegistry::find(std::string_view method) const {
+  auto it = methods_.find(method);
+  return it == methods_.end() ? nullptr : &it->second;
+}
+
+void MethodRegistry::dispatch(const MethodDefinition& definition, protocol::RequestFrame frame, RpcResponderPtr reply) {
+  auto params = validateParams(definition.name, frame.params, definition.params);
+  if (!params) return reply->respondError(frame.id, params.error());
+  definition.handler(MethodCall{std::move(frame.id), std::move(*params), std::move(reply)});
+}
+
+}  // namespace talon::gateway::methods

@@ -1,0 +1,21 @@
+#pragma once
+// Payload shapes shared by several method families, as OpenClaw 2026.9.6 sends them (tests/data/wire/).
+#include <string>
+
+#include "base/json.h"
+#include "config/config_model.h"
+#include "gateway/agent/agent_runner.h"
+#include "store/store.h"
+
+namespace talon::gateway::methods {
+
+/// A `sessions.list` / `status` session row. `now`: ms since epoch.
+json::object sessionRow(const store::SessionRecord& session, int64_t now);
+/// The `defaults` object: the default model split into modelProvider and model.
+json::object modelDefaults(const config::TalonConfig& config);
+/// A transcript entry as OpenClaw's transcript message (pi-agent content blocks, tool calls, results).
+json::object transcriptMessage(const store::TranscriptEntry& entry);
+/// The final `agent` result payload of a run.
+std::string outcomePayload(const TurnOutcome& outcome);
+
+}  // namespace talon::gateway::methods

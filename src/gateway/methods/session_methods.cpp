@@ -1,0 +1,101 @@
+// The sessions family: `sessions.list`, `chat.history` (OpenClaw 2026.9.6 shapes,
+// tests/data/wire/res.sessions.list.json).
+#include <algorithm>
+
+#include "gateway/methods/builtin_methods.h"
+#include "gateway/methods/payloads.h"
+
+namespace talon::gateway::methods {
+namespace {
+
+struct SessionDeps {
+  const AgentDirectory& agents;
+  std::shared_ptr<const ConfigSnapshot> config;
+  store::Store& store;
+  Executors executors;
+  ClockPtr clock;
+};
+
+}  // namespace
+
+Status registerSessionMethods(MethodRegistry& registry, const GatewayServices& services) {
+  const SessionDeps d{services.agents, services.config, services.store, services.executors, services.clock};
+  Status s = registry.add({"sessions.list",
+                           protocol::Scope::kRead,
+                           {{"limit", ParamType::kInteger},
+                            {"offset", ParamType::kInteger},
+                            {"agentId", ParamType::kNonEmptyString},
+                            {"includeGlobal", ParamType::kBoolean},
+                            {"includeUnknown", ParamType::kBoolean},
+                            {"activeMinutes", ParamType::kInteger, false, true},
+                            {"search", ParamType::kString, false, true},
+                            {"label", ParamType::kString, false, true},
+                            {"spawnedBy", ParamType::kString, false, true}},
+                           [d](const MethodCall& call) {
+                             store::SessionQuery q;
+                             q.limit = std::clamp<int64_t>(intParam(call.params, "limit", 100), 1, 1000);
+                             q.offset = std::max<int64_t>(intParam(call.params, "offset", 0), 0);
+                             if (auto a = getString(call.params, "agentId")) q.agentId = std::string(*a);
+                             d.executors.blocking([d, call, q] {
+                               auto page = d.store.listSessions(q);
+                               if (!page) return call.error(page.error());
+                               auto now = d.clock->nowMs();
+                               json::array sessions;
+                               for (const auto& s : page->sessions) sessions.push_back(sessionRow(s, now));
+                               int64_t next = q.offset + static_cast<int64_t>(page->sessions.size());
+                               bool hasMore = next < page->totalCount;
+                               json::object payload{{"ts", now},
+                                                    {"path", d.store.location()},
+                                                    {"count", static_cast<int64_t>(page->sessions.size())},
+                                                    {"totalCount", page->totalCount},
+                                                    {"limitApplied", q.limit},
+                                                    {"nextOffset", hasMore ? json::value(next) : json::value(nullptr)},
+                                                    {"hasMore", hasMore},
+                                                    {"owners", json::array{}},
+                                                    {"defaults", modelDefaults(d.config->config)},
+                                                    {"sessions", sessions}};
+                               call.ok(json::serialize(payload));
+                             });
+                           }});
+  if (!s) return s;
+  return registry.add({"chat.history",
+                       protocol::Scope::kRead,
+                       {{"sessionKey", ParamType::kNonEmptyString, true},
+                        {"agentId", ParamType::kNonEmptyString},
+                        {"limit", ParamType::kInteger},
+                        {"maxChars", ParamType::kInteger},
+                        {"sessionId", ParamType::kNonEmptyString},
+                        {"cursor", ParamType::kString, false, true},
+                        {"offset", ParamType::kInteger, false, true},
+                        {"maxBytes", ParamType::kInteger},
+                        {"pendingBefore", ParamType::kInteger, false, true},
+                        {"inputRunIds", ParamType::kArray, false, true},
+                        {"messageId", ParamType::kNonEmptyString, false, true}},
+                       [d](const MethodCall& call) {
+                         auto agentId = getString(call.params, "agentId");
+                         auto resolved = d.agents.resolveClientSession(*getString(call.params, "sessionKey"), agentId);
+                         if (!resolved) return call.error(resolved.error());
+                         int64_t limit = std::clamp<int64_t>(intParam(call.params, "limit", 200), 1, 1000);
+                         call.reply->subscribeSession(resolved->second);
+                         d.executors.blocking([d, call, key = resolved->second, limit] {
+                           auto session = d.store.getSession(key);
+                           if (!session) return call.error(session.error());
+                           auto entries = d.store.transcript(key, limit);
+                           if (!entries) return call.error(entries.error());
+                           json::array messages;
+                           for (const auto& e : *entries) messages.push_back(transcriptMessage(e));
+                           int64_t total = *session ? (*session)->messageCount : 0;
+                           json::object payload{
+                               {"sessionKey", key},
+                               {"sessionId", *session ? json::value((*session)->sessionId) : json::value(nullptr)},
+                               {"messages", messages},
+                               {"pendingInputs", json::array{}},
+                               {"totalMessages", total},
+                               {"hasMore", total > static_cast<int64_t>(messages.size())},
+                               {"defaults", modelDefaults(d.config->config)}};
+                           call.ok(json::serialize(payload));
+                         });
+                       }});
+}
+
+}  // namespace talon::gateway::methods

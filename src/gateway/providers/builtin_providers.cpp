@@ -1,0 +1,29 @@
+#include "gateway/providers/openai_provider.h"
+#include "gateway/providers/provider_registry.h"
+
+namespace talon::gateway {
+
+namespace {
+Result<ModelProviderPtr> createOpenAiCompletions(const config::ProviderConfig& config, const ProviderContext& context) {
+  return createOpenAiProvider(config, context.http, context.clock);
+}
+
+struct BuiltinProvider {
+  const char* api;
+  Result<ModelProviderPtr> (*factory)(const config::ProviderConfig&, const ProviderContext&);
+};
+
+/// The provider APIs, one line each.
+constexpr BuiltinProvider kProviders[] = {
+    {"openai-completions", createOpenAiCompletions},
+};
+}  // namespace
+
+Status registerBuiltinProviders(ProviderRegistry& registry) {
+  for (const auto& p : kProviders) {
+    if (auto s = registry.add(p.api, p.factory); !s) return s;
+  }
+  return {};
+}
+
+}  // namespace talon::gateway
