@@ -1,4 +1,5 @@
-// talon config validate [PATH] [--json]
+// talon config validate [PATH] [--json]: every problem (the first config::kMaxDiagnostics, then a count of
+// the rest) and exit status 0 (valid, warnings allowed) or the kConfigInvalid exit code.
 #include <iostream>
 
 #include "cli/commands.h"
@@ -30,15 +31,21 @@ void registerConfigCommands(CLI::App& app, int& exitCode) {
     if (*asJson) {
       printJson(report->toJson());
     } else {
-      for (const auto& d : report->diagnostics) std::cout << d.toString() << "\n";
+      // At most config::kMaxDiagnostics lines: the report keeps no more (the rest are only counted).
+      for (const auto& d : report->diagnostics) {
+        std::cout << (d.isError() ? "error: " : "warning: ") << d.toString() << "\n";
+      }
+      if (std::size_t omitted = report->omittedErrors + report->omittedWarnings; omitted > 0) {
+        std::cout << "... and " << omitted << " more diagnostics\n";
+      }
+      std::size_t warnings = report->warningCount();
+      std::string warned = warnings > 0 ? ", " + std::to_string(warnings) + " warning(s)" : "";
       if (!report->exists) {
         std::cout << report->path.string() << " does not exist: the gateway starts with defaults\n";
       } else if (report->valid()) {
-        std::cout << report->path.string() << ": valid\n";
+        std::cout << report->path.string() << ": valid" << warned << "\n";
       } else {
-        std::size_t errors = 0;
-        for (const auto& d : report->diagnostics) errors += d.severity == config::Severity::kError ? 1 : 0;
-        std::cout << report->path.string() << ": " << errors << " error(s)\n";
+        std::cout << report->path.string() << ": " << report->errorCount() << " error(s)" << warned << "\n";
       }
     }
     exitCode = report->valid() ? 0 : ::talon::exitCode(ErrorCode::kConfigInvalid);

@@ -44,6 +44,12 @@ int runGateway(const RunOptions& o) {
   logOptions.file = stateDir / "logs" / "talon.log";
   if (auto s = initLogging(logOptions); !s) return reportError(s.error());
   for (const auto& w : loaded->warnings) spdlog::warn("config: {}", w.toString());
+  if (loaded->omittedWarnings > 0) spdlog::warn("config: ... and {} more warnings", loaded->omittedWarnings);
+  if (auto s = config::requireGatewayAuthSecret(loaded->config); !s) {
+    spdlog::error("config: {}", s.error().message);
+    std::cerr << "error: " << s.error().message << "; the gateway did not start\n";
+    return ::talon::exitCode(s.error().code);
+  }
 
   auto snapshot = std::make_shared<gateway::ConfigSnapshot>();
   snapshot->config = loaded->config;

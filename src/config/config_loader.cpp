@@ -25,8 +25,26 @@ namespace {
 
 struct Analysis {
   LoadedConfig loaded;
-  std::vector<Diagnostic> diagnostics;  // errors and warnings
+  std::vector<Diagnostic> diagnostics;  // errors and warnings, at most kMaxDiagnostics after capDiagnostics
+  std::size_t omittedErrors = 0;
+  std::size_t omittedWarnings = 0;
+
+  bool failed() const { return omittedErrors > 0 || hasErrors(diagnostics); }
 };
+
+// Keeps the first kMaxDiagnostics (in document order) and counts the rest.
+void capDiagnostics(Analysis& a) {
+  if (a.diagnostics.size() <= kMaxDiagnostics) return;
+  for (std::size_t i = kMaxDiagnostics; i < a.diagnostics.size(); ++i) {
+    ++(a.diagnostics[i].isError() ? a.omittedErrors : a.omittedWarnings);
+  }
+  a.diagnostics.resize(kMaxDiagnostics);
+}
+
+std::string tooLargeMessage(const fs::path& path, std::size_t size) {
+  return fmt::format("config file {} is too large: {} bytes, the limit is {} bytes (2 MiB)", path.string(), size,
+                     kMaxConfigFileBytes);
+}
 
 std::vector<fs::path> includeRoots(const Environment& env, const LoadOptions& options) {
   std::string home = homeDir(env);
@@ -77,6 +95,7 @@ Analysis analyze(std::string raw, const fs::path& path, const Environment& env, 
   a.loaded.includedFiles = std::move(included.files);
   if (hasErrors(a.diagnostics)) {  // the tree is incomplete: validating it would only add noise
     sortDiagnostics(a.diagnostics, path, a.loaded.includedFiles);
+    capDiagnostics(a);
     return a;
   }
   std::set<std::string> substitutedPaths;
@@ -86,14 +105,17 @@ Analysis analyze(std::string raw, const fs::path& path, const Environment& env, 
   ValidationResult validated = validateEffectiveConfig(a.loaded.effective, a.loaded.sourceMap, env, &substitutedPaths);
   a.loaded.config = std::move(validated.config);
   for (auto& d : validated.diagnostics) a.diagnostics.push_back(std::move(d));
+  a.omittedErrors += validated.omittedErrors;
+  a.omittedWarnings += validated.omittedWarnings;
   sortDiagnostics(a.diagnostics, path, a.loaded.includedFiles);
+  capDiagnostics(a);
   a.loaded.hash = configHash(a.loaded.effective);
   return a;
 }
 
 Result<LoadedConfig> finish(Analysis a) {
-  if (hasErrors(a.diagnostics)) {
-    std::size_t errors = 0;
+  if (a.failed()) {
+    std::size_t errors = a.omittedErrors;
     for (const auto& d : a.diagnostics) errors += d.isError() ? 1 : 0;
     std::string message =
         fmt::format("invalid config {} ({} error{})", a.loaded.path.string(), errors, errors == 1 ? "" : "s");
@@ -102,12 +124,16 @@ Result<LoadedConfig> finish(Analysis a) {
       message += d.isError() ? "  error: " : "  warning: ";
       message += d.toString();
     }
+    std::size_t omitted = a.omittedErrors + a.omittedWarnings;
+    if (omitted > 0) message += fmt::format("\n  ... and {} more diagnostics", omitted);
     Error err(ErrorCode::kConfigInvalid, std::move(message), "invalid config");
     err.details["path"] = a.loaded.path.string();
     err.details["issues"] = diagnosticsToJson(a.diagnostics);
+    err.details["omitted"] = omitted;
     return fail(std::move(err));
   }
   a.loaded.warnings = std::move(a.diagnostics);
+  a.loaded.omittedWarnings = a.omittedWarnings;
   return std::move(a.loaded);
 }
 
@@ -134,9 +160,18 @@ Result<std::optional<std::string>> readRootFile(const fs::path& path) {
     return fail(ErrorCode::kConfigInvalid, fmt::format("config path is not a regular file: {}", path.string()),
                 "invalid config");
   }
-  auto raw = readFile(path);
+  // Refused before reading: a huge file would cost its parse, a source map entry per key and a
+  // diagnostic per unknown key.
+  if (static_cast<std::size_t>(st.st_size) > kMaxConfigFileBytes) {
+    return fail(ErrorCode::kConfigInvalid, tooLargeMessage(path, static_cast<std::size_t>(st.st_size)),
+                "config file too large");
+  }
+  auto raw = readFile(path, kMaxConfigFileBytes);
   if (!raw) {
     if (raw.error().code == ErrorCode::kNotFound) return std::optional<std::string>();
+    if (raw.error().code == ErrorCode::kResourceExhausted) {  // it grew after the stat
+      return fail(ErrorCode::kConfigInvalid, tooLargeMessage(path, kMaxConfigFileBytes + 1), "config file too large");
+    }
     return fail(std::move(raw).error());
   }
   return std::optional<std::string>(std::move(*raw));
@@ -162,6 +197,9 @@ Result<LoadedConfig> loadConfig(const LoadOptions& options) {
 Result<LoadedConfig> loadConfigText(std::string_view raw, const fs::path& path, const LoadOptions& options) {
   Environment env = options.env ? *options.env : processEnvironment();
   fs::path absolute = resolveUserPath(path.string(), env);
+  if (raw.size() > kMaxConfigFileBytes) {
+    return fail(ErrorCode::kConfigInvalid, tooLargeMessage(absolute, raw.size()), "config file too large");
+  }
   return finish(analyze(std::string(raw), absolute, env, options));
 }
 
@@ -172,7 +210,31 @@ Result<ValidationReport> validateConfig(const LoadOptions& options) {
   report.path = analysis->loaded.path;
   report.exists = analysis->loaded.exists;
   report.diagnostics = std::move(analysis->diagnostics);
+  report.omittedErrors = analysis->omittedErrors;
+  report.omittedWarnings = analysis->omittedWarnings;
   return report;
+}
+
+std::size_t ValidationReport::errorCount() const {
+  std::size_t n = omittedErrors;
+  for (const auto& d : diagnostics) n += d.isError() ? 1 : 0;
+  return n;
+}
+
+std::size_t ValidationReport::warningCount() const {
+  std::size_t n = omittedWarnings;
+  for (const auto& d : diagnostics) n += d.isError() ? 0 : 1;
+  return n;
+}
+
+Status requireGatewayAuthSecret(const TalonConfig& config) {
+  const GatewayAuthConfig& auth = config.gateway.auth;
+  if (auth.secretUnavailable.empty()) return {};
+  return fail(ErrorCode::kConfigInvalid,
+              fmt::format("{}: {}: the gateway cannot start without its auth secret (gateway.auth.mode \"{}\"); set "
+                          "the variable or change the config",
+                          auth.secretPath, auth.secretUnavailable, auth.mode),
+              "the gateway auth secret did not resolve");
 }
 
 json::object ValidationReport::toJson() const {
@@ -185,6 +247,9 @@ json::object ValidationReport::toJson() const {
   for (const auto& d : diagnostics) (d.isError() ? issues : warnings).push_back(d.toJson());
   o["issues"] = std::move(issues);
   o["warnings"] = std::move(warnings);
+  o["errorCount"] = errorCount();
+  o["warningCount"] = warningCount();
+  o["omitted"] = omittedErrors + omittedWarnings;
   return o;
 }
 

@@ -14,9 +14,14 @@
 #include "config/config_model.h"
 #include "config/diagnostic.h"
 #include "config/environment.h"
+#include "config/include_resolver.h"
 #include "config/source_map.h"
 
 namespace talon::config {
+
+/// The largest root config file Talon reads (bytes): the same 2 MiB as an included file
+/// (kMaxIncludeFileBytes). A larger file is refused before it is read or parsed.
+inline constexpr std::size_t kMaxConfigFileBytes = kMaxIncludeFileBytes;
 
 struct LoadOptions {
   /// The `--config` value; empty: TALON_CONFIG_PATH, else <stateDir>/talon.json.
@@ -46,16 +51,20 @@ struct LoadedConfig {
   std::string raw;
   /// Files read through `$include`, in order (for reload watching).
   std::vector<std::filesystem::path> includedFiles;
-  /// Warnings (e.g. missing env vars); errors make loadConfig fail instead.
+  /// Warnings (e.g. missing env vars); errors make loadConfig fail instead. At most kMaxDiagnostics.
   std::vector<Diagnostic> warnings;
+  /// Warnings past the kMaxDiagnostics cap (counted, not kept).
+  std::size_t omittedWarnings = 0;
 };
 
 /// Loads the config. A missing file is not an error: it gives defaultTalonConfig() with exists=false.
 /// Errors:
-/// - kConfigInvalid when parsing, `$include` or validation found errors. `message` lists every
-///   diagnostic (`file:line:col: path: message`, one per line, in document order); `details` holds
-///   {"path": file, "issues": [Diagnostic::toJson()...]} with errors and warnings.
-/// - kConfigInvalid when the path exists but is not a regular file; kIo when it cannot be read.
+/// - kConfigInvalid when parsing, `$include` or validation found errors. `message` lists the
+///   diagnostics (`file:line:col: path: message`, one per line, in document order; the first
+///   kMaxDiagnostics, then "... and N more diagnostics"); `details` holds {"path": file, "issues":
+///   [Diagnostic::toJson()...], "omitted": N} with errors and warnings.
+/// - kConfigInvalid when the path exists but is not a regular file, or is larger than
+///   kMaxConfigFileBytes (the message names the file and the limit); kIo when it cannot be read.
 Result<LoadedConfig> loadConfig(const LoadOptions& options);
 
 /// Like loadConfig, with `raw` standing for the content of the file at `path` (includes resolve
@@ -68,14 +77,28 @@ struct ValidationReport {
   std::filesystem::path path;
   bool exists = false;
   /// Errors and warnings in document order: the root file, then included files in the order read; by
-  /// line and column within a file.
+  /// line and column within a file. At most kMaxDiagnostics: the first ones found.
   std::vector<Diagnostic> diagnostics;
+  /// Errors and warnings past the cap: counted, not kept.
+  std::size_t omittedErrors = 0;
+  std::size_t omittedWarnings = 0;
 
-  bool valid() const { return !hasErrors(diagnostics); }
-  /// {"valid", "path", "exists", "issues": [errors], "warnings": [warnings]}, each issue as
-  /// Diagnostic::toJson() (the shape of `openclaw config validate --json`, plus locations).
+  bool valid() const { return omittedErrors == 0 && !hasErrors(diagnostics); }
+  /// Errors and warnings in total, kept or omitted.
+  std::size_t errorCount() const;
+  std::size_t warningCount() const;
+  /// {"valid", "path", "exists", "issues": [errors], "warnings": [warnings], "errorCount",
+  /// "warningCount", "omitted"}: issues and warnings as Diagnostic::toJson() (the shape of `openclaw
+  /// config validate --json`, plus locations), together at most kMaxDiagnostics; the counts are totals
+  /// and "omitted" is how many were left out.
   json::object toJson() const;
 };
+
+/// Whether the gateway may start with `config`: kConfigInvalid when the active gateway auth secret is
+/// configured but did not resolve (GatewayAuthConfig::secretUnavailable), with a message that names
+/// the config path and the env var. `talon config validate` only warns about it, as OpenClaw does;
+/// `talon gateway run` refuses to start, as OpenClaw does on an unresolved gateway auth ref.
+Status requireGatewayAuthSecret(const TalonConfig& config);
 
 /// Runs the whole load (every check loadConfig does) and returns all diagnostics instead of failing on
 /// them. A missing file is valid (defaults). Errors: kConfigInvalid when the path is not a regular

@@ -1,5 +1,6 @@
 #include "config/config_loader.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "config/config_hash.h"
@@ -290,6 +291,95 @@ TEST(ConfigRedaction, SecretKeyRule) {
        {"maxTokens", "contextTokens", "tokenLimit", "passwordFile", "port", "baseUrl", "tokens", "keyId"}) {
     EXPECT_FALSE(isSecretKey(k)) << k;
   }
+}
+
+// --- limits: the root file's size and the number of diagnostics ---------------------------------------
+
+TEST_F(LoaderTest, RootFileOverTwoMiBIsRefusedBeforeReading) {
+  // 44 MB, as in the report that took 47 s and 3 GB; sparse, so the test writes no data.
+  fs::path big = dir_.write("talon.json", "{");
+  fs::resize_file(big, 44u * 1000 * 1000);
+  for (bool validate : {false, true}) {
+    auto error = validate ? validateConfig(options()).error() : loadConfig(options()).error();
+    EXPECT_EQ(error.code, ErrorCode::kConfigInvalid);
+    EXPECT_NE(error.message.find(big.string()), std::string::npos) << error.message;
+    EXPECT_NE(error.message.find("44000000 bytes, the limit is 2097152 bytes (2 MiB)"), std::string::npos)
+        << error.message;
+  }
+  auto text = loadConfigText(std::string(kMaxConfigFileBytes + 1, ' '), big, options());
+  ASSERT_FALSE(text);
+  EXPECT_NE(text.error().message.find("the limit is 2097152 bytes"), std::string::npos);
+}
+
+TEST_F(LoaderTest, RootFileOfExactlyTwoMiBIsRead) {
+  std::string body = "{}";
+  body.resize(kMaxConfigFileBytes, ' ');
+  dir_.write("talon.json", body);
+  auto loaded = loadConfig(options());
+  ASSERT_TRUE(loaded) << loaded.error().message;
+}
+
+// A file just under the cap with ~150k unknown keys: the first kMaxDiagnostics are kept, the rest
+// counted without building their messages.
+TEST_F(LoaderTest, DiagnosticsAreCappedAndCounted) {
+  std::string body = "{";
+  std::size_t keys = 0;
+  while (body.size() < kMaxConfigFileBytes - 32) {
+    body += "k" + std::to_string(keys++) + ":1,";
+  }
+  body += "}";
+  dir_.write("talon.json", body);
+  auto report = validateConfig(options());
+  ASSERT_TRUE(report) << report.error().message;
+  ASSERT_GT(keys, 100000u);
+  EXPECT_EQ(report->diagnostics.size(), kMaxDiagnostics);
+  EXPECT_EQ(report->errorCount(), keys);
+  EXPECT_EQ(report->omittedErrors, keys - kMaxDiagnostics);
+  EXPECT_FALSE(report->valid());
+  EXPECT_EQ(report->diagnostics.front().message, "Unrecognized key: \"k0\"");
+  json::object j = report->toJson();
+  EXPECT_EQ(j.at("issues").as_array().size(), kMaxDiagnostics);
+  EXPECT_EQ(j.at("errorCount").to_number<std::size_t>(), keys);
+  EXPECT_EQ(j.at("omitted").to_number<std::size_t>(), keys - kMaxDiagnostics);
+
+  auto loaded = loadConfig(options());
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.error().message.find(fmt::format("... and {} more diagnostics", keys - kMaxDiagnostics)),
+            std::string::npos);
+  EXPECT_LT(loaded.error().message.size(), 20000u);
+}
+
+// --- the gateway auth secret: a warning for `config validate`, a refusal for the gateway ---------------
+
+TEST_F(LoaderTest, UnresolvedGatewaySecretWarnsButBlocksTheGateway) {
+  dir_.write("talon.json", "{ gateway: { auth: { token: '${GW_TOKEN_MISSING}' } } }");
+  auto report = validateConfig(options());
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->valid());
+  ASSERT_EQ(report->diagnostics.size(), 1u);
+  EXPECT_EQ(report->diagnostics[0].severity, Severity::kWarning);
+
+  auto loaded = loadConfig(options());
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->config.gateway.auth.token, "");
+  auto startable = requireGatewayAuthSecret(loaded->config);
+  ASSERT_FALSE(startable);
+  EXPECT_EQ(startable.error().code, ErrorCode::kConfigInvalid);
+  EXPECT_NE(startable.error().message.find("gateway.auth.token: env var \"GW_TOKEN_MISSING\" is not set"),
+            std::string::npos)
+      << startable.error().message;
+
+  auto resolved = loadConfig(options({{"GW_TOKEN_MISSING", "s3cret"}}));
+  ASSERT_TRUE(resolved);
+  EXPECT_TRUE(requireGatewayAuthSecret(resolved->config));
+  EXPECT_EQ(resolved->config.gateway.auth.token, "s3cret");
+}
+
+TEST_F(LoaderTest, UnresolvedSecretOfAnInactiveModeDoesNotBlockTheGateway) {
+  dir_.write("talon.json", "{ gateway: { auth: { mode: 'password', password: 'pw', token: '$GW_TOKEN_MISSING' } } }");
+  auto loaded = loadConfig(options());
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_TRUE(requireGatewayAuthSecret(loaded->config));
 }
 
 }  // namespace

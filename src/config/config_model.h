@@ -2,10 +2,12 @@
 // The typed view of the subset of OpenClaw's config that Talon implements. Field names follow
 // OpenClaw's schema (`openclaw config schema`, OpenClaw 2026.9.6). Produced by config_loader.h after
 // parsing, `$include`, `${VAR}` substitution and strict validation; plain data, freely copyable.
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace talon::config {
@@ -18,6 +20,12 @@ struct GatewayAuthConfig {
   /// Resolved secret values (after `${VAR}` / env secret refs); empty when not configured.
   std::string token;
   std::string password;
+  /// When the active mode's secret is configured but did not resolve: why, e.g. `env var "GW_TOKEN" is
+  /// not set` (empty otherwise). `talon config validate` only warns about it (as OpenClaw does); the
+  /// gateway refuses to start (config_loader.h requireGatewayAuthSecret).
+  std::string secretUnavailable;
+  /// The config path of that secret ("gateway.auth.token" or "gateway.auth.password"); empty otherwise.
+  std::string secretPath;
 };
 
 /// `gateway`.
@@ -68,6 +76,8 @@ struct AgentsConfig {
   AgentDefaultsConfig defaults;
   /// Roster in file order (the order matters for display only).
   std::vector<AgentEntryConfig> entries;
+  /// True when the file has no `agents.entries`: `entries` then holds only the implicit agent "main".
+  bool implicitMain = false;
 };
 
 /// `bindings[].match.peer`.
@@ -93,7 +103,15 @@ struct BindingConfig {
   BindingMatch match;
   std::optional<std::string> dmScope;     // `session.dmScope` override for matched peers
   std::optional<std::string> groupScope;  // `session.groupScope` override
+  /// Index of this binding in the file's `bindings` array (bindings Talon cannot use are left out, so
+  /// it can differ from the position in TalonConfig::bindings).
+  std::size_t index = 0;
 };
+
+/// The values of `session.dmScope` (and `bindings[].session.dmScope`).
+inline constexpr std::string_view kDmScopes[] = {"main", "per-peer", "per-channel-peer", "per-account-channel-peer"};
+/// The values of `session.groupScope` (and `bindings[].session.groupScope`).
+inline constexpr std::string_view kGroupScopes[] = {"main", "per-group"};
 
 /// `session`.
 struct SessionConfig {

@@ -1,7 +1,8 @@
 #pragma once
 // Strict validation of the effective config against the subset of OpenClaw's schema Talon implements
 // (`openclaw config schema`, OpenClaw 2026.9.6), producing the typed TalonConfig. Pure functions;
-// thread-safe.
+// thread-safe. Each top-level key is read by its section (config_sections.h) through a ConfigReader;
+// checks that span sections (bindings -> agents) run after all sections.
 //
 // Every problem becomes a Diagnostic and validation goes on, so one run reports all of them:
 // - a key neither Talon nor OpenClaw knows: kUnknownKey, OpenClaw's wording `Unrecognized key: "x"`,
@@ -10,7 +11,10 @@
 //   key's own path, "... is not supported by Talon yet";
 // - wrong JSON types: kType; bad values (ranges, enums, patterns, unknown agents, roster rules): kValue,
 //   both saying what was expected ("expected integer 1..65535, got \"x\"");
-// - unresolvable env secrets: kEnv (an error for the active gateway auth secret, else a warning).
+// - a binding to agent "main" absent from the roster: a kValue warning (OpenClaw accepts it);
+// - unresolvable env secrets: kEnv warnings, as in OpenClaw; an unresolved gateway auth secret is also
+//   recorded in GatewayAuthConfig::secretUnavailable, which stops the gateway from starting.
+// At most kMaxDiagnostics diagnostics are kept; the rest are counted (ValidationResult::omitted*).
 // Secret values are never echoed in messages.
 #include <set>
 #include <string>
@@ -47,8 +51,14 @@ TalonConfig defaultTalonConfig();
 struct ValidationResult {
   /// Best effort even when there are errors (invalid parts keep their defaults).
   TalonConfig config;
-  /// Errors and warnings, in document order (cross-references last).
+  /// Errors and warnings, in document order (cross-references last); at most kMaxDiagnostics.
   std::vector<Diagnostic> diagnostics;
+  /// Problems found past the kMaxDiagnostics cap: counted, not kept (their messages are never built).
+  std::size_t omittedErrors = 0;
+  std::size_t omittedWarnings = 0;
+
+  /// True when there is no error, kept or omitted.
+  bool valid() const { return omittedErrors == 0 && !hasErrors(diagnostics); }
 };
 
 /// Validates `effective` (the config after `$include` and `${VAR}` substitution). `sourceMap` gives

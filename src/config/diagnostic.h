@@ -1,6 +1,7 @@
 #pragma once
 // One finding about a config file (an error or a warning), as `talon config validate` prints it and
 // as loadConfig() reports it. Plain data.
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +12,11 @@
 namespace talon::config {
 
 enum class Severity { kError, kWarning };
+
+/// How many diagnostics one validation keeps (and `talon config validate`, `--json` and the gateway's
+/// start print); the rest are counted, not kept, so a hostile file cannot make Talon build and print
+/// millions of messages.
+inline constexpr std::size_t kMaxDiagnostics = 100;
 
 enum class DiagnosticCode {
   kUnknownKey,      // "unknown_key": neither Talon nor OpenClaw knows the key

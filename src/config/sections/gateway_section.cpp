@@ -1,0 +1,110 @@
+// `gateway`: port, mode, bind, auth, HTTP endpoints (OpenClaw docs/gateway/configuration.md).
+// Defaults (config_model.h GatewayConfig): port 18789, mode "local", bind "loopback", auth mode "token"
+// (from the configured secret when the mode is not set), chat completions off.
+#include <fmt/format.h>
+
+#include "config/config_sections.h"
+
+namespace talon::config {
+
+namespace {
+
+constexpr std::string_view kGatewayModes[] = {"local", "remote"};
+constexpr std::string_view kGatewayModesUnsupported[] = {"remote"};
+constexpr std::string_view kBindValues[] = {"auto", "lan", "loopback", "custom", "tailnet"};
+constexpr std::string_view kBindUnsupported[] = {"tailnet"};
+constexpr std::string_view kAuthModes[] = {"none", "token", "password", "trusted-proxy"};
+constexpr std::string_view kAuthModesUnsupported[] = {"trusted-proxy"};
+
+// `gateway.http`: only endpoints.chatCompletions.enabled so far.
+void readHttp(ConfigReader& r, const ConfigNode& node, const json::value& value, GatewayConfig& out) {
+  r.readObject(node, value,
+               {{"endpoints", [&](const ConfigNode& e, const json::value& endpoints) {
+                   r.readObject(e, endpoints,
+                                {{"chatCompletions", [&](const ConfigNode& c, const json::value& cc) {
+                                    r.readObject(c, cc, {{"enabled", [&](const ConfigNode& en, const json::value& b) {
+                                                            if (auto on = r.boolean(en, b)) {
+                                                              out.chatCompletionsEnabled = *on;
+                                                            }
+                                                          }}});
+                                  }}});
+                 }}});
+}
+
+void readGateway(ConfigReader& r, const ConfigNode& node, const json::value& value, TalonConfig& config) {
+  GatewayConfig& out = config.gateway;
+  const json::object* o = r.object(node, value);
+  if (o == nullptr) return;
+  std::optional<std::string> authMode;
+  SecretInput token;
+  SecretInput password;
+  std::optional<ConfigNode> authNode;
+  r.readObject(
+      node, *o,
+      {
+          {"port",
+           [&](const ConfigNode& c, const json::value& x) {
+             if (auto p = r.integer(c, x, 1, 65535, "1..65535")) out.port = static_cast<int>(*p);
+           }},
+          {"mode",
+           [&](const ConfigNode& c, const json::value& x) {
+             if (auto m = r.enumeration(c, x, kGatewayModes, kGatewayModesUnsupported)) out.mode = *m;
+           }},
+          {"bind",
+           [&](const ConfigNode& c, const json::value& x) {
+             if (auto b = r.enumeration(c, x, kBindValues, kBindUnsupported)) out.bind = *b;
+           }},
+          {"customBindHost",
+           [&](const ConfigNode& c, const json::value& x) {
+             if (auto h = r.string(c, x)) out.customBindHost = *h;
+           }},
+          {"auth",
+           [&](const ConfigNode& c, const json::value& x) {
+             authNode = c;
+             r.readObject(
+                 c, x,
+                 {
+                     {"mode",
+                      [&](const ConfigNode& m, const json::value& y) {
+                        authMode = r.enumeration(m, y, kAuthModes, kAuthModesUnsupported);
+                      }},
+                     {"token", [&](const ConfigNode& t, const json::value& y) { token = r.secret(t, y); }},
+                     {"password", [&](const ConfigNode& p, const json::value& y) { password = r.secret(p, y); }},
+                 });
+           }},
+          {"http", [&](const ConfigNode& c, const json::value& x) { readHttp(r, c, x, out); }},
+      });
+  if (out.bind == "custom" && out.customBindHost.empty()) {
+    r.error(r.child(node, "customBindHost"), DiagnosticCode::kValue,
+            "required when gateway.bind is \"custom\": expected the address to listen on");
+  }
+  // Auth mode: explicit, else from which secret is configured (OpenClaw: with both, it must be explicit).
+  ConfigNode modeNode = authNode ? r.child(*authNode, "mode") : r.child(node, "auth");
+  if (authMode) {
+    out.auth.mode = *authMode;
+  } else if (token.present && password.present) {
+    r.error(modeNode, DiagnosticCode::kValue,
+            "both gateway.auth.token and gateway.auth.password are set: set gateway.auth.mode explicitly");
+  } else if (password.present) {
+    out.auth.mode = "password";
+  } else {
+    out.auth.mode = "token";
+  }
+  out.auth.token = token.value;
+  out.auth.password = password.value;
+  // An unresolved secret of the active mode: `config validate` has warned (SecretInput, OpenClaw's
+  // wording); the gateway refuses to start on it (requireGatewayAuthSecret), as OpenClaw fails startup
+  // on an unresolved gateway auth ref.
+  const SecretInput* active = out.auth.mode == "token" ? &token : out.auth.mode == "password" ? &password : nullptr;
+  if (active != nullptr && active->present && !active->unavailable.empty()) {
+    out.auth.secretUnavailable = active->unavailable;
+    out.auth.secretPath = active->node.path;
+  }
+}
+
+}  // namespace
+
+extern const ConfigSection kGatewaySection;
+const ConfigSection kGatewaySection{"gateway", readGateway};
+
+}  // namespace talon::config
