@@ -70,7 +70,11 @@ struct ResolvedRoute {
 ///
 /// Errors: kAgentSelectionRequired (OpenClaw AGENT_SELECTION_REQUIRED) when the matching binding — or
 /// the caller-supplied owner — names an agent that is not in the roster (resolution stops there; later
-/// bindings are not tried, as in OpenClaw), or when nothing matched and there is no sole agent.
+/// bindings are not tried, as in OpenClaw), or when nothing matched and there is no sole agent. Such a
+/// binding only refuses the messages it matches; the rest of the config routes normally. The config
+/// loads with a binding to "main" absent from the roster (OpenClaw accepts it, and `config validate`
+/// warns: OpenClaw would route to an implicit agent "main", Talon runs only configured agents); any
+/// other unknown id is a validation error there, as in OpenClaw.
 /// `details.agentIds` lists the roster.
 ///
 /// Thread-safe (pure function of its arguments). Cost: linear in the number of bindings.
