@@ -23,7 +23,7 @@ struct RunOptions {
   std::string configPath;
   int port = -1;
   std::string portFile;
-  std::string logLevel = "info";
+  std::string logLevel;  // empty: `logging.level`, else "info"
   int ioThreads = 0;
 };
 
@@ -40,7 +40,9 @@ int runGateway(const RunOptions& o) {
     return ::talon::exitCode(loaded.error().code);
   }
   LogOptions logOptions;
-  logOptions.level = o.logLevel;
+  logOptions.level = !o.logLevel.empty()                     ? o.logLevel
+                     : !loaded->config.logging.level.empty() ? loaded->config.logging.level
+                                                             : "info";
   logOptions.file = stateDir / "logs" / "talon.log";
   if (auto s = initLogging(logOptions); !s) return reportError(s.error());
   for (const auto& w : loaded->warnings) spdlog::warn("config: {}", w.toString());
@@ -116,7 +118,7 @@ void registerGatewayCommands(CLI::App& app, int& exitCode) {
                   "Listening port, 0 for any free port (env TALON_GATEWAY_PORT; default gateway.port or 18789)")
       ->check(CLI::Range(0, 65535));
   run->add_option("--port-file", o->portFile, "Write the bound port to this file once listening");
-  run->add_option("--log-level", o->logLevel, "trace, debug, info, warn, error")
+  run->add_option("--log-level", o->logLevel, "trace, debug, info, warn, error (default: logging.level, else info)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   run->add_option("--io-threads", o->ioThreads, "I/O threads (default: the number of cores)")
       ->check(CLI::Range(0, 256));

@@ -144,6 +144,13 @@ struct ProviderConfig {
   std::vector<ProviderModelConfig> models;
 };
 
+/// `logging`.
+struct LoggingConfig {
+  /// `logging.level` in Talon's names (OpenClaw "silent" -> "off", "fatal" -> "critical", the others
+  /// unchanged); empty when unset (the gateway then logs at "info").
+  std::string level;
+};
+
 /// The whole effective config.
 struct TalonConfig {
   GatewayConfig gateway;
@@ -151,6 +158,7 @@ struct TalonConfig {
   std::vector<BindingConfig> bindings;
   SessionConfig session;
   std::vector<ProviderConfig> providers;  // file order
+  LoggingConfig logging;
 };
 
 }  // namespace talon::config

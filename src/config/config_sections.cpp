@@ -12,7 +12,8 @@ namespace talon::config {
   SECTION(kAgentsSection)              \
   SECTION(kBindingsSection)            \
   SECTION(kSessionSection)             \
-  SECTION(kModelsSection)
+  SECTION(kModelsSection)              \
+  SECTION(kLoggingSection)
 
 #define TALON_DECLARE_SECTION(name) extern const ConfigSection name;
 TALON_CONFIG_SECTIONS(TALON_DECLARE_SECTION)

@@ -197,5 +197,15 @@ TEST(OpenClawKeyPaths, ListIsSortedAndCoversTheSubset) {
                         ".port.x"));
 }
 
+TEST(ConfigValidator, LoggingLevelMapsOpenClawNamesToTalons) {
+  EXPECT_EQ(validate("{ logging: { level: 'fatal' } }").config.logging.level, "critical");
+  EXPECT_EQ(validate("{ logging: { level: 'silent' } }").config.logging.level, "off");
+  EXPECT_EQ(validate("{ logging: { level: 'debug' } }").config.logging.level, "debug");
+  EXPECT_EQ(validate("{}").config.logging.level, "");
+  ValidationResult bad = validate("{ logging: { level: 'verbose' } }");
+  EXPECT_FALSE(bad.valid());
+  EXPECT_EQ(bad.config.logging.level, "");
+}
+
 }  // namespace
 }  // namespace talon::config
