@@ -25,7 +25,9 @@ void registerConfigCommands(CLI::App& app, int& exitCode) {
     if (!path->empty()) lo.configPath = std::filesystem::path(*path);
     auto report = config::validateConfig(lo);
     if (!report) {
-      exitCode = reportError(report.error());
+      // The operator's own file: the full message (it names the file, e.g. its size and the 2 MiB limit).
+      std::cerr << "error: " << report.error().message << "\n";
+      exitCode = ::talon::exitCode(report.error().code);
       return;
     }
     if (*asJson) {

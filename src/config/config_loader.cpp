@@ -164,13 +164,14 @@ Result<std::optional<std::string>> readRootFile(const fs::path& path) {
   // diagnostic per unknown key.
   if (static_cast<std::size_t>(st.st_size) > kMaxConfigFileBytes) {
     return fail(ErrorCode::kConfigInvalid, tooLargeMessage(path, static_cast<std::size_t>(st.st_size)),
-                "config file too large");
+                "config file too large (limit 2 MiB)");
   }
   auto raw = readFile(path, kMaxConfigFileBytes);
   if (!raw) {
     if (raw.error().code == ErrorCode::kNotFound) return std::optional<std::string>();
     if (raw.error().code == ErrorCode::kResourceExhausted) {  // it grew after the stat
-      return fail(ErrorCode::kConfigInvalid, tooLargeMessage(path, kMaxConfigFileBytes + 1), "config file too large");
+      return fail(ErrorCode::kConfigInvalid, tooLargeMessage(path, kMaxConfigFileBytes + 1),
+                  "config file too large (limit 2 MiB)");
     }
     return fail(std::move(raw).error());
   }
@@ -198,7 +199,8 @@ Result<LoadedConfig> loadConfigText(std::string_view raw, const fs::path& path, 
   Environment env = options.env ? *options.env : processEnvironment();
   fs::path absolute = resolveUserPath(path.string(), env);
   if (raw.size() > kMaxConfigFileBytes) {
-    return fail(ErrorCode::kConfigInvalid, tooLargeMessage(absolute, raw.size()), "config file too large");
+    return fail(ErrorCode::kConfigInvalid, tooLargeMessage(absolute, raw.size()),
+                "config file too large (limit 2 MiB)");
   }
   return finish(analyze(std::string(raw), absolute, env, options));
 }
