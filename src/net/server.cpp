@@ -19,6 +19,9 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <chrono>
 #include <exception>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <optional>
 #include <sstream>
 
@@ -42,6 +45,8 @@ constexpr auto kWriteTimeout = std::chrono::seconds(60);
 constexpr auto kDrainTimeout = std::chrono::seconds(5);
 constexpr std::size_t kMaxDrainBytes = 4u << 20;
 constexpr std::size_t kMaxHeaderBytes = 64u << 10;
+/// A streamed response's queues keep their slots up to this many chunks; a longer burst gives them back.
+constexpr std::size_t kKeepQueueSlots = 64;
 /// Delay before accepting again after an accept error (e.g. EMFILE), so the loop does not spin.
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(50);
 
@@ -165,6 +170,7 @@ class HttpSession final : public ServerConnection, public std::enable_shared_fro
       std::lock_guard lock(streamMutex_);
       generation = streamGeneration_.fetch_add(1, std::memory_order_acq_rel) + 1;
       streamPending_.clear();
+      streamQueuedBytes_ = 0;
       streamEndRequested_ = false;
       streamKickPending_ = false;
       streamClosed_.store(false, std::memory_order_release);
@@ -185,14 +191,35 @@ class HttpSession final : public ServerConnection, public std::enable_shared_fro
   void streamWrite(uint64_t generation, std::string data) {
     if (streamClosed(generation) || data.empty()) return;
     bool kick = false;
+    bool overflow = false;
+    std::vector<std::string> dropped;  // freed outside the lock
+    std::size_t limit = state_->options.maxHttpStreamBufferedBytes;
     {
       std::lock_guard lock(streamMutex_);
       if (generation != streamGeneration_.load(std::memory_order_relaxed) || streamEndRequested_) return;
-      streamPending_.push_back(std::move(data));
-      kick = !streamKickPending_;
-      streamKickPending_ = true;
+      if (data.size() > limit || streamQueuedBytes_ > limit - data.size()) {
+        // The client does not read: drop the queue and end the connection.
+        std::swap(dropped, streamPending_);
+        overflow = true;
+        streamEndRequested_ = true;
+        streamClosed_.store(true, std::memory_order_release);
+      } else {
+        streamQueuedBytes_ += data.size();
+        streamPending_.push_back(std::move(data));
+        kick = !streamKickPending_;
+        streamKickPending_ = true;
+      }
     }
     if (kick) kickStream();
+    if (overflow) {
+      dropped = {};
+      asio::dispatch(stream_.get_executor(), [self = shared_from_this(), generation, limit] {
+        if (self->phase_ != Phase::kStreaming || generation != self->streamGeneration_.load()) return;
+        spdlog::warn("net: streamed response to {} has more than {} bytes queued; closing the connection",
+                     self->remoteAddress_, limit);
+        self->closeSocket();
+      });
+    }
   }
 
   /// Any thread.
@@ -420,6 +447,8 @@ class HttpSession final : public ServerConnection, public std::enable_shared_fro
       streamKickPending_ = false;
       streamActive_.clear();
       std::swap(streamActive_, streamPending_);
+      streamActiveBytes_ = 0;
+      for (const auto& data : streamActive_) streamActiveBytes_ += data.size();
       end = streamEndRequested_;
     }
     streamBuffers_.clear();
@@ -453,6 +482,14 @@ class HttpSession final : public ServerConnection, public std::enable_shared_fro
   void onStreamWritten(error_code ec) {
     streamWriting_ = false;
     streamActive_.clear();
+    if (streamActive_.capacity() > kKeepQueueSlots) streamActive_ = {};
+    if (streamFraming_.capacity() > kKeepQueueSlots) streamFraming_ = {};
+    if (streamBuffers_.capacity() > kKeepQueueSlots) streamBuffers_ = {};
+    {
+      std::lock_guard lock(streamMutex_);
+      streamQueuedBytes_ -= std::min(streamQueuedBytes_, streamActiveBytes_);
+      streamActiveBytes_ = 0;
+    }
     if (ec) return closeSocket();
     if (!streamEndSent_) return pumpStream();
     streamClosed_ = true;
@@ -508,6 +545,7 @@ class HttpSession final : public ServerConnection, public std::enable_shared_fro
   std::mutex streamMutex_;
   std::atomic<uint64_t> streamGeneration_{0};
   std::vector<std::string> streamPending_;
+  std::size_t streamQueuedBytes_ = 0;  // in streamPending_ and being written
   bool streamEndRequested_ = false;
   bool streamKickPending_ = false;
   std::atomic<bool> streamClosed_{false};
@@ -518,6 +556,7 @@ class HttpSession final : public ServerConnection, public std::enable_shared_fro
   bool chunked_ = true;
   std::string streamHead_;
   std::vector<std::string> streamActive_;
+  std::size_t streamActiveBytes_ = 0;  // guarded by streamMutex_
   std::vector<std::string> streamFraming_;
   std::vector<asio::const_buffer> streamBuffers_;
 };
@@ -711,6 +750,15 @@ uint64_t ServerState::openConnections() const {
 uint64_t nextConnectionId() {
   static std::atomic<uint64_t> next{1};
   return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+void returnFreedMemory() {
+#if defined(__GLIBC__)
+  static std::atomic<bool> running{false};
+  if (running.exchange(true, std::memory_order_acquire)) return;
+  malloc_trim(0);
+  running.store(false, std::memory_order_release);
+#endif
 }
 
 bool isLoopback(const asio::ip::address& address) {

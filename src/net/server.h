@@ -52,7 +52,8 @@ struct HttpResponse {
 class ResponseStream {
  public:
   virtual ~ResponseStream() = default;
-  /// Queues bytes for the client. Ignored once the stream is closed.
+  /// Queues bytes for the client. Ignored once the stream is closed. A write that would put more than
+  /// ServerOptions::maxHttpStreamBufferedBytes in the queue closes the connection instead.
   virtual void write(std::string data) = 0;
   /// Ends the response (last chunk). Idempotent.
   virtual void end() = 0;
@@ -83,7 +84,14 @@ class WebSocketConnection {
   virtual void close(uint16_t code, std::string reason) = 0;
   /// Largest accepted incoming message in bytes; a larger one closes the connection with 1009.
   virtual void setMaxMessageBytes(std::size_t bytes) = 0;
-  /// Bytes queued for sending and not yet written (for backpressure decisions).
+  /// Largest number of bytes this connection may hold queued for sending (bufferedBytes() plus the
+  /// message being sent). A send() that would go over it drops everything queued and closes the
+  /// connection with kSlowConsumerCloseCode / kSlowConsumerCloseReason, as OpenClaw does when a
+  /// socket's bufferedAmount passes MAX_BUFFERED_BYTES (the value hello-ok advertises as
+  /// policy.maxBufferedBytes). Starts at ServerOptions::maxWsBufferedBytes; `bytes` must be > 0.
+  /// Thread-safe; applies to the next send().
+  virtual void setMaxBufferedBytes(std::size_t bytes) = 0;
+  /// Bytes queued for sending and not yet written (for backpressure decisions). Thread-safe.
   virtual std::size_t bufferedBytes() const = 0;
   virtual const std::string& remoteAddress() const = 0;
   virtual bool remoteIsLoopback() const = 0;
@@ -91,6 +99,12 @@ class WebSocketConnection {
   virtual uint64_t id() const = 0;
 };
 using WebSocketConnectionPtr = std::shared_ptr<WebSocketConnection>;
+
+/// The close code and reason for a WebSocket closed because its client does not read what it is sent
+/// fast enough (OpenClaw 2026.9.6: dist/ws-connection-*.mjs `closeWithGrace(1008, "slow consumer")`,
+/// SLOW_CONSUMER_CLOSE_CODE in dist/node-registry-*.mjs).
+inline constexpr uint16_t kSlowConsumerCloseCode = 1008;
+inline constexpr std::string_view kSlowConsumerCloseReason = "slow consumer";
 
 /// Receives one WebSocket's traffic; created by ServerHandlers::onWebSocket.
 class WebSocketSession {
@@ -126,6 +140,18 @@ struct ServerOptions {
   std::size_t maxHttpBodyBytes = 8u << 20;
   /// Initial WebSocket message limit, bytes (before the protocol handshake raises it).
   std::size_t initialMaxWsMessageBytes = 64u << 10;
+  /// Initial limit on a WebSocket's queued outgoing bytes (WebSocketConnection::setMaxBufferedBytes).
+  /// Default: OpenClaw's MAX_BUFFERED_BYTES (50 MiB, dist/server-constants-*.mjs).
+  std::size_t maxWsBufferedBytes = 52428800;
+  /// Read-side backpressure: while more than this many bytes are queued for sending on a WebSocket,
+  /// its next message is not read (so a client that sends requests without reading the answers is
+  /// held to about this much queued output); reading resumes once the queue is down to half of it.
+  /// Messages pushed by the application still count against maxWsBufferedBytes. 0 disables the pause.
+  std::size_t wsPauseReadingAboveBytes = 4u << 20;
+  /// Largest number of bytes a streamed HTTP response (ResponseStream, e.g. Server-Sent Events) may
+  /// hold queued; a write that would go over it drops the queue and closes the connection (the client
+  /// sees a truncated body; closed() turns true).
+  std::size_t maxHttpStreamBufferedBytes = 52428800;
 };
 
 /// Counters since Server::create().
@@ -138,8 +164,12 @@ struct ServerStats {
 
 /// The listening server. Created on an io_context the caller runs (on any number of threads).
 /// Timeouts: an HTTP connection is closed after 60 s without a (complete) request or when a response
-/// write takes over 60 s; WebSockets use Beast's suggested server settings (handshake and close 30 s;
-/// idle 300 s, with a ping after 150 s of silence). TCP_NODELAY is set on every connection.
+/// write takes over 60 s; WebSockets time out as Beast's suggested server settings do (handshake and
+/// close 30 s; idle 300 s, with a ping after 150 s of silence; the idle check is the connection's own
+/// coarse timer rather than Beast's per-read one). TCP_NODELAY is set on every connection.
+/// Outgoing WebSocket queues are bounded (ServerOptions::maxWsBufferedBytes, slow-consumer close) and a
+/// connection with much unread output is not read from (wsPauseReadingAboveBytes); memory a large queue
+/// held is given back to the OS once it is empty.
 /// Destroying it stops it (as stop()); connections that are still closing finish on the io_context
 /// afterwards, and their WebSocketSession::onClose still runs.
 class Server {

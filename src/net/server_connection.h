@@ -66,6 +66,11 @@ uint64_t nextConnectionId();
 /// and runs the session. Call on the socket's strand.
 void startWebSocketConnection(std::shared_ptr<ServerState> state, ConnectionSocket socket, HttpRequest upgrade);
 
+/// Gives memory that the allocator holds free back to the OS (glibc: malloc_trim), after a connection
+/// freed a large send queue: without it the pages of a burst stay in the process. Thread-safe; a call
+/// while another one runs returns at once. A no-op where the allocator has no such call.
+void returnFreedMemory();
+
 /// True for 127.0.0.0/8, ::1 and IPv4-mapped loopback.
 bool isLoopback(const boost::asio::ip::address& address);
 

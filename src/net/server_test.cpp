@@ -12,11 +12,16 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 #include <condition_variable>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <thread>
 
 #include "net/ws_client.h"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace talon::net {
 namespace {
@@ -243,6 +248,17 @@ class TestSession : public WebSocketSession {
     } else if (text == "raise-limit") {
       connection_->setMaxMessageBytes(1 << 20);
       connection_->send("raised");
+    } else if (text.starts_with("flood ")) {
+      // "flood N SIZE": N messages of SIZE bytes, queued at once (on the strand, so none is written
+      // before the last is queued).
+      auto rest = std::string(text.substr(6));
+      auto space = rest.find(' ');
+      int n = std::stoi(rest.substr(0, space));
+      std::size_t size = std::stoul(rest.substr(space + 1));
+      for (int i = 0; i < n; ++i) connection_->send(std::string(size, 'f'));
+    } else if (text == "mark") {
+      markBuffered_ = connection_->bufferedBytes();
+      connection_->send("mark");
     } else if (text.starts_with("burst ")) {
       // Sends from a foreign thread: order must be kept.
       int n = std::stoi(std::string(text.substr(6)));
@@ -262,6 +278,9 @@ class TestSession : public WebSocketSession {
     cv_.notify_all();
   }
 
+  /// bufferedBytes() when the message "mark" was read.
+  std::size_t markBuffered() const { return markBuffered_; }
+
   /// Waits for onClose (bounded so a bug fails the test instead of hanging it).
   std::optional<uint16_t> waitClose() {
     std::unique_lock lock(mutex_);
@@ -272,6 +291,7 @@ class TestSession : public WebSocketSession {
  private:
   WebSocketConnectionPtr connection_;
   std::atomic<bool> inMessage_{false};
+  std::atomic<std::size_t> markBuffered_{0};
   std::mutex mutex_;
   std::condition_variable cv_;
   std::optional<uint16_t> closeCode_;
@@ -481,6 +501,161 @@ TEST(ServerTest, ManyConcurrentWebSocketClients) {
   }
   for (auto& result : results) EXPECT_EQ(result.get(), kMessages);
   EXPECT_EQ(ws.server->stats().webSocketsAccepted, static_cast<uint64_t>(kClients));
+}
+
+/// Heap bytes in use (every malloc arena), or 0 where the allocator cannot tell.
+std::size_t heapBytesInUse() {
+#if defined(__GLIBC__)
+  return mallinfo2().uordblks;
+#else
+  return 0;
+#endif
+}
+
+/// Waits (bounded) until the heap in use is at most `bytes`; returns the last reading.
+std::size_t waitHeapAtMost(std::size_t bytes) {
+  std::size_t now = heapBytesInUse();
+  for (int i = 0; i < 1000 && now > bytes; ++i) {
+    std::this_thread::sleep_for(10ms);
+    now = heapBytesInUse();
+  }
+  return now;
+}
+
+TEST(ServerTest, ClientThatDoesNotReadIsClosedAsSlowConsumerAndItsQueueFreed) {
+  constexpr std::size_t kLimit = 16u << 20;
+  constexpr std::size_t kMessage = 64u << 10;
+  IoThreads threads;
+  auto options = loopbackOptions();
+  options.maxWsBufferedBytes = kLimit;
+  WsServer ws(threads.io, options);
+  auto client = WsClient::connect(ws.url(), 5s);
+  ASSERT_TRUE(client);
+  ASSERT_TRUE((*client)->send("warm-up"));
+  EXPECT_EQ((*client)->receive(5s).value_or(""), "warm-up");
+  auto session = ws.session(0);
+  ASSERT_NE(session, nullptr);
+  const std::size_t before = heapBytesInUse();
+
+  // 32 MiB asked for: the first 16 MiB are queued (the client reads nothing), the next send is over
+  // the limit.
+  ASSERT_TRUE((*client)->send("flood 512 " + std::to_string(kMessage)));
+  EXPECT_EQ(session->waitClose(), kSlowConsumerCloseCode);
+  client->reset();  // the client leaves without having read
+
+  if (before != 0) {
+    // Everything queued (16 MiB) is freed: what is left is within noise of the start.
+    std::size_t after = waitHeapAtMost(before + (1u << 20));
+    EXPECT_LE(after, before + (1u << 20)) << "heap in use went from " << before << " to " << after;
+  }
+  EXPECT_EQ(ws.server->stats().openConnections, 0u);
+}
+
+TEST(ServerTest, SlowConsumerGetsCloseCodeAndReasonWhenItReadsLate) {
+  constexpr std::size_t kMessage = 64u << 10;
+  IoThreads threads;
+  auto options = loopbackOptions();
+  options.maxWsBufferedBytes = 1u << 20;
+  WsServer ws(threads.io, options);
+  auto client = WsClient::connect(ws.url(), 5s);
+  ASSERT_TRUE(client);
+  // 64 x 64 KiB queued at once: the 17th goes over 1 MiB; the queue is dropped but for the message
+  // being written, and the close frame follows it.
+  ASSERT_TRUE((*client)->send("flood 64 " + std::to_string(kMessage)));
+  int received = 0;
+  while (true) {
+    auto message = (*client)->receive(5s);
+    if (!message) break;
+    EXPECT_EQ(message->size(), kMessage);
+    ++received;
+  }
+  EXPECT_GE(received, 1);
+  EXPECT_LT(received, 16);
+  EXPECT_EQ((*client)->closeCode(), kSlowConsumerCloseCode);
+  EXPECT_EQ((*client)->closeReason(), kSlowConsumerCloseReason);
+  EXPECT_EQ(ws.session(0)->waitClose(), kSlowConsumerCloseCode);
+}
+
+TEST(ServerTest, ClientThatReadsIsNotClosedByTheSendLimit) {
+  constexpr std::size_t kMessage = 64u << 10;
+  IoThreads threads;
+  auto options = loopbackOptions();
+  options.maxWsBufferedBytes = 256u << 10;
+  WsServer ws(threads.io, options);
+  auto client = WsClient::connect(ws.url(), 5s);
+  ASSERT_TRUE(client);
+  // 4 x 64 KiB at a time is at the limit, never over it, when the client reads everything between.
+  for (int round = 0; round < 20; ++round) {
+    ASSERT_TRUE((*client)->send("flood 4 " + std::to_string(kMessage)));
+    for (int i = 0; i < 4; ++i) {
+      auto message = (*client)->receive(5s);
+      ASSERT_TRUE(message) << "round " << round << ": " << message.error().toString();
+      ASSERT_EQ(message->size(), kMessage);
+    }
+  }
+  ASSERT_TRUE((*client)->send("still here"));
+  EXPECT_EQ((*client)->receive(5s).value_or(""), "still here");
+  (*client)->close();
+  EXPECT_EQ(ws.session(0)->waitClose(), 1000);
+}
+
+TEST(ServerTest, NextMessageIsNotReadWhileTheAnswersAreUnread) {
+  constexpr std::size_t kPause = 256u << 10;
+  constexpr std::size_t kMessage = 64u << 10;
+  constexpr int kCount = 256;  // 16 MiB: more than loopback socket buffers take in
+  IoThreads threads;
+  auto options = loopbackOptions();
+  options.wsPauseReadingAboveBytes = kPause;
+  WsServer ws(threads.io, options);
+  auto client = WsClient::connect(ws.url(), 5s);
+  ASSERT_TRUE(client);
+  ASSERT_TRUE((*client)->send("flood " + std::to_string(kCount) + " " + std::to_string(kMessage)));
+  ASSERT_TRUE((*client)->send("mark"));
+  for (int i = 0; i < kCount; ++i) {
+    auto message = (*client)->receive(5s);
+    ASSERT_TRUE(message) << i << ": " << message.error().toString();
+    ASSERT_EQ(message->size(), kMessage);
+  }
+  EXPECT_EQ((*client)->receive(5s).value_or(""), "mark");
+  // "mark" was read only once the queue was down to half the pause threshold.
+  EXPECT_LE(ws.session(0)->markBuffered(), kPause / 2);
+}
+
+/// Streams chunks of `size` bytes on request: "/stream?n=N&size=S".
+ServerHandlers streamingHandlers(std::shared_ptr<std::promise<bool>> closedAfterOverflow) {
+  ServerHandlers handlers;
+  handlers.onHttp = [closedAfterOverflow](HttpExchangePtr exchange) {
+    auto stream = exchange->startStream(200, "text/event-stream");
+    std::thread([stream, closedAfterOverflow] {
+      // The client never reads: the queue passes the limit and the stream closes.
+      for (int i = 0; i < 4096 && !stream->closed(); ++i) stream->write(std::string(64u << 10, 'e'));
+      closedAfterOverflow->set_value(stream->closed());
+    }).detach();
+  };
+  return handlers;
+}
+
+TEST(ServerTest, StreamedResponseToAClientThatDoesNotReadIsBounded) {
+  IoThreads threads;
+  auto options = loopbackOptions();
+  options.maxHttpStreamBufferedBytes = 4u << 20;
+  auto closed = std::make_shared<std::promise<bool>>();
+  auto result = closed->get_future();
+  auto server = Server::create(threads.io, options, streamingHandlers(closed));
+  ASSERT_TRUE(server);
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), (*server)->port()});
+  std::string request = "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n";
+  asio::write(socket, asio::buffer(request));
+  // 256 MiB would be written; the stream closes long before.
+  ASSERT_EQ(result.wait_for(30s), std::future_status::ready);
+  EXPECT_TRUE(result.get());
+  std::string received;
+  boost::system::error_code ec;
+  asio::read(socket, asio::dynamic_buffer(received), ec);  // until the server closed the connection
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  EXPECT_LT(received.size(), 256u << 20);
 }
 
 }  // namespace

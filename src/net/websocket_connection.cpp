@@ -1,7 +1,10 @@
 // The server side of one WebSocket (RFC 6455): handshake on an upgraded HTTP connection, a read loop
-// that hands each message to the session on the connection's strand, and an ordered write queue.
+// that hands each message to the session on the connection's strand, and an ordered, bounded write
+// queue: a client that does not read is closed as a slow consumer, and one that sends requests without
+// reading the answers is not read from until it catches up.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -25,8 +28,19 @@ using boost::system::error_code;
 
 /// After Server::stop() sent close 1001: how long the peer has to answer before the socket is closed.
 constexpr auto kStopCloseTimeout = std::chrono::seconds(2);
+/// A slow consumer's close frame gets this long to leave before the socket is closed (OpenClaw's
+/// WEBSOCKET_CLOSE_GRACE_MS, dist/server-constants-*.mjs).
+constexpr auto kSlowConsumerCloseGrace = std::chrono::milliseconds(1000);
 /// The read buffer is given back to the allocator after a message larger than this.
-constexpr std::size_t kKeepReadBufferBytes = 1u << 20;
+constexpr std::size_t kKeepReadBufferBytes = 64u << 10;
+/// Send queues keep their slots up to this many messages; a longer burst gives them back.
+constexpr std::size_t kKeepQueueSlots = 64;
+/// A connection whose send queue held more than this gives the freed memory back to the OS
+/// (returnFreedMemory) once the queue is empty again or the connection ends.
+constexpr std::size_t kReturnMemoryAboveBytes = 4u << 20;
+/// A WebSocket that received nothing (no message, no control frame) for half of this is pinged, and
+/// closed when the next half passes without anything either (Beast's suggested server setting).
+constexpr auto kIdleTimeout = std::chrono::seconds(300);
 /// RFC 6455 §5.5: a control frame payload is at most 125 bytes, 2 of them the close code.
 constexpr std::size_t kMaxCloseReasonBytes = 123;
 
@@ -55,13 +69,29 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
         ws_(std::move(socket)),
         upgrade_(std::move(upgrade)),
         remoteAddress_(upgrade_.remoteAddress),
-        remoteIsLoopback_(upgrade_.remoteIsLoopback) {}
+        remoteIsLoopback_(upgrade_.remoteIsLoopback),
+        pauseReadingAbove_(state_->options.wsPauseReadingAboveBytes),
+        maxBuffered_(std::max<std::size_t>(1, state_->options.maxWsBufferedBytes)) {}
 
-  ~WebSocketConnectionImpl() override { state_->remove(id_); }
+  ~WebSocketConnectionImpl() override {
+    state_->remove(id_);
+    if (peakBuffered_ > kReturnMemoryAboveBytes) {
+      pending_ = {};
+      active_ = {};
+      returnFreedMemory();
+    }
+  }
 
   /// On the strand.
   void start() {
-    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    // Beast's idle timeout re-arms a timer on every read (a cancel, a cancelled completion through the
+    // strand and a new wait per message); the connection keeps its own coarse idle timer instead
+    // (startIdleTimer) and leaves Beast the handshake and close timeouts.
+    auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
+    ws_.set_option(timeouts);
+    ws_.control_callback([this](websocket::frame_type, beast::string_view) { ++received_; });
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(http::field::server, "talon"); }));
     ws_.read_message_max(state_->options.initialMaxWsMessageBytes);
@@ -79,13 +109,34 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
 
   void send(std::string text) override {
     bool start = false;
+    bool slow = false;
+    std::vector<std::string> dropped;  // freed outside the lock
     {
       std::lock_guard lock(mutex_);
       if (closeRequested_) return;
-      buffered_.fetch_add(text.size(), std::memory_order_relaxed);
-      pending_.push_back(std::move(text));
-      start = !writing_;
-      writing_ = true;
+      std::size_t queued = buffered_.load(std::memory_order_relaxed);
+      std::size_t limit = maxBuffered_.load(std::memory_order_relaxed);
+      if (text.size() > limit || queued > limit - text.size()) {
+        // A slow consumer: nothing more is queued, and what is queued is dropped.
+        slow = true;
+        closeRequested_ = true;
+        overflowQueued_ = queued + text.size();
+        std::swap(dropped, pending_);
+        for (const auto& message : dropped) queued -= message.size();
+        buffered_.store(queued, std::memory_order_relaxed);
+      } else {
+        queued += text.size();
+        buffered_.store(queued, std::memory_order_relaxed);
+        if (queued > peakBuffered_) peakBuffered_ = queued;
+        pending_.push_back(std::move(text));
+        start = !writing_;
+        writing_ = true;
+      }
+    }
+    if (slow) {
+      dropped = {};
+      asio::dispatch(ws_.get_executor(), [self = shared_from_this()] { self->closeSlowConsumer(); });
+      return;
     }
     if (!start) return;
     if (ws_.get_executor().running_in_this_thread()) {
@@ -115,6 +166,10 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
     }
   }
 
+  void setMaxBufferedBytes(std::size_t bytes) override {
+    maxBuffered_.store(std::max<std::size_t>(1, bytes), std::memory_order_relaxed);
+  }
+
   std::size_t bufferedBytes() const override { return buffered_.load(std::memory_order_relaxed); }
   const std::string& remoteAddress() const override { return remoteAddress_; }
   bool remoteIsLoopback() const override { return remoteIsLoopback_; }
@@ -129,18 +184,8 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
     }
     asio::dispatch(ws_.get_executor(), [self = shared_from_this()] {
       if (self->finished_) return;
-      {
-        // Queued messages are dropped; only the one being written completes.
-        std::lock_guard lock(self->mutex_);
-        self->pending_.clear();
-      }
-      self->stopTimer_.emplace(self->ws_.get_executor());
-      self->stopTimer_->expires_after(kStopCloseTimeout);
-      self->stopTimer_->async_wait([self](error_code ec) {
-        if (ec || self->finished_) return;
-        error_code ignored;
-        beast::get_lowest_layer(self->ws_).close(ignored);  // the pending read fails and finishes with 1001
-      });
+      self->dropQueued();  // only the message being written completes
+      self->startCloseTimer(kStopCloseTimeout);
       self->requestClose(1001, "server stopping");
     });
   }
@@ -165,15 +210,47 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
     }
     upgrade_ = HttpRequest{};
     if (!session_) close(1008, "");
+    startIdleTimer();
     doRead();
   }
 
+  /// On the strand: checks for silence every half idle period (kIdleTimeout).
+  void startIdleTimer() {
+    idleTimer_.emplace(ws_.get_executor());
+    armIdleTimer();
+  }
+
+  void armIdleTimer() {
+    idleTimer_->expires_after(kIdleTimeout / 2);
+    idleTimer_->async_wait([self = shared_from_this()](error_code ec) { self->onIdleTick(ec); });
+  }
+
+  void onIdleTick(error_code ec) {
+    if (ec || finished_ || closeStarted_) return;  // Beast times the close handshake out itself
+    if (received_ != receivedAtTick_) {
+      receivedAtTick_ = received_;
+      idlePinged_ = false;
+      return armIdleTimer();
+    }
+    if (!idlePinged_) {
+      idlePinged_ = true;
+      ws_.async_ping({}, [self = shared_from_this()](error_code) {});
+      return armIdleTimer();
+    }
+    spdlog::debug("net: WebSocket {} from {} silent for {} s; closing", id_, remoteAddress_, kIdleTimeout.count());
+    error_code ignored;
+    beast::get_lowest_layer(ws_).close(ignored);  // pending operations fail and finish the connection
+  }
+
   void doRead() {
+    reading_ = true;
     ws_.async_read(buffer_, [self = shared_from_this()](error_code ec, std::size_t) { self->onRead(ec); });
   }
 
   void onRead(error_code ec) {
+    reading_ = false;
     if (ec) return onReadEnded(ec);
+    ++received_;
     if (!finished_ && !closeStarted_ && !closeWanted_ && session_) {
       auto data = buffer_.cdata();
       try {
@@ -185,6 +262,12 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
     }
     buffer_.consume(buffer_.size());
     if (buffer_.capacity() > kKeepReadBufferBytes) buffer_.shrink_to_fit();
+    if (finished_) return;
+    if (pauseReadingAbove_ > 0 && bufferedBytes() > pauseReadingAbove_ && !closeWanted_) {
+      // Backpressure: the next request waits until the client has read most of the answers.
+      readPaused_ = true;
+      return;
+    }
     doRead();
   }
 
@@ -200,6 +283,8 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
     } else {
       code = 1006;  // abnormal closure: reset, timeout, protocol error
     }
+    buffer_.clear();
+    buffer_.shrink_to_fit();
     finish(code);
   }
 
@@ -207,16 +292,24 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
     if (activeIndex_ >= active_.size()) {
       active_.clear();
       activeIndex_ = 0;
+      if (active_.capacity() > kKeepQueueSlots) active_ = {};
+      bool drained = false;
+      bool returnMemory = false;
       {
         std::lock_guard lock(mutex_);
         if (pending_.empty() || finished_) {
           pending_.clear();
+          if (pending_.capacity() > kKeepQueueSlots) pending_ = {};
           writing_ = false;
+          drained = true;
+          returnMemory = peakBuffered_ > kReturnMemoryAboveBytes;
+          peakBuffered_ = 0;
         } else {
           std::swap(active_, pending_);
         }
       }
-      if (active_.empty()) {
+      if (drained) {
+        onDrained(returnMemory);
         startCloseIfWanted();
         return;
       }
@@ -227,19 +320,77 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
 
   void onWritten(error_code ec) {
     buffered_.fetch_sub(active_[activeIndex_].size(), std::memory_order_relaxed);
+    std::string().swap(active_[activeIndex_]);  // free it now, not with the whole batch
     ++activeIndex_;
     if (ec) {
-      // The read loop sees the same failure and finishes the connection.
-      active_.clear();
+      active_ = {};
       activeIndex_ = 0;
-      std::lock_guard lock(mutex_);
-      closeRequested_ = true;
-      pending_.clear();
-      writing_ = false;
-      buffered_.store(0, std::memory_order_relaxed);
+      {
+        std::lock_guard lock(mutex_);
+        closeRequested_ = true;
+        pending_ = {};
+        writing_ = false;
+        buffered_.store(0, std::memory_order_relaxed);
+      }
+      // The read loop sees the same failure and finishes the connection; without a read pending
+      // (reading paused) nobody else will.
+      if (!reading_ && !closeStarted_) finish(closeWanted_ ? closeCode_ : 1006);
       return;
     }
+    if (readPaused_ && bufferedBytes() <= pauseReadingAbove_ / 2 && !finished_ && !closeStarted_) {
+      readPaused_ = false;
+      doRead();
+    }
     writeNext();
+  }
+
+  /// On the strand, when the send queue became empty.
+  void onDrained(bool returnMemory) {
+    if (returnMemory) returnFreedMemory();
+    if (readPaused_ && !finished_ && !closeStarted_) {
+      readPaused_ = false;
+      doRead();
+    }
+  }
+
+  /// On the strand: drops the queued messages except the one being written.
+  void dropQueued() {
+    std::vector<std::string> dropped;
+    {
+      std::lock_guard lock(mutex_);
+      std::swap(dropped, pending_);
+    }
+    std::size_t bytes = 0;
+    for (const auto& message : dropped) bytes += message.size();
+    // Outside writeNext/onWritten, active_[activeIndex_] (when there is one) is being written.
+    std::size_t keep = std::min(activeIndex_ + 1, active_.size());
+    for (std::size_t i = keep; i < active_.size(); ++i) bytes += active_[i].size();
+    active_.resize(keep);
+    buffered_.fetch_sub(bytes, std::memory_order_relaxed);
+  }
+
+  /// On the strand: send() went over the limit.
+  void closeSlowConsumer() {
+    if (finished_ || closeWanted_) return;
+    spdlog::warn("net: WebSocket {} from {}: {} bytes to send exceed the limit of {}; closing it as a slow consumer",
+                 id_, remoteAddress_, overflowQueued_, maxBuffered_.load(std::memory_order_relaxed));
+    dropQueued();
+    // The message being written may never complete (the client reads nothing): the close frame gets
+    // OpenClaw's grace period, then the socket is closed.
+    startCloseTimer(kSlowConsumerCloseGrace);
+    requestClose(kSlowConsumerCloseCode, std::string(kSlowConsumerCloseReason));
+  }
+
+  /// On the strand: closes the socket after `timeout` unless the connection finished by then.
+  void startCloseTimer(std::chrono::milliseconds timeout) {
+    if (closeTimer_) return;
+    closeTimer_.emplace(ws_.get_executor());
+    closeTimer_->expires_after(timeout);
+    closeTimer_->async_wait([self = shared_from_this()](error_code ec) {
+      if (ec || self->finished_) return;
+      error_code ignored;
+      beast::get_lowest_layer(self->ws_).close(ignored);  // pending operations fail and finish the connection
+    });
   }
 
   /// On the strand: remember the close and start it once the queued messages are written.
@@ -268,9 +419,10 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
     {
       std::lock_guard lock(mutex_);
       closeRequested_ = true;
-      pending_.clear();
+      pending_ = {};
     }
-    if (stopTimer_) stopTimer_->cancel();
+    if (closeTimer_) closeTimer_->cancel();
+    if (idleTimer_) idleTimer_->cancel();
     state_->remove(id_);
     auto session = std::move(session_);
     if (session) {
@@ -288,26 +440,36 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
   HttpRequest upgrade_;
   const std::string remoteAddress_;
   const bool remoteIsLoopback_;
+  const std::size_t pauseReadingAbove_;
   std::optional<http::request<http::empty_body>> handshake_;
   WebSocketSessionPtr session_;
   beast::flat_buffer buffer_;
-  std::atomic<std::size_t> buffered_{0};
+  std::atomic<std::size_t> buffered_{0};  // bytes in pending_ and the unwritten part of active_
+  std::atomic<std::size_t> maxBuffered_;  // setMaxBufferedBytes
 
   // Guarded by mutex_:
   std::mutex mutex_;
   std::vector<std::string> pending_;  // queued by send(), not yet taken by the writer
   bool writing_ = false;              // a writer owns active_ (running or scheduled)
   bool closeRequested_ = false;       // no more sends accepted
+  std::size_t peakBuffered_ = 0;      // most bytes queued since the queue was last empty
+  std::size_t overflowQueued_ = 0;    // what the refused send would have queued (for the log)
 
   // On the strand:
   std::vector<std::string> active_;  // the batch being written, in order
   std::size_t activeIndex_ = 0;
+  bool reading_ = false;     // an async_read is pending
+  bool readPaused_ = false;  // reading waits for the send queue to drain
   bool closeWanted_ = false;
   bool closeStarted_ = false;
   bool finished_ = false;
   uint16_t closeCode_ = 1000;
   std::string closeReason_;
-  std::optional<asio::steady_timer> stopTimer_;
+  std::optional<asio::steady_timer> closeTimer_;
+  std::optional<asio::steady_timer> idleTimer_;
+  uint64_t received_ = 0;        // messages and control frames received
+  uint64_t receivedAtTick_ = 0;  // received_ at the last idle check
+  bool idlePinged_ = false;      // pinged for silence, no answer yet
 };
 
 }  // namespace
