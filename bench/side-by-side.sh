@@ -41,6 +41,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${CHAT_TURNS_PER_SESSION:=32}"  # 32 x 32 = 1,024 turns per run (Talon)
 : "${OC_CHAT_TURNS_PER_SESSION:=4}" # 32 x 4 = 128 turns (OpenClaw: ~4 turns/s)
 : "${OC_CHAT_REPEATS:=1}"
+# Memory across ~10,000 turns, each in a new session key (CHAT_SESSIONS connections x this many turns).
+: "${NEWKEY_TURNS_PER_SESSION:=313}"   # 32 x 313 = 10,016 turns (Talon)
+: "${OC_NEWKEY_TURNS_PER_SESSION:=0}"  # OpenClaw: 0 skips it (~4 turns/s)
 
 die() { echo "side-by-side: $*" >&2; exit 1; }
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
@@ -157,10 +160,10 @@ note() {
 CLIENT_ON_OTHER=(taskset -c "$CLIENT_CPU" "$CLIENT")
 CLIENT_ON_SAME=(taskset -c "$SERVER_CPU" "$CLIENT")
 
-# rpc_run SIDE RUN PORT TOKEN LATENCY_COUNT HANDSHAKE_COUNT [--raw]: one run of latency (both
-# placements), handshake and throughput against a server already pinned to SERVER_CPU.
+# rpc_run SIDE RUN PORT TOKEN PID LATENCY_COUNT HANDSHAKE_COUNT [--raw]: one run of latency (both
+# placements), handshake and throughput against a server (process PID) already pinned to SERVER_CPU.
 rpc_run() {
-  local side=$1 r=$2 port=$3 token=$4 lat=$5 hs=$6 raw=${7:-}
+  local side=$1 r=$2 port=$3 token=$4 pid=$5 lat=$6 hs=$7 raw=${8:-}
   local conn=(--port "$port" --token "$token" $raw)
   {
     log "$side: health latency, client on cpu $CLIENT_CPU (run $r)"
@@ -174,14 +177,14 @@ rpc_run() {
     for c in 1 8 64; do
       log "$side: health throughput, $c connections (run $r)"
       record "$side" "throughput_$c" "$r" -- "${CLIENT_ON_OTHER[@]}" throughput "${conn[@]}" --conns "$c" \
-        --duration-ms "$TP_DURATION_MS" --warmup-ms "$TP_WARMUP_MS" >/dev/null
+        --duration-ms "$TP_DURATION_MS" --warmup-ms "$TP_WARMUP_MS" --cpu-pid "$pid" >/dev/null
     done
   }
 }
 
-# chat_suite SIDE PORT TOKEN PID TURNS TURNS_PER_SESSION REPEATS
+# chat_suite SIDE PORT TOKEN PID TURNS TURNS_PER_SESSION REPEATS NEWKEY_TURNS_PER_SESSION
 chat_suite() {
-  local side=$1 port=$2 token=$3 pid=$4 turns=$5 perSession=$6 repeats=$7
+  local side=$1 port=$2 token=$3 pid=$4 turns=$5 perSession=$6 repeats=$7 newKeyTurns=$8
   local conn=(--port "$port" --token "$token")
   for r in $(seq 1 "$repeats"); do
     log "$side: chat.send -> final, one session, $turns turns (run $r)"
@@ -193,6 +196,11 @@ chat_suite() {
     record "$side" chat_32 "$r" -- "${CLIENT_ON_OTHER[@]}" chat "${conn[@]}" --sessions "$CHAT_SESSIONS" \
       --turns "$perSession" --warmup-turns 1 --session-prefix "multi$r" --rss-pid "$pid" >/dev/null
   done
+  if ((newKeyTurns > 0)); then
+    log "$side: $((CHAT_SESSIONS * newKeyTurns)) turns, each in a new session key (memory)"
+    record "$side" chat_newkeys 1 -- "${CLIENT_ON_OTHER[@]}" chat "${conn[@]}" --sessions "$CHAT_SESSIONS" \
+      --turns "$newKeyTurns" --warmup-turns 1 --new-session-keys --session-prefix newkeys --rss-pid "$pid" >/dev/null
+  fi
 }
 
 # alive SIDE PGID LOGFILE FIGURE: notes a crash (with the log's tail) when the gateway is gone.
@@ -248,13 +256,13 @@ mkdir -p "$WORK/echo"
 start_group "$WORK/echo/echo.log" taskset -c "$SERVER_CPU" "$ECHO_SERVER" --threads 1 --port 0 --port-file "$WORK/echo/port"
 ECHO_PGID=$STARTED_PID
 ECHO_PORT=$(wait_port_file "$WORK/echo/port")
-floor_run() { rpc_run floor "$1" "$ECHO_PORT" "" "$LATENCY_COUNT" 0 --raw; }
+floor_run() { rpc_run floor "$1" "$ECHO_PORT" "" "$ECHO_PGID" "$LATENCY_COUNT" 0 --raw; }
 
 # ---------------------------------------------------------------- gateways
-# gateway_suite SIDE LAT HS CHAT_TURNS PER_SESSION CHAT_REPEATS LOGFILE -- STARTUP_ARGS... -- COMMAND...
+# gateway_suite SIDE LAT HS CHAT_TURNS PER_SESSION CHAT_REPEATS NEWKEY_TURNS LOGFILE -- STARTUP_ARGS... -- COMMAND...
 gateway_suite() {
-  local side=$1 lat=$2 hs=$3 chatTurns=$4 perSession=$5 chatRepeats=$6 logfile=$7
-  shift 8
+  local side=$1 lat=$2 hs=$3 chatTurns=$4 perSession=$5 chatRepeats=$6 newKeyTurns=$7 logfile=$8
+  shift 9
   local startArgs=()
   while [[ $1 != -- ]]; do startArgs+=("$1"); shift; done
   shift
@@ -292,11 +300,11 @@ gateway_suite() {
 
   for r in $(seq 1 "$REPEATS"); do
     if [[ $side == talon ]]; then floor_run "$r"; fi
-    rpc_run "$side" "$r" "$port" "$TOKEN" "$lat" "$hs"
+    rpc_run "$side" "$r" "$port" "$TOKEN" "$pid" "$lat" "$hs"
   done
   if [[ $side == talon ]]; then stop_group "$ECHO_PGID"; fi
   check_alive "$side" "$pid" "$logfile" "health latency/handshake/throughput" || return 0
-  chat_suite "$side" "$port" "$TOKEN" "$pid" "$chatTurns" "$perSession" "$chatRepeats"
+  chat_suite "$side" "$port" "$TOKEN" "$pid" "$chatTurns" "$perSession" "$chatRepeats" "$newKeyTurns"
   check_alive "$side" "$pid" "$logfile" "chat turns" || return 0
   record "$side" rss_end 0 -- "$CLIENT" rss --pid "$pid" >/dev/null
   log "$side: stopping"
@@ -309,7 +317,7 @@ gateway_config "$WORK/talon/talon.json" '{}'
 log "talon: $TALON_BIN"
 export TALON_STATE_DIR=$WORK/talon/state
 gateway_suite talon "$LATENCY_COUNT" "$HANDSHAKE_COUNT" "$CHAT_TURNS" \
-  "$CHAT_TURNS_PER_SESSION" "$REPEATS" "$WORK/talon/state/logs/talon.log" \
+  "$CHAT_TURNS_PER_SESSION" "$REPEATS" "$NEWKEY_TURNS_PER_SESSION" "$WORK/talon/state/logs/talon.log" \
   -- --port-file "$WORK/talon/port" \
   -- "$TALON_BIN" gateway run --config "$WORK/talon/talon.json" \
   --port 0 --port-file "$WORK/talon/port"
@@ -332,7 +340,7 @@ if [[ $SKIP_OPENCLAW != 1 ]]; then
   export OPENCLAW_CONFIG_PATH=$WORK/openclaw/openclaw.json
   log "openclaw: $OPENCLAW ($("$OPENCLAW" --version 2>/dev/null | head -n1))"
   gateway_suite openclaw "$OC_LATENCY_COUNT" "$OC_HANDSHAKE_COUNT" "$OC_CHAT_TURNS" "$OC_CHAT_TURNS_PER_SESSION" \
-    "$OC_CHAT_REPEATS" "$WORK/openclaw/gateway.out" \
+    "$OC_CHAT_REPEATS" "$OC_NEWKEY_TURNS_PER_SESSION" "$WORK/openclaw/gateway.out" \
     -- --port auto --timeout-ms 300000 --settle-ms 3000 --stop-timeout-ms 15000 \
     -- "$OPENCLAW" gateway run --port '{port}' --bind loopback --auth token --token "$TOKEN"
 fi
@@ -400,6 +408,11 @@ row("start → first successful `health` (ms), median of warm starts", None, "st
 row("start → first `health`, cold start: fresh state dir (ms)", None, "startup_cold", "startToHealthMs", floor=False)
 row("idle RSS after start (MiB, process tree)", None, "startup", "rssIdleTreeKiB", MiB, floor=False, target=20, digits=1)
 row("idle RSS after start (MiB, main process only)", None, "startup", "rssIdleMainKiB", MiB, floor=False, digits=1)
+row("idle PSS after start (MiB, process tree)", None, "startup", "pssIdleTreeKiB", MiB, floor=False, digits=1)
+row("idle private memory after start (MiB, process tree: Private_Clean + Private_Dirty)", None, "startup",
+    "privateIdleTreeKiB", MiB, floor=False, digits=1)
+row("idle anonymous memory after start (MiB, process tree)", None, "startup", "anonIdleTreeKiB", MiB, floor=False,
+    target=2, digits=1)
 row(f"`health` p50 (µs), server cpu {scpu}, client cpu {ccpu}", None, "latency_cross", "rttP50Us", target=110)
 row(f"`health` p99 (µs), server cpu {scpu}, client cpu {ccpu}", None, "latency_cross", "rttP99Us")
 row(f"`health` p50 (µs), server and client both on cpu {scpu}", None, "latency_same", "rttP50Us")
@@ -409,12 +422,18 @@ row("handshake TCP connect → hello-ok p50 (µs)", None, "handshake", "tcpToHel
 for c in (1, 8, 64):
     row(f"`health` throughput, {c} connection{'s' if c > 1 else ''} (RPC/s)", None, f"throughput_{c}", "rps",
         higher_better=True, target=80000 if c == 64 else None)
+row("server CPU per `health` RPC at 64 connections (µs: CPU time ÷ answers)", None, "throughput_64",
+    "serverCpuPerRpcUs", digits=2)
+row("server cores used at 64 connections", None, "throughput_64", "serverCores", digits=2)
 row("`chat.send` → final `chat` event p50, one session (ms)", None, "chat_1", "turnP50Ms", floor=False, target=2,
     digits=2)
 row("`chat.send` → final `chat` event p99, one session (ms)", None, "chat_1", "turnP99Ms", floor=False, digits=2)
 row(f"agent turns/s across 32 sessions (32 connections)", None, "chat_32", "turnsPerSec", higher_better=True,
     floor=False, target=2000)
 row("turn latency p50 under 32 sessions (ms)", None, "chat_32", "turnP50Ms", floor=False, digits=2)
+row("gateway CPU per turn under 32 sessions (ms: CPU time ÷ turns)", None, "chat_32", "serverCpuPerTurnMs",
+    floor=False, target=0.3, digits=2)
+row("gateway cores used under 32 sessions", None, "chat_32", "serverCores", floor=False, digits=2)
 
 def growth_per_1000(side):
     vals = []
@@ -425,6 +444,20 @@ def growth_per_1000(side):
     return statistics.median(vals) if vals else None
 
 tg, og = growth_per_1000("talon"), growth_per_1000("openclaw")
+
+def newkeys(side, key):
+    rs = results(side, "chat_newkeys")
+    return rs[0].get(key) if rs else None
+
+for side_label, key in (("RSS", "rss"), ("private memory", "private")):
+    vals = {}
+    for side in ("talon", "openclaw"):
+        b, a = newkeys(side, key + "BeforeTreeKiB"), newkeys(side, key + "AfterSettleTreeKiB")
+        vals[side] = (a - b) * MiB if a is not None and b is not None else None
+    turns = newkeys("talon", "turnsCompleted")
+    t = vals["talon"]
+    table.append((f"{side_label} growth across {turns or '?'} turns, each in a new session key (MiB)", fmt(t, 1),
+                  fmt(vals["openclaw"], 1), "—", "", "≤ 2.0" + ("" if t is None else (" ✅" if t <= 2 else " ❌"))))
 table.append(("RSS growth across a 32-session run, scaled to 1,000 turns (MiB; flat: < 0.5)", fmt(tg, 1), fmt(og, 1), "—", "",
               "flat" + ("" if tg is None else (" ✅" if tg < 0.5 else " ❌"))))
 
@@ -511,18 +544,22 @@ w("## Every run")
 w("")
 w("| Side | Figure | Run | Key figures |")
 w("|---|---|---:|---|")
-keys = {"startup": ["startToHealthMs", "rssIdleTreeKiB", "rssIdleMainKiB", "refusedAttempts", "rejectedAttempts"],
+keys = {"startup": ["startToHealthMs", "rssIdleTreeKiB", "rssIdleMainKiB", "pssIdleTreeKiB", "privateIdleTreeKiB",
+                    "anonIdleTreeKiB", "refusedAttempts", "rejectedAttempts"],
         "startup_cold": ["startToHealthMs", "rssIdleTreeKiB"],
         "latency_cross": ["rttP50Us", "rttP90Us", "rttP99Us", "rttP999Us", "rttMaxUs"],
         "latency_same": ["rttP50Us", "rttP90Us", "rttP99Us", "rttP999Us", "rttMaxUs"],
         "handshake": ["connectToHelloP50Us", "connectToHelloP99Us", "tcpToHelloP50Us"],
         "chat_1": ["turnsCompleted", "turnP50Ms", "turnP99Ms", "errors"],
         "chat_32": ["turnsCompleted", "turnsPerSec", "turnP50Ms", "turnP99Ms", "errors", "rssBeforeTreeKiB",
-                    "rssAfterSettleTreeKiB"],
-        "rss_end": ["rssTreeKiB", "rssMainKiB"]}
+                    "rssAfterSettleTreeKiB", "serverCores", "serverCpuPerTurnMs"],
+        "chat_newkeys": ["turnsCompleted", "turnsPerSec", "errors", "rssBeforeTreeKiB", "rssAfterSettleTreeKiB",
+                         "privateBeforeTreeKiB", "privateAfterSettleTreeKiB", "serverCpuPerTurnMs"],
+        "rss_end": ["rssTreeKiB", "rssMainKiB", "pssTreeKiB", "privateTreeKiB", "anonTreeKiB"]}
 for r in runs:
     fig = r["figure"]
-    k = keys.get(fig, ["rps", "latencyP50Us", "latencyP99Us", "errors", "closedConnections"])
+    k = keys.get(fig, ["rps", "latencyP50Us", "latencyP99Us", "errors", "closedConnections", "serverCores",
+                       "serverCpuPerRpcUs"])
     res = r.get("result") or {}
     detail = ", ".join(f"{x}={res[x]}" for x in k if x in res)
     if not r["ok"]:
@@ -555,7 +592,15 @@ for n in notes:
         w("    " + line)
     w("    ```")
 w("")
-open(out_path, "w").write("\n".join(lines) + "\n")
+# Earlier runs stay in the file below this one, as they were written.
+earlier = ""
+if os.path.exists(out_path):
+    earlier = open(out_path).read()
+    w("<!-- earlier runs follow, unchanged -->")
+    w("")
+    w("# Earlier runs")
+    w("")
+open(out_path, "w").write("\n".join(lines) + "\n" + earlier)
 print(f"wrote {out_path}", file=sys.stderr)
 PY
 log "done: $RESULTS"

@@ -9,13 +9,20 @@
 //   talon-bench-client latency   [--count 20000] [--warmup 1000]
 //   talon-bench-client handshake [--count 1000] [--warmup 50]
 //   talon-bench-client throughput --conns N [--duration-ms 5000] [--warmup-ms 1000] [--inflight 1]
+//                                [--cpu-pid PID]
 //   talon-bench-client chat      [--sessions 1] [--turns 100] [--warmup-turns 1] [--session-prefix bench]
 //                                [--message TEXT] [--turn-timeout-ms 120000] [--rss-pid PID]
-//                                [--rss-settle-ms 2000]
+//                                [--rss-settle-ms 2000] [--new-session-keys]
 //   talon-bench-client rss       --pid PID
 // Connection options (all modes but rss): --host 127.0.0.1, --port N or --port-file F, --path /,
 // --token T, --raw (echo server: no gateway handshake, any message with the request's id answers it),
 // --timeout-ms 30000 (one operation: connect, handshake, one RPC).
+//
+// Memory readings (startup, chat --rss-pid, rss) give, summed over the server's process tree: RSS
+// (VmRSS), PSS and private memory (Private_Clean + Private_Dirty) and anonymous memory (Anonymous) from
+// /proc/PID/smaps_rollup. Server CPU (throughput --cpu-pid, chat --rss-pid): utime + stime of the process
+// tree from /proc/PID/stat over the measured interval, as cores used (CPU seconds / wall seconds) and per
+// RPC or per turn (CPU time / count), so the server's own cost shows whatever the client costs.
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -87,7 +94,7 @@ struct Options {
   }
 };
 
-const std::set<std::string, std::less<>> kFlagOptions{"raw", "leave-running"};
+const std::set<std::string, std::less<>> kFlagOptions{"raw", "leave-running", "new-session-keys"};
 
 Result<Options> parseOptions(int argc, char** argv) {
   Options o;
@@ -202,28 +209,104 @@ std::vector<pid_t> processTree(pid_t root) {
   return tree;
 }
 
+/// Sums of /proc/PID/smaps_rollup (KiB).
+struct SmapsRollup {
+  int64_t pssKiB = 0;
+  int64_t privateKiB = 0;  // Private_Clean + Private_Dirty
+  int64_t anonKiB = 0;     // Anonymous
+};
+
+std::optional<SmapsRollup> smapsRollup(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
+  if (!in) return std::nullopt;
+  SmapsRollup r;
+  std::string line;
+  auto value = [&](std::size_t prefix) { return std::strtoll(line.c_str() + prefix, nullptr, 10); };
+  while (std::getline(in, line)) {
+    if (line.rfind("Pss:", 0) == 0)
+      r.pssKiB = value(4);
+    else if (line.rfind("Private_Clean:", 0) == 0)
+      r.privateKiB += value(14);
+    else if (line.rfind("Private_Dirty:", 0) == 0)
+      r.privateKiB += value(14);
+    else if (line.rfind("Anonymous:", 0) == 0)
+      r.anonKiB = value(10);
+  }
+  return r;
+}
+
 struct RssReading {
   int64_t mainKiB = 0;
   int64_t treeKiB = 0;
   int64_t processes = 0;
+  SmapsRollup main, tree;
 };
 
 RssReading readRss(pid_t pid) {
   RssReading r;
   r.mainKiB = vmRssKiB(pid).value_or(0);
+  if (auto s = smapsRollup(pid)) r.main = *s;
   for (pid_t p : processTree(pid)) {
     if (auto kib = vmRssKiB(p)) {
       r.treeKiB += *kib;
       ++r.processes;
+      if (auto s = smapsRollup(p)) {
+        r.tree.pssKiB += s->pssKiB;
+        r.tree.privateKiB += s->privateKiB;
+        r.tree.anonKiB += s->anonKiB;
+      }
     }
   }
   return r;
 }
 
 void putRss(json::object& out, std::string_view prefix, const RssReading& r) {
-  out[std::string(prefix) + "MainKiB"] = r.mainKiB;
-  out[std::string(prefix) + "TreeKiB"] = r.treeKiB;
-  out[std::string(prefix) + "Processes"] = r.processes;
+  const std::string p(prefix);
+  out[p + "MainKiB"] = r.mainKiB;
+  out[p + "TreeKiB"] = r.treeKiB;
+  out[p + "Processes"] = r.processes;
+  // "rssIdle" -> "pssIdleTreeKiB", "privateIdleTreeKiB", "anonIdleTreeKiB"
+  const std::string rest = p.rfind("rss", 0) == 0 ? p.substr(3) : "_" + p;
+  out["pss" + rest + "MainKiB"] = r.main.pssKiB;
+  out["pss" + rest + "TreeKiB"] = r.tree.pssKiB;
+  out["private" + rest + "MainKiB"] = r.main.privateKiB;
+  out["private" + rest + "TreeKiB"] = r.tree.privateKiB;
+  out["anon" + rest + "MainKiB"] = r.main.anonKiB;
+  out["anon" + rest + "TreeKiB"] = r.tree.anonKiB;
+}
+
+/// CPU time (user + system) used so far by `root` and its descendants, in seconds (/proc/PID/stat
+/// fields 14 and 15, clock ticks). Processes that exited are not counted.
+double cpuSeconds(pid_t root) {
+  static const double ticksPerSecond = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  int64_t ticks = 0;
+  for (pid_t p : processTree(root)) {
+    std::ifstream in("/proc/" + std::to_string(p) + "/stat");
+    std::string stat;
+    std::getline(in, stat);
+    const std::size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 2));
+    std::string field;
+    int64_t utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i) {  // field 3 is the state
+      if (i == 14) utime = std::strtoll(field.c_str(), nullptr, 10);
+      if (i == 15) stime = std::strtoll(field.c_str(), nullptr, 10);
+    }
+    ticks += utime + stime;
+  }
+  return static_cast<double>(ticks) / ticksPerSecond;
+}
+
+/// Server CPU over an interval: cores used and CPU per unit of work.
+void putCpu(json::object& out, double cpuSecondsUsed, double wallSeconds, int64_t count, std::string_view per,
+            double perScale, std::string_view perUnit) {
+  out["serverCpuSeconds"] = std::round(cpuSecondsUsed * 1000.0) / 1000.0;
+  out["serverCores"] = wallSeconds > 0 ? std::round(cpuSecondsUsed / wallSeconds * 1000.0) / 1000.0 : 0.0;
+  if (count > 0) {
+    out["serverCpuPer" + std::string(per) + std::string(perUnit)] =
+        std::round(cpuSecondsUsed / static_cast<double>(count) * perScale * 1000.0) / 1000.0;
+  }
 }
 
 // ---------------------------------------------------------------- gateway protocol
@@ -647,7 +730,8 @@ int runThroughput(const Options& o) {
   auto durationMs = o.getInt("duration-ms", 5000);
   auto warmupMs = o.getInt("warmup-ms", 1000);
   auto inflight = o.getInt("inflight", 1);
-  if (!t || !conns || !durationMs || !warmupMs || !inflight || *conns < 1 || *inflight < 1)
+  auto cpuPid = o.getInt("cpu-pid", 0);
+  if (!t || !conns || !durationMs || !warmupMs || !inflight || !cpuPid || *conns < 1 || *inflight < 1)
     return std::fprintf(stderr, "throughput: bad options\n"), 2;
 
   auto opened = openSessions(*t, *conns);
@@ -673,6 +757,9 @@ int runThroughput(const Options& o) {
   const auto windowEnd = windowStart + milliseconds(*durationMs);
   bool sending = true;
   std::string id;
+  // Server CPU across the window, read when the window opens and when it closes.
+  std::optional<double> cpuAtStart, cpuAtEnd;
+  SteadyClock::time_point cpuStartTime, cpuEndTime;
 
   auto sendOne = [&](std::size_t i) -> bool {
     PerConn& s = state[i];
@@ -702,7 +789,17 @@ int runThroughput(const Options& o) {
   std::vector<epoll_event> ready(connections.size() + 1);
   for (;;) {
     const auto now = SteadyClock::now();
-    if (sending && now >= windowEnd) sending = false;
+    if (*cpuPid > 0 && !cpuAtStart && now >= windowStart) {
+      cpuAtStart = cpuSeconds(static_cast<pid_t>(*cpuPid));
+      cpuStartTime = now;
+    }
+    if (sending && now >= windowEnd) {
+      sending = false;
+      if (*cpuPid > 0) {
+        cpuAtEnd = cpuSeconds(static_cast<pid_t>(*cpuPid));
+        cpuEndTime = now;
+      }
+    }
     int64_t outstanding = 0;
     for (auto& s : state)
       if (!s.dead) outstanding += s.outstanding;
@@ -790,6 +887,9 @@ int runThroughput(const Options& o) {
                    {"closedConnections", closed},
                    {"eventsSkipped", events}};
   putPercentiles(out, "latency", "Us", latencies);
+  if (cpuAtStart && cpuAtEnd) {
+    putCpu(out, *cpuAtEnd - *cpuAtStart, microsSince(cpuStartTime, cpuEndTime) / 1e6, completed, "Rpc", 1e6, "Us");
+  }
   if (!firstError.empty()) out["firstError"] = firstError;
   printResult(out);
   return (errors == 0 && closed == 0) ? 0 : 1;
@@ -812,6 +912,8 @@ int runChat(const Options& o) {
   const std::string agent = o.get("agent", "main");
   const std::string messageText = o.get("message", "Say ok.");
   const std::string runTag = randomHex(4);
+  // Every turn in a session key of its own (the store and the lanes keep growing their key sets).
+  const bool newSessionKeys = o.has("new-session-keys");
 
   std::optional<RssReading> rssBefore;
   if (*rssPid > 0) rssBefore = readRss(static_cast<pid_t>(*rssPid));
@@ -849,6 +951,10 @@ int runChat(const Options& o) {
     s.acked = s.finished = s.turnFailed = false;
     s.earlyFinals.clear();
     s.inTurn = true;
+    if (newSessionKeys) {
+      s.sessionKey =
+          "agent:" + agent + ":" + prefix + "-" + runTag + "-" + std::to_string(i) + "-t" + std::to_string(s.turn);
+    }
     ++s.turn;
     json::object params{{"sessionKey", s.sessionKey}, {"message", messageText}, {"idempotencyKey", s.idempotencyKey}};
     const std::string request =
@@ -963,9 +1069,11 @@ int runChat(const Options& o) {
 
   runPhase(*warmupTurns, false);
   const int64_t warmupErrors = errors;
+  const double cpuStart = *rssPid > 0 ? cpuSeconds(static_cast<pid_t>(*rssPid)) : 0.0;
   const auto measureStart = SteadyClock::now();
   runPhase(*warmupTurns + *turns, true);
   const auto measureEnd = SteadyClock::now();
+  const double cpuEnd = *rssPid > 0 ? cpuSeconds(static_cast<pid_t>(*rssPid)) : 0.0;
 
   for (auto& c : connections) c->closeNow();
   const double seconds = microsSince(measureStart, measureEnd) / 1e6;
@@ -980,7 +1088,9 @@ int runChat(const Options& o) {
                    {"elapsedMs", round2(seconds * 1000.0)},
                    {"turnsPerSec", round2(seconds > 0 ? static_cast<double>(measured) / seconds : 0)},
                    {"chatEvents", chatEvents},
-                   {"otherFrames", otherEvents}};
+                   {"otherFrames", otherEvents},
+                   {"newSessionKeys", newSessionKeys}};
+  if (*rssPid > 0) putCpu(out, cpuEnd - cpuStart, seconds, measured, "Turn", 1e3, "Ms");
   putPercentiles(out, "turn", "Ms", latenciesMs);
   if (rssBefore) {
     const pid_t pid = static_cast<pid_t>(*rssPid);
