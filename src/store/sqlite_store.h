@@ -19,11 +19,13 @@
 // writer. Each connection caches its prepared statements. close() closes the idle connections; one in
 // use by a read at that moment is closed when the read returns it.
 //
-// The schema is migrated forward on open (sqlite_migrations.h); see there for the tables.
+// The schema is migrated forward on open (sqlite_migrations.h); see there for the tables. Repositories
+// reach the connections through store/sqlite_connection.h.
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <string_view>
 
 #include "store/store.h"
 
@@ -45,6 +47,10 @@ struct SqliteStoreOptions {
   int busyTimeoutMs = 5000;
   /// Called on the writer thread after each round, before the batches' callbacks. Must not block.
   std::function<void(const CommitRound&)> onCommitRound;
+  /// For tests: called with the SQL of each read statement when a read connection first prepares it
+  /// (any reading thread; must be thread-safe and not block), so that a test can check the query plan
+  /// of every read the repositories make.
+  std::function<void(std::string_view sql)> onPrepareRead;
 };
 
 /// Most idle read connections kept open by a store.

@@ -1,0 +1,65 @@
+#pragma once
+// Runs: one agent turn each, from intake to its final state.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "store/write_batch.h"
+
+namespace talon::store {
+
+class Store;
+
+/// Where a run stands. running → ok | error | aborted (aborted: stopped by a client, or found running
+/// at start after a crash).
+enum class RunStatus { kRunning, kOk, kError, kAborted };
+
+/// The stored name: "running", "ok", "error", "aborted".
+std::string_view runStatusName(RunStatus status);
+/// The status of a name given by runStatusName(); nullopt for any other text (case-sensitive).
+std::optional<RunStatus> parseRunStatus(std::string_view name);
+
+/// One agent run (a turn).
+struct RunRecord {
+  std::string runId;
+  std::string sessionKey;
+  std::string agentId;
+  std::string idempotencyKey;  // unique when not empty (see IdempotencyRepository)
+  RunStatus status = RunStatus::kRunning;
+  std::string model;
+  std::string errorCode;  // protocol error code, when status is error or aborted
+  std::string errorMessage;
+  std::string finalText;  // the final answer, when ok
+  int64_t startedAtMs = 0;
+  int64_t endedAtMs = 0;
+  int64_t inputTokens = 0;
+  int64_t outputTokens = 0;
+  int64_t steps = 0;  // model calls made
+};
+
+/// Reads and writes of runs. A view over a Store (cheap to copy; the store must outlive it).
+class RunRepository {
+ public:
+  explicit RunRepository(Store& store) : store_(&store) {}
+
+  /// Adds to `batch` the insert-or-replace of `run` and, in the same transaction, moves its session's
+  /// token totals by the difference to the run's previous tokens. Required: runId, sessionKey
+  /// (kInvalidArgument); the session must exist (kFailedPrecondition); a non-empty idempotencyKey must
+  /// not belong to another run (kAlreadyExists).
+  static void upsert(WriteBatch& batch, RunRecord run);
+
+  /// The run with this id, or nullopt. Errors: kFailedPrecondition after Store::close(), kIo for
+  /// database failures (also for a stored status this binary does not know).
+  Result<std::optional<RunRecord>> get(const std::string& runId) const;
+  /// Runs in `status`, oldest startedAtMs first (ties: runId ascending); e.g. the runs left running by
+  /// a previous process, which the gateway marks aborted at start. Errors: as get().
+  Result<std::vector<RunRecord>> listWithStatus(RunStatus status) const;
+
+ private:
+  Store* store_;
+};
+
+}  // namespace talon::store
