@@ -67,18 +67,18 @@ bool isLoopbackAddress(const std::string& a) { return a == "::1" || a.rfind("127
 
 /// Marks the runs a previous process left "running" (it crashed or was killed) as aborted.
 Status abortStaleRuns(store::Store& store, int64_t nowMs) {
-  auto stale = store.listRunsWithStatus("running");
+  auto stale = store.runs().listWithStatus(store::RunStatus::kRunning);
   if (!stale) return fail(stale.error());
   if (stale->empty()) return {};
   store::WriteBatch batch;
   for (auto run : *stale) {
-    run.status = "aborted";
+    run.status = store::RunStatus::kAborted;
     run.errorCode = "ABORTED";
     run.errorMessage = "the gateway stopped while the run was in progress";
     run.endedAtMs = nowMs;
-    batch.runs.push_back(std::move(run));
+    store::RunRepository::upsert(batch, std::move(run));
   }
-  spdlog::warn("marking {} run(s) left running by the previous process as aborted", batch.runs.size());
+  spdlog::warn("marking {} run(s) left running by the previous process as aborted", batch.size());
   if (auto s = store.write(std::move(batch)); !s)
     spdlog::error("cannot mark stale runs aborted: {}", s.error().toString());
   return {};

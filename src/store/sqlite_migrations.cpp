@@ -10,7 +10,7 @@ namespace talon::store {
 namespace {
 
 // Step 1: the tables of store.h. Columns are NOT NULL with '' / 0 defaults, so a record round-trips
-// exactly. Indexes serve the queries in sqlite_statements.h (sqlite_store_test checks their plans).
+// exactly. Indexes serve the repositories' reads (sqlite_store_test checks their plans).
 constexpr std::string_view kInitialSchema = R"sql(
 CREATE TABLE schema_migrations (
   version       INTEGER PRIMARY KEY,
@@ -76,8 +76,24 @@ CREATE UNIQUE INDEX runs_by_idempotency_key ON runs (idempotency_key) WHERE idem
 CREATE INDEX runs_by_status ON runs (status, started_at_ms, run_id);
 )sql";
 
+// Step 2: the session totals become the store's (transcript appends and run upserts keep them in
+// their transaction); recompute them from the rows, repairing counts that drifted when a caller's
+// count and its rows failed apart.
+constexpr std::string_view kSessionTotalsFromRows = R"sql(
+UPDATE sessions SET
+  message_count = (SELECT count(*) FROM transcript_entries AS t WHERE t.session_key = sessions.session_key),
+  input_tokens = 0,
+  output_tokens = 0;
+UPDATE sessions SET input_tokens = r.input_tokens, output_tokens = r.output_tokens
+FROM (SELECT session_key, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens
+      FROM runs GROUP BY session_key) AS r
+WHERE sessions.session_key = r.session_key;
+)sql";
+
+// The schema steps, oldest first. A repository's new table or column is one more line here.
 constexpr std::array kMigrations = {
     SqliteMigration{1, "sessions, transcript_entries, runs", kInitialSchema},
+    SqliteMigration{2, "session totals from transcript and run rows", kSessionTotalsFromRows},
 };
 
 int64_t pragmaInt(SQLite::Database& db, const char* sql) {
@@ -108,12 +124,17 @@ std::span<const SqliteMigration> sqliteMigrations() { return kMigrations; }
 
 int sqliteSchemaVersion() { return kMigrations.back().version; }
 
-Status migrateSqliteSchema(SQLite::Database& db, int64_t nowMs) {
+Status migrateSqliteSchema(SQLite::Database& db, int64_t nowMs, int targetVersion) {
+  if (targetVersion < 1 || targetVersion > sqliteSchemaVersion()) {
+    return fail(ErrorCode::kInvalidArgument, fmt::format("schema version {} is not one of this binary's 1..{}",
+                                                         targetVersion, sqliteSchemaVersion()));
+  }
   try {
     int64_t current = pragmaInt(db, "PRAGMA user_version");
     if (auto st = checkVersion(db, current); !st) return st;
-    if (current == sqliteSchemaVersion()) return {};  // the usual case: no write lock taken
+    if (current >= targetVersion) return {};  // the usual case: no write lock taken
     for (const SqliteMigration& step : kMigrations) {
+      if (step.version > targetVersion) break;
       SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
       int64_t version = pragmaInt(db, "PRAGMA user_version");
       if (auto st = checkVersion(db, version); !st) return st;  // tx rolls back

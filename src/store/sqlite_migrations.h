@@ -30,12 +30,14 @@ std::span<const SqliteMigration> sqliteMigrations();
 /// The version this binary migrates to (the last step's number).
 int sqliteSchemaVersion();
 
-/// Brings `db` (open read-write, outside a transaction) up to sqliteSchemaVersion(): each missing step
+/// Brings `db` (open read-write, outside a transaction) up to `targetVersion` (default: the latest,
+/// sqliteSchemaVersion(); a lower one only for tests that build an older database): each missing step
 /// in its own BEGIN IMMEDIATE transaction that also sets user_version and application_id and records
 /// the step in schema_migrations. The version is re-read under the write lock, so two processes
 /// opening the same new file do not both migrate it. `nowMs` is recorded as the time applied.
 /// Errors: kFailedPrecondition when the database is newer than this binary or has a foreign
-/// application_id; kIo for database failures.
-Status migrateSqliteSchema(SQLite::Database& db, int64_t nowMs);
+/// application_id; kInvalidArgument for a target outside 1..sqliteSchemaVersion(); kIo for database
+/// failures.
+Status migrateSqliteSchema(SQLite::Database& db, int64_t nowMs, int targetVersion = sqliteSchemaVersion());
 
 }  // namespace talon::store

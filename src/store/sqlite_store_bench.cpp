@@ -84,7 +84,8 @@ WriteBatch agentTurn(const std::string& sessionKey, int64_t turn) {
   int64_t now = 1'700'000'000'000 + turn;
   std::string runId = sessionKey + "/run-" + std::to_string(turn);
   WriteBatch b;
-  SessionRecord& s = b.sessions.emplace_back();
+  b.reserve(4);
+  SessionRecord s;
   s.sessionKey = sessionKey;
   s.agentId = "main";
   s.sessionId = "sid-" + sessionKey;
@@ -92,30 +93,27 @@ WriteBatch agentTurn(const std::string& sessionKey, int64_t turn) {
   s.model = "openai/gpt-4o-mini";
   s.createdAtMs = 1'700'000'000'000;
   s.updatedAtMs = now;
-  s.messageCount = 2 * turn;
-  s.inputTokens = 300 * turn;
-  s.outputTokens = 200 * turn;
   s.lastRunId = runId;
-  TranscriptEntry& user = b.entries.emplace_back();
+  TranscriptEntry user;
   user.sessionKey = sessionKey;
   user.seq = 2 * turn - 1;
   user.runId = runId;
-  user.role = "user";
+  user.role = TranscriptRole::kUser;
   user.content = kUserText;
   user.ts = now;
-  TranscriptEntry& assistant = b.entries.emplace_back();
+  TranscriptEntry assistant;
   assistant.sessionKey = sessionKey;
   assistant.seq = 2 * turn;
   assistant.runId = runId;
-  assistant.role = "assistant";
+  assistant.role = TranscriptRole::kAssistant;
   assistant.content = kAssistantText;
   assistant.ts = now;
-  RunRecord& r = b.runs.emplace_back();
+  RunRecord r;
   r.runId = runId;
   r.sessionKey = sessionKey;
   r.agentId = "main";
   r.idempotencyKey = "idem-" + runId;
-  r.status = "ok";
+  r.status = RunStatus::kOk;
   r.model = s.model;
   r.finalText = kAssistantText;
   r.startedAtMs = now;
@@ -123,6 +121,10 @@ WriteBatch agentTurn(const std::string& sessionKey, int64_t turn) {
   r.inputTokens = 300;
   r.outputTokens = 200;
   r.steps = 1;
+  SessionRepository::upsert(b, std::move(s));
+  TranscriptRepository::append(b, std::move(user));
+  TranscriptRepository::append(b, std::move(assistant));
+  RunRepository::upsert(b, std::move(r));
   return b;
 }
 
@@ -171,7 +173,7 @@ void BM_SqliteStoreTranscriptLast20(benchmark::State& state) {
     populateForReads(gReadStore->store());
   }
   for (auto _ : state) {
-    auto entries = gReadStore->store().transcript("agent:main:read-0", 20);
+    auto entries = gReadStore->store().transcripts().tail("agent:main:read-0", 20);
     if (!entries || entries->size() != 20) {
       state.SkipWithError("transcript failed");
       break;
@@ -196,9 +198,9 @@ void BM_SqliteStoreListSessionsPage(benchmark::State& state) {
   query.limit = 50;
   query.offset = 100;
   for (auto _ : state) {
-    auto page = gReadStore->store().listSessions(query);
+    auto page = gReadStore->store().sessions().list(query);
     if (!page || page->sessions.size() != 50) {
-      state.SkipWithError("listSessions failed");
+      state.SkipWithError("sessions().list failed");
       break;
     }
     benchmark::DoNotOptimize(page);

@@ -16,17 +16,32 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "store/sqlite_migrations.h"
-#include "store/sqlite_statements.h"
 
 namespace talon::store {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The records of one batch, added in the order sessions, entries, runs (as the gateway does).
+struct Records {
+  std::vector<SessionRecord> sessions;
+  std::vector<TranscriptEntry> entries;
+  std::vector<RunRecord> runs;
+
+  operator WriteBatch() const {  // NOLINT(google-explicit-constructor): test shorthand
+    WriteBatch b;
+    for (const auto& s : sessions) SessionRepository::upsert(b, s);
+    for (const auto& e : entries) TranscriptRepository::append(b, e);
+    for (const auto& r : runs) RunRepository::upsert(b, r);
+    return b;
+  }
+};
 
 class TempDir {
  public:
@@ -58,7 +73,7 @@ SessionRecord makeSession(const std::string& key, int64_t updatedAtMs, const std
 }
 
 TranscriptEntry makeEntry(const std::string& key, int64_t seq, const std::string& content = "",
-                          const std::string& role = "user") {
+                          TranscriptRole role = TranscriptRole::kUser) {
   TranscriptEntry e;
   e.sessionKey = key;
   e.seq = seq;
@@ -68,7 +83,7 @@ TranscriptEntry makeEntry(const std::string& key, int64_t seq, const std::string
   return e;
 }
 
-RunRecord makeRun(const std::string& runId, const std::string& key, const std::string& status = "ok",
+RunRecord makeRun(const std::string& runId, const std::string& key, RunStatus status = RunStatus::kOk,
                   const std::string& idempotencyKey = "", int64_t startedAtMs = 0) {
   RunRecord r;
   r.runId = runId;
@@ -80,8 +95,8 @@ RunRecord makeRun(const std::string& runId, const std::string& key, const std::s
   return r;
 }
 
-WriteBatch sessionBatch(const SessionRecord& s) {
-  WriteBatch b;
+Records sessionBatch(const SessionRecord& s) {
+  Records b;
   b.sessions.push_back(s);
   return b;
 }
@@ -121,18 +136,18 @@ TEST(SqliteStore, RoundTripsEveryRecordType) {
   s.model = "openai/gpt-4o";
   s.createdAtMs = 1'700'000'000'001;
   s.updatedAtMs = 1'700'000'000'002;
-  s.messageCount = 3;
-  s.inputTokens = 1234;
-  s.outputTokens = 567;
+  s.messageCount = 99;  // ignored: the store counts the entries and sums the runs' tokens
+  s.inputTokens = 1;
+  s.outputTokens = 2;
   s.lastRunId = "run-1";
 
-  TranscriptEntry user = makeEntry(s.sessionKey, 1, std::string("hello\0world", 11), "user");
+  TranscriptEntry user = makeEntry(s.sessionKey, 1, std::string("hello\0world", 11), TranscriptRole::kUser);
   user.runId = "run-1";
-  TranscriptEntry assistant = makeEntry(s.sessionKey, 2, "", "assistant");
+  TranscriptEntry assistant = makeEntry(s.sessionKey, 2, "", TranscriptRole::kAssistant);
   assistant.content = "";
   assistant.toolCallsJson = R"([{"id":"call_1","type":"function","function":{"name":"read","arguments":"{}"}}])";
   assistant.runId = "run-1";
-  TranscriptEntry tool = makeEntry(s.sessionKey, 3, "file contents", "tool");
+  TranscriptEntry tool = makeEntry(s.sessionKey, 3, "file contents", TranscriptRole::kTool);
   tool.toolCallId = "call_1";
   tool.toolName = "read";
   tool.runId = "run-1";
@@ -142,7 +157,7 @@ TEST(SqliteStore, RoundTripsEveryRecordType) {
   r.sessionKey = s.sessionKey;
   r.agentId = "main";
   r.idempotencyKey = "idem-1";
-  r.status = "error";
+  r.status = RunStatus::kError;
   r.model = "openai/gpt-4o";
   r.errorCode = "UPSTREAM";
   r.errorMessage = "429 from provider";
@@ -153,13 +168,13 @@ TEST(SqliteStore, RoundTripsEveryRecordType) {
   r.outputTokens = 567;
   r.steps = 2;
 
-  WriteBatch batch;
+  Records batch;
   batch.sessions = {s};
   batch.entries = {user, assistant, tool};
   batch.runs = {r};
   ASSERT_TRUE(store->write(batch));
 
-  auto gotSession = store->getSession(s.sessionKey);
+  auto gotSession = store->sessions().get(s.sessionKey);
   ASSERT_TRUE(gotSession);
   ASSERT_TRUE(gotSession->has_value());
   const SessionRecord& gs = **gotSession;
@@ -171,12 +186,12 @@ TEST(SqliteStore, RoundTripsEveryRecordType) {
   EXPECT_EQ(gs.model, s.model);
   EXPECT_EQ(gs.createdAtMs, s.createdAtMs);
   EXPECT_EQ(gs.updatedAtMs, s.updatedAtMs);
-  EXPECT_EQ(gs.messageCount, s.messageCount);
-  EXPECT_EQ(gs.inputTokens, s.inputTokens);
-  EXPECT_EQ(gs.outputTokens, s.outputTokens);
+  EXPECT_EQ(gs.messageCount, 3);
+  EXPECT_EQ(gs.inputTokens, r.inputTokens);
+  EXPECT_EQ(gs.outputTokens, r.outputTokens);
   EXPECT_EQ(gs.lastRunId, s.lastRunId);
 
-  auto entries = store->transcript(s.sessionKey, 0);
+  auto entries = store->transcripts().tail(s.sessionKey, 0);
   ASSERT_TRUE(entries);
   ASSERT_EQ(entries->size(), 3u);
   const TranscriptEntry* expected[] = {&user, &assistant, &tool};
@@ -195,7 +210,7 @@ TEST(SqliteStore, RoundTripsEveryRecordType) {
   }
   EXPECT_EQ((*entries)[0].content.size(), 11u);  // an embedded NUL survives
 
-  auto gotRun = store->getRun("run-1");
+  auto gotRun = store->runs().get("run-1");
   ASSERT_TRUE(gotRun);
   ASSERT_TRUE(gotRun->has_value());
   const RunRecord& gr = **gotRun;
@@ -214,16 +229,16 @@ TEST(SqliteStore, RoundTripsEveryRecordType) {
   EXPECT_EQ(gr.outputTokens, r.outputTokens);
   EXPECT_EQ(gr.steps, r.steps);
 
-  auto missingSession = store->getSession("agent:main:nope");
+  auto missingSession = store->sessions().get("agent:main:nope");
   ASSERT_TRUE(missingSession);
   EXPECT_FALSE(missingSession->has_value());
-  auto missingRun = store->getRun("run-nope");
+  auto missingRun = store->runs().get("run-nope");
   ASSERT_TRUE(missingRun);
   EXPECT_FALSE(missingRun->has_value());
   EXPECT_EQ(store->location(), (dir.path() / "talon.sqlite").string());
 }
 
-TEST(SqliteStore, SessionUpsertKeepsCreatedAtAndReplacesTheRest) {
+TEST(SqliteStore, SessionUpsertKeepsCreatedAtAndTotalsAndReplacesTheRest) {
   TempDir dir;
   auto store = openOrDie(dir.path() / "talon.sqlite");
   SessionRecord first = makeSession("k", 100);
@@ -233,15 +248,17 @@ TEST(SqliteStore, SessionUpsertKeepsCreatedAtAndReplacesTheRest) {
   SessionRecord second = makeSession("k", 200);
   second.createdAtMs = 99;  // ignored: the first insert's value stays
   second.label = "new";
-  second.messageCount = 4;
+  second.messageCount = 4;  // ignored: the store's count of transcript entries stays
+  second.inputTokens = 5;
   second.lastRunId = "run-9";
   ASSERT_TRUE(store->write(sessionBatch(second)));
-  auto got = store->getSession("k");
+  auto got = store->sessions().get("k");
   ASSERT_TRUE(got && got->has_value());
   EXPECT_EQ((*got)->createdAtMs, 50);
   EXPECT_EQ((*got)->updatedAtMs, 200);
   EXPECT_EQ((*got)->label, "new");
-  EXPECT_EQ((*got)->messageCount, 4);
+  EXPECT_EQ((*got)->messageCount, 0);
+  EXPECT_EQ((*got)->inputTokens, 0);
   EXPECT_EQ((*got)->lastRunId, "run-9");
 }
 
@@ -250,7 +267,7 @@ TEST(SqliteStore, SessionUpsertKeepsCreatedAtAndReplacesTheRest) {
 TEST(SqliteStore, ListSessionsIsNewestFirstWithPagingAndTotalCount) {
   TempDir dir;
   auto store = openOrDie(dir.path() / "talon.sqlite");
-  WriteBatch batch;
+  Records batch;
   for (int i = 0; i < 25; ++i) {
     // updatedAtMs 100 + i, except two ties at 500 ordered by key.
     int64_t updated = (i == 7 || i == 3) ? 500 : 100 + i;
@@ -263,7 +280,7 @@ TEST(SqliteStore, ListSessionsIsNewestFirstWithPagingAndTotalCount) {
     SessionQuery q;
     q.limit = 10;
     q.offset = offset;
-    auto page = store->listSessions(q);
+    auto page = store->sessions().list(q);
     ASSERT_TRUE(page) << page.error().toString();
     EXPECT_EQ(page->totalCount, 25);
     EXPECT_EQ(page->sessions.size(), offset < 20 ? 10u : 5u);
@@ -277,7 +294,7 @@ TEST(SqliteStore, ListSessionsIsNewestFirstWithPagingAndTotalCount) {
   SessionQuery odd;
   odd.agentId = "odd";
   odd.limit = 3;
-  auto oddPage = store->listSessions(odd);
+  auto oddPage = store->sessions().list(odd);
   ASSERT_TRUE(oddPage);
   EXPECT_EQ(oddPage->totalCount, 12);
   ASSERT_EQ(oddPage->sessions.size(), 3u);
@@ -287,21 +304,21 @@ TEST(SqliteStore, ListSessionsIsNewestFirstWithPagingAndTotalCount) {
 
   SessionQuery countOnly;
   countOnly.limit = 0;
-  auto counted = store->listSessions(countOnly);
+  auto counted = store->sessions().list(countOnly);
   ASSERT_TRUE(counted);
   EXPECT_TRUE(counted->sessions.empty());
   EXPECT_EQ(counted->totalCount, 25);
 
   SessionQuery none;
   none.agentId = "nobody";
-  auto empty = store->listSessions(none);
+  auto empty = store->sessions().list(none);
   ASSERT_TRUE(empty);
   EXPECT_EQ(empty->totalCount, 0);
   EXPECT_TRUE(empty->sessions.empty());
 
   SessionQuery negative;
   negative.offset = -1;
-  auto refused = store->listSessions(negative);
+  auto refused = store->sessions().list(negative);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
 }
@@ -309,29 +326,29 @@ TEST(SqliteStore, ListSessionsIsNewestFirstWithPagingAndTotalCount) {
 TEST(SqliteStore, TranscriptReturnsTheLastNOldestFirst) {
   TempDir dir;
   auto store = openOrDie(dir.path() / "talon.sqlite");
-  WriteBatch batch;
+  Records batch;
   batch.sessions = {makeSession("a", 1), makeSession("b", 2)};
   for (int64_t seq = 1; seq <= 10; ++seq) batch.entries.push_back(makeEntry("a", seq));
   batch.entries.push_back(makeEntry("b", 1));
   ASSERT_TRUE(store->write(batch));
 
-  auto last3 = store->transcript("a", 3);
+  auto last3 = store->transcripts().tail("a", 3);
   ASSERT_TRUE(last3);
   EXPECT_EQ(seqsOf(*last3), (std::vector<int64_t>{8, 9, 10}));
   EXPECT_EQ((*last3)[0].content, "message 8");
-  auto all = store->transcript("a", 0);
+  auto all = store->transcripts().tail("a", 0);
   ASSERT_TRUE(all);
   EXPECT_EQ(seqsOf(*all), (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
-  auto allNegative = store->transcript("a", -5);
+  auto allNegative = store->transcripts().tail("a", -5);
   ASSERT_TRUE(allNegative);
   EXPECT_EQ(allNegative->size(), 10u);
-  auto more = store->transcript("a", 50);
+  auto more = store->transcripts().tail("a", 50);
   ASSERT_TRUE(more);
   EXPECT_EQ(more->size(), 10u);
-  auto other = store->transcript("b", 0);
+  auto other = store->transcripts().tail("b", 0);
   ASSERT_TRUE(other);
   EXPECT_EQ(seqsOf(*other), (std::vector<int64_t>{1}));
-  auto unknown = store->transcript("zzz", 5);
+  auto unknown = store->transcripts().tail("zzz", 5);
   ASSERT_TRUE(unknown);
   EXPECT_TRUE(unknown->empty());
 }
@@ -339,44 +356,45 @@ TEST(SqliteStore, TranscriptReturnsTheLastNOldestFirst) {
 TEST(SqliteStore, RunsByIdempotencyKeyAndStatus) {
   TempDir dir;
   auto store = openOrDie(dir.path() / "talon.sqlite");
-  WriteBatch batch;
+  Records batch;
   batch.sessions = {makeSession("k", 1)};
-  batch.runs = {makeRun("r3", "k", "running", "idem-3", 30), makeRun("r1", "k", "running", "idem-1", 10),
-                makeRun("r2", "k", "ok", "", 20), makeRun("r0", "k", "running", "", 10)};
+  batch.runs = {makeRun("r3", "k", RunStatus::kRunning, "idem-3", 30),
+                makeRun("r1", "k", RunStatus::kRunning, "idem-1", 10), makeRun("r2", "k", RunStatus::kOk, "", 20),
+                makeRun("r0", "k", RunStatus::kRunning, "", 10)};
   ASSERT_TRUE(store->write(batch));
 
-  auto found = store->findRunByIdempotencyKey("idem-1");
+  auto found = store->idempotency().findRun("idem-1");
   ASSERT_TRUE(found && found->has_value());
   EXPECT_EQ((*found)->runId, "r1");
-  auto notFound = store->findRunByIdempotencyKey("idem-9");
+  auto notFound = store->idempotency().findRun("idem-9");
   ASSERT_TRUE(notFound);
   EXPECT_FALSE(notFound->has_value());
-  auto emptyKey = store->findRunByIdempotencyKey("");  // r2 and r0 have no key; they are not "found"
+  auto emptyKey = store->idempotency().findRun("");  // r2 and r0 have no key; they are not "found"
   ASSERT_TRUE(emptyKey);
   EXPECT_FALSE(emptyKey->has_value());
 
-  auto running = store->listRunsWithStatus("running");
+  auto running = store->runs().listWithStatus(RunStatus::kRunning);
   ASSERT_TRUE(running);
   std::vector<std::string> ids;
   for (const auto& r : *running) ids.push_back(r.runId);
   EXPECT_EQ(ids, (std::vector<std::string>{"r0", "r1", "r3"}));  // startedAtMs, then runId
 
   // The gateway's start-up sweep: mark them aborted.
-  WriteBatch sweep;
+  Records sweep;
   for (RunRecord r : *running) {
-    r.status = "aborted";
+    r.status = RunStatus::kAborted;
     sweep.runs.push_back(r);
   }
   ASSERT_TRUE(store->write(sweep));
-  auto stillRunning = store->listRunsWithStatus("running");
+  auto stillRunning = store->runs().listWithStatus(RunStatus::kRunning);
   ASSERT_TRUE(stillRunning);
   EXPECT_TRUE(stillRunning->empty());
-  auto aborted = store->listRunsWithStatus("aborted");
+  auto aborted = store->runs().listWithStatus(RunStatus::kAborted);
   ASSERT_TRUE(aborted);
   EXPECT_EQ(aborted->size(), 3u);
-  auto stillFound = store->findRunByIdempotencyKey("idem-3");
+  auto stillFound = store->idempotency().findRun("idem-3");
   ASSERT_TRUE(stillFound && stillFound->has_value());
-  EXPECT_EQ((*stillFound)->status, "aborted");
+  EXPECT_EQ((*stillFound)->status, RunStatus::kAborted);
 }
 
 // ---- failures
@@ -384,12 +402,12 @@ TEST(SqliteStore, RunsByIdempotencyKeyAndStatus) {
 TEST(SqliteStore, DuplicateSeqFailsTheWholeBatch) {
   TempDir dir;
   auto store = openOrDie(dir.path() / "talon.sqlite");
-  WriteBatch first;
+  Records first;
   first.sessions = {makeSession("k", 1)};
   first.entries = {makeEntry("k", 1)};
   ASSERT_TRUE(store->write(first));
 
-  WriteBatch dup;
+  Records dup;
   SessionRecord relabelled = makeSession("k", 2);
   relabelled.label = "should not land";
   dup.sessions = {relabelled};
@@ -400,14 +418,14 @@ TEST(SqliteStore, DuplicateSeqFailsTheWholeBatch) {
   EXPECT_EQ(st.error().code, ErrorCode::kAlreadyExists);
   EXPECT_NE(st.error().message.find("k#1"), std::string::npos) << st.error().message;
 
-  auto entries = store->transcript("k", 0);
+  auto entries = store->transcripts().tail("k", 0);
   ASSERT_TRUE(entries);
   EXPECT_EQ(seqsOf(*entries), (std::vector<int64_t>{1}));
   EXPECT_EQ((*entries)[0].content, "message 1");
-  auto session = store->getSession("k");
+  auto session = store->sessions().get("k");
   ASSERT_TRUE(session && session->has_value());
   EXPECT_EQ((*session)->label, "");
-  auto run = store->getRun("r-dup");
+  auto run = store->runs().get("r-dup");
   ASSERT_TRUE(run);
   EXPECT_FALSE(run->has_value());
 }
@@ -415,28 +433,29 @@ TEST(SqliteStore, DuplicateSeqFailsTheWholeBatch) {
 TEST(SqliteStore, DuplicateIdempotencyKeyIsRefused) {
   TempDir dir;
   auto store = openOrDie(dir.path() / "talon.sqlite");
-  WriteBatch first;
+  Records first;
   first.sessions = {makeSession("k", 1)};
-  first.runs = {makeRun("r1", "k", "running", "idem"), makeRun("r-a", "k", "ok", ""), makeRun("r-b", "k", "ok", "")};
+  first.runs = {makeRun("r1", "k", RunStatus::kRunning, "idem"), makeRun("r-a", "k", RunStatus::kOk, ""),
+                makeRun("r-b", "k", RunStatus::kOk, "")};
   ASSERT_TRUE(store->write(first));
 
-  WriteBatch again;
-  again.runs = {makeRun("r2", "k", "running", "idem")};
+  Records again;
+  again.runs = {makeRun("r2", "k", RunStatus::kRunning, "idem")};
   auto st = store->write(again);
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, ErrorCode::kAlreadyExists);
-  auto r2 = store->getRun("r2");
+  auto r2 = store->runs().get("r2");
   ASSERT_TRUE(r2);
   EXPECT_FALSE(r2->has_value());
 
   // The same run may be upserted again with its own key.
-  WriteBatch finish;
-  finish.runs = {makeRun("r1", "k", "ok", "idem")};
+  Records finish;
+  finish.runs = {makeRun("r1", "k", RunStatus::kOk, "idem")};
   ASSERT_TRUE(store->write(finish));
-  auto found = store->findRunByIdempotencyKey("idem");
+  auto found = store->idempotency().findRun("idem");
   ASSERT_TRUE(found && found->has_value());
   EXPECT_EQ((*found)->runId, "r1");
-  EXPECT_EQ((*found)->status, "ok");
+  EXPECT_EQ((*found)->status, RunStatus::kOk);
 }
 
 TEST(SqliteStore, InvalidAndOrphanRecordsAreRefused) {
@@ -444,31 +463,31 @@ TEST(SqliteStore, InvalidAndOrphanRecordsAreRefused) {
   auto store = openOrDie(dir.path() / "talon.sqlite");
   ASSERT_TRUE(store->write(sessionBatch(makeSession("k", 1))));
 
-  auto expectCode = [&](WriteBatch b, ErrorCode code) {
+  auto expectCode = [&](Records b, ErrorCode code) {
     auto st = store->write(std::move(b));
     ASSERT_FALSE(st);
     EXPECT_EQ(st.error().code, code) << st.error().toString();
   };
-  WriteBatch seqZero;
+  Records seqZero;
   seqZero.entries = {makeEntry("k", 0)};
   expectCode(seqZero, ErrorCode::kInvalidArgument);
-  WriteBatch badRole;
-  badRole.entries = {makeEntry("k", 1, "x", "robot")};
+  Records badRole;
+  badRole.entries = {makeEntry("k", 1, "x", static_cast<TranscriptRole>(9))};
   expectCode(badRole, ErrorCode::kInvalidArgument);
-  WriteBatch badStatus;
-  badStatus.runs = {makeRun("r", "k", "done")};
+  Records badStatus;
+  badStatus.runs = {makeRun("r", "k", static_cast<RunStatus>(9))};
   expectCode(badStatus, ErrorCode::kInvalidArgument);
-  WriteBatch noAgent;
+  Records noAgent;
   noAgent.sessions = {makeSession("k2", 1, "")};
   expectCode(noAgent, ErrorCode::kInvalidArgument);
-  WriteBatch orphanEntry;
+  Records orphanEntry;
   orphanEntry.entries = {makeEntry("no-such-session", 1)};
   expectCode(orphanEntry, ErrorCode::kFailedPrecondition);
-  WriteBatch orphanRun;
+  Records orphanRun;
   orphanRun.runs = {makeRun("r", "no-such-session")};
   expectCode(orphanRun, ErrorCode::kFailedPrecondition);
 
-  auto entries = store->transcript("k", 0);
+  auto entries = store->transcripts().tail("k", 0);
   ASSERT_TRUE(entries);
   EXPECT_TRUE(entries->empty());
   EXPECT_TRUE(store->write(WriteBatch{}));  // an empty batch commits
@@ -510,10 +529,10 @@ TEST(SqliteStore, GroupCommitFailsOnlyTheBadBatchAndCommitsTheRest) {
   constexpr int kBatches = 10;
   std::vector<std::promise<Status>> done(kBatches + 1);
   for (int i = 1; i <= kBatches; ++i) {
-    WriteBatch b;
+    Records b;
     if (i == 1) b.sessions = {makeSession("k", 1)};
     b.entries = {makeEntry("k", i == 5 ? 3 : i)};
-    b.runs = {makeRun("r" + std::to_string(i), "k", "ok", i == 8 ? "idem-2" : "idem-" + std::to_string(i))};
+    b.runs = {makeRun("r" + std::to_string(i), "k", RunStatus::kOk, i == 8 ? "idem-2" : "idem-" + std::to_string(i))};
     store->submit(std::move(b), [&done, i](Status st) { done[i].set_value(std::move(st)); });
   }
   gate.open();
@@ -528,14 +547,14 @@ TEST(SqliteStore, GroupCommitFailsOnlyTheBadBatchAndCommitsTheRest) {
       EXPECT_TRUE(results[i]) << "batch " << i << ": " << results[i].error().toString();
     }
   }
-  auto entries = store->transcript("k", 0);
+  auto entries = store->transcripts().tail("k", 0);
   ASSERT_TRUE(entries);
   EXPECT_EQ(seqsOf(*entries), (std::vector<int64_t>{1, 2, 3, 4, 6, 7, 9, 10}));  // not 5's, not 8's
   EXPECT_EQ((*entries)[2].content, "message 3");
-  auto r5 = store->getRun("r5");
+  auto r5 = store->runs().get("r5");
   ASSERT_TRUE(r5);
   EXPECT_FALSE(r5->has_value());
-  auto r8 = store->getRun("r8");
+  auto r8 = store->runs().get("r8");
   ASSERT_TRUE(r8);
   EXPECT_FALSE(r8->has_value());
 
@@ -565,7 +584,7 @@ TEST(SqliteStore, AFailureThatIsNoBatchsFaultFailsTheRoundWithoutRetries) {
   other.exec("BEGIN IMMEDIATE");
   std::vector<std::promise<Status>> done(3);
   for (int i = 0; i < 3; ++i) {
-    WriteBatch b;
+    Records b;
     b.entries = {makeEntry("k", i + 1)};
     store->submit(std::move(b), [&done, i](Status st) { done[i].set_value(std::move(st)); });
   }
@@ -577,7 +596,7 @@ TEST(SqliteStore, AFailureThatIsNoBatchsFaultFailsTheRoundWithoutRetries) {
   }
   other.exec("ROLLBACK");
 
-  WriteBatch after;
+  Records after;
   after.entries = {makeEntry("k", 1)};
   EXPECT_TRUE(store->write(after));  // the writer recovers once the lock is gone
   std::lock_guard lock(roundsMu);
@@ -603,7 +622,7 @@ TEST(SqliteStore, GroupCommitRespectsMaxBatchesPerCommit) {
   WriterGate gate(*store);
   std::vector<std::promise<Status>> done(10);
   for (int i = 0; i < 10; ++i) {
-    WriteBatch b;
+    Records b;
     b.entries = {makeEntry("k", i + 1)};
     store->submit(std::move(b), [&done, i](Status st) { done[i].set_value(std::move(st)); });
   }
@@ -626,7 +645,7 @@ TEST(SqliteStore, CloseDrainsQueuedBatchesAndRefusesLaterWork) {
     ASSERT_TRUE(store->write(sessionBatch(makeSession("k", 1))));
     std::atomic<int> ok{0};
     for (int i = 1; i <= 200; ++i) {
-      WriteBatch b;
+      Records b;
       b.entries = {makeEntry("k", i)};
       store->submit(std::move(b), [&ok](Status st) {
         if (st) ++ok;
@@ -643,13 +662,13 @@ TEST(SqliteStore, CloseDrainsQueuedBatchesAndRefusesLaterWork) {
     auto write = store->write(WriteBatch{});
     ASSERT_FALSE(write);
     EXPECT_EQ(write.error().code, ErrorCode::kFailedPrecondition);
-    auto read = store->transcript("k", 1);
+    auto read = store->transcripts().tail("k", 1);
     ASSERT_FALSE(read);
     EXPECT_EQ(read.error().code, ErrorCode::kFailedPrecondition);
     store->close();  // idempotent
   }
   auto reopened = openOrDie(path);
-  auto entries = reopened->transcript("k", 0);
+  auto entries = reopened->transcripts().tail("k", 0);
   ASSERT_TRUE(entries);
   EXPECT_EQ(entries->size(), 200u);
 }
@@ -672,36 +691,36 @@ TEST(SqliteStore, ReopenSeesEverything) {
   {
     auto store = openOrDie(path);
     for (int i = 0; i < 5; ++i) {
-      WriteBatch b;
+      Records b;
       std::string key = "s" + std::to_string(i);
       b.sessions = {makeSession(key, 100 + i)};
-      b.entries = {makeEntry(key, 1), makeEntry(key, 2, "", "assistant")};
-      b.runs = {makeRun("run-" + key, key, i == 4 ? "running" : "ok", "idem-" + key, i)};
+      b.entries = {makeEntry(key, 1), makeEntry(key, 2, "", TranscriptRole::kAssistant)};
+      b.runs = {makeRun("run-" + key, key, i == 4 ? RunStatus::kRunning : RunStatus::kOk, "idem-" + key, i)};
       ASSERT_TRUE(store->write(b));
     }
   }  // the destructor closes
   auto store = openOrDie(path);
   SessionQuery q;
-  auto page = store->listSessions(q);
+  auto page = store->sessions().list(q);
   ASSERT_TRUE(page);
   EXPECT_EQ(page->totalCount, 5);
   ASSERT_EQ(page->sessions.size(), 5u);
   EXPECT_EQ(page->sessions[0].sessionKey, "s4");
   for (int i = 0; i < 5; ++i) {
     std::string key = "s" + std::to_string(i);
-    auto entries = store->transcript(key, 0);
+    auto entries = store->transcripts().tail(key, 0);
     ASSERT_TRUE(entries);
     EXPECT_EQ(seqsOf(*entries), (std::vector<int64_t>{1, 2}));
-    auto run = store->findRunByIdempotencyKey("idem-" + key);
+    auto run = store->idempotency().findRun("idem-" + key);
     ASSERT_TRUE(run && run->has_value());
     EXPECT_EQ((*run)->runId, "run-" + key);
   }
-  auto running = store->listRunsWithStatus("running");
+  auto running = store->runs().listWithStatus(RunStatus::kRunning);
   ASSERT_TRUE(running);
   ASSERT_EQ(running->size(), 1u);
   EXPECT_EQ((*running)[0].runId, "run-s4");
   // Writes continue where they left off.
-  WriteBatch next;
+  Records next;
   next.entries = {makeEntry("s0", 3)};
   EXPECT_TRUE(store->write(next));
 }
@@ -783,7 +802,7 @@ TEST(SqliteStore, TranscriptEntriesAreAppendOnlyInTheSchema) {
   fs::path path = dir.path() / "talon.sqlite";
   {
     auto store = openOrDie(path);
-    WriteBatch b;
+    Records b;
     b.sessions = {makeSession("k", 1)};
     b.entries = {makeEntry("k", 1)};
     ASSERT_TRUE(store->write(b));
@@ -797,12 +816,29 @@ TEST(SqliteStore, TranscriptEntriesAreAppendOnlyInTheSchema) {
 TEST(SqliteStore, EveryReadUsesAnIndex) {
   TempDir dir;
   fs::path path = dir.path() / "talon.sqlite";
-  openOrDie(path)->close();
+  std::mutex mu;
+  std::set<std::string> reads;  // every statement the repositories' reads prepared
+  SqliteStoreOptions options;
+  options.onPrepareRead = [&](std::string_view sql) {
+    std::lock_guard lock(mu);
+    reads.emplace(sql);
+  };
+  {
+    auto store = openOrDie(path, options);
+    ASSERT_TRUE(store->sessions().list(SessionQuery{}));
+    ASSERT_TRUE(store->sessions().list(SessionQuery{"main", 10, 0}));
+    ASSERT_TRUE(store->sessions().get("k"));
+    ASSERT_TRUE(store->transcripts().tail("k", 5));
+    ASSERT_TRUE(store->runs().get("r"));
+    ASSERT_TRUE(store->runs().listWithStatus(RunStatus::kRunning));
+    ASSERT_TRUE(store->idempotency().findRun("idem"));
+    store->close();
+  }
+  std::erase_if(reads, [](const std::string& q) { return !q.starts_with("SELECT"); });
+  EXPECT_EQ(reads.size(), 9u);  // sessions: 2 lists, 2 counts, get; tail; run get, by status; idempotency
   SQLite::Database db(path, SQLite::OPEN_READWRITE);
   db.exec("ANALYZE");  // plans as they would be on a database with data, not only an empty one
-  for (std::size_t i = 0; i < sql::kReads.size(); ++i) {
-    std::string query = sql::kReads[i];
-    if (!query.starts_with("SELECT")) continue;
+  for (const std::string& query : reads) {
     SQLite::Statement plan(db, "EXPLAIN QUERY PLAN " + query);
     std::string details;
     while (plan.executeStep()) details += plan.getColumn(3).getString() + "; ";
@@ -811,6 +847,251 @@ TEST(SqliteStore, EveryReadUsesAnIndex) {
     EXPECT_EQ(details.find("SCAN transcript_entries"), std::string::npos) << query << " → " << details;
     EXPECT_EQ(details.find("SCAN runs"), std::string::npos) << query << " → " << details;
   }
+}
+
+// ---- repositories: enums, totals kept with their rows, one transaction across repositories
+
+TEST(StoreEnums, NamesAreTheStoredStringsAndParseBack) {
+  const std::pair<TranscriptRole, std::string_view> roles[] = {{TranscriptRole::kUser, "user"},
+                                                               {TranscriptRole::kAssistant, "assistant"},
+                                                               {TranscriptRole::kTool, "tool"},
+                                                               {TranscriptRole::kSystem, "system"}};
+  for (auto [role, name] : roles) {
+    EXPECT_EQ(transcriptRoleName(role), name);
+    EXPECT_EQ(parseTranscriptRole(name), role);
+  }
+  const std::pair<RunStatus, std::string_view> statuses[] = {{RunStatus::kRunning, "running"},
+                                                             {RunStatus::kOk, "ok"},
+                                                             {RunStatus::kError, "error"},
+                                                             {RunStatus::kAborted, "aborted"}};
+  for (auto [status, name] : statuses) {
+    EXPECT_EQ(runStatusName(status), name);
+    EXPECT_EQ(parseRunStatus(name), status);
+  }
+  EXPECT_EQ(parseTranscriptRole("User"), std::nullopt);
+  EXPECT_EQ(parseTranscriptRole("toolResult"), std::nullopt);
+  EXPECT_EQ(parseTranscriptRole(""), std::nullopt);
+  EXPECT_EQ(parseRunStatus("done"), std::nullopt);
+  EXPECT_EQ(parseRunStatus("OK"), std::nullopt);
+}
+
+// A write of a kind the store does not know, added to a batch beside the repositories' writes: it
+// fails the batch like a full disk would, after the writes before it have run in the transaction.
+class FailingOp final : public WriteOp {
+ public:
+  explicit FailingOp(ErrorCode code) : code_(code) {}
+  Status validate() const override { return {}; }
+  Status apply(Transaction&) const override { return fail(code_, "simulated failure: database or disk is full"); }
+
+ private:
+  ErrorCode code_;
+};
+
+int64_t countRows(const fs::path& path, const std::string& sessionKey) {
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  SQLite::Statement q(db, "SELECT count(*) FROM transcript_entries WHERE session_key = ?");
+  q.bind(1, sessionKey);
+  return q.executeStep() ? q.getColumn(0).getInt64() : -1;
+}
+
+// The hostile-client case of issue 5: 27 turns failed on a full disk, then 12 succeeded; the session
+// said 39 messages while 12 rows existed. The count is now kept by the append, in its transaction.
+TEST(SqliteStore, MessageCountAndTokensCannotDriftFromTheirRowsAfterFailedBatches) {
+  TempDir dir;
+  fs::path path = dir.path() / "talon.sqlite";
+  auto store = openOrDie(path);
+  SessionRecord s = makeSession("k", 1);
+  ASSERT_TRUE(store->write(sessionBatch(s)));
+
+  int64_t nextSeq = 1;  // as the agent runner: seqs of a failed turn are not reused
+  int turn = 0;
+  auto turnBatch = [&](bool failAfterWrites) {
+    ++turn;
+    WriteBatch b;
+    s.updatedAtMs = turn;
+    s.messageCount = nextSeq + 1;  // what a caller believes; ignored
+    s.inputTokens = 1'000'000;     // ignored
+    SessionRepository::upsert(b, s);
+    TranscriptRepository::append(b, makeEntry("k", nextSeq++));
+    TranscriptRepository::append(b, makeEntry("k", nextSeq++, "answer", TranscriptRole::kAssistant));
+    RunRecord run = makeRun("run-" + std::to_string(turn), "k", RunStatus::kOk);
+    run.inputTokens = 10;
+    run.outputTokens = 3;
+    RunRepository::upsert(b, run);
+    if (failAfterWrites) b.emplace<FailingOp>(ErrorCode::kIo);
+    return b;
+  };
+  for (int i = 0; i < 27; ++i) {
+    auto st = store->write(turnBatch(true));
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().code, ErrorCode::kIo);
+  }
+  // A duplicate seq fails its batch after the session upsert and one append ran.
+  {
+    WriteBatch dup;
+    SessionRepository::upsert(dup, s);
+    TranscriptRepository::append(dup, makeEntry("k", nextSeq));
+    TranscriptRepository::append(dup, makeEntry("k", nextSeq));
+    auto st = store->write(std::move(dup));
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().code, ErrorCode::kAlreadyExists);
+    ++nextSeq;
+  }
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(store->write(turnBatch(false)));
+
+  auto got = store->sessions().get("k");
+  ASSERT_TRUE(got && got->has_value());
+  EXPECT_EQ((*got)->messageCount, 12);
+  EXPECT_EQ(countRows(path, "k"), 12);
+  EXPECT_EQ((*got)->inputTokens, 6 * 10);
+  EXPECT_EQ((*got)->outputTokens, 6 * 3);
+
+  // The same through group commit: good and bad batches merged into rounds, the bad ones failing in
+  // the one-by-one fallback. Every count still matches the rows committed.
+  std::vector<std::future<Status>> results;
+  for (int i = 0; i < 40; ++i) {
+    auto done = std::make_shared<std::promise<Status>>();
+    results.push_back(done->get_future());
+    WriteBatch b = turnBatch(false);
+    if (i % 3 == 0) b.emplace<FailingOp>(ErrorCode::kInvalidArgument);  // the batch's own fault
+    store->submit(std::move(b), [done](Status st) { done->set_value(std::move(st)); });
+  }
+  int committed = 0;
+  for (auto& f : results) committed += f.get() ? 1 : 0;
+  EXPECT_EQ(committed, 40 - 14);
+  got = store->sessions().get("k");
+  ASSERT_TRUE(got && got->has_value());
+  EXPECT_EQ((*got)->messageCount, countRows(path, "k"));
+  EXPECT_EQ((*got)->messageCount, 12 + 2 * committed);
+  EXPECT_EQ((*got)->inputTokens, (6 + committed) * 10);
+
+  // Replacing a run moves the totals by the difference, never counting a run twice.
+  RunRecord again = makeRun("run-28", "k", RunStatus::kError);
+  again.inputTokens = 4;
+  again.outputTokens = 1;
+  Records replace;
+  replace.runs = {again};
+  ASSERT_TRUE(store->write(replace));
+  got = store->sessions().get("k");
+  ASSERT_TRUE(got && got->has_value());
+  EXPECT_EQ((*got)->inputTokens, (6 + committed) * 10 - 10 + 4);
+  EXPECT_EQ((*got)->outputTokens, (6 + committed) * 3 - 3 + 1);
+}
+
+TEST(SqliteStore, OneBatchSpansRepositoriesAtomically) {
+  TempDir dir;
+  auto store = openOrDie(dir.path() / "talon.sqlite");
+  WriteBatch b;
+  SessionRepository::upsert(b, makeSession("k", 1));
+  TranscriptRepository::append(b, makeEntry("k", 1));
+  RunRepository::upsert(b, makeRun("r1", "k", RunStatus::kRunning, "idem-1"));
+  b.emplace<FailingOp>(ErrorCode::kIo);
+  ASSERT_FALSE(store->write(std::move(b)));
+  auto session = store->sessions().get("k");
+  ASSERT_TRUE(session);
+  EXPECT_FALSE(session->has_value());
+  auto run = store->runs().get("r1");
+  ASSERT_TRUE(run);
+  EXPECT_FALSE(run->has_value());
+  auto byKey = store->idempotency().findRun("idem-1");
+  ASSERT_TRUE(byKey);
+  EXPECT_FALSE(byKey->has_value());
+  auto entries = store->transcripts().tail("k", 0);
+  ASSERT_TRUE(entries);
+  EXPECT_TRUE(entries->empty());
+}
+
+// A database written by the previous schema (step 1 only, with a count that had drifted) opens, keeps
+// its data, and has its totals recomputed from its rows by step 2.
+TEST(SqliteStore, ADatabaseOfSchemaStepOneOpensKeepsItsDataAndIsRepaired) {
+  TempDir dir;
+  fs::path path = dir.path() / "talon.sqlite";
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    ASSERT_TRUE(migrateSqliteSchema(db, 1, 1));
+    ASSERT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 1);
+    // Rows as the previous binary wrote them: the caller's counts, strings for role and status.
+    db.exec(
+        "INSERT INTO sessions (session_key, agent_id, session_id, created_at_ms, updated_at_ms, message_count, "
+        "input_tokens, output_tokens, last_run_id) VALUES "
+        "('agent:main:main', 'main', 'sid', 5, 6, 39, 999, 999, 'run-2'), "
+        "('agent:main:idle', 'main', 'sid2', 5, 5, 7, 0, 0, '')");
+    for (int seq = 1; seq <= 12; ++seq) {
+      db.exec(
+          fmt::format("INSERT INTO transcript_entries (session_key, seq, run_id, role, content, ts) VALUES "
+                      "('agent:main:main', {}, 'run-{}', '{}', 'm{}', {})",
+                      seq, seq <= 6 ? 1 : 2, seq % 2 ? "user" : "assistant", seq, 100 + seq));
+    }
+    db.exec(
+        "INSERT INTO runs (run_id, session_key, agent_id, idempotency_key, status, started_at_ms, input_tokens, "
+        "output_tokens) VALUES "
+        "('run-1', 'agent:main:main', 'main', 'idem-1', 'ok', 1, 100, 20), "
+        "('run-2', 'agent:main:main', 'main', '', 'running', 2, 50, 5)");
+  }
+
+  auto store = openOrDie(path);
+  auto session = store->sessions().get("agent:main:main");
+  ASSERT_TRUE(session && session->has_value());
+  EXPECT_EQ((*session)->sessionId, "sid");
+  EXPECT_EQ((*session)->createdAtMs, 5);
+  EXPECT_EQ((*session)->messageCount, 12);  // was 39
+  EXPECT_EQ((*session)->inputTokens, 150);
+  EXPECT_EQ((*session)->outputTokens, 25);
+  auto idle = store->sessions().get("agent:main:idle");
+  ASSERT_TRUE(idle && idle->has_value());
+  EXPECT_EQ((*idle)->messageCount, 0);  // was 7, with no rows
+
+  auto entries = store->transcripts().tail("agent:main:main", 0);
+  ASSERT_TRUE(entries);
+  ASSERT_EQ(entries->size(), 12u);
+  EXPECT_EQ((*entries)[0].role, TranscriptRole::kUser);
+  EXPECT_EQ((*entries)[1].role, TranscriptRole::kAssistant);
+  EXPECT_EQ((*entries)[11].content, "m12");
+  auto running = store->runs().listWithStatus(RunStatus::kRunning);
+  ASSERT_TRUE(running);
+  ASSERT_EQ(running->size(), 1u);
+  EXPECT_EQ((*running)[0].runId, "run-2");
+  auto byKey = store->idempotency().findRun("idem-1");
+  ASSERT_TRUE(byKey && byKey->has_value());
+  EXPECT_EQ((*byKey)->status, RunStatus::kOk);
+
+  // New writes continue from the repaired totals, and store the same strings as before.
+  Records next;
+  next.entries = {makeEntry("agent:main:main", 13, "", TranscriptRole::kTool)};
+  ASSERT_TRUE(store->write(next));
+  session = store->sessions().get("agent:main:main");
+  ASSERT_TRUE(session && session->has_value());
+  EXPECT_EQ((*session)->messageCount, 13);
+  store->close();
+
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), sqliteSchemaVersion());
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM schema_migrations").getInt(), sqliteSchemaVersion());
+  EXPECT_EQ(db.execAndGet("SELECT typeof(role) || ':' || role FROM transcript_entries WHERE seq = 13").getString(),
+            "text:tool");
+}
+
+TEST(SqliteStore, AStoredRoleOrStatusThisBinaryDoesNotKnowIsAReadError) {
+  TempDir dir;
+  fs::path path = dir.path() / "talon.sqlite";
+  openOrDie(path)->close();
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec("INSERT INTO sessions (session_key, agent_id, created_at_ms, updated_at_ms) VALUES ('k', 'main', 1, 1)");
+    db.exec("INSERT INTO transcript_entries (session_key, seq, role, ts) VALUES ('k', 1, 'developer', 1)");
+    db.exec("INSERT INTO runs (run_id, session_key, status) VALUES ('r', 'k', 'paused')");
+  }
+  auto store = openOrDie(path);
+  auto entries = store->transcripts().tail("k", 0);
+  ASSERT_FALSE(entries);
+  EXPECT_EQ(entries.error().code, ErrorCode::kIo);
+  EXPECT_NE(entries.error().message.find("developer"), std::string::npos) << entries.error().message;
+  auto run = store->runs().get("r");
+  ASSERT_FALSE(run);
+  EXPECT_EQ(run.error().code, ErrorCode::kIo);
+  // The connection that failed mid-read is reusable.
+  auto session = store->sessions().get("k");
+  ASSERT_TRUE(session && session->has_value());
 }
 
 // ---- threads
@@ -832,9 +1113,9 @@ TEST(SqliteStore, ConcurrentReadersSeeAGrowingPrefixWhileWriting) {
       int64_t lastSeen = 0;
       int64_t lastCount = 0;
       auto check = [&] {
-        auto entries = store->transcript("k", 0);
-        auto session = store->getSession("k");
-        auto page = store->listSessions(SessionQuery{});
+        auto entries = store->transcripts().tail("k", 0);
+        auto session = store->sessions().get("k");
+        auto page = store->sessions().list(SessionQuery{});
         if (!entries || !session || !session->has_value() || !page) {
           ++readErrors;
           return;
@@ -854,7 +1135,7 @@ TEST(SqliteStore, ConcurrentReadersSeeAGrowingPrefixWhileWriting) {
     });
   }
   for (int64_t seq = 1; seq <= kWrites; ++seq) {
-    WriteBatch b;
+    Records b;
     SessionRecord s = makeSession("k", seq);
     s.messageCount = seq;
     b.sessions = {s};
@@ -862,7 +1143,7 @@ TEST(SqliteStore, ConcurrentReadersSeeAGrowingPrefixWhileWriting) {
     auto st = store->write(std::move(b));
     ASSERT_TRUE(st) << st.error().toString();
     // Read-your-writes from the writing thread.
-    auto last = store->transcript("k", 1);
+    auto last = store->transcripts().tail("k", 1);
     ASSERT_TRUE(last);
     ASSERT_EQ(last->size(), 1u);
     ASSERT_EQ((*last)[0].seq, seq);
@@ -892,11 +1173,11 @@ TEST(SqliteStore, ManyWritingThreadsAllLand) {
     threads.emplace_back([&, t] {
       std::string key = "agent:main:s" + std::to_string(t);
       for (int turn = 1; turn <= kTurns; ++turn) {
-        WriteBatch b;
+        Records b;
         SessionRecord s = makeSession(key, turn);
         s.messageCount = 2 * turn;
         b.sessions = {s};
-        b.entries = {makeEntry(key, 2 * turn - 1), makeEntry(key, 2 * turn, "answer", "assistant")};
+        b.entries = {makeEntry(key, 2 * turn - 1), makeEntry(key, 2 * turn, "answer", TranscriptRole::kAssistant)};
         b.runs = {makeRun(key + "/" + std::to_string(turn), key)};
         if (!store->write(std::move(b))) ++failures;
       }
@@ -905,11 +1186,11 @@ TEST(SqliteStore, ManyWritingThreadsAllLand) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures.load(), 0);
   for (int t = 0; t < kThreads; ++t) {
-    auto entries = store->transcript("agent:main:s" + std::to_string(t), 0);
+    auto entries = store->transcripts().tail("agent:main:s" + std::to_string(t), 0);
     ASSERT_TRUE(entries);
     EXPECT_EQ(entries->size(), 2u * kTurns);
   }
-  auto page = store->listSessions(SessionQuery{});
+  auto page = store->sessions().list(SessionQuery{});
   ASSERT_TRUE(page);
   EXPECT_EQ(page->totalCount, kThreads);
   EXPECT_GE(biggestRound.load(), 1u);
@@ -940,12 +1221,12 @@ std::string crashPayload(int writer, int64_t seq) {
   for (int w = 0; w < writers; ++w) {
     threads.emplace_back([&store, fd, w] {
       std::string key = "crash:" + std::to_string(w);
-      auto existing = store->transcript(key, 1);  // continue after an earlier round's crash
+      auto existing = store->transcripts().tail(key, 1);  // continue after an earlier round's crash
       if (!existing) ::_exit(4);
       int64_t seq = existing->empty() ? 0 : existing->back().seq;
       for (int i = 0; i < 1'000'000; ++i) {
         ++seq;
-        WriteBatch b;
+        Records b;
         SessionRecord s = makeSession(key, seq);
         s.messageCount = seq;
         b.sessions = {s};
@@ -1018,7 +1299,7 @@ TEST(SqliteStoreCrash, EveryCommittedBatchSurvivesKill9) {
     auto store = openOrDie(path);
     for (int w = 0; w < kWriters; ++w) {
       std::string key = "crash:" + std::to_string(w);
-      auto entries = store->transcript(key, 0);
+      auto entries = store->transcripts().tail(key, 0);
       ASSERT_TRUE(entries);
       ASSERT_GE(static_cast<int64_t>(entries->size()), committed[w]) << key << " lost committed turns";
       for (std::size_t i = 0; i < entries->size(); ++i) {
@@ -1026,11 +1307,11 @@ TEST(SqliteStoreCrash, EveryCommittedBatchSurvivesKill9) {
         ASSERT_EQ(e.seq, static_cast<int64_t>(i) + 1) << key;
         ASSERT_EQ(e.content, crashPayload(w, e.seq)) << key;
       }
-      auto session = store->getSession(key);
+      auto session = store->sessions().get(key);
       ASSERT_TRUE(session && session->has_value());
       EXPECT_EQ((*session)->messageCount, static_cast<int64_t>(entries->size()));
       for (int64_t seq = 1; seq <= committed[w]; ++seq) {
-        auto run = store->getRun(key + "/" + std::to_string(seq));
+        auto run = store->runs().get(key + "/" + std::to_string(seq));
         ASSERT_TRUE(run && run->has_value()) << key << " run " << seq;
       }
       // What landed beyond the last reported commit is the child's next turn(s), reported or not.

@@ -58,10 +58,10 @@ std::vector<ToolCall> toolCallsFromJson(const std::string& text) {
 
 ChatMessage toChatMessage(const store::TranscriptEntry& e) {
   ChatMessage m;
-  m.role = e.role;
+  m.role = std::string(store::transcriptRoleName(e.role));
   m.content = e.content;
-  if (e.role == "assistant") m.toolCalls = toolCallsFromJson(e.toolCallsJson);
-  if (e.role == "tool") m.toolCallId = e.toolCallId;
+  if (e.role == store::TranscriptRole::kAssistant) m.toolCalls = toolCallsFromJson(e.toolCallsJson);
+  if (e.role == store::TranscriptRole::kTool) m.toolCallId = e.toolCallId;
   return m;
 }
 
@@ -256,12 +256,12 @@ class AgentRunner::Impl::Turn : public std::enable_shared_from_this<Turn> {
     state_ = state;
     publish("agent", events_.turnState(turnStateName(state), impl_->clock_->nowMs(), std::move(extra)));
   }
-  store::TranscriptEntry entry(std::string role, std::string content) {
+  store::TranscriptEntry entry(store::TranscriptRole role, std::string content) {
     store::TranscriptEntry e;
     e.sessionKey = req_.sessionKey;
     e.seq = session_->nextSeq++;
     e.runId = req_.runId;
-    e.role = std::move(role);
+    e.role = role;
     e.content = std::move(content);
     e.ts = impl_->clock_->nowMs();
     return e;
@@ -408,20 +408,19 @@ std::optional<Error> AgentRunner::Impl::Turn::intake() {
   rec.updatedAtMs = now;
   rec.lastRunId = req_.runId;
   rec.model = agent_.model;
-  auto user = entry("user", req_.message);
-  rec.messageCount = user.seq;
+  auto user = entry(store::TranscriptRole::kUser, req_.message);
   store::RunRecord run;
   run.runId = req_.runId;
   run.sessionKey = req_.sessionKey;
   run.agentId = req_.agentId;
   run.idempotencyKey = req_.idempotencyKey;
-  run.status = "running";
+  run.status = store::RunStatus::kRunning;
   run.model = agent_.model;
   run.startedAtMs = startedMs_;
   store::WriteBatch batch;
-  batch.sessions.push_back(rec);
-  batch.entries.push_back(user);
-  batch.runs.push_back(run);
+  store::SessionRepository::upsert(batch, rec);
+  store::TranscriptRepository::append(batch, user);
+  store::RunRepository::upsert(batch, run);
   auto committed = impl_->store_.write(std::move(batch));
   if (!committed) {
     session->nextSeq = user.seq;
@@ -444,7 +443,8 @@ void AgentRunner::Impl::Turn::buildContext() {
     const auto& h = session_->history;
     auto limit = static_cast<std::size_t>(impl_->options_.historyLimit);
     std::size_t first = h.size() > limit ? h.size() - limit : 0;
-    while (first < h.size() && h[first].role == "tool") ++first;  // never start on an orphaned tool result
+    while (first < h.size() && h[first].role == store::TranscriptRole::kTool)
+      ++first;  // never start on an orphaned tool result
     for (std::size_t i = first; i < h.size(); ++i) context.push_back(toChatMessage(h[i]));
   }
   std::lock_guard lock(mu_);
@@ -550,12 +550,12 @@ void AgentRunner::Impl::Turn::onModelDone(uint64_t gen, Result<ModelResponse> re
   usage_.outputTokens += response.usage.outputTokens;
   if (response.text.empty()) response.text = text_;
   if (response.toolCalls.empty()) {
-    new_.push_back(entry("assistant", response.text));
+    new_.push_back(entry(store::TranscriptRole::kAssistant, response.text));
     text_ = response.text;
     return commit(
         lk, Ending{TurnState::kDone, std::nullopt, response.finishReason.empty() ? "stop" : response.finishReason});
   }
-  auto e = entry("assistant", response.text);
+  auto e = entry(store::TranscriptRole::kAssistant, response.text);
   e.toolCallsJson = toolCallsToJson(response.toolCalls);
   new_.push_back(e);
   context_.push_back(ChatMessage{"assistant", response.text, response.toolCalls, {}});
@@ -652,7 +652,7 @@ void AgentRunner::Impl::Turn::recordToolLocked(const ToolCall& call, const tools
   publish("agent", events_.tool("result", call.name, call.id, !outcome.ok(), impl_->clock_->nowMs(),
                                 outcome.ok() ? std::string_view() : tools::toolErrorKindName(*outcome.error)));
   auto content = outcome.modelContent();
-  auto e = entry("tool", content);
+  auto e = entry(store::TranscriptRole::kTool, content);
   e.toolCallId = call.id;
   e.toolName = call.name;
   e.toolCallsJson = tools::encodeTranscriptMeta(outcome);
@@ -707,7 +707,7 @@ void AgentRunner::Impl::Turn::commit(Lock& lk, Ending ending) {
     }
     // An aborted answer keeps what was streamed (OpenClaw persists aborted partials).
     if (state_ == TurnState::kModel && ending.terminal == TurnState::kAborted && !text_.empty()) {
-      new_.push_back(entry("assistant", text_));
+      new_.push_back(entry(store::TranscriptRole::kAssistant, text_));
     }
   }
   ending_ = std::move(ending);
@@ -718,19 +718,17 @@ void AgentRunner::Impl::Turn::commit(Lock& lk, Ending ending) {
   if (session_ && session_->persisted) {
     auto& rec = session_->record;
     rec.updatedAtMs = now;
-    rec.inputTokens += usage_.inputTokens;
-    rec.outputTokens += usage_.outputTokens;
-    if (!new_.empty()) rec.messageCount = new_.back().seq;
-    batch.sessions.push_back(rec);
-    batch.entries = new_;
+    // messageCount and the token totals are the store's: it keeps them in step with the rows.
+    store::SessionRepository::upsert(batch, rec);
+    for (const auto& e : new_) store::TranscriptRepository::append(batch, e);
     store::RunRecord run;
     run.runId = req_.runId;
     run.sessionKey = req_.sessionKey;
     run.agentId = req_.agentId;
     run.idempotencyKey = req_.idempotencyKey;
-    run.status = ending_.terminal == TurnState::kDone      ? "ok"
-                 : ending_.terminal == TurnState::kAborted ? "aborted"
-                                                           : "error";
+    run.status = ending_.terminal == TurnState::kDone      ? store::RunStatus::kOk
+                 : ending_.terminal == TurnState::kAborted ? store::RunStatus::kAborted
+                                                           : store::RunStatus::kError;
     run.model = agent_.model;
     if (ending_.error) {
       run.errorCode = std::string(protocolErrorCode(ending_.error->code));
@@ -742,12 +740,12 @@ void AgentRunner::Impl::Turn::commit(Lock& lk, Ending ending) {
     run.inputTokens = usage_.inputTokens;
     run.outputTokens = usage_.outputTokens;
     run.steps = steps_;
-    batch.runs.push_back(run);
+    store::RunRepository::upsert(batch, run);
   }
   lk.unlock();
 
   auto self = shared_from_this();
-  if (batch.runs.empty()) {
+  if (batch.empty()) {
     impl_->ex_.io([self] { self->deliver(Status{}); });
     return;
   }
@@ -1068,12 +1066,12 @@ Result<SessionStatePtr> AgentRunner::Impl::loadSession(const std::string& sessio
     }
   }
   auto state = std::make_shared<SessionState>();
-  auto rec = store_.getSession(sessionKey);
+  auto rec = store_.sessions().get(sessionKey);
   if (!rec) return fail(rec.error());
   if (*rec) {
     state->record = **rec;
     state->persisted = true;
-    auto entries = store_.transcript(sessionKey, options_.historyLimit);
+    auto entries = store_.transcripts().tail(sessionKey, options_.historyLimit);
     if (!entries) return fail(entries.error());
     state->history = std::move(*entries);
     state->nextSeq = state->history.empty() ? state->record.messageCount + 1 : state->history.back().seq + 1;

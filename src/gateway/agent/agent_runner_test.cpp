@@ -244,13 +244,13 @@ class AgentRunnerTest : public ::testing::Test {
     return out;
   }
   std::vector<store::TranscriptEntry> transcript(const std::string& sessionKey = "agent:main:main") {
-    auto t = store_->transcript(sessionKey, 0);
+    auto t = store_->transcripts().tail(sessionKey, 0);
     EXPECT_TRUE(t);
     return t ? *t : std::vector<store::TranscriptEntry>{};
   }
   std::string runStatus(const std::string& runId) {
-    auto r = store_->getRun(runId);
-    return r && *r ? (*r)->status : std::string("<none>");
+    auto r = store_->runs().get(runId);
+    return r && *r ? std::string(store::runStatusName((*r)->status)) : std::string("<none>");
   }
 
   fs::path dir_;
@@ -290,7 +290,7 @@ TEST_F(AgentRunnerTest, ATurnWalksItsStatesAndCommitsBeforeTheFinalEvent) {
   EXPECT_EQ(runStatus("r1"), "ok");
   auto t = transcript();
   ASSERT_EQ(t.size(), 2u);
-  EXPECT_EQ(t[0].role, "user");
+  EXPECT_EQ(store::transcriptRoleName(t[0].role), "user");
   EXPECT_EQ(t[1].content, "Hello");
   ASSERT_EQ(chat("r1", "final").size(), 1u);
   auto lifecycle = agentData("r1", "lifecycle");
@@ -577,7 +577,7 @@ TEST_F(AgentRunnerTest, TheGatePausesTheTurnUntilAnApprovalArrives) {
   EXPECT_FALSE(outcome("r1").error);
   auto t = transcript();
   ASSERT_EQ(t.size(), 4u);
-  EXPECT_EQ(t[2].role, "tool");
+  EXPECT_EQ(store::transcriptRoleName(t[2].role), "tool");
   EXPECT_FALSE(tools::decodeTranscriptMeta(t[2].toolCallsJson, t[2].content).isError);
 }
 

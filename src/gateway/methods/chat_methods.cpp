@@ -40,19 +40,19 @@ void startRun(const ChatDeps& d, const std::string& requestId, const RpcResponde
   // Not in memory: the key may belong to a run of an earlier process.
   d.executors.blocking([d, requestId, r, turn = std::move(turn), tracked, onAccepted = std::move(onAccepted),
                         onOutcome = std::move(onOutcome), onDuplicate = std::move(onDuplicate)]() mutable {
-    auto previous = d.store.findRunByIdempotencyKey(turn.idempotencyKey);
+    auto previous = d.store.idempotency().findRun(turn.idempotencyKey);
     if (!previous) {
       d.runs.complete(turn.idempotencyKey, failedOutcome(turn.runId, turn.sessionKey, turn.agentId, previous.error()));
       return r->respondError(requestId, previous.error());
     }
     if (*previous) {
       const auto& run = **previous;
-      TrackedRun old{run.runId, run.sessionKey, run.agentId, run.status != "running", {}};
+      TrackedRun old{run.runId, run.sessionKey, run.agentId, run.status != store::RunStatus::kRunning, {}};
       old.outcome.runId = run.runId;
       old.outcome.sessionKey = run.sessionKey;
       old.outcome.agentId = run.agentId;
       old.outcome.text = run.finalText;
-      if (run.status != "ok") {
+      if (run.status != store::RunStatus::kOk) {
         old.outcome.error =
             Error(ErrorCode::kUnavailable, run.errorMessage.empty() ? "run did not complete" : run.errorMessage);
       }

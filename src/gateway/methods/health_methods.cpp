@@ -25,7 +25,7 @@ HealthSnapshot buildHealthPayload(const HealthDeps& d) {
   json::array agents;
   int64_t total = 0;
   json::array recentAll;
-  auto all = d.store.listSessions(store::SessionQuery{std::nullopt, 5, 0});
+  auto all = d.store.sessions().list(store::SessionQuery{std::nullopt, 5, 0});
   if (all) {
     total = all->totalCount;
     for (const auto& s : all->sessions) {
@@ -36,7 +36,7 @@ HealthSnapshot buildHealthPayload(const HealthDeps& d) {
     spdlog::warn("health: cannot count sessions: {}", all.error().toString());
   }
   for (const auto& a : d.agents.profiles()) {
-    auto page = d.store.listSessions(store::SessionQuery{a.id, 5, 0});
+    auto page = d.store.sessions().list(store::SessionQuery{a.id, 5, 0});
     json::array recent;
     int64_t count = 0;
     if (page) {
@@ -98,13 +98,13 @@ Status registerHealthMethods(MethodRegistry& registry, const GatewayServices& se
          bool cliProjection = getBool(call.params, "includeCliProjection").value_or(false);
          d.executors.blocking([d, call, cliProjection] {
            auto now = d.clock->nowMs();
-           auto page = d.store.listSessions(store::SessionQuery{std::nullopt, 10, 0});
+           auto page = d.store.sessions().list(store::SessionQuery{std::nullopt, 10, 0});
            if (!page) return call.error(page.error());
            json::array recent;
            for (const auto& s : page->sessions) recent.push_back(sessionRow(s, now));
            json::array byAgent;
            for (const auto& a : d.agents.profiles()) {
-             auto agentPage = d.store.listSessions(store::SessionQuery{a.id, 5, 0});
+             auto agentPage = d.store.sessions().list(store::SessionQuery{a.id, 5, 0});
              json::array agentRecent;
              int64_t count = 0;
              if (agentPage) {

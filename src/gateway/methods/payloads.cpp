@@ -35,14 +35,14 @@ json::object modelDefaults(const config::TalonConfig& config) {
 
 json::object transcriptMessage(const store::TranscriptEntry& e) {
   json::object m;
-  if (e.role == "tool") {
+  if (e.role == store::TranscriptRole::kTool) {
     m["role"] = "toolResult";
     m["toolCallId"] = e.toolCallId;
     m["toolName"] = e.toolName;
     m["content"] = json::array{json::object{{"type", "text"}, {"text", e.content}}};
     m["isError"] = tools::decodeTranscriptMeta(e.toolCallsJson, e.content).isError;
   } else {
-    m["role"] = e.role;
+    m["role"] = store::transcriptRoleName(e.role);
     json::array content;
     if (!e.content.empty()) content.push_back(json::object{{"type", "text"}, {"text", e.content}});
     if (!e.toolCallsJson.empty()) {

@@ -37,7 +37,7 @@ Status registerSessionMethods(MethodRegistry& registry, const GatewayServices& s
                              q.offset = std::max<int64_t>(intParam(call.params, "offset", 0), 0);
                              if (auto a = getString(call.params, "agentId")) q.agentId = std::string(*a);
                              d.executors.blocking([d, call, q] {
-                               auto page = d.store.listSessions(q);
+                               auto page = d.store.sessions().list(q);
                                if (!page) return call.error(page.error());
                                auto now = d.clock->nowMs();
                                json::array sessions;
@@ -78,9 +78,9 @@ Status registerSessionMethods(MethodRegistry& registry, const GatewayServices& s
                          int64_t limit = std::clamp<int64_t>(intParam(call.params, "limit", 200), 1, 1000);
                          call.reply->subscribeSession(resolved->second);
                          d.executors.blocking([d, call, key = resolved->second, limit] {
-                           auto session = d.store.getSession(key);
+                           auto session = d.store.sessions().get(key);
                            if (!session) return call.error(session.error());
-                           auto entries = d.store.transcript(key, limit);
+                           auto entries = d.store.transcripts().tail(key, limit);
                            if (!entries) return call.error(entries.error());
                            json::array messages;
                            for (const auto& e : *entries) messages.push_back(transcriptMessage(e));

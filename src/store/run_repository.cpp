@@ -1,0 +1,169 @@
+#include "store/run_repository.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "store/run_rows.h"
+#include "store/sqlite_connection.h"
+#include "store/store.h"
+
+namespace talon::store {
+namespace {
+
+// Indexed by RunStatus; the names stored since schema step 1.
+constexpr std::array<std::string_view, 4> kStatusNames = {"running", "ok", "error", "aborted"};
+
+// A run upsert keeps its session's token totals equal to the sum over the session's runs: the run's
+// previous tokens (if it existed) are taken off its previous session, the record is written, and its
+// tokens are added to its session — all in the batch's transaction.
+constexpr const char kUnaccount[] =
+    "UPDATE sessions SET input_tokens = sessions.input_tokens - r.input_tokens, "
+    "output_tokens = sessions.output_tokens - r.output_tokens "
+    "FROM runs AS r WHERE r.run_id = ?1 AND sessions.session_key = r.session_key";
+constexpr const char kUpsert[] =
+    "INSERT INTO runs (" TALON_RUN_COLUMNS
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+    "ON CONFLICT (run_id) DO UPDATE SET session_key = excluded.session_key, agent_id = excluded.agent_id, "
+    "idempotency_key = excluded.idempotency_key, status = excluded.status, model = excluded.model, "
+    "error_code = excluded.error_code, error_message = excluded.error_message, "
+    "final_text = excluded.final_text, started_at_ms = excluded.started_at_ms, "
+    "ended_at_ms = excluded.ended_at_ms, input_tokens = excluded.input_tokens, "
+    "output_tokens = excluded.output_tokens, steps = excluded.steps";
+constexpr const char kAccount[] =
+    "UPDATE sessions SET input_tokens = input_tokens + ?2, output_tokens = output_tokens + ?3 "
+    "WHERE session_key = ?1";
+constexpr const char kGet[] = "SELECT " TALON_RUN_COLUMNS " FROM runs WHERE run_id = ?1";
+constexpr const char kListWithStatus[] =
+    "SELECT " TALON_RUN_COLUMNS " FROM runs WHERE status = ?1 ORDER BY started_at_ms, run_id";
+
+class UpsertRun final : public WriteOp {
+ public:
+  explicit UpsertRun(RunRecord run) : r_(std::move(run)) {}
+
+  Status validate() const override {
+    if (r_.runId.empty()) return fail(ErrorCode::kInvalidArgument, "run record without runId", "invalid record");
+    if (r_.sessionKey.empty()) {
+      return fail(ErrorCode::kInvalidArgument, fmt::format("run {} without sessionKey", r_.runId), "invalid record");
+    }
+    if (static_cast<std::size_t>(r_.status) >= kStatusNames.size()) {
+      return fail(ErrorCode::kInvalidArgument,
+                  fmt::format("run {}: unknown status {}", r_.runId, static_cast<int>(r_.status)), "invalid record");
+    }
+    return {};
+  }
+
+  Status apply(Transaction& tx) const override {
+    auto context = [&] {
+      return r_.idempotencyKey.empty() ? fmt::format("run {}", r_.runId)
+                                       : fmt::format("run {} (idempotency key {})", r_.runId, r_.idempotencyKey);
+    };
+    SQLite::Statement& unaccount = tx.statement(kUnaccount);
+    unaccount.bindNoCopy(1, r_.runId);
+    if (auto st = tx.run(unaccount, context); !st) return st;
+
+    SQLite::Statement& q = tx.statement(kUpsert);
+    q.bindNoCopy(1, r_.runId);
+    q.bindNoCopy(2, r_.sessionKey);
+    q.bindNoCopy(3, r_.agentId);
+    q.bindNoCopy(4, r_.idempotencyKey);
+    std::string_view status = runStatusName(r_.status);
+    q.bind(5, std::string(status));  // copied: bindNoCopy with a size would bind a BLOB
+    q.bindNoCopy(6, r_.model);
+    q.bindNoCopy(7, r_.errorCode);
+    q.bindNoCopy(8, r_.errorMessage);
+    q.bindNoCopy(9, r_.finalText);
+    q.bind(10, r_.startedAtMs);
+    q.bind(11, r_.endedAtMs);
+    q.bind(12, r_.inputTokens);
+    q.bind(13, r_.outputTokens);
+    q.bind(14, r_.steps);
+    if (auto st = tx.run(q, context); !st) return st;
+
+    SQLite::Statement& account = tx.statement(kAccount);
+    account.bindNoCopy(1, r_.sessionKey);
+    account.bind(2, r_.inputTokens);
+    account.bind(3, r_.outputTokens);
+    return tx.run(account, context);
+  }
+
+ private:
+  RunRecord r_;
+};
+
+}  // namespace
+
+std::string_view runStatusName(RunStatus status) {
+  auto index = static_cast<std::size_t>(status);
+  return index < kStatusNames.size() ? kStatusNames[index] : std::string_view("unknown");
+}
+
+std::optional<RunStatus> parseRunStatus(std::string_view name) {
+  auto it = std::find(kStatusNames.begin(), kStatusNames.end(), name);
+  if (it == kStatusNames.end()) return std::nullopt;
+  return static_cast<RunStatus>(it - kStatusNames.begin());
+}
+
+void RunRepository::upsert(WriteBatch& batch, RunRecord run) { batch.emplace<UpsertRun>(std::move(run)); }
+
+Result<std::optional<RunRecord>> RunRepository::get(const std::string& runId) const {
+  std::optional<RunRecord> out;
+  auto st = store_->read("reading a run", [&](ReadConnection& c) -> Status {
+    SQLite::Statement& q = c.statement(kGet);
+    StatementReset reset(q);
+    q.bind(1, runId);
+    if (!q.executeStep()) return {};
+    auto run = readRunRow(q);
+    if (!run) return fail(run.error());
+    out = std::move(*run);
+    return {};
+  });
+  if (!st) return fail(st.error());
+  return out;
+}
+
+Result<std::vector<RunRecord>> RunRepository::listWithStatus(RunStatus status) const {
+  std::vector<RunRecord> runs;
+  auto st = store_->read("listing runs", [&](ReadConnection& c) -> Status {
+    SQLite::Statement& q = c.statement(kListWithStatus);
+    StatementReset reset(q);
+    std::string_view name = runStatusName(status);
+    q.bind(1, std::string(name));
+    while (q.executeStep()) {
+      auto run = readRunRow(q);
+      if (!run) return fail(run.error());
+      runs.push_back(std::move(*run));
+    }
+    return {};
+  });
+  if (!st) return fail(st.error());
+  return runs;
+}
+
+Result<RunRecord> readRunRow(const SQLite::Statement& q) {
+  RunRecord r;
+  r.runId = q.getColumn(0).getString();
+  r.sessionKey = q.getColumn(1).getString();
+  r.agentId = q.getColumn(2).getString();
+  r.idempotencyKey = q.getColumn(3).getString();
+  std::string status = q.getColumn(4).getString();
+  auto parsed = parseRunStatus(status);
+  if (!parsed) {
+    return fail(ErrorCode::kIo, fmt::format("run {} has unknown status '{}'", r.runId, status), "storage failure");
+  }
+  r.status = *parsed;
+  r.model = q.getColumn(5).getString();
+  r.errorCode = q.getColumn(6).getString();
+  r.errorMessage = q.getColumn(7).getString();
+  r.finalText = q.getColumn(8).getString();
+  r.startedAtMs = q.getColumn(9).getInt64();
+  r.endedAtMs = q.getColumn(10).getInt64();
+  r.inputTokens = q.getColumn(11).getInt64();
+  r.outputTokens = q.getColumn(12).getInt64();
+  r.steps = q.getColumn(13).getInt64();
+  return r;
+}
+
+}  // namespace talon::store
