@@ -9,9 +9,12 @@
 // process crash (SQLite WAL). One batch may hold operations of several repositories and is applied
 // atomically. Reads may be made from any thread; each sees every committed write.
 //
-// Adding a kind of record: a repository header and source (its records, its WriteOp subclasses, its
-// reads through Store::read()) and its schema as a new step in the migration list
-// (sqlite_migrations.cpp). Neither Store nor WriteBatch changes.
+// Adding a kind of record (say audit events): store/audit_repository.h (the records and an
+// AuditRepository view constructed from a Store&, with static write functions adding WriteOps to a
+// batch), store/audit_repository.cpp (the WriteOps, the SQL, the reads through Store::read() using
+// store/sqlite_connection.h) and store/audit_schema.h (the table's SQL), then one entry in the
+// migration list of sqlite_migrations.cpp, `SqliteMigration{3, "audit_events", kAuditSchema}`, with
+// the include of its schema header. Neither Store, WriteBatch nor the writer changes.
 #include <functional>
 #include <memory>
 #include <string>
