@@ -25,6 +25,7 @@ struct RunOptions {
   std::string portFile;
   std::string logLevel;  // empty: `logging.level`, else "info"
   int ioThreads = 0;
+  double drainGraceSeconds = 10;
 };
 
 int runGateway(const RunOptions& o) {
@@ -66,6 +67,7 @@ int runGateway(const RunOptions& o) {
   options.config = snapshot;
   options.stateDir = stateDir;
   options.version = TALON_VERSION;
+  options.drainGrace = std::chrono::milliseconds(static_cast<int64_t>(o.drainGraceSeconds * 1000));
   options.ioThreads = o.ioThreads;
   const auto& auth = loaded->config.gateway.auth;
   if ((auth.mode.empty() || auth.mode == "token") && auth.token.empty()) {
@@ -122,6 +124,10 @@ void registerGatewayCommands(CLI::App& app, int& exitCode) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   run->add_option("--io-threads", o->ioThreads, "I/O threads (default: the number of cores)")
       ->check(CLI::Range(0, 256));
+  run->add_option("--drain-grace", o->drainGraceSeconds,
+                  "Seconds running agent turns may still take after SIGTERM/SIGINT before they are aborted "
+                  "(default 10)")
+      ->check(CLI::Range(0.0, 3600.0));
   run->callback([o, &exitCode] { exitCode = runGateway(*o); });
 }
 

@@ -17,9 +17,12 @@
 #include "base/ids.h"
 #include "base/log.h"
 #include "gateway/agent/agent_runner.h"
+#include "gateway/agent/run_observer.h"
 #include "gateway/channels/channel_registry.h"
 #include "gateway/channels/inbound_router.h"
 #include "gateway/client_session.h"
+#include "gateway/health/health_registry.h"
+#include "gateway/health/metrics_registry.h"
 #include "gateway/http/builtin_routes.h"
 #include "gateway/methods/builtin_methods.h"
 #include "gateway/methods/health_methods.h"
@@ -140,6 +143,13 @@ class Gateway::Impl {
   std::unique_ptr<security::SharedSecretAuthenticator> auth;
   PresenceRegistry presence;
   CachedPayload health;
+  health::MetricsRegistry metrics;
+  std::unique_ptr<health::HealthRegistry> healthRecords;
+  std::unique_ptr<RunObserver> runObserver;
+  /// Set when something the `health` payload shows may have changed (a run ended, a health record
+  /// changed); the periodic refresh rebuilds the payload only then.
+  std::atomic<bool> healthDirty{true};
+  int refreshesSkipped = 0;  // on the health timer's handler only
   GatewayState state;
   RunRegistry runs;
   methods::MethodRegistry methods;
@@ -157,8 +167,22 @@ class Gateway::Impl {
   std::atomic<bool> healthRefreshing{false};
 
   GatewayServices services() {
-    return GatewayServices{info,     options.config, *agents, *store, *runner,   runs, bus,
-                           presence, health,         *auth,   state,  executors, clock};
+    return GatewayServices{info,
+                           options.config,
+                           *agents,
+                           *store,
+                           *runner,
+                           runs,
+                           bus,
+                           presence,
+                           health,
+                           *auth,
+                           state,
+                           metrics,
+                           *healthRecords,
+                           [this]() { return server ? server->stats() : net::ServerStats{}; },
+                           executors,
+                           clock};
   }
   methods::HealthDeps healthDeps() { return methods::HealthDeps::from(services()); }
 
@@ -170,11 +194,21 @@ class Gateway::Impl {
       scheduleHealthRefresh();
     });
   }
+  /// Every 2 s: rebuilds the `health` payload (and publishes it) when something it shows may have
+  /// changed, and at least every 30 s so a store that stopped answering is noticed without traffic.
   void refreshHealth() {
-    if (healthRefreshing.exchange(true)) return;
+    bool due = ++refreshesSkipped >= 15;
+    if (!healthDirty.exchange(false) && !due) return;
+    refreshesSkipped = 0;
+    if (healthRefreshing.exchange(true)) {
+      healthDirty = true;
+      return;
+    }
     asio::post(*workers, [this] {
       auto snapshot = methods::buildHealthPayload(healthDeps());
-      state.storeReachable = snapshot.storeReachable;
+      healthRecords->set({"store", "reads",
+                          snapshot.storeReachable ? health::HealthState::kOk : health::HealthState::kFailed,
+                          snapshot.storeReachable ? "" : "the session counts cannot be read", true});
       health.set(snapshot.payloadJson);
       bus.publish(GatewayEvent{"health", {}, {}, std::make_shared<const std::string>(std::move(snapshot.payloadJson))});
       healthRefreshing = false;
@@ -258,6 +292,14 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   auto profiles = agentProfiles(cfg, roster, options.stateDir);
   if (!profiles) return fail(profiles.error());
   impl->agents = std::make_unique<AgentDirectory>(roster, *profiles);
+  impl->healthRecords = std::make_unique<health::HealthRegistry>(impl->clock);
+  impl->healthRecords->set({"gateway", "startup", health::HealthState::kUnknown, "starting", true});
+  impl->healthRecords->set({"store", "reads", health::HealthState::kOk, "", true});
+  auto* implp = impl.get();
+  impl->healthRecords->subscribe([implp](const health::HealthChange&) { implp->healthDirty = true; });
+  auto runObserver = RunObserver::create(impl->metrics, *impl->healthRecords);
+  if (!runObserver) return fail(runObserver.error());
+  impl->runObserver = std::move(*runObserver);
   auto toolRegistry = std::make_shared<tools::ToolRegistry>();
   if (auto s = tools::addFileTools(*toolRegistry); !s) return fail(s.error());
   AgentRunnerOptions runnerOptions;
@@ -269,6 +311,11 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   if (cfg.agents.defaults.timeoutSeconds > 0) {
     runnerOptions.defaultTimeout = std::chrono::milliseconds(cfg.agents.defaults.timeoutSeconds * 1000);
   }
+  runnerOptions.drainGrace = options.drainGrace;
+  runnerOptions.onRunEnded = [implp](const TurnOutcome& outcome) {
+    implp->runObserver->observe(outcome);
+    implp->healthDirty = true;
+  };
   auto runner = AgentRunner::create(runnerOptions, *profiles, std::move(providers), std::move(toolRegistry),
                                     *impl->store, impl->bus, executors, impl->clock);
   if (!runner) return fail(runner.error());
@@ -290,13 +337,14 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   if (auto s = methods::registerBuiltinMethods(impl->methods, services); !s) return fail(s.error());
   if (auto s = http::registerBuiltinRoutes(impl->router, services); !s) return fail(s.error());
   if (auto s = channels::registerBuiltinChannels(impl->channelFactories); !s) return fail(s.error());
-  auto* implp = impl.get();
-  impl->inbound =
-      std::make_unique<channels::InboundRouter>(impl->options.config->config, impl->agents->roster(), impl->accessGate,
-                                                *impl->runner, [implp](std::string_view id) -> channels::Channel* {
-                                                  auto it = implp->channels.find(id);
-                                                  return it == implp->channels.end() ? nullptr : it->second.get();
-                                                });
+  auto inbound =
+      channels::InboundRouter::create(impl->options.config->config, impl->agents->roster(), impl->accessGate,
+                                      *impl->runner, impl->metrics, [implp](std::string_view id) -> channels::Channel* {
+                                        auto it = implp->channels.find(id);
+                                        return it == implp->channels.end() ? nullptr : it->second.get();
+                                      });
+  if (!inbound) return fail(inbound.error());
+  impl->inbound = std::move(*inbound);
 
   // Server.
   impl->connectionDeps = std::make_unique<ConnectionDeps>(
@@ -352,6 +400,7 @@ Status Gateway::run() {
   impl.scheduleHealthRefresh();
   impl.scheduleTick();
   impl.state.started = true;
+  impl.healthRecords->set({"gateway", "startup", health::HealthState::kOk, "", true});
   std::vector<std::thread> threads;
   for (int i = 1; i < impl.options.ioThreads; ++i) threads.emplace_back([&impl] { impl.io.run(); });
   impl.io.run();

@@ -2,6 +2,7 @@
 // The gateway daemon: wires config, store, model providers, the agent runner, the event bus and the
 // HTTP/WebSocket server, and runs them on an I/O thread pool plus a blocking worker pool
 // (ARCHITECTURE.md "Threads and storage").
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -24,6 +25,9 @@ struct GatewayOptions {
   /// I/O threads (0: the number of cores). Blocking pool size (0: 4).
   int ioThreads = 0;
   int workerThreads = 0;
+  /// On stop (SIGTERM, SIGINT): how long running turns may still take before they are aborted
+  /// (`talon gateway run --drain-grace`).
+  std::chrono::milliseconds drainGrace{10'000};
   std::string version;
 };
 

@@ -22,11 +22,17 @@
 #include "gateway/executors.h"
 #include "gateway/routing/agent_roster.h"
 #include "gateway/run_registry.h"
+#include "net/server.h"
 #include "store/store.h"
 
 namespace talon::security {
 class Authenticator;
 }
+
+namespace talon::gateway::health {
+class HealthRegistry;
+class MetricsRegistry;
+}  // namespace talon::gateway::health
 
 namespace talon::gateway {
 
@@ -113,7 +119,6 @@ class CachedPayload {
 struct GatewayState {
   std::atomic<bool> started{false};  // /startupz and RPCs gated on it
   std::atomic<bool> stopping{false};
-  std::atomic<bool> storeReachable{true};  // the last health refresh could read the store
   std::atomic<int64_t> connections{0};
 };
 
@@ -130,6 +135,10 @@ struct GatewayServices {
   CachedPayload& health;
   const security::Authenticator& auth;
   GatewayState& state;
+  health::MetricsRegistry& metrics;
+  health::HealthRegistry& healthRecords;
+  /// The listening server's counters (empty before it exists).
+  std::function<net::ServerStats()> serverStats;
   Executors executors;
   ClockPtr clock;
 };

@@ -796,8 +796,14 @@ void AgentRunner::Impl::Turn::deliver(Status committed) {
       session_->nextSeq -= static_cast<int64_t>(new_.size());
     }
   }
-  auto now = impl_->clock_->nowMs();
   TurnOutcome outcome = outcomeLocked();
+  lk.unlock();
+  // The outcome is recorded (idempotency cache, metrics, the caller's callback) before the terminal
+  // events go out, so a client that saw `final` and re-sends its idempotencyKey finds the run done.
+  if (impl_->options_.onRunEnded) impl_->options_.onRunEnded(outcome);
+  if (req_.onDone) req_.onDone(outcome);
+  lk.lock();
+  auto now = impl_->clock_->nowMs();
   switch (ending_.terminal) {
     case TurnState::kDone:
       publish("chat", events_.chatFinal(outcome.text, outcome.usage, outcome.stopReason));
@@ -819,7 +825,6 @@ void AgentRunner::Impl::Turn::deliver(Status committed) {
   }
   setStateLocked(ending_.terminal);
   lk.unlock();
-  if (req_.onDone) req_.onDone(outcome);
   impl_->turnEnded(shared_from_this());
 }
 
@@ -835,6 +840,7 @@ void AgentRunner::Impl::Turn::endQueued(std::string_view stopReason) {
     outcome = outcomeLocked();
   }
   impl_->aborted_++;
+  if (impl_->options_.onRunEnded) impl_->options_.onRunEnded(outcome);
   if (req_.onDone) req_.onDone(outcome);
 }
 

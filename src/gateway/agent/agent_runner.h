@@ -131,6 +131,10 @@ struct AgentRunnerOptions {
   std::size_t bootstrapTotalMaxChars = 60'000;
   /// Sessions kept in memory (least recently used are dropped; they reload from the store).
   std::size_t sessionCacheSize = 256;
+  /// Called once for every run that ends (done, failed or aborted, queued ones included), before the
+  /// request's own onDone, on the thread that ends it: the gateway's metrics and health records observe
+  /// runs here. Must not block.
+  std::function<void(const TurnOutcome&)> onRunEnded;
 };
 
 /// Counters for status and health (a snapshot).

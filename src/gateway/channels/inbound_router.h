@@ -10,39 +10,46 @@
 #include "config/config_model.h"
 #include "gateway/agent/agent_runner.h"
 #include "gateway/channels/channel.h"
+#include "gateway/health/metrics_registry.h"
 #include "gateway/routing/access_gate.h"
 #include "gateway/routing/agent_roster.h"
 
 namespace talon::gateway::channels {
 
-/// Counters of the inbound path (read by status; the metrics registry reads them too).
-struct InboundStats {
-  std::atomic<int64_t> received{0};        // messages offered by channels
-  std::atomic<int64_t> refused{0};         // refused by the access gate
-  std::atomic<int64_t> unrouted{0};        // no agent could be resolved
-  std::atomic<int64_t> submitFailed{0};    // the runner refused the turn (draining, unknown agent)
-  std::atomic<int64_t> delivered{0};       // replies the channel confirmed
-  std::atomic<int64_t> deliveryFailed{0};  // replies the channel could not send
+/// The inbound path's counters (metric handles; see kInboundMetrics in inbound_router.cpp).
+struct InboundCounters {
+  health::Counter received;        // messages offered by channels
+  health::Counter refused;         // refused by the access gate
+  health::Counter unrouted;        // no agent could be resolved
+  health::Counter submitFailed;    // the runner refused the turn (draining, unknown agent)
+  health::Counter delivered;       // replies the channel confirmed
+  health::Counter deliveryFailed;  // replies the channel could not send
 };
 
 /// A ChannelSink. Thread-safe; never blocks. The referenced objects outlive it.
 class InboundRouter final : public ChannelSink {
  public:
-  /// `findChannel` maps a channel id to the channel that sends replies (nullptr when gone).
-  InboundRouter(const config::TalonConfig& config, const routing::AgentRoster& roster, const routing::AccessGate& gate,
-                AgentRunner& runner, std::function<Channel*(std::string_view)> findChannel);
+  /// `findChannel` maps a channel id to the channel that sends replies (nullptr when gone). Registers the
+  /// inbound metrics in `metrics`. Errors: as MetricsRegistry::add.
+  static Result<std::unique_ptr<InboundRouter>> create(const config::TalonConfig& config,
+                                                       const routing::AgentRoster& roster,
+                                                       const routing::AccessGate& gate, AgentRunner& runner,
+                                                       health::MetricsRegistry& metrics,
+                                                       std::function<Channel*(std::string_view)> findChannel);
 
   void onInbound(std::string_view channelId, routing::InboundMessage message) override;
-  const InboundStats& stats() const { return stats_; }
+  const InboundCounters& counters() const { return counters_; }
 
  private:
+  InboundRouter(const config::TalonConfig& config, const routing::AgentRoster& roster, const routing::AccessGate& gate,
+                AgentRunner& runner, InboundCounters counters, std::function<Channel*(std::string_view)> findChannel);
+
   const config::TalonConfig& config_;
   const routing::AgentRoster& roster_;
   const routing::AccessGate& gate_;
   AgentRunner& runner_;
+  const InboundCounters counters_;
   std::function<Channel*(std::string_view)> findChannel_;
-  std::shared_ptr<InboundStats> statsHolder_ = std::make_shared<InboundStats>();
-  InboundStats& stats_ = *statsHolder_;
 };
 
 }  // namespace talon::gateway::channels

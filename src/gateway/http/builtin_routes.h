@@ -11,5 +11,6 @@ Status registerBuiltinRoutes(net::HttpRouter& router, const GatewayServices& ser
 
 Status registerProbeRoutes(net::HttpRouter& router, const GatewayServices& services);   // probe_routes.cpp
 Status registerOpenAiRoutes(net::HttpRouter& router, const GatewayServices& services);  // openai_api.cpp
+Status registerMetricsRoute(net::HttpRouter& router, const GatewayServices& services);  // metrics_route.cpp
 
 }  // namespace talon::gateway::http

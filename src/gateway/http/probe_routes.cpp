@@ -1,5 +1,6 @@
 // Probes on the gateway port (reference/openclaw-protocol.md "HTTP endpoints"): liveness
 // (/health, /healthz), start-up (/startup, /startupz) and readiness (/ready, /readyz).
+#include "gateway/health/health_registry.h"
 #include "gateway/http/builtin_routes.h"
 
 namespace talon::gateway::http {
@@ -8,6 +9,7 @@ namespace {
 struct ProbeDeps {
   const GatewayInfo& info;
   GatewayState& state;
+  health::HealthRegistry& healthRecords;
   ClockPtr clock;
 };
 
@@ -18,7 +20,7 @@ void respondJson(const net::HttpExchangePtr& ex, bool ok, json::object body) {
 }  // namespace
 
 Status registerProbeRoutes(net::HttpRouter& router, const GatewayServices& services) {
-  const ProbeDeps d{services.info, services.state, services.clock};
+  const ProbeDeps d{services.info, services.state, services.healthRecords, services.clock};
   auto live = [](const net::HttpExchangePtr& ex) { respondJson(ex, true, {{"ok", true}, {"status", "live"}}); };
   auto startup = [d](const net::HttpExchangePtr& ex) {
     bool started = d.state.started.load();
@@ -30,10 +32,11 @@ Status registerProbeRoutes(net::HttpRouter& router, const GatewayServices& servi
                  {"uptimeMs", d.clock->nowMs() - d.info.startedAtMs}});
   };
   auto ready = [d](const net::HttpExchangePtr& ex) {
+    // Typed health records, no JSON re-parsed: not ready while a critical record is failed or unknown.
+    auto readiness = d.healthRecords.readiness();
     json::array failing;
-    if (!d.state.started) failing.push_back("startup");
-    if (d.state.stopping) failing.push_back("draining");
-    if (!d.state.storeReachable) failing.push_back("store");
+    for (const auto& r : readiness.blocking) failing.push_back(json::string(r.component + "/" + r.dimension));
+    if (d.state.stopping) failing.push_back("gateway/draining");
     bool isReady = failing.empty();
     respondJson(ex, isReady,
                 {{"ready", isReady}, {"failing", failing}, {"uptimeMs", d.clock->nowMs() - d.info.startedAtMs}});
