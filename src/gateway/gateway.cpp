@@ -19,6 +19,7 @@
 #include "gateway/agent/agent_runner.h"
 #include "gateway/agent/run_observer.h"
 #include "gateway/channels/channel_registry.h"
+#include "gateway/channels/channel_set.h"
 #include "gateway/channels/inbound_router.h"
 #include "gateway/client_session.h"
 #include "gateway/health/health_registry.h"
@@ -157,7 +158,7 @@ class Gateway::Impl {
   std::unique_ptr<ConnectionDeps> connectionDeps;
   channels::ChannelRegistry channelFactories;
   routing::AccessGate accessGate;
-  std::map<std::string, channels::ChannelPtr, std::less<>> channels;
+  channels::ChannelSet channels;
   std::unique_ptr<channels::InboundRouter> inbound;
   net::ServerPtr server;
   std::vector<std::string> addresses;
@@ -167,22 +168,13 @@ class Gateway::Impl {
   std::atomic<bool> healthRefreshing{false};
 
   GatewayServices services() {
-    return GatewayServices{info,
-                           options.config,
-                           *agents,
-                           *store,
-                           *runner,
-                           runs,
-                           bus,
-                           presence,
-                           health,
-                           *auth,
-                           state,
-                           metrics,
-                           *healthRecords,
-                           [this]() { return server ? server->stats() : net::ServerStats{}; },
-                           executors,
-                           clock};
+    return GatewayServices{
+        info,      options.config, *agents,
+        *store,    *runner,        runs,
+        bus,       presence,       health,
+        *auth,     state,          channels,
+        metrics,   *healthRecords, [this]() { return server ? server->stats() : net::ServerStats{}; },
+        executors, clock};
   }
   methods::HealthDeps healthDeps() { return methods::HealthDeps::from(services()); }
 
@@ -301,7 +293,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   if (!runObserver) return fail(runObserver.error());
   impl->runObserver = std::move(*runObserver);
   auto toolRegistry = std::make_shared<tools::ToolRegistry>();
-  if (auto s = tools::addFileTools(*toolRegistry); !s) return fail(s.error());
+  if (auto s = tools::registerBuiltinTools(*toolRegistry); !s) return fail(s.error());
   AgentRunnerOptions runnerOptions;
   if (cfg.agents.defaults.maxConcurrent > 0) {
     runnerOptions.maxConcurrent = cfg.agents.defaults.maxConcurrent;
@@ -337,12 +329,9 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   if (auto s = methods::registerBuiltinMethods(impl->methods, services); !s) return fail(s.error());
   if (auto s = http::registerBuiltinRoutes(impl->router, services); !s) return fail(s.error());
   if (auto s = channels::registerBuiltinChannels(impl->channelFactories); !s) return fail(s.error());
-  auto inbound =
-      channels::InboundRouter::create(impl->options.config->config, impl->agents->roster(), impl->accessGate,
-                                      *impl->runner, impl->metrics, [implp](std::string_view id) -> channels::Channel* {
-                                        auto it = implp->channels.find(id);
-                                        return it == implp->channels.end() ? nullptr : it->second.get();
-                                      });
+  auto inbound = channels::InboundRouter::create(impl->options.config->config, impl->agents->roster(), impl->accessGate,
+                                                 *impl->runner, impl->metrics,
+                                                 [implp](std::string_view id) { return implp->channels.find(id); });
   if (!inbound) return fail(inbound.error());
   impl->inbound = std::move(*inbound);
 
@@ -425,6 +414,7 @@ void Gateway::stop() {
     // connections close, so their final events still reach the clients that wait for them.
     impl.runner->drain([&impl] {
       asio::post(impl.io, [&impl] {
+        impl.channels.stopAll();
         if (impl.server) impl.server->stop();
         // Let the close frames flush, then stop the loop.
         auto t = std::make_shared<asio::steady_timer>(impl.io, std::chrono::milliseconds(200));

@@ -29,6 +29,9 @@ namespace talon::security {
 class Authenticator;
 }
 
+namespace talon::gateway::channels {
+class ChannelSet;
+}
 namespace talon::gateway::health {
 class HealthRegistry;
 class MetricsRegistry;
@@ -135,6 +138,7 @@ struct GatewayServices {
   CachedPayload& health;
   const security::Authenticator& auth;
   GatewayState& state;
+  const channels::ChannelSet& channels;
   health::MetricsRegistry& metrics;
   health::HealthRegistry& healthRecords;
   /// The listening server's counters (empty before it exists).

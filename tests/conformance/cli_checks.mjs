@@ -109,6 +109,18 @@ const checks = {
     return `count=${p.count}${wantKey ? `, has ${wantKey}` : ''}`;
   },
 
+  // channels.status (res.channels.status.json): the maps OpenClaw sends, empty without channels.
+  'channels.status'(p) {
+    assert(isObject(p), `payload is not an object: ${show(p)}`);
+    assert(typeof p.ts === 'number', `ts is ${show(p.ts)}`);
+    assert(Array.isArray(p.channelOrder), `channelOrder is ${show(p.channelOrder)}`);
+    for (const k of ['channels', 'channelAccounts', 'channelLabels', 'channelDefaultAccountId']) {
+      assert(isObject(p[k]), `${k} is ${show(p[k])}`);
+    }
+    assert(Array.isArray(p.statusIssues), `statusIssues is ${show(p.statusIssues)}`);
+    return `${p.channelOrder.length} channel(s)`;
+  },
+
   // config.get (res.config.get.json): {path, exists, raw, config, valid, hash, issues[], warnings[]}; secrets
   // replaced by "__OPENCLAW_REDACTED__" in raw and in the parsed views.
   'config.get'(p) {

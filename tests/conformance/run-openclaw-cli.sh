@@ -128,6 +128,8 @@ conf_check "gateway call sessions.list" expect_json sessions.list sessions.list 
 conf_check "gateway call config.get" expect_json config.get config.get -- \
   gateway call config.get --url "$URL" --token "$TOKEN" --json
 conf_check "config.get redacts the token and the provider key" no_secrets config.get
+conf_check "gateway call channels.status" expect_json channels.status channels.status -- \
+  gateway call channels.status --url "$URL" --token "$TOKEN" --json
 
 # ---- 2. the dedicated commands ---------------------------------------------------------------------
 conf_check "gateway health --json" expect_json gateway-health-json health -- \

@@ -17,5 +17,6 @@ Status registerChatMethods(MethodRegistry& registry, const GatewayServices& serv
 Status registerConfigMethods(MethodRegistry& registry, const GatewayServices& services);   // config_methods.cpp
 Status registerModelMethods(MethodRegistry& registry, const GatewayServices& services);    // model_methods.cpp
 Status registerLogMethods(MethodRegistry& registry, const GatewayServices& services);      // log_methods.cpp
+Status registerChannelMethods(MethodRegistry& registry, const GatewayServices& services);  // channel_methods.cpp
 
 }  // namespace talon::gateway::methods

@@ -34,7 +34,7 @@ class FileToolsTest : public ::testing::Test {
     fs::create_symlink(base_ / "outside", ws_ / "dirlink_out");
     fs::create_symlink("sub", ws_ / "dirlink_in");
     fs::create_symlink(base_ / "outside" / "planted.txt", ws_ / "dangling_out");
-    ASSERT_TRUE(addFileTools(registry_).has_value());
+    ASSERT_TRUE(registerBuiltinTools(registry_).has_value());
     ctx_.workspaceDir = ws_;
     ctx_.agentId = "main";
     ctx_.sessionKey = "agent:main:main";

@@ -69,12 +69,4 @@ Result<std::string> ToolRegistry::invokeJson(std::string_view name, std::string_
   return invoke(name, *args, ctx);
 }
 
-Status addFileTools(ToolRegistry& registry) {
-  ToolPtr tools[] = {makeReadTool(), makeWriteTool(), makeEditTool(), makeLsTool()};
-  for (ToolPtr& tool : tools) {
-    if (auto st = registry.add(std::move(tool)); !st) return st;
-  }
-  return {};
-}
-
 }  // namespace talon::gateway::tools

@@ -44,7 +44,8 @@ class ToolRegistry {
   std::vector<ToolPtr> tools_;
 };
 
-/// Registers the workspace file tools (read, write, edit, ls; see file_tools.h).
-Status addFileTools(ToolRegistry& registry);
+/// Registers every built-in tool (the table in builtin_tools.cpp: today the workspace file tools read,
+/// write, edit, ls of file_tools.h). A new tool is its own file plus one line in that table.
+Status registerBuiltinTools(ToolRegistry& registry);
 
 }  // namespace talon::gateway::tools
