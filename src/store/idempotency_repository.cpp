@@ -14,20 +14,8 @@ constexpr const char kFindRun[] =
 }  // namespace
 
 Result<std::optional<RunRecord>> IdempotencyRepository::findRun(const std::string& idempotencyKey) const {
-  std::optional<RunRecord> out;
-  if (idempotencyKey.empty()) return out;
-  auto st = store_->read("finding a run by idempotency key", [&](ReadConnection& c) -> Status {
-    SQLite::Statement& q = c.statement(kFindRun);
-    StatementReset reset(q);
-    q.bind(1, idempotencyKey);
-    if (!q.executeStep()) return {};
-    auto run = readRunRow(q);
-    if (!run) return fail(run.error());
-    out = std::move(*run);
-    return {};
-  });
-  if (!st) return fail(st.error());
-  return out;
+  if (idempotencyKey.empty()) return std::optional<RunRecord>{};
+  return readOneRun(*store_, "finding a run by idempotency key", kFindRun, idempotencyKey);
 }
 
 }  // namespace talon::store

@@ -109,19 +109,7 @@ std::optional<RunStatus> parseRunStatus(std::string_view name) {
 void RunRepository::upsert(WriteBatch& batch, RunRecord run) { batch.emplace<UpsertRun>(std::move(run)); }
 
 Result<std::optional<RunRecord>> RunRepository::get(const std::string& runId) const {
-  std::optional<RunRecord> out;
-  auto st = store_->read("reading a run", [&](ReadConnection& c) -> Status {
-    SQLite::Statement& q = c.statement(kGet);
-    StatementReset reset(q);
-    q.bind(1, runId);
-    if (!q.executeStep()) return {};
-    auto run = readRunRow(q);
-    if (!run) return fail(run.error());
-    out = std::move(*run);
-    return {};
-  });
-  if (!st) return fail(st.error());
-  return out;
+  return readOneRun(*store_, "reading a run", kGet, runId);
 }
 
 Result<std::vector<RunRecord>> RunRepository::listWithStatus(RunStatus status) const {
@@ -140,6 +128,23 @@ Result<std::vector<RunRecord>> RunRepository::listWithStatus(RunStatus status) c
   });
   if (!st) return fail(st.error());
   return runs;
+}
+
+Result<std::optional<RunRecord>> readOneRun(Store& store, std::string_view what, const char* sql,
+                                            const std::string& key) {
+  std::optional<RunRecord> out;
+  auto st = store.read(what, [&](ReadConnection& c) -> Status {
+    SQLite::Statement& q = c.statement(sql);
+    StatementReset reset(q);
+    q.bind(1, key);
+    if (!q.executeStep()) return {};
+    auto run = readRunRow(q);
+    if (!run) return fail(run.error());
+    out = std::move(*run);
+    return {};
+  });
+  if (!st) return fail(st.error());
+  return out;
 }
 
 Result<RunRecord> readRunRow(const SQLite::Statement& q) {

@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "store/run_repository.h"
+#include "store/store.h"
 
 namespace talon::store {
 
@@ -16,5 +17,10 @@ namespace talon::store {
 /// The run of the current row of a statement selecting TALON_RUN_COLUMNS. Errors: kIo for a status
 /// this binary does not know.
 Result<RunRecord> readRunRow(const SQLite::Statement& q);
+
+/// The run that `sql` (selecting TALON_RUN_COLUMNS with one text parameter) finds for `key`, or nullopt;
+/// `what` names the read in errors ("reading a run").
+Result<std::optional<RunRecord>> readOneRun(Store& store, std::string_view what, const char* sql,
+                                            const std::string& key);
 
 }  // namespace talon::store
