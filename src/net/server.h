@@ -181,7 +181,8 @@ class Server {
                                                 ServerHandlers handlers);
   /// The bound port.
   virtual uint16_t port() const = 0;
-  /// Stops accepting and closes every connection (WebSockets with 1001). Thread-safe, idempotent.
+  /// Stops accepting and closes every connection (WebSockets with 1001, after the messages already
+  /// queued on them; a peer that has not taken them within 2 s is disconnected). Thread-safe, idempotent.
   virtual void stop() = 0;
   /// Thread-safe.
   virtual ServerStats stats() const = 0;

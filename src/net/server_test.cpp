@@ -13,6 +13,7 @@
 #include <boost/asio/write.hpp>
 #include <condition_variable>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -256,6 +257,14 @@ class TestSession : public WebSocketSession {
       int n = std::stoi(rest.substr(0, space));
       std::size_t size = std::stoul(rest.substr(space + 1));
       for (int i = 0; i < n; ++i) connection_->send(std::string(size, 'f'));
+    } else if (text.starts_with("flood-stop ")) {
+      // "flood-stop N SIZE": N messages of SIZE bytes queued at once, then Server::stop().
+      auto rest = std::string(text.substr(11));
+      auto space = rest.find(' ');
+      int n = std::stoi(rest.substr(0, space));
+      std::size_t size = std::stoul(rest.substr(space + 1));
+      for (int i = 0; i < n; ++i) connection_->send(std::to_string(i) + std::string(size, 'f'));
+      if (stopServer) stopServer();
     } else if (text == "mark") {
       markBuffered_ = connection_->bufferedBytes();
       connection_->send("mark");
@@ -277,6 +286,9 @@ class TestSession : public WebSocketSession {
     closeCode_ = code;
     cv_.notify_all();
   }
+
+  /// Called by "flood-stop" (set by WsServer).
+  std::function<void()> stopServer;
 
   /// bufferedBytes() when the message "mark" was read.
   std::size_t markBuffered() const { return markBuffered_; }
@@ -306,6 +318,7 @@ class WsServer {
       EXPECT_TRUE(connection->remoteIsLoopback());
       EXPECT_EQ(connection->remoteAddress(), "127.0.0.1");
       auto session = std::make_shared<TestSession>(connection);
+      session->stopServer = [this] { server->stop(); };
       std::lock_guard lock(mutex_);
       sessions_.push_back(session);
       paths_.push_back(upgrade.path);
@@ -463,6 +476,23 @@ TEST(ServerTest, StopClosesWebSocketsWith1001) {
   // No longer accepting.
   auto late = WsClient::connect(ws.url(), 2s);
   EXPECT_FALSE(late);
+}
+
+TEST(ServerTest, StopWritesWhatIsQueuedBeforeTheCloseFrame) {
+  // The gateway drains its turns, then stops the server: the turns' final events, still queued,
+  // must reach the clients before the 1001 close.
+  IoThreads threads;
+  WsServer ws(threads.io);
+  auto client = WsClient::connect(ws.url(), 5s);
+  ASSERT_TRUE(client);
+  ASSERT_TRUE((*client)->send("flood-stop 20 50000"));
+  for (int i = 0; i < 20; ++i) {
+    auto message = (*client)->receive(5s);
+    ASSERT_TRUE(message) << "message " << i << ": " << message.error().toString();
+    EXPECT_EQ(message->substr(0, std::to_string(i).size()), std::to_string(i));
+  }
+  EXPECT_FALSE((*client)->receive(5s));
+  EXPECT_EQ((*client)->closeCode(), 1001);
 }
 
 TEST(ServerTest, SendsFromAnotherThreadKeepTheirOrder) {

@@ -184,7 +184,8 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
     }
     asio::dispatch(ws_.get_executor(), [self = shared_from_this()] {
       if (self->finished_) return;
-      self->dropQueued();  // only the message being written completes
+      // What is queued is still written before the close frame (e.g. the final events of the turns
+      // the gateway drained before stopping); a peer that does not read is cut by the close timer.
       self->startCloseTimer(kStopCloseTimeout);
       self->requestClose(1001, "server stopping");
     });
