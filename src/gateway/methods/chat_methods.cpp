@@ -144,7 +144,7 @@ Status registerChatMethods(MethodRegistry& registry, const GatewayServices& serv
              });
        }});
   if (!s) return s;
-  return registry.add(
+  s = registry.add(
       {"agent",
        protocol::Scope::kWrite,
        {{"message", ParamType::kNonEmptyString, true},
