@@ -4,12 +4,11 @@
 #include <signal.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "base/ids.h"
 #include "base/json.h"
 #include "child_process.h"
+#include "e2e_support.h"
 #include "net/ws_client.h"
 
 namespace talon::test {
@@ -19,24 +18,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 constexpr const char* kToken = "e2e-token-0123456789";
-
-fs::path makeTempDir() {
-  auto base = fs::temp_directory_path() / ("talon-e2e-" + randomHex(6));
-  fs::create_directories(base);
-  return base;
-}
-
-void writeText(const fs::path& p, const std::string& s) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p) << s;
-}
-
-std::string readText(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 /// The scripted model: a "write" tool call for a message asking to save a note, a text answer after a
 /// tool result, faults on demand, "ok" otherwise.
@@ -54,112 +35,6 @@ const char* kScript = R"({
     {"reply": {"text": "ok", "chunks": 2}}
   ]
 })";
-
-/// A protocol v4 client over net::WsClient: handshake, requests, events.
-class ProtocolClient {
- public:
-  static std::unique_ptr<ProtocolClient> connect(int port, const std::string& token,
-                                                 std::vector<std::string> scopes = {"operator.admin", "operator.read",
-                                                                                    "operator.write"}) {
-    auto ws = net::WsClient::connect("ws://127.0.0.1:" + std::to_string(port), 5s);
-    if (!ws) return nullptr;
-    auto c = std::unique_ptr<ProtocolClient>(new ProtocolClient(std::move(*ws)));
-    auto challenge = c->nextFrame();
-    if (!challenge || getString(*challenge, "event") != "connect.challenge") return nullptr;
-    json::array sc;
-    for (auto& s : scopes) sc.push_back(json::string(s));
-    auto res = c->request(
-        "connect",
-        json::object{
-            {"minProtocol", 4},
-            {"maxProtocol", 4},
-            {"client", json::object{{"id", "cli"}, {"version", "e2e"}, {"platform", "linux"}, {"mode", "cli"}}},
-            {"role", "operator"},
-            {"scopes", sc},
-            {"caps", json::array{}},
-            {"auth", json::object{{"token", token}}}});
-    if (!res || !getBool(*res, "ok").value_or(false)) return nullptr;
-    c->hello_ = res->at("payload").as_object();
-    return c;
-  }
-
-  explicit ProtocolClient(std::unique_ptr<net::WsClient> ws) : ws_(std::move(ws)) {}
-
-  std::optional<json::object> nextFrame(std::chrono::milliseconds timeout = 10s) {
-    auto text = ws_->receive(timeout);
-    if (!text) return std::nullopt;
-    auto v = parseJson(*text);
-    if (!v || !v->is_object()) return std::nullopt;
-    return v->get_object();
-  }
-
-  /// Sends a request; returns its first res frame (events meanwhile are queued).
-  std::optional<json::object> request(const std::string& method, const json::value& params) {
-    std::string id = std::to_string(next_++);
-    json::object req{{"type", "req"}, {"id", id}, {"method", method}};
-    if (!params.is_null()) req["params"] = params;
-    if (!ws_->send(json::serialize(req))) return std::nullopt;
-    return response(id);
-  }
-
-  std::optional<json::object> response(const std::string& id, std::chrono::milliseconds timeout = 10s) {
-    for (;;) {
-      auto f = nextFrame(timeout);
-      if (!f) return std::nullopt;
-      if (getString(*f, "type") == "event") {
-        events_.push_back(*f);
-        continue;
-      }
-      if (getString(*f, "id") == id) return f;
-    }
-  }
-
-  /// The next `chat` event of `runId` (queued or new).
-  std::optional<json::object> chatEvent(const std::string& runId, std::chrono::milliseconds timeout = 15s) {
-    for (;;) {
-      while (!events_.empty()) {
-        auto e = events_.front();
-        events_.erase(events_.begin());
-        const auto* p = getObject(e, "payload");
-        if (getString(e, "event") == "chat" && p && getString(*p, "runId") == runId) return *p;
-      }
-      auto f = nextFrame(timeout);
-      if (!f) return std::nullopt;
-      if (getString(*f, "type") == "event") events_.push_back(*f);
-    }
-  }
-
-  /// Waits for the terminal chat event (final/error/aborted) of `runId`; collects the deltas' texts.
-  std::optional<json::object> waitTerminal(const std::string& runId, std::vector<std::string>* deltas = nullptr,
-                                           std::chrono::milliseconds timeout = 15s) {
-    for (;;) {
-      auto e = chatEvent(runId, timeout);
-      if (!e) return std::nullopt;
-      auto state = getString(*e, "state").value_or("");
-      if (state == "delta" && deltas) deltas->emplace_back(getString(*e, "deltaText").value_or(""));
-      if (state == "final" || state == "error" || state == "aborted") return e;
-    }
-  }
-
-  net::WsClient& ws() { return *ws_; }
-  const json::object& hello() const { return hello_; }
-
- private:
-  std::unique_ptr<net::WsClient> ws_;
-  json::object hello_;
-  std::vector<json::object> events_;
-  int next_ = 1;
-};
-
-std::string finalText(const json::object& chatFinal) {
-  std::string text;
-  if (const auto* m = getObject(chatFinal, "message")) {
-    if (const auto* c = getArray(*m, "content")) {
-      for (const auto& part : *c) text += getString(part.as_object(), "text").value_or("");
-    }
-  }
-  return text;
-}
 
 class GatewayE2E : public ::testing::Test {
  protected:
