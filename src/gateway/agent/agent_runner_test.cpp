@@ -1,10 +1,9 @@
-// The turn state machine in simulated time: a real SQLite store in a temp dir, a scripted in-process
-// model provider, deterministic executors (tests/support/manual_executors.h) and a SimulatedClock.
-// Nothing sleeps: timers fire when the test advances the clock.
+// The turn state machine in simulated time: a real SQLite store in a temp dir, a model provider the test
+// drives (tests/support/fake_model_provider.h), deterministic executors (tests/support/manual_executors.h) and a
+// SimulatedClock. Nothing sleeps: timers fire when the test advances the clock.
 #include "gateway/agent/agent_runner.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <map>
@@ -14,75 +13,15 @@
 #include "gateway/tools/tool_outcome.h"
 #include "gateway/tools/tool_registry.h"
 #include "store/sqlite_store.h"
+#include "support/fake_model_provider.h"
 #include "support/manual_executors.h"
+#include "support/temp_dir.h"
 
 namespace talon::gateway {
 namespace {
 namespace fs = std::filesystem;
 
-// ---- a model provider the test drives -----------------------------------------------------------------
-
-/// One model call: the test streams deltas into it and completes it.
-class FakeCall final : public ModelCall {
- public:
-  FakeCall(ModelRequest request, ModelStreamHandlers handlers)
-      : request(std::move(request)), handlers_(std::move(handlers)) {}
-  void cancel() override {
-    cancelled = true;
-    // Like a real provider: a cancelled call still completes, with kCancelled (the turn must ignore it).
-    if (!completed) complete(fail(ErrorCode::kCancelled, "call cancelled"));
-  }
-  void delta(std::string_view piece) { handlers_.onTextDelta(piece); }
-  void complete(Result<ModelResponse> result) {
-    if (completed) return;
-    completed = true;
-    handlers_.onComplete(std::move(result));
-  }
-  void answer(std::string text) {
-    ModelResponse r;
-    r.text = std::move(text);
-    r.finishReason = "stop";
-    r.usage = {10, 5};
-    complete(std::move(r));
-  }
-  void callTools(std::vector<ToolCall> calls) {
-    ModelResponse r;
-    r.toolCalls = std::move(calls);
-    r.finishReason = "tool_calls";
-    complete(std::move(r));
-  }
-
-  ModelRequest request;
-  bool cancelled = false;
-  bool completed = false;
-
- private:
-  ModelStreamHandlers handlers_;
-};
-
-class FakeProvider final : public ModelProvider {
- public:
-  const std::string& id() const override { return id_; }
-  ModelCallPtr stream(ModelRequest request, ModelStreamHandlers handlers) override {
-    auto call = std::make_shared<FakeCall>(std::move(request), std::move(handlers));
-    std::lock_guard lock(mu_);
-    calls_.push_back(call);
-    return call;
-  }
-  std::size_t count() const {
-    std::lock_guard lock(mu_);
-    return calls_.size();
-  }
-  std::shared_ptr<FakeCall> call(std::size_t i) const {
-    std::lock_guard lock(mu_);
-    return calls_.at(i);
-  }
-
- private:
-  std::string id_ = "fake";
-  mutable std::mutex mu_;
-  std::vector<std::shared_ptr<FakeCall>> calls_;
-};
+using talon::testing::FakeModelProvider;
 
 // ---- tools and a gate the test drives -----------------------------------------------------------------
 
@@ -134,9 +73,6 @@ struct Event {
 class AgentRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "talon-runner-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
     fs::create_directories(dir_ / "workspace");
     store::SqliteStoreOptions storeOptions;
     storeOptions.path = dir_ / "state.sqlite";
@@ -169,8 +105,6 @@ class AgentRunnerTest : public ::testing::Test {
   void TearDown() override {
     runner_.reset();
     if (store_) store_->close();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
   void makeRunner(AgentRunnerOptions options = {}, tools::ToolGatePtr gate = nullptr) {
@@ -253,12 +187,12 @@ class AgentRunnerTest : public ::testing::Test {
     return r && *r ? std::string(store::runStatusName((*r)->status)) : std::string("<none>");
   }
 
-  fs::path dir_;
+  talon::testing::TempDir dir_{"talon-runner"};
   std::shared_ptr<SimulatedClock> clock_ = std::make_shared<SimulatedClock>();
   talon::testing::ManualExecutors ex_{clock_};
   store::StorePtr store_;
   EventBus bus_;
-  std::shared_ptr<FakeProvider> provider_ = std::make_shared<FakeProvider>();
+  std::shared_ptr<FakeModelProvider> provider_ = std::make_shared<FakeModelProvider>();
   std::shared_ptr<tools::ToolRegistry> registry_;
   std::unique_ptr<AgentRunner> runner_;
   std::mutex eventsMu_;

@@ -2,14 +2,13 @@
 // (tests/support/mock_model_server.h) on port 0: the wire format end to end and every error mapping.
 #include <gtest/gtest.h>
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <future>
 #include <thread>
 
 #include "gateway/providers/openai_chat_wire.h"
 #include "gateway/providers/openai_provider.h"
+#include "support/io_thread.h"
 #include "support/mock_model_server.h"
 
 namespace talon::gateway {
@@ -27,9 +26,7 @@ class OpenAiProviderMockTest : public ::testing::Test {
  protected:
   void TearDown() override {
     if (server_) server_->stop();
-    work_.reset();
     io_.stop();
-    if (thread_.joinable()) thread_.join();
   }
 
   /// Starts the mock with `script` (JSON text) and a provider pointed at it.
@@ -41,10 +38,10 @@ class OpenAiProviderMockTest : public ::testing::Test {
     mock::MockModelOptions options;
     options.script = std::move(*s);
     options.recordRequests = true;
-    auto server = mock::MockModelServer::create(io_, std::move(options));
+    auto server = mock::MockModelServer::create(io_.io(), std::move(options));
     ASSERT_TRUE(server) << server.error().toString();
     server_ = std::move(*server);
-    if (!thread_.joinable()) thread_ = std::thread([this] { io_.run(); });
+    io_.start();
     c.id = "mock";
     if (c.baseUrl.empty()) c.baseUrl = server_->baseUrl();
     if (c.apiKey.empty()) c.apiKey = "sk-mock";
@@ -83,11 +80,8 @@ class OpenAiProviderMockTest : public ::testing::Test {
     return state->second;
   }
 
-  boost::asio::io_context io_;
-  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_{
-      boost::asio::make_work_guard(io_)};
-  std::thread thread_;
-  net::HttpClientPtr client_ = net::HttpClient::create(io_);
+  talon::testing::IoThread io_;
+  net::HttpClientPtr client_ = net::HttpClient::create(io_.io());
   std::unique_ptr<mock::MockModelServer> server_;
   ModelProviderPtr provider_;
 };

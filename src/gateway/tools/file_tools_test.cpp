@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "gateway/tools/tool_registry.h"
+#include "support/temp_dir.h"
 
 namespace talon::gateway::tools {
 namespace {
@@ -19,9 +20,7 @@ namespace fs = std::filesystem;
 class FileToolsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "talon-tools-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    base_ = tmpl;
+    base_ = tmp_.path();
     ws_ = base_ / "ws";
     fs::create_directories(ws_ / "sub");
     fs::create_directories(base_ / "outside");
@@ -39,7 +38,6 @@ class FileToolsTest : public ::testing::Test {
     ctx_.agentId = "main";
     ctx_.sessionKey = "agent:main:main";
   }
-  void TearDown() override { fs::remove_all(base_); }
 
   static void put(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
   static std::string get(const fs::path& p) {
@@ -67,6 +65,7 @@ class FileToolsTest : public ::testing::Test {
     }
   }
 
+  talon::testing::TempDir tmp_{"talon-tools"};
   fs::path base_;
   fs::path ws_;
   ToolRegistry registry_;

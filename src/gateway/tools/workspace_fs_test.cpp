@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/temp_dir.h"
+
 namespace talon::gateway::tools {
 namespace {
 
@@ -18,9 +20,7 @@ namespace fs = std::filesystem;
 class WorkspaceFsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "talon-wsfs-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    base_ = tmpl;
+    base_ = tmp_.path();
     ws_ = base_ / "ws";
     fs::create_directories(ws_ / "sub");
     fs::create_directories(base_ / "outside");
@@ -39,7 +39,6 @@ class WorkspaceFsTest : public ::testing::Test {
     fs::create_symlink("loop1", ws_ / "loop2");
     fs::create_symlink(".", ws_ / "self");
   }
-  void TearDown() override { fs::remove_all(base_); }
 
   static void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
 
@@ -49,6 +48,7 @@ class WorkspaceFsTest : public ::testing::Test {
     return std::move(*ws);
   }
 
+  talon::testing::TempDir tmp_{"talon-wsfs"};
   fs::path base_;
   fs::path ws_;
 };

@@ -1,0 +1,132 @@
+#include "support/gateway_components.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "base/ids.h"
+#include "config/config_loader.h"
+#include "config/config_redaction.h"
+#include "config/diagnostic.h"
+#include "gateway/methods/health_methods.h"
+#include "store/sqlite_store.h"
+
+namespace talon::testing {
+
+gateway::AgentRunnerOptions GatewayComponentsOptions::defaultRunnerOptions() {
+  gateway::AgentRunnerOptions o;
+  o.deltaPacing = std::chrono::milliseconds(0);
+  o.deltaBytesPerSecond = 0;
+  return o;
+}
+
+GatewayComponents::GatewayComponents(GatewayComponentsOptions options) { build(std::move(options)); }
+
+void GatewayComponents::build(GatewayComponentsOptions options) {
+  config::LoadOptions load;
+  load.env = config::Environment{};
+  auto loaded = config::loadConfigText(options.configText, dir / "talon.json", load);
+  ASSERT_TRUE(loaded) << loaded.error().toString();
+  config = std::make_shared<gateway::ConfigSnapshot>();
+  config->config = loaded->config;
+  config->effective = loaded->effective;
+  config->redacted = config::redactConfigSecrets(loaded->effective);
+  config->hash = loaded->hash;
+  config->path = loaded->path.string();
+  config->exists = true;
+  config->warnings = config::diagnosticsToJson(loaded->warnings);
+
+  store::SqliteStoreOptions storeOptions;
+  storeOptions.path = dir / "state" / "talon.sqlite";
+  auto opened = store::openSqliteStore(storeOptions);
+  ASSERT_TRUE(opened) << opened.error().toString();
+  store = std::move(*opened);
+
+  auto roster = gateway::routing::AgentRoster::fromConfig(config->config.agents);
+  std::vector<gateway::AgentProfile> profiles;
+  for (const auto& id : roster.agentIds()) {
+    gateway::AgentProfile p;
+    p.id = id;
+    for (const auto& e : config->config.agents.entries) {
+      if (e.id == id) p.name = e.name;
+    }
+    p.workspace = dir / ("workspace-" + id);
+    std::filesystem::create_directories(p.workspace);
+    p.workspace = std::filesystem::canonical(p.workspace);
+    p.model = "fake/model-1";
+    profiles.push_back(std::move(p));
+  }
+  agents = std::make_unique<gateway::AgentDirectory>(roster, profiles);
+
+  auto runnerOptions = options.runner;
+  auto chained = std::move(runnerOptions.onRunEnded);
+  runnerOptions.onRunEnded = [this, chained = std::move(chained)](const gateway::TurnOutcome& o) {
+    {
+      std::lock_guard lock(mu_);
+      outcomes_[o.runId] = o;
+    }
+    if (chained) chained(o);
+  };
+  auto created = gateway::AgentRunner::create(runnerOptions, profiles, {{"fake", provider}}, nullptr, *store, bus,
+                                              executors.executors(), clock);
+  ASSERT_TRUE(created) << created.error().toString();
+
+  auto authenticator = security::SharedSecretAuthenticator::create(config->config.gateway.auth, options.fallbackToken);
+  ASSERT_TRUE(authenticator) << authenticator.error().toString();
+  auth = std::move(*authenticator);
+
+  info.version = "0.0.0-test";
+  info.host = "testhost";
+  info.instanceId = newUuid();
+  info.stateDir = dir.path();
+  info.startedAtMs = clock->nowMs();
+  if (!options.logLines.empty()) {
+    info.logFile = dir / "logs" / "talon.log";
+    std::filesystem::create_directories(info.logFile->parent_path());
+    std::ofstream out(*info.logFile, std::ios::binary);
+    for (const auto& l : options.logLines) out << l << '\n';
+  }
+  runner = std::move(*created);
+  health.set(gateway::methods::buildHealthPayload(gateway::methods::HealthDeps::from(services())).payloadJson);
+}
+
+GatewayComponents::~GatewayComponents() {
+  runner.reset();
+  if (store) store->close();
+}
+
+gateway::GatewayServices GatewayComponents::services() {
+  return gateway::GatewayServices{info,
+                                  config,
+                                  *agents,
+                                  *store,
+                                  *runner,
+                                  runs,
+                                  bus,
+                                  presence,
+                                  health,
+                                  *auth,
+                                  state,
+                                  metrics,
+                                  healthRecords,
+                                  [] { return net::ServerStats{}; },
+                                  executors.executors(),
+                                  clock};
+}
+
+bool GatewayComponents::settle(const std::string& runId) {
+  return executors.runUntil([&] { return outcome(runId).has_value(); });
+}
+
+bool GatewayComponents::waitCalls(std::size_t n) {
+  return executors.runUntil([&] { return provider->count() >= n; });
+}
+
+std::optional<gateway::TurnOutcome> GatewayComponents::outcome(const std::string& runId) const {
+  std::lock_guard lock(mu_);
+  auto it = outcomes_.find(runId);
+  if (it == outcomes_.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace talon::testing
