@@ -55,8 +55,8 @@ Status registerLogMethods(MethodRegistry& registry, const GatewayServices& servi
            json::array arr;
            for (auto l : lines) arr.push_back(json::string(l));
            json::object payload{{"file", path->string()}, {"cursor", newCursor}, {"size", size}, {"lines", arr}};
-           if (truncated) payload["truncated"] = true;
-           if (reset) payload["reset"] = true;
+           payload["truncated"] = truncated;  // OpenClaw sends both flags, false included
+           payload["reset"] = reset;
            call.ok(json::serialize(payload));
          });
        }});
