@@ -1,0 +1,225 @@
+// The inbound path end to end, in process: a LoopbackChannel feeding an InboundRouter over a real
+// AgentRunner (SQLite in a temp dir, a model provider the test drives, deterministic executors and a
+// SimulatedClock; tests/support/gateway_components.h). A message injected from a peer goes through the
+// access gate, the binding resolver (tier and dmScope session key), the session lane and the turn, and
+// the reply comes back on the loopback channel. Nothing sleeps.
+#include "gateway/channels/inbound_router.h"
+
+#include <gtest/gtest.h>
+
+#include "gateway/channels/loopback_channel.h"
+#include "gateway/routing/binding_resolver.h"
+#include "support/gateway_components.h"
+
+namespace talon::gateway::channels {
+namespace {
+
+// Two agents; Bob's direct messages go to beta (tier binding.peer), everyone else on the loopback
+// channel's accounts to alpha (tier binding.channel, accountId "*"), and "ghost" to an agent that is not
+// configured ("main" is accepted by the loader with a warning, as OpenClaw accepts it). One session per
+// channel and peer.
+constexpr std::string_view kConfig = R"({
+  agents: { ownership: "explicit", entries: { alpha: { name: "Alpha" }, beta: {} } },
+  session: { dmScope: "per-channel-peer" },
+  bindings: [
+    { agentId: "alpha", match: { channel: "loopback", accountId: "*" } },
+    { agentId: "beta", match: { channel: "loopback", peer: { kind: "direct", id: "Bob" } } },
+    { agentId: "main", match: { channel: "loopback", peer: { kind: "direct", id: "ghost" } } },
+  ],
+})";
+
+routing::InboundMessage direct(std::string peer, std::string text) {
+  routing::InboundMessage m;
+  m.peer = routing::Peer{routing::PeerKind::kDirect, peer};
+  m.sender = std::move(peer);
+  m.text = std::move(text);
+  return m;
+}
+
+class InboundRouterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(gw_.ok());
+    auto router = InboundRouter::create(
+        gw_.config->config, gw_.agents->roster(), gate_, *gw_.runner, gw_.metrics,
+        [this](std::string_view id) -> Channel* { return id == "loopback" && channel_ ? channel_.get() : nullptr; });
+    ASSERT_TRUE(router) << router.error().toString();
+    router_ = std::move(*router);
+    ASSERT_TRUE(channel_->start(*router_));
+  }
+  void TearDown() override { channel_->stop(); }
+
+  static testing::GatewayComponentsOptions options() {
+    testing::GatewayComponentsOptions o;
+    o.configText = std::string(kConfig);
+    return o;
+  }
+
+  /// The value of one series in the /metrics text, or -1 when it is not rendered.
+  double metric(std::string_view series) const {
+    const std::string text = gw_.metrics.render();
+    const std::string prefix = std::string(series) + " ";
+    for (std::size_t pos = 0; pos < text.size();) {
+      auto end = text.find('\n', pos);
+      std::string_view line(text.data() + pos, (end == std::string::npos ? text.size() : end) - pos);
+      if (line.substr(0, prefix.size()) == prefix) return std::stod(std::string(line.substr(prefix.size())));
+      pos = end == std::string::npos ? text.size() : end + 1;
+    }
+    return -1;
+  }
+
+  std::vector<store::TranscriptEntry> transcript(const std::string& sessionKey) {
+    auto t = gw_.store->transcripts().tail(sessionKey, 0);
+    EXPECT_TRUE(t) << t.error().toString();
+    return t ? *t : std::vector<store::TranscriptEntry>{};
+  }
+
+  bool sentCount(std::size_t n) {
+    return gw_.executors.runUntil([&] { return channel_->sent().size() >= n; });
+  }
+
+  testing::GatewayComponents gw_{options()};
+  routing::AccessGate gate_;
+  std::unique_ptr<LoopbackChannel> channel_ = std::make_unique<LoopbackChannel>("default", gw_.clock);
+  std::unique_ptr<InboundRouter> router_;
+};
+
+TEST_F(InboundRouterTest, APeerBoundMessageIsAnsweredOnTheChannelItCameFrom) {
+  ASSERT_TRUE(channel_->inject(direct("Bob", "hi beta")));
+  ASSERT_TRUE(gw_.waitCalls(1));
+  auto call = gw_.provider->call(0);
+  EXPECT_EQ(call->request.model, "model-1");
+  ASSERT_FALSE(call->request.messages.empty());
+  EXPECT_EQ(call->request.messages.back().content, "hi beta");
+  EXPECT_TRUE(channel_->sent().empty());  // nothing is sent before the turn has committed
+  call->answer("Hello Bob");
+  ASSERT_TRUE(sentCount(1));
+
+  auto sent = channel_->sent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].text, "Hello Bob");
+  EXPECT_EQ(sent[0].accountId, "default");
+  EXPECT_EQ(sent[0].peer.kind, routing::PeerKind::kDirect);
+  EXPECT_EQ(sent[0].peer.id, "Bob");
+  ASSERT_FALSE(sent[0].runId.empty());
+
+  // The peer tier chose beta; dmScope per-channel-peer named the session after channel and peer.
+  const std::string key = "agent:beta:loopback:direct:bob";
+  auto outcome = gw_.outcome(sent[0].runId);
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(outcome->agentId, "beta");
+  EXPECT_EQ(outcome->sessionKey, key);
+  EXPECT_FALSE(outcome->error);
+  auto t = transcript(key);
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(store::transcriptRoleName(t[0].role), "user");
+  EXPECT_EQ(t[0].content, "hi beta");
+  EXPECT_EQ(t[1].content, "Hello Bob");
+  auto session = gw_.store->sessions().get(key);
+  ASSERT_TRUE(session && *session);
+  EXPECT_EQ((*session)->agentId, "beta");
+  auto run = gw_.store->runs().get(sent[0].runId);
+  ASSERT_TRUE(run && *run);
+  EXPECT_EQ(store::runStatusName((*run)->status), "ok");
+
+  EXPECT_EQ(metric(R"(talon_channel_messages_total{outcome="received"})"), 1);
+  EXPECT_EQ(metric(R"(talon_channel_messages_total{outcome="unrouted"})"), 0);
+  EXPECT_EQ(metric(R"(talon_channel_replies_total{result="delivered"})"), 1);
+  EXPECT_EQ(router_->counters().delivered.value(), 1u);
+  auto health = channel_->health();
+  EXPECT_EQ(health.received, 1);
+  EXPECT_EQ(health.sent, 1);
+}
+
+TEST_F(InboundRouterTest, OtherPeersFallToTheChannelTierAndKeepTheirOwnSessions) {
+  ASSERT_TRUE(channel_->inject(direct("Carol", "one")));
+  ASSERT_TRUE(channel_->inject(direct("Dave", "two")));
+  ASSERT_TRUE(gw_.waitCalls(2));  // two sessions: two lanes, both running
+  gw_.provider->call(0)->answer("to Carol");
+  gw_.provider->call(1)->answer("to Dave");
+  ASSERT_TRUE(sentCount(2));
+  for (const auto& m : channel_->sent()) {
+    auto outcome = gw_.outcome(m.runId);
+    ASSERT_TRUE(outcome);
+    EXPECT_EQ(outcome->agentId, "alpha");
+    EXPECT_EQ(outcome->sessionKey,
+              "agent:alpha:loopback:direct:" + std::string(m.peer.id == "Carol" ? "carol" : "dave"));
+    EXPECT_EQ(m.text, "to " + m.peer.id);
+  }
+  EXPECT_EQ(transcript("agent:alpha:loopback:direct:carol").size(), 2u);
+  EXPECT_EQ(transcript("agent:alpha:loopback:direct:dave").size(), 2u);
+  EXPECT_EQ(metric(R"(talon_channel_messages_total{outcome="received"})"), 2);
+  EXPECT_EQ(metric(R"(talon_channel_replies_total{result="delivered"})"), 2);
+}
+
+TEST_F(InboundRouterTest, MessagesOfOnePeerWaitForEachOtherInTheirLane) {
+  ASSERT_TRUE(channel_->inject(direct("Bob", "first")));
+  ASSERT_TRUE(channel_->inject(direct("Bob", "second")));
+  ASSERT_TRUE(gw_.waitCalls(1));
+  gw_.executors.runReady();
+  EXPECT_EQ(gw_.provider->count(), 1u);  // the second turn waits for the first
+  gw_.provider->call(0)->answer("answer one");
+  ASSERT_TRUE(gw_.waitCalls(2));
+  // The second turn's context holds the first exchange.
+  const auto& messages = gw_.provider->call(1)->request.messages;
+  ASSERT_GE(messages.size(), 3u);
+  EXPECT_EQ(messages[messages.size() - 2].content, "answer one");
+  EXPECT_EQ(messages.back().content, "second");
+  gw_.provider->call(1)->answer("answer two");
+  ASSERT_TRUE(sentCount(2));
+  auto sent = channel_->sent();
+  EXPECT_EQ(sent[0].text, "answer one");
+  EXPECT_EQ(sent[1].text, "answer two");
+  EXPECT_EQ(transcript("agent:beta:loopback:direct:bob").size(), 4u);
+}
+
+TEST_F(InboundRouterTest, AMessageBoundToAnUnknownAgentIsUnroutedAndGetsNoReply) {
+  // The reason, as the router sees it: the peer binding names an agent outside the roster.
+  routing::InboundMessage ghost = direct("ghost", "anyone there?");
+  ghost.channel = "loopback";
+  ghost.accountId = "default";
+  auto route = routing::resolveBinding(gw_.config->config, ghost);
+  ASSERT_FALSE(route);
+  EXPECT_EQ(route.error().code, ErrorCode::kAgentSelectionRequired);
+
+  ASSERT_TRUE(channel_->inject(direct("ghost", "anyone there?")));
+  gw_.executors.runReady();
+  EXPECT_EQ(gw_.provider->count(), 0u);
+  EXPECT_TRUE(channel_->sent().empty());
+  EXPECT_EQ(gw_.runner->stats().queued + gw_.runner->stats().running, 0);
+  EXPECT_EQ(metric(R"(talon_channel_messages_total{outcome="received"})"), 1);
+  EXPECT_EQ(metric(R"(talon_channel_messages_total{outcome="unrouted"})"), 1);
+  EXPECT_EQ(metric(R"(talon_channel_replies_total{result="delivered"})"), 0);
+  auto sessions = gw_.store->sessions().list(store::SessionQuery{std::nullopt, 10, 0});
+  ASSERT_TRUE(sessions);
+  EXPECT_EQ(sessions->totalCount, 0);
+}
+
+TEST_F(InboundRouterTest, AFailedRunSendsNoReplyText) {
+  ASSERT_TRUE(channel_->inject(direct("Bob", "hi")));
+  ASSERT_TRUE(gw_.waitCalls(1));
+  gw_.provider->call(0)->complete(fail(ErrorCode::kUpstream, "the model is down"));
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return gw_.runner->stats().failed == 1; }));
+  gw_.executors.runReady();
+  EXPECT_TRUE(channel_->sent().empty());
+  EXPECT_EQ(metric(R"(talon_channel_messages_total{outcome="received"})"), 1);
+  EXPECT_EQ(metric(R"(talon_channel_replies_total{result="delivered"})"), 0);
+  EXPECT_EQ(metric(R"(talon_channel_replies_total{result="failed"})"), 0);  // not a delivery failure
+  auto t = transcript("agent:beta:loopback:direct:bob");
+  ASSERT_FALSE(t.empty());
+  EXPECT_EQ(t[0].content, "hi");
+}
+
+TEST_F(InboundRouterTest, AReplyTheChannelCannotSendIsCountedAsFailed) {
+  ASSERT_TRUE(channel_->inject(direct("Bob", "hi")));
+  ASSERT_TRUE(gw_.waitCalls(1));
+  channel_->stop();
+  gw_.provider->call(0)->answer("too late");
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return metric(R"(talon_channel_replies_total{result="failed"})") == 1; }));
+  EXPECT_TRUE(channel_->sent().empty());
+  EXPECT_EQ(channel_->health().sendFailures, 1);
+  EXPECT_EQ(metric(R"(talon_channel_replies_total{result="delivered"})"), 0);
+}
+
+}  // namespace
+}  // namespace talon::gateway::channels

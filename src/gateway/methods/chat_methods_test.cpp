@@ -1,0 +1,219 @@
+// The chat family through the method registry over real components (tests/support/method_harness.h):
+// chat.send → events on the bus → chat.history, idempotency, chat.abort of a running turn, and the
+// params Talon does not act on yet. In simulated time; nothing sleeps.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "gateway/methods/method_registry.h"
+#include "support/method_harness.h"
+
+namespace talon::gateway::methods {
+namespace {
+
+struct Event {
+  std::string name;
+  std::string sessionKey;
+  std::string runId;
+  json::object payload;
+};
+
+json::value params(std::string_view text) {
+  auto v = parseJson(text);
+  EXPECT_TRUE(v) << text;
+  return v ? *v : json::value(nullptr);
+}
+
+class ChatMethodsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(harness_.ok());
+    gw_.bus.subscribe(
+        [this](const GatewayEvent& e) {
+          auto v = parseJson(*e.payloadJson);
+          std::lock_guard lock(mu_);
+          events_.push_back({e.name, e.sessionKey, e.runId, v && v->is_object() ? v->get_object() : json::object{}});
+        },
+        EventBus::Interest::kEverySession);
+  }
+
+  /// The `chat` events of a run, as their states in order.
+  std::vector<std::string> chatStates(const std::string& runId) {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out;
+    for (const auto& e : events_) {
+      if (e.name == "chat" && e.runId == runId) out.emplace_back(getString(e.payload, "state").value_or(""));
+    }
+    return out;
+  }
+  std::vector<Event> chatEvents(const std::string& runId, std::string_view state) {
+    std::lock_guard lock(mu_);
+    std::vector<Event> out;
+    for (const auto& e : events_) {
+      if (e.name == "chat" && e.runId == runId && getString(e.payload, "state") == state) out.push_back(e);
+    }
+    return out;
+  }
+
+  talon::testing::GatewayComponents gw_;
+  talon::testing::MethodHarness harness_{gw_};
+  std::mutex mu_;
+  std::vector<Event> events_;
+};
+
+TEST_F(ChatMethodsTest, ChatSendStreamsEventsAndTheHistoryHoldsTheExchange) {
+  auto sent = harness_.call("chat.send", params(R"({"sessionKey":"main","message":"hello","idempotencyKey":"run-1"})"));
+  ASSERT_TRUE(sent.ok) << (sent.error ? sent.error->toString() : "");
+  EXPECT_EQ(json::serialize(sent.payload), R"({"runId":"run-1","status":"started"})");
+  // The connection now receives the session's events.
+  EXPECT_EQ(harness_.responder().sessions(), std::set<std::string>{"agent:main:main"});
+
+  ASSERT_TRUE(gw_.waitCalls(1));
+  EXPECT_EQ(gw_.provider->call(0)->request.messages.back().content, "hello");
+  gw_.provider->call(0)->delta("Hi ");
+  gw_.provider->call(0)->delta("there");
+  gw_.provider->call(0)->answer("Hi there");
+  ASSERT_TRUE(gw_.settle("run-1"));
+
+  // Startup "status" events, then the streamed text, then the final.
+  auto states = chatStates("run-1");
+  auto firstDelta = std::find(states.begin(), states.end(), "delta");
+  ASSERT_NE(firstDelta, states.end());
+  EXPECT_TRUE(std::all_of(states.begin(), firstDelta, [](const std::string& s) { return s == "status"; }));
+  ASSERT_FALSE(states.empty());
+  EXPECT_EQ(states.back(), "final");
+  EXPECT_EQ(std::count(states.begin(), states.end(), "final"), 1);
+  auto finals = chatEvents("run-1", "final");
+  ASSERT_EQ(finals.size(), 1u);
+  EXPECT_EQ(finals[0].sessionKey, "agent:main:main");
+  EXPECT_EQ(json::serialize(finals[0].payload.at("message").at("content")), R"([{"type":"text","text":"Hi there"}])");
+
+  auto history = harness_.call("chat.history", params(R"({"sessionKey":"main"})"));
+  ASSERT_TRUE(history.ok) << (history.error ? history.error->toString() : "");
+  const auto& h = history.payload.as_object();
+  EXPECT_EQ(getString(h, "sessionKey"), "agent:main:main");
+  EXPECT_EQ(h.at("totalMessages"), json::value(2));
+  EXPECT_EQ(h.at("hasMore"), json::value(false));
+  const auto& messages = h.at("messages").as_array();
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(getString(messages[0].as_object(), "role"), "user");
+  EXPECT_EQ(json::serialize(messages[0].at("content")), R"([{"type":"text","text":"hello"}])");
+  EXPECT_EQ(getString(messages[1].as_object(), "role"), "assistant");
+  EXPECT_EQ(json::serialize(messages[1].at("content")), R"([{"type":"text","text":"Hi there"}])");
+  EXPECT_EQ(getString(messages[1].as_object(), "runId"), "run-1");
+}
+
+TEST_F(ChatMethodsTest, TheSameIdempotencyKeyReturnsTheFirstRun) {
+  auto request = params(R"({"sessionKey":"main","message":"once","idempotencyKey":"k1"})");
+  auto first = harness_.call("chat.send", request);
+  ASSERT_TRUE(first.ok);
+  EXPECT_EQ(json::serialize(first.payload), R"({"runId":"k1","status":"started"})");
+  ASSERT_TRUE(gw_.waitCalls(1));
+
+  auto whileRunning = harness_.call("chat.send", request);
+  ASSERT_TRUE(whileRunning.ok);
+  EXPECT_EQ(json::serialize(whileRunning.payload), R"({"runId":"k1","status":"in_flight"})");
+
+  gw_.provider->call(0)->answer("done once");
+  ASSERT_TRUE(gw_.settle("k1"));
+  auto afterwards = harness_.call("chat.send", request);
+  ASSERT_TRUE(afterwards.ok);
+  EXPECT_EQ(json::serialize(afterwards.payload), R"({"runId":"k1","status":"ok"})");
+
+  gw_.executors.runReady();
+  EXPECT_EQ(gw_.provider->count(), 1u);  // one model call for three requests
+  auto t = gw_.store->transcripts().tail("agent:main:main", 0);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->size(), 2u);
+  EXPECT_EQ(chatEvents("k1", "final").size(), 1u);
+}
+
+TEST_F(ChatMethodsTest, ChatAbortStopsARunningTurn) {
+  ASSERT_TRUE(
+      harness_.call("chat.send", params(R"({"sessionKey":"main","message":"think hard","idempotencyKey":"slow"})")).ok);
+  ASSERT_TRUE(gw_.waitCalls(1));
+  gw_.provider->call(0)->delta("Let me th");  // the model hangs after this piece
+
+  auto aborted = harness_.call("chat.abort", params(R"({"sessionKey":"main","runId":"slow"})"));
+  ASSERT_TRUE(aborted.ok) << (aborted.error ? aborted.error->toString() : "");
+  EXPECT_EQ(json::serialize(aborted.payload), R"({"ok":true,"aborted":true,"runIds":["slow"]})");
+  EXPECT_TRUE(gw_.provider->call(0)->cancelled);
+  ASSERT_TRUE(gw_.settle("slow"));
+
+  auto abortedEvents = chatEvents("slow", "aborted");
+  ASSERT_EQ(abortedEvents.size(), 1u);
+  EXPECT_EQ(getString(abortedEvents[0].payload, "stopReason"), "rpc");
+  EXPECT_EQ(abortedEvents[0].sessionKey, "agent:main:main");
+  EXPECT_TRUE(chatEvents("slow", "final").empty());
+  EXPECT_TRUE(gw_.outcome("slow")->aborted);
+  auto run = gw_.store->runs().get("slow");
+  ASSERT_TRUE(run && *run);
+  EXPECT_EQ(store::runStatusName((*run)->status), "aborted");
+
+  // Nothing left to abort.
+  auto again = harness_.call("chat.abort", params(R"({"sessionKey":"main"})"));
+  ASSERT_TRUE(again.ok);
+  EXPECT_EQ(json::serialize(again.payload), R"({"ok":true,"aborted":false,"runIds":[]})");
+}
+
+TEST_F(ChatMethodsTest, ChatAbortRefusesARunOfAnotherSession) {
+  ASSERT_TRUE(harness_.call("chat.send", params(R"({"sessionKey":"main","message":"x","idempotencyKey":"mine"})")).ok);
+  ASSERT_TRUE(gw_.waitCalls(1));
+  auto r = harness_.call("chat.abort", params(R"({"sessionKey":"elsewhere","runId":"mine"})"));
+  ASSERT_FALSE(r.ok);
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(protocolErrorCode(r.error->code), "INVALID_REQUEST");
+  EXPECT_FALSE(gw_.provider->call(0)->cancelled);
+}
+
+/// A value of `type`, for a request that sets a param.
+json::value sampleOf(ParamType type) {
+  switch (type) {
+    case ParamType::kString:
+    case ParamType::kNonEmptyString:
+      return "x";
+    case ParamType::kInteger:
+      return 1;
+    case ParamType::kBoolean:
+      return true;
+    case ParamType::kObject:
+      return json::object{};
+    case ParamType::kArray:
+      return json::array{json::object{}};
+    case ParamType::kAny:
+      return "x";
+  }
+  return nullptr;
+}
+
+TEST_F(ChatMethodsTest, EveryParamTalonDoesNotActOnIsRefusedAsUnsupported) {
+  // Generated from the registry: every method's params marked `unsupported`.
+  std::size_t checked = 0;
+  for (auto name : harness_.registry().names()) {
+    for (const auto& spec : harness_.registry().find(name)->params) {
+      if (!spec.unsupported) continue;
+      SCOPED_TRACE(std::string(name) + " param " + std::string(spec.name));
+      auto r = harness_.call(name, json::object{{spec.name, sampleOf(spec.type)}});
+      ASSERT_FALSE(r.ok);
+      ASSERT_TRUE(r.error);
+      EXPECT_EQ(r.error->code, ErrorCode::kUnsupported);
+      EXPECT_EQ(protocolErrorCode(r.error->code), "INVALID_REQUEST");
+      EXPECT_EQ(r.error->details.at("code").as_string(), "UNSUPPORTED");
+      EXPECT_EQ(r.error->publicMessage(),
+                std::string(name) + " param '" + std::string(spec.name) + "' is not supported by Talon yet");
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 0u);
+  // A set `deliver` (channel delivery) is refused the same way, by the handler.
+  auto deliver =
+      harness_.call("chat.send", params(R"({"sessionKey":"main","message":"m","idempotencyKey":"d","deliver":true})"));
+  ASSERT_FALSE(deliver.ok);
+  EXPECT_EQ(deliver.error->details.at("code").as_string(), "UNSUPPORTED");
+  gw_.executors.runReady();
+  EXPECT_EQ(gw_.provider->count(), 0u);  // no refused request started a turn
+}
+
+}  // namespace
+}  // namespace talon::gateway::methods
