@@ -219,6 +219,7 @@ class Gateway::Impl {
 
 Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   auto impl = std::make_unique<Impl>();
+  if (options.clock) impl->clock = options.clock;
   const auto& cfg = options.config->config;
 
   auto addresses = bindAddressesFor(cfg.gateway);

@@ -29,6 +29,9 @@ struct GatewayOptions {
   /// (`talon gateway run --drain-grace`).
   std::chrono::milliseconds drainGrace{10'000};
   std::string version;
+  /// The clock of timestamps, uptime and run durations (null: the system clock). Tests of an in-process
+  /// gateway pass a SimulatedClock; Asio's timers (health refresh, tick) still run in real time.
+  ClockPtr clock;
 };
 
 class Gateway {
