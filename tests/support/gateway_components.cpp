@@ -107,6 +107,7 @@ gateway::GatewayServices GatewayComponents::services() {
                                   health,
                                   *auth,
                                   state,
+                                  channels,
                                   metrics,
                                   healthRecords,
                                   [] { return net::ServerStats{}; },

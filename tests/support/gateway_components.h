@@ -19,6 +19,7 @@
 
 #include "base/clock.h"
 #include "gateway/agent/agent_runner.h"
+#include "gateway/channels/channel_set.h"
 #include "gateway/event_bus.h"
 #include "gateway/gateway_services.h"
 #include "gateway/health/health_registry.h"
@@ -80,6 +81,7 @@ class GatewayComponents {
   gateway::CachedPayload health;
   std::unique_ptr<security::SharedSecretAuthenticator> auth;
   gateway::GatewayState state;
+  gateway::channels::ChannelSet channels;  // none: tests add their own channels where they need them
   gateway::health::MetricsRegistry metrics;
   gateway::health::HealthRegistry healthRecords{clock};
 
