@@ -276,13 +276,16 @@ gateway_suite() {
   rm -f "$pidFile"
   local last=""
   for r in $(seq 1 "$STARTUP_RUNS"); do
-    local keep=()
-    ((r == STARTUP_RUNS)) && keep=(--leave-running)
     log "$side: warm start $r/$STARTUP_RUNS"
-    last=$(record "$side" startup "$r" -- "$CLIENT" startup --token "$TOKEN" "${startArgs[@]}" "${keep[@]}" \
-      --log "$dir/gateway.out" --pid-file "$pidFile" -- "${cmd[@]}")
-    ((r == STARTUP_RUNS)) || rm -f "$pidFile"
+    record "$side" startup "$r" -- "$CLIENT" startup --token "$TOKEN" "${startArgs[@]}" \
+      --log "$dir/gateway.out" --pid-file "$pidFile" -- "${cmd[@]}" >/dev/null
+    rm -f "$pidFile"
   done
+  # The gateway measured from here on starts on its core, as the floor does (taskset at exec, not only
+  # taskset -a -p afterwards), so that what it sizes from its CPU affinity (I/O threads) sees one core.
+  log "$side: start on cpu $SERVER_CPU for the rest of the suite"
+  last=$(record "$side" startup_pinned 0 -- "$CLIENT" startup --token "$TOKEN" "${startArgs[@]}" --leave-running \
+    --log "$dir/gateway.out" --pid-file "$pidFile" -- taskset -c "$SERVER_CPU" "${cmd[@]}")
   local pid port
   pid=$(jq -r '.pid // empty' <<<"$last" 2>/dev/null || true)
   port=$(jq -r '.port // empty' <<<"$last" 2>/dev/null || true)
@@ -496,7 +499,9 @@ if machine:
       f"RelWithDebInfo. OpenClaw: `{m0['openclaw'] or 'skipped'}` on Node {m0['node'] or '?'}.")
 w(f"- Placement: the server under test runs alone on **cpu {scpu}** (`taskset`, every thread of every process of "
   f"the gateway); the client and the mock model run on **cpu {ccpu}**, except the same-core rows where the client "
-  f"is on cpu {scpu} too. Start-up runs are not pinned.")
+  f"is on cpu {scpu} too. The gateway under test is started on cpu {scpu} (`taskset` at exec, so what it sizes "
+  f"from its CPU affinity sees one core, as the floor's single I/O thread does); the measured start-up runs are not "
+  f"pinned.")
 w("- Throughput is **one request in flight per connection** (no pipelining): each connection sends its next "
   "`health` when the previous answer arrives.")
 w("")
@@ -547,6 +552,7 @@ w("|---|---|---:|---|")
 keys = {"startup": ["startToHealthMs", "rssIdleTreeKiB", "rssIdleMainKiB", "pssIdleTreeKiB", "privateIdleTreeKiB",
                     "anonIdleTreeKiB", "refusedAttempts", "rejectedAttempts"],
         "startup_cold": ["startToHealthMs", "rssIdleTreeKiB"],
+        "startup_pinned": ["startToHealthMs", "rssIdleTreeKiB", "privateIdleTreeKiB", "anonIdleTreeKiB"],
         "latency_cross": ["rttP50Us", "rttP90Us", "rttP99Us", "rttP999Us", "rttMaxUs"],
         "latency_same": ["rttP50Us", "rttP90Us", "rttP99Us", "rttP999Us", "rttMaxUs"],
         "handshake": ["connectToHelloP50Us", "connectToHelloP99Us", "tcpToHelloP50Us"],
