@@ -62,7 +62,7 @@ void ClientSession::onMessage(std::string_view text) {
 }
 
 void ClientSession::handleConnect(std::string_view text) {
-  auto frame = protocol::parseRequestFrame(text);
+  auto frame = parser_.parse(text);
   if (!frame) {
     if (frame.error().kind == protocol::FrameErrorKind::kNotJson) {
       spdlog::info("connection {}: invalid JSON before connect; closing", conn_->remoteAddress());
@@ -136,6 +136,8 @@ void ClientSession::handleConnect(std::string_view text) {
     handshakeTimer_.reset();
   }
   conn_->setMaxMessageBytes(static_cast<std::size_t>(protocol::kMaxPayloadBytes));
+  // The limit hello-ok advertises as policy.maxBufferedBytes is the one the connection enforces.
+  conn_->setMaxBufferedBytes(static_cast<std::size_t>(protocol::kMaxBufferedBytes));
   {
     deps_.presence.set(
         conn_->id(),
@@ -153,7 +155,7 @@ void ClientSession::handleConnect(std::string_view text) {
 }
 
 void ClientSession::handleRequest(std::string_view text) {
-  auto frame = protocol::parseRequestFrame(text);
+  auto frame = parser_.parse(text);
   if (!frame) {
     if (frame.error().kind == protocol::FrameErrorKind::kNotJson) {
       // OpenClaw drops such a frame silently; Talon answers it, so a client never waits for nothing.
@@ -186,8 +188,9 @@ void ClientSession::sendEvent(std::string_view name, std::string_view payloadJso
   conn_->send(protocol::encodeEvent(name, payloadJson, ++seq_));
 }
 
+// Responses carry no seq: they are encoded and queued without sendMu_ (the connection's queue keeps
+// the order of send() calls).
 void ClientSession::respondOk(std::string_view id, std::string_view payloadJson) {
-  std::lock_guard lock(sendMu_);
   conn_->send(protocol::encodeResponseOk(id, payloadJson));
 }
 
@@ -195,7 +198,6 @@ void ClientSession::respondError(std::string_view id, const Error& error, std::o
   if (error.code == ErrorCode::kInternal || error.code == ErrorCode::kIo) {
     spdlog::error("request {} failed: {}", id, error.toString());
   }
-  std::lock_guard lock(sendMu_);
   conn_->send(payloadJson ? protocol::encodeResponseError(id, error, *payloadJson)
                           : protocol::encodeResponseError(id, error));
 }

@@ -14,6 +14,7 @@
 #include "gateway/methods/method_registry.h"
 #include "net/server.h"
 #include "protocol/client_info.h"
+#include "protocol/frames.h"
 #include "protocol/scopes.h"
 #include "security/authenticator.h"
 
@@ -75,7 +76,9 @@ class ClientSession final : public net::WebSocketSession,
   uint64_t busSubscription_ = 0;
   std::shared_ptr<void> handshakeTimer_;  // boost::asio::steady_timer, kept opaque here
 
-  std::mutex sendMu_;  // orders seq assignment with the send
+  protocol::RequestFrameParser parser_;  // onMessage is serial per connection (net layer)
+
+  std::mutex sendMu_;  // orders seq assignment with the send of events
   uint64_t seq_ = 0;
 };
 

@@ -1,5 +1,7 @@
 #include "protocol/frames.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -98,13 +100,11 @@ void appendResponseHead(std::string& out, std::string_view id, bool ok) {
   out += ok ? R"(,"ok":true)" : R"(,"ok":false)";
 }
 
-}  // namespace
-
-Expected<RequestFrame, FrameError> parseRequestFrame(std::string_view text) {
-  auto parsed = parseJson(text);
-  if (!parsed) return Unexpected(FrameError{FrameErrorKind::kNotJson, std::move(parsed).error(), std::nullopt});
-  if (!parsed->is_object()) return invalidFrame("must be object", std::nullopt);
-  auto& o = parsed->get_object();
+// Validates a parsed frame. Strings and params are copied out of `parsed` into the default (heap)
+// memory resource, so the frame outlives the resource `parsed` was built in.
+Expected<RequestFrame, FrameError> validateRequestFrame(const json::value& parsed) {
+  if (!parsed.is_object()) return invalidFrame("must be object", std::nullopt);
+  const auto& o = parsed.get_object();
 
   std::optional<std::string> id;
   if (auto it = o.find("id"); it != o.end() && it->value().is_string() && !it->value().get_string().empty()) {
@@ -141,7 +141,36 @@ Expected<RequestFrame, FrameError> parseRequestFrame(std::string_view text) {
   }
   frame.id = std::move(*id);
   frame.method = toStdString(o.at("method"));
-  if (auto it = o.find("params"); it != o.end()) frame.params = std::move(it->value());
+  if (auto it = o.find("params"); it != o.end()) frame.params = json::value(it->value(), json::storage_ptr());
+  return frame;
+}
+
+}  // namespace
+
+Expected<RequestFrame, FrameError> parseRequestFrame(std::string_view text) {
+  RequestFrameParser parser;
+  return parser.parse(text);
+}
+
+Expected<RequestFrame, FrameError> RequestFrameParser::parse(std::string_view text) {
+  // The tree lives in tree_ (and in heap blocks the resource frees when it goes) only during this call.
+  json::monotonic_resource tree(tree_, sizeof tree_);
+  parser_.reset(json::storage_ptr(&tree));
+  boost::system::error_code ec;
+  std::size_t n = parser_.write(text.data(), text.size(), ec);  // also fails on trailing non-whitespace
+  if (ec) {
+    parser_.reset();
+    // The same error as parseJson's (base/json.cpp): the message reaches the client.
+    return Unexpected(FrameError{
+        FrameErrorKind::kNotJson,
+        Error(ErrorCode::kInvalidArgument, fmt::format("invalid JSON at byte {}: {}", n, ec.message()), "invalid JSON"),
+        std::nullopt});
+  }
+  auto frame = [&] {
+    const json::value parsed = parser_.release();
+    return validateRequestFrame(parsed);
+  }();
+  parser_.reset();  // drops the parser's reference to `tree`
   return frame;
 }
 

@@ -4,6 +4,7 @@
 // Source: reference/openclaw-protocol.md §1 "Frames" and "Errors seen on the wire"; OpenClaw 2026.9.6
 // dist/sessions-*.mjs region schema/frames.ts (RequestFrameSchema, ResponseFrameSchema, EventFrameSchema,
 // ErrorShapeSchema) and dist/message-handler-*.mjs (how invalid frames are answered).
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -54,6 +55,28 @@ inline constexpr std::string_view kInvalidFrameResponseId = "invalid";
 /// OpenClaw's validator ("at root: unexpected property 'x'", "must have required property 'id'",
 /// "at /id: must NOT have fewer than 1 characters", ...). The method is not checked against the table.
 Expected<RequestFrame, FrameError> parseRequestFrame(std::string_view text);
+
+/// parseRequestFrame for a stream of frames (one WebSocket connection): the same answers, but the
+/// parser's working memory is kept from one frame to the next and the frame's JSON tree is built in a
+/// buffer inside this object (frames larger than it spill to the heap), so a small request costs no
+/// allocation beyond its params (copied out to the heap when present). Not thread-safe: one frame at a
+/// time.
+class RequestFrameParser {
+ public:
+  RequestFrameParser() = default;
+  RequestFrameParser(const RequestFrameParser&) = delete;
+  RequestFrameParser& operator=(const RequestFrameParser&) = delete;
+
+  /// As parseRequestFrame(text).
+  Expected<RequestFrame, FrameError> parse(std::string_view text);
+
+ private:
+  /// Bytes of JSON tree built without an allocation; a `health` or `chat.send` request fits.
+  static constexpr std::size_t kTreeBufferBytes = 2048;
+
+  json::parser parser_;
+  alignas(std::max_align_t) unsigned char tree_[kTreeBufferBytes];
+};
 
 /// Appends `s` to `out` as a JSON string literal (quotes included): `"` and `\` escaped, control
 /// characters as \b \f \n \r \t or \u00XX, invalid UTF-8 bytes replaced by \ufffd so the output is
