@@ -6,15 +6,20 @@
 // (non-empty sessionKey) reaches the subscribers registered for that session plus those that take every
 // event; a gateway-wide event (tick, health, presence, shutdown) reaches every subscriber.
 //
+// A subscriber follows at most kMaxSessionsPerSubscriber sessions: joining one more drops the one whose
+// last event or join is the oldest, so a connection that sends to ever new session keys holds a bounded
+// amount of the bus (it joins a session again with its next chat.send or chat.history there).
+//
 // Thread rules: every member may be called from any thread. Subscriber callbacks run on the publishing
 // thread, must not block and must not call back into the bus.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 namespace talon::gateway {
@@ -31,6 +36,9 @@ class EventBus {
  public:
   using Subscriber = std::function<void(const GatewayEvent&)>;
 
+  /// Sessions one subscriber follows at most (see the file comment).
+  static constexpr std::size_t kMaxSessionsPerSubscriber = 64;
+
   /// What a subscriber receives besides gateway-wide events.
   enum class Interest {
     kSessionsJoined,  // events of the sessions joined with joinSession()
@@ -40,6 +48,8 @@ class EventBus {
   /// Registers a subscriber; returns its id for joinSession() and unsubscribe().
   uint64_t subscribe(Subscriber subscriber, Interest interest = Interest::kSessionsJoined);
   /// From now on, events of `sessionKey` reach subscriber `id`. Idempotent; unknown ids are ignored.
+  /// When the subscriber already follows kMaxSessionsPerSubscriber other sessions, it stops following
+  /// the one least recently joined or published to.
   void joinSession(uint64_t id, const std::string& sessionKey);
   /// Removes the subscriber and its session memberships.
   void unsubscribe(uint64_t id);
@@ -47,18 +57,32 @@ class EventBus {
   void publish(const GatewayEvent& event) const;
   /// Number of subscribers (for status output).
   std::size_t subscriberCount() const;
+  /// Sessions subscriber `id` follows now (0 for an unknown id). For tests and status output.
+  std::size_t joinedSessionCount(uint64_t id) const;
 
  private:
+  struct Entry;
+  /// One subscriber following one session. `lastActive` is a value of activity_ at its last join or
+  /// event (written under the shared lock, hence atomic).
+  struct Member {
+    Entry* entry;
+    uint64_t id;
+    mutable std::atomic<uint64_t> lastActive;
+  };
   struct Entry {
     Subscriber fn;
     Interest interest;
-    std::unordered_set<std::string> sessions;
+    /// Followed sessions; the key lives in bySession_ (node-based: stable addresses).
+    std::unordered_map<std::string_view, std::unique_ptr<Member>> sessions;
   };
+  void leaveSessionLocked(Entry& entry, std::string_view sessionKey);
+
   mutable std::shared_mutex mutex_;
   uint64_t nextId_ = 1;
+  mutable std::atomic<uint64_t> activity_{0};
   std::unordered_map<uint64_t, Entry> subscribers_;
   std::vector<uint64_t> everySession_;
-  std::unordered_map<std::string, std::vector<uint64_t>> bySession_;
+  std::unordered_map<std::string, std::vector<const Member*>> bySession_;
 };
 
 }  // namespace talon::gateway
