@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 namespace talon::gateway {
@@ -37,6 +38,53 @@ TEST(EventBus, SessionEventsReachOnlyTheirSubscribersAndWatchers) {
   bus.joinSession(ida, "agent:main:one");  // unknown id: ignored
   bus.publish(event("chat5", "agent:main:one"));
   EXPECT_EQ(a.size(), 2u);
+}
+
+TEST(EventBus, ASubscriberFollowsABoundedNumberOfSessionsDroppingTheLeastRecentlyActive) {
+  EventBus bus;
+  std::vector<std::string> got;
+  auto id = bus.subscribe([&](const GatewayEvent& e) { got.push_back(e.sessionKey); });
+  const auto key = [](std::size_t i) { return "agent:main:s" + std::to_string(i); };
+  for (std::size_t i = 0; i < EventBus::kMaxSessionsPerSubscriber; ++i) bus.joinSession(id, key(i));
+  EXPECT_EQ(bus.joinedSessionCount(id), EventBus::kMaxSessionsPerSubscriber);
+  bus.publish(event("chat", key(0)));  // s0 is active again: s1 is now the least recently active
+  got.clear();
+
+  bus.joinSession(id, "agent:main:new");
+  EXPECT_EQ(bus.joinedSessionCount(id), EventBus::kMaxSessionsPerSubscriber);
+  for (const auto& k : {key(0), key(1), key(2), std::string("agent:main:new")}) bus.publish(event("chat", k));
+  EXPECT_EQ(got, (std::vector<std::string>{key(0), key(2), "agent:main:new"}));
+
+  // Joining again follows it again (and drops the next least recently active, s3).
+  bus.joinSession(id, key(1));
+  got.clear();
+  bus.publish(event("chat", key(1)));
+  bus.publish(event("chat", key(3)));
+  EXPECT_EQ(got, (std::vector<std::string>{key(1)}));
+
+  bus.unsubscribe(id);
+  EXPECT_EQ(bus.joinedSessionCount(id), 0u);
+  got.clear();
+  bus.publish(event("chat", key(1)));
+  EXPECT_TRUE(got.empty());
+}
+
+TEST(EventBus, SessionsSharedBySubscribersStayFollowedByTheOthers) {
+  EventBus bus;
+  std::vector<std::string> a, b;
+  auto ida = bus.subscribe([&](const GatewayEvent& e) { a.push_back(e.sessionKey); });
+  auto idb = bus.subscribe([&](const GatewayEvent& e) { b.push_back(e.sessionKey); });
+  bus.joinSession(ida, "agent:main:shared");
+  bus.joinSession(idb, "agent:main:shared");
+  for (std::size_t i = 0; i < EventBus::kMaxSessionsPerSubscriber; ++i) {
+    bus.joinSession(ida, "agent:main:a" + std::to_string(i));  // pushes "shared" out of a's sessions
+  }
+  bus.publish(event("chat", "agent:main:shared"));
+  EXPECT_TRUE(a.empty());
+  EXPECT_EQ(b, (std::vector<std::string>{"agent:main:shared"}));
+  bus.unsubscribe(idb);
+  bus.publish(event("chat", "agent:main:shared"));
+  EXPECT_EQ(b.size(), 1u);
 }
 
 }  // namespace
