@@ -282,7 +282,7 @@ gateway_suite() {
     rm -f "$pidFile"
   done
   # The gateway measured from here on starts on its core, as the floor does (taskset at exec, not only
-  # taskset -a -p afterwards), so that what it sizes from its CPU affinity (I/O threads) sees one core.
+  # taskset -a -p afterwards), so that anything it sizes from its CPU affinity sees one core.
   log "$side: start on cpu $SERVER_CPU for the rest of the suite"
   last=$(record "$side" startup_pinned 0 -- "$CLIENT" startup --token "$TOKEN" "${startArgs[@]}" --leave-running \
     --log "$dir/gateway.out" --pid-file "$pidFile" -- taskset -c "$SERVER_CPU" "${cmd[@]}")
@@ -515,9 +515,8 @@ if machine:
       f"RelWithDebInfo. OpenClaw: `{m0['openclaw'] or 'skipped'}` on Node {m0['node'] or '?'}.")
 w(f"- Placement: the server under test runs alone on **cpu {scpu}** (`taskset`, every thread of every process of "
   f"the gateway); the client and the mock model run on **cpu {ccpu}**, except the same-core rows where the client "
-  f"is on cpu {scpu} too. The gateway under test is started on cpu {scpu} (`taskset` at exec, so what it sizes "
-  f"from its CPU affinity sees one core, as the floor's single I/O thread does); the measured start-up runs are not "
-  f"pinned.")
+  f"is on cpu {scpu} too. The gateway under test is started on cpu {scpu} (`taskset` at exec, as the floor is); "
+  f"the measured start-up runs are not pinned.")
 w("- Throughput is **one request in flight per connection** (no pipelining): each connection sends its next "
   "`health` when the previous answer arrives.")
 w("")
