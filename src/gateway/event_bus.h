@@ -37,7 +37,7 @@ class EventBus {
   using Subscriber = std::function<void(const GatewayEvent&)>;
 
   /// Sessions one subscriber follows at most (see the file comment).
-  static constexpr std::size_t kMaxSessionsPerSubscriber = 64;
+  static constexpr std::size_t kMaxSessionsPerSubscriber = 256;
 
   /// What a subscriber receives besides gateway-wide events.
   enum class Interest {
