@@ -40,7 +40,9 @@ Result<std::string> readFile(const std::filesystem::path& path, std::size_t maxB
   return out;
 }
 
-Status writeFileAtomic(const std::filesystem::path& path, std::string_view data, unsigned mode) {
+Status writeFileAtomic(const std::filesystem::path& path, std::string_view data, unsigned mode,
+                       FileDurability durability) {
+  const bool durable = durability == FileDurability::kDurable;
   auto dir = path.parent_path();
   if (dir.empty()) dir = ".";
   auto tmp = dir / fmt::format(".{}.tmp-{}", path.filename().string(), randomHex(6));
@@ -64,13 +66,14 @@ Status writeFileAtomic(const std::filesystem::path& path, std::string_view data,
     }
     off += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0) return cleanup("fsync");
+  if (durable && ::fsync(fd) != 0) return cleanup("fsync");
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int e = errno;
     ::unlink(tmp.c_str());
     return fail(ErrorCode::kIo, fmt::format("cannot rename to {}: {}", path.string(), std::strerror(e)));
   }
+  if (!durable) return {};
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);

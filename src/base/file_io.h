@@ -12,8 +12,17 @@ namespace talon {
 /// when it is larger than `maxBytes`.
 Result<std::string> readFile(const std::filesystem::path& path, std::size_t maxBytes = 64u << 20);
 
-/// Writes `data` to `path` atomically: a temp file in the same folder, fsync, rename, fsync of the
-/// folder. A crash leaves either the old or the new content. `mode` is the new file's permission bits.
-Status writeFileAtomic(const std::filesystem::path& path, std::string_view data, unsigned mode = 0644);
+/// How far writeFileAtomic() goes.
+enum class FileDurability {
+  kDurable,     // fsync the file and its folder: after a power loss the file is the old or the new one
+  kAtomicOnly,  // no fsync: readers never see a partial file, but a power loss may lose it (for
+                // rendezvous files such as --port-file, which mean nothing after a reboot)
+};
+
+/// Writes `data` to `path` atomically: a temp file in the same folder, then rename (with kDurable: fsync
+/// of the file before and of the folder after). A crash leaves either the old or the new content.
+/// `mode` is the new file's permission bits.
+Status writeFileAtomic(const std::filesystem::path& path, std::string_view data, unsigned mode = 0644,
+                       FileDurability durability = FileDurability::kDurable);
 
 }  // namespace talon

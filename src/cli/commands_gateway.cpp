@@ -101,7 +101,10 @@ int runGateway(const RunOptions& o) {
                port, snapshot->path, snapshot->exists ? "" : " (absent: defaults)", stateDir.string());
   std::cout << "talon gateway listening on " << where << " port " << port << std::endl;
   if (!o.portFile.empty()) {
-    if (auto s = writeFileAtomic(o.portFile, std::to_string(port) + "\n", 0644); !s) return reportError(s.error());
+    // A rendezvous for scripts and tests: atomic (never half-written) but not fsynced, so publishing the
+    // port does not wait for the disk.
+    if (auto s = writeFileAtomic(o.portFile, std::to_string(port) + "\n", 0644, FileDurability::kAtomicOnly); !s)
+      return reportError(s.error());
   }
   auto s = (*gw)->run();
   if (!s) return reportError(s.error());
