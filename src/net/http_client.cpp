@@ -29,6 +29,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "base/ascii.h"
 #include "net/endpoint_url.h"
 
 namespace talon::net {
@@ -47,14 +48,6 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 constexpr std::size_t kBodyChunkBytes = 16u << 10;
 constexpr std::size_t kMaxResponseHeaderBytes = 64u << 10;
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
 
 /// RFC 9110 §5.6.2 token.
 bool isToken(std::string_view s) {
@@ -238,12 +231,12 @@ class Call final : public ClientCall, public std::enable_shared_from_this<Call> 
     req.set(http::field::host, url_.hostHeader);
     bool userAgent = false;
     for (const auto& [name, value] : request_.headers) {
-      if (iequals(name, "host")) {
+      if (equalsIgnoreAsciiCase(name, "host")) {
         req.set(http::field::host, value);
       } else {
         req.insert(name, value);
       }
-      userAgent = userAgent || iequals(name, "user-agent");
+      userAgent = userAgent || equalsIgnoreAsciiCase(name, "user-agent");
     }
     if (!userAgent) req.set(http::field::user_agent, "talon");
     req.body() = std::move(request_.body);

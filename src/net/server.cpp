@@ -19,6 +19,8 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <chrono>
 #include <exception>
+
+#include "base/ascii.h"
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -50,23 +52,12 @@ constexpr std::size_t kKeepQueueSlots = 64;
 /// Delay before accepting again after an accept error (e.g. EMFILE), so the loop does not spin.
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(50);
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 bool validHeaderValue(std::string_view v) { return v.find_first_of("\r\n") == std::string_view::npos; }
 
 /// The handler set "Connection: close" (RFC 9112 §9.6).
 bool asksToClose(const Headers& headers) {
   for (const auto& [name, value] : headers) {
-    if (iequals(name, "connection") && iequals(value, "close")) return true;
+    if (equalsIgnoreAsciiCase(name, "connection") && equalsIgnoreAsciiCase(value, "close")) return true;
   }
   return false;
 }
@@ -268,7 +259,7 @@ class HttpSession final : public ServerConnection, public std::enable_shared_fro
     if (stopping_) return closeSocket();
     auto& req = parser_->get();
     if (state_->handlers.onWebSocket && beast::websocket::is_upgrade(req)) return upgrade();
-    if (!parser_->is_done() && iequals(req[http::field::expect], "100-continue")) {
+    if (!parser_->is_done() && equalsIgnoreAsciiCase(req[http::field::expect], "100-continue")) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       stream_.expires_after(kWriteTimeout);
       asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
@@ -709,7 +700,7 @@ error_code openAcceptor(Acceptor& acceptor, const tcp::endpoint& endpoint) {
 
 std::string_view HttpRequest::header(std::string_view name) const {
   for (const auto& [n, v] : headers) {
-    if (iequals(n, name)) return v;
+    if (equalsIgnoreAsciiCase(n, name)) return v;
   }
   return {};
 }
