@@ -411,9 +411,19 @@ void Gateway::stop() {
     if (impl.healthTimer) impl.healthTimer->cancel();
     if (impl.tickTimer) impl.tickTimer->cancel();
     if (impl.signals) impl.signals->cancel();
-    // Running turns get agents.defaults drain grace to finish (then they are aborted) before the
-    // connections close, so their final events still reach the clients that wait for them.
-    impl.runner->drain([&impl] {
+    // Running turns get the drain grace (--drain-grace) to finish, then they are aborted, before the
+    // connections close, so their final events still reach the clients that wait for them. A backstop
+    // stops the loop if the turns have not ended 5 s after the grace (e.g. a commit that hangs on a
+    // full disk): shutdown is bounded, and the log says why.
+    auto backstop = std::make_shared<asio::steady_timer>(impl.io, impl.options.drainGrace + std::chrono::seconds(5));
+    auto drained = std::make_shared<std::atomic<bool>>(false);
+    backstop->async_wait([&impl, backstop, drained](const boost::system::error_code& ec) {
+      if (ec || *drained) return;
+      spdlog::error("turns did not end within the drain grace plus 5 s; stopping anyway");
+      impl.io.stop();
+    });
+    impl.runner->drain([&impl, drained] {
+      *drained = true;  // the backstop (possibly on another thread) now does nothing; io.stop() ends its wait
       asio::post(impl.io, [&impl] {
         impl.channels.stopAll();
         if (impl.server) impl.server->stop();
