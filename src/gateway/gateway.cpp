@@ -34,6 +34,7 @@
 #include "net/http_router.h"
 #include "protocol/constants.h"
 #include "protocol/frames.h"
+#include "security/audit_sink.h"
 #include "security/shared_secret_authenticator.h"
 #include "store/sqlite_store.h"
 
@@ -142,6 +143,7 @@ class Gateway::Impl {
   GatewayInfo info;
   std::unique_ptr<AgentDirectory> agents;
   std::unique_ptr<security::SharedSecretAuthenticator> auth;
+  security::AuditSinkPtr audit = std::make_shared<security::LogAuditSink>();
   PresenceRegistry presence;
   CachedPayload health;
   health::MetricsRegistry metrics;
@@ -168,13 +170,24 @@ class Gateway::Impl {
   std::atomic<bool> healthRefreshing{false};
 
   GatewayServices services() {
-    return GatewayServices{
-        info,      options.config, *agents,
-        *store,    *runner,        runs,
-        bus,       presence,       health,
-        *auth,     state,          channels,
-        metrics,   *healthRecords, [this]() { return server ? server->stats() : net::ServerStats{}; },
-        executors, clock};
+    return GatewayServices{info,
+                           options.config,
+                           *agents,
+                           *store,
+                           *runner,
+                           runs,
+                           bus,
+                           presence,
+                           health,
+                           *auth,
+                           *audit,
+                           state,
+                           channels,
+                           metrics,
+                           *healthRecords,
+                           [this]() { return server ? server->stats() : net::ServerStats{}; },
+                           executors,
+                           clock};
   }
   methods::HealthDeps healthDeps() { return methods::HealthDeps::from(services()); }
 

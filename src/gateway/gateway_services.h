@@ -27,7 +27,8 @@
 
 namespace talon::security {
 class Authenticator;
-}
+class AuditSink;
+}  // namespace talon::security
 
 namespace talon::gateway::channels {
 class ChannelSet;
@@ -141,6 +142,8 @@ struct GatewayServices {
   PresenceRegistry& presence;
   CachedPayload& health;
   const security::Authenticator& auth;
+  /// Where security-relevant decisions are recorded (security/audit_sink.h); thread-safe.
+  security::AuditSink& audit;
   GatewayState& state;
   const channels::ChannelSet& channels;
   health::MetricsRegistry& metrics;

@@ -106,6 +106,7 @@ gateway::GatewayServices GatewayComponents::services() {
                                   presence,
                                   health,
                                   *auth,
+                                  audit,
                                   state,
                                   channels,
                                   metrics,

@@ -29,6 +29,7 @@
 #include "store/store.h"
 #include "support/fake_model_provider.h"
 #include "support/manual_executors.h"
+#include "support/recording_audit_sink.h"
 #include "support/temp_dir.h"
 
 namespace talon::testing {
@@ -80,6 +81,8 @@ class GatewayComponents {
   gateway::PresenceRegistry presence;
   gateway::CachedPayload health;
   std::unique_ptr<security::SharedSecretAuthenticator> auth;
+  /// Every audit event the components recorded, in order.
+  RecordingAuditSink audit;
   gateway::GatewayState state;
   gateway::channels::ChannelSet channels;  // none: tests add their own channels where they need them
   gateway::health::MetricsRegistry metrics;

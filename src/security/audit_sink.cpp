@@ -1,0 +1,27 @@
+#include "security/audit_sink.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json/serialize.hpp>
+
+namespace talon::security {
+
+const char* auditOutcomeName(AuditOutcome outcome) {
+  switch (outcome) {
+    case AuditOutcome::kAllowed:
+      return "allowed";
+    case AuditOutcome::kDenied:
+      return "denied";
+    case AuditOutcome::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+void LogAuditSink::record(AuditEvent event) {
+  const auto level = event.outcome == AuditOutcome::kAllowed ? spdlog::level::info : spdlog::level::warn;
+  spdlog::log(level, "audit kind={} actor={} target={} outcome={} details={}", event.kind, event.actor, event.target,
+              auditOutcomeName(event.outcome), boost::json::serialize(event.details));
+}
+
+}  // namespace talon::security
