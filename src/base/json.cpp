@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace talon {
@@ -121,8 +122,9 @@ std::optional<int64_t> getInt(const json::object& o, std::string_view key) {
   if (v.is_int64()) return v.get_int64();
   if (v.is_uint64() && v.get_uint64() <= static_cast<uint64_t>(INT64_MAX)) return static_cast<int64_t>(v.get_uint64());
   if (v.is_double()) {
-    double d = v.get_double();
-    if (d == static_cast<double>(static_cast<int64_t>(d))) return static_cast<int64_t>(d);
+    // Only a whole number inside int64's range converts: casting anything else (1e70, NaN) is undefined.
+    const double d = v.get_double();
+    if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 && std::trunc(d) == d) return static_cast<int64_t>(d);
   }
   return std::nullopt;
 }

@@ -43,6 +43,19 @@ TEST(Json, TypedAccessors) {
   EXPECT_EQ(getObject(o, "missing"), nullptr);
 }
 
+// Found by the handshake fuzz target: maxProtocol 4.3e70 was cast to int64 (undefined behaviour).
+TEST(Json, GetIntRefusesNumbersOutsideInt64) {
+  auto v =
+      parseJson(R"({"huge":4.3e70,"neg":-1e19,"edge":9223372036854775808.0,"frac":2.5,"min":-9223372036854775808.0})");
+  ASSERT_TRUE(v);
+  const auto& o = v->as_object();
+  EXPECT_EQ(getInt(o, "huge"), std::nullopt);
+  EXPECT_EQ(getInt(o, "neg"), std::nullopt);
+  EXPECT_EQ(getInt(o, "edge"), std::nullopt);
+  EXPECT_EQ(getInt(o, "frac"), std::nullopt);
+  EXPECT_EQ(getInt(o, "min"), INT64_MIN);
+}
+
 TEST(Hash, Sha256MatchesKnownVector) {
   EXPECT_EQ(sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }

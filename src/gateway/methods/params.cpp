@@ -1,5 +1,7 @@
 #include "gateway/methods/params.h"
 
+#include <cmath>
+
 namespace talon::gateway::methods {
 namespace {
 
@@ -15,7 +17,8 @@ bool hasType(const json::value& v, ParamType t) {
     case ParamType::kNonEmptyString:
       return v.is_string() && !v.get_string().empty();
     case ParamType::kInteger:
-      return v.is_int64() || v.is_uint64() || (v.is_double() && v.get_double() == static_cast<int64_t>(v.get_double()));
+      return v.is_int64() || v.is_uint64() ||
+             (v.is_double() && std::isfinite(v.get_double()) && std::trunc(v.get_double()) == v.get_double());
     case ParamType::kBoolean:
       return v.is_bool();
     case ParamType::kObject:
