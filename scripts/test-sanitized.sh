@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds the whole test suite with AddressSanitizer + UndefinedBehaviorSanitizer (gcc, -DTALON_SANITIZE=ON)
+# and runs it. Any sanitizer report fails the test that triggered it (UBSan does not recover; ASan
+# aborts; LeakSanitizer reports leaks at exit).
+#   usage: scripts/test-sanitized.sh [ctest args...]   (default: every test)
+#   env:   BUILD_DIR (build-asan), JOBS (nproc), OPENCLAW_REF_DIR (for the conformance tests)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build="${BUILD_DIR:-build-asan}"
+jobs="${JOBS:-$(nproc)}"
+
+echo "== sanitized build ($build, ASan+UBSan)"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTALON_SANITIZE=ON >/dev/null
+cmake --build "$build" -j"$jobs"
+
+echo "== sanitized tests"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+ctest --test-dir "$build" --output-on-failure -j"$jobs" --timeout 600 "$@"

@@ -1,0 +1,19 @@
+// libFuzzer target: the inbound request-frame parser (src/protocol/frames.h), both the one-shot
+// parseRequestFrame and the per-connection RequestFrameParser that keeps its working memory between
+// frames. Any input must give a frame or a FrameError; both parsers must agree.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "protocol/frames.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static talon::protocol::RequestFrameParser streamParser;  // reused across inputs, as on a connection
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  auto once = talon::protocol::parseRequestFrame(text);
+  auto streamed = streamParser.parse(text);
+  if (once.has_value() != streamed.has_value()) __builtin_trap();
+  if (once.has_value() && (once->id != streamed->id || once->method != streamed->method)) __builtin_trap();
+  if (!once.has_value() && once.error().kind != streamed.error().kind) __builtin_trap();
+  return 0;
+}
