@@ -18,6 +18,8 @@ std::string_view errorCodeName(ErrorCode code) {
       return "already_exists";
     case ErrorCode::kUnauthenticated:
       return "unauthenticated";
+    case ErrorCode::kNotPaired:
+      return "not_paired";
     case ErrorCode::kPermissionDenied:
       return "permission_denied";
     case ErrorCode::kFailedPrecondition:
@@ -57,6 +59,8 @@ std::string Error::publicMessage() const {
       return "already exists";
     case ErrorCode::kUnauthenticated:
       return "unauthorized";
+    case ErrorCode::kNotPaired:
+      return "pairing required";
     case ErrorCode::kPermissionDenied:
       return "forbidden";
     case ErrorCode::kFailedPrecondition:
@@ -105,6 +109,8 @@ std::string_view protocolErrorCode(ErrorCode code) {
       return "INVALID_REQUEST";
     case ErrorCode::kPermissionDenied:
       return "FORBIDDEN";
+    case ErrorCode::kNotPaired:
+      return "NOT_PAIRED";
     case ErrorCode::kNotFound:
       return "NOT_FOUND";
     case ErrorCode::kAlreadyExists:
@@ -137,6 +143,7 @@ int httpStatus(ErrorCode code) {
     case ErrorCode::kUnauthenticated:
       return 401;
     case ErrorCode::kPermissionDenied:
+    case ErrorCode::kNotPaired:
       return 403;
     case ErrorCode::kNotFound:
       return 404;
@@ -193,6 +200,7 @@ int exitCode(ErrorCode code) {
     case ErrorCode::kUnsupported:
       return 3;
     case ErrorCode::kUnauthenticated:
+    case ErrorCode::kNotPaired:
     case ErrorCode::kPermissionDenied:
       return 4;
     case ErrorCode::kUnavailable:

@@ -17,6 +17,7 @@ enum class ErrorCode {
   kNotFound,                // the named thing does not exist
   kAlreadyExists,           // create of something that exists
   kUnauthenticated,         // missing or wrong credentials
+  kNotPaired,               // a device identity is required, or the device is not (or no longer) paired
   kPermissionDenied,        // authenticated but lacking a scope or right
   kFailedPrecondition,      // the system is not in a state that allows the operation
   kAgentSelectionRequired,  // routing found no owning agent (OpenClaw AGENT_SELECTION_REQUIRED)

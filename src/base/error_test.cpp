@@ -25,6 +25,7 @@ constexpr Mapping kMappings[] = {
     {ErrorCode::kNotFound, "not_found", "NOT_FOUND", 404, 6},
     {ErrorCode::kAlreadyExists, "already_exists", "CONFLICT", 409, 1},
     {ErrorCode::kUnauthenticated, "unauthenticated", "INVALID_REQUEST", 401, 4},
+    {ErrorCode::kNotPaired, "not_paired", "NOT_PAIRED", 403, 4},
     {ErrorCode::kPermissionDenied, "permission_denied", "FORBIDDEN", 403, 4},
     {ErrorCode::kFailedPrecondition, "failed_precondition", "INVALID_REQUEST", 409, 1},
     {ErrorCode::kAgentSelectionRequired, "agent_selection_required", "AGENT_SELECTION_REQUIRED", 400, 1},
