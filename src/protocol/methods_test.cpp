@@ -180,6 +180,10 @@ INSTANTIATE_TEST_SUITE_P(
                  "MISSING_SCOPE"},
         AuthCase{"updateWithWrite", "update.run", kWrite, kOp, "FORBIDDEN", "missing scope: operator.admin",
                  "MISSING_SCOPE"},
+        // A method that does not exist: OpenClaw 2026.9.6 authorizes before it looks for a handler
+        // (dist/server-methods-*.mjs handleGatewayRequest → authorizeGatewayMethod; an unclassified method
+        // needs operator.admin in dist/method-scopes-*.mjs authorizeOperatorScopesForMethod), so a caller
+        // without admin gets MISSING_SCOPE operator.admin and only an admin hears "unknown method".
         AuthCase{"unknownWithNone", "foo.bar", kNone, kOp, "FORBIDDEN", "missing scope: operator.admin",
                  "MISSING_SCOPE"},
         AuthCase{"unknownWithRead", "foo.bar", kRead, kOp, "FORBIDDEN", "missing scope: operator.admin",

@@ -65,7 +65,20 @@ std::vector<std::string> grantScopes(const ScopeGrantInput& in) {
   const bool cliCli = in.clientId == "cli" && in.clientMode == ClientMode::kCli;
   const bool localBackend = in.clientId == "gateway-client" && in.clientMode == ClientMode::kBackend;
   if (!cliCli && !localBackend) return {};
-  return {in.requested.begin(), in.requested.end()};
+  return grantableScopes(in.role, in.requested);
+}
+
+std::vector<std::string> grantableScopes(Role role, std::span<const std::string> requested) {
+  std::vector<std::string> out;
+  if (role != Role::kOperator) return out;
+  ScopeSet seen;
+  for (const auto& name : requested) {
+    auto scope = parseScope(name);
+    if (!scope || seen.has(*scope)) continue;
+    seen.add(*scope);
+    out.push_back(name);
+  }
+  return out;
 }
 
 }  // namespace talon::protocol

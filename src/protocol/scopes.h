@@ -67,14 +67,23 @@ struct ScopeGrantInput {
   bool sharedSecretAuth = false;
   std::string_view clientId;
   ClientMode clientMode = ClientMode::kCli;
+  /// The connection's role: only `operator` holds operator scopes.
+  Role role = Role::kOperator;
   /// `connect.params.scopes` as sent.
   std::span<const std::string> requested;
 };
 
 /// The scopes an operator connection without a verified device identity is granted. On loopback with
-/// the shared secret, `cli`/`cli` and `gateway-client`/`backend` keep the scopes they requested (as
-/// sent, including operator.admin); everything else, including any `mode:"probe"` client, gets [].
-/// Source: reference/openclaw-protocol.md §1 "Auth and scopes as observed".
+/// the shared secret, `cli`/`cli` and `gateway-client`/`backend` keep the scopes they requested that
+/// exist (grantableScopes: operator.admin included); everything else, including any `mode:"probe"`
+/// client, gets []. Source: reference/openclaw-protocol.md §1 "Auth and scopes as observed".
+/// Talon differs from OpenClaw on purpose: OpenClaw echoes unknown requested names ("bogus.scope") in
+/// hello-ok and grants operator scopes to role node; Talon grants neither (issue 6).
 std::vector<std::string> grantScopes(const ScopeGrantInput& in);
+
+/// The requested scopes a connection with `role` may hold: for role operator the names of the closed
+/// operator set (parseScope), in the order sent, duplicates dropped; for node and worker none (they
+/// are authorized by role, not by operator scopes).
+std::vector<std::string> grantableScopes(Role role, std::span<const std::string> requested);
 
 }  // namespace talon::protocol

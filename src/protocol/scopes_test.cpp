@@ -107,14 +107,32 @@ INSTANTIATE_TEST_SUITE_P(
                       GrantCase{"tui", true, true, "openclaw-tui", ClientMode::kCli, false}),
     [](const ::testing::TestParamInfo<GrantCase>& info) { return std::string(info.param.name); });
 
-TEST(ScopeGrant, KeepsRequestedScopesAsSent) {
-  const std::vector<std::string> requested = {"operator.read", "operator.read", "custom.scope"};
+// Issue 6: an unknown requested scope is never granted (OpenClaw echoes it back), duplicates are dropped.
+TEST(ScopeGrant, GrantsOnlyScopesThatExist) {
+  const std::vector<std::string> requested = {"operator.read", "operator.read", "bogus.scope", "operator.bogus",
+                                              "operator.pairing"};
   const auto granted = grantScopes({.isLoopback = true,
                                     .sharedSecretAuth = true,
                                     .clientId = "cli",
                                     .clientMode = ClientMode::kCli,
                                     .requested = requested});
-  EXPECT_EQ(granted, requested);
+  EXPECT_EQ(granted, (std::vector<std::string>{"operator.read", "operator.pairing"}));
+}
+
+// Issue 6: role node (and worker) is authorized by role; it is granted no operator scope, admin included.
+TEST(ScopeGrant, NodeAndWorkerGetNoOperatorScopes) {
+  const std::vector<std::string> requested = {"operator.admin", "operator.read"};
+  for (Role role : {Role::kNode, Role::kWorker}) {
+    EXPECT_TRUE(grantScopes({.isLoopback = true,
+                             .sharedSecretAuth = true,
+                             .clientId = "cli",
+                             .clientMode = ClientMode::kCli,
+                             .role = role,
+                             .requested = requested})
+                    .empty());
+    EXPECT_TRUE(grantableScopes(role, requested).empty());
+  }
+  EXPECT_EQ(grantableScopes(Role::kOperator, requested), requested);
 }
 
 }  // namespace

@@ -36,8 +36,8 @@ struct Principal {
   protocol::Role role = protocol::Role::kOperator;
   /// The granted scopes as a set, for per-request checks (protocol::authorize).
   protocol::ScopeSet scopes;
-  /// The granted scopes as names, as hello-ok's auth.scopes carries them (kept as the client sent them,
-  /// unknown names included, as OpenClaw does).
+  /// The granted scopes as names, as hello-ok's auth.scopes carries them: only names of the closed
+  /// operator set that the role may hold (protocol::grantableScopes), in the order requested.
   std::vector<std::string> grantedScopes;
   /// How the caller proved who it is, as hello-ok's auth.method names it: "token", "password", "none"
   /// (later "device-token", ...).

@@ -74,6 +74,7 @@ Expected<Principal, ConnectAuthFailure> SharedSecretAuthenticator::authenticateC
   grant.sharedSecretAuth = true;
   grant.clientId = params.client.id;
   grant.clientMode = params.client.mode;
+  grant.role = role;
   grant.requested = params.scopes;
   Principal principal;
   principal.role = role;

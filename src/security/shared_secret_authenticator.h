@@ -30,8 +30,8 @@ Result<AuthMode> parseAuthMode(std::string_view mode);
 ///  - connect: in token mode `auth.token` must be present and non-empty (else token_missing) and equal
 ///    the token (else token_mismatch); in password mode the same with `auth.password`; in none mode
 ///    everyone passes. The granted scopes follow protocol::grantScopes with sharedSecretAuth = true
-///    (so in none mode, too, a loopback cli/cli or gateway-client/backend keeps the scopes it
-///    requested; anyone else gets none). method = authModeName(mode()).
+///    (so in none mode, too, a loopback cli/cli or gateway-client/backend operator keeps the known
+///    scopes it requested; anyone else, and role node or worker, gets none). method = authModeName(mode()).
 ///  - HTTP: in token or password mode the bearer token (parseBearerToken) must equal the secret; the
 ///    Principal is an operator with httpSharedSecretScopes(). In none mode every request passes with
 ///    the same scopes and method "none" (the Authorization header is not looked at).
