@@ -6,6 +6,8 @@
 #include <array>
 #include <string>
 
+#include "store/device_schema.h"
+
 namespace talon::store {
 namespace {
 
@@ -94,6 +96,7 @@ WHERE sessions.session_key = r.session_key;
 constexpr std::array kMigrations = {
     SqliteMigration{1, "sessions, transcript_entries, runs", kInitialSchema},
     SqliteMigration{2, "session totals from transcript and run rows", kSessionTotalsFromRows},
+    SqliteMigration{3, "devices, pairing requests, device tokens", kDeviceSchema},
 };
 
 int64_t pragmaInt(SQLite::Database& db, const char* sql) {

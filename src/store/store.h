@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "base/error.h"
+#include "store/device_repository.h"
 #include "store/function_ref.h"
 #include "store/idempotency_repository.h"
 #include "store/run_repository.h"
@@ -62,6 +63,7 @@ class Store {
   TranscriptRepository transcripts() { return TranscriptRepository(*this); }
   RunRepository runs() { return RunRepository(*this); }
   IdempotencyRepository idempotency() { return IdempotencyRepository(*this); }
+  DeviceRepository devices() { return DeviceRepository(*this); }
 
   /// Where the data lives, for status output ("/home/u/.talon/state/talon.sqlite").
   virtual std::string location() const = 0;
