@@ -26,7 +26,7 @@ std::shared_ptr<ClientSession> ClientSession::start(const ConnectionDeps& deps, 
   session->conn_->setMaxMessageBytes(protocol::kPreConnectMaxPayloadBytes);
   {
     std::lock_guard lock(session->sendMu_);
-    session->conn_->send(protocol::encodeConnectChallenge(newUuid(), deps.clock->nowMs()));
+    session->conn_->send(protocol::encodeConnectChallenge(session->challengeNonce_, deps.clock->nowMs()));
   }
   auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(protocol::kHandshakeTimeoutMs));
   std::weak_ptr<ClientSession> weak = session;
@@ -84,19 +84,29 @@ void ClientSession::handleConnect(std::string_view text) {
   if (!role) return fail(role.error());
 
   auto principal = deps_.auth.authenticateConnect(
-      *params, *role, security::PeerOrigin{conn_->remoteIsLoopback(), conn_->remoteAddress()});
+      *params, *role, security::PeerOrigin{conn_->remoteIsLoopback(), conn_->remoteAddress(), challengeNonce_});
   if (!principal) {
-    spdlog::warn("connection {}: bad credentials from client {}", conn_->remoteAddress(), params->client.id);
+    spdlog::warn("connection {}: connect of client {} refused: {}", conn_->remoteAddress(), params->client.id,
+                 principal.error().error.publicMessage());
     auto error = principal.error().error;
+    std::string closeReason =
+        principal.error().closeReason.empty() ? error.publicMessage() : principal.error().closeReason;
+    if (principal.error().delay.count() == 0) {
+      {
+        std::lock_guard lock(sendMu_);
+        conn_->send(protocol::encodeResponseError(frame->id, error));
+      }
+      return closeWith(protocol::kClosePolicyViolation, closeReason);
+    }
     state_ = State::kAuthenticating;
-    auto timer = std::make_shared<asio::steady_timer>(io_, security::kAuthFailureDelay);
+    auto timer = std::make_shared<asio::steady_timer>(io_, principal.error().delay);
     auto self = shared_from_this();
-    timer->async_wait([self, timer, id = frame->id, error](const boost::system::error_code&) {
+    timer->async_wait([self, timer, id = frame->id, error, closeReason](const boost::system::error_code&) {
       {
         std::lock_guard lock(self->sendMu_);
         self->conn_->send(protocol::encodeResponseError(id, error));
       }
-      self->closeWith(protocol::kClosePolicyViolation, error.publicMessage());
+      self->closeWith(protocol::kClosePolicyViolation, closeReason);
     });
     return;
   }
@@ -121,6 +131,7 @@ void ClientSession::handleConnect(std::string_view text) {
   in.auth.role = protocol::roleName(role_);
   in.auth.scopes = principal->grantedScopes;
   in.auth.method = principal->method;
+  in.auth.deviceToken = principal->issuedDeviceToken;
   auto hello = protocol::encodeHelloOk(in);
   if (!hello) {
     spdlog::error("cannot encode hello-ok: {}", hello.error().toString());

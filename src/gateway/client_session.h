@@ -10,6 +10,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "base/ids.h"
 #include "gateway/gateway_services.h"
 #include "gateway/methods/method_registry.h"
 #include "net/server.h"
@@ -70,6 +71,7 @@ class ClientSession final : public net::WebSocketSession,
   boost::asio::io_context& io_;
   net::WebSocketConnectionPtr conn_;
   std::string connId_;
+  std::string challengeNonce_ = newUuid();  // sent in connect.challenge; a device signs it
   std::atomic<State> state_{State::kAwaitingConnect};
   protocol::Role role_ = protocol::Role::kOperator;
   protocol::ScopeSet scopes_;

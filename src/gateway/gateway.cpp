@@ -35,6 +35,7 @@
 #include "protocol/constants.h"
 #include "protocol/frames.h"
 #include "security/audit_sink.h"
+#include "security/device_authenticator.h"
 #include "security/shared_secret_authenticator.h"
 #include "store/sqlite_store.h"
 
@@ -143,6 +144,7 @@ class Gateway::Impl {
   GatewayInfo info;
   std::unique_ptr<AgentDirectory> agents;
   std::unique_ptr<security::SharedSecretAuthenticator> auth;
+  std::unique_ptr<security::DeviceAuthenticator> deviceAuth;  // wraps auth; what connections use
   security::AuditSinkPtr audit = std::make_shared<security::LogAuditSink>();
   PresenceRegistry presence;
   CachedPayload health;
@@ -259,6 +261,8 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   if (!store) return fail(store.error());
   impl->store = std::move(*store);
   if (auto s = abortStaleRuns(*impl->store, impl->clock->nowMs()); !s) return fail(s.error());
+  impl->deviceAuth =
+      std::make_unique<security::DeviceAuthenticator>(*impl->auth, *impl->store, *impl->audit, impl->clock);
 
   // Threads.
   int ioThreads =
@@ -352,7 +356,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   // Server.
   impl->connectionDeps = std::make_unique<ConnectionDeps>(
       ConnectionDeps{impl->info, impl->options.config, impl->methods, impl->bus, impl->presence, impl->health,
-                     *impl->auth, impl->state, impl->clock});
+                     *impl->deviceAuth, impl->state, impl->clock});
   net::ServerOptions serverOptions;
   serverOptions.bindAddresses = *addresses;
   serverOptions.port = static_cast<uint16_t>(impl->options.port.value_or(cfg.gateway.port));

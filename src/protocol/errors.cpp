@@ -97,11 +97,75 @@ Error authFailureError(AuthFailure reason, std::string_view clientId, ClientMode
   return e;
 }
 
-Error deviceAuthUnsupportedError() {
-  Error e = publicError(ErrorCode::kUnsupported,
-                        "device authentication is not supported by Talon yet; connect with the gateway token or "
-                        "password");
-  e.details = {{"code", "DEVICE_AUTH_UNSUPPORTED"}};
+Error deviceIdentityRequiredError() {
+  Error e = publicError(ErrorCode::kNotPaired, "device identity required");
+  e.details = {{"code", "DEVICE_IDENTITY_REQUIRED"}};
+  return e;
+}
+
+std::string_view pairingReasonName(PairingReason reason) {
+  switch (reason) {
+    case PairingReason::kNotPaired:
+      return "not-paired";
+    case PairingReason::kRoleUpgrade:
+      return "role-upgrade";
+    case PairingReason::kScopeUpgrade:
+      return "scope-upgrade";
+  }
+  return "not-paired";
+}
+
+namespace {
+std::string pairingMessage(PairingReason reason) {
+  switch (reason) {
+    case PairingReason::kNotPaired:
+      return "pairing required: device is not approved yet";
+    case PairingReason::kRoleUpgrade:
+      return "pairing required: device is asking for a higher role than currently approved";
+    case PairingReason::kScopeUpgrade:
+      return "pairing required: device is asking for more scopes than currently approved";
+  }
+  return "pairing required";
+}
+std::string_view pairingHint(PairingReason reason) {
+  switch (reason) {
+    case PairingReason::kNotPaired:
+      return "Approve this device from the pending pairing requests.";
+    case PairingReason::kRoleUpgrade:
+      return "Review the requested role upgrade, then approve the pending request.";
+    case PairingReason::kScopeUpgrade:
+      return "Review the requested scopes, then approve the pending upgrade.";
+  }
+  return "Approve the pending device request before retrying.";
+}
+}  // namespace
+
+Error pairingRequiredError(PairingReason reason, std::string_view requestId, std::string_view deviceId,
+                           std::string_view requestedRole, std::span<const std::string> requestedScopes) {
+  Error e = publicError(ErrorCode::kNotPaired, pairingMessage(reason));
+  json::array scopes;
+  for (const auto& s : requestedScopes) scopes.emplace_back(s);
+  e.details = {{"code", "PAIRING_REQUIRED"}, {"reason", pairingReasonName(reason)}};
+  if (!requestId.empty()) e.details["requestId"] = requestId;
+  e.details["remediationHint"] = pairingHint(reason);
+  e.details["deviceId"] = deviceId;
+  e.details["requestedRole"] = requestedRole;
+  e.details["requestedScopes"] = std::move(scopes);
+  return e;
+}
+
+std::string pairingCloseReason(PairingReason reason, std::string_view requestId) {
+  std::string message = pairingMessage(reason);
+  return requestId.empty() ? message : fmt::format("{} (requestId: {})", message, requestId);
+}
+
+Error deviceTokenMismatchError() {
+  Error e =
+      publicError(ErrorCode::kUnauthenticated, "unauthorized: device token mismatch (rotate/reissue device token)");
+  e.details = {{"code", "AUTH_DEVICE_TOKEN_MISMATCH"},
+               {"authReason", "device_token_mismatch"},
+               {"canRetryWithDeviceToken", false},
+               {"recommendedNextStep", "update_auth_credentials"}};
   return e;
 }
 

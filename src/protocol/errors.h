@@ -7,6 +7,8 @@
 // dist/node-connect-reconcile-*.mjs.
 #include <cstdint>
 #include <initializer_list>
+#include <span>
+#include <string>
 #include <string_view>
 
 #include "base/error.h"
@@ -43,11 +45,32 @@ enum class AuthFailure { kTokenMissing, kTokenMismatch, kPasswordMissing, kPassw
 /// The caller closes with 1008; OpenClaw delays this answer by about 270 ms.
 Error authFailureError(AuthFailure reason, std::string_view clientId, ClientMode clientMode, bool isLocalClient);
 
-/// Talon-specific: a connect that offers only a device identity (no token or password). Device
-/// signatures are not verified yet, so this is INVALID_REQUEST "device authentication is not supported
-/// by Talon yet; connect with the gateway token or password", details {code:"DEVICE_AUTH_UNSUPPORTED"}
-/// (then close 1008).
-Error deviceAuthUnsupportedError();
+/// NOT_PAIRED "device identity required", details {code:"DEVICE_IDENTITY_REQUIRED"} (then close 1008 with
+/// the message): a connect that needs a device identity and sent none.
+Error deviceIdentityRequiredError();
+
+/// Why a device must be (re)approved (OpenClaw ConnectPairingRequiredReasons).
+enum class PairingReason { kNotPaired, kRoleUpgrade, kScopeUpgrade };
+
+/// OpenClaw's reason name: "not-paired", "role-upgrade", "scope-upgrade".
+std::string_view pairingReasonName(PairingReason reason);
+
+/// NOT_PAIRED "pairing required: device is not approved yet" (… "device is asking for a higher role than
+/// currently approved", … "device is asking for more scopes than currently approved"), details
+/// {code:"PAIRING_REQUIRED", reason, requestId?, remediationHint, deviceId, requestedRole,
+/// requestedScopes}. Close 1008 with pairingCloseReason(). Source: OpenClaw 2026.9.6
+/// dist/connect-error-details-*.mjs (buildPairingConnectErrorMessage, buildPairingConnectErrorDetails).
+Error pairingRequiredError(PairingReason reason, std::string_view requestId, std::string_view deviceId,
+                           std::string_view requestedRole, std::span<const std::string> requestedScopes);
+
+/// "<message> (requestId: <id>)", or the message alone without an id (buildPairingConnectCloseReason).
+std::string pairingCloseReason(PairingReason reason, std::string_view requestId);
+
+/// INVALID_REQUEST "unauthorized: device token mismatch (rotate/reissue device token)", details
+/// {code:"AUTH_DEVICE_TOKEN_MISMATCH", authReason:"device_token_mismatch", canRetryWithDeviceToken:false,
+/// recommendedNextStep:"update_auth_credentials"}: a device token that is unknown, revoked, rotated away
+/// or too narrow for the requested scopes.
+Error deviceTokenMismatchError();
 
 /// FORBIDDEN "missing scope: <missing>", details {code:"MISSING_SCOPE", missingScope, requiredScopes}.
 /// `requiredScopes` empty means [missing] (OpenClaw buildMissingScopeErrorDetails).

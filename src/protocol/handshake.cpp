@@ -271,11 +271,6 @@ Expected<Role, HandshakeFailure> validateConnect(const ConnectParams& p) {
   }
   const auto role = parseRole(p.role);
   if (!role) return handshakeFailure(invalidRoleError(), kClosePolicyViolation, "invalid role");
-  if (!p.auth.hasSharedSecret() && (p.device || p.auth.deviceToken || p.auth.bootstrapToken)) {
-    Error e = deviceAuthUnsupportedError();
-    std::string reason = e.publicMessage();
-    return handshakeFailure(std::move(e), kClosePolicyViolation, reason);
-  }
   return *role;
 }
 
@@ -342,6 +337,11 @@ Result<std::string> encodeHelloOk(const HelloOkInput& in) {
   if (!in.auth.method.empty()) {
     out += R"("method":)";
     appendJsonString(out, in.auth.method);
+    out += ',';
+  }
+  if (!in.auth.deviceToken.empty()) {
+    out += R"("deviceToken":)";
+    appendJsonString(out, in.auth.deviceToken);
     out += ',';
   }
   out += R"("role":)";

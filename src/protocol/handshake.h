@@ -57,8 +57,8 @@ struct ConnectAuth {
   bool hasSharedSecret() const { return token.has_value() || password.has_value(); }
 };
 
-/// `connect.params.device`: a device identity with its signature over the challenge. Parsed and kept,
-/// not verified yet (see validateConnect).
+/// `connect.params.device`: a device identity with its signature over the challenge (verified by
+/// security/device_identity.h).
 struct ConnectDevice {
   std::string id;
   std::string publicKey;  // raw Ed25519 key, base64url
@@ -105,9 +105,7 @@ Expected<ConnectParams, HandshakeFailure> parseConnectRequest(const RequestFrame
 ///     node (role node, mode node) may offer [min,max] including 3. Else protocolMismatchError, close
 ///     1002 "protocol mismatch".
 ///  2. role ∈ operator|node|worker, else invalidRoleError, close 1008 "invalid role".
-///  3. device identity without a token or password (device signatures are not verified yet):
-///     deviceAuthUnsupportedError, close 1008. A device sent alongside a token/password is ignored.
-/// The shared-secret check itself is the caller's (it owns the secret); see authFailureError.
+/// Credentials and the device identity are the Authenticator's (security/device_authenticator.h).
 Expected<Role, HandshakeFailure> validateConnect(const ConnectParams& params);
 
 /// `reason` truncated to at most kCloseReasonMaxBytes bytes without splitting a UTF-8 sequence; an
@@ -131,6 +129,8 @@ struct HelloAuth {
   std::span<const std::string> scopes = {};  // the granted scopes
   /// "token", "password", "none", "device-token", ...; empty omits it.
   std::string_view method;
+  /// A device token issued at this connect (OpenClaw HelloOkSchema auth.deviceToken); empty omits it.
+  std::string_view deviceToken;
 };
 
 /// `policy` of hello-ok, defaulting to OpenClaw's values.

@@ -247,28 +247,36 @@ TEST(ValidateConnect, ProtocolIsCheckedBeforeRole) {
   EXPECT_EQ(r.error().error.publicMessage(), "protocol mismatch");
 }
 
-TEST(ValidateConnect, DeviceAuthWithoutSharedSecretIsUnsupported) {
+// Credentials and device identities are the Authenticator's: validateConnect lets them through.
+TEST(ValidateConnect, CredentialsAreLeftToTheAuthenticator) {
   ConnectParams p = params(4, 4);
   p.auth.token.reset();
   p.device = ConnectDevice{"d", "k", "s", 1, "n"};
-  auto r = validateConnect(p);
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().error.details.at("code").as_string(), "DEVICE_AUTH_UNSUPPORTED");
-  EXPECT_EQ(protocolErrorCode(r.error().error.code), "INVALID_REQUEST");
-  EXPECT_EQ(r.error().closeCode, kClosePolicyViolation);
-  EXPECT_LE(r.error().closeReason.size(), kCloseReasonMaxBytes);
-
+  EXPECT_TRUE(validateConnect(p));
   ConnectParams deviceToken = params(4, 4);
   deviceToken.auth.token.reset();
   deviceToken.auth.deviceToken = "dt";
-  EXPECT_FALSE(validateConnect(deviceToken));
-
-  p.auth.password = "pw";  // device alongside the shared secret: accepted, device ignored
-  EXPECT_TRUE(validateConnect(p));
-
+  EXPECT_TRUE(validateConnect(deviceToken));
   ConnectParams nothing = params(4, 4);
-  nothing.auth.token.reset();  // no credentials at all: the caller's auth check answers
+  nothing.auth.token.reset();
   EXPECT_TRUE(validateConnect(nothing));
+}
+
+TEST(PairingErrors, AsOpenClawSendsThem) {
+  const std::vector<std::string> scopes = {"operator.read"};
+  Error e = pairingRequiredError(PairingReason::kNotPaired, "req-1", "dev", "operator", scopes);
+  EXPECT_EQ(protocolErrorCode(e.code), "NOT_PAIRED");
+  EXPECT_EQ(e.publicMessage(), "pairing required: device is not approved yet");
+  EXPECT_EQ(json::serialize(e.details),
+            R"({"code":"PAIRING_REQUIRED","reason":"not-paired","requestId":"req-1","remediationHint":"Approve this )"
+            R"(device from the pending pairing requests.","deviceId":"dev","requestedRole":"operator",)"
+            R"("requestedScopes":["operator.read"]})");
+  EXPECT_EQ(pairingCloseReason(PairingReason::kNotPaired, "req-1"),
+            "pairing required: device is not approved yet (requestId: req-1)");
+  Error required = deviceIdentityRequiredError();
+  EXPECT_EQ(protocolErrorCode(required.code), "NOT_PAIRED");
+  EXPECT_EQ(required.details.at("code"), "DEVICE_IDENTITY_REQUIRED");
+  EXPECT_EQ(deviceTokenMismatchError().details.at("code"), "AUTH_DEVICE_TOKEN_MISMATCH");
 }
 
 TEST(CloseReason, TruncatesAtUtf8Boundary) {

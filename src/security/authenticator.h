@@ -29,6 +29,8 @@ struct PeerOrigin {
   bool isLoopback = false;
   /// "address:port" for logs; may be empty.
   std::string_view remoteAddress;
+  /// The nonce of the connect.challenge this connection was sent (a device signs it); empty for HTTP.
+  std::string_view challengeNonce;
 };
 
 /// Who is calling: the outcome of a successful authentication.
@@ -42,6 +44,11 @@ struct Principal {
   /// How the caller proved who it is, as hello-ok's auth.method names it: "token", "password", "none"
   /// (later "device-token", ...).
   std::string method;
+  /// The verified device identity of the connect (security/device_identity.h); empty without one.
+  std::string deviceId;
+  /// A device token issued at this connect, for hello-ok's auth.deviceToken; empty when none is issued
+  /// (the device already holds its token). Never logged or audited.
+  std::string issuedDeviceToken;
 };
 
 /// A connect refused for its credentials.
@@ -49,8 +56,13 @@ struct ConnectAuthFailure {
   /// OpenClaw's auth reason (token_missing, token_mismatch, password_missing, password_mismatch).
   protocol::AuthFailure reason = protocol::AuthFailure::kTokenMissing;
   /// protocol::authFailureError(reason, client id, client mode, origin.isLoopback): answer the connect
-  /// with it after kAuthFailureDelay, then close with 1008 and error.publicMessage() as the reason.
+  /// with it after `delay`, then close with 1008 and `closeReason` (error.publicMessage() when empty).
   Error error;
+  /// How long the transport waits before answering: kAuthFailureDelay for a credential guess, 0 for a
+  /// refusal that is no guess (a bad device signature, pairing required), as OpenClaw answers those at once.
+  std::chrono::milliseconds delay = kAuthFailureDelay;
+  /// The WebSocket close reason when it differs from the message ("pairing required: ... (requestId: x)").
+  std::string closeReason;
 };
 
 /// Decides who a caller is. Implementations are immutable after creation: every method is const and

@@ -62,7 +62,9 @@ struct TestDevice {
     p.role = "operator";
     p.scopes = {"operator.read"};
     p.auth.deviceToken = "dt";
-    DeviceAuthFields f{id(), "gateway-client", "backend", "operator", p.scopes, signedAt, "dt", nonce, "darwin", ""};
+    const std::string deviceId = id();
+    DeviceAuthFields f{deviceId, "gateway-client", "backend", "operator", p.scopes, signedAt, "dt",
+                       nonce,    "darwin",         ""};
     p.device =
         protocol::ConnectDevice{id(), publicKey(), sign(v2 ? buildDeviceAuthPayloadV2(f) : buildDeviceAuthPayloadV3(f)),
                                 signedAt, std::string(nonce)};

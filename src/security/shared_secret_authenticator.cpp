@@ -64,8 +64,10 @@ Expected<Principal, ConnectAuthFailure> SharedSecretAuthenticator::authenticateC
     }
   }
   if (failure) {
-    return Unexpected(ConnectAuthFailure{
-        *failure, protocol::authFailureError(*failure, params.client.id, params.client.mode, origin.isLoopback)});
+    ConnectAuthFailure refused;
+    refused.reason = *failure;
+    refused.error = protocol::authFailureError(*failure, params.client.id, params.client.mode, origin.isLoopback);
+    return Unexpected(std::move(refused));
   }
   // Mode none (loopback only: the gateway refuses to bind elsewhere without a secret) grants the
   // requested scopes exactly as the shared secret does.
