@@ -21,6 +21,7 @@ int run(int argc, char** argv) {
   registerGatewayCommands(app, exitCode);
   registerConfigCommands(app, exitCode);
   registerClientCommands(app, exitCode);
+  registerDeviceCommands(app, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -7,5 +7,6 @@ namespace talon::cli {
 void registerGatewayCommands(CLI::App& app, int& exitCode);  // gateway run
 void registerConfigCommands(CLI::App& app, int& exitCode);   // config validate
 void registerClientCommands(CLI::App& app, int& exitCode);   // health, status, agents, sessions, chat
+void registerDeviceCommands(CLI::App& app, int& exitCode);   // devices list|approve|reject|remove|rotate|revoke
 
 }  // namespace talon::cli

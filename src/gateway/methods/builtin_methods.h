@@ -18,5 +18,6 @@ Status registerConfigMethods(MethodRegistry& registry, const GatewayServices& se
 Status registerModelMethods(MethodRegistry& registry, const GatewayServices& services);    // model_methods.cpp
 Status registerLogMethods(MethodRegistry& registry, const GatewayServices& services);      // log_methods.cpp
 Status registerChannelMethods(MethodRegistry& registry, const GatewayServices& services);  // channel_methods.cpp
+Status registerDeviceMethods(MethodRegistry& registry, const GatewayServices& services);   // device_methods.cpp
 
 }  // namespace talon::gateway::methods

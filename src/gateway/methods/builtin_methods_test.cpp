@@ -130,6 +130,18 @@ TEST_F(BuiltinMethodsTest, ScopeMatrixOfEveryRegisteredMethod) {
   EXPECT_EQ(checked, harness_.registry().names().size() * matrixRows().size());
   // Health answers even a connection with no scopes; every other method needs at least read.
   EXPECT_TRUE(protocol::authorize("health", ScopeSet{}, protocol::Role::kOperator, true));
+  // A method that does not exist answers as OpenClaw 2026.9.6 does for the same caller: MISSING_SCOPE
+  // operator.admin below admin (it authorizes before looking for a handler), "unknown method" for admin.
+  for (const auto& row : matrixRows()) {
+    SCOPED_TRACE(std::string(row.label));
+    auto r = protocol::authorize("no.such.method", row.scopes, protocol::Role::kOperator, false);
+    ASSERT_FALSE(r);
+    if (row.scopes.has(Scope::kAdmin)) {
+      EXPECT_EQ(r.error().publicMessage(), "unknown method: no.such.method");
+    } else {
+      EXPECT_EQ(r.error().details.at("missingScope").as_string(), "operator.admin");
+    }
+  }
 }
 
 }  // namespace
