@@ -118,8 +118,12 @@ void ClientSession::handleConnect(std::string_view text) {
   if (health && health->is_object()) snapshot.health = std::move(health->get_object());
   snapshot.uptimeMs = deps_.clock->nowMs() - deps_.info.startedAtMs;
   snapshot.stateVersion = protocol::StateVersion{1, 1};
-  snapshot.extra = json::object{
-      {"configPath", deps_.config->path}, {"stateDir", deps_.info.stateDir.string()}, {"authMode", principal->method}};
+  snapshot.extra = json::object{{"configPath", deps_.config->path}, {"stateDir", deps_.info.stateDir.string()}};
+  // SnapshotSchema.authMode is the gateway's mode (none|token|password|trusted-proxy): a connect by
+  // device token does not tell it.
+  if (principal->method == "none" || principal->method == "token" || principal->method == "password") {
+    snapshot.extra["authMode"] = principal->method;
+  }
   const auto& methods = deps_.methods.names();
   protocol::HelloOkInput in;
   in.serverVersion = deps_.info.version;

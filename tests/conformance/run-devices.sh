@@ -87,7 +87,7 @@ conf_check "openclaw devices list --url --token shows the pending request" openc
 
 approve() {
   talon_cli devices approve "$REQUEST_ID" --json >"$WORK/out/approve.json" || return 1
-  expect approve "r.device.deviceId" "$DEVICE_ID"
+  expect approve "r.device.deviceId" "$DEVICE_ID" || return 1
   talon_cli devices list >"$WORK/out/list.txt" || return 1
   grep -q "$DEVICE_ID" "$WORK/out/list.txt" || { echo "talon devices list lacks the device" && return 1; }
 }
