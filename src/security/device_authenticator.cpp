@@ -131,10 +131,12 @@ Expected<Principal, ConnectAuthFailure> DeviceAuthenticator::authenticateDevice(
   auto paired = devices.getPaired(deviceId);
   if (!paired) return storeFailure(paired.error());
   std::optional<protocol::PairingReason> reason;
-  if (!*paired || (*paired)->claim.publicKey != proof->publicKey || !token) {
+  if (!*paired || (*paired)->claim.publicKey != proof->publicKey) {
     reason = protocol::PairingReason::kNotPaired;
   } else if ((*paired)->claim.role != params.role) {
     reason = protocol::PairingReason::kRoleUpgrade;
+  } else if (!token) {
+    reason = protocol::PairingReason::kNotPaired;  // its token was revoked
   } else if (!covers((*paired)->claim.scopes, protocol::grantableScopes(role, params.scopes))) {
     reason = protocol::PairingReason::kScopeUpgrade;
   }

@@ -155,6 +155,16 @@ TEST_F(DeviceAuthenticatorTest, RefusedBeforeApprovalAcceptedAfterRefusedAfterRe
   EXPECT_EQ(revokedToken.error().error.details.at("code"), "AUTH_DEVICE_TOKEN_MISMATCH");
 }
 
+TEST_F(DeviceAuthenticatorTest, AnotherRoleIsARoleUpgrade) {
+  Device d;
+  auto first = connect(d.connect(clock_->nowMs(), {}, std::string(kToken)));
+  approve(std::string(first.error().error.details.at("requestId").as_string()));
+  ASSERT_TRUE(connect(d.connect(clock_->nowMs(), {}, std::string(kToken))));
+  auto node = connect(d.connect(clock_->nowMs(), {}, std::string(kToken), {}, "node"));
+  ASSERT_FALSE(node);
+  EXPECT_EQ(node.error().error.details.at("reason"), "role-upgrade");
+}
+
 TEST_F(DeviceAuthenticatorTest, BadProofIsRefusedAtOnceAndAudited) {
   Device d;
   auto p = d.connect(clock_->nowMs(), {}, std::string(kToken), {}, "operator", "another-nonce");

@@ -15,8 +15,8 @@ using protocol::Scope;
 
 constexpr std::string_view kToken = "tok-0123456789abcdef";
 constexpr std::string_view kPassword = "correct horse battery staple";
-const PeerOrigin kLoopback{true, "127.0.0.1:50000"};
-const PeerOrigin kRemote{false, "192.0.2.7:50000"};
+const PeerOrigin kLoopback{true, "127.0.0.1:50000", {}};
+const PeerOrigin kRemote{false, "192.0.2.7:50000", {}};
 
 config::GatewayAuthConfig authConfig(std::string mode, std::string token = {}, std::string password = {}) {
   config::GatewayAuthConfig c;
@@ -218,7 +218,7 @@ TEST_P(ConnectScopes, AsGrantScopesWithTheSharedSecret) {
     params.client.id = c.clientId;
     params.client.mode = c.mode;
     params.scopes = {"operator.admin", "operator.read", "operator.bogus"};
-    auto p = a->authenticateConnect(params, Role::kOperator, PeerOrigin{c.loopback, {}});
+    auto p = a->authenticateConnect(params, Role::kOperator, PeerOrigin{c.loopback, {}, {}});
     ASSERT_TRUE(p) << mode;
     if (c.keepsRequested) {
       // The known names only (issue 6: OpenClaw would echo "operator.bogus").

@@ -66,8 +66,9 @@ Status registerMetricsRoute(net::HttpRouter& router, const GatewayServices& serv
                      [scrape, &metrics = services.metrics, &auth = services.auth, &state = services.state,
                       &runner = services.runner, serverStats = services.serverStats](const net::HttpExchangePtr& ex) {
                        const auto& req = ex->request();
-                       auto who = auth.authenticateHttp(req.header("authorization"),
-                                                        security::PeerOrigin{req.remoteIsLoopback, req.remoteAddress});
+                       auto who =
+                           auth.authenticateHttp(req.header("authorization"),
+                                                 security::PeerOrigin{req.remoteIsLoopback, req.remoteAddress, {}});
                        if (!who) {
                          spdlog::info("GET /metrics from {}: {}", req.remoteAddress, who.error().message);
                          return ex->respond(net::errorResponse(who.error()));

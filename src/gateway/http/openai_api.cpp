@@ -47,7 +47,7 @@ net::HttpResponse unauthorized() {
 
 bool authorized(const OpenAiDeps& d, const net::HttpRequest& req) {
   auto principal = d.auth.authenticateHttp(req.header("authorization"),
-                                           security::PeerOrigin{req.remoteIsLoopback, req.remoteAddress});
+                                           security::PeerOrigin{req.remoteIsLoopback, req.remoteAddress, {}});
   if (!principal)
     spdlog::info("HTTP {} {} from {}: {}", req.method, req.path, req.remoteAddress, principal.error().message);
   return principal.has_value();
