@@ -7,6 +7,7 @@
 #include <string>
 
 #include "store/device_schema.h"
+#include "store/audit_schema.h"
 
 namespace talon::store {
 namespace {
@@ -97,6 +98,7 @@ constexpr std::array kMigrations = {
     SqliteMigration{1, "sessions, transcript_entries, runs", kInitialSchema},
     SqliteMigration{2, "session totals from transcript and run rows", kSessionTotalsFromRows},
     SqliteMigration{3, "devices, pairing requests, device tokens", kDeviceSchema},
+    SqliteMigration{4, "audit_events", kAuditSchema},
 };
 
 int64_t pragmaInt(SQLite::Database& db, const char* sql) {

@@ -22,6 +22,7 @@
 
 #include "base/error.h"
 #include "store/device_repository.h"
+#include "store/audit_repository.h"
 #include "store/function_ref.h"
 #include "store/idempotency_repository.h"
 #include "store/run_repository.h"
@@ -64,6 +65,7 @@ class Store {
   RunRepository runs() { return RunRepository(*this); }
   IdempotencyRepository idempotency() { return IdempotencyRepository(*this); }
   DeviceRepository devices() { return DeviceRepository(*this); }
+  AuditRepository audit() { return AuditRepository(*this); }
 
   /// Where the data lives, for status output ("/home/u/.talon/state/talon.sqlite").
   virtual std::string location() const = 0;
