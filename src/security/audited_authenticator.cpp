@@ -1,0 +1,54 @@
+#include "security/audited_authenticator.h"
+
+#include <boost/json/array.hpp>
+#include <string>
+
+namespace talon::security {
+
+namespace json = boost::json;
+
+Expected<Principal, ConnectAuthFailure> AuditedAuthenticator::authenticateConnect(const protocol::ConnectParams& params,
+                                                                                  protocol::Role role,
+                                                                                  const PeerOrigin& origin) const {
+  auto result = inner_.authenticateConnect(params, role, origin);
+  AuditEvent e;
+  e.kind = "auth.connect";
+  e.actor = std::string(protocol::roleName(role)) + ":" + params.client.id;
+  e.target = "gateway";
+  e.details["clientId"] = params.client.id;
+  e.details["clientMode"] = protocol::clientModeName(params.client.mode);
+  e.details["role"] = protocol::roleName(role);
+  e.details["remoteAddress"] = origin.remoteAddress;
+  if (params.device) e.details["deviceId"] = params.device->id;
+  if (result) {
+    e.outcome = AuditOutcome::kAllowed;
+    e.details["method"] = result->method;
+    json::array scopes;
+    for (const auto& s : result->grantedScopes) scopes.emplace_back(s);
+    e.details["scopes"] = std::move(scopes);
+  } else {
+    e.outcome = AuditOutcome::kDenied;
+    const json::value* code = result.error().error.details.if_contains("code");
+    e.details["reason"] = code && code->is_string() ? std::string(code->get_string()) : "unauthenticated";
+  }
+  sink_.record(std::move(e));
+  return result;
+}
+
+Result<Principal> AuditedAuthenticator::authenticateHttp(std::string_view authorization,
+                                                         const PeerOrigin& origin) const {
+  auto result = inner_.authenticateHttp(authorization, origin);
+  if (!result) {
+    AuditEvent e;
+    e.kind = "auth.http";
+    e.actor = "http:" + std::string(origin.remoteAddress);
+    e.target = "gateway";
+    e.outcome = AuditOutcome::kDenied;
+    e.details["remoteAddress"] = origin.remoteAddress;
+    e.details["reason"] = result.error().message;  // which check failed; never the token (authenticator.h)
+    sink_.record(std::move(e));
+  }
+  return result;
+}
+
+}  // namespace talon::security
