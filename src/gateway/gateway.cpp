@@ -34,8 +34,10 @@
 #include "net/http_router.h"
 #include "protocol/constants.h"
 #include "protocol/frames.h"
+#include "security/audit_chain.h"
 #include "security/audit_sink.h"
 #include "security/device_authenticator.h"
+#include "security/audited_authenticator.h"
 #include "security/shared_secret_authenticator.h"
 #include "store/sqlite_store.h"
 
@@ -68,6 +70,9 @@ struct AsioTimer final : TimerHandle, std::enable_shared_from_this<AsioTimer> {
   }
   asio::steady_timer timer;
 };
+
+/// How often the audit checkpoint (head hash and count) is written while records are appended.
+constexpr std::chrono::seconds kAuditCheckpointInterval{60};
 
 bool isLoopbackAddress(const std::string& a) { return a == "::1" || a.rfind("127.", 0) == 0 || a == "localhost"; }
 
@@ -145,7 +150,12 @@ class Gateway::Impl {
   std::unique_ptr<AgentDirectory> agents;
   std::unique_ptr<security::SharedSecretAuthenticator> auth;
   std::unique_ptr<security::DeviceAuthenticator> deviceAuth;  // wraps auth; what connections use
+  /// The durable audit log (security/audit_chain.h); `audit` is it, or the log-line sink until the
+  /// store is open. `auditedAuth` wraps `auth` so that every auth decision is recorded.
+  std::shared_ptr<security::ChainedAuditSink> auditChain;
   security::AuditSinkPtr audit = std::make_shared<security::LogAuditSink>();
+  std::unique_ptr<security::AuditedAuthenticator> auditedAuth;
+  std::unique_ptr<asio::steady_timer> auditCheckpointTimer;
   PresenceRegistry presence;
   CachedPayload health;
   health::MetricsRegistry metrics;
@@ -181,7 +191,7 @@ class Gateway::Impl {
                            bus,
                            presence,
                            health,
-                           *auth,
+                           *auditedAuth,
                            *audit,
                            state,
                            channels,
@@ -221,6 +231,19 @@ class Gateway::Impl {
       healthRefreshing = false;
     });
   }
+  /// Every 60 s: writes the audit checkpoint (on a worker: a store read and an fsync) when records were
+  /// committed since the last one.
+  void scheduleAuditCheckpoint() {
+    auditCheckpointTimer->expires_after(kAuditCheckpointInterval);
+    auditCheckpointTimer->async_wait([this](const boost::system::error_code& ec) {
+      if (ec || state.stopping) return;
+      asio::post(*workers, [this] { writeAuditCheckpoint(); });
+      scheduleAuditCheckpoint();
+    });
+  }
+  void writeAuditCheckpoint() {
+    if (auto s = auditChain->writeCheckpoint(); !s) spdlog::error("audit checkpoint: {}", s.error().toString());
+  }
   void scheduleTick() {
     tickTimer->expires_after(std::chrono::milliseconds(protocol::kTickIntervalMs));
     tickTimer->async_wait([this](const boost::system::error_code& ec) {
@@ -256,13 +279,21 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   std::filesystem::create_directories(options.stateDir, ec);
   ::chmod(options.stateDir.c_str(), 0700);
   store::SqliteStoreOptions storeOptions;
-  storeOptions.path = options.stateDir / "state" / "talon.sqlite";
+  storeOptions.path = storePathFor(options.stateDir);
   auto store = store::openSqliteStore(storeOptions);
   if (!store) return fail(store.error());
   impl->store = std::move(*store);
   if (auto s = abortStaleRuns(*impl->store, impl->clock->nowMs()); !s) return fail(s.error());
+  security::ChainedAuditSinkOptions auditOptions;
+  auditOptions.checkpointPath = security::auditCheckpointPath(options.stateDir);
+  auditOptions.clock = impl->clock;
+  auto auditChain = security::ChainedAuditSink::create(*impl->store, auditOptions);
+  if (!auditChain) return fail(auditChain.error());
+  impl->auditChain = *auditChain;
+  impl->audit = impl->auditChain;
   impl->deviceAuth =
       std::make_unique<security::DeviceAuthenticator>(*impl->auth, *impl->store, *impl->audit, impl->clock);
+  impl->auditedAuth = std::make_unique<security::AuditedAuthenticator>(*impl->deviceAuth, *impl->audit);
 
   // Threads.
   int ioThreads =
@@ -356,7 +387,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   // Server.
   impl->connectionDeps = std::make_unique<ConnectionDeps>(
       ConnectionDeps{impl->info, impl->options.config, impl->methods, impl->bus, impl->presence, impl->health,
-                     *impl->deviceAuth, impl->state, impl->clock});
+                     *impl->auditedAuth, impl->state, impl->clock});
   net::ServerOptions serverOptions;
   serverOptions.bindAddresses = *addresses;
   serverOptions.port = static_cast<uint16_t>(impl->options.port.value_or(cfg.gateway.port));
@@ -406,7 +437,17 @@ Status Gateway::run() {
   });
   impl.scheduleHealthRefresh();
   impl.scheduleTick();
+  impl.auditCheckpointTimer = std::make_unique<asio::steady_timer>(impl.io);
+  impl.scheduleAuditCheckpoint();
   impl.state.started = true;
+  impl.audit->record(security::AuditEvent{"gateway.start",
+                                          "system",
+                                          "gateway",
+                                          security::AuditOutcome::kAllowed,
+                                          {{"version", impl.info.version},
+                                           {"instanceId", impl.info.instanceId},
+                                           {"port", port()},
+                                           {"authMode", security::authModeName(impl.auth->mode())}}});
   impl.healthRecords->set({"gateway", "startup", health::HealthState::kOk, "", true});
   std::vector<std::thread> threads;
   for (int i = 1; i < impl.options.ioThreads; ++i) threads.emplace_back([&impl] { impl.io.run(); });
@@ -414,6 +455,10 @@ Status Gateway::run() {
   for (auto& t : threads) t.join();
   impl.workers->join();
   impl.toolWorkers->join();
+  impl.audit->record(security::AuditEvent{
+      "gateway.stop", "system", "gateway", security::AuditOutcome::kAllowed, {{"instanceId", impl.info.instanceId}}});
+  if (auto s = impl.auditChain->flush(); !s) spdlog::error("audit: {}", s.error().toString());
+  impl.writeAuditCheckpoint();
   impl.store->close();
   spdlog::info("gateway stopped");
   return {};
@@ -427,6 +472,7 @@ void Gateway::stop() {
         GatewayEvent{"shutdown", {}, {}, std::make_shared<const std::string>("{\"reason\":\"gateway stopping\"}")});
     if (impl.healthTimer) impl.healthTimer->cancel();
     if (impl.tickTimer) impl.tickTimer->cancel();
+    if (impl.auditCheckpointTimer) impl.auditCheckpointTimer->cancel();
     if (impl.signals) impl.signals->cancel();
     // Running turns get the drain grace (--drain-grace) to finish, then they are aborted, before the
     // connections close, so their final events still reach the clients that wait for them. A backstop
@@ -450,6 +496,10 @@ void Gateway::stop() {
       });
     });
   });
+}
+
+std::filesystem::path storePathFor(const std::filesystem::path& stateDir) {
+  return stateDir / "state" / "talon.sqlite";
 }
 
 Result<GeneratedToken> loadOrCreateGatewayToken(const std::filesystem::path& stateDir) {

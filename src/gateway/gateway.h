@@ -58,6 +58,10 @@ class Gateway {
   std::unique_ptr<Impl> impl_;
 };
 
+/// The database of a state dir: <stateDir>/state/talon.sqlite (the gateway's store; offline CLI
+/// commands such as `talon audit` open it directly).
+std::filesystem::path storePathFor(const std::filesystem::path& stateDir);
+
 /// The token of a config-less gateway: read from <stateDir>/gateway.token, or generated (32 random
 /// bytes, hex), written 0600 and reported with created=true so the caller prints it once.
 struct GeneratedToken {
