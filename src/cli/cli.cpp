@@ -22,6 +22,7 @@ int run(int argc, char** argv) {
   registerConfigCommands(app, exitCode);
   registerClientCommands(app, exitCode);
   registerDeviceCommands(app, exitCode);
+  registerAuditCommands(app, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -8,5 +8,6 @@ void registerGatewayCommands(CLI::App& app, int& exitCode);  // gateway run
 void registerConfigCommands(CLI::App& app, int& exitCode);   // config validate
 void registerClientCommands(CLI::App& app, int& exitCode);   // health, status, agents, sessions, chat
 void registerDeviceCommands(CLI::App& app, int& exitCode);   // devices list|approve|reject|remove|rotate|revoke
+void registerAuditCommands(CLI::App& app, int& exitCode);    // audit verify, list, export
 
 }  // namespace talon::cli

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <sstream>
 
 #include "base/ids.h"
 #include "base/json.h"
@@ -195,6 +196,79 @@ TEST_F(GatewayE2E, IdempotencyKeyIsDeduplicated) {
   EXPECT_EQ(again->at("payload").at("status"), "ok");
   auto hist = c->request("chat.history", json::object{{"sessionKey", "main"}});
   EXPECT_EQ(hist->at("payload").at("messages").as_array().size(), 2u);  // one turn only
+}
+
+/// Runs `talon ARGS...` against the gateway's state dir; returns its exit code and output.
+std::pair<int, std::string> runTalon(const fs::path& dir, std::vector<std::string> args) {
+  args.insert(args.begin(), TALON_BINARY);
+  fs::path out = dir / ("talon-" + newUuid() + ".out");
+  ChildProcess p(args, {{"TALON_STATE_DIR", (dir / "state").string()}}, out.string());
+  auto rc = p.wait(30s);
+  return {rc.value_or(-1), readText(out)};
+}
+
+/// Every byte of every file under `dir`.
+std::string allBytesUnder(const fs::path& dir) {
+  std::string out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) out += readText(e.path());
+  }
+  return out;
+}
+
+TEST_F(GatewayE2E, AuthDecisionsAreAuditedInAVerifiableChainWithoutSecrets) {
+  const std::string canary = "canary-secret-e2e-91c4d7";
+  EXPECT_FALSE(ProtocolClient::connect(port_, canary));  // refused: a wrong token
+  ASSERT_TRUE(client());
+  auto base = "http://127.0.0.1:" + std::to_string(port_);
+  auto refused = net::httpRequest("GET", base + "/v1/models", {{"Authorization", "Bearer " + canary}}, "", 5s);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  ASSERT_TRUE(gateway_->stop(SIGTERM, 30s));
+
+  auto [verifyRc, verifyOut] = runTalon(dir_, {"audit", "verify", "--json"});
+  EXPECT_EQ(verifyRc, 0) << verifyOut;
+  auto report = parseJson(verifyOut);
+  ASSERT_TRUE(report && report->is_object()) << verifyOut;
+  EXPECT_TRUE(report->at("ok").as_bool());
+  ASSERT_TRUE(report->as_object().contains("checkpoint")) << verifyOut;
+
+  auto [exportRc, exported] = runTalon(dir_, {"audit", "export"});
+  ASSERT_EQ(exportRc, 0) << exported;
+  std::vector<std::string> seen;
+  std::istringstream lines(exported);
+  for (std::string line; std::getline(lines, line);) {
+    auto r = parseJson(line);
+    ASSERT_TRUE(r && r->is_object()) << line;
+    seen.push_back(std::string(r->at("kind").as_string()) + " " + std::string(r->at("outcome").as_string()));
+  }
+  std::vector<std::string> expected = {"gateway.start allowed", "auth.connect denied", "auth.connect allowed",
+                                       "auth.http denied", "gateway.stop allowed"};
+  EXPECT_EQ(seen, expected) << exported;
+
+  auto [listRc, listed] = runTalon(dir_, {"audit", "list", "--kind", "auth", "--json"});
+  ASSERT_EQ(listRc, 0) << listed;
+  auto list = parseJson(listed);
+  ASSERT_TRUE(list && list->is_object()) << listed;
+  EXPECT_EQ(list->at("records").as_array().size(), 3u);
+
+  // No secret anywhere in the state dir: neither the canary a client sent nor the gateway's token
+  // (the database, the checkpoint, and the log file that also carries a line per audit record).
+  std::string state = allBytesUnder(dir_ / "state");
+  EXPECT_NE(state.find("auth.connect"), std::string::npos);
+  EXPECT_EQ(state.find(canary), std::string::npos);
+  EXPECT_EQ(state.find(kToken), std::string::npos);
+
+  // A checkpoint that counted more records than the log holds: the tail was truncated.
+  auto cp = parseJson(readText(dir_ / "state" / "audit.checkpoint"));
+  ASSERT_TRUE(cp && cp->is_object());
+  int64_t count = cp->at("count").as_int64();
+  cp->as_object()["count"] = count + 3;
+  writeText(dir_ / "state" / "audit.checkpoint", json::serialize(*cp));
+  auto [badRc, badOut] = runTalon(dir_, {"audit", "verify"});
+  EXPECT_EQ(badRc, 1) << badOut;
+  EXPECT_NE(badOut.find("TAMPERED at record " + std::to_string(count + 1) + " (truncated)"), std::string::npos)
+      << badOut;
 }
 
 TEST_F(GatewayE2E, BadInputGetsOpenClawErrorsAndOthersKeepBeingServed) {
