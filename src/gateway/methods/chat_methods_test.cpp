@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "gateway/methods/method_registry.h"
+#include "store/sqlite_store.h"
 #include "support/method_harness.h"
 
 namespace talon::gateway::methods {
@@ -127,6 +128,83 @@ TEST_F(ChatMethodsTest, TheSameIdempotencyKeyReturnsTheFirstRun) {
   ASSERT_TRUE(t);
   EXPECT_EQ(t->size(), 2u);
   EXPECT_EQ(chatEvents("k1", "final").size(), 1u);
+}
+
+// A retry after a restart: the runs an earlier process left (one interrupted by its crash and marked
+// aborted by the start-up sweep, one failed, one done, one still marked running) are written through
+// another Store on the same file, which is then closed; this process's in-memory registry has never
+// seen their keys. Each key answers its run's terminal outcome — never UNAVAILABLE, which would have
+// the client retry a key that can never complete — and starts no model call.
+TEST_F(ChatMethodsTest, AKeyFromBeforeARestartAnswersItsRunsTerminalOutcome) {
+  {
+    store::SqliteStoreOptions o;
+    o.path = gw_.store->location();
+    auto previous = store::openSqliteStore(o);
+    ASSERT_TRUE(previous) << previous.error().toString();
+    store::WriteBatch b;
+    store::SessionRecord session;
+    session.sessionKey = "agent:main:main";
+    session.agentId = "main";
+    session.sessionId = "s-before";
+    session.createdAtMs = session.updatedAtMs = 1;
+    store::SessionRepository::upsert(b, session);
+    auto run = [&](std::string key, store::RunStatus status, std::string code, std::string message,
+                   std::string text = "") {
+      store::RunRecord r;
+      r.runId = r.idempotencyKey = std::move(key);
+      r.sessionKey = "agent:main:main";
+      r.agentId = "main";
+      r.status = status;
+      r.errorCode = std::move(code);
+      r.errorMessage = std::move(message);
+      r.finalText = std::move(text);
+      r.startedAtMs = 10;
+      r.endedAtMs = 30;
+      store::RunRepository::upsert(b, std::move(r));
+    };
+    run("crashed", store::RunStatus::kAborted, "ABORTED", "the gateway stopped while the run was in progress");
+    run("failed", store::RunStatus::kError, "UPSTREAM_ERROR", "upstream exploded");
+    run("done", store::RunStatus::kOk, "", "", "the answer");
+    run("orphan", store::RunStatus::kRunning, "", "");
+    ASSERT_TRUE((*previous)->write(std::move(b)));
+    (*previous)->close();
+  }
+  auto send = [&](const char* method, const std::string& key) {
+    json::object p{{"message", "again"}, {"idempotencyKey", key}};
+    if (std::string_view(method) == "chat.send") p["sessionKey"] = "main";
+    return harness_.call(method, p);
+  };
+
+  for (const char* method : {"chat.send", "agent"}) {
+    SCOPED_TRACE(method);
+    auto crashed = send(method, "crashed");
+    ASSERT_FALSE(crashed.ok);
+    ASSERT_TRUE(crashed.error);
+    EXPECT_EQ(crashed.error->code, ErrorCode::kCancelled);
+    EXPECT_FALSE(crashed.error->retryable());
+    EXPECT_EQ(crashed.error->publicMessage(), "the gateway stopped while the run was in progress");
+    EXPECT_EQ(getString(crashed.payload.as_object(), "status"),
+              std::string_view(method) == "agent" ? "aborted" : "error");
+
+    auto orphan = send(method, "orphan");
+    ASSERT_FALSE(orphan.ok);
+    EXPECT_EQ(orphan.error->code, ErrorCode::kCancelled);
+    EXPECT_FALSE(orphan.error->retryable());
+
+    auto failed = send(method, "failed");
+    ASSERT_FALSE(failed.ok);
+    EXPECT_EQ(failed.error->code, ErrorCode::kUpstream);
+    EXPECT_EQ(failed.error->publicMessage(), "upstream exploded");
+
+    auto done = send(method, "done");
+    ASSERT_TRUE(done.ok);
+    EXPECT_EQ(getString(done.payload.as_object(), "status"), "ok");
+  }
+  auto agentDone = send("agent", "done");
+  ASSERT_TRUE(agentDone.ok);
+  EXPECT_EQ(json::serialize(agentDone.payload.at("result").at("payloads")), R"([{"text":"the answer"}])");
+  gw_.executors.runReady();
+  EXPECT_EQ(gw_.provider->count(), 0u);  // no key started a run
 }
 
 TEST_F(ChatMethodsTest, ChatAbortStopsARunningTurn) {
