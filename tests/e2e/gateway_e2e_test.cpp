@@ -2,6 +2,7 @@
 // speaking the OpenAI chat-completions wire format, driven over WebSocket (protocol v4) and HTTP.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <filesystem>
 #include <sstream>
@@ -198,13 +199,15 @@ TEST_F(GatewayE2E, IdempotencyKeyIsDeduplicated) {
   EXPECT_EQ(hist->at("payload").at("messages").as_array().size(), 2u);  // one turn only
 }
 
-/// Runs `talon ARGS...` against the gateway's state dir; returns its exit code and output.
+/// Runs `talon ARGS...` against the gateway's state dir; returns its exit code (-1 when it did not
+/// exit) and output.
 std::pair<int, std::string> runTalon(const fs::path& dir, std::vector<std::string> args) {
   args.insert(args.begin(), TALON_BINARY);
   fs::path out = dir / ("talon-" + newUuid() + ".out");
   ChildProcess p(args, {{"TALON_STATE_DIR", (dir / "state").string()}}, out.string());
-  auto rc = p.wait(30s);
-  return {rc.value_or(-1), readText(out)};
+  auto status = p.wait(30s);  // a wait status
+  int rc = status && WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
+  return {rc, readText(out)};
 }
 
 /// Every byte of every file under `dir`.
