@@ -45,7 +45,7 @@ std::string newDeviceToken() {
 void DeviceAuthenticator::audit(const protocol::ConnectParams& params, const PeerOrigin& origin, AuditOutcome outcome,
                                 std::string_view reason) const {
   AuditEvent e;
-  e.kind = "auth.connect";
+  e.kind = "auth.device";
   e.actor = params.device ? "device:" + params.device->id : "client:" + params.client.id;
   e.target = params.role;
   e.outcome = outcome;

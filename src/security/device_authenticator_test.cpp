@@ -174,7 +174,7 @@ TEST_F(DeviceAuthenticatorTest, BadProofIsRefusedAtOnceAndAudited) {
   EXPECT_EQ(r.error().delay.count(), 0);
   auto stale = connect(d.connect(clock_->nowMs() - kDeviceSignatureSkewMs - 1, {}, std::string(kToken)));
   EXPECT_EQ(stale.error().error.details.at("code"), "DEVICE_AUTH_SIGNATURE_EXPIRED");
-  auto events = audit_.ofKind("auth.connect");
+  auto events = audit_.ofKind("auth.device");
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].outcome, AuditOutcome::kDenied);
   EXPECT_EQ(events[0].actor, "device:" + d.id());
