@@ -49,6 +49,9 @@ struct GatewayConfig {
 struct ModelRef {
   std::string primary;  // "provider/model"; empty when unset
   std::vector<std::string> fallbacks;
+  /// `fallbacks` was written (even as `[]`): an agent entry with its own fallbacks is not strict
+  /// (OpenClaw docs/concepts/model-failover.md, "Selection source policy").
+  bool fallbacksSet = false;
 };
 
 /// `agents.defaults`.
@@ -121,12 +124,23 @@ struct SessionConfig {
   std::string groupScope = "per-group";
 };
 
+/// `models.providers.<id>.models[].cost`: prices in USD per million tokens (OpenClaw's unit).
+struct ModelCost {
+  double input = 0;
+  double output = 0;
+  double cacheRead = 0;
+  double cacheWrite = 0;
+};
+
 /// `models.providers.<id>.models[]` (the subset Talon reads).
 struct ProviderModelConfig {
   std::string id;
   std::string name;
   std::optional<int64_t> contextWindow;
   std::optional<int64_t> maxTokens;
+  std::optional<ModelCost> cost;
+  /// Input modalities, "text" and/or "image" (empty: unset, OpenClaw then assumes ["text"]).
+  std::vector<std::string> input;
 };
 
 /// `models.providers.<id>`.
@@ -139,6 +153,15 @@ struct ProviderConfig {
   std::string apiKeyUnavailable;
   std::string api = "openai-completions";
   std::map<std::string, std::string> headers;
+  /// `authHeader: true`: send the key in the `Authorization` header even where the API has its own
+  /// header (e.g. anthropic-messages' x-api-key). Unset: the API's default.
+  std::optional<bool> authHeader;
+  /// Where the entry comes from: "config" (models.providers.<id>) or "catalog" (an OpenClaw bundled
+  /// provider a model ref names, added implicitly under `models.mode: "merge"`; provider_catalog.h).
+  std::string source = "config";
+  /// The env var the key was read from when it came from the catalog's env vars (not the config);
+  /// empty otherwise.
+  std::string apiKeyEnv;
   std::optional<int64_t> timeoutSeconds;
   std::optional<int64_t> maxTokens;
   std::vector<ProviderModelConfig> models;
@@ -157,7 +180,10 @@ struct TalonConfig {
   AgentsConfig agents;
   std::vector<BindingConfig> bindings;
   SessionConfig session;
-  std::vector<ProviderConfig> providers;  // file order
+  std::vector<ProviderConfig> providers;  // file order, then implicit catalog providers
+  /// `models.mode`: "merge" (default: OpenClaw's bundled providers that a model ref names are added
+  /// from the catalog) | "replace" (only `models.providers`).
+  std::string modelsMode = "merge";
   LoggingConfig logging;
 };
 

@@ -72,6 +72,8 @@ class ConfigReader {
 
   /// The root node (path "").
   ConfigNode root() const;
+  /// The environment env secret refs resolve against (e.g. the catalog's key variables).
+  const Environment& environment() const { return env_; }
   /// The member `key` of `parent`; `schemaKey` is its schema segment (the key itself for a property,
   /// "*" for an entry of a map).
   ConfigNode child(const ConfigNode& parent, std::string_view key, std::string_view schemaKey) const;

@@ -8,6 +8,7 @@
 
 #include "config/config_reader.h"
 #include "config/config_sections.h"
+#include "config/provider_catalog.h"
 
 namespace talon::config {
 
@@ -94,6 +95,7 @@ void checkBindingAgents(ConfigReader& r, const json::object& root, TalonConfig& 
 
 void checkCrossSectionReferences(ConfigReader& r, const json::object& root, TalonConfig& config) {
   checkBindingAgents(r, root, config);
+  addImplicitCatalogProviders(r, config);
 }
 
 }  // namespace

@@ -34,7 +34,10 @@ void readModelRef(ConfigReader& r, const ConfigNode& node, const json::value& va
                     }},
                    {"fallbacks",
                     [&](const ConfigNode& c, const json::value& x) {
-                      if (auto a = r.stringArray(c, x)) out.fallbacks = *a;
+                      if (auto a = r.stringArray(c, x)) {
+                        out.fallbacks = *a;
+                        out.fallbacksSet = true;
+                      }
                     }},
                });
 }

@@ -1,0 +1,131 @@
+#include "config/provider_catalog.h"
+
+#include <gtest/gtest.h>
+
+#include "config/config_validator.h"
+#include "config/json5.h"
+
+namespace talon::config {
+namespace {
+
+ValidationResult validate(std::string_view text, const Environment& env = {}) {
+  auto doc = parseJson5(text, "/c/talon.json");
+  EXPECT_TRUE(doc) << (doc ? "" : doc.error().message);
+  if (!doc) return {};
+  return validateEffectiveConfig(doc->value, doc->sourceMap, env);
+}
+
+std::string messages(const ValidationResult& r) {
+  std::string out;
+  for (const auto& d : r.diagnostics) out += d.toString() + "\n";
+  return out;
+}
+
+const ProviderConfig* provider(const TalonConfig& c, std::string_view id) {
+  for (const auto& p : c.providers) {
+    if (p.id == id) return &p;
+  }
+  return nullptr;
+}
+
+TEST(ProviderCatalogTest, KnowsOpenClawsBundledProviders) {
+  for (std::string_view id : {"openai", "anthropic", "ollama", "openrouter", "groq", "xai", "deepseek", "mistral",
+                              "together", "moonshot", "alibaba", "minimax", "lmstudio", "vllm", "vercel-ai-gateway",
+                              "cloudflare-ai-gateway", "synthetic", "google"}) {
+    EXPECT_NE(findCatalogProvider(id), nullptr) << id;
+  }
+  EXPECT_EQ(findCatalogProvider("custom-proxy"), nullptr);
+  const CatalogProvider* moonshot = findCatalogProvider("moonshot");
+  EXPECT_EQ(moonshot->baseUrl, "https://api.moonshot.ai/v1");
+  EXPECT_EQ(moonshot->api, "openai-completions");
+  EXPECT_EQ(moonshot->envVars[0], "MOONSHOT_API_KEY");
+  EXPECT_EQ(findCatalogProvider("ollama")->baseUrl, "http://127.0.0.1:11434");  // native API: no /v1
+}
+
+TEST(ProviderCatalogTest, AnOverlayNamingOnlyTheIdAndAKeyWorksAsInOpenClaw) {
+  ValidationResult r = validate(R"({
+    agents: { defaults: { model: 'moonshot/kimi-k2.6' } },
+    models: { providers: { moonshot: { apiKey: '${KEY}' }, openrouter: {} } },
+  })",
+                                {{"KEY", "sk-m"}, {"OPENROUTER_API_KEY", "sk-or"}});
+  EXPECT_TRUE(r.diagnostics.empty()) << messages(r);
+  const ProviderConfig* m = provider(r.config, "moonshot");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->baseUrl, "https://api.moonshot.ai/v1");
+  EXPECT_EQ(m->api, "openai-completions");
+  EXPECT_EQ(m->apiKey, "sk-m");
+  EXPECT_EQ(m->source, "config");
+  const ProviderConfig* o = provider(r.config, "openrouter");
+  ASSERT_NE(o, nullptr);
+  EXPECT_EQ(o->baseUrl, "https://openrouter.ai/api/v1");
+  EXPECT_EQ(o->apiKey, "sk-or");  // from the catalog's env var
+  EXPECT_EQ(o->apiKeyEnv, "OPENROUTER_API_KEY");
+}
+
+TEST(ProviderCatalogTest, MergeModeAddsACatalogProviderThatAModelRefNames) {
+  ValidationResult r = validate(R"({
+    agents: { defaults: { model: { primary: 'groq/llama-3.3-70b', fallbacks: ['deepseek/deepseek-chat'] } } },
+  })",
+                                {{"GROQ_API_KEY", "gsk"}});
+  EXPECT_TRUE(r.diagnostics.empty()) << messages(r);
+  const ProviderConfig* g = provider(r.config, "groq");
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->source, "catalog");
+  EXPECT_EQ(g->baseUrl, "https://api.groq.com/openai/v1");
+  EXPECT_EQ(g->apiKey, "gsk");
+  const ProviderConfig* d = provider(r.config, "deepseek");
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->apiKey, "");
+  EXPECT_EQ(d->apiKeyUnavailable, "no apiKey configured and env var DEEPSEEK_API_KEY is not set");
+
+  ValidationResult replaced = validate(R"({
+    agents: { defaults: { model: 'groq/llama-3.3-70b' } }, models: { mode: 'replace' },
+  })");
+  EXPECT_TRUE(replaced.diagnostics.empty()) << messages(replaced);
+  EXPECT_EQ(provider(replaced.config, "groq"), nullptr);
+  EXPECT_EQ(replaced.config.modelsMode, "replace");
+}
+
+TEST(ProviderCatalogTest, ACatalogProviderWhoseApiTalonDoesNotSpeakIsNotSupportedYet) {
+  if (isSupportedProviderApi("anthropic-messages")) GTEST_SKIP() << "anthropic-messages is implemented";
+  ValidationResult r = validate(R"({ agents: { defaults: { model: 'anthropic/claude-opus-4-6' } } })");
+  ASSERT_EQ(r.diagnostics.size(), 1u) << messages(r);
+  EXPECT_EQ(r.diagnostics[0].path, "agents.defaults.model.primary");
+  EXPECT_NE(r.diagnostics[0].message.find("\"anthropic-messages\" is not supported by Talon yet"), std::string::npos)
+      << messages(r);
+  ValidationResult overlay = validate(R"({ models: { providers: { minimax: { apiKey: 'k' } } } })");
+  ASSERT_EQ(overlay.diagnostics.size(), 1u) << messages(overlay);
+  EXPECT_NE(overlay.diagnostics[0].message.find("not supported by Talon yet"), std::string::npos);
+}
+
+TEST(ProviderCatalogTest, OpenAiUsesChatCompletionsWhileTalonDoesNotSpeakResponses) {
+  ValidationResult r = validate(R"({ models: { providers: { openai: { apiKey: 'sk' } } } })");
+  EXPECT_TRUE(r.diagnostics.empty()) << messages(r);
+  const ProviderConfig* o = provider(r.config, "openai");
+  ASSERT_NE(o, nullptr);
+  EXPECT_EQ(o->api, isSupportedProviderApi("openai-responses") ? "openai-responses" : "openai-completions");
+  EXPECT_EQ(o->baseUrl, "https://api.openai.com/v1");
+}
+
+TEST(ProviderCatalogTest, ModelCostInputAndAuthHeaderAreRead) {
+  ValidationResult r = validate(R"({ models: { providers: { local: {
+    baseUrl: 'http://127.0.0.1:4000/v1', authHeader: true,
+    models: [ { id: 'm', name: 'M', input: ['text', 'image'], cost: { input: 1.5, output: 6, cacheRead: 0.1 } } ] } } } })");
+  EXPECT_TRUE(r.diagnostics.empty()) << messages(r);
+  const ProviderConfig* p = provider(r.config, "local");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->authHeader, true);
+  ASSERT_EQ(p->models.size(), 1u);
+  ASSERT_TRUE(p->models[0].cost);
+  EXPECT_DOUBLE_EQ(p->models[0].cost->input, 1.5);
+  EXPECT_DOUBLE_EQ(p->models[0].cost->output, 6);
+  EXPECT_DOUBLE_EQ(p->models[0].cost->cacheRead, 0.1);
+  EXPECT_EQ(p->models[0].input, (std::vector<std::string>{"text", "image"}));
+
+  ValidationResult bad = validate(R"({ models: { providers: { local: { baseUrl: 'http://h/v1',
+    models: [ { id: 'm', name: 'M', input: ['audio'], cost: { input: -1 } } ] } } } })");
+  EXPECT_EQ(bad.diagnostics.size(), 2u) << messages(bad);
+}
+
+}  // namespace
+}  // namespace talon::config
