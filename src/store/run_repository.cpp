@@ -25,13 +25,16 @@ constexpr const char kUnaccount[] =
     "FROM runs AS r WHERE r.run_id = ?1 AND sessions.session_key = r.session_key";
 constexpr const char kUpsert[] =
     "INSERT INTO runs (" TALON_RUN_COLUMNS
-    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) "
     "ON CONFLICT (run_id) DO UPDATE SET session_key = excluded.session_key, agent_id = excluded.agent_id, "
     "idempotency_key = excluded.idempotency_key, status = excluded.status, model = excluded.model, "
     "error_code = excluded.error_code, error_message = excluded.error_message, "
     "final_text = excluded.final_text, started_at_ms = excluded.started_at_ms, "
     "ended_at_ms = excluded.ended_at_ms, input_tokens = excluded.input_tokens, "
-    "output_tokens = excluded.output_tokens, steps = excluded.steps";
+    "output_tokens = excluded.output_tokens, steps = excluded.steps, provider_id = excluded.provider_id, "
+    "provider_api = excluded.provider_api, base_url_origin = excluded.base_url_origin, "
+    "answered_model = excluded.answered_model, model_latency_ms = excluded.model_latency_ms, "
+    "cost_usd = excluded.cost_usd, attempts_json = excluded.attempts_json";
 constexpr const char kAccount[] =
     "UPDATE sessions SET input_tokens = input_tokens + ?2, output_tokens = output_tokens + ?3 "
     "WHERE session_key = ?1";
@@ -80,6 +83,17 @@ class UpsertRun final : public WriteOp {
     q.bind(12, r_.inputTokens);
     q.bind(13, r_.outputTokens);
     q.bind(14, r_.steps);
+    q.bindNoCopy(15, r_.providerId);
+    q.bindNoCopy(16, r_.providerApi);
+    q.bindNoCopy(17, r_.baseUrlOrigin);
+    q.bindNoCopy(18, r_.answeredModel);
+    q.bind(19, r_.modelLatencyMs);
+    if (r_.costUsd) {
+      q.bind(20, *r_.costUsd);
+    } else {
+      q.bind(20);  // NULL: no price table
+    }
+    q.bindNoCopy(21, r_.attemptsJson);
     if (auto st = tx.run(q, context); !st) return st;
 
     SQLite::Statement& account = tx.statement(kAccount);
@@ -168,6 +182,13 @@ Result<RunRecord> readRunRow(const SQLite::Statement& q) {
   r.inputTokens = q.getColumn(11).getInt64();
   r.outputTokens = q.getColumn(12).getInt64();
   r.steps = q.getColumn(13).getInt64();
+  r.providerId = q.getColumn(14).getString();
+  r.providerApi = q.getColumn(15).getString();
+  r.baseUrlOrigin = q.getColumn(16).getString();
+  r.answeredModel = q.getColumn(17).getString();
+  r.modelLatencyMs = q.getColumn(18).getInt64();
+  if (!q.getColumn(19).isNull()) r.costUsd = q.getColumn(19).getDouble();
+  r.attemptsJson = q.getColumn(20).getString();
   return r;
 }
 

@@ -38,6 +38,17 @@ struct RunRecord {
   int64_t inputTokens = 0;
   int64_t outputTokens = 0;
   int64_t steps = 0;  // model calls made
+  // Provider identity (schema step 5): which endpoint answered. Never a credential.
+  std::string providerId;         // e.g. "openai": the provider of the model that answered, or was tried last
+  std::string providerApi;        // e.g. "openai-completions"
+  std::string baseUrlOrigin;      // e.g. "https://api.openai.com"
+  std::string answeredModel;      // the vendor's model id that answered (a fallback differs from `model`)
+  int64_t modelLatencyMs = 0;     // time spent waiting on model calls
+  std::optional<double> costUsd;  // from the model's `cost` table; nullopt when it has none
+  /// Every model call of the run as a JSON array of {provider, model, step, outcome ("ok"|"error"),
+  /// reason, error, httpStatus, latencyMs, action ("retry"|"fallback"|"fail"), retryInMs}; "" before
+  /// the run ends.
+  std::string attemptsJson;
 };
 
 /// Reads and writes of runs. A view over a Store (cheap to copy; the store must outlive it).

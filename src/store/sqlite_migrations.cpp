@@ -93,12 +93,25 @@ FROM (SELECT session_key, sum(input_tokens) AS input_tokens, sum(output_tokens) 
 WHERE sessions.session_key = r.session_key;
 )sql";
 
+// Step 5: provider identity in run records (which provider, API, base URL origin and model answered,
+// latency, cost) and the model attempts of the run (retries and fallbacks).
+constexpr std::string_view kRunProviderIdentity = R"sql(
+ALTER TABLE runs ADD COLUMN provider_id      TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN provider_api     TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN base_url_origin  TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN answered_model   TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN model_latency_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN cost_usd         REAL;
+ALTER TABLE runs ADD COLUMN attempts_json    TEXT NOT NULL DEFAULT '';
+)sql";
+
 // The schema steps, oldest first. A repository's new table or column is one more line here.
 constexpr std::array kMigrations = {
     SqliteMigration{1, "sessions, transcript_entries, runs", kInitialSchema},
     SqliteMigration{2, "session totals from transcript and run rows", kSessionTotalsFromRows},
     SqliteMigration{3, "devices, pairing requests, device tokens", kDeviceSchema},
     SqliteMigration{4, "audit_events", kAuditSchema},
+    SqliteMigration{5, "provider identity and model attempts in runs", kRunProviderIdentity},
 };
 
 int64_t pragmaInt(SQLite::Database& db, const char* sql) {

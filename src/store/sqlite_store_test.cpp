@@ -167,6 +167,13 @@ TEST(SqliteStore, RoundTripsEveryRecordType) {
   r.inputTokens = 1234;
   r.outputTokens = 567;
   r.steps = 2;
+  r.providerId = "backup";
+  r.providerApi = "openai-completions";
+  r.baseUrlOrigin = "https://api.example.com";
+  r.answeredModel = "gpt-4o-mini";
+  r.modelLatencyMs = 812;
+  r.costUsd = 0.00125;
+  r.attemptsJson = R"([{"provider":"openai","reason":"model_not_found","action":"fallback"}])";
 
   Records batch;
   batch.sessions = {s};
@@ -228,6 +235,13 @@ TEST(SqliteStore, RoundTripsEveryRecordType) {
   EXPECT_EQ(gr.inputTokens, r.inputTokens);
   EXPECT_EQ(gr.outputTokens, r.outputTokens);
   EXPECT_EQ(gr.steps, r.steps);
+  EXPECT_EQ(gr.providerId, r.providerId);
+  EXPECT_EQ(gr.providerApi, r.providerApi);
+  EXPECT_EQ(gr.baseUrlOrigin, r.baseUrlOrigin);
+  EXPECT_EQ(gr.answeredModel, r.answeredModel);
+  EXPECT_EQ(gr.modelLatencyMs, r.modelLatencyMs);
+  EXPECT_EQ(gr.costUsd, r.costUsd);
+  EXPECT_EQ(gr.attemptsJson, r.attemptsJson);
 
   auto missingSession = store->sessions().get("agent:main:nope");
   ASSERT_TRUE(missingSession);
@@ -456,6 +470,7 @@ TEST(SqliteStore, DuplicateIdempotencyKeyIsRefused) {
   ASSERT_TRUE(found && found->has_value());
   EXPECT_EQ((*found)->runId, "r1");
   EXPECT_EQ((*found)->status, RunStatus::kOk);
+  EXPECT_FALSE((*found)->costUsd.has_value());  // no price table: NULL, not 0
 }
 
 TEST(SqliteStore, InvalidAndOrphanRecordsAreRefused) {
