@@ -16,6 +16,7 @@
 #include "base/file_io.h"
 #include "base/ids.h"
 #include "base/log.h"
+#include "config/model_selection.h"
 #include "gateway/agent/agent_runner.h"
 #include "gateway/agent/run_observer.h"
 #include "gateway/channels/channel_registry.h"
@@ -24,9 +25,11 @@
 #include "gateway/client_session.h"
 #include "gateway/health/health_registry.h"
 #include "gateway/health/metrics_registry.h"
+#include "gateway/health/provider_health.h"
 #include "gateway/http/builtin_routes.h"
 #include "gateway/methods/builtin_methods.h"
 #include "gateway/methods/health_methods.h"
+#include "gateway/providers/provider_identity.h"
 #include "gateway/providers/provider_registry.h"
 #include "gateway/routing/access_gate.h"
 #include "gateway/tools/tool_registry.h"
@@ -121,7 +124,9 @@ Result<std::vector<AgentProfile>> agentProfiles(const config::TalonConfig& cfg, 
     std::filesystem::create_directories(a.workspace, ec);
     if (ec) return fail(ErrorCode::kIo, "cannot create workspace " + a.workspace.string() + ": " + ec.message());
     a.workspace = std::filesystem::canonical(a.workspace, ec);
-    a.model = entry && !entry->model.primary.empty() ? entry->model.primary : cfg.agents.defaults.model.primary;
+    auto selection = config::agentModelSelection(cfg, id);
+    a.model = selection.primary;
+    a.fallbacks = selection.fallbacks;
     agents.push_back(std::move(a));
   }
   return agents;
@@ -161,6 +166,7 @@ class Gateway::Impl {
   health::MetricsRegistry metrics;
   std::unique_ptr<health::HealthRegistry> healthRecords;
   std::unique_ptr<RunObserver> runObserver;
+  std::unique_ptr<health::ProviderHealth> providerHealth;
   /// Set when something the `health` payload shows may have changed (a run ended, a health record
   /// changed); the periodic refresh rebuilds the payload only then.
   std::atomic<bool> healthDirty{true};
@@ -321,7 +327,9 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   if (auto s = registerBuiltinProviders(providerFactories); !s) return fail(s.error());
   ProviderContext providerContext{net::HttpClient::create(impl->io), impl->clock};
   std::map<std::string, ModelProviderPtr> providers;
+  std::map<std::string, ProviderIdentity> providerIdentities;
   for (const auto& p : cfg.providers) {
+    providerIdentities.emplace(p.id, providerIdentity(p));
     if (!p.apiKeyUnavailable.empty()) spdlog::warn("model provider {}: {}", p.id, p.apiKeyUnavailable);
     auto provider = providerFactories.create(p, providerContext);
     if (!provider) return fail(provider.error());
@@ -341,6 +349,9 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   auto runObserver = RunObserver::create(impl->metrics, *impl->healthRecords);
   if (!runObserver) return fail(runObserver.error());
   impl->runObserver = std::move(*runObserver);
+  auto providerHealth = health::ProviderHealth::create(impl->metrics, *impl->healthRecords, impl->clock, {});
+  if (!providerHealth) return fail(providerHealth.error());
+  impl->providerHealth = std::move(*providerHealth);
   auto toolRegistry = std::make_shared<tools::ToolRegistry>();
   if (auto s = tools::registerBuiltinTools(*toolRegistry); !s) return fail(s.error());
   AgentRunnerOptions runnerOptions;
@@ -353,6 +364,11 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
     runnerOptions.defaultTimeout = std::chrono::milliseconds(cfg.agents.defaults.timeoutSeconds * 1000);
   }
   runnerOptions.drainGrace = options.drainGrace;
+  runnerOptions.providerIdentities = std::move(providerIdentities);
+  runnerOptions.onModelCall = [implp](const health::ModelCallRecord& call) { implp->providerHealth->record(call); };
+  runnerOptions.inCooldown = [implp](const std::string& providerId, const std::string& model) {
+    return implp->providerHealth->inCooldown(providerId, model);
+  };
   runnerOptions.onRunEnded = [implp](const TurnOutcome& outcome) {
     implp->runObserver->observe(outcome);
     implp->healthDirty = true;

@@ -8,6 +8,7 @@
 #include <deque>
 #include <list>
 #include <mutex>
+#include <random>
 #include <unordered_map>
 
 #include "base/file_io.h"
@@ -272,6 +273,16 @@ class AgentRunner::Impl::Turn : public std::enable_shared_from_this<Turn> {
   /// Context: the system prompt and the conversation sent to the model. Blocking (disk).
   void buildContext();
   void callModel(Lock& lk);  // may release lk
+  /// Points provider_ at the current candidate, skipping (and recording) candidates whose provider is
+  /// not configured. False when none is left.
+  bool selectCandidateLocked();
+  /// A model call failed: retry the same model, move to the next candidate, or end the turn.
+  void onModelFailed(Lock& lk, Error error);  // may release lk
+  void onRetryTimer(uint64_t gen);
+  /// The attempt record of the call that just ended (its latency is added to modelMs_).
+  json::object attemptLocked(std::string_view outcome);
+  /// Reports a call that ended to options_.onModelCall.
+  void observeCallLocked(bool ok, std::string_view reason, const json::object& attempt);
   void onModelDelta(uint64_t gen, std::string_view piece);
   void onModelDone(uint64_t gen, Result<ModelResponse> result);
   void nextTool(Lock& lk);  // may release lk
@@ -299,8 +310,20 @@ class AgentRunner::Impl::Turn : public std::enable_shared_from_this<Turn> {
   RunEventEncoder events_;
   SessionStatePtr session_;
   ModelProviderPtr provider_;
-  std::string providerId_;
+  std::string providerId_;  // of the candidate being called
   std::string model_;
+  // recovery (model_failover.h): the candidate chain, same-model retries and every attempt made
+  std::vector<std::pair<std::string, std::string>> candidates_;  // (providerId, model): primary, fallbacks
+  std::size_t candidate_ = 0;
+  int retries_ = 0;  // same-model retries of the current candidate
+  bool rateLimitSeen_ = false;
+  std::optional<std::chrono::steady_clock::time_point> firstFailure_;
+  TimerHandlePtr retryTimer_;
+  std::chrono::steady_clock::time_point callStarted_;
+  json::array attempts_;
+  int failures_ = 0;
+  int64_t modelMs_ = 0;
+  std::optional<double> costUsd_ = 0.0;      // nullopt once a call's model has no price table
   std::vector<ChatMessage> context_;         // messages sent to the model, growing through the turn
   std::vector<store::TranscriptEntry> new_;  // entries of this turn not yet committed
   TokenUsage usage_;
@@ -368,16 +391,14 @@ void AgentRunner::Impl::Turn::begin() {
                                      "agent " + agent_.id + " has no model configured (set agents.defaults.model)"),
                                "error"));
   }
-  auto it = impl_->providers_.find(providerId_);
-  if (it == impl_->providers_.end()) {
+  if (!selectCandidateLocked()) {
+    const std::string& first = candidates_.front().first;
     return commit(
         lk,
-        failedEnding(
-            Error(ErrorCode::kFailedPrecondition, "no model provider \"" + providerId_ + "\" for " + agent_.model,
-                  "model provider \"" + providerId_ + "\" is not configured (models.providers." + providerId_ + ")"),
-            "error"));
+        failedEnding(Error(ErrorCode::kFailedPrecondition, "no model provider \"" + first + "\" for " + agent_.model,
+                           "model provider \"" + first + "\" is not configured (models.providers." + first + ")"),
+                     "error"));
   }
-  provider_ = it->second;
   publish("chat", events_.chatStatus("starting_model"));
   callModel(lk);
 }
@@ -403,8 +424,18 @@ std::optional<Error> AgentRunner::Impl::Turn::intake() {
     rec.createdAtMs = now;
   }
   auto [providerId, model] = splitModelRef(agent_.model);
-  providerId_ = providerId;
-  model_ = model;
+  {
+    std::lock_guard lock(mu_);
+    providerId_ = providerId;
+    model_ = model;
+    candidates_.emplace_back(providerId, model);
+    for (const auto& ref : agent_.fallbacks) {
+      auto candidate = splitModelRef(ref);
+      if (std::find(candidates_.begin(), candidates_.end(), candidate) == candidates_.end()) {
+        candidates_.push_back(std::move(candidate));
+      }
+    }
+  }
   rec.updatedAtMs = now;
   rec.lastRunId = req_.runId;
   rec.model = agent_.model;
@@ -474,6 +505,7 @@ void AgentRunner::Impl::Turn::callModel(Lock& lk) {
   handlers.onTextDelta = [self, gen](std::string_view piece) { self->onModelDelta(gen, piece); };
   handlers.onComplete = [self, gen](Result<ModelResponse> result) { self->onModelDone(gen, std::move(result)); };
   auto provider = provider_;
+  callStarted_ = impl_->clock_->steadyNow();
   lk.unlock();
   ModelCallPtr call = provider->stream(std::move(request), std::move(handlers));
   lk.lock();
@@ -544,10 +576,27 @@ void AgentRunner::Impl::Turn::onModelDone(uint64_t gen, Result<ModelResponse> re
   if (gen != callGen_ || state_ != TurnState::kModel) return;  // abandoned (aborted, timed out)
   ++callGen_;
   call_.reset();
-  if (!result) return commit(lk, failedEnding(std::move(result).error(), "error"));
+  if (!result) return onModelFailed(lk, std::move(result).error());
   auto& response = *result;
+  attempts_.push_back(attemptLocked("ok"));
+  observeCallLocked(true, "", attempts_.back().get_object());
+  firstFailure_.reset();  // an answer restarts the transient window (the retry count is per candidate)
   usage_.inputTokens += response.usage.inputTokens;
   usage_.outputTokens += response.usage.outputTokens;
+  if (costUsd_) {
+    const auto& ids = impl_->options_.providerIdentities;
+    auto idIt = ids.find(providerId_);
+    const config::ModelCost* cost = nullptr;
+    if (idIt != ids.end()) {
+      auto c = idIt->second.costs.find(model_);
+      if (c != idIt->second.costs.end()) cost = &c->second;
+    }
+    if (cost) {
+      *costUsd_ += usageCostUsd(*cost, response.usage.inputTokens, response.usage.outputTokens);
+    } else {
+      costUsd_.reset();
+    }
+  }
   if (response.text.empty()) response.text = text_;
   if (response.toolCalls.empty()) {
     new_.push_back(entry(store::TranscriptRole::kAssistant, response.text));
@@ -564,6 +613,145 @@ void AgentRunner::Impl::Turn::onModelDone(uint64_t gen, Result<ModelResponse> re
   toolIndex_ = 0;
   setStateLocked(TurnState::kTools, json::object{{"toolCalls", static_cast<int64_t>(calls_.size())}});
   nextTool(lk);
+}
+
+bool AgentRunner::Impl::Turn::selectCandidateLocked() {
+  for (; candidate_ < candidates_.size(); ++candidate_) {
+    const auto& [providerId, model] = candidates_[candidate_];
+    providerId_ = providerId;
+    model_ = model;
+    auto it = impl_->providers_.find(providerId);
+    const bool last = candidate_ + 1 >= candidates_.size();
+    if (it != impl_->providers_.end() && !last && impl_->options_.inCooldown &&
+        impl_->options_.inCooldown(providerId, model)) {
+      attempts_.push_back(json::object{{"provider", providerId},
+                                       {"model", model},
+                                       {"step", steps_ + 1},
+                                       {"outcome", "skipped"},
+                                       {"reason", "cooldown"},
+                                       {"action", "fallback"}});
+      continue;
+    }
+    if (it != impl_->providers_.end()) {
+      provider_ = it->second;
+      return true;
+    }
+    attempts_.push_back(json::object{{"provider", providerId},
+                                     {"model", model},
+                                     {"step", steps_ + 1},
+                                     {"outcome", "skipped"},
+                                     {"reason", "provider_not_configured"},
+                                     {"action", "fallback"}});
+  }
+  return false;
+}
+
+json::object AgentRunner::Impl::Turn::attemptLocked(std::string_view outcome) {
+  auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(impl_->clock_->steadyNow() - callStarted_);
+  modelMs_ += latency.count();
+  return json::object{{"provider", providerId_},
+                      {"model", model_},
+                      {"step", steps_},
+                      {"outcome", outcome},
+                      {"latencyMs", latency.count()}};
+}
+
+void AgentRunner::Impl::Turn::observeCallLocked(bool ok, std::string_view reason, const json::object& attempt) {
+  if (!impl_->options_.onModelCall) return;
+  health::ModelCallRecord record;
+  record.providerId = providerId_;
+  record.model = model_;
+  record.ok = ok;
+  record.reason = std::string(reason);
+  if (auto it = attempt.find("latencyMs"); it != attempt.end() && it->value().is_int64()) {
+    record.latencyMs = it->value().get_int64();
+  }
+  impl_->options_.onModelCall(record);
+}
+
+void AgentRunner::Impl::Turn::onModelFailed(Lock& lk, Error error) {
+  const FailoverReason reason = classifyModelError(error);
+  json::object attempt = attemptLocked("error");
+  attempt["reason"] = failoverReasonName(reason);
+  observeCallLocked(false, failoverReasonName(reason), attempt);
+  attempt["error"] = error.publicMessage();
+  if (auto it = error.details.find("httpStatus"); it != error.details.end()) attempt["httpStatus"] = it->value();
+  ++failures_;
+  const auto& options = impl_->options_;
+  const auto now = impl_->clock_->steadyNow();
+  if (!firstFailure_) firstFailure_ = now;
+  rateLimitSeen_ = rateLimitSeen_ || reason == FailoverReason::kRateLimit;
+  auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - *firstFailure_);
+  auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - now);
+  double jitter = options.retryJitter ? options.retryJitter() : 0.5;
+  if (auto delay = transientRetryDelay(options.retry, reason, retries_, rateLimitSeen_, error.retryAfterMs, elapsed,
+                                       remaining, jitter)) {
+    // 1. The same model again, after the backoff (the turn waits holding no thread).
+    ++retries_;
+    attempt["action"] = "retry";
+    attempt["retryInMs"] = delay->count();
+    attempts_.push_back(std::move(attempt));
+    spdlog::info("run {}: {}/{} failed ({}); retry {} in {} ms", req_.runId, providerId_, model_,
+                 failoverReasonName(reason), retries_, delay->count());
+    --steps_;  // the retry repeats this step
+    setStateLocked(TurnState::kModel, json::object{{"step", steps_ + 1},
+                                                   {"retry", retries_},
+                                                   {"reason", failoverReasonName(reason)},
+                                                   {"delayMs", delay->count()}});
+    const uint64_t gen = callGen_;
+    std::weak_ptr<Turn> weak = weak_from_this();
+    retryTimer_ = impl_->ex_.after(*delay, [weak, gen] {
+      if (auto self = weak.lock()) self->onRetryTimer(gen);
+    });
+    return;
+  }
+  // 2. (auth-profile rotation: Talon has one credential per provider.) 3. The next model of the chain.
+  if (isFallbackWorthy(reason) && candidate_ + 1 < candidates_.size()) {
+    attempt["action"] = "fallback";
+    attempts_.push_back(std::move(attempt));
+    const std::string from = providerId_ + "/" + model_;
+    ++candidate_;
+    retries_ = 0;
+    rateLimitSeen_ = false;
+    firstFailure_.reset();
+    if (selectCandidateLocked()) {
+      spdlog::warn("run {}: {} failed ({}); falling back to {}/{}", req_.runId, from, failoverReasonName(reason),
+                   providerId_, model_);
+      --steps_;
+      return callModel(lk);
+    }
+  } else {
+    attempt["action"] = "fail";
+    attempts_.push_back(std::move(attempt));
+  }
+  if (candidates_.size() > 1) {
+    // OpenClaw throwFallbackFailureSummary: "All models failed (n): a | b".
+    std::string summary;
+    int tried = 0;
+    for (const auto& a : attempts_) {
+      const auto& o = a.get_object();
+      auto action = getString(o, "action").value_or("");
+      if (action != "fallback" && action != "fail") continue;
+      ++tried;
+      if (!summary.empty()) summary += " | ";
+      summary += std::string(getString(o, "provider").value_or("")) + "/" +
+                 std::string(getString(o, "model").value_or("")) + ": " +
+                 std::string(getString(o, "reason").value_or(""));
+    }
+    if (tried > 1) {
+      std::string text = "All models failed (" + std::to_string(tried) + "): " + summary;
+      error.message = text + " (last: " + error.message + ")";
+      error.externalMessage = text;
+    }
+  }
+  commit(lk, failedEnding(std::move(error), "error"));
+}
+
+void AgentRunner::Impl::Turn::onRetryTimer(uint64_t gen) {
+  Lock lk(mu_);
+  retryTimer_.reset();
+  if (gen != callGen_ || state_ != TurnState::kModel || stopped_) return;  // the turn ended meanwhile
+  callModel(lk);
 }
 
 void AgentRunner::Impl::Turn::nextTool(Lock& lk) {
@@ -696,6 +884,10 @@ bool AgentRunner::Impl::Turn::requestStop(Ending ending) {
 void AgentRunner::Impl::Turn::commit(Lock& lk, Ending ending) {
   flushLiveTextLocked();  // the pending text goes out before the terminal event (OpenClaw emitChatTerminal)
   if (deadlineTimer_) deadlineTimer_->cancel();
+  if (retryTimer_) {
+    retryTimer_->cancel();
+    retryTimer_.reset();
+  }
   if (session_ && session_->persisted) {
     // Every tool call the model made gets a result, so the transcript stays a valid conversation.
     if (state_ == TurnState::kTools) {
@@ -740,6 +932,18 @@ void AgentRunner::Impl::Turn::commit(Lock& lk, Ending ending) {
     run.inputTokens = usage_.inputTokens;
     run.outputTokens = usage_.outputTokens;
     run.steps = steps_;
+    run.providerId = providerId_;
+    if (auto id = impl_->options_.providerIdentities.find(providerId_);
+        id != impl_->options_.providerIdentities.end()) {
+      run.providerApi = id->second.api;
+      run.baseUrlOrigin = id->second.baseUrlOrigin;
+    }
+    run.answeredModel = model_;
+    run.modelLatencyMs = modelMs_;
+    bool answered = std::any_of(attempts_.begin(), attempts_.end(),
+                                [](const json::value& a) { return getString(a.get_object(), "outcome") == "ok"; });
+    if (answered) run.costUsd = costUsd_;
+    run.attemptsJson = json::serialize(attempts_);
     store::RunRepository::upsert(batch, run);
   }
   lk.unlock();
@@ -773,6 +977,11 @@ TurnOutcome AgentRunner::Impl::Turn::outcomeLocked() const {
   outcome.usage = usage_;
   outcome.durationMs = startedMs_ > 0 ? impl_->clock_->nowMs() - startedMs_ : 0;
   outcome.steps = steps_;
+  outcome.modelLatencyMs = modelMs_;
+  outcome.modelFailures = failures_;
+  outcome.modelAttempts = static_cast<int>(std::count_if(attempts_.begin(), attempts_.end(), [](const json::value& a) {
+    return getString(a.get_object(), "outcome") != "skipped";
+  }));
   return outcome;
 }
 
@@ -1143,6 +1352,12 @@ Result<std::unique_ptr<AgentRunner>> AgentRunner::create(AgentRunnerOptions opti
     return fail(ErrorCode::kInvalidArgument, "agent runner: maxConcurrent and maxSteps must be at least 1");
   }
   if (!gate) gate = std::make_shared<tools::AllowAllToolGate>();
+  if (!options.retryJitter) {
+    options.retryJitter = [] {
+      thread_local std::mt19937_64 engine{std::random_device{}()};
+      return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
+    };
+  }
   auto impl = std::make_shared<Impl>(std::move(options), std::move(agents), std::move(providers), std::move(tools),
                                      store, bus, std::move(executors), std::move(clock), std::move(gate));
   return std::unique_ptr<AgentRunner>(new AgentRunner(std::move(impl)));

@@ -40,9 +40,12 @@
 
 #include "base/clock.h"
 #include "base/error.h"
+#include "gateway/agent/model_failover.h"
 #include "gateway/event_bus.h"
 #include "gateway/executors.h"
+#include "gateway/health/provider_health.h"
 #include "gateway/providers/model_provider.h"
+#include "gateway/providers/provider_identity.h"
 #include "gateway/tools/tool_gate.h"
 #include "store/store.h"
 
@@ -58,6 +61,10 @@ struct AgentProfile {
   std::string name;
   std::filesystem::path workspace;  // absolute; created at start-up
   std::string model;                // "provider/model"; empty: none configured
+  /// Refs ("provider/model") tried in order, for the current turn only, when `model` fails with a
+  /// fallback-worthy error (model_failover.h); empty: the selection is strict. The selection source
+  /// decides it (OpenClaw docs/concepts/model-failover.md; config/model_selection.h).
+  std::vector<std::string> fallbacks;
 };
 
 /// The states of a turn, in order (see the top of this file). The last three are terminal.
@@ -80,11 +87,16 @@ struct TurnOutcome {
   bool aborted = false;
   std::string text;        // the final answer
   std::string stopReason;  // "stop", "length", "max_steps", "timeout", "rpc", "shutdown", ...
-  std::string providerId;
-  std::string model;
+  std::string providerId;  // the provider of the model that answered (or was tried last)
+  std::string model;       // the vendor's model id that answered (or was tried last)
   TokenUsage usage;
   int64_t durationMs = 0;
   int steps = 0;
+  /// Time spent waiting on model calls, retries' waits excluded, in ms.
+  int64_t modelLatencyMs = 0;
+  /// Model calls made (retries and fallbacks included), and how many of them failed.
+  int modelAttempts = 0;
+  int modelFailures = 0;
 };
 
 /// A turn to run.
@@ -131,6 +143,19 @@ struct AgentRunnerOptions {
   std::size_t bootstrapTotalMaxChars = 60'000;
   /// Sessions kept in memory (least recently used are dropped; they reload from the store).
   std::size_t sessionCacheSize = 256;
+  /// Same-model retries of transient model failures (OpenClaw's bounds by default).
+  ModelRetryPolicy retry;
+  /// Jitter of the retry backoff, a value in [0, 1) per retry (default: uniformly random). Tests fix it.
+  std::function<double()> retryJitter;
+  /// By provider id: what run records say about each provider (api, base URL origin, prices). A
+  /// provider missing here is recorded with its id only.
+  std::map<std::string, ProviderIdentity> providerIdentities;
+  /// Called after every model call, ok or failed (per-provider health), on the thread that saw it end,
+  /// with the turn's lock held: must not block nor call back into the runner. Optional.
+  std::function<void(const health::ModelCallRecord&)> onModelCall;
+  /// True when a provider+model is in cooldown: the turn skips it (recorded as reason "cooldown") while
+  /// another model of its chain remains; the last one is always tried. Optional.
+  std::function<bool(const std::string& providerId, const std::string& model)> inCooldown;
   /// Called once for every run that ends (done, failed or aborted, queued ones included), before the
   /// request's own onDone, on the thread that ends it: the gateway's metrics and health records observe
   /// runs here. Must not block.

@@ -107,10 +107,17 @@ class AgentRunnerTest : public ::testing::Test {
     if (store_) store_->close();
   }
 
-  void makeRunner(AgentRunnerOptions options = {}, tools::ToolGatePtr gate = nullptr) {
-    std::map<std::string, ModelProviderPtr> providers{{"fake", provider_}};
-    auto r = AgentRunner::create(options, {AgentProfile{"main", "Main", dir_ / "workspace", "fake/model-1"}}, providers,
-                                 registry_, *store_, bus_, ex_.executors(), clock_, std::move(gate));
+  void makeRunner(AgentRunnerOptions options = {}, tools::ToolGatePtr gate = nullptr,
+                  std::vector<std::string> fallbacks = {}) {
+    std::map<std::string, ModelProviderPtr> providers{{"fake", provider_}, {"backup", backup_}};
+    AgentProfile profile;
+    profile.id = "main";
+    profile.name = "Main";
+    profile.workspace = dir_ / "workspace";
+    profile.model = "fake/model-1";
+    profile.fallbacks = std::move(fallbacks);
+    auto r = AgentRunner::create(options, {profile}, providers, registry_, *store_, bus_, ex_.executors(), clock_,
+                                 std::move(gate));
     ASSERT_TRUE(r) << r.error().toString();
     runner_ = std::move(*r);
   }
@@ -193,6 +200,7 @@ class AgentRunnerTest : public ::testing::Test {
   store::StorePtr store_;
   EventBus bus_;
   std::shared_ptr<FakeModelProvider> provider_ = std::make_shared<FakeModelProvider>();
+  std::shared_ptr<FakeModelProvider> backup_ = std::make_shared<FakeModelProvider>("backup");
   std::shared_ptr<tools::ToolRegistry> registry_;
   std::unique_ptr<AgentRunner> runner_;
   std::mutex eventsMu_;
@@ -693,6 +701,188 @@ TEST_F(AgentRunnerTest, SubmitRefusesADuplicateRunIdAndAnUnknownAgent) {
   t.agentId = "ghost";
   t.sessionKey = "agent:ghost:main";
   EXPECT_EQ(runner_->submit(std::move(t)).error().code, ErrorCode::kNotFound);
+}
+
+// ---- recovery: same-model retries, then the fallback chain (model_failover.h) ----------------------------
+
+/// A provider's HTTP error as the OpenAI-compatible provider reports it (openai_chat_wire.cpp).
+Error httpError(int status, std::string vendorCode, std::string message, int64_t retryAfterMs = 0) {
+  ErrorCode code = status == 429   ? ErrorCode::kResourceExhausted
+                   : status >= 500 ? ErrorCode::kUnavailable
+                                   : ErrorCode::kInvalidArgument;
+  Error e(code, "provider fake: HTTP " + std::to_string(status) + ": " + message, "the model provider answered");
+  e.details["httpStatus"] = status;
+  if (!vendorCode.empty()) e.details["vendorCode"] = vendorCode;
+  e.retryAfterMs = retryAfterMs;
+  return e;
+}
+
+AgentRunnerOptions recoveryOptions() {
+  AgentRunnerOptions options;
+  options.retryJitter = [] { return 0.5; };  // backoff factor 1: waits are exactly 1 s, 2 s, 4 s, ...
+  options.providerIdentities["fake"] = ProviderIdentity{"openai-completions", "https://fake.example", {}};
+  config::ModelCost price;
+  price.input = 2.0;
+  price.output = 10.0;
+  options.providerIdentities["backup"] =
+      ProviderIdentity{"openai-completions", "http://127.0.0.1:9", {{"model-2", price}}};
+  return options;
+}
+
+json::array attemptsOf(store::StorePtr& store, const std::string& runId) {
+  auto r = store->runs().get(runId);
+  EXPECT_TRUE(r && *r);
+  if (!r || !*r) return {};
+  auto v = parseJson((*r)->attemptsJson);
+  EXPECT_TRUE(v && v->is_array()) << (*r)->attemptsJson;
+  return v && v->is_array() ? v->get_array() : json::array{};
+}
+
+TEST_F(AgentRunnerTest, APrimaryWithoutTheModelFallsBackToTheNextModelAndTheRunSaysWhichAnswered) {
+  makeRunner(recoveryOptions(), nullptr, {"backup/model-2"});
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->complete(fail(httpError(404, "model_not_found", "The model `model-1` does not exist")));
+  ASSERT_TRUE(ex_.runUntil([&] { return backup_->count() == 1; }));
+  EXPECT_EQ(backup_->call(0)->request.model, "model-2");
+  EXPECT_EQ(backup_->call(0)->request.messages.back().content, "hello from r1");  // same conversation
+  backup_->call(0)->answer("from the backup");
+  settle("r1");
+  auto o = outcome("r1");
+  ASSERT_FALSE(o.error) << o.error->toString();
+  EXPECT_EQ(o.text, "from the backup");
+  EXPECT_EQ(o.providerId, "backup");
+  EXPECT_EQ(o.model, "model-2");
+  EXPECT_EQ(o.modelAttempts, 2);
+  EXPECT_EQ(o.modelFailures, 1);
+
+  auto run = store_->runs().get("r1");
+  ASSERT_TRUE(run && *run);
+  EXPECT_EQ((*run)->model, "fake/model-1");  // the selection; the fallback is turn-local
+  EXPECT_EQ((*run)->providerId, "backup");
+  EXPECT_EQ((*run)->providerApi, "openai-completions");
+  EXPECT_EQ((*run)->baseUrlOrigin, "http://127.0.0.1:9");
+  EXPECT_EQ((*run)->answeredModel, "model-2");
+  ASSERT_TRUE((*run)->costUsd.has_value());
+  EXPECT_DOUBLE_EQ(*(*run)->costUsd, (10 * 2.0 + 5 * 10.0) / 1e6);  // FakeCall::answer: 10 in, 5 out
+  auto attempts = attemptsOf(store_, "r1");
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_EQ(getString(attempts[0].get_object(), "provider"), "fake");
+  EXPECT_EQ(getString(attempts[0].get_object(), "reason"), "model_not_found");
+  EXPECT_EQ(getString(attempts[0].get_object(), "action"), "fallback");
+  EXPECT_EQ(attempts[0].get_object().at("httpStatus"), json::value(404));
+  EXPECT_EQ(getString(attempts[1].get_object(), "provider"), "backup");
+  EXPECT_EQ(getString(attempts[1].get_object(), "outcome"), "ok");
+  // The next turn starts from the selected primary again.
+  ASSERT_TRUE(submit("r2"));
+  waitCalls(2);
+  EXPECT_EQ(provider_->call(1)->request.model, "model-1");
+}
+
+TEST_F(AgentRunnerTest, ARateLimitIsRetriedOnTheSameModelAfterItsRetryAfter) {
+  makeRunner(recoveryOptions(), nullptr, {"backup/model-2"});
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->complete(fail(httpError(429, "rate_limit_exceeded", "slow down", 5000)));
+  ex_.runReady();
+  ex_.advance(4999);
+  EXPECT_EQ(provider_->count(), 1u);  // still waiting out Retry-After
+  EXPECT_EQ(runner_->state("r1"), TurnState::kModel);
+  ex_.advance(1);
+  waitCalls(2);
+  EXPECT_EQ(backup_->count(), 0u);
+  provider_->call(1)->answer("after the wait");
+  settle("r1");
+  auto o = outcome("r1");
+  ASSERT_FALSE(o.error) << o.error->toString();
+  EXPECT_EQ(o.providerId, "fake");
+  EXPECT_EQ(o.steps, 1);  // a retry repeats the step
+  auto attempts = attemptsOf(store_, "r1");
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_EQ(getString(attempts[0].get_object(), "reason"), "rate_limit");
+  EXPECT_EQ(getString(attempts[0].get_object(), "action"), "retry");
+  EXPECT_EQ(attempts[0].get_object().at("retryInMs"), json::value(5000));
+  auto run = store_->runs().get("r1");
+  EXPECT_FALSE((*run)->costUsd.has_value());  // model-1 has no price table
+}
+
+TEST_F(AgentRunnerTest, ServerErrorsBackOffExponentiallyThenTheChainMovesOn) {
+  auto options = recoveryOptions();
+  options.retry.maxTransientRetries = 2;
+  makeRunner(options, nullptr, {"backup/model-2"});
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->complete(fail(httpError(500, "", "internal error")));
+  ex_.runReady();
+  ex_.advance(999);
+  EXPECT_EQ(provider_->count(), 1u);
+  ex_.advance(1);  // first retry after 1 s
+  waitCalls(2);
+  provider_->call(1)->complete(fail(httpError(503, "", "unavailable")));
+  ex_.runReady();
+  ex_.advance(1999);
+  EXPECT_EQ(provider_->count(), 2u);
+  ex_.advance(1);  // second retry after 2 s
+  waitCalls(3);
+  provider_->call(2)->complete(fail(httpError(500, "", "internal error")));  // budget spent: fall back
+  ASSERT_TRUE(ex_.runUntil([&] { return backup_->count() == 1; }));
+  backup_->call(0)->answer("ok");
+  settle("r1");
+  ASSERT_FALSE(outcome("r1").error);
+  auto attempts = attemptsOf(store_, "r1");
+  ASSERT_EQ(attempts.size(), 4u);
+  EXPECT_EQ(getString(attempts[0].get_object(), "action"), "retry");
+  EXPECT_EQ(attempts[0].get_object().at("retryInMs"), json::value(1000));
+  EXPECT_EQ(attempts[1].get_object().at("retryInMs"), json::value(2000));
+  EXPECT_EQ(getString(attempts[2].get_object(), "reason"), "server_error");
+  EXPECT_EQ(getString(attempts[2].get_object(), "action"), "fallback");
+}
+
+TEST_F(AgentRunnerTest, AStrictSelectionFailsTheTurnOnModelNotFound) {
+  makeRunner(recoveryOptions());
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->complete(fail(httpError(404, "", "The model `model-1` does not exist")));
+  settle("r1");
+  auto o = outcome("r1");
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(backup_->count(), 0u);
+  auto attempts = attemptsOf(store_, "r1");
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(getString(attempts[0].get_object(), "action"), "fail");
+  EXPECT_EQ(runStatus("r1"), "error");
+}
+
+TEST_F(AgentRunnerTest, WhenEveryModelFailsTheErrorSummarisesTheChain) {
+  makeRunner(recoveryOptions(), nullptr, {"backup/model-2", "nowhere/model-3"});
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->complete(fail(httpError(401, "invalid_api_key", "bad key")));
+  ASSERT_TRUE(ex_.runUntil([&] { return backup_->count() == 1; }));
+  backup_->call(0)->complete(fail(httpError(400, "", "bad request")));
+  settle("r1");
+  auto o = outcome("r1");
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->publicMessage(), "All models failed (2): fake/model-1: auth | backup/model-2: format");
+  auto attempts = attemptsOf(store_, "r1");
+  ASSERT_EQ(attempts.size(), 3u);
+  EXPECT_EQ(getString(attempts[2].get_object(), "provider"), "nowhere");
+  EXPECT_EQ(getString(attempts[2].get_object(), "reason"), "provider_not_configured");
+}
+
+TEST_F(AgentRunnerTest, AbortingDuringARetryWaitEndsTheTurnAndNoCallFollows) {
+  makeRunner(recoveryOptions(), nullptr, {"backup/model-2"});
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->complete(fail(httpError(429, "", "slow down", 10'000)));
+  ex_.runReady();
+  auto r = runner_->abort("r1");
+  ASSERT_TRUE(r && r->aborted);
+  settle("r1");
+  ex_.advance(20'000);
+  EXPECT_EQ(provider_->count(), 1u);
+  EXPECT_EQ(backup_->count(), 0u);
+  EXPECT_TRUE(outcome("r1").aborted);
 }
 
 }  // namespace

@@ -52,6 +52,18 @@ HealthSnapshot buildHealthPayload(const HealthDeps& d) {
                      {"heartbeat", json::object{{"enabled", false}}},
                      {"sessions", json::object{{"path", d.store.location()}, {"count", count}, {"recent", recent}}}});
   }
+  // Talon's addition: per-provider health (provider_health.h), one entry per provider and model.
+  json::array providers;
+  bool modelDegraded = false;
+  for (const auto& r : d.healthRecords.snapshot().records) {
+    if (r.component.rfind("provider:", 0) != 0) continue;
+    modelDegraded = modelDegraded || r.state != health::HealthState::kOk;
+    providers.push_back(json::object{{"provider", r.component.substr(9)},
+                                     {"model", r.dimension},
+                                     {"state", health::healthStateName(r.state)},
+                                     {"since", r.sinceMs},
+                                     {"detail", r.detail}});
+  }
   auto durationMs = std::chrono::duration_cast<std::chrono::milliseconds>(d.clock->steadyNow() - started).count();
   json::object payload{
       {"ok", all.has_value()},
@@ -66,12 +78,14 @@ HealthSnapshot buildHealthPayload(const HealthDeps& d) {
       {"defaultAgentId", d.agents.defaultAgentId()},
       {"agents", agents},
       {"sessions", json::object{{"path", d.store.location()}, {"count", total}, {"recent", recentAll}}},
-      {"modelRuntime", json::object{{"degraded", false}, {"pendingAgents", json::array{}}}}};
+      {"modelRuntime", json::object{{"degraded", modelDegraded}, {"pendingAgents", json::array{}}}},
+      {"providers", providers}};
   return HealthSnapshot{json::serialize(payload), all.has_value()};
 }
 
 HealthDeps HealthDeps::from(const GatewayServices& s) {
-  return HealthDeps{s.info, s.config, s.agents, s.store, s.runner, s.presence, s.health, s.executors, s.clock};
+  return HealthDeps{s.info,     s.config, s.agents,    s.store, s.runner,
+                    s.presence, s.health, s.executors, s.clock, s.healthRecords};
 }
 
 Status registerHealthMethods(MethodRegistry& registry, const GatewayServices& services) {

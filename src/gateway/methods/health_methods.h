@@ -18,6 +18,8 @@ struct HealthDeps {
   CachedPayload& health;
   Executors executors;
   ClockPtr clock;
+  /// The typed health records; the `provider:<id>` ones become the payload's `providers`.
+  health::HealthRegistry& healthRecords;
 
   static HealthDeps from(const GatewayServices& services);
 };
