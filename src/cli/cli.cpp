@@ -23,6 +23,7 @@ int run(int argc, char** argv) {
   registerClientCommands(app, exitCode);
   registerDeviceCommands(app, exitCode);
   registerAuditCommands(app, exitCode);
+  registerModelsCommands(app, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -9,5 +9,6 @@ void registerConfigCommands(CLI::App& app, int& exitCode);   // config validate
 void registerClientCommands(CLI::App& app, int& exitCode);   // health, status, agents, sessions, chat
 void registerDeviceCommands(CLI::App& app, int& exitCode);   // devices list|approve|reject|remove|rotate|revoke
 void registerAuditCommands(CLI::App& app, int& exitCode);    // audit verify, list, export
+void registerModelsCommands(CLI::App& app, int& exitCode);   // models list
 
 }  // namespace talon::cli
