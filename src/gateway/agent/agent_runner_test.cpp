@@ -863,7 +863,9 @@ TEST_F(AgentRunnerTest, WhenEveryModelFailsTheErrorSummarisesTheChain) {
   settle("r1");
   auto o = outcome("r1");
   ASSERT_TRUE(o.error);
-  EXPECT_EQ(o.error->publicMessage(), "All models failed (2): fake/model-1: auth | backup/model-2: format");
+  EXPECT_EQ(o.error->publicMessage(),
+            "All models failed (3): fake/model-1: auth | backup/model-2: format | nowhere/model-3: "
+            "provider_not_configured");
   auto attempts = attemptsOf(store_, "r1");
   ASSERT_EQ(attempts.size(), 3u);
   EXPECT_EQ(getString(attempts[2].get_object(), "provider"), "nowhere");
