@@ -43,6 +43,9 @@ struct GatewayConfig {
   /// `gateway.http.endpoints.chatCompletions.enabled` (default false): serves /v1/chat/completions
   /// and /v1/models.
   bool chatCompletionsEnabled = false;
+  /// `gateway.reload.mode`: "hybrid" (default: watch the file, apply what can be applied live, report
+  /// what needs a restart) or "off" (watch and validate only). config/reload_plan.h.
+  std::string reloadMode = "hybrid";
 };
 
 /// A model reference: `"provider/model"` string, or `{primary, fallbacks}`.

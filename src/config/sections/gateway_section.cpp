@@ -1,4 +1,4 @@
-// `gateway`: port, mode, bind, auth, HTTP endpoints (OpenClaw docs/gateway/configuration.md).
+// `gateway`: port, mode, bind, auth, HTTP endpoints, reload mode (OpenClaw docs/gateway/configuration.md).
 // Defaults (config_model.h GatewayConfig): port 18789, mode "local", bind "loopback", auth mode "token"
 // (from the configured secret when the mode is not set), chat completions off.
 #include <fmt/format.h>
@@ -15,6 +15,9 @@ constexpr std::string_view kBindValues[] = {"auto", "lan", "loopback", "custom",
 constexpr std::string_view kBindUnsupported[] = {"tailnet"};
 constexpr std::string_view kAuthModes[] = {"none", "token", "password", "trusted-proxy"};
 constexpr std::string_view kAuthModesUnsupported[] = {"trusted-proxy"};
+// OpenClaw accepts only these (docs/gateway/configuration/hot-reload.md); legacy "hot"/"restart" are
+// errors there too until `doctor --fix` maps them.
+constexpr std::string_view kReloadModes[] = {"hybrid", "off"};
 
 // `gateway.http`: only endpoints.chatCompletions.enabled so far.
 void readHttp(ConfigReader& r, const ConfigNode& node, const json::value& value, GatewayConfig& out) {
@@ -73,6 +76,12 @@ void readGateway(ConfigReader& r, const ConfigNode& node, const json::value& val
                  });
            }},
           {"http", [&](const ConfigNode& c, const json::value& x) { readHttp(r, c, x, out); }},
+          {"reload",
+           [&](const ConfigNode& c, const json::value& x) {
+             r.readObject(c, x, {{"mode", [&](const ConfigNode& m, const json::value& y) {
+                                    if (auto v = r.enumeration(m, y, kReloadModes)) out.reloadMode = *v;
+                                  }}});
+           }},
       });
   if (out.bind == "custom" && out.customBindHost.empty()) {
     r.error(r.child(node, "customBindHost"), DiagnosticCode::kValue,
