@@ -11,6 +11,7 @@
 #include "config/config_paths.h"
 #include "config/config_redaction.h"
 #include "gateway/gateway.h"
+#include "gateway/live_config.h"
 
 #ifndef TALON_VERSION
 #define TALON_VERSION "0.1.0"
@@ -54,17 +55,15 @@ int runGateway(const RunOptions& o) {
     return ::talon::exitCode(s.error().code);
   }
 
-  auto snapshot = std::make_shared<gateway::ConfigSnapshot>();
-  snapshot->config = loaded->config;
-  snapshot->effective = loaded->effective;
-  snapshot->redacted = config::redactConfigSecrets(loaded->effective);
-  snapshot->hash = loaded->hash;
-  snapshot->path = loaded->path.string();
-  snapshot->exists = loaded->exists;
-  snapshot->warnings = config::diagnosticsToJson(loaded->warnings);
+  auto snapshot = gateway::makeConfigSnapshot(*loaded);
 
   gateway::GatewayOptions options;
   options.config = snapshot;
+  options.configLoad = lo;
+  options.configLoad.configPath = loaded->path;
+  options.configFiles.push_back(loaded->path);
+  options.configFiles.insert(options.configFiles.end(), loaded->includedFiles.begin(), loaded->includedFiles.end());
+  options.logLevelPinned = !o.logLevel.empty();
   options.stateDir = stateDir;
   options.version = TALON_VERSION;
   options.drainGrace = std::chrono::milliseconds(static_cast<int64_t>(o.drainGraceSeconds * 1000));

@@ -112,6 +112,7 @@ void ClientSession::handleConnect(std::string_view text) {
   }
   role_ = principal->role;
   scopes_ = principal->scopes;
+  caller_ = methods::MethodCaller{params->client.id, conn_->remoteAddress()};
 
   protocol::HelloSnapshot snapshot;
   auto health = parseJson(*deps_.health.get());
@@ -190,7 +191,7 @@ void ClientSession::handleRequest(std::string_view text) {
   const auto* method = deps_.methods.find(frame->method);
   auto allowed = protocol::authorize(frame->method, scopes_, role_, method != nullptr);
   if (!allowed) return respondError(frame->id, allowed.error(), std::nullopt);
-  methods::MethodRegistry::dispatch(*method, std::move(*frame), shared_from_this());
+  methods::MethodRegistry::dispatch(*method, std::move(*frame), shared_from_this(), caller_);
 }
 
 void ClientSession::onEvent(const GatewayEvent& e) {

@@ -17,6 +17,8 @@
 #include "base/ids.h"
 #include "base/log.h"
 #include "config/model_selection.h"
+#include "config/config_writer.h"
+#include "config/reload_plan.h"
 #include "gateway/agent/agent_runner.h"
 #include "gateway/agent/run_observer.h"
 #include "gateway/channels/channel_registry.h"
@@ -27,6 +29,7 @@
 #include "gateway/health/metrics_registry.h"
 #include "gateway/health/provider_health.h"
 #include "gateway/http/builtin_routes.h"
+#include "gateway/live_config.h"
 #include "gateway/methods/builtin_methods.h"
 #include "gateway/methods/health_methods.h"
 #include "gateway/providers/provider_identity.h"
@@ -165,6 +168,7 @@ class Gateway::Impl {
   CachedPayload health;
   health::MetricsRegistry metrics;
   std::unique_ptr<health::HealthRegistry> healthRecords;
+  std::unique_ptr<LiveConfig> liveConfig;
   std::unique_ptr<RunObserver> runObserver;
   std::unique_ptr<health::ProviderHealth> providerHealth;
   /// Set when something the `health` payload shows may have changed (a run ended, a health record
@@ -184,6 +188,8 @@ class Gateway::Impl {
   std::vector<std::string> addresses;
   std::unique_ptr<asio::steady_timer> healthTimer;
   std::unique_ptr<asio::steady_timer> tickTimer;
+  std::unique_ptr<asio::steady_timer> reloadTimer;
+  std::atomic<bool> reloadPolling{false};
   std::unique_ptr<asio::signal_set> signals;
   std::atomic<bool> healthRefreshing{false};
 
@@ -205,7 +211,8 @@ class Gateway::Impl {
                            *healthRecords,
                            [this]() { return server ? server->stats() : net::ServerStats{}; },
                            executors,
-                           clock};
+                           clock,
+                           *liveConfig};
   }
   methods::HealthDeps healthDeps() { return methods::HealthDeps::from(services()); }
 
@@ -249,6 +256,21 @@ class Gateway::Impl {
   }
   void writeAuditCheckpoint() {
     if (auto s = auditChain->writeCheckpoint(); !s) spdlog::error("audit checkpoint: {}", s.error().toString());
+  }
+  /// Every second: one step of the config file watcher (LiveConfig::poll) on the worker pool; a step
+  /// still running skips the next.
+  void scheduleReloadPoll() {
+    reloadTimer->expires_after(std::chrono::seconds(1));
+    reloadTimer->async_wait([this](const boost::system::error_code& ec) {
+      if (ec || state.stopping) return;
+      if (!reloadPolling.exchange(true)) {
+        asio::post(*workers, [this] {
+          liveConfig->poll();
+          reloadPolling = false;
+        });
+      }
+      scheduleReloadPoll();
+    });
   }
   void scheduleTick() {
     tickTimer->expires_after(std::chrono::milliseconds(protocol::kTickIntervalMs));
@@ -387,6 +409,10 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   impl->info.logFile = logFilePath();
   impl->options = std::move(options);
   impl->options.ioThreads = ioThreads;
+  LiveConfigOptions liveOptions{impl->options.configLoad, impl->clock, impl->options.logLevelPinned};
+  if (!liveOptions.load.configPath) liveOptions.load.configPath = std::filesystem::path(impl->options.config->path);
+  impl->liveConfig = std::make_unique<LiveConfig>(impl->options.config, impl->options.configFiles,
+                                                  std::move(liveOptions), *impl->healthRecords, impl->bus);
   impl->health.set(methods::buildHealthPayload(impl->healthDeps()).payloadJson);
 
   // Methods, routes and channels, each registered by the module that owns it.
@@ -445,6 +471,7 @@ Status Gateway::run() {
   auto& impl = *impl_;
   impl.healthTimer = std::make_unique<asio::steady_timer>(impl.io);
   impl.tickTimer = std::make_unique<asio::steady_timer>(impl.io);
+  impl.reloadTimer = std::make_unique<asio::steady_timer>(impl.io);
   impl.signals = std::make_unique<asio::signal_set>(impl.io, SIGINT, SIGTERM);
   impl.signals->async_wait([this](const boost::system::error_code& ec, int sig) {
     if (ec) return;
@@ -455,6 +482,11 @@ Status Gateway::run() {
   impl.scheduleTick();
   impl.auditCheckpointTimer = std::make_unique<asio::steady_timer>(impl.io);
   impl.scheduleAuditCheckpoint();
+  if (impl.options.config->config.gateway.reloadMode == config::kReloadModeOff) {
+    spdlog::info("config reload mode is off: edits of {} are validated and reported, applied after a restart",
+                 impl.options.config->path);
+  }
+  impl.scheduleReloadPoll();
   impl.state.started = true;
   impl.audit->record(security::AuditEvent{"gateway.start",
                                           "system",
@@ -465,6 +497,14 @@ Status Gateway::run() {
                                            {"port", port()},
                                            {"authMode", security::authModeName(impl.auth->mode())}}});
   impl.healthRecords->set({"gateway", "startup", health::HealthState::kOk, "", true});
+  // OpenClaw keeps a last-known-good copy of a config the gateway started with.
+  if (impl.options.config->exists) {
+    asio::post(*impl.workers, [path = std::filesystem::path(impl.options.config->path)] {
+      if (auto s = config::promoteLastKnownGood(path); !s) {
+        spdlog::warn("config: cannot write the last-known-good copy: {}", s.error().message);
+      }
+    });
+  }
   std::vector<std::thread> threads;
   for (int i = 1; i < impl.options.ioThreads; ++i) threads.emplace_back([&impl] { impl.io.run(); });
   impl.io.run();
@@ -489,6 +529,7 @@ void Gateway::stop() {
     if (impl.healthTimer) impl.healthTimer->cancel();
     if (impl.tickTimer) impl.tickTimer->cancel();
     if (impl.auditCheckpointTimer) impl.auditCheckpointTimer->cancel();
+    if (impl.reloadTimer) impl.reloadTimer->cancel();
     if (impl.signals) impl.signals->cancel();
     // Running turns get the drain grace (--drain-grace) to finish, then they are aborted, before the
     // connections close, so their final events still reach the clients that wait for them. A backstop

@@ -9,12 +9,20 @@
 #include <string>
 
 #include "base/error.h"
+#include "config/config_loader.h"
 #include "gateway/gateway_services.h"
 
 namespace talon::gateway {
 
 struct GatewayOptions {
   std::shared_ptr<const ConfigSnapshot> config;
+  /// How `config` was loaded (path, environment, include roots) and the files it was read from (the root
+  /// file and its `$include`s): the reload watcher and config writes load it again the same way
+  /// (live_config.h). An unset configPath means `config->path`.
+  config::LoadOptions configLoad;
+  std::vector<std::filesystem::path> configFiles;
+  /// True when `--log-level` set the log level, so `logging.level` has nothing to apply on reload.
+  bool logLevelPinned = false;
   /// Root of Talon's state: the database (state/talon.sqlite), logs, default workspaces.
   std::filesystem::path stateDir;
   /// Overrides gateway.port (the CLI's --port / TALON_GATEWAY_PORT). 0 picks a free port.

@@ -40,7 +40,10 @@ class MetricsRegistry;
 
 namespace talon::gateway {
 
-/// The effective config as loaded at start-up (immutable while running).
+class LiveConfig;
+
+/// One effective config (immutable). The one the gateway started with is `GatewayServices::config`;
+/// LiveConfig (live_config.h) holds the current ones.
 struct ConfigSnapshot {
   config::TalonConfig config;
   json::value effective;  // after $include and ${VAR}
@@ -152,6 +155,8 @@ struct GatewayServices {
   std::function<net::ServerStats()> serverStats;
   Executors executors;
   ClockPtr clock;
+  /// The running config and the config file as it is now; config writes and reloads (live_config.h).
+  LiveConfig& liveConfig;
 };
 
 }  // namespace talon::gateway

@@ -8,6 +8,7 @@
 #include "config/config_loader.h"
 #include "config/config_redaction.h"
 #include "config/diagnostic.h"
+#include "gateway/live_config.h"
 #include "gateway/methods/health_methods.h"
 #include "store/sqlite_store.h"
 
@@ -25,16 +26,18 @@ GatewayComponents::GatewayComponents(GatewayComponentsOptions options) { build(s
 void GatewayComponents::build(GatewayComponentsOptions options) {
   config::LoadOptions load;
   load.env = config::Environment{};
-  auto loaded = config::loadConfigText(options.configText, dir / "talon.json", load);
+  {
+    std::ofstream file(dir / "talon.json", std::ios::binary | std::ios::trunc);
+    file << options.configText;
+  }
+  load.configPath = dir / "talon.json";
+  auto loaded = config::loadConfig(load);
   ASSERT_TRUE(loaded) << loaded.error().toString();
-  config = std::make_shared<gateway::ConfigSnapshot>();
-  config->config = loaded->config;
-  config->effective = loaded->effective;
-  config->redacted = config::redactConfigSecrets(loaded->effective);
-  config->hash = loaded->hash;
-  config->path = loaded->path.string();
-  config->exists = true;
-  config->warnings = config::diagnosticsToJson(loaded->warnings);
+  config = std::make_shared<gateway::ConfigSnapshot>(*gateway::makeConfigSnapshot(*loaded));
+  std::vector<std::filesystem::path> files{loaded->path};
+  files.insert(files.end(), loaded->includedFiles.begin(), loaded->includedFiles.end());
+  liveConfig = std::make_unique<gateway::LiveConfig>(config, files, gateway::LiveConfigOptions{load, clock, false},
+                                                     healthRecords, bus);
 
   store::SqliteStoreOptions storeOptions;
   storeOptions.path = dir / "state" / "talon.sqlite";
@@ -113,7 +116,8 @@ gateway::GatewayServices GatewayComponents::services() {
                                   healthRecords,
                                   [] { return net::ServerStats{}; },
                                   executors.executors(),
-                                  clock};
+                                  clock,
+                                  *liveConfig};
 }
 
 bool GatewayComponents::settle(const std::string& runId) {

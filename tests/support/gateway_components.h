@@ -24,6 +24,7 @@
 #include "gateway/gateway_services.h"
 #include "gateway/health/health_registry.h"
 #include "gateway/health/metrics_registry.h"
+#include "gateway/live_config.h"
 #include "gateway/run_registry.h"
 #include "security/shared_secret_authenticator.h"
 #include "store/store.h"
@@ -87,6 +88,8 @@ class GatewayComponents {
   gateway::channels::ChannelSet channels;  // none: tests add their own channels where they need them
   gateway::health::MetricsRegistry metrics;
   gateway::health::HealthRegistry healthRecords{clock};
+  /// The live config over `dir/talon.json` (written from configText): config writes and reloads.
+  std::unique_ptr<gateway::LiveConfig> liveConfig;
 
  private:
   void build(GatewayComponentsOptions options);

@@ -7,8 +7,8 @@ using RegisterFamily = Status (*)(MethodRegistry&, const GatewayServices&);
 
 /// The families, one line each. A new family: a new file with its register function, plus one line here.
 constexpr RegisterFamily kFamilies[] = {
-    registerHealthMethods, registerAgentMethods, registerSessionMethods, registerChatMethods,   registerConfigMethods,
-    registerModelMethods,  registerLogMethods,   registerChannelMethods, registerDeviceMethods,
+    registerHealthMethods, registerAgentMethods, registerSessionMethods, registerChatMethods, registerConfigMethods,
+    registerModelMethods, registerLogMethods, registerChannelMethods, registerDeviceMethods, registerConfigWriteMethods,
 };
 }  // namespace
 

@@ -15,6 +15,8 @@ Status registerAgentMethods(MethodRegistry& registry, const GatewayServices& ser
 Status registerSessionMethods(MethodRegistry& registry, const GatewayServices& services);  // session_methods.cpp
 Status registerChatMethods(MethodRegistry& registry, const GatewayServices& services);     // chat_methods.cpp
 Status registerConfigMethods(MethodRegistry& registry, const GatewayServices& services);   // config_methods.cpp
+Status registerConfigWriteMethods(MethodRegistry& registry,
+                                  const GatewayServices& services);                        // config_write_methods.cpp
 Status registerModelMethods(MethodRegistry& registry, const GatewayServices& services);    // model_methods.cpp
 Status registerLogMethods(MethodRegistry& registry, const GatewayServices& services);      // log_methods.cpp
 Status registerChannelMethods(MethodRegistry& registry, const GatewayServices& services);  // channel_methods.cpp

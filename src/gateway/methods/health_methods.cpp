@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "gateway/live_config.h"
 #include "gateway/methods/builtin_methods.h"
 #include "gateway/methods/payloads.h"
 
@@ -70,7 +71,7 @@ HealthSnapshot buildHealthPayload(const HealthDeps& d) {
       {"ts", now},
       {"durationMs", durationMs},
       {"plugins", json::object{{"loaded", json::array{}}, {"errors", json::array{}}, {"unavailable", json::array{}}}},
-      {"configReload", json::object{{"hotReloadStatus", "off"}}},
+      {"configReload", d.liveConfig.healthStatus()},
       {"channels", json::object{}},
       {"channelOrder", json::array{}},
       {"channelLabels", json::object{}},
@@ -85,7 +86,7 @@ HealthSnapshot buildHealthPayload(const HealthDeps& d) {
 
 HealthDeps HealthDeps::from(const GatewayServices& s) {
   return HealthDeps{s.info,     s.config, s.agents,    s.store, s.runner,
-                    s.presence, s.health, s.executors, s.clock, s.healthRecords};
+                    s.presence, s.health, s.executors, s.clock, s.healthRecords, s.liveConfig};
 }
 
 Status registerHealthMethods(MethodRegistry& registry, const GatewayServices& services) {

@@ -20,6 +20,8 @@ struct HealthDeps {
   ClockPtr clock;
   /// The typed health records; the `provider:<id>` ones become the payload's `providers`.
   health::HealthRegistry& healthRecords;
+  /// The `configReload` part of the payload (LiveConfig::healthStatus).
+  const LiveConfig& liveConfig;
 
   static HealthDeps from(const GatewayServices& services);
 };

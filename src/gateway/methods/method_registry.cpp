@@ -39,10 +39,11 @@ const MethodDefinition* MethodRegistry::find(std::string_view method) const {
   return it == methods_.end() ? nullptr : &it->second;
 }
 
-void MethodRegistry::dispatch(const MethodDefinition& definition, protocol::RequestFrame frame, RpcResponderPtr reply) {
+void MethodRegistry::dispatch(const MethodDefinition& definition, protocol::RequestFrame frame, RpcResponderPtr reply,
+                              MethodCaller caller) {
   auto params = validateParams(definition.name, frame.params, definition.params);
   if (!params) return reply->respondError(frame.id, params.error());
-  definition.handler(MethodCall{std::move(frame.id), std::move(*params), std::move(reply)});
+  definition.handler(MethodCall{std::move(frame.id), std::move(*params), std::move(reply), std::move(caller)});
 }
 
 }  // namespace talon::gateway::methods

@@ -40,11 +40,18 @@ class RpcResponder {
 };
 using RpcResponderPtr = std::shared_ptr<RpcResponder>;
 
+/// Who sent a request, as the connection knows it (for audit records and per-client budgets).
+struct MethodCaller {
+  std::string clientId;       // connect.params.client.id ("cli", "openclaw-control-ui", …)
+  std::string remoteAddress;  // the peer's address
+};
+
 /// One authorized request whose params passed the method's schema.
 struct MethodCall {
   std::string id;         // the request id, to answer with
   json::object params;    // validated against the method's ParamsSchema
   RpcResponderPtr reply;  // never null
+  MethodCaller caller;    // empty fields when unknown (in-process callers)
 
   void ok(std::string_view payloadJson) const { reply->respondOk(id, payloadJson); }
   void error(const Error& e, std::optional<std::string_view> payloadJson = {}) const {
@@ -77,7 +84,8 @@ class MethodRegistry {
   const std::vector<std::string_view>& names() const { return names_; }
   /// Validates the params of an authorized request and runs its handler; answers a validation error
   /// itself. `definition` comes from find().
-  static void dispatch(const MethodDefinition& definition, protocol::RequestFrame frame, RpcResponderPtr reply);
+  static void dispatch(const MethodDefinition& definition, protocol::RequestFrame frame, RpcResponderPtr reply,
+                       MethodCaller caller = {});
 
  private:
   std::unordered_map<std::string_view, MethodDefinition> methods_;
