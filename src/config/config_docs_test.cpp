@@ -61,8 +61,9 @@ TEST(ConfigDocs, Json5ExamplesAreValidConfigs) {
     dir.write("talon.json", b.text);
     LoadOptions options;
     options.configPath = dir.path() / "talon.json";
-    options.env = Environment{
-        {"HOME", dir.path().string()}, {"TALON_DOCS_TOKEN", "docs-token"}, {"TALON_DOCS_OPENAI_KEY", "sk-docs"}};
+    options.env = Environment{{"HOME", dir.path().string()},
+                              {"TALON_DOCS_TOKEN", "docs-token-3f9c2a7e1b8d4c6f0a5e"},
+                              {"TALON_DOCS_OPENAI_KEY", "sk-docs"}};
     auto loaded = loadConfig(options);
     ASSERT_TRUE(loaded) << "docs/config.md:" << b.line << ": " << loaded.error().message;
     for (const auto& w : loaded->warnings) ADD_FAILURE() << "docs/config.md:" << b.line << ": " << w.toString();

@@ -88,17 +88,17 @@ TEST_F(LoaderTest, LoadsEverythingTogether) {
              "// root\n{\n  gateway: { $include: './gw.json5', bind: 'lan' },\n  models: { providers: { local: {"
              " baseUrl: '${BASE}/v1', apiKey: '${NOPE}', models: [] } } },\n}\n");
   dir_.write("gw.json5", "{\n  port: 1234,\n  auth: { token: '${TOKEN}' },\n}\n");
-  auto loaded = loadConfig(options({{"BASE", "http://h"}, {"TOKEN", "t0k"}}));
+  auto loaded = loadConfig(options({{"BASE", "http://h"}, {"TOKEN", "t0k-3f9c2a7e1b8d4c6f0a5e9b2d"}}));
   ASSERT_TRUE(loaded) << loaded.error().toString();
   EXPECT_TRUE(loaded->exists);
   EXPECT_EQ(loaded->config.gateway.port, 1234);
   EXPECT_EQ(loaded->config.gateway.bind, "lan");
-  EXPECT_EQ(loaded->config.gateway.auth.token, "t0k");
+  EXPECT_EQ(loaded->config.gateway.auth.token, "t0k-3f9c2a7e1b8d4c6f0a5e9b2d");
   ASSERT_EQ(loaded->config.providers.size(), 1u);
   EXPECT_EQ(loaded->config.providers[0].baseUrl, "http://h/v1");
   EXPECT_EQ(loaded->config.providers[0].apiKeyUnavailable, "env var \"NOPE\" is not set");
   EXPECT_EQ(toCanonicalJson(loaded->effective),
-            R"({"gateway":{"auth":{"token":"t0k"},"bind":"lan","port":1234},)"
+            R"({"gateway":{"auth":{"token":"t0k-3f9c2a7e1b8d4c6f0a5e9b2d"},"bind":"lan","port":1234},)"
             R"("models":{"providers":{"local":{"apiKey":"${NOPE}","baseUrl":"http://h/v1","models":[]}}}})");
   EXPECT_EQ(loaded->hash, configHash(loaded->effective));
   EXPECT_EQ(loaded->raw.substr(0, 7), "// root");

@@ -12,6 +12,20 @@
 
 namespace talon::config {
 
+/// `gateway.auth.rateLimit`: the failed-auth limiter (OpenClaw 2026.9.6 dist/auth-rate-limit-*.mjs;
+/// docs/gateway/config-gateway.md). Defaults are OpenClaw's.
+struct AuthRateLimitConfig {
+  /// Failed attempts per client address within windowMs that trigger a lockout.
+  int64_t maxAttempts = 10;
+  /// Sliding window, ms.
+  int64_t windowMs = 60'000;
+  /// How long a locked-out address is refused, ms.
+  int64_t lockoutMs = 300'000;
+  /// Loopback clients (127.0.0.0/8, ::1, connected directly, without forwarded headers) are never
+  /// locked out.
+  bool exemptLoopback = true;
+};
+
 /// `gateway.auth`.
 struct GatewayAuthConfig {
   /// "none" | "token" | "password" (OpenClaw's "trusted-proxy" is reported as not supported yet).
@@ -26,6 +40,15 @@ struct GatewayAuthConfig {
   std::string secretUnavailable;
   /// The config path of that secret ("gateway.auth.token" or "gateway.auth.password"); empty otherwise.
   std::string secretPath;
+  AuthRateLimitConfig rateLimit;
+};
+
+/// Talon's limits on what one caller can make the gateway hold (`gateway.limits`, a Talon-only
+/// section: OpenClaw 2026.9.6 has no such key).
+struct GatewayLimitsConfig {
+  /// Largest user message accepted by chat.send, agent and POST /v1/chat/completions, in bytes of
+  /// UTF-8 text (`gateway.limits.maxMessageBytes`). Default 1 MiB.
+  int64_t maxMessageBytes = 1 << 20;
 };
 
 /// `gateway`.
@@ -40,6 +63,13 @@ struct GatewayConfig {
   /// With bind "custom": the address to listen on.
   std::string customBindHost;
   GatewayAuthConfig auth;
+  /// `gateway.trustedProxies`: addresses or CIDR ranges of reverse proxies whose X-Forwarded-For (and,
+  /// with allowRealIpFallback, X-Real-IP) name the client (OpenClaw's semantics, dist/net-*.mjs
+  /// resolveClientIp). Checked to be addresses/CIDRs by validation.
+  std::vector<std::string> trustedProxies;
+  /// `gateway.allowRealIpFallback`: from a trusted proxy without a usable X-Forwarded-For, take X-Real-IP.
+  bool allowRealIpFallback = false;
+  GatewayLimitsConfig limits;
   /// `gateway.http.endpoints.chatCompletions.enabled` (default false): serves /v1/chat/completions
   /// and /v1/models.
   bool chatCompletionsEnabled = false;

@@ -22,7 +22,7 @@ std::string messages(const ValidationResult& r) {
 }
 
 TEST(ConfigValidator, TypedModelFromAFullConfig) {
-  Environment env = {{"GW_TOKEN", "tok"}, {"OPENAI_API_KEY", "sk-1"}};
+  Environment env = {{"GW_TOKEN", "tok-3f9c2a7e1b8d4c6f0a5e9b2d"}, {"OPENAI_API_KEY", "sk-1"}};
   ValidationResult r = validate(R"({
     gateway: { port: 18790, bind: 'lan', auth: { token: { source: 'env', provider: 'default', id: 'GW_TOKEN' } },
                http: { endpoints: { chatCompletions: { enabled: true } } } },
@@ -52,7 +52,7 @@ TEST(ConfigValidator, TypedModelFromAFullConfig) {
   EXPECT_EQ(c.gateway.port, 18790);
   EXPECT_EQ(c.gateway.bind, "lan");
   EXPECT_EQ(c.gateway.auth.mode, "token");
-  EXPECT_EQ(c.gateway.auth.token, "tok");
+  EXPECT_EQ(c.gateway.auth.token, "tok-3f9c2a7e1b8d4c6f0a5e9b2d");
   EXPECT_TRUE(c.gateway.chatCompletionsEnabled);
   EXPECT_EQ(c.agents.ownership, "explicit");
   EXPECT_EQ(c.agents.defaults.model.primary, "openai/gpt-4o");

@@ -1,9 +1,12 @@
-// `gateway`: port, mode, bind, auth, HTTP endpoints, reload mode (OpenClaw docs/gateway/configuration.md).
+// `gateway`: port, mode, bind, auth (with rateLimit), trustedProxies, allowRealIpFallback, HTTP endpoints,
+// limits, reload mode (OpenClaw docs/gateway/configuration.md, docs/gateway/config-gateway.md).
 // Defaults (config_model.h GatewayConfig): port 18789, mode "local", bind "loopback", auth mode "token"
 // (from the configured secret when the mode is not set), chat completions off.
 #include <fmt/format.h>
 
+#include "base/ip_cidr.h"
 #include "config/config_sections.h"
+#include "config/gateway_exposure.h"
 
 namespace talon::config {
 
@@ -32,6 +35,47 @@ void readHttp(ConfigReader& r, const ConfigNode& node, const json::value& value,
                                                           }}});
                                   }}});
                  }}});
+}
+
+// `gateway.auth.rateLimit` (OpenClaw's keys and defaults: config_model.h AuthRateLimitConfig).
+void readRateLimit(ConfigReader& r, const ConfigNode& node, const json::value& value, AuthRateLimitConfig& out) {
+  constexpr int64_t kDay = 86'400'000;
+  r.readObject(node, value,
+               {{"maxAttempts",
+                 [&](const ConfigNode& c, const json::value& x) {
+                   if (auto n = r.integer(c, x, 1, 1'000'000, "1..1000000")) out.maxAttempts = *n;
+                 }},
+                {"windowMs",
+                 [&](const ConfigNode& c, const json::value& x) {
+                   if (auto n = r.integer(c, x, 1, kDay, "1..86400000 (ms)")) out.windowMs = *n;
+                 }},
+                {"lockoutMs",
+                 [&](const ConfigNode& c, const json::value& x) {
+                   if (auto n = r.integer(c, x, 0, kDay, "0..86400000 (ms)")) out.lockoutMs = *n;
+                 }},
+                {"exemptLoopback", [&](const ConfigNode& c, const json::value& x) {
+                   if (auto b = r.boolean(c, x)) out.exemptLoopback = *b;
+                 }}});
+}
+
+/// What `talon gateway run` refuses, reported here so `talon config validate` reports it too: a
+/// known weak secret (any bind); beyond loopback (gateway_exposure.h), auth mode "none" or a secret
+/// weaker than exposedSecretWeakness() allows. Messages never contain the secret.
+void checkExposure(ConfigReader& r, const ConfigNode& modeNode, const SecretInput* active, const GatewayConfig& out) {
+  bool exposed = bindsBeyondLoopback(out);
+  if (exposed && out.auth.mode == "none") {
+    r.error(modeNode, DiagnosticCode::kValue,
+            fmt::format("gateway.bind \"{}\" listens beyond loopback, where auth mode \"none\" is refused: set "
+                        "gateway.auth.mode to \"token\" or \"password\" (or bind \"loopback\")",
+                        out.bind));
+  }
+  if (active == nullptr || active->value.empty()) return;  // absent (a token is generated) or unresolved
+  auto weakness = exposed ? exposedSecretWeakness(active->value) : knownWeakSecretReason(active->value);
+  if (weakness) {
+    r.error(active->node, DiagnosticCode::kValue,
+            fmt::format("the gateway {} is too weak{}: {}; generate one with `openssl rand -hex 32`", out.auth.mode,
+                        exposed ? fmt::format(" for gateway.bind \"{}\"", out.bind) : "", *weakness));
+  }
 }
 
 void readGateway(ConfigReader& r, const ConfigNode& node, const json::value& value, TalonConfig& config) {
@@ -73,7 +117,39 @@ void readGateway(ConfigReader& r, const ConfigNode& node, const json::value& val
                       }},
                      {"token", [&](const ConfigNode& t, const json::value& y) { token = r.secret(t, y); }},
                      {"password", [&](const ConfigNode& p, const json::value& y) { password = r.secret(p, y); }},
+                     {"rateLimit",
+                      [&](const ConfigNode& rl, const json::value& y) { readRateLimit(r, rl, y, out.auth.rateLimit); }},
                  });
+           }},
+          {"trustedProxies",
+           [&](const ConfigNode& c, const json::value& x) {
+             const json::array* a = r.array(c, x, "array of IP addresses or CIDR ranges");
+             if (a == nullptr) return;
+             for (std::size_t i = 0; i < a->size(); ++i) {
+               ConfigNode item = r.item(c, i);
+               auto entry = r.string(item, (*a)[i], true);
+               if (!entry) continue;
+               if (!IpCidr::parse(*entry)) {
+                 r.error(item, DiagnosticCode::kValue,
+                         fmt::format("{}: expected an IP address or CIDR range (e.g. \"10.0.0.1\", \"10.0.0.0/8\")",
+                                     ConfigReader::quoted(*entry)));
+                 continue;
+               }
+               out.trustedProxies.push_back(*entry);
+             }
+           }},
+          {"limits",
+           [&](const ConfigNode& c, const json::value& x) {
+             // Talon-only (OpenClaw has no message size key): docs/config.md.
+             r.readObject(c, x, {{"maxMessageBytes", [&](const ConfigNode& m, const json::value& y) {
+                                    if (auto n = r.integer(m, y, 1, int64_t{1} << 30, "1..1073741824 (bytes)")) {
+                                      out.limits.maxMessageBytes = *n;
+                                    }
+                                  }}});
+           }},
+          {"allowRealIpFallback",
+           [&](const ConfigNode& c, const json::value& x) {
+             if (auto b = r.boolean(c, x)) out.allowRealIpFallback = *b;
            }},
           {"http", [&](const ConfigNode& c, const json::value& x) { readHttp(r, c, x, out); }},
           {"reload",
@@ -109,6 +185,7 @@ void readGateway(ConfigReader& r, const ConfigNode& node, const json::value& val
     out.auth.secretUnavailable = active->unavailable;
     out.auth.secretPath = active->node.path;
   }
+  checkExposure(r, modeNode, active, out);
 }
 
 }  // namespace
