@@ -45,7 +45,8 @@ Error protocolMismatchError(int64_t clientMinProtocol, int64_t clientMaxProtocol
 
 Error invalidRoleError() { return publicError(ErrorCode::kInvalidArgument, "invalid role"); }
 
-Error authFailureError(AuthFailure reason, std::string_view clientId, ClientMode clientMode, bool isLocalClient) {
+Error authFailureError(AuthFailure reason, std::string_view clientId, ClientMode clientMode, bool isLocalClient,
+                       int64_t retryAfterMs) {
   const bool isCli = clientMode == ClientMode::kCli;
   const bool isUi = isControlUiClient(clientId) || clientMode == ClientMode::kWebchat || clientId == "webchat-ui";
   const std::string_view uiHint = "open the dashboard URL and paste the token in Control UI settings";
@@ -88,8 +89,15 @@ Error authFailureError(AuthFailure reason, std::string_view clientId, ClientMode
       code = "AUTH_PASSWORD_MISMATCH";
       authReason = "password_mismatch";
       break;
+    case AuthFailure::kRateLimited:
+      message = "unauthorized: too many failed authentication attempts (retry later)";
+      code = "AUTH_RATE_LIMITED";
+      authReason = "rate_limited";
+      nextStep = "wait_then_retry";
+      break;
   }
   Error e = publicError(ErrorCode::kUnauthenticated, std::move(message));
+  e.retryAfterMs = retryAfterMs;
   e.details = {{"code", code},
                {"authReason", authReason},
                {"canRetryWithDeviceToken", false},

@@ -35,15 +35,20 @@ Error protocolMismatchError(int64_t clientMinProtocol, int64_t clientMaxProtocol
 Error invalidRoleError();
 
 /// Why shared-secret authentication failed (OpenClaw's auth `reason`).
-enum class AuthFailure { kTokenMissing, kTokenMismatch, kPasswordMissing, kPasswordMismatch };
+/// kRateLimited: the client address is locked out after too many failures (gateway.auth.rateLimit).
+enum class AuthFailure { kTokenMissing, kTokenMismatch, kPasswordMissing, kPasswordMismatch, kRateLimited };
 
 /// The connect rejection for a failed shared-secret check: INVALID_REQUEST
 /// "unauthorized: gateway token mismatch (<hint>)" (hint chosen by client kind and locality as OpenClaw
 /// formatGatewayAuthFailureMessage does), details {code:"AUTH_TOKEN_MISMATCH" (or AUTH_TOKEN_MISSING,
 /// AUTH_PASSWORD_MISSING, AUTH_PASSWORD_MISMATCH), authReason:"token_mismatch", canRetryWithDeviceToken:
 /// false, recommendedNextStep:"update_auth_credentials" (…"update_auth_configuration" when missing)}.
+/// kRateLimited: "unauthorized: too many failed authentication attempts (retry later)", details
+/// {code:"AUTH_RATE_LIMITED", authReason:"rate_limited", recommendedNextStep:"wait_then_retry"}; pass
+/// the lockout's remaining time as `retryAfterMs` (OpenClaw dist/message-handler-*.mjs).
 /// The caller closes with 1008; OpenClaw delays this answer by about 270 ms.
-Error authFailureError(AuthFailure reason, std::string_view clientId, ClientMode clientMode, bool isLocalClient);
+Error authFailureError(AuthFailure reason, std::string_view clientId, ClientMode clientMode, bool isLocalClient,
+                       int64_t retryAfterMs = 0);
 
 /// NOT_PAIRED "device identity required", details {code:"DEVICE_IDENTITY_REQUIRED"} (then close 1008 with
 /// the message): a connect that needs a device identity and sent none.

@@ -27,7 +27,8 @@ inline constexpr std::chrono::milliseconds kAuthFailureDelay{270};
 struct PeerOrigin {
   /// The peer is on loopback (127.0.0.1 / ::1) without proxy or browser-origin headers.
   bool isLoopback = false;
-  /// "address:port" for logs; may be empty.
+  /// The client's IP address (after gateway.trustedProxies: net/client_address.h), the key of the
+  /// failed-auth rate limit; may be empty.
   std::string_view remoteAddress;
   /// The nonce of the connect.challenge this connection was sent (a device signs it); empty for HTTP.
   std::string_view challengeNonce;

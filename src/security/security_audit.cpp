@@ -1,0 +1,173 @@
+#include "security/security_audit.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include "config/gateway_exposure.h"
+#include "config/json5.h"
+
+namespace talon::security {
+namespace {
+
+/// Mode bits of `p` (not following a final symlink is not needed here); nullopt when it does not exist.
+std::optional<mode_t> modeOf(const std::filesystem::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return std::nullopt;
+  return st.st_mode;
+}
+
+std::string octal(mode_t m) { return fmt::format("{:04o}", m & 07777); }
+
+/// The string at `path` (dotted) in the root file as written, when it is a plain string.
+std::optional<std::string> literalAt(const json::value& root, std::initializer_list<std::string_view> path) {
+  const json::value* v = &root;
+  for (auto key : path) {
+    if (!v->is_object()) return std::nullopt;
+    v = v->as_object().if_contains(json::string_view(key.data(), key.size()));
+    if (v == nullptr) return std::nullopt;
+  }
+  if (!v->is_string()) return std::nullopt;
+  return std::string(v->as_string().data(), v->as_string().size());
+}
+
+/// A literal secret: a non-empty string that is not `${VAR}` / `$VAR` substitution.
+bool isLiteralSecret(const std::optional<std::string>& s) {
+  return s && !s->empty() && s->find('$') == std::string::npos;
+}
+
+}  // namespace
+
+std::string_view findingSeverityName(FindingSeverity severity) {
+  switch (severity) {
+    case FindingSeverity::kInfo:
+      return "info";
+    case FindingSeverity::kWarn:
+      return "warn";
+    case FindingSeverity::kCritical:
+      return "critical";
+  }
+  return "warn";
+}
+
+json::object Finding::toJson() const {
+  return {{"id", id},
+          {"severity", findingSeverityName(severity)},
+          {"title", title},
+          {"detail", detail},
+          {"remediation", remediation}};
+}
+
+std::vector<Finding> auditSecurity(const SecurityAuditInput& in) {
+  std::vector<Finding> out;
+  auto add = [&](std::string id, FindingSeverity s, std::string title, std::string detail, std::string fix) {
+    out.push_back(Finding{std::move(id), s, std::move(title), std::move(detail), std::move(fix)});
+  };
+  const config::GatewayConfig& g = in.config->gateway;
+  const bool exposed = config::bindsBeyondLoopback(g);
+
+  if (exposed && g.auth.mode == "none") {
+    add("gateway.bind_no_auth", FindingSeverity::kCritical, "Remote bind without shared secret",
+        fmt::format("gateway.bind is \"{}\" and gateway.auth.mode is \"none\"", g.bind),
+        "set gateway.auth.mode to \"token\" (with a generated token) or bind \"loopback\"");
+  }
+  for (std::string_view kind : {"token", "password"}) {
+    if (g.auth.mode != kind) continue;
+    const std::string& secret = kind == "token" ? g.auth.token : g.auth.password;
+    if (secret.empty()) continue;  // not configured (a token is generated) or unresolved
+    if (auto known = config::knownWeakSecretReason(secret)) {
+      add(fmt::format("gateway.{}_placeholder_value", kind), FindingSeverity::kCritical,
+          fmt::format("Gateway {} is a known non-secret value", kind), fmt::format("gateway.auth.{}: {}", kind, *known),
+          "generate a secret with `openssl rand -hex 32`");
+    } else if (auto weak = config::exposedSecretWeakness(secret)) {
+      add(fmt::format("gateway.{}_too_short", kind), exposed ? FindingSeverity::kCritical : FindingSeverity::kWarn,
+          fmt::format("Shared {} is easy to brute force", kind), fmt::format("gateway.auth.{}: {}", kind, *weak),
+          exposed ? "generate a secret with `openssl rand -hex 32` (the gateway refuses to start with this one)"
+                  : "generate a secret with `openssl rand -hex 32` before binding beyond loopback");
+    }
+  }
+  if (exposed && g.auth.rateLimit.maxAttempts > 100) {
+    add("gateway.auth_no_rate_limit", FindingSeverity::kWarn, "Exposed auth with a lax failed-auth limit",
+        fmt::format("gateway.auth.rateLimit.maxAttempts is {}", g.auth.rateLimit.maxAttempts),
+        "keep gateway.auth.rateLimit.maxAttempts at OpenClaw's default of 10");
+  }
+  if (g.allowRealIpFallback && !g.trustedProxies.empty()) {
+    add("gateway.real_ip_fallback_enabled", FindingSeverity::kWarn, "X-Real-IP is trusted as a fallback",
+        "gateway.allowRealIpFallback is true",
+        "make every trusted proxy set X-Forwarded-For and turn gateway.allowRealIpFallback off");
+  }
+  if (exposed && g.trustedProxies.empty()) {
+    add("gateway.trusted_proxies_missing", FindingSeverity::kInfo, "No trusted proxies configured",
+        fmt::format("gateway.bind is \"{}\" and gateway.trustedProxies is empty", g.bind),
+        "behind a reverse proxy, list it in gateway.trustedProxies so clients are told apart (rate limit, "
+        "audit); otherwise ignore");
+  }
+
+  // Secrets written in the root file.
+  if (!in.rawConfig.empty()) {
+    if (auto doc = config::parseJson5(in.rawConfig)) {
+      const json::value& root = doc->value;
+      if (isLiteralSecret(literalAt(root, {"gateway", "auth", "token"}))) {
+        add("config.secrets.gateway_token_in_config", FindingSeverity::kWarn, "Gateway token is stored in the config",
+            "gateway.auth.token is a literal in " + in.configPath.string(),
+            "use \"${GATEWAY_TOKEN}\" or a secret ref ({source: \"env\", provider: \"default\", id: \"...\"})");
+      }
+      if (isLiteralSecret(literalAt(root, {"gateway", "auth", "password"}))) {
+        add("config.secrets.gateway_password_in_config", FindingSeverity::kWarn,
+            "Gateway password is stored in the config",
+            "gateway.auth.password is a literal in " + in.configPath.string(),
+            "use \"${GATEWAY_PASSWORD}\" or a secret ref");
+      }
+      const json::object* models = root.is_object() ? getObject(root.as_object(), "models") : nullptr;
+      if (const json::object* providers = models ? getObject(*models, "providers") : nullptr) {
+        for (const auto& kv : *providers) {
+          if (isLiteralSecret(literalAt(kv.value(), {"apiKey"}))) {
+            add("config.secrets.provider_api_key_in_config", FindingSeverity::kWarn,
+                "Model provider API key is stored in the config",
+                fmt::format("models.providers.{}.apiKey is a literal in {}",
+                            std::string(kv.key().data(), kv.key().size()), in.configPath.string()),
+                "use \"${PROVIDER_API_KEY}\" or a secret ref");
+          }
+        }
+      }
+    }
+  }
+
+  // Permissions.
+  if (auto m = modeOf(in.stateDir)) {
+    std::string where = in.stateDir.string() + " is " + octal(*m);
+    if (*m & S_IWOTH) {
+      add("fs.state_dir.perms_world_writable", FindingSeverity::kCritical, "State dir is writable by others", where,
+          "chmod 700 " + in.stateDir.string());
+    } else if (*m & S_IWGRP) {
+      add("fs.state_dir.perms_group_writable", FindingSeverity::kWarn, "State dir is writable by its group", where,
+          "chmod 700 " + in.stateDir.string());
+    }
+    if (*m & (S_IRGRP | S_IROTH)) {
+      add("fs.state_dir.perms_readable", FindingSeverity::kWarn, "State dir is readable by others", where,
+          "chmod 700 " + in.stateDir.string());
+    }
+    for (const auto& f : {in.stateDir / "gateway.token", in.stateDir / "state" / "talon.sqlite"}) {
+      if (auto fm = modeOf(f); fm && (*fm & (S_IRGRP | S_IROTH))) {
+        add("fs.state_file.perms_readable", FindingSeverity::kWarn, "A state file is readable by others",
+            f.string() + " is " + octal(*fm), "chmod 600 " + f.string());
+      }
+    }
+  }
+  if (auto m = modeOf(in.configPath)) {
+    std::string where = in.configPath.string() + " is " + octal(*m);
+    if (*m & (S_IWGRP | S_IWOTH)) {
+      add("fs.config.perms_writable", FindingSeverity::kCritical, "Others can change the config", where,
+          "chmod 600 " + in.configPath.string());
+    }
+    if (*m & S_IROTH) {
+      add("fs.config.perms_world_readable", FindingSeverity::kCritical, "Config is readable by everyone", where,
+          "chmod 600 " + in.configPath.string());
+    } else if (*m & S_IRGRP) {
+      add("fs.config.perms_group_readable", FindingSeverity::kWarn, "Config is readable by its group", where,
+          "chmod 600 " + in.configPath.string());
+    }
+  }
+  return out;
+}
+
+}  // namespace talon::security

@@ -1,0 +1,98 @@
+#include "security/security_audit.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+namespace talon::security {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// A fresh temp dir, removed at the end.
+struct Dir {
+  fs::path path;
+  Dir() {
+    std::string t = (fs::temp_directory_path() / "talon-audit-XXXXXX").string();
+    path = ::mkdtemp(t.data());
+  }
+  ~Dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+std::vector<std::string> ids(const std::vector<Finding>& findings) {
+  std::vector<std::string> out;
+  for (const auto& f : findings) out.push_back(f.id);
+  return out;
+}
+
+const Finding* find(const std::vector<Finding>& findings, std::string_view id) {
+  for (const auto& f : findings)
+    if (f.id == id) return &f;
+  return nullptr;
+}
+
+TEST(SecurityAudit, ExposedGatewayWithoutAuthIsCritical) {
+  config::TalonConfig c;
+  c.gateway.bind = "lan";
+  c.gateway.auth.mode = "none";
+  Dir d;
+  auto f = auditSecurity({&c, "", d.path / "absent.json", d.path / "absent-state"});
+  ASSERT_NE(find(f, "gateway.bind_no_auth"), nullptr) << ::testing::PrintToString(ids(f));
+  EXPECT_EQ(find(f, "gateway.bind_no_auth")->severity, FindingSeverity::kCritical);
+  EXPECT_NE(find(f, "gateway.trusted_proxies_missing"), nullptr);
+}
+
+TEST(SecurityAudit, WeakAndPlaceholderSecretsNeverQuoted) {
+  config::TalonConfig c;
+  c.gateway.auth.mode = "password";
+  c.gateway.auth.password = "hunter2";
+  Dir d;
+  auto loopback = auditSecurity({&c, "", d.path / "x.json", d.path});
+  ASSERT_NE(find(loopback, "gateway.password_too_short"), nullptr);
+  EXPECT_EQ(find(loopback, "gateway.password_too_short")->severity, FindingSeverity::kWarn);
+  c.gateway.bind = "auto";
+  auto exposed = auditSecurity({&c, "", d.path / "x.json", d.path});
+  EXPECT_EQ(find(exposed, "gateway.password_too_short")->severity, FindingSeverity::kCritical);
+  for (const auto& f : exposed) EXPECT_EQ(json::serialize(f.toJson()).find("hunter2"), std::string::npos);
+  c.gateway.auth.password = "change-me-to-a-strong-password";
+  EXPECT_NE(find(auditSecurity({&c, "", d.path / "x.json", d.path}), "gateway.password_placeholder_value"), nullptr);
+}
+
+TEST(SecurityAudit, LiteralSecretsInTheFileButNotEnvReferences) {
+  config::TalonConfig c;
+  Dir d;
+  std::string raw =
+      R"({ gateway: { auth: { token: 'abc' } }, models: { providers: { a: { apiKey: 'sk-x' }, b: { apiKey: '${B_KEY}' } } } })";
+  auto f = auditSecurity({&c, raw, d.path / "talon.json", d.path});
+  EXPECT_NE(find(f, "config.secrets.gateway_token_in_config"), nullptr);
+  int apiKeys = 0;
+  for (const auto& x : f) apiKeys += x.id == "config.secrets.provider_api_key_in_config";
+  EXPECT_EQ(apiKeys, 1);
+  EXPECT_EQ(find(auditSecurity({&c, "{ gateway: { auth: { token: '${GW}' } } }", d.path / "t.json", d.path}),
+                 "config.secrets.gateway_token_in_config"),
+            nullptr);
+}
+
+TEST(SecurityAudit, PermissionsOfStateDirAndConfig) {
+  config::TalonConfig c;
+  Dir d;
+  auto cfg = d.path / "talon.json";
+  std::ofstream(cfg) << "{}";
+  ::chmod(d.path.c_str(), 0777);
+  ::chmod(cfg.c_str(), 0644);
+  auto f = auditSecurity({&c, "{}", cfg, d.path});
+  EXPECT_NE(find(f, "fs.state_dir.perms_world_writable"), nullptr) << ::testing::PrintToString(ids(f));
+  EXPECT_NE(find(f, "fs.state_dir.perms_readable"), nullptr);
+  EXPECT_NE(find(f, "fs.config.perms_world_readable"), nullptr);
+  ::chmod(d.path.c_str(), 0700);
+  ::chmod(cfg.c_str(), 0600);
+  EXPECT_TRUE(auditSecurity({&c, "{}", cfg, d.path}).empty());
+}
+
+}  // namespace
+}  // namespace talon::security
