@@ -79,7 +79,10 @@ HttpResponse jsonResponse(int status, std::string body) {
 HttpResponse errorResponse(const Error& error) {
   boost::json::object body{
       {"error", boost::json::object{{"message", error.publicMessage()}, {"type", errorCodeName(error.code)}}}};
-  return jsonResponse(httpStatus(error.code), boost::json::serialize(body));
+  auto response = jsonResponse(httpStatus(error.code), boost::json::serialize(body));
+  if (error.retryAfterMs > 0)
+    response.headers.emplace_back("Retry-After", std::to_string((error.retryAfterMs + 999) / 1000));
+  return response;
 }
 
 }  // namespace talon::net

@@ -50,7 +50,8 @@ class HttpRouter {
 /// A JSON response with `Cache-Control: no-store`.
 HttpResponse jsonResponse(int status, std::string body);
 /// The JSON error body Talon's own routes use: {"error":{"message", "type"}}, `type` the error code's
-/// stable name; the status is httpStatus(error.code) (base/error.h: the one mapping).
+/// stable name; the status is httpStatus(error.code) (base/error.h: the one mapping). With
+/// error.retryAfterMs > 0, a `Retry-After` header in whole seconds (rounded up).
 HttpResponse errorResponse(const Error& error);
 
 }  // namespace talon::net

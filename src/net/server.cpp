@@ -54,6 +54,21 @@ constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(50);
 
 bool validHeaderValue(std::string_view v) { return v.find_first_of("\r\n") == std::string_view::npos; }
 
+/// Whether a request's body framing is one this server reads unambiguously: no Transfer-Encoding, or
+/// exactly one Transfer-Encoding field whose value is "chunked" (case-insensitive, surrounding
+/// whitespace ignored) and no Content-Length. Anything else ("chunked, identity", "gzip, chunked",
+/// "identity", two fields, chunked plus Content-Length) is refused: Beast would read such a body as
+/// empty and the rest as a next request, the seed of request smuggling (RFC 9112 §6.1, §6.3).
+bool acceptableFraming(const http::request<http::string_body>& req) {
+  auto [begin, end] = req.equal_range(http::field::transfer_encoding);
+  if (begin == end) return true;
+  if (std::next(begin) != end) return false;
+  std::string_view value = begin->value();
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  return equalsIgnoreAsciiCase(value, "chunked") && req.find(http::field::content_length) == req.end();
+}
+
 /// The handler set "Connection: close" (RFC 9112 §9.6).
 bool asksToClose(const Headers& headers) {
   for (const auto& [name, value] : headers) {
@@ -64,7 +79,7 @@ bool asksToClose(const Headers& headers) {
 
 /// The request head (and body) as the public HttpRequest.
 HttpRequest toHttpRequest(http::request<http::string_body>& req, const std::string& remoteAddress,
-                          bool remoteIsLoopback) {
+                          bool remoteIsLoopback, const ServerOptions& options) {
   HttpRequest out;
   out.method = std::string(req.method_string());
   out.target = std::string(req.target());
@@ -78,8 +93,22 @@ HttpRequest toHttpRequest(http::request<http::string_body>& req, const std::stri
   out.headers.reserve(std::distance(req.begin(), req.end()));
   for (const auto& field : req) out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   out.body = std::move(req.body());
-  out.remoteAddress = remoteAddress;
-  out.remoteIsLoopback = remoteIsLoopback;
+  ForwardedHeaders forwarded;
+  for (const auto& [name, value] : out.headers) {
+    if (equalsIgnoreAsciiCase(name, "x-forwarded-for")) {
+      if (forwarded.forwardedFor.empty()) forwarded.forwardedFor = value;
+    } else if (equalsIgnoreAsciiCase(name, "x-real-ip")) {
+      if (forwarded.realIp.empty()) forwarded.realIp = value;
+    }
+    std::string_view n = name;
+    forwarded.any = forwarded.any || equalsIgnoreAsciiCase(n, "forwarded") || equalsIgnoreAsciiCase(n, "x-real-ip") ||
+                    (n.size() > 12 && equalsIgnoreAsciiCase(n.substr(0, 12), "x-forwarded-"));
+  }
+  auto client = resolveClientAddress(remoteAddress, remoteIsLoopback, forwarded, options.trustedProxies,
+                                     options.allowRealIpFallback);
+  out.remoteAddress = std::move(client.address);
+  out.remoteIsLoopback = client.isLoopback;
+  out.peerAddress = remoteAddress;
   return out;
 }
 
@@ -258,6 +287,12 @@ class HttpSession final : public ServerConnection, public std::enable_shared_fro
     if (ec) return onReadError(ec);
     if (stopping_) return closeSocket();
     auto& req = parser_->get();
+    if (!acceptableFraming(req)) {
+      // The body's end cannot be known the way the client meant it, so nothing after the head can be
+      // trusted as a next request: answer 400 and close (RFC 9112 §6.1, §6.3).
+      version_ = req.version();
+      return writeError(400, "unsupported Transfer-Encoding: only \"chunked\" is accepted, without Content-Length");
+    }
     if (state_->handlers.onWebSocket && beast::websocket::is_upgrade(req)) return upgrade();
     if (!parser_->is_done() && equalsIgnoreAsciiCase(req[http::field::expect], "100-continue")) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -308,8 +343,8 @@ class HttpSession final : public ServerConnection, public std::enable_shared_fro
     keepAlive_ = req.keep_alive();
     isHead_ = req.method() == http::verb::head;
     version_ = req.version();
-    auto exchange =
-        std::make_shared<HttpExchangeImpl>(shared_from_this(), toHttpRequest(req, remoteAddress_, remoteIsLoopback_));
+    auto exchange = std::make_shared<HttpExchangeImpl>(
+        shared_from_this(), toHttpRequest(req, remoteAddress_, remoteIsLoopback_, state_->options));
     parser_.reset();
     phase_ = Phase::kHandling;
     state_->httpRequests.fetch_add(1, std::memory_order_relaxed);
@@ -326,7 +361,7 @@ class HttpSession final : public ServerConnection, public std::enable_shared_fro
   }
 
   void upgrade() {
-    auto request = toHttpRequest(parser_->get(), remoteAddress_, remoteIsLoopback_);
+    auto request = toHttpRequest(parser_->get(), remoteAddress_, remoteIsLoopback_, state_->options);
     parser_.reset();
     stream_.expires_never();
     phase_ = Phase::kClosed;
@@ -798,8 +833,15 @@ Result<std::unique_ptr<Server>> Server::create(asio::io_context& io, ServerOptio
     if (!retry) {
       const auto& address = options.bindAddresses[failedIndex];
       bool v6 = addresses[failedIndex].is_v6();
-      return fail(ErrorCode::kIo, fmt::format("cannot listen on {}{}{}:{}: {}", v6 ? "[" : "", address, v6 ? "]" : "",
-                                              port, ec.message()));
+      auto where = fmt::format("{}{}{}:{}", v6 ? "[" : "", address, v6 ? "]" : "", port);
+      if (ec == asio::error::address_in_use) {
+        return fail(ErrorCode::kAlreadyExists,
+                    fmt::format("cannot listen on {}: the port is already in use (another gateway or program "
+                                "listens on it; choose another with --port or gateway.port)",
+                                where),
+                    "the port is already in use");
+      }
+      return fail(ErrorCode::kIo, fmt::format("cannot listen on {}: {}", where, ec.message()));
     }
   }
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "net/client_address.h"
 
 namespace boost::asio {
 class io_context;
@@ -32,8 +33,15 @@ struct HttpRequest {
   std::string query;   // without '?', may be empty
   Headers headers;
   std::string body;
+  /// The client's address: the socket's peer, or — when the peer is one of
+  /// ServerOptions::trustedProxies — the client its X-Forwarded-For names (client_address.h).
   std::string remoteAddress;  // "127.0.0.1", "::1"
+  /// The client connected directly from loopback: the socket's peer is loopback and the request has
+  /// no forwarded-identity header (Forwarded, X-Real-IP, X-Forwarded-*), as OpenClaw's
+  /// isLocalDirectRequest decides.
   bool remoteIsLoopback = false;
+  /// The socket's peer address (the proxy's, when the request came through one).
+  std::string peerAddress;
 
   /// First header named `name` (case-insensitive), or empty.
   std::string_view header(std::string_view name) const;
@@ -132,6 +140,11 @@ struct ServerHandlers {
 };
 
 struct ServerOptions {
+  /// Reverse proxies whose forwarded headers name the client (HttpRequest::remoteAddress,
+  /// WebSocketConnection::remoteAddress). Empty: forwarded headers are never believed.
+  TrustedProxies trustedProxies;
+  /// With a trusted proxy and no usable X-Forwarded-For: take X-Real-IP (`gateway.allowRealIpFallback`).
+  bool allowRealIpFallback = false;
   /// Addresses to listen on; each must bind or create() fails. "127.0.0.1" and "::1" by default.
   std::vector<std::string> bindAddresses{"127.0.0.1", "::1"};
   /// 0 picks a free port (the same one on every address); read it back with Server::port().
@@ -175,8 +188,10 @@ struct ServerStats {
 class Server {
  public:
   virtual ~Server() = default;
-  /// Binds and starts accepting. Errors: kIo with the address and the OS reason (e.g. EADDRINUSE)
-  /// when a bind fails, kInvalidArgument for an unparsable address.
+  /// Binds and starts accepting; every address must bind (none is served if one fails). Errors:
+  /// kAlreadyExists naming the address and port when one is already in use (EADDRINUSE); kIo with the address
+  /// and the OS reason for any other bind failure (e.g. EADDRNOTAVAIL on a host without IPv6);
+  /// kInvalidArgument for an unparsable address.
   static Result<std::unique_ptr<Server>> create(boost::asio::io_context& io, ServerOptions options,
                                                 ServerHandlers handlers);
   /// The bound port.
