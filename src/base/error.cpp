@@ -209,6 +209,10 @@ int exitCode(ErrorCode code) {
       return 5;
     case ErrorCode::kNotFound:
       return 6;
+    // 78 (EX_CONFIG, sysexits.h): another gateway already holds the state dir or the port — what
+    // OpenClaw exits with when a gateway already runs, so a supervisor's Restart=always does not loop.
+    case ErrorCode::kAlreadyExists:
+      return 78;
     default:
       return 1;
   }

@@ -23,7 +23,7 @@ constexpr Mapping kMappings[] = {
     {ErrorCode::kConfigInvalid, "config_invalid", "INVALID_REQUEST", 400, 3},
     {ErrorCode::kUnsupported, "unsupported", "INVALID_REQUEST", 501, 3},
     {ErrorCode::kNotFound, "not_found", "NOT_FOUND", 404, 6},
-    {ErrorCode::kAlreadyExists, "already_exists", "CONFLICT", 409, 1},
+    {ErrorCode::kAlreadyExists, "already_exists", "CONFLICT", 409, 78},
     {ErrorCode::kUnauthenticated, "unauthenticated", "INVALID_REQUEST", 401, 4},
     {ErrorCode::kNotPaired, "not_paired", "NOT_PAIRED", 403, 4},
     {ErrorCode::kPermissionDenied, "permission_denied", "FORBIDDEN", 403, 4},

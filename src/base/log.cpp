@@ -56,6 +56,10 @@ Status initLogging(const LogOptions& options) {
   if (options.file) {
     std::error_code ec;
     std::filesystem::create_directories(options.file->parent_path(), ec);
+    if (ec) {
+      return fail(ErrorCode::kIo,
+                  fmt::format("cannot create the log dir {}: {}", options.file->parent_path().string(), ec.message()));
+    }
     try {
       auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(options.file->string(), false);
       file->set_formatter(std::make_unique<JsonLineFormatter>());

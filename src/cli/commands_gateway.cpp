@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include <iostream>
+#include <optional>
 
 #include "base/file_io.h"
 #include "base/log.h"
@@ -29,6 +30,15 @@ struct RunOptions {
   double drainGraceSeconds = 10;
 };
 
+/// A start that failed: the full (internal) message on stderr and in the log — the operator's own
+/// machine, so it names the path, address or holder and the OS reason —, and the error's exit code
+/// (78 for kAlreadyExists: another gateway holds the state dir or the port).
+int reportStartFailure(const Error& e) {
+  spdlog::error("gateway did not start: {}", e.toString());
+  std::cerr << "error: the gateway did not start: " << e.message << "\n";
+  return ::talon::exitCode(e.code);
+}
+
 int runGateway(const RunOptions& o) {
   auto env = config::processEnvironment();
   auto stateDir = config::resolveStateDir(env);
@@ -46,7 +56,7 @@ int runGateway(const RunOptions& o) {
                      : !loaded->config.logging.level.empty() ? loaded->config.logging.level
                                                              : "info";
   logOptions.file = stateDir / "logs" / "talon.log";
-  if (auto s = initLogging(logOptions); !s) return reportError(s.error());
+  if (auto s = initLogging(logOptions); !s) return reportStartFailure(s.error());
   for (const auto& w : loaded->warnings) spdlog::warn("config: {}", w.toString());
   if (loaded->omittedWarnings > 0) spdlog::warn("config: ... and {} more warnings", loaded->omittedWarnings);
   if (auto s = config::requireGatewayAuthSecret(loaded->config); !s) {
@@ -69,14 +79,12 @@ int runGateway(const RunOptions& o) {
   options.drainGrace = std::chrono::milliseconds(static_cast<int64_t>(o.drainGraceSeconds * 1000));
   options.ioThreads = o.ioThreads;
   const auto& auth = loaded->config.gateway.auth;
+  std::optional<gateway::GeneratedToken> generated;
   if ((auth.mode.empty() || auth.mode == "token") && auth.token.empty()) {
-    auto token = gateway::loadOrCreateGatewayToken(stateDir);
-    if (!token) return reportError(token.error());
+    auto token = gateway::loadOrGenerateGatewayToken(stateDir);
+    if (!token) return reportStartFailure(token.error());
     options.fallbackToken = token->token;
-    if (token->created) {
-      std::cout << "generated a gateway token (shown once; saved 0600 to " << token->path.string() << "):\n  "
-                << token->token << "\n";
-    }
+    generated = std::move(*token);
   }
   if (o.port >= 0) {
     options.port = o.port;
@@ -84,9 +92,12 @@ int runGateway(const RunOptions& o) {
     options.port = std::atoi(p.c_str());
   }
   auto gw = gateway::Gateway::create(options);
-  if (!gw) {
-    spdlog::error("gateway did not start: {}", gw.error().toString());
-    return reportError(gw.error());
+  if (!gw) return reportStartFailure(gw.error());
+  // Saved and shown only now that the gateway holds its lock and port.
+  if (generated && generated->created) {
+    if (auto s = gateway::saveGeneratedGatewayToken(*generated); !s) return reportStartFailure(s.error());
+    std::cout << "generated a gateway token (shown once; saved 0600 to " << generated->path.string() << "):\n  "
+              << generated->token << "\n";
   }
   auto port = (*gw)->port();
   std::string where;

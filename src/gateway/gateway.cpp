@@ -19,12 +19,14 @@
 #include "config/model_selection.h"
 #include "config/config_writer.h"
 #include "config/reload_plan.h"
+#include "config/gateway_exposure.h"
 #include "gateway/agent/agent_runner.h"
 #include "gateway/agent/run_observer.h"
 #include "gateway/channels/channel_registry.h"
 #include "gateway/channels/channel_set.h"
 #include "gateway/channels/inbound_router.h"
 #include "gateway/client_session.h"
+#include "gateway/gateway_lock.h"
 #include "gateway/health/health_registry.h"
 #include "gateway/health/metrics_registry.h"
 #include "gateway/health/provider_health.h"
@@ -44,6 +46,7 @@
 #include "security/audit_sink.h"
 #include "security/device_authenticator.h"
 #include "security/audited_authenticator.h"
+#include "security/auth_rate_limiter.h"
 #include "security/shared_secret_authenticator.h"
 #include "store/sqlite_store.h"
 
@@ -79,6 +82,15 @@ struct AsioTimer final : TimerHandle, std::enable_shared_from_this<AsioTimer> {
 
 /// How often the audit checkpoint (head hash and count) is written while records are appended.
 constexpr std::chrono::seconds kAuditCheckpointInterval{60};
+/// The failed-auth limiter's counters (security/auth_rate_limiter.h), by outcome: "failed" (wrong or
+/// missing credentials), "locked_out" (a failure that started a lockout), "rate_limited" (an attempt
+/// refused unchecked during a lockout).
+constexpr health::MetricSpec kAuthMetrics[] = {
+    {"talon_gateway_auth_failures_total",
+     health::MetricType::kCounter,
+     "Refused authentication attempts (WebSocket connect and HTTP), by outcome.",
+     {"outcome"}},
+};
 
 bool isLoopbackAddress(const std::string& a) { return a == "::1" || a.rfind("127.", 0) == 0 || a == "localhost"; }
 
@@ -145,6 +157,8 @@ std::string hostName() {
 
 class Gateway::Impl {
  public:
+  /// First member: released last, after everything that uses the state dir is gone.
+  std::unique_ptr<GatewayLock> lock;
   GatewayOptions options;
   asio::io_context io;
   std::unique_ptr<asio::thread_pool> workers;
@@ -164,6 +178,9 @@ class Gateway::Impl {
   security::AuditSinkPtr audit = std::make_shared<security::LogAuditSink>();
   std::unique_ptr<security::AuditedAuthenticator> auditedAuth;
   std::unique_ptr<asio::steady_timer> auditCheckpointTimer;
+  /// What every caller is authenticated by: the chain shared secret → device identity → audit, behind
+  /// the failed-auth rate limit.
+  std::unique_ptr<security::RateLimitedAuthenticator> limitedAuth;
   PresenceRegistry presence;
   CachedPayload health;
   health::MetricsRegistry metrics;
@@ -203,7 +220,7 @@ class Gateway::Impl {
                            bus,
                            presence,
                            health,
-                           *auditedAuth,
+                           *limitedAuth,
                            *audit,
                            state,
                            channels,
@@ -301,15 +318,75 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
                 "refusing to bind " + (*addresses)[0] +
                     " without auth: set gateway.auth.mode to \"token\" or \"password\" (or bind \"loopback\")");
   }
+  if (!loopbackOnly) {
+    // Config validation refuses a weak configured secret already; this also covers the fallback token.
+    const auto& a = cfg.gateway.auth;
+    std::string_view secret = impl->auth->mode() == security::AuthMode::kPassword ? std::string_view(a.password)
+                              : a.token.empty() ? std::string_view(options.fallbackToken)
+                                                : std::string_view(a.token);
+    if (auto weak = config::exposedSecretWeakness(secret)) {
+      return fail(ErrorCode::kFailedPrecondition, "refusing to bind " + (*addresses)[0] + " with a weak gateway " +
+                                                      std::string(security::authModeName(impl->auth->mode())) + ": " +
+                                                      *weak);
+    }
+  }
 
-  // Store.
+  // The state dir and its lock: one gateway per state dir (gateway_lock.h).
   std::error_code ec;
   std::filesystem::create_directories(options.stateDir, ec);
+  if (ec) {
+    return fail(ErrorCode::kIo, "cannot create the state dir " + options.stateDir.string() + ": " + ec.message());
+  }
   ::chmod(options.stateDir.c_str(), 0700);
+  if (::access(options.stateDir.c_str(), W_OK | X_OK) != 0) {
+    return fail(ErrorCode::kIo, "the state dir " + options.stateDir.string() +
+                                    " is not writable: " + std::error_code(errno, std::generic_category()).message());
+  }
+  auto lock =
+      GatewayLock::acquire(options.stateDir, {static_cast<int64_t>(::getpid()), SystemClock::instance()->nowMs(), 0});
+  if (!lock) return fail(lock.error());
+  impl->lock = std::move(*lock);
+
+  // The listening sockets, before anything else has side effects (a port in use fails here). Nothing
+  // is accepted before run(): the handlers only run on the io_context.
+  auto* implp = impl.get();
+  auto* io = &impl->io;
+  net::ServerOptions serverOptions;
+  auto proxies = net::TrustedProxies::parse(cfg.gateway.trustedProxies);
+  if (!proxies) return fail(proxies.error());
+  serverOptions.trustedProxies = std::move(*proxies);
+  serverOptions.allowRealIpFallback = cfg.gateway.allowRealIpFallback;
+  serverOptions.bindAddresses = *addresses;
+  serverOptions.port = static_cast<uint16_t>(options.port.value_or(cfg.gateway.port));
+  serverOptions.initialMaxWsMessageBytes = protocol::kPreConnectMaxPayloadBytes;
+  net::ServerHandlers handlers;
+  handlers.onHttp = [implp](net::HttpExchangePtr ex) { implp->router.dispatch(ex); };
+  handlers.onWebSocket = [implp, io](net::WebSocketConnectionPtr conn,
+                                     const net::HttpRequest&) -> net::WebSocketSessionPtr {
+    return ClientSession::start(*implp->connectionDeps, *io, std::move(conn));
+  };
+  auto server = net::Server::create(impl->io, serverOptions, handlers);
+  if (!server && cfg.gateway.bind == "loopback" && server.error().code != ErrorCode::kAlreadyExists) {
+    // A machine without IPv6 loopback still serves on 127.0.0.1. A port taken on [::1] is not that
+    // case: serving on one loopback address only would send some local clients to the other program.
+    spdlog::warn("cannot listen on [::1] ({}); serving on 127.0.0.1 only", server.error().message);
+    serverOptions.bindAddresses = {"127.0.0.1"};
+    server = net::Server::create(impl->io, serverOptions, handlers);
+  }
+  if (!server) return fail(server.error());
+  impl->server = std::move(*server);
+  impl->addresses = serverOptions.bindAddresses;
+  if (auto s = impl->lock->setPort(impl->server->port()); !s) return fail(s.error());
+
+  // Store.
   store::SqliteStoreOptions storeOptions;
   storeOptions.path = storePathFor(options.stateDir);
   auto store = store::openSqliteStore(storeOptions);
-  if (!store) return fail(store.error());
+  if (!store) {
+    Error e = store.error();
+    e.message = "cannot open the store " + storeOptions.path.string() + ": " + e.message;
+    return fail(std::move(e));
+  }
   impl->store = std::move(*store);
   if (auto s = abortStaleRuns(*impl->store, impl->clock->nowMs()); !s) return fail(s.error());
   security::ChainedAuditSinkOptions auditOptions;
@@ -329,7 +406,6 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   int workerThreads = options.workerThreads > 0 ? options.workerThreads : 4;
   impl->workers = std::make_unique<asio::thread_pool>(workerThreads);
   impl->toolWorkers = std::make_unique<asio::thread_pool>(workerThreads);
-  auto* io = &impl->io;
   auto* workers = impl->workers.get();
   auto* toolWorkers = impl->toolWorkers.get();
   Executors& executors = impl->executors;
@@ -366,7 +442,27 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   impl->healthRecords = std::make_unique<health::HealthRegistry>(impl->clock);
   impl->healthRecords->set({"gateway", "startup", health::HealthState::kUnknown, "starting", true});
   impl->healthRecords->set({"store", "reads", health::HealthState::kOk, "", true});
-  auto* implp = impl.get();
+  auto authCounters = impl->metrics.add(kAuthMetrics);
+  if (!authCounters) return fail(authCounters.error());
+  auto failed = *(*authCounters)[0]->counter({"failed"});
+  auto lockedOut = *(*authCounters)[0]->counter({"locked_out"});
+  auto rateLimited = *(*authCounters)[0]->counter({"rate_limited"});
+  impl->limitedAuth = std::make_unique<security::RateLimitedAuthenticator>(
+      *impl->auditedAuth, cfg.gateway.auth.rateLimit, impl->clock, *impl->audit,
+      [failed, lockedOut, rateLimited](security::AuthAttemptOutcome o) mutable {
+        switch (o) {
+          case security::AuthAttemptOutcome::kFailed:
+            failed.inc();
+            break;
+          case security::AuthAttemptOutcome::kLockedOut:
+            failed.inc();
+            lockedOut.inc();
+            break;
+          case security::AuthAttemptOutcome::kRateLimited:
+            rateLimited.inc();
+            break;
+        }
+      });
   impl->healthRecords->subscribe([implp](const health::HealthChange&) { implp->healthDirty = true; });
   auto runObserver = RunObserver::create(impl->metrics, *impl->healthRecords);
   if (!runObserver) return fail(runObserver.error());
@@ -426,30 +522,10 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   if (!inbound) return fail(inbound.error());
   impl->inbound = std::move(*inbound);
 
-  // Server.
+  // What the connections use (the server accepts once run() runs the io_context).
   impl->connectionDeps = std::make_unique<ConnectionDeps>(
       ConnectionDeps{impl->info, impl->options.config, impl->methods, impl->bus, impl->presence, impl->health,
-                     *impl->auditedAuth, impl->state, impl->clock});
-  net::ServerOptions serverOptions;
-  serverOptions.bindAddresses = *addresses;
-  serverOptions.port = static_cast<uint16_t>(impl->options.port.value_or(cfg.gateway.port));
-  serverOptions.initialMaxWsMessageBytes = protocol::kPreConnectMaxPayloadBytes;
-  net::ServerHandlers handlers;
-  handlers.onHttp = [implp](net::HttpExchangePtr ex) { implp->router.dispatch(ex); };
-  handlers.onWebSocket = [implp, io](net::WebSocketConnectionPtr conn,
-                                     const net::HttpRequest&) -> net::WebSocketSessionPtr {
-    return ClientSession::start(*implp->connectionDeps, *io, std::move(conn));
-  };
-  auto server = net::Server::create(impl->io, serverOptions, handlers);
-  if (!server && cfg.gateway.bind == "loopback") {
-    // A machine without IPv6 loopback still serves on 127.0.0.1.
-    spdlog::warn("cannot listen on [::1] ({}); serving on 127.0.0.1 only", server.error().message);
-    serverOptions.bindAddresses = {"127.0.0.1"};
-    server = net::Server::create(impl->io, serverOptions, handlers);
-  }
-  if (!server) return fail(server.error());
-  impl->server = std::move(*server);
-  impl->addresses = serverOptions.bindAddresses;
+                     *impl->limitedAuth, impl->state, impl->clock});
   return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
 }
 
@@ -559,7 +635,7 @@ std::filesystem::path storePathFor(const std::filesystem::path& stateDir) {
   return stateDir / "state" / "talon.sqlite";
 }
 
-Result<GeneratedToken> loadOrCreateGatewayToken(const std::filesystem::path& stateDir) {
+Result<GeneratedToken> loadOrGenerateGatewayToken(const std::filesystem::path& stateDir) {
   GeneratedToken out;
   out.path = stateDir / "gateway.token";
   auto existing = readFile(out.path, 4096);
@@ -571,15 +647,26 @@ Result<GeneratedToken> loadOrCreateGatewayToken(const std::filesystem::path& sta
       return out;
     }
   } else if (existing.error().code != ErrorCode::kNotFound) {
-    return fail(existing.error());
+    Error e = existing.error();
+    e.message = "cannot read the gateway token " + out.path.string() + ": " + e.message;
+    return fail(std::move(e));
   }
-  std::error_code ec;
-  std::filesystem::create_directories(stateDir, ec);
-  ::chmod(stateDir.c_str(), 0700);
   out.token = randomHex(32);
-  if (auto s = writeFileAtomic(out.path, out.token + "\n", 0600); !s) return fail(s.error());
   out.created = true;
   return out;
+}
+
+Status saveGeneratedGatewayToken(const GeneratedToken& token) {
+  if (!token.created) return {};
+  std::error_code ec;
+  std::filesystem::create_directories(token.path.parent_path(), ec);
+  ::chmod(token.path.parent_path().c_str(), 0700);
+  if (auto s = writeFileAtomic(token.path, token.token + "\n", 0600); !s) {
+    Error e = s.error();
+    e.message = "cannot save the generated gateway token to " + token.path.string() + ": " + e.message;
+    return fail(std::move(e));
+  }
+  return {};
 }
 
 }  // namespace talon::gateway

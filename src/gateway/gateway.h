@@ -44,9 +44,13 @@ struct GatewayOptions {
 
 class Gateway {
  public:
-  /// Opens the store, creates providers and agent workspaces, binds the listening sockets. Errors:
-  /// kFailedPrecondition for a non-loopback bind without token or password auth or a provider that
-  /// cannot be created; kIo when the port cannot be bound or the store cannot be opened.
+  /// Takes the state dir's gateway lock (gateway_lock.h), binds the listening sockets, then opens the
+  /// store and creates providers and agent workspaces. Errors (messages name what failed, the path or
+  /// address, and why): kFailedPrecondition for a non-loopback bind without token or password auth or
+  /// a provider that cannot be created; kAlreadyExists when another gateway holds the state dir or the port is
+  /// in use (also on [::1] alone with bind "loopback": the gateway never serves on one loopback
+  /// address because the other is taken); kIo when the state dir cannot be created or written, a port
+  /// cannot be bound for another reason, or the store cannot be opened.
   static Result<std::unique_ptr<Gateway>> create(GatewayOptions options);
   ~Gateway();
 
@@ -71,12 +75,18 @@ class Gateway {
 std::filesystem::path storePathFor(const std::filesystem::path& stateDir);
 
 /// The token of a config-less gateway: read from <stateDir>/gateway.token, or generated (32 random
-/// bytes, hex), written 0600 and reported with created=true so the caller prints it once.
+/// bytes, hex) with created=true and not yet written: the caller saves it (saveGeneratedGatewayToken)
+/// and prints it once only after the gateway started, so a start that fails (port in use, lock held)
+/// neither prints nor keeps a token nobody uses. Errors: kIo (with the path) when the file exists but
+/// cannot be read.
 struct GeneratedToken {
   std::string token;
   bool created = false;
   std::filesystem::path path;
 };
-Result<GeneratedToken> loadOrCreateGatewayToken(const std::filesystem::path& stateDir);
+Result<GeneratedToken> loadOrGenerateGatewayToken(const std::filesystem::path& stateDir);
+/// Writes a generated token (created=true; otherwise nothing) 0600 to its path, creating the state dir
+/// (0700). Errors: kIo naming the path.
+Status saveGeneratedGatewayToken(const GeneratedToken& token);
 
 }  // namespace talon::gateway

@@ -140,20 +140,20 @@ Expected<Principal, ConnectAuthFailure> RateLimitedAuthenticator::authenticateCo
                            protocol::authFailureError(protocol::AuthFailure::kRateLimited, params.client.id,
                                                       params.client.mode, origin.isLoopback, decision.retryAfterMs)});
   }
+  // The inner chain audits the decision itself (AuditedAuthenticator); this layer audits only what the
+  // limiter decides: refusals unchecked during a lockout (above) and the start of a lockout.
   auto result = inner_.authenticateConnect(params, role, origin);
   if (result) {
     limiter_.reset(origin.remoteAddress);
-    auto event = authEvent("auth.connect", origin, AuditOutcome::kAllowed, result->method);
-    event.details["clientId"] = params.client.id;
-    audit_.record(std::move(event));
     return result;
   }
   bool lockedOut = limiter_.recordFailure(origin.remoteAddress, origin.isLoopback);
   observe(lockedOut ? AuthAttemptOutcome::kLockedOut : AuthAttemptOutcome::kFailed);
-  auto event = authEvent("auth.connect", origin, AuditOutcome::kDenied, authReasonOf(result.error().error));
-  event.details["clientId"] = params.client.id;
-  if (lockedOut) event.details["lockedOut"] = true;
-  audit_.record(std::move(event));
+  if (lockedOut) {
+    auto event = authEvent("auth.lockout", origin, AuditOutcome::kDenied, authReasonOf(result.error().error));
+    event.details["clientId"] = params.client.id;
+    audit_.record(std::move(event));
+  }
   return result;
 }
 
@@ -173,15 +173,12 @@ Result<Principal> RateLimitedAuthenticator::authenticateHttp(std::string_view au
   }
   auto result = inner_.authenticateHttp(authorization, origin);
   if (result) {
-    // Not audited: every authenticated HTTP request would be an event; failures and lockouts are.
     limiter_.reset(origin.remoteAddress);
     return result;
   }
   bool lockedOut = limiter_.recordFailure(origin.remoteAddress, origin.isLoopback);
   observe(lockedOut ? AuthAttemptOutcome::kLockedOut : AuthAttemptOutcome::kFailed);
-  auto event = authEvent("auth.http", origin, AuditOutcome::kDenied, "unauthorized");
-  if (lockedOut) event.details["lockedOut"] = true;
-  audit_.record(std::move(event));
+  if (lockedOut) audit_.record(authEvent("auth.lockout", origin, AuditOutcome::kDenied, "unauthorized"));
   return result;
 }
 

@@ -78,9 +78,11 @@ enum class AuthAttemptOutcome {
 /// An Authenticator that asks the limiter first and records the outcome: a locked-out address gets
 /// AuthFailure::kRateLimited (connect) or kResourceExhausted with retryAfterMs and OpenClaw's message
 /// "Too many failed authentication attempts. Please try again later." (HTTP: 429 + Retry-After);
-/// a failure is counted; a success resets the address. Every refusal, lockout and success is audited
-/// ("auth.connect" / "auth.http", actor "client:<address>", details {reason, clientAddress,
-/// retryAfterMs?, clientId?}); never a credential. Thread rules: as Authenticator (all const, any
+/// a failure is counted; a success resets the address. What the limiter decides is audited (actor
+/// "client:<address>", details {reason, clientAddress, retryAfterMs?, clientId?}; never a credential):
+/// an attempt refused unchecked during a lockout ("auth.connect" / "auth.http", reason "rate_limited")
+/// and the failure that starts a lockout ("auth.lockout"). The inner authenticator's own decisions are
+/// audited by the chain it wraps (AuditedAuthenticator). Thread rules: as Authenticator (all const, any
 /// thread; the limiter locks internally).
 class RateLimitedAuthenticator final : public Authenticator {
  public:

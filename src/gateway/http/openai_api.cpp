@@ -6,6 +6,7 @@
 #include "base/ids.h"
 #include "base/json.h"
 #include "gateway/http/builtin_routes.h"
+#include "gateway/message_limits.h"
 #include "gateway/routing/id_normalization.h"
 #include "net/http_router.h"
 #include "security/authenticator.h"
@@ -19,6 +20,8 @@ struct OpenAiDeps {
   const security::Authenticator& auth;
   AgentRunner& runner;
   ClockPtr clock;
+  /// gateway.limits.maxMessageBytes.
+  int64_t maxMessageBytes;
 };
 
 /// OpenAI's error body: {"error": {"message", "type", "param", "code"}}.
@@ -45,12 +48,22 @@ net::HttpResponse unauthorized() {
                            R"({"error":{"message":"Unauthorized","type":"unauthorized"}})");
 }
 
-bool authorized(const OpenAiDeps& d, const net::HttpRequest& req) {
+/// The answer to a request whose credentials were refused: 401 (OpenClaw's body), or 429 with
+/// Retry-After and OpenClaw's rate_limited body while the client is locked out (gateway.auth.rateLimit).
+net::HttpResponse refused(const Error& e) {
+  if (e.code != ErrorCode::kResourceExhausted) return unauthorized();
+  auto response = net::errorResponse(e);  // 429 + Retry-After
+  response.body = json::serialize(json::object{{"error", {{"message", e.publicMessage()}, {"type", "rate_limited"}}}});
+  return response;
+}
+
+/// Nullopt when the request's credentials pass; else the response to send.
+std::optional<net::HttpResponse> checkAuth(const OpenAiDeps& d, const net::HttpRequest& req) {
   auto principal = d.auth.authenticateHttp(req.header("authorization"),
                                            security::PeerOrigin{req.remoteIsLoopback, req.remoteAddress, {}});
-  if (!principal)
-    spdlog::info("HTTP {} {} from {}: {}", req.method, req.path, req.remoteAddress, principal.error().message);
-  return principal.has_value();
+  if (principal) return std::nullopt;
+  spdlog::info("HTTP {} {} from {}: {}", req.method, req.path, req.remoteAddress, principal.error().message);
+  return refused(principal.error());
 }
 
 /// Model ids Talon serves: "talon" and "openclaw" (the default agent), "<prefix>/default", and
@@ -140,7 +153,7 @@ std::string sseData(const json::value& v) { return "data: " + json::serialize(v)
 
 void handleChatCompletions(const OpenAiDeps& d, const net::HttpExchangePtr& ex) {
   const auto& req = ex->request();
-  if (!authorized(d, req)) return ex->respond(unauthorized());
+  if (auto refusal = checkAuth(d, req)) return ex->respond(std::move(*refusal));
   auto body = parseJson(req.body);
   if (!body || !body->is_object()) {
     return ex->respond(openAiErrorResponse(badRequest("request body must be a JSON object")));
@@ -171,6 +184,8 @@ void handleChatCompletions(const OpenAiDeps& d, const net::HttpExchangePtr& ex) 
     auto role = getString(m.get_object(), "role").value_or("");
     auto text = contentText(m.get_object().contains("content") ? m.get_object().at("content") : json::value(nullptr));
     if (!text) return ex->respond(openAiErrorResponse(badRequest(text.error().publicMessage())));
+    // Each message, the history's included, is bounded: the gateway holds them all for the turn.
+    if (auto s = checkMessageSize(*text, d.maxMessageBytes); !s) return ex->respond(openAiErrorResponse(s.error()));
     bool last = i + 1 == messages->size();
     if (last) {
       if (role != "user") {
@@ -271,7 +286,7 @@ void handleChatCompletions(const OpenAiDeps& d, const net::HttpExchangePtr& ex) 
 
 void handleModels(const OpenAiDeps& d, const net::HttpExchangePtr& ex) {
   const auto& req = ex->request();
-  if (!authorized(d, req)) return ex->respond(unauthorized());
+  if (auto refusal = checkAuth(d, req)) return ex->respond(std::move(*refusal));
   auto list = modelList(d);
   if (req.path == "/v1/models") return ex->respond(okJson(json::object{{"object", "list"}, {"data", list}}));
   auto id = percentDecode(std::string_view(req.path).substr(std::string_view("/v1/models/").size()));
@@ -287,7 +302,8 @@ void handleModels(const OpenAiDeps& d, const net::HttpExchangePtr& ex) {
 Status registerOpenAiRoutes(net::HttpRouter& router, const GatewayServices& services) {
   // Disabled: the paths stay unrouted, so they answer 404 like any unknown path (as OpenClaw does).
   if (!services.config->config.gateway.chatCompletionsEnabled) return {};
-  const OpenAiDeps d{services.info, services.agents, services.auth, services.runner, services.clock};
+  const OpenAiDeps d{services.info,   services.agents, services.auth,
+                     services.runner, services.clock,  services.config->config.gateway.limits.maxMessageBytes};
   if (auto s = router.add({{"POST"},
                            "/v1/chat/completions",
                            net::PathMatch::kExact,

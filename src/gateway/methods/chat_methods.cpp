@@ -2,6 +2,7 @@
 // does (reference/openclaw-protocol.md "Core methods").
 #include <spdlog/spdlog.h>
 
+#include "gateway/message_limits.h"
 #include "gateway/methods/builtin_methods.h"
 #include "gateway/methods/payloads.h"
 
@@ -15,6 +16,8 @@ struct ChatDeps {
   RunRegistry& runs;
   Executors executors;
   ClockPtr clock;
+  /// gateway.limits.maxMessageBytes.
+  int64_t maxMessageBytes;
 };
 
 TurnOutcome failedOutcome(const std::string& runId, const std::string& sessionKey, const std::string& agentId,
@@ -128,7 +131,9 @@ void startRun(const ChatDeps& d, const std::string& requestId, const RpcResponde
 /// The turn of a chat.send / agent request: its session resolved, the idempotencyKey as runId.
 Result<TurnRequest> buildTurn(const AgentDirectory& agents, std::string_view sessionKey,
                               std::optional<std::string_view> agentId, const json::object& params,
-                              std::string_view channelParam, std::chrono::milliseconds timeout) {
+                              std::string_view channelParam, std::chrono::milliseconds timeout,
+                              int64_t maxMessageBytes) {
+  if (auto s = checkMessageSize(*getString(params, "message"), maxMessageBytes); !s) return fail(s.error());
   auto resolved = agents.resolveClientSession(sessionKey, agentId);
   if (!resolved) return fail(resolved.error());
   TurnRequest turn;
@@ -145,7 +150,13 @@ Result<TurnRequest> buildTurn(const AgentDirectory& agents, std::string_view ses
 }  // namespace
 
 Status registerChatMethods(MethodRegistry& registry, const GatewayServices& services) {
-  const ChatDeps d{services.agents, services.store, services.runner, services.runs, services.executors, services.clock};
+  const ChatDeps d{services.agents,
+                   services.store,
+                   services.runner,
+                   services.runs,
+                   services.executors,
+                   services.clock,
+                   services.config->config.gateway.limits.maxMessageBytes};
   Status s = registry.add(
       {"chat.send",
        protocol::Scope::kWrite,
@@ -169,9 +180,9 @@ Status registerChatMethods(MethodRegistry& registry, const GatewayServices& serv
        [d](const MethodCall& call) {
          if (getBool(call.params, "deliver").value_or(false))
            return call.error(notSupportedYet("chat.send deliver:true (channel delivery)"));
-         auto turn =
-             buildTurn(d.agents, *getString(call.params, "sessionKey"), getString(call.params, "agentId"), call.params,
-                       "originatingChannel", std::chrono::milliseconds(intParam(call.params, "timeoutMs", 0)));
+         auto turn = buildTurn(d.agents, *getString(call.params, "sessionKey"), getString(call.params, "agentId"),
+                               call.params, "originatingChannel",
+                               std::chrono::milliseconds(intParam(call.params, "timeoutMs", 0)), d.maxMessageBytes);
          if (!turn) return call.error(turn.error());
          call.reply->subscribeSession(turn->sessionKey);
          const auto& id = call.id;
@@ -223,8 +234,9 @@ Status registerChatMethods(MethodRegistry& registry, const GatewayServices& serv
          std::string sessionKey(getString(call.params, "sessionKey").value_or(""));
          if (sessionKey.empty()) sessionKey = "main";
          // OpenClaw's `timeout` is in seconds.
-         auto turn = buildTurn(d.agents, sessionKey, getString(call.params, "agentId"), call.params, "channel",
-                               std::chrono::milliseconds(intParam(call.params, "timeout", 0) * 1000));
+         auto turn =
+             buildTurn(d.agents, sessionKey, getString(call.params, "agentId"), call.params, "channel",
+                       std::chrono::milliseconds(intParam(call.params, "timeout", 0) * 1000), d.maxMessageBytes);
          if (!turn) return call.error(turn.error());
          call.reply->subscribeSession(turn->sessionKey);
          const auto& id = call.id;

@@ -295,3 +295,38 @@ TEST_F(ChatMethodsTest, EveryParamTalonDoesNotActOnIsRefusedAsUnsupported) {
 
 }  // namespace
 }  // namespace talon::gateway::methods
+
+namespace talon::gateway::methods {
+namespace {
+
+TEST(MessageSizeLimit, ChatSendAndAgentRefuseAMessageOverGatewayLimitsMaxMessageBytes) {
+  talon::testing::GatewayComponentsOptions options;
+  options.configText = "{ gateway: { limits: { maxMessageBytes: 16 } } }";
+  talon::testing::GatewayComponents gw(options);
+  talon::testing::MethodHarness harness(gw);
+  ASSERT_TRUE(harness.ok());
+  std::string big(17, 'x');
+  for (std::string_view method : {"chat.send", "agent"}) {
+    SCOPED_TRACE(method);
+    json::object p{{"sessionKey", "main"}, {"message", big}, {"idempotencyKey", std::string(method) + "-big"}};
+    auto answer = harness.call(method, p);
+    ASSERT_FALSE(answer.ok);
+    ASSERT_TRUE(answer.error);
+    EXPECT_EQ(answer.error->code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(answer.error->publicMessage(),
+              "message is too large: 17 bytes; the limit is 16 bytes (gateway.limits.maxMessageBytes)");
+  }
+  gw.executors.runReady();
+  EXPECT_EQ(gw.provider->count(), 0u);  // nothing reached the model
+  auto t = gw.store->transcripts().tail("agent:main:main", 0);
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->empty());  // nor the transcript
+  // At the limit it is accepted.
+  auto ok = harness.call(
+      "chat.send",
+      json::object{{"sessionKey", "main"}, {"message", std::string(16, 'y')}, {"idempotencyKey", "at-limit"}});
+  EXPECT_TRUE(ok.ok) << (ok.error ? ok.error->toString() : "");
+}
+
+}  // namespace
+}  // namespace talon::gateway::methods
