@@ -24,6 +24,7 @@ int run(int argc, char** argv) {
   registerDeviceCommands(app, exitCode);
   registerAuditCommands(app, exitCode);
   registerModelsCommands(app, exitCode);
+  registerDoctorCommands(app, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

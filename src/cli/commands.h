@@ -10,5 +10,6 @@ void registerClientCommands(CLI::App& app, int& exitCode);   // health, status, 
 void registerDeviceCommands(CLI::App& app, int& exitCode);   // devices list|approve|reject|remove|rotate|revoke
 void registerAuditCommands(CLI::App& app, int& exitCode);    // audit verify, list, export
 void registerModelsCommands(CLI::App& app, int& exitCode);   // models list
+void registerDoctorCommands(CLI::App& app, int& exitCode);   // doctor, security audit
 
 }  // namespace talon::cli
