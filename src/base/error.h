@@ -80,7 +80,9 @@ int httpStatus(ErrorCode code);
 /// OpenAI-style error "type" for HTTP API bodies (invalid_request_error, authentication_error, ...).
 std::string_view openAiErrorType(ErrorCode code);
 /// CLI process exit code for an ErrorCode: 2 usage/invalid input, 3 config, 4 auth, 5 unavailable/
-/// unreachable, 6 not found, 1 anything else. (0 is success and never an error.)
+/// unreachable, 6 not found, 78 already exists (EX_CONFIG: another gateway holds the state dir or the
+/// port, as OpenClaw exits when a gateway already runs), 1 anything else. (0 is success and never an
+/// error.)
 int exitCode(ErrorCode code);
 
 }  // namespace talon
