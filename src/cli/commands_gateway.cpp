@@ -13,6 +13,8 @@
 #include "config/config_redaction.h"
 #include "gateway/gateway.h"
 #include "gateway/live_config.h"
+#include "security/audit_sink.h"
+#include "security/secret_resolver.h"
 
 #ifndef TALON_VERSION
 #define TALON_VERSION "0.1.0"
@@ -59,6 +61,14 @@ int runGateway(const RunOptions& o) {
   if (auto s = initLogging(logOptions); !s) return reportStartFailure(s.error());
   for (const auto& w : loaded->warnings) spdlog::warn("config: {}", w.toString());
   if (loaded->omittedWarnings > 0) spdlog::warn("config: ... and {} more warnings", loaded->omittedWarnings);
+  // File, exec and store secret refs are read now, before anything uses the config (OpenClaw resolves
+  // refs eagerly at activation); a failure names the ref and never its value.
+  security::LogAuditSink secretAudit;
+  security::SecretResolverOptions so;
+  so.secrets = loaded->config.secrets;
+  so.env = env;
+  so.audit = &secretAudit;
+  security::resolveConfigSecrets(loaded->config, security::SecretResolver(std::move(so)));
   if (auto s = config::requireGatewayAuthSecret(loaded->config); !s) {
     spdlog::error("config: {}", s.error().message);
     std::cerr << "error: " << s.error().message << "; the gateway did not start\n";

@@ -26,6 +26,57 @@ struct AuthRateLimitConfig {
   bool exemptLoopback = true;
 };
 
+/// A secret ref `{source, provider, id}` (OpenClaw docs/gateway/secrets/secretref-contract.md) whose
+/// value is read after loading, by security/secret_resolver.h: sources "file", "exec" and "store"
+/// (env refs and `${VAR}` are resolved while loading). Holds no secret value.
+struct SecretRef {
+  /// "file" | "exec" | "store" (or "env" when built by hand).
+  std::string source;
+  /// The provider alias (`^[a-z][a-z0-9_-]{0,63}$`), e.g. "default", "filemain".
+  std::string provider;
+  /// file: an absolute JSON pointer or "value"; exec: `^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,255}$`;
+  /// store: `^[A-Z][A-Z0-9_]{0,127}$`.
+  std::string id;
+  /// The config path of the field that holds the ref (e.g. "models.providers.openai.apiKey").
+  std::string path;
+};
+
+/// `secrets.providers.<alias>`: how the refs naming this alias are read (OpenClaw's provider config;
+/// defaults from its secretref contract). Only the keys of `source` apply.
+struct SecretProviderConfig {
+  std::string alias;   // the map key
+  std::string source;  // "env" | "file" | "exec" | "store"
+  // env
+  /// Exact env var names the provider may read; nullopt: any, empty: none.
+  std::optional<std::vector<std::string>> allowlist;
+  // file
+  std::string path;           // the file; `~/` is expanded at resolution
+  std::string mode = "json";  // "json" (id is a JSON pointer) | "singleValue" (id is "value")
+  int64_t timeoutMs = 5000;   // file and exec: bound on the read / the run
+  int64_t maxBytes = 1 << 20;
+  // exec
+  std::string command;  // absolute path of the binary, run without a shell
+  std::vector<std::string> args;
+  std::vector<std::string> passEnv;          // env vars copied from the gateway's environment
+  std::map<std::string, std::string> env;    // env vars set for the command
+  std::vector<std::string> trustedDirs;      // when non-empty, `command` must sit under one of them
+  std::optional<int64_t> noOutputTimeoutMs;  // unset: timeoutMs
+  int64_t maxOutputBytes = 1 << 20;
+  bool jsonOnly = true;
+};
+
+/// `secrets`.
+struct SecretsConfig {
+  /// By alias.
+  std::map<std::string, SecretProviderConfig> providers;
+  /// `secrets.defaults.<source>`: the alias an `env`/`store` ref falls back to without a provider
+  /// entry ("default" when unset), and the documented default alias of `file`/`exec` refs.
+  std::string defaultEnv = "default";
+  std::string defaultFile = "default";
+  std::string defaultExec = "default";
+  std::string defaultStore = "default";
+};
+
 /// `gateway.auth`.
 struct GatewayAuthConfig {
   /// "none" | "token" | "password" (OpenClaw's "trusted-proxy" is reported as not supported yet).
@@ -40,6 +91,10 @@ struct GatewayAuthConfig {
   std::string secretUnavailable;
   /// The config path of that secret ("gateway.auth.token" or "gateway.auth.password"); empty otherwise.
   std::string secretPath;
+  /// `token` / `password` given as a file, exec or store ref: read by the secret resolver, which then
+  /// fills `token`/`password` (or `secretUnavailable`).
+  std::optional<SecretRef> tokenRef;
+  std::optional<SecretRef> passwordRef;
   AuthRateLimitConfig rateLimit;
 };
 
@@ -184,6 +239,9 @@ struct ProviderConfig {
   /// the variable is unset (then `apiKeyUnavailable` says why).
   std::string apiKey;
   std::string apiKeyUnavailable;
+  /// `apiKey` given as a file, exec or store ref, read by the secret resolver into `apiKey` (or
+  /// `apiKeyUnavailable`).
+  std::optional<SecretRef> apiKeyRef;
   std::string api = "openai-completions";
   std::map<std::string, std::string> headers;
   /// `authHeader: true`: send the key in the `Authorization` header even where the API has its own
@@ -195,6 +253,9 @@ struct ProviderConfig {
   /// The env var the key was read from when it came from the catalog's env vars (not the config);
   /// empty otherwise.
   std::string apiKeyEnv;
+  /// Header values given as file, exec or store refs, by header name; the resolver moves each resolved
+  /// value into `headers` (an unresolved one leaves the header out and sets `apiKeyUnavailable`).
+  std::map<std::string, SecretRef> headerRefs;
   std::optional<int64_t> timeoutSeconds;
   std::optional<int64_t> maxTokens;
   std::vector<ProviderModelConfig> models;
@@ -218,6 +279,7 @@ struct TalonConfig {
   /// from the catalog) | "replace" (only `models.providers`).
   std::string modelsMode = "merge";
   LoggingConfig logging;
+  SecretsConfig secrets;
 };
 
 }  // namespace talon::config

@@ -13,7 +13,6 @@ namespace talon::config {
 namespace {
 
 constexpr std::string_view kSecretSources[] = {"env", "file", "exec", "store"};
-constexpr std::string_view kSecretSourcesUnsupported[] = {"file", "exec", "store"};
 
 bool isAsciiUpperIdChar(char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; }
 
@@ -28,6 +27,34 @@ bool isSecretProviderAlias(std::string_view p) {
   if (p.empty() || p.size() > 64 || !(p[0] >= 'a' && p[0] <= 'z')) return false;
   return std::all_of(p.begin(), p.end(),
                      [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; });
+}
+
+// File ref ids: an absolute JSON pointer (RFC 6901: "~" only as "~0" or "~1") or "value".
+bool isFileSecretId(std::string_view id) {
+  if (id == "value") return true;
+  if (id.empty() || id[0] != '/') return false;
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    if (id[i] == '~' && (i + 1 >= id.size() || (id[i + 1] != '0' && id[i + 1] != '1'))) return false;
+  }
+  return true;
+}
+
+// Exec ref ids: `^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,255}$` with no "." or ".." slash-delimited segment.
+bool isExecSecretId(std::string_view id) {
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+  if (id.empty() || id.size() > 256 || !alnum(id[0])) return false;
+  for (char c : id) {
+    if (!alnum(c) && c != '.' && c != '_' && c != ':' && c != '/' && c != '#' && c != '-') return false;
+  }
+  std::size_t start = 0;
+  while (start <= id.size()) {
+    std::size_t end = id.find('/', start);
+    std::string_view seg = id.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    if (seg == "." || seg == "..") return false;
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return true;
 }
 
 std::string trimmed(std::string_view s) {
@@ -311,10 +338,7 @@ SecretInput ConfigReader::secret(const ConfigNode& node, const json::value& valu
   readObject(
       node, o,
       {
-          {"source",
-           [&](const ConfigNode& c, const json::value& x) {
-             source = enumeration(c, x, kSecretSources, kSecretSourcesUnsupported);
-           }},
+          {"source", [&](const ConfigNode& c, const json::value& x) { source = enumeration(c, x, kSecretSources); }},
           {"provider",
            [&](const ConfigNode& c, const json::value& x) {
              provider = string(c, x);
@@ -325,11 +349,29 @@ SecretInput ConfigReader::secret(const ConfigNode& node, const json::value& valu
            }},
           {"id", [&](const ConfigNode& c, const json::value& x) { id = string(c, x); }},
       });
-  bool haveAll = require(node, o, "source", "\"env\"");
+  bool haveAll = require(node, o, "source", "\"env\" | \"file\" | \"exec\" | \"store\"");
   haveAll = require(node, o, "provider", "string") && haveAll;
   haveAll = require(node, o, "id", "string") && haveAll;
   if (!haveAll || !source || !id) return out;
   out.present = true;
+  if (*source != "env") {
+    ConfigNode idNode = child(node, "id");
+    if (*source == "file" && !isFileSecretId(*id)) {
+      error(idNode, DiagnosticCode::kValue,
+            fmt::format("expected an absolute JSON pointer (\"/...\") or \"value\", got {}", quoted(*id)));
+    } else if (*source == "exec" && !isExecSecretId(*id)) {
+      error(idNode, DiagnosticCode::kValue,
+            fmt::format("expected an id matching ^[A-Za-z0-9][A-Za-z0-9._:/#-]{{0,255}}$ without \".\" or "
+                        "\"..\" path segments, got {}",
+                        quoted(*id)));
+    } else if (*source == "store" && !isEnvSecretId(*id)) {
+      error(idNode, DiagnosticCode::kValue,
+            fmt::format("expected a store secret name matching ^[A-Z][A-Z0-9_]{{0,127}}$, got {}", quoted(*id)));
+    } else {
+      out.ref = SecretRef{*source, provider.value_or("default"), *id, node.path};
+    }
+    return out;
+  }
   if (!isEnvSecretId(*id)) {
     error(child(node, "id"), DiagnosticCode::kValue,
           fmt::format("expected an env var name matching ^[A-Z][A-Z0-9_]{{0,127}}$, got {}", quoted(*id)));

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/json.h"
+#include "config/config_model.h"
 #include "config/diagnostic.h"
 #include "config/environment.h"
 #include "config/source_map.h"
@@ -46,6 +47,8 @@ struct SecretInput {
   std::string unavailable;
   /// The env var it names when it is an env ref (`${X}`, `$X`, `{source:"env", id:"X"}`), else "".
   std::string envVar;
+  /// A file, exec or store ref: read later by the secret resolver (`value` and `unavailable` stay empty).
+  std::optional<SecretRef> ref;
   ConfigNode node;
 };
 
@@ -141,9 +144,10 @@ class ConfigReader {
   /// An object whose values are strings (e.g. headers without secrets).
   std::optional<std::map<std::string, std::string>> stringMap(const ConfigNode& node, const json::value& value);
   /// A SecretInput: a string (after `${VAR}` substitution; a `"${NAME}"` left by a missing variable and
-  /// the `"$NAME"` shorthand are env refs) or `{source: "env", provider, id}` (sources "file", "exec",
-  /// "store" are not supported yet). An unset env var is a kEnv warning ("Missing env var ... - feature
-  /// using this value will be unavailable", OpenClaw's wording) and leaves `unavailable` set; whether
+  /// the `"$NAME"` shorthand are env refs) or `{source, provider, id}`. An env ref is resolved here; a
+  /// "file", "exec" or "store" ref is checked against its source's id grammar (OpenClaw's secretref
+  /// contract) and returned in `ref` for security/secret_resolver.h. An unset env var is a kEnv warning ("Missing env
+  /// var ... - feature using this value will be unavailable", OpenClaw's wording) and leaves `unavailable` set; whether
   /// that is fatal is the caller's decision.
   SecretInput secret(const ConfigNode& node, const json::value& value);
 

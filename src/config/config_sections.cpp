@@ -13,7 +13,8 @@ namespace talon::config {
   SECTION(kBindingsSection)            \
   SECTION(kSessionSection)             \
   SECTION(kModelsSection)              \
-  SECTION(kLoggingSection)
+  SECTION(kLoggingSection)             \
+  SECTION(kSecretsSection)
 
 #define TALON_DECLARE_SECTION(name) extern const ConfigSection name;
 TALON_CONFIG_SECTIONS(TALON_DECLARE_SECTION)

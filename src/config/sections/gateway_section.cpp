@@ -177,6 +177,8 @@ void readGateway(ConfigReader& r, const ConfigNode& node, const json::value& val
   }
   out.auth.token = token.value;
   out.auth.password = password.value;
+  out.auth.tokenRef = token.ref;
+  out.auth.passwordRef = password.ref;
   // An unresolved secret of the active mode: `config validate` has warned (SecretInput, OpenClaw's
   // wording); the gateway refuses to start on it (requireGatewayAuthSecret), as OpenClaw fails startup
   // on an unresolved gateway auth ref.

@@ -141,6 +141,7 @@ bool readProvider(ConfigReader& r, const ConfigNode& node, const json::value& va
                       SecretInput s = r.secret(c, x);
                       out.apiKey = s.value;
                       out.apiKeyUnavailable = s.unavailable;
+                      out.apiKeyRef = s.ref;
                     }},
                    {"api",
                     [&](const ConfigNode& c, const json::value& x) {
@@ -156,7 +157,11 @@ bool readProvider(ConfigReader& r, const ConfigNode& node, const json::value& va
                       for (const auto& kv : *h) {
                         std::string_view name(kv.key().data(), kv.key().size());
                         SecretInput s = r.secret(r.child(c, name, "*"), kv.value());
-                        if (s.present && s.unavailable.empty()) out.headers[std::string(name)] = s.value;
+                        if (s.ref) {
+                          out.headerRefs[std::string(name)] = *s.ref;
+                        } else if (s.present && s.unavailable.empty()) {
+                          out.headers[std::string(name)] = s.value;
+                        }
                       }
                     }},
                    {"authHeader",
