@@ -282,6 +282,47 @@ TEST(ConfigRedaction, ReplacesSecretsWithOpenClawsSentinel) {
   EXPECT_EQ(doc->value.at("gateway").at("auth").at("token").as_string(), "tok");
 }
 
+TEST(ConfigRedaction, UrlCredentialsAreRedactedWherever) {
+  auto doc = parseJson5(R"({
+    models: { providers: {
+      a: { baseUrl: 'http://user:canary-pw@127.0.0.1:9/v1' },
+      b: { baseUrl: 'https://tok@host/v1' },
+      c: { baseUrl: 'https://host/v1?api_key=canary' },
+      d: { baseUrl: 'https://host/v1?model=x&x-auth-token=canary#frag' },
+      e: { baseUrl: 'https://host/v1?model=x', headers: { Referer: 'https://u:p@h/' } },
+      f: { baseUrl: 'https://host/a@b/v1' },
+    } },
+    list: ['ws://a:b@h', 'plain', 'mail user@example.com'],
+  })",
+                        "r");
+  ASSERT_TRUE(doc);
+  json::value r = redactConfigSecrets(doc->value);
+  const json::value s(kRedactedSentinel);
+  const auto& p = r.at("models").at("providers");
+  EXPECT_EQ(p.at("a").at("baseUrl"), s);
+  EXPECT_EQ(p.at("b").at("baseUrl"), s);
+  EXPECT_EQ(p.at("c").at("baseUrl"), s);
+  EXPECT_EQ(p.at("d").at("baseUrl"), s);
+  EXPECT_EQ(p.at("e").at("baseUrl"), json::value("https://host/v1?model=x"));
+  EXPECT_EQ(p.at("e").at("headers").at("Referer"), s);
+  EXPECT_EQ(p.at("f").at("baseUrl"), json::value("https://host/a@b/v1"));  // "@" in the path, not user info
+  EXPECT_EQ(r.at("list"), (json::array{s, json::value("plain"), json::value("mail user@example.com")}));
+  EXPECT_EQ(json::serialize(r).find("canary"), std::string::npos);
+}
+
+TEST(ConfigRedaction, HasUrlCredentials) {
+  EXPECT_TRUE(hasUrlCredentials("http://user:pw@host"));
+  EXPECT_TRUE(hasUrlCredentials("see https://h/?sig=abc for it"));
+  EXPECT_TRUE(hasUrlCredentials("https://h/?a=1&refresh_token=x"));
+  EXPECT_TRUE(hasUrlCredentials("https://h/?x-auth_token=x"));
+  EXPECT_TRUE(hasUrlCredentials("https://h/?hook_token_0123456789abcdef=x"));
+  EXPECT_FALSE(hasUrlCredentials("https://h/?hook_token_abc=x"));
+  EXPECT_FALSE(hasUrlCredentials("https://h/?tokens=x"));
+  EXPECT_FALSE(hasUrlCredentials("https://h/?token="));
+  EXPECT_FALSE(hasUrlCredentials("https://h/path?model=gpt#token=x"));
+  EXPECT_FALSE(hasUrlCredentials("user@host"));
+}
+
 TEST(ConfigRedaction, SecretKeyRule) {
   for (std::string_view k : {"token", "botToken", "password", "apiKey", "api_key", "API-KEY", "secret", "clientSecret",
                              "privateKey", "encryptKey", "serviceAccount"}) {

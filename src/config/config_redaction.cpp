@@ -73,6 +73,58 @@ json::value redactAll(const json::value& v) {
   }
 }
 
+// OpenClaw's SENSITIVE_URL_QUERY_PARAM_NAMES (packages/net-policy redact-sensitive-url).
+bool isSensitiveQueryName(std::string name) {
+  static constexpr std::string_view kNames[] = {"token",
+                                                "key",
+                                                "api_key",
+                                                "apikey",
+                                                "secret",
+                                                "access_token",
+                                                "auth_token",
+                                                "password",
+                                                "pass",
+                                                "passwd",
+                                                "auth",
+                                                "jwt",
+                                                "session",
+                                                "id_token",
+                                                "code",
+                                                "client_secret",
+                                                "app_secret",
+                                                "hook_token",
+                                                "refresh_token",
+                                                "signature",
+                                                "x_amz_signature",
+                                                "x_amz_security_token",
+                                                "private_key",
+                                                "credential",
+                                                "authorization",
+                                                "sig",
+                                                "x_api_key",
+                                                "x_access_token",
+                                                "x_auth_token"};
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return c == '-' ? '_' : std::tolower(c); });
+  for (std::string_view n : kNames) {
+    if (name == n) return true;
+  }
+  // OpenClaw SUFFIXED_OR_SCOPED_TOKEN_QUERY_PARAM_RE: /(?:^|_)token(?:_[a-f0-9]{16,})?$/
+  std::size_t us = name.rfind('_');
+  if (us != std::string::npos && name.size() - us - 1 >= 16 &&
+      std::all_of(name.begin() + static_cast<std::ptrdiff_t>(us) + 1, name.end(),
+                  [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); })) {
+    name.resize(us);
+  }
+  return name == "token" || endsWith(name, "_token");
+}
+
+// Redacts every string that carries URL credentials; recurses into objects and arrays.
+json::value redactUrls(const json::value& v) {
+  if (v.is_string()) return hasUrlCredentials(std::string_view(v.get_string())) ? json::value(kRedactedSentinel) : v;
+  return v;
+}
+
 bool isSecretHeaderName(std::string_view name) {
   std::string l = lower(name);
   return isSecretKey(name) || l == "authorization" || l == "proxy-authorization" || l == "cookie";
@@ -84,7 +136,7 @@ json::value redact(const json::value& v, int depthInProviders, bool inHeaders) {
     for (const auto& item : v.get_array()) out.push_back(redact(item, -1, false));
     return out;
   }
-  if (!v.is_object()) return v;
+  if (!v.is_object()) return redactUrls(v);
   json::object out;
   for (const auto& kv : v.get_object()) {
     std::string_view key(kv.key().data(), kv.key().size());
@@ -103,6 +155,37 @@ json::value redact(const json::value& v, int depthInProviders, bool inHeaders) {
 }
 
 }  // namespace
+
+bool hasUrlCredentials(std::string_view s) {
+  auto stop = [](char c) {
+    return c == '/' || c == '?' || c == '#' || c == '\\' || std::isspace(static_cast<unsigned char>(c));
+  };
+  for (std::size_t at = s.find("://"); at != std::string_view::npos; at = s.find("://", at + 3)) {
+    std::size_t begin = at + 3;
+    std::size_t end = begin;
+    while (end < s.size() && !stop(s[end])) ++end;
+    if (s.substr(begin, end - begin).find('@') != std::string_view::npos) return true;
+    // The query: name=value pairs up to the fragment or white space.
+    std::size_t q = end;
+    while (q < s.size() && s[q] != '?' && s[q] != '#' && !std::isspace(static_cast<unsigned char>(s[q]))) ++q;
+    if (q >= s.size() || s[q] != '?') continue;
+    std::size_t i = q + 1;
+    while (i < s.size() && s[i] != '#' && !std::isspace(static_cast<unsigned char>(s[i]))) {
+      std::size_t amp = i;
+      while (amp < s.size() && s[amp] != '&' && s[amp] != '#' && !std::isspace(static_cast<unsigned char>(s[amp]))) {
+        ++amp;
+      }
+      std::string_view pair = s.substr(i, amp - i);
+      std::size_t eq = pair.find('=');
+      if (eq != std::string_view::npos && eq + 1 < pair.size() &&
+          isSensitiveQueryName(std::string(pair.substr(0, eq)))) {
+        return true;
+      }
+      i = amp < s.size() && s[amp] == '&' ? amp + 1 : amp;
+    }
+  }
+  return false;
+}
 
 bool isSecretKey(std::string_view key) {
   std::string l = lower(key);

@@ -22,7 +22,14 @@ bool isSecretKey(std::string_view key);
 ///   {source, provider, id} keeps its shape with `id` redacted (OpenClaw redactSecretRefId); any other
 ///   object or array has all its strings and numbers redacted;
 /// - header values under `models.providers.*.headers` whose name is a secret key or
-///   authorization/proxy-authorization/cookie.
+///   authorization/proxy-authorization/cookie;
+/// - any other string that carries URL credentials (hasUrlCredentials), e.g. a provider `baseUrl` of
+///   `http://user:pw@host/v1`: the whole string becomes the sentinel, as OpenClaw redacts such URLs.
 json::value redactConfigSecrets(const json::value& config);
+
+/// True when `s` holds a URL (`scheme://...`) with user info (`user:pw@host`, `token@host`) or a query
+/// parameter OpenClaw treats as a credential (`token`, `key`, `api_key`, `password`, `sig`, `*_token`,
+/// ...; OpenClaw packages/net-policy redact-sensitive-url SENSITIVE_URL_QUERY_PARAM_NAMES).
+bool hasUrlCredentials(std::string_view s);
 
 }  // namespace talon::config
