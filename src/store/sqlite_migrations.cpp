@@ -8,6 +8,7 @@
 
 #include "store/device_schema.h"
 #include "store/audit_schema.h"
+#include "store/vault_schema.h"
 
 namespace talon::store {
 namespace {
@@ -112,6 +113,7 @@ constexpr std::array kMigrations = {
     SqliteMigration{3, "devices, pairing requests, device tokens", kDeviceSchema},
     SqliteMigration{4, "audit_events", kAuditSchema},
     SqliteMigration{5, "provider identity and model attempts in runs", kRunProviderIdentity},
+    SqliteMigration{6, "vault_meta, vault_secrets", kVaultSchema},
 };
 
 int64_t pragmaInt(SQLite::Database& db, const char* sql) {
