@@ -9,6 +9,7 @@
 #include <mutex>
 #include <utility>
 
+#include "config/config_redaction.h"
 #include "gateway/providers/openai_chat_wire.h"
 #include "gateway/providers/sse_parser.h"
 
@@ -375,7 +376,9 @@ Result<ModelProviderPtr> createOpenAiProvider(const config::ProviderConfig& conf
   bool http = base.rfind("http://", 0) == 0 || base.rfind("https://", 0) == 0;
   if (!http || urlHost(base).empty()) {
     return fail(ErrorCode::kInvalidArgument,
-                fmt::format("provider {}: baseUrl \"{}\" is not an http(s) URL", config.id, config.baseUrl));
+                fmt::format("provider {}: baseUrl \"{}\" is not an http(s) URL", config.id,
+                            config::hasUrlCredentials(config.baseUrl) ? config::kRedactedSentinel
+                                                                      : std::string_view(config.baseUrl)));
   }
   if (!client) return fail(ErrorCode::kInvalidArgument, fmt::format("provider {}: no HTTP client", config.id));
 
