@@ -25,6 +25,7 @@ int run(int argc, char** argv) {
   registerAuditCommands(app, exitCode);
   registerModelsCommands(app, exitCode);
   registerDoctorCommands(app, exitCode);
+  registerSecretsCommands(app, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -11,5 +11,6 @@ void registerDeviceCommands(CLI::App& app, int& exitCode);   // devices list|app
 void registerAuditCommands(CLI::App& app, int& exitCode);    // audit verify, list, export
 void registerModelsCommands(CLI::App& app, int& exitCode);   // models list
 void registerDoctorCommands(CLI::App& app, int& exitCode);   // doctor, security audit
+void registerSecretsCommands(CLI::App& app, int& exitCode);  // secrets set|get|list|rm|rotate
 
 }  // namespace talon::cli

@@ -8,13 +8,13 @@
 #include "base/log.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/vault_access.h"
 #include "config/config_loader.h"
 #include "config/config_paths.h"
 #include "config/config_redaction.h"
 #include "gateway/gateway.h"
 #include "gateway/live_config.h"
 #include "security/audit_sink.h"
-#include "security/secret_resolver.h"
 
 #ifndef TALON_VERSION
 #define TALON_VERSION "0.1.0"
@@ -64,11 +64,7 @@ int runGateway(const RunOptions& o) {
   // File, exec and store secret refs are read now, before anything uses the config (OpenClaw resolves
   // refs eagerly at activation); a failure names the ref and never its value.
   security::LogAuditSink secretAudit;
-  security::SecretResolverOptions so;
-  so.secrets = loaded->config.secrets;
-  so.env = env;
-  so.audit = &secretAudit;
-  security::resolveConfigSecrets(loaded->config, security::SecretResolver(std::move(so)));
+  resolveConfigRefs(loaded->config, env, stateDir, secretAudit, "system");
   if (auto s = config::requireGatewayAuthSecret(loaded->config); !s) {
     spdlog::error("config: {}", s.error().message);
     std::cerr << "error: " << s.error().message << "; the gateway did not start\n";

@@ -1,6 +1,7 @@
 #include "cli/common_options.h"
 
 #include "base/file_io.h"
+#include "cli/vault_access.h"
 #include "config/config_loader.h"
 #include "config/config_paths.h"
 
@@ -43,6 +44,10 @@ Result<ClientOptions> resolveClientOptions(const CommonOptions& o) {
   }
   if (out.url.empty()) out.url = "ws://127.0.0.1:" + std::to_string(port);
   if (out.token.empty() && loaded) {
+    if (loaded->config.gateway.auth.tokenRef || loaded->config.gateway.auth.passwordRef) {
+      security::LogAuditSink audit;  // file, exec or store refs: read as the gateway reads them
+      resolveConfigRefs(loaded->config, env, config::resolveStateDir(env), audit, cliActor());
+    }
     const auto& auth = loaded->config.gateway.auth;
     if (auth.mode == "password" && !auth.password.empty()) {
       out.token = auth.password;
