@@ -1,11 +1,11 @@
 #include "security/vault.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
-#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/json/serialize.hpp>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
