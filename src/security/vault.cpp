@@ -284,7 +284,18 @@ Result<std::unique_ptr<Vault>> Vault::open(store::Store& store, const VaultKeySo
         new Vault(std::make_unique<Impl>(store, std::move(options), std::move(fresh->second))));
   }
   auto k = existingKey(key, **meta);
-  if (!k) return fail(k.error());
+  if (!k) {
+    if (k.error().code == ErrorCode::kUnauthenticated && options.audit != nullptr) {
+      AuditEvent e;
+      e.kind = "vault.open";
+      e.actor = options.actor;
+      e.target = "vault";
+      e.outcome = AuditOutcome::kDenied;
+      e.details["reason"] = key.passphrase ? "wrong passphrase" : "wrong key file";
+      options.audit->record(std::move(e));
+    }
+    return fail(k.error());
+  }
   return std::unique_ptr<Vault>(new Vault(std::make_unique<Impl>(store, std::move(options), std::move(*k))));
 }
 

@@ -47,7 +47,8 @@ struct VaultKdfLimits {
 /// What a vault needs besides its store and key.
 struct VaultOptions {
   VaultKdfLimits kdf;
-  /// Receives "secret.read", "secret.write", "secret.remove", "secret.rotate" events; may be null.
+  /// Receives "secret.read", "secret.write", "secret.remove", "secret.rotate" events, and "vault.open"
+  /// (denied) for a wrong passphrase or key file; may be null.
   AuditSink* audit = nullptr;
   /// The audit actor ("system", "cli:<user>").
   std::string actor = "system";

@@ -133,6 +133,9 @@ TEST_F(VaultTest, AWrongPassphraseIsRefused) {
   auto wrong = Vault::open(*store_, passphrase("battery staple"), options());
   ASSERT_FALSE(wrong);
   EXPECT_EQ(wrong.error().code, ErrorCode::kUnauthenticated);
+  ASSERT_FALSE(audit_.events.empty());
+  EXPECT_EQ(audit_.events.back().kind, "vault.open");
+  EXPECT_EQ(audit_.events.back().outcome, AuditOutcome::kDenied);
   auto reopened = open(passphrase("correct horse"));
   EXPECT_TRUE(reopened);
 }
