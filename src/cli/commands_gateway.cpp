@@ -63,7 +63,7 @@ int runGateway(const RunOptions& o) {
   if (loaded->omittedWarnings > 0) spdlog::warn("config: ... and {} more warnings", loaded->omittedWarnings);
   // File, exec and store secret refs are read now, before anything uses the config (OpenClaw resolves
   // refs eagerly at activation); a failure names the ref and never its value.
-  security::LogAuditSink secretAudit;
+  security::BufferingAuditSink secretAudit;  // appended to the audit chain once the store is open
   resolveConfigRefs(loaded->config, env, stateDir, secretAudit, "system");
   if (auto s = config::requireGatewayAuthSecret(loaded->config); !s) {
     spdlog::error("config: {}", s.error().message);
@@ -75,6 +75,7 @@ int runGateway(const RunOptions& o) {
 
   gateway::GatewayOptions options;
   options.config = snapshot;
+  options.startupAudit = secretAudit.take();
   options.configLoad = lo;
   options.configLoad.configPath = loaded->path;
   options.configFiles.push_back(loaded->path);

@@ -1,6 +1,6 @@
 // talon secrets set|get|list|rm|rotate [--json]: the vault of the state dir's store, offline (no gateway
 // needed). Values are read from stdin or a terminal prompt, never from argv. Every read, write, removal
-// and rotation is audited (secret name only) into the state dir's log (<stateDir>/logs/talon.log).
+// and rotation is audited (secret name only) into the state dir's audit chain (docs/audit.md).
 #include <unistd.h>
 
 #include <iostream>
@@ -30,7 +30,8 @@ int localError(const Error& e) {
   return exitCode(e.code);
 }
 
-// Runs `body` with the vault open; audit lines go to the state dir's log file only.
+// Runs `body` with the vault open; its events go to the state dir's audit chain (and log lines to the
+// state dir's log file).
 template <class Body>
 int withVault(const SecretsOptions& o, Body body) {
   auto env = config::processEnvironment();
@@ -41,8 +42,7 @@ int withVault(const SecretsOptions& o, Body body) {
   if (auto s = initLogging(lo); !s) return localError(s.error());
   auto key = vaultKey(env, o.keyFile, /*allowPrompt=*/true);
   if (!key) return localError(key.error());
-  security::LogAuditSink audit;
-  auto v = openVault(stateDir, *key, &audit, cliActor());
+  auto v = openVault(stateDir, *key, nullptr, cliActor());
   if (!v) return localError(v.error());
   return body(*v->vault, env);
 }

@@ -1,5 +1,7 @@
 #include "cli/vault_access.h"
 
+#include <iostream>
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <pwd.h>
@@ -14,6 +16,12 @@ namespace talon::cli {
 
 OpenVault::~OpenVault() {
   vault.reset();
+  if (auditChain) {
+    Status s = auditChain->flush();
+    if (s) s = auditChain->writeCheckpoint();
+    if (!s) std::cerr << "error: audit log: " << s.error().message << "\n";
+    auditChain.reset();
+  }
   if (store) store->close();
 }
 
@@ -75,6 +83,15 @@ Result<OpenVault> openVault(const std::filesystem::path& stateDir, const securit
   auto s = store::openSqliteStore(so);
   if (!s) return fail(s.error());
   out.store = std::move(*s);
+  if (!audit) {
+    security::ChainedAuditSinkOptions ao;
+    ao.checkpointPath = security::auditCheckpointPath(stateDir);
+    ao.logLines = false;  // offline commands keep stdout/stderr for their own output
+    auto chain = security::ChainedAuditSink::create(*out.store, std::move(ao));
+    if (!chain) return fail(chain.error());
+    out.auditChain = *chain;
+    audit = out.auditChain.get();
+  }
   security::VaultOptions vo;
   vo.audit = audit;
   vo.actor = std::move(actor);

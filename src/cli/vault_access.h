@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "config/config_model.h"
 #include "config/environment.h"
+#include "security/audit_chain.h"
 #include "security/audit_sink.h"
 #include "security/vault.h"
 #include "store/store.h"
@@ -19,11 +20,15 @@ namespace talon::cli {
 /// so it goes first).
 struct OpenVault {
   store::StorePtr store;
+  /// The store's audit chain when openVault was given no sink: the vault's reads, writes and
+  /// rotations are appended to the state dir's tamper-evident audit log (docs/audit.md).
+  std::shared_ptr<security::ChainedAuditSink> auditChain;
   std::unique_ptr<security::Vault> vault;
   OpenVault() = default;
   OpenVault(OpenVault&&) noexcept = default;
   OpenVault& operator=(OpenVault&&) noexcept = default;
-  /// Drops the vault, then closes the store.
+  /// Drops the vault, commits the audit records and writes the audit checkpoint (a failure is printed
+  /// on stderr), then closes the store.
   ~OpenVault();
 };
 
@@ -38,8 +43,9 @@ Result<security::Secret> promptSecret(const std::string& prompt);
 /// (when `allowPrompt`) a passphrase typed at the terminal. Errors: kFailedPrecondition when none.
 Result<security::VaultKeySource> vaultKey(const config::Environment& env, const std::string& keyFile, bool allowPrompt);
 
-/// Opens the store at stateStorePath(stateDir) and the vault in it with `key`. Errors: those of
-/// openSqliteStore and security::Vault::open.
+/// Opens the store at stateStorePath(stateDir) and the vault in it with `key`. With `audit` null, the
+/// vault's events go to the store's audit chain (OpenVault::auditChain). Errors: those of
+/// openSqliteStore, security::ChainedAuditSink::create and security::Vault::open.
 Result<OpenVault> openVault(const std::filesystem::path& stateDir, const security::VaultKeySource& key,
                             security::AuditSink* audit, std::string actor);
 

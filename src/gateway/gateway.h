@@ -11,11 +11,15 @@
 #include "base/error.h"
 #include "config/config_loader.h"
 #include "gateway/gateway_services.h"
+#include "security/audit_sink.h"
 
 namespace talon::gateway {
 
 struct GatewayOptions {
   std::shared_ptr<const ConfigSnapshot> config;
+  /// Audit events from before the gateway existed (the secret reads of start-up): appended to the audit
+  /// chain, in order, as soon as the store is open.
+  std::vector<security::AuditEvent> startupAudit;
   /// How `config` was loaded (path, environment, include roots) and the files it was read from (the root
   /// file and its `$include`s): the reload watcher and config writes load it again the same way
   /// (live_config.h). An unset configPath means `config->path`.

@@ -5,7 +5,9 @@
 // implementation; LogAuditSink writes events as log lines where no chain is available.
 #include <boost/json/object.hpp>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 namespace talon::security {
 
@@ -49,6 +51,20 @@ using AuditSinkPtr = std::shared_ptr<AuditSink>;
 class LogAuditSink final : public AuditSink {
  public:
   void record(AuditEvent event) override;
+};
+
+/// Keeps events in memory until a durable sink exists — e.g. the secret reads of `gateway run`, made
+/// before the gateway's store (and so its audit chain) is open — then hands them over in order with
+/// take(). Thread-safe.
+class BufferingAuditSink final : public AuditSink {
+ public:
+  void record(AuditEvent event) override;
+  /// The events recorded so far, in order; the buffer is left empty.
+  std::vector<AuditEvent> take();
+
+ private:
+  std::mutex mutex_;
+  std::vector<AuditEvent> events_;
 };
 
 }  // namespace talon::security
