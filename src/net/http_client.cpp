@@ -452,7 +452,8 @@ class Call final : public ClientCall, public std::enable_shared_from_this<Call> 
 
   void onTransportError(error_code ec, const char* during) {
     // A kept-alive connection the server closed meanwhile: try once more on a new connection.
-    if (reused_ && !responseStarted_ && !retried_ && idempotent(request_.method)) {
+    if (reused_ && !responseStarted_ && !retried_ &&
+        (idempotent(request_.method) || request_.resendOnStaleConnection)) {
       retried_ = true;
       reused_ = false;
       conn_->lowest().close();

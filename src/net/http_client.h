@@ -29,6 +29,11 @@ struct ClientRequest {
   std::chrono::milliseconds idleTimeout{60'000};
   /// Whole-exchange budget (0: none).
   std::chrono::milliseconds totalTimeout{0};
+  /// The caller declares this request safe to send again when a reused keep-alive connection fails
+  /// before any response byte arrived (the server closed it while idle: the request most likely never
+  /// reached it). Idempotent methods are always resent so; this extends it to others (a model call's
+  /// POST). At most one resend, on a new connection.
+  bool resendOnStaleConnection = false;
 };
 
 struct ClientHandlers {
@@ -63,7 +68,8 @@ struct HttpClientOptions {
 
 /// Connections are kept for reuse after a complete response that allows keep-alive; a reused
 /// connection that fails before any response byte arrived is retried once on a new connection for
-/// idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE). https verifies the peer (RFC 6125 host name,
+/// idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE) and for requests that set
+/// ClientRequest::resendOnStaleConnection. https verifies the peer (RFC 6125 host name,
 /// SNI) against the system trust store.
 class HttpClient {
  public:

@@ -502,6 +502,38 @@ TEST(HttpClientTest, ReusedConnectionThatDiesIsRetriedForIdempotentMethodsOnly) 
   EXPECT_EQ(status.error().code, ErrorCode::kUnavailable) << status.error().toString();
 }
 
+TEST(HttpClientTest, PostThatAllowsAResendIsRetriedOnceOnAFreshConnection) {
+  // Connection 1 answers, then closes on the second request; connection 2 answers the resend.
+  ScriptedServer server({{true, false}, {true}});
+  IoThreads threads;
+  auto client = HttpClient::create(threads.io);
+  auto request = get(server.url());
+  request.method = "POST";
+  request.body = "payload";
+  request.resendOnStaleConnection = true;
+  for (std::string expected : {"answer 1", "answer 2"}) {
+    Recorder recorder;
+    client->start(request, recorder.handlers());
+    auto status = recorder.waitComplete();
+    ASSERT_TRUE(status) << status.error().toString();
+    EXPECT_EQ(recorder.body(), expected);
+  }
+
+  // Bounded: when the fresh connection fails too, the call fails (no second resend).
+  ScriptedServer failing({{true, false}, {false}});
+  auto again = get(failing.url());
+  again.method = "POST";
+  again.resendOnStaleConnection = true;
+  Recorder first;
+  client->start(again, first.handlers());
+  ASSERT_TRUE(first.waitComplete());
+  Recorder second;
+  client->start(again, second.handlers());
+  auto status = second.waitComplete();
+  ASSERT_FALSE(status);
+  EXPECT_EQ(status.error().code, ErrorCode::kUnavailable) << status.error().toString();
+}
+
 TEST(HttpClientTest, PooledConnectionToARestartedServerIsNotUsed) {
   IoThreads threads;
   TestServer first(threads.io, [](HttpExchangePtr exchange) { exchange->respond({200, "text/plain", {}, "one"}); });
