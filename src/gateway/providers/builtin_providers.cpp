@@ -1,3 +1,4 @@
+#include "gateway/providers/anthropic_provider.h"
 #include "gateway/providers/openai_provider.h"
 #include "gateway/providers/provider_registry.h"
 
@@ -8,6 +9,10 @@ Result<ModelProviderPtr> createOpenAiCompletions(const config::ProviderConfig& c
   return createOpenAiProvider(config, context.http, context.clock);
 }
 
+Result<ModelProviderPtr> createAnthropicMessages(const config::ProviderConfig& config, const ProviderContext& context) {
+  return createAnthropicProvider(config, context.http, context.clock);
+}
+
 struct BuiltinProvider {
   const char* api;
   Result<ModelProviderPtr> (*factory)(const config::ProviderConfig&, const ProviderContext&);
@@ -16,6 +21,7 @@ struct BuiltinProvider {
 /// The provider APIs, one line each.
 constexpr BuiltinProvider kProviders[] = {
     {"openai-completions", createOpenAiCompletions},
+    {"anthropic-messages", createAnthropicMessages},
 };
 }  // namespace
 

@@ -47,8 +47,14 @@ struct ModelRequest {
 };
 
 struct TokenUsage {
+  /// Every prompt token, cached ones included.
   int64_t inputTokens = 0;
   int64_t outputTokens = 0;
+  /// Of inputTokens: read from the vendor's prompt cache (Anthropic cache_read_input_tokens, OpenAI
+  /// cached_tokens, Gemini cachedContentTokenCount) and written to it (Anthropic
+  /// cache_creation_input_tokens). 0 when the API does not say.
+  int64_t cacheReadTokens = 0;
+  int64_t cacheWriteTokens = 0;
 };
 
 /// The model's complete answer to one request.
