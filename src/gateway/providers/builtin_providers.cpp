@@ -1,4 +1,5 @@
 #include "gateway/providers/anthropic_provider.h"
+#include "gateway/providers/ollama_provider.h"
 #include "gateway/providers/openai_provider.h"
 #include "gateway/providers/provider_registry.h"
 
@@ -13,6 +14,10 @@ Result<ModelProviderPtr> createAnthropicMessages(const config::ProviderConfig& c
   return createAnthropicProvider(config, context.http, context.clock);
 }
 
+Result<ModelProviderPtr> createOllama(const config::ProviderConfig& config, const ProviderContext& context) {
+  return createOllamaProvider(config, context.http, context.clock);
+}
+
 struct BuiltinProvider {
   const char* api;
   Result<ModelProviderPtr> (*factory)(const config::ProviderConfig&, const ProviderContext&);
@@ -22,6 +27,7 @@ struct BuiltinProvider {
 constexpr BuiltinProvider kProviders[] = {
     {"openai-completions", createOpenAiCompletions},
     {"anthropic-messages", createAnthropicMessages},
+    {"ollama", createOllama},
 };
 }  // namespace
 
