@@ -22,10 +22,11 @@ constexpr std::string_view kProviderApis[] = {
     "github-copilot",     "bedrock-converse-stream", "ollama",
     "pi-messages",        "azure-openai-responses"};
 /// The provider APIs Talon's providers implement (src/gateway/providers).
-constexpr std::string_view kProviderApisSupported[] = {"openai-completions", "anthropic-messages", "ollama"};
+constexpr std::string_view kProviderApisSupported[] = {"openai-completions", "openai-responses", "anthropic-messages",
+                                                       "ollama"};
 constexpr std::string_view kProviderApisUnsupported[] = {
-    "openai-responses", "openai-chatgpt-responses", "google-generative-ai", "google-vertex",
-    "github-copilot",   "bedrock-converse-stream",  "pi-messages",          "azure-openai-responses"};
+    "openai-chatgpt-responses", "google-generative-ai", "google-vertex",         "github-copilot",
+    "bedrock-converse-stream",  "pi-messages",          "azure-openai-responses"};
 static_assert(std::size(kProviderApisUnsupported) + std::size(kProviderApisSupported) == std::size(kProviderApis));
 constexpr std::string_view kModelsModes[] = {"merge", "replace"};
 

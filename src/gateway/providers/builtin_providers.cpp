@@ -1,6 +1,7 @@
 #include "gateway/providers/anthropic_provider.h"
 #include "gateway/providers/ollama_provider.h"
 #include "gateway/providers/openai_provider.h"
+#include "gateway/providers/openai_responses_provider.h"
 #include "gateway/providers/provider_registry.h"
 
 namespace talon::gateway {
@@ -18,6 +19,10 @@ Result<ModelProviderPtr> createOllama(const config::ProviderConfig& config, cons
   return createOllamaProvider(config, context.http, context.clock);
 }
 
+Result<ModelProviderPtr> createOpenAiResponses(const config::ProviderConfig& config, const ProviderContext& context) {
+  return createOpenAiResponsesProvider(config, context.http, context.clock);
+}
+
 struct BuiltinProvider {
   const char* api;
   Result<ModelProviderPtr> (*factory)(const config::ProviderConfig&, const ProviderContext&);
@@ -28,6 +33,7 @@ constexpr BuiltinProvider kProviders[] = {
     {"openai-completions", createOpenAiCompletions},
     {"anthropic-messages", createAnthropicMessages},
     {"ollama", createOllama},
+    {"openai-responses", createOpenAiResponses},
 };
 }  // namespace
 
