@@ -23,10 +23,10 @@ constexpr std::string_view kProviderApis[] = {
     "pi-messages",        "azure-openai-responses"};
 /// The provider APIs Talon's providers implement (src/gateway/providers).
 constexpr std::string_view kProviderApisSupported[] = {"openai-completions", "openai-responses", "anthropic-messages",
-                                                       "ollama"};
+                                                       "ollama", "google-generative-ai"};
 constexpr std::string_view kProviderApisUnsupported[] = {
-    "openai-chatgpt-responses", "google-generative-ai", "google-vertex",         "github-copilot",
-    "bedrock-converse-stream",  "pi-messages",          "azure-openai-responses"};
+    "openai-chatgpt-responses", "google-vertex", "github-copilot",
+    "bedrock-converse-stream",  "pi-messages",   "azure-openai-responses"};
 static_assert(std::size(kProviderApisUnsupported) + std::size(kProviderApisSupported) == std::size(kProviderApis));
 constexpr std::string_view kModelsModes[] = {"merge", "replace"};
 

@@ -1,4 +1,5 @@
 #include "gateway/providers/anthropic_provider.h"
+#include "gateway/providers/gemini_provider.h"
 #include "gateway/providers/ollama_provider.h"
 #include "gateway/providers/openai_provider.h"
 #include "gateway/providers/openai_responses_provider.h"
@@ -23,6 +24,11 @@ Result<ModelProviderPtr> createOpenAiResponses(const config::ProviderConfig& con
   return createOpenAiResponsesProvider(config, context.http, context.clock);
 }
 
+Result<ModelProviderPtr> createGoogleGenerativeAi(const config::ProviderConfig& config,
+                                                  const ProviderContext& context) {
+  return createGeminiProvider(config, context.http, context.clock);
+}
+
 struct BuiltinProvider {
   const char* api;
   Result<ModelProviderPtr> (*factory)(const config::ProviderConfig&, const ProviderContext&);
@@ -34,6 +40,7 @@ constexpr BuiltinProvider kProviders[] = {
     {"anthropic-messages", createAnthropicMessages},
     {"ollama", createOllama},
     {"openai-responses", createOpenAiResponses},
+    {"google-generative-ai", createGoogleGenerativeAi},
 };
 }  // namespace
 
