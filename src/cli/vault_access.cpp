@@ -1,13 +1,13 @@
 #include "cli/vault_access.h"
 
-#include <iostream>
-
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <termios.h>
 #include <unistd.h>
+
+#include <iostream>
 
 #include "security/secret_resolver.h"
 #include "store/sqlite_store.h"

@@ -2,9 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <utility>
-
 #include <boost/json/serialize.hpp>
+#include <utility>
 
 namespace talon::security {
 

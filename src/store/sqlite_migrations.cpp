@@ -6,8 +6,8 @@
 #include <array>
 #include <string>
 
-#include "store/device_schema.h"
 #include "store/audit_schema.h"
+#include "store/device_schema.h"
 #include "store/vault_schema.h"
 
 namespace talon::store {

@@ -21,8 +21,8 @@
 #include <string_view>
 
 #include "base/error.h"
-#include "store/device_repository.h"
 #include "store/audit_repository.h"
+#include "store/device_repository.h"
 #include "store/function_ref.h"
 #include "store/idempotency_repository.h"
 #include "store/run_repository.h"

@@ -85,8 +85,8 @@ HealthSnapshot buildHealthPayload(const HealthDeps& d) {
 }
 
 HealthDeps HealthDeps::from(const GatewayServices& s) {
-  return HealthDeps{s.info,     s.config, s.agents,    s.store, s.runner,
-                    s.presence, s.health, s.executors, s.clock, s.healthRecords, s.liveConfig};
+  return HealthDeps{s.info,   s.config,    s.agents, s.store,         s.runner,    s.presence,
+                    s.health, s.executors, s.clock,  s.healthRecords, s.liveConfig};
 }
 
 Status registerHealthMethods(MethodRegistry& registry, const GatewayServices& services) {

@@ -244,7 +244,15 @@ Result<ModelProviderPtr> createAnthropicProvider(const config::ProviderConfig& c
                         {"accept", "text/event-stream"},
                         {"anthropic-version", std::string(kApiVersion)},
                         {"user-agent", "talon"}};
-  if (!config.apiKey.empty()) defaults.emplace_back("x-api-key", config.apiKey);
+  // `authHeader: true` moves the key into `Authorization: Bearer` (OpenClaw: "force credential transport in the
+  // Authorization header"), e.g. for a proxy in front of the Messages API.
+  if (!config.apiKey.empty()) {
+    if (config.authHeader.value_or(false)) {
+      defaults.emplace_back("Authorization", "Bearer " + config.apiKey);
+    } else {
+      defaults.emplace_back("x-api-key", config.apiKey);
+    }
+  }
   auto settings =
       makeHttpProviderSettings(config, "anthropic-messages", kDefaultBaseUrl, defaults, client, std::move(clock));
   if (!settings) return fail(std::move(settings).error());

@@ -164,6 +164,21 @@ TEST_F(AnthropicProviderTest, StreamedToolCallThenFinalAnswer) {
       R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_01T1x1fJ34qAmk2tNTrN7Up6","content":"15C, sunny"}]})");
 }
 
+// `authHeader: true` sends the key as `Authorization: Bearer` and no x-api-key (OpenClaw's
+// models.providers.*.authHeader: "force credential transport in the Authorization header").
+TEST_F(AnthropicProviderTest, AuthHeaderTrueSendsTheKeyAsBearer) {
+  ScriptedPeer peer({finalReply()});
+  config::ProviderConfig c;
+  c.authHeader = true;
+  auto provider = make(peer.origin(), c);
+  auto out = talon::testing::runProviderCall(*provider, request());
+  ASSERT_TRUE(out.result) << out.result.error().toString();
+  auto seen = peer.requests();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].header("authorization"), std::string("Bearer ") + std::string(talon::testing::kPeerTestKey));
+  EXPECT_EQ(seen[0].header("x-api-key"), "");
+}
+
 TEST(AnthropicEncodingTest, SystemAndToolsAreATopLevelCachedPrefixThatStaysByteIdentical) {
   ModelRequest r;
   r.model = "claude-test";

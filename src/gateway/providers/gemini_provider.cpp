@@ -215,7 +215,14 @@ json::object encodeGeminiRequest(const ModelRequest& request, std::optional<int6
 Result<ModelProviderPtr> createGeminiProvider(const config::ProviderConfig& config, net::HttpClientPtr client,
                                               ClockPtr clock) {
   net::Headers defaults{{"Content-Type", "application/json"}, {"User-Agent", "talon"}};
-  if (!config.apiKey.empty()) defaults.emplace_back("x-goog-api-key", config.apiKey);
+  if (!config.apiKey.empty()) {
+    // `authHeader: true`: the key as `Authorization: Bearer` instead of Gemini's own header.
+    if (config.authHeader.value_or(false)) {
+      defaults.emplace_back("Authorization", "Bearer " + config.apiKey);
+    } else {
+      defaults.emplace_back("x-goog-api-key", config.apiKey);
+    }
+  }
   auto settings =
       makeHttpProviderSettings(config, "google-generative-ai", kDefaultBaseUrl, defaults, client, std::move(clock));
   if (!settings) return fail(std::move(settings).error());
