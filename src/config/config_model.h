@@ -268,6 +268,51 @@ struct LoggingConfig {
   std::string level;
 };
 
+/// `channels.<channel>.groups.<groupId>` (the key "*" holds the defaults of every group).
+struct ChannelGroupConfig {
+  /// `requireMention`: only messages that mention the agent are processed (unset: inherits "*", then true).
+  std::optional<bool> requireMention;
+};
+
+/// The access settings of a channel (`channels.<channel>`) or of one of its accounts
+/// (`channels.<channel>.accounts.<accountId>`): DM policy, group policy, allowlists and group settings
+/// (OpenClaw docs/gateway/config-channels/shared-policies.md, docs/channels/groups.md). Unset fields
+/// inherit: account → channel → built-in default.
+struct ChannelAccessConfig {
+  /// "pairing" | "allowlist" | "open" | "disabled" (default "pairing").
+  std::optional<std::string> dmPolicy;
+  /// Senders admitted in direct messages; "*" admits every sender.
+  std::optional<std::vector<std::string>> allowFrom;
+  /// "allowlist" | "open" | "disabled" (default `channels.defaults.groupPolicy`, then "allowlist").
+  std::optional<std::string> groupPolicy;
+  /// Senders admitted in groups; unset or empty falls back to `allowFrom` (never the pairing store).
+  std::optional<std::vector<std::string>> groupAllowFrom;
+  /// Groups by id ("*": every group); under groupPolicy "allowlist" the keys are the allowed groups.
+  /// An account's map replaces the channel's (no deep merge).
+  std::optional<std::map<std::string, ChannelGroupConfig>> groups;
+};
+
+/// `channels.<channel>` (the access subset Talon implements).
+struct ChannelConfig {
+  std::string id;  // the map key ("telegram", "loopback", ...)
+  ChannelAccessConfig access;
+  /// `accounts.<accountId>`, by account id as written.
+  std::map<std::string, ChannelAccessConfig> accounts;
+};
+
+/// The values of `dmPolicy`.
+inline constexpr std::string_view kDmPolicies[] = {"pairing", "allowlist", "open", "disabled"};
+/// The values of `groupPolicy`.
+inline constexpr std::string_view kGroupPolicies[] = {"allowlist", "open", "disabled"};
+
+/// `channels`.
+struct ChannelsConfig {
+  /// `channels.defaults.groupPolicy`: the group policy of a configured channel that sets none.
+  std::optional<std::string> defaultGroupPolicy;
+  /// Configured channels in file order.
+  std::vector<ChannelConfig> entries;
+};
+
 /// The whole effective config.
 struct TalonConfig {
   GatewayConfig gateway;
@@ -280,6 +325,7 @@ struct TalonConfig {
   std::string modelsMode = "merge";
   LoggingConfig logging;
   SecretsConfig secrets;
+  ChannelsConfig channels;
 };
 
 }  // namespace talon::config

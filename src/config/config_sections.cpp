@@ -15,6 +15,7 @@ namespace talon::config {
   SECTION(kModelsSection)              \
   SECTION(kLoggingSection)             \
   SECTION(kSecretsSection)
+  SECTION(kChannelsSection)
 
 #define TALON_DECLARE_SECTION(name) extern const ConfigSection name;
 TALON_CONFIG_SECTIONS(TALON_DECLARE_SECTION)
