@@ -104,6 +104,28 @@ ALTER TABLE runs ADD COLUMN answered_model   TEXT NOT NULL DEFAULT '';
 ALTER TABLE runs ADD COLUMN model_latency_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN cost_usd         REAL;
 ALTER TABLE runs ADD COLUMN attempts_json    TEXT NOT NULL DEFAULT '';
+// Step 3: DM pairing of channel senders (store/channel_pairing_repository.h), in the tables OpenClaw's
+// state database uses for the same records.
+constexpr std::string_view kChannelPairing = R"sql(
+CREATE TABLE channel_pairing_requests (
+  channel         TEXT NOT NULL,
+  account_id      TEXT NOT NULL,
+  sender_id       TEXT NOT NULL,
+  code            TEXT NOT NULL,
+  created_at_ms   INTEGER NOT NULL,
+  last_seen_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (channel, account_id, sender_id)
+);
+CREATE UNIQUE INDEX channel_pairing_requests_by_code ON channel_pairing_requests (code);
+CREATE INDEX channel_pairing_requests_by_created ON channel_pairing_requests (created_at_ms);
+
+CREATE TABLE channel_pairing_allow_entries (
+  channel        TEXT NOT NULL,
+  account_id     TEXT NOT NULL,
+  sender_id      TEXT NOT NULL,
+  approved_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (channel, account_id, sender_id)
+);
 )sql";
 
 // The schema steps, oldest first. A repository's new table or column is one more line here.
@@ -114,6 +136,7 @@ constexpr std::array kMigrations = {
     SqliteMigration{4, "audit_events", kAuditSchema},
     SqliteMigration{5, "provider identity and model attempts in runs", kRunProviderIdentity},
     SqliteMigration{6, "vault_meta, vault_secrets", kVaultSchema},
+    SqliteMigration{7, "channel pairing requests and allow entries", kChannelPairing},
 };
 
 int64_t pragmaInt(SQLite::Database& db, const char* sql) {

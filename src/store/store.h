@@ -22,6 +22,7 @@
 
 #include "base/error.h"
 #include "store/audit_repository.h"
+#include "store/channel_pairing_repository.h"
 #include "store/device_repository.h"
 #include "store/function_ref.h"
 #include "store/idempotency_repository.h"
@@ -66,6 +67,7 @@ class Store {
   IdempotencyRepository idempotency() { return IdempotencyRepository(*this); }
   DeviceRepository devices() { return DeviceRepository(*this); }
   AuditRepository audit() { return AuditRepository(*this); }
+  ChannelPairingRepository channelPairing() { return ChannelPairingRepository(*this); }
 
   /// Where the data lives, for status output ("/home/u/.talon/state/talon.sqlite").
   virtual std::string location() const = 0;
