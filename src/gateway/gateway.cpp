@@ -198,7 +198,7 @@ class Gateway::Impl {
   net::HttpRouter router;
   std::unique_ptr<ConnectionDeps> connectionDeps;
   channels::ChannelRegistry channelFactories;
-  routing::AccessGate accessGate;
+  std::unique_ptr<routing::AccessGate> accessGate;
   channels::ChannelSet channels;
   std::unique_ptr<channels::InboundRouter> inbound;
   net::ServerPtr server;
@@ -518,9 +518,11 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   if (auto s = methods::registerBuiltinMethods(impl->methods, services); !s) return fail(s.error());
   if (auto s = http::registerBuiltinRoutes(impl->router, services); !s) return fail(s.error());
   if (auto s = channels::registerBuiltinChannels(impl->channelFactories); !s) return fail(s.error());
-  auto inbound = channels::InboundRouter::create(impl->options.config->config, impl->agents->roster(), impl->accessGate,
-                                                 *impl->runner, impl->metrics,
-                                                 [implp](std::string_view id) { return implp->channels.find(id); });
+  impl->accessGate =
+      std::make_unique<routing::AccessGate>(impl->options.config->config.channels, impl->store.get(), impl->clock);
+  auto inbound = channels::InboundRouter::create(
+      impl->options.config->config, impl->agents->roster(), *impl->accessGate, *impl->runner, impl->metrics,
+      *impl->audit, impl->executors, [implp](std::string_view id) { return implp->channels.find(id); });
   if (!inbound) return fail(inbound.error());
   impl->inbound = std::move(*inbound);
 

@@ -16,6 +16,10 @@ constexpr health::MetricSpec kInboundMetrics[] = {
      "Inbound channel messages, by what became of them.",
      {"outcome"}},
     {"talon_channel_replies_total", health::MetricType::kCounter, "Replies sent on channels, by result.", {"result"}},
+    {"talon_access_refused_total",
+     health::MetricType::kCounter,
+     "Inbound channel messages refused by the access gate (DM/group policy, mention gating), by channel and reason.",
+     {"channel", "reason"}},
 };
 
 }  // namespace
@@ -24,6 +28,7 @@ Result<std::unique_ptr<InboundRouter>> InboundRouter::create(const config::Talon
                                                              const routing::AgentRoster& roster,
                                                              const routing::AccessGate& gate, AgentRunner& runner,
                                                              health::MetricsRegistry& metrics,
+                                                             security::AuditSink& audit, Executors executors,
                                                              std::function<Channel*(std::string_view)> findChannel) {
   auto families = metrics.add(kInboundMetrics);
   if (!families) return fail(families.error());
@@ -32,25 +37,104 @@ Result<std::unique_ptr<InboundRouter>> InboundRouter::create(const config::Talon
   InboundCounters c{*messages.counter({"received"}), *messages.counter({"refused"}),
                     *messages.counter({"unrouted"}), *messages.counter({"submit_failed"}),
                     *replies.counter({"delivered"}), *replies.counter({"failed"})};
-  return std::unique_ptr<InboundRouter>(new InboundRouter(config, roster, gate, runner, c, std::move(findChannel)));
+  return std::unique_ptr<InboundRouter>(new InboundRouter(config, roster, gate, runner, c, *(*families)[2], audit,
+                                                          std::move(executors), std::move(findChannel)));
 }
 
 InboundRouter::InboundRouter(const config::TalonConfig& config, const routing::AgentRoster& roster,
                              const routing::AccessGate& gate, AgentRunner& runner, InboundCounters counters,
+                             health::MetricFamily& accessRefused, security::AuditSink& audit, Executors executors,
                              std::function<Channel*(std::string_view)> findChannel)
     : config_(config),
       roster_(roster),
       gate_(gate),
       runner_(runner),
       counters_(counters),
+      accessRefused_(accessRefused),
+      audit_(audit),
+      executors_(std::move(executors)),
       findChannel_(std::move(findChannel)) {}
+
+void InboundRouter::refuse(std::string_view channelId, const routing::InboundMessage& message,
+                           const routing::AccessDecision& decision) {
+  counters_.refused.inc();
+  if (auto c = accessRefused_.counter({message.channel, decision.reason})) c->inc();
+  const bool direct = message.peer.kind == routing::PeerKind::kDirect;
+  security::AuditEvent event;
+  event.kind = direct ? "access.dm" : "access.group";
+  event.actor = "channel:" + message.channel + ":" + message.sender;
+  event.target = message.channel + ":" + (message.accountId.empty() ? "default" : message.accountId);
+  event.outcome = security::AuditOutcome::kDenied;
+  event.details["channel"] = message.channel;
+  event.details["accountId"] = message.accountId;
+  event.details["senderId"] = message.sender;
+  event.details["peerKind"] = std::string(routing::peerKindName(message.peer.kind));
+  event.details["peerId"] = message.peer.id;
+  event.details["policy"] = decision.policy;
+  event.details["reason"] = decision.reason;
+  audit_.record(std::move(event));
+  spdlog::info("channel {}: message from {} refused: {} ({})", channelId, message.sender, decision.reason,
+               decision.policy);
+  if (!decision.pairing) return;
+  routing::InboundMessage sender = message;
+  sender.text.clear();  // the pairing path never keeps what a refused sender wrote
+  gate_.requestPairing(sender, [this, id = std::string(channelId),
+                                message = std::move(sender)](Result<store::ChannelPairingOutcome> outcome) mutable {
+    executors_.io([this, id = std::move(id), message = std::move(message), outcome = std::move(outcome)] {
+      answerPairing(id, message, outcome);
+    });
+  });
+}
+
+void InboundRouter::answerPairing(const std::string& id, const routing::InboundMessage& message,
+                                  const Result<store::ChannelPairingOutcome>& outcome) {
+  {
+    if (!outcome) {
+      spdlog::error("channel {}: pairing request of {} not recorded: {}", id, message.sender,
+                    outcome.error().toString());
+      return;
+    }
+    if (!outcome->created) {
+      if (outcome->code.empty()) {
+        spdlog::warn("channel {}: pairing request of {} ignored: the account has {} pending requests", id,
+                     message.sender, store::kChannelPairingMaxPendingPerAccount);
+      }
+      return;  // the code was sent when the request was created
+    }
+    security::AuditEvent created;
+    created.kind = "access.pairing.request";
+    created.actor = "channel:" + message.channel + ":" + message.sender;
+    created.target = message.channel + ":" + (message.accountId.empty() ? "default" : message.accountId);
+    created.outcome = security::AuditOutcome::kAllowed;
+    created.details["senderId"] = message.sender;
+    audit_.record(std::move(created));
+    Channel* channel = findChannel_(id);
+    if (!channel) {
+      counters_.deliveryFailed.inc();
+      spdlog::error("channel {}: the pairing code for {} cannot be sent: the channel is gone", id, message.sender);
+      return;
+    }
+    OutboundMessage reply;
+    reply.accountId = message.accountId;
+    reply.peer = message.peer;
+    reply.threadId = message.threadId;
+    reply.text = routing::AccessGate::pairingReply(message.channel, message.sender, outcome->code);
+    channel->send(std::move(reply), [id, counters = counters_](Status sent) {
+      if (sent) {
+        counters.delivered.inc();
+      } else {
+        counters.deliveryFailed.inc();
+        spdlog::error("channel {}: pairing code not delivered: {}", id, sent.error().toString());
+      }
+    });
+  }
+}
 
 void InboundRouter::onInbound(std::string_view channelId, routing::InboundMessage message) {
   counters_.received.inc();
   auto decision = gate_.decide(message);
   if (!decision.admitted) {
-    counters_.refused.inc();
-    spdlog::info("channel {}: message from {} refused: {}", channelId, message.sender, decision.reason);
+    refuse(channelId, message, decision);
     return;
   }
   auto route = routing::resolveBinding(config_.bindings, roster_, config_.session, message);

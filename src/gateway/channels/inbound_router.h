@@ -10,9 +10,11 @@
 #include "config/config_model.h"
 #include "gateway/agent/agent_runner.h"
 #include "gateway/channels/channel.h"
+#include "gateway/executors.h"
 #include "gateway/health/metrics_registry.h"
 #include "gateway/routing/access_gate.h"
 #include "gateway/routing/agent_roster.h"
+#include "security/audit_sink.h"
 
 namespace talon::gateway::channels {
 
@@ -30,11 +32,17 @@ struct InboundCounters {
 class InboundRouter final : public ChannelSink {
  public:
   /// `findChannel` maps a channel id to the channel that sends replies (nullptr when gone). Registers the
-  /// inbound metrics in `metrics`. Errors: as MetricsRegistry::add.
+  /// inbound metrics in `metrics` (kInboundMetrics: talon_channel_messages_total,
+  /// talon_channel_replies_total, talon_access_refused_total{channel,reason}). A message the gate refuses
+  /// is counted, audited through `audit` (kind "access.dm" / "access.group": channel, account, sender id,
+  /// peer, policy and reason — never the text) and, under dmPolicy "pairing", answered once per pairing
+  /// request with its code (sent from `executors.io`, not the store's writer thread). Errors: as
+  /// MetricsRegistry::add.
   static Result<std::unique_ptr<InboundRouter>> create(const config::TalonConfig& config,
                                                        const routing::AgentRoster& roster,
                                                        const routing::AccessGate& gate, AgentRunner& runner,
-                                                       health::MetricsRegistry& metrics,
+                                                       health::MetricsRegistry& metrics, security::AuditSink& audit,
+                                                       Executors executors,
                                                        std::function<Channel*(std::string_view)> findChannel);
 
   void onInbound(std::string_view channelId, routing::InboundMessage message) override;
@@ -42,13 +50,23 @@ class InboundRouter final : public ChannelSink {
 
  private:
   InboundRouter(const config::TalonConfig& config, const routing::AgentRoster& roster, const routing::AccessGate& gate,
-                AgentRunner& runner, InboundCounters counters, std::function<Channel*(std::string_view)> findChannel);
+                AgentRunner& runner, InboundCounters counters, health::MetricFamily& accessRefused,
+                security::AuditSink& audit, Executors executors, std::function<Channel*(std::string_view)> findChannel);
+  /// Counts, audits and (under pairing) answers a message the gate refused.
+  void refuse(std::string_view channelId, const routing::InboundMessage& message,
+              const routing::AccessDecision& decision);
+  /// Audits a new pairing request and sends its code (on executors_.io).
+  void answerPairing(const std::string& id, const routing::InboundMessage& message,
+                     const Result<store::ChannelPairingOutcome>& outcome);
 
   const config::TalonConfig& config_;
   const routing::AgentRoster& roster_;
   const routing::AccessGate& gate_;
   AgentRunner& runner_;
   const InboundCounters counters_;
+  health::MetricFamily& accessRefused_;
+  security::AuditSink& audit_;
+  Executors executors_;
   std::function<Channel*(std::string_view)> findChannel_;
 };
 

@@ -21,6 +21,7 @@ namespace {
 constexpr std::string_view kConfig = R"({
   agents: { ownership: "explicit", entries: { alpha: { name: "Alpha" }, beta: {} } },
   session: { dmScope: "per-channel-peer" },
+  channels: { loopback: { dmPolicy: "open", allowFrom: ["*"] } },
   bindings: [
     { agentId: "alpha", match: { channel: "loopback", accountId: "*" } },
     { agentId: "beta", match: { channel: "loopback", peer: { kind: "direct", id: "Bob" } } },
@@ -41,7 +42,7 @@ class InboundRouterTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(gw_.ok());
     auto router = InboundRouter::create(
-        gw_.config->config, gw_.agents->roster(), gate_, *gw_.runner, gw_.metrics,
+        gw_.config->config, gw_.agents->roster(), gate_, *gw_.runner, gw_.metrics, gw_.audit, gw_.executors.executors(),
         [this](std::string_view id) -> Channel* { return id == "loopback" && channel_ ? channel_.get() : nullptr; });
     ASSERT_TRUE(router) << router.error().toString();
     router_ = std::move(*router);
@@ -79,7 +80,7 @@ class InboundRouterTest : public ::testing::Test {
   }
 
   testing::GatewayComponents gw_{options()};
-  routing::AccessGate gate_;
+  routing::AccessGate gate_{gw_.config->config.channels, gw_.store.get(), gw_.clock};
   std::unique_ptr<LoopbackChannel> channel_ = std::make_unique<LoopbackChannel>("default", gw_.clock);
   std::unique_ptr<InboundRouter> router_;
 };

@@ -41,6 +41,10 @@ struct InboundMessage {
   std::vector<std::string> memberRoles;  // the sender's role ids in the guild
   std::string sender;                    // the sender's id on the channel
   std::string text;
+  /// In a group: whether the message mentions the agent (a native @mention, a reply to the agent), as
+  /// the channel detected it; nullopt when the channel cannot tell (mention gating is then not enforced,
+  /// as in OpenClaw: "gating is enforced only when detection is possible").
+  std::optional<bool> mentioned;
   /// Thread within the conversation (Slack thread ts, Discord thread id): the session key gets
   /// `:thread:<id>`.
   std::optional<std::string> threadId;
