@@ -19,6 +19,7 @@ constexpr RegisterFamily kFamilies[] = {
     registerLogMethods,
     registerChannelMethods,
     registerDeviceMethods,
+    registerChannelPairingMethods,
 };
 // clang-format on
 }  // namespace

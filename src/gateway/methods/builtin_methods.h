@@ -21,5 +21,7 @@ Status registerModelMethods(MethodRegistry& registry, const GatewayServices& ser
 Status registerLogMethods(MethodRegistry& registry, const GatewayServices& services);      // log_methods.cpp
 Status registerChannelMethods(MethodRegistry& registry, const GatewayServices& services);  // channel_methods.cpp
 Status registerDeviceMethods(MethodRegistry& registry, const GatewayServices& services);   // device_methods.cpp
+// channel_pairing_methods.cpp
+Status registerChannelPairingMethods(MethodRegistry& registry, const GatewayServices& services);
 
 }  // namespace talon::gateway::methods

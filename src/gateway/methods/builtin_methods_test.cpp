@@ -48,10 +48,24 @@ TEST_F(BuiltinMethodsTest, EveryRegisteredMethodIsOpenClawsWithItsScope) {
   }
   EXPECT_EQ(names, inTableOrder);
   // The families Talon implements today; a family dropped from builtin_methods.cpp shows up here.
-  std::set<std::string_view> expected{"agent",        "agents.list",   "channels.status", "chat.abort",
-                                      "chat.history", "chat.send",     "config.apply",    "config.get",
-                                      "config.patch", "config.set",    "health",          "logs.tail",
-                                      "models.list",  "sessions.list", "status",          "system-presence"};
+  std::set<std::string_view> expected{"agent",
+                                      "agents.list",
+                                      "channels.status",
+                                      "chat.abort",
+                                      "chat.history",
+                                      "chat.send",
+                                      "config.apply",
+                                      "config.get",
+                                      "config.patch",
+                                      "config.set",
+                                      "health",
+                                      "logs.tail",
+                                      "models.list",
+                                      "sessions.list",
+                                      "status",
+                                      "system-presence",
+                                      "channels.pairing.list",
+                                      "channels.pairing.approve"};
   EXPECT_EQ(std::set<std::string_view>(names.begin(), names.end()), expected);
 }
 
