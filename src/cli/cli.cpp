@@ -26,6 +26,7 @@ int run(int argc, char** argv) {
   registerModelsCommands(app, exitCode);
   registerDoctorCommands(app, exitCode);
   registerSecretsCommands(app, exitCode);
+  registerPairingCommands(app, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

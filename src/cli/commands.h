@@ -12,5 +12,6 @@ void registerAuditCommands(CLI::App& app, int& exitCode);    // audit verify, li
 void registerModelsCommands(CLI::App& app, int& exitCode);   // models list
 void registerDoctorCommands(CLI::App& app, int& exitCode);   // doctor, security audit
 void registerSecretsCommands(CLI::App& app, int& exitCode);  // secrets set|get|list|rm|rotate
+void registerPairingCommands(CLI::App& app, int& exitCode);  // pairing list|approve
 
 }  // namespace talon::cli
