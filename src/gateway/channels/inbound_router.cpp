@@ -79,7 +79,7 @@ void InboundRouter::refuse(std::string_view channelId, const routing::InboundMes
   routing::InboundMessage sender = message;
   sender.text.clear();  // the pairing path never keeps what a refused sender wrote
   gate_.requestPairing(sender, [this, id = std::string(channelId),
-                                message = std::move(sender)](Result<store::ChannelPairingOutcome> outcome) mutable {
+                                message = sender](Result<store::ChannelPairingOutcome> outcome) mutable {
     executors_.io([this, id = std::move(id), message = std::move(message), outcome = std::move(outcome)] {
       answerPairing(id, message, outcome);
     });
