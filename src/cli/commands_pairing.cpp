@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "base/clock.h"
+#include "base/log.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "config/config_paths.h"
@@ -43,6 +44,19 @@ Result<std::pair<std::optional<std::string>, std::optional<std::string>>> filter
   std::optional<std::string> ch;
   if (!channel.empty()) ch = gateway::routing::trimLower(channel);
   return std::make_pair(ch, account);
+}
+
+/// Audit lines of the CLI go to the gateway's log file (<stateDir>/logs/talon.log, where `logs.tail`
+/// reads them), not to stdout, which carries the command's output (--json); stderr when the file
+/// cannot be opened.
+void logToStateDir() {
+  LogOptions options;
+  options.file = config::resolveStateDir(config::processEnvironment()) / "logs" / "talon.log";
+  options.toStderr = false;
+  if (!initLogging(options)) {
+    LogOptions fallback;
+    (void)initLogging(fallback);
+  }
 }
 
 Result<store::StorePtr> openStateStore() {
@@ -131,6 +145,7 @@ int approvePairing(const PairingOptions& o) {
   (*store)->close();
   if (!written) return reportError(written.error());
 
+  logToStateDir();
   security::LogAuditSink audit;
   security::AuditEvent event;
   event.kind = "access.pairing.approve";
