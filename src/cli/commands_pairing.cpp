@@ -11,6 +11,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "cli/cli_audit.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "config/config_paths.h"
@@ -49,16 +50,6 @@ Result<std::pair<std::optional<std::string>, std::optional<std::string>>> filter
 /// Audit lines of the CLI go to the gateway's log file (<stateDir>/logs/talon.log, where `logs.tail`
 /// reads them), not to stdout, which carries the command's output (--json); stderr when the file
 /// cannot be opened.
-void logToStateDir() {
-  LogOptions options;
-  options.file = config::resolveStateDir(config::processEnvironment()) / "logs" / "talon.log";
-  options.toStderr = false;
-  if (!initLogging(options)) {
-    LogOptions fallback;
-    (void)initLogging(fallback);
-  }
-}
-
 Result<store::StorePtr> openStateStore() {
   auto stateDir = config::resolveStateDir(config::processEnvironment());
   store::SqliteStoreOptions options;
@@ -142,11 +133,11 @@ int approvePairing(const PairingOptions& o) {
   store::WriteBatch batch;
   store::ChannelPairingRepository::approveCode(batch, code, f->first, f->second, now, approved);
   auto written = (*store)->write(std::move(batch));
-  (*store)->close();
-  if (!written) return reportError(written.error());
+  if (!written) {
+    (*store)->close();
+    return reportError(written.error());
+  }
 
-  logToStateDir();
-  security::LogAuditSink audit;
   security::AuditEvent event;
   event.kind = "access.pairing.approve";
   event.actor = "cli:" + std::to_string(::getuid());
@@ -157,7 +148,10 @@ int approvePairing(const PairingOptions& o) {
   } else {
     event.details["reason"] = "no pending request with this code";
   }
-  audit.record(std::move(event));
+  // The decision goes to the state dir's audit chain; a failure to record it is reported, not hidden.
+  auto audited = appendCliAudit(**store, config::resolveStateDir(config::processEnvironment()), std::move(event));
+  (*store)->close();
+  if (!audited) return reportError(audited.error());
 
   if (!*approved) {
     const std::string text = "no pending pairing request with code " + code + " (expired, approved or mistyped)";

@@ -14,7 +14,7 @@ namespace talon::config {
   SECTION(kSessionSection)             \
   SECTION(kModelsSection)              \
   SECTION(kLoggingSection)             \
-  SECTION(kSecretsSection)
+  SECTION(kSecretsSection)             \
   SECTION(kChannelsSection)
 
 #define TALON_DECLARE_SECTION(name) extern const ConfigSection name;
