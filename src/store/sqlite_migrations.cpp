@@ -104,7 +104,9 @@ ALTER TABLE runs ADD COLUMN answered_model   TEXT NOT NULL DEFAULT '';
 ALTER TABLE runs ADD COLUMN model_latency_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN cost_usd         REAL;
 ALTER TABLE runs ADD COLUMN attempts_json    TEXT NOT NULL DEFAULT '';
-// Step 3: DM pairing of channel senders (store/channel_pairing_repository.h), in the tables OpenClaw's
+)sql";
+
+// Step 7: DM pairing of channel senders (store/channel_pairing_repository.h), in the tables OpenClaw's
 // state database uses for the same records.
 constexpr std::string_view kChannelPairing = R"sql(
 CREATE TABLE channel_pairing_requests (
