@@ -85,7 +85,7 @@ TEST(ConfigValidator, TypedModelFromAFullConfig) {
   ASSERT_EQ(c.providers.size(), 3u);
   EXPECT_EQ(c.providers[0].id, "openai");
   EXPECT_EQ(c.providers[0].apiKey, "sk-1");
-  EXPECT_EQ(c.providers[0].api, "openai-completions");
+  EXPECT_EQ(c.providers[0].api, "openai-responses");  // OpenClaw's default for its bundled "openai"
   const ProviderConfig& local = c.providers[1];
   EXPECT_EQ(local.baseUrl, "http://127.0.0.1:11434/v1");
   EXPECT_EQ(local.apiKey, "literal");

@@ -65,7 +65,13 @@ TEST_F(BuiltinMethodsTest, EveryRegisteredMethodIsOpenClawsWithItsScope) {
                                       "status",
                                       "system-presence",
                                       "channels.pairing.list",
-                                      "channels.pairing.approve"};
+                                      "channels.pairing.approve",
+                                      "device.pair.approve",
+                                      "device.pair.list",
+                                      "device.pair.reject",
+                                      "device.pair.remove",
+                                      "device.token.revoke",
+                                      "device.token.rotate"};
   EXPECT_EQ(std::set<std::string_view>(names.begin(), names.end()), expected);
 }
 

@@ -230,8 +230,9 @@ TEST(WirePayloads, RegisteredMethodsAnswerWithOpenClawsShape) {
     compared.insert(method);
   }
   // The captures cover these methods; a capture that stops being compared is a failure, not a skip.
-  EXPECT_EQ(compared, (std::set<std::string>{"agents.list", "channels.status", "config.get", "health", "logs.tail",
-                                             "models.list", "sessions.list", "status", "system-presence"}));
+  EXPECT_EQ(compared,
+            (std::set<std::string>{"agents.list", "channels.status", "config.get", "device.pair.list", "health",
+                                   "logs.tail", "models.list", "sessions.list", "status", "system-presence"}));
   // Every listed omission or type difference applied to some capture: none is left over from a key
   // OpenClaw no longer sends.
   for (const auto* lists : {&omittedKeys(), &typeDifferences()}) {
