@@ -396,8 +396,8 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   if (!auditChain) return fail(auditChain.error());
   impl->auditChain = *auditChain;
   impl->audit = impl->auditChain;
-  for (auto& event : impl->options.startupAudit) impl->audit->record(std::move(event));
-  impl->options.startupAudit.clear();
+  for (auto& event : options.startupAudit) impl->audit->record(std::move(event));
+  options.startupAudit.clear();
   impl->deviceAuth =
       std::make_unique<security::DeviceAuthenticator>(*impl->auth, *impl->store, *impl->audit, impl->clock);
   impl->auditedAuth = std::make_unique<security::AuditedAuthenticator>(*impl->deviceAuth, *impl->audit);

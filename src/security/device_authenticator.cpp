@@ -66,16 +66,9 @@ Expected<Principal, ConnectAuthFailure> DeviceAuthenticator::authenticateConnect
     audit(params, origin, AuditOutcome::kDenied, "device-required");
     return Unexpected(immediate(protocol::deviceIdentityRequiredError()));
   }
-  auto principal = shared_.authenticateConnect(params, role, origin);
-  if (!principal) {
-    audit(params, origin, AuditOutcome::kDenied,
-          principal.error().error.details.contains("authReason")
-              ? principal.error().error.details.at("authReason").as_string()
-              : "unauthorized");
-  } else {
-    audit(params, origin, AuditOutcome::kAllowed, principal->method);
-  }
-  return principal;
+  // No device involved: the shared-secret decision is audited once, as auth.connect, by the audited
+  // wrapper around this authenticator.
+  return shared_.authenticateConnect(params, role, origin);
 }
 
 Expected<Principal, ConnectAuthFailure> DeviceAuthenticator::authenticateDevice(const protocol::ConnectParams& params,
