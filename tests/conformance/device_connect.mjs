@@ -27,7 +27,7 @@ const client = {id: 'cli', version: '2026.9.6', platform: 'linux', mode: 'cli'};
 const role = 'operator';
 const scopes = ['operator.read', 'operator.pairing'];
 const auth = deviceToken ? {deviceToken} : {token};
-const signedToken = deviceToken ?? token;
+const signedToken = deviceToken || token;  // an empty DEVICE-TOKEN argument means none
 
 const timer = setTimeout(() => {
   console.error('no answer within 10 s');
