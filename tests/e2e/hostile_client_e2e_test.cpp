@@ -496,7 +496,8 @@ TEST_F(HostileClientE2E, HistoryTotalMessagesEqualsTheMessagesAfterTurnsFailures
   ASSERT_TRUE(c);
   EXPECT_EQ(getString(chat(*c, "hello", "count"), "state"), "final");
   EXPECT_EQ(getString(chat(*c, "please save a note", "count"), "state"), "final");
-  EXPECT_EQ(getString(chat(*c, "fault:500", "count"), "state"), "error");
+  // 401 fails the turn at once (a 500 would first be retried with backoff, OpenClaw's recovery order).
+  EXPECT_EQ(getString(chat(*c, "fault:401", "count"), "state"), "error");
   EXPECT_EQ(getString(chat(*c, "hello once more", "count"), "state"), "final");
   auto check = [&](ProtocolClient& cl) {
     auto res = cl.request("chat.history", json::object{{"sessionKey", "count"}, {"limit", 1000}});
