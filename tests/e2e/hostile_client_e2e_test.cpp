@@ -47,7 +47,7 @@ std::string bigAnswer() {
 
 /// The scripted model: a 100 KB answer in one fast response ("big"), the same in 1,000 pieces 1 ms
 /// apart ("stream100k"), a stream that never ends ("hang"), a reply delayed 1.5 s ("slowreply"), a
-/// tool call ("save a note"), a failure ("fault:500"), "ok" otherwise.
+/// tool call ("save a note"), failures ("fault:500", retried; "fault:401", not), "ok" otherwise.
 std::string script() {
   json::array rules{
       json::object{{"match", json::object{{"lastUserContains", "stream100k"}}},
@@ -67,6 +67,7 @@ std::string script() {
                              {"name", "write"}, {"arguments", json::object{{"path", "n.txt"}, {"content", "hi"}}}}}}}}},
       json::object{{"match", json::object{{"lastRole", "tool"}}}, {"reply", json::object{{"text", "saved"}}}},
       json::object{{"match", json::object{{"lastUserContains", "fault:500"}}}, {"status", 500}},
+      json::object{{"match", json::object{{"lastUserContains", "fault:401"}}}, {"status", 401}},
       json::object{{"reply", json::object{{"text", "ok"}, {"chunks", 2}}}},
   };
   return json::serialize(json::object{{"rules", rules}});
