@@ -77,7 +77,8 @@ std::vector<Candidate> candidatesFor(const std::vector<config::BindingConfig>& b
     if (b.match.guildId) c.guildId = std::string(trimWhitespace(*b.match.guildId));
     if (b.match.teamId) c.teamId = std::string(trimWhitespace(*b.match.teamId));
 
-    std::string_view accountPattern = trimWhitespace(b.match.accountId.value_or(""));
+    // (value_or returns a temporary string: keep the trimmed pattern in one that outlives the statement)
+    const std::string accountPattern(trimWhitespace(b.match.accountId.value_or("")));
     bool anyAccount = accountPattern == "*";
     if (!anyAccount && normalizeAccountId(accountPattern) != accountId) continue;
 
