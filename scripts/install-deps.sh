@@ -12,6 +12,7 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format python3 curl
+  clang libclang-rt-14-dev  # the fuzz targets: libFuzzer with ASan/UBSan (scripts/fuzz.sh)
 )
 missing=()
 # Node.js and npm run the conformance tests; a machine that already has them (any vendor) keeps its own.
