@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format python3 curl
   clang libclang-rt-14-dev  # the fuzz targets: libFuzzer with ASan/UBSan (scripts/fuzz.sh)
+  ngircd    # the IRC channel's tests start their own server on a loopback port
+  chromium  # the WebChat end-to-end test (headless, driven by playwright-core)
 )
 missing=()
 # Node.js and npm run the conformance tests; a machine that already has them (any vendor) keeps its own.

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/json.h"
+
 namespace talon::config {
 
 /// `gateway.auth.rateLimit`: the failed-auth limiter (OpenClaw 2026.9.6 dist/auth-rate-limit-*.mjs;
@@ -292,12 +294,32 @@ struct ChannelAccessConfig {
   std::optional<std::map<std::string, ChannelGroupConfig>> groups;
 };
 
-/// `channels.<channel>` (the access subset Talon implements).
+/// The transport settings of a channel or of one of its accounts: the keys its adapter declares
+/// (config/channel_transports.h) plus `enabled` and `name`, for the adapter's factory.
+struct ChannelSettings {
+  /// Values by key, as written; a secret setting holds its value once known (`${VAR}` at load, file/exec/
+  /// store refs after security::resolveConfigSecrets), else it is absent.
+  json::object values;
+  /// Secret settings given as file/exec/store refs, by key (resolved into `values` at start).
+  std::map<std::string, SecretRef> secretRefs;
+  /// Why a configured secret setting has no value, by key (an unset env var, an unreadable ref).
+  std::map<std::string, std::string> unavailable;
+};
+
+/// `channels.<channel>`: access (the gate) and transport (the adapter) settings.
 struct ChannelConfig {
   std::string id;  // the map key ("telegram", "loopback", ...)
   ChannelAccessConfig access;
   /// `accounts.<accountId>`, by account id as written.
   std::map<std::string, ChannelAccessConfig> accounts;
+  /// The channel-level transport settings (the defaults of every account, and the settings of the
+  /// implicit "default" account when `accounts` is empty).
+  ChannelSettings settings;
+  /// The transport settings of each `accounts.<accountId>` object, by account id (same keys as
+  /// `accounts`).
+  std::map<std::string, ChannelSettings> accountSettings;
+  /// `defaultAccount`: the account that sends when none is named; empty = "default", else the first.
+  std::string defaultAccount;
 };
 
 /// The values of `dmPolicy`.

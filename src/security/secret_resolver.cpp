@@ -452,6 +452,16 @@ bool configUsesSecretSource(const config::TalonConfig& config, std::string_view 
       if (ref.source == source) return true;
     }
   }
+  auto settingsUse = [&](const config::ChannelSettings& s) {
+    return std::any_of(s.secretRefs.begin(), s.secretRefs.end(),
+                       [&](const auto& kv) { return kv.second.source == source; });
+  };
+  for (const auto& c : config.channels.entries) {
+    if (settingsUse(c.settings)) return true;
+    for (const auto& [id, s] : c.accountSettings) {
+      if (settingsUse(s)) return true;
+    }
+  }
   return false;
 }
 
@@ -503,6 +513,20 @@ void resolveConfigSecrets(config::TalonConfig& config, const SecretResolver& res
         p.apiKeyUnavailable = v.error().message;
       }
     }
+  }
+  auto resolveSettings = [&](config::ChannelSettings& s) {
+    for (const auto& [key, ref] : s.secretRefs) {
+      auto v = resolver.resolve(ref);
+      if (v) {
+        s.values[key] = std::string(v->reveal());
+      } else {
+        s.unavailable[key] = v.error().message;
+      }
+    }
+  };
+  for (auto& c : config.channels.entries) {
+    resolveSettings(c.settings);
+    for (auto& [id, s] : c.accountSettings) resolveSettings(s);
   }
 }
 

@@ -1,13 +1,17 @@
 // `channels`: who may reach the agents through each channel account — DM policy, group policy, sender
 // allowlists and mention gating (OpenClaw docs/gateway/config-channels/shared-policies.md,
 // docs/channels/pairing.md, docs/channels/groups.md). Talon reads the access keys of every channel
-// OpenClaw's schema gives them to (and of Talon's own "loopback" channel); a channel's other keys (tokens,
-// transports, ...) are reported as not supported yet. Defaults and inheritance: config_model.h
+// OpenClaw's schema gives them to (and of Talon's own channels), and the transport keys each channel
+// adapter declares (config/channel_transports.h) into ChannelSettings; any other key (a transport Talon has
+// no adapter for) is reported as not supported yet. Defaults and inheritance: config_model.h
 // ChannelAccessConfig; the access gate (gateway/routing/access_gate.h) applies them.
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <span>
 
+#include "config/channel_transports.h"
 #include "config/config_sections.h"
 #include "config/openclaw_key_paths.h"
 
@@ -15,11 +19,56 @@ namespace talon::config {
 
 namespace {
 
-/// Talon's own channels, which OpenClaw's schema does not know: every access key applies to them.
-constexpr std::string_view kTalonChannels[] = {"loopback"};
-
+/// Talon's own channels (transport specs marked talonOnly), which OpenClaw's schema does not know: every
+/// access key applies to them.
 bool isTalonChannel(std::string_view channel) {
-  return std::find(std::begin(kTalonChannels), std::end(kTalonChannels), channel) != std::end(kTalonChannels);
+  const ChannelTransportSpec* t = findChannelTransport(channel);
+  return t != nullptr && t->talonOnly;
+}
+
+const ChannelSettingSpec* findSetting(std::span<const ChannelSettingSpec> specs, std::string_view key) {
+  for (const auto& s : specs) {
+    if (s.key == key) return &s;
+  }
+  return nullptr;
+}
+
+/// Reads one transport setting of type `type` into `out` (see ChannelSettingType).
+void readSetting(ConfigReader& r, const ConfigNode& node, std::string_view key, ChannelSettingType type,
+                 const json::value& value, ChannelSettings& out) {
+  const std::string k(key);
+  switch (type) {
+    case ChannelSettingType::kString:
+      if (auto v = r.string(node, value)) out.values[k] = *v;
+      break;
+    case ChannelSettingType::kSecret: {
+      SecretInput in = r.secret(node, value);
+      if (in.ref) {
+        out.secretRefs[k] = *in.ref;
+      } else if (!in.unavailable.empty()) {
+        out.unavailable[k] = in.unavailable;
+      } else if (in.present) {
+        out.values[k] = in.value;
+      }
+      break;
+    }
+    case ChannelSettingType::kInteger:
+      if (auto v = r.integer(node, value, INT64_MIN, INT64_MAX, "an integer")) out.values[k] = *v;
+      break;
+    case ChannelSettingType::kBoolean:
+      if (auto v = r.boolean(node, value)) out.values[k] = *v;
+      break;
+    case ChannelSettingType::kStringList:
+      if (auto v = r.stringArray(node, value)) {
+        json::array a;
+        for (auto& e : *v) a.emplace_back(e);
+        out.values[k] = std::move(a);
+      }
+      break;
+    case ChannelSettingType::kObject:
+      if (r.object(node, value) != nullptr) out.values[k] = value;
+      break;
+  }
 }
 
 /// A sender allowlist: strings, or integers (OpenClaw accepts numeric ids such as Telegram user ids and
@@ -73,7 +122,8 @@ void readGroups(ConfigReader& r, const ConfigNode& node, const json::value& valu
 /// ("channels.telegram" or "channels.telegram.accounts.*"). A key OpenClaw does not give this channel is
 /// reported as readObject would.
 void readAccess(ConfigReader& r, const ConfigNode& node, const json::object& object, std::string_view schemaPrefix,
-                bool talonChannel, ChannelAccessConfig& out, const json::value** accounts) {
+                bool talonChannel, const ChannelTransportSpec* transport, ChannelAccessConfig& out,
+                ChannelSettings& settings, const json::value** accounts, std::string* defaultAccount) {
   for (const auto& kv : object) {
     std::string_view key(kv.key().data(), kv.key().size());
     ConfigNode c = r.child(node, key);
@@ -91,6 +141,14 @@ void readAccess(ConfigReader& r, const ConfigNode& node, const json::object& obj
       if (auto l = readAllowList(r, c, x)) out.groupAllowFrom = std::move(*l);
     } else if (key == "groups" && known()) {
       readGroups(r, c, x, schemaPrefix, talonChannel, out);
+    } else if (key == "defaultAccount" && defaultAccount != nullptr && transport != nullptr && known()) {
+      if (auto v = r.string(c, x, true)) *defaultAccount = *v;
+    } else if (const ChannelSettingSpec* spec = transport ? findSetting(commonChannelSettings(), key) : nullptr;
+               spec != nullptr && known()) {
+      readSetting(r, c, key, spec->type, x, settings);
+    } else if (const ChannelSettingSpec* t = transport ? findSetting(transport->settings, key) : nullptr;
+               t != nullptr && known()) {
+      readSetting(r, c, key, t->type, x, settings);
     } else {
       r.unknownKey(node, key);
     }
@@ -124,7 +182,9 @@ void readChannels(ConfigReader& r, const ConfigNode& node, const json::value& va
     ChannelConfig channel;
     channel.id = std::string(id);
     const json::value* accounts = nullptr;
-    readAccess(r, c, *ch, c.schema, talon, channel.access, &accounts);
+    const ChannelTransportSpec* transport = findChannelTransport(id);
+    readAccess(r, c, *ch, c.schema, talon, transport, channel.access, channel.settings, &accounts,
+               &channel.defaultAccount);
     if (accounts != nullptr) {
       ConfigNode ac = r.child(c, "accounts");
       if (const json::object* a = r.object(ac, *accounts)) {
@@ -135,8 +195,10 @@ void readChannels(ConfigReader& r, const ConfigNode& node, const json::value& va
           const json::object* ao = r.object(acc, akv.value());
           if (ao == nullptr) continue;
           ChannelAccessConfig account;
-          readAccess(r, acc, *ao, accountSchema, talon, account, nullptr);
+          ChannelSettings settings;
+          readAccess(r, acc, *ao, accountSchema, talon, transport, account, settings, nullptr, nullptr);
           channel.accounts.emplace(std::string(accountId), std::move(account));
+          channel.accountSettings.emplace(std::string(accountId), std::move(settings));
         }
       }
     }
@@ -192,6 +254,15 @@ void checkDmPolicyDependency(ConfigReader& r, const ChannelConfig& channel, cons
 
 void finishChannels(ConfigReader& r, TalonConfig& config) {
   for (const auto& channel : config.channels.entries) {
+    if (!channel.defaultAccount.empty() && !channel.accounts.empty() &&
+        channel.accounts.find(channel.defaultAccount) == channel.accounts.end()) {
+      const std::string path = "channels." + channel.id + ".defaultAccount";
+      ConfigNode at{path, "", {}};
+      if (const SourceLocation* l = r.locate(path)) at.location = *l;
+      r.error(at, DiagnosticCode::kValue,
+              fmt::format("names no account of channels.{}.accounts: {}", channel.id,
+                          ConfigReader::quoted(channel.defaultAccount)));
+    }
     checkDmPolicyDependency(r, channel, channel.access, nullptr);
     for (const auto& [id, account] : channel.accounts) checkDmPolicyDependency(r, channel, account, &id);
   }

@@ -1,0 +1,36 @@
+// The channel adapters' transport keys (config/channel_transports.h): one row per adapter.
+#include "config/channel_transports.h"
+
+#include <algorithm>
+
+namespace talon::config {
+
+namespace {
+
+constexpr ChannelSettingSpec kCommon[] = {
+    {"enabled", ChannelSettingType::kBoolean},
+    {"name", ChannelSettingType::kString},
+};
+
+/// Talon's in-process channel (tests, the CLI): no transport.
+constexpr std::span<const ChannelSettingSpec> kLoopback{};
+
+/// The table: one line per channel adapter.
+constexpr ChannelTransportSpec kTransports[] = {
+    {"loopback", kLoopback, true},
+};
+
+}  // namespace
+
+std::span<const ChannelSettingSpec> commonChannelSettings() { return kCommon; }
+
+std::span<const ChannelTransportSpec> channelTransports() { return kTransports; }
+
+const ChannelTransportSpec* findChannelTransport(std::string_view provider) {
+  for (const auto& t : kTransports) {
+    if (t.provider == provider) return &t;
+  }
+  return nullptr;
+}
+
+}  // namespace talon::config
