@@ -56,6 +56,7 @@ void registerModelsCommands(CLI::App& app, int& exitCode) {
                        {"key", r.key},
                        {"available", r.unavailable.empty()},
                        {"allowedBy", r.allowedBy}};
+        if (!r.alias.empty()) o["alias"] = r.alias;
         if (!r.unavailable.empty()) o["unavailable"] = r.unavailable;
         out.push_back(std::move(o));
       }
@@ -63,10 +64,11 @@ void registerModelsCommands(CLI::App& app, int& exitCode) {
     } else {
       std::vector<std::vector<std::string>> table;
       for (const auto& r : rows) {
-        table.push_back({r.agentId, r.ref, r.role, r.why, r.provider + " (" + r.providerSource + ")",
-                         r.api.empty() ? "-" : r.api, r.key, r.unavailable.empty() ? "yes" : "no: " + r.unavailable});
+        table.push_back({r.agentId, r.ref, r.alias.empty() ? "-" : r.alias, r.role, r.why,
+                         r.provider + " (" + r.providerSource + ")", r.api.empty() ? "-" : r.api, r.key,
+                         r.unavailable.empty() ? "yes" : "no: " + r.unavailable, r.allowedBy});
       }
-      printTable({"AGENT", "MODEL", "ROLE", "WHY", "PROVIDER", "API", "KEY", "AVAILABLE"}, table);
+      printTable({"AGENT", "MODEL", "ALIAS", "ROLE", "WHY", "PROVIDER", "API", "KEY", "AVAILABLE", "OVERRIDE"}, table);
     }
     exitCode = 0;
   });

@@ -144,9 +144,37 @@ struct ModelRef {
   bool fallbacksSet = false;
 };
 
+/// Provider request parameters (`params`) that Talon applies, by OpenClaw's names (docs/gateway/
+/// config-agents/models.md). Other OpenClaw params keys are refused as not supported yet.
+struct ModelParams {
+  std::optional<double> temperature;  // sampling temperature, 0..2
+  std::optional<int64_t> maxTokens;   // the reply's token cap (overrides the provider's and model's)
+};
+
+/// One `models["provider/model"]` entry of `agents.defaults` or `agents.entries.<id>`: an alias and
+/// per-model params. Entries never restrict selection (that is modelPolicy).
+struct ModelEntryConfig {
+  std::string ref;                   // the map key as written ("provider/model" or "provider/*")
+  std::optional<std::string> alias;  // `alias`; "" disables an alias set at a lower layer
+  ModelParams params;
+};
+
+/// `modelPolicy`: the allowlist of model overrides (aliases, exact refs, trailing `provider/*`
+/// wildcards at a segment boundary). Unset or `[]`: any model.
+struct ModelPolicyConfig {
+  bool allowSet = false;  // `allow` was written (an agent's `[]` opts it into allow-any)
+  std::vector<std::string> allow;
+};
+
 /// `agents.defaults`.
 struct AgentDefaultsConfig {
   ModelRef model;
+  /// `agents.defaults.models`, in file order (a later alias for the same name wins, as in OpenClaw).
+  std::vector<ModelEntryConfig> models;
+  /// `agents.defaults.params`: the base of every model's params.
+  ModelParams params;
+  /// `agents.defaults.modelPolicy`.
+  ModelPolicyConfig modelPolicy;
   std::string workspace;  // empty: <stateDir>/workspace (default agent) or <stateDir>/workspace-<id>
   /// `agents.defaults.maxConcurrent`: global cap on concurrently running turns (0: default max(8, 4*CPUs)).
   int maxConcurrent = 0;
@@ -160,6 +188,12 @@ struct AgentEntryConfig {
   std::string name;
   std::string workspace;  // empty: from defaults
   ModelRef model;         // empty primary: from defaults
+  /// `agents.entries.<id>.models`: the agent's aliases and per-model params (over the defaults').
+  std::vector<ModelEntryConfig> models;
+  /// `agents.entries.<id>.params`: agent-wide params (the last layer).
+  ModelParams params;
+  /// `agents.entries.<id>.modelPolicy`: replaces the defaults' policy when `allow` is written.
+  ModelPolicyConfig modelPolicy;
 };
 
 /// `agents`.

@@ -8,6 +8,7 @@
 
 #include "config/config_reader.h"
 #include "config/config_sections.h"
+#include "config/model_selection.h"
 #include "config/provider_catalog.h"
 
 namespace talon::config {
@@ -95,6 +96,7 @@ void checkBindingAgents(ConfigReader& r, const json::object& root, TalonConfig& 
 
 void checkCrossSectionReferences(ConfigReader& r, const json::object& root, TalonConfig& config) {
   checkBindingAgents(r, root, config);
+  resolveConfiguredModelRefs(r, config);
   addImplicitCatalogProviders(r, config);
 }
 

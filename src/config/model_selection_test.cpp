@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "config/config_validator.h"
+#include "config/json5.h"
+
 namespace talon::config {
 namespace {
 
@@ -101,6 +104,134 @@ TEST(ModelSelectionTest, RowsSayWhatEachAgentCanUseAndWhy) {
   EXPECT_EQ(rows[3].role, "configured");
   EXPECT_EQ(rows[3].key, "none");
   EXPECT_TRUE(rows[3].unavailable.empty());
+}
+
+ValidationResult validateText(std::string_view text) {
+  auto doc = parseJson5(text, "/c/talon.json");
+  EXPECT_TRUE(doc) << (doc ? "" : doc.error().message);
+  if (!doc) return {};
+  return validateEffectiveConfig(doc->value, doc->sourceMap, {});
+}
+
+std::string messages(const ValidationResult& r) {
+  std::string out;
+  for (const auto& d : r.diagnostics) out += d.toString() + "\n";
+  return out;
+}
+
+TEST(ModelRefTest, AliasesResolveCaseInsensitivelyAndTheAgentsWin) {
+  ValidationResult r = validateText(R"({
+    agents: {
+      ownership: "explicit",
+      defaults: {
+        model: { primary: "Opus", fallbacks: ["fast"] },
+        models: { "anthropic/claude-opus-4-6": { alias: "opus" }, "groq/llama-3.3-70b": { alias: "fast" } },
+      },
+      entries: {
+        a: { model: "fast", models: { "openai/gpt-4.1-mini": { alias: "FAST" } } },
+        b: {},
+      },
+    },
+  })");
+  ASSERT_TRUE(r.valid()) << messages(r);
+  EXPECT_EQ(r.config.agents.defaults.model.primary, "anthropic/claude-opus-4-6");
+  EXPECT_EQ(r.config.agents.defaults.model.fallbacks, (std::vector<std::string>{"groq/llama-3.3-70b"}));
+  EXPECT_EQ(r.config.agents.entries[0].model.primary, "openai/gpt-4.1-mini");
+  auto viaB = resolveModelRef(r.config, "b", "fast");
+  ASSERT_TRUE(viaB);
+  EXPECT_EQ(viaB->ref, "groq/llama-3.3-70b");
+  EXPECT_EQ(viaB->how, "alias");
+}
+
+TEST(ModelRefTest, AnEmptyAliasDisablesOneAndBareIdsFindTheirProvider) {
+  TalonConfig c;
+  c.agents.defaults.models = {{"anthropic/claude-opus-4-6", std::string("opus"), {}}};
+  AgentEntryConfig a;
+  a.id = "a";
+  a.models = {{"anthropic/claude-opus-4-6", std::string(""), {}}};
+  c.agents.entries = {a};
+  ProviderConfig local;
+  local.id = "local";
+  local.source = "config";
+  local.models.push_back(ProviderModelConfig{});
+  local.models.back().id = "qwen3:8b";
+  c.providers = {local};
+  EXPECT_EQ(resolveModelRef(c, "main", "opus")->ref, "anthropic/claude-opus-4-6");
+  // Agent a disabled the alias: "opus" is then a bare id nothing lists.
+  auto bare = resolveModelRef(c, "a", "opus");
+  EXPECT_EQ(bare->ref, "openai/opus");
+  EXPECT_EQ(bare->how, "default-provider");
+  auto configured = resolveModelRef(c, "a", "qwen3:8b");
+  EXPECT_EQ(configured->ref, "local/qwen3:8b");
+  EXPECT_EQ(configured->how, "configured");
+  // Split at the first "/", provider lower-cased.
+  EXPECT_EQ(resolveModelRef(c, "a", "OpenRouter/moonshotai/kimi-k2")->ref, "openrouter/moonshotai/kimi-k2");
+  EXPECT_FALSE(resolveModelRef(c, "a", "  "));
+}
+
+TEST(ModelRefTest, BareIdsOnlyTheDefaultProviderResolvesAreWarned) {
+  ValidationResult r = validateText(R"({ agents: { defaults: { model: "gpt-4o" } } })");
+  ASSERT_TRUE(r.valid()) << messages(r);
+  EXPECT_EQ(r.config.agents.defaults.model.primary, "openai/gpt-4o");
+  EXPECT_NE(messages(r).find("deprecated"), std::string::npos) << messages(r);
+}
+
+TEST(ModelPolicyTest, AllowListsAliasesExactRefsAndSegmentWildcards) {
+  TalonConfig c;
+  c.agents.defaults.models = {{"anthropic/claude-opus-4-6", std::string("opus"), {}}};
+  c.agents.defaults.modelPolicy.allowSet = true;
+  c.agents.defaults.modelPolicy.allow = {"opus", "OpenAI/gpt-4.1", "openrouter/anthropic/*"};
+  AgentEntryConfig open;
+  open.id = "open";
+  open.modelPolicy.allowSet = true;  // allow: [] -> any
+  AgentEntryConfig own;
+  own.id = "own";
+  own.modelPolicy.allowSet = true;
+  own.modelPolicy.allow = {"groq/*"};
+  c.agents.entries = {open, own};
+
+  EXPECT_TRUE(checkModelPolicy(c, "main", "anthropic/claude-opus-4-6").allowed);
+  EXPECT_TRUE(checkModelPolicy(c, "main", "openai/gpt-4.1").allowed);
+  EXPECT_TRUE(checkModelPolicy(c, "main", "openrouter/anthropic/claude-3").allowed);
+  auto refused = checkModelPolicy(c, "main", "openrouter/openai/gpt-4o");
+  EXPECT_FALSE(refused.allowed);
+  EXPECT_EQ(refused.message,
+            "Model override \"openrouter/openai/gpt-4o\" is not allowed for agent \"main\" by "
+            "agents.defaults.modelPolicy.allow. Add \"openrouter/openai/gpt-4o\" or \"openrouter/*\" to "
+            "agents.defaults.modelPolicy.allow, or remove/empty the list to allow any model.");
+  EXPECT_TRUE(checkModelPolicy(c, "open", "anything/at-all").allowed);
+  EXPECT_TRUE(checkModelPolicy(c, "own", "groq/llama").allowed);
+  EXPECT_FALSE(checkModelPolicy(c, "own", "openai/gpt-4.1").allowed);  // the agent's list replaces the defaults'
+  EXPECT_FALSE(checkModelPolicy(c, "own", "groqx/llama").allowed);     // a wildcard matches at "/" only
+  TalonConfig none;
+  EXPECT_EQ(checkModelPolicy(none, "main", "x/y").by, "any (no modelPolicy)");
+}
+
+TEST(ModelParamsTest, MergeInOpenClawsOrderAndRefuseUnsupportedKeys) {
+  ValidationResult r = validateText(R"({
+    agents: {
+      defaults: {
+        params: { temperature: 0.2, maxTokens: 1000 },
+        models: { "openai/gpt-4.1": { params: { temperature: 0.5 } } },
+      },
+      entries: { main: { models: { "openai/gpt-4.1": { params: { maxTokens: 2000 } } }, params: { temperature: 0.9 } } },
+    },
+  })");
+  ASSERT_TRUE(r.valid()) << messages(r);
+  ModelParams p = effectiveModelParams(r.config, "main", "openai/gpt-4.1");
+  EXPECT_EQ(p.temperature, 0.9);
+  EXPECT_EQ(p.maxTokens, 2000);
+  ModelParams other = effectiveModelParams(r.config, "main", "openai/gpt-4o");
+  EXPECT_EQ(other.temperature, 0.9);
+  EXPECT_EQ(other.maxTokens, 1000);
+
+  ValidationResult bad =
+      validateText(R"({ agents: { defaults: { params: { cacheRetention: "long", temperature: 7 } } } })");
+  EXPECT_FALSE(bad.valid());
+  EXPECT_NE(messages(bad).find("OpenClaw model param \"cacheRetention\" is not supported by Talon yet"),
+            std::string::npos)
+      << messages(bad);
+  EXPECT_NE(messages(bad).find("expected a number in 0..2"), std::string::npos) << messages(bad);
 }
 
 }  // namespace

@@ -142,6 +142,13 @@ Result<std::vector<AgentProfile>> agentProfiles(const config::TalonConfig& cfg, 
     auto selection = config::agentModelSelection(cfg, id);
     a.model = selection.primary;
     a.fallbacks = selection.fallbacks;
+    std::vector<std::string> refs{a.model};
+    refs.insert(refs.end(), a.fallbacks.begin(), a.fallbacks.end());
+    for (const auto& ref : refs) {
+      if (ref.empty()) continue;
+      config::ModelParams p = config::effectiveModelParams(cfg, id, ref);
+      if (p.temperature || p.maxTokens) a.params[ref] = ModelCallParams{p.temperature, p.maxTokens};
+    }
     agents.push_back(std::move(a));
   }
   return agents;

@@ -42,40 +42,112 @@ void readModelRef(ConfigReader& r, const ConfigNode& node, const json::value& va
                });
 }
 
-void readDefaults(ConfigReader& r, const ConfigNode& node, const json::value& value, AgentDefaultsConfig& out) {
+/// `params`: the keys Talon applies; OpenClaw's other provider params are not supported yet.
+void readParams(ConfigReader& r, const ConfigNode& node, const json::value& value, ModelParams& out) {
+  const json::object* o = r.object(node, value);
+  if (o == nullptr) return;
+  for (const auto& kv : *o) {
+    std::string_view key(kv.key().data(), kv.key().size());
+    ConfigNode c = r.child(node, key, "*");
+    if (key == "temperature") {
+      if (!kv.value().is_number() || kv.value().to_number<double>() < 0 || kv.value().to_number<double>() > 2) {
+        r.error(c, DiagnosticCode::kType, "expected a number in 0..2, got " + ConfigReader::describe(kv.value()));
+      } else {
+        out.temperature = kv.value().to_number<double>();
+      }
+    } else if (key == "maxTokens") {
+      if (auto i = r.integer(c, kv.value(), 1, kMaxSafeInteger, "> 0")) out.maxTokens = *i;
+    } else {
+      r.error(c, DiagnosticCode::kUnsupportedKey,
+              fmt::format("OpenClaw model param {} is not supported by Talon yet (supported: temperature, maxTokens)",
+                          ConfigReader::quoted(key)));
+    }
+  }
+}
+
+/// `models`: {"provider/model": {alias, params}}.
+void readModelEntries(ConfigReader& r, const ConfigNode& node, const json::value& value,
+                      std::vector<ModelEntryConfig>& out) {
+  const json::object* o = r.object(node, value);
+  if (o == nullptr) return;
+  for (const auto& kv : *o) {
+    std::string_view ref(kv.key().data(), kv.key().size());
+    ConfigNode c = r.child(node, ref, "*");
+    ModelEntryConfig entry;
+    entry.ref = std::string(ref);
+    if (ref.find('/') == std::string_view::npos || ref.front() == '/' || ref.back() == '/') {
+      r.error(c, DiagnosticCode::kValue,
+              fmt::format("model key {} must be \"provider/model\" or \"provider/*\"", ConfigReader::quoted(ref)));
+    }
+    r.readObject(c, kv.value(),
+                 {
+                     {"alias",
+                      [&](const ConfigNode& k, const json::value& x) {
+                        if (auto s = r.string(k, x)) entry.alias = *s;
+                      }},
+                     {"params", [&](const ConfigNode& k, const json::value& x) { readParams(r, k, x, entry.params); }},
+                 });
+    out.push_back(std::move(entry));
+  }
+}
+
+void readModelPolicy(ConfigReader& r, const ConfigNode& node, const json::value& value, ModelPolicyConfig& out) {
   r.readObject(node, value,
                {
-                   {"model", [&](const ConfigNode& c, const json::value& x) { readModelRef(r, c, x, out.model); }},
-                   {"workspace",
+                   {"allow",
                     [&](const ConfigNode& c, const json::value& x) {
-                      if (auto s = r.string(c, x)) out.workspace = *s;
-                    }},
-                   {"maxConcurrent",
-                    [&](const ConfigNode& c, const json::value& x) {
-                      if (auto i = r.integer(c, x, 1, std::numeric_limits<int>::max(), "> 0")) {
-                        out.maxConcurrent = static_cast<int>(*i);
+                      if (auto a = r.stringArray(c, x)) {
+                        out.allow = *a;
+                        out.allowSet = true;
                       }
-                    }},
-                   {"timeoutSeconds",
-                    [&](const ConfigNode& c, const json::value& x) {
-                      if (auto i = r.integer(c, x, 0, kMaxSafeInteger, ">= 0")) out.timeoutSeconds = *i;
                     }},
                });
 }
 
+void readDefaults(ConfigReader& r, const ConfigNode& node, const json::value& value, AgentDefaultsConfig& out) {
+  r.readObject(
+      node, value,
+      {
+          {"model", [&](const ConfigNode& c, const json::value& x) { readModelRef(r, c, x, out.model); }},
+          {"models", [&](const ConfigNode& c, const json::value& x) { readModelEntries(r, c, x, out.models); }},
+          {"params", [&](const ConfigNode& c, const json::value& x) { readParams(r, c, x, out.params); }},
+          {"modelPolicy",
+           [&](const ConfigNode& c, const json::value& x) { readModelPolicy(r, c, x, out.modelPolicy); }},
+          {"workspace",
+           [&](const ConfigNode& c, const json::value& x) {
+             if (auto s = r.string(c, x)) out.workspace = *s;
+           }},
+          {"maxConcurrent",
+           [&](const ConfigNode& c, const json::value& x) {
+             if (auto i = r.integer(c, x, 1, std::numeric_limits<int>::max(), "> 0")) {
+               out.maxConcurrent = static_cast<int>(*i);
+             }
+           }},
+          {"timeoutSeconds",
+           [&](const ConfigNode& c, const json::value& x) {
+             if (auto i = r.integer(c, x, 0, kMaxSafeInteger, ">= 0")) out.timeoutSeconds = *i;
+           }},
+      });
+}
+
 void readEntry(ConfigReader& r, const ConfigNode& node, const json::value& value, AgentEntryConfig& out) {
-  r.readObject(node, value,
-               {
-                   {"name",
-                    [&](const ConfigNode& c, const json::value& x) {
-                      if (auto s = r.string(c, x)) out.name = *s;
-                    }},
-                   {"workspace",
-                    [&](const ConfigNode& c, const json::value& x) {
-                      if (auto s = r.string(c, x)) out.workspace = *s;
-                    }},
-                   {"model", [&](const ConfigNode& c, const json::value& x) { readModelRef(r, c, x, out.model); }},
-               });
+  r.readObject(
+      node, value,
+      {
+          {"name",
+           [&](const ConfigNode& c, const json::value& x) {
+             if (auto s = r.string(c, x)) out.name = *s;
+           }},
+          {"workspace",
+           [&](const ConfigNode& c, const json::value& x) {
+             if (auto s = r.string(c, x)) out.workspace = *s;
+           }},
+          {"model", [&](const ConfigNode& c, const json::value& x) { readModelRef(r, c, x, out.model); }},
+          {"models", [&](const ConfigNode& c, const json::value& x) { readModelEntries(r, c, x, out.models); }},
+          {"params", [&](const ConfigNode& c, const json::value& x) { readParams(r, c, x, out.params); }},
+          {"modelPolicy",
+           [&](const ConfigNode& c, const json::value& x) { readModelPolicy(r, c, x, out.modelPolicy); }},
+      });
 }
 
 void readAgents(ConfigReader& r, const ConfigNode& node, const json::value& value, TalonConfig& config) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <limits>
 #include <list>
 #include <mutex>
 #include <random>
@@ -423,13 +424,14 @@ std::optional<Error> AgentRunner::Impl::Turn::intake() {
     rec.channel = req_.channel;
     rec.createdAtMs = now;
   }
-  auto [providerId, model] = splitModelRef(agent_.model);
+  const std::string& primary = req_.modelOverride ? *req_.modelOverride : agent_.model;
+  auto [providerId, model] = splitModelRef(primary);
   {
     std::lock_guard lock(mu_);
     providerId_ = providerId;
     model_ = model;
     candidates_.emplace_back(providerId, model);
-    for (const auto& ref : agent_.fallbacks) {
+    for (const auto& ref : req_.modelOverride ? std::vector<std::string>{} : agent_.fallbacks) {
       auto candidate = splitModelRef(ref);
       if (std::find(candidates_.begin(), candidates_.end(), candidate) == candidates_.end()) {
         candidates_.push_back(std::move(candidate));
@@ -438,7 +440,7 @@ std::optional<Error> AgentRunner::Impl::Turn::intake() {
   }
   rec.updatedAtMs = now;
   rec.lastRunId = req_.runId;
-  rec.model = agent_.model;
+  rec.model = primary;
   auto user = entry(store::TranscriptRole::kUser, req_.message);
   store::RunRecord run;
   run.runId = req_.runId;
@@ -496,6 +498,18 @@ void AgentRunner::Impl::Turn::callModel(Lock& lk) {
   setStateLocked(TurnState::kModel, json::object{{"step", steps_}});
   ModelRequest request;
   request.model = model_;
+  const ModelCallParams* params = nullptr;
+  if (req_.modelOverride) {
+    params = &req_.modelOverrideParams;
+  } else if (auto it = agent_.params.find(providerId_ + "/" + model_); it != agent_.params.end()) {
+    params = &it->second;
+  }
+  if (params != nullptr) {
+    if (params->maxTokens) {
+      request.maxTokens = static_cast<int>(std::min<int64_t>(*params->maxTokens, std::numeric_limits<int>::max()));
+    }
+    request.temperature = params->temperature;
+  }
   request.messages = context_;
   if (impl_->tools_) request.tools = impl_->tools_->specs();
   request.timeout = remaining;

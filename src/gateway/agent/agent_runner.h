@@ -56,6 +56,12 @@ class ToolRegistry;
 namespace talon::gateway {
 
 /// One configured agent as the runner needs it.
+/// The request parameters a model call sends (the model's `params`: OpenClaw's names).
+struct ModelCallParams {
+  std::optional<double> temperature;  // 0..2
+  std::optional<int64_t> maxTokens;   // > 0
+};
+
 struct AgentProfile {
   std::string id;
   std::string name;
@@ -65,6 +71,9 @@ struct AgentProfile {
   /// fallback-worthy error (model_failover.h); empty: the selection is strict. The selection source
   /// decides it (OpenClaw docs/concepts/model-failover.md; config/model_selection.h).
   std::vector<std::string> fallbacks;
+  /// Request params by ref ("provider/model") for `model` and each fallback, merged from the config's
+  /// layers (config/model_selection.h effectiveModelParams); a ref without an entry sends none.
+  std::map<std::string, ModelCallParams> params;
 };
 
 /// The states of a turn, in order (see the top of this file). The last three are terminal.
@@ -107,6 +116,11 @@ struct TurnRequest {
   std::string sessionKey;      // canonical agent-scoped key
   std::string message;         // the user's text
   std::string channel = "webchat";
+  /// A model chosen by the caller for this turn ("provider/model", already resolved and allowed by the
+  /// agent's modelPolicy): used instead of the agent's model, strictly (no fallbacks), with
+  /// `modelOverrideParams`. OpenClaw: a user's model choice is strict (docs/concepts/model-failover.md).
+  std::optional<std::string> modelOverride;
+  ModelCallParams modelOverrideParams;
   /// When set, the conversation sent by an OpenAI-compatible client replaces the stored transcript as
   /// model context (the turn is still recorded in the session's transcript).
   std::optional<std::vector<ChatMessage>> contextOverride;

@@ -2,6 +2,7 @@
 // does (reference/openclaw-protocol.md "Core methods").
 #include <spdlog/spdlog.h>
 
+#include "config/model_selection.h"
 #include "gateway/message_limits.h"
 #include "gateway/methods/builtin_methods.h"
 #include "gateway/methods/payloads.h"
@@ -18,7 +19,30 @@ struct ChatDeps {
   ClockPtr clock;
   /// gateway.limits.maxMessageBytes.
   int64_t maxMessageBytes;
+  /// The config the gateway started with (aliases, modelPolicy and params for model overrides).
+  const config::TalonConfig* config;
 };
+
+/// Applies `agent`'s `provider`/`model` override to `turn` as OpenClaw's agent command does: resolved
+/// through the agent's aliases (config/model_selection.h), checked against its modelPolicy (OpenClaw's
+/// refusal message), strict, with the ref's merged params. Errors: kInvalidArgument.
+Status applyModelOverride(const config::TalonConfig& config, const json::object& params, TurnRequest& turn) {
+  auto model = getString(params, "model");
+  auto provider = getString(params, "provider");
+  if (!model && !provider) return {};
+  if (!model || model->empty())
+    return fail(ErrorCode::kInvalidArgument, "Invalid model override.", "Invalid model override.");
+  std::string raw =
+      provider && !provider->empty() ? std::string(*provider) + "/" + std::string(*model) : std::string(*model);
+  auto resolved = config::resolveModelRef(config, turn.agentId, raw);
+  if (!resolved) return fail(ErrorCode::kInvalidArgument, "Invalid model override.", "Invalid model override.");
+  config::ModelPolicyDecision decision = config::checkModelPolicy(config, turn.agentId, resolved->ref);
+  if (!decision.allowed) return fail(ErrorCode::kInvalidArgument, decision.message, decision.message);
+  config::ModelParams p = config::effectiveModelParams(config, turn.agentId, resolved->ref);
+  turn.modelOverride = resolved->ref;
+  turn.modelOverrideParams = ModelCallParams{p.temperature, p.maxTokens};
+  return {};
+}
 
 TurnOutcome failedOutcome(const std::string& runId, const std::string& sessionKey, const std::string& agentId,
                           Error e) {
@@ -156,7 +180,8 @@ Status registerChatMethods(MethodRegistry& registry, const GatewayServices& serv
                    services.runs,
                    services.executors,
                    services.clock,
-                   services.config->config.gateway.limits.maxMessageBytes};
+                   services.config->config.gateway.limits.maxMessageBytes,
+                   &services.config->config};
   Status s = registry.add(
       {"chat.send",
        protocol::Scope::kWrite,
@@ -221,8 +246,8 @@ Status registerChatMethods(MethodRegistry& registry, const GatewayServices& serv
         {"channel", ParamType::kString},
         {"bestEffortDeliver", ParamType::kBoolean, false, true},
         {"lane", ParamType::kString, false, true},
-        {"provider", ParamType::kString, false, true},
-        {"model", ParamType::kString, false, true},
+        {"provider", ParamType::kString},
+        {"model", ParamType::kString},
         {"to", ParamType::kString, false, true},
         {"replyTo", ParamType::kString, false, true},
         {"attachments", ParamType::kArray, false, true},
@@ -238,6 +263,7 @@ Status registerChatMethods(MethodRegistry& registry, const GatewayServices& serv
              buildTurn(d.agents, sessionKey, getString(call.params, "agentId"), call.params, "channel",
                        std::chrono::milliseconds(intParam(call.params, "timeout", 0) * 1000), d.maxMessageBytes);
          if (!turn) return call.error(turn.error());
+         if (auto s = applyModelOverride(*d.config, call.params, *turn); !s) return call.error(s.error());
          call.reply->subscribeSession(turn->sessionKey);
          const auto& id = call.id;
          const auto& r = call.reply;

@@ -330,3 +330,44 @@ TEST(MessageSizeLimit, ChatSendAndAgentRefuseAMessageOverGatewayLimitsMaxMessage
 
 }  // namespace
 }  // namespace talon::gateway::methods
+
+namespace talon::gateway::methods {
+namespace {
+
+TEST(AgentModelOverride, ResolvesAliasesChecksModelPolicyAndSendsTheModelsParams) {
+  talon::testing::GatewayComponentsOptions options;
+  options.configText = R"({ agents: { defaults: {
+      models: { "fake/model-2": { alias: "two", params: { temperature: 0.3, maxTokens: 77 } } },
+      modelPolicy: { allow: ["two", "other/*"] } } } })";
+  talon::testing::GatewayComponents gw(options);
+  talon::testing::MethodHarness harness(gw);
+  ASSERT_TRUE(harness.ok());
+
+  auto refused = harness.call(
+      "agent",
+      json::object{{"sessionKey", "main"}, {"message", "hi"}, {"idempotencyKey", "r1"}, {"model", "fake/model-3"}});
+  ASSERT_FALSE(refused.ok);
+  EXPECT_EQ(refused.error->code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(refused.error->publicMessage(),
+            "Model override \"fake/model-3\" is not allowed for agent \"main\" by agents.defaults.modelPolicy.allow. "
+            "Add \"fake/model-3\" or \"fake/*\" to agents.defaults.modelPolicy.allow, or remove/empty the list to "
+            "allow any model.");
+  auto noModel = harness.call(
+      "agent", json::object{{"sessionKey", "main"}, {"message", "hi"}, {"idempotencyKey", "r2"}, {"provider", "fake"}});
+  ASSERT_FALSE(noModel.ok);
+  EXPECT_EQ(noModel.error->publicMessage(), "Invalid model override.");
+  gw.executors.runReady();
+  EXPECT_EQ(gw.provider->count(), 0u);  // nothing refused reached the model
+
+  auto ok = harness.call(
+      "agent", json::object{{"sessionKey", "main"}, {"message", "hi"}, {"idempotencyKey", "r3"}, {"model", "TWO"}});
+  EXPECT_TRUE(ok.ok) << (ok.error ? ok.error->toString() : "");
+  ASSERT_TRUE(gw.waitCalls(1));
+  const ModelRequest& request = gw.provider->call(0)->request;
+  EXPECT_EQ(request.model, "model-2");
+  EXPECT_EQ(request.temperature, 0.3);
+  EXPECT_EQ(request.maxTokens, 77);
+}
+
+}  // namespace
+}  // namespace talon::gateway::methods

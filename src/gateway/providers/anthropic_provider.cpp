@@ -192,6 +192,7 @@ json::object encodeAnthropicRequest(const ModelRequest& request, int64_t maxToke
   json::object body;
   body["model"] = request.model;
   body["max_tokens"] = maxTokens;
+  if (request.temperature) body["temperature"] = *request.temperature;
   std::string system;
   for (const auto& m : request.messages) {
     if (m.role != "system" || m.content.empty()) continue;

@@ -208,7 +208,10 @@ json::object encodeGeminiRequest(const ModelRequest& request, std::optional<int6
     }
   }
   body["contents"] = std::move(contents);
-  if (maxOutputTokens) body["generationConfig"] = json::object{{"maxOutputTokens", *maxOutputTokens}};
+  json::object generation;
+  if (maxOutputTokens) generation["maxOutputTokens"] = *maxOutputTokens;
+  if (request.temperature) generation["temperature"] = *request.temperature;
+  if (!generation.empty()) body["generationConfig"] = std::move(generation);
   return body;
 }
 

@@ -42,6 +42,8 @@ struct ModelRequest {
   std::vector<ChatMessage> messages;
   std::vector<ToolSpec> tools;
   std::optional<int> maxTokens;
+  /// Sampling temperature (0..2) from the model's `params`; unset: the vendor's default.
+  std::optional<double> temperature;
   /// Budget for the whole call; the provider fails with kDeadlineExceeded after it.
   std::chrono::milliseconds timeout{120'000};
 };

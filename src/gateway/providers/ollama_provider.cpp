@@ -189,7 +189,10 @@ json::object encodeOllamaChatRequest(const ModelRequest& request, std::optional<
     body["tools"] = std::move(tools);
   }
   body["stream"] = true;
-  if (maxTokens) body["options"] = json::object{{"num_predict", *maxTokens}};
+  json::object options;
+  if (maxTokens) options["num_predict"] = *maxTokens;
+  if (request.temperature) options["temperature"] = *request.temperature;
+  if (!options.empty()) body["options"] = std::move(options);
   return body;
 }
 

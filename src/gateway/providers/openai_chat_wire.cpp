@@ -180,6 +180,9 @@ json::object encodeChatRequest(const ModelRequest& request, const ChatRequestEnc
   if (auto limit = request.maxTokens ? std::optional<int64_t>(*request.maxTokens) : encoding.defaultMaxTokens) {
     body[encoding.maxTokensField] = *limit;
   }
+  if (request.temperature) {
+    body["temperature"] = *request.temperature;
+  }
   body["stream"] = encoding.stream;
   if (encoding.stream) body["stream_options"] = json::object{{"include_usage", true}};
   return body;

@@ -200,6 +200,7 @@ json::object encodeResponsesRequest(const ModelRequest& request, std::optional<i
     body["tools"] = std::move(tools);
   }
   if (maxOutputTokens) body["max_output_tokens"] = *maxOutputTokens;
+  if (request.temperature) body["temperature"] = *request.temperature;
   body["stream"] = true;
   body["store"] = false;
   return body;
