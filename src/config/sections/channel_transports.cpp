@@ -15,9 +15,20 @@ constexpr ChannelSettingSpec kCommon[] = {
 /// Talon's in-process channel (tests, the CLI): no transport.
 constexpr std::span<const ChannelSettingSpec> kLoopback{};
 
+/// IRC (gateway/channels/irc/irc_channel.h; OpenClaw docs/channels/irc.md). Not yet: passwordFile,
+/// nickserv.passwordFile (refused by the adapter), and the delivery keys (textChunkLimit, streaming, ...).
+constexpr ChannelSettingSpec kIrc[] = {
+    {"host", ChannelSettingType::kString},     {"port", ChannelSettingType::kInteger},
+    {"tls", ChannelSettingType::kBoolean},     {"nick", ChannelSettingType::kString},
+    {"username", ChannelSettingType::kString}, {"realname", ChannelSettingType::kString},
+    {"password", ChannelSettingType::kSecret}, {"channels", ChannelSettingType::kStringList},
+    {"nickserv", ChannelSettingType::kObject},
+};
+
 /// The table: one line per channel adapter.
 constexpr ChannelTransportSpec kTransports[] = {
     {"loopback", kLoopback, true},
+    {"irc", kIrc},
 };
 
 }  // namespace

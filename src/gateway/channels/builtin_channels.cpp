@@ -1,4 +1,5 @@
 #include "gateway/channels/channel_registry.h"
+#include "gateway/channels/irc/irc_channel.h"
 #include "gateway/channels/loopback_channel.h"
 
 namespace talon::gateway::channels {
@@ -16,6 +17,7 @@ struct BuiltinChannel {
 /// The channel adapters, one line each.
 constexpr BuiltinChannel kChannels[] = {
     {"loopback", createLoopback},
+    {"irc", IrcChannel::fromContext},
 };
 }  // namespace
 

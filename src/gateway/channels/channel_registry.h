@@ -13,6 +13,10 @@
 #include "gateway/channels/channel.h"
 #include "gateway/executors.h"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace talon::gateway::channels {
 
 /// What a factory gets: the account's id, its settings (the `channels.<provider>.accounts.<id>` object,
@@ -22,6 +26,9 @@ struct ChannelContext {
   json::object settings;
   Executors executors;
   ClockPtr clock;
+  /// The gateway's io_context, for adapters that hold sockets (net::TcpLineClient, net::HttpClient);
+  /// outlives the channel. Null where there is none (an adapter that needs one refuses to be created).
+  boost::asio::io_context* io = nullptr;
 };
 
 using ChannelFactory = std::function<Result<ChannelPtr>(const ChannelContext&)>;
