@@ -1,0 +1,144 @@
+#include "support/ngircd_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace talon::testing {
+
+namespace {
+
+constexpr const char* kNgircd = "/usr/sbin/ngircd";
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, read back, released).
+Result<uint16_t> freePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return fail(ErrorCode::kIo, "socket() failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    return fail(ErrorCode::kIo, "cannot bind a loopback port");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool accepts(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::string readFile(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NgircdServer>> NgircdServer::start() {
+  if (::access(kNgircd, X_OK) != 0) {
+    return fail(ErrorCode::kNotFound,
+                std::string(kNgircd) + " is not installed (scripts/install-deps.sh installs ngircd)");
+  }
+  std::unique_ptr<NgircdServer> server(new NgircdServer());
+  auto port = freePort();
+  if (!port) return fail(port.error());
+  server->port_ = *port;
+  const auto& dir = server->dir_.path();
+  const bool root = ::geteuid() == 0;
+  if (root) ::chmod(dir.c_str(), 0777);  // ngircd drops to nobody and writes its PID file here
+  {
+    std::ofstream motd(dir / "motd.txt");
+    motd << "Talon test server\n";
+  }
+  std::ofstream conf(dir / "ngircd.conf");
+  conf << "[Global]\n"
+       << "Name = irc.talon.test\n"
+       << "Info = Talon test server\n"
+       << "AdminInfo1 = Talon tests\nAdminInfo2 = loopback\nAdminEMail = tests@talon.invalid\n"
+       << "Listen = 127.0.0.1\n"
+       << "Ports = " << server->port_ << "\n"
+       << "MotdFile = " << (dir / "motd.txt").string() << "\n"
+       << "PidFile = " << (dir / "ngircd.pid").string() << "\n";
+  if (root) conf << "ServerUID = 65534\nServerGID = 65534\n";
+  conf << "[Limits]\n"
+       << "MaxNickLength = 30\n"
+       << "MaxConnectionsIP = 0\n"
+       << "PingTimeout = 300\nPongTimeout = 60\n"
+       << "[Options]\n"
+       << "PAM = no\nDNS = no\nIdent = no\n";
+  conf.close();
+  if (auto s = server->launch(); !s) return fail(s.error());
+  return server;
+}
+
+Status NgircdServer::launch() {
+  const auto conf = (dir_.path() / "ngircd.conf").string();
+  const auto log = (dir_.path() / "ngircd.log").string();
+  pid_t pid = ::fork();
+  if (pid < 0) return fail(ErrorCode::kIo, "fork() failed");
+  if (pid == 0) {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    ::execl(kNgircd, kNgircd, "-n", "-f", conf.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  pid_ = pid;
+  // Wait for the listener (an external process: poll it, bounded).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return fail(ErrorCode::kUnavailable, "ngircd exited at start-up: " + readFile(log));
+    }
+    if (accepts(port_)) return {};
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill();
+  return fail(ErrorCode::kUnavailable, "ngircd did not listen within 10 s: " + readFile(log));
+}
+
+void NgircdServer::kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+Status NgircdServer::restart() {
+  kill();
+  return launch();
+}
+
+NgircdServer::~NgircdServer() { kill(); }
+
+}  // namespace talon::testing

@@ -1,0 +1,46 @@
+#pragma once
+// A real IRC server for the IRC channel's tests: Debian's ngircd (scripts/install-deps.sh), started in
+// the foreground (`ngircd -n -f <conf>`) on 127.0.0.1 and a port free at start-up, with its config, PID
+// file and MOTD in a temp dir; stopped (SIGTERM, then SIGKILL) on destruction. Run as root (CI), it
+// drops to nobody:nogroup (ServerUID/ServerGID), so the temp dir is made world-accessible.
+//
+// Thread rules: one test thread drives it.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "base/error.h"
+#include "support/temp_dir.h"
+
+namespace talon::testing {
+
+class NgircdServer {
+ public:
+  /// Writes the config and starts the server; returns once it accepts connections. Errors: kNotFound
+  /// when ngircd is not installed; kUnavailable when it exits or does not listen within 10 s (its
+  /// output is in the message).
+  static Result<std::unique_ptr<NgircdServer>> start();
+  ~NgircdServer();
+  NgircdServer(const NgircdServer&) = delete;
+  NgircdServer& operator=(const NgircdServer&) = delete;
+
+  uint16_t port() const { return port_; }
+  /// Kills the server (SIGKILL: connections drop without a goodbye) and waits for it. Idempotent.
+  void kill();
+  /// Starts it again on the same port. Errors: as start().
+  Status restart();
+  bool running() const { return pid_ > 0; }
+
+ private:
+  NgircdServer() = default;
+  Status launch();
+
+  TempDir dir_{"talon-ngircd"};
+  uint16_t port_ = 0;
+  pid_t pid_ = -1;
+};
+
+}  // namespace talon::testing
