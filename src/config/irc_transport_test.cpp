@@ -1,0 +1,63 @@
+// The IRC channel's transport keys in config (the `irc` row of config/sections/channel_transports.cpp):
+// OpenClaw's `channels.irc` keys Talon implements load, typed, for the adapter; the others are refused.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "config/channel_transports.h"
+#include "config/config_validator.h"
+#include "config/json5.h"
+
+namespace talon::config {
+namespace {
+
+ValidationResult validateText(std::string_view text) {
+  auto doc = parseJson5(text, "/c/talon.json");
+  EXPECT_TRUE(doc) << (doc ? "" : doc.error().message);
+  if (!doc) return {};
+  return validateEffectiveConfig(doc->value, doc->sourceMap, {});
+}
+
+std::string messagesOf(const ValidationResult& r) {
+  std::string out;
+  for (const auto& d : r.diagnostics) out += d.toString() + "\n";
+  return out;
+}
+
+TEST(IrcTransportKeys, OpenClawsIrcKeysLoadForTheAdapter) {
+  ValidationResult r = validateText(R"({
+    channels: { irc: {
+      host: "irc.example.net", port: 6697, tls: true, nick: "talon", username: "talon", realname: "Talon",
+      password: "server-pass", channels: ["#ops", "#dev"],
+      nickserv: { enabled: true, service: "NickServ", password: "ns-pass" },
+      dmPolicy: "pairing", groupPolicy: "allowlist", groups: { "#ops": { requireMention: false } },
+      accounts: { work: { nick: "talon-work", channels: ["#work"] } },
+    } },
+  })");
+  ASSERT_TRUE(r.valid()) << messagesOf(r);
+  const ChannelConfig& c = r.config.channels.entries.at(0);
+  EXPECT_EQ(c.id, "irc");
+  EXPECT_EQ(c.settings.values.at("host"), json::value("irc.example.net"));
+  EXPECT_EQ(c.settings.values.at("port"), json::value(6697));
+  EXPECT_EQ(c.settings.values.at("tls"), json::value(true));
+  EXPECT_EQ(c.settings.values.at("password"), json::value("server-pass"));
+  EXPECT_EQ(c.settings.values.at("channels"), (json::value{"#ops", "#dev"}));
+  EXPECT_TRUE(c.settings.values.at("nickserv").is_object());
+  EXPECT_EQ(c.accountSettings.at("work").values.at("nick"), json::value("talon-work"));
+}
+
+TEST(IrcTransportKeys, KeysTalonDoesNotImplementAreRefused) {
+  for (const char* key : {"passwordFile: \"/run/irc-pass\"", "textChunkLimit: 300", "replyToMode: \"off\""}) {
+    ValidationResult r = validateText(std::string(R"({ channels: { irc: { host: "h", nick: "n", )") + key + " } } }");
+    EXPECT_FALSE(r.valid()) << key;
+    const std::string m = messagesOf(r);
+    const std::string name = std::string(key).substr(0, std::string(key).find(':'));
+    EXPECT_NE(m.find("channels.irc." + name), std::string::npos) << m;
+  }
+  ValidationResult wrongType = validateText(R"({ channels: { irc: { host: "h", nick: "n", port: "6667" } } })");
+  EXPECT_FALSE(wrongType.valid());
+  EXPECT_NE(messagesOf(wrongType).find("channels.irc.port"), std::string::npos) << messagesOf(wrongType);
+}
+
+}  // namespace
+}  // namespace talon::config
