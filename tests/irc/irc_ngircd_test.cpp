@@ -18,6 +18,7 @@
 #include "gateway/channels/irc/irc_channel.h"
 #include "gateway/channels/irc/irc_protocol.h"
 #include "support/gateway_components.h"
+#include "support/irc_test_client.h"
 #include "support/ngircd_server.h"
 
 namespace talon::gateway::channels {
@@ -25,84 +26,6 @@ namespace {
 
 using namespace std::chrono_literals;
 constexpr auto kSafetyNet = 15s;
-
-/// A human on IRC: a blocking client with a receive timeout, answering PING while it waits.
-class Human {
- public:
-  ~Human() { close(); }
-
-  /// Connects and registers as `nick`; true once the welcome arrived.
-  bool connect(uint16_t port, const std::string& nick) {
-    close();
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{0, 100'000};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return false;
-    nick_ = nick;
-    send("NICK " + nick);
-    send("USER " + nick + " 0 * :Human " + nick);
-    return waitFor([](const irc::IrcLine& l) { return l.command == "001"; }).has_value();
-  }
-  /// Joins `channel`; true once the server confirmed (end of NAMES).
-  bool join(const std::string& channel) {
-    send("JOIN " + channel);
-    return waitFor([](const irc::IrcLine& l) { return l.command == "366"; }).has_value();
-  }
-  void say(const std::string& target, const std::string& text) { send("PRIVMSG " + target + " :" + text); }
-  void send(const std::string& line) {
-    const std::string data = line + "\r\n";
-    (void)!::write(fd_, data.data(), data.size());
-  }
-  /// The next line that satisfies `pred` (others are skipped), or nullopt on the safety net or when
-  /// the connection ends. `pump` runs while waiting (the gateway's manual executors).
-  std::optional<irc::IrcLine> waitFor(const std::function<bool(const irc::IrcLine&)>& pred,
-                                      const std::function<void()>& pump = {}) {
-    const auto deadline = std::chrono::steady_clock::now() + kSafetyNet;
-    while (std::chrono::steady_clock::now() < deadline) {
-      for (auto nl = buffer_.find("\r\n"); nl != std::string::npos; nl = buffer_.find("\r\n")) {
-        std::string raw = buffer_.substr(0, nl);
-        buffer_.erase(0, nl + 2);
-        auto line = irc::parseIrcLine(raw);
-        if (!line) continue;
-        if (line->command == "PING") send("PONG :" + (line->params.empty() ? "" : line->params.back()));
-        if (pred(*line)) return line;
-      }
-      if (pump) pump();
-      char chunk[4096];
-      const ssize_t n = ::read(fd_, chunk, sizeof chunk);
-      if (n == 0) return std::nullopt;
-      if (n > 0) buffer_.append(chunk, static_cast<std::size_t>(n));
-    }
-    return std::nullopt;
-  }
-  /// The next PRIVMSG from `from` to this human or `target`, as its text.
-  std::optional<std::string> nextPrivmsg(const std::string& from, const std::function<void()>& pump,
-                                         std::string target = {}) {
-    if (target.empty()) target = nick_;
-    auto l = waitFor(
-        [&](const irc::IrcLine& l) {
-          return l.command == "PRIVMSG" && l.params.size() == 2 && l.params[0] == target &&
-                 irc::parseIrcPrefix(l.prefix).nick == from;
-        },
-        pump);
-    if (!l) return std::nullopt;
-    return l->params[1];
-  }
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-    buffer_.clear();
-  }
-
- private:
-  int fd_ = -1;
-  std::string nick_;
-  std::string buffer_;
-};
 
 /// Direct messages open to everyone; channels open, mention-gated (requireMention defaults to true).
 constexpr std::string_view kOpenConfig = R"({
@@ -176,7 +99,7 @@ class IrcChannelNgircdTest : public ::testing::Test {
 
   /// Whether `nick` is in #talon now, by the NAMES reply the human gets (membership prefixes such as
   /// '@' stripped); the human must be in #talon.
-  bool botInChannel(Human& human, const std::string& nick) {
+  bool botInChannel(testing::IrcTestClient& human, const std::string& nick) {
     human.send("NAMES #talon");
     bool found = false;
     auto end = human.waitFor([&](const irc::IrcLine& l) {
@@ -214,7 +137,7 @@ TEST_F(IrcChannelNgircdTest, RegistersJoinsAndAnswersADirectMessage) {
   channel_->probe([&](Status s) { probed = s.has_value(); });
   EXPECT_TRUE(probed);
 
-  Human alice;
+  testing::IrcTestClient alice;
   ASSERT_TRUE(alice.connect(server_->port(), "alice"));
   ASSERT_TRUE(alice.join("#talon"));
   ASSERT_TRUE(until([&] { return botInChannel(alice, "talon"); }));
@@ -244,7 +167,7 @@ TEST_F(IrcChannelNgircdTest, RegistersJoinsAndAnswersADirectMessage) {
 
 TEST_F(IrcChannelNgircdTest, ChannelMessagesNeedAMention) {
   startGateway(kOpenConfig);
-  Human bob;
+  testing::IrcTestClient bob;
   ASSERT_TRUE(bob.connect(server_->port(), "bob"));
   ASSERT_TRUE(bob.join("#talon"));
   ASSERT_TRUE(until([&] { return botInChannel(bob, "talon"); }));
@@ -265,7 +188,7 @@ TEST_F(IrcChannelNgircdTest, ChannelMessagesNeedAMention) {
 }
 
 TEST_F(IrcChannelNgircdTest, ANickCollisionFallsBackToAnAlternative) {
-  Human squatter;
+  testing::IrcTestClient squatter;
   ASSERT_TRUE(squatter.connect(server_->port(), "talon"));
   startGateway(kOpenConfig);
   EXPECT_EQ(channel_->currentNick(), "talon_");
@@ -283,7 +206,7 @@ TEST_F(IrcChannelNgircdTest, ANickCollisionFallsBackToAnAlternative) {
 
 TEST_F(IrcChannelNgircdTest, ReconnectsAfterTheServerRestartsAndDeliversTheNextReply) {
   startGateway(kOpenConfig);
-  Human carol;
+  testing::IrcTestClient carol;
   ASSERT_TRUE(carol.connect(server_->port(), "carol"));
   carol.say("talon", "before the restart");
   ASSERT_TRUE(gw_->waitCalls(1));
@@ -320,7 +243,7 @@ TEST_F(IrcChannelNgircdTest, ReconnectsAfterTheServerRestartsAndDeliversTheNextR
 
 TEST_F(IrcChannelNgircdTest, AStrangerUnderPairingGetsACodeAndNoSession) {
   startGateway(kPairingConfig);
-  Human mallory;
+  testing::IrcTestClient mallory;
   ASSERT_TRUE(mallory.connect(server_->port(), "mallory"));
   mallory.say("talon", "let me in");
   // The pairing reply has ten lines: five at once, the rest paced (time moves while the human waits).
@@ -343,7 +266,7 @@ TEST_F(IrcChannelNgircdTest, AStrangerUnderPairingGetsACodeAndNoSession) {
 
 TEST_F(IrcChannelNgircdTest, LongRepliesAreSplitAndPaced) {
   startGateway(kOpenConfig);
-  Human dave;
+  testing::IrcTestClient dave;
   ASSERT_TRUE(dave.connect(server_->port(), "dave"));
   dave.say("talon", "talk a lot");
   ASSERT_TRUE(gw_->waitCalls(1));
