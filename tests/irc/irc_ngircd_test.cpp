@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <thread>
@@ -133,9 +134,11 @@ TEST_F(IrcChannelNgircdTest, RegistersJoinsAndAnswersADirectMessage) {
   auto health = channel_->health();
   EXPECT_EQ(health.state, ChannelHealth::State::kConnected);
   EXPECT_TRUE(health.authenticated);
-  bool probed = false;
-  channel_->probe([&](Status s) { probed = s.has_value(); });
-  EXPECT_TRUE(probed);
+  // The probe goes to the server and back (PING/PONG).
+  std::atomic<int> probed{0};
+  channel_->probe([&](Status s) { probed = s ? 1 : -1; });
+  ASSERT_TRUE(until([&] { return probed != 0; }));
+  EXPECT_EQ(probed, 1);
 
   testing::IrcTestClient alice;
   ASSERT_TRUE(alice.connect(server_->port(), "alice"));

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -184,6 +185,13 @@ struct IrcChannel::State : std::enable_shared_from_this<IrcChannel::State> {
   double tokens = 0;
   Clock::time_point lastRefill{};
   std::deque<OutLine> outQueue;
+  /// Pending probes by their PING token.
+  struct PendingProbe {
+    std::function<void(Status)> done;
+    TimerHandlePtr timer;
+  };
+  std::map<std::string, PendingProbe> probes;
+  uint64_t probeSeq = 0;
 
   std::mutex sinkMu;  // held while calling the sink, so stop() can detach it
   ChannelSink* sink = nullptr;
@@ -276,6 +284,33 @@ struct IrcChannel::State : std::enable_shared_from_this<IrcChannel::State> {
     return out;
   }
 
+  /// Ends every pending probe with `error`; returns the callbacks to run unlocked.
+  Callbacks failProbesLocked(const Error& error) {
+    Callbacks out;
+    for (auto& [token, probe] : probes) {
+      if (probe.timer) probe.timer->cancel();
+      out.push_back([done = std::move(probe.done), error] {
+        if (done) done(fail(error));
+      });
+    }
+    probes.clear();
+    return out;
+  }
+
+  /// Ends the probe `token` with `result` (once; a later PONG or timer finds nothing).
+  void finishProbe(const std::string& token, Status result) {
+    std::function<void(Status)> done;
+    {
+      std::lock_guard lock(mu);
+      auto it = probes.find(token);
+      if (it == probes.end()) return;
+      if (it->second.timer) it->second.timer->cancel();
+      done = std::move(it->second.done);
+      probes.erase(it);
+    }
+    if (done) done(std::move(result));
+  }
+
   void armKeepaliveLocked() {
     std::weak_ptr<State> weak = weak_from_this();
     const uint64_t gen = generation;
@@ -353,6 +388,9 @@ struct IrcChannel::State : std::enable_shared_from_this<IrcChannel::State> {
       if (keepaliveTimer) keepaliveTimer->cancel();
       std::string reason = closeReason.empty() ? error.message : closeReason;
       callbacks = failQueueLocked(Error{ErrorCode::kUnavailable, "the IRC connection closed: " + reason});
+      for (auto& c : failProbesLocked(Error{ErrorCode::kUnavailable, "the IRC connection closed: " + reason})) {
+        callbacks.push_back(std::move(c));
+      }
       scheduleReconnectLocked(std::move(reason));
     }
     for (auto& c : callbacks) c();
@@ -405,6 +443,7 @@ struct IrcChannel::State : std::enable_shared_from_this<IrcChannel::State> {
 
   void onLine(uint64_t gen, const std::string& raw) {
     std::optional<routing::InboundMessage> inbound;
+    std::string pongToken;
     {
       std::lock_guard lock(mu);
       if (gen != generation || stopped) return;
@@ -416,6 +455,8 @@ struct IrcChannel::State : std::enable_shared_from_this<IrcChannel::State> {
       const auto& p = line->params;
       if (cmd == "PING") {
         sendRaw("PONG :" + (p.empty() ? std::string() : p.back()));
+      } else if (cmd == "PONG") {
+        if (!p.empty() && probes.contains(p.back())) pongToken = p.back();
       } else if (cmd == "001") {
         onWelcomeLocked(*line);
       } else if ((cmd == "433" || cmd == "436") && !registered) {
@@ -441,6 +482,7 @@ struct IrcChannel::State : std::enable_shared_from_this<IrcChannel::State> {
         inbound = toInboundLocked(*line);
       }
     }
+    if (!pongToken.empty()) finishProbe(pongToken, Status{});
     if (!inbound) return;
     std::lock_guard sinkLock(sinkMu);
     if (!sink) return;
@@ -562,6 +604,9 @@ void IrcChannel::stop() {
         t->reset();
       }
       callbacks = state_->failQueueLocked(Error{ErrorCode::kCancelled, "the irc channel stopped"});
+      for (auto& c : state_->failProbesLocked(Error{ErrorCode::kCancelled, "the irc channel stopped"})) {
+        callbacks.push_back(std::move(c));
+      }
       if (state_->client) {
         if (state_->registered) state_->sendRaw("QUIT :Talon stopping");
         state_->client->closeAfterFlush();
@@ -621,15 +666,28 @@ void IrcChannel::send(OutboundMessage message, std::function<void(Status)> onSen
 }
 
 void IrcChannel::probe(std::function<void(Status)> done) {
-  Status result;
+  Status refused;
   {
     std::lock_guard lock(state_->mu);
-    if (!state_->registered) {
-      result = fail(ErrorCode::kUnavailable,
-                    state_->health.detail.empty() ? "not registered with the IRC server" : state_->health.detail);
+    auto& s = *state_;
+    if (s.registered && s.client) {
+      const std::string token = "talon-probe-" + std::to_string(++s.probeSeq);
+      std::weak_ptr<State> weak = s.weak_from_this();
+      auto& probe = s.probes[token];
+      probe.done = std::move(done);
+      probe.timer = s.executors.after(s.timing.probeTimeout, [weak, token, ms = s.timing.probeTimeout.count()] {
+        if (auto self = weak.lock()) {
+          self->finishProbe(token, fail(ErrorCode::kDeadlineExceeded,
+                                        "the IRC server did not answer PING within " + std::to_string(ms) + " ms"));
+        }
+      });
+      s.sendRaw("PING :" + token);
+      return;
     }
+    refused =
+        fail(ErrorCode::kUnavailable, s.health.detail.empty() ? "not registered with the IRC server" : s.health.detail);
   }
-  if (done) done(std::move(result));
+  if (done) done(std::move(refused));
 }
 
 ChannelHealth IrcChannel::health() const {

@@ -72,6 +72,8 @@ struct IrcTiming {
   std::chrono::milliseconds pongTimeout{60000};
   /// A connection without the welcome (001) after this is closed and retried.
   std::chrono::milliseconds registrationTimeout{60000};
+  /// How long probe() waits for the PONG.
+  std::chrono::milliseconds probeTimeout{10000};
   /// Connect (resolve, TCP, TLS) timeout.
   std::chrono::milliseconds connectTimeout{15000};
   /// Alternative nicks tried on a collision before the attempt fails.
@@ -101,8 +103,9 @@ class IrcChannel final : public Channel {
   /// or when the connection drops before every line was written; kResourceExhausted when the socket's
   /// send queue is full.
   void send(OutboundMessage message, std::function<void(Status)> onSent) override;
-  /// Ok while registered (the welcome received on the current connection), else kUnavailable with
-  /// the reason.
+  /// Sends `PING :talon-probe-<n>` and runs `done` with ok when the server's PONG for it arrives.
+  /// Errors: kUnavailable at once while not registered (with the reason) or when the connection drops
+  /// first; kDeadlineExceeded after IrcTiming::probeTimeout; kCancelled on stop().
   void probe(std::function<void(Status)> done) override;
   ChannelHealth health() const override;
   /// Text chunks of at most 350 characters (OpenClaw's IRC chunk size); no typing indicator.

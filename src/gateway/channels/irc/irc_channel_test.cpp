@@ -286,6 +286,49 @@ TEST_F(IrcChannelLivenessTest, AServerThatAnswersStaysConnected) {
   EXPECT_EQ(channel_->health().state, ChannelHealth::State::kConnected);
 }
 
+TEST_F(IrcChannelLivenessTest, ProbesGoToTheServerAndBack) {
+  startChannel();
+  std::optional<Status> early;
+  channel_->probe([&](Status s) { early = std::move(s); });
+  ASSERT_TRUE(early);  // not registered yet: refused at once
+  ASSERT_FALSE(*early);
+  EXPECT_EQ(early->error().code, ErrorCode::kUnavailable);
+
+  acceptAndWelcome();
+  ASSERT_TRUE(until([&] { return channel_->health().authenticated; }));
+  std::mutex mu;
+  std::vector<Status> results;
+  auto record = [&](Status s) {
+    std::lock_guard lock(mu);
+    results.push_back(std::move(s));
+  };
+  auto count = [&] {
+    std::lock_guard lock(mu);
+    return results.size();
+  };
+  channel_->probe(record);
+  EXPECT_EQ(server_.readLine(), "PING :talon-probe-1");
+  server_.write(":srv PONG srv :talon-probe-1");
+  ASSERT_TRUE(until([&] { return count() == 1; }));
+  EXPECT_TRUE(results[0]);
+
+  // A PONG that never comes: the probe times out (10 s).
+  channel_->probe(record);
+  EXPECT_EQ(server_.readLine(), "PING :talon-probe-2");
+  executors_.advance(10'000);
+  ASSERT_TRUE(until([&] { return count() == 2; }));
+  ASSERT_FALSE(results[1]);
+  EXPECT_EQ(results[1].error().code, ErrorCode::kDeadlineExceeded);
+
+  // A probe pending when the channel stops ends with kCancelled.
+  channel_->probe(record);
+  EXPECT_EQ(server_.readLine(), "PING :talon-probe-3");
+  channel_->stop();
+  ASSERT_EQ(count(), 3u);
+  ASSERT_FALSE(results[2]);
+  EXPECT_EQ(results[2].error().code, ErrorCode::kCancelled);
+}
+
 TEST_F(IrcChannelLivenessTest, NickCollisionsTryAlternativesThenGiveUp) {
   startChannel();
   server_.accept();
