@@ -28,7 +28,7 @@ TEST(IrcTransportKeys, OpenClawsIrcKeysLoadForTheAdapter) {
   ValidationResult r = validateText(R"({
     channels: { irc: {
       host: "irc.example.net", port: 6697, tls: true, nick: "talon", username: "talon", realname: "Talon",
-      password: "server-pass", channels: ["#ops", "#dev"],
+      password: "server-pass", passwordFile: "/run/irc-pass", textChunkLimit: 300, channels: ["#ops", "#dev"],
       nickserv: { enabled: true, service: "NickServ", password: "ns-pass" },
       dmPolicy: "pairing", groupPolicy: "allowlist", groups: { "#ops": { requireMention: false } },
       accounts: { work: { nick: "talon-work", channels: ["#work"] } },
@@ -41,13 +41,15 @@ TEST(IrcTransportKeys, OpenClawsIrcKeysLoadForTheAdapter) {
   EXPECT_EQ(c.settings.values.at("port"), json::value(6697));
   EXPECT_EQ(c.settings.values.at("tls"), json::value(true));
   EXPECT_EQ(c.settings.values.at("password"), json::value("server-pass"));
+  EXPECT_EQ(c.settings.values.at("passwordFile"), json::value("/run/irc-pass"));
+  EXPECT_EQ(c.settings.values.at("textChunkLimit"), json::value(300));
   EXPECT_EQ(c.settings.values.at("channels"), (json::value{"#ops", "#dev"}));
   EXPECT_TRUE(c.settings.values.at("nickserv").is_object());
   EXPECT_EQ(c.accountSettings.at("work").values.at("nick"), json::value("talon-work"));
 }
 
 TEST(IrcTransportKeys, KeysTalonDoesNotImplementAreRefused) {
-  for (const char* key : {"passwordFile: \"/run/irc-pass\"", "textChunkLimit: 300", "replyToMode: \"off\""}) {
+  for (const char* key : {"streaming: { chunkMode: \"newline\" }", "responsePrefix: \"bot\"", "replyToMode: \"off\""}) {
     ValidationResult r = validateText(std::string(R"({ channels: { irc: { host: "h", nick: "n", )") + key + " } } }");
     EXPECT_FALSE(r.valid()) << key;
     const std::string m = messagesOf(r);

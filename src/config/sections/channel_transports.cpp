@@ -15,14 +15,20 @@ constexpr ChannelSettingSpec kCommon[] = {
 /// Talon's in-process channel (tests, the CLI): no transport.
 constexpr std::span<const ChannelSettingSpec> kLoopback{};
 
-/// IRC (gateway/channels/irc/irc_channel.h; OpenClaw docs/channels/irc.md). Not yet: passwordFile,
-/// nickserv.passwordFile (refused by the adapter), and the delivery keys (textChunkLimit, streaming, ...).
+/// IRC (gateway/channels/irc/irc_channel.h; OpenClaw docs/channels/irc.md). Not yet: the delivery keys
+/// (streaming, markdown, replyToMode, ...).
 constexpr ChannelSettingSpec kIrc[] = {
-    {"host", ChannelSettingType::kString},     {"port", ChannelSettingType::kInteger},
-    {"tls", ChannelSettingType::kBoolean},     {"nick", ChannelSettingType::kString},
-    {"username", ChannelSettingType::kString}, {"realname", ChannelSettingType::kString},
-    {"password", ChannelSettingType::kSecret}, {"channels", ChannelSettingType::kStringList},
+    {"host", ChannelSettingType::kString},
+    {"port", ChannelSettingType::kInteger},
+    {"tls", ChannelSettingType::kBoolean},
+    {"nick", ChannelSettingType::kString},
+    {"username", ChannelSettingType::kString},
+    {"realname", ChannelSettingType::kString},
+    {"password", ChannelSettingType::kSecret},
+    {"channels", ChannelSettingType::kStringList},
     {"nickserv", ChannelSettingType::kObject},
+    {"passwordFile", ChannelSettingType::kString},
+    {"textChunkLimit", ChannelSettingType::kInteger},
 };
 
 /// The table: one line per channel adapter.

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -48,6 +50,22 @@ Result<std::string> stringKey(std::string_view accountId, const json::object& o,
   return s;
 }
 
+/// The first line of the regular file at `path` (a password file). Errors: kConfigInvalid naming `key`.
+Result<std::string> readPasswordFile(std::string_view accountId, std::string_view key, const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return fail(invalid(accountId, key, "\"" + path + "\" is not a regular file"));
+  }
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) return fail(invalid(accountId, key, "cannot read \"" + path + "\""));
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty() || !ircSafe(line, true)) {
+    return fail(invalid(accountId, key, "\"" + path + "\" holds no usable password (one line, no spaces)"));
+  }
+  return line;
+}
+
 }  // namespace
 
 Result<IrcSettings> IrcSettings::parse(std::string_view accountId, const json::object& settings) {
@@ -78,6 +96,19 @@ Result<IrcSettings> IrcSettings::parse(std::string_view accountId, const json::o
   if (s.username.empty()) s.username = s.nick;
   if (auto st = str("realname", s.realname, false); !st) return fail(st.error());
   if (auto st = str("password", s.password, true); !st) return fail(st.error());
+  std::string passwordFile;
+  if (auto st = str("passwordFile", passwordFile, false); !st) return fail(st.error());
+  if (s.password.empty() && !passwordFile.empty()) {
+    auto p = readPasswordFile(accountId, "passwordFile", passwordFile);
+    if (!p) return fail(p.error());
+    s.password = std::move(*p);
+  }
+  if (const auto* v = settings.if_contains("textChunkLimit"); v && !v->is_null()) {
+    if (!v->is_int64() || v->as_int64() < 1) {
+      return fail(invalid(accountId, "textChunkLimit", "must be an integer of at least 1"));
+    }
+    s.textChunkLimit = static_cast<std::size_t>(v->as_int64());
+  }
   if (const auto* v = settings.if_contains("channels"); v && !v->is_null()) {
     if (!v->is_array()) return fail(invalid(accountId, "channels", "must be a list of channel names"));
     for (const auto& item : v->as_array()) {
@@ -92,8 +123,8 @@ Result<IrcSettings> IrcSettings::parse(std::string_view accountId, const json::o
   if (const auto* v = settings.if_contains("nickserv"); v && !v->is_null()) {
     if (!v->is_object()) return fail(invalid(accountId, "nickserv", "must be an object"));
     const auto& ns = v->as_object();
-    static const std::set<std::string, std::less<>> kKnown = {"enabled", "service", "password", "register",
-                                                              "registerEmail"};
+    static const std::set<std::string, std::less<>> kKnown = {"enabled",  "service",       "password",
+                                                              "register", "registerEmail", "passwordFile"};
     for (const auto& [key, value] : ns) {
       if (!kKnown.contains(key)) {
         return fail(invalid(accountId, "nickserv." + std::string(key), "is not supported by Talon yet"));
@@ -123,6 +154,13 @@ Result<IrcSettings> IrcSettings::parse(std::string_view accountId, const json::o
     if (auto st = nsStr("service", s.nickserv.service, true); !st) return fail(st.error());
     if (auto st = nsStr("password", s.nickserv.password, true); !st) return fail(st.error());
     if (auto st = nsStr("registerEmail", s.nickserv.registerEmail, true); !st) return fail(st.error());
+    std::string nsFile;
+    if (auto st = nsStr("passwordFile", nsFile, false); !st) return fail(st.error());
+    if (s.nickserv.password.empty() && !nsFile.empty()) {
+      auto p = readPasswordFile(accountId, "nickserv.passwordFile", nsFile);
+      if (!p) return fail(p.error());
+      s.nickserv.password = std::move(*p);
+    }
     if (s.nickserv.registerNick && s.nickserv.registerEmail.empty()) {
       return fail(invalid(accountId, "nickserv.registerEmail", "is required when nickserv.register is true"));
     }
@@ -697,7 +735,7 @@ ChannelHealth IrcChannel::health() const {
 
 ChannelCapabilities IrcChannel::capabilities() const {
   ChannelCapabilities c;
-  c.maxTextChars = 350;
+  c.maxTextChars = state_->settings.textChunkLimit;
   c.typing = false;
   return c;
 }

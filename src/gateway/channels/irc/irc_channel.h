@@ -39,21 +39,24 @@ struct IrcSettings {
   std::string nick;                   // `nick` (required)
   std::string username;               // `username`: default the nick
   std::string realname = "Talon";     // `realname`
-  std::string password;               // `password`: the server password (PASS); empty = none
+  std::string password;               // `password` (else the content of `passwordFile`): PASS; empty = none
   std::vector<std::string> channels;  // `channels`: joined after the welcome
+  std::size_t textChunkLimit = 350;   // `textChunkLimit`: reply chunk size in characters (>= 1)
   struct NickServ {
     bool enabled = true;               // `nickserv.enabled`: identify whenever a password is set
     std::string service = "NickServ";  // `nickserv.service`
-    std::string password;              // `nickserv.password`: IDENTIFY <password> after the welcome
-    bool registerNick = false;         // `nickserv.register`: also REGISTER <password> <registerEmail>
-    std::string registerEmail;         // `nickserv.registerEmail` (required with register)
+    std::string password;       // `nickserv.password` (else `nickserv.passwordFile`'s content): IDENTIFY <password>
+    bool registerNick = false;  // `nickserv.register`: also REGISTER <password> <registerEmail>
+    std::string registerEmail;  // `nickserv.registerEmail` (required with register)
   } nickserv;
 
   /// Reads and checks the account's settings (ChannelContext::settings). Errors: kConfigInvalid naming
   /// `channels.irc.accounts.<accountId>.<key>` for a missing host or nick, a port outside 1–65535, a
   /// value of the wrong type, a channel name that is not one (#, &, + or !), a CR/LF/NUL or space
-  /// where IRC cannot carry it, `nickserv.register` without `registerEmail`, or an unknown
-  /// `nickserv` member.
+  /// where IRC cannot carry it, `nickserv.register` without `registerEmail`, an unknown `nickserv`
+  /// member, a `textChunkLimit` below 1, or a `passwordFile` / `nickserv.passwordFile` that is not a
+  /// readable regular file (OpenClaw's rule). Those files are read here (the value is the first line);
+  /// an inline password takes precedence over its file.
   static Result<IrcSettings> parse(std::string_view accountId, const json::object& settings);
 };
 

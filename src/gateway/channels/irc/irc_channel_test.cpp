@@ -10,10 +10,12 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
+#include <fstream>
 #include <thread>
 
 #include "support/io_thread.h"
 #include "support/manual_executors.h"
+#include "support/temp_dir.h"
 
 namespace talon::gateway::channels {
 namespace {
@@ -22,7 +24,7 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
-Result<IrcSettings> parse(std::string_view json5) {
+Result<IrcSettings> parse(const std::string& json5) {
   auto v = parseJson(json5);
   EXPECT_TRUE(v && v->is_object());
   return IrcSettings::parse("work", v->as_object());
@@ -47,6 +49,32 @@ TEST(IrcSettingsTest, DefaultsFollowOpenClaw) {
   EXPECT_TRUE(plain->nickserv.registerNick);
 }
 
+TEST(IrcSettingsTest, PasswordFilesAreReadAndInlinePasswordsWin) {
+  testing::TempDir dir("talon-irc");
+  {
+    std::ofstream(dir / "server.pass") << "from-file\r\nsecond line ignored\n";
+    std::ofstream(dir / "ns.pass") << "ns-from-file\n";
+  }
+  const std::string server = (dir / "server.pass").string();
+  const std::string ns = (dir / "ns.pass").string();
+  auto s = parse(R"({"host": "h", "nick": "n", "textChunkLimit": 200, "passwordFile": ")" + server +
+                 R"(", "nickserv": {"passwordFile": ")" + ns + R"("}})");
+  ASSERT_TRUE(s) << s.error().toString();
+  EXPECT_EQ(s->password, "from-file");
+  EXPECT_EQ(s->nickserv.password, "ns-from-file");
+  EXPECT_EQ(s->textChunkLimit, 200u);
+
+  auto inlineWins = parse(R"({"host": "h", "nick": "n", "password": "inline", "passwordFile": ")" + server + R"("})");
+  ASSERT_TRUE(inlineWins);
+  EXPECT_EQ(inlineWins->password, "inline");
+
+  for (const std::string& bad : {dir.path().string(), (dir / "missing").string()}) {
+    auto r = parse(R"({"host": "h", "nick": "n", "passwordFile": ")" + bad + R"("})");
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().message.rfind("channels.irc.accounts.work.passwordFile:", 0), 0u) << r.error().message;
+  }
+}
+
 TEST(IrcSettingsTest, BadValuesNameTheirKey) {
   struct Case {
     const char* json;
@@ -66,6 +94,9 @@ TEST(IrcSettingsTest, BadValuesNameTheirKey) {
                 "channels.irc.accounts.work.nickserv.registerEmail"},
            Case{R"({"host": "h", "nick": "n", "nickserv": {"passwordFile": "/x"}})",
                 "channels.irc.accounts.work.nickserv.passwordFile"},
+           Case{R"({"host": "h", "nick": "n", "nickserv": {"ghost": true}})",
+                "channels.irc.accounts.work.nickserv.ghost"},
+           Case{R"({"host": "h", "nick": "n", "textChunkLimit": 0})", "channels.irc.accounts.work.textChunkLimit"},
            Case{R"({"host": "h", "nick": "n", "nickserv": {"password": {"source": "env", "id": "X"}}})",
                 "channels.irc.accounts.work.nickserv.password"},
        }) {
