@@ -2,6 +2,8 @@
 // OpenClaw's `channels.irc` keys Talon implements load, typed, for the adapter; the others are refused.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "config/channel_transports.h"
@@ -59,6 +61,23 @@ TEST(IrcTransportKeys, KeysTalonDoesNotImplementAreRefused) {
   ValidationResult wrongType = validateText(R"({ channels: { irc: { host: "h", nick: "n", port: "6667" } } })");
   EXPECT_FALSE(wrongType.valid());
   EXPECT_NE(messagesOf(wrongType).find("channels.irc.port"), std::string::npos) << messagesOf(wrongType);
+}
+
+TEST(IrcTransportKeys, TheDocsExampleIsValid) {
+  std::ifstream in(std::string(TALON_SOURCE_DIR) + "/docs/channels.md");
+  ASSERT_TRUE(in);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string doc = text.str();
+  const auto section = doc.find("## IRC");
+  ASSERT_NE(section, std::string::npos);
+  const auto begin = doc.find("```json5\n", section);
+  ASSERT_NE(begin, std::string::npos);
+  const auto end = doc.find("```", begin + 8);
+  ASSERT_NE(end, std::string::npos);
+  ValidationResult r = validateText(doc.substr(begin + 8, end - begin - 8));
+  EXPECT_TRUE(r.valid()) << messagesOf(r);
+  EXPECT_TRUE(r.diagnostics.empty()) << messagesOf(r);
 }
 
 }  // namespace
