@@ -217,7 +217,7 @@ struct IrcChannel::State : std::enable_shared_from_this<IrcChannel::State> {
   std::string selfUser, selfHost;
   int nickAttempt = 0;
   std::string closeReason;  // why the channel closed the connection itself
-  Clock::time_point connectedAt{}, lastRx{}, pingSentAt{};
+  Clock::time_point connectedAt{}, lastRx{}, pingSentAt{}, welcomedAt{};
   bool pingOutstanding = false;
   TimerHandlePtr reconnectTimer, keepaliveTimer, drainTimer;
   double tokens = 0;
@@ -420,6 +420,9 @@ struct IrcChannel::State : std::enable_shared_from_this<IrcChannel::State> {
     {
       std::lock_guard lock(mu);
       if (gen != generation || stopped) return;
+      // The backoff starts over only after a connection that stayed registered for a while: a server
+      // that welcomes and drops at once is retried ever more slowly, not hammered.
+      if (registered && clock->steadyNow() - welcomedAt >= timing.stableAfter) backoff.succeeded();
       registered = false;
       health.authenticated = false;
       client.reset();
@@ -545,7 +548,7 @@ struct IrcChannel::State : std::enable_shared_from_this<IrcChannel::State> {
       }
     }
     health.authenticated = true;
-    backoff.succeeded();
+    welcomedAt = clock->steadyNow();
     health.circuitOpen = false;
     setState(ChannelHealth::State::kConnected, "");
     tokens = timing.burstLines;

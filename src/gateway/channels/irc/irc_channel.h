@@ -82,6 +82,9 @@ struct IrcTiming {
   /// Alternative nicks tried on a collision before the attempt fails.
   int maxNickAttempts = 3;
   ReconnectBackoff::Options backoff;
+  /// A connection that stayed registered this long resets the backoff when it drops; a shorter one
+  /// counts as one more failure.
+  std::chrono::milliseconds stableAfter{60000};
 };
 
 class IrcChannel final : public Channel {

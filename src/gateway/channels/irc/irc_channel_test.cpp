@@ -177,6 +177,11 @@ class ScriptedServer {
     }
   }
   void write(const std::string& line) { asio::write(*socket_, asio::buffer(line + "\r\n")); }
+  void close() {
+    boost::system::error_code ec;
+    socket_->shutdown(tcp::socket::shutdown_both, ec);
+    socket_->close(ec);
+  }
 
  private:
   asio::io_context io_;
@@ -299,6 +304,38 @@ TEST_F(IrcChannelLivenessTest, ASilentServerIsDetectedAndReplaced) {
   acceptAndWelcome();
   ASSERT_TRUE(until([&] { return channel_->health().authenticated; }));
   EXPECT_EQ(channel_->health().reconnects, 1);
+}
+
+TEST_F(IrcChannelLivenessTest, OnlyAStableConnectionResetsTheBackoff) {
+  startChannel();
+  acceptAndWelcome();
+  ASSERT_TRUE(until([&] { return channel_->health().authenticated; }));
+  auto dropped = [&] { return channel_->health().state == ChannelHealth::State::kDisconnected; };
+
+  // Welcomed, then dropped at once: the first failure waits 1 s ± 20 %.
+  server_.close();
+  ASSERT_TRUE(until(dropped));
+  executors_.advance(1'300);
+  EXPECT_EQ(channel_->health().reconnects, 1);
+  acceptAndWelcome();
+  ASSERT_TRUE(until([&] { return channel_->health().authenticated; }));
+
+  // Dropped again right after the welcome: the second failure waits 2 s ± 20 %, not 1 s.
+  server_.close();
+  ASSERT_TRUE(until(dropped));
+  executors_.advance(1'300);
+  EXPECT_EQ(channel_->health().reconnects, 1);
+  executors_.advance(1'200);
+  EXPECT_EQ(channel_->health().reconnects, 2);
+  acceptAndWelcome();
+  ASSERT_TRUE(until([&] { return channel_->health().authenticated; }));
+
+  // Registered for 60 s, then dropped: the backoff starts over at 1 s.
+  executors_.advance(60'000);
+  server_.close();
+  ASSERT_TRUE(until(dropped));
+  executors_.advance(1'300);
+  EXPECT_EQ(channel_->health().reconnects, 3);
 }
 
 TEST_F(IrcChannelLivenessTest, AServerThatAnswersStaysConnected) {
