@@ -216,6 +216,8 @@ struct IrcChannel::State : std::enable_shared_from_this<IrcChannel::State> {
   std::string registeredNick;  // the nick of the last welcome (and NICK changes after it)
   std::string selfUser, selfHost;
   int nickAttempt = 0;
+  /// Configured channels the bot could not join or was kicked from, by lower-cased name → the reason.
+  std::map<std::string, std::string> channelProblems;
   std::string closeReason;  // why the channel closed the connection itself
   Clock::time_point connectedAt{}, lastRx{}, pingSentAt{}, welcomedAt{};
   bool pingOutstanding = false;
@@ -516,9 +518,17 @@ struct IrcChannel::State : std::enable_shared_from_this<IrcChannel::State> {
         if (!p.empty() && lowerAscii(prefix.nick) == lowerAscii(nick)) nick = registeredNick = p.back();
       } else if (cmd == "ERROR") {
         closeReason = "server ERROR: " + (p.empty() ? std::string() : p.back());
-      } else if (cmd == "403" || cmd == "405" || cmd == "471" || cmd == "473" || cmd == "474" || cmd == "475") {
-        spdlog::warn("irc[{}]: cannot join {}: {}", accountId, p.size() > 1 ? p[1] : "?",
-                     p.empty() ? std::string() : p.back());
+      } else if ((cmd == "403" || cmd == "405" || cmd == "471" || cmd == "473" || cmd == "474" || cmd == "475") &&
+                 p.size() >= 2) {
+        spdlog::warn("irc[{}]: cannot join {}: {}", accountId, p[1], p.back());
+        channelProblem(p[1], "cannot join " + p[1] + " (" + cmd + "): " + p.back());
+      } else if (cmd == "JOIN" && !p.empty() &&
+                 lowerAscii(irc::parseIrcPrefix(line->prefix).nick) == lowerAscii(nick)) {
+        channelProblem(p[0], "");
+      } else if (cmd == "KICK" && p.size() >= 2 && lowerAscii(p[1]) == lowerAscii(nick)) {
+        const std::string by = irc::parseIrcPrefix(line->prefix).nick;
+        spdlog::warn("irc[{}]: kicked from {} by {}", accountId, p[0], by);
+        channelProblem(p[0], "kicked from " + p[0] + " by " + by + (p.size() > 2 ? ": " + p.back() : ""));
       } else if (cmd == "PRIVMSG" && registered && p.size() >= 2) {
         inbound = toInboundLocked(*line);
       }
@@ -528,6 +538,23 @@ struct IrcChannel::State : std::enable_shared_from_this<IrcChannel::State> {
     std::lock_guard sinkLock(sinkMu);
     if (!sink) return;
     sink->onInbound("irc", std::move(*inbound));
+  }
+
+  /// Records (non-empty `problem`) or clears the problem of channel `name`, and sets the transport
+  /// state: degraded while any configured channel is not joined, with the first reason as the detail.
+  void channelProblem(const std::string& name, std::string problem) {
+    const std::string key = lowerAscii(name);
+    if (problem.empty()) {
+      channelProblems.erase(key);
+    } else {
+      channelProblems[key] = std::move(problem);
+    }
+    if (!registered) return;
+    if (channelProblems.empty()) {
+      setState(ChannelHealth::State::kConnected, "");
+    } else {
+      setState(ChannelHealth::State::kDegraded, channelProblems.begin()->second);
+    }
   }
 
   void onWelcomeLocked(const irc::IrcLine& line) {
@@ -548,6 +575,7 @@ struct IrcChannel::State : std::enable_shared_from_this<IrcChannel::State> {
       }
     }
     health.authenticated = true;
+    channelProblems.clear();
     welcomedAt = clock->steadyNow();
     health.circuitOpen = false;
     setState(ChannelHealth::State::kConnected, "");

@@ -14,6 +14,8 @@
 // send(): PRIVMSG lines cut to the 512-byte line limit (the relay prefix counted) at UTF-8 boundaries,
 // one message per text line, paced by a token bucket (IrcTiming); `onSent` runs once every line was
 // written to the socket.
+// A configured channel the server refuses to let the bot join (403, 405, 471, 473, 474, 475), or kicks
+// it from, turns the transport state to kDegraded with the reason until the bot is in it again.
 // Liveness: the connection is reconnected with ReconnectBackoff after it drops, after a server that
 // stays silent (no reply to the channel's own PING) and after a registration that never completes;
 // every attempt counts in ChannelHealth::reconnects.

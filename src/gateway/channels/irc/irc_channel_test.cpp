@@ -397,6 +397,24 @@ TEST_F(IrcChannelLivenessTest, ProbesGoToTheServerAndBack) {
   EXPECT_EQ(results[2].error().code, ErrorCode::kCancelled);
 }
 
+TEST_F(IrcChannelLivenessTest, AChannelItCannotJoinOrIsKickedFromDegradesTheChannel) {
+  startChannel();
+  acceptAndWelcome();
+  ASSERT_TRUE(until([&] { return channel_->health().authenticated; }));
+  EXPECT_EQ(channel_->health().state, ChannelHealth::State::kConnected);
+  server_.write(":srv 474 talon #ops :Cannot join channel (+b) -- Banned");
+  ASSERT_TRUE(until([&] { return channel_->health().state == ChannelHealth::State::kDegraded; }));
+  EXPECT_EQ(channel_->health().detail, "cannot join #ops (474): Cannot join channel (+b) -- Banned");
+  EXPECT_TRUE(channel_->health().authenticated);
+
+  server_.write(":talon!~talon@127.0.0.1 JOIN :#OPS");  // channel names compare case-insensitively
+  ASSERT_TRUE(until([&] { return channel_->health().state == ChannelHealth::State::kConnected; }));
+
+  server_.write(":alice!~a@h KICK #ops talon :behave");
+  ASSERT_TRUE(until([&] { return channel_->health().state == ChannelHealth::State::kDegraded; }));
+  EXPECT_EQ(channel_->health().detail, "kicked from #ops by alice: behave");
+}
+
 TEST_F(IrcChannelLivenessTest, NickCollisionsTryAlternativesThenGiveUp) {
   startChannel();
   server_.accept();
