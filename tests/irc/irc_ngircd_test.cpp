@@ -20,6 +20,7 @@
 #include "gateway/channels/irc/irc_protocol.h"
 #include "support/gateway_components.h"
 #include "support/irc_test_client.h"
+#include "support/manual_executors.h"
 #include "support/ngircd_server.h"
 
 namespace talon::gateway::channels {
@@ -166,6 +167,60 @@ TEST_F(IrcChannelNgircdTest, RegistersJoinsAndAnswersADirectMessage) {
   auto sessions = gw_->store->sessions().list(store::SessionQuery{std::nullopt, 10, 0});
   ASSERT_TRUE(sessions);
   EXPECT_EQ(sessions->totalCount, 1);
+}
+
+TEST(IrcChannelNgircdTlsTest, RegistersOverTlsVerifyingTheServer) {
+  auto server = testing::NgircdServer::start(testing::NgircdOptions{.tls = true});
+  ASSERT_TRUE(server) << server.error().toString();
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  std::thread ioThread([&] { io.run(); });
+  auto clock = std::make_shared<SimulatedClock>();
+  testing::ManualExecutors executors(clock);
+  ChannelContext context;
+  context.accountId = "default";
+  context.executors = executors.executors();
+  context.clock = clock;
+  context.io = &io;
+  IrcSettings settings;
+  settings.host = "localhost";
+  settings.port = (*server)->tlsPort();
+  settings.tls = true;
+  settings.nick = settings.username = "talon";
+
+  struct NullSink final : ChannelSink {
+    void onInbound(std::string_view, routing::InboundMessage) override {}
+  } sink;
+  auto waitFor = [&](IrcChannel& channel, auto pred) {
+    const auto deadline = std::chrono::steady_clock::now() + kSafetyNet;
+    while (std::chrono::steady_clock::now() < deadline && !pred(channel.health())) {
+      executors.runReady();
+      std::this_thread::sleep_for(2ms);
+    }
+    return pred(channel.health());
+  };
+
+  // The server's certificate is not in the system trust store: the handshake is refused.
+  auto untrusted = IrcChannel::create(context, settings);
+  ASSERT_TRUE(untrusted);
+  ASSERT_TRUE((*untrusted)->start(sink));
+  ASSERT_TRUE(
+      waitFor(**untrusted, [](const ChannelHealth& h) { return h.state == ChannelHealth::State::kDisconnected; }));
+  EXPECT_NE((*untrusted)->health().detail.find("TLS"), std::string::npos) << (*untrusted)->health().detail;
+  (*untrusted)->stop();
+
+  // Trusted: registered over TLS.
+  auto trusted = IrcChannel::create(context, settings, {}, (*server)->certificatePem());
+  ASSERT_TRUE(trusted);
+  ASSERT_TRUE((*trusted)->start(sink));
+  ASSERT_TRUE(waitFor(**trusted, [](const ChannelHealth& h) { return h.authenticated; }))
+      << (*trusted)->health().detail;
+  EXPECT_EQ((*trusted)->currentNick(), "talon");
+  (*trusted)->stop();
+
+  work.reset();
+  io.stop();
+  ioThread.join();
 }
 
 TEST_F(IrcChannelNgircdTest, ChannelMessagesNeedAMention) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -59,7 +60,7 @@ std::string readFile(const std::filesystem::path& p) {
 
 }  // namespace
 
-Result<std::unique_ptr<NgircdServer>> NgircdServer::start() {
+Result<std::unique_ptr<NgircdServer>> NgircdServer::start(NgircdOptions options) {
   if (::access(kNgircd, X_OK) != 0) {
     return fail(ErrorCode::kNotFound,
                 std::string(kNgircd) + " is not installed (scripts/install-deps.sh installs ngircd)");
@@ -85,6 +86,22 @@ Result<std::unique_ptr<NgircdServer>> NgircdServer::start() {
        << "MotdFile = " << (dir / "motd.txt").string() << "\n"
        << "PidFile = " << (dir / "ngircd.pid").string() << "\n";
   if (root) conf << "ServerUID = 65534\nServerGID = 65534\n";
+  if (options.tls) {
+    auto tlsPort = freePort();
+    if (!tlsPort) return fail(tlsPort.error());
+    server->tlsPort_ = *tlsPort;
+    const auto cert = (dir / "cert.pem").string();
+    const auto key = (dir / "key.pem").string();
+    const std::string command =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+        "-subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout '" +
+        key + "' -out '" + cert + "' >/dev/null 2>&1";
+    if (std::system(command.c_str()) != 0) return fail(ErrorCode::kIo, "openssl could not make a certificate");
+    ::chmod(cert.c_str(), 0644);
+    ::chmod(key.c_str(), 0644);  // read by ngircd after it dropped to nobody; a throwaway test key
+    server->certificatePem_ = readFile(cert);
+    conf << "[SSL]\nCertFile = " << cert << "\nKeyFile = " << key << "\nPorts = " << server->tlsPort_ << "\n";
+  }
   conf << "[Limits]\n"
        << "MaxNickLength = 30\n"
        << "MaxConnectionsIP = 0\n"
@@ -119,7 +136,7 @@ Status NgircdServer::launch() {
       pid_ = -1;
       return fail(ErrorCode::kUnavailable, "ngircd exited at start-up: " + readFile(log));
     }
-    if (accepts(port_)) return {};
+    if (accepts(port_) && (tlsPort_ == 0 || accepts(tlsPort_))) return {};
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   kill();

@@ -17,17 +17,27 @@
 
 namespace talon::testing {
 
+struct NgircdOptions {
+  /// Also listen with TLS on tlsPort(), with a self-signed certificate for "localhost" made by the
+  /// openssl CLI (certificatePem() is its PEM, to trust it).
+  bool tls = false;
+};
+
 class NgircdServer {
  public:
   /// Writes the config and starts the server; returns once it accepts connections. Errors: kNotFound
   /// when ngircd is not installed; kUnavailable when it exits or does not listen within 10 s (its
-  /// output is in the message).
-  static Result<std::unique_ptr<NgircdServer>> start();
+  /// output is in the message); kIo when the certificate cannot be made.
+  static Result<std::unique_ptr<NgircdServer>> start(NgircdOptions options = {});
   ~NgircdServer();
   NgircdServer(const NgircdServer&) = delete;
   NgircdServer& operator=(const NgircdServer&) = delete;
 
   uint16_t port() const { return port_; }
+  /// The TLS port (0 without NgircdOptions::tls).
+  uint16_t tlsPort() const { return tlsPort_; }
+  /// The server certificate (PEM), with NgircdOptions::tls.
+  const std::string& certificatePem() const { return certificatePem_; }
   /// Kills the server (SIGKILL: connections drop without a goodbye) and waits for it. Idempotent.
   void kill();
   /// Starts it again on the same port. Errors: as start().
@@ -40,6 +50,8 @@ class NgircdServer {
 
   TempDir dir_{"talon-ngircd"};
   uint16_t port_ = 0;
+  uint16_t tlsPort_ = 0;
+  std::string certificatePem_;
   pid_t pid_ = -1;
 };
 
