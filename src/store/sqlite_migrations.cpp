@@ -130,6 +130,35 @@ CREATE TABLE channel_pairing_allow_entries (
 );
 )sql";
 
+// Step 8: the channel outbox (store/outbound_repository.h): one row per outbound message, stored before
+// it is sent and updated as the channel confirms its parts or an attempt fails.
+constexpr std::string_view kOutboundDeliveries = R"sql(
+CREATE TABLE outbound_deliveries (
+  id                 TEXT PRIMARY KEY NOT NULL,
+  channel_id         TEXT NOT NULL,
+  account_id         TEXT NOT NULL DEFAULT '',
+  peer_kind          TEXT NOT NULL,
+  peer_id            TEXT NOT NULL,
+  thread_id          TEXT NOT NULL DEFAULT '',
+  text               TEXT NOT NULL DEFAULT '',
+  run_id             TEXT NOT NULL DEFAULT '',
+  idempotency_key    TEXT NOT NULL DEFAULT '',
+  chunk_limit        INTEGER NOT NULL CHECK (chunk_limit >= 1),
+  parts_total        INTEGER NOT NULL CHECK (parts_total >= 1),
+  parts_sent         INTEGER NOT NULL DEFAULT 0,
+  state              TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+  attempts           INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at_ms INTEGER NOT NULL DEFAULT 0,
+  last_error         TEXT NOT NULL DEFAULT '',
+  created_at_ms      INTEGER NOT NULL,
+  sent_at_ms         INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX outbound_deliveries_by_idempotency_key ON outbound_deliveries (channel_id, idempotency_key)
+  WHERE idempotency_key <> '';
+CREATE INDEX outbound_deliveries_by_state ON outbound_deliveries (state, created_at_ms);
+CREATE INDEX outbound_deliveries_by_created ON outbound_deliveries (created_at_ms DESC, id DESC);
+)sql";
+
 // The schema steps, oldest first. A repository's new table or column is one more line here.
 constexpr std::array kMigrations = {
     SqliteMigration{1, "sessions, transcript_entries, runs", kInitialSchema},
@@ -139,6 +168,7 @@ constexpr std::array kMigrations = {
     SqliteMigration{5, "provider identity and model attempts in runs", kRunProviderIdentity},
     SqliteMigration{6, "vault_meta, vault_secrets", kVaultSchema},
     SqliteMigration{7, "channel pairing requests and allow entries", kChannelPairing},
+    SqliteMigration{8, "outbound_deliveries", kOutboundDeliveries},
 };
 
 int64_t pragmaInt(SQLite::Database& db, const char* sql) {

@@ -26,6 +26,7 @@
 #include "store/device_repository.h"
 #include "store/function_ref.h"
 #include "store/idempotency_repository.h"
+#include "store/outbound_repository.h"
 #include "store/run_repository.h"
 #include "store/session_repository.h"
 #include "store/transcript_repository.h"
@@ -68,6 +69,7 @@ class Store {
   DeviceRepository devices() { return DeviceRepository(*this); }
   AuditRepository audit() { return AuditRepository(*this); }
   ChannelPairingRepository channelPairing() { return ChannelPairingRepository(*this); }
+  OutboundRepository outbound() { return OutboundRepository(*this); }
 
   /// Where the data lives, for status output ("/home/u/.talon/state/talon.sqlite").
   virtual std::string location() const = 0;
