@@ -25,6 +25,7 @@
 #include "gateway/channels/channel_registry.h"
 #include "gateway/channels/channel_set.h"
 #include "gateway/channels/inbound_router.h"
+#include "gateway/channels/outbound_dispatcher.h"
 #include "gateway/client_session.h"
 #include "gateway/gateway_lock.h"
 #include "gateway/health/health_registry.h"
@@ -207,6 +208,8 @@ class Gateway::Impl {
   channels::ChannelRegistry channelFactories;
   std::unique_ptr<routing::AccessGate> accessGate;
   channels::ChannelSet channels;
+  /// The outbox (before `inbound`, which sends through it).
+  std::unique_ptr<channels::OutboundDispatcher> outbound;
   std::unique_ptr<channels::InboundRouter> inbound;
   net::ServerPtr server;
   std::vector<std::string> addresses;
@@ -236,7 +239,8 @@ class Gateway::Impl {
                            [this]() { return server ? server->stats() : net::ServerStats{}; },
                            executors,
                            clock,
-                           *liveConfig};
+                           *liveConfig,
+                           outbound.get()};
   }
   methods::HealthDeps healthDeps() { return methods::HealthDeps::from(services()); }
 
@@ -520,6 +524,12 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
                                                   std::move(liveOptions), *impl->healthRecords, impl->bus);
   impl->health.set(methods::buildHealthPayload(impl->healthDeps()).payloadJson);
 
+  auto outbound = channels::OutboundDispatcher::create(
+      *impl->store, impl->metrics, *impl->healthRecords, impl->bus, impl->executors, impl->clock,
+      [implp](std::string_view id) { return implp->channels.find(id); });
+  if (!outbound) return fail(outbound.error());
+  impl->outbound = std::move(*outbound);
+
   // Methods, routes and channels, each registered by the module that owns it.
   auto services = impl->services();
   if (auto s = methods::registerBuiltinMethods(impl->methods, services); !s) return fail(s.error());
@@ -529,7 +539,8 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
       std::make_unique<routing::AccessGate>(impl->options.config->config.channels, impl->store.get(), impl->clock);
   auto inbound = channels::InboundRouter::create(
       impl->options.config->config, impl->agents->roster(), *impl->accessGate, *impl->runner, impl->metrics,
-      *impl->audit, impl->executors, [implp](std::string_view id) { return implp->channels.find(id); });
+      *impl->audit, impl->executors, [implp](std::string_view id) { return implp->channels.find(id); },
+      *impl->outbound);
   if (!inbound) return fail(inbound.error());
   impl->inbound = std::move(*inbound);
 
@@ -584,6 +595,12 @@ Status Gateway::run() {
                                            {"port", port()},
                                            {"authMode", security::authModeName(impl.auth->mode())}}});
   impl.healthRecords->set({"gateway", "startup", health::HealthState::kOk, "", true});
+  // Deliveries a previous process left pending (a crash, a stop before the channel confirmed).
+  if (auto resumed = impl.outbound->resumePending(); !resumed) {
+    spdlog::error("outbox: pending deliveries cannot be read, so they are not resumed: {}", resumed.error().toString());
+  } else if (*resumed > 0) {
+    spdlog::info("outbox: resuming {} pending deliveries", *resumed);
+  }
   // OpenClaw keeps a last-known-good copy of a config the gateway started with.
   if (impl.options.config->exists) {
     asio::post(*impl.workers, [path = std::filesystem::path(impl.options.config->path)] {
@@ -632,6 +649,7 @@ void Gateway::stop() {
     impl.runner->drain([&impl, drained] {
       *drained = true;  // the backstop (possibly on another thread) now does nothing; io.stop() ends its wait
       asio::post(impl.io, [&impl] {
+        impl.outbound->stop();  // what is still pending stays in the outbox for the next start
         impl.channels.stopAll();
         if (impl.server) impl.server->stop();
         // Let the close frames flush, then stop the loop.

@@ -32,7 +32,8 @@ class AuditSink;
 
 namespace talon::gateway::channels {
 class ChannelSet;
-}
+class OutboundDispatcher;
+}  // namespace talon::gateway::channels
 namespace talon::gateway::health {
 class HealthRegistry;
 class MetricsRegistry;
@@ -157,6 +158,9 @@ struct GatewayServices {
   ClockPtr clock;
   /// The running config and the config file as it is now; config writes and reloads (live_config.h).
   LiveConfig& liveConfig;
+  /// The outbox: durable outbound delivery on channels (channels/outbound_dispatcher.h); null where
+  /// none is wired (then `send` answers UNAVAILABLE).
+  channels::OutboundDispatcher* outbound = nullptr;
 };
 
 }  // namespace talon::gateway

@@ -117,7 +117,8 @@ gateway::GatewayServices GatewayComponents::services() {
                                   [] { return net::ServerStats{}; },
                                   executors.executors(),
                                   clock,
-                                  *liveConfig};
+                                  *liveConfig,
+                                  outbound.get()};
 }
 
 bool GatewayComponents::settle(const std::string& runId) {

@@ -20,6 +20,7 @@
 #include "base/clock.h"
 #include "gateway/agent/agent_runner.h"
 #include "gateway/channels/channel_set.h"
+#include "gateway/channels/outbound_dispatcher.h"
 #include "gateway/event_bus.h"
 #include "gateway/gateway_services.h"
 #include "gateway/health/health_registry.h"
@@ -90,6 +91,8 @@ class GatewayComponents {
   gateway::health::HealthRegistry healthRecords{clock};
   /// The live config over `dir/talon.json` (written from configText): config writes and reloads.
   std::unique_ptr<gateway::LiveConfig> liveConfig;
+  /// The outbox, when a test creates one (services().outbound); none by default.
+  std::unique_ptr<gateway::channels::OutboundDispatcher> outbound;
 
  private:
   void build(GatewayComponentsOptions options);

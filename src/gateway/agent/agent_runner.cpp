@@ -360,6 +360,7 @@ void AgentRunner::Impl::Turn::announceQueued() {
 }
 
 void AgentRunner::Impl::Turn::begin() {
+  if (req_.onStart) req_.onStart();
   Lock lk(mu_);
   startedMs_ = impl_->clock_->nowMs();
   auto timeout = req_.timeout.count() > 0 ? req_.timeout : impl_->options_.defaultTimeout;

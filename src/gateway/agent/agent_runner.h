@@ -128,6 +128,10 @@ struct TurnRequest {
   std::chrono::milliseconds timeout{0};
   /// Each streamed text piece (optional; runs on an I/O thread).
   std::function<void(std::string_view piece)> onDelta;
+  /// Called once when the turn leaves its lane's queue and starts (optional; before any model call, on the
+  /// thread that starts it; must not block). A turn aborted while queued never starts: then only onDone
+  /// runs.
+  std::function<void()> onStart;
   /// Called once with the outcome, after commit (optional).
   std::function<void(const TurnOutcome&)> onDone;
 };

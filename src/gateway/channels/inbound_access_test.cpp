@@ -50,9 +50,13 @@ class InboundAccessTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(gw_.ok());
+    auto find = [this](std::string_view) -> Channel* { return channel_.get(); };
+    auto outbound = OutboundDispatcher::create(*gw_.store, gw_.metrics, gw_.healthRecords, gw_.bus,
+                                               gw_.executors.executors(), gw_.clock, find);
+    ASSERT_TRUE(outbound) << outbound.error().toString();
+    gw_.outbound = std::move(*outbound);
     auto router = InboundRouter::create(gw_.config->config, gw_.agents->roster(), gate_, *gw_.runner, gw_.metrics,
-                                        gw_.audit, gw_.executors.executors(),
-                                        [this](std::string_view) -> Channel* { return channel_.get(); });
+                                        gw_.audit, gw_.executors.executors(), find, *gw_.outbound);
     ASSERT_TRUE(router) << router.error().toString();
     router_ = std::move(*router);
     useAccount("default");

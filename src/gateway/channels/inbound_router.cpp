@@ -24,12 +24,10 @@ constexpr health::MetricSpec kInboundMetrics[] = {
 
 }  // namespace
 
-Result<std::unique_ptr<InboundRouter>> InboundRouter::create(const config::TalonConfig& config,
-                                                             const routing::AgentRoster& roster,
-                                                             const routing::AccessGate& gate, AgentRunner& runner,
-                                                             health::MetricsRegistry& metrics,
-                                                             security::AuditSink& audit, Executors executors,
-                                                             std::function<Channel*(std::string_view)> findChannel) {
+Result<std::unique_ptr<InboundRouter>> InboundRouter::create(
+    const config::TalonConfig& config, const routing::AgentRoster& roster, const routing::AccessGate& gate,
+    AgentRunner& runner, health::MetricsRegistry& metrics, security::AuditSink& audit, Executors executors,
+    std::function<Channel*(std::string_view)> findChannel, OutboundDispatcher& outbound) {
   auto families = metrics.add(kInboundMetrics);
   if (!families) return fail(families.error());
   auto& messages = *(*families)[0];
@@ -38,13 +36,13 @@ Result<std::unique_ptr<InboundRouter>> InboundRouter::create(const config::Talon
                     *messages.counter({"unrouted"}), *messages.counter({"submit_failed"}),
                     *replies.counter({"delivered"}), *replies.counter({"failed"})};
   return std::unique_ptr<InboundRouter>(new InboundRouter(config, roster, gate, runner, c, *(*families)[2], audit,
-                                                          std::move(executors), std::move(findChannel)));
+                                                          std::move(executors), std::move(findChannel), outbound));
 }
 
 InboundRouter::InboundRouter(const config::TalonConfig& config, const routing::AgentRoster& roster,
                              const routing::AccessGate& gate, AgentRunner& runner, InboundCounters counters,
                              health::MetricFamily& accessRefused, security::AuditSink& audit, Executors executors,
-                             std::function<Channel*(std::string_view)> findChannel)
+                             std::function<Channel*(std::string_view)> findChannel, OutboundDispatcher& outbound)
     : config_(config),
       roster_(roster),
       gate_(gate),
@@ -53,7 +51,8 @@ InboundRouter::InboundRouter(const config::TalonConfig& config, const routing::A
       accessRefused_(accessRefused),
       audit_(audit),
       executors_(std::move(executors)),
-      findChannel_(std::move(findChannel)) {}
+      findChannel_(std::move(findChannel)),
+      outbound_(outbound) {}
 
 void InboundRouter::refuse(std::string_view channelId, const routing::InboundMessage& message,
                            const routing::AccessDecision& decision) {
@@ -154,27 +153,38 @@ void InboundRouter::onInbound(std::string_view channelId, routing::InboundMessag
   reply.peer = message.peer;
   reply.threadId = message.threadId;
   reply.runId = turn.runId;
-  turn.onDone = [find = findChannel_, id = std::string(channelId), reply = std::move(reply),
+  turn.onStart = [find = findChannel_, id = std::string(channelId), account = message.accountId, peer = message.peer] {
+    Channel* channel = find(id);
+    if (channel && channel->capabilities().typing) channel->setTyping(account, peer, true);
+  };
+  turn.onDone = [find = findChannel_, outbound = &outbound_, id = std::string(channelId), reply = std::move(reply),
                  counters = counters_](const TurnOutcome& outcome) mutable {
+    // However the run ended (final, error, abort, timeout, drain), the typing indicator goes off first.
+    if (Channel* channel = find(id)) channel->setTyping(reply.accountId, reply.peer, false);
     if (outcome.error) {
       // The run's failure is already an error event and a run record; the channel gets no reply text.
       return;
     }
-    Channel* channel = find(id);
-    if (!channel) {
-      counters.deliveryFailed.inc();
-      spdlog::error("channel {}: run {} finished but the channel is gone; reply not delivered", id, outcome.runId);
+    if (outcome.text.empty()) {
+      spdlog::warn("channel {}: run {} finished without text; no reply sent", id, outcome.runId);
       return;
     }
     reply.text = outcome.text;
-    channel->send(std::move(reply), [id, runId = outcome.runId, counters](Status sent) {
-      if (sent) {
-        counters.delivered.inc();
-      } else {
-        counters.deliveryFailed.inc();
-        spdlog::error("channel {}: reply of run {} not delivered: {}", id, runId, sent.error().toString());
-      }
-    });
+    auto notStored = [id, runId = outcome.runId, counters](Result<store::OutboundDelivery> first) {
+      if (first) return;  // settled below
+      counters.deliveryFailed.inc();
+      spdlog::error("channel {}: reply of run {} not delivered: {}", id, runId, first.error().toString());
+    };
+    outbound->deliver(id, std::move(reply), "", std::move(notStored),
+                      [id, runId = outcome.runId, counters](Result<store::OutboundDelivery> settled) {
+                        if (settled && settled->state == store::DeliveryState::kSent) {
+                          counters.delivered.inc();
+                        } else {
+                          counters.deliveryFailed.inc();
+                          spdlog::error("channel {}: reply of run {} not delivered: {}", id, runId,
+                                        settled ? settled->lastError : settled.error().toString());
+                        }
+                      });
   };
   if (auto s = runner_.submit(std::move(turn)); !s) {
     counters_.submitFailed.inc();

@@ -10,6 +10,7 @@
 #include "config/config_model.h"
 #include "gateway/agent/agent_runner.h"
 #include "gateway/channels/channel.h"
+#include "gateway/channels/outbound_dispatcher.h"
 #include "gateway/executors.h"
 #include "gateway/health/metrics_registry.h"
 #include "gateway/routing/access_gate.h"
@@ -31,19 +32,21 @@ struct InboundCounters {
 /// A ChannelSink. Thread-safe; never blocks. The referenced objects outlive it.
 class InboundRouter final : public ChannelSink {
  public:
-  /// `findChannel` maps a channel id to the channel that sends replies (nullptr when gone). Registers the
+  /// `findChannel` maps a channel id to the channel a message came from (nullptr when gone): its typing
+  /// indicator is turned on when the message's run starts and always off when the run ends (final,
+  /// error, abort, timeout, drain — OpenClaw #97042), before the reply is handed to `outbound`, which
+  /// stores it and delivers it durably (outbound_dispatcher.h). A run that fails sends no reply text; a
+  /// reply counts as delivered or failed when its delivery settles. Registers the
   /// inbound metrics in `metrics` (kInboundMetrics: talon_channel_messages_total,
   /// talon_channel_replies_total, talon_access_refused_total{channel,reason}). A message the gate refuses
   /// is counted, audited through `audit` (kind "access.dm" / "access.group": channel, account, sender id,
   /// peer, policy and reason — never the text) and, under dmPolicy "pairing", answered once per pairing
   /// request with its code (sent from `executors.io`, not the store's writer thread). Errors: as
   /// MetricsRegistry::add.
-  static Result<std::unique_ptr<InboundRouter>> create(const config::TalonConfig& config,
-                                                       const routing::AgentRoster& roster,
-                                                       const routing::AccessGate& gate, AgentRunner& runner,
-                                                       health::MetricsRegistry& metrics, security::AuditSink& audit,
-                                                       Executors executors,
-                                                       std::function<Channel*(std::string_view)> findChannel);
+  static Result<std::unique_ptr<InboundRouter>> create(
+      const config::TalonConfig& config, const routing::AgentRoster& roster, const routing::AccessGate& gate,
+      AgentRunner& runner, health::MetricsRegistry& metrics, security::AuditSink& audit, Executors executors,
+      std::function<Channel*(std::string_view)> findChannel, OutboundDispatcher& outbound);
 
   void onInbound(std::string_view channelId, routing::InboundMessage message) override;
   const InboundCounters& counters() const { return counters_; }
@@ -51,7 +54,8 @@ class InboundRouter final : public ChannelSink {
  private:
   InboundRouter(const config::TalonConfig& config, const routing::AgentRoster& roster, const routing::AccessGate& gate,
                 AgentRunner& runner, InboundCounters counters, health::MetricFamily& accessRefused,
-                security::AuditSink& audit, Executors executors, std::function<Channel*(std::string_view)> findChannel);
+                security::AuditSink& audit, Executors executors, std::function<Channel*(std::string_view)> findChannel,
+                OutboundDispatcher& outbound);
   /// Counts, audits and (under pairing) answers a message the gate refused.
   void refuse(std::string_view channelId, const routing::InboundMessage& message,
               const routing::AccessDecision& decision);
@@ -68,6 +72,7 @@ class InboundRouter final : public ChannelSink {
   security::AuditSink& audit_;
   Executors executors_;
   std::function<Channel*(std::string_view)> findChannel_;
+  OutboundDispatcher& outbound_;
 };
 
 }  // namespace talon::gateway::channels

@@ -41,9 +41,17 @@ class InboundRouterTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(gw_.ok());
-    auto router = InboundRouter::create(
-        gw_.config->config, gw_.agents->roster(), gate_, *gw_.runner, gw_.metrics, gw_.audit, gw_.executors.executors(),
-        [this](std::string_view id) -> Channel* { return id == "loopback" && channel_ ? channel_.get() : nullptr; });
+    auto find = [this](std::string_view id) -> Channel* {
+      return id == "loopback" && channel_ ? channel_.get() : nullptr;
+    };
+    OutboundPolicy policy;
+    policy.jitter = 0.0;  // retries at exactly 1, 2, 4, ... s
+    auto outbound = OutboundDispatcher::create(*gw_.store, gw_.metrics, gw_.healthRecords, gw_.bus,
+                                               gw_.executors.executors(), gw_.clock, find, policy);
+    ASSERT_TRUE(outbound) << outbound.error().toString();
+    gw_.outbound = std::move(*outbound);
+    auto router = InboundRouter::create(gw_.config->config, gw_.agents->roster(), gate_, *gw_.runner, gw_.metrics,
+                                        gw_.audit, gw_.executors.executors(), find, *gw_.outbound);
     ASSERT_TRUE(router) << router.error().toString();
     router_ = std::move(*router);
     ASSERT_TRUE(channel_->start(*router_));
@@ -125,6 +133,8 @@ TEST_F(InboundRouterTest, APeerBoundMessageIsAnsweredOnTheChannelItCameFrom) {
 
   EXPECT_EQ(metric(R"(talon_channel_messages_total{outcome="received"})"), 1);
   EXPECT_EQ(metric(R"(talon_channel_messages_total{outcome="unrouted"})"), 0);
+  // A reply counts as delivered once the outbox has recorded the channel's confirmation.
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return router_->counters().delivered.value() == 1; }));
   EXPECT_EQ(metric(R"(talon_channel_replies_total{result="delivered"})"), 1);
   EXPECT_EQ(router_->counters().delivered.value(), 1u);
   auto health = channel_->health();
@@ -150,6 +160,7 @@ TEST_F(InboundRouterTest, OtherPeersFallToTheChannelTierAndKeepTheirOwnSessions)
   EXPECT_EQ(transcript("agent:alpha:loopback:direct:carol").size(), 2u);
   EXPECT_EQ(transcript("agent:alpha:loopback:direct:dave").size(), 2u);
   EXPECT_EQ(metric(R"(talon_channel_messages_total{outcome="received"})"), 2);
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return router_->counters().delivered.value() == 2; }));
   EXPECT_EQ(metric(R"(talon_channel_replies_total{result="delivered"})"), 2);
 }
 
@@ -211,15 +222,131 @@ TEST_F(InboundRouterTest, AFailedRunSendsNoReplyText) {
   EXPECT_EQ(t[0].content, "hi");
 }
 
-TEST_F(InboundRouterTest, AReplyTheChannelCannotSendIsCountedAsFailed) {
+TEST_F(InboundRouterTest, AReplyTheChannelCannotSendIsRetriedThenCountedAsFailed) {
   ASSERT_TRUE(channel_->inject(direct("Bob", "hi")));
   ASSERT_TRUE(gw_.waitCalls(1));
   channel_->stop();
   gw_.provider->call(0)->answer("too late");
-  ASSERT_TRUE(gw_.executors.runUntil([&] { return metric(R"(talon_channel_replies_total{result="failed"})") == 1; }));
+  // The outbox retries (1, 2, 4, ... 64 s) and gives up after its eighth attempt.
+  const char* failed = R"(talon_channel_replies_total{result="failed"})";
+  for (int i = 0; i < 50 && metric(failed) != 1; ++i) {
+    ASSERT_TRUE(gw_.executors.runUntil([&] { return metric(failed) == 1 || gw_.executors.armedTimers() > 0; }));
+    if (metric(failed) != 1) gw_.executors.advance(64'000);
+  }
+  EXPECT_EQ(metric(failed), 1);
   EXPECT_TRUE(channel_->sent().empty());
-  EXPECT_EQ(channel_->health().sendFailures, 1);
+  EXPECT_EQ(channel_->health().sendFailures, 8);
   EXPECT_EQ(metric(R"(talon_channel_replies_total{result="delivered"})"), 0);
+  EXPECT_EQ(metric(R"(talon_channel_deliveries_total{channel="loopback",outcome="failed"})"), 1);
+  auto rows = gw_.store->outbound().list(store::DeliveryState::kFailed, 10);
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].text, "too late");
+  EXPECT_EQ((*rows)[0].attempts, 8);
+  EXPECT_EQ(gw_.healthRecords.get("channel:loopback", "delivery")->state, health::HealthState::kDegraded);
+}
+
+TEST_F(InboundRouterTest, AReplyIsStoredInTheOutboxAndALongOneIsSplitToTheChannelsLimit) {
+  channel_->setMaxTextChars(12);
+  ASSERT_TRUE(channel_->inject(direct("Bob", "hi")));
+  ASSERT_TRUE(gw_.waitCalls(1));
+  gw_.provider->call(0)->answer("one two three four five");
+  ASSERT_TRUE(sentCount(3));
+  auto sent = channel_->sent();
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(sent[0].text, "one two");
+  EXPECT_EQ(sent[1].text, "three four");
+  EXPECT_EQ(sent[2].text, "five");
+  ASSERT_TRUE(
+      gw_.executors.runUntil([&] { return metric(R"(talon_channel_replies_total{result="delivered"})") == 1; }));
+  auto rows = gw_.store->outbound().list(std::nullopt, 10);
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].state, store::DeliveryState::kSent);
+  EXPECT_EQ((*rows)[0].partsTotal, 3);
+  EXPECT_EQ((*rows)[0].runId, sent[0].runId);
+  EXPECT_EQ((*rows)[0].peerId, "Bob");
+}
+
+// The typing indicator (OpenClaw #97042: left on after a run ended): on when the run starts, off when it
+// ends, however it ends.
+class InboundTypingTest : public InboundRouterTest {
+ protected:
+  /// Injects a message from Bob and waits for its model call; typing is on by then.
+  void startRun() {
+    ASSERT_TRUE(channel_->inject(direct("Bob", "hi")));
+    ASSERT_TRUE(gw_.waitCalls(1));
+    auto typing = channel_->typing();
+    ASSERT_EQ(typing.size(), 1u);
+    EXPECT_EQ(typing[0].peerId, "Bob");
+    EXPECT_TRUE(typing[0].on);
+  }
+  /// Waits until the run has ended and checks that typing went off exactly once after it went on.
+  void expectTypingOff() {
+    ASSERT_TRUE(gw_.executors.runUntil([&] { return channel_->typing().size() >= 2; }));
+    gw_.executors.runReady();
+    auto typing = channel_->typing();
+    ASSERT_EQ(typing.size(), 2u);
+    EXPECT_TRUE(typing[0].on);
+    EXPECT_FALSE(typing[1].on);
+    EXPECT_EQ(typing[1].peerId, "Bob");
+  }
+  const std::string key_ = "agent:beta:loopback:direct:bob";
+};
+
+TEST_F(InboundTypingTest, TypingGoesOffWhenTheRunEndsWithItsReply) {
+  startRun();
+  gw_.provider->call(0)->answer("Hello Bob");
+  expectTypingOff();
+  ASSERT_TRUE(sentCount(1));
+}
+
+TEST_F(InboundTypingTest, TypingGoesOffWhenTheRunFails) {
+  startRun();
+  gw_.provider->call(0)->complete(fail(ErrorCode::kUpstream, "the model is down"));
+  expectTypingOff();
+  EXPECT_TRUE(channel_->sent().empty());
+}
+
+TEST_F(InboundTypingTest, TypingGoesOffWhenTheRunIsAborted) {
+  startRun();
+  auto aborted = gw_.runner->abortSession(key_);
+  EXPECT_TRUE(aborted.aborted);
+  expectTypingOff();
+  EXPECT_TRUE(channel_->sent().empty());
+}
+
+TEST_F(InboundTypingTest, TypingGoesOffWhenTheRunTimesOut) {
+  startRun();
+  gw_.executors.advance(testing::GatewayComponentsOptions::defaultRunnerOptions().defaultTimeout.count());
+  expectTypingOff();
+  EXPECT_EQ(gw_.runner->stats().failed, 1);
+}
+
+TEST_F(InboundTypingTest, TypingGoesOffWhenTheGatewayDrains) {
+  startRun();
+  bool drained = false;
+  gw_.runner->drain([&] { drained = true; });
+  gw_.executors.advance(testing::GatewayComponentsOptions::defaultRunnerOptions().drainGrace.count());
+  expectTypingOff();
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return drained; }));
+  EXPECT_EQ(gw_.runner->stats().aborted, 1);
+}
+
+TEST_F(InboundTypingTest, AQueuedRunAbortedBeforeItStartsLeavesNoTypingOn) {
+  startRun();
+  ASSERT_TRUE(channel_->inject(direct("Bob", "second")));  // waits in Bob's lane
+  gw_.executors.runReady();
+  auto aborted = gw_.runner->abortSession(key_);  // the queued run first, then the running one
+  EXPECT_EQ(aborted.runIds.size(), 2u);
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return gw_.runner->stats().aborted == 2; }));
+  gw_.executors.runReady();
+  auto typing = channel_->typing();
+  int on = 0;
+  for (const auto& t : typing) on += t.on ? 1 : -1;
+  EXPECT_LE(on, 0);  // every "on" was followed by an "off"
+  ASSERT_FALSE(typing.empty());
+  EXPECT_FALSE(typing.back().on);
 }
 
 }  // namespace

@@ -32,6 +32,10 @@ void LoopbackChannel::send(OutboundMessage message, std::function<void(Status)> 
     if (!sink_) {
       ++health_.sendFailures;
       result = fail(ErrorCode::kFailedPrecondition, "the loopback channel is stopped");
+    } else if (failSends_ > 0) {
+      --failSends_;
+      ++health_.sendFailures;
+      result = fail(failWith_);
     } else {
       ++health_.sent;
       sent_.push_back(std::move(message));
@@ -71,6 +75,33 @@ Status LoopbackChannel::inject(routing::InboundMessage message) {
 std::vector<OutboundMessage> LoopbackChannel::sent() const {
   std::lock_guard lock(mu_);
   return sent_;
+}
+
+ChannelCapabilities LoopbackChannel::capabilities() const {
+  std::lock_guard lock(mu_);
+  return ChannelCapabilities{maxTextChars_, true};
+}
+
+void LoopbackChannel::setTyping(const std::string& accountId, const routing::Peer& peer, bool on) {
+  (void)accountId;
+  std::lock_guard lock(mu_);
+  typing_.push_back(TypingChange{peer.id, on});
+}
+
+std::vector<LoopbackChannel::TypingChange> LoopbackChannel::typing() const {
+  std::lock_guard lock(mu_);
+  return typing_;
+}
+
+void LoopbackChannel::setMaxTextChars(std::size_t maxTextChars) {
+  std::lock_guard lock(mu_);
+  maxTextChars_ = maxTextChars;
+}
+
+void LoopbackChannel::failSends(int count, Error error) {
+  std::lock_guard lock(mu_);
+  failSends_ = count;
+  failWith_ = std::move(error);
 }
 
 }  // namespace talon::gateway::channels

@@ -21,12 +21,29 @@ class LoopbackChannel final : public Channel {
   void send(OutboundMessage message, std::function<void(Status)> onSent) override;
   void probe(std::function<void(Status)> done) override;
   ChannelHealth health() const override;
+  /// Typing indicators (recorded, see typing()) and parts of at most setMaxTextChars() (default 4000).
+  ChannelCapabilities capabilities() const override;
+  /// Records the change (see typing()).
+  void setTyping(const std::string& accountId, const routing::Peer& peer, bool on) override;
 
   /// Hands `message` to the sink as if it had arrived (its channel and accountId are set to this
   /// channel's). Errors: kFailedPrecondition before start() or after stop().
   Status inject(routing::InboundMessage message);
   /// The messages sent so far, in order. Thread-safe (a copy).
   std::vector<OutboundMessage> sent() const;
+
+  /// One setTyping() call.
+  struct TypingChange {
+    std::string peerId;
+    bool on = false;
+  };
+  /// The setTyping() calls so far, in order. Thread-safe (a copy).
+  std::vector<TypingChange> typing() const;
+  /// The longest message capabilities() announces, in code points (tests of reply splitting).
+  void setMaxTextChars(std::size_t maxTextChars);
+  /// The next `count` sends fail with `error` (recorded as send failures, nothing delivered), as a
+  /// network that is down would.
+  void failSends(int count, Error error);
 
  private:
   const std::string accountId_;
@@ -35,6 +52,10 @@ class LoopbackChannel final : public Channel {
   ChannelSink* sink_ = nullptr;
   ChannelHealth health_;
   std::vector<OutboundMessage> sent_;
+  std::vector<TypingChange> typing_;
+  std::size_t maxTextChars_ = ChannelCapabilities{}.maxTextChars;
+  int failSends_ = 0;
+  Error failWith_;
 };
 
 }  // namespace talon::gateway::channels
