@@ -20,6 +20,7 @@ constexpr RegisterFamily kFamilies[] = {
     registerChannelMethods,
     registerDeviceMethods,
     registerChannelPairingMethods,
+    registerSendMethods,
 };
 // clang-format on
 }  // namespace

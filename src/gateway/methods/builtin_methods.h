@@ -23,5 +23,6 @@ Status registerChannelMethods(MethodRegistry& registry, const GatewayServices& s
 Status registerDeviceMethods(MethodRegistry& registry, const GatewayServices& services);   // device_methods.cpp
 // channel_pairing_methods.cpp
 Status registerChannelPairingMethods(MethodRegistry& registry, const GatewayServices& services);
+Status registerSendMethods(MethodRegistry& registry, const GatewayServices& services);  // send_methods.cpp
 
 }  // namespace talon::gateway::methods
