@@ -71,7 +71,8 @@ TEST_F(BuiltinMethodsTest, EveryRegisteredMethodIsOpenClawsWithItsScope) {
                                       "device.pair.reject",
                                       "device.pair.remove",
                                       "device.token.revoke",
-                                      "device.token.rotate"};
+                                      "device.token.rotate",
+                                      "send"};
   EXPECT_EQ(std::set<std::string_view>(names.begin(), names.end()), expected);
 }
 
