@@ -13,5 +13,7 @@ void registerModelsCommands(CLI::App& app, int& exitCode);   // models list
 void registerDoctorCommands(CLI::App& app, int& exitCode);   // doctor, security audit
 void registerSecretsCommands(CLI::App& app, int& exitCode);  // secrets set|get|list|rm|rotate
 void registerPairingCommands(CLI::App& app, int& exitCode);  // pairing list|approve
+/// message send; channels deliveries (adds to the `channels` group when another file created it first).
+void registerMessageCommands(CLI::App& app, int& exitCode);
 
 }  // namespace talon::cli
