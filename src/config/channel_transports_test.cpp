@@ -73,5 +73,16 @@ TEST(ChannelTransports, TransportKeysWithoutAnAdapterAreNotSupported) {
   EXPECT_NE(messages(r).find("botToken"), std::string::npos) << messages(r);
 }
 
+TEST(ChannelTransports, AChannelWithoutAnAdapterIsRefused) {
+  // Discord is one of OpenClaw's channels; Talon has no adapter for it, so the gateway could not run it.
+  ValidationResult r = validate(R"({ channels: { discord: { dmPolicy: "pairing" } } })");
+  ASSERT_EQ(findChannelTransport("discord"), nullptr);
+  EXPECT_FALSE(r.valid());
+  EXPECT_NE(messages(r).find(
+                R"(channels.discord: OpenClaw channel "discord" is not supported by Talon yet (no channel adapter))"),
+            std::string::npos)
+      << messages(r);
+}
+
 }  // namespace
 }  // namespace talon::config

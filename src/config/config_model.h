@@ -108,6 +108,17 @@ struct GatewayLimitsConfig {
   int64_t maxMessageBytes = 1 << 20;
 };
 
+/// The channel health monitor's timing (`gateway.channelHealth`, a Talon-only section: OpenClaw 2026.9.6
+/// retired its `gateway.channelHealthCheckMinutes` / `gateway.channelStaleEventThresholdMinutes` knobs and
+/// uses built-in defaults of 5 and 30 minutes, which Talon keeps as its defaults). docs/channels.md.
+struct ChannelHealthConfig {
+  /// `checkIntervalSeconds`: how often every channel account's health is reconciled, in seconds.
+  int64_t checkIntervalSeconds = 300;
+  /// `staleEventThresholdSeconds`: an account whose transport is up but that received no inbound traffic
+  /// for this long is reported muted (functional dimension unhealthy), in seconds; 0 turns the check off.
+  int64_t staleEventThresholdSeconds = 1800;
+};
+
 /// `gateway`.
 struct GatewayConfig {
   /// Listening port; precedence `--port` > `TALON_GATEWAY_PORT` > `gateway.port` > 18789 (applied by the CLI).
@@ -127,6 +138,8 @@ struct GatewayConfig {
   /// `gateway.allowRealIpFallback`: from a trusted proxy without a usable X-Forwarded-For, take X-Real-IP.
   bool allowRealIpFallback = false;
   GatewayLimitsConfig limits;
+  /// `gateway.channelHealth` (Talon-only).
+  ChannelHealthConfig channelHealth;
   /// `gateway.http.endpoints.chatCompletions.enabled` (default false): serves /v1/chat/completions
   /// and /v1/models.
   bool chatCompletionsEnabled = false;

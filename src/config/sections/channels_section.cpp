@@ -177,12 +177,19 @@ void readChannels(ConfigReader& r, const ConfigNode& node, const json::value& va
       r.unknownKey(node, id);
       continue;
     }
+    const ChannelTransportSpec* transport = findChannelTransport(id);
+    if (transport == nullptr) {
+      // A channel the gateway could not start: refused rather than accepted and never run. Its keys are
+      // still read below, so their own errors are reported too.
+      r.error(c, DiagnosticCode::kUnsupportedKey,
+              fmt::format("OpenClaw channel {} is not supported by Talon yet (no channel adapter)",
+                          ConfigReader::quoted(id)));
+    }
     const json::object* ch = r.object(c, kv.value());
     if (ch == nullptr) continue;
     ChannelConfig channel;
     channel.id = std::string(id);
     const json::value* accounts = nullptr;
-    const ChannelTransportSpec* transport = findChannelTransport(id);
     readAccess(r, c, *ch, c.schema, talon, transport, channel.access, channel.settings, &accounts,
                &channel.defaultAccount);
     if (accounts != nullptr) {

@@ -147,6 +147,22 @@ void readGateway(ConfigReader& r, const ConfigNode& node, const json::value& val
                                     }
                                   }}});
            }},
+          {"channelHealth",
+           [&](const ConfigNode& c, const json::value& x) {
+             // Talon-only (OpenClaw retired its channel health knobs): docs/channels.md.
+             r.readObject(c, x,
+                          {{"checkIntervalSeconds",
+                            [&](const ConfigNode& m, const json::value& y) {
+                              if (auto n = r.integer(m, y, 1, 86400, "1..86400 (seconds)")) {
+                                out.channelHealth.checkIntervalSeconds = *n;
+                              }
+                            }},
+                           {"staleEventThresholdSeconds", [&](const ConfigNode& m, const json::value& y) {
+                              if (auto n = r.integer(m, y, 0, 30 * 86400, "0..2592000 (seconds)")) {
+                                out.channelHealth.staleEventThresholdSeconds = *n;
+                              }
+                            }}});
+           }},
           {"allowRealIpFallback",
            [&](const ConfigNode& c, const json::value& x) {
              if (auto b = r.boolean(c, x)) out.allowRealIpFallback = *b;
