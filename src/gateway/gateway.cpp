@@ -22,6 +22,7 @@
 #include "config/reload_plan.h"
 #include "gateway/agent/agent_runner.h"
 #include "gateway/agent/run_observer.h"
+#include "gateway/channels/channel_manager.h"
 #include "gateway/channels/channel_registry.h"
 #include "gateway/channels/channel_set.h"
 #include "gateway/channels/inbound_router.h"
@@ -211,6 +212,8 @@ class Gateway::Impl {
   /// The outbox (before `inbound`, which sends through it).
   std::unique_ptr<channels::OutboundDispatcher> outbound;
   std::unique_ptr<channels::InboundRouter> inbound;
+  /// Runs the configured channel accounts (started by run(), stopped after the turns drained).
+  std::unique_ptr<channels::ChannelManager> channelRuntime;
   net::ServerPtr server;
   std::vector<std::string> addresses;
   std::unique_ptr<asio::steady_timer> healthTimer;
@@ -240,7 +243,7 @@ class Gateway::Impl {
                            executors,
                            clock,
                            *liveConfig,
-                           outbound.get()};
+                           *channelRuntime, outbound.get()};
   }
   methods::HealthDeps healthDeps() { return methods::HealthDeps::from(services()); }
 
@@ -522,6 +525,14 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   if (!liveOptions.load.configPath) liveOptions.load.configPath = std::filesystem::path(impl->options.config->path);
   impl->liveConfig = std::make_unique<LiveConfig>(impl->options.config, impl->options.configFiles,
                                                   std::move(liveOptions), *impl->healthRecords, impl->bus);
+  // The channel accounts (created here, started by run()).
+  if (auto s = channels::registerBuiltinChannels(impl->channelFactories); !s) return fail(s.error());
+  auto channelRuntime = channels::ChannelManager::create(
+      channels::ChannelManagerDeps{impl->options.config->config.channels, impl->channelFactories, impl->channels,
+                                   *impl->healthRecords, impl->metrics, impl->bus, impl->executors, impl->clock},
+      channels::ChannelManagerOptions::fromConfig(impl->options.config->config.gateway));
+  if (!channelRuntime) return fail(channelRuntime.error());
+  impl->channelRuntime = std::move(*channelRuntime);
   impl->health.set(methods::buildHealthPayload(impl->healthDeps()).payloadJson);
 
   auto outbound = channels::OutboundDispatcher::create(
@@ -534,7 +545,6 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   auto services = impl->services();
   if (auto s = methods::registerBuiltinMethods(impl->methods, services); !s) return fail(s.error());
   if (auto s = http::registerBuiltinRoutes(impl->router, services); !s) return fail(s.error());
-  if (auto s = channels::registerBuiltinChannels(impl->channelFactories); !s) return fail(s.error());
   impl->accessGate =
       std::make_unique<routing::AccessGate>(impl->options.config->config.channels, impl->store.get(), impl->clock);
   auto inbound = channels::InboundRouter::create(
@@ -585,6 +595,7 @@ Status Gateway::run() {
                  impl.options.config->path);
   }
   impl.scheduleReloadPoll();
+  impl.channelRuntime->start(*impl.inbound);
   impl.state.started = true;
   impl.audit->record(security::AuditEvent{"gateway.start",
                                           "system",
@@ -650,7 +661,7 @@ void Gateway::stop() {
       *drained = true;  // the backstop (possibly on another thread) now does nothing; io.stop() ends its wait
       asio::post(impl.io, [&impl] {
         impl.outbound->stop();  // what is still pending stays in the outbox for the next start
-        impl.channels.stopAll();
+        impl.channelRuntime->stop();
         if (impl.server) impl.server->stop();
         // Let the close frames flush, then stop the loop.
         auto t = std::make_shared<asio::steady_timer>(impl.io, std::chrono::milliseconds(200));

@@ -32,6 +32,7 @@ class AuditSink;
 
 namespace talon::gateway::channels {
 class ChannelSet;
+class ChannelManager;
 class OutboundDispatcher;
 }  // namespace talon::gateway::channels
 namespace talon::gateway::health {
@@ -158,6 +159,9 @@ struct GatewayServices {
   ClockPtr clock;
   /// The running config and the config file as it is now; config writes and reloads (live_config.h).
   LiveConfig& liveConfig;
+  /// The channel runtime (channels/channel_manager.h): every configured account, its status, health and
+  /// probes.
+  channels::ChannelManager& channelRuntime;
   /// The outbox: durable outbound delivery on channels (channels/outbound_dispatcher.h); null where
   /// none is wired (then `send` answers UNAVAILABLE).
   channels::OutboundDispatcher* outbound = nullptr;

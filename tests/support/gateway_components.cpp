@@ -90,6 +90,13 @@ void GatewayComponents::build(GatewayComponentsOptions options) {
     for (const auto& l : options.logLines) out << l << '\n';
   }
   runner = std::move(*created);
+  ASSERT_TRUE(gateway::channels::registerBuiltinChannels(channelFactories));
+  auto runtime = gateway::channels::ChannelManager::create(
+      gateway::channels::ChannelManagerDeps{config->config.channels, channelFactories, channels, healthRecords, metrics,
+                                            bus, executors.executors(), clock},
+      gateway::channels::ChannelManagerOptions::fromConfig(config->config.gateway));
+  ASSERT_TRUE(runtime) << runtime.error().toString();
+  channelRuntime = std::move(*runtime);
   health.set(gateway::methods::buildHealthPayload(gateway::methods::HealthDeps::from(services())).payloadJson);
 }
 
@@ -118,7 +125,7 @@ gateway::GatewayServices GatewayComponents::services() {
                                   executors.executors(),
                                   clock,
                                   *liveConfig,
-                                  outbound.get()};
+                                  *channelRuntime, outbound.get()};
 }
 
 bool GatewayComponents::settle(const std::string& runId) {

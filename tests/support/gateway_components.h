@@ -19,6 +19,8 @@
 
 #include "base/clock.h"
 #include "gateway/agent/agent_runner.h"
+#include "gateway/channels/channel_manager.h"
+#include "gateway/channels/channel_registry.h"
 #include "gateway/channels/channel_set.h"
 #include "gateway/channels/outbound_dispatcher.h"
 #include "gateway/event_bus.h"
@@ -86,13 +88,18 @@ class GatewayComponents {
   /// Every audit event the components recorded, in order.
   RecordingAuditSink audit;
   gateway::GatewayState state;
-  gateway::channels::ChannelSet channels;  // none: tests add their own channels where they need them
+  gateway::channels::ChannelSet channels;  // the channels of configText's `channels` (not started)
   gateway::health::MetricsRegistry metrics;
   gateway::health::HealthRegistry healthRecords{clock};
   /// The live config over `dir/talon.json` (written from configText): config writes and reloads.
   std::unique_ptr<gateway::LiveConfig> liveConfig;
   /// The outbox, when a test creates one (services().outbound); none by default.
   std::unique_ptr<gateway::channels::OutboundDispatcher> outbound;
+  /// The built-in channel factories (loopback).
+  gateway::channels::ChannelRegistry channelFactories;
+  /// The channel runtime over configText's `channels`, created (accounts in `channels`) but not started:
+  /// a test that wants traffic calls channelRuntime->start(sink).
+  std::unique_ptr<gateway::channels::ChannelManager> channelRuntime;
 
  private:
   void build(GatewayComponentsOptions options);

@@ -13,12 +13,14 @@ Status LoopbackChannel::start(ChannelSink& sink) {
   health_.state = ChannelHealth::State::kConnected;
   health_.sinceMs = clock_->nowMs();
   health_.detail.clear();
+  health_.authenticated = true;  // nothing to log in to
   return {};
 }
 
 void LoopbackChannel::stop() {
   std::lock_guard lock(mu_);
   sink_ = nullptr;
+  health_.authenticated = false;
   if (health_.state != ChannelHealth::State::kStopped) {
     health_.state = ChannelHealth::State::kStopped;
     health_.sinceMs = clock_->nowMs();
@@ -38,6 +40,7 @@ void LoopbackChannel::send(OutboundMessage message, std::function<void(Status)> 
       result = fail(failWith_);
     } else {
       ++health_.sent;
+      health_.lastOutboundAtMs = clock_->nowMs();
       sent_.push_back(std::move(message));
     }
   }
@@ -63,8 +66,10 @@ Status LoopbackChannel::inject(routing::InboundMessage message) {
   {
     std::lock_guard lock(mu_);
     if (!sink_) return fail(ErrorCode::kFailedPrecondition, "the loopback channel is not started");
+    if (inboundBlocked_) return {};
     sink = sink_;
     ++health_.received;
+    health_.lastInboundAtMs = clock_->nowMs();
   }
   message.channel = "loopback";
   message.accountId = accountId_;
@@ -102,6 +107,11 @@ void LoopbackChannel::failSends(int count, Error error) {
   std::lock_guard lock(mu_);
   failSends_ = count;
   failWith_ = std::move(error);
+}
+
+void LoopbackChannel::setInboundBlocked(bool blocked) {
+  std::lock_guard lock(mu_);
+  inboundBlocked_ = blocked;
 }
 
 }  // namespace talon::gateway::channels

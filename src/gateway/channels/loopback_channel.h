@@ -27,10 +27,14 @@ class LoopbackChannel final : public Channel {
   void setTyping(const std::string& accountId, const routing::Peer& peer, bool on) override;
 
   /// Hands `message` to the sink as if it had arrived (its channel and accountId are set to this
-  /// channel's). Errors: kFailedPrecondition before start() or after stop().
+  /// channel's), unless inbound is blocked (then it is dropped and nothing is counted). Errors:
+  /// kFailedPrecondition before start() or after stop().
   Status inject(routing::InboundMessage message);
   /// The messages sent so far, in order. Thread-safe (a copy).
   std::vector<OutboundMessage> sent() const;
+  /// Test hook: while `blocked`, the channel stays connected but inject() drops every message before it
+  /// reaches the sink (a network that connects but delivers nothing: a muted channel).
+  void setInboundBlocked(bool blocked);
 
   /// One setTyping() call.
   struct TypingChange {
@@ -51,6 +55,7 @@ class LoopbackChannel final : public Channel {
   mutable std::mutex mu_;
   ChannelSink* sink_ = nullptr;
   ChannelHealth health_;
+  bool inboundBlocked_ = false;
   std::vector<OutboundMessage> sent_;
   std::vector<TypingChange> typing_;
   std::size_t maxTextChars_ = ChannelCapabilities{}.maxTextChars;

@@ -1,0 +1,553 @@
+#include "gateway/channels/channel_manager.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <tuple>
+
+namespace talon::gateway::channels {
+
+namespace {
+
+/// The runtime's metrics (docs/channels.md "Metrics").
+constexpr health::MetricSpec kChannelRuntimeMetrics[] = {
+    {"talon_channel_health_status",
+     health::MetricType::kGauge,
+     "Channel account health by dimension (transport, application, functional): 1 healthy, 0.5 degraded, "
+     "0 unhealthy, -1 unknown.",
+     {"channel", "account_id", "dimension"}},
+    {"talon_channel_reconnects_total",
+     health::MetricType::kCounter,
+     "Reconnect and start retry attempts of a channel account.",
+     {"channel", "account_id"}},
+    {"talon_channel_connected",
+     health::MetricType::kGauge,
+     "1 while the channel account's transport is connected, else 0.",
+     {"channel", "account_id"}},
+};
+
+constexpr std::string_view kDimensions[] = {"transport", "application", "functional"};
+
+health::HealthState recordState(DimensionHealth d) {
+  switch (d) {
+    case DimensionHealth::kHealthy:
+      return health::HealthState::kOk;
+    case DimensionHealth::kDegraded:
+      return health::HealthState::kDegraded;
+    case DimensionHealth::kUnhealthy:
+      return health::HealthState::kFailed;
+    case DimensionHealth::kUnknown:
+      return health::HealthState::kUnknown;
+  }
+  return health::HealthState::kUnknown;
+}
+
+/// `enabled` of a settings object: true unless it is `false`.
+bool enabledIn(const json::object& settings) {
+  auto it = settings.find("enabled");
+  return it == settings.end() || !it->value().is_bool() || it->value().get_bool();
+}
+
+std::string stringIn(const json::object& settings, std::string_view key) {
+  auto it = settings.find(key);
+  return it != settings.end() && it->value().is_string() ? std::string(it->value().get_string()) : std::string();
+}
+
+}  // namespace
+
+std::string_view dimensionHealthName(DimensionHealth state) {
+  switch (state) {
+    case DimensionHealth::kHealthy:
+      return "healthy";
+    case DimensionHealth::kDegraded:
+      return "degraded";
+    case DimensionHealth::kUnhealthy:
+      return "unhealthy";
+    case DimensionHealth::kUnknown:
+      return "unknown";
+  }
+  return "unknown";
+}
+
+double dimensionHealthValue(DimensionHealth state) {
+  switch (state) {
+    case DimensionHealth::kHealthy:
+      return 1;
+    case DimensionHealth::kDegraded:
+      return 0.5;
+    case DimensionHealth::kUnhealthy:
+      return 0;
+    case DimensionHealth::kUnknown:
+      return -1;
+  }
+  return -1;
+}
+
+ChannelManagerOptions ChannelManagerOptions::fromConfig(const config::GatewayConfig& config) {
+  ChannelManagerOptions o;
+  o.checkInterval = std::chrono::seconds(config.channelHealth.checkIntervalSeconds);
+  o.staleEventThreshold = std::chrono::seconds(config.channelHealth.staleEventThresholdSeconds);
+  return o;
+}
+
+/// One configured account. Fields after `backoff` are guarded by the manager's mutex; the rest are set
+/// by create() and then only read.
+struct ChannelManager::Account {
+  std::string provider;
+  std::string accountId;
+  std::string channelId;
+  std::string name;
+  std::string component;  // the health records' component: "channel:<provider>/<accountId>"
+  bool enabled = true;
+  bool isDefault = false;
+  Channel* channel = nullptr;  // owned by the ChannelSet; nullptr when not created
+  std::string configError;     // why it was not created
+  std::unique_ptr<AccountSink> sink;
+  health::Gauge statusGauges[3];
+  health::Gauge connectedGauge;
+  health::Counter reconnectsCounter;
+  std::atomic<int64_t> lastInboundAtMs{0};  // seen by the runtime's sink
+  std::atomic<bool> muted{false};
+  ReconnectBackoff backoff;
+
+  bool running = false;
+  bool starting = false;  // a start attempt is under way
+  std::string lastError;
+  int64_t lastStartAtMs = 0;
+  int64_t startRetries = 0;
+  int64_t reconnectsCounted = 0;
+  TimerHandlePtr retryTimer;
+  AccountHealth health;
+  bool evaluated = false;
+  std::optional<ProbeResult> lastProbe;
+
+  explicit Account(const ReconnectBackoff::Options& o) : backoff(o) {}
+};
+
+/// What an account's channel delivers to: notes the traffic (the functional dimension) and forwards the
+/// message to the gateway's sink under the account's channel id.
+class ChannelManager::AccountSink final : public ChannelSink {
+ public:
+  AccountSink(ChannelManager& manager, Account& account) : manager_(manager), account_(account) {}
+  void onInbound(std::string_view channelId, routing::InboundMessage message) override {
+    (void)channelId;  // the adapter's own name for itself; the runtime's id is authoritative
+    if (message.channel.empty()) message.channel = account_.provider;
+    if (message.accountId.empty()) message.accountId = account_.accountId;
+    manager_.onInbound(account_);
+    ChannelSink* sink;
+    {
+      std::lock_guard lock(manager_.mu_);
+      sink = manager_.sink_;
+    }
+    if (sink) sink->onInbound(account_.channelId, std::move(message));
+  }
+
+ private:
+  ChannelManager& manager_;
+  Account& account_;
+};
+
+ChannelManager::ChannelManager(ChannelManagerDeps deps, ChannelManagerOptions options)
+    : deps_(std::move(deps)), options_(options) {}
+
+ChannelManager::~ChannelManager() { stop(); }
+
+Result<std::unique_ptr<ChannelManager>> ChannelManager::create(ChannelManagerDeps deps, ChannelManagerOptions options) {
+  auto families = deps.metrics.add(kChannelRuntimeMetrics);
+  if (!families) return fail(families.error());
+  std::unique_ptr<ChannelManager> m(new ChannelManager(std::move(deps), options));
+  m->healthStatus_ = (*families)[0];
+  m->reconnectsTotal_ = (*families)[1];
+  m->connected_ = (*families)[2];
+  const auto providers = m->deps_.registry.providers();
+
+  for (const auto& channel : m->deps_.config.entries) {
+    if (!std::binary_search(providers.begin(), providers.end(), channel.id)) {
+      return fail(ErrorCode::kConfigInvalid, "channels." + channel.id + ": Talon has no adapter for this channel");
+    }
+    const bool channelEnabled = enabledIn(channel.settings.values);
+    // Accounts: accounts.<id>, or the implicit "default" one from the channel-level settings.
+    std::vector<std::string> ids;
+    for (const auto& [id, s] : channel.accountSettings) ids.push_back(id);
+    if (ids.empty()) ids.push_back("default");
+    std::string defaultId = channel.defaultAccount;
+    if (defaultId.empty()) {
+      defaultId = std::find(ids.begin(), ids.end(), "default") != ids.end() ? "default" : ids.front();
+    }
+    for (const auto& id : ids) {
+      auto a = std::make_unique<Account>(options.startBackoff);
+      a->provider = channel.id;
+      a->accountId = id;
+      a->channelId = channel.id + ":" + id;
+      a->component = "channel:" + channel.id + "/" + id;
+      a->isDefault = id == defaultId;
+      // The account's settings: the channel's overlaid by the account's own.
+      json::object settings = channel.settings.values;
+      std::map<std::string, std::string> unavailable = channel.settings.unavailable;
+      if (auto it = channel.accountSettings.find(id); it != channel.accountSettings.end()) {
+        for (const auto& kv : it->second.values) {
+          settings[kv.key()] = kv.value();
+          unavailable.erase(std::string(kv.key()));
+        }
+        for (const auto& [k, why] : it->second.unavailable) unavailable[k] = why;
+      }
+      a->name = stringIn(settings, "name");
+      a->enabled = channelEnabled && enabledIn(settings);
+      const std::string path =
+          channel.accountSettings.empty() ? "channels." + channel.id : "channels." + channel.id + ".accounts." + id;
+      if (!a->enabled) {
+        a->health.healthState = "disabled";
+      } else if (!unavailable.empty()) {
+        const auto& [key, why] = *unavailable.begin();
+        a->configError = fmt::format("{}.{} cannot be read: {}", path, key, why);
+        a->health.suggestedAction = "make the secret " + path + "." + key + " readable, then restart the gateway";
+      } else {
+        ChannelContext context{id, std::move(settings), m->deps_.executors, m->deps_.clock};
+        auto created = m->deps_.registry.create(channel.id, context);
+        if (created) {
+          a->channel = created->get();
+          m->deps_.channels.add(a->channelId, std::move(*created));
+          if (a->isDefault) m->deps_.channels.setDefault(channel.id, a->channelId);
+        } else {
+          a->configError = created.error().message;
+          a->health.suggestedAction = "fix the settings of " + path + ", then restart the gateway";
+        }
+      }
+      if (!a->configError.empty()) {
+        spdlog::error("channel {}: not started: {}", a->channelId, a->configError);
+        a->lastError = a->configError;
+      }
+      if (a->enabled) {
+        for (std::size_t i = 0; i < 3; ++i) {
+          a->statusGauges[i] = *m->healthStatus_->gauge({a->provider, a->accountId, kDimensions[i]});
+        }
+        a->connectedGauge = *m->connected_->gauge({a->provider, a->accountId});
+        a->reconnectsCounter = *m->reconnectsTotal_->counter({a->provider, a->accountId});
+      }
+      a->sink = std::make_unique<AccountSink>(*m, *a);
+      m->accounts_.push_back(std::move(a));
+    }
+  }
+  for (auto& a : m->accounts_) {
+    if (a->enabled) m->evaluate(*a);
+  }
+  return m;
+}
+
+void ChannelManager::start(ChannelSink& sink) {
+  {
+    std::lock_guard lock(mu_);
+    sink_ = &sink;
+  }
+  for (auto& a : accounts_) {
+    if (a->enabled && a->channel) attemptStart(*a);
+  }
+  scheduleReconcile();
+}
+
+void ChannelManager::attemptStart(Account& a) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_ || a.running || a.starting) return;
+    a.starting = true;
+    a.lastStartAtMs = deps_.clock->nowMs();
+    a.retryTimer.reset();
+  }
+  Status s = a.channel->start(*a.sink);
+  {
+    std::lock_guard lock(mu_);
+    a.starting = false;
+    if (s) {
+      a.running = true;
+      a.lastError.clear();
+      a.backoff.succeeded();
+      spdlog::info("channel {}: started", a.channelId);
+    } else {
+      a.lastError = s.error().message;
+      if (s.error().code == ErrorCode::kUnavailable && !stopped_) {
+        auto delay = a.backoff.failed();
+        spdlog::warn("channel {}: cannot start ({}); retrying in {} ms{}", a.channelId, a.lastError, delay.count(),
+                     a.backoff.circuitOpen() ? " (circuit open)" : "");
+        a.retryTimer = deps_.executors.after(delay, [this, &a] {
+          {
+            std::lock_guard lock(mu_);
+            if (stopped_) return;
+            ++a.startRetries;
+          }
+          attemptStart(a);
+        });
+      } else {
+        spdlog::error("channel {}: cannot start: {}", a.channelId, a.lastError);
+      }
+    }
+  }
+  evaluate(a);
+}
+
+void ChannelManager::stop() {
+  std::vector<TimerHandlePtr> timers;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    if (reconcileTimer_) timers.push_back(std::move(reconcileTimer_));
+    for (auto& a : accounts_) {
+      if (a->retryTimer) timers.push_back(std::move(a->retryTimer));
+      a->running = false;
+    }
+  }
+  for (auto& t : timers) t->cancel();
+  deps_.channels.stopAll();
+}
+
+void ChannelManager::scheduleReconcile() {
+  std::lock_guard lock(mu_);
+  if (stopped_) return;
+  reconcileTimer_ = deps_.executors.after(options_.checkInterval, [this] {
+    reconcile();
+    scheduleReconcile();
+  });
+}
+
+void ChannelManager::reconcile() {
+  for (auto& a : accounts_) {
+    if (a->enabled) evaluate(*a);
+  }
+}
+
+void ChannelManager::onInbound(Account& a) {
+  a.lastInboundAtMs.store(deps_.clock->nowMs());
+  // A muted account recovers at once when traffic resumes, not at the next reconciliation.
+  if (a.muted.load()) deps_.executors.io([this, &a] { evaluate(a); });
+}
+
+void ChannelManager::evaluate(Account& a) {
+  // One evaluation at a time, so the records, gauges and events of an account change in order.
+  std::lock_guard evaluating(evalMu_);
+  const int64_t now = deps_.clock->nowMs();
+  const ChannelHealth ch = a.channel ? a.channel->health() : ChannelHealth{};
+  AccountHealth h;
+  int64_t reconnectsDelta = 0;
+  bool changed = false;
+  AccountHealth before;
+  std::string lastError;
+  {
+    std::lock_guard lock(mu_);
+    before = a.health;
+    lastError = a.lastError;
+    const int64_t lastInbound = std::max(ch.lastInboundAtMs, a.lastInboundAtMs.load());
+    const bool up =
+        a.running && (ch.state == ChannelHealth::State::kConnected || ch.state == ChannelHealth::State::kDegraded);
+    if (!a.configError.empty()) {
+      h.transport = DimensionHealth::kUnhealthy;
+      h.healthState = "not-running";
+      h.suggestedAction = a.health.suggestedAction;
+    } else if (!a.running) {
+      h.transport = a.starting || a.lastStartAtMs == 0 ? DimensionHealth::kUnknown : DimensionHealth::kUnhealthy;
+      h.healthState = a.lastStartAtMs == 0 || a.starting ? "starting" : "not-running";
+      if (a.retryTimer) {
+        h.suggestedAction =
+            "check that the network of " + a.channelId + " is reachable (start retried: " + a.lastError + ")";
+      } else if (!a.lastError.empty()) {
+        h.suggestedAction = "fix " + a.channelId + " (" + a.lastError + "), then restart the gateway";
+      }
+    } else {
+      switch (ch.state) {
+        case ChannelHealth::State::kConnected:
+          h.transport = DimensionHealth::kHealthy;
+          break;
+        case ChannelHealth::State::kDegraded:
+          h.transport = DimensionHealth::kDegraded;
+          break;
+        case ChannelHealth::State::kStarting:
+          h.transport = DimensionHealth::kUnknown;
+          h.healthState = "starting";
+          break;
+        case ChannelHealth::State::kDisconnected:
+        case ChannelHealth::State::kStopped:
+          h.transport = DimensionHealth::kUnhealthy;
+          h.healthState = "disconnected";
+          h.suggestedAction = ch.circuitOpen ? "the reconnect circuit of " + a.channelId +
+                                                   " is open: check the network and the server, the next "
+                                                   "attempt comes on its own"
+                                             : "check the network and the server of " + a.channelId;
+          break;
+      }
+      if (up) {
+        h.application = ch.authenticated ? DimensionHealth::kHealthy : DimensionHealth::kDegraded;
+        const int64_t since = std::max({lastInbound, ch.sinceMs, a.lastStartAtMs});
+        const int64_t threshold = options_.staleEventThreshold.count();
+        h.muted = threshold > 0 && now - since >= threshold;
+        h.functional = h.muted ? DimensionHealth::kUnhealthy : DimensionHealth::kHealthy;
+        if (h.muted) {
+          h.healthState = "muted";
+          h.suggestedAction = fmt::format(
+              "{} is connected but received nothing for {} s: check that the bot/account can still read its "
+              "chats (permissions, webhook, subscription), then restart the channel",
+              a.channelId, (now - since) / 1000);
+        } else if (!ch.authenticated) {
+          h.healthState = "unauthenticated";
+          h.suggestedAction = "check the credentials of " + a.channelId;
+        } else {
+          h.healthState = h.transport == DimensionHealth::kHealthy ? "healthy" : "degraded";
+        }
+      }
+    }
+    const bool healthy = h.transport == DimensionHealth::kHealthy && h.application == DimensionHealth::kHealthy &&
+                         h.functional == DimensionHealth::kHealthy;
+    h.degradedSinceMs = healthy ? 0 : (before.degradedSinceMs != 0 ? before.degradedSinceMs : now);
+    changed = !a.evaluated || !(h == before);
+    a.health = h;
+    a.evaluated = true;
+    a.muted.store(h.muted);
+    const int64_t reconnects = ch.reconnects + a.startRetries;
+    reconnectsDelta = reconnects - a.reconnectsCounted;
+    if (reconnectsDelta > 0) a.reconnectsCounted = reconnects;
+  }
+  // Side effects, outside the lock.
+  const DimensionHealth dims[] = {h.transport, h.application, h.functional};
+  for (std::size_t i = 0; i < 3; ++i) {
+    a.statusGauges[i].set(dimensionHealthValue(dims[i]));
+    std::string detail;
+    if (i == 0) detail = lastError;
+    if (i == 0 && detail.empty() && ch.state != ChannelHealth::State::kConnected) detail = ch.detail;
+    if (i == 2 && h.muted) detail = "muted: no inbound traffic within the stale-event threshold";
+    if (!h.suggestedAction.empty() && dims[i] != DimensionHealth::kHealthy && dims[i] != DimensionHealth::kUnknown) {
+      detail += detail.empty() ? h.suggestedAction : "; " + h.suggestedAction;
+    }
+    deps_.healthRecords.set({a.component, kDimensions[i], recordState(dims[i]), detail, false});
+  }
+  a.connectedGauge.set(h.transport == DimensionHealth::kHealthy || h.transport == DimensionHealth::kDegraded ? 1 : 0);
+  if (reconnectsDelta > 0) a.reconnectsCounter.inc(static_cast<uint64_t>(reconnectsDelta));
+  if (!changed) return;
+  const bool healthy = h.degradedSinceMs == 0;
+  if (healthy) {
+    spdlog::info("channel {}: healthy", a.channelId);
+  } else if (h.healthState == "starting") {
+    spdlog::info("channel {}: starting", a.channelId);
+  } else {
+    spdlog::warn("channel {}: {} (transport {}, application {}, functional {}){}", a.channelId, h.healthState,
+                 dimensionHealthName(h.transport), dimensionHealthName(h.application),
+                 dimensionHealthName(h.functional), h.suggestedAction.empty() ? "" : ": " + h.suggestedAction);
+  }
+  json::object payload{
+      {"channel", a.provider},
+      {"accountId", a.accountId},
+      {"healthy", healthy},
+      {"healthState", h.healthState},
+      {"transport", dimensionHealthName(h.transport)},
+      {"application", dimensionHealthName(h.application)},
+      {"functional", dimensionHealthName(h.functional)},
+      {"muted", h.muted},
+      {"degradedSince", h.degradedSinceMs == 0 ? json::value(nullptr) : json::value(h.degradedSinceMs)},
+      {"suggestedAction", h.suggestedAction},
+      {"ts", now}};
+  deps_.bus.publish(
+      GatewayEvent{"channel.health.degraded", {}, {}, std::make_shared<const std::string>(json::serialize(payload))});
+}
+
+std::vector<AccountStatus> ChannelManager::status() const {
+  std::vector<AccountStatus> out;
+  for (const auto& a : accounts_) {
+    AccountStatus s;
+    s.channelId = a->channelId;
+    s.provider = a->provider;
+    s.accountId = a->accountId;
+    s.name = a->name;
+    s.enabled = a->enabled;
+    s.configured = a->configError.empty();
+    s.isDefault = a->isDefault;
+    if (a->channel) s.channel = a->channel->health();
+    std::lock_guard lock(mu_);
+    s.running = a->running;
+    s.lastError = a->lastError;
+    s.lastStartAtMs = a->lastStartAtMs;
+    s.startRetries = a->startRetries;
+    s.lastInboundAtMs = std::max(s.channel.lastInboundAtMs, a->lastInboundAtMs.load());
+    s.reconnects = s.channel.reconnects + a->startRetries;
+    s.health = a->health;
+    s.lastProbe = a->lastProbe;
+    out.push_back(std::move(s));
+  }
+  std::sort(out.begin(), out.end(), [](const AccountStatus& x, const AccountStatus& y) {
+    return std::tie(x.provider, x.accountId) < std::tie(y.provider, y.accountId);
+  });
+  return out;
+}
+
+void ChannelManager::probe(std::string provider, std::chrono::milliseconds timeout, std::function<void()> done) {
+  struct Round {
+    std::mutex mu;
+    std::size_t pending = 0;
+    bool finished = false;
+    std::function<void()> done;
+    TimerHandlePtr timer;
+    std::vector<Account*> outstanding;
+  };
+  auto round = std::make_shared<Round>();
+  round->done = std::move(done);
+  std::vector<Account*> targets;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& a : accounts_) {
+      if (a->channel && a->running && (provider.empty() || a->provider == provider)) targets.push_back(a.get());
+    }
+  }
+  if (targets.empty()) {
+    round->done();
+    return;
+  }
+  round->pending = targets.size();
+  round->outstanding = targets;
+  auto finish = [round] {
+    std::function<void()> f;
+    {
+      std::lock_guard lock(round->mu);
+      if (round->finished) return;
+      round->finished = true;
+      f = std::move(round->done);
+    }
+    if (round->timer) round->timer->cancel();
+    f();
+  };
+  const int64_t started = deps_.clock->nowMs();
+  round->timer = deps_.executors.after(timeout, [this, round, finish, started] {
+    std::vector<Account*> late;
+    {
+      std::lock_guard lock(round->mu);
+      if (round->finished) return;
+      late = round->outstanding;
+    }
+    const int64_t now = deps_.clock->nowMs();
+    {
+      std::lock_guard lock(mu_);
+      for (Account* a : late) a->lastProbe = ProbeResult{false, "probe timed out", now - started, now};
+    }
+    finish();
+  });
+  for (Account* a : targets) {
+    a->channel->probe([this, round, finish, a, started](Status s) {
+      {
+        std::lock_guard lock(round->mu);
+        if (round->finished) return;
+        round->outstanding.erase(std::remove(round->outstanding.begin(), round->outstanding.end(), a),
+                                 round->outstanding.end());
+      }
+      const int64_t now = deps_.clock->nowMs();
+      {
+        std::lock_guard lock(mu_);
+        a->lastProbe = ProbeResult{static_cast<bool>(s), s ? std::string() : s.error().message, now - started, now};
+      }
+      bool last;
+      {
+        std::lock_guard lock(round->mu);
+        last = --round->pending == 0;
+      }
+      if (last) finish();
+    });
+  }
+}
+
+}  // namespace talon::gateway::channels

@@ -1,0 +1,174 @@
+#pragma once
+// The channel runtime (docs/channels.md): at gateway start it creates one Channel per enabled account of
+// every configured channel (`channels.<provider>.accounts.<accountId>`, or one implicit "default" account
+// from the channel-level settings), starts them, retries a start that could not reach the network, and
+// reconciles each account's health — transport, application and functional dimensions, with muted
+// detection — into the HealthRegistry, the MetricsRegistry and the EventBus.
+//
+// Channel ids: every account runs under "<provider>:<accountId>" in the ChannelSet and on the inbound
+// path (InboundRouter's findChannel); "<provider>" alone names the channel's default account (see
+// ChannelSet::find).
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "config/config_model.h"
+#include "gateway/channels/channel.h"
+#include "gateway/channels/channel_registry.h"
+#include "gateway/channels/channel_set.h"
+#include "gateway/channels/reconnect_backoff.h"
+#include "gateway/event_bus.h"
+#include "gateway/executors.h"
+#include "gateway/health/health_registry.h"
+#include "gateway/health/metrics_registry.h"
+
+namespace talon::gateway::channels {
+
+/// The state of one health dimension of a channel account.
+enum class DimensionHealth { kHealthy, kDegraded, kUnhealthy, kUnknown };
+
+/// "healthy" | "degraded" | "unhealthy" | "unknown".
+std::string_view dimensionHealthName(DimensionHealth state);
+/// The value of talon_channel_health_status for `state`: 1 healthy, 0.5 degraded, 0 unhealthy, -1 unknown.
+double dimensionHealthValue(DimensionHealth state);
+
+/// The three dimensions of an account's health, and what the operator should do about them.
+struct AccountHealth {
+  DimensionHealth transport = DimensionHealth::kUnknown;    // the connection (ChannelHealth::state)
+  DimensionHealth application = DimensionHealth::kUnknown;  // the network accepted us (authenticated)
+  DimensionHealth functional = DimensionHealth::kUnknown;   // traffic arrives (not muted)
+  /// The transport is up but no inbound traffic arrived within gateway.channelHealth.staleEventThresholdSeconds.
+  bool muted = false;
+  /// OpenClaw's `healthState` word: "healthy", "starting", "muted", "unauthenticated", "disconnected",
+  /// "not-running", "disabled".
+  std::string healthState = "not-running";
+  /// When the account stopped being healthy (ms since epoch); 0 while it is healthy.
+  int64_t degradedSinceMs = 0;
+  /// One line telling the operator what to do; empty while healthy.
+  std::string suggestedAction;
+
+  bool operator==(const AccountHealth&) const = default;
+};
+
+/// The result of Channel::probe for one account.
+struct ProbeResult {
+  bool ok = false;
+  std::string error;  // empty when ok
+  int64_t elapsedMs = 0;
+  int64_t atMs = 0;  // when the probe finished, ms since epoch
+};
+
+/// One account as the runtime sees it (for `channels.status`, `health` and the CLI).
+struct AccountStatus {
+  std::string channelId;  // "<provider>:<accountId>"
+  std::string provider;
+  std::string accountId;
+  std::string name;             // the `name` setting; may be empty
+  bool enabled = true;          // not switched off by `enabled: false`
+  bool configured = true;       // its settings produced a channel (no unreadable secret, factory accepted them)
+  bool running = false;         // start() succeeded and the account was not stopped since
+  bool isDefault = false;       // the channel's default account
+  std::string lastError;        // why it is not running / the last start failure; empty when none
+  int64_t lastStartAtMs = 0;    // the last start attempt, ms since epoch; 0 = never
+  int64_t startRetries = 0;     // start attempts after a kUnavailable failure
+  ChannelHealth channel;        // the adapter's own snapshot (default-constructed when not configured)
+  int64_t lastInboundAtMs = 0;  // the latest of the adapter's and the runtime's observation; 0 = never
+  int64_t reconnects = 0;       // ChannelHealth::reconnects + startRetries
+  AccountHealth health;
+  std::optional<ProbeResult> lastProbe;
+};
+
+/// Options of the runtime (from `gateway.channelHealth`, docs/channels.md).
+struct ChannelManagerOptions {
+  /// How often every account is reconciled.
+  std::chrono::milliseconds checkInterval{300000};
+  /// Muted after this long without inbound traffic while the transport is up; 0 turns the check off.
+  std::chrono::milliseconds staleEventThreshold{1800000};
+  /// Pacing of start() retries after kUnavailable.
+  ReconnectBackoff::Options startBackoff;
+
+  /// The options `config` asks for.
+  static ChannelManagerOptions fromConfig(const config::GatewayConfig& config);
+};
+
+/// What the runtime uses; every referenced object outlives the manager.
+struct ChannelManagerDeps {
+  const config::ChannelsConfig& config;
+  const ChannelRegistry& registry;
+  ChannelSet& channels;  // filled by create()
+  health::HealthRegistry& healthRecords;
+  health::MetricsRegistry& metrics;
+  EventBus& bus;
+  Executors executors;
+  ClockPtr clock;
+};
+
+/// Thread rules: create(), start() and stop() are called once each, in that order, by the gateway;
+/// status(), reconcile() and probe() may be called from any thread; inbound messages and timers arrive
+/// on any thread. One mutex guards the accounts; it is never held while a channel, the health registry or
+/// the bus is called (a second one only serialises evaluations).
+class ChannelManager {
+ public:
+  /// Creates a Channel for every enabled account of every configured channel and adds it to
+  /// `deps.channels` under "<provider>:<accountId>". An account with an unreadable secret
+  /// (ChannelSettings::unavailable) or whose factory fails is not created: it is logged and kept, with its
+  /// error, in status() and its health record; the other accounts are created. Registers the metrics
+  /// (kChannelRuntimeMetrics: talon_channel_health_status, talon_channel_reconnects_total,
+  /// talon_channel_connected). Errors: as MetricsRegistry::add; kConfigInvalid for a configured channel
+  /// without a factory (config validation refuses those, so this is a programmer error surfaced).
+  static Result<std::unique_ptr<ChannelManager>> create(ChannelManagerDeps deps, ChannelManagerOptions options);
+  ~ChannelManager();
+  ChannelManager(const ChannelManager&) = delete;
+  ChannelManager& operator=(const ChannelManager&) = delete;
+
+  /// Starts every created account, delivering its inbound messages to `sink` (which outlives the
+  /// manager) under its channel id; a start that fails with kUnavailable is retried with ReconnectBackoff
+  /// (each retry counted in `reconnects`), any other failure is logged and left for the operator. Arms
+  /// the reconciliation timer.
+  void start(ChannelSink& sink);
+  /// Cancels the timers and stops every channel. Idempotent.
+  void stop();
+  /// One reconciliation pass over every account now (the timer runs it every checkInterval): reads each
+  /// channel's health, updates the health records (component "channel:<provider>/<accountId>",
+  /// dimensions "transport", "application", "functional"), the metrics, and on each change of an
+  /// account's AccountHealth logs it and publishes a `channel.health.degraded` event.
+  void reconcile();
+  /// Every configured account, in (provider, accountId) order.
+  std::vector<AccountStatus> status() const;
+  /// Probes every running account (of `provider` only, when not empty) with Channel::probe; `done` runs
+  /// once, on any thread, when all answered or `timeout` passed (a probe still out then counts as failed
+  /// with "probe timed out"). Results are kept as each account's lastProbe.
+  void probe(std::string provider, std::chrono::milliseconds timeout, std::function<void()> done);
+
+ private:
+  struct Account;
+  class AccountSink;
+  ChannelManager(ChannelManagerDeps deps, ChannelManagerOptions options);
+  void attemptStart(Account& account);
+  void scheduleReconcile();
+  /// Recomputes one account's health; applies the side effects outside the lock.
+  void evaluate(Account& account);
+  void onInbound(Account& account);
+
+  ChannelManagerDeps deps_;
+  ChannelManagerOptions options_;
+  health::MetricFamily* healthStatus_ = nullptr;
+  health::MetricFamily* reconnectsTotal_ = nullptr;
+  health::MetricFamily* connected_ = nullptr;
+  std::mutex evalMu_;  // serialises evaluate(); taken before mu_, never inside it
+  mutable std::mutex mu_;
+  std::vector<std::unique_ptr<Account>> accounts_;
+  ChannelSink* sink_ = nullptr;
+  bool stopped_ = false;
+  TimerHandlePtr reconcileTimer_;
+};
+
+}  // namespace talon::gateway::channels
