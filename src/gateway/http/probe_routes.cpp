@@ -37,9 +37,21 @@ Status registerProbeRoutes(net::HttpRouter& router, const GatewayServices& servi
     json::array failing;
     for (const auto& r : readiness.blocking) failing.push_back(json::string(r.component + "/" + r.dimension));
     if (d.state.stopping) failing.push_back("gateway/draining");
+    // Non-critical records that are failed or degraded (a channel account down or muted): shown, but
+    // they do not take the gateway out of rotation.
+    json::array degraded;
+    for (const auto& r : d.healthRecords.snapshot().records) {
+      if (r.critical) continue;
+      if (r.state == health::HealthState::kFailed || r.state == health::HealthState::kDegraded) {
+        degraded.push_back(json::string(r.component + "/" + r.dimension));
+      }
+    }
     bool isReady = failing.empty();
     respondJson(ex, isReady,
-                {{"ready", isReady}, {"failing", failing}, {"uptimeMs", d.clock->nowMs() - d.info.startedAtMs}});
+                {{"ready", isReady},
+                 {"failing", failing},
+                 {"degraded", degraded},
+                 {"uptimeMs", d.clock->nowMs() - d.info.startedAtMs}});
   };
   for (const char* path : {"/health", "/healthz"}) {
     if (auto s = router.add({{"GET"}, path, net::PathMatch::kExact, live}); !s) return s;

@@ -1,58 +1,93 @@
-// The channels family: `channels.status` (OpenClaw 2026.9.6 shape, reference/openclaw-wire/
-// res.channels.status.json: with no channels, every map empty).
-#include "gateway/channels/channel_set.h"
+// The channels family: `channels.status` (OpenClaw 2026.9.6 ChannelsStatusResultSchema; with no channels
+// every map is empty, reference/openclaw-wire/res.channels.status.json). One entry per configured
+// provider, its accounts as OpenClaw's ChannelAccountSnapshot (payloads.h channelAccountSnapshot);
+// `probe: true` runs Channel::probe on every running account (of `channel` only, when given) within
+// `timeoutMs` before answering.
+#include <algorithm>
+#include <cctype>
+
+#include "gateway/channels/channel_manager.h"
 #include "gateway/methods/builtin_methods.h"
+#include "gateway/methods/payloads.h"
 
 namespace talon::gateway::methods {
+namespace {
+
+/// The probe's time budget when the caller gives none, and its cap (ms).
+constexpr int64_t kDefaultProbeTimeoutMs = 10000;
+constexpr int64_t kMaxProbeTimeoutMs = 60000;
+/// OpenClaw's schema caps statusIssues at 50 entries.
+constexpr std::size_t kMaxStatusIssues = 50;
+
+std::string channelLabel(const std::string& provider) {
+  std::string label = provider;
+  if (!label.empty()) label[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(label[0])));
+  return label;
+}
+
+std::string statusPayload(const channels::ChannelManager& runtime, const std::string& only, int64_t now) {
+  json::array order;
+  json::object labels, channelMap, accounts, defaults;
+  json::array issues;
+  for (const auto& a : runtime.status()) {
+    if (!only.empty() && a.provider != only) continue;
+    json::object snapshot = channelAccountSnapshot(a);
+    if (!accounts.contains(a.provider)) {
+      order.push_back(json::string(a.provider));
+      labels[a.provider] = channelLabel(a.provider);
+      accounts[a.provider] = json::array{};
+    }
+    if (a.isDefault) {
+      defaults[a.provider] = a.accountId;
+      channelMap[a.provider] = snapshot;
+    }
+    accounts[a.provider].as_array().push_back(snapshot);
+    if (a.enabled && a.health.degradedSinceMs != 0 && issues.size() < kMaxStatusIssues) {
+      const std::string kind = !a.configured                               ? "config"
+                               : a.health.healthState == "unauthenticated" ? "auth"
+                                                                           : "runtime";
+      std::string message = a.lastError;
+      if (a.health.muted) {
+        message =
+            "Channel reports connected, but no inbound traffic arrived within the stale-event threshold; "
+            "inbound delivery may be broken.";
+      } else if (message.empty()) {
+        message = "Channel account is " + a.health.healthState + ".";
+      }
+      json::object issue{{"channel", a.provider}, {"accountId", a.accountId}, {"kind", kind}, {"message", message}};
+      if (!a.health.suggestedAction.empty()) issue["fix"] = a.health.suggestedAction;
+      issues.push_back(std::move(issue));
+    }
+  }
+  return json::serialize(json::object{{"ts", now},
+                                      {"channelOrder", std::move(order)},
+                                      {"channelLabels", std::move(labels)},
+                                      {"channelDetailLabels", json::object{}},
+                                      {"channelSystemImages", json::object{}},
+                                      {"channelMeta", json::array{}},
+                                      {"channels", std::move(channelMap)},
+                                      {"channelAccounts", std::move(accounts)},
+                                      {"channelDefaultAccountId", std::move(defaults)},
+                                      {"statusIssues", std::move(issues)}});
+}
+
+}  // namespace
 
 Status registerChannelMethods(MethodRegistry& registry, const GatewayServices& services) {
   return registry.add(
       {"channels.status",
        protocol::Scope::kRead,
-       {{"probe", ParamType::kBoolean}, {"timeoutMs", ParamType::kInteger}},
-       [&channelSet = services.channels, clock = services.clock](const MethodCall& call) {
-         if (getBool(call.params, "probe").value_or(false)) {
-           return call.error(notSupportedYet("channels.status probe:true"));
+       {{"probe", ParamType::kBoolean}, {"timeoutMs", ParamType::kInteger}, {"channel", ParamType::kNonEmptyString}},
+       [&runtime = services.channelRuntime, clock = services.clock](const MethodCall& call) {
+         const std::string only(getString(call.params, "channel").value_or(""));
+         if (!getBool(call.params, "probe").value_or(false)) {
+           call.ok(statusPayload(runtime, only, clock->nowMs()));
+           return;
          }
-         json::array order;
-         json::object labels, channelMap, accounts, defaults;
-         json::array issues;
-         for (const auto& c : channelSet.snapshot()) {
-           const auto state = channels::channelStateName(c.health.state);
-           const bool connected = c.health.state == channels::ChannelHealth::State::kConnected;
-           const bool running = c.health.state != channels::ChannelHealth::State::kStopped;
-           order.push_back(json::string(c.id));
-           labels[c.id] = c.provider;
-           channelMap[c.id] = json::object{
-               {"configured", true},
-               {"running", running},
-               {"connected", connected},
-               {"lastError", c.health.detail.empty() ? json::value(nullptr) : json::value(c.health.detail)}};
-           accounts[c.id] = json::array{json::object{{"accountId", "default"},
-                                                     {"enabled", true},
-                                                     {"configured", true},
-                                                     {"running", running},
-                                                     {"connected", connected},
-                                                     {"state", state},
-                                                     {"since", c.health.sinceMs},
-                                                     {"received", c.health.received},
-                                                     {"sent", c.health.sent},
-                                                     {"sendFailures", c.health.sendFailures}}};
-           defaults[c.id] = "default";
-           if (!connected && running) {
-             issues.push_back(json::object{{"channel", c.id}, {"state", state}, {"message", c.health.detail}});
-           }
-         }
-         call.ok(json::serialize(json::object{{"ts", clock->nowMs()},
-                                              {"channelOrder", std::move(order)},
-                                              {"channelLabels", std::move(labels)},
-                                              {"channelDetailLabels", json::object{}},
-                                              {"channelSystemImages", json::object{}},
-                                              {"channelMeta", json::array{}},
-                                              {"channels", std::move(channelMap)},
-                                              {"channelAccounts", std::move(accounts)},
-                                              {"channelDefaultAccountId", std::move(defaults)},
-                                              {"statusIssues", std::move(issues)}}));
+         const int64_t timeoutMs = std::clamp<int64_t>(
+             getInt(call.params, "timeoutMs").value_or(kDefaultProbeTimeoutMs), 0, kMaxProbeTimeoutMs);
+         runtime.probe(only, std::chrono::milliseconds(timeoutMs),
+                       [&runtime, clock, call, only] { call.ok(statusPayload(runtime, only, clock->nowMs())); });
        }});
 }
 

@@ -65,6 +65,23 @@ HealthSnapshot buildHealthPayload(const HealthDeps& d) {
                                      {"since", r.sinceMs},
                                      {"detail", r.detail}});
   }
+  // The channel accounts (channel_manager.h), in OpenClaw's health shape: channels.<provider> is the
+  // default account's snapshot plus `accounts` by id.
+  json::object channelMap, channelLabels;
+  json::array channelOrder;
+  for (const auto& a : d.channelRuntime.status()) {
+    if (!channelMap.contains(a.provider)) {
+      channelOrder.push_back(json::string(a.provider));
+      channelLabels[a.provider] = a.provider;
+      channelMap[a.provider] = json::object{{"accounts", json::object{}}};
+    }
+    json::object& entry = channelMap[a.provider].as_object();
+    json::object snapshot = channelAccountSnapshot(a);
+    if (a.isDefault) {
+      for (const auto& kv : snapshot) entry[kv.key()] = kv.value();
+    }
+    entry["accounts"].as_object()[a.accountId] = std::move(snapshot);
+  }
   auto durationMs = std::chrono::duration_cast<std::chrono::milliseconds>(d.clock->steadyNow() - started).count();
   json::object payload{
       {"ok", all.has_value()},
@@ -72,9 +89,9 @@ HealthSnapshot buildHealthPayload(const HealthDeps& d) {
       {"durationMs", durationMs},
       {"plugins", json::object{{"loaded", json::array{}}, {"errors", json::array{}}, {"unavailable", json::array{}}}},
       {"configReload", d.liveConfig.healthStatus()},
-      {"channels", json::object{}},
-      {"channelOrder", json::array{}},
-      {"channelLabels", json::object{}},
+      {"channels", std::move(channelMap)},
+      {"channelOrder", std::move(channelOrder)},
+      {"channelLabels", std::move(channelLabels)},
       {"heartbeatSeconds", 0},
       {"defaultAgentId", d.agents.defaultAgentId()},
       {"agents", agents},
@@ -85,8 +102,8 @@ HealthSnapshot buildHealthPayload(const HealthDeps& d) {
 }
 
 HealthDeps HealthDeps::from(const GatewayServices& s) {
-  return HealthDeps{s.info,   s.config,    s.agents, s.store,         s.runner,    s.presence,
-                    s.health, s.executors, s.clock,  s.healthRecords, s.liveConfig};
+  return HealthDeps{s.info,   s.config,    s.agents, s.store,         s.runner,     s.presence,
+                    s.health, s.executors, s.clock,  s.healthRecords, s.liveConfig, s.channelRuntime};
 }
 
 Status registerHealthMethods(MethodRegistry& registry, const GatewayServices& services) {

@@ -22,6 +22,8 @@ struct HealthDeps {
   health::HealthRegistry& healthRecords;
   /// The `configReload` part of the payload (LiveConfig::healthStatus).
   const LiveConfig& liveConfig;
+  /// The channel accounts: the payload's `channels`, `channelOrder` and `channelLabels`.
+  const channels::ChannelManager& channelRuntime;
 
   static HealthDeps from(const GatewayServices& services);
 };

@@ -91,4 +91,40 @@ std::string outcomePayload(const TurnOutcome& o) {
       {"result", json::object{{"payloads", json::array{json::object{{"text", o.text}}}}, {"meta", std::move(meta)}}}});
 }
 
+json::object channelAccountSnapshot(const channels::AccountStatus& a) {
+  auto timeOrNull = [](int64_t ms) { return ms > 0 ? json::value(ms) : json::value(nullptr); };
+  const bool connected = a.running && (a.channel.state == channels::ChannelHealth::State::kConnected ||
+                                       a.channel.state == channels::ChannelHealth::State::kDegraded);
+  json::object o{{"accountId", a.accountId},
+                 {"enabled", a.enabled},
+                 {"configured", a.configured},
+                 {"running", a.running},
+                 {"connected", connected},
+                 {"reconnectAttempts", a.reconnects},
+                 {"lastError", a.lastError.empty() ? json::value(nullptr) : json::value(a.lastError)},
+                 {"healthState", a.health.healthState},
+                 {"lastStartAt", timeOrNull(a.lastStartAtMs)},
+                 {"lastConnectedAt", connected ? json::value(a.channel.sinceMs) : json::value(nullptr)},
+                 {"lastInboundAt", timeOrNull(a.lastInboundAtMs)},
+                 {"lastOutboundAt", timeOrNull(a.channel.lastOutboundAtMs)},
+                 {"state", channels::channelStateName(a.channel.state)},
+                 {"received", a.channel.received},
+                 {"sent", a.channel.sent},
+                 {"sendFailures", a.channel.sendFailures},
+                 {"health", json::object{{"transport", channels::dimensionHealthName(a.health.transport)},
+                                         {"application", channels::dimensionHealthName(a.health.application)},
+                                         {"functional", channels::dimensionHealthName(a.health.functional)},
+                                         {"muted", a.health.muted},
+                                         {"degradedSince", timeOrNull(a.health.degradedSinceMs)},
+                                         {"suggestedAction", a.health.suggestedAction}}}};
+  if (!a.name.empty()) o["name"] = a.name;
+  if (a.lastProbe) {
+    json::object probe{{"ok", a.lastProbe->ok}, {"elapsedMs", a.lastProbe->elapsedMs}};
+    if (!a.lastProbe->ok) probe["error"] = a.lastProbe->error;
+    o["probe"] = std::move(probe);
+    o["lastProbeAt"] = a.lastProbe->atMs;
+  }
+  return o;
+}
+
 }  // namespace talon::gateway::methods

@@ -5,6 +5,7 @@
 #include "base/json.h"
 #include "config/config_model.h"
 #include "gateway/agent/agent_runner.h"
+#include "gateway/channels/channel_manager.h"
 #include "store/store.h"
 
 namespace talon::gateway::methods {
@@ -17,5 +18,11 @@ json::object modelDefaults(const config::TalonConfig& config);
 json::object transcriptMessage(const store::TranscriptEntry& entry);
 /// The final `agent` result payload of a run.
 std::string outcomePayload(const TurnOutcome& outcome);
+/// One channel account as OpenClaw's ChannelAccountSnapshot (`channels.status` channelAccounts, `health`
+/// channels.<id>.accounts): accountId, name, enabled, configured, running, connected, reconnectAttempts,
+/// lastError, healthState, lastStartAt, lastInboundAt, lastOutboundAt, probe/lastProbeAt; plus Talon's
+/// `health` object (transport, application, functional, muted, degradedSince, suggestedAction) and the
+/// adapter's counters (state, received, sent, sendFailures).
+json::object channelAccountSnapshot(const channels::AccountStatus& account);
 
 }  // namespace talon::gateway::methods
