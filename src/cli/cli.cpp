@@ -27,6 +27,7 @@ int run(int argc, char** argv) {
   registerDoctorCommands(app, exitCode);
   registerSecretsCommands(app, exitCode);
   registerPairingCommands(app, exitCode);
+  registerChannelsCommands(app, exitCode);
   registerMessageCommands(app, exitCode);
   try {
     app.parse(argc, argv);

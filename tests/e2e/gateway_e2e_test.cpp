@@ -412,6 +412,59 @@ TEST_F(GatewayE2E, HttpProbesAndOpenAiCompatibleApi) {
   EXPECT_EQ(noUser->status, 400);
 }
 
+// The channel runtime in a real gateway: configured loopback accounts start with `talon gateway run`, and
+// `talon channels list|status|probe`, /readyz, /metrics and `health` show them. Fails (never skips) when
+// the channels are not started.
+TEST_F(GatewayE2E, ConfiguredChannelAccountsStartAndAreReported) {
+  gateway_.reset();
+  std::string cfg = readText(dir_ / "talon.json");
+  auto end = cfg.rfind('}');
+  ASSERT_NE(end, std::string::npos);
+  cfg.insert(end, R"(  channels: { loopback: { dmPolicy: "open", allowFrom: ["*"],
+                          accounts: { default: {}, lab: { name: "Lab" }, off: { enabled: false } } } },
+)");
+  writeText(dir_ / "talon.json", cfg);
+  startGateway();
+  const std::string url = "ws://127.0.0.1:" + std::to_string(port_);
+
+  auto [statusRc, statusOut] = runTalon(dir_, {"channels", "status", "--url", url, "--token", kToken, "--json"});
+  ASSERT_EQ(statusRc, 0) << statusOut;
+  auto status = parseJson(statusOut);
+  ASSERT_TRUE(status) << statusOut;
+  const auto& accounts = status->at("channelAccounts").at("loopback").as_array();
+  ASSERT_EQ(accounts.size(), 3u) << statusOut;
+  for (const auto& a : accounts) {
+    const bool enabled = a.at("accountId") != json::value("off");
+    EXPECT_EQ(a.at("running"), json::value(enabled)) << json::serialize(a) << gateway_->log();
+    EXPECT_EQ(a.at("healthState"), json::value(enabled ? "healthy" : "disabled")) << json::serialize(a);
+  }
+
+  auto [listRc, listOut] = runTalon(dir_, {"channels", "list", "--url", url, "--token", kToken});
+  EXPECT_EQ(listRc, 0) << listOut;
+  EXPECT_NE(listOut.find("default (default)"), std::string::npos) << listOut;
+  EXPECT_NE(listOut.find("Lab"), std::string::npos) << listOut;
+
+  auto [probeRc, probeOut] = runTalon(dir_, {"channels", "probe", "--url", url, "--token", kToken, "--json"});
+  ASSERT_EQ(probeRc, 0) << probeOut;
+  auto probed = parseJson(probeOut);
+  ASSERT_TRUE(probed) << probeOut;
+  EXPECT_EQ(probed->at("channelAccounts").at("loopback").at(0).at("probe").at("ok"), json::value(true)) << probeOut;
+
+  auto base = "http://127.0.0.1:" + std::to_string(port_);
+  auto ready = net::httpRequest("GET", base + "/readyz", {}, "", 5s);
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200) << ready->body;
+  EXPECT_NE(ready->body.find(R"("degraded":[])"), std::string::npos) << ready->body;
+  auto metrics =
+      net::httpRequest("GET", base + "/metrics", {{"Authorization", std::string("Bearer ") + kToken}}, "", 5s);
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find(R"(talon_channel_connected{channel="loopback",account_id="lab"} 1)"), std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find(
+                R"(talon_channel_health_status{channel="loopback",account_id="default",dimension="functional"} 1)"),
+            std::string::npos);
+}
+
 TEST_F(GatewayE2E, SystemPromptComesFromWorkspaceFiles) {
   writeText(dir_ / "state" / "workspace" / "SOUL.md", "You are Pip, a terse assistant.");
   auto c = client();
