@@ -22,8 +22,8 @@
 namespace talon::protocol {
 
 /// Events Talon emits, for hello-ok.features.events.
-inline constexpr std::array<std::string_view, 8> kTalonEvents = {
-    "connect.challenge", "tick", "health", "chat", "agent", "presence", "shutdown", "channel.health.degraded"};
+inline constexpr std::array<std::string_view, 7> kTalonEvents = {
+    "connect.challenge", "tick", "health", "chat", "agent", "presence", "shutdown"};
 /// Server capabilities Talon advertises in hello-ok.features.capabilities. OpenClaw's CLI `models list`
 /// requires "published-model-catalog".
 inline constexpr std::array<std::string_view, 1> kTalonServerCapabilities = {"published-model-catalog"};
