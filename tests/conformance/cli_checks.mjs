@@ -121,6 +121,30 @@ const checks = {
     return `${p.channelOrder.length} channel(s)`;
   },
 
+  // `openclaw channels status --json`: the channels.status payload with Talon's loopback account.
+  'channels-status-json'(p) {
+    checks['channels.status'](p);
+    assert(p.channelOrder.includes('loopback'), `channelOrder is ${show(p.channelOrder)}`);
+    const accounts = p.channelAccounts.loopback;
+    assert(Array.isArray(accounts) && accounts.length === 1, `channelAccounts.loopback is ${show(accounts)}`);
+    const a = accounts[0];
+    assert(a.accountId === 'default' && a.running === true && a.connected === true, `account is ${show(a)}`);
+    assert(a.healthState === 'healthy', `healthState is ${show(a.healthState)}`);
+    assert(p.channelDefaultAccountId.loopback === 'default', `default is ${show(p.channelDefaultAccountId)}`);
+    return 'loopback default: running, connected, healthy';
+  },
+
+  // `openclaw channels status` (text): one line per account, e.g.
+  // "- Loopback default: enabled, configured, running, connected, in:…, health:healthy".
+  'channels-status-text'(_p, _arg, text) {
+    const line = text.split('\n').find((l) => /^- Loopback default: /.test(l));
+    assert(line, `no "- Loopback default:" line in: ${show(text)}`);
+    for (const bit of ['enabled', 'configured', 'running', 'connected', 'health:healthy']) {
+      assert(line.includes(bit), `"${bit}" is missing from: ${show(line)}`);
+    }
+    return line;
+  },
+
   // config.get (res.config.get.json): {path, exists, raw, config, valid, hash, issues[], warnings[]}; secrets
   // replaced by "__OPENCLAW_REDACTED__" in raw and in the parsed views.
   'config.get'(p) {

@@ -9,6 +9,7 @@
 #   TALON_NODE               the node executable (default: `node` on PATH)
 #   TALON_CONFORMANCE_KEEP=1 keep the work dir (its path is printed) instead of deleting it
 # Outputs (variables, after conf_start_gateway): WORK, TOKEN, PROVIDER_KEY, MOCK_PORT, GATEWAY_PORT.
+# Input: CONF_CHANNELS (optional), the members of the gateway config's `channels` object.
 
 set -euo pipefail
 
@@ -136,6 +137,7 @@ conf_start_gateway() {
     },
   },
   agents: { defaults: { model: "mock/mock-model" } },
+  channels: { ${CONF_CHANNELS:-} },
 }
 EOF
   TALON_STATE_DIR="$WORK/talon-state" "$TALON_BINARY" gateway run --config "$WORK/talon.json5" --port 0 \

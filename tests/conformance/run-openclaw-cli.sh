@@ -27,6 +27,8 @@ fi
 
 conf_init
 conf_require_binaries
+# One loopback channel account, for `openclaw channels status`.
+CONF_CHANNELS='loopback: { dmPolicy: "open", allowFrom: ["*"] }'
 conf_start_gateway
 
 URL="ws://127.0.0.1:$GATEWAY_PORT"
@@ -141,6 +143,16 @@ conf_check "gateway probe --json" expect_json gateway-probe probe "$URL" -- \
 conf_check "gateway probe (text)" expect_json gateway-probe-text probe-text "$URL" -- \
   gateway probe --url "$URL" --token "$TOKEN"
 conf_check "gateway probe shows no secrets" no_secrets gateway-probe gateway-probe-text
+
+# ---- 2b. channels: OpenClaw's `channels status` (remote mode: it has no --url) lists Talon's accounts -----
+channels_status_json() {
+  OC_CONFIG="$OC_STATE/remote.json" expect_json channels-status-json channels-status-json -- channels status --json
+}
+conf_check "channels status --json (remote mode)" channels_status_json
+channels_status_text() {
+  OC_CONFIG="$OC_STATE/remote.json" expect_json channels-status channels-status-text -- channels status
+}
+conf_check "channels status (remote mode, text) shows the loopback account" channels_status_text
 
 # ---- 3. negative: a wrong token ----------------------------------------------------------------------
 wrong_token() {
