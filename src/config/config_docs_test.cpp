@@ -91,5 +91,24 @@ TEST(ConfigDocs, SecretsPageExamplesAreValidConfigs) {
   }
 }
 
+TEST(ConfigDocs, ChannelsPageExamplesAreValidConfigs) {
+  std::ifstream in(std::string(TALON_SOURCE_DIR) + "/docs/channels.md");
+  ASSERT_TRUE(in) << "docs/channels.md not found";
+  std::stringstream s;
+  s << in.rdbuf();
+  std::vector<Block> blocks = json5Blocks(s.str());
+  ASSERT_GE(blocks.size(), 1u);
+  testing::TempDir dir;
+  for (const Block& b : blocks) {
+    dir.write("talon.json", b.text);
+    LoadOptions options;
+    options.configPath = dir.path() / "talon.json";
+    options.env = Environment{{"HOME", dir.path().string()}};
+    auto loaded = loadConfig(options);
+    ASSERT_TRUE(loaded) << "docs/channels.md:" << b.line << ": " << loaded.error().message;
+    for (const auto& w : loaded->warnings) ADD_FAILURE() << "docs/channels.md:" << b.line << ": " << w.toString();
+  }
+}
+
 }  // namespace
 }  // namespace talon::config
