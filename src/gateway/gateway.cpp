@@ -243,7 +243,8 @@ class Gateway::Impl {
                            executors,
                            clock,
                            *liveConfig,
-                           *channelRuntime, outbound.get()};
+                           *channelRuntime,
+                           outbound.get()};
   }
   methods::HealthDeps healthDeps() { return methods::HealthDeps::from(services()); }
 
@@ -529,7 +530,8 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   if (auto s = channels::registerBuiltinChannels(impl->channelFactories); !s) return fail(s.error());
   auto channelRuntime = channels::ChannelManager::create(
       channels::ChannelManagerDeps{impl->options.config->config.channels, impl->channelFactories, impl->channels,
-                                   *impl->healthRecords, impl->metrics, impl->bus, impl->executors, impl->clock},
+                                   *impl->healthRecords, impl->metrics, impl->bus, impl->executors, impl->clock,
+                                   &impl->io},
       channels::ChannelManagerOptions::fromConfig(impl->options.config->config.gateway));
   if (!channelRuntime) return fail(channelRuntime.error());
   impl->channelRuntime = std::move(*channelRuntime);

@@ -204,7 +204,7 @@ Result<std::unique_ptr<ChannelManager>> ChannelManager::create(ChannelManagerDep
         a->configError = fmt::format("{}.{} cannot be read: {}", path, key, why);
         a->health.suggestedAction = "make the secret " + path + "." + key + " readable, then restart the gateway";
       } else {
-        ChannelContext context{id, std::move(settings), m->deps_.executors, m->deps_.clock};
+        ChannelContext context{id, std::move(settings), m->deps_.executors, m->deps_.clock, m->deps_.io};
         auto created = m->deps_.registry.create(channel.id, context);
         if (created) {
           a->channel = created->get();

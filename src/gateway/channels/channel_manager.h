@@ -109,6 +109,9 @@ struct ChannelManagerDeps {
   EventBus& bus;
   Executors executors;
   ClockPtr clock;
+  /// The gateway's io_context, handed to adapters that hold sockets (ChannelContext::io); may be null in
+  /// tests without network adapters.
+  boost::asio::io_context* io = nullptr;
 };
 
 /// Thread rules: create(), start() and stop() are called once each, in that order, by the gateway;
