@@ -31,10 +31,20 @@ constexpr ChannelSettingSpec kIrc[] = {
     {"textChunkLimit", ChannelSettingType::kInteger},
 };
 
+/// Telegram (gateway/channels/telegram/): the bot token inline or from a file, the Bot API root and webhook
+/// mode (OpenClaw docs/channels/telegram.md: `botToken`, `tokenFile`, `apiRoot`, `webhookUrl`,
+/// `webhookSecret`, `webhookPath`).
+constexpr ChannelSettingSpec kTelegram[] = {
+    {"botToken", ChannelSettingType::kSecret},      {"tokenFile", ChannelSettingType::kString},
+    {"apiRoot", ChannelSettingType::kString},       {"webhookUrl", ChannelSettingType::kString},
+    {"webhookSecret", ChannelSettingType::kSecret}, {"webhookPath", ChannelSettingType::kString},
+};
+
 /// The table: one line per channel adapter.
 constexpr ChannelTransportSpec kTransports[] = {
     {"loopback", kLoopback, true},
     {"irc", kIrc},
+    {"telegram", kTelegram},
 };
 
 }  // namespace

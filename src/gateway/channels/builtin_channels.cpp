@@ -1,6 +1,7 @@
 #include "gateway/channels/channel_registry.h"
 #include "gateway/channels/irc/irc_channel.h"
 #include "gateway/channels/loopback_channel.h"
+#include "gateway/channels/telegram/telegram_channel.h"
 
 namespace talon::gateway::channels {
 
@@ -18,6 +19,7 @@ struct BuiltinChannel {
 constexpr BuiltinChannel kChannels[] = {
     {"loopback", createLoopback},
     {"irc", IrcChannel::fromContext},
+    {"telegram", createTelegramChannel},
 };
 }  // namespace
 

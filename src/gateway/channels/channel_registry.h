@@ -12,6 +12,7 @@
 #include "base/json.h"
 #include "gateway/channels/channel.h"
 #include "gateway/executors.h"
+#include "net/http_client.h"
 
 namespace boost::asio {
 class io_context;
@@ -20,7 +21,9 @@ class io_context;
 namespace talon::gateway::channels {
 
 /// What a factory gets: the account's id, its settings (the `channels.<provider>.accounts.<id>` object,
-/// or {} for channels without config) and the gateway's executors and clock.
+/// or {} for channels without config), the gateway's executors and clock, and its outbound HTTP client
+/// (for adapters that speak HTTP, e.g. Telegram's Bot API; may be null where none is wired — such an
+/// adapter's factory then fails with kFailedPrecondition).
 struct ChannelContext {
   std::string accountId;
   json::object settings;
@@ -29,6 +32,8 @@ struct ChannelContext {
   /// The gateway's io_context, for adapters that hold sockets (net::TcpLineClient, net::HttpClient);
   /// outlives the channel. Null where there is none (an adapter that needs one refuses to be created).
   boost::asio::io_context* io = nullptr;
+  /// An HTTP client for adapters that call HTTP APIs; when null, such an adapter makes its own on `io`.
+  net::HttpClientPtr http;
 };
 
 using ChannelFactory = std::function<Result<ChannelPtr>(const ChannelContext&)>;
