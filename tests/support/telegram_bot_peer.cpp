@@ -2,6 +2,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <condition_variable>
@@ -363,8 +364,12 @@ void TelegramBotPeer::stop() {
     held = std::move(impl_->held);
     impl_->held.reset();
   }
-  if (held) held->timer->cancel();
   if (server) server->stop();
+  if (held) {
+    // Released on the I/O thread after the shutdown was queued (net::Server may still answer it 500).
+    held->timer->cancel();
+    boost::asio::post(impl_->io.io(), [h = std::move(*held)] {});
+  }
 }
 
 Status TelegramBotPeer::restart() {

@@ -10,7 +10,7 @@
 // "Unauthorized".
 //
 // Error injection: failNext() makes the next calls of a method answer with a given error; stop() /
-// restart() take the server down (every connection cut, held polls included) and bring it back on the
+// restart() take the server down (every connection closed, held polls ended) and bring it back on the
 // same port with its queue and records intact.
 //
 // Threads: the server runs on its own I/O thread; every method is thread-safe.
@@ -58,7 +58,8 @@ class TelegramBotPeer {
   void failNext(const std::string& method, int errorCode, std::string description, int count = 1,
                 std::optional<int64_t> retryAfter = std::nullopt);
 
-  /// Takes the server down: the listener and every connection close (held polls are cut).
+  /// Takes the server down: the listener and every connection close; a held poll ends with the
+  /// connection (net::Server may answer it 500 as it goes).
   void stop();
   /// Listens again on the same port. Errors: as net::Server::create.
   Status restart();

@@ -110,10 +110,12 @@ class TelegramWebhookTest : public ::testing::Test {
     return ex->response_ ? *ex->response_ : net::HttpResponse{};
   }
 
-  testing::GatewayComponents gw_{options()};
-  routing::AccessGate gate_{gw_.config->config.channels, gw_.store.get(), gw_.clock};
+  // The I/O thread and HTTP client come first: the channel, owned by gw_.channels, holds the client and
+  // must go before the io_context it runs on.
   testing::IoThread io_;
   net::HttpClientPtr http_ = net::HttpClient::create(io_.io());
+  testing::GatewayComponents gw_{options()};
+  routing::AccessGate gate_{gw_.config->config.channels, gw_.store.get(), gw_.clock};
   std::unique_ptr<testing::TelegramBotPeer> peer_;
   std::unique_ptr<InboundRouter> router_;
   TelegramChannel* channel_ = nullptr;
