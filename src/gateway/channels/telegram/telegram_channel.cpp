@@ -103,7 +103,7 @@ struct TelegramChannel::State : std::enable_shared_from_this<State> {
   State(std::string account, std::string root, std::string tok, std::optional<WebhookSettings> hook, TelegramTuning t,
         net::HttpClientPtr client, Executors ex, ClockPtr c)
       : accountId(std::move(account)),
-        channelId(accountId == "default" ? "telegram" : "telegram:" + accountId),
+        channelId("telegram:" + accountId),
         apiRoot(std::move(root)),
         token(std::move(tok)),
         webhook(std::move(hook)),

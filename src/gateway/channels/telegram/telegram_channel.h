@@ -85,8 +85,8 @@ class TelegramChannel final : public Channel {
   /// True when the account runs in webhook mode.
   bool webhookMode() const;
 
-  /// The id this channel hands to ChannelSink::onInbound: "telegram" for the account "default",
-  /// "telegram:<accountId>" for any other (ChannelSet's naming).
+  /// The id this channel hands to ChannelSink::onInbound: "telegram:<accountId>" (ChannelSet's and the
+  /// channel runtime's naming).
   const std::string& channelId() const;
   /// Messages waiting out a 429's `retry_after` before their next sendMessage attempt.
   std::size_t rateLimitedSends() const;

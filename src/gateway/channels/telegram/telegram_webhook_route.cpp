@@ -39,7 +39,7 @@ std::vector<WebhookAccount> webhookAccounts(const config::ChannelsConfig& channe
     for (const auto& [id, values] : accounts) {
       if (!getString(values, "webhookUrl")) continue;
       if (auto enabled = getBool(values, "enabled"); enabled && !*enabled) continue;
-      out.push_back(WebhookAccount{id, id == "default" ? "telegram" : "telegram:" + id,
+      out.push_back(WebhookAccount{id, "telegram:" + id,
                                    std::string(getString(values, "webhookPath").value_or(kTelegramWebhookPath))});
     }
   }

@@ -1,8 +1,8 @@
 #pragma once
 // The gateway's HTTP route for Telegram webhook mode: for every Telegram account with `webhookUrl`, a
 // `POST <webhookPath>` (default "/telegram-webhook") on the gateway port that hands the delivered Update
-// to that account's TelegramChannel (found in GatewayServices::channels as "telegram" or
-// "telegram:<accountId>"). Answers: 200 with an empty body once the update is taken; 401 for a missing or
+// to that account's TelegramChannel (found in GatewayServices::channels as "telegram:<accountId>", the
+// channel runtime's naming). Answers: 200 with an empty body once the update is taken; 401 for a missing or
 // wrong `X-Telegram-Bot-Api-Secret-Token` (audited as "channel.webhook", denied, with the reason and
 // never the secret); 400 for a body that is not an Update; 503 while the account's channel is not running.
 // OpenClaw docs/channels/telegram/transports.md (OpenClaw serves it on a listener of its own, webhookHost
