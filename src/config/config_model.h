@@ -120,6 +120,23 @@ struct ChannelHealthConfig {
 };
 
 /// `gateway`.
+/// `gateway.controlUi`: the browser UI the gateway serves (Talon: the WebChat page, docs/channels.md
+/// "WebChat") and the browser-origin policy of WebSocket connects. OpenClaw's keys and defaults
+/// (docs/web/control-ui.md; dist/origin-check-*.mjs checkBrowserOrigin).
+struct ControlUiConfig {
+  /// `gateway.controlUi.enabled` (default true): serve the page and its assets.
+  bool enabled = true;
+  /// `gateway.controlUi.basePath`: URL prefix of every page path ("" or "/talon"; normalised to a
+  /// leading '/' and no trailing '/').
+  std::string basePath;
+  /// `gateway.controlUi.allowedOrigins`: browser origins ("https://chat.example.com", or "*") allowed
+  /// to open a WebSocket besides the gateway's own host; lower-cased, trailing '/' removed.
+  std::vector<std::string> allowedOrigins;
+  /// `gateway.controlUi.dangerouslyAllowHostHeaderOriginFallback`: accept an Origin whose host equals
+  /// the request's Host header even on a public host name (default false).
+  bool allowHostHeaderOriginFallback = false;
+};
+
 struct GatewayConfig {
   /// Listening port; precedence `--port` > `TALON_GATEWAY_PORT` > `gateway.port` > 18789 (applied by the CLI).
   int port = 18789;
@@ -140,6 +157,7 @@ struct GatewayConfig {
   GatewayLimitsConfig limits;
   /// `gateway.channelHealth` (Talon-only).
   ChannelHealthConfig channelHealth;
+  ControlUiConfig controlUi;
   /// `gateway.http.endpoints.chatCompletions.enabled` (default false): serves /v1/chat/completions
   /// and /v1/models.
   bool chatCompletionsEnabled = false;

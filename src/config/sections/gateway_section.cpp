@@ -1,8 +1,10 @@
 // `gateway`: port, mode, bind, auth (with rateLimit), trustedProxies, allowRealIpFallback, HTTP endpoints,
-// limits, reload mode (OpenClaw docs/gateway/configuration.md, docs/gateway/config-gateway.md).
-// Defaults (config_model.h GatewayConfig): port 18789, mode "local", bind "loopback", auth mode "token"
-// (from the configured secret when the mode is not set), chat completions off.
+// limits, controlUi (WebChat page and browser origins), reload mode (OpenClaw docs/gateway/configuration.md,
+// docs/gateway/config-gateway.md). Defaults (config_model.h GatewayConfig): port 18789, mode "local", bind "loopback",
+// auth mode "token" (from the configured secret when the mode is not set), chat completions off.
 #include <fmt/format.h>
+
+#include <cctype>
 
 #include "base/ip_cidr.h"
 #include "config/config_sections.h"
@@ -35,6 +37,79 @@ void readHttp(ConfigReader& r, const ConfigNode& node, const json::value& value,
                                                           }}});
                                   }}});
                  }}});
+}
+
+// A browser origin as OpenClaw's parseOrigin accepts it: scheme "://" host[:port], nothing after but
+// an optional '/' (dist/origin-check-*.mjs). Returns it lower-cased without the trailing '/'.
+std::optional<std::string> normaliseOrigin(std::string_view raw) {
+  std::string v(raw);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.erase(v.begin());
+  if (v == "*") return v;
+  auto sep = v.find("://");
+  if (sep == std::string::npos || sep == 0) return std::nullopt;
+  if (!std::isalpha(static_cast<unsigned char>(v[0]))) return std::nullopt;
+  for (std::size_t i = 1; i < sep; ++i) {
+    char c = v[i];
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '.' && c != '-') return std::nullopt;
+  }
+  if (v.size() > sep + 3 && v.back() == '/') v.pop_back();
+  std::string_view host = std::string_view(v).substr(sep + 3);
+  if (host.empty() || host.find_first_of("/?#\\@") != std::string_view::npos) return std::nullopt;
+  for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return v;
+}
+
+// `gateway.controlUi` (OpenClaw docs/web/control-ui.md): enabled, basePath, allowedOrigins,
+// dangerouslyAllowHostHeaderOriginFallback. Its other OpenClaw keys are reported as not supported yet.
+void readControlUi(ConfigReader& r, const ConfigNode& node, const json::value& value, ControlUiConfig& out) {
+  r.readObject(
+      node, value,
+      {{"enabled",
+        [&](const ConfigNode& c, const json::value& x) {
+          if (auto b = r.boolean(c, x)) out.enabled = *b;
+        }},
+       {"basePath",
+        [&](const ConfigNode& c, const json::value& x) {
+          auto p = r.string(c, x);
+          if (!p) return;
+          // OpenClaw normalizeControlUiBasePath: trimmed, "" or "/" is none, a leading '/' added, one
+          // trailing '/' dropped.
+          std::string v = *p;
+          while (!v.empty() && v.back() == ' ') v.pop_back();
+          while (!v.empty() && v.front() == ' ') v.erase(v.begin());
+          if (v.empty() || v == "/") return;
+          if (v.front() != '/') v.insert(v.begin(), '/');
+          if (v.back() == '/') v.pop_back();
+          if (v.find_first_of("?#\\ ") != std::string::npos || v.find("//") != std::string::npos) {
+            r.error(c, DiagnosticCode::kValue,
+                    fmt::format("{}: expected a URL path prefix such as \"/talon\"", ConfigReader::quoted(*p)));
+            return;
+          }
+          out.basePath = v;
+        }},
+       {"allowedOrigins",
+        [&](const ConfigNode& c, const json::value& x) {
+          const json::array* a = r.array(c, x, "array of origins");
+          if (a == nullptr) return;
+          for (std::size_t i = 0; i < a->size(); ++i) {
+            ConfigNode item = r.item(c, i);
+            auto entry = r.string(item, (*a)[i], true);
+            if (!entry) continue;
+            auto origin = normaliseOrigin(*entry);
+            if (!origin) {
+              r.error(item, DiagnosticCode::kValue,
+                      fmt::format("{}: expected an origin (scheme://host[:port], e.g. \"https://chat.example.com\") "
+                                  "or \"*\"",
+                                  ConfigReader::quoted(*entry)));
+              continue;
+            }
+            out.allowedOrigins.push_back(*origin);
+          }
+        }},
+       {"dangerouslyAllowHostHeaderOriginFallback", [&](const ConfigNode& c, const json::value& x) {
+          if (auto b = r.boolean(c, x)) out.allowHostHeaderOriginFallback = *b;
+        }}});
 }
 
 // `gateway.auth.rateLimit` (OpenClaw's keys and defaults: config_model.h AuthRateLimitConfig).
@@ -168,6 +243,7 @@ void readGateway(ConfigReader& r, const ConfigNode& node, const json::value& val
              if (auto b = r.boolean(c, x)) out.allowRealIpFallback = *b;
            }},
           {"http", [&](const ConfigNode& c, const json::value& x) { readHttp(r, c, x, out); }},
+          {"controlUi", [&](const ConfigNode& c, const json::value& x) { readControlUi(r, c, x, out.controlUi); }},
           {"reload",
            [&](const ConfigNode& c, const json::value& x) {
              r.readObject(c, x, {{"mode", [&](const ConfigNode& m, const json::value& y) {
