@@ -15,14 +15,15 @@
 namespace talon::gateway {
 namespace asio = boost::asio;
 
-ClientSession::ClientSession(const ConnectionDeps& deps, asio::io_context& io, net::WebSocketConnectionPtr connection)
-    : deps_(deps), io_(io), conn_(std::move(connection)), connId_(newUuid()) {}
+ClientSession::ClientSession(const ConnectionDeps& deps, asio::io_context& io, net::WebSocketConnectionPtr connection,
+                             UpgradeOrigin upgrade)
+    : deps_(deps), io_(io), conn_(std::move(connection)), upgrade_(std::move(upgrade)), connId_(newUuid()) {}
 
 ClientSession::~ClientSession() = default;
 
 std::shared_ptr<ClientSession> ClientSession::start(const ConnectionDeps& deps, asio::io_context& io,
-                                                    net::WebSocketConnectionPtr connection) {
-  auto session = std::make_shared<ClientSession>(deps, io, std::move(connection));
+                                                    net::WebSocketConnectionPtr connection, UpgradeOrigin upgrade) {
+  auto session = std::make_shared<ClientSession>(deps, io, std::move(connection), std::move(upgrade));
   session->conn_->setMaxMessageBytes(protocol::kPreConnectMaxPayloadBytes);
   {
     std::lock_guard lock(session->sendMu_);
@@ -82,6 +83,36 @@ void ClientSession::handleConnect(std::string_view text) {
   if (!params) return fail(params.error());
   auto role = protocol::validateConnect(*params);
   if (!role) return fail(role.error());
+  // Browser origin (OpenClaw enforceOriginCheckForAnyClient: every client whose upgrade carried an
+  // Origin header), before credentials.
+  if (!upgrade_.origin.empty()) {
+    auto decision = security::checkBrowserOrigin(
+        security::BrowserOriginRequest{upgrade_.origin, upgrade_.host, upgrade_.isLocalClient}, deps_.originPolicy);
+    if (!decision.allowed || decision.matchedBy == security::OriginMatch::kHostHeaderFallback) {
+      security::AuditEvent e;
+      e.kind = "auth.origin";
+      e.actor = "client:" + params->client.id;
+      e.target = upgrade_.origin;
+      e.outcome = decision.allowed ? security::AuditOutcome::kAllowed : security::AuditOutcome::kDenied;
+      e.details = {
+          {"reason", decision.allowed ? std::string(security::originMatchName(decision.matchedBy)) : decision.reason},
+          {"host", upgrade_.host},
+          {"remote", conn_->remoteAddress()}};
+      deps_.audit.record(std::move(e));
+    }
+    if (!decision.allowed) {
+      spdlog::warn("connection {}: browser origin {} refused (host {}): {}", conn_->remoteAddress(), upgrade_.origin,
+                   upgrade_.host, decision.reason);
+      auto error = protocol::originNotAllowedError(decision.reason);
+      return fail(protocol::HandshakeFailure{error, protocol::kClosePolicyViolation, error.publicMessage()});
+    }
+    if (decision.matchedBy == security::OriginMatch::kHostHeaderFallback) {
+      spdlog::warn(
+          "connection {}: browser origin {} accepted by the Host-header fallback "
+          "(gateway.controlUi.dangerouslyAllowHostHeaderOriginFallback)",
+          conn_->remoteAddress(), upgrade_.origin);
+    }
+  }
 
   auto principal = deps_.auth.authenticateConnect(
       *params, *role, security::PeerOrigin{conn_->remoteIsLoopback(), conn_->remoteAddress(), challengeNonce_});

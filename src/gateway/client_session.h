@@ -17,7 +17,9 @@
 #include "protocol/client_info.h"
 #include "protocol/frames.h"
 #include "protocol/scopes.h"
+#include "security/audit_sink.h"
 #include "security/authenticator.h"
+#include "security/browser_origin.h"
 
 namespace boost::asio {
 class io_context;
@@ -36,15 +38,29 @@ struct ConnectionDeps {
   const security::Authenticator& auth;
   GatewayState& state;
   ClockPtr clock;
+  /// Refused browser origins are recorded here ("auth.origin").
+  security::AuditSink& audit;
+  /// `gateway.controlUi.allowedOrigins` / `dangerouslyAllowHostHeaderOriginFallback`.
+  security::BrowserOriginPolicy originPolicy;
+};
+
+/// What the WebSocket upgrade request said about the page that opened the socket (copied: the request
+/// does not outlive the upgrade).
+struct UpgradeOrigin {
+  std::string origin;          // the Origin header; empty when absent (not a browser)
+  std::string host;            // the Host header
+  bool isLocalClient = false;  // net::HttpRequest::remoteIsLoopback
 };
 
 class ClientSession final : public net::WebSocketSession,
                             public methods::RpcResponder,
                             public std::enable_shared_from_this<ClientSession> {
  public:
-  /// Sends the challenge and arms the handshake timeout. `io` runs the session's timers.
+  /// Sends the challenge and arms the handshake timeout. `io` runs the session's timers. A connect from a
+  /// browser (`upgrade.origin` set) is refused unless deps.originPolicy allows the origin
+  /// (security/browser_origin.h), before its credentials are checked, as OpenClaw does.
   static std::shared_ptr<ClientSession> start(const ConnectionDeps& deps, boost::asio::io_context& io,
-                                              net::WebSocketConnectionPtr connection);
+                                              net::WebSocketConnectionPtr connection, UpgradeOrigin upgrade = {});
   ~ClientSession() override;
 
   // net::WebSocketSession
@@ -56,7 +72,8 @@ class ClientSession final : public net::WebSocketSession,
   void respondError(std::string_view id, const Error& error, std::optional<std::string_view> payloadJson) override;
   void subscribeSession(const std::string& sessionKey) override;
 
-  ClientSession(const ConnectionDeps& deps, boost::asio::io_context& io, net::WebSocketConnectionPtr connection);
+  ClientSession(const ConnectionDeps& deps, boost::asio::io_context& io, net::WebSocketConnectionPtr connection,
+                UpgradeOrigin upgrade = {});
 
  private:
   enum class State { kAwaitingConnect, kAuthenticating, kConnected, kClosed };
@@ -70,6 +87,7 @@ class ClientSession final : public net::WebSocketSession,
   const ConnectionDeps& deps_;
   boost::asio::io_context& io_;
   net::WebSocketConnectionPtr conn_;
+  UpgradeOrigin upgrade_;
   std::string connId_;
   std::string challengeNonce_ = newUuid();  // sent in connect.challenge; a device signs it
   std::atomic<State> state_{State::kAwaitingConnect};

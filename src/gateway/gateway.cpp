@@ -377,8 +377,10 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   net::ServerHandlers handlers;
   handlers.onHttp = [implp](net::HttpExchangePtr ex) { implp->router.dispatch(ex); };
   handlers.onWebSocket = [implp, io](net::WebSocketConnectionPtr conn,
-                                     const net::HttpRequest&) -> net::WebSocketSessionPtr {
-    return ClientSession::start(*implp->connectionDeps, *io, std::move(conn));
+                                     const net::HttpRequest& upgrade) -> net::WebSocketSessionPtr {
+    UpgradeOrigin from{std::string(upgrade.header("Origin")), std::string(upgrade.header("Host")),
+                       upgrade.remoteIsLoopback};
+    return ClientSession::start(*implp->connectionDeps, *io, std::move(conn), std::move(from));
   };
   auto server = net::Server::create(impl->io, serverOptions, handlers);
   if (!server && cfg.gateway.bind == "loopback" && server.error().code != ErrorCode::kAlreadyExists) {
@@ -559,7 +561,9 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   // What the connections use (the server accepts once run() runs the io_context).
   impl->connectionDeps = std::make_unique<ConnectionDeps>(
       ConnectionDeps{impl->info, impl->options.config, impl->methods, impl->bus, impl->presence, impl->health,
-                     *impl->limitedAuth, impl->state, impl->clock});
+                     *impl->limitedAuth, impl->state, impl->clock, *impl->audit,
+                     security::BrowserOriginPolicy{cfg.gateway.controlUi.allowedOrigins,
+                                                   cfg.gateway.controlUi.allowHostHeaderOriginFallback}});
   return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
 }
 

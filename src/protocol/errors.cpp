@@ -111,6 +111,14 @@ Error deviceIdentityRequiredError() {
   return e;
 }
 
+Error originNotAllowedError(std::string_view reason) {
+  Error e = publicError(ErrorCode::kInvalidArgument,
+                        "origin not allowed (open the Control UI from the gateway host or allow it in "
+                        "gateway.controlUi.allowedOrigins)");
+  e.details = {{"code", "CONTROL_UI_ORIGIN_NOT_ALLOWED"}, {"reason", reason}};
+  return e;
+}
+
 std::string_view pairingReasonName(PairingReason reason) {
   switch (reason) {
     case PairingReason::kNotPaired:

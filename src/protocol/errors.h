@@ -53,6 +53,12 @@ Error authFailureError(AuthFailure reason, std::string_view clientId, ClientMode
 /// NOT_PAIRED "device identity required", details {code:"DEVICE_IDENTITY_REQUIRED"} (then close 1008 with
 /// the message): a connect that needs a device identity and sent none.
 Error deviceIdentityRequiredError();
+/// A WebSocket connect from a browser page whose Origin the gateway does not allow: INVALID_REQUEST
+/// "origin not allowed (open the Control UI from the gateway host or allow it in
+/// gateway.controlUi.allowedOrigins)", details {code: "CONTROL_UI_ORIGIN_NOT_ALLOWED", reason}; the
+/// connection then closes with 1008 and the message. `reason`: security::OriginDecision::reason.
+/// Source: OpenClaw 2026.9.6 dist/message-handler-*.mjs rejectGatewayConnectOrigin.
+Error originNotAllowedError(std::string_view reason);
 
 /// Why a device must be (re)approved (OpenClaw ConnectPairingRequiredReasons).
 enum class PairingReason { kNotPaired, kRoleUpgrade, kScopeUpgrade };
