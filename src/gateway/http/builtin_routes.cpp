@@ -8,7 +8,9 @@ using RegisterRoutes = Status (*)(net::HttpRouter&, const GatewayServices&);
 
 /// The route groups, one line each. A new group: a new file with its register function, plus one line.
 constexpr RegisterRoutes kRouteGroups[] = {registerProbeRoutes, registerOpenAiRoutes, registerMetricsRoute,
-                                           channels::registerTelegramWebhookRoutes};
+                                           channels::registerTelegramWebhookRoutes,
+
+                                           registerWebChatRoutes};
 }  // namespace
 
 Status registerBuiltinRoutes(net::HttpRouter& router, const GatewayServices& services) {

@@ -12,5 +12,7 @@ Status registerBuiltinRoutes(net::HttpRouter& router, const GatewayServices& ser
 Status registerProbeRoutes(net::HttpRouter& router, const GatewayServices& services);   // probe_routes.cpp
 Status registerOpenAiRoutes(net::HttpRouter& router, const GatewayServices& services);  // openai_api.cpp
 Status registerMetricsRoute(net::HttpRouter& router, const GatewayServices& services);  // metrics_route.cpp
+/// The WebChat page and its assets under gateway.controlUi.basePath, unless gateway.controlUi.enabled is false.
+Status registerWebChatRoutes(net::HttpRouter& router, const GatewayServices& services);  // webchat_routes.cpp
 
 }  // namespace talon::gateway::http
