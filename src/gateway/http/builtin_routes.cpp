@@ -8,9 +8,7 @@ using RegisterRoutes = Status (*)(net::HttpRouter&, const GatewayServices&);
 
 /// The route groups, one line each. A new group: a new file with its register function, plus one line.
 constexpr RegisterRoutes kRouteGroups[] = {registerProbeRoutes, registerOpenAiRoutes, registerMetricsRoute,
-                                           channels::registerTelegramWebhookRoutes,
-
-                                           registerWebChatRoutes};
+                                           channels::registerTelegramWebhookRoutes, registerWebChatRoutes};
 }  // namespace
 
 Status registerBuiltinRoutes(net::HttpRouter& router, const GatewayServices& services) {
