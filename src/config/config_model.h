@@ -400,6 +400,63 @@ struct ChannelsConfig {
   std::vector<ChannelConfig> entries;
 };
 
+/// One entry of `hooks.mappings` (OpenClaw docs/gateway/config-hooks.md, "Mapping details"): the first
+/// mapping whose match holds owns a request to `<hooks.path>/<subPath>`.
+struct HookMappingConfig {
+  /// `id`; "mapping-<n>" (1-based position) when not set.
+  std::string id;
+  /// `match.path`: the sub-path after hooks.path without leading/trailing '/'; "" matches any path.
+  std::string matchPath;
+  /// `match.source`: equals the payload's string `source`; "" matches any.
+  std::string matchSource;
+  /// `action`: "agent" (Talon does not implement "wake" yet: refused at load).
+  std::string action = "agent";
+  /// `name`: templated run label ("Hook" when empty).
+  std::string name;
+  /// `agentId`: the target agent ("" = the default agent).
+  std::string agentId;
+  /// `sessionKey`: static or templated logical session key ("" = hooks.defaultSessionKey or generated).
+  std::string sessionKey;
+  /// `sessionMode`: "isolated" (a fresh session per run) | "persistent" (the resolved session).
+  std::string sessionMode = "isolated";
+  /// `messageTemplate`: the agent's input ({{payload.x}}, {{headers.x}}, {{query.x}}, {{path}}, {{now}}).
+  std::string messageTemplate;
+  /// `timeoutSeconds`: the turn's budget (nullopt: the agent's default).
+  std::optional<int64_t> timeoutSeconds;
+};
+
+/// `hooks.signing` (Talon-only; OpenClaw has no such key: docs/webhooks.md): HMAC-SHA256 request
+/// signatures with a replay window, accepted in place of the hook token.
+struct HooksSigningConfig {
+  /// The shared signing secret (a SecretInput); empty: signatures are not accepted.
+  std::string secret;
+  /// When true a request must carry a valid signature; the token alone is refused.
+  bool required = false;
+  /// Largest distance between the signed timestamp and now, seconds.
+  int64_t toleranceSeconds = 300;
+};
+
+/// `hooks` (OpenClaw docs/gateway/config-hooks.md): the HTTP ingress `POST <path>/agent` and
+/// `POST <path>/<mapping>`.
+struct HooksConfig {
+  bool enabled = false;
+  /// `hooks.token` (required when enabled).
+  std::string token;
+  /// `hooks.path`, normalized: a leading '/', no trailing '/'; never "/".
+  std::string path = "/hooks";
+  /// `hooks.allowedAgentIds`: nullopt (or containing "*") allows every agent; [] denies all.
+  std::optional<std::vector<std::string>> allowedAgentIds;
+  /// `hooks.defaultSessionKey` ("" = a generated `hook:<uuid>`).
+  std::string defaultSessionKey;
+  bool allowRequestSessionKey = false;
+  /// `hooks.allowedSessionKeyPrefixes`, lower-cased, blanks dropped; empty: no restriction.
+  std::vector<std::string> allowedSessionKeyPrefixes;
+  std::vector<HookMappingConfig> mappings;
+  HooksSigningConfig signing;
+  /// Largest request body, bytes (OpenClaw's DEFAULT_HOOKS_MAX_BODY_BYTES, 256 KiB; not a config key).
+  int64_t maxBodyBytes = 262'144;
+};
+
 /// The whole effective config.
 struct TalonConfig {
   GatewayConfig gateway;
@@ -413,6 +470,7 @@ struct TalonConfig {
   LoggingConfig logging;
   SecretsConfig secrets;
   ChannelsConfig channels;
+  HooksConfig hooks;
 };
 
 }  // namespace talon::config

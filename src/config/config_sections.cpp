@@ -15,7 +15,8 @@ namespace talon::config {
   SECTION(kModelsSection)              \
   SECTION(kLoggingSection)             \
   SECTION(kSecretsSection)             \
-  SECTION(kChannelsSection)
+  SECTION(kChannelsSection)            \
+  SECTION(kHooksSection)
 
 #define TALON_DECLARE_SECTION(name) extern const ConfigSection name;
 TALON_CONFIG_SECTIONS(TALON_DECLARE_SECTION)
