@@ -7,8 +7,9 @@ namespace {
 using RegisterRoutes = Status (*)(net::HttpRouter&, const GatewayServices&);
 
 /// The route groups, one line each. A new group: a new file with its register function, plus one line.
-constexpr RegisterRoutes kRouteGroups[] = {registerProbeRoutes, registerOpenAiRoutes, registerMetricsRoute,
-                                           channels::registerTelegramWebhookRoutes, registerWebChatRoutes};
+constexpr RegisterRoutes kRouteGroups[] = {registerProbeRoutes,   registerOpenAiRoutes,
+                                           registerMetricsRoute,  channels::registerTelegramWebhookRoutes,
+                                           registerWebChatRoutes, registerHooksRoutes};
 }  // namespace
 
 Status registerBuiltinRoutes(net::HttpRouter& router, const GatewayServices& services) {

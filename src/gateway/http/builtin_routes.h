@@ -14,5 +14,6 @@ Status registerOpenAiRoutes(net::HttpRouter& router, const GatewayServices& serv
 Status registerMetricsRoute(net::HttpRouter& router, const GatewayServices& services);  // metrics_route.cpp
 /// The WebChat page and its assets under gateway.controlUi.basePath, unless gateway.controlUi.enabled is false.
 Status registerWebChatRoutes(net::HttpRouter& router, const GatewayServices& services);  // webchat_routes.cpp
+Status registerHooksRoutes(net::HttpRouter& router, const GatewayServices& services);    // hooks_route.cpp
 
 }  // namespace talon::gateway::http
