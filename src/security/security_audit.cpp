@@ -102,6 +102,53 @@ std::vector<Finding> auditSecurity(const SecurityAuditInput& in) {
         "audit); otherwise ignore");
   }
 
+  // The hooks ingress (OpenClaw collectHooksHardeningFindings, dist/audit.nondeep.runtime-*.mjs).
+  if (const config::HooksConfig& h = in.config->hooks; h.enabled) {
+    if (!h.token.empty() && h.token.size() < 24) {
+      add("hooks.token_too_short", FindingSeverity::kWarn, "Hooks token looks short",
+          fmt::format("hooks.token is {} chars; prefer a long random token.", h.token.size()),
+          "generate one with `openssl rand -hex 32`");
+    }
+    const bool tokenReuse = g.auth.mode == "token" && !g.auth.token.empty() && h.token == g.auth.token;
+    const bool passwordReuse = g.auth.mode == "password" && !g.auth.password.empty() && h.token == g.auth.password;
+    if (!h.token.empty() && (tokenReuse || passwordReuse)) {
+      add("hooks.token_reuse_gateway_token", FindingSeverity::kCritical,
+          tokenReuse ? "Hooks token reuses the Gateway token" : "Hooks token reuses the Gateway password",
+          tokenReuse ? "hooks.token matches gateway.auth token; compromise of hooks expands blast radius to the "
+                       "Gateway API."
+                     : "hooks.token matches gateway.auth password; compromise of hooks expands blast radius to "
+                       "Gateway password auth.",
+          "set a distinct hooks.token, then update the external hook senders");
+    }
+    const FindingSeverity exposure = exposed ? FindingSeverity::kCritical : FindingSeverity::kWarn;
+    if (h.defaultSessionKey.empty()) {
+      add("hooks.default_session_key_unset", FindingSeverity::kWarn, "hooks.defaultSessionKey is not configured",
+          "Hook agent runs without explicit sessionKey use generated per-request keys. Set hooks.defaultSessionKey "
+          "to keep hook ingress scoped to a known session.",
+          "Set hooks.defaultSessionKey (for example, \"hook:ingress\").");
+    }
+    if (!h.allowedAgentIds) {
+      add("hooks.allowed_agent_ids_unrestricted", exposure, "Hook agent routing allows any configured agent",
+          "hooks.allowedAgentIds is unset or includes '*', so authenticated hook callers may route to any configured "
+          "agent id, including the default agent when agentId is omitted.",
+          "Set hooks.allowedAgentIds to an explicit allowlist (for example, [\"hooks\", \"main\"]) or [] to deny "
+          "hook agent routing.");
+    }
+    if (h.allowRequestSessionKey) {
+      add("hooks.request_session_key_enabled", exposure, "External hook payloads may override sessionKey",
+          "hooks.allowRequestSessionKey=true allows `/hooks/agent` callers to choose the session key. Treat hook "
+          "token holders as full-trust unless you also restrict prefixes.",
+          "Set hooks.allowRequestSessionKey=false (recommended) or constrain hooks.allowedSessionKeyPrefixes.");
+      if (h.allowedSessionKeyPrefixes.empty()) {
+        add("hooks.request_session_key_prefixes_missing", exposure,
+            "Request sessionKey override is enabled without prefix restrictions",
+            "hooks.allowRequestSessionKey=true and hooks.allowedSessionKeyPrefixes is unset/empty, so request "
+            "payloads can target arbitrary session key shapes.",
+            "Set hooks.allowedSessionKeyPrefixes (for example, [\"hook:\"]) or disable request overrides.");
+      }
+    }
+  }
+
   // Secrets written in the root file.
   if (!in.rawConfig.empty()) {
     if (auto doc = config::parseJson5(in.rawConfig)) {
@@ -116,6 +163,10 @@ std::vector<Finding> auditSecurity(const SecurityAuditInput& in) {
             "Gateway password is stored in the config",
             "gateway.auth.password is a literal in " + in.configPath.string(),
             "use \"${GATEWAY_PASSWORD}\" or a secret ref");
+      }
+      if (in.config->hooks.enabled && isLiteralSecret(literalAt(root, {"hooks", "token"}))) {
+        add("config.secrets.hooks_token_in_config", FindingSeverity::kInfo, "Hooks token is stored in config",
+            "hooks.token is a literal in " + in.configPath.string(), "use \"${HOOKS_TOKEN}\"");
       }
       const json::object* models = root.is_object() ? getObject(root.as_object(), "models") : nullptr;
       if (const json::object* providers = models ? getObject(*models, "providers") : nullptr) {

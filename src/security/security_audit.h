@@ -51,6 +51,11 @@ struct SecurityAuditInput {
 ///    proxy, every client then shares the proxy's address for the rate limit);
 ///  config.secrets.gateway_token_in_config / config.secrets.gateway_password_in_config /
 ///  config.secrets.provider_api_key_in_config — warn: a secret written literally in the root file;
+///  hooks.* (with hooks.enabled; OpenClaw's checks and wording): hooks.token_too_short — warn (< 24
+///    characters); hooks.token_reuse_gateway_token — critical (hooks.token is the active gateway token or
+///    password); hooks.default_session_key_unset — warn; hooks.allowed_agent_ids_unrestricted,
+///    hooks.request_session_key_enabled, hooks.request_session_key_prefixes_missing — warn, critical
+///    beyond loopback; config.secrets.hooks_token_in_config — info: a literal hooks.token in the file;
 ///  fs.state_dir.perms_world_writable — critical; fs.state_dir.perms_group_writable — warn;
 ///  fs.state_dir.perms_readable — warn (group or others can read);
 ///  fs.config.perms_writable — critical; fs.config.perms_world_readable — critical;

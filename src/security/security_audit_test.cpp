@@ -78,6 +78,36 @@ TEST(SecurityAudit, LiteralSecretsInTheFileButNotEnvReferences) {
             nullptr);
 }
 
+TEST(SecurityAudit, HooksHardeningAsOpenClawChecksIt) {
+  config::TalonConfig c;
+  Dir d;
+  EXPECT_EQ(find(auditSecurity({&c, "", d.path / "x.json", d.path}), "hooks.default_session_key_unset"), nullptr);
+  c.hooks.enabled = true;
+  c.hooks.token = "short-hook-token";
+  c.gateway.auth.mode = "token";
+  c.gateway.auth.token = "short-hook-token";
+  c.hooks.allowRequestSessionKey = true;
+  std::string raw = "{ hooks: { enabled: true, token: 'short-hook-token' } }";
+  auto f = auditSecurity({&c, raw, d.path / "x.json", d.path});
+  for (std::string_view id :
+       {"hooks.token_too_short", "hooks.token_reuse_gateway_token", "hooks.default_session_key_unset",
+        "hooks.allowed_agent_ids_unrestricted", "hooks.request_session_key_enabled",
+        "hooks.request_session_key_prefixes_missing", "config.secrets.hooks_token_in_config"}) {
+    EXPECT_NE(find(f, id), nullptr) << id << " " << ::testing::PrintToString(ids(f));
+  }
+  EXPECT_EQ(find(f, "hooks.token_reuse_gateway_token")->severity, FindingSeverity::kCritical);
+  EXPECT_EQ(find(f, "hooks.allowed_agent_ids_unrestricted")->severity, FindingSeverity::kWarn);
+  for (const auto& x : f) EXPECT_EQ(json::serialize(x.toJson()).find("short-hook-token"), std::string::npos);
+
+  c.hooks.token = "a-distinct-and-long-hook-token-0123456789";
+  c.hooks.defaultSessionKey = "hook:ingress";
+  c.hooks.allowedAgentIds = std::vector<std::string>{"main"};
+  c.hooks.allowRequestSessionKey = false;
+  c.gateway.bind = "lan";
+  auto hardened = auditSecurity({&c, "{ hooks: { token: '${HOOKS_TOKEN}' } }", d.path / "x.json", d.path});
+  for (const auto& x : hardened) EXPECT_NE(x.id.rfind("hooks.", 0), 0u) << x.id;
+}
+
 TEST(SecurityAudit, PermissionsOfStateDirAndConfig) {
   config::TalonConfig c;
   Dir d;
