@@ -18,6 +18,7 @@
 #include "gateway/channels/inbound_router.h"
 #include "gateway/channels/irc/irc_channel.h"
 #include "gateway/channels/irc/irc_protocol.h"
+#include "gateway/channels/outbound_dispatcher.h"
 #include "support/gateway_components.h"
 #include "support/irc_test_client.h"
 #include "support/manual_executors.h"
@@ -75,10 +76,15 @@ class IrcChannelNgircdTest : public ::testing::Test {
     auto channel = IrcChannel::fromContext(context);
     ASSERT_TRUE(channel) << channel.error().toString();
     channel_.reset(static_cast<IrcChannel*>(channel->release()));
-    auto router = InboundRouter::create(
-        gw_->config->config, gw_->agents->roster(), *gate_, *gw_->runner, gw_->metrics, gw_->audit,
-        gw_->executors.executors(),
-        [this](std::string_view id) -> Channel* { return id == "irc" ? channel_.get() : nullptr; });
+    auto find = [this](std::string_view id) -> Channel* {
+      return id == "irc" || id == "irc:default" ? channel_.get() : nullptr;
+    };
+    auto outbound = OutboundDispatcher::create(*gw_->store, gw_->metrics, gw_->healthRecords, gw_->bus,
+                                               gw_->executors.executors(), gw_->clock, find);
+    ASSERT_TRUE(outbound) << outbound.error().toString();
+    gw_->outbound = std::move(*outbound);
+    auto router = InboundRouter::create(gw_->config->config, gw_->agents->roster(), *gate_, *gw_->runner, gw_->metrics,
+                                        gw_->audit, gw_->executors.executors(), find, *gw_->outbound);
     ASSERT_TRUE(router) << router.error().toString();
     router_ = std::move(*router);
     ASSERT_TRUE(channel_->start(*router_));

@@ -8,6 +8,7 @@
 #include "config/channel_transports.h"
 #include "gateway/channels/inbound_router.h"
 #include "gateway/channels/loopback_channel.h"
+#include "gateway/channels/outbound_dispatcher.h"
 #include "support/gateway_components.h"
 
 namespace talon::gateway::channels {
@@ -57,9 +58,13 @@ class ChannelManagerTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(gw_.ok());
     ASSERT_NE(gw_.channelRuntime, nullptr);
-    auto router =
-        InboundRouter::create(gw_.config->config, gw_.agents->roster(), gate_, *gw_.runner, gw_.metrics, gw_.audit,
-                              gw_.executors.executors(), [this](std::string_view id) { return gw_.channels.find(id); });
+    auto find = [this](std::string_view id) { return gw_.channels.find(id); };
+    auto outbound = OutboundDispatcher::create(*gw_.store, gw_.metrics, gw_.healthRecords, gw_.bus,
+                                               gw_.executors.executors(), gw_.clock, find);
+    ASSERT_TRUE(outbound) << outbound.error().toString();
+    gw_.outbound = std::move(*outbound);
+    auto router = InboundRouter::create(gw_.config->config, gw_.agents->roster(), gate_, *gw_.runner, gw_.metrics,
+                                        gw_.audit, gw_.executors.executors(), find, *gw_.outbound);
     ASSERT_TRUE(router) << router.error().toString();
     router_ = std::move(*router);
     busId_ = gw_.bus.subscribe(

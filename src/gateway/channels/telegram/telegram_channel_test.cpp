@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "gateway/channels/inbound_router.h"
+#include "gateway/channels/outbound_dispatcher.h"
 #include "support/gateway_components.h"
 #include "support/io_thread.h"
 #include "support/telegram_bot_peer.h"
@@ -37,10 +38,15 @@ class TelegramChannelTest : public ::testing::Test {
     auto peer = testing::TelegramBotPeer::create();
     ASSERT_TRUE(peer) << peer.error().toString();
     peer_ = std::move(*peer);
+    auto find = [this](std::string_view id) -> Channel* {
+      return channel_ && id == channel_->channelId() ? channel_.get() : nullptr;
+    };
+    auto outbound = OutboundDispatcher::create(*gw_.store, gw_.metrics, gw_.healthRecords, gw_.bus,
+                                               gw_.executors.executors(), gw_.clock, find);
+    ASSERT_TRUE(outbound) << outbound.error().toString();
+    gw_.outbound = std::move(*outbound);
     auto router = InboundRouter::create(gw_.config->config, gw_.agents->roster(), gate_, *gw_.runner, gw_.metrics,
-                                        gw_.audit, gw_.executors.executors(), [this](std::string_view id) -> Channel* {
-                                          return channel_ && id == channel_->channelId() ? channel_.get() : nullptr;
-                                        });
+                                        gw_.audit, gw_.executors.executors(), find, *gw_.outbound);
     ASSERT_TRUE(router) << router.error().toString();
     router_ = std::move(*router);
     io_.start();

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "gateway/channels/inbound_router.h"
+#include "gateway/channels/outbound_dispatcher.h"
 #include "gateway/channels/telegram/telegram_channel.h"
 #include "gateway/channels/telegram/telegram_webhook_route.h"
 #include "support/gateway_components.h"
@@ -65,9 +66,13 @@ class TelegramWebhookTest : public ::testing::Test {
     ASSERT_TRUE(peer) << peer.error().toString();
     peer_ = std::move(*peer);
     io_.start();
-    auto router =
-        InboundRouter::create(gw_.config->config, gw_.agents->roster(), gate_, *gw_.runner, gw_.metrics, gw_.audit,
-                              gw_.executors.executors(), [this](std::string_view id) { return gw_.channels.find(id); });
+    auto find = [this](std::string_view id) { return gw_.channels.find(id); };
+    auto outbound = OutboundDispatcher::create(*gw_.store, gw_.metrics, gw_.healthRecords, gw_.bus,
+                                               gw_.executors.executors(), gw_.clock, find);
+    ASSERT_TRUE(outbound) << outbound.error().toString();
+    gw_.outbound = std::move(*outbound);
+    auto router = InboundRouter::create(gw_.config->config, gw_.agents->roster(), gate_, *gw_.runner, gw_.metrics,
+                                        gw_.audit, gw_.executors.executors(), find, *gw_.outbound);
     ASSERT_TRUE(router) << router.error().toString();
     router_ = std::move(*router);
 
