@@ -3,11 +3,14 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+#include <set>
 #include <string>
 
 #include "store/audit_schema.h"
 #include "store/device_schema.h"
+#include "store/operator_token_schema.h"
 #include "store/vault_schema.h"
 
 namespace talon::store {
@@ -159,7 +162,9 @@ CREATE INDEX outbound_deliveries_by_state ON outbound_deliveries (state, created
 CREATE INDEX outbound_deliveries_by_created ON outbound_deliveries (created_at_ms DESC, id DESC);
 )sql";
 
-// The schema steps, oldest first. A repository's new table or column is one more line here.
+// The schema steps, by version. A repository's new table or column is one more line here. Versions
+// increase but need not be contiguous: a step is applied when schema_migrations does not record it, so
+// steps developed in parallel may land in either order (a DB at 9 still gets a step 8 merged later).
 constexpr std::array kMigrations = {
     SqliteMigration{1, "sessions, transcript_entries, runs", kInitialSchema},
     SqliteMigration{2, "session totals from transcript and run rows", kSessionTotalsFromRows},
@@ -169,7 +174,33 @@ constexpr std::array kMigrations = {
     SqliteMigration{6, "vault_meta, vault_secrets", kVaultSchema},
     SqliteMigration{7, "channel pairing requests and allow entries", kChannelPairing},
     SqliteMigration{8, "outbound_deliveries", kOutboundDeliveries},
+    SqliteMigration{9, "operator_tokens", kOperatorTokenSchema},
 };
+
+constexpr bool increasingVersions() {
+  for (std::size_t i = 1; i < kMigrations.size(); ++i) {
+    if (kMigrations[i].version <= kMigrations[i - 1].version) return false;
+  }
+  return true;
+}
+static_assert(increasingVersions(), "migration versions must increase along kMigrations");
+
+// The versions schema_migrations records (none before step 1 created it).
+std::set<int64_t> appliedVersions(SQLite::Database& db) {
+  std::set<int64_t> out;
+  if (!db.tableExists("schema_migrations")) return out;
+  SQLite::Statement q(db, "SELECT version FROM schema_migrations");
+  while (q.executeStep()) out.insert(q.getColumn(0).getInt64());
+  return out;
+}
+
+// True when every step up to `targetVersion` is recorded.
+bool allApplied(const std::set<int64_t>& applied, int targetVersion) {
+  for (const SqliteMigration& step : kMigrations) {
+    if (step.version <= targetVersion && !applied.contains(step.version)) return false;
+  }
+  return true;
+}
 
 int64_t pragmaInt(SQLite::Database& db, const char* sql) {
   SQLite::Statement query(db, sql);
@@ -207,16 +238,18 @@ Status migrateSqliteSchema(SQLite::Database& db, int64_t nowMs, int targetVersio
   try {
     int64_t current = pragmaInt(db, "PRAGMA user_version");
     if (auto st = checkVersion(db, current); !st) return st;
-    if (current >= targetVersion) return {};  // the usual case: no write lock taken
+    if (current >= targetVersion && allApplied(appliedVersions(db), targetVersion)) {
+      return {};  // the usual case: no write lock taken
+    }
     for (const SqliteMigration& step : kMigrations) {
       if (step.version > targetVersion) break;
       SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
       int64_t version = pragmaInt(db, "PRAGMA user_version");
       if (auto st = checkVersion(db, version); !st) return st;  // tx rolls back
-      if (version >= step.version) continue;
-      if (version != step.version - 1) {
-        return fail(ErrorCode::kInternal, fmt::format("{} is at schema version {}, cannot apply step {}",
-                                                      db.getFilename(), version, step.version));
+      if (appliedVersions(db).contains(step.version)) continue;
+      if (step.version != 1 && version == 0) {
+        return fail(ErrorCode::kInternal,
+                    fmt::format("{} is at schema version 0, cannot apply step {}", db.getFilename(), step.version));
       }
       db.exec(std::string(step.sql));
       SQLite::Statement record(db, "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)");
@@ -225,7 +258,7 @@ Status migrateSqliteSchema(SQLite::Database& db, int64_t nowMs, int targetVersio
       record.bind(3, static_cast<int64_t>(nowMs));
       record.exec();
       // PRAGMA values cannot be bound; both are integers from this file.
-      db.exec(fmt::format("PRAGMA user_version = {}", step.version));
+      db.exec(fmt::format("PRAGMA user_version = {}", std::max<int64_t>(version, step.version)));
       db.exec(fmt::format("PRAGMA application_id = {}", kSqliteApplicationId));
       tx.commit();
     }

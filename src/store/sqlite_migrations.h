@@ -1,7 +1,10 @@
 #pragma once
-// Schema migrations of the SQLite store: numbered, forward-only steps kept in code. PRAGMA user_version
-// holds the number of the last step applied; table schema_migrations records when each step ran.
-// A released step is never edited: a schema change is a new step appended to the list.
+// Schema migrations of the SQLite store: numbered, forward-only steps kept in code. Table
+// schema_migrations records which steps ran and when; PRAGMA user_version holds the highest applied.
+// A released step is never edited: a schema change is a new step with a higher number. Numbers increase
+// along the list but may leave gaps (a number reserved by work not merged yet): a step is applied when
+// schema_migrations does not record it, so a step merged later with a lower number than one already
+// applied is still applied (steps are independent tables or columns).
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -31,13 +34,12 @@ std::span<const SqliteMigration> sqliteMigrations();
 int sqliteSchemaVersion();
 
 /// Brings `db` (open read-write, outside a transaction) up to `targetVersion` (default: the latest,
-/// sqliteSchemaVersion(); a lower one only for tests that build an older database): each missing step
-/// in its own BEGIN IMMEDIATE transaction that also sets user_version and application_id and records
-/// the step in schema_migrations. The version is re-read under the write lock, so two processes
-/// opening the same new file do not both migrate it. `nowMs` is recorded as the time applied.
-/// Errors: kFailedPrecondition when the database is newer than this binary or has a foreign
-/// application_id; kInvalidArgument for a target outside 1..sqliteSchemaVersion(); kIo for database
-/// failures.
+/// sqliteSchemaVersion(); a lower one only for tests that build an older database): each step up to it
+/// that schema_migrations does not record, in list order, in its own BEGIN IMMEDIATE transaction that
+/// also raises user_version, sets application_id and records the step. What is applied is re-read under
+/// the write lock, so two processes opening the same new file do not both migrate it. `nowMs` is recorded as the time
+/// applied. Errors: kFailedPrecondition when the database is newer than this binary or has a foreign application_id;
+/// kInvalidArgument for a target outside 1..sqliteSchemaVersion(); kIo for database failures.
 Status migrateSqliteSchema(SQLite::Database& db, int64_t nowMs, int targetVersion = sqliteSchemaVersion());
 
 }  // namespace talon::store

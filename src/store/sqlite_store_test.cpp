@@ -761,12 +761,46 @@ TEST(SqliteStore, CreatesPrivateFoldersAndFileAndRecordsMigrations) {
   EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), sqliteSchemaVersion());
   EXPECT_EQ(db.execAndGet("PRAGMA application_id").getInt(), kSqliteApplicationId);
   SQLite::Statement migrations(db, "SELECT version, name FROM schema_migrations ORDER BY version");
-  int count = 0;
+  std::size_t count = 0;
   while (migrations.executeStep()) {
+    ASSERT_LT(count, sqliteMigrations().size());
+    EXPECT_EQ(migrations.getColumn(0).getInt(), sqliteMigrations()[count].version);
+    EXPECT_EQ(migrations.getColumn(1).getString(), sqliteMigrations()[count].name);
     ++count;
-    EXPECT_EQ(migrations.getColumn(0).getInt(), count);
   }
-  EXPECT_EQ(count, sqliteSchemaVersion());
+  EXPECT_EQ(count, sqliteMigrations().size());
+}
+
+// Steps may be numbered with gaps and land out of order: a database at a higher version that lacks a
+// lower step (merged later) gets that step applied when it is opened.
+TEST(SqliteStore, AStepMissingBelowTheCurrentVersionIsApplied) {
+  TempDir dir;
+  fs::path path = dir.path() / "talon.sqlite";
+  openOrDie(path)->close();
+  const SqliteMigration& last = sqliteMigrations().back();
+  {
+    // Undo the last step as if it had been merged after a newer one was applied.
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    db.exec("DROP TABLE operator_tokens");
+    db.exec("DELETE FROM schema_migrations WHERE version = " + std::to_string(last.version));
+    ASSERT_EQ(db.execAndGet("PRAGMA user_version").getInt(), sqliteSchemaVersion());
+  }
+  auto store = openOrDie(path);
+  auto tokens = store->operatorTokens().list();
+  ASSERT_TRUE(tokens) << tokens.error().toString();
+  store->close();
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM schema_migrations").getInt(),
+            static_cast<int>(sqliteMigrations().size()));
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), sqliteSchemaVersion());
+}
+
+TEST(SqliteStore, MigrationVersionsIncrease) {
+  auto steps = sqliteMigrations();
+  ASSERT_FALSE(steps.empty());
+  EXPECT_EQ(steps.front().version, 1);
+  for (std::size_t i = 1; i < steps.size(); ++i) EXPECT_GT(steps[i].version, steps[i - 1].version);
+  EXPECT_EQ(sqliteSchemaVersion(), steps.back().version);
 }
 
 TEST(SqliteStore, NewerSchemaVersionIsRefused) {
@@ -1081,7 +1115,8 @@ TEST(SqliteStore, ADatabaseOfSchemaStepOneOpensKeepsItsDataAndIsRepaired) {
 
   SQLite::Database db(path, SQLite::OPEN_READONLY);
   EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), sqliteSchemaVersion());
-  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM schema_migrations").getInt(), sqliteSchemaVersion());
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM schema_migrations").getInt(),
+            static_cast<int>(sqliteMigrations().size()));
   EXPECT_EQ(db.execAndGet("SELECT typeof(role) || ':' || role FROM transcript_entries WHERE seq = 13").getString(),
             "text:tool");
 }

@@ -26,6 +26,7 @@
 #include "store/device_repository.h"
 #include "store/function_ref.h"
 #include "store/idempotency_repository.h"
+#include "store/operator_token_repository.h"
 #include "store/outbound_repository.h"
 #include "store/run_repository.h"
 #include "store/session_repository.h"
@@ -70,6 +71,7 @@ class Store {
   AuditRepository audit() { return AuditRepository(*this); }
   ChannelPairingRepository channelPairing() { return ChannelPairingRepository(*this); }
   OutboundRepository outbound() { return OutboundRepository(*this); }
+  OperatorTokenRepository operatorTokens() { return OperatorTokenRepository(*this); }
 
   /// Where the data lives, for status output ("/home/u/.talon/state/talon.sqlite").
   virtual std::string location() const = 0;
