@@ -119,6 +119,35 @@ struct ChannelHealthConfig {
   int64_t staleEventThresholdSeconds = 1800;
 };
 
+/// One entry of `gateway.roles.definitions` (OpenClaw docs/gateway/operator-scopes.md "Named operator
+/// roles"; dist/zod-schema-*.mjs GatewayOperatorRoleDefinitionSchema): a ceiling on the operator scopes a
+/// caller bound to the role holds, and the agents it may run. Talon binds named operator tokens to roles
+/// (docs/security.md "Operator tokens").
+struct OperatorRoleConfig {
+  /// `scopes`: operator scope names of the closed set ("operator.read", ...), duplicates dropped, in
+  /// the order written.
+  std::vector<std::string> scopes;
+  /// `agents`: normalised agent ids the role may run (chat.send, agent); nullopt for `"*"` (every agent).
+  /// An empty list allows no agent.
+  std::optional<std::vector<std::string>> agents;
+  /// `sessions.others`: Talon has no per-person session ownership, so only "write" (every session is
+  /// shared, Talon's behaviour) is accepted; "none" | "view" | "suggest" are refused as not supported yet.
+  std::string sessionsOthers = "write";
+};
+
+/// `gateway.roles` (OpenClaw: optional; when present `default` and a non-empty `definitions` are
+/// required and `default` names a definition). Talon also knows the built-in roles `admin` and
+/// `operator` (security/operator_roles.h), which a definition of the same name overrides.
+struct GatewayRolesConfig {
+  /// `gateway.roles` was written.
+  bool configured = false;
+  /// `default`: the role of a named operator token whose own role is no longer defined (OpenClaw: "applies
+  /// to profiles without a valid assigned role"); empty when `gateway.roles` is absent.
+  std::string defaultRole;
+  /// `definitions`, by role name (trimmed, 1..128 characters).
+  std::map<std::string, OperatorRoleConfig> definitions;
+};
+
 /// `gateway`.
 /// `gateway.controlUi`: the browser UI the gateway serves (Talon: the WebChat page, docs/channels.md
 /// "WebChat") and the browser-origin policy of WebSocket connects. OpenClaw's keys and defaults
@@ -158,6 +187,8 @@ struct GatewayConfig {
   /// `gateway.channelHealth` (Talon-only).
   ChannelHealthConfig channelHealth;
   ControlUiConfig controlUi;
+  /// `gateway.roles`: named operator roles.
+  GatewayRolesConfig roles;
   /// `gateway.http.endpoints.chatCompletions.enabled` (default false): serves /v1/chat/completions
   /// and /v1/models.
   bool chatCompletionsEnabled = false;

@@ -209,3 +209,71 @@ TEST(ConfigValidator, LoggingLevelMapsOpenClawNamesToTalons) {
 
 }  // namespace
 }  // namespace talon::config
+
+namespace talon::config {
+namespace {
+
+// gateway.roles (OpenClaw docs/gateway/operator-scopes.md "Named operator roles", zod
+// GatewayOperatorRoleDefinitionSchema).
+TEST(ConfigValidatorRoles, DefinitionsAreReadWithOpenClawsRules) {
+  ValidationResult r = validate(R"({
+    agents: { ownership: 'explicit', entries: { main: {}, ops: {} } },
+    gateway: { roles: { default: ' guest ', definitions: {
+      guest: { scopes: ['operator.read', 'operator.read'], agents: [' OPS '], sessions: { others: 'write' },
+               sandbox: 'inherit' },
+      maintainer: { scopes: ['operator.read', 'operator.write', 'operator.approvals'], agents: '*',
+                    sessions: { others: 'write' } },
+    } } },
+  })");
+  ASSERT_FALSE(hasErrors(r.diagnostics)) << messages(r);
+  const auto& roles = r.config.gateway.roles;
+  EXPECT_TRUE(roles.configured);
+  EXPECT_EQ(roles.defaultRole, "guest");
+  ASSERT_EQ(roles.definitions.size(), 2u);
+  EXPECT_EQ(roles.definitions.at("guest").scopes, (std::vector<std::string>{"operator.read"}));
+  EXPECT_EQ(roles.definitions.at("guest").agents, (std::optional<std::vector<std::string>>({"ops"})));
+  EXPECT_FALSE(roles.definitions.at("maintainer").agents);
+}
+
+TEST(ConfigValidatorRoles, RefusalsNameTheirPath) {
+  struct Case {
+    const char* text;
+    const char* path;
+    const char* needle;
+  };
+  const Case cases[] = {
+      {"{gateway: {roles: {definitions: {a: {scopes: [], agents: '*', sessions: {others: 'write'}}}}}}",
+       "gateway.roles.default", "required"},
+      {"{gateway: {roles: {default: 'b', definitions: {a: {scopes: [], agents: '*', sessions: {others: 'write'}}}}}}",
+       "gateway.roles.default", "must name a configured role definition"},
+      {"{gateway: {roles: {default: 'a', definitions: {}}}}", "gateway.roles.definitions", "at least one"},
+      {"{gateway: {roles: {default: 'a', definitions: {a: {agents: '*', sessions: {others: 'write'}}}}}}",
+       "gateway.roles.definitions.a.scopes", "required"},
+      {"{gateway: {roles: {default: 'a', definitions: {a: {scopes: ['operator.root'], agents: '*', sessions: {others: "
+       "'write'}}}}}}",
+       "gateway.roles.definitions.a.scopes[0]", "operator.root"},
+      {"{gateway: {roles: {default: 'a', definitions: {a: {scopes: [], agents: ['Bad Id!'], sessions: {others: "
+       "'write'}}}}}}",
+       "gateway.roles.definitions.a.agents[0]", "invalid agent id"},
+      {"{gateway: {roles: {default: 'a', definitions: {a: {scopes: [], agents: '*', sessions: {others: 'view'}}}}}}",
+       "gateway.roles.definitions.a.sessions.others", "not supported by Talon yet"},
+      {"{gateway: {roles: {default: 'a', definitions: {a: {scopes: [], agents: '*', sessions: {others: 'write'}, "
+       "sandbox: 'required'}}}}}",
+       "gateway.roles.definitions.a.sandbox", "not supported by Talon yet"},
+      {"{gateway: {roles: {default: 'a', definitions: {a: {scopes: [], agents: '*', sessions: {others: 'write'}, "
+       "accessPolicyPlugin: 'visitor-access'}}}}}",
+       "gateway.roles.definitions.a", "accessPolicyPlugin"},
+      {"{gateway: {auth: {identityScopes: {'a@example.com': ['operator.read']}}}}", "gateway.auth", "identityScopes"},
+  };
+  for (const auto& c : cases) {
+    ValidationResult r = validate(c.text);
+    bool found = false;
+    for (const auto& d : r.diagnostics) {
+      if (d.isError() && d.path.rfind(c.path, 0) == 0 && d.message.find(c.needle) != std::string::npos) found = true;
+    }
+    EXPECT_TRUE(found) << c.text << "\n" << messages(r);
+  }
+}
+
+}  // namespace
+}  // namespace talon::config

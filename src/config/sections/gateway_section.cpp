@@ -1,13 +1,15 @@
 // `gateway`: port, mode, bind, auth (with rateLimit), trustedProxies, allowRealIpFallback, HTTP endpoints,
-// limits, controlUi (WebChat page and browser origins), reload mode (OpenClaw docs/gateway/configuration.md,
+// limits, controlUi (WebChat page and browser origins), reload mode, roles (OpenClaw docs/gateway/configuration.md,
 // docs/gateway/config-gateway.md). Defaults (config_model.h GatewayConfig): port 18789, mode "local", bind "loopback",
 // auth mode "token" (from the configured secret when the mode is not set), chat completions off.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 
 #include "base/ip_cidr.h"
 #include "config/config_sections.h"
+#include "config/config_validator.h"
 #include "config/gateway_exposure.h"
 
 namespace talon::config {
@@ -133,6 +135,145 @@ void readRateLimit(ConfigReader& r, const ConfigNode& node, const json::value& v
                  }}});
 }
 
+// The closed operator scope set of `gateway.roles.definitions.*.scopes` (OpenClaw dist/zod-schema-*.mjs
+// OperatorScopeSchema; the same names as protocol/scopes.h, which config may not include:
+// security/operator_roles_test.cpp checks the two lists agree).
+constexpr std::string_view kOperatorScopeNames[] = {
+    "operator.admin",     "operator.read",      "operator.write",   "operator.sessions.read", "operator.sessions.write",
+    "operator.approvals", "operator.questions", "operator.pairing", "operator.talk",          "operator.talk.secrets"};
+constexpr std::string_view kSessionsOthers[] = {"none", "view", "suggest", "write"};
+// Talon has no per-person session ownership: every session is shared, which is "write".
+constexpr std::string_view kSessionsOthersUnsupported[] = {"none", "view", "suggest"};
+constexpr std::string_view kSandboxValues[] = {"inherit", "required"};
+constexpr std::string_view kSandboxUnsupported[] = {"required"};
+constexpr std::size_t kMaxRoleNameLength = 128;
+
+std::string trimmed(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return std::string(s);
+}
+
+// One role definition: `scopes`, `agents` and `sessions` are required (as in OpenClaw's strict
+// schema); `sandbox` only as "inherit" (the default: the agent's own sandbox mode); `accessPolicyPlugin`
+// is not supported yet (Talon has no plugins), reported by readObject.
+void readRoleDefinition(ConfigReader& r, const ConfigNode& node, const json::value& value, OperatorRoleConfig& out) {
+  const json::object* o = r.object(node, value);
+  if (o == nullptr) return;
+  r.require(node, *o, "scopes", "array of operator scopes");
+  r.require(node, *o, "agents", "\"*\" or an array of agent ids");
+  r.require(node, *o, "sessions", "object { others }");
+  r.readObject(
+      node, *o,
+      {
+          {"scopes",
+           [&](const ConfigNode& c, const json::value& x) {
+             const json::array* a = r.array(c, x, "array of operator scopes");
+             if (a == nullptr) return;
+             for (std::size_t i = 0; i < a->size(); ++i) {
+               ConfigNode item = r.item(c, i);
+               auto scope = r.enumeration(item, (*a)[i], kOperatorScopeNames);
+               if (!scope) continue;
+               if (std::find(out.scopes.begin(), out.scopes.end(), *scope) == out.scopes.end()) {
+                 out.scopes.push_back(*scope);
+               }
+             }
+           }},
+          {"agents",
+           [&](const ConfigNode& c, const json::value& x) {
+             if (x.is_string() && x.get_string() == "*") {
+               out.agents.reset();
+               return;
+             }
+             const json::array* a = r.array(c, x, "\"*\" or an array of agent ids");
+             if (a == nullptr) return;
+             std::vector<std::string> agents;
+             for (std::size_t i = 0; i < a->size(); ++i) {
+               ConfigNode item = r.item(c, i);
+               auto id = r.string(item, (*a)[i], true);
+               if (!id) continue;
+               // OpenClaw: trimmed, matched case-insensitively, then normalised (lower case).
+               std::string t = trimmed(*id);
+               for (char& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+               if (!isValidAgentId(t)) {
+                 r.error(item, DiagnosticCode::kValue,
+                         fmt::format("invalid agent id {}: expected {}", ConfigReader::quoted(*id), kAgentIdPattern));
+                 continue;
+               }
+               std::string normalized = normalizeAgentId(t);
+               if (std::find(agents.begin(), agents.end(), normalized) == agents.end()) {
+                 agents.push_back(std::move(normalized));
+               }
+             }
+             out.agents = std::move(agents);
+           }},
+          {"sessions",
+           [&](const ConfigNode& c, const json::value& x) {
+             const json::object* so = r.object(c, x);
+             if (so == nullptr) return;
+             r.require(c, *so, "others", "one of \"none\", \"view\", \"suggest\", \"write\"");
+             r.readObject(c, *so, {{"others", [&](const ConfigNode& oc, const json::value& y) {
+                                      if (auto v = r.enumeration(oc, y, kSessionsOthers, kSessionsOthersUnsupported)) {
+                                        out.sessionsOthers = *v;
+                                      }
+                                    }}});
+           }},
+          {"sandbox", [&](const ConfigNode& c,
+                          const json::value& x) { (void)r.enumeration(c, x, kSandboxValues, kSandboxUnsupported); }},
+      });
+}
+
+// `gateway.roles` (OpenClaw docs/gateway/operator-scopes.md "Named operator roles"): `default` and a
+// non-empty `definitions` are required, and `default` names a definition.
+void readRoles(ConfigReader& r, const ConfigNode& node, const json::value& value, GatewayRolesConfig& out) {
+  const json::object* o = r.object(node, value);
+  if (o == nullptr) return;
+  out.configured = true;
+  r.require(node, *o, "default", "a role name");
+  r.require(node, *o, "definitions", "object of role definitions");
+  std::optional<ConfigNode> defaultNode;
+  bool definitionsRead = false;
+  r.readObject(node, *o,
+               {
+                   {"default",
+                    [&](const ConfigNode& c, const json::value& x) {
+                      defaultNode = c;
+                      if (auto name = r.string(c, x)) out.defaultRole = trimmed(*name);
+                    }},
+                   {"definitions",
+                    [&](const ConfigNode& c, const json::value& x) {
+                      const json::object* d = r.object(c, x);
+                      if (d == nullptr) return;
+                      definitionsRead = true;
+                      if (d->empty()) {
+                        r.error(c, DiagnosticCode::kValue,
+                                "gateway.roles.definitions must contain at least one role definition");
+                      }
+                      for (const auto& kv : *d) {
+                        std::string_view key(kv.key().data(), kv.key().size());
+                        ConfigNode dc = r.child(c, key, "*");
+                        std::string name = trimmed(key);
+                        if (name.empty() || name.size() > kMaxRoleNameLength) {
+                          r.error(dc, DiagnosticCode::kValue,
+                                  fmt::format("invalid role name {}: expected 1..{} characters",
+                                              ConfigReader::quoted(key), kMaxRoleNameLength));
+                          continue;
+                        }
+                        OperatorRoleConfig role;
+                        readRoleDefinition(r, dc, kv.value(), role);
+                        out.definitions[name] = std::move(role);
+                      }
+                    }},
+               });
+  if (defaultNode && definitionsRead && !out.defaultRole.empty() && !out.definitions.contains(out.defaultRole)) {
+    r.error(*defaultNode, DiagnosticCode::kValue, "gateway.roles.default must name a configured role definition");
+  } else if (defaultNode && out.defaultRole.empty()) {
+    r.error(*defaultNode, DiagnosticCode::kValue, "expected a role name (1..128 characters)");
+  }
+}
+
 /// What `talon gateway run` refuses, reported here so `talon config validate` reports it too: a
 /// known weak secret (any bind); beyond loopback (gateway_exposure.h), auth mode "none" or a secret
 /// weaker than exposedSecretWeakness() allows. Messages never contain the secret.
@@ -244,6 +385,7 @@ void readGateway(ConfigReader& r, const ConfigNode& node, const json::value& val
            }},
           {"http", [&](const ConfigNode& c, const json::value& x) { readHttp(r, c, x, out); }},
           {"controlUi", [&](const ConfigNode& c, const json::value& x) { readControlUi(r, c, x, out.controlUi); }},
+          {"roles", [&](const ConfigNode& c, const json::value& x) { readRoles(r, c, x, out.roles); }},
           {"reload",
            [&](const ConfigNode& c, const json::value& x) {
              r.readObject(c, x, {{"mode", [&](const ConfigNode& m, const json::value& y) {
