@@ -23,6 +23,11 @@ Expected<Principal, ConnectAuthFailure> AuditedAuthenticator::authenticateConnec
   if (result) {
     e.outcome = AuditOutcome::kAllowed;
     e.details["method"] = result->method;
+    if (result->operatorToken) {
+      e.actor = "operator-token:" + result->operatorToken->name;
+      e.details["tokenName"] = result->operatorToken->name;
+      e.details["tokenRole"] = result->operatorToken->role;
+    }
     json::array scopes;
     for (const auto& s : result->grantedScopes) scopes.emplace_back(s);
     e.details["scopes"] = std::move(scopes);
@@ -30,6 +35,11 @@ Expected<Principal, ConnectAuthFailure> AuditedAuthenticator::authenticateConnec
     e.outcome = AuditOutcome::kDenied;
     const json::value* code = result.error().error.details.if_contains("code");
     e.details["reason"] = code && code->is_string() ? std::string(code->get_string()) : "unauthenticated";
+    if (!result.error().operatorTokenName.empty()) {
+      e.actor = "operator-token:" + result.error().operatorTokenName;
+      e.details["tokenName"] = result.error().operatorTokenName;
+    }
+    if (!result.error().auditReason.empty()) e.details["tokenRefusal"] = result.error().auditReason;
   }
   sink_.record(std::move(e));
   return result;
@@ -38,6 +48,19 @@ Expected<Principal, ConnectAuthFailure> AuditedAuthenticator::authenticateConnec
 Result<Principal> AuditedAuthenticator::authenticateHttp(std::string_view authorization,
                                                          const PeerOrigin& origin) const {
   auto result = inner_.authenticateHttp(authorization, origin);
+  if (result && result->operatorToken) {
+    // Every use of a named operator token is recorded, HTTP included (never the token itself).
+    AuditEvent e;
+    e.kind = "auth.http";
+    e.actor = "operator-token:" + result->operatorToken->name;
+    e.target = "gateway";
+    e.outcome = AuditOutcome::kAllowed;
+    e.details["remoteAddress"] = origin.remoteAddress;
+    e.details["method"] = result->method;
+    e.details["tokenName"] = result->operatorToken->name;
+    e.details["tokenRole"] = result->operatorToken->role;
+    sink_.record(std::move(e));
+  }
   if (!result) {
     AuditEvent e;
     e.kind = "auth.http";

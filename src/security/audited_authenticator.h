@@ -13,7 +13,10 @@ namespace talon::security {
 ///    OpenClaw's AUTH_* code), remoteAddress, deviceId (when the client sent a device identity)};
 ///  - "auth.http" for every refused HTTP request: actor "http:<remoteAddress>", details {remoteAddress,
 ///    reason (the internal message: which check failed)}. Allowed HTTP requests are not recorded (one per
-///    scrape or API call would drown the log); the access log has them.
+///    scrape or API call would drown the log; the access log has them) — except those authenticated by a
+///    named operator token, each of whose uses is recorded.
+/// A connect or request by a named operator token has actor "operator-token:<name>" and details tokenName
+/// and tokenRole (allowed) or tokenName and tokenRefusal ("revoked", "expired", ...; denied).
 /// Never records a credential: neither the token or password sent nor the configured one. Thread-safe
 /// and immutable like every Authenticator; `inner` and `sink` must outlive it.
 class AuditedAuthenticator final : public Authenticator {

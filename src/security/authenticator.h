@@ -5,6 +5,7 @@
 // will be further implementations (or a chain trying them in order) behind this same interface.
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,18 @@ struct PeerOrigin {
   std::string_view challengeNonce;
 };
 
+/// The named operator token a caller authenticated with (security/operator_token_authenticator.h).
+struct OperatorTokenGrant {
+  /// The token's name (never the token).
+  std::string name;
+  /// The role it was granted: its own, or gateway.roles.default when its own is no longer defined.
+  std::string role;
+  /// The role's scope ceiling (operator scope names); every grant of the connection is narrowed to it.
+  std::vector<std::string> ceiling;
+  /// The agents the role may run; nullopt: every agent.
+  std::optional<std::vector<std::string>> agents;
+};
+
 /// Who is calling: the outcome of a successful authentication.
 struct Principal {
   protocol::Role role = protocol::Role::kOperator;
@@ -50,6 +63,8 @@ struct Principal {
   /// A device token issued at this connect, for hello-ok's auth.deviceToken; empty when none is issued
   /// (the device already holds its token). Never logged or audited.
   std::string issuedDeviceToken;
+  /// Set when the credential was a named operator token (method "operator-token").
+  std::optional<OperatorTokenGrant> operatorToken;
 };
 
 /// A connect refused for its credentials.
@@ -64,6 +79,10 @@ struct ConnectAuthFailure {
   std::chrono::milliseconds delay = kAuthFailureDelay;
   /// The WebSocket close reason when it differs from the message ("pairing required: ... (requestId: x)").
   std::string closeReason;
+  /// For the audit log only (never told to the client): the named operator token offered, and why it was
+  /// refused ("revoked", "expired", "role-undefined", "role-not-operator", "store"); empty otherwise.
+  std::string operatorTokenName;
+  std::string auditReason;
 };
 
 /// Decides who a caller is. Implementations are immutable after creation: every method is const and

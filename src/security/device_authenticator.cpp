@@ -8,6 +8,7 @@
 #include "base/ids.h"
 #include "protocol/errors.h"
 #include "security/device_identity.h"
+#include "security/operator_roles.h"
 
 namespace talon::security {
 namespace {
@@ -105,6 +106,7 @@ Expected<Principal, ConnectAuthFailure> DeviceAuthenticator::authenticateDevice(
       return Unexpected(std::move(shared).error());
     }
     principal.method = shared->method;
+    principal.operatorToken = shared->operatorToken;
   } else {
     auto paired = devices.getPaired(deviceId);
     if (!paired) return storeFailure(paired.error());
@@ -179,6 +181,10 @@ Expected<Principal, ConnectAuthFailure> DeviceAuthenticator::authenticateDevice(
   if (auto st = store_.write(std::move(batch)); !st) return storeFailure(st.error());
   principal.role = role;
   principal.grantedScopes = protocol::grantableScopes(role, params.scopes);
+  // A named operator token's role stays the ceiling when a paired device presents it.
+  if (principal.operatorToken) {
+    principal.grantedScopes = applyScopeCeiling(principal.grantedScopes, principal.operatorToken->ceiling);
+  }
   principal.scopes = protocol::ScopeSet::fromNames(principal.grantedScopes);
   principal.deviceId = deviceId;
   audit(params, origin, AuditOutcome::kAllowed, principal.method);

@@ -19,7 +19,8 @@
 //     (reason not-paired, role-upgrade or scope-upgrade; requestId in details and close reason).
 //     Talon never approves silently: OpenClaw auto-approves a first pairing from a local client unless
 //     gateway.nodes.pairing.autoApproveLocal is false; Talon always waits for an operator.
-//  4. granted: the requested scopes that exist and the role may hold (protocol::grantableScopes).
+//  4. granted: the requested scopes that exist and the role may hold (protocol::grantableScopes),
+//     narrowed to the role ceiling of a named operator token when that was the credential.
 //     A token approved but not yet delivered is issued now and returned in hello-ok auth.deviceToken.
 // A connect without `device`: from a non-loopback peer, a role other than operator is refused with
 // NOT_PAIRED / DEVICE_IDENTITY_REQUIRED (OpenClaw roleCanSkipDeviceIdentity), as is a device token or
