@@ -143,7 +143,12 @@ void ClientSession::handleConnect(std::string_view text) {
   }
   role_ = principal->role;
   scopes_ = principal->scopes;
-  caller_ = methods::MethodCaller{params->client.id, conn_->remoteAddress()};
+  caller_ = methods::MethodCaller{params->client.id, conn_->remoteAddress(), {}, {}, std::nullopt};
+  if (principal->operatorToken) {
+    caller_.operatorToken = principal->operatorToken->name;
+    caller_.operatorRole = principal->operatorToken->role;
+    caller_.agents = principal->operatorToken->agents;
+  }
 
   protocol::HelloSnapshot snapshot;
   auto health = parseJson(*deps_.health.get());
@@ -153,7 +158,9 @@ void ClientSession::handleConnect(std::string_view text) {
   snapshot.extra = json::object{{"configPath", deps_.config->path}, {"stateDir", deps_.info.stateDir.string()}};
   // SnapshotSchema.authMode is the gateway's mode (none|token|password|trusted-proxy): a connect by
   // device token does not tell it.
-  if (principal->method == "none" || principal->method == "token" || principal->method == "password") {
+  // (Nor does a named operator token, which also answers method "token".)
+  if (!principal->operatorToken &&
+      (principal->method == "none" || principal->method == "token" || principal->method == "password")) {
     snapshot.extra["authMode"] = principal->method;
   }
   const auto& methods = deps_.methods.names();

@@ -49,6 +49,7 @@
 #include "security/audited_authenticator.h"
 #include "security/auth_rate_limiter.h"
 #include "security/device_authenticator.h"
+#include "security/operator_token_authenticator.h"
 #include "security/shared_secret_authenticator.h"
 #include "store/sqlite_store.h"
 
@@ -180,15 +181,17 @@ class Gateway::Impl {
   GatewayInfo info;
   std::unique_ptr<AgentDirectory> agents;
   std::unique_ptr<security::SharedSecretAuthenticator> auth;
-  std::unique_ptr<security::DeviceAuthenticator> deviceAuth;  // wraps auth; what connections use
+  /// Named operator tokens (security/operator_token_authenticator.h); wraps auth.
+  std::unique_ptr<security::OperatorTokenAuthenticator> operatorTokenAuth;
+  std::unique_ptr<security::DeviceAuthenticator> deviceAuth;  // wraps operatorTokenAuth
   /// The durable audit log (security/audit_chain.h); `audit` is it, or the log-line sink until the
   /// store is open. `auditedAuth` wraps `auth` so that every auth decision is recorded.
   std::shared_ptr<security::ChainedAuditSink> auditChain;
   security::AuditSinkPtr audit = std::make_shared<security::LogAuditSink>();
   std::unique_ptr<security::AuditedAuthenticator> auditedAuth;
   std::unique_ptr<asio::steady_timer> auditCheckpointTimer;
-  /// What every caller is authenticated by: the chain shared secret → device identity → audit, behind
-  /// the failed-auth rate limit.
+  /// What every caller is authenticated by: the chain shared secret → operator tokens → device identity
+  /// → audit, behind the failed-auth rate limit.
   std::unique_ptr<security::RateLimitedAuthenticator> limitedAuth;
   PresenceRegistry presence;
   CachedPayload health;
@@ -415,8 +418,10 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   impl->audit = impl->auditChain;
   for (auto& event : options.startupAudit) impl->audit->record(std::move(event));
   options.startupAudit.clear();
-  impl->deviceAuth =
-      std::make_unique<security::DeviceAuthenticator>(*impl->auth, *impl->store, *impl->audit, impl->clock);
+  impl->operatorTokenAuth = std::make_unique<security::OperatorTokenAuthenticator>(
+      *impl->auth, *impl->store, security::OperatorRoles::fromConfig(cfg.gateway.roles), impl->clock);
+  impl->deviceAuth = std::make_unique<security::DeviceAuthenticator>(*impl->operatorTokenAuth, *impl->store,
+                                                                     *impl->audit, impl->clock);
   impl->auditedAuth = std::make_unique<security::AuditedAuthenticator>(*impl->deviceAuth, *impl->audit);
 
   // Threads.

@@ -9,7 +9,9 @@
 #include "gateway/message_limits.h"
 #include "gateway/routing/id_normalization.h"
 #include "net/http_router.h"
+#include "security/audit_sink.h"
 #include "security/authenticator.h"
+#include "security/operator_roles.h"
 
 namespace talon::gateway::http {
 namespace {
@@ -18,6 +20,7 @@ struct OpenAiDeps {
   const GatewayInfo& info;
   const AgentDirectory& agents;
   const security::Authenticator& auth;
+  security::AuditSink& audit;
   AgentRunner& runner;
   ClockPtr clock;
   /// gateway.limits.maxMessageBytes.
@@ -57,13 +60,23 @@ net::HttpResponse refused(const Error& e) {
   return response;
 }
 
-/// Nullopt when the request's credentials pass; else the response to send.
-std::optional<net::HttpResponse> checkAuth(const OpenAiDeps& d, const net::HttpRequest& req) {
+/// Nullopt when the request's credentials pass and grant `required` (stored in `out` when given); else
+/// the response to send: 401/429 for refused credentials, 403 for a caller without the scope (a named
+/// operator token whose role lacks it: docs/security.md "Operator tokens").
+std::optional<net::HttpResponse> checkAuth(const OpenAiDeps& d, const net::HttpRequest& req, protocol::Scope required,
+                                           security::Principal* out = nullptr) {
   auto principal = d.auth.authenticateHttp(req.header("authorization"),
                                            security::PeerOrigin{req.remoteIsLoopback, req.remoteAddress, {}});
-  if (principal) return std::nullopt;
-  spdlog::info("HTTP {} {} from {}: {}", req.method, req.path, req.remoteAddress, principal.error().message);
-  return refused(principal.error());
+  if (!principal) {
+    spdlog::info("HTTP {} {} from {}: {}", req.method, req.path, req.remoteAddress, principal.error().message);
+    return refused(principal.error());
+  }
+  if (!principal->scopes.satisfies(required)) {
+    std::string msg = "missing scope: " + std::string(protocol::scopeName(required));
+    return openAiErrorResponse(Error(ErrorCode::kPermissionDenied, msg, msg), "missing_scope");
+  }
+  if (out != nullptr) *out = std::move(*principal);
+  return std::nullopt;
 }
 
 /// Model ids Talon serves: "talon" and "openclaw" (the default agent), "<prefix>/default", and
@@ -153,7 +166,8 @@ std::string sseData(const json::value& v) { return "data: " + json::serialize(v)
 
 void handleChatCompletions(const OpenAiDeps& d, const net::HttpExchangePtr& ex) {
   const auto& req = ex->request();
-  if (auto refusal = checkAuth(d, req)) return ex->respond(std::move(*refusal));
+  security::Principal principal;
+  if (auto refusal = checkAuth(d, req, protocol::Scope::kWrite, &principal)) return ex->respond(std::move(*refusal));
   auto body = parseJson(req.body);
   if (!body || !body->is_object()) {
     return ex->respond(openAiErrorResponse(badRequest("request body must be a JSON object")));
@@ -165,6 +179,17 @@ void handleChatCompletions(const OpenAiDeps& d, const net::HttpExchangePtr& ex) 
   if (!agentId) {
     std::string msg = "The model `" + std::string(*model) + "` does not exist";
     return ex->respond(openAiErrorResponse(Error(ErrorCode::kNotFound, msg, msg), "model_not_found"));
+  }
+  if (principal.operatorToken && !security::roleAllowsAgent(principal.operatorToken->agents, *agentId)) {
+    security::AuditEvent e;
+    e.kind = "access.agent";
+    e.actor = "operator-token:" + principal.operatorToken->name;
+    e.target = *agentId;
+    e.outcome = security::AuditOutcome::kDenied;
+    e.details = {{"tokenRole", principal.operatorToken->role}, {"via", "POST /v1/chat/completions"}};
+    d.audit.record(std::move(e));
+    std::string msg = "role \"" + principal.operatorToken->role + "\" may not run agent \"" + *agentId + "\"";
+    return ex->respond(openAiErrorResponse(Error(ErrorCode::kPermissionDenied, msg, msg)));
   }
   const auto* messages = getArray(o, "messages");
   if (!messages || messages->empty()) {
@@ -286,7 +311,7 @@ void handleChatCompletions(const OpenAiDeps& d, const net::HttpExchangePtr& ex) 
 
 void handleModels(const OpenAiDeps& d, const net::HttpExchangePtr& ex) {
   const auto& req = ex->request();
-  if (auto refusal = checkAuth(d, req)) return ex->respond(std::move(*refusal));
+  if (auto refusal = checkAuth(d, req, protocol::Scope::kRead)) return ex->respond(std::move(*refusal));
   auto list = modelList(d);
   if (req.path == "/v1/models") return ex->respond(okJson(json::object{{"object", "list"}, {"data", list}}));
   auto id = percentDecode(std::string_view(req.path).substr(std::string_view("/v1/models/").size()));
@@ -302,8 +327,13 @@ void handleModels(const OpenAiDeps& d, const net::HttpExchangePtr& ex) {
 Status registerOpenAiRoutes(net::HttpRouter& router, const GatewayServices& services) {
   // Disabled: the paths stay unrouted, so they answer 404 like any unknown path (as OpenClaw does).
   if (!services.config->config.gateway.chatCompletionsEnabled) return {};
-  const OpenAiDeps d{services.info,   services.agents, services.auth,
-                     services.runner, services.clock,  services.config->config.gateway.limits.maxMessageBytes};
+  const OpenAiDeps d{services.info,
+                     services.agents,
+                     services.auth,
+                     services.audit,
+                     services.runner,
+                     services.clock,
+                     services.config->config.gateway.limits.maxMessageBytes};
   if (auto s = router.add({{"POST"},
                            "/v1/chat/completions",
                            net::PathMatch::kExact,

@@ -2,10 +2,13 @@
 // does (reference/openclaw-protocol.md "Core methods").
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "config/model_selection.h"
 #include "gateway/message_limits.h"
 #include "gateway/methods/builtin_methods.h"
 #include "gateway/methods/payloads.h"
+#include "security/audit_sink.h"
 
 namespace talon::gateway::methods {
 namespace {
@@ -21,6 +24,7 @@ struct ChatDeps {
   int64_t maxMessageBytes;
   /// The config the gateway started with (aliases, modelPolicy and params for model overrides).
   const config::TalonConfig* config;
+  security::AuditSink& audit;
 };
 
 /// Applies `agent`'s `provider`/`model` override to `turn` as OpenClaw's agent command does: resolved
@@ -152,14 +156,35 @@ void startRun(const ChatDeps& d, const std::string& requestId, const RpcResponde
   });
 }
 
-/// The turn of a chat.send / agent request: its session resolved, the idempotencyKey as runId.
-Result<TurnRequest> buildTurn(const AgentDirectory& agents, std::string_view sessionKey,
-                              std::optional<std::string_view> agentId, const json::object& params,
-                              std::string_view channelParam, std::chrono::milliseconds timeout,
-                              int64_t maxMessageBytes) {
-  if (auto s = checkMessageSize(*getString(params, "message"), maxMessageBytes); !s) return fail(s.error());
+/// Refuses a run of `agentId` by a caller whose operator role does not list it (gateway.roles.definitions
+/// .*.agents, OpenClaw: "The allowlist also applies when a run targets an already-existing session"),
+/// and audits the refusal. Errors: kPermissionDenied.
+Status checkAgentAllowed(const ChatDeps& d, const MethodCaller& caller, const std::string& agentId,
+                         std::string_view method) {
+  if (!caller.agents) return {};
+  if (std::find(caller.agents->begin(), caller.agents->end(), agentId) != caller.agents->end()) return {};
+  security::AuditEvent e;
+  e.kind = "access.agent";
+  e.actor = "operator-token:" + caller.operatorToken;
+  e.target = agentId;
+  e.outcome = security::AuditOutcome::kDenied;
+  e.details = {{"tokenRole", caller.operatorRole}, {"via", method}};
+  d.audit.record(std::move(e));
+  std::string msg = "role \"" + caller.operatorRole + "\" may not run agent \"" + agentId + "\"";
+  return fail(ErrorCode::kPermissionDenied, msg, msg);
+}
+
+/// The turn of a chat.send / agent request: its session resolved, the idempotencyKey as runId; refused
+/// when the caller's role may not run the agent.
+Result<TurnRequest> buildTurn(const ChatDeps& d, const MethodCaller& caller, std::string_view method,
+                              std::string_view sessionKey, std::optional<std::string_view> agentId,
+                              const json::object& params, std::string_view channelParam,
+                              std::chrono::milliseconds timeout) {
+  const AgentDirectory& agents = d.agents;
+  if (auto s = checkMessageSize(*getString(params, "message"), d.maxMessageBytes); !s) return fail(s.error());
   auto resolved = agents.resolveClientSession(sessionKey, agentId);
   if (!resolved) return fail(resolved.error());
+  if (auto s = checkAgentAllowed(d, caller, resolved->first, method); !s) return fail(s.error());
   TurnRequest turn;
   turn.runId = std::string(*getString(params, "idempotencyKey"));
   turn.idempotencyKey = turn.runId;
@@ -181,142 +206,143 @@ Status registerChatMethods(MethodRegistry& registry, const GatewayServices& serv
                    services.executors,
                    services.clock,
                    services.config->config.gateway.limits.maxMessageBytes,
-                   &services.config->config};
-  Status s = registry.add(
-      {"chat.send",
-       protocol::Scope::kWrite,
-       {{"sessionKey", ParamType::kNonEmptyString, true},
-        {"message", ParamType::kString, true},
-        {"idempotencyKey", ParamType::kNonEmptyString, true},
-        {"agentId", ParamType::kNonEmptyString},
-        {"sessionId", ParamType::kNonEmptyString, false, true},
-        {"timeoutMs", ParamType::kInteger},
-        {"deliver", ParamType::kBoolean},
-        {"thinking", ParamType::kString, false, true},
-        {"originatingChannel", ParamType::kString},
-        {"attachments", ParamType::kArray, false, true},
-        {"queueMode", ParamType::kString, false, true},
-        {"mentions", ParamType::kAny, false, true},
-        {"workContext", ParamType::kAny, false, true},
-        {"intent", ParamType::kAny, false, true},
-        {"fastMode", ParamType::kAny, false, true},
-        {"toolBindings", ParamType::kAny, false, true},
-        {"replyToId", ParamType::kNonEmptyString, false, true}},
-       [d](const MethodCall& call) {
-         if (getBool(call.params, "deliver").value_or(false))
-           return call.error(notSupportedYet("chat.send deliver:true (channel delivery)"));
-         auto turn = buildTurn(d.agents, *getString(call.params, "sessionKey"), getString(call.params, "agentId"),
-                               call.params, "originatingChannel",
-                               std::chrono::milliseconds(intParam(call.params, "timeoutMs", 0)), d.maxMessageBytes);
-         if (!turn) return call.error(turn.error());
-         call.reply->subscribeSession(turn->sessionKey);
-         const auto& id = call.id;
-         const auto& r = call.reply;
-         startRun(
-             d, id, r, std::move(*turn),
-             [r, id](const TrackedRun& run) {
-               r->respondOk(id, json::serialize(json::object{{"runId", run.runId}, {"status", "started"}}));
-             },
-             nullptr,
-             [r, id](const TrackedRun& run) {
-               if (!run.done) {
-                 return r->respondOk(id, json::serialize(json::object{{"runId", run.runId}, {"status", "in_flight"}}));
-               }
-               if (run.outcome.error) {
-                 auto payload = json::serialize(json::object{
-                     {"runId", run.runId}, {"status", "error"}, {"summary", run.outcome.error->publicMessage()}});
-                 return r->respondError(id, *run.outcome.error, payload);
-               }
-               r->respondOk(id, json::serialize(json::object{{"runId", run.runId}, {"status", "ok"}}));
-             });
-       }});
-  if (!s) return s;
-  s = registry.add(
-      {"agent",
-       protocol::Scope::kWrite,
-       {{"message", ParamType::kNonEmptyString, true},
-        {"idempotencyKey", ParamType::kNonEmptyString, true},
-        {"agentId", ParamType::kNonEmptyString},
-        {"sessionKey", ParamType::kString},
-        {"sessionId", ParamType::kString, false, true},
-        {"timeout", ParamType::kInteger},
-        {"deliver", ParamType::kBoolean},
-        {"thinking", ParamType::kString, false, true},
-        {"label", ParamType::kString, false, true},
-        {"channel", ParamType::kString},
-        {"bestEffortDeliver", ParamType::kBoolean, false, true},
-        {"lane", ParamType::kString, false, true},
-        {"provider", ParamType::kString},
-        {"model", ParamType::kString},
-        {"to", ParamType::kString, false, true},
-        {"replyTo", ParamType::kString, false, true},
-        {"attachments", ParamType::kArray, false, true},
-        {"extraSystemPrompt", ParamType::kString, false, true},
-        {"cwd", ParamType::kNonEmptyString, false, true}},
-       [d](const MethodCall& call) {
-         if (getBool(call.params, "deliver").value_or(false))
-           return call.error(notSupportedYet("agent deliver:true (channel delivery)"));
-         std::string sessionKey(getString(call.params, "sessionKey").value_or(""));
-         if (sessionKey.empty()) sessionKey = "main";
-         // OpenClaw's `timeout` is in seconds.
-         auto turn =
-             buildTurn(d.agents, sessionKey, getString(call.params, "agentId"), call.params, "channel",
-                       std::chrono::milliseconds(intParam(call.params, "timeout", 0) * 1000), d.maxMessageBytes);
-         if (!turn) return call.error(turn.error());
-         if (auto s = applyModelOverride(*d.config, call.params, *turn); !s) return call.error(s.error());
-         call.reply->subscribeSession(turn->sessionKey);
-         const auto& id = call.id;
-         const auto& r = call.reply;
-         auto now = d.clock->nowMs();
-         auto sendFinal = [r, id](const TurnOutcome& o) {
-           auto payload = outcomePayload(o);
-           if (o.error) return r->respondError(id, *o.error, payload);
-           r->respondOk(id, payload);
-         };
-         startRun(
-             d, id, r, std::move(*turn),
-             [r, id, now](const TrackedRun& run) {
-               r->respondOk(id, json::serialize(json::object{{"runId", run.runId},
-                                                             {"sessionKey", run.sessionKey},
-                                                             {"agentId", run.agentId},
-                                                             {"status", "accepted"},
-                                                             {"acceptedAt", now}}));
-             },
-             sendFinal,
-             [d, r, id, sendFinal](const TrackedRun& run) {
-               if (run.done) return sendFinal(run.outcome);
-               r->respondOk(id, json::serialize(json::object{{"runId", run.runId}, {"status", "accepted"}}));
-               if (!d.runs.waitFor(run.runId, sendFinal)) {
-                 r->respondError(id, Error(ErrorCode::kNotFound, "run not tracked", "run is no longer tracked"));
-               }
-             });
-       }});
-  if (!s) return s;
-  // OpenClaw dist/chat-abort-handler-*.mjs: {sessionKey, runId?, agentId?} → {ok, aborted, runIds}; without a
-  // runId every run of the session is aborted, queued ones first. The `chat` event with state "aborted"
-  // comes from the runner.
-  return registry.add({"chat.abort",
-                       protocol::Scope::kWrite,
-                       {{"sessionKey", ParamType::kNonEmptyString, true},
-                        {"runId", ParamType::kNonEmptyString},
-                        {"agentId", ParamType::kNonEmptyString}},
-                       [d](const MethodCall& call) {
-                         auto resolved = d.agents.resolveClientSession(*getString(call.params, "sessionKey"),
-                                                                       getString(call.params, "agentId"));
-                         if (!resolved) return call.error(resolved.error());
-                         AbortResult result;
-                         if (auto runId = getString(call.params, "runId")) {
-                           auto r = d.runner.abort(std::string(*runId), resolved->second, "rpc");
-                           if (!r) return call.error(r.error());
-                           result = std::move(*r);
-                         } else {
-                           result = d.runner.abortSession(resolved->second, "rpc");
-                         }
-                         json::array runIds;
-                         for (const auto& id : result.runIds) runIds.push_back(json::string(id));
-                         call.ok(json::serialize(
-                             json::object{{"ok", true}, {"aborted", result.aborted}, {"runIds", std::move(runIds)}}));
-                       }});
+                   &services.config->config,
+                   services.audit};
+};
+Status s = registry.add(
+    {"chat.send",
+     protocol::Scope::kWrite,
+     {{"sessionKey", ParamType::kNonEmptyString, true},
+      {"message", ParamType::kString, true},
+      {"idempotencyKey", ParamType::kNonEmptyString, true},
+      {"agentId", ParamType::kNonEmptyString},
+      {"sessionId", ParamType::kNonEmptyString, false, true},
+      {"timeoutMs", ParamType::kInteger},
+      {"deliver", ParamType::kBoolean},
+      {"thinking", ParamType::kString, false, true},
+      {"originatingChannel", ParamType::kString},
+      {"attachments", ParamType::kArray, false, true},
+      {"queueMode", ParamType::kString, false, true},
+      {"mentions", ParamType::kAny, false, true},
+      {"workContext", ParamType::kAny, false, true},
+      {"intent", ParamType::kAny, false, true},
+      {"fastMode", ParamType::kAny, false, true},
+      {"toolBindings", ParamType::kAny, false, true},
+      {"replyToId", ParamType::kNonEmptyString, false, true}},
+     [d](const MethodCall& call) {
+       if (getBool(call.params, "deliver").value_or(false))
+         return call.error(notSupportedYet("chat.send deliver:true (channel delivery)"));
+       auto turn = buildTurn(d, call.caller, "chat.send", *getString(call.params, "sessionKey"),
+                             getString(call.params, "agentId"), call.params, "originatingChannel",
+                             std::chrono::milliseconds(intParam(call.params, "timeoutMs", 0)));
+       if (!turn) return call.error(turn.error());
+       call.reply->subscribeSession(turn->sessionKey);
+       const auto& id = call.id;
+       const auto& r = call.reply;
+       startRun(
+           d, id, r, std::move(*turn),
+           [r, id](const TrackedRun& run) {
+             r->respondOk(id, json::serialize(json::object{{"runId", run.runId}, {"status", "started"}}));
+           },
+           nullptr,
+           [r, id](const TrackedRun& run) {
+             if (!run.done) {
+               return r->respondOk(id, json::serialize(json::object{{"runId", run.runId}, {"status", "in_flight"}}));
+             }
+             if (run.outcome.error) {
+               auto payload = json::serialize(json::object{
+                   {"runId", run.runId}, {"status", "error"}, {"summary", run.outcome.error->publicMessage()}});
+               return r->respondError(id, *run.outcome.error, payload);
+             }
+             r->respondOk(id, json::serialize(json::object{{"runId", run.runId}, {"status", "ok"}}));
+           });
+     }});
+if (!s) return s;
+s = registry.add(
+    {"agent",
+     protocol::Scope::kWrite,
+     {{"message", ParamType::kNonEmptyString, true},
+      {"idempotencyKey", ParamType::kNonEmptyString, true},
+      {"agentId", ParamType::kNonEmptyString},
+      {"sessionKey", ParamType::kString},
+      {"sessionId", ParamType::kString, false, true},
+      {"timeout", ParamType::kInteger},
+      {"deliver", ParamType::kBoolean},
+      {"thinking", ParamType::kString, false, true},
+      {"label", ParamType::kString, false, true},
+      {"channel", ParamType::kString},
+      {"bestEffortDeliver", ParamType::kBoolean, false, true},
+      {"lane", ParamType::kString, false, true},
+      {"provider", ParamType::kString},
+      {"model", ParamType::kString},
+      {"to", ParamType::kString, false, true},
+      {"replyTo", ParamType::kString, false, true},
+      {"attachments", ParamType::kArray, false, true},
+      {"extraSystemPrompt", ParamType::kString, false, true},
+      {"cwd", ParamType::kNonEmptyString, false, true}},
+     [d](const MethodCall& call) {
+       if (getBool(call.params, "deliver").value_or(false))
+         return call.error(notSupportedYet("agent deliver:true (channel delivery)"));
+       std::string sessionKey(getString(call.params, "sessionKey").value_or(""));
+       if (sessionKey.empty()) sessionKey = "main";
+       // OpenClaw's `timeout` is in seconds.
+       auto turn = buildTurn(d, call.caller, "agent", sessionKey, getString(call.params, "agentId"), call.params,
+                             "channel", std::chrono::milliseconds(intParam(call.params, "timeout", 0) * 1000));
+       if (!turn) return call.error(turn.error());
+       if (auto s = applyModelOverride(*d.config, call.params, *turn); !s) return call.error(s.error());
+       call.reply->subscribeSession(turn->sessionKey);
+       const auto& id = call.id;
+       const auto& r = call.reply;
+       auto now = d.clock->nowMs();
+       auto sendFinal = [r, id](const TurnOutcome& o) {
+         auto payload = outcomePayload(o);
+         if (o.error) return r->respondError(id, *o.error, payload);
+         r->respondOk(id, payload);
+       };
+       startRun(
+           d, id, r, std::move(*turn),
+           [r, id, now](const TrackedRun& run) {
+             r->respondOk(id, json::serialize(json::object{{"runId", run.runId},
+                                                           {"sessionKey", run.sessionKey},
+                                                           {"agentId", run.agentId},
+                                                           {"status", "accepted"},
+                                                           {"acceptedAt", now}}));
+           },
+           sendFinal,
+           [d, r, id, sendFinal](const TrackedRun& run) {
+             if (run.done) return sendFinal(run.outcome);
+             r->respondOk(id, json::serialize(json::object{{"runId", run.runId}, {"status", "accepted"}}));
+             if (!d.runs.waitFor(run.runId, sendFinal)) {
+               r->respondError(id, Error(ErrorCode::kNotFound, "run not tracked", "run is no longer tracked"));
+             }
+           });
+     }});
+if (!s) return s;
+// OpenClaw dist/chat-abort-handler-*.mjs: {sessionKey, runId?, agentId?} → {ok, aborted, runIds}; without a
+// runId every run of the session is aborted, queued ones first. The `chat` event with state "aborted"
+// comes from the runner.
+return registry.add(
+    {"chat.abort",
+     protocol::Scope::kWrite,
+     {{"sessionKey", ParamType::kNonEmptyString, true},
+      {"runId", ParamType::kNonEmptyString},
+      {"agentId", ParamType::kNonEmptyString}},
+     [d](const MethodCall& call) {
+       auto resolved =
+           d.agents.resolveClientSession(*getString(call.params, "sessionKey"), getString(call.params, "agentId"));
+       if (!resolved) return call.error(resolved.error());
+       AbortResult result;
+       if (auto runId = getString(call.params, "runId")) {
+         auto r = d.runner.abort(std::string(*runId), resolved->second, "rpc");
+         if (!r) return call.error(r.error());
+         result = std::move(*r);
+       } else {
+         result = d.runner.abortSession(resolved->second, "rpc");
+       }
+       json::array runIds;
+       for (const auto& id : result.runIds) runIds.push_back(json::string(id));
+       call.ok(json::serialize(json::object{{"ok", true}, {"aborted", result.aborted}, {"runIds", std::move(runIds)}}));
+     }});
 }
 
 }  // namespace talon::gateway::methods

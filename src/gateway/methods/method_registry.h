@@ -44,6 +44,12 @@ using RpcResponderPtr = std::shared_ptr<RpcResponder>;
 struct MethodCaller {
   std::string clientId;       // connect.params.client.id ("cli", "openclaw-control-ui", …)
   std::string remoteAddress;  // the peer's address
+  /// The named operator token the connection authenticated with (its name, never the token) and its
+  /// role; empty otherwise.
+  std::string operatorToken;
+  std::string operatorRole;
+  /// The agents the caller's operator role may run (chat.send, agent); nullopt: every agent.
+  std::optional<std::vector<std::string>> agents;
 };
 
 /// One authorized request whose params passed the method's schema.
