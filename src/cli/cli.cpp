@@ -29,6 +29,7 @@ int run(int argc, char** argv) {
   registerPairingCommands(app, exitCode);
   registerChannelsCommands(app, exitCode);
   registerMessageCommands(app, exitCode);
+  registerTokenCommands(app, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -16,5 +16,6 @@ void registerPairingCommands(CLI::App& app, int& exitCode);   // pairing list|ap
 void registerChannelsCommands(CLI::App& app, int& exitCode);  // channels list|status|probe
 /// message send; channels deliveries (adds to the `channels` group when another file created it first).
 void registerMessageCommands(CLI::App& app, int& exitCode);
+void registerTokenCommands(CLI::App& app, int& exitCode);  // tokens create|list|revoke
 
 }  // namespace talon::cli
