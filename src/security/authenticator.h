@@ -63,7 +63,7 @@ struct Principal {
   /// A device token issued at this connect, for hello-ok's auth.deviceToken; empty when none is issued
   /// (the device already holds its token). Never logged or audited.
   std::string issuedDeviceToken;
-  /// Set when the credential was a named operator token (method "operator-token").
+  /// Set when the credential was a named operator token (method "token", as OpenClaw's closed set has it).
   std::optional<OperatorTokenGrant> operatorToken;
 };
 

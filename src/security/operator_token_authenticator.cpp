@@ -75,7 +75,7 @@ Expected<Principal, ConnectAuthFailure> OperatorTokenAuthenticator::authenticate
   principal.role = role;
   principal.grantedScopes = applyScopeCeiling(protocol::grantableScopes(role, params.scopes), grantedRole.scopes);
   principal.scopes = protocol::ScopeSet::fromNames(principal.grantedScopes);
-  principal.method = "operator-token";
+  principal.method = "token";
   principal.operatorToken =
       OperatorTokenGrant{(*found)->name, grantedRole.name, grantedRole.scopes, grantedRole.agents};
   return principal;
@@ -95,7 +95,7 @@ Result<Principal> OperatorTokenAuthenticator::authenticateHttp(std::string_view 
   principal.role = protocol::Role::kOperator;
   principal.grantedScopes = applyScopeCeiling(httpSharedSecretScopes(), grantedRole.scopes);
   principal.scopes = protocol::ScopeSet::fromNames(principal.grantedScopes);
-  principal.method = "operator-token";
+  principal.method = "token";
   principal.operatorToken =
       OperatorTokenGrant{(*found)->name, grantedRole.name, grantedRole.scopes, grantedRole.agents};
   return principal;

@@ -14,7 +14,8 @@
 //  - a connect role other than operator: refused the same way (operator tokens are operator credentials);
 //  - else granted: the requested scopes that exist (protocol::grantableScopes) narrowed to the role's
 //    ceiling (applyScopeCeiling: a client requesting OpenClaw's default CLI scopes gets exactly the
-//    role's), method "operator-token", Principal::operatorToken set; its last use is recorded.
+//    role's), method "token" (OpenClaw's hello-ok auth.method is a closed set: the credential is a
+//    bearer token in auth.token), Principal::operatorToken set; its last use is recorded.
 // A prefixed token that names no stored token, and any other credential, is decided by `next` (so a
 // shared gateway token that happens to start with the prefix still works).
 // HTTP: the same for `Authorization: Bearer <token>`; the scopes are httpSharedSecretScopes() narrowed

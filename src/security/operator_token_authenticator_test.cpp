@@ -110,7 +110,7 @@ TEST_F(OperatorTokenAuthenticatorTest, GrantsTheRoleCeilingAndAuditsTheNameNever
   const std::string token = create("ci", "operator");
   auto p = connect(params(token));
   ASSERT_TRUE(p) << p.error().error.toString();
-  EXPECT_EQ(p->method, "operator-token");
+  EXPECT_EQ(p->method, "token");  // hello-ok auth.method is a closed set in OpenClaw
   EXPECT_EQ(p->grantedScopes, (Names{"operator.read", "operator.write", "operator.approvals"}));
   EXPECT_FALSE(p->scopes.satisfies(protocol::Scope::kAdmin));
   EXPECT_FALSE(p->scopes.satisfies(protocol::Scope::kPairing));
@@ -128,7 +128,7 @@ TEST_F(OperatorTokenAuthenticatorTest, GrantsTheRoleCeilingAndAuditsTheNameNever
   EXPECT_EQ(events[0].actor, "operator-token:ci");
   EXPECT_EQ(events[0].details.at("tokenName"), "ci");
   EXPECT_EQ(events[0].details.at("tokenRole"), "operator");
-  EXPECT_EQ(events[0].details.at("method"), "operator-token");
+  EXPECT_EQ(events[0].details.at("method"), "token");
   for (const auto& e : audit_.events()) {
     EXPECT_EQ(json::serialize(e.details).find(token), std::string::npos);
     EXPECT_EQ(e.actor.find(token), std::string::npos);
