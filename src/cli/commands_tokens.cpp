@@ -193,7 +193,7 @@ int listTokens(const TokenOptions& o) {
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& t : *tokens) {
-    rows.push_back({t.name, t.role, t.tokenPrefix + "…", stateOf(t, now), formatAge(now - t.createdAtMs),
+    rows.push_back({t.name, t.role, t.tokenPrefix + "...", stateOf(t, now), formatAge(now - t.createdAtMs),
                     t.expiresAtMs ? isoTime(t.expiresAtMs) : "never",
                     t.lastUsedAtMs ? formatAge(now - t.lastUsedAtMs) : "never"});
   }
