@@ -19,7 +19,7 @@ MethodHarness::MethodHarness(GatewayComponents& components) : components_(compon
   registered_ = true;
 }
 
-std::string MethodHarness::send(std::string_view method, json::value params) {
+std::string MethodHarness::send(std::string_view method, json::value params, gateway::methods::MethodCaller caller) {
   std::string id = std::to_string(nextId_++) + ":" + std::string(method);
   const auto* definition = registry_.find(method);
   if (!definition) {
@@ -31,7 +31,7 @@ std::string MethodHarness::send(std::string_view method, json::value params) {
   frame.id = id;
   frame.method = std::string(method);
   frame.params = std::move(params);
-  gateway::methods::MethodRegistry::dispatch(*definition, std::move(frame), responder_);
+  gateway::methods::MethodRegistry::dispatch(*definition, std::move(frame), responder_, std::move(caller));
   return id;
 }
 
@@ -41,8 +41,8 @@ std::vector<RecordedAnswer> MethodHarness::awaitAnswers(const std::string& id, s
   return responder_->answersTo(id);
 }
 
-RecordedAnswer MethodHarness::call(std::string_view method, json::value params) {
-  auto id = send(method, std::move(params));
+RecordedAnswer MethodHarness::call(std::string_view method, json::value params, gateway::methods::MethodCaller caller) {
+  auto id = send(method, std::move(params), std::move(caller));
   auto answers = awaitAnswers(id, 1);
   if (answers.empty()) return RecordedAnswer{id, false, nullptr, Error(ErrorCode::kInternal, "no answer")};
   return answers.front();

@@ -22,10 +22,12 @@ class MethodHarness {
   const gateway::methods::MethodRegistry& registry() const { return registry_; }
   /// Sends request `method` with `params` (null: absent) under a fresh id, and runs tasks until its
   /// first answer. Fails the test (and returns an ok:false answer with kInternal) when the method is not
-  /// registered or no answer comes.
-  RecordedAnswer call(std::string_view method, json::value params = nullptr);
+  /// registered or no answer comes. `caller` is who the connection says sent it (client, operator token
+  /// and its role's agents).
+  RecordedAnswer call(std::string_view method, json::value params = nullptr,
+                      gateway::methods::MethodCaller caller = {});
   /// Like call(), but returns the id at once without running tasks (for a request whose answer waits).
-  std::string send(std::string_view method, json::value params = nullptr);
+  std::string send(std::string_view method, json::value params = nullptr, gateway::methods::MethodCaller caller = {});
   /// Runs tasks until request `id` has `n` answers; returns them. Fails the test when they do not come.
   std::vector<RecordedAnswer> awaitAnswers(const std::string& id, std::size_t n = 1);
 
