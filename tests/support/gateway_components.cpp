@@ -125,7 +125,8 @@ gateway::GatewayServices GatewayComponents::services() {
                                   executors.executors(),
                                   clock,
                                   *liveConfig,
-                                  *channelRuntime, outbound.get()};
+                                  *channelRuntime,
+                                  outbound.get()};
 }
 
 bool GatewayComponents::settle(const std::string& runId) {

@@ -208,141 +208,140 @@ Status registerChatMethods(MethodRegistry& registry, const GatewayServices& serv
                    services.config->config.gateway.limits.maxMessageBytes,
                    &services.config->config,
                    services.audit};
-};
-Status s = registry.add(
-    {"chat.send",
-     protocol::Scope::kWrite,
-     {{"sessionKey", ParamType::kNonEmptyString, true},
-      {"message", ParamType::kString, true},
-      {"idempotencyKey", ParamType::kNonEmptyString, true},
-      {"agentId", ParamType::kNonEmptyString},
-      {"sessionId", ParamType::kNonEmptyString, false, true},
-      {"timeoutMs", ParamType::kInteger},
-      {"deliver", ParamType::kBoolean},
-      {"thinking", ParamType::kString, false, true},
-      {"originatingChannel", ParamType::kString},
-      {"attachments", ParamType::kArray, false, true},
-      {"queueMode", ParamType::kString, false, true},
-      {"mentions", ParamType::kAny, false, true},
-      {"workContext", ParamType::kAny, false, true},
-      {"intent", ParamType::kAny, false, true},
-      {"fastMode", ParamType::kAny, false, true},
-      {"toolBindings", ParamType::kAny, false, true},
-      {"replyToId", ParamType::kNonEmptyString, false, true}},
-     [d](const MethodCall& call) {
-       if (getBool(call.params, "deliver").value_or(false))
-         return call.error(notSupportedYet("chat.send deliver:true (channel delivery)"));
-       auto turn = buildTurn(d, call.caller, "chat.send", *getString(call.params, "sessionKey"),
-                             getString(call.params, "agentId"), call.params, "originatingChannel",
-                             std::chrono::milliseconds(intParam(call.params, "timeoutMs", 0)));
-       if (!turn) return call.error(turn.error());
-       call.reply->subscribeSession(turn->sessionKey);
-       const auto& id = call.id;
-       const auto& r = call.reply;
-       startRun(
-           d, id, r, std::move(*turn),
-           [r, id](const TrackedRun& run) {
-             r->respondOk(id, json::serialize(json::object{{"runId", run.runId}, {"status", "started"}}));
-           },
-           nullptr,
-           [r, id](const TrackedRun& run) {
-             if (!run.done) {
-               return r->respondOk(id, json::serialize(json::object{{"runId", run.runId}, {"status", "in_flight"}}));
-             }
-             if (run.outcome.error) {
-               auto payload = json::serialize(json::object{
-                   {"runId", run.runId}, {"status", "error"}, {"summary", run.outcome.error->publicMessage()}});
-               return r->respondError(id, *run.outcome.error, payload);
-             }
-             r->respondOk(id, json::serialize(json::object{{"runId", run.runId}, {"status", "ok"}}));
-           });
-     }});
-if (!s) return s;
-s = registry.add(
-    {"agent",
-     protocol::Scope::kWrite,
-     {{"message", ParamType::kNonEmptyString, true},
-      {"idempotencyKey", ParamType::kNonEmptyString, true},
-      {"agentId", ParamType::kNonEmptyString},
-      {"sessionKey", ParamType::kString},
-      {"sessionId", ParamType::kString, false, true},
-      {"timeout", ParamType::kInteger},
-      {"deliver", ParamType::kBoolean},
-      {"thinking", ParamType::kString, false, true},
-      {"label", ParamType::kString, false, true},
-      {"channel", ParamType::kString},
-      {"bestEffortDeliver", ParamType::kBoolean, false, true},
-      {"lane", ParamType::kString, false, true},
-      {"provider", ParamType::kString},
-      {"model", ParamType::kString},
-      {"to", ParamType::kString, false, true},
-      {"replyTo", ParamType::kString, false, true},
-      {"attachments", ParamType::kArray, false, true},
-      {"extraSystemPrompt", ParamType::kString, false, true},
-      {"cwd", ParamType::kNonEmptyString, false, true}},
-     [d](const MethodCall& call) {
-       if (getBool(call.params, "deliver").value_or(false))
-         return call.error(notSupportedYet("agent deliver:true (channel delivery)"));
-       std::string sessionKey(getString(call.params, "sessionKey").value_or(""));
-       if (sessionKey.empty()) sessionKey = "main";
-       // OpenClaw's `timeout` is in seconds.
-       auto turn = buildTurn(d, call.caller, "agent", sessionKey, getString(call.params, "agentId"), call.params,
-                             "channel", std::chrono::milliseconds(intParam(call.params, "timeout", 0) * 1000));
-       if (!turn) return call.error(turn.error());
-       if (auto s = applyModelOverride(*d.config, call.params, *turn); !s) return call.error(s.error());
-       call.reply->subscribeSession(turn->sessionKey);
-       const auto& id = call.id;
-       const auto& r = call.reply;
-       auto now = d.clock->nowMs();
-       auto sendFinal = [r, id](const TurnOutcome& o) {
-         auto payload = outcomePayload(o);
-         if (o.error) return r->respondError(id, *o.error, payload);
-         r->respondOk(id, payload);
-       };
-       startRun(
-           d, id, r, std::move(*turn),
-           [r, id, now](const TrackedRun& run) {
-             r->respondOk(id, json::serialize(json::object{{"runId", run.runId},
-                                                           {"sessionKey", run.sessionKey},
-                                                           {"agentId", run.agentId},
-                                                           {"status", "accepted"},
-                                                           {"acceptedAt", now}}));
-           },
-           sendFinal,
-           [d, r, id, sendFinal](const TrackedRun& run) {
-             if (run.done) return sendFinal(run.outcome);
-             r->respondOk(id, json::serialize(json::object{{"runId", run.runId}, {"status", "accepted"}}));
-             if (!d.runs.waitFor(run.runId, sendFinal)) {
-               r->respondError(id, Error(ErrorCode::kNotFound, "run not tracked", "run is no longer tracked"));
-             }
-           });
-     }});
-if (!s) return s;
-// OpenClaw dist/chat-abort-handler-*.mjs: {sessionKey, runId?, agentId?} → {ok, aborted, runIds}; without a
-// runId every run of the session is aborted, queued ones first. The `chat` event with state "aborted"
-// comes from the runner.
-return registry.add(
-    {"chat.abort",
-     protocol::Scope::kWrite,
-     {{"sessionKey", ParamType::kNonEmptyString, true},
-      {"runId", ParamType::kNonEmptyString},
-      {"agentId", ParamType::kNonEmptyString}},
-     [d](const MethodCall& call) {
-       auto resolved =
-           d.agents.resolveClientSession(*getString(call.params, "sessionKey"), getString(call.params, "agentId"));
-       if (!resolved) return call.error(resolved.error());
-       AbortResult result;
-       if (auto runId = getString(call.params, "runId")) {
-         auto r = d.runner.abort(std::string(*runId), resolved->second, "rpc");
-         if (!r) return call.error(r.error());
-         result = std::move(*r);
-       } else {
-         result = d.runner.abortSession(resolved->second, "rpc");
-       }
-       json::array runIds;
-       for (const auto& id : result.runIds) runIds.push_back(json::string(id));
-       call.ok(json::serialize(json::object{{"ok", true}, {"aborted", result.aborted}, {"runIds", std::move(runIds)}}));
-     }});
+  Status s = registry.add(
+      {"chat.send",
+       protocol::Scope::kWrite,
+       {{"sessionKey", ParamType::kNonEmptyString, true},
+        {"message", ParamType::kString, true},
+        {"idempotencyKey", ParamType::kNonEmptyString, true},
+        {"agentId", ParamType::kNonEmptyString},
+        {"sessionId", ParamType::kNonEmptyString, false, true},
+        {"timeoutMs", ParamType::kInteger},
+        {"deliver", ParamType::kBoolean},
+        {"thinking", ParamType::kString, false, true},
+        {"originatingChannel", ParamType::kString},
+        {"attachments", ParamType::kArray, false, true},
+        {"queueMode", ParamType::kString, false, true},
+        {"mentions", ParamType::kAny, false, true},
+        {"workContext", ParamType::kAny, false, true},
+        {"intent", ParamType::kAny, false, true},
+        {"fastMode", ParamType::kAny, false, true},
+        {"toolBindings", ParamType::kAny, false, true},
+        {"replyToId", ParamType::kNonEmptyString, false, true}},
+       [d](const MethodCall& call) {
+         if (getBool(call.params, "deliver").value_or(false))
+           return call.error(notSupportedYet("chat.send deliver:true (channel delivery)"));
+         auto turn = buildTurn(d, call.caller, "chat.send", *getString(call.params, "sessionKey"),
+                               getString(call.params, "agentId"), call.params, "originatingChannel",
+                               std::chrono::milliseconds(intParam(call.params, "timeoutMs", 0)));
+         if (!turn) return call.error(turn.error());
+         call.reply->subscribeSession(turn->sessionKey);
+         const auto& id = call.id;
+         const auto& r = call.reply;
+         startRun(
+             d, id, r, std::move(*turn),
+             [r, id](const TrackedRun& run) {
+               r->respondOk(id, json::serialize(json::object{{"runId", run.runId}, {"status", "started"}}));
+             },
+             nullptr,
+             [r, id](const TrackedRun& run) {
+               if (!run.done) {
+                 return r->respondOk(id, json::serialize(json::object{{"runId", run.runId}, {"status", "in_flight"}}));
+               }
+               if (run.outcome.error) {
+                 auto payload = json::serialize(json::object{
+                     {"runId", run.runId}, {"status", "error"}, {"summary", run.outcome.error->publicMessage()}});
+                 return r->respondError(id, *run.outcome.error, payload);
+               }
+               r->respondOk(id, json::serialize(json::object{{"runId", run.runId}, {"status", "ok"}}));
+             });
+       }});
+  if (!s) return s;
+  s = registry.add(
+      {"agent",
+       protocol::Scope::kWrite,
+       {{"message", ParamType::kNonEmptyString, true},
+        {"idempotencyKey", ParamType::kNonEmptyString, true},
+        {"agentId", ParamType::kNonEmptyString},
+        {"sessionKey", ParamType::kString},
+        {"sessionId", ParamType::kString, false, true},
+        {"timeout", ParamType::kInteger},
+        {"deliver", ParamType::kBoolean},
+        {"thinking", ParamType::kString, false, true},
+        {"label", ParamType::kString, false, true},
+        {"channel", ParamType::kString},
+        {"bestEffortDeliver", ParamType::kBoolean, false, true},
+        {"lane", ParamType::kString, false, true},
+        {"provider", ParamType::kString},
+        {"model", ParamType::kString},
+        {"to", ParamType::kString, false, true},
+        {"replyTo", ParamType::kString, false, true},
+        {"attachments", ParamType::kArray, false, true},
+        {"extraSystemPrompt", ParamType::kString, false, true},
+        {"cwd", ParamType::kNonEmptyString, false, true}},
+       [d](const MethodCall& call) {
+         if (getBool(call.params, "deliver").value_or(false))
+           return call.error(notSupportedYet("agent deliver:true (channel delivery)"));
+         std::string sessionKey(getString(call.params, "sessionKey").value_or(""));
+         if (sessionKey.empty()) sessionKey = "main";
+         // OpenClaw's `timeout` is in seconds.
+         auto turn = buildTurn(d, call.caller, "agent", sessionKey, getString(call.params, "agentId"), call.params,
+                               "channel", std::chrono::milliseconds(intParam(call.params, "timeout", 0) * 1000));
+         if (!turn) return call.error(turn.error());
+         if (auto s = applyModelOverride(*d.config, call.params, *turn); !s) return call.error(s.error());
+         call.reply->subscribeSession(turn->sessionKey);
+         const auto& id = call.id;
+         const auto& r = call.reply;
+         auto now = d.clock->nowMs();
+         auto sendFinal = [r, id](const TurnOutcome& o) {
+           auto payload = outcomePayload(o);
+           if (o.error) return r->respondError(id, *o.error, payload);
+           r->respondOk(id, payload);
+         };
+         startRun(
+             d, id, r, std::move(*turn),
+             [r, id, now](const TrackedRun& run) {
+               r->respondOk(id, json::serialize(json::object{{"runId", run.runId},
+                                                             {"sessionKey", run.sessionKey},
+                                                             {"agentId", run.agentId},
+                                                             {"status", "accepted"},
+                                                             {"acceptedAt", now}}));
+             },
+             sendFinal,
+             [d, r, id, sendFinal](const TrackedRun& run) {
+               if (run.done) return sendFinal(run.outcome);
+               r->respondOk(id, json::serialize(json::object{{"runId", run.runId}, {"status", "accepted"}}));
+               if (!d.runs.waitFor(run.runId, sendFinal)) {
+                 r->respondError(id, Error(ErrorCode::kNotFound, "run not tracked", "run is no longer tracked"));
+               }
+             });
+       }});
+  if (!s) return s;
+  // OpenClaw dist/chat-abort-handler-*.mjs: {sessionKey, runId?, agentId?} → {ok, aborted, runIds}; without a
+  // runId every run of the session is aborted, queued ones first. The `chat` event with state "aborted"
+  // comes from the runner.
+  return registry.add({"chat.abort",
+                       protocol::Scope::kWrite,
+                       {{"sessionKey", ParamType::kNonEmptyString, true},
+                        {"runId", ParamType::kNonEmptyString},
+                        {"agentId", ParamType::kNonEmptyString}},
+                       [d](const MethodCall& call) {
+                         auto resolved = d.agents.resolveClientSession(*getString(call.params, "sessionKey"),
+                                                                       getString(call.params, "agentId"));
+                         if (!resolved) return call.error(resolved.error());
+                         AbortResult result;
+                         if (auto runId = getString(call.params, "runId")) {
+                           auto r = d.runner.abort(std::string(*runId), resolved->second, "rpc");
+                           if (!r) return call.error(r.error());
+                           result = std::move(*r);
+                         } else {
+                           result = d.runner.abortSession(resolved->second, "rpc");
+                         }
+                         json::array runIds;
+                         for (const auto& id : result.runIds) runIds.push_back(json::string(id));
+                         call.ok(json::serialize(
+                             json::object{{"ok", true}, {"aborted", result.aborted}, {"runIds", std::move(runIds)}}));
+                       }});
 }
 
 }  // namespace talon::gateway::methods

@@ -64,7 +64,7 @@ class TelegramChannelTest : public ::testing::Test {
   }
 
   ChannelContext context(const std::string& account, json::object settings) {
-    return ChannelContext{account, std::move(settings), gw_.executors.executors(), gw_.clock, http_};
+    return ChannelContext{account, std::move(settings), gw_.executors.executors(), gw_.clock, nullptr, http_};
   }
   json::object settings() const {
     return json::object{{"botToken", peer_->options().token}, {"apiRoot", peer_->apiRoot()}};

@@ -86,7 +86,7 @@ class TelegramWebhookTest : public ::testing::Test {
     settings["botToken"] = peer_->options().token;
     settings["apiRoot"] = peer_->apiRoot();
     auto channel = TelegramChannel::create(
-        ChannelContext{"hook", std::move(settings), gw_.executors.executors(), gw_.clock, http_});
+        ChannelContext{"hook", std::move(settings), gw_.executors.executors(), gw_.clock, nullptr, http_});
     ASSERT_TRUE(channel) << channel.error().toString();
     channel_ = channel->get();
     EXPECT_TRUE(channel_->webhookMode());
@@ -186,18 +186,18 @@ TEST(TelegramWebhookSettings, WebhookModeNeedsAValidSecret) {
   auto http = net::HttpClient::create(io.io());
   auto clock = std::make_shared<SimulatedClock>();
   json::object s{{"botToken", "1:abc"}, {"webhookUrl", "https://x.example/hook"}};
-  auto missing = TelegramChannel::create(ChannelContext{"a", s, {}, clock, http});
+  auto missing = TelegramChannel::create(ChannelContext{"a", s, {}, clock, nullptr, http});
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message.find("channels.telegram.accounts.a.webhookSecret"), std::string::npos);
   s["webhookSecret"] = "has spaces";
-  EXPECT_FALSE(TelegramChannel::create(ChannelContext{"a", s, {}, clock, http}));
+  EXPECT_FALSE(TelegramChannel::create(ChannelContext{"a", s, {}, clock, nullptr, http}));
   s["webhookSecret"] = "ok_secret-1";
   s["webhookPath"] = "no-slash";
-  auto badPath = TelegramChannel::create(ChannelContext{"a", s, {}, clock, http});
+  auto badPath = TelegramChannel::create(ChannelContext{"a", s, {}, clock, nullptr, http});
   ASSERT_FALSE(badPath);
   EXPECT_NE(badPath.error().message.find("webhookPath"), std::string::npos);
   s.erase("webhookPath");
-  EXPECT_TRUE(TelegramChannel::create(ChannelContext{"a", s, {}, clock, http}));
+  EXPECT_TRUE(TelegramChannel::create(ChannelContext{"a", s, {}, clock, nullptr, http}));
 }
 
 }  // namespace
