@@ -72,7 +72,8 @@ TEST(ConfigDocs, Json5ExamplesAreValidConfigs) {
   EXPECT_GE(checked, 3);
 }
 
-// The ```json5 blocks of a docs page (besides config.md) must load without error or warning.
+// The ```json5 blocks of a docs page (besides config.md) must load without error or warning. Each
+// `${VAR}` an example names is set (to "example-value"), as the reader's environment would set it.
 void expectPageExamplesValid(const std::string& page) {
   std::ifstream in(std::string(TALON_SOURCE_DIR) + "/docs/" + page);
   ASSERT_TRUE(in) << "docs/" << page << " not found";
@@ -85,7 +86,12 @@ void expectPageExamplesValid(const std::string& page) {
     dir.write("talon.json", b.text);
     LoadOptions options;
     options.configPath = dir.path() / "talon.json";
-    options.env = Environment{{"HOME", dir.path().string()}};
+    Environment env{{"HOME", dir.path().string()}};
+    for (std::size_t at = b.text.find("${"); at != std::string::npos; at = b.text.find("${", at + 2)) {
+      const std::size_t end = b.text.find('}', at);
+      if (end != std::string::npos) env[b.text.substr(at + 2, end - at - 2)] = "example-value";
+    }
+    options.env = std::move(env);
     auto loaded = loadConfig(options);
     ASSERT_TRUE(loaded) << "docs/" << page << ":" << b.line << ": " << loaded.error().message;
     for (const auto& w : loaded->warnings) ADD_FAILURE() << "docs/" << page << ":" << b.line << ": " << w.toString();

@@ -101,7 +101,8 @@ TEST_F(OutboxE2E, MessageSendDeliversOnTheLoopbackChannelAndTheOutboxListsIt) {
 
   auto listed = cli({"channels", "deliveries", "--json"});
   ASSERT_EQ(listed.exitCode, 0) << listed.output;
-  const auto* deliveries = getArray(jsonOf(listed), "deliveries");
+  const auto listedJson = jsonOf(listed);  // getArray points into it
+  const auto* deliveries = getArray(listedJson, "deliveries");
   ASSERT_TRUE(deliveries) << listed.output;
   ASSERT_EQ(deliveries->size(), 1u) << listed.output;
   const auto& d = (*deliveries)[0].as_object();
@@ -123,7 +124,8 @@ TEST_F(OutboxE2E, MessageSendRefusesBlankFlagsAndDeliveriesWorksOffline) {
   ASSERT_TRUE(gateway_->stop(SIGTERM));
   auto listed = cli({"channels", "deliveries", "--state", "failed", "--json"});
   ASSERT_EQ(listed.exitCode, 0) << listed.output;
-  const auto* deliveries = getArray(jsonOf(listed), "deliveries");
+  const auto listedJson = jsonOf(listed);  // getArray points into it
+  const auto* deliveries = getArray(listedJson, "deliveries");
   ASSERT_TRUE(deliveries) << listed.output;
   EXPECT_TRUE(deliveries->empty());
   auto bad = cli({"channels", "deliveries", "--state", "queued"});
