@@ -31,8 +31,9 @@ OperatorRoles OperatorRoles::fromConfig(const config::GatewayRolesConfig& config
                                  std::string(protocol::scopeName(protocol::Scope::kWrite)),
                                  std::string(protocol::scopeName(protocol::Scope::kApprovals))},
                                 std::nullopt, true));
-  for (const auto& [name, def] : config.definitions) {
-    auto role = makeRole(name, def.scopes, def.agents, false);
+  for (const auto& entry : config.definitions) {
+    const std::string& name = entry.first;
+    auto role = makeRole(name, entry.second.scopes, entry.second.agents, false);
     auto it = std::find_if(out.roles_.begin(), out.roles_.end(), [&](const OperatorRole& r) { return r.name == name; });
     if (it != out.roles_.end()) {
       *it = std::move(role);
