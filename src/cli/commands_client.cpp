@@ -34,13 +34,21 @@ int runCall(const CommonOptions& o, const std::string& method, const json::value
 }  // namespace
 
 void registerClientCommands(CLI::App& app, int& exitCode) {
-  // talon health
+  // talon health [--deep]
   {
-    auto o = std::make_shared<CommonOptions>();
+    struct HealthOptions {
+      CommonOptions common;
+      bool deep = false;
+    };
+    auto o = std::make_shared<HealthOptions>();
     auto* cmd = app.add_subcommand("health", "Check that the gateway is up and show its health snapshot");
-    addClientOptions(cmd, *o);
+    addClientOptions(cmd, o->common);
+    cmd->add_flag("--deep", o->deep,
+                  "Every health record (store, providers, channels, cron jobs) as a traffic-light table; exit 1 "
+                  "when one is red");
     cmd->callback([o, &exitCode] {
-      exitCode = runCall(*o, "health", nullptr, [](const json::value& v) {
+      bool red = false;
+      auto human = [&](const json::value& v) {
         const auto& h = v.as_object();
         bool ok = getBool(h, "ok").value_or(false);
         std::cout << "gateway: " << (ok ? "ok" : "degraded") << "\n";
@@ -53,7 +61,38 @@ void registerClientCommands(CLI::App& app, int& exitCode) {
             std::cout << "  agent " << str(ao, "agentId") << ": " << (s ? str(*s, "count") : "0") << " session(s)\n";
           }
         }
+        if (!o->deep) return;
+        std::vector<std::vector<std::string>> rows;
+        const int64_t now = getInt(h, "ts").value_or(0);
+        if (const auto* records = getArray(h, "records")) {
+          for (const auto& r : *records) {
+            const auto& ro = r.as_object();
+            const std::string state = str(ro, "state");
+            const std::string light = state == "ok"         ? "green"
+                                      : state == "degraded" ? "amber"
+                                      : state == "failed"   ? "RED"
+                                                            : "grey";
+            red = red || state == "failed";
+            const int64_t since = getInt(ro, "since").value_or(0);
+            rows.push_back({light, str(ro, "component"), str(ro, "dimension"),
+                            since > 0 && now >= since ? formatAge(now - since) : "-",
+                            getBool(ro, "critical").value_or(false) ? "yes" : "no",
+                            std::string(getString(ro, "detail").value_or(""))});
+          }
+        }
+        std::cout << "\n";
+        printTable({"LIGHT", "COMPONENT", "DIMENSION", "SINCE", "CRITICAL", "DETAIL"}, rows);
+      };
+      CommonOptions call = o->common;
+      call.json = false;  // printed here, so that --json --deep still sets the exit status
+      exitCode = runCall(call, "health", nullptr, [&](const json::value& v) {
+        if (!o->common.json) return human(v);
+        printJson(v);
+        if (const auto* records = getArray(v.as_object(), "records")) {
+          for (const auto& r : *records) red = red || getString(r.as_object(), "state") == "failed";
+        }
       });
+      if (exitCode == 0 && o->deep && red) exitCode = 1;
     });
   }
   // talon status

@@ -32,6 +32,7 @@
 #include "gateway/health/health_registry.h"
 #include "gateway/health/metrics_registry.h"
 #include "gateway/health/provider_health.h"
+#include "gateway/health/store_write_monitor.h"
 #include "gateway/http/builtin_routes.h"
 #include "gateway/live_config.h"
 #include "gateway/methods/builtin_methods.h"
@@ -407,7 +408,9 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
     e.message = "cannot open the store " + storeOptions.path.string() + ": " + e.message;
     return fail(std::move(e));
   }
-  impl->store = std::move(*store);
+  auto storeMonitor = std::make_unique<health::StoreWriteMonitor>(std::move(*store));
+  auto* storeWrites = storeMonitor.get();
+  impl->store = std::move(storeMonitor);
   if (auto s = abortStaleRuns(*impl->store, impl->clock->nowMs()); !s) return fail(s.error());
   security::ChainedAuditSinkOptions auditOptions;
   auditOptions.checkpointPath = security::auditCheckpointPath(options.stateDir);
@@ -466,6 +469,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   impl->healthRecords = std::make_unique<health::HealthRegistry>(impl->clock);
   impl->healthRecords->set({"gateway", "startup", health::HealthState::kUnknown, "starting", true});
   impl->healthRecords->set({"store", "reads", health::HealthState::kOk, "", true});
+  if (auto s = storeWrites->attach(*impl->healthRecords, impl->metrics); !s) return fail(s.error());
   auto authCounters = impl->metrics.add(kAuthMetrics);
   if (!authCounters) return fail(authCounters.error());
   auto failed = *(*authCounters)[0]->counter({"failed"});

@@ -55,8 +55,16 @@ HealthSnapshot buildHealthPayload(const HealthDeps& d) {
   }
   // Talon's addition: per-provider health (provider_health.h), one entry per provider and model.
   json::array providers;
+  // Talon's addition: every health record (health_registry.h) — store, providers, channels, cron jobs.
+  json::array records;
   bool modelDegraded = false;
   for (const auto& r : d.healthRecords.snapshot().records) {
+    records.push_back(json::object{{"component", r.component},
+                                   {"dimension", r.dimension},
+                                   {"state", health::healthStateName(r.state)},
+                                   {"since", r.sinceMs},
+                                   {"detail", r.detail},
+                                   {"critical", r.critical}});
     if (r.component.rfind("provider:", 0) != 0) continue;
     modelDegraded = modelDegraded || r.state != health::HealthState::kOk;
     providers.push_back(json::object{{"provider", r.component.substr(9)},
@@ -97,7 +105,8 @@ HealthSnapshot buildHealthPayload(const HealthDeps& d) {
       {"agents", agents},
       {"sessions", json::object{{"path", d.store.location()}, {"count", total}, {"recent", recentAll}}},
       {"modelRuntime", json::object{{"degraded", modelDegraded}, {"pendingAgents", json::array{}}}},
-      {"providers", providers}};
+      {"providers", providers},
+      {"records", std::move(records)}};
   return HealthSnapshot{json::serialize(payload), all.has_value()};
 }
 
