@@ -42,6 +42,11 @@ constexpr const char kGet[] = "SELECT " TALON_RUN_COLUMNS " FROM runs WHERE run_
 constexpr const char kListWithStatus[] =
     "SELECT " TALON_RUN_COLUMNS " FROM runs WHERE status = ?1 ORDER BY started_at_ms, run_id";
 
+constexpr const char kList[] =
+    "SELECT " TALON_RUN_COLUMNS
+    " FROM runs WHERE (?1 = '' OR agent_id = ?1) AND (?2 = '' OR session_key = ?2) "
+    "AND (?3 = '' OR status = ?3) ORDER BY started_at_ms DESC, run_id DESC LIMIT ?4 OFFSET ?5";
+
 class UpsertRun final : public WriteOp {
  public:
   explicit UpsertRun(RunRecord run) : r_(std::move(run)) {}
@@ -190,6 +195,32 @@ Result<RunRecord> readRunRow(const SQLite::Statement& q) {
   if (!q.getColumn(19).isNull()) r.costUsd = q.getColumn(19).getDouble();
   r.attemptsJson = q.getColumn(20).getString();
   return r;
+}
+
+Result<std::vector<RunRecord>> RunRepository::list(const RunQuery& query) const {
+  if (query.limit < 1 || query.offset < 0) {
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("run list: limit {} must be >= 1 and offset {} >= 0", query.limit, query.offset),
+                "invalid page");
+  }
+  std::vector<RunRecord> runs;
+  auto st = store_->read("listing runs", [&](ReadConnection& c) -> Status {
+    SQLite::Statement& q = c.statement(kList);
+    StatementReset reset(q);
+    q.bind(1, query.agentId);
+    q.bind(2, query.sessionKey);
+    q.bind(3, query.status ? std::string(runStatusName(*query.status)) : std::string());
+    q.bind(4, query.limit);
+    q.bind(5, query.offset);
+    while (q.executeStep()) {
+      auto run = readRunRow(q);
+      if (!run) return fail(run.error());
+      runs.push_back(std::move(*run));
+    }
+    return {};
+  });
+  if (!st) return fail(st.error());
+  return runs;
 }
 
 }  // namespace talon::store

@@ -51,6 +51,15 @@ struct RunRecord {
   std::string attemptsJson;
 };
 
+/// Which runs RunRepository::list() returns.
+struct RunQuery {
+  std::string agentId;              // empty: every agent
+  std::string sessionKey;           // empty: every session
+  std::optional<RunStatus> status;  // nullopt: any status
+  int64_t limit = 50;               // ≥ 1
+  int64_t offset = 0;               // ≥ 0
+};
+
 /// Reads and writes of runs. A view over a Store (cheap to copy; the store must outlive it).
 class RunRepository {
  public:
@@ -68,6 +77,10 @@ class RunRepository {
   /// Runs in `status`, oldest startedAtMs first (ties: runId ascending); e.g. the runs left running by
   /// a previous process, which the gateway marks aborted at start. Errors: as get().
   Result<std::vector<RunRecord>> listWithStatus(RunStatus status) const;
+  /// The runs matching `query`, newest startedAtMs first (ties: runId descending), a page of at most
+  /// query.limit from query.offset (the run ledger: `talon runs list`). Errors: kInvalidArgument for
+  /// limit < 1 or offset < 0; as get().
+  Result<std::vector<RunRecord>> list(const RunQuery& query) const;
 
  private:
   Store* store_;

@@ -411,6 +411,55 @@ TEST(SqliteStore, RunsByIdempotencyKeyAndStatus) {
   EXPECT_EQ((*stillFound)->status, RunStatus::kAborted);
 }
 
+TEST(SqliteStore, RunLedgerListsRunsNewestFirstWithFiltersAndPagesAndReadsARunsEntries) {
+  TempDir dir;
+  auto store = openOrDie(dir.path() / "talon.sqlite");
+  Records batch;
+  batch.sessions = {makeSession("k", 1), makeSession("other", 1, "ops")};
+  RunRecord opsRun = makeRun("r-ops", "other", RunStatus::kError, "", 25);
+  opsRun.agentId = "ops";
+  batch.runs = {makeRun("r1", "k", RunStatus::kOk, "", 10), makeRun("r2", "k", RunStatus::kError, "", 20),
+                makeRun("r3", "k", RunStatus::kOk, "", 30), opsRun};
+  // r2 wrote a user message, a tool call, its result and an answer; r3 one user message.
+  TranscriptEntry user = makeEntry("k", 1, "save it");
+  user.runId = "r2";
+  TranscriptEntry call = makeEntry("k", 2, "", TranscriptRole::kAssistant);
+  call.runId = "r2";
+  call.toolCallsJson = R"([{"id":"c1","name":"write","arguments":"{}"}])";
+  TranscriptEntry result = makeEntry("k", 3, "saved", TranscriptRole::kTool);
+  result.runId = "r2";
+  result.toolCallId = "c1";
+  result.toolName = "write";
+  TranscriptEntry other = makeEntry("k", 4, "later");
+  other.runId = "r3";
+  batch.entries = {user, call, result, other};
+  ASSERT_TRUE(store->write(batch));
+
+  auto ids = [](const Result<std::vector<RunRecord>>& runs) {
+    std::vector<std::string> out;
+    if (runs) {
+      for (const auto& r : *runs) out.push_back(r.runId);
+    }
+    return out;
+  };
+  EXPECT_EQ(ids(store->runs().list({})), (std::vector<std::string>{"r3", "r-ops", "r2", "r1"}));
+  EXPECT_EQ(ids(store->runs().list({.agentId = "main"})), (std::vector<std::string>{"r3", "r2", "r1"}));
+  EXPECT_EQ(ids(store->runs().list({.sessionKey = "other"})), (std::vector<std::string>{"r-ops"}));
+  EXPECT_EQ(ids(store->runs().list({.status = RunStatus::kError})), (std::vector<std::string>{"r-ops", "r2"}));
+  EXPECT_EQ(ids(store->runs().list({.limit = 2, .offset = 1})), (std::vector<std::string>{"r-ops", "r2"}));
+  auto bad = store->runs().list({.limit = 0});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+
+  auto entries = store->transcripts().forRun("k", "r2");
+  ASSERT_TRUE(entries);
+  EXPECT_EQ(seqsOf(*entries), (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ((*entries)[2].toolName, "write");
+  auto none = store->transcripts().forRun("k", "no-such-run");
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
 // ---- failures
 
 TEST(SqliteStore, DuplicateSeqFailsTheWholeBatch) {

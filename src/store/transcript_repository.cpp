@@ -24,6 +24,9 @@ constexpr const char kCountOne[] = "UPDATE sessions SET message_count = message_
 constexpr const char kTail[] =
     "SELECT session_key, seq, run_id, role, content, tool_calls_json, tool_call_id, tool_name, ts "
     "FROM transcript_entries WHERE session_key = ?1 ORDER BY seq DESC LIMIT ?2";
+constexpr const char kForRun[] =
+    "SELECT session_key, seq, run_id, role, content, tool_calls_json, tool_call_id, tool_name, ts "
+    "FROM transcript_entries WHERE session_key = ?1 AND run_id = ?2 ORDER BY seq";
 
 class AppendEntry final : public WriteOp {
  public:
@@ -86,6 +89,35 @@ void TranscriptRepository::append(WriteBatch& batch, TranscriptEntry entry) {
   batch.emplace<AppendEntry>(std::move(entry));
 }
 
+namespace {
+
+/// The rows of `q` (columns as kTail's) as entries, in the order read.
+Status readEntries(SQLite::Statement& q, std::vector<TranscriptEntry>& entries) {
+  while (q.executeStep()) {
+    TranscriptEntry e;
+    e.sessionKey = q.getColumn(0).getString();
+    e.seq = q.getColumn(1).getInt64();
+    e.runId = q.getColumn(2).getString();
+    std::string role = q.getColumn(3).getString();
+    auto parsed = parseTranscriptRole(role);
+    if (!parsed) {
+      return fail(ErrorCode::kIo,
+                  fmt::format("transcript entry {}#{} has unknown role '{}'", e.sessionKey, e.seq, role),
+                  "storage failure");
+    }
+    e.role = *parsed;
+    e.content = q.getColumn(4).getString();
+    e.toolCallsJson = q.getColumn(5).getString();
+    e.toolCallId = q.getColumn(6).getString();
+    e.toolName = q.getColumn(7).getString();
+    e.ts = q.getColumn(8).getInt64();
+    entries.push_back(std::move(e));
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<std::vector<TranscriptEntry>> TranscriptRepository::tail(const std::string& sessionKey, int64_t limit) const {
   std::vector<TranscriptEntry> entries;
   auto st = store_->read("reading a transcript", [&](ReadConnection& c) -> Status {
@@ -93,30 +125,24 @@ Result<std::vector<TranscriptEntry>> TranscriptRepository::tail(const std::strin
     StatementReset reset(q);
     q.bind(1, sessionKey);
     q.bind(2, limit > 0 ? limit : int64_t{-1});
-    while (q.executeStep()) {
-      TranscriptEntry e;
-      e.sessionKey = q.getColumn(0).getString();
-      e.seq = q.getColumn(1).getInt64();
-      e.runId = q.getColumn(2).getString();
-      std::string role = q.getColumn(3).getString();
-      auto parsed = parseTranscriptRole(role);
-      if (!parsed) {
-        return fail(ErrorCode::kIo,
-                    fmt::format("transcript entry {}#{} has unknown role '{}'", e.sessionKey, e.seq, role),
-                    "storage failure");
-      }
-      e.role = *parsed;
-      e.content = q.getColumn(4).getString();
-      e.toolCallsJson = q.getColumn(5).getString();
-      e.toolCallId = q.getColumn(6).getString();
-      e.toolName = q.getColumn(7).getString();
-      e.ts = q.getColumn(8).getInt64();
-      entries.push_back(std::move(e));
-    }
-    return {};
+    return readEntries(q, entries);
   });
   if (!st) return fail(st.error());
   std::reverse(entries.begin(), entries.end());
+  return entries;
+}
+
+Result<std::vector<TranscriptEntry>> TranscriptRepository::forRun(const std::string& sessionKey,
+                                                                  const std::string& runId) const {
+  std::vector<TranscriptEntry> entries;
+  auto st = store_->read("reading a run's transcript", [&](ReadConnection& c) -> Status {
+    SQLite::Statement& q = c.statement(kForRun);
+    StatementReset reset(q);
+    q.bind(1, sessionKey);
+    q.bind(2, runId);
+    return readEntries(q, entries);
+  });
+  if (!st) return fail(st.error());
   return entries;
 }
 

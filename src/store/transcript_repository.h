@@ -50,6 +50,9 @@ class TranscriptRepository {
   /// none. Errors: kFailedPrecondition after Store::close(), kIo for database failures (also for a
   /// stored role this binary does not know).
   Result<std::vector<TranscriptEntry>> tail(const std::string& sessionKey, int64_t limit) const;
+  /// The entries run `runId` wrote in session `sessionKey`, oldest first (its user message, model answers
+  /// and tool results: the run ledger). Errors: as tail().
+  Result<std::vector<TranscriptEntry>> forRun(const std::string& sessionKey, const std::string& runId) const;
 
  private:
   Store* store_;
