@@ -76,21 +76,25 @@ class CronRepository {
  public:
   explicit CronRepository(Store& store) : store_(&store) {}
 
-  /// Adds to `batch`: insert `job`. Required: id, name, specJson (kInvalidArgument); an id already used:
-  /// kAlreadyExists.
+  /// Adds to `batch`: insert `job`. Required: id, name, specJson, which must be JSON text
+  /// (kInvalidArgument); an id already used: kAlreadyExists.
   static void insertJob(WriteBatch& batch, CronJobRow job);
-  /// Adds to `batch`: replace job `job.id` (every field but id and createdAtMs). Errors: kNotFound.
+  /// Adds to `batch`: replace job `job.id` (every field but id and createdAtMs). Errors: kNotFound;
+  /// kInvalidArgument as insertJob().
   static void updateJob(WriteBatch& batch, CronJobRow job);
   /// Adds to `batch`: replace only the state of job `id`. Errors: kNotFound.
   static void updateState(WriteBatch& batch, std::string id, CronJobState state);
-  /// Adds to `batch`: delete job `id` and its runs. Errors: kNotFound.
+  /// Adds to `batch`: delete job `id` and all its runs, in the same transaction. Errors: kNotFound.
   static void removeJob(WriteBatch& batch, std::string id);
   /// Adds to `batch`: insert `run` (normally status "running"). Errors: kInvalidArgument without id,
-  /// jobId or trigger; kFailedPrecondition when the job does not exist; kAlreadyExists for a used id.
+  /// jobId or trigger, or with a status not listed on CronRunRow::status; kFailedPrecondition when the
+  /// job does not exist; kAlreadyExists for a used id.
   static void insertRun(WriteBatch& batch, CronRunRow run);
   /// Adds to `batch`: store the outcome of run `run.id` (finishedAtMs, status, error, runId, sessionKey,
   /// deliveryStatus, summary, durationMs), then delete the job's oldest finished runs beyond
-  /// `keepPerJob` (≥ 1). Errors: kNotFound.
+  /// `keepPerJob` (≥ 1), oldest by startedAtMs as listRuns() orders them; runs still "running" are
+  /// neither counted nor deleted. Errors: kNotFound when no run `run.id` exists; kInvalidArgument for
+  /// keepPerJob < 1 or a status that is not an outcome ("ok", "error", "skipped", "interrupted").
   static void finishRun(WriteBatch& batch, CronRunRow run, int64_t keepPerJob);
 
   /// The job `id`, or nullopt. Errors: kFailedPrecondition after Store::close(), kIo.

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "store/audit_schema.h"
+#include "store/cron_schema.h"
 #include "store/device_schema.h"
 #include "store/operator_token_schema.h"
 #include "store/vault_schema.h"
@@ -175,6 +176,7 @@ constexpr std::array kMigrations = {
     SqliteMigration{7, "channel pairing requests and allow entries", kChannelPairing},
     SqliteMigration{8, "outbound_deliveries", kOutboundDeliveries},
     SqliteMigration{9, "operator_tokens", kOperatorTokenSchema},
+    SqliteMigration{10, "cron_jobs, cron_runs", kCronSchema},
 };
 
 constexpr bool increasingVersions() {

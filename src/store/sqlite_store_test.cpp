@@ -830,13 +830,13 @@ TEST(SqliteStore, AStepMissingBelowTheCurrentVersionIsApplied) {
   {
     // Undo the last step as if it had been merged after a newer one was applied.
     SQLite::Database db(path, SQLite::OPEN_READWRITE);
-    db.exec("DROP TABLE operator_tokens");
+    db.exec("DROP TABLE cron_runs; DROP TABLE cron_jobs");
     db.exec("DELETE FROM schema_migrations WHERE version = " + std::to_string(last.version));
     ASSERT_EQ(db.execAndGet("PRAGMA user_version").getInt(), sqliteSchemaVersion());
   }
   auto store = openOrDie(path);
-  auto tokens = store->operatorTokens().list();
-  ASSERT_TRUE(tokens) << tokens.error().toString();
+  auto jobs = store->cron().listJobs();
+  ASSERT_TRUE(jobs) << jobs.error().toString();
   store->close();
   SQLite::Database db(path, SQLite::OPEN_READONLY);
   EXPECT_EQ(db.execAndGet("SELECT count(*) FROM schema_migrations").getInt(),

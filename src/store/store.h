@@ -23,6 +23,7 @@
 #include "base/error.h"
 #include "store/audit_repository.h"
 #include "store/channel_pairing_repository.h"
+#include "store/cron_repository.h"
 #include "store/device_repository.h"
 #include "store/function_ref.h"
 #include "store/idempotency_repository.h"
@@ -72,6 +73,7 @@ class Store {
   ChannelPairingRepository channelPairing() { return ChannelPairingRepository(*this); }
   OutboundRepository outbound() { return OutboundRepository(*this); }
   OperatorTokenRepository operatorTokens() { return OperatorTokenRepository(*this); }
+  CronRepository cron() { return CronRepository(*this); }
 
   /// Where the data lives, for status output ("/home/u/.talon/state/talon.sqlite").
   virtual std::string location() const = 0;
