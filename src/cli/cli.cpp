@@ -30,6 +30,7 @@ int run(int argc, char** argv) {
   registerChannelsCommands(app, exitCode);
   registerMessageCommands(app, exitCode);
   registerTokenCommands(app, exitCode);
+  registerRunsCommands(app, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -17,5 +17,6 @@ void registerChannelsCommands(CLI::App& app, int& exitCode);  // channels list|s
 /// message send; channels deliveries (adds to the `channels` group when another file created it first).
 void registerMessageCommands(CLI::App& app, int& exitCode);
 void registerTokenCommands(CLI::App& app, int& exitCode);  // tokens create|list|revoke
+void registerRunsCommands(CLI::App& app, int& exitCode);   // runs list|show|diff
 
 }  // namespace talon::cli

@@ -6,8 +6,10 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <fstream>
 #include <random>
@@ -15,6 +17,7 @@
 #include <thread>
 
 #include "base/ids.h"
+#include "child_process.h"
 
 namespace talon::test {
 
@@ -347,6 +350,32 @@ bool RawWsClient::handshake(const std::string& token) {
   if (!sendFrame(1, json::serialize(req))) return false;
   auto res = readResponse(5s);
   return res && getBool(*res, "ok").value_or(false);
+}
+
+CliResult runTalon(const std::filesystem::path& dir, const std::vector<std::string>& args,
+                   const std::map<std::string, std::string>& env) {
+  static std::atomic<int> runs{0};
+  const int n = ++runs;
+  const auto out = dir / ("cli-" + std::to_string(n) + ".out");
+  const auto err = dir / ("cli-" + std::to_string(n) + ".err");
+  std::string cmd = "exec '" + std::string(TALON_BINARY) + "'";
+  for (const auto& a : args) cmd += " '" + a + "'";
+  cmd += " > '" + out.string() + "' 2> '" + err.string() + "' < /dev/null";
+  ChildProcess p({"/bin/sh", "-c", cmd}, env, (dir / "cli.log").string());
+  CliResult r;
+  auto status = p.wait(std::chrono::seconds(60));
+  if (status && WIFEXITED(*status)) r.status = WEXITSTATUS(*status);
+  r.out = readText(out);
+  r.err = readText(err);
+  return r;
+}
+
+json::object jsonObjectOf(const std::string& output) {
+  auto start = output.find('{');
+  auto end = output.rfind('}');
+  if (start == std::string::npos || end == std::string::npos || end < start) return {};
+  auto v = parseJson(output.substr(start, end - start + 1));
+  return v && v->is_object() ? v->as_object() : json::object{};
 }
 
 }  // namespace talon::test

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,19 @@ std::string finalText(const json::object& chatFinal);
 std::size_t residentBytes(int pid);
 /// Polls `pred` (e.g. a log line appearing) until it holds or `timeout` passes; returns its last value.
 bool pollUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+
+/// What a `talon` CLI run printed and how it exited.
+struct CliResult {
+  int status = -1;  // the exit code; -1 when it did not exit within the wait or was killed by a signal
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+/// Runs `talon args...` (the TALON_BINARY under test) to completion with `env` and no stdin, waiting up
+/// to 60 s; its stdout and stderr are kept apart (files cli-<n>.out/.err under `dir`).
+CliResult runTalon(const std::filesystem::path& dir, const std::vector<std::string>& args,
+                   const std::map<std::string, std::string>& env);
+/// The JSON object a CLI printed (from its first '{' to its last '}'), or an empty object.
+json::object jsonObjectOf(const std::string& output);
 
 /// A protocol v4 client over net::WsClient: handshake, requests, events.
 class ProtocolClient {

@@ -166,6 +166,67 @@ TEST_F(GatewayE2E, TurnCallsWriteToolThenAnswersAndHistorySurvivesRestartAndKill
   EXPECT_NE(last.find("I saved notes/note.txt for you."), std::string::npos) << "history not sent to the model";
 }
 
+TEST_F(GatewayE2E, RunLedgerShowsProviderModelToolCallsAndDiffsRuns) {
+  auto c = client();
+  ASSERT_TRUE(c);
+  const std::string toolRun = newUuid();
+  auto res =
+      c->request("chat.send",
+                 json::object{{"sessionKey", "main"}, {"message", "please save a note"}, {"idempotencyKey", toolRun}});
+  ASSERT_TRUE(res && getBool(*res, "ok").value_or(false));
+  ASSERT_TRUE(c->waitTerminal(toolRun));
+  auto plain = chat(*c, "just say ok");
+  ASSERT_EQ(getString(plain, "state"), "final");
+  const std::map<std::string, std::string> env{{"TALON_STATE_DIR", (dir_ / "state").string()}};
+
+  auto listed = runTalon(dir_, {"runs", "list", "--json"}, env);
+  ASSERT_EQ(listed.status, 0) << listed.out << listed.err;
+  const json::object listedJson = jsonObjectOf(listed.out);
+  const auto* runs = getArray(listedJson, "runs");
+  ASSERT_TRUE(runs) << listed.out;
+  ASSERT_EQ(runs->size(), 2u) << listed.out;
+  EXPECT_EQ(getString(runs->at(1).as_object(), "runId"), toolRun);  // newest first
+
+  auto shown = runTalon(dir_, {"runs", "show", toolRun, "--json"}, env);
+  ASSERT_EQ(shown.status, 0) << shown.out << shown.err;
+  auto ledger = jsonObjectOf(shown.out);
+  const auto& run = ledger.at("run").as_object();
+  EXPECT_EQ(getString(run, "status"), "ok");
+  const auto& provider = run.at("provider").as_object();
+  EXPECT_EQ(getString(provider, "id"), "mock");
+  EXPECT_EQ(getString(provider, "api"), "openai-completions");
+  EXPECT_EQ(getString(provider, "baseUrl"), "http://127.0.0.1:" + std::to_string(mockPort_));
+  EXPECT_EQ(getString(provider, "model"), "mock-model");
+  EXPECT_EQ(shown.out.find("test-key"), std::string::npos) << "the provider key must never be shown";
+  // user → assistant with the write call → its result (ok, with a duration) → the answer.
+  const auto& steps = ledger.at("steps").as_array();
+  ASSERT_EQ(steps.size(), 4u) << shown.out;
+  const auto& call = steps[1].at("toolCalls").at(0).as_object();
+  EXPECT_EQ(getString(call, "name"), "write");
+  EXPECT_EQ(json::serialize(call.at("arguments").at("path")), "\"notes/note.txt\"");
+  const auto& result = steps[2].as_object();
+  EXPECT_EQ(getString(result, "tool"), "write");
+  EXPECT_EQ(getBool(result, "isError"), false);
+  EXPECT_TRUE(getInt(result, "durationMs").has_value()) << shown.out;
+  EXPECT_EQ(getString(steps[3].as_object(), "text"), "I saved notes/note.txt for you.");
+  EXPECT_EQ(ledger.at("attempts").as_array().size(), 2u) << shown.out;  // two model calls
+
+  auto human = runTalon(dir_, {"runs", "show", toolRun}, env);
+  EXPECT_EQ(human.status, 0);
+  EXPECT_NE(human.out.find("tool call    write"), std::string::npos) << human.out;
+
+  auto same = runTalon(dir_, {"runs", "diff", toolRun, toolRun, "--json"}, env);
+  EXPECT_EQ(same.status, 0) << same.out << same.err;
+  EXPECT_EQ(getBool(jsonObjectOf(same.out), "same"), true);
+  const std::string other(getString(runs->at(0).as_object(), "runId").value_or(""));
+  auto differ = runTalon(dir_, {"runs", "diff", toolRun, other, "--json"}, env);
+  EXPECT_EQ(differ.status, 1) << differ.out << differ.err;
+  EXPECT_EQ(getInt(jsonObjectOf(differ.out), "firstDivergence"), 0);  // the user messages differ
+
+  auto missing = runTalon(dir_, {"runs", "show", "no-such-run"}, env);
+  EXPECT_EQ(missing.status, 6) << missing.out << missing.err;
+}
+
 TEST_F(GatewayE2E, ProviderFaultsBecomeRunErrorsNeverHangs) {
   auto c = client();
   ASSERT_TRUE(c);

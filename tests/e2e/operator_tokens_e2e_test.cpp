@@ -22,28 +22,9 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-struct CliResult {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs `talon args...` to completion with `env`; stdout and stderr apart.
 CliResult talon(const fs::path& dir, const std::vector<std::string>& args,
                 const std::map<std::string, std::string>& env) {
-  static int n = 0;
-  const fs::path out = dir / ("cli-" + std::to_string(++n) + ".out");
-  const fs::path err = dir / ("cli-" + std::to_string(n) + ".err");
-  std::string cmd = "exec '" + std::string(TALON_BINARY) + "'";
-  for (const auto& a : args) cmd += " '" + a + "'";
-  cmd += " > '" + out.string() + "' 2> '" + err.string() + "' < /dev/null";
-  ChildProcess p({"/bin/sh", "-c", cmd}, env, (dir / "cli.log").string());
-  CliResult r;
-  auto status = p.wait(60s);
-  if (status && WIFEXITED(*status)) r.status = WEXITSTATUS(*status);
-  r.out = readText(out);
-  r.err = readText(err);
-  return r;
+  return runTalon(dir, args, env);
 }
 
 std::string errorCode(const json::object& res) {

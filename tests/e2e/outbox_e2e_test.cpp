@@ -21,7 +21,7 @@ using namespace std::chrono_literals;
 
 constexpr const char* kToken = "e2e-outbox-token-0123456789";
 
-struct CliResult {
+struct CliOutput {
   int exitCode = -1;
   std::string output;  // stdout and stderr
 };
@@ -54,26 +54,17 @@ class OutboxE2E : public ::testing::Test {
   }
 
   /// Runs `talon <args>` with the test's state dir and waits for it.
-  CliResult cli(std::vector<std::string> args) {
-    args.insert(args.begin(), TALON_BINARY);
-    const std::string log = (dir_ / ("cli-" + std::to_string(++cliRuns_) + ".log")).string();
-    ChildProcess child(std::move(args), {{"TALON_STATE_DIR", (dir_ / "state").string()}}, log);
-    auto status = child.wait(30s);
-    CliResult r;
-    r.output = child.log();
-    EXPECT_TRUE(status) << "the CLI did not exit: " << r.output;
-    if (status && WIFEXITED(*status)) r.exitCode = WEXITSTATUS(*status);
-    return r;
+  CliOutput cli(std::vector<std::string> args) {
+    auto r = runTalon(dir_, args, {{"TALON_STATE_DIR", (dir_ / "state").string()}});
+    EXPECT_NE(r.status, -1) << "the CLI did not exit: " << r.out << r.err;
+    return CliOutput{r.status, r.out + r.err};
   }
 
-  /// The JSON object the CLI printed (its output starts with it).
-  static json::object jsonOf(const CliResult& r) {
-    auto start = r.output.find('{');
-    auto end = r.output.rfind('}');
-    if (start == std::string::npos || end == std::string::npos) return {};
-    auto v = parseJson(r.output.substr(start, end - start + 1));
-    EXPECT_TRUE(v && v->is_object()) << r.output;
-    return v && v->is_object() ? v->as_object() : json::object{};
+  /// The JSON object the CLI printed.
+  static json::object jsonOf(const CliOutput& r) {
+    auto o = jsonObjectOf(r.output);
+    EXPECT_FALSE(o.empty()) << r.output;
+    return o;
   }
 
   std::string url() const { return "ws://127.0.0.1:" + std::to_string(port_); }
@@ -81,7 +72,6 @@ class OutboxE2E : public ::testing::Test {
   fs::path dir_;
   std::unique_ptr<ChildProcess> gateway_;
   int port_ = 0;
-  int cliRuns_ = 0;
 };
 
 TEST_F(OutboxE2E, MessageSendDeliversOnTheLoopbackChannelAndTheOutboxListsIt) {

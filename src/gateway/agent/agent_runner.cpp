@@ -288,8 +288,9 @@ class AgentRunner::Impl::Turn : public std::enable_shared_from_this<Turn> {
   void onModelDone(uint64_t gen, Result<ModelResponse> result);
   void nextTool(Lock& lk);  // may release lk
   void onGateDecision(uint64_t gen, tools::GateDecision decision);
-  void onToolDone(uint64_t gen, tools::ToolOutcome outcome);
-  void recordToolLocked(const ToolCall& call, const tools::ToolOutcome& outcome);
+  void onToolDone(uint64_t gen, tools::ToolOutcome outcome, int64_t durationMs);
+  /// `durationMs`: how long the tool ran (0 when it did not run: refused, unknown, cancelled first).
+  void recordToolLocked(const ToolCall& call, const tools::ToolOutcome& outcome, int64_t durationMs = 0);
   void onFlushTimer();
   void flushLiveTextLocked();
   std::chrono::milliseconds paceIntervalLocked() const;
@@ -836,29 +837,34 @@ void AgentRunner::Impl::Turn::onGateDecision(uint64_t gen, tools::GateDecision d
   auto args = std::move(pendingArgs_);
   lk.unlock();
   impl_->ex_.runTool([self, gen, tool, args = std::move(args), ctx = std::move(ctx)] {
-    self->onToolDone(gen, tools::ToolOutcome::fromResult(tool->invoke(args, ctx)));
+    const auto started = self->impl_->clock_->steadyNow();
+    auto outcome = tools::ToolOutcome::fromResult(tool->invoke(args, ctx));
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(self->impl_->clock_->steadyNow() - started).count();
+    self->onToolDone(gen, std::move(outcome), ms);
   });
 }
 
-void AgentRunner::Impl::Turn::onToolDone(uint64_t gen, tools::ToolOutcome outcome) {
+void AgentRunner::Impl::Turn::onToolDone(uint64_t gen, tools::ToolOutcome outcome, int64_t durationMs) {
   Lock lk(mu_);
   if (gen != toolGen_ || !toolRunning_ || state_ != TurnState::kTools) return;  // abandoned
   toolRunning_ = false;
   spdlog::debug("run {} tool {} {}", req_.runId, calls_[toolIndex_].name,
                 outcome.ok() ? "ok" : tools::toolErrorKindName(*outcome.error));
-  recordToolLocked(calls_[toolIndex_], outcome);
+  recordToolLocked(calls_[toolIndex_], outcome, durationMs);
   ++toolIndex_;
   nextTool(lk);
 }
 
-void AgentRunner::Impl::Turn::recordToolLocked(const ToolCall& call, const tools::ToolOutcome& outcome) {
+void AgentRunner::Impl::Turn::recordToolLocked(const ToolCall& call, const tools::ToolOutcome& outcome,
+                                               int64_t durationMs) {
   publish("agent", events_.tool("result", call.name, call.id, !outcome.ok(), impl_->clock_->nowMs(),
                                 outcome.ok() ? std::string_view() : tools::toolErrorKindName(*outcome.error)));
   auto content = outcome.modelContent();
   auto e = entry(store::TranscriptRole::kTool, content);
   e.toolCallId = call.id;
   e.toolName = call.name;
-  e.toolCallsJson = tools::encodeTranscriptMeta(outcome);
+  e.toolCallsJson = tools::encodeTranscriptMeta(outcome, durationMs);
   new_.push_back(std::move(e));
   context_.push_back(ChatMessage{"tool", std::move(content), {}, call.id});
 }

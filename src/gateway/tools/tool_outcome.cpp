@@ -59,9 +59,10 @@ std::string ToolOutcome::modelContent() const {
   return out;
 }
 
-std::string encodeTranscriptMeta(const ToolOutcome& outcome) {
-  if (outcome.ok()) return R"({"isError":false})";
-  return json::serialize(json::object{{"isError", true}, {"errorKind", toolErrorKindName(*outcome.error)}});
+std::string encodeTranscriptMeta(const ToolOutcome& outcome, int64_t durationMs) {
+  if (outcome.ok()) return json::serialize(json::object{{"isError", false}, {"durationMs", durationMs}});
+  return json::serialize(
+      json::object{{"isError", true}, {"errorKind", toolErrorKindName(*outcome.error)}, {"durationMs", durationMs}});
 }
 
 ToolResultMeta decodeTranscriptMeta(std::string_view toolCallsJson, std::string_view content) {
@@ -77,6 +78,7 @@ ToolResultMeta decodeTranscriptMeta(std::string_view toolCallsJson, std::string_
   if (meta.isError) {
     if (auto kind = getString(o, "errorKind")) meta.errorKind = parseToolErrorKind(*kind);
   }
+  meta.durationMs = getInt(o, "durationMs");
   return meta;
 }
 

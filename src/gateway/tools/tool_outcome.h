@@ -50,14 +50,16 @@ struct ToolOutcome {
 
 /// How a tool result's error flag is kept in the store until the transcript gains a column of its own:
 /// a transcript entry of role "tool" never uses `toolCallsJson` (only assistant entries carry tool
-/// calls), so it holds `{"isError":true,"errorKind":"<kind>"}` for an error and `{"isError":false}` for a
-/// success. Returns that column's value for `outcome`.
-std::string encodeTranscriptMeta(const ToolOutcome& outcome);
+/// calls), so it holds `{"isError":true,"errorKind":"<kind>","durationMs":N}` for an error and
+/// `{"isError":false,"durationMs":N}` for a success (durationMs: how long the tool ran, in ms; the run
+/// ledger shows it). Returns that column's value for `outcome`.
+std::string encodeTranscriptMeta(const ToolOutcome& outcome, int64_t durationMs = 0);
 
 /// The error flag of a stored tool result, read back from its entry.
 struct ToolResultMeta {
   bool isError = false;
   std::optional<ToolErrorKind> errorKind;  // set when isError and the kind is known
+  std::optional<int64_t> durationMs;       // how long the tool ran; nullopt for rows written before it was kept
 };
 /// Reads what encodeTranscriptMeta wrote in `toolCallsJson` of a role "tool" entry. Rows written before
 /// this encoding existed (empty column) fall back to the old convention: content starting with

@@ -28,14 +28,17 @@ TEST(ToolOutcomeTest, KindNamesRoundTrip) {
 
 TEST(ToolOutcomeTest, TheTranscriptKeepsTheErrorFlagExplicitly) {
   auto ok = ToolOutcome::success("error: this text only looks like an error");
-  EXPECT_EQ(encodeTranscriptMeta(ok), R"({"isError":false})");
+  EXPECT_EQ(encodeTranscriptMeta(ok, 12), R"({"isError":false,"durationMs":12})");
   auto denied = ToolOutcome::failure(ToolErrorKind::kDenied, "No.");
   EXPECT_EQ(denied.modelContent(), "error: No.");
   auto meta = encodeTranscriptMeta(denied);
-  EXPECT_EQ(meta, R"({"isError":true,"errorKind":"denied"})");
+  EXPECT_EQ(meta, R"({"isError":true,"errorKind":"denied","durationMs":0})");
   auto back = decodeTranscriptMeta(meta, denied.modelContent());
   EXPECT_TRUE(back.isError);
   EXPECT_EQ(back.errorKind, ToolErrorKind::kDenied);
+  EXPECT_EQ(back.durationMs, 0);
+  EXPECT_EQ(decodeTranscriptMeta(encodeTranscriptMeta(ok, 250), ok.text).durationMs, 250);
+  EXPECT_EQ(decodeTranscriptMeta(R"({"isError":false})", "old row").durationMs, std::nullopt);
   // A success whose text starts like an error stays a success once the flag is stored...
   EXPECT_FALSE(decodeTranscriptMeta(encodeTranscriptMeta(ok), ok.text).isError);
   // ...while rows written before the flag existed keep the old reading.
