@@ -72,7 +72,9 @@ TEST_F(OperatorRoleScopesTest, EveryMethodIsAuthorizedExactlyByTheRoleScopes) {
       const bool expected = name == "health" || role.scopeSet.satisfies(required);
       auto r = protocol::authorize(name, principal.scopes, protocol::Role::kOperator, true);
       EXPECT_EQ(r.has_value(), expected) << name << " requires " << protocol::scopeName(required);
-      if (!r) EXPECT_EQ(r.error().details.at("code").as_string(), "MISSING_SCOPE") << name;
+      if (!r) {
+        EXPECT_EQ(r.error().details.at("code").as_string(), "MISSING_SCOPE") << name;
+      }
       ++checked;
     }
   }
