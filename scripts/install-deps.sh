@@ -12,6 +12,7 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format python3 curl
+  libhowardhinnant-date-dev tzdata  # date/tz: cron schedules in IANA time zones (system zoneinfo)
   clang libclang-rt-14-dev  # the fuzz targets: libFuzzer with ASan/UBSan (scripts/fuzz.sh)
   ngircd    # the IRC channel's tests start their own server on a loopback port
   chromium  # the WebChat end-to-end test (headless, driven by playwright-core)
