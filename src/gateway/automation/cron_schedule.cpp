@@ -28,8 +28,10 @@ using SysSeconds = date::sys_time<seconds>;
 constexpr int64_t kMaxTimestampMs = 8'640'000'000'000'000;
 // OpenClaw's DEFAULT_TOP_OF_HOUR_STAGGER_MS (dist stagger-*.mjs).
 constexpr int64_t kDefaultTopOfHourStaggerMs = 300'000;
-// nextAfter gives up after this many years of wall time without a match.
-constexpr int kSearchYears = 5;
+// nextAfter gives up after this many years of wall time without a match: more than the longest gap
+// between two Feb 29ths on the same weekday (40 years, across 2100), so a rare but possible
+// expression ("0 0 29 2 +MON") is never reported as having no run.
+constexpr int kSearchYears = 100;
 // 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z in ms: the range nextAfter searches.
 constexpr int64_t kYear1Ms = -62'135'596'800'000;
 constexpr int64_t kYear10000Ms = 253'402'300'800'000;
@@ -140,6 +142,7 @@ struct CronFields {
   bool dowStar = false;
   bool andDays = false;  // `+` on day-of-week
   bool topOfHour = false;
+  bool neverMatches = false;  // no selected month has any selected day ("0 0 30 2 *")
 };
 
 using Fields = CronFields;
@@ -156,8 +159,9 @@ class FieldParser {
     return error(fmt::format("{} \"{}\" is not valid: {}", kFieldNames[field_], token, why));
   }
 
-  // A number or (month and day-of-week) a name, range-checked.
-  Result<int> value(std::string_view token, std::string_view whole) const {
+  // A number or (month and day-of-week) a name, range-checked. SUN ending a range is 7, as croner
+  // reads "-SUN" ("FRI-SUN" is Friday to Sunday).
+  Result<int> value(std::string_view token, std::string_view whole, bool rangeEnd = false) const {
     if (token.empty()) return badToken(whole);
     int v = 0;
     if (std::all_of(token.begin(), token.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -174,6 +178,7 @@ class FieldParser {
           if (name == kWeekdayNames[i]) found = static_cast<int>(i);
       }
       if (found < 0) return badToken(whole, fmt::format("\"{}\" is not a number or a name", token));
+      if (field_ == kDayOfWeek && found == 0 && rangeEnd) return 7;
       return found;
     }
     if (v < kFieldMin[field_] || v > kFieldMax[field_]) return rangeError(whole, token);
@@ -207,7 +212,7 @@ class FieldParser {
     } else if (auto dash = base.find('-'); dash != std::string_view::npos) {
       auto a = value(base.substr(0, dash), whole);
       if (!a) return Unexpected<Error>(a.error());
-      auto b = value(base.substr(dash + 1), whole);
+      auto b = value(base.substr(dash + 1), whole, /*rangeEnd=*/true);
       if (!b) return Unexpected<Error>(b.error());
       if (*a > *b) return badToken(whole, fmt::format("the range starts after it ends"));
       lo = *a;
@@ -540,6 +545,16 @@ Result<CronExpression> CronExpression::parse(std::string_view exprIn) {
     }
     if (!st) return Unexpected<Error>(st.error());
   }
+  // Days that no selected month has (and no weekday OR-ed in to save them): answer at once instead of
+  // searching a century.
+  if (!f->lastDay && !f->lastWeekday && (f->dowStar || f->andDays || f->domStar)) {
+    constexpr std::array<unsigned, 13> kLongest = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const uint32_t days = f->days | f->nearestWeekdays;
+    bool possible = false;
+    for (unsigned m = 1; m <= 12 && !possible; ++m)
+      possible = ((f->months >> m) & 1u) && (days & ((uint32_t{2} << kLongest[m]) - 2)) != 0;
+    f->neverMatches = !possible;
+  }
   // OpenClaw looks at the text as written: a macro is never top-of-hour (stagger-*.mjs).
   if (expr.front() != '@') {
     const auto written = splitWhitespace(expr);
@@ -559,6 +574,7 @@ Result<std::optional<int64_t>> CronExpression::nextAfter(int64_t afterMs, std::s
   auto zoneR = resolveZone(tz);
   if (!zoneR) return Unexpected<Error>(zoneR.error());
   const date::time_zone* zone = *zoneR;
+  if (fields_->neverMatches) return std::optional<int64_t>();
   try {
     // The search stays inside years 0001–9999 (date's year is 16 bits; JavaScript dates reach 275760).
     if (afterMs >= kYear10000Ms) return std::optional<int64_t>();
@@ -754,8 +770,7 @@ Unexpected<Error> schedError(std::string message) { return fail(ErrorCode::kInva
 Status checkKeys(const json::object& o, std::initializer_list<std::string_view> allowed, std::string_view kind) {
   for (const auto& kv : o) {
     if (std::find(allowed.begin(), allowed.end(), kv.key()) == allowed.end())
-      return schedError(
-          fmt::format("schedule.{} is not a field of a \"{}\" schedule", std::string_view(kv.key()), kind));
+      return schedError(fmt::format("schedule.{} is not a field of kind \"{}\"", std::string_view(kv.key()), kind));
   }
   return {};
 }

@@ -7,9 +7,9 @@
 // Cron expressions follow croner's syntax (croner 10, which OpenClaw uses): 5 fields (minute hour
 // day-of-month month day-of-week) or 6 (a leading seconds field); `*`, lists, ranges, steps (`*/5`,
 // `1-10/2`; croner refuses `5/15`, so does Talon), month and weekday names (JAN–DEC, SUN–SAT,
-// case-insensitive), `7` as Sunday, `?` as `*`; in day-of-month `L` (the last day), `LW` (the last
-// weekday) and `15W` (the Monday–Friday nearest the 15th, within the month); in day-of-week `5#2` (the
-// second Friday), `FRI#L` / `5L` (the last Friday); and the macros @yearly @annually @monthly @weekly
+// case-insensitive; SUN ending a range is 7, so FRI-SUN works), `7` as Sunday, `?` as `*`; in day-of-month `L` (the
+// last day), `LW` (the last weekday) and `15W` (the Monday–Friday nearest the 15th, within the month); in day-of-week
+// `5#2` (the second Friday), `FRI#L` / `5L` (the last Friday); and the macros @yearly @annually @monthly @weekly
 // @daily @midnight @hourly. When both day fields are restricted they combine with OR (Vixie cron,
 // croner's default); a `+` prefix on day-of-week combines them with AND. A day field counts as
 // unrestricted only when it is exactly `*` or `?` (so `*/2` in day-of-month is OR-ed with the weekdays,
@@ -28,7 +28,7 @@
 //  - `?` in day-of-month counts as unrestricted: croner checks for `*` before it rewrites `?`, so
 //    "0 0 ? * MON" fires every day there; here it fires on Mondays, as `?` means in Quartz;
 //  - a 7th (year) field, which croner accepts, is refused with an error;
-//  - nextAfter looks about 5 years ahead at most (croner searches further).
+//  - nextAfter looks 100 years ahead at most, and not past year 9999.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -49,9 +49,9 @@ class CronExpression {
 
   /// The first instant strictly after `afterMs` (ms since the epoch) that matches, in time zone `tz`
   /// (an IANA name; empty = the host's zone). nullopt when nothing matches from afterMs through the end
-  /// of the fifth calendar year after it, in that zone (e.g. "0 0 30 2 *"). Skips by field (month, day,
-  /// hour, minute, second), so it costs microseconds, not a walk over minutes. Errors: kInvalidArgument
-  /// for an unknown time zone (or a host TZ that is not an IANA name).
+  /// of the 100th calendar year after it, or before year 10000 (e.g. "0 0 30 2 *", answered at once).
+  /// Skips by field (month, day, hour, minute, second), so it costs microseconds, not a walk over
+  /// minutes. Errors: kInvalidArgument for an unknown time zone (or a host TZ that is not an IANA name).
   Result<std::optional<int64_t>> nextAfter(int64_t afterMs, std::string_view tz) const;
 
   /// True when the expression recurs at the top of the hour, as OpenClaw's isRecurringTopOfHourCronExpr

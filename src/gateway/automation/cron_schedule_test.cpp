@@ -179,6 +179,8 @@ TEST(CronExpressionParse, NamesTheFieldAndTokenOfEachError) {
       {"5-2 * * * *", "cron expression \"5-2 * * * *\": minute \"5-2\" is not valid: the range starts after it ends"},
       {"0 0 * * FRI-MON",
        "cron expression \"0 0 * * FRI-MON\": day-of-week \"FRI-MON\" is not valid: the range starts after it ends"},
+      {"0 0 * * SUN-FRI/0",
+       "cron expression \"0 0 * * SUN-FRI/0\": day-of-week \"SUN-FRI/0\" is not valid: the step must be at least 1"},
       {"a * * * *", "cron expression \"a * * * *\": minute \"a\" is not valid: \"a\" is not a number or a name"},
       {"0 0 * JANUARY *",
        "cron expression \"0 0 * JANUARY *\": month \"JANUARY\" is not valid: \"JANUARY\" is not a number or a name"},
@@ -256,6 +258,16 @@ TEST(CronExpressionMatch, DayFieldsCombineWithOrAndPlusMeansAnd) {
   EXPECT_EQ(firings("0 0 1 * *", "UTC", utc(2026, 1, 1), utc(2027, 1, 1)).size(), 12u);
 }
 
+TEST(CronExpressionMatch, SundayEndingARangeIsSeven) {
+  // croner reads "-SUN" as 7: FRI-SUN is Friday, Saturday and Sunday; SUN-SUN is every day.
+  std::set<unsigned> weekdays;
+  for (int64_t t : firings("0 0 * * FRI-SUN", "UTC", utc(2026, 6, 1), utc(2026, 6, 15)))
+    weekdays.insert(dayOf(t).weekday().c_encoding());
+  EXPECT_EQ(weekdays, (std::set<unsigned>{0, 5, 6}));
+  EXPECT_EQ(firings("0 0 * * SUN-SUN", "UTC", utc(2026, 6, 1), utc(2026, 6, 15)).size(), 14u);
+  EXPECT_EQ(firings("0 0 * * sun", "UTC", utc(2026, 6, 1), utc(2026, 6, 15)).size(), 2u);
+}
+
 TEST(CronExpressionMatch, QuestionMarkInDayOfMonthLeavesTheWeekdayAlone) {
   // croner fires "0 0 ? * MON" every day (it tests for "*" before rewriting "?"); Talon, Mondays only.
   const auto runs = firings("0 0 ? * MON", "UTC", utc(2026, 6, 1), utc(2026, 7, 1));
@@ -286,7 +298,13 @@ TEST(CronExpressionMatch, CrossesMonthYearAndLeapDay) {
   EXPECT_EQ(next("0 0 1 * *", "UTC", utc(2026, 12, 15)), utc(2027, 1, 1));
   EXPECT_EQ(next("0 0 31 * *", "UTC", utc(2026, 4, 1)), utc(2026, 5, 31));  // April has no 31st
   EXPECT_EQ(next("0 0 29 2 *", "UTC", utc(2027, 1, 1)), utc(2028, 2, 29));
-  EXPECT_EQ(next("0 0 29 2 *", "UTC", utc(2096, 3, 1)), std::nullopt);  // 2100 is not a leap year: beyond 5 years
+  EXPECT_EQ(next("0 0 29 2 *", "UTC", utc(2096, 3, 1)), utc(2104, 2, 29));  // 2100 is not a leap year
+  // Rare but possible: Feb 29 on a Monday (2044, 2072, 2112 — 40 years across 2100).
+  EXPECT_EQ(next("0 0 29 2 +MON", "UTC", utc(2026, 1, 1)), utc(2044, 2, 29));
+  EXPECT_EQ(next("0 0 29 2 +MON", "UTC", utc(2072, 3, 1)), utc(2112, 2, 29));
+  // OpenClaw: computeNextRunAtMs({kind:"cron", expr:"44 * 16-16/4 3 +6", tz:"Pacific/Chatham"},
+  // 2024-07-10T05:59:58.099Z) = 2030-03-15T10:59:00.000Z (March 16th on a Saturday, local).
+  EXPECT_EQ(next("44 * 16-16/4 3 +6", "Pacific/Chatham", 1720591198099), 1899802740000);
   EXPECT_EQ(next("0 0 29 2 *", "UTC", utc(2099, 3, 1)), utc(2104, 2, 29));
   EXPECT_EQ(next("59 23 31 12 *", "UTC", utc(2026, 12, 31, 23, 59)), utc(2027, 12, 31, 23, 59));
 }
@@ -299,10 +317,22 @@ TEST(CronExpressionMatch, StaysInsideYears1To9999) {
   EXPECT_EQ(next("0 0 1 1 *", "UTC", utc(1, 1, 1)), utc(2, 1, 1));
 }
 
+TEST(CronExpressionMatch, TheFirstOfMarchAfterALeapDay) {
+  // croner (so OpenClaw) answers 2028-03-16 here: it skips March 1st when day 31 is also listed.
+  EXPECT_EQ(next("0 3 1,16,31 * *", "UTC", utc(2028, 2, 29, 19)), utc(2028, 3, 1, 3));
+  EXPECT_EQ(next("* 3-8/5 */15 * *", "Asia/Tokyo", utc(2028, 2, 29, 10, 6)), utc(2028, 2, 29, 18));
+}
+
 TEST(CronExpressionMatch, ImpossibleDatesNeverMatch) {
   EXPECT_EQ(next("0 0 30 2 *", "UTC", utc(2026, 1, 1)), std::nullopt);
   EXPECT_EQ(next("0 0 31 4,6,9,11 *", "UTC", utc(2026, 1, 1)), std::nullopt);
   EXPECT_EQ(next("0 0 30 2 *", "America/New_York", utc(2026, 1, 1)), std::nullopt);
+  EXPECT_EQ(next("0 0 30,31 2 +MON", "UTC", utc(2026, 1, 1)), std::nullopt);
+  EXPECT_EQ(next("0 0 30W 2 *", "UTC", utc(2026, 1, 1)), std::nullopt);
+  EXPECT_EQ(next("0 0 9 * +MON#1", "UTC", utc(2026, 1, 1)), std::nullopt);  // croner recurses without end here
+  // A weekday OR-ed in makes it possible again; so does L.
+  EXPECT_EQ(next("0 0 30 2 MON", "UTC", utc(2026, 1, 1)), utc(2026, 2, 2));
+  EXPECT_EQ(next("0 0 30,L 2 *", "UTC", utc(2026, 1, 1)), utc(2026, 2, 28));
 }
 
 // ---- time zones ---------------------------------------------------------------------------------
@@ -453,8 +483,7 @@ TEST(ParseSchedule, RefusesWithTheKeyPath) {
       {R"({"kind":"every","everyMs":1.5})", "schedule.everyMs must be an integer ≥ 1"},
       {R"({"kind":"every","everyMs":"60000"})", "schedule.everyMs must be an integer ≥ 1"},
       {R"({"kind":"every","everyMs":60000,"anchorMs":-1})", "schedule.anchorMs must be an integer ≥ 0"},
-      {R"({"kind":"every","everyMs":60000,"expr":"* * * * *"})",
-       "schedule.expr is not a field of a \"every\" schedule"},
+      {R"({"kind":"every","everyMs":60000,"expr":"* * * * *"})", "schedule.expr is not a field of kind \"every\""},
       {R"({"kind":"at"})", "schedule.at must be a non-empty string"},
       {R"({"kind":"at","at":" "})", "schedule.at must be a non-empty string"},
       {R"({"kind":"at","at":"tomorrow"})",
@@ -467,13 +496,13 @@ TEST(ParseSchedule, RefusesWithTheKeyPath) {
        "2h, 1d)"},
       {R"({"kind":"at","at":"2026-03-08T02:30","tz":"America/New_York"})",
        "schedule.at \"2026-03-08T02:30\" does not exist in America/New_York (a daylight-saving gap)"},
-      {R"({"kind":"at","at":"2026-12-01T09:00Z","everyMs":5})", "schedule.everyMs is not a field of a \"at\" schedule"},
+      {R"({"kind":"at","at":"2026-12-01T09:00Z","everyMs":5})", "schedule.everyMs is not a field of kind \"at\""},
       {R"({"kind":"cron"})", "schedule.expr must be a non-empty string"},
       {R"({"kind":"cron","expr":"61 * * * *"})", "cron expression \"61 * * * *\": minute 61 is out of range 0-59"},
       {R"({"kind":"cron","expr":"0 9 * * *","tz":"Nowhere/Land"})", "schedule.tz: unknown time zone \"Nowhere/Land\""},
       {R"({"kind":"cron","expr":"0 9 * * *","tz":5})", "schedule.tz must be a string (an IANA time zone)"},
       {R"({"kind":"cron","expr":"0 9 * * *","staggerMs":-1})", "schedule.staggerMs must be an integer ≥ 0"},
-      {R"({"kind":"cron","expr":"0 9 * * *","anchorMs":5})", "schedule.anchorMs is not a field of a \"cron\" schedule"},
+      {R"({"kind":"cron","expr":"0 9 * * *","anchorMs":5})", "schedule.anchorMs is not a field of kind \"cron\""},
   };
   for (const auto& [json, message] : cases) EXPECT_EQ(scheduleError(json), message) << json;
   auto onExit = parseText(R"({"kind":"on-exit","command":"true"})");
