@@ -7,13 +7,14 @@
 // Cron expressions follow croner's syntax (croner 10, which OpenClaw uses): 5 fields (minute hour
 // day-of-month month day-of-week) or 6 (a leading seconds field); `*`, lists, ranges, steps (`*/5`,
 // `1-10/2`; croner refuses `5/15`, so does Talon), month and weekday names (JAN–DEC, SUN–SAT,
-// case-insensitive; SUN ending a range is 7, so FRI-SUN works), `7` as Sunday, `?` as `*`; in day-of-month `L` (the
-// last day), `LW` (the last weekday) and `15W` (the Monday–Friday nearest the 15th, within the month); in day-of-week
-// `5#2` (the second Friday), `FRI#L` / `5L` (the last Friday); and the macros @yearly @annually @monthly @weekly
-// @daily @midnight @hourly. When both day fields are restricted they combine with OR (Vixie cron,
-// croner's default); a `+` prefix on day-of-week combines them with AND. A day field counts as
-// unrestricted only when it is exactly `*` or `?` (so `*/2` in day-of-month is OR-ed with the weekdays,
-// as in croner).
+// case-insensitive; SUN ending a range is 7, so FRI-SUN works), `7` as Sunday, `?` as `*`; in
+// day-of-month `L` (the last day), `LW` (the last weekday) and `15W` (the Monday–Friday nearest the 15th,
+// within the month); in day-of-week `5#2` (the second Friday), `FRI#L` / `5L` (the last Friday); and the
+// macros @yearly @annually @monthly @weekly @daily @midnight @hourly. When both day fields are
+// restricted they combine with OR (Vixie cron, croner's default); a `+` prefix on day-of-week combines
+// them with AND. A day field counts as unrestricted only when it is exactly `*` or `?` (so `*/2` in
+// day-of-month is OR-ed with the weekdays, as in croner). tests/conformance/run-cron-schedule.sh checks
+// next runs against OpenClaw's own code on thousands of random cases.
 //
 // Time zones come from the IANA database through Howard Hinnant's date/tz (the system's
 // /usr/share/zoneinfo); no tz means the host's zone (TZ when set to an IANA name, else /etc/localtime).
@@ -28,6 +29,9 @@
 //  - `?` in day-of-month counts as unrestricted: croner checks for `*` before it rewrites `?`, so
 //    "0 0 ? * MON" fires every day there; here it fires on Mondays, as `?` means in Quartz;
 //  - a 7th (year) field, which croner accepts, is refused with an error;
+//  - croner misses some runs that Talon finds: March 1st after Feb 29 when day 31 is listed
+//    ("0 3 1,16,31 * *"), and it recurses without end on an impossible `+` day ("0 0 9 * +MON#1"; Talon:
+//    no next run);
 //  - nextAfter looks 100 years ahead at most, and not past year 9999.
 #include <cstdint>
 #include <memory>
