@@ -925,7 +925,7 @@ Result<std::optional<int64_t>> nextRunAt(const CronSchedule& s, std::string_view
       auto expr = CronExpression::parse(s.expr);
       if (!expr) return Unexpected<Error>(expr.error());
       const int64_t offset = staggerOffsetMs(jobId, effectiveStaggerMs(s));
-      auto next = expr->nextAfter(afterMs - offset, s.tz);
+      auto next = expr->nextAfter(std::max(afterMs, kYear1Ms) - offset, s.tz);  // no overflow near INT64_MIN
       if (!next) return next;
       if (!*next) return std::optional<int64_t>();
       return std::optional<int64_t>(**next + offset);
