@@ -31,6 +31,7 @@ int run(int argc, char** argv) {
   registerMessageCommands(app, exitCode);
   registerTokenCommands(app, exitCode);
   registerRunsCommands(app, exitCode);
+  registerCronCommands(app, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -18,5 +18,7 @@ void registerChannelsCommands(CLI::App& app, int& exitCode);  // channels list|s
 void registerMessageCommands(CLI::App& app, int& exitCode);
 void registerTokenCommands(CLI::App& app, int& exitCode);  // tokens create|list|revoke
 void registerRunsCommands(CLI::App& app, int& exitCode);   // runs list|show|diff
+/// cron list|status|show|add|rm|enable|disable|run|runs|health|audit
+void registerCronCommands(CLI::App& app, int& exitCode);
 
 }  // namespace talon::cli
