@@ -25,7 +25,7 @@ constexpr const char kUnaccount[] =
     "FROM runs AS r WHERE r.run_id = ?1 AND sessions.session_key = r.session_key";
 constexpr const char kUpsert[] =
     "INSERT INTO runs (" TALON_RUN_COLUMNS
-    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) "
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) "
     "ON CONFLICT (run_id) DO UPDATE SET session_key = excluded.session_key, agent_id = excluded.agent_id, "
     "idempotency_key = excluded.idempotency_key, status = excluded.status, model = excluded.model, "
     "error_code = excluded.error_code, error_message = excluded.error_message, "
@@ -34,7 +34,7 @@ constexpr const char kUpsert[] =
     "output_tokens = excluded.output_tokens, steps = excluded.steps, provider_id = excluded.provider_id, "
     "provider_api = excluded.provider_api, base_url_origin = excluded.base_url_origin, "
     "answered_model = excluded.answered_model, model_latency_ms = excluded.model_latency_ms, "
-    "cost_usd = excluded.cost_usd, attempts_json = excluded.attempts_json";
+    "cost_usd = excluded.cost_usd, attempts_json = excluded.attempts_json, trace_id = excluded.trace_id";
 constexpr const char kAccount[] =
     "UPDATE sessions SET input_tokens = input_tokens + ?2, output_tokens = output_tokens + ?3 "
     "WHERE session_key = ?1";
@@ -99,6 +99,7 @@ class UpsertRun final : public WriteOp {
       q.bind(20);  // NULL: no price table
     }
     q.bindNoCopy(21, r_.attemptsJson);
+    q.bindNoCopy(22, r_.traceId);
     if (auto st = tx.run(q, context); !st) return st;
 
     SQLite::Statement& account = tx.statement(kAccount);
@@ -194,6 +195,7 @@ Result<RunRecord> readRunRow(const SQLite::Statement& q) {
   r.modelLatencyMs = q.getColumn(18).getInt64();
   if (!q.getColumn(19).isNull()) r.costUsd = q.getColumn(19).getDouble();
   r.attemptsJson = q.getColumn(20).getString();
+  r.traceId = q.getColumn(21).getString();
   return r;
 }
 

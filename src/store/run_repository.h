@@ -46,9 +46,12 @@ struct RunRecord {
   int64_t modelLatencyMs = 0;     // time spent waiting on model calls
   std::optional<double> costUsd;  // from the model's `cost` table; nullopt when it has none
   /// Every model call of the run as a JSON array of {provider, model, step, outcome ("ok"|"error"),
-  /// reason, error, httpStatus, latencyMs, action ("retry"|"fallback"|"fail"), retryInMs}; "" before
+  /// reason, error, httpStatus, latencyMs, action ("retry"|"fallback"|"fail"), retryInMs, spanId}; "" before
   /// the run ends.
   std::string attemptsJson;
+  /// The W3C trace id (32 lower-case hex digits) the request that started the run carried; "" when
+  /// none (schema step 11).
+  std::string traceId;
 };
 
 /// Which runs RunRepository::list() returns.

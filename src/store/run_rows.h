@@ -13,7 +13,7 @@ namespace talon::store {
 #define TALON_RUN_COLUMNS                                                                      \
   "run_id, session_key, agent_id, idempotency_key, status, model, error_code, error_message, " \
   "final_text, started_at_ms, ended_at_ms, input_tokens, output_tokens, steps, provider_id, "  \
-  "provider_api, base_url_origin, answered_model, model_latency_ms, cost_usd, attempts_json"
+  "provider_api, base_url_origin, answered_model, model_latency_ms, cost_usd, attempts_json, trace_id"
 
 /// The run of the current row of a statement selecting TALON_RUN_COLUMNS. Errors: kIo for a status
 /// this binary does not know.

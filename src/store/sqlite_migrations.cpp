@@ -163,6 +163,11 @@ CREATE INDEX outbound_deliveries_by_state ON outbound_deliveries (state, created
 CREATE INDEX outbound_deliveries_by_created ON outbound_deliveries (created_at_ms DESC, id DESC);
 )sql";
 
+// Step 11: the W3C trace id a run's request carried (issue 9 "Metrics and traces"; RunRecord::traceId).
+constexpr std::string_view kRunTraceId = R"sql(
+ALTER TABLE runs ADD COLUMN trace_id TEXT NOT NULL DEFAULT '';
+)sql";
+
 // The schema steps, by version. A repository's new table or column is one more line here. Versions
 // increase but need not be contiguous: a step is applied when schema_migrations does not record it, so
 // steps developed in parallel may land in either order (a DB at 9 still gets a step 8 merged later).
@@ -177,6 +182,7 @@ constexpr std::array kMigrations = {
     SqliteMigration{8, "outbound_deliveries", kOutboundDeliveries},
     SqliteMigration{9, "operator_tokens", kOperatorTokenSchema},
     SqliteMigration{10, "cron_jobs, cron_runs", kCronSchema},
+    SqliteMigration{11, "trace_id in runs", kRunTraceId},
 };
 
 constexpr bool increasingVersions() {

@@ -174,6 +174,7 @@ TEST(SqliteStore, RoundTripsEveryRecordType) {
   r.modelLatencyMs = 812;
   r.costUsd = 0.00125;
   r.attemptsJson = R"([{"provider":"openai","reason":"model_not_found","action":"fallback"}])";
+  r.traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
 
   Records batch;
   batch.sessions = {s};
@@ -242,6 +243,7 @@ TEST(SqliteStore, RoundTripsEveryRecordType) {
   EXPECT_EQ(gr.modelLatencyMs, r.modelLatencyMs);
   EXPECT_EQ(gr.costUsd, r.costUsd);
   EXPECT_EQ(gr.attemptsJson, r.attemptsJson);
+  EXPECT_EQ(gr.traceId, r.traceId);
 
   auto missingSession = store->sessions().get("agent:main:nope");
   ASSERT_TRUE(missingSession);
