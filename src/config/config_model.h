@@ -119,6 +119,14 @@ struct ChannelHealthConfig {
   int64_t staleEventThresholdSeconds = 1800;
 };
 
+/// `gateway.metrics` (a Talon-only section: OpenClaw 2026.9.6 serves no /metrics). docs/metrics.md.
+struct GatewayMetricsConfig {
+  /// `gateway.metrics.allowUnauthenticatedLoopback` (default false): GET /metrics from a loopback peer
+  /// (no proxy headers) is answered without a bearer token. Every other scrape needs a token whose
+  /// caller holds operator.read.
+  bool allowUnauthenticatedLoopback = false;
+};
+
 /// One entry of `gateway.roles.definitions` (OpenClaw docs/gateway/operator-scopes.md "Named operator
 /// roles"; dist/zod-schema-*.mjs GatewayOperatorRoleDefinitionSchema): a ceiling on the operator scopes a
 /// caller bound to the role holds, and the agents it may run. Talon binds named operator tokens to roles
@@ -186,6 +194,8 @@ struct GatewayConfig {
   GatewayLimitsConfig limits;
   /// `gateway.channelHealth` (Talon-only).
   ChannelHealthConfig channelHealth;
+  /// `gateway.metrics` (Talon-only).
+  GatewayMetricsConfig metrics;
   ControlUiConfig controlUi;
   /// `gateway.roles`: named operator roles.
   GatewayRolesConfig roles;

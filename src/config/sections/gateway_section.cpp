@@ -1,7 +1,8 @@
 // `gateway`: port, mode, bind, auth (with rateLimit), trustedProxies, allowRealIpFallback, HTTP endpoints,
-// limits, controlUi (WebChat page and browser origins), reload mode, roles (OpenClaw docs/gateway/configuration.md,
-// docs/gateway/config-gateway.md). Defaults (config_model.h GatewayConfig): port 18789, mode "local", bind "loopback",
-// auth mode "token" (from the configured secret when the mode is not set), chat completions off.
+// limits, metrics, controlUi (WebChat page and browser origins), reload mode, roles (OpenClaw
+// docs/gateway/configuration.md, docs/gateway/config-gateway.md). Defaults (config_model.h GatewayConfig): port 18789,
+// mode "local", bind "loopback", auth mode "token" (from the configured secret when the mode is not set), chat
+// completions off.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -378,6 +379,13 @@ void readGateway(ConfigReader& r, const ConfigNode& node, const json::value& val
                                 out.channelHealth.staleEventThresholdSeconds = *n;
                               }
                             }}});
+           }},
+          {"metrics",
+           [&](const ConfigNode& c, const json::value& x) {
+             // Talon-only (OpenClaw serves no /metrics): docs/metrics.md.
+             r.readObject(c, x, {{"allowUnauthenticatedLoopback", [&](const ConfigNode& m, const json::value& y) {
+                                    if (auto b = r.boolean(m, y)) out.metrics.allowUnauthenticatedLoopback = *b;
+                                  }}});
            }},
           {"allowRealIpFallback",
            [&](const ConfigNode& c, const json::value& x) {
