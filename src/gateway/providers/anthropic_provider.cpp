@@ -177,6 +177,7 @@ class AnthropicProvider final : public ModelProvider {
         toJson(encodeAnthropicRequest(request, settings_->maxTokensFor(request).value_or(kAnthropicDefaultMaxTokens)));
     spec.decoder = std::make_unique<AnthropicDecoder>();
     spec.budget = request.timeout;
+    spec.traceparent = request.traceparent;
     return startStreamingCall(*client_, request.model, std::move(spec), std::move(handlers));
   }
 

@@ -179,6 +179,21 @@ TEST_F(AnthropicProviderTest, AuthHeaderTrueSendsTheKeyAsBearer) {
   EXPECT_EQ(seen[0].header("x-api-key"), "");
 }
 
+// The shared streamed POST (http_stream_call.h, every API but OpenAI chat completions) sends
+// ModelRequest::traceparent as the W3C `traceparent` header.
+TEST_F(AnthropicProviderTest, SendsTheCallsTraceparentHeader) {
+  ScriptedPeer peer({finalReply()});
+  auto provider = make(peer.origin(), {});
+  auto r = request();
+  r.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-01";
+  ASSERT_TRUE(talon::testing::runProviderCall(*provider, r).result);
+  ASSERT_TRUE(talon::testing::runProviderCall(*provider, request()).result);
+  auto seen = peer.requests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].header("traceparent"), "00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-01");
+  EXPECT_EQ(seen[1].header("traceparent"), "");
+}
+
 TEST(AnthropicEncodingTest, SystemAndToolsAreATopLevelCachedPrefixThatStaysByteIdentical) {
   ModelRequest r;
   r.model = "claude-test";

@@ -153,6 +153,7 @@ class GeminiProvider final : public ModelProvider {
     spec.body = toJson(encodeGeminiRequest(request, settings_->maxTokensFor(request)));
     spec.decoder = std::make_unique<GeminiDecoder>();
     spec.budget = request.timeout;
+    spec.traceparent = request.traceparent;
     return startStreamingCall(*client_, model, std::move(spec), std::move(handlers));
   }
 

@@ -316,6 +316,7 @@ ModelCallPtr startStreamingCall(net::HttpClient& client, std::string_view model,
   http.method = "POST";
   http.url = std::move(spec.url);
   http.headers = settings->headers;
+  if (!spec.traceparent.empty()) http.headers.emplace_back("traceparent", std::move(spec.traceparent));
   http.body = std::move(spec.body);
   http.resendOnStaleConnection = true;
   if (spec.budget.count() > 0) {

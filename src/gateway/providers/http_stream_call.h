@@ -101,6 +101,8 @@ struct StreamingCallSpec {
   StreamDecoderPtr decoder;
   /// ModelRequest::timeout: the whole call (0: none); also caps the idle and connect timeouts.
   std::chrono::milliseconds budget{0};
+  /// ModelRequest::traceparent: sent as the `traceparent` header when not empty.
+  std::string traceparent;
 };
 
 /// Starts the call; the handlers get what ModelProvider::stream() promises. A complete answer is

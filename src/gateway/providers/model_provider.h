@@ -46,6 +46,9 @@ struct ModelRequest {
   std::optional<double> temperature;
   /// Budget for the whole call; the provider fails with kDeadlineExceeded after it.
   std::chrono::milliseconds timeout{120'000};
+  /// W3C `traceparent` header value for this call (the run's trace with a new span id per call:
+  /// protocol/trace_context.h); empty: no header is sent.
+  std::string traceparent;
 };
 
 struct TokenUsage {

@@ -138,6 +138,7 @@ class OllamaProvider final : public ModelProvider {
     spec.body = toJson(encodeOllamaChatRequest(request, settings_->maxTokensFor(request)));
     spec.decoder = std::make_unique<OllamaDecoder>();
     spec.budget = request.timeout;
+    spec.traceparent = request.traceparent;
     return startStreamingCall(*client_, request.model, std::move(spec), std::move(handlers));
   }
 

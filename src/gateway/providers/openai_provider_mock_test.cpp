@@ -109,6 +109,21 @@ TEST_F(OpenAiProviderMockTest, StreamsTextAndSendsTheEncodedRequest) {
   EXPECT_EQ(call(request("something else")).result->text, "fallback");
 }
 
+// ModelRequest::traceparent goes out as the W3C `traceparent` header; without one no header is sent.
+TEST_F(OpenAiProviderMockTest, SendsTheCallsTraceparentHeader) {
+  serve(R"([{"reply":{"text":"ok"}}])");
+  ModelRequest r = request("hello");
+  r.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-01";
+  ASSERT_TRUE(call(r).result);
+  ASSERT_TRUE(call(request("again")).result);
+  auto seen = server_->requests();
+  ASSERT_EQ(seen.size(), 2u);
+  auto sent = findHeader(seen[0].headers, "traceparent");
+  ASSERT_TRUE(sent);
+  EXPECT_EQ(*sent, "00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-01");
+  EXPECT_FALSE(findHeader(seen[1].headers, "traceparent"));
+}
+
 TEST_F(OpenAiProviderMockTest, ToolCallsThenToolResultTurn) {
   serve(R"([{"match":{"lastRole":"tool"},"reply":{"text":"done","chunks":3}},
             {"match":{"lastUserContains":"write a file","lastRole":"user"},

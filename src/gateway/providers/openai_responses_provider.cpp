@@ -150,6 +150,7 @@ class ResponsesProvider final : public ModelProvider {
     spec.body = toJson(encodeResponsesRequest(request, settings_->maxTokensFor(request)));
     spec.decoder = std::make_unique<ResponsesDecoder>();
     spec.budget = request.timeout;
+    spec.traceparent = request.traceparent;
     return startStreamingCall(*client_, request.model, std::move(spec), std::move(handlers));
   }
 
