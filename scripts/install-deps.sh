@@ -16,6 +16,7 @@ packages=(
   clang libclang-rt-14-dev  # the fuzz targets: libFuzzer with ASan/UBSan (scripts/fuzz.sh)
   ngircd    # the IRC channel's tests start their own server on a loopback port
   chromium  # the WebChat end-to-end test (headless, driven by playwright-core)
+  prometheus  # promtool: `promtool check metrics` lints GET /metrics (metrics_e2e_test, metrics_registry_test)
 )
 missing=()
 # Node.js and npm run the conformance tests; a machine that already has them (any vendor) keeps its own.

@@ -209,6 +209,7 @@ void ClientSession::handleConnect(std::string_view text) {
 }
 
 void ClientSession::handleRequest(std::string_view text) {
+  const auto started = deps_.rpcMetrics ? deps_.rpcMetrics->now() : std::chrono::steady_clock::time_point{};
   auto frame = parser_.parse(text);
   if (!frame) {
     if (frame.error().kind == protocol::FrameErrorKind::kNotJson) {
@@ -226,10 +227,20 @@ void ClientSession::handleRequest(std::string_view text) {
     return respondError(frame->id, Error(ErrorCode::kInvalidArgument, "connect after handshake", "already connected"),
                         std::nullopt);
   }
+  if (frame->traceparent && deps_.traces && !protocol::parseTraceparent(*frame->traceparent)) {
+    deps_.traces->countInvalid(TraceSource::kRpc);  // ignored, never an error (W3C Trace Context §3.2)
+  }
   const auto* method = deps_.methods.find(frame->method);
   auto allowed = protocol::authorize(frame->method, scopes_, role_, method != nullptr);
-  if (!allowed) return respondError(frame->id, allowed.error(), std::nullopt);
-  methods::MethodRegistry::dispatch(*method, std::move(*frame), shared_from_this(), caller_);
+  if (!allowed) {
+    if (deps_.rpcMetrics) deps_.rpcMetrics->denied(method);
+    return respondError(frame->id, allowed.error(), std::nullopt);
+  }
+  methods::RpcResponderPtr reply = shared_from_this();
+  if (deps_.rpcMetrics) {
+    reply = deps_.rpcMetrics->track(deps_.rpcMetrics->series(method), std::move(reply), started);
+  }
+  methods::MethodRegistry::dispatch(*method, std::move(*frame), std::move(reply), caller_);
 }
 
 void ClientSession::onEvent(const GatewayEvent& e) {

@@ -13,6 +13,8 @@
 #include "base/ids.h"
 #include "gateway/gateway_services.h"
 #include "gateway/methods/method_registry.h"
+#include "gateway/methods/rpc_metrics.h"
+#include "gateway/trace_intake.h"
 #include "net/server.h"
 #include "protocol/client_info.h"
 #include "protocol/frames.h"
@@ -42,6 +44,10 @@ struct ConnectionDeps {
   security::AuditSink& audit;
   /// `gateway.controlUi.allowedOrigins` / `dangerouslyAllowHostHeaderOriginFallback`.
   security::BrowserOriginPolicy originPolicy;
+  /// Counts and times every request after the handshake (talon_rpc_*); null: not measured.
+  const methods::RpcMetrics* rpcMetrics = nullptr;
+  /// Counts malformed request-frame traceparents; null: not counted.
+  const TraceIntake* traces = nullptr;
 };
 
 /// What the WebSocket upgrade request said about the page that opened the socket (copied: the request

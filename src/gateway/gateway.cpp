@@ -37,10 +37,12 @@
 #include "gateway/live_config.h"
 #include "gateway/methods/builtin_methods.h"
 #include "gateway/methods/health_methods.h"
+#include "gateway/methods/rpc_metrics.h"
 #include "gateway/providers/provider_identity.h"
 #include "gateway/providers/provider_registry.h"
 #include "gateway/routing/access_gate.h"
 #include "gateway/tools/tool_registry.h"
+#include "gateway/trace_intake.h"
 #include "net/http_client.h"
 #include "net/http_router.h"
 #include "protocol/constants.h"
@@ -208,6 +210,8 @@ class Gateway::Impl {
   GatewayState state;
   RunRegistry runs;
   methods::MethodRegistry methods;
+  methods::RpcMetricsPtr rpcMetrics;  // after `methods`: its series are keyed by their definitions
+  TraceIntakePtr traces;
   net::HttpRouter router;
   std::unique_ptr<ConnectionDeps> connectionDeps;
   channels::ChannelRegistry channelFactories;
@@ -248,7 +252,8 @@ class Gateway::Impl {
                            clock,
                            *liveConfig,
                            *channelRuntime,
-                           outbound.get()};
+                           outbound.get(),
+                           traces.get()};
   }
   methods::HealthDeps healthDeps() { return methods::HealthDeps::from(services()); }
 
@@ -492,14 +497,17 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
         }
       });
   impl->healthRecords->subscribe([implp](const health::HealthChange&) { implp->healthDirty = true; });
-  auto runObserver = RunObserver::create(impl->metrics, *impl->healthRecords);
+  auto traces = TraceIntake::create(impl->metrics);
+  if (!traces) return fail(traces.error());
+  impl->traces = std::move(*traces);
+  auto toolRegistry = std::make_shared<tools::ToolRegistry>();
+  if (auto s = tools::registerBuiltinTools(*toolRegistry); !s) return fail(s.error());
+  auto runObserver = RunObserver::create(impl->metrics, *impl->healthRecords, toolRegistry->names());
   if (!runObserver) return fail(runObserver.error());
   impl->runObserver = std::move(*runObserver);
   auto providerHealth = health::ProviderHealth::create(impl->metrics, *impl->healthRecords, impl->clock, {});
   if (!providerHealth) return fail(providerHealth.error());
   impl->providerHealth = std::move(*providerHealth);
-  auto toolRegistry = std::make_shared<tools::ToolRegistry>();
-  if (auto s = tools::registerBuiltinTools(*toolRegistry); !s) return fail(s.error());
   AgentRunnerOptions runnerOptions;
   if (cfg.agents.defaults.maxConcurrent > 0) {
     runnerOptions.maxConcurrent = cfg.agents.defaults.maxConcurrent;
@@ -512,6 +520,9 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   runnerOptions.drainGrace = options.drainGrace;
   runnerOptions.providerIdentities = std::move(providerIdentities);
   runnerOptions.onModelCall = [implp](const health::ModelCallRecord& call) { implp->providerHealth->record(call); };
+  runnerOptions.onToolCall = [implp](std::string_view tool, const tools::ToolOutcome& outcome) {
+    implp->runObserver->observeTool(tool, outcome);
+  };
   runnerOptions.inCooldown = [implp](const std::string& providerId, const std::string& model) {
     return implp->providerHealth->inCooldown(providerId, model);
   };
@@ -557,6 +568,9 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   // Methods, routes and channels, each registered by the module that owns it.
   auto services = impl->services();
   if (auto s = methods::registerBuiltinMethods(impl->methods, services); !s) return fail(s.error());
+  auto rpcMetrics = methods::RpcMetrics::create(impl->metrics, impl->methods, impl->clock);
+  if (!rpcMetrics) return fail(rpcMetrics.error());
+  impl->rpcMetrics = std::move(*rpcMetrics);
   if (auto s = http::registerBuiltinRoutes(impl->router, services); !s) return fail(s.error());
   impl->accessGate =
       std::make_unique<routing::AccessGate>(impl->options.config->config.channels, impl->store.get(), impl->clock);
@@ -572,7 +586,8 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
       ConnectionDeps{impl->info, impl->options.config, impl->methods, impl->bus, impl->presence, impl->health,
                      *impl->limitedAuth, impl->state, impl->clock, *impl->audit,
                      security::BrowserOriginPolicy{cfg.gateway.controlUi.allowedOrigins,
-                                                   cfg.gateway.controlUi.allowHostHeaderOriginFallback}});
+                                                   cfg.gateway.controlUi.allowHostHeaderOriginFallback},
+                     impl->rpcMetrics.get(), impl->traces.get()});
   return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
 }
 

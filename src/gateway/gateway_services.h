@@ -43,6 +43,7 @@ class MetricsRegistry;
 namespace talon::gateway {
 
 class LiveConfig;
+class TraceIntake;
 
 /// One effective config (immutable). The one the gateway started with is `GatewayServices::config`;
 /// LiveConfig (live_config.h) holds the current ones.
@@ -165,6 +166,9 @@ struct GatewayServices {
   /// The outbox: durable outbound delivery on channels (channels/outbound_dispatcher.h); null where
   /// none is wired (then `send` answers UNAVAILABLE).
   channels::OutboundDispatcher* outbound = nullptr;
+  /// Parses and counts HTTP `traceparent` headers (trace_intake.h); null where none is wired (then
+  /// headers are parsed but malformed ones not counted).
+  const TraceIntake* traces = nullptr;
 };
 
 }  // namespace talon::gateway

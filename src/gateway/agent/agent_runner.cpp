@@ -153,8 +153,8 @@ class AgentRunner::Impl : public std::enable_shared_from_this<AgentRunner::Impl>
   }
   RunnerStats stats() const {
     std::lock_guard lock(mu_);
-    return RunnerStats{running_, static_cast<int64_t>(queuedCount_), completed_.load(), failed_.load(),
-                       aborted_.load()};
+    return RunnerStats{running_,        static_cast<int64_t>(queuedCount_), completed_.load(), failed_.load(),
+                       aborted_.load(), static_cast<int64_t>(lanes_.size())};
   }
 
   // Lane bookkeeping (the Locked ones under mu_).
@@ -322,6 +322,7 @@ class AgentRunner::Impl::Turn : public std::enable_shared_from_this<Turn> {
   std::optional<std::chrono::steady_clock::time_point> firstFailure_;
   TimerHandlePtr retryTimer_;
   std::chrono::steady_clock::time_point callStarted_;
+  std::string callSpanId_;  // the span id of the current model call's traceparent; "" without a trace
   json::array attempts_;
   int failures_ = 0;
   int64_t modelMs_ = 0;
@@ -452,6 +453,7 @@ std::optional<Error> AgentRunner::Impl::Turn::intake() {
   run.status = store::RunStatus::kRunning;
   run.model = agent_.model;
   run.startedAtMs = startedMs_;
+  if (req_.trace) run.traceId = req_.trace->traceId;
   store::WriteBatch batch;
   store::SessionRepository::upsert(batch, rec);
   store::TranscriptRepository::append(batch, user);
@@ -515,6 +517,14 @@ void AgentRunner::Impl::Turn::callModel(Lock& lk) {
   request.messages = context_;
   if (impl_->tools_) request.tools = impl_->tools_->specs();
   request.timeout = remaining;
+  callSpanId_.clear();
+  if (req_.trace) {
+    // A child span per model call (W3C Trace Context §3.2.2.4: a random, non-zero parent-id).
+    do {
+      callSpanId_ = randomHex(8);
+    } while (callSpanId_.find_first_not_of('0') == std::string::npos);
+    request.traceparent = protocol::formatTraceparent(*req_.trace, callSpanId_);
+  }
   const uint64_t gen = ++callGen_;
   auto self = shared_from_this();
   ModelStreamHandlers handlers;
@@ -665,11 +675,13 @@ bool AgentRunner::Impl::Turn::selectCandidateLocked() {
 json::object AgentRunner::Impl::Turn::attemptLocked(std::string_view outcome) {
   auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(impl_->clock_->steadyNow() - callStarted_);
   modelMs_ += latency.count();
-  return json::object{{"provider", providerId_},
-                      {"model", model_},
-                      {"step", steps_},
-                      {"outcome", outcome},
-                      {"latencyMs", latency.count()}};
+  json::object attempt{{"provider", providerId_},
+                       {"model", model_},
+                       {"step", steps_},
+                       {"outcome", outcome},
+                       {"latencyMs", latency.count()}};
+  if (!callSpanId_.empty()) attempt["spanId"] = callSpanId_;
+  return attempt;
 }
 
 void AgentRunner::Impl::Turn::observeCallLocked(bool ok, std::string_view reason, const json::object& attempt) {
@@ -858,6 +870,7 @@ void AgentRunner::Impl::Turn::onToolDone(uint64_t gen, tools::ToolOutcome outcom
 
 void AgentRunner::Impl::Turn::recordToolLocked(const ToolCall& call, const tools::ToolOutcome& outcome,
                                                int64_t durationMs) {
+  if (impl_->options_.onToolCall) impl_->options_.onToolCall(call.name, outcome);
   publish("agent", events_.tool("result", call.name, call.id, !outcome.ok(), impl_->clock_->nowMs(),
                                 outcome.ok() ? std::string_view() : tools::toolErrorKindName(*outcome.error)));
   auto content = outcome.modelContent();
@@ -943,6 +956,7 @@ void AgentRunner::Impl::Turn::commit(Lock& lk, Ending ending) {
                  : ending_.terminal == TurnState::kAborted ? store::RunStatus::kAborted
                                                            : store::RunStatus::kError;
     run.model = agent_.model;
+    if (req_.trace) run.traceId = req_.trace->traceId;
     if (ending_.error) {
       run.errorCode = std::string(protocolErrorCode(ending_.error->code));
       run.errorMessage = ending_.error->publicMessage();

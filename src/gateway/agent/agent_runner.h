@@ -47,6 +47,8 @@
 #include "gateway/providers/model_provider.h"
 #include "gateway/providers/provider_identity.h"
 #include "gateway/tools/tool_gate.h"
+#include "gateway/tools/tool_outcome.h"
+#include "protocol/trace_context.h"
 #include "store/store.h"
 
 namespace talon::gateway::tools {
@@ -126,6 +128,10 @@ struct TurnRequest {
   std::optional<std::vector<ChatMessage>> contextOverride;
   /// Budget for the whole turn (0: the runner's default).
   std::chrono::milliseconds timeout{0};
+  /// The W3C trace the request that started the turn carried (request frame `traceparent`, HTTP
+  /// `traceparent` header): recorded with the run (RunRecord::traceId), and every model call sends
+  /// `traceparent` with the trace id, a new span id per call and the trace's flags. nullopt: none.
+  std::optional<protocol::TraceContext> trace;
   /// Each streamed text piece (optional; runs on an I/O thread).
   std::function<void(std::string_view piece)> onDelta;
   /// Called once when the turn leaves its lane's queue and starts (optional; before any model call, on the
@@ -171,6 +177,10 @@ struct AgentRunnerOptions {
   /// Called after every model call, ok or failed (per-provider health), on the thread that saw it end,
   /// with the turn's lock held: must not block nor call back into the runner. Optional.
   std::function<void(const health::ModelCallRecord&)> onModelCall;
+  /// Called after every tool call of a turn ends, with the name the model asked for (possibly not a
+  /// registered tool) and the outcome, on the thread that saw it end, with the turn's lock held: must
+  /// not block nor call back into the runner. Optional.
+  std::function<void(std::string_view tool, const tools::ToolOutcome& outcome)> onToolCall;
   /// True when a provider+model is in cooldown: the turn skips it (recorded as reason "cooldown") while
   /// another model of its chain remains; the last one is always tried. Optional.
   std::function<bool(const std::string& providerId, const std::string& model)> inCooldown;
@@ -187,6 +197,8 @@ struct RunnerStats {
   int64_t completed = 0;
   int64_t failed = 0;
   int64_t aborted = 0;
+  /// Sessions with a turn running or queued now (their lanes are busy).
+  int64_t activeSessions = 0;
 };
 
 /// What abort()/abortSession() did, as OpenClaw's chat.abort answers it: {ok: true, aborted, runIds}

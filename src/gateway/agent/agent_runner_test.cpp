@@ -10,6 +10,9 @@
 #include <mutex>
 
 #include "base/json.h"
+#include "gateway/agent/run_observer.h"
+#include "gateway/health/health_registry.h"
+#include "gateway/health/metrics_registry.h"
 #include "gateway/tools/tool_outcome.h"
 #include "gateway/tools/tool_registry.h"
 #include "store/sqlite_store.h"
@@ -607,6 +610,90 @@ TEST_F(AgentRunnerTest, ToolOutcomesAreValuesWithTheirKind) {
   EXPECT_FALSE(tools::decodeTranscriptMeta(t[5].toolCallsJson, t[5].content).isError);
   EXPECT_EQ(t[5].content, "fine");
   EXPECT_EQ(t[2].toolCallId, "c1");
+}
+
+TEST_F(AgentRunnerTest, ToolCallsAreCountedPerRegisteredToolAndOutcome) {
+  health::MetricsRegistry metrics;
+  health::HealthRegistry records(clock_);
+  auto observer = RunObserver::create(metrics, records, registry_->names());
+  ASSERT_TRUE(observer) << observer.error().toString();
+  AgentRunnerOptions options;
+  options.onToolCall = [&](std::string_view tool, const tools::ToolOutcome& outcome) {
+    (*observer)->observeTool(tool, outcome);
+  };
+  options.onRunEnded = [&](const TurnOutcome& outcome) { (*observer)->observe(outcome); };
+  makeRunner(options);
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->callTools({toolCall("c1", "nosuch", "{}"), toolCall("c2", "echo", "[1,2]"),
+                                 toolCall("c3", "broken", "{}"), toolCall("c4", "echo", R"({"text":"fine"})")});
+  waitCalls(2);
+  provider_->call(1)->answer("ok");
+  settle("r1");
+  const std::string text = metrics.render();
+  for (const char* line : {
+           "talon_tool_calls_total{tool=\"echo\",outcome=\"ok\"} 1\n",
+           "talon_tool_calls_total{tool=\"echo\",outcome=\"invalid_arguments\"} 1\n",
+           "talon_tool_calls_total{tool=\"broken\",outcome=\"failed\"} 1\n",
+           "talon_tool_calls_total{tool=\"unknown\",outcome=\"not_found\"} 1\n",  // the model's name is not a label
+           "talon_tool_calls_total{tool=\"watch\",outcome=\"ok\"} 0\n",
+           "talon_runs_total{outcome=\"ok\"} 1\n",
+       }) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << text;
+  }
+  EXPECT_EQ(text.find("nosuch"), std::string::npos);
+}
+
+// ---- traces -------------------------------------------------------------------------------------------
+
+TEST_F(AgentRunnerTest, TheRequestsTraceReachesEveryModelCallAndTheRunRecord) {
+  makeRunner();
+  TurnRequest t;
+  t.runId = "traced";
+  t.agentId = "main";
+  t.sessionKey = "agent:main:main";
+  t.message = "save a note";
+  t.trace = protocol::parseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  ASSERT_TRUE(t.trace);
+  t.onDone = [this](const TurnOutcome& o) {
+    std::lock_guard lock(eventsMu_);
+    outcomes_[o.runId] = o;
+  };
+  ASSERT_TRUE(runner_->submit(std::move(t)));
+  waitCalls(1);
+  provider_->call(0)->callTools({toolCall("c1", "echo", R"({"text":"x"})")});
+  waitCalls(2);
+  provider_->call(1)->answer("done");
+  settle("traced");
+  // Each call is a child span of the caller's: same trace id and flags, a new non-zero span id.
+  std::vector<std::string> spans;
+  for (std::size_t i = 0; i < 2; ++i) {
+    auto sent = protocol::parseTraceparent(provider_->call(i)->request.traceparent);
+    ASSERT_TRUE(sent) << provider_->call(i)->request.traceparent;
+    EXPECT_EQ(sent->traceId, "4bf92f3577b34da6a3ce929d0e0e4736");
+    EXPECT_EQ(sent->flags, "01");
+    EXPECT_NE(sent->parentId, "00f067aa0ba902b7");
+    spans.push_back(sent->parentId);
+  }
+  EXPECT_NE(spans[0], spans[1]);
+  auto run = store_->runs().get("traced");
+  ASSERT_TRUE(run && *run);
+  EXPECT_EQ((*run)->traceId, "4bf92f3577b34da6a3ce929d0e0e4736");
+  auto attempts = parseJson((*run)->attemptsJson);
+  ASSERT_TRUE(attempts && attempts->is_array());
+  ASSERT_EQ(attempts->as_array().size(), 2u);
+  EXPECT_EQ(getString(attempts->as_array()[0].as_object(), "spanId"), spans[0]);
+  EXPECT_EQ(getString(attempts->as_array()[1].as_object(), "spanId"), spans[1]);
+
+  // Without a trace: no header, no trace id.
+  ASSERT_TRUE(submit("plain"));
+  waitCalls(3);
+  EXPECT_EQ(provider_->call(2)->request.traceparent, "");
+  provider_->call(2)->answer("ok");
+  settle("plain");
+  auto plain = store_->runs().get("plain");
+  ASSERT_TRUE(plain && *plain);
+  EXPECT_EQ((*plain)->traceId, "");
 }
 
 // ---- streamed text ------------------------------------------------------------------------------------

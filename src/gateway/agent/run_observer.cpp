@@ -1,5 +1,7 @@
 #include "gateway/agent/run_observer.h"
 
+#include <iterator>
+
 namespace talon::gateway {
 namespace {
 
@@ -7,7 +9,10 @@ constexpr double kRunDurationBuckets[] = {0.001, 0.005, 0.025, 0.1, 0.5, 1, 2.5,
 
 /// The runner's metrics (Prometheus names and base units).
 constexpr health::MetricSpec kRunMetrics[] = {
-    {"talon_agent_runs_total", health::MetricType::kCounter, "Agent runs that ended, by status.", {"status"}},
+    {"talon_runs_total",
+     health::MetricType::kCounter,
+     "Agent runs that ended, by outcome (ok, error, aborted).",
+     {"outcome"}},
     {"talon_agent_run_failures_total",
      health::MetricType::kCounter,
      "Agent runs that failed, by protocol error code.",
@@ -22,12 +27,22 @@ constexpr health::MetricSpec kRunMetrics[] = {
      health::MetricType::kCounter,
      "Tokens used by agent runs, by direction.",
      {"direction"}},
+    {"talon_tool_calls_total",
+     health::MetricType::kCounter,
+     "Tool calls of agent runs, by tool (\"unknown\" for a name no tool has) and outcome (ok or the error kind).",
+     {"tool", "outcome"}},
+};
+
+constexpr tools::ToolErrorKind kToolErrorKinds[] = {
+    tools::ToolErrorKind::kInvalidArguments, tools::ToolErrorKind::kNotFound,  tools::ToolErrorKind::kDenied,
+    tools::ToolErrorKind::kFailed,           tools::ToolErrorKind::kCancelled, tools::ToolErrorKind::kTimeout,
 };
 
 }  // namespace
 
 Result<std::unique_ptr<RunObserver>> RunObserver::create(health::MetricsRegistry& metrics,
-                                                         health::HealthRegistry& healthRecords) {
+                                                         health::HealthRegistry& healthRecords,
+                                                         const std::vector<std::string>& toolNames) {
   auto families = metrics.add(kRunMetrics);
   if (!families) return fail(families.error());
   std::unique_ptr<RunObserver> o(new RunObserver(healthRecords));
@@ -40,6 +55,26 @@ Result<std::unique_ptr<RunObserver>> RunObserver::create(health::MetricsRegistry
   o->steps_ = *f[3]->counter();
   o->inputTokens_ = *f[4]->counter({"input"});
   o->outputTokens_ = *f[4]->counter({"output"});
+  auto toolSeries = [&](std::string_view tool) -> Result<ToolSeries> {
+    ToolSeries series;
+    auto ok = f[5]->counter({tool, "ok"});
+    if (!ok) return fail(ok.error());
+    series[0] = *ok;
+    for (std::size_t i = 0; i < std::size(kToolErrorKinds); ++i) {
+      auto c = f[5]->counter({tool, tools::toolErrorKindName(kToolErrorKinds[i])});
+      if (!c) return fail(c.error());
+      series[i + 1] = *c;
+    }
+    return series;
+  };
+  for (const auto& name : toolNames) {
+    auto series = toolSeries(name);
+    if (!series) return fail(series.error());
+    o->toolSeries_.emplace(name, *series);
+  }
+  auto unknown = toolSeries("unknown");
+  if (!unknown) return fail(unknown.error());
+  o->unknownTool_ = *unknown;
   healthRecords.set({"agents", "runs", health::HealthState::kOk, "no run has failed", false});
   return o;
 }
@@ -63,6 +98,19 @@ void RunObserver::observe(const TurnOutcome& outcome) {
   std::string detail =
       "run " + outcome.runId + " of agent " + outcome.agentId + " failed: " + outcome.error->publicMessage();
   healthRecords_.set({"agents", "runs", health::HealthState::kDegraded, detail, false});
+}
+
+void RunObserver::observeTool(std::string_view tool, const tools::ToolOutcome& outcome) {
+  auto it = toolSeries_.find(std::string(tool));
+  const ToolSeries& series = it == toolSeries_.end() ? unknownTool_ : it->second;
+  std::size_t index = 0;
+  if (outcome.error) {
+    index = 4;  // "failed", for a kind added to ToolErrorKind but not to kToolErrorKinds
+    for (std::size_t i = 0; i < std::size(kToolErrorKinds); ++i) {
+      if (kToolErrorKinds[i] == *outcome.error) index = i + 1;
+    }
+  }
+  series[index].inc();
 }
 
 }  // namespace talon::gateway

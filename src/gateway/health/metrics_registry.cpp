@@ -12,7 +12,7 @@ namespace detail {
 /// One child's values. Only the fields of its family's type are used.
 struct Series {
   std::atomic<uint64_t> counter{0};
-  std::atomic<double> gauge{0};
+  std::atomic<double> gauge{0};  // gauges: the value; counters: the add() amounts
   // Histograms: per-bucket (not cumulative) counts, bounds.size() + 1 of them (the last is +Inf).
   std::span<const double> bounds;
   std::unique_ptr<std::atomic<uint64_t>[]> buckets;
@@ -205,7 +205,7 @@ Result<detail::Series*> MetricFamily::child(MetricType wanted, std::initializer_
 Result<Counter> MetricFamily::counter(std::initializer_list<std::string_view> labelValues) {
   auto s = child(MetricType::kCounter, labelValues);
   if (!s) return fail(s.error());
-  return Counter(&(*s)->counter);
+  return Counter(&(*s)->counter, &(*s)->gauge);
 }
 
 Result<Gauge> MetricFamily::gauge(std::initializer_list<std::string_view> labelValues) {
@@ -238,7 +238,13 @@ void MetricFamily::render(std::string& out) const {
       case MetricType::kCounter:
         out += name_;
         appendLabels(out, labelNames_, values);
-        fmt::format_to(std::back_inserter(out), " {}\n", series->counter.load(std::memory_order_relaxed));
+        if (const double fraction = series->gauge.load(std::memory_order_relaxed); fraction > 0) {
+          out += ' ';
+          appendValue(out, static_cast<double>(series->counter.load(std::memory_order_relaxed)) + fraction);
+          out += '\n';
+        } else {
+          fmt::format_to(std::back_inserter(out), " {}\n", series->counter.load(std::memory_order_relaxed));
+        }
         break;
       case MetricType::kGauge:
         out += name_;

@@ -62,19 +62,29 @@ namespace detail {
 struct Series;
 }
 
-/// A counter child: a monotonically increasing integer. Cheap to copy; valid as long as its registry.
+/// A counter child: a monotonically increasing count, usually whole (inc) and in base units that need
+/// not be whole when add() is used (CPU seconds). Cheap to copy; valid as long as its registry.
 /// A default-constructed handle is unbound; using it is a programmer error. Thread-safe.
 class Counter {
  public:
   Counter() = default;
   /// Adds `n` (relaxed atomic add).
   void inc(uint64_t n = 1) const { value_->fetch_add(n, std::memory_order_relaxed); }
+  /// Adds `amount` (>= 0; a negative or NaN amount is ignored, a counter never goes down), kept apart
+  /// from the whole increments; the counter then renders as their sum.
+  void add(double amount) const {
+    if (amount > 0) fraction_->fetch_add(amount, std::memory_order_relaxed);
+  }
+  /// The whole increments (inc) so far.
   uint64_t value() const { return value_->load(std::memory_order_relaxed); }
+  /// Everything added so far: value() plus the add() amounts.
+  double total() const { return static_cast<double>(value()) + fraction_->load(std::memory_order_relaxed); }
 
  private:
   friend class MetricFamily;
-  explicit Counter(std::atomic<uint64_t>* v) : value_(v) {}
+  Counter(std::atomic<uint64_t>* v, std::atomic<double>* fraction) : value_(v), fraction_(fraction) {}
   std::atomic<uint64_t>* value_ = nullptr;
+  std::atomic<double>* fraction_ = nullptr;
 };
 
 /// A gauge child: a value that goes up and down (base units). Same handle rules as Counter.

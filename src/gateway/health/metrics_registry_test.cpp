@@ -142,6 +142,27 @@ TEST(MetricsRegistry, SpecialGaugeValues) {
   EXPECT_NE(text.find("talon_d 1.5e-07\n"), std::string::npos);
 }
 
+TEST(MetricsRegistry, CounterAddsAmountsThatAreNotWhole) {
+  constexpr MetricSpec kSpecs[] = {
+      {"talon_cpu_seconds_total", MetricType::kCounter, "CPU time."},
+      {"talon_whole_total", MetricType::kCounter, "Whole."},
+  };
+  MetricsRegistry registry;
+  auto f = registry.add(kSpecs);
+  ASSERT_TRUE(f);
+  Counter cpu = (*f)[0]->counter().value();
+  cpu.inc(2);
+  cpu.add(0.25);
+  cpu.add(-1);   // ignored: a counter never goes down
+  cpu.add(NAN);  // ignored
+  (*f)[1]->counter().value().inc(3);
+  EXPECT_EQ(cpu.value(), 2u);
+  EXPECT_DOUBLE_EQ(cpu.total(), 2.25);
+  const std::string text = registry.render();
+  EXPECT_NE(text.find("talon_cpu_seconds_total 2.25\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("talon_whole_total 3\n"), std::string::npos) << text;
+}
+
 TEST(MetricsRegistry, HistogramNanGoesToInf) {
   constexpr MetricSpec kSpecs[] = {{"talon_h_seconds", MetricType::kHistogram, "h", {}, kRunBuckets}};
   MetricsRegistry registry;

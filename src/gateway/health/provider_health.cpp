@@ -14,11 +14,16 @@ constexpr MetricSpec kProviderMetrics[] = {
      MetricType::kCounter,
      "Model calls made by agent runs, by provider, model and outcome (ok or the failover reason).",
      {"provider", "model", "outcome"}},
-    {"talon_model_call_duration_seconds",
+    {"talon_model_request_duration_seconds",
      MetricType::kHistogram,
-     "Time from sending a model request to its end, by provider and model.",
+     "Time from sending a model request to its end, ok or failed, by provider and model.",
      {"provider", "model"},
      kCallDurationBuckets},
+    {"talon_model_errors_total",
+     MetricType::kCounter,
+     "Failed model requests, by provider and kind (the failover reason: rate_limit, server_error, timeout, ...); "
+     "cancelled calls are not errors.",
+     {"provider", "kind"}},
 };
 
 /// OpenClaw's cooldown steps: 30 s, 1 min, 5 min (cap).
@@ -45,6 +50,7 @@ Result<std::unique_ptr<ProviderHealth>> ProviderHealth::create(MetricsRegistry& 
   std::unique_ptr<ProviderHealth> h(new ProviderHealth(records, std::move(clock), options));
   h->calls_ = (*families)[0];
   h->duration_ = (*families)[1];
+  h->errors_ = (*families)[2];
   return h;
 }
 
@@ -52,6 +58,9 @@ void ProviderHealth::record(const ModelCallRecord& call) {
   if (auto c = calls_->counter({call.providerId, call.model, call.ok ? "ok" : call.reason})) c->inc();
   if (auto d = duration_->histogram({call.providerId, call.model})) {
     d->observe(static_cast<double>(call.latencyMs) / 1000.0);
+  }
+  if (!call.ok && call.reason != "cancelled") {
+    if (auto e = errors_->counter({call.providerId, call.reason.empty() ? "unknown" : call.reason})) e->inc();
   }
   std::lock_guard lock(mu_);
   Entry& e = entries_[{call.providerId, call.model}];

@@ -55,7 +55,10 @@ class ProviderHealth {
     int failuresToCooldown = 3;  // consecutive failed calls that start a cooldown
   };
   /// Registers the metrics (talon_model_calls_total{provider,model,outcome},
-  /// talon_model_call_duration_seconds{provider,model}). Errors: as MetricsRegistry::add.
+  /// talon_model_request_duration_seconds{provider,model}, talon_model_errors_total{provider,kind}).
+  /// Label values come from the config (provider ids, model ids) and the closed set of failover
+  /// reasons, so their number is bounded; a call's children are looked up by label values (a model
+  /// call is seconds long; the lookup is a short mutex hold). Errors: as MetricsRegistry::add.
   static Result<std::unique_ptr<ProviderHealth>> create(MetricsRegistry& metrics, HealthRegistry& records,
                                                         ClockPtr clock, Options options);
 
@@ -81,6 +84,7 @@ class ProviderHealth {
   Options options_;
   MetricFamily* calls_ = nullptr;
   MetricFamily* duration_ = nullptr;
+  MetricFamily* errors_ = nullptr;
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::string>, Entry> entries_;
 };

@@ -49,6 +49,11 @@ TEST_F(ProviderHealthTest, ErrorRateAndLatencyPercentilesPerProviderAndModel) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find("outcome=\"server_error\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("talon_model_errors_total{provider=\"openai\",kind=\"server_error\"} 1\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("talon_model_request_duration_seconds_count{provider=\"openai\",model=\"gpt-4o\"} 21\n"),
+            std::string::npos)
+      << text;
 }
 
 TEST_F(ProviderHealthTest, RepeatedFailuresStartACooldownThatGrowsAndASuccessEnds) {

@@ -17,6 +17,7 @@
 #include "gateway/http/hook_template.h"
 #include "gateway/routing/id_normalization.h"
 #include "gateway/routing/session_key.h"
+#include "gateway/trace_intake.h"
 #include "net/http_router.h"
 #include "security/audit_sink.h"
 #include "security/auth_rate_limiter.h"
@@ -108,7 +109,7 @@ struct AgentAction {
 class HooksIngress {
  public:
   HooksIngress(config::HooksConfig cfg, const AgentDirectory& agents, AgentRunner& runner, security::AuditSink& audit,
-               ClockPtr clock, health::MetricFamily& requests)
+               ClockPtr clock, health::MetricFamily& requests, const TraceIntake* traces)
       : cfg_(std::move(cfg)),
         agents_(agents),
         runner_(runner),
@@ -116,7 +117,8 @@ class HooksIngress {
         clock_(clock),
         token_(cfg_.token),
         limiter_(hookRateLimit(), clock),
-        requests_(requests) {
+        requests_(requests),
+        traces_(traces) {
     if (!cfg_.signing.secret.empty()) {
       verifier_ = std::make_unique<security::WebhookVerifier>(security::Secret(cfg_.signing.secret),
                                                               cfg_.signing.toleranceSeconds, clock);
@@ -471,6 +473,7 @@ class HooksIngress {
     turn.sessionKey = persistent ? base : base + ":run:" + turn.runId;
     turn.message = a.message;
     turn.channel = "webhook";
+    turn.trace = acceptHttpTraceparent(traces_, ex->request().header("traceparent"));
     turn.idempotencyKey = a.idempotencyKey;
     if (a.timeoutSeconds) turn.timeout = std::chrono::seconds(*a.timeoutSeconds);
     std::string runId = turn.runId;
@@ -507,6 +510,7 @@ class HooksIngress {
   std::unique_ptr<security::WebhookVerifier> verifier_;
   security::AuthRateLimiter limiter_;
   health::MetricFamily& requests_;
+  const TraceIntake* traces_;       // may be null
   std::vector<bool> keyTemplated_;  // by mapping: its sessionKey is a template
 };
 
@@ -519,7 +523,7 @@ Status registerHooksRoutes(net::HttpRouter& router, const GatewayServices& servi
   auto families = services.metrics.add(kHookMetrics);
   if (!families) return fail(families.error());
   auto ingress = std::make_shared<HooksIngress>(cfg, services.agents, services.runner, services.audit, services.clock,
-                                                *(*families)[0]);
+                                                *(*families)[0], services.traces);
   auto handler = [ingress](const net::HttpExchangePtr& ex) { ingress->handle(ex); };
   // Every method is routed here: a wrong one answers OpenClaw's 405 text with `Allow: POST`.
   if (auto s = router.add({{}, cfg.path, net::PathMatch::kExact, handler}); !s) return s;

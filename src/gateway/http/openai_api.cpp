@@ -8,6 +8,7 @@
 #include "gateway/http/builtin_routes.h"
 #include "gateway/message_limits.h"
 #include "gateway/routing/id_normalization.h"
+#include "gateway/trace_intake.h"
 #include "net/http_router.h"
 #include "security/audit_sink.h"
 #include "security/authenticator.h"
@@ -25,6 +26,8 @@ struct OpenAiDeps {
   ClockPtr clock;
   /// gateway.limits.maxMessageBytes.
   int64_t maxMessageBytes;
+  /// The `traceparent` header's intake (may be null).
+  const TraceIntake* traces = nullptr;
 };
 
 /// OpenAI's error body: {"error": {"message", "type", "param", "code"}}.
@@ -237,6 +240,7 @@ void handleChatCompletions(const OpenAiDeps& d, const net::HttpExchangePtr& ex) 
                                            : "agent:" + *agentId + ":openai:" + turn.runId;
   turn.message = userText;
   turn.channel = "openai-http";
+  turn.trace = acceptHttpTraceparent(d.traces, req.header("traceparent"));
   turn.contextOverride = std::move(context);
   std::string completionId = "chatcmpl-" + turn.runId;
   int64_t created = d.clock->nowMs() / 1000;
@@ -333,7 +337,8 @@ Status registerOpenAiRoutes(net::HttpRouter& router, const GatewayServices& serv
                      services.audit,
                      services.runner,
                      services.clock,
-                     services.config->config.gateway.limits.maxMessageBytes};
+                     services.config->config.gateway.limits.maxMessageBytes,
+                     services.traces};
   if (auto s = router.add({{"POST"},
                            "/v1/chat/completions",
                            net::PathMatch::kExact,

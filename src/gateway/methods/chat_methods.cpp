@@ -235,6 +235,7 @@ Status registerChatMethods(MethodRegistry& registry, const GatewayServices& serv
                                getString(call.params, "agentId"), call.params, "originatingChannel",
                                std::chrono::milliseconds(intParam(call.params, "timeoutMs", 0)));
          if (!turn) return call.error(turn.error());
+         turn->trace = call.trace;
          call.reply->subscribeSession(turn->sessionKey);
          const auto& id = call.id;
          const auto& r = call.reply;
@@ -288,6 +289,7 @@ Status registerChatMethods(MethodRegistry& registry, const GatewayServices& serv
          auto turn = buildTurn(d, call.caller, "agent", sessionKey, getString(call.params, "agentId"), call.params,
                                "channel", std::chrono::milliseconds(intParam(call.params, "timeout", 0) * 1000));
          if (!turn) return call.error(turn.error());
+         turn->trace = call.trace;
          if (auto s = applyModelOverride(*d.config, call.params, *turn); !s) return call.error(s.error());
          call.reply->subscribeSession(turn->sessionKey);
          const auto& id = call.id;

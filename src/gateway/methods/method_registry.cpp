@@ -43,7 +43,10 @@ void MethodRegistry::dispatch(const MethodDefinition& definition, protocol::Requ
                               MethodCaller caller) {
   auto params = validateParams(definition.name, frame.params, definition.params);
   if (!params) return reply->respondError(frame.id, params.error());
-  definition.handler(MethodCall{std::move(frame.id), std::move(*params), std::move(reply), std::move(caller)});
+  std::optional<protocol::TraceContext> trace;
+  if (frame.traceparent) trace = protocol::parseTraceparent(*frame.traceparent);
+  definition.handler(
+      MethodCall{std::move(frame.id), std::move(*params), std::move(reply), std::move(caller), std::move(trace)});
 }
 
 }  // namespace talon::gateway::methods

@@ -23,6 +23,7 @@
 #include "gateway/methods/params.h"
 #include "protocol/frames.h"
 #include "protocol/scopes.h"
+#include "protocol/trace_context.h"
 
 namespace talon::gateway::methods {
 
@@ -58,6 +59,9 @@ struct MethodCall {
   json::object params;    // validated against the method's ParamsSchema
   RpcResponderPtr reply;  // never null
   MethodCaller caller;    // empty fields when unknown (in-process callers)
+  /// The request frame's W3C `traceparent` (protocol/trace_context.h), when it carried a valid one; a
+  /// malformed one is ignored (the connection counts it).
+  std::optional<protocol::TraceContext> trace;
 
   void ok(std::string_view payloadJson) const { reply->respondOk(id, payloadJson); }
   void error(const Error& e, std::optional<std::string_view> payloadJson = {}) const {
@@ -89,7 +93,8 @@ class MethodRegistry {
   /// Implemented method names in OpenClaw's table order: hello-ok's `features.methods`.
   const std::vector<std::string_view>& names() const { return names_; }
   /// Validates the params of an authorized request and runs its handler; answers a validation error
-  /// itself. `definition` comes from find().
+  /// itself. The frame's traceparent, when valid, becomes MethodCall::trace. `definition` comes from
+  /// find().
   static void dispatch(const MethodDefinition& definition, protocol::RequestFrame frame, RpcResponderPtr reply,
                        MethodCaller caller = {});
 
