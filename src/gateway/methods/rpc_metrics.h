@@ -16,12 +16,10 @@
 
 namespace talon::gateway::methods {
 
-/// What became of one request, its `outcome` label: "ok" (res ok:true), "error" (res ok:false from the
-/// handler or the params check) or "denied" (refused before dispatch: a missing scope or role, or a
-/// method Talon does not implement).
-enum class RpcOutcome { kOk, kError, kDenied };
-
-/// The metric series of one method (or of "unknown"). Handles into the registry; cheap to copy.
+/// The metric series of one method (or of "unknown"), one counter per `outcome` label: "ok" (res
+/// ok:true), "error" (res ok:false from the handler or the params check), "denied" (refused before
+/// dispatch: a missing scope or role, or a method Talon does not implement). Handles into the
+/// registry; cheap to copy.
 struct RpcMethodSeries {
   health::Counter ok, error, denied;
   health::Histogram duration;
