@@ -287,6 +287,15 @@ TEST_F(MetricsE2E, ScrapePassesPromtoolAndHoldsEveryRequiredFamily) {
   EXPECT_TRUE(std::regex_search(requests, m,
                                 std::regex(std::string("\"traceparent\":\"00-") + kHttpTraceId + "-[0-9a-f]{16}-01\"")))
       << requests;
+
+  // The refused scrape is in the audit chain by the token's name, never the token.
+  ASSERT_TRUE(gateway_->stop(SIGTERM).has_value());
+  auto audit = talon(dir_, {"audit", "export"}, env());
+  ASSERT_EQ(audit.status, 0) << audit.err;
+  for (const char* needle : {"\"target\":\"GET /metrics\"", "missing scope: operator.read", "operator-token:scraper"}) {
+    EXPECT_NE(audit.out.find(needle), std::string::npos) << needle << "\n" << audit.out.substr(0, 4000);
+  }
+  EXPECT_EQ(audit.out.find(approverToken), std::string::npos);
 }
 
 TEST_F(MetricsE2E, LoopbackScrapingWithoutATokenOnlyWhenConfigured) {
@@ -300,6 +309,9 @@ TEST_F(MetricsE2E, LoopbackScrapingWithoutATokenOnlyWhenConfigured) {
   ASSERT_TRUE(wrong);
   EXPECT_EQ(wrong->status, 401);
   ASSERT_TRUE(gateway_->stop(SIGTERM).has_value());
+  auto audit = talon(dir_, {"audit", "export"}, env());  // the open endpoint is on record
+  ASSERT_EQ(audit.status, 0) << audit.err;
+  EXPECT_NE(audit.out.find("gateway.metrics.allowUnauthenticatedLoopback"), std::string::npos) << audit.out;
 
   writeConfig(false);
   startGateway();
