@@ -498,6 +498,66 @@ struct HooksConfig {
   int64_t maxBodyBytes = 262'144;
 };
 
+/// `cron.failureAlert` (OpenClaw docs/automation/cron-jobs, "Failure alerts"; openclaw-semantics.md §4):
+/// the global alert policy for repeated job failures. A job's own `failureAlert` fields win over it.
+struct CronFailureAlertConfig {
+  /// The object was written in the config (OpenClaw: a global failureAlert object turns alerts on for
+  /// every job that does not opt out).
+  bool configured = false;
+  /// `enabled` (default true when the object is present).
+  bool enabled = true;
+  /// Consecutive errors before the first alert of an incident (≥ 1).
+  int64_t after = 2;
+  /// Least time between two alerts of one job, ms (≥ 0).
+  int64_t cooldownMs = 3'600'000;
+  /// Skipped runs count towards `after` too.
+  bool includeSkipped = false;
+  /// "announce" (a channel message) | "webhook" (a POST to `to`).
+  std::string mode = "announce";
+  /// announce: the channel ("telegram", …); webhook: unused.
+  std::string channel;
+  /// announce: the peer ("user:<id>", "group:<id>", …); webhook: the http(s) URL.
+  std::string to;
+  /// announce: the account to send from (empty: the channel's default).
+  std::string accountId;
+};
+
+/// `cron.escalation` (Talon-only; OpenClaw has no such key: docs/cron.md "Escalation"): what the
+/// scheduler does while a recurring job keeps failing. The retry after error n (n ≥ 1) waits
+/// min(maxMs, initialMs·2^(n-1)) instead of the job's normal cadence; the job is disabled after
+/// `disableAfter` consecutive errors.
+struct CronEscalationConfig {
+  /// `retryBackoff.initialMs`: the wait after the first error, ms (≥ 1000). Default 1 min.
+  int64_t retryInitialMs = 60'000;
+  /// `retryBackoff.maxMs`: the longest wait, ms (≥ initialMs). Default 60 min.
+  int64_t retryMaxMs = 3'600'000;
+  /// `disableAfter`: consecutive errors that disable the job (state.autoDisabled reason
+  /// "consecutive-failures"); 0 never disables. Default 10 (OpenClaw's backstop).
+  int64_t disableAfter = 10;
+};
+
+/// `cron` (OpenClaw docs/gateway/config-automation.md; openclaw-semantics.md §4 "Config"): the scheduler.
+/// Implemented: enabled, skipMissedJobs, failureAlert, webhookToken, sessionRetention (only `false` /
+/// "0h": Talon does not prune cron sessions yet) and Talon's `escalation`. `triggers` and
+/// `webhookSsrfPolicy` are reported as not supported yet.
+struct CronConfig {
+  /// `enabled` (default true): false keeps the scheduler stopped (jobs stay stored; cron.status says
+  /// enabled:false). OPENCLAW_SKIP_CRON=1 / TALON_SKIP_CRON=1 in the environment do the same.
+  bool enabled = true;
+  /// `skipMissedJobs`: after downtime, a recurring job's missed slots are skipped (true) or run once
+  /// (false, default).
+  bool skipMissedJobs = false;
+  CronFailureAlertConfig failureAlert;
+  /// `webhookToken`: sent as `Authorization: Bearer <token>` with webhook deliveries and alerts; empty:
+  /// none. A SecretInput (string, `${VAR}`, or a ref resolved by security::resolveConfigSecrets).
+  std::string webhookToken;
+  /// webhookToken given as a file/exec/store ref (resolved into webhookToken at start).
+  std::optional<SecretRef> webhookTokenRef;
+  /// Why a configured webhookToken has no value (an unset env var, an unreadable ref); empty otherwise.
+  std::string webhookTokenUnavailable;
+  CronEscalationConfig escalation;
+};
+
 /// The whole effective config.
 struct TalonConfig {
   GatewayConfig gateway;
@@ -512,6 +572,7 @@ struct TalonConfig {
   SecretsConfig secrets;
   ChannelsConfig channels;
   HooksConfig hooks;
+  CronConfig cron;
 };
 
 }  // namespace talon::config

@@ -16,7 +16,8 @@ namespace talon::config {
   SECTION(kLoggingSection)             \
   SECTION(kSecretsSection)             \
   SECTION(kChannelsSection)            \
-  SECTION(kHooksSection)
+  SECTION(kHooksSection)               \
+  SECTION(kCronSection)
 
 #define TALON_DECLARE_SECTION(name) extern const ConfigSection name;
 TALON_CONFIG_SECTIONS(TALON_DECLARE_SECTION)

@@ -462,6 +462,7 @@ bool configUsesSecretSource(const config::TalonConfig& config, std::string_view 
       if (settingsUse(s)) return true;
     }
   }
+  if (is(config.cron.webhookTokenRef)) return true;
   return false;
 }
 
@@ -527,6 +528,14 @@ void resolveConfigSecrets(config::TalonConfig& config, const SecretResolver& res
   for (auto& c : config.channels.entries) {
     resolveSettings(c.settings);
     for (auto& [id, s] : c.accountSettings) resolveSettings(s);
+  }
+  if (config.cron.webhookTokenRef) {
+    auto v = resolver.resolve(*config.cron.webhookTokenRef);
+    if (v) {
+      config.cron.webhookToken = std::string(v->reveal());
+    } else {
+      config.cron.webhookTokenUnavailable = v.error().message;
+    }
   }
 }
 
