@@ -35,6 +35,9 @@ class ChannelSet;
 class ChannelManager;
 class OutboundDispatcher;
 }  // namespace talon::gateway::channels
+namespace talon::gateway::automation {
+class CronService;
+}  // namespace talon::gateway::automation
 namespace talon::gateway::health {
 class HealthRegistry;
 class MetricsRegistry;
@@ -169,6 +172,9 @@ struct GatewayServices {
   /// Parses and counts HTTP `traceparent` headers (trace_intake.h); null where none is wired (then
   /// headers are parsed but malformed ones not counted).
   const TraceIntake* traces = nullptr;
+  /// The cron scheduler (automation/cron_service.h); null where none is wired (then the cron.* methods
+  /// answer UNAVAILABLE). Present but not started when cron is disabled (cron.status says enabled:false).
+  automation::CronService* cron = nullptr;
 };
 
 }  // namespace talon::gateway

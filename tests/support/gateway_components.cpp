@@ -101,6 +101,7 @@ void GatewayComponents::build(GatewayComponentsOptions options) {
 }
 
 GatewayComponents::~GatewayComponents() {
+  cron.reset();
   runner.reset();
   if (store) store->close();
 }
@@ -126,7 +127,9 @@ gateway::GatewayServices GatewayComponents::services() {
                                   clock,
                                   *liveConfig,
                                   *channelRuntime,
-                                  outbound.get()};
+                                  outbound.get(),
+                                  nullptr,
+                                  cron.get()};
 }
 
 bool GatewayComponents::settle(const std::string& runId) {

@@ -19,6 +19,7 @@
 
 #include "base/clock.h"
 #include "gateway/agent/agent_runner.h"
+#include "gateway/automation/cron_service.h"
 #include "gateway/channels/channel_manager.h"
 #include "gateway/channels/channel_registry.h"
 #include "gateway/channels/channel_set.h"
@@ -95,6 +96,8 @@ class GatewayComponents {
   std::unique_ptr<gateway::LiveConfig> liveConfig;
   /// The outbox, when a test creates one (services().outbound); none by default.
   std::unique_ptr<gateway::channels::OutboundDispatcher> outbound;
+  /// The cron scheduler, when a test creates one (services().cron); none by default.
+  std::unique_ptr<gateway::automation::CronService> cron;
   /// The built-in channel factories (loopback).
   gateway::channels::ChannelRegistry channelFactories;
   /// The channel runtime over configText's `channels`, created (accounts in `channels`) but not started:

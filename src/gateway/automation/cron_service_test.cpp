@@ -1,0 +1,474 @@
+// The cron scheduler over real components (tests/support/gateway_components.h: a SQLite store in a temp
+// dir, an AgentRunner over the FakeModelProvider, ManualExecutors and a SimulatedClock): a job runs at its
+// time and records a run; a failing job backs off and is disabled; alerts go once per incident and a
+// recovery follows; catch-up after downtime runs once or skips; a crash leaves an interrupted run; a slot
+// that comes due during a run is skipped. Everything in simulated time.
+#include "gateway/automation/cron_service.h"
+
+#include <gtest/gtest.h>
+
+#include "gateway/channels/loopback_channel.h"
+#include "gateway/channels/outbound_dispatcher.h"
+#include "support/gateway_components.h"
+
+namespace talon::gateway::automation {
+namespace {
+
+constexpr int64_t kMinute = 60'000;
+constexpr int64_t kHour = 3'600'000;
+
+json::object object(std::string_view text) {
+  auto v = parseJson(text);
+  EXPECT_TRUE(v && v->is_object()) << text;
+  return v && v->is_object() ? v->as_object() : json::object{};
+}
+
+/// An agentTurn job in an isolated session, every `everyMs`, plus `extra` fields.
+json::object everyJob(int64_t everyMs, std::string_view extra = "") {
+  return object(fmt::format(R"({{"name":"report","schedule":{{"kind":"every","everyMs":{}}},
+      "sessionTarget":"isolated","wakeMode":"now","payload":{{"kind":"agentTurn","message":"write the report"}}{}}})",
+                            everyMs, extra.empty() ? "" : std::string(",") + std::string(extra)));
+}
+
+class CronServiceTest : public ::testing::Test {
+ protected:
+  struct NullSink final : channels::ChannelSink {
+    void onInbound(std::string_view, routing::InboundMessage) override {}
+  };
+
+  CronServiceTest() {
+    auto channel = std::make_unique<channels::LoopbackChannel>("default", gw_.clock);
+    loopback_ = channel.get();
+    gw_.channels.add("loopback", std::move(channel));
+    EXPECT_TRUE(loopback_->start(sink_));
+    channels::OutboundPolicy policy;
+    policy.jitter = 0.0;
+    auto outbound = channels::OutboundDispatcher::create(
+        *gw_.store, gw_.metrics, gw_.healthRecords, gw_.bus, gw_.executors.executors(), gw_.clock,
+        [this](std::string_view id) { return gw_.channels.find(id); }, policy);
+    EXPECT_TRUE(outbound);
+    if (outbound) gw_.outbound = std::move(*outbound);
+    bus_ = gw_.bus.subscribe(
+        [this](const GatewayEvent& e) {
+          if (e.name == "cron") events_.push_back(object(*e.payloadJson));
+        },
+        EventBus::Interest::kEverySession);
+  }
+  ~CronServiceTest() override { gw_.bus.unsubscribe(bus_); }
+
+  /// A fresh service over the components' store (as a gateway start makes one).
+  std::unique_ptr<CronService> makeService(config::CronConfig cfg = {}) {
+    auto service = CronService::create(
+        CronServiceDeps{gw_.clock, gw_.executors.executors(), gw_.store.get(), gw_.runner.get(), gw_.outbound.get(),
+                        nullptr, &gw_.healthRecords, &gw_.metrics, &gw_.bus, &gw_.audit, cfg, "main"});
+    EXPECT_TRUE(service) << service.error().toString();
+    return service ? std::move(*service) : nullptr;
+  }
+
+  /// Answers model call `i` (0-based) with `text`, or fails it, and runs until no cron run is active.
+  void answer(CronService& cron, std::size_t i, std::optional<std::string> text) {
+    ASSERT_TRUE(gw_.waitCalls(i + 1)) << "no model call " << i;
+    if (text) {
+      gw_.provider->call(i)->answer(*text);
+    } else {
+      gw_.provider->call(i)->complete(fail(ErrorCode::kUpstream, "the model is down"));
+    }
+    ASSERT_TRUE(gw_.executors.runUntil([&] { return cron.activeRuns() == 0; }));
+  }
+
+  std::vector<store::CronRunRow> runs(CronService& cron, const std::string& jobId) {
+    auto page = cron.runs(jobId, 200, 0);
+    EXPECT_TRUE(page) << page.error().toString();
+    return page ? page->runs : std::vector<store::CronRunRow>{};
+  }
+
+  double metric(std::string_view name, std::string_view label) {
+    auto* family = gw_.metrics.find(name);
+    if (!family) return -1;
+    if (family->type() == health::MetricType::kCounter) return static_cast<double>(family->counter({label})->value());
+    return family->gauge({label})->value();
+  }
+
+  std::vector<std::string> escalations(std::string_view action) {
+    std::vector<std::string> out;
+    for (const auto& e : gw_.audit.ofKind("cron.escalation")) {
+      if (e.details.at("action").as_string() == action) out.push_back(e.target);
+    }
+    return out;
+  }
+
+  talon::testing::GatewayComponents gw_;
+  NullSink sink_;
+  channels::LoopbackChannel* loopback_ = nullptr;
+  uint64_t bus_ = 0;
+  std::vector<json::object> events_;
+};
+
+TEST_F(CronServiceTest, AJobRunsAtItsTimeAndRecordsTheRun) {
+  auto cron = makeService();
+  ASSERT_TRUE(cron && cron->start());
+  const int64_t created = gw_.clock->nowMs();
+  auto job = cron->add(everyJob(kMinute), {"operator:test"});
+  ASSERT_TRUE(job) << job.error().toString();
+  const std::string id(job->at("id").as_string());
+  EXPECT_EQ(job->at("state").at("nextRunAtMs").as_int64(), created + kMinute);
+  EXPECT_EQ(gw_.audit.ofKind("cron.add").size(), 1u);
+
+  gw_.executors.advance(kMinute - 1);
+  EXPECT_EQ(gw_.provider->count(), 0u) << "nothing runs before its time";
+  gw_.executors.advance(1);
+  answer(*cron, 0, "the report");
+
+  auto history = runs(*cron, id);
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].status, "ok");
+  EXPECT_EQ(history[0].trigger, "schedule");
+  EXPECT_EQ(history[0].summary, "the report");
+  EXPECT_EQ(history[0].scheduledAtMs, created + kMinute);
+  EXPECT_EQ(history[0].sessionKey.rfind("agent:main:cron:" + id + ":run:", 0), 0u) << history[0].sessionKey;
+  EXPECT_EQ(history[0].deliveryStatus, "not-requested");
+
+  auto row = cron->row(id);
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->state.lastRunStatus, "ok");
+  EXPECT_EQ(row->state.consecutiveErrors, 0);
+  EXPECT_EQ(row->state.lastSuccessAtMs, gw_.clock->nowMs());
+  EXPECT_EQ(row->state.nextRunAtMs, created + 2 * kMinute);
+  EXPECT_EQ(row->state.runningSinceMs, 0);
+  EXPECT_EQ(metric("talon_cron_runs_total", "ok"), 1);
+  EXPECT_EQ(metric("talon_cron_job_last_success_timestamp_seconds", id),
+            static_cast<double>(row->state.lastSuccessAtMs) / 1000.0);
+  auto health = gw_.healthRecords.get("cron:" + id, "runs");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->state, health::HealthState::kOk);
+
+  std::vector<std::string> actions;
+  for (const auto& e : events_) actions.emplace_back(e.at("action").as_string());
+  EXPECT_EQ(actions, (std::vector<std::string>{"added", "started", "finished"}));
+
+  // The second slot runs too, each in its own session.
+  gw_.executors.advance(kMinute);
+  answer(*cron, 1, "again");
+  history = runs(*cron, id);
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_NE(history[0].sessionKey, history[1].sessionKey);
+}
+
+TEST_F(CronServiceTest, AnnounceDeliversTheAnswerAndALastRouteIsRecordedAsNotDelivered) {
+  auto cron = makeService();
+  ASSERT_TRUE(cron && cron->start());
+  auto job =
+      cron->add(everyJob(kMinute, R"("delivery":{"mode":"announce","channel":"loopback","to":"group:team"})"), {});
+  ASSERT_TRUE(job) << job.error().toString();
+  const std::string id(job->at("id").as_string());
+  gw_.executors.advance(kMinute);
+  answer(*cron, 0, "today's report");
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return loopback_->sent().size() == 1; }));
+  EXPECT_EQ(loopback_->sent()[0].text, "today's report");
+  EXPECT_EQ(loopback_->sent()[0].peer.id, "team");
+  EXPECT_EQ(runs(*cron, id)[0].deliveryStatus, "delivered");
+
+  // OpenClaw's CLI default: announce without a channel (the last route), which Talon cannot resolve yet.
+  auto last = cron->add(everyJob(kHour, R"("delivery":{"mode":"announce"})"), {});
+  ASSERT_TRUE(last) << last.error().toString();
+  const std::string lastId(last->at("id").as_string());
+  ASSERT_TRUE(cron->run(lastId, "force", {}));
+  answer(*cron, 1, "nowhere to go");
+  auto history = runs(*cron, lastId);
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].status, "ok");
+  EXPECT_EQ(history[0].deliveryStatus, "not-delivered");
+  EXPECT_NE(history[0].error.find("last route"), std::string::npos) << history[0].error;
+}
+
+TEST_F(CronServiceTest, ASystemEventRunsAsATurnInTheMainSession) {
+  auto cron = makeService();
+  ASSERT_TRUE(cron && cron->start());
+  auto job = cron->add(object(R"({"name":"nudge","schedule":{"kind":"every","everyMs":60000},"sessionTarget":"main",
+                                  "wakeMode":"now","payload":{"kind":"systemEvent","text":"check the inbox"}})"),
+                       {});
+  ASSERT_TRUE(job) << job.error().toString();
+  gw_.executors.advance(kMinute);
+  ASSERT_TRUE(gw_.waitCalls(1));
+  EXPECT_NE(gw_.provider->call(0)->request.messages.back().content.find("check the inbox"), std::string::npos);
+  answer(*cron, 0, "ok");
+  auto history = runs(*cron, std::string(job->at("id").as_string()));
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].sessionKey, "agent:main:main");
+}
+
+TEST_F(CronServiceTest, AFailingJobBacksOffThenIsDisabled) {
+  config::CronConfig cfg;
+  cfg.escalation.retryInitialMs = kMinute;
+  cfg.escalation.retryMaxMs = 2 * kMinute;
+  cfg.escalation.disableAfter = 4;
+  auto cron = makeService(cfg);
+  ASSERT_TRUE(cron && cron->start());
+  auto job = cron->add(everyJob(kHour), {});
+  ASSERT_TRUE(job);
+  const std::string id(job->at("id").as_string());
+
+  gw_.executors.advance(kHour);
+  answer(*cron, 0, std::nullopt);
+  auto row = cron->row(id);
+  EXPECT_EQ(row->state.consecutiveErrors, 1);
+  EXPECT_EQ(row->state.nextRunAtMs, gw_.clock->nowMs() + kMinute) << "the retry follows the backoff, not the hour";
+  EXPECT_EQ(gw_.healthRecords.get("cron:" + id, "runs")->state, health::HealthState::kDegraded);
+  EXPECT_EQ(metric("talon_cron_job_consecutive_errors", id), 1);
+
+  gw_.executors.advance(kMinute);
+  answer(*cron, 1, std::nullopt);
+  EXPECT_EQ(cron->row(id)->state.nextRunAtMs, gw_.clock->nowMs() + 2 * kMinute);
+  gw_.executors.advance(2 * kMinute);
+  answer(*cron, 2, std::nullopt);
+  EXPECT_EQ(cron->row(id)->state.nextRunAtMs, gw_.clock->nowMs() + 2 * kMinute) << "capped at maxMs";
+  EXPECT_EQ(runs(*cron, id)[0].trigger, "retry");
+  EXPECT_EQ(escalations("backoff").size(), 3u);
+
+  gw_.executors.advance(2 * kMinute);
+  answer(*cron, 3, std::nullopt);
+  row = cron->row(id);
+  EXPECT_FALSE(row->enabled);
+  EXPECT_EQ(row->state.autoDisabledReason, "consecutive-failures");
+  EXPECT_EQ(row->state.autoDisabledAtMs, gw_.clock->nowMs());
+  EXPECT_EQ(row->state.nextRunAtMs, 0);
+  EXPECT_EQ(gw_.healthRecords.get("cron:" + id, "runs")->state, health::HealthState::kFailed);
+  EXPECT_EQ(escalations("disable"), std::vector<std::string>{id});
+  EXPECT_EQ(metric("talon_cron_escalations_total", "disable"), 1);
+  EXPECT_EQ(metric("talon_cron_runs_total", "error"), 4);
+  auto shown = cron->get(id);
+  EXPECT_EQ(shown->at("state").at("autoDisabled").at("reason").as_string(), "consecutive-failures");
+
+  gw_.executors.advance(10 * kHour);
+  EXPECT_EQ(gw_.provider->count(), 4u) << "a disabled job does not run";
+
+  // Enabling it again clears the auto-disable and schedules it.
+  auto enabled = cron->update(id, object(R"({"enabled":true})"), {});
+  ASSERT_TRUE(enabled) << enabled.error().toString();
+  row = cron->row(id);
+  EXPECT_TRUE(row->enabled);
+  EXPECT_TRUE(row->state.autoDisabledReason.empty());
+  EXPECT_EQ(row->state.consecutiveErrors, 0);
+  EXPECT_GT(row->state.nextRunAtMs, gw_.clock->nowMs());
+}
+
+TEST_F(CronServiceTest, AnAlertGoesOncePerIncidentAndARecoveryFollows) {
+  config::CronConfig cfg;
+  cfg.escalation.retryInitialMs = kMinute;
+  cfg.escalation.disableAfter = 0;
+  auto cron = makeService(cfg);
+  ASSERT_TRUE(cron && cron->start());
+  auto job = cron->add(
+      everyJob(kHour, R"("failureAlert":{"after":2,"channel":"loopback","to":"user:ops","cooldownMs":3600000})"), {});
+  ASSERT_TRUE(job) << job.error().toString();
+  const std::string id(job->at("id").as_string());
+
+  gw_.executors.advance(kHour);
+  answer(*cron, 0, std::nullopt);
+  gw_.executors.runReady();
+  EXPECT_TRUE(loopback_->sent().empty()) << "one error is below `after`";
+
+  gw_.executors.advance(kMinute);
+  answer(*cron, 1, std::nullopt);
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return loopback_->sent().size() == 1; }));
+  auto alert = loopback_->sent()[0];
+  EXPECT_EQ(alert.peer.id, "ops");
+  EXPECT_NE(alert.text.find("\"report\""), std::string::npos) << alert.text;
+  EXPECT_NE(alert.text.find("failed 2 times"), std::string::npos) << alert.text;
+  EXPECT_NE(alert.text.find("the model is down"), std::string::npos) << alert.text;
+  EXPECT_GT(cron->row(id)->state.alertedAtMs, 0);
+
+  gw_.executors.advance(2 * kMinute);
+  answer(*cron, 2, std::nullopt);
+  gw_.executors.advance(4 * kMinute);
+  answer(*cron, 3, std::nullopt);
+  gw_.executors.runReady();
+  EXPECT_EQ(escalations("alert").size(), 1u) << "the same incident alerts once within the cooldown";
+  EXPECT_EQ(loopback_->sent().size(), 1u);
+
+  gw_.executors.advance(8 * kMinute);
+  answer(*cron, 4, "fine again");
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return loopback_->sent().size() == 2; }));
+  EXPECT_NE(loopback_->sent()[1].text.find("recovered"), std::string::npos) << loopback_->sent()[1].text;
+  EXPECT_EQ(cron->row(id)->state.alertedAtMs, 0);
+  EXPECT_EQ(metric("talon_cron_escalations_total", "alert"), 1);
+  EXPECT_EQ(metric("talon_cron_escalations_total", "recovery"), 1);
+  EXPECT_EQ(escalations("alert"), std::vector<std::string>{id});
+  EXPECT_EQ(gw_.healthRecords.get("cron:" + id, "runs")->state, health::HealthState::kOk);
+
+  // A new incident alerts again.
+  gw_.executors.advance(kHour);
+  answer(*cron, 5, std::nullopt);
+  gw_.executors.advance(kMinute);
+  answer(*cron, 6, std::nullopt);
+  EXPECT_EQ(escalations("alert").size(), 2u);
+  EXPECT_TRUE(gw_.executors.runUntil([&] { return loopback_->sent().size() == 3; }));
+}
+
+TEST_F(CronServiceTest, AfterDowntimeAMissedJobRunsOnceNotOncePerSlot) {
+  std::string id;
+  {
+    auto cron = makeService();
+    ASSERT_TRUE(cron && cron->start());
+    auto job = cron->add(everyJob(kMinute), {});
+    ASSERT_TRUE(job);
+    id = std::string(job->at("id").as_string());
+    cron->stop();
+  }
+  gw_.clock->advance(10 * kMinute);  // the gateway was down: ten slots passed
+  auto cron = makeService();
+  ASSERT_TRUE(cron && cron->start());
+  answer(*cron, 0, "caught up");
+  gw_.executors.runReady();
+  EXPECT_EQ(gw_.provider->count(), 1u);
+  auto history = runs(*cron, id);
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].trigger, "catch-up");
+  EXPECT_GT(cron->row(id)->state.nextRunAtMs, gw_.clock->nowMs());
+}
+
+TEST_F(CronServiceTest, AfterDowntimeSkipMissedJobsTakesTheNextSlot) {
+  std::string id;
+  {
+    auto cron = makeService();
+    ASSERT_TRUE(cron && cron->start());
+    auto job = cron->add(everyJob(kMinute), {});
+    ASSERT_TRUE(job);
+    id = std::string(job->at("id").as_string());
+  }
+  gw_.clock->advance(10 * kMinute + 1);
+  config::CronConfig cfg;
+  cfg.skipMissedJobs = true;
+  auto cron = makeService(cfg);
+  ASSERT_TRUE(cron && cron->start());
+  gw_.executors.runReady();
+  EXPECT_EQ(gw_.provider->count(), 0u);
+  EXPECT_TRUE(runs(*cron, id).empty());
+  const int64_t next = cron->row(id)->state.nextRunAtMs;
+  EXPECT_GT(next, gw_.clock->nowMs());
+  EXPECT_LE(next, gw_.clock->nowMs() + kMinute);
+}
+
+TEST_F(CronServiceTest, ARunLeftRunningByACrashIsInterrupted) {
+  std::string id;
+  {
+    auto cron = makeService();
+    ASSERT_TRUE(cron && cron->start());
+    auto job = cron->add(everyJob(kHour), {});
+    ASSERT_TRUE(job);
+    id = std::string(job->at("id").as_string());
+    gw_.executors.advance(kHour);
+    ASSERT_TRUE(gw_.waitCalls(1));  // the run is in progress when the "process" goes away
+  }
+  auto cron = makeService();
+  ASSERT_TRUE(cron && cron->start());
+  auto history = runs(*cron, id);
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].status, "interrupted");
+  EXPECT_GT(history[0].finishedAtMs, 0);
+  auto row = cron->row(id);
+  EXPECT_EQ(row->state.runningSinceMs, 0);
+  EXPECT_EQ(row->state.lastRunStatus, "error");
+  EXPECT_EQ(row->state.consecutiveErrors, 1);
+  EXPECT_EQ(metric("talon_cron_runs_total", "interrupted"), 1);
+  EXPECT_EQ(gw_.audit.ofKind("cron.run.interrupted").size(), 1u);
+  auto shown = cronRunToJson(history[0], "report");
+  EXPECT_EQ(shown.at("status").as_string(), "error");
+}
+
+TEST_F(CronServiceTest, ASlotDueDuringARunIsSkipped) {
+  auto cron = makeService();
+  ASSERT_TRUE(cron && cron->start());
+  auto job = cron->add(everyJob(kMinute), {});
+  ASSERT_TRUE(job);
+  const std::string id(job->at("id").as_string());
+  gw_.executors.advance(kMinute);
+  ASSERT_TRUE(gw_.waitCalls(1));
+  gw_.executors.advance(kMinute);  // the next slot while the first run still runs
+  auto history = runs(*cron, id);
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0].status, "skipped");
+  EXPECT_EQ(history[0].error, "already running");
+  EXPECT_EQ(history[1].status, "running");
+  EXPECT_EQ(metric("talon_cron_runs_total", "skipped"), 1);
+  EXPECT_EQ(gw_.provider->count(), 1u) << "no second turn while the first runs";
+  answer(*cron, 0, "done late");
+  EXPECT_EQ(cron->row(id)->state.consecutiveSkipped, 0);
+}
+
+TEST_F(CronServiceTest, AOneShotJobIsDeletedAfterItsSuccess) {
+  auto cron = makeService();
+  ASSERT_TRUE(cron && cron->start());
+  auto job = cron->add(object(R"({"name":"once","schedule":{"kind":"at","at":"2m"},"sessionTarget":"isolated",
+                                  "wakeMode":"now","payload":{"kind":"agentTurn","message":"once"}})"),
+                       {});
+  ASSERT_TRUE(job) << job.error().toString();
+  EXPECT_TRUE(job->at("deleteAfterRun").as_bool());
+  const std::string id(job->at("id").as_string());
+  gw_.executors.advance(2 * kMinute);
+  answer(*cron, 0, "done");
+  EXPECT_FALSE(cron->get(id));
+  EXPECT_FALSE(gw_.healthRecords.get("cron:" + id, "runs"));
+}
+
+TEST_F(CronServiceTest, ManualRunsAnswerAsOpenClaw) {
+  auto cron = makeService();
+  ASSERT_TRUE(cron);
+  auto job = cron->add(everyJob(kHour), {});
+  ASSERT_TRUE(job);
+  const std::string id(job->at("id").as_string());
+  auto stopped = cron->run(id, "force", {});
+  ASSERT_TRUE(stopped);
+  EXPECT_EQ(stopped->reason, "stopped");
+  ASSERT_TRUE(cron->start());
+  auto notDue = cron->run(id, "due", {});
+  ASSERT_TRUE(notDue);
+  EXPECT_FALSE(notDue->enqueued);
+  EXPECT_EQ(notDue->reason, "not-due");
+  auto forced = cron->run(id, "force", {"operator:cli"});
+  ASSERT_TRUE(forced);
+  EXPECT_TRUE(forced->enqueued);
+  auto again = cron->run(id, "force", {});
+  EXPECT_EQ(again->reason, "already-running");
+  answer(*cron, 0, "manual");
+  auto history = runs(*cron, id);
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].trigger, "manual");
+  EXPECT_EQ(history[0].id, forced->runId);
+  EXPECT_EQ(cron->row(id)->state.nextRunAtMs, job->at("state").at("nextRunAtMs").as_int64()) << "schedule kept";
+  EXPECT_FALSE(cron->run("nope", "force", {}));
+}
+
+TEST_F(CronServiceTest, UnsupportedKindsAreRefusedNotStored) {
+  auto cron = makeService();
+  ASSERT_TRUE(cron);
+  auto command = cron->add(object(R"({"name":"x","schedule":{"kind":"every","everyMs":1000},"sessionTarget":"isolated",
+                                      "wakeMode":"now","payload":{"kind":"command","argv":["ls"]}})"),
+                           {});
+  ASSERT_FALSE(command);
+  EXPECT_EQ(command.error().code, ErrorCode::kUnsupported);
+  auto stream =
+      cron->add(object(R"({"name":"x","schedule":{"kind":"stream","command":["tail"]},"sessionTarget":"isolated",
+                                     "wakeMode":"now","payload":{"kind":"agentTurn","message":"m"}})"),
+                {});
+  ASSERT_FALSE(stream);
+  EXPECT_EQ(stream.error().code, ErrorCode::kUnsupported);
+  auto mainTurn = cron->add(object(R"({"name":"x","schedule":{"kind":"every","everyMs":1000},"sessionTarget":"main",
+                                       "wakeMode":"now","payload":{"kind":"agentTurn","message":"m"}})"),
+                            {});
+  ASSERT_FALSE(mainTurn);
+  EXPECT_EQ(mainTurn.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(cron->list().empty());
+}
+
+TEST(CronRetryDelay, DoublesUpToTheMaximum) {
+  config::CronEscalationConfig e;
+  EXPECT_EQ(cronRetryDelayMs(e, 1), 60'000);
+  EXPECT_EQ(cronRetryDelayMs(e, 2), 120'000);
+  EXPECT_EQ(cronRetryDelayMs(e, 3), 240'000);
+  EXPECT_EQ(cronRetryDelayMs(e, 7), 3'600'000);
+  EXPECT_EQ(cronRetryDelayMs(e, 100), 3'600'000);
+}
+
+}  // namespace
+}  // namespace talon::gateway::automation
