@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <cstdlib>
 #include <thread>
 
 #include "base/file_io.h"
@@ -22,6 +23,8 @@
 #include "config/reload_plan.h"
 #include "gateway/agent/agent_runner.h"
 #include "gateway/agent/run_observer.h"
+#include "gateway/automation/cron_service.h"
+#include "gateway/automation/webhook_sender.h"
 #include "gateway/channels/channel_manager.h"
 #include "gateway/channels/channel_registry.h"
 #include "gateway/channels/channel_set.h"
@@ -60,6 +63,23 @@ namespace talon::gateway {
 namespace asio = boost::asio;
 
 namespace {
+
+/// Whether the cron scheduler runs: cron.enabled, unless TALON_SKIP_CRON or OPENCLAW_SKIP_CRON is "1"
+/// (OpenClaw's kill switch).
+bool cronEnabled(const config::CronConfig& cron) {
+  for (const char* name : {"TALON_SKIP_CRON", "OPENCLAW_SKIP_CRON"}) {
+    const char* v = std::getenv(name);
+    if (v != nullptr && std::string_view(v) == "1") return false;
+  }
+  return cron.enabled;
+}
+
+/// The agent a cron job without agentId runs as: the sole agent, else the first configured one.
+std::string cronDefaultAgent(const AgentDirectory& agents) {
+  if (!agents.defaultAgentId().empty()) return agents.defaultAgentId();
+  const auto& ids = agents.roster().agentIds();
+  return ids.empty() ? std::string("main") : ids.front();
+}
 
 /// Listening addresses for `gateway.bind` (OpenClaw: loopback = 127.0.0.1 and ::1; lan/auto = every
 /// interface; custom = customBindHost).
@@ -220,6 +240,9 @@ class Gateway::Impl {
   /// The outbox (before `inbound`, which sends through it).
   std::unique_ptr<channels::OutboundDispatcher> outbound;
   std::unique_ptr<channels::InboundRouter> inbound;
+  /// Cron: webhook deliveries and alerts, and the scheduler (started by run() unless cron is off).
+  std::unique_ptr<automation::WebhookSender> webhooks;
+  std::unique_ptr<automation::CronService> cron;
   /// Runs the configured channel accounts (started by run(), stopped after the turns drained).
   std::unique_ptr<channels::ChannelManager> channelRuntime;
   net::ServerPtr server;
@@ -253,7 +276,8 @@ class Gateway::Impl {
                            *liveConfig,
                            *channelRuntime,
                            outbound.get(),
-                           traces.get()};
+                           traces.get(),
+                           cron.get()};
   }
   methods::HealthDeps healthDeps() { return methods::HealthDeps::from(services()); }
 
@@ -565,6 +589,19 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   if (!outbound) return fail(outbound.error());
   impl->outbound = std::move(*outbound);
 
+  // Cron (automation/cron_service.h): created always (the cron.* methods manage stored jobs), started
+  // by run() unless cron.enabled is false or TALON_SKIP_CRON / OPENCLAW_SKIP_CRON is "1".
+  auto webhooks =
+      automation::WebhookSender::create(net::HttpClient::create(impl->io), impl->executors, impl->clock, impl->metrics);
+  if (!webhooks) return fail(webhooks.error());
+  impl->webhooks = std::move(*webhooks);
+  auto cron = automation::CronService::create(
+      automation::CronServiceDeps{impl->clock, impl->executors, impl->store.get(), impl->runner.get(),
+                                  impl->outbound.get(), impl->webhooks.get(), impl->healthRecords.get(), &impl->metrics,
+                                  &impl->bus, impl->audit.get(), cfg.cron, cronDefaultAgent(*impl->agents)});
+  if (!cron) return fail(cron.error());
+  impl->cron = std::move(*cron);
+
   // Methods, routes and channels, each registered by the module that owns it.
   auto services = impl->services();
   if (auto s = methods::registerBuiltinMethods(impl->methods, services); !s) return fail(s.error());
@@ -642,6 +679,11 @@ Status Gateway::run() {
   } else if (*resumed > 0) {
     spdlog::info("outbox: resuming {} pending deliveries", *resumed);
   }
+  if (cronEnabled(impl.options.config->config.cron)) {
+    if (auto s = impl.cron->start(); !s) spdlog::error("cron: the scheduler did not start: {}", s.error().toString());
+  } else {
+    spdlog::info("cron: the scheduler is off (cron.enabled false, or TALON_SKIP_CRON / OPENCLAW_SKIP_CRON set)");
+  }
   // OpenClaw keeps a last-known-good copy of a config the gateway started with.
   if (impl.options.config->exists) {
     asio::post(*impl.workers, [path = std::filesystem::path(impl.options.config->path)] {
@@ -687,6 +729,7 @@ void Gateway::stop() {
       spdlog::error("turns did not end within the drain grace plus 5 s; stopping anyway");
       impl.io.stop();
     });
+    if (impl.cron) impl.cron->stop();  // nothing new starts; runs in progress are recorded as they end
     impl.runner->drain([&impl, drained] {
       *drained = true;  // the backstop (possibly on another thread) now does nothing; io.stop() ends its wait
       asio::post(impl.io, [&impl] {

@@ -21,6 +21,7 @@ constexpr RegisterFamily kFamilies[] = {
     registerDeviceMethods,
     registerChannelPairingMethods,
     registerSendMethods,
+    registerCronMethods,
 };
 // clang-format on
 }  // namespace

@@ -24,5 +24,6 @@ Status registerDeviceMethods(MethodRegistry& registry, const GatewayServices& se
 // channel_pairing_methods.cpp
 Status registerChannelPairingMethods(MethodRegistry& registry, const GatewayServices& services);
 Status registerSendMethods(MethodRegistry& registry, const GatewayServices& services);  // send_methods.cpp
+Status registerCronMethods(MethodRegistry& registry, const GatewayServices& services);  // cron_methods.cpp
 
 }  // namespace talon::gateway::methods

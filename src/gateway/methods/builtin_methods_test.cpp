@@ -72,7 +72,15 @@ TEST_F(BuiltinMethodsTest, EveryRegisteredMethodIsOpenClawsWithItsScope) {
                                       "device.pair.remove",
                                       "device.token.revoke",
                                       "device.token.rotate",
-                                      "send"};
+                                      "send",
+                                      "cron.add",
+                                      "cron.get",
+                                      "cron.list",
+                                      "cron.remove",
+                                      "cron.run",
+                                      "cron.runs",
+                                      "cron.status",
+                                      "cron.update"};
   EXPECT_EQ(std::set<std::string_view>(names.begin(), names.end()), expected);
 }
 
