@@ -303,6 +303,24 @@ TEST_F(SecretResolverTest, ResolveConfigSecretsFillsKeysAndReportsFailuresByRef)
   EXPECT_NE(d.gateway.auth.secretUnavailable.find("filemain:/none"), std::string::npos);
 }
 
+TEST_F(SecretResolverTest, ResolveConfigSecretsFillsTheCronWebhookToken) {
+  auto f = writeFile(dir.path() / "s.json", R"({"cron":"canary-7f3e-file-secret"})", 0600);
+  config::TalonConfig c;
+  c.secrets = fileProvider(f);
+  c.cron.webhookTokenRef = config::SecretRef{"file", "filemain", "/cron", "cron.webhookToken"};
+  EXPECT_TRUE(configUsesSecretSource(c, "file"));
+  resolveConfigSecrets(c, resolver(c.secrets));
+  EXPECT_EQ(c.cron.webhookToken, kCanary);
+  EXPECT_TRUE(c.cron.webhookTokenUnavailable.empty());
+
+  config::TalonConfig d;
+  d.secrets = c.secrets;
+  d.cron.webhookTokenRef = config::SecretRef{"file", "filemain", "/none", "cron.webhookToken"};
+  resolveConfigSecrets(d, resolver(d.secrets));
+  EXPECT_TRUE(d.cron.webhookToken.empty());
+  EXPECT_NE(d.cron.webhookTokenUnavailable.find("filemain:/none"), std::string::npos);
+}
+
 TEST(AgentsUsingProvider, FollowsOwnAndInheritedModels) {
   config::TalonConfig c;
   c.agents.defaults.model.primary = "openai/gpt";
