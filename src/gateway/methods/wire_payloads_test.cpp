@@ -14,6 +14,7 @@
 
 #include "base/file_io.h"
 #include "base/json.h"
+#include "gateway/automation/cron_service.h"
 #include "gateway/methods/method_registry.h"
 #include "protocol/methods.h"
 #include "support/method_harness.h"
@@ -39,6 +40,11 @@ const std::map<std::string, std::map<std::string, std::string>, std::less<>>& om
         {".agents[].thinkingOptions", "thinking levels are not supported yet"},
         {".agents[].thinkingDefault", "thinking levels are not supported yet"},
         {".agents[].defaultPermissionMode", "no permission modes yet: every tool call passes the ToolGate"}}},
+      {"cron.list",
+       {{".jobs[].declarationKey", "declarative jobs (declarationKey) are not supported yet"},
+        {".jobs[].configRevision", "expectedConfigRevision is not supported yet, so no revision token is sent"},
+        {".jobs[].effectiveAgentId", "a job names its agent in agentId (absent: the default agent)"},
+        {".deliveryPreviews", "delivery previews are not supported yet (includeDeliveryPreviews is refused)"}}},
       {"config.get",
        {{".includedPaths", "the config snapshot does not keep $include provenance yet"},
         {".includeProvenance", "the config snapshot does not keep $include provenance yet"},
@@ -210,6 +216,28 @@ TEST(WirePayloads, RegisteredMethodsAnswerWithOpenClawsShape) {
   ASSERT_TRUE(gw.ok());
   gw.presence.set(1, PresenceEntry{"cb0afaac-7a9d-4de0-9bbb-696625b64a8d", "laptop", "127.0.0.1", "fixture", "linux",
                                    "Linux", "cli", "connect", gw.clock->nowMs()});
+  // A started scheduler with one job, so cron.list and cron.status have something to show.
+  auto cron = automation::CronService::create(automation::CronServiceDeps{gw.clock,
+                                                                          gw.executors.executors(),
+                                                                          gw.store.get(),
+                                                                          gw.runner.get(),
+                                                                          nullptr,
+                                                                          nullptr,
+                                                                          &gw.healthRecords,
+                                                                          &gw.metrics,
+                                                                          &gw.bus,
+                                                                          &gw.audit,
+                                                                          {},
+                                                                          "main"});
+  ASSERT_TRUE(cron) << cron.error().toString();
+  gw.cron = std::move(*cron);
+  ASSERT_TRUE(gw.cron->start());
+  auto job = parseJson(R"j({"name":"heartbeat-main","displayName":"Heartbeat (main)","agentId":"main",
+      "schedule":{"kind":"every","everyMs":1800000,"anchorMs":578852},"sessionTarget":"main","wakeMode":"now",
+      "payload":{
+    "kind" : "systemEvent", "text" : "check in"}
+})j");
+  ASSERT_TRUE(job && gw.cron->add(job->as_object(), {}));
   talon::testing::MethodHarness harness(gw);
   ASSERT_TRUE(harness.ok());
 
@@ -230,9 +258,9 @@ TEST(WirePayloads, RegisteredMethodsAnswerWithOpenClawsShape) {
     compared.insert(method);
   }
   // The captures cover these methods; a capture that stops being compared is a failure, not a skip.
-  EXPECT_EQ(compared,
-            (std::set<std::string>{"agents.list", "channels.status", "config.get", "device.pair.list", "health",
-                                   "logs.tail", "models.list", "sessions.list", "status", "system-presence"}));
+  EXPECT_EQ(compared, (std::set<std::string>{"agents.list", "channels.status", "config.get", "cron.list", "cron.status",
+                                             "device.pair.list", "health", "logs.tail", "models.list", "sessions.list",
+                                             "status", "system-presence"}));
   // Every listed omission or type difference applied to some capture: none is left over from a key
   // OpenClaw no longer sends.
   for (const auto* lists : {&omittedKeys(), &typeDifferences()}) {
