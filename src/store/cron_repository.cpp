@@ -57,6 +57,7 @@ constexpr const char kListRuns[] =
     "SELECT " TALON_CRON_RUN_COLUMNS " FROM cron_runs ORDER BY started_at_ms DESC, id DESC LIMIT ?1 OFFSET ?2";
 constexpr const char kCountRunsOfJob[] = "SELECT count(*) FROM cron_runs WHERE job_id = ?1";
 constexpr const char kCountRuns[] = "SELECT count(*) FROM cron_runs";
+constexpr const char kGetRun[] = "SELECT " TALON_CRON_RUN_COLUMNS " FROM cron_runs WHERE id = ?1";
 constexpr const char kRunningRuns[] =
     "SELECT " TALON_CRON_RUN_COLUMNS " FROM cron_runs WHERE status = 'running' ORDER BY started_at_ms, id";
 
@@ -423,6 +424,19 @@ Result<std::vector<CronRunRow>> CronRepository::runningRuns() const {
     SQLite::Statement& q = c.statement(kRunningRuns);
     StatementReset reset(q);
     while (q.executeStep()) out.push_back(readRun(q));
+    return {};
+  });
+  if (!st) return fail(st.error());
+  return out;
+}
+
+Result<std::optional<CronRunRow>> CronRepository::getRun(const std::string& id) const {
+  std::optional<CronRunRow> out;
+  auto st = store_->read("reading a cron run", [&](ReadConnection& c) -> Status {
+    SQLite::Statement& q = c.statement(kGetRun);
+    StatementReset reset(q);
+    q.bind(1, id);
+    if (q.executeStep()) out = readRun(q);
     return {};
   });
   if (!st) return fail(st.error());

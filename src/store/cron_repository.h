@@ -109,6 +109,9 @@ class CronRepository {
   };
   /// Errors: kInvalidArgument for limit < 1 or offset < 0; as getJob().
   Result<RunPage> listRuns(const std::string& jobId, int64_t limit, int64_t offset) const;
+  /// The run `id`, or nullopt (what `cron.runs {runId}` answers; `openclaw cron run --wait` polls it).
+  /// Errors: as getJob().
+  Result<std::optional<CronRunRow>> getRun(const std::string& id) const;
   /// Runs still "running" (what a start marks interrupted after a crash). Errors: as getJob().
   Result<std::vector<CronRunRow>> runningRuns() const;
 

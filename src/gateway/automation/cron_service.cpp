@@ -995,6 +995,10 @@ Result<store::CronRepository::RunPage> CronService::runs(const std::string& jobI
   return impl_->repo().listRuns(jobId, limit, offset);
 }
 
+Result<std::optional<store::CronRunRow>> CronService::findRun(const std::string& runId) const {
+  return impl_->repo().getRun(runId);
+}
+
 std::string CronService::jobName(const std::string& id) const {
   std::lock_guard lock(impl_->mu);
   const Impl::Job* job = impl_->find(id);

@@ -164,6 +164,8 @@ class CronService {
   /// "if-enabled" (now, unless disabled). A manual run keeps the schedule. Errors: kNotFound; the store's.
   Result<CronRunRequestResult> run(const std::string& id, const std::string& mode, const CronActor& actor);
   /// cron.runs: a page of runs of one job (jobId) or of all (empty), newest first. Errors: the store's.
+  /// The run `runId` (any job), or nullopt. Any thread (a store read). Errors: the store's.
+  Result<std::optional<store::CronRunRow>> findRun(const std::string& runId) const;
   Result<store::CronRepository::RunPage> runs(const std::string& jobId, int64_t limit, int64_t offset) const;
   /// The name of job `id` (empty when unknown).
   std::string jobName(const std::string& id) const;

@@ -10,8 +10,9 @@
 //   cron.remove {id|jobId} → {ok:true, removed:true}
 //   cron.run {id|jobId, mode?: "force" (default) | "due" | "if-enabled", expectedProcessInstanceId?}
 //     → {ok:true, enqueued:true, runId, processInstanceId} | {ok:true, ran:false, reason, processInstanceId}
-//   cron.runs {id|jobId?, scope?, limit? (1–200, default 50), offset?} → {entries[CronRunLogEntry], total,
-//     offset, limit, hasMore, nextOffset}
+//   cron.runs {id|jobId?, scope?, runId?, limit? (1–200, default 50), offset?} → {entries[CronRunLogEntry],
+//     total, offset, limit, hasMore, nextOffset}; with runId (what cron.run answered) only that run, or no
+//     entry yet (`openclaw cron run --wait` polls it)
 // An unknown job is INVALID_REQUEST with details {code:"CRON_JOB_NOT_FOUND", jobId} (OpenClaw's
 // respondCronJobNotFound). Filters, sorting and options Talon does not implement yet (query, sortBy,
 // scheduleKind, statuses, …) are refused as not supported yet. Handlers run the service on
@@ -311,7 +312,7 @@ Status registerCronMethods(MethodRegistry& registry, const GatewayServices& serv
                         {"scope", ParamType::kString},
                         idParam(),
                         jobIdParam(),
-                        {"runId", ParamType::kNonEmptyString, false, true},
+                        {"runId", ParamType::kNonEmptyString},
                         {"limit", ParamType::kInteger},
                         {"offset", ParamType::kInteger},
                         {"statuses", ParamType::kArray, false, true},
@@ -345,6 +346,25 @@ Status registerCronMethods(MethodRegistry& registry, const GatewayServices& serv
                            auto id = jobIdOf("cron.runs", p);
                            if (!id) return call.error(id.error());
                            jobId = *id;
+                         }
+                         if (auto runId = getString(p, "runId")) {
+                           // One run, as `openclaw cron run --wait` polls it: the entry, or none yet.
+                           executors.blocking([cron, call, jobId, limit, runId = std::string(*runId)] {
+                             auto run = cron->findRun(runId);
+                             if (!run) return call.error(run.error());
+                             json::array entries;
+                             if (*run && (*run)->status != "running" && (jobId.empty() || (*run)->jobId == jobId)) {
+                               entries.push_back(automation::cronRunToJson(**run, cron->jobName((*run)->jobId)));
+                             }
+                             const int64_t total = static_cast<int64_t>(entries.size());
+                             call.ok(json::serialize(json::object{{"entries", std::move(entries)},
+                                                                  {"total", total},
+                                                                  {"offset", 0},
+                                                                  {"limit", limit},
+                                                                  {"hasMore", false},
+                                                                  {"nextOffset", nullptr}}));
+                           });
+                           return;
                          }
                          executors.blocking([cron, call, jobId, limit, offset] {
                            auto page = cron->runs(jobId, limit, offset);

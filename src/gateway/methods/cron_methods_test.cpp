@@ -154,8 +154,22 @@ TEST_F(CronMethodsTest, RunAndRunsAnswerAsOpenClaw) {
   EXPECT_TRUE(run.payload.at("enqueued").as_bool());
   const std::string runId(run.payload.at("runId").as_string());
   ASSERT_TRUE(gw_.waitCalls(1));
+  // `openclaw cron run --wait` polls cron.runs {id, runId, limit: 1}: no entry while the run runs...
+  const std::string byRunId = R"({"id":")" + id + R"(","runId":")" + runId + R"(","limit":1})";
+  auto pending = harness_.call("cron.runs", params(byRunId));
+  ASSERT_TRUE(pending.ok) << pending.error->toString();
+  EXPECT_TRUE(pending.payload.at("entries").as_array().empty());
   gw_.provider->call(0)->answer("the digest");
   ASSERT_TRUE(gw_.executors.runUntil([&] { return gw_.cron->activeRuns() == 0; }));
+  // ... then that run's entry.
+  auto finished = harness_.call("cron.runs", params(byRunId));
+  ASSERT_TRUE(finished.ok);
+  ASSERT_EQ(finished.payload.at("entries").as_array().size(), 1u);
+  EXPECT_EQ(finished.payload.at("entries").at(0).at("runId").as_string(), runId);
+  EXPECT_EQ(finished.payload.at("entries").at(0).at("status").as_string(), "ok");
+  auto unknown = harness_.call("cron.runs", params(R"({"runId":"no-such-run"})"));
+  ASSERT_TRUE(unknown.ok);
+  EXPECT_TRUE(unknown.payload.at("entries").as_array().empty());
 
   auto runs = harness_.call("cron.runs", params(R"({"id":")" + id + R"("})"));
   ASSERT_TRUE(runs.ok) << runs.error->toString();
