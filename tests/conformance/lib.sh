@@ -176,3 +176,58 @@ conf_finish() {
   fi
   exit 0
 }
+
+# Finds OpenClaw's CLI, the reference client (OPENCLAW_REF_DIR, default ~/.cache/openclaw-ref); sets
+# OC_DIR and OPENCLAW. Missing: a skip (exit 77) when TALON_SKIP_OPENCLAW_CONFORMANCE=1, else a failure saying how to
+# install it. Call before conf_init.
+conf_require_openclaw() {
+  OC_DIR="${OPENCLAW_REF_DIR:-$HOME/.cache/openclaw-ref}"
+  OPENCLAW="$OC_DIR/bin/openclaw"
+  [ -x "$OPENCLAW" ] && return 0
+  if [ "${TALON_SKIP_OPENCLAW_CONFORMANCE:-0}" = "1" ]; then
+    echo "SKIP: OpenClaw is not installed at $OC_DIR (TALON_SKIP_OPENCLAW_CONFORMANCE=1)"
+    exit "$CONF_SKIP"
+  fi
+  echo "FAIL: OpenClaw (the reference CLI) is not installed: $OPENCLAW is missing." >&2
+  echo "      Install it with scripts/install-openclaw.sh (it honours OPENCLAW_REF_DIR), point OPENCLAW_REF_DIR" >&2
+  echo "      at an existing install, or set TALON_SKIP_OPENCLAW_CONFORMANCE=1 to skip this test." >&2
+  exit 1
+}
+
+# An isolated home for the OpenClaw CLI (its own HOME and state dir, not the shared /tmp/openclaw) whose
+# config is a local gateway on GATEWAY_PORT, so every target it adds is this Talon gateway; sets OC_HOME,
+# OC_STATE and OC_CONFIG (the config `oc` uses; a script may point it at another file).
+conf_openclaw_home() {
+  OC_HOME="$WORK/openclaw-home"
+  OC_STATE="$OC_HOME/.openclaw"
+  OC_CONFIG="$OC_STATE/openclaw.json"
+  mkdir -p "$OC_STATE/logs" "$WORK/tmp" "$WORK/out"
+  cat >"$OC_CONFIG" <<EOF
+{
+  "gateway": { "mode": "local", "port": $GATEWAY_PORT },
+  "update": { "checkOnStart": false },
+  "discovery": { "mdns": { "mode": "off" } },
+  "logging": { "file": "$OC_STATE/logs/openclaw.log" }
+}
+EOF
+}
+
+# oc NAME ARGS...: runs the OpenClaw CLI in that home with an environment of its own (no inherited
+# OPENCLAW_* variables); stdout, stderr and the exit code land in $WORK/out/NAME.{out,err,rc}.
+oc() {
+  local name="$1" rc=0
+  shift
+  env -i PATH="/usr/local/bin:/usr/bin:/bin" HOME="$OC_HOME" USER="conformance" LANG="C.UTF-8" \
+    TERM="dumb" NO_COLOR=1 CI=1 TMPDIR="$WORK/tmp" OPENCLAW_DISABLE_BONJOUR=1 OPENCLAW_NO_AUTO_UPDATE=1 \
+    OPENCLAW_STATE_DIR="$OC_STATE" OPENCLAW_CONFIG_PATH="$OC_CONFIG" \
+    "$OPENCLAW" "$@" >"$WORK/out/$name.out" 2>"$WORK/out/$name.err" </dev/null || rc=$?
+  echo "$rc" >"$WORK/out/$name.rc"
+  return 0
+}
+
+# show NAME: what command NAME printed and its exit code, for a failed check.
+show() {
+  echo "exit code: $(cat "$WORK/out/$1.rc")"
+  echo "stdout: $(head -c 3000 "$WORK/out/$1.out")"
+  echo "stderr: $(head -c 3000 "$WORK/out/$1.err")"
+}

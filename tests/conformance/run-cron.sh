@@ -12,43 +12,20 @@
 # shellcheck disable=SC2317 source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-OC_DIR="${OPENCLAW_REF_DIR:-$HOME/.cache/openclaw-ref}"
-OPENCLAW="$OC_DIR/bin/openclaw"
-if [ ! -x "$OPENCLAW" ]; then
-  if [ "${TALON_SKIP_OPENCLAW_CONFORMANCE:-0}" = "1" ]; then
-    echo "SKIP: OpenClaw is not installed at $OC_DIR (TALON_SKIP_OPENCLAW_CONFORMANCE=1)"
-    exit "$CONF_SKIP"
-  fi
-  echo "FAIL: OpenClaw is not installed: $OPENCLAW is missing (scripts/install-openclaw.sh)." >&2
-  exit 1
-fi
+conf_require_openclaw
 
 conf_init
 conf_require_binaries
 conf_start_gateway
 
 URL="ws://127.0.0.1:$GATEWAY_PORT"
-OC_HOME="$WORK/openclaw-home"
-OC_STATE="$OC_HOME/.openclaw"
-mkdir -p "$OC_STATE/logs" "$WORK/tmp" "$WORK/out"
-cat >"$OC_STATE/openclaw.json" <<EOF
-{
-  "gateway": { "mode": "local", "port": $GATEWAY_PORT },
-  "update": { "checkOnStart": false },
-  "discovery": { "mdns": { "mode": "off" } },
-  "logging": { "file": "$OC_STATE/logs/openclaw.log" }
-}
-EOF
+conf_openclaw_home
 
-# oc NAME ARGS...: runs the OpenClaw CLI; stdout, stderr and the exit code land in $WORK/out/NAME.*.
-oc() {
-  local name="$1" rc=0
+# ocg NAME ARGS...: `oc` against this gateway (--url, --token).
+ocg() {
+  local name="$1"
   shift
-  env -i PATH="/usr/local/bin:/usr/bin:/bin" HOME="$OC_HOME" USER="conformance" LANG="C.UTF-8" \
-    TERM="dumb" NO_COLOR=1 CI=1 TMPDIR="$WORK/tmp" OPENCLAW_DISABLE_BONJOUR=1 OPENCLAW_NO_AUTO_UPDATE=1 \
-    OPENCLAW_STATE_DIR="$OC_STATE" OPENCLAW_CONFIG_PATH="$OC_STATE/openclaw.json" \
-    "$OPENCLAW" "$@" --url "$URL" --token "$TOKEN" >"$WORK/out/$name.out" 2>"$WORK/out/$name.err" </dev/null || rc=$?
-  echo "$rc" >"$WORK/out/$name.rc"
+  oc "$name" "$@" --url "$URL" --token "$TOKEN"
 }
 # tl NAME ARGS...: the same with `talon`.
 tl() {
@@ -56,11 +33,6 @@ tl() {
   shift
   "$TALON_BINARY" "$@" --url "$URL" --token "$TOKEN" >"$WORK/out/$name.out" 2>"$WORK/out/$name.err" </dev/null || rc=$?
   echo "$rc" >"$WORK/out/$name.rc"
-}
-show() {
-  echo "exit code: $(cat "$WORK/out/$1.rc")"
-  echo "stdout: $(head -c 2000 "$WORK/out/$1.out")"
-  echo "stderr: $(head -c 2000 "$WORK/out/$1.err")"
 }
 # js NAME EXPR: evaluates EXPR with `out` = the JSON of $WORK/out/NAME.out; prints it; fails when falsy.
 js() {
@@ -79,7 +51,7 @@ ok_rc() {
 }
 
 add_job() {
-  oc add cron add --name conformance-job --every 1h --message "conformance-ping from cron" --session isolated \
+  ocg add cron add --name conformance-job --every 1h --message "conformance-ping from cron" --session isolated \
     --no-deliver --json
   ok_rc add || return 1
   JOB_ID="$(js add 'out.id || (out.job && out.job.id)')" || {
@@ -92,7 +64,7 @@ conf_check "openclaw cron add --every 1h --message … --no-deliver" add_job
 JOB_ID="$(js add 'out.id || (out.job && out.job.id)' 2>/dev/null || true)"
 
 list_job() {
-  oc list cron list --all --json
+  ocg list cron list --all --json
   ok_rc list || return 1
   js list "out.jobs.some(j => j.id === '$JOB_ID' && j.name === 'conformance-job' && j.schedule.kind === 'every'
            && j.schedule.everyMs === 3600000 && j.payload.kind === 'agentTurn' && j.state.nextRunAtMs > Date.now())
@@ -104,7 +76,7 @@ list_job() {
 conf_check "openclaw cron list --json shows the job" list_job
 
 run_wait() {
-  oc run cron run "$JOB_ID" --wait --wait-timeout 60s --json
+  ocg run cron run "$JOB_ID" --wait --wait-timeout 60s --json
   ok_rc run || return 1
   js run "out.completed === true && out.status === 'ok' && out.run && out.run.jobId === '$JOB_ID'
           && /pong from the mock model/.test(out.run.summary || '') && 'finished ok: ' + out.run.summary" || {
@@ -115,7 +87,7 @@ run_wait() {
 conf_check "openclaw cron run <id> --wait: the run finishes ok with the model's answer" run_wait
 
 runs_list() {
-  oc runs cron runs --id "$JOB_ID" --json
+  ocg runs cron runs --id "$JOB_ID" --json
   ok_rc runs || return 1
   js runs "out.entries.length >= 1 && out.entries[0].jobId === '$JOB_ID' && out.entries[0].status === 'ok'
            && 'entries: ' + out.entries.length" || {
@@ -139,9 +111,9 @@ talon_views() {
 conf_check "talon cron list|health|runs --json agree" talon_views
 
 remove_job() {
-  oc rm cron rm "$JOB_ID" --json
+  ocg rm cron rm "$JOB_ID" --json
   ok_rc rm || return 1
-  oc list2 cron list --all --json
+  ocg list2 cron list --all --json
   ok_rc list2 || return 1
   js list2 "!out.jobs.some(j => j.id === '$JOB_ID') && 'removed'" || {
     show list2

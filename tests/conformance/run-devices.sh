@@ -13,16 +13,7 @@
 # shellcheck disable=SC2317 source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-OC_DIR="${OPENCLAW_REF_DIR:-$HOME/.cache/openclaw-ref}"
-OPENCLAW="$OC_DIR/bin/openclaw"
-if [ ! -x "$OPENCLAW" ]; then
-  if [ "${TALON_SKIP_OPENCLAW_CONFORMANCE:-0}" = "1" ]; then
-    echo "SKIP: OpenClaw is not installed at $OC_DIR (TALON_SKIP_OPENCLAW_CONFORMANCE=1)"
-    exit "$CONF_SKIP"
-  fi
-  echo "FAIL: OpenClaw is not installed: $OPENCLAW is missing (scripts/install-openclaw.sh)." >&2
-  exit 1
-fi
+conf_require_openclaw
 
 conf_init
 conf_require_binaries

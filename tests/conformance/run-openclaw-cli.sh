@@ -12,18 +12,7 @@
 # shellcheck disable=SC2317 source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-OC_DIR="${OPENCLAW_REF_DIR:-$HOME/.cache/openclaw-ref}"
-OPENCLAW="$OC_DIR/bin/openclaw"
-if [ ! -x "$OPENCLAW" ]; then
-  if [ "${TALON_SKIP_OPENCLAW_CONFORMANCE:-0}" = "1" ]; then
-    echo "SKIP: OpenClaw is not installed at $OC_DIR (TALON_SKIP_OPENCLAW_CONFORMANCE=1)"
-    exit "$CONF_SKIP"
-  fi
-  echo "FAIL: OpenClaw (the reference CLI) is not installed: $OPENCLAW is missing." >&2
-  echo "      Install it with scripts/install-openclaw.sh (it honours OPENCLAW_REF_DIR), point OPENCLAW_REF_DIR" >&2
-  echo "      at an existing install, or set TALON_SKIP_OPENCLAW_CONFORMANCE=1 to skip this test." >&2
-  exit 1
-fi
+conf_require_openclaw
 
 conf_init
 conf_require_binaries
@@ -62,25 +51,7 @@ cat >"$OC_STATE/remote.json" <<EOF
 EOF
 OC_CONFIG="$OC_STATE/local.json"
 
-# oc NAME ARGS...: runs the OpenClaw CLI; stdout, stderr and the exit code land in $WORK/out/NAME.*.
-oc() {
-  local name="$1" rc=0
-  shift
-  env -i PATH="/usr/local/bin:/usr/bin:/bin" HOME="$OC_HOME" USER="conformance" LANG="C.UTF-8" \
-    TERM="dumb" NO_COLOR=1 CI=1 TMPDIR="$WORK/tmp" OPENCLAW_DISABLE_BONJOUR=1 OPENCLAW_NO_AUTO_UPDATE=1 \
-    OPENCLAW_STATE_DIR="$OC_STATE" OPENCLAW_CONFIG_PATH="$OC_CONFIG" \
-    "$OPENCLAW" "$@" >"$WORK/out/$name.out" 2>"$WORK/out/$name.err" </dev/null || rc=$?
-  echo "$rc" >"$WORK/out/$name.rc"
-  return 0
-}
 
-# show NAME: the command's output, for a failed check.
-show() {
-  local name="$1"
-  echo "exit code: $(cat "$WORK/out/$name.rc")"
-  echo "stdout: $(head -c 3000 "$WORK/out/$name.out")"
-  echo "stderr: $(head -c 3000 "$WORK/out/$name.err")"
-}
 
 # expect_json NAME CHECK [CHECK-ARGS...] -- OPENCLAW-ARGS...: exit 0 and cli_checks.mjs CHECK passes.
 expect_json() {

@@ -11,16 +11,7 @@
 # shellcheck disable=SC2317 source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-OC_DIR="${OPENCLAW_REF_DIR:-$HOME/.cache/openclaw-ref}"
-OPENCLAW="$OC_DIR/bin/openclaw"
-if [ ! -x "$OPENCLAW" ]; then
-  if [ "${TALON_SKIP_OPENCLAW_CONFORMANCE:-0}" = "1" ]; then
-    echo "SKIP: OpenClaw is not installed at $OC_DIR (TALON_SKIP_OPENCLAW_CONFORMANCE=1)"
-    exit "$CONF_SKIP"
-  fi
-  echo "FAIL: OpenClaw is not installed: $OPENCLAW is missing (scripts/install-openclaw.sh)." >&2
-  exit 1
-fi
+conf_require_openclaw
 
 conf_init
 conf_require_binaries
@@ -28,33 +19,8 @@ conf_start_gateway
 
 URL="ws://127.0.0.1:$GATEWAY_PORT"
 CHECKS="$CONF_DIR/cli_checks.mjs"
-OC_HOME="$WORK/openclaw-home"
-OC_STATE="$OC_HOME/.openclaw"
-mkdir -p "$OC_STATE/logs" "$WORK/tmp"
-cat >"$OC_STATE/openclaw.json" <<EOF
-{
-  "gateway": { "mode": "local", "port": $GATEWAY_PORT },
-  "update": { "checkOnStart": false },
-  "discovery": { "mdns": { "mode": "off" } },
-  "logging": { "file": "$OC_STATE/logs/openclaw.log" }
-}
-EOF
+conf_openclaw_home
 
-# oc NAME ARGS...: runs the OpenClaw CLI; stdout, stderr and the exit code land in $WORK/out/NAME.*.
-oc() {
-  local name="$1" rc=0
-  shift
-  env -i PATH="/usr/local/bin:/usr/bin:/bin" HOME="$OC_HOME" USER="conformance" LANG="C.UTF-8" \
-    TERM="dumb" NO_COLOR=1 CI=1 TMPDIR="$WORK/tmp" OPENCLAW_DISABLE_BONJOUR=1 OPENCLAW_NO_AUTO_UPDATE=1 \
-    OPENCLAW_STATE_DIR="$OC_STATE" OPENCLAW_CONFIG_PATH="$OC_STATE/openclaw.json" \
-    "$OPENCLAW" "$@" >"$WORK/out/$name.out" 2>"$WORK/out/$name.err" </dev/null || rc=$?
-  echo "$rc" >"$WORK/out/$name.rc"
-}
-show() {
-  echo "exit code: $(cat "$WORK/out/$1.rc")"
-  echo "stdout: $(head -c 2000 "$WORK/out/$1.out")"
-  echo "stderr: $(head -c 2000 "$WORK/out/$1.err")"
-}
 # talon_tokens ARGS...: `talon tokens …` on the running gateway's state dir and config.
 talon_tokens() {
   TALON_STATE_DIR="$WORK/talon-state" "$TALON_BINARY" tokens "$@"
