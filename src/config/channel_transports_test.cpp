@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "config/config_test_util.h"
 #include "config/config_validator.h"
 #include "config/json5.h"
 #include "config/openclaw_key_paths.h"
@@ -11,18 +12,8 @@
 namespace talon::config {
 namespace {
 
-ValidationResult validate(std::string_view text) {
-  auto doc = parseJson5(text, "/c/talon.json");
-  EXPECT_TRUE(doc) << (doc ? "" : doc.error().message);
-  if (!doc) return {};
-  return validateEffectiveConfig(doc->value, doc->sourceMap, {});
-}
-
-std::string messages(const ValidationResult& r) {
-  std::string out;
-  for (const auto& d : r.diagnostics) out += d.toString() + "\n";
-  return out;
-}
+using testing::messages;
+using testing::validate;
 
 TEST(ChannelTransports, OpenClawChannelsOnlyDeclareOpenClawKeys) {
   for (const auto& t : channelTransports()) {

@@ -1,5 +1,6 @@
 #pragma once
-// Test helpers for the config module's tests: a temporary directory per test. Not part of the library
+// Test helpers for the config module's tests: a temporary directory per test, and validation of config
+// text with its diagnostics as one string. Not part of the library
 // (the build globs *_test.cpp into the test binary only; this header is included from those).
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -8,6 +9,10 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <string_view>
+
+#include "config/config_validator.h"
+#include "config/json5.h"
 
 namespace talon::config::testing {
 
@@ -47,5 +52,21 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+/// Parses `text` as JSON5 (as the file /c/talon.json) and validates it as an effective config; a parse
+/// failure fails the test and yields an empty result.
+inline ValidationResult validate(std::string_view text) {
+  auto doc = parseJson5(text, "/c/talon.json");
+  EXPECT_TRUE(doc) << (doc ? "" : doc.error().message);
+  if (!doc) return {};
+  return validateEffectiveConfig(doc->value, doc->sourceMap, {});
+}
+
+/// Every diagnostic of `r`, one per line (for failure messages and substring checks).
+inline std::string messages(const ValidationResult& r) {
+  std::string out;
+  for (const auto& d : r.diagnostics) out += d.toString() + "\n";
+  return out;
+}
 
 }  // namespace talon::config::testing

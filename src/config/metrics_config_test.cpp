@@ -1,24 +1,15 @@
 // `gateway.metrics` (sections/gateway_section.cpp): Talon's setting for GET /metrics (docs/metrics.md).
 #include <gtest/gtest.h>
 
+#include "config/config_test_util.h"
 #include "config/config_validator.h"
 #include "config/json5.h"
 
 namespace talon::config {
 namespace {
 
-ValidationResult validate(std::string_view text) {
-  auto doc = parseJson5(text, "/c/talon.json");
-  EXPECT_TRUE(doc) << (doc ? "" : doc.error().message);
-  if (!doc) return {};
-  return validateEffectiveConfig(doc->value, doc->sourceMap, {});
-}
-
-std::string messages(const ValidationResult& r) {
-  std::string out;
-  for (const auto& d : r.diagnostics) out += d.toString() + "\n";
-  return out;
-}
+using testing::messages;
+using testing::validate;
 
 TEST(MetricsConfig, LoopbackScrapingNeedsATokenByDefault) {
   auto r = validate("{}");

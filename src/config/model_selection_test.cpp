@@ -2,11 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include "config/config_test_util.h"
 #include "config/config_validator.h"
 #include "config/json5.h"
 
 namespace talon::config {
 namespace {
+
+using testing::messages;
 
 TalonConfig withDefaults() {
   TalonConfig c;
@@ -111,12 +114,6 @@ ValidationResult validateText(std::string_view text) {
   EXPECT_TRUE(doc) << (doc ? "" : doc.error().message);
   if (!doc) return {};
   return validateEffectiveConfig(doc->value, doc->sourceMap, {});
-}
-
-std::string messages(const ValidationResult& r) {
-  std::string out;
-  for (const auto& d : r.diagnostics) out += d.toString() + "\n";
-  return out;
 }
 
 TEST(ModelRefTest, AliasesResolveCaseInsensitivelyAndTheAgentsWin) {

@@ -1,22 +1,19 @@
 #include <gtest/gtest.h>
 
+#include "config/config_test_util.h"
 #include "config/config_validator.h"
 #include "config/json5.h"
 
 namespace talon::config {
 namespace {
 
+using testing::messages;
+
 ValidationResult validate(std::string_view text, const Environment& env = {}) {
   auto doc = parseJson5(text, "/c/talon.json");
   EXPECT_TRUE(doc) << (doc ? "" : doc.error().message);
   if (!doc) return {};
   return validateEffectiveConfig(doc->value, doc->sourceMap, env);
-}
-
-std::string messages(const ValidationResult& r) {
-  std::string out;
-  for (const auto& d : r.diagnostics) out += d.toString() + "\n";
-  return out;
 }
 
 TEST(HooksSection, ReadsOpenClawKeys) {

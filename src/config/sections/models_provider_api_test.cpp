@@ -2,24 +2,15 @@
 // "anthropic" and "ollama" default to their native APIs, and the APIs Talon lacks are still refused.
 #include <gtest/gtest.h>
 
+#include "config/config_test_util.h"
 #include "config/config_validator.h"
 #include "config/json5.h"
 
 namespace talon::config {
 namespace {
 
-ValidationResult validate(std::string_view text) {
-  auto doc = parseJson5(text, "/c/talon.json");
-  EXPECT_TRUE(doc) << (doc ? "" : doc.error().message);
-  if (!doc) return {};
-  return validateEffectiveConfig(doc->value, doc->sourceMap, {});
-}
-
-std::string messages(const ValidationResult& r) {
-  std::string out;
-  for (const auto& d : r.diagnostics) out += d.toString() + "\n";
-  return out;
-}
+using testing::messages;
+using testing::validate;
 
 TEST(ModelsProviderApi, NativeApisAreAcceptedAndBundledProvidersDefaultToThem) {
   ValidationResult r = validate(R"({ models: { providers: {
