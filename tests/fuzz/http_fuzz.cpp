@@ -6,11 +6,13 @@
 // server never closes shows up as a libFuzzer timeout.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -73,6 +75,28 @@ Listener& listener() {
   return *instance;
 }
 
+// Connects fd to addr, riding out EINTR: libFuzzer's timers signal the process, and a connect(2)
+// interrupted by a signal goes on asynchronously (POSIX connect(2), EINTR), so the harness waits for it
+// to finish and reads its outcome from SO_ERROR. Returns false with errno set on a real failure.
+bool connectToListener(int fd, const sockaddr_in& addr) {
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) return true;
+  if (errno != EINTR && errno != EINPROGRESS) return false;
+  pollfd waiting{fd, POLLOUT, 0};
+  int ready = 0;
+  do {
+    ready = ::poll(&waiting, 1, -1);
+  } while (ready < 0 && errno == EINTR);
+  if (ready < 0) return false;
+  int error = 0;
+  socklen_t length = sizeof error;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) return false;
+  if (error != 0) {
+    errno = error;
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -83,19 +107,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(l.server->port());
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  if (!connectToListener(fd, addr)) {
     std::perror("connect to the listener");  // the harness's own failure (ports), not a finding
     std::abort();
   }
   size_t sent = 0;
   while (sent < size) {
     const ssize_t n = ::send(fd, data + sent, size - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // the server may close early (a 400, 413) — that is an answer
     sent += static_cast<size_t>(n);
   }
   ::shutdown(fd, SHUT_WR);
   char buffer[4096];
-  while (::recv(fd, buffer, sizeof buffer, 0) > 0) {
+  for (;;) {
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
   }
   // Close with a reset: neither side keeps the connection in TIME_WAIT, so millions of inputs do not
   // exhaust the loopback's ephemeral ports.
