@@ -34,13 +34,36 @@ constexpr MethodSpec kMethods[] = {
 #include "protocol/openclaw_methods.inc"
 };
 
-constexpr bool sortedAndUnique() {
-  for (std::size_t i = 1; i < std::size(kMethods); ++i) {
-    if (!(kMethods[i - 1].name < kMethods[i].name)) return false;
+/// Talon-only methods; a name OpenClaw also has is refused by the static_assert below.
+constexpr MethodSpec kTalonMethods[] = {
+    row("runs.replay", "runs", "operator.admin", Scope::kAdmin, kAdvertised),  // docs/runs.md#replay
+};
+
+template <std::size_t N>
+constexpr bool sortedAndUnique(const MethodSpec (&table)[N]) {
+  for (std::size_t i = 1; i < N; ++i) {
+    if (!(table[i - 1].name < table[i].name)) return false;
   }
   return true;
 }
-static_assert(sortedAndUnique(), "openclaw_methods.inc must be sorted by name without duplicates");
+static_assert(sortedAndUnique(kMethods), "openclaw_methods.inc must be sorted by name without duplicates");
+static_assert(sortedAndUnique(kTalonMethods), "kTalonMethods must be sorted by name without duplicates");
+
+template <std::size_t N>
+constexpr const MethodSpec* lookup(const MethodSpec (&table)[N], std::string_view method) {
+  const auto* end = std::end(table);
+  const auto* it = std::lower_bound(std::begin(table), end, method,
+                                    [](const MethodSpec& m, std::string_view n) { return m.name < n; });
+  return it != end && it->name == method ? it : nullptr;
+}
+
+constexpr bool talonNamesAreTalonOnly() {
+  for (const auto& m : kTalonMethods) {
+    if (lookup(kMethods, m.name) != nullptr) return false;
+  }
+  return true;
+}
+static_assert(talonNamesAreTalonOnly(), "a Talon-only method must not take a name OpenClaw's table has");
 
 constexpr std::array<std::string_view, 4> kReservedAdminPrefixes = {"exec.approvals.", "config.", "wizard.", "update."};
 
@@ -48,11 +71,11 @@ constexpr std::array<std::string_view, 4> kReservedAdminPrefixes = {"exec.approv
 
 std::span<const MethodSpec> methodTable() { return kMethods; }
 
+std::span<const MethodSpec> talonMethodTable() { return kTalonMethods; }
+
 const MethodSpec* findMethod(std::string_view method) {
-  const auto* end = std::end(kMethods);
-  const auto* it = std::lower_bound(std::begin(kMethods), end, method,
-                                    [](const MethodSpec& m, std::string_view n) { return m.name < n; });
-  return it != end && it->name == method ? it : nullptr;
+  if (const auto* spec = lookup(kMethods, method)) return spec;
+  return lookup(kTalonMethods, method);
 }
 
 bool isReservedAdminMethod(std::string_view method) {

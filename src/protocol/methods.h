@@ -40,7 +40,11 @@ struct MethodSpec {
 /// The whole table (OpenClaw's 482 core methods), sorted by name.
 std::span<const MethodSpec> methodTable();
 
-/// The row for `method`, or nullptr when OpenClaw has no such core method.
+/// Talon's own methods (OpenClaw has no such core method), sorted by name: each with the scope it needs,
+/// advertised in hello-ok.features.methods like OpenClaw's. docs/gateway.md lists them.
+std::span<const MethodSpec> talonMethodTable();
+
+/// The row for `method` in OpenClaw's table, else in Talon's, or nullptr when neither has it.
 const MethodSpec* findMethod(std::string_view method);
 
 /// True for methods under OpenClaw's reserved admin prefixes `config.`, `exec.approvals.`, `wizard.`,

@@ -58,6 +58,20 @@ TEST(MethodTable, SortedSoLookupFindsEveryRow) {
   EXPECT_EQ(findMethod("healt"), nullptr);
 }
 
+TEST(MethodTable, TalonsOwnMethodsAreFoundWithTheirScopeAndTakeNoOpenClawName) {
+  const auto talon = talonMethodTable();
+  ASSERT_FALSE(talon.empty());
+  for (const auto& m : talon) {
+    SCOPED_TRACE(std::string(m.name));
+    EXPECT_EQ(findMethod(m.name), &m);
+    EXPECT_TRUE(m.advertised);
+    EXPECT_FALSE(m.nodeOnly);
+    for (const auto& o : methodTable()) EXPECT_NE(o.name, m.name);
+  }
+  ASSERT_NE(findMethod("runs.replay"), nullptr);
+  EXPECT_EQ(requiredScopeFor("runs.replay"), Scope::kAdmin);
+}
+
 TEST(MethodTable, SpecScopesOfCoreMethods) {
   const std::map<std::string, Scope> expected = {
       {"health", Scope::kRead},       {"status", Scope::kRead},        {"system-presence", Scope::kRead},

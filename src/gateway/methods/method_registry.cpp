@@ -13,7 +13,7 @@ Status MethodRegistry::add(MethodDefinition definition) {
   }
   const auto* spec = protocol::findMethod(definition.name);
   if (!spec) {
-    return fail(ErrorCode::kInvalidArgument, "method " + name + " is not in OpenClaw's method table");
+    return fail(ErrorCode::kInvalidArgument, "method " + name + " is in neither OpenClaw's nor Talon's method table");
   }
   if (spec->nodeOnly || protocol::requiredScopeFor(definition.name) != definition.scope) {
     return fail(ErrorCode::kInvalidArgument,
@@ -29,6 +29,9 @@ Status MethodRegistry::add(MethodDefinition definition) {
   methods_.emplace(key, std::move(definition));
   names_.clear();
   for (const auto& m : protocol::methodTable()) {
+    if (methods_.count(m.name)) names_.push_back(m.name);
+  }
+  for (const auto& m : protocol::talonMethodTable()) {
     if (methods_.count(m.name)) names_.push_back(m.name);
   }
   return {};
