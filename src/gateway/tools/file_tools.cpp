@@ -399,6 +399,7 @@ json::object readSchema() {
 class ReadTool final : public Tool {
  public:
   std::string_view name() const override { return "read"; }
+  bool sideEffects() const override { return false; }
   std::string_view description() const override { return description_; }
   const json::object& parameters() const override { return schema_; }
 
@@ -835,6 +836,7 @@ class EditTool final : public Tool {
 class LsTool final : public Tool {
  public:
   std::string_view name() const override { return "ls"; }
+  bool sideEffects() const override { return false; }
   std::string_view description() const override {
     return "List directory entries in byte order of their names, including dotfiles and links. Names are "
            "JSON-quoted; a trailing / marks directories. Pass the returned after cursor with the same path to "

@@ -42,6 +42,10 @@ class Tool {
   /// model to act on (what went wrong and what to do instead); it names paths only as the model gave
   /// them or relative to the workspace.
   virtual Result<std::string> invoke(const json::object& args, const ToolContext& ctx) const = 0;
+  /// Whether a call may change anything outside the call (files, processes, the network). A run replay
+  /// (gateway/agent/run_replay.h) runs only tools that answer false and answers the others from the
+  /// record. The default is true: a tool is assumed to have side effects until it says otherwise.
+  virtual bool sideEffects() const { return true; }
 };
 using ToolPtr = std::unique_ptr<Tool>;
 
