@@ -1,6 +1,7 @@
 // talon runs list [--agent A] [--session K] [--status S] [--limit N] [--offset N] [--json]
 // talon runs show RUN_ID [--json]
 // talon runs diff RUN_A RUN_B [--json]
+// talon runs replay RUN_ID [--json] [--url … --token … --timeout MS]
 // The run ledger (docs/runs.md): every agent turn is a run record (input, the provider and model that
 // answered — provider id, API, base URL origin, model id, never a key —, each model attempt, usage, cost,
 // status) plus the transcript entries it wrote (its user message, each model answer with its tool calls
@@ -13,6 +14,7 @@
 
 #include "base/json.h"
 #include "cli/commands.h"
+#include "cli/common_options.h"
 #include "cli/output.h"
 #include "config/config_paths.h"
 #include "gateway/tools/tool_outcome.h"
@@ -27,6 +29,7 @@ struct RunsOptions {
   int64_t limit = 20, offset = 0;
   std::string runA, runB;
   bool json = false;
+  CommonOptions common;  // replay: how to reach the gateway
 };
 
 Result<store::StorePtr> openStateStore() {
@@ -285,7 +288,9 @@ std::vector<std::string> comparable(const json::object& ledger) {
   return out;
 }
 
-int diffRuns(const RunsOptions& o) {
+/// Compares runs o.runA and o.runB; with `replay` (runs.replay's answer) the output leads with it and the
+/// JSON is {replay, diff}.
+int diffRuns(const RunsOptions& o, const json::object* replay = nullptr) {
   auto store = openStateStore();
   if (!store) return reportError(store.error());
   auto a = loadRun(**store, o.runA);
@@ -309,13 +314,24 @@ int diffRuns(const RunsOptions& o) {
     return std::string(getString(p, "id").value_or("")) + "/" + std::string(getString(p, "model").value_or(""));
   };
   if (o.json) {
-    printJson(json::object{{"a", o.runA},
-                           {"b", o.runB},
-                           {"same", !first.has_value()},
-                           {"firstDivergence", first ? json::value(*first) : json::value(nullptr)},
-                           {"models", json::object{{"a", modelOf(*a)}, {"b", modelOf(*b)}}},
-                           {"steps", std::move(steps)}});
+    json::object diff{{"a", o.runA},
+                      {"b", o.runB},
+                      {"same", !first.has_value()},
+                      {"firstDivergence", first ? json::value(*first) : json::value(nullptr)},
+                      {"models", json::object{{"a", modelOf(*a)}, {"b", modelOf(*b)}}},
+                      {"steps", std::move(steps)}};
+    printJson(replay ? json::value(json::object{{"replay", *replay}, {"diff", std::move(diff)}})
+                     : json::value(std::move(diff)));
   } else {
+    if (replay) {
+      std::cout << "replay of " << o.runA << ": run " << o.runB << " ended "
+                << getString(*replay, "status").value_or("?");
+      if (auto e = getString(*replay, "error")) std::cout << " (" << *e << ")";
+      std::cout << "; " << getInt(*replay, "modelSteps").value_or(0) << " model step(s) of "
+                << getInt(*replay, "modelAnswers").value_or(0) << " recorded, "
+                << getInt(*replay, "toolsRun").value_or(0) << " tool call(s) run, "
+                << getInt(*replay, "toolsFromRecord").value_or(0) << " with side effects answered from the record\n";
+    }
     std::cout << "a: " << o.runA << " (" << modelOf(*a) << ")\nb: " << o.runB << " (" << modelOf(*b) << ")\n";
     for (std::size_t i = 0; i < n; ++i) {
       const std::string sa = i < la.size() ? la[i] : "(none)";
@@ -330,6 +346,21 @@ int diffRuns(const RunsOptions& o) {
     std::cout << (first ? "diverge at step " + std::to_string(*first) : std::string("same steps")) << "\n";
   }
   return first ? 1 : 0;
+}
+
+/// Replays o.runA on the running gateway (runs.replay), then compares the replay with the original.
+int replayRun(RunsOptions& o) {
+  auto client = connectClient(o.common, {"operator.read", "operator.admin"});
+  if (!client) return reportError(client.error());
+  auto res = (*client)->call("runs.replay", json::object{{"runId", o.runA}}, false,
+                             std::chrono::milliseconds(o.common.timeoutMs));
+  (*client)->close();
+  if (!res) return reportError(res.error());
+  if (!res->is_object()) return reportError(Error(ErrorCode::kUpstream, "runs.replay answered no object"));
+  const auto& replay = res->get_object();
+  o.runB = std::string(getString(replay, "replayRunId").value_or(""));
+  o.json = o.common.json;
+  return diffRuns(o, &replay);
 }
 
 }  // namespace
@@ -363,6 +394,17 @@ void registerRunsCommands(CLI::App& app, int& exitCode) {
     cmd->add_option("b", o->runB, "Second run id")->required();
     cmd->add_flag("--json", o->json, "JSON output");
     cmd->callback([o, &exitCode] { exitCode = diffRuns(*o); });
+  }
+  {
+    auto o = std::make_shared<RunsOptions>();
+    o->common.timeoutMs = 300'000;
+    auto* cmd = runs->add_subcommand(
+        "replay",
+        "Re-execute a run against its recorded model answers on the running gateway (tools with side effects "
+        "answered from the record), then compare it with the original (exit 1 when they diverge)");
+    cmd->add_option("run", o->runA, "Run id")->required();
+    addClientOptions(cmd, o->common);
+    cmd->callback([o, &exitCode] { exitCode = replayRun(*o); });
   }
 }
 

@@ -23,6 +23,7 @@
 #include "config/reload_plan.h"
 #include "gateway/agent/agent_runner.h"
 #include "gateway/agent/run_observer.h"
+#include "gateway/agent/run_replay.h"
 #include "gateway/automation/cron_service.h"
 #include "gateway/automation/webhook_sender.h"
 #include "gateway/channels/channel_manager.h"
@@ -243,6 +244,8 @@ class Gateway::Impl {
   /// Cron: webhook deliveries and alerts, and the scheduler (started by run() unless cron is off).
   std::unique_ptr<automation::WebhookSender> webhooks;
   std::unique_ptr<automation::CronService> cron;
+  /// Replays of recorded runs (agent/run_replay.h; the runs.replay method).
+  std::unique_ptr<RunReplayer> replayer;
   /// Runs the configured channel accounts (started by run(), stopped after the turns drained).
   std::unique_ptr<channels::ChannelManager> channelRuntime;
   net::ServerPtr server;
@@ -277,7 +280,8 @@ class Gateway::Impl {
                            *channelRuntime,
                            outbound.get(),
                            traces.get(),
-                           cron.get()};
+                           cron.get(),
+                           replayer.get()};
   }
   methods::HealthDeps healthDeps() { return methods::HealthDeps::from(services()); }
 
@@ -554,6 +558,9 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
     implp->runObserver->observe(outcome);
     implp->healthDirty = true;
   };
+  AgentRunnerOptions replayOptions = runnerOptions;
+  impl->replayer = std::make_unique<RunReplayer>(
+      RunReplayerDeps{*impl->store, toolRegistry, *profiles, executors, impl->clock, std::move(replayOptions)});
   auto runner = AgentRunner::create(runnerOptions, *profiles, std::move(providers), std::move(toolRegistry),
                                     *impl->store, impl->bus, executors, impl->clock);
   if (!runner) return fail(runner.error());
@@ -730,6 +737,7 @@ void Gateway::stop() {
       impl.io.stop();
     });
     if (impl.cron) impl.cron->stop();  // nothing new starts; runs in progress are recorded as they end
+    if (impl.replayer) impl.replayer->stop();
     impl.runner->drain([&impl, drained] {
       *drained = true;  // the backstop (possibly on another thread) now does nothing; io.stop() ends its wait
       asio::post(impl.io, [&impl] {

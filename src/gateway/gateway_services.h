@@ -47,6 +47,7 @@ namespace talon::gateway {
 
 class LiveConfig;
 class TraceIntake;
+class RunReplayer;
 
 /// One effective config (immutable). The one the gateway started with is `GatewayServices::config`;
 /// LiveConfig (live_config.h) holds the current ones.
@@ -175,6 +176,9 @@ struct GatewayServices {
   /// The cron scheduler (automation/cron_service.h); null where none is wired (then the cron.* methods
   /// answer UNAVAILABLE). Present but not started when cron is disabled (cron.status says enabled:false).
   automation::CronService* cron = nullptr;
+  /// Replays recorded runs (agent/run_replay.h); null where none is wired (then runs.replay answers
+  /// UNAVAILABLE).
+  RunReplayer* replayer = nullptr;
 };
 
 }  // namespace talon::gateway

@@ -225,6 +225,29 @@ TEST_F(GatewayE2E, RunLedgerShowsProviderModelToolCallsAndDiffsRuns) {
 
   auto missing = runTalon(dir_, {"runs", "show", "no-such-run"}, env);
   EXPECT_EQ(missing.status, 6) << missing.out << missing.err;
+
+  // Replay: the recorded answers are replayed without calling the model, and the write (a tool with side
+  // effects) is answered from the record instead of running again.
+  const auto note = dir_ / "state" / "workspace" / "notes" / "note.txt";
+  std::filesystem::remove(note);
+  const std::string modelCallsBefore = readText(dir_ / "model-requests.jsonl");
+  const std::string url = "ws://127.0.0.1:" + std::to_string(port_);
+  auto replayed = runTalon(dir_, {"runs", "replay", toolRun, "--url", url, "--token", kToken, "--json"}, env);
+  ASSERT_EQ(replayed.status, 0) << replayed.out << replayed.err;  // same steps
+  const auto replayJson = jsonObjectOf(replayed.out);
+  const auto& replay = replayJson.at("replay").as_object();
+  EXPECT_EQ(getString(replay, "status"), "ok");
+  EXPECT_EQ(getInt(replay, "modelSteps"), 2);
+  EXPECT_EQ(getInt(replay, "toolsFromRecord"), 1);
+  EXPECT_EQ(getBool(replayJson.at("diff").as_object(), "same"), true);
+  EXPECT_FALSE(std::filesystem::exists(note)) << "the replay ran the write";
+  EXPECT_EQ(readText(dir_ / "model-requests.jsonl"), modelCallsBefore) << "the replay called the model";
+  const std::string replayRun(getString(replay, "replayRunId").value_or(""));
+  auto replayShown = runTalon(dir_, {"runs", "show", replayRun, "--json"}, env);
+  ASSERT_EQ(replayShown.status, 0) << replayShown.out << replayShown.err;
+  EXPECT_EQ(getString(jsonObjectOf(replayShown.out).at("run").at("provider").as_object(), "api"), "replay");
+  auto replayMissing = runTalon(dir_, {"runs", "replay", "no-such-run", "--url", url, "--token", kToken}, env);
+  EXPECT_EQ(replayMissing.status, 6) << replayMissing.out << replayMissing.err;
 }
 
 TEST_F(GatewayE2E, ProviderFaultsBecomeRunErrorsNeverHangs) {

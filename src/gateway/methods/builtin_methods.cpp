@@ -22,6 +22,7 @@ constexpr RegisterFamily kFamilies[] = {
     registerChannelPairingMethods,
     registerSendMethods,
     registerCronMethods,
+    registerRunMethods,
 };
 // clang-format on
 }  // namespace

@@ -25,5 +25,6 @@ Status registerDeviceMethods(MethodRegistry& registry, const GatewayServices& se
 Status registerChannelPairingMethods(MethodRegistry& registry, const GatewayServices& services);
 Status registerSendMethods(MethodRegistry& registry, const GatewayServices& services);  // send_methods.cpp
 Status registerCronMethods(MethodRegistry& registry, const GatewayServices& services);  // cron_methods.cpp
+Status registerRunMethods(MethodRegistry& registry, const GatewayServices& services);   // run_methods.cpp
 
 }  // namespace talon::gateway::methods

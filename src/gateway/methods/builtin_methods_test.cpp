@@ -32,7 +32,7 @@ TEST_F(BuiltinMethodsTest, EveryRegisteredMethodIsOpenClawsWithItsScope) {
     SCOPED_TRACE(std::string(name));
     EXPECT_TRUE(seen.insert(name).second) << "listed twice";
     const auto* spec = protocol::findMethod(name);
-    ASSERT_NE(spec, nullptr) << "not in OpenClaw's method table";
+    ASSERT_NE(spec, nullptr) << "in neither OpenClaw's nor Talon's method table";
     EXPECT_FALSE(spec->nodeOnly);
     EXPECT_TRUE(spec->advertised) << "OpenClaw does not advertise it in hello-ok";
     const auto* definition = harness_.registry().find(name);
@@ -41,9 +41,12 @@ TEST_F(BuiltinMethodsTest, EveryRegisteredMethodIsOpenClawsWithItsScope) {
     EXPECT_EQ(definition->scope, protocol::requiredScopeFor(name));
     EXPECT_EQ(definition->scope, spec->requiredScope);
   }
-  // names() follows the table's order.
+  // names() follows the tables' order: OpenClaw's methods, then Talon's own.
   std::vector<std::string_view> inTableOrder;
   for (const auto& m : protocol::methodTable()) {
+    if (harness_.registry().find(m.name)) inTableOrder.push_back(m.name);
+  }
+  for (const auto& m : protocol::talonMethodTable()) {
     if (harness_.registry().find(m.name)) inTableOrder.push_back(m.name);
   }
   EXPECT_EQ(names, inTableOrder);
@@ -80,7 +83,8 @@ TEST_F(BuiltinMethodsTest, EveryRegisteredMethodIsOpenClawsWithItsScope) {
                                       "cron.run",
                                       "cron.runs",
                                       "cron.status",
-                                      "cron.update"};
+                                      "cron.update",
+                                      "runs.replay"};
   EXPECT_EQ(std::set<std::string_view>(names.begin(), names.end()), expected);
 }
 
