@@ -127,6 +127,25 @@ struct GatewayMetricsConfig {
   bool allowUnauthenticatedLoopback = false;
 };
 
+/// One entry of `gateway.probes` (a Talon-only key; OpenClaw has no synthetic probes): a check the gateway
+/// runs on an interval and reports as the health record `probe:<name>` and the talon_probe_* metrics.
+/// docs/probes.md.
+struct SyntheticProbeConfig {
+  /// Unique among the probes; letters, digits, `-`, `_` and `.`.
+  std::string name;
+  /// "provider": a small completion against `model` (reachability, latency, success); "cron": the
+  /// scheduler is running and its next wake is not overdue by more than `timeoutSeconds`.
+  std::string kind;
+  /// provider: the model to call, "provider/model"; the provider must be configured.
+  std::string model;
+  /// provider: the user message sent.
+  std::string prompt = "Reply with the single word OK.";
+  /// How often the probe runs, seconds (10..86400; default 300).
+  int64_t intervalSeconds = 300;
+  /// provider: the call's budget; cron: how late the next wake may be. Seconds (1..600; default 30).
+  int64_t timeoutSeconds = 30;
+};
+
 /// One entry of `gateway.roles.definitions` (OpenClaw docs/gateway/operator-scopes.md "Named operator
 /// roles"; dist/zod-schema-*.mjs GatewayOperatorRoleDefinitionSchema): a ceiling on the operator scopes a
 /// caller bound to the role holds, and the agents it may run. Talon binds named operator tokens to roles
@@ -196,6 +215,8 @@ struct GatewayConfig {
   ChannelHealthConfig channelHealth;
   /// `gateway.metrics` (Talon-only).
   GatewayMetricsConfig metrics;
+  /// `gateway.probes` (Talon-only), in config order.
+  std::vector<SyntheticProbeConfig> probes;
   ControlUiConfig controlUi;
   /// `gateway.roles`: named operator roles.
   GatewayRolesConfig roles;

@@ -37,6 +37,7 @@
 #include "gateway/health/metrics_registry.h"
 #include "gateway/health/provider_health.h"
 #include "gateway/health/store_write_monitor.h"
+#include "gateway/health/synthetic_probes.h"
 #include "gateway/http/builtin_routes.h"
 #include "gateway/live_config.h"
 #include "gateway/methods/builtin_methods.h"
@@ -246,6 +247,8 @@ class Gateway::Impl {
   std::unique_ptr<automation::CronService> cron;
   /// Replays of recorded runs (agent/run_replay.h; the runs.replay method).
   std::unique_ptr<RunReplayer> replayer;
+  /// gateway.probes (health/synthetic_probes.h).
+  std::unique_ptr<health::SyntheticProbes> probes;
   /// Runs the configured channel accounts (started by run(), stopped after the turns drained).
   std::unique_ptr<channels::ChannelManager> channelRuntime;
   net::ServerPtr server;
@@ -558,6 +561,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
     implp->runObserver->observe(outcome);
     implp->healthDirty = true;
   };
+  auto probeProviders = providers;  // the synthetic probes call providers too (set up below)
   AgentRunnerOptions replayOptions = runnerOptions;
   impl->replayer = std::make_unique<RunReplayer>(
       RunReplayerDeps{*impl->store, toolRegistry, *profiles, executors, impl->clock, std::move(replayOptions)});
@@ -608,6 +612,22 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
                                   &impl->bus, impl->audit.get(), cfg.cron, cronDefaultAgent(*impl->agents)});
   if (!cron) return fail(cron.error());
   impl->cron = std::move(*cron);
+
+  // Synthetic probes (health/synthetic_probes.h; gateway.probes), started by run().
+  health::SyntheticProbesDeps probeDeps;
+  probeDeps.probes = cfg.gateway.probes;
+  probeDeps.providers = std::move(probeProviders);
+  probeDeps.cron = [implp] {
+    auto status = implp->cron->status();
+    return health::CronProbeView{status.enabled, status.nextWakeAtMs};
+  };
+  probeDeps.health = impl->healthRecords.get();
+  probeDeps.metrics = &impl->metrics;
+  probeDeps.executors = impl->executors;
+  probeDeps.clock = impl->clock;
+  auto probes = health::SyntheticProbes::create(std::move(probeDeps));
+  if (!probes) return fail(probes.error());
+  impl->probes = std::move(*probes);
 
   // Methods, routes and channels, each registered by the module that owns it.
   auto services = impl->services();
@@ -691,6 +711,7 @@ Status Gateway::run() {
   } else {
     spdlog::info("cron: the scheduler is off (cron.enabled false, or TALON_SKIP_CRON / OPENCLAW_SKIP_CRON set)");
   }
+  impl.probes->start();
   // OpenClaw keeps a last-known-good copy of a config the gateway started with.
   if (impl.options.config->exists) {
     asio::post(*impl.workers, [path = std::filesystem::path(impl.options.config->path)] {
@@ -738,6 +759,7 @@ void Gateway::stop() {
     });
     if (impl.cron) impl.cron->stop();  // nothing new starts; runs in progress are recorded as they end
     if (impl.replayer) impl.replayer->stop();
+    if (impl.probes) impl.probes->stop();
     impl.runner->drain([&impl, drained] {
       *drained = true;  // the backstop (possibly on another thread) now does nothing; io.stop() ends its wait
       asio::post(impl.io, [&impl] {

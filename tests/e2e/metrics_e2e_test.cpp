@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "base/ids.h"
 #include "base/json.h"
@@ -115,6 +116,7 @@ class MetricsE2E : public ::testing::Test {
     http: { endpoints: { chatCompletions: { enabled: true } } },
     metrics: { allowUnauthenticatedLoopback: )" +
                                        (openOnLoopback ? "true" : "false") + R"( },
+    probes: [{ name: "llm", kind: "provider", model: "mock/mock-model", intervalSeconds: 3600 }],
     roles: {
       default: "approver",
       definitions: { approver: { scopes: ["operator.approvals"], agents: "*", sessions: { others: "write" } } },
@@ -218,6 +220,15 @@ TEST_F(MetricsE2E, ScrapePassesPromtoolAndHoldsEveryRequiredFamily) {
   auto failed = chat(*c, "fault:401");
   EXPECT_EQ(getString(failed, "state"), "error") << json::serialize(failed);
 
+  // The provider probe ran at start (a small completion against the mock model): polled, not timed.
+  bool probed = false;
+  for (int i = 0; i < 150 && !probed; ++i) {
+    auto s = scrape(kToken);
+    probed = s && s->status == 200 && sample(s->body, R"(talon_probe_success{probe="llm"})") == 1.0;
+    if (!probed) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(probed) << "the provider probe did not succeed within 15 s";
+
   // Auth: no token 401, a caller without operator.read 403, the shared token 200.
   auto anonymous = scrape("");
   ASSERT_TRUE(anonymous);
@@ -243,7 +254,8 @@ TEST_F(MetricsE2E, ScrapePassesPromtoolAndHoldsEveryRequiredFamily) {
         "talon_rpc_duration_seconds", "talon_model_request_duration_seconds", "talon_model_errors_total",
         "talon_tool_calls_total", "talon_runs_total", "talon_channel_health_status", "process_cpu_seconds_total",
         "process_resident_memory_bytes", "process_virtual_memory_bytes", "process_open_fds", "process_max_fds",
-        "process_start_time_seconds"}) {
+        "process_start_time_seconds", "talon_probe_runs_total", "talon_probe_success",
+        "talon_probe_duration_seconds"}) {
     EXPECT_NE(text.find(std::string("# TYPE ") + family + " "), std::string::npos) << family << " missing\n" << text;
   }
   auto v = [&](const std::string& series) { return sample(text, series).value_or(-1); };

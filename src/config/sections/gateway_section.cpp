@@ -1,5 +1,5 @@
 // `gateway`: port, mode, bind, auth (with rateLimit), trustedProxies, allowRealIpFallback, HTTP endpoints,
-// limits, metrics, controlUi (WebChat page and browser origins), reload mode, roles (OpenClaw
+// limits, metrics, probes, controlUi (WebChat page and browser origins), reload mode, roles (OpenClaw
 // docs/gateway/configuration.md, docs/gateway/config-gateway.md). Defaults (config_model.h GatewayConfig): port 18789,
 // mode "local", bind "loopback", auth mode "token" (from the configured secret when the mode is not set), chat
 // completions off.
@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 #include "base/ip_cidr.h"
 #include "config/config_sections.h"
@@ -228,6 +229,91 @@ void readRoleDefinition(ConfigReader& r, const ConfigNode& node, const json::val
 
 // `gateway.roles` (OpenClaw docs/gateway/operator-scopes.md "Named operator roles"): `default` and a
 // non-empty `definitions` are required, and `default` names a definition.
+constexpr std::string_view kProbeKinds[] = {"provider", "cron"};
+
+/// `gateway.probes` (Talon-only; docs/probes.md): an array of {name, kind, model?, prompt?,
+/// intervalSeconds?, timeoutSeconds?}; names unique, a provider probe names its model.
+void readProbes(ConfigReader& r, const ConfigNode& node, const json::value& value,
+                std::vector<SyntheticProbeConfig>& out) {
+  const json::array* a = r.array(node, value, "array of probes");
+  if (a == nullptr) return;
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    ConfigNode item = r.item(node, i);
+    const json::object* o = r.object(item, (*a)[i]);
+    if (o == nullptr) continue;
+    SyntheticProbeConfig p;
+    bool ok = r.require(item, *o, "name", "a probe name") && r.require(item, *o, "kind", "\"provider\" or \"cron\"");
+    r.readObject(item, *o,
+                 {{"name",
+                   [&](const ConfigNode& c, const json::value& x) {
+                     auto v = r.string(c, x, true);
+                     if (!v) return void(ok = false);
+                     const bool valid = std::all_of(v->begin(), v->end(), [](char ch) {
+                       return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.';
+                     });
+                     if (!valid) {
+                       r.error(c, DiagnosticCode::kValue,
+                               fmt::format("{}: expected letters, digits, '-', '_' or '.'", ConfigReader::quoted(*v)));
+                       return void(ok = false);
+                     }
+                     if (!names.insert(*v).second) {
+                       r.error(c, DiagnosticCode::kValue,
+                               fmt::format("{}: another probe has this name", ConfigReader::quoted(*v)));
+                       return void(ok = false);
+                     }
+                     p.name = *v;
+                   }},
+                  {"kind",
+                   [&](const ConfigNode& c, const json::value& x) {
+                     if (auto v = r.enumeration(c, x, kProbeKinds)) {
+                       p.kind = *v;
+                     } else {
+                       ok = false;
+                     }
+                   }},
+                  {"model",
+                   [&](const ConfigNode& c, const json::value& x) {
+                     if (auto v = r.string(c, x, true)) p.model = *v;
+                   }},
+                  {"prompt",
+                   [&](const ConfigNode& c, const json::value& x) {
+                     if (auto v = r.string(c, x, true)) p.prompt = *v;
+                   }},
+                  {"intervalSeconds",
+                   [&](const ConfigNode& c, const json::value& x) {
+                     if (auto n = r.integer(c, x, 10, 86400, "10..86400 (seconds)")) {
+                       p.intervalSeconds = *n;
+                     } else {
+                       ok = false;
+                     }
+                   }},
+                  {"timeoutSeconds", [&](const ConfigNode& c, const json::value& x) {
+                     if (auto n = r.integer(c, x, 1, 600, "1..600 (seconds)")) {
+                       p.timeoutSeconds = *n;
+                     } else {
+                       ok = false;
+                     }
+                   }}});
+    if (!ok) continue;
+    if (p.kind == "provider" && p.model.empty()) {
+      r.error(r.child(item, "model"), DiagnosticCode::kValue,
+              "required for a provider probe: expected the model to call, \"provider/model\"");
+      continue;
+    }
+    if (p.kind == "provider" && p.model.find('/') == std::string::npos) {
+      r.error(r.child(item, "model"), DiagnosticCode::kValue,
+              fmt::format("{}: expected \"provider/model\"", ConfigReader::quoted(p.model)));
+      continue;
+    }
+    if (p.kind == "cron" && !p.model.empty()) {
+      r.error(r.child(item, "model"), DiagnosticCode::kValue, "a cron probe calls no model: remove \"model\"");
+      continue;
+    }
+    out.push_back(std::move(p));
+  }
+}
+
 void readRoles(ConfigReader& r, const ConfigNode& node, const json::value& value, GatewayRolesConfig& out) {
   const json::object* o = r.object(node, value);
   if (o == nullptr) return;
@@ -387,6 +473,7 @@ void readGateway(ConfigReader& r, const ConfigNode& node, const json::value& val
                                     if (auto b = r.boolean(m, y)) out.metrics.allowUnauthenticatedLoopback = *b;
                                   }}});
            }},
+          {"probes", [&](const ConfigNode& c, const json::value& x) { readProbes(r, c, x, out.probes); }},
           {"allowRealIpFallback",
            [&](const ConfigNode& c, const json::value& x) {
              if (auto b = r.boolean(c, x)) out.allowRealIpFallback = *b;
