@@ -114,9 +114,7 @@ AlertPolicy alertPolicy(const config::CronFailureAlertConfig& global, const Cron
 }  // namespace
 
 int64_t cronRetryDelayMs(const config::CronEscalationConfig& escalation, int64_t consecutiveErrors) {
-  int64_t delay = std::max<int64_t>(1, escalation.retryInitialMs);
-  for (int64_t i = 1; i < consecutiveErrors && delay < escalation.retryMaxMs; ++i) delay *= 2;
-  return std::min(delay, std::max(escalation.retryMaxMs, escalation.retryInitialMs));
+  return Escalation::retryDelayMs(EscalationPolicy::fromConfig(escalation), consecutiveErrors);
 }
 
 struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
@@ -148,7 +146,9 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
   health::MetricFamily* lastSuccess = nullptr;
   health::MetricFamily* escalations = nullptr;
 
-  explicit Impl(CronServiceDeps d) : deps(std::move(d)) {}
+  Escalation escalation;
+
+  explicit Impl(CronServiceDeps d) : deps(std::move(d)), escalation(deps.clock) {}
 
   int64_t now() const { return deps.clock->nowMs(); }
   store::CronRepository repo() const { return store::CronRepository(*deps.store); }
@@ -579,61 +579,69 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
       std::vector<std::pair<std::string, json::object>> actions;
       bool removeAfter = false;
 
+      EscalationPolicy escalationPolicy = EscalationPolicy::fromConfig(deps.config.escalation);
+      escalationPolicy.alertEnabled = policy.enabled;
+      escalationPolicy.alertAfter = policy.after;
+      escalationPolicy.alertCooldownMs = policy.cooldownMs;
+      EscalationState escalationState{s.consecutiveErrors, s.alertedAtMs, s.alertsSent};
+
       if (status == "ok") {
-        const bool wasAlerted = s.alertedAtMs > 0;
-        const int64_t failedRuns = s.consecutiveErrors;
+        EscalationOutcome outcome = escalation.recordSuccess(escalationState);
         s.lastError.clear();
-        s.consecutiveErrors = 0;
         s.consecutiveSkipped = 0;
         s.lastSuccessAtMs = t;
-        if (wasAlerted) {
-          s.alertedAtMs = 0;
-          s.alertsSent = 0;
+        if (outcome.has(EscalationAction::kRecovery)) {
           if (policy.enabled) {
             alerts.push_back(PendingAlert{policy.route, job.row.id, "recovery",
                                           fmt::format("Cron job \"{}\" (agent {}) recovered after {} failed runs.",
-                                                      updated.name, agentOf(job), failedRuns),
+                                                      updated.name, agentOf(job), outcome.failedRuns),
                                           json::object{{"jobId", job.row.id},
                                                        {"jobName", updated.name},
                                                        {"agentId", agentOf(job)},
-                                                       {"count", failedRuns}}});
+                                                       {"count", outcome.failedRuns}}});
           }
-          actions.emplace_back("recovery", json::object{{"failedRuns", failedRuns}});
+          actions.emplace_back("recovery", json::object{{"failedRuns", outcome.failedRuns}});
         }
         if (spec.deleteAfterRun && spec.schedule.kind == ScheduleKind::kAt && run.trigger != "manual") {
           removeAfter = true;
         }
       } else {
         s.lastError = error.empty() ? "run failed" : error;
-        s.consecutiveErrors += 1;
-        const auto& esc = deps.config.escalation;
-        if (esc.disableAfter > 0 && s.consecutiveErrors >= esc.disableAfter && updated.enabled) {
-          updated.enabled = false;
-          s.autoDisabledReason = "consecutive-failures";
-          s.autoDisabledAtMs = t;
-          s.nextRunAtMs = 0;
-          actions.emplace_back("disable", json::object{{"reason", "consecutive-failures"}});
-        } else if (updated.enabled) {
-          int64_t delay = cronRetryDelayMs(esc, s.consecutiveErrors);
-          s.nextRunAtMs = t + delay;
-          actions.emplace_back("backoff", json::object{{"retryInMs", delay}, {"nextRunAtMs", s.nextRunAtMs}});
-        }
-        int64_t failures = s.consecutiveErrors + (policy.includeSkipped ? s.consecutiveSkipped : 0);
-        bool cooled = s.alertedAtMs == 0 || t - s.alertedAtMs >= policy.cooldownMs;
-        if (policy.enabled && failures >= policy.after && cooled) {
-          s.alertedAtMs = t;
-          s.alertsSent += 1;
-          alerts.push_back(PendingAlert{policy.route, job.row.id, "failure",
-                                        fmt::format("Cron job \"{}\" (agent {}) failed {} times in a row: {}",
-                                                    updated.name, agentOf(job), failures, s.lastError),
-                                        json::object{{"jobId", job.row.id},
-                                                     {"jobName", updated.name},
-                                                     {"agentId", agentOf(job)},
-                                                     {"count", failures},
-                                                     {"lastError", s.lastError}}});
-          actions.emplace_back("alert", json::object{{"mode", policy.route.mode}, {"count", failures}});
+        EscalationOutcome outcome = escalation.recordFailure(escalationState, escalationPolicy, updated.enabled,
+                                                             policy.includeSkipped ? s.consecutiveSkipped : 0);
+        for (EscalationAction action : outcome.actions) {
+          switch (action) {
+            case EscalationAction::kDisable:
+              updated.enabled = false;
+              s.autoDisabledReason = "consecutive-failures";
+              s.autoDisabledAtMs = t;
+              s.nextRunAtMs = 0;
+              actions.emplace_back("disable", json::object{{"reason", "consecutive-failures"}});
+              break;
+            case EscalationAction::kBackoff:
+              s.nextRunAtMs = t + outcome.retryDelayMs;
+              actions.emplace_back("backoff",
+                                   json::object{{"retryInMs", outcome.retryDelayMs}, {"nextRunAtMs", s.nextRunAtMs}});
+              break;
+            case EscalationAction::kAlert:
+              alerts.push_back(PendingAlert{policy.route, job.row.id, "failure",
+                                            fmt::format("Cron job \"{}\" (agent {}) failed {} times in a row: {}",
+                                                        updated.name, agentOf(job), outcome.alertCount, s.lastError),
+                                            json::object{{"jobId", job.row.id},
+                                                         {"jobName", updated.name},
+                                                         {"agentId", agentOf(job)},
+                                                         {"count", outcome.alertCount},
+                                                         {"lastError", s.lastError}}});
+              actions.emplace_back("alert", json::object{{"mode", policy.route.mode}, {"count", outcome.alertCount}});
+              break;
+            case EscalationAction::kRecovery:
+              break;
+          }
         }
       }
+      s.consecutiveErrors = escalationState.consecutiveErrors;
+      s.alertedAtMs = escalationState.alertedAtMs;
+      s.alertsSent = escalationState.alertsSent;
 
       store::WriteBatch batch;
       store::CronRepository::finishRun(batch, run, deps.runHistoryPerJob);
