@@ -12,6 +12,7 @@
 #include <iostream>
 #include <map>
 #include <thread>
+#include <tuple>
 
 #include "base/clock.h"
 #include "cli/commands.h"
@@ -35,6 +36,8 @@ struct CronOptions {
   std::string webhook, channel, to, account;
   bool disabled = false, deleteAfterRun = false, keepAfterRun = false;
   int timeoutSeconds = -1;
+  std::string retryInitial, retryMax;  // the job's escalation.retryBackoff (durations)
+  int disableAfter = -1;               // the job's escalation.disableAfter (-1: inherit cron.escalation)
   // run
   bool due = false, wait = false;
   std::string waitTimeout = "10m";
@@ -247,6 +250,19 @@ Result<json::object> addParams(const CronOptions& o) {
   if (o.deleteAfterRun && o.keepAfterRun) return fail(usage("--delete-after-run and --keep-after-run conflict"));
   if (o.deleteAfterRun) params["deleteAfterRun"] = true;
   if (o.keepAfterRun) params["deleteAfterRun"] = false;
+
+  json::object escalation;
+  json::object backoff;
+  for (const auto& [flag, value, key] :
+       {std::tuple{"--retry-initial", &o.retryInitial, "initialMs"}, std::tuple{"--retry-max", &o.retryMax, "maxMs"}}) {
+    if (value->empty()) continue;
+    auto ms = gateway::automation::parseDurationMs(*value);
+    if (!ms || *ms < 1000) return fail(usage(std::string(flag) + " " + *value + ": expected a duration of 1s or more"));
+    backoff[key] = *ms;
+  }
+  if (!backoff.empty()) escalation["retryBackoff"] = std::move(backoff);
+  if (o.disableAfter >= 0) escalation["disableAfter"] = o.disableAfter;
+  if (!escalation.empty()) params["escalation"] = std::move(escalation);
 
   const int modes = int(o.announce) + int(o.noDeliver) + int(!o.webhook.empty());
   if (modes > 1) return fail(usage("--announce, --no-deliver and --webhook conflict"));
@@ -551,6 +567,12 @@ void registerCronCommands(CLI::App& app, int& exitCode) {
     cmd->add_flag("--disabled", o->disabled, "Add the job disabled");
     cmd->add_flag("--delete-after-run", o->deleteAfterRun, "Delete the job after a successful run");
     cmd->add_flag("--keep-after-run", o->keepAfterRun, "Keep a one-shot job after it ran");
+    cmd->add_option("--retry-initial", o->retryInitial,
+                    "This job's wait after its first failure (1m; default: cron.escalation)");
+    cmd->add_option("--retry-max", o->retryMax, "This job's longest retry wait (1h; default: cron.escalation)");
+    cmd->add_option("--disable-after", o->disableAfter,
+                    "Disable this job after this many consecutive failures (0: never; default: cron.escalation)")
+        ->check(CLI::NonNegativeNumber);
   }
   add("rm", "Remove a job (its run history goes with it)", removeJob, true);
   add("enable", "Enable a job (also clears an automatic disable)", enableJob, true);

@@ -155,6 +155,31 @@ Result<CronJobAlert> readAlert(const json::value& v) {
   return a;
 }
 
+Result<CronJobEscalation> readEscalation(const json::value& v) {
+  if (!v.is_object()) return invalid("/escalation", "must be object");
+  const auto& o = v.as_object();
+  if (auto s = closedObject(o, "/escalation", {"retryBackoff", "disableAfter"}); !s) return fail(s.error());
+  CronJobEscalation e;
+  if (auto it = o.find("retryBackoff"); it != o.end()) {
+    if (!it->value().is_object()) return invalid("/escalation/retryBackoff", "must be object");
+    const auto& b = it->value().as_object();
+    if (auto s = closedObject(b, "/escalation/retryBackoff", {"initialMs", "maxMs"}); !s) return fail(s.error());
+    auto initial = optInt(b, "initialMs", "/escalation/retryBackoff", 1000);
+    if (!initial) return fail(initial.error());
+    e.retryInitialMs = *initial;
+    auto max = optInt(b, "maxMs", "/escalation/retryBackoff", 1000);
+    if (!max) return fail(max.error());
+    e.retryMaxMs = *max;
+    if (e.retryInitialMs && e.retryMaxMs && *e.retryMaxMs < *e.retryInitialMs) {
+      return invalid("/escalation/retryBackoff/maxMs", fmt::format("must be >= initialMs ({})", *e.retryInitialMs));
+    }
+  }
+  auto disable = optInt(o, "disableAfter", "/escalation", 0);
+  if (!disable) return fail(disable.error());
+  e.disableAfter = *disable;
+  return e;
+}
+
 Status readPayload(const json::object& o, CronJobSpec& spec) {
   auto kind = optString(o, "kind", "/payload", true);
   if (!kind) return fail(kind.error());
@@ -195,11 +220,25 @@ Status readPayload(const json::object& o, CronJobSpec& spec) {
 
 }  // namespace
 
+Result<config::CronEscalationConfig> CronJobEscalation::over(const config::CronEscalationConfig& global) const {
+  config::CronEscalationConfig out = global;
+  if (retryInitialMs) out.retryInitialMs = *retryInitialMs;
+  if (retryMaxMs) out.retryMaxMs = *retryMaxMs;
+  if (disableAfter) out.disableAfter = *disableAfter;
+  if (out.retryMaxMs < out.retryInitialMs) {
+    return invalid("/escalation/retryBackoff/maxMs",
+                   fmt::format("must be >= initialMs ({} ms{}), got {} ms", out.retryInitialMs,
+                               retryInitialMs ? "" : ", from cron.escalation", out.retryMaxMs));
+  }
+  return out;
+}
+
 Result<CronJobSpec> parseCronJobSpec(const json::object& params, int64_t nowMs) {
-  if (auto s = closedObject(params, "",
-                            {"name", "displayName", "agentId", "sessionKey", "description", "enabled", "deleteAfterRun",
-                             "schedule", "sessionTarget", "wakeMode", "payload", "delivery", "failureAlert"},
-                            {"declarationKey", "owner", "pacing", "trigger"});
+  if (auto s =
+          closedObject(params, "",
+                       {"name", "displayName", "agentId", "sessionKey", "description", "enabled", "deleteAfterRun",
+                        "schedule", "sessionTarget", "wakeMode", "payload", "delivery", "failureAlert", "escalation"},
+                       {"declarationKey", "owner", "pacing", "trigger"});
       !s) {
     return fail(s.error());
   }
@@ -328,15 +367,22 @@ Result<CronJobSpec> parseCronJobSpec(const json::object& params, int64_t nowMs) 
     spec.failureAlert = *alert;
     out["failureAlert"] = it->value();
   }
+  if (auto it = params.find("escalation"); it != params.end() && !it->value().is_null()) {
+    auto escalation = readEscalation(it->value());
+    if (!escalation) return fail(escalation.error());
+    spec.escalation = *escalation;
+    if (!spec.escalation.empty()) out["escalation"] = it->value();
+  }
   spec.json = std::move(out);
   return spec;
 }
 
 Result<json::object> applyCronJobPatch(const json::object& current, const json::object& patch) {
-  if (auto s = closedObject(patch, "/patch",
-                            {"name", "displayName", "agentId", "sessionKey", "description", "enabled", "deleteAfterRun",
-                             "schedule", "sessionTarget", "wakeMode", "payload", "delivery", "failureAlert"},
-                            {"pacing", "trigger", "state"});
+  if (auto s =
+          closedObject(patch, "/patch",
+                       {"name", "displayName", "agentId", "sessionKey", "description", "enabled", "deleteAfterRun",
+                        "schedule", "sessionTarget", "wakeMode", "payload", "delivery", "failureAlert", "escalation"},
+                       {"pacing", "trigger", "state"});
       !s) {
     return fail(s.error());
   }
@@ -382,6 +428,31 @@ Result<json::object> applyCronJobPatch(const json::object& current, const json::
         out["failureAlert"] = std::move(fresh);
       } else {
         out["failureAlert"] = v;
+      }
+    } else if (key == "escalation") {
+      // Merged like failureAlert: null removes the override, an object merges over the job's (a null
+      // field removes that field); retryBackoff merges one level down.
+      if (v.is_null()) {
+        out.erase("escalation");
+        continue;
+      }
+      if (!v.is_object()) return invalid("/patch/escalation", "must be object or null");
+      json::object merged = getObject(out, "escalation") ? *getObject(out, "escalation") : json::object{};
+      for (const auto& f : v.as_object()) {
+        if (f.key() == "retryBackoff" && f.value().is_object() && getObject(merged, "retryBackoff")) {
+          json::object backoff = *getObject(merged, "retryBackoff");
+          mergeFields(backoff, f.value().as_object());
+          merged["retryBackoff"] = std::move(backoff);
+        } else if (f.value().is_null()) {
+          merged.erase(f.key());
+        } else {
+          merged[f.key()] = f.value();
+        }
+      }
+      if (merged.empty()) {
+        out.erase("escalation");
+      } else {
+        out["escalation"] = std::move(merged);
       }
     } else if (v.is_null() && (key == "agentId" || key == "sessionKey" || key == "displayName")) {
       out.erase(kv.key());

@@ -5,8 +5,9 @@
 //
 // Talon implements schedules `at`, `every` and `cron`; payloads `systemEvent` (sessionTarget "main") and
 // `agentTurn` (sessionTarget "isolated" or "session:<key>"); delivery `none`, `announce` and `webhook`;
-// per-job `failureAlert`. What OpenClaw defines beyond that (payloads `command` and `script`, schedules
-// `on-exit` and `stream`, `trigger`, `pacing`, `declarationKey`, `owner`, sessionTarget "current",
+// per-job `failureAlert`; and Talon's own per-job `escalation` {retryBackoff{initialMs, maxMs}, disableAfter}
+// (an optional field OpenClaw's clients never send). What OpenClaw defines beyond that (payloads `command` and
+// `script`, schedules `on-exit` and `stream`, `trigger`, `pacing`, `declarationKey`, `owner`, sessionTarget "current",
 // wakeMode "next-heartbeat", `completionDestination`, an agentTurn's `model`,
 // `fallbacks`, `thinking`, `toolsAllow`, `lightContext`, `allowUnsafeExternalContent`) is refused with
 // notSupportedYet (kUnsupported), never stored and ignored. Pure functions; thread-safe.
@@ -16,6 +17,7 @@
 
 #include "base/error.h"
 #include "base/json.h"
+#include "config/config_model.h"
 #include "gateway/automation/cron_schedule.h"
 #include "store/cron_repository.h"
 
@@ -51,6 +53,22 @@ struct CronJobAlert {
   std::optional<std::string> accountId;
 };
 
+/// A job's own `escalation` (Talon-only; docs/cron.md "Per-job escalation"): each field set overrides
+/// the same field of `cron.escalation`; an unset field inherits it.
+struct CronJobEscalation {
+  /// `retryBackoff.initialMs`: the wait after the first error, ms (≥ 1000).
+  std::optional<int64_t> retryInitialMs;
+  /// `retryBackoff.maxMs`: the longest wait, ms (≥ initialMs once merged with cron.escalation).
+  std::optional<int64_t> retryMaxMs;
+  /// `disableAfter`: consecutive errors that disable the job; 0 never disables.
+  std::optional<int64_t> disableAfter;
+
+  /// `global` with this job's fields over it. Errors: kInvalidArgument when the merged maxMs is below the
+  /// merged initialMs ("at /escalation/retryBackoff/maxMs: …").
+  Result<config::CronEscalationConfig> over(const config::CronEscalationConfig& global) const;
+  bool empty() const { return !retryInitialMs && !retryMaxMs && !disableAfter; }
+};
+
 /// The definition the scheduler acts on.
 struct CronJobSpec {
   std::string name;     // 1–200 characters
@@ -72,6 +90,8 @@ struct CronJobSpec {
   bool bestEffort = false;
   std::optional<CronRoute> failureDestination;
   CronJobAlert failureAlert;
+  /// `escalation` (Talon-only): overrides of cron.escalation for this job.
+  CronJobEscalation escalation;
   /// The normalized job object as stored and shown (OpenClaw's CronJobSchema without id, timestamps and
   /// state): `at` resolved to an absolute instant, deleteAfterRun made explicit for `at`.
   json::object json;

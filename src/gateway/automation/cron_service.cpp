@@ -157,6 +157,16 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
     return job.row.agentId.empty() ? deps.defaultAgentId : routing::normalizeAgentId(job.row.agentId);
   }
 
+  /// The escalation numbers of `spec`: its own `escalation` over cron.escalation. A job whose override no
+  /// longer fits the global numbers (cron.escalation changed since) falls back to them, with a warning.
+  config::CronEscalationConfig escalationOf(const std::string& jobId, const CronJobSpec& spec) const {
+    auto merged = spec.escalation.over(deps.config.escalation);
+    if (merged) return *merged;
+    spdlog::warn("cron job {}: its escalation override does not fit cron.escalation ({}); using cron.escalation", jobId,
+                 merged.error().message);
+    return deps.config.escalation;
+  }
+
   // --- observability ------------------------------------------------------------------------------
 
   void count(health::MetricFamily* family, std::string_view label) {
@@ -399,7 +409,7 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
           launches.push_back(std::move(*launch));
         } else {
           // Not recorded: try again after the backoff rather than in a tight loop.
-          job.row.state.nextRunAtMs = t + cronRetryDelayMs(deps.config.escalation, 1);
+          job.row.state.nextRunAtMs = t + cronRetryDelayMs(escalationOf(id, *job.spec), 1);
         }
       }
       arm();
@@ -579,7 +589,7 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
       std::vector<std::pair<std::string, json::object>> actions;
       bool removeAfter = false;
 
-      EscalationPolicy escalationPolicy = EscalationPolicy::fromConfig(deps.config.escalation);
+      EscalationPolicy escalationPolicy = EscalationPolicy::fromConfig(escalationOf(job.row.id, spec));
       escalationPolicy.alertEnabled = policy.enabled;
       escalationPolicy.alertAfter = policy.after;
       escalationPolicy.alertCooldownMs = policy.cooldownMs;
@@ -839,6 +849,7 @@ Result<json::object> CronService::add(const json::object& params, const CronActo
   const int64_t t = impl_->now();
   auto spec = parseCronJobSpec(params, t);
   if (!spec) return fail(spec.error());
+  if (auto e = spec->escalation.over(impl_->deps.config.escalation); !e) return fail(e.error());
   if (!spec->agentId.empty()) {
     std::string agent = routing::normalizeAgentId(spec->agentId);
     if (!impl_->deps.runner->agent(agent)) {
@@ -884,6 +895,7 @@ Result<json::object> CronService::update(const std::string& id, const json::obje
   const int64_t t = impl_->now();
   auto spec = parseCronJobSpec(*merged, t);
   if (!spec) return fail(spec.error());
+  if (auto e = spec->escalation.over(impl_->deps.config.escalation); !e) return fail(e.error());
   if (!spec->agentId.empty() && !impl_->deps.runner->agent(routing::normalizeAgentId(spec->agentId))) {
     return fail(ErrorCode::kNotFound, "unknown agent " + spec->agentId, "unknown agent id \"" + spec->agentId + "\"");
   }

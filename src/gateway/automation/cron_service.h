@@ -19,8 +19,8 @@
 // WebhookSender, with `Authorization: Bearer <cron.webhookToken>` when set). A delivery failure is recorded
 // on the run (deliveryStatus "not-delivered") and does not count as a job error (as OpenClaw).
 //
-// Escalation (cron.escalation, cron.failureAlert, the job's failureAlert; the decisions are
-// gateway/automation/escalation.h's): while a job fails, its next
+// Escalation (cron.escalation, or the job's own `escalation` over it; cron.failureAlert, the job's
+// failureAlert; the decisions are gateway/automation/escalation.h's): while a job fails, its next
 // attempt waits min(maxMs, initialMs·2^(errors-1)) instead of its cadence; after `after` consecutive errors
 // (skipped runs too with includeSkipped) an alert goes to the alert route (failureAlert fields, else
 // delivery.failureDestination, else the announce target) — once per incident, again only after cooldownMs
