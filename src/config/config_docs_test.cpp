@@ -102,5 +102,7 @@ TEST(ConfigDocs, SecretsPageExamplesAreValidConfigs) { expectPageExamplesValid("
 
 TEST(ConfigDocs, ChannelsPageExamplesAreValidConfigs) { expectPageExamplesValid("channels.md"); }
 
+TEST(ConfigDocs, HeartbeatPageExamplesAreValidConfigs) { expectPageExamplesValid("heartbeat.md"); }
+
 }  // namespace
 }  // namespace talon::config

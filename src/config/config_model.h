@@ -259,6 +259,50 @@ struct ModelPolicyConfig {
   std::vector<std::string> allow;
 };
 
+/// `heartbeat.activeHours` (OpenClaw docs/gateway/heartbeat.md "activeHours"): the window in which
+/// scheduled heartbeats run, in minutes of the local day; start inclusive, end exclusive; an end before
+/// the start spans midnight; start == end is a zero-width window (never inside).
+struct HeartbeatActiveHoursConfig {
+  /// `start` "HH:MM" as minutes (0..1439; unset: 0).
+  int startMinute = 0;
+  /// `end` "HH:MM" as minutes (0..1440, "24:00" = 1440; unset: 1440).
+  int endMinute = 1440;
+  /// `timezone`: an IANA zone; "" (unset, "user" or "local"): the host's zone.
+  std::string timezone;
+};
+
+/// `agents.defaults.heartbeat` / `agents.entries.<id>.heartbeat` (OpenClaw docs/gateway/heartbeat.md,
+/// docs/gateway/config-agents/heartbeat-compaction-and-streaming.md; zod HeartbeatSchema, strict). Each
+/// field is optional: an entry's block merges over the defaults' field by field. Talon implements every,
+/// activeHours, prompt, target ("none" or a channel id with `to`), to, accountId, directPolicy,
+/// timeoutSeconds, session, isolatedSession, lightContext (false only) and agentId (defaults only);
+/// target "owner" (also the default when unset) and "last", `model` and lightContext true are refused
+/// as not supported yet.
+struct HeartbeatConfig {
+  /// `every` (a duration, default unit minutes) in ms; 0 disables the recurring cadence.
+  std::optional<int64_t> everyMs;
+  /// `prompt`: the heartbeat turn's message (sent verbatim; not merged).
+  std::optional<std::string> prompt;
+  /// `target`: "none" | a channel id ("telegram", "loopback", …).
+  std::optional<std::string> target;
+  /// `to`: the recipient on a channel target ("user:<id>", "group:<id>", "channel:<id>" or a bare id).
+  std::optional<std::string> to;
+  /// `accountId`: the channel account.
+  std::optional<std::string> accountId;
+  /// `directPolicy`: "allow" (default) | "block" (no delivery to a direct peer; reason dm-blocked).
+  std::optional<std::string> directPolicy;
+  std::optional<HeartbeatActiveHoursConfig> activeHours;
+  /// `timeoutSeconds` (> 0): the turn's budget.
+  std::optional<int64_t> timeoutSeconds;
+  /// `session`: "main" (default) or a session key (an `agent:` key as given, any other key under the agent).
+  std::optional<std::string> session;
+  /// `isolatedSession`: each heartbeat in a fresh session.
+  std::optional<bool> isolatedSession;
+  /// `agentId` (agents.defaults.heartbeat only): the one agent that runs the shared heartbeat when no
+  /// entry has a heartbeat block of its own.
+  std::optional<std::string> agentId;
+};
+
 /// `agents.defaults`.
 struct AgentDefaultsConfig {
   ModelRef model;
@@ -273,6 +317,8 @@ struct AgentDefaultsConfig {
   int maxConcurrent = 0;
   /// `agents.defaults.timeoutSeconds`: one turn's budget (0: default).
   int64_t timeoutSeconds = 0;
+  /// `agents.defaults.heartbeat` (nullopt: not written).
+  std::optional<HeartbeatConfig> heartbeat;
 };
 
 /// `agents.entries.<id>`.
@@ -287,6 +333,8 @@ struct AgentEntryConfig {
   ModelParams params;
   /// `agents.entries.<id>.modelPolicy`: replaces the defaults' policy when `allow` is written.
   ModelPolicyConfig modelPolicy;
+  /// `agents.entries.<id>.heartbeat` (nullopt: not written): merged over the defaults' block.
+  std::optional<HeartbeatConfig> heartbeat;
 };
 
 /// `agents`.

@@ -25,6 +25,7 @@
 #include "gateway/agent/run_observer.h"
 #include "gateway/agent/run_replay.h"
 #include "gateway/automation/cron_service.h"
+#include "gateway/automation/heartbeat_service.h"
 #include "gateway/automation/webhook_sender.h"
 #include "gateway/channels/channel_manager.h"
 #include "gateway/channels/channel_registry.h"
@@ -249,6 +250,8 @@ class Gateway::Impl {
   std::unique_ptr<RunReplayer> replayer;
   /// gateway.probes (health/synthetic_probes.h).
   std::unique_ptr<health::SyntheticProbes> probes;
+  /// Heartbeats (automation/heartbeat_service.h): started by run() with the cron scheduler.
+  std::unique_ptr<automation::HeartbeatService> heartbeat;
   /// Runs the configured channel accounts (started by run(), stopped after the turns drained).
   std::unique_ptr<channels::ChannelManager> channelRuntime;
   net::ServerPtr server;
@@ -284,7 +287,8 @@ class Gateway::Impl {
                            outbound.get(),
                            traces.get(),
                            cron.get(),
-                           replayer.get()};
+                           replayer.get(),
+                           heartbeat.get()};
   }
   methods::HealthDeps healthDeps() { return methods::HealthDeps::from(services()); }
 
@@ -606,10 +610,25 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
       automation::WebhookSender::create(net::HttpClient::create(impl->io), impl->executors, impl->clock, impl->metrics);
   if (!webhooks) return fail(webhooks.error());
   impl->webhooks = std::move(*webhooks);
-  auto cron = automation::CronService::create(
-      automation::CronServiceDeps{impl->clock, impl->executors, impl->store.get(), impl->runner.get(),
-                                  impl->outbound.get(), impl->webhooks.get(), impl->healthRecords.get(), &impl->metrics,
-                                  &impl->bus, impl->audit.get(), cfg.cron, cronDefaultAgent(*impl->agents)});
+  auto heartbeat = automation::HeartbeatService::create(automation::HeartbeatServiceDeps{
+      impl->clock, impl->executors, impl->runner.get(), impl->outbound.get(), impl->webhooks.get(),
+      impl->healthRecords.get(), &impl->metrics, &impl->bus, impl->audit.get(), config::effectiveHeartbeats(cfg.agents),
+      cfg.cron.escalation, cfg.cron.failureAlert, cfg.agents.defaults.timeoutSeconds, cfg.cron.webhookToken});
+  if (!heartbeat) return fail(heartbeat.error());
+  impl->heartbeat = std::move(*heartbeat);
+  automation::CronServiceDeps cronDeps{impl->clock,
+                                       impl->executors,
+                                       impl->store.get(),
+                                       impl->runner.get(),
+                                       impl->outbound.get(),
+                                       impl->webhooks.get(),
+                                       impl->healthRecords.get(),
+                                       &impl->metrics,
+                                       &impl->bus,
+                                       impl->audit.get(),
+                                       cfg.cron,
+                                       cronDefaultAgent(*impl->agents)};
+  auto cron = automation::CronService::create(std::move(cronDeps));
   if (!cron) return fail(cron.error());
   impl->cron = std::move(*cron);
 
@@ -708,8 +727,14 @@ Status Gateway::run() {
   }
   if (cronEnabled(impl.options.config->config.cron)) {
     if (auto s = impl.cron->start(); !s) spdlog::error("cron: the scheduler did not start: {}", s.error().toString());
+    impl.heartbeat->start();  // scheduled heartbeats need automations, as in OpenClaw
   } else {
     spdlog::info("cron: the scheduler is off (cron.enabled false, or TALON_SKIP_CRON / OPENCLAW_SKIP_CRON set)");
+    if (!impl.heartbeat->status().empty()) {
+      spdlog::warn(
+          "heartbeat: scheduled heartbeats do not run while cron is off (cron.enabled false, or "
+          "TALON_SKIP_CRON / OPENCLAW_SKIP_CRON set)");
+    }
   }
   impl.probes->start();
   // OpenClaw keeps a last-known-good copy of a config the gateway started with.
@@ -760,6 +785,7 @@ void Gateway::stop() {
     if (impl.cron) impl.cron->stop();  // nothing new starts; runs in progress are recorded as they end
     if (impl.replayer) impl.replayer->stop();
     if (impl.probes) impl.probes->stop();
+    if (impl.heartbeat) impl.heartbeat->stop();
     impl.runner->drain([&impl, drained] {
       *drained = true;  // the backstop (possibly on another thread) now does nothing; io.stop() ends its wait
       asio::post(impl.io, [&impl] {

@@ -37,6 +37,7 @@ class OutboundDispatcher;
 }  // namespace talon::gateway::channels
 namespace talon::gateway::automation {
 class CronService;
+class HeartbeatService;
 }  // namespace talon::gateway::automation
 namespace talon::gateway::health {
 class HealthRegistry;
@@ -179,6 +180,9 @@ struct GatewayServices {
   /// Replays recorded runs (agent/run_replay.h); null where none is wired (then runs.replay answers
   /// UNAVAILABLE).
   RunReplayer* replayer = nullptr;
+  /// The heartbeats (automation/heartbeat_service.h); null where none is wired (then last-heartbeat
+  /// answers null and set-heartbeats changes nothing).
+  automation::HeartbeatService* heartbeat = nullptr;
 };
 
 }  // namespace talon::gateway

@@ -1,4 +1,6 @@
-// `agents`: the roster (`entries`), its defaults and ownership (OpenClaw docs/concepts/multi-agent.md).
+// `agents`: the roster (`entries`), its defaults and ownership (OpenClaw docs/concepts/multi-agent.md),
+// and the heartbeat blocks (`agents.defaults.heartbeat`, `agents.entries.<id>.heartbeat`; OpenClaw
+// docs/gateway/heartbeat.md; config_model.h HeartbeatConfig says what is implemented).
 // Defaults: without entries the roster is the single agent "main" (OpenClaw DEFAULT_AGENT_ID); see
 // config_model.h AgentsConfig for the rest. Rules: entry ids match kAgentIdPattern; two or more entries
 // require `ownership: "explicit"`.
@@ -8,6 +10,7 @@
 
 #include "config/config_sections.h"
 #include "config/config_validator.h"
+#include "config/heartbeat_config.h"
 
 namespace talon::config {
 
@@ -104,6 +107,184 @@ void readModelPolicy(ConfigReader& r, const ConfigNode& node, const json::value&
                });
 }
 
+/// A duration ("30m", "1h30m", "45s", "500ms", "2d"; a bare number is minutes, OpenClaw's parseDurationMs
+/// with defaultUnit "m") in ms, or nullopt when it does not read.
+std::optional<int64_t> parseHeartbeatDuration(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size() && text[i] == ' ') ++i;
+  int64_t total = 0;
+  bool any = false;
+  while (i < text.size()) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    int64_t n = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      if (n > 1'000'000'000) return std::nullopt;
+      n = n * 10 + (text[i++] - '0');
+    }
+    std::size_t u = i;
+    while (i < text.size() && text[i] >= 'a' && text[i] <= 'z') ++i;
+    std::string_view unit = text.substr(u, i - u);
+    int64_t factor = 0;
+    if (unit.empty() || unit == "m") {
+      factor = 60'000;
+      if (unit.empty() && i < text.size()) return std::nullopt;  // a bare number only at the end
+    } else if (unit == "ms") {
+      factor = 1;
+    } else if (unit == "s") {
+      factor = 1000;
+    } else if (unit == "h") {
+      factor = 3'600'000;
+    } else if (unit == "d") {
+      factor = 86'400'000;
+    } else {
+      return std::nullopt;
+    }
+    total += n * factor;
+    any = true;
+    while (i < text.size() && text[i] == ' ') ++i;
+  }
+  if (!any) return std::nullopt;
+  return total;
+}
+
+/// "HH:MM" as minutes of the day; "24:00" (1440) only with `allow24`. OpenClaw's
+/// /^(?:([01]\d|2[0-3]):([0-5]\d)|24:00)$/.
+std::optional<int> parseClockTime(std::string_view s, bool allow24) {
+  if (s.size() != 5 || s[2] != ':') return std::nullopt;
+  for (std::size_t k : {0u, 1u, 3u, 4u}) {
+    if (s[k] < '0' || s[k] > '9') return std::nullopt;
+  }
+  int h = (s[0] - '0') * 10 + (s[1] - '0');
+  int m = (s[3] - '0') * 10 + (s[4] - '0');
+  if (m > 59) return std::nullopt;
+  if (h == 24 && m == 0 && allow24) return 1440;
+  if (h > 23) return std::nullopt;
+  return h * 60 + m;
+}
+
+void readActiveHours(ConfigReader& r, const ConfigNode& node, const json::value& value,
+                     HeartbeatActiveHoursConfig& out) {
+  r.readObject(node, value,
+               {
+                   {"start",
+                    [&](const ConfigNode& c, const json::value& x) {
+                      auto s = r.string(c, x);
+                      if (!s) return;
+                      if (auto m = parseClockTime(*s, false)) {
+                        out.startMinute = *m;
+                      } else {
+                        r.error(c, DiagnosticCode::kValue, "invalid time (use \"HH:MM\" 24h format, 00:00-23:59)");
+                      }
+                    }},
+                   {"end",
+                    [&](const ConfigNode& c, const json::value& x) {
+                      auto s = r.string(c, x);
+                      if (!s) return;
+                      if (auto m = parseClockTime(*s, true)) {
+                        out.endMinute = *m;
+                      } else {
+                        r.error(c, DiagnosticCode::kValue, "invalid time (use \"HH:MM\" 24h format, 00:00-24:00)");
+                      }
+                    }},
+                   {"timezone",
+                    [&](const ConfigNode& c, const json::value& x) {
+                      auto s = r.string(c, x);
+                      if (!s) return;
+                      // "user" means agents.defaults.userTimezone, which Talon does not read yet: the host's
+                      // zone then, as OpenClaw does when userTimezone is unset.
+                      out.timezone = (*s == "user" || *s == "local") ? std::string() : *s;
+                    }},
+               });
+}
+
+constexpr std::string_view kDirectPolicies[] = {"allow", "block"};
+
+/// A heartbeat block (OpenClaw's strict HeartbeatSchema). `isDefaults`: agents.defaults.heartbeat (the
+/// only place `agentId` is allowed).
+void readHeartbeat(ConfigReader& r, const ConfigNode& node, const json::value& value, bool isDefaults,
+                   std::optional<HeartbeatConfig>& result) {
+  HeartbeatConfig out;
+  auto str = [&](std::optional<std::string>& field) {
+    return [&](const ConfigNode& c, const json::value& x) {
+      if (auto s = r.string(c, x)) field = *s;
+    };
+  };
+  auto notYet = [&](const ConfigNode& c, std::string_view what) {
+    r.error(c, DiagnosticCode::kUnsupportedKey, fmt::format("{} is not supported by Talon yet", what));
+  };
+  if (!r.readObject(
+          node, value,
+          {
+              {"every",
+               [&](const ConfigNode& c, const json::value& x) {
+                 auto s = r.string(c, x);
+                 if (!s) return;
+                 if (auto ms = parseHeartbeatDuration(*s)) {
+                   out.everyMs = *ms;
+                 } else {
+                   r.error(c, DiagnosticCode::kValue, "invalid duration (use ms, s, m, h)");
+                 }
+               }},
+              {"activeHours",
+               [&](const ConfigNode& c, const json::value& x) {
+                 HeartbeatActiveHoursConfig hours;
+                 readActiveHours(r, c, x, hours);
+                 out.activeHours = hours;
+               }},
+              {"model", [&](const ConfigNode& c,
+                            const json::value& x) { notYet(c, "a heartbeat model override (heartbeat.model)"); }},
+              {"session", str(out.session)},
+              {"target",
+               [&](const ConfigNode& c, const json::value& x) {
+                 auto s = r.string(c, x, true);
+                 if (!s) return;
+                 if (*s == "owner" || *s == "last") {
+                   notYet(c, fmt::format("heartbeat target \"{}\" ({})", *s,
+                                         *s == "owner" ? "the operator's DM from commands.ownerAllowFrom"
+                                                       : "the last conversation the agent was reached on"));
+                   return;
+                 }
+                 if (s->find(':') != std::string::npos) {
+                   r.error(c, DiagnosticCode::kValue,
+                           "target takes a channel id (\"telegram\"); put the recipient in heartbeat.to");
+                   return;
+                 }
+                 out.target = *s;
+               }},
+              {"directPolicy",
+               [&](const ConfigNode& c, const json::value& x) {
+                 if (auto s = r.enumeration(c, x, kDirectPolicies)) out.directPolicy = *s;
+               }},
+              {"to", str(out.to)},
+              {"accountId", str(out.accountId)},
+              {"prompt", str(out.prompt)},
+              {"timeoutSeconds",
+               [&](const ConfigNode& c, const json::value& x) {
+                 if (auto i = r.integer(c, x, 1, kMaxSafeInteger, "> 0")) out.timeoutSeconds = *i;
+               }},
+              {"lightContext",
+               [&](const ConfigNode& c, const json::value& x) {
+                 auto b = r.boolean(c, x);
+                 if (b && *b) notYet(c, "heartbeat.lightContext (a lightweight bootstrap context)");
+               }},
+              {"isolatedSession",
+               [&](const ConfigNode& c, const json::value& x) {
+                 if (auto b = r.boolean(c, x)) out.isolatedSession = *b;
+               }},
+              {"agentId",
+               [&](const ConfigNode& c, const json::value& x) {
+                 if (!isDefaults) {
+                   r.unknownKey(node, "agentId");
+                   return;
+                 }
+                 if (auto s = r.string(c, x, true)) out.agentId = *s;
+               }},
+          })) {
+    return;
+  }
+  result = std::move(out);
+}
+
 void readDefaults(ConfigReader& r, const ConfigNode& node, const json::value& value, AgentDefaultsConfig& out) {
   r.readObject(
       node, value,
@@ -127,6 +308,8 @@ void readDefaults(ConfigReader& r, const ConfigNode& node, const json::value& va
            [&](const ConfigNode& c, const json::value& x) {
              if (auto i = r.integer(c, x, 0, kMaxSafeInteger, ">= 0")) out.timeoutSeconds = *i;
            }},
+          {"heartbeat",
+           [&](const ConfigNode& c, const json::value& x) { readHeartbeat(r, c, x, true, out.heartbeat); }},
       });
 }
 
@@ -147,6 +330,8 @@ void readEntry(ConfigReader& r, const ConfigNode& node, const json::value& value
           {"params", [&](const ConfigNode& c, const json::value& x) { readParams(r, c, x, out.params); }},
           {"modelPolicy",
            [&](const ConfigNode& c, const json::value& x) { readModelPolicy(r, c, x, out.modelPolicy); }},
+          {"heartbeat",
+           [&](const ConfigNode& c, const json::value& x) { readHeartbeat(r, c, x, false, out.heartbeat); }},
       });
 }
 
@@ -180,6 +365,50 @@ void readAgents(ConfigReader& r, const ConfigNode& node, const json::value& valu
       });
 }
 
+/// The node of config path `path` ("agents.entries.ops.heartbeat"; map keys without dots).
+ConfigNode nodeAt(ConfigReader& r, std::string_view path) {
+  ConfigNode node = r.root();
+  std::size_t start = 0;
+  int depth = 0;
+  while (start <= path.size()) {
+    std::size_t dot = path.find('.', start);
+    std::string_view key = path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    node = r.child(node, key, depth == 2 && path.rfind("agents.entries.", 0) == 0 ? "*" : key);
+    ++depth;
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return node;
+}
+
+// The heartbeat rules that need the merged blocks: a target Talon can deliver to, and a known agentId.
+void finishHeartbeats(ConfigReader& r, const AgentsConfig& agents) {
+  if (agents.defaults.heartbeat && agents.defaults.heartbeat->agentId) {
+    const std::string& id = *agents.defaults.heartbeat->agentId;
+    bool known = false;
+    for (const auto& e : agents.entries) known = known || e.id == id;
+    if (!known) {
+      r.error(nodeAt(r, "agents.defaults.heartbeat.agentId"), DiagnosticCode::kValue,
+              fmt::format("unknown agent id {}", ConfigReader::quoted(id)));
+    }
+  }
+  for (const auto& hb : effectiveHeartbeats(agents)) {
+    if (!hb.config.target) {
+      r.error(nodeAt(r, hb.path), DiagnosticCode::kUnsupportedKey,
+              "heartbeat.target defaults to \"owner\" (the operator's DM from commands.ownerAllowFrom or a "
+              "channel allowFrom), which Talon does not resolve yet: set target to \"none\" or to a channel "
+              "id with heartbeat.to");
+      continue;
+    }
+    if (*hb.config.target != "none" && (!hb.config.to || hb.config.to->empty())) {
+      r.error(nodeAt(r, hb.path), DiagnosticCode::kValue,
+              fmt::format("heartbeat target {} needs heartbeat.to (the recipient); Talon does not track the "
+                          "channel's last recipient yet",
+                          ConfigReader::quoted(*hb.config.target)));
+    }
+  }
+}
+
 // The roster rules, and the implicit agent "main" of a config without entries.
 void finishAgents(ConfigReader& r, TalonConfig& config) {
   AgentsConfig& agents = config.agents;
@@ -196,6 +425,7 @@ void finishAgents(ConfigReader& r, TalonConfig& config) {
     main.id = std::string(kDefaultAgentId);
     agents.entries.push_back(std::move(main));
   }
+  finishHeartbeats(r, agents);
 }
 
 }  // namespace

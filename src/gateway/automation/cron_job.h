@@ -19,6 +19,7 @@
 #include "base/json.h"
 #include "config/config_model.h"
 #include "gateway/automation/cron_schedule.h"
+#include "gateway/routing/inbound_message.h"
 #include "store/cron_repository.h"
 
 namespace talon::gateway::automation {
@@ -38,6 +39,10 @@ struct CronRoute {
   std::string accountId;
   std::string threadId;
 };
+
+/// The peer a route's `to` names: "<kind>:<id>" with kind user|dm|direct, group or channel, else a direct
+/// peer (as the `send` method reads it).
+routing::Peer peerOfTarget(std::string_view to);
 
 /// A job's own `failureAlert`: absent (inherit cron.failureAlert), `false` (off), or fields that override
 /// the global policy.

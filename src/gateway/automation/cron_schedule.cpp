@@ -934,4 +934,12 @@ Result<std::optional<int64_t>> nextRunAt(const CronSchedule& s, std::string_view
   return std::optional<int64_t>();
 }
 
+Result<int> localMinuteOfDay(std::string_view tz, int64_t nowMs) {
+  auto zone = resolveZone(tz);
+  if (!zone) return fail(zone.error());
+  auto local = (*zone)->to_local(date::sys_time<std::chrono::milliseconds>(std::chrono::milliseconds(nowMs)));
+  auto day = date::floor<date::days>(local);
+  return static_cast<int>(std::chrono::duration_cast<std::chrono::minutes>(local - day).count());
+}
+
 }  // namespace talon::gateway::automation

@@ -135,4 +135,8 @@ int64_t staggerOffsetMs(std::string_view jobId, int64_t staggerMs);
 /// to the ms). Errors: kInvalidArgument.
 Result<int64_t> parseDurationMs(std::string_view text);
 
+/// The minute of the local day (0..1439) at `nowMs` (ms since the epoch) in IANA zone `tz` (empty: the
+/// host's zone, as a cron schedule without `tz`). Errors: kInvalidArgument for an unknown zone.
+Result<int> localMinuteOfDay(std::string_view tz, int64_t nowMs);
+
 }  // namespace talon::gateway::automation

@@ -38,22 +38,6 @@ std::string cut(std::string_view s, std::size_t max) {
   return std::string(s.substr(0, n));
 }
 
-/// The peer a `to` names: "<kind>:<id>" with kind user|dm|direct, group or channel, else a direct peer (as
-/// the `send` method reads it).
-routing::Peer peerOf(std::string_view to) {
-  static constexpr std::pair<std::string_view, routing::PeerKind> kPrefixes[] = {
-      {"user:", routing::PeerKind::kDirect},     {"dm:", routing::PeerKind::kDirect},
-      {"direct:", routing::PeerKind::kDirect},   {"group:", routing::PeerKind::kGroup},
-      {"channel:", routing::PeerKind::kChannel},
-  };
-  for (const auto& [prefix, kind] : kPrefixes) {
-    if (to.size() > prefix.size() && to.substr(0, prefix.size()) == prefix) {
-      return routing::Peer{kind, std::string(to.substr(prefix.size()))};
-    }
-  }
-  return routing::Peer{routing::PeerKind::kDirect, std::string(to)};
-}
-
 /// The effective failure-alert policy of one job.
 struct AlertPolicy {
   bool enabled = false;
@@ -454,7 +438,7 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
       if (!deps.outbound) return done(false, "no outbox is wired");
       channels::OutboundMessage m;
       m.accountId = delivery->accountId;
-      m.peer = peerOf(delivery->to);
+      m.peer = peerOfTarget(delivery->to);
       if (!delivery->threadId.empty()) m.threadId = delivery->threadId;
       m.text = outcome.text.empty() ? fmt::format("Cron job \"{}\" finished.", jobName) : outcome.text;
       m.runId = runId;
@@ -522,7 +506,7 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
     if (!deps.outbound) return report(false, "no outbox is wired");
     channels::OutboundMessage m;
     m.accountId = route.accountId;
-    m.peer = peerOf(route.to);
+    m.peer = peerOfTarget(route.to);
     if (!route.threadId.empty()) m.threadId = route.threadId;
     m.text = std::move(text);
     std::string channelId = route.accountId.empty() ? route.channel : route.channel + ":" + route.accountId;

@@ -23,6 +23,7 @@ constexpr RegisterFamily kFamilies[] = {
     registerSendMethods,
     registerCronMethods,
     registerRunMethods,
+    registerHeartbeatMethods,
 };
 // clang-format on
 }  // namespace

@@ -23,8 +23,9 @@ Status registerChannelMethods(MethodRegistry& registry, const GatewayServices& s
 Status registerDeviceMethods(MethodRegistry& registry, const GatewayServices& services);   // device_methods.cpp
 // channel_pairing_methods.cpp
 Status registerChannelPairingMethods(MethodRegistry& registry, const GatewayServices& services);
-Status registerSendMethods(MethodRegistry& registry, const GatewayServices& services);  // send_methods.cpp
-Status registerCronMethods(MethodRegistry& registry, const GatewayServices& services);  // cron_methods.cpp
-Status registerRunMethods(MethodRegistry& registry, const GatewayServices& services);   // run_methods.cpp
+Status registerSendMethods(MethodRegistry& registry, const GatewayServices& services);       // send_methods.cpp
+Status registerCronMethods(MethodRegistry& registry, const GatewayServices& services);       // cron_methods.cpp
+Status registerRunMethods(MethodRegistry& registry, const GatewayServices& services);        // run_methods.cpp
+Status registerHeartbeatMethods(MethodRegistry& registry, const GatewayServices& services);  // heartbeat_methods.cpp
 
 }  // namespace talon::gateway::methods

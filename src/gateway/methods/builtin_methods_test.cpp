@@ -84,7 +84,9 @@ TEST_F(BuiltinMethodsTest, EveryRegisteredMethodIsOpenClawsWithItsScope) {
                                       "cron.runs",
                                       "cron.status",
                                       "cron.update",
-                                      "runs.replay"};
+                                      "runs.replay",
+                                      "last-heartbeat",
+                                      "set-heartbeats"};
   EXPECT_EQ(std::set<std::string_view>(names.begin(), names.end()), expected);
 }
 

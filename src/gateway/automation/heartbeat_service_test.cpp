@@ -1,0 +1,434 @@
+// Heartbeats over real components (tests/support/gateway_components.h: an AgentRunner over the
+// FakeModelProvider, ManualExecutors, a SimulatedClock, a loopback channel behind the outbox), in
+// simulated time: the interval, HEARTBEAT.md skip and checklist, HEARTBEAT_OK / NO_REPLY suppression,
+// delivery to a channel target, directPolicy block, active hours across midnight and across a DST change,
+// escalation (backoff, alert, disable) and recovery, queued system events and wake; and the pure rules
+// (effectively empty content, reply interpretation) against OpenClaw's cases.
+#include "gateway/automation/heartbeat_service.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "gateway/channels/loopback_channel.h"
+#include "gateway/channels/outbound_dispatcher.h"
+#include "support/gateway_components.h"
+
+namespace talon::gateway::automation {
+namespace {
+
+constexpr int64_t kMinute = 60'000;
+constexpr int64_t kHour = 60 * kMinute;
+
+json::object object(std::string_view text) {
+  auto v = parseJson(text);
+  return v && v->is_object() ? v->as_object() : json::object{};
+}
+
+// --- pure rules ---------------------------------------------------------------------------------------
+
+TEST(HeartbeatRulesTest, EffectivelyEmptyContentAsOpenClaw) {
+  EXPECT_TRUE(isHeartbeatContentEffectivelyEmpty(""));
+  EXPECT_TRUE(isHeartbeatContentEffectivelyEmpty("\n  \n"));
+  EXPECT_TRUE(isHeartbeatContentEffectivelyEmpty("# Heartbeat checklist\n\n## Later\n"));
+  EXPECT_TRUE(isHeartbeatContentEffectivelyEmpty("<!-- a comment\nover lines -->\n- [ ]\n- \n* [x]\n```markdown\n```"));
+  EXPECT_TRUE(isHeartbeatContentEffectivelyEmpty("#\n+ [ ] \n"));
+  EXPECT_FALSE(isHeartbeatContentEffectivelyEmpty("# Checklist\n- check the inbox\n"));
+  EXPECT_FALSE(isHeartbeatContentEffectivelyEmpty("<!-- c --> do this"));
+  EXPECT_FALSE(isHeartbeatContentEffectivelyEmpty("#hashtag is text"));
+  EXPECT_FALSE(isHeartbeatContentEffectivelyEmpty("- [ ] water the plants"));
+}
+
+TEST(HeartbeatRulesTest, AcknowledgementsAreSuppressed) {
+  EXPECT_TRUE(interpretHeartbeatReply("").suppress);
+  EXPECT_TRUE(interpretHeartbeatReply("NO_REPLY").suppress);
+  EXPECT_TRUE(interpretHeartbeatReply("  no_reply. ").suppress);
+  EXPECT_TRUE(interpretHeartbeatReply("HEARTBEAT_OK").suppress);
+  EXPECT_TRUE(interpretHeartbeatReply("**HEARTBEAT_OK**").suppress);
+  EXPECT_TRUE(interpretHeartbeatReply("HEARTBEAT_OK all quiet here").suppress);
+  EXPECT_TRUE(interpretHeartbeatReply("Nothing new. HEARTBEAT_OK.").suppress);
+  EXPECT_TRUE(interpretHeartbeatReply("Nothing new. HEARTBEAT_OK.").acknowledged);
+
+  // More than 300 characters besides the token: delivered, without the token.
+  std::string longText(301, 'x');
+  auto r = interpretHeartbeatReply("HEARTBEAT_OK " + longText);
+  EXPECT_FALSE(r.suppress);
+  EXPECT_EQ(r.text, longText);
+  // Exactly 300 is still an acknowledgement.
+  EXPECT_TRUE(interpretHeartbeatReply("HEARTBEAT_OK " + std::string(300, 'y')).suppress);
+
+  // The token in the middle is not special; no token: the answer as is.
+  auto middle = interpretHeartbeatReply("The HEARTBEAT_OK check found a problem");
+  EXPECT_FALSE(middle.suppress);
+  EXPECT_EQ(middle.text, "The HEARTBEAT_OK check found a problem");
+  auto alert = interpretHeartbeatReply("  The disk is 95% full. ");
+  EXPECT_FALSE(alert.suppress);
+  EXPECT_FALSE(alert.acknowledged);
+  EXPECT_EQ(alert.text, "The disk is 95% full.");
+}
+
+TEST(HeartbeatRulesTest, ActiveHoursAcrossMidnightAndDaylightSaving) {
+  // 22:00–06:00 in Europe/Berlin (UTC+1 in winter).
+  config::HeartbeatActiveHoursConfig night{22 * 60, 6 * 60, "Europe/Berlin"};
+  const int64_t jan15utc = 1'736'899'200'000;  // 2025-01-15T00:00:00Z = 01:00 in Berlin
+  EXPECT_EQ(withinActiveHours(night, jan15utc).value(), true);
+  EXPECT_EQ(withinActiveHours(night, jan15utc + 5 * kHour - 1).value(), true);  // 05:59:59 local
+  EXPECT_EQ(withinActiveHours(night, jan15utc + 5 * kHour).value(), false);     // 06:00 local: end exclusive
+  EXPECT_EQ(withinActiveHours(night, jan15utc + 20 * kHour).value(), false);    // 21:00 local
+  EXPECT_EQ(withinActiveHours(night, jan15utc + 21 * kHour).value(), true);     // 22:00 local: start inclusive
+
+  // 09:00–17:00 in America/New_York around the spring change (2025-03-09, 02:00 EST → 03:00 EDT): 13:00Z
+  // is 08:00 EST the day before and 09:00 EDT on the day.
+  config::HeartbeatActiveHoursConfig office{9 * 60, 17 * 60, "America/New_York"};
+  const int64_t mar8at13z = 1'741'438'800'000;  // 2025-03-08T13:00:00Z
+  EXPECT_EQ(withinActiveHours(office, mar8at13z).value(), false);
+  EXPECT_EQ(withinActiveHours(office, mar8at13z + 24 * kHour).value(), true);
+  // The same in autumn (2025-11-02, 02:00 EDT → 01:00 EST): 21:30Z is 17:30 EDT before, 16:30 EST after.
+  const int64_t nov1at2130z = 1'762'032'600'000;  // 2025-11-01T21:30:00Z
+  EXPECT_EQ(withinActiveHours(office, nov1at2130z).value(), false);
+  EXPECT_EQ(withinActiveHours(office, nov1at2130z + 24 * kHour).value(), true);
+
+  config::HeartbeatActiveHoursConfig zero{8 * 60, 8 * 60, "UTC"};
+  EXPECT_EQ(withinActiveHours(zero, jan15utc + 8 * kHour).value(), false) << "start == end is never inside";
+  config::HeartbeatActiveHoursConfig allDay{0, 1440, "UTC"};
+  EXPECT_EQ(withinActiveHours(allDay, jan15utc + 23 * kHour + 59 * kMinute).value(), true);
+  config::HeartbeatActiveHoursConfig bad{0, 60, "Mars/Olympus"};
+  EXPECT_FALSE(withinActiveHours(bad, jan15utc).has_value());
+}
+
+// --- the service --------------------------------------------------------------------------------------
+
+class HeartbeatServiceTest : public ::testing::Test {
+ protected:
+  struct NullSink final : channels::ChannelSink {
+    void onInbound(std::string_view, routing::InboundMessage) override {}
+  };
+
+  HeartbeatServiceTest() {
+    auto channel = std::make_unique<channels::LoopbackChannel>("default", gw_.clock);
+    loopback_ = channel.get();
+    gw_.channels.add("loopback", std::move(channel));
+    EXPECT_TRUE(loopback_->start(sink_));
+    channels::OutboundPolicy policy;
+    policy.jitter = 0.0;
+    auto outbound = channels::OutboundDispatcher::create(
+        *gw_.store, gw_.metrics, gw_.healthRecords, gw_.bus, gw_.executors.executors(), gw_.clock,
+        [this](std::string_view id) { return gw_.channels.find(id); }, policy);
+    EXPECT_TRUE(outbound);
+    if (outbound) gw_.outbound = std::move(*outbound);
+    bus_ = gw_.bus.subscribe(
+        [this](const GatewayEvent& e) {
+          if (e.name == "heartbeat") events_.push_back(object(*e.payloadJson));
+        },
+        EventBus::Interest::kEverySession);
+  }
+  ~HeartbeatServiceTest() override { gw_.bus.unsubscribe(bus_); }
+
+  /// A service for agent "main" with `hb` over the defaults (target loopback, to user:ops, every 30m).
+  std::unique_ptr<HeartbeatService> makeService(config::HeartbeatConfig hb = {},
+                                                config::CronEscalationConfig escalation = {},
+                                                config::CronFailureAlertConfig alert = {}) {
+    if (!hb.target) hb.target = "loopback";
+    if (!hb.to && *hb.target != "none") hb.to = "user:ops";
+    config::EffectiveHeartbeat effective{"main", hb, "agents.defaults.heartbeat"};
+    auto service = HeartbeatService::create(HeartbeatServiceDeps{gw_.clock,
+                                                                 gw_.executors.executors(),
+                                                                 gw_.runner.get(),
+                                                                 gw_.outbound.get(),
+                                                                 nullptr,
+                                                                 &gw_.healthRecords,
+                                                                 &gw_.metrics,
+                                                                 &gw_.bus,
+                                                                 &gw_.audit,
+                                                                 {effective},
+                                                                 escalation,
+                                                                 alert,
+                                                                 0,
+                                                                 {}});
+    EXPECT_TRUE(service) << service.error().toString();
+    return service ? std::move(*service) : nullptr;
+  }
+
+  void writeChecklist(std::string_view text) {
+    std::ofstream(gw_.runner->agent("main")->workspace / "HEARTBEAT.md") << text;
+  }
+
+  /// Answers model call `i` with `text`, or fails it; runs until the heartbeat event of that turn.
+  void answer(std::size_t i, std::optional<std::string> text) {
+    ASSERT_TRUE(gw_.waitCalls(i + 1)) << "no model call " << i;
+    const std::size_t before = events_.size();
+    if (text) {
+      gw_.provider->call(i)->answer(*text);
+    } else {
+      gw_.provider->call(i)->complete(fail(ErrorCode::kUpstream, "the model is down"));
+    }
+    ASSERT_TRUE(gw_.executors.runUntil([&] { return lastStatus(before) != ""; }));
+  }
+
+  /// The status of the first `heartbeat` run event after index `from` ("" when none yet).
+  std::string lastStatus(std::size_t from = 0) {
+    for (std::size_t i = from; i < events_.size(); ++i) {
+      if (events_[i].contains("status")) return std::string(events_[i].at("status").as_string());
+    }
+    return "";
+  }
+
+  /// The status of the newest `heartbeat` run event ("" when none yet); escalation events carry none.
+  std::string latestStatus() {
+    for (auto it = events_.rbegin(); it != events_.rend(); ++it) {
+      if (it->contains("status")) return std::string(it->at("status").as_string());
+    }
+    return "";
+  }
+
+  std::string userMessage(std::size_t call) {
+    const auto& messages = gw_.provider->call(call)->request.messages;
+    for (auto it = messages.rbegin(); it != messages.rend(); ++it) {
+      if (it->role == "user") return it->content;
+    }
+    return "";
+  }
+
+  double metric(std::string_view name, std::string_view label) {
+    auto* family = gw_.metrics.find(name);
+    if (!family) return -1;
+    if (family->type() == health::MetricType::kCounter) return static_cast<double>(family->counter({label})->value());
+    return family->gauge({label})->value();
+  }
+
+  std::vector<std::string> escalations() {
+    std::vector<std::string> out;
+    for (const auto& e : gw_.audit.ofKind("heartbeat.escalation")) {
+      out.emplace_back(e.details.at("action").as_string());
+    }
+    return out;
+  }
+
+  std::optional<health::HealthState> healthState() {
+    for (const auto& r : gw_.healthRecords.snapshot().records) {
+      if (r.component == "heartbeat:main" && r.dimension == "runs") return r.state;
+    }
+    return std::nullopt;
+  }
+
+  talon::testing::GatewayComponents gw_;
+  NullSink sink_;
+  channels::LoopbackChannel* loopback_ = nullptr;
+  uint64_t bus_ = 0;
+  std::vector<json::object> events_;
+};
+
+TEST_F(HeartbeatServiceTest, RunsEveryIntervalInTheMainSessionAndSuppressesAcknowledgements) {
+  config::HeartbeatConfig hb;
+  hb.everyMs = 30 * kMinute;
+  auto service = makeService(hb);
+  ASSERT_TRUE(service);
+  service->start();
+
+  gw_.executors.advance(30 * kMinute - 1);
+  EXPECT_EQ(gw_.provider->count(), 0u) << "nothing before the first interval";
+  gw_.executors.advance(1);
+  answer(0, "HEARTBEAT_OK");
+  EXPECT_EQ(userMessage(0), kDefaultHeartbeatPrompt);
+  EXPECT_EQ(lastStatus(), "ok-token");
+  EXPECT_TRUE(loopback_->sent().empty()) << "an acknowledgement is not delivered";
+  const std::string runId(events_.back().at("runId").as_string());
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return gw_.outcome(runId).has_value(); }));
+  EXPECT_EQ(gw_.outcome(runId)->sessionKey, "agent:main:main");
+
+  gw_.executors.advance(30 * kMinute);
+  answer(1, "NO_REPLY");
+  EXPECT_EQ(metric("talon_heartbeat_runs_total", "ok-token"), 2);
+  EXPECT_EQ(healthState(), health::HealthState::kOk);
+  ASSERT_TRUE(service->lastEvent());
+  EXPECT_EQ(service->lastEvent()->at("status").as_string(), "ok-token");
+  EXPECT_EQ(service->lastEvent()->at("agentId").as_string(), "main");
+}
+
+TEST_F(HeartbeatServiceTest, DeliversAnAlertToTheTargetAndHonoursDirectPolicy) {
+  config::HeartbeatConfig hb;
+  hb.everyMs = 10 * kMinute;
+  auto service = makeService(hb);
+  ASSERT_TRUE(service);
+  service->start();
+  gw_.executors.advance(10 * kMinute);
+  answer(0, "The backup failed last night.");
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return loopback_->sent().size() == 1; }));
+  EXPECT_EQ(loopback_->sent()[0].text, "The backup failed last night.");
+  EXPECT_EQ(loopback_->sent()[0].peer.id, "ops");
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return latestStatus() == "sent"; }));
+  EXPECT_EQ(events_.back().at("channel").as_string(), "loopback");
+  EXPECT_EQ(events_.back().at("preview").as_string(), "The backup failed last night.");
+
+  service->stop();
+  service.reset();
+  config::HeartbeatConfig blocked = hb;
+  blocked.directPolicy = "block";
+  auto second = makeService(blocked);
+  ASSERT_TRUE(second);
+  second->start();
+  gw_.executors.advance(10 * kMinute);
+  answer(1, "Another alert.");
+  EXPECT_EQ(events_.back().at("status").as_string(), "skipped");
+  EXPECT_EQ(events_.back().at("reason").as_string(), "dm-blocked");
+  EXPECT_EQ(loopback_->sent().size(), 1u) << "nothing more to a direct peer";
+}
+
+TEST_F(HeartbeatServiceTest, TargetNoneKeepsTheAnswerInternal) {
+  config::HeartbeatConfig hb;
+  hb.everyMs = 5 * kMinute;
+  hb.target = "none";
+  auto service = makeService(hb);
+  ASSERT_TRUE(service);
+  service->start();
+  gw_.executors.advance(5 * kMinute);
+  answer(0, "Something to say.");
+  EXPECT_EQ(events_.back().at("status").as_string(), "skipped");
+  EXPECT_EQ(events_.back().at("reason").as_string(), "target-none");
+  EXPECT_TRUE(loopback_->sent().empty());
+}
+
+TEST_F(HeartbeatServiceTest, AnEffectivelyEmptyChecklistSkipsTheRunAndAChecklistJoinsThePrompt) {
+  config::HeartbeatConfig hb;
+  hb.everyMs = 15 * kMinute;
+  hb.prompt = "Check in.";
+  auto service = makeService(hb);
+  ASSERT_TRUE(service);
+  writeChecklist("# Heartbeat checklist\n\n- [ ]\n<!-- nothing yet -->\n");
+  service->start();
+  gw_.executors.advance(15 * kMinute);
+  gw_.executors.runReady();
+  EXPECT_EQ(gw_.provider->count(), 0u) << "no model call for an empty checklist";
+  ASSERT_FALSE(events_.empty());
+  EXPECT_EQ(events_.back().at("status").as_string(), "skipped");
+  EXPECT_EQ(events_.back().at("reason").as_string(), "empty-heartbeat-file");
+
+  writeChecklist("# Heartbeat checklist\n- look at the build\n");
+  gw_.executors.advance(15 * kMinute);
+  answer(0, "HEARTBEAT_OK");
+  EXPECT_EQ(userMessage(0), "Check in.\n\n# Heartbeat checklist\n- look at the build");
+}
+
+TEST_F(HeartbeatServiceTest, OutsideActiveHoursTicksAreSkipped) {
+  // The simulated clock starts at 2023-11-14T22:13:20Z; the window is 08:00–22:00 UTC.
+  config::HeartbeatConfig hb;
+  hb.everyMs = kHour;
+  hb.activeHours = config::HeartbeatActiveHoursConfig{8 * 60, 22 * 60, "UTC"};
+  auto service = makeService(hb);
+  ASSERT_TRUE(service);
+  service->start();
+  for (int i = 0; i < 9; ++i) gw_.executors.advance(kHour);  // 23:13 … 07:13: nine quiet ticks
+  gw_.executors.runReady();
+  EXPECT_EQ(gw_.provider->count(), 0u);
+  EXPECT_EQ(metric("talon_heartbeat_runs_total", "skipped"), 9);
+  EXPECT_EQ(events_.back().at("reason").as_string(), "quiet-hours");
+  gw_.executors.advance(kHour);  // 08:13
+  answer(0, "HEARTBEAT_OK");
+  EXPECT_EQ(gw_.provider->count(), 1u);
+}
+
+TEST_F(HeartbeatServiceTest, FailuresBackOffAlertDisableAndRecover) {
+  config::HeartbeatConfig hb;
+  hb.everyMs = kHour;
+  config::CronEscalationConfig esc;
+  esc.retryInitialMs = kMinute;
+  esc.retryMaxMs = 4 * kMinute;
+  esc.disableAfter = 4;
+  config::CronFailureAlertConfig alert;
+  alert.after = 2;
+  auto service = makeService(hb, esc, alert);
+  ASSERT_TRUE(service);
+  service->start();
+
+  gw_.executors.advance(kHour);
+  answer(0, std::nullopt);
+  EXPECT_EQ(latestStatus(), "failed");
+  EXPECT_EQ(healthState(), health::HealthState::kDegraded);
+  EXPECT_EQ(metric("talon_heartbeat_consecutive_errors", "main"), 1);
+  EXPECT_EQ(service->status()[0].nextDueAtMs, gw_.clock->nowMs() + kMinute) << "the retry waits the backoff";
+
+  gw_.executors.advance(kMinute);
+  answer(1, std::nullopt);  // second failure: an alert to the heartbeat's own target
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return loopback_->sent().size() == 1; }));
+  EXPECT_NE(loopback_->sent()[0].text.find("Heartbeat of agent main failed 2 times in a row"), std::string::npos)
+      << loopback_->sent()[0].text;
+  EXPECT_EQ(service->status()[0].nextDueAtMs, gw_.clock->nowMs() + 2 * kMinute);
+
+  gw_.executors.advance(2 * kMinute);
+  answer(2, "HEARTBEAT_OK");  // recovery
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return loopback_->sent().size() == 2; }));
+  EXPECT_NE(loopback_->sent()[1].text.find("recovered after 2 failed runs"), std::string::npos);
+  EXPECT_EQ(healthState(), health::HealthState::kOk);
+  EXPECT_EQ(metric("talon_heartbeat_consecutive_errors", "main"), 0);
+  EXPECT_EQ(service->status()[0].nextDueAtMs, gw_.clock->nowMs() + kHour) << "back on its cadence";
+
+  // Four failures in a row disable the heartbeat.
+  std::size_t call = 3;
+  gw_.executors.advance(kHour);
+  answer(call++, std::nullopt);
+  for (int64_t wait : {kMinute, 2 * kMinute, 4 * kMinute}) {
+    gw_.executors.advance(wait);
+    answer(call++, std::nullopt);
+  }
+  EXPECT_EQ(healthState(), health::HealthState::kFailed);
+  EXPECT_EQ(service->status()[0].disabledReason, "consecutive-failures");
+  EXPECT_EQ(service->status()[0].nextDueAtMs, 0);
+  gw_.executors.advance(10 * kHour);
+  gw_.executors.runReady();
+  EXPECT_EQ(gw_.provider->count(), call) << "a disabled heartbeat does not run";
+  EXPECT_EQ(escalations(), (std::vector<std::string>{"backoff", "backoff", "alert", "recovery", "backoff", "backoff",
+                                                     "alert", "backoff", "disable"}));
+  EXPECT_EQ(metric("talon_heartbeat_escalations_total", "disable"), 1);
+
+  // set-heartbeats enables it again with a fresh count.
+  service->setEnabled(true, "operator:test");
+  EXPECT_EQ(service->status()[0].disabledReason, "");
+  EXPECT_EQ(service->status()[0].consecutiveErrors, 0);
+  gw_.executors.advance(kHour);
+  answer(call, "HEARTBEAT_OK");
+  EXPECT_EQ(gw_.audit.ofKind("heartbeat.set").size(), 1u);
+}
+
+TEST_F(HeartbeatServiceTest, QueuedSystemEventsRideTheNextHeartbeatAndWakeRunsAtOnce) {
+  config::HeartbeatConfig hb;
+  hb.everyMs = kHour;
+  hb.prompt = "Beat.";
+  auto service = makeService(hb);
+  ASSERT_TRUE(service);
+  service->start();
+  ASSERT_TRUE(service->enqueueSystemEvent("main", "The deploy finished."));
+  EXPECT_EQ(service->status()[0].queuedSystemEvents, 1u);
+  ASSERT_TRUE(service->wake("main", "cron"));
+  answer(0, "HEARTBEAT_OK");
+  EXPECT_EQ(userMessage(0), "System: The deploy finished.\n\nBeat.");
+  EXPECT_EQ(service->status()[0].queuedSystemEvents, 0u);
+  EXPECT_EQ(service->status()[0].nextDueAtMs, gw_.clock->nowMs() + kHour) << "a wake restarts the cadence";
+  EXPECT_FALSE(service->wake("other", ""));
+}
+
+TEST_F(HeartbeatServiceTest, CreateRefusesAnUnknownTimeZone) {
+  config::HeartbeatConfig hb;
+  hb.target = "none";
+  hb.activeHours = config::HeartbeatActiveHoursConfig{0, 600, "Not/AZone"};
+  config::EffectiveHeartbeat effective{"main", hb, "agents.defaults.heartbeat"};
+  auto service = HeartbeatService::create(HeartbeatServiceDeps{gw_.clock,
+                                                               gw_.executors.executors(),
+                                                               gw_.runner.get(),
+                                                               nullptr,
+                                                               nullptr,
+                                                               &gw_.healthRecords,
+                                                               &gw_.metrics,
+                                                               &gw_.bus,
+                                                               &gw_.audit,
+                                                               {effective},
+                                                               {},
+                                                               {},
+                                                               0,
+                                                               {}});
+  ASSERT_FALSE(service);
+  EXPECT_NE(service.error().message.find("agents.defaults.heartbeat.activeHours.timezone"), std::string::npos)
+      << service.error().message;
+}
+
+}  // namespace
+}  // namespace talon::gateway::automation
