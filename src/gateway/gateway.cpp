@@ -628,6 +628,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
                                        impl->audit.get(),
                                        cfg.cron,
                                        cronDefaultAgent(*impl->agents)};
+  cronDeps.heartbeat = impl->heartbeat.get();
   auto cron = automation::CronService::create(std::move(cronDeps));
   if (!cron) return fail(cron.error());
   impl->cron = std::move(*cron);

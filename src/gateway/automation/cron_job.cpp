@@ -334,9 +334,14 @@ Result<CronJobSpec> parseCronJobSpec(const json::object& params, int64_t nowMs) 
   auto wake = optString(params, "wakeMode", "", true);
   if (!wake) return fail(wake.error());
   if (!*wake) return invalid("", "must have required property 'wakeMode'");
-  if (**wake == "next-heartbeat") return unsupported("cron wakeMode \"next-heartbeat\"");
-  if (**wake != "now") return invalid("/wakeMode", "must be equal to one of the allowed values");
-  out["wakeMode"] = "now";
+  if (**wake != "now" && **wake != "next-heartbeat") {
+    return invalid("/wakeMode", "must be equal to one of the allowed values");
+  }
+  if (**wake == "next-heartbeat" && spec.payloadKind != "systemEvent") {
+    return unsupported("cron wakeMode \"next-heartbeat\" for an agentTurn job");
+  }
+  spec.wakeMode = **wake;
+  out["wakeMode"] = spec.wakeMode;
 
   if (auto it = params.find("delivery"); it != params.end()) {
     if (!it->value().is_object()) return invalid("/delivery", "must be object");

@@ -8,7 +8,7 @@
 // per-job `failureAlert`; and Talon's own per-job `escalation` {retryBackoff{initialMs, maxMs}, disableAfter}
 // (an optional field OpenClaw's clients never send). What OpenClaw defines beyond that (payloads `command` and
 // `script`, schedules `on-exit` and `stream`, `trigger`, `pacing`, `declarationKey`, `owner`, sessionTarget "current",
-// wakeMode "next-heartbeat", `completionDestination`, an agentTurn's `model`,
+// wakeMode "next-heartbeat" on an agentTurn job, `completionDestination`, an agentTurn's `model`,
 // `fallbacks`, `thinking`, `toolsAllow`, `lightContext`, `allowUnsafeExternalContent`) is refused with
 // notSupportedYet (kUnsupported), never stored and ignored. Pure functions; thread-safe.
 #include <cstdint>
@@ -86,6 +86,8 @@ struct CronJobSpec {
   std::string sessionTarget;
   /// "systemEvent" | "agentTurn".
   std::string payloadKind;
+  /// "now" | "next-heartbeat" (systemEvent jobs only: the event waits for the agent's next heartbeat).
+  std::string wakeMode = "now";
   /// systemEvent `text` / agentTurn `message`.
   std::string payloadText;
   /// agentTurn `timeoutSeconds` in ms; 0: the runner's default.

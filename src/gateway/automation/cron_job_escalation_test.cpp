@@ -1,10 +1,11 @@
 // A job's own `escalation` (Talon-only) over cron.escalation: read strictly, merged by cron.update, shown
 // by cron.get, checked against the global numbers, and acted on by the scheduler (the job's backoff and
-// disable threshold, in simulated time).
+// disable threshold, in simulated time); and a systemEvent job handing its text to the agent's heartbeat.
 #include <gtest/gtest.h>
 
 #include "gateway/automation/cron_job.h"
 #include "gateway/automation/cron_service.h"
+#include "gateway/automation/heartbeat_service.h"
 #include "support/gateway_components.h"
 
 namespace talon::gateway::automation {
@@ -90,7 +91,7 @@ TEST(CronJobEscalation, PatchMergesAndNullRemoves) {
 
 class CronJobEscalationServiceTest : public ::testing::Test {
  protected:
-  std::unique_ptr<CronService> makeService() {
+  std::unique_ptr<CronService> makeService(HeartbeatService* heartbeat = nullptr) {
     CronServiceDeps deps{gw_.clock,
                          gw_.executors.executors(),
                          gw_.store.get(),
@@ -103,6 +104,7 @@ class CronJobEscalationServiceTest : public ::testing::Test {
                          &gw_.audit,
                          {},
                          "main"};
+    deps.heartbeat = heartbeat;
     auto service = CronService::create(std::move(deps));
     EXPECT_TRUE(service) << service.error().toString();
     return service ? std::move(*service) : nullptr;
@@ -142,6 +144,56 @@ TEST_F(CronJobEscalationServiceTest, TheJobsOwnBackoffAndDisableThresholdApply) 
   EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
   EXPECT_FALSE(
       cron->update(id, object(R"({"escalation":{"retryBackoff":{"initialMs":10000,"maxMs":5000}}})"), {"test"}));
+}
+
+TEST_F(CronJobEscalationServiceTest, SystemEventsWaitForTheHeartbeatOrWakeIt) {
+  config::HeartbeatConfig hb;
+  hb.everyMs = 6 * kHour;
+  hb.target = "none";
+  hb.prompt = "Beat.";
+  auto heartbeat = HeartbeatService::create(HeartbeatServiceDeps{gw_.clock,
+                                                                 gw_.executors.executors(),
+                                                                 gw_.runner.get(),
+                                                                 nullptr,
+                                                                 nullptr,
+                                                                 &gw_.healthRecords,
+                                                                 &gw_.metrics,
+                                                                 &gw_.bus,
+                                                                 &gw_.audit,
+                                                                 {{"main", hb, "agents.defaults.heartbeat"}},
+                                                                 {},
+                                                                 {},
+                                                                 0,
+                                                                 {}});
+  ASSERT_TRUE(heartbeat) << heartbeat.error().toString();
+  (*heartbeat)->start();
+  auto cron = makeService(heartbeat->get());
+  ASSERT_TRUE(cron && cron->start());
+  auto later = cron->add(object(R"({"name":"note","schedule":{"kind":"every","everyMs":3600000},
+      "sessionTarget":"main","wakeMode":"next-heartbeat","payload":{"kind":"systemEvent","text":"Standup at 10."}})"),
+                         {"test"});
+  ASSERT_TRUE(later) << later.error().toString();
+  gw_.executors.advance(kHour);
+  gw_.executors.runReady();
+  EXPECT_EQ(gw_.provider->count(), 0u) << "next-heartbeat: queued, no turn of its own";
+  EXPECT_EQ((*heartbeat)->status()[0].queuedSystemEvents, 1u);
+  auto runs = cron->runs(std::string(later->at("id").as_string()), 10, 0);
+  ASSERT_TRUE(runs && runs->runs.size() == 1);
+  EXPECT_EQ(runs->runs[0].status, "ok");
+  EXPECT_EQ(runs->runs[0].summary, "queued for the next heartbeat");
+
+  auto now = cron->add(object(R"({"name":"urgent","schedule":{"kind":"every","everyMs":7200000},
+      "sessionTarget":"main","wakeMode":"now","payload":{"kind":"systemEvent","text":"The build broke."}})"),
+                       {"test"});
+  ASSERT_TRUE(now) << now.error().toString();
+  gw_.executors.advance(2 * kHour);  // both jobs are due: one queues, the other queues and wakes
+  ASSERT_TRUE(gw_.waitCalls(1));
+  const auto& messages = gw_.provider->call(0)->request.messages;
+  ASSERT_FALSE(messages.empty());
+  const std::string& text = messages.back().content;
+  EXPECT_NE(text.find("System: Standup at 10."), std::string::npos) << text;
+  EXPECT_NE(text.find("System: The build broke."), std::string::npos) << text;
+  EXPECT_NE(text.find("Beat."), std::string::npos) << text;
 }
 
 }  // namespace

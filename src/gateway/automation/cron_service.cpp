@@ -115,6 +115,11 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
     std::string jobId;
     store::CronRunRow run;
     TurnRequest request;
+    /// A systemEvent for the heartbeat of request.agentId instead of a turn.
+    bool viaHeartbeat = false;
+    /// A systemEvent with wakeMode "next-heartbeat" (fails when the agent has no heartbeat).
+    bool waitsForHeartbeat = false;
+    bool wakeNow = false;
   };
 
   CronServiceDeps deps;
@@ -312,6 +317,11 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
       if (!self) return;
       self->deps.executors.blocking([self, jobId, runId, outcome] { self->onTurnDone(jobId, runId, outcome); });
     };
+    if (job.spec->payloadKind == "systemEvent") {
+      launch.waitsForHeartbeat = job.spec->wakeMode == "next-heartbeat";
+      launch.wakeNow = job.spec->wakeMode == "now";
+      launch.viaHeartbeat = deps.heartbeat != nullptr && deps.heartbeat->has(req.agentId);
+    }
     publish(json::object{{"jobId", job.row.id},
                          {"action", "started"},
                          {"runAtMs", t},
@@ -323,6 +333,25 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
   /// Submits the turns of `launches` (lock released); a refused submit finishes its run as an error.
   void submit(std::vector<Launch> launches) {
     for (auto& l : launches) {
+      if (l.viaHeartbeat) {
+        const std::string agent = l.request.agentId;
+        auto queued = deps.heartbeat->enqueueSystemEvent(agent, l.request.message);
+        Status woke;
+        if (queued && l.wakeNow) woke = deps.heartbeat->wake(agent, "cron:" + l.jobId);
+        if (!queued || !woke) {
+          const Error& e = !queued ? queued.error() : woke.error();
+          finish(l.jobId, l.run.id, "error", oneLine("heartbeat: " + e.message), "", "not-delivered");
+        } else {
+          finish(l.jobId, l.run.id, "ok", "", l.wakeNow ? "woke the heartbeat" : "queued for the next heartbeat", "");
+        }
+        continue;
+      }
+      if (l.waitsForHeartbeat) {
+        finish(l.jobId, l.run.id, "error",
+               "wakeMode \"next-heartbeat\": agent " + l.request.agentId + " has no heartbeat to wait for", "",
+               "not-delivered");
+        continue;
+      }
       auto s = deps.runner->submit(std::move(l.request));
       if (!s) {
         spdlog::warn("cron job {}: the turn was refused: {}", l.jobId, s.error().toString());

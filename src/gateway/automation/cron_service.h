@@ -8,8 +8,11 @@
 // turn to the AgentRunner (sessionTarget "isolated": a fresh session `agent:<agent>:cron:<jobId>:run:<runId>`
 // per run; "session:<key>": that session — an `agent:` key as given, any other key scoped to the job's
 // agent); `systemEvent` (sessionTarget "main") submits its text as a turn in the agent's main session
-// `agent:<agent>:main` — OpenClaw queues a system event for the next heartbeat, and with wakeMode "now"
-// runs that heartbeat at once; Talon has no heartbeat yet, so the event is that turn. One run at a time per
+// `agent:<agent>:main`. When the agent has a heartbeat (heartbeat_service.h), a systemEvent is queued for
+// its next heartbeat, and wakeMode "now" runs that heartbeat at once, as OpenClaw does; the run is
+// recorded ok once the event is queued (summary "queued for the next heartbeat" / "woke the heartbeat").
+// Without a heartbeat, wakeMode "now" runs the text as that turn and "next-heartbeat" fails the run (there
+// is no heartbeat to wait for). One run at a time per
 // job: a slot that comes due while the job runs is recorded as a "skipped" run. Each run is a CronRunRow
 // (inserted "running" at start, finished with its outcome); history is bounded to `runHistoryPerJob` runs
 // per job (default 200).
@@ -54,6 +57,7 @@
 #include "gateway/agent/agent_runner.h"
 #include "gateway/automation/cron_job.h"
 #include "gateway/automation/escalation.h"
+#include "gateway/automation/heartbeat_service.h"
 #include "gateway/automation/webhook_sender.h"
 #include "gateway/event_bus.h"
 #include "gateway/executors.h"
@@ -109,6 +113,9 @@ struct CronServiceDeps {
   std::string defaultAgentId;
   /// Finished runs kept per job (≥ 1).
   int64_t runHistoryPerJob = 200;
+  /// The heartbeats: a systemEvent job of an agent with a heartbeat queues its text for that heartbeat
+  /// (and with wakeMode "now" wakes it); null: system events run as turns (see the file comment).
+  HeartbeatService* heartbeat = nullptr;
 };
 
 /// Who asked for a job operation (for audit records): "operator:<clientId>", "cli:<user>", "system".
