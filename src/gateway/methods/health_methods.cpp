@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "gateway/automation/heartbeat_service.h"
 #include "gateway/live_config.h"
 #include "gateway/methods/builtin_methods.h"
 #include "gateway/methods/payloads.h"
@@ -16,6 +17,14 @@ namespace {
 
 std::string ownershipName(const AgentDirectory& agents) {
   return agents.roster().explicitOwnership() ? "explicit" : "sole";
+}
+
+/// A cadence as OpenClaw prints it: "30m", "1h", "45s", "500ms".
+std::string durationText(int64_t ms) {
+  if (ms > 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms > 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  if (ms > 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
 }
 
 }  // namespace
@@ -36,6 +45,17 @@ HealthSnapshot buildHealthPayload(const HealthDeps& d) {
   } else {
     spdlog::warn("health: cannot count sessions: {}", all.error().toString());
   }
+  std::vector<automation::HeartbeatAgentStatus> heartbeats;
+  if (d.heartbeat) heartbeats = d.heartbeat->status();
+  int64_t heartbeatSeconds = 0;
+  auto heartbeatOf = [&](const std::string& agentId) {
+    for (const auto& h : heartbeats) {
+      if (h.agentId != agentId) continue;
+      if (agentId == d.agents.defaultAgentId() && h.enabled) heartbeatSeconds = h.everyMs / 1000;
+      return json::object{{"enabled", h.enabled}, {"every", durationText(h.everyMs)}, {"everyMs", h.everyMs}};
+    }
+    return json::object{{"enabled", false}};
+  };
   for (const auto& a : d.agents.profiles()) {
     auto page = d.store.sessions().list(store::SessionQuery{a.id, 5, 0});
     json::array recent;
@@ -50,7 +70,7 @@ HealthSnapshot buildHealthPayload(const HealthDeps& d) {
     agents.push_back(
         json::object{{"agentId", a.id},
                      {"isDefault", a.id == d.agents.defaultAgentId()},
-                     {"heartbeat", json::object{{"enabled", false}}},
+                     {"heartbeat", heartbeatOf(a.id)},
                      {"sessions", json::object{{"path", d.store.location()}, {"count", count}, {"recent", recent}}}});
   }
   // Talon's addition: per-provider health (provider_health.h), one entry per provider and model.
@@ -100,7 +120,7 @@ HealthSnapshot buildHealthPayload(const HealthDeps& d) {
       {"channels", std::move(channelMap)},
       {"channelOrder", std::move(channelOrder)},
       {"channelLabels", std::move(channelLabels)},
-      {"heartbeatSeconds", 0},
+      {"heartbeatSeconds", heartbeatSeconds},
       {"defaultAgentId", d.agents.defaultAgentId()},
       {"agents", agents},
       {"sessions", json::object{{"path", d.store.location()}, {"count", total}, {"recent", recentAll}}},
@@ -111,8 +131,8 @@ HealthSnapshot buildHealthPayload(const HealthDeps& d) {
 }
 
 HealthDeps HealthDeps::from(const GatewayServices& s) {
-  return HealthDeps{s.info,   s.config,    s.agents, s.store,         s.runner,     s.presence,
-                    s.health, s.executors, s.clock,  s.healthRecords, s.liveConfig, s.channelRuntime};
+  return HealthDeps{s.info,      s.config, s.agents,        s.store,      s.runner,         s.presence, s.health,
+                    s.executors, s.clock,  s.healthRecords, s.liveConfig, s.channelRuntime, s.heartbeat};
 }
 
 Status registerHealthMethods(MethodRegistry& registry, const GatewayServices& services) {
@@ -163,9 +183,19 @@ Status registerHealthMethods(MethodRegistry& registry, const GatewayServices& se
              long size = 0;
              statm >> size >> rssPages;
            }
+           json::array heartbeatAgents;
+           if (d.heartbeat) {
+             for (const auto& h : d.heartbeat->status()) {
+               heartbeatAgents.push_back(json::object{{"agentId", h.agentId},
+                                                      {"enabled", h.enabled},
+                                                      {"every", durationText(h.everyMs)},
+                                                      {"everyMs", h.everyMs}});
+             }
+           }
            json::object payload{
                {"runtimeVersion", d.info.version},
-               {"heartbeat", json::object{{"defaultAgentId", d.agents.defaultAgentId()}, {"agents", json::array{}}}},
+               {"heartbeat",
+                json::object{{"defaultAgentId", d.agents.defaultAgentId()}, {"agents", std::move(heartbeatAgents)}}},
                {"channelSummary", json::array{}},
                {"queuedSystemEvents", json::array{}},
                {"degradedSecretOwners", json::array{}},

@@ -24,6 +24,8 @@ struct HealthDeps {
   const LiveConfig& liveConfig;
   /// The channel accounts: the payload's `channels`, `channelOrder` and `channelLabels`.
   const channels::ChannelManager& channelRuntime;
+  /// The heartbeats: each agent's `heartbeat` {enabled, every, everyMs} and `heartbeatSeconds`; null: none.
+  const automation::HeartbeatService* heartbeat = nullptr;
 
   static HealthDeps from(const GatewayServices& services);
 };

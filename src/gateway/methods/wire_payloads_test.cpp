@@ -52,11 +52,11 @@ const std::map<std::string, std::map<std::string, std::string>, std::less<>>& om
         {".bindingsIncludeOwned", "config writes (config.apply/patch) are not supported yet"}}},
       {"channels.status", {{".eventLoop", "Node.js event-loop delay statistics; Talon has no JS event loop"}}},
       {"health",
-       {{".agents[].heartbeat.every", "heartbeats are not implemented: Talon sends heartbeat {enabled:false}"},
-        {".agents[].heartbeat.everyMs", "heartbeats are not implemented"},
-        {".agents[].heartbeat.prompt", "heartbeats are not implemented"},
-        {".agents[].heartbeat.target", "heartbeats are not implemented"},
-        {".agents[].heartbeat.ackMaxChars", "heartbeats are not implemented"},
+       {{".agents[].heartbeat.every", "no heartbeat is configured here: Talon sends heartbeat {enabled:false}"},
+        {".agents[].heartbeat.everyMs", "no heartbeat is configured here (with one: {enabled, every, everyMs})"},
+        {".agents[].heartbeat.prompt", "the heartbeat's prompt is not reported by health"},
+        {".agents[].heartbeat.target", "the heartbeat's target is not reported by health"},
+        {".agents[].heartbeat.ackMaxChars", "the acknowledgement budget is OpenClaw's fixed 300 (heartbeat.md)"},
         {".eventLoop", "Node.js event-loop delay statistics; Talon has no JS event loop (its load is in /metrics)"}}},
       {"sessions.list",
        {{".defaults.agentRuntime", "agents run in Talon's process; there is no codex/ACP runtime to describe"},
@@ -259,8 +259,8 @@ TEST(WirePayloads, RegisteredMethodsAnswerWithOpenClawsShape) {
   }
   // The captures cover these methods; a capture that stops being compared is a failure, not a skip.
   EXPECT_EQ(compared, (std::set<std::string>{"agents.list", "channels.status", "config.get", "cron.list", "cron.status",
-                                             "device.pair.list", "health", "logs.tail", "models.list", "sessions.list",
-                                             "status", "system-presence"}));
+                                             "device.pair.list", "health", "last-heartbeat", "logs.tail", "models.list",
+                                             "sessions.list", "status", "system-presence"}));
   // Every listed omission or type difference applied to some capture: none is left over from a key
   // OpenClaw no longer sends.
   for (const auto* lists : {&omittedKeys(), &typeDifferences()}) {
