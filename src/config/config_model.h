@@ -108,15 +108,81 @@ struct GatewayLimitsConfig {
   int64_t maxMessageBytes = 1 << 20;
 };
 
+/// `gateway.channelHealth.recovery` (Talon-only): what the channel runtime does about an account that
+/// stays unhealthy (transport down, unauthenticated, or muted). docs/channels.md "Recovery" has the
+/// arithmetic of the defaults: a dead channel reaches the alert targets within 2 minutes.
+struct ChannelRecoveryConfig {
+  /// `enabled` (default true): false only reports (no restarts, no alerts).
+  bool enabled = true;
+  /// `graceSeconds`: how long an account is unhealthy before the first recovery attempt, in seconds.
+  int64_t graceSeconds = 30;
+  /// `maxAttempts`: failed recovery attempts (restart + probe) before the account is escalated to
+  /// `gateway.alerts`; 0 escalates at the end of the grace period without restarting.
+  int64_t maxAttempts = 2;
+  /// `probeTimeoutSeconds`: how long the re-verification (Channel::probe) after a restart may take.
+  int64_t probeTimeoutSeconds = 10;
+};
+
 /// The channel health monitor's timing (`gateway.channelHealth`, a Talon-only section: OpenClaw 2026.9.6
 /// retired its `gateway.channelHealthCheckMinutes` / `gateway.channelStaleEventThresholdMinutes` knobs and
-/// uses built-in defaults of 5 and 30 minutes, which Talon keeps as its defaults). docs/channels.md.
+/// uses built-in defaults of 5 and 30 minutes; Talon keeps the 30-minute stale threshold and checks every
+/// 30 s). docs/channels.md.
 struct ChannelHealthConfig {
-  /// `checkIntervalSeconds`: how often every channel account's health is reconciled, in seconds.
-  int64_t checkIntervalSeconds = 300;
+  /// `checkIntervalSeconds`: how often every channel account's health is reconciled, in seconds. Default
+  /// 30 (OpenClaw's built-in monitor checks every 5 minutes; Talon checks more often so that recovery and
+  /// escalation meet their 2-minute bound, docs/channels.md "Recovery").
+  int64_t checkIntervalSeconds = 30;
   /// `staleEventThresholdSeconds`: an account whose transport is up but that received no inbound traffic
   /// for this long is reported muted (functional dimension unhealthy), in seconds; 0 turns the check off.
   int64_t staleEventThresholdSeconds = 1800;
+  /// `recovery`: bounded self-recovery of unhealthy accounts, then escalation (docs/channels.md
+  /// "Recovery").
+  ChannelRecoveryConfig recovery;
+};
+
+/// One entry of `gateway.alerts.targets` (Talon-only): where alerts go. docs/alerts.md.
+struct AlertTargetConfig {
+  /// `id`: names the target in logs, the health record `alerts/<id>` and `talon health --deep`; default
+  /// "<kind>-<index>" (index from 0 in the array).
+  std::string id;
+  /// `kind`: "channel" | "webhook" | "email".
+  std::string kind;
+  /// channel: `channel` (the provider, e.g. "irc"), `accountId` (empty: the channel's default account)
+  /// and `to` (the peer: "user:<id>", "group:<id>", "channel:<id>", or a bare user id). email: `to`, the
+  /// recipient address.
+  std::string channel;
+  std::string accountId;
+  std::string to;
+  /// webhook: `url` (http/https) and `secret` (a SecretInput, required: every alert is signed,
+  /// docs/webhooks.md "Outbound").
+  std::string url;
+  std::string secret;
+  std::optional<SecretRef> secretRef;
+  /// Why a configured secret (webhook `secret`, email `smtp.password`) has no value; empty otherwise.
+  std::string secretUnavailable;
+  /// email: `from` (the sender address) and `smtp.{host, port, security, username, password}`.
+  std::string from;
+  std::string smtpHost;
+  /// `smtp.port`; 0: 587 with security "starttls", 465 with "tls", 25 with "none".
+  int64_t smtpPort = 0;
+  /// `smtp.security`: "starttls" (default: STARTTLS required), "tls" (implicit TLS, smtps) or "none".
+  std::string smtpSecurity = "starttls";
+  std::string smtpUsername;
+  /// `smtp.password` (a SecretInput).
+  std::string smtpPassword;
+  std::optional<SecretRef> smtpPasswordRef;
+};
+
+/// `gateway.alerts` (Talon-only; OpenClaw has no such key): the targets operators are told on, for
+/// incidents such as a channel account that stays down. docs/alerts.md.
+struct AlertsConfig {
+  std::vector<AlertTargetConfig> targets;
+  /// `cooldownSeconds`: an open incident is alerted once, and again only after this long (seconds).
+  int64_t cooldownSeconds = 3600;
+  /// `rateLimit.burst`: alerts a target may take at once (the token bucket's size).
+  int64_t rateLimitBurst = 10;
+  /// `rateLimit.refillSeconds`: one more alert is allowed every this many seconds, up to the burst.
+  int64_t rateLimitRefillSeconds = 60;
 };
 
 /// `gateway.metrics` (a Talon-only section: OpenClaw 2026.9.6 serves no /metrics). docs/metrics.md.
@@ -217,6 +283,8 @@ struct GatewayConfig {
   GatewayMetricsConfig metrics;
   /// `gateway.probes` (Talon-only), in config order.
   std::vector<SyntheticProbeConfig> probes;
+  /// `gateway.alerts` (Talon-only).
+  AlertsConfig alerts;
   ControlUiConfig controlUi;
   /// `gateway.roles`: named operator roles.
   GatewayRolesConfig roles;

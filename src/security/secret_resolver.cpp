@@ -463,6 +463,9 @@ bool configUsesSecretSource(const config::TalonConfig& config, std::string_view 
     }
   }
   if (is(config.cron.webhookTokenRef)) return true;
+  for (const auto& t : config.gateway.alerts.targets) {
+    if (is(t.secretRef) || is(t.smtpPasswordRef)) return true;
+  }
   return false;
 }
 
@@ -535,6 +538,19 @@ void resolveConfigSecrets(config::TalonConfig& config, const SecretResolver& res
       config.cron.webhookToken = std::string(v->reveal());
     } else {
       config.cron.webhookTokenUnavailable = v.error().message;
+    }
+  }
+  // gateway.alerts: a target whose secret cannot be read is reported by the alert router (never used
+  // unsigned or unauthenticated).
+  for (auto& t : config.gateway.alerts.targets) {
+    for (auto [ref, into] : {std::pair{&t.secretRef, &t.secret}, std::pair{&t.smtpPasswordRef, &t.smtpPassword}}) {
+      if (!*ref) continue;
+      auto v = resolver.resolve(**ref);
+      if (v) {
+        *into = std::string(v->reveal());
+      } else {
+        t.secretUnavailable = v.error().message;
+      }
     }
   }
 }

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "base/ip_cidr.h"
+#include "config/alerts_config.h"
 #include "config/config_sections.h"
 #include "config/config_validator.h"
 #include "config/gateway_exposure.h"
@@ -460,12 +461,18 @@ void readGateway(ConfigReader& r, const ConfigNode& node, const json::value& val
                                 out.channelHealth.checkIntervalSeconds = *n;
                               }
                             }},
-                           {"staleEventThresholdSeconds", [&](const ConfigNode& m, const json::value& y) {
+                           {"staleEventThresholdSeconds",
+                            [&](const ConfigNode& m, const json::value& y) {
                               if (auto n = r.integer(m, y, 0, 30 * 86400, "0..2592000 (seconds)")) {
                                 out.channelHealth.staleEventThresholdSeconds = *n;
                               }
+                            }},
+                           {"recovery", [&](const ConfigNode& m, const json::value& y) {
+                              readChannelRecoveryConfig(r, m, y, out.channelHealth.recovery);
                             }}});
            }},
+          // Talon-only: docs/alerts.md.
+          {"alerts", [&](const ConfigNode& c, const json::value& x) { readAlertsConfig(r, c, x, out.alerts); }},
           {"metrics",
            [&](const ConfigNode& c, const json::value& x) {
              // Talon-only (OpenClaw serves no /metrics): docs/metrics.md.
