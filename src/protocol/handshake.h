@@ -22,10 +22,11 @@
 namespace talon::protocol {
 
 /// OpenClaw's events Talon emits, for hello-ok.features.events (`cron`: job added/updated/removed/started/
-/// finished, docs/cron.md). Talon's own events (`channel.health.degraded`, `config.changed`) are not listed:
-/// features.events names OpenClaw's events only, and clients that do not know the others ignore them.
-inline constexpr std::array<std::string_view, 8> kTalonEvents = {
-    "connect.challenge", "tick", "health", "chat", "agent", "presence", "shutdown", "cron"};
+/// finished, docs/cron.md; `heartbeat`: each heartbeat tick, docs/heartbeat.md). Talon's own events
+/// (`channel.health.degraded`, `config.changed`) are not listed: features.events names OpenClaw's events only, and
+/// clients that do not know the others ignore them.
+inline constexpr std::array<std::string_view, 9> kTalonEvents = {
+    "connect.challenge", "tick", "health", "chat", "agent", "presence", "shutdown", "cron", "heartbeat"};
 /// Server capabilities Talon advertises in hello-ok.features.capabilities. OpenClaw's CLI `models list`
 /// requires "published-model-catalog".
 inline constexpr std::array<std::string_view, 1> kTalonServerCapabilities = {"published-model-catalog"};
