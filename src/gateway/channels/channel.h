@@ -80,6 +80,14 @@ class Channel {
   /// Sends `message`; `onSent` runs once with the network's confirmation or the failure (kUnavailable,
   /// kUpstream, kInvalidArgument for an unknown peer).
   virtual void send(OutboundMessage message, std::function<void(Status)> onSent) = 0;
+  /// Drops the connection and connects again, delivering to the sink start() was given: the runtime's
+  /// self-recovery of an unhealthy account (channel_manager.h, docs/channels.md "Recovery"). Called only
+  /// between a successful start() and stop(). Errors: kUnsupported (the default) when the adapter cannot
+  /// restart in place — the runtime then only re-verifies it with probe(); kUnavailable when the network
+  /// cannot be reached now.
+  virtual Status restart() {
+    return fail(ErrorCode::kUnsupported, "the " + std::string(provider()) + " channel cannot restart in place");
+  }
   /// Checks the connection end to end now; `done` runs once with the result.
   virtual void probe(std::function<void(Status)> done) = 0;
   /// A snapshot of the channel's health.

@@ -26,6 +26,10 @@ constexpr health::MetricSpec kChannelRuntimeMetrics[] = {
      health::MetricType::kGauge,
      "1 while the channel account's transport is connected, else 0.",
      {"channel", "account_id"}},
+    {"talon_channel_recovery_attempts_total",
+     health::MetricType::kCounter,
+     "Self-recovery attempts (restart + probe) of unhealthy channel accounts, by outcome (recovered, failed).",
+     {"channel", "account_id", "outcome"}},
 };
 
 constexpr std::string_view kDimensions[] = {"transport", "application", "functional"};
@@ -89,6 +93,11 @@ ChannelManagerOptions ChannelManagerOptions::fromConfig(const config::GatewayCon
   ChannelManagerOptions o;
   o.checkInterval = std::chrono::seconds(config.channelHealth.checkIntervalSeconds);
   o.staleEventThreshold = std::chrono::seconds(config.channelHealth.staleEventThresholdSeconds);
+  const config::ChannelRecoveryConfig& r = config.channelHealth.recovery;
+  o.recovery.enabled = r.enabled;
+  o.recovery.grace = std::chrono::seconds(r.graceSeconds);
+  o.recovery.maxAttempts = r.maxAttempts;
+  o.recovery.probeTimeout = std::chrono::seconds(r.probeTimeoutSeconds);
   return o;
 }
 
@@ -122,6 +131,21 @@ struct ChannelManager::Account {
   AccountHealth health;
   bool evaluated = false;
   std::optional<ProbeResult> lastProbe;
+  /// Self-recovery (guarded by the manager's mutex, except the counters).
+  struct Recovery {
+    int64_t attempts = 0;         // since the account was last verified healthy
+    int64_t failed = 0;           // attempts judged failed
+    bool inFlight = false;        // restarted, the probe not answered yet
+    bool pending = false;         // the probe passed; judged at the next pass (healthy: recovered)
+    bool escalated = false;       // the alert was raised; waiting for the account to recover
+    int64_t lastAttemptAtMs = 0;  // when the last attempt started
+    std::string reason;           // the healthState that started this recovery ("disconnected", "muted", ...)
+    std::string lastError;        // why the last attempt failed
+    uint64_t probeRound = 0;      // tells a late probe answer from the current one
+    TimerHandlePtr probeTimer;
+  } recovery;
+  health::Counter recoveredCounter;
+  health::Counter recoveryFailedCounter;
 
   explicit Account(const ReconnectBackoff::Options& o) : backoff(o) {}
 };
@@ -161,6 +185,7 @@ Result<std::unique_ptr<ChannelManager>> ChannelManager::create(ChannelManagerDep
   m->healthStatus_ = (*families)[0];
   m->reconnectsTotal_ = (*families)[1];
   m->connected_ = (*families)[2];
+  m->recoveryAttempts_ = (*families)[3];
   const auto providers = m->deps_.registry.providers();
 
   for (const auto& channel : m->deps_.config.entries) {
@@ -225,6 +250,8 @@ Result<std::unique_ptr<ChannelManager>> ChannelManager::create(ChannelManagerDep
         }
         a->connectedGauge = *m->connected_->gauge({a->provider, a->accountId});
         a->reconnectsCounter = *m->reconnectsTotal_->counter({a->provider, a->accountId});
+        a->recoveredCounter = *m->recoveryAttempts_->counter({a->provider, a->accountId, "recovered"});
+        a->recoveryFailedCounter = *m->recoveryAttempts_->counter({a->provider, a->accountId, "failed"});
       }
       a->sink = std::make_unique<AccountSink>(*m, *a);
       m->accounts_.push_back(std::move(a));
@@ -286,6 +313,11 @@ void ChannelManager::attemptStart(Account& a) {
   evaluate(a);
 }
 
+void ChannelManager::setAlertRouter(health::AlertRouter* alerts) {
+  std::lock_guard lock(mu_);
+  alerts_ = alerts;
+}
+
 void ChannelManager::stop() {
   std::vector<TimerHandlePtr> timers;
   {
@@ -295,6 +327,7 @@ void ChannelManager::stop() {
     if (reconcileTimer_) timers.push_back(std::move(reconcileTimer_));
     for (auto& a : accounts_) {
       if (a->retryTimer) timers.push_back(std::move(a->retryTimer));
+      if (a->recovery.probeTimer) timers.push_back(std::move(a->recovery.probeTimer));
       a->running = false;
     }
   }
@@ -313,8 +346,240 @@ void ChannelManager::scheduleReconcile() {
 
 void ChannelManager::reconcile() {
   for (auto& a : accounts_) {
-    if (a->enabled) evaluate(*a);
+    if (!a->enabled) continue;
+    evaluate(*a);
+    recover(*a);
   }
+}
+
+void ChannelManager::reportRecovery(Account& a, health::HealthState state, std::string detail) {
+  deps_.healthRecords.set({a.component, "recovery", state, detail, false});
+}
+
+void ChannelManager::recover(Account& a) {
+  if (!options_.recovery.enabled) return;
+  enum class Step { kNone, kAttempt, kEscalate, kRecovered };
+  Step step = Step::kNone;
+  const int64_t now = deps_.clock->nowMs();
+  int64_t attempt = 0;
+  bool judgedFailed = false;
+  bool wasEscalated = false;
+  std::string reason;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_ || !sink_) return;
+    auto& r = a.recovery;
+    if (a.health.degradedSinceMs == 0) {
+      if (r.attempts == 0 && !r.escalated) return;
+      // A muted account looks healthy right after a restart (its silence is counted from the restart):
+      // it has recovered only once traffic arrives.
+      const int64_t lastInbound = a.lastInboundAtMs.load();
+      if (r.reason == "muted" && lastInbound <= r.lastAttemptAtMs) return;
+      if (r.inFlight) return;
+      step = Step::kRecovered;
+      attempt = r.attempts;
+      wasEscalated = r.escalated;
+      judgedFailed = false;
+      reason = r.reason;
+      const bool countRecovered = r.pending || r.attempts > r.failed;
+      auto probeTimer = std::move(r.probeTimer);
+      const uint64_t round = r.probeRound;
+      r = Account::Recovery{};
+      r.probeRound = round;  // keeps late answers of old probes apart
+      if (probeTimer) probeTimer->cancel();
+      if (countRecovered) a.recoveredCounter.inc();
+    } else {
+      if (r.inFlight || now - a.health.degradedSinceMs < options_.recovery.grace.count()) return;
+      if (r.pending) {  // the last attempt's probe passed, but the account is still (or again) unhealthy
+        r.pending = false;
+        ++r.failed;
+        judgedFailed = true;
+        r.lastError = "still " + a.health.healthState + " after the restart";
+      }
+      if (r.escalated) {
+        // Bounded: no more attempts until it recovers (the adapter's own reconnect goes on).
+      } else if (!a.channel || r.failed >= options_.recovery.maxAttempts) {
+        r.escalated = true;
+        step = Step::kEscalate;
+      } else {
+        if (r.reason.empty()) r.reason = a.health.healthState;
+        attempt = ++r.attempts;
+        r.inFlight = true;
+        r.lastAttemptAtMs = now;
+        step = Step::kAttempt;
+      }
+    }
+  }
+  if (judgedFailed) a.recoveryFailedCounter.inc();
+  switch (step) {
+    case Step::kNone:
+      return;
+    case Step::kAttempt:
+      attemptRecovery(a, attempt);
+      return;
+    case Step::kEscalate:
+      escalate(a);
+      return;
+    case Step::kRecovered: {
+      spdlog::info("channel {}: recovered ({} recovery attempt(s){})", a.channelId, attempt,
+                   wasEscalated ? "; resolving the alert" : "");
+      reportRecovery(a, health::HealthState::kOk,
+                     fmt::format("recovered from {} after {} recovery attempt(s)", reason, attempt));
+      health::AlertRouter* alerts;
+      {
+        std::lock_guard lock(mu_);
+        alerts = alerts_;
+      }
+      if (wasEscalated && alerts) {
+        alerts->resolve(a.component,
+                        fmt::format("{} is healthy again ({} recovery attempt(s) were made).", a.channelId, attempt));
+      }
+      return;
+    }
+  }
+}
+
+void ChannelManager::attemptRecovery(Account& a, int64_t attempt) {
+  std::string reason;
+  bool running;
+  uint64_t round;
+  TimerHandlePtr oldTimer;
+  {
+    std::lock_guard lock(mu_);
+    reason = a.recovery.reason;
+    running = a.running;
+    round = ++a.recovery.probeRound;
+    oldTimer = std::move(a.recovery.probeTimer);
+    if (!running && a.retryTimer) {  // a start retry is waiting: this attempt takes its place now
+      a.retryTimer->cancel();
+      a.retryTimer.reset();
+    }
+  }
+  if (oldTimer) oldTimer->cancel();
+  spdlog::warn("channel {}: {}; recovery attempt {}/{}: {}", a.channelId, reason, attempt,
+               options_.recovery.maxAttempts, running ? "restarting it" : "starting it");
+  reportRecovery(a, health::HealthState::kDegraded,
+                 fmt::format("recoveryAttempts {} of {}: {} ({})", attempt, options_.recovery.maxAttempts,
+                             running ? "restarted" : "started again", reason));
+  if (running) {
+    Status s = a.channel->restart();
+    if (!s && s.error().code != ErrorCode::kUnsupported) {
+      std::lock_guard lock(mu_);
+      a.recovery.lastError = s.error().message;
+    } else if (!s) {
+      spdlog::info("channel {}: {}; re-verifying it with a probe only", a.channelId, s.error().message);
+    }
+  } else {
+    attemptStart(a);
+  }
+  {
+    std::lock_guard lock(mu_);
+    running = a.running;
+  }
+  evaluate(a);
+  if (!running) {
+    std::string why;
+    {
+      std::lock_guard lock(mu_);
+      why = a.lastError.empty() ? "the channel did not start" : a.lastError;
+    }
+    return onRecoveryProbe(a, fail(ErrorCode::kUnavailable, why));
+  }
+  // Re-verify: the first of the probe's answer and the timeout counts.
+  auto answered = std::make_shared<std::atomic<bool>>(false);
+  auto finish = [this, &a, answered, round](Status s) {
+    if (answered->exchange(true)) return;
+    {
+      std::lock_guard lock(mu_);
+      if (a.recovery.probeRound != round) return;  // an older attempt's answer
+    }
+    onRecoveryProbe(a, std::move(s));
+  };
+  auto timer = deps_.executors.after(options_.recovery.probeTimeout, [finish] {
+    finish(fail(ErrorCode::kDeadlineExceeded, "the probe did not answer in time"));
+  });
+  {
+    std::lock_guard lock(mu_);
+    if (a.recovery.probeRound == round) a.recovery.probeTimer = timer;
+  }
+  a.channel->probe([finish](Status s) { finish(std::move(s)); });
+}
+
+void ChannelManager::onRecoveryProbe(Account& a, Status outcome) {
+  bool escalateNow = false;
+  int64_t attempt = 0;
+  TimerHandlePtr timer;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    auto& r = a.recovery;
+    if (!r.inFlight) return;
+    r.inFlight = false;
+    timer = std::move(r.probeTimer);
+    attempt = r.attempts;
+    const int64_t now = deps_.clock->nowMs();
+    a.lastProbe = ProbeResult{static_cast<bool>(outcome), outcome ? std::string() : outcome.error().message,
+                              now - r.lastAttemptAtMs, now};
+    if (outcome) {
+      r.pending = true;
+    } else {
+      ++r.failed;
+      r.lastError = outcome.error().message;
+      if (r.failed >= options_.recovery.maxAttempts && !r.escalated) {
+        r.escalated = true;
+        escalateNow = true;
+      }
+    }
+  }
+  if (timer) timer->cancel();
+  if (!outcome) {
+    a.recoveryFailedCounter.inc();
+    spdlog::error("channel {}: recovery attempt {}/{} failed: {}", a.channelId, attempt, options_.recovery.maxAttempts,
+                  outcome.error().message);
+  }
+  evaluate(a);
+  if (escalateNow) {
+    escalate(a);
+  } else if (outcome) {
+    recover(a);  // healthy now: recovered at once, not at the next pass
+  }
+}
+
+void ChannelManager::escalate(Account& a) {
+  AccountHealth h;
+  int64_t attempts;
+  std::string lastError;
+  std::string state;
+  health::AlertRouter* alerts;
+  {
+    std::lock_guard lock(mu_);
+    h = a.health;
+    attempts = a.recovery.attempts;
+    lastError = !a.recovery.lastError.empty() ? a.recovery.lastError : a.lastError;
+    state = h.degradedSinceMs == 0 && !a.recovery.reason.empty() ? a.recovery.reason : h.healthState;
+    alerts = alerts_;
+  }
+  reportRecovery(a, health::HealthState::kFailed,
+                 fmt::format("escalated: recoveryAttempts {} failed ({}){}", attempts, state,
+                             lastError.empty() ? "" : ": " + lastError));
+  spdlog::error("channel {}: {} after {} recovery attempt(s); escalating{}", a.channelId, state, attempts,
+                alerts ? "" : " (no alert router: gateway.alerts is not wired)");
+  if (!alerts) return;
+  health::Alert alert;
+  alert.key = a.component;
+  alert.severity = health::AlertSeverity::kCritical;
+  alert.title = fmt::format("channel {} is {}", a.channelId, state);
+  alert.text = fmt::format("{} recovery attempt(s) failed{}.", attempts, lastError.empty() ? "" : ": " + lastError);
+  if (!h.suggestedAction.empty()) alert.text += "\nSuggested action: " + h.suggestedAction;
+  alert.fields = {{"channel", a.provider},
+                  {"accountId", a.accountId},
+                  {"healthState", state},
+                  {"transport", std::string(dimensionHealthName(h.transport))},
+                  {"application", std::string(dimensionHealthName(h.application))},
+                  {"functional", std::string(dimensionHealthName(h.functional))},
+                  {"recoveryAttempts", std::to_string(attempts)}};
+  if (h.degradedSinceMs != 0) alert.fields.emplace_back("degradedSince", std::to_string(h.degradedSinceMs));
+  alerts->raise(std::move(alert));
 }
 
 void ChannelManager::onInbound(Account& a) {
@@ -469,6 +734,8 @@ std::vector<AccountStatus> ChannelManager::status() const {
     s.reconnects = s.channel.reconnects + a->startRetries;
     s.health = a->health;
     s.lastProbe = a->lastProbe;
+    s.recoveryAttempts = a->recovery.attempts;
+    s.escalated = a->recovery.escalated;
     out.push_back(std::move(s));
   }
   std::sort(out.begin(), out.end(), [](const AccountStatus& x, const AccountStatus& y) {

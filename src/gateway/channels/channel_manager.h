@@ -5,6 +5,15 @@
 // reconciles each account's health — transport, application and functional dimensions, with muted
 // detection — into the HealthRegistry, the MetricsRegistry and the EventBus.
 //
+// Self-recovery (docs/channels.md "Recovery"): an account that stays unhealthy (transport down,
+// unauthenticated, stuck starting, or muted) for `recovery.graceSeconds` gets bounded recovery attempts
+// at the reconciliation ticks — Channel::restart (or a fresh start of an account that is not running),
+// then Channel::probe to re-verify it. After `recovery.maxAttempts` failed attempts the account is
+// escalated: an alert through the AlertRouter under its health component ("channel:irc/default"); when
+// it is healthy again (a muted one: when traffic arrives) a resolved message follows. Every attempt is
+// counted (AccountStatus::recoveryAttempts, talon_channel_recovery_attempts_total, the health record
+// dimension "recovery").
+//
 // Channel ids: every account runs under "<provider>:<accountId>" in the ChannelSet and on the inbound
 // path (InboundRouter's findChannel); "<provider>" alone names the channel's default account (see
 // ChannelSet::find).
@@ -27,6 +36,7 @@
 #include "gateway/channels/reconnect_backoff.h"
 #include "gateway/event_bus.h"
 #include "gateway/executors.h"
+#include "gateway/health/alert_router.h"
 #include "gateway/health/health_registry.h"
 #include "gateway/health/metrics_registry.h"
 
@@ -84,16 +94,32 @@ struct AccountStatus {
   int64_t reconnects = 0;       // ChannelHealth::reconnects + startRetries
   AccountHealth health;
   std::optional<ProbeResult> lastProbe;
+  /// Recovery attempts since the account was last verified healthy.
+  int64_t recoveryAttempts = 0;
+  /// The account was escalated to the alert targets and has not recovered since.
+  bool escalated = false;
+};
+
+/// Self-recovery (from `gateway.channelHealth.recovery`).
+struct ChannelRecoveryOptions {
+  bool enabled = true;
+  /// How long an account is unhealthy before the first attempt.
+  std::chrono::milliseconds grace{30000};
+  /// Failed attempts before escalation; 0 escalates once the grace period is over.
+  int64_t maxAttempts = 2;
+  /// How long the re-verification (Channel::probe) of one attempt may take.
+  std::chrono::milliseconds probeTimeout{10000};
 };
 
 /// Options of the runtime (from `gateway.channelHealth`, docs/channels.md).
 struct ChannelManagerOptions {
   /// How often every account is reconciled.
-  std::chrono::milliseconds checkInterval{300000};
+  std::chrono::milliseconds checkInterval{30000};
   /// Muted after this long without inbound traffic while the transport is up; 0 turns the check off.
   std::chrono::milliseconds staleEventThreshold{1800000};
   /// Pacing of start() retries after kUnavailable.
   ReconnectBackoff::Options startBackoff;
+  ChannelRecoveryOptions recovery;
 
   /// The options `config` asks for.
   static ChannelManagerOptions fromConfig(const config::GatewayConfig& config);
@@ -125,8 +151,9 @@ class ChannelManager {
   /// (ChannelSettings::unavailable) or whose factory fails is not created: it is logged and kept, with its
   /// error, in status() and its health record; the other accounts are created. Registers the metrics
   /// (kChannelRuntimeMetrics: talon_channel_health_status, talon_channel_reconnects_total,
-  /// talon_channel_connected). Errors: as MetricsRegistry::add; kConfigInvalid for a configured channel
-  /// without a factory (config validation refuses those, so this is a programmer error surfaced).
+  /// talon_channel_connected, talon_channel_recovery_attempts_total{outcome="recovered"|"failed"}). Errors: as
+  /// MetricsRegistry::add; kConfigInvalid for a configured channel without a factory (config validation refuses those,
+  /// so this is a programmer error surfaced).
   static Result<std::unique_ptr<ChannelManager>> create(ChannelManagerDeps deps, ChannelManagerOptions options);
   ~ChannelManager();
   ChannelManager(const ChannelManager&) = delete;
@@ -137,12 +164,17 @@ class ChannelManager {
   /// (each retry counted in `reconnects`), any other failure is logged and left for the operator. Arms
   /// the reconciliation timer.
   void start(ChannelSink& sink);
+  /// Where escalations go (health/alert_router.h); null (the default) logs them only. Call before start();
+  /// `alerts` outlives the manager.
+  void setAlertRouter(health::AlertRouter* alerts);
   /// Cancels the timers and stops every channel. Idempotent.
   void stop();
   /// One reconciliation pass over every account now (the timer runs it every checkInterval): reads each
   /// channel's health, updates the health records (component "channel:<provider>/<accountId>",
   /// dimensions "transport", "application", "functional"), the metrics, and on each change of an
-  /// account's AccountHealth logs it and publishes a `channel.health.degraded` event.
+  /// account's AccountHealth logs it and publishes a `channel.health.degraded` event; then takes the next
+  /// recovery step of each unhealthy account (an attempt, or the escalation) and resolves the escalation
+  /// of each recovered one.
   void reconcile();
   /// Every configured account, in (provider, accountId) order.
   std::vector<AccountStatus> status() const;
@@ -160,12 +192,23 @@ class ChannelManager {
   /// Recomputes one account's health; applies the side effects outside the lock.
   void evaluate(Account& account);
   void onInbound(Account& account);
+  /// The next recovery step of one account (after evaluate()); see the header comment.
+  void recover(Account& account);
+  /// Restarts (or starts) the account and probes it; the probe's outcome goes to onRecoveryProbe.
+  void attemptRecovery(Account& account, int64_t attempt);
+  void onRecoveryProbe(Account& account, Status outcome);
+  /// Sends the account's escalation alert (outside the locks).
+  void escalate(Account& account);
+  /// Sets the "recovery" health record of the account.
+  void reportRecovery(Account& account, health::HealthState state, std::string detail);
 
   ChannelManagerDeps deps_;
   ChannelManagerOptions options_;
   health::MetricFamily* healthStatus_ = nullptr;
   health::MetricFamily* reconnectsTotal_ = nullptr;
   health::MetricFamily* connected_ = nullptr;
+  health::MetricFamily* recoveryAttempts_ = nullptr;
+  health::AlertRouter* alerts_ = nullptr;
   std::mutex evalMu_;  // serialises evaluate(); taken before mu_, never inside it
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Account>> accounts_;

@@ -34,6 +34,9 @@ void LoopbackChannel::send(OutboundMessage message, std::function<void(Status)> 
     if (!sink_) {
       ++health_.sendFailures;
       result = fail(ErrorCode::kFailedPrecondition, "the loopback channel is stopped");
+    } else if (networkDown_) {
+      ++health_.sendFailures;
+      result = fail(ErrorCode::kUnavailable, "the loopback network is down");
     } else if (failSends_ > 0) {
       --failSends_;
       ++health_.sendFailures;
@@ -48,12 +51,53 @@ void LoopbackChannel::send(OutboundMessage message, std::function<void(Status)> 
 }
 
 void LoopbackChannel::probe(std::function<void(Status)> done) {
-  bool running;
+  Status result;
   {
     std::lock_guard lock(mu_);
-    running = sink_ != nullptr;
+    if (!sink_) {
+      result = fail(ErrorCode::kUnavailable, "the loopback channel is stopped");
+    } else if (networkDown_) {
+      result = fail(ErrorCode::kUnavailable, "the loopback network is down");
+    }
   }
-  done(running ? Status{} : fail(ErrorCode::kUnavailable, "the loopback channel is stopped"));
+  done(std::move(result));
+}
+
+Status LoopbackChannel::restart() {
+  std::lock_guard lock(mu_);
+  ++restarts_;
+  ++health_.reconnects;
+  if (!sink_) return fail(ErrorCode::kFailedPrecondition, "the loopback channel is not started");
+  if (networkDown_) return fail(ErrorCode::kUnavailable, "the loopback network is down");
+  health_.state = ChannelHealth::State::kConnected;
+  health_.sinceMs = clock_->nowMs();
+  health_.detail.clear();
+  health_.authenticated = true;
+  return {};
+}
+
+void LoopbackChannel::setNetworkDown(bool down) {
+  std::lock_guard lock(mu_);
+  networkDown_ = down;
+  if (!sink_) return;
+  health_.state = down ? ChannelHealth::State::kDisconnected : ChannelHealth::State::kConnected;
+  health_.sinceMs = clock_->nowMs();
+  health_.detail = down ? "the loopback network is down" : "";
+  health_.authenticated = !down;
+}
+
+void LoopbackChannel::disconnect() {
+  std::lock_guard lock(mu_);
+  if (!sink_) return;
+  health_.state = ChannelHealth::State::kDisconnected;
+  health_.sinceMs = clock_->nowMs();
+  health_.detail = "the loopback connection dropped";
+  health_.authenticated = false;
+}
+
+int LoopbackChannel::restarts() const {
+  std::lock_guard lock(mu_);
+  return restarts_;
 }
 
 ChannelHealth LoopbackChannel::health() const {

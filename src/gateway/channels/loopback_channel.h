@@ -19,6 +19,10 @@ class LoopbackChannel final : public Channel {
   void stop() override;
   /// Records the message as delivered and confirms at once. Errors: kFailedPrecondition when stopped.
   void send(OutboundMessage message, std::function<void(Status)> onSent) override;
+  /// Reconnects at once (counted in reconnects), unless the network is down (setNetworkDown): then
+  /// kUnavailable.
+  Status restart() override;
+  /// Fails with kUnavailable while stopped or while the network is down.
   void probe(std::function<void(Status)> done) override;
   ChannelHealth health() const override;
   /// Typing indicators (recorded, see typing()) and parts of at most setMaxTextChars() (default 4000).
@@ -35,6 +39,16 @@ class LoopbackChannel final : public Channel {
   /// Test hook: while `blocked`, the channel stays connected but inject() drops every message before it
   /// reaches the sink (a network that connects but delivers nothing: a muted channel).
   void setInboundBlocked(bool blocked);
+
+  /// Test hook (fault injection): while `down`, a started channel reports its transport disconnected
+  /// (not authenticated), probe() and restart() fail with kUnavailable and sends fail; when it comes back
+  /// the channel reconnects by itself, as a network adapter's own reconnect would.
+  void setNetworkDown(bool down);
+  /// Test hook (fault injection): the connection drops and stays down until restart() (an adapter whose
+  /// own reconnect gave up); the network itself is fine.
+  void disconnect();
+  /// restart() calls so far (successful or not).
+  int restarts() const;
 
   /// One setTyping() call.
   struct TypingChange {
@@ -61,6 +75,8 @@ class LoopbackChannel final : public Channel {
   std::size_t maxTextChars_ = ChannelCapabilities{}.maxTextChars;
   int failSends_ = 0;
   Error failWith_;
+  bool networkDown_ = false;
+  int restarts_ = 0;
 };
 
 }  // namespace talon::gateway::channels

@@ -116,7 +116,9 @@ json::object channelAccountSnapshot(const channels::AccountStatus& a) {
                                          {"functional", channels::dimensionHealthName(a.health.functional)},
                                          {"muted", a.health.muted},
                                          {"degradedSince", timeOrNull(a.health.degradedSinceMs)},
-                                         {"suggestedAction", a.health.suggestedAction}}}};
+                                         {"suggestedAction", a.health.suggestedAction},
+                                         {"recoveryAttempts", a.recoveryAttempts},
+                                         {"escalated", a.escalated}}}};
   if (!a.name.empty()) o["name"] = a.name;
   if (a.lastProbe) {
     json::object probe{{"ok", a.lastProbe->ok}, {"elapsedMs", a.lastProbe->elapsedMs}};
