@@ -34,6 +34,7 @@
 #include "gateway/channels/outbound_dispatcher.h"
 #include "gateway/client_session.h"
 #include "gateway/gateway_lock.h"
+#include "gateway/health/alert_router.h"
 #include "gateway/health/health_registry.h"
 #include "gateway/health/metrics_registry.h"
 #include "gateway/health/provider_health.h"
@@ -252,6 +253,8 @@ class Gateway::Impl {
   std::unique_ptr<health::SyntheticProbes> probes;
   /// Heartbeats (automation/heartbeat_service.h): started by run() with the cron scheduler.
   std::unique_ptr<automation::HeartbeatService> heartbeat;
+  /// gateway.alerts: where escalations go (before `channelRuntime`, which holds a pointer to it).
+  std::unique_ptr<health::AlertRouter> alerts;
   /// Runs the configured channel accounts (started by run(), stopped after the turns drained).
   std::unique_ptr<channels::ChannelManager> channelRuntime;
   net::ServerPtr server;
@@ -632,6 +635,13 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   auto cron = automation::CronService::create(std::move(cronDeps));
   if (!cron) return fail(cron.error());
   impl->cron = std::move(*cron);
+  // Alerts (health/alert_router.h): channel escalations go to gateway.alerts.targets.
+  auto alerts = health::AlertRouter::create(
+      health::AlertRouterDeps{cfg.gateway.alerts, impl->outbound.get(), impl->webhooks.get(), *impl->healthRecords,
+                              impl->metrics, impl->audit.get(), impl->executors, impl->clock});
+  if (!alerts) return fail(alerts.error());
+  impl->alerts = std::move(*alerts);
+  impl->channelRuntime->setAlertRouter(impl->alerts.get());
 
   // Synthetic probes (health/synthetic_probes.h; gateway.probes), started by run().
   health::SyntheticProbesDeps probeDeps;
