@@ -32,6 +32,7 @@ int run(int argc, char** argv) {
   registerTokenCommands(app, exitCode);
   registerRunsCommands(app, exitCode);
   registerCronCommands(app, exitCode);
+  registerFleetCommands(app, exitCode);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
