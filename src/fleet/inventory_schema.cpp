@@ -117,6 +117,7 @@ std::vector<FieldSpec> buildLayered() {
       onlyAt(kGatewayLayers, str("version", "Runtime version to deploy (e.g. \"2026.9.6\").")),
       onlyAt(kGatewayLayers,
              str("provider", "How the gateway is deployed.", {"process", "ssh", "compose", "kubernetes"})),
+      onlyAt(kGatewayLayers, str("host", "The machine the gateway runs on; ports and paths collide only on one host.")),
       onlyAt(kGatewayLayers, str("profile", "What the gateway is for.", {"human", "usecase", "rescue"})),
       onlyAt(kGatewayLayers, str("trustLevel", "How far the gateway is trusted; high-trust items need \"high\".",
                                  {"low", "standard", "high"})),

@@ -29,6 +29,16 @@ std::string normalPath(const std::string& p) {
   return s;
 }
 
+/// Where a gateway's ports and paths live: its `host` (default "local", this machine); a kubernetes
+/// gateway is a pod of its own (its own network namespace and volume), so it never collides.
+std::string hostKey(const EffectiveFleet& fleet, std::size_t gatewayIndex) {
+  const json::object& g = fleet.gateway(gatewayIndex);
+  if (getString(g, "provider").value_or("process") == "kubernetes") {
+    return "kubernetes:" + fleet.inventory().gateways()[gatewayIndex].id;
+  }
+  return std::string(getString(g, "host").value_or("local"));
+}
+
 class Collector {
  public:
   void add(std::string id, FindingSeverity severity, std::vector<std::string> objects, std::string message,
@@ -100,6 +110,7 @@ std::string describeMatch(const BindingMatch& m) {
 void checkPorts(const EffectiveFleet& fleet, const PreflightOptions& options, Collector& out) {
   const Inventory& inv = fleet.inventory();
   struct Item {
+    std::string host;
     PortRange range;
     std::size_t gateway;
   };
@@ -109,14 +120,17 @@ void checkPorts(const EffectiveFleet& fleet, const PreflightOptions& options, Co
     const json::object& g = fleet.gateway(i);
     auto port = getInt(g, "port");
     if (!port) continue;
-    items.push_back({gatewayPortRange(getString(g, "runtime").value_or("openclaw"), static_cast<int>(*port)), i});
+    items.push_back({hostKey(fleet, i),
+                     gatewayPortRange(getString(g, "runtime").value_or("openclaw"), static_cast<int>(*port)), i});
   }
   std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
-    return std::tie(a.range.first, a.range.last, a.gateway) < std::tie(b.range.first, b.range.last, b.gateway);
+    return std::tie(a.host, a.range.first, a.range.last, a.gateway) <
+           std::tie(b.host, b.range.first, b.range.last, b.gateway);
   });
-  // Sweep: each range against the range reaching furthest among those that start before it.
+  // Sweep per host: each range against the range reaching furthest among those that start before it.
   const Item* reach = nullptr;
   for (const auto& item : items) {
+    if (reach != nullptr && reach->host != item.host) reach = nullptr;
     if (reach != nullptr && item.range.first <= reach->range.last) {
       const std::string& a = inv.gateways()[reach->gateway].id;
       const std::string& b = inv.gateways()[item.gateway].id;
@@ -133,7 +147,8 @@ void checkPorts(const EffectiveFleet& fleet, const PreflightOptions& options, Co
   if (!options.checkHostPorts) return;
   for (std::size_t i = 0; i < inv.gateways().size(); ++i) {
     const json::object& g = fleet.gateway(i);
-    if (getString(g, "provider").value_or("process") != "process") continue;  // not on this host
+    // Only gateways this host runs: the process provider on host "local".
+    if (getString(g, "provider").value_or("process") != "process" || hostKey(fleet, i) != "local") continue;
     auto port = getInt(g, "port");
     if (!port) continue;
     bool any = getString(g, "bind").value_or("loopback") != "loopback";
@@ -162,14 +177,16 @@ void checkGatewayPaths(const EffectiveFleet& fleet, Collector& out) {
   for (std::size_t i = 0; i < inv.gateways().size(); ++i) {
     GatewayPaths paths = gatewayPaths(fleet, i);
     const std::string values[3] = {paths.stateDir, paths.configPath, paths.workspaceRoot};
+    const std::string host = hostKey(fleet, i);
     for (int k = 0; k < 3; ++k) {
-      auto [it, inserted] = owners[k].emplace(normalPath(values[k]), i);
+      auto [it, inserted] = owners[k].emplace(host + "\n" + normalPath(values[k]), i);
       if (inserted) continue;
       const std::string& a = inv.gateways()[it->second].id;
       const std::string& b = inv.gateways()[i].id;
       const auto* m = inv.gateways()[i].layer.node->findMember(kinds[k].key);
       out.add(kinds[k].id, FindingSeverity::kError, {gw(a), gw(b)},
-              "gateways " + a + " and " + b + " share the " + kinds[k].what + " " + it->first,
+              "gateways " + a + " and " + b + " share the " + kinds[k].what + " " + normalPath(values[k]) +
+                  " on host " + host,
               std::string("give gateway ") + b + " its own " + kinds[k].key,
               m != nullptr ? m->keyLocation : inv.gateways()[i].layer.location);
     }
@@ -184,18 +201,20 @@ void checkAgentPaths(const EffectiveFleet& fleet, Collector& out) {
   agentDirs.reserve(inv.agents().size());
   for (std::size_t i = 0; i < inv.agents().size(); ++i) {
     const Agent& agent = inv.agents()[i];
+    const std::string host = hostKey(fleet, fleet.gatewayIndexOf(agent));
     auto check = [&](std::unordered_map<std::string, std::size_t>& index, const std::string& path, const char* id,
                      const char* what, const char* key) {
-      auto [it, inserted] = index.emplace(normalPath(path), i);
+      auto [it, inserted] = index.emplace(host + "\n" + normalPath(path), i);
       if (inserted) return;
       const std::string& other = inv.agents()[it->second].id;
       const auto* m = agent.layer.node->findMember(key);
-      out.add(id, FindingSeverity::kError, {ag(other), ag(agent.id)},
-              "agents " + other + " and " + agent.id + " share the " + what + " " + it->first,
-              std::string("give agent ") + agent.id + " its own " + key +
-                  " (never share an agentDir: it holds "
-                  "sessions and auth profiles)",
-              m != nullptr ? m->keyLocation : agent.layer.location);
+      out.add(
+          id, FindingSeverity::kError, {ag(other), ag(agent.id)},
+          "agents " + other + " and " + agent.id + " share the " + what + " " + normalPath(path) + " on host " + host,
+          std::string("give agent ") + agent.id + " its own " + key +
+              " (never share an agentDir: it holds "
+              "sessions and auth profiles)",
+          m != nullptr ? m->keyLocation : agent.layer.location);
     };
     check(workspaces, agentWorkspace(fleet, i), "FLEET-AGENT-WORKSPACE-SHARED", "workspace", "workspace");
     check(agentDirs, agentDirectory(fleet, i), "FLEET-AGENT-DIR-SHARED", "agentDir", "agentDir");

@@ -118,6 +118,20 @@ TEST(PreflightTest, APortTakenOnThisHostIsAFinding) {
   EXPECT_THAT(found[0]->objects, ElementsAre("gateway:t"));
 }
 
+TEST(PreflightTest, PortsAndPathsCollideOnlyOnOneHost) {
+  TempDir dir;
+  auto c = check(dir, base(R"(
+    a: { port: 18789, stateDir: "/s", workspaceRoot: "/w", host: "h1", provider: "ssh" },
+    b: { port: 18789, stateDir: "/s", workspaceRoot: "/w", host: "h2", provider: "ssh" },
+    k1: { port: 18789, stateDir: "/s", workspaceRoot: "/w", provider: "kubernetes" },
+    k2: { port: 18789, stateDir: "/s", workspaceRoot: "/w", provider: "kubernetes" },
+    c: { port: 18800, stateDir: "/s2", workspaceRoot: "/w2", host: "h1", provider: "ssh" },)",
+                           ""));
+  ASSERT_EQ(c.report.findings.size(), 1u) << ids(c.report);
+  EXPECT_EQ(c.report.findings[0].id, "FLEET-PORT-CONFLICT");
+  EXPECT_THAT(c.report.findings[0].objects, ElementsAre("gateway:a", "gateway:c"));
+}
+
 TEST(PreflightTest, SharedGatewayPathsAreFindings) {
   TempDir dir;
   auto c = check(dir, base(R"(
