@@ -1,5 +1,6 @@
 #include "config/located_value.h"
 
+#include <unordered_map>
 #include <utility>
 
 namespace talon::config {
@@ -127,19 +128,34 @@ LocatedValue deepMergeLocated(LocatedValue target, LocatedValue source) {
   }
   if (!target.isObject() || !source.isObject()) return source;
   LocatedValue merged = sanitize(std::move(target));
+  // Key -> position in merged.members, so that merging two large objects (a fleet inventory's thousands of
+  // agents split over `$include` files) stays linear instead of searching the members for every key.
+  std::unordered_map<std::string, std::size_t> index;
+  index.reserve(merged.members.size() + source.members.size());
+  for (std::size_t i = 0; i < merged.members.size(); ++i) index.emplace(merged.members[i].key, i);
   for (auto& m : source.members) {
     if (isBlockedKey(m.key)) continue;
-    LocatedMember* current = merged.findMember(m.key);
+    auto found = index.find(m.key);
+    LocatedMember* current = found == index.end() ? nullptr : &merged.members[found->second];
+    auto set = [&](LocatedValue value) {
+      if (current != nullptr) {
+        current->keyLocation = m.keyLocation;
+        current->value = std::move(value);
+        return;
+      }
+      index.emplace(m.key, merged.members.size());
+      merged.members.push_back(LocatedMember{m.key, m.keyLocation, std::move(value)});
+    };
     if (m.value.isObject()) {
       if (current != nullptr && current->value.isObject()) {
         current->value = deepMergeLocated(std::move(current->value), std::move(m.value));
       } else {
-        merged.setMember(m.key, m.keyLocation, sanitize(std::move(m.value)));
+        set(sanitize(std::move(m.value)));
       }
     } else if (current != nullptr && current->value.isArray() && m.value.isArray()) {
       for (auto& item : m.value.items) current->value.items.push_back(std::move(item));
     } else {
-      merged.setMember(m.key, m.keyLocation, std::move(m.value));
+      set(std::move(m.value));
     }
   }
   return merged;
