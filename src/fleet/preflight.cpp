@@ -396,12 +396,15 @@ void checkTalonRenders(const EffectiveFleet& fleet, const std::vector<RenderedGa
     if (loaded) continue;
     std::string message = "Talon's config validation refuses the render of gateway " + r.id;
     if (const auto* issues = loaded.error().details.if_contains("issues"); issues != nullptr && issues->is_array()) {
+      std::size_t errors = 0;
       for (const auto& issue : issues->as_array()) {
         const auto& o = issue.as_object();
         if (getString(o, "severity").value_or("") != "error") continue;
+        if (++errors > 3) continue;  // the first three say what is wrong; the count says how often
         message += "; " + std::string(getString(o, "path").value_or("")) + ": " +
                    std::string(getString(o, "message").value_or(""));
       }
+      if (errors > 3) message += "; and " + std::to_string(errors - 3) + " more";
     } else {
       message += ": " + loaded.error().message;
     }
