@@ -106,6 +106,22 @@ GatewayComponents::~GatewayComponents() {
   if (store) store->close();
 }
 
+gateway::channels::LoopbackChannel* GatewayComponents::addLoopbackWithOutbox(gateway::channels::ChannelSink& sink) {
+  auto channel = std::make_unique<gateway::channels::LoopbackChannel>("default", clock);
+  auto* loopback = channel.get();
+  channels.add("loopback", std::move(channel));
+  EXPECT_TRUE(loopback->start(sink));
+  gateway::channels::OutboundPolicy policy;
+  policy.jitter = 0.0;
+  auto created = gateway::channels::OutboundDispatcher::create(
+      *store, metrics, healthRecords, bus, executors.executors(), clock,
+      [this](std::string_view id) { return channels.find(id); }, policy);
+  EXPECT_TRUE(created) << (created ? "" : created.error().toString());
+  if (!created) return nullptr;
+  outbound = std::move(*created);
+  return loopback;
+}
+
 gateway::GatewayServices GatewayComponents::services() {
   return gateway::GatewayServices{info,
                                   config,

@@ -23,6 +23,7 @@
 #include "gateway/channels/channel_manager.h"
 #include "gateway/channels/channel_registry.h"
 #include "gateway/channels/channel_set.h"
+#include "gateway/channels/loopback_channel.h"
 #include "gateway/channels/outbound_dispatcher.h"
 #include "gateway/event_bus.h"
 #include "gateway/gateway_services.h"
@@ -69,6 +70,11 @@ class GatewayComponents {
   bool settle(const std::string& runId);
   /// Runs tasks until the provider has received `n` calls. False on the safety net.
   bool waitCalls(std::size_t n);
+  /// Adds a started loopback channel "loopback" (account "default"; its inbound messages go to `sink`,
+  /// which outlives the components) and an outbox over `channels` with no retry jitter, as the
+  /// automation tests deliver through. Returns the channel (owned by `channels`); a failure is a gtest
+  /// failure of the caller and returns null.
+  gateway::channels::LoopbackChannel* addLoopbackWithOutbox(gateway::channels::ChannelSink& sink);
   /// The outcomes of ended runs, by runId (runs observed through AgentRunnerOptions::onRunEnded).
   std::optional<gateway::TurnOutcome> outcome(const std::string& runId) const;
 

@@ -37,17 +37,7 @@ class CronServiceTest : public ::testing::Test {
   };
 
   CronServiceTest() {
-    auto channel = std::make_unique<channels::LoopbackChannel>("default", gw_.clock);
-    loopback_ = channel.get();
-    gw_.channels.add("loopback", std::move(channel));
-    EXPECT_TRUE(loopback_->start(sink_));
-    channels::OutboundPolicy policy;
-    policy.jitter = 0.0;
-    auto outbound = channels::OutboundDispatcher::create(
-        *gw_.store, gw_.metrics, gw_.healthRecords, gw_.bus, gw_.executors.executors(), gw_.clock,
-        [this](std::string_view id) { return gw_.channels.find(id); }, policy);
-    EXPECT_TRUE(outbound);
-    if (outbound) gw_.outbound = std::move(*outbound);
+    loopback_ = gw_.addLoopbackWithOutbox(sink_);
     bus_ = gw_.bus.subscribe(
         [this](const GatewayEvent& e) {
           if (e.name == "cron") events_.push_back(object(*e.payloadJson));
