@@ -21,6 +21,12 @@ gateway::AgentRunnerOptions GatewayComponentsOptions::defaultRunnerOptions() {
   return o;
 }
 
+GatewayComponentsOptions GatewayComponentsOptions::forAutomations() {
+  GatewayComponentsOptions o;
+  o.runner.defaultTimeout = std::chrono::hours(24);
+  return o;
+}
+
 GatewayComponents::GatewayComponents(GatewayComponentsOptions options) { build(std::move(options)); }
 
 void GatewayComponents::build(GatewayComponentsOptions options) {

@@ -52,6 +52,11 @@ struct GatewayComponentsOptions {
 
   /// Deltas unpaced (every piece published), so event tests need no clock steps.
   static gateway::AgentRunnerOptions defaultRunnerOptions();
+  /// The defaults with turns that have no practical deadline (24 h), for automation tests: they advance
+  /// the simulated clock by hours while a run is in flight, and whether its turn started before or during
+  /// the advance depends on when the store's writer thread commits the run's start; with the runner's
+  /// 10-minute default deadline the turn would then time out during the advance in some runs only.
+  static GatewayComponentsOptions forAutomations();
 };
 
 class GatewayComponents {

@@ -116,7 +116,7 @@ class CronJobEscalationServiceTest : public ::testing::Test {
     ASSERT_TRUE(gw_.executors.runUntil([&] { return cron.activeRuns() == 0; }));
   }
 
-  talon::testing::GatewayComponents gw_;
+  talon::testing::GatewayComponents gw_{talon::testing::GatewayComponentsOptions::forAutomations()};
 };
 
 TEST_F(CronJobEscalationServiceTest, TheJobsOwnBackoffAndDisableThresholdApply) {

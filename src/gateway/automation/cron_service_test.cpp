@@ -63,7 +63,11 @@ class CronServiceTest : public ::testing::Test {
     } else {
       gw_.provider->call(i)->complete(fail(ErrorCode::kUpstream, "the model is down"));
     }
-    ASSERT_TRUE(gw_.executors.runUntil([&] { return cron.activeRuns() == 0; }));
+    ASSERT_TRUE(gw_.executors.runUntil([&] { return cron.activeRuns() == 0; }))
+        << "the run of model call " << i << " is still active (" << gw_.executors.pendingIo() << " io, "
+        << gw_.executors.pendingBlocking() << " blocking tasks, " << gw_.executors.armedTimers() << " timers, "
+        << gw_.provider->count() << " model calls, runner " << gw_.runner->stats().running << " running / "
+        << gw_.runner->stats().queued << " queued)";
   }
 
   std::vector<store::CronRunRow> runs(CronService& cron, const std::string& jobId) {
@@ -87,7 +91,7 @@ class CronServiceTest : public ::testing::Test {
     return out;
   }
 
-  talon::testing::GatewayComponents gw_;
+  talon::testing::GatewayComponents gw_{talon::testing::GatewayComponentsOptions::forAutomations()};
   NullSink sink_;
   channels::LoopbackChannel* loopback_ = nullptr;
   uint64_t bus_ = 0;

@@ -201,7 +201,7 @@ class HeartbeatServiceTest : public ::testing::Test {
     return std::nullopt;
   }
 
-  talon::testing::GatewayComponents gw_;
+  talon::testing::GatewayComponents gw_{talon::testing::GatewayComponentsOptions::forAutomations()};
   NullSink sink_;
   channels::LoopbackChannel* loopback_ = nullptr;
   uint64_t bus_ = 0;
