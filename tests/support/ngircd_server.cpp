@@ -15,41 +15,13 @@
 #include <sstream>
 #include <thread>
 
+#include "support/loopback_port.h"
+
 namespace talon::testing {
 
 namespace {
 
 constexpr const char* kNgircd = "/usr/sbin/ngircd";
-
-/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, read back, released).
-Result<uint16_t> freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return fail(ErrorCode::kIo, "socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    return fail(ErrorCode::kIo, "cannot bind a loopback port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-bool accepts(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
 
 std::string readFile(const std::filesystem::path& p) {
   std::ifstream in(p);
@@ -66,7 +38,7 @@ Result<std::unique_ptr<NgircdServer>> NgircdServer::start(NgircdOptions options)
                 std::string(kNgircd) + " is not installed (scripts/install-deps.sh installs ngircd)");
   }
   std::unique_ptr<NgircdServer> server(new NgircdServer());
-  auto port = freePort();
+  auto port = freeLoopbackPort();
   if (!port) return fail(port.error());
   server->port_ = *port;
   const auto& dir = server->dir_.path();
@@ -87,7 +59,7 @@ Result<std::unique_ptr<NgircdServer>> NgircdServer::start(NgircdOptions options)
        << "PidFile = " << (dir / "ngircd.pid").string() << "\n";
   if (root) conf << "ServerUID = 65534\nServerGID = 65534\n";
   if (options.tls) {
-    auto tlsPort = freePort();
+    auto tlsPort = freeLoopbackPort();
     if (!tlsPort) return fail(tlsPort.error());
     server->tlsPort_ = *tlsPort;
     const auto cert = (dir / "cert.pem").string();
@@ -136,7 +108,7 @@ Status NgircdServer::launch() {
       pid_ = -1;
       return fail(ErrorCode::kUnavailable, "ngircd exited at start-up: " + readFile(log));
     }
-    if (accepts(port_) && (tlsPort_ == 0 || accepts(tlsPort_))) return {};
+    if (acceptsOnLoopback(port_) && (tlsPort_ == 0 || acceptsOnLoopback(tlsPort_))) return {};
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   kill();

@@ -15,39 +15,13 @@
 #include <sstream>
 #include <thread>
 
+#include "support/loopback_port.h"
+
 namespace talon::testing {
 
 namespace {
 
 constexpr const char* kPython = "/usr/bin/python3";  // Debian's, where python3-aiosmtpd installs
-
-Result<uint16_t> freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return fail(ErrorCode::kIo, "socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    return fail(ErrorCode::kIo, "cannot bind a loopback port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-bool accepts(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
 
 std::string readFile(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -63,7 +37,7 @@ Result<std::unique_ptr<SmtpServer>> SmtpServer::start() {
     return fail(ErrorCode::kNotFound, "python3-aiosmtpd is not installed (scripts/install-deps.sh)");
   }
   std::unique_ptr<SmtpServer> server(new SmtpServer());
-  auto port = freePort();
+  auto port = freeLoopbackPort();
   if (!port) return fail(port.error());
   server->port_ = *port;
   const auto maildir = (server->dir_.path() / "maildir").string();
@@ -90,7 +64,7 @@ Result<std::unique_ptr<SmtpServer>> SmtpServer::start() {
       server->pid_ = -1;
       return fail(ErrorCode::kUnavailable, "aiosmtpd exited at start-up: " + readFile(log));
     }
-    if (accepts(server->port_)) return server;
+    if (acceptsOnLoopback(server->port_)) return server;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return fail(ErrorCode::kUnavailable, "aiosmtpd did not listen within 10 s: " + readFile(log));
