@@ -17,9 +17,14 @@ function(talon_module name)
   set(TALON_MODULES ${TALON_MODULES} ${name} CACHE INTERNAL "")
 endfunction()
 
-# One test executable per module (talon_NAME_test), each test registered with ctest by gtest_discover_tests.
+# One test executable per module (talon_NAME_test), each test registered with ctest by gtest_discover_tests
+# with the label `unit`. The target `talon_unit_tests` builds every executable that holds unit tests (these,
+# and any added with talon_unit_test_target()), so that `ctest -L unit` can run without building the rest.
 function(talon_module_tests)
   include(GoogleTest)
+  if(NOT TARGET talon_unit_tests)
+    add_custom_target(talon_unit_tests)
+  endif()
   foreach(name ${TALON_MODULES})
     file(GLOB_RECURSE tests CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${name}/*_test.cpp)
     if(tests)
@@ -27,6 +32,12 @@ function(talon_module_tests)
       target_link_libraries(talon_${name}_test PRIVATE talon_${name} GTest::gtest GTest::gmock GTest::gtest_main)
       target_compile_definitions(talon_${name}_test PRIVATE TALON_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
       gtest_discover_tests(talon_${name}_test DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
+      add_dependencies(talon_unit_tests talon_${name}_test)
     endif()
   endforeach()
+endfunction()
+
+# Adds TARGET (an executable whose tests carry the label `unit`) to `talon_unit_tests`.
+function(talon_unit_test_target target)
+  add_dependencies(talon_unit_tests ${target})
 endfunction()

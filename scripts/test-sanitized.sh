@@ -9,16 +9,23 @@
 #    reports at exit. Run with ASAN_OPTIONS=detect_leaks=1 to see it.
 #  - HostileClientE2E.SubscriberThatDoesNotReadStreamedAnswersIsClosedAsSlowConsumer is excluded: it
 #    bounds the gateway's RSS, and ASan's quarantine keeps freed memory resident by design.
-#   usage: scripts/test-sanitized.sh [ctest args...]   (default: every test)
+#   usage: scripts/test-sanitized.sh [--unit] [ctest args...]   (default: build and run every test)
+#          --unit: build only the unit-test executables (target talon_unit_tests) and run `ctest -L unit`
 #   env:   BUILD_DIR (build-asan), JOBS (nproc), OPENCLAW_REF_DIR (for the conformance tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${BUILD_DIR:-build-asan}"
 jobs="${JOBS:-$(nproc)}"
+target=all
+if [ "${1:-}" = --unit ]; then
+  shift
+  target=talon_unit_tests
+  set -- -L unit "$@"
+fi
 
 echo "== sanitized build ($build, ASan+UBSan)"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTALON_SANITIZE=ON >/dev/null
-cmake --build "$build" -j"$jobs"
+cmake --build "$build" -j"$jobs" --target "$target"
 
 echo "== sanitized tests"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}"
