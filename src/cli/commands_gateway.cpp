@@ -142,7 +142,9 @@ void registerGatewayCommands(CLI::App& app, int& exitCode) {
   run->add_option("--port-file", o->portFile, "Write the bound port to this file once listening");
   run->add_option("--log-level", o->logLevel, "trace, debug, info, warn, error (default: logging.level, else info)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
-  run->add_option("--io-threads", o->ioThreads, "I/O threads (default: the number of cores)")
+  run->add_option(
+         "--io-threads", o->ioThreads,
+         "I/O threads (default: the CPUs this process may use: its affinity mask, bounded by a cgroup CPU limit)")
       ->check(CLI::Range(0, 256));
   run->add_option("--drain-grace", o->drainGraceSeconds,
                   "Seconds running agent turns may still take after SIGTERM/SIGINT before they are aborted "

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "base/cpu_count.h"
 #include "base/file_io.h"
 #include "base/ids.h"
 #include "base/log.h"
@@ -471,8 +472,8 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   impl->auditedAuth = std::make_unique<security::AuditedAuthenticator>(*impl->deviceAuth, *impl->audit);
 
   // Threads.
-  int ioThreads =
-      options.ioThreads > 0 ? options.ioThreads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int cpus = usableCpuCount();  // affinity mask and cgroup CPU limit, not the machine's CPUs
+  int ioThreads = options.ioThreads > 0 ? options.ioThreads : cpus;
   int workerThreads = options.workerThreads > 0 ? options.workerThreads : 4;
   impl->workers = std::make_unique<asio::thread_pool>(workerThreads);
   impl->toolWorkers = std::make_unique<asio::thread_pool>(workerThreads);
@@ -550,7 +551,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   if (cfg.agents.defaults.maxConcurrent > 0) {
     runnerOptions.maxConcurrent = cfg.agents.defaults.maxConcurrent;
   } else {
-    runnerOptions.maxConcurrent = std::max(8, static_cast<int>(std::thread::hardware_concurrency()) * 4);
+    runnerOptions.maxConcurrent = std::max(8, cpus * 4);
   }
   if (cfg.agents.defaults.timeoutSeconds > 0) {
     runnerOptions.defaultTimeout = std::chrono::milliseconds(cfg.agents.defaults.timeoutSeconds * 1000);

@@ -34,7 +34,7 @@ struct GatewayOptions {
   /// The shared secret for auth mode token/password when the config does not set one (the generated
   /// token of a config-less start).
   std::string fallbackToken;
-  /// I/O threads (0: the number of cores). Blocking pool size (0: 4).
+  /// I/O threads (0: the CPUs this process may use, base/cpu_count.h). Blocking pool size (0: 4).
   int ioThreads = 0;
   int workerThreads = 0;
   /// On stop (SIGTERM, SIGINT): how long running turns may still take before they are aborted
