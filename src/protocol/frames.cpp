@@ -64,7 +64,9 @@ Unexpected<FrameError> invalidFrame(std::string detail, std::optional<std::strin
 std::string checkString(const json::value& v, std::string_view key, std::size_t minChars, std::size_t maxChars) {
   if (!v.is_string()) return "at /" + std::string(key) + ": must be string";
   const auto& s = v.get_string();
-  const std::size_t n = codePointCount(std::string_view(s.data(), s.size()));
+  // Without an upper bound, a non-empty string has at least one character: no need to count them.
+  const std::size_t n = maxChars == SIZE_MAX && minChars <= 1 ? std::min<std::size_t>(s.size(), 1)
+                                                              : codePointCount(std::string_view(s.data(), s.size()));
   if (n < minChars)
     return "at /" + std::string(key) + ": must NOT have fewer than " + std::to_string(minChars) + " characters";
   if (n > maxChars)
@@ -106,42 +108,53 @@ Expected<RequestFrame, FrameError> validateRequestFrame(const json::value& parse
   if (!parsed.is_object()) return invalidFrame("must be object", std::nullopt);
   const auto& o = parsed.get_object();
 
-  std::optional<std::string> id;
-  if (auto it = o.find("id"); it != o.end() && it->value().is_string() && !it->value().get_string().empty()) {
-    id = toStdString(it->value());
-  }
-  for (std::string_view key : {"type", "id", "method"}) {
-    if (!o.contains(key)) return invalidFrame("must have required property '" + std::string(key) + "'", id);
-  }
+  // One pass over the members (this runs for every request): each known key's value, in kRequestKeys
+  // order, and the first unexpected key. The checks below keep the order of the schema's errors.
+  std::array<const json::value*, kRequestKeys.size()> member{};
+  std::optional<std::string_view> unexpected;
   for (const auto& kv : o) {
     const std::string_view key(kv.key().data(), kv.key().size());
-    if (std::find(kRequestKeys.begin(), kRequestKeys.end(), key) == kRequestKeys.end()) {
-      return invalidFrame("at root: unexpected property '" + std::string(key) + "'", id);
+    std::size_t i = 0;
+    while (i < kRequestKeys.size() && kRequestKeys[i] != key) ++i;
+    if (i < kRequestKeys.size()) {
+      member[i] = &kv.value();
+    } else if (!unexpected) {
+      unexpected = key;
     }
   }
-  if (const auto& type = o.at("type"); !type.is_string() || type.get_string() != "req") {
-    return invalidFrame("at /type: must be equal to constant", id);
+  const json::value* type = member[0];
+  const json::value* idValue = member[1];
+  const json::value* method = member[2];
+  const json::value* params = member[3];
+  const json::value* traceparent = member[4];
+  const json::value* profileId = member[5];
+
+  std::optional<std::string> id;
+  if (idValue && idValue->is_string() && !idValue->get_string().empty()) id = toStdString(*idValue);
+  for (std::size_t i = 0; i < 3; ++i) {
+    if (!member[i]) return invalidFrame("must have required property '" + std::string(kRequestKeys[i]) + "'", id);
   }
-  for (std::string_view key : {"id", "method"}) {
-    if (auto detail = checkString(o.at(key), key, 1, SIZE_MAX); !detail.empty()) return invalidFrame(detail, id);
-  }
+  if (unexpected) return invalidFrame("at root: unexpected property '" + std::string(*unexpected) + "'", id);
+  if (!type->is_string() || type->get_string() != "req") return invalidFrame("at /type: must be equal to constant", id);
+  if (auto detail = checkString(*idValue, "id", 1, SIZE_MAX); !detail.empty()) return invalidFrame(detail, id);
+  if (auto detail = checkString(*method, "method", 1, SIZE_MAX); !detail.empty()) return invalidFrame(detail, id);
 
   RequestFrame frame;
-  if (auto it = o.find("traceparent"); it != o.end()) {
-    if (auto detail = checkString(it->value(), "traceparent", 0, kTraceparentMaxChars); !detail.empty()) {
+  if (traceparent) {
+    if (auto detail = checkString(*traceparent, "traceparent", 0, kTraceparentMaxChars); !detail.empty()) {
       return invalidFrame(detail, id);
     }
-    frame.traceparent = toStdString(it->value());
+    frame.traceparent = toStdString(*traceparent);
   }
-  if (auto it = o.find("expectedProfileId"); it != o.end()) {
-    if (auto detail = checkString(it->value(), "expectedProfileId", 1, kProfileIdMaxChars); !detail.empty()) {
+  if (profileId) {
+    if (auto detail = checkString(*profileId, "expectedProfileId", 1, kProfileIdMaxChars); !detail.empty()) {
       return invalidFrame(detail, id);
     }
-    frame.expectedProfileId = toStdString(it->value());
+    frame.expectedProfileId = toStdString(*profileId);
   }
   frame.id = std::move(*id);
-  frame.method = toStdString(o.at("method"));
-  if (auto it = o.find("params"); it != o.end()) frame.params = json::value(it->value(), json::storage_ptr());
+  frame.method = toStdString(*method);
+  if (params) frame.params = json::value(*params, json::storage_ptr());
   return frame;
 }
 
