@@ -1,6 +1,5 @@
 #include "gateway/health/smtp_mailer.h"
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
@@ -9,6 +8,8 @@
 #include <ctime>
 #include <memory>
 #include <mutex>
+
+#include "net/curl_library.h"
 
 namespace talon::gateway::health {
 
@@ -83,11 +84,6 @@ std::string crlfLines(std::string_view body) {
   return out;
 }
 
-void initCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
 struct Upload {
   std::string data;
   std::size_t offset = 0;
@@ -124,8 +120,10 @@ Status sendMail(const SmtpSettings& smtp, const MailMessage& message, int64_t no
   if (message.from.empty() || message.to.empty()) {
     return fail(ErrorCode::kInvalidArgument, "a mail needs a sender and a recipient");
   }
-  initCurlOnce();
-  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
+  auto api = net::curlApi();
+  if (!api) return fail(api.error());
+  const net::CurlApi& c = **api;
+  std::unique_ptr<CURL, void (*)(CURL*)> curl(c.easyInit(), c.easyCleanup);
   if (!curl) return fail(ErrorCode::kInternal, "curl_easy_init failed");
   const bool implicitTls = smtp.security == "tls";
   const int port = smtp.port != 0 ? smtp.port : implicitTls ? 465 : smtp.security == "none" ? 25 : 587;
@@ -133,33 +131,33 @@ Status sendMail(const SmtpSettings& smtp, const MailMessage& message, int64_t no
   const std::string url = fmt::format("{}://{}:{}", implicitTls ? "smtps" : "smtp", host, port);
   const std::string from = "<" + message.from + ">";
   std::string domain = message.from.substr(message.from.find('@') + 1);
-  std::unique_ptr<curl_slist, void (*)(curl_slist*)> rcpt(curl_slist_append(nullptr, ("<" + message.to + ">").c_str()),
-                                                          curl_slist_free_all);
+  std::unique_ptr<curl_slist, void (*)(curl_slist*)> rcpt(c.slistAppend(nullptr, ("<" + message.to + ">").c_str()),
+                                                          c.slistFreeAll);
   Upload upload{renderMail(message, nowMs, fmt::format("{}.talon-alert@{}", nowMs, domain)), 0};
   char errorBuffer[CURL_ERROR_SIZE] = {0};
   CURL* h = curl.get();
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-  curl_easy_setopt(h, CURLOPT_USE_SSL, smtp.security == "none" ? CURLUSESSL_NONE : CURLUSESSL_ALL);
-  curl_easy_setopt(h, CURLOPT_MAIL_FROM, from.c_str());
-  curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt.get());
-  curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt(h, CURLOPT_READFUNCTION, readUpload);
-  curl_easy_setopt(h, CURLOPT_READDATA, &upload);
-  curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(upload.data.size()));
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(smtp.timeout.count()));
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(smtp.timeout.count(), 10'000)));
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errorBuffer);
+  c.easySetopt(h, CURLOPT_URL, url.c_str());
+  c.easySetopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+  c.easySetopt(h, CURLOPT_USE_SSL, smtp.security == "none" ? CURLUSESSL_NONE : CURLUSESSL_ALL);
+  c.easySetopt(h, CURLOPT_MAIL_FROM, from.c_str());
+  c.easySetopt(h, CURLOPT_MAIL_RCPT, rcpt.get());
+  c.easySetopt(h, CURLOPT_UPLOAD, 1L);
+  c.easySetopt(h, CURLOPT_READFUNCTION, readUpload);
+  c.easySetopt(h, CURLOPT_READDATA, &upload);
+  c.easySetopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(upload.data.size()));
+  c.easySetopt(h, CURLOPT_NOSIGNAL, 1L);
+  c.easySetopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(smtp.timeout.count()));
+  c.easySetopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(smtp.timeout.count(), 10'000)));
+  c.easySetopt(h, CURLOPT_ERRORBUFFER, errorBuffer);
   if (!smtp.username.empty()) {
-    curl_easy_setopt(h, CURLOPT_USERNAME, smtp.username.c_str());
-    curl_easy_setopt(h, CURLOPT_PASSWORD, smtp.password.c_str());
+    c.easySetopt(h, CURLOPT_USERNAME, smtp.username.c_str());
+    c.easySetopt(h, CURLOPT_PASSWORD, smtp.password.c_str());
   }
-  const CURLcode rc = curl_easy_perform(h);
+  const CURLcode rc = c.easyPerform(h);
   if (rc == CURLE_OK) return {};
   long reply = 0;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply);
-  const std::string why = errorBuffer[0] != '\0' ? std::string(errorBuffer) : std::string(curl_easy_strerror(rc));
+  c.easyGetinfo(h, CURLINFO_RESPONSE_CODE, &reply);
+  const std::string why = errorBuffer[0] != '\0' ? std::string(errorBuffer) : std::string(c.easyStrerror(rc));
   const std::string where = fmt::format("SMTP {}:{}", smtp.host, port);
   switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
