@@ -1,5 +1,5 @@
 #pragma once
-// Cryptographic hashes (OpenSSL EVP).
+// Cryptographic hashes (libsodium).
 #include <string>
 #include <string_view>
 
