@@ -27,13 +27,18 @@ Status MethodRegistry::add(MethodDefinition definition) {
   auto key = spec->name;  // static storage: the table outlives the registry
   definition.name = key;
   methods_.emplace(key, std::move(definition));
-  names_.clear();
-  for (const auto& m : protocol::methodTable()) {
-    if (methods_.count(m.name)) names_.push_back(m.name);
-  }
-  for (const auto& m : protocol::talonMethodTable()) {
-    if (methods_.count(m.name)) names_.push_back(m.name);
-  }
+  // Keep names_ in table order (OpenClaw's table, then Talon's) by inserting at the method's rank,
+  // rather than rebuilding the list from both tables on every add (quadratic over ~100 methods).
+  const auto rank = [](std::string_view method) {
+    const auto* m = protocol::findMethod(method);
+    const auto openclaw = protocol::methodTable();
+    const auto talon = protocol::talonMethodTable();
+    if (m >= openclaw.data() && m < openclaw.data() + openclaw.size()) return m - openclaw.data();
+    return static_cast<std::ptrdiff_t>(openclaw.size()) + (m - talon.data());
+  };
+  const auto position = std::upper_bound(names_.begin(), names_.end(), rank(key),
+                                         [&](std::ptrdiff_t r, std::string_view n) { return r < rank(n); });
+  names_.insert(position, key);
   return {};
 }
 
