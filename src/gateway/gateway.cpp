@@ -247,6 +247,9 @@ class Gateway::Impl {
   std::unique_ptr<channels::InboundRouter> inbound;
   /// Cron: webhook deliveries and alerts, and the scheduler (started by run() unless cron is off).
   std::unique_ptr<automation::WebhookSender> webhooks;
+  /// gateway.alerts: where escalations go (before cron, the heartbeats and `channelRuntime`, which hold
+  /// a pointer to it).
+  std::unique_ptr<health::AlertRouter> alerts;
   std::unique_ptr<automation::CronService> cron;
   /// Replays of recorded runs (agent/run_replay.h; the runs.replay method).
   std::unique_ptr<RunReplayer> replayer;
@@ -254,8 +257,6 @@ class Gateway::Impl {
   std::unique_ptr<health::SyntheticProbes> probes;
   /// Heartbeats (automation/heartbeat_service.h): started by run() with the cron scheduler.
   std::unique_ptr<automation::HeartbeatService> heartbeat;
-  /// gateway.alerts: where escalations go (before `channelRuntime`, which holds a pointer to it).
-  std::unique_ptr<health::AlertRouter> alerts;
   /// Runs the configured channel accounts (started by run(), stopped after the turns drained).
   std::unique_ptr<channels::ChannelManager> channelRuntime;
   net::ServerPtr server;
@@ -614,10 +615,28 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
       automation::WebhookSender::create(net::HttpClient::create(impl->io), impl->executors, impl->clock, impl->metrics);
   if (!webhooks) return fail(webhooks.error());
   impl->webhooks = std::move(*webhooks);
-  auto heartbeat = automation::HeartbeatService::create(automation::HeartbeatServiceDeps{
-      impl->clock, impl->executors, impl->runner.get(), impl->outbound.get(), impl->webhooks.get(),
-      impl->healthRecords.get(), &impl->metrics, &impl->bus, impl->audit.get(), config::effectiveHeartbeats(cfg.agents),
-      cfg.cron.escalation, cfg.cron.failureAlert, cfg.agents.defaults.timeoutSeconds, cfg.cron.webhookToken});
+  // Alerts (health/alert_router.h): channel, cron and heartbeat escalations go to gateway.alerts.targets.
+  auto alerts = health::AlertRouter::create(
+      health::AlertRouterDeps{cfg.gateway.alerts, impl->outbound.get(), impl->webhooks.get(), *impl->healthRecords,
+                              impl->metrics, impl->audit.get(), impl->executors, impl->clock});
+  if (!alerts) return fail(alerts.error());
+  impl->alerts = std::move(*alerts);
+  automation::HeartbeatServiceDeps heartbeatDeps{impl->clock,
+                                                 impl->executors,
+                                                 impl->runner.get(),
+                                                 impl->outbound.get(),
+                                                 impl->webhooks.get(),
+                                                 impl->healthRecords.get(),
+                                                 &impl->metrics,
+                                                 &impl->bus,
+                                                 impl->audit.get(),
+                                                 config::effectiveHeartbeats(cfg.agents),
+                                                 cfg.cron.escalation,
+                                                 cfg.cron.failureAlert,
+                                                 cfg.agents.defaults.timeoutSeconds,
+                                                 cfg.cron.webhookToken};
+  heartbeatDeps.alerts = impl->alerts.get();
+  auto heartbeat = automation::HeartbeatService::create(std::move(heartbeatDeps));
   if (!heartbeat) return fail(heartbeat.error());
   impl->heartbeat = std::move(*heartbeat);
   automation::CronServiceDeps cronDeps{impl->clock,
@@ -633,15 +652,10 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
                                        cfg.cron,
                                        cronDefaultAgent(*impl->agents)};
   cronDeps.heartbeat = impl->heartbeat.get();
+  cronDeps.alerts = impl->alerts.get();
   auto cron = automation::CronService::create(std::move(cronDeps));
   if (!cron) return fail(cron.error());
   impl->cron = std::move(*cron);
-  // Alerts (health/alert_router.h): channel escalations go to gateway.alerts.targets.
-  auto alerts = health::AlertRouter::create(
-      health::AlertRouterDeps{cfg.gateway.alerts, impl->outbound.get(), impl->webhooks.get(), *impl->healthRecords,
-                              impl->metrics, impl->audit.get(), impl->executors, impl->clock});
-  if (!alerts) return fail(alerts.error());
-  impl->alerts = std::move(*alerts);
   impl->channelRuntime->setAlertRouter(impl->alerts.get());
 
   // Synthetic probes (health/synthetic_probes.h; gateway.probes), started by run().

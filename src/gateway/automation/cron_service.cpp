@@ -9,6 +9,7 @@
 
 #include "base/ids.h"
 #include "gateway/channels/outbound_dispatcher.h"
+#include "gateway/health/alert_router.h"
 #include "gateway/routing/id_normalization.h"
 #include "gateway/routing/session_key.h"
 
@@ -557,6 +558,12 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
     json::object fields;
   };
 
+  /// An incident for gateway.alerts (health/alert_router.h): raised, or resolved with `alert.text`.
+  struct RouterIncident {
+    bool resolve = false;
+    health::Alert alert;
+  };
+
   void escalate(const Job& job, std::string_view action, json::object details) {
     count(escalations, action);
     details["action"] = std::string(action);
@@ -573,6 +580,7 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
   void finish(const std::string& jobId, const std::string& runId, const std::string& status, const std::string& error,
               const std::string& summary, const std::string& deliveryStatus, const std::string& deliveryError = {}) {
     std::vector<PendingAlert> alerts;
+    std::vector<RouterIncident> incidents;
     {
       std::lock_guard lock(mu);
       auto it = jobs.find(jobId);
@@ -607,6 +615,23 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
       escalationPolicy.alertAfter = policy.after;
       escalationPolicy.alertCooldownMs = policy.cooldownMs;
       EscalationState escalationState{s.consecutiveErrors, s.alertedAtMs, s.alertsSent};
+      const int64_t errorsBefore = s.consecutiveErrors;
+      // gateway.alerts gets every job's incidents (after `after` failures, like the route alert), except
+      // a job whose failureAlert is false; the router keeps its own once-per-incident and cooldown.
+      const bool toRouter = deps.alerts != nullptr && spec.failureAlert.setting != CronJobAlert::Setting::kOff;
+      const std::string incidentKey = "cron:" + job.row.id;
+      auto incident = [&](health::AlertSeverity severity, std::string title, std::string text) {
+        health::Alert a;
+        a.key = incidentKey;
+        a.severity = severity;
+        a.title = std::move(title);
+        a.text = std::move(text);
+        a.fields = {{"jobId", job.row.id},
+                    {"jobName", job.row.name},
+                    {"agentId", agentOf(job)},
+                    {"consecutiveErrors", std::to_string(escalationState.consecutiveErrors)}};
+        return a;
+      };
 
       if (status == "ok") {
         EscalationOutcome outcome = escalation.recordSuccess(escalationState);
@@ -624,6 +649,18 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
                                                        {"count", outcome.failedRuns}}});
           }
           actions.emplace_back("recovery", json::object{{"failedRuns", outcome.failedRuns}});
+        }
+        if (toRouter) {  // a no-op unless the incident is open (an operator's enable resets the errors)
+          incidents.push_back(RouterIncident{
+              true, health::Alert{
+                        incidentKey,
+                        health::AlertSeverity::kInfo,
+                        "",
+                        errorsBefore > 0
+                            ? fmt::format("Cron job \"{}\" (agent {}) succeeded again after {} failed runs.",
+                                          updated.name, agentOf(job), errorsBefore)
+                            : fmt::format("Cron job \"{}\" (agent {}) succeeded again.", updated.name, agentOf(job)),
+                        {}}});
         }
         if (spec.deleteAfterRun && spec.schedule.kind == ScheduleKind::kAt && run.trigger != "manual") {
           removeAfter = true;
@@ -660,6 +697,24 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
             case EscalationAction::kRecovery:
               break;
           }
+        }
+        if (toRouter && !updated.enabled && job.row.enabled) {
+          incidents.push_back(RouterIncident{
+              false, incident(health::AlertSeverity::kCritical,
+                              fmt::format("Cron job \"{}\" was disabled after {} failed runs", updated.name,
+                                          escalationState.consecutiveErrors),
+                              fmt::format("Cron job \"{}\" (agent {}) failed {} times in a row and was disabled "
+                                          "(cron.escalation.disableAfter). Last error: {}\nFix the cause, then "
+                                          "`talon cron enable {}`.",
+                                          updated.name, agentOf(job), escalationState.consecutiveErrors, s.lastError,
+                                          job.row.id))});
+        } else if (toRouter && escalationState.consecutiveErrors >= policy.after) {
+          incidents.push_back(RouterIncident{
+              false, incident(health::AlertSeverity::kWarning, fmt::format("Cron job \"{}\" is failing", updated.name),
+                              fmt::format("Cron job \"{}\" (agent {}) failed {} times in a row. Last error: {}\n"
+                                          "`talon cron runs {}` shows its runs.",
+                                          updated.name, agentOf(job), escalationState.consecutiveErrors, s.lastError,
+                                          job.row.id))});
         }
       }
       s.consecutiveErrors = escalationState.consecutiveErrors;
@@ -702,6 +757,13 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
       arm();
     }
     for (auto& a : alerts) sendAlert(a.route, a.jobId, a.kind, std::move(a.text), std::move(a.fields));
+    for (auto& i : incidents) {
+      if (i.resolve) {
+        deps.alerts->resolve(i.alert.key, std::move(i.alert.text));
+      } else {
+        deps.alerts->raise(std::move(i.alert));
+      }
+    }
   }
 
   // --- start ----------------------------------------------------------------------------------------

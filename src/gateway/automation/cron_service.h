@@ -71,6 +71,10 @@ namespace talon::gateway::channels {
 class OutboundDispatcher;
 }
 
+namespace talon::gateway::health {
+class AlertRouter;
+}
+
 namespace talon::gateway::automation {
 
 /// The scheduler's metrics (registered by CronService::create). `job` is the job id.
@@ -116,6 +120,10 @@ struct CronServiceDeps {
   /// The heartbeats: a systemEvent job of an agent with a heartbeat queues its text for that heartbeat
   /// (and with wakeMode "now" wakes it); null: system events run as turns (see the file comment).
   HeartbeatService* heartbeat = nullptr;
+  /// gateway.alerts (health/alert_router.h): a failing job is raised as the incident "cron:<jobId>"
+  /// (warning after `failureAlert.after` consecutive failures, critical when auto-disabled) and resolved
+  /// by its next success; a job with `failureAlert: false` is left out. Null: not wired.
+  health::AlertRouter* alerts = nullptr;
 };
 
 /// Who asked for a job operation (for audit records): "operator:<clientId>", "cli:<user>", "system".

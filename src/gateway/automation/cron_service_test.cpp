@@ -9,6 +9,7 @@
 
 #include "gateway/channels/loopback_channel.h"
 #include "gateway/channels/outbound_dispatcher.h"
+#include "gateway/health/alert_router.h"
 #include "support/gateway_components.h"
 
 namespace talon::gateway::automation {
@@ -47,10 +48,21 @@ class CronServiceTest : public ::testing::Test {
   ~CronServiceTest() override { gw_.bus.unsubscribe(bus_); }
 
   /// A fresh service over the components' store (as a gateway start makes one).
-  std::unique_ptr<CronService> makeService(config::CronConfig cfg = {}) {
-    auto service = CronService::create(
-        CronServiceDeps{gw_.clock, gw_.executors.executors(), gw_.store.get(), gw_.runner.get(), gw_.outbound.get(),
-                        nullptr, &gw_.healthRecords, &gw_.metrics, &gw_.bus, &gw_.audit, cfg, "main"});
+  std::unique_ptr<CronService> makeService(config::CronConfig cfg = {}, health::AlertRouter* alerts = nullptr) {
+    CronServiceDeps deps{gw_.clock,
+                         gw_.executors.executors(),
+                         gw_.store.get(),
+                         gw_.runner.get(),
+                         gw_.outbound.get(),
+                         nullptr,
+                         &gw_.healthRecords,
+                         &gw_.metrics,
+                         &gw_.bus,
+                         &gw_.audit,
+                         cfg,
+                         "main"};
+    deps.alerts = alerts;
+    auto service = CronService::create(std::move(deps));
     EXPECT_TRUE(service) << service.error().toString();
     return service ? std::move(*service) : nullptr;
   }
@@ -297,6 +309,98 @@ TEST_F(CronServiceTest, AnAlertGoesOncePerIncidentAndARecoveryFollows) {
   answer(*cron, 6, std::nullopt);
   EXPECT_EQ(escalations("alert").size(), 2u);
   EXPECT_TRUE(gw_.executors.runUntil([&] { return loopback_->sent().size() == 3; }));
+}
+
+// gateway.alerts (Talon's alert targets) get a failing job's incident whether or not the job has an alert
+// route of its own: raised after `after` failures, critical when the job is disabled, resolved by a success.
+TEST_F(CronServiceTest, AFailingJobIsAnIncidentForTheAlertTargets) {
+  config::AlertsConfig alertsConfig;
+  config::AlertTargetConfig target;
+  target.id = "oncall";
+  target.kind = "channel";
+  target.channel = "loopback";
+  target.to = "user:oncall";
+  alertsConfig.targets.push_back(target);
+  auto router = health::AlertRouter::create(health::AlertRouterDeps{alertsConfig, gw_.outbound.get(), nullptr,
+                                                                    gw_.healthRecords, gw_.metrics, &gw_.audit,
+                                                                    gw_.executors.executors(), gw_.clock});
+  ASSERT_TRUE(router) << router.error().toString();
+  config::CronConfig cfg;
+  cfg.escalation.retryInitialMs = kMinute;
+  cfg.escalation.disableAfter = 4;
+  auto cron = makeService(cfg, router->get());
+  ASSERT_TRUE(cron && cron->start());
+  // No failureAlert and no announce route: OpenClaw's route alert stays quiet; the alert targets do not.
+  auto job = cron->add(everyJob(kHour), {});
+  ASSERT_TRUE(job) << job.error().toString();
+  const std::string id(job->at("id").as_string());
+  const std::string key = "cron:" + id;
+  auto toOncall = [&] {
+    std::vector<std::string> texts;
+    for (const auto& m : loopback_->sent()) {
+      if (m.peer.id == "oncall") texts.push_back(m.text);
+    }
+    return texts;
+  };
+
+  gw_.executors.advance(kHour);
+  answer(*cron, 0, std::nullopt);
+  gw_.executors.runReady();
+  EXPECT_TRUE((*router)->openIncidents().empty()) << "one failure is below failureAlert.after (2)";
+
+  gw_.executors.advance(kMinute);
+  answer(*cron, 1, std::nullopt);
+  EXPECT_EQ((*router)->openIncidents(), std::vector<std::string>{key});
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return toOncall().size() == 1; }));
+  EXPECT_NE(toOncall()[0].find("is failing"), std::string::npos) << toOncall()[0];
+  EXPECT_NE(toOncall()[0].find("the model is down"), std::string::npos) << toOncall()[0];
+
+  gw_.executors.advance(2 * kMinute);
+  answer(*cron, 2, std::nullopt);
+  gw_.executors.runReady();
+  EXPECT_EQ(toOncall().size(), 1u) << "the same incident within the cooldown is not repeated";
+
+  // The fourth failure disables the job: a higher severity, so it is sent within the cooldown.
+  gw_.executors.advance(4 * kMinute);
+  answer(*cron, 3, std::nullopt);
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return toOncall().size() == 2; }));
+  EXPECT_NE(toOncall()[1].find("was disabled"), std::string::npos) << toOncall()[1];
+  EXPECT_FALSE(cron->row(id)->enabled);
+
+  // Enabled again by an operator, a success resolves the incident.
+  ASSERT_TRUE(cron->update(id, object(R"({"enabled":true})"), {}));
+  EXPECT_EQ((*router)->openIncidents(), std::vector<std::string>{key}) << "enabling is not a success";
+  ASSERT_TRUE(cron->run(id, "force", {}));
+  answer(*cron, 4, "fine again");
+  EXPECT_TRUE((*router)->openIncidents().empty());
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return toOncall().size() == 3; }));
+  EXPECT_NE(toOncall()[2].find("succeeded again"), std::string::npos) << toOncall()[2];
+}
+
+TEST_F(CronServiceTest, AJobWithFailureAlertFalseIsNoIncident) {
+  auto router = health::AlertRouter::create(health::AlertRouterDeps{{},
+                                                                    gw_.outbound.get(),
+                                                                    nullptr,
+                                                                    gw_.healthRecords,
+                                                                    gw_.metrics,
+                                                                    &gw_.audit,
+                                                                    gw_.executors.executors(),
+                                                                    gw_.clock});
+  ASSERT_TRUE(router) << router.error().toString();
+  config::CronConfig cfg;
+  cfg.escalation.retryInitialMs = kMinute;
+  auto cron = makeService(cfg, router->get());
+  ASSERT_TRUE(cron && cron->start());
+  auto job = cron->add(everyJob(kHour, R"("failureAlert":false)"), {});
+  ASSERT_TRUE(job) << job.error().toString();
+  gw_.executors.advance(kHour);
+  answer(*cron, 0, std::nullopt);
+  gw_.executors.advance(kMinute);
+  answer(*cron, 1, std::nullopt);
+  gw_.executors.advance(2 * kMinute);
+  answer(*cron, 2, std::nullopt);
+  EXPECT_EQ(runs(*cron, std::string(job->at("id").as_string())).size(), 3u);
+  EXPECT_TRUE((*router)->openIncidents().empty());
 }
 
 TEST_F(CronServiceTest, AfterDowntimeAMissedJobRunsOnceNotOncePerSlot) {

@@ -16,6 +16,7 @@
 #include "gateway/automation/cron_schedule.h"
 #include "gateway/automation/escalation.h"
 #include "gateway/channels/outbound_dispatcher.h"
+#include "gateway/health/alert_router.h"
 #include "gateway/routing/session_key.h"
 
 namespace talon::gateway::automation {
@@ -519,6 +520,9 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
 
   void onTurnDone(const std::string& id, const std::string& runId, const TurnOutcome& outcome) {
     std::vector<PendingSend> sends;
+    std::optional<health::Alert> raise;  // for gateway.alerts, sent with the lock released
+    std::optional<std::string> resolveText;
+    const std::string incidentKey = "heartbeat:" + id;
     {
       std::lock_guard lock(mu);
       Agent* a = find(id);
@@ -562,6 +566,21 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
               break;
           }
         }
+        if (deps.alerts != nullptr &&
+            (!agent.autoDisabledReason.empty() || agent.escalation.consecutiveErrors >= policy.alertAfter)) {
+          const bool disabled = !agent.autoDisabledReason.empty();
+          health::Alert a;
+          a.key = incidentKey;
+          a.severity = disabled ? health::AlertSeverity::kCritical : health::AlertSeverity::kWarning;
+          a.title = disabled ? fmt::format("Heartbeat of agent {} was disabled after {} failed runs", id,
+                                           agent.escalation.consecutiveErrors)
+                             : fmt::format("Heartbeat of agent {} is failing", id);
+          a.text = fmt::format("The heartbeat of agent {} failed {} times in a row{}. Last error: {}", id,
+                               agent.escalation.consecutiveErrors,
+                               disabled ? " and was disabled (escalation.disableAfter)" : "", agent.lastError);
+          a.fields = {{"agentId", id}, {"consecutiveErrors", std::to_string(agent.escalation.consecutiveErrors)}};
+          raise = std::move(a);
+        }
         spdlog::warn("heartbeat {}: the turn failed ({} in a row): {}", id, agent.escalation.consecutiveErrors,
                      agent.lastError);
         emit(agent, "failed",
@@ -569,6 +588,12 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
       } else {
         agent.inflightEvents.clear();
         agent.lastError.clear();
+        if (deps.alerts != nullptr) {  // a no-op unless the incident is open
+          resolveText = agent.escalation.consecutiveErrors > 0
+                            ? fmt::format("The heartbeat of agent {} succeeded again after {} failed runs.", id,
+                                          agent.escalation.consecutiveErrors)
+                            : fmt::format("The heartbeat of agent {} succeeded again.", id);
+        }
         EscalationOutcome esc = escalation.recordSuccess(agent.escalation);
         if (esc.has(EscalationAction::kRecovery)) {
           if (auto route = alertRoute(agent)) {
@@ -621,6 +646,8 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
       arm(agent);
     }
     for (auto& s : sends) send(std::move(s));
+    if (raise) deps.alerts->raise(std::move(*raise));
+    if (resolveText) deps.alerts->resolve(incidentKey, std::move(*resolveText));
   }
 
   /// Sends a reply, an alert or a recovery notice (lock released); the outcome is recorded.

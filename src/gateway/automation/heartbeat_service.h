@@ -66,6 +66,10 @@ namespace talon::gateway::channels {
 class OutboundDispatcher;
 }
 
+namespace talon::gateway::health {
+class AlertRouter;
+}
+
 namespace talon::gateway::automation {
 
 /// The heartbeat's metrics (registered by HeartbeatService::create).
@@ -138,6 +142,10 @@ struct HeartbeatServiceDeps {
   /// cron.webhookToken: webhook alerts carry `Authorization: Bearer <token>` and are signed with it, as
   /// cron's; empty: neither.
   std::string webhookToken;
+  /// gateway.alerts (health/alert_router.h): a failing heartbeat is raised as the incident
+  /// "heartbeat:<agentId>" (warning after escalation.alert.after consecutive failures, critical when
+  /// auto-disabled) and resolved by its next success. Null: not wired.
+  health::AlertRouter* alerts = nullptr;
 };
 
 /// One agent's heartbeat as status and set-heartbeats report it.

@@ -12,6 +12,7 @@
 
 #include "gateway/channels/loopback_channel.h"
 #include "gateway/channels/outbound_dispatcher.h"
+#include "gateway/health/alert_router.h"
 #include "support/gateway_components.h"
 
 namespace talon::gateway::automation {
@@ -117,24 +118,27 @@ class HeartbeatServiceTest : public ::testing::Test {
   /// A service for agent "main" with `hb` over the defaults (target loopback, to user:ops, every 30m).
   std::unique_ptr<HeartbeatService> makeService(config::HeartbeatConfig hb = {},
                                                 config::CronEscalationConfig escalation = {},
-                                                config::CronFailureAlertConfig alert = {}) {
+                                                config::CronFailureAlertConfig alert = {},
+                                                health::AlertRouter* alerts = nullptr) {
     if (!hb.target) hb.target = "loopback";
     if (!hb.to && *hb.target != "none") hb.to = "user:ops";
     config::EffectiveHeartbeat effective{"main", hb, "agents.defaults.heartbeat"};
-    auto service = HeartbeatService::create(HeartbeatServiceDeps{gw_.clock,
-                                                                 gw_.executors.executors(),
-                                                                 gw_.runner.get(),
-                                                                 gw_.outbound.get(),
-                                                                 nullptr,
-                                                                 &gw_.healthRecords,
-                                                                 &gw_.metrics,
-                                                                 &gw_.bus,
-                                                                 &gw_.audit,
-                                                                 {effective},
-                                                                 escalation,
-                                                                 alert,
-                                                                 0,
-                                                                 {}});
+    HeartbeatServiceDeps deps{gw_.clock,
+                              gw_.executors.executors(),
+                              gw_.runner.get(),
+                              gw_.outbound.get(),
+                              nullptr,
+                              &gw_.healthRecords,
+                              &gw_.metrics,
+                              &gw_.bus,
+                              &gw_.audit,
+                              {effective},
+                              escalation,
+                              alert,
+                              0,
+                              {}};
+    deps.alerts = alerts;
+    auto service = HeartbeatService::create(std::move(deps));
     EXPECT_TRUE(service) << service.error().toString();
     return service ? std::move(*service) : nullptr;
   }
@@ -315,6 +319,52 @@ TEST_F(HeartbeatServiceTest, OutsideActiveHoursTicksAreSkipped) {
   gw_.executors.advance(kHour);  // 08:13
   answer(0, "HEARTBEAT_OK");
   EXPECT_EQ(gw_.provider->count(), 1u);
+}
+
+// gateway.alerts get the heartbeat's incident: raised after `after` failures, resolved by a success.
+TEST_F(HeartbeatServiceTest, AFailingHeartbeatIsAnIncidentForTheAlertTargets) {
+  config::AlertsConfig alertsConfig;
+  config::AlertTargetConfig target;
+  target.id = "oncall";
+  target.kind = "channel";
+  target.channel = "loopback";
+  target.to = "user:oncall";
+  alertsConfig.targets.push_back(target);
+  auto router = health::AlertRouter::create(health::AlertRouterDeps{alertsConfig, gw_.outbound.get(), nullptr,
+                                                                    gw_.healthRecords, gw_.metrics, &gw_.audit,
+                                                                    gw_.executors.executors(), gw_.clock});
+  ASSERT_TRUE(router) << router.error().toString();
+  config::HeartbeatConfig hb;
+  hb.everyMs = kHour;
+  config::CronEscalationConfig esc;
+  esc.retryInitialMs = kMinute;
+  config::CronFailureAlertConfig alert;
+  alert.after = 2;
+  auto service = makeService(hb, esc, alert, router->get());
+  ASSERT_TRUE(service);
+  service->start();
+  auto toOncall = [&] {
+    std::vector<std::string> texts;
+    for (const auto& m : loopback_->sent()) {
+      if (m.peer.id == "oncall") texts.push_back(m.text);
+    }
+    return texts;
+  };
+
+  gw_.executors.advance(kHour);
+  answer(0, std::nullopt);
+  EXPECT_TRUE((*router)->openIncidents().empty()) << "one failure is below `after`";
+  gw_.executors.advance(kMinute);
+  answer(1, std::nullopt);
+  EXPECT_EQ((*router)->openIncidents(), std::vector<std::string>{"heartbeat:main"});
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return toOncall().size() == 1; }));
+  EXPECT_NE(toOncall()[0].find("Heartbeat of agent main is failing"), std::string::npos) << toOncall()[0];
+
+  gw_.executors.advance(2 * kMinute);
+  answer(2, "HEARTBEAT_OK");
+  EXPECT_TRUE((*router)->openIncidents().empty());
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return toOncall().size() == 2; }));
+  EXPECT_NE(toOncall()[1].find("succeeded again after 2 failed runs"), std::string::npos) << toOncall()[1];
 }
 
 TEST_F(HeartbeatServiceTest, FailuresBackOffAlertDisableAndRecover) {
