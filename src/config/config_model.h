@@ -210,6 +210,9 @@ struct SyntheticProbeConfig {
   int64_t intervalSeconds = 300;
   /// provider: the call's budget; cron: how late the next wake may be. Seconds (1..600; default 30).
   int64_t timeoutSeconds = 30;
+  /// `alertAfter`: failed runs in a row before the probe is the incident `probe:<name>` for
+  /// gateway.alerts (1..100; default 2); its next success resolves it.
+  int64_t alertAfter = 2;
 };
 
 /// One entry of `gateway.roles.definitions` (OpenClaw docs/gateway/operator-scopes.md "Named operator

@@ -20,7 +20,7 @@ TEST(ProbesConfig, NoneByDefault) {
 TEST(ProbesConfig, ProviderAndCronProbesAreReadWithTheirDefaults) {
   auto r = validate(R"({gateway: {probes: [
     {name: "llm", kind: "provider", model: "openai/gpt-4o-mini", intervalSeconds: 120, timeoutSeconds: 15,
-     prompt: "Say OK"},
+     prompt: "Say OK", alertAfter: 5},
     {name: "scheduler", kind: "cron"},
   ]}})");
   ASSERT_TRUE(r.diagnostics.empty()) << messages(r);
@@ -32,10 +32,12 @@ TEST(ProbesConfig, ProviderAndCronProbesAreReadWithTheirDefaults) {
   EXPECT_EQ(llm.prompt, "Say OK");
   EXPECT_EQ(llm.intervalSeconds, 120);
   EXPECT_EQ(llm.timeoutSeconds, 15);
+  EXPECT_EQ(llm.alertAfter, 5);
   const auto& cron = r.config.gateway.probes[1];
   EXPECT_EQ(cron.kind, "cron");
   EXPECT_EQ(cron.intervalSeconds, 300);
   EXPECT_EQ(cron.timeoutSeconds, 30);
+  EXPECT_EQ(cron.alertAfter, 2);
 }
 
 TEST(ProbesConfig, BadProbesAreErrorsNamingTheirKeyPath) {
@@ -48,6 +50,7 @@ TEST(ProbesConfig, BadProbesAreErrorsNamingTheirKeyPath) {
       {"{gateway: {probes: [{name: 'a', kind: 'cron'}, {name: 'a', kind: 'cron'}]}}", "another probe has this name"},
       {"{gateway: {probes: [{name: 'a b', kind: 'cron'}]}}", "expected letters, digits"},
       {"{gateway: {probes: [{name: 'a', kind: 'cron', intervalSeconds: 5}]}}", "10..86400"},
+      {"{gateway: {probes: [{name: 'a', kind: 'cron', alertAfter: 0}]}}", "1..100"},
       {"{gateway: {probes: [{name: 'a', kind: 'cron', every: 5}]}}", "Unrecognized key: \"every\""},
       {"{gateway: {probes: {name: 'a'}}}", "expected array of probes"},
   };

@@ -668,6 +668,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   };
   probeDeps.health = impl->healthRecords.get();
   probeDeps.metrics = &impl->metrics;
+  probeDeps.alerts = impl->alerts.get();
   probeDeps.executors = impl->executors;
   probeDeps.clock = impl->clock;
   auto probes = health::SyntheticProbes::create(std::move(probeDeps));

@@ -233,7 +233,7 @@ void readRoleDefinition(ConfigReader& r, const ConfigNode& node, const json::val
 constexpr std::string_view kProbeKinds[] = {"provider", "cron"};
 
 /// `gateway.probes` (Talon-only; docs/probes.md): an array of {name, kind, model?, prompt?,
-/// intervalSeconds?, timeoutSeconds?}; names unique, a provider probe names its model.
+/// intervalSeconds?, timeoutSeconds?, alertAfter?}; names unique, a provider probe names its model.
 void readProbes(ConfigReader& r, const ConfigNode& node, const json::value& value,
                 std::vector<SyntheticProbeConfig>& out) {
   const json::array* a = r.array(node, value, "array of probes");
@@ -289,9 +289,17 @@ void readProbes(ConfigReader& r, const ConfigNode& node, const json::value& valu
                        ok = false;
                      }
                    }},
-                  {"timeoutSeconds", [&](const ConfigNode& c, const json::value& x) {
+                  {"timeoutSeconds",
+                   [&](const ConfigNode& c, const json::value& x) {
                      if (auto n = r.integer(c, x, 1, 600, "1..600 (seconds)")) {
                        p.timeoutSeconds = *n;
+                     } else {
+                       ok = false;
+                     }
+                   }},
+                  {"alertAfter", [&](const ConfigNode& c, const json::value& x) {
+                     if (auto n = r.integer(c, x, 1, 100, "1..100 (failed runs in a row)")) {
+                       p.alertAfter = *n;
                      } else {
                        ok = false;
                      }

@@ -5,6 +5,8 @@
 
 #include <mutex>
 
+#include "gateway/health/alert_router.h"
+
 namespace talon::gateway::health {
 
 class SyntheticProbes::Impl : public std::enable_shared_from_this<SyntheticProbes::Impl> {
@@ -18,6 +20,7 @@ class SyntheticProbes::Impl : public std::enable_shared_from_this<SyntheticProbe
     Gauge success, duration;
     bool running = false;        // guarded by Impl::mu
     std::optional<bool> lastOk;  // guarded by Impl::mu; logs only changes
+    int64_t failuresInARow = 0;  // guarded by Impl::mu
     TimerHandlePtr timer;        // guarded by Impl::mu
   };
 
@@ -83,12 +86,15 @@ class SyntheticProbes::Impl : public std::enable_shared_from_this<SyntheticProbe
 
   void finish(Probe& p, int64_t startedMs, Status outcome) {
     bool changed = false;
+    int64_t failuresInARow = 0;
     {
       std::lock_guard lock(mu);
       p.running = false;
       if (stopped) return;
       changed = p.lastOk != outcome.has_value();
       p.lastOk = outcome.has_value();
+      p.failuresInARow = outcome ? 0 : p.failuresInARow + 1;
+      failuresInARow = p.failuresInARow;
     }
     const int64_t elapsedMs = std::max<int64_t>(0, deps.clock->nowMs() - startedMs);
     p.duration.set(static_cast<double>(elapsedMs) / 1000.0);
@@ -112,6 +118,20 @@ class SyntheticProbes::Impl : public std::enable_shared_from_this<SyntheticProbe
       } else {
         spdlog::warn("probe {}: failed ({})", p.config.name, detail);
       }
+    }
+    if (deps.alerts == nullptr) return;
+    if (outcome) {
+      deps.alerts->resolve(p.component, fmt::format("Probe {} is ok again: {}.", p.config.name, detail));
+    } else if (failuresInARow >= p.config.alertAfter) {
+      Alert a;
+      a.key = p.component;
+      a.severity = AlertSeverity::kWarning;
+      a.title = fmt::format("Probe {} is failing", p.config.name);
+      a.text = fmt::format("Synthetic probe {} ({}) failed {} times in a row: {}", p.config.name, p.config.kind,
+                           failuresInARow, detail);
+      a.fields = {{"probe", p.config.name}, {"kind", p.config.kind}, {"failures", std::to_string(failuresInARow)}};
+      if (!p.config.model.empty()) a.fields.emplace_back("model", p.config.model);
+      deps.alerts->raise(std::move(a));
     }
   }
 

@@ -32,6 +32,8 @@
 
 namespace talon::gateway::health {
 
+class AlertRouter;
+
 /// The probes' metrics (registered by SyntheticProbes::create). `probe` is the probe's name.
 inline constexpr MetricSpec kSyntheticProbeMetrics[] = {
     {"talon_probe_runs_total",
@@ -59,6 +61,9 @@ struct SyntheticProbesDeps {
   std::function<CronProbeView()> cron;
   HealthRegistry* health = nullptr;
   MetricsRegistry* metrics = nullptr;
+  /// gateway.alerts: a probe that failed `alertAfter` times in a row is raised as the incident
+  /// "probe:<name>" (warning) and resolved by its next success. Null: not wired.
+  AlertRouter* alerts = nullptr;
   /// Needs io, blocking and after.
   Executors executors;
   ClockPtr clock;

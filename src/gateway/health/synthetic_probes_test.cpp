@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "gateway/health/alert_router.h"
 #include "support/fake_model_provider.h"
 #include "support/manual_executors.h"
 
@@ -31,8 +32,10 @@ config::SyntheticProbeConfig cronProbe() {
 
 class SyntheticProbesTest : public ::testing::Test {
  protected:
-  Result<std::unique_ptr<SyntheticProbes>> make(std::vector<config::SyntheticProbeConfig> probes) {
+  Result<std::unique_ptr<SyntheticProbes>> make(std::vector<config::SyntheticProbeConfig> probes,
+                                                AlertRouter* alerts = nullptr) {
     SyntheticProbesDeps deps;
+    deps.alerts = alerts;
     deps.probes = std::move(probes);
     deps.providers = {{"fake", provider_}};
     deps.cron = [this] { return cron_; };
@@ -138,6 +141,28 @@ TEST_F(SyntheticProbesTest, ACronProbeFailsWhenTheSchedulerIsStoppedOrLate) {
   cron_ = {false, 0};
   ex_.advance(60'000);
   EXPECT_NE(record("probe:scheduler")->detail.find("not running"), std::string::npos);
+  (*probes)->stop();
+}
+
+TEST_F(SyntheticProbesTest, AProbeThatKeepsFailingIsAnIncidentUntilItSucceeds) {
+  auto router =
+      AlertRouter::create(AlertRouterDeps{{}, nullptr, nullptr, health_, metrics_, nullptr, ex_.executors(), clock_});
+  ASSERT_TRUE(router) << router.error().toString();
+  auto probe = cronProbe();
+  probe.alertAfter = 3;
+  auto probes = make({probe}, router->get());
+  ASSERT_TRUE(probes) << probes.error().toString();
+  cron_ = {false, 0};
+  (*probes)->start();
+  ex_.runReady();
+  ex_.advance(60'000);
+  EXPECT_TRUE((*router)->openIncidents().empty()) << "two failures are below alertAfter (3)";
+  ex_.advance(60'000);
+  EXPECT_EQ((*router)->openIncidents(), std::vector<std::string>{"probe:scheduler"});
+  cron_ = {true, clock_->nowMs() + 60'000 + 5'000};
+  ex_.advance(60'000);
+  EXPECT_EQ(record("probe:scheduler")->state, HealthState::kOk);
+  EXPECT_TRUE((*router)->openIncidents().empty()) << "a success resolves it";
   (*probes)->stop();
 }
 
