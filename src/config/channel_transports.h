@@ -8,7 +8,12 @@
 #include <span>
 #include <string_view>
 
+#include "base/json.h"
+
 namespace talon::config {
+
+class ConfigReader;
+struct ConfigNode;
 
 /// The type of one transport setting, as the channels section checks it.
 enum class ChannelSettingType {
@@ -18,12 +23,18 @@ enum class ChannelSettingType {
   kBoolean,     // true | false
   kStringList,  // an array of strings
   kObject,      // an object, kept as written (the adapter checks its members)
+  kArray,       // an array, kept as written (the adapter checks its items)
 };
+
+/// An adapter's own check of one setting's value, run after the type check passed: it reports what is
+/// wrong through `reader` at `node` (or a node under it), so the error names its file, line and key path.
+using ChannelSettingCheck = void (*)(ConfigReader& reader, const ConfigNode& node, const json::value& value);
 
 /// One transport key of a channel (at the channel level and in each `accounts.<id>` object).
 struct ChannelSettingSpec {
   std::string_view key;
   ChannelSettingType type;
+  ChannelSettingCheck check = nullptr;  // optional: the value's format beyond its type
 };
 
 /// A channel adapter's transport keys. `provider` is the channel id under `channels` (OpenClaw's ids:

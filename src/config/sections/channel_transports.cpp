@@ -3,6 +3,9 @@
 
 #include <algorithm>
 
+#include "config/config_reader.h"
+#include "config/mqtt_settings.h"
+
 namespace talon::config {
 
 namespace {
@@ -40,11 +43,59 @@ constexpr ChannelSettingSpec kTelegram[] = {
     {"webhookSecret", ChannelSettingType::kSecret}, {"webhookPath", ChannelSettingType::kString},
 };
 
+void checkMqttUrl(ConfigReader& r, const ConfigNode& node, const json::value& value) {
+  if (auto u = parseMqttUrl(value.as_string()); !u) r.error(node, DiagnosticCode::kValue, u.error().message);
+}
+void checkMqttQos(ConfigReader& r, const ConfigNode& node, const json::value& value) {
+  if (value.as_int64() < 0 || value.as_int64() > 2) r.error(node, DiagnosticCode::kValue, "must be 0, 1 or 2");
+}
+void checkMqttKeepalive(ConfigReader& r, const ConfigNode& node, const json::value& value) {
+  if (value.as_int64() < 5 || value.as_int64() > 65535) {
+    r.error(node, DiagnosticCode::kValue, "must be between 5 and 65535 (seconds)");
+  }
+}
+void checkMqttReplyTopicSetting(ConfigReader& r, const ConfigNode& node, const json::value& value) {
+  if (auto s = checkMqttReplyTopic(value.as_string()); !s) r.error(node, DiagnosticCode::kValue, s.error().message);
+}
+void checkMqttTopicName(ConfigReader& r, const ConfigNode& node, const json::value& value) {
+  if (!isMqttTopicName(value.as_string())) {
+    r.error(node, DiagnosticCode::kValue, "is not an MQTT topic name (no '+' or '#', not empty)");
+  }
+}
+void checkMqttReplyFormat(ConfigReader& r, const ConfigNode& node, const json::value& value) {
+  static constexpr std::string_view kFormats[] = {"text", "json"};
+  r.enumeration(node, value, kFormats);
+}
+void checkMqttSubscriptions(ConfigReader& r, const ConfigNode& node, const json::value& value) {
+  auto parsed = parseMqttSubscriptions(value);
+  if (parsed) return;
+  const auto& e = parsed.error();
+  ConfigNode at = r.item(node, e.index);
+  if (!e.member.empty()) at = r.child(at, e.member);
+  r.error(at, DiagnosticCode::kValue, e.message);
+}
+
+/// MQTT (gateway/channels/mqtt/mqtt_channel.h; Talon's own channel, docs/channels.md "MQTT").
+constexpr ChannelSettingSpec kMqtt[] = {
+    {"url", ChannelSettingType::kString, checkMqttUrl},
+    {"clientId", ChannelSettingType::kString},
+    {"username", ChannelSettingType::kString},
+    {"password", ChannelSettingType::kSecret},
+    {"caFile", ChannelSettingType::kString},
+    {"subscriptions", ChannelSettingType::kArray, checkMqttSubscriptions},
+    {"replyTopic", ChannelSettingType::kString, checkMqttReplyTopicSetting},
+    {"replyFormat", ChannelSettingType::kString, checkMqttReplyFormat},
+    {"probeTopic", ChannelSettingType::kString, checkMqttTopicName},
+    {"qos", ChannelSettingType::kInteger, checkMqttQos},
+    {"keepaliveSeconds", ChannelSettingType::kInteger, checkMqttKeepalive},
+};
+
 /// The table: one line per channel adapter.
 constexpr ChannelTransportSpec kTransports[] = {
     {"loopback", kLoopback, true},
     {"irc", kIrc},
     {"telegram", kTelegram},
+    {"mqtt", kMqtt, true},
 };
 
 }  // namespace

@@ -34,10 +34,10 @@ const ChannelSettingSpec* findSetting(std::span<const ChannelSettingSpec> specs,
 }
 
 /// Reads one transport setting of type `type` into `out` (see ChannelSettingType).
-void readSetting(ConfigReader& r, const ConfigNode& node, std::string_view key, ChannelSettingType type,
+void readSetting(ConfigReader& r, const ConfigNode& node, std::string_view key, const ChannelSettingSpec& spec,
                  const json::value& value, ChannelSettings& out) {
   const std::string k(key);
-  switch (type) {
+  switch (spec.type) {
     case ChannelSettingType::kString:
       if (auto v = r.string(node, value)) out.values[k] = *v;
       break;
@@ -68,7 +68,11 @@ void readSetting(ConfigReader& r, const ConfigNode& node, std::string_view key, 
     case ChannelSettingType::kObject:
       if (r.object(node, value) != nullptr) out.values[k] = value;
       break;
+    case ChannelSettingType::kArray:
+      if (r.array(node, value) != nullptr) out.values[k] = value;
+      break;
   }
+  if (spec.check != nullptr && out.values.contains(k)) spec.check(r, node, out.values.at(k));
 }
 
 /// A sender allowlist: strings, or integers (OpenClaw accepts numeric ids such as Telegram user ids and
@@ -145,10 +149,10 @@ void readAccess(ConfigReader& r, const ConfigNode& node, const json::object& obj
       if (auto v = r.string(c, x, true)) *defaultAccount = *v;
     } else if (const ChannelSettingSpec* spec = transport ? findSetting(commonChannelSettings(), key) : nullptr;
                spec != nullptr && known()) {
-      readSetting(r, c, key, spec->type, x, settings);
+      readSetting(r, c, key, *spec, x, settings);
     } else if (const ChannelSettingSpec* t = transport ? findSetting(transport->settings, key) : nullptr;
                t != nullptr && known()) {
-      readSetting(r, c, key, t->type, x, settings);
+      readSetting(r, c, key, *t, x, settings);
     } else {
       r.unknownKey(node, key);
     }
