@@ -15,6 +15,7 @@ packages=(
   libhowardhinnant-date-dev tzdata  # date/tz: cron schedules in IANA time zones (system zoneinfo)
   clang libclang-rt-14-dev  # the fuzz targets: libFuzzer with ASan/UBSan (scripts/fuzz.sh)
   ngircd    # the IRC channel's tests start their own server on a loopback port
+  libmosquitto-dev mosquitto  # the MQTT channel; its tests start their own broker
   python3-aiosmtpd  # the email alert tests start their own SMTP server on a loopback port
   chromium  # the WebChat end-to-end test (headless, driven by playwright-core)
   prometheus  # promtool: `promtool check metrics` lints GET /metrics (metrics_e2e_test, metrics_registry_test)

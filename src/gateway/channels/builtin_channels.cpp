@@ -1,6 +1,7 @@
 #include "gateway/channels/channel_registry.h"
 #include "gateway/channels/irc/irc_channel.h"
 #include "gateway/channels/loopback_channel.h"
+#include "gateway/channels/mqtt/mqtt_channel.h"
 #include "gateway/channels/telegram/telegram_channel.h"
 
 namespace talon::gateway::channels {
@@ -20,6 +21,7 @@ constexpr BuiltinChannel kChannels[] = {
     {"loopback", createLoopback},
     {"irc", IrcChannel::fromContext},
     {"telegram", createTelegramChannel},
+    {"mqtt", MqttChannel::fromContext},
 };
 }  // namespace
 
