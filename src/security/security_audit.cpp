@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "config/gateway_exposure.h"
 #include "config/json5.h"
 
@@ -33,6 +35,93 @@ std::optional<std::string> literalAt(const json::value& root, std::initializer_l
 /// A literal secret: a non-empty string that is not `${VAR}` / `$VAR` substitution.
 bool isLiteralSecret(const std::optional<std::string>& s) {
   return s && !s->empty() && s->find('$') == std::string::npos;
+}
+
+/// "Telegram" for "telegram" (OpenClaw titles findings with the channel plugin's label).
+std::string channelLabel(const std::string& id) {
+  std::string label = id;
+  if (!label.empty() && label[0] >= 'a' && label[0] <= 'z') label[0] = static_cast<char>(label[0] - 'a' + 'A');
+  return label;
+}
+
+bool listsWildcard(const std::optional<std::vector<std::string>>& list) {
+  return list && std::find(list->begin(), list->end(), "*") != list->end();
+}
+
+/// Open inbound policies (OpenClaw dist/audit-channel-*.mjs warnDmPolicy and audit.nondeep.runtime-*.mjs
+/// collectExposureMatrixFindings): `channels.<provider>.dm.open` (critical) for each channel or account
+/// whose own dmPolicy is "open", `channels.<provider>.dm.open_invalid` (warn) when its effective allowFrom
+/// lacks "*"; then `security.exposure.open_groups_with_runtime_or_fs` when any DM or group policy is open:
+/// every Talon agent has the file tools read/write/edit and Talon has no sandbox. Talon's file tools are
+/// always confined to the agent's workspace (OpenClaw's `tools.fs.workspaceOnly: true`), but write/edit
+/// still reach the workspace files that shape later turns (AGENTS.md, memory), so it stays a warning
+/// (OpenClaw: critical only with runtime tools such as exec, which Talon does not have).
+void auditOpenInbound(const config::TalonConfig& cfg, std::vector<Finding>& out) {
+  std::vector<std::string> openPolicies;
+  for (const auto& channel : cfg.channels.entries) {
+    const std::string base = "channels." + channel.id;
+    auto inspect = [&](const config::ChannelAccessConfig& scope, const std::string& path,
+                       const std::optional<std::vector<std::string>>& inheritedAllow) {
+      if (scope.groupPolicy && *scope.groupPolicy == "open") openPolicies.push_back(path + ".groupPolicy");
+      if (!scope.dmPolicy || *scope.dmPolicy != "open") return;
+      openPolicies.push_back(path + ".dmPolicy");
+      const std::string allowFromKey = path + ".allowFrom";
+      out.push_back(
+          Finding{fmt::format("channels.{}.dm.open", channel.id), FindingSeverity::kCritical,
+                  channelLabel(channel.id) + " DMs are open", path + ".dmPolicy=\"open\" allows anyone to DM the bot.",
+                  "Use pairing/allowlist; if you really need open DMs, ensure " + allowFromKey + " includes \"*\"."});
+      if (!listsWildcard(scope.allowFrom ? scope.allowFrom : inheritedAllow)) {
+        out.push_back(
+            Finding{fmt::format("channels.{}.dm.open_invalid", channel.id), FindingSeverity::kWarn,
+                    channelLabel(channel.id) + " DM config looks inconsistent",
+                    "\"open\" requires " + allowFromKey + " to include \"*\".",
+                    "add \"*\" to " + allowFromKey + ", or set " + path + ".dmPolicy to \"pairing\" or \"allowlist\""});
+      }
+    };
+    inspect(channel.access, base, std::nullopt);
+    for (const auto& [accountId, access] : channel.accounts) {
+      inspect(access, base + ".accounts." + accountId, channel.access.allowFrom);
+    }
+  }
+  if (cfg.channels.defaultGroupPolicy && *cfg.channels.defaultGroupPolicy == "open") {
+    openPolicies.push_back("channels.defaults.groupPolicy");
+  }
+  if (openPolicies.empty()) return;
+  std::string policies;
+  for (const auto& p : openPolicies) policies += "\n- " + p;
+  std::string contexts;
+  for (const auto& agent : cfg.agents.entries) {
+    contexts += fmt::format(
+        "\n- agents.entries.{} (sandbox=off; runtime=[off]; fs=[read, write, edit]; fs.workspaceOnly=true)", agent.id);
+  }
+  out.push_back(Finding{"security.exposure.open_groups_with_runtime_or_fs", FindingSeverity::kWarn,
+                        "Open group/DM policy with runtime/filesystem tools exposed",
+                        "Found inbound policy=\"open\" at:" + policies + "\nRisky tool exposure contexts:" + contexts +
+                            "\nPrompt injection in open conversations can trigger file actions in these contexts "
+                            "(Talon has no sandbox; its file tools stay inside each agent's workspace).",
+                        "Set each listed group/DM policy to \"allowlist\" or \"pairing\"; keep agents that must "
+                        "face open conversations on workspaces holding nothing they should not change."});
+}
+
+/// Agents bound to a group or channel peer (`bindings[].match.peer.kind` "group"/"channel"), which all
+/// have Talon's file-write tools (write, edit) and run without a sandbox (Talon has none):
+/// `security.exposure.group_agent_tools_unsandboxed` (Talon-only id; OpenClaw's nearest check is
+/// security.exposure.open_groups_with_runtime_or_fs, which needs an open policy), warn.
+void auditGroupFacingAgents(const config::TalonConfig& cfg, std::vector<Finding>& out) {
+  std::vector<std::string> lines;
+  for (const auto& b : cfg.bindings) {
+    if (!b.match.peer || (b.match.peer->kind != "group" && b.match.peer->kind != "channel")) continue;
+    lines.push_back(fmt::format("bindings[{}]: agent \"{}\" ← {} {} {} (sandbox=off; fs=[read, write, edit])", b.index,
+                                b.agentId, b.match.channel, b.match.peer->kind, b.match.peer->id));
+  }
+  if (lines.empty()) return;
+  std::string detail = "Agents answer group conversations with file-write tools and no sandbox:";
+  for (const auto& l : lines) detail += "\n- " + l;
+  out.push_back(Finding{"security.exposure.group_agent_tools_unsandboxed", FindingSeverity::kWarn,
+                        "Group-facing agent with file-write tools and no sandbox", detail,
+                        "Bind groups to an agent whose workspace holds nothing a group member should be able to "
+                        "change, keep the groups on groupPolicy \"allowlist\" with requireMention, and restrict "
+                        "groupAllowFrom to trusted senders."});
 }
 
 }  // namespace
@@ -148,6 +237,10 @@ std::vector<Finding> auditSecurity(const SecurityAuditInput& in) {
       }
     }
   }
+
+  // Channels: open DM/group policies, group-facing agents with file tools.
+  auditOpenInbound(*in.config, out);
+  auditGroupFacingAgents(*in.config, out);
 
   // Secrets written in the root file.
   if (!in.rawConfig.empty()) {

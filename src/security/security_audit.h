@@ -56,6 +56,14 @@ struct SecurityAuditInput {
 ///    password); hooks.default_session_key_unset — warn; hooks.allowed_agent_ids_unrestricted,
 ///    hooks.request_session_key_enabled, hooks.request_session_key_prefixes_missing — warn, critical
 ///    beyond loopback; config.secrets.hooks_token_in_config — info: a literal hooks.token in the file;
+///  channels.<provider>.dm.open — critical: a channel's or account's own dmPolicy is "open" (OpenClaw's
+///    id and wording, dist/audit-channel-*.mjs); channels.<provider>.dm.open_invalid — warn: "open"
+///    without "*" in the effective allowFrom;
+///  security.exposure.open_groups_with_runtime_or_fs — warn: a DM or group policy is "open" while the
+///    agents have the file tools and no sandbox (OpenClaw's id; critical there only with exec-style
+///    runtime tools, which Talon does not have; Talon's file tools are workspace-confined);
+///  security.exposure.group_agent_tools_unsandboxed — warn (Talon-only): an agent bound to a group or
+///    channel peer has the file-write tools and no sandbox;
 ///  fs.state_dir.perms_world_writable — critical; fs.state_dir.perms_group_writable — warn;
 ///  fs.state_dir.perms_readable — warn (group or others can read);
 ///  fs.config.perms_writable — critical; fs.config.perms_world_readable — critical;

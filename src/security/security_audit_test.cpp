@@ -108,6 +108,87 @@ TEST(SecurityAudit, HooksHardeningAsOpenClawChecksIt) {
   for (const auto& x : hardened) EXPECT_NE(x.id.rfind("hooks.", 0), 0u) << x.id;
 }
 
+TEST(SecurityAudit, OpenDmPolicyIsCriticalPerChannelAndAccountAsOpenClawReportsIt) {
+  config::TalonConfig c;
+  config::AgentEntryConfig main;
+  main.id = "main";
+  c.agents.entries.push_back(main);
+  Dir d;
+  config::ChannelConfig telegram;
+  telegram.id = "telegram";
+  telegram.access.dmPolicy = "pairing";
+  c.channels.entries.push_back(telegram);
+  auto quiet = auditSecurity({&c, "", d.path / "x.json", d.path});
+  EXPECT_EQ(find(quiet, "channels.telegram.dm.open"), nullptr) << ::testing::PrintToString(ids(quiet));
+  EXPECT_EQ(find(quiet, "security.exposure.open_groups_with_runtime_or_fs"), nullptr);
+
+  c.channels.entries[0].access.dmPolicy = "open";
+  c.channels.entries[0].access.allowFrom = std::vector<std::string>{"*"};
+  config::ChannelAccessConfig work;
+  work.dmPolicy = "open";
+  work.allowFrom = std::vector<std::string>{"12345"};  // "open" without "*": inconsistent
+  c.channels.entries[0].accounts["work"] = work;
+  auto f = auditSecurity({&c, "", d.path / "x.json", d.path});
+  std::vector<const Finding*> open;
+  for (const auto& x : f)
+    if (x.id == "channels.telegram.dm.open") open.push_back(&x);
+  ASSERT_EQ(open.size(), 2u) << ::testing::PrintToString(ids(f));
+  EXPECT_EQ(open[0]->severity, FindingSeverity::kCritical);
+  EXPECT_EQ(open[0]->title, "Telegram DMs are open");
+  EXPECT_EQ(open[0]->detail, "channels.telegram.dmPolicy=\"open\" allows anyone to DM the bot.");
+  EXPECT_EQ(open[1]->detail, "channels.telegram.accounts.work.dmPolicy=\"open\" allows anyone to DM the bot.");
+  const Finding* invalid = find(f, "channels.telegram.dm.open_invalid");
+  ASSERT_NE(invalid, nullptr);
+  EXPECT_EQ(invalid->severity, FindingSeverity::kWarn);
+  EXPECT_EQ(invalid->detail, "\"open\" requires channels.telegram.accounts.work.allowFrom to include \"*\".");
+
+  const Finding* exposure = find(f, "security.exposure.open_groups_with_runtime_or_fs");
+  ASSERT_NE(exposure, nullptr);
+  EXPECT_EQ(exposure->severity, FindingSeverity::kWarn);
+  EXPECT_NE(exposure->detail.find("- channels.telegram.accounts.work.dmPolicy"), std::string::npos) << exposure->detail;
+  EXPECT_NE(exposure->detail.find("agents.entries.main (sandbox=off"), std::string::npos) << exposure->detail;
+}
+
+TEST(SecurityAudit, OpenGroupPolicyAloneCountsAsOpenInbound) {
+  config::TalonConfig c;
+  Dir d;
+  config::ChannelConfig irc;
+  irc.id = "irc";
+  irc.access.groupPolicy = "open";
+  c.channels.entries.push_back(irc);
+  auto f = auditSecurity({&c, "", d.path / "x.json", d.path});
+  EXPECT_EQ(find(f, "channels.irc.dm.open"), nullptr);
+  const Finding* exposure = find(f, "security.exposure.open_groups_with_runtime_or_fs");
+  ASSERT_NE(exposure, nullptr) << ::testing::PrintToString(ids(f));
+  EXPECT_NE(exposure->detail.find("- channels.irc.groupPolicy"), std::string::npos);
+}
+
+TEST(SecurityAudit, AnAgentBoundToAGroupPeerHasFileToolsWithoutASandbox) {
+  config::TalonConfig c;
+  Dir d;
+  config::BindingConfig direct;
+  direct.agentId = "main";
+  direct.match.channel = "telegram";
+  direct.match.peer = config::PeerMatch{"direct", "42"};
+  c.bindings.push_back(direct);
+  EXPECT_EQ(find(auditSecurity({&c, "", d.path / "x.json", d.path}), "security.exposure.group_agent_tools_unsandboxed"),
+            nullptr);
+
+  config::BindingConfig group;
+  group.agentId = "ops";
+  group.match.channel = "telegram";
+  group.match.peer = config::PeerMatch{"group", "-100200"};
+  group.index = 1;
+  c.bindings.push_back(group);
+  auto f = auditSecurity({&c, "", d.path / "x.json", d.path});
+  const Finding* g = find(f, "security.exposure.group_agent_tools_unsandboxed");
+  ASSERT_NE(g, nullptr) << ::testing::PrintToString(ids(f));
+  EXPECT_EQ(g->severity, FindingSeverity::kWarn);
+  EXPECT_NE(g->detail.find("bindings[1]: agent \"ops\""), std::string::npos) << g->detail;
+  EXPECT_EQ(g->detail.find("\"main\""), std::string::npos) << g->detail;
+  EXPECT_FALSE(g->remediation.empty());
+}
+
 TEST(SecurityAudit, PermissionsOfStateDirAndConfig) {
   config::TalonConfig c;
   Dir d;
