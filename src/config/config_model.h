@@ -108,6 +108,15 @@ struct GatewayLimitsConfig {
   int64_t maxMessageBytes = 1 << 20;
 };
 
+/// How long an idempotency key is remembered (`gateway.idempotency`, a Talon-only section: OpenClaw
+/// 2026.9.6 keeps its dedupe entries 5 minutes in memory, not configurable, dist/server-constants-*.mjs
+/// DEDUPE_TTL_MS; Talon keeps them in the store, so they survive a restart). docs/config.md.
+struct GatewayIdempotencyConfig {
+  /// `gateway.idempotency.ttlSeconds`: seconds after its run ended that a key still returns that run's
+  /// outcome; a key is forgotten within a minute after (gateway/idempotency_pruner.h). Default 300.
+  int64_t ttlSeconds = 300;
+};
+
 /// `gateway.channelHealth.recovery` (Talon-only): what the channel runtime does about an account that
 /// stays unhealthy (transport down, unauthenticated, or muted). docs/channels.md "Recovery" has the
 /// arithmetic of the defaults: a dead channel reaches the alert targets within 2 minutes.
@@ -280,6 +289,8 @@ struct GatewayConfig {
   /// `gateway.allowRealIpFallback`: from a trusted proxy without a usable X-Forwarded-For, take X-Real-IP.
   bool allowRealIpFallback = false;
   GatewayLimitsConfig limits;
+  /// `gateway.idempotency` (Talon-only).
+  GatewayIdempotencyConfig idempotency;
   /// `gateway.channelHealth` (Talon-only).
   ChannelHealthConfig channelHealth;
   /// `gateway.metrics` (Talon-only).

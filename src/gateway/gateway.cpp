@@ -42,6 +42,7 @@
 #include "gateway/health/store_write_monitor.h"
 #include "gateway/health/synthetic_probes.h"
 #include "gateway/http/builtin_routes.h"
+#include "gateway/idempotency_pruner.h"
 #include "gateway/live_config.h"
 #include "gateway/methods/builtin_methods.h"
 #include "gateway/methods/health_methods.h"
@@ -233,7 +234,10 @@ class Gateway::Impl {
   std::atomic<bool> healthDirty{true};
   int refreshesSkipped = 0;  // on the health timer's handler only
   GatewayState state;
-  RunRegistry runs;
+  /// Idempotency keys in memory, and the pass that forgets the store's once their TTL has passed
+  /// (gateway.idempotency.ttlSeconds).
+  std::unique_ptr<RunRegistry> runs;
+  std::unique_ptr<IdempotencyPruner> idempotencyPruner;
   methods::MethodRegistry methods;
   methods::RpcMetricsPtr rpcMetrics;  // after `methods`: its series are keyed by their definitions
   TraceIntakePtr traces;
@@ -274,7 +278,7 @@ class Gateway::Impl {
                            *agents,
                            *store,
                            *runner,
-                           runs,
+                           *runs,
                            bus,
                            presence,
                            health,
@@ -491,6 +495,9 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
     });
     return timer;
   };
+  const int64_t idempotencyTtlMs = cfg.gateway.idempotency.ttlSeconds * 1000;
+  impl->runs = std::make_unique<RunRegistry>(4096, impl->clock, idempotencyTtlMs);
+  impl->idempotencyPruner = std::make_unique<IdempotencyPruner>(*impl->store, executors, impl->clock, idempotencyTtlMs);
 
   // Providers, by api.
   ProviderRegistry providerFactories;
@@ -735,6 +742,7 @@ Status Gateway::run() {
                  impl.options.config->path);
   }
   impl.scheduleReloadPoll();
+  impl.idempotencyPruner->start();
   impl.channelRuntime->start(*impl.inbound);
   impl.state.started = true;
   impl.audit->record(security::AuditEvent{"gateway.start",
@@ -809,6 +817,7 @@ void Gateway::stop() {
       spdlog::error("turns did not end within the drain grace plus 5 s; stopping anyway");
       impl.io.stop();
     });
+    if (impl.idempotencyPruner) impl.idempotencyPruner->stop();
     if (impl.cron) impl.cron->stop();  // nothing new starts; runs in progress are recorded as they end
     if (impl.replayer) impl.replayer->stop();
     if (impl.probes) impl.probes->stop();

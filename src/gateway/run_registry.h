@@ -1,8 +1,10 @@
 #pragma once
 // Idempotency for run-starting requests (chat.send, agent): an idempotencyKey seen before returns the
 // first request's run instead of starting another (OpenClaw: "Re-sending the same idempotencyKey
-// returns the cached outcome"). Keeps the most recent `capacity` keys in memory; older keys are found
-// in the store's runs table by the caller. Thread-safe.
+// returns the cached outcome"). Keeps the most recent `capacity` keys in memory, each for at most the
+// key TTL after its run ended (`gateway.idempotency.ttlSeconds`); older keys are looked up in the
+// store's runs table by the caller, which keeps them until the IdempotencyPruner releases them.
+// Thread-safe.
 #include <cstddef>
 #include <functional>
 #include <list>
@@ -13,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/clock.h"
 #include "gateway/agent/agent_runner.h"
 
 namespace talon::gateway {
@@ -28,7 +31,11 @@ struct TrackedRun {
 
 class RunRegistry {
  public:
-  explicit RunRegistry(std::size_t capacity = 4096) : capacity_(capacity) {}
+  /// Keeps at most `capacity` keys. With a `clock` and `ttlMs` > 0, a key whose run completed more
+  /// than `ttlMs` (wall ms) ago is forgotten (claim() takes it as new, waitFor() as unknown);
+  /// without, finished keys are forgotten only for capacity.
+  explicit RunRegistry(std::size_t capacity = 4096, ClockPtr clock = nullptr, int64_t ttlMs = 0)
+      : capacity_(capacity), clock_(std::move(clock)), ttlMs_(ttlMs) {}
 
   /// Registers `key` for a new run. Returns nullopt when it was new (the caller starts the run), or a
   /// copy of the run already registered under it.
@@ -44,9 +51,15 @@ class RunRegistry {
     TrackedRun run;
     std::vector<std::function<void(const TurnOutcome&)>> waiters;
     std::list<std::string>::iterator lruIt;
+    int64_t completedAtMs = 0;  // wall ms, when run.done
   };
+  /// Erases the entry at `it` when its run completed more than ttlMs_ ago; true when it did. Holds mu_.
+  bool eraseIfExpired(std::unordered_map<std::string, Entry>::iterator it);
+
   std::mutex mu_;
   std::size_t capacity_;
+  ClockPtr clock_;
+  int64_t ttlMs_;
   std::list<std::string> lru_;
   std::unordered_map<std::string, Entry> runs_;
 };

@@ -55,5 +55,27 @@ TEST(RunRegistryTest, CapacityForgetsTheOldestFinishedKeysButNeverARunningOne) {
   EXPECT_FALSE(registry.claim("k1", run("r1b")));  // forgotten: the caller falls back to the store
 }
 
+TEST(RunRegistryTest, AFinishedKeyIsForgottenOnceItsTtlHasPassedButARunningOneNever) {
+  auto clock = std::make_shared<SimulatedClock>();
+  RunRegistry registry(16, clock, 300'000);
+  ASSERT_FALSE(registry.claim("done", run("r1")));
+  ASSERT_FALSE(registry.claim("running", run("r2")));
+  clock->advance(1'000'000);  // the TTL counts from the end of the run, not from its start
+  registry.complete("done", outcome("r1", "a"));
+  clock->advance(300'000);  // exactly the TTL: still known
+  auto again = registry.claim("done", run("x"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->outcome.text, "a");
+  EXPECT_TRUE(registry.waitFor("done", [](const TurnOutcome&) {}));
+  clock->advance(1);
+  EXPECT_FALSE(registry.waitFor("done", [](const TurnOutcome&) { FAIL(); }));
+  EXPECT_TRUE(registry.claim("running", run("y")));  // never forgotten while running
+  EXPECT_FALSE(registry.claim("done", run("r3")));   // forgotten: a new run under the key
+  auto fresh = registry.claim("done", run("z"));
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->runId, "r3");
+  EXPECT_FALSE(fresh->done);
+}
+
 }  // namespace
 }  // namespace talon::gateway

@@ -413,6 +413,69 @@ TEST(SqliteStore, RunsByIdempotencyKeyAndStatus) {
   EXPECT_EQ((*stillFound)->status, RunStatus::kAborted);
 }
 
+TEST(SqliteStore, ExpiredIdempotencyKeysAreReleasedOldestFirstInBoundedPasses) {
+  TempDir dir;
+  const fs::path path = dir.path() / "talon.sqlite";
+  auto store = openOrDie(path);
+  Records batch;
+  batch.sessions = {makeSession("k", 1)};
+  auto ended = [](RunRecord r, int64_t endedAtMs) {
+    r.endedAtMs = endedAtMs;
+    return r;
+  };
+  batch.runs = {ended(makeRun("old-ok", "k", RunStatus::kOk, "idem-a", 10), 100),
+                ended(makeRun("old-error", "k", RunStatus::kError, "idem-b", 10), 200),
+                ended(makeRun("old-aborted", "k", RunStatus::kAborted, "idem-c", 10), 300),
+                makeRun("still-running", "k", RunStatus::kRunning, "idem-d", 10),
+                ended(makeRun("recent", "k", RunStatus::kOk, "idem-e", 10), 5000)};
+  ASSERT_TRUE(store->write(batch));
+
+  auto found = [&](const std::string& key) {
+    auto r = store->idempotency().findRun(key);
+    EXPECT_TRUE(r) << key;
+    return r && r->has_value();
+  };
+  // A pass releases at most maxKeys, oldest end first.
+  auto released = std::make_shared<int64_t>(-1);
+  WriteBatch first;
+  IdempotencyRepository::pruneExpired(first, 1000, 2, released);
+  ASSERT_TRUE(store->write(std::move(first)));
+  EXPECT_EQ(*released, 2);
+  EXPECT_FALSE(found("idem-a"));
+  EXPECT_FALSE(found("idem-b"));
+  EXPECT_TRUE(found("idem-c"));
+
+  // The store is reopened (a restart): released keys stay released, kept keys are still found.
+  store->close();
+  store = openOrDie(path);
+  EXPECT_TRUE(found("idem-c"));
+  WriteBatch second;
+  IdempotencyRepository::pruneExpired(second, 1000, 2, released);
+  ASSERT_TRUE(store->write(std::move(second)));
+  EXPECT_EQ(*released, 1);
+  EXPECT_FALSE(found("idem-c"));
+  EXPECT_TRUE(found("idem-d"));  // a running run keeps its key whatever its age
+  EXPECT_TRUE(found("idem-e"));  // ended after the cutoff
+
+  // The runs stay in the ledger; a released key is free for a new run.
+  auto run = store->runs().get("old-ok");
+  ASSERT_TRUE(run && run->has_value());
+  EXPECT_EQ((*run)->status, RunStatus::kOk);
+  EXPECT_EQ((*run)->idempotencyKey, "");
+  Records reuse;
+  reuse.runs = {makeRun("new", "k", RunStatus::kRunning, "idem-a", 6000)};
+  ASSERT_TRUE(store->write(reuse));
+  auto reused = store->idempotency().findRun("idem-a");
+  ASSERT_TRUE(reused && reused->has_value());
+  EXPECT_EQ((*reused)->runId, "new");
+
+  WriteBatch invalid;
+  IdempotencyRepository::pruneExpired(invalid, 1000, 0);
+  auto refused = store->write(std::move(invalid));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+}
+
 TEST(SqliteStore, RunLedgerListsRunsNewestFirstWithFiltersAndPagesAndReadsARunsEntries) {
   TempDir dir;
   auto store = openOrDie(dir.path() / "talon.sqlite");

@@ -459,6 +459,15 @@ void readGateway(ConfigReader& r, const ConfigNode& node, const json::value& val
                                     }
                                   }}});
            }},
+          {"idempotency",
+           [&](const ConfigNode& c, const json::value& x) {
+             // Talon-only (OpenClaw's dedupe TTL is a fixed 5 minutes in memory): docs/config.md.
+             r.readObject(c, x, {{"ttlSeconds", [&](const ConfigNode& m, const json::value& y) {
+                                    if (auto n = r.integer(m, y, 1, 30 * 86400, "1..2592000 (seconds)")) {
+                                      out.idempotency.ttlSeconds = *n;
+                                    }
+                                  }}});
+           }},
           {"channelHealth",
            [&](const ConfigNode& c, const json::value& x) {
              // Talon-only (OpenClaw retired its channel health knobs): docs/channels.md.

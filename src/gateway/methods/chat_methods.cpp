@@ -131,6 +131,12 @@ void startRun(const ChatDeps& d, const std::string& requestId, const RpcResponde
   d.executors.blocking([d, requestId, r, turn = std::move(turn), tracked, onAccepted = std::move(onAccepted),
                         onOutcome = std::move(onOutcome), onDuplicate = std::move(onDuplicate)]() mutable {
     auto previous = d.store.idempotency().findRun(turn.idempotencyKey);
+    if (previous && !*previous) {
+      // The key's TTL may have passed (gateway.idempotency.ttlSeconds: the pruner released it), but
+      // chat.send and agent use the key as the runId, which stays unique in the run ledger: the run it
+      // named still answers, and no second run can take its id.
+      previous = d.store.runs().get(turn.runId);
+    }
     if (!previous) {
       d.runs.complete(turn.idempotencyKey, failedOutcome(turn.runId, turn.sessionKey, turn.agentId, previous.error()));
       return r->respondError(requestId, previous.error());

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "gateway/idempotency_pruner.h"
 #include "gateway/methods/method_registry.h"
 #include "store/sqlite_store.h"
 #include "support/method_harness.h"
@@ -205,6 +206,53 @@ TEST_F(ChatMethodsTest, AKeyFromBeforeARestartAnswersItsRunsTerminalOutcome) {
   EXPECT_EQ(json::serialize(agentDone.payload.at("result").at("payloads")), R"([{"text":"the answer"}])");
   gw_.executors.runReady();
   EXPECT_EQ(gw_.provider->count(), 0u);  // no key started a run
+}
+
+// Keys past their TTL: the pruner released "old" (ended 10 minutes ago) and kept "recent" (1 minute).
+// chat.send and agent use the key as the runId, so a released key still answers the run that has that
+// id in the ledger; neither starts a model call, and the old run record is not overwritten.
+TEST_F(ChatMethodsTest, AKeyPastItsTtlStillAnswersTheRunWhoseIdItIs) {
+  store::WriteBatch b;
+  store::SessionRecord session;
+  session.sessionKey = "agent:main:main";
+  session.agentId = "main";
+  session.sessionId = "s-before";
+  session.createdAtMs = session.updatedAtMs = 1;
+  store::SessionRepository::upsert(b, session);
+  for (auto [key, endedAgoMs] : {std::pair<std::string, int64_t>{"old", 600'000}, {"recent", 60'000}}) {
+    store::RunRecord r;
+    r.runId = r.idempotencyKey = key;
+    r.sessionKey = "agent:main:main";
+    r.agentId = "main";
+    r.status = store::RunStatus::kOk;
+    r.finalText = "answer of " + key;
+    r.startedAtMs = gw_.clock->nowMs() - endedAgoMs - 10;
+    r.endedAtMs = gw_.clock->nowMs() - endedAgoMs;
+    r.inputTokens = 7;
+    store::RunRepository::upsert(b, std::move(r));
+  }
+  ASSERT_TRUE(gw_.store->write(std::move(b)));
+  gateway::IdempotencyPruner pruner(*gw_.store, gw_.executors.executors(), gw_.clock, 300'000);
+  pruner.start();
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return pruner.passes() == 1; }));
+  EXPECT_EQ(pruner.released(), 1);
+  auto released = gw_.store->idempotency().findRun("old");
+  ASSERT_TRUE(released);
+  EXPECT_FALSE(released->has_value());
+
+  for (const char* key : {"old", "recent"}) {
+    auto again =
+        harness_.call("chat.send", json::object{{"sessionKey", "main"}, {"message", "again"}, {"idempotencyKey", key}});
+    ASSERT_TRUE(again.ok) << key;
+    EXPECT_EQ(getString(again.payload.as_object(), "status"), "ok") << key;
+  }
+  gw_.executors.runReady();
+  EXPECT_EQ(gw_.provider->count(), 0u);
+  auto old = gw_.store->runs().get("old");
+  ASSERT_TRUE(old && old->has_value());
+  EXPECT_EQ((*old)->finalText, "answer of old");
+  EXPECT_EQ((*old)->inputTokens, 7);
+  pruner.stop();
 }
 
 TEST_F(ChatMethodsTest, ChatAbortStopsARunningTurn) {
