@@ -201,6 +201,16 @@ void ClientSession::handleConnect(std::string_view text) {
                       std::string(protocol::clientModeName(params->client.mode)), "connect", deps_.clock->nowMs()});
   }
   std::weak_ptr<ClientSession> weak = shared_from_this();
+  // Revoking the credential this connection used closes it (PresenceRegistry::disconnect*).
+  deps_.presence.setAuth(conn_->id(),
+                         ConnectionAuth{principal->deviceId, std::string(protocol::roleName(role_)),
+                                        principal->operatorToken ? principal->operatorToken->name : std::string()},
+                         [weak](uint16_t code, std::string reason) {
+                           if (auto self = weak.lock()) {
+                             spdlog::info("connection {}: closing: {}", self->conn_->id(), reason);
+                             self->closeWith(code, std::move(reason));
+                           }
+                         });
   busSubscription_ = deps_.bus.subscribe([weak](const GatewayEvent& e) {
     if (auto self = weak.lock()) self->onEvent(e);
   });

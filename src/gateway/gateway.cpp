@@ -47,6 +47,7 @@
 #include "gateway/methods/builtin_methods.h"
 #include "gateway/methods/health_methods.h"
 #include "gateway/methods/rpc_metrics.h"
+#include "gateway/operator_token_watch.h"
 #include "gateway/providers/provider_identity.h"
 #include "gateway/providers/provider_registry.h"
 #include "gateway/routing/access_gate.h"
@@ -238,6 +239,8 @@ class Gateway::Impl {
   /// (gateway.idempotency.ttlSeconds).
   std::unique_ptr<RunRegistry> runs;
   std::unique_ptr<IdempotencyPruner> idempotencyPruner;
+  /// Closes the connections of named operator tokens revoked (by `talon tokens revoke`) or expired.
+  std::unique_ptr<OperatorTokenWatch> operatorTokenWatch;
   methods::MethodRegistry methods;
   methods::RpcMetricsPtr rpcMetrics;  // after `methods`: its series are keyed by their definitions
   TraceIntakePtr traces;
@@ -498,6 +501,8 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   const int64_t idempotencyTtlMs = cfg.gateway.idempotency.ttlSeconds * 1000;
   impl->runs = std::make_unique<RunRegistry>(4096, impl->clock, idempotencyTtlMs);
   impl->idempotencyPruner = std::make_unique<IdempotencyPruner>(*impl->store, executors, impl->clock, idempotencyTtlMs);
+  impl->operatorTokenWatch =
+      std::make_unique<OperatorTokenWatch>(*impl->store, impl->presence, *impl->audit, executors, impl->clock);
 
   // Providers, by api.
   ProviderRegistry providerFactories;
@@ -743,6 +748,7 @@ Status Gateway::run() {
   }
   impl.scheduleReloadPoll();
   impl.idempotencyPruner->start();
+  impl.operatorTokenWatch->start();
   impl.channelRuntime->start(*impl.inbound);
   impl.state.started = true;
   impl.audit->record(security::AuditEvent{"gateway.start",
@@ -818,6 +824,7 @@ void Gateway::stop() {
       impl.io.stop();
     });
     if (impl.idempotencyPruner) impl.idempotencyPruner->stop();
+    if (impl.operatorTokenWatch) impl.operatorTokenWatch->stop();
     if (impl.cron) impl.cron->stop();  // nothing new starts; runs in progress are recorded as they end
     if (impl.replayer) impl.replayer->stop();
     if (impl.probes) impl.probes->stop();

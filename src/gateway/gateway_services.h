@@ -6,10 +6,12 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -107,17 +109,53 @@ struct PresenceEntry {
   int64_t ts = 0;
 };
 
-/// Connected clients by connection id. Thread-safe.
+/// Who a connection authenticated as, for closing it when that credential goes away.
+struct ConnectionAuth {
+  std::string deviceId;       // the verified device identity; empty without one
+  std::string role;           // "operator" | "node"
+  std::string operatorToken;  // the named operator token's name (never the token); empty otherwise
+};
+
+/// The WebSocket close code of a connection whose credential went away: its device token was revoked or
+/// rotated, its device removed, or its named operator token revoked or expired (OpenClaw 2026.9.6 closes
+/// such clients with 4001, dist/server-request-context-*.mjs disconnectClientsForDevice).
+inline constexpr uint16_t kCloseCredentialRevoked = 4001;
+
+/// Closes one connection with a WebSocket close code and reason. Thread-safe.
+using ConnectionCloser = std::function<void(uint16_t code, std::string reason)>;
+
+/// Connected clients by connection id, with how each authenticated, so that revoking a credential
+/// closes the connections that use it (OpenClaw disconnectClientsForDevice: close 4001). Thread-safe;
+/// closers run outside the lock.
 class PresenceRegistry {
  public:
   void set(uint64_t connectionId, PresenceEntry entry);
+  /// Records how `connectionId` authenticated and how to close it; forgotten by remove().
+  void setAuth(uint64_t connectionId, ConnectionAuth auth, ConnectionCloser closer);
   void remove(uint64_t connectionId);
   std::vector<PresenceEntry> snapshot() const;
   std::size_t size() const;
 
+  /// Closes the connections of device `deviceId` (only those connected with `role` when given) with
+  /// `code`/`reason`; returns how many. A connection is closed once: its auth is forgotten here.
+  std::size_t disconnectDevice(std::string_view deviceId, std::optional<std::string_view> role, uint16_t code,
+                               const std::string& reason);
+  /// Closes the connections authenticated by the operator token named `name`; returns how many.
+  std::size_t disconnectOperatorToken(std::string_view name, uint16_t code, const std::string& reason);
+  /// The names of the operator tokens open connections authenticated with (each once).
+  std::vector<std::string> operatorTokensInUse() const;
+
  private:
+  struct Authenticated {
+    ConnectionAuth auth;
+    ConnectionCloser closer;
+  };
+  std::size_t disconnectWhere(const std::function<bool(const ConnectionAuth&)>& match, uint16_t code,
+                              const std::string& reason);
+
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, PresenceEntry> entries_;
+  std::unordered_map<uint64_t, Authenticated> auth_;
 };
 
 /// A serialized payload refreshed off the I/O threads (the `health` snapshot). Thread-safe: readers

@@ -6,7 +6,9 @@
 // approved or rotated token is delivered to the device itself in hello-ok at its next signed connect),
 // so rotate always answers tokenDelivery "withheld-cross-device". Callers are not told apart by their own
 // device yet: every caller holding operator.pairing manages every device.
-// Every decision is audited (kinds device.pair.approve|reject|remove, device.token.rotate|revoke).
+// Every decision is audited (kinds device.pair.approve|reject|remove, device.token.rotate|revoke). Removing
+// a device, or revoking or rotating one of its tokens, closes the device's open connections (of that
+// role) with 4001 after the answer, as OpenClaw does; audited as connection.close.
 #include "gateway/methods/builtin_methods.h"
 #include "protocol/scopes.h"
 #include "security/audit_sink.h"
@@ -77,6 +79,22 @@ struct DeviceDeps {
   security::AuditSink* audit;
   ClockPtr clock;
   std::function<void(Task)> blocking;
+  /// Open connections: a revoked or rotated token, or a removed device, closes the device's ones.
+  PresenceRegistry* presence;
+
+  /// Closes the open connections of `deviceId` (of `role` when given) with 4001 and `reason`, as
+  /// OpenClaw's disconnectClientsForDevice does after device.token.revoke/rotate and device.pair.remove,
+  /// and audits it (kind connection.close, with how many) when there were any.
+  void disconnect(const std::string& deviceId, std::optional<std::string> role, const std::string& reason) const {
+    const std::size_t n = presence->disconnectDevice(
+        deviceId, role ? std::optional<std::string_view>(*role) : std::nullopt, kCloseCredentialRevoked, reason);
+    if (n == 0) return;
+    json::object details{{"reason", reason},
+                         {"connections", static_cast<int64_t>(n)},
+                         {"code", static_cast<int64_t>(kCloseCredentialRevoked)}};
+    if (role) details["role"] = *role;
+    record("connection.close", deviceId, security::AuditOutcome::kAllowed, std::move(details));
+  }
 
   void record(std::string kind, std::string target, security::AuditOutcome outcome, json::object details = {}) const {
     security::AuditEvent e;
@@ -103,7 +121,8 @@ Result<json::object> pairedDevice(const DeviceDeps& d, const std::string& device
 }  // namespace
 
 Status registerDeviceMethods(MethodRegistry& registry, const GatewayServices& services) {
-  const DeviceDeps deps{&services.store, &services.audit, services.clock, services.executors.blocking};
+  const DeviceDeps deps{&services.store, &services.audit, services.clock, services.executors.blocking,
+                        &services.presence};
   const auto pairing = protocol::Scope::kPairing;
 
   if (auto s = registry.add({"device.pair.list",
@@ -202,6 +221,7 @@ Status registerDeviceMethods(MethodRegistry& registry, const GatewayServices& se
                                  }
                                  deps.record("device.pair.remove", deviceId, security::AuditOutcome::kAllowed);
                                  call.ok(json::serialize(json::object{{"deviceId", deviceId}}));
+                                 deps.disconnect(deviceId, std::nullopt, "device removed");
                                });
                              }});
       !s) {
@@ -264,6 +284,7 @@ Status registerDeviceMethods(MethodRegistry& registry, const GatewayServices& se
                                                                       {"scopes", stringArray(scopes)},
                                                                       {"rotatedAtMs", now},
                                                                       {"tokenDelivery", "withheld-cross-device"}}));
+                                 deps.disconnect(deviceId, role, "device token rotated");
                                });
                              }});
       !s) {
@@ -290,6 +311,7 @@ Status registerDeviceMethods(MethodRegistry& registry, const GatewayServices& se
            }
            deps.record("device.token.revoke", deviceId, security::AuditOutcome::kAllowed, {{"role", role}});
            call.ok(json::serialize(json::object{{"deviceId", deviceId}, {"role", role}, {"revokedAtMs", now}}));
+           deps.disconnect(deviceId, role, "device token revoked");
          });
        }});
 }

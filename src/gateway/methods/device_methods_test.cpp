@@ -2,6 +2,8 @@
 // payload shapes and errors, every decision audited, and no token value in any payload.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "store/device_repository.h"
 #include "support/method_harness.h"
 
@@ -90,6 +92,55 @@ TEST_F(DeviceMethodsTest, ListApproveRotateRevokeRemove) {
   auto unknown = harness_.call("device.pair.remove", json::object{{"deviceId", "dev-1"}});
   ASSERT_FALSE(unknown.ok);
   EXPECT_EQ(unknown.error->publicMessage(), "unknown deviceId");
+}
+
+TEST_F(DeviceMethodsTest, RevokingRotatingOrRemovingClosesTheDevicesConnectionsWith4001AndAuditsIt) {
+  pend("req-1", "dev-1");
+  ASSERT_TRUE(harness_.call("device.pair.approve", json::object{{"requestId", "req-1"}}).ok);
+  // Open connections: dev-1 as operator (two) and as node, another device, a shared-token client.
+  std::vector<std::pair<uint64_t, std::string>> closed;  // connection, "code reason"
+  auto connect = [&](uint64_t id, std::string deviceId, std::string role) {
+    gw_.presence.setAuth(id, gateway::ConnectionAuth{std::move(deviceId), std::move(role), ""},
+                         [&closed, id](uint16_t code, std::string reason) {
+                           closed.emplace_back(id, std::to_string(code) + " " + reason);
+                         });
+  };
+  connect(1, "dev-1", "operator");
+  connect(2, "dev-1", "operator");
+  connect(3, "dev-1", "node");
+  connect(4, "dev-2", "operator");
+  connect(5, "", "operator");
+
+  ASSERT_TRUE(harness_.call("device.token.rotate", json::object{{"deviceId", "dev-1"}, {"role", "operator"}}).ok);
+  std::sort(closed.begin(), closed.end());
+  EXPECT_EQ(closed, (std::vector<std::pair<uint64_t, std::string>>{{1, "4001 device token rotated"},
+                                                                   {2, "4001 device token rotated"}}));
+  // The closed connections go away (ClientSession::onClose removes them).
+  gw_.presence.remove(1);
+  gw_.presence.remove(2);
+  closed.clear();
+
+  // A failed revocation closes nothing; a token of a role with no connection closes nothing.
+  ASSERT_FALSE(harness_.call("device.token.revoke", json::object{{"deviceId", "dev-9"}, {"role", "operator"}}).ok);
+  EXPECT_TRUE(closed.empty());
+  connect(6, "dev-1", "operator");
+  ASSERT_TRUE(harness_.call("device.token.revoke", json::object{{"deviceId", "dev-1"}, {"role", "operator"}}).ok);
+  EXPECT_EQ(closed, (std::vector<std::pair<uint64_t, std::string>>{{6, "4001 device token revoked"}}));
+  gw_.presence.remove(6);
+  closed.clear();
+
+  ASSERT_TRUE(harness_.call("device.pair.remove", json::object{{"deviceId", "dev-1"}}).ok);
+  EXPECT_EQ(closed, (std::vector<std::pair<uint64_t, std::string>>{{3, "4001 device removed"}}));
+
+  auto closes = gw_.audit.ofKind("connection.close");
+  ASSERT_EQ(closes.size(), 3u);
+  EXPECT_EQ(closes[0].target, "dev-1");
+  EXPECT_EQ(closes[0].details.at("connections"), 2);
+  EXPECT_EQ(closes[0].details.at("code"), 4001);
+  EXPECT_EQ(closes[0].details.at("reason"), "device token rotated");
+  EXPECT_EQ(closes[1].details.at("reason"), "device token revoked");
+  EXPECT_EQ(closes[2].details.at("reason"), "device removed");
+  EXPECT_FALSE(closes[2].details.contains("role"));
 }
 
 TEST_F(DeviceMethodsTest, RejectAndParams) {
