@@ -1,7 +1,8 @@
 // End-to-end test of named operator tokens (issue 6, "Operator roles beyond the shared token"): tokens
 // created with `talon tokens create` on the state dir of a running `talon gateway run` connect with
 // exactly their role's scopes (a read-only role cannot call a write method, admin can), a role's agent
-// allowlist is enforced, a revoked token is refused at the next connect, and every create, revoke and
+// allowlist is enforced, a revoked token is refused at the next connect and its open connection is closed
+// with 4001, and every create, revoke and
 // use is in the audit log by the token's name — never the token.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -152,10 +153,16 @@ TEST(OperatorTokensE2E, RolesScopesAgentsRevocationAndAudit) {
     EXPECT_TRUE(ops->waitTerminal(key));
   }
 
-  // Revoked: refused at the next connect; the shared token still works.
+  // Revoked: refused at the next connect, and a connection open with it is closed with 4001 (within the
+  // gateway's 5 s check); the shared token still works.
+  auto openWithReader = RawWsClient::connect(port);
+  ASSERT_TRUE(openWithReader);
+  ASSERT_TRUE(openWithReader->handshake(reader)) << gateway->log();
   auto revoke = talon(dir, {"tokens", "revoke", "ro", "--json"}, env);
   ASSERT_EQ(revoke.status, 0) << revoke.err;
   EXPECT_FALSE(ProtocolClient::connect(port, reader, all));
+  EXPECT_EQ(openWithReader->readUntilClose(20s), std::optional<uint16_t>(4001)) << gateway->log();
+  EXPECT_EQ(openWithReader->closeReason(), "operator token revoked");
   EXPECT_TRUE(ProtocolClient::connect(port, shared, all));
   auto again = talon(dir, {"tokens", "revoke", "ro"}, env);
   EXPECT_NE(again.status, 0);
@@ -175,8 +182,8 @@ TEST(OperatorTokensE2E, RolesScopesAgentsRevocationAndAudit) {
   auto audit = talon(dir, {"audit", "export"}, env);
   ASSERT_EQ(audit.status, 0) << audit.err;
   for (const std::string needle :
-       {"operator.token.create", "operator.token.revoke", "operator-token:ro", "operator-token:root",
-        "operator-token:ops-bot", "\"tokenRefusal\":\"revoked\"", "access.agent"}) {
+       {"operator.token.create", "operator.token.revoke", "connection.close", "operator-token:ro",
+        "operator-token:root", "operator-token:ops-bot", "\"tokenRefusal\":\"revoked\"", "access.agent"}) {
     EXPECT_NE(audit.out.find(needle), std::string::npos) << needle << "\n" << audit.out.substr(0, 4000);
   }
   for (const auto& e : fs::recursive_directory_iterator(state)) {
