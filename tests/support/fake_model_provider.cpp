@@ -10,12 +10,19 @@ void FakeCall::cancel() {
   if (!completed) complete(fail(ErrorCode::kCancelled, "call cancelled"));
 }
 
-void FakeCall::delta(std::string_view piece) { handlers_.onTextDelta(piece); }
+void FakeCall::delta(std::string_view piece) {
+  if (handlers_.onTextDelta) handlers_.onTextDelta(piece);
+}
 
 void FakeCall::complete(Result<gateway::ModelResponse> result) {
   if (completed) return;
   completed = true;
-  handlers_.onComplete(std::move(result));
+  // Like a real provider (openai_provider.cpp), the handlers are released once the call completed: they
+  // hold the turn, and the provider keeps its calls for the test, so keeping them would tie the turn, its
+  // runner and this provider in a cycle that nothing frees.
+  auto onComplete = std::move(handlers_.onComplete);
+  handlers_ = {};
+  onComplete(std::move(result));
 }
 
 void FakeCall::answer(std::string text) {

@@ -18,7 +18,8 @@
 namespace talon::testing {
 
 /// One model call: the test streams deltas into it and completes it. The first completion wins; later
-/// ones are ignored.
+/// ones and deltas after it are ignored (the handlers are released at completion, as a real provider
+/// releases them).
 class FakeCall final : public gateway::ModelCall {
  public:
   FakeCall(gateway::ModelRequest request, gateway::ModelStreamHandlers handlers);

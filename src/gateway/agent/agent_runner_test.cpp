@@ -48,17 +48,25 @@ class TestTool final : public tools::Tool {
 /// A gate whose every decision waits for the test (an approval).
 class ManualGate final : public tools::ToolGate {
  public:
+  /// A decision the test makes (also after cancel(), to show a late one is ignored). Its callback, which
+  /// holds the turn, is released once used, as the real gate releases it: this gate keeps its requests
+  /// and the runner keeps the gate, so keeping it would tie them in a cycle.
   struct Pending final : tools::PendingDecision {
     void cancel() override { cancelled = true; }
+    void decide(tools::GateDecision d) {
+      auto f = std::move(onDecision);
+      onDecision = nullptr;
+      if (f) f(std::move(d));
+    }
     tools::ToolRequest request;
-    std::function<void(tools::GateDecision)> decide;
+    std::function<void(tools::GateDecision)> onDecision;
     bool cancelled = false;
   };
   tools::PendingDecisionPtr check(const tools::ToolRequest& request,
                                   std::function<void(tools::GateDecision)> decide) override {
     auto p = std::make_shared<Pending>();
     p->request = request;
-    p->decide = std::move(decide);
+    p->onDecision = std::move(decide);
     pending.push_back(p);
     return p;
   }
