@@ -150,10 +150,6 @@ class AgentRunner::Impl : public std::enable_shared_from_this<AgentRunner::Impl>
   void dispatch(std::vector<TurnPtr>& toStart);
   /// drain()'s grace has passed: abort whatever is left.
   void abortAll(std::string_view stopReason);
-  /// The runner is destroyed with turns still in flight (the gateway drains first; tests may not):
-  /// aborts them and lets go of them. A turn holds this state and this state holds its turns, so
-  /// without this the two would keep each other alive for good.
-  void abandon();
 
   /// The session's state, from the cache or the store. Blocking (SQLite): call on the blocking pool.
   Result<SessionStatePtr> loadSession(const std::string& sessionKey, const std::string& agentId);
@@ -1288,22 +1284,6 @@ void AgentRunner::Impl::abortAll(std::string_view stopReason) {
   spdlog::info("drain: aborted the turns left after the grace period ({} sessions)", sessions.size());
 }
 
-void AgentRunner::Impl::abandon() {
-  std::vector<std::string> sessions;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [runId, turn] : turns_) sessions.push_back(turn->sessionKey());
-  }
-  std::sort(sessions.begin(), sessions.end());
-  sessions.erase(std::unique(sessions.begin(), sessions.end()), sessions.end());
-  for (const auto& key : sessions) abortSession(key, "shutdown");
-  std::lock_guard lock(mu_);
-  if (!turns_.empty()) spdlog::warn("agent runner destroyed with {} turn(s) not ended", turns_.size());
-  lanes_.clear();
-  ready_.clear();
-  turns_.clear();
-}
-
 Result<SessionStatePtr> AgentRunner::Impl::loadSession(const std::string& sessionKey, const std::string& agentId) {
   {
     std::lock_guard lock(cacheMu_);
@@ -1397,11 +1377,7 @@ Result<std::unique_ptr<AgentRunner>> AgentRunner::create(AgentRunnerOptions opti
 }
 
 AgentRunner::AgentRunner(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
-// Aborts the turns still queued or running (stop reason "shutdown") and lets go of them (Impl::abandon);
-// drain() first to let them finish. Their terminal records are written only if the executors still run.
-AgentRunner::~AgentRunner() {
-  if (impl_) impl_->abandon();
-}
+AgentRunner::~AgentRunner() = default;
 Status AgentRunner::submit(TurnRequest request) { return impl_->submit(std::move(request)); }
 Result<AbortResult> AgentRunner::abort(const std::string& runId, const std::string& sessionKey,
                                        std::string_view stopReason) {
