@@ -47,6 +47,9 @@ constexpr const char kList[] =
     " FROM runs WHERE (?1 = '' OR agent_id = ?1) AND (?2 = '' OR session_key = ?2) "
     "AND (?3 = '' OR status = ?3) ORDER BY started_at_ms DESC, run_id DESC LIMIT ?4 OFFSET ?5";
 
+constexpr const char kCostSince[] =
+    "SELECT COALESCE(SUM(cost_usd), 0) FROM runs WHERE agent_id = ?1 AND started_at_ms >= ?2";
+
 class UpsertRun final : public WriteOp {
  public:
   explicit UpsertRun(RunRecord run) : r_(std::move(run)) {}
@@ -148,6 +151,20 @@ Result<std::vector<RunRecord>> RunRepository::listWithStatus(RunStatus status) c
   });
   if (!st) return fail(st.error());
   return runs;
+}
+
+Result<double> RunRepository::costSince(const std::string& agentId, int64_t sinceMs) const {
+  double total = 0;
+  auto st = store_->read("summing run costs", [&](ReadConnection& c) -> Status {
+    SQLite::Statement& q = c.statement(kCostSince);
+    StatementReset reset(q);
+    q.bind(1, agentId);
+    q.bind(2, sinceMs);
+    if (q.executeStep()) total = q.getColumn(0).getDouble();
+    return {};
+  });
+  if (!st) return fail(st.error());
+  return total;
 }
 
 Result<std::optional<RunRecord>> readOneRun(Store& store, std::string_view what, const char* sql,

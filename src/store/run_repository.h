@@ -84,6 +84,11 @@ class RunRepository {
   /// query.limit from query.offset (the run ledger: `talon runs list`). Errors: kInvalidArgument for
   /// limit < 1 or offset < 0; as get().
   Result<std::vector<RunRecord>> list(const RunQuery& query) const;
+  /// The summed `costUsd` (USD, the price table's unit) of the agent's runs that started at or after
+  /// `sinceMs` (Unix ms), every status counted; runs without a price table count 0, and a running run
+  /// counts once it records its cost at its end. For spending limits (Talon-only
+  /// `agents.*.spendLimit`). Errors: as get().
+  Result<double> costSince(const std::string& agentId, int64_t sinceMs) const;
 
  private:
   Store* store_;

@@ -476,6 +476,28 @@ TEST(SqliteStore, ExpiredIdempotencyKeysAreReleasedOldestFirstInBoundedPasses) {
   EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
 }
 
+TEST(SqliteStore, CostSinceSumsAnAgentsRecordedCostFromATime) {
+  TempDir dir;
+  auto store = openOrDie(dir.path() / "talon.sqlite");
+  Records batch;
+  batch.sessions = {makeSession("k", 1), makeSession("other", 1, "ops")};
+  RunRecord early = makeRun("r1", "k", RunStatus::kOk, "", 100);
+  early.costUsd = 1.5;
+  RunRecord failed = makeRun("r2", "k", RunStatus::kError, "", 200);
+  failed.costUsd = 0.25;  // a failed run's calls were paid too
+  RunRecord unpriced = makeRun("r3", "k", RunStatus::kOk, "", 300);
+  RunRecord ops = makeRun("r4", "other", RunStatus::kOk, "", 300);
+  ops.agentId = "ops";
+  ops.costUsd = 9.0;
+  batch.runs = {early, failed, unpriced, ops};
+  ASSERT_TRUE(store->write(batch));
+  EXPECT_DOUBLE_EQ(*store->runs().costSince("main", 0), 1.75);
+  EXPECT_DOUBLE_EQ(*store->runs().costSince("main", 200), 0.25);
+  EXPECT_DOUBLE_EQ(*store->runs().costSince("main", 301), 0.0);
+  EXPECT_DOUBLE_EQ(*store->runs().costSince("ops", 0), 9.0);
+  EXPECT_DOUBLE_EQ(*store->runs().costSince("nobody", 0), 0.0);
+}
+
 TEST(SqliteStore, RunLedgerListsRunsNewestFirstWithFiltersAndPagesAndReadsARunsEntries) {
   TempDir dir;
   auto store = openOrDie(dir.path() / "talon.sqlite");
