@@ -104,5 +104,7 @@ TEST(ConfigDocs, ChannelsPageExamplesAreValidConfigs) { expectPageExamplesValid(
 
 TEST(ConfigDocs, HeartbeatPageExamplesAreValidConfigs) { expectPageExamplesValid("heartbeat.md"); }
 
+TEST(ConfigDocs, ProvidersPageExamplesAreValidConfigs) { expectPageExamplesValid("providers.md"); }
+
 }  // namespace
 }  // namespace talon::config

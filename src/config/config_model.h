@@ -385,6 +385,15 @@ struct HeartbeatConfig {
   std::optional<std::string> agentId;
 };
 
+/// `spendLimit` (Talon-only; docs/providers.md "Spending limits"): cost ceilings of one agent, in the unit
+/// of the price table (`models.providers.*.models[].cost`: USD per million tokens, so USD), over the UTC
+/// calendar day and month. A turn that would start with the agent's recorded spend at or over a ceiling
+/// is refused. nullopt: no ceiling.
+struct SpendLimitConfig {
+  std::optional<double> dailyUsd;
+  std::optional<double> monthlyUsd;
+};
+
 /// `agents.defaults`.
 struct AgentDefaultsConfig {
   ModelRef model;
@@ -401,6 +410,8 @@ struct AgentDefaultsConfig {
   int64_t timeoutSeconds = 0;
   /// `agents.defaults.heartbeat` (nullopt: not written).
   std::optional<HeartbeatConfig> heartbeat;
+  /// `agents.defaults.spendLimit` (Talon-only): every agent's cost ceilings unless its entry sets its own.
+  SpendLimitConfig spendLimit;
 };
 
 /// `agents.entries.<id>`.
@@ -417,6 +428,8 @@ struct AgentEntryConfig {
   ModelPolicyConfig modelPolicy;
   /// `agents.entries.<id>.heartbeat` (nullopt: not written): merged over the defaults' block.
   std::optional<HeartbeatConfig> heartbeat;
+  /// `agents.entries.<id>.spendLimit` (Talon-only): each ceiling it sets replaces the defaults' one.
+  SpendLimitConfig spendLimit;
 };
 
 /// `agents`.
@@ -518,6 +531,33 @@ struct ProviderConfig {
   std::optional<int64_t> timeoutSeconds;
   std::optional<int64_t> maxTokens;
   std::vector<ProviderModelConfig> models;
+};
+
+/// `auth.profiles.<id>`: one credential of a model provider (OpenClaw docs/gateway/config-secrets-env.md
+/// "Auth storage", docs/concepts/model-failover.md; dist zod-schema `auth`). OpenClaw keeps the credential
+/// itself in its per-agent SQLite store; Talon has no such store and reads it from the Talon-only
+/// `apiKey` (mode "api_key") or `token` (mode "token"), each a SecretInput.
+struct AuthProfileConfig {
+  std::string id;        // the map key, e.g. "anthropic:work" (OpenClaw: `provider:default`, `provider:<email>`)
+  std::string provider;  // provider id, lower-cased
+  std::string mode;      // "api_key" | "token" ("oauth", "aws-sdk": not supported by Talon yet)
+  std::string email;
+  std::string displayName;
+  /// The resolved credential (api_key: `apiKey`; token: `token`); empty when none is configured (an
+  /// api_key profile then uses the provider's own key) or unavailable (`unavailable` says why).
+  std::string secret;
+  std::string unavailable;
+  /// A file, exec or store ref, read by the secret resolver into `secret` (or `unavailable`).
+  std::optional<SecretRef> secretRef;
+  /// True when `apiKey`/`token` was written.
+  bool hasSecret = false;
+};
+
+/// `auth`: credential profiles and their rotation order per provider.
+struct AuthConfig {
+  std::vector<AuthProfileConfig> profiles;  // file order
+  /// `auth.order.<provider>`: profile ids in the order they are tried.
+  std::map<std::string, std::vector<std::string>> order;
 };
 
 /// `logging`.
@@ -721,6 +761,7 @@ struct TalonConfig {
   std::string modelsMode = "merge";
   LoggingConfig logging;
   SecretsConfig secrets;
+  AuthConfig auth;
   ChannelsConfig channels;
   HooksConfig hooks;
   CronConfig cron;

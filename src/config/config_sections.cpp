@@ -15,6 +15,7 @@ namespace talon::config {
   SECTION(kModelsSection)              \
   SECTION(kLoggingSection)             \
   SECTION(kSecretsSection)             \
+  SECTION(kAuthSection)                \
   SECTION(kChannelsSection)            \
   SECTION(kHooksSection)               \
   SECTION(kCronSection)

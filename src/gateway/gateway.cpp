@@ -125,6 +125,14 @@ constexpr health::MetricSpec kAuthMetrics[] = {
      {"outcome"}},
 };
 
+// Talon-only spending limits (docs/providers.md "Spending limits").
+constexpr health::MetricSpec kSpendLimitMetrics[] = {
+    {"talon_spend_limit_refusals_total",
+     health::MetricType::kCounter,
+     "Turns refused because the agent reached a spending limit (agents.*.spendLimit), by agent and period.",
+     {"agent", "period"}},
+};
+
 bool isLoopbackAddress(const std::string& a) { return a == "::1" || a.rfind("127.", 0) == 0 || a == "localhost"; }
 
 /// Marks the runs a previous process left "running" (it crashed or was killed) as aborted.
@@ -182,6 +190,9 @@ Result<std::vector<AgentProfile>> agentProfiles(const config::TalonConfig& cfg, 
       config::ModelParams p = config::effectiveModelParams(cfg, id, ref);
       if (p.temperature || p.maxTokens) a.params[ref] = ModelCallParams{p.temperature, p.maxTokens};
     }
+    const config::SpendLimitConfig& limits = cfg.agents.defaults.spendLimit;
+    a.dailySpendLimitUsd = entry && entry->spendLimit.dailyUsd ? entry->spendLimit.dailyUsd : limits.dailyUsd;
+    a.monthlySpendLimitUsd = entry && entry->spendLimit.monthlyUsd ? entry->spendLimit.monthlyUsd : limits.monthlyUsd;
     agents.push_back(std::move(a));
   }
   return agents;
@@ -517,6 +528,31 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
     if (!provider) return fail(provider.error());
     providers.emplace(p.id, std::move(*provider));
   }
+  // Auth profiles (OpenClaw auth.profiles / auth.order): one provider instance per credential.
+  std::vector<AuthProfile> authProfiles;
+  for (const auto& p : cfg.providers) {
+    for (const config::AuthProfileConfig* profile : authProfileOrder(cfg.auth, p.id)) {
+      config::ProviderConfig withKey = p;
+      if (!profile->secret.empty()) {
+        withKey.apiKey = profile->secret;
+        withKey.apiKeyUnavailable.clear();
+      }
+      auto provider = providerFactories.create(withKey, providerContext);
+      if (!provider) return fail(provider.error());
+      authProfiles.push_back(AuthProfile{profile->id, p.id, std::move(*provider)});
+    }
+  }
+  for (const auto& profile : cfg.auth.profiles) {
+    if (!profile.unavailable.empty()) {
+      spdlog::warn("auth profile {}: credential unavailable, skipped: {}", profile.id, profile.unavailable);
+    } else if (std::none_of(cfg.providers.begin(), cfg.providers.end(),
+                            [&](const config::ProviderConfig& p) { return p.id == profile.provider; })) {
+      spdlog::warn("auth profile {}: provider \"{}\" is not configured; the profile is unused", profile.id,
+                   profile.provider);
+    }
+  }
+  auto authProfilePool = AuthProfilePool::create(std::move(authProfiles), impl->clock, impl->audit.get());
+  if (!authProfilePool) return fail(authProfilePool.error());
 
   // Agents and their workspaces.
   auto roster = routing::AgentRoster::fromConfig(cfg.agents);
@@ -571,6 +607,25 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   }
   runnerOptions.drainGrace = options.drainGrace;
   runnerOptions.providerIdentities = std::move(providerIdentities);
+  runnerOptions.authProfiles = std::move(*authProfilePool);
+  auto spendMetrics = impl->metrics.add(kSpendLimitMetrics);
+  if (!spendMetrics) return fail(spendMetrics.error());
+  runnerOptions.onSpendLimitRefused = [implp, refusals = (*spendMetrics)[0]](const SpendLimitRefusal& r) {
+    if (auto c = refusals->counter({r.agentId, r.period})) c->inc();
+    security::AuditEvent event;
+    event.kind = "agent.spend_limit";
+    event.actor = "system";
+    event.target = r.agentId;
+    event.outcome = security::AuditOutcome::kDenied;
+    event.details = {{"runId", r.runId},
+                     {"period", r.period},
+                     {"limitUsd", r.limitUsd},
+                     {"spentUsd", r.spentUsd},
+                     {"sinceMs", r.sinceMs}};
+    implp->audit->record(std::move(event));
+    spdlog::warn("run {}: refused, agent {} reached its {} spending limit ({} of {} USD)", r.runId, r.agentId, r.period,
+                 r.spentUsd, r.limitUsd);
+  };
   runnerOptions.onModelCall = [implp](const health::ModelCallRecord& call) { implp->providerHealth->record(call); };
   runnerOptions.onToolCall = [implp](std::string_view tool, const tools::ToolOutcome& outcome) {
     implp->runObserver->observeTool(tool, outcome);

@@ -462,6 +462,9 @@ bool configUsesSecretSource(const config::TalonConfig& config, std::string_view 
       if (settingsUse(s)) return true;
     }
   }
+  for (const auto& p : config.auth.profiles) {
+    if (is(p.secretRef)) return true;
+  }
   if (is(config.cron.webhookTokenRef)) return true;
   for (const auto& t : config.gateway.alerts.targets) {
     if (is(t.secretRef) || is(t.smtpPasswordRef)) return true;
@@ -516,6 +519,15 @@ void resolveConfigSecrets(config::TalonConfig& config, const SecretResolver& res
       } else if (p.apiKeyUnavailable.empty()) {
         p.apiKeyUnavailable = v.error().message;
       }
+    }
+  }
+  for (auto& p : config.auth.profiles) {
+    if (!p.secretRef) continue;
+    auto v = resolver.resolve(*p.secretRef, agentsUsingProvider(config, p.provider));
+    if (v) {
+      p.secret = std::string(v->reveal());
+    } else {
+      p.unavailable = v.error().message;
     }
   }
   auto resolveSettings = [&](config::ChannelSettings& s) {

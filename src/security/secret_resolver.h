@@ -89,9 +89,10 @@ bool configUsesSecretSource(const config::TalonConfig& config, std::string_view 
 /// scope; a failure of the active mode's ref sets GatewayAuthConfig::secretUnavailable, which stops the
 /// gateway), `models.providers.*.apiKey` and header refs (scoped to the agents whose model or fallbacks
 /// name the provider; a failure sets ProviderConfig::apiKeyUnavailable, so only that provider is
-/// unavailable) and channel secret settings (`channels.<id>[.accounts.<a>].<key>`, gateway-wide scope; a
-/// failure is recorded in ChannelSettings::unavailable, so only that account cannot start). Each
-/// failure's reason names the ref, never a value.
+/// unavailable), `auth.profiles.*.apiKey|token` (scoped as their provider's key; a failure sets
+/// AuthProfileConfig::unavailable, so only that profile is skipped) and channel secret settings
+/// (`channels.<id>[.accounts.<a>].<key>`, gateway-wide scope; a failure is recorded in ChannelSettings::unavailable, so
+/// only that account cannot start). Each failure's reason names the ref, never a value.
 void resolveConfigSecrets(config::TalonConfig& config, const SecretResolver& resolver);
 
 /// The agents whose model (primary or fallback, own or inherited from agents.defaults) names

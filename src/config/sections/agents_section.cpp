@@ -6,6 +6,7 @@
 // require `ownership: "explicit"`.
 #include <fmt/format.h>
 
+#include <cmath>
 #include <limits>
 
 #include "config/config_sections.h"
@@ -285,6 +286,26 @@ void readHeartbeat(ConfigReader& r, const ConfigNode& node, const json::value& v
   result = std::move(out);
 }
 
+/// `spendLimit: {dailyUsd?, monthlyUsd?}` (Talon-only; docs/providers.md "Spending limits"): ceilings in
+/// USD, each a finite number > 0.
+void readSpendLimit(ConfigReader& r, const ConfigNode& node, const json::value& value, SpendLimitConfig& out) {
+  auto ceiling = [&](std::optional<double>& into) {
+    return [&r, &into](const ConfigNode& c, const json::value& x) {
+      if (!x.is_number()) {
+        r.error(c, DiagnosticCode::kType, "expected number > 0 (USD), got " + ConfigReader::describe(x));
+        return;
+      }
+      double v = x.to_number<double>();
+      if (!std::isfinite(v) || v <= 0) {
+        r.error(c, DiagnosticCode::kValue, "expected number > 0 (USD)");
+        return;
+      }
+      into = v;
+    };
+  };
+  r.readObject(node, value, {{"dailyUsd", ceiling(out.dailyUsd)}, {"monthlyUsd", ceiling(out.monthlyUsd)}});
+}
+
 void readDefaults(ConfigReader& r, const ConfigNode& node, const json::value& value, AgentDefaultsConfig& out) {
   r.readObject(
       node, value,
@@ -310,6 +331,7 @@ void readDefaults(ConfigReader& r, const ConfigNode& node, const json::value& va
            }},
           {"heartbeat",
            [&](const ConfigNode& c, const json::value& x) { readHeartbeat(r, c, x, true, out.heartbeat); }},
+          {"spendLimit", [&](const ConfigNode& c, const json::value& x) { readSpendLimit(r, c, x, out.spendLimit); }},
       });
 }
 
@@ -332,6 +354,7 @@ void readEntry(ConfigReader& r, const ConfigNode& node, const json::value& value
            [&](const ConfigNode& c, const json::value& x) { readModelPolicy(r, c, x, out.modelPolicy); }},
           {"heartbeat",
            [&](const ConfigNode& c, const json::value& x) { readHeartbeat(r, c, x, false, out.heartbeat); }},
+          {"spendLimit", [&](const ConfigNode& c, const json::value& x) { readSpendLimit(r, c, x, out.spendLimit); }},
       });
 }
 

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <deque>
 #include <limits>
 #include <list>
@@ -91,6 +93,18 @@ struct Ending {
 
 Ending failedEnding(Error error, std::string stopReason) {
   return Ending{TurnState::kFailed, std::move(error), std::move(stopReason)};
+}
+
+/// The start (Unix ms) of the UTC calendar day and month that hold `nowMs`.
+int64_t utcDayStartMs(int64_t nowMs) {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(floor<days>(sys_time<milliseconds>(milliseconds(nowMs))).time_since_epoch())
+      .count();
+}
+int64_t utcMonthStartMs(int64_t nowMs) {
+  using namespace std::chrono;
+  year_month_day ymd{floor<days>(sys_time<milliseconds>(milliseconds(nowMs)))};
+  return duration_cast<milliseconds>(sys_days{ymd.year() / ymd.month() / 1}.time_since_epoch()).count();
 }
 
 Ending abortedEnding(std::string_view stopReason) {
@@ -249,6 +263,9 @@ class AgentRunner::Impl::Turn : public std::enable_shared_from_this<Turn> {
 
   /// Intake: the session and the user's message. Returns the error that ends the turn, if any.
   std::optional<Error> intake();
+  /// The agent's spending limits against its runs' recorded cost (blocking: a store read). Returns the
+  /// error that refuses the turn (kResourceExhausted), if any; a failed read refuses it too (fail closed).
+  std::optional<Error> checkSpendLimits();
   /// Context: the system prompt and the conversation sent to the model. Blocking (disk).
   void buildContext();
   void callModel(Lock& lk);  // may release lk
@@ -295,7 +312,15 @@ class AgentRunner::Impl::Turn : public std::enable_shared_from_this<Turn> {
   // recovery (model_failover.h): the candidate chain, same-model retries and every attempt made
   std::vector<std::pair<std::string, std::string>> candidates_;  // (providerId, model): primary, fallbacks
   std::size_t candidate_ = 0;
-  int retries_ = 0;  // same-model retries of the current candidate
+  // auth-profile rotation (auth_profiles.h) within the current candidate's provider: its profiles in
+  // order, the one being called ("" when the provider has none) and the rotations a rate limit or an
+  // overload made (OpenClaw allows one before the next fallback model)
+  std::vector<AuthProfile> profiles_;
+  std::size_t profile_ = 0;
+  std::string profileId_;
+  int loadRotations_ = 0;
+  std::string unavailableProfiles_;  // why the last skipped candidate had no usable profile
+  int retries_ = 0;                  // same-model retries of the current candidate
   bool rateLimitSeen_ = false;
   std::optional<std::chrono::steady_clock::time_point> firstFailure_;
   TimerHandlePtr retryTimer_;
@@ -357,6 +382,12 @@ void AgentRunner::Impl::Turn::begin() {
   lk.unlock();
 
   auto error = intake();
+  if (!error) {
+    if (auto refused = checkSpendLimits()) {
+      lk.lock();
+      return commit(lk, failedEnding(std::move(*refused), "spend_limit"));
+    }
+  }
   lk.lock();
   if (error) return commit(lk, failedEnding(std::move(*error), "error"));
   if (stop_) return commit(lk, *stop_);
@@ -374,6 +405,11 @@ void AgentRunner::Impl::Turn::begin() {
                                "error"));
   }
   if (!selectCandidateLocked()) {
+    if (!unavailableProfiles_.empty()) {
+      // OpenClaw: a credential in its cooldown or disable window is not called again before it ends.
+      return commit(lk,
+                    failedEnding(Error(ErrorCode::kUnavailable, unavailableProfiles_, unavailableProfiles_), "error"));
+    }
     const std::string& first = candidates_.front().first;
     return commit(
         lk,
@@ -443,6 +479,40 @@ std::optional<Error> AgentRunner::Impl::Turn::intake() {
   }
   session->persisted = true;
   session->history.push_back(user);
+  return std::nullopt;
+}
+
+std::optional<Error> AgentRunner::Impl::Turn::checkSpendLimits() {
+  if (!agent_.dailySpendLimitUsd && !agent_.monthlySpendLimitUsd) return std::nullopt;
+  const int64_t now = impl_->clock_->nowMs();
+  struct Period {
+    const char* name;
+    std::optional<double> limit;
+    int64_t sinceMs;
+  };
+  const Period periods[] = {{"daily", agent_.dailySpendLimitUsd, utcDayStartMs(now)},
+                            {"monthly", agent_.monthlySpendLimitUsd, utcMonthStartMs(now)}};
+  for (const auto& p : periods) {
+    if (!p.limit) continue;
+    auto spent = impl_->store_.runs().costSince(agent_.id, p.sinceMs);
+    if (!spent) {
+      Error e = spent.error();
+      e.message =
+          "cannot check the " + std::string(p.name) + " spending limit of agent " + agent_.id + ": " + e.message;
+      return e;
+    }
+    if (*spent < *p.limit) continue;
+    SpendLimitRefusal refusal{agent_.id, req_.runId, p.name, *p.limit, *spent, p.sinceMs};
+    if (impl_->options_.onSpendLimitRefused) impl_->options_.onSpendLimitRefused(refusal);
+    char amounts[128];
+    std::snprintf(amounts, sizeof amounts, "%.6g USD spent of %.6g USD", *spent, *p.limit);
+    std::string text = "agent " + agent_.id + " reached its " + p.name + " spending limit (" + amounts +
+                       "); no new turn starts until the " + (std::string_view(p.name) == "daily" ? "day" : "month") +
+                       " ends (UTC)";
+    Error e(ErrorCode::kResourceExhausted, text, text);
+    e.details["spendLimit"] = json::object{{"period", p.name}, {"limitUsd", *p.limit}, {"spentUsd", *spent}};
+    return e;
+  }
   return std::nullopt;
 }
 
@@ -584,6 +654,7 @@ void AgentRunner::Impl::Turn::onModelDone(uint64_t gen, Result<ModelResponse> re
   auto& response = *result;
   attempts_.push_back(attemptLocked("ok"));
   observeCallLocked(true, "", attempts_.back().get_object());
+  if (!profileId_.empty()) impl_->options_.authProfiles->recordSuccess(profileId_);
   firstFailure_.reset();  // an answer restarts the transient window (the retry count is per candidate)
   usage_.inputTokens += response.usage.inputTokens;
   usage_.outputTokens += response.usage.outputTokens;
@@ -638,6 +709,33 @@ bool AgentRunner::Impl::Turn::selectCandidateLocked() {
     }
     if (it != impl_->providers_.end()) {
       provider_ = it->second;
+      profiles_.clear();
+      profile_ = 0;
+      profileId_.clear();
+      loadRotations_ = 0;
+      const auto& pool = impl_->options_.authProfiles;
+      if (pool && pool->has(providerId)) {
+        profiles_ = pool->order(providerId);
+        auto first = pool->status(profiles_.front().id);
+        if (first && first->unusableUntilMs > 0) {
+          // Every profile is in cooldown or disabled (usable ones come first): the candidate is skipped.
+          unavailableProfiles_ = "every auth profile of provider \"" + providerId + "\" is in cooldown (" +
+                                 profiles_.front().id + ": " + first->reason + ") until " +
+                                 std::to_string(first->unusableUntilMs) + " ms";
+          attempts_.push_back(json::object{{"provider", providerId},
+                                           {"model", model},
+                                           {"step", steps_ + 1},
+                                           {"outcome", "skipped"},
+                                           {"reason", "auth_profile_cooldown"},
+                                           {"authProfile", profiles_.front().id},
+                                           {"unusableUntilMs", first->unusableUntilMs},
+                                           {"action", "fallback"}});
+          profiles_.clear();
+          continue;
+        }
+        provider_ = profiles_.front().provider;
+        profileId_ = profiles_.front().id;
+      }
       return true;
     }
     attempts_.push_back(json::object{{"provider", providerId},
@@ -659,6 +757,7 @@ json::object AgentRunner::Impl::Turn::attemptLocked(std::string_view outcome) {
                        {"outcome", outcome},
                        {"latencyMs", latency.count()}};
   if (!callSpanId_.empty()) attempt["spanId"] = callSpanId_;
+  if (!profileId_.empty()) attempt["authProfile"] = profileId_;
   return attempt;
 }
 
@@ -711,7 +810,36 @@ void AgentRunner::Impl::Turn::onModelFailed(Lock& lk, Error error) {
     });
     return;
   }
-  // 2. (auth-profile rotation: Talon has one credential per provider.) 3. The next model of the chain.
+  // 2. The provider's next auth profile, after putting this one in cooldown (auth_profiles.h).
+  if (!profileId_.empty()) {
+    if (auto until = impl_->options_.authProfiles->recordFailure(profileId_, reason)) {
+      attempt["profileUnusableUntilMs"] = *until;
+      const bool load = reason == FailoverReason::kRateLimit || reason == FailoverReason::kOverloaded ||
+                        reason == FailoverReason::kTimeout;
+      std::size_t next = profile_ + 1;
+      while (next < profiles_.size()) {
+        auto st = impl_->options_.authProfiles->status(profiles_[next].id);
+        if (st && st->unusableUntilMs == 0) break;
+        ++next;
+      }
+      if (next < profiles_.size() && (!load || loadRotations_ < 1)) {
+        if (load) ++loadRotations_;
+        attempt["action"] = "rotate_profile";
+        attempts_.push_back(std::move(attempt));
+        spdlog::warn("run {}: {}/{} failed with auth profile {} ({}); rotating to {}", req_.runId, providerId_, model_,
+                     profileId_, failoverReasonName(reason), profiles_[next].id);
+        profile_ = next;
+        profileId_ = profiles_[next].id;
+        provider_ = profiles_[next].provider;
+        retries_ = 0;
+        rateLimitSeen_ = false;
+        firstFailure_.reset();
+        --steps_;
+        return callModel(lk);
+      }
+    }
+  }
+  // 3. The next model of the chain.
   if (isFallbackWorthy(reason) && candidate_ + 1 < candidates_.size()) {
     attempt["action"] = "fallback";
     attempts_.push_back(std::move(attempt));

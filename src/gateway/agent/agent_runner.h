@@ -40,6 +40,7 @@
 
 #include "base/clock.h"
 #include "base/error.h"
+#include "gateway/agent/auth_profiles.h"
 #include "gateway/agent/model_failover.h"
 #include "gateway/event_bus.h"
 #include "gateway/executors.h"
@@ -76,6 +77,20 @@ struct AgentProfile {
   /// Request params by ref ("provider/model") for `model` and each fallback, merged from the config's
   /// layers (config/model_selection.h effectiveModelParams); a ref without an entry sends none.
   std::map<std::string, ModelCallParams> params;
+  /// Cost ceilings (USD) over the UTC day and month (Talon-only `spendLimit`); nullopt: none. Checked
+  /// against the runs' recorded cost (store::RunRepository::costSince) before the turn's first model call.
+  std::optional<double> dailySpendLimitUsd;
+  std::optional<double> monthlySpendLimitUsd;
+};
+
+/// A turn refused by an agent's spending limit (AgentRunnerOptions::onSpendLimitRefused).
+struct SpendLimitRefusal {
+  std::string agentId;
+  std::string runId;
+  std::string period;  // "daily" | "monthly"
+  double limitUsd = 0;
+  double spentUsd = 0;  // recorded cost of the period so far
+  int64_t sinceMs = 0;  // start of the period (Unix ms, UTC)
 };
 
 /// The states of a turn, in order (see the top of this file). The last three are terminal.
@@ -184,6 +199,16 @@ struct AgentRunnerOptions {
   /// True when a provider+model is in cooldown: the turn skips it (recorded as reason "cooldown") while
   /// another model of its chain remains; the last one is always tried. Optional.
   std::function<bool(const std::string& providerId, const std::string& model)> inCooldown;
+  /// Credentials per provider (OpenClaw auth profiles, auth_profiles.h): a provider listed here is called
+  /// through its profiles' instances in rotation order instead of `providers`' one; a failure that
+  /// rotatesAuthProfile() puts the profile in cooldown and the turn tries the provider's next usable
+  /// profile (once for rate_limit/overloaded/timeout) before the next fallback model. Every attempt
+  /// records its `authProfile`. A provider whose profiles are all in cooldown is skipped (reason
+  /// "auth_profile_cooldown"); when no model is left the turn fails with kUnavailable. Optional.
+  AuthProfilePoolPtr authProfiles;
+  /// Called when a spending limit refuses a turn (before the run fails with kResourceExhausted), on a
+  /// blocking-pool thread: the gateway audits and counts it here. Must not block for long. Optional.
+  std::function<void(const SpendLimitRefusal&)> onSpendLimitRefused;
   /// Called once for every run that ends (done, failed or aborted, queued ones included), before the
   /// request's own onDone, on the thread that ends it: the gateway's metrics and health records observe
   /// runs here. Must not block.

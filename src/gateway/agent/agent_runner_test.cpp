@@ -127,6 +127,8 @@ class AgentRunnerTest : public ::testing::Test {
     profile.workspace = dir_ / "workspace";
     profile.model = "fake/model-1";
     profile.fallbacks = std::move(fallbacks);
+    profile.dailySpendLimitUsd = dailyLimit_;
+    profile.monthlySpendLimitUsd = monthlyLimit_;
     auto r = AgentRunner::create(options, {profile}, providers, registry_, *store_, bus_, ex_.executors(), clock_,
                                  std::move(gate));
     ASSERT_TRUE(r) << r.error().toString();
@@ -218,6 +220,8 @@ class AgentRunnerTest : public ::testing::Test {
   std::vector<Event> events_;
   std::map<std::string, TurnOutcome> outcomes_;
   std::atomic<bool> sawCancelled_{false};
+  std::optional<double> dailyLimit_;
+  std::optional<double> monthlyLimit_;
 };
 
 ToolCall toolCall(std::string id, std::string name, std::string args) {
@@ -967,6 +971,144 @@ TEST_F(AgentRunnerTest, WhenEveryModelFailsTheErrorSummarisesTheChain) {
   EXPECT_EQ(getString(attempts[2].get_object(), "reason"), "provider_not_configured");
 }
 
+// ---- auth-profile rotation (auth_profiles.h): between same-model retries and the fallback chain --------
+
+struct Profiles {
+  std::shared_ptr<FakeModelProvider> b = std::make_shared<FakeModelProvider>();
+  std::shared_ptr<FakeModelProvider> c = std::make_shared<FakeModelProvider>();
+  AuthProfilePoolPtr pool;
+};
+
+/// Profiles fake:a (the fixture's provider_), fake:b and fake:c of provider "fake", in that order.
+Profiles fakeProfiles(const std::shared_ptr<FakeModelProvider>& a, ClockPtr clock) {
+  Profiles p;
+  auto pool = AuthProfilePool::create({{"fake:a", "fake", a}, {"fake:b", "fake", p.b}, {"fake:c", "fake", p.c}},
+                                      std::move(clock));
+  EXPECT_TRUE(pool);
+  p.pool = *pool;
+  return p;
+}
+
+std::vector<std::string> attemptField(const json::array& attempts, std::string_view key) {
+  std::vector<std::string> out;
+  for (const auto& a : attempts) out.emplace_back(getString(a.get_object(), key).value_or("-"));
+  return out;
+}
+
+TEST_F(AgentRunnerTest, AnAuthFailureRotatesToTheNextProfileAtOnceAndTheProfileCoolsDownThirtySeconds) {
+  auto profiles = fakeProfiles(provider_, clock_);
+  auto options = recoveryOptions();
+  options.authProfiles = profiles.pool;
+  makeRunner(options, nullptr, {"backup/model-2"});
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->complete(fail(httpError(401, "", "Unauthorized")));
+  ASSERT_TRUE(ex_.runUntil([&] { return profiles.b->count() == 1; }));  // no retry, no backoff for a 401
+  EXPECT_EQ(profiles.b->call(0)->request.model, "model-1");             // same model, next credential
+  profiles.b->call(0)->answer("from b");
+  settle("r1");
+  auto o = outcome("r1");
+  ASSERT_FALSE(o.error) << o.error->toString();
+  EXPECT_EQ(o.text, "from b");
+  EXPECT_EQ(backup_->count(), 0u);
+  auto attempts = attemptsOf(store_, "r1");
+  EXPECT_EQ(attemptField(attempts, "authProfile"), (std::vector<std::string>{"fake:a", "fake:b"}));
+  EXPECT_EQ(attemptField(attempts, "reason"), (std::vector<std::string>{"auth", "-"}));
+  EXPECT_EQ(attemptField(attempts, "action"), (std::vector<std::string>{"rotate_profile", "-"}));
+  EXPECT_EQ(attempts[0].get_object().at("profileUnusableUntilMs"), json::value(clock_->nowMs() + 30'000));
+
+  // While fake:a cools down, the next turn starts on fake:b; after 30 s fake:a is first again.
+  ASSERT_TRUE(submit("r2"));
+  ASSERT_TRUE(ex_.runUntil([&] { return profiles.b->count() == 2; }));
+  profiles.b->call(1)->answer("b again");
+  settle("r2");
+  EXPECT_EQ(provider_->count(), 1u);
+  ex_.advance(30'000);
+  ASSERT_TRUE(submit("r3"));
+  waitCalls(2);
+  provider_->call(1)->answer("a again");
+  settle("r3");
+  EXPECT_EQ(outcome("r3").text, "a again");
+  EXPECT_EQ(profiles.pool->status("fake:a")->errorCount, 0);  // a success clears the ladder
+}
+
+TEST_F(AgentRunnerTest, RateLimitsRetryTheSameProfileThenRotateOnceThenFallBack) {
+  auto profiles = fakeProfiles(provider_, clock_);
+  auto options = recoveryOptions();
+  options.retry.maxRateLimitRetries = 1;
+  options.authProfiles = profiles.pool;
+  makeRunner(options, nullptr, {"backup/model-2"});
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->complete(fail(httpError(429, "rate_limit_exceeded", "slow down", 2000)));
+  ex_.runReady();
+  ex_.advance(2000);  // 1. the same model and profile after Retry-After
+  waitCalls(2);
+  provider_->call(1)->complete(fail(httpError(429, "rate_limit_exceeded", "slow down")));
+  ASSERT_TRUE(ex_.runUntil([&] { return profiles.b->count() == 1; }));  // 2. the next profile
+  profiles.b->call(0)->complete(fail(httpError(429, "rate_limit_exceeded", "slow down")));
+  ex_.runReady();
+  ex_.advance(1000);
+  ASSERT_TRUE(ex_.runUntil([&] { return profiles.b->count() == 2; }));
+  profiles.b->call(1)->complete(fail(httpError(429, "rate_limit_exceeded", "slow down")));
+  ASSERT_TRUE(ex_.runUntil([&] { return backup_->count() == 1; }));  // 3. one rotation only: the fallback
+  EXPECT_EQ(profiles.c->count(), 0u);
+  backup_->call(0)->answer("from the backup");
+  settle("r1");
+  ASSERT_FALSE(outcome("r1").error);
+  auto attempts = attemptsOf(store_, "r1");
+  EXPECT_EQ(attemptField(attempts, "action"),
+            (std::vector<std::string>{"retry", "rotate_profile", "retry", "fallback", "-"}));
+  EXPECT_EQ(attemptField(attempts, "authProfile"),
+            (std::vector<std::string>{"fake:a", "fake:a", "fake:b", "fake:b", "-"}));
+  EXPECT_GT(profiles.pool->status("fake:a")->unusableUntilMs, 0);
+  EXPECT_GT(profiles.pool->status("fake:b")->unusableUntilMs, 0);
+  EXPECT_EQ(profiles.pool->status("fake:c")->unusableUntilMs, 0);
+}
+
+TEST_F(AgentRunnerTest, BillingDisablesAProfileAndAProviderWithEveryProfileOutIsNotCalled) {
+  auto profiles = fakeProfiles(provider_, clock_);
+  auto options = recoveryOptions();
+  options.authProfiles = profiles.pool;
+  makeRunner(options);  // strict: no fallback model
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->complete(fail(httpError(402, "", "Your credit balance is too low")));
+  ASSERT_TRUE(ex_.runUntil([&] { return profiles.b->count() == 1; }));
+  profiles.b->call(0)->complete(fail(httpError(403, "", "Forbidden")));
+  ASSERT_TRUE(ex_.runUntil([&] { return profiles.c->count() == 1; }));
+  profiles.c->call(0)->complete(fail(httpError(401, "", "Unauthorized")));
+  settle("r1");
+  ASSERT_TRUE(outcome("r1").error);
+  EXPECT_EQ(attemptField(attemptsOf(store_, "r1"), "action"),
+            (std::vector<std::string>{"rotate_profile", "rotate_profile", "fail"}));
+  auto a = profiles.pool->status("fake:a");
+  EXPECT_TRUE(a->disabled);
+  EXPECT_EQ(a->unusableUntilMs, clock_->nowMs() + 600'000);
+
+  // Every profile is out: the turn fails at once, saying until when, and no call is made.
+  ASSERT_TRUE(submit("r2"));
+  settle("r2");
+  auto o = outcome("r2");
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->code, ErrorCode::kUnavailable);
+  EXPECT_NE(o.error->publicMessage().find("every auth profile of provider \"fake\" is in cooldown"), std::string::npos)
+      << o.error->publicMessage();
+  EXPECT_EQ(provider_->count() + profiles.b->count() + profiles.c->count(), 3u);
+  auto attempts = attemptsOf(store_, "r2");
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(getString(attempts[0].get_object(), "reason"), "auth_profile_cooldown");
+  EXPECT_EQ(getString(attempts[0].get_object(), "authProfile"), "fake:b");  // soonest usable (30 s)
+
+  // After fake:b's 30 s it is called again; fake:a stays disabled.
+  ex_.advance(30'000);
+  ASSERT_TRUE(submit("r3"));
+  ASSERT_TRUE(ex_.runUntil([&] { return profiles.b->count() == 2; }));
+  profiles.b->call(1)->answer("recovered");
+  settle("r3");
+  EXPECT_FALSE(outcome("r3").error);
+}
+
 TEST_F(AgentRunnerTest, AbortingDuringARetryWaitEndsTheTurnAndNoCallFollows) {
   makeRunner(recoveryOptions(), nullptr, {"backup/model-2"});
   ASSERT_TRUE(submit("r1"));
@@ -980,6 +1122,91 @@ TEST_F(AgentRunnerTest, AbortingDuringARetryWaitEndsTheTurnAndNoCallFollows) {
   EXPECT_EQ(provider_->count(), 1u);
   EXPECT_EQ(backup_->count(), 0u);
   EXPECT_TRUE(outcome("r1").aborted);
+}
+
+// ---- spending limits (Talon-only agents.*.spendLimit) ------------------------------------------------------
+
+/// Options where every answer of fake/model-1 costs (10 in × 2 + 5 out × 10) / 1e6 = 0.00007 USD, and
+/// refusals are collected.
+AgentRunnerOptions pricedOptions(std::vector<SpendLimitRefusal>& refusals) {
+  AgentRunnerOptions options;
+  config::ModelCost price;
+  price.input = 2.0;
+  price.output = 10.0;
+  options.providerIdentities["fake"] =
+      ProviderIdentity{"openai-completions", "https://fake.example", {{"model-1", price}}};
+  options.onSpendLimitRefused = [&refusals](const SpendLimitRefusal& r) { refusals.push_back(r); };
+  return options;
+}
+
+TEST_F(AgentRunnerTest, ADailySpendingLimitRefusesTheTurnFromTheRecordedCostAndSurvivesARestart) {
+  std::vector<SpendLimitRefusal> refusals;
+  dailyLimit_ = 0.0001;
+  makeRunner(pricedOptions(refusals));
+  for (int i = 0; i < 2; ++i) {  // 0 then 0.00007 spent: both start
+    std::string id = "r" + std::to_string(i + 1);
+    ASSERT_TRUE(submit(id));
+    waitCalls(static_cast<std::size_t>(i) + 1);
+    provider_->call(static_cast<std::size_t>(i))->answer("paid");
+    settle(id);
+    ASSERT_FALSE(outcome(id).error) << outcome(id).error->toString();
+  }
+  ASSERT_TRUE(submit("r3"));  // 0.00014 spent >= 0.0001
+  settle("r3");
+  auto o = outcome("r3");
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->code, ErrorCode::kResourceExhausted);
+  EXPECT_EQ(o.stopReason, "spend_limit");
+  EXPECT_EQ(o.error->publicMessage(),
+            "agent main reached its daily spending limit (0.00014 USD spent of 0.0001 USD); no new turn starts "
+            "until the day ends (UTC)");
+  EXPECT_EQ(provider_->count(), 2u);  // no model call
+  EXPECT_EQ(runStatus("r3"), "error");
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].period, "daily");
+  EXPECT_EQ(refusals[0].runId, "r3");
+  EXPECT_DOUBLE_EQ(refusals[0].spentUsd, 0.00014);
+  EXPECT_EQ(refusals[0].sinceMs, 1'699'920'000'000);  // 2023-11-14T00:00:00Z (the clock starts 22:13:20Z)
+
+  // A new runner on the same store (a restart) still refuses: the spend comes from the run records.
+  runner_.reset();
+  makeRunner(pricedOptions(refusals));
+  ASSERT_TRUE(submit("r4"));
+  settle("r4");
+  EXPECT_TRUE(outcome("r4").error);
+  EXPECT_EQ(provider_->count(), 2u);
+
+  // The next UTC day starts from zero.
+  ex_.advance(2 * 3'600'000);
+  ASSERT_TRUE(submit("r5"));
+  waitCalls(3);
+  provider_->call(2)->answer("a new day");
+  settle("r5");
+  EXPECT_FALSE(outcome("r5").error);
+}
+
+TEST_F(AgentRunnerTest, AMonthlySpendingLimitHoldsUntilTheMonthEnds) {
+  std::vector<SpendLimitRefusal> refusals;
+  monthlyLimit_ = 0.00007;
+  dailyLimit_ = 1.0;
+  makeRunner(pricedOptions(refusals));
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->answer("paid");
+  settle("r1");
+  ex_.advance(24 * 3'600'000);  // 2023-11-15: a new day, the same month
+  ASSERT_TRUE(submit("r2"));
+  settle("r2");
+  ASSERT_TRUE(outcome("r2").error);
+  EXPECT_NE(outcome("r2").error->publicMessage().find("monthly spending limit"), std::string::npos);
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].sinceMs, 1'698'796'800'000);  // 2023-11-01T00:00:00Z
+  ex_.advance(16 * 24 * 3'600'000);                   // 2023-12-01
+  ASSERT_TRUE(submit("r3"));
+  waitCalls(2);
+  provider_->call(1)->answer("December");
+  settle("r3");
+  EXPECT_FALSE(outcome("r3").error);
 }
 
 }  // namespace

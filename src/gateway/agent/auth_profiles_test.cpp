@@ -1,0 +1,156 @@
+// Auth-profile cooldowns and order in simulated time (auth_profiles.h).
+#include "gateway/agent/auth_profiles.h"
+
+#include <gtest/gtest.h>
+
+#include "base/json.h"
+#include "support/fake_model_provider.h"
+
+namespace talon::gateway {
+namespace {
+
+class RecordingAudit final : public security::AuditSink {
+ public:
+  void record(security::AuditEvent event) override { events.push_back(std::move(event)); }
+  std::vector<security::AuditEvent> events;
+};
+
+class AuthProfilePoolTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::vector<AuthProfile> profiles;
+    for (const char* id : {"fake:a", "fake:b", "fake:c"}) {
+      profiles.push_back(AuthProfile{id, "fake", std::make_shared<talon::testing::FakeModelProvider>()});
+    }
+    profiles.push_back(AuthProfile{"other:x", "other", std::make_shared<talon::testing::FakeModelProvider>("other")});
+    auto p = AuthProfilePool::create(std::move(profiles), clock_, &audit_);
+    ASSERT_TRUE(p) << p.error().toString();
+    pool_ = *p;
+  }
+  std::vector<std::string> order(const std::string& provider) {
+    std::vector<std::string> ids;
+    for (const auto& p : pool_->order(provider)) ids.push_back(p.id);
+    return ids;
+  }
+
+  std::shared_ptr<SimulatedClock> clock_ = std::make_shared<SimulatedClock>(1'000'000);
+  RecordingAudit audit_;
+  AuthProfilePoolPtr pool_;
+};
+
+TEST(AuthProfileCooldowns, FollowOpenClawsLadder) {
+  EXPECT_EQ(authProfileCooldown(1).count(), 30'000);
+  EXPECT_EQ(authProfileCooldown(2).count(), 60'000);
+  EXPECT_EQ(authProfileCooldown(3).count(), 300'000);
+  EXPECT_EQ(authProfileCooldown(9).count(), 300'000);
+  EXPECT_EQ(authProfileDisable(FailoverReason::kBilling, 1).count(), 600'000);
+  EXPECT_EQ(authProfileDisable(FailoverReason::kBilling, 2).count(), 1'200'000);
+  EXPECT_EQ(authProfileDisable(FailoverReason::kBilling, 20).count(), 24 * 3'600'000);
+  EXPECT_EQ(authProfileDisable(FailoverReason::kAuthPermanent, 20).count(), 3'600'000);
+  EXPECT_TRUE(rotatesAuthProfile(FailoverReason::kAuth));
+  EXPECT_TRUE(rotatesAuthProfile(FailoverReason::kRateLimit));
+  EXPECT_TRUE(rotatesAuthProfile(FailoverReason::kBilling));
+  EXPECT_FALSE(rotatesAuthProfile(FailoverReason::kFormat));
+  EXPECT_FALSE(rotatesAuthProfile(FailoverReason::kModelNotFound));
+  EXPECT_FALSE(rotatesAuthProfile(FailoverReason::kContextOverflow));
+}
+
+TEST_F(AuthProfilePoolTest, RepeatedFailuresCoolDownThirtySecondsThenAMinuteThenFive) {
+  EXPECT_EQ(order("fake"), (std::vector<std::string>{"fake:a", "fake:b", "fake:c"}));
+  auto until = pool_->recordFailure("fake:a", FailoverReason::kAuth);
+  ASSERT_TRUE(until);
+  EXPECT_EQ(*until, 1'000'000 + 30'000);
+  EXPECT_EQ(order("fake"), (std::vector<std::string>{"fake:b", "fake:c", "fake:a"}));
+  // A failure while the window runs does not shorten nor lengthen it.
+  EXPECT_EQ(*pool_->recordFailure("fake:a", FailoverReason::kRateLimit), 1'000'000 + 30'000);
+  clock_->advance(30'000);
+  EXPECT_EQ(pool_->status("fake:a")->unusableUntilMs, 0);
+  EXPECT_EQ(order("fake"), (std::vector<std::string>{"fake:a", "fake:b", "fake:c"}));
+  // Third failure: 5 minutes.
+  EXPECT_EQ(*pool_->recordFailure("fake:a", FailoverReason::kAuth), 1'030'000 + 300'000);
+  auto st = pool_->status("fake:a");
+  EXPECT_EQ(st->reason, "auth");
+  EXPECT_EQ(st->errorCount, 3);
+  EXPECT_FALSE(st->disabled);
+  clock_->advance(299'999);
+  EXPECT_GT(pool_->status("fake:a")->unusableUntilMs, 0);
+  clock_->advance(1);
+  EXPECT_EQ(pool_->status("fake:a")->unusableUntilMs, 0);
+  // A success restarts the ladder.
+  pool_->recordSuccess("fake:a");
+  EXPECT_EQ(*pool_->recordFailure("fake:a", FailoverReason::kTimeout), clock_->nowMs() + 30'000);
+  EXPECT_EQ(order("other"), (std::vector<std::string>{"other:x"}));  // another provider is untouched
+}
+
+TEST_F(AuthProfilePoolTest, TheLadderRestartsAfterADayWithoutFailures) {
+  pool_->recordFailure("fake:a", FailoverReason::kAuth);
+  clock_->advance(31'000);
+  EXPECT_EQ(*pool_->recordFailure("fake:a", FailoverReason::kAuth), clock_->nowMs() + 60'000);
+  clock_->advance(24 * 3'600'000 + 1);
+  EXPECT_EQ(*pool_->recordFailure("fake:a", FailoverReason::kAuth), clock_->nowMs() + 30'000);
+}
+
+TEST_F(AuthProfilePoolTest, BillingAndRevokedKeysDisableForTenMinutesAndAreAudited) {
+  EXPECT_EQ(*pool_->recordFailure("fake:b", FailoverReason::kBilling), 1'000'000 + 600'000);
+  EXPECT_EQ(*pool_->recordFailure("fake:c", FailoverReason::kAuthPermanent), 1'000'000 + 600'000);
+  EXPECT_TRUE(pool_->status("fake:b")->disabled);
+  EXPECT_EQ(pool_->status("fake:b")->reason, "billing");
+  pool_->recordFailure("fake:a", FailoverReason::kRateLimit);  // 30 s: soonest usable first
+  EXPECT_EQ(order("fake"), (std::vector<std::string>{"fake:a", "fake:b", "fake:c"}));
+  EXPECT_EQ(pool_->order("fake").size(), 3u);
+  clock_->advance(30'000);
+  EXPECT_EQ(order("fake"), (std::vector<std::string>{"fake:a", "fake:b", "fake:c"}));
+  EXPECT_EQ(pool_->status("fake:a")->unusableUntilMs, 0);
+  clock_->advance(570'000);
+  EXPECT_FALSE(pool_->status("fake:b")->disabled);
+  ASSERT_EQ(audit_.events.size(), 3u);
+  EXPECT_EQ(audit_.events[0].kind, "model.auth_profile.disable");
+  EXPECT_EQ(audit_.events[0].target, "fake:b");
+  EXPECT_EQ(audit_.events[0].outcome, security::AuditOutcome::kDenied);
+  EXPECT_EQ(audit_.events[0].details.at("reason"), json::value("billing"));
+  EXPECT_EQ(audit_.events[1].details.at("reason"), json::value("auth_permanent"));
+  EXPECT_EQ(audit_.events[2].kind, "model.auth_profile.cooldown");
+}
+
+TEST_F(AuthProfilePoolTest, AFormatErrorIsNotTheCredentialsFault) {
+  EXPECT_FALSE(pool_->recordFailure("fake:a", FailoverReason::kFormat));
+  EXPECT_FALSE(pool_->recordFailure("fake:a", FailoverReason::kModelNotFound));
+  EXPECT_EQ(pool_->status("fake:a")->unusableUntilMs, 0);
+  EXPECT_TRUE(audit_.events.empty());
+}
+
+TEST(AuthProfilePoolCreate, RefusesDuplicatesAndMissingInstances) {
+  auto clock = std::make_shared<SimulatedClock>();
+  auto provider = std::make_shared<talon::testing::FakeModelProvider>();
+  EXPECT_FALSE(AuthProfilePool::create({{"a", "fake", provider}, {"a", "fake", provider}}, clock));
+  EXPECT_FALSE(AuthProfilePool::create({{"a", "fake", nullptr}}, clock));
+  EXPECT_FALSE(AuthProfilePool::create({{"", "fake", provider}}, clock));
+}
+
+TEST(AuthProfileOrder, ExplicitOrderElseTokensBeforeKeysAndOnlyUsableOnes) {
+  config::AuthConfig auth;
+  auto profile = [](std::string id, std::string provider, std::string mode, std::string unavailable = {}) {
+    config::AuthProfileConfig p;
+    p.id = std::move(id);
+    p.provider = std::move(provider);
+    p.mode = std::move(mode);
+    p.unavailable = std::move(unavailable);
+    return p;
+  };
+  auth.profiles = {profile("a:key1", "a", "api_key"), profile("a:tok", "a", "token"),
+                   profile("a:key2", "a", "api_key"), profile("a:broken", "a", "api_key", "env var unset"),
+                   profile("a:oauth", "a", "oauth"),  profile("b:key", "b", "api_key")};
+  auto ids = [&](const std::string& provider) {
+    std::vector<std::string> out;
+    for (const auto* p : authProfileOrder(auth, provider)) out.push_back(p->id);
+    return out;
+  };
+  EXPECT_EQ(ids("a"), (std::vector<std::string>{"a:tok", "a:key1", "a:key2"}));
+  EXPECT_EQ(ids("b"), (std::vector<std::string>{"b:key"}));
+  EXPECT_TRUE(ids("c").empty());
+  auth.order["a"] = {"a:key2", "b:key", "a:missing", "a:key1", "a:key2"};
+  EXPECT_EQ(ids("a"), (std::vector<std::string>{"a:key2", "a:key1"}));
+}
+
+}  // namespace
+}  // namespace talon::gateway
