@@ -321,6 +321,28 @@ TEST_F(SecretResolverTest, ResolveConfigSecretsFillsTheCronWebhookToken) {
   EXPECT_NE(d.cron.webhookTokenUnavailable.find("filemain:/none"), std::string::npos);
 }
 
+TEST_F(SecretResolverTest, ResolveConfigSecretsFillsAuthProfileCredentials) {
+  auto f = writeFile(dir.path() / "s.json", R"({"work":"canary-7f3e-file-secret"})", 0600);
+  config::TalonConfig c;
+  c.secrets = fileProvider(f);
+  config::AuthProfileConfig work;
+  work.id = "anthropic:work";
+  work.provider = "anthropic";
+  work.mode = "api_key";
+  work.secretRef = config::SecretRef{"file", "filemain", "/work", "auth.profiles.anthropic:work.apiKey"};
+  config::AuthProfileConfig gone = work;
+  gone.id = "anthropic:gone";
+  gone.secretRef = config::SecretRef{"file", "filemain", "/gone", "auth.profiles.anthropic:gone.apiKey"};
+  c.auth.profiles = {work, gone};
+  EXPECT_TRUE(configUsesSecretSource(c, "file"));
+  resolveConfigSecrets(c, resolver(c.secrets));
+  EXPECT_EQ(c.auth.profiles[0].secret, kCanary);
+  EXPECT_TRUE(c.auth.profiles[0].unavailable.empty());
+  EXPECT_TRUE(c.auth.profiles[1].secret.empty());
+  EXPECT_NE(c.auth.profiles[1].unavailable.find("filemain:/gone"), std::string::npos);
+  EXPECT_EQ(c.auth.profiles[1].unavailable.find(kCanary), std::string::npos);
+}
+
 TEST(AgentsUsingProvider, FollowsOwnAndInheritedModels) {
   config::TalonConfig c;
   c.agents.defaults.model.primary = "openai/gpt";
