@@ -106,18 +106,28 @@ TEST_F(IdempotencyPrunerTest, ABacklogIsReleasedInBoundedPassesOneAfterAnother) 
   clock_->advance(kTtlMs + 1);
   IdempotencyPruner pruner(*store_, manual_.executors(), clock_, kTtlMs);
   pruner.start();
-  // Three passes without the clock moving: two full ones, each followed at once (a 0 ms timer) by
-  // the next, then the remainder.
-  ASSERT_TRUE(settled(pruner, 1));
-  EXPECT_EQ(pruner.released(), IdempotencyPruner::kMaxKeysPerPass);
-  EXPECT_TRUE(known("k" + std::to_string(backlog - 1)));
-  manual_.advance(0);
-  ASSERT_TRUE(settled(pruner, 2));
-  manual_.advance(0);
-  ASSERT_TRUE(settled(pruner, 3));
+  // Without the clock moving: a full pass is followed at once (a 0 ms timer) by the next, until a pass
+  // releases less than the bound. The test waits for each pass to commit (passes() grows by one), then
+  // fires the 0 ms timer.
+  int64_t seen = 0;
+  for (int round = 0; round < 5 && pruner.released() < backlog; ++round) {
+    ASSERT_TRUE(manual_.runUntil([&] { return pruner.passes() > seen; })) << "pass " << seen + 1;
+    seen = pruner.passes();
+    EXPECT_EQ(pruner.released(), std::min<int64_t>(backlog, seen * IdempotencyPruner::kMaxKeysPerPass))
+        << "at most kMaxKeysPerPass keys per pass";
+    if (pruner.released() < backlog) manual_.advance(0);
+  }
+  EXPECT_EQ(pruner.passes(), 3) << "two full passes and the remainder";
   EXPECT_EQ(pruner.released(), backlog);
   EXPECT_FALSE(known("k0"));
   EXPECT_FALSE(known("k" + std::to_string(backlog - 1)));
+  // The pass after the backlog waits its interval.
+  manual_.advance(0);
+  manual_.runReady();
+  EXPECT_EQ(pruner.passes(), 3);
+  manual_.advance(IdempotencyPruner::kPassIntervalMs);
+  ASSERT_TRUE(manual_.runUntil([&] { return pruner.passes() == 4; }));
+  EXPECT_EQ(pruner.released(), backlog);
 }
 
 }  // namespace
