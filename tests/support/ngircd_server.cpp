@@ -88,40 +88,15 @@ Result<std::unique_ptr<NgircdServer>> NgircdServer::start(NgircdOptions options)
 Status NgircdServer::launch() {
   const auto conf = (dir_.path() / "ngircd.conf").string();
   const auto log = (dir_.path() / "ngircd.log").string();
-  pid_t pid = ::fork();
-  if (pid < 0) return fail(ErrorCode::kIo, "fork() failed");
-  if (pid == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    ::execl(kNgircd, kNgircd, "-n", "-f", conf.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  pid_ = pid;
-  // Wait for the listener (an external process: poll it, bounded).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return fail(ErrorCode::kUnavailable, "ngircd exited at start-up: " + readFile(log));
-    }
-    if (acceptsOnLoopback(port_) && (tlsPort_ == 0 || acceptsOnLoopback(tlsPort_))) return {};
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  kill();
-  return fail(ErrorCode::kUnavailable, "ngircd did not listen within 10 s: " + readFile(log));
+  std::vector<uint16_t> ports{port_};
+  if (tlsPort_ != 0) ports.push_back(tlsPort_);
+  auto pid = startLoopbackServer("ngircd", std::vector<std::string>{kNgircd, "-n", "-f", conf}, log, ports);
+  if (!pid) return fail(pid.error());
+  pid_ = *pid;
+  return {};
 }
 
-void NgircdServer::kill() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
-}
+void NgircdServer::kill() { killLoopbackServer(pid_); }
 
 Status NgircdServer::restart() {
   kill();
