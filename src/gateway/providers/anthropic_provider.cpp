@@ -209,7 +209,7 @@ json::object encodeAnthropicRequest(const ModelRequest& request, int64_t maxToke
       json::object tool{{"name", t.name}};
       if (!t.description.empty()) tool["description"] = t.description;
       tool["input_schema"] =
-          t.parameters.empty() ? json::object{{"type", "object"}, {"properties", json::object{}}} : t.parameters;
+          t.parameters().empty() ? json::object{{"type", "object"}, {"properties", json::object{}}} : t.parameters();
       tools.push_back(std::move(tool));
     }
     if (system.empty()) tools.back().as_object()["cache_control"] = ephemeral();

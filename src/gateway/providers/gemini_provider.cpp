@@ -179,7 +179,7 @@ json::object encodeGeminiRequest(const ModelRequest& request, std::optional<int6
       json::object fn{{"name", t.name}};
       if (!t.description.empty()) fn["description"] = t.description;
       fn["parametersJsonSchema"] =
-          t.parameters.empty() ? json::object{{"type", "object"}, {"properties", json::object{}}} : t.parameters;
+          t.parameters().empty() ? json::object{{"type", "object"}, {"properties", json::object{}}} : t.parameters();
       declarations.push_back(std::move(fn));
     }
     body["tools"] = json::array{json::object{{"functionDeclarations", std::move(declarations)}}};

@@ -30,11 +30,30 @@ struct ChatMessage {
   std::string toolCallId;           // role "tool" only
 };
 
-/// A tool offered to the model: name, description and JSON Schema of its arguments.
+/// A tool offered to the model: name, description and JSON Schema of its arguments. The schema is
+/// immutable and shared (with its serialized text), so a turn that offers the registry's tools to a
+/// model copies pointers, not schemas. Safe to share between threads.
 struct ToolSpec {
+  ToolSpec() = default;
+  /// `parameters` empty means the tool takes no arguments: encoders send
+  /// `{"type":"object","properties":{}}`.
+  ToolSpec(std::string name, std::string description, json::object parameters = {});
+
   std::string name;
   std::string description;
-  json::object parameters;
+
+  /// The JSON Schema of the arguments (empty object when the tool takes none).
+  const json::object& parameters() const;
+  /// parameters() as JSON text, or `{"type":"object","properties":{}}` when it is empty: what the
+  /// OpenAI-style `function.parameters` carries. Serialized once, when the spec is made.
+  const std::string& parametersJson() const;
+
+ private:
+  struct Schema {
+    json::object object;
+    std::string text;
+  };
+  std::shared_ptr<const Schema> schema_;
 };
 
 struct ModelRequest {

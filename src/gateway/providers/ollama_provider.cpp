@@ -184,7 +184,7 @@ json::object encodeOllamaChatRequest(const ModelRequest& request, std::optional<
       json::object fn{{"name", t.name}};
       if (!t.description.empty()) fn["description"] = t.description;
       fn["parameters"] =
-          t.parameters.empty() ? json::object{{"type", "object"}, {"properties", json::object{}}} : t.parameters;
+          t.parameters().empty() ? json::object{{"type", "object"}, {"properties", json::object{}}} : t.parameters();
       tools.push_back(json::object{{"type", "function"}, {"function", std::move(fn)}});
     }
     body["tools"] = std::move(tools);

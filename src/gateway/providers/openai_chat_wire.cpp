@@ -7,6 +7,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "protocol/frames.h"
+
 namespace talon::gateway {
 
 namespace {
@@ -128,64 +130,94 @@ std::optional<std::string_view> findHeader(const net::Headers& headers, std::str
   return std::nullopt;
 }
 
-json::object encodeChatRequest(const ModelRequest& request, const ChatRequestEncoding& encoding) {
-  json::object body;
-  body["model"] = request.model;
-  json::array messages;
-  messages.reserve(request.messages.size());
+std::string encodeChatRequestBody(const ModelRequest& request, const ChatRequestEncoding& encoding) {
+  // Written as text: a turn offers every tool's schema on every call, and building a json::object
+  // copied each schema into the body only to serialize and free it.
+  std::string out;
+  std::size_t estimate = 256 + request.model.size();
+  for (const auto& m : request.messages) estimate += 64 + m.content.size();
+  for (const auto& t : request.tools) estimate += 64 + t.name.size() + t.description.size() + t.parametersJson().size();
+  out.reserve(estimate);
+  out += R"({"model":)";
+  protocol::appendJsonString(out, request.model);
+  out += R"(,"messages":[)";
+  bool firstMessage = true;
   for (const auto& m : request.messages) {
-    json::object msg;
-    msg["role"] = m.role;
+    if (!firstMessage) out += ',';
+    firstMessage = false;
+    out += R"({"role":)";
+    protocol::appendJsonString(out, m.role);
     if (m.role == "assistant") {
+      out += R"(,"content":)";
       if (m.content.empty() && !m.toolCalls.empty()) {
-        msg["content"] = nullptr;
+        out += "null";
       } else {
-        msg["content"] = m.content;
+        protocol::appendJsonString(out, m.content);
       }
       if (!m.toolCalls.empty()) {
-        json::array calls;
+        out += R"(,"tool_calls":[)";
+        bool firstCall = true;
         for (const auto& tc : m.toolCalls) {
-          calls.push_back(json::object{
-              {"id", tc.id},
-              {"type", "function"},
-              {"function",
-               json::object{{"name", tc.name}, {"arguments", tc.argumentsJson.empty() ? "{}" : tc.argumentsJson}}}});
+          if (!firstCall) out += ',';
+          firstCall = false;
+          out += R"({"id":)";
+          protocol::appendJsonString(out, tc.id);
+          out += R"(,"type":"function","function":{"name":)";
+          protocol::appendJsonString(out, tc.name);
+          out += R"(,"arguments":)";
+          protocol::appendJsonString(out, tc.argumentsJson.empty() ? std::string_view("{}") : tc.argumentsJson);
+          out += "}}";
         }
-        msg["tool_calls"] = std::move(calls);
+        out += ']';
       }
     } else if (m.role == "tool") {
-      msg["tool_call_id"] = m.toolCallId;
-      msg["content"] = m.content;
+      out += R"(,"tool_call_id":)";
+      protocol::appendJsonString(out, m.toolCallId);
+      out += R"(,"content":)";
+      protocol::appendJsonString(out, m.content);
     } else {
-      msg["content"] = m.content;
+      out += R"(,"content":)";
+      protocol::appendJsonString(out, m.content);
     }
-    messages.push_back(std::move(msg));
+    out += '}';
   }
-  body["messages"] = std::move(messages);
+  out += ']';
   if (!request.tools.empty()) {
-    json::array tools;
+    out += R"(,"tools":[)";
+    bool firstTool = true;
     for (const auto& t : request.tools) {
-      json::object fn;
-      fn["name"] = t.name;
-      if (!t.description.empty()) fn["description"] = t.description;
-      if (t.parameters.empty()) {
-        fn["parameters"] = json::object{{"type", "object"}, {"properties", json::object{}}};
-      } else {
-        fn["parameters"] = t.parameters;
+      if (!firstTool) out += ',';
+      firstTool = false;
+      out += R"({"type":"function","function":{"name":)";
+      protocol::appendJsonString(out, t.name);
+      if (!t.description.empty()) {
+        out += R"(,"description":)";
+        protocol::appendJsonString(out, t.description);
       }
-      tools.push_back(json::object{{"type", "function"}, {"function", std::move(fn)}});
+      out += R"(,"parameters":)";
+      out += t.parametersJson();
+      out += "}}";
     }
-    body["tools"] = std::move(tools);
+    out += ']';
   }
   if (auto limit = request.maxTokens ? std::optional<int64_t>(*request.maxTokens) : encoding.defaultMaxTokens) {
-    body[encoding.maxTokensField] = *limit;
+    out += ',';
+    protocol::appendJsonString(out, encoding.maxTokensField);
+    out += ':';
+    out += std::to_string(*limit);
   }
   if (request.temperature) {
-    body["temperature"] = *request.temperature;
+    out += R"(,"temperature":)";
+    out += json::serialize(json::value(*request.temperature));
   }
-  body["stream"] = encoding.stream;
-  if (encoding.stream) body["stream_options"] = json::object{{"include_usage", true}};
-  return body;
+  out += encoding.stream ? R"(,"stream":true,"stream_options":{"include_usage":true}})" : R"(,"stream":false})";
+  return out;
+}
+
+json::object encodeChatRequest(const ModelRequest& request, const ChatRequestEncoding& encoding) {
+  auto parsed = parseJson(encodeChatRequestBody(request, encoding));
+  // The body is built from escaped strings and serialized values: it always parses to an object.
+  return parsed && parsed->is_object() ? std::move(parsed->get_object()) : json::object{};
 }
 
 Result<std::string> ChatStreamAccumulator::applyChunk(const json::value& chunk) {

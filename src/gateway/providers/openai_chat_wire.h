@@ -34,6 +34,9 @@ struct ChatRequestEncoding {
 /// type:"function", function:{name, arguments}}]}; `tool` {role, tool_call_id, content}. Tools:
 /// [{type:"function", function:{name, description (when not empty), parameters}}]; empty parameters
 /// become `{"type":"object","properties":{}}`, empty tool-call arguments become "{}".
+/// Returns the body as JSON text (what is sent).
+std::string encodeChatRequestBody(const ModelRequest& request, const ChatRequestEncoding& encoding);
+/// encodeChatRequestBody() parsed, for callers that inspect the body.
 json::object encodeChatRequest(const ModelRequest& request, const ChatRequestEncoding& encoding);
 
 /// Accumulates a streamed answer from `chat.completion.chunk` objects: choices[0].delta.content,

@@ -51,6 +51,22 @@ TEST(OpenAiWire, RequestEncodingMatchesGolden) {
   auto body = encodeChatRequest(goldenRequest(), ChatRequestEncoding{});
   // Parsing keeps the golden file's key order, so this also checks the order of the keys.
   EXPECT_EQ(toJson(body), toJson(parsed(testdata("openai_request.golden.json"))));
+  // The text sent is the compact form of the same JSON, byte for byte.
+  EXPECT_EQ(encodeChatRequestBody(goldenRequest(), ChatRequestEncoding{}),
+            toJson(parsed(testdata("openai_request.golden.json"))));
+}
+
+TEST(OpenAiWire, RequestBodyTemperatureAndInvalidUtf8) {
+  ModelRequest r;
+  r.model = "m";
+  r.messages.push_back({"user", "bad \xFF byte", {}, ""});
+  r.temperature = 0.25;
+  ChatRequestEncoding e;
+  e.stream = false;
+  auto body = encodeChatRequestBody(r, e);
+  EXPECT_EQ(body, R"({"model":"m","messages":[{"role":"user","content":"bad \ufffd byte"}],"temperature":2.5E-1,)"
+                  R"("stream":false})");
+  EXPECT_TRUE(parseJson(body)) << body;
 }
 
 TEST(OpenAiWire, RequestEncodingOptions) {

@@ -345,7 +345,7 @@ class OpenAiProvider final : public ModelProvider {
     http.url = settings_->url;
     http.headers = settings_->headers;
     if (!request.traceparent.empty()) http.headers.emplace_back("traceparent", request.traceparent);
-    http.body = toJson(encodeChatRequest(request, encoding));
+    http.body = encodeChatRequestBody(request, encoding);
     auto budget = request.timeout;
     if (budget.count() > 0) {
       http.totalTimeout = budget;

@@ -104,7 +104,7 @@ TEST_F(OpenAiProviderMockTest, StreamsTextAndSendsTheEncodedRequest) {
   EXPECT_EQ(seen[0].method, "POST");
   EXPECT_EQ(seen[0].path, "/v1/chat/completions");
   EXPECT_EQ(*findHeader(seen[0].headers, "authorization"), "Bearer sk-mock");
-  EXPECT_EQ(seen[0].body, toJson(encodeChatRequest(r, ChatRequestEncoding{})));
+  EXPECT_EQ(seen[0].body, encodeChatRequestBody(r, ChatRequestEncoding{}));
 
   EXPECT_EQ(call(request("something else")).result->text, "fallback");
 }

@@ -122,7 +122,7 @@ TEST_F(OpenAiProviderTest, SendsTheRequest) {
   EXPECT_EQ(findHeader(ex.request.headers, "authorization"), "Bearer sk-test-123");
   EXPECT_EQ(findHeader(ex.request.headers, "content-type"), "application/json");
   EXPECT_EQ(findHeader(ex.request.headers, "x-title"), "Talon");
-  EXPECT_EQ(ex.request.body, toJson(encodeChatRequest(r, ChatRequestEncoding{})));
+  EXPECT_EQ(ex.request.body, encodeChatRequestBody(r, ChatRequestEncoding{}));
   EXPECT_EQ(ex.request.totalTimeout, std::chrono::milliseconds(5'000));
   EXPECT_EQ(ex.request.idleTimeout, std::chrono::milliseconds(5'000));  // capped by the call's budget
   EXPECT_EQ(out.completions, 0);

@@ -194,7 +194,7 @@ json::object encodeResponsesRequest(const ModelRequest& request, std::optional<i
       json::object tool{{"type", "function"}, {"name", t.name}};
       if (!t.description.empty()) tool["description"] = t.description;
       tool["parameters"] =
-          t.parameters.empty() ? json::object{{"type", "object"}, {"properties", json::object{}}} : t.parameters;
+          t.parameters().empty() ? json::object{{"type", "object"}, {"properties", json::object{}}} : t.parameters();
       tool["strict"] = false;
       tools.push_back(std::move(tool));
     }

@@ -452,15 +452,15 @@ TEST_F(FileToolsTest, RegistrySpecsFollowOpenClawNames) {
   EXPECT_EQ(specs[3].name, "ls");
   for (const auto& s : specs) {
     EXPECT_FALSE(s.description.empty()) << s.name;
-    EXPECT_EQ(s.parameters.at("type"), "object") << s.name;
-    EXPECT_TRUE(s.parameters.at("properties").as_object().contains("path")) << s.name;
+    EXPECT_EQ(s.parameters().at("type"), "object") << s.name;
+    EXPECT_TRUE(s.parameters().at("properties").as_object().contains("path")) << s.name;
   }
-  const auto& readProps = specs[0].parameters.at("properties").as_object();
+  const auto& readProps = specs[0].parameters().at("properties").as_object();
   for (const char* key : {"offset", "limit", "cursor", "optional"}) EXPECT_TRUE(readProps.contains(key)) << key;
-  EXPECT_EQ(specs[1].parameters.at("required"), (json::array{"path", "content"}));
-  const auto& editItem = specs[2].parameters.at("properties").at("edits").at("items").as_object();
+  EXPECT_EQ(specs[1].parameters().at("required"), (json::array{"path", "content"}));
+  const auto& editItem = specs[2].parameters().at("properties").at("edits").at("items").as_object();
   EXPECT_EQ(editItem.at("required"), (json::array{"oldText", "newText"}));
-  const auto& lsProps = specs[3].parameters.at("properties").as_object();
+  const auto& lsProps = specs[3].parameters().at("properties").as_object();
   for (const char* key : {"limit", "after"}) EXPECT_TRUE(lsProps.contains(key)) << key;
 }
 

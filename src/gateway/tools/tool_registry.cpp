@@ -11,15 +11,9 @@ Status ToolRegistry::add(ToolPtr tool) {
   if (find(tool->name()) != nullptr) {
     return fail(ErrorCode::kAlreadyExists, fmt::format("tool \"{}\" is already registered", tool->name()));
   }
+  specs_.emplace_back(std::string(tool->name()), std::string(tool->description()), tool->parameters());
   tools_.push_back(std::move(tool));
   return {};
-}
-
-std::vector<ToolSpec> ToolRegistry::specs() const {
-  std::vector<ToolSpec> out;
-  out.reserve(tools_.size());
-  for (const auto& t : tools_) out.push_back({std::string(t->name()), std::string(t->description()), t->parameters()});
-  return out;
 }
 
 std::vector<std::string> ToolRegistry::names() const {

@@ -18,8 +18,9 @@ class ToolRegistry {
   /// of the same name is registered.
   Status add(ToolPtr tool);
 
-  /// What the model is offered, in registration order.
-  std::vector<ToolSpec> specs() const;
+  /// What the model is offered, in registration order. Built as tools are added (a turn copies the
+  /// names and descriptions and shares the schemas).
+  const std::vector<ToolSpec>& specs() const { return specs_; }
   /// Registered names, in registration order.
   std::vector<std::string> names() const;
   /// The tool called `name`, or nullptr.
@@ -42,6 +43,7 @@ class ToolRegistry {
 
  private:
   std::vector<ToolPtr> tools_;
+  std::vector<ToolSpec> specs_;  // one per tool, same order
 };
 
 /// Registers every built-in tool (the table in builtin_tools.cpp: today the workspace file tools read,
