@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "store/run_rows.h"
@@ -16,13 +18,12 @@ namespace {
 // Indexed by RunStatus; the names stored since schema step 1.
 constexpr std::array<std::string_view, 4> kStatusNames = {"running", "ok", "error", "aborted"};
 
-// A run upsert keeps its session's token totals equal to the sum over the session's runs: the run's
-// previous tokens (if it existed) are taken off its previous session, the record is written, and its
-// tokens are added to its session — all in the batch's transaction.
-constexpr const char kUnaccount[] =
-    "UPDATE sessions SET input_tokens = sessions.input_tokens - r.input_tokens, "
-    "output_tokens = sessions.output_tokens - r.output_tokens "
-    "FROM runs AS r WHERE r.run_id = ?1 AND sessions.session_key = r.session_key";
+// A run upsert keeps its session's token totals equal to the sum over the session's runs: it reads the
+// run's previous session and tokens (if it existed), writes the record, and adds the difference to
+// the session (or takes the old tokens off the old session and adds the new ones to the new one when
+// the run moved) — all in the batch's transaction, and no session update when nothing changes (a
+// run's first record, with no tokens yet).
+constexpr const char kPrevious[] = "SELECT session_key, input_tokens, output_tokens FROM runs WHERE run_id = ?1";
 constexpr const char kUpsert[] =
     "INSERT INTO runs (" TALON_RUN_COLUMNS
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) "
@@ -50,6 +51,24 @@ constexpr const char kList[] =
 constexpr const char kCostSince[] =
     "SELECT COALESCE(SUM(cost_usd), 0) FROM runs WHERE agent_id = ?1 AND started_at_ms >= ?2";
 
+/// A run's record as it was before an upsert: what its session's totals hold of it.
+struct Previous {
+  std::string sessionKey;
+  int64_t inputTokens = 0;
+  int64_t outputTokens = 0;
+};
+
+/// Adds token counts (negative: takes them off) to a session's totals; nothing when both are 0.
+Status addTokens(Transaction& tx, const std::string& sessionKey, int64_t input, int64_t output,
+                 FunctionRef<std::string()> context) {
+  if (input == 0 && output == 0) return {};
+  SQLite::Statement& account = tx.statement(kAccount);
+  account.bindNoCopy(1, sessionKey);
+  account.bind(2, input);
+  account.bind(3, output);
+  return tx.run(account, context);
+}
+
 class UpsertRun final : public WriteOp {
  public:
   explicit UpsertRun(RunRecord run) : r_(std::move(run)) {}
@@ -71,9 +90,15 @@ class UpsertRun final : public WriteOp {
       return r_.idempotencyKey.empty() ? fmt::format("run {}", r_.runId)
                                        : fmt::format("run {} (idempotency key {})", r_.runId, r_.idempotencyKey);
     };
-    SQLite::Statement& unaccount = tx.statement(kUnaccount);
-    unaccount.bindNoCopy(1, r_.runId);
-    if (auto st = tx.run(unaccount, context); !st) return st;
+    std::optional<Previous> previous;
+    {
+      SQLite::Statement& q = tx.statement(kPrevious);
+      StatementReset reset(q);
+      q.bindNoCopy(1, r_.runId);
+      if (q.executeStep()) {
+        previous = Previous{q.getColumn(0).getString(), q.getColumn(1).getInt64(), q.getColumn(2).getInt64()};
+      }
+    }
 
     SQLite::Statement& q = tx.statement(kUpsert);
     q.bindNoCopy(1, r_.runId);
@@ -105,11 +130,15 @@ class UpsertRun final : public WriteOp {
     q.bindNoCopy(22, r_.traceId);
     if (auto st = tx.run(q, context); !st) return st;
 
-    SQLite::Statement& account = tx.statement(kAccount);
-    account.bindNoCopy(1, r_.sessionKey);
-    account.bind(2, r_.inputTokens);
-    account.bind(3, r_.outputTokens);
-    return tx.run(account, context);
+    if (previous && previous->sessionKey != r_.sessionKey) {
+      if (auto st = addTokens(tx, previous->sessionKey, -previous->inputTokens, -previous->outputTokens, context);
+          !st) {
+        return st;
+      }
+      return addTokens(tx, r_.sessionKey, r_.inputTokens, r_.outputTokens, context);
+    }
+    return addTokens(tx, r_.sessionKey, r_.inputTokens - (previous ? previous->inputTokens : 0),
+                     r_.outputTokens - (previous ? previous->outputTokens : 0), context);
   }
 
  private:

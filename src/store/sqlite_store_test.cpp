@@ -1162,6 +1162,21 @@ TEST(SqliteStore, MessageCountAndTokensCannotDriftFromTheirRowsAfterFailedBatche
   ASSERT_TRUE(got && got->has_value());
   EXPECT_EQ((*got)->inputTokens, (6 + committed) * 10 - 10 + 4);
   EXPECT_EQ((*got)->outputTokens, (6 + committed) * 3 - 3 + 1);
+
+  // A run recorded under another session takes its tokens from the old session to the new one.
+  Records other;
+  other.sessions = {makeSession("k2", 1)};
+  again.sessionKey = "k2";
+  other.runs = {again};
+  ASSERT_TRUE(store->write(other));
+  got = store->sessions().get("k");
+  ASSERT_TRUE(got && got->has_value());
+  EXPECT_EQ((*got)->inputTokens, (6 + committed) * 10 - 10);
+  EXPECT_EQ((*got)->outputTokens, (6 + committed) * 3 - 3);
+  auto moved = store->sessions().get("k2");
+  ASSERT_TRUE(moved && moved->has_value());
+  EXPECT_EQ((*moved)->inputTokens, 4);
+  EXPECT_EQ((*moved)->outputTokens, 1);
 }
 
 TEST(SqliteStore, OneBatchSpansRepositoriesAtomically) {
