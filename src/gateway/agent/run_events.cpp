@@ -1,5 +1,7 @@
 #include "gateway/agent/run_events.h"
 
+#include "protocol/frames.h"
+
 namespace talon::gateway {
 namespace {
 json::object assistantMessage(std::string_view text) {
@@ -24,25 +26,55 @@ std::string_view errorKind(ErrorCode code) {
 }
 }  // namespace
 
+namespace {
+/// Appends `,"key":value` for each member of `o` (serialized, in order).
+void appendMembers(std::string& out, const json::object& o) {
+  for (const auto& kv : o) {
+    out += ',';
+    protocol::appendJsonString(out, std::string_view(kv.key().data(), kv.key().size()));
+    out += ':';
+    out += json::serialize(kv.value());
+  }
+}
+}  // namespace
+
+// Events are written as text: they are built several times per turn, and a json::object per event
+// (its members hashed and copied, then serialized and freed) cost more than the rest of publishing.
 std::string RunEventEncoder::chat(std::string_view state, json::object extra) {
-  json::object o;
-  o.reserve(extra.size() + 4);
-  o["runId"] = runId_;
-  o["sessionKey"] = sessionKey_;
-  o["seq"] = chatSeq_++;
-  o["state"] = state;
-  for (auto& kv : extra) o[kv.key()] = std::move(kv.value());
-  return json::serialize(o);
+  std::string out;
+  out.reserve(96 + runId_.size() + sessionKey_.size());
+  out += R"({"runId":)";
+  protocol::appendJsonString(out, runId_);
+  out += R"(,"sessionKey":)";
+  protocol::appendJsonString(out, sessionKey_);
+  out += R"(,"seq":)";
+  out += std::to_string(chatSeq_++);
+  out += R"(,"state":)";
+  protocol::appendJsonString(out, state);
+  appendMembers(out, extra);
+  out += '}';
+  return out;
 }
 
 std::string RunEventEncoder::agent(std::string_view stream, int64_t ts, json::object data) {
-  json::object o;
-  o["runId"] = runId_;
-  o["seq"] = agentSeq_++;
-  o["stream"] = stream;
-  o["ts"] = ts;
-  o["data"] = std::move(data);
-  return json::serialize(o);
+  return agentText(stream, ts, json::serialize(data));
+}
+
+std::string RunEventEncoder::agentText(std::string_view stream, int64_t ts, std::string_view dataJson) {
+  std::string out;
+  out.reserve(80 + runId_.size() + dataJson.size());
+  out += R"({"runId":)";
+  protocol::appendJsonString(out, runId_);
+  out += R"(,"seq":)";
+  out += std::to_string(agentSeq_++);
+  out += R"(,"stream":)";
+  protocol::appendJsonString(out, stream);
+  out += R"(,"ts":)";
+  out += std::to_string(ts);
+  out += R"(,"data":)";
+  out += dataJson;
+  out += '}';
+  return out;
 }
 
 std::string RunEventEncoder::chatStatus(std::string_view phase) {
@@ -93,9 +125,12 @@ std::string RunEventEncoder::lifecycleAborted(std::string_view stopReason, int64
 }
 
 std::string RunEventEncoder::turnState(std::string_view state, int64_t ts, json::object extra) {
-  json::object data{{"state", state}};
-  for (auto& kv : extra) data[kv.key()] = std::move(kv.value());
-  return agent("turn", ts, std::move(data));
+  if (extra.contains("state")) extra.erase("state");  // `state` is the turn's own
+  std::string data = R"({"state":)";
+  protocol::appendJsonString(data, state);
+  appendMembers(data, extra);
+  data += '}';
+  return agentText("turn", ts, data);
 }
 
 std::string RunEventEncoder::assistant(std::string_view text, std::string_view delta, int64_t ts) {

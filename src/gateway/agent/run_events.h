@@ -59,6 +59,8 @@ class RunEventEncoder {
  private:
   std::string chat(std::string_view state, json::object extra);
   std::string agent(std::string_view stream, int64_t ts, json::object data);
+  /// The `agent` event with `dataJson` (one JSON object's text) as its data.
+  std::string agentText(std::string_view stream, int64_t ts, std::string_view dataJson);
 
   std::string runId_;
   std::string sessionKey_;
