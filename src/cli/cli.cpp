@@ -11,7 +11,13 @@
 
 namespace talon::cli {
 
-int run(int argc, char** argv) {
+namespace {
+std::function<int()>& afterParse() {
+  static std::function<int()> command;
+  return command;
+}
+
+int parseAndRun(int argc, char** argv) {
   CLI::App app{"Talon: an OpenClaw-compatible agent gateway and fleet control plane"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("talon ") + TALON_VERSION);
@@ -36,8 +42,21 @@ int run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    afterParse() = nullptr;
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
+  }
+  return exitCode;
+}
+}  // namespace
+
+void runAfterParse(std::function<int()> command) { afterParse() = std::move(command); }
+
+int run(int argc, char** argv) {
+  int exitCode = parseAndRun(argc, argv);
+  if (auto command = std::move(afterParse())) {
+    afterParse() = nullptr;
+    return command();
   }
   return exitCode;
 }

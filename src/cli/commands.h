@@ -1,8 +1,15 @@
 #pragma once
 // Registration of the CLI's command groups, one file each. `exitCode` receives the command's result.
 #include <CLI/CLI.hpp>
+#include <functional>
 
 namespace talon::cli {
+
+/// Runs `command` once the command line has been parsed and the parser destroyed; its result is the
+/// process's exit code. For a command that runs for a long time (`gateway run`): the parser's tree of
+/// every command's options (~300 KiB of heap) is not kept alive beside it. Call it from a subcommand
+/// callback, at most once per process. Not thread-safe (the CLI parses on one thread).
+void runAfterParse(std::function<int()> command);
 
 void registerGatewayCommands(CLI::App& app, int& exitCode);   // gateway run
 void registerConfigCommands(CLI::App& app, int& exitCode);    // config validate

@@ -130,7 +130,7 @@ int runGateway(const RunOptions& o) {
 
 }  // namespace
 
-void registerGatewayCommands(CLI::App& app, int& exitCode) {
+void registerGatewayCommands(CLI::App& app, int& /*exitCode: runAfterParse returns the result*/) {
   auto* gw = app.add_subcommand("gateway", "Run the gateway daemon");
   gw->require_subcommand(1);
   auto o = std::make_shared<RunOptions>();
@@ -150,7 +150,8 @@ void registerGatewayCommands(CLI::App& app, int& exitCode) {
                   "Seconds running agent turns may still take after SIGTERM/SIGINT before they are aborted "
                   "(default 10)")
       ->check(CLI::Range(0.0, 3600.0));
-  run->callback([o, &exitCode] { exitCode = runGateway(*o); });
+  // Run once the parser is gone: the gateway runs for hours, the parser's option tree is never used again.
+  run->callback([o] { runAfterParse([o] { return runGateway(*o); }); });
 }
 
 }  // namespace talon::cli
