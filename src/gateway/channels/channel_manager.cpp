@@ -1,10 +1,12 @@
 #include "gateway/channels/channel_manager.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <tuple>
 
 namespace talon::gateway::channels {
@@ -101,18 +103,41 @@ ChannelManagerOptions ChannelManagerOptions::fromConfig(const config::GatewayCon
   return o;
 }
 
+/// What the config asks for one account (planAccounts).
+struct ChannelManager::AccountSpec {
+  std::string provider;
+  std::string accountId;
+  std::string name;
+  std::string path;  // "channels.<provider>" or "channels.<provider>.accounts.<accountId>"
+  bool enabled = true;
+  bool isDefault = false;
+  // The account's settings: the channel's overlaid by the account's own.
+  json::object settings;
+  std::map<std::string, std::string> unavailable;
+  std::map<std::string, config::SecretRef> secretRefs;
+  /// What tells a changed account from an unchanged one at reload: the settings as written (secret refs
+  /// as refs, not their values).
+  std::string fingerprint;
+};
+
 /// One configured account. Fields after `backoff` are guarded by the manager's mutex; the rest are set
-/// by create() and then only read.
+/// by create() / makeAccount() and then only read (`channel` and `isDefault` are atomics: a start after a
+/// stop replaces the adapter, a reload may move the default).
 struct ChannelManager::Account {
   std::string provider;
   std::string accountId;
   std::string channelId;
   std::string name;
   std::string component;  // the health records' component: "channel:<provider>/<accountId>"
+  std::string path;       // its config path
   bool enabled = true;
-  bool isDefault = false;
-  Channel* channel = nullptr;  // owned by the ChannelSet; nullptr when not created
-  std::string configError;     // why it was not created
+  std::atomic<bool> isDefault{false};
+  std::atomic<Channel*> channel{nullptr};  // owned by the ChannelSet; nullptr when not created
+  std::string configError;                 // why it was not created
+  json::object settings;                   // what its adapters are made from
+  std::map<std::string, std::string> unavailable;
+  std::map<std::string, config::SecretRef> secretRefs;
+  std::string fingerprint;
   std::unique_ptr<AccountSink> sink;
   health::Gauge statusGauges[3];
   health::Gauge connectedGauge;
@@ -122,7 +147,10 @@ struct ChannelManager::Account {
   ReconnectBackoff backoff;
 
   bool running = false;
-  bool starting = false;  // a start attempt is under way
+  bool starting = false;     // a start attempt is under way
+  bool manualStop = false;   // stopped by the operator (channels.stop / logout) until channels.start
+  bool retired = false;      // replaced or removed by a reload: never used again
+  bool channelUsed = false;  // the current adapter was started once (a new start needs a fresh one)
   std::string lastError;
   int64_t lastStartAtMs = 0;
   int64_t startRetries = 0;
@@ -186,9 +214,20 @@ Result<std::unique_ptr<ChannelManager>> ChannelManager::create(ChannelManagerDep
   m->reconnectsTotal_ = (*families)[1];
   m->connected_ = (*families)[2];
   m->recoveryAttempts_ = (*families)[3];
-  const auto providers = m->deps_.registry.providers();
+  auto specs = m->planAccounts(m->deps_.config);
+  if (!specs) return fail(specs.error());
+  for (auto& spec : *specs) m->accounts_.push_back(m->makeAccount(std::move(spec), nullptr));
+  for (auto& a : m->accounts_) {
+    if (a->enabled) m->evaluate(*a);
+  }
+  return m;
+}
 
-  for (const auto& channel : m->deps_.config.entries) {
+Result<std::vector<ChannelManager::AccountSpec>> ChannelManager::planAccounts(
+    const config::ChannelsConfig& config) const {
+  const auto providers = deps_.registry.providers();
+  std::vector<AccountSpec> out;
+  for (const auto& channel : config.entries) {
     if (!std::binary_search(providers.begin(), providers.end(), channel.id)) {
       return fail(ErrorCode::kConfigInvalid, "channels." + channel.id + ": Talon has no adapter for this channel");
     }
@@ -202,65 +241,119 @@ Result<std::unique_ptr<ChannelManager>> ChannelManager::create(ChannelManagerDep
       defaultId = std::find(ids.begin(), ids.end(), "default") != ids.end() ? "default" : ids.front();
     }
     for (const auto& id : ids) {
-      auto a = std::make_unique<Account>(options.startBackoff);
-      a->provider = channel.id;
-      a->accountId = id;
-      a->channelId = channel.id + ":" + id;
-      a->component = "channel:" + channel.id + "/" + id;
-      a->isDefault = id == defaultId;
-      // The account's settings: the channel's overlaid by the account's own.
-      json::object settings = channel.settings.values;
-      std::map<std::string, std::string> unavailable = channel.settings.unavailable;
+      AccountSpec a;
+      a.provider = channel.id;
+      a.accountId = id;
+      a.isDefault = id == defaultId;
+      a.settings = channel.settings.values;
+      a.unavailable = channel.settings.unavailable;
+      a.secretRefs = channel.settings.secretRefs;
       if (auto it = channel.accountSettings.find(id); it != channel.accountSettings.end()) {
         for (const auto& kv : it->second.values) {
-          settings[kv.key()] = kv.value();
-          unavailable.erase(std::string(kv.key()));
+          a.settings[kv.key()] = kv.value();
+          a.unavailable.erase(std::string(kv.key()));
+          a.secretRefs.erase(std::string(kv.key()));
         }
-        for (const auto& [k, why] : it->second.unavailable) unavailable[k] = why;
+        for (const auto& [k, why] : it->second.unavailable) {
+          a.unavailable[k] = why;
+          a.secretRefs.erase(k);
+        }
+        for (const auto& [k, ref] : it->second.secretRefs) a.secretRefs[k] = ref;
       }
-      a->name = stringIn(settings, "name");
-      a->enabled = channelEnabled && enabledIn(settings);
-      const std::string path =
+      a.name = stringIn(a.settings, "name");
+      a.enabled = channelEnabled && enabledIn(a.settings);
+      a.path =
           channel.accountSettings.empty() ? "channels." + channel.id : "channels." + channel.id + ".accounts." + id;
-      if (!a->enabled) {
-        a->health.healthState = "disabled";
-      } else if (!unavailable.empty()) {
-        const auto& [key, why] = *unavailable.begin();
-        a->configError = fmt::format("{}.{} cannot be read: {}", path, key, why);
-        a->health.suggestedAction = "make the secret " + path + "." + key + " readable, then restart the gateway";
-      } else {
-        ChannelContext context{id, std::move(settings), m->deps_.executors, m->deps_.clock, m->deps_.io};
-        auto created = m->deps_.registry.create(channel.id, context);
-        if (created) {
-          a->channel = created->get();
-          m->deps_.channels.add(a->channelId, std::move(*created));
-          if (a->isDefault) m->deps_.channels.setDefault(channel.id, a->channelId);
-        } else {
-          a->configError = created.error().message;
-          a->health.suggestedAction = "fix the settings of " + path + ", then restart the gateway";
-        }
+      // The fingerprint: plain values, refs as refs (their resolved values differ between a start-up load
+      // and a reload, which resolves none), unreadable non-ref values by their reason.
+      json::object values, refs, missing;
+      for (const auto& kv : a.settings) {
+        if (!a.secretRefs.contains(std::string(kv.key()))) values[kv.key()] = kv.value();
       }
-      if (!a->configError.empty()) {
-        spdlog::error("channel {}: not started: {}", a->channelId, a->configError);
-        a->lastError = a->configError;
+      for (const auto& [k, ref] : a.secretRefs) {
+        refs[k] = json::object{{"source", ref.source}, {"provider", ref.provider}, {"id", ref.id}};
       }
-      if (a->enabled) {
-        for (std::size_t i = 0; i < 3; ++i) {
-          a->statusGauges[i] = *m->healthStatus_->gauge({a->provider, a->accountId, kDimensions[i]});
-        }
-        a->connectedGauge = *m->connected_->gauge({a->provider, a->accountId});
-        a->reconnectsCounter = *m->reconnectsTotal_->counter({a->provider, a->accountId});
-        a->recoveredCounter = *m->recoveryAttempts_->counter({a->provider, a->accountId, "recovered"});
-        a->recoveryFailedCounter = *m->recoveryAttempts_->counter({a->provider, a->accountId, "failed"});
+      for (const auto& [k, why] : a.unavailable) {
+        if (!a.secretRefs.contains(k)) missing[k] = why;
       }
-      a->sink = std::make_unique<AccountSink>(*m, *a);
-      m->accounts_.push_back(std::move(a));
+      a.fingerprint = json::serialize(json::object{{"enabled", a.enabled},
+                                                   {"values", std::move(values)},
+                                                   {"refs", std::move(refs)},
+                                                   {"missing", std::move(missing)}});
+      out.push_back(std::move(a));
     }
   }
-  for (auto& a : m->accounts_) {
-    if (a->enabled) m->evaluate(*a);
+  return out;
+}
+
+std::unique_ptr<ChannelManager::Account> ChannelManager::makeAccount(AccountSpec spec, const Account* previous) {
+  auto a = std::make_unique<Account>(options_.startBackoff);
+  a->provider = spec.provider;
+  a->accountId = spec.accountId;
+  a->channelId = spec.provider + ":" + spec.accountId;
+  a->component = "channel:" + spec.provider + "/" + spec.accountId;
+  a->path = spec.path;
+  a->name = spec.name;
+  a->enabled = spec.enabled;
+  a->isDefault = spec.isDefault;
+  a->fingerprint = std::move(spec.fingerprint);
+  a->secretRefs = std::move(spec.secretRefs);
+  a->settings = std::move(spec.settings);
+  a->unavailable = std::move(spec.unavailable);
+  // Secret refs without a value: resolved at start-up (values set), or lent by the account this one
+  // replaces when the ref is the same; a new or changed ref waits for a restart.
+  for (const auto& [key, ref] : a->secretRefs) {
+    if (a->settings.contains(key) || a->unavailable.contains(key)) continue;
+    const config::SecretRef* before = nullptr;
+    if (previous) {
+      if (auto it = previous->secretRefs.find(key); it != previous->secretRefs.end()) before = &it->second;
+    }
+    if (before && before->source == ref.source && before->provider == ref.provider && before->id == ref.id) {
+      if (auto v = previous->settings.find(key); v != previous->settings.end()) {
+        a->settings[key] = v->value();
+        continue;
+      }
+      if (auto why = previous->unavailable.find(key); why != previous->unavailable.end()) {
+        a->unavailable[key] = why->second;
+        continue;
+      }
+    }
+    a->unavailable[key] =
+        "a secret ref added or changed by a config reload (refs are resolved when the gateway starts)";
   }
-  return m;
+  if (!a->enabled) {
+    a->health.healthState = "disabled";
+  } else if (!a->unavailable.empty()) {
+    const auto& [key, why] = *a->unavailable.begin();
+    a->configError = fmt::format("{}.{} cannot be read: {}", a->path, key, why);
+    a->health.suggestedAction = "make the secret " + a->path + "." + key + " readable, then restart the gateway";
+  } else {
+    ChannelContext context{a->accountId, a->settings, deps_.executors, deps_.clock, deps_.io, nullptr};
+    auto created = deps_.registry.create(a->provider, context);
+    if (created) {
+      a->channel = created->get();
+      deps_.channels.add(a->channelId, std::move(*created));
+    } else {
+      a->configError = created.error().message;
+      a->health.suggestedAction = "fix the settings of " + a->path + ", then restart the gateway";
+    }
+  }
+  if (!a->configError.empty()) {
+    spdlog::error("channel {}: not started: {}", a->channelId, a->configError);
+    a->lastError = a->configError;
+  }
+  if (a->channel.load() && a->isDefault) deps_.channels.setDefault(a->provider, a->channelId);
+  if (a->enabled) {
+    for (std::size_t i = 0; i < 3; ++i) {
+      a->statusGauges[i] = *healthStatus_->gauge({a->provider, a->accountId, kDimensions[i]});
+    }
+    a->connectedGauge = *connected_->gauge({a->provider, a->accountId});
+    a->reconnectsCounter = *reconnectsTotal_->counter({a->provider, a->accountId});
+    a->recoveredCounter = *recoveryAttempts_->counter({a->provider, a->accountId, "recovered"});
+    a->recoveryFailedCounter = *recoveryAttempts_->counter({a->provider, a->accountId, "failed"});
+  }
+  a->sink = std::make_unique<AccountSink>(*this, *a);
+  return a;
 }
 
 void ChannelManager::start(ChannelSink& sink) {
@@ -268,25 +361,30 @@ void ChannelManager::start(ChannelSink& sink) {
     std::lock_guard lock(mu_);
     sink_ = &sink;
   }
-  for (auto& a : accounts_) {
-    if (a->enabled && a->channel) attemptStart(*a);
+  for (Account* a : liveAccounts()) {
+    if (a->enabled && a->channel.load()) attemptStart(*a);
   }
   scheduleReconcile();
 }
 
 void ChannelManager::attemptStart(Account& a) {
+  Channel* channel = a.channel.load();
   {
     std::lock_guard lock(mu_);
-    if (stopped_ || a.running || a.starting) return;
+    if (stopped_ || a.running || a.starting || a.manualStop || a.retired || !channel) return;
     a.starting = true;
+    a.channelUsed = true;
     a.lastStartAtMs = deps_.clock->nowMs();
     a.retryTimer.reset();
   }
-  Status s = a.channel->start(*a.sink);
+  Status s = channel->start(*a.sink);
+  bool stopAgain = false;
   {
     std::lock_guard lock(mu_);
     a.starting = false;
-    if (s) {
+    if (s && (a.manualStop || a.retired || stopped_)) {
+      stopAgain = true;  // stopped while it was starting
+    } else if (s) {
       a.running = true;
       a.lastError.clear();
       a.backoff.succeeded();
@@ -300,7 +398,7 @@ void ChannelManager::attemptStart(Account& a) {
         a.retryTimer = deps_.executors.after(delay, [this, &a] {
           {
             std::lock_guard lock(mu_);
-            if (stopped_) return;
+            if (stopped_ || a.manualStop || a.retired) return;
             ++a.startRetries;
           }
           attemptStart(a);
@@ -310,6 +408,7 @@ void ChannelManager::attemptStart(Account& a) {
       }
     }
   }
+  if (stopAgain) channel->stop();
   evaluate(a);
 }
 
@@ -345,11 +444,19 @@ void ChannelManager::scheduleReconcile() {
 }
 
 void ChannelManager::reconcile() {
-  for (auto& a : accounts_) {
+  for (Account* a : liveAccounts()) {
     if (!a->enabled) continue;
     evaluate(*a);
     recover(*a);
   }
+}
+
+std::vector<ChannelManager::Account*> ChannelManager::liveAccounts() const {
+  std::lock_guard lock(mu_);
+  std::vector<Account*> out;
+  out.reserve(accounts_.size());
+  for (const auto& a : accounts_) out.push_back(a.get());
+  return out;
 }
 
 void ChannelManager::reportRecovery(Account& a, health::HealthState state, std::string detail) {
@@ -367,7 +474,7 @@ void ChannelManager::recover(Account& a) {
   std::string reason;
   {
     std::lock_guard lock(mu_);
-    if (stopped_ || !sink_) return;
+    if (stopped_ || !sink_ || a.retired || a.manualStop) return;
     auto& r = a.recovery;
     if (a.health.degradedSinceMs == 0) {
       if (r.attempts == 0 && !r.escalated) return;
@@ -398,7 +505,7 @@ void ChannelManager::recover(Account& a) {
       }
       if (r.escalated) {
         // Bounded: no more attempts until it recovers (the adapter's own reconnect goes on).
-      } else if (!a.channel || r.failed >= options_.recovery.maxAttempts) {
+      } else if (!a.channel.load() || r.failed >= options_.recovery.maxAttempts) {
         r.escalated = true;
         step = Step::kEscalate;
       } else {
@@ -444,8 +551,14 @@ void ChannelManager::attemptRecovery(Account& a, int64_t attempt) {
   bool running;
   uint64_t round;
   TimerHandlePtr oldTimer;
+  // No operator start/stop or reload between the decision and the restart.
+  std::unique_lock lifecycle(lifecycleMu_);
   {
     std::lock_guard lock(mu_);
+    if (a.retired || a.manualStop || stopped_) {
+      a.recovery.inFlight = false;
+      return;
+    }
     reason = a.recovery.reason;
     running = a.running;
     round = ++a.recovery.probeRound;
@@ -462,7 +575,7 @@ void ChannelManager::attemptRecovery(Account& a, int64_t attempt) {
                  fmt::format("recoveryAttempts {} of {}: {} ({})", attempt, options_.recovery.maxAttempts,
                              running ? "restarted" : "started again", reason));
   if (running) {
-    Status s = a.channel->restart();
+    Status s = a.channel.load()->restart();
     if (!s && s.error().code != ErrorCode::kUnsupported) {
       std::lock_guard lock(mu_);
       a.recovery.lastError = s.error().message;
@@ -472,6 +585,7 @@ void ChannelManager::attemptRecovery(Account& a, int64_t attempt) {
   } else {
     attemptStart(a);
   }
+  lifecycle.unlock();
   {
     std::lock_guard lock(mu_);
     running = a.running;
@@ -502,7 +616,7 @@ void ChannelManager::attemptRecovery(Account& a, int64_t attempt) {
     std::lock_guard lock(mu_);
     if (a.recovery.probeRound == round) a.recovery.probeTimer = timer;
   }
-  a.channel->probe([finish](Status s) { finish(std::move(s)); });
+  a.channel.load()->probe([finish](Status s) { finish(std::move(s)); });
 }
 
 void ChannelManager::onRecoveryProbe(Account& a, Status outcome) {
@@ -511,7 +625,7 @@ void ChannelManager::onRecoveryProbe(Account& a, Status outcome) {
   TimerHandlePtr timer;
   {
     std::lock_guard lock(mu_);
-    if (stopped_) return;
+    if (stopped_ || a.retired) return;
     auto& r = a.recovery;
     if (!r.inFlight) return;
     r.inFlight = false;
@@ -592,14 +706,18 @@ void ChannelManager::evaluate(Account& a) {
   // One evaluation at a time, so the records, gauges and events of an account change in order.
   std::lock_guard evaluating(evalMu_);
   const int64_t now = deps_.clock->nowMs();
-  const ChannelHealth ch = a.channel ? a.channel->health() : ChannelHealth{};
+  Channel* channel = a.channel.load();
+  const ChannelHealth ch = channel ? channel->health() : ChannelHealth{};
   AccountHealth h;
   int64_t reconnectsDelta = 0;
   bool changed = false;
+  bool stoppedByOperator = false;
   AccountHealth before;
   std::string lastError;
   {
     std::lock_guard lock(mu_);
+    if (a.retired) return;  // its records belong to the account that replaced it, or are gone
+    stoppedByOperator = a.manualStop && a.configError.empty();
     before = a.health;
     lastError = a.lastError;
     const int64_t lastInbound = std::max(ch.lastInboundAtMs, a.lastInboundAtMs.load());
@@ -609,6 +727,8 @@ void ChannelManager::evaluate(Account& a) {
       h.transport = DimensionHealth::kUnhealthy;
       h.healthState = "not-running";
       h.suggestedAction = a.health.suggestedAction;
+    } else if (stoppedByOperator) {
+      h.healthState = "stopped";  // every dimension unknown: not failed, not muted, nothing to recover
     } else if (!a.running) {
       h.transport = a.starting || a.lastStartAtMs == 0 ? DimensionHealth::kUnknown : DimensionHealth::kUnhealthy;
       h.healthState = a.lastStartAtMs == 0 || a.starting ? "starting" : "not-running";
@@ -660,8 +780,9 @@ void ChannelManager::evaluate(Account& a) {
         }
       }
     }
-    const bool healthy = h.transport == DimensionHealth::kHealthy && h.application == DimensionHealth::kHealthy &&
-                         h.functional == DimensionHealth::kHealthy;
+    const bool healthy =
+        stoppedByOperator || (h.transport == DimensionHealth::kHealthy && h.application == DimensionHealth::kHealthy &&
+                              h.functional == DimensionHealth::kHealthy);
     h.degradedSinceMs = healthy ? 0 : (before.degradedSinceMs != 0 ? before.degradedSinceMs : now);
     changed = !a.evaluated || !(h == before);
     a.health = h;
@@ -679,6 +800,10 @@ void ChannelManager::evaluate(Account& a) {
     if (i == 0) detail = lastError;
     if (i == 0 && detail.empty() && ch.state != ChannelHealth::State::kConnected) detail = ch.detail;
     if (i == 2 && h.muted) detail = "muted: no inbound traffic within the stale-event threshold";
+    if (stoppedByOperator) {
+      detail = fmt::format("stopped by the operator (channels.stop); `talon channels start {} --account {}` starts it",
+                           a.provider, a.accountId);
+    }
     if (!h.suggestedAction.empty() && dims[i] != DimensionHealth::kHealthy && dims[i] != DimensionHealth::kUnknown) {
       detail += detail.empty() ? h.suggestedAction : "; " + h.suggestedAction;
     }
@@ -688,7 +813,9 @@ void ChannelManager::evaluate(Account& a) {
   if (reconnectsDelta > 0) a.reconnectsCounter.inc(static_cast<uint64_t>(reconnectsDelta));
   if (!changed) return;
   const bool healthy = h.degradedSinceMs == 0;
-  if (healthy) {
+  if (stoppedByOperator) {
+    spdlog::info("channel {}: stopped by the operator", a.channelId);
+  } else if (healthy) {
     spdlog::info("channel {}: healthy", a.channelId);
   } else if (h.healthState == "starting") {
     spdlog::info("channel {}: starting", a.channelId);
@@ -715,7 +842,7 @@ void ChannelManager::evaluate(Account& a) {
 
 std::vector<AccountStatus> ChannelManager::status() const {
   std::vector<AccountStatus> out;
-  for (const auto& a : accounts_) {
+  for (Account* a : liveAccounts()) {
     AccountStatus s;
     s.channelId = a->channelId;
     s.provider = a->provider;
@@ -723,8 +850,8 @@ std::vector<AccountStatus> ChannelManager::status() const {
     s.name = a->name;
     s.enabled = a->enabled;
     s.configured = a->configError.empty();
-    s.isDefault = a->isDefault;
-    if (a->channel) s.channel = a->channel->health();
+    s.isDefault = a->isDefault.load();
+    if (Channel* c = a->channel.load()) s.channel = c->health();
     std::lock_guard lock(mu_);
     s.running = a->running;
     s.lastError = a->lastError;
@@ -736,6 +863,7 @@ std::vector<AccountStatus> ChannelManager::status() const {
     s.lastProbe = a->lastProbe;
     s.recoveryAttempts = a->recovery.attempts;
     s.escalated = a->recovery.escalated;
+    s.stopped = a->manualStop;
     out.push_back(std::move(s));
   }
   std::sort(out.begin(), out.end(), [](const AccountStatus& x, const AccountStatus& y) {
@@ -759,7 +887,7 @@ void ChannelManager::probe(std::string provider, std::chrono::milliseconds timeo
   {
     std::lock_guard lock(mu_);
     for (auto& a : accounts_) {
-      if (a->channel && a->running && (provider.empty() || a->provider == provider)) targets.push_back(a.get());
+      if (a->channel.load() && a->running && (provider.empty() || a->provider == provider)) targets.push_back(a.get());
     }
   }
   if (targets.empty()) {
@@ -795,7 +923,7 @@ void ChannelManager::probe(std::string provider, std::chrono::milliseconds timeo
     finish();
   });
   for (Account* a : targets) {
-    a->channel->probe([this, round, finish, a, started](Status s) {
+    a->channel.load()->probe([this, round, finish, a, started](Status s) {
       {
         std::lock_guard lock(round->mu);
         if (round->finished) return;
@@ -815,6 +943,288 @@ void ChannelManager::probe(std::string provider, std::chrono::milliseconds timeo
       if (last) finish();
     });
   }
+}
+
+std::string ChannelReloadReport::summary() const {
+  std::string out;
+  auto part = [&out](std::string_view verb, const std::vector<std::string>& ids) {
+    if (ids.empty()) return;
+    if (!out.empty()) out += "; ";
+    out += fmt::format("{} {}", verb, fmt::join(ids, ", "));
+  };
+  part("started", started);
+  part("stopped", stopped);
+  part("restarted", restarted);
+  part("unchanged", unchanged);
+  return out.empty() ? "no channel accounts" : out;
+}
+
+Result<ChannelManager::Account*> ChannelManager::findAccount(std::string_view provider,
+                                                             std::optional<std::string_view> accountId) const {
+  std::lock_guard lock(mu_);
+  bool known = false;
+  for (const auto& a : accounts_) {
+    if (a->provider != provider) continue;
+    known = true;
+    if (accountId && !accountId->empty() ? a->accountId == *accountId : a->isDefault.load()) return a.get();
+  }
+  // OpenClaw answers INVALID_REQUEST "unknown channel: <id>" (server-methods/channels.ts).
+  if (!known) {
+    const std::string message = fmt::format("unknown channel: {}", provider);
+    return fail(ErrorCode::kInvalidArgument, message, message);
+  }
+  const std::string message = fmt::format("unknown account {} of channel {}",
+                                          accountId && !accountId->empty() ? *accountId : "(default)", provider);
+  return fail(ErrorCode::kInvalidArgument, message, message);
+}
+
+bool ChannelManager::stopByOperator(Account& a) {
+  bool already;
+  std::vector<TimerHandlePtr> timers;
+  bool wasEscalated = false;
+  {
+    std::lock_guard lock(mu_);
+    already = a.manualStop;
+    a.manualStop = true;
+    a.running = false;
+    if (a.retryTimer) timers.push_back(std::move(a.retryTimer));
+    if (a.recovery.probeTimer) timers.push_back(std::move(a.recovery.probeTimer));
+    wasEscalated = a.recovery.escalated;
+    const uint64_t round = a.recovery.probeRound + 1;  // a late probe answer belongs to no attempt
+    a.recovery = Account::Recovery{};
+    a.recovery.probeRound = round;
+  }
+  for (auto& t : timers) t->cancel();
+  if (Channel* c = a.channel.load()) c->stop();
+  deps_.healthRecords.remove(a.component, "recovery");
+  health::AlertRouter* alerts;
+  {
+    std::lock_guard lock(mu_);
+    alerts = alerts_;
+  }
+  if (wasEscalated && alerts) alerts->resolve(a.component, a.channelId + " was stopped by the operator.");
+  if (a.enabled) evaluate(a);
+  return already;
+}
+
+Status ChannelManager::freshChannel(Account& a) {
+  {
+    std::lock_guard lock(mu_);
+    if (!a.channelUsed) return {};
+  }
+  ChannelContext context{a.accountId, a.settings, deps_.executors, deps_.clock, deps_.io, nullptr};
+  auto created = deps_.registry.create(a.provider, context);
+  if (!created) return fail(created.error());
+  Channel* fresh = created->get();
+  deps_.channels.add(a.channelId, std::move(*created));  // retires the used one
+  std::lock_guard lock(mu_);
+  a.channel = fresh;
+  a.channelUsed = false;
+  return {};
+}
+
+void ChannelManager::retire(Account& a, bool removeRecords) {
+  std::vector<TimerHandlePtr> timers;
+  {
+    // Under evalMu_ too: no evaluation of this account is under way or follows.
+    std::lock_guard evaluating(evalMu_);
+    std::lock_guard lock(mu_);
+    a.retired = true;
+    a.running = false;
+    if (a.retryTimer) timers.push_back(std::move(a.retryTimer));
+    if (a.recovery.probeTimer) timers.push_back(std::move(a.recovery.probeTimer));
+    auto it = std::find_if(accounts_.begin(), accounts_.end(), [&](const auto& p) { return p.get() == &a; });
+    if (it != accounts_.end()) {
+      retired_.push_back(std::move(*it));
+      accounts_.erase(it);
+    }
+  }
+  for (auto& t : timers) t->cancel();
+  if (Channel* c = a.channel.load()) {
+    c->stop();
+    deps_.channels.remove(a.channelId);
+  }
+  if (removeRecords) {
+    for (auto d : kDimensions) deps_.healthRecords.remove(a.component, d);
+    deps_.healthRecords.remove(a.component, "recovery");
+    if (a.enabled) {
+      for (auto& g : a.statusGauges) g.set(dimensionHealthValue(DimensionHealth::kUnknown));
+      a.connectedGauge.set(0);
+    }
+  }
+}
+
+Result<AccountStartResult> ChannelManager::startAccount(std::string_view provider,
+                                                        std::optional<std::string_view> accountId) {
+  std::lock_guard lifecycle(lifecycleMu_);
+  auto found = findAccount(provider, accountId);
+  if (!found) return fail(found.error());
+  Account& a = **found;
+  AccountStartResult r;
+  r.provider = a.provider;
+  r.accountId = a.accountId;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return fail(ErrorCode::kFailedPrecondition, "the gateway is stopping");
+    if (!sink_) return fail(ErrorCode::kUnavailable, "the channel runtime has not started yet");
+    if (a.running || a.starting || (a.retryTimer && !a.manualStop)) {
+      r.started = a.running;
+      r.status = "retry";
+      r.reason = "task-owned";
+      r.alreadyRunning = true;
+      r.lastError = a.running ? "" : a.lastError;
+      return r;
+    }
+    if (!a.enabled) {
+      r.status = "skipped";
+      r.reason = "disabled";
+      return r;
+    }
+    if (!a.configError.empty()) {
+      r.status = "skipped";
+      r.reason = a.unavailable.empty() ? "unconfigured" : "secret-unavailable";
+      r.lastError = a.configError;
+      return r;
+    }
+    a.manualStop = false;
+  }
+  if (auto s = freshChannel(a); !s) {
+    std::lock_guard lock(mu_);
+    a.lastError = s.error().message;
+    const std::string message = fmt::format("channel {} cannot start: {}", a.channelId, s.error().message);
+    return fail(ErrorCode::kUnavailable, message, message);
+  }
+  spdlog::info("channel {}: start requested by the operator", a.channelId);
+  attemptStart(a);
+  std::lock_guard lock(mu_);
+  r.status = "handed-off";
+  r.started = a.running;
+  if (!a.running && !a.retryTimer) {
+    const std::string message = fmt::format("channel {} cannot start: {}", a.channelId, a.lastError);
+    return fail(ErrorCode::kUnavailable, message, message);
+  }
+  if (!a.running) r.lastError = a.lastError;
+  return r;
+}
+
+Result<AccountStopResult> ChannelManager::stopAccount(std::string_view provider,
+                                                      std::optional<std::string_view> accountId) {
+  std::lock_guard lifecycle(lifecycleMu_);
+  auto found = findAccount(provider, accountId);
+  if (!found) return fail(found.error());
+  Account& a = **found;
+  AccountStopResult r;
+  r.provider = a.provider;
+  r.accountId = a.accountId;
+  r.alreadyStopped = stopByOperator(a);
+  return r;
+}
+
+Result<AccountLogoutResult> ChannelManager::logoutAccount(std::string_view provider,
+                                                          std::optional<std::string_view> accountId) {
+  std::lock_guard lifecycle(lifecycleMu_);
+  auto found = findAccount(provider, accountId);
+  if (!found) return fail(found.error());
+  Account& a = **found;
+  AccountLogoutResult r;
+  r.provider = a.provider;
+  r.accountId = a.accountId;
+  stopByOperator(a);
+  // Drop the adapter with what it holds; the next start makes a fresh one.
+  if (a.channel.load()) {
+    {
+      std::lock_guard lock(mu_);
+      a.channelUsed = true;
+    }
+    if (auto s = freshChannel(a); !s) {
+      spdlog::warn("channel {}: logout: cannot prepare a fresh adapter: {}", a.channelId, s.error().message);
+    }
+    r.cleared = true;
+  }
+  r.loggedOut = true;
+  spdlog::info("channel {}: logged out by the operator (session state {})", a.channelId,
+               r.cleared ? "discarded" : "none");
+  return r;
+}
+
+ChannelReloadReport ChannelManager::applyConfig(const config::ChannelsConfig& next) {
+  std::lock_guard lifecycle(lifecycleMu_);
+  ChannelReloadReport report;
+  bool started;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return report;
+    started = sink_ != nullptr;  // before start(), start() starts what is created here
+  }
+  auto specs = planAccounts(next);
+  if (!specs) {
+    // Config validation refuses a channel without an adapter, so this is not expected; keep what runs.
+    spdlog::error("config reload: channels not applied: {}", specs.error().message);
+    deps_.healthRecords.set({"channels", "reload", health::HealthState::kFailed, specs.error().message, false});
+    return report;
+  }
+  std::map<std::string, Account*> current;
+  for (Account* a : liveAccounts()) current[a->channelId] = a;
+  std::vector<Account*> toStart;
+  std::map<std::string, std::string> defaults;  // provider -> channel id of its default account
+  for (auto& spec : *specs) {
+    const std::string id = spec.provider + ":" + spec.accountId;
+    if (spec.isDefault) defaults[spec.provider] = id;
+    auto it = current.find(id);
+    if (it != current.end() && it->second->fingerprint == spec.fingerprint) {
+      it->second->isDefault = spec.isDefault;
+      report.unchanged.push_back(id);
+      current.erase(it);
+      continue;
+    }
+    Account* previous = it != current.end() ? it->second : nullptr;
+    bool manualStop = false;
+    if (previous) {
+      {
+        std::lock_guard lock(mu_);
+        manualStop = previous->manualStop;
+      }
+      retire(*previous, true);
+      current.erase(it);
+    }
+    auto account = makeAccount(std::move(spec), previous);
+    account->manualStop = manualStop;
+    Account* a = account.get();
+    {
+      std::lock_guard lock(mu_);
+      accounts_.push_back(std::move(account));
+    }
+    (previous ? report.restarted : report.started).push_back(id);
+    if (a->enabled) toStart.push_back(a);
+  }
+  for (auto& [id, a] : current) {  // no longer configured
+    retire(*a, true);
+    report.stopped.push_back(id);
+  }
+  for (const auto& spec_provider : report.stopped) {
+    const std::string provider = spec_provider.substr(0, spec_provider.find(':'));
+    if (!defaults.contains(provider)) deps_.channels.clearDefault(provider);
+  }
+  for (const auto& [provider, id] : defaults) {
+    if (deps_.channels.find(id) != nullptr) {
+      deps_.channels.setDefault(provider, id);
+    } else {
+      deps_.channels.clearDefault(provider);
+    }
+  }
+  for (Account* a : toStart) {
+    evaluate(*a);
+    if (started && a->channel.load()) attemptStart(*a);  // nothing while it is stopped by the operator
+  }
+  const std::string summary = report.summary();
+  if (report.changed()) {
+    spdlog::info("config reload: channels: {}", summary);
+  } else {
+    spdlog::debug("config reload: channels: {}", summary);
+  }
+  deps_.healthRecords.set({"channels", "reload", health::HealthState::kOk,
+                           fmt::format("last reload at {}: {}", deps_.clock->nowMs(), summary), false});
+  return report;
 }
 
 }  // namespace talon::gateway::channels

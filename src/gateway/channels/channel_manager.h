@@ -14,6 +14,13 @@
 // counted (AccountStatus::recoveryAttempts, talon_channel_recovery_attempts_total, the health record
 // dimension "recovery").
 //
+// Lifecycle (docs/channels.md "Lifecycle"): startAccount / stopAccount / logoutAccount serve OpenClaw's
+// channels.start / channels.stop / channels.logout. An account stopped by the operator shows as "stopped"
+// (not failed, not muted: no recovery, no status issue) and stays stopped across config reloads until it is
+// started again. Every start after a stop runs a fresh adapter instance (Channel::start is called once per
+// instance). applyConfig() is the live reload of `channels.*`: accounts added start, removed ones stop,
+// changed ones restart; the others keep their connection.
+//
 // Channel ids: every account runs under "<provider>:<accountId>" in the ChannelSet and on the inbound
 // path (InboundRouter's findChannel); "<provider>" alone names the channel's default account (see
 // ChannelSet::find).
@@ -98,6 +105,58 @@ struct AccountStatus {
   int64_t recoveryAttempts = 0;
   /// The account was escalated to the alert targets and has not recovered since.
   bool escalated = false;
+  /// Stopped by the operator (channels.stop / channels.logout); stays stopped until channels.start.
+  bool stopped = false;
+};
+
+/// What channels.start did for one account (OpenClaw 2026.9.6 server-methods/channels.ts
+/// startChannelAccount and ChannelAccountStartOutcome).
+struct AccountStartResult {
+  std::string provider;
+  std::string accountId;
+  /// The account runs now (OpenClaw's `started`).
+  bool started = false;
+  /// OpenClaw's outcome: "handed-off" (a start was made) | "retry" (reason "task-owned": it was running
+  /// already) | "skipped" (reason "disabled", "secret-unavailable" or "unconfigured").
+  std::string status;
+  std::string reason;  // empty for "handed-off"
+  /// It was running before the call: nothing was done (Talon's field, next to OpenClaw's "task-owned").
+  bool alreadyRunning = false;
+  /// Why it is not running after a start that will be retried (the network was unreachable); empty else.
+  std::string lastError;
+};
+
+/// What channels.stop did for one account (OpenClaw's {channel, accountId, stopped}).
+struct AccountStopResult {
+  std::string provider;
+  std::string accountId;
+  bool stopped = true;
+  /// It was stopped by the operator already: nothing was done.
+  bool alreadyStopped = false;
+};
+
+/// What channels.logout did for one account (OpenClaw's {channel, accountId, cleared, loggedOut}).
+struct AccountLogoutResult {
+  std::string provider;
+  std::string accountId;
+  /// The account's session state was discarded: the adapter instance, with what it held in memory
+  /// (Telegram's getUpdates offset, IRC's and MQTT's connection state), is dropped and a fresh one is
+  /// made on the next start. Talon stores no channel session on disk, and credentials stay
+  /// in the config.
+  bool cleared = false;
+  bool loggedOut = false;
+};
+
+/// What one live config reload did to the channel accounts (channel ids "<provider>:<accountId>").
+struct ChannelReloadReport {
+  std::vector<std::string> started;    // added accounts (started unless disabled)
+  std::vector<std::string> stopped;    // removed accounts
+  std::vector<std::string> restarted;  // accounts whose settings changed
+  std::vector<std::string> unchanged;  // accounts that kept their connection
+  /// Some account was started, stopped or restarted.
+  bool changed() const { return !started.empty() || !stopped.empty() || !restarted.empty(); }
+  /// "started a, b; stopped c; restarted d; unchanged e" (the parts that are not empty).
+  std::string summary() const;
 };
 
 /// Self-recovery (from `gateway.channelHealth.recovery`).
@@ -141,9 +200,10 @@ struct ChannelManagerDeps {
 };
 
 /// Thread rules: create(), start() and stop() are called once each, in that order, by the gateway;
-/// status(), reconcile() and probe() may be called from any thread; inbound messages and timers arrive
-/// on any thread. One mutex guards the accounts; it is never held while a channel, the health registry or
-/// the bus is called (a second one only serialises evaluations).
+/// status(), reconcile(), probe(), the account lifecycle calls and applyConfig() may be called from any
+/// thread; inbound messages and timers arrive on any thread. One mutex guards the accounts; it is never
+/// held while a channel, the health registry or the bus is called (a second one only serialises
+/// evaluations, a third lifecycle changes).
 class ChannelManager {
  public:
   /// Creates a Channel for every enabled account of every configured channel and adds it to
@@ -178,6 +238,30 @@ class ChannelManager {
   void reconcile();
   /// Every configured account, in (provider, accountId) order.
   std::vector<AccountStatus> status() const;
+
+  /// channels.start: starts the account `accountId` of `provider` (nullopt or empty: the channel's default
+  /// account) and clears its operator stop. A running account is left alone (alreadyRunning, outcome
+  /// "retry"/"task-owned"); a disabled or unconfigured one is skipped. A start that cannot reach the
+  /// network is retried as at gateway start (started false, lastError set). Errors: kInvalidArgument ("unknown
+  /// channel: <id>", OpenClaw's INVALID_REQUEST) for a channel or account that is not configured; kUnavailable when the
+  /// adapter refused to start (its message); kFailedPrecondition after stop(). Blocks while the adapter starts: call it
+  /// off the I/O threads.
+  Result<AccountStartResult> startAccount(std::string_view provider, std::optional<std::string_view> accountId);
+  /// channels.stop: stops the account and marks it stopped by the operator (healthState "stopped"); it
+  /// stays stopped across reloads until startAccount. Idempotent (alreadyStopped). Errors: kInvalidArgument as
+  /// startAccount.
+  Result<AccountStopResult> stopAccount(std::string_view provider, std::optional<std::string_view> accountId);
+  /// channels.logout: stopAccount, then discards the adapter instance with its in-memory session state
+  /// (AccountLogoutResult::cleared). Errors: kInvalidArgument as startAccount.
+  Result<AccountLogoutResult> logoutAccount(std::string_view provider, std::optional<std::string_view> accountId);
+
+  /// Live reload of `channels.*` (docs/config.md "Reload"): compares each account's settings in `next`
+  /// with the running ones — added accounts are created and started, removed ones stopped and their
+  /// health records removed, changed ones replaced by a fresh adapter and started (only those); an
+  /// operator stop is kept. A secret ref that is new or changed cannot be resolved here (refs are resolved
+  /// at gateway start): that account is kept with a config error naming the key. Logs every action and sets
+  /// the health record ("channels", "reload"). Call after start(), off the I/O threads.
+  ChannelReloadReport applyConfig(const config::ChannelsConfig& next);
   /// Probes every running account (of `provider` only, when not empty) with Channel::probe; `done` runs
   /// once, on any thread, when all answered or `timeout` passed (a probe still out then counts as failed
   /// with "probe timed out"). Results are kept as each account's lastProbe.
@@ -185,8 +269,26 @@ class ChannelManager {
 
  private:
   struct Account;
+  struct AccountSpec;
   class AccountSink;
   ChannelManager(ChannelManagerDeps deps, ChannelManagerOptions options);
+  /// The accounts `config` asks for. Errors: kConfigInvalid for a channel without an adapter.
+  Result<std::vector<AccountSpec>> planAccounts(const config::ChannelsConfig& config) const;
+  /// Creates the account of `spec` (its adapter too, unless disabled or misconfigured) and adds its
+  /// channel to the ChannelSet; `previous` (the account it replaces, may be null) lends the resolved values
+  /// of unchanged secret refs.
+  std::unique_ptr<Account> makeAccount(AccountSpec spec, const Account* previous);
+  /// The running (not retired) accounts; pointers stay valid for the manager's lifetime.
+  std::vector<Account*> liveAccounts() const;
+  /// The live account `accountId` of `provider` (empty: its default). Errors: kInvalidArgument.
+  Result<Account*> findAccount(std::string_view provider, std::optional<std::string_view> accountId) const;
+  /// Takes the account out of service for good (reload): stops its channel, removes it from the
+  /// ChannelSet and its health records. Call with lifecycleMu_ held.
+  void retire(Account& account, bool removeRecords);
+  /// Stops the account's channel and marks it stopped by the operator. Call with lifecycleMu_ held.
+  bool stopByOperator(Account& account);
+  /// Replaces a used (started once) adapter of `account` by a fresh one. Call with lifecycleMu_ held.
+  Status freshChannel(Account& account);
   void attemptStart(Account& account);
   void scheduleReconcile();
   /// Recomputes one account's health; applies the side effects outside the lock.
@@ -212,6 +314,12 @@ class ChannelManager {
   std::mutex evalMu_;  // serialises evaluate(); taken before mu_, never inside it
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Account>> accounts_;
+  /// Accounts replaced or removed by a reload: kept (never used again) because timers and sinks hold
+  /// references to them.
+  std::vector<std::unique_ptr<Account>> retired_;
+  /// Serialises lifecycle changes (operator start/stop/logout, reload, a recovery restart); taken before
+  /// evalMu_ and mu_, never while they are held.
+  std::mutex lifecycleMu_;
   ChannelSink* sink_ = nullptr;
   bool stopped_ = false;
   TimerHandlePtr reconcileTimer_;

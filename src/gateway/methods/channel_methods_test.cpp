@@ -1,5 +1,7 @@
 // channels.status over real components (tests/support/method_harness.h): OpenClaw's payload shape with
 // Talon's accounts, the `channel` filter, `probe: true`, and the same accounts in the `health` payload.
+// channels.start / channels.stop / channels.logout: OpenClaw's params and result shapes, the stopped
+// account in channels.status and health, and the refusals.
 #include <gtest/gtest.h>
 
 #include "gateway/channels/channel_manager.h"
@@ -105,6 +107,60 @@ TEST_F(ChannelMethodsTest, AStoppedAccountIsAStatusIssueAndTheHealthPayloadShows
   const auto& accounts = h.payload.at("channels").at("loopback").at("accounts");
   EXPECT_EQ(accounts.at("default").at("healthState"), json::value("healthy"));
   EXPECT_EQ(accounts.at("spare").at("healthState"), json::value("disconnected"));
+}
+
+TEST_F(ChannelMethodsTest, StopStartAndLogoutAnswerInOpenClawsShapes) {
+  auto stop = harness_.call("channels.stop", params(R"({"channel":"loopback","accountId":"spare"})"));
+  ASSERT_TRUE(stop.ok) << (stop.error ? stop.error->toString() : "");
+  EXPECT_EQ(stop.payload, params(R"({"channel":"loopback","accountId":"spare","stopped":true})"));
+
+  // Stopped: not failed, not an issue; `health` shows the same word.
+  auto r = harness_.call("channels.status");
+  ASSERT_TRUE(r.ok);
+  EXPECT_TRUE(r.payload.at("statusIssues").as_array().empty()) << json::serialize(r.payload.at("statusIssues"));
+  const auto& spare = r.payload.at("channelAccounts").at("loopback").as_array()[2];
+  EXPECT_EQ(spare.at("accountId"), json::value("spare"));
+  EXPECT_EQ(spare.at("healthState"), json::value("stopped"));
+  EXPECT_EQ(spare.at("running"), json::value(false));
+  auto h = harness_.call("health", params(R"({"probe":true})"));
+  ASSERT_TRUE(h.ok);
+  EXPECT_EQ(h.payload.at("channels").at("loopback").at("accounts").at("spare").at("healthState"),
+            json::value("stopped"));
+
+  auto start = harness_.call("channels.start", params(R"({"channel":"loopback","accountId":"spare"})"));
+  ASSERT_TRUE(start.ok) << (start.error ? start.error->toString() : "");
+  EXPECT_EQ(start.payload,
+            params(R"({"channel":"loopback","accountId":"spare","started":true,"outcome":{"status":"handed-off"}})"));
+  // Again: a clear no-op (OpenClaw's outcome for a running account, plus alreadyRunning).
+  auto again = harness_.call("channels.start", params(R"({"channel":"loopback","accountId":"spare"})"));
+  ASSERT_TRUE(again.ok);
+  EXPECT_EQ(again.payload, params(R"({"channel":"loopback","accountId":"spare","started":true,
+      "outcome":{"status":"retry","reason":"task-owned"},"alreadyRunning":true})"));
+
+  // No accountId: the channel's default account. Channel ids are normalised as OpenClaw's.
+  auto logout = harness_.call("channels.logout", params(R"({"channel":" LoopBack "})"));
+  ASSERT_TRUE(logout.ok) << (logout.error ? logout.error->toString() : "");
+  EXPECT_EQ(logout.payload, params(R"({"channel":"loopback","accountId":"default","cleared":true,"loggedOut":true})"));
+  EXPECT_TRUE(gw_.channelRuntime->status()[0].stopped);
+}
+
+TEST_F(ChannelMethodsTest, LifecycleMethodsRefuseUnknownChannelsAndBadParams) {
+  auto unknown = harness_.call("channels.start", params(R"({"channel":"telegram"})"));
+  ASSERT_FALSE(unknown.ok);
+  EXPECT_EQ(protocolErrorCode(unknown.error->code), "INVALID_REQUEST");
+  EXPECT_EQ(unknown.error->publicMessage(), "unknown channel: telegram");
+  auto account = harness_.call("channels.stop", params(R"({"channel":"loopback","accountId":"nope"})"));
+  ASSERT_FALSE(account.ok);
+  EXPECT_EQ(protocolErrorCode(account.error->code), "INVALID_REQUEST");
+  auto missing = harness_.call("channels.logout", params(R"({"accountId":"default"})"));
+  ASSERT_FALSE(missing.ok);
+  EXPECT_EQ(protocolErrorCode(missing.error->code), "INVALID_REQUEST");
+  auto extra = harness_.call("channels.stop", params(R"({"channel":"loopback","force":true})"));
+  ASSERT_FALSE(extra.ok);  // a closed object, as OpenClaw's schema
+  auto disabled = harness_.call("channels.start", params(R"({"channel":"loopback","accountId":"off"})"));
+  ASSERT_TRUE(disabled.ok);
+  EXPECT_EQ(disabled.payload, params(R"({"channel":"loopback","accountId":"off","started":false,
+      "outcome":{"status":"skipped","reason":"disabled"}})"));
 }
 
 }  // namespace
