@@ -11,9 +11,14 @@ namespace {
 // and the file's metadata; `logging.level` is applied live; every other `gateway.*` key needs a restart,
 // as in OpenClaw, and so does every path no rule matches (agents, bindings, session, models: read at
 // start-up by Talon).
+//
+// `channels` is hot, as in OpenClaw (its channel plugins restart the channel of a changed account): the
+// channel runtime starts added accounts, stops removed ones and restarts changed ones, and the access gate
+// takes the new DM/group policies (gateway.cpp's hot applier, channel_manager.h applyConfig).
 constexpr ReloadRule kRules[] = {
     {"$schema", ReloadKind::kNone},        {"meta", ReloadKind::kNone},         {"gateway.reload", ReloadKind::kNone},
     {"gateway.remote", ReloadKind::kNone}, {"logging.level", ReloadKind::kHot}, {"gateway", ReloadKind::kRestart},
+    {"channels", ReloadKind::kHot},
 };
 
 std::size_t segmentCount(std::string_view p) { return 1 + std::count(p.begin(), p.end(), '.'); }

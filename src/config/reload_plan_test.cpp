@@ -12,6 +12,11 @@ TEST(ReloadPlan, LongestPrefixWinsAndUnmatchedPathsNeedARestart) {
   EXPECT_EQ(classifyReloadPath("logging.level"), ReloadKind::kHot);
   EXPECT_EQ(classifyReloadPath("agents.defaults.model.primary"), ReloadKind::kRestart);
   EXPECT_EQ(classifyReloadPath("meta.lastTouchedAt"), ReloadKind::kNone);
+  // Channel accounts are applied live, as in OpenClaw (docs/gateway/configuration/hot-reload.md).
+  EXPECT_EQ(classifyReloadPath("channels"), ReloadKind::kHot);
+  EXPECT_EQ(classifyReloadPath("channels.telegram.accounts.ops.botToken"), ReloadKind::kHot);
+  EXPECT_EQ(classifyReloadPath("channels.irc.dmPolicy"), ReloadKind::kHot);
+  EXPECT_EQ(classifyReloadPath("channelsX"), ReloadKind::kRestart);
   // A prefix matches whole segments only.
   EXPECT_EQ(classifyReloadPath("gateway.reloadX"), ReloadKind::kRestart);
 }

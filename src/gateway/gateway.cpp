@@ -757,6 +757,16 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
       *impl->outbound);
   if (!inbound) return fail(inbound.error());
   impl->inbound = std::move(*inbound);
+  // Live reload of channels.* (config/reload_plan.cpp: hot): the access gate takes the new policies and the
+  // channel runtime starts, stops and restarts the accounts whose settings changed.
+  impl->liveConfig->addHotApplier([implp](const config::ReloadPlan& plan, const ConfigSnapshot& next) {
+    const bool channelsChanged = std::any_of(plan.hotReasons.begin(), plan.hotReasons.end(), [](const auto& path) {
+      return config::matchesReloadPrefix(path, "channels");
+    });
+    if (!channelsChanged) return;
+    implp->accessGate->update(next.config.channels);
+    implp->channelRuntime->applyConfig(next.config.channels);
+  });
 
   // What the connections use (the server accepts once run() runs the io_context).
   impl->connectionDeps = std::make_unique<ConnectionDeps>(

@@ -134,6 +134,8 @@ void LiveConfig::applyHot(const config::ReloadPlan& plan, const ConfigSnapshot& 
       spdlog::info("config reload: log level is now {}", level);
     }
   }
+  if (plan.hotReasons.empty()) return;
+  for (const auto& apply : hotAppliers_) apply(plan, next);
 }
 
 ReloadOutcome LiveConfig::offer(const config::LoadedConfig& loaded) {

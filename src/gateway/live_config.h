@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -90,6 +91,13 @@ class LiveConfig {
   /// restartRequired, restartReasons: paths waiting for a restart}. Thread-safe.
   json::object healthStatus() const;
 
+  /// What applies a config's hot paths to a part of the running gateway (the channel runtime and the
+  /// access gate for `channels.*`): called after a config with hot paths became running(), with the plan
+  /// and the new config, on the thread that offered it and with writeMutex() held.
+  using HotApplier = std::function<void(const config::ReloadPlan& plan, const ConfigSnapshot& next)>;
+  /// Adds `applier` (at start-up, before the watcher runs and before any write method is served).
+  void addHotApplier(HotApplier applier) { hotAppliers_.push_back(std::move(applier)); }
+
   /// One watcher step (call every second, on the blocking pool): compares the size, mtime and inode of
   /// the watched files with the last load; a change that held still since the previous step is loaded and
   /// validated; an invalid one is rejected (logged, health "config"/"reload" failed; the running config
@@ -112,6 +120,7 @@ class LiveConfig {
   LiveConfigOptions options_;
   health::HealthRegistry& health_;
   EventBus& bus_;
+  std::vector<HotApplier> hotAppliers_;
   std::atomic<std::shared_ptr<const ConfigSnapshot>> running_;
   std::atomic<std::shared_ptr<const ConfigSnapshot>> file_;
   std::mutex writeMutex_;

@@ -39,16 +39,23 @@ void inherit(const config::ChannelAccessConfig& from, EffectiveAccess& out) {
 }  // namespace
 
 AccessGate::AccessGate(config::ChannelsConfig channels, store::Store* store, ClockPtr clock)
-    : channels_(std::move(channels)), store_(store), clock_(std::move(clock)) {}
+    : channels_(std::make_shared<const config::ChannelsConfig>(std::move(channels))),
+      store_(store),
+      clock_(std::move(clock)) {}
+
+void AccessGate::update(config::ChannelsConfig channels) {
+  channels_.store(std::make_shared<const config::ChannelsConfig>(std::move(channels)), std::memory_order_release);
+}
 
 EffectiveAccess AccessGate::resolve(std::string_view channel, std::string_view accountId) const {
   EffectiveAccess out;
   const std::string ch = trimLower(channel);
   const std::string account = normalizeAccountId(accountId);
-  auto it = std::find_if(channels_.entries.begin(), channels_.entries.end(),
+  const auto channels = channels_.load(std::memory_order_acquire);
+  auto it = std::find_if(channels->entries.begin(), channels->entries.end(),
                          [&](const config::ChannelConfig& c) { return trimLower(c.id) == ch; });
-  if (it == channels_.entries.end()) return out;  // not configured: pairing / allowlist, fail closed
-  if (channels_.defaultGroupPolicy) out.groupPolicy = *channels_.defaultGroupPolicy;
+  if (it == channels->entries.end()) return out;  // not configured: pairing / allowlist, fail closed
+  if (channels->defaultGroupPolicy) out.groupPolicy = *channels->defaultGroupPolicy;
   inherit(it->access, out);
   for (const auto& [id, acc] : it->accounts) {
     if (normalizeAccountId(id) == account) inherit(acc, out);

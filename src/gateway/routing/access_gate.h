@@ -21,8 +21,10 @@
 // Inheritance: an account's unset key takes the channel's; the channel's unset `groupPolicy` takes
 // `channels.defaults.groupPolicy`; a channel absent from the config uses pairing / allowlist (fail
 // closed). Sender ids are compared exactly after trimming; account ids after normalizeAccountId.
+#include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,13 +64,18 @@ struct EffectiveAccess {
   std::map<std::string, config::ChannelGroupConfig> groups;
 };
 
-/// Thread-safe: immutable after construction; decide() reads the store.
+/// Thread-safe: the channel settings are an immutable snapshot that update() swaps (live config reload);
+/// decide() reads the store.
 class AccessGate {
  public:
   /// `channels` (copied) is the config's `channels`; `store` (may be null: no pairing store, every
   /// pairing-policy stranger is refused and requestPairing() fails) holds the pairing requests and
   /// approved senders and must outlive the gate; `clock` dates requests.
   AccessGate(config::ChannelsConfig channels, store::Store* store, ClockPtr clock);
+
+  /// Replaces the channel settings (`channels` of a config applied by live reload, docs/config.md
+  /// "Reload"); decisions from now on use them. Thread-safe.
+  void update(config::ChannelsConfig channels);
 
   /// The settings that apply to `channel` / `accountId` (both as sent; normalised here).
   EffectiveAccess resolve(std::string_view channel, std::string_view accountId) const;
@@ -89,7 +96,7 @@ class AccessGate {
   static std::string pairingReply(std::string_view channel, std::string_view senderId, std::string_view code);
 
  private:
-  config::ChannelsConfig channels_;
+  std::atomic<std::shared_ptr<const config::ChannelsConfig>> channels_;
   store::Store* store_;
   ClockPtr clock_;
 };
