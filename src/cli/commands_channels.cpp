@@ -1,7 +1,9 @@
 // talon channels list | status | probe [--channel C] [--json]
+// talon channels start | stop | logout <channel> [--account ID] [--json]
 // The channel accounts of a running gateway, through `channels.status` (docs/channels.md): `list` the
 // configured accounts, `status` their health (transport, application, functional), `probe` runs each
-// running account's end-to-end check (Channel::probe) first and exits 1 when one fails.
+// running account's end-to-end check (Channel::probe) first and exits 1 when one fails. `start`, `stop`
+// and `logout` call the methods of the same names (operator.admin; docs/channels.md "Lifecycle").
 #include <iostream>
 
 #include "base/clock.h"
@@ -137,6 +139,54 @@ int showStatus(const ChannelsOptions& o, bool probe) {
   return probe && probeFailed ? 1 : 0;
 }
 
+struct LifecycleOptions {
+  CommonOptions common;
+  std::string channel;  // the positional <channel>
+  std::string account;  // --account; empty: the channel's default account
+};
+
+/// Calls channels.<verb> (scope operator.admin) and prints what it did.
+int runLifecycle(const LifecycleOptions& o, std::string_view verb) {
+  auto client = connectClient(o.common, {"operator.read", "operator.admin"});
+  if (!client) return reportError(client.error());
+  json::object params{{"channel", o.channel}};
+  if (!o.account.empty()) params["accountId"] = o.account;
+  auto res =
+      (*client)->call("channels." + std::string(verb), params, false, std::chrono::milliseconds(o.common.timeoutMs));
+  (*client)->close();
+  if (!res) return reportError(res.error());
+  if (o.common.json) {
+    printJson(*res);
+    return 0;
+  }
+  const auto& r = res->as_object();
+  const std::string id = text(r, "channel") + "/" + text(r, "accountId");
+  if (verb == "start") {
+    const auto* outcome = getObject(r, "outcome");
+    const std::string reason = outcome ? text(*outcome, "reason", "") : "";
+    if (getBool(r, "alreadyRunning").value_or(false)) {
+      std::cout << id << ": already running; nothing to do\n";
+    } else if (outcome && text(*outcome, "status") == "skipped") {
+      std::cout << id << ": not started (" << reason << ")";
+      if (auto e = getString(r, "lastError")) std::cout << ": " << *e;
+      std::cout << "\n";
+      return 1;
+    } else if (getBool(r, "started").value_or(false)) {
+      std::cout << id << ": started\n";
+    } else {
+      std::cout << id << ": starting; the network is not reachable yet (" << text(r, "lastError", "")
+                << "), retrying\n";
+    }
+  } else if (verb == "stop") {
+    std::cout << id << (getBool(r, "alreadyStopped").value_or(false) ? ": already stopped\n" : ": stopped\n");
+  } else {
+    std::cout << id << ": logged out" << (getBool(r, "cleared").value_or(false) ? " (session state discarded)" : "")
+              << "; stopped until "
+              << "`talon channels start " << text(r, "channel") << " --account " << text(r, "accountId") << "`\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 void registerChannelsCommands(CLI::App& app, int& exitCode) {
@@ -160,6 +210,23 @@ void registerChannelsCommands(CLI::App& app, int& exitCode) {
     addClientOptions(cmd, o->common);
     cmd->add_option("--channel", o->channel, "Only this channel (provider id, e.g. telegram)");
     cmd->callback([o, run = sub.run, &exitCode] { exitCode = run(*o); });
+  }
+  struct Verb {
+    const char* name;
+    const char* help;
+  };
+  static constexpr Verb kVerbs[] = {
+      {"start", "Start a channel account (clears a stop; a running account is left alone)"},
+      {"stop", "Stop a channel account; it stays stopped across config reloads until started"},
+      {"logout", "Stop a channel account and discard its session state"},
+  };
+  for (const auto& verb : kVerbs) {
+    auto o = std::make_shared<LifecycleOptions>();
+    auto* cmd = channels->add_subcommand(verb.name, verb.help);
+    addClientOptions(cmd, o->common);
+    cmd->add_option("channel", o->channel, "The channel (provider id, e.g. telegram)")->required();
+    cmd->add_option("--account", o->account, "The account id (default: the channel's default account)");
+    cmd->callback([o, name = std::string(verb.name), &exitCode] { exitCode = runLifecycle(*o, name); });
   }
 }
 
