@@ -10,6 +10,7 @@
 #include <atomic>
 #include <thread>
 
+#include "gateway/channels/channel_manager.h"
 #include "gateway/channels/inbound_router.h"
 #include "gateway/channels/mqtt/mqtt_channel.h"
 #include "gateway/channels/outbound_dispatcher.h"
@@ -318,6 +319,68 @@ TEST_F(MqttChannelMosquittoTest, PublishesWithoutASenderAreDroppedNotRouted) {
   auto reply = device.next(pump());
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->topic, "talon/out/bob");
+}
+
+// The functional dimension (docs/channels.md "Health"): the channel runtime reports an MQTT account that
+// is connected but hears nothing for the stale-event threshold as muted, and healthy again as soon as a
+// publish arrives — over the real broker, in simulated time for the threshold.
+TEST_F(MqttChannelMosquittoTest, TheRuntimeReportsAConnectedAccountThatHearsNothingAsMutedUntilAPublishArrives) {
+  testing::GatewayComponentsOptions o;
+  o.configText = std::string(kOpenConfig);
+  gw_ = std::make_unique<testing::GatewayComponents>(o);
+  ASSERT_TRUE(gw_->ok());
+  ChannelRegistry registry;
+  ASSERT_TRUE(registry.add("mqtt", MqttChannel::fromContext));
+  config::ChannelsConfig channels;
+  config::ChannelConfig mqtt;
+  mqtt.id = "mqtt";
+  mqtt.settings.values = settings();
+  channels.entries.push_back(std::move(mqtt));
+  ChannelSet set;
+  health::HealthRegistry records(gw_->clock);
+  health::MetricsRegistry metrics;
+  EventBus bus;
+  ChannelManagerOptions options;
+  options.checkInterval = 10s;
+  options.staleEventThreshold = 60s;
+  options.recovery.enabled = false;  // the muted state itself is under test, not what recovery does to it
+  auto runtime = ChannelManager::create(
+      ChannelManagerDeps{channels, registry, set, records, metrics, bus, gw_->executors.executors(), gw_->clock},
+      options);
+  ASSERT_TRUE(runtime) << runtime.error().toString();
+  struct Counting final : ChannelSink {
+    void onInbound(std::string_view, routing::InboundMessage) override { ++received; }
+    std::atomic<int> received{0};
+  } sink;
+  (*runtime)->start(sink);
+  auto account = [&] { return (*runtime)->status().at(0); };
+  ASSERT_TRUE(until([&] {
+    (*runtime)->reconcile();
+    return account().health.healthState == "healthy";
+  })) << account().health.healthState
+      << " " << account().lastError << "\n"
+      << server_->log();
+
+  // Connected and subscribed, but nothing is published for longer than the threshold.
+  gw_->executors.advance(70'000);
+  auto a = account();
+  EXPECT_EQ(a.health.healthState, "muted");
+  EXPECT_TRUE(a.health.muted);
+  EXPECT_EQ(a.health.transport, DimensionHealth::kHealthy);
+  EXPECT_EQ(a.health.application, DimensionHealth::kHealthy);
+  EXPECT_EQ(a.health.functional, DimensionHealth::kUnhealthy);
+  ASSERT_TRUE(records.get("channel:mqtt/default", "functional"));
+  EXPECT_EQ(records.get("channel:mqtt/default", "functional")->state, health::HealthState::kFailed);
+
+  // A publish on a subscription: healthy again at once, not at the next reconciliation.
+  testing::MqttTestClient alice;
+  ASSERT_TRUE(alice.connect(server_->port()));
+  ASSERT_TRUE(alice.publish("talon/in/alice", "anyone there?"));
+  ASSERT_TRUE(until([&] { return sink.received == 1 && !account().health.muted; }))
+      << account().health.healthState << " received " << sink.received;
+  EXPECT_EQ(account().health.healthState, "healthy");
+  EXPECT_EQ(records.get("channel:mqtt/default", "functional")->state, health::HealthState::kOk);
+  (*runtime)->stop();
 }
 
 class MqttChannelMosquittoTlsTest : public MqttChannelMosquittoTest {
