@@ -12,6 +12,7 @@
 #include "gateway/channels/channel_manager.h"
 #include "gateway/channels/loopback_channel.h"
 #include "support/gateway_components.h"
+#include "support/manual_executors.h"
 
 namespace talon::gateway::channels {
 namespace {
@@ -330,6 +331,68 @@ TEST_F(ChannelLifecycleTest, ReloadMovesTheDefaultAccountWithoutRestartingAnythi
   EXPECT_FALSE(status("a").enabled);
   EXPECT_EQ(status("a").health.healthState, "disabled");
   EXPECT_FALSE(record("a", "transport"));
+}
+
+/// A hand-built config with a secret ref (what a config file cannot express here: a ref resolved at
+/// start-up, which a reload cannot resolve), over adapters that record the settings they were made with.
+TEST(ChannelLifecycleSecrets, AReloadKeepsTheResolvedValueOfAnUnchangedRefAndRefusesANewRefUntilARestart) {
+  auto clock = std::make_shared<SimulatedClock>();
+  testing::ManualExecutors executors{clock};
+  ChannelRegistry registry;
+  std::vector<json::object> made;  // the settings of every adapter made, in order
+  ASSERT_TRUE(registry.add("loopback", [&](const ChannelContext& c) -> Result<ChannelPtr> {
+    made.push_back(c.settings);
+    return ChannelPtr(std::make_unique<LoopbackChannel>(c.accountId, c.clock));
+  }));
+  auto withRef = [](std::string refId, std::string name, bool resolved) {
+    config::ChannelsConfig channels;
+    config::ChannelConfig loopback;
+    loopback.id = "loopback";
+    config::ChannelSettings account;
+    account.values["name"] = name;
+    account.secretRefs["token"] = config::SecretRef{"file", "default", refId, "channels.loopback.accounts.a.token"};
+    if (resolved) account.values["token"] = "s3cret";  // what resolveConfigSecrets put there at start-up
+    loopback.accountSettings["a"] = std::move(account);
+    loopback.accounts["a"] = {};
+    channels.entries.push_back(std::move(loopback));
+    return channels;
+  };
+  const config::ChannelsConfig initial = withRef("/token", "Ay", true);
+  ChannelSet set;
+  health::HealthRegistry records(clock);
+  health::MetricsRegistry metrics;
+  EventBus bus;
+  auto runtime = ChannelManager::create(
+      ChannelManagerDeps{initial, registry, set, records, metrics, bus, executors.executors(), clock}, {});
+  ASSERT_TRUE(runtime) << runtime.error().toString();
+  CountingSink sink;
+  (*runtime)->start(sink);
+  ASSERT_EQ(made.size(), 1u);
+  EXPECT_EQ(made[0].at("token"), json::value("s3cret"));
+
+  // The same ref, unresolved as a reload loads it: unchanged, not restarted.
+  auto report = (*runtime)->applyConfig(withRef("/token", "Ay", false));
+  EXPECT_FALSE(report.changed());
+  EXPECT_EQ(made.size(), 1u);
+
+  // Another setting changes: restarted with the value resolved at start-up.
+  report = (*runtime)->applyConfig(withRef("/token", "Ay 2", false));
+  EXPECT_EQ(report.restarted, std::vector<std::string>{"loopback:a"});
+  ASSERT_EQ(made.size(), 2u);
+  EXPECT_EQ(made[1].at("token"), json::value("s3cret"));
+  EXPECT_TRUE((*runtime)->status().at(0).running);
+
+  // The ref itself changes: it cannot be resolved before a restart; the account says so and stays down.
+  report = (*runtime)->applyConfig(withRef("/other", "Ay 2", false));
+  EXPECT_EQ(report.restarted, std::vector<std::string>{"loopback:a"});
+  EXPECT_EQ(made.size(), 2u);  // no adapter without its secret
+  auto a = (*runtime)->status().at(0);
+  EXPECT_FALSE(a.running);
+  EXPECT_FALSE(a.configured);
+  EXPECT_NE(a.lastError.find("channels.loopback.accounts.a.token cannot be read"), std::string::npos) << a.lastError;
+  EXPECT_NE(a.lastError.find("restart"), std::string::npos) << a.lastError;
+  EXPECT_EQ(a.health.healthState, "not-running");
+  (*runtime)->stop();
 }
 
 }  // namespace

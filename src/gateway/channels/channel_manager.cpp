@@ -319,7 +319,8 @@ std::unique_ptr<ChannelManager::Account> ChannelManager::makeAccount(AccountSpec
       }
     }
     a->unavailable[key] =
-        "a secret ref added or changed by a config reload (refs are resolved when the gateway starts)";
+        "a secret ref added or changed by a config reload: refs are resolved when the gateway starts, restart it to "
+        "apply this one";
   }
   if (!a->enabled) {
     a->health.healthState = "disabled";
