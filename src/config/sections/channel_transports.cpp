@@ -75,6 +75,12 @@ void checkMqttSubscriptions(ConfigReader& r, const ConfigNode& node, const json:
   r.error(at, DiagnosticCode::kValue, e.message);
 }
 
+void checkEmailPollSeconds(ConfigReader& r, const ConfigNode& node, const json::value& value) {
+  if (value.as_int64() < 1 || value.as_int64() > 3600) {
+    r.error(node, DiagnosticCode::kValue, "must be between 1 and 3600 (seconds)");
+  }
+}
+
 /// MQTT (gateway/channels/mqtt/mqtt_channel.h; Talon's own channel, docs/channels.md "MQTT").
 constexpr ChannelSettingSpec kMqtt[] = {
     {"url", ChannelSettingType::kString, checkMqttUrl},
@@ -90,12 +96,27 @@ constexpr ChannelSettingSpec kMqtt[] = {
     {"keepaliveSeconds", ChannelSettingType::kInteger, checkMqttKeepalive},
 };
 
+/// Email (gateway/channels/email/email_channel.h; Talon's own channel — OpenClaw 2026.9.6 has only a
+/// receive-only IMAP trigger plugin; docs/channels.md "Email"). Flat keys, so the passwords are secret
+/// settings like every other channel's.
+constexpr ChannelSettingSpec kEmail[] = {
+    {"imapUrl", ChannelSettingType::kString},
+    {"imapUsername", ChannelSettingType::kString},
+    {"imapPassword", ChannelSettingType::kSecret},
+    {"mailbox", ChannelSettingType::kString},
+    {"pollSeconds", ChannelSettingType::kInteger, checkEmailPollSeconds},
+    {"smtpUrl", ChannelSettingType::kString},
+    {"smtpUsername", ChannelSettingType::kString},
+    {"smtpPassword", ChannelSettingType::kSecret},
+    {"from", ChannelSettingType::kString},
+    {"caFile", ChannelSettingType::kString},
+    {"allowPlaintext", ChannelSettingType::kBoolean},
+};
+
 /// The table: one line per channel adapter.
 constexpr ChannelTransportSpec kTransports[] = {
-    {"loopback", kLoopback, true},
-    {"irc", kIrc},
-    {"telegram", kTelegram},
-    {"mqtt", kMqtt, true},
+    {"loopback", kLoopback, true}, {"irc", kIrc},           {"telegram", kTelegram},
+    {"mqtt", kMqtt, true},         {"email", kEmail, true},
 };
 
 }  // namespace
