@@ -1,4 +1,5 @@
 #include "gateway/channels/channel_registry.h"
+#include "gateway/channels/email/email_channel.h"
 #include "gateway/channels/irc/irc_channel.h"
 #include "gateway/channels/loopback_channel.h"
 #include "gateway/channels/mqtt/mqtt_channel.h"
@@ -18,10 +19,8 @@ struct BuiltinChannel {
 
 /// The channel adapters, one line each.
 constexpr BuiltinChannel kChannels[] = {
-    {"loopback", createLoopback},
-    {"irc", IrcChannel::fromContext},
-    {"telegram", createTelegramChannel},
-    {"mqtt", MqttChannel::fromContext},
+    {"loopback", createLoopback},       {"irc", IrcChannel::fromContext},     {"telegram", createTelegramChannel},
+    {"mqtt", MqttChannel::fromContext}, {"email", EmailChannel::fromContext},
 };
 }  // namespace
 
