@@ -125,6 +125,17 @@ std::vector<uint64_t> searchUids(std::string_view response) {
   return out;
 }
 
+/// The number after `item` in an untagged `* STATUS "box" (UIDVALIDITY 123 …)` response; 0 when absent.
+uint64_t statusNumber(std::string_view response, std::string_view item) {
+  const auto at = response.find(item);
+  if (at == std::string_view::npos) return 0;
+  std::size_t i = at + item.size();
+  while (i < response.size() && response[i] == ' ') ++i;
+  uint64_t v = 0;
+  std::from_chars(response.data() + i, response.data() + response.size(), v);
+  return v;
+}
+
 /// The outcome of one curl exchange.
 struct Exchange {
   CURLcode rc = CURLE_OK;
@@ -312,7 +323,8 @@ struct EmailChannel::State : std::enable_shared_from_this<EmailChannel::State> {
   std::thread worker;
 
   // Worker-only state (no lock needed: only the worker thread touches it).
-  uint64_t lastUid = 0;  // the highest UID handed on in this process (a guard; \Seen is the record)
+  uint64_t uidValidity = 0;                      // the mailbox's UIDVALIDITY at the last poll (RFC 3501 §2.3.1.1)
+  uint64_t lastUid = 0;                          // the highest UID handed on under it (a guard; \Seen is the record)
   std::map<std::string, ThreadInfo> threads;     // "<peer>\n<thread id>" → the thread's latest mail
   std::map<std::string, std::string> sentRoots;  // a reply's Message-ID (as threadIdOf) → its thread id
 
@@ -506,11 +518,28 @@ struct EmailChannel::State : std::enable_shared_from_this<EmailChannel::State> {
       pollDone(&h.error());
       return;
     }
-    std::string body;
-    c.easySetopt(h->get(), CURLOPT_CUSTOMREQUEST, "UID SEARCH UNSEEN");
+    // STATUS first (no mailbox selected): a new UIDVALIDITY means the UIDs seen so far mean nothing.
+    std::string status;
+    const std::string statusCommand = "STATUS \"" + settings.mailbox + "\" (UIDVALIDITY)";
+    c.easySetopt(h->get(), CURLOPT_URL, imapBase().c_str());
+    c.easySetopt(h->get(), CURLOPT_CUSTOMREQUEST, statusCommand.c_str());
     c.easySetopt(h->get(), CURLOPT_WRITEFUNCTION, appendBody);
-    c.easySetopt(h->get(), CURLOPT_WRITEDATA, &body);
+    c.easySetopt(h->get(), CURLOPT_WRITEDATA, &status);
     auto e = perform(c, h->get());
+    if (e.rc != CURLE_OK) {
+      const Error error = exchangeError(e, imapWhere());
+      pollDone(&error);
+      return;
+    }
+    if (const uint64_t validity = statusNumber(status, "UIDVALIDITY"); validity != uidValidity) {
+      uidValidity = validity;
+      lastUid = 0;
+    }
+    std::string body;
+    c.easySetopt(h->get(), CURLOPT_URL, mailboxUrl.c_str());
+    c.easySetopt(h->get(), CURLOPT_CUSTOMREQUEST, "UID SEARCH UNSEEN");
+    c.easySetopt(h->get(), CURLOPT_WRITEDATA, &body);
+    e = perform(c, h->get());
     if (e.rc != CURLE_OK) {
       const Error error = exchangeError(e, imapWhere());
       pollDone(&error);
