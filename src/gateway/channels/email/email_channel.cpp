@@ -71,19 +71,6 @@ std::string newMessageId(std::string_view from) {
   return fmt::format("{:016x}{:016x}.talon@{}", rng(), rng(), domain);
 }
 
-/// A thread root as a session key's thread id: Message-ID characters other than letters, digits and
-/// `.@_+-=$%!#&*/?^{}|~` (a ':' above all, which separates session key parts) become '_'.
-std::string threadIdOf(std::string_view root) {
-  std::string out(root);
-  for (char& c : out) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) &&
-        std::string_view(".@_+-=$%!#&*/?^{}|~").find(c) == std::string_view::npos) {
-      c = '_';
-    }
-  }
-  return out;
-}
-
 size_t appendBody(char* data, size_t size, size_t count, void* user) {
   static_cast<std::string*>(user)->append(data, size * count);
   return size * count;
@@ -326,7 +313,7 @@ struct EmailChannel::State : std::enable_shared_from_this<EmailChannel::State> {
   uint64_t uidValidity = 0;                      // the mailbox's UIDVALIDITY at the last poll (RFC 3501 §2.3.1.1)
   uint64_t lastUid = 0;                          // the highest UID handed on under it (a guard; \Seen is the record)
   std::map<std::string, ThreadInfo> threads;     // "<peer>\n<thread id>" → the thread's latest mail
-  std::map<std::string, std::string> sentRoots;  // a reply's Message-ID (as threadIdOf) → its thread id
+  std::map<std::string, std::string> sentRoots;  // a reply's Message-ID (as emailThreadId) → its thread id
 
   std::mutex sinkMu;
   ChannelSink* sink = nullptr;
@@ -594,7 +581,7 @@ struct EmailChannel::State : std::enable_shared_from_this<EmailChannel::State> {
       return;
     }
     // The thread: a reply to one of our replies belongs to the thread that reply answered.
-    std::string root = threadIdOf(emailThreadRoot(*mail));
+    std::string root = emailThreadId(emailThreadRoot(*mail));
     if (auto it = sentRoots.find(root); it != sentRoots.end()) root = it->second;
     std::string text = emailAgentText(*mail);
     if (text.empty()) text = mail->subject;
@@ -697,7 +684,7 @@ struct EmailChannel::State : std::enable_shared_from_this<EmailChannel::State> {
     if (result.rc != CURLE_OK) {
       return fail(exchangeError(result, fmt::format("SMTP {}:{}", settings.smtp.host, settings.smtp.port)));
     }
-    if (!root.empty()) sentRoots[threadIdOf(mail.messageId)] = root;
+    if (!root.empty()) sentRoots[emailThreadId(mail.messageId)] = root;
     spdlog::info("email[{}]: reply {} sent to {}", accountId, mail.messageId, mail.to);
     return {};
   }

@@ -392,6 +392,17 @@ std::string emailThreadRoot(const ParsedEmail& mail) {
   return mail.messageId;
 }
 
+std::string emailThreadId(std::string_view root) {
+  std::string out(root);
+  for (char& c : out) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) &&
+        std::string_view(".@_+-=$%!#&*/?^{}|~").find(c) == std::string_view::npos) {
+      c = '_';
+    }
+  }
+  return out;
+}
+
 std::string emailAgentText(const ParsedEmail& mail) {
   std::string out = mail.text;
   for (const auto& a : mail.attachments) {

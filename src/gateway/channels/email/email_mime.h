@@ -55,6 +55,11 @@ std::string htmlToText(std::string_view html);
 /// else its own Message-ID (a new thread). Empty when the mail has none of them.
 std::string emailThreadRoot(const ParsedEmail& mail);
 
+/// A thread root as the InboundMessage::threadId that ends the session key (`…:thread:<id>`): the
+/// Message-ID's characters other than letters, digits and `.@_+-=$%!#&*/?^{}|~` (':' above all, which
+/// separates session key parts) become '_'. Pure.
+std::string emailThreadId(std::string_view root);
+
 /// What the agent reads: the text, then one line per attachment ("[attachment: name (type, N bytes)]").
 std::string emailAgentText(const ParsedEmail& mail);
 

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "gateway/routing/session_key.h"
+
 namespace talon::gateway::channels {
 namespace {
 
@@ -104,6 +106,25 @@ TEST(EmailMime, TheThreadRootIsTheFirstReferenceElseInReplyTo) {
   auto bare = parseEmail("From: a@example.com\r\nMessage-ID: <m3@x>\r\nIn-Reply-To: <m2@talon>\r\n\r\nok\r\n");
   ASSERT_TRUE(bare);
   EXPECT_EQ(emailThreadRoot(*bare), "m2@talon");
+}
+
+TEST(EmailMime, OneThreadIsOneSessionKey) {
+  // What the channel does with each mail: the thread root, as the session key's thread suffix.
+  auto keyOf = [](const std::string& raw) {
+    auto mail = parseEmail(raw);
+    EXPECT_TRUE(mail) << raw;
+    return routing::appendThreadSuffix("agent:main:main", emailThreadId(emailThreadRoot(*mail)));
+  };
+  const std::string first = keyOf("From: a@example.com\r\nMessage-ID: <m1@example.com>\r\n\r\nhi\r\n");
+  const std::string reply = keyOf(
+      "From: a@example.com\r\nMessage-ID: <m3@example.com>\r\nIn-Reply-To: <r2@talon>\r\n"
+      "References: <m1@example.com> <r2@talon>\r\n\r\nagain\r\n");
+  const std::string other = keyOf("From: a@example.com\r\nMessage-ID: <m9@example.com>\r\n\r\nnew\r\n");
+  EXPECT_EQ(first, "agent:main:main:thread:m1@example.com");
+  EXPECT_EQ(reply, first);
+  EXPECT_NE(other, first);
+  // A ':' in a Message-ID cannot split the key.
+  EXPECT_EQ(emailThreadId("a:b <c>@d"), "a_b__c_@d");
 }
 
 TEST(EmailMime, AutomaticMailIsMarked) {
