@@ -1,11 +1,12 @@
 // The email channel's keys in config (the `email` row of config/sections/channel_transports.cpp): Talon's
-// own channel, its keys type-checked where they are written and kept for the adapter, which checks the
-// rest (gateway/channels/email/email_channel.h, EmailSettings::parse).
+// own channel, its keys checked where they are written (URLs and the sender address by
+// config/email_settings.h) and kept for the adapter, which checks the rest (EmailSettings::parse).
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "config/config_validator.h"
+#include "config/email_settings.h"
 #include "config/json5.h"
 
 namespace talon::config {
@@ -55,6 +56,11 @@ TEST(EmailTransportKeys, BadValuesNameTheirFileLineAndPath) {
       {R"(pollSeconds: 0)", "channels.email.accounts.a.pollSeconds"},
       {R"(pollSeconds: 7200)", "channels.email.accounts.a.pollSeconds"},
       {R"(imapUrl: 143)", "channels.email.accounts.a.imapUrl"},
+      {R"(imapUrl: "http://imap.example.com")", "channels.email.accounts.a.imapUrl"},
+      {R"(imapUrl: "imap://imap.example.com/INBOX")", "channels.email.accounts.a.imapUrl"},
+      {R"(smtpUrl: "smtp://smtp.example.com:0")", "channels.email.accounts.a.smtpUrl"},
+      {R"(smtpUrl: "imap://smtp.example.com")", "channels.email.accounts.a.smtpUrl"},
+      {R"(from: "Bot <bot@example.com>")", "channels.email.accounts.a.from"},
       {R"(allowPlaintext: "yes")", "channels.email.accounts.a.allowPlaintext"},
       {R"(imap: { url: "imap://x" })", "channels.email.accounts.a: Unrecognized key: \"imap\""},
   };
@@ -66,6 +72,13 @@ TEST(EmailTransportKeys, BadValuesNameTheirFileLineAndPath) {
     EXPECT_NE(m.find(std::string("/c/talon.json:3:")), std::string::npos) << c.member << "\n" << m;
     const std::string path(c.path);
     EXPECT_NE(m.find(path.back() == '"' ? path : path + ":"), std::string::npos) << c.member << "\n" << m;
+  }
+}
+
+TEST(EmailFormats, MailAddresses) {
+  for (const char* ok : {"bot@example.com", "a.b+tag@sub.example.org", "x@y"}) EXPECT_TRUE(isMailAddress(ok)) << ok;
+  for (const char* bad : {"", "bot", "@example.com", "bot@", "a@b@c", "a b@c", "<a@b>", "a@b,c@d", "a\r\n@b"}) {
+    EXPECT_FALSE(isMailAddress(bad)) << bad;
   }
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "config/config_reader.h"
+#include "config/email_settings.h"
 #include "config/mqtt_settings.h"
 
 namespace talon::config {
@@ -75,6 +76,21 @@ void checkMqttSubscriptions(ConfigReader& r, const ConfigNode& node, const json:
   r.error(at, DiagnosticCode::kValue, e.message);
 }
 
+void checkEmailImapUrl(ConfigReader& r, const ConfigNode& node, const json::value& value) {
+  if (auto u = parseMailServerUrl("imap", value.as_string()); !u) {
+    r.error(node, DiagnosticCode::kValue, u.error().message);
+  }
+}
+void checkEmailSmtpUrl(ConfigReader& r, const ConfigNode& node, const json::value& value) {
+  if (auto u = parseMailServerUrl("smtp", value.as_string()); !u) {
+    r.error(node, DiagnosticCode::kValue, u.error().message);
+  }
+}
+void checkEmailAddress(ConfigReader& r, const ConfigNode& node, const json::value& value) {
+  if (!isMailAddress(value.as_string())) {
+    r.error(node, DiagnosticCode::kValue, "must be a bare address (name@example.com)");
+  }
+}
 void checkEmailPollSeconds(ConfigReader& r, const ConfigNode& node, const json::value& value) {
   if (value.as_int64() < 1 || value.as_int64() > 3600) {
     r.error(node, DiagnosticCode::kValue, "must be between 1 and 3600 (seconds)");
@@ -100,15 +116,15 @@ constexpr ChannelSettingSpec kMqtt[] = {
 /// receive-only IMAP trigger plugin; docs/channels.md "Email"). Flat keys, so the passwords are secret
 /// settings like every other channel's.
 constexpr ChannelSettingSpec kEmail[] = {
-    {"imapUrl", ChannelSettingType::kString},
+    {"imapUrl", ChannelSettingType::kString, checkEmailImapUrl},
     {"imapUsername", ChannelSettingType::kString},
     {"imapPassword", ChannelSettingType::kSecret},
     {"mailbox", ChannelSettingType::kString},
     {"pollSeconds", ChannelSettingType::kInteger, checkEmailPollSeconds},
-    {"smtpUrl", ChannelSettingType::kString},
+    {"smtpUrl", ChannelSettingType::kString, checkEmailSmtpUrl},
     {"smtpUsername", ChannelSettingType::kString},
     {"smtpPassword", ChannelSettingType::kSecret},
-    {"from", ChannelSettingType::kString},
+    {"from", ChannelSettingType::kString, checkEmailAddress},
     {"caFile", ChannelSettingType::kString},
     {"allowPlaintext", ChannelSettingType::kBoolean},
 };

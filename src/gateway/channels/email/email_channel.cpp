@@ -17,6 +17,7 @@
 #include <thread>
 #include <tuple>
 
+#include "config/email_settings.h"
 #include "gateway/channels/email/email_mime.h"
 #include "net/curl_library.h"
 
@@ -33,18 +34,6 @@ std::string keyPath(std::string_view accountId, std::string_view key) {
 
 Error invalid(std::string_view accountId, std::string_view key, std::string_view what) {
   return Error{ErrorCode::kConfigInvalid, keyPath(accountId, key) + ": " + std::string(what)};
-}
-
-/// A bare mail address as Talon sends to it: local@domain, no blanks, angle brackets or control
-/// characters.
-bool isMailAddress(std::string_view a) {
-  const auto at = a.find('@');
-  if (at == std::string_view::npos || at == 0 || at + 1 >= a.size() || a.find('@', at + 1) != std::string_view::npos) {
-    return false;
-  }
-  return std::none_of(a.begin(), a.end(), [](char c) {
-    return static_cast<unsigned char>(c) <= ' ' || c == '<' || c == '>' || c == ',' || c == '"' || c == 0x7F;
-  });
 }
 
 /// `s` percent-encoded for a URL path segment (RFC 3986 unreserved characters kept).
@@ -156,55 +145,6 @@ Error exchangeError(const Exchange& e, std::string_view where) {
 
 }  // namespace
 
-Result<MailServerUrl> parseMailServerUrl(std::string_view kind, std::string_view url) {
-  MailServerUrl out;
-  const std::string plain = std::string(kind) + "://";
-  const std::string tls = std::string(kind) + "s://";
-  std::string_view rest;
-  if (url.rfind(plain, 0) == 0) {
-    rest = url.substr(plain.size());
-  } else if (url.rfind(tls, 0) == 0) {
-    rest = url.substr(tls.size());
-    out.implicitTls = true;
-  } else {
-    return fail(ErrorCode::kInvalidArgument, fmt::format("must start with {} or {}", plain, tls));
-  }
-  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
-  if (rest.find_first_of("/?#@ ") != std::string_view::npos) {
-    return fail(ErrorCode::kInvalidArgument,
-                fmt::format("must be {}host[:port] (no path, user or query; the mailbox is `mailbox`)", plain));
-  }
-  std::string_view port;
-  if (!rest.empty() && rest.front() == '[') {
-    const auto close = rest.find(']');
-    if (close == std::string_view::npos) return fail(ErrorCode::kInvalidArgument, "an IPv6 host lacks its ']'");
-    out.host = std::string(rest.substr(1, close - 1));
-    rest.remove_prefix(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') return fail(ErrorCode::kInvalidArgument, "unexpected text after the host");
-      port = rest.substr(1);
-    }
-  } else {
-    const auto colon = rest.find(':');
-    out.host = std::string(rest.substr(0, colon));
-    if (colon != std::string_view::npos) port = rest.substr(colon + 1);
-  }
-  if (out.host.empty()) return fail(ErrorCode::kInvalidArgument, "has no host");
-  if (!port.empty() || rest.find(':') != std::string_view::npos) {
-    int p = 0;
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-    if (ec != std::errc() || end != port.data() + port.size() || p < 1 || p > 65535) {
-      return fail(ErrorCode::kInvalidArgument, "the port must be 1–65535");
-    }
-    out.port = p;
-  } else if (kind == "imap") {
-    out.port = out.implicitTls ? 993 : 143;
-  } else {
-    out.port = out.implicitTls ? 465 : 587;
-  }
-  return out;
-}
-
 Result<EmailSettings> EmailSettings::parse(std::string_view accountId, const json::object& settings) {
   static const std::set<std::string, std::less<>> kKnown = {
       "imapUrl",      "imapUsername", "imapPassword", "mailbox",        "pollSeconds", "smtpUrl", "smtpUsername",
@@ -231,10 +171,10 @@ Result<EmailSettings> EmailSettings::parse(std::string_view accountId, const jso
         std::tuple{"name", &s.fromName, false}, std::tuple{"caFile", &s.caFile, false}}) {
     if (auto st = str(key, *out, required); !st) return fail(st.error());
   }
-  auto imap = parseMailServerUrl("imap", imapUrl);
+  auto imap = config::parseMailServerUrl("imap", imapUrl);
   if (!imap) return fail(invalid(accountId, "imapUrl", imap.error().message));
   s.imap = std::move(*imap);
-  auto smtp = parseMailServerUrl("smtp", smtpUrl);
+  auto smtp = config::parseMailServerUrl("smtp", smtpUrl);
   if (!smtp) return fail(invalid(accountId, "smtpUrl", smtp.error().message));
   s.smtp = std::move(*smtp);
   if (s.mailbox.empty() || std::any_of(s.mailbox.begin(), s.mailbox.end(), [](char c) {
@@ -242,7 +182,8 @@ Result<EmailSettings> EmailSettings::parse(std::string_view accountId, const jso
       })) {
     return fail(invalid(accountId, "mailbox", "must be a mailbox name (no quotes, backslashes or control characters)"));
   }
-  if (!isMailAddress(s.from)) return fail(invalid(accountId, "from", "must be a bare address (name@example.com)"));
+  if (!config::isMailAddress(s.from))
+    return fail(invalid(accountId, "from", "must be a bare address (name@example.com)"));
   s.from = std::string(s.from);
   std::transform(s.from.begin(), s.from.end(), s.from.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -575,7 +516,7 @@ struct EmailChannel::State : std::enable_shared_from_this<EmailChannel::State> {
                    accountId, uid, mail->fromAddress);
       return;
     }
-    if (!isMailAddress(mail->fromAddress)) {
+    if (!config::isMailAddress(mail->fromAddress)) {
       spdlog::warn("email[{}]: dropped message UID {}: \"{}\" is not a usable address", accountId, uid,
                    mail->fromAddress);
       return;
@@ -638,7 +579,7 @@ struct EmailChannel::State : std::enable_shared_from_this<EmailChannel::State> {
 
   /// Renders and submits one reply (worker thread).
   Status submit(const OutboundMessage& message) {
-    if (!isMailAddress(message.peer.id)) {
+    if (!config::isMailAddress(message.peer.id)) {
       return fail(ErrorCode::kInvalidArgument, "peer \"" + message.peer.id + "\" is not a mail address");
     }
     OutgoingEmail mail;

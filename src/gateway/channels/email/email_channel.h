@@ -31,26 +31,20 @@
 #include <memory>
 #include <string>
 
+#include "config/email_settings.h"
 #include "gateway/channels/channel.h"
 #include "gateway/channels/channel_registry.h"
 
 namespace talon::gateway::channels {
 
-/// A mail server address from `imapUrl` / `smtpUrl`.
-struct MailServerUrl {
-  std::string host;
-  int port = 0;
-  bool implicitTls = false;  // imaps:// or smtps://
-};
-
 /// The email settings of one account (`channels.email.accounts.<accountId>`, docs/channels.md "Email").
 struct EmailSettings {
-  MailServerUrl imap;             // `imapUrl` (required): imap://host[:port] (143) or imaps://host[:port] (993)
+  config::MailServerUrl imap;     // `imapUrl` (required): imap://host[:port] (143) or imaps://host[:port] (993)
   std::string imapUsername;       // `imapUsername` (required)
   std::string imapPassword;       // `imapPassword` (required; a secret ref in config)
   std::string mailbox = "INBOX";  // `mailbox`
   int pollSeconds = 30;           // `pollSeconds`: 1–3600
-  MailServerUrl smtp;             // `smtpUrl` (required): smtp://host[:port] (587) or smtps://host[:port] (465)
+  config::MailServerUrl smtp;     // `smtpUrl` (required): smtp://host[:port] (587) or smtps://host[:port] (465)
   std::string smtpUsername;       // `smtpUsername`: empty = no AUTH
   std::string smtpPassword;       // `smtpPassword` (a secret ref in config); needs smtpUsername
   std::string from;               // `from` (required): the account's own address, the sender of replies
@@ -65,11 +59,6 @@ struct EmailSettings {
   /// regular file, or an unknown key.
   static Result<EmailSettings> parse(std::string_view accountId, const json::object& settings);
 };
-
-/// Parses an imap://, imaps://, smtp:// or smtps:// URL of `kind` ("imap" or "smtp"): host, optional port
-/// (default 143 / 993 / 587 / 465), nothing after it but an optional '/'. Errors: kInvalidArgument saying
-/// what is wrong.
-Result<MailServerUrl> parseMailServerUrl(std::string_view kind, std::string_view url);
 
 /// Tunables of the adapter; the defaults are its behaviour, tests may shorten them.
 struct EmailTiming {

@@ -32,15 +32,15 @@ TEST(EmailSettings, DefaultsAndPorts) {
 }
 
 TEST(EmailSettings, MailServerUrls) {
-  EXPECT_EQ(parseMailServerUrl("imap", "imap://h")->port, 143);
-  EXPECT_EQ(parseMailServerUrl("smtp", "smtps://h/")->port, 465);
-  EXPECT_EQ(parseMailServerUrl("smtp", "smtp://[::1]:25")->host, "::1");
-  EXPECT_FALSE(parseMailServerUrl("imap", "smtp://h"));
-  EXPECT_FALSE(parseMailServerUrl("imap", "imap://h/INBOX"));
-  EXPECT_FALSE(parseMailServerUrl("imap", "imap://user@h"));
-  EXPECT_FALSE(parseMailServerUrl("imap", "imap://h:0"));
-  EXPECT_FALSE(parseMailServerUrl("imap", "imap://h:99999"));
-  EXPECT_FALSE(parseMailServerUrl("imap", "imap://:143"));
+  EXPECT_EQ(config::parseMailServerUrl("imap", "imap://h")->port, 143);
+  EXPECT_EQ(config::parseMailServerUrl("smtp", "smtps://h/")->port, 465);
+  EXPECT_EQ(config::parseMailServerUrl("smtp", "smtp://[::1]:25")->host, "::1");
+  EXPECT_FALSE(config::parseMailServerUrl("imap", "smtp://h"));
+  EXPECT_FALSE(config::parseMailServerUrl("imap", "imap://h/INBOX"));
+  EXPECT_FALSE(config::parseMailServerUrl("imap", "imap://user@h"));
+  EXPECT_FALSE(config::parseMailServerUrl("imap", "imap://h:0"));
+  EXPECT_FALSE(config::parseMailServerUrl("imap", "imap://h:99999"));
+  EXPECT_FALSE(config::parseMailServerUrl("imap", "imap://:143"));
 }
 
 TEST(EmailSettings, RefusalsNameTheirKey) {
