@@ -6,6 +6,7 @@
 #include "config/config_reader.h"
 #include "config/email_settings.h"
 #include "config/mqtt_settings.h"
+#include "config/xmpp_settings.h"
 
 namespace talon::config {
 
@@ -129,10 +130,42 @@ constexpr ChannelSettingSpec kEmail[] = {
     {"allowPlaintext", ChannelSettingType::kBoolean},
 };
 
+void checkXmppJidSetting(ConfigReader& r, const ConfigNode& node, const json::value& value) {
+  if (auto j = parseXmppAccountJid(value.as_string()); !j) r.error(node, DiagnosticCode::kValue, j.error().message);
+}
+void checkXmppPort(ConfigReader& r, const ConfigNode& node, const json::value& value) {
+  if (value.as_int64() < 1 || value.as_int64() > 65535) r.error(node, DiagnosticCode::kValue, "must be 1-65535");
+}
+void checkXmppNickSetting(ConfigReader& r, const ConfigNode& node, const json::value& value) {
+  if (auto s = checkXmppNick(value.as_string()); !s) r.error(node, DiagnosticCode::kValue, s.error().message);
+}
+void checkXmppRooms(ConfigReader& r, const ConfigNode& node, const json::value& value) {
+  auto parsed = parseXmppRooms(value);
+  if (parsed) return;
+  const auto& e = parsed.error();
+  ConfigNode at = r.item(node, e.index);
+  if (!e.member.empty()) at = r.child(at, e.member);
+  r.error(at, DiagnosticCode::kValue, e.message);
+}
+
+/// XMPP (gateway/channels/xmpp/xmpp_channel.h; Talon's own channel, docs/channels.md "XMPP"). Whether
+/// `allowPlaintext` fits the server (loopback only) is the adapter's check: it needs `server` and `jid`.
+constexpr ChannelSettingSpec kXmpp[] = {
+    {"jid", ChannelSettingType::kString, checkXmppJidSetting},
+    {"password", ChannelSettingType::kSecret},
+    {"resource", ChannelSettingType::kString},
+    {"server", ChannelSettingType::kString},
+    {"port", ChannelSettingType::kInteger, checkXmppPort},
+    {"allowPlaintext", ChannelSettingType::kBoolean},
+    {"caFile", ChannelSettingType::kString},
+    {"nick", ChannelSettingType::kString, checkXmppNickSetting},
+    {"rooms", ChannelSettingType::kArray, checkXmppRooms},
+};
+
 /// The table: one line per channel adapter.
 constexpr ChannelTransportSpec kTransports[] = {
     {"loopback", kLoopback, true}, {"irc", kIrc},           {"telegram", kTelegram},
-    {"mqtt", kMqtt, true},         {"email", kEmail, true},
+    {"mqtt", kMqtt, true},         {"email", kEmail, true}, {"xmpp", kXmpp, true},
 };
 
 }  // namespace
