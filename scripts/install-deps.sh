@@ -16,6 +16,7 @@ packages=(
   clang libclang-rt-14-dev  # the fuzz targets: libFuzzer with ASan/UBSan (scripts/fuzz.sh)
   ngircd    # the IRC channel's tests start their own server on a loopback port
   libmosquitto-dev mosquitto  # the MQTT channel; its tests start their own broker
+  libstrophe-dev prosody  # the XMPP channel; its tests start their own Prosody
   python3-aiosmtpd  # the email alert and email channel tests start their own SMTP server on a loopback port
   libgmime-3.0-dev  # the email channel: MIME parsing and rendering (GMime 3)
   dovecot-imapd  # the email channel's tests start their own IMAP server on a loopback port

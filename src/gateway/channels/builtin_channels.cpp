@@ -4,6 +4,7 @@
 #include "gateway/channels/loopback_channel.h"
 #include "gateway/channels/mqtt/mqtt_channel.h"
 #include "gateway/channels/telegram/telegram_channel.h"
+#include "gateway/channels/xmpp/xmpp_channel.h"
 
 namespace talon::gateway::channels {
 
@@ -20,7 +21,7 @@ struct BuiltinChannel {
 /// The channel adapters, one line each.
 constexpr BuiltinChannel kChannels[] = {
     {"loopback", createLoopback},       {"irc", IrcChannel::fromContext},     {"telegram", createTelegramChannel},
-    {"mqtt", MqttChannel::fromContext}, {"email", EmailChannel::fromContext},
+    {"mqtt", MqttChannel::fromContext}, {"email", EmailChannel::fromContext}, {"xmpp", XmppChannel::fromContext},
 };
 }  // namespace
 
