@@ -86,6 +86,25 @@ class XmppTestClient {
     return wait([&] { return joined_.contains(to); }, pump);
   }
 
+  /// Sends an IQ get holding an empty <`name` xmlns=`ns`/> to `to` and waits for the answer: its type
+  /// ("result", "error") and, for an error, its condition ("error/service-unavailable"); "" when none came.
+  std::string query(const std::string& to, const std::string& name, const std::string& ns,
+                    const std::function<void()>& pump = {}) {
+    const std::string id = "q" + std::to_string(++queries_);
+    xmpp_stanza_t* iq = xmpp_iq_new(ctx_, "get", id.c_str());
+    xmpp_stanza_set_to(iq, to.c_str());
+    xmpp_stanza_t* child = xmpp_stanza_new(ctx_);
+    xmpp_stanza_set_name(child, name.c_str());
+    xmpp_stanza_set_ns(child, ns.c_str());
+    xmpp_stanza_add_child_ex(iq, child, 0);
+    answer_.clear();
+    xmpp_id_handler_add(conn_, onAnswer, id.c_str(), this);
+    xmpp_send(conn_, iq);
+    xmpp_stanza_release(iq);
+    wait([&] { return !answer_.empty(); }, pump);
+    return answer_;
+  }
+
   /// Whether `occupant` (room/nick) is present in a room we joined.
   bool sees(const std::string& occupant) const { return occupants_.contains(occupant); }
 
@@ -140,6 +159,17 @@ class XmppTestClient {
   static void onConnection(xmpp_conn_t*, xmpp_conn_event_t event, int, xmpp_stream_error_t*, void* self) {
     static_cast<XmppTestClient*>(self)->state_ = event == XMPP_CONN_CONNECT ? kConnected : kClosed;
   }
+  static int onAnswer(xmpp_conn_t*, xmpp_stanza_t* stanza, void* self) {
+    auto& c = *static_cast<XmppTestClient*>(self);
+    const char* type = xmpp_stanza_get_type(stanza);
+    c.answer_ = type ? type : "?";
+    xmpp_stanza_t* error = xmpp_stanza_get_child_by_name(stanza, "error");
+    xmpp_stanza_t* condition = error ? xmpp_stanza_get_children(error) : nullptr;
+    if (condition != nullptr && xmpp_stanza_get_name(condition) != nullptr) {
+      c.answer_ += std::string("/") + xmpp_stanza_get_name(condition);
+    }
+    return 0;
+  }
   static int onMessage(xmpp_conn_t*, xmpp_stanza_t* stanza, void* self) {
     auto& c = *static_cast<XmppTestClient*>(self);
     char* body = xmpp_message_get_body(stanza);
@@ -184,6 +214,8 @@ class XmppTestClient {
   std::deque<Message> inbox_;
   std::set<std::string> joined_;
   std::set<std::string> occupants_;
+  int queries_ = 0;
+  std::string answer_;
 };
 
 }  // namespace talon::testing

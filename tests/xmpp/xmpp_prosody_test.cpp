@@ -152,7 +152,11 @@ TEST_F(XmppChannelProsodyTest, AnswersADirectMessage) {
   EXPECT_GT(health.lastOutboundAtMs, 0);
   EXPECT_EQ(sessionCount(), 1);
 
-  // The same person (another resource, other letter case) is the same conversation.
+  // The channel answers a ping, and any other request with service-unavailable.
+  EXPECT_EQ(alice->query("talon@localhost/talon", "ping", "urn:xmpp:ping", pump()), "result");
+  EXPECT_EQ(alice->query("talon@localhost/talon", "query", "jabber:iq:version", pump()), "error/service-unavailable");
+
+  // The same person (another letter case) is the same conversation.
   alice->send("Talon@LOCALHOST", "and again");
   ASSERT_TRUE(gw_->waitCalls(2));
   gw_->provider->call(1)->answer("Again, Alice");

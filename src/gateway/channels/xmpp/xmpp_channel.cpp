@@ -378,6 +378,7 @@ struct XmppChannel::State : std::enable_shared_from_this<XmppChannel::State> {
     xmpp_handler_add(conn, onMessage, nullptr, "message", nullptr, this);
     xmpp_handler_add(conn, onPresence, nullptr, "presence", nullptr, this);
     xmpp_handler_add(conn, onIq, nullptr, "iq", "get", this);
+    xmpp_handler_add(conn, onIq, nullptr, "iq", "set", this);
     const std::string host = settings.host();
     const int rc =
         xmpp_connect_client(conn, host.c_str(), static_cast<unsigned short>(settings.port), onConnection, this);
@@ -653,13 +654,26 @@ struct XmppChannel::State : std::enable_shared_from_this<XmppChannel::State> {
     return 1;
   }
 
-  /// Answers the server's and peers' pings (XEP-0199 §4.2); other gets are left to libstrophe.
+  /// Answers the server's and peers' pings (XEP-0199 §4.2), and every other get or set with
+  /// service-unavailable.
   static int onIq(xmpp_conn_t* conn, xmpp_stanza_t* stanza, void* userdata) {
     auto& s = *static_cast<State*>(userdata);
-    if (xmpp_stanza_get_child_by_name_and_ns(stanza, "ping", kPingNs) == nullptr) return 1;
-    xmpp_stanza_t* result = xmpp_iq_new(s.ctx, "result", xmpp_stanza_get_id(stanza));
+    const bool ping =
+        attribute(stanza, "type") == "get" && xmpp_stanza_get_child_by_name_and_ns(stanza, "ping", kPingNs) != nullptr;
+    xmpp_stanza_t* result = xmpp_iq_new(s.ctx, ping ? "result" : "error", xmpp_stanza_get_id(stanza));
     const char* from = xmpp_stanza_get_from(stanza);
     if (from != nullptr) xmpp_stanza_set_to(result, from);
+    if (!ping) {
+      // Any other request: we offer no such service (RFC 6120 §8.2.3: every get and set gets an answer).
+      xmpp_stanza_t* error = xmpp_stanza_new(s.ctx);
+      xmpp_stanza_set_name(error, "error");
+      xmpp_stanza_set_type(error, "cancel");
+      xmpp_stanza_t* condition = xmpp_stanza_new(s.ctx);
+      xmpp_stanza_set_name(condition, "service-unavailable");
+      xmpp_stanza_set_ns(condition, kStanzaErrorNs);
+      xmpp_stanza_add_child_ex(error, condition, 0);
+      xmpp_stanza_add_child_ex(result, error, 0);
+    }
     xmpp_send(conn, result);
     xmpp_stanza_release(result);
     return 1;
