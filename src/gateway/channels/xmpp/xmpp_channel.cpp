@@ -406,7 +406,8 @@ struct XmppChannel::State : std::enable_shared_from_this<XmppChannel::State> {
             timedOut = true;
             closeReason = "no session within " + std::to_string(timing.connectTimeout.count()) + " ms";
           }
-          if (connected) work.swap(outgoing);
+          // Nothing is written once the connection is being closed: what is queued then fails with it.
+          if (connected && !goodbye && !leave && !timedOut) work.swap(outgoing);
         }
         if (goodbye && Clock::now() > goodbyeDeadline) break;  // the server did not close in time
         if (leave || timedOut) {
