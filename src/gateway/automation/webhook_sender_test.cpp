@@ -29,7 +29,11 @@ class WebhookSenderTest : public ::testing::Test {
     o.baseDelay = std::chrono::milliseconds(1'000);
     // Timers are armed from the HTTP client's thread: a no-op task wakes runUntil() to see them.
     auto ex = executors_.executors();
-    ex.after = [io = ex.io, after = ex.after](std::chrono::milliseconds delay, Task task) {
+    ex.after = [this, io = ex.io, after = ex.after](std::chrono::milliseconds delay, Task task) {
+      {
+        std::lock_guard lock(armedMu_);
+        armedDelays_.push_back(delay.count());
+      }
       auto handle = after(delay, std::move(task));
       io([] {});
       return handle;
@@ -39,8 +43,14 @@ class WebhookSenderTest : public ::testing::Test {
     return s ? std::move(*s) : nullptr;
   }
 
-  /// Sends one delivery and drives timers until it ends; `delays` collects each wait the sender armed.
+  /// Sends one delivery and drives timers until it ends; `delays` collects each wait the sender armed
+  /// (as asked of the executor: an attempt can end and arm the next timer on the HTTP client's thread
+  /// while the test is still stepping time for the previous one).
   WebhookDelivery deliver(WebhookSender& sender, const std::string& url, std::vector<int64_t>* delays = nullptr) {
+    {
+      std::lock_guard lock(armedMu_);
+      armedDelays_.clear();
+    }
     std::mutex mu;
     std::optional<WebhookDelivery> out;
     sender.send(WebhookTarget{url, "whsec-out", {{"X-Extra", "1"}}}, json::object{{"event", "cron.finished"}},
@@ -60,12 +70,11 @@ class WebhookSenderTest : public ::testing::Test {
       EXPECT_TRUE(executors_.runUntil([&] { return ended() || executors_.armedTimers() > 0; }));
       if (ended()) break;
       // Step simulated time until the timer fires (it posts the next attempt).
-      int64_t waited = 0;
-      while (executors_.armedTimers() > 0) {
-        executors_.advance(250);
-        waited += 250;
-      }
-      if (delays) delays->push_back(waited);
+      while (executors_.armedTimers() > 0 && !ended()) executors_.advance(250);
+    }
+    if (delays) {
+      std::lock_guard lock(armedMu_);
+      *delays = armedDelays_;
     }
     std::lock_guard lock(mu);
     return *out;
@@ -78,6 +87,8 @@ class WebhookSenderTest : public ::testing::Test {
     return std::stod(text.substr(pos + series.size() + 2));
   }
 
+  std::mutex armedMu_;
+  std::vector<int64_t> armedDelays_;  // each delay the sender armed, ms (guarded by armedMu_)
   talon::testing::IoThread io_;
   std::shared_ptr<SimulatedClock> clock_ = std::make_shared<SimulatedClock>();
   talon::testing::ManualExecutors executors_{clock_};
@@ -114,7 +125,7 @@ TEST_F(WebhookSenderTest, RetriesServerErrorsWithBackoffThenSucceeds) {
   auto d = deliver(*sender, peer.origin() + "/r", &delays);
   EXPECT_TRUE(d.delivered);
   EXPECT_EQ(d.attempts, 3);
-  // Jitter 0: half of 1 s, then half of 2 s (stepped in 250 ms).
+  // Jitter 0: half of 1 s, then half of 2 s.
   EXPECT_EQ(delays, (std::vector<int64_t>{500, 1000}));
   auto reqs = peer.requests();
   ASSERT_EQ(reqs.size(), 3u);
