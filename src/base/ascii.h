@@ -17,4 +17,8 @@ constexpr bool equalsIgnoreAsciiCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+/// True when `v` holds no CR or LF, which would end an HTTP header line and let a value inject more
+/// headers (RFC 9110 §5.5 does not allow them in field values).
+constexpr bool validHeaderValue(std::string_view v) { return v.find_first_of("\r\n") == std::string_view::npos; }
+
 }  // namespace talon

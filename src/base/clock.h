@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 namespace talon {
 
@@ -45,5 +46,16 @@ class SimulatedClock final : public Clock {
   std::atomic<int64_t> ms_;
   std::atomic<int64_t> steadyMs_;
 };
+
+/// `unixMs` (milliseconds since the Unix epoch) as an RFC 3339 UTC timestamp with milliseconds,
+/// "2026-12-02T14:46:56.123Z". Thread-safe.
+std::string formatRfc3339Ms(int64_t unixMs);
+
+/// `unixMs` as an RFC 3339 UTC timestamp to the second, "2026-12-02T14:46:56Z". Thread-safe.
+std::string formatRfc3339(int64_t unixMs);
+
+/// `unixMs` as a UTC time for tables meant to be read, "2026-12-02 14:46:56Z"; "-" when `unixMs` ≤ 0
+/// (not known). Thread-safe.
+std::string formatUtcForDisplay(int64_t unixMs);
 
 }  // namespace talon

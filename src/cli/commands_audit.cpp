@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/state_store.h"
 #include "config/config_paths.h"
 #include "gateway/gateway.h"
 #include "security/audit_chain.h"
@@ -28,21 +29,6 @@ struct AuditOptions {
   std::string kind;
   int64_t limit = 100;
 };
-
-/// Opens the store of the state dir (TALON_STATE_DIR, else ~/.talon) without creating one. Errors:
-/// kNotFound when the state dir has no database.
-Result<store::StorePtr> openStateStore() {
-  auto stateDir = config::resolveStateDir(config::processEnvironment());
-  auto path = gateway::storePathFor(stateDir);
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    return fail(ErrorCode::kNotFound, "no store at " + path.string(),
-                "no audit log: " + path.string() + " does not exist (set TALON_STATE_DIR?)");
-  }
-  store::SqliteStoreOptions options;
-  options.path = path;
-  return store::openSqliteStore(options);
-}
 
 /// --since: a duration back from now ("90s", "15m", "2h", "7d"), ms since the epoch (all digits), or
 /// a UTC date/time "YYYY-MM-DD", "YYYY-MM-DDTHH:MM", "YYYY-MM-DDTHH:MM:SS" with an optional "Z".
@@ -97,7 +83,7 @@ Result<store::AuditQuery> makeQuery(const AuditOptions& o, int64_t limit) {
 }
 
 int runVerify(const AuditOptions& o) {
-  auto store = openStateStore();
+  auto store = openStateStore(MissingStore::kFail);
   if (!store) return reportError(store.error());
   auto stateDir = config::resolveStateDir(config::processEnvironment());
   auto checkpoint = security::readAuditCheckpoint(security::auditCheckpointPath(stateDir));
@@ -125,7 +111,7 @@ int runVerify(const AuditOptions& o) {
 // records when limit > 0.
 template <class Each>
 int forEachRecord(const AuditOptions& o, int64_t limit, Each each, bool* more = nullptr) {
-  auto store = openStateStore();
+  auto store = openStateStore(MissingStore::kFail);
   if (!store) return reportError(store.error());
   constexpr int64_t kPage = 1000;
   int64_t seen = 0;

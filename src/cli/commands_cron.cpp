@@ -57,19 +57,9 @@ Result<json::value> call(const CronOptions& o, const std::string& method, json::
 
 Error usage(const std::string& msg) { return Error{ErrorCode::kInvalidArgument, msg, msg}; }
 
-std::string str(const json::object& o, std::string_view key, std::string_view none = "-") {
+std::string fieldText(const json::object& o, std::string_view key, std::string_view none = "-") {
   auto v = getString(o, key);
   return v ? std::string(*v) : std::string(none);
-}
-
-std::string isoTime(int64_t ms) {
-  if (ms <= 0) return "-";
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
-  return buf;
 }
 
 /// A duration as its two largest units: "250ms", "45s", "1m 30s", "2h", "1d 4h".
@@ -100,14 +90,14 @@ std::string relative(int64_t atMs, int64_t nowMs) {
 std::string describeSchedule(const json::object& job) {
   const auto* s = getObject(job, "schedule");
   if (!s) return "-";
-  const std::string kind = str(*s, "kind", "");
+  const std::string kind = fieldText(*s, "kind", "");
   if (kind == "cron") {
-    std::string out = "cron " + str(*s, "expr", "");
+    std::string out = "cron " + fieldText(*s, "expr", "");
     if (auto tz = getString(*s, "tz")) out += " (" + std::string(*tz) + ")";
     return out;
   }
   if (kind == "every") return "every " + formatDuration(getInt(*s, "everyMs").value_or(0));
-  if (kind == "at") return "at " + str(*s, "at", "");
+  if (kind == "at") return "at " + fieldText(*s, "at", "");
   return kind;
 }
 
@@ -167,8 +157,8 @@ int listJobs(const CronOptions& o) {
   for (const auto& v : *jobs) {
     const auto& j = v.as_object();
     const auto& st = stateOf(j);
-    rows.push_back({str(j, "id"), str(j, "name"), str(j, "agentId", "(default)"), describeSchedule(j),
-                    relative(nextRunOf(j), now), str(st, "lastRunStatus"), healthOf(j)});
+    rows.push_back({fieldText(j, "id"), fieldText(j, "name"), fieldText(j, "agentId", "(default)"), describeSchedule(j),
+                    relative(nextRunOf(j), now), fieldText(st, "lastRunStatus"), healthOf(j)});
   }
   printTable({"ID", "NAME", "AGENT", "SCHEDULE", "NEXT", "LAST", "HEALTH"}, rows);
   return 0;
@@ -295,7 +285,8 @@ int addJob(const CronOptions& o) {
   const auto& p = res->as_object();
   const auto* job = getObject(p, "job");
   const json::object& j = job ? *job : p;
-  std::cout << "added " << str(j, "id") << " (" << str(j, "name") << "), next run " << isoTime(nextRunOf(j)) << "\n";
+  std::cout << "added " << fieldText(j, "id") << " (" << fieldText(j, "name") << "), next run "
+            << formatUtcForDisplay(nextRunOf(j)) << "\n";
   return 0;
 }
 
@@ -342,7 +333,7 @@ int runJob(const CronOptions& o) {
     } else if (getBool(p, "enqueued").value_or(false)) {
       std::cout << "run " << (runId ? *runId : "") << " of " << o.id << " started\n";
     } else {
-      std::cout << "not run: " << str(p, "reason", "not due") << "\n";
+      std::cout << "not run: " << fieldText(p, "reason", "not due") << "\n";
     }
     return 0;
   }
@@ -353,7 +344,7 @@ int runJob(const CronOptions& o) {
     if (!entries) return reportError(entries.error());
     if (!entries->empty()) {
       const auto& e = (*entries)[0].as_object();
-      const std::string status = str(e, "status", "");
+      const std::string status = fieldText(e, "status", "");
       if (status == "ok" || status == "error" || status == "skipped") {
         if (o.common.json) {
           printJson(json::object{{"ok", true}, {"runId", *runId}, {"completed", true}, {"status", status}, {"run", e}});
@@ -387,10 +378,10 @@ int listRuns(const CronOptions& o) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& v : *entries) {
     const auto& e = v.as_object();
-    rows.push_back({isoTime(getInt(e, "runAtMs").value_or(getInt(e, "ts").value_or(0))),
-                    str(e, "jobName", str(e, "jobId")), str(e, "status"),
-                    formatDuration(getInt(e, "durationMs").value_or(0)), str(e, "deliveryStatus"),
-                    str(e, "error", "")});
+    rows.push_back({formatUtcForDisplay(getInt(e, "runAtMs").value_or(getInt(e, "ts").value_or(0))),
+                    fieldText(e, "jobName", fieldText(e, "jobId")), fieldText(e, "status"),
+                    formatDuration(getInt(e, "durationMs").value_or(0)), fieldText(e, "deliveryStatus"),
+                    fieldText(e, "error", "")});
   }
   printTable({"RUN AT", "JOB", "STATUS", "DURATION", "DELIVERY", "ERROR"}, rows);
   return 0;
@@ -407,11 +398,11 @@ int health(const CronOptions& o) {
     ++counts[h];
     if (h == "degraded" || h == "auto-disabled") {
       const auto& st = stateOf(j);
-      problems.push_back(json::object{{"id", str(j, "id")},
-                                      {"name", str(j, "name")},
+      problems.push_back(json::object{{"id", fieldText(j, "id")},
+                                      {"name", fieldText(j, "name")},
                                       {"health", h},
                                       {"consecutiveErrors", getInt(st, "consecutiveErrors").value_or(0)},
-                                      {"lastError", str(st, "lastError", "")}});
+                                      {"lastError", fieldText(st, "lastError", "")}});
     }
   }
   const bool bad = counts["degraded"] + counts["auto-disabled"] > 0;
@@ -426,9 +417,9 @@ int health(const CronOptions& o) {
               << counts["disabled"] + counts["auto-disabled"] << " (" << counts["auto-disabled"] << " auto-disabled)\n";
     for (const auto& p : problems) {
       const auto& po = p.as_object();
-      std::cout << "! " << str(po, "name") << " (" << str(po, "id") << "): " << str(po, "health") << ", "
-                << getInt(po, "consecutiveErrors").value_or(0) << " consecutive errors: " << str(po, "lastError", "")
-                << "\n";
+      std::cout << "! " << fieldText(po, "name") << " (" << fieldText(po, "id") << "): " << fieldText(po, "health")
+                << ", " << getInt(po, "consecutiveErrors").value_or(0)
+                << " consecutive errors: " << fieldText(po, "lastError", "") << "\n";
     }
   }
   return bad ? 1 : 0;
@@ -445,12 +436,12 @@ int audit(const CronOptions& o) {
   std::map<std::string, std::vector<std::string>> byIdentity;  // name|agent|schedule → ids
   for (const auto& v : *jobs) {
     Row r{v.as_object()};
-    const std::string id = str(r.job, "id", "");
+    const std::string id = fieldText(r.job, "id", "");
     auto entries = runEntries(o, id, "", o.limit);
     if (!entries) return reportError(entries.error());
     for (const auto& e : *entries) {
       const auto& eo = e.as_object();
-      const std::string status = str(eo, "status", "");
+      const std::string status = fieldText(eo, "status", "");
       if (status != "ok" && status != "error") continue;
       ++r.runs;
       const int64_t finished = getInt(eo, "ts").value_or(0);
@@ -464,7 +455,7 @@ int audit(const CronOptions& o) {
     }
     if (r.lastSuccessMs == 0) r.lastSuccessMs = getInt(stateOf(r.job), "lastSuccessAtMs").value_or(0);
     const auto* schedule = getObject(r.job, "schedule");
-    byIdentity[str(r.job, "name", "") + "\x1f" + str(r.job, "agentId", "") + "\x1f" +
+    byIdentity[fieldText(r.job, "name", "") + "\x1f" + fieldText(r.job, "agentId", "") + "\x1f" +
                (schedule ? json::serialize(*schedule) : "")]
         .push_back(id);
     rows.push_back(std::move(r));
@@ -485,8 +476,8 @@ int audit(const CronOptions& o) {
   if (o.common.json) {
     json::array out;
     for (const auto& r : rows) {
-      out.push_back(json::object{{"id", str(r.job, "id")},
-                                 {"name", str(r.job, "name")},
+      out.push_back(json::object{{"id", fieldText(r.job, "id")},
+                                 {"name", fieldText(r.job, "name")},
                                  {"health", healthOf(r.job)},
                                  {"runs", r.runs},
                                  {"failures", r.failures},
@@ -500,7 +491,7 @@ int audit(const CronOptions& o) {
   const int64_t now = SystemClock::instance()->nowMs();
   std::vector<std::vector<std::string>> table;
   for (const auto& r : rows) {
-    table.push_back({str(r.job, "id"), str(r.job, "name"), healthOf(r.job),
+    table.push_back({fieldText(r.job, "id"), fieldText(r.job, "name"), healthOf(r.job),
                      std::to_string(r.failures) + "/" + std::to_string(r.runs),
                      r.lastSuccessMs ? relative(r.lastSuccessMs, now) : "never", formatDuration(r.maxDriftMs)});
   }
@@ -511,7 +502,7 @@ int audit(const CronOptions& o) {
   }
   for (const auto& d : duplicates) {
     const auto& dobj = d.as_object();
-    std::cout << "! duplicate jobs named \"" << str(dobj, "name") << "\" (same agent and schedule):";
+    std::cout << "! duplicate jobs named \"" << fieldText(dobj, "name") << "\" (same agent and schedule):";
     for (const auto& id : *getArray(dobj, "ids")) std::cout << " " << id.get_string();
     std::cout << "\n";
   }

@@ -74,32 +74,26 @@ struct DeliveriesOptions {
   bool json = false;
 };
 
-std::string isoTime(int64_t ms) {
-  if (ms <= 0) return "";
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return std::string(buf) + "." + std::to_string(1000 + ms % 1000).substr(1) + "Z";
-}
+/// A delivery's time as RFC 3339, or "" when it has none (0).
+std::string deliveryTime(int64_t ms) { return ms <= 0 ? "" : formatRfc3339Ms(ms); }
 
 json::object deliveryJson(const store::OutboundDelivery& d) {
-  return json::object{{"id", d.id},
-                      {"channel", d.channelId},
-                      {"accountId", d.accountId},
-                      {"peer", json::object{{"kind", d.peerKind}, {"id", d.peerId}}},
-                      {"threadId", d.threadId},
-                      {"runId", d.runId},
-                      {"idempotencyKey", d.idempotencyKey},
-                      {"state", std::string(store::deliveryStateName(d.state))},
-                      {"attempts", d.attempts},
-                      {"parts", json::object{{"sent", d.partsSent}, {"total", d.partsTotal}}},
-                      {"chars", static_cast<int64_t>(d.text.size())},
-                      {"lastError", d.lastError},
-                      {"createdAt", isoTime(d.createdAtMs)},
-                      {"nextAttemptAt", d.state == store::DeliveryState::kPending ? isoTime(d.nextAttemptAtMs) : ""},
-                      {"sentAt", isoTime(d.sentAtMs)}};
+  return json::object{
+      {"id", d.id},
+      {"channel", d.channelId},
+      {"accountId", d.accountId},
+      {"peer", json::object{{"kind", d.peerKind}, {"id", d.peerId}}},
+      {"threadId", d.threadId},
+      {"runId", d.runId},
+      {"idempotencyKey", d.idempotencyKey},
+      {"state", std::string(store::deliveryStateName(d.state))},
+      {"attempts", d.attempts},
+      {"parts", json::object{{"sent", d.partsSent}, {"total", d.partsTotal}}},
+      {"chars", static_cast<int64_t>(d.text.size())},
+      {"lastError", d.lastError},
+      {"createdAt", deliveryTime(d.createdAtMs)},
+      {"nextAttemptAt", d.state == store::DeliveryState::kPending ? deliveryTime(d.nextAttemptAtMs) : ""},
+      {"sentAt", deliveryTime(d.sentAtMs)}};
 }
 
 int listDeliveries(const DeliveriesOptions& o) {

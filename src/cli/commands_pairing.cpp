@@ -14,6 +14,7 @@
 #include "cli/cli_audit.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/state_store.h"
 #include "config/config_paths.h"
 #include "gateway/routing/id_normalization.h"
 #include "security/audit_sink.h"
@@ -47,33 +48,14 @@ Result<std::pair<std::optional<std::string>, std::optional<std::string>>> filter
   return std::make_pair(ch, account);
 }
 
-/// Audit lines of the CLI go to the gateway's log file (<stateDir>/logs/talon.log, where `logs.tail`
-/// reads them), not to stdout, which carries the command's output (--json); stderr when the file
-/// cannot be opened.
-Result<store::StorePtr> openStateStore() {
-  auto stateDir = config::resolveStateDir(config::processEnvironment());
-  store::SqliteStoreOptions options;
-  options.path = stateDir / "state" / "talon.sqlite";
-  return store::openSqliteStore(options);
-}
-
-std::string isoTime(int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return std::string(buf) + "." + std::to_string(1000 + ms % 1000).substr(1) + "Z";
-}
-
 json::object requestJson(const store::ChannelPairingRequest& r) {
   return json::object{{"channel", r.channel},
                       {"accountId", r.accountId},
                       {"senderId", r.senderId},
                       {"code", r.code},
-                      {"createdAt", isoTime(r.createdAtMs)},
-                      {"lastSeenAt", isoTime(r.lastSeenAtMs)},
-                      {"expiresAt", isoTime(r.expiresAtMs())}};
+                      {"createdAt", formatRfc3339Ms(r.createdAtMs)},
+                      {"lastSeenAt", formatRfc3339Ms(r.lastSeenAtMs)},
+                      {"expiresAt", formatRfc3339Ms(r.expiresAtMs())}};
 }
 
 int listPairing(const PairingOptions& o) {
@@ -83,7 +65,7 @@ int listPairing(const PairingOptions& o) {
   std::string channel = !o.channel.empty() ? o.channel : (o.positionals.empty() ? "" : o.positionals[0]);
   auto f = filters(o, channel);
   if (!f) return reportError(f.error());
-  auto store = openStateStore();
+  auto store = openStateStore(MissingStore::kCreate);
   if (!store) return reportError(store.error());
   const int64_t now = SystemClock::instance()->nowMs();
   auto pending = (*store)->channelPairing().listPending(f->first, f->second, now);
@@ -126,7 +108,7 @@ int approvePairing(const PairingOptions& o) {
   }
   auto f = filters(o, channel);
   if (!f) return reportError(f.error());
-  auto store = openStateStore();
+  auto store = openStateStore(MissingStore::kCreate);
   if (!store) return reportError(store.error());
   const int64_t now = SystemClock::instance()->nowMs();
   auto approved = std::make_shared<std::optional<store::ChannelPairingRequest>>();

@@ -12,10 +12,12 @@
 #include <ctime>
 #include <iostream>
 
+#include "base/clock.h"
 #include "base/json.h"
 #include "cli/commands.h"
 #include "cli/common_options.h"
 #include "cli/output.h"
+#include "cli/state_store.h"
 #include "config/config_paths.h"
 #include "gateway/tools/tool_outcome.h"
 #include "store/sqlite_store.h"
@@ -31,26 +33,6 @@ struct RunsOptions {
   bool json = false;
   CommonOptions common;  // replay: how to reach the gateway
 };
-
-Result<store::StorePtr> openStateStore() {
-  store::SqliteStoreOptions options;
-  options.path = config::resolveStateDir(config::processEnvironment()) / "state" / "talon.sqlite";
-  if (!std::filesystem::exists(options.path)) {
-    const std::string msg = "no state database at " + options.path.string() + " (set TALON_STATE_DIR?)";
-    return fail(ErrorCode::kNotFound, msg, msg);
-  }
-  return store::openSqliteStore(options);
-}
-
-std::string isoTime(int64_t ms) {
-  if (ms <= 0) return "-";
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%SZ", &tm);
-  return buf;
-}
 
 /// At most `max` characters of `s` on one line (newlines shown as ⏎).
 std::string oneLine(std::string_view s, std::size_t max) {
@@ -157,7 +139,7 @@ int listRuns(const RunsOptions& o) {
       return reportError(Error{ErrorCode::kInvalidArgument, msg, msg});
     }
   }
-  auto store = openStateStore();
+  auto store = openStateStore(MissingStore::kFail);
   if (!store) return reportError(store.error());
   auto runs = (*store)->runs().list({o.agent, o.session, status, o.limit, o.offset});
   (*store)->close();
@@ -177,7 +159,7 @@ int listRuns(const RunsOptions& o) {
     const std::string answered =
         r.providerId.empty() ? r.model : r.providerId + "/" + (r.answeredModel.empty() ? r.model : r.answeredModel);
     rows.push_back({r.runId, r.agentId, oneLine(r.sessionKey, 32), std::string(store::runStatusName(r.status)),
-                    answered.empty() ? "-" : answered, isoTime(r.startedAtMs),
+                    answered.empty() ? "-" : answered, formatUtcForDisplay(r.startedAtMs),
                     r.endedAtMs > r.startedAtMs ? std::to_string(r.endedAtMs - r.startedAtMs) + "ms" : "-",
                     std::to_string(r.inputTokens) + "/" + std::to_string(r.outputTokens), std::to_string(r.steps),
                     oneLine(r.errorMessage, 60)});
@@ -210,7 +192,7 @@ void printStep(const json::object& s) {
 }
 
 int showRun(const RunsOptions& o) {
-  auto store = openStateStore();
+  auto store = openStateStore(MissingStore::kFail);
   if (!store) return reportError(store.error());
   auto ledger = loadRun(**store, o.runA);
   (*store)->close();
@@ -228,7 +210,7 @@ int showRun(const RunsOptions& o) {
             << getString(provider, "id").value_or("-") << " (" << getString(provider, "api").value_or("-") << ", "
             << getString(provider, "baseUrl").value_or("-") << ") model " << getString(provider, "model").value_or("-")
             << "\n"
-            << "time:     " << isoTime(getInt(run, "startedAt").value_or(0)) << ", "
+            << "time:     " << formatUtcForDisplay(getInt(run, "startedAt").value_or(0)) << ", "
             << getInt(run, "durationMs").value_or(0) << " ms (model " << getInt(run, "modelLatencyMs").value_or(0)
             << " ms), " << getInt(run, "steps").value_or(0) << " model step(s)\n";
   const auto& usage = run.at("usage").as_object();
@@ -291,7 +273,7 @@ std::vector<std::string> comparable(const json::object& ledger) {
 /// Compares runs o.runA and o.runB; with `replay` (runs.replay's answer) the output leads with it and the
 /// JSON is {replay, diff}.
 int diffRuns(const RunsOptions& o, const json::object* replay = nullptr) {
-  auto store = openStateStore();
+  auto store = openStateStore(MissingStore::kFail);
   if (!store) return reportError(store.error());
   auto a = loadRun(**store, o.runA);
   auto b = a ? loadRun(**store, o.runB) : Result<json::object>(fail(a.error()));

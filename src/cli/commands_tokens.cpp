@@ -14,6 +14,7 @@
 #include "cli/cli_audit.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/state_store.h"
 #include "cli/vault_access.h"
 #include "config/config_loader.h"
 #include "config/config_paths.h"
@@ -33,14 +34,6 @@ struct TokenOptions {
   std::string configPath;
   bool json = false;
 };
-
-std::filesystem::path stateDir() { return config::resolveStateDir(config::processEnvironment()); }
-
-Result<store::StorePtr> openStateStore() {
-  store::SqliteStoreOptions options;
-  options.path = stateDir() / "state" / "talon.sqlite";
-  return store::openSqliteStore(options);
-}
 
 /// --expires: a positive duration "<n>m", "<n>h", "<n>d" or "<n>w" (minutes, hours, days, weeks), in ms.
 Result<int64_t> parseExpires(const std::string& text) {
@@ -66,16 +59,6 @@ Result<int64_t> parseExpires(const std::string& text) {
   }
 }
 
-std::string isoTime(int64_t ms) {
-  if (ms == 0) return "";
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::string stateOf(const store::OperatorTokenRecord& r, int64_t now) {
   if (r.revokedAtMs != 0) return "revoked";
   if (r.expiresAtMs != 0 && now >= r.expiresAtMs) return "expired";
@@ -97,7 +80,7 @@ json::object tokenJson(const store::OperatorTokenRecord& r, int64_t now) {
 
 /// Appends `event` to the audit chain; a failure to record is reported, not hidden.
 Status audit(store::Store& store, security::AuditEvent event) {
-  return appendCliAudit(store, stateDir(), std::move(event));
+  return appendCliAudit(store, cliStateDir(), std::move(event));
 }
 
 int createToken(const TokenOptions& o) {
@@ -127,7 +110,7 @@ int createToken(const TokenOptions& o) {
     if (!parsed) return reportError(parsed.error());
     ttl = *parsed;
   }
-  auto store = openStateStore();
+  auto store = openStateStore(MissingStore::kCreate);
   if (!store) return reportError(store.error());
   const int64_t now = SystemClock::instance()->nowMs();
   const std::string token = security::newOperatorToken();
@@ -167,7 +150,7 @@ int createToken(const TokenOptions& o) {
     printJson(out);
   } else {
     std::cout << "Created operator token \"" << o.name << "\" (role " << roleName
-              << (record.expiresAtMs ? ", expires " + isoTime(record.expiresAtMs) : std::string()) << ").\n"
+              << (record.expiresAtMs ? ", expires " + formatRfc3339(record.expiresAtMs) : std::string()) << ").\n"
               << "Token (shown once; store it now):\n"
               << token << "\n";
   }
@@ -175,7 +158,7 @@ int createToken(const TokenOptions& o) {
 }
 
 int listTokens(const TokenOptions& o) {
-  auto store = openStateStore();
+  auto store = openStateStore(MissingStore::kCreate);
   if (!store) return reportError(store.error());
   auto tokens = (*store)->operatorTokens().list();
   (*store)->close();
@@ -194,7 +177,7 @@ int listTokens(const TokenOptions& o) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& t : *tokens) {
     rows.push_back({t.name, t.role, t.tokenPrefix + "...", stateOf(t, now), formatAge(now - t.createdAtMs),
-                    t.expiresAtMs ? isoTime(t.expiresAtMs) : "never",
+                    t.expiresAtMs ? formatRfc3339(t.expiresAtMs) : "never",
                     t.lastUsedAtMs ? formatAge(now - t.lastUsedAtMs) : "never"});
   }
   printTable({"NAME", "ROLE", "PREFIX", "STATE", "CREATED", "EXPIRES", "LAST USED"}, rows);
@@ -202,7 +185,7 @@ int listTokens(const TokenOptions& o) {
 }
 
 int revokeToken(const TokenOptions& o) {
-  auto store = openStateStore();
+  auto store = openStateStore(MissingStore::kCreate);
   if (!store) return reportError(store.error());
   const int64_t now = SystemClock::instance()->nowMs();
   auto revoked = std::make_shared<bool>(false);

@@ -53,13 +53,13 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-/// Parses `text` as JSON5 (as the file /c/talon.json) and validates it as an effective config; a parse
-/// failure fails the test and yields an empty result.
-inline ValidationResult validate(std::string_view text) {
+/// Parses `text` as JSON5 (as the file /c/talon.json) and validates it as an effective config with the
+/// environment `env`; a parse failure fails the test and yields an empty result.
+inline ValidationResult validate(std::string_view text, const Environment& env = {}) {
   auto doc = parseJson5(text, "/c/talon.json");
   EXPECT_TRUE(doc) << (doc ? "" : doc.error().message);
   if (!doc) return {};
-  return validateEffectiveConfig(doc->value, doc->sourceMap, {});
+  return validateEffectiveConfig(doc->value, doc->sourceMap, env);
 }
 
 /// Every diagnostic of `r`, one per line (for failure messages and substring checks).

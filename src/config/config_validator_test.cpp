@@ -9,14 +9,9 @@
 namespace talon::config {
 namespace {
 
-using testing::messages;
+using testing::validate;
 
-ValidationResult validate(std::string_view text, const Environment& env = {}) {
-  auto doc = parseJson5(text, "/c/talon.json");
-  EXPECT_TRUE(doc) << (doc ? "" : doc.error().message);
-  if (!doc) return {};
-  return validateEffectiveConfig(doc->value, doc->sourceMap, env);
-}
+using testing::messages;
 
 TEST(ConfigValidator, TypedModelFromAFullConfig) {
   Environment env = {{"GW_TOKEN", "tok-3f9c2a7e1b8d4c6f0a5e9b2d"}, {"OPENAI_API_KEY", "sk-1"}};

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "config/config_test_util.h"
 #include "config/config_validator.h"
 #include "config/email_settings.h"
 #include "config/json5.h"
@@ -12,21 +13,11 @@
 namespace talon::config {
 namespace {
 
-ValidationResult validateText(std::string_view text) {
-  auto doc = parseJson5(text, "/c/talon.json");
-  EXPECT_TRUE(doc) << (doc ? "" : doc.error().message);
-  if (!doc) return {};
-  return validateEffectiveConfig(doc->value, doc->sourceMap, {});
-}
-
-std::string messagesOf(const ValidationResult& r) {
-  std::string out;
-  for (const auto& d : r.diagnostics) out += d.toString() + "\n";
-  return out;
-}
+using testing::messages;
+using testing::validate;
 
 TEST(EmailTransportKeys, AnAccountLoadsForTheAdapter) {
-  ValidationResult r = validateText(R"({
+  ValidationResult r = validate(R"({
     channels: { email: {
       dmPolicy: "allowlist", allowFrom: ["alice@example.com"],
       accounts: { support: {
@@ -36,7 +27,7 @@ TEST(EmailTransportKeys, AnAccountLoadsForTheAdapter) {
       } },
     } },
   })");
-  ASSERT_TRUE(r.valid()) << messagesOf(r);
+  ASSERT_TRUE(r.valid()) << messages(r);
   const ChannelConfig& c = r.config.channels.entries.at(0);
   EXPECT_EQ(c.id, "email");
   const auto& s = c.accountSettings.at("support").values;
@@ -66,9 +57,9 @@ TEST(EmailTransportKeys, BadValuesNameTheirFileLineAndPath) {
   };
   for (const auto& c : cases) {
     ValidationResult r =
-        validateText(std::string("{\n channels: { email: { accounts: { a: {\n  ") + c.member + ",\n } } } },\n}");
+        validate(std::string("{\n channels: { email: { accounts: { a: {\n  ") + c.member + ",\n } } } },\n}");
     EXPECT_FALSE(r.valid()) << c.member;
-    const std::string m = messagesOf(r);
+    const std::string m = messages(r);
     EXPECT_NE(m.find(std::string("/c/talon.json:3:")), std::string::npos) << c.member << "\n" << m;
     const std::string path(c.path);
     EXPECT_NE(m.find(path.back() == '"' ? path : path + ":"), std::string::npos) << c.member << "\n" << m;

@@ -7,27 +7,18 @@
 #include <string>
 
 #include "config/channel_transports.h"
+#include "config/config_test_util.h"
 #include "config/config_validator.h"
 #include "config/json5.h"
 
 namespace talon::config {
 namespace {
 
-ValidationResult validateText(std::string_view text) {
-  auto doc = parseJson5(text, "/c/talon.json");
-  EXPECT_TRUE(doc) << (doc ? "" : doc.error().message);
-  if (!doc) return {};
-  return validateEffectiveConfig(doc->value, doc->sourceMap, {});
-}
-
-std::string messagesOf(const ValidationResult& r) {
-  std::string out;
-  for (const auto& d : r.diagnostics) out += d.toString() + "\n";
-  return out;
-}
+using testing::messages;
+using testing::validate;
 
 TEST(IrcTransportKeys, OpenClawsIrcKeysLoadForTheAdapter) {
-  ValidationResult r = validateText(R"({
+  ValidationResult r = validate(R"({
     channels: { irc: {
       host: "irc.example.net", port: 6697, tls: true, nick: "talon", username: "talon", realname: "Talon",
       password: "server-pass", passwordFile: "/run/irc-pass", textChunkLimit: 300, channels: ["#ops", "#dev"],
@@ -36,7 +27,7 @@ TEST(IrcTransportKeys, OpenClawsIrcKeysLoadForTheAdapter) {
       accounts: { work: { nick: "talon-work", channels: ["#work"] } },
     } },
   })");
-  ASSERT_TRUE(r.valid()) << messagesOf(r);
+  ASSERT_TRUE(r.valid()) << messages(r);
   const ChannelConfig& c = r.config.channels.entries.at(0);
   EXPECT_EQ(c.id, "irc");
   EXPECT_EQ(c.settings.values.at("host"), json::value("irc.example.net"));
@@ -52,15 +43,15 @@ TEST(IrcTransportKeys, OpenClawsIrcKeysLoadForTheAdapter) {
 
 TEST(IrcTransportKeys, KeysTalonDoesNotImplementAreRefused) {
   for (const char* key : {"streaming: { chunkMode: \"newline\" }", "responsePrefix: \"bot\"", "replyToMode: \"off\""}) {
-    ValidationResult r = validateText(std::string(R"({ channels: { irc: { host: "h", nick: "n", )") + key + " } } }");
+    ValidationResult r = validate(std::string(R"({ channels: { irc: { host: "h", nick: "n", )") + key + " } } }");
     EXPECT_FALSE(r.valid()) << key;
-    const std::string m = messagesOf(r);
+    const std::string m = messages(r);
     const std::string name = std::string(key).substr(0, std::string(key).find(':'));
     EXPECT_NE(m.find("channels.irc." + name), std::string::npos) << m;
   }
-  ValidationResult wrongType = validateText(R"({ channels: { irc: { host: "h", nick: "n", port: "6667" } } })");
+  ValidationResult wrongType = validate(R"({ channels: { irc: { host: "h", nick: "n", port: "6667" } } })");
   EXPECT_FALSE(wrongType.valid());
-  EXPECT_NE(messagesOf(wrongType).find("channels.irc.port"), std::string::npos) << messagesOf(wrongType);
+  EXPECT_NE(messages(wrongType).find("channels.irc.port"), std::string::npos) << messages(wrongType);
 }
 
 TEST(IrcTransportKeys, TheDocsExampleIsValid) {
@@ -75,9 +66,9 @@ TEST(IrcTransportKeys, TheDocsExampleIsValid) {
   ASSERT_NE(begin, std::string::npos);
   const auto end = doc.find("```", begin + 8);
   ASSERT_NE(end, std::string::npos);
-  ValidationResult r = validateText(doc.substr(begin + 8, end - begin - 8));
-  EXPECT_TRUE(r.valid()) << messagesOf(r);
-  EXPECT_TRUE(r.diagnostics.empty()) << messagesOf(r);
+  ValidationResult r = validate(doc.substr(begin + 8, end - begin - 8));
+  EXPECT_TRUE(r.valid()) << messages(r);
+  EXPECT_TRUE(r.diagnostics.empty()) << messages(r);
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 namespace talon::config {
 namespace {
 
+using testing::validate;
+
 using testing::messages;
 
 TalonConfig withDefaults() {
@@ -109,15 +111,8 @@ TEST(ModelSelectionTest, RowsSayWhatEachAgentCanUseAndWhy) {
   EXPECT_TRUE(rows[3].unavailable.empty());
 }
 
-ValidationResult validateText(std::string_view text) {
-  auto doc = parseJson5(text, "/c/talon.json");
-  EXPECT_TRUE(doc) << (doc ? "" : doc.error().message);
-  if (!doc) return {};
-  return validateEffectiveConfig(doc->value, doc->sourceMap, {});
-}
-
 TEST(ModelRefTest, AliasesResolveCaseInsensitivelyAndTheAgentsWin) {
-  ValidationResult r = validateText(R"({
+  ValidationResult r = validate(R"({
     agents: {
       ownership: "explicit",
       defaults: {
@@ -167,7 +162,7 @@ TEST(ModelRefTest, AnEmptyAliasDisablesOneAndBareIdsFindTheirProvider) {
 }
 
 TEST(ModelRefTest, BareIdsOnlyTheDefaultProviderResolvesAreWarned) {
-  ValidationResult r = validateText(R"({ agents: { defaults: { model: "gpt-4o" } } })");
+  ValidationResult r = validate(R"({ agents: { defaults: { model: "gpt-4o" } } })");
   ASSERT_TRUE(r.valid()) << messages(r);
   EXPECT_EQ(r.config.agents.defaults.model.primary, "openai/gpt-4o");
   EXPECT_NE(messages(r).find("deprecated"), std::string::npos) << messages(r);
@@ -205,7 +200,7 @@ TEST(ModelPolicyTest, AllowListsAliasesExactRefsAndSegmentWildcards) {
 }
 
 TEST(ModelParamsTest, MergeInOpenClawsOrderAndRefuseUnsupportedKeys) {
-  ValidationResult r = validateText(R"({
+  ValidationResult r = validate(R"({
     agents: {
       defaults: {
         params: { temperature: 0.2, maxTokens: 1000 },
@@ -223,7 +218,7 @@ TEST(ModelParamsTest, MergeInOpenClawsOrderAndRefuseUnsupportedKeys) {
   EXPECT_EQ(other.maxTokens, 1000);
 
   ValidationResult bad =
-      validateText(R"({ agents: { defaults: { params: { cacheRetention: "long", temperature: 7 } } } })");
+      validate(R"({ agents: { defaults: { params: { cacheRetention: "long", temperature: 7 } } } })");
   EXPECT_FALSE(bad.valid());
   EXPECT_NE(messages(bad).find("OpenClaw model param \"cacheRetention\" is not supported by Talon yet"),
             std::string::npos)

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <string>
 
+#include "config/config_test_util.h"
 #include "config/config_validator.h"
 #include "config/json5.h"
 #include "config/mqtt_settings.h"
@@ -13,21 +14,11 @@
 namespace talon::config {
 namespace {
 
-ValidationResult validateText(std::string_view text) {
-  auto doc = parseJson5(text, "/c/talon.json");
-  EXPECT_TRUE(doc) << (doc ? "" : doc.error().message);
-  if (!doc) return {};
-  return validateEffectiveConfig(doc->value, doc->sourceMap, {});
-}
-
-std::string messagesOf(const ValidationResult& r) {
-  std::string out;
-  for (const auto& d : r.diagnostics) out += d.toString() + "\n";
-  return out;
-}
+using testing::messages;
+using testing::validate;
 
 TEST(MqttTransportKeys, AnAccountLoadsForTheAdapter) {
-  ValidationResult r = validateText(R"({
+  ValidationResult r = validate(R"({
     channels: { mqtt: {
       dmPolicy: "allowlist", allowFrom: ["alice"],
       accounts: { home: {
@@ -38,7 +29,7 @@ TEST(MqttTransportKeys, AnAccountLoadsForTheAdapter) {
       } },
     } },
   })");
-  ASSERT_TRUE(r.valid()) << messagesOf(r);
+  ASSERT_TRUE(r.valid()) << messages(r);
   const ChannelConfig& c = r.config.channels.entries.at(0);
   EXPECT_EQ(c.id, "mqtt");
   const auto& s = c.accountSettings.at("home").values;
@@ -76,9 +67,9 @@ TEST(MqttTransportKeys, BadValuesNameTheirFileLineAndPath) {
   };
   for (const auto& c : cases) {
     ValidationResult r =
-        validateText(std::string("{\n channels: { mqtt: { accounts: { a: {\n  ") + c.member + ",\n } } } },\n}");
+        validate(std::string("{\n channels: { mqtt: { accounts: { a: {\n  ") + c.member + ",\n } } } },\n}");
     EXPECT_FALSE(r.valid()) << c.member;
-    const std::string m = messagesOf(r);
+    const std::string m = messages(r);
     EXPECT_NE(m.find(std::string("/c/talon.json:3:")), std::string::npos) << c.member << "\n" << m;
     const std::string path(c.path);
     EXPECT_NE(m.find(path.back() == '"' ? path : path + ":"), std::string::npos) << c.member << "\n" << m;
@@ -148,9 +139,9 @@ TEST(MqttTransportKeys, TheDocsExampleIsValid) {
   ASSERT_NE(begin, std::string::npos);
   const auto end = doc.find("```", begin + 8);
   ASSERT_NE(end, std::string::npos);
-  ValidationResult r = validateText(doc.substr(begin + 8, end - begin - 8));
-  EXPECT_TRUE(r.valid()) << messagesOf(r);
-  EXPECT_TRUE(r.diagnostics.empty()) << messagesOf(r);
+  ValidationResult r = validate(doc.substr(begin + 8, end - begin - 8));
+  EXPECT_TRUE(r.valid()) << messages(r);
+  EXPECT_TRUE(r.diagnostics.empty()) << messages(r);
 }
 
 }  // namespace

@@ -9,14 +9,9 @@
 namespace talon::config {
 namespace {
 
-using testing::messages;
+using testing::validate;
 
-ValidationResult validate(std::string_view text, const Environment& env = {}) {
-  auto doc = parseJson5(text, "/c/talon.json");
-  EXPECT_TRUE(doc) << (doc ? "" : doc.error().message);
-  if (!doc) return {};
-  return validateEffectiveConfig(doc->value, doc->sourceMap, env);
-}
+using testing::messages;
 
 const ProviderConfig* provider(const TalonConfig& c, std::string_view id) {
   for (const auto& p : c.providers) {

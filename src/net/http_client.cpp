@@ -61,8 +61,6 @@ bool isToken(std::string_view s) {
   return true;
 }
 
-bool validHeaderValue(std::string_view v) { return v.find_first_of("\r\n") == std::string_view::npos; }
-
 bool idempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" || method == "DELETE";
 }

@@ -30,12 +30,12 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-class IoThreads {
+class ClientIoThreads {
  public:
-  IoThreads() : guard_(asio::make_work_guard(io)) {
+  ClientIoThreads() : guard_(asio::make_work_guard(io)) {
     for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io.run(); });
   }
-  ~IoThreads() {
+  ~ClientIoThreads() {
     guard_.reset();
     io.stop();
     for (auto& t : threads_) t.join();
@@ -48,7 +48,7 @@ class IoThreads {
 };
 
 /// Everything one request reported, with waits for the test thread.
-class Recorder {
+class ResponseRecorder {
  public:
   ClientHandlers handlers() {
     ClientHandlers h;
@@ -123,7 +123,7 @@ class Recorder {
   Status result_;
 };
 
-ServerOptions loopbackOptions() {
+ServerOptions httpLoopbackOptions() {
   ServerOptions options;
   options.bindAddresses = {"127.0.0.1"};
   options.port = 0;
@@ -149,7 +149,7 @@ class TestServer {
       }
       onHttp(std::move(exchange));
     };
-    auto created = Server::create(io, loopbackOptions(), std::move(handlers));
+    auto created = Server::create(io, httpLoopbackOptions(), std::move(handlers));
     EXPECT_TRUE(created) << created.error().toString();
     server = std::move(*created);
   }
@@ -170,13 +170,13 @@ class TestServer {
 };
 
 TEST(HttpClientTest, ChunkedStreamArrivesChunkByChunk) {
-  IoThreads threads;
+  ClientIoThreads threads;
   std::promise<ResponseStreamPtr> streamPromise;
   TestServer server(threads.io, [&](HttpExchangePtr exchange) {
     streamPromise.set_value(exchange->startStream(200, "text/event-stream", {{"Cache-Control", "no-cache"}}));
   });
   auto client = HttpClient::create(threads.io);
-  Recorder recorder;
+  ResponseRecorder recorder;
   client->start(get(server.url("/events")), recorder.handlers());
   auto stream = streamPromise.get_future().get();
   // Each write is sent only after the client saw the previous one, so each must be its own onBody.
@@ -197,7 +197,7 @@ TEST(HttpClientTest, ChunkedStreamArrivesChunkByChunk) {
 }
 
 TEST(HttpClientTest, StreamsOneAfterAnotherOnAKeepAliveConnection) {
-  IoThreads threads;
+  ClientIoThreads threads;
   std::mutex mutex;
   std::condition_variable cv;
   std::vector<ResponseStreamPtr> streams;
@@ -213,7 +213,7 @@ TEST(HttpClientTest, StreamsOneAfterAnotherOnAKeepAliveConnection) {
   };
   auto client = HttpClient::create(threads.io);
 
-  Recorder first;
+  ResponseRecorder first;
   client->start(get(server.url("/one")), first.handlers());
   auto one = streamNumber(0);
   one->write("a");
@@ -222,7 +222,7 @@ TEST(HttpClientTest, StreamsOneAfterAnotherOnAKeepAliveConnection) {
   ASSERT_TRUE(firstStatus) << firstStatus.error().toString();
   EXPECT_EQ(first.body(), "a");
 
-  Recorder second;
+  ResponseRecorder second;
   client->start(get(server.url("/two")), second.handlers());
   auto two = streamNumber(1);
   one->write("stale");  // the first response's handle no longer writes anything
@@ -242,12 +242,12 @@ TEST(HttpClientTest, StreamsOneAfterAnotherOnAKeepAliveConnection) {
 }
 
 TEST(HttpClientTest, LargeBodyWithContentLengthIsStreamedInPieces) {
-  IoThreads threads;
+  ClientIoThreads threads;
   std::string big(1 << 20, 'x');
   for (std::size_t i = 0; i < big.size(); i += 1000) big[i] = static_cast<char>('a' + (i / 1000) % 26);
   TestServer server(threads.io, [&](HttpExchangePtr exchange) { exchange->respond({200, "text/plain", {}, big}); });
   auto client = HttpClient::create(threads.io);
-  Recorder recorder;
+  ResponseRecorder recorder;
   client->start(get(server.url("/big")), recorder.handlers());
   auto status = recorder.waitComplete();
   ASSERT_TRUE(status) << status.error().toString();
@@ -256,14 +256,14 @@ TEST(HttpClientTest, LargeBodyWithContentLengthIsStreamedInPieces) {
 }
 
 TEST(HttpClientTest, PostSendsTheBody) {
-  IoThreads threads;
+  ClientIoThreads threads;
   TestServer server(threads.io, [](HttpExchangePtr exchange) {
     const auto& req = exchange->request();
     exchange->respond(
         {201, "text/plain", {}, req.method + ":" + std::string(req.header("content-type")) + ":" + req.body});
   });
   auto client = HttpClient::create(threads.io);
-  Recorder recorder;
+  ResponseRecorder recorder;
   ClientRequest request;
   request.method = "POST";
   request.url = server.url("/v1/things");
@@ -276,10 +276,10 @@ TEST(HttpClientTest, PostSendsTheBody) {
 }
 
 TEST(HttpClientTest, HeadHasNoBody) {
-  IoThreads threads;
+  ClientIoThreads threads;
   TestServer server(threads.io, [](HttpExchangePtr exchange) { exchange->respond({200, "text/plain", {}, "12345"}); });
   auto client = HttpClient::create(threads.io);
-  Recorder recorder;
+  ResponseRecorder recorder;
   auto request = get(server.url("/"));
   request.method = "HEAD";
   client->start(request, recorder.handlers());
@@ -289,7 +289,7 @@ TEST(HttpClientTest, HeadHasNoBody) {
 }
 
 TEST(HttpClientTest, SilentServerHitsTheIdleTimeout) {
-  IoThreads threads;
+  ClientIoThreads threads;
   std::mutex parkedMutex;
   std::vector<HttpExchangePtr> parked;  // never answered while the test runs
   TestServer server(threads.io, [&](HttpExchangePtr exchange) {
@@ -297,7 +297,7 @@ TEST(HttpClientTest, SilentServerHitsTheIdleTimeout) {
     parked.push_back(std::move(exchange));
   });
   auto client = HttpClient::create(threads.io);
-  Recorder recorder;
+  ResponseRecorder recorder;
   auto request = get(server.url("/slow"));
   request.idleTimeout = 100ms;
   client->start(request, recorder.handlers());
@@ -310,12 +310,12 @@ TEST(HttpClientTest, SilentServerHitsTheIdleTimeout) {
 }
 
 TEST(HttpClientTest, TotalTimeoutBoundsAStreamThatKeepsTalking) {
-  IoThreads threads;
+  ClientIoThreads threads;
   std::promise<ResponseStreamPtr> streamPromise;
   TestServer server(
       threads.io, [&](HttpExchangePtr exchange) { streamPromise.set_value(exchange->startStream(200, "text/plain")); });
   auto client = HttpClient::create(threads.io);
-  Recorder recorder;
+  ResponseRecorder recorder;
   auto request = get(server.url("/stream"));
   request.totalTimeout = 300ms;
   client->start(request, recorder.handlers());
@@ -333,9 +333,9 @@ TEST(HttpClientTest, RefusedConnectionIsUnavailable) {
   asio::ip::tcp::acceptor bound(io);
   bound.open(asio::ip::tcp::v4());
   bound.bind({asio::ip::make_address("127.0.0.1"), 0});
-  IoThreads threads;
+  ClientIoThreads threads;
   auto client = HttpClient::create(threads.io);
-  Recorder recorder;
+  ResponseRecorder recorder;
   client->start(get("http://127.0.0.1:" + std::to_string(bound.local_endpoint().port()) + "/"), recorder.handlers());
   auto status = recorder.waitComplete();
   ASSERT_FALSE(status);
@@ -343,10 +343,10 @@ TEST(HttpClientTest, RefusedConnectionIsUnavailable) {
 }
 
 TEST(HttpClientTest, BadUrlIsInvalidArgument) {
-  IoThreads threads;
+  ClientIoThreads threads;
   auto client = HttpClient::create(threads.io);
   for (std::string url : {"ftp://example.com/", "not a url", "http:///nohost"}) {
-    Recorder recorder;
+    ResponseRecorder recorder;
     client->start(get(url), recorder.handlers());
     auto status = recorder.waitComplete();
     ASSERT_FALSE(status) << url;
@@ -355,7 +355,7 @@ TEST(HttpClientTest, BadUrlIsInvalidArgument) {
 }
 
 TEST(HttpClientTest, CancelWhileWaitingAndWhileStreaming) {
-  IoThreads threads;
+  ClientIoThreads threads;
   std::mutex mutex;
   std::vector<HttpExchangePtr> parked;
   std::promise<ResponseStreamPtr> streamPromise;
@@ -369,7 +369,7 @@ TEST(HttpClientTest, CancelWhileWaitingAndWhileStreaming) {
   });
   auto client = HttpClient::create(threads.io);
 
-  Recorder waiting;
+  ResponseRecorder waiting;
   auto call = client->start(get(server.url("/wait")), waiting.handlers());
   server.waitRequests(1);
   call->cancel();
@@ -378,7 +378,7 @@ TEST(HttpClientTest, CancelWhileWaitingAndWhileStreaming) {
   EXPECT_EQ(status.error().code, ErrorCode::kCancelled);
   call->cancel();  // after completion: nothing happens
 
-  Recorder streaming;
+  ResponseRecorder streaming;
   auto streamingCall = client->start(get(server.url("/stream")), streaming.handlers());
   auto stream = streamPromise.get_future().get();
   stream->write("part");
@@ -393,7 +393,7 @@ TEST(HttpClientTest, CancelWhileWaitingAndWhileStreaming) {
 }
 
 TEST(HttpClientTest, KeepAliveReusesTheConnection) {
-  IoThreads threads;
+  ClientIoThreads threads;
   TestServer server(threads.io, [](HttpExchangePtr exchange) {
     HttpResponse response{200, "text/plain", {}, exchange->request().path};
     if (exchange->request().path == "/close") response.headers.emplace_back("Connection", "close");
@@ -401,7 +401,7 @@ TEST(HttpClientTest, KeepAliveReusesTheConnection) {
   });
   auto client = HttpClient::create(threads.io);
   for (int i = 0; i < 3; ++i) {
-    Recorder recorder;
+    ResponseRecorder recorder;
     client->start(get(server.url("/again")), recorder.handlers());
     ASSERT_TRUE(recorder.waitComplete());
     EXPECT_EQ(recorder.body(), "/again");
@@ -411,7 +411,7 @@ TEST(HttpClientTest, KeepAliveReusesTheConnection) {
 
   // A response that closes the connection (sent on the pooled one) leaves nothing to reuse.
   for (std::string path : {"/close", "/again"}) {
-    Recorder recorder;
+    ResponseRecorder recorder;
     client->start(get(server.url(path)), recorder.handlers());
     ASSERT_TRUE(recorder.waitComplete());
     EXPECT_EQ(recorder.body(), path);
@@ -478,10 +478,10 @@ class ScriptedServer {
 TEST(HttpClientTest, ReusedConnectionThatDiesIsRetriedForIdempotentMethodsOnly) {
   // Connection 1 answers once, then closes on the second request; connection 2 answers.
   ScriptedServer server({{true, false}, {true}});
-  IoThreads threads;
+  ClientIoThreads threads;
   auto client = HttpClient::create(threads.io);
   for (std::string expected : {"answer 1", "answer 2"}) {
-    Recorder recorder;
+    ResponseRecorder recorder;
     client->start(get(server.url()), recorder.handlers());
     auto status = recorder.waitComplete();
     ASSERT_TRUE(status) << status.error().toString();
@@ -492,10 +492,10 @@ TEST(HttpClientTest, ReusedConnectionThatDiesIsRetriedForIdempotentMethodsOnly) 
   auto request = get(postServer.url());
   request.method = "POST";
   request.body = "payload";
-  Recorder first;
+  ResponseRecorder first;
   client->start(request, first.handlers());
   ASSERT_TRUE(first.waitComplete());
-  Recorder second;
+  ResponseRecorder second;
   client->start(request, second.handlers());
   auto status = second.waitComplete();
   ASSERT_FALSE(status);
@@ -505,14 +505,14 @@ TEST(HttpClientTest, ReusedConnectionThatDiesIsRetriedForIdempotentMethodsOnly) 
 TEST(HttpClientTest, PostThatAllowsAResendIsRetriedOnceOnAFreshConnection) {
   // Connection 1 answers, then closes on the second request; connection 2 answers the resend.
   ScriptedServer server({{true, false}, {true}});
-  IoThreads threads;
+  ClientIoThreads threads;
   auto client = HttpClient::create(threads.io);
   auto request = get(server.url());
   request.method = "POST";
   request.body = "payload";
   request.resendOnStaleConnection = true;
   for (std::string expected : {"answer 1", "answer 2"}) {
-    Recorder recorder;
+    ResponseRecorder recorder;
     client->start(request, recorder.handlers());
     auto status = recorder.waitComplete();
     ASSERT_TRUE(status) << status.error().toString();
@@ -524,10 +524,10 @@ TEST(HttpClientTest, PostThatAllowsAResendIsRetriedOnceOnAFreshConnection) {
   auto again = get(failing.url());
   again.method = "POST";
   again.resendOnStaleConnection = true;
-  Recorder first;
+  ResponseRecorder first;
   client->start(again, first.handlers());
   ASSERT_TRUE(first.waitComplete());
-  Recorder second;
+  ResponseRecorder second;
   client->start(again, second.handlers());
   auto status = second.waitComplete();
   ASSERT_FALSE(status);
@@ -535,11 +535,11 @@ TEST(HttpClientTest, PostThatAllowsAResendIsRetriedOnceOnAFreshConnection) {
 }
 
 TEST(HttpClientTest, PooledConnectionToARestartedServerIsNotUsed) {
-  IoThreads threads;
+  ClientIoThreads threads;
   TestServer first(threads.io, [](HttpExchangePtr exchange) { exchange->respond({200, "text/plain", {}, "one"}); });
   auto client = HttpClient::create(threads.io);
   {
-    Recorder recorder;
+    ResponseRecorder recorder;
     client->start(get(first.url("/")), recorder.handlers());
     ASSERT_TRUE(recorder.waitComplete());
   }
@@ -553,7 +553,7 @@ TEST(HttpClientTest, PooledConnectionToARestartedServerIsNotUsed) {
   handlers.onHttp = [](HttpExchangePtr exchange) { exchange->respond({200, "text/plain", {}, "two"}); };
   auto second = Server::create(threads.io, options, handlers);
   ASSERT_TRUE(second) << second.error().toString();
-  Recorder recorder;
+  ResponseRecorder recorder;
   client->start(get("http://127.0.0.1:" + std::to_string(port) + "/"), recorder.handlers());
   auto status = recorder.waitComplete();
   ASSERT_TRUE(status) << status.error().toString();
@@ -563,12 +563,12 @@ TEST(HttpClientTest, PooledConnectionToARestartedServerIsNotUsed) {
 // --- TLS -----------------------------------------------------------------------------------------
 
 /// A self-signed certificate for DNS name "localhost" only (no IP address), as PEM.
-struct TestCertificate {
+struct HttpsTestCertificate {
   std::string certPem;
   std::string keyPem;
 };
 
-TestCertificate makeCertificate() {
+HttpsTestCertificate makeCertificate() {
   EVP_PKEY* key = EVP_EC_gen("P-256");
   X509* cert = X509_new();
   X509_set_version(cert, 2);
@@ -598,7 +598,7 @@ TestCertificate makeCertificate() {
     BIO_free(bio);
     return pem;
   };
-  TestCertificate out;
+  HttpsTestCertificate out;
   out.certPem = toPem([&](BIO* bio) { PEM_write_bio_X509(bio, cert); });
   out.keyPem = toPem([&](BIO* bio) { PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr); });
   X509_free(cert);
@@ -610,7 +610,7 @@ TestCertificate makeCertificate() {
 /// handshakes the client refuses just end that connection.
 class TlsServer {
  public:
-  TlsServer(const TestCertificate& certificate, int connections)
+  TlsServer(const HttpsTestCertificate& certificate, int connections)
       : context_(asio::ssl::context::tls_server), acceptor_(io_), connections_(connections) {
     context_.use_certificate_chain(asio::buffer(certificate.certPem));
     context_.use_private_key(asio::buffer(certificate.keyPem), asio::ssl::context::pem);
@@ -665,11 +665,11 @@ TEST(HttpClientTest, HttpsVerifiesTheCertificateAndTheHostName) {
   auto certificate = makeCertificate();
   TlsServer tls(certificate, 3);
   auto base = [&](const char* host) { return "https://" + std::string(host) + ":" + std::to_string(tls.port()); };
-  IoThreads threads;
+  ClientIoThreads threads;
 
   // Not in the system trust store: refused.
   auto systemOnly = HttpClient::create(threads.io);
-  Recorder untrusted;
+  ResponseRecorder untrusted;
   systemOnly->start(get(base("localhost") + "/"), untrusted.handlers());
   auto status = untrusted.waitComplete();
   ASSERT_FALSE(status);
@@ -680,14 +680,14 @@ TEST(HttpClientTest, HttpsVerifiesTheCertificateAndTheHostName) {
   ASSERT_TRUE(trusting) << trusting.error().toString();
 
   // Trusted, but the certificate does not name 127.0.0.1: refused.
-  Recorder wrongName;
+  ResponseRecorder wrongName;
   (*trusting)->start(get(base("127.0.0.1") + "/"), wrongName.handlers());
   status = wrongName.waitComplete();
   ASSERT_FALSE(status);
   EXPECT_EQ(status.error().code, ErrorCode::kUnavailable) << status.error().toString();
 
   // Trusted and the right name: served.
-  Recorder ok;
+  ResponseRecorder ok;
   (*trusting)->start(get(base("localhost") + "/"), ok.handlers());
   status = ok.waitComplete();
   ASSERT_TRUE(status) << status.error().toString();

@@ -52,8 +52,6 @@ constexpr std::size_t kKeepQueueSlots = 64;
 /// Delay before accepting again after an accept error (e.g. EMFILE), so the loop does not spin.
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(50);
 
-bool validHeaderValue(std::string_view v) { return v.find_first_of("\r\n") == std::string_view::npos; }
-
 /// Whether a request's body framing is one this server reads unambiguously: no Transfer-Encoding, or
 /// exactly one Transfer-Encoding field whose value is "chunked" (case-insensitive, surrounding
 /// whitespace ignored) and no Content-Length. Anything else ("chunked, identity", "gzip, chunked",

@@ -33,12 +33,12 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 /// An io_context run by two threads for the lifetime of the test.
-class IoThreads {
+class ServerIoThreads {
  public:
-  IoThreads() : guard_(asio::make_work_guard(io)) {
+  ServerIoThreads() : guard_(asio::make_work_guard(io)) {
     for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io.run(); });
   }
-  ~IoThreads() {
+  ~ServerIoThreads() {
     guard_.reset();
     io.stop();
     for (auto& t : threads_) t.join();
@@ -109,7 +109,7 @@ void expectHttpRoundTrip(const std::string& base, const std::string& remote) {
 }
 
 TEST(ServerTest, HttpRoundTripOnIpv4) {
-  IoThreads threads;
+  ServerIoThreads threads;
   auto server = Server::create(threads.io, loopbackOptions(), echoHttpHandlers());
   ASSERT_TRUE(server) << server.error().toString();
   ASSERT_NE((*server)->port(), 0);
@@ -118,7 +118,7 @@ TEST(ServerTest, HttpRoundTripOnIpv4) {
 
 TEST(ServerTest, HttpRoundTripOnIpv6) {
   if (!haveIpv6Loopback()) GTEST_SKIP() << "no IPv6 loopback on this machine";
-  IoThreads threads;
+  ServerIoThreads threads;
   auto server = Server::create(threads.io, loopbackOptions({"::1"}), echoHttpHandlers());
   ASSERT_TRUE(server) << server.error().toString();
   expectHttpRoundTrip("http://[::1]:" + std::to_string((*server)->port()), "::1");
@@ -126,7 +126,7 @@ TEST(ServerTest, HttpRoundTripOnIpv6) {
 
 TEST(ServerTest, PortZeroGivesTheSamePortOnEveryAddress) {
   if (!haveIpv6Loopback()) GTEST_SKIP() << "no IPv6 loopback on this machine";
-  IoThreads threads;
+  ServerIoThreads threads;
   auto server = Server::create(threads.io, loopbackOptions({"127.0.0.1", "::1"}), echoHttpHandlers());
   ASSERT_TRUE(server) << server.error().toString();
   auto port = std::to_string((*server)->port());
@@ -135,7 +135,7 @@ TEST(ServerTest, PortZeroGivesTheSamePortOnEveryAddress) {
 }
 
 TEST(ServerTest, BindFailuresAreErrors) {
-  IoThreads threads;
+  ServerIoThreads threads;
   auto first = Server::create(threads.io, loopbackOptions(), echoHttpHandlers());
   ASSERT_TRUE(first);
   auto options = loopbackOptions();
@@ -153,7 +153,7 @@ TEST(ServerTest, BindFailuresAreErrors) {
 }
 
 TEST(ServerTest, HandlerAnswers404) {
-  IoThreads threads;
+  ServerIoThreads threads;
   auto server = Server::create(threads.io, loopbackOptions(), echoHttpHandlers());
   ASSERT_TRUE(server);
   auto res = httpRequest("GET", "http://127.0.0.1:" + std::to_string((*server)->port()) + "/missing", {}, "", 5s);
@@ -163,7 +163,7 @@ TEST(ServerTest, HandlerAnswers404) {
 }
 
 TEST(ServerTest, ExpectContinueAndPipelinedRequestsOverOneConnection) {
-  IoThreads threads;
+  ServerIoThreads threads;
   auto server = Server::create(threads.io, loopbackOptions(), echoHttpHandlers());
   ASSERT_TRUE(server);
   asio::io_context io;
@@ -209,7 +209,7 @@ std::pair<std::string, bool> exchangeRaw(uint16_t port, const std::string& bytes
 }
 
 TEST(ServerTest, TransferEncodingOtherThanChunkedIs400AndTheConnectionCloses) {
-  IoThreads threads;
+  ServerIoThreads threads;
   auto server = Server::create(threads.io, loopbackOptions(), echoHttpHandlers());
   ASSERT_TRUE(server);
   // After each refused head come bytes that would be a second request if the body were taken as empty.
@@ -242,7 +242,7 @@ TEST(ServerTest, TransferEncodingOtherThanChunkedIs400AndTheConnectionCloses) {
 }
 
 TEST(ServerTest, AnswerFromAnotherThread) {
-  IoThreads threads;
+  ServerIoThreads threads;
   ServerHandlers handlers;
   handlers.onHttp = [](HttpExchangePtr exchange) {
     std::thread([exchange] { exchange->respond({202, "text/plain", {}, "later"}); }).detach();
@@ -256,7 +256,7 @@ TEST(ServerTest, AnswerFromAnotherThread) {
 }
 
 TEST(ServerTest, DroppedExchangeAnswers500) {
-  IoThreads threads;
+  ServerIoThreads threads;
   ServerHandlers handlers;
   handlers.onHttp = [](HttpExchangePtr) {};
   auto server = Server::create(threads.io, loopbackOptions(), handlers);
@@ -267,7 +267,7 @@ TEST(ServerTest, DroppedExchangeAnswers500) {
 }
 
 TEST(ServerTest, BodyOverTheLimitGets413) {
-  IoThreads threads;
+  ServerIoThreads threads;
   std::atomic<int> handled{0};
   ServerHandlers handlers;
   handlers.onHttp = [&](HttpExchangePtr exchange) {
@@ -410,7 +410,7 @@ class WsServer {
 };
 
 TEST(ServerTest, WebSocketEcho) {
-  IoThreads threads;
+  ServerIoThreads threads;
   WsServer ws(threads.io);
   auto client = WsClient::connect(ws.url("/any/path"), 5s);
   ASSERT_TRUE(client) << client.error().toString();
@@ -435,7 +435,7 @@ TEST(ServerTest, WebSocketEcho) {
 }
 
 TEST(ServerTest, PlainHttpStillWorksNextToWebSockets) {
-  IoThreads threads;
+  ServerIoThreads threads;
   WsServer ws(threads.io);
   auto res = httpRequest("GET", "http://127.0.0.1:" + std::to_string(ws.server->port()) + "/", {}, "", 5s);
   ASSERT_TRUE(res) << res.error().toString();
@@ -443,7 +443,7 @@ TEST(ServerTest, PlainHttpStillWorksNextToWebSockets) {
 }
 
 TEST(ServerTest, UpgradeGoesToOnHttpWithoutAWebSocketHandler) {
-  IoThreads threads;
+  ServerIoThreads threads;
   ServerHandlers handlers;
   handlers.onHttp = [](HttpExchangePtr exchange) { exchange->respond({426, "text/plain", {}, "no"}); };
   auto server = Server::create(threads.io, loopbackOptions(), handlers);
@@ -455,7 +455,7 @@ TEST(ServerTest, UpgradeGoesToOnHttpWithoutAWebSocketHandler) {
 }
 
 TEST(ServerTest, RefusedWebSocketClosesWith1008) {
-  IoThreads threads;
+  ServerIoThreads threads;
   ServerHandlers handlers;
   handlers.onWebSocket = [](WebSocketConnectionPtr, const HttpRequest&) { return nullptr; };
   auto server = Server::create(threads.io, loopbackOptions(), handlers);
@@ -467,7 +467,7 @@ TEST(ServerTest, RefusedWebSocketClosesWith1008) {
 }
 
 TEST(ServerTest, MessageOverTheLimitCloses1009AndTheLimitCanBeRaised) {
-  IoThreads threads;
+  ServerIoThreads threads;
   auto options = loopbackOptions();
   options.initialMaxWsMessageBytes = 1024;
   WsServer ws(threads.io, options);
@@ -493,7 +493,7 @@ TEST(ServerTest, MessageOverTheLimitCloses1009AndTheLimitCanBeRaised) {
 }
 
 TEST(ServerTest, ServerCloseSendsCodeAndReason) {
-  IoThreads threads;
+  ServerIoThreads threads;
   WsServer ws(threads.io);
   auto client = WsClient::connect(ws.url(), 5s);
   ASSERT_TRUE(client);
@@ -509,7 +509,7 @@ TEST(ServerTest, ServerCloseSendsCodeAndReason) {
 }
 
 TEST(ServerTest, StopClosesWebSocketsWith1001) {
-  IoThreads threads;
+  ServerIoThreads threads;
   WsServer ws(threads.io);
   auto a = WsClient::connect(ws.url(), 5s);
   auto b = WsClient::connect(ws.url(), 5s);
@@ -535,7 +535,7 @@ TEST(ServerTest, StopClosesWebSocketsWith1001) {
 TEST(ServerTest, StopWritesWhatIsQueuedBeforeTheCloseFrame) {
   // The gateway drains its turns, then stops the server: the turns' final events, still queued,
   // must reach the clients before the 1001 close.
-  IoThreads threads;
+  ServerIoThreads threads;
   WsServer ws(threads.io);
   auto client = WsClient::connect(ws.url(), 5s);
   ASSERT_TRUE(client);
@@ -550,7 +550,7 @@ TEST(ServerTest, StopWritesWhatIsQueuedBeforeTheCloseFrame) {
 }
 
 TEST(ServerTest, SendsFromAnotherThreadKeepTheirOrder) {
-  IoThreads threads;
+  ServerIoThreads threads;
   WsServer ws(threads.io);
   auto client = WsClient::connect(ws.url(), 5s);
   ASSERT_TRUE(client);
@@ -563,7 +563,7 @@ TEST(ServerTest, SendsFromAnotherThreadKeepTheirOrder) {
 }
 
 TEST(ServerTest, ManyConcurrentWebSocketClients) {
-  IoThreads threads;
+  ServerIoThreads threads;
   WsServer ws(threads.io);
   constexpr int kClients = 48;
   constexpr int kMessages = 100;
@@ -609,7 +609,7 @@ std::size_t waitHeapAtMost(std::size_t bytes) {
 TEST(ServerTest, ClientThatDoesNotReadIsClosedAsSlowConsumerAndItsQueueFreed) {
   constexpr std::size_t kLimit = 16u << 20;
   constexpr std::size_t kMessage = 64u << 10;
-  IoThreads threads;
+  ServerIoThreads threads;
   auto options = loopbackOptions();
   options.maxWsBufferedBytes = kLimit;
   WsServer ws(threads.io, options);
@@ -637,7 +637,7 @@ TEST(ServerTest, ClientThatDoesNotReadIsClosedAsSlowConsumerAndItsQueueFreed) {
 
 TEST(ServerTest, SlowConsumerGetsCloseCodeAndReasonWhenItReadsLate) {
   constexpr std::size_t kMessage = 64u << 10;
-  IoThreads threads;
+  ServerIoThreads threads;
   auto options = loopbackOptions();
   options.maxWsBufferedBytes = 1u << 20;
   WsServer ws(threads.io, options);
@@ -662,7 +662,7 @@ TEST(ServerTest, SlowConsumerGetsCloseCodeAndReasonWhenItReadsLate) {
 
 TEST(ServerTest, ClientThatReadsIsNotClosedByTheSendLimit) {
   constexpr std::size_t kMessage = 64u << 10;
-  IoThreads threads;
+  ServerIoThreads threads;
   auto options = loopbackOptions();
   options.maxWsBufferedBytes = 256u << 10;
   WsServer ws(threads.io, options);
@@ -687,7 +687,7 @@ TEST(ServerTest, NextMessageIsNotReadWhileTheAnswersAreUnread) {
   constexpr std::size_t kPause = 256u << 10;
   constexpr std::size_t kMessage = 64u << 10;
   constexpr int kCount = 256;  // 16 MiB: more than loopback socket buffers take in
-  IoThreads threads;
+  ServerIoThreads threads;
   auto options = loopbackOptions();
   options.wsPauseReadingAboveBytes = kPause;
   WsServer ws(threads.io, options);
@@ -720,7 +720,7 @@ ServerHandlers streamingHandlers(std::shared_ptr<std::promise<bool>> closedAfter
 }
 
 TEST(ServerTest, StreamedResponseToAClientThatDoesNotReadIsBounded) {
-  IoThreads threads;
+  ServerIoThreads threads;
   auto options = loopbackOptions();
   options.maxHttpStreamBufferedBytes = 4u << 20;
   auto closed = std::make_shared<std::promise<bool>>();

@@ -288,12 +288,12 @@ TEST(TcpLineClientTest, BadArgumentsAreRefusedAtCreate) {
 // --- TLS -----------------------------------------------------------------------------------------
 
 /// A self-signed certificate (and CA) for DNS name "localhost" only, as PEM.
-struct TestCertificate {
+struct LineTestCertificate {
   std::string certPem;
   std::string keyPem;
 };
 
-TestCertificate makeLocalhostCertificate() {
+LineTestCertificate makeLocalhostCertificate() {
   EVP_PKEY* key = EVP_EC_gen("P-256");
   X509* cert = X509_new();
   X509_set_version(cert, 2);
@@ -323,7 +323,7 @@ TestCertificate makeLocalhostCertificate() {
     BIO_free(bio);
     return pem;
   };
-  TestCertificate out;
+  LineTestCertificate out;
   out.certPem = toPem([&](BIO* bio) { PEM_write_bio_X509(bio, cert); });
   out.keyPem = toPem([&](BIO* bio) { PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr); });
   X509_free(cert);

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <utility>
 
+#include "base/clock.h"
 #include "base/file_io.h"
 #include "base/hash.h"
 #include "base/json.h"
@@ -28,15 +29,6 @@ void appendField(std::string& out, std::string_view value) {
   out += '\n';
 }
 
-std::string isoTime(int64_t ms) {
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:03}Z", buf, ms % 1000);
-}
-
 // The record at `seq`, or nullopt.
 Result<std::optional<store::AuditRecord>> recordAt(store::Store& store, int64_t seq) {
   store::AuditQuery q;
@@ -52,14 +44,14 @@ Result<std::optional<store::AuditRecord>> recordAt(store::Store& store, int64_t 
 Result<std::optional<std::string>> checkExtends(store::Store& store, int64_t headSeq, const AuditCheckpoint& cp) {
   if (headSeq < cp.count) {
     return std::optional<std::string>(fmt::format("the log has {} records but the checkpoint of {} counted {}", headSeq,
-                                                  isoTime(cp.timeMs), cp.count));
+                                                  formatRfc3339Ms(cp.timeMs), cp.count));
   }
   if (cp.count == 0) return std::optional<std::string>{};
   auto at = recordAt(store, cp.count);
   if (!at) return fail(at.error());
   if (!*at || (*at)->hash != cp.headHash) {
-    return std::optional<std::string>(
-        fmt::format("record {} does not have the hash the checkpoint of {} recorded", cp.count, isoTime(cp.timeMs)));
+    return std::optional<std::string>(fmt::format("record {} does not have the hash the checkpoint of {} recorded",
+                                                  cp.count, formatRfc3339Ms(cp.timeMs)));
   }
   return std::optional<std::string>{};
 }
@@ -86,7 +78,7 @@ std::string auditRecordHash(const store::AuditRecord& r) { return sha256Hex(audi
 json::object auditRecordToJson(const store::AuditRecord& r) {
   json::object o;
   o["seq"] = r.seq;
-  o["time"] = isoTime(r.timeMs);
+  o["time"] = formatRfc3339Ms(r.timeMs);
   o["timeMs"] = r.timeMs;
   o["kind"] = r.kind;
   o["actor"] = r.actor;
@@ -195,14 +187,14 @@ Result<AuditVerifyReport> verifyAuditChain(store::Store& store, const std::optio
     return bad(report.records + 1, "truncated",
                fmt::format("the log ends at record {} but the checkpoint of {} counted {} records: records {}..{} "
                            "were removed",
-                           report.records, isoTime(checkpoint->timeMs), checkpoint->count, report.records + 1,
+                           report.records, formatRfc3339Ms(checkpoint->timeMs), checkpoint->count, report.records + 1,
                            checkpoint->count));
   }
   if (checkpoint->count > 0 && checkpointSeen != checkpoint->headHash) {
     return bad(checkpoint->count, "checkpoint-mismatch",
                fmt::format("record {} does not have the hash the checkpoint of {} recorded: the log was rewritten "
                            "up to it",
-                           checkpoint->count, isoTime(checkpoint->timeMs)));
+                           checkpoint->count, formatRfc3339Ms(checkpoint->timeMs)));
   }
   return report;
 }

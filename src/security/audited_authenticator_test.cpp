@@ -18,9 +18,9 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view kRealToken = "real-token-Zq7Vx2Lm9Pw4";
-constexpr std::string_view kCanary = "canary-secret-5f3a9c1e77";
+constexpr std::string_view kAuditedCanary = "canary-secret-5f3a9c1e77";
 
-protocol::ConnectParams connectWith(std::string token) {
+protocol::ConnectParams auditedConnect(std::string token) {
   protocol::ConnectParams p;
   p.minProtocol = 4;
   p.maxProtocol = 4;
@@ -68,10 +68,11 @@ TEST(AuditedAuthenticator, RecordsConnectAndHttpDecisionsWithoutAnyCredential) {
     AuditedAuthenticator auth(**inner, **sink);
 
     const PeerOrigin origin{true, "127.0.0.1:40000"};
-    EXPECT_FALSE(auth.authenticateConnect(connectWith(std::string(kCanary)), protocol::Role::kOperator, origin));
-    EXPECT_TRUE(auth.authenticateConnect(connectWith(std::string(kRealToken)), protocol::Role::kOperator, origin));
-    EXPECT_FALSE(auth.authenticateHttp("Bearer " + std::string(kCanary), origin));
-    EXPECT_FALSE(auth.authenticateHttp("Basic " + std::string(kCanary), origin));
+    EXPECT_FALSE(
+        auth.authenticateConnect(auditedConnect(std::string(kAuditedCanary)), protocol::Role::kOperator, origin));
+    EXPECT_TRUE(auth.authenticateConnect(auditedConnect(std::string(kRealToken)), protocol::Role::kOperator, origin));
+    EXPECT_FALSE(auth.authenticateHttp("Bearer " + std::string(kAuditedCanary), origin));
+    EXPECT_FALSE(auth.authenticateHttp("Basic " + std::string(kAuditedCanary), origin));
     EXPECT_TRUE(auth.authenticateHttp("Bearer " + std::string(kRealToken), origin));  // not recorded
     ASSERT_TRUE((*sink)->flush());
     ASSERT_TRUE((*sink)->writeCheckpoint());
@@ -97,7 +98,7 @@ TEST(AuditedAuthenticator, RecordsConnectAndHttpDecisionsWithoutAnyCredential) {
   // Neither the canary a client sent nor the gateway's own token is anywhere in the state.
   std::string bytes = allBytesUnder(dir);
   EXPECT_NE(bytes.find("auth.connect"), std::string::npos);  // the scan does see the records
-  EXPECT_EQ(bytes.find(kCanary), std::string::npos);
+  EXPECT_EQ(bytes.find(kAuditedCanary), std::string::npos);
   EXPECT_EQ(bytes.find(kRealToken), std::string::npos);
   std::error_code ec;
   fs::remove_all(dir, ec);

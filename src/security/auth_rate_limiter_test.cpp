@@ -12,7 +12,7 @@
 namespace talon::security {
 namespace {
 
-constexpr std::string_view kToken = "tok-3f9c2a7e1b8d4c6f0a5e9b2d";
+constexpr std::string_view kLimiterToken = "tok-3f9c2a7e1b8d4c6f0a5e9b2d";
 const PeerOrigin kRemote{false, "192.0.2.7"};
 const PeerOrigin kOtherRemote{false, "192.0.2.8"};
 const PeerOrigin kLoopback{true, "127.0.0.1"};
@@ -33,7 +33,7 @@ class Events final : public AuditSink {
   std::vector<AuditEvent> events_;
 };
 
-protocol::ConnectParams connectWith(std::string token) {
+protocol::ConnectParams limiterConnect(std::string token) {
   protocol::ConnectParams p;
   p.minProtocol = 4;
   p.maxProtocol = 4;
@@ -56,14 +56,14 @@ struct Fixture {
   explicit Fixture(config::AuthRateLimitConfig rl = {}) {
     config::GatewayAuthConfig c;
     c.mode = "token";
-    c.token = std::string(kToken);
+    c.token = std::string(kLimiterToken);
     inner = std::move(*SharedSecretAuthenticator::create(c));
     auth = std::make_unique<RateLimitedAuthenticator>(*inner, rl, clock, audit,
                                                       [this](AuthAttemptOutcome o) { outcomes.push_back(o); });
   }
   bool connect(const PeerOrigin& from, std::string token, protocol::AuthFailure* reason = nullptr,
                Error* error = nullptr) {
-    auto r = auth->authenticateConnect(connectWith(std::move(token)), protocol::Role::kOperator, from);
+    auto r = auth->authenticateConnect(limiterConnect(std::move(token)), protocol::Role::kOperator, from);
     if (!r && reason) *reason = r.error().reason;
     if (!r && error) *error = r.error().error;
     return r.has_value();
@@ -82,7 +82,7 @@ TEST(AuthRateLimit, TenFailuresLockTheAddressOutForFiveMinutesEvenWithTheRightTo
 
   protocol::AuthFailure reason{};
   Error error;
-  EXPECT_FALSE(f.connect(kRemote, std::string(kToken), &reason, &error));
+  EXPECT_FALSE(f.connect(kRemote, std::string(kLimiterToken), &reason, &error));
   EXPECT_EQ(reason, protocol::AuthFailure::kRateLimited);
   EXPECT_EQ(f.outcomes.back(), AuthAttemptOutcome::kRateLimited);
   EXPECT_EQ(error.publicMessage(), "unauthorized: too many failed authentication attempts (retry later)");
@@ -90,17 +90,17 @@ TEST(AuthRateLimit, TenFailuresLockTheAddressOutForFiveMinutesEvenWithTheRightTo
   EXPECT_EQ(error.details.at("authReason").as_string(), "rate_limited");
   EXPECT_EQ(error.retryAfterMs, 300'000);
   // Another address is not affected; HTTP shares the lockout.
-  EXPECT_TRUE(f.connect(kOtherRemote, std::string(kToken)));
-  auto http = f.auth->authenticateHttp("Bearer " + std::string(kToken), kRemote);
+  EXPECT_TRUE(f.connect(kOtherRemote, std::string(kLimiterToken)));
+  auto http = f.auth->authenticateHttp("Bearer " + std::string(kLimiterToken), kRemote);
   ASSERT_FALSE(http);
   EXPECT_EQ(http.error().code, ErrorCode::kResourceExhausted);
   EXPECT_EQ(http.error().publicMessage(), "Too many failed authentication attempts. Please try again later.");
   EXPECT_EQ(http.error().retryAfterMs, 300'000);
 
   f.clock->advance(299'999);
-  EXPECT_FALSE(f.connect(kRemote, std::string(kToken)));
+  EXPECT_FALSE(f.connect(kRemote, std::string(kLimiterToken)));
   f.clock->advance(1);
-  EXPECT_TRUE(f.connect(kRemote, std::string(kToken)));
+  EXPECT_TRUE(f.connect(kRemote, std::string(kLimiterToken)));
 }
 
 TEST(AuthRateLimit, FailuresOutsideTheWindowDoNotCountAndSuccessResets) {
@@ -108,16 +108,16 @@ TEST(AuthRateLimit, FailuresOutsideTheWindowDoNotCountAndSuccessResets) {
   for (int i = 0; i < 9; ++i) EXPECT_FALSE(f.connect(kRemote, "wrong"));
   f.clock->advance(60'001);  // the window slid past all nine
   for (int i = 0; i < 9; ++i) EXPECT_FALSE(f.connect(kRemote, "wrong"));
-  EXPECT_TRUE(f.connect(kRemote, std::string(kToken)));  // success clears them
+  EXPECT_TRUE(f.connect(kRemote, std::string(kLimiterToken)));  // success clears them
   for (int i = 0; i < 9; ++i) EXPECT_FALSE(f.connect(kRemote, "wrong"));
-  EXPECT_TRUE(f.connect(kRemote, std::string(kToken)));
+  EXPECT_TRUE(f.connect(kRemote, std::string(kLimiterToken)));
   for (auto o : f.outcomes) EXPECT_EQ(o, AuthAttemptOutcome::kFailed);
 }
 
 TEST(AuthRateLimit, LoopbackIsExemptUnlessConfiguredOtherwise) {
   Fixture exempt;
   for (int i = 0; i < 20; ++i) EXPECT_FALSE(exempt.connect(kLoopback, "wrong"));
-  EXPECT_TRUE(exempt.connect(kLoopback, std::string(kToken)));
+  EXPECT_TRUE(exempt.connect(kLoopback, std::string(kLimiterToken)));
 
   config::AuthRateLimitConfig strict;
   strict.exemptLoopback = false;
@@ -126,10 +126,10 @@ TEST(AuthRateLimit, LoopbackIsExemptUnlessConfiguredOtherwise) {
   Fixture f(strict);
   for (int i = 0; i < 3; ++i) EXPECT_FALSE(f.connect(kLoopback, "wrong"));
   protocol::AuthFailure reason{};
-  EXPECT_FALSE(f.connect(kLoopback, std::string(kToken), &reason));
+  EXPECT_FALSE(f.connect(kLoopback, std::string(kLimiterToken), &reason));
   EXPECT_EQ(reason, protocol::AuthFailure::kRateLimited);
   f.clock->advance(1000);
-  EXPECT_TRUE(f.connect(kLoopback, std::string(kToken)));
+  EXPECT_TRUE(f.connect(kLoopback, std::string(kLimiterToken)));
 }
 
 TEST(AuthRateLimit, HttpFailuresCountAndTheLimitersDecisionsAreAuditedWithoutTheCredential) {
@@ -138,8 +138,8 @@ TEST(AuthRateLimit, HttpFailuresCountAndTheLimitersDecisionsAreAuditedWithoutThe
   Fixture f(rl);
   EXPECT_FALSE(f.auth->authenticateHttp("Bearer guess-one", kRemote));
   EXPECT_FALSE(f.auth->authenticateHttp("Bearer guess-two", kRemote));
-  EXPECT_FALSE(f.connect(kRemote, std::string(kToken)));  // locked out across transports
-  EXPECT_TRUE(f.connect(kOtherRemote, std::string(kToken)));
+  EXPECT_FALSE(f.connect(kRemote, std::string(kLimiterToken)));  // locked out across transports
+  EXPECT_TRUE(f.connect(kOtherRemote, std::string(kLimiterToken)));
   auto events = f.audit.all();
   ASSERT_EQ(events.size(), 2u);  // the limiter's own decisions; the inner chain audits the rest
   EXPECT_EQ(events[0].kind, "auth.lockout");
@@ -150,7 +150,7 @@ TEST(AuthRateLimit, HttpFailuresCountAndTheLimitersDecisionsAreAuditedWithoutThe
   for (const auto& e : events) {
     std::string text = json::serialize(e.details) + e.actor + e.target;
     EXPECT_EQ(text.find("guess"), std::string::npos) << text;
-    EXPECT_EQ(text.find(kToken), std::string::npos) << text;
+    EXPECT_EQ(text.find(kLimiterToken), std::string::npos) << text;
   }
   EXPECT_EQ(f.outcomes, (std::vector<AuthAttemptOutcome>{AuthAttemptOutcome::kFailed, AuthAttemptOutcome::kLockedOut,
                                                          AuthAttemptOutcome::kRateLimited}));

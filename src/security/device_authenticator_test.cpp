@@ -19,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using protocol::Role;
 
-constexpr std::string_view kToken = "tok-0123456789abcdef";
+constexpr std::string_view kDeviceToken = "tok-0123456789abcdef";
 constexpr std::string_view kNonce = "challenge-nonce";
 
 struct Device {
@@ -69,7 +69,7 @@ class DeviceAuthenticatorTest : public ::testing::Test {
     store_ = std::move(*store);
     config::GatewayAuthConfig c;
     c.mode = "token";
-    c.token = std::string(kToken);
+    c.token = std::string(kDeviceToken);
     shared_ = std::move(*SharedSecretAuthenticator::create(c));
     auth_ = std::make_unique<DeviceAuthenticator>(*shared_, *store_, audit_, clock_);
   }
@@ -99,7 +99,7 @@ class DeviceAuthenticatorTest : public ::testing::Test {
 TEST_F(DeviceAuthenticatorTest, RefusedBeforeApprovalAcceptedAfterRefusedAfterRevocation) {
   Device d;
   const std::vector<std::string> scopes = {"operator.read", "operator.pairing"};
-  auto first = connect(d.connect(clock_->nowMs(), scopes, std::string(kToken)));
+  auto first = connect(d.connect(clock_->nowMs(), scopes, std::string(kDeviceToken)));
   ASSERT_FALSE(first);
   const Error& e = first.error().error;
   EXPECT_EQ(protocolErrorCode(e.code), "NOT_PAIRED");
@@ -115,11 +115,11 @@ TEST_F(DeviceAuthenticatorTest, RefusedBeforeApprovalAcceptedAfterRefusedAfterRe
   EXPECT_EQ(audit_.ofKind("device.pair.request").size(), 1u);
 
   // A second try refreshes the same request.
-  auto again = connect(d.connect(clock_->nowMs(), scopes, std::string(kToken)));
+  auto again = connect(d.connect(clock_->nowMs(), scopes, std::string(kDeviceToken)));
   EXPECT_EQ(again.error().error.details.at("requestId").as_string(), requestId);
 
   approve(requestId);
-  auto ok = connect(d.connect(clock_->nowMs(), scopes, std::string(kToken)));
+  auto ok = connect(d.connect(clock_->nowMs(), scopes, std::string(kDeviceToken)));
   ASSERT_TRUE(ok) << ok.error().error.toString();
   EXPECT_EQ(ok->grantedScopes, scopes);  // non-loopback, yet granted: the device is paired for them
   EXPECT_EQ(ok->deviceId, d.id());
@@ -138,7 +138,7 @@ TEST_F(DeviceAuthenticatorTest, RefusedBeforeApprovalAcceptedAfterRefusedAfterRe
   ASSERT_FALSE(wrong);
   EXPECT_EQ(wrong.error().error.details.at("code"), "AUTH_DEVICE_TOKEN_MISMATCH");
   // More scopes than approved: a scope upgrade request.
-  auto wider = connect(d.connect(clock_->nowMs(), {"operator.admin"}, std::string(kToken)));
+  auto wider = connect(d.connect(clock_->nowMs(), {"operator.admin"}, std::string(kDeviceToken)));
   ASSERT_FALSE(wider);
   EXPECT_EQ(wider.error().error.details.at("reason"), "scope-upgrade");
 
@@ -147,7 +147,7 @@ TEST_F(DeviceAuthenticatorTest, RefusedBeforeApprovalAcceptedAfterRefusedAfterRe
     store::DeviceRepository::revokeToken(b, d.id(), "operator", clock_->nowMs());
     ASSERT_TRUE(store_->write(std::move(b)));
   }
-  auto revoked = connect(d.connect(clock_->nowMs(), scopes, std::string(kToken)));
+  auto revoked = connect(d.connect(clock_->nowMs(), scopes, std::string(kDeviceToken)));
   ASSERT_FALSE(revoked);
   EXPECT_EQ(revoked.error().error.details.at("code"), "PAIRING_REQUIRED");
   auto revokedToken = connect(d.connect(clock_->nowMs(), {"operator.read"}, std::nullopt, deviceToken));
@@ -157,22 +157,22 @@ TEST_F(DeviceAuthenticatorTest, RefusedBeforeApprovalAcceptedAfterRefusedAfterRe
 
 TEST_F(DeviceAuthenticatorTest, AnotherRoleIsARoleUpgrade) {
   Device d;
-  auto first = connect(d.connect(clock_->nowMs(), {}, std::string(kToken)));
+  auto first = connect(d.connect(clock_->nowMs(), {}, std::string(kDeviceToken)));
   approve(std::string(first.error().error.details.at("requestId").as_string()));
-  ASSERT_TRUE(connect(d.connect(clock_->nowMs(), {}, std::string(kToken))));
-  auto node = connect(d.connect(clock_->nowMs(), {}, std::string(kToken), {}, "node"));
+  ASSERT_TRUE(connect(d.connect(clock_->nowMs(), {}, std::string(kDeviceToken))));
+  auto node = connect(d.connect(clock_->nowMs(), {}, std::string(kDeviceToken), {}, "node"));
   ASSERT_FALSE(node);
   EXPECT_EQ(node.error().error.details.at("reason"), "role-upgrade");
 }
 
 TEST_F(DeviceAuthenticatorTest, BadProofIsRefusedAtOnceAndAudited) {
   Device d;
-  auto p = d.connect(clock_->nowMs(), {}, std::string(kToken), {}, "operator", "another-nonce");
+  auto p = d.connect(clock_->nowMs(), {}, std::string(kDeviceToken), {}, "operator", "another-nonce");
   auto r = connect(p);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().error.details.at("code"), "DEVICE_AUTH_NONCE_MISMATCH");
   EXPECT_EQ(r.error().delay.count(), 0);
-  auto stale = connect(d.connect(clock_->nowMs() - kDeviceSignatureSkewMs - 1, {}, std::string(kToken)));
+  auto stale = connect(d.connect(clock_->nowMs() - kDeviceSignatureSkewMs - 1, {}, std::string(kDeviceToken)));
   EXPECT_EQ(stale.error().error.details.at("code"), "DEVICE_AUTH_SIGNATURE_EXPIRED");
   auto events = audit_.ofKind("auth.device");
   ASSERT_EQ(events.size(), 2u);
@@ -195,7 +195,7 @@ TEST_F(DeviceAuthenticatorTest, DeviceIdentityRequiredWhereOpenClawRequiresIt) {
   node.client.id = "node-host";
   node.client.mode = protocol::ClientMode::kNode;
   node.role = "node";
-  node.auth.token = std::string(kToken);
+  node.auth.token = std::string(kDeviceToken);
   auto remote = connect(node, false);
   ASSERT_FALSE(remote);
   EXPECT_EQ(protocolErrorCode(remote.error().error.code), "NOT_PAIRED");
@@ -213,7 +213,7 @@ TEST_F(DeviceAuthenticatorTest, DeviceIdentityRequiredWhereOpenClawRequiresIt) {
   protocol::ConnectParams op;
   op.client.id = "cli";
   op.scopes = {"operator.read"};
-  op.auth.token = std::string(kToken);
+  op.auth.token = std::string(kDeviceToken);
   auto remoteOp = connect(op, false);
   ASSERT_TRUE(remoteOp);
   EXPECT_TRUE(remoteOp->grantedScopes.empty());

@@ -13,9 +13,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kCanary = "canary-7f3e-file-secret";
+constexpr std::string_view kResolverCanary = "canary-7f3e-file-secret";
 
-class Recorder final : public AuditSink {
+class ResolverAuditRecorder final : public AuditSink {
  public:
   void record(AuditEvent e) override {
     std::lock_guard lock(mu_);
@@ -50,7 +50,7 @@ config::SecretRef ref(std::string source, std::string provider, std::string id) 
 
 struct Fixture : ::testing::Test {
   TempDir dir;
-  Recorder audit;
+  ResolverAuditRecorder audit;
 
   SecretResolver resolver(config::SecretsConfig secrets, config::Environment env = {}) {
     SecretResolverOptions o;
@@ -82,8 +82,8 @@ struct Fixture : ::testing::Test {
 };
 
 void expectNoValue(const Error& e) {
-  EXPECT_EQ(e.message.find(kCanary), std::string::npos) << e.message;
-  EXPECT_EQ(e.externalMessage.find(kCanary), std::string::npos);
+  EXPECT_EQ(e.message.find(kResolverCanary), std::string::npos) << e.message;
+  EXPECT_EQ(e.externalMessage.find(kResolverCanary), std::string::npos);
 }
 
 using SecretResolverTest = Fixture;
@@ -119,7 +119,7 @@ TEST_F(SecretResolverTest, FileRefSelectsByJsonPointer) {
   auto r = resolver(fileProvider(f));
   auto v = r.resolve(ref("file", "filemain", "/providers/openai/apiKey"));
   ASSERT_TRUE(v) << v.error().message;
-  EXPECT_EQ(v->reveal(), kCanary);
+  EXPECT_EQ(v->reveal(), kResolverCanary);
   auto esc = r.resolve(ref("file", "filemain", "/a~1b/~0x"));
   ASSERT_TRUE(esc) << esc.error().message;
   EXPECT_EQ(esc->reveal(), "esc");
@@ -142,7 +142,7 @@ TEST_F(SecretResolverTest, FileRefSingleValueStripsTheNewline) {
   auto r = resolver(fileProvider(f, "singleValue"));
   auto v = r.resolve(ref("file", "filemain", "value"));
   ASSERT_TRUE(v) << v.error().message;
-  EXPECT_EQ(v->reveal(), kCanary);
+  EXPECT_EQ(v->reveal(), kResolverCanary);
   EXPECT_FALSE(r.resolve(ref("file", "filemain", "/x")));
 }
 
@@ -215,7 +215,7 @@ TEST_F(SecretResolverTest, ExecRefSpeaksJsonOverStdinAndStdout) {
   auto r = resolver(execProvider(cmd));
   auto v = r.resolve(ref("exec", "vault", "openai/apiKey"));
   ASSERT_TRUE(v) << v.error().message;
-  EXPECT_EQ(v->reveal(), kCanary);
+  EXPECT_EQ(v->reveal(), kResolverCanary);
 
   auto missing = r.resolve(ref("exec", "vault", "missing"));
   ASSERT_FALSE(missing);
@@ -290,8 +290,8 @@ TEST_F(SecretResolverTest, ResolveConfigSecretsFillsKeysAndReportsFailuresByRef)
   resolveConfigSecrets(c, resolver(c.secrets));
   EXPECT_EQ(c.gateway.auth.token, "tok-1");
   EXPECT_TRUE(c.gateway.auth.secretUnavailable.empty());
-  EXPECT_EQ(c.providers[0].apiKey, kCanary);
-  EXPECT_EQ(c.providers[0].headers.at("X-Key"), kCanary);
+  EXPECT_EQ(c.providers[0].apiKey, kResolverCanary);
+  EXPECT_EQ(c.providers[0].headers.at("X-Key"), kResolverCanary);
   EXPECT_TRUE(c.providers[1].apiKey.empty());
   EXPECT_NE(c.providers[1].apiKeyUnavailable.find("models.providers.bad.apiKey"), std::string::npos);
 
@@ -310,7 +310,7 @@ TEST_F(SecretResolverTest, ResolveConfigSecretsFillsTheCronWebhookToken) {
   c.cron.webhookTokenRef = config::SecretRef{"file", "filemain", "/cron", "cron.webhookToken"};
   EXPECT_TRUE(configUsesSecretSource(c, "file"));
   resolveConfigSecrets(c, resolver(c.secrets));
-  EXPECT_EQ(c.cron.webhookToken, kCanary);
+  EXPECT_EQ(c.cron.webhookToken, kResolverCanary);
   EXPECT_TRUE(c.cron.webhookTokenUnavailable.empty());
 
   config::TalonConfig d;
@@ -336,11 +336,11 @@ TEST_F(SecretResolverTest, ResolveConfigSecretsFillsAuthProfileCredentials) {
   c.auth.profiles = {work, gone};
   EXPECT_TRUE(configUsesSecretSource(c, "file"));
   resolveConfigSecrets(c, resolver(c.secrets));
-  EXPECT_EQ(c.auth.profiles[0].secret, kCanary);
+  EXPECT_EQ(c.auth.profiles[0].secret, kResolverCanary);
   EXPECT_TRUE(c.auth.profiles[0].unavailable.empty());
   EXPECT_TRUE(c.auth.profiles[1].secret.empty());
   EXPECT_NE(c.auth.profiles[1].unavailable.find("filemain:/gone"), std::string::npos);
-  EXPECT_EQ(c.auth.profiles[1].unavailable.find(kCanary), std::string::npos);
+  EXPECT_EQ(c.auth.profiles[1].unavailable.find(kResolverCanary), std::string::npos);
 }
 
 TEST(AgentsUsingProvider, FollowsOwnAndInheritedModels) {

@@ -13,7 +13,7 @@ using protocol::ClientMode;
 using protocol::Role;
 using protocol::Scope;
 
-constexpr std::string_view kToken = "tok-0123456789abcdef";
+constexpr std::string_view kSharedToken = "tok-0123456789abcdef";
 constexpr std::string_view kPassword = "correct horse battery staple";
 const PeerOrigin kLoopback{true, "127.0.0.1:50000", {}};
 const PeerOrigin kRemote{false, "192.0.2.7:50000", {}};
@@ -66,7 +66,7 @@ TEST(AuthMode, ParsesTheConfigNames) {
 }
 
 TEST(SharedSecretAuthenticatorCreate, UnsupportedModeIsAnError) {
-  auto a = SharedSecretAuthenticator::create(authConfig("trusted-proxy", std::string(kToken)));
+  auto a = SharedSecretAuthenticator::create(authConfig("trusted-proxy", std::string(kSharedToken)));
   ASSERT_FALSE(a);
   EXPECT_EQ(a.error().code, ErrorCode::kUnsupported);
 }
@@ -79,16 +79,16 @@ TEST(SharedSecretAuthenticatorCreate, MissingSecretIsAnError) {
   EXPECT_EQ(token.error().publicMessage(), "gateway.auth.token is not set (or its ${VAR} is unset)");
 
   // A password does not stand in for a token, nor the reverse.
-  auto password = SharedSecretAuthenticator::create(authConfig("password", std::string(kToken)));
+  auto password = SharedSecretAuthenticator::create(authConfig("password", std::string(kSharedToken)));
   ASSERT_FALSE(password);
   EXPECT_EQ(password.error().code, ErrorCode::kFailedPrecondition);
   EXPECT_EQ(password.error().publicMessage(), "gateway.auth.password is not set (or its ${VAR} is unset)");
 }
 
 TEST(SharedSecretAuthenticatorCreate, SecretNeverInErrors) {
-  auto a = SharedSecretAuthenticator::create(authConfig("bogus", std::string(kToken), std::string(kPassword)));
+  auto a = SharedSecretAuthenticator::create(authConfig("bogus", std::string(kSharedToken), std::string(kPassword)));
   ASSERT_FALSE(a);
-  EXPECT_EQ(a.error().toString().find(kToken), std::string::npos);
+  EXPECT_EQ(a.error().toString().find(kSharedToken), std::string::npos);
   EXPECT_EQ(a.error().toString().find(kPassword), std::string::npos);
 }
 
@@ -98,14 +98,14 @@ TEST(SharedSecretAuthenticatorCreate, FallbackTokenOnlyWhenNoTokenConfigured) {
   EXPECT_EQ(fallback->mode(), AuthMode::kToken);
   EXPECT_TRUE(fallback->authenticateConnect(cliConnect("generated"), Role::kOperator, kLoopback));
 
-  auto configured = make(authConfig("token", std::string(kToken)), "generated");
-  EXPECT_TRUE(configured->authenticateConnect(cliConnect(std::string(kToken)), Role::kOperator, kLoopback));
+  auto configured = make(authConfig("token", std::string(kSharedToken)), "generated");
+  EXPECT_TRUE(configured->authenticateConnect(cliConnect(std::string(kSharedToken)), Role::kOperator, kLoopback));
   EXPECT_FALSE(configured->authenticateConnect(cliConnect("generated"), Role::kOperator, kLoopback));
 
   // The fallback is a token: it does not make password mode valid.
   EXPECT_FALSE(SharedSecretAuthenticator::create(authConfig("password"), "generated"));
   // An empty mode is token mode.
-  auto unset = make(authConfig("", std::string(kToken)));
+  auto unset = make(authConfig("", std::string(kSharedToken)));
   EXPECT_EQ(unset->mode(), AuthMode::kToken);
 }
 
@@ -118,8 +118,8 @@ TEST(SharedSecretAuthenticatorCreate, NoneNeedsNoSecret) {
 // --- connect --------------------------------------------------------------------------------------
 
 TEST(AuthenticateConnect, TokenModeAcceptsTheToken) {
-  auto a = make(authConfig("token", std::string(kToken)));
-  auto p = a->authenticateConnect(cliConnect(std::string(kToken)), Role::kOperator, kLoopback);
+  auto a = make(authConfig("token", std::string(kSharedToken)));
+  auto p = a->authenticateConnect(cliConnect(std::string(kSharedToken)), Role::kOperator, kLoopback);
   ASSERT_TRUE(p);
   EXPECT_EQ(p->method, "token");
   EXPECT_EQ(p->role, Role::kOperator);
@@ -135,7 +135,7 @@ void expectFailure(const Expected<Principal, ConnectAuthFailure>& r, AuthFailure
 }
 
 TEST(AuthenticateConnect, TokenModeMissingAndMismatch) {
-  auto a = make(authConfig("token", std::string(kToken)));
+  auto a = make(authConfig("token", std::string(kSharedToken)));
   expectFailure(a->authenticateConnect(cliConnect(std::nullopt), Role::kOperator, kLoopback),
                 AuthFailure::kTokenMissing, "AUTH_TOKEN_MISSING");
   // An empty token is missing, as in OpenClaw (`!connectToken`).
@@ -144,15 +144,15 @@ TEST(AuthenticateConnect, TokenModeMissingAndMismatch) {
   expectFailure(a->authenticateConnect(cliConnect("wrong"), Role::kOperator, kLoopback), AuthFailure::kTokenMismatch,
                 "AUTH_TOKEN_MISMATCH");
   // A prefix of the token is a mismatch.
-  expectFailure(a->authenticateConnect(cliConnect(std::string(kToken.substr(0, 5))), Role::kOperator, kLoopback),
+  expectFailure(a->authenticateConnect(cliConnect(std::string(kSharedToken.substr(0, 5))), Role::kOperator, kLoopback),
                 AuthFailure::kTokenMismatch, "AUTH_TOKEN_MISMATCH");
   // The right value offered as a password does not count in token mode.
-  expectFailure(a->authenticateConnect(cliConnect(std::nullopt, std::string(kToken)), Role::kOperator, kLoopback),
+  expectFailure(a->authenticateConnect(cliConnect(std::nullopt, std::string(kSharedToken)), Role::kOperator, kLoopback),
                 AuthFailure::kTokenMissing, "AUTH_TOKEN_MISSING");
 }
 
 TEST(AuthenticateConnect, FailureErrorIsOpenClawsAndCarriesNoSecret) {
-  auto a = make(authConfig("token", std::string(kToken)));
+  auto a = make(authConfig("token", std::string(kSharedToken)));
   auto local = a->authenticateConnect(cliConnect("wrong"), Role::kOperator, kLoopback);
   ASSERT_FALSE(local);
   EXPECT_EQ(local.error().error.publicMessage(),
@@ -163,7 +163,7 @@ TEST(AuthenticateConnect, FailureErrorIsOpenClawsAndCarriesNoSecret) {
   ASSERT_FALSE(remote);
   EXPECT_EQ(remote.error().error.publicMessage(),
             "unauthorized: gateway token mismatch (set gateway.remote.token to match gateway.auth.token)");
-  EXPECT_EQ(local.error().error.toString().find(kToken), std::string::npos);
+  EXPECT_EQ(local.error().error.toString().find(kSharedToken), std::string::npos);
 }
 
 TEST(AuthenticateConnect, PasswordModeAcceptsThePassword) {
@@ -213,8 +213,8 @@ class ConnectScopes : public ::testing::TestWithParam<GrantCase> {};
 TEST_P(ConnectScopes, AsGrantScopesWithTheSharedSecret) {
   const GrantCase& c = GetParam();
   for (const char* mode : {"token", "password", "none"}) {
-    auto a = make(authConfig(mode, std::string(kToken), std::string(kToken)));
-    auto params = cliConnect(std::string(kToken), std::string(kToken));
+    auto a = make(authConfig(mode, std::string(kSharedToken), std::string(kSharedToken)));
+    auto params = cliConnect(std::string(kSharedToken), std::string(kSharedToken));
     params.client.id = c.clientId;
     params.client.mode = c.mode;
     params.scopes = {"operator.admin", "operator.read", "operator.bogus"};
@@ -244,8 +244,8 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<GrantCase>& info) { return std::string(info.param.name); });
 
 TEST(AuthenticateConnect, KeepsTheValidatedRole) {
-  auto a = make(authConfig("token", std::string(kToken)));
-  auto params = cliConnect(std::string(kToken));
+  auto a = make(authConfig("token", std::string(kSharedToken)));
+  auto params = cliConnect(std::string(kSharedToken));
   params.role = "node";
   auto p = a->authenticateConnect(params, Role::kNode, kLoopback);
   ASSERT_TRUE(p);
@@ -285,20 +285,20 @@ TEST(ParseBearerToken, MalformedHeaders) {
 }
 
 TEST(AuthenticateHttp, TokenMode) {
-  auto a = make(authConfig("token", std::string(kToken)));
+  auto a = make(authConfig("token", std::string(kSharedToken)));
   for (std::string scheme : {"Bearer ", "bearer ", "BEARER  "}) {
-    auto p = a->authenticateHttp(scheme + std::string(kToken), kRemote);
+    auto p = a->authenticateHttp(scheme + std::string(kSharedToken), kRemote);
     ASSERT_TRUE(p) << scheme;
     EXPECT_EQ(p->method, "token");
     EXPECT_EQ(p->role, Role::kOperator);
   }
   for (std::string bad : {std::string(), std::string("Bearer"), std::string("Basic x"), std::string("Bearer wrong"),
-                          "Bearer " + std::string(kToken) + "x", std::string(kToken)}) {
+                          "Bearer " + std::string(kSharedToken) + "x", std::string(kSharedToken)}) {
     auto p = a->authenticateHttp(bad, kLoopback);
     ASSERT_FALSE(p) << bad;
     EXPECT_EQ(p.error().code, ErrorCode::kUnauthenticated);
     EXPECT_EQ(p.error().publicMessage(), "Unauthorized");
-    EXPECT_EQ(p.error().toString().find(kToken), std::string::npos);
+    EXPECT_EQ(p.error().toString().find(kSharedToken), std::string::npos);
   }
 }
 
@@ -312,8 +312,8 @@ TEST(AuthenticateHttp, PasswordModeTakesThePasswordAsBearer) {
 }
 
 TEST(AuthenticateHttp, SharedSecretGrantsTheCliDefaultScopes) {
-  auto a = make(authConfig("token", std::string(kToken)));
-  auto p = a->authenticateHttp("Bearer " + std::string(kToken), kLoopback);
+  auto a = make(authConfig("token", std::string(kSharedToken)));
+  auto p = a->authenticateHttp("Bearer " + std::string(kSharedToken), kLoopback);
   ASSERT_TRUE(p);
   EXPECT_EQ(p->grantedScopes,
             (std::vector<std::string>{"operator.admin", "operator.read", "operator.write", "operator.approvals",
@@ -334,10 +334,10 @@ TEST(AuthenticateHttp, NoneModeAdmitsEveryRequest) {
 }
 
 TEST(AuthenticatorInterface, UsableThroughThePointer) {
-  auto created = SharedSecretAuthenticator::create(authConfig("token", std::string(kToken)));
+  auto created = SharedSecretAuthenticator::create(authConfig("token", std::string(kSharedToken)));
   ASSERT_TRUE(created);
   AuthenticatorPtr auth = std::move(*created);
-  EXPECT_TRUE(auth->authenticateHttp("Bearer " + std::string(kToken), kLoopback));
+  EXPECT_TRUE(auth->authenticateHttp("Bearer " + std::string(kSharedToken), kLoopback));
   EXPECT_FALSE(auth->authenticateConnect(cliConnect("nope"), Role::kOperator, kLoopback));
 }
 

@@ -18,9 +18,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kCanary = "canary-vault-5d1c-value";
+constexpr std::string_view kVaultCanary = "canary-vault-5d1c-value";
 
-class Recorder final : public AuditSink {
+class VaultAuditRecorder final : public AuditSink {
  public:
   void record(AuditEvent e) override {
     std::lock_guard lock(mu);
@@ -90,7 +90,7 @@ class VaultTest : public ::testing::Test {
 
   fs::path dir_;
   store::StorePtr store_;
-  Recorder audit_;
+  VaultAuditRecorder audit_;
 };
 
 config::SecretRef storeRef(std::string id) { return config::SecretRef{"store", "default", std::move(id), "x.apiKey"}; }
@@ -98,11 +98,11 @@ config::SecretRef storeRef(std::string id) { return config::SecretRef{"store", "
 TEST_F(VaultTest, SetGetListRemoveWithAPassphrase) {
   auto v = open(passphrase("correct horse"));
   ASSERT_TRUE(v);
-  ASSERT_TRUE(v->set("OPENAI_KEY", Secret(kCanary), {}));
+  ASSERT_TRUE(v->set("OPENAI_KEY", Secret(kVaultCanary), {}));
   ASSERT_TRUE(v->set("OPS_TOKEN", Secret("t"), {"ops", "main", "ops"}));
   auto got = v->get("OPENAI_KEY");
   ASSERT_TRUE(got) << got.error().toString();
-  EXPECT_EQ(got->reveal(), kCanary);
+  EXPECT_EQ(got->reveal(), kVaultCanary);
   auto list = v->list();
   ASSERT_TRUE(list);
   ASSERT_EQ(list->size(), 2u);
@@ -120,10 +120,10 @@ TEST_F(VaultTest, SetGetListRemoveWithAPassphrase) {
 
 TEST_F(VaultTest, ValuesAreEncryptedAtRest) {
   auto v = open(passphrase("correct horse"));
-  ASSERT_TRUE(v->set("OPENAI_KEY", Secret(kCanary), {}));
+  ASSERT_TRUE(v->set("OPENAI_KEY", Secret(kVaultCanary), {}));
   v.reset();
   std::string bytes = databaseBytes();
-  EXPECT_EQ(bytes.find(kCanary), std::string::npos);
+  EXPECT_EQ(bytes.find(kVaultCanary), std::string::npos);
   EXPECT_EQ(bytes.find("correct horse"), std::string::npos);
   EXPECT_NE(bytes.find("OPENAI_KEY"), std::string::npos);  // names are not secret
 }
@@ -226,10 +226,10 @@ TEST_F(VaultTest, AGrantCannotBeWidenedInTheDatabase) {
 
 TEST_F(VaultTest, RotateReencryptsUnderANewKey) {
   auto v = open(passphrase("old"));
-  ASSERT_TRUE(v->set("A", Secret(kCanary), {}));
+  ASSERT_TRUE(v->set("A", Secret(kVaultCanary), {}));
   ASSERT_TRUE(v->set("B", Secret("b"), {"ops"}));
   ASSERT_TRUE(v->rotate(passphrase("new")));
-  EXPECT_EQ(v->get("A")->reveal(), kCanary);
+  EXPECT_EQ(v->get("A")->reveal(), kVaultCanary);
   v.reset();
   EXPECT_EQ(Vault::open(*store_, passphrase("old"), options()).error().code, ErrorCode::kUnauthenticated);
   v = open(passphrase("new"));
@@ -242,7 +242,7 @@ TEST_F(VaultTest, RotateReencryptsUnderANewKey) {
   v.reset();
   v = open(k);
   ASSERT_TRUE(v);
-  EXPECT_EQ(v->get("A")->reveal(), kCanary);
+  EXPECT_EQ(v->get("A")->reveal(), kVaultCanary);
   bool rotated = false;
   for (const auto& e : audit_.events)
     rotated = rotated || (e.kind == "secret.rotate" && e.outcome == AuditOutcome::kAllowed);
@@ -251,7 +251,7 @@ TEST_F(VaultTest, RotateReencryptsUnderANewKey) {
 
 TEST_F(VaultTest, AuditEventsNeverCarryValues) {
   auto v = open(passphrase("p"));
-  ASSERT_TRUE(v->set("A", Secret(kCanary), {"main"}));
+  ASSERT_TRUE(v->set("A", Secret(kVaultCanary), {"main"}));
   ASSERT_TRUE(v->get("A"));
   std::vector<std::string> main{"main"};
   ASSERT_TRUE(v->read(storeRef("A"), main));
@@ -259,7 +259,7 @@ TEST_F(VaultTest, AuditEventsNeverCarryValues) {
   ASSERT_GE(audit_.events.size(), 4u);
   for (const auto& e : audit_.events) {
     std::string all = e.kind + e.actor + e.target + boost::json::serialize(e.details);
-    EXPECT_EQ(all.find(kCanary), std::string::npos) << all;
+    EXPECT_EQ(all.find(kVaultCanary), std::string::npos) << all;
     EXPECT_EQ(e.actor, "cli:test");
   }
 }

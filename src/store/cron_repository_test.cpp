@@ -83,7 +83,7 @@ std::vector<std::string> idsOf(const std::vector<CronRunRow>& runs) {
 }
 
 // A write the store does not know, added to a batch after cron writes: fails the batch like a full disk.
-class FailingOp final : public WriteOp {
+class DiskFullOp final : public WriteOp {
  public:
   Status validate() const override { return {}; }
   Status apply(Transaction&) const override {
@@ -450,7 +450,7 @@ TEST_F(CronRepositoryTest, ABatchMixingCronWritesWithAFailingOpRollsEverythingBa
     CronRepository::insertJob(b, job("new", 2));
     CronRepository::updateState(b, "j", CronJobState{});
     CronRepository::finishRun(b, finished(run("r", "j", 100)), 1);
-    b.add(std::make_unique<FailingOp>());
+    b.add(std::make_unique<DiskFullOp>());
     auto s = store_->write(std::move(b));
     ASSERT_FALSE(s);
     EXPECT_EQ(s.error().code, ErrorCode::kIo);

@@ -18,12 +18,12 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-constexpr const char* kToken = "e2e-lifecycle-token-0123456789";
+constexpr const char* kChannelLifecycleToken = "e2e-lifecycle-token-0123456789";
 
 std::string configWith(const std::string& accounts) {
   return std::string(R"({
   gateway: { auth: { mode: "token", token: ")") +
-         kToken + R"(" } },
+         kChannelLifecycleToken + R"(" } },
   channels: { loopback: { dmPolicy: "open", allowFrom: ["*"], defaultAccount: "a", accounts: )" +
          accounts +
          R"( } },
@@ -54,7 +54,7 @@ class ChannelLifecycleE2E : public ::testing::Test {
   }
 
   CliOutput cli(std::vector<std::string> args) {
-    args.insert(args.end(), {"--url", "ws://127.0.0.1:" + std::to_string(port_), "--token", kToken});
+    args.insert(args.end(), {"--url", "ws://127.0.0.1:" + std::to_string(port_), "--token", kChannelLifecycleToken});
     auto r = runTalon(dir_, args, {{"TALON_STATE_DIR", (dir_ / "state").string()}});
     EXPECT_NE(r.status, -1) << "the CLI did not exit: " << r.out << r.err;
     return CliOutput{r.status, r.out + r.err};
@@ -125,7 +125,7 @@ TEST_F(ChannelLifecycleE2E, StopStartLogoutAndALiveReloadOfChannels) {
   EXPECT_EQ(state(accounts(), "b"), "healthy");
 
   // channels.logout over OpenClaw's protocol, default account.
-  auto client = ProtocolClient::connect(port_, kToken);
+  auto client = ProtocolClient::connect(port_, kChannelLifecycleToken);
   ASSERT_TRUE(client);
   auto out = client->request("channels.logout", json::object{{"channel", "loopback"}});
   ASSERT_TRUE(out) << gateway_->log();

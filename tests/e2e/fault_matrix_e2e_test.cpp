@@ -33,9 +33,9 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-constexpr const char* kToken = "fault-matrix-token-0123456789";
+constexpr const char* kFaultMatrixToken = "fault-matrix-token-0123456789";
 
-const char* kScript = R"({
+const char* kFaultMatrixScript = R"({
   "rules": [
     {"match": {"lastUserContains": "fault:401"}, "status": 401},
     {"match": {"lastUserContains": "fault:429"}, "status": 429, "retryAfter": "30"},
@@ -51,7 +51,7 @@ class FaultMatrixE2E : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = makeTempDir();
-    writeText(dir_ / "script.json", kScript);
+    writeText(dir_ / "script.json", kFaultMatrixScript);
     mock_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{TALON_MOCK_MODEL_BINARY, "--port", "0", "--port-file", (dir_ / "mock.port").string(),
                                  "--script", (dir_ / "script.json").string(), "--log",
@@ -61,7 +61,7 @@ class FaultMatrixE2E : public ::testing::Test {
     ASSERT_GT(mockPort_, 0) << mock_->log();
     writeText(dir_ / "talon.json", R"({
   gateway: { auth: { mode: "token", token: ")" +
-                                       std::string(kToken) + R"(" } },
+                                       std::string(kFaultMatrixToken) + R"(" } },
   models: { providers: { mock: { baseUrl: "http://127.0.0.1:)" +
                                        std::to_string(mockPort_) +
                                        R"(/v1", apiKey: "k", api: "openai-completions",
@@ -119,8 +119,8 @@ class FaultMatrixE2E : public ::testing::Test {
 
   /// The value of the sample `series` (name with labels, as rendered) in /metrics, or -1.
   double metric(std::string_view series) {
-    auto res =
-        net::httpRequest("GET", base() + "/metrics", {{"Authorization", std::string("Bearer ") + kToken}}, "", 5s);
+    auto res = net::httpRequest("GET", base() + "/metrics",
+                                {{"Authorization", std::string("Bearer ") + kFaultMatrixToken}}, "", 5s);
     if (!res || res->status != 200) return -1;
     std::istringstream in(res->body);
     for (std::string line; std::getline(in, line);) {
@@ -160,7 +160,7 @@ TEST_F(FaultMatrixE2E, FullDiskUnderTheStateDirIsReportedWritesAreRefusedAndServ
   }
   mounted_ = true;
   startGateway();
-  auto c = ProtocolClient::connect(port_, kToken);
+  auto c = ProtocolClient::connect(port_, kFaultMatrixToken);
   ASSERT_TRUE(c) << gateway_->log();
   auto before = chat(*c, "committed before the disk filled", newUuid());
   ASSERT_EQ(getString(before, "state"), "final") << json::serialize(before);
@@ -208,7 +208,7 @@ TEST_F(FaultMatrixE2E, FullDiskUnderTheStateDirIsReportedWritesAreRefusedAndServ
 
 TEST_F(FaultMatrixE2E, KillDuringATurnKeepsTheCommittedTranscriptAndTheRunEndsAbortedAtNextStart) {
   startGateway();
-  auto c = ProtocolClient::connect(port_, kToken);
+  auto c = ProtocolClient::connect(port_, kFaultMatrixToken);
   ASSERT_TRUE(c);
   auto first = chat(*c, "committed first", newUuid());
   ASSERT_EQ(getString(first, "state"), "final");
@@ -226,7 +226,7 @@ TEST_F(FaultMatrixE2E, KillDuringATurnKeepsTheCommittedTranscriptAndTheRunEndsAb
   ASSERT_TRUE(gateway_->stop(SIGKILL).has_value());
 
   startGateway();
-  c = ProtocolClient::connect(port_, kToken);
+  c = ProtocolClient::connect(port_, kFaultMatrixToken);
   ASSERT_TRUE(c);
   // The interrupted run is over: repeating its key answers at once from the store (its end: stopped by
   // the previous process), never a new run and never "in flight".
@@ -257,7 +257,7 @@ TEST_F(FaultMatrixE2E, ThousandClientsConnectingAtOnceAreAllServedAndOthersUnaff
     threads.emplace_back([&, t] {
       for (int i = t; i < kClients; i += kThreads) {
         clients[i] = RawWsClient::connect(port_);
-        if (clients[i] && clients[i]->handshake(kToken)) ++connected;
+        if (clients[i] && clients[i]->handshake(kFaultMatrixToken)) ++connected;
       }
     });
   }
@@ -265,7 +265,7 @@ TEST_F(FaultMatrixE2E, ThousandClientsConnectingAtOnceAreAllServedAndOthersUnaff
   EXPECT_EQ(connected.load(), kClients) << gateway_->log().substr(0, 4000);
 
   // With 1,000 connections open, another client is served normally.
-  auto c = ProtocolClient::connect(port_, kToken);
+  auto c = ProtocolClient::connect(port_, kFaultMatrixToken);
   ASSERT_TRUE(c);
   auto ok = chat(*c, "hello with a crowd", newUuid());
   EXPECT_EQ(getString(ok, "state"), "final");
@@ -276,7 +276,7 @@ TEST_F(FaultMatrixE2E, ThousandClientsConnectingAtOnceAreAllServedAndOthersUnaff
 
 TEST_F(FaultMatrixE2E, ModelFaultsBecomeRunErrorsAndProviderHealthWithinTheTurnDeadline) {
   startGateway();
-  auto c = ProtocolClient::connect(port_, kToken);
+  auto c = ProtocolClient::connect(port_, kFaultMatrixToken);
   ASSERT_TRUE(c);
   struct Fault {
     const char* message;

@@ -19,11 +19,11 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-constexpr const char* kToken = "e2e-token-0123456789";
+constexpr const char* kGatewayToken = "e2e-token-0123456789";
 
 /// The scripted model: a "write" tool call for a message asking to save a note, a text answer after a
 /// tool result, faults on demand, "ok" otherwise.
-const char* kScript = R"({
+const char* kGatewayScript = R"({
   "rules": [
     {"match": {"lastRole": "user", "lastUserContains": "save a note"},
      "reply": {"toolCalls": [{"name": "write", "arguments": {"path": "notes/note.txt", "content": "hello from talon"}}]}},
@@ -42,7 +42,7 @@ class GatewayE2E : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = makeTempDir();
-    writeText(dir_ / "script.json", kScript);
+    writeText(dir_ / "script.json", kGatewayScript);
     mock_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{TALON_MOCK_MODEL_BINARY, "--port", "0", "--port-file", (dir_ / "mock.port").string(),
                                  "--script", (dir_ / "script.json").string(), "--log",
@@ -64,7 +64,7 @@ class GatewayE2E : public ::testing::Test {
     std::string cfg = R"({
   // e2e config (JSON5)
   gateway: { auth: { mode: "token", token: ")" +
-                      std::string(kToken) + R"(" },
+                      std::string(kGatewayToken) + R"(" },
              http: { endpoints: { chatCompletions: { enabled: true } } } },
   models: { providers: { mock: { baseUrl: "http://127.0.0.1:)" +
                       std::to_string(mockPort_) + R"(/v1",
@@ -87,7 +87,7 @@ class GatewayE2E : public ::testing::Test {
   }
 
   std::unique_ptr<ProtocolClient> client() {
-    auto c = ProtocolClient::connect(port_, kToken);
+    auto c = ProtocolClient::connect(port_, kGatewayToken);
     EXPECT_TRUE(c) << gateway_->log();
     return c;
   }
@@ -232,7 +232,7 @@ TEST_F(GatewayE2E, RunLedgerShowsProviderModelToolCallsAndDiffsRuns) {
   std::filesystem::remove(note);
   const std::string modelCallsBefore = readText(dir_ / "model-requests.jsonl");
   const std::string url = "ws://127.0.0.1:" + std::to_string(port_);
-  auto replayed = runTalon(dir_, {"runs", "replay", toolRun, "--url", url, "--token", kToken, "--json"}, env);
+  auto replayed = runTalon(dir_, {"runs", "replay", toolRun, "--url", url, "--token", kGatewayToken, "--json"}, env);
   ASSERT_EQ(replayed.status, 0) << replayed.out << replayed.err;  // same steps
   const auto replayJson = jsonObjectOf(replayed.out);
   const auto& replay = replayJson.at("replay").as_object();
@@ -246,7 +246,7 @@ TEST_F(GatewayE2E, RunLedgerShowsProviderModelToolCallsAndDiffsRuns) {
   auto replayShown = runTalon(dir_, {"runs", "show", replayRun, "--json"}, env);
   ASSERT_EQ(replayShown.status, 0) << replayShown.out << replayShown.err;
   EXPECT_EQ(getString(jsonObjectOf(replayShown.out).at("run").at("provider").as_object(), "api"), "replay");
-  auto replayMissing = runTalon(dir_, {"runs", "replay", "no-such-run", "--url", url, "--token", kToken}, env);
+  auto replayMissing = runTalon(dir_, {"runs", "replay", "no-such-run", "--url", url, "--token", kGatewayToken}, env);
   EXPECT_EQ(replayMissing.status, 6) << replayMissing.out << replayMissing.err;
 }
 
@@ -287,7 +287,7 @@ TEST_F(GatewayE2E, IdempotencyKeyIsDeduplicated) {
 
 /// Runs `talon ARGS...` against the gateway's state dir; returns its exit code (-1 when it did not
 /// exit) and output.
-std::pair<int, std::string> runTalon(const fs::path& dir, std::vector<std::string> args) {
+std::pair<int, std::string> runTalonOutput(const fs::path& dir, std::vector<std::string> args) {
   args.insert(args.begin(), TALON_BINARY);
   fs::path out = dir / ("talon-" + newUuid() + ".out");
   ChildProcess p(args, {{"TALON_STATE_DIR", (dir / "state").string()}}, out.string());
@@ -315,14 +315,14 @@ TEST_F(GatewayE2E, AuthDecisionsAreAuditedInAVerifiableChainWithoutSecrets) {
   EXPECT_EQ(refused->status, 401);
   ASSERT_TRUE(gateway_->stop(SIGTERM, 30s));
 
-  auto [verifyRc, verifyOut] = runTalon(dir_, {"audit", "verify", "--json"});
+  auto [verifyRc, verifyOut] = runTalonOutput(dir_, {"audit", "verify", "--json"});
   EXPECT_EQ(verifyRc, 0) << verifyOut;
   auto report = parseJson(verifyOut);
   ASSERT_TRUE(report && report->is_object()) << verifyOut;
   EXPECT_TRUE(report->at("ok").as_bool());
   ASSERT_TRUE(report->as_object().contains("checkpoint")) << verifyOut;
 
-  auto [exportRc, exported] = runTalon(dir_, {"audit", "export"});
+  auto [exportRc, exported] = runTalonOutput(dir_, {"audit", "export"});
   ASSERT_EQ(exportRc, 0) << exported;
   std::vector<std::string> seen;
   std::istringstream lines(exported);
@@ -335,7 +335,7 @@ TEST_F(GatewayE2E, AuthDecisionsAreAuditedInAVerifiableChainWithoutSecrets) {
                                        "auth.http denied", "gateway.stop allowed"};
   EXPECT_EQ(seen, expected) << exported;
 
-  auto [listRc, listed] = runTalon(dir_, {"audit", "list", "--kind", "auth", "--json"});
+  auto [listRc, listed] = runTalonOutput(dir_, {"audit", "list", "--kind", "auth", "--json"});
   ASSERT_EQ(listRc, 0) << listed;
   auto list = parseJson(listed);
   ASSERT_TRUE(list && list->is_object()) << listed;
@@ -346,7 +346,7 @@ TEST_F(GatewayE2E, AuthDecisionsAreAuditedInAVerifiableChainWithoutSecrets) {
   std::string state = allBytesUnder(dir_ / "state");
   EXPECT_NE(state.find("auth.connect"), std::string::npos);
   EXPECT_EQ(state.find(canary), std::string::npos);
-  EXPECT_EQ(state.find(kToken), std::string::npos);
+  EXPECT_EQ(state.find(kGatewayToken), std::string::npos);
 
   // A checkpoint that counted more records than the log holds: the tail was truncated.
   auto cp = parseJson(readText(dir_ / "state" / "audit.checkpoint"));
@@ -354,7 +354,7 @@ TEST_F(GatewayE2E, AuthDecisionsAreAuditedInAVerifiableChainWithoutSecrets) {
   int64_t count = cp->at("count").as_int64();
   cp->as_object()["count"] = count + 3;
   writeText(dir_ / "state" / "audit.checkpoint", json::serialize(*cp));
-  auto [badRc, badOut] = runTalon(dir_, {"audit", "verify"});
+  auto [badRc, badOut] = runTalonOutput(dir_, {"audit", "verify"});
   EXPECT_EQ(badRc, 1) << badOut;
   EXPECT_NE(badOut.find("TAMPERED at record " + std::to_string(count + 1) + " (truncated)"), std::string::npos)
       << badOut;
@@ -419,7 +419,7 @@ TEST_F(GatewayE2E, BadInputGetsOpenClawErrorsAndOthersKeepBeingServed) {
     ASSERT_TRUE((*ws)->send(R"({"type":"req","id":"c","method":"connect","params":{"minProtocol":5,"maxProtocol":6,)"
                             R"("client":{"id":"cli","version":"x","platform":"linux","mode":"cli"},"role":"operator",)"
                             R"("scopes":[],"auth":{"token":")" +
-                            std::string(kToken) + R"("}}})"));
+                            std::string(kGatewayToken) + R"("}}})"));
     auto res = (*ws)->receive(5s);
     ASSERT_TRUE(res);
     EXPECT_NE(res->find("PROTOCOL_MISMATCH"), std::string::npos) << *res;
@@ -433,7 +433,7 @@ TEST_F(GatewayE2E, BadInputGetsOpenClawErrorsAndOthersKeepBeingServed) {
     ASSERT_TRUE(unknown);
     EXPECT_EQ(unknown->at("error").at("code"), "INVALID_REQUEST");
     EXPECT_EQ(unknown->at("error").at("message"), "unknown method: no.such.method");
-    auto reader = ProtocolClient::connect(port_, kToken, {"operator.read"});
+    auto reader = ProtocolClient::connect(port_, kGatewayToken, {"operator.read"});
     ASSERT_TRUE(reader);
     auto denied =
         reader->request("chat.send", json::object{{"sessionKey", "main"}, {"message", "x"}, {"idempotencyKey", "k"}});
@@ -463,7 +463,7 @@ TEST_F(GatewayE2E, HttpProbesAndOpenAiCompatibleApi) {
   ASSERT_TRUE(ready);
   EXPECT_EQ(ready->status, 200) << ready->body;
 
-  net::Headers auth{{"Authorization", std::string("Bearer ") + kToken}, {"Content-Type", "application/json"}};
+  net::Headers auth{{"Authorization", std::string("Bearer ") + kGatewayToken}, {"Content-Type", "application/json"}};
   auto models = net::httpRequest("GET", base + "/v1/models", auth, "", 5s);
   ASSERT_TRUE(models);
   EXPECT_NE(models->body.find("openclaw/main"), std::string::npos);
@@ -511,7 +511,8 @@ TEST_F(GatewayE2E, ConfiguredChannelAccountsStartAndAreReported) {
   startGateway();
   const std::string url = "ws://127.0.0.1:" + std::to_string(port_);
 
-  auto [statusRc, statusOut] = runTalon(dir_, {"channels", "status", "--url", url, "--token", kToken, "--json"});
+  auto [statusRc, statusOut] =
+      runTalonOutput(dir_, {"channels", "status", "--url", url, "--token", kGatewayToken, "--json"});
   ASSERT_EQ(statusRc, 0) << statusOut;
   auto status = parseJson(statusOut);
   ASSERT_TRUE(status) << statusOut;
@@ -523,12 +524,13 @@ TEST_F(GatewayE2E, ConfiguredChannelAccountsStartAndAreReported) {
     EXPECT_EQ(a.at("healthState"), json::value(enabled ? "healthy" : "disabled")) << json::serialize(a);
   }
 
-  auto [listRc, listOut] = runTalon(dir_, {"channels", "list", "--url", url, "--token", kToken});
+  auto [listRc, listOut] = runTalonOutput(dir_, {"channels", "list", "--url", url, "--token", kGatewayToken});
   EXPECT_EQ(listRc, 0) << listOut;
   EXPECT_NE(listOut.find("default (default)"), std::string::npos) << listOut;
   EXPECT_NE(listOut.find("Lab"), std::string::npos) << listOut;
 
-  auto [probeRc, probeOut] = runTalon(dir_, {"channels", "probe", "--url", url, "--token", kToken, "--json"});
+  auto [probeRc, probeOut] =
+      runTalonOutput(dir_, {"channels", "probe", "--url", url, "--token", kGatewayToken, "--json"});
   ASSERT_EQ(probeRc, 0) << probeOut;
   auto probed = parseJson(probeOut);
   ASSERT_TRUE(probed) << probeOut;
@@ -540,7 +542,7 @@ TEST_F(GatewayE2E, ConfiguredChannelAccountsStartAndAreReported) {
   EXPECT_EQ(ready->status, 200) << ready->body;
   EXPECT_NE(ready->body.find(R"("degraded":[])"), std::string::npos) << ready->body;
   auto metrics =
-      net::httpRequest("GET", base + "/metrics", {{"Authorization", std::string("Bearer ") + kToken}}, "", 5s);
+      net::httpRequest("GET", base + "/metrics", {{"Authorization", std::string("Bearer ") + kGatewayToken}}, "", 5s);
   ASSERT_TRUE(metrics);
   EXPECT_NE(metrics->body.find(R"(talon_channel_connected{channel="loopback",account_id="lab"} 1)"), std::string::npos)
       << metrics->body;

@@ -20,7 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-constexpr const char* kToken = "e2e-token-0123456789";
+constexpr const char* kHooksToken = "e2e-token-0123456789";
 constexpr const char* kHookToken = "e2e-hook-token-abcdefghijklmnop";
 constexpr const char* kSigningSecret = "e2e-signing-secret";
 
@@ -53,7 +53,7 @@ class HooksE2E : public ::testing::Test {
     ASSERT_GT(mockPort, 0) << mock_->log();
     writeText(dir_ / "talon.json", R"({
   gateway: { auth: { mode: "token", token: ")" +
-                                       std::string(kToken) +
+                                       std::string(kHooksToken) +
                                        R"(" } },
   models: { providers: { mock: { baseUrl: "http://127.0.0.1:)" +
                                        std::to_string(mockPort) + R"(/v1", apiKey: "k", api: "openai-completions",
@@ -97,7 +97,7 @@ class HooksE2E : public ::testing::Test {
   net::Headers bearer() const { return {{"Authorization", std::string("Bearer ") + kHookToken}}; }
 
   json::array history(const std::string& sessionKey) {
-    auto c = ProtocolClient::connect(port_, kToken);
+    auto c = ProtocolClient::connect(port_, kHooksToken);
     EXPECT_TRUE(c) << gateway_->log();
     if (!c) return {};
     auto res = c->request("chat.history", json::object{{"sessionKey", sessionKey}});

@@ -28,7 +28,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-constexpr const char* kToken = "hostile-token-0123456789";
+constexpr const char* kHostileClientToken = "hostile-token-0123456789";
 constexpr std::size_t kMiB = 1024 * 1024;
 /// policy.maxBufferedBytes advertised in hello-ok (OpenClaw's MAX_BUFFERED_BYTES).
 constexpr int64_t kMaxBufferedBytes = 52428800;
@@ -74,19 +74,20 @@ std::string script() {
 }
 
 /// Runs `talon args...` to its exit; returns the wait status and its combined output.
-struct RunResult {
+struct CombinedRun {
   int status = -1;
   std::string output;
   bool exitedWith(int code) const { return WIFEXITED(status) && WEXITSTATUS(status) == code; }
 };
-RunResult runTalon(const fs::path& dir, std::vector<std::string> args, std::map<std::string, std::string> env) {
+CombinedRun runTalonCombined(const fs::path& dir, std::vector<std::string> args,
+                             std::map<std::string, std::string> env) {
   args.insert(args.begin(), TALON_BINARY);
   auto log = dir / ("run-" + randomHex(4) + ".log");
   ChildProcess p(std::move(args), std::move(env), log.string());
   auto st = p.wait(60s);  // a deadline against a hang, not a timing assertion
   EXPECT_TRUE(st.has_value()) << "talon did not exit";
   if (!st) st = p.stop(SIGKILL);
-  return RunResult{st.value_or(-1), p.log()};
+  return CombinedRun{st.value_or(-1), p.log()};
 }
 
 class HostileClientE2E : public ::testing::Test {
@@ -103,7 +104,7 @@ class HostileClientE2E : public ::testing::Test {
     ASSERT_GT(mockPort_, 0) << mock_->log();
     writeText(dir_ / "talon.json", R"({
   gateway: { auth: { mode: "token", token: ")" +
-                                       std::string(kToken) +
+                                       std::string(kHostileClientToken) +
                                        R"(" },
              http: { endpoints: { chatCompletions: { enabled: true } } } },
   models: { providers: { mock: { baseUrl: "http://127.0.0.1:)" +
@@ -132,7 +133,7 @@ class HostileClientE2E : public ::testing::Test {
   }
 
   std::unique_ptr<ProtocolClient> client() {
-    auto c = ProtocolClient::connect(port_, kToken);
+    auto c = ProtocolClient::connect(port_, kHostileClientToken);
     EXPECT_TRUE(c) << gateway_->log();
     return c;
   }
@@ -181,7 +182,7 @@ TEST_F(HostileClientE2E, RequestFloodWithoutReadingIsHeldInBoundedMemoryAndRetur
 
   auto flood = RawWsClient::connect(port_, 64 * 1024);
   ASSERT_TRUE(flood);
-  ASSERT_TRUE(flood->handshake(kToken));
+  ASSERT_TRUE(flood->handshake(kHostileClientToken));
   std::string bytes;
   constexpr int kRequests = 200'000;
   for (int i = 0; i < kRequests; ++i) {
@@ -224,7 +225,7 @@ TEST_F(HostileClientE2E, SubscriberThatDoesNotReadStreamedAnswersIsClosedAsSlowC
   constexpr int kSessions = 200;
   auto slow = RawWsClient::connect(port_, 64 * 1024);
   ASSERT_TRUE(slow);
-  ASSERT_TRUE(slow->handshake(kToken));
+  ASSERT_TRUE(slow->handshake(kHostileClientToken));
   for (int i = 0; i < kSessions; ++i) {
     json::object req{{"type", "req"},
                      {"id", "h" + std::to_string(i)},
@@ -341,7 +342,7 @@ TEST_F(HostileClientE2E, EveryFrameAfterConnectGetsAnErrorResponseOrACloseCode) 
     if (!ws) {
       ws = RawWsClient::connect(port_);
       ASSERT_TRUE(ws);
-      ASSERT_TRUE(ws->handshake(kToken));
+      ASSERT_TRUE(ws->handshake(kHostileClientToken));
     }
     ASSERT_TRUE(ws->sendFrame(c.opcode, c.payload));
     auto res = ws->readResponse(10s);
@@ -376,7 +377,7 @@ TEST_F(HostileClientE2E, EveryFrameAfterConnectGetsAnErrorResponseOrACloseCode) 
 
 TEST_F(HostileClientE2E, BearerSchemeIsCaseInsensitiveOnHttpApi) {
   auto url = "http://127.0.0.1:" + std::to_string(port_) + "/v1/models";
-  const std::string token(kToken);
+  const std::string token(kHostileClientToken);
   for (const std::string& value : {"Bearer " + token, "bearer " + token, "BEARER " + token, "bEaReR " + token,
                                    "Bearer    " + token, "bearer\t" + token, "Bearer " + token + "  "}) {
     auto r = net::httpRequest("GET", url, {{"Authorization", value}}, "", 5s);
@@ -412,13 +413,13 @@ TEST_F(ConfigE2E, MainConfigFileOver2MiBIsRefusedNamingTheFileAndTheLimit) {
     ASSERT_EQ(::ftruncate(fd, 44 * 1000 * 1000), 0);  // sparse: 44 MB on disk costs nothing
     ::close(fd);
   }
-  auto validate = runTalon(dir_, {"config", "validate", path.string()}, env());
+  auto validate = runTalonCombined(dir_, {"config", "validate", path.string()}, env());
   EXPECT_TRUE(validate.exitedWith(3)) << validate.status << ": " << validate.output;
   EXPECT_NE(validate.output.find(path.string()), std::string::npos) << validate.output;
   EXPECT_NE(validate.output.find("2 MiB"), std::string::npos) << validate.output;
   EXPECT_LT(validate.output.size(), 4096u) << "the refusal should be one message, not a parse of the file";
 
-  auto run = runTalon(dir_, {"gateway", "run", "--config", path.string(), "--port", "0"}, env());
+  auto run = runTalonCombined(dir_, {"gateway", "run", "--config", path.string(), "--port", "0"}, env());
   EXPECT_TRUE(run.exitedWith(3)) << run.status << ": " << run.output;
   EXPECT_NE(run.output.find(path.string()), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("2 MiB"), std::string::npos) << run.output;
@@ -429,12 +430,12 @@ TEST_F(ConfigE2E, MissingEnvVarForTheTokenWarnsInValidateAndRefusesGatewayRun) {
   ::unsetenv(kVar);
   auto path = dir_ / "talon.json";
   writeText(path, std::string(R"({ gateway: { auth: { mode: "token", token: "${)") + kVar + R"(}" } } })");
-  auto validate = runTalon(dir_, {"config", "validate", path.string()}, env());
+  auto validate = runTalonCombined(dir_, {"config", "validate", path.string()}, env());
   EXPECT_TRUE(validate.exitedWith(0)) << validate.status << ": " << validate.output;
   EXPECT_NE(validate.output.find("warning:"), std::string::npos) << validate.output;
   EXPECT_NE(validate.output.find(kVar), std::string::npos) << validate.output;
 
-  auto run = runTalon(dir_, {"gateway", "run", "--config", path.string(), "--port", "0"}, env());
+  auto run = runTalonCombined(dir_, {"gateway", "run", "--config", path.string(), "--port", "0"}, env());
   EXPECT_TRUE(WIFEXITED(run.status) && WEXITSTATUS(run.status) != 0) << run.status << ": " << run.output;
   EXPECT_NE(run.output.find(kVar), std::string::npos) << run.output;
 }

@@ -28,12 +28,12 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-constexpr const char* kToken = "metrics-e2e-token-0123456789";
+constexpr const char* kMetricsToken = "metrics-e2e-token-0123456789";
 constexpr const char* kFrameTraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
 constexpr const char* kHttpTraceId = "0af7651916cd43dd8448eb211c80319c";
 constexpr const char* kPromtool = "/usr/bin/promtool";  // Debian's prometheus package (scripts/install-deps.sh)
 
-const char* kScript = R"({
+const char* kMetricsScript = R"({
   "rules": [
     {"match": {"lastRole": "user", "lastUserContains": "save a note"},
      "reply": {"toolCalls": [{"name": "write", "arguments": {"path": "note.txt", "content": "hi"}}]}},
@@ -42,30 +42,6 @@ const char* kScript = R"({
     {"reply": {"text": "ok", "chunks": 2}}
   ]
 })";
-
-struct CliResult {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-/// Runs `talon args...` to completion with `env`.
-CliResult talon(const fs::path& dir, const std::vector<std::string>& args,
-                const std::map<std::string, std::string>& env) {
-  static int n = 0;
-  const fs::path out = dir / ("cli-" + std::to_string(++n) + ".out");
-  const fs::path err = dir / ("cli-" + std::to_string(n) + ".err");
-  std::string cmd = "exec '" + std::string(TALON_BINARY) + "'";
-  for (const auto& a : args) cmd += " '" + a + "'";
-  cmd += " > '" + out.string() + "' 2> '" + err.string() + "' < /dev/null";
-  ChildProcess p({"/bin/sh", "-c", cmd}, env, (dir / "cli.log").string());
-  CliResult r;
-  auto status = p.wait(60s);
-  if (status && WIFEXITED(*status)) r.status = WEXITSTATUS(*status);
-  r.out = readText(out);
-  r.err = readText(err);
-  return r;
-}
 
 /// The value of the sample `series` (name with its labels, exactly as rendered), or nullopt.
 std::optional<double> sample(const std::string& text, const std::string& series) {
@@ -92,7 +68,7 @@ class MetricsE2E : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = makeTempDir();
-    writeText(dir_ / "script.json", kScript);
+    writeText(dir_ / "script.json", kMetricsScript);
     mock_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{TALON_MOCK_MODEL_BINARY, "--port", "0", "--port-file", (dir_ / "mock.port").string(),
                                  "--script", (dir_ / "script.json").string(), "--log",
@@ -111,7 +87,7 @@ class MetricsE2E : public ::testing::Test {
   void writeConfig(bool openOnLoopback) {
     writeText(dir_ / "talon.json", R"({
   gateway: {
-    auth: { mode: "token", token: ")" + std::string(kToken) +
+    auth: { mode: "token", token: ")" + std::string(kMetricsToken) +
                                        R"(" },
     http: { endpoints: { chatCompletions: { enabled: true } } },
     metrics: { allowUnauthenticatedLoopback: )" +
@@ -178,10 +154,10 @@ class MetricsE2E : public ::testing::Test {
 TEST_F(MetricsE2E, ScrapePassesPromtoolAndHoldsEveryRequiredFamily) {
   ASSERT_TRUE(fs::exists(kPromtool)) << "promtool is required: scripts/install-deps.sh installs Debian's prometheus";
   writeConfig(false);
-  auto approver = talon(dir_,
-                        {"tokens", "create", "--name", "scraper", "--role", "approver", "--config",
-                         (dir_ / "talon.json").string(), "--json"},
-                        env());
+  auto approver = runTalon(dir_,
+                           {"tokens", "create", "--name", "scraper", "--role", "approver", "--config",
+                            (dir_ / "talon.json").string(), "--json"},
+                           env());
   ASSERT_EQ(approver.status, 0) << approver.err;
   auto created = parseJson(approver.out);
   ASSERT_TRUE(created && created->is_object()) << approver.out;
@@ -189,7 +165,7 @@ TEST_F(MetricsE2E, ScrapePassesPromtoolAndHoldsEveryRequiredFamily) {
   ASSERT_FALSE(approverToken.empty());
   startGateway();
 
-  auto c = ProtocolClient::connect(port_, kToken);
+  auto c = ProtocolClient::connect(port_, kMetricsToken);
   ASSERT_TRUE(c) << gateway_->log();
   for (int i = 0; i < 3; ++i) {
     auto h = c->request("health", json::object{});
@@ -204,7 +180,7 @@ TEST_F(MetricsE2E, ScrapePassesPromtoolAndHoldsEveryRequiredFamily) {
   auto untraced = chat(*c, "hello", std::string("00-not-a-trace-01"));
   EXPECT_EQ(getString(untraced, "state"), "final") << json::serialize(untraced);
   // The OpenAI-compatible API with a traceparent header, then with a malformed one.
-  net::Headers api{{"Authorization", std::string("Bearer ") + kToken}, {"Content-Type", "application/json"}};
+  net::Headers api{{"Authorization", std::string("Bearer ") + kMetricsToken}, {"Content-Type", "application/json"}};
   const std::string body = R"({"model":"openclaw/main","messages":[{"role":"user","content":"hi"}]})";
   auto tracedApi = api;
   tracedApi.emplace_back("traceparent", "00-" + std::string(kHttpTraceId) + "-b7ad6b7169203331-01");
@@ -223,7 +199,7 @@ TEST_F(MetricsE2E, ScrapePassesPromtoolAndHoldsEveryRequiredFamily) {
   // The provider probe ran at start (a small completion against the mock model): polled, not timed.
   bool probed = false;
   for (int i = 0; i < 150 && !probed; ++i) {
-    auto s = scrape(kToken);
+    auto s = scrape(kMetricsToken);
     probed = s && s->status == 200 && sample(s->body, R"(talon_probe_success{probe="llm"})") == 1.0;
     if (!probed) std::this_thread::sleep_for(100ms);
   }
@@ -239,7 +215,7 @@ TEST_F(MetricsE2E, ScrapePassesPromtoolAndHoldsEveryRequiredFamily) {
   auto forbidden = scrape(approverToken);
   ASSERT_TRUE(forbidden);
   EXPECT_EQ(forbidden->status, 403) << forbidden->body;
-  auto ok = scrape(kToken);
+  auto ok = scrape(kMetricsToken);
   ASSERT_TRUE(ok);
   ASSERT_EQ(ok->status, 200) << ok->body;
   const std::string& text = ok->body;
@@ -302,7 +278,7 @@ TEST_F(MetricsE2E, ScrapePassesPromtoolAndHoldsEveryRequiredFamily) {
 
   // The refused scrape is in the audit chain by the token's name, never the token.
   ASSERT_TRUE(gateway_->stop(SIGTERM).has_value());
-  auto audit = talon(dir_, {"audit", "export"}, env());
+  auto audit = runTalon(dir_, {"audit", "export"}, env());
   ASSERT_EQ(audit.status, 0) << audit.err;
   for (const char* needle : {"\"target\":\"GET /metrics\"", "missing scope: operator.read", "operator-token:scraper"}) {
     EXPECT_NE(audit.out.find(needle), std::string::npos) << needle << "\n" << audit.out.substr(0, 4000);
@@ -321,7 +297,7 @@ TEST_F(MetricsE2E, LoopbackScrapingWithoutATokenOnlyWhenConfigured) {
   ASSERT_TRUE(wrong);
   EXPECT_EQ(wrong->status, 401);
   ASSERT_TRUE(gateway_->stop(SIGTERM).has_value());
-  auto audit = talon(dir_, {"audit", "export"}, env());  // the open endpoint is on record
+  auto audit = runTalon(dir_, {"audit", "export"}, env());  // the open endpoint is on record
   ASSERT_EQ(audit.status, 0) << audit.err;
   EXPECT_NE(audit.out.find("gateway.metrics.allowUnauthenticatedLoopback"), std::string::npos) << audit.out;
 

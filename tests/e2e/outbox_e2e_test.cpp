@@ -19,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-constexpr const char* kToken = "e2e-outbox-token-0123456789";
+constexpr const char* kOutboxToken = "e2e-outbox-token-0123456789";
 
 struct CliOutput {
   int exitCode = -1;
@@ -32,7 +32,7 @@ class OutboxE2E : public ::testing::Test {
     dir_ = makeTempDir();
     writeText(dir_ / "talon.json", std::string(R"({
   gateway: { auth: { mode: "token", token: ")") +
-                                       kToken + R"(" } },
+                                       kOutboxToken + R"(" } },
   channels: { loopback: { dmPolicy: "open", allowFrom: ["*"] } },
 })");
     startGateway();
@@ -76,7 +76,7 @@ class OutboxE2E : public ::testing::Test {
 
 TEST_F(OutboxE2E, MessageSendDeliversOnTheLoopbackChannelAndTheOutboxListsIt) {
   auto sent = cli({"message", "send", "--channel", "loopback", "--to", "Bob", "--message", "hello from the CLI",
-                   "--json", "--url", url(), "--token", kToken});
+                   "--json", "--url", url(), "--token", kOutboxToken});
   if (sent.output.find("unsupported channel: loopback") != std::string::npos ||
       sent.output.find("no channel is running") != std::string::npos) {
     FAIL() << "the gateway did not start the loopback channel configured under channels.loopback (starting "
@@ -104,11 +104,11 @@ TEST_F(OutboxE2E, MessageSendDeliversOnTheLoopbackChannelAndTheOutboxListsIt) {
 }
 
 TEST_F(OutboxE2E, MessageSendRefusesBlankFlagsAndDeliveriesWorksOffline) {
-  auto blank =
-      cli({"message", "send", "--channel", " ", "--to", "Bob", "--message", "x", "--url", url(), "--token", kToken});
+  auto blank = cli(
+      {"message", "send", "--channel", " ", "--to", "Bob", "--message", "x", "--url", url(), "--token", kOutboxToken});
   EXPECT_EQ(blank.exitCode, 2) << blank.output;
   EXPECT_NE(blank.output.find("--channel must not be blank"), std::string::npos) << blank.output;
-  auto noText = cli({"message", "send", "--to", "Bob", "--message", "  ", "--url", url(), "--token", kToken});
+  auto noText = cli({"message", "send", "--to", "Bob", "--message", "  ", "--url", url(), "--token", kOutboxToken});
   EXPECT_EQ(noText.exitCode, 2) << noText.output;
 
   ASSERT_TRUE(gateway_->stop(SIGTERM));

@@ -40,8 +40,8 @@ std::string fileBytes(const fs::path& p) {
 }
 
 // Runs `talon args...` to completion with `env`, stdin from `stdinFile`; returns its exit status.
-int runTalon(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-             const fs::path& stdinFile, const fs::path& log) {
+int runTalonToFiles(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                    const fs::path& stdinFile, const fs::path& log) {
   std::string cmd = "exec '" + std::string(TALON_BINARY) + "'";
   for (const auto& a : args) cmd += " '" + a + "'";
   cmd += " < '" + stdinFile.string() + "'";
@@ -75,9 +75,10 @@ TEST(SecretsE2E, CanaryValuesNeverReachTheStateDirLogsOrConfigGet) {
 
   std::map<std::string, std::string> env{
       {"TALON_STATE_DIR", state.string()}, {"TALON_VAULT_PASSPHRASE", kPassphrase}, {"ENV_CANARY", kEnvCanary}};
-  ASSERT_EQ(runTalon({"secrets", "set", "MOCK_API_KEY"}, env, dir / "secrets" / "vault-value", dir / "set.log"), 0)
+  ASSERT_EQ(runTalonToFiles({"secrets", "set", "MOCK_API_KEY"}, env, dir / "secrets" / "vault-value", dir / "set.log"),
+            0)
       << fileBytes(dir / "set.log");
-  ASSERT_EQ(runTalon({"secrets", "list", "--json"}, env, "/dev/null", dir / "list.log"), 0);
+  ASSERT_EQ(runTalonToFiles({"secrets", "list", "--json"}, env, "/dev/null", dir / "list.log"), 0);
   EXPECT_NE(fileBytes(dir / "list.log").find("MOCK_API_KEY"), std::string::npos);
 
   std::string cfg = R"({

@@ -6,6 +6,7 @@
 // yet by ConfigReader::readObject. `cron.escalation` is Talon's own (docs/cron.md "Escalation").
 #include <fmt/format.h>
 
+#include "base/text.h"
 #include "config/config_sections.h"
 
 namespace talon::config {
@@ -13,15 +14,6 @@ namespace talon::config {
 namespace {
 
 constexpr std::string_view kAlertModes[] = {"announce", "webhook"};
-
-bool isHttpUrl(std::string_view s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0; }
-
-std::string trim(std::string_view s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  auto e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
-}
 
 /// True when `s` is a duration of zero ("0", "0h", "0m", "0s", "0ms", "0d").
 bool isZeroDuration(std::string_view s) {
@@ -59,20 +51,20 @@ void readFailureAlert(ConfigReader& r, const ConfigNode& node, const json::value
                          [&](const ConfigNode& c, const json::value& x) {
                            auto s = r.string(c, x, true);
                            if (!s) return;
-                           if (trim(*s) == "last") {
+                           if (trimWhitespace(*s) == "last") {
                              r.error(c, DiagnosticCode::kValue,
                                      "channel \"last\" is not supported by Talon yet: name the channel");
                              return;
                            }
-                           out.channel = trim(*s);
+                           out.channel = trimWhitespace(*s);
                          }},
                         {"to",
                          [&](const ConfigNode& c, const json::value& x) {
-                           if (auto s = r.string(c, x, true)) out.to = trim(*s);
+                           if (auto s = r.string(c, x, true)) out.to = trimWhitespace(*s);
                          }},
                         {"accountId",
                          [&](const ConfigNode& c, const json::value& x) {
-                           if (auto s = r.string(c, x, true)) out.accountId = trim(*s);
+                           if (auto s = r.string(c, x, true)) out.accountId = trimWhitespace(*s);
                          }},
                     })) {
     return;
@@ -141,14 +133,14 @@ void readCron(ConfigReader& r, const ConfigNode& node, const json::value& value,
                out.webhookTokenRef = *in.ref;
                out.webhookTokenRef->path = "cron.webhookToken";
              } else {
-               out.webhookToken = trim(in.value);
+               out.webhookToken = trimWhitespace(in.value);
                out.webhookTokenUnavailable = in.unavailable;
              }
            }},
           {"sessionRetention",
            [&](const ConfigNode& c, const json::value& x) {
              if (x.is_bool() && !x.as_bool()) return;  // pruning off: what Talon does
-             if (x.is_string() && isZeroDuration(trim(x.as_string()))) return;
+             if (x.is_string() && isZeroDuration(trimWhitespace(x.as_string()))) return;
              if (x.is_string() || x.is_bool()) {
                r.error(c, DiagnosticCode::kValue,
                        "cron.sessionRetention (pruning of cron run sessions) is not supported by Talon yet: "

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "base/text.h"
 #include "config/alerts_config.h"
 
 namespace talon::config {
@@ -13,8 +14,6 @@ namespace {
 
 constexpr std::string_view kTargetKinds[] = {"channel", "webhook", "email"};
 constexpr std::string_view kSmtpSecurity[] = {"starttls", "tls", "none"};
-
-bool isHttpUrl(std::string_view s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0; }
 
 /// A plain mailbox address (local@domain): no display name, no whitespace, no header-breaking characters.
 bool isMailAddress(std::string_view s) {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <regex>
 
+#include "base/text.h"
 #include "config/config_sections.h"
 
 namespace talon::config {
@@ -30,16 +31,9 @@ std::string toLowerAscii(std::string_view s) {
   return out;
 }
 
-std::string trim(std::string_view s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  auto e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
-}
-
 /// OpenClaw's normalizeHookMatchPath: trimmed, leading and trailing slashes removed.
 std::string normalizeMatchPath(std::string_view raw) {
-  std::string s = trim(raw);
+  std::string s = trimWhitespace(raw);
   auto b = s.find_first_not_of('/');
   if (b == std::string::npos) return {};
   auto e = s.find_last_not_of('/');
@@ -86,7 +80,7 @@ void readMapping(ConfigReader& r, const ConfigNode& node, const json::value& val
                                        if (auto s = r.string(p, y)) out.matchPath = normalizeMatchPath(*s);
                                      }},
                                     {"source", [&](const ConfigNode& p, const json::value& y) {
-                                       if (auto s = r.string(p, y)) out.matchSource = trim(*s);
+                                       if (auto s = r.string(p, y)) out.matchSource = trimWhitespace(*s);
                                      }}});
                     }},
                    {"action",
@@ -101,7 +95,7 @@ void readMapping(ConfigReader& r, const ConfigNode& node, const json::value& val
                    {"name", text(out.name)},
                    {"agentId",
                     [&](const ConfigNode& c, const json::value& x) {
-                      if (auto s = r.string(c, x)) out.agentId = trim(*s);
+                      if (auto s = r.string(c, x)) out.agentId = trimWhitespace(*s);
                     }},
                    {"sessionKey", text(out.sessionKey)},
                    {"sessionMode",
@@ -114,7 +108,7 @@ void readMapping(ConfigReader& r, const ConfigNode& node, const json::value& val
                       if (auto n = r.integer(c, x, 1, kMaxSafeInteger, "> 0")) out.timeoutSeconds = *n;
                     }},
                });
-  out.id = trim(out.id);
+  out.id = trimWhitespace(out.id);
   if (out.id.empty()) out.id = fmt::format("mapping-{}", index + 1);
 }
 
@@ -145,78 +139,79 @@ void readHooks(ConfigReader& r, const ConfigNode& node, const json::value& value
   std::optional<ConfigNode> signingSecretNode;
   std::optional<ConfigNode> defaultKeyNode;
   std::optional<ConfigNode> prefixesNode;
-  r.readObject(node, *o,
-               {
-                   {"enabled",
-                    [&](const ConfigNode& c, const json::value& x) {
-                      if (auto b = r.boolean(c, x)) out.enabled = *b;
-                    }},
-                   {"token", [&](const ConfigNode& c,
-                                 const json::value& x) { out.token = trim(readSecretString(r, c, x, tokenPresent)); }},
-                   {"path",
-                    [&](const ConfigNode& c, const json::value& x) {
-                      auto s = r.string(c, x);
-                      if (!s) return;
-                      std::string p = trim(*s);
-                      if (p.empty()) return;  // OpenClaw: a blank path is the default
-                      if (p.front() != '/') p.insert(p.begin(), '/');
-                      while (p.size() > 1 && p.back() == '/') p.pop_back();
-                      if (p == "/") {
-                        r.error(c, DiagnosticCode::kValue, "hooks.path may not be '/'");
-                        return;
-                      }
-                      out.path = p;
-                    }},
-                   {"allowedAgentIds",
-                    [&](const ConfigNode& c, const json::value& x) {
-                      auto ids = r.stringArray(c, x);
-                      if (!ids) return;
-                      std::vector<std::string> list;
-                      bool any = false;
-                      for (const auto& id : *ids) {
-                        std::string t = trim(id);
-                        if (t == "*") any = true;
-                        if (!t.empty()) list.push_back(toLowerAscii(t));
-                      }
-                      if (any) return;  // "*" allows every agent (as omitting the key)
-                      out.allowedAgentIds = std::move(list);
-                    }},
-                   {"defaultSessionKey",
-                    [&](const ConfigNode& c, const json::value& x) {
-                      defaultKeyNode = c;
-                      if (auto s = r.string(c, x)) out.defaultSessionKey = trim(*s);
-                    }},
-                   {"allowRequestSessionKey",
-                    [&](const ConfigNode& c, const json::value& x) {
-                      if (auto b = r.boolean(c, x)) out.allowRequestSessionKey = *b;
-                    }},
-                   {"allowedSessionKeyPrefixes",
-                    [&](const ConfigNode& c, const json::value& x) {
-                      prefixesNode = c;
-                      auto prefixes = r.stringArray(c, x);
-                      if (!prefixes) return;
-                      for (const auto& p : *prefixes) {
-                        std::string t = toLowerAscii(trim(p));
-                        if (t.empty()) continue;
-                        if (std::find(out.allowedSessionKeyPrefixes.begin(), out.allowedSessionKeyPrefixes.end(), t) ==
-                            out.allowedSessionKeyPrefixes.end()) {
-                          out.allowedSessionKeyPrefixes.push_back(t);
-                        }
-                      }
-                    }},
-                   {"mappings",
-                    [&](const ConfigNode& c, const json::value& x) {
-                      const json::array* a = r.array(c, x, "array of hook mappings");
-                      if (a == nullptr) return;
-                      for (std::size_t i = 0; i < a->size(); ++i) {
-                        HookMappingConfig m;
-                        readMapping(r, r.item(c, i), (*a)[i], i, m);
-                        out.mappings.push_back(std::move(m));
-                      }
-                    }},
-                   {"signing", [&](const ConfigNode& c,
-                                   const json::value& x) { readSigning(r, c, x, out.signing, signingSecretNode); }},
-               });
+  r.readObject(
+      node, *o,
+      {
+          {"enabled",
+           [&](const ConfigNode& c, const json::value& x) {
+             if (auto b = r.boolean(c, x)) out.enabled = *b;
+           }},
+          {"token", [&](const ConfigNode& c,
+                        const json::value& x) { out.token = trimWhitespace(readSecretString(r, c, x, tokenPresent)); }},
+          {"path",
+           [&](const ConfigNode& c, const json::value& x) {
+             auto s = r.string(c, x);
+             if (!s) return;
+             std::string p = trimWhitespace(*s);
+             if (p.empty()) return;  // OpenClaw: a blank path is the default
+             if (p.front() != '/') p.insert(p.begin(), '/');
+             while (p.size() > 1 && p.back() == '/') p.pop_back();
+             if (p == "/") {
+               r.error(c, DiagnosticCode::kValue, "hooks.path may not be '/'");
+               return;
+             }
+             out.path = p;
+           }},
+          {"allowedAgentIds",
+           [&](const ConfigNode& c, const json::value& x) {
+             auto ids = r.stringArray(c, x);
+             if (!ids) return;
+             std::vector<std::string> list;
+             bool any = false;
+             for (const auto& id : *ids) {
+               std::string t = trimWhitespace(id);
+               if (t == "*") any = true;
+               if (!t.empty()) list.push_back(toLowerAscii(t));
+             }
+             if (any) return;  // "*" allows every agent (as omitting the key)
+             out.allowedAgentIds = std::move(list);
+           }},
+          {"defaultSessionKey",
+           [&](const ConfigNode& c, const json::value& x) {
+             defaultKeyNode = c;
+             if (auto s = r.string(c, x)) out.defaultSessionKey = trimWhitespace(*s);
+           }},
+          {"allowRequestSessionKey",
+           [&](const ConfigNode& c, const json::value& x) {
+             if (auto b = r.boolean(c, x)) out.allowRequestSessionKey = *b;
+           }},
+          {"allowedSessionKeyPrefixes",
+           [&](const ConfigNode& c, const json::value& x) {
+             prefixesNode = c;
+             auto prefixes = r.stringArray(c, x);
+             if (!prefixes) return;
+             for (const auto& p : *prefixes) {
+               std::string t = toLowerAscii(trimWhitespace(p));
+               if (t.empty()) continue;
+               if (std::find(out.allowedSessionKeyPrefixes.begin(), out.allowedSessionKeyPrefixes.end(), t) ==
+                   out.allowedSessionKeyPrefixes.end()) {
+                 out.allowedSessionKeyPrefixes.push_back(t);
+               }
+             }
+           }},
+          {"mappings",
+           [&](const ConfigNode& c, const json::value& x) {
+             const json::array* a = r.array(c, x, "array of hook mappings");
+             if (a == nullptr) return;
+             for (std::size_t i = 0; i < a->size(); ++i) {
+               HookMappingConfig m;
+               readMapping(r, r.item(c, i), (*a)[i], i, m);
+               out.mappings.push_back(std::move(m));
+             }
+           }},
+          {"signing",
+           [&](const ConfigNode& c, const json::value& x) { readSigning(r, c, x, out.signing, signingSecretNode); }},
+      });
 
   // OpenClaw's resolveHooksConfig refuses these at start; Talon reports them when the config loads.
   auto prefixAllows = [&](std::string_view key) {

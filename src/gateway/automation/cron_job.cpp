@@ -6,6 +6,8 @@
 #include <initializer_list>
 #include <string_view>
 
+#include "base/text.h"
+
 namespace talon::gateway::automation {
 namespace {
 
@@ -17,13 +19,6 @@ Unexpected<Error> invalid(std::string_view at, std::string_view what) {
 Unexpected<Error> unsupported(std::string_view what) { return fail(notSupportedYet(what)); }
 
 bool blank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
-
-std::string trim(std::string_view s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  auto e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
-}
 
 /// Refuses a key of `o` outside `known`; a key in `notYet` (an OpenClaw key Talon does not act on) set to
 /// anything but null/false is refused as not supported yet.
@@ -87,13 +82,13 @@ Result<CronRoute> readRoute(const json::object& o, std::string_view at, std::str
   if (*mode) r.mode = **mode;
   auto channel = optString(o, "channel", at, true);
   if (!channel) return fail(channel.error());
-  if (*channel) r.channel = trim(**channel);
+  if (*channel) r.channel = trimWhitespace(**channel);
   auto to = optString(o, "to", at, true);
   if (!to) return fail(to.error());
-  if (*to) r.to = trim(**to);
+  if (*to) r.to = trimWhitespace(**to);
   auto account = optString(o, "accountId", at, true);
   if (!account) return fail(account.error());
-  if (*account) r.accountId = trim(**account);
+  if (*account) r.accountId = trimWhitespace(**account);
   if (auto it = o.find("threadId"); it != o.end()) {
     if (it->value().is_string()) {
       r.threadId = std::string(it->value().as_string());
@@ -105,8 +100,6 @@ Result<CronRoute> readRoute(const json::object& o, std::string_view at, std::str
   }
   return r;
 }
-
-bool isHttpUrl(std::string_view s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0; }
 
 Status checkRouteTarget(const CronRoute& r, std::string_view what) {
   if (r.mode == "webhook" && !isHttpUrl(r.to)) {
@@ -262,7 +255,7 @@ Result<CronJobSpec> parseCronJobSpec(const json::object& params, int64_t nowMs) 
   auto name = optString(params, "name", "", true);
   if (!name) return fail(name.error());
   if (!*name) return invalid("", "must have required property 'name'");
-  spec.name = trim(**name);
+  spec.name = trimWhitespace(**name);
   if (spec.name.size() > 200) return invalid("/name", "must NOT have more than 200 characters");
   out["name"] = spec.name;
   if (auto d = optString(params, "displayName", "", true); !d) {
@@ -280,8 +273,8 @@ Result<CronJobSpec> parseCronJobSpec(const json::object& params, int64_t nowMs) 
     if (it == params.end() || it->value().is_null()) continue;
     auto v = optString(params, key, "", true);
     if (!v) return fail(v.error());
-    out[key] = trim(**v);
-    if (key == "agentId") spec.agentId = trim(**v);
+    out[key] = trimWhitespace(**v);
+    if (key == "agentId") spec.agentId = trimWhitespace(**v);
   }
   auto enabled = optBool(params, "enabled", "");
   if (!enabled) return fail(enabled.error());
@@ -315,7 +308,7 @@ Result<CronJobSpec> parseCronJobSpec(const json::object& params, int64_t nowMs) 
   auto target = optString(params, "sessionTarget", "", true);
   if (!target) return fail(target.error());
   if (!*target) return invalid("", "must have required property 'sessionTarget'");
-  spec.sessionTarget = trim(**target);
+  spec.sessionTarget = trimWhitespace(**target);
   if (spec.sessionTarget == "current") return unsupported("cron sessionTarget \"current\"");
   bool isSession = spec.sessionTarget.rfind("session:", 0) == 0 && spec.sessionTarget.size() > 8;
   if (spec.sessionTarget != "main" && spec.sessionTarget != "isolated" && !isSession) {

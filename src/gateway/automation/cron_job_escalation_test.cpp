@@ -7,24 +7,21 @@
 #include "gateway/automation/cron_service.h"
 #include "gateway/automation/heartbeat_service.h"
 #include "support/gateway_components.h"
+#include "support/json_text.h"
 
 namespace talon::gateway::automation {
 namespace {
 
-constexpr int64_t kMinute = 60'000;
-constexpr int64_t kHour = 60 * kMinute;
+using testing::jsonObject;
+using testing::kHourMs;
+using testing::kMinuteMs;
+
 constexpr int64_t kNow = 1'700'000'000'000;
 
-json::object object(std::string_view text) {
-  auto v = parseJson(text);
-  EXPECT_TRUE(v && v->is_object()) << text;
-  return v && v->is_object() ? v->as_object() : json::object{};
-}
-
 json::object job(std::string_view escalation) {
-  return object(fmt::format(R"({{"name":"flaky","schedule":{{"kind":"every","everyMs":3600000}},
+  return jsonObject(fmt::format(R"({{"name":"flaky","schedule":{{"kind":"every","everyMs":3600000}},
       "sessionTarget":"isolated","wakeMode":"now","payload":{{"kind":"agentTurn","message":"check"}}{}}})",
-                            escalation.empty() ? "" : ",\"escalation\":" + std::string(escalation)));
+                                escalation.empty() ? "" : ",\"escalation\":" + std::string(escalation)));
 }
 
 TEST(CronJobEscalation, ReadsTheOverrideStrictly) {
@@ -72,7 +69,7 @@ TEST(CronJobEscalation, MergesOverTheGlobalNumbers) {
 
 TEST(CronJobEscalation, PatchMergesAndNullRemoves) {
   json::object stored = job(R"({"retryBackoff":{"initialMs":10000,"maxMs":120000},"disableAfter":30})");
-  auto merged = applyCronJobPatch(stored, object(R"({"escalation":{"retryBackoff":{"maxMs":60000}}})"));
+  auto merged = applyCronJobPatch(stored, jsonObject(R"({"escalation":{"retryBackoff":{"maxMs":60000}}})"));
   ASSERT_TRUE(merged) << merged.error().toString();
   auto spec = parseCronJobSpec(*merged, kNow);
   ASSERT_TRUE(spec);
@@ -80,13 +77,13 @@ TEST(CronJobEscalation, PatchMergesAndNullRemoves) {
   EXPECT_EQ(spec->escalation.retryMaxMs, 60'000);
   EXPECT_EQ(spec->escalation.disableAfter, 30);
 
-  auto field = applyCronJobPatch(*merged, object(R"({"escalation":{"disableAfter":null}})"));
+  auto field = applyCronJobPatch(*merged, jsonObject(R"({"escalation":{"disableAfter":null}})"));
   ASSERT_TRUE(field);
   EXPECT_FALSE(parseCronJobSpec(*field, kNow)->escalation.disableAfter);
-  auto removed = applyCronJobPatch(*merged, object(R"({"escalation":null})"));
+  auto removed = applyCronJobPatch(*merged, jsonObject(R"({"escalation":null})"));
   ASSERT_TRUE(removed);
   EXPECT_FALSE(removed->contains("escalation"));
-  EXPECT_FALSE(applyCronJobPatch(*merged, object(R"({"escalation":5})")));
+  EXPECT_FALSE(applyCronJobPatch(*merged, jsonObject(R"({"escalation":5})")));
 }
 
 class CronJobEscalationServiceTest : public ::testing::Test {
@@ -127,7 +124,7 @@ TEST_F(CronJobEscalationServiceTest, TheJobsOwnBackoffAndDisableThresholdApply) 
   const std::string id(added->at("id").as_string());
   EXPECT_EQ(cron->get(id)->at("escalation").at("disableAfter").as_int64(), 3) << "cron.get shows the override";
 
-  gw_.executors.advance(kHour);
+  gw_.executors.advance(kHourMs);
   failRun(*cron, 0);
   EXPECT_EQ(cron->row(id)->state.nextRunAtMs, gw_.clock->nowMs() + 10'000) << "the job's initialMs, not 1 min";
   gw_.executors.advance(10'000);
@@ -143,12 +140,12 @@ TEST_F(CronJobEscalationServiceTest, TheJobsOwnBackoffAndDisableThresholdApply) 
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
   EXPECT_FALSE(
-      cron->update(id, object(R"({"escalation":{"retryBackoff":{"initialMs":10000,"maxMs":5000}}})"), {"test"}));
+      cron->update(id, jsonObject(R"({"escalation":{"retryBackoff":{"initialMs":10000,"maxMs":5000}}})"), {"test"}));
 }
 
 TEST_F(CronJobEscalationServiceTest, SystemEventsWaitForTheHeartbeatOrWakeIt) {
   config::HeartbeatConfig hb;
-  hb.everyMs = 6 * kHour;
+  hb.everyMs = 6 * kHourMs;
   hb.target = "none";
   hb.prompt = "Beat.";
   auto heartbeat = HeartbeatService::create(HeartbeatServiceDeps{gw_.clock,
@@ -169,11 +166,11 @@ TEST_F(CronJobEscalationServiceTest, SystemEventsWaitForTheHeartbeatOrWakeIt) {
   (*heartbeat)->start();
   auto cron = makeService(heartbeat->get());
   ASSERT_TRUE(cron && cron->start());
-  auto later = cron->add(object(R"({"name":"note","schedule":{"kind":"every","everyMs":3600000},
+  auto later = cron->add(jsonObject(R"({"name":"note","schedule":{"kind":"every","everyMs":3600000},
       "sessionTarget":"main","wakeMode":"next-heartbeat","payload":{"kind":"systemEvent","text":"Standup at 10."}})"),
                          {"test"});
   ASSERT_TRUE(later) << later.error().toString();
-  gw_.executors.advance(kHour);
+  gw_.executors.advance(kHourMs);
   gw_.executors.runReady();
   EXPECT_EQ(gw_.provider->count(), 0u) << "next-heartbeat: queued, no turn of its own";
   EXPECT_EQ((*heartbeat)->status()[0].queuedSystemEvents, 1u);
@@ -182,11 +179,11 @@ TEST_F(CronJobEscalationServiceTest, SystemEventsWaitForTheHeartbeatOrWakeIt) {
   EXPECT_EQ(runs->runs[0].status, "ok");
   EXPECT_EQ(runs->runs[0].summary, "queued for the next heartbeat");
 
-  auto now = cron->add(object(R"({"name":"urgent","schedule":{"kind":"every","everyMs":7200000},
+  auto now = cron->add(jsonObject(R"({"name":"urgent","schedule":{"kind":"every","everyMs":7200000},
       "sessionTarget":"main","wakeMode":"now","payload":{"kind":"systemEvent","text":"The build broke."}})"),
                        {"test"});
   ASSERT_TRUE(now) << now.error().toString();
-  gw_.executors.advance(2 * kHour);  // both jobs are due: one queues, the other queues and wakes
+  gw_.executors.advance(2 * kHourMs);  // both jobs are due: one queues, the other queues and wakes
   ASSERT_TRUE(gw_.waitCalls(1));
   const auto& messages = gw_.provider->call(0)->request.messages;
   ASSERT_FALSE(messages.empty());

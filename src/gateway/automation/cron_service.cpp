@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "base/ids.h"
+#include "base/text.h"
 #include "gateway/channels/outbound_dispatcher.h"
 #include "gateway/health/alert_router.h"
 #include "gateway/routing/id_normalization.h"
@@ -30,13 +31,6 @@ std::string oneLine(std::string_view s, std::size_t max = 500) {
   }
   while (!out.empty() && out.size() >= max && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80) out.pop_back();
   return out;
-}
-
-std::string cut(std::string_view s, std::size_t max) {
-  if (s.size() <= max) return std::string(s);
-  std::size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return std::string(s.substr(0, n));
 }
 
 /// The effective failure-alert policy of one job.
@@ -491,7 +485,7 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
                       {"jobName", jobName},
                       {"runId", runId},
                       {"status", "ok"},
-                      {"summary", cut(outcome.text, kSummaryMaxChars)},
+                      {"summary", truncateUtf8(outcome.text, kSummaryMaxChars)},
                       {"action", "finished"}};
     deps.webhooks->send(webhookTarget(delivery->to), std::move(body),
                         [done](WebhookDelivery d) { done(d.delivered, d.error ? d.error->message : std::string()); });
@@ -596,7 +590,7 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
       run.status = status;
       run.error = error;
       if (run.error.empty() && !deliveryError.empty()) run.error = oneLine("delivery: " + deliveryError);
-      run.summary = cut(summary, kSummaryMaxChars);
+      run.summary = truncateUtf8(summary, kSummaryMaxChars);
       run.durationMs = std::max<int64_t>(0, t - run.startedAtMs);
       if (!deliveryStatus.empty()) run.deliveryStatus = deliveryStatus;
 

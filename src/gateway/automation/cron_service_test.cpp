@@ -11,24 +11,20 @@
 #include "gateway/channels/outbound_dispatcher.h"
 #include "gateway/health/alert_router.h"
 #include "support/gateway_components.h"
+#include "support/json_text.h"
 
 namespace talon::gateway::automation {
 namespace {
 
-constexpr int64_t kMinute = 60'000;
-constexpr int64_t kHour = 3'600'000;
-
-json::object object(std::string_view text) {
-  auto v = parseJson(text);
-  EXPECT_TRUE(v && v->is_object()) << text;
-  return v && v->is_object() ? v->as_object() : json::object{};
-}
+using testing::jsonObject;
+using testing::kHourMs;
+using testing::kMinuteMs;
 
 /// An agentTurn job in an isolated session, every `everyMs`, plus `extra` fields.
 json::object everyJob(int64_t everyMs, std::string_view extra = "") {
-  return object(fmt::format(R"({{"name":"report","schedule":{{"kind":"every","everyMs":{}}},
+  return jsonObject(fmt::format(R"({{"name":"report","schedule":{{"kind":"every","everyMs":{}}},
       "sessionTarget":"isolated","wakeMode":"now","payload":{{"kind":"agentTurn","message":"write the report"}}{}}})",
-                            everyMs, extra.empty() ? "" : std::string(",") + std::string(extra)));
+                                everyMs, extra.empty() ? "" : std::string(",") + std::string(extra)));
 }
 
 class CronServiceTest : public ::testing::Test {
@@ -41,7 +37,7 @@ class CronServiceTest : public ::testing::Test {
     loopback_ = gw_.addLoopbackWithOutbox(sink_);
     bus_ = gw_.bus.subscribe(
         [this](const GatewayEvent& e) {
-          if (e.name == "cron") events_.push_back(object(*e.payloadJson));
+          if (e.name == "cron") events_.push_back(jsonObject(*e.payloadJson));
         },
         EventBus::Interest::kEverySession);
   }
@@ -114,13 +110,13 @@ TEST_F(CronServiceTest, AJobRunsAtItsTimeAndRecordsTheRun) {
   auto cron = makeService();
   ASSERT_TRUE(cron && cron->start());
   const int64_t created = gw_.clock->nowMs();
-  auto job = cron->add(everyJob(kMinute), {"operator:test"});
+  auto job = cron->add(everyJob(kMinuteMs), {"operator:test"});
   ASSERT_TRUE(job) << job.error().toString();
   const std::string id(job->at("id").as_string());
-  EXPECT_EQ(job->at("state").at("nextRunAtMs").as_int64(), created + kMinute);
+  EXPECT_EQ(job->at("state").at("nextRunAtMs").as_int64(), created + kMinuteMs);
   EXPECT_EQ(gw_.audit.ofKind("cron.add").size(), 1u);
 
-  gw_.executors.advance(kMinute - 1);
+  gw_.executors.advance(kMinuteMs - 1);
   EXPECT_EQ(gw_.provider->count(), 0u) << "nothing runs before its time";
   gw_.executors.advance(1);
   answer(*cron, 0, "the report");
@@ -130,7 +126,7 @@ TEST_F(CronServiceTest, AJobRunsAtItsTimeAndRecordsTheRun) {
   EXPECT_EQ(history[0].status, "ok");
   EXPECT_EQ(history[0].trigger, "schedule");
   EXPECT_EQ(history[0].summary, "the report");
-  EXPECT_EQ(history[0].scheduledAtMs, created + kMinute);
+  EXPECT_EQ(history[0].scheduledAtMs, created + kMinuteMs);
   EXPECT_EQ(history[0].sessionKey.rfind("agent:main:cron:" + id + ":run:", 0), 0u) << history[0].sessionKey;
   EXPECT_EQ(history[0].deliveryStatus, "not-requested");
 
@@ -139,7 +135,7 @@ TEST_F(CronServiceTest, AJobRunsAtItsTimeAndRecordsTheRun) {
   EXPECT_EQ(row->state.lastRunStatus, "ok");
   EXPECT_EQ(row->state.consecutiveErrors, 0);
   EXPECT_EQ(row->state.lastSuccessAtMs, gw_.clock->nowMs());
-  EXPECT_EQ(row->state.nextRunAtMs, created + 2 * kMinute);
+  EXPECT_EQ(row->state.nextRunAtMs, created + 2 * kMinuteMs);
   EXPECT_EQ(row->state.runningSinceMs, 0);
   EXPECT_EQ(metric("talon_cron_runs_total", "ok"), 1);
   EXPECT_EQ(metric("talon_cron_job_last_success_timestamp_seconds", id),
@@ -153,7 +149,7 @@ TEST_F(CronServiceTest, AJobRunsAtItsTimeAndRecordsTheRun) {
   EXPECT_EQ(actions, (std::vector<std::string>{"added", "started", "finished"}));
 
   // The second slot runs too, each in its own session.
-  gw_.executors.advance(kMinute);
+  gw_.executors.advance(kMinuteMs);
   answer(*cron, 1, "again");
   history = runs(*cron, id);
   ASSERT_EQ(history.size(), 2u);
@@ -164,10 +160,10 @@ TEST_F(CronServiceTest, AnnounceDeliversTheAnswerAndALastRouteIsRecordedAsNotDel
   auto cron = makeService();
   ASSERT_TRUE(cron && cron->start());
   auto job =
-      cron->add(everyJob(kMinute, R"("delivery":{"mode":"announce","channel":"loopback","to":"group:team"})"), {});
+      cron->add(everyJob(kMinuteMs, R"("delivery":{"mode":"announce","channel":"loopback","to":"group:team"})"), {});
   ASSERT_TRUE(job) << job.error().toString();
   const std::string id(job->at("id").as_string());
-  gw_.executors.advance(kMinute);
+  gw_.executors.advance(kMinuteMs);
   answer(*cron, 0, "today's report");
   ASSERT_TRUE(gw_.executors.runUntil([&] { return loopback_->sent().size() == 1; }));
   EXPECT_EQ(loopback_->sent()[0].text, "today's report");
@@ -175,7 +171,7 @@ TEST_F(CronServiceTest, AnnounceDeliversTheAnswerAndALastRouteIsRecordedAsNotDel
   EXPECT_EQ(runs(*cron, id)[0].deliveryStatus, "delivered");
 
   // OpenClaw's CLI default: announce without a channel (the last route), which Talon cannot resolve yet.
-  auto last = cron->add(everyJob(kHour, R"("delivery":{"mode":"announce"})"), {});
+  auto last = cron->add(everyJob(kHourMs, R"("delivery":{"mode":"announce"})"), {});
   ASSERT_TRUE(last) << last.error().toString();
   const std::string lastId(last->at("id").as_string());
   ASSERT_TRUE(cron->run(lastId, "force", {}));
@@ -190,11 +186,11 @@ TEST_F(CronServiceTest, AnnounceDeliversTheAnswerAndALastRouteIsRecordedAsNotDel
 TEST_F(CronServiceTest, ASystemEventRunsAsATurnInTheMainSession) {
   auto cron = makeService();
   ASSERT_TRUE(cron && cron->start());
-  auto job = cron->add(object(R"({"name":"nudge","schedule":{"kind":"every","everyMs":60000},"sessionTarget":"main",
+  auto job = cron->add(jsonObject(R"({"name":"nudge","schedule":{"kind":"every","everyMs":60000},"sessionTarget":"main",
                                   "wakeMode":"now","payload":{"kind":"systemEvent","text":"check the inbox"}})"),
                        {});
   ASSERT_TRUE(job) << job.error().toString();
-  gw_.executors.advance(kMinute);
+  gw_.executors.advance(kMinuteMs);
   ASSERT_TRUE(gw_.waitCalls(1));
   EXPECT_NE(gw_.provider->call(0)->request.messages.back().content.find("check the inbox"), std::string::npos);
   answer(*cron, 0, "ok");
@@ -205,33 +201,33 @@ TEST_F(CronServiceTest, ASystemEventRunsAsATurnInTheMainSession) {
 
 TEST_F(CronServiceTest, AFailingJobBacksOffThenIsDisabled) {
   config::CronConfig cfg;
-  cfg.escalation.retryInitialMs = kMinute;
-  cfg.escalation.retryMaxMs = 2 * kMinute;
+  cfg.escalation.retryInitialMs = kMinuteMs;
+  cfg.escalation.retryMaxMs = 2 * kMinuteMs;
   cfg.escalation.disableAfter = 4;
   auto cron = makeService(cfg);
   ASSERT_TRUE(cron && cron->start());
-  auto job = cron->add(everyJob(kHour), {});
+  auto job = cron->add(everyJob(kHourMs), {});
   ASSERT_TRUE(job);
   const std::string id(job->at("id").as_string());
 
-  gw_.executors.advance(kHour);
+  gw_.executors.advance(kHourMs);
   answer(*cron, 0, std::nullopt);
   auto row = cron->row(id);
   EXPECT_EQ(row->state.consecutiveErrors, 1);
-  EXPECT_EQ(row->state.nextRunAtMs, gw_.clock->nowMs() + kMinute) << "the retry follows the backoff, not the hour";
+  EXPECT_EQ(row->state.nextRunAtMs, gw_.clock->nowMs() + kMinuteMs) << "the retry follows the backoff, not the hour";
   EXPECT_EQ(gw_.healthRecords.get("cron:" + id, "runs")->state, health::HealthState::kDegraded);
   EXPECT_EQ(metric("talon_cron_job_consecutive_errors", id), 1);
 
-  gw_.executors.advance(kMinute);
+  gw_.executors.advance(kMinuteMs);
   answer(*cron, 1, std::nullopt);
-  EXPECT_EQ(cron->row(id)->state.nextRunAtMs, gw_.clock->nowMs() + 2 * kMinute);
-  gw_.executors.advance(2 * kMinute);
+  EXPECT_EQ(cron->row(id)->state.nextRunAtMs, gw_.clock->nowMs() + 2 * kMinuteMs);
+  gw_.executors.advance(2 * kMinuteMs);
   answer(*cron, 2, std::nullopt);
-  EXPECT_EQ(cron->row(id)->state.nextRunAtMs, gw_.clock->nowMs() + 2 * kMinute) << "capped at maxMs";
+  EXPECT_EQ(cron->row(id)->state.nextRunAtMs, gw_.clock->nowMs() + 2 * kMinuteMs) << "capped at maxMs";
   EXPECT_EQ(runs(*cron, id)[0].trigger, "retry");
   EXPECT_EQ(escalations("backoff").size(), 3u);
 
-  gw_.executors.advance(2 * kMinute);
+  gw_.executors.advance(2 * kMinuteMs);
   answer(*cron, 3, std::nullopt);
   row = cron->row(id);
   EXPECT_FALSE(row->enabled);
@@ -245,11 +241,11 @@ TEST_F(CronServiceTest, AFailingJobBacksOffThenIsDisabled) {
   auto shown = cron->get(id);
   EXPECT_EQ(shown->at("state").at("autoDisabled").at("reason").as_string(), "consecutive-failures");
 
-  gw_.executors.advance(10 * kHour);
+  gw_.executors.advance(10 * kHourMs);
   EXPECT_EQ(gw_.provider->count(), 4u) << "a disabled job does not run";
 
   // Enabling it again clears the auto-disable and schedules it.
-  auto enabled = cron->update(id, object(R"({"enabled":true})"), {});
+  auto enabled = cron->update(id, jsonObject(R"({"enabled":true})"), {});
   ASSERT_TRUE(enabled) << enabled.error().toString();
   row = cron->row(id);
   EXPECT_TRUE(row->enabled);
@@ -260,21 +256,21 @@ TEST_F(CronServiceTest, AFailingJobBacksOffThenIsDisabled) {
 
 TEST_F(CronServiceTest, AnAlertGoesOncePerIncidentAndARecoveryFollows) {
   config::CronConfig cfg;
-  cfg.escalation.retryInitialMs = kMinute;
+  cfg.escalation.retryInitialMs = kMinuteMs;
   cfg.escalation.disableAfter = 0;
   auto cron = makeService(cfg);
   ASSERT_TRUE(cron && cron->start());
   auto job = cron->add(
-      everyJob(kHour, R"("failureAlert":{"after":2,"channel":"loopback","to":"user:ops","cooldownMs":3600000})"), {});
+      everyJob(kHourMs, R"("failureAlert":{"after":2,"channel":"loopback","to":"user:ops","cooldownMs":3600000})"), {});
   ASSERT_TRUE(job) << job.error().toString();
   const std::string id(job->at("id").as_string());
 
-  gw_.executors.advance(kHour);
+  gw_.executors.advance(kHourMs);
   answer(*cron, 0, std::nullopt);
   gw_.executors.runReady();
   EXPECT_TRUE(loopback_->sent().empty()) << "one error is below `after`";
 
-  gw_.executors.advance(kMinute);
+  gw_.executors.advance(kMinuteMs);
   answer(*cron, 1, std::nullopt);
   ASSERT_TRUE(gw_.executors.runUntil([&] { return loopback_->sent().size() == 1; }));
   auto alert = loopback_->sent()[0];
@@ -284,15 +280,15 @@ TEST_F(CronServiceTest, AnAlertGoesOncePerIncidentAndARecoveryFollows) {
   EXPECT_NE(alert.text.find("the model is down"), std::string::npos) << alert.text;
   EXPECT_GT(cron->row(id)->state.alertedAtMs, 0);
 
-  gw_.executors.advance(2 * kMinute);
+  gw_.executors.advance(2 * kMinuteMs);
   answer(*cron, 2, std::nullopt);
-  gw_.executors.advance(4 * kMinute);
+  gw_.executors.advance(4 * kMinuteMs);
   answer(*cron, 3, std::nullopt);
   gw_.executors.runReady();
   EXPECT_EQ(escalations("alert").size(), 1u) << "the same incident alerts once within the cooldown";
   EXPECT_EQ(loopback_->sent().size(), 1u);
 
-  gw_.executors.advance(8 * kMinute);
+  gw_.executors.advance(8 * kMinuteMs);
   answer(*cron, 4, "fine again");
   ASSERT_TRUE(gw_.executors.runUntil([&] { return loopback_->sent().size() == 2; }));
   EXPECT_NE(loopback_->sent()[1].text.find("recovered"), std::string::npos) << loopback_->sent()[1].text;
@@ -303,9 +299,9 @@ TEST_F(CronServiceTest, AnAlertGoesOncePerIncidentAndARecoveryFollows) {
   EXPECT_EQ(gw_.healthRecords.get("cron:" + id, "runs")->state, health::HealthState::kOk);
 
   // A new incident alerts again.
-  gw_.executors.advance(kHour);
+  gw_.executors.advance(kHourMs);
   answer(*cron, 5, std::nullopt);
-  gw_.executors.advance(kMinute);
+  gw_.executors.advance(kMinuteMs);
   answer(*cron, 6, std::nullopt);
   EXPECT_EQ(escalations("alert").size(), 2u);
   EXPECT_TRUE(gw_.executors.runUntil([&] { return loopback_->sent().size() == 3; }));
@@ -326,12 +322,12 @@ TEST_F(CronServiceTest, AFailingJobIsAnIncidentForTheAlertTargets) {
                                                                     gw_.executors.executors(), gw_.clock});
   ASSERT_TRUE(router) << router.error().toString();
   config::CronConfig cfg;
-  cfg.escalation.retryInitialMs = kMinute;
+  cfg.escalation.retryInitialMs = kMinuteMs;
   cfg.escalation.disableAfter = 4;
   auto cron = makeService(cfg, router->get());
   ASSERT_TRUE(cron && cron->start());
   // No failureAlert and no announce route: OpenClaw's route alert stays quiet; the alert targets do not.
-  auto job = cron->add(everyJob(kHour), {});
+  auto job = cron->add(everyJob(kHourMs), {});
   ASSERT_TRUE(job) << job.error().toString();
   const std::string id(job->at("id").as_string());
   const std::string key = "cron:" + id;
@@ -343,32 +339,32 @@ TEST_F(CronServiceTest, AFailingJobIsAnIncidentForTheAlertTargets) {
     return texts;
   };
 
-  gw_.executors.advance(kHour);
+  gw_.executors.advance(kHourMs);
   answer(*cron, 0, std::nullopt);
   gw_.executors.runReady();
   EXPECT_TRUE((*router)->openIncidents().empty()) << "one failure is below failureAlert.after (2)";
 
-  gw_.executors.advance(kMinute);
+  gw_.executors.advance(kMinuteMs);
   answer(*cron, 1, std::nullopt);
   EXPECT_EQ((*router)->openIncidents(), std::vector<std::string>{key});
   ASSERT_TRUE(gw_.executors.runUntil([&] { return toOncall().size() == 1; }));
   EXPECT_NE(toOncall()[0].find("is failing"), std::string::npos) << toOncall()[0];
   EXPECT_NE(toOncall()[0].find("the model is down"), std::string::npos) << toOncall()[0];
 
-  gw_.executors.advance(2 * kMinute);
+  gw_.executors.advance(2 * kMinuteMs);
   answer(*cron, 2, std::nullopt);
   gw_.executors.runReady();
   EXPECT_EQ(toOncall().size(), 1u) << "the same incident within the cooldown is not repeated";
 
   // The fourth failure disables the job: a higher severity, so it is sent within the cooldown.
-  gw_.executors.advance(4 * kMinute);
+  gw_.executors.advance(4 * kMinuteMs);
   answer(*cron, 3, std::nullopt);
   ASSERT_TRUE(gw_.executors.runUntil([&] { return toOncall().size() == 2; }));
   EXPECT_NE(toOncall()[1].find("was disabled"), std::string::npos) << toOncall()[1];
   EXPECT_FALSE(cron->row(id)->enabled);
 
   // Enabled again by an operator, a success resolves the incident.
-  ASSERT_TRUE(cron->update(id, object(R"({"enabled":true})"), {}));
+  ASSERT_TRUE(cron->update(id, jsonObject(R"({"enabled":true})"), {}));
   EXPECT_EQ((*router)->openIncidents(), std::vector<std::string>{key}) << "enabling is not a success";
   ASSERT_TRUE(cron->run(id, "force", {}));
   answer(*cron, 4, "fine again");
@@ -388,16 +384,16 @@ TEST_F(CronServiceTest, AJobWithFailureAlertFalseIsNoIncident) {
                                                                     gw_.clock});
   ASSERT_TRUE(router) << router.error().toString();
   config::CronConfig cfg;
-  cfg.escalation.retryInitialMs = kMinute;
+  cfg.escalation.retryInitialMs = kMinuteMs;
   auto cron = makeService(cfg, router->get());
   ASSERT_TRUE(cron && cron->start());
-  auto job = cron->add(everyJob(kHour, R"("failureAlert":false)"), {});
+  auto job = cron->add(everyJob(kHourMs, R"("failureAlert":false)"), {});
   ASSERT_TRUE(job) << job.error().toString();
-  gw_.executors.advance(kHour);
+  gw_.executors.advance(kHourMs);
   answer(*cron, 0, std::nullopt);
-  gw_.executors.advance(kMinute);
+  gw_.executors.advance(kMinuteMs);
   answer(*cron, 1, std::nullopt);
-  gw_.executors.advance(2 * kMinute);
+  gw_.executors.advance(2 * kMinuteMs);
   answer(*cron, 2, std::nullopt);
   EXPECT_EQ(runs(*cron, std::string(job->at("id").as_string())).size(), 3u);
   EXPECT_TRUE((*router)->openIncidents().empty());
@@ -408,12 +404,12 @@ TEST_F(CronServiceTest, AfterDowntimeAMissedJobRunsOnceNotOncePerSlot) {
   {
     auto cron = makeService();
     ASSERT_TRUE(cron && cron->start());
-    auto job = cron->add(everyJob(kMinute), {});
+    auto job = cron->add(everyJob(kMinuteMs), {});
     ASSERT_TRUE(job);
     id = std::string(job->at("id").as_string());
     cron->stop();
   }
-  gw_.clock->advance(10 * kMinute);  // the gateway was down: ten slots passed
+  gw_.clock->advance(10 * kMinuteMs);  // the gateway was down: ten slots passed
   auto cron = makeService();
   ASSERT_TRUE(cron && cron->start());
   answer(*cron, 0, "caught up");
@@ -430,11 +426,11 @@ TEST_F(CronServiceTest, AfterDowntimeSkipMissedJobsTakesTheNextSlot) {
   {
     auto cron = makeService();
     ASSERT_TRUE(cron && cron->start());
-    auto job = cron->add(everyJob(kMinute), {});
+    auto job = cron->add(everyJob(kMinuteMs), {});
     ASSERT_TRUE(job);
     id = std::string(job->at("id").as_string());
   }
-  gw_.clock->advance(10 * kMinute + 1);
+  gw_.clock->advance(10 * kMinuteMs + 1);
   config::CronConfig cfg;
   cfg.skipMissedJobs = true;
   auto cron = makeService(cfg);
@@ -444,7 +440,7 @@ TEST_F(CronServiceTest, AfterDowntimeSkipMissedJobsTakesTheNextSlot) {
   EXPECT_TRUE(runs(*cron, id).empty());
   const int64_t next = cron->row(id)->state.nextRunAtMs;
   EXPECT_GT(next, gw_.clock->nowMs());
-  EXPECT_LE(next, gw_.clock->nowMs() + kMinute);
+  EXPECT_LE(next, gw_.clock->nowMs() + kMinuteMs);
 }
 
 TEST_F(CronServiceTest, ARunLeftRunningByACrashIsInterrupted) {
@@ -452,10 +448,10 @@ TEST_F(CronServiceTest, ARunLeftRunningByACrashIsInterrupted) {
   {
     auto cron = makeService();
     ASSERT_TRUE(cron && cron->start());
-    auto job = cron->add(everyJob(kHour), {});
+    auto job = cron->add(everyJob(kHourMs), {});
     ASSERT_TRUE(job);
     id = std::string(job->at("id").as_string());
-    gw_.executors.advance(kHour);
+    gw_.executors.advance(kHourMs);
     ASSERT_TRUE(gw_.waitCalls(1));  // the run is in progress when the "process" goes away
   }
   auto cron = makeService();
@@ -477,12 +473,12 @@ TEST_F(CronServiceTest, ARunLeftRunningByACrashIsInterrupted) {
 TEST_F(CronServiceTest, ASlotDueDuringARunIsSkipped) {
   auto cron = makeService();
   ASSERT_TRUE(cron && cron->start());
-  auto job = cron->add(everyJob(kMinute), {});
+  auto job = cron->add(everyJob(kMinuteMs), {});
   ASSERT_TRUE(job);
   const std::string id(job->at("id").as_string());
-  gw_.executors.advance(kMinute);
+  gw_.executors.advance(kMinuteMs);
   ASSERT_TRUE(gw_.waitCalls(1));
-  gw_.executors.advance(kMinute);  // the next slot while the first run still runs
+  gw_.executors.advance(kMinuteMs);  // the next slot while the first run still runs
   auto history = runs(*cron, id);
   ASSERT_EQ(history.size(), 2u);
   EXPECT_EQ(history[0].status, "skipped");
@@ -497,13 +493,13 @@ TEST_F(CronServiceTest, ASlotDueDuringARunIsSkipped) {
 TEST_F(CronServiceTest, AOneShotJobIsDeletedAfterItsSuccess) {
   auto cron = makeService();
   ASSERT_TRUE(cron && cron->start());
-  auto job = cron->add(object(R"({"name":"once","schedule":{"kind":"at","at":"2m"},"sessionTarget":"isolated",
+  auto job = cron->add(jsonObject(R"({"name":"once","schedule":{"kind":"at","at":"2m"},"sessionTarget":"isolated",
                                   "wakeMode":"now","payload":{"kind":"agentTurn","message":"once"}})"),
                        {});
   ASSERT_TRUE(job) << job.error().toString();
   EXPECT_TRUE(job->at("deleteAfterRun").as_bool());
   const std::string id(job->at("id").as_string());
-  gw_.executors.advance(2 * kMinute);
+  gw_.executors.advance(2 * kMinuteMs);
   answer(*cron, 0, "done");
   EXPECT_FALSE(cron->get(id));
   EXPECT_FALSE(gw_.healthRecords.get("cron:" + id, "runs"));
@@ -512,7 +508,7 @@ TEST_F(CronServiceTest, AOneShotJobIsDeletedAfterItsSuccess) {
 TEST_F(CronServiceTest, ManualRunsAnswerAsOpenClaw) {
   auto cron = makeService();
   ASSERT_TRUE(cron);
-  auto job = cron->add(everyJob(kHour), {});
+  auto job = cron->add(everyJob(kHourMs), {});
   ASSERT_TRUE(job);
   const std::string id(job->at("id").as_string());
   auto stopped = cron->run(id, "force", {});
@@ -540,18 +536,19 @@ TEST_F(CronServiceTest, ManualRunsAnswerAsOpenClaw) {
 TEST_F(CronServiceTest, UnsupportedKindsAreRefusedNotStored) {
   auto cron = makeService();
   ASSERT_TRUE(cron);
-  auto command = cron->add(object(R"({"name":"x","schedule":{"kind":"every","everyMs":1000},"sessionTarget":"isolated",
+  auto command =
+      cron->add(jsonObject(R"({"name":"x","schedule":{"kind":"every","everyMs":1000},"sessionTarget":"isolated",
                                       "wakeMode":"now","payload":{"kind":"command","argv":["ls"]}})"),
-                           {});
+                {});
   ASSERT_FALSE(command);
   EXPECT_EQ(command.error().code, ErrorCode::kUnsupported);
   auto stream =
-      cron->add(object(R"({"name":"x","schedule":{"kind":"stream","command":["tail"]},"sessionTarget":"isolated",
+      cron->add(jsonObject(R"({"name":"x","schedule":{"kind":"stream","command":["tail"]},"sessionTarget":"isolated",
                                      "wakeMode":"now","payload":{"kind":"agentTurn","message":"m"}})"),
                 {});
   ASSERT_FALSE(stream);
   EXPECT_EQ(stream.error().code, ErrorCode::kUnsupported);
-  auto mainTurn = cron->add(object(R"({"name":"x","schedule":{"kind":"every","everyMs":1000},"sessionTarget":"main",
+  auto mainTurn = cron->add(jsonObject(R"({"name":"x","schedule":{"kind":"every","everyMs":1000},"sessionTarget":"main",
                                        "wakeMode":"now","payload":{"kind":"agentTurn","message":"m"}})"),
                             {});
   ASSERT_FALSE(mainTurn);

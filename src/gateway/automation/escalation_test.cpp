@@ -5,31 +5,33 @@
 
 #include <gtest/gtest.h>
 
+#include "support/json_text.h"
+
 namespace talon::gateway::automation {
 namespace {
 
-constexpr int64_t kMinute = 60'000;
+using testing::kMinuteMs;
 
 EscalationPolicy policy(int64_t disableAfter = 10, bool alerts = true) {
   EscalationPolicy p;
-  p.retryInitialMs = kMinute;
-  p.retryMaxMs = 8 * kMinute;
+  p.retryInitialMs = kMinuteMs;
+  p.retryMaxMs = 8 * kMinuteMs;
   p.disableAfter = disableAfter;
   p.alertEnabled = alerts;
   p.alertAfter = 2;
-  p.alertCooldownMs = 30 * kMinute;
+  p.alertCooldownMs = 30 * kMinuteMs;
   return p;
 }
 
 TEST(EscalationTest, RetryDelayDoublesUpToTheMaximum) {
   EscalationPolicy p = policy();
-  EXPECT_EQ(Escalation::retryDelayMs(p, 1), kMinute);
-  EXPECT_EQ(Escalation::retryDelayMs(p, 2), 2 * kMinute);
-  EXPECT_EQ(Escalation::retryDelayMs(p, 3), 4 * kMinute);
-  EXPECT_EQ(Escalation::retryDelayMs(p, 4), 8 * kMinute);
-  EXPECT_EQ(Escalation::retryDelayMs(p, 50), 8 * kMinute);
+  EXPECT_EQ(Escalation::retryDelayMs(p, 1), kMinuteMs);
+  EXPECT_EQ(Escalation::retryDelayMs(p, 2), 2 * kMinuteMs);
+  EXPECT_EQ(Escalation::retryDelayMs(p, 3), 4 * kMinuteMs);
+  EXPECT_EQ(Escalation::retryDelayMs(p, 4), 8 * kMinuteMs);
+  EXPECT_EQ(Escalation::retryDelayMs(p, 50), 8 * kMinuteMs);
   p.retryMaxMs = 0;  // below initialMs: the initial wait every time
-  EXPECT_EQ(Escalation::retryDelayMs(p, 5), kMinute);
+  EXPECT_EQ(Escalation::retryDelayMs(p, 5), kMinuteMs);
 }
 
 TEST(EscalationTest, FailuresBackOffAlertOnceThenAfterTheCooldownAndDisable) {
@@ -40,23 +42,23 @@ TEST(EscalationTest, FailuresBackOffAlertOnceThenAfterTheCooldownAndDisable) {
 
   auto first = escalation.recordFailure(state, p, true);
   EXPECT_EQ(first.actions, std::vector<EscalationAction>{EscalationAction::kBackoff});
-  EXPECT_EQ(first.retryDelayMs, kMinute);
+  EXPECT_EQ(first.retryDelayMs, kMinuteMs);
   EXPECT_EQ(state.consecutiveErrors, 1);
 
-  clock->advance(kMinute);
+  clock->advance(kMinuteMs);
   auto second = escalation.recordFailure(state, p, true);
   EXPECT_EQ(second.actions, (std::vector<EscalationAction>{EscalationAction::kBackoff, EscalationAction::kAlert}));
-  EXPECT_EQ(second.retryDelayMs, 2 * kMinute);
+  EXPECT_EQ(second.retryDelayMs, 2 * kMinuteMs);
   EXPECT_EQ(second.alertCount, 2);
   EXPECT_EQ(state.alertedAtMs, clock->nowMs());
   EXPECT_EQ(state.alertsSent, 1);
 
-  clock->advance(2 * kMinute);
+  clock->advance(2 * kMinuteMs);
   auto third = escalation.recordFailure(state, p, true);  // same incident, inside the cooldown: no alert
   EXPECT_FALSE(third.has(EscalationAction::kAlert));
   EXPECT_EQ(state.alertsSent, 1);
 
-  clock->advance(30 * kMinute);
+  clock->advance(30 * kMinuteMs);
   auto fourth = escalation.recordFailure(state, p, true);  // the cooldown passed: one more alert
   EXPECT_TRUE(fourth.has(EscalationAction::kAlert));
   EXPECT_EQ(fourth.alertCount, 4);
@@ -113,7 +115,7 @@ TEST(EscalationTest, AlertsOffAndExtraFailures) {
   EXPECT_TRUE(o.has(EscalationAction::kAlert));
   EXPECT_EQ(o.alertCount, 2);
   EXPECT_EQ(state.consecutiveErrors, 1);
-  EXPECT_EQ(o.retryDelayMs, kMinute);
+  EXPECT_EQ(o.retryDelayMs, kMinuteMs);
 }
 
 TEST(EscalationTest, ActionNames) {

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "base/ids.h"
+#include "base/text.h"
 #include "gateway/automation/cron_job.h"
 #include "gateway/automation/cron_schedule.h"
 #include "gateway/automation/escalation.h"
@@ -34,13 +35,6 @@ std::string_view trimView(std::string_view s) {
   if (b == std::string_view::npos) return {};
   auto e = s.find_last_not_of(" \t\r\n");
   return s.substr(b, e - b + 1);
-}
-
-std::string cut(std::string_view s, std::size_t max) {
-  if (s.size() <= max) return std::string(s);
-  std::size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return std::string(s.substr(0, n));
 }
 
 bool isPunctuation(char c) { return std::ispunct(static_cast<unsigned char>(c)) != 0; }
@@ -161,7 +155,7 @@ Result<std::optional<std::string>> readHeartbeatFile(const std::filesystem::path
   if (in.bad()) return fail(ErrorCode::kInternal, "cannot read " + path.string());
   if (content.size() > kMaxHeartbeatFileBytes) {
     spdlog::warn("heartbeat: {} is larger than {} bytes; the rest is not sent", path.string(), kMaxHeartbeatFileBytes);
-    content = cut(content, kMaxHeartbeatFileBytes);
+    content = truncateUtf8(content, kMaxHeartbeatFileBytes);
   }
   return std::optional<std::string>{std::move(content)};
 }
@@ -583,8 +577,9 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
         }
         spdlog::warn("heartbeat {}: the turn failed ({} in a row): {}", id, agent.escalation.consecutiveErrors,
                      agent.lastError);
-        emit(agent, "failed",
-             json::object{{"reason", cut(agent.lastError, 500)}, {"runId", runId}, {"durationMs", durationMs}});
+        emit(
+            agent, "failed",
+            json::object{{"reason", truncateUtf8(agent.lastError, 500)}, {"runId", runId}, {"durationMs", durationMs}});
       } else {
         agent.inflightEvents.clear();
         agent.lastError.clear();
@@ -611,7 +606,7 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
           emit(agent, reply.acknowledged || !trimView(outcome.text).empty() ? "ok-token" : "ok-empty",
                std::move(fields));
         } else {
-          fields["preview"] = cut(reply.text, kPreviewChars);
+          fields["preview"] = truncateUtf8(reply.text, kPreviewChars);
           if (!c.target || *c.target == "none") {
             fields["reason"] = "target-none";
             fields["message"] = "Heartbeat delivery is disabled by configuration (target: none).";
@@ -663,7 +658,7 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
         json::object fields{{"runId", s.runId},
                             {"channel", s.route.channel},
                             {"to", s.route.to},
-                            {"preview", cut(s.text, kPreviewChars)}};
+                            {"preview", truncateUtf8(s.text, kPreviewChars)}};
         if (!s.route.accountId.empty()) fields["accountId"] = s.route.accountId;
         if (ok) {
           self->emit(*a, "sent", std::move(fields));

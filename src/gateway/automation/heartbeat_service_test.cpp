@@ -14,17 +14,14 @@
 #include "gateway/channels/outbound_dispatcher.h"
 #include "gateway/health/alert_router.h"
 #include "support/gateway_components.h"
+#include "support/json_text.h"
 
 namespace talon::gateway::automation {
 namespace {
 
-constexpr int64_t kMinute = 60'000;
-constexpr int64_t kHour = 60 * kMinute;
-
-json::object object(std::string_view text) {
-  auto v = parseJson(text);
-  return v && v->is_object() ? v->as_object() : json::object{};
-}
+using testing::jsonObject;
+using testing::kHourMs;
+using testing::kMinuteMs;
 
 // --- pure rules ---------------------------------------------------------------------------------------
 
@@ -73,26 +70,26 @@ TEST(HeartbeatRulesTest, ActiveHoursAcrossMidnightAndDaylightSaving) {
   config::HeartbeatActiveHoursConfig night{22 * 60, 6 * 60, "Europe/Berlin"};
   const int64_t jan15utc = 1'736'899'200'000;  // 2025-01-15T00:00:00Z = 01:00 in Berlin
   EXPECT_EQ(withinActiveHours(night, jan15utc).value(), true);
-  EXPECT_EQ(withinActiveHours(night, jan15utc + 5 * kHour - 1).value(), true);  // 05:59:59 local
-  EXPECT_EQ(withinActiveHours(night, jan15utc + 5 * kHour).value(), false);     // 06:00 local: end exclusive
-  EXPECT_EQ(withinActiveHours(night, jan15utc + 20 * kHour).value(), false);    // 21:00 local
-  EXPECT_EQ(withinActiveHours(night, jan15utc + 21 * kHour).value(), true);     // 22:00 local: start inclusive
+  EXPECT_EQ(withinActiveHours(night, jan15utc + 5 * kHourMs - 1).value(), true);  // 05:59:59 local
+  EXPECT_EQ(withinActiveHours(night, jan15utc + 5 * kHourMs).value(), false);     // 06:00 local: end exclusive
+  EXPECT_EQ(withinActiveHours(night, jan15utc + 20 * kHourMs).value(), false);    // 21:00 local
+  EXPECT_EQ(withinActiveHours(night, jan15utc + 21 * kHourMs).value(), true);     // 22:00 local: start inclusive
 
   // 09:00–17:00 in America/New_York around the spring change (2025-03-09, 02:00 EST → 03:00 EDT): 13:00Z
   // is 08:00 EST the day before and 09:00 EDT on the day.
   config::HeartbeatActiveHoursConfig office{9 * 60, 17 * 60, "America/New_York"};
   const int64_t mar8at13z = 1'741'438'800'000;  // 2025-03-08T13:00:00Z
   EXPECT_EQ(withinActiveHours(office, mar8at13z).value(), false);
-  EXPECT_EQ(withinActiveHours(office, mar8at13z + 24 * kHour).value(), true);
+  EXPECT_EQ(withinActiveHours(office, mar8at13z + 24 * kHourMs).value(), true);
   // The same in autumn (2025-11-02, 02:00 EDT → 01:00 EST): 21:30Z is 17:30 EDT before, 16:30 EST after.
   const int64_t nov1at2130z = 1'762'032'600'000;  // 2025-11-01T21:30:00Z
   EXPECT_EQ(withinActiveHours(office, nov1at2130z).value(), false);
-  EXPECT_EQ(withinActiveHours(office, nov1at2130z + 24 * kHour).value(), true);
+  EXPECT_EQ(withinActiveHours(office, nov1at2130z + 24 * kHourMs).value(), true);
 
   config::HeartbeatActiveHoursConfig zero{8 * 60, 8 * 60, "UTC"};
-  EXPECT_EQ(withinActiveHours(zero, jan15utc + 8 * kHour).value(), false) << "start == end is never inside";
+  EXPECT_EQ(withinActiveHours(zero, jan15utc + 8 * kHourMs).value(), false) << "start == end is never inside";
   config::HeartbeatActiveHoursConfig allDay{0, 1440, "UTC"};
-  EXPECT_EQ(withinActiveHours(allDay, jan15utc + 23 * kHour + 59 * kMinute).value(), true);
+  EXPECT_EQ(withinActiveHours(allDay, jan15utc + 23 * kHourMs + 59 * kMinuteMs).value(), true);
   config::HeartbeatActiveHoursConfig bad{0, 60, "Mars/Olympus"};
   EXPECT_FALSE(withinActiveHours(bad, jan15utc).has_value());
 }
@@ -109,7 +106,7 @@ class HeartbeatServiceTest : public ::testing::Test {
     loopback_ = gw_.addLoopbackWithOutbox(sink_);
     bus_ = gw_.bus.subscribe(
         [this](const GatewayEvent& e) {
-          if (e.name == "heartbeat") events_.push_back(object(*e.payloadJson));
+          if (e.name == "heartbeat") events_.push_back(jsonObject(*e.payloadJson));
         },
         EventBus::Interest::kEverySession);
   }
@@ -214,12 +211,12 @@ class HeartbeatServiceTest : public ::testing::Test {
 
 TEST_F(HeartbeatServiceTest, RunsEveryIntervalInTheMainSessionAndSuppressesAcknowledgements) {
   config::HeartbeatConfig hb;
-  hb.everyMs = 30 * kMinute;
+  hb.everyMs = 30 * kMinuteMs;
   auto service = makeService(hb);
   ASSERT_TRUE(service);
   service->start();
 
-  gw_.executors.advance(30 * kMinute - 1);
+  gw_.executors.advance(30 * kMinuteMs - 1);
   EXPECT_EQ(gw_.provider->count(), 0u) << "nothing before the first interval";
   gw_.executors.advance(1);
   answer(0, "HEARTBEAT_OK");
@@ -230,7 +227,7 @@ TEST_F(HeartbeatServiceTest, RunsEveryIntervalInTheMainSessionAndSuppressesAckno
   ASSERT_TRUE(gw_.executors.runUntil([&] { return gw_.outcome(runId).has_value(); }));
   EXPECT_EQ(gw_.outcome(runId)->sessionKey, "agent:main:main");
 
-  gw_.executors.advance(30 * kMinute);
+  gw_.executors.advance(30 * kMinuteMs);
   answer(1, "NO_REPLY");
   EXPECT_EQ(metric("talon_heartbeat_runs_total", "ok-token"), 2);
   EXPECT_EQ(healthState(), health::HealthState::kOk);
@@ -241,11 +238,11 @@ TEST_F(HeartbeatServiceTest, RunsEveryIntervalInTheMainSessionAndSuppressesAckno
 
 TEST_F(HeartbeatServiceTest, DeliversAnAlertToTheTargetAndHonoursDirectPolicy) {
   config::HeartbeatConfig hb;
-  hb.everyMs = 10 * kMinute;
+  hb.everyMs = 10 * kMinuteMs;
   auto service = makeService(hb);
   ASSERT_TRUE(service);
   service->start();
-  gw_.executors.advance(10 * kMinute);
+  gw_.executors.advance(10 * kMinuteMs);
   answer(0, "The backup failed last night.");
   ASSERT_TRUE(gw_.executors.runUntil([&] { return loopback_->sent().size() == 1; }));
   EXPECT_EQ(loopback_->sent()[0].text, "The backup failed last night.");
@@ -261,7 +258,7 @@ TEST_F(HeartbeatServiceTest, DeliversAnAlertToTheTargetAndHonoursDirectPolicy) {
   auto second = makeService(blocked);
   ASSERT_TRUE(second);
   second->start();
-  gw_.executors.advance(10 * kMinute);
+  gw_.executors.advance(10 * kMinuteMs);
   answer(1, "Another alert.");
   EXPECT_EQ(events_.back().at("status").as_string(), "skipped");
   EXPECT_EQ(events_.back().at("reason").as_string(), "dm-blocked");
@@ -270,12 +267,12 @@ TEST_F(HeartbeatServiceTest, DeliversAnAlertToTheTargetAndHonoursDirectPolicy) {
 
 TEST_F(HeartbeatServiceTest, TargetNoneKeepsTheAnswerInternal) {
   config::HeartbeatConfig hb;
-  hb.everyMs = 5 * kMinute;
+  hb.everyMs = 5 * kMinuteMs;
   hb.target = "none";
   auto service = makeService(hb);
   ASSERT_TRUE(service);
   service->start();
-  gw_.executors.advance(5 * kMinute);
+  gw_.executors.advance(5 * kMinuteMs);
   answer(0, "Something to say.");
   EXPECT_EQ(events_.back().at("status").as_string(), "skipped");
   EXPECT_EQ(events_.back().at("reason").as_string(), "target-none");
@@ -284,13 +281,13 @@ TEST_F(HeartbeatServiceTest, TargetNoneKeepsTheAnswerInternal) {
 
 TEST_F(HeartbeatServiceTest, AnEffectivelyEmptyChecklistSkipsTheRunAndAChecklistJoinsThePrompt) {
   config::HeartbeatConfig hb;
-  hb.everyMs = 15 * kMinute;
+  hb.everyMs = 15 * kMinuteMs;
   hb.prompt = "Check in.";
   auto service = makeService(hb);
   ASSERT_TRUE(service);
   writeChecklist("# Heartbeat checklist\n\n- [ ]\n<!-- nothing yet -->\n");
   service->start();
-  gw_.executors.advance(15 * kMinute);
+  gw_.executors.advance(15 * kMinuteMs);
   gw_.executors.runReady();
   EXPECT_EQ(gw_.provider->count(), 0u) << "no model call for an empty checklist";
   ASSERT_FALSE(events_.empty());
@@ -298,7 +295,7 @@ TEST_F(HeartbeatServiceTest, AnEffectivelyEmptyChecklistSkipsTheRunAndAChecklist
   EXPECT_EQ(events_.back().at("reason").as_string(), "empty-heartbeat-file");
 
   writeChecklist("# Heartbeat checklist\n- look at the build\n");
-  gw_.executors.advance(15 * kMinute);
+  gw_.executors.advance(15 * kMinuteMs);
   answer(0, "HEARTBEAT_OK");
   EXPECT_EQ(userMessage(0), "Check in.\n\n# Heartbeat checklist\n- look at the build");
 }
@@ -306,17 +303,17 @@ TEST_F(HeartbeatServiceTest, AnEffectivelyEmptyChecklistSkipsTheRunAndAChecklist
 TEST_F(HeartbeatServiceTest, OutsideActiveHoursTicksAreSkipped) {
   // The simulated clock starts at 2023-11-14T22:13:20Z; the window is 08:00–22:00 UTC.
   config::HeartbeatConfig hb;
-  hb.everyMs = kHour;
+  hb.everyMs = kHourMs;
   hb.activeHours = config::HeartbeatActiveHoursConfig{8 * 60, 22 * 60, "UTC"};
   auto service = makeService(hb);
   ASSERT_TRUE(service);
   service->start();
-  for (int i = 0; i < 9; ++i) gw_.executors.advance(kHour);  // 23:13 … 07:13: nine quiet ticks
+  for (int i = 0; i < 9; ++i) gw_.executors.advance(kHourMs);  // 23:13 … 07:13: nine quiet ticks
   gw_.executors.runReady();
   EXPECT_EQ(gw_.provider->count(), 0u);
   EXPECT_EQ(metric("talon_heartbeat_runs_total", "skipped"), 9);
   EXPECT_EQ(events_.back().at("reason").as_string(), "quiet-hours");
-  gw_.executors.advance(kHour);  // 08:13
+  gw_.executors.advance(kHourMs);  // 08:13
   answer(0, "HEARTBEAT_OK");
   EXPECT_EQ(gw_.provider->count(), 1u);
 }
@@ -335,9 +332,9 @@ TEST_F(HeartbeatServiceTest, AFailingHeartbeatIsAnIncidentForTheAlertTargets) {
                                                                     gw_.executors.executors(), gw_.clock});
   ASSERT_TRUE(router) << router.error().toString();
   config::HeartbeatConfig hb;
-  hb.everyMs = kHour;
+  hb.everyMs = kHourMs;
   config::CronEscalationConfig esc;
-  esc.retryInitialMs = kMinute;
+  esc.retryInitialMs = kMinuteMs;
   config::CronFailureAlertConfig alert;
   alert.after = 2;
   auto service = makeService(hb, esc, alert, router->get());
@@ -351,16 +348,16 @@ TEST_F(HeartbeatServiceTest, AFailingHeartbeatIsAnIncidentForTheAlertTargets) {
     return texts;
   };
 
-  gw_.executors.advance(kHour);
+  gw_.executors.advance(kHourMs);
   answer(0, std::nullopt);
   EXPECT_TRUE((*router)->openIncidents().empty()) << "one failure is below `after`";
-  gw_.executors.advance(kMinute);
+  gw_.executors.advance(kMinuteMs);
   answer(1, std::nullopt);
   EXPECT_EQ((*router)->openIncidents(), std::vector<std::string>{"heartbeat:main"});
   ASSERT_TRUE(gw_.executors.runUntil([&] { return toOncall().size() == 1; }));
   EXPECT_NE(toOncall()[0].find("Heartbeat of agent main is failing"), std::string::npos) << toOncall()[0];
 
-  gw_.executors.advance(2 * kMinute);
+  gw_.executors.advance(2 * kMinuteMs);
   answer(2, "HEARTBEAT_OK");
   EXPECT_TRUE((*router)->openIncidents().empty());
   ASSERT_TRUE(gw_.executors.runUntil([&] { return toOncall().size() == 2; }));
@@ -369,10 +366,10 @@ TEST_F(HeartbeatServiceTest, AFailingHeartbeatIsAnIncidentForTheAlertTargets) {
 
 TEST_F(HeartbeatServiceTest, FailuresBackOffAlertDisableAndRecover) {
   config::HeartbeatConfig hb;
-  hb.everyMs = kHour;
+  hb.everyMs = kHourMs;
   config::CronEscalationConfig esc;
-  esc.retryInitialMs = kMinute;
-  esc.retryMaxMs = 4 * kMinute;
+  esc.retryInitialMs = kMinuteMs;
+  esc.retryMaxMs = 4 * kMinuteMs;
   esc.disableAfter = 4;
   config::CronFailureAlertConfig alert;
   alert.after = 2;
@@ -380,40 +377,40 @@ TEST_F(HeartbeatServiceTest, FailuresBackOffAlertDisableAndRecover) {
   ASSERT_TRUE(service);
   service->start();
 
-  gw_.executors.advance(kHour);
+  gw_.executors.advance(kHourMs);
   answer(0, std::nullopt);
   EXPECT_EQ(latestStatus(), "failed");
   EXPECT_EQ(healthState(), health::HealthState::kDegraded);
   EXPECT_EQ(metric("talon_heartbeat_consecutive_errors", "main"), 1);
-  EXPECT_EQ(service->status()[0].nextDueAtMs, gw_.clock->nowMs() + kMinute) << "the retry waits the backoff";
+  EXPECT_EQ(service->status()[0].nextDueAtMs, gw_.clock->nowMs() + kMinuteMs) << "the retry waits the backoff";
 
-  gw_.executors.advance(kMinute);
+  gw_.executors.advance(kMinuteMs);
   answer(1, std::nullopt);  // second failure: an alert to the heartbeat's own target
   ASSERT_TRUE(gw_.executors.runUntil([&] { return loopback_->sent().size() == 1; }));
   EXPECT_NE(loopback_->sent()[0].text.find("Heartbeat of agent main failed 2 times in a row"), std::string::npos)
       << loopback_->sent()[0].text;
-  EXPECT_EQ(service->status()[0].nextDueAtMs, gw_.clock->nowMs() + 2 * kMinute);
+  EXPECT_EQ(service->status()[0].nextDueAtMs, gw_.clock->nowMs() + 2 * kMinuteMs);
 
-  gw_.executors.advance(2 * kMinute);
+  gw_.executors.advance(2 * kMinuteMs);
   answer(2, "HEARTBEAT_OK");  // recovery
   ASSERT_TRUE(gw_.executors.runUntil([&] { return loopback_->sent().size() == 2; }));
   EXPECT_NE(loopback_->sent()[1].text.find("recovered after 2 failed runs"), std::string::npos);
   EXPECT_EQ(healthState(), health::HealthState::kOk);
   EXPECT_EQ(metric("talon_heartbeat_consecutive_errors", "main"), 0);
-  EXPECT_EQ(service->status()[0].nextDueAtMs, gw_.clock->nowMs() + kHour) << "back on its cadence";
+  EXPECT_EQ(service->status()[0].nextDueAtMs, gw_.clock->nowMs() + kHourMs) << "back on its cadence";
 
   // Four failures in a row disable the heartbeat.
   std::size_t call = 3;
-  gw_.executors.advance(kHour);
+  gw_.executors.advance(kHourMs);
   answer(call++, std::nullopt);
-  for (int64_t wait : {kMinute, 2 * kMinute, 4 * kMinute}) {
+  for (int64_t wait : {kMinuteMs, 2 * kMinuteMs, 4 * kMinuteMs}) {
     gw_.executors.advance(wait);
     answer(call++, std::nullopt);
   }
   EXPECT_EQ(healthState(), health::HealthState::kFailed);
   EXPECT_EQ(service->status()[0].disabledReason, "consecutive-failures");
   EXPECT_EQ(service->status()[0].nextDueAtMs, 0);
-  gw_.executors.advance(10 * kHour);
+  gw_.executors.advance(10 * kHourMs);
   gw_.executors.runReady();
   EXPECT_EQ(gw_.provider->count(), call) << "a disabled heartbeat does not run";
   EXPECT_EQ(escalations(), (std::vector<std::string>{"backoff", "backoff", "alert", "recovery", "backoff", "backoff",
@@ -424,14 +421,14 @@ TEST_F(HeartbeatServiceTest, FailuresBackOffAlertDisableAndRecover) {
   service->setEnabled(true, "operator:test");
   EXPECT_EQ(service->status()[0].disabledReason, "");
   EXPECT_EQ(service->status()[0].consecutiveErrors, 0);
-  gw_.executors.advance(kHour);
+  gw_.executors.advance(kHourMs);
   answer(call, "HEARTBEAT_OK");
   EXPECT_EQ(gw_.audit.ofKind("heartbeat.set").size(), 1u);
 }
 
 TEST_F(HeartbeatServiceTest, QueuedSystemEventsRideTheNextHeartbeatAndWakeRunsAtOnce) {
   config::HeartbeatConfig hb;
-  hb.everyMs = kHour;
+  hb.everyMs = kHourMs;
   hb.prompt = "Beat.";
   auto service = makeService(hb);
   ASSERT_TRUE(service);
@@ -442,7 +439,7 @@ TEST_F(HeartbeatServiceTest, QueuedSystemEventsRideTheNextHeartbeatAndWakeRunsAt
   answer(0, "HEARTBEAT_OK");
   EXPECT_EQ(userMessage(0), "System: The deploy finished.\n\nBeat.");
   EXPECT_EQ(service->status()[0].queuedSystemEvents, 0u);
-  EXPECT_EQ(service->status()[0].nextDueAtMs, gw_.clock->nowMs() + kHour) << "a wake restarts the cadence";
+  EXPECT_EQ(service->status()[0].nextDueAtMs, gw_.clock->nowMs() + kHourMs) << "a wake restarts the cadence";
   EXPECT_FALSE(service->wake("other", ""));
 }
 

@@ -12,12 +12,16 @@
 #include "gateway/channels/channel_manager.h"
 #include "gateway/channels/loopback_channel.h"
 #include "support/gateway_components.h"
+#include "support/inbound_messages.h"
 #include "support/manual_executors.h"
 
 namespace talon::gateway::channels {
 namespace {
 
-constexpr std::string_view kConfig = R"({
+using testing::directMessage;
+using testing::findAccount;
+
+constexpr std::string_view kLifecycleConfig = R"({
   gateway: { channelHealth: { checkIntervalSeconds: 10, staleEventThresholdSeconds: 60,
                               recovery: { graceSeconds: 20 } } },
   channels: {
@@ -27,21 +31,6 @@ constexpr std::string_view kConfig = R"({
     },
   },
 })";
-
-routing::InboundMessage direct(std::string peer, std::string text) {
-  routing::InboundMessage m;
-  m.peer = routing::Peer{routing::PeerKind::kDirect, peer};
-  m.sender = std::move(peer);
-  m.text = std::move(text);
-  return m;
-}
-
-const AccountStatus* find(const std::vector<AccountStatus>& all, std::string_view accountId) {
-  for (const auto& a : all) {
-    if (a.accountId == accountId) return &a;
-  }
-  return nullptr;
-}
 
 /// Counts what the accounts deliver (the gateway's inbound path is not under test here).
 struct CountingSink final : ChannelSink {
@@ -70,7 +59,7 @@ class ChannelLifecycleTest : public ::testing::Test {
   }
   AccountStatus status(std::string_view accountId) {
     auto all = runtime().status();
-    const AccountStatus* s = find(all, accountId);
+    const AccountStatus* s = findAccount(all, accountId);
     EXPECT_NE(s, nullptr) << accountId;
     return s ? *s : AccountStatus{};
   }
@@ -88,7 +77,7 @@ class ChannelLifecycleTest : public ::testing::Test {
 
   static testing::GatewayComponentsOptions options() {
     testing::GatewayComponentsOptions o;
-    o.configText = std::string(kConfig);
+    o.configText = std::string(kLifecycleConfig);
     return o;
   }
 
@@ -153,7 +142,7 @@ TEST_F(ChannelLifecycleTest, StartResumesAStoppedAccountOnAFreshAdapterAndIsANoO
   EXPECT_TRUE(b.running);
   EXPECT_FALSE(b.stopped);
   EXPECT_EQ(b.health.healthState, "healthy");
-  ASSERT_TRUE(fresh->inject(direct("Carol", "hello again")));
+  ASSERT_TRUE(fresh->inject(directMessage("Carol", "hello again")));
   EXPECT_EQ(sink_.count("loopback:b"), 1u);
 
   auto noop = runtime().startAccount("loopback", "b");
@@ -192,7 +181,7 @@ TEST_F(ChannelLifecycleTest, NoAccountIdNamesTheDefaultAccountAndUnknownNamesAre
 
 TEST_F(ChannelLifecycleTest, LogoutStopsTheAccountAndDiscardsItsAdapterState) {
   LoopbackChannel* used = loopback("b");
-  ASSERT_TRUE(used->inject(direct("Carol", "one")));
+  ASSERT_TRUE(used->inject(directMessage("Carol", "one")));
   ASSERT_EQ(used->health().received, 1);
   auto out = runtime().logoutAccount("loopback", "b");
   ASSERT_TRUE(out) << out.error().toString();
@@ -207,7 +196,7 @@ TEST_F(ChannelLifecycleTest, LogoutStopsTheAccountAndDiscardsItsAdapterState) {
   EXPECT_NE(fresh, used);
   EXPECT_EQ(fresh->health().received, 0);  // the state the old adapter held is gone
   EXPECT_EQ(fresh->health().state, ChannelHealth::State::kStopped);
-  EXPECT_FALSE(fresh->inject(direct("Carol", "lost")));  // not started: nothing is taken
+  EXPECT_FALSE(fresh->inject(directMessage("Carol", "lost")));  // not started: nothing is taken
 
   // It stays out until started; then the fresh adapter runs (no second replacement).
   gw_.executors.advance(120'000);
@@ -216,7 +205,7 @@ TEST_F(ChannelLifecycleTest, LogoutStopsTheAccountAndDiscardsItsAdapterState) {
   ASSERT_TRUE(started);
   EXPECT_TRUE(started->started);
   EXPECT_EQ(loopback("b"), fresh);
-  ASSERT_TRUE(fresh->inject(direct("Carol", "two")));
+  ASSERT_TRUE(fresh->inject(directMessage("Carol", "two")));
   EXPECT_EQ(sink_.count("loopback:b"), 2u);
 }
 
@@ -241,7 +230,7 @@ TEST_F(ChannelLifecycleTest, ReloadAddsRemovesAndRestartsOnlyTheAccountsWhoseSet
   ASSERT_NE(loopback("c"), nullptr);
   EXPECT_TRUE(status("c").running);
   EXPECT_EQ(status("c").health.healthState, "healthy");
-  ASSERT_TRUE(loopback("c")->inject(direct("Dan", "hi c")));
+  ASSERT_TRUE(loopback("c")->inject(directMessage("Dan", "hi c")));
   EXPECT_EQ(sink_.count("loopback:c"), 1u);
   auto reload = gw_.healthRecords.get("channels", "reload");
   ASSERT_TRUE(reload);
@@ -267,14 +256,14 @@ TEST_F(ChannelLifecycleTest, ReloadAddsRemovesAndRestartsOnlyTheAccountsWhoseSet
   // b is gone: its adapter stopped, out of the set, its status and its health records.
   EXPECT_EQ(b->health().state, ChannelHealth::State::kStopped);
   EXPECT_EQ(gw_.channels.find("loopback:b"), nullptr);
-  EXPECT_EQ(find(runtime().status(), "b"), nullptr);
+  EXPECT_EQ(findAccount(runtime().status(), "b"), nullptr);
   EXPECT_FALSE(record("b", "transport"));
   reload = gw_.healthRecords.get("channels", "reload");
   EXPECT_NE(reload->detail.find("stopped loopback:b"), std::string::npos) << reload->detail;
   EXPECT_NE(reload->detail.find("restarted loopback:a"), std::string::npos) << reload->detail;
 
   // The reconciliation goes on over the new set of accounts (no failure from the retired ones).
-  ASSERT_TRUE(loopback("a")->inject(direct("Carol", "a again")));
+  ASSERT_TRUE(loopback("a")->inject(directMessage("Carol", "a again")));
   gw_.executors.advance(30'000);
   EXPECT_EQ(status("a").health.healthState, "healthy");
   EXPECT_EQ(status("c").health.healthState, "healthy");

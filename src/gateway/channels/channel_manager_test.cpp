@@ -10,11 +10,17 @@
 #include "gateway/channels/loopback_channel.h"
 #include "gateway/channels/outbound_dispatcher.h"
 #include "support/gateway_components.h"
+#include "support/inbound_messages.h"
+#include "support/metric_value.h"
 
 namespace talon::gateway::channels {
 namespace {
 
-constexpr std::string_view kConfig = R"({
+using testing::directMessage;
+using testing::findAccount;
+using testing::metricValue;
+
+constexpr std::string_view kManagerConfig = R"({
   gateway: { channelHealth: { checkIntervalSeconds: 10, staleEventThresholdSeconds: 60 } },
   channels: {
     loopback: {
@@ -24,34 +30,6 @@ constexpr std::string_view kConfig = R"({
   },
   bindings: [ { agentId: "main", match: { channel: "loopback", accountId: "*" } } ],
 })";
-
-routing::InboundMessage direct(std::string peer, std::string text) {
-  routing::InboundMessage m;
-  m.peer = routing::Peer{routing::PeerKind::kDirect, peer};
-  m.sender = std::move(peer);
-  m.text = std::move(text);
-  return m;
-}
-
-/// The value of one series in the /metrics text, or -2 when it is not rendered.
-double metric(const health::MetricsRegistry& metrics, std::string_view series) {
-  const std::string text = metrics.render();
-  const std::string prefix = std::string(series) + " ";
-  for (std::size_t pos = 0; pos < text.size();) {
-    auto end = text.find('\n', pos);
-    std::string_view line(text.data() + pos, (end == std::string::npos ? text.size() : end) - pos);
-    if (line.substr(0, prefix.size()) == prefix) return std::stod(std::string(line.substr(prefix.size())));
-    pos = end == std::string::npos ? text.size() : end + 1;
-  }
-  return -2;
-}
-
-const AccountStatus* find(const std::vector<AccountStatus>& all, std::string_view accountId) {
-  for (const auto& a : all) {
-    if (a.accountId == accountId) return &a;
-  }
-  return nullptr;
-}
 
 class ChannelManagerTest : public ::testing::Test {
  protected:
@@ -84,13 +62,13 @@ class ChannelManagerTest : public ::testing::Test {
     return gw_.healthRecords.get("channel:loopback/" + std::string(account), dimension);
   }
   double gauge(std::string_view account, std::string_view dimension) {
-    return metric(gw_.metrics, R"(talon_channel_health_status{channel="loopback",account_id=")" + std::string(account) +
-                                   R"(",dimension=")" + std::string(dimension) + R"("})");
+    return metricValue(gw_.metrics, R"(talon_channel_health_status{channel="loopback",account_id=")" +
+                                        std::string(account) + R"(",dimension=")" + std::string(dimension) + R"("})");
   }
 
   static testing::GatewayComponentsOptions options() {
     testing::GatewayComponentsOptions o;
-    o.configText = std::string(kConfig);
+    o.configText = std::string(kManagerConfig);
     return o;
   }
 
@@ -104,9 +82,9 @@ class ChannelManagerTest : public ::testing::Test {
 TEST_F(ChannelManagerTest, EveryEnabledAccountRunsUnderProviderColonAccountId) {
   auto all = gw_.channelRuntime->status();
   ASSERT_EQ(all.size(), 3u);
-  const AccountStatus* a = find(all, "a");
-  const AccountStatus* b = find(all, "b");
-  const AccountStatus* off = find(all, "off");
+  const AccountStatus* a = findAccount(all, "a");
+  const AccountStatus* b = findAccount(all, "b");
+  const AccountStatus* off = findAccount(all, "off");
   ASSERT_TRUE(a && b && off);
   EXPECT_EQ(a->channelId, "loopback:a");
   EXPECT_TRUE(a->isDefault);
@@ -127,7 +105,7 @@ TEST_F(ChannelManagerTest, EveryEnabledAccountRunsUnderProviderColonAccountId) {
   gw_.channelRuntime->start(*router_);
   all = gw_.channelRuntime->status();
   for (const char* id : {"a", "b"}) {
-    const AccountStatus* s = find(all, id);
+    const AccountStatus* s = findAccount(all, id);
     EXPECT_TRUE(s->running) << id;
     EXPECT_EQ(s->health.healthState, "healthy") << id;
     EXPECT_EQ(s->health.degradedSinceMs, 0) << id;
@@ -137,42 +115,43 @@ TEST_F(ChannelManagerTest, EveryEnabledAccountRunsUnderProviderColonAccountId) {
     EXPECT_EQ(record(id, "functional")->state, health::HealthState::kOk);
     EXPECT_FALSE(record(id, "transport")->critical);
     EXPECT_EQ(gauge(id, "transport"), 1);
-    EXPECT_EQ(
-        metric(gw_.metrics, R"(talon_channel_connected{channel="loopback",account_id=")" + std::string(id) + "\"}"), 1);
+    EXPECT_EQ(metricValue(gw_.metrics,
+                          R"(talon_channel_connected{channel="loopback",account_id=")" + std::string(id) + "\"}"),
+              1);
   }
 }
 
 TEST_F(ChannelManagerTest, AReplyLeavesFromTheAccountTheMessageArrivedOn) {
   gw_.channelRuntime->start(*router_);
-  ASSERT_TRUE(loopback("b").inject(direct("Carol", "hello b")));
+  ASSERT_TRUE(loopback("b").inject(directMessage("Carol", "hello b")));
   ASSERT_TRUE(gw_.waitCalls(1));
   gw_.provider->call(0)->answer("hi from b");
   ASSERT_TRUE(gw_.executors.runUntil([&] { return loopback("b").sent().size() == 1; }));
   EXPECT_EQ(loopback("b").sent()[0].text, "hi from b");
   EXPECT_EQ(loopback("b").sent()[0].accountId, "b");
   EXPECT_TRUE(loopback("a").sent().empty());
-  auto b = *find(gw_.channelRuntime->status(), "b");
+  auto b = *findAccount(gw_.channelRuntime->status(), "b");
   EXPECT_EQ(b.lastInboundAtMs, gw_.clock->nowMs());
   EXPECT_EQ(b.channel.lastOutboundAtMs, gw_.clock->nowMs());
 }
 
 TEST_F(ChannelManagerTest, AConnectedAccountThatReceivesNothingTurnsMutedWithinOneIntervalAndRecovers) {
   gw_.channelRuntime->start(*router_);
-  ASSERT_TRUE(loopback("a").inject(direct("Carol", "first")));
+  ASSERT_TRUE(loopback("a").inject(directMessage("Carol", "first")));
   gw_.executors.runReady();
   const int64_t lastTraffic = gw_.clock->nowMs();
   loopback("a").setInboundBlocked(true);  // connected, but nothing gets through
-  ASSERT_TRUE(loopback("a").inject(direct("Carol", "lost")));
+  ASSERT_TRUE(loopback("a").inject(directMessage("Carol", "lost")));
   events_.clear();
 
   // Within the threshold (60 s) the account stays healthy, whatever the reconciliations see.
   gw_.executors.advance(50'000);
   EXPECT_EQ(record("a", "functional")->state, health::HealthState::kOk);
-  EXPECT_FALSE(find(gw_.channelRuntime->status(), "a")->health.muted);
+  EXPECT_FALSE(findAccount(gw_.channelRuntime->status(), "a")->health.muted);
 
   // The threshold passes; the next reconciliation (every 10 s) reports it.
   gw_.executors.advance(20'000);
-  auto a = *find(gw_.channelRuntime->status(), "a");
+  auto a = *findAccount(gw_.channelRuntime->status(), "a");
   EXPECT_TRUE(a.health.muted);
   EXPECT_EQ(a.health.functional, DimensionHealth::kUnhealthy);
   EXPECT_EQ(a.health.transport, DimensionHealth::kHealthy);  // the transport is still up
@@ -200,9 +179,9 @@ TEST_F(ChannelManagerTest, AConnectedAccountThatReceivesNothingTurnsMutedWithinO
   // Traffic resumes: healthy again at once, not at the next reconciliation.
   events_.clear();
   loopback("a").setInboundBlocked(false);
-  ASSERT_TRUE(loopback("a").inject(direct("Carol", "back")));
+  ASSERT_TRUE(loopback("a").inject(directMessage("Carol", "back")));
   gw_.executors.runReady();
-  a = *find(gw_.channelRuntime->status(), "a");
+  a = *findAccount(gw_.channelRuntime->status(), "a");
   EXPECT_FALSE(a.health.muted);
   EXPECT_EQ(a.health.healthState, "healthy");
   EXPECT_EQ(a.health.degradedSinceMs, 0);
@@ -302,7 +281,7 @@ TEST_F(ChannelManagerUnitTest, AStartThatCannotReachTheNetworkIsRetriedWithBacko
   EXPECT_EQ(s.startRetries, 2);
   EXPECT_EQ(s.reconnects, 2);
   EXPECT_EQ(s.health.healthState, "healthy");
-  EXPECT_EQ(metric(metrics_, R"(talon_channel_reconnects_total{channel="loopback",account_id="default"})"), 2);
+  EXPECT_EQ(metricValue(metrics_, R"(talon_channel_reconnects_total{channel="loopback",account_id="default"})"), 2);
   EXPECT_EQ(records_.get("channel:loopback/default", "transport")->state, health::HealthState::kOk);
 
   // A probe's failure is kept as the account's lastProbe.
@@ -334,17 +313,17 @@ TEST_F(ChannelManagerUnitTest, AnAccountWithAnUnreadableSecretOrABadFactoryStays
   (*m)->start(sink_);
   auto all = (*m)->status();
   ASSERT_EQ(all.size(), 3u);
-  EXPECT_TRUE(find(all, "good")->running);
-  EXPECT_EQ(find(all, "good")->health.healthState, "healthy");
+  EXPECT_TRUE(findAccount(all, "good")->running);
+  EXPECT_EQ(findAccount(all, "good")->health.healthState, "healthy");
 
-  const AccountStatus* bad = find(all, "bad");
+  const AccountStatus* bad = findAccount(all, "bad");
   EXPECT_FALSE(bad->configured);
   EXPECT_FALSE(bad->running);
   EXPECT_EQ(bad->lastError, "channels.loopback.accounts.bad.server: expected a host name");
   EXPECT_EQ(bad->health.transport, DimensionHealth::kUnhealthy);
   EXPECT_EQ(channels_.find("loopback:bad"), nullptr);
 
-  const AccountStatus* locked = find(all, "locked");
+  const AccountStatus* locked = findAccount(all, "locked");
   EXPECT_FALSE(locked->configured);
   EXPECT_EQ(locked->lastError,
             "channels.loopback.accounts.locked.botToken cannot be read: environment variable TOKEN is not set");
@@ -372,8 +351,8 @@ TEST_F(ChannelManagerUnitTest, TheAccountSettingsAreTheChannelsOverlaidByTheAcco
   ASSERT_EQ(seen.size(), 1u);  // y is disabled: not created
   EXPECT_EQ(json::value(seen["x"]),
             json::value(json::object{{"server", "irc.example"}, {"port", 6667}, {"name", "Lab"}}));
-  EXPECT_FALSE(find((*m)->status(), "y")->enabled);
-  EXPECT_EQ(find((*m)->status(), "y")->name, "Why");
+  EXPECT_FALSE(findAccount((*m)->status(), "y")->enabled);
+  EXPECT_EQ(findAccount((*m)->status(), "y")->name, "Why");
 }
 
 TEST(ChannelRuntimeTables, EveryChannelWithTransportKeysHasAnAdapterAndEveryAdapterHasARow) {

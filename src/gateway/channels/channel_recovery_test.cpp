@@ -11,12 +11,15 @@
 #include "gateway/channels/outbound_dispatcher.h"
 #include "gateway/health/alert_router.h"
 #include "support/gateway_components.h"
+#include "support/metric_value.h"
 
 namespace talon::gateway::channels {
 namespace {
 
+using testing::metricValue;
+
 // Only the alert target is configured: every channelHealth timing is the default.
-constexpr std::string_view kConfig = R"({
+constexpr std::string_view kRecoveryConfig = R"({
   gateway: {
     alerts: { targets: [ { id: "ops", kind: "channel", channel: "loopback", accountId: "ops", to: "channel:#ops" } ] },
   },
@@ -27,13 +30,6 @@ class NullSink final : public ChannelSink {
  public:
   void onInbound(std::string_view, routing::InboundMessage) override {}
 };
-
-double metric(const health::MetricsRegistry& metrics, std::string_view series) {
-  const std::string text = metrics.render();
-  auto pos = text.find("\n" + std::string(series) + " ");
-  if (pos == std::string::npos) return -1;
-  return std::stod(text.substr(pos + series.size() + 2));
-}
 
 class ChannelRecoveryTest : public ::testing::Test {
  protected:
@@ -68,7 +64,7 @@ class ChannelRecoveryTest : public ::testing::Test {
     return {};
   }
   double attempts(std::string_view outcome) {
-    return metric(
+    return metricValue(
         gw_.metrics,
         fmt::format(R"(talon_channel_recovery_attempts_total{{channel="loopback",account_id="bot",outcome="{}"}})",
                     outcome));
@@ -87,7 +83,7 @@ class ChannelRecoveryTest : public ::testing::Test {
 
   testing::GatewayComponents gw_{[] {
     testing::GatewayComponentsOptions o;
-    o.configText = std::string(kConfig);
+    o.configText = std::string(kRecoveryConfig);
     return o;
   }()};
   NullSink sink_;

@@ -12,7 +12,7 @@
 namespace talon::gateway::channels {
 namespace {
 
-constexpr std::string_view kConfig = R"({
+constexpr std::string_view kAccessConfig = R"({
   bindings: [ { agentId: "main", match: { channel: "loopback", accountId: "*" } } ],
   channels: {
     loopback: {
@@ -29,7 +29,7 @@ constexpr std::string_view kConfig = R"({
   },
 })";
 
-routing::InboundMessage direct(std::string sender, std::string text = "secret words") {
+routing::InboundMessage accessMessage(std::string sender, std::string text = "secret words") {
   routing::InboundMessage m;
   m.peer = routing::Peer{routing::PeerKind::kDirect, sender};
   m.sender = std::move(sender);
@@ -74,7 +74,7 @@ class InboundAccessTest : public ::testing::Test {
 
   static testing::GatewayComponentsOptions options() {
     testing::GatewayComponentsOptions o;
-    o.configText = std::string(kConfig);
+    o.configText = std::string(kAccessConfig);
     return o;
   }
 
@@ -154,7 +154,7 @@ class InboundAccessTest : public ::testing::Test {
 };
 
 TEST_F(InboundAccessTest, PairingAnswersAStrangerWithACodeOnceAndCreatesNoSessionOrRun) {
-  EXPECT_FALSE(admitted(direct("stranger")));
+  EXPECT_FALSE(admitted(accessMessage("stranger")));
   auto codes = codesSent();
   ASSERT_EQ(codes.size(), 1u);
   for (char c : codes[0]) EXPECT_NE(store::kChannelPairingCodeAlphabet.find(c), std::string_view::npos) << codes[0];
@@ -166,7 +166,7 @@ TEST_F(InboundAccessTest, PairingAnswersAStrangerWithACodeOnceAndCreatesNoSessio
   EXPECT_EQ(runRows(), 0);
 
   // The same sender again: still refused, no second code.
-  EXPECT_FALSE(admitted(direct("stranger")));
+  EXPECT_FALSE(admitted(accessMessage("stranger")));
   EXPECT_EQ(codesSent().size(), 1u);
   EXPECT_EQ(refused("dm_pairing_required"), 2);
 
@@ -182,11 +182,11 @@ TEST_F(InboundAccessTest, PairingAnswersAStrangerWithACodeOnceAndCreatesNoSessio
   EXPECT_EQ(gw_.audit.ofKind("access.pairing.request").size(), 1u);
 
   // allowFrom is admitted without pairing.
-  EXPECT_TRUE(admitted(direct("owner")));
+  EXPECT_TRUE(admitted(accessMessage("owner")));
 }
 
 TEST_F(InboundAccessTest, AnApprovedCodeAdmitsTheSenderOnItsAccountOnly) {
-  EXPECT_FALSE(admitted(direct("stranger")));
+  EXPECT_FALSE(admitted(accessMessage("stranger")));
   auto codes = codesSent();
   ASSERT_EQ(codes.size(), 1u);
   auto approved = std::make_shared<std::optional<store::ChannelPairingRequest>>();
@@ -195,21 +195,21 @@ TEST_F(InboundAccessTest, AnApprovedCodeAdmitsTheSenderOnItsAccountOnly) {
   ASSERT_TRUE(gw_.store->write(std::move(b)));
   ASSERT_TRUE(*approved);
   EXPECT_EQ((*approved)->accountId, "default");
-  EXPECT_TRUE(admitted(direct("stranger")));
+  EXPECT_TRUE(admitted(accessMessage("stranger")));
   // Pairing approvals grant DMs only: not groups, and not another account under allowlist.
   EXPECT_FALSE(admitted(group("room2", "stranger", true)));
   useAccount("strict");
-  EXPECT_FALSE(admitted(direct("stranger")));
+  EXPECT_FALSE(admitted(accessMessage("stranger")));
 }
 
 TEST_F(InboundAccessTest, APendingCodeExpiresAfterAnHour) {
-  EXPECT_FALSE(admitted(direct("stranger")));
+  EXPECT_FALSE(admitted(accessMessage("stranger")));
   ASSERT_EQ(codesSent().size(), 1u);
   gw_.clock->advance(store::kChannelPairingTtlMs);
-  EXPECT_FALSE(admitted(direct("stranger")));
+  EXPECT_FALSE(admitted(accessMessage("stranger")));
   EXPECT_EQ(codesSent().size(), 1u);  // still the same request at exactly one hour
   gw_.clock->advance(1);
-  EXPECT_FALSE(admitted(direct("stranger")));
+  EXPECT_FALSE(admitted(accessMessage("stranger")));
   auto codes = codesSent();
   ASSERT_EQ(codes.size(), 2u);  // a new request, a new code
   auto pending = gw_.store->channelPairing().listPending("loopback", "default", gw_.clock->nowMs());
@@ -219,7 +219,7 @@ TEST_F(InboundAccessTest, APendingCodeExpiresAfterAnHour) {
 }
 
 TEST_F(InboundAccessTest, AtMostThreePendingRequestsPerAccount) {
-  for (const char* s : {"s1", "s2", "s3", "s4"}) EXPECT_FALSE(admitted(direct(s)));
+  for (const char* s : {"s1", "s2", "s3", "s4"}) EXPECT_FALSE(admitted(accessMessage(s)));
   EXPECT_EQ(codesSent().size(), 3u);  // the fourth stranger gets no code
   EXPECT_EQ(refused("dm_pairing_required"), 4);
   useAccount("halfopen");  // another account has its own cap
@@ -230,21 +230,21 @@ TEST_F(InboundAccessTest, AtMostThreePendingRequestsPerAccount) {
 
 TEST_F(InboundAccessTest, AllowlistOpenAndDisabled) {
   useAccount("strict");  // allowlist: the channel's allowFrom is inherited; no code for strangers
-  EXPECT_TRUE(admitted(direct("owner")));
-  EXPECT_FALSE(admitted(direct("stranger")));
+  EXPECT_TRUE(admitted(accessMessage("owner")));
+  EXPECT_FALSE(admitted(accessMessage("stranger")));
   EXPECT_TRUE(channel_->sent().size() == 1u);  // only the owner's reply
   EXPECT_EQ(refused("dm_not_allowlisted"), 1);
 
   useAccount("public");  // open with "*"
-  EXPECT_TRUE(admitted(direct("anyone")));
+  EXPECT_TRUE(admitted(accessMessage("anyone")));
 
   useAccount("halfopen");  // open without "*": only the listed senders (OpenClaw's runtime rule)
-  EXPECT_TRUE(admitted(direct("friend")));
-  EXPECT_FALSE(admitted(direct("anyone")));
+  EXPECT_TRUE(admitted(accessMessage("friend")));
+  EXPECT_FALSE(admitted(accessMessage("anyone")));
   EXPECT_EQ(refused("dm_not_allowlisted"), 2);
 
   useAccount("closed");  // disabled: not even the owner
-  EXPECT_FALSE(admitted(direct("owner")));
+  EXPECT_FALSE(admitted(accessMessage("owner")));
   EXPECT_EQ(refused("dm_disabled"), 1);
   EXPECT_TRUE(channel_->sent().empty());
   EXPECT_EQ(gw_.store->channelPairing().listPending(std::nullopt, std::nullopt, gw_.clock->nowMs())->size(), 0u);
@@ -275,7 +275,7 @@ TEST_F(InboundAccessTest, GroupPolicyAllowlistsAndMentionGating) {
 
 TEST_F(InboundAccessTest, AnUnconfiguredChannelPairsDirectMessagesAndClosesGroups) {
   routing::AccessGate bare(config::ChannelsConfig{}, nullptr, gw_.clock);
-  routing::InboundMessage m = direct("someone");
+  routing::InboundMessage m = accessMessage("someone");
   m.channel = "telegram";
   auto d = bare.decide(m);
   EXPECT_FALSE(d.admitted);

@@ -10,15 +10,18 @@
 #include "gateway/channels/loopback_channel.h"
 #include "gateway/routing/binding_resolver.h"
 #include "support/gateway_components.h"
+#include "support/inbound_messages.h"
 
 namespace talon::gateway::channels {
 namespace {
+
+using testing::directMessage;
 
 // Two agents; Bob's direct messages go to beta (tier binding.peer), everyone else on the loopback
 // channel's accounts to alpha (tier binding.channel, accountId "*"), and "ghost" to an agent that is not
 // configured ("main" is accepted by the loader with a warning, as OpenClaw accepts it). One session per
 // channel and peer.
-constexpr std::string_view kConfig = R"({
+constexpr std::string_view kRouterConfig = R"({
   agents: { ownership: "explicit", entries: { alpha: { name: "Alpha" }, beta: {} } },
   session: { dmScope: "per-channel-peer" },
   channels: { loopback: { dmPolicy: "open", allowFrom: ["*"] } },
@@ -28,14 +31,6 @@ constexpr std::string_view kConfig = R"({
     { agentId: "main", match: { channel: "loopback", peer: { kind: "direct", id: "ghost" } } },
   ],
 })";
-
-routing::InboundMessage direct(std::string peer, std::string text) {
-  routing::InboundMessage m;
-  m.peer = routing::Peer{routing::PeerKind::kDirect, peer};
-  m.sender = std::move(peer);
-  m.text = std::move(text);
-  return m;
-}
 
 class InboundRouterTest : public ::testing::Test {
  protected:
@@ -60,7 +55,7 @@ class InboundRouterTest : public ::testing::Test {
 
   static testing::GatewayComponentsOptions options() {
     testing::GatewayComponentsOptions o;
-    o.configText = std::string(kConfig);
+    o.configText = std::string(kRouterConfig);
     return o;
   }
 
@@ -94,7 +89,7 @@ class InboundRouterTest : public ::testing::Test {
 };
 
 TEST_F(InboundRouterTest, APeerBoundMessageIsAnsweredOnTheChannelItCameFrom) {
-  ASSERT_TRUE(channel_->inject(direct("Bob", "hi beta")));
+  ASSERT_TRUE(channel_->inject(directMessage("Bob", "hi beta")));
   ASSERT_TRUE(gw_.waitCalls(1));
   auto call = gw_.provider->call(0);
   EXPECT_EQ(call->request.model, "model-1");
@@ -143,8 +138,8 @@ TEST_F(InboundRouterTest, APeerBoundMessageIsAnsweredOnTheChannelItCameFrom) {
 }
 
 TEST_F(InboundRouterTest, OtherPeersFallToTheChannelTierAndKeepTheirOwnSessions) {
-  ASSERT_TRUE(channel_->inject(direct("Carol", "one")));
-  ASSERT_TRUE(channel_->inject(direct("Dave", "two")));
+  ASSERT_TRUE(channel_->inject(directMessage("Carol", "one")));
+  ASSERT_TRUE(channel_->inject(directMessage("Dave", "two")));
   ASSERT_TRUE(gw_.waitCalls(2));  // two sessions: two lanes, both running
   gw_.provider->call(0)->answer("to Carol");
   gw_.provider->call(1)->answer("to Dave");
@@ -165,8 +160,8 @@ TEST_F(InboundRouterTest, OtherPeersFallToTheChannelTierAndKeepTheirOwnSessions)
 }
 
 TEST_F(InboundRouterTest, MessagesOfOnePeerWaitForEachOtherInTheirLane) {
-  ASSERT_TRUE(channel_->inject(direct("Bob", "first")));
-  ASSERT_TRUE(channel_->inject(direct("Bob", "second")));
+  ASSERT_TRUE(channel_->inject(directMessage("Bob", "first")));
+  ASSERT_TRUE(channel_->inject(directMessage("Bob", "second")));
   ASSERT_TRUE(gw_.waitCalls(1));
   gw_.executors.runReady();
   EXPECT_EQ(gw_.provider->count(), 1u);  // the second turn waits for the first
@@ -187,14 +182,14 @@ TEST_F(InboundRouterTest, MessagesOfOnePeerWaitForEachOtherInTheirLane) {
 
 TEST_F(InboundRouterTest, AMessageBoundToAnUnknownAgentIsUnroutedAndGetsNoReply) {
   // The reason, as the router sees it: the peer binding names an agent outside the roster.
-  routing::InboundMessage ghost = direct("ghost", "anyone there?");
+  routing::InboundMessage ghost = directMessage("ghost", "anyone there?");
   ghost.channel = "loopback";
   ghost.accountId = "default";
   auto route = routing::resolveBinding(gw_.config->config, ghost);
   ASSERT_FALSE(route);
   EXPECT_EQ(route.error().code, ErrorCode::kAgentSelectionRequired);
 
-  ASSERT_TRUE(channel_->inject(direct("ghost", "anyone there?")));
+  ASSERT_TRUE(channel_->inject(directMessage("ghost", "anyone there?")));
   gw_.executors.runReady();
   EXPECT_EQ(gw_.provider->count(), 0u);
   EXPECT_TRUE(channel_->sent().empty());
@@ -208,7 +203,7 @@ TEST_F(InboundRouterTest, AMessageBoundToAnUnknownAgentIsUnroutedAndGetsNoReply)
 }
 
 TEST_F(InboundRouterTest, AFailedRunSendsNoReplyText) {
-  ASSERT_TRUE(channel_->inject(direct("Bob", "hi")));
+  ASSERT_TRUE(channel_->inject(directMessage("Bob", "hi")));
   ASSERT_TRUE(gw_.waitCalls(1));
   gw_.provider->call(0)->complete(fail(ErrorCode::kUpstream, "the model is down"));
   ASSERT_TRUE(gw_.executors.runUntil([&] { return gw_.runner->stats().failed == 1; }));
@@ -223,7 +218,7 @@ TEST_F(InboundRouterTest, AFailedRunSendsNoReplyText) {
 }
 
 TEST_F(InboundRouterTest, AReplyTheChannelCannotSendIsRetriedThenCountedAsFailed) {
-  ASSERT_TRUE(channel_->inject(direct("Bob", "hi")));
+  ASSERT_TRUE(channel_->inject(directMessage("Bob", "hi")));
   ASSERT_TRUE(gw_.waitCalls(1));
   channel_->stop();
   gw_.provider->call(0)->answer("too late");
@@ -248,7 +243,7 @@ TEST_F(InboundRouterTest, AReplyTheChannelCannotSendIsRetriedThenCountedAsFailed
 
 TEST_F(InboundRouterTest, AReplyIsStoredInTheOutboxAndALongOneIsSplitToTheChannelsLimit) {
   channel_->setMaxTextChars(12);
-  ASSERT_TRUE(channel_->inject(direct("Bob", "hi")));
+  ASSERT_TRUE(channel_->inject(directMessage("Bob", "hi")));
   ASSERT_TRUE(gw_.waitCalls(1));
   gw_.provider->call(0)->answer("one two three four five");
   ASSERT_TRUE(sentCount(3));
@@ -274,7 +269,7 @@ class InboundTypingTest : public InboundRouterTest {
  protected:
   /// Injects a message from Bob and waits for its model call; typing is on by then.
   void startRun() {
-    ASSERT_TRUE(channel_->inject(direct("Bob", "hi")));
+    ASSERT_TRUE(channel_->inject(directMessage("Bob", "hi")));
     ASSERT_TRUE(gw_.waitCalls(1));
     auto typing = channel_->typing();
     ASSERT_EQ(typing.size(), 1u);
@@ -335,7 +330,7 @@ TEST_F(InboundTypingTest, TypingGoesOffWhenTheGatewayDrains) {
 
 TEST_F(InboundTypingTest, AQueuedRunAbortedBeforeItStartsLeavesNoTypingOn) {
   startRun();
-  ASSERT_TRUE(channel_->inject(direct("Bob", "second")));  // waits in Bob's lane
+  ASSERT_TRUE(channel_->inject(directMessage("Bob", "second")));  // waits in Bob's lane
   gw_.executors.runReady();
   auto aborted = gw_.runner->abortSession(key_);  // the queued run first, then the running one
   EXPECT_EQ(aborted.runIds.size(), 2u);

@@ -13,11 +13,14 @@
 #include "security/webhook_signature.h"
 #include "support/gateway_components.h"
 #include "support/io_thread.h"
+#include "support/metric_value.h"
 #include "support/scripted_peer.h"
 #include "support/smtp_server.h"
 
 namespace talon::gateway::health {
 namespace {
+
+using testing::metricValue;
 
 using talon::testing::PeerReply;
 using talon::testing::ScriptedPeer;
@@ -31,13 +34,6 @@ class NullSink final : public channels::ChannelSink {
  public:
   void onInbound(std::string_view, routing::InboundMessage) override {}
 };
-
-double metric(const MetricsRegistry& metrics, std::string_view series) {
-  const std::string text = metrics.render();
-  auto pos = text.find("\n" + std::string(series) + " ");
-  if (pos == std::string::npos) return -1;
-  return std::stod(text.substr(pos + series.size() + 2));
-}
 
 config::AlertTargetConfig channelTarget() {
   config::AlertTargetConfig t;
@@ -86,7 +82,8 @@ class AlertRouterTest : public ::testing::Test {
   }
   bool settle(const std::function<bool()>& done) { return gw_.executors.runUntil(done); }
   double alerts(std::string_view kind, std::string_view outcome) {
-    return metric(gw_.metrics, fmt::format(R"(talon_alerts_total{{target_kind="{}",outcome="{}"}})", kind, outcome));
+    return metricValue(gw_.metrics,
+                       fmt::format(R"(talon_alerts_total{{target_kind="{}",outcome="{}"}})", kind, outcome));
   }
 
   static Alert down(std::string key = "channel:irc/default") {

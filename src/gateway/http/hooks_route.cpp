@@ -12,6 +12,7 @@
 
 #include "base/ids.h"
 #include "base/json.h"
+#include "base/text.h"
 #include "gateway/health/metrics_registry.h"
 #include "gateway/http/builtin_routes.h"
 #include "gateway/http/hook_template.h"
@@ -64,13 +65,6 @@ net::HttpResponse hookError(int status, std::string_view error) {
   return jsonBody(status, json::object{{"ok", false}, {"error", error}});
 }
 
-std::string trim(std::string_view s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  auto e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
-}
-
 std::string lowerAscii(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
@@ -83,7 +77,7 @@ std::string lowerAscii(std::string_view s) {
 std::optional<std::string> trimmedString(const json::object& o, std::string_view key) {
   auto v = getString(o, key);
   if (!v) return std::nullopt;
-  return trim(*v);
+  return trimWhitespace(*v);
 }
 
 /// Where a session key came from (OpenClaw resolveHookSessionKey `source`).
@@ -124,7 +118,7 @@ class HooksIngress {
                                                               cfg_.signing.toleranceSeconds, clock);
     }
     for (const auto& m : cfg_.mappings) {
-      keyTemplated_.push_back(hasHookTemplate(trim(m.sessionKey)));
+      keyTemplated_.push_back(hasHookTemplate(trimWhitespace(m.sessionKey)));
     }
   }
 
@@ -160,7 +154,7 @@ class HooksIngress {
       return ex->respond(hookError(413, "payload too large"));
     }
     json::object payload;
-    if (!trim(req.body).empty()) {
+    if (!trimWhitespace(req.body).empty()) {
       auto parsed = parseJson(req.body);
       if (!parsed) {
         count("bad_request");
@@ -212,9 +206,9 @@ class HooksIngress {
     } else {
       // OpenClaw extractHookToken: a nonempty Bearer token first, then X-OpenClaw-Token.
       std::string token;
-      std::string auth = trim(req.header("authorization"));
-      if (lowerAscii(auth).rfind("bearer ", 0) == 0) token = trim(std::string_view(auth).substr(7));
-      if (token.empty()) token = trim(req.header("x-openclaw-token"));
+      std::string auth = trimWhitespace(req.header("authorization"));
+      if (lowerAscii(auth).rfind("bearer ", 0) == 0) token = trimWhitespace(std::string_view(auth).substr(7));
+      if (token.empty()) token = trimWhitespace(req.header("x-openclaw-token"));
       if (token.empty()) {
         reason = "token_missing";
       } else if (!token_.equals(token)) {
@@ -268,7 +262,7 @@ class HooksIngress {
       a.agentFromRequest = true;
     }
     if (const auto* k = payload.if_contains("idempotencyKey"); k && k->is_string()) {
-      std::string key = trim(k->get_string());
+      std::string key = trimWhitespace(k->get_string());
       if (!key.empty() && key.size() <= 256) a.idempotencyKey = key;
     }
     a.sessionKey = trimmedString(payload, "sessionKey").value_or("");
@@ -345,15 +339,15 @@ class HooksIngress {
     a.sourcePath = cfg_.path + "/" + subPath;
     a.mappingId = mapping->id;
     a.message = renderHookTemplate(mapping->messageTemplate, ctx);
-    if (auto name = trim(renderHookTemplate(mapping->name, ctx)); !name.empty()) a.name = name;
+    if (auto name = trimWhitespace(renderHookTemplate(mapping->name, ctx)); !name.empty()) a.name = name;
     a.agentId = mapping->agentId;
-    a.sessionKey = trim(renderHookTemplate(mapping->sessionKey, ctx));
+    a.sessionKey = trimWhitespace(renderHookTemplate(mapping->sessionKey, ctx));
     a.keySource = templated ? KeySource::kMappingTemplated : KeySource::kMappingStatic;
     a.sessionMode = mapping->sessionMode;
     a.timeoutSeconds = mapping->timeoutSeconds;
     // OpenClaw resolveHookIdempotencyKey: headers first, then the payload.
     for (std::string_view h : {"idempotency-key", "x-openclaw-idempotency-key"}) {
-      std::string key = trim(req.header(h));
+      std::string key = trimWhitespace(req.header(h));
       if (!key.empty() && key.size() <= 256) {
         a.idempotencyKey = key;
         break;
@@ -369,7 +363,7 @@ class HooksIngress {
       count("bad_request");
       return ex->respond(hookError(400, "hook mapping sessionKey template rendered empty"));
     }
-    if (trim(a.message).empty()) {
+    if (trimWhitespace(a.message).empty()) {
       count("bad_request");
       return ex->respond(hookError(400, "hook mapping requires message"));
     }
@@ -392,7 +386,7 @@ class HooksIngress {
   }
 
   bool prefixAllows(std::string_view key) const {
-    std::string k = lowerAscii(trim(key));
+    std::string k = lowerAscii(trimWhitespace(key));
     if (k.empty()) return false;
     return std::any_of(cfg_.allowedSessionKeyPrefixes.begin(), cfg_.allowedSessionKeyPrefixes.end(),
                        [&](const std::string& p) { return k.rfind(p, 0) == 0; });

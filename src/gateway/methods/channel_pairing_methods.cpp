@@ -9,6 +9,7 @@
 // approval notices. `channels.pairing.dismiss` is not implemented yet.
 #include <ctime>
 
+#include "base/clock.h"
 #include "base/hash.h"
 #include "gateway/methods/builtin_methods.h"
 #include "gateway/routing/access_gate.h"
@@ -18,15 +19,6 @@
 namespace talon::gateway::methods {
 
 namespace {
-
-std::string isoTime(int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return std::string(buf) + "." + std::to_string(1000 + ms % 1000).substr(1) + "Z";
-}
 
 /// base64url without padding of the bytes written as hex in `hex`.
 std::string base64UrlOfHex(std::string_view hex) {
@@ -59,7 +51,7 @@ std::string requestId(const store::ChannelPairingRequest& r) {
   material.push_back('\0');
   material += r.senderId;
   material.push_back('\0');
-  material += isoTime(r.createdAtMs);
+  material += formatRfc3339Ms(r.createdAtMs);
   return base64UrlOfHex(sha256Hex(material)).substr(0, 32);
 }
 
@@ -70,9 +62,9 @@ json::object requestJson(const store::ChannelPairingRequest& r) {
                       {"accountId", r.accountId},
                       {"senderId", r.senderId},
                       {"senderLabel", "id"},
-                      {"createdAt", isoTime(r.createdAtMs)},
-                      {"lastSeenAt", isoTime(r.lastSeenAtMs)},
-                      {"expiresAt", isoTime(r.expiresAtMs())},
+                      {"createdAt", formatRfc3339Ms(r.createdAtMs)},
+                      {"lastSeenAt", formatRfc3339Ms(r.lastSeenAtMs)},
+                      {"expiresAt", formatRfc3339Ms(r.expiresAtMs())},
                       {"notifySupported", false}};
 }
 

@@ -4,18 +4,15 @@
 #include <gtest/gtest.h>
 
 #include "gateway/methods/builtin_methods.h"
+#include "support/json_text.h"
 #include "support/method_harness.h"
 
 namespace talon::gateway::methods {
 namespace {
 
-json::value params(std::string_view text) {
-  auto v = parseJson(text);
-  EXPECT_TRUE(v) << text;
-  return v ? *v : json::value(nullptr);
-}
+using testing::jsonValue;
 
-talon::testing::GatewayComponentsOptions options() {
+talon::testing::GatewayComponentsOptions pairingOptions() {
   talon::testing::GatewayComponentsOptions o;
   o.configText = R"({ channels: { loopback: { accounts: { work: { dmPolicy: "allowlist", allowFrom: ["x"] } } } } })";
   return o;
@@ -31,13 +28,13 @@ class ChannelPairingMethodsTest : public ::testing::Test {
     ASSERT_TRUE(gw_.store->write(std::move(b)));
     code_ = out->code;
   }
-  talon::testing::GatewayComponents gw_{options()};
+  talon::testing::GatewayComponents gw_{pairingOptions()};
   talon::testing::MethodHarness harness_{gw_};
   std::string code_;
 };
 
 TEST_F(ChannelPairingMethodsTest, ListShowsPairingAccountsAndRequestsWithoutTheirCodes) {
-  auto listed = harness_.call("channels.pairing.list", params(R"({"channel":"loopback"})"));
+  auto listed = harness_.call("channels.pairing.list", jsonValue(R"({"channel":"loopback"})"));
   ASSERT_TRUE(listed.ok) << (listed.error ? listed.error->toString() : "");
   const auto& p = listed.payload.as_object();
   // The default account pairs (the default policy); "work" is an allowlist account.
@@ -57,7 +54,7 @@ TEST_F(ChannelPairingMethodsTest, ApproveByRequestIdAllowsTheSender) {
   ASSERT_TRUE(listed.ok);
   std::string id(listed.payload.at("requests").as_array()[0].at("requestId").as_string());
   auto approved = harness_.call("channels.pairing.approve",
-                                params(R"({"channel":"loopback","accountId":"default","requestId":")" + id + "\"}"));
+                                jsonValue(R"({"channel":"loopback","accountId":"default","requestId":")" + id + "\"}"));
   ASSERT_TRUE(approved.ok) << (approved.error ? approved.error->toString() : "");
   EXPECT_EQ(approved.payload.at("senderId").as_string(), "alice");
   EXPECT_EQ(approved.payload.at("notification").as_string(), "not-requested");
@@ -69,7 +66,7 @@ TEST_F(ChannelPairingMethodsTest, ApproveByRequestIdAllowsTheSender) {
   EXPECT_EQ(audited[0].outcome, security::AuditOutcome::kAllowed);
 
   auto again = harness_.call("channels.pairing.approve",
-                             params(R"({"channel":"loopback","accountId":"default","requestId":")" + id + "\"}"));
+                             jsonValue(R"({"channel":"loopback","accountId":"default","requestId":")" + id + "\"}"));
   ASSERT_FALSE(again.ok);
   EXPECT_EQ(again.error->code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(again.error->publicMessage(), "pending DM access request no longer exists");

@@ -9,10 +9,13 @@
 #include "gateway/idempotency_pruner.h"
 #include "gateway/methods/method_registry.h"
 #include "store/sqlite_store.h"
+#include "support/json_text.h"
 #include "support/method_harness.h"
 
 namespace talon::gateway::methods {
 namespace {
+
+using testing::jsonValue;
 
 struct Event {
   std::string name;
@@ -20,12 +23,6 @@ struct Event {
   std::string runId;
   json::object payload;
 };
-
-json::value params(std::string_view text) {
-  auto v = parseJson(text);
-  EXPECT_TRUE(v) << text;
-  return v ? *v : json::value(nullptr);
-}
 
 class ChatMethodsTest : public ::testing::Test {
  protected:
@@ -65,7 +62,8 @@ class ChatMethodsTest : public ::testing::Test {
 };
 
 TEST_F(ChatMethodsTest, ChatSendStreamsEventsAndTheHistoryHoldsTheExchange) {
-  auto sent = harness_.call("chat.send", params(R"({"sessionKey":"main","message":"hello","idempotencyKey":"run-1"})"));
+  auto sent =
+      harness_.call("chat.send", jsonValue(R"({"sessionKey":"main","message":"hello","idempotencyKey":"run-1"})"));
   ASSERT_TRUE(sent.ok) << (sent.error ? sent.error->toString() : "");
   EXPECT_EQ(json::serialize(sent.payload), R"({"runId":"run-1","status":"started"})");
   // The connection now receives the session's events.
@@ -91,7 +89,7 @@ TEST_F(ChatMethodsTest, ChatSendStreamsEventsAndTheHistoryHoldsTheExchange) {
   EXPECT_EQ(finals[0].sessionKey, "agent:main:main");
   EXPECT_EQ(json::serialize(finals[0].payload.at("message").at("content")), R"([{"type":"text","text":"Hi there"}])");
 
-  auto history = harness_.call("chat.history", params(R"({"sessionKey":"main"})"));
+  auto history = harness_.call("chat.history", jsonValue(R"({"sessionKey":"main"})"));
   ASSERT_TRUE(history.ok) << (history.error ? history.error->toString() : "");
   const auto& h = history.payload.as_object();
   EXPECT_EQ(getString(h, "sessionKey"), "agent:main:main");
@@ -107,7 +105,7 @@ TEST_F(ChatMethodsTest, ChatSendStreamsEventsAndTheHistoryHoldsTheExchange) {
 }
 
 TEST_F(ChatMethodsTest, TheSameIdempotencyKeyReturnsTheFirstRun) {
-  auto request = params(R"({"sessionKey":"main","message":"once","idempotencyKey":"k1"})");
+  auto request = jsonValue(R"({"sessionKey":"main","message":"once","idempotencyKey":"k1"})");
   auto first = harness_.call("chat.send", request);
   ASSERT_TRUE(first.ok);
   EXPECT_EQ(json::serialize(first.payload), R"({"runId":"k1","status":"started"})");
@@ -257,11 +255,12 @@ TEST_F(ChatMethodsTest, AKeyPastItsTtlStillAnswersTheRunWhoseIdItIs) {
 
 TEST_F(ChatMethodsTest, ChatAbortStopsARunningTurn) {
   ASSERT_TRUE(
-      harness_.call("chat.send", params(R"({"sessionKey":"main","message":"think hard","idempotencyKey":"slow"})")).ok);
+      harness_.call("chat.send", jsonValue(R"({"sessionKey":"main","message":"think hard","idempotencyKey":"slow"})"))
+          .ok);
   ASSERT_TRUE(gw_.waitCalls(1));
   gw_.provider->call(0)->delta("Let me th");  // the model hangs after this piece
 
-  auto aborted = harness_.call("chat.abort", params(R"({"sessionKey":"main","runId":"slow"})"));
+  auto aborted = harness_.call("chat.abort", jsonValue(R"({"sessionKey":"main","runId":"slow"})"));
   ASSERT_TRUE(aborted.ok) << (aborted.error ? aborted.error->toString() : "");
   EXPECT_EQ(json::serialize(aborted.payload), R"({"ok":true,"aborted":true,"runIds":["slow"]})");
   EXPECT_TRUE(gw_.provider->call(0)->cancelled);
@@ -278,15 +277,16 @@ TEST_F(ChatMethodsTest, ChatAbortStopsARunningTurn) {
   EXPECT_EQ(store::runStatusName((*run)->status), "aborted");
 
   // Nothing left to abort.
-  auto again = harness_.call("chat.abort", params(R"({"sessionKey":"main"})"));
+  auto again = harness_.call("chat.abort", jsonValue(R"({"sessionKey":"main"})"));
   ASSERT_TRUE(again.ok);
   EXPECT_EQ(json::serialize(again.payload), R"({"ok":true,"aborted":false,"runIds":[]})");
 }
 
 TEST_F(ChatMethodsTest, ChatAbortRefusesARunOfAnotherSession) {
-  ASSERT_TRUE(harness_.call("chat.send", params(R"({"sessionKey":"main","message":"x","idempotencyKey":"mine"})")).ok);
+  ASSERT_TRUE(
+      harness_.call("chat.send", jsonValue(R"({"sessionKey":"main","message":"x","idempotencyKey":"mine"})")).ok);
   ASSERT_TRUE(gw_.waitCalls(1));
-  auto r = harness_.call("chat.abort", params(R"({"sessionKey":"elsewhere","runId":"mine"})"));
+  auto r = harness_.call("chat.abort", jsonValue(R"({"sessionKey":"elsewhere","runId":"mine"})"));
   ASSERT_FALSE(r.ok);
   ASSERT_TRUE(r.error);
   EXPECT_EQ(protocolErrorCode(r.error->code), "INVALID_REQUEST");
@@ -333,8 +333,8 @@ TEST_F(ChatMethodsTest, EveryParamTalonDoesNotActOnIsRefusedAsUnsupported) {
   }
   EXPECT_GT(checked, 0u);
   // A set `deliver` (channel delivery) is refused the same way, by the handler.
-  auto deliver =
-      harness_.call("chat.send", params(R"({"sessionKey":"main","message":"m","idempotencyKey":"d","deliver":true})"));
+  auto deliver = harness_.call("chat.send",
+                               jsonValue(R"({"sessionKey":"main","message":"m","idempotencyKey":"d","deliver":true})"));
   ASSERT_FALSE(deliver.ok);
   EXPECT_EQ(deliver.error->details.at("code").as_string(), "UNSUPPORTED");
   gw_.executors.runReady();

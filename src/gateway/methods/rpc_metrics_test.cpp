@@ -7,7 +7,7 @@
 namespace talon::gateway::methods {
 namespace {
 
-class Recorder final : public RpcResponder {
+class CountingResponder final : public RpcResponder {
  public:
   void respondOk(std::string_view id, std::string_view) override { answers.push_back(std::string(id) + " ok"); }
   void respondError(std::string_view id, const Error&, std::optional<std::string_view>) override {
@@ -50,7 +50,7 @@ TEST_F(RpcMetricsTest, EveryRegisteredMethodAndUnknownStartAtZero) {
 }
 
 TEST_F(RpcMetricsTest, CountsTheFirstAnswerAndTimesItOnTheInjectedClock) {
-  auto rec = std::make_shared<Recorder>();
+  auto rec = std::make_shared<CountingResponder>();
   const auto* health = registry_.find("health");
   auto reply = rpc_->track(rpc_->series(health), rec, rpc_->now());
   clock_->advance(250);
@@ -89,7 +89,7 @@ TEST(MethodDispatch, CarriesAValidTraceparentAndIgnoresAMalformedOne) {
                        seen = c.trace;
                        c.ok("{}");
                      }}));
-  auto rec = std::make_shared<Recorder>();
+  auto rec = std::make_shared<CountingResponder>();
   protocol::RequestFrame f{"1", "health", nullptr, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", {}};
   MethodRegistry::dispatch(*r.find("health"), f, rec);
   ASSERT_TRUE(seen);

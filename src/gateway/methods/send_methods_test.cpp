@@ -5,16 +5,13 @@
 
 #include "gateway/channels/loopback_channel.h"
 #include "gateway/methods/builtin_methods.h"
+#include "support/json_text.h"
 #include "support/method_harness.h"
 
 namespace talon::gateway::methods {
 namespace {
 
-json::value params(std::string_view text) {
-  auto v = parseJson(text);
-  EXPECT_TRUE(v) << text;
-  return v ? *v : json::value(nullptr);
-}
+using testing::jsonValue;
 
 class SendMethodTest : public ::testing::Test {
  protected:
@@ -55,7 +52,7 @@ class SendMethodTest : public ::testing::Test {
 
 TEST_F(SendMethodTest, SendsOnTheChannelThroughTheOutboxAndAnswersAsOpenClaw) {
   ASSERT_TRUE(wired_ && harness_.ok());
-  auto answer = harness_.call("send", params(R"({"to":"Bob","message":"hello Bob","channel":"loopback",
+  auto answer = harness_.call("send", jsonValue(R"({"to":"Bob","message":"hello Bob","channel":"loopback",
                                                  "threadId":"9","idempotencyKey":"k-1"})"));
   ASSERT_TRUE(answer.ok) << (answer.error ? answer.error->toString() : "");
   const auto& p = answer.payload.as_object();
@@ -87,9 +84,9 @@ TEST_F(SendMethodTest, SendsOnTheChannelThroughTheOutboxAndAnswersAsOpenClaw) {
 
 TEST_F(SendMethodTest, TheSameIdempotencyKeyAnswersTheSameDeliveryAndSendsOnce) {
   ASSERT_TRUE(wired_ && harness_.ok());
-  auto first = harness_.call("send", params(R"({"to":"Bob","message":"once","idempotencyKey":"same"})"));
+  auto first = harness_.call("send", jsonValue(R"({"to":"Bob","message":"once","idempotencyKey":"same"})"));
   ASSERT_TRUE(first.ok);
-  auto second = harness_.call("send", params(R"({"to":"Bob","message":"once","idempotencyKey":"same"})"));
+  auto second = harness_.call("send", jsonValue(R"({"to":"Bob","message":"once","idempotencyKey":"same"})"));
   ASSERT_TRUE(second.ok);
   EXPECT_EQ(first.payload.at("messageId"), second.payload.at("messageId"));
   EXPECT_EQ(loopback_->sent().size(), 1u);  // without `channel`: the only running channel
@@ -98,7 +95,8 @@ TEST_F(SendMethodTest, TheSameIdempotencyKeyAnswersTheSameDeliveryAndSendsOnce) 
 TEST_F(SendMethodTest, AFirstAttemptThatFailsIsUnavailableAndTheOutboxKeepsRetrying) {
   ASSERT_TRUE(wired_ && harness_.ok());
   loopback_->failSends(1, Error(ErrorCode::kUnavailable, "the network is down"));
-  auto answer = harness_.call("send", params(R"({"to":"group:ops","message":"deploy done","idempotencyKey":"k-2"})"));
+  auto answer =
+      harness_.call("send", jsonValue(R"({"to":"group:ops","message":"deploy done","idempotencyKey":"k-2"})"));
   ASSERT_FALSE(answer.ok);
   ASSERT_TRUE(answer.error);
   EXPECT_EQ(answer.error->code, ErrorCode::kUnavailable);
@@ -112,7 +110,7 @@ TEST_F(SendMethodTest, AFirstAttemptThatFailsIsUnavailableAndTheOutboxKeepsRetry
   EXPECT_EQ(loopback_->sent()[0].peer.id, "ops");
   ASSERT_TRUE(gw_.executors.runUntil([&] { return rows()[0].state == store::DeliveryState::kSent; }));
   // Asking again with the key reads the delivery as it stands now: sent.
-  auto again = harness_.call("send", params(R"({"to":"group:ops","message":"deploy done","idempotencyKey":"k-2"})"));
+  auto again = harness_.call("send", jsonValue(R"({"to":"group:ops","message":"deploy done","idempotencyKey":"k-2"})"));
   ASSERT_TRUE(again.ok);
   EXPECT_EQ(again.payload.at("messageId").as_string(), id);
   EXPECT_EQ(loopback_->sent().size(), 1u);
@@ -120,20 +118,20 @@ TEST_F(SendMethodTest, AFirstAttemptThatFailsIsUnavailableAndTheOutboxKeepsRetry
 
 TEST_F(SendMethodTest, BadRequestsAreRefusedBeforeAnythingIsStored) {
   ASSERT_TRUE(wired_ && harness_.ok());
-  auto noText = harness_.call("send", params(R"({"to":"Bob","message":"  ","idempotencyKey":"a"})"));
+  auto noText = harness_.call("send", jsonValue(R"({"to":"Bob","message":"  ","idempotencyKey":"a"})"));
   ASSERT_FALSE(noText.ok);
   EXPECT_EQ(noText.error->publicMessage(), "invalid send params: text or media is required");
-  auto noKey = harness_.call("send", params(R"({"to":"Bob","message":"x"})"));
+  auto noKey = harness_.call("send", jsonValue(R"({"to":"Bob","message":"x"})"));
   ASSERT_FALSE(noKey.ok);
   EXPECT_EQ(noKey.error->code, ErrorCode::kInvalidArgument);
   auto unknown =
-      harness_.call("send", params(R"({"to":"Bob","message":"x","channel":"telegram","idempotencyKey":"b"})"));
+      harness_.call("send", jsonValue(R"({"to":"Bob","message":"x","channel":"telegram","idempotencyKey":"b"})"));
   ASSERT_FALSE(unknown.ok);
   EXPECT_EQ(unknown.error->publicMessage(), "unsupported channel: telegram");
-  auto media = harness_.call("send", params(R"({"to":"Bob","mediaUrl":"https://x/y.png","idempotencyKey":"c"})"));
+  auto media = harness_.call("send", jsonValue(R"({"to":"Bob","mediaUrl":"https://x/y.png","idempotencyKey":"c"})"));
   ASSERT_FALSE(media.ok);
   EXPECT_EQ(media.error->code, ErrorCode::kUnsupported);
-  auto silent = harness_.call("send", params(R"({"to":"Bob","message":"x","silent":true,"idempotencyKey":"d"})"));
+  auto silent = harness_.call("send", jsonValue(R"({"to":"Bob","message":"x","silent":true,"idempotencyKey":"d"})"));
   ASSERT_FALSE(silent.ok);
   EXPECT_EQ(silent.error->code, ErrorCode::kUnsupported);
   EXPECT_TRUE(rows().empty());

@@ -10,7 +10,7 @@ namespace talon::gateway {
 
 namespace {
 
-constexpr std::string_view kDefaultBaseUrl = "https://api.anthropic.com";
+constexpr std::string_view kAnthropicBaseUrl = "https://api.anthropic.com";
 constexpr std::string_view kApiVersion = "2023-06-01";
 
 json::object ephemeral() { return json::object{{"type", "ephemeral"}}; }
@@ -26,7 +26,7 @@ void appendMessage(json::array& messages, std::string_view role, json::array blo
   messages.push_back(json::object{{"role", role}, {"content", std::move(blocks)}});
 }
 
-std::string_view finishReasonOf(std::string_view stopReason) {
+std::string_view anthropicFinishReason(std::string_view stopReason) {
   if (stopReason == "end_turn" || stopReason == "stop_sequence") return "stop";
   if (stopReason == "tool_use") return "tool_calls";
   if (stopReason == "max_tokens") return "length";
@@ -147,7 +147,7 @@ class AnthropicDecoder final : public SseJsonDecoder {
       std::string args = !b.json.empty() ? b.json : (!b.startInput.empty() ? b.startInput : "{}");
       r.toolCalls.push_back(ToolCall{b.id.empty() ? fmt::format("toolu_{}", index) : b.id, b.name, std::move(args)});
     }
-    r.finishReason = std::string(finishReasonOf(stopReason_));
+    r.finishReason = std::string(anthropicFinishReason(stopReason_));
     if (r.finishReason.empty()) r.finishReason = r.toolCalls.empty() ? "stop" : "tool_calls";
     r.usage.inputTokens = input_ + cacheWrite_ + cacheRead_;
     r.usage.outputTokens = output_;
@@ -256,7 +256,7 @@ Result<ModelProviderPtr> createAnthropicProvider(const config::ProviderConfig& c
     }
   }
   auto settings =
-      makeHttpProviderSettings(config, "anthropic-messages", kDefaultBaseUrl, defaults, client, std::move(clock));
+      makeHttpProviderSettings(config, "anthropic-messages", kAnthropicBaseUrl, defaults, client, std::move(clock));
   if (!settings) return fail(std::move(settings).error());
   std::string_view base = (*settings)->baseUrl;
   std::string url = base.size() >= 3 && base.substr(base.size() - 3) == "/v1" ? std::string(base) + "/messages"

@@ -55,7 +55,7 @@ PeerReply toolCallReply() {
 }
 
 /// The final answer after the tool result, with a thinking block first.
-PeerReply finalReply() {
+PeerReply anthropicFinalReply() {
   PeerReply r;
   r.pieces = {
       sse("message_start",
@@ -111,7 +111,7 @@ class AnthropicProviderTest : public ::testing::Test {
 };
 
 TEST_F(AnthropicProviderTest, StreamedToolCallThenFinalAnswer) {
-  ScriptedPeer peer({toolCallReply(), finalReply()});
+  ScriptedPeer peer({toolCallReply(), anthropicFinalReply()});
   auto provider = make(peer.origin());
   auto first = talon::testing::runProviderCall(*provider, request());
   ASSERT_TRUE(first.result) << first.result.error().toString();
@@ -167,7 +167,7 @@ TEST_F(AnthropicProviderTest, StreamedToolCallThenFinalAnswer) {
 // `authHeader: true` sends the key as `Authorization: Bearer` and no x-api-key (OpenClaw's
 // models.providers.*.authHeader: "force credential transport in the Authorization header").
 TEST_F(AnthropicProviderTest, AuthHeaderTrueSendsTheKeyAsBearer) {
-  ScriptedPeer peer({finalReply()});
+  ScriptedPeer peer({anthropicFinalReply()});
   config::ProviderConfig c;
   c.authHeader = true;
   auto provider = make(peer.origin(), c);
@@ -182,7 +182,7 @@ TEST_F(AnthropicProviderTest, AuthHeaderTrueSendsTheKeyAsBearer) {
 // The shared streamed POST (http_stream_call.h, every API but OpenAI chat completions) sends
 // ModelRequest::traceparent as the W3C `traceparent` header.
 TEST_F(AnthropicProviderTest, SendsTheCallsTraceparentHeader) {
-  ScriptedPeer peer({finalReply()});
+  ScriptedPeer peer({anthropicFinalReply()});
   auto provider = make(peer.origin(), {});
   auto r = request();
   r.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-01";
@@ -273,7 +273,7 @@ TEST_F(AnthropicProviderTest, CancelEndsAHangingCall) {
 TEST_F(AnthropicProviderTest, AKeptAliveConnectionClosedByTheProviderIsRetriedOnAFreshOne) {
   PeerReply closed;
   closed.end = PeerReply::End::kCloseWithoutAnswer;
-  ScriptedPeer peer({finalReply(), closed, finalReply()});
+  ScriptedPeer peer({anthropicFinalReply(), closed, anthropicFinalReply()});
   auto provider = make(peer.origin());
   for (int i = 0; i < 2; ++i) {
     auto out = talon::testing::runProviderCall(*provider, request());

@@ -10,7 +10,7 @@ namespace talon::gateway {
 
 namespace {
 
-constexpr std::string_view kDefaultBaseUrl = "https://generativelanguage.googleapis.com/v1beta";
+constexpr std::string_view kGeminiBaseUrl = "https://generativelanguage.googleapis.com/v1beta";
 
 std::string percentEncode(std::string_view s) {
   std::string out;
@@ -24,7 +24,7 @@ std::string percentEncode(std::string_view s) {
   return out;
 }
 
-std::string finishReasonOf(std::string_view reason) {
+std::string geminiFinishReason(std::string_view reason) {
   if (reason == "STOP") return "stop";
   if (reason == "MAX_TOKENS") return "length";
   if (reason == "SAFETY" || reason == "RECITATION" || reason == "BLOCKLIST" || reason == "PROHIBITED_CONTENT" ||
@@ -109,7 +109,7 @@ class GeminiDecoder final : public SseJsonDecoder {
         }
       }
       if (auto reason = getString(candidate, "finishReason"); reason && !reason->empty()) {
-        finishReason_ = finishReasonOf(*reason);
+        finishReason_ = geminiFinishReason(*reason);
       }
     }
     if (const auto* feedback = getObject(o, "promptFeedback")) {
@@ -228,7 +228,7 @@ Result<ModelProviderPtr> createGeminiProvider(const config::ProviderConfig& conf
     }
   }
   auto settings =
-      makeHttpProviderSettings(config, "google-generative-ai", kDefaultBaseUrl, defaults, client, std::move(clock));
+      makeHttpProviderSettings(config, "google-generative-ai", kGeminiBaseUrl, defaults, client, std::move(clock));
   if (!settings) return fail(std::move(settings).error());
   return ModelProviderPtr(std::make_shared<GeminiProvider>(std::move(*settings), std::move(client)));
 }

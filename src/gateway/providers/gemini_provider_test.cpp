@@ -33,7 +33,7 @@ PeerReply functionCallReply() {
   return r;
 }
 
-PeerReply finalReply() {
+PeerReply geminiFinalReply() {
   PeerReply r;
   r.pieces = {
       data(R"({"candidates": [{"content": {"parts": [{"text": "The lights are now"}],"role": "model"},"index": 0}]})"),
@@ -76,7 +76,7 @@ class GeminiProviderTest : public ::testing::Test {
 };
 
 TEST_F(GeminiProviderTest, StreamedFunctionCallThenFinalAnswer) {
-  ScriptedPeer peer({functionCallReply(), finalReply()});
+  ScriptedPeer peer({functionCallReply(), geminiFinalReply()});
   auto provider = make(peer.origin());
   auto first = talon::testing::runProviderCall(*provider, request());
   ASSERT_TRUE(first.result) << first.result.error().toString();

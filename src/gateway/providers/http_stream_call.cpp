@@ -8,6 +8,8 @@
 #include <mutex>
 #include <utility>
 
+#include "base/ascii.h"
+#include "base/text.h"
 #include "gateway/providers/openai_chat_wire.h"
 
 namespace talon::gateway {
@@ -16,19 +18,6 @@ namespace {
 
 constexpr std::size_t kMaxErrorBodyBytes = 1u << 20;
 constexpr std::chrono::milliseconds kConnectTimeout{10'000};
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string printablePrefix(std::string_view s, std::size_t max) {
-  std::string out;
-  for (char c : s.substr(0, max)) out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
-  if (s.size() > max) out += "...";
-  return out;
-}
 
 bool hasHost(std::string_view url) {
   auto scheme = url.find("://");
@@ -287,7 +276,7 @@ Result<std::shared_ptr<HttpProviderSettings>> makeHttpProviderSettings(
   s->clock = clock ? std::move(clock) : ClockPtr(SystemClock::instance());
   for (const auto& [name, value] : defaultHeaders) {
     bool overridden = std::any_of(config.headers.begin(), config.headers.end(),
-                                  [&](const auto& kv) { return equalsIgnoreCase(kv.first, name); });
+                                  [&](const auto& kv) { return equalsIgnoreAsciiCase(kv.first, name); });
     if (!overridden) s->headers.emplace_back(name, value);
   }
   for (const auto& [name, value] : config.headers) s->headers.emplace_back(name, value);

@@ -5,6 +5,7 @@
 
 #include <mutex>
 
+#include "base/text.h"
 #include "gateway/providers/http_stream_call.h"
 #include "gateway/providers/openai_chat_wire.h"
 
@@ -13,13 +14,6 @@ namespace talon::gateway {
 namespace {
 
 constexpr std::size_t kMaxLineBytes = 16u << 20;
-
-std::string printablePrefix(std::string_view s, std::size_t max) {
-  std::string out;
-  for (char c : s.substr(0, max)) out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
-  if (s.size() > max) out += "...";
-  return out;
-}
 
 bool endsWithV1(std::string_view base) {
   while (!base.empty() && base.back() == '/') base.remove_suffix(1);

@@ -42,7 +42,7 @@ PeerReply toolCallReply() {
   return r;
 }
 
-PeerReply finalReply() {
+PeerReply ollamaFinalReply() {
   PeerReply r;
   r.contentType = kNdjson;
   r.pieces = {
@@ -89,7 +89,7 @@ class OllamaProviderTest : public ::testing::Test {
 };
 
 TEST_F(OllamaProviderTest, StreamedToolCallThenFinalAnswer) {
-  ScriptedPeer peer({toolCallReply(), finalReply()});
+  ScriptedPeer peer({toolCallReply(), ollamaFinalReply()});
   auto provider = make(peer.origin(), "");
   auto first = talon::testing::runProviderCall(*provider, request());
   ASSERT_TRUE(first.result) << first.result.error().toString();
@@ -136,7 +136,7 @@ TEST_F(OllamaProviderTest, AV1BaseUrlUsesTheNativeApiAsOpenClawDoes) {
   EXPECT_EQ(ollamaApiBase("http://host:11434/"), "http://host:11434");
   EXPECT_EQ(ollamaApiBase("http://host:11434/ollama"), "http://host:11434/ollama");
 
-  ScriptedPeer peer({finalReply()});
+  ScriptedPeer peer({ollamaFinalReply()});
   auto provider = make(peer.origin() + "/v1");
   auto out = talon::testing::runProviderCall(*provider, request());
   ASSERT_TRUE(out.result) << out.result.error().toString();

@@ -7,18 +7,13 @@
 #include <charconv>
 #include <cmath>
 
+#include "base/ascii.h"
+#include "base/text.h"
 #include "protocol/frames.h"
 
 namespace talon::gateway {
 
 namespace {
-
-char lowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lowerAscii(x) == lowerAscii(y); });
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -67,13 +62,6 @@ const json::object* firstChoice(const json::array& choices) {
     if (!index && !first) first = &o;
   }
   return first;
-}
-
-std::string printablePrefix(std::string_view body, std::size_t max) {
-  std::string out;
-  for (char c : body.substr(0, max)) out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
-  if (body.size() > max) out += "...";
-  return out;
 }
 
 // Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant, "chrono-Compatible Low-Level Date
@@ -125,7 +113,7 @@ std::optional<int64_t> parseTimeOfDay(std::string_view s) {
 
 std::optional<std::string_view> findHeader(const net::Headers& headers, std::string_view name) {
   for (const auto& [k, v] : headers) {
-    if (equalsIgnoreCase(k, name)) return std::string_view(v);
+    if (equalsIgnoreAsciiCase(k, name)) return std::string_view(v);
   }
   return std::nullopt;
 }

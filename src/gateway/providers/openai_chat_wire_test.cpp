@@ -7,15 +7,12 @@
 
 #include "base/file_io.h"
 #include "gateway/providers/sse_parser.h"
+#include "support/provider_testdata.h"
 
 namespace talon::gateway {
 namespace {
 
-std::string testdata(const std::string& name) {
-  auto text = readFile(std::string(TALON_SOURCE_DIR) + "/src/gateway/providers/testdata/" + name);
-  EXPECT_TRUE(text) << name;
-  return text ? *text : std::string();
-}
+using testing::providerTestdata;
 
 json::value parsed(std::string_view s) {
   auto v = parseJson(s);
@@ -50,10 +47,10 @@ ModelRequest goldenRequest() {
 TEST(OpenAiWire, RequestEncodingMatchesGolden) {
   auto body = encodeChatRequest(goldenRequest(), ChatRequestEncoding{});
   // Parsing keeps the golden file's key order, so this also checks the order of the keys.
-  EXPECT_EQ(toJson(body), toJson(parsed(testdata("openai_request.golden.json"))));
+  EXPECT_EQ(toJson(body), toJson(parsed(providerTestdata("openai_request.golden.json"))));
   // The text sent is the compact form of the same JSON, byte for byte.
   EXPECT_EQ(encodeChatRequestBody(goldenRequest(), ChatRequestEncoding{}),
-            toJson(parsed(testdata("openai_request.golden.json"))));
+            toJson(parsed(providerTestdata("openai_request.golden.json"))));
 }
 
 TEST(OpenAiWire, RequestBodyTemperatureAndInvalidUtf8) {
@@ -110,7 +107,7 @@ ModelResponse accumulate(std::string_view stream, std::string* textOut = nullptr
 TEST(OpenAiWire, AccumulatesRecordedTextStream) {
   std::string deltas;
   bool done = false;
-  auto r = accumulate(testdata("openai_stream_text.sse"), &deltas, &done);
+  auto r = accumulate(providerTestdata("openai_stream_text.sse"), &deltas, &done);
   EXPECT_TRUE(done);
   const std::string expected = "Hello! Un caf\xC3\xA9 \xE2\x98\x95\n\nLine \"two\":\tdone.";
   EXPECT_EQ(r.text, expected);
@@ -123,7 +120,7 @@ TEST(OpenAiWire, AccumulatesRecordedTextStream) {
 
 TEST(OpenAiWire, AccumulatesTwoParallelToolCalls) {
   std::string deltas;
-  auto r = accumulate(testdata("openai_stream_tools.sse"), &deltas);
+  auto r = accumulate(providerTestdata("openai_stream_tools.sse"), &deltas);
   EXPECT_EQ(deltas, "");
   EXPECT_EQ(r.text, "");
   EXPECT_EQ(r.finishReason, "tool_calls");

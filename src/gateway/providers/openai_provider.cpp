@@ -9,6 +9,8 @@
 #include <mutex>
 #include <utility>
 
+#include "base/ascii.h"
+#include "base/text.h"
 #include "config/config_redaction.h"
 #include "gateway/providers/openai_chat_wire.h"
 #include "gateway/providers/sse_parser.h"
@@ -20,12 +22,6 @@ namespace {
 constexpr std::size_t kMaxBodyBytes = 16u << 20;
 constexpr std::chrono::milliseconds kDefaultIdleTimeout{60'000};
 constexpr std::chrono::milliseconds kConnectTimeout{10'000};
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 /// The host of an http(s) URL, lower-cased; empty when there is none.
 std::string urlHost(std::string_view url) {
@@ -42,13 +38,6 @@ std::string urlHost(std::string_view url) {
   std::string host(rest);
   std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
   return host;
-}
-
-std::string printablePrefix(std::string_view s, std::size_t max) {
-  std::string out;
-  for (char c : s.substr(0, max)) out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
-  if (s.size() > max) out += "...";
-  return out;
 }
 
 /// What a provider needs per call; shared, immutable.
@@ -400,7 +389,7 @@ Result<ModelProviderPtr> createOpenAiProvider(const config::ProviderConfig& conf
 
   auto overridden = [&](std::string_view name) {
     return std::any_of(config.headers.begin(), config.headers.end(),
-                       [&](const auto& kv) { return equalsIgnoreCase(kv.first, name); });
+                       [&](const auto& kv) { return equalsIgnoreAsciiCase(kv.first, name); });
   };
   auto addDefault = [&](std::string name, std::string value) {
     if (!overridden(name)) settings->headers.emplace_back(std::move(name), std::move(value));

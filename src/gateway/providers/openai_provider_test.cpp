@@ -11,9 +11,12 @@
 
 #include "base/file_io.h"
 #include "gateway/providers/openai_chat_wire.h"
+#include "support/provider_testdata.h"
 
 namespace talon::gateway {
 namespace {
+
+using testing::providerTestdata;
 
 /// One request the provider started; the test plays the client's callbacks.
 struct FakeExchange {
@@ -80,12 +83,6 @@ ModelRequest simpleRequest() {
   r.messages.push_back({"user", "hi", {}, ""});
   r.timeout = std::chrono::milliseconds(30'000);
   return r;
-}
-
-std::string testdata(const std::string& name) {
-  auto text = readFile(std::string(TALON_SOURCE_DIR) + "/src/gateway/providers/testdata/" + name);
-  EXPECT_TRUE(text) << name;
-  return text ? *text : std::string();
 }
 
 const net::Headers kSse = {{"Content-Type", "text/event-stream; charset=utf-8"}};
@@ -162,7 +159,7 @@ TEST_F(OpenAiProviderTest, RequestVariantsFromConfig) {
 }
 
 TEST_F(OpenAiProviderTest, StreamsTextAtEverySplitPoint) {
-  const std::string stream = testdata("openai_stream_text.sse");
+  const std::string stream = providerTestdata("openai_stream_text.sse");
   const std::string expected = "Hello! Un caf\xC3\xA9 \xE2\x98\x95\n\nLine \"two\":\tdone.";
   for (std::size_t i = 0; i <= stream.size(); ++i) {
     Outcome out;
@@ -188,7 +185,7 @@ TEST_F(OpenAiProviderTest, StreamsTwoToolCalls) {
   Outcome out;
   auto& ex = start(out);
   ex.headers(200, kSse);
-  const std::string stream = testdata("openai_stream_tools.sse");
+  const std::string stream = providerTestdata("openai_stream_tools.sse");
   for (std::size_t i = 0; i < stream.size(); i += 7) ex.body(std::string_view(stream).substr(i, 7));
   ASSERT_EQ(out.completions, 1);
   ASSERT_TRUE(*out.result);

@@ -10,7 +10,7 @@ namespace talon::gateway {
 
 namespace {
 
-constexpr std::string_view kDefaultBaseUrl = "https://api.openai.com/v1";
+constexpr std::string_view kResponsesBaseUrl = "https://api.openai.com/v1";
 
 Error vendorError(std::string_view where, std::string_view code, std::string_view message) {
   ErrorCode c = ErrorCode::kUpstream;
@@ -212,7 +212,7 @@ Result<ModelProviderPtr> createOpenAiResponsesProvider(const config::ProviderCon
   net::Headers defaults{{"Content-Type", "application/json"}, {"Accept", "text/event-stream"}, {"User-Agent", "talon"}};
   if (!config.apiKey.empty()) defaults.emplace_back("Authorization", "Bearer " + config.apiKey);
   auto settings =
-      makeHttpProviderSettings(config, "openai-responses", kDefaultBaseUrl, defaults, client, std::move(clock));
+      makeHttpProviderSettings(config, "openai-responses", kResponsesBaseUrl, defaults, client, std::move(clock));
   if (!settings) return fail(std::move(settings).error());
   return ModelProviderPtr(std::make_shared<ResponsesProvider>(std::move(*settings), std::move(client)));
 }

@@ -52,7 +52,7 @@ PeerReply functionCallReply() {
   return r;
 }
 
-PeerReply finalReply() {
+PeerReply responsesFinalReply() {
   PeerReply r;
   r.pieces = {
       kCreated,
@@ -106,7 +106,7 @@ class ResponsesProviderTest : public ::testing::Test {
 };
 
 TEST_F(ResponsesProviderTest, StreamedFunctionCallThenFinalAnswer) {
-  ScriptedPeer peer({functionCallReply(), finalReply()});
+  ScriptedPeer peer({functionCallReply(), responsesFinalReply()});
   auto provider = make(peer.origin());
   auto first = talon::testing::runProviderCall(*provider, request());
   ASSERT_TRUE(first.result) << first.result.error().toString();

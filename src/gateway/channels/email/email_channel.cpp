@@ -18,6 +18,7 @@
 #include <tuple>
 
 #include "config/email_settings.h"
+#include "gateway/channels/account_settings.h"
 #include "gateway/channels/email/email_mime.h"
 #include "net/curl_library.h"
 
@@ -25,16 +26,8 @@ namespace talon::gateway::channels {
 
 namespace {
 
-constexpr std::size_t kMaxTextChars = 100000;
+constexpr std::size_t kEmailMaxTextChars = 100000;
 constexpr std::size_t kMaxReferences = 20;  // ids kept in a reply's References (the root and the latest)
-
-std::string keyPath(std::string_view accountId, std::string_view key) {
-  return "channels.email.accounts." + std::string(accountId) + "." + std::string(key);
-}
-
-Error invalid(std::string_view accountId, std::string_view key, std::string_view what) {
-  return Error{ErrorCode::kConfigInvalid, keyPath(accountId, key) + ": " + std::string(what)};
-}
 
 /// `s` percent-encoded for a URL path segment (RFC 3986 unreserved characters kept).
 std::string pathSegment(std::string_view s) {
@@ -150,16 +143,17 @@ Result<EmailSettings> EmailSettings::parse(std::string_view accountId, const jso
       "imapUrl",      "imapUsername", "imapPassword", "mailbox",        "pollSeconds", "smtpUrl", "smtpUsername",
       "smtpPassword", "from",         "caFile",       "allowPlaintext", "enabled",     "name"};
   for (const auto& kv : settings) {
-    if (!kKnown.contains(kv.key())) return fail(invalid(accountId, kv.key(), "is not an email channel setting"));
+    if (!kKnown.contains(kv.key()))
+      return fail(invalidAccountSetting("email", accountId, kv.key(), "is not an email channel setting"));
   }
   EmailSettings s;
   auto str = [&](std::string_view key, std::string& out, bool required) -> Status {
     const auto* v = settings.if_contains(key);
     if (v != nullptr && !v->is_null()) {
-      if (!v->is_string()) return fail(invalid(accountId, key, "must be a string"));
+      if (!v->is_string()) return fail(invalidAccountSetting("email", accountId, key, "must be a string"));
       out = std::string(v->as_string());
     }
-    if (required && out.empty()) return fail(invalid(accountId, key, "is required"));
+    if (required && out.empty()) return fail(invalidAccountSetting("email", accountId, key, "is required"));
     return {};
   };
   std::string imapUrl, smtpUrl;
@@ -172,38 +166,40 @@ Result<EmailSettings> EmailSettings::parse(std::string_view accountId, const jso
     if (auto st = str(key, *out, required); !st) return fail(st.error());
   }
   auto imap = config::parseMailServerUrl("imap", imapUrl);
-  if (!imap) return fail(invalid(accountId, "imapUrl", imap.error().message));
+  if (!imap) return fail(invalidAccountSetting("email", accountId, "imapUrl", imap.error().message));
   s.imap = std::move(*imap);
   auto smtp = config::parseMailServerUrl("smtp", smtpUrl);
-  if (!smtp) return fail(invalid(accountId, "smtpUrl", smtp.error().message));
+  if (!smtp) return fail(invalidAccountSetting("email", accountId, "smtpUrl", smtp.error().message));
   s.smtp = std::move(*smtp);
   if (s.mailbox.empty() || std::any_of(s.mailbox.begin(), s.mailbox.end(), [](char c) {
         return static_cast<unsigned char>(c) < ' ' || c == '"' || c == '\\';
       })) {
-    return fail(invalid(accountId, "mailbox", "must be a mailbox name (no quotes, backslashes or control characters)"));
+    return fail(invalidAccountSetting("email", accountId, "mailbox",
+                                      "must be a mailbox name (no quotes, backslashes or control characters)"));
   }
   if (!config::isMailAddress(s.from))
-    return fail(invalid(accountId, "from", "must be a bare address (name@example.com)"));
+    return fail(invalidAccountSetting("email", accountId, "from", "must be a bare address (name@example.com)"));
   s.from = std::string(s.from);
   std::transform(s.from.begin(), s.from.end(), s.from.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (!s.smtpPassword.empty() && s.smtpUsername.empty()) {
-    return fail(invalid(accountId, "smtpPassword", "needs smtpUsername (AUTH needs both)"));
+    return fail(invalidAccountSetting("email", accountId, "smtpPassword", "needs smtpUsername (AUTH needs both)"));
   }
   if (const auto* v = settings.if_contains("pollSeconds"); v != nullptr && !v->is_null()) {
     if (!v->is_int64() || v->as_int64() < 1 || v->as_int64() > 3600) {
-      return fail(invalid(accountId, "pollSeconds", "must be an integer from 1 to 3600"));
+      return fail(invalidAccountSetting("email", accountId, "pollSeconds", "must be an integer from 1 to 3600"));
     }
     s.pollSeconds = static_cast<int>(v->as_int64());
   }
   if (const auto* v = settings.if_contains("allowPlaintext"); v != nullptr && !v->is_null()) {
-    if (!v->is_bool()) return fail(invalid(accountId, "allowPlaintext", "must be true or false"));
+    if (!v->is_bool())
+      return fail(invalidAccountSetting("email", accountId, "allowPlaintext", "must be true or false"));
     s.allowPlaintext = v->as_bool();
   }
   if (!s.caFile.empty()) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(s.caFile, ec)) {
-      return fail(invalid(accountId, "caFile", "\"" + s.caFile + "\" is not a regular file"));
+      return fail(invalidAccountSetting("email", accountId, "caFile", "\"" + s.caFile + "\" is not a regular file"));
     }
   }
   return s;
@@ -722,7 +718,7 @@ ChannelHealth EmailChannel::health() const {
 
 ChannelCapabilities EmailChannel::capabilities() const {
   ChannelCapabilities c;
-  c.maxTextChars = kMaxTextChars;
+  c.maxTextChars = kEmailMaxTextChars;
   c.typing = false;
   return c;
 }

@@ -8,6 +8,8 @@
 #include <memory>
 #include <mutex>
 
+#include "base/text.h"
+
 namespace talon::gateway::channels {
 
 namespace {
@@ -32,13 +34,6 @@ struct GObjectRef {
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
-}
-
-std::string trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
 }
 
 std::vector<std::string> messageIds(const char* header) {
@@ -306,7 +301,7 @@ std::string htmlToText(std::string_view html) {
         linkTarget = attribute(inside, "href");
         linkStart = raw.size();
       } else if (!linkTarget.empty()) {
-        const std::string shown = trim(raw.substr(std::min(linkStart, raw.size())));
+        const std::string shown = trimWhitespace(raw.substr(std::min(linkStart, raw.size())));
         if (shown != linkTarget && "mailto:" + shown != linkTarget && linkTarget.rfind('#', 0) != 0) {
           raw += " (" + linkTarget + ")";
         }
@@ -365,13 +360,14 @@ Result<ParsedEmail> parseEmail(std::string_view raw) {
     break;
   }
   if (out.fromAddress.empty()) return fail(ErrorCode::kInvalidArgument, "the mail has no From address");
-  if (const char* subject = g_mime_message_get_subject(message.p); subject != nullptr) out.subject = trim(subject);
+  if (const char* subject = g_mime_message_get_subject(message.p); subject != nullptr)
+    out.subject = trimWhitespace(subject);
   if (const char* auto_ = g_mime_object_get_header(object, "Auto-Submitted"); auto_ != nullptr) {
-    const std::string v = lower(trim(auto_));
+    const std::string v = lower(trimWhitespace(auto_));
     out.autoSubmitted = !v.empty() && v.rfind("no", 0) != 0;
   }
   if (const char* precedence = g_mime_object_get_header(object, "Precedence"); precedence != nullptr) {
-    const std::string v = lower(trim(precedence));
+    const std::string v = lower(trimWhitespace(precedence));
     out.autoSubmitted = out.autoSubmitted || v == "bulk" || v == "list" || v == "junk";
   }
   Walk w;
@@ -414,7 +410,7 @@ std::string emailAgentText(const ParsedEmail& mail) {
 }
 
 std::string replySubject(std::string_view subject) {
-  const std::string s = trim(subject);
+  const std::string s = trimWhitespace(subject);
   if (s.size() >= 3 && lower(s.substr(0, 3)) == "re:") return s;
   return s.empty() ? "Re:" : "Re: " + s;
 }

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <set>
 
+#include "gateway/channels/account_settings.h"
 #include "gateway/channels/irc/irc_protocol.h"
 #include "gateway/routing/id_normalization.h"
 #include "net/tcp_line_client.h"
@@ -20,14 +21,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-std::string keyPath(std::string_view accountId, std::string_view key) {
-  return "channels.irc.accounts." + std::string(accountId) + "." + std::string(key);
-}
-
-Error invalid(std::string_view accountId, std::string_view key, std::string_view what) {
-  return Error{ErrorCode::kConfigInvalid, keyPath(accountId, key) + ": " + std::string(what)};
-}
 
 /// No CR, LF or NUL (which would end or cut an IRC line), and no space when `noSpace`.
 bool ircSafe(std::string_view s, bool noSpace) {
@@ -41,11 +34,11 @@ Result<std::string> stringKey(std::string_view accountId, const json::object& o,
                               std::string_view path, bool noSpace) {
   const auto* v = o.if_contains(key);
   if (!v || v->is_null()) return std::string();
-  if (!v->is_string()) return fail(invalid(accountId, path, "must be a string"));
+  if (!v->is_string()) return fail(invalidAccountSetting("irc", accountId, path, "must be a string"));
   std::string s(v->as_string());
   if (!ircSafe(s, noSpace)) {
-    return fail(invalid(accountId, path,
-                        noSpace ? "must not contain spaces, CR, LF or NUL" : "must not contain CR, LF or NUL"));
+    return fail(invalidAccountSetting(
+        "irc", accountId, path, noSpace ? "must not contain spaces, CR, LF or NUL" : "must not contain CR, LF or NUL"));
   }
   return s;
 }
@@ -54,14 +47,16 @@ Result<std::string> stringKey(std::string_view accountId, const json::object& o,
 Result<std::string> readPasswordFile(std::string_view accountId, std::string_view key, const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
-    return fail(invalid(accountId, key, "\"" + path + "\" is not a regular file"));
+    return fail(invalidAccountSetting("irc", accountId, key, "\"" + path + "\" is not a regular file"));
   }
   std::ifstream in(path);
   std::string line;
-  if (!in || !std::getline(in, line)) return fail(invalid(accountId, key, "cannot read \"" + path + "\""));
+  if (!in || !std::getline(in, line))
+    return fail(invalidAccountSetting("irc", accountId, key, "cannot read \"" + path + "\""));
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line.empty() || !ircSafe(line, true)) {
-    return fail(invalid(accountId, key, "\"" + path + "\" holds no usable password (one line, no spaces)"));
+    return fail(invalidAccountSetting("irc", accountId, key,
+                                      "\"" + path + "\" holds no usable password (one line, no spaces)"));
   }
   return line;
 }
@@ -77,19 +72,22 @@ Result<IrcSettings> IrcSettings::parse(std::string_view accountId, const json::o
     return {};
   };
   if (auto st = str("host", s.host, true); !st) return fail(st.error());
-  if (s.host.empty()) return fail(invalid(accountId, "host", "is required (the IRC server's host name)"));
+  if (s.host.empty())
+    return fail(invalidAccountSetting("irc", accountId, "host", "is required (the IRC server's host name)"));
   if (auto st = str("nick", s.nick, true); !st) return fail(st.error());
-  if (s.nick.empty()) return fail(invalid(accountId, "nick", "is required (the bot's nick)"));
-  if (s.nick.front() == ':' || s.nick.front() == '#') return fail(invalid(accountId, "nick", "is not a valid nick"));
+  if (s.nick.empty()) return fail(invalidAccountSetting("irc", accountId, "nick", "is required (the bot's nick)"));
+  if (s.nick.front() == ':' || s.nick.front() == '#')
+    return fail(invalidAccountSetting("irc", accountId, "nick", "is not a valid nick"));
   if (const auto* v = settings.if_contains("tls"); v && !v->is_null()) {
-    if (!v->is_bool()) return fail(invalid(accountId, "tls", "must be true or false"));
+    if (!v->is_bool()) return fail(invalidAccountSetting("irc", accountId, "tls", "must be true or false"));
     s.tls = v->as_bool();
   }
   s.port = s.tls ? 6697 : 6667;
   if (const auto* v = settings.if_contains("port"); v && !v->is_null()) {
-    if (!v->is_int64() && !v->is_uint64()) return fail(invalid(accountId, "port", "must be an integer"));
+    if (!v->is_int64() && !v->is_uint64())
+      return fail(invalidAccountSetting("irc", accountId, "port", "must be an integer"));
     const int64_t p = v->is_int64() ? v->as_int64() : static_cast<int64_t>(v->as_uint64());
-    if (p < 1 || p > 65535) return fail(invalid(accountId, "port", "must be between 1 and 65535"));
+    if (p < 1 || p > 65535) return fail(invalidAccountSetting("irc", accountId, "port", "must be between 1 and 65535"));
     s.port = static_cast<uint16_t>(p);
   }
   if (auto st = str("username", s.username, true); !st) return fail(st.error());
@@ -105,34 +103,39 @@ Result<IrcSettings> IrcSettings::parse(std::string_view accountId, const json::o
   }
   if (const auto* v = settings.if_contains("textChunkLimit"); v && !v->is_null()) {
     if (!v->is_int64() || v->as_int64() < 1) {
-      return fail(invalid(accountId, "textChunkLimit", "must be an integer of at least 1"));
+      return fail(invalidAccountSetting("irc", accountId, "textChunkLimit", "must be an integer of at least 1"));
     }
     s.textChunkLimit = static_cast<std::size_t>(v->as_int64());
   }
   if (const auto* v = settings.if_contains("channels"); v && !v->is_null()) {
-    if (!v->is_array()) return fail(invalid(accountId, "channels", "must be a list of channel names"));
+    if (!v->is_array())
+      return fail(invalidAccountSetting("irc", accountId, "channels", "must be a list of channel names"));
     for (const auto& item : v->as_array()) {
-      if (!item.is_string()) return fail(invalid(accountId, "channels", "must be a list of channel names"));
+      if (!item.is_string())
+        return fail(invalidAccountSetting("irc", accountId, "channels", "must be a list of channel names"));
       std::string name(item.as_string());
       if (!irc::isChannelName(name) || !ircSafe(name, true) || name.find(',') != std::string::npos) {
-        return fail(invalid(accountId, "channels", "\"" + name + "\" is not a channel name (#name)"));
+        return fail(
+            invalidAccountSetting("irc", accountId, "channels", "\"" + name + "\" is not a channel name (#name)"));
       }
       s.channels.push_back(std::move(name));
     }
   }
   if (const auto* v = settings.if_contains("nickserv"); v && !v->is_null()) {
-    if (!v->is_object()) return fail(invalid(accountId, "nickserv", "must be an object"));
+    if (!v->is_object()) return fail(invalidAccountSetting("irc", accountId, "nickserv", "must be an object"));
     const auto& ns = v->as_object();
     static const std::set<std::string, std::less<>> kKnown = {"enabled",  "service",       "password",
                                                               "register", "registerEmail", "passwordFile"};
     for (const auto& [key, value] : ns) {
       if (!kKnown.contains(key)) {
-        return fail(invalid(accountId, "nickserv." + std::string(key), "is not supported by Talon yet"));
+        return fail(
+            invalidAccountSetting("irc", accountId, "nickserv." + std::string(key), "is not supported by Talon yet"));
       }
     }
     auto nsBool = [&](std::string_view key, bool& out) -> Status {
       if (const auto* b = ns.if_contains(key); b && !b->is_null()) {
-        if (!b->is_bool()) return fail(invalid(accountId, "nickserv." + std::string(key), "must be true or false"));
+        if (!b->is_bool())
+          return fail(invalidAccountSetting("irc", accountId, "nickserv." + std::string(key), "must be true or false"));
         out = b->as_bool();
       }
       return {};
@@ -140,9 +143,9 @@ Result<IrcSettings> IrcSettings::parse(std::string_view accountId, const json::o
     auto nsStr = [&](std::string_view key, std::string& out, bool noSpace) -> Status {
       const std::string path = "nickserv." + std::string(key);
       if (const auto* p = ns.if_contains(key); p && !p->is_null() && !p->is_string()) {
-        return fail(
-            invalid(accountId, path,
-                    p->is_object() ? "must be a string (a secret ref here is not supported yet)" : "must be a string"));
+        return fail(invalidAccountSetting(
+            "irc", accountId, path,
+            p->is_object() ? "must be a string (a secret ref here is not supported yet)" : "must be a string"));
       }
       auto r = stringKey(accountId, ns, key, path, noSpace);
       if (!r) return fail(r.error());
@@ -162,7 +165,8 @@ Result<IrcSettings> IrcSettings::parse(std::string_view accountId, const json::o
       s.nickserv.password = std::move(*p);
     }
     if (s.nickserv.registerNick && s.nickserv.registerEmail.empty()) {
-      return fail(invalid(accountId, "nickserv.registerEmail", "is required when nickserv.register is true"));
+      return fail(invalidAccountSetting("irc", accountId, "nickserv.registerEmail",
+                                        "is required when nickserv.register is true"));
     }
   }
   return s;

@@ -24,14 +24,14 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
-Result<IrcSettings> parse(const std::string& json5) {
+Result<IrcSettings> ircParse(const std::string& json5) {
   auto v = parseJson(json5);
   EXPECT_TRUE(v && v->is_object());
   return IrcSettings::parse("work", v->as_object());
 }
 
 TEST(IrcSettingsTest, DefaultsFollowOpenClaw) {
-  auto s = parse(R"({"host": "irc.example.net", "nick": "talon"})");
+  auto s = ircParse(R"({"host": "irc.example.net", "nick": "talon"})");
   ASSERT_TRUE(s) << s.error().toString();
   EXPECT_TRUE(s->tls);
   EXPECT_EQ(s->port, 6697);
@@ -41,7 +41,7 @@ TEST(IrcSettingsTest, DefaultsFollowOpenClaw) {
   EXPECT_TRUE(s->nickserv.enabled);
   EXPECT_EQ(s->nickserv.service, "NickServ");
 
-  auto plain = parse(R"({"host": "h", "nick": "n", "tls": false, "channels": ["#a", "&b"],
+  auto plain = ircParse(R"({"host": "h", "nick": "n", "tls": false, "channels": ["#a", "&b"],
                         "nickserv": {"password": "pw", "register": true, "registerEmail": "bot@example.com"}})");
   ASSERT_TRUE(plain) << plain.error().toString();
   EXPECT_EQ(plain->port, 6667);
@@ -57,19 +57,20 @@ TEST(IrcSettingsTest, PasswordFilesAreReadAndInlinePasswordsWin) {
   }
   const std::string server = (dir / "server.pass").string();
   const std::string ns = (dir / "ns.pass").string();
-  auto s = parse(R"({"host": "h", "nick": "n", "textChunkLimit": 200, "passwordFile": ")" + server +
-                 R"(", "nickserv": {"passwordFile": ")" + ns + R"("}})");
+  auto s = ircParse(R"({"host": "h", "nick": "n", "textChunkLimit": 200, "passwordFile": ")" + server +
+                    R"(", "nickserv": {"passwordFile": ")" + ns + R"("}})");
   ASSERT_TRUE(s) << s.error().toString();
   EXPECT_EQ(s->password, "from-file");
   EXPECT_EQ(s->nickserv.password, "ns-from-file");
   EXPECT_EQ(s->textChunkLimit, 200u);
 
-  auto inlineWins = parse(R"({"host": "h", "nick": "n", "password": "inline", "passwordFile": ")" + server + R"("})");
+  auto inlineWins =
+      ircParse(R"({"host": "h", "nick": "n", "password": "inline", "passwordFile": ")" + server + R"("})");
   ASSERT_TRUE(inlineWins);
   EXPECT_EQ(inlineWins->password, "inline");
 
   for (const std::string& bad : {dir.path().string(), (dir / "missing").string()}) {
-    auto r = parse(R"({"host": "h", "nick": "n", "passwordFile": ")" + bad + R"("})");
+    auto r = ircParse(R"({"host": "h", "nick": "n", "passwordFile": ")" + bad + R"("})");
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().message.rfind("channels.irc.accounts.work.passwordFile:", 0), 0u) << r.error().message;
   }
@@ -100,7 +101,7 @@ TEST(IrcSettingsTest, BadValuesNameTheirKey) {
            Case{R"({"host": "h", "nick": "n", "nickserv": {"password": {"source": "env", "id": "X"}}})",
                 "channels.irc.accounts.work.nickserv.password"},
        }) {
-    auto s = parse(c.json);
+    auto s = ircParse(c.json);
     ASSERT_FALSE(s) << c.json;
     EXPECT_EQ(s.error().code, ErrorCode::kConfigInvalid) << c.json;
     EXPECT_EQ(s.error().message.rfind(std::string(c.key) + ":", 0), 0u) << s.error().message;

@@ -14,6 +14,8 @@
 #include <set>
 #include <thread>
 
+#include "gateway/channels/account_settings.h"
+
 namespace talon::gateway::channels {
 
 namespace {
@@ -21,15 +23,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxPayloadBytes = 1 << 20;
-constexpr std::size_t kMaxTextChars = 65536;
-
-std::string keyPath(std::string_view accountId, std::string_view key) {
-  return "channels.mqtt.accounts." + std::string(accountId) + "." + std::string(key);
-}
-
-Error invalid(std::string_view accountId, std::string_view key, std::string_view what) {
-  return Error{ErrorCode::kConfigInvalid, keyPath(accountId, key) + ": " + std::string(what)};
-}
+constexpr std::size_t kMqttMaxTextChars = 65536;
 
 /// One topic level usable as an id and inside a topic: not empty, no '/', '+', '#' or NUL.
 bool isTopicLevel(std::string_view s) {
@@ -101,13 +95,14 @@ Result<MqttSettings> MqttSettings::parse(std::string_view accountId, const json:
       "url",         "clientId",   "username", "password", "caFile",           "subscriptions", "replyTopic",
       "replyFormat", "probeTopic", "qos",      "enabled",  "keepaliveSeconds", "name"};
   for (const auto& kv : settings) {
-    if (!kKnown.contains(kv.key())) return fail(invalid(accountId, kv.key(), "is not an MQTT channel setting"));
+    if (!kKnown.contains(kv.key()))
+      return fail(invalidAccountSetting("mqtt", accountId, kv.key(), "is not an MQTT channel setting"));
   }
   MqttSettings s;
   auto str = [&](std::string_view key, std::string& out) -> Status {
     const auto* v = settings.if_contains(key);
     if (!v || v->is_null()) return {};
-    if (!v->is_string()) return fail(invalid(accountId, key, "must be a string"));
+    if (!v->is_string()) return fail(invalidAccountSetting("mqtt", accountId, key, "must be a string"));
     out = std::string(v->as_string());
     return {};
   };
@@ -115,17 +110,19 @@ Result<MqttSettings> MqttSettings::parse(std::string_view accountId, const json:
     const auto* v = settings.if_contains(key);
     if (!v || v->is_null()) return {};
     if (!v->is_int64() || v->as_int64() < min || v->as_int64() > max) {
-      return fail(
-          invalid(accountId, key, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max)));
+      return fail(invalidAccountSetting(
+          "mqtt", accountId, key, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max)));
     }
     out = static_cast<int>(v->as_int64());
     return {};
   };
   std::string url;
   if (auto st = str("url", url); !st) return fail(st.error());
-  if (url.empty()) return fail(invalid(accountId, "url", "is required (mqtt://host[:port] or mqtts://host[:port])"));
+  if (url.empty())
+    return fail(
+        invalidAccountSetting("mqtt", accountId, "url", "is required (mqtt://host[:port] or mqtts://host[:port])"));
   auto broker = config::parseMqttUrl(url);
-  if (!broker) return fail(invalid(accountId, "url", broker.error().message));
+  if (!broker) return fail(invalidAccountSetting("mqtt", accountId, "url", broker.error().message));
   s.broker = std::move(*broker);
   for (auto [key, out] : {std::pair{"clientId", &s.clientId}, std::pair{"username", &s.username},
                           std::pair{"password", &s.password}, std::pair{"caFile", &s.caFile},
@@ -134,34 +131,37 @@ Result<MqttSettings> MqttSettings::parse(std::string_view accountId, const json:
   }
   if (s.clientId.empty()) s.clientId = "talon-" + std::string(accountId);
   if (s.clientId.size() > 65535 || s.clientId.find('\0') != std::string::npos) {
-    return fail(invalid(accountId, "clientId", "is not a usable MQTT client id"));
+    return fail(invalidAccountSetting("mqtt", accountId, "clientId", "is not a usable MQTT client id"));
   }
   if (!s.password.empty() && s.username.empty()) {
-    return fail(invalid(accountId, "password", "needs a username (MQTT sends no password without one)"));
+    return fail(
+        invalidAccountSetting("mqtt", accountId, "password", "needs a username (MQTT sends no password without one)"));
   }
   if (!s.caFile.empty()) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(s.caFile, ec)) {
-      return fail(invalid(accountId, "caFile", "\"" + s.caFile + "\" is not a regular file"));
+      return fail(invalidAccountSetting("mqtt", accountId, "caFile", "\"" + s.caFile + "\" is not a regular file"));
     }
   }
   if (auto st = config::checkMqttReplyTopic(s.replyTopic); !st) {
-    return fail(invalid(accountId, "replyTopic", st.error().message));
+    return fail(invalidAccountSetting("mqtt", accountId, "replyTopic", st.error().message));
   }
   if (s.probeTopic.empty()) {
     s.probeTopic = "talon/probe/" + s.clientId;
     if (!config::isMqttTopicName(s.probeTopic)) {
-      return fail(invalid(accountId, "probeTopic", "is required: the client id makes no topic name"));
+      return fail(
+          invalidAccountSetting("mqtt", accountId, "probeTopic", "is required: the client id makes no topic name"));
     }
   } else if (!config::isMqttTopicName(s.probeTopic)) {
-    return fail(invalid(accountId, "probeTopic", "is not an MQTT topic name (no '+' or '#', not empty)"));
+    return fail(
+        invalidAccountSetting("mqtt", accountId, "probeTopic", "is not an MQTT topic name (no '+' or '#', not empty)"));
   }
   std::string format;
   if (auto st = str("replyFormat", format); !st) return fail(st.error());
   if (format == "json") {
     s.replyFormat = ReplyFormat::kJson;
   } else if (!format.empty() && format != "text") {
-    return fail(invalid(accountId, "replyFormat", "must be \"text\" or \"json\""));
+    return fail(invalidAccountSetting("mqtt", accountId, "replyFormat", "must be \"text\" or \"json\""));
   }
   if (auto st = integer("qos", s.qos, 0, 2); !st) return fail(st.error());
   if (auto st = integer("keepaliveSeconds", s.keepaliveSeconds, 5, 65535); !st) return fail(st.error());
@@ -172,7 +172,7 @@ Result<MqttSettings> MqttSettings::parse(std::string_view accountId, const json:
       std::string key = "subscriptions";
       if (v->is_array()) key += "[" + std::to_string(e.index) + "]";
       if (!e.member.empty()) key += "." + e.member;
-      return fail(invalid(accountId, key, e.message));
+      return fail(invalidAccountSetting("mqtt", accountId, key, e.message));
     }
     s.subscriptions = std::move(*subs);
   }
@@ -772,7 +772,7 @@ ChannelHealth MqttChannel::health() const {
 
 ChannelCapabilities MqttChannel::capabilities() const {
   ChannelCapabilities c;
-  c.maxTextChars = kMaxTextChars;
+  c.maxTextChars = kMqttMaxTextChars;
   c.typing = false;
   return c;
 }

@@ -16,14 +16,14 @@ namespace {
 
 using namespace std::chrono_literals;
 
-Result<MqttSettings> parse(const std::string& json) {
+Result<MqttSettings> mqttParse(const std::string& json) {
   auto v = parseJson(json);
   EXPECT_TRUE(v && v->is_object()) << json;
   return MqttSettings::parse("home", v->as_object());
 }
 
 TEST(MqttSettingsTest, DefaultsAndValues) {
-  auto s = parse(R"({"url": "mqtt://127.0.0.1:1884"})");
+  auto s = mqttParse(R"({"url": "mqtt://127.0.0.1:1884"})");
   ASSERT_TRUE(s) << s.error().toString();
   EXPECT_EQ(s->broker.host, "127.0.0.1");
   EXPECT_EQ(s->broker.port, 1884);
@@ -36,7 +36,7 @@ TEST(MqttSettingsTest, DefaultsAndValues) {
   EXPECT_EQ(s->keepaliveSeconds, 60);
   EXPECT_TRUE(s->subscriptions.empty());
 
-  auto full = parse(R"({"url": "mqtts://b", "clientId": "c1", "username": "u", "password": "p", "qos": 0,
+  auto full = mqttParse(R"({"url": "mqtts://b", "clientId": "c1", "username": "u", "password": "p", "qos": 0,
                         "keepaliveSeconds": 10, "replyTopic": "out/{peer}", "replyFormat": "json",
                         "probeTopic": "probe", "enabled": true, "name": "Home",
                         "subscriptions": [{"topic": "in/+", "senderLevel": 1, "qos": 2},
@@ -69,7 +69,7 @@ TEST(MqttSettingsTest, BadValuesNameTheirKey) {
       {R"({"url": 5})", "url"},
   };
   for (const auto& [json, key] : cases) {
-    auto r = parse(json);
+    auto r = mqttParse(json);
     ASSERT_FALSE(r) << json;
     EXPECT_EQ(r.error().code, ErrorCode::kConfigInvalid);
     EXPECT_EQ(r.error().message.rfind("channels.mqtt.accounts.home." + std::string(key) + ":", 0), 0u)

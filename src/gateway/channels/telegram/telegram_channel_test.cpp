@@ -17,7 +17,7 @@
 namespace talon::gateway::channels {
 namespace {
 
-constexpr std::string_view kConfig = R"({
+constexpr std::string_view kTelegramConfig = R"({
   bindings: [ { agentId: "main", match: { channel: "telegram", accountId: "*" } } ],
   channels: {
     telegram: {
@@ -59,7 +59,7 @@ class TelegramChannelTest : public ::testing::Test {
 
   static testing::GatewayComponentsOptions options() {
     testing::GatewayComponentsOptions o;
-    o.configText = std::string(kConfig);
+    o.configText = std::string(kTelegramConfig);
     return o;
   }
 

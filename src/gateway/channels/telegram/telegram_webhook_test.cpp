@@ -17,7 +17,7 @@ namespace {
 
 constexpr std::string_view kSecret = "hook-Secret_42";
 
-constexpr std::string_view kConfig = R"({
+constexpr std::string_view kWebhookConfig = R"({
   bindings: [ { agentId: "main", match: { channel: "telegram", accountId: "*" } } ],
   channels: {
     telegram: {
@@ -101,7 +101,7 @@ class TelegramWebhookTest : public ::testing::Test {
 
   static testing::GatewayComponentsOptions options() {
     testing::GatewayComponentsOptions o;
-    o.configText = std::string(kConfig);
+    o.configText = std::string(kWebhookConfig);
     return o;
   }
 

@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "gateway/channels/account_settings.h"
 #include "gateway/channels/irc/irc_protocol.h"
 
 namespace talon::gateway::channels {
@@ -22,20 +23,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t kMaxTextChars = 10000;
+constexpr std::size_t kXmppMaxTextChars = 10000;
 constexpr const char* kPingNs = "urn:xmpp:ping";
 constexpr const char* kDelayNs = "urn:xmpp:delay";
 constexpr const char* kMucNs = "http://jabber.org/protocol/muc";
 constexpr const char* kMucUserNs = "http://jabber.org/protocol/muc#user";
 constexpr const char* kStanzaErrorNs = "urn:ietf:params:xml:ns:xmpp-stanzas";
-
-std::string keyPath(std::string_view accountId, std::string_view key) {
-  return "channels.xmpp.accounts." + std::string(accountId) + "." + std::string(key);
-}
-
-Error invalid(std::string_view accountId, std::string_view key, std::string_view what) {
-  return Error{ErrorCode::kConfigInvalid, keyPath(accountId, key) + ": " + std::string(what)};
-}
 
 void initLibrary() {
   static std::once_flag once;
@@ -87,56 +80,61 @@ Result<XmppSettings> XmppSettings::parse(std::string_view accountId, const json:
   static const std::set<std::string, std::less<>> kKnown = {
       "jid", "password", "resource", "server", "port", "allowPlaintext", "caFile", "nick", "rooms", "enabled", "name"};
   for (const auto& kv : settings) {
-    if (!kKnown.contains(kv.key())) return fail(invalid(accountId, kv.key(), "is not an XMPP channel setting"));
+    if (!kKnown.contains(kv.key()))
+      return fail(invalidAccountSetting("xmpp", accountId, kv.key(), "is not an XMPP channel setting"));
   }
   XmppSettings s;
   auto str = [&](std::string_view key, std::string& out) -> Status {
     const auto* v = settings.if_contains(key);
     if (!v || v->is_null()) return {};
-    if (!v->is_string()) return fail(invalid(accountId, key, "must be a string"));
+    if (!v->is_string()) return fail(invalidAccountSetting("xmpp", accountId, key, "must be a string"));
     out = std::string(v->as_string());
     return {};
   };
   std::string jid;
   if (auto st = str("jid", jid); !st) return fail(st.error());
-  if (jid.empty()) return fail(invalid(accountId, "jid", "is required (the account's bare JID, user@domain)"));
+  if (jid.empty())
+    return fail(invalidAccountSetting("xmpp", accountId, "jid", "is required (the account's bare JID, user@domain)"));
   auto parsedJid = config::parseXmppAccountJid(jid);
-  if (!parsedJid) return fail(invalid(accountId, "jid", parsedJid.error().message));
+  if (!parsedJid) return fail(invalidAccountSetting("xmpp", accountId, "jid", parsedJid.error().message));
   s.jid = std::move(*parsedJid);
   for (auto [key, out] : {std::pair{"password", &s.password}, std::pair{"resource", &s.resource},
                           std::pair{"server", &s.server}, std::pair{"caFile", &s.caFile}, std::pair{"nick", &s.nick}}) {
     if (auto st = str(key, *out); !st) return fail(st.error());
   }
-  if (s.password.empty()) return fail(invalid(accountId, "password", "is required"));
+  if (s.password.empty()) return fail(invalidAccountSetting("xmpp", accountId, "password", "is required"));
   if (s.resource.empty() || s.resource.find('/') != std::string::npos) {
-    return fail(invalid(accountId, "resource", "must be a non-empty resource without '/'"));
+    return fail(invalidAccountSetting("xmpp", accountId, "resource", "must be a non-empty resource without '/'"));
   }
   if (const auto* v = settings.if_contains("port"); v && !v->is_null()) {
     // JSON5 gives an int64; a settings object built in code may hold a uint64.
     const int64_t port = v->is_int64()    ? v->as_int64()
                          : v->is_uint64() ? static_cast<int64_t>(v->as_uint64() & 0xfffff)
                                           : 0;
-    if (port < 1 || port > 65535) return fail(invalid(accountId, "port", "must be an integer from 1 to 65535"));
+    if (port < 1 || port > 65535)
+      return fail(invalidAccountSetting("xmpp", accountId, "port", "must be an integer from 1 to 65535"));
     s.port = static_cast<int>(port);
   }
   if (const auto* v = settings.if_contains("allowPlaintext"); v && !v->is_null()) {
-    if (!v->is_bool()) return fail(invalid(accountId, "allowPlaintext", "must be true or false"));
+    if (!v->is_bool()) return fail(invalidAccountSetting("xmpp", accountId, "allowPlaintext", "must be true or false"));
     s.allowPlaintext = v->as_bool();
   }
   if (s.allowPlaintext && !config::isLoopbackHost(s.host())) {
-    return fail(invalid(accountId, "allowPlaintext",
-                        "is only allowed for a server on this machine's loopback (localhost, 127.0.0.0/8, ::1), "
-                        "not \"" +
-                            s.host() + "\""));
+    return fail(
+        invalidAccountSetting("xmpp", accountId, "allowPlaintext",
+                              "is only allowed for a server on this machine's loopback (localhost, 127.0.0.0/8, ::1), "
+                              "not \"" +
+                                  s.host() + "\""));
   }
   if (!s.caFile.empty()) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(s.caFile, ec)) {
-      return fail(invalid(accountId, "caFile", "\"" + s.caFile + "\" is not a regular file"));
+      return fail(invalidAccountSetting("xmpp", accountId, "caFile", "\"" + s.caFile + "\" is not a regular file"));
     }
   }
   if (s.nick.empty()) s.nick = s.jid.local;
-  if (auto st = config::checkXmppNick(s.nick); !st) return fail(invalid(accountId, "nick", st.error().message));
+  if (auto st = config::checkXmppNick(s.nick); !st)
+    return fail(invalidAccountSetting("xmpp", accountId, "nick", st.error().message));
   if (const auto* v = settings.if_contains("rooms"); v && !v->is_null()) {
     auto rooms = config::parseXmppRooms(*v);
     if (!rooms) {
@@ -144,7 +142,7 @@ Result<XmppSettings> XmppSettings::parse(std::string_view accountId, const json:
       std::string key = "rooms";
       if (v->is_array()) key += "[" + std::to_string(e.index) + "]";
       if (!e.member.empty()) key += "." + e.member;
-      return fail(invalid(accountId, key, e.message));
+      return fail(invalidAccountSetting("xmpp", accountId, key, e.message));
     }
     s.rooms = std::move(*rooms);
     for (auto& room : s.rooms) {
@@ -854,7 +852,7 @@ ChannelHealth XmppChannel::health() const {
 
 ChannelCapabilities XmppChannel::capabilities() const {
   ChannelCapabilities c;
-  c.maxTextChars = kMaxTextChars;
+  c.maxTextChars = kXmppMaxTextChars;
   c.typing = false;
   return c;
 }

@@ -16,14 +16,14 @@ namespace {
 
 using namespace std::chrono_literals;
 
-Result<XmppSettings> parse(const std::string& json) {
+Result<XmppSettings> xmppParse(const std::string& json) {
   auto v = parseJson(json);
   EXPECT_TRUE(v && v->is_object()) << json;
   return XmppSettings::parse("work", v->as_object());
 }
 
 TEST(XmppSettingsTest, DefaultsAndValues) {
-  auto s = parse(R"({"jid": "Talon@Example.org", "password": "pw"})");
+  auto s = xmppParse(R"({"jid": "Talon@Example.org", "password": "pw"})");
   ASSERT_TRUE(s) << s.error().toString();
   EXPECT_EQ(s->jid.bare(), "talon@example.org");
   EXPECT_EQ(s->host(), "example.org");
@@ -33,7 +33,7 @@ TEST(XmppSettingsTest, DefaultsAndValues) {
   EXPECT_EQ(s->nick, "talon");
   EXPECT_TRUE(s->rooms.empty());
 
-  auto full = parse(R"({"jid": "t@localhost", "password": "pw", "server": "127.0.0.1", "port": 15222,
+  auto full = xmppParse(R"({"jid": "t@localhost", "password": "pw", "server": "127.0.0.1", "port": 15222,
                         "allowPlaintext": true, "resource": "gw", "nick": "Bot", "enabled": true, "name": "Work",
                         "rooms": ["Ops@Conference.localhost", {"jid": "dev@conference.localhost", "nick": "b2"}]})");
   ASSERT_TRUE(full) << full.error().toString();
@@ -62,15 +62,16 @@ TEST(XmppSettingsTest, BadValuesNameTheirKey) {
       {R"({"jid": "t@example.org", "password": "pw", "tls": false})", "tls"},
   };
   for (const auto& [json, key] : cases) {
-    auto s = parse(json);
+    auto s = xmppParse(json);
     ASSERT_FALSE(s) << json;
     EXPECT_EQ(s.error().code, ErrorCode::kConfigInvalid);
     EXPECT_NE(s.error().message.find(std::string("channels.xmpp.accounts.work.") + key), std::string::npos)
         << s.error().message;
   }
   // Plaintext is accepted for this machine's loopback.
-  EXPECT_TRUE(parse(R"({"jid": "t@example.org", "password": "pw", "server": "127.0.0.1", "allowPlaintext": true})"));
-  EXPECT_TRUE(parse(R"({"jid": "t@localhost", "password": "pw", "allowPlaintext": true})"));
+  EXPECT_TRUE(
+      xmppParse(R"({"jid": "t@example.org", "password": "pw", "server": "127.0.0.1", "allowPlaintext": true})"));
+  EXPECT_TRUE(xmppParse(R"({"jid": "t@localhost", "password": "pw", "allowPlaintext": true})"));
 }
 
 const std::vector<config::XmppRoom> kRooms = {{"lobby@conference.localhost", "talon"}};
@@ -139,7 +140,8 @@ TEST(XmppChannelTest, AServerThatCannotBeReachedIsRetriedWithBackoff) {
   context.accountId = "work";
   context.executors = executors.executors();
   context.clock = clock;
-  auto settings = parse(R"({"jid": "t@localhost", "password": "pw", "server": "127.0.0.1", "allowPlaintext": true})");
+  auto settings =
+      xmppParse(R"({"jid": "t@localhost", "password": "pw", "server": "127.0.0.1", "allowPlaintext": true})");
   ASSERT_TRUE(settings);
   settings->port = closedPort();
   auto channel = XmppChannel::create(context, *settings);
