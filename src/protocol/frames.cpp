@@ -6,6 +6,7 @@
 #include <array>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 
 #include "protocol/errors.h"
 
@@ -187,6 +188,25 @@ Expected<RequestFrame, FrameError> RequestFrameParser::parse(std::string_view te
   return frame;
 }
 
+namespace {
+
+/// True when one of the 8 bytes of `w` needs more than a copy in a JSON string: a control byte
+/// (< 0x20), '"', '\\' or a non-ASCII byte (>= 0x80, checked as UTF-8 byte by byte). The usual
+/// "has a byte less than n / equal to c" word tricks (exact for "any byte"; Bit Twiddling Hacks,
+/// "Determine if a word has a byte less than n").
+constexpr bool jsonWordNeedsCare(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  const uint64_t quote = w ^ (kOnes * '"');
+  const uint64_t backslash = w ^ (kOnes * '\\');
+  const uint64_t control = (w - kOnes * 0x20) & ~w;
+  const uint64_t isQuote = (quote - kOnes) & ~quote;
+  const uint64_t isBackslash = (backslash - kOnes) & ~backslash;
+  return ((control | isQuote | isBackslash | w) & kHigh) != 0;
+}
+
+}  // namespace
+
 void appendJsonString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
@@ -194,6 +214,14 @@ void appendJsonString(std::string& out, std::string_view s) {
   std::size_t i = 0;
   const auto flush = [&] { out.append(s.data() + runStart, i - runStart); };
   while (i < s.size()) {
+    // Plain ASCII text, 8 bytes at a time: it is copied with the run at the next flush.
+    while (i + 8 <= s.size()) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      if (jsonWordNeedsCare(w)) break;
+      i += 8;
+    }
+    if (i >= s.size()) break;
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
       ++i;

@@ -5,6 +5,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "base/json.h"
 #include "protocol/errors.h"
@@ -156,6 +157,24 @@ TEST(JsonString, KeepsValidUtf8AndReplacesInvalidBytes) {
   auto parsed = parseJson(out);
   ASSERT_TRUE(parsed) << out;
   EXPECT_EQ(out, R"("a\ufffdb\ufffd\ufffdc\ufffd\ufffd\ufffdd\ufffd\ufffd")");
+}
+
+TEST(JsonString, EverySpecialByteIsFoundAtEveryOffsetOfALongRun) {
+  // The plain-ASCII fast path reads 8 bytes at a time: a byte that needs care must be found wherever it
+  // falls in a word, and the text after it must continue correctly. Boost.JSON's serializer is the
+  // reference for ASCII and valid UTF-8.
+  const std::vector<std::string> specials = {"\"",   "\\",   "\n",       std::string(1, '\0'),
+                                             "\x1f", "\x7f", "\xc3\xa9", "\xe2\x82\xac"};
+  for (const auto& special : specials) {
+    for (std::size_t at = 0; at < 24; ++at) {
+      std::string text(at, 'a');
+      text += special;
+      text += std::string(19, 'z');
+      std::string out;
+      appendJsonString(out, text);
+      EXPECT_EQ(out, json::serialize(json::string(text))) << "special byte at offset " << at;
+    }
+  }
 }
 
 TEST(ResponseEncoding, OkWithPreSerializedPayloadRoundTrips) {
