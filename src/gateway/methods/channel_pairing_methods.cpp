@@ -11,6 +11,7 @@
 
 #include "base/clock.h"
 #include "base/hash.h"
+#include "gateway/live_config.h"
 #include "gateway/methods/builtin_methods.h"
 #include "gateway/routing/access_gate.h"
 #include "gateway/routing/id_normalization.h"
@@ -77,7 +78,8 @@ std::optional<std::string> lowerParam(const json::object& params, std::string_vi
 }  // namespace
 
 Status registerChannelPairingMethods(MethodRegistry& registry, const GatewayServices& services) {
-  auto config = services.config;
+  // channels.* is reloaded live (live_config.h): read the running config on every call.
+  LiveConfig* live = &services.liveConfig;
   auto& store = services.store;
   auto executors = services.executors;
   auto clock = services.clock;
@@ -86,13 +88,14 @@ Status registerChannelPairingMethods(MethodRegistry& registry, const GatewayServ
       {"channels.pairing.list",
        protocol::Scope::kPairing,
        {{"channel", ParamType::kString}, {"accountId", ParamType::kString}},
-       [config, &store, executors, clock](const MethodCall& call) {
+       [live, &store, executors, clock](const MethodCall& call) {
          auto channel = lowerParam(call.params, "channel");
          std::optional<std::string> account;
          if (auto a = getString(call.params, "accountId"); a && !routing::trimWhitespace(*a).empty()) {
            account = routing::normalizeAccountId(*a);
          }
-         executors.blocking([config, &store, clock, call, channel, account] {
+         executors.blocking([live, &store, clock, call, channel, account] {
+           const auto config = live->running();
            // Accounts: every configured channel account whose effective dmPolicy is "pairing".
            routing::AccessGate policies(config->config.channels, nullptr, clock);
            json::array accounts;

@@ -3,6 +3,10 @@
 // request that no longer exists.
 #include <gtest/gtest.h>
 
+#include <mutex>
+
+#include "config/config_loader.h"
+#include "gateway/live_config.h"
 #include "gateway/methods/builtin_methods.h"
 #include "support/json_text.h"
 #include "support/method_harness.h"
@@ -47,6 +51,25 @@ TEST_F(ChannelPairingMethodsTest, ListShowsPairingAccountsAndRequestsWithoutThei
   EXPECT_EQ(json::serialize(listed.payload).find(code_), std::string::npos);  // the code is never shown
   EXPECT_EQ(p.at("limits").at("pendingPerAccount").as_int64(), 3);
   EXPECT_EQ(p.at("limits").at("ttlMs").as_int64(), 3600000);
+}
+
+TEST_F(ChannelPairingMethodsTest, ListFollowsALiveReloadOfTheChannels) {
+  // channels.* is reloaded without a restart: "work" turns into a pairing account and the list shows it.
+  config::LoadOptions load;
+  load.env = config::Environment{};
+  auto loaded = config::loadConfigText(R"({ channels: { loopback: { accounts: { work: { dmPolicy: "pairing" } } } } })",
+                                       gw_.dir.path() / "talon.json", load);
+  ASSERT_TRUE(loaded) << loaded.error().toString();
+  {
+    std::lock_guard lock(gw_.liveConfig->writeMutex());
+    ASSERT_TRUE(gw_.liveConfig->offer(*loaded).applied);
+  }
+  auto listed = harness_.call("channels.pairing.list", jsonValue(R"({"channel":"loopback"})"));
+  ASSERT_TRUE(listed.ok) << (listed.error ? listed.error->toString() : "");
+  const auto& accounts = listed.payload.at("accounts").as_array();
+  ASSERT_EQ(accounts.size(), 2u) << json::serialize(listed.payload);
+  EXPECT_EQ(accounts[0].at("accountId").as_string(), "default");
+  EXPECT_EQ(accounts[1].at("accountId").as_string(), "work");
 }
 
 TEST_F(ChannelPairingMethodsTest, ApproveByRequestIdAllowsTheSender) {
