@@ -17,6 +17,7 @@
 
 #include "base/clock.h"
 #include "gateway/agent/agent_runner.h"
+#include "store/run_repository.h"
 
 namespace talon::gateway {
 
@@ -42,6 +43,9 @@ class RunRegistry {
   std::optional<TrackedRun> claim(const std::string& key, const TrackedRun& run);
   /// Records the outcome of the run registered under `key` and runs the waiters added by waitFor().
   void complete(const std::string& key, const TurnOutcome& outcome);
+  /// Drops `key` (its run never started: the next claim() of the key takes it as new) after handing
+  /// `outcome` to the waiters added by waitFor().
+  void forget(const std::string& key, const TurnOutcome& outcome);
   /// Calls `waiter` with the outcome once the run under `key` completes (at once when it already has).
   /// Returns false when the key is unknown.
   bool waitFor(const std::string& key, std::function<void(const TurnOutcome&)> waiter);
@@ -63,5 +67,12 @@ class RunRegistry {
   std::list<std::string> lru_;
   std::unordered_map<std::string, Entry> runs_;
 };
+
+/// The terminal outcome of a run an earlier process (or an evicted key) recorded, as the runner would
+/// have reported it: ok → its final text; error → its stored error (code and public message); aborted →
+/// the abort (not retryable: the key's run is over). A run still marked running was interrupted (its
+/// process died and the start-up sweep could not mark it): it is answered as aborted by shutdown too,
+/// never as UNAVAILABLE, which would invite the client to retry a key that can never complete.
+TurnOutcome storedRunOutcome(const store::RunRecord& run);
 
 }  // namespace talon::gateway

@@ -41,6 +41,20 @@ TEST(RunRegistryTest, WaitersGetTheOutcomeOnceItIsThere) {
   EXPECT_EQ(seen, (std::vector<std::string>{"early:a", "late:a"}));
 }
 
+TEST(RunRegistryTest, AForgottenKeyTellsItsWaitersAndIsNewAgain) {
+  RunRegistry registry;
+  ASSERT_FALSE(registry.claim("k1", run("r1")));
+  std::vector<std::string> seen;
+  EXPECT_TRUE(registry.waitFor("k1", [&](const TurnOutcome& o) { seen.push_back(o.runId); }));
+  registry.forget("k1", outcome("r1", ""));  // r1 never started
+  EXPECT_EQ(seen, std::vector<std::string>{"r1"});
+  EXPECT_FALSE(registry.waitFor("k1", [](const TurnOutcome&) { FAIL(); }));
+  EXPECT_FALSE(registry.claim("k1", run("r2")));  // the retry starts its own run
+  auto again = registry.claim("k1", run("r3"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->runId, "r2");
+}
+
 TEST(RunRegistryTest, CapacityForgetsTheOldestFinishedKeysButNeverARunningOne) {
   RunRegistry registry(2);
   ASSERT_FALSE(registry.claim("running", run("r0")));

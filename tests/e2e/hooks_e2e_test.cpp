@@ -69,6 +69,12 @@ class HooksE2E : public ::testing::Test {
     signing: { secret: "${HOOKS_SIGNING_SECRET}", toleranceSeconds: 300 },
   },
 })");
+    startGateway();
+  }
+
+  /// Starts `talon gateway run` over dir_ (its state in dir_/state, kept across restarts).
+  void startGateway() {
+    fs::remove(dir_ / "gateway.port");
     gateway_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{TALON_BINARY, "gateway", "run", "--config", (dir_ / "talon.json").string(), "--port",
                                  "0", "--port-file", (dir_ / "gateway.port").string()},
@@ -178,6 +184,28 @@ TEST_F(HooksE2E, MappingRendersItsTemplateIntoAPersistentSession) {
   auto first = json::serialize(messages[0]);
   EXPECT_NE(first.find("deploy of api finished: green"), std::string::npos) << first;
   EXPECT_EQ(finalText(json::object{{"message", messages[1]}}), "deploy noted");
+}
+
+TEST_F(HooksE2E, ARetriedIdempotencyKeyIsAnsweredByTheFirstRunAcrossARestart) {
+  const std::string body =
+      R"({"message": "deploy 7 finished", "idempotencyKey": "deploy-7", "waitForCompletion": true})";
+  auto first = post("/hooks/agent", body, bearer());
+  ASSERT_EQ(first.status, 200) << first.body << "\n" << gateway_->log();
+  auto firstBody = parseJson(first.body);
+  ASSERT_TRUE(firstBody && firstBody->is_object());
+  const std::string runId(firstBody->at("runId").as_string());
+  EXPECT_EQ(firstBody->at("completion").at("status"), "ok");
+
+  // A new process over the same state dir: the run ledger still knows the key.
+  gateway_.reset();
+  startGateway();
+  auto again = post("/hooks/agent", body, bearer());
+  ASSERT_EQ(again.status, 200) << again.body << "\n" << gateway_->log();
+  auto againBody = parseJson(again.body);
+  ASSERT_TRUE(againBody && againBody->is_object());
+  EXPECT_EQ(againBody->at("runId").as_string(), runId) << "a retry must not start a second run";
+  EXPECT_EQ(againBody->at("completion").at("status"), "ok");
+  EXPECT_EQ(againBody->at("completion").at("replyDisposition"), "visible");
 }
 
 }  // namespace

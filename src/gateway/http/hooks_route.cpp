@@ -10,6 +10,7 @@
 
 #include <algorithm>
 
+#include "base/hash.h"
 #include "base/ids.h"
 #include "base/json.h"
 #include "base/text.h"
@@ -18,12 +19,14 @@
 #include "gateway/http/hook_template.h"
 #include "gateway/routing/id_normalization.h"
 #include "gateway/routing/session_key.h"
+#include "gateway/run_registry.h"
 #include "gateway/trace_intake.h"
 #include "net/http_router.h"
 #include "security/audit_sink.h"
 #include "security/auth_rate_limiter.h"
 #include "security/secret.h"
 #include "security/webhook_signature.h"
+#include "store/store.h"
 
 namespace talon::gateway::http {
 namespace {
@@ -33,7 +36,7 @@ constexpr health::MetricSpec kHookMetrics[] = {
     {"talon_hooks_requests_total",
      health::MetricType::kCounter,
      "Requests to the hooks endpoints, by result (accepted, unauthorized, rate_limited, bad_request, "
-     "not_found, too_large, unsupported, failed).",
+     "not_found, too_large, unsupported, failed, replayed).",
      {"result"}},
 };
 
@@ -83,6 +86,31 @@ std::optional<std::string> trimmedString(const json::object& o, std::string_view
 /// Where a session key came from (OpenClaw resolveHookSessionKey `source`).
 enum class KeySource { kRequest, kMappingStatic, kMappingTemplated };
 
+/// OpenClaw's resolveHookIdempotencyKey: the `Idempotency-Key` header, else `X-OpenClaw-Idempotency-Key`,
+/// else the payload's `idempotencyKey`; each trimmed, and taken only when non-empty and at most 256
+/// characters. "" when none is.
+std::string hookIdempotencyKey(const net::HttpRequest& req, const json::object& payload) {
+  for (std::string_view h : {"idempotency-key", "x-openclaw-idempotency-key"}) {
+    std::string key = trimWhitespace(req.header(h));
+    if (!key.empty() && key.size() <= 256) return key;
+  }
+  if (const auto* k = payload.if_contains("idempotencyKey"); k && k->is_string()) {
+    std::string key = trimWhitespace(k->get_string());
+    if (!key.empty() && key.size() <= 256) return key;
+  }
+  return {};
+}
+
+/// The outcome of a hook run that never started (the replay lookup or the runner refused it).
+TurnOutcome failedHookOutcome(std::string runId, std::string sessionKey, std::string agentId, Error error) {
+  TurnOutcome o;
+  o.runId = std::move(runId);
+  o.sessionKey = std::move(sessionKey);
+  o.agentId = std::move(agentId);
+  o.error = std::move(error);
+  return o;
+}
+
 /// One agent run a request asks for, before policy.
 struct AgentAction {
   std::string message;
@@ -100,14 +128,17 @@ struct AgentAction {
   std::string authMethod;  // "token" | "signature"
 };
 
-class HooksIngress {
+class HooksIngress : public std::enable_shared_from_this<HooksIngress> {
  public:
   HooksIngress(config::HooksConfig cfg, const AgentDirectory& agents, AgentRunner& runner, security::AuditSink& audit,
-               ClockPtr clock, health::MetricFamily& requests, const TraceIntake* traces)
+               ClockPtr clock, health::MetricFamily& requests, const TraceIntake* traces, store::Store& store,
+               Executors executors)
       : cfg_(std::move(cfg)),
         agents_(agents),
         runner_(runner),
         audit_(audit),
+        store_(store),
+        executors_(std::move(executors)),
         clock_(clock),
         token_(cfg_.token),
         limiter_(hookRateLimit(), clock),
@@ -261,10 +292,7 @@ class HooksIngress {
       a.agentId = *id;
       a.agentFromRequest = true;
     }
-    if (const auto* k = payload.if_contains("idempotencyKey"); k && k->is_string()) {
-      std::string key = trimWhitespace(k->get_string());
-      if (!key.empty() && key.size() <= 256) a.idempotencyKey = key;
-    }
+    a.idempotencyKey = hookIdempotencyKey(ex->request(), payload);
     a.sessionKey = trimmedString(payload, "sessionKey").value_or("");
     if (payload.contains("sessionMode")) {
       auto mode = getString(payload, "sessionMode");
@@ -345,19 +373,7 @@ class HooksIngress {
     a.keySource = templated ? KeySource::kMappingTemplated : KeySource::kMappingStatic;
     a.sessionMode = mapping->sessionMode;
     a.timeoutSeconds = mapping->timeoutSeconds;
-    // OpenClaw resolveHookIdempotencyKey: headers first, then the payload.
-    for (std::string_view h : {"idempotency-key", "x-openclaw-idempotency-key"}) {
-      std::string key = trimWhitespace(req.header(h));
-      if (!key.empty() && key.size() <= 256) {
-        a.idempotencyKey = key;
-        break;
-      }
-    }
-    if (a.idempotencyKey.empty()) {
-      if (auto key = trimmedString(ctx.payload.get_object(), "idempotencyKey"); key && key->size() <= 256) {
-        a.idempotencyKey = *key;
-      }
-    }
+    a.idempotencyKey = hookIdempotencyKey(req, ctx.payload.get_object());
     // OpenClaw validateAction.
     if (templated && a.sessionKey.empty()) {
       count("bad_request");
@@ -468,20 +484,85 @@ class HooksIngress {
     turn.message = a.message;
     turn.channel = "webhook";
     turn.trace = acceptHttpTraceparent(traces_, ex->request().header("traceparent"));
-    turn.idempotencyKey = a.idempotencyKey;
     if (a.timeoutSeconds) turn.timeout = std::chrono::seconds(*a.timeoutSeconds);
-    std::string runId = turn.runId;
-    std::string sessionKey = turn.sessionKey;
-    spdlog::info("hook {} ({}) runId={} agent={} session={}", a.name, a.sourcePath, runId, agentId, sessionKey);
-    if (a.waitForCompletion) {
-      turn.onDone = [ex, runId](const TurnOutcome& out) {
-        json::object completion{{"status", out.error ? "error" : "ok"},
-                                {"replyDisposition", out.error || out.text.empty() ? "empty" : "visible"}};
-        ex->respond(jsonBody(200, json::object{{"ok", true}, {"runId", runId}, {"completion", completion}}));
-      };
+    if (a.idempotencyKey.empty()) return submit(ex, std::move(a), std::move(turn));
+
+    // OpenClaw's hook replay (dispatchAgentHookWithReplay): the same idempotencyKey for the same hook
+    // and the same request answers the first dispatch instead of starting another run. The run keeps
+    // the replay key as its idempotency key, so a retry after a restart is answered from the run ledger
+    // until the key's TTL (gateway.idempotency.ttlSeconds) releases it.
+    turn.idempotencyKey = hookReplayKey(a, agentId, hookKey);
+    TrackedRun tracked{turn.runId, turn.sessionKey, agentId, false, {}};
+    if (auto existing = replays_.claim(turn.idempotencyKey, tracked))
+      return replay(ex, a, turn.idempotencyKey, *existing);
+    executors_.blocking([self = shared_from_this(), this, ex, a = std::move(a), turn = std::move(turn)]() mutable {
+      auto previous = store_.idempotency().findRun(turn.idempotencyKey);
+      if (!previous) {
+        replays_.forget(turn.idempotencyKey,
+                        failedHookOutcome(turn.runId, turn.sessionKey, turn.agentId, previous.error()));
+        count("failed");
+        spdlog::warn("hook {}: the replay lookup failed: {}", a.sourcePath, previous.error().toString());
+        return ex->respond(jsonBody(503, json::object{{"ok", false}, {"error", previous.error().publicMessage()}}));
+      }
+      if (*previous) {
+        TrackedRun old{(*previous)->runId, (*previous)->sessionKey, (*previous)->agentId, true,
+                       storedRunOutcome(**previous)};
+        replays_.complete(turn.idempotencyKey, old.outcome);
+        return replay(ex, a, turn.idempotencyKey, old);
+      }
+      submit(ex, std::move(a), std::move(turn));
+    });
+  }
+
+  /// "hook:<sha256>" of the request's replay scope: OpenClaw's buildHookReplayCacheKey takes the hook
+  /// path, the target agent, the requested (or default) session key, the message and the other run
+  /// options, then the idempotency key. (Talon has one hooks token, so the token is not part of it.)
+  std::string hookReplayKey(const AgentAction& a, const std::string& agentId, const std::string& hookKey) const {
+    json::object scope{{"path", a.sourcePath},
+                       {"agentId", agentId},
+                       {"sessionKey", a.sessionKey.empty() ? cfg_.defaultSessionKey : a.sessionKey},
+                       {"message", a.message},
+                       {"name", a.name},
+                       {"sessionMode", a.sessionMode},
+                       {"timeoutSeconds", a.timeoutSeconds ? json::value(*a.timeoutSeconds) : json::value(nullptr)}};
+    return "hook:" + sha256Hex(json::serialize(scope) + "\n" + a.idempotencyKey);
+  }
+
+  /// Answers a replayed request as the first one was answered: {ok, runId}, and with waitForCompletion
+  /// the run's completion once it has one.
+  void replay(const net::HttpExchangePtr& ex, const AgentAction& a, const std::string& key, const TrackedRun& run) {
+    count("replayed");
+    spdlog::info("hook {} ({}) replayed runId={}", a.name, a.sourcePath, run.runId);
+    if (!a.waitForCompletion) return ex->respond(jsonBody(200, json::object{{"ok", true}, {"runId", run.runId}}));
+    const std::string runId = run.runId;
+    if (!replays_.waitFor(key, [ex, runId](const TurnOutcome& out) { ex->respond(completionBody(runId, out)); })) {
+      ex->respond(completionBody(runId, run.outcome));
     }
+  }
+
+  static net::HttpResponse completionBody(const std::string& runId, const TurnOutcome& out) {
+    json::object completion{{"status", out.error ? "error" : "ok"},
+                            {"replyDisposition", out.error || out.text.empty() ? "empty" : "visible"}};
+    return jsonBody(200, json::object{{"ok", true}, {"runId", runId}, {"completion", completion}});
+  }
+
+  /// Hands `turn` to the runner and answers (at once, or after the run with waitForCompletion).
+  void submit(const net::HttpExchangePtr& ex, AgentAction a, TurnRequest turn) {
+    const std::string runId = turn.runId;
+    const std::string sessionKey = turn.sessionKey;
+    const std::string agentId = turn.agentId;
+    const std::string key = turn.idempotencyKey;
+    spdlog::info("hook {} ({}) runId={} agent={} session={}", a.name, a.sourcePath, runId, agentId, sessionKey);
+    const bool wait = a.waitForCompletion;
+    turn.onDone = [self = shared_from_this(), this, ex, runId, key, wait](const TurnOutcome& out) {
+      if (!key.empty()) replays_.complete(key, out);
+      if (wait) ex->respond(completionBody(runId, out));
+    };
     auto submitted = runner_.submit(std::move(turn));
     if (!submitted) {
+      if (!key.empty()) {
+        replays_.forget(key, failedHookOutcome(runId, sessionKey, agentId, submitted.error()));
+      }
       count("failed");
       auditDispatch(a, security::AuditOutcome::kFailed, submitted.error().message, agentId, sessionKey, runId);
       spdlog::warn("hook {} runId={} not started: {}", a.sourcePath, runId, submitted.error().toString());
@@ -492,7 +573,7 @@ class HooksIngress {
     }
     count("accepted");
     auditDispatch(a, security::AuditOutcome::kAllowed, {}, agentId, sessionKey, runId);
-    if (!a.waitForCompletion) ex->respond(jsonBody(200, json::object{{"ok", true}, {"runId", runId}}));
+    if (!wait) ex->respond(jsonBody(200, json::object{{"ok", true}, {"runId", runId}}));
   }
 
   const config::HooksConfig cfg_;
@@ -506,6 +587,11 @@ class HooksIngress {
   health::MetricFamily& requests_;
   const TraceIntake* traces_;       // may be null
   std::vector<bool> keyTemplated_;  // by mapping: its sessionKey is a template
+  store::Store& store_;
+  Executors executors_;
+  /// Hook runs by replay key (hookReplayKey), in flight or recently ended; older keys are found in the
+  /// run ledger (the run carries its replay key as its idempotency key).
+  RunRegistry replays_{4096};
 };
 
 }  // namespace
@@ -517,7 +603,7 @@ Status registerHooksRoutes(net::HttpRouter& router, const GatewayServices& servi
   auto families = services.metrics.add(kHookMetrics);
   if (!families) return fail(families.error());
   auto ingress = std::make_shared<HooksIngress>(cfg, services.agents, services.runner, services.audit, services.clock,
-                                                *(*families)[0], services.traces);
+                                                *(*families)[0], services.traces, services.store, services.executors);
   auto handler = [ingress](const net::HttpExchangePtr& ex) { ingress->handle(ex); };
   // Every method is routed here: a wrong one answers OpenClaw's 405 text with `Allow: POST`.
   if (auto s = router.add({{}, cfg.path, net::PathMatch::kExact, handler}); !s) return s;

@@ -328,6 +328,59 @@ TEST_F(HooksRouteTest, WaitForCompletionAnswersAfterTheRun) {
   EXPECT_EQ(completion.at("replyDisposition"), "visible");
 }
 
+TEST_F(HooksRouteTest, ARepeatedIdempotencyKeyAnswersTheFirstRunInsteadOfStartingAnother) {
+  start(hooks());
+  // A request with a key looks the key up in the run ledger on the blocking pool before it answers.
+  auto answered = [&](Sent sent) {
+    EXPECT_TRUE(gw_->executors.runUntil([&] { return sent.status() != -1; }));
+    return sent;
+  };
+  const std::string body = R"({"message": "deploy 42 finished", "idempotencyKey": "deploy-42"})";
+  auto first = answered(post("/hooks/agent", body));
+  ASSERT_EQ(first.status(), 200) << first.text();
+  const std::string runId(first.body().at("runId").as_string());
+  // While the run is in flight, and after it ended: the same run, no second model call.
+  auto inFlight = answered(post("/hooks/agent", body));
+  ASSERT_EQ(inFlight.status(), 200) << inFlight.text();
+  EXPECT_EQ(inFlight.body().at("runId").as_string(), runId);
+  ASSERT_TRUE(gw_->waitCalls(1));
+  gw_->provider->call(0)->answer("noted");
+  ASSERT_TRUE(gw_->settle(runId));
+  auto after = answered(post("/hooks/agent", body));
+  EXPECT_EQ(after.body().at("runId").as_string(), runId);
+  EXPECT_EQ(gw_->provider->count(), 1u);
+  EXPECT_EQ(metric(R"(talon_hooks_requests_total{result="replayed"})"), 2);
+  EXPECT_EQ(metric(R"(talon_hooks_requests_total{result="accepted"})"), 1);
+  // The run carries the scoped replay key, not the caller's raw key.
+  auto run = gw_->store->runs().get(runId);
+  ASSERT_TRUE(run && *run);
+  EXPECT_EQ((*run)->idempotencyKey.rfind("hook:", 0), 0u) << (*run)->idempotencyKey;
+  // The key with another message is another request (OpenClaw scopes the key by the request): a new run.
+  auto other = answered(post("/hooks/agent", R"({"message": "deploy 43 finished", "idempotencyKey": "deploy-42"})"));
+  ASSERT_EQ(other.status(), 200) << other.text();
+  EXPECT_NE(other.body().at("runId").as_string(), runId);
+  // The header form (OpenClaw reads Idempotency-Key first) names the same key.
+  auto header = answered(post("/hooks/agent", R"({"message": "deploy 42 finished"})",
+                              {{"Authorization", "Bearer " + std::string(kToken)}, {"Idempotency-Key", "deploy-42"}}));
+  EXPECT_EQ(header.body().at("runId").as_string(), runId);
+}
+
+TEST_F(HooksRouteTest, AReplayWithWaitForCompletionWaitsForTheFirstRun) {
+  start(hooks());
+  const std::string body = R"({"message": "backup failed", "idempotencyKey": "backup-7", "waitForCompletion": true})";
+  auto first = post("/hooks/agent", body);
+  ASSERT_TRUE(gw_->waitCalls(1));
+  auto second = post("/hooks/agent", body);
+  gw_->executors.runReady();
+  EXPECT_EQ(second.status(), -1);  // waits for the first run's completion
+  gw_->provider->call(0)->answer("on it");
+  ASSERT_TRUE(gw_->executors.runUntil([&] { return first.status() != -1 && second.status() != -1; }));
+  EXPECT_EQ(second.body().at("runId"), first.body().at("runId"));
+  EXPECT_EQ(second.body().at("completion").at("status"), "ok");
+  EXPECT_EQ(second.body().at("completion").at("replyDisposition"), "visible");
+  EXPECT_EQ(gw_->provider->count(), 1u);
+}
+
 // --- Talon's signatures (hooks.signing) ---
 
 class SignedHooksTest : public HooksRouteTest {

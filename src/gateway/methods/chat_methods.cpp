@@ -58,65 +58,6 @@ TurnOutcome failedOutcome(const std::string& runId, const std::string& sessionKe
   return o;
 }
 
-/// The ErrorCode of a run record's stored protocol code, read back through the one mapping
-/// (protocolErrorCode): where several codes share a protocol code the first listed, the general one,
-/// is taken (INVALID_REQUEST → kInvalidArgument, INTERNAL → kInternal); unknown text → kInternal.
-ErrorCode errorCodeFromProtocol(std::string_view protocolCode) {
-  static constexpr ErrorCode kCandidates[] = {ErrorCode::kInvalidArgument,
-                                              ErrorCode::kPermissionDenied,
-                                              ErrorCode::kNotFound,
-                                              ErrorCode::kAlreadyExists,
-                                              ErrorCode::kAgentSelectionRequired,
-                                              ErrorCode::kResourceExhausted,
-                                              ErrorCode::kUnavailable,
-                                              ErrorCode::kDeadlineExceeded,
-                                              ErrorCode::kCancelled,
-                                              ErrorCode::kUpstream,
-                                              ErrorCode::kInternal};
-  for (ErrorCode c : kCandidates) {
-    if (protocolErrorCode(c) == protocolCode) return c;
-  }
-  return ErrorCode::kInternal;
-}
-
-/// The terminal outcome of a run an earlier process recorded, as the runner would have reported it:
-/// ok → its final text; error → its stored error (code and public message); aborted → the abort (not
-/// retryable: the key's run is over). A run still marked running was interrupted (its process died
-/// and the start-up sweep could not mark it): it is answered as aborted by shutdown too, never as
-/// UNAVAILABLE, which would invite the client to retry a key that can never complete.
-TurnOutcome storedOutcome(const store::RunRecord& run) {
-  TurnOutcome o;
-  o.runId = run.runId;
-  o.sessionKey = run.sessionKey;
-  o.agentId = run.agentId;
-  o.model = run.model;
-  o.usage.inputTokens = run.inputTokens;
-  o.usage.outputTokens = run.outputTokens;
-  o.steps = static_cast<int>(run.steps);
-  o.durationMs = run.endedAtMs > run.startedAtMs ? run.endedAtMs - run.startedAtMs : 0;
-  switch (run.status) {
-    case store::RunStatus::kOk:
-      o.text = run.finalText;
-      o.stopReason = "stop";
-      break;
-    case store::RunStatus::kError: {
-      std::string message = run.errorMessage.empty() ? "run failed" : run.errorMessage;
-      o.error = Error(errorCodeFromProtocol(run.errorCode), message, message);
-      o.stopReason = "error";
-      break;
-    }
-    case store::RunStatus::kAborted:
-    case store::RunStatus::kRunning: {
-      std::string message = run.errorMessage.empty() ? "run aborted" : run.errorMessage;
-      o.error = Error(ErrorCode::kCancelled, message, message);
-      o.aborted = true;
-      if (run.status == store::RunStatus::kRunning) o.stopReason = "shutdown";
-      break;
-    }
-  }
-  return o;
-}
-
 /// Starts a run for chat.send / agent, or answers from the idempotency cache. `onAccepted` sends the
 /// first answer; `onOutcome` (optional) runs when the run completes.
 void startRun(const ChatDeps& d, const std::string& requestId, const RpcResponderPtr& r, TurnRequest turn,
@@ -143,7 +84,7 @@ void startRun(const ChatDeps& d, const std::string& requestId, const RpcResponde
     }
     if (*previous) {
       TrackedRun old{(*previous)->runId, (*previous)->sessionKey, (*previous)->agentId, true,
-                     storedOutcome(**previous)};
+                     storedRunOutcome(**previous)};
       d.runs.complete(turn.idempotencyKey, old.outcome);
       onDuplicate(old);
       return;
