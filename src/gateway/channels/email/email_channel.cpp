@@ -609,7 +609,9 @@ struct EmailChannel::State : std::enable_shared_from_this<EmailChannel::State> {
     const std::string from = "<" + settings.from + ">";
     std::unique_ptr<curl_slist, void (*)(curl_slist*)> rcpt(c.slistAppend(nullptr, ("<" + mail.to + ">").c_str()),
                                                             c.slistFreeAll);
-    Upload upload{buildEmail(mail), 0};
+    auto rendered = buildEmail(mail);
+    if (!rendered) return fail(rendered.error());
+    Upload upload{std::move(*rendered), 0};
     CURL* e = h->get();
     c.easySetopt(e, CURLOPT_MAIL_FROM, from.c_str());
     c.easySetopt(e, CURLOPT_MAIL_RCPT, rcpt.get());
@@ -649,6 +651,10 @@ Result<ChannelPtr> EmailChannel::fromContext(const ChannelContext& context) {
 }
 
 Status EmailChannel::start(ChannelSink& sink) {
+  // GMime is opened with dlopen on first use (gmime_library.h): without it the channel cannot read a mail,
+  // so its start fails with the library's name, package and reason (kUnavailable: retried by the channel
+  // manager, so installing the package is enough).
+  if (Status mime = emailMimeAvailable(); !mime) return mime;
   {
     std::lock_guard sinkLock(state_->sinkMu);
     state_->sink = &sink;

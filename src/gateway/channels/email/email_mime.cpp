@@ -1,12 +1,10 @@
 #include "gateway/channels/email/email_mime.h"
 
-#include <gmime/gmime.h>
-
 #include <algorithm>
 #include <cctype>
-#include <cstring>
 #include <memory>
-#include <mutex>
+
+#include "gateway/channels/email/gmime_library.h"
 
 #include "base/text.h"
 
@@ -14,59 +12,60 @@ namespace talon::gateway::channels {
 
 namespace {
 
-void initGMime() {
-  static std::once_flag once;
-  std::call_once(once, [] { g_mime_init(); });
-}
-
-/// A GObject reference, released on scope exit.
+/// A GObject reference, released (g_object_unref through the table) on scope exit.
 template <typename T>
-struct GObjectRef {
+struct GMimeRef {
+  const GMimeApi& api;
   T* p = nullptr;
-  explicit GObjectRef(T* ptr) : p(ptr) {}
-  ~GObjectRef() {
-    if (p != nullptr) g_object_unref(p);
+  GMimeRef(const GMimeApi& a, T* ptr) : api(a), p(ptr) {}
+  ~GMimeRef() {
+    if (p != nullptr) api.objectUnref(p);
   }
-  GObjectRef(const GObjectRef&) = delete;
-  GObjectRef& operator=(const GObjectRef&) = delete;
+  GMimeRef(const GMimeRef&) = delete;
+  GMimeRef& operator=(const GMimeRef&) = delete;
 };
 
-std::string lower(std::string s) {
+/// A string GLib allocated, copied out and released with g_free; "" for null.
+std::string takeGString(const GMimeApi& api, char* s) {
+  std::string out = s != nullptr ? s : "";
+  api.free(s);
+  return out;
+}
+
+std::string mimeLower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
-std::vector<std::string> messageIds(const char* header) {
+std::vector<std::string> messageIds(const GMimeApi& api, const char* header) {
   std::vector<std::string> out;
   if (header == nullptr) return out;
-  GMimeReferences* refs = g_mime_references_parse(nullptr, header);
+  GMimeReferences* refs = api.referencesParse(nullptr, header);
   if (refs == nullptr) return out;
-  for (int i = 0; i < g_mime_references_length(refs); ++i) {
-    const char* id = g_mime_references_get_message_id(refs, i);
+  for (int i = 0; i < api.referencesLength(refs); ++i) {
+    const char* id = api.referencesGetMessageId(refs, i);
     if (id != nullptr && *id != '\0') out.emplace_back(id);
   }
-  g_mime_references_free(refs);
+  api.referencesFree(refs);
   return out;
 }
 
-std::string mimeTypeOf(GMimeObject* object) {
-  GMimeContentType* type = g_mime_object_get_content_type(object);
+std::string mimeTypeOf(const GMimeApi& api, GMimeObject* object) {
+  GMimeContentType* type = api.objectGetContentType(object);
   if (type == nullptr) return "text/plain";
-  char* t = g_mime_content_type_get_mime_type(type);
-  std::string out = t != nullptr ? lower(t) : "application/octet-stream";
-  g_free(t);
-  return out;
+  const std::string t = takeGString(api, api.contentTypeGetMimeType(type));
+  return t.empty() ? "application/octet-stream" : mimeLower(t);
 }
 
-std::size_t decodedSize(GMimePart* part) {
-  GMimeDataWrapper* content = g_mime_part_get_content(part);
+std::size_t decodedSize(const GMimeApi& api, GMimePart* part) {
+  GMimeDataWrapper* content = api.partGetContent(part);
   if (content == nullptr) return 0;
-  GObjectRef<GMimeStream> sink(g_mime_stream_null_new());
-  const ssize_t n = g_mime_data_wrapper_write_to_stream(content, sink.p);
+  GMimeRef<GMimeStream> sink(api, api.streamNullNew());
+  const ssize_t n = api.dataWrapperWriteToStream(content, sink.p);
   return n > 0 ? static_cast<std::size_t>(n) : 0;
 }
 
-struct Walk {
+struct MimePartWalk {
   std::string plain;
   std::string html;
   bool havePlain = false;
@@ -74,48 +73,42 @@ struct Walk {
   std::vector<EmailAttachment> attachments;
 };
 
-void walk(GMimeObject* object, Walk& w) {
+void walkMimeParts(const GMimeApi& api, GMimeObject* object, MimePartWalk& w) {
   if (object == nullptr) return;
-  if (GMIME_IS_MULTIPART(object)) {
-    auto* multipart = GMIME_MULTIPART(object);
-    for (int i = 0; i < g_mime_multipart_get_count(multipart); ++i) walk(g_mime_multipart_get_part(multipart, i), w);
+  if (auto* multipart = gmimeAs<GMimeMultipart>(api, object)) {
+    for (int i = 0; i < api.multipartGetCount(multipart); ++i)
+      walkMimeParts(api, api.multipartGetPart(multipart, i), w);
     return;
   }
-  if (GMIME_IS_MESSAGE_PART(object)) {
+  if (auto* messagePart = gmimeAs<GMimeMessagePart>(api, object)) {
     EmailAttachment a;
-    a.contentType = mimeTypeOf(object);
-    if (GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(object)); inner != nullptr) {
-      if (const char* subject = g_mime_message_get_subject(inner); subject != nullptr) a.filename = subject;
-      char* text = g_mime_object_to_string(GMIME_OBJECT(inner), nullptr);
-      a.sizeBytes = text != nullptr ? std::strlen(text) : 0;
-      g_free(text);
+    a.contentType = mimeTypeOf(api, object);
+    if (GMimeMessage* inner = api.messagePartGetMessage(messagePart); inner != nullptr) {
+      if (const char* subject = api.messageGetSubject(inner); subject != nullptr) a.filename = subject;
+      a.sizeBytes = takeGString(api, api.objectToString(gmimeObjectOf(inner), nullptr)).size();
     }
     w.attachments.push_back(std::move(a));
     return;
   }
-  if (!GMIME_IS_PART(object)) return;
-  auto* part = GMIME_PART(object);
-  const std::string type = mimeTypeOf(object);
-  const char* filename = g_mime_part_get_filename(part);
-  const bool attachment = g_mime_part_is_attachment(part) || (filename != nullptr && *filename != '\0');
-  if (!attachment && GMIME_IS_TEXT_PART(object) && (type == "text/plain" || type == "text/html")) {
+  auto* part = gmimeAs<GMimePart>(api, object);
+  if (part == nullptr) return;
+  const std::string type = mimeTypeOf(api, object);
+  const char* filename = api.partGetFilename(part);
+  const bool attachment = api.partIsAttachment(part) || (filename != nullptr && *filename != '\0');
+  auto* textPart = gmimeAs<GMimeTextPart>(api, object);
+  if (!attachment && textPart != nullptr && (type == "text/plain" || type == "text/html")) {
+    // A second body part of the same kind (multipart/mixed with several inline texts) is appended.
     const bool isPlain = type == "text/plain";
-    if (isPlain ? w.havePlain : w.haveHtml) {
-      // A second body part of the same kind (multipart/mixed with several inline texts): appended.
-    }
-    char* text = g_mime_text_part_get_text(GMIME_TEXT_PART(object));
-    std::string s = text != nullptr ? text : "";
-    g_free(text);
     std::string& into = isPlain ? w.plain : w.html;
     if (!into.empty()) into += "\n";
-    into += s;
+    into += takeGString(api, api.textPartGetText(textPart));
     (isPlain ? w.havePlain : w.haveHtml) = true;
     return;
   }
   EmailAttachment a;
   a.filename = filename != nullptr ? filename : "";
   a.contentType = type;
-  a.sizeBytes = decodedSize(part);
+  a.sizeBytes = decodedSize(api, part);
   w.attachments.push_back(std::move(a));
 }
 
@@ -202,8 +195,8 @@ std::string decodeEntities(std::string_view s) {
 }
 
 /// The value of attribute `name` in a tag's inside (`a href="x" class=y`); empty when absent.
-std::string attribute(std::string_view tag, std::string_view name) {
-  const std::string t = lower(std::string(tag));
+std::string htmlAttribute(std::string_view tag, std::string_view name) {
+  const std::string t = mimeLower(std::string(tag));
   std::size_t pos = 0;
   while ((pos = t.find(name, pos)) != std::string::npos) {
     const bool boundary = pos > 0 && std::isspace(static_cast<unsigned char>(t[pos - 1]));
@@ -236,7 +229,7 @@ std::string htmlToText(std::string_view html) {
   bool pre = false;
   std::size_t i = 0;
   auto skipUntilClose = [&](std::string_view tagName) {
-    const std::string lowerHtml = lower(std::string(html.substr(i)));
+    const std::string lowerHtml = mimeLower(std::string(html.substr(i)));
     const auto end = lowerHtml.find("</" + std::string(tagName));
     if (end == std::string::npos) {
       i = html.size();
@@ -278,7 +271,7 @@ std::string htmlToText(std::string_view html) {
     if (closing) inside.remove_prefix(1);
     std::size_t nameEnd = 0;
     while (nameEnd < inside.size() && std::isalnum(static_cast<unsigned char>(inside[nameEnd]))) ++nameEnd;
-    const std::string name = lower(std::string(inside.substr(0, nameEnd)));
+    const std::string name = mimeLower(std::string(inside.substr(0, nameEnd)));
     if (!closing && (name == "script" || name == "style" || name == "head" || name == "title")) {
       skipUntilClose(name);
       continue;
@@ -298,7 +291,7 @@ std::string htmlToText(std::string_view html) {
       if (closing) raw += ' ';
     } else if (name == "a") {
       if (!closing) {
-        linkTarget = attribute(inside, "href");
+        linkTarget = htmlAttribute(inside, "href");
         linkStart = raw.size();
       } else if (!linkTarget.empty()) {
         const std::string shown = trimWhitespace(raw.substr(std::min(linkStart, raw.size())));
@@ -308,7 +301,7 @@ std::string htmlToText(std::string_view html) {
         linkTarget.clear();
       }
     } else if (name == "img" && !closing) {
-      if (auto alt = attribute(inside, "alt"); !alt.empty()) raw += alt;
+      if (auto alt = htmlAttribute(inside, "alt"); !alt.empty()) raw += alt;
     }
   }
   // Collapse: blanks within a line to one space; \x01 = a line break, \x02 = a paragraph break.
@@ -339,39 +332,41 @@ std::string htmlToText(std::string_view html) {
 }
 
 Result<ParsedEmail> parseEmail(std::string_view raw) {
-  initGMime();
-  GObjectRef<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(raw.data(), raw.size()));
-  GObjectRef<GMimeParser> parser(g_mime_parser_new_with_stream(stream.p));
-  GObjectRef<GMimeMessage> message(g_mime_parser_construct_message(parser.p, nullptr));
+  auto loaded = gmimeApi();
+  if (!loaded) return fail(loaded.error());
+  const GMimeApi& api = **loaded;
+  GMimeRef<GMimeStream> stream(api, api.streamMemNewWithBuffer(raw.data(), raw.size()));
+  GMimeRef<GMimeParser> parser(api, api.parserNewWithStream(stream.p));
+  GMimeRef<GMimeMessage> message(api, api.parserConstructMessage(parser.p, nullptr));
   if (message.p == nullptr) return fail(ErrorCode::kInvalidArgument, "not an RFC 5322 message");
   ParsedEmail out;
-  auto* object = GMIME_OBJECT(message.p);
-  if (const char* id = g_mime_message_get_message_id(message.p); id != nullptr) out.messageId = id;
-  if (auto ids = messageIds(g_mime_object_get_header(object, "In-Reply-To")); !ids.empty()) out.inReplyTo = ids.front();
-  out.references = messageIds(g_mime_object_get_header(object, "References"));
-  InternetAddressList* from = g_mime_message_get_from(message.p);
-  for (int i = 0; from != nullptr && i < internet_address_list_length(from); ++i) {
-    InternetAddress* a = internet_address_list_get_address(from, i);
-    if (!INTERNET_ADDRESS_IS_MAILBOX(a)) continue;
-    const char* addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
+  GMimeObject* object = gmimeObjectOf(message.p);
+  if (const char* id = api.messageGetMessageId(message.p); id != nullptr) out.messageId = id;
+  if (auto ids = messageIds(api, api.objectGetHeader(object, "In-Reply-To")); !ids.empty()) out.inReplyTo = ids.front();
+  out.references = messageIds(api, api.objectGetHeader(object, "References"));
+  InternetAddressList* from = api.messageGetFrom(message.p);
+  for (int i = 0; from != nullptr && i < api.addressListLength(from); ++i) {
+    InternetAddress* a = api.addressListGetAddress(from, i);
+    auto* mailbox = gmimeAs<InternetAddressMailbox>(api, a);
+    if (mailbox == nullptr) continue;
+    const char* addr = api.mailboxGetAddr(mailbox);
     if (addr == nullptr || *addr == '\0') continue;
-    out.fromAddress = lower(addr);
-    if (const char* name = internet_address_get_name(a); name != nullptr) out.fromName = name;
+    out.fromAddress = mimeLower(addr);
+    if (const char* name = api.addressGetName(a); name != nullptr) out.fromName = name;
     break;
   }
   if (out.fromAddress.empty()) return fail(ErrorCode::kInvalidArgument, "the mail has no From address");
-  if (const char* subject = g_mime_message_get_subject(message.p); subject != nullptr)
-    out.subject = trimWhitespace(subject);
-  if (const char* auto_ = g_mime_object_get_header(object, "Auto-Submitted"); auto_ != nullptr) {
-    const std::string v = lower(trimWhitespace(auto_));
+  if (const char* subject = api.messageGetSubject(message.p); subject != nullptr) out.subject = trimWhitespace(subject);
+  if (const char* auto_ = api.objectGetHeader(object, "Auto-Submitted"); auto_ != nullptr) {
+    const std::string v = mimeLower(trimWhitespace(auto_));
     out.autoSubmitted = !v.empty() && v.rfind("no", 0) != 0;
   }
-  if (const char* precedence = g_mime_object_get_header(object, "Precedence"); precedence != nullptr) {
-    const std::string v = lower(trimWhitespace(precedence));
+  if (const char* precedence = api.objectGetHeader(object, "Precedence"); precedence != nullptr) {
+    const std::string v = mimeLower(trimWhitespace(precedence));
     out.autoSubmitted = out.autoSubmitted || v == "bulk" || v == "list" || v == "junk";
   }
-  Walk w;
-  walk(g_mime_message_get_mime_part(message.p), w);
+  MimePartWalk w;
+  walkMimeParts(api, api.messageGetMimePart(message.p), w);
   if (w.havePlain) {
     out.text = normaliseText(w.plain);
   } else if (w.haveHtml) {
@@ -411,41 +406,47 @@ std::string emailAgentText(const ParsedEmail& mail) {
 
 std::string replySubject(std::string_view subject) {
   const std::string s = trimWhitespace(subject);
-  if (s.size() >= 3 && lower(s.substr(0, 3)) == "re:") return s;
+  if (s.size() >= 3 && mimeLower(s.substr(0, 3)) == "re:") return s;
   return s.empty() ? "Re:" : "Re: " + s;
 }
 
-std::string buildEmail(const OutgoingEmail& mail) {
-  initGMime();
-  GObjectRef<GMimeMessage> message(g_mime_message_new(TRUE));
-  auto* object = GMIME_OBJECT(message.p);
-  g_mime_message_add_mailbox(message.p, GMIME_ADDRESS_TYPE_FROM, mail.fromName.c_str(), mail.from.c_str());
-  g_mime_message_add_mailbox(message.p, GMIME_ADDRESS_TYPE_TO, nullptr, mail.to.c_str());
-  g_mime_message_set_subject(message.p, mail.subject.c_str(), "utf-8");
-  GDateTime* date = g_date_time_new_from_unix_utc(mail.dateMs / 1000);
-  g_mime_message_set_date(message.p, date);
-  g_date_time_unref(date);
-  g_mime_message_set_message_id(message.p, mail.messageId.c_str());
+Result<std::string> buildEmail(const OutgoingEmail& mail) {
+  auto loaded = gmimeApi();
+  if (!loaded) return fail(loaded.error());
+  const GMimeApi& api = **loaded;
+  GMimeRef<GMimeMessage> message(api, api.messageNew(TRUE));
+  GMimeObject* object = gmimeObjectOf(message.p);
+  api.messageAddMailbox(message.p, GMIME_ADDRESS_TYPE_FROM, mail.fromName.c_str(), mail.from.c_str());
+  api.messageAddMailbox(message.p, GMIME_ADDRESS_TYPE_TO, nullptr, mail.to.c_str());
+  api.messageSetSubject(message.p, mail.subject.c_str(), "utf-8");
+  GDateTime* date = api.dateTimeNewFromUnixUtc(mail.dateMs / 1000);
+  api.messageSetDate(message.p, date);
+  api.dateTimeUnref(date);
+  api.messageSetMessageId(message.p, mail.messageId.c_str());
   if (!mail.inReplyTo.empty())
-    g_mime_object_set_header(object, "In-Reply-To", ("<" + mail.inReplyTo + ">").c_str(), nullptr);
+    api.objectSetHeader(object, "In-Reply-To", ("<" + mail.inReplyTo + ">").c_str(), nullptr);
   if (!mail.references.empty()) {
     std::string refs;
     for (const auto& r : mail.references) refs += (refs.empty() ? "<" : " <") + r + ">";
-    g_mime_object_set_header(object, "References", refs.c_str(), nullptr);
+    api.objectSetHeader(object, "References", refs.c_str(), nullptr);
   }
-  g_mime_object_set_header(object, "Auto-Submitted", "auto-replied", nullptr);
-  GObjectRef<GMimeTextPart> body(g_mime_text_part_new_with_subtype("plain"));
+  api.objectSetHeader(object, "Auto-Submitted", "auto-replied", nullptr);
+  GMimeRef<GMimeTextPart> body(api, api.textPartNewWithSubtype("plain"));
   std::string text = mail.text;
   if (text.empty() || text.back() != '\n') text += '\n';
-  g_mime_text_part_set_text(body.p, text.c_str());
-  g_mime_message_set_mime_part(message.p, GMIME_OBJECT(body.p));
-  GMimeFormatOptions* options = g_mime_format_options_new();
-  g_mime_format_options_set_newline_format(options, GMIME_NEWLINE_FORMAT_DOS);
-  char* rendered = g_mime_object_to_string(object, options);
-  g_mime_format_options_free(options);
-  std::string out = rendered != nullptr ? rendered : "";
-  g_free(rendered);
+  api.textPartSetText(body.p, text.c_str());
+  api.messageSetMimePart(message.p, gmimeObjectOf(body.p));
+  GMimeFormatOptions* options = api.formatOptionsNew();
+  api.formatOptionsSetNewlineFormat(options, GMIME_NEWLINE_FORMAT_DOS);
+  std::string out = takeGString(api, api.objectToString(object, options));
+  api.formatOptionsFree(options);
   return out;
+}
+
+Status emailMimeAvailable() {
+  auto loaded = gmimeApi();
+  if (!loaded) return fail(loaded.error());
+  return {};
 }
 
 }  // namespace talon::gateway::channels

@@ -4,9 +4,10 @@
 // (RFC 2047), the text body in UTF-8 (text/plain preferred; a text/html-only mail reduced to text by
 // htmlToText), attachments listed by name, type and decoded size. buildEmail renders a reply with
 // In-Reply-To and References (RFC 5322 §3.6.4) so the peer's client threads it. GMime stays inside
-// email_mime.cpp; this header has no GMime types.
+// email_mime.cpp (loaded on first use through gmime_library.h, not linked); this header has no GMime types.
 //
-// Thread rules: every function is pure and thread-safe (GMime is initialised once, on first use).
+// Thread rules: every function is thread-safe; those that use GMime load and initialise it on their first
+// call (which may block for a few milliseconds) and fail with kUnavailable when it cannot be loaded.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -42,7 +43,8 @@ struct ParsedEmail {
 };
 
 /// Parses `raw` (an RFC 5322 message, CRLF or LF line ends). Errors: kInvalidArgument when GMime cannot
-/// read a message from it, or it has no From mailbox.
+/// read a message from it, or it has no From mailbox; kUnavailable when GMime cannot be loaded (the
+/// message names the library, its Debian package and the reason).
 Result<ParsedEmail> parseEmail(std::string_view raw);
 
 /// HTML reduced to plain text: `<script>`, `<style>` and `<head>` dropped, block elements (p, div, br,
@@ -78,8 +80,14 @@ struct OutgoingEmail {
 
 /// The RFC 5322 text of `mail` with CRLF line ends: From, To, Subject, Date, Message-ID, In-Reply-To and
 /// References (when set), `Auto-Submitted: auto-replied` (RFC 3834: the agent answers automatically),
-/// MIME-Version and one text/plain; charset=utf-8 part (GMime picks the transfer encoding). Pure.
-std::string buildEmail(const OutgoingEmail& mail);
+/// MIME-Version and one text/plain; charset=utf-8 part (GMime picks the transfer encoding). Errors:
+/// kUnavailable when GMime cannot be loaded.
+Result<std::string> buildEmail(const OutgoingEmail& mail);
+
+/// Loads GMime now (see gmimeApi in gmime_library.h), so that an email channel fails its start, rather
+/// than its first mail, when the library is missing. Errors: kUnavailable naming the library, its Debian
+/// package and dlerror()'s reason. May block for a few milliseconds on its first successful call.
+Status emailMimeAvailable();
 
 /// "Re: <subject>" unless the subject already starts with "Re:" (any case); "Re:" alone for none.
 std::string replySubject(std::string_view subject);

@@ -155,7 +155,9 @@ TEST(EmailMime, AReplyCarriesTheThreadHeadersAndReadsBack) {
   out.inReplyTo = "m1@example.com";
   out.references = {"m0@example.com", "m1@example.com"};
   out.dateMs = 1'700'000'000'000;
-  const std::string text = buildEmail(out);
+  auto built = buildEmail(out);
+  ASSERT_TRUE(built) << built.error().toString();
+  const std::string& text = *built;
   EXPECT_NE(text.find("In-Reply-To: <m1@example.com>\r\n"), std::string::npos) << text;
   EXPECT_NE(text.find("References: <m0@example.com> <m1@example.com>\r\n"), std::string::npos) << text;
   EXPECT_NE(text.find("Auto-Submitted: auto-replied\r\n"), std::string::npos) << text;
