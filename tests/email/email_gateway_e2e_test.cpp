@@ -3,13 +3,15 @@
 // `talon-mock-model` answering every turn with "ok". A mail delivered to the agent's mailbox is answered
 // in the peer's mailbox with In-Reply-To set; Dovecot is then restarted, and the next mail of the thread
 // is answered too. The gateway must start the channel from config: when it does not, the test fails
-// saying so — it never skips.
+// saying so — it never skips. A second test starts the gateway with a broken GMime on the library path:
+// the account fails its start with the reason, and the gateway runs on.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include "../e2e/child_process.h"
 #include "../e2e/e2e_support.h"
+#include "base/json.h"
 #include "gateway/channels/email/email_mime.h"
 #include "support/mail_servers.h"
 
@@ -102,6 +104,54 @@ TEST_F(EmailGatewayE2E, AMailIsAnsweredBeforeAndAfterDovecotRestarts) {
   EXPECT_EQ(second->text, "ok");
   EXPECT_EQ(second->inReplyTo, "e2@example.com");
   EXPECT_EQ(submission_->messages().size(), 2u) << "the first mail was answered twice";
+}
+
+// `talon` does not link GMime: it opens libgmime-3.0.so.0 when an email account starts. With a broken
+// libgmime-3.0.so.0 first on the library path (LD_LIBRARY_PATH reaches dlopen), the gateway starts and
+// serves as before, and the email account does not start: `talon channels status` shows the reason,
+// naming the library and its Debian package. Needs no mail server: the account never gets as far as
+// connecting.
+TEST(EmailGatewayWithoutGMimeE2E, TheAccountDoesNotStartAndStatusSaysWhy) {
+  const fs::path dir = makeTempDir();
+  writeText(dir / "lib" / "libgmime-3.0.so.0", "not a shared object\n");
+  const std::string token = "e2e-token-without-gmime";
+  writeText(dir / "talon.json", R"({
+  gateway: { auth: { mode: "token", token: ")" +
+                                    token + R"(" } },
+  channels: { email: { dmPolicy: "allowlist", allowFrom: ["alice@example.com"], accounts: { support: {
+    imapUrl: "imap://127.0.0.1:1", imapUsername: "bot", imapPassword: "imap-pw", allowPlaintext: true,
+    smtpUrl: "smtp://127.0.0.1:1", from: "bot@example.net",
+  } } } },
+})");
+  ChildProcess gateway({TALON_BINARY, "gateway", "run", "--config", (dir / "talon.json").string(), "--port", "0",
+                        "--port-file", (dir / "gateway.port").string()},
+                       {{"TALON_STATE_DIR", (dir / "state").string()}, {"LD_LIBRARY_PATH", (dir / "lib").string()}},
+                       (dir / "gateway.log").string());
+  const int port = waitForPortFile((dir / "gateway.port").string(), 15s);
+  ASSERT_GT(port, 0) << gateway.log();
+
+  json::object account;
+  auto accountStatus = [&] {
+    auto r = runTalon(
+        dir, {"channels", "status", "--json", "--url", "ws://127.0.0.1:" + std::to_string(port), "--token", token},
+        {{"TALON_STATE_DIR", (dir / "state").string()}});
+    if (r.status != 0) return false;
+    const auto payload = jsonObjectOf(r.out);
+    const auto* all = getObject(payload, "channelAccounts");
+    const auto* list = all != nullptr ? getArray(*all, "email") : nullptr;
+    if (list == nullptr || list->empty() || !list->front().is_object()) return false;
+    account = list->front().as_object();
+    return getString(account, "lastError").has_value();
+  };
+  ASSERT_TRUE(pollUntil(accountStatus, 15s))
+      << "no email account with a lastError in `talon channels status`: " << json::serialize(account) << "\n"
+      << gateway.log();
+  const std::string lastError(*getString(account, "lastError"));
+  EXPECT_NE(lastError.find("cannot load libgmime-3.0.so.0"), std::string::npos) << lastError;
+  EXPECT_NE(lastError.find("(Debian package libgmime-3.0-0)"), std::string::npos) << lastError;
+  EXPECT_EQ(getBool(account, "running"), false) << json::serialize(account);
+  EXPECT_TRUE(gateway.running()) << gateway.log();
+  if (!HasFailure()) fs::remove_all(dir);
 }
 
 }  // namespace
