@@ -1,7 +1,6 @@
 #include "gateway/channels/xmpp/xmpp_channel.h"
 
 #include <spdlog/spdlog.h>
-#include <strophe.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -16,6 +15,7 @@
 
 #include "gateway/channels/account_settings.h"
 #include "gateway/channels/irc/irc_protocol.h"
+#include "gateway/channels/xmpp/strophe_library.h"
 
 namespace talon::gateway::channels {
 
@@ -30,36 +30,31 @@ constexpr const char* kMucNs = "http://jabber.org/protocol/muc";
 constexpr const char* kMucUserNs = "http://jabber.org/protocol/muc#user";
 constexpr const char* kStanzaErrorNs = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
-void initLibrary() {
-  static std::once_flag once;
-  std::call_once(once, [] { xmpp_initialize(); });
-}
-
 /// The text of a libstrophe string the caller must free, freed.
-std::string takeString(xmpp_ctx_t* ctx, char* s) {
+std::string takeStropheString(const StropheApi& strophe, xmpp_ctx_t* ctx, char* s) {
   if (s == nullptr) return {};
   std::string out(s);
-  xmpp_free(ctx, s);
+  strophe.free(ctx, s);
   return out;
 }
 
-std::string attribute(xmpp_stanza_t* stanza, const char* name) {
-  const char* v = xmpp_stanza_get_attribute(stanza, name);
+std::string stanzaAttribute(const StropheApi& strophe, xmpp_stanza_t* stanza, const char* name) {
+  const char* v = strophe.stanzaGetAttribute(stanza, name);
   return v ? v : "";
 }
 
 /// The defined condition of a stanza's <error/> ("conflict", "forbidden", …) with its text, or "error".
-std::string stanzaErrorOf(xmpp_ctx_t* ctx, xmpp_stanza_t* stanza) {
-  xmpp_stanza_t* error = xmpp_stanza_get_child_by_name(stanza, "error");
+std::string stanzaErrorOf(const StropheApi& strophe, xmpp_ctx_t* ctx, xmpp_stanza_t* stanza) {
+  xmpp_stanza_t* error = strophe.stanzaGetChildByName(stanza, "error");
   if (error == nullptr) return "error";
   std::string condition;
   std::string text;
-  for (xmpp_stanza_t* c = xmpp_stanza_get_children(error); c != nullptr; c = xmpp_stanza_get_next(c)) {
-    const char* ns = xmpp_stanza_get_ns(c);
-    const char* name = xmpp_stanza_get_name(c);
+  for (xmpp_stanza_t* c = strophe.stanzaGetChildren(error); c != nullptr; c = strophe.stanzaGetNext(c)) {
+    const char* ns = strophe.stanzaGetNs(c);
+    const char* name = strophe.stanzaGetName(c);
     if (ns == nullptr || name == nullptr || std::strcmp(ns, kStanzaErrorNs) != 0) continue;
     if (std::strcmp(name, "text") == 0) {
-      text = takeString(ctx, xmpp_stanza_get_text(c));
+      text = takeStropheString(strophe, ctx, strophe.stanzaGetText(c));
     } else if (condition.empty()) {
       condition = name;
     }
@@ -250,6 +245,9 @@ struct XmppChannel::State : std::enable_shared_from_this<XmppChannel::State> {
   std::mutex sinkMu;  // held while calling the sink, so stop() can detach it
   ChannelSink* sink = nullptr;
 
+  // libstrophe's functions: set by start() before the network thread exists, then only read.
+  StropheApi strophe{};
+
   // Network thread only.
   xmpp_ctx_t* ctx = nullptr;
   xmpp_log_t log{};
@@ -327,7 +325,7 @@ struct XmppChannel::State : std::enable_shared_from_this<XmppChannel::State> {
   void run() {
     log.handler = onLog;
     log.userdata = this;
-    ctx = xmpp_ctx_new(nullptr, &log);
+    ctx = strophe.ctxNew(nullptr, &log);
     std::unique_lock lock(mu);
     while (true) {
       wake.wait(lock, [&] { return stopped || connectWanted; });
@@ -357,29 +355,29 @@ struct XmppChannel::State : std::enable_shared_from_this<XmppChannel::State> {
       endConnectionLocked(failure, dropWanted);
     }
     lock.unlock();
-    if (ctx != nullptr) xmpp_ctx_free(ctx);
+    if (ctx != nullptr) strophe.ctxFree(ctx);
     ctx = nullptr;
   }
 
   /// One connection, from connect to close; returns why it failed ("" after stop() or restart()).
   std::string runConnection() {
-    xmpp_conn_t* conn = xmpp_conn_new(ctx);
+    xmpp_conn_t* conn = strophe.connNew(ctx);
     if (conn == nullptr) return "libstrophe cannot create a connection";
     long flags = XMPP_CONN_FLAG_DISABLE_SM;  // the durable outbox resends, not the library
     if (!settings.allowPlaintext) flags |= XMPP_CONN_FLAG_MANDATORY_TLS;
-    xmpp_conn_set_flags(conn, flags);
+    strophe.connSetFlags(conn, flags);
     const std::string fullJid = settings.jid.bare() + "/" + settings.resource;
-    xmpp_conn_set_jid(conn, fullJid.c_str());
-    xmpp_conn_set_pass(conn, settings.password.c_str());
-    if (!settings.caFile.empty()) xmpp_conn_set_cafile(conn, settings.caFile.c_str());
-    xmpp_conn_set_sockopt_callback(conn, xmpp_sockopt_cb_keepalive);  // TCP keepalive: a dead peer drops
-    xmpp_handler_add(conn, onMessage, nullptr, "message", nullptr, this);
-    xmpp_handler_add(conn, onPresence, nullptr, "presence", nullptr, this);
-    xmpp_handler_add(conn, onIq, nullptr, "iq", "get", this);
-    xmpp_handler_add(conn, onIq, nullptr, "iq", "set", this);
+    strophe.connSetJid(conn, fullJid.c_str());
+    strophe.connSetPass(conn, settings.password.c_str());
+    if (!settings.caFile.empty()) strophe.connSetCafile(conn, settings.caFile.c_str());
+    strophe.connSetSockoptCallback(conn, strophe.sockoptCbKeepalive);  // TCP keepalive: a dead peer drops
+    strophe.handlerAdd(conn, onMessage, nullptr, "message", nullptr, this);
+    strophe.handlerAdd(conn, onPresence, nullptr, "presence", nullptr, this);
+    strophe.handlerAdd(conn, onIq, nullptr, "iq", "get", this);
+    strophe.handlerAdd(conn, onIq, nullptr, "iq", "set", this);
     const std::string host = settings.host();
     const int rc =
-        xmpp_connect_client(conn, host.c_str(), static_cast<unsigned short>(settings.port), onConnection, this);
+        strophe.connectClient(conn, host.c_str(), static_cast<unsigned short>(settings.port), onConnection, this);
     std::string failure;
     if (rc != XMPP_EOK) {
       failure = "cannot connect to " + host + ":" + std::to_string(settings.port) + ": libstrophe error " +
@@ -389,7 +387,7 @@ struct XmppChannel::State : std::enable_shared_from_this<XmppChannel::State> {
       bool goodbye = false;
       Clock::time_point goodbyeDeadline{};
       while (true) {
-        xmpp_run_once(ctx, static_cast<unsigned long>(timing.loopInterval.count()));
+        strophe.runOnce(ctx, static_cast<unsigned long>(timing.loopInterval.count()));
         std::deque<Outgoing> work;
         bool leave = false;
         bool timedOut = false;
@@ -411,7 +409,7 @@ struct XmppChannel::State : std::enable_shared_from_this<XmppChannel::State> {
         if (leave || timedOut) {
           goodbye = true;
           goodbyeDeadline = Clock::now() + std::chrono::seconds(1);
-          xmpp_disconnect(conn);
+          strophe.disconnect(conn);
           if (timedOut) {
             // The handler sees a disconnect; keep the timeout as the reason.
             std::lock_guard l(mu);
@@ -426,17 +424,17 @@ struct XmppChannel::State : std::enable_shared_from_this<XmppChannel::State> {
         if (!stopped && !dropWanted) failure = closeReason.empty() ? "the connection closed" : closeReason;
       }
     }
-    xmpp_conn_release(conn);  // no handler of this connection runs after this
+    strophe.connRelease(conn);  // no handler of this connection runs after this
     return failure;
   }
 
   /// Writes one queued message (then a ping) or a probe's ping on the current connection.
   void write(xmpp_conn_t* conn, Outgoing o) {
     if (o.message) {
-      xmpp_stanza_t* m = xmpp_message_new(ctx, o.type.c_str(), o.to.c_str(), nullptr);
-      xmpp_message_set_body(m, o.body.c_str());
-      xmpp_send(conn, m);
-      xmpp_stanza_release(m);
+      xmpp_stanza_t* m = strophe.messageNew(ctx, o.type.c_str(), o.to.c_str(), nullptr);
+      strophe.messageSetBody(m, o.body.c_str());
+      strophe.send(conn, m);
+      strophe.stanzaRelease(m);
     }
     std::string id;
     {
@@ -464,15 +462,15 @@ struct XmppChannel::State : std::enable_shared_from_this<XmppChannel::State> {
         }
       });
     }
-    xmpp_stanza_t* iq = xmpp_iq_new(ctx, "get", id.c_str());
-    xmpp_stanza_set_to(iq, settings.jid.domain.c_str());
-    xmpp_stanza_t* ping = xmpp_stanza_new(ctx);
-    xmpp_stanza_set_name(ping, "ping");
-    xmpp_stanza_set_ns(ping, kPingNs);
-    xmpp_stanza_add_child_ex(iq, ping, 0);
-    xmpp_id_handler_add(conn, onPingAnswer, id.c_str(), this);
-    xmpp_send(conn, iq);
-    xmpp_stanza_release(iq);
+    xmpp_stanza_t* iq = strophe.iqNew(ctx, "get", id.c_str());
+    strophe.stanzaSetTo(iq, settings.jid.domain.c_str());
+    xmpp_stanza_t* ping = strophe.stanzaNew(ctx);
+    strophe.stanzaSetName(ping, "ping");
+    strophe.stanzaSetNs(ping, kPingNs);
+    strophe.stanzaAddChildEx(iq, ping, 0);
+    strophe.idHandlerAdd(conn, onPingAnswer, id.c_str(), this);
+    strophe.send(conn, iq);
+    strophe.stanzaRelease(iq);
   }
 
   /// The connection of the current attempt is over: why (`failure`, empty after stop or restart).
@@ -527,19 +525,20 @@ struct XmppChannel::State : std::enable_shared_from_this<XmppChannel::State> {
   static void onConnection(xmpp_conn_t* conn, xmpp_conn_event_t event, int error, xmpp_stream_error_t* streamError,
                            void* userdata) {
     auto& s = *static_cast<State*>(userdata);
+    const StropheApi& strophe = s.strophe;
     if (event == XMPP_CONN_CONNECT) {
       {
         std::lock_guard l(s.mu);
         s.connected = true;
         s.connectedAt = s.clock->steadyNow();
         spdlog::info("xmpp[{}]: session established as {}/{} ({})", s.accountId, s.settings.jid.bare(),
-                     s.settings.resource, xmpp_conn_is_secured(conn) ? "TLS" : "plaintext on loopback");
+                     s.settings.resource, strophe.connIsSecured(conn) ? "TLS" : "plaintext on loopback");
         s.roomsSettledLocked();
       }
       // Available, so messages to the bare JID reach this resource; then into every room.
-      xmpp_stanza_t* presence = xmpp_presence_new(s.ctx);
-      xmpp_send(conn, presence);
-      xmpp_stanza_release(presence);
+      xmpp_stanza_t* presence = strophe.presenceNew(s.ctx);
+      strophe.send(conn, presence);
+      strophe.stanzaRelease(presence);
       for (const auto& room : s.settings.rooms) s.join(conn, room);
       return;
     }
@@ -565,44 +564,46 @@ struct XmppChannel::State : std::enable_shared_from_this<XmppChannel::State> {
   }
 
   void join(xmpp_conn_t* conn, const config::XmppRoom& room) {
-    xmpp_stanza_t* presence = xmpp_presence_new(ctx);
+    xmpp_stanza_t* presence = strophe.presenceNew(ctx);
     const std::string to = room.jid + "/" + room.nick;
-    xmpp_stanza_set_to(presence, to.c_str());
-    xmpp_stanza_t* x = xmpp_stanza_new(ctx);
-    xmpp_stanza_set_name(x, "x");
-    xmpp_stanza_set_ns(x, kMucNs);
-    xmpp_stanza_t* history = xmpp_stanza_new(ctx);
-    xmpp_stanza_set_name(history, "history");
-    xmpp_stanza_set_attribute(history, "maxstanzas", "0");
-    xmpp_stanza_add_child_ex(x, history, 0);
-    xmpp_stanza_add_child_ex(presence, x, 0);
-    xmpp_send(conn, presence);
-    xmpp_stanza_release(presence);
+    strophe.stanzaSetTo(presence, to.c_str());
+    xmpp_stanza_t* x = strophe.stanzaNew(ctx);
+    strophe.stanzaSetName(x, "x");
+    strophe.stanzaSetNs(x, kMucNs);
+    xmpp_stanza_t* history = strophe.stanzaNew(ctx);
+    strophe.stanzaSetName(history, "history");
+    strophe.stanzaSetAttribute(history, "maxstanzas", "0");
+    strophe.stanzaAddChildEx(x, history, 0);
+    strophe.stanzaAddChildEx(presence, x, 0);
+    strophe.send(conn, presence);
+    strophe.stanzaRelease(presence);
   }
 
   static int onPresence(xmpp_conn_t*, xmpp_stanza_t* stanza, void* userdata) {
     auto& s = *static_cast<State*>(userdata);
-    const std::string from = attribute(stanza, "from");
+    const StropheApi& strophe = s.strophe;
+    const std::string from = stanzaAttribute(strophe, stanza, "from");
     auto jid = config::parseXmppJid(from);
     if (!jid) return 1;
     std::lock_guard l(s.mu);
     auto it = s.rooms.find(jid->bare());
     if (it == s.rooms.end()) return 1;
     auto& room = it->second;
-    const std::string type = attribute(stanza, "type");
+    const std::string type = stanzaAttribute(strophe, stanza, "type");
     if (type == "error") {
       room.joined = false;
-      room.problem =
-          "room " + it->first + " refused to let us join as \"" + room.nick + "\": " + stanzaErrorOf(s.ctx, stanza);
+      room.problem = "room " + it->first + " refused to let us join as \"" + room.nick +
+                     "\": " + stanzaErrorOf(strophe, s.ctx, stanza);
       s.roomsSettledLocked();
       return 1;
     }
     // Our own presence in the room carries status 110 (XEP-0045 §7.2.2).
     bool self = jid->resource == room.nick;
-    if (xmpp_stanza_t* x = xmpp_stanza_get_child_by_name_and_ns(stanza, "x", kMucUserNs); x != nullptr) {
-      for (xmpp_stanza_t* c = xmpp_stanza_get_children(x); c != nullptr; c = xmpp_stanza_get_next(c)) {
-        const char* name = xmpp_stanza_get_name(c);
-        if (name != nullptr && std::strcmp(name, "status") == 0 && attribute(c, "code") == "110") self = true;
+    if (xmpp_stanza_t* x = strophe.stanzaGetChildByNameAndNs(stanza, "x", kMucUserNs); x != nullptr) {
+      for (xmpp_stanza_t* c = strophe.stanzaGetChildren(x); c != nullptr; c = strophe.stanzaGetNext(c)) {
+        const char* name = strophe.stanzaGetName(c);
+        if (name != nullptr && std::strcmp(name, "status") == 0 && stanzaAttribute(strophe, c, "code") == "110")
+          self = true;
       }
     }
     if (!self) return 1;
@@ -619,11 +620,12 @@ struct XmppChannel::State : std::enable_shared_from_this<XmppChannel::State> {
 
   static int onMessage(xmpp_conn_t*, xmpp_stanza_t* stanza, void* userdata) {
     auto& s = *static_cast<State*>(userdata);
+    const StropheApi& strophe = s.strophe;
     XmppStanza in;
-    in.type = attribute(stanza, "type");
-    in.from = attribute(stanza, "from");
-    in.body = takeString(s.ctx, xmpp_message_get_body(stanza));
-    in.delayed = xmpp_stanza_get_child_by_name_and_ns(stanza, "delay", kDelayNs) != nullptr;
+    in.type = stanzaAttribute(strophe, stanza, "type");
+    in.from = stanzaAttribute(strophe, stanza, "from");
+    in.body = takeStropheString(strophe, s.ctx, strophe.messageGetBody(stanza));
+    in.delayed = strophe.stanzaGetChildByNameAndNs(stanza, "delay", kDelayNs) != nullptr;
     std::vector<config::XmppRoom> joined;
     {
       std::lock_guard l(s.mu);
@@ -657,31 +659,33 @@ struct XmppChannel::State : std::enable_shared_from_this<XmppChannel::State> {
   /// service-unavailable.
   static int onIq(xmpp_conn_t* conn, xmpp_stanza_t* stanza, void* userdata) {
     auto& s = *static_cast<State*>(userdata);
-    const bool ping =
-        attribute(stanza, "type") == "get" && xmpp_stanza_get_child_by_name_and_ns(stanza, "ping", kPingNs) != nullptr;
-    xmpp_stanza_t* result = xmpp_iq_new(s.ctx, ping ? "result" : "error", xmpp_stanza_get_id(stanza));
-    const char* from = xmpp_stanza_get_from(stanza);
-    if (from != nullptr) xmpp_stanza_set_to(result, from);
+    const StropheApi& strophe = s.strophe;
+    const bool ping = stanzaAttribute(strophe, stanza, "type") == "get" &&
+                      strophe.stanzaGetChildByNameAndNs(stanza, "ping", kPingNs) != nullptr;
+    xmpp_stanza_t* result = strophe.iqNew(s.ctx, ping ? "result" : "error", strophe.stanzaGetId(stanza));
+    const char* from = strophe.stanzaGetFrom(stanza);
+    if (from != nullptr) strophe.stanzaSetTo(result, from);
     if (!ping) {
       // Any other request: we offer no such service (RFC 6120 §8.2.3: every get and set gets an answer).
-      xmpp_stanza_t* error = xmpp_stanza_new(s.ctx);
-      xmpp_stanza_set_name(error, "error");
-      xmpp_stanza_set_type(error, "cancel");
-      xmpp_stanza_t* condition = xmpp_stanza_new(s.ctx);
-      xmpp_stanza_set_name(condition, "service-unavailable");
-      xmpp_stanza_set_ns(condition, kStanzaErrorNs);
-      xmpp_stanza_add_child_ex(error, condition, 0);
-      xmpp_stanza_add_child_ex(result, error, 0);
+      xmpp_stanza_t* error = strophe.stanzaNew(s.ctx);
+      strophe.stanzaSetName(error, "error");
+      strophe.stanzaSetType(error, "cancel");
+      xmpp_stanza_t* condition = strophe.stanzaNew(s.ctx);
+      strophe.stanzaSetName(condition, "service-unavailable");
+      strophe.stanzaSetNs(condition, kStanzaErrorNs);
+      strophe.stanzaAddChildEx(error, condition, 0);
+      strophe.stanzaAddChildEx(result, error, 0);
     }
-    xmpp_send(conn, result);
-    xmpp_stanza_release(result);
+    strophe.send(conn, result);
+    strophe.stanzaRelease(result);
     return 1;
   }
 
   /// The server's answer to one of our pings (result, or an error: both mean it handled what came before).
   static int onPingAnswer(xmpp_conn_t*, xmpp_stanza_t* stanza, void* userdata) {
     auto& s = *static_cast<State*>(userdata);
-    const char* id = xmpp_stanza_get_id(stanza);
+    const StropheApi& strophe = s.strophe;
+    const char* id = strophe.stanzaGetId(stanza);
     if (id == nullptr) return 0;
     std::lock_guard l(s.mu);
     auto it = s.pings.find(id);
@@ -724,7 +728,6 @@ Result<std::unique_ptr<XmppChannel>> XmppChannel::create(const ChannelContext& c
   if (!context.executors.after || !context.executors.io || !context.clock) {
     return fail(ErrorCode::kFailedPrecondition, "the xmpp channel needs the gateway's executors and clock");
   }
-  initLibrary();
   auto state = std::make_shared<State>(context, std::move(settings), timing);
   return std::unique_ptr<XmppChannel>(new XmppChannel(std::move(state)));
 }
@@ -738,6 +741,11 @@ Result<ChannelPtr> XmppChannel::fromContext(const ChannelContext& context) {
 }
 
 Status XmppChannel::start(ChannelSink& sink) {
+  // libstrophe is opened with dlopen on first use (strophe_library.h): without it the channel cannot
+  // connect, so its start fails with the library's name, package and reason (kUnavailable: retried by the
+  // channel manager, so installing the package is enough).
+  auto strophe = stropheApi();
+  if (!strophe) return fail(strophe.error());
   {
     std::lock_guard sinkLock(state_->sinkMu);
     state_->sink = &sink;
@@ -745,6 +753,7 @@ Status XmppChannel::start(ChannelSink& sink) {
   std::lock_guard lock(state_->mu);
   if (state_->started) return fail(ErrorCode::kFailedPrecondition, "the xmpp channel was already started");
   state_->started = true;
+  state_->strophe = **strophe;
   state_->connectWanted = true;
   state_->setState(ChannelHealth::State::kStarting, "starting");
   state_->network = std::thread([state = state_] { state->run(); });
