@@ -355,17 +355,16 @@ struct HeartbeatActiveHoursConfig {
 
 /// `agents.defaults.heartbeat` / `agents.entries.<id>.heartbeat` (OpenClaw docs/gateway/heartbeat.md,
 /// docs/gateway/config-agents/heartbeat-compaction-and-streaming.md; zod HeartbeatSchema, strict). Each
-/// field is optional: an entry's block merges over the defaults' field by field. Talon implements every,
-/// activeHours, prompt, target ("none" or a channel id with `to`), to, accountId, directPolicy,
-/// timeoutSeconds, session, isolatedSession, lightContext (false only) and agentId (defaults only);
-/// target "owner" (also the default when unset) and "last", `model` and lightContext true are refused
-/// as not supported yet.
+/// field is optional: an entry's block merges over the defaults' field by field. Talon implements every
+/// key of OpenClaw's strict HeartbeatSchema.
 struct HeartbeatConfig {
   /// `every` (a duration, default unit minutes) in ms; 0 disables the recurring cadence.
   std::optional<int64_t> everyMs;
   /// `prompt`: the heartbeat turn's message (sent verbatim; not merged).
   std::optional<std::string> prompt;
-  /// `target`: "none" | a channel id ("telegram", "loopback", …).
+  /// `target`: "owner" (the default when unset: the operator's DM from commands.ownerAllowFrom, then a
+  /// channel's allowFrom) | "last" (the session's last external route) | "none" | a channel id
+  /// ("telegram", "loopback", …).
   std::optional<std::string> target;
   /// `to`: the recipient on a channel target ("user:<id>", "group:<id>", "channel:<id>" or a bare id).
   std::optional<std::string> to;
@@ -380,6 +379,11 @@ struct HeartbeatConfig {
   std::optional<std::string> session;
   /// `isolatedSession`: each heartbeat in a fresh session.
   std::optional<bool> isolatedSession;
+  /// `model`: the model of heartbeat turns as written ("provider/model" or an alias), resolved per agent
+  /// (config/heartbeat_config.h resolveHeartbeatModel).
+  std::optional<std::string> model;
+  /// `lightContext`: heartbeat turns skip the workspace bootstrap files (the checklist is still sent).
+  std::optional<bool> lightContext;
   /// `agentId` (agents.defaults.heartbeat only): the one agent that runs the shared heartbeat when no
   /// entry has a heartbeat block of its own.
   std::optional<std::string> agentId;
@@ -558,6 +562,15 @@ struct AuthConfig {
   std::vector<AuthProfileConfig> profiles;  // file order
   /// `auth.order.<provider>`: profile ids in the order they are tried.
   std::map<std::string, std::vector<std::string>> order;
+};
+
+/// `commands` (OpenClaw docs/tools/slash-commands.md, docs/gateway/heartbeat.md): Talon reads
+/// `ownerAllowFrom` only; its other keys are refused as not supported yet.
+struct CommandsConfig {
+  /// `ownerAllowFrom`: the operator's identities ("telegram:123456789", or a bare id for any channel),
+  /// numbers written as their decimal text, in file order. The first concrete direct entry is the
+  /// heartbeat's `owner` target.
+  std::vector<std::string> ownerAllowFrom;
 };
 
 /// `logging`.
@@ -765,6 +778,7 @@ struct TalonConfig {
   ChannelsConfig channels;
   HooksConfig hooks;
   CronConfig cron;
+  CommandsConfig commands;
 };
 
 }  // namespace talon::config

@@ -18,7 +18,8 @@ namespace talon::config {
   SECTION(kAuthSection)                \
   SECTION(kChannelsSection)            \
   SECTION(kHooksSection)               \
-  SECTION(kCronSection)
+  SECTION(kCronSection)                \
+  SECTION(kCommandsSection)
 
 #define TALON_DECLARE_SECTION(name) extern const ConfigSection name;
 TALON_CONFIG_SECTIONS(TALON_DECLARE_SECTION)

@@ -8,6 +8,7 @@
 
 #include "config/config_reader.h"
 #include "config/config_sections.h"
+#include "config/heartbeat_config.h"
 #include "config/model_selection.h"
 #include "config/provider_catalog.h"
 
@@ -98,6 +99,7 @@ void checkCrossSectionReferences(ConfigReader& r, const json::object& root, Talo
   checkBindingAgents(r, root, config);
   resolveConfiguredModelRefs(r, config);
   addImplicitCatalogProviders(r, config);
+  checkHeartbeatModels(r, config);
 }
 
 }  // namespace

@@ -1,5 +1,12 @@
 #include "config/heartbeat_config.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "config/config_reader.h"
+#include "config/model_selection.h"
+
 namespace talon::config {
 
 namespace {
@@ -22,6 +29,8 @@ HeartbeatConfig merge(const std::optional<HeartbeatConfig>& defaults, const Hear
   over(out.timeoutSeconds, entry.timeoutSeconds);
   over(out.session, entry.session);
   over(out.isolatedSession, entry.isolatedSession);
+  over(out.model, entry.model);
+  over(out.lightContext, entry.lightContext);
   return out;
 }
 
@@ -43,6 +52,54 @@ std::vector<EffectiveHeartbeat> effectiveHeartbeats(const AgentsConfig& agents) 
     out.push_back(EffectiveHeartbeat{entry.id, std::move(config), "agents.defaults.heartbeat"});
   }
   return out;
+}
+
+std::string heartbeatModelPath(const AgentsConfig& agents, const EffectiveHeartbeat& hb) {
+  for (const auto& entry : agents.entries) {
+    if (entry.id == hb.agentId && entry.heartbeat && entry.heartbeat->model) {
+      return "agents.entries." + entry.id + ".heartbeat.model";
+    }
+  }
+  return "agents.defaults.heartbeat.model";
+}
+
+Result<std::optional<HeartbeatModel>> resolveHeartbeatModel(const TalonConfig& config, const EffectiveHeartbeat& hb) {
+  if (!hb.config.model) return std::optional<HeartbeatModel>{};
+  const std::string path = heartbeatModelPath(config.agents, hb);
+  auto invalid = [&](const std::string& why) {
+    std::string text = fmt::format("{}: {}", path, why);
+    return fail(ErrorCode::kInvalidArgument, text, text);
+  };
+  auto resolved = resolveModelRef(config, hb.agentId, *hb.config.model);
+  if (!resolved) return invalid("expected \"provider/model\" or an alias, got an empty string");
+  ModelPolicyDecision policy = checkModelPolicy(config, hb.agentId, resolved->ref);
+  if (!policy.allowed) return invalid(policy.message);
+  const std::string provider = resolved->ref.substr(0, resolved->ref.find('/'));
+  if (std::none_of(config.providers.begin(), config.providers.end(),
+                   [&](const ProviderConfig& p) { return p.id == provider; })) {
+    return invalid(fmt::format("model \"{}\" needs provider \"{}\", which is not configured (models.providers.{})",
+                               resolved->ref, provider, provider));
+  }
+  HeartbeatModel model;
+  model.ref = resolved->ref;
+  model.params = effectiveModelParams(config, hb.agentId, resolved->ref);
+  return std::optional<HeartbeatModel>{std::move(model)};
+}
+
+void checkHeartbeatModels(ConfigReader& r, const TalonConfig& config) {
+  for (const auto& hb : effectiveHeartbeats(config.agents)) {
+    auto model = resolveHeartbeatModel(config, hb);
+    if (model) continue;
+    // The node of the key: agents.entries.<id>.heartbeat.model or agents.defaults.heartbeat.model.
+    const std::string path = heartbeatModelPath(config.agents, hb);
+    ConfigNode agents = r.child(r.root(), "agents");
+    ConfigNode block = path.rfind("agents.entries.", 0) == 0
+                           ? r.child(r.child(r.child(agents, "entries"), hb.agentId, "*"), "heartbeat")
+                           : r.child(r.child(agents, "defaults"), "heartbeat");
+    std::string message = model.error().message;
+    if (message.rfind(path + ": ", 0) == 0) message = message.substr(path.size() + 2);
+    r.error(r.child(block, "model"), DiagnosticCode::kValue, message);
+  }
 }
 
 }  // namespace talon::config

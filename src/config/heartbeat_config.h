@@ -3,12 +3,14 @@
 // precedence"): when any `agents.entries.<id>` has a `heartbeat` block, only those agents run heartbeats,
 // each with its block merged over `agents.defaults.heartbeat` field by field (`activeHours` as a whole);
 // otherwise a `agents.defaults.heartbeat` block runs for `agentId` when it names one, else for every agent.
-// Without any heartbeat block no agent runs one: OpenClaw's implicit heartbeat delivers to the operator's
-// DM (target "owner"), which Talon does not resolve yet (docs/heartbeat.md). Pure; thread-safe.
+// Without any heartbeat block no agent runs one (OpenClaw's implicit heartbeat is not implemented;
+// docs/heartbeat.md). `heartbeat.model` resolves per agent (resolveHeartbeatModel). Pure; thread-safe.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "base/error.h"
 #include "config/config_model.h"
 
 namespace talon::config {
@@ -31,5 +33,29 @@ struct EffectiveHeartbeat {
 
 /// The heartbeats `agents` asks for, in roster order.
 std::vector<EffectiveHeartbeat> effectiveHeartbeats(const AgentsConfig& agents);
+
+/// The model of a heartbeat's turns (`heartbeat.model` resolved for its agent).
+struct HeartbeatModel {
+  std::string ref;     // "provider/model"
+  ModelParams params;  // config/model_selection.h effectiveModelParams of `ref` for the agent
+};
+
+/// The config path of the `model` key that `hb` takes its model from ("agents.entries.<id>.heartbeat.model"
+/// when the entry's own block sets it, else "agents.defaults.heartbeat.model").
+std::string heartbeatModelPath(const AgentsConfig& agents, const EffectiveHeartbeat& hb);
+
+/// Resolves `hb.config.model` for `hb.agentId` as a user's model override is (config/model_selection.h:
+/// an alias of the agent, "provider/model", a bare configured id), then checks it against the agent's
+/// modelPolicy and that its provider is in `config.providers` (configured, or added from OpenClaw's
+/// catalog). nullopt when the heartbeat sets no model. Errors: kInvalidArgument, naming the key
+/// (heartbeatModelPath) — an empty or unresolvable ref, one the modelPolicy refuses (OpenClaw's
+/// message), a provider that is not configured.
+Result<std::optional<HeartbeatModel>> resolveHeartbeatModel(const TalonConfig& config, const EffectiveHeartbeat& hb);
+
+class ConfigReader;
+
+/// Config validation's step for heartbeat models (a cross-section check, run after the catalog providers
+/// are added): an error at the `model` key of each heartbeat that resolveHeartbeatModel refuses.
+void checkHeartbeatModels(ConfigReader& reader, const TalonConfig& config);
 
 }  // namespace talon::config

@@ -9,6 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "config/heartbeat_config.h"
+#include "config/model_selection.h"
+
 namespace talon::config {
 namespace {
 
@@ -82,6 +85,17 @@ std::vector<std::pair<std::string, ConfigNode>> modelRefs(ConfigReader& r, const
   if (!config.agents.implicitMain) {
     ConfigNode entries = r.child(agents, "entries");
     for (const auto& e : config.agents.entries) add(e.model, r.child(r.child(entries, e.id, "*"), "model"));
+  }
+  // A heartbeat's model (resolved for its agent) needs its provider too.
+  for (const auto& hb : effectiveHeartbeats(config.agents)) {
+    if (!hb.config.model) continue;
+    if (auto resolved = resolveModelRef(config, hb.agentId, *hb.config.model)) {
+      const std::string path = heartbeatModelPath(config.agents, hb);
+      ConfigNode block = path.rfind("agents.entries.", 0) == 0
+                             ? r.child(r.child(r.child(agents, "entries"), hb.agentId, "*"), "heartbeat")
+                             : r.child(r.child(agents, "defaults"), "heartbeat");
+      refs.emplace_back(resolved->ref, r.child(block, "model"));
+    }
   }
   return refs;
 }

@@ -210,77 +210,68 @@ void readHeartbeat(ConfigReader& r, const ConfigNode& node, const json::value& v
       if (auto s = r.string(c, x)) field = *s;
     };
   };
-  auto notYet = [&](const ConfigNode& c, std::string_view what) {
-    r.error(c, DiagnosticCode::kUnsupportedKey, fmt::format("{} is not supported by Talon yet", what));
-  };
-  if (!r.readObject(
-          node, value,
-          {
-              {"every",
-               [&](const ConfigNode& c, const json::value& x) {
-                 auto s = r.string(c, x);
-                 if (!s) return;
-                 if (auto ms = parseHeartbeatDuration(*s)) {
-                   out.everyMs = *ms;
-                 } else {
-                   r.error(c, DiagnosticCode::kValue, "invalid duration (use ms, s, m, h)");
-                 }
-               }},
-              {"activeHours",
-               [&](const ConfigNode& c, const json::value& x) {
-                 HeartbeatActiveHoursConfig hours;
-                 readActiveHours(r, c, x, hours);
-                 out.activeHours = hours;
-               }},
-              {"model", [&](const ConfigNode& c,
-                            const json::value& x) { notYet(c, "a heartbeat model override (heartbeat.model)"); }},
-              {"session", str(out.session)},
-              {"target",
-               [&](const ConfigNode& c, const json::value& x) {
-                 auto s = r.string(c, x, true);
-                 if (!s) return;
-                 if (*s == "owner" || *s == "last") {
-                   notYet(c, fmt::format("heartbeat target \"{}\" ({})", *s,
-                                         *s == "owner" ? "the operator's DM from commands.ownerAllowFrom"
-                                                       : "the last conversation the agent was reached on"));
-                   return;
-                 }
-                 if (s->find(':') != std::string::npos) {
-                   r.error(c, DiagnosticCode::kValue,
-                           "target takes a channel id (\"telegram\"); put the recipient in heartbeat.to");
-                   return;
-                 }
-                 out.target = *s;
-               }},
-              {"directPolicy",
-               [&](const ConfigNode& c, const json::value& x) {
-                 if (auto s = r.enumeration(c, x, kDirectPolicies)) out.directPolicy = *s;
-               }},
-              {"to", str(out.to)},
-              {"accountId", str(out.accountId)},
-              {"prompt", str(out.prompt)},
-              {"timeoutSeconds",
-               [&](const ConfigNode& c, const json::value& x) {
-                 if (auto i = r.integer(c, x, 1, kMaxSafeInteger, "> 0")) out.timeoutSeconds = *i;
-               }},
-              {"lightContext",
-               [&](const ConfigNode& c, const json::value& x) {
-                 auto b = r.boolean(c, x);
-                 if (b && *b) notYet(c, "heartbeat.lightContext (a lightweight bootstrap context)");
-               }},
-              {"isolatedSession",
-               [&](const ConfigNode& c, const json::value& x) {
-                 if (auto b = r.boolean(c, x)) out.isolatedSession = *b;
-               }},
-              {"agentId",
-               [&](const ConfigNode& c, const json::value& x) {
-                 if (!isDefaults) {
-                   r.unknownKey(node, "agentId");
-                   return;
-                 }
-                 if (auto s = r.string(c, x, true)) out.agentId = *s;
-               }},
-          })) {
+  if (!r.readObject(node, value,
+                    {
+                        {"every",
+                         [&](const ConfigNode& c, const json::value& x) {
+                           auto s = r.string(c, x);
+                           if (!s) return;
+                           if (auto ms = parseHeartbeatDuration(*s)) {
+                             out.everyMs = *ms;
+                           } else {
+                             r.error(c, DiagnosticCode::kValue, "invalid duration (use ms, s, m, h)");
+                           }
+                         }},
+                        {"activeHours",
+                         [&](const ConfigNode& c, const json::value& x) {
+                           HeartbeatActiveHoursConfig hours;
+                           readActiveHours(r, c, x, hours);
+                           out.activeHours = hours;
+                         }},
+                        {"model",
+                         [&](const ConfigNode& c, const json::value& x) {
+                           if (auto m = r.string(c, x, true)) out.model = *m;
+                         }},
+                        {"session", str(out.session)},
+                        {"target",
+                         [&](const ConfigNode& c, const json::value& x) {
+                           auto s = r.string(c, x, true);
+                           if (!s) return;
+                           if (s->find(':') != std::string::npos) {
+                             r.error(c, DiagnosticCode::kValue,
+                                     "target takes a channel id (\"telegram\"); put the recipient in heartbeat.to");
+                             return;
+                           }
+                           out.target = *s;
+                         }},
+                        {"directPolicy",
+                         [&](const ConfigNode& c, const json::value& x) {
+                           if (auto s = r.enumeration(c, x, kDirectPolicies)) out.directPolicy = *s;
+                         }},
+                        {"to", str(out.to)},
+                        {"accountId", str(out.accountId)},
+                        {"prompt", str(out.prompt)},
+                        {"timeoutSeconds",
+                         [&](const ConfigNode& c, const json::value& x) {
+                           if (auto i = r.integer(c, x, 1, kMaxSafeInteger, "> 0")) out.timeoutSeconds = *i;
+                         }},
+                        {"lightContext",
+                         [&](const ConfigNode& c, const json::value& x) {
+                           if (auto b = r.boolean(c, x)) out.lightContext = *b;
+                         }},
+                        {"isolatedSession",
+                         [&](const ConfigNode& c, const json::value& x) {
+                           if (auto b = r.boolean(c, x)) out.isolatedSession = *b;
+                         }},
+                        {"agentId",
+                         [&](const ConfigNode& c, const json::value& x) {
+                           if (!isDefaults) {
+                             r.unknownKey(node, "agentId");
+                             return;
+                           }
+                           if (auto s = r.string(c, x, true)) out.agentId = *s;
+                         }},
+                    })) {
     return;
   }
   result = std::move(out);
@@ -404,7 +395,7 @@ ConfigNode nodeAt(ConfigReader& r, std::string_view path) {
   return node;
 }
 
-// The heartbeat rules that need the merged blocks: a target Talon can deliver to, and a known agentId.
+// The heartbeat rules that need the merged blocks: a known agentId, and `to` where the target ignores it.
 void finishHeartbeats(ConfigReader& r, const AgentsConfig& agents) {
   if (agents.defaults.heartbeat && agents.defaults.heartbeat->agentId) {
     const std::string& id = *agents.defaults.heartbeat->agentId;
@@ -416,18 +407,14 @@ void finishHeartbeats(ConfigReader& r, const AgentsConfig& agents) {
     }
   }
   for (const auto& hb : effectiveHeartbeats(agents)) {
-    if (!hb.config.target) {
-      r.error(nodeAt(r, hb.path), DiagnosticCode::kUnsupportedKey,
-              "heartbeat.target defaults to \"owner\" (the operator's DM from commands.ownerAllowFrom or a "
-              "channel allowFrom), which Talon does not resolve yet: set target to \"none\" or to a channel "
-              "id with heartbeat.to");
-      continue;
-    }
-    if (*hb.config.target != "none" && (!hb.config.to || hb.config.to->empty())) {
-      r.error(nodeAt(r, hb.path), DiagnosticCode::kValue,
-              fmt::format("heartbeat target {} needs heartbeat.to (the recipient); Talon does not track the "
-                          "channel's last recipient yet",
-                          ConfigReader::quoted(*hb.config.target)));
+    const std::string target = hb.config.target.value_or("owner");
+    const bool hasTo = hb.config.to && !hb.config.to->empty();
+    if ((target == "owner" || target == "none") && hasTo) {
+      // OpenClaw: "`owner` and an unset target ignore `to`" (docs/gateway/heartbeat.md, field notes).
+      r.warning(nodeAt(r, hb.path), DiagnosticCode::kValue,
+                fmt::format("heartbeat.to is ignored with target {} (it names the recipient of a channel target "
+                            "or of target \"last\")",
+                            ConfigReader::quoted(target)));
     }
   }
 }

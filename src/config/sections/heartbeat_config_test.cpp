@@ -1,6 +1,7 @@
 // The heartbeat blocks of `agents` (agents_section.cpp) and which agents run them (heartbeat_config.h):
-// every implemented key read, OpenClaw's rules (durations, HH:MM, strict keys), the keys and targets Talon
-// refuses as not supported yet, and OpenClaw's scope rules (entries' blocks win; defaults.agentId).
+// every key read, OpenClaw's rules (durations, HH:MM, strict keys, the default target "owner"), the
+// heartbeat model's resolution and policy, `commands.ownerAllowFrom`, and OpenClaw's scope rules (entries'
+// blocks win; defaults.agentId).
 #include "config/heartbeat_config.h"
 
 #include <fmt/format.h>
@@ -13,6 +14,12 @@ namespace {
 
 using testing::messages;
 using testing::validate;
+
+std::size_t errorCount(const ValidationResult& r) {
+  std::size_t n = r.omittedErrors;
+  for (const auto& d : r.diagnostics) n += d.isError() ? 1 : 0;
+  return n;
+}
 
 TEST(HeartbeatConfig, ReadsEveryImplementedKey) {
   ValidationResult r = validate(R"({
@@ -66,27 +73,79 @@ TEST(HeartbeatConfig, DurationsAndTimes) {
   EXPECT_NE(m.find("agents.defaults.heartbeat.activeHours.end: invalid time"), std::string::npos) << m;
 }
 
-TEST(HeartbeatConfig, RefusesWhatTalonDoesNotDoYet) {
-  ValidationResult r = validate(R"({agents: {defaults: {heartbeat: {
-    every: "30m", target: "none", model: "openai/gpt-5.4-mini", lightContext: true, ackMaxChars: 10 }}}})");
-  std::string m = messages(r);
-  EXPECT_NE(m.find("agents.defaults.heartbeat.model: a heartbeat model override (heartbeat.model) is not "
-                   "supported by Talon yet"),
-            std::string::npos)
-      << m;
-  EXPECT_NE(m.find("agents.defaults.heartbeat.lightContext: heartbeat.lightContext"), std::string::npos) << m;
-  EXPECT_NE(m.find("ackMaxChars"), std::string::npos) << "a key OpenClaw does not have either is unknown: " << m;
-
-  for (std::string_view target : {"owner", "last"}) {
+TEST(HeartbeatConfig, AStockOpenClawBlockWithoutTargetValidates) {
+  // OpenClaw's default target is "owner"; a block that leaves it out is valid (and `to` is ignored there).
+  ValidationResult unset = validate(R"({commands: {ownerAllowFrom: ["telegram:123456789"]},
+    agents: {defaults: {heartbeat: {every: "30m"}}}})");
+  EXPECT_TRUE(unset.diagnostics.empty()) << messages(unset);
+  for (std::string_view target : {"owner", "last", "none", "telegram"}) {
     ValidationResult t = validate(fmt::format(R"({{agents: {{defaults: {{heartbeat: {{target: "{}"}}}}}}}})", target));
-    EXPECT_NE(messages(t).find(fmt::format("heartbeat target \"{}\"", target)), std::string::npos) << messages(t);
+    EXPECT_TRUE(t.diagnostics.empty()) << target << ": " << messages(t);
+    EXPECT_EQ(t.config.agents.defaults.heartbeat->target, target);
   }
-  ValidationResult unset = validate(R"({agents: {defaults: {heartbeat: {every: "30m"}}}})");
-  EXPECT_NE(messages(unset).find("heartbeat.target defaults to \"owner\""), std::string::npos) << messages(unset);
-  ValidationResult noTo = validate(R"({agents: {defaults: {heartbeat: {target: "telegram"}}}})");
-  EXPECT_NE(messages(noTo).find("needs heartbeat.to"), std::string::npos) << messages(noTo);
+  ValidationResult ignored = validate(R"({agents: {defaults: {heartbeat: {target: "owner", to: "user:42"}}}})");
+  EXPECT_EQ(errorCount(ignored), 0u) << messages(ignored);
+  EXPECT_NE(messages(ignored).find("heartbeat.to is ignored with target \"owner\""), std::string::npos)
+      << messages(ignored);
+
+  ValidationResult r = validate(R"({agents: {defaults: {heartbeat: { ackMaxChars: 10 }}}})");
+  EXPECT_NE(messages(r).find("ackMaxChars"), std::string::npos) << "a key OpenClaw does not have is unknown";
   ValidationResult combined = validate(R"({agents: {defaults: {heartbeat: {target: "telegram:42", to: "1"}}}})");
   EXPECT_NE(messages(combined).find("put the recipient in heartbeat.to"), std::string::npos) << messages(combined);
+}
+
+TEST(HeartbeatConfig, ModelAndLightContext) {
+  ValidationResult r = validate(R"({agents: {
+    defaults: { models: { "openai/gpt-5.4-mini": { alias: "mini" } },
+                heartbeat: { target: "none", model: "mini", lightContext: true } } }})");
+  EXPECT_TRUE(r.diagnostics.empty()) << messages(r);
+  const HeartbeatConfig& hb = *r.config.agents.defaults.heartbeat;
+  EXPECT_EQ(hb.model, "mini");
+  EXPECT_EQ(hb.lightContext, true);
+  auto effective = effectiveHeartbeats(r.config.agents);
+  ASSERT_EQ(effective.size(), 1u);
+  EXPECT_EQ(effective[0].config.lightContext, true);
+  auto model = resolveHeartbeatModel(r.config, effective[0]);
+  ASSERT_TRUE(model) << model.error().message;
+  ASSERT_TRUE(*model);
+  EXPECT_EQ((*model)->ref, "openai/gpt-5.4-mini") << "the alias resolves for the agent";
+
+  // The agent's modelPolicy decides, as for any override; the error names the key.
+  ValidationResult refused = validate(R"({agents: {defaults: {
+    modelPolicy: { allow: ["openai/gpt-4.1"] },
+    heartbeat: { target: "none", model: "openai/gpt-5.4-mini" } } }})");
+  std::string m = messages(refused);
+  EXPECT_NE(m.find("agents.defaults.heartbeat.model: Model override \"openai/gpt-5.4-mini\" is not allowed"),
+            std::string::npos)
+      << m;
+  // An entry's own model is reported at the entry's key.
+  ValidationResult entry = validate(R"({agents: {entries: {main: {heartbeat: {
+    target: "none", model: "nowhere/some-model" }}}}})");
+  m = messages(entry);
+  EXPECT_NE(m.find("agents.entries.main.heartbeat.model: model \"nowhere/some-model\" needs provider \"nowhere\", "
+                   "which is not configured"),
+            std::string::npos)
+      << m;
+  ValidationResult empty = validate(R"({agents: {defaults: {heartbeat: {target: "none", model: ""}}}})");
+  EXPECT_GT(errorCount(empty), 0u);
+  ValidationResult notBool = validate(R"({agents: {defaults: {heartbeat: {target: "none", lightContext: "yes"}}}})");
+  EXPECT_GT(errorCount(notBool), 0u);
+}
+
+TEST(HeartbeatConfig, CommandsOwnerAllowFrom) {
+  ValidationResult r = validate(R"({commands: {ownerAllowFrom: ["telegram:123456789", 42, " user:ops "]}})");
+  EXPECT_TRUE(r.diagnostics.empty()) << messages(r);
+  EXPECT_EQ(r.config.commands.ownerAllowFrom, (std::vector<std::string>{"telegram:123456789", "42", " user:ops "}));
+
+  ValidationResult bad = validate(R"({commands: {ownerAllowFrom: ["", 1.5, true]}})");
+  EXPECT_EQ(errorCount(bad), 3u) << messages(bad);
+  ValidationResult notArray = validate(R"({commands: {ownerAllowFrom: "telegram:1"}})");
+  EXPECT_EQ(errorCount(notArray), 1u) << messages(notArray);
+  // OpenClaw's other commands keys stay refused as not supported yet.
+  ValidationResult other = validate(R"({commands: {native: "auto", ownerAllowFrom: []}})");
+  EXPECT_NE(messages(other).find("commands.native: OpenClaw key \"native\" is not supported by Talon yet"),
+            std::string::npos)
+      << messages(other);
 }
 
 TEST(HeartbeatConfig, EntriesBlocksWinAndMergeOverTheDefaults) {
