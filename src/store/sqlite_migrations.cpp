@@ -12,6 +12,7 @@
 #include "store/cron_schema.h"
 #include "store/device_schema.h"
 #include "store/operator_token_schema.h"
+#include "store/session_route_schema.h"
 #include "store/vault_schema.h"
 
 namespace talon::store {
@@ -183,6 +184,7 @@ constexpr std::array kMigrations = {
     SqliteMigration{9, "operator_tokens", kOperatorTokenSchema},
     SqliteMigration{10, "cron_jobs, cron_runs", kCronSchema},
     SqliteMigration{11, "trace_id in runs", kRunTraceId},
+    SqliteMigration{16, "session_routes", kSessionRouteSchema},
 };
 
 constexpr bool increasingVersions() {
