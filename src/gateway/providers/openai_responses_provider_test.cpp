@@ -24,7 +24,7 @@ const std::string kCreated = sse(
     "response.created",
     R"({"type":"response.created","sequence_number":0,"response":{"id":"resp_67c","object":"response","created_at":1741290958,"status":"in_progress","error":null,"incomplete_details":null,"model":"gpt-test","output":[],"usage":null}})");
 
-PeerReply functionCallReply() {
+PeerReply responsesFunctionCallReply() {
   PeerReply r;
   r.pieces = {
       kCreated,
@@ -106,7 +106,7 @@ class ResponsesProviderTest : public ::testing::Test {
 };
 
 TEST_F(ResponsesProviderTest, StreamedFunctionCallThenFinalAnswer) {
-  ScriptedPeer peer({functionCallReply(), responsesFinalReply()});
+  ScriptedPeer peer({responsesFunctionCallReply(), responsesFinalReply()});
   auto provider = make(peer.origin());
   auto first = talon::testing::runProviderCall(*provider, request());
   ASSERT_TRUE(first.result) << first.result.error().toString();

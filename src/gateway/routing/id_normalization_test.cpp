@@ -10,7 +10,7 @@
 namespace talon::gateway::routing {
 namespace {
 
-config::AgentEntryConfig entry(std::string id) {
+config::AgentEntryConfig rosterEntry(std::string id) {
   config::AgentEntryConfig e;
   e.id = std::move(id);
   return e;
@@ -97,7 +97,7 @@ TEST(AgentRoster, ImplicitRosterIsMain) {
 TEST(AgentRoster, NormalisesAndDeduplicatesInConfigOrder) {
   config::AgentsConfig agents;
   agents.ownership = "explicit";
-  agents.entries = {entry("Support"), entry("ops"), entry("support")};
+  agents.entries = {rosterEntry("Support"), rosterEntry("ops"), rosterEntry("support")};
   AgentRoster roster = AgentRoster::fromConfig(agents);
   EXPECT_FALSE(roster.implicit());
   EXPECT_TRUE(roster.explicitOwnership());
