@@ -518,7 +518,7 @@ std::optional<Error> AgentRunner::Impl::Turn::checkSpendLimits() {
 
 void AgentRunner::Impl::Turn::buildContext() {
   // Context: system prompt, then the stored transcript (or the client's conversation).
-  std::string systemPrompt = impl_->systemPrompt(agent_);
+  std::string systemPrompt = req_.lightContext ? std::string() : impl_->systemPrompt(agent_);
   std::vector<ChatMessage> context;
   if (!systemPrompt.empty()) context.push_back(ChatMessage{"system", systemPrompt, {}, {}});
   if (req_.contextOverride) {

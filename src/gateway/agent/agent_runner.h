@@ -138,6 +138,9 @@ struct TurnRequest {
   /// `modelOverrideParams`. OpenClaw: a user's model choice is strict (docs/concepts/model-failover.md).
   std::optional<std::string> modelOverride;
   ModelCallParams modelOverrideParams;
+  /// Leaves out the workspace bootstrap files (AGENTS.md, SOUL.md, USER.md) from the system prompt (OpenClaw
+  /// bootstrapContextMode "lightweight", heartbeat.lightContext): the message is sent as is.
+  bool lightContext = false;
   /// When set, the conversation sent by an OpenAI-compatible client replaces the stored transcript as
   /// model context (the turn is still recorded in the session's transcript).
   std::optional<std::vector<ChatMessage>> contextOverride;
