@@ -4,6 +4,8 @@
 
 #include "base/ids.h"
 #include "gateway/routing/binding_resolver.h"
+#include "store/session_route_repository.h"
+#include "store/store.h"
 
 namespace talon::gateway::channels {
 
@@ -27,7 +29,8 @@ constexpr health::MetricSpec kInboundMetrics[] = {
 Result<std::unique_ptr<InboundRouter>> InboundRouter::create(
     const config::TalonConfig& config, const routing::AgentRoster& roster, const routing::AccessGate& gate,
     AgentRunner& runner, health::MetricsRegistry& metrics, security::AuditSink& audit, Executors executors,
-    std::function<Channel*(std::string_view)> findChannel, OutboundDispatcher& outbound) {
+    std::function<Channel*(std::string_view)> findChannel, OutboundDispatcher& outbound, store::Store* routes,
+    ClockPtr clock) {
   auto families = metrics.add(kInboundMetrics);
   if (!families) return fail(families.error());
   auto& messages = *(*families)[0];
@@ -36,13 +39,15 @@ Result<std::unique_ptr<InboundRouter>> InboundRouter::create(
                     *messages.counter({"unrouted"}), *messages.counter({"submit_failed"}),
                     *replies.counter({"delivered"}), *replies.counter({"failed"})};
   return std::unique_ptr<InboundRouter>(new InboundRouter(config, roster, gate, runner, c, *(*families)[2], audit,
-                                                          std::move(executors), std::move(findChannel), outbound));
+                                                          std::move(executors), std::move(findChannel), outbound,
+                                                          routes, std::move(clock)));
 }
 
 InboundRouter::InboundRouter(const config::TalonConfig& config, const routing::AgentRoster& roster,
                              const routing::AccessGate& gate, AgentRunner& runner, InboundCounters counters,
                              health::MetricFamily& accessRefused, security::AuditSink& audit, Executors executors,
-                             std::function<Channel*(std::string_view)> findChannel, OutboundDispatcher& outbound)
+                             std::function<Channel*(std::string_view)> findChannel, OutboundDispatcher& outbound,
+                             store::Store* routes, ClockPtr clock)
     : config_(config),
       roster_(roster),
       gate_(gate),
@@ -52,7 +57,29 @@ InboundRouter::InboundRouter(const config::TalonConfig& config, const routing::A
       audit_(audit),
       executors_(std::move(executors)),
       findChannel_(std::move(findChannel)),
-      outbound_(outbound) {}
+      outbound_(outbound),
+      routes_(clock ? routes : nullptr),
+      clock_(std::move(clock)) {}
+
+void InboundRouter::recordRoute(const routing::InboundMessage& message, const std::string& agentId,
+                                const std::string& sessionKey, const std::string& channel) {
+  if (routes_ == nullptr || message.peer.id.empty() || channel.empty()) return;
+  store::SessionRouteRecord r;
+  r.sessionKey = sessionKey;
+  r.agentId = agentId;
+  r.channel = channel;
+  r.accountId = message.accountId;
+  const routing::PeerKind kind = message.peer.kind;
+  r.chatType = std::string(routing::peerKindName(kind));
+  r.to = (kind == routing::PeerKind::kDirect ? "user:" : r.chatType + ":") + message.peer.id;
+  r.threadId = message.threadId.value_or("");
+  r.updatedAtMs = clock_->nowMs();
+  store::WriteBatch batch;
+  store::SessionRouteRepository::record(batch, std::move(r));
+  routes_->submit(std::move(batch), [sessionKey](Status s) {
+    if (!s) spdlog::error("session {}: the last route was not recorded: {}", sessionKey, s.error().toString());
+  });
+}
 
 void InboundRouter::refuse(std::string_view channelId, const routing::InboundMessage& message,
                            const routing::AccessDecision& decision) {
@@ -186,10 +213,14 @@ void InboundRouter::onInbound(std::string_view channelId, routing::InboundMessag
                         }
                       });
   };
+  const std::string agentId = turn.agentId;
+  const std::string sessionKey = turn.sessionKey;
   if (auto s = runner_.submit(std::move(turn)); !s) {
     counters_.submitFailed.inc();
     spdlog::warn("channel {}: turn not started: {}", channelId, s.error().toString());
+    return;
   }
+  recordRoute(message, agentId, sessionKey, route->channel);
 }
 
 }  // namespace talon::gateway::channels

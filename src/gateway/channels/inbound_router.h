@@ -41,12 +41,15 @@ class InboundRouter final : public ChannelSink {
   /// talon_channel_replies_total, talon_access_refused_total{channel,reason}). A message the gate refuses
   /// is counted, audited through `audit` (kind "access.dm" / "access.group": channel, account, sender id,
   /// peer, policy and reason — never the text) and, under dmPolicy "pairing", answered once per pairing
-  /// request with its code (sent from `executors.io`, not the store's writer thread). Errors: as
-  /// MetricsRegistry::add.
+  /// request with its code (sent from `executors.io`, not the store's writer thread). With `routes` (and
+  /// `clock`), each message handed to the runner records its conversation as the last route of the
+  /// session it was routed to (store::SessionRouteRepository; OpenClaw's session lastChannel/lastTo), for
+  /// the heartbeat's targets and sessions.list; a failed write is logged. Errors: as MetricsRegistry::add.
   static Result<std::unique_ptr<InboundRouter>> create(
       const config::TalonConfig& config, const routing::AgentRoster& roster, const routing::AccessGate& gate,
       AgentRunner& runner, health::MetricsRegistry& metrics, security::AuditSink& audit, Executors executors,
-      std::function<Channel*(std::string_view)> findChannel, OutboundDispatcher& outbound);
+      std::function<Channel*(std::string_view)> findChannel, OutboundDispatcher& outbound,
+      store::Store* routes = nullptr, ClockPtr clock = nullptr);
 
   void onInbound(std::string_view channelId, routing::InboundMessage message) override;
   const InboundCounters& counters() const { return counters_; }
@@ -55,7 +58,10 @@ class InboundRouter final : public ChannelSink {
   InboundRouter(const config::TalonConfig& config, const routing::AgentRoster& roster, const routing::AccessGate& gate,
                 AgentRunner& runner, InboundCounters counters, health::MetricFamily& accessRefused,
                 security::AuditSink& audit, Executors executors, std::function<Channel*(std::string_view)> findChannel,
-                OutboundDispatcher& outbound);
+                OutboundDispatcher& outbound, store::Store* routes, ClockPtr clock);
+  /// Records `message`'s conversation as the last route of `route`'s session (no-op without a store).
+  void recordRoute(const routing::InboundMessage& message, const std::string& agentId, const std::string& sessionKey,
+                   const std::string& channel);
   /// Counts, audits and (under pairing) answers a message the gate refused.
   void refuse(std::string_view channelId, const routing::InboundMessage& message,
               const routing::AccessDecision& decision);
@@ -73,6 +79,8 @@ class InboundRouter final : public ChannelSink {
   Executors executors_;
   std::function<Channel*(std::string_view)> findChannel_;
   OutboundDispatcher& outbound_;
+  store::Store* routes_;
+  ClockPtr clock_;
 };
 
 }  // namespace talon::gateway::channels

@@ -1,9 +1,13 @@
 // The sessions family: `sessions.list`, `chat.history` (OpenClaw 2026.9.6 shapes,
-// tests/data/wire/res.sessions.list.json).
+// tests/data/wire/res.sessions.list.json; a session's last route as OpenClaw's lastChannel/lastTo/
+// lastAccountId/lastThreadId row fields).
 #include <algorithm>
+#include <map>
+#include <vector>
 
 #include "gateway/methods/builtin_methods.h"
 #include "gateway/methods/payloads.h"
+#include "store/session_route_repository.h"
 
 namespace talon::gateway::methods {
 namespace {
@@ -40,8 +44,26 @@ Status registerSessionMethods(MethodRegistry& registry, const GatewayServices& s
                                auto page = d.store.sessions().list(q);
                                if (!page) return call.error(page.error());
                                auto now = d.clock->nowMs();
+                               // Each session's last external route (OpenClaw's lastChannel, lastTo,
+                               // lastAccountId, lastThreadId), when one was recorded.
+                               std::vector<std::string> keys;
+                               for (const auto& s : page->sessions) keys.push_back(s.sessionKey);
+                               auto routes = store::SessionRouteRepository(d.store).find(keys);
+                               if (!routes) return call.error(routes.error());
+                               std::map<std::string, const store::SessionRouteRecord*> byKey;
+                               for (const auto& r : *routes) byKey[r.sessionKey] = &r;
                                json::array sessions;
-                               for (const auto& s : page->sessions) sessions.push_back(sessionRow(s, now));
+                               for (const auto& s : page->sessions) {
+                                 json::object row = sessionRow(s, now);
+                                 if (auto it = byKey.find(s.sessionKey); it != byKey.end()) {
+                                   const store::SessionRouteRecord& r = *it->second;
+                                   row["lastChannel"] = r.channel;
+                                   row["lastTo"] = r.to;
+                                   if (!r.accountId.empty()) row["lastAccountId"] = r.accountId;
+                                   if (!r.threadId.empty()) row["lastThreadId"] = r.threadId;
+                                 }
+                                 sessions.push_back(std::move(row));
+                               }
                                int64_t next = q.offset + static_cast<int64_t>(page->sessions.size());
                                bool hasMore = next < page->totalCount;
                                json::object payload{{"ts", now},
