@@ -703,6 +703,14 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
                                                  cfg.agents.defaults.timeoutSeconds,
                                                  cfg.cron.webhookToken};
   heartbeatDeps.alerts = impl->alerts.get();
+  heartbeatDeps.ownerAllowFrom = cfg.commands.ownerAllowFrom;
+  heartbeatDeps.channels = cfg.channels;
+  heartbeatDeps.store = impl->store.get();
+  for (const auto& hb : heartbeatDeps.heartbeats) {
+    auto model = config::resolveHeartbeatModel(cfg, hb);  // validation checked it; a clear error if not
+    if (!model) return fail(model.error());
+    if (*model) heartbeatDeps.models.emplace(hb.agentId, std::move(**model));
+  }
   auto heartbeat = automation::HeartbeatService::create(std::move(heartbeatDeps));
   if (!heartbeat) return fail(heartbeat.error());
   impl->heartbeat = std::move(*heartbeat);
@@ -753,8 +761,8 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
       std::make_unique<routing::AccessGate>(impl->options.config->config.channels, impl->store.get(), impl->clock);
   auto inbound = channels::InboundRouter::create(
       impl->options.config->config, impl->agents->roster(), *impl->accessGate, *impl->runner, impl->metrics,
-      *impl->audit, impl->executors, [implp](std::string_view id) { return implp->channels.find(id); },
-      *impl->outbound);
+      *impl->audit, impl->executors, [implp](std::string_view id) { return implp->channels.find(id); }, *impl->outbound,
+      impl->store.get(), impl->clock);
   if (!inbound) return fail(inbound.error());
   impl->inbound = std::move(*inbound);
   // Live reload of channels.* (config/reload_plan.cpp: hot): the access gate takes the new policies and the
@@ -766,6 +774,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
     if (!channelsChanged) return;
     implp->accessGate->update(next.config.channels);
     implp->channelRuntime->applyConfig(next.config.channels);
+    implp->heartbeat->setChannels(next.config.channels);
   });
 
   // What the connections use (the server accepts once run() runs the io_context).

@@ -19,6 +19,8 @@
 #include "gateway/channels/outbound_dispatcher.h"
 #include "gateway/health/alert_router.h"
 #include "gateway/routing/session_key.h"
+#include "store/session_route_repository.h"
+#include "store/store.h"
 
 namespace talon::gateway::automation {
 
@@ -265,6 +267,8 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
     std::string lastError;
     std::vector<std::string> queuedEvents;
     std::vector<std::string> inflightEvents;  // taken by the running turn (restored if it fails)
+    /// Where the running (or last) turn's answer goes, resolved when the tick started.
+    HeartbeatDelivery delivery;
   };
 
   HeartbeatServiceDeps deps;
@@ -381,8 +385,14 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
   }
 
   std::string sessionKeyFor(const Agent& a, const std::string& runId) const {
+    if (cfg(a).isolatedSession.value_or(false)) return fmt::format("agent:{}:heartbeat:{}", a.config.agentId, runId);
+    return baseSessionKey(a);
+  }
+
+  /// The session whose conversation the heartbeat follows: heartbeat.session, else the main session (an
+  /// isolated run still delivers along it, as in OpenClaw).
+  std::string baseSessionKey(const Agent& a) const {
     const std::string& agent = a.config.agentId;
-    if (cfg(a).isolatedSession.value_or(false)) return fmt::format("agent:{}:heartbeat:{}", agent, runId);
     const std::string session = std::string(trimView(cfg(a).session.value_or("main")));
     if (session.empty() || session == "main") return routing::buildMainSessionKey(agent);
     if (routing::parseAgentSessionKey(session)) return routing::normalizeSessionKey(session);
@@ -399,6 +409,17 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
   /// A tick of agent `id`: `reason` "interval" (its cadence), or a wake's reason.
   void tick(const std::string& id, const std::string& reason) {
     std::optional<TurnRequest> request;
+    // The session's last route, read before the lock (a blocking store read; `agents` and their config
+    // do not change after create()).
+    std::optional<store::SessionRouteRecord> lastRoute;
+    if (const Agent* known = find(id); known && deps.store != nullptr) {
+      auto route = store::SessionRouteRepository(*deps.store).get(baseSessionKey(*known));
+      if (route) {
+        lastRoute = std::move(*route);
+      } else {
+        spdlog::warn("heartbeat {}: the session's last route cannot be read: {}", id, route.error().toString());
+      }
+    }
     {
       std::lock_guard lock(mu);
       Agent* a = find(id);
@@ -438,12 +459,31 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
         if (!isHeartbeatContentEffectivelyEmpty(**file)) checklist = std::string(trimView(**file));
       }
 
+      HeartbeatTargetInputs targetInputs;
+      targetInputs.heartbeat = &cfg(*a);
+      targetInputs.ownerAllowFrom = &deps.ownerAllowFrom;
+      targetInputs.channels = &deps.channels;
+      targetInputs.last = std::move(lastRoute);
+      HeartbeatDelivery delivery = resolveHeartbeatDelivery(targetInputs);
+      if (!delivery.deliverable() && delivery.reason != "target-none") {
+        // OpenClaw skips before the agent runs when there is nowhere to deliver to.
+        emit(*a, "skipped", json::object{{"reason", delivery.reason}, {"durationMs", 0}});
+        if (scheduled) scheduleNext(*a);
+        return;
+      }
+      a->delivery = std::move(delivery);
+
       TurnRequest req;
       req.runId = newUuid();
       req.agentId = id;
       req.sessionKey = sessionKeyFor(*a, req.runId);
       req.channel = "heartbeat";
       req.timeout = timeoutFor(*a);
+      req.lightContext = cfg(*a).lightContext.value_or(false);
+      if (auto m = deps.models.find(id); m != deps.models.end()) {
+        req.modelOverride = m->second.ref;
+        req.modelOverrideParams = ModelCallParams{m->second.params.temperature, m->second.params.maxTokens};
+      }
       std::string message;
       for (const auto& e : a->queuedEvents) message += "System: " + e + "\n";
       if (!message.empty()) message += "\n";
@@ -489,10 +529,8 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
       if (r.mode == "webhook" ? r.to.rfind("http", 0) == 0 : !r.channel.empty() && !r.to.empty()) return r;
       return std::nullopt;
     }
-    const auto& c = cfg(a);
-    if (c.target && *c.target != "none" && c.to && !c.to->empty()) {
-      return CronRoute{"announce", *c.target, *c.to, c.accountId.value_or(""), {}};
-    }
+    if (a.delivery.deliverable())
+      return CronRoute{"announce", a.delivery.channel, a.delivery.to, a.delivery.accountId, {}};
     return std::nullopt;
   }
 
@@ -510,6 +548,7 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
     std::string kind;  // "failure" | "recovery" | "reply"
     std::string text;
     std::string runId;
+    std::string threadId;  // replies: the destination's thread
   };
 
   void onTurnDone(const std::string& id, const std::string& runId, const TurnOutcome& outcome) {
@@ -549,10 +588,13 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
               break;
             case EscalationAction::kAlert:
               if (auto route = alertRoute(agent)) {
-                sends.push_back(PendingSend{*route, id, "failure",
+                sends.push_back(PendingSend{*route,
+                                            id,
+                                            "failure",
                                             fmt::format("Heartbeat of agent {} failed {} times in a row: {}", id,
                                                         esc.alertCount, agent.lastError),
-                                            runId});
+                                            runId,
+                                            {}});
                 actions.emplace_back(action, json::object{{"mode", route->mode}, {"count", esc.alertCount}});
               }
               break;
@@ -592,9 +634,13 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
         EscalationOutcome esc = escalation.recordSuccess(agent.escalation);
         if (esc.has(EscalationAction::kRecovery)) {
           if (auto route = alertRoute(agent)) {
-            sends.push_back(PendingSend{
-                *route, id, "recovery",
-                fmt::format("Heartbeat of agent {} recovered after {} failed runs.", id, esc.failedRuns), runId});
+            sends.push_back(
+                PendingSend{*route,
+                            id,
+                            "recovery",
+                            fmt::format("Heartbeat of agent {} recovered after {} failed runs.", id, esc.failedRuns),
+                            runId,
+                            {}});
           }
           actions.emplace_back(EscalationAction::kRecovery, json::object{{"failedRuns", esc.failedRuns}});
         }
@@ -602,24 +648,23 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
         HeartbeatReply reply = interpretHeartbeatReply(outcome.text);
         json::object fields{{"runId", runId}, {"durationMs", durationMs}};
         const auto& c = cfg(agent);
+        const HeartbeatDelivery& d = agent.delivery;
         if (reply.suppress) {
           emit(agent, reply.acknowledged || !trimView(outcome.text).empty() ? "ok-token" : "ok-empty",
                std::move(fields));
         } else {
           fields["preview"] = truncateUtf8(reply.text, kPreviewChars);
-          if (!c.target || *c.target == "none") {
+          if (!d.deliverable()) {
             fields["reason"] = "target-none";
             fields["message"] = "Heartbeat delivery is disabled by configuration (target: none).";
             emit(agent, "skipped", std::move(fields));
-          } else if (c.directPolicy.value_or("allow") == "block" &&
-                     peerOfTarget(c.to.value_or("")).kind == routing::PeerKind::kDirect) {
+          } else if (c.directPolicy.value_or("allow") == "block" && d.kind == routing::PeerKind::kDirect) {
             fields["reason"] = "dm-blocked";
-            fields["channel"] = *c.target;
+            fields["channel"] = d.channel;
             emit(agent, "skipped", std::move(fields));
           } else {
-            sends.push_back(
-                PendingSend{CronRoute{"announce", *c.target, c.to.value_or(""), c.accountId.value_or(""), {}}, id,
-                            "reply", reply.text, runId});
+            sends.push_back(PendingSend{CronRoute{"announce", d.channel, d.to, d.accountId, {}}, id, "reply",
+                                        reply.text, runId, d.threadId});
           }
         }
       }
@@ -701,6 +746,7 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
     m.peer = peerOfTarget(s.route.to);
     m.text = s.text;
     m.runId = s.runId;
+    if (!s.threadId.empty()) m.threadId = s.threadId;
     std::string channelId = s.route.accountId.empty() ? s.route.channel : s.route.channel + ":" + s.route.accountId;
     deps.outbound->deliver(
         channelId, std::move(m), fmt::format("heartbeat-{}:{}:{}", s.kind, s.agentId, s.runId),
@@ -827,6 +873,11 @@ void HeartbeatService::setEnabled(bool enabled, const std::string& actor) {
     }
     impl_->observe(a);
   }
+}
+
+void HeartbeatService::setChannels(config::ChannelsConfig channels) {
+  std::lock_guard lock(impl_->mu);
+  impl_->deps.channels = std::move(channels);
 }
 
 std::optional<json::object> HeartbeatService::lastEvent() const {

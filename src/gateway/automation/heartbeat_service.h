@@ -18,20 +18,26 @@
 //      heartbeat.session, or a fresh `agent:<id>:heartbeat:<runId>` with isolatedSession), channel
 //      "heartbeat", with heartbeat.timeoutSeconds (else agents.defaults.timeoutSeconds, else
 //      min(every, 600 s));
+//      The turn uses heartbeat.model when set (resolved per agent: HeartbeatServiceDeps::models; strict, no
+//      fallbacks) and, with lightContext, no workspace bootstrap files (TurnRequest::lightContext).
+//      Before the turn the destination is resolved (heartbeat_target.h: "owner" by default, "last", a
+//      channel, "none") from commands.ownerAllowFrom, the channels' allowFrom and the session's last
+//      route (store::SessionRouteRepository); when there is none the tick is skipped without a model call
+//      (reason "no-route", "no-target" or "unknown-account", as in OpenClaw);
 //   4. suppresses an acknowledgement — NO_REPLY, or HEARTBEAT_OK at the start or end with at most 300
 //      characters left (OpenClaw stripHeartbeatToken, mode "heartbeat") — as status "ok-token" ("ok-empty"
-//      for an empty answer), and delivers anything else to the target: "none" keeps it internal (status
-//      "skipped", reason "target-none"); a channel id sends it through the outbox to `to` / `accountId`
-//      (status "sent"), unless directPolicy "block" and `to` is a direct peer (reason "dm-blocked").
+//      for an empty answer), and delivers anything else to the destination through the outbox (status
+//      "sent"): "none" keeps it internal (status "skipped", reason "target-none"), directPolicy "block"
+//      keeps it from a direct peer (reason "dm-blocked").
 //
 // A failed turn escalates as a cron job does (escalation.h with cron.escalation): the next attempt waits
 // the backoff instead of `every`; after cron.failureAlert.after failures an alert goes to the
-// cron.failureAlert destination, else to the heartbeat's channel target (once per incident, again after
-// cooldownMs; alerts are on when cron.failureAlert is set and enabled, or the heartbeat has a channel
-// target); the first success after an alert sends a recovery notice; after disableAfter failures the
-// agent's heartbeat is disabled until set-heartbeats enables it again or the gateway restarts. A delivery
-// failure is recorded (event status "failed", reason "delivery-failed", outcome metric, log) but is not a
-// failed run, as with cron.
+// cron.failureAlert destination, else to the heartbeat's destination as the failed tick resolved it (once
+// per incident, again after cooldownMs; alerts are on when cron.failureAlert is set and enabled, or the
+// heartbeat has a destination); the first success after an alert sends a recovery notice; after
+// disableAfter failures the agent's heartbeat is disabled until set-heartbeats enables it again or the
+// gateway restarts. A delivery failure is recorded (event status "failed", reason "delivery-failed",
+// outcome metric, log) but is not a failed run, as with cron.
 //
 // Every outcome is a `heartbeat` event (OpenClaw's payload: {ts, status: sent | ok-token | ok-empty |
 // skipped | failed, reason?, preview?, channel?, to?, accountId?, durationMs, indicatorType?} plus
@@ -43,6 +49,7 @@
 // Thread rules: every public member may be called from any thread. Timer work, workspace reads and run
 // completions hop to `executors.blocking`. The dependencies outlive the service; stop() before destroying.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +62,7 @@
 #include "config/config_model.h"
 #include "config/heartbeat_config.h"
 #include "gateway/agent/agent_runner.h"
+#include "gateway/automation/heartbeat_target.h"
 #include "gateway/automation/webhook_sender.h"
 #include "gateway/event_bus.h"
 #include "gateway/executors.h"
@@ -142,6 +150,17 @@ struct HeartbeatServiceDeps {
   /// cron.webhookToken: webhook alerts carry `Authorization: Bearer <token>` and are signed with it, as
   /// cron's; empty: neither.
   std::string webhookToken;
+  /// commands.ownerAllowFrom (the "owner" target's first choice).
+  std::vector<std::string> ownerAllowFrom = {};
+  /// The configured channels (the "owner" target's channel order and allowFrom; accounts); replaced by
+  /// HeartbeatService::setChannels on a live channels reload.
+  config::ChannelsConfig channels = {};
+  /// Where the sessions' last routes are read (targets "owner", "last", a channel without `to`); null: no
+  /// route is known.
+  store::Store* store = nullptr;
+  /// Each agent's heartbeat model (config::resolveHeartbeatModel), by agent id; an agent without an entry
+  /// runs its heartbeat with its own model.
+  std::map<std::string, config::HeartbeatModel> models = {};
   /// gateway.alerts (health/alert_router.h): a failing heartbeat is raised as the incident
   /// "heartbeat:<agentId>" (warning after escalation.alert.after consecutive failures, critical when
   /// auto-disabled) and resolved by its next success. Null: not wired.
@@ -184,6 +203,9 @@ class HeartbeatService {
   /// True when `agentId` has a heartbeat.
   bool has(const std::string& agentId) const;
 
+  /// Takes the channels of a live config reload (channels.* is hot): later ticks resolve the "owner"
+  /// target and accounts against them.
+  void setChannels(config::ChannelsConfig channels);
   /// set-heartbeats: turns every heartbeat on or off. Enabling clears an escalation's disable and its
   /// error count. `actor` is audited.
   void setEnabled(bool enabled, const std::string& actor);

@@ -10,11 +10,16 @@
 
 #include <fstream>
 
+#include "gateway/channels/inbound_router.h"
 #include "gateway/channels/loopback_channel.h"
 #include "gateway/channels/outbound_dispatcher.h"
 #include "gateway/health/alert_router.h"
+#include "store/session_route_repository.h"
+#include "store/sqlite_store.h"
 #include "support/gateway_components.h"
+#include "support/inbound_messages.h"
 #include "support/json_text.h"
+#include "support/method_harness.h"
 
 namespace talon::gateway::automation {
 namespace {
@@ -112,13 +117,14 @@ class HeartbeatServiceTest : public ::testing::Test {
   }
   ~HeartbeatServiceTest() override { gw_.bus.unsubscribe(bus_); }
 
-  /// A service for agent "main" with `hb` over the defaults (target loopback, to user:ops, every 30m).
+  /// A service for agent "main" with `hb` over the defaults (target loopback — unless fillTarget_ is
+  /// false — with to user:ops, every 30m).
   std::unique_ptr<HeartbeatService> makeService(config::HeartbeatConfig hb = {},
                                                 config::CronEscalationConfig escalation = {},
                                                 config::CronFailureAlertConfig alert = {},
                                                 health::AlertRouter* alerts = nullptr) {
-    if (!hb.target) hb.target = "loopback";
-    if (!hb.to && *hb.target != "none") hb.to = "user:ops";
+    if (!hb.target && fillTarget_) hb.target = "loopback";
+    if (!hb.to && hb.target == "loopback") hb.to = "user:ops";
     config::EffectiveHeartbeat effective{"main", hb, "agents.defaults.heartbeat"};
     HeartbeatServiceDeps deps{gw_.clock,
                               gw_.executors.executors(),
@@ -135,6 +141,10 @@ class HeartbeatServiceTest : public ::testing::Test {
                               0,
                               {}};
     deps.alerts = alerts;
+    deps.ownerAllowFrom = owners_;
+    deps.channels = channels_;
+    deps.store = routeStore_ ? routeStore_ : gw_.store.get();
+    deps.models = models_;
     auto service = HeartbeatService::create(std::move(deps));
     EXPECT_TRUE(service) << service.error().toString();
     return service ? std::move(*service) : nullptr;
@@ -202,7 +212,47 @@ class HeartbeatServiceTest : public ::testing::Test {
     return std::nullopt;
   }
 
+  /// The messages an inbound channel message records its route through (the gateway's wiring): an
+  /// open access gate on the loopback channel, the default bindings (DMs in agent:main:main).
+  std::unique_ptr<channels::InboundRouter> inboundRouter() {
+    config::ChannelConfig lb;
+    lb.id = "loopback";
+    lb.access.dmPolicy = "open";
+    lb.access.allowFrom = std::vector<std::string>{"*"};
+    openChannels_.entries = {lb};
+    gate_ = std::make_unique<routing::AccessGate>(openChannels_, gw_.store.get(), gw_.clock);
+    auto router = channels::InboundRouter::create(
+        gw_.config->config, gw_.agents->roster(), *gate_, *gw_.runner, gw_.metrics, gw_.audit,
+        gw_.executors.executors(), [this](std::string_view id) { return gw_.channels.find(id); }, *gw_.outbound,
+        gw_.store.get(), gw_.clock);
+    EXPECT_TRUE(router) << router.error().toString();
+    return router ? std::move(*router) : nullptr;
+  }
+
+  /// A direct loopback message from `peer`, routed, answered (model call `call`) and its route recorded.
+  void messageFrom(channels::InboundRouter& router, const std::string& peer, std::size_t call,
+                   const std::string& accountId = "") {
+    auto m = talon::testing::directMessage(peer, "hello");
+    m.channel = "loopback";
+    m.accountId = accountId;
+    router.onInbound("loopback", m);
+    ASSERT_TRUE(gw_.waitCalls(call + 1));
+    gw_.provider->call(call)->answer("hi " + peer);
+    ASSERT_TRUE(gw_.executors.runUntil([&] {
+      auto r = store::SessionRouteRepository(*gw_.store).get("agent:main:main");
+      return r && *r && (*r)->to == "user:" + peer;
+    }));
+  }
+
   talon::testing::GatewayComponents gw_{talon::testing::GatewayComponentsOptions::forAutomations()};
+  /// makeService gives a block without `target` the loopback target (false: it stays unset, "owner").
+  bool fillTarget_ = true;
+  std::vector<std::string> owners_;
+  config::ChannelsConfig channels_;
+  std::map<std::string, config::HeartbeatModel> models_;
+  store::Store* routeStore_ = nullptr;
+  config::ChannelsConfig openChannels_;
+  std::unique_ptr<routing::AccessGate> gate_;
   NullSink sink_;
   channels::LoopbackChannel* loopback_ = nullptr;
   uint64_t bus_ = 0;
@@ -465,6 +515,201 @@ TEST_F(HeartbeatServiceTest, CreateRefusesAnUnknownTimeZone) {
   ASSERT_FALSE(service);
   EXPECT_NE(service.error().message.find("agents.defaults.heartbeat.activeHours.timezone"), std::string::npos)
       << service.error().message;
+}
+
+// --- targets owner and last, model, lightContext ------------------------------------------------------
+
+TEST_F(HeartbeatServiceTest, OwnerTargetIsTheFirstOwnerAllowFromEntry) {
+  config::ChannelConfig lb;
+  lb.id = "loopback";
+  lb.access.allowFrom = std::vector<std::string>{"ops"};
+  channels_.entries = {lb};
+  owners_ = {"*", "loopback:boss"};
+  config::HeartbeatConfig hb;
+  hb.target = "owner";
+  hb.everyMs = 10 * kMinuteMs;
+  auto service = makeService(hb);
+  ASSERT_TRUE(service);
+  service->start();
+  gw_.executors.advance(10 * kMinuteMs);
+  answer(0, "The backup failed.");
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return loopback_->sent().size() == 1; }));
+  EXPECT_EQ(loopback_->sent()[0].peer.id, "boss");
+  EXPECT_EQ(loopback_->sent()[0].peer.kind, routing::PeerKind::kDirect);
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return latestStatus() == "sent"; }));
+  EXPECT_EQ(events_.back().at("to").as_string(), "boss");
+}
+
+TEST_F(HeartbeatServiceTest, OwnerTargetFallsBackToTheChannelAllowFromByDefault) {
+  config::ChannelConfig lb;
+  lb.id = "loopback";
+  lb.access.allowFrom = std::vector<std::string>{"*", "ops2"};
+  channels_.entries = {lb};
+  owners_ = {"group:family"};  // never a group
+  fillTarget_ = false;
+  config::HeartbeatConfig hb;  // no target: "owner"
+  hb.everyMs = 10 * kMinuteMs;
+  auto service = makeService(hb);
+  ASSERT_TRUE(service);
+  service->start();
+  gw_.executors.advance(10 * kMinuteMs);
+  answer(0, "Something needs you.");
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return loopback_->sent().size() == 1; }));
+  EXPECT_EQ(loopback_->sent()[0].peer.id, "ops2");
+}
+
+TEST_F(HeartbeatServiceTest, WithoutAnOwnerTheTickIsSkippedBeforeTheModel) {
+  config::ChannelConfig lb;
+  lb.id = "loopback";
+  lb.access.allowFrom = std::vector<std::string>{"*"};  // wildcard-only: no owner
+  channels_.entries = {lb};
+  config::HeartbeatConfig hb;
+  hb.target = "owner";
+  hb.everyMs = 10 * kMinuteMs;
+  auto service = makeService(hb);
+  ASSERT_TRUE(service);
+  service->start();
+  gw_.executors.advance(10 * kMinuteMs);
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return lastStatus() != ""; }));
+  EXPECT_EQ(lastStatus(), "skipped");
+  EXPECT_EQ(events_.back().at("reason").as_string(), "no-route");
+  gw_.executors.runReady();
+  EXPECT_EQ(gw_.provider->count(), 0u) << "no model call without a route";
+  EXPECT_EQ(metric("talon_heartbeat_runs_total", "skipped"), 1);
+  // The next tick comes `every` later.
+  gw_.executors.advance(10 * kMinuteMs);
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return events_.size() == 2; }));
+  EXPECT_EQ(gw_.provider->count(), 0u);
+}
+
+TEST_F(HeartbeatServiceTest, LastTargetFollowsTheLastInboundConversation) {
+  auto router = inboundRouter();
+  ASSERT_TRUE(router);
+  config::HeartbeatConfig hb;
+  hb.target = "last";
+  hb.everyMs = 10 * kMinuteMs;
+  auto service = makeService(hb);
+  ASSERT_TRUE(service);
+  service->start();
+  gw_.executors.advance(10 * kMinuteMs);
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return lastStatus() != ""; }));
+  EXPECT_EQ(events_.back().at("reason").as_string(), "no-route") << "nothing received yet";
+
+  messageFrom(*router, "alice", 0);
+  messageFrom(*router, "bob", 1);
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return loopback_->sent().size() == 2; }));  // the two replies
+  gw_.executors.advance(10 * kMinuteMs);
+  answer(2, "Bob, the deploy is stuck.");
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return loopback_->sent().size() == 3; }));
+  EXPECT_EQ(loopback_->sent()[2].peer.id, "bob") << "the last conversation";
+  EXPECT_EQ(loopback_->sent()[2].text, "Bob, the deploy is stuck.");
+
+  // sessions.list shows the route as OpenClaw's lastChannel / lastTo.
+  talon::testing::MethodHarness harness{gw_};
+  ASSERT_TRUE(harness.ok());
+  auto listed = harness.call("sessions.list", talon::testing::jsonValue("{}"));
+  ASSERT_TRUE(listed.ok) << (listed.error ? listed.error->toString() : "");
+  bool found = false;
+  for (const auto& row : listed.payload.at("sessions").as_array()) {
+    if (row.at("key").as_string() != "agent:main:main") continue;
+    found = true;
+    EXPECT_EQ(row.at("lastChannel").as_string(), "loopback");
+    EXPECT_EQ(row.at("lastTo").as_string(), "user:bob");
+    EXPECT_FALSE(row.as_object().contains("lastAccountId")) << "the default account";
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(HeartbeatServiceTest, LastRouteSurvivesARestart) {
+  {
+    auto router = inboundRouter();
+    ASSERT_TRUE(router);
+    messageFrom(*router, "carol", 0);
+  }
+  // Another process over the same database: the route was persisted.
+  store::SqliteStoreOptions options;
+  options.path = gw_.dir / "state" / "talon.sqlite";
+  auto reopened = store::openSqliteStore(options);
+  ASSERT_TRUE(reopened) << reopened.error().toString();
+  routeStore_ = reopened->get();
+  auto route = store::SessionRouteRepository(**reopened).get("agent:main:main");
+  ASSERT_TRUE(route && *route);
+  EXPECT_EQ((*route)->channel, "loopback");
+  EXPECT_EQ((*route)->chatType, "direct");
+
+  config::HeartbeatConfig hb;
+  hb.target = "last";
+  hb.everyMs = 10 * kMinuteMs;
+  auto service = makeService(hb);
+  ASSERT_TRUE(service);
+  service->start();
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return loopback_->sent().size() == 1; }));  // the reply to carol
+  gw_.executors.advance(10 * kMinuteMs);
+  answer(1, "Carol, the invoice is due.");
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return loopback_->sent().size() == 2; }));
+  EXPECT_EQ(loopback_->sent()[1].peer.id, "carol");
+  service->stop();
+  (*reopened)->close();
+}
+
+TEST_F(HeartbeatServiceTest, AnAccountTheLastChannelDoesNotHaveSkipsDelivery) {
+  auto router = inboundRouter();
+  ASSERT_TRUE(router);
+  messageFrom(*router, "dave", 0);
+  config::ChannelConfig lb;
+  lb.id = "loopback";
+  lb.accounts["default"] = {};
+  channels_.entries = {lb};
+  config::HeartbeatConfig hb;
+  hb.target = "last";
+  hb.accountId = "ops-bot";
+  hb.everyMs = 10 * kMinuteMs;
+  auto service = makeService(hb);
+  ASSERT_TRUE(service);
+  service->start();
+  gw_.executors.advance(10 * kMinuteMs);
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return lastStatus() != ""; }));
+  EXPECT_EQ(lastStatus(), "skipped");
+  EXPECT_EQ(events_.back().at("reason").as_string(), "unknown-account");
+  gw_.executors.runReady();
+  EXPECT_EQ(gw_.provider->count(), 1u) << "only the inbound message's turn called the model";
+}
+
+TEST_F(HeartbeatServiceTest, ModelOverrideAndLightContextReachTheModelCall) {
+  std::ofstream(gw_.runner->agent("main")->workspace / "AGENTS.md") << "You are the ops agent.";
+  config::HeartbeatConfig hb;
+  hb.target = "none";
+  hb.everyMs = 10 * kMinuteMs;
+  auto full = makeService(hb);
+  ASSERT_TRUE(full);
+  full->start();
+  gw_.executors.advance(10 * kMinuteMs);
+  answer(0, "NO_REPLY");
+  const auto& first = gw_.provider->call(0)->request;
+  EXPECT_EQ(first.model, "model-1") << "the agent's own model";
+  ASSERT_FALSE(first.messages.empty());
+  EXPECT_EQ(first.messages[0].role, "system");
+  EXPECT_NE(first.messages[0].content.find("You are the ops agent."), std::string::npos);
+  full->stop();
+  full.reset();
+
+  models_["main"] = config::HeartbeatModel{"fake/model-cheap", {}};
+  models_["main"].params.maxTokens = 256;
+  hb.lightContext = true;
+  writeChecklist("- check the queue\n");
+  auto light = makeService(hb);
+  ASSERT_TRUE(light);
+  light->start();
+  gw_.executors.advance(10 * kMinuteMs);
+  answer(1, "NO_REPLY");
+  const auto& second = gw_.provider->call(1)->request;
+  EXPECT_EQ(second.model, "model-cheap");
+  EXPECT_EQ(second.maxTokens, 256);
+  for (const auto& m : second.messages) {
+    EXPECT_NE(m.role, "system") << "no bootstrap files with lightContext";
+    EXPECT_EQ(m.content.find("You are the ops agent."), std::string::npos);
+  }
+  EXPECT_NE(userMessage(1).find("- check the queue"), std::string::npos) << "the checklist is still sent";
 }
 
 }  // namespace
