@@ -167,11 +167,13 @@ void registerClientCommands(CLI::App& app, int& exitCode) {
         if (const auto* a = getArray(p, "sessions")) {
           for (const auto& item : *a) {
             const auto& s = item.as_object();
+            // The last external route (lastChannel / lastTo), when the session was reached on a channel.
+            std::string route = s.contains("lastChannel") ? str(s, "lastChannel") + " " + str(s, "lastTo") : "-";
             rows.push_back({str(s, "key"), str(s, "agentId"), str(s, "messageCount"), str(s, "totalTokens"),
-                            formatAge(now - getInt(s, "updatedAt").value_or(now))});
+                            formatAge(now - getInt(s, "updatedAt").value_or(now)), route});
           }
         }
-        printTable({"KEY", "AGENT", "MESSAGES", "TOKENS", "UPDATED"}, rows);
+        printTable({"KEY", "AGENT", "MESSAGES", "TOKENS", "UPDATED", "LAST ROUTE"}, rows);
         std::cout << str(p, "count") << " of " << str(p, "totalCount") << " session(s)\n";
       });
     });
