@@ -398,6 +398,17 @@ struct SpendLimitConfig {
   std::optional<double> monthlyUsd;
 };
 
+/// `agents.defaults.compaction` (OpenClaw docs/gateway/config-agents/heartbeat-compaction-and-streaming.md):
+/// the keys Talon implements (config/compaction_config.h reads them; the others are warned about).
+struct CompactionConfig {
+  bool enabled = true;               // threshold compaction before a turn (overflow recovery runs anyway)
+  int64_t keepRecentTokens = 20000;  // recent transcript tail kept verbatim, in estimated tokens
+  int recentTurnsPreserve = 3;       // recent user turns kept verbatim
+  int64_t timeoutSeconds = 180;      // budget of the summarisation call
+  std::string model;                 // "provider/model" or alias as written; empty: the session's model
+  bool notifyUser = false;           // chat status events when compaction starts and completes
+};
+
 /// `agents.defaults`.
 struct AgentDefaultsConfig {
   ModelRef model;
@@ -416,6 +427,8 @@ struct AgentDefaultsConfig {
   std::optional<HeartbeatConfig> heartbeat;
   /// `agents.defaults.spendLimit` (Talon-only): every agent's cost ceilings unless its entry sets its own.
   SpendLimitConfig spendLimit;
+  /// `agents.defaults.compaction`.
+  CompactionConfig compaction;
 };
 
 /// `agents.entries.<id>`.

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 
+#include "config/compaction_config.h"
 #include "config/config_sections.h"
 #include "config/config_validator.h"
 #include "config/heartbeat_config.h"
@@ -323,6 +324,8 @@ void readDefaults(ConfigReader& r, const ConfigNode& node, const json::value& va
           {"heartbeat",
            [&](const ConfigNode& c, const json::value& x) { readHeartbeat(r, c, x, true, out.heartbeat); }},
           {"spendLimit", [&](const ConfigNode& c, const json::value& x) { readSpendLimit(r, c, x, out.spendLimit); }},
+          {"compaction",
+           [&](const ConfigNode& c, const json::value& x) { readCompactionConfig(r, c, x, out.compaction); }},
       });
 }
 
