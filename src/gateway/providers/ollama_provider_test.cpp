@@ -25,7 +25,7 @@ const std::string kFirstLine =
     R"({"model":"qwen3","created_at":"2025-05-27T22:54:57.641643Z","message":{"role":"assistant","content":"Let me check"},"done":false})"
     "\n";
 
-PeerReply toolCallReply() {
+PeerReply ollamaToolCallReply() {
   PeerReply r;
   r.contentType = kNdjson;
   r.pieces = {
@@ -89,7 +89,7 @@ class OllamaProviderTest : public ::testing::Test {
 };
 
 TEST_F(OllamaProviderTest, StreamedToolCallThenFinalAnswer) {
-  ScriptedPeer peer({toolCallReply(), ollamaFinalReply()});
+  ScriptedPeer peer({ollamaToolCallReply(), ollamaFinalReply()});
   auto provider = make(peer.origin(), "");
   auto first = talon::testing::runProviderCall(*provider, request());
   ASSERT_TRUE(first.result) << first.result.error().toString();

@@ -16,11 +16,11 @@ namespace {
 using talon::testing::PeerReply;
 using talon::testing::ScriptedPeer;
 
-std::string sse(std::string_view event, std::string_view data) {
+std::string responsesSse(std::string_view event, std::string_view data) {
   return "event: " + std::string(event) + "\ndata: " + std::string(data) + "\n\n";
 }
 
-const std::string kCreated = sse(
+const std::string kCreated = responsesSse(
     "response.created",
     R"({"type":"response.created","sequence_number":0,"response":{"id":"resp_67c","object":"response","created_at":1741290958,"status":"in_progress","error":null,"incomplete_details":null,"model":"gpt-test","output":[],"usage":null}})");
 
@@ -28,25 +28,35 @@ PeerReply responsesFunctionCallReply() {
   PeerReply r;
   r.pieces = {
       kCreated,
-      sse("response.in_progress",
+      responsesSse(
+          "response.in_progress",
           R"({"type":"response.in_progress","sequence_number":1,"response":{"id":"resp_67c","object":"response","status":"in_progress","output":[]}})"),
-      sse("response.output_item.added",
+      responsesSse(
+          "response.output_item.added",
           R"({"type":"response.output_item.added","sequence_number":2,"output_index":0,"item":{"id":"rs_1","type":"reasoning","summary":[]}})"),
-      sse("response.reasoning_summary_text.delta",
+      responsesSse(
+          "response.reasoning_summary_text.delta",
           R"({"type":"response.reasoning_summary_text.delta","sequence_number":3,"item_id":"rs_1","output_index":0,"summary_index":0,"delta":"Need the weather."})"),
-      sse("response.output_item.done",
+      responsesSse(
+          "response.output_item.done",
           R"({"type":"response.output_item.done","sequence_number":4,"output_index":0,"item":{"id":"rs_1","type":"reasoning","summary":[{"type":"summary_text","text":"Need the weather."}]}})"),
-      sse("response.output_item.added",
+      responsesSse(
+          "response.output_item.added",
           R"({"type":"response.output_item.added","sequence_number":5,"output_index":1,"item":{"type":"function_call","id":"fc_12345xyz","call_id":"call_12345xyz","name":"get_weather","arguments":"","status":"in_progress"}})"),
-      sse("response.function_call_arguments.delta",
+      responsesSse(
+          "response.function_call_arguments.delta",
           R"({"type":"response.function_call_arguments.delta","sequence_number":6,"item_id":"fc_12345xyz","output_index":1,"delta":"{\"location\":"})"),
-      sse("response.function_call_arguments.delta",
+      responsesSse(
+          "response.function_call_arguments.delta",
           R"({"type":"response.function_call_arguments.delta","sequence_number":7,"item_id":"fc_12345xyz","output_index":1,"delta":"\"Paris, France\"}"})"),
-      sse("response.function_call_arguments.done",
+      responsesSse(
+          "response.function_call_arguments.done",
           R"({"type":"response.function_call_arguments.done","sequence_number":8,"item_id":"fc_12345xyz","output_index":1,"arguments":"{\"location\":\"Paris, France\"}"})"),
-      sse("response.output_item.done",
+      responsesSse(
+          "response.output_item.done",
           R"({"type":"response.output_item.done","sequence_number":9,"output_index":1,"item":{"type":"function_call","id":"fc_12345xyz","call_id":"call_12345xyz","name":"get_weather","arguments":"{\"location\":\"Paris, France\"}","status":"completed"}})"),
-      sse("response.completed",
+      responsesSse(
+          "response.completed",
           R"({"type":"response.completed","sequence_number":10,"response":{"id":"resp_67c","object":"response","status":"completed","error":null,"incomplete_details":null,"output":[],"usage":{"input_tokens":328,"input_tokens_details":{"cached_tokens":256},"output_tokens":52,"output_tokens_details":{"reasoning_tokens":30},"total_tokens":380}}})"),
   };
   return r;
@@ -56,17 +66,23 @@ PeerReply responsesFinalReply() {
   PeerReply r;
   r.pieces = {
       kCreated,
-      sse("response.output_item.added",
+      responsesSse(
+          "response.output_item.added",
           R"({"type":"response.output_item.added","sequence_number":1,"output_index":0,"item":{"id":"msg_1","type":"message","status":"in_progress","role":"assistant","content":[]}})"),
-      sse("response.content_part.added",
+      responsesSse(
+          "response.content_part.added",
           R"({"type":"response.content_part.added","sequence_number":2,"item_id":"msg_1","output_index":0,"content_index":0,"part":{"type":"output_text","text":"","annotations":[]}})"),
-      sse("response.output_text.delta",
+      responsesSse(
+          "response.output_text.delta",
           R"({"type":"response.output_text.delta","sequence_number":3,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"It is 18"})"),
-      sse("response.output_text.delta",
+      responsesSse(
+          "response.output_text.delta",
           R"({"type":"response.output_text.delta","sequence_number":4,"item_id":"msg_1","output_index":0,"content_index":0,"delta":" degrees in Paris."})"),
-      sse("response.output_text.done",
+      responsesSse(
+          "response.output_text.done",
           R"({"type":"response.output_text.done","sequence_number":5,"item_id":"msg_1","output_index":0,"content_index":0,"text":"It is 18 degrees in Paris."})"),
-      sse("response.completed",
+      responsesSse(
+          "response.completed",
           R"({"type":"response.completed","sequence_number":6,"response":{"id":"resp_2","object":"response","status":"completed","output":[],"usage":{"input_tokens":400,"input_tokens_details":{"cached_tokens":0},"output_tokens":9,"total_tokens":409}}})"),
   };
   return r;
@@ -153,9 +169,11 @@ TEST_F(ResponsesProviderTest, IncompleteMeansLength) {
   PeerReply r;
   r.pieces = {
       kCreated,
-      sse("response.output_text.delta",
+      responsesSse(
+          "response.output_text.delta",
           R"({"type":"response.output_text.delta","item_id":"msg_1","output_index":0,"content_index":0,"delta":"Once upon"})"),
-      sse("response.incomplete",
+      responsesSse(
+          "response.incomplete",
           R"({"type":"response.incomplete","response":{"status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"usage":{"input_tokens":5,"output_tokens":3}}})"),
   };
   ScriptedPeer peer({r});
@@ -178,13 +196,15 @@ TEST_F(ResponsesProviderTest, EveryFailureIsARunError) {
   PeerReply failed;
   failed.pieces = {
       kCreated,
-      sse("response.failed",
+      responsesSse(
+          "response.failed",
           R"({"type":"response.failed","response":{"id":"resp_1","status":"failed","error":{"code":"server_error","message":"The model failed to generate a response."}}})")};
   cases.push_back({"response.failed", failed, ErrorCode::kUnavailable, 0, "server_error: The model failed"});
   PeerReply error;
   error.pieces = {
       kCreated,
-      sse("error",
+      responsesSse(
+          "error",
           R"({"type":"error","code":"rate_limit_exceeded","message":"Slow down.","param":null,"sequence_number":1})")};
   cases.push_back({"error event", error, ErrorCode::kResourceExhausted, 0, "rate_limit_exceeded: Slow down."});
   PeerReply noCompleted;
