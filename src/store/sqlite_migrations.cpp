@@ -9,6 +9,7 @@
 #include <string>
 
 #include "store/audit_schema.h"
+#include "store/compaction_schema.h"
 #include "store/cron_schema.h"
 #include "store/device_schema.h"
 #include "store/operator_token_schema.h"
@@ -184,6 +185,7 @@ constexpr std::array kMigrations = {
     SqliteMigration{9, "operator_tokens", kOperatorTokenSchema},
     SqliteMigration{10, "cron_jobs, cron_runs", kCronSchema},
     SqliteMigration{11, "trace_id in runs", kRunTraceId},
+    SqliteMigration{15, "session_compactions", kCompactionSchema},
     SqliteMigration{16, "session_routes", kSessionRouteSchema},
 };
 

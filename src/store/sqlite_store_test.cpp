@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "store/compaction_repository.h"
 #include "store/sqlite_migrations.h"
 
 namespace talon::store {
@@ -914,21 +915,22 @@ TEST(SqliteStore, AStepMissingBelowTheCurrentVersionIsApplied) {
   TempDir dir;
   fs::path path = dir.path() / "talon.sqlite";
   openOrDie(path)->close();
-  // Step 11 (trace_id in runs) lies below the latest step (16, session_routes).
+  // Step 15 (session_compactions) lies below the latest step (16, session_routes): the two were written
+  // side by side and 16 could have reached a database first.
   auto steps = sqliteMigrations();
-  auto step = std::find_if(steps.begin(), steps.end(), [](const SqliteMigration& m) { return m.version == 11; });
+  auto step = std::find_if(steps.begin(), steps.end(), [](const SqliteMigration& m) { return m.version == 15; });
   ASSERT_NE(step, steps.end());
   ASSERT_LT(step->version, sqliteSchemaVersion());
   {
-    // Undo step 11 as if it had been merged after the newer ones were applied.
+    // Undo step 15 as if it had been merged after the newer ones were applied.
     SQLite::Database db(path, SQLite::OPEN_READWRITE);
-    db.exec("ALTER TABLE runs DROP COLUMN trace_id");
+    db.exec("DROP TABLE session_compactions");
     db.exec("DELETE FROM schema_migrations WHERE version = " + std::to_string(step->version));
     ASSERT_EQ(db.execAndGet("PRAGMA user_version").getInt(), sqliteSchemaVersion());
   }
   auto store = openOrDie(path);
-  auto running = store->runs().listWithStatus(RunStatus::kRunning);  // reads trace_id
-  ASSERT_TRUE(running) << running.error().toString();
+  auto latest = CompactionRepository(*store).latest("agent:main:main");  // reads session_compactions
+  ASSERT_TRUE(latest) << latest.error().toString();
   store->close();
   SQLite::Database db(path, SQLite::OPEN_READONLY);
   EXPECT_EQ(db.execAndGet("SELECT count(*) FROM schema_migrations").getInt(),
