@@ -133,6 +133,14 @@ constexpr health::MetricSpec kSpendLimitMetrics[] = {
      {"agent", "period"}},
 };
 
+constexpr health::MetricSpec kCompactionMetrics[] = {
+    {"talon_compactions_total",
+     health::MetricType::kCounter,
+     "Compactions of a session's history (agents.defaults.compaction), by reason (threshold, overflow, manual) "
+     "and outcome (ok, failed, noop).",
+     {"reason", "outcome"}},
+};
+
 bool isLoopbackAddress(const std::string& a) { return a == "::1" || a.rfind("127.", 0) == 0 || a == "localhost"; }
 
 /// Marks the runs a previous process left "running" (it crashed or was killed) as aborted.
@@ -189,6 +197,23 @@ Result<std::vector<AgentProfile>> agentProfiles(const config::TalonConfig& cfg, 
       if (ref.empty()) continue;
       config::ModelParams p = config::effectiveModelParams(cfg, id, ref);
       if (p.temperature || p.maxTokens) a.params[ref] = ModelCallParams{p.temperature, p.maxTokens};
+    }
+    for (const auto& ref : refs) {
+      auto slash = ref.find('/');
+      if (slash == std::string::npos) continue;
+      for (const auto& p : cfg.providers) {
+        if (p.id != ref.substr(0, slash)) continue;
+        for (const auto& m : p.models) {
+          if (m.id == ref.substr(slash + 1) && m.contextWindow) a.contextWindows[ref] = *m.contextWindow;
+        }
+      }
+    }
+    const config::CompactionConfig& compaction = cfg.agents.defaults.compaction;
+    a.compaction = compactionSettings(compaction);
+    if (!compaction.model.empty()) {
+      // A bare alias resolves as a model ref does (OpenClaw: aliases before literal ids of the provider).
+      auto resolved = config::resolveModelRef(cfg, id, compaction.model);
+      a.compaction.model = resolved ? resolved->ref : compaction.model;
     }
     const config::SpendLimitConfig& limits = cfg.agents.defaults.spendLimit;
     a.dailySpendLimitUsd = entry && entry->spendLimit.dailyUsd ? entry->spendLimit.dailyUsd : limits.dailyUsd;
@@ -625,6 +650,11 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
     implp->audit->record(std::move(event));
     spdlog::warn("run {}: refused, agent {} reached its {} spending limit ({} of {} USD)", r.runId, r.agentId, r.period,
                  r.spentUsd, r.limitUsd);
+  };
+  auto compactionMetrics = impl->metrics.add(kCompactionMetrics);
+  if (!compactionMetrics) return fail(compactionMetrics.error());
+  runnerOptions.onCompaction = [compactions = (*compactionMetrics)[0]](const CompactionReport& r) {
+    if (auto c = compactions->counter({r.reason, r.outcome})) c->inc();
   };
   runnerOptions.onModelCall = [implp](const health::ModelCallRecord& call) { implp->providerHealth->record(call); };
   runnerOptions.onToolCall = [implp](std::string_view tool, const tools::ToolOutcome& outcome) {

@@ -17,10 +17,12 @@
 #include "base/file_io.h"
 #include "base/ids.h"
 #include "base/json.h"
+#include "base/text.h"
 #include "gateway/agent/run_events.h"
 #include "gateway/agent/transcript_tool_calls.h"
 #include "gateway/tools/tool_outcome.h"
 #include "gateway/tools/tool_registry.h"
+#include "store/compaction_repository.h"
 
 namespace talon::gateway {
 namespace {
@@ -31,21 +33,15 @@ struct SessionState {
   bool persisted = false;
   std::vector<store::TranscriptEntry> history;  // the last historyLimit entries, oldest first
   int64_t nextSeq = 1;
+  /// The compaction in force (the newest): requests send its summary instead of the entries before
+  /// its firstKeptSeq.
+  std::optional<store::CompactionRecord> compaction;
 };
 using SessionStatePtr = std::shared_ptr<SessionState>;
 
 /// The bootstrap files read into the system prompt, in this order (OpenClaw docs: AGENTS.md, SOUL.md,
 /// USER.md are injected when present).
 constexpr const char* kBootstrapFiles[] = {"AGENTS.md", "SOUL.md", "USER.md"};
-
-ChatMessage toChatMessage(const store::TranscriptEntry& e) {
-  ChatMessage m;
-  m.role = std::string(store::transcriptRoleName(e.role));
-  m.content = e.content;
-  if (e.role == store::TranscriptRole::kAssistant) m.toolCalls = toolCallsFromJson(e.toolCallsJson);
-  if (e.role == store::TranscriptRole::kTool) m.toolCallId = e.toolCallId;
-  return m;
-}
 
 /// "provider/model" → (provider, model). A reference without '/' names a model of provider "openai"
 /// (OpenClaw's default provider).
@@ -137,6 +133,16 @@ class AgentRunner::Impl : public std::enable_shared_from_this<AgentRunner::Impl>
   AbortResult abortSession(const std::string& sessionKey, std::string_view stopReason);
   std::optional<TurnState> state(const std::string& runId) const;
   void drain(std::function<void()> onDrained);
+  void compact(const std::string& agentId, const std::string& sessionKey, std::string instructions,
+               std::function<void(Result<CompactResult>)> onDone);
+  /// The provider instance that serves summary calls for `providerId` (its first auth profile's when
+  /// it has profiles); null when not configured.
+  ModelProviderPtr compactionProvider(const std::string& providerId) const {
+    const auto& pool = options_.authProfiles;
+    if (pool && pool->has(providerId)) return pool->order(providerId).front().provider;
+    auto it = providers_.find(providerId);
+    return it != providers_.end() ? it->second : nullptr;
+  }
   const AgentProfile* agent(const std::string& id) const {
     for (const auto& a : agents_) {
       if (a.id == id) return &a;
@@ -268,7 +274,29 @@ class AgentRunner::Impl::Turn : public std::enable_shared_from_this<Turn> {
   std::optional<Error> checkSpendLimits();
   /// Context: the system prompt and the conversation sent to the model. Blocking (disk).
   void buildContext();
-  void callModel(Lock& lk);  // may release lk
+  /// After context (and a threshold compaction): picks the first usable model and calls it.
+  void startModel(Lock& lk);  // may release lk
+  /// The index in session_->history of the first entry requests send: within historyLimit, at or after
+  /// the compaction's firstKeptSeq, never a tool result.
+  std::size_t historyStartLocked() const;
+  /// context_ rebuilt from the session: system prompt, the compaction's summary, the history from
+  /// historyStartLocked(), and this turn's entries not yet committed.
+  void rebuildContextLocked();
+  /// The estimated tokens of a request holding context_ and the tools' specs.
+  int64_t requestTokensLocked() const;
+  /// The token budget of the current candidate model (session_compaction.h contextBudgetTokens).
+  int64_t budgetLocked() const;
+  /// Compacts the session's history by one summary call (reason "threshold" | "overflow"), then goes
+  /// on: threshold → startModel (also when compaction fails or there is nothing to compact); overflow →
+  /// callModel again, or the turn fails with `overflow` when compaction is impossible or fails.
+  void startCompaction(Lock& lk, std::string reason, std::optional<Error> overflow = std::nullopt);
+  void onCompactionDone(uint64_t gen, Result<ModelResponse> result);
+  void onCompactionStored(Status stored, store::CompactionRecord record);
+  /// A compaction attempt ended: event, log line and AgentRunnerOptions::onCompaction.
+  void reportCompactionLocked(std::string_view outcome, const std::optional<Error>& error, int64_t tokensAfter);
+  /// Goes on after a compaction attempt (see startCompaction); `error` when it failed.
+  void afterCompaction(Lock& lk, std::optional<Error> error);  // may release lk
+  void callModel(Lock& lk);                                    // may release lk
   /// Points provider_ at the current candidate, skipping (and recording) candidates whose provider is
   /// not configured. False when none is left.
   bool selectCandidateLocked();
@@ -329,8 +357,18 @@ class AgentRunner::Impl::Turn : public std::enable_shared_from_this<Turn> {
   json::array attempts_;
   int failures_ = 0;
   int64_t modelMs_ = 0;
-  std::optional<double> costUsd_ = 0.0;      // nullopt once a call's model has no price table
-  std::vector<ChatMessage> context_;         // messages sent to the model, growing through the turn
+  std::optional<double> costUsd_ = 0.0;  // nullopt once a call's model has no price table
+  std::vector<ChatMessage> context_;     // messages sent to the model, growing through the turn
+  std::string systemPrompt_;             // context_'s system prompt ("" when none)
+  // compaction (session_compaction.h)
+  bool needsCompaction_ = false;        // buildContext found the request over the budget
+  bool compacting_ = false;             // a summary call (or its store write) is in flight
+  bool overflowCompacted_ = false;      // the overflow recovery was used (once per turn)
+  std::string compactionReason_;        // "threshold" | "overflow" of the attempt in flight
+  std::string compactionModel_;         // "provider/model" writing the summary
+  std::optional<Error> overflowError_;  // the overflow that started the attempt
+  int64_t compactionTokensBefore_ = 0;
+  int64_t compactionFirstKept_ = 0;
   std::vector<store::TranscriptEntry> new_;  // entries of this turn not yet committed
   TokenUsage usage_;
   int steps_ = 0;
@@ -398,6 +436,11 @@ void AgentRunner::Impl::Turn::begin() {
   buildContext();
   lk.lock();
   if (stop_) return commit(lk, *stop_);
+  if (needsCompaction_) return startCompaction(lk, "threshold");
+  startModel(lk);
+}
+
+void AgentRunner::Impl::Turn::startModel(Lock& lk) {
   if (agent_.model.empty()) {
     return commit(lk,
                   failedEnding(Error(ErrorCode::kFailedPrecondition, "agent " + agent_.id + " has no model configured",
@@ -519,21 +562,226 @@ std::optional<Error> AgentRunner::Impl::Turn::checkSpendLimits() {
 void AgentRunner::Impl::Turn::buildContext() {
   // Context: system prompt, then the stored transcript (or the client's conversation).
   std::string systemPrompt = req_.lightContext ? std::string() : impl_->systemPrompt(agent_);
-  std::vector<ChatMessage> context;
-  if (!systemPrompt.empty()) context.push_back(ChatMessage{"system", systemPrompt, {}, {}});
-  if (req_.contextOverride) {
-    for (auto& m : *req_.contextOverride) context.push_back(std::move(m));
-    context.push_back(ChatMessage{"user", req_.message, {}, {}});
-  } else {
-    const auto& h = session_->history;
-    auto limit = static_cast<std::size_t>(impl_->options_.historyLimit);
-    std::size_t first = h.size() > limit ? h.size() - limit : 0;
-    while (first < h.size() && h[first].role == store::TranscriptRole::kTool)
-      ++first;  // never start on an orphaned tool result
-    for (std::size_t i = first; i < h.size(); ++i) context.push_back(toChatMessage(h[i]));
-  }
   std::lock_guard lock(mu_);
+  systemPrompt_ = std::move(systemPrompt);
+  if (req_.contextOverride) {
+    context_.clear();
+    if (!systemPrompt_.empty()) context_.push_back(ChatMessage{"system", systemPrompt_, {}, {}});
+    for (auto& m : *req_.contextOverride) context_.push_back(std::move(m));
+    context_.push_back(ChatMessage{"user", req_.message, {}, {}});
+    return;
+  }
+  rebuildContextLocked();
+  // Threshold compaction (OpenClaw: before inference, when the session nears the context limit).
+  const bool hasModel = req_.modelOverride || !agent_.model.empty();
+  needsCompaction_ = hasModel && agent_.compaction.enabled && requestTokensLocked() > budgetLocked();
+}
+
+std::size_t AgentRunner::Impl::Turn::historyStartLocked() const {
+  const auto& h = session_->history;
+  auto limit = static_cast<std::size_t>(impl_->options_.historyLimit);
+  std::size_t first = h.size() > limit ? h.size() - limit : 0;
+  if (session_->compaction) {
+    while (first < h.size() && h[first].seq < session_->compaction->firstKeptSeq) ++first;
+  }
+  while (first < h.size() && h[first].role == store::TranscriptRole::kTool) ++first;  // no orphaned tool result
+  return first;
+}
+
+void AgentRunner::Impl::Turn::rebuildContextLocked() {
+  std::vector<ChatMessage> context;
+  if (!systemPrompt_.empty()) context.push_back(ChatMessage{"system", systemPrompt_, {}, {}});
+  if (session_->compaction) context.push_back(summaryMessage(session_->compaction->summary));
+  const auto& h = session_->history;
+  for (std::size_t i = historyStartLocked(); i < h.size(); ++i) context.push_back(transcriptChatMessage(h[i]));
+  for (const auto& e : new_) context.push_back(transcriptChatMessage(e));
   context_ = std::move(context);
+}
+
+int64_t AgentRunner::Impl::Turn::requestTokensLocked() const {
+  int64_t tokens = estimateMessagesTokens(context_);
+  if (impl_->tools_) {
+    for (const auto& spec : impl_->tools_->specs()) {
+      tokens += estimateTextTokens(spec.name) + estimateTextTokens(spec.description) +
+                estimateTextTokens(spec.parametersJson());
+    }
+  }
+  return tokens;
+}
+
+int64_t AgentRunner::Impl::Turn::budgetLocked() const {
+  const std::string ref = providerId_ + "/" + model_;
+  auto window = agent_.contextWindows.find(ref);
+  int64_t maxTokens = 0;
+  if (req_.modelOverride) {
+    maxTokens = req_.modelOverrideParams.maxTokens.value_or(0);
+  } else if (auto p = agent_.params.find(ref); p != agent_.params.end()) {
+    maxTokens = p->second.maxTokens.value_or(0);
+  }
+  return contextBudgetTokens(window != agent_.contextWindows.end() ? window->second : 0, maxTokens);
+}
+
+void AgentRunner::Impl::Turn::startCompaction(Lock& lk, std::string reason, std::optional<Error> overflow) {
+  compactionReason_ = std::move(reason);
+  overflowError_ = std::move(overflow);
+  compactionTokensBefore_ = requestTokensLocked();
+  const auto& settings = agent_.compaction;
+  const auto& h = session_->history;
+  const std::size_t start = historyStartLocked();
+  std::vector<store::TranscriptEntry> entries(h.begin() + static_cast<std::ptrdiff_t>(start), h.end());
+  auto cut = compactionCut(entries, settings.keepRecentTokens, settings.recentTurnsPreserve);
+  if (!cut) {
+    reportCompactionLocked("noop", std::nullopt, 0);
+    return afterCompaction(lk, Error(ErrorCode::kFailedPrecondition, "nothing to compact",
+                                     "the session has no history old enough to compact"));
+  }
+  compactionFirstKept_ = entries[*cut].seq;
+  entries.resize(*cut);
+  compactionModel_ = settings.model.empty() ? providerId_ + "/" + model_ : settings.model;
+  auto [providerId, model] = splitModelRef(compactionModel_);
+  ModelProviderPtr provider = impl_->compactionProvider(providerId);
+  if (!provider) {
+    std::string text = "compaction model provider \"" + providerId + "\" is not configured";
+    Error error(ErrorCode::kFailedPrecondition, text, text);
+    reportCompactionLocked("failed", error, 0);
+    return afterCompaction(lk, std::move(error));
+  }
+  ModelRequest request =
+      summaryRequest(model, session_->compaction ? session_->compaction->summary : std::string(), entries, {});
+  auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - impl_->clock_->steadyNow());
+  request.timeout = std::max(std::chrono::milliseconds(1), std::min(settings.timeout, remaining));
+  compacting_ = true;
+  publish("agent",
+          events_.compaction("start", impl_->clock_->nowMs(),
+                             json::object{{"reason", compactionReason_}, {"tokensBefore", compactionTokensBefore_}}));
+  if (settings.notifyUser) publish("chat", events_.chatStatus("compacting"));
+  spdlog::info("run {}: compacting session {} ({}; about {} tokens; {} entries summarised by {})", req_.runId,
+               req_.sessionKey, compactionReason_, compactionTokensBefore_, entries.size(), compactionModel_);
+  const uint64_t gen = ++callGen_;
+  auto self = shared_from_this();
+  ModelStreamHandlers handlers;
+  handlers.onTextDelta = [](std::string_view) {};
+  handlers.onComplete = [self, gen](Result<ModelResponse> result) { self->onCompactionDone(gen, std::move(result)); };
+  lk.unlock();
+  ModelCallPtr call = provider->stream(std::move(request), std::move(handlers));
+  lk.lock();
+  if (callGen_ == gen && compacting_) {
+    if (stop_) {
+      // Stopped while the call was being started (requestStop found no handle to cancel).
+      compacting_ = false;
+      ++callGen_;
+      commit(lk, *stop_);
+      if (call) call->cancel();
+      return;
+    }
+    call_ = std::move(call);
+  } else if (call && stopped_) {
+    lk.unlock();
+    call->cancel();
+  }
+}
+
+void AgentRunner::Impl::Turn::onCompactionDone(uint64_t gen, Result<ModelResponse> result) {
+  Lock lk(mu_);
+  if (gen != callGen_ || !compacting_ || stopped_) return;  // abandoned (aborted, timed out)
+  ++callGen_;
+  call_.reset();
+  if (result) {
+    usage_.inputTokens += result->usage.inputTokens;
+    usage_.outputTokens += result->usage.outputTokens;
+  }
+  std::string summary = result ? trimWhitespace(result->text) : std::string();
+  if (!result || summary.empty()) {
+    compacting_ = false;
+    Error error = result ? Error(ErrorCode::kUpstream, "the summary model answered with no text",
+                                 "the summary model answered with no text")
+                         : std::move(result).error();
+    error.message = "compaction failed: " + error.message;
+    error.externalMessage = "compaction failed: " + error.publicMessage();
+    reportCompactionLocked("failed", error, 0);
+    return afterCompaction(lk, std::move(error));
+  }
+  store::CompactionRecord record;
+  record.sessionKey = req_.sessionKey;
+  record.id = session_->compaction ? session_->compaction->id + 1 : 1;
+  record.firstKeptSeq = compactionFirstKept_;
+  record.summary = std::move(summary);
+  record.reason = compactionReason_;
+  record.runId = req_.runId;
+  record.model = compactionModel_;
+  record.tokensBefore = compactionTokensBefore_;
+  record.createdAtMs = impl_->clock_->nowMs();
+  store::WriteBatch batch;
+  store::CompactionRepository::append(batch, record);
+  lk.unlock();
+  auto self = shared_from_this();
+  impl_->store_.submit(std::move(batch), [ex = impl_->ex_, self, record = std::move(record)](Status s) mutable {
+    ex.io([self, s = std::move(s), record = std::move(record)]() mutable {
+      self->onCompactionStored(std::move(s), std::move(record));
+    });
+  });
+}
+
+void AgentRunner::Impl::Turn::onCompactionStored(Status stored, store::CompactionRecord record) {
+  Lock lk(mu_);
+  if (stored) session_->compaction = std::move(record);  // in force for later turns, even if this one ended
+  if (!compacting_) return;
+  compacting_ = false;
+  if (stop_) return commit(lk, *stop_);  // stopped while the summary was being stored
+  if (stopped_) return;                  // requestStop() has committed the turn
+  if (!stored) {
+    Error error = stored.error();
+    error.message = "compaction failed: cannot store the summary: " + error.message;
+    error.externalMessage = "compaction failed: the summary could not be saved";
+    reportCompactionLocked("failed", error, 0);
+    return afterCompaction(lk, std::move(error));
+  }
+  rebuildContextLocked();
+  reportCompactionLocked("ok", std::nullopt, requestTokensLocked());
+  afterCompaction(lk, std::nullopt);
+}
+
+void AgentRunner::Impl::Turn::reportCompactionLocked(std::string_view outcome, const std::optional<Error>& error,
+                                                     int64_t tokensAfter) {
+  CompactionReport report;
+  report.agentId = req_.agentId;
+  report.sessionKey = req_.sessionKey;
+  report.runId = req_.runId;
+  report.reason = compactionReason_;
+  report.outcome = std::string(outcome);
+  report.error = error;
+  report.tokensBefore = compactionTokensBefore_;
+  report.tokensAfter = tokensAfter;
+  report.compactionCount = session_->compaction ? session_->compaction->id : 0;
+  json::object data{{"reason", report.reason},
+                    {"outcome", report.outcome},
+                    {"completed", outcome == "ok"},
+                    {"tokensBefore", report.tokensBefore},
+                    {"compactionCount", report.compactionCount}};
+  if (outcome == "ok") data["tokensAfter"] = tokensAfter;
+  if (error) data["error"] = error->publicMessage();
+  publish("agent", events_.compaction("end", impl_->clock_->nowMs(), std::move(data)));
+  if (outcome == "ok") {
+    spdlog::info("run {}: compacted session {} ({}): about {} → {} tokens, compaction #{}", req_.runId, req_.sessionKey,
+                 report.reason, report.tokensBefore, tokensAfter, report.compactionCount);
+    if (agent_.compaction.notifyUser) publish("chat", events_.chatStatus("compacted"));
+  } else {
+    spdlog::warn("run {}: compaction of session {} ({}) {}: {}", req_.runId, req_.sessionKey, report.reason, outcome,
+                 error ? error->message : std::string("-"));
+  }
+  if (impl_->options_.onCompaction) impl_->options_.onCompaction(report);
+}
+
+void AgentRunner::Impl::Turn::afterCompaction(Lock& lk, std::optional<Error> error) {
+  if (stop_) return commit(lk, *stop_);
+  if (compactionReason_ == "threshold") return startModel(lk);  // a failed threshold compaction lets the model try
+  if (!error) return callModel(lk);
+  // Overflow recovery failed: the turn fails with the provider's overflow, saying why it was not recovered.
+  Error overflow = overflowError_.value_or(*error);
+  std::string why = " (the request exceeds the model's context window; " + error->publicMessage() + ")";
+  overflow.message += why;
+  overflow.externalMessage = overflow.publicMessage() + why;
+  commit(lk, failedEnding(std::move(overflow), "context_overflow"));
 }
 
 void AgentRunner::Impl::Turn::callModel(Lock& lk) {
@@ -782,6 +1030,22 @@ void AgentRunner::Impl::Turn::onModelFailed(Lock& lk, Error error) {
   attempt["error"] = error.publicMessage();
   if (auto it = error.details.find("httpStatus"); it != error.details.end()) attempt["httpStatus"] = it->value();
   ++failures_;
+  if (reason == FailoverReason::kContextOverflow && !req_.contextOverride && session_ && session_->persisted) {
+    if (!overflowCompacted_) {
+      // 0. OpenClaw's overflow recovery: compact the history and repeat this step once, even with
+      // compaction.enabled false.
+      overflowCompacted_ = true;
+      attempt["action"] = "compact";
+      attempts_.push_back(std::move(attempt));
+      spdlog::warn("run {}: {}/{} reports a context overflow; compacting and retrying once", req_.runId, providerId_,
+                   model_);
+      --steps_;
+      return startCompaction(lk, "overflow", std::move(error));
+    }
+    const std::string again = " (again after compacting the session's history)";
+    error.message += again;
+    error.externalMessage = error.publicMessage() + again;
+  }
   const auto& options = impl_->options_;
   const auto now = impl_->clock_->steadyNow();
   if (!firstFailure_) firstFailure_ = now;
@@ -1013,11 +1277,21 @@ bool AgentRunner::Impl::Turn::requestStop(Ending ending) {
       if (pending) pending->cancel();
       return true;
     }
-    default:
-      // Dispatched but not begun, intake or context: the step in flight is short (store, disk) and
-      // ends the turn when it returns.
+    default: {
+      if (compacting_ && call_) {
+        // A threshold compaction's summary call: cancelled like a model call.
+        ModelCallPtr call = std::move(call_);
+        ++callGen_;
+        compacting_ = false;
+        commit(lk, std::move(ending));
+        call->cancel();
+        return true;
+      }
+      // Dispatched but not begun, intake or context (or a compaction's store write): the step in
+      // flight is short (store, disk) and ends the turn when it returns.
       stop_ = std::move(ending);
       return true;
+    }
   }
 }
 
@@ -1412,6 +1686,174 @@ void AgentRunner::Impl::abortAll(std::string_view stopReason) {
   spdlog::info("drain: aborted the turns left after the grace period ({} sessions)", sessions.size());
 }
 
+// ---- manual compaction (sessions.compact) --------------------------------------------------------------
+
+namespace {
+/// One manual compaction in flight: holds its session's lane until finish().
+struct ManualCompaction {
+  std::string agentId;
+  std::string sessionKey;
+  std::string instructions;
+  std::function<void(Result<CompactResult>)> onDone;
+  SessionStatePtr session;
+  store::CompactionRecord record;
+  CompactResult result;
+  std::mutex mu;      // guards call and completed (stream() may complete on another thread at once)
+  ModelCallPtr call;  // the summary call, held until it completes
+  bool completed = false;
+};
+}  // namespace
+
+void AgentRunner::Impl::compact(const std::string& agentId, const std::string& sessionKey, std::string instructions,
+                                std::function<void(Result<CompactResult>)> onDone) {
+  const AgentProfile* profile = agent(agentId);
+  if (!profile) return onDone(fail(ErrorCode::kNotFound, "unknown agent " + agentId, "unknown agent " + agentId));
+  {
+    std::lock_guard lock(mu_);
+    if (draining_) return onDone(fail(ErrorCode::kUnavailable, "gateway is shutting down", "gateway is shutting down"));
+    if (lanes_.count(sessionKey) != 0) {
+      std::string text = "Session " + sessionKey + " has an active run; retry after it finishes.";
+      return onDone(fail(ErrorCode::kFailedPrecondition, text, text));
+    }
+    lanes_[sessionKey].busy = true;  // turns submitted meanwhile queue behind the compaction
+  }
+  auto job = std::make_shared<ManualCompaction>();
+  job->agentId = agentId;
+  job->sessionKey = sessionKey;
+  job->instructions = std::move(instructions);
+  job->onDone = std::move(onDone);
+  auto self = shared_from_this();
+  // Ends the job: releases the lane (its queued turns start) and answers.
+  auto finish = [self, job](Result<CompactResult> result) {
+    std::vector<TurnPtr> toStart;
+    {
+      std::lock_guard lock(self->mu_);
+      self->releaseLaneLocked(job->sessionKey, toStart);
+      self->fillSlotsLocked(toStart);
+    }
+    self->dispatch(toStart);
+    job->onDone(std::move(result));
+  };
+  auto report = [self, job](std::string_view outcome, const std::optional<Error>& error) {
+    CompactionReport r;
+    r.agentId = job->agentId;
+    r.sessionKey = job->sessionKey;
+    r.reason = "manual";
+    r.outcome = std::string(outcome);
+    r.error = error;
+    r.tokensBefore = job->result.tokensBefore;
+    r.tokensAfter = job->result.tokensAfter;
+    r.compactionCount = job->session && job->session->compaction ? job->session->compaction->id : 0;
+    if (outcome == "ok") {
+      spdlog::info("compacted session {} (manual): about {} → {} tokens, compaction #{}", r.sessionKey, r.tokensBefore,
+                   r.tokensAfter, r.compactionCount);
+    } else {
+      spdlog::warn("compaction of session {} (manual) {}: {}", r.sessionKey, outcome,
+                   error ? error->message : std::string("nothing old enough to summarise"));
+    }
+    if (self->options_.onCompaction) self->options_.onCompaction(r);
+  };
+  ex_.blocking([self, job, profile, finish, report] {
+    auto loaded = self->loadSession(job->sessionKey, job->agentId);
+    if (!loaded) return finish(fail(loaded.error()));
+    job->session = *loaded;
+    const SessionState& state = *job->session;
+    if (!state.persisted || state.history.empty()) {
+      job->result.reason = "no transcript";
+      return finish(job->result);
+    }
+    // The entries a request would send (as Turn::historyStartLocked picks them).
+    const auto& h = state.history;
+    auto limit = static_cast<std::size_t>(self->options_.historyLimit);
+    std::size_t first = h.size() > limit ? h.size() - limit : 0;
+    if (state.compaction) {
+      while (first < h.size() && h[first].seq < state.compaction->firstKeptSeq) ++first;
+    }
+    while (first < h.size() && h[first].role == store::TranscriptRole::kTool) ++first;
+    std::vector<store::TranscriptEntry> entries(h.begin() + static_cast<std::ptrdiff_t>(first), h.end());
+    std::vector<ChatMessage> before;
+    if (state.compaction) before.push_back(summaryMessage(state.compaction->summary));
+    for (const auto& e : entries) before.push_back(transcriptChatMessage(e));
+    job->result.tokensBefore = estimateMessagesTokens(before);
+    job->result.compactionCount = state.compaction ? state.compaction->id : 0;
+    const auto& settings = profile->compaction;
+    auto cut = compactionCut(entries, settings.keepRecentTokens, settings.recentTurnsPreserve);
+    if (!cut) {
+      job->result.reason = "nothing to compact";
+      report("noop", std::nullopt);
+      return finish(job->result);
+    }
+    const std::string ref = !settings.model.empty()       ? settings.model
+                            : !state.record.model.empty() ? state.record.model
+                                                          : profile->model;
+    auto [providerId, model] = splitModelRef(ref);
+    ModelProviderPtr provider = self->compactionProvider(providerId);
+    if (!provider) {
+      std::string text = "compaction model provider \"" + providerId + "\" is not configured";
+      Error error(ErrorCode::kFailedPrecondition, text, text);
+      report("failed", error);
+      return finish(fail(std::move(error)));
+    }
+    job->record.sessionKey = job->sessionKey;
+    job->record.id = job->result.compactionCount + 1;
+    job->record.firstKeptSeq = entries[*cut].seq;
+    job->record.reason = "manual";
+    job->record.model = ref;
+    job->record.tokensBefore = job->result.tokensBefore;
+    std::vector<ChatMessage> after;
+    for (std::size_t i = *cut; i < entries.size(); ++i) after.push_back(transcriptChatMessage(entries[i]));
+    entries.resize(*cut);
+    ModelRequest request =
+        summaryRequest(model, state.compaction ? state.compaction->summary : std::string(), entries, job->instructions);
+    request.timeout = settings.timeout;
+    ModelStreamHandlers handlers;
+    handlers.onTextDelta = [](std::string_view) {};
+    handlers.onComplete = [self, job, finish, report, after = std::move(after)](Result<ModelResponse> answer) mutable {
+      {
+        std::lock_guard lock(job->mu);
+        job->completed = true;
+        job->call.reset();
+      }
+      std::string summary = answer ? trimWhitespace(answer->text) : std::string();
+      if (!answer || summary.empty()) {
+        Error error = answer ? Error(ErrorCode::kUpstream, "the summary model answered with no text",
+                                     "the summary model answered with no text")
+                             : std::move(answer).error();
+        error.message = "compaction failed: " + error.message;
+        error.externalMessage = "compaction failed: " + error.publicMessage();
+        report("failed", error);
+        return finish(fail(std::move(error)));
+      }
+      after.insert(after.begin(), summaryMessage(summary));
+      job->result.tokensAfter = estimateMessagesTokens(after);
+      job->record.summary = std::move(summary);
+      job->record.tokensAfter = job->result.tokensAfter;
+      job->record.createdAtMs = self->clock_->nowMs();
+      store::WriteBatch batch;
+      store::CompactionRepository::append(batch, job->record);
+      self->store_.submit(std::move(batch), [self, job, finish, report](Status stored) {
+        self->ex_.io([job, finish, report, stored = std::move(stored)]() mutable {
+          if (!stored) {
+            Error error = stored.error();
+            error.message = "compaction failed: cannot store the summary: " + error.message;
+            error.externalMessage = "compaction failed: the summary could not be saved";
+            report("failed", error);
+            return finish(fail(std::move(error)));
+          }
+          job->session->compaction = job->record;  // the lane is held: no turn reads it meanwhile
+          job->result.compacted = true;
+          job->result.compactionCount = job->record.id;
+          report("ok", std::nullopt);
+          finish(job->result);
+        });
+      });
+    };
+    auto call = provider->stream(std::move(request), std::move(handlers));
+    std::lock_guard lock(job->mu);
+    if (!job->completed) job->call = std::move(call);
+  });
+}
+
 Result<SessionStatePtr> AgentRunner::Impl::loadSession(const std::string& sessionKey, const std::string& agentId) {
   {
     std::lock_guard lock(cacheMu_);
@@ -1431,6 +1873,9 @@ Result<SessionStatePtr> AgentRunner::Impl::loadSession(const std::string& sessio
     if (!entries) return fail(entries.error());
     state->history = std::move(*entries);
     state->nextSeq = state->history.empty() ? state->record.messageCount + 1 : state->history.back().seq + 1;
+    auto compaction = store::CompactionRepository(store_).latest(sessionKey);
+    if (!compaction) return fail(compaction.error());
+    state->compaction = std::move(*compaction);
   }
   std::lock_guard lock(cacheMu_);
   lru_.push_front(sessionKey);
@@ -1519,5 +1964,9 @@ const AgentProfile* AgentRunner::agent(const std::string& id) const { return imp
 const std::vector<AgentProfile>& AgentRunner::agents() const { return impl_->agents_; }
 RunnerStats AgentRunner::stats() const { return impl_->stats(); }
 void AgentRunner::drain(std::function<void()> onDrained) { impl_->drain(std::move(onDrained)); }
+void AgentRunner::compact(const std::string& agentId, const std::string& sessionKey, std::string instructions,
+                          std::function<void(Result<CompactResult>)> onDone) {
+  impl_->compact(agentId, sessionKey, std::move(instructions), std::move(onDone));
+}
 
 }  // namespace talon::gateway

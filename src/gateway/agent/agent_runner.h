@@ -42,6 +42,7 @@
 #include "base/error.h"
 #include "gateway/agent/auth_profiles.h"
 #include "gateway/agent/model_failover.h"
+#include "gateway/agent/session_compaction.h"
 #include "gateway/event_bus.h"
 #include "gateway/executors.h"
 #include "gateway/health/provider_health.h"
@@ -81,6 +82,24 @@ struct AgentProfile {
   /// against the runs' recorded cost (store::RunRepository::costSince) before the turn's first model call.
   std::optional<double> dailySpendLimitUsd;
   std::optional<double> monthlySpendLimitUsd;
+  /// History compaction (`agents.defaults.compaction`, with `model` resolved to "provider/model").
+  CompactionSettings compaction;
+  /// Context windows in tokens by ref ("provider/model") for `model` and each fallback
+  /// (models.providers.<id>.models[].contextWindow); a ref without one gets kDefaultContextWindowTokens.
+  std::map<std::string, int64_t> contextWindows;
+};
+
+/// One compaction of a session's history, as AgentRunnerOptions::onCompaction reports it.
+struct CompactionReport {
+  std::string agentId;
+  std::string sessionKey;
+  std::string runId;           // the run that compacted; "" for a manual compaction
+  std::string reason;          // "threshold" | "overflow" | "manual"
+  std::string outcome;         // "ok" | "failed" | "noop" (nothing old enough to summarise)
+  std::optional<Error> error;  // when failed
+  int64_t tokensBefore = 0;    // estimated tokens of the request before, and after (ok only)
+  int64_t tokensAfter = 0;
+  int64_t compactionCount = 0;  // the session's compactions after this one
 };
 
 /// A turn refused by an agent's spending limit (AgentRunnerOptions::onSpendLimitRefused).
@@ -216,6 +235,9 @@ struct AgentRunnerOptions {
   /// request's own onDone, on the thread that ends it: the gateway's metrics and health records observe
   /// runs here. Must not block.
   std::function<void(const TurnOutcome&)> onRunEnded;
+  /// Called for every compaction attempt (threshold, overflow, manual), on the thread that saw it end:
+  /// the gateway's metric observes it here. Must not block nor call back into the runner. Optional.
+  std::function<void(const CompactionReport&)> onCompaction;
 };
 
 /// Counters for status and health (a snapshot).
@@ -234,6 +256,15 @@ struct RunnerStats {
 struct AbortResult {
   bool aborted = false;             // at least one run was aborted
   std::vector<std::string> runIds;  // the runs aborted, queued ones first
+};
+
+/// What a manual compaction did (OpenClaw sessions.compact answers {ok, key, compacted, reason?}).
+struct CompactResult {
+  bool compacted = false;
+  std::string reason;           // when not compacted: "no transcript" | "nothing to compact"
+  int64_t compactionCount = 0;  // the session's compactions now
+  int64_t tokensBefore = 0;     // estimated tokens of the history before, and after (compacted only)
+  int64_t tokensAfter = 0;
 };
 
 class AgentRunner {
@@ -265,6 +296,15 @@ class AgentRunner {
   AbortResult abortSession(const std::string& sessionKey, std::string_view stopReason = "rpc");
   /// The state of a queued or running turn; nullopt once it has ended (or for an unknown run).
   std::optional<TurnState> state(const std::string& runId) const;
+
+  /// Compacts a session's history now (reason "manual"; OpenClaw sessions.compact and `/compact`), with
+  /// `instructions` as the summary's focus (may be empty). Holds the session's lane meanwhile, so turns
+  /// submitted for it queue behind. `onDone` runs once, on an I/O or blocking-pool thread. Errors (through
+  /// onDone): kNotFound for an unknown agent, kFailedPrecondition when a turn of the session is running or
+  /// queued ("Session <key> has an active run; retry after it finishes.", OpenClaw's), kUnavailable when
+  /// draining, else the summary call's or the store's error (nothing is stored then).
+  void compact(const std::string& agentId, const std::string& sessionKey, std::string instructions,
+               std::function<void(Result<CompactResult>)> onDone);
 
   /// Looks up an agent.
   const AgentProfile* agent(const std::string& id) const;

@@ -15,6 +15,7 @@
 #include "gateway/health/metrics_registry.h"
 #include "gateway/tools/tool_outcome.h"
 #include "gateway/tools/tool_registry.h"
+#include "store/compaction_repository.h"
 #include "store/sqlite_store.h"
 #include "support/fake_model_provider.h"
 #include "support/manual_executors.h"
@@ -129,6 +130,14 @@ class AgentRunnerTest : public ::testing::Test {
     profile.fallbacks = std::move(fallbacks);
     profile.dailySpendLimitUsd = dailyLimit_;
     profile.monthlySpendLimitUsd = monthlyLimit_;
+    profile.compaction = compaction_;
+    profile.contextWindows = contextWindows_;
+    if (!options.onCompaction) {
+      options.onCompaction = [this](const CompactionReport& r) {
+        std::lock_guard lock(eventsMu_);
+        compactions_.push_back(r);
+      };
+    }
     auto r = AgentRunner::create(options, {profile}, providers, registry_, *store_, bus_, ex_.executors(), clock_,
                                  std::move(gate));
     ASSERT_TRUE(r) << r.error().toString();
@@ -222,6 +231,9 @@ class AgentRunnerTest : public ::testing::Test {
   std::atomic<bool> sawCancelled_{false};
   std::optional<double> dailyLimit_;
   std::optional<double> monthlyLimit_;
+  CompactionSettings compaction_;
+  std::map<std::string, int64_t> contextWindows_;
+  std::vector<CompactionReport> compactions_;  // AgentRunnerOptions::onCompaction
 };
 
 ToolCall toolCall(std::string id, std::string name, std::string args) {
@@ -1207,6 +1219,226 @@ TEST_F(AgentRunnerTest, AMonthlySpendingLimitHoldsUntilTheMonthEnds) {
   provider_->call(1)->answer("December");
   settle("r3");
   EXPECT_FALSE(outcome("r3").error);
+}
+
+// ---- history compaction (session_compaction.h) --------------------------------------------------------
+
+Error contextOverflowError() {
+  Error e(ErrorCode::kUpstream, "This model's maximum context length is 8192 tokens",
+          "This model's maximum context length is 8192 tokens");
+  e.details["httpStatus"] = 400;
+  return e;
+}
+
+bool hasText(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+TEST_F(AgentRunnerTest, AHistoryOverTheBudgetIsCompactedAndLaterRequestsSendTheSummaryAndTheTail) {
+  // Budget 200 tokens (window 400, half of it reserved); the 700-character answer makes the second
+  // request about 224.
+  contextWindows_["fake/model-1"] = 400;
+  compaction_.recentTurnsPreserve = 1;
+  makeRunner();
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->answer(std::string(700, 'a'));
+  settle("r1");
+  EXPECT_TRUE(compactions_.empty());
+
+  ASSERT_TRUE(submit("r2"));
+  waitCalls(2);
+  // The summary call: the fixed prompt, then the old entries as text.
+  const auto& summary = provider_->call(1)->request;
+  EXPECT_EQ(summary.model, "model-1");
+  ASSERT_EQ(summary.messages.size(), 2u);
+  EXPECT_EQ(summary.messages[0].role, "system");
+  EXPECT_TRUE(hasText(summary.messages[1].content, "[user]: hello from r1"));
+  EXPECT_TRUE(hasText(summary.messages[1].content, std::string(700, 'a')));
+  EXPECT_FALSE(hasText(summary.messages[1].content, "hello from r2"));
+  EXPECT_TRUE(summary.tools.empty());
+  provider_->call(1)->answer("SUMMARY-1");
+  waitCalls(3);
+  // The turn's request: the summary, then the kept tail (the current message).
+  const auto& request = provider_->call(2)->request;
+  ASSERT_EQ(request.messages.size(), 2u);
+  EXPECT_EQ(request.messages[0].role, "user");
+  EXPECT_TRUE(hasText(request.messages[0].content, "<summary>\nSUMMARY-1\n</summary>"));
+  EXPECT_EQ(request.messages[1].content, "hello from r2");
+  provider_->call(2)->answer("short");
+  settle("r2");
+  EXPECT_FALSE(outcome("r2").error);
+
+  auto stored = store::CompactionRepository(*store_).latest("agent:main:main");
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_EQ((*stored)->id, 1);
+  EXPECT_EQ((*stored)->firstKeptSeq, 3);  // r2's user message
+  EXPECT_EQ((*stored)->summary, "SUMMARY-1");
+  EXPECT_EQ((*stored)->reason, "threshold");
+  EXPECT_EQ((*stored)->runId, "r2");
+  EXPECT_EQ((*stored)->model, "fake/model-1");
+  EXPECT_EQ(transcript().size(), 4u);  // the full history stays on disk
+  auto phases = agentData("r2", "compaction");
+  ASSERT_EQ(phases.size(), 2u);
+  EXPECT_EQ(getString(phases[0], "phase"), "start");
+  EXPECT_EQ(getString(phases[1], "phase"), "end");
+  EXPECT_EQ(phases[1].at("completed"), json::value(true));
+  ASSERT_EQ(compactions_.size(), 1u);
+  EXPECT_EQ(compactions_[0].reason, "threshold");
+  EXPECT_EQ(compactions_[0].outcome, "ok");
+  EXPECT_EQ(compactions_[0].compactionCount, 1);
+  EXPECT_GT(compactions_[0].tokensBefore, 200);
+  EXPECT_LT(compactions_[0].tokensAfter, 200);
+
+  // After a restart (a new runner reads the session from the store) the summary is still in force.
+  runner_.reset();
+  makeRunner();
+  ASSERT_TRUE(submit("r3"));
+  waitCalls(4);
+  const auto& next = provider_->call(3)->request;
+  ASSERT_EQ(next.messages.size(), 4u);
+  EXPECT_TRUE(hasText(next.messages[0].content, "SUMMARY-1"));
+  EXPECT_EQ(next.messages[1].content, "hello from r2");
+  EXPECT_EQ(next.messages[2].content, "short");
+  EXPECT_EQ(next.messages[3].content, "hello from r3");
+  provider_->call(3)->answer("ok");
+  settle("r3");
+  EXPECT_EQ(compactions_.size(), 1u);
+}
+
+TEST_F(AgentRunnerTest, AFailedThresholdCompactionLetsTheModelTryTheWholeHistory) {
+  contextWindows_["fake/model-1"] = 400;
+  compaction_.recentTurnsPreserve = 1;
+  makeRunner();
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->answer(std::string(700, 'a'));
+  settle("r1");
+  ASSERT_TRUE(submit("r2"));
+  waitCalls(2);
+  provider_->call(1)->complete(fail(ErrorCode::kUnavailable, "summary model down", "summary model down"));
+  waitCalls(3);
+  EXPECT_EQ(provider_->call(2)->request.messages.size(), 3u);
+  provider_->call(2)->answer("fine");
+  settle("r2");
+  EXPECT_FALSE(outcome("r2").error);
+  ASSERT_EQ(compactions_.size(), 1u);
+  EXPECT_EQ(compactions_[0].outcome, "failed");
+  ASSERT_TRUE(compactions_[0].error);
+  EXPECT_TRUE(hasText(compactions_[0].error->message, "summary model down"));
+  auto stored = store::CompactionRepository(*store_).latest("agent:main:main");
+  ASSERT_TRUE(stored);
+  EXPECT_FALSE(*stored);
+}
+
+TEST_F(AgentRunnerTest, DisabledCompactionLeavesAHistoryOverTheBudgetAlone) {
+  contextWindows_["fake/model-1"] = 400;
+  compaction_.recentTurnsPreserve = 1;
+  compaction_.enabled = false;
+  makeRunner();
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->answer(std::string(700, 'a'));
+  settle("r1");
+  ASSERT_TRUE(submit("r2"));
+  waitCalls(2);
+  EXPECT_EQ(provider_->call(1)->request.messages.size(), 3u);  // the turn's call, not a summary
+  provider_->call(1)->answer("fine");
+  settle("r2");
+  EXPECT_TRUE(compactions_.empty());
+}
+
+TEST_F(AgentRunnerTest, AContextOverflowCompactsAndRetriesOnceEvenWithCompactionDisabled) {
+  compaction_.enabled = false;
+  compaction_.recentTurnsPreserve = 1;
+  makeRunner();
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->answer("first answer");
+  settle("r1");
+  ASSERT_TRUE(submit("r2"));
+  waitCalls(2);
+  provider_->call(1)->complete(fail(contextOverflowError()));
+  waitCalls(3);
+  EXPECT_TRUE(hasText(provider_->call(2)->request.messages[1].content, "first answer"));  // the summary call
+  provider_->call(2)->answer("S-OVERFLOW");
+  waitCalls(4);
+  const auto& retry = provider_->call(3)->request;
+  ASSERT_EQ(retry.messages.size(), 2u);
+  EXPECT_TRUE(hasText(retry.messages[0].content, "S-OVERFLOW"));
+  EXPECT_EQ(retry.messages[1].content, "hello from r2");
+  provider_->call(3)->answer("fits now");
+  settle("r2");
+  ASSERT_FALSE(outcome("r2").error);
+  EXPECT_EQ(outcome("r2").text, "fits now");
+  ASSERT_EQ(compactions_.size(), 1u);
+  EXPECT_EQ(compactions_[0].reason, "overflow");
+  EXPECT_EQ(compactions_[0].outcome, "ok");
+  auto run = store_->runs().get("r2");
+  ASSERT_TRUE(run && *run);
+  auto attempts = parseJson((*run)->attemptsJson);
+  ASSERT_TRUE(attempts && attempts->is_array());
+  ASSERT_EQ(attempts->get_array().size(), 2u);
+  EXPECT_EQ(getString(attempts->get_array()[0].get_object(), "action"), "compact");
+  EXPECT_EQ(getString(attempts->get_array()[0].get_object(), "reason"), "context_overflow");
+  EXPECT_EQ(getString(attempts->get_array()[1].get_object(), "outcome"), "ok");
+  EXPECT_EQ((*run)->steps, 1);
+}
+
+TEST_F(AgentRunnerTest, ASecondContextOverflowFailsTheTurnWithAClearError) {
+  compaction_.recentTurnsPreserve = 1;
+  makeRunner();
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->answer("first answer");
+  settle("r1");
+  ASSERT_TRUE(submit("r2"));
+  waitCalls(2);
+  provider_->call(1)->complete(fail(contextOverflowError()));
+  waitCalls(3);
+  provider_->call(2)->answer("S-OVERFLOW");
+  waitCalls(4);
+  provider_->call(3)->complete(fail(contextOverflowError()));
+  settle("r2");
+  ASSERT_TRUE(outcome("r2").error);
+  EXPECT_TRUE(hasText(outcome("r2").error->publicMessage(), "maximum context length"));
+  EXPECT_TRUE(hasText(outcome("r2").error->publicMessage(), "again after compacting"));
+  EXPECT_EQ(runStatus("r2"), "error");
+  EXPECT_EQ(provider_->count(), 4u);   // no third attempt
+  ASSERT_EQ(compactions_.size(), 1u);  // the compaction itself succeeded and stays in force
+}
+
+TEST_F(AgentRunnerTest, AnOverflowWithNothingToCompactFailsSayingSo) {
+  makeRunner();
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->complete(fail(contextOverflowError()));
+  settle("r1");
+  ASSERT_TRUE(outcome("r1").error);
+  EXPECT_TRUE(hasText(outcome("r1").error->publicMessage(), "no history old enough to compact"));
+  EXPECT_EQ(outcome("r1").stopReason, "context_overflow");
+  ASSERT_EQ(compactions_.size(), 1u);
+  EXPECT_EQ(compactions_[0].outcome, "noop");
+  EXPECT_EQ(provider_->count(), 1u);
+}
+
+TEST_F(AgentRunnerTest, AbortingATurnWhileItCompactsCancelsTheSummaryCall) {
+  contextWindows_["fake/model-1"] = 400;
+  compaction_.recentTurnsPreserve = 1;
+  makeRunner();
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->answer(std::string(700, 'a'));
+  settle("r1");
+  ASSERT_TRUE(submit("r2"));
+  waitCalls(2);
+  auto aborted = runner_->abort("r2");
+  ASSERT_TRUE(aborted);
+  EXPECT_TRUE(aborted->aborted);
+  settle("r2");
+  EXPECT_TRUE(outcome("r2").aborted);
+  EXPECT_TRUE(provider_->call(1)->cancelled);
+  EXPECT_EQ(provider_->count(), 2u);
 }
 
 }  // namespace

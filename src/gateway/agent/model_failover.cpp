@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <iterator>
 #include <regex>
 #include <string>
 
@@ -46,9 +47,27 @@ bool isBillingMessage(const std::string& m) {
          contains(m, "credit balance") || contains(m, "payment required");
 }
 
+// Context-overflow messages of the providers, lower case (OpenClaw docs/concepts/compaction.md "Overflow
+// error patterns OpenClaw recognizes", dist user-copy-*.mjs CONTEXT_OVERFLOW_ERROR_HEAD_RE). The one table:
+// a turn that fails with one of them is compacted and retried once (agent_runner.cpp).
+constexpr std::string_view kContextOverflowPatterns[] = {
+    "context_length_exceeded",
+    "context length",  // "context length exceeded", "maximum context length", "ollama error: context length exceeded"
+    "maximum context",
+    "context window",  // "exceeds model context window"
+    "context overflow",
+    "prompt is too long",
+    "request_too_large",
+    "request size exceeds",
+    "request exceeds the maximum size",
+    "input is too long",
+    "input exceeds the maximum number of tokens",
+    "input token count exceeds the maximum number of input tokens",  // Bedrock
+};
+
 bool isContextOverflowMessage(const std::string& m) {
-  return contains(m, "context_length_exceeded") || contains(m, "context length") || contains(m, "maximum context") ||
-         contains(m, "context window") || contains(m, "prompt is too long");
+  return std::any_of(std::begin(kContextOverflowPatterns), std::end(kContextOverflowPatterns),
+                     [&](std::string_view p) { return contains(m, p); });
 }
 
 // classifyFailoverClassificationFromHttpStatus, with the message checks Talon implements.
@@ -140,6 +159,9 @@ FailoverReason classifyModelError(const Error& error) {
     if (auto byStatus = fromHttpStatus(status, m)) return *byStatus;
   }
   if (auto byCode = fromVendorCode(vendorCode)) return *byCode;
+  if (error.code != ErrorCode::kResourceExhausted && isContextOverflowMessage(m)) {
+    return FailoverReason::kContextOverflow;
+  }
   switch (error.code) {
     case ErrorCode::kResourceExhausted:
       return FailoverReason::kRateLimit;

@@ -60,6 +60,12 @@ std::string RunEventEncoder::agent(std::string_view stream, int64_t ts, json::ob
   return agentText(stream, ts, json::serialize(data));
 }
 
+std::string RunEventEncoder::compaction(std::string_view phase, int64_t ts, json::object data) {
+  json::object out{{"phase", phase}};
+  for (auto& kv : data) out[kv.key()] = std::move(kv.value());
+  return agent("compaction", ts, std::move(out));
+}
+
 std::string RunEventEncoder::agentText(std::string_view stream, int64_t ts, std::string_view dataJson) {
   std::string out;
   out.reserve(80 + runId_.size() + dataJson.size());

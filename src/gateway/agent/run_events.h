@@ -49,6 +49,9 @@ class RunEventEncoder {
   std::string lifecycleAborted(std::string_view stopReason, int64_t startedAt, int64_t endedAt);
   /// agent stream "turn", data {state, ...extra}: the turn entered `state`.
   std::string turnState(std::string_view state, int64_t ts, json::object extra = {});
+  /// agent stream "compaction", data {phase: start|end, ...data} (OpenClaw emits this stream around a
+  /// compaction: phase "start", then "end" with `completed`).
+  std::string compaction(std::string_view phase, int64_t ts, json::object data);
   /// agent stream "assistant", data {text, delta}.
   std::string assistant(std::string_view text, std::string_view delta, int64_t ts);
   /// agent stream "tool", data {phase: start|result, name, toolCallId, isError?, errorKind?}; errorKind
