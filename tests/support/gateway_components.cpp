@@ -63,6 +63,8 @@ void GatewayComponents::build(GatewayComponentsOptions options) {
     std::filesystem::create_directories(p.workspace);
     p.workspace = std::filesystem::canonical(p.workspace);
     p.model = "fake/model-1";
+    p.compaction = gateway::compactionSettings(config->config.agents.defaults.compaction);
+    p.compaction.model.clear();  // the fake provider serves every model
     profiles.push_back(std::move(p));
   }
   agents = std::make_unique<gateway::AgentDirectory>(roster, profiles);

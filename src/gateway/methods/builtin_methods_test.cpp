@@ -65,6 +65,7 @@ TEST_F(BuiltinMethodsTest, EveryRegisteredMethodIsOpenClawsWithItsScope) {
                                       "logs.tail",
                                       "models.list",
                                       "sessions.list",
+                                      "sessions.compact",
                                       "status",
                                       "system-presence",
                                       "channels.pairing.list",

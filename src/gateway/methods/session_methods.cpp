@@ -1,6 +1,6 @@
-// The sessions family: `sessions.list`, `chat.history` (OpenClaw 2026.9.6 shapes,
+// The sessions family: `sessions.list`, `chat.history`, `sessions.compact` (OpenClaw 2026.9.6 shapes,
 // tests/data/wire/res.sessions.list.json; a session's last route as OpenClaw's lastChannel/lastTo/
-// lastAccountId/lastThreadId row fields).
+// lastAccountId/lastThreadId row fields; sessions.compact: dist sessions-compact-*.mjs).
 #include <algorithm>
 #include <map>
 #include <vector>
@@ -79,6 +79,33 @@ Status registerSessionMethods(MethodRegistry& registry, const GatewayServices& s
                                call.ok(json::serialize(payload));
                              });
                            }});
+  if (!s) return s;
+  // sessions.compact {key, agentId?, maxLines?} → {ok, key, compacted, reason?, result?}: the session's
+  // history is compacted now (agent_runner.h AgentRunner::compact; docs/compaction.md). OpenClaw's
+  // maxLines (trim the transcript file to its last lines) has no Talon counterpart: refused.
+  s = registry.add({"sessions.compact",
+                    protocol::Scope::kAdmin,
+                    {{"key", ParamType::kNonEmptyString, true},
+                     {"agentId", ParamType::kNonEmptyString},
+                     {"maxLines", ParamType::kInteger, false, true}},
+                    [&runner = services.runner, d](const MethodCall& call) {
+                      auto resolved = d.agents.resolveClientSession(*getString(call.params, "key"),
+                                                                    getString(call.params, "agentId"));
+                      if (!resolved) return call.error(resolved.error());
+                      std::string key = resolved->second;
+                      runner.compact(resolved->first, key, "", [call, key](Result<CompactResult> r) {
+                        if (!r) return call.error(r.error());
+                        json::object payload{{"ok", true}, {"key", key}, {"compacted", r->compacted}};
+                        if (!r->compacted) {
+                          payload["reason"] = r->reason;
+                        } else {
+                          payload["result"] = json::object{{"tokensBefore", r->tokensBefore},
+                                                           {"tokensAfter", r->tokensAfter},
+                                                           {"compactionCount", r->compactionCount}};
+                        }
+                        call.ok(json::serialize(payload));
+                      });
+                    }});
   if (!s) return s;
   return registry.add({"chat.history",
                        protocol::Scope::kRead,
