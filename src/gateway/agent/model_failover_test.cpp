@@ -46,6 +46,22 @@ TEST(ModelFailoverTest, ErrorsWithoutAStatusClassifyByCode) {
   EXPECT_TRUE(isTransientFailure(FailoverReason::kOverloaded));
 }
 
+TEST(ModelFailoverTest, OpenClawsContextOverflowMessagesClassifyAsOverflowWithOrWithoutAStatus) {
+  // OpenClaw docs/concepts/compaction.md, "Overflow error patterns OpenClaw recognizes".
+  for (const char* message :
+       {"request_too_large", "context length exceeded", "input exceeds the maximum number of tokens",
+        "Input token count exceeds the maximum number of input tokens", "Input is too long for the model",
+        "ollama error: context length exceeded", "prompt is too long: 210000 tokens > 200000 maximum"}) {
+    EXPECT_EQ(classifyModelError(http(400, message)), FailoverReason::kContextOverflow) << message;
+    EXPECT_EQ(classifyModelError(http(413, message)), FailoverReason::kContextOverflow) << message;
+    EXPECT_EQ(classifyModelError(Error(ErrorCode::kUpstream, message)), FailoverReason::kContextOverflow) << message;
+  }
+  // A rate limit that mentions a context is still a rate limit.
+  EXPECT_EQ(classifyModelError(Error(ErrorCode::kResourceExhausted, "context window tokens per minute exceeded")),
+            FailoverReason::kRateLimit);
+  EXPECT_EQ(classifyModelError(http(413, "payload too big")), FailoverReason::kUnknown);
+}
+
 TEST(ModelFailoverTest, RetryDelaysDoubleWithJitterAndHonourRetryAfter) {
   ModelRetryPolicy p;
   const milliseconds zero(0), lots(1'000'000);
