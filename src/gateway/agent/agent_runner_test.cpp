@@ -1306,6 +1306,27 @@ TEST_F(AgentRunnerTest, AHistoryOverTheBudgetIsCompactedAndLaterRequestsSendTheS
   EXPECT_EQ(compactions_.size(), 1u);
 }
 
+TEST_F(AgentRunnerTest, NotifyUserTellsTheChatWhenCompactionStartsAndEnds) {
+  contextWindows_["fake/model-1"] = 400;
+  compaction_.recentTurnsPreserve = 1;
+  compaction_.notifyUser = true;
+  makeRunner();
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->answer(std::string(700, 'a'));
+  settle("r1");
+  ASSERT_TRUE(submit("r2"));
+  waitCalls(2);
+  provider_->call(1)->answer("SUMMARY");
+  waitCalls(3);
+  provider_->call(2)->answer("ok");
+  settle("r2");
+  std::vector<std::string> phases;
+  for (const auto& e : chat("r2", "status")) phases.emplace_back(getString(e, "phase").value_or(""));
+  EXPECT_EQ(phases, (std::vector<std::string>{"preparing_context", "compacting", "compacted", "starting_model"}));
+  EXPECT_EQ(chat("r1", "status").size(), 2u);  // no compaction: preparing_context, starting_model
+}
+
 TEST_F(AgentRunnerTest, AFailedThresholdCompactionLetsTheModelTryTheWholeHistory) {
   contextWindows_["fake/model-1"] = 400;
   compaction_.recentTurnsPreserve = 1;
