@@ -4,9 +4,8 @@
 #include <cctype>
 #include <memory>
 
-#include "gateway/channels/email/gmime_library.h"
-
 #include "base/text.h"
+#include "gateway/channels/email/gmime_library.h"
 
 namespace talon::gateway::channels {
 
