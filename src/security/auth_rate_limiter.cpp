@@ -135,10 +135,11 @@ Expected<Principal, ConnectAuthFailure> RateLimitedAuthenticator::authenticateCo
     event.details["retryAfterMs"] = decision.retryAfterMs;
     event.details["clientId"] = params.client.id;
     audit_.record(std::move(event));
-    return Unexpected(
-        ConnectAuthFailure{protocol::AuthFailure::kRateLimited,
-                           protocol::authFailureError(protocol::AuthFailure::kRateLimited, params.client.id,
-                                                      params.client.mode, origin.isLoopback, decision.retryAfterMs)});
+    ConnectAuthFailure failure;
+    failure.reason = protocol::AuthFailure::kRateLimited;
+    failure.error = protocol::authFailureError(protocol::AuthFailure::kRateLimited, params.client.id,
+                                               params.client.mode, origin.isLoopback, decision.retryAfterMs);
+    return Unexpected(std::move(failure));
   }
   // The inner chain audits the decision itself (AuditedAuthenticator); this layer audits only what the
   // limiter decides: refusals unchecked during a lockout (above) and the start of a lockout.

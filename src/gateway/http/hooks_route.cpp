@@ -137,13 +137,13 @@ class HooksIngress : public std::enable_shared_from_this<HooksIngress> {
         agents_(agents),
         runner_(runner),
         audit_(audit),
-        store_(store),
-        executors_(std::move(executors)),
         clock_(clock),
         token_(cfg_.token),
         limiter_(hookRateLimit(), clock),
         requests_(requests),
-        traces_(traces) {
+        traces_(traces),
+        store_(store),
+        executors_(std::move(executors)) {
     if (!cfg_.signing.secret.empty()) {
       verifier_ = std::make_unique<security::WebhookVerifier>(security::Secret(cfg_.signing.secret),
                                                               cfg_.signing.toleranceSeconds, clock);
