@@ -23,7 +23,16 @@ constexpr std::array<std::string_view, 4> kStatusNames = {"running", "ok", "erro
 // the session (or takes the old tokens off the old session and adds the new ones to the new one when
 // the run moved) — all in the batch's transaction, and no session update when nothing changes (a
 // run's first record, with no tokens yet).
-constexpr const char kPrevious[] = "SELECT session_key, input_tokens, output_tokens FROM runs WHERE run_id = ?1";
+constexpr const char kPrevious[] =
+    "SELECT session_key, input_tokens, output_tokens, agent_id, idempotency_key, started_at_ms FROM runs "
+    "WHERE run_id = ?1";
+// A run's later records (its end) change neither its session, agent, idempotency key nor start: this
+// update leaves those columns, and so the idempotency index and the session reference, untouched.
+constexpr const char kUpdateOutcome[] =
+    "UPDATE runs SET status = ?2, model = ?3, error_code = ?4, error_message = ?5, final_text = ?6, "
+    "ended_at_ms = ?7, input_tokens = ?8, output_tokens = ?9, steps = ?10, provider_id = ?11, "
+    "provider_api = ?12, base_url_origin = ?13, answered_model = ?14, model_latency_ms = ?15, cost_usd = ?16, "
+    "attempts_json = ?17, trace_id = ?18 WHERE run_id = ?1";
 constexpr const char kUpsert[] =
     "INSERT INTO runs (" TALON_RUN_COLUMNS
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) "
@@ -56,6 +65,9 @@ struct Previous {
   std::string sessionKey;
   int64_t inputTokens = 0;
   int64_t outputTokens = 0;
+  std::string agentId;
+  std::string idempotencyKey;
+  int64_t startedAtMs = 0;
 };
 
 /// Adds token counts (negative: takes them off) to a session's totals; nothing when both are 0.
@@ -96,17 +108,34 @@ class UpsertRun final : public WriteOp {
       StatementReset reset(q);
       q.bindNoCopy(1, r_.runId);
       if (q.executeStep()) {
-        previous = Previous{q.getColumn(0).getString(), q.getColumn(1).getInt64(), q.getColumn(2).getInt64()};
+        previous = Previous{q.getColumn(0).getString(), q.getColumn(1).getInt64(),  q.getColumn(2).getInt64(),
+                            q.getColumn(3).getString(), q.getColumn(4).getString(), q.getColumn(5).getInt64()};
       }
     }
+    const bool sameIdentity = previous && previous->sessionKey == r_.sessionKey && previous->agentId == r_.agentId &&
+                              previous->idempotencyKey == r_.idempotencyKey && previous->startedAtMs == r_.startedAtMs;
+    if (auto st = sameIdentity ? updateOutcome(tx, context) : upsert(tx, context); !st) return st;
 
+    if (previous && previous->sessionKey != r_.sessionKey) {
+      if (auto st = addTokens(tx, previous->sessionKey, -previous->inputTokens, -previous->outputTokens, context);
+          !st) {
+        return st;
+      }
+      return addTokens(tx, r_.sessionKey, r_.inputTokens, r_.outputTokens, context);
+    }
+    return addTokens(tx, r_.sessionKey, r_.inputTokens - (previous ? previous->inputTokens : 0),
+                     r_.outputTokens - (previous ? previous->outputTokens : 0), context);
+  }
+
+ private:
+  /// The record as a whole: a new run, or one whose identity columns change.
+  Status upsert(Transaction& tx, FunctionRef<std::string()> context) const {
     SQLite::Statement& q = tx.statement(kUpsert);
     q.bindNoCopy(1, r_.runId);
     q.bindNoCopy(2, r_.sessionKey);
     q.bindNoCopy(3, r_.agentId);
     q.bindNoCopy(4, r_.idempotencyKey);
-    std::string_view status = runStatusName(r_.status);
-    q.bind(5, std::string(status));  // copied: bindNoCopy with a size would bind a BLOB
+    q.bind(5, std::string(runStatusName(r_.status)));  // copied: bindNoCopy with a size would bind a BLOB
     q.bindNoCopy(6, r_.model);
     q.bindNoCopy(7, r_.errorCode);
     q.bindNoCopy(8, r_.errorMessage);
@@ -121,27 +150,44 @@ class UpsertRun final : public WriteOp {
     q.bindNoCopy(17, r_.baseUrlOrigin);
     q.bindNoCopy(18, r_.answeredModel);
     q.bind(19, r_.modelLatencyMs);
-    if (r_.costUsd) {
-      q.bind(20, *r_.costUsd);
-    } else {
-      q.bind(20);  // NULL: no price table
-    }
+    bindCost(q, 20);
     q.bindNoCopy(21, r_.attemptsJson);
     q.bindNoCopy(22, r_.traceId);
-    if (auto st = tx.run(q, context); !st) return st;
-
-    if (previous && previous->sessionKey != r_.sessionKey) {
-      if (auto st = addTokens(tx, previous->sessionKey, -previous->inputTokens, -previous->outputTokens, context);
-          !st) {
-        return st;
-      }
-      return addTokens(tx, r_.sessionKey, r_.inputTokens, r_.outputTokens, context);
-    }
-    return addTokens(tx, r_.sessionKey, r_.inputTokens - (previous ? previous->inputTokens : 0),
-                     r_.outputTokens - (previous ? previous->outputTokens : 0), context);
+    return tx.run(q, context);
   }
 
- private:
+  /// The columns a run's later records change (kUpdateOutcome), for a run whose identity is unchanged.
+  Status updateOutcome(Transaction& tx, FunctionRef<std::string()> context) const {
+    SQLite::Statement& q = tx.statement(kUpdateOutcome);
+    q.bindNoCopy(1, r_.runId);
+    q.bind(2, std::string(runStatusName(r_.status)));
+    q.bindNoCopy(3, r_.model);
+    q.bindNoCopy(4, r_.errorCode);
+    q.bindNoCopy(5, r_.errorMessage);
+    q.bindNoCopy(6, r_.finalText);
+    q.bind(7, r_.endedAtMs);
+    q.bind(8, r_.inputTokens);
+    q.bind(9, r_.outputTokens);
+    q.bind(10, r_.steps);
+    q.bindNoCopy(11, r_.providerId);
+    q.bindNoCopy(12, r_.providerApi);
+    q.bindNoCopy(13, r_.baseUrlOrigin);
+    q.bindNoCopy(14, r_.answeredModel);
+    q.bind(15, r_.modelLatencyMs);
+    bindCost(q, 16);
+    q.bindNoCopy(17, r_.attemptsJson);
+    q.bindNoCopy(18, r_.traceId);
+    return tx.run(q, context);
+  }
+
+  void bindCost(SQLite::Statement& q, int index) const {
+    if (r_.costUsd) {
+      q.bind(index, *r_.costUsd);
+    } else {
+      q.bind(index);  // NULL: no price table
+    }
+  }
+
   RunRecord r_;
 };
 

@@ -415,6 +415,55 @@ TEST(SqliteStore, RunsByIdempotencyKeyAndStatus) {
   EXPECT_EQ((*stillFound)->status, RunStatus::kAborted);
 }
 
+TEST(SqliteStore, ARunsLaterRecordsReplaceItsOutcomeAndItsIdentityWhenThatChanges) {
+  TempDir dir;
+  auto store = openOrDie(dir.path() / "talon.sqlite");
+  Records batch;
+  batch.sessions = {makeSession("k", 1)};
+  batch.runs = {makeRun("r", "k", RunStatus::kRunning, "idem-a", 10)};
+  ASSERT_TRUE(store->write(batch));
+  // The end of the run: same identity, new outcome.
+  RunRecord end = makeRun("r", "k", RunStatus::kOk, "idem-a", 10);
+  end.finalText = "done";
+  end.endedAtMs = 20;
+  end.inputTokens = 3;
+  end.outputTokens = 4;
+  end.costUsd = 0.5;
+  Records ended;
+  ended.runs = {end};
+  ASSERT_TRUE(store->write(ended));
+  auto got = store->runs().get("r");
+  ASSERT_TRUE(got && *got);
+  EXPECT_EQ((*got)->status, RunStatus::kOk);
+  EXPECT_EQ((*got)->finalText, "done");
+  EXPECT_EQ((*got)->endedAtMs, 20);
+  EXPECT_EQ((*got)->startedAtMs, 10);
+  ASSERT_TRUE((*got)->costUsd);
+  EXPECT_DOUBLE_EQ(*(*got)->costUsd, 0.5);
+  auto byKey = store->idempotency().findRun("idem-a");
+  ASSERT_TRUE(byKey && byKey->has_value());
+  EXPECT_EQ((*byKey)->status, RunStatus::kOk);
+  auto session = store->sessions().get("k");
+  ASSERT_TRUE(session && *session);
+  EXPECT_EQ((*session)->inputTokens, 3);
+  EXPECT_EQ((*session)->outputTokens, 4);
+  // A record that changes the identity (key and start) replaces those too.
+  RunRecord rekeyed = end;
+  rekeyed.idempotencyKey = "idem-b";
+  rekeyed.startedAtMs = 11;
+  rekeyed.costUsd.reset();
+  Records again;
+  again.runs = {rekeyed};
+  ASSERT_TRUE(store->write(again));
+  auto old = store->idempotency().findRun("idem-a");
+  ASSERT_TRUE(old);
+  EXPECT_FALSE(old->has_value());
+  auto moved = store->idempotency().findRun("idem-b");
+  ASSERT_TRUE(moved && moved->has_value());
+  EXPECT_EQ((*moved)->startedAtMs, 11);
+  EXPECT_FALSE((*moved)->costUsd);
+}
+
 TEST(SqliteStore, ExpiredIdempotencyKeysAreReleasedOldestFirstInBoundedPasses) {
   TempDir dir;
   const fs::path path = dir.path() / "talon.sqlite";
