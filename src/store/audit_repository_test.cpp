@@ -2,17 +2,15 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <string>
 
 #include "store/sqlite_store.h"
+#include "store/store_test_fixture.h"
 
 namespace talon::store {
 namespace {
-
-namespace fs = std::filesystem;
 
 // A stand-in seal: the real encoding is security/audit_chain's; the store only calls it.
 std::string testSeal(const AuditRecord& r) { return "h" + std::to_string(r.seq) + "<" + r.prevHash.substr(0, 3); }
@@ -24,23 +22,8 @@ AuditQuery query(Fill fill) {
   return q;
 }
 
-class AuditRepositoryTest : public ::testing::Test {
+class AuditRepositoryTest : public testing::StoreTest {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "talon-audit-repo-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    SqliteStoreOptions options;
-    options.path = dir_ / "talon.sqlite";
-    auto store = openSqliteStore(options);
-    ASSERT_TRUE(store) << store.error().toString();
-    store_ = std::move(*store);
-  }
-  void TearDown() override {
-    if (store_) store_->close();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
   Status append(const std::string& kind, const std::string& actor, int64_t timeMs) {
     WriteBatch batch;
     AuditRecord r;
@@ -51,9 +34,6 @@ class AuditRepositoryTest : public ::testing::Test {
     AuditRepository::append(batch, std::move(r), testSeal);
     return store_->write(std::move(batch));
   }
-
-  fs::path dir_;
-  StorePtr store_;
 };
 
 TEST_F(AuditRepositoryTest, AppendsAssignSeqAndChainPrevHash) {

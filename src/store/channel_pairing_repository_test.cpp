@@ -1,37 +1,19 @@
 #include "store/channel_pairing_repository.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <set>
 
 #include "store/sqlite_store.h"
 #include "store/store.h"
+#include "store/store_test_fixture.h"
 
 namespace talon::store {
 namespace {
 
-namespace fs = std::filesystem;
-
-class ChannelPairingRepositoryTest : public ::testing::Test {
+class ChannelPairingRepositoryTest : public testing::StoreTest {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "talon-pairing-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    SqliteStoreOptions options;
-    options.path = dir_ / "talon.sqlite";
-    auto store = openSqliteStore(options);
-    ASSERT_TRUE(store) << store.error().toString();
-    store_ = std::move(*store);
-  }
-  void TearDown() override {
-    store_->close();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
   ChannelPairingOutcome request(const std::string& account, const std::string& sender, int64_t nowMs) {
     auto out = std::make_shared<ChannelPairingOutcome>();
     WriteBatch b;
@@ -47,9 +29,6 @@ class ChannelPairingRepositoryTest : public ::testing::Test {
     EXPECT_TRUE(store_->write(std::move(b)));
     return *out;
   }
-
-  fs::path dir_;
-  StorePtr store_;
 };
 
 TEST_F(ChannelPairingRepositoryTest, ACodeIsEightCharactersOfTheAlphabetAndStaysWhilePending) {

@@ -3,25 +3,20 @@
 #include "store/compaction_repository.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 
 #include "store/sqlite_store.h"
 #include "store/store.h"
+#include "store/store_test_fixture.h"
 
 namespace talon::store {
 namespace {
 
-namespace fs = std::filesystem;
-
-class CompactionRepositoryTest : public ::testing::Test {
+class CompactionRepositoryTest : public testing::StoreTest {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "talon-compaction-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    open();
+    StoreTest::SetUp();
     SessionRecord s;
     s.sessionKey = "agent:main:main";
     s.agentId = "main";
@@ -30,18 +25,6 @@ class CompactionRepositoryTest : public ::testing::Test {
     WriteBatch b;
     SessionRepository::upsert(b, s);
     ASSERT_TRUE(store_->write(std::move(b)));
-  }
-  void TearDown() override {
-    store_->close();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  void open() {
-    SqliteStoreOptions options;
-    options.path = dir_ / "talon.sqlite";
-    auto store = openSqliteStore(options);
-    ASSERT_TRUE(store) << store.error().toString();
-    store_ = std::move(*store);
   }
 
   static CompactionRecord compactionRecord(int64_t id, int64_t firstKeptSeq, std::string summary) {
@@ -63,9 +46,6 @@ class CompactionRepositoryTest : public ::testing::Test {
     CompactionRepository::append(b, std::move(r));
     return store_->write(std::move(b));
   }
-
-  fs::path dir_;
-  StorePtr store_;
 };
 
 TEST_F(CompactionRepositoryTest, TheNewestCompactionIsInForceAndSurvivesReopening) {

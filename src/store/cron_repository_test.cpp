@@ -2,7 +2,6 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <mutex>
@@ -13,6 +12,7 @@
 #include "store/sqlite_migrations.h"
 #include "store/sqlite_store.h"
 #include "store/store.h"
+#include "store/store_test_fixture.h"
 
 namespace talon::store {
 namespace {
@@ -91,26 +91,8 @@ class DiskFullOp final : public WriteOp {
   }
 };
 
-class CronRepositoryTest : public ::testing::Test {
+class CronRepositoryTest : public testing::StoreTest {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "talon-cron-store-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    open();
-  }
-  void TearDown() override {
-    if (store_) store_->close();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  void open(SqliteStoreOptions options = {}) {
-    options.path = path();
-    auto store = openSqliteStore(options);
-    ASSERT_TRUE(store) << store.error().toString();
-    store_ = std::move(*store);
-  }
-  fs::path path() const { return dir_ / "talon.sqlite"; }
   CronRepository cron() { return store_->cron(); }
 
   Status insertJob(CronJobRow j) {
@@ -140,9 +122,6 @@ class CronRepositoryTest : public ::testing::Test {
     EXPECT_TRUE(page) << page.error().toString();
     return page ? idsOf(page->runs) : std::vector<std::string>{};
   }
-
-  fs::path dir_;
-  StorePtr store_;
 };
 
 TEST_F(CronRepositoryTest, AJobRoundTripsEveryField) {

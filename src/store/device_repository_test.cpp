@@ -1,38 +1,19 @@
 #include "store/device_repository.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
-#include <stdexcept>
 
 #include "store/sqlite_store.h"
+#include "store/store_test_fixture.h"
 
 namespace talon::store {
 namespace {
 
-namespace fs = std::filesystem;
-
 constexpr int64_t kNow = 1'700'000'000'000;
 
-class DeviceRepositoryTest : public ::testing::Test {
+class DeviceRepositoryTest : public testing::StoreTest {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "talon-devices-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir_ = pattern;
-    SqliteStoreOptions options;
-    options.path = dir_ / "talon.sqlite";
-    auto store = openSqliteStore(options);
-    if (!store) throw std::runtime_error(store.error().toString());
-    store_ = std::move(*store);
-  }
-  void TearDown() override {
-    store_->close();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
   static DeviceClaim claim(const std::string& id, const std::string& role = "operator") {
     DeviceClaim c;
     c.deviceId = id;
@@ -57,9 +38,6 @@ class DeviceRepositoryTest : public ::testing::Test {
     return store_->write(std::move(b));
   }
   DeviceRepository repo() { return store_->devices(); }
-
-  fs::path dir_;
-  StorePtr store_;
 };
 
 TEST_F(DeviceRepositoryTest, RequestApproveIssuesAnUndeliveredToken) {

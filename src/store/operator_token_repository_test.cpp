@@ -1,36 +1,18 @@
 #include "store/operator_token_repository.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 
 #include "store/sqlite_store.h"
 #include "store/store.h"
+#include "store/store_test_fixture.h"
 
 namespace talon::store {
 namespace {
 
-namespace fs = std::filesystem;
-
-class OperatorTokenRepositoryTest : public ::testing::Test {
+class OperatorTokenRepositoryTest : public testing::StoreTest {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "talon-optoken-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    SqliteStoreOptions options;
-    options.path = dir_ / "talon.sqlite";
-    auto store = openSqliteStore(options);
-    ASSERT_TRUE(store) << store.error().toString();
-    store_ = std::move(*store);
-  }
-  void TearDown() override {
-    store_->close();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
   static OperatorTokenRecord record(std::string name, std::string hash, int64_t createdAtMs, int64_t expiresAtMs = 0) {
     OperatorTokenRecord r;
     r.name = std::move(name);
@@ -54,9 +36,6 @@ class OperatorTokenRepositoryTest : public ::testing::Test {
     EXPECT_TRUE(store_->write(std::move(b)));
     return *revoked;
   }
-
-  fs::path dir_;
-  StorePtr store_;
 };
 
 TEST_F(OperatorTokenRepositoryTest, CreateFindByHashAndList) {

@@ -1,39 +1,18 @@
 #include "store/outbound_repository.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 
 #include "store/sqlite_store.h"
 #include "store/store.h"
+#include "store/store_test_fixture.h"
 
 namespace talon::store {
 namespace {
 
-namespace fs = std::filesystem;
-
-class OutboundRepositoryTest : public ::testing::Test {
+class OutboundRepositoryTest : public testing::StoreTest {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "talon-outbound-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    open();
-  }
-  void TearDown() override {
-    if (store_) store_->close();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  void open() {
-    SqliteStoreOptions options;
-    options.path = dir_ / "talon.sqlite";
-    auto store = openSqliteStore(options);
-    ASSERT_TRUE(store) << store.error().toString();
-    store_ = std::move(*store);
-  }
-
   static OutboundDelivery delivery(std::string id, int64_t createdAtMs, std::string key = "") {
     OutboundDelivery d;
     d.id = std::move(id);
@@ -58,9 +37,6 @@ class OutboundRepositoryTest : public ::testing::Test {
     if (auto s = store_->write(std::move(b)); !s) return fail(s.error());
     return *out;
   }
-
-  fs::path dir_;
-  StorePtr store_;
 };
 
 TEST_F(OutboundRepositoryTest, AnEnqueuedDeliveryRoundTripsAndIsPending) {

@@ -3,38 +3,18 @@
 #include "store/session_route_repository.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 
 #include "store/sqlite_store.h"
 #include "store/store.h"
+#include "store/store_test_fixture.h"
 
 namespace talon::store {
 namespace {
 
-namespace fs = std::filesystem;
-
-class SessionRouteRepositoryTest : public ::testing::Test {
+class SessionRouteRepositoryTest : public testing::StoreTest {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "talon-session-route-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    open();
-  }
-  void TearDown() override {
-    if (store_) store_->close();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  void open() {
-    SqliteStoreOptions options;
-    options.path = dir_ / "talon.sqlite";
-    auto store = openSqliteStore(options);
-    ASSERT_TRUE(store) << store.error().toString();
-    store_ = std::move(*store);
-  }
   static SessionRouteRecord route(std::string key, std::string channel, std::string to, std::string chatType,
                                   int64_t at) {
     SessionRouteRecord r;
@@ -51,9 +31,6 @@ class SessionRouteRepositoryTest : public ::testing::Test {
     SessionRouteRepository::record(b, std::move(r));
     return store_->write(std::move(b));
   }
-
-  fs::path dir_;
-  StorePtr store_;
 };
 
 TEST_F(SessionRouteRepositoryTest, TheLastRouteWinsAndSurvivesAReopen) {
