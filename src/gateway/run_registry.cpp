@@ -2,12 +2,44 @@
 
 namespace talon::gateway {
 
-bool RunRegistry::eraseIfExpired(std::unordered_map<std::string, Entry>::iterator it) {
-  if (!clock_ || ttlMs_ <= 0 || !it->second.run.done) return false;
-  if (clock_->nowMs() - it->second.completedAtMs <= ttlMs_) return false;
+std::size_t RunRegistry::outcomeBytes(const TurnOutcome& outcome) {
+  return outcome.text.size() +
+         (outcome.error ? outcome.error->message.size() + outcome.error->publicMessage().size() : 0);
+}
+
+std::size_t RunRegistry::size() {
+  std::lock_guard lock(mu_);
+  return runs_.size();
+}
+
+std::size_t RunRegistry::keptOutcomeBytes() {
+  std::lock_guard lock(mu_);
+  return outcomeBytes_;
+}
+
+void RunRegistry::eraseLocked(EntryMap::iterator it) {
+  outcomeBytes_ -= it->second.outcomeBytes;
   lru_.erase(it->second.lruIt);
   runs_.erase(it);
+}
+
+bool RunRegistry::eraseIfExpired(EntryMap::iterator it) {
+  if (!clock_ || ttlMs_ <= 0 || !it->second.run.done) return false;
+  if (clock_->nowMs() - it->second.completedAtMs <= ttlMs_) return false;
+  eraseLocked(it);
   return true;
+}
+
+void RunRegistry::trimLocked() {
+  // Oldest first; running runs are stepped over, never forgotten.
+  auto pos = lru_.end();
+  while ((runs_.size() > capacity_ || outcomeBytes_ > maxOutcomeBytes_) && pos != lru_.begin()) {
+    --pos;
+    auto it = runs_.find(*pos);
+    if (it == runs_.end() || !it->second.run.done) continue;
+    pos = std::next(pos);  // eraseLocked removes *prev(pos); pos stays valid
+    eraseLocked(it);
+  }
 }
 
 std::optional<TrackedRun> RunRegistry::claim(const std::string& key, const TrackedRun& run) {
@@ -16,12 +48,7 @@ std::optional<TrackedRun> RunRegistry::claim(const std::string& key, const Track
   if (it != runs_.end() && !eraseIfExpired(it)) return it->second.run;
   lru_.push_front(key);
   runs_.emplace(key, Entry{run, {}, lru_.begin()});
-  while (runs_.size() > capacity_) {
-    auto oldest = runs_.find(lru_.back());
-    if (oldest != runs_.end() && !oldest->second.run.done) break;  // never forget a running run
-    if (oldest != runs_.end()) runs_.erase(oldest);
-    lru_.pop_back();
-  }
+  trimLocked();
   return std::nullopt;
 }
 
@@ -31,10 +58,14 @@ void RunRegistry::complete(const std::string& key, const TurnOutcome& outcome) {
     std::lock_guard lock(mu_);
     auto it = runs_.find(key);
     if (it == runs_.end()) return;
+    outcomeBytes_ -= it->second.outcomeBytes;
     it->second.run.done = true;
     it->second.run.outcome = outcome;
     it->second.completedAtMs = clock_ ? clock_->nowMs() : 0;
+    it->second.outcomeBytes = outcomeBytes(outcome);
+    outcomeBytes_ += it->second.outcomeBytes;
     waiters.swap(it->second.waiters);
+    trimLocked();
   }
   for (auto& w : waiters) w(outcome);
 }
@@ -46,8 +77,7 @@ void RunRegistry::forget(const std::string& key, const TurnOutcome& outcome) {
     auto it = runs_.find(key);
     if (it == runs_.end()) return;
     waiters.swap(it->second.waiters);
-    lru_.erase(it->second.lruIt);
-    runs_.erase(it);
+    eraseLocked(it);
   }
   for (auto& w : waiters) w(outcome);
 }

@@ -69,6 +69,29 @@ TEST(RunRegistryTest, CapacityForgetsTheOldestFinishedKeysButNeverARunningOne) {
   EXPECT_FALSE(registry.claim("k1", run("r1b")));  // forgotten: the caller falls back to the store
 }
 
+TEST(RunRegistryTest, OutcomeBytesForgetTheOldestFinishedKeysButNeverARunningOne) {
+  RunRegistry registry(100, nullptr, 0, 10);
+  ASSERT_FALSE(registry.claim("running", run("r0")));
+  ASSERT_FALSE(registry.claim("k1", run("r1")));
+  registry.complete("k1", outcome("r1", "123456"));  // 6 bytes: kept
+  EXPECT_EQ(registry.keptOutcomeBytes(), 6u);
+  ASSERT_FALSE(registry.claim("k2", run("r2")));
+  registry.complete("k2", outcome("r2", "12345"));  // 11 > 10: k1, the oldest finished, goes
+  EXPECT_EQ(registry.keptOutcomeBytes(), 5u);
+  EXPECT_EQ(registry.size(), 2u);
+  EXPECT_FALSE(registry.waitFor("k1", [](const TurnOutcome&) { FAIL(); }));  // the caller asks the store
+  EXPECT_TRUE(registry.claim("running", run("x")));                          // never forgotten while running
+  auto kept = registry.claim("k2", run("x"));
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->outcome.text, "12345");
+  // An outcome larger than the whole bound is not kept either; a forgotten key gives its bytes back.
+  ASSERT_FALSE(registry.claim("big", run("r3")));
+  registry.complete("big", outcome("r3", std::string(11, 'x')));
+  EXPECT_EQ(registry.keptOutcomeBytes(), 0u);
+  EXPECT_EQ(registry.size(), 1u);  // the running run only
+  EXPECT_EQ(RunRegistry::outcomeBytes(outcome("r", "abc")), 3u);
+}
+
 TEST(RunRegistryTest, AFinishedKeyIsForgottenOnceItsTtlHasPassedButARunningOneNever) {
   auto clock = std::make_shared<SimulatedClock>();
   RunRegistry registry(16, clock, 300'000);
