@@ -36,8 +36,37 @@ struct SessionState {
   /// The compaction in force (the newest): requests send its summary instead of the entries before
   /// its firstKeptSeq.
   std::optional<store::CompactionRecord> compaction;
+  /// What history and compaction hold on the heap, approximately (sessionStateBytes), as last counted
+  /// by the turn holding the session's lane; the session cache bounds the sum over its sessions.
+  std::atomic<std::size_t> bytes{0};
 };
 using SessionStatePtr = std::shared_ptr<SessionState>;
+
+/// The heap bytes of one transcript entry, approximately: its record and its texts.
+std::size_t transcriptEntryBytes(const store::TranscriptEntry& e) {
+  return sizeof e + e.sessionKey.size() + e.runId.size() + e.content.size() + e.toolCallsJson.size() +
+         e.toolCallId.size() + e.toolName.size();
+}
+
+/// Counts a session's history and compaction summary into state.bytes. Called by the turn holding the
+/// session's lane (or before the state is shared).
+void countSessionBytes(SessionState& state) {
+  std::size_t bytes = sizeof state + state.history.capacity() * sizeof(store::TranscriptEntry);
+  for (const auto& e : state.history) bytes += transcriptEntryBytes(e) - sizeof e;
+  if (state.compaction) bytes += state.compaction->summary.size();
+  state.bytes.store(bytes, std::memory_order_relaxed);
+}
+
+/// The estimated tokens of the tool specs every request offers (name, description, parameters).
+int64_t estimateToolSpecTokens(const tools::ToolRegistry* tools) {
+  int64_t tokens = 0;
+  if (tools == nullptr) return tokens;
+  for (const auto& spec : tools->specs()) {
+    tokens += estimateTextTokens(spec.name) + estimateTextTokens(spec.description) +
+              estimateTextTokens(spec.parametersJson());
+  }
+  return tokens;
+}
 
 /// The bootstrap files read into the system prompt, in this order (OpenClaw docs: AGENTS.md, SOUL.md,
 /// USER.md are injected when present).
@@ -126,7 +155,8 @@ class AgentRunner::Impl : public std::enable_shared_from_this<AgentRunner::Impl>
         store_(store),
         bus_(bus),
         ex_(std::move(executors)),
-        clock_(std::move(clock)) {}
+        clock_(std::move(clock)),
+        toolSpecTokens_(estimateToolSpecTokens(tools_.get())) {}
 
   Status submit(TurnRequest request);
   Result<AbortResult> abort(const std::string& runId, const std::string& sessionKey, std::string_view stopReason);
@@ -150,9 +180,16 @@ class AgentRunner::Impl : public std::enable_shared_from_this<AgentRunner::Impl>
     return nullptr;
   }
   RunnerStats stats() const {
-    std::lock_guard lock(mu_);
-    return RunnerStats{running_,        static_cast<int64_t>(queuedCount_), completed_.load(), failed_.load(),
-                       aborted_.load(), static_cast<int64_t>(lanes_.size())};
+    RunnerStats stats;
+    {
+      std::lock_guard lock(mu_);
+      stats = RunnerStats{running_,        static_cast<int64_t>(queuedCount_), completed_.load(), failed_.load(),
+                          aborted_.load(), static_cast<int64_t>(lanes_.size())};
+    }
+    std::lock_guard lock(cacheMu_);
+    stats.cachedSessions = static_cast<int64_t>(sessions_.size());
+    stats.cachedSessionBytes = static_cast<int64_t>(cacheBytes_);
+    return stats;
   }
 
   // Lane bookkeeping (the Locked ones under mu_).
@@ -185,6 +222,8 @@ class AgentRunner::Impl : public std::enable_shared_from_this<AgentRunner::Impl>
   EventBus& bus_;
   Executors ex_;
   ClockPtr clock_;
+  /// The estimated tokens of the tools_ specs (fixed for the runner's life): part of every request.
+  const int64_t toolSpecTokens_;
 
   mutable std::mutex mu_;  // taken before a Turn's mutex, never while holding one
   struct Lane {
@@ -203,9 +242,21 @@ class AgentRunner::Impl : public std::enable_shared_from_this<AgentRunner::Impl>
   std::atomic<int64_t> failed_{0};
   std::atomic<int64_t> aborted_{0};
 
-  std::mutex cacheMu_;
+  /// Loaded sessions, least recently used dropped first: at most options_.sessionCacheSize of them and
+  /// options_.sessionCacheBytes of their SessionState::bytes (one session is kept whatever its size).
+  struct CachedSession {
+    SessionStatePtr state;
+    std::list<std::string>::iterator lruIt;
+    std::size_t countedBytes = 0;  // its bytes as counted in cacheBytes_
+  };
+  /// Takes the session's current bytes into cacheBytes_ and drops sessions over the bounds. Takes cacheMu_.
+  void recountCachedSession(const std::string& sessionKey);
+  /// recountCachedSession's work on `it`, then the trimming. Holds cacheMu_.
+  void recountLocked(std::unordered_map<std::string, CachedSession>::iterator it);
+  mutable std::mutex cacheMu_;
   std::list<std::string> lru_;  // most recent first
-  std::unordered_map<std::string, std::pair<SessionStatePtr, std::list<std::string>::iterator>> sessions_;
+  std::unordered_map<std::string, CachedSession> sessions_;
+  std::size_t cacheBytes_ = 0;
 
   struct PromptCacheEntry {
     std::vector<int64_t> mtimes;
@@ -522,6 +573,7 @@ std::optional<Error> AgentRunner::Impl::Turn::intake() {
   }
   session->persisted = true;
   session->history.push_back(user);
+  countSessionBytes(*session);
   return std::nullopt;
 }
 
@@ -599,14 +651,7 @@ void AgentRunner::Impl::Turn::rebuildContextLocked() {
 }
 
 int64_t AgentRunner::Impl::Turn::requestTokensLocked() const {
-  int64_t tokens = estimateMessagesTokens(context_);
-  if (impl_->tools_) {
-    for (const auto& spec : impl_->tools_->specs()) {
-      tokens += estimateTextTokens(spec.name) + estimateTextTokens(spec.description) +
-                estimateTextTokens(spec.parametersJson());
-    }
-  }
-  return tokens;
+  return estimateMessagesTokens(context_) + impl_->toolSpecTokens_;
 }
 
 int64_t AgentRunner::Impl::Turn::budgetLocked() const {
@@ -724,7 +769,10 @@ void AgentRunner::Impl::Turn::onCompactionDone(uint64_t gen, Result<ModelRespons
 
 void AgentRunner::Impl::Turn::onCompactionStored(Status stored, store::CompactionRecord record) {
   Lock lk(mu_);
-  if (stored) session_->compaction = std::move(record);  // in force for later turns, even if this one ended
+  if (stored) {
+    session_->compaction = std::move(record);  // in force for later turns, even if this one ended
+    countSessionBytes(*session_);
+  }
   if (!compacting_) return;
   compacting_ = false;
   if (stop_) return commit(lk, *stop_);  // stopped while the summary was being stored
@@ -1416,12 +1464,14 @@ void AgentRunner::Impl::Turn::deliver(Status committed) {
       h.insert(h.end(), new_.begin(), new_.end());
       auto limit = static_cast<std::size_t>(impl_->options_.historyLimit);
       if (h.size() > limit * 2) h.erase(h.begin(), h.end() - static_cast<std::ptrdiff_t>(limit));
+      countSessionBytes(*session_);
     } else {
       session_->nextSeq -= static_cast<int64_t>(new_.size());
     }
   }
   TurnOutcome outcome = outcomeLocked();
   lk.unlock();
+  if (session_ && session_->persisted) impl_->recountCachedSession(req_.sessionKey);
   // The outcome is recorded (idempotency cache, metrics, the caller's callback) before the terminal
   // events go out, so a client that saw `final` and re-sends its idempotencyKey finds the run done.
   if (impl_->options_.onRunEnded) impl_->options_.onRunEnded(outcome);
@@ -1832,7 +1882,7 @@ void AgentRunner::Impl::compact(const std::string& agentId, const std::string& s
       store::WriteBatch batch;
       store::CompactionRepository::append(batch, job->record);
       self->store_.submit(std::move(batch), [self, job, finish, report](Status stored) {
-        self->ex_.io([job, finish, report, stored = std::move(stored)]() mutable {
+        self->ex_.io([self, job, finish, report, stored = std::move(stored)]() mutable {
           if (!stored) {
             Error error = stored.error();
             error.message = "compaction failed: cannot store the summary: " + error.message;
@@ -1841,6 +1891,8 @@ void AgentRunner::Impl::compact(const std::string& agentId, const std::string& s
             return finish(fail(std::move(error)));
           }
           job->session->compaction = job->record;  // the lane is held: no turn reads it meanwhile
+          countSessionBytes(*job->session);
+          self->recountCachedSession(job->sessionKey);
           job->result.compacted = true;
           job->result.compactionCount = job->record.id;
           report("ok", std::nullopt);
@@ -1859,8 +1911,8 @@ Result<SessionStatePtr> AgentRunner::Impl::loadSession(const std::string& sessio
     std::lock_guard lock(cacheMu_);
     auto it = sessions_.find(sessionKey);
     if (it != sessions_.end()) {
-      lru_.splice(lru_.begin(), lru_, it->second.second);
-      return it->second.first;
+      lru_.splice(lru_.begin(), lru_, it->second.lruIt);
+      return it->second.state;
     }
   }
   auto state = std::make_shared<SessionState>();
@@ -1877,14 +1929,38 @@ Result<SessionStatePtr> AgentRunner::Impl::loadSession(const std::string& sessio
     if (!compaction) return fail(compaction.error());
     state->compaction = std::move(*compaction);
   }
+  countSessionBytes(*state);
   std::lock_guard lock(cacheMu_);
-  lru_.push_front(sessionKey);
-  sessions_[sessionKey] = {state, lru_.begin()};
-  while (sessions_.size() > options_.sessionCacheSize) {
-    sessions_.erase(lru_.back());
+  auto [it, added] = sessions_.try_emplace(sessionKey);
+  if (added) {
+    lru_.push_front(sessionKey);
+    it->second.lruIt = lru_.begin();
+  } else {
+    // Loaded twice at once (two callers missed together): the later load replaces the earlier.
+    lru_.splice(lru_.begin(), lru_, it->second.lruIt);
+  }
+  it->second.state = state;
+  recountLocked(it);
+  return state;
+}
+
+void AgentRunner::Impl::recountCachedSession(const std::string& sessionKey) {
+  std::lock_guard lock(cacheMu_);
+  auto it = sessions_.find(sessionKey);
+  if (it != sessions_.end()) recountLocked(it);
+}
+
+void AgentRunner::Impl::recountLocked(std::unordered_map<std::string, CachedSession>::iterator it) {
+  const std::size_t now = it->second.state->bytes.load(std::memory_order_relaxed);
+  cacheBytes_ = cacheBytes_ - it->second.countedBytes + now;
+  it->second.countedBytes = now;
+  while (sessions_.size() > options_.sessionCacheSize ||
+         (cacheBytes_ > options_.sessionCacheBytes && sessions_.size() > 1)) {
+    auto oldest = sessions_.find(lru_.back());
+    cacheBytes_ -= oldest->second.countedBytes;
+    sessions_.erase(oldest);
     lru_.pop_back();
   }
-  return state;
 }
 
 std::string AgentRunner::Impl::systemPrompt(const AgentProfile& agent) {

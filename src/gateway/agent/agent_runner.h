@@ -204,6 +204,9 @@ struct AgentRunnerOptions {
   std::size_t bootstrapTotalMaxChars = 60'000;
   /// Sessions kept in memory (least recently used are dropped; they reload from the store).
   std::size_t sessionCacheSize = 256;
+  /// Bytes those sessions' histories may hold in memory, approximately (texts and records; the least
+  /// recently used sessions are dropped first, the most recent one is kept whatever its size).
+  std::size_t sessionCacheBytes = std::size_t{8} << 20;
   /// Same-model retries of transient model failures (OpenClaw's bounds by default).
   ModelRetryPolicy retry;
   /// Jitter of the retry backoff, a value in [0, 1) per retry (default: uniformly random). Tests fix it.
@@ -249,6 +252,10 @@ struct RunnerStats {
   int64_t aborted = 0;
   /// Sessions with a turn running or queued now (their lanes are busy).
   int64_t activeSessions = 0;
+  /// Sessions held in memory now, and their bytes as the cache counts them
+  /// (AgentRunnerOptions::sessionCacheSize, sessionCacheBytes).
+  int64_t cachedSessions = 0;
+  int64_t cachedSessionBytes = 0;
 };
 
 /// What abort()/abortSession() did, as OpenClaw's chat.abort answers it: {ok: true, aborted, runIds}
@@ -269,10 +276,10 @@ struct CompactResult {
 
 class AgentRunner {
  public:
-  /// `providers`: by provider id. `tools` is shared by all agents (may be null: no tools). `gate` decides
-  /// every tool call (null: tools::AllowAllToolGate). `executors` needs io, blocking and after (tools
-  /// falls back to blocking). Errors: kInvalidArgument when an executor is missing or an option is out
-  /// of range (maxConcurrent, maxSteps < 1).
+  /// `providers`: by provider id. `tools` is shared by all agents (may be null: no tools) and filled before: its specs
+  /// are read once. `gate` decides every tool call (null: tools::AllowAllToolGate). `executors` needs io, blocking and
+  /// after (tools falls back to blocking). Errors: kInvalidArgument when an executor is missing or an option is out of
+  /// range (maxConcurrent, maxSteps < 1).
   static Result<std::unique_ptr<AgentRunner>> create(AgentRunnerOptions options, std::vector<AgentProfile> agents,
                                                      std::map<std::string, ModelProviderPtr> providers,
                                                      std::shared_ptr<tools::ToolRegistry> tools, store::Store& store,

@@ -293,6 +293,51 @@ TEST_F(AgentRunnerTest, OneTurnAtATimePerSessionOtherSessionsConcurrently) {
   EXPECT_EQ(messages[messages.size() - 2].content, "a1 done");
 }
 
+TEST_F(AgentRunnerTest, TheSessionCacheKeepsWithinItsBytesAndReloadsWhatItDropped) {
+  AgentRunnerOptions options;
+  options.sessionCacheBytes = 1;  // every session is over the bound: only the most recent one stays
+  makeRunner(options);
+  ASSERT_TRUE(submit("a1", "agent:main:a"));
+  waitCalls(1);
+  provider_->call(0)->answer("a1 done");
+  settle("a1");
+  EXPECT_EQ(runner_->stats().cachedSessions, 1);
+  EXPECT_GT(runner_->stats().cachedSessionBytes, 1);  // the one kept whatever its size
+  ASSERT_TRUE(submit("b1", "agent:main:b"));
+  waitCalls(2);
+  provider_->call(1)->answer("b1 done");
+  settle("b1");
+  EXPECT_EQ(runner_->stats().cachedSessions, 1);  // a was dropped when b was loaded
+  // a reloads from the store with its history intact.
+  ASSERT_TRUE(submit("a2", "agent:main:a"));
+  waitCalls(3);
+  const auto& messages = provider_->call(2)->request.messages;
+  ASSERT_GE(messages.size(), 3u);
+  EXPECT_EQ(messages[messages.size() - 3].content, "hello from a1");
+  EXPECT_EQ(messages[messages.size() - 2].content, "a1 done");
+  EXPECT_EQ(messages.back().content, "hello from a2");
+  provider_->call(2)->answer("a2 done");
+  settle("a2");
+  EXPECT_EQ(runner_->stats().cachedSessions, 1);
+}
+
+TEST_F(AgentRunnerTest, TheSessionCacheCountsTheBytesOfItsHistories) {
+  makeRunner();  // default bounds: both sessions stay
+  ASSERT_TRUE(submit("a1", "agent:main:a"));
+  waitCalls(1);
+  provider_->call(0)->answer(std::string(10'000, 'x'));
+  settle("a1");
+  const int64_t afterA = runner_->stats().cachedSessionBytes;
+  EXPECT_GT(afterA, 10'000);  // the answer is in a's history
+  ASSERT_TRUE(submit("b1", "agent:main:b"));
+  waitCalls(2);
+  provider_->call(1)->answer("short");
+  settle("b1");
+  EXPECT_EQ(runner_->stats().cachedSessions, 2);
+  EXPECT_GT(runner_->stats().cachedSessionBytes, afterA);
+  EXPECT_LT(runner_->stats().cachedSessionBytes, afterA + 10'000);
+}
+
 TEST_F(AgentRunnerTest, TheGlobalCapQueuesTurnsOfOtherSessions) {
   AgentRunnerOptions options;
   options.maxConcurrent = 1;

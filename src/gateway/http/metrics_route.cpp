@@ -43,6 +43,14 @@ constexpr health::MetricSpec kScrapeMetrics[] = {
      health::MetricType::kGauge,
      "Sessions with an agent turn running or queued now.",
      {}},
+    {"talon_agent_session_cache_sessions",
+     health::MetricType::kGauge,
+     "Sessions whose history the agent runner holds in memory now.",
+     {}},
+    {"talon_agent_session_cache_bytes",
+     health::MetricType::kGauge,
+     "Bytes of the session histories held in memory now, approximately (bounded at 8 MiB).",
+     {}},
 };
 
 /// Mirrors monotonic counters owned by another module into registry counters.
@@ -61,7 +69,7 @@ class CounterMirror {
 
 struct ScrapeState {
   std::mutex mu;  // one scrape at a time updates the mirrors
-  health::Gauge connections, running, queued, open, clients, sessions;
+  health::Gauge connections, running, queued, open, clients, sessions, cachedSessions, cachedSessionBytes;
   std::unique_ptr<CounterMirror> accepted, requests, handshakes;
   health::ProcessMetricsPtr process;
 };
@@ -110,6 +118,8 @@ Status registerMetricsRoute(net::HttpRouter& router, const GatewayServices& serv
   scrape->open = *f[5]->gauge();
   scrape->clients = *f[6]->gauge();
   scrape->sessions = *f[7]->gauge();
+  scrape->cachedSessions = *f[8]->gauge();
+  scrape->cachedSessionBytes = *f[9]->gauge();
   scrape->process = std::move(*process);
   const bool openOnLoopback = services.config->config.gateway.metrics.allowUnauthenticatedLoopback;
   if (openOnLoopback) {
@@ -141,6 +151,8 @@ Status registerMetricsRoute(net::HttpRouter& router, const GatewayServices& serv
                          scrape->running.set(static_cast<double>(stats.running));
                          scrape->queued.set(static_cast<double>(stats.queued));
                          scrape->sessions.set(static_cast<double>(stats.activeSessions));
+                         scrape->cachedSessions.set(static_cast<double>(stats.cachedSessions));
+                         scrape->cachedSessionBytes.set(static_cast<double>(stats.cachedSessionBytes));
                          if (serverStats) {
                            auto s = serverStats();
                            scrape->accepted->update(s.connectionsAccepted);
