@@ -1,8 +1,9 @@
 #include "net/curl_library.h"
 
-#include <dlfcn.h>
-
 #include <string>
+#include <utility>
+
+#include "base/shared_library.h"
 
 namespace talon::net {
 namespace {
@@ -21,16 +22,11 @@ Result<CurlApi> load() {
 }  // namespace
 
 Result<CurlApi> loadCurlSymbols(const char* soname) {
-  void* handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) {
-    const char* why = dlerror();
-    return fail(ErrorCode::kUnavailable,
-                std::string("cannot load ") + soname + ": " + (why != nullptr ? why : "unknown reason"));
-  }
-  std::string missing;
+  SharedLibrary library(soname, "libcurl4");
+  if (!library.opened()) return fail(ErrorCode::kUnavailable, library.problem());
   auto symbol = [&](const char* name) {
-    void* p = dlsym(handle, name);
-    if (p == nullptr && missing.empty()) missing = name;
+    void* p = nullptr;
+    library.resolve(p, name);
     return p;
   };
   CurlApi api{};
@@ -43,19 +39,15 @@ Result<CurlApi> loadCurlSymbols(const char* soname) {
   api.easyStrerror = reinterpret_cast<const char* (*)(CURLcode)>(symbol("curl_easy_strerror"));
   api.slistAppend = reinterpret_cast<curl_slist* (*)(curl_slist*, const char*)>(symbol("curl_slist_append"));
   api.slistFreeAll = reinterpret_cast<void (*)(curl_slist*)>(symbol("curl_slist_free_all"));
-  if (!missing.empty()) {
-    dlclose(handle);
-    return fail(ErrorCode::kUnavailable, std::string(soname) + " has no symbol " + missing);
+  if (std::string problem = library.problem(); !problem.empty()) {
+    library.close();
+    return fail(ErrorCode::kUnavailable, std::move(problem));
   }
-  return api;  // the handle is never closed: the library stays loaded for the life of the process
+  return api;  // the library is never closed: it stays loaded for the life of the process
 }
 
 Result<const CurlApi*> curlApi() {
-  static const Result<CurlApi> loaded = [] {
-    auto api = load();
-    if (!api) return Result<CurlApi>(fail(ErrorCode::kUnavailable, api.error().message + " (Debian package libcurl4)"));
-    return api;
-  }();
+  static const Result<CurlApi> loaded = load();
   if (!loaded) return fail(loaded.error());
   return &*loaded;
 }

@@ -1,60 +1,18 @@
 #include "gateway/channels/email/gmime_library.h"
 
-#include <dlfcn.h>
-
 #include <atomic>
 #include <mutex>
 #include <optional>
 #include <string>
 
+#include "base/shared_library.h"
+
 namespace talon::gateway::channels {
-namespace {
-
-/// One opened library and the first symbol it lacked (or why it could not be opened).
-class GMimeSymbolSource {
- public:
-  explicit GMimeSymbolSource(const GMimeLibrary& library) : library_(library) {
-    handle_ = dlopen(library.soname, RTLD_NOW | RTLD_LOCAL);
-    if (handle_ == nullptr) {
-      const char* why = dlerror();
-      problem_ = std::string("cannot load ") + library.soname + ": " + (why != nullptr ? why : "unknown reason");
-    }
-  }
-
-  bool opened() const { return handle_ != nullptr; }
-
-  /// Sets `into` to the symbol `name` (null when absent; the first absent one is remembered).
-  template <typename F>
-  void resolve(F& into, const char* name) {
-    void* p = handle_ != nullptr ? dlsym(handle_, name) : nullptr;
-    if (p == nullptr && problem_.empty()) problem_ = std::string(library_.soname) + " has no symbol " + name;
-    into = reinterpret_cast<F>(p);
-  }
-
-  /// The error of this library, or empty when it opened and had every symbol asked for.
-  std::string problem() const {
-    return problem_.empty() ? problem_ : problem_ + " (Debian package " + library_.debianPackage + ")";
-  }
-
-  /// Closes the library (after a failure; on success it stays loaded for the life of the process).
-  void close() {
-    if (handle_ != nullptr) dlclose(handle_);
-    handle_ = nullptr;
-  }
-
- private:
-  GMimeLibrary library_;
-  void* handle_ = nullptr;
-  std::string problem_;
-};
-
-}  // namespace
-
 Result<GMimeApi> loadGMimeSymbols(const GMimeLibraries& libraries) {
-  GMimeSymbolSource gmime(libraries.gmime);
+  SharedLibrary gmime(libraries.gmime.soname, libraries.gmime.debianPackage);
   if (!gmime.opened()) return fail(ErrorCode::kUnavailable, gmime.problem());
-  GMimeSymbolSource gobject(libraries.gobject);
-  GMimeSymbolSource glib(libraries.glib);
+  SharedLibrary gobject(libraries.gobject.soname, libraries.gobject.debianPackage);
+  SharedLibrary glib(libraries.glib.soname, libraries.glib.debianPackage);
   GMimeApi api{};
   gmime.resolve(api.init, "g_mime_init");
   gmime.resolve(api.referencesParse, "g_mime_references_parse");
@@ -107,7 +65,7 @@ Result<GMimeApi> loadGMimeSymbols(const GMimeLibraries& libraries) {
   glib.resolve(api.free, "g_free");
   glib.resolve(api.dateTimeNewFromUnixUtc, "g_date_time_new_from_unix_utc");
   glib.resolve(api.dateTimeUnref, "g_date_time_unref");
-  for (const GMimeSymbolSource* source : {&gmime, &gobject, &glib}) {
+  for (const SharedLibrary* source : {&gmime, &gobject, &glib}) {
     if (std::string problem = source->problem(); !problem.empty()) {
       gmime.close();
       gobject.close();

@@ -1,28 +1,19 @@
 #include "gateway/channels/xmpp/strophe_library.h"
 
-#include <dlfcn.h>
-
 #include <atomic>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <type_traits>
+#include <utility>
+
+#include "base/shared_library.h"
 
 namespace talon::gateway::channels {
 
 Result<StropheApi> loadStropheSymbols(const char* soname) {
-  void* handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) {
-    const char* why = dlerror();
-    return fail(ErrorCode::kUnavailable,
-                std::string("cannot load ") + soname + ": " + (why != nullptr ? why : "unknown reason"));
-  }
-  std::string missing;
-  auto resolve = [&](auto& into, const char* name) {
-    void* p = dlsym(handle, name);
-    if (p == nullptr && missing.empty()) missing = name;
-    into = reinterpret_cast<std::remove_reference_t<decltype(into)>>(p);
-  };
+  SharedLibrary library(soname, "libstrophe0");
+  if (!library.opened()) return fail(ErrorCode::kUnavailable, library.problem());
+  auto resolve = [&](auto& into, const char* name) { library.resolve(into, name); };
   StropheApi api{};
   resolve(api.initialize, "xmpp_initialize");
   resolve(api.ctxNew, "xmpp_ctx_new");
@@ -66,11 +57,11 @@ Result<StropheApi> loadStropheSymbols(const char* soname) {
   resolve(api.messageSetBody, "xmpp_message_set_body");
   resolve(api.iqNew, "xmpp_iq_new");
   resolve(api.presenceNew, "xmpp_presence_new");
-  if (!missing.empty()) {
-    dlclose(handle);
-    return fail(ErrorCode::kUnavailable, std::string(soname) + " has no symbol " + missing);
+  if (std::string problem = library.problem(); !problem.empty()) {
+    library.close();
+    return fail(ErrorCode::kUnavailable, std::move(problem));
   }
-  return api;  // the handle is never closed: the library stays loaded for the life of the process
+  return api;  // the library is never closed: it stays loaded for the life of the process
 }
 
 Result<const StropheApi*> stropheApi() {
@@ -81,7 +72,7 @@ Result<const StropheApi*> stropheApi() {
   std::lock_guard lock(loadMu);
   if (!loaded) {
     auto api = loadStropheSymbols("libstrophe.so.0");  // libstrophe's SONAME (Debian: libstrophe0)
-    if (!api) return fail(ErrorCode::kUnavailable, api.error().message + " (Debian package libstrophe0)");
+    if (!api) return fail(api.error());
     api->initialize();
     loaded = *api;
     ready.store(&*loaded, std::memory_order_release);

@@ -69,7 +69,8 @@ Result<const StropheApi*> stropheApi();
 
 /// Loads `soname` with dlopen and resolves StropheApi's symbols in it, without calling initialize; the
 /// library stays loaded. What stropheApi() does with "libstrophe.so.0" (exposed for tests). Errors:
-/// kUnavailable "cannot load <soname>: <reason>" or "<soname> has no symbol <name>". Thread-safe.
+/// kUnavailable "cannot load <soname>: <reason>" or "<soname> has no symbol <name>", each followed by
+/// " (Debian package libstrophe0)". Thread-safe.
 Result<StropheApi> loadStropheSymbols(const char* soname);
 
 }  // namespace talon::gateway::channels
