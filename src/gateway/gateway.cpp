@@ -535,7 +535,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
     return timer;
   };
   const int64_t idempotencyTtlMs = cfg.gateway.idempotency.ttlSeconds * 1000;
-  impl->runs = std::make_unique<RunRegistry>(4096, impl->clock, idempotencyTtlMs);
+  impl->runs = std::make_unique<RunRegistry>(1024, impl->clock, idempotencyTtlMs);
   impl->idempotencyPruner = std::make_unique<IdempotencyPruner>(*impl->store, executors, impl->clock, idempotencyTtlMs);
   impl->operatorTokenWatch =
       std::make_unique<OperatorTokenWatch>(*impl->store, impl->presence, *impl->audit, executors, impl->clock);

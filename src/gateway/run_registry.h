@@ -38,7 +38,7 @@ class RunRegistry {
   /// without, finished keys are forgotten only for capacity and bytes. Finished runs' outcomes (their
   /// texts and error messages, outcomeBytes()) take at most `maxOutcomeBytes`: the oldest finished
   /// keys are forgotten first. A running run's key is never forgotten for capacity or bytes.
-  explicit RunRegistry(std::size_t capacity = 4096, ClockPtr clock = nullptr, int64_t ttlMs = 0,
+  explicit RunRegistry(std::size_t capacity = 1024, ClockPtr clock = nullptr, int64_t ttlMs = 0,
                        std::size_t maxOutcomeBytes = kDefaultMaxOutcomeBytes)
       : capacity_(capacity), clock_(std::move(clock)), ttlMs_(ttlMs), maxOutcomeBytes_(maxOutcomeBytes) {}
 

@@ -203,10 +203,10 @@ struct AgentRunnerOptions {
   std::size_t bootstrapMaxChars = 20'000;
   std::size_t bootstrapTotalMaxChars = 60'000;
   /// Sessions kept in memory (least recently used are dropped; they reload from the store).
-  std::size_t sessionCacheSize = 256;
+  std::size_t sessionCacheSize = 64;
   /// Bytes those sessions' histories may hold in memory, approximately (texts and records; the least
   /// recently used sessions are dropped first, the most recent one is kept whatever its size).
-  std::size_t sessionCacheBytes = std::size_t{8} << 20;
+  std::size_t sessionCacheBytes = std::size_t{4} << 20;
   /// Same-model retries of transient model failures (OpenClaw's bounds by default).
   ModelRetryPolicy retry;
   /// Jitter of the retry backoff, a value in [0, 1) per retry (default: uniformly random). Tests fix it.

@@ -591,7 +591,7 @@ class HooksIngress : public std::enable_shared_from_this<HooksIngress> {
   Executors executors_;
   /// Hook runs by replay key (hookReplayKey), in flight or recently ended; older keys are found in the
   /// run ledger (the run carries its replay key as its idempotency key).
-  RunRegistry replays_{4096};
+  RunRegistry replays_{1024};
 };
 
 }  // namespace

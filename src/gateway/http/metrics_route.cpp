@@ -49,7 +49,7 @@ constexpr health::MetricSpec kScrapeMetrics[] = {
      {}},
     {"talon_agent_session_cache_bytes",
      health::MetricType::kGauge,
-     "Bytes of the session histories held in memory now, approximately (bounded at 8 MiB).",
+     "Bytes of the session histories held in memory now, approximately (bounded at 4 MiB).",
      {}},
 };
 
