@@ -106,5 +106,7 @@ TEST(ConfigDocs, HeartbeatPageExamplesAreValidConfigs) { expectPageExamplesValid
 
 TEST(ConfigDocs, ProvidersPageExamplesAreValidConfigs) { expectPageExamplesValid("providers.md"); }
 
+TEST(ConfigDocs, ProbesPageExamplesAreValidConfigs) { expectPageExamplesValid("probes.md"); }
+
 }  // namespace
 }  // namespace talon::config

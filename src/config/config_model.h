@@ -209,15 +209,29 @@ struct SyntheticProbeConfig {
   /// Unique among the probes; letters, digits, `-`, `_` and `.`.
   std::string name;
   /// "provider": a small completion against `model` (reachability, latency, success); "cron": the
-  /// scheduler is running and its next wake is not overdue by more than `timeoutSeconds`.
+  /// scheduler is running and its next wake is not overdue by more than `timeoutSeconds`; "channel": a
+  /// ping/expect round trip on a channel account (`text` sent to `to`, a reply containing `expect`).
   std::string kind;
   /// provider: the model to call, "provider/model"; the provider must be configured.
   std::string model;
   /// provider: the user message sent.
   std::string prompt = "Reply with the single word OK.";
+  /// channel: the configured channel ("irc", "telegram", ...).
+  std::string channel;
+  /// channel: the account of `channel` that sends and receives; resolved at load to the channel's default
+  /// account when not written (so never empty in a valid channel probe).
+  std::string accountId;
+  /// channel: the peer pinged, as a target's `to` ("user:<id>", "group:<id>", "channel:<id>" or a bare
+  /// user id), e.g. an echo bot.
+  std::string to;
+  /// channel: the text sent; a fresh nonce is always appended ("<text> <nonce>").
+  std::string text = "talon-probe";
+  /// channel: what the reply must contain; empty: the nonce of the run.
+  std::string expect;
   /// How often the probe runs, seconds (10..86400; default 300).
   int64_t intervalSeconds = 300;
-  /// provider: the call's budget; cron: how late the next wake may be. Seconds (1..600; default 30).
+  /// provider: the call's budget; cron: how late the next wake may be; channel: how long the round trip
+  /// (the send and the reply) may take. Seconds (1..600; default 30).
   int64_t timeoutSeconds = 30;
   /// `alertAfter`: failed runs in a row before the probe is the incident `probe:<name>` for
   /// gateway.alerts (1..100; default 2); its next success resolves it.

@@ -95,8 +95,53 @@ void checkBindingAgents(ConfigReader& r, const json::object& root, TalonConfig& 
   }
 }
 
+// A channel probe (`gateway.probes[i]`, kind "channel"; docs/probes.md) names a configured channel and
+// one of its accounts; an unwritten `accountId` becomes the channel's default account (`defaultAccount`,
+// else "default" when it is an account, else the first), as the channel runtime picks it.
+void checkProbeChannels(ConfigReader& r, const json::object& root, TalonConfig& config) {
+  const json::object* gateway = root.contains("gateway") ? root.at("gateway").if_object() : nullptr;
+  const json::array* items = gateway && gateway->contains("probes") ? gateway->at("probes").if_array() : nullptr;
+  if (items == nullptr) return;
+  ConfigNode probes = r.child(r.child(r.root(), "gateway"), "probes");
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    const json::object* item = (*items)[i].if_object();
+    const json::value* name = item ? item->if_contains("name") : nullptr;
+    if (name == nullptr || !name->is_string()) continue;
+    const std::string_view probeName(name->get_string().data(), name->get_string().size());
+    auto probe = std::find_if(config.gateway.probes.begin(), config.gateway.probes.end(),
+                              [&](const SyntheticProbeConfig& p) { return p.name == probeName; });
+    if (probe == config.gateway.probes.end() || probe->kind != "channel") continue;  // invalid, reported
+    auto channel = std::find_if(config.channels.entries.begin(), config.channels.entries.end(),
+                                [&](const ChannelConfig& c) { return c.id == probe->channel; });
+    if (channel == config.channels.entries.end()) {
+      r.error(r.child(r.item(probes, i), "channel"), DiagnosticCode::kValue,
+              fmt::format("{}: channel of probe {} is not configured (channels.{})",
+                          ConfigReader::quoted(probe->channel), ConfigReader::quoted(probe->name), probe->channel));
+      continue;
+    }
+    std::vector<std::string> accounts;
+    for (const auto& [id, settings] : channel->accountSettings) accounts.push_back(id);
+    if (accounts.empty()) accounts.push_back("default");
+    if (probe->accountId.empty()) {
+      if (!channel->defaultAccount.empty()) {
+        probe->accountId = channel->defaultAccount;
+      } else {
+        const bool hasDefault = std::find(accounts.begin(), accounts.end(), "default") != accounts.end();
+        probe->accountId = hasDefault ? "default" : accounts.front();
+      }
+    } else if (std::find(accounts.begin(), accounts.end(), probe->accountId) == accounts.end()) {
+      std::string known;
+      for (const auto& a : accounts) known += (known.empty() ? "" : ", ") + ConfigReader::quoted(a);
+      r.error(r.child(r.item(probes, i), "accountId"), DiagnosticCode::kValue,
+              fmt::format("{}: not an account of channels.{} (its accounts: {})", ConfigReader::quoted(probe->accountId),
+                          probe->channel, known));
+    }
+  }
+}
+
 void checkCrossSectionReferences(ConfigReader& r, const json::object& root, TalonConfig& config) {
   checkBindingAgents(r, root, config);
+  checkProbeChannels(r, root, config);
   resolveConfiguredModelRefs(r, config);
   addImplicitCatalogProviders(r, config);
   checkHeartbeatModels(r, config);

@@ -40,6 +40,60 @@ TEST(ProbesConfig, ProviderAndCronProbesAreReadWithTheirDefaults) {
   EXPECT_EQ(cron.alertAfter, 2);
 }
 
+TEST(ProbesConfig, AChannelProbeIsReadAndItsAccountDefaultsToTheChannelsDefaultAccount) {
+  auto r = validate(R"({
+    channels: { loopback: {}, irc: { host: "irc.example.net", nick: "talonbot",
+                                     accounts: { work: { nick: "w" }, ops: { nick: "o" } }, defaultAccount: "ops" } },
+    gateway: { probes: [
+      {name: "loop", kind: "channel", channel: "loopback", to: "user:echo"},
+      {name: "irc-work", kind: "channel", channel: "irc", accountId: "work", to: "channel:#probe",
+       text: "ping", expect: "pong", intervalSeconds: 60, timeoutSeconds: 5, alertAfter: 1},
+      {name: "irc-default", kind: "channel", channel: "irc", to: "echo"},
+    ] } })");
+  ASSERT_TRUE(r.valid()) << messages(r);
+  ASSERT_EQ(r.config.gateway.probes.size(), 3u);
+  const auto& loop = r.config.gateway.probes[0];
+  EXPECT_EQ(loop.kind, "channel");
+  EXPECT_EQ(loop.channel, "loopback");
+  EXPECT_EQ(loop.accountId, "default");
+  EXPECT_EQ(loop.to, "user:echo");
+  EXPECT_EQ(loop.text, "talon-probe");
+  EXPECT_EQ(loop.expect, "");
+  const auto& work = r.config.gateway.probes[1];
+  EXPECT_EQ(work.accountId, "work");
+  EXPECT_EQ(work.to, "channel:#probe");
+  EXPECT_EQ(work.text, "ping");
+  EXPECT_EQ(work.expect, "pong");
+  EXPECT_EQ(work.timeoutSeconds, 5);
+  EXPECT_EQ(r.config.gateway.probes[2].accountId, "ops") << "the channel's defaultAccount";
+}
+
+TEST(ProbesConfig, AChannelProbeOfAnUnknownChannelOrAccountIsAnErrorNamingItsKeyPath) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"{gateway: {probes: [{name: 'a', kind: 'cron'}, {name: 'b', kind: 'channel', channel: 'irc', to: 'echo'}]}}",
+       "gateway.probes[1].channel: \"irc\": channel of probe \"b\" is not configured (channels.irc)"},
+      {"{channels: {loopback: {}}, gateway: {probes: [{name: 'b', kind: 'channel', channel: 'loopback', "
+       "accountId: 'work', to: 'echo'}]}}",
+       "gateway.probes[0].accountId: \"work\": not an account of channels.loopback (its accounts: \"default\")"},
+      {"{channels: {loopback: {}}, gateway: {probes: [{name: 'b', kind: 'channel', channel: 'loopback'}]}}",
+       "gateway.probes[0].to: required"},
+      {"{gateway: {probes: [{name: 'b', kind: 'channel', to: 'echo'}]}}", "gateway.probes[0].channel: required"},
+      {"{channels: {loopback: {}}, gateway: {probes: [{name: 'b', kind: 'channel', channel: 'loopback', to: 'x', "
+       "model: 'openai/x'}]}}",
+       "a channel probe calls no model"},
+      {"{gateway: {probes: [{name: 'a', kind: 'cron', to: 'echo'}]}}",
+       "gateway.probes[0].to: a cron probe sends on no channel"},
+      {"{channels: {loopback: {}}, gateway: {probes: [{name: 'b', kind: 'channel', channel: 'loopback', to: 'x', "
+       "text: ''}]}}",
+       "gateway.probes[0].text"},
+  };
+  for (const auto& [text, expected] : cases) {
+    auto r = validate(text);
+    EXPECT_NE(messages(r).find(expected), std::string::npos) << text << "\n" << messages(r);
+    EXPECT_FALSE(r.valid()) << text;
+  }
+}
+
 TEST(ProbesConfig, BadProbesAreErrorsNamingTheirKeyPath) {
   const std::pair<const char*, const char*> cases[] = {
       {"{gateway: {probes: [{kind: 'cron'}]}}", "gateway.probes[0].name: required"},

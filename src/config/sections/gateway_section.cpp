@@ -230,10 +230,12 @@ void readRoleDefinition(ConfigReader& r, const ConfigNode& node, const json::val
 
 // `gateway.roles` (OpenClaw docs/gateway/operator-scopes.md "Named operator roles"): `default` and a
 // non-empty `definitions` are required, and `default` names a definition.
-constexpr std::string_view kProbeKinds[] = {"provider", "cron"};
+constexpr std::string_view kProbeKinds[] = {"provider", "cron", "channel"};
 
-/// `gateway.probes` (Talon-only; docs/probes.md): an array of {name, kind, model?, prompt?,
-/// intervalSeconds?, timeoutSeconds?, alertAfter?}; names unique, a provider probe names its model.
+/// `gateway.probes` (Talon-only; docs/probes.md): an array of {name, kind, model?, prompt?, channel?,
+/// accountId?, to?, text?, expect?, intervalSeconds?, timeoutSeconds?, alertAfter?}; names unique, a
+/// provider probe names its model, a channel probe its channel and peer (the channel and account are
+/// checked against `channels` by config_validator.cpp, after every section was read).
 void readProbes(ConfigReader& r, const ConfigNode& node, const json::value& value,
                 std::vector<SyntheticProbeConfig>& out) {
   const json::array* a = r.array(node, value, "array of probes");
@@ -244,7 +246,17 @@ void readProbes(ConfigReader& r, const ConfigNode& node, const json::value& valu
     const json::object* o = r.object(item, (*a)[i]);
     if (o == nullptr) continue;
     SyntheticProbeConfig p;
-    bool ok = r.require(item, *o, "name", "a probe name") && r.require(item, *o, "kind", "\"provider\" or \"cron\"");
+    bool ok = r.require(item, *o, "name", "a probe name") &&
+              r.require(item, *o, "kind", "\"provider\", \"cron\" or \"channel\"");
+    auto text = [&](std::string_view key, std::string& into) {
+      return ConfigReader::Field{key, [&r, &into, &ok](const ConfigNode& c, const json::value& x) {
+                                   if (auto v = r.string(c, x, true)) {
+                                     into = *v;
+                                   } else {
+                                     ok = false;
+                                   }
+                                 }};
+    };
     r.readObject(item, *o,
                  {{"name",
                    [&](const ConfigNode& c, const json::value& x) {
@@ -273,14 +285,13 @@ void readProbes(ConfigReader& r, const ConfigNode& node, const json::value& valu
                        ok = false;
                      }
                    }},
-                  {"model",
-                   [&](const ConfigNode& c, const json::value& x) {
-                     if (auto v = r.string(c, x, true)) p.model = *v;
-                   }},
-                  {"prompt",
-                   [&](const ConfigNode& c, const json::value& x) {
-                     if (auto v = r.string(c, x, true)) p.prompt = *v;
-                   }},
+                  text("model", p.model),
+                  text("prompt", p.prompt),
+                  text("channel", p.channel),
+                  text("accountId", p.accountId),
+                  text("to", p.to),
+                  text("text", p.text),
+                  text("expect", p.expect),
                   {"intervalSeconds",
                    [&](const ConfigNode& c, const json::value& x) {
                      if (auto n = r.integer(c, x, 10, 86400, "10..86400 (seconds)")) {
@@ -315,9 +326,26 @@ void readProbes(ConfigReader& r, const ConfigNode& node, const json::value& valu
               fmt::format("{}: expected \"provider/model\"", ConfigReader::quoted(p.model)));
       continue;
     }
-    if (p.kind == "cron" && !p.model.empty()) {
-      r.error(r.child(item, "model"), DiagnosticCode::kValue, "a cron probe calls no model: remove \"model\"");
+    if (p.kind != "provider" && !p.model.empty()) {
+      r.error(r.child(item, "model"), DiagnosticCode::kValue,
+              fmt::format("a {} probe calls no model: remove \"model\"", p.kind));
       continue;
+    }
+    if (p.kind == "channel") {
+      if (!r.require(item, *o, "channel", "the channel to probe, such as \"irc\"") ||
+          !r.require(item, *o, "to", "the peer to ping: \"user:<id>\", \"group:<id>\" or \"channel:<id>\"")) {
+        continue;
+      }
+    } else {
+      bool channelKeys = false;
+      for (std::string_view key : {"channel", "accountId", "to", "text", "expect"}) {
+        if (o->contains(key)) {
+          r.error(r.child(item, key), DiagnosticCode::kValue,
+                  fmt::format("a {} probe sends on no channel: remove \"{}\"", p.kind, key));
+          channelKeys = true;
+        }
+      }
+      if (channelKeys) continue;
     }
     out.push_back(std::move(p));
   }
