@@ -11,27 +11,12 @@
 #include "gateway/automation/webhook_sender.h"
 #include "gateway/channels/outbound_dispatcher.h"
 #include "gateway/health/smtp_mailer.h"
+#include "gateway/routing/inbound_message.h"
 #include "security/audit_sink.h"
 
 namespace talon::gateway::health {
 
 namespace {
-
-/// The peer a channel target's `to` names: "<kind>:<id>" with kind user|dm|direct, group or channel, else
-/// a direct peer (as the `send` method and cron's announce delivery read it).
-routing::Peer peerOf(std::string_view to) {
-  static constexpr std::pair<std::string_view, routing::PeerKind> kPrefixes[] = {
-      {"user:", routing::PeerKind::kDirect},     {"dm:", routing::PeerKind::kDirect},
-      {"direct:", routing::PeerKind::kDirect},   {"group:", routing::PeerKind::kGroup},
-      {"channel:", routing::PeerKind::kChannel},
-  };
-  for (const auto& [prefix, kind] : kPrefixes) {
-    if (to.size() > prefix.size() && to.substr(0, prefix.size()) == prefix) {
-      return routing::Peer{kind, std::string(to.substr(prefix.size()))};
-    }
-  }
-  return routing::Peer{routing::PeerKind::kDirect, std::string(to)};
-}
 
 /// A URL for logs and status: without user info, query or fragment (they may carry credentials).
 std::string displayUrl(std::string_view url) {
@@ -190,7 +175,7 @@ struct AlertRouter::State : std::enable_shared_from_this<AlertRouter::State> {
       if (!deps.outbound) return done(fail(ErrorCode::kUnavailable, "no outbox is wired"));
       channels::OutboundMessage m;
       m.accountId = c.accountId;
-      m.peer = peerOf(c.to);
+      m.peer = routing::parsePeerTarget(c.to);
       m.text = channelText(a, kind, resolvedText);
       const std::string channelId = c.accountId.empty() ? c.channel : c.channel + ":" + c.accountId;
       const std::string idempotencyKey = fmt::format(

@@ -1,5 +1,7 @@
 #include "gateway/routing/inbound_message.h"
 
+#include <utility>
+
 #include "gateway/routing/id_normalization.h"
 
 namespace talon::gateway::routing {
@@ -22,6 +24,19 @@ std::optional<PeerKind> parsePeerKind(std::string_view raw) {
   if (v == "group") return PeerKind::kGroup;
   if (v == "channel") return PeerKind::kChannel;
   return std::nullopt;
+}
+
+Peer parsePeerTarget(std::string_view to) {
+  static constexpr std::pair<std::string_view, PeerKind> kPrefixes[] = {
+      {"user:", PeerKind::kDirect}, {"dm:", PeerKind::kDirect},       {"direct:", PeerKind::kDirect},
+      {"group:", PeerKind::kGroup}, {"channel:", PeerKind::kChannel},
+  };
+  for (const auto& [prefix, kind] : kPrefixes) {
+    if (to.size() > prefix.size() && to.substr(0, prefix.size()) == prefix) {
+      return Peer{kind, std::string(to.substr(prefix.size()))};
+    }
+  }
+  return Peer{PeerKind::kDirect, std::string(to)};
 }
 
 }  // namespace talon::gateway::routing

@@ -28,6 +28,11 @@ struct Peer {
   std::string id;  // the channel's id, as sent (case is significant for binding matches)
 };
 
+/// The peer a target's `to` names (the `send` method, alert targets, cron announce delivery, channel
+/// probes): "<kind>:<id>" with kind user|dm|direct, group or channel; anything else is a direct peer
+/// with `to` as its id.
+Peer parsePeerTarget(std::string_view to);
+
 /// One inbound message. `channel` and `accountId` are taken as sent and normalised by routing.
 struct InboundMessage {
   std::string channel;    // "telegram", "discord", "webchat", ...
