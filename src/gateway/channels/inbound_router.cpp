@@ -30,24 +30,25 @@ Result<std::unique_ptr<InboundRouter>> InboundRouter::create(
     const config::TalonConfig& config, const routing::AgentRoster& roster, const routing::AccessGate& gate,
     AgentRunner& runner, health::MetricsRegistry& metrics, security::AuditSink& audit, Executors executors,
     std::function<Channel*(std::string_view)> findChannel, OutboundDispatcher& outbound, store::Store* routes,
-    ClockPtr clock) {
+    ClockPtr clock, const InboundInterceptors* interceptors) {
   auto families = metrics.add(kInboundMetrics);
   if (!families) return fail(families.error());
   auto& messages = *(*families)[0];
   auto& replies = *(*families)[1];
-  InboundCounters c{*messages.counter({"received"}), *messages.counter({"refused"}),
-                    *messages.counter({"unrouted"}), *messages.counter({"submit_failed"}),
-                    *replies.counter({"delivered"}), *replies.counter({"failed"})};
+  InboundCounters c{*messages.counter({"received"}),      *messages.counter({"intercepted"}),
+                    *messages.counter({"refused"}),       *messages.counter({"unrouted"}),
+                    *messages.counter({"submit_failed"}), *replies.counter({"delivered"}),
+                    *replies.counter({"failed"})};
   return std::unique_ptr<InboundRouter>(new InboundRouter(config, roster, gate, runner, c, *(*families)[2], audit,
                                                           std::move(executors), std::move(findChannel), outbound,
-                                                          routes, std::move(clock)));
+                                                          routes, std::move(clock), interceptors));
 }
 
 InboundRouter::InboundRouter(const config::TalonConfig& config, const routing::AgentRoster& roster,
                              const routing::AccessGate& gate, AgentRunner& runner, InboundCounters counters,
                              health::MetricFamily& accessRefused, security::AuditSink& audit, Executors executors,
                              std::function<Channel*(std::string_view)> findChannel, OutboundDispatcher& outbound,
-                             store::Store* routes, ClockPtr clock)
+                             store::Store* routes, ClockPtr clock, const InboundInterceptors* interceptors)
     : config_(config),
       roster_(roster),
       gate_(gate),
@@ -59,7 +60,8 @@ InboundRouter::InboundRouter(const config::TalonConfig& config, const routing::A
       findChannel_(std::move(findChannel)),
       outbound_(outbound),
       routes_(clock ? routes : nullptr),
-      clock_(std::move(clock)) {}
+      clock_(std::move(clock)),
+      interceptors_(interceptors) {}
 
 void InboundRouter::recordRoute(const routing::InboundMessage& message, const std::string& agentId,
                                 const std::string& sessionKey, const std::string& channel) {
@@ -158,6 +160,10 @@ void InboundRouter::answerPairing(const std::string& id, const routing::InboundM
 
 void InboundRouter::onInbound(std::string_view channelId, routing::InboundMessage message) {
   counters_.received.inc();
+  if (interceptors_ && interceptors_->intercept(channelId, message)) {
+    counters_.intercepted.inc();
+    return;
+  }
   auto decision = gate_.decide(message);
   if (!decision.admitted) {
     refuse(channelId, message, decision);

@@ -10,6 +10,7 @@
 #include "config/config_model.h"
 #include "gateway/agent/agent_runner.h"
 #include "gateway/channels/channel.h"
+#include "gateway/channels/inbound_interceptors.h"
 #include "gateway/channels/outbound_dispatcher.h"
 #include "gateway/executors.h"
 #include "gateway/health/metrics_registry.h"
@@ -22,6 +23,7 @@ namespace talon::gateway::channels {
 /// The inbound path's counters (metric handles; see kInboundMetrics in inbound_router.cpp).
 struct InboundCounters {
   health::Counter received;        // messages offered by channels
+  health::Counter intercepted;     // consumed by an inbound interceptor (a probe's echo)
   health::Counter refused;         // refused by the access gate
   health::Counter unrouted;        // no agent could be resolved
   health::Counter submitFailed;    // the runner refused the turn (draining, unknown agent)
@@ -44,12 +46,14 @@ class InboundRouter final : public ChannelSink {
   /// request with its code (sent from `executors.io`, not the store's writer thread). With `routes` (and
   /// `clock`), each message handed to the runner records its conversation as the last route of the
   /// session it was routed to (store::SessionRouteRepository; OpenClaw's session lastChannel/lastTo), for
-  /// the heartbeat's targets and sessions.list; a failed write is logged. Errors: as MetricsRegistry::add.
+  /// the heartbeat's targets and sessions.list; a failed write is logged. With `interceptors`, every
+  /// message is first offered to them (inbound_interceptors.h): one they consume is only counted
+  /// (outcome "intercepted") and goes no further. Errors: as MetricsRegistry::add.
   static Result<std::unique_ptr<InboundRouter>> create(
       const config::TalonConfig& config, const routing::AgentRoster& roster, const routing::AccessGate& gate,
       AgentRunner& runner, health::MetricsRegistry& metrics, security::AuditSink& audit, Executors executors,
       std::function<Channel*(std::string_view)> findChannel, OutboundDispatcher& outbound,
-      store::Store* routes = nullptr, ClockPtr clock = nullptr);
+      store::Store* routes = nullptr, ClockPtr clock = nullptr, const InboundInterceptors* interceptors = nullptr);
 
   void onInbound(std::string_view channelId, routing::InboundMessage message) override;
   const InboundCounters& counters() const { return counters_; }
@@ -58,7 +62,8 @@ class InboundRouter final : public ChannelSink {
   InboundRouter(const config::TalonConfig& config, const routing::AgentRoster& roster, const routing::AccessGate& gate,
                 AgentRunner& runner, InboundCounters counters, health::MetricFamily& accessRefused,
                 security::AuditSink& audit, Executors executors, std::function<Channel*(std::string_view)> findChannel,
-                OutboundDispatcher& outbound, store::Store* routes, ClockPtr clock);
+                OutboundDispatcher& outbound, store::Store* routes, ClockPtr clock,
+                const InboundInterceptors* interceptors);
   /// Records `message`'s conversation as the last route of `route`'s session (no-op without a store).
   void recordRoute(const routing::InboundMessage& message, const std::string& agentId, const std::string& sessionKey,
                    const std::string& channel);
@@ -81,6 +86,7 @@ class InboundRouter final : public ChannelSink {
   OutboundDispatcher& outbound_;
   store::Store* routes_;
   ClockPtr clock_;
+  const InboundInterceptors* interceptors_;
 };
 
 }  // namespace talon::gateway::channels

@@ -45,8 +45,9 @@ class InboundRouterTest : public ::testing::Test {
                                                gw_.executors.executors(), gw_.clock, find, policy);
     ASSERT_TRUE(outbound) << outbound.error().toString();
     gw_.outbound = std::move(*outbound);
-    auto router = InboundRouter::create(gw_.config->config, gw_.agents->roster(), gate_, *gw_.runner, gw_.metrics,
-                                        gw_.audit, gw_.executors.executors(), find, *gw_.outbound);
+    auto router =
+        InboundRouter::create(gw_.config->config, gw_.agents->roster(), gate_, *gw_.runner, gw_.metrics, gw_.audit,
+                              gw_.executors.executors(), find, *gw_.outbound, nullptr, nullptr, &interceptors_);
     ASSERT_TRUE(router) << router.error().toString();
     router_ = std::move(*router);
     ASSERT_TRUE(channel_->start(*router_));
@@ -85,8 +86,39 @@ class InboundRouterTest : public ::testing::Test {
   testing::GatewayComponents gw_{options()};
   routing::AccessGate gate_{gw_.config->config.channels, gw_.store.get(), gw_.clock};
   std::unique_ptr<LoopbackChannel> channel_ = std::make_unique<LoopbackChannel>("default", gw_.clock);
+  InboundInterceptors interceptors_;
   std::unique_ptr<InboundRouter> router_;
 };
+
+TEST_F(InboundRouterTest, AMessageAnInterceptorConsumesGoesNoFurtherAndTheOthersAreRouted) {
+  std::vector<std::string> seen;  // what the interceptors were offered, in order
+  const uint64_t first = interceptors_.add([&](std::string_view channelId, const routing::InboundMessage& m) {
+    seen.push_back(std::string(channelId) + " " + m.channel + "/" + m.accountId + " " + m.text);
+    return m.text == "for the first";
+  });
+  interceptors_.add([&](std::string_view, const routing::InboundMessage& m) {
+    seen.push_back("second " + m.text);
+    return m.text == "for the second";
+  });
+  ASSERT_TRUE(channel_->inject(directMessage("Bob", "for the first")));
+  ASSERT_TRUE(channel_->inject(directMessage("Bob", "for the second")));
+  gw_.executors.runReady();
+  EXPECT_EQ(seen, (std::vector<std::string>{"loopback loopback/default for the first",
+                                            "loopback loopback/default for the second", "second for the second"}));
+  EXPECT_EQ(gw_.provider->count(), 0u) << "no turn for a consumed message";
+  EXPECT_EQ(metric(R"(talon_channel_messages_total{outcome="received"})"), 2);
+  EXPECT_EQ(metric(R"(talon_channel_messages_total{outcome="intercepted"})"), 2);
+
+  // A message no interceptor takes is routed; a removed interceptor is not asked again.
+  interceptors_.remove(first);
+  ASSERT_TRUE(channel_->inject(directMessage("Bob", "for the first")));
+  ASSERT_TRUE(gw_.waitCalls(1));
+  EXPECT_EQ(gw_.provider->call(0)->request.messages.back().content, "for the first");
+  EXPECT_EQ(seen.back(), "second for the first");
+  EXPECT_EQ(metric(R"(talon_channel_messages_total{outcome="intercepted"})"), 2);
+  gw_.provider->call(0)->answer("ok");
+  ASSERT_TRUE(sentCount(1));
+}
 
 TEST_F(InboundRouterTest, APeerBoundMessageIsAnsweredOnTheChannelItCameFrom) {
   ASSERT_TRUE(channel_->inject(directMessage("Bob", "hi beta")));
