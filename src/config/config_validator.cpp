@@ -133,8 +133,8 @@ void checkProbeChannels(ConfigReader& r, const json::object& root, TalonConfig& 
       std::string known;
       for (const auto& a : accounts) known += (known.empty() ? "" : ", ") + ConfigReader::quoted(a);
       r.error(r.child(r.item(probes, i), "accountId"), DiagnosticCode::kValue,
-              fmt::format("{}: not an account of channels.{} (its accounts: {})", ConfigReader::quoted(probe->accountId),
-                          probe->channel, known));
+              fmt::format("{}: not an account of channels.{} (its accounts: {})",
+                          ConfigReader::quoted(probe->accountId), probe->channel, known));
     }
   }
 }

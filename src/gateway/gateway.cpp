@@ -31,6 +31,7 @@
 #include "gateway/channels/channel_manager.h"
 #include "gateway/channels/channel_registry.h"
 #include "gateway/channels/channel_set.h"
+#include "gateway/channels/inbound_interceptors.h"
 #include "gateway/channels/inbound_router.h"
 #include "gateway/channels/outbound_dispatcher.h"
 #include "gateway/client_session.h"
@@ -287,6 +288,8 @@ class Gateway::Impl {
   channels::ChannelSet channels;
   /// The outbox (before `inbound`, which sends through it).
   std::unique_ptr<channels::OutboundDispatcher> outbound;
+  /// The inbound path's hook (channel probes' replies), asked by `inbound` before the access gate.
+  channels::InboundInterceptors inboundInterceptors;
   std::unique_ptr<channels::InboundRouter> inbound;
   /// Cron: webhook deliveries and alerts, and the scheduler (started by run() unless cron is off).
   std::unique_ptr<automation::WebhookSender> webhooks;
@@ -771,6 +774,8 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
     auto status = implp->cron->status();
     return health::CronProbeView{status.enabled, status.nextWakeAtMs};
   };
+  probeDeps.outbound = impl->outbound.get();
+  probeDeps.inbound = &impl->inboundInterceptors;
   probeDeps.health = impl->healthRecords.get();
   probeDeps.metrics = &impl->metrics;
   probeDeps.alerts = impl->alerts.get();
@@ -792,7 +797,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   auto inbound = channels::InboundRouter::create(
       impl->options.config->config, impl->agents->roster(), *impl->accessGate, *impl->runner, impl->metrics,
       *impl->audit, impl->executors, [implp](std::string_view id) { return implp->channels.find(id); }, *impl->outbound,
-      impl->store.get(), impl->clock);
+      impl->store.get(), impl->clock, &impl->inboundInterceptors);
   if (!inbound) return fail(inbound.error());
   impl->inbound = std::move(*inbound);
   // Live reload of channels.* (config/reload_plan.cpp: hot): the access gate takes the new policies and the
