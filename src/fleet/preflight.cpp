@@ -149,6 +149,7 @@ void checkPorts(const EffectiveFleet& fleet, const PreflightOptions& options, Co
     const json::object& g = fleet.gateway(i);
     // Only gateways this host runs: the process provider on host "local".
     if (getString(g, "provider").value_or("process") != "process" || hostKey(fleet, i) != "local") continue;
+    if (options.runningGateways.count(inv.gateways()[i].id) != 0) continue;
     auto port = getInt(g, "port");
     if (!port) continue;
     bool any = getString(g, "bind").value_or("loopback") != "loopback";

@@ -6,6 +6,7 @@
 // runPreflight reads the inventory and, with PreflightOptions::checkHostPorts, binds TCP sockets on this
 // host to see whether ports are free; otherwise pure. Safe to call from any thread.
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,9 @@ struct PreflightOptions {
   bool checkHostPorts = true;
   /// Run Talon's own config validation on the renders of talon-runtime gateways (FLEET-RENDER-INVALID).
   bool validateTalonRenders = true;
+  /// Gateways whose own process (deployed by the fleet) holds their port now: not bind-tested, so that
+  /// `talon fleet apply` can re-apply a running fleet.
+  std::set<std::string> runningGateways;
 };
 
 struct PreflightReport {

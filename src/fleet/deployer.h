@@ -1,0 +1,123 @@
+#pragma once
+// The deployer seam (ARCHITECTURE.md "Seams: Fleet deployers"): how a gateway's rendered config reaches
+// the place it runs and how its process is started, stopped and observed. One Deployer per provider
+// (`process` here; `ssh`, `compose`, `kubernetes` plug in as new files under fleet/deployers/ plus one
+// line in deployers/builtin_deployers.cpp). Deployers are used from one thread at a time; their calls
+// block (they start processes and wait for readiness).
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "base/json.h"
+#include "fleet/gateway_probe.h"
+#include "fleet/render.h"
+
+namespace talon::fleet {
+
+/// One gateway as a deployer sees it.
+struct DeployTarget {
+  std::string id;
+  /// "talon" | "openclaw".
+  std::string runtime;
+  /// "process" | "ssh" | "compose" | "kubernetes".
+  std::string provider;
+  GatewayPaths paths;
+  int port = 0;
+  /// Where its HTTP probes are sent (probeHost()).
+  std::string probeHost;
+  /// The rendered config (secret references only).
+  std::string configText;
+};
+
+/// What every deployer call shares.
+struct DeployContext {
+  /// The fleet state dir: deployers keep their own files under `<fleetStateDir>/gateways/<id>/`.
+  std::filesystem::path fleetStateDir;
+  /// The executable of the Talon runtime (this `talon` binary).
+  std::filesystem::path talonBinary;
+  /// How long start/restart wait for /readyz.
+  std::chrono::milliseconds readyTimeout{30'000};
+  /// How long stop waits after SIGTERM before SIGKILL.
+  std::chrono::milliseconds stopGrace{15'000};
+  /// Progress lines for the operator ("support-main: waiting for /readyz (3 s)"); may be empty.
+  std::function<void(const std::string&)> progress;
+};
+
+/// A gateway's process state (docs/fleet.md "Status").
+enum class ProcessState {
+  kRunning,   // the process runs and /readyz answers 200
+  kDegraded,  // the process runs but /readyz does not answer 200
+  kStopped,   // not started, or stopped by `talon fleet stop`
+  kFailed,    // started by the fleet and exited without being stopped
+};
+/// "running" / "degraded" / "stopped" / "failed".
+std::string_view processStateName(ProcessState state);
+
+struct GatewayRuntimeStatus {
+  ProcessState state = ProcessState::kStopped;
+  std::optional<int> pid;
+  /// The /readyz probe (status 0 when not probed or unreachable).
+  ProbeResult readyz;
+  /// A sentence for the operator when something is wrong (e.g. the last log lines of a failed process).
+  std::string detail;
+};
+
+/// What apply() did to a gateway.
+enum class ApplyAction {
+  kStarted,    // it was not running and was started
+  kRestarted,  // it ran and its config changed: restarted
+  kUnchanged,  // it ran with this config: left alone
+};
+/// "started" / "restarted" / "unchanged".
+std::string_view applyActionName(ApplyAction action);
+
+class Deployer {
+ public:
+  virtual ~Deployer() = default;
+  /// Whether this deployer can deploy `target` at all (its runtime, binaries), checked for every gateway
+  /// before any is touched. Errors: kUnsupported naming what is missing.
+  virtual Status check(const DeployTarget& target, const DeployContext& context) const = 0;
+  /// Writes the target's config where the gateway reads it; starts the gateway when it does not run,
+  /// restarts it when it runs and `configChanged` or the config on disk differed; then waits for
+  /// /readyz. Errors: kIo (files), kNotFound/kPermissionDenied (exec), kDeadlineExceeded (not ready in
+  /// time), kUnavailable (the process exited; the message carries its last log lines).
+  virtual Result<ApplyAction> apply(const DeployTarget& target, const DeployContext& context, bool configChanged) = 0;
+  /// Starts the gateway with the config already deployed and waits for /readyz; does nothing when it runs.
+  /// Errors: kFailedPrecondition when no config was deployed yet; as apply().
+  virtual Status start(const DeployTarget& target, const DeployContext& context) = 0;
+  /// Stops the gateway (SIGTERM, then SIGKILL after the grace). Errors: kIo.
+  virtual Status stop(const DeployTarget& target, const DeployContext& context) = 0;
+  /// The gateway's process state and its /readyz probe.
+  virtual GatewayRuntimeStatus status(const DeployTarget& target, const DeployContext& context) = 0;
+  /// The last `lines` lines of the gateway's log. Errors: kNotFound when it has no log yet.
+  virtual Result<std::string> logs(const DeployTarget& target, const DeployContext& context, std::size_t lines) = 0;
+};
+using DeployerPtr = std::unique_ptr<Deployer>;
+
+/// One provider's deployer factory, as listed in deployers/builtin_deployers.cpp.
+struct DeployerRegistration {
+  std::string_view provider;
+  DeployerPtr (*create)();
+};
+/// Every built-in deployer.
+std::span<const DeployerRegistration> builtinDeployers();
+/// The deployer of `provider`. Errors: kUnsupported for a provider the inventory knows but no deployer
+/// implements yet.
+Result<DeployerPtr> createDeployer(std::string_view provider);
+
+/// The deploy target of inventory().gateways()[gatewayIndex] with its render.
+DeployTarget deployTarget(const EffectiveFleet& fleet, std::size_t gatewayIndex, const RenderedGateway& render);
+
+/// The environment variables `configText` references as "${VAR}" (not "$${VAR}", the escape), sorted,
+/// without duplicates. SecretRef objects with source "env" count too (their `id`).
+std::vector<std::string> referencedEnvironmentVariables(const std::string& configText);
+
+}  // namespace talon::fleet

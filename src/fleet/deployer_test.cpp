@@ -1,0 +1,110 @@
+#include "fleet/deployer.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "fleet/fleet_apply.h"
+#include "fleet/fleet_test_util.h"
+
+namespace talon::fleet {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testing::inventoryText;
+using testing::TempDir;
+
+EffectiveFleet deployerTestFleet(const TempDir& dir, const std::string& runtimeA, const std::string& providerB) {
+  auto path = dir.write("fleet.json5", inventoryText(R"(
+  defaults: { runtime: "talon", auth: { mode: "token", token: "${DEPLOYER_TEST_TOKEN}" } },
+  gateways: {
+    a: { runtime: ")" + runtimeA + R"(", port: 28001, stateDir: "/tmp/a", workspaceRoot: "/tmp/a-ws" },
+    b: { provider: ")" + providerB + R"(", port: 28201, stateDir: "/tmp/b", workspaceRoot: "/tmp/b-ws",
+         auth: { mode: "token", token: "${DEPLOYER_TEST_TOKEN_B}" } },
+  },)"));
+  auto inv = Inventory::load(path);
+  EXPECT_TRUE(inv) << inv.error().message;
+  return EffectiveFleet::resolve(*inv);
+}
+
+DeployContext deployerTestContext() {
+  DeployContext c;
+  c.talonBinary = "/bin/sh";  // exists; never run by these tests
+  return c;
+}
+
+TEST(DeployerTest, TheProcessProviderIsRegisteredAndTheOthersAreNotYet) {
+  EXPECT_TRUE(createDeployer("process"));
+  for (const char* provider : {"ssh", "compose", "kubernetes"}) {
+    auto d = createDeployer(provider);
+    ASSERT_FALSE(d) << provider;
+    EXPECT_EQ(d.error().code, ErrorCode::kUnsupported);
+    EXPECT_THAT(d.error().message, HasSubstr("available: process"));
+  }
+}
+
+TEST(DeployerTest, UnitsCarryTheirTargetsAndAnUnsupportedProviderIsRefusedBeforeAnything) {
+  TempDir dir;
+  auto fleet = deployerTestFleet(dir, "talon", "ssh");
+  auto renders = renderFleet(fleet);
+  auto selected = selectGateways(fleet, "");
+  ASSERT_TRUE(selected);
+  auto units = deployUnits(fleet, renders, *selected);
+  ASSERT_EQ(units.size(), 2u);
+  EXPECT_EQ(units[0].target.id, "a");
+  EXPECT_EQ(units[0].target.port, 28001);
+  EXPECT_EQ(units[0].target.paths.configPath, "/tmp/a/openclaw.json");
+  EXPECT_EQ(units[0].target.probeHost, "127.0.0.1");
+  EXPECT_TRUE(units[0].deployer);
+  EXPECT_FALSE(units[1].deployer);
+  auto s = checkDeployable(units, deployerTestContext());
+  ASSERT_FALSE(s);
+  EXPECT_THAT(s.error().message, HasSubstr("gateway b: the \"ssh\" provider cannot deploy yet"));
+
+  auto unknown = selectGateways(fleet, "zz");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+}
+
+TEST(DeployerTest, TheProcessProviderRefusesTheOpenClawRuntimeWithAClearError) {
+  TempDir dir;
+  auto fleet = deployerTestFleet(dir, "openclaw", "process");
+  auto renders = renderFleet(fleet);
+  auto units = deployUnits(fleet, renders, *selectGateways(fleet, "a"));
+  ASSERT_EQ(units.size(), 1u);
+  auto s = checkDeployable(units, deployerTestContext());
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::kUnsupported);
+  EXPECT_THAT(s.error().message, HasSubstr("cannot run OpenClaw-runtime gateways yet"));
+}
+
+TEST(DeployerTest, MissingEnvironmentNamesEachVariableAndItsGateways) {
+  TempDir dir;
+  auto fleet = deployerTestFleet(dir, "talon", "process");
+  auto renders = renderFleet(fleet);
+  auto units = deployUnits(fleet, renders, *selectGateways(fleet, ""));
+  EnvironmentLookup none = [](const std::string&) { return std::optional<std::string>(); };
+  EXPECT_THAT(missingEnvironment(units, none),
+              ElementsAre("DEPLOYER_TEST_TOKEN (gateway a)", "DEPLOYER_TEST_TOKEN_B (gateway b)"));
+  EnvironmentLookup some = [](const std::string& name) {
+    return name == "DEPLOYER_TEST_TOKEN" ? std::optional<std::string>("x") : std::optional<std::string>("");
+  };
+  EXPECT_THAT(missingEnvironment(units, some), ElementsAre("DEPLOYER_TEST_TOKEN_B (gateway b)"));
+}
+
+TEST(DeployerTest, StatusOfAGatewayNeverStartedIsStoppedAndNotApplied) {
+  TempDir dir;
+  auto fleet = deployerTestFleet(dir, "talon", "process");
+  auto renders = renderFleet(fleet);
+  auto units = deployUnits(fleet, renders, *selectGateways(fleet, "a"));
+  DeployContext context = deployerTestContext();
+  context.fleetStateDir = dir.path() / "state";
+  auto statuses = fleetStatus(units, {}, context);
+  ASSERT_EQ(statuses.size(), 1u);
+  EXPECT_EQ(statuses[0].runtimeStatus.state, ProcessState::kStopped);
+  EXPECT_EQ(statuses[0].drift, "not-applied");
+  EXPECT_EQ(statuses[0].toJson().at("state"), "stopped");
+}
+
+}  // namespace
+}  // namespace talon::fleet

@@ -1,0 +1,245 @@
+#include "fleet/fleet_apply.h"
+
+#include <algorithm>
+#include <map>
+
+#include "base/file_io.h"
+#include "base/hash.h"
+#include "fleet/inventory_git.h"
+
+namespace talon::fleet {
+
+namespace {
+
+const RenderedGateway* findRender(const std::vector<RenderedGateway>& renders, const std::string& id) {
+  for (const auto& r : renders) {
+    if (r.id == id) return &r;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Result<std::vector<std::size_t>> selectGateways(const EffectiveFleet& fleet, const std::string& gatewayId) {
+  const Inventory& inv = fleet.inventory();
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < inv.gateways().size(); ++i) {
+    if (gatewayId.empty() || inv.gateways()[i].id == gatewayId) out.push_back(i);
+  }
+  if (!gatewayId.empty() && out.empty())
+    return fail(ErrorCode::kNotFound, "no gateway \"" + gatewayId + "\" in the inventory");
+  std::sort(out.begin(), out.end(),
+            [&](std::size_t a, std::size_t b) { return inv.gateways()[a].id < inv.gateways()[b].id; });
+  return out;
+}
+
+std::vector<DeployUnit> deployUnits(const EffectiveFleet& fleet, const std::vector<RenderedGateway>& renders,
+                                    const std::vector<std::size_t>& selected) {
+  std::vector<DeployUnit> out;
+  for (std::size_t i : selected) {
+    const auto& id = fleet.inventory().gateways()[i].id;
+    const RenderedGateway* render = findRender(renders, id);
+    if (render == nullptr) continue;  // renderFleet renders every gateway
+    DeployUnit unit;
+    unit.target = deployTarget(fleet, i, *render);
+    auto deployer = createDeployer(unit.target.provider);
+    if (deployer) {
+      unit.deployer = std::move(*deployer);
+    } else {
+      Error e = deployer.error();
+      e.message = "gateway " + id + ": " + e.message;
+      unit.unsupported = std::move(e);
+    }
+    out.push_back(std::move(unit));
+  }
+  return out;
+}
+
+Status checkDeployable(const std::vector<DeployUnit>& units, const DeployContext& context) {
+  for (const auto& u : units) {
+    if (u.unsupported) return fail(*u.unsupported);
+    if (auto s = u.deployer->check(u.target, context); !s) return s;
+  }
+  return {};
+}
+
+std::vector<std::string> missingEnvironment(const std::vector<DeployUnit>& units, const EnvironmentLookup& env) {
+  std::map<std::string, std::vector<std::string>> missing;
+  for (const auto& u : units) {
+    for (const auto& name : referencedEnvironmentVariables(u.target.configText)) {
+      auto value = env ? env(name) : std::nullopt;
+      if (!value || value->empty()) missing[name].push_back(u.target.id);
+    }
+  }
+  std::vector<std::string> out;
+  for (const auto& [name, gateways] : missing) {
+    std::string line = name + " (gateway" + (gateways.size() > 1 ? "s " : " ");
+    for (std::size_t i = 0; i < gateways.size(); ++i) line += (i ? ", " : "") + gateways[i];
+    out.push_back(line + ")");
+  }
+  return out;
+}
+
+bool ApplyReport::ok() const {
+  for (const auto& g : gateways) {
+    if (g.error) return false;
+  }
+  return true;
+}
+
+json::object ApplyReport::toJson() const {
+  json::object j;
+  j["ok"] = ok();
+  if (revision) j["revision"] = revision->id;
+  if (git) {
+    j["gitCommit"] = git->commit;
+    j["gitDirty"] = git->dirty;
+  }
+  json::array gws;
+  for (const auto& g : gateways) {
+    json::object o;
+    o["gateway"] = g.id;
+    o["plan"] = g.planStatus;
+    o["changes"] = g.changes;
+    if (g.action) o["action"] = applyActionName(*g.action);
+    if (g.error) o["error"] = g.error->message;
+    gws.push_back(std::move(o));
+  }
+  j["gateways"] = std::move(gws);
+  return j;
+}
+
+Result<ApplyReport> applyFleet(const EffectiveFleet& fleet, const std::vector<RenderedGateway>& renders,
+                               std::vector<DeployUnit>& units, RevisionStore& revisions, const DeployContext& context,
+                               const ApplyOptions& options) {
+  if (auto s = checkDeployable(units, context); !s) return fail(s.error());
+  ApplyReport report;
+
+  const Inventory& inv = fleet.inventory();
+  std::vector<std::filesystem::path> files = {inv.path()};
+  files.insert(files.end(), inv.includedFiles().begin(), inv.includedFiles().end());
+  auto git = inventoryGitState(inv.path(), files);
+  if (!git) return fail(git.error());
+  report.git = *git;
+  if (*git && (*git)->dirty && !options.allowDirty) {
+    std::string list;
+    for (const auto& f : (*git)->changedFiles) list += "\n  " + f;
+    if ((*git)->commit.empty()) list += "\n  (the repository has no commit yet)";
+    return fail(ErrorCode::kFailedPrecondition,
+                "the inventory has uncommitted changes; commit them, or apply with --allow-dirty:" + list);
+  }
+
+  if (auto missing = missingEnvironment(units, options.env); !missing.empty()) {
+    std::string list;
+    for (const auto& m : missing) list += "\n  " + m;
+    return fail(ErrorCode::kFailedPrecondition,
+                "the rendered configs reference environment variables that are not set; nothing was started:" + list);
+  }
+
+  auto lock = revisions.lock();
+  if (!lock) return fail(lock.error());
+  auto applied = revisions.lastApplied();
+  if (!applied) return fail(applied.error());
+
+  std::vector<RenderedGateway> selectedRenders;
+  for (const auto& u : units) {
+    if (const auto* r = findRender(renders, u.target.id)) selectedRenders.push_back(*r);
+  }
+  auto plans = planGateways(selectedRenders, *applied);
+
+  DeploymentRevision revision;
+  for (std::size_t i = 0; i < units.size(); ++i) {
+    auto& u = units[i];
+    const GatewayPlan& plan = plans[i];
+    GatewayApplyResult result;
+    result.id = u.target.id;
+    result.planStatus = plan.status;
+    result.changes = plan.changes.size();
+    auto action = u.deployer->apply(u.target, context, plan.status != "unchanged");
+    if (!action) {
+      result.error = action.error();
+    } else {
+      result.action = *action;
+      if (plan.status != "unchanged") {
+        GatewayRevision g;
+        g.id = u.target.id;
+        g.runtime = u.target.runtime;
+        g.provider = u.target.provider;
+        g.configPath = u.target.paths.configPath;
+        g.content = u.target.configText;
+        g.sha256 = plan.renderedSha256;
+        g.previousRevision = plan.appliedRevision;
+        g.changes = plan.changes;
+        revision.gateways.push_back(std::move(g));
+      }
+    }
+    report.gateways.push_back(std::move(result));
+  }
+
+  if (!revision.gateways.empty()) {
+    auto id = revisions.nextId();
+    if (!id) return fail(id.error());
+    revision.id = *id;
+    revision.actor = options.actor;
+    revision.timeMs = (options.clock ? options.clock : SystemClock::instance())->nowMs();
+    revision.inventoryPath = inv.path().string();
+    revision.git = *git;
+    if (auto s = revisions.record(revision); !s) return fail(s.error());
+    report.revision = std::move(revision);
+  }
+  return report;
+}
+
+json::object GatewayStatus::toJson() const {
+  json::object j;
+  j["gateway"] = id;
+  j["runtime"] = runtime;
+  j["provider"] = provider;
+  j["state"] = processStateName(runtimeStatus.state);
+  if (runtimeStatus.pid) j["pid"] = *runtimeStatus.pid;
+  json::object readyz;
+  readyz["status"] = runtimeStatus.readyz.status;
+  if (!runtimeStatus.readyz.error.empty()) readyz["error"] = runtimeStatus.readyz.error;
+  j["readyz"] = std::move(readyz);
+  j["health"] = "not checked: the protocol health call is not made by the fleet yet (HTTP /readyz only)";
+  if (appliedRevision) {
+    j["appliedRevision"] = *appliedRevision;
+    j["appliedSha256"] = appliedSha256;
+  }
+  if (!deployedSha256.empty()) j["deployedSha256"] = deployedSha256;
+  j["drift"] = drift;
+  if (!runtimeStatus.detail.empty()) j["detail"] = runtimeStatus.detail;
+  return j;
+}
+
+std::vector<GatewayStatus> fleetStatus(std::vector<DeployUnit>& units,
+                                       const std::map<std::string, AppliedGateway>& applied,
+                                       const DeployContext& context) {
+  std::vector<GatewayStatus> out;
+  for (auto& u : units) {
+    GatewayStatus s;
+    s.id = u.target.id;
+    s.runtime = u.target.runtime;
+    s.provider = u.target.provider;
+    if (u.deployer) {
+      s.runtimeStatus = u.deployer->status(u.target, context);
+    } else {
+      s.runtimeStatus.state = ProcessState::kStopped;
+      s.runtimeStatus.detail = u.unsupported ? u.unsupported->message : "no deployer";
+    }
+    auto onDisk = readFile(u.target.paths.configPath);
+    if (onDisk) s.deployedSha256 = sha256Hex(*onDisk);
+    auto it = applied.find(u.target.id);
+    if (it == applied.end()) {
+      s.drift = "not-applied";
+    } else {
+      s.appliedRevision = it->second.revision;
+      s.appliedSha256 = it->second.gateway.sha256;
+      s.drift = !onDisk ? "missing" : s.deployedSha256 == s.appliedSha256 ? "in-sync" : "drifted";
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace talon::fleet
