@@ -1,6 +1,8 @@
-// talon fleet validate|explain|render|preflight|routes|policy: the fleet control plane's first slice over
-// an inventory file (docs/fleet.md). Every command reads the inventory (--inventory, TALON_FLEET_INVENTORY,
+// talon fleet validate|explain|render|preflight|routes|policy: the fleet control plane's inventory commands
+// over an inventory file (docs/fleet.md). Every command reads the inventory (--inventory, TALON_FLEET_INVENTORY,
 // else ./fleet.json5), calls the fleet module and prints a table or, with --json, JSON.
+#include "cli/commands_fleet.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -17,27 +19,19 @@
 
 namespace talon::cli {
 
-namespace {
-
-struct FleetOptions {
-  std::string inventory;
-  bool json = false;
-};
-
-std::filesystem::path inventoryPath(const FleetOptions& o) {
+std::filesystem::path fleetInventoryPath(const FleetOptions& o) {
   if (!o.inventory.empty()) return o.inventory;
   if (const char* env = std::getenv("TALON_FLEET_INVENTORY"); env != nullptr && *env != '\0') return env;
   return "fleet.json5";
 }
 
-void addCommon(CLI::App* cmd, const std::shared_ptr<FleetOptions>& o) {
+void addFleetCommonOptions(CLI::App* cmd, const std::shared_ptr<FleetOptions>& o) {
   cmd->add_option("--inventory", o->inventory, "Inventory file (default: TALON_FLEET_INVENTORY, else ./fleet.json5)");
   cmd->add_flag("--json", o->json, "Print JSON");
 }
 
-/// Loads and resolves the inventory, or prints why not (every problem with file:line) and returns nullopt.
-std::optional<fleet::EffectiveFleet> loadFleet(const FleetOptions& o, int& exitCode) {
-  auto inv = fleet::Inventory::load(inventoryPath(o));
+std::optional<fleet::EffectiveFleet> loadFleetInventory(const FleetOptions& o, int& exitCode) {
+  auto inv = fleet::Inventory::load(fleetInventoryPath(o));
   if (!inv) {
     if (o.json) {
       json::object j;
@@ -54,13 +48,20 @@ std::optional<fleet::EffectiveFleet> loadFleet(const FleetOptions& o, int& exitC
   return fleet::EffectiveFleet::resolve(std::move(*inv));
 }
 
-std::string where(const config::SourceLocation& l) {
+std::string fleetSourceWhere(const config::SourceLocation& l) {
   if (!l.known()) return "-";
   std::error_code ec;
   auto rel = std::filesystem::relative(l.file, std::filesystem::current_path(), ec);
   std::string file = ec || rel.empty() || rel.string().starts_with("..") ? l.file : rel.string();
   return file + ":" + std::to_string(l.line);
 }
+
+int reportFleetError(const Error& e) {
+  std::cerr << "error: " << e.message << "\n";
+  return ::talon::exitCode(e.code);
+}
+
+namespace {
 
 std::string joined(const std::vector<std::string>& v) {
   std::string s;
@@ -85,9 +86,9 @@ void registerValidate(CLI::App* group, int& exitCode) {
   auto o = std::make_shared<FleetOptions>();
   auto* cmd =
       group->add_subcommand("validate", "Check the inventory against the schema (every problem with file:line)");
-  addCommon(cmd, o);
+  addFleetCommonOptions(cmd, o);
   cmd->callback([o, &exitCode] {
-    auto fleet = loadFleet(*o, exitCode);
+    auto fleet = loadFleetInventory(*o, exitCode);
     if (!fleet) return;
     const auto& inv = fleet->inventory();
     if (o->json) {
@@ -113,7 +114,7 @@ void printExplanation(const fleet::Explanation& e) {
   std::cout << e.entity << " " << e.keyPath << " = " << (e.value ? toJson(*e.value) : std::string("(unset)"))
             << "   [merge: " << e.mergeRule << "]\n";
   std::vector<std::vector<std::string>> rows;
-  for (const auto& c : e.chain) rows.push_back({c.layer->label(), where(c.location), toJson(c.value)});
+  for (const auto& c : e.chain) rows.push_back({c.layer->label(), fleetSourceWhere(c.location), toJson(c.value)});
   if (!rows.empty()) printTable({"LAYER", "SOURCE", "VALUE"}, rows);
 }
 
@@ -125,9 +126,9 @@ void registerExplain(CLI::App* group, int& exitCode) {
       "explain", "The effective value of a key of a gateway or agent and the layers that set it (file:line)");
   cmd->add_option("entity", *entity, "Gateway or agent id (gateway:<id> / agent:<id> when both exist)")->required();
   cmd->add_option("keyPath", *keyPath, "Dot-separated key (e.g. model, auth.mode, policy.skills.deny); none: all");
-  addCommon(cmd, o);
+  addFleetCommonOptions(cmd, o);
   cmd->callback([o, entity, keyPath, &exitCode] {
-    auto fleet = loadFleet(*o, exitCode);
+    auto fleet = loadFleetInventory(*o, exitCode);
     if (!fleet) return;
     if (keyPath->empty()) {
       auto all = fleet->explainAll(*entity);
@@ -143,7 +144,8 @@ void registerExplain(CLI::App* group, int& exitCode) {
         std::vector<std::vector<std::string>> rows;
         for (const auto& e : *all) {
           const auto& last = e.chain.back();
-          rows.push_back({e.keyPath, e.value ? toJson(*e.value) : "", last.layer->label(), where(last.location)});
+          rows.push_back(
+              {e.keyPath, e.value ? toJson(*e.value) : "", last.layer->label(), fleetSourceWhere(last.location)});
         }
         printTable({"KEY", "VALUE", "SET BY", "SOURCE"}, rows);
       }
@@ -170,9 +172,9 @@ void registerRender(CLI::App* group, int& exitCode) {
   auto* cmd = group->add_subcommand(
       "render", "Render every gateway's config in OpenClaw's format (--out DIR: DIR/<gatewayId>/openclaw.json)");
   cmd->add_option("--out", *out, "Directory to write the renders into");
-  addCommon(cmd, o);
+  addFleetCommonOptions(cmd, o);
   cmd->callback([o, out, &exitCode] {
-    auto fleet = loadFleet(*o, exitCode);
+    auto fleet = loadFleetInventory(*o, exitCode);
     if (!fleet) return;
     auto renders = fleet::renderFleet(*fleet);
     if (!out->empty()) {
@@ -213,7 +215,7 @@ void registerPreflight(CLI::App* group, int& exitCode) {
   cmd->add_flag("--no-host-check", *noHostCheck, "Do not bind-test gateway ports on this host");
   cmd->add_flag("--timing", *timing, "Report load, render and preflight times (ms)");
   cmd->add_option("--runs", *runs, "With --timing: repeat N times and report medians")->check(CLI::Range(1, 1000));
-  addCommon(cmd, o);
+  addFleetCommonOptions(cmd, o);
   cmd->callback([o, noHostCheck, timing, runs, &exitCode] {
     std::vector<double> loadMs, renderMs, preflightMs, totalMs, renderPreflightCpuMs;
     std::optional<fleet::EffectiveFleet> fleet;
@@ -222,7 +224,7 @@ void registerPreflight(CLI::App* group, int& exitCode) {
     options.checkHostPorts = !*noHostCheck;
     for (int i = 0; i < (*timing ? *runs : 1); ++i) {
       auto start = std::chrono::steady_clock::now();
-      fleet = loadFleet(*o, exitCode);
+      fleet = loadFleetInventory(*o, exitCode);
       if (!fleet) return;
       loadMs.push_back(msSince(start));
       auto t1 = std::chrono::steady_clock::now();
@@ -254,7 +256,8 @@ void registerPreflight(CLI::App* group, int& exitCode) {
     } else {
       std::vector<std::vector<std::string>> rows;
       for (const auto& f : report.findings) {
-        rows.push_back({f.isError() ? "error" : "warning", f.id, joined(f.objects), where(f.location), f.message});
+        rows.push_back(
+            {f.isError() ? "error" : "warning", f.id, joined(f.objects), fleetSourceWhere(f.location), f.message});
       }
       if (!rows.empty()) {
         printTable({"SEVERITY", "ID", "OBJECTS", "SOURCE", "MESSAGE"}, rows);
@@ -278,9 +281,9 @@ void registerPreflight(CLI::App* group, int& exitCode) {
 void registerRoutes(CLI::App* group, int& exitCode) {
   auto o = std::make_shared<FleetOptions>();
   auto* cmd = group->add_subcommand("routes", "The effective routing table across gateways");
-  addCommon(cmd, o);
+  addFleetCommonOptions(cmd, o);
   cmd->callback([o, &exitCode] {
-    auto fleet = loadFleet(*o, exitCode);
+    auto fleet = loadFleetInventory(*o, exitCode);
     if (!fleet) return;
     auto routes = fleet::routingTable(*fleet);
     if (o->json) {
@@ -292,7 +295,7 @@ void registerRoutes(CLI::App* group, int& exitCode) {
       for (const auto& r : routes) {
         rows.push_back({r.gateway, r.channel, r.accountId.empty() ? "(default)" : r.accountId,
                         r.peer.empty() ? "-" : r.peer, r.tier, r.agentId,
-                        r.implied ? "accounts (" + where(r.location) + ")" : where(r.location)});
+                        r.implied ? "accounts (" + fleetSourceWhere(r.location) + ")" : fleetSourceWhere(r.location)});
       }
       printTable({"GATEWAY", "CHANNEL", "ACCOUNT", "PEER", "TIER", "AGENT", "SOURCE"}, rows);
     }
@@ -305,9 +308,9 @@ void registerPolicy(CLI::App* group, int& exitCode) {
   auto agent = std::make_shared<std::string>();
   auto* cmd = group->add_subcommand("policy", "An agent's effective policy and the decision for everything it uses");
   cmd->add_option("agent", *agent, "Agent id")->required();
-  addCommon(cmd, o);
+  addFleetCommonOptions(cmd, o);
   cmd->callback([o, agent, &exitCode] {
-    auto fleet = loadFleet(*o, exitCode);
+    auto fleet = loadFleetInventory(*o, exitCode);
     if (!fleet) return;
     const fleet::Agent* a = fleet->inventory().findAgent(*agent);
     if (a == nullptr) {
@@ -324,7 +327,7 @@ void registerPolicy(CLI::App* group, int& exitCode) {
       for (const auto& d : policy.decisions) {
         rows.push_back({d.category, d.item, d.usedBy, d.tier.empty() ? "-" : d.tier,
                         d.allowed ? (d.deprecated ? "allowed (deprecated)" : "allowed") : "denied",
-                        d.reason.empty() ? "-" : d.reason, where(d.location)});
+                        d.reason.empty() ? "-" : d.reason, fleetSourceWhere(d.location)});
       }
       printTable({"CATEGORY", "ITEM", "USED BY", "TIER", "DECISION", "REASON", "SOURCE"}, rows);
     }
@@ -343,6 +346,7 @@ void registerFleetCommands(CLI::App& app, int& exitCode) {
   registerPreflight(group, exitCode);
   registerRoutes(group, exitCode);
   registerPolicy(group, exitCode);
+  registerFleetDeployCommands(group, exitCode);
 }
 
 }  // namespace talon::cli
