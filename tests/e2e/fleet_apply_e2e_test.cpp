@@ -1,0 +1,249 @@
+// End-to-end: `talon fleet apply|plan|status|revisions|logs|stop` with the process provider over an
+// inventory of three Talon gateways on free loopback ports, kept in a real git repository. Each gateway is
+// a real `talon gateway run` process started detached by the fleet; the test checks the git gate, the
+// secret-variable gate, readiness, status, a one-key change (plan shows only it; apply restarts only that
+// gateway), drift, the audit chain and stop.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "base/json.h"
+#include "e2e_support.h"
+
+namespace talon::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// A TCP port that was free on 127.0.0.1 a moment ago (bound to port 0, read back, closed).
+int fleetApplyFreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return 0;
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+/// True when `pid` exists and is not a zombie (the gateways are adopted by init, which reaps them).
+bool fleetApplyProcessRuns(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return false;
+  auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+}
+
+json::value fleetApplyJson(const std::string& text) {
+  auto v = parseJson(text);
+  return v ? *v : json::value();
+}
+
+class FleetApplyE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = makeTempDir();
+    repo_ = dir_ / "org";
+    fs::create_directories(repo_);
+    for (const char* id : {"gw-a", "gw-b", "gw-c"}) ports_[id] = fleetApplyFreePort();
+    ASSERT_TRUE(git({"init", "-q"}));
+    ASSERT_TRUE(git({"config", "user.email", "fleet@example.test"}));
+    ASSERT_TRUE(git({"config", "user.name", "Fleet E2E"}));
+  }
+  void TearDown() override {
+    talon({"fleet", "stop"});
+    // Whatever a failed test left running.
+    for (const char* id : {"gw-a", "gw-b", "gw-c"}) {
+      std::ifstream pid(repo_ / ".talon-fleet" / "gateways" / id / "gateway.pid");
+      int p = 0;
+      if (pid >> p && p > 0) ::kill(p, SIGKILL);
+    }
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  bool git(const std::vector<std::string>& args) {
+    std::string cmd = "cd '" + repo_.string() + "' && git";
+    for (const auto& a : args) cmd += " '" + a + "'";
+    return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0;
+  }
+
+  void writeInventory() {
+    std::string gateways;
+    for (const auto& [id, port] : ports_) {
+      gateways += "    \"" + id + "\": { port: " + std::to_string(port) + ", stateDir: \"" +
+                  (dir_ / id / "state").string() + "\", workspaceRoot: \"" + (dir_ / id / "ws").string() + "\" },\n";
+    }
+    writeText(repo_ / "fleet.json5",
+              "{\n  organisation: { id: \"org-e2e\", slug: \"e2e\", displayName: \"E2E\" },\n"
+              "  defaults: { runtime: \"talon\", provider: \"process\", auth: { mode: \"token\", token: "
+              "\"${FLEET_E2E_TOKEN}\" } },\n  gateways: {\n" +
+                  gateways + "  },\n}\n");
+  }
+
+  CliResult talon(std::vector<std::string> args, bool withToken = true) {
+    args.push_back("--inventory");
+    args.push_back((repo_ / "fleet.json5").string());
+    std::map<std::string, std::string> env;
+    if (withToken) env["FLEET_E2E_TOKEN"] = "fleet-e2e-canary-token";
+    return runTalon(dir_, args, env);
+  }
+
+  json::object statusOf(const std::string& gateway) {
+    auto r = talon({"fleet", "status", "--json"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    json::object all = jsonObjectOf(r.out);
+    const json::value* gateways = all.if_contains("gateways");
+    if (gateways == nullptr || !gateways->is_array()) {
+      ADD_FAILURE() << "no gateways in: " << r.out << r.err;
+      return {};
+    }
+    for (const auto& g : gateways->as_array()) {
+      if (g.at("gateway") == gateway.c_str()) return g.as_object();
+    }
+    ADD_FAILURE() << "no status for " << gateway << ": " << r.out;
+    return {};
+  }
+
+  fs::path dir_;
+  fs::path repo_;
+  std::map<std::string, int> ports_;
+};
+
+TEST_F(FleetApplyE2E, AppliesPlansRestartsOnlyWhatChangedAndStops) {
+  writeInventory();
+
+  // An inventory with uncommitted changes is refused, and nothing starts.
+  auto dirty = talon({"fleet", "apply"});
+  EXPECT_NE(dirty.status, 0);
+  EXPECT_NE(dirty.err.find("uncommitted"), std::string::npos) << dirty.err;
+  ASSERT_TRUE(git({"add", "fleet.json5"}));
+  ASSERT_TRUE(git({"commit", "-q", "-m", "three gateways"}));
+
+  // A secret the configs reference but the environment lacks: a clear error before anything starts.
+  auto noSecret = talon({"fleet", "apply"}, /*withToken=*/false);
+  EXPECT_NE(noSecret.status, 0);
+  EXPECT_NE(noSecret.err.find("FLEET_E2E_TOKEN (gateways gw-a, gw-b, gw-c)"), std::string::npos) << noSecret.err;
+  EXPECT_EQ(statusOf("gw-a").at("state"), "stopped");
+
+  auto plan0 = talon({"fleet", "plan", "--json"});
+  ASSERT_EQ(plan0.status, 0) << plan0.err;
+  EXPECT_EQ(jsonObjectOf(plan0.out).at("changedGateways"), 3);
+
+  auto applied = talon({"fleet", "apply", "--actor", "e2e-operator", "--json"});
+  ASSERT_EQ(applied.status, 0) << applied.out << applied.err;
+  json::object a1 = jsonObjectOf(applied.out);
+  EXPECT_EQ(a1.at("revision"), 1);
+  for (const auto& g : a1.at("gateways").as_array()) EXPECT_EQ(g.at("action"), "started") << applied.out;
+  EXPECT_NE(applied.err.find("gw-b: ready on 127.0.0.1:" + std::to_string(ports_["gw-b"])), std::string::npos)
+      << applied.err;
+
+  std::map<std::string, int64_t> pids;
+  for (const char* id : {"gw-a", "gw-b", "gw-c"}) {
+    json::object s = statusOf(id);
+    EXPECT_EQ(s.at("state"), "running") << toJson(s);
+    EXPECT_EQ(s.at("readyz").at("status"), 200);
+    EXPECT_EQ(s.at("appliedRevision"), 1);
+    EXPECT_EQ(s.at("drift"), "in-sync");
+    pids[id] = s.at("pid").as_int64();
+  }
+
+  // Re-applying an unchanged fleet restarts nothing and records no revision.
+  auto again = talon({"fleet", "apply", "--json"});
+  ASSERT_EQ(again.status, 0) << again.err;
+  EXPECT_FALSE(jsonObjectOf(again.out).contains("revision"));
+
+  // One key of one gateway changes: the plan shows only that key, apply restarts only that gateway.
+  ports_["gw-b"] = fleetApplyFreePort();
+  writeInventory();
+  ASSERT_TRUE(git({"commit", "-q", "-am", "move gw-b"}));
+  auto plan = talon({"fleet", "plan", "--json"});
+  ASSERT_EQ(plan.status, 0) << plan.err;
+  json::object p = jsonObjectOf(plan.out);
+  EXPECT_EQ(p.at("changedGateways"), 1);
+  for (const auto& g : p.at("gateways").as_array()) {
+    if (g.at("gateway") == "gw-b") {
+      EXPECT_EQ(g.at("status"), "changed");
+      EXPECT_EQ(toJson(g.at("changed")), R"(["gateway.port"])");
+      EXPECT_TRUE(g.at("added").as_array().empty());
+      EXPECT_TRUE(g.at("removed").as_array().empty());
+    } else {
+      EXPECT_EQ(g.at("status"), "unchanged") << toJson(g);
+    }
+  }
+  auto planText = talon({"fleet", "plan"});
+  EXPECT_NE(planText.out.find("gw-a: no changes"), std::string::npos) << planText.out;
+  EXPECT_NE(planText.out.find("  ~ gateway.port"), std::string::npos) << planText.out;
+
+  auto applied2 = talon({"fleet", "apply", "--json"});
+  ASSERT_EQ(applied2.status, 0) << applied2.out << applied2.err;
+  json::object a2 = jsonObjectOf(applied2.out);
+  EXPECT_EQ(a2.at("revision"), 2);
+  for (const auto& g : a2.at("gateways").as_array()) {
+    EXPECT_EQ(g.at("action"), g.at("gateway") == "gw-b" ? "restarted" : "unchanged") << applied2.out;
+  }
+  EXPECT_EQ(statusOf("gw-a").at("pid"), pids["gw-a"]);
+  EXPECT_EQ(statusOf("gw-c").at("pid"), pids["gw-c"]);
+  json::object b = statusOf("gw-b");
+  EXPECT_NE(b.at("pid"), pids["gw-b"]);
+  EXPECT_EQ(b.at("state"), "running");
+  EXPECT_EQ(b.at("appliedRevision"), 2);
+  EXPECT_EQ(statusOf("gw-a").at("appliedRevision"), 1);
+
+  // Revisions: who, the git commit, the changed key; the rendered files never hold the secret value.
+  auto revisions = talon({"fleet", "revisions", "--json"});
+  ASSERT_EQ(revisions.status, 0) << revisions.err;
+  json::value list = fleetApplyJson(revisions.out);
+  ASSERT_TRUE(list.is_array()) << revisions.out;
+  ASSERT_EQ(list.as_array().size(), 2u);
+  EXPECT_EQ(list.as_array()[0].at("actor"), "e2e-operator");
+  EXPECT_EQ(list.as_array()[1].at("inventory").at("gitDirty"), false);
+  EXPECT_EQ(list.as_array()[1].at("inventory").at("gitCommit").as_string().size(), 40u);
+  auto shown = talon({"fleet", "revisions", "show", "2", "--json"});
+  ASSERT_EQ(shown.status, 0) << shown.err;
+  json::object r2 = jsonObjectOf(shown.out);
+  ASSERT_EQ(r2.at("gateways").as_array().size(), 1u);
+  EXPECT_EQ(r2.at("gateways").as_array()[0].at("previousRevision"), 1);
+  EXPECT_EQ(toJson(r2.at("gateways").as_array()[0].at("changes")), R"([{"op":"changed","path":"gateway.port"}])");
+  for (const auto& entry : fs::recursive_directory_iterator(repo_ / ".talon-fleet" / "revisions")) {
+    EXPECT_EQ(readText(entry.path()).find("fleet-e2e-canary-token"), std::string::npos) << entry.path();
+  }
+
+  // Logs, then drift: the deployed config edited behind the fleet's back.
+  auto logs = talon({"fleet", "logs", "gw-b", "-n", "5"});
+  EXPECT_EQ(logs.status, 0) << logs.err;
+  EXPECT_FALSE(logs.out.empty());
+  {
+    std::ofstream edit(dir_ / "gw-c" / "state" / "openclaw.json", std::ios::app);
+    edit << "\n";
+  }
+  EXPECT_EQ(statusOf("gw-c").at("drift"), "drifted");
+
+  // The applies are in the fleet's audit chain.
+  auto audit = runTalon(dir_, {"audit", "list", "--json"}, {{"TALON_STATE_DIR", (repo_ / ".talon-fleet").string()}});
+  ASSERT_EQ(audit.status, 0) << audit.err;
+  EXPECT_NE(audit.out.find("fleet.apply"), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("revision:2"), std::string::npos) << audit.out;
+
+  auto stopped = talon({"fleet", "stop"});
+  ASSERT_EQ(stopped.status, 0) << stopped.err;
+  pids["gw-b"] = b.at("pid").as_int64();
+  for (const char* id : {"gw-a", "gw-b", "gw-c"}) {
+    EXPECT_EQ(statusOf(id).at("state"), "stopped");
+    EXPECT_FALSE(fleetApplyProcessRuns(static_cast<int>(pids[id]))) << id;
+  }
+}
+
+}  // namespace
+}  // namespace talon::test
