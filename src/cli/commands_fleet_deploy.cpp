@@ -14,6 +14,7 @@
 #include "cli/commands_fleet.h"
 #include "cli/output.h"
 #include "fleet/deployer.h"
+#include "fleet/deployers/process_deployer.h"
 #include "fleet/fleet_apply.h"
 #include "fleet/preflight.h"
 #include "fleet/render.h"
@@ -29,7 +30,7 @@ namespace {
 struct FleetDeployOptions {
   std::string stateDir;
   std::string gateway;
-  double timeoutSeconds = 30;
+  double timeoutSeconds = 120;
 };
 
 void addStateDirOption(CLI::App* cmd, const std::shared_ptr<FleetDeployOptions>& d) {
@@ -42,7 +43,7 @@ void addGatewayOption(CLI::App* cmd, const std::shared_ptr<FleetDeployOptions>& 
 }
 
 void addTimeoutOption(CLI::App* cmd, const std::shared_ptr<FleetDeployOptions>& d) {
-  cmd->add_option("--timeout", d->timeoutSeconds, "Seconds to wait for each gateway's /readyz (default 30)")
+  cmd->add_option("--timeout", d->timeoutSeconds, "Seconds to wait for each gateway's /readyz (default 120)")
       ->check(CLI::Range(1.0, 3600.0));
 }
 
@@ -68,6 +69,7 @@ fleet::DeployContext deployContext(const std::filesystem::path& stateDir, const 
   c.fleetStateDir = stateDir;
   std::error_code ec;
   c.talonBinary = std::filesystem::read_symlink("/proc/self/exe", ec);
+  c.openclawBinary = fleet::findOpenClawBinary(processEnvironmentValue);
   c.readyTimeout = std::chrono::milliseconds(static_cast<int64_t>(d.timeoutSeconds * 1000));
   // Progress goes to stderr so that stdout stays the result (a table, or JSON with --json).
   c.progress = [json](const std::string& line) {

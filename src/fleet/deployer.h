@@ -43,8 +43,10 @@ struct DeployContext {
   std::filesystem::path fleetStateDir;
   /// The executable of the Talon runtime (this `talon` binary).
   std::filesystem::path talonBinary;
+  /// The `openclaw` executable for OpenClaw-runtime gateways (findOpenClawBinary()); empty: not installed.
+  std::filesystem::path openclawBinary;
   /// How long start/restart wait for /readyz.
-  std::chrono::milliseconds readyTimeout{30'000};
+  std::chrono::milliseconds readyTimeout{120'000};
   /// How long stop waits after SIGTERM before SIGKILL.
   std::chrono::milliseconds stopGrace{15'000};
   /// Progress lines for the operator ("support-main: waiting for /readyz (3 s)"); may be empty.

@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
+#include "fleet/deployers/process_deployer.h"
 #include "fleet/fleet_apply.h"
 #include "fleet/fleet_test_util.h"
 
@@ -66,7 +69,7 @@ TEST(DeployerTest, UnitsCarryTheirTargetsAndAnUnsupportedProviderIsRefusedBefore
   EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
 }
 
-TEST(DeployerTest, TheProcessProviderRefusesTheOpenClawRuntimeWithAClearError) {
+TEST(DeployerTest, TheOpenClawRuntimeNeedsAnOpenClawInstall) {
   TempDir dir;
   auto fleet = deployerTestFleet(dir, "openclaw", "process");
   auto renders = renderFleet(fleet);
@@ -74,8 +77,11 @@ TEST(DeployerTest, TheProcessProviderRefusesTheOpenClawRuntimeWithAClearError) {
   ASSERT_EQ(units.size(), 1u);
   auto s = checkDeployable(units, deployerTestContext());
   ASSERT_FALSE(s);
-  EXPECT_EQ(s.error().code, ErrorCode::kUnsupported);
-  EXPECT_THAT(s.error().message, HasSubstr("cannot run OpenClaw-runtime gateways yet"));
+  EXPECT_EQ(s.error().code, ErrorCode::kNotFound);
+  EXPECT_THAT(s.error().message, HasSubstr("gateway a: OpenClaw is not installed here"));
+  DeployContext installed = deployerTestContext();
+  installed.openclawBinary = "/bin/sh";  // any executable file stands for the install here
+  EXPECT_TRUE(checkDeployable(units, installed));
 }
 
 TEST(DeployerTest, MissingEnvironmentNamesEachVariableAndItsGateways) {
@@ -104,6 +110,23 @@ TEST(DeployerTest, StatusOfAGatewayNeverStartedIsStoppedAndNotApplied) {
   EXPECT_EQ(statuses[0].runtimeStatus.state, ProcessState::kStopped);
   EXPECT_EQ(statuses[0].drift, "not-applied");
   EXPECT_EQ(statuses[0].toJson().at("state"), "stopped");
+}
+
+TEST(DeployerTest, FindsOpenClawWhereTheInstallScriptPutsIt) {
+  TempDir dir;
+  auto script = dir.write("home/.cache/openclaw-ref/bin/openclaw", "#!/bin/sh\n");
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  std::map<std::string, std::string> env = {{"HOME", (dir.path() / "home").string()}, {"PATH", "/nonexistent"}};
+  auto lookup = [&env](const std::string& name) {
+    auto it = env.find(name);
+    return it == env.end() ? std::optional<std::string>() : std::optional<std::string>(it->second);
+  };
+  EXPECT_EQ(findOpenClawBinary(lookup), script);
+  env["TALON_FLEET_OPENCLAW"] = "/opt/openclaw/bin/openclaw";
+  EXPECT_EQ(findOpenClawBinary(lookup), "/opt/openclaw/bin/openclaw");
+  env.erase("TALON_FLEET_OPENCLAW");
+  env["HOME"] = "/nonexistent";
+  EXPECT_TRUE(findOpenClawBinary(lookup).empty());
 }
 
 }  // namespace

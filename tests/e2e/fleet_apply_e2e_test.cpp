@@ -2,7 +2,8 @@
 // inventory of three Talon gateways on free loopback ports, kept in a real git repository. Each gateway is
 // a real `talon gateway run` process started detached by the fleet; the test checks the git gate, the
 // secret-variable gate, readiness, status, a one-key change (plan shows only it; apply restarts only that
-// gateway), drift, the audit chain and stop.
+// gateway), drift, the audit chain and stop. One OpenClaw-runtime gateway too, when OpenClaw is installed
+// (tools/install-openclaw; skipped otherwise).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -15,6 +16,7 @@
 #include <map>
 
 #include "base/json.h"
+#include "child_process.h"
 #include "e2e_support.h"
 
 namespace talon::test {
@@ -64,7 +66,7 @@ class FleetApplyE2E : public ::testing::Test {
   void TearDown() override {
     talon({"fleet", "stop"});
     // Whatever a failed test left running.
-    for (const char* id : {"gw-a", "gw-b", "gw-c"}) {
+    for (const char* id : {"gw-a", "gw-b", "gw-c", "oc"}) {
       std::ifstream pid(repo_ / ".talon-fleet" / "gateways" / id / "gateway.pid");
       int p = 0;
       if (pid >> p && p > 0) ::kill(p, SIGKILL);
@@ -243,6 +245,61 @@ TEST_F(FleetApplyE2E, AppliesPlansRestartsOnlyWhatChangedAndStops) {
     EXPECT_EQ(statusOf(id).at("state"), "stopped");
     EXPECT_FALSE(fleetApplyProcessRuns(static_cast<int>(pids[id]))) << id;
   }
+}
+
+/// `talon args...` with a longer wait than runTalon's (an OpenClaw gateway takes 10-30 s to start here);
+/// stdout and stderr together in `log`.
+CliResult fleetApplySlowTalon(const fs::path& dir, const std::vector<std::string>& args,
+                              const std::map<std::string, std::string>& env) {
+  std::vector<std::string> argv = {TALON_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto log = dir / "slow-cli.log";
+  fs::remove(log);
+  ChildProcess p(argv, env, log.string());
+  CliResult r;
+  auto status = p.wait(std::chrono::seconds(150));
+  if (status && WIFEXITED(*status)) r.status = WEXITSTATUS(*status);
+  if (!status) p.stop(SIGKILL);
+  r.out = readText(log);
+  return r;
+}
+
+TEST_F(FleetApplyE2E, RunsAnOpenClawRuntimeGatewayWhenOpenClawIsInstalled) {
+  const char* home = std::getenv("HOME");
+  const char* ref = std::getenv("OPENCLAW_REF_DIR");
+  fs::path openclaw = ref != nullptr ? fs::path(ref) / "bin" / "openclaw"
+                                     : fs::path(home != nullptr ? home : "/nonexistent") / ".cache" / "openclaw-ref" /
+                                           "bin" / "openclaw";
+  if (!fs::exists(openclaw)) GTEST_SKIP() << "OpenClaw is not installed (tools/install-openclaw)";
+  int port = fleetApplyFreePort();
+  writeText(repo_ / "fleet.json5",
+            "{\n  organisation: { id: \"org-e2e\", slug: \"e2e\", displayName: \"E2E\" },\n"
+            "  defaults: { runtime: \"openclaw\", provider: \"process\", auth: { mode: \"token\", token: "
+            "\"${FLEET_E2E_TOKEN}\" } },\n  gateways: { oc: { port: " +
+                std::to_string(port) + ", stateDir: \"" + (dir_ / "oc" / "state").string() + "\", workspaceRoot: \"" +
+                (dir_ / "oc" / "ws").string() + "\" } },\n}\n");
+  std::map<std::string, std::string> env = {{"FLEET_E2E_TOKEN", "fleet-e2e-canary-token"},
+                                            {"TALON_FLEET_OPENCLAW", openclaw.string()}};
+  std::string inventory = (repo_ / "fleet.json5").string();
+  auto applied = fleetApplySlowTalon(dir_, {"fleet", "apply", "--allow-dirty", "--inventory", inventory}, env);
+  ASSERT_EQ(applied.status, 0) << applied.out;
+  EXPECT_NE(applied.out.find("oc: ready on 127.0.0.1:" + std::to_string(port)), std::string::npos) << applied.out;
+  auto status = runTalon(dir_, {"fleet", "status", "--json", "--inventory", inventory}, env);
+  ASSERT_EQ(status.status, 0) << status.err;
+  json::object s = jsonObjectOf(status.out);
+  ASSERT_EQ(s.at("gateways").as_array().size(), 1u);
+  const auto& oc = s.at("gateways").as_array()[0];
+  EXPECT_EQ(oc.at("runtime"), "openclaw");
+  EXPECT_EQ(oc.at("state"), "running") << status.out;
+  EXPECT_EQ(oc.at("readyz").at("status"), 200);
+  EXPECT_EQ(oc.at("drift"), "in-sync");
+  // The config OpenClaw read is the render, with the token as a reference.
+  EXPECT_NE(readText(dir_ / "oc" / "state" / "openclaw.json").find("${FLEET_E2E_TOKEN}"), std::string::npos);
+  auto stopped = fleetApplySlowTalon(dir_, {"fleet", "stop", "--inventory", inventory}, env);
+  EXPECT_EQ(stopped.status, 0) << stopped.out;
+  auto after = runTalon(dir_, {"fleet", "status", "--json", "--inventory", inventory}, env);
+  json::object a = jsonObjectOf(after.out);
+  EXPECT_EQ(a.at("gateways").as_array()[0].at("state"), "stopped") << after.out;
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "fleet/deployers/process_deployer.h"
 
+#include <unistd.h>
+
 #include <thread>
 
 #include "base/file_io.h"
@@ -19,17 +21,19 @@ constexpr auto kProgressInterval = std::chrono::seconds(2);
 class ProcessDeployer final : public Deployer {
  public:
   Status check(const DeployTarget& target, const DeployContext& context) const override {
-    if (target.runtime == "openclaw") {
-      return fail(ErrorCode::kUnsupported,
-                  "gateway " + target.id +
-                      ": the process provider cannot run OpenClaw-runtime gateways yet (only runtime \"talon\"); "
-                      "render it with `talon fleet render` and run it with OpenClaw's own CLI");
-    }
-    if (target.runtime != "talon")
-      return fail(ErrorCode::kUnsupported, "gateway " + target.id + ": unknown runtime \"" + target.runtime + "\"");
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(context.talonBinary, ec))
+    if (target.runtime == "openclaw") {
+      if (context.openclawBinary.empty() || !std::filesystem::is_regular_file(context.openclawBinary, ec)) {
+        return fail(ErrorCode::kNotFound,
+                    "gateway " + target.id +
+                        ": OpenClaw is not installed here; install it with tools/install-openclaw (into "
+                        "~/.cache/openclaw-ref) or set TALON_FLEET_OPENCLAW to its `openclaw` executable");
+      }
+    } else if (target.runtime != "talon") {
+      return fail(ErrorCode::kUnsupported, "gateway " + target.id + ": unknown runtime \"" + target.runtime + "\"");
+    } else if (!std::filesystem::is_regular_file(context.talonBinary, ec)) {
       return fail(ErrorCode::kNotFound, "the Talon runtime binary " + context.talonBinary.string() + " does not exist");
+    }
     if (target.port <= 0) return fail(ErrorCode::kInvalidArgument, "gateway " + target.id + " has no port");
     return {};
   }
@@ -172,10 +176,18 @@ class ProcessDeployer final : public Deployer {
     if (ec) return fail(ErrorCode::kIo, "cannot create " + dir.string() + ": " + ec.message());
     if (auto s = prepareDirectories(target); !s) return s;
     DetachedSpec spec;
-    spec.argv = {context.talonBinary.string(), "gateway", "run", "--config", target.paths.configPath};
-    spec.env["TALON_STATE_DIR"] = target.paths.stateDir;
-    // The rendered config decides the port and the config path; the operator's shell must not.
-    spec.unsetEnv = {"TALON_GATEWAY_PORT", "TALON_CONFIG_PATH"};
+    if (target.runtime == "openclaw") {
+      spec.argv = {context.openclawBinary.string(), "gateway", "run"};
+      spec.env["OPENCLAW_STATE_DIR"] = target.paths.stateDir;
+      spec.env["OPENCLAW_CONFIG_PATH"] = target.paths.configPath;
+      // The rendered config decides the port and the token; the operator's shell must not.
+      spec.unsetEnv = {"OPENCLAW_GATEWAY_PORT", "OPENCLAW_GATEWAY_TOKEN", "OPENCLAW_PROFILE"};
+    } else {
+      spec.argv = {context.talonBinary.string(), "gateway", "run", "--config", target.paths.configPath};
+      spec.env["TALON_STATE_DIR"] = target.paths.stateDir;
+      // The rendered config decides the port and the config path; the operator's shell must not.
+      spec.unsetEnv = {"TALON_GATEWAY_PORT", "TALON_CONFIG_PATH"};
+    }
     spec.workingDir = target.paths.stateDir;
     spec.logPath = dir / kLogFileName;
     auto pid = startDetached(spec);
@@ -226,6 +238,27 @@ class ProcessDeployer final : public Deployer {
 }  // namespace
 
 DeployerPtr createProcessDeployer() { return std::make_unique<ProcessDeployer>(); }
+
+std::filesystem::path findOpenClawBinary(const std::function<std::optional<std::string>(const std::string&)>& env) {
+  auto executable = [](const std::filesystem::path& p) { return !p.empty() && ::access(p.c_str(), X_OK) == 0; };
+  auto get = [&env](const char* name) { return env ? env(name).value_or("") : std::string(); };
+  if (auto explicitPath = get("TALON_FLEET_OPENCLAW"); !explicitPath.empty()) return explicitPath;
+  if (auto ref = get("OPENCLAW_REF_DIR"); !ref.empty() && executable(std::filesystem::path(ref) / "bin" / "openclaw"))
+    return std::filesystem::path(ref) / "bin" / "openclaw";
+  if (auto home = get("HOME");
+      !home.empty() && executable(std::filesystem::path(home) / ".cache" / "openclaw-ref" / "bin" / "openclaw"))
+    return std::filesystem::path(home) / ".cache" / "openclaw-ref" / "bin" / "openclaw";
+  std::string path = get("PATH");
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    auto end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::filesystem::path candidate = std::filesystem::path(path.substr(start, end - start)) / "openclaw";
+    if (end > start && executable(candidate)) return candidate;
+    start = end + 1;
+  }
+  return {};
+}
 
 std::filesystem::path processGatewayDir(const std::filesystem::path& fleetStateDir, std::string_view gatewayId) {
   return fleetStateDir / "gateways" / std::string(gatewayId);
