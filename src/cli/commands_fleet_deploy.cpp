@@ -22,6 +22,10 @@
 #include "gateway/gateway.h"
 #include "store/sqlite_store.h"
 
+#ifndef TALON_VERSION
+#define TALON_VERSION "0.1.0"
+#endif
+
 namespace talon::cli {
 
 namespace {
@@ -70,6 +74,7 @@ fleet::DeployContext deployContext(const std::filesystem::path& stateDir, const 
   std::error_code ec;
   c.talonBinary = std::filesystem::read_symlink("/proc/self/exe", ec);
   c.openclawBinary = fleet::findOpenClawBinary(processEnvironmentValue);
+  c.talonVersion = TALON_VERSION;
   c.readyTimeout = std::chrono::milliseconds(static_cast<int64_t>(d.timeoutSeconds * 1000));
   // Progress goes to stderr so that stdout stays the result (a table, or JSON with --json).
   c.progress = [json](const std::string& line) {
@@ -488,7 +493,7 @@ void registerStatus(CLI::App* group, int& exitCode) {
       return;
     }
     auto context = deployContext(loaded->stateDir, *d, o->json);
-    auto statuses = fleet::fleetStatus(loaded->units, *applied, context);
+    auto statuses = fleet::fleetStatus(loaded->units, *applied, context, processEnvironmentValue);
     if (o->json) {
       json::array a;
       for (const auto& s : statuses) a.push_back(s.toJson());
@@ -500,13 +505,14 @@ void registerStatus(CLI::App* group, int& exitCode) {
         rows.push_back({s.id, s.runtime, s.provider, std::string(fleet::processStateName(s.runtimeStatus.state)),
                         s.runtimeStatus.pid ? std::to_string(*s.runtimeStatus.pid) : "-",
                         rz.status != 0 ? std::to_string(rz.status) : "-",
+                        s.healthChecked ? (s.healthOk ? "ok" : "failed") : "-",
                         s.appliedRevision ? std::to_string(*s.appliedRevision) : "-", s.drift});
       }
-      printTable({"GATEWAY", "RUNTIME", "PROVIDER", "STATE", "PID", "READYZ", "REVISION", "DRIFT"}, rows);
+      printTable({"GATEWAY", "RUNTIME", "PROVIDER", "STATE", "PID", "READYZ", "HEALTH", "REVISION", "DRIFT"}, rows);
       for (const auto& s : statuses) {
         if (!s.runtimeStatus.detail.empty()) std::cout << "\n" << s.id << ": " << s.runtimeStatus.detail << "\n";
+        if (!s.healthChecked && !s.healthError.empty()) std::cout << s.id << ": health " << s.healthError << "\n";
       }
-      std::cout << "(live state from HTTP /readyz; the protocol health call is not made yet)\n";
     }
     exitCode = 0;
   });

@@ -43,6 +43,8 @@ struct DeployContext {
   std::filesystem::path fleetStateDir;
   /// The executable of the Talon runtime (this `talon` binary).
   std::filesystem::path talonBinary;
+  /// Sent as client.version by the protocol calls the fleet makes (`talon fleet status`'s health call).
+  std::string talonVersion;
   /// The `openclaw` executable for OpenClaw-runtime gateways (findOpenClawBinary()); empty: not installed.
   std::filesystem::path openclawBinary;
   /// How long start/restart wait for /readyz.

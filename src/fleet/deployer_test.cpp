@@ -8,6 +8,7 @@
 #include "fleet/deployers/process_deployer.h"
 #include "fleet/fleet_apply.h"
 #include "fleet/fleet_test_util.h"
+#include "fleet/gateway_health.h"
 
 namespace talon::fleet {
 namespace {
@@ -105,7 +106,7 @@ TEST(DeployerTest, StatusOfAGatewayNeverStartedIsStoppedAndNotApplied) {
   auto units = deployUnits(fleet, renders, *selectGateways(fleet, "a"));
   DeployContext context = deployerTestContext();
   context.fleetStateDir = dir.path() / "state";
-  auto statuses = fleetStatus(units, {}, context);
+  auto statuses = fleetStatus(units, {}, context, {});
   ASSERT_EQ(statuses.size(), 1u);
   EXPECT_EQ(statuses[0].runtimeStatus.state, ProcessState::kStopped);
   EXPECT_EQ(statuses[0].drift, "not-applied");
@@ -127,6 +128,31 @@ TEST(DeployerTest, FindsOpenClawWhereTheInstallScriptPutsIt) {
   env.erase("TALON_FLEET_OPENCLAW");
   env["HOME"] = "/nonexistent";
   EXPECT_TRUE(findOpenClawBinary(lookup).empty());
+}
+
+TEST(DeployerTest, TheHealthCallsCredentialComesFromTheRendersReference) {
+  auto env = [](const std::string& name) {
+    return name == "GW_TOKEN" ? std::optional<std::string>("t0k3n") : std::optional<std::string>();
+  };
+  auto token = gatewayCredential(R"({"gateway":{"auth":{"mode":"token","token":"${GW_TOKEN}"}}})", env);
+  ASSERT_TRUE(token) << token.error().message;
+  EXPECT_EQ(token->kind, "token");
+  EXPECT_EQ(token->value, "t0k3n");
+  auto ref = gatewayCredential(
+      R"({"gateway":{"auth":{"mode":"password","password":{"source":"env","provider":"default","id":"GW_TOKEN"}}}})",
+      env);
+  ASSERT_TRUE(ref);
+  EXPECT_EQ(ref->kind, "password");
+  auto none = gatewayCredential(R"({"gateway":{"auth":{"mode":"none"}}})", env);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->kind, "none");
+  auto unset = gatewayCredential(R"({"gateway":{"auth":{"mode":"token","token":"${OTHER}"}}})", env);
+  ASSERT_FALSE(unset);
+  EXPECT_THAT(unset.error().message, HasSubstr("references OTHER, which is not set"));
+  auto file = gatewayCredential(
+      R"({"gateway":{"auth":{"mode":"token","token":{"source":"file","provider":"p","id":"/x"}}}})", env);
+  ASSERT_FALSE(file);
+  EXPECT_THAT(file.error().message, HasSubstr("\"file\" SecretRef"));
 }
 
 }  // namespace

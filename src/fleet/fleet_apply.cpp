@@ -5,11 +5,14 @@
 
 #include "base/file_io.h"
 #include "base/hash.h"
+#include "fleet/gateway_health.h"
 #include "fleet/inventory_git.h"
 
 namespace talon::fleet {
 
 namespace {
+
+constexpr auto kHealthCallTimeout = std::chrono::milliseconds(5000);
 
 const RenderedGateway* findRender(const std::vector<RenderedGateway>& renders, const std::string& id) {
   for (const auto& r : renders) {
@@ -201,7 +204,11 @@ json::object GatewayStatus::toJson() const {
   readyz["status"] = runtimeStatus.readyz.status;
   if (!runtimeStatus.readyz.error.empty()) readyz["error"] = runtimeStatus.readyz.error;
   j["readyz"] = std::move(readyz);
-  j["health"] = "not checked: the protocol health call is not made by the fleet yet (HTTP /readyz only)";
+  json::object health;
+  health["checked"] = healthChecked;
+  if (healthChecked) health["ok"] = healthOk;
+  if (!healthError.empty()) health["error"] = healthError;
+  j["health"] = std::move(health);
   if (appliedRevision) {
     j["appliedRevision"] = *appliedRevision;
     j["appliedSha256"] = appliedSha256;
@@ -214,7 +221,7 @@ json::object GatewayStatus::toJson() const {
 
 std::vector<GatewayStatus> fleetStatus(std::vector<DeployUnit>& units,
                                        const std::map<std::string, AppliedGateway>& applied,
-                                       const DeployContext& context) {
+                                       const DeployContext& context, const EnvironmentLookup& env) {
   std::vector<GatewayStatus> out;
   for (auto& u : units) {
     GatewayStatus s;
@@ -226,6 +233,27 @@ std::vector<GatewayStatus> fleetStatus(std::vector<DeployUnit>& units,
     } else {
       s.runtimeStatus.state = ProcessState::kStopped;
       s.runtimeStatus.detail = u.unsupported ? u.unsupported->message : "no deployer";
+    }
+    ProcessState state = s.runtimeStatus.state;
+    if (state == ProcessState::kRunning || state == ProcessState::kDegraded) {
+      auto credential = gatewayCredential(u.target.configText, env);
+      if (!credential) {
+        s.healthError = "not checked: " + credential.error().message;
+      } else {
+        s.healthChecked = true;
+        auto health =
+            callGatewayHealth(u.target.probeHost, u.target.port, *credential, context.talonVersion, kHealthCallTimeout);
+        if (!health) {
+          s.healthError = health.error().message;
+        } else {
+          s.healthOk = getBool(*health, "ok").value_or(false);
+          if (!s.healthOk) s.healthError = "the health payload says ok: false";
+        }
+        if (!s.healthOk && state == ProcessState::kRunning) {
+          s.runtimeStatus.state = ProcessState::kDegraded;
+          s.runtimeStatus.detail = "health call: " + s.healthError;
+        }
+      }
     }
     auto onDisk = readFile(u.target.paths.configPath);
     if (onDisk) s.deployedSha256 = sha256Hex(*onDisk);

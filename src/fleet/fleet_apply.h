@@ -97,14 +97,22 @@ struct GatewayStatus {
   /// "in-sync", "drifted" (the file differs from the applied render), "missing" (applied but the file is
   /// gone) or "not-applied".
   std::string drift;
-  /// {"gateway", "runtime", "provider", "state", "pid"?, "readyz": {"status", "error"?}, "health",
+  /// The protocol `health` call (made when the process runs): whether it was made, its outcome and the
+  /// payload's `ok`; `healthError` says why it failed or was not made.
+  bool healthChecked = false;
+  bool healthOk = false;
+  std::string healthError;
+  /// {"gateway", "runtime", "provider", "state", "pid"?, "readyz": {"status", "error"?}, "health":
+  /// {"checked", "ok"?, "error"?},
   /// "appliedRevision"?, "appliedSha256"?, "deployedSha256"?, "drift", "detail"?}.
   json::object toJson() const;
 };
 
-/// The status of each unit against `applied` (RevisionStore::lastApplied()).
+/// The status of each unit against `applied` (RevisionStore::lastApplied()). For a gateway whose process
+/// runs, also the protocol `health` call with the credential its render references, read through `env`;
+/// a running gateway whose health call fails is `degraded`.
 std::vector<GatewayStatus> fleetStatus(std::vector<DeployUnit>& units,
                                        const std::map<std::string, AppliedGateway>& applied,
-                                       const DeployContext& context);
+                                       const DeployContext& context, const EnvironmentLookup& env);
 
 }  // namespace talon::fleet

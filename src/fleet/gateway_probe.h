@@ -1,7 +1,6 @@
 #pragma once
-// Live probes of a deployed gateway over HTTP: GET /readyz (and /healthz) on its port. The fleet reaches
-// gateways only through their public interfaces (ARCHITECTURE.md); the protocol `health` call needs a
-// WebSocket client with the gateway's credentials and is not made here yet.
+// Live HTTP probes of a deployed gateway: GET /readyz on its port (the protocol `health` call is in
+// gateway_health.h). The fleet reaches gateways only through their public interfaces (ARCHITECTURE.md).
 // Blocks the calling thread for at most the timeout; thread-safe (each call runs its own io_context).
 #include <chrono>
 #include <string>

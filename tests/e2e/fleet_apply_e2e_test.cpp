@@ -1,9 +1,9 @@
 // End-to-end: `talon fleet apply|plan|status|revisions|logs|stop` with the process provider over an
 // inventory of three Talon gateways on free loopback ports, kept in a real git repository. Each gateway is
 // a real `talon gateway run` process started detached by the fleet; the test checks the git gate, the
-// secret-variable gate, readiness, status, a one-key change (plan shows only it; apply restarts only that
-// gateway), drift, the audit chain and stop. One OpenClaw-runtime gateway too, when OpenClaw is installed
-// (tools/install-openclaw; skipped otherwise).
+// secret-variable gate, readiness, status (with the protocol health call), a one-key change (plan shows
+// only it; apply restarts only that gateway), drift, the audit chain and stop. One OpenClaw-runtime
+// gateway too, when OpenClaw is installed (tools/install-openclaw; skipped otherwise).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -156,6 +156,7 @@ TEST_F(FleetApplyE2E, AppliesPlansRestartsOnlyWhatChangedAndStops) {
     json::object s = statusOf(id);
     EXPECT_EQ(s.at("state"), "running") << toJson(s);
     EXPECT_EQ(s.at("readyz").at("status"), 200);
+    EXPECT_EQ(s.at("health").at("ok"), true) << toJson(s);
     EXPECT_EQ(s.at("appliedRevision"), 1);
     EXPECT_EQ(s.at("drift"), "in-sync");
     pids[id] = s.at("pid").as_int64();
@@ -292,6 +293,7 @@ TEST_F(FleetApplyE2E, RunsAnOpenClawRuntimeGatewayWhenOpenClawIsInstalled) {
   EXPECT_EQ(oc.at("runtime"), "openclaw");
   EXPECT_EQ(oc.at("state"), "running") << status.out;
   EXPECT_EQ(oc.at("readyz").at("status"), 200);
+  EXPECT_EQ(oc.at("health").at("ok"), true) << status.out;
   EXPECT_EQ(oc.at("drift"), "in-sync");
   // The config OpenClaw read is the render, with the token as a reference.
   EXPECT_NE(readText(dir_ / "oc" / "state" / "openclaw.json").find("${FLEET_E2E_TOKEN}"), std::string::npos);

@@ -1,0 +1,37 @@
+#pragma once
+// The protocol `health` call on a deployed gateway (OpenClaw gateway protocol v4: the connect.challenge
+// event, a `connect` request as an operator with the gateway's shared token or password and the scope
+// operator.read, then `health`), for `talon fleet status`. The credential comes from the operator's
+// environment through the reference the render carries (`"${VAR}"` or a SecretRef with source "env").
+// Blocks the calling thread for at most the timeout; thread-safe (no shared state).
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "base/error.h"
+#include "base/json.h"
+
+namespace talon::fleet {
+
+/// The gateway's shared credential for the `connect` request.
+struct GatewayCredential {
+  /// "token", "password" or "none" (no credential is sent).
+  std::string kind = "none";
+  std::string value;
+};
+
+/// The credential `configText` (a render) configures in gateway.auth, its value read through `env`.
+/// Errors: kFailedPrecondition when the reference cannot be resolved here (a file or exec SecretRef, an
+/// unset variable) — the message names the reference, never a value.
+Result<GatewayCredential> gatewayCredential(const std::string& configText,
+                                            const std::function<std::optional<std::string>(const std::string&)>& env);
+
+/// Connects to ws://host:port, completes the handshake with `credential` and returns the `health`
+/// payload. `clientVersion` is sent as client.version. Errors: kUnavailable (no connection, closed),
+/// kDeadlineExceeded, kUnauthenticated / kPermissionDenied (the gateway refused the connect), kUpstream
+/// (an error response or a malformed frame).
+Result<json::object> callGatewayHealth(const std::string& host, int port, const GatewayCredential& credential,
+                                       const std::string& clientVersion, std::chrono::milliseconds timeout);
+
+}  // namespace talon::fleet
