@@ -70,6 +70,7 @@ DeployTarget deployTarget(const EffectiveFleet& fleet, std::size_t gatewayIndex,
   t.id = render.id;
   t.runtime = render.runtime;
   t.provider = std::string(getString(g, "provider").value_or("process"));
+  t.host = std::string(getString(g, "host").value_or("local"));
   t.paths = gatewayPaths(fleet, gatewayIndex);
   t.port = static_cast<int>(getInt(g, "port").value_or(0));
   t.probeHost = probeHost(std::string(getString(g, "bind").value_or("loopback")),

@@ -29,6 +29,8 @@ struct DeployTarget {
   std::string runtime;
   /// "process" | "ssh" | "compose" | "kubernetes".
   std::string provider;
+  /// The machine it runs on (the inventory's `host`; "local" is this machine).
+  std::string host = "local";
   GatewayPaths paths;
   int port = 0;
   /// Where its HTTP probes are sent (probeHost()).

@@ -80,6 +80,11 @@ TEST(DeployerTest, TheOpenClawRuntimeNeedsAnOpenClawInstall) {
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::kNotFound);
   EXPECT_THAT(s.error().message, HasSubstr("gateway a: OpenClaw is not installed here"));
+  units[0].target.host = "edge-1";
+  auto remote = checkDeployable(units, deployerTestContext());
+  ASSERT_FALSE(remote);
+  EXPECT_THAT(remote.error().message, HasSubstr("runs gateways on this machine only"));
+  units[0].target.host = "local";
   DeployContext installed = deployerTestContext();
   installed.openclawBinary = "/bin/sh";  // any executable file stands for the install here
   EXPECT_TRUE(checkDeployable(units, installed));

@@ -21,6 +21,14 @@ constexpr auto kProgressInterval = std::chrono::seconds(2);
 class ProcessDeployer final : public Deployer {
  public:
   Status check(const DeployTarget& target, const DeployContext& context) const override {
+    if (target.host != "local") {
+      return fail(ErrorCode::kUnsupported, "gateway " + target.id +
+                                               ": the process provider runs gateways on this machine "
+                                               "only (host \"local\"), not on \"" +
+                                               target.host +
+                                               "\"; the ssh provider "
+                                               "is not available yet");
+    }
     std::error_code ec;
     if (target.runtime == "openclaw") {
       if (context.openclawBinary.empty() || !std::filesystem::is_regular_file(context.openclawBinary, ec)) {
