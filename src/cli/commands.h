@@ -27,7 +27,7 @@ void registerTokenCommands(CLI::App& app, int& exitCode);  // tokens create|list
 void registerRunsCommands(CLI::App& app, int& exitCode);   // runs list|show|diff
 /// cron list|status|show|add|rm|enable|disable|run|runs|health|audit
 void registerCronCommands(CLI::App& app, int& exitCode);
-/// fleet validate|explain|render|preflight|routes|policy
+/// fleet validate|explain|render|preflight|routes|policy|plan|apply|revisions|start|stop|restart|logs|status
 void registerFleetCommands(CLI::App& app, int& exitCode);
 
 }  // namespace talon::cli
