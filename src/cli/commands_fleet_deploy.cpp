@@ -116,6 +116,14 @@ std::string changeMark(fleet::ConfigChange::Kind kind) {
   return "~";
 }
 
+/// True (after printing the error and setting `exitCode`) when `result` holds an error.
+template <typename T>
+bool failed(const Result<T>& result, int& exitCode) {
+  if (result) return false;
+  exitCode = reportFleetError(result.error());
+  return true;
+}
+
 /// Loads the fleet, renders it and builds the units of the selected gateways.
 struct LoadedFleet {
   std::optional<fleet::EffectiveFleet> fleet;
@@ -151,15 +159,9 @@ void registerPlan(CLI::App* group, int& exitCode) {
     auto loaded = loadForDeploy(*o, *d, exitCode);
     if (!loaded) return;
     auto revisions = fleet::RevisionStore::open(loaded->stateDir);
-    if (!revisions) {
-      exitCode = reportFleetError(revisions.error());
-      return;
-    }
+    if (failed(revisions, exitCode)) return;
     auto applied = (*revisions)->lastApplied();
-    if (!applied) {
-      exitCode = reportFleetError(applied.error());
-      return;
-    }
+    if (failed(applied, exitCode)) return;
     std::vector<fleet::RenderedGateway> selected;
     for (const auto& u : loaded->units) {
       for (const auto& r : loaded->renders)
@@ -249,10 +251,7 @@ void registerApply(CLI::App* group, int& exitCode) {
     }
 
     auto revisions = fleet::RevisionStore::open(loaded->stateDir);
-    if (!revisions) {
-      exitCode = reportFleetError(revisions.error());
-      return;
-    }
+    if (failed(revisions, exitCode)) return;
     fleet::ApplyOptions options;
     options.actor = who;
     options.allowDirty = *allowDirty;
@@ -321,15 +320,9 @@ void registerRevisions(CLI::App* group, int& exitCode) {
   addFleetCommonOptions(show, so);
   show->callback([so, sd, id, &exitCode] {
     auto revisions = fleet::RevisionStore::open(deployStateDir(*so, *sd));
-    if (!revisions) {
-      exitCode = reportFleetError(revisions.error());
-      return;
-    }
+    if (failed(revisions, exitCode)) return;
     auto r = (*revisions)->get(*id);
-    if (!r) {
-      exitCode = reportFleetError(r.error());
-      return;
-    }
+    if (failed(r, exitCode)) return;
     if (so->json) {
       printJson(r->toJson());
     } else {
@@ -340,15 +333,9 @@ void registerRevisions(CLI::App* group, int& exitCode) {
   cmd->callback([cmd, o, d, &exitCode] {
     if (cmd->got_subcommand("show")) return;
     auto revisions = fleet::RevisionStore::open(deployStateDir(*o, *d));
-    if (!revisions) {
-      exitCode = reportFleetError(revisions.error());
-      return;
-    }
+    if (failed(revisions, exitCode)) return;
     auto all = (*revisions)->list();
-    if (!all) {
-      exitCode = reportFleetError(all.error());
-      return;
-    }
+    if (failed(all, exitCode)) return;
     if (o->json) {
       json::array a;
       for (const auto& r : *all) a.push_back(r.toJson(false));
@@ -399,15 +386,9 @@ void registerLifecycle(CLI::App* group, int& exitCode, const std::string& name, 
       }
     }
     auto revisions = fleet::RevisionStore::open(loaded->stateDir);
-    if (!revisions) {
-      exitCode = reportFleetError(revisions.error());
-      return;
-    }
+    if (failed(revisions, exitCode)) return;
     auto lock = (*revisions)->lock();
-    if (!lock) {
-      exitCode = reportFleetError(lock.error());
-      return;
-    }
+    if (failed(lock, exitCode)) return;
     json::array results;
     bool ok = true;
     for (auto& u : loaded->units) {
@@ -458,10 +439,7 @@ void registerLogs(CLI::App* group, int& exitCode) {
     }
     auto context = deployContext(loaded->stateDir, *d, o->json);
     auto text = u.deployer->logs(u.target, context, *lines);
-    if (!text) {
-      exitCode = reportFleetError(text.error());
-      return;
-    }
+    if (failed(text, exitCode)) return;
     if (o->json) {
       printJson(json::object{{"gateway", u.target.id}, {"log", *text}});
     } else {
@@ -483,15 +461,9 @@ void registerStatus(CLI::App* group, int& exitCode) {
     auto loaded = loadForDeploy(*o, *d, exitCode);
     if (!loaded) return;
     auto revisions = fleet::RevisionStore::open(loaded->stateDir);
-    if (!revisions) {
-      exitCode = reportFleetError(revisions.error());
-      return;
-    }
+    if (failed(revisions, exitCode)) return;
     auto applied = (*revisions)->lastApplied();
-    if (!applied) {
-      exitCode = reportFleetError(applied.error());
-      return;
-    }
+    if (failed(applied, exitCode)) return;
     auto context = deployContext(loaded->stateDir, *d, o->json);
     auto statuses = fleet::fleetStatus(loaded->units, *applied, context, processEnvironmentValue);
     if (o->json) {
