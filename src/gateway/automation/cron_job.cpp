@@ -213,20 +213,6 @@ Status readPayload(const json::object& o, CronJobSpec& spec) {
 
 }  // namespace
 
-routing::Peer peerOfTarget(std::string_view to) {
-  static constexpr std::pair<std::string_view, routing::PeerKind> kPrefixes[] = {
-      {"user:", routing::PeerKind::kDirect},     {"dm:", routing::PeerKind::kDirect},
-      {"direct:", routing::PeerKind::kDirect},   {"group:", routing::PeerKind::kGroup},
-      {"channel:", routing::PeerKind::kChannel},
-  };
-  for (const auto& [prefix, kind] : kPrefixes) {
-    if (to.size() > prefix.size() && to.substr(0, prefix.size()) == prefix) {
-      return routing::Peer{kind, std::string(to.substr(prefix.size()))};
-    }
-  }
-  return routing::Peer{routing::PeerKind::kDirect, std::string(to)};
-}
-
 Result<config::CronEscalationConfig> CronJobEscalation::over(const config::CronEscalationConfig& global) const {
   config::CronEscalationConfig out = global;
   if (retryInitialMs) out.retryInitialMs = *retryInitialMs;

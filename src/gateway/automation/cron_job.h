@@ -40,10 +40,6 @@ struct CronRoute {
   std::string threadId;
 };
 
-/// The peer a route's `to` names: "<kind>:<id>" with kind user|dm|direct, group or channel, else a direct
-/// peer (as the `send` method reads it).
-routing::Peer peerOfTarget(std::string_view to);
-
 /// A job's own `failureAlert`: absent (inherit cron.failureAlert), `false` (off), or fields that override
 /// the global policy.
 struct CronJobAlert {

@@ -462,7 +462,7 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
       if (!deps.outbound) return done(false, "no outbox is wired");
       channels::OutboundMessage m;
       m.accountId = delivery->accountId;
-      m.peer = peerOfTarget(delivery->to);
+      m.peer = routing::parsePeerTarget(delivery->to);
       if (!delivery->threadId.empty()) m.threadId = delivery->threadId;
       m.text = outcome.text.empty() ? fmt::format("Cron job \"{}\" finished.", jobName) : outcome.text;
       m.runId = runId;
@@ -530,7 +530,7 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
     if (!deps.outbound) return report(false, "no outbox is wired");
     channels::OutboundMessage m;
     m.accountId = route.accountId;
-    m.peer = peerOfTarget(route.to);
+    m.peer = routing::parsePeerTarget(route.to);
     if (!route.threadId.empty()) m.threadId = route.threadId;
     m.text = std::move(text);
     std::string channelId = route.accountId.empty() ? route.channel : route.channel + ":" + route.accountId;

@@ -743,7 +743,7 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
     if (!deps.outbound) return report(false, "no outbox is wired");
     channels::OutboundMessage m;
     m.accountId = s.route.accountId;
-    m.peer = peerOfTarget(s.route.to);
+    m.peer = routing::parsePeerTarget(s.route.to);
     m.text = s.text;
     m.runId = s.runId;
     if (!s.threadId.empty()) m.threadId = s.threadId;

@@ -57,9 +57,9 @@ HeartbeatDelivery heartbeatNoDelivery(std::string reason) {
 HeartbeatDelivery heartbeatDeliverTo(std::string channel, std::string to, std::string accountId,
                                      const std::optional<store::SessionRouteRecord>& last) {
   HeartbeatDelivery d;
-  d.kind = peerOfTarget(to).kind;
-  if (last && last->channel == channel && peerOfTarget(last->to).id == peerOfTarget(to).id &&
-      peerOfTarget(last->to).kind == d.kind) {
+  d.kind = routing::parsePeerTarget(to).kind;
+  if (last && last->channel == channel && routing::parsePeerTarget(last->to).id == routing::parsePeerTarget(to).id &&
+      routing::parsePeerTarget(last->to).kind == d.kind) {
     d.threadId = last->threadId;
   }
   d.channel = std::move(channel);
@@ -95,7 +95,7 @@ HeartbeatDelivery resolveHeartbeatOwner(const HeartbeatTargetInputs& in, const s
         const std::string entry = trimWhitespace(raw);
         if (!isConcreteOwnerEntry(entry)) continue;
         auto id = heartbeatOwnerIdOn(in.channels, c->id, entry);
-        if (!id || id->empty() || peerOfTarget(*id).kind != routing::PeerKind::kDirect) continue;
+        if (!id || id->empty() || routing::parsePeerTarget(*id).kind != routing::PeerKind::kDirect) continue;
         return route(*c, *id);
       }
     }
@@ -116,7 +116,7 @@ HeartbeatDelivery resolveHeartbeatOwner(const HeartbeatTargetInputs& in, const s
       auto id = heartbeatOwnerIdOn(in.channels, c->id, entry);
       if (!id || id->empty()) continue;
       // OpenClaw takes the channel's first concrete entry; it must be a direct peer.
-      if (peerOfTarget(*id).kind != routing::PeerKind::kDirect) break;
+      if (routing::parsePeerTarget(*id).kind != routing::PeerKind::kDirect) break;
       return route(*c, *id);
     }
   }

@@ -22,25 +22,11 @@
 #include "gateway/channels/outbound_dispatcher.h"
 #include "gateway/methods/builtin_methods.h"
 #include "gateway/routing/id_normalization.h"
+#include "gateway/routing/inbound_message.h"
 #include "security/audit_sink.h"
 
 namespace talon::gateway::methods {
 namespace {
-
-/// The peer a `to` names (see the file comment).
-routing::Peer peerOf(std::string_view to) {
-  static constexpr std::pair<std::string_view, routing::PeerKind> kPrefixes[] = {
-      {"user:", routing::PeerKind::kDirect},     {"dm:", routing::PeerKind::kDirect},
-      {"direct:", routing::PeerKind::kDirect},   {"group:", routing::PeerKind::kGroup},
-      {"channel:", routing::PeerKind::kChannel},
-  };
-  for (const auto& [prefix, kind] : kPrefixes) {
-    if (to.size() > prefix.size() && to.substr(0, prefix.size()) == prefix) {
-      return routing::Peer{kind, std::string(to.substr(prefix.size()))};
-    }
-  }
-  return routing::Peer{routing::PeerKind::kDirect, std::string(to)};
-}
 
 /// The running channel id for (channel, accountId). Errors: kInvalidArgument as OpenClaw words them.
 Result<std::string> resolveChannel(const channels::ChannelSet& set, const std::optional<std::string>& channel,
@@ -121,7 +107,7 @@ Status registerSendMethods(MethodRegistry& registry, const GatewayServices& serv
 
          channels::OutboundMessage m;
          m.accountId = accountId.value_or("");
-         m.peer = peerOf(to);
+         m.peer = routing::parsePeerTarget(to);
          if (auto t = getString(call.params, "threadId"); t && !t->empty()) m.threadId = std::string(*t);
          m.text = text;
 

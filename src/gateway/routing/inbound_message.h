@@ -28,9 +28,9 @@ struct Peer {
   std::string id;  // the channel's id, as sent (case is significant for binding matches)
 };
 
-/// The peer a target's `to` names (the `send` method, alert targets, cron announce delivery, channel
-/// probes): "<kind>:<id>" with kind user|dm|direct, group or channel; anything else is a direct peer
-/// with `to` as its id.
+/// The peer a target's `to` names (the `send` method, alert targets, cron announce delivery, heartbeat
+/// targets, channel probes): "<kind>:<id>" with kind user|dm|direct, group or channel; anything else
+/// (a bare id, or a prefix with nothing after it) is a direct peer with `to` as its id.
 Peer parsePeerTarget(std::string_view to);
 
 /// One inbound message. `channel` and `accountId` are taken as sent and normalised by routing.
