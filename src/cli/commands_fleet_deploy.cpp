@@ -124,6 +124,17 @@ bool failed(const Result<T>& result, int& exitCode) {
   return true;
 }
 
+/// What the fleet state dir's revisions last applied to each gateway, or nullopt after reporting why it
+/// cannot be read.
+std::optional<std::map<std::string, fleet::AppliedGateway>> lastApplied(const std::filesystem::path& stateDir,
+                                                                        int& exitCode) {
+  auto revisions = fleet::RevisionStore::open(stateDir);
+  if (failed(revisions, exitCode)) return std::nullopt;
+  auto applied = (*revisions)->lastApplied();
+  if (failed(applied, exitCode)) return std::nullopt;
+  return std::move(*applied);
+}
+
 /// Loads the fleet, renders it and builds the units of the selected gateways.
 struct LoadedFleet {
   std::optional<fleet::EffectiveFleet> fleet;
@@ -158,10 +169,8 @@ void registerPlan(CLI::App* group, int& exitCode) {
   cmd->callback([o, d, &exitCode] {
     auto loaded = loadForDeploy(*o, *d, exitCode);
     if (!loaded) return;
-    auto revisions = fleet::RevisionStore::open(loaded->stateDir);
-    if (failed(revisions, exitCode)) return;
-    auto applied = (*revisions)->lastApplied();
-    if (failed(applied, exitCode)) return;
+    auto applied = lastApplied(loaded->stateDir, exitCode);
+    if (!applied) return;
     std::vector<fleet::RenderedGateway> selected;
     for (const auto& u : loaded->units) {
       for (const auto& r : loaded->renders)
@@ -460,10 +469,8 @@ void registerStatus(CLI::App* group, int& exitCode) {
   cmd->callback([o, d, &exitCode] {
     auto loaded = loadForDeploy(*o, *d, exitCode);
     if (!loaded) return;
-    auto revisions = fleet::RevisionStore::open(loaded->stateDir);
-    if (failed(revisions, exitCode)) return;
-    auto applied = (*revisions)->lastApplied();
-    if (failed(applied, exitCode)) return;
+    auto applied = lastApplied(loaded->stateDir, exitCode);
+    if (!applied) return;
     auto context = deployContext(loaded->stateDir, *d, o->json);
     auto statuses = fleet::fleetStatus(loaded->units, *applied, context, processEnvironmentValue);
     if (o->json) {
