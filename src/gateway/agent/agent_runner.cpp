@@ -207,6 +207,9 @@ class AgentRunner::Impl : public std::enable_shared_from_this<AgentRunner::Impl>
   void dispatch(std::vector<TurnPtr>& toStart);
   /// drain()'s grace has passed: abort whatever is left.
   void abortAll(std::string_view stopReason);
+  /// ~AgentRunner: detaches every queued or running turn (Turn::detach) and drops the drain waiters
+  /// uncalled, so that nothing the runner holds keeps a turn alive, nor a turn the runner.
+  void detachAll();
 
   /// The session's state, from the cache or the store. Blocking (SQLite): call on the blocking pool.
   Result<SessionStatePtr> loadSession(const std::string& sessionKey, const std::string& agentId);
@@ -297,9 +300,14 @@ class AgentRunner::Impl::Turn : public std::enable_shared_from_this<Turn> {
   bool requestStop(Ending ending);
   /// Ends a turn that never started (aborted while queued): events and onDone, nothing stored.
   void endQueued(std::string_view stopReason);
+  /// Lets go of the turn silently (the runner is being destroyed): no further event, store write or
+  /// onDone; its model call, approval and timers are cancelled and released, and every later callback
+  /// (a late model answer, a gate decision, a tool result) is ignored.
+  void detach();
 
  private:
   void publish(std::string name, std::string payload) {
+    if (detached_) return;
     impl_->bus_.publish(GatewayEvent{std::move(name), req_.sessionKey, req_.runId,
                                      std::make_shared<const std::string>(std::move(payload))});
   }
@@ -382,6 +390,7 @@ class AgentRunner::Impl::Turn : public std::enable_shared_from_this<Turn> {
   bool stopped_ = false;                // requestStop() succeeded: the turn ends early
   Ending ending_;                       // set by commit()
   std::atomic<bool> cancelled_{false};  // ToolContext::cancelled of this turn's tool calls
+  std::atomic<bool> detached_{false};   // detach(): the runner is gone, the turn does nothing more
   TimerHandlePtr deadlineTimer_;
   RunEventEncoder events_;
   SessionStatePtr session_;
@@ -454,6 +463,7 @@ void AgentRunner::Impl::Turn::announceQueued() {
 }
 
 void AgentRunner::Impl::Turn::begin() {
+  if (detached_) return;
   if (req_.onStart) req_.onStart();
   Lock lk(mu_);
   startedMs_ = impl_->clock_->nowMs();
@@ -667,6 +677,7 @@ int64_t AgentRunner::Impl::Turn::budgetLocked() const {
 }
 
 void AgentRunner::Impl::Turn::startCompaction(Lock& lk, std::string reason, std::optional<Error> overflow) {
+  if (detached_) return;
   compactionReason_ = std::move(reason);
   overflowError_ = std::move(overflow);
   compactionTokensBefore_ = requestTokensLocked();
@@ -703,10 +714,14 @@ void AgentRunner::Impl::Turn::startCompaction(Lock& lk, std::string reason, std:
   spdlog::info("run {}: compacting session {} ({}; about {} tokens; {} entries summarised by {})", req_.runId,
                req_.sessionKey, compactionReason_, compactionTokensBefore_, entries.size(), compactionModel_);
   const uint64_t gen = ++callGen_;
-  auto self = shared_from_this();
+  // The call holds the turn weakly (the runner's turns_ keeps it alive until it ends), so a provider
+  // that keeps a cancelled call's handlers does not tie the turn and the runner in a cycle.
+  std::weak_ptr<Turn> weak = weak_from_this();
   ModelStreamHandlers handlers;
   handlers.onTextDelta = [](std::string_view) {};
-  handlers.onComplete = [self, gen](Result<ModelResponse> result) { self->onCompactionDone(gen, std::move(result)); };
+  handlers.onComplete = [weak, gen](Result<ModelResponse> result) {
+    if (auto self = weak.lock()) self->onCompactionDone(gen, std::move(result));
+  };
   lk.unlock();
   ModelCallPtr call = provider->stream(std::move(request), std::move(handlers));
   lk.lock();
@@ -769,6 +784,7 @@ void AgentRunner::Impl::Turn::onCompactionDone(uint64_t gen, Result<ModelRespons
 
 void AgentRunner::Impl::Turn::onCompactionStored(Status stored, store::CompactionRecord record) {
   Lock lk(mu_);
+  if (detached_) return;
   if (stored) {
     session_->compaction = std::move(record);  // in force for later turns, even if this one ended
     countSessionBytes(*session_);
@@ -833,6 +849,7 @@ void AgentRunner::Impl::Turn::afterCompaction(Lock& lk, std::optional<Error> err
 }
 
 void AgentRunner::Impl::Turn::callModel(Lock& lk) {
+  if (detached_) return;
   if (steps_ >= impl_->options_.maxSteps) {
     auto text = "run stopped after " + std::to_string(steps_) + " model calls (step limit)";
     return commit(lk, failedEnding(Error(ErrorCode::kResourceExhausted, text, text), "max_steps"));
@@ -870,10 +887,14 @@ void AgentRunner::Impl::Turn::callModel(Lock& lk) {
     request.traceparent = protocol::formatTraceparent(*req_.trace, callSpanId_);
   }
   const uint64_t gen = ++callGen_;
-  auto self = shared_from_this();
+  std::weak_ptr<Turn> weak = weak_from_this();  // weakly, as in startCompaction
   ModelStreamHandlers handlers;
-  handlers.onTextDelta = [self, gen](std::string_view piece) { self->onModelDelta(gen, piece); };
-  handlers.onComplete = [self, gen](Result<ModelResponse> result) { self->onModelDone(gen, std::move(result)); };
+  handlers.onTextDelta = [weak, gen](std::string_view piece) {
+    if (auto self = weak.lock()) self->onModelDelta(gen, piece);
+  };
+  handlers.onComplete = [weak, gen](Result<ModelResponse> result) {
+    if (auto self = weak.lock()) self->onModelDone(gen, std::move(result));
+  };
   auto provider = provider_;
   callStarted_ = impl_->clock_->steadyNow();
   lk.unlock();
@@ -1201,6 +1222,7 @@ void AgentRunner::Impl::Turn::onRetryTimer(uint64_t gen) {
 }
 
 void AgentRunner::Impl::Turn::nextTool(Lock& lk) {
+  if (detached_) return;
   for (;;) {
     if (toolIndex_ >= calls_.size()) return callModel(lk);
     const ToolCall& call = calls_[toolIndex_];
@@ -1224,10 +1246,11 @@ void AgentRunner::Impl::Turn::nextTool(Lock& lk) {
     pendingArgs_ = std::move(*args);
     const uint64_t gen = ++toolGen_;
     awaitingGate_ = true;
-    auto self = shared_from_this();
+    std::weak_ptr<Turn> weak = weak_from_this();  // weakly, as the model call's handlers
     lk.unlock();
-    auto pending = impl_->gate_->check(
-        request, [self, gen](tools::GateDecision decision) { self->onGateDecision(gen, std::move(decision)); });
+    auto pending = impl_->gate_->check(request, [weak, gen](tools::GateDecision decision) {
+      if (auto self = weak.lock()) self->onGateDecision(gen, std::move(decision));
+    });
     lk.lock();
     if (toolGen_ == gen && awaitingGate_) {
       // No answer yet: the turn pauses here, holding no thread, until the gate decides.
@@ -1302,8 +1325,8 @@ void AgentRunner::Impl::Turn::recordToolLocked(const ToolCall& call, const tools
 
 bool AgentRunner::Impl::Turn::requestStop(Ending ending) {
   Lock lk(mu_);
-  if (stop_ || state_ == TurnState::kCommit || state_ == TurnState::kDeliver || state_ == TurnState::kDone ||
-      state_ == TurnState::kFailed || state_ == TurnState::kAborted) {
+  if (detached_ || stop_ || state_ == TurnState::kCommit || state_ == TurnState::kDeliver ||
+      state_ == TurnState::kDone || state_ == TurnState::kFailed || state_ == TurnState::kAborted) {
     return false;
   }
   cancelled_.store(true);
@@ -1344,7 +1367,8 @@ bool AgentRunner::Impl::Turn::requestStop(Ending ending) {
 }
 
 void AgentRunner::Impl::Turn::commit(Lock& lk, Ending ending) {
-  flushLiveTextLocked();  // the pending text goes out before the terminal event (OpenClaw emitChatTerminal)
+  if (detached_) return lk.unlock();  // nothing is stored for a detached turn
+  flushLiveTextLocked();              // the pending text goes out before the terminal event (OpenClaw emitChatTerminal)
   if (deadlineTimer_) deadlineTimer_->cancel();
   if (retryTimer_) {
     retryTimer_->cancel();
@@ -1450,6 +1474,7 @@ TurnOutcome AgentRunner::Impl::Turn::outcomeLocked() const {
 
 void AgentRunner::Impl::Turn::deliver(Status committed) {
   Lock lk(mu_);
+  if (detached_) return;
   setStateLocked(TurnState::kDeliver);
   if (!committed && ending_.terminal == TurnState::kDone) {
     // The answer exists but could not be made durable: report the run as failed, never as final.
@@ -1506,6 +1531,7 @@ void AgentRunner::Impl::Turn::endQueued(std::string_view stopReason) {
   TurnOutcome outcome;
   {
     Lock lk(mu_);
+    if (detached_) return;
     ending_ = abortedEnding(stopReason);
     auto now = impl_->clock_->nowMs();
     publish("chat", events_.chatAborted(stopReason, {}, now));
@@ -1555,6 +1581,46 @@ Status AgentRunner::Impl::submit(TurnRequest request) {
 void AgentRunner::Impl::dispatch(std::vector<TurnPtr>& toStart) {
   for (auto& t : toStart) ex_.blocking([t] { t->begin(); });
   toStart.clear();
+}
+
+void AgentRunner::Impl::Turn::detach() {
+  ModelCallPtr call;
+  tools::PendingDecisionPtr approval;
+  std::vector<TimerHandlePtr> timers;
+  {
+    std::lock_guard lock(mu_);
+    detached_ = true;
+    cancelled_ = true;  // a tool still running sees ToolContext::cancelled
+    ++callGen_;         // a late model answer or retry timer is stale
+    ++toolGen_;         // so is a late gate decision or tool result
+    call = std::move(call_);
+    approval = std::move(approval_);
+    for (auto* timer : {&deadlineTimer_, &retryTimer_, &flushTimer_}) {
+      if (*timer) timers.push_back(std::move(*timer));
+    }
+  }
+  if (call) call->cancel();
+  if (approval) approval->cancel();
+  for (auto& timer : timers) timer->cancel();
+}
+
+void AgentRunner::Impl::detachAll() {
+  std::vector<TurnPtr> turns;
+  std::vector<std::function<void()>> waiters;  // dropped uncalled
+  TimerHandlePtr drainTimer;
+  {
+    std::lock_guard lock(mu_);
+    turns.reserve(turns_.size());
+    for (auto& [runId, turn] : turns_) turns.push_back(turn);
+    turns_.clear();
+    lanes_.clear();
+    ready_.clear();
+    queuedCount_ = 0;
+    waiters.swap(drainWaiters_);
+    drainTimer = std::move(drainTimer_);
+  }
+  if (drainTimer) drainTimer->cancel();
+  for (auto& turn : turns) turn->detach();
 }
 
 void AgentRunner::Impl::startOrQueueLocked(const TurnPtr& turn, std::vector<TurnPtr>& toStart) {
@@ -2026,7 +2092,7 @@ Result<std::unique_ptr<AgentRunner>> AgentRunner::create(AgentRunnerOptions opti
 }
 
 AgentRunner::AgentRunner(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
-AgentRunner::~AgentRunner() = default;
+AgentRunner::~AgentRunner() { impl_->detachAll(); }
 Status AgentRunner::submit(TurnRequest request) { return impl_->submit(std::move(request)); }
 Result<AbortResult> AgentRunner::abort(const std::string& runId, const std::string& sessionKey,
                                        std::string_view stopReason) {

@@ -285,6 +285,10 @@ class AgentRunner {
                                                      std::shared_ptr<tools::ToolRegistry> tools, store::Store& store,
                                                      EventBus& bus, Executors executors, ClockPtr clock,
                                                      tools::ToolGatePtr gate = nullptr);
+  /// Lets go of every turn still queued or running, silently: no event, store write or onDone follows
+  /// (drain() first for a clean stop); their model calls and approvals are cancelled. Destroy the runner
+  /// after its executors have stopped running its tasks (a turn's blocking step already in progress may
+  /// still read the store until it returns).
   ~AgentRunner();
 
   /// Queues a turn in its session's lane. Errors (returned at once, nothing queued): kNotFound for an
