@@ -3,6 +3,8 @@
 // fleet state dir (--state-dir, TALON_FLEET_STATE_DIR, else <inventory dir>/.talon-fleet) holds the
 // revisions, the process provider's pid and log files and the fleet's audit chain (the state store of
 // that dir: `TALON_STATE_DIR=<fleet state dir> talon audit list|verify`).
+#include "cli/commands_fleet_deploy.h"
+
 #include <pwd.h>
 #include <unistd.h>
 
@@ -27,15 +29,6 @@
 #endif
 
 namespace talon::cli {
-
-namespace {
-
-/// The options of the commands that use the fleet state dir.
-struct FleetDeployOptions {
-  std::string stateDir;
-  std::string gateway;
-  double timeoutSeconds = 120;
-};
 
 void addStateDirOption(CLI::App* cmd, const std::shared_ptr<FleetDeployOptions>& d) {
   cmd->add_option("--state-dir", d->stateDir,
@@ -84,8 +77,6 @@ fleet::DeployContext deployContext(const std::filesystem::path& stateDir, const 
   return c;
 }
 
-/// Appends a fleet action to the fleet state dir's audit chain. A failure to audit is reported and
-/// turns the command's exit code into an error: an unaudited deploy is not a success.
 int auditFleetAction(const std::filesystem::path& stateDir, security::AuditEvent event, int exitCode) {
   store::SqliteStoreOptions options;
   options.path = gateway::storePathFor(stateDir);
@@ -103,6 +94,39 @@ int auditFleetAction(const std::filesystem::path& stateDir, security::AuditEvent
   }
   return exitCode;
 }
+
+std::optional<LoadedFleet> loadForDeploy(const FleetOptions& o, const FleetDeployOptions& d, int& exitCode) {
+  LoadedFleet out;
+  out.fleet = loadFleetInventory(o, exitCode);
+  if (!out.fleet) return std::nullopt;
+  auto selected = fleet::selectGateways(*out.fleet, d.gateway);
+  if (!selected) {
+    exitCode = reportFleetError(selected.error());
+    return std::nullopt;
+  }
+  out.renders = fleet::renderFleet(*out.fleet);
+  out.units = fleet::deployUnits(*out.fleet, out.renders, *selected);
+  out.stateDir = deployStateDir(o, d);
+  return out;
+}
+
+fleet::PreflightReport deployPreflight(const LoadedFleet& loaded, const fleet::DeployContext& context,
+                                       bool checkHostPorts) {
+  // Preflight over the whole fleet; ports held by the fleet's own running gateways are not "in use".
+  fleet::PreflightOptions preflightOptions;
+  preflightOptions.checkHostPorts = checkHostPorts;
+  auto all = fleet::selectGateways(*loaded.fleet, "");
+  auto allUnits = fleet::deployUnits(*loaded.fleet, loaded.renders, *all);
+  for (auto& u : allUnits) {
+    if (!u.deployer) continue;
+    auto st = u.deployer->status(u.target, context);
+    if (st.state == fleet::ProcessState::kRunning || st.state == fleet::ProcessState::kDegraded)
+      preflightOptions.runningGateways.insert(u.target.id);
+  }
+  return fleet::runPreflight(*loaded.fleet, loaded.renders, preflightOptions);
+}
+
+namespace {
 
 std::string changeMark(fleet::ConfigChange::Kind kind) {
   switch (kind) {
@@ -133,29 +157,6 @@ std::optional<std::map<std::string, fleet::AppliedGateway>> lastApplied(const st
   auto applied = (*revisions)->lastApplied();
   if (failed(applied, exitCode)) return std::nullopt;
   return std::move(*applied);
-}
-
-/// Loads the fleet, renders it and builds the units of the selected gateways.
-struct LoadedFleet {
-  std::optional<fleet::EffectiveFleet> fleet;
-  std::vector<fleet::RenderedGateway> renders;
-  std::vector<fleet::DeployUnit> units;
-  std::filesystem::path stateDir;
-};
-
-std::optional<LoadedFleet> loadForDeploy(const FleetOptions& o, const FleetDeployOptions& d, int& exitCode) {
-  LoadedFleet out;
-  out.fleet = loadFleetInventory(o, exitCode);
-  if (!out.fleet) return std::nullopt;
-  auto selected = fleet::selectGateways(*out.fleet, d.gateway);
-  if (!selected) {
-    exitCode = reportFleetError(selected.error());
-    return std::nullopt;
-  }
-  out.renders = fleet::renderFleet(*out.fleet);
-  out.units = fleet::deployUnits(*out.fleet, out.renders, *selected);
-  out.stateDir = deployStateDir(o, d);
-  return out;
 }
 
 void registerPlan(CLI::App* group, int& exitCode) {
@@ -233,20 +234,7 @@ void registerApply(CLI::App* group, int& exitCode) {
     event.target = d->gateway.empty() ? "fleet" : "gateway:" + d->gateway;
     event.details["inventory"] = loaded->fleet->inventory().path().string();
 
-    // Preflight over the whole fleet; ports held by the fleet's own running gateways are not "in use".
-    fleet::PreflightOptions preflightOptions;
-    preflightOptions.checkHostPorts = !*noHostCheck;
-    {
-      auto all = fleet::selectGateways(*loaded->fleet, "");
-      auto allUnits = fleet::deployUnits(*loaded->fleet, loaded->renders, *all);
-      for (auto& u : allUnits) {
-        if (!u.deployer) continue;
-        auto st = u.deployer->status(u.target, context);
-        if (st.state == fleet::ProcessState::kRunning || st.state == fleet::ProcessState::kDegraded)
-          preflightOptions.runningGateways.insert(u.target.id);
-      }
-    }
-    auto report = fleet::runPreflight(*loaded->fleet, loaded->renders, preflightOptions);
+    auto report = deployPreflight(*loaded, context, !*noHostCheck);
     if (!report.ok()) {
       for (const auto& f : report.findings) {
         if (f.isError())
@@ -500,6 +488,7 @@ void registerStatus(CLI::App* group, int& exitCode) {
 }  // namespace
 
 void registerFleetDeployCommands(CLI::App* group, int& exitCode) {
+  registerFleetRolloutCommands(group, exitCode);
   registerPlan(group, exitCode);
   registerApply(group, exitCode);
   registerRevisions(group, exitCode);
