@@ -289,13 +289,15 @@ void registerApply(CLI::App* group, int& exitCode) {
 }
 
 void printRevision(const fleet::DeploymentRevision& r) {
-  std::cout << "revision " << r.id << "\n  time:      " << formatRfc3339Ms(r.timeMs) << "\n  actor:     " << r.actor
+  std::cout << "revision " << r.id << " (" << r.kind << (r.note.empty() ? "" : ": " + r.note)
+            << ")\n  time:      " << formatRfc3339Ms(r.timeMs) << "\n  actor:     " << r.actor
             << "\n  inventory: " << r.inventoryPath << "\n  git:       "
             << (r.git ? (r.git->commit.empty() ? "(no commit)" : r.git->commit) + (r.git->dirty ? " (dirty)" : "")
                       : std::string("(not a git repository)"))
             << "\n";
   for (const auto& g : r.gateways) {
-    std::cout << "  gateway " << g.id << " (" << g.runtime << ", " << g.provider << ")"
+    std::cout << "  gateway " << g.id << " (" << g.runtime << (g.version.empty() ? "" : " " + g.version) << ", "
+              << g.provider << ")"
               << (g.previousRevision ? ", previous revision " + std::to_string(*g.previousRevision) : ", first apply")
               << "\n    " << g.configPath << " sha256 " << g.sha256 << "\n";
     for (const auto& c : g.changes) std::cout << "    " << changeMark(c.kind) << " " << c.path << "\n";
@@ -343,11 +345,11 @@ void registerRevisions(CLI::App* group, int& exitCode) {
         std::string gateways;
         for (const auto& g : r.gateways) gateways += (gateways.empty() ? "" : ",") + g.id;
         rows.push_back(
-            {std::to_string(r.id), formatUtcForDisplay(r.timeMs), r.actor, gateways,
+            {std::to_string(r.id), r.kind, formatUtcForDisplay(r.timeMs), r.actor, gateways,
              r.git ? (r.git->commit.empty() ? "-" : r.git->commit.substr(0, 12)) + (r.git->dirty ? "+dirty" : "")
                    : "-"});
       }
-      printTable({"ID", "TIME", "ACTOR", "GATEWAYS", "COMMIT"}, rows);
+      printTable({"ID", "KIND", "TIME", "ACTOR", "GATEWAYS", "COMMIT"}, rows);
     }
     exitCode = 0;
   });

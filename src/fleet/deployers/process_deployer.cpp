@@ -70,7 +70,8 @@ class ProcessDeployer final : public Deployer {
     }
     ApplyAction action = ApplyAction::kStarted;
     if (*running) {
-      progress(context, target.id + ": config changed, restarting (pid " + std::to_string((*running)->pid) + ")");
+      progress(context,
+               target.id + ": config or version changed, restarting (pid " + std::to_string((*running)->pid) + ")");
       if (auto s = stopProcess(target, context, **running); !s) return fail(s.error());
       action = ApplyAction::kRestarted;
     }
