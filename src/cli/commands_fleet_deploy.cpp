@@ -475,9 +475,11 @@ void registerStatus(CLI::App* group, int& exitCode) {
                         s.runtimeStatus.pid ? std::to_string(*s.runtimeStatus.pid) : "-",
                         rz.status != 0 ? std::to_string(rz.status) : "-",
                         s.healthChecked ? (s.healthOk ? "ok" : "failed") : "-",
-                        s.appliedRevision ? std::to_string(*s.appliedRevision) : "-", s.drift});
+                        s.appliedRevision ? std::to_string(*s.appliedRevision) : "-",
+                        s.appliedVersion.empty() ? "-" : s.appliedVersion, s.drift});
       }
-      printTable({"GATEWAY", "RUNTIME", "PROVIDER", "STATE", "PID", "READYZ", "HEALTH", "REVISION", "DRIFT"}, rows);
+      printTable({"GATEWAY", "RUNTIME", "PROVIDER", "STATE", "PID", "READYZ", "HEALTH", "REVISION", "VERSION", "DRIFT"},
+                 rows);
       for (const auto& s : statuses) {
         if (!s.runtimeStatus.detail.empty()) std::cout << "\n" << s.id << ": " << s.runtimeStatus.detail << "\n";
         if (!s.healthChecked && !s.healthError.empty()) std::cout << s.id << ": health " << s.healthError << "\n";

@@ -219,6 +219,7 @@ json::object GatewayStatus::toJson() const {
   if (appliedRevision) {
     j["appliedRevision"] = *appliedRevision;
     j["appliedSha256"] = appliedSha256;
+    if (!appliedVersion.empty()) j["appliedVersion"] = appliedVersion;
   }
   if (!deployedSha256.empty()) j["deployedSha256"] = deployedSha256;
   j["drift"] = drift;
@@ -270,6 +271,7 @@ std::vector<GatewayStatus> fleetStatus(std::vector<DeployUnit>& units,
     } else {
       s.appliedRevision = it->second.revision;
       s.appliedSha256 = it->second.gateway.sha256;
+      s.appliedVersion = it->second.gateway.version;
       s.drift = !onDisk ? "missing" : s.deployedSha256 == s.appliedSha256 ? "in-sync" : "drifted";
     }
     out.push_back(std::move(s));

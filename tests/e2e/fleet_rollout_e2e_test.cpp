@@ -176,6 +176,7 @@ class FleetRolloutE2E : public ::testing::Test {
       EXPECT_EQ(s.at("state"), "running") << toJson(s);
       EXPECT_EQ(s.at("health").at("ok"), true) << toJson(s);
       EXPECT_EQ(s.at("appliedRevision"), id == "gw-a" ? 2 : 3);
+      EXPECT_EQ(s.at("appliedVersion"), "2.0.0");
       pids[id] = s.at("pid").as_int64();
       if (argv0) EXPECT_EQ(fleetRolloutArgv0(pids[id]), good.string()) << id;
     }
@@ -206,6 +207,7 @@ class FleetRolloutE2E : public ::testing::Test {
     EXPECT_EQ(after["gw-a"].at("state"), "running") << toJson(after["gw-a"]);
     EXPECT_EQ(after["gw-a"].at("health").at("ok"), true);
     EXPECT_EQ(after["gw-a"].at("appliedRevision"), 4);
+    EXPECT_EQ(after["gw-a"].at("appliedVersion"), "2.0.0");
     if (argv0) EXPECT_EQ(fleetRolloutArgv0(after["gw-a"].at("pid").as_int64()), good.string());
     for (const char* id : {"gw-b", "gw-c"}) {
       EXPECT_EQ(after[id].at("pid"), pids[id]) << id << " was touched";
