@@ -3,6 +3,8 @@
 // fleet state dir (--state-dir, TALON_FLEET_STATE_DIR, else <inventory dir>/.talon-fleet) holds the
 // revisions, the process provider's pid and log files and the fleet's audit chain (the state store of
 // that dir: `TALON_STATE_DIR=<fleet state dir> talon audit list|verify`).
+#include "cli/commands_fleet_deploy.h"
+
 #include <pwd.h>
 #include <unistd.h>
 
@@ -27,15 +29,6 @@
 #endif
 
 namespace talon::cli {
-
-namespace {
-
-/// The options of the commands that use the fleet state dir.
-struct FleetDeployOptions {
-  std::string stateDir;
-  std::string gateway;
-  double timeoutSeconds = 120;
-};
 
 void addStateDirOption(CLI::App* cmd, const std::shared_ptr<FleetDeployOptions>& d) {
   cmd->add_option("--state-dir", d->stateDir,
@@ -84,8 +77,6 @@ fleet::DeployContext deployContext(const std::filesystem::path& stateDir, const 
   return c;
 }
 
-/// Appends a fleet action to the fleet state dir's audit chain. A failure to audit is reported and
-/// turns the command's exit code into an error: an unaudited deploy is not a success.
 int auditFleetAction(const std::filesystem::path& stateDir, security::AuditEvent event, int exitCode) {
   store::SqliteStoreOptions options;
   options.path = gateway::storePathFor(stateDir);
@@ -103,6 +94,39 @@ int auditFleetAction(const std::filesystem::path& stateDir, security::AuditEvent
   }
   return exitCode;
 }
+
+std::optional<LoadedFleet> loadForDeploy(const FleetOptions& o, const FleetDeployOptions& d, int& exitCode) {
+  LoadedFleet out;
+  out.fleet = loadFleetInventory(o, exitCode);
+  if (!out.fleet) return std::nullopt;
+  auto selected = fleet::selectGateways(*out.fleet, d.gateway);
+  if (!selected) {
+    exitCode = reportFleetError(selected.error());
+    return std::nullopt;
+  }
+  out.renders = fleet::renderFleet(*out.fleet);
+  out.units = fleet::deployUnits(*out.fleet, out.renders, *selected);
+  out.stateDir = deployStateDir(o, d);
+  return out;
+}
+
+fleet::PreflightReport deployPreflight(const LoadedFleet& loaded, const fleet::DeployContext& context,
+                                       bool checkHostPorts) {
+  // Preflight over the whole fleet; ports held by the fleet's own running gateways are not "in use".
+  fleet::PreflightOptions preflightOptions;
+  preflightOptions.checkHostPorts = checkHostPorts;
+  auto all = fleet::selectGateways(*loaded.fleet, "");
+  auto allUnits = fleet::deployUnits(*loaded.fleet, loaded.renders, *all);
+  for (auto& u : allUnits) {
+    if (!u.deployer) continue;
+    auto st = u.deployer->status(u.target, context);
+    if (st.state == fleet::ProcessState::kRunning || st.state == fleet::ProcessState::kDegraded)
+      preflightOptions.runningGateways.insert(u.target.id);
+  }
+  return fleet::runPreflight(*loaded.fleet, loaded.renders, preflightOptions);
+}
+
+namespace {
 
 std::string changeMark(fleet::ConfigChange::Kind kind) {
   switch (kind) {
@@ -133,29 +157,6 @@ std::optional<std::map<std::string, fleet::AppliedGateway>> lastApplied(const st
   auto applied = (*revisions)->lastApplied();
   if (failed(applied, exitCode)) return std::nullopt;
   return std::move(*applied);
-}
-
-/// Loads the fleet, renders it and builds the units of the selected gateways.
-struct LoadedFleet {
-  std::optional<fleet::EffectiveFleet> fleet;
-  std::vector<fleet::RenderedGateway> renders;
-  std::vector<fleet::DeployUnit> units;
-  std::filesystem::path stateDir;
-};
-
-std::optional<LoadedFleet> loadForDeploy(const FleetOptions& o, const FleetDeployOptions& d, int& exitCode) {
-  LoadedFleet out;
-  out.fleet = loadFleetInventory(o, exitCode);
-  if (!out.fleet) return std::nullopt;
-  auto selected = fleet::selectGateways(*out.fleet, d.gateway);
-  if (!selected) {
-    exitCode = reportFleetError(selected.error());
-    return std::nullopt;
-  }
-  out.renders = fleet::renderFleet(*out.fleet);
-  out.units = fleet::deployUnits(*out.fleet, out.renders, *selected);
-  out.stateDir = deployStateDir(o, d);
-  return out;
 }
 
 void registerPlan(CLI::App* group, int& exitCode) {
@@ -233,20 +234,7 @@ void registerApply(CLI::App* group, int& exitCode) {
     event.target = d->gateway.empty() ? "fleet" : "gateway:" + d->gateway;
     event.details["inventory"] = loaded->fleet->inventory().path().string();
 
-    // Preflight over the whole fleet; ports held by the fleet's own running gateways are not "in use".
-    fleet::PreflightOptions preflightOptions;
-    preflightOptions.checkHostPorts = !*noHostCheck;
-    {
-      auto all = fleet::selectGateways(*loaded->fleet, "");
-      auto allUnits = fleet::deployUnits(*loaded->fleet, loaded->renders, *all);
-      for (auto& u : allUnits) {
-        if (!u.deployer) continue;
-        auto st = u.deployer->status(u.target, context);
-        if (st.state == fleet::ProcessState::kRunning || st.state == fleet::ProcessState::kDegraded)
-          preflightOptions.runningGateways.insert(u.target.id);
-      }
-    }
-    auto report = fleet::runPreflight(*loaded->fleet, loaded->renders, preflightOptions);
+    auto report = deployPreflight(*loaded, context, !*noHostCheck);
     if (!report.ok()) {
       for (const auto& f : report.findings) {
         if (f.isError())
@@ -301,13 +289,15 @@ void registerApply(CLI::App* group, int& exitCode) {
 }
 
 void printRevision(const fleet::DeploymentRevision& r) {
-  std::cout << "revision " << r.id << "\n  time:      " << formatRfc3339Ms(r.timeMs) << "\n  actor:     " << r.actor
+  std::cout << "revision " << r.id << " (" << r.kind << (r.note.empty() ? "" : ": " + r.note)
+            << ")\n  time:      " << formatRfc3339Ms(r.timeMs) << "\n  actor:     " << r.actor
             << "\n  inventory: " << r.inventoryPath << "\n  git:       "
             << (r.git ? (r.git->commit.empty() ? "(no commit)" : r.git->commit) + (r.git->dirty ? " (dirty)" : "")
                       : std::string("(not a git repository)"))
             << "\n";
   for (const auto& g : r.gateways) {
-    std::cout << "  gateway " << g.id << " (" << g.runtime << ", " << g.provider << ")"
+    std::cout << "  gateway " << g.id << " (" << g.runtime << (g.version.empty() ? "" : " " + g.version) << ", "
+              << g.provider << ")"
               << (g.previousRevision ? ", previous revision " + std::to_string(*g.previousRevision) : ", first apply")
               << "\n    " << g.configPath << " sha256 " << g.sha256 << "\n";
     for (const auto& c : g.changes) std::cout << "    " << changeMark(c.kind) << " " << c.path << "\n";
@@ -355,11 +345,11 @@ void registerRevisions(CLI::App* group, int& exitCode) {
         std::string gateways;
         for (const auto& g : r.gateways) gateways += (gateways.empty() ? "" : ",") + g.id;
         rows.push_back(
-            {std::to_string(r.id), formatUtcForDisplay(r.timeMs), r.actor, gateways,
+            {std::to_string(r.id), r.kind, formatUtcForDisplay(r.timeMs), r.actor, gateways,
              r.git ? (r.git->commit.empty() ? "-" : r.git->commit.substr(0, 12)) + (r.git->dirty ? "+dirty" : "")
                    : "-"});
       }
-      printTable({"ID", "TIME", "ACTOR", "GATEWAYS", "COMMIT"}, rows);
+      printTable({"ID", "KIND", "TIME", "ACTOR", "GATEWAYS", "COMMIT"}, rows);
     }
     exitCode = 0;
   });
@@ -485,9 +475,11 @@ void registerStatus(CLI::App* group, int& exitCode) {
                         s.runtimeStatus.pid ? std::to_string(*s.runtimeStatus.pid) : "-",
                         rz.status != 0 ? std::to_string(rz.status) : "-",
                         s.healthChecked ? (s.healthOk ? "ok" : "failed") : "-",
-                        s.appliedRevision ? std::to_string(*s.appliedRevision) : "-", s.drift});
+                        s.appliedRevision ? std::to_string(*s.appliedRevision) : "-",
+                        s.appliedVersion.empty() ? "-" : s.appliedVersion, s.drift});
       }
-      printTable({"GATEWAY", "RUNTIME", "PROVIDER", "STATE", "PID", "READYZ", "HEALTH", "REVISION", "DRIFT"}, rows);
+      printTable({"GATEWAY", "RUNTIME", "PROVIDER", "STATE", "PID", "READYZ", "HEALTH", "REVISION", "VERSION", "DRIFT"},
+                 rows);
       for (const auto& s : statuses) {
         if (!s.runtimeStatus.detail.empty()) std::cout << "\n" << s.id << ": " << s.runtimeStatus.detail << "\n";
         if (!s.healthChecked && !s.healthError.empty()) std::cout << s.id << ": health " << s.healthError << "\n";
@@ -500,6 +492,7 @@ void registerStatus(CLI::App* group, int& exitCode) {
 }  // namespace
 
 void registerFleetDeployCommands(CLI::App* group, int& exitCode) {
+  registerFleetRolloutCommands(group, exitCode);
   registerPlan(group, exitCode);
   registerApply(group, exitCode);
   registerRevisions(group, exitCode);

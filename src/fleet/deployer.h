@@ -37,6 +37,11 @@ struct DeployTarget {
   std::string probeHost;
   /// The rendered config (secret references only).
   std::string configText;
+  /// The runtime version (the inventory's `version`, or a rollout's `--to` version); "" when none is set.
+  std::string version;
+  /// The executable that runs `version`, from the version catalog (runtimes.<runtime>.versions); "" when
+  /// the version is not catalogued: the deployer then runs its default binary (DeployContext).
+  std::string binary;
 };
 
 /// What every deployer call shares.
@@ -119,7 +124,8 @@ std::span<const DeployerRegistration> builtinDeployers();
 /// implements yet.
 Result<DeployerPtr> createDeployer(std::string_view provider);
 
-/// The deploy target of inventory().gateways()[gatewayIndex] with its render.
+/// The deploy target of inventory().gateways()[gatewayIndex] with its render; its binary is the version
+/// catalog's entry for the gateway's runtime and `version`, when the catalog lists that version.
 DeployTarget deployTarget(const EffectiveFleet& fleet, std::size_t gatewayIndex, const RenderedGateway& render);
 
 /// The environment variables `configText` references as "${VAR}" (not "$${VAR}", the escape), sorted,

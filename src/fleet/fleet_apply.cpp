@@ -158,12 +158,17 @@ Result<ApplyReport> applyFleet(const EffectiveFleet& fleet, const std::vector<Re
     result.id = u.target.id;
     result.planStatus = plan.status;
     result.changes = plan.changes.size();
-    auto action = u.deployer->apply(u.target, context, plan.status != "unchanged");
+    // A version change alone (another catalogued binary) is a change too: the gateway restarts on it.
+    auto last = applied->find(u.target.id);
+    bool binaryChanged = last != applied->end() && last->second.gateway.binary != u.target.binary;
+    if (binaryChanged && plan.status == "unchanged") result.planStatus = "changed";
+    bool changed = plan.status != "unchanged" || binaryChanged;
+    auto action = u.deployer->apply(u.target, context, changed);
     if (!action) {
       result.error = action.error();
     } else {
       result.action = *action;
-      if (plan.status != "unchanged") {
+      if (changed) {
         GatewayRevision g;
         g.id = u.target.id;
         g.runtime = u.target.runtime;
@@ -173,6 +178,8 @@ Result<ApplyReport> applyFleet(const EffectiveFleet& fleet, const std::vector<Re
         g.sha256 = plan.renderedSha256;
         g.previousRevision = plan.appliedRevision;
         g.changes = plan.changes;
+        g.version = u.target.version;
+        g.binary = u.target.binary;
         revision.gateways.push_back(std::move(g));
       }
     }
@@ -212,6 +219,7 @@ json::object GatewayStatus::toJson() const {
   if (appliedRevision) {
     j["appliedRevision"] = *appliedRevision;
     j["appliedSha256"] = appliedSha256;
+    if (!appliedVersion.empty()) j["appliedVersion"] = appliedVersion;
   }
   if (!deployedSha256.empty()) j["deployedSha256"] = deployedSha256;
   j["drift"] = drift;
@@ -263,6 +271,7 @@ std::vector<GatewayStatus> fleetStatus(std::vector<DeployUnit>& units,
     } else {
       s.appliedRevision = it->second.revision;
       s.appliedSha256 = it->second.gateway.sha256;
+      s.appliedVersion = it->second.gateway.version;
       s.drift = !onDisk ? "missing" : s.deployedSha256 == s.appliedSha256 ? "in-sync" : "drifted";
     }
     out.push_back(std::move(s));

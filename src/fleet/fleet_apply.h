@@ -92,6 +92,8 @@ struct GatewayStatus {
   GatewayRuntimeStatus runtimeStatus;
   std::optional<int64_t> appliedRevision;
   std::string appliedSha256;
+  /// The runtime version the applied revision deployed ("" when none was set).
+  std::string appliedVersion;
   /// SHA-256 of the config in the gateway's configPath now ("" when it has none).
   std::string deployedSha256;
   /// "in-sync", "drifted" (the file differs from the applied render), "missing" (applied but the file is
@@ -104,7 +106,7 @@ struct GatewayStatus {
   std::string healthError;
   /// {"gateway", "runtime", "provider", "state", "pid"?, "readyz": {"status", "error"?}, "health":
   /// {"checked", "ok"?, "error"?},
-  /// "appliedRevision"?, "appliedSha256"?, "deployedSha256"?, "drift", "detail"?}.
+  /// "appliedRevision"?, "appliedSha256"?, "appliedVersion"?, "deployedSha256"?, "drift", "detail"?}.
   json::object toJson() const;
 };
 

@@ -86,7 +86,8 @@ Result<GatewayCredential> gatewayCredential(const std::string& configText,
 }
 
 Result<json::object> callGatewayHealth(const std::string& host, int port, const GatewayCredential& credential,
-                                       const std::string& clientVersion, std::chrono::milliseconds timeout) {
+                                       const std::string& clientVersion, std::chrono::milliseconds timeout,
+                                       bool probe) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string url =
       "ws://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
@@ -112,7 +113,7 @@ Result<json::object> callGatewayHealth(const std::string& host, int port, const 
                       {"scopes", json::array{"operator.read"}}};
   auto hello = healthRequest(**ws, "connect", std::move(params), deadline);
   if (!hello) return fail(hello.error());
-  auto health = healthRequest(**ws, "health", json::object{}, deadline);
+  auto health = healthRequest(**ws, "health", probe ? json::object{{"probe", true}} : json::object{}, deadline);
   (*ws)->close();
   if (!health) return fail(health.error());
   if (!health->is_object()) return fail(ErrorCode::kUpstream, "the health payload is not an object");

@@ -28,10 +28,12 @@ Result<GatewayCredential> gatewayCredential(const std::string& configText,
                                             const std::function<std::optional<std::string>(const std::string&)>& env);
 
 /// Connects to ws://host:port, completes the handshake with `credential` and returns the `health`
-/// payload. `clientVersion` is sent as client.version. Errors: kUnavailable (no connection, closed),
+/// payload. `clientVersion` is sent as client.version; `probe` sends `{probe: true}`, asking for a fresh
+/// snapshot with live channel probes rather than the cached one. Errors: kUnavailable (no connection, closed),
 /// kDeadlineExceeded, kUnauthenticated / kPermissionDenied (the gateway refused the connect), kUpstream
 /// (an error response or a malformed frame).
 Result<json::object> callGatewayHealth(const std::string& host, int port, const GatewayCredential& credential,
-                                       const std::string& clientVersion, std::chrono::milliseconds timeout);
+                                       const std::string& clientVersion, std::chrono::milliseconds timeout,
+                                       bool probe = false);
 
 }  // namespace talon::fleet

@@ -95,6 +95,12 @@ const Gateway* Inventory::findGateway(std::string_view id) const {
   auto it = gatewayIndex_.find(std::string(id));
   return it == gatewayIndex_.end() ? nullptr : &gateways_[it->second];
 }
+const RuntimeVersion* Inventory::findRuntimeVersion(std::string_view runtime, std::string_view version) const {
+  for (const auto& v : runtimeVersions_) {
+    if (v.runtime == runtime && v.version == version) return &v;
+  }
+  return nullptr;
+}
 const Agent* Inventory::findAgent(std::string_view id) const {
   auto it = agentIndex_.find(std::string(id));
   return it == agentIndex_.end() ? nullptr : &agents_[it->second];
@@ -340,6 +346,32 @@ Result<InventoryPtr> Inventory::parse(std::string_view text, const std::filesyst
     read("integrations", inv->catalogs_.integrations, true);
     read("skills", inv->catalogs_.skills, false);
     read("models", inv->catalogs_.models, false);
+  }
+  if (const auto* runtimes = section("runtimes")) {
+    for (const auto& rt : runtimes->value.members) {
+      const auto* versions = rt.value.findMember("versions");
+      if (versions == nullptr) continue;
+      for (const auto& v : versions->value.members) {
+        RuntimeVersion entry;
+        entry.runtime = rt.key;
+        entry.version = v.key;
+        entry.binary = stringOf(v.value, "binary");
+        entry.description = stringOf(v.value, "description");
+        entry.location = v.keyLocation;
+        std::string vpath = config::appendPathKey("runtimes." + rt.key + ".versions", v.key);
+        if (v.key.empty()) error(diagnostics, vpath, v.keyLocation, "a version must not be empty");
+        if (!std::filesystem::path(entry.binary).is_absolute()) {
+          const auto* b = v.value.findMember("binary");
+          error(diagnostics, vpath + ".binary", b != nullptr ? b->value.location : v.keyLocation,
+                "\"" + entry.binary + "\" is not an absolute path");
+        }
+        inv->runtimeVersions_.push_back(std::move(entry));
+      }
+    }
+    std::sort(inv->runtimeVersions_.begin(), inv->runtimeVersions_.end(),
+              [](const RuntimeVersion& a, const RuntimeVersion& b) {
+                return std::tie(a.runtime, a.version) < std::tie(b.runtime, b.version);
+              });
   }
   if (config::hasErrors(diagnostics)) return fail(failWith(path, std::move(diagnostics)).error());
   return InventoryPtr(std::move(inv));

@@ -122,6 +122,19 @@ struct Catalogs {
   std::map<std::string, CatalogEntry> models;
 };
 
+/// One runtime version of the version catalog (runtimes.<runtime>.versions.<version>): what a gateway
+/// deployed "at" that version runs.
+struct RuntimeVersion {
+  /// "talon" | "openclaw".
+  std::string runtime;
+  std::string version;
+  /// Absolute path of the executable (the process provider runs it in place of the default binary).
+  std::string binary;
+  std::string description;
+  /// Where the entry was written.
+  config::SourceLocation location;
+};
+
 class Inventory {
  public:
   /// Reads and validates `path`. Errors: kConfigInvalid with every problem as a line
@@ -149,6 +162,10 @@ class Inventory {
   /// Sorted by (channel, id).
   const std::vector<ChannelAccount>& accounts() const { return accounts_; }
   const Catalogs& catalogs() const { return catalogs_; }
+  /// The version catalog: runtime versions sorted by (runtime, version).
+  const std::vector<RuntimeVersion>& runtimeVersions() const { return runtimeVersions_; }
+  /// The catalog entry of `version` for `runtime`; nullptr when the catalog does not list it.
+  const RuntimeVersion* findRuntimeVersion(std::string_view runtime, std::string_view version) const;
   /// Files read through `$include`, in the order read.
   const std::vector<std::filesystem::path>& includedFiles() const { return includedFiles_; }
 
@@ -165,6 +182,7 @@ class Inventory {
   std::vector<Agent> agents_;
   std::vector<ChannelAccount> accounts_;
   Catalogs catalogs_;
+  std::vector<RuntimeVersion> runtimeVersions_;
   std::unordered_map<std::string, std::size_t> groupIndex_;
   std::unordered_map<std::string, std::size_t> gatewayIndex_;
   std::unordered_map<std::string, std::size_t> agentIndex_;

@@ -166,6 +166,12 @@ FieldSpec catalogEntry(bool integration) {
   return object("", "", std::move(fields));
 }
 
+FieldSpec runtimeVersion() {
+  return object("", "",
+                {required(str("binary", "Absolute path of the executable that runs this version (process provider).")),
+                 str("description", "Free text.")});
+}
+
 std::vector<FieldSpec> buildInventory() {
   FieldSpec binding = object(
       "", "",
@@ -219,6 +225,11 @@ std::vector<FieldSpec> buildInventory() {
                              str("agentDir", "Agent dir; default <stateDir>/agents/<agentId>/agent.")})))),
       map("accounts", "Channel accounts: channel -> account id -> settings.", map("", "", account, "<accountId>"),
           "<channel>"),
+      object("runtimes", "The runtime versions a gateway can be deployed at (the version catalog).",
+             {object("talon", "Talon runtime versions.",
+                     {map("versions", "Talon versions by version string.", runtimeVersion(), "<version>")}),
+              object("openclaw", "OpenClaw runtime versions.",
+                     {map("versions", "OpenClaw versions by version string.", runtimeVersion(), "<version>")})}),
       object("catalogs", "What the organisation knows about.",
              {map("integrations", "Integrations (channels and custom-only services).", catalogEntry(true)),
               map("skills", "Skills.", catalogEntry(false)),

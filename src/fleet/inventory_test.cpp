@@ -144,6 +144,42 @@ TEST(InventoryTest, AMissingFileIsNotFound) {
   EXPECT_EQ(inv.error().code, ErrorCode::kNotFound);
 }
 
+TEST(InventoryTest, ReadsTheVersionCatalogWithItsLocations) {
+  TempDir dir;
+  auto inv = loadText(dir, inventoryText(std::string(kGateway) + R"(
+  runtimes: {
+    talon: { versions: { "1.2.0": { binary: "/opt/talon-1.2.0/talon", description: "LTS" } } },
+    openclaw: { versions: { "2026.9.6": { binary: "/opt/openclaw/bin/openclaw" } } },
+  },)"));
+  ASSERT_TRUE(inv) << inv.error().message;
+  const auto* v = (*inv)->findRuntimeVersion("talon", "1.2.0");
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->binary, "/opt/talon-1.2.0/talon");
+  EXPECT_EQ(v->description, "LTS");
+  EXPECT_EQ(v->location.line, 9);
+  EXPECT_EQ((*inv)->findRuntimeVersion("openclaw", "1.2.0"), nullptr);
+  EXPECT_EQ((*inv)->runtimeVersions().size(), 2u);
+  EXPECT_EQ((*inv)->runtimeVersions()[0].runtime, "openclaw");
+}
+
+TEST(InventoryTest, RefusesABadVersionCatalogEntry) {
+  TempDir dir;
+  auto relative = loadText(dir, inventoryText(std::string(kGateway) + R"(
+  runtimes: { talon: { versions: { "1.2.0": { binary: "bin/talon" } } } },)"));
+  ASSERT_FALSE(relative);
+  EXPECT_THAT(relative.error().message, HasSubstr("fleet.json5:8:55: runtimes.talon.versions[\"1.2.0\"].binary"));
+  EXPECT_THAT(relative.error().message, HasSubstr("runtimes.talon.versions"));
+  EXPECT_THAT(relative.error().message, HasSubstr("\"bin/talon\" is not an absolute path"));
+  auto missing = loadText(dir, inventoryText(std::string(kGateway) + R"(
+  runtimes: { talon: { versions: { "1.2.0": { description: "no binary" } } } },)"));
+  ASSERT_FALSE(missing);
+  EXPECT_THAT(missing.error().message, HasSubstr("binary"));
+  auto unknown = loadText(dir, inventoryText(std::string(kGateway) + R"(
+  runtimes: { docker: { versions: {} } },)"));
+  ASSERT_FALSE(unknown);
+  EXPECT_THAT(unknown.error().message, HasSubstr("runtimes.docker"));
+}
+
 // docs/fleet.md documents every key of the schema.
 TEST(InventoryTest, EveryKeyIsDocumented) {
   std::ifstream in(std::filesystem::path(TALON_SOURCE_DIR) / "docs" / "fleet.md");

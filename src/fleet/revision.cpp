@@ -113,6 +113,8 @@ std::vector<ConfigChange> diffConfigs(const json::object& before, const json::ob
 json::object DeploymentRevision::toJson(bool withContent) const {
   json::object j;
   j["id"] = id;
+  j["kind"] = kind;
+  if (!note.empty()) j["note"] = note;
   j["actor"] = actor;
   j["time"] = formatRfc3339Ms(timeMs);
   j["timeMs"] = timeMs;
@@ -129,6 +131,8 @@ json::object DeploymentRevision::toJson(bool withContent) const {
     o["id"] = g.id;
     o["runtime"] = g.runtime;
     o["provider"] = g.provider;
+    if (!g.version.empty()) o["version"] = g.version;
+    if (!g.binary.empty()) o["binary"] = g.binary;
     if (g.previousRevision) o["previousRevision"] = *g.previousRevision;
     json::object file;
     file["path"] = g.configPath;
@@ -153,6 +157,8 @@ Result<DeploymentRevision> DeploymentRevision::fromJson(const json::object& j) {
   auto actor = requiredString(j, "actor", where);
   if (!actor) return fail(actor.error());
   r.actor = *actor;
+  r.kind = std::string(getString(j, "kind").value_or("apply"));
+  r.note = std::string(getString(j, "note").value_or(""));
   auto timeMs = getInt(j, "timeMs");
   if (!timeMs) return fail(ErrorCode::kInvalidArgument, where + ": missing integer \"timeMs\"");
   r.timeMs = *timeMs;
@@ -178,6 +184,8 @@ Result<DeploymentRevision> DeploymentRevision::fromJson(const json::object& j) {
     g.runtime = std::string(getString(o, "runtime").value_or(""));
     g.provider = std::string(getString(o, "provider").value_or(""));
     g.previousRevision = getInt(o, "previousRevision");
+    g.version = std::string(getString(o, "version").value_or(""));
+    g.binary = std::string(getString(o, "binary").value_or(""));
     const json::array* files = getArray(o, "files");
     if (files == nullptr || files->empty() || !(*files)[0].is_object())
       return fail(ErrorCode::kInvalidArgument, gwhere + ": missing \"files\"");

@@ -59,6 +59,10 @@ struct GatewayRevision {
   std::optional<int64_t> previousRevision;
   /// The keys that changed against previousRevision's render (every key, as added, on a first apply).
   std::vector<ConfigChange> changes;
+  /// The runtime version deployed ("" when none was set) and the executable that ran it ("" for the
+  /// deployer's default binary): with the config, what a rollback restores.
+  std::string version;
+  std::string binary;
 };
 
 /// The inventory's place in git, when it lives in a git repository.
@@ -73,6 +77,11 @@ struct InventoryGitState {
 
 struct DeploymentRevision {
   int64_t id = 0;
+  /// What recorded it: "apply", "rollout" (a rollout step that passed its gate), "rollback" (the gateways
+  /// of a failed rollout step, back on their last known-good config and version).
+  std::string kind = "apply";
+  /// Free text for rollouts and rollbacks (the target and the step), "" otherwise.
+  std::string note;
   /// Who applied it (`--actor`, default the OS user).
   std::string actor;
   /// When it was recorded, ms since the Unix epoch.
@@ -82,9 +91,10 @@ struct DeploymentRevision {
   /// The gateways applied, in gateway id order (`--gateway` applies one).
   std::vector<GatewayRevision> gateways;
 
-  /// {"id", "actor", "time", "timeMs", "inventory": {"path", "gitCommit"?, "gitDirty"?}, "gateways":
-  /// [{"id", "runtime", "provider", "previousRevision"?, "files": [{"path", "sha256", "content"}],
-  /// "changes": [{"op", "path"}]}]}; without content when `withContent` is false.
+  /// {"id", "kind", "note"?, "actor", "time", "timeMs", "inventory": {"path", "gitCommit"?, "gitDirty"?},
+  /// "gateways": [{"id", "runtime", "provider", "version"?, "binary"?, "previousRevision"?, "files": [{"path",
+  /// "sha256", "content"}], "changes": [{"op", "path"}]}]}; without content when `withContent` is false.
+  /// fromJson() reads a revision without "kind" (recorded before rollouts existed) as "apply".
   json::object toJson(bool withContent = true) const;
   /// Parses toJson()'s shape. Errors: kInvalidArgument naming the missing or malformed key.
   static Result<DeploymentRevision> fromJson(const json::object& j);

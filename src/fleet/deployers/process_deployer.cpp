@@ -30,7 +30,14 @@ class ProcessDeployer final : public Deployer {
                                                "is not available yet");
     }
     std::error_code ec;
-    if (target.runtime == "openclaw") {
+    if (!target.binary.empty()) {
+      if (target.runtime != "talon" && target.runtime != "openclaw")
+        return fail(ErrorCode::kUnsupported, "gateway " + target.id + ": unknown runtime \"" + target.runtime + "\"");
+      if (!std::filesystem::is_regular_file(target.binary, ec) || ::access(target.binary.c_str(), X_OK) != 0)
+        return fail(ErrorCode::kNotFound, "gateway " + target.id + ": the " + target.runtime + " " + target.version +
+                                              " executable " + target.binary + " (runtimes." + target.runtime +
+                                              ".versions) is not an executable file");
+    } else if (target.runtime == "openclaw") {
       if (context.openclawBinary.empty() || !std::filesystem::is_regular_file(context.openclawBinary, ec)) {
         return fail(ErrorCode::kNotFound,
                     "gateway " + target.id +
@@ -63,7 +70,8 @@ class ProcessDeployer final : public Deployer {
     }
     ApplyAction action = ApplyAction::kStarted;
     if (*running) {
-      progress(context, target.id + ": config changed, restarting (pid " + std::to_string((*running)->pid) + ")");
+      progress(context,
+               target.id + ": config or version changed, restarting (pid " + std::to_string((*running)->pid) + ")");
       if (auto s = stopProcess(target, context, **running); !s) return fail(s.error());
       action = ApplyAction::kRestarted;
     }
@@ -185,13 +193,14 @@ class ProcessDeployer final : public Deployer {
     if (auto s = prepareDirectories(target); !s) return s;
     DetachedSpec spec;
     if (target.runtime == "openclaw") {
-      spec.argv = {context.openclawBinary.string(), "gateway", "run"};
+      spec.argv = {target.binary.empty() ? context.openclawBinary.string() : target.binary, "gateway", "run"};
       spec.env["OPENCLAW_STATE_DIR"] = target.paths.stateDir;
       spec.env["OPENCLAW_CONFIG_PATH"] = target.paths.configPath;
       // The rendered config decides the port and the token; the operator's shell must not.
       spec.unsetEnv = {"OPENCLAW_GATEWAY_PORT", "OPENCLAW_GATEWAY_TOKEN", "OPENCLAW_PROFILE"};
     } else {
-      spec.argv = {context.talonBinary.string(), "gateway", "run", "--config", target.paths.configPath};
+      spec.argv = {target.binary.empty() ? context.talonBinary.string() : target.binary, "gateway", "run", "--config",
+                   target.paths.configPath};
       spec.env["TALON_STATE_DIR"] = target.paths.stateDir;
       // The rendered config decides the port and the config path; the operator's shell must not.
       spec.unsetEnv = {"TALON_GATEWAY_PORT", "TALON_CONFIG_PATH"};

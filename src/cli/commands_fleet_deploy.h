@@ -1,0 +1,64 @@
+#pragma once
+// Shared by the `talon fleet` commands that deploy and observe gateways (commands_fleet_deploy.cpp: plan,
+// apply, revisions, start/stop/restart, logs, status; commands_fleet_rollout.cpp: backup, restore,
+// rollout): the fleet state dir, the deploy context, loading the selected gateways, preflight and audit.
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/commands_fleet.h"
+#include "fleet/deployer.h"
+#include "fleet/fleet_apply.h"
+#include "fleet/preflight.h"
+#include "fleet/render.h"
+#include "security/audit_sink.h"
+
+namespace talon::cli {
+
+/// The options of the commands that use the fleet state dir.
+struct FleetDeployOptions {
+  std::string stateDir;
+  std::string gateway;
+  double timeoutSeconds = 120;
+};
+
+/// --state-dir, --gateway, --timeout.
+void addStateDirOption(CLI::App* cmd, const std::shared_ptr<FleetDeployOptions>& d);
+void addGatewayOption(CLI::App* cmd, const std::shared_ptr<FleetDeployOptions>& d);
+void addTimeoutOption(CLI::App* cmd, const std::shared_ptr<FleetDeployOptions>& d);
+
+/// --state-dir, else TALON_FLEET_STATE_DIR, else <inventory dir>/.talon-fleet.
+std::filesystem::path deployStateDir(const FleetOptions& o, const FleetDeployOptions& d);
+/// The OS user (the default actor).
+std::string osUserName();
+/// getenv() as an EnvironmentLookup.
+std::optional<std::string> processEnvironmentValue(const std::string& name);
+/// The deploy context: this binary as the Talon runtime, OpenClaw if installed, --timeout, progress on stderr.
+fleet::DeployContext deployContext(const std::filesystem::path& stateDir, const FleetDeployOptions& d, bool json);
+/// Appends a fleet action to the fleet state dir's audit chain. A failure to audit is reported and
+/// turns the command's exit code into an error: an unaudited deploy is not a success. Returns the exit code.
+int auditFleetAction(const std::filesystem::path& stateDir, security::AuditEvent event, int exitCode);
+
+/// The fleet loaded and rendered, with the units of the selected gateways.
+struct LoadedFleet {
+  std::optional<fleet::EffectiveFleet> fleet;
+  std::vector<fleet::RenderedGateway> renders;
+  std::vector<fleet::DeployUnit> units;
+  std::filesystem::path stateDir;
+};
+/// Loads the fleet, renders it and builds the units of the selected gateways (--gateway), or prints why
+/// not, sets `exitCode` and returns nullopt.
+std::optional<LoadedFleet> loadForDeploy(const FleetOptions& o, const FleetDeployOptions& d, int& exitCode);
+
+/// Preflight over the whole fleet as apply runs it: the ports of the fleet's own running gateways are not
+/// bind-tested; `checkHostPorts` false skips the bind test altogether.
+fleet::PreflightReport deployPreflight(const LoadedFleet& loaded, const fleet::DeployContext& context,
+                                       bool checkHostPorts);
+
+/// backup, restore, rollout (commands_fleet_rollout.cpp).
+void registerFleetRolloutCommands(CLI::App* group, int& exitCode);
+
+}  // namespace talon::cli
