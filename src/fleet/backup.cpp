@@ -1,7 +1,6 @@
 #include "fleet/backup.h"
 
 #include <sodium.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 
 #include "base/clock.h"
 #include "base/file_io.h"
+#include "store/sqlite_integrity.h"
 
 namespace talon::fleet {
 
@@ -74,47 +74,6 @@ bool backupIsSqlite(const fs::path& path) {
   return in.gcount() == 16 && std::string_view(header, 16) == std::string_view("SQLite format 3\0", 16);
 }
 
-/// Copies the database at `from` into a new file `to` with SQLite's online backup API, in one step (one
-/// read transaction on the source: a consistent snapshot). Errors: kUpstream with SQLite's message.
-Status backupCopySqlite(const fs::path& from, const fs::path& to) {
-  sqlite3* src = nullptr;
-  sqlite3* dst = nullptr;
-  auto closeBoth = [&] {
-    if (src) sqlite3_close(src);
-    if (dst) sqlite3_close(dst);
-  };
-  if (sqlite3_open_v2(from.c_str(), &src, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    std::string msg = src ? sqlite3_errmsg(src) : "out of memory";
-    closeBoth();
-    return fail(ErrorCode::kUpstream, "cannot open the database " + from.string() + ": " + msg);
-  }
-  sqlite3_busy_timeout(src, kBackupSqliteBusyMs);
-  if (sqlite3_open_v2(to.c_str(), &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
-    std::string msg = dst ? sqlite3_errmsg(dst) : "out of memory";
-    closeBoth();
-    return fail(ErrorCode::kUpstream, "cannot create " + to.string() + ": " + msg);
-  }
-  sqlite3_backup* b = sqlite3_backup_init(dst, "main", src, "main");
-  if (b == nullptr) {
-    std::string msg = sqlite3_errmsg(dst);
-    closeBoth();
-    return fail(ErrorCode::kUpstream, "cannot back up " + from.string() + ": " + msg);
-  }
-  int rc = sqlite3_backup_step(b, -1);
-  sqlite3_backup_finish(b);
-  if (rc != SQLITE_DONE) {
-    std::string msg = sqlite3_errstr(rc);
-    closeBoth();
-    return fail(ErrorCode::kUpstream, "cannot back up " + from.string() + ": " + msg);
-  }
-  // The copy is a standalone file: no -wal to carry along.
-  char* err = nullptr;
-  sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", nullptr, nullptr, &err);
-  sqlite3_free(err);
-  closeBoth();
-  return {};
-}
-
 Status backupMakeDirs(const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -132,7 +91,8 @@ Result<BackupFile> backupCopyFile(const fs::path& from, const fs::path& folder, 
   if (::stat(from.c_str(), &st) == 0) f.mode = st.st_mode & 07777;
   if (backupIsSqlite(from)) {
     f.sqlite = true;
-    if (auto s = backupCopySqlite(from, to); !s) return fail(s.error());
+    if (auto s = store::copySqliteDatabase(from, to, std::chrono::milliseconds(kBackupSqliteBusyMs)); !s)
+      return fail(s.error());
   } else {
     std::error_code ec;
     fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
