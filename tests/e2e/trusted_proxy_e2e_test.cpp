@@ -4,7 +4,8 @@
 // WebSocket connect gets exactly its user's identityScopes (a method needing another scope is refused
 // with OpenClaw's MISSING_SCOPE), x-openclaw-scopes caps it, a connect without the user header or from
 // a source that is not a listed proxy ([::1]) is refused, and the OpenAI HTTP API follows the doc's
-// "Operator scopes header" rules with a mock model behind it.
+// "Operator scopes header" rules with a mock model behind it; the refusals are audited and
+// `talon security audit` reports the mode.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -215,6 +216,14 @@ TEST(TrustedProxyE2E, IdentityScopesCapsRefusalsAndHttp) {
   EXPECT_EQ(audit.status, 0) << audit.err;
   EXPECT_NE(audit.out.find("trusted_proxy_user_missing"), std::string::npos) << audit.out;
   EXPECT_NE(audit.out.find("ops@example.com"), std::string::npos) << audit.out;
+
+  // `talon security audit` names the mode and the loopback opt-in (critical: non-zero exit).
+  auto findings = runTalon(dir, {"security", "audit", "--config", (dir / "talon.json").string(), "--json"}, env);
+  EXPECT_NE(findings.status, 0) << findings.out << findings.err;
+  for (const char* id : {"gateway.trusted_proxy_auth", "gateway.trusted_proxy_allow_loopback",
+                         "gateway.trusted_proxy_no_allowlist"}) {
+    EXPECT_NE(findings.out.find(id), std::string::npos) << id << "\n" << findings.out;
+  }
 }
 
 }  // namespace
