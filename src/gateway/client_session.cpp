@@ -114,10 +114,10 @@ void ClientSession::handleConnect(std::string_view text) {
     }
   }
 
-  auto principal = deps_.auth.authenticateConnect(
-      *params, *role,
-      security::PeerOrigin{conn_->remoteIsLoopback(), conn_->remoteAddress(), challengeNonce_, upgrade_.peerAddress,
-                           upgrade_.headers});
+  auto principal =
+      deps_.auth.authenticateConnect(*params, *role,
+                                     security::PeerOrigin{conn_->remoteIsLoopback(), conn_->remoteAddress(),
+                                                          challengeNonce_, upgrade_.peerAddress, upgrade_.headers});
   if (!principal) {
     spdlog::warn("connection {}: connect of client {} refused: {}", conn_->remoteAddress(), params->client.id,
                  principal.error().error.publicMessage());

@@ -879,15 +879,15 @@ Status Gateway::run() {
   impl.operatorTokenWatch->start();
   impl.channelRuntime->start(*impl.inbound);
   impl.state.started = true;
-  impl.audit->record(security::AuditEvent{"gateway.start",
-                                          "system",
-                                          "gateway",
-                                          security::AuditOutcome::kAllowed,
-                                          {{"version", impl.info.version},
-                                           {"instanceId", impl.info.instanceId},
-                                           {"port", port()},
-                                           {"authMode", impl.auth ? security::authModeName(impl.auth->mode())
-                                                                        : std::string_view("trusted-proxy")}}});
+  impl.audit->record(security::AuditEvent{
+      "gateway.start",
+      "system",
+      "gateway",
+      security::AuditOutcome::kAllowed,
+      {{"version", impl.info.version},
+       {"instanceId", impl.info.instanceId},
+       {"port", port()},
+       {"authMode", impl.auth ? security::authModeName(impl.auth->mode()) : std::string_view("trusted-proxy")}}});
   impl.healthRecords->set({"gateway", "startup", health::HealthState::kOk, "", true});
   // Deliveries a previous process left pending (a crash, a stop before the channel confirmed).
   if (auto resumed = impl.outbound->resumePending(); !resumed) {

@@ -1,8 +1,8 @@
 #pragma once
 // The Authenticator seam (ARCHITECTURE.md "Seams"): the one place that decides who a WebSocket connect
 // or an HTTP request is, with which role and scopes. The gateway's shared token/password is the first
-// implementation (shared_secret_authenticator.h); device tokens, operator tokens and webhook signatures
-// will be further implementations (or a chain trying them in order) behind this same interface.
+// implementation (shared_secret_authenticator.h); device tokens, operator tokens and a trusted reverse
+// proxy (trusted_proxy_authenticator.h) are further implementations chained behind this same interface.
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -79,8 +79,8 @@ struct Principal {
   /// The granted scopes as names, as hello-ok's auth.scopes carries them: only names of the closed
   /// operator set that the role may hold (protocol::grantableScopes), in the order requested.
   std::vector<std::string> grantedScopes;
-  /// How the caller proved who it is, as hello-ok's auth.method names it: "token", "password", "none"
-  /// (later "device-token", ...).
+  /// How the caller proved who it is, as hello-ok's auth.method names it: "token", "password", "none",
+  /// "device-token", "trusted-proxy".
   std::string method;
   /// The verified device identity of the connect (security/device_identity.h); empty without one.
   std::string deviceId;

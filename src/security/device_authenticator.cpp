@@ -188,7 +188,8 @@ Expected<Principal, ConnectAuthFailure> DeviceAuthenticator::authenticateDevice(
     principal.grantedScopes = applyScopeCeiling(principal.grantedScopes, principal.operatorToken->ceiling);
   }
   // A trusted proxy's identity adds its identityScopes grant for this session, then its cap applies.
-  if (principal.proxyIdentity) principal.grantedScopes = withIdentityScopes(principal.grantedScopes, *principal.proxyIdentity);
+  if (principal.proxyIdentity)
+    principal.grantedScopes = withIdentityScopes(principal.grantedScopes, *principal.proxyIdentity);
   principal.scopes = protocol::ScopeSet::fromNames(principal.grantedScopes);
   principal.deviceId = deviceId;
   audit(params, origin, AuditOutcome::kAllowed, principal.method);

@@ -137,7 +137,7 @@ void auditTrustedProxy(const config::GatewayAuthConfig& auth, std::vector<Findin
         "gateway.auth.mode=\"trusted-proxy\" delegates authentication to a reverse proxy. Ensure your proxy "
         "handles auth correctly and that gateway.trustedProxies only contains IPs of your actual proxy servers.",
         "verify that the proxy terminates TLS and authenticates users, that gateway.trustedProxies lists only its "
-        "addresses, and that direct access to the gateway port is blocked (docs/security.md \"Trusted-proxy "
+        "addresses, and that direct access to the gateway port is blocked (docs/gateway.md \"Trusted-proxy "
         "auth\")");
     const bool allowLoopback = auth.trustedProxy && auth.trustedProxy->allowLoopback;
     if (allowLoopback) {
@@ -149,7 +149,8 @@ void auditTrustedProxy(const config::GatewayAuthConfig& auth, std::vector<Findin
           "access private to the host and make the proxy strip or overwrite identity headers");
     }
     if (!auth.trustedProxy || auth.trustedProxy->allowUsers.empty()) {
-      add("gateway.trusted_proxy_no_allowlist", FindingSeverity::kWarn, "Trusted-proxy auth allows all authenticated users",
+      add("gateway.trusted_proxy_no_allowlist", FindingSeverity::kWarn,
+          "Trusted-proxy auth allows all authenticated users",
           "gateway.auth.trustedProxy.allowUsers is empty, so any user authenticated by your proxy can access the "
           "gateway.",
           "set gateway.auth.trustedProxy.allowUsers to the users who may connect");

@@ -41,7 +41,8 @@ bool hasForwardedHeaders(std::span<const std::pair<std::string, std::string>> he
   constexpr std::string_view kPrefix = "x-forwarded-";
   for (const auto& [name, value] : headers) {
     if (equalsIgnoreAsciiCase(name, "forwarded") || equalsIgnoreAsciiCase(name, "x-real-ip")) return true;
-    if (name.size() > kPrefix.size() && equalsIgnoreAsciiCase(std::string_view(name).substr(0, kPrefix.size()), kPrefix)) {
+    if (name.size() > kPrefix.size() &&
+        equalsIgnoreAsciiCase(std::string_view(name).substr(0, kPrefix.size()), kPrefix)) {
       return true;
     }
   }

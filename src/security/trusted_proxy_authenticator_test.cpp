@@ -30,10 +30,10 @@ InterfaceAddressSource hostAddresses() {
   return [] { return Result<std::vector<IpAddress>>(std::vector<IpAddress>{*IpAddress::parse("10.0.0.9")}); };
 }
 
-std::unique_ptr<TrustedProxyAuthenticator> makeProxyAuth(
-    const config::GatewayAuthConfig& c,
-    std::vector<std::string> proxies = {"10.0.0.1", "127.0.0.1", "10.0.0.9"},
-    InterfaceAddressSource interfaces = hostAddresses()) {
+std::unique_ptr<TrustedProxyAuthenticator> makeProxyAuth(const config::GatewayAuthConfig& c,
+                                                         std::vector<std::string> proxies = {"10.0.0.1", "127.0.0.1",
+                                                                                             "10.0.0.9"},
+                                                         InterfaceAddressSource interfaces = hostAddresses()) {
   auto a = TrustedProxyAuthenticator::create(c, proxies, std::move(interfaces));
   EXPECT_TRUE(a) << a.error().toString();
   return a ? std::move(*a) : nullptr;

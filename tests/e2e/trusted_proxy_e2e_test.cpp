@@ -146,7 +146,8 @@ TEST(TrustedProxyE2E, IdentityScopesCapsRefusalsAndHttp) {
     EXPECT_TRUE(getBool(*send, "ok").value_or(false)) << json::serialize(*send);
     EXPECT_TRUE(ops.client->waitTerminal(key));
 
-    auto capped = connectThroughProxy("127.0.0.1", port, as("ops@example.com", {{"x-openclaw-scopes", "operator.read"}}));
+    auto capped =
+        connectThroughProxy("127.0.0.1", port, as("ops@example.com", {{"x-openclaw-scopes", "operator.read"}}));
     ASSERT_TRUE(capped.ok()) << json::serialize(capped.res);
     EXPECT_EQ(capped.scopes(), (std::vector<std::string>{"operator.read"}));
     auto none = connectThroughProxy("127.0.0.1", port, as("ops@example.com", {{"x-openclaw-scopes", ""}}));
@@ -192,8 +193,8 @@ TEST(TrustedProxyE2E, IdentityScopesCapsRefusalsAndHttp) {
   auto readOnly = post(as("anyone@example.com", {{"x-openclaw-scopes", "operator.read"}}));
   EXPECT_EQ(readOnly.status, 403) << readOnly.body;
   EXPECT_NE(readOnly.body.find("missing scope: operator.write"), std::string::npos) << readOnly.body;
-  auto models = net::httpRequest("GET", base + "/v1/models", as("anyone@example.com", {{"x-openclaw-scopes", ""}}), "",
-                                 10s);
+  auto models =
+      net::httpRequest("GET", base + "/v1/models", as("anyone@example.com", {{"x-openclaw-scopes", ""}}), "", 10s);
   ASSERT_TRUE(models);
   EXPECT_EQ(models->status, 403) << models->body;
   auto modelsRead = net::httpRequest("GET", base + "/v1/models",
@@ -220,8 +221,8 @@ TEST(TrustedProxyE2E, IdentityScopesCapsRefusalsAndHttp) {
   // `talon security audit` names the mode and the loopback opt-in (critical: non-zero exit).
   auto findings = runTalon(dir, {"security", "audit", "--config", (dir / "talon.json").string(), "--json"}, env);
   EXPECT_NE(findings.status, 0) << findings.out << findings.err;
-  for (const char* id : {"gateway.trusted_proxy_auth", "gateway.trusted_proxy_allow_loopback",
-                         "gateway.trusted_proxy_no_allowlist"}) {
+  for (const char* id :
+       {"gateway.trusted_proxy_auth", "gateway.trusted_proxy_allow_loopback", "gateway.trusted_proxy_no_allowlist"}) {
     EXPECT_NE(findings.out.find(id), std::string::npos) << id << "\n" << findings.out;
   }
 }

@@ -31,7 +31,8 @@ constexpr std::string_view kReloadModes[] = {"hybrid", "off"};
 std::string trimmedText(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
     s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+    s.remove_suffix(1);
   return std::string(s);
 }
 
@@ -591,9 +592,7 @@ void readGateway(ConfigReader& r, const ConfigNode& node, const json::value& val
                  c, x,
                  {
                      {"mode",
-                      [&](const ConfigNode& m, const json::value& y) {
-                        authMode = r.enumeration(m, y, kAuthModes);
-                      }},
+                      [&](const ConfigNode& m, const json::value& y) { authMode = r.enumeration(m, y, kAuthModes); }},
                      {"token", [&](const ConfigNode& t, const json::value& y) { token = r.secret(t, y); }},
                      {"password", [&](const ConfigNode& p, const json::value& y) { password = r.secret(p, y); }},
                      {"rateLimit",

@@ -62,7 +62,8 @@ net::HttpResponse refused(const Error& e) {
     // Trusted-proxy auth: proxy_attribution_required is a 403 with OpenClaw's body.
     net::HttpResponse response;
     response.status = 403;
-    response.body = json::serialize(json::object{{"error", {{"message", e.publicMessage()}, {"type", e.details.at("type")}}}});
+    response.body =
+        json::serialize(json::object{{"error", {{"message", e.publicMessage()}, {"type", e.details.at("type")}}}});
     return response;
   }
   if (e.code != ErrorCode::kResourceExhausted) return unauthorized();
@@ -76,8 +77,9 @@ net::HttpResponse refused(const Error& e) {
 /// operator token whose role lacks it: docs/security.md "Operator tokens").
 std::optional<net::HttpResponse> checkAuth(const OpenAiDeps& d, const net::HttpRequest& req, protocol::Scope required,
                                            security::Principal* out = nullptr) {
-  auto principal = d.auth.authenticateHttp(req.header("authorization"),
-                                           security::PeerOrigin{req.remoteIsLoopback, req.remoteAddress, {}, req.peerAddress, req.headers});
+  auto principal = d.auth.authenticateHttp(
+      req.header("authorization"),
+      security::PeerOrigin{req.remoteIsLoopback, req.remoteAddress, {}, req.peerAddress, req.headers});
   if (!principal) {
     spdlog::info("HTTP {} {} from {}: {}", req.method, req.path, req.remoteAddress, principal.error().message);
     return refused(principal.error());
