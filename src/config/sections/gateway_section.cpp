@@ -1,8 +1,8 @@
-// `gateway`: port, mode, bind, auth (with rateLimit), trustedProxies, allowRealIpFallback, HTTP endpoints,
-// limits, metrics, probes, controlUi (WebChat page and browser origins), reload mode, roles (OpenClaw
-// docs/gateway/configuration.md, docs/gateway/config-gateway.md). Defaults (config_model.h GatewayConfig): port 18789,
-// mode "local", bind "loopback", auth mode "token" (from the configured secret when the mode is not set), chat
-// completions off.
+// `gateway`: port, mode, bind, auth (with rateLimit, trustedProxy, identityScopes), trustedProxies,
+// allowRealIpFallback, HTTP endpoints, limits, metrics, probes, controlUi (WebChat page and browser origins), reload
+// mode, roles (OpenClaw docs/gateway/configuration.md, docs/gateway/config-gateway.md). Defaults (config_model.h
+// GatewayConfig): port 18789, mode "local", bind "loopback", auth mode "token" (from the configured secret when the
+// mode is not set), chat completions off.
 #include <fmt/format.h>
 
 #include <algorithm>
