@@ -79,10 +79,29 @@ struct SecretsConfig {
   std::string defaultStore = "default";
 };
 
+/// `gateway.auth.trustedProxy` (OpenClaw docs/gateway/trusted-proxy-auth.md "Configuration reference").
+struct TrustedProxyAuthConfig {
+  /// The header carrying the user identity the proxy authenticated (matched case-insensitively);
+  /// required, non-blank.
+  std::string userHeader;
+  /// Headers that must be present and non-blank on every request (proxy verification).
+  std::vector<std::string> requiredHeaders;
+  /// Identities allowed (exact match of the trimmed header value); empty: every authenticated user.
+  std::vector<std::string> allowUsers;
+  /// Accept a same-host proxy connecting from loopback (the loopback address must also be listed in
+  /// gateway.trustedProxies). Default false.
+  bool allowLoopback = false;
+  /// `deviceAutoApprove.enabled`: Talon does not implement automatic device approval yet; validation
+  /// refuses `true`, so this is always false in a valid config.
+  bool deviceAutoApprove = false;
+  /// `deviceAutoApprove.scopes` as written (validated against the operator scope set); unused while
+  /// automatic approval is unsupported, kept for the security audit.
+  std::vector<std::string> deviceAutoApproveScopes;
+};
+
 /// `gateway.auth`.
 struct GatewayAuthConfig {
-  /// "none" | "token" | "password" (OpenClaw's "trusted-proxy" is reported as not supported yet).
-  /// Unset in the file means "token".
+  /// "none" | "token" | "password" | "trusted-proxy". Unset in the file means "token".
   std::string mode = "token";
   /// Resolved secret values (after `${VAR}` / env secret refs); empty when not configured.
   std::string token;
@@ -98,6 +117,11 @@ struct GatewayAuthConfig {
   std::optional<SecretRef> tokenRef;
   std::optional<SecretRef> passwordRef;
   AuthRateLimitConfig rateLimit;
+  /// `gateway.auth.trustedProxy`; set when the block is present (required in mode "trusted-proxy").
+  std::optional<TrustedProxyAuthConfig> trustedProxy;
+  /// `gateway.auth.identityScopes`: verified identity (trusted-proxy user) -> operator scope names (each
+  /// one of the closed operator set), in file order. Email keys match case-insensitively at connect.
+  std::vector<std::pair<std::string, std::vector<std::string>>> identityScopes;
 };
 
 /// Talon's limits on what one caller can make the gateway hold (`gateway.limits`, a Talon-only

@@ -227,6 +227,44 @@ TEST(ConfigValidatorRoles, DefinitionsAreReadWithOpenClawsRules) {
   EXPECT_FALSE(roles.definitions.at("maintainer").agents);
 }
 
+TEST(ConfigValidatorTrustedProxy, ModeAndIdentityScopesAreRead) {
+  ValidationResult r = validate(R"({
+    gateway: { bind: 'lan', trustedProxies: ['10.0.0.1'], auth: {
+      mode: 'trusted-proxy',
+      identityScopes: { 'Admin@Example.com': ['operator.admin', 'operator.admin'], 'svc-1': [] },
+      trustedProxy: { userHeader: ' x-forwarded-user ', requiredHeaders: ['x-forwarded-proto'],
+                      allowUsers: ['nick@example.com'], allowLoopback: true,
+                      deviceAutoApprove: { enabled: false, scopes: ['operator.read'] } },
+    } },
+  })");
+  ASSERT_FALSE(hasErrors(r.diagnostics)) << messages(r);
+  const auto& a = r.config.gateway.auth;
+  EXPECT_EQ(a.mode, "trusted-proxy");
+  ASSERT_TRUE(a.trustedProxy);
+  EXPECT_EQ(a.trustedProxy->userHeader, "x-forwarded-user");
+  EXPECT_EQ(a.trustedProxy->requiredHeaders, (std::vector<std::string>{"x-forwarded-proto"}));
+  EXPECT_EQ(a.trustedProxy->allowUsers, (std::vector<std::string>{"nick@example.com"}));
+  EXPECT_TRUE(a.trustedProxy->allowLoopback);
+  EXPECT_FALSE(a.trustedProxy->deviceAutoApprove);
+  EXPECT_EQ(a.trustedProxy->deviceAutoApproveScopes, (std::vector<std::string>{"operator.read"}));
+  ASSERT_EQ(a.identityScopes.size(), 2u);
+  EXPECT_EQ(a.identityScopes[0].first, "Admin@Example.com");
+  EXPECT_EQ(a.identityScopes[0].second, (std::vector<std::string>{"operator.admin"}));
+  EXPECT_TRUE(a.identityScopes[1].second.empty());
+}
+
+TEST(ConfigValidatorTrustedProxy, KeysOutsideTheModeWarn) {
+  ValidationResult r = validate(R"({
+    gateway: { auth: { mode: 'none', trustedProxy: { userHeader: 'x-u' }, identityScopes: { a: ['operator.read'] } } },
+  })");
+  ASSERT_FALSE(hasErrors(r.diagnostics)) << messages(r);
+  int warnings = 0;
+  for (const auto& d : r.diagnostics) {
+    if (!d.isError() && d.message.find("has no effect") != std::string::npos) ++warnings;
+  }
+  EXPECT_EQ(warnings, 2) << messages(r);
+}
+
 TEST(ConfigValidatorRoles, RefusalsNameTheirPath) {
   struct Case {
     const char* text;
@@ -255,7 +293,29 @@ TEST(ConfigValidatorRoles, RefusalsNameTheirPath) {
       {"{gateway: {roles: {default: 'a', definitions: {a: {scopes: [], agents: '*', sessions: {others: 'write'}, "
        "accessPolicyPlugin: 'visitor-access'}}}}}",
        "gateway.roles.definitions.a", "accessPolicyPlugin"},
-      {"{gateway: {auth: {identityScopes: {'a@example.com': ['operator.read']}}}}", "gateway.auth", "identityScopes"},
+      {"{gateway: {trustedProxies: ['10.0.0.1'], auth: {mode: 'trusted-proxy', trustedProxy: {userHeader: 'x-u'}, "
+       "identityScopes: {'a@example.com': ['operator.read', 'operator.root']}}}}",
+       "gateway.auth.identityScopes[\"a@example.com\"][1]", "operator.root"},
+      {"{gateway: {auth: {mode: 'trusted-proxy', trustedProxy: {userHeader: 'x-u'}}}}", "gateway.trustedProxies",
+       "required when gateway.auth.mode is \"trusted-proxy\""},
+      {"{gateway: {trustedProxies: ['10.0.0.1'], auth: {mode: 'trusted-proxy'}}}", "gateway.auth.trustedProxy",
+       "required when gateway.auth.mode is \"trusted-proxy\""},
+      {"{gateway: {trustedProxies: ['10.0.0.1'], auth: {mode: 'trusted-proxy', trustedProxy: {userHeader: ' '}}}}",
+       "gateway.auth.trustedProxy.userHeader", "non-blank"},
+      {"{gateway: {trustedProxies: ['10.0.0.1'], auth: {mode: 'trusted-proxy', trustedProxy: {}}}}",
+       "gateway.auth.trustedProxy.userHeader", "required when gateway.auth.mode"},
+      {"{gateway: {trustedProxies: ['10.0.0.1'], auth: {mode: 'trusted-proxy', token: 'x', trustedProxy: {userHeader: "
+       "'x-u'}}}}",
+       "gateway.auth.token", "mutually exclusive"},
+      {"{gateway: {trustedProxies: ['10.0.0.1'], auth: {mode: 'trusted-proxy', trustedProxy: {userHeader: 'x-u', "
+       "deviceAutoApprove: {enabled: true}}}}}",
+       "gateway.auth.trustedProxy.deviceAutoApprove.enabled", "not supported by Talon yet"},
+      {"{gateway: {trustedProxies: ['10.0.0.1'], auth: {mode: 'trusted-proxy', trustedProxy: {userHeader: 'x-u', "
+       "deviceAutoApprove: {scopes: ['operator.nope']}}}}}",
+       "gateway.auth.trustedProxy.deviceAutoApprove.scopes[0]", "operator.nope"},
+      {"{gateway: {trustedProxies: ['10.0.0.1'], auth: {mode: 'trusted-proxy', trustedProxy: {userHeader: 'x-u', "
+       "requiredHeaders: ['']}}}}",
+       "gateway.auth.trustedProxy.requiredHeaders[0]", ""},
   };
   for (const auto& c : cases) {
     ValidationResult r = validate(c.text);

@@ -114,8 +114,10 @@ void ClientSession::handleConnect(std::string_view text) {
     }
   }
 
-  auto principal = deps_.auth.authenticateConnect(
-      *params, *role, security::PeerOrigin{conn_->remoteIsLoopback(), conn_->remoteAddress(), challengeNonce_});
+  auto principal =
+      deps_.auth.authenticateConnect(*params, *role,
+                                     security::PeerOrigin{conn_->remoteIsLoopback(), conn_->remoteAddress(),
+                                                          challengeNonce_, upgrade_.peerAddress, upgrade_.headers});
   if (!principal) {
     spdlog::warn("connection {}: connect of client {} refused: {}", conn_->remoteAddress(), params->client.id,
                  principal.error().error.publicMessage());
@@ -159,8 +161,8 @@ void ClientSession::handleConnect(std::string_view text) {
   // SnapshotSchema.authMode is the gateway's mode (none|token|password|trusted-proxy): a connect by
   // device token does not tell it.
   // (Nor does a named operator token, which also answers method "token".)
-  if (!principal->operatorToken &&
-      (principal->method == "none" || principal->method == "token" || principal->method == "password")) {
+  if (!principal->operatorToken && (principal->method == "none" || principal->method == "token" ||
+                                    principal->method == "password" || principal->method == "trusted-proxy")) {
     snapshot.extra["authMode"] = principal->method;
   }
   const auto& methods = deps_.methods.names();

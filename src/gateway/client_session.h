@@ -56,6 +56,10 @@ struct UpgradeOrigin {
   std::string origin;          // the Origin header; empty when absent (not a browser)
   std::string host;            // the Host header
   bool isLocalClient = false;  // net::HttpRequest::remoteIsLoopback
+  std::string peerAddress;     // net::HttpRequest::peerAddress: the socket's peer
+  /// The upgrade request's headers, kept for the Authenticator (security::PeerOrigin::headers); empty
+  /// unless an Authenticator reads them (trusted-proxy auth).
+  net::Headers headers;
 };
 
 class ClientSession final : public net::WebSocketSession,

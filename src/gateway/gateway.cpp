@@ -65,6 +65,7 @@
 #include "security/device_authenticator.h"
 #include "security/operator_token_authenticator.h"
 #include "security/shared_secret_authenticator.h"
+#include "security/trusted_proxy_authenticator.h"
 #include "store/sqlite_store.h"
 
 namespace talon::gateway {
@@ -247,7 +248,10 @@ class Gateway::Impl {
   std::unique_ptr<AgentRunner> runner;
   GatewayInfo info;
   std::unique_ptr<AgentDirectory> agents;
+  /// The bottom of the chain: the shared secret (modes token, password, none), or the trusted proxy
+  /// (mode trusted-proxy); exactly one is set.
   std::unique_ptr<security::SharedSecretAuthenticator> auth;
+  std::unique_ptr<security::TrustedProxyAuthenticator> proxyAuth;
   /// Named operator tokens (security/operator_token_authenticator.h); wraps auth.
   std::unique_ptr<security::OperatorTokenAuthenticator> operatorTokenAuth;
   std::unique_ptr<security::DeviceAuthenticator> deviceAuth;  // wraps operatorTokenAuth
@@ -417,18 +421,26 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
 
   auto addresses = bindAddressesFor(cfg.gateway);
   if (!addresses) return fail(addresses.error());
-  auto auth = security::SharedSecretAuthenticator::create(cfg.gateway.auth, options.fallbackToken);
-  if (!auth) return fail(auth.error());
-  impl->auth = std::move(*auth);
+  if (cfg.gateway.auth.mode == "trusted-proxy") {
+    auto proxyAuth = security::TrustedProxyAuthenticator::create(cfg.gateway.auth, cfg.gateway.trustedProxies);
+    if (!proxyAuth) return fail(proxyAuth.error());
+    impl->proxyAuth = std::move(*proxyAuth);
+  } else {
+    auto auth = security::SharedSecretAuthenticator::create(cfg.gateway.auth, options.fallbackToken);
+    if (!auth) return fail(auth.error());
+    impl->auth = std::move(*auth);
+  }
   bool loopbackOnly = true;
   for (const auto& a : *addresses) loopbackOnly = loopbackOnly && isLoopbackAddress(a);
-  if (!loopbackOnly && impl->auth->mode() == security::AuthMode::kNone) {
+  if (impl->proxyAuth) {
+    // Config validation checked the optional local password; nothing else here is a secret.
+  } else if (!loopbackOnly && impl->auth->mode() == security::AuthMode::kNone) {
     return fail(ErrorCode::kFailedPrecondition,
                 "refusing to bind a non-loopback address without token or password auth",
                 "refusing to bind " + (*addresses)[0] +
                     " without auth: set gateway.auth.mode to \"token\" or \"password\" (or bind \"loopback\")");
   }
-  if (!loopbackOnly) {
+  if (!loopbackOnly && impl->auth) {
     // Config validation refuses a weak configured secret already; this also covers the fallback token.
     const auto& a = cfg.gateway.auth;
     std::string_view secret = impl->auth->mode() == security::AuthMode::kPassword ? std::string_view(a.password)
@@ -474,7 +486,9 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   handlers.onWebSocket = [implp, io](net::WebSocketConnectionPtr conn,
                                      const net::HttpRequest& upgrade) -> net::WebSocketSessionPtr {
     UpgradeOrigin from{std::string(upgrade.header("Origin")), std::string(upgrade.header("Host")),
-                       upgrade.remoteIsLoopback};
+                       upgrade.remoteIsLoopback, upgrade.peerAddress};
+    // Only trusted-proxy auth reads the upgrade request's headers (security::PeerOrigin::headers).
+    if (implp->proxyAuth) from.headers = upgrade.headers;
     return ClientSession::start(*implp->connectionDeps, *io, std::move(conn), std::move(from));
   };
   auto server = net::Server::create(impl->io, serverOptions, handlers);
@@ -512,10 +526,15 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   impl->audit = impl->auditChain;
   for (auto& event : options.startupAudit) impl->audit->record(std::move(event));
   options.startupAudit.clear();
-  impl->operatorTokenAuth = std::make_unique<security::OperatorTokenAuthenticator>(
-      *impl->auth, *impl->store, security::OperatorRoles::fromConfig(cfg.gateway.roles), impl->clock);
-  impl->deviceAuth = std::make_unique<security::DeviceAuthenticator>(*impl->operatorTokenAuth, *impl->store,
-                                                                     *impl->audit, impl->clock);
+  // Trusted-proxy mode has no named operator tokens in its chain: token auth beside it is refused.
+  const security::Authenticator* credentials = impl->proxyAuth.get();
+  if (impl->auth) {
+    impl->operatorTokenAuth = std::make_unique<security::OperatorTokenAuthenticator>(
+        *impl->auth, *impl->store, security::OperatorRoles::fromConfig(cfg.gateway.roles), impl->clock);
+    credentials = impl->operatorTokenAuth.get();
+  }
+  impl->deviceAuth =
+      std::make_unique<security::DeviceAuthenticator>(*credentials, *impl->store, *impl->audit, impl->clock);
   impl->auditedAuth = std::make_unique<security::AuditedAuthenticator>(*impl->deviceAuth, *impl->audit);
 
   // Threads.
@@ -860,14 +879,15 @@ Status Gateway::run() {
   impl.operatorTokenWatch->start();
   impl.channelRuntime->start(*impl.inbound);
   impl.state.started = true;
-  impl.audit->record(security::AuditEvent{"gateway.start",
-                                          "system",
-                                          "gateway",
-                                          security::AuditOutcome::kAllowed,
-                                          {{"version", impl.info.version},
-                                           {"instanceId", impl.info.instanceId},
-                                           {"port", port()},
-                                           {"authMode", security::authModeName(impl.auth->mode())}}});
+  impl.audit->record(security::AuditEvent{
+      "gateway.start",
+      "system",
+      "gateway",
+      security::AuditOutcome::kAllowed,
+      {{"version", impl.info.version},
+       {"instanceId", impl.info.instanceId},
+       {"port", port()},
+       {"authMode", impl.auth ? security::authModeName(impl.auth->mode()) : std::string_view("trusted-proxy")}}});
   impl.healthRecords->set({"gateway", "startup", health::HealthState::kOk, "", true});
   // Deliveries a previous process left pending (a crash, a stop before the channel confirmed).
   if (auto resumed = impl.outbound->resumePending(); !resumed) {

@@ -23,6 +23,7 @@ Expected<Principal, ConnectAuthFailure> AuditedAuthenticator::authenticateConnec
   if (result) {
     e.outcome = AuditOutcome::kAllowed;
     e.details["method"] = result->method;
+    if (result->proxyIdentity) e.details["user"] = result->proxyIdentity->user;
     if (result->operatorToken) {
       e.actor = "operator-token:" + result->operatorToken->name;
       e.details["tokenName"] = result->operatorToken->name;
@@ -35,6 +36,9 @@ Expected<Principal, ConnectAuthFailure> AuditedAuthenticator::authenticateConnec
     e.outcome = AuditOutcome::kDenied;
     const json::value* code = result.error().error.details.if_contains("code");
     e.details["reason"] = code && code->is_string() ? std::string(code->get_string()) : "unauthenticated";
+    if (const json::value* why = result.error().error.details.if_contains("authReason"); why && why->is_string()) {
+      e.details["authReason"] = why->get_string();
+    }
     if (!result.error().operatorTokenName.empty()) {
       e.actor = "operator-token:" + result.error().operatorTokenName;
       e.details["tokenName"] = result.error().operatorTokenName;

@@ -9,8 +9,10 @@ namespace talon::security {
 
 /// Records, through `sink`:
 ///  - "auth.connect" for every WebSocket connect, allowed or denied: actor "<role>:<client.id>", target
-///    "gateway", details {clientId, clientMode, role, method (allowed), scopes (granted), reason (denied:
-///    OpenClaw's AUTH_* code), remoteAddress, deviceId (when the client sent a device identity)};
+///    "gateway", details {clientId, clientMode, role, method (allowed), user (allowed by a trusted proxy:
+///    the identity it named), scopes (granted), reason (denied: OpenClaw's AUTH_* code), authReason
+///    (denied, when the refusal names one: token_mismatch, trusted_proxy_user_missing, ...),
+///    remoteAddress, deviceId (when the client sent a device identity)};
 ///  - "auth.http" for every refused HTTP request: actor "http:<remoteAddress>", details {remoteAddress,
 ///    reason (the internal message: which check failed)}. Allowed HTTP requests are not recorded (one per
 ///    scrape or API call would drown the log; the access log has them) — except those authenticated by a

@@ -33,6 +33,14 @@ Result<std::string_view> parseBearerToken(std::string_view authorization) {
   return token;
 }
 
+std::optional<std::string_view> findHeader(std::span<const std::pair<std::string, std::string>> headers,
+                                           std::string_view name) {
+  for (const auto& [key, value] : headers) {
+    if (equalsIgnoreAsciiCase(key, name)) return std::string_view(value);
+  }
+  return std::nullopt;
+}
+
 const std::vector<std::string>& httpSharedSecretScopes() {
   using protocol::Scope;
   static const std::vector<std::string> kScopes = [] {

@@ -1,13 +1,15 @@
 #pragma once
 // The Authenticator seam (ARCHITECTURE.md "Seams"): the one place that decides who a WebSocket connect
 // or an HTTP request is, with which role and scopes. The gateway's shared token/password is the first
-// implementation (shared_secret_authenticator.h); device tokens, operator tokens and webhook signatures
-// will be further implementations (or a chain trying them in order) behind this same interface.
+// implementation (shared_secret_authenticator.h); device tokens, operator tokens and a trusted reverse
+// proxy (trusted_proxy_authenticator.h) are further implementations chained behind this same interface.
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/error.h"
@@ -33,6 +35,28 @@ struct PeerOrigin {
   std::string_view remoteAddress;
   /// The nonce of the connect.challenge this connection was sent (a device signs it); empty for HTTP.
   std::string_view challengeNonce;
+  /// The socket's peer address (the reverse proxy's when the request came through one; remoteAddress
+  /// is then the client it names); empty when the transport does not tell it.
+  std::string_view socketAddress;
+  /// The request's headers as received (for a connect: its WebSocket upgrade request's), read with
+  /// findHeader(); empty when the transport does not pass them. Only the trusted-proxy Authenticator
+  /// reads them.
+  std::span<const std::pair<std::string, std::string>> headers;
+};
+
+/// The value of the first header named `name` (ASCII case-insensitive) in `headers`; nullopt when
+/// absent (a header present with an empty value is "").
+std::optional<std::string_view> findHeader(std::span<const std::pair<std::string, std::string>> headers,
+                                           std::string_view name);
+
+/// The identity a trusted reverse proxy vouched for (security/trusted_proxy_authenticator.h).
+struct ProxyIdentity {
+  /// The user, as the proxy's user header carried it (trimmed).
+  std::string user;
+  /// The operator scopes gateway.auth.identityScopes grants the user (operator connects only).
+  std::vector<std::string> identityScopes;
+  /// The connect's `x-openclaw-scopes` header as a set of names when present (empty: no scopes).
+  std::optional<std::vector<std::string>> scopeCap;
 };
 
 /// The named operator token a caller authenticated with (security/operator_token_authenticator.h).
@@ -55,8 +79,8 @@ struct Principal {
   /// The granted scopes as names, as hello-ok's auth.scopes carries them: only names of the closed
   /// operator set that the role may hold (protocol::grantableScopes), in the order requested.
   std::vector<std::string> grantedScopes;
-  /// How the caller proved who it is, as hello-ok's auth.method names it: "token", "password", "none"
-  /// (later "device-token", ...).
+  /// How the caller proved who it is, as hello-ok's auth.method names it: "token", "password", "none",
+  /// "device-token", "trusted-proxy".
   std::string method;
   /// The verified device identity of the connect (security/device_identity.h); empty without one.
   std::string deviceId;
@@ -65,6 +89,8 @@ struct Principal {
   std::string issuedDeviceToken;
   /// Set when the credential was a named operator token (method "token", as OpenClaw's closed set has it).
   std::optional<OperatorTokenGrant> operatorToken;
+  /// Set when a trusted proxy authenticated the caller (method "trusted-proxy").
+  std::optional<ProxyIdentity> proxyIdentity;
 };
 
 /// A connect refused for its credentials.

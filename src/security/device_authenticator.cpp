@@ -9,6 +9,7 @@
 #include "protocol/errors.h"
 #include "security/device_identity.h"
 #include "security/operator_roles.h"
+#include "security/trusted_proxy_authenticator.h"
 
 namespace talon::security {
 namespace {
@@ -107,6 +108,7 @@ Expected<Principal, ConnectAuthFailure> DeviceAuthenticator::authenticateDevice(
     }
     principal.method = shared->method;
     principal.operatorToken = shared->operatorToken;
+    principal.proxyIdentity = shared->proxyIdentity;
   } else {
     auto paired = devices.getPaired(deviceId);
     if (!paired) return storeFailure(paired.error());
@@ -185,6 +187,9 @@ Expected<Principal, ConnectAuthFailure> DeviceAuthenticator::authenticateDevice(
   if (principal.operatorToken) {
     principal.grantedScopes = applyScopeCeiling(principal.grantedScopes, principal.operatorToken->ceiling);
   }
+  // A trusted proxy's identity adds its identityScopes grant for this session, then its cap applies.
+  if (principal.proxyIdentity)
+    principal.grantedScopes = withIdentityScopes(principal.grantedScopes, *principal.proxyIdentity);
   principal.scopes = protocol::ScopeSet::fromNames(principal.grantedScopes);
   principal.deviceId = deviceId;
   audit(params, origin, AuditOutcome::kAllowed, principal.method);

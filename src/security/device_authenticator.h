@@ -20,7 +20,9 @@
 //     Talon never approves silently: OpenClaw auto-approves a first pairing from a local client unless
 //     gateway.nodes.pairing.autoApproveLocal is false; Talon always waits for an operator.
 //  4. granted: the requested scopes that exist and the role may hold (protocol::grantableScopes),
-//     narrowed to the role ceiling of a named operator token when that was the credential.
+//     narrowed to the role ceiling of a named operator token when that was the credential; when a
+//     trusted proxy vouched for the caller (Principal::proxyIdentity), united with the user's
+//     identityScopes and capped by x-openclaw-scopes (trusted_proxy_authenticator.h withIdentityScopes).
 //     A token approved but not yet delivered is issued now and returned in hello-ok auth.deviceToken.
 // A connect without `device`: from a non-loopback peer, a role other than operator is refused with
 // NOT_PAIRED / DEVICE_IDENTITY_REQUIRED (OpenClaw roleCanSkipDeviceIdentity), as is a device token or

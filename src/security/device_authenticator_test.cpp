@@ -11,6 +11,7 @@
 #include "base/hash.h"
 #include "security/device_identity.h"
 #include "security/shared_secret_authenticator.h"
+#include "security/trusted_proxy_authenticator.h"
 #include "store/sqlite_store.h"
 
 namespace talon::security {
@@ -95,6 +96,50 @@ class DeviceAuthenticatorTest : public ::testing::Test {
   std::shared_ptr<SimulatedClock> clock_ = std::make_shared<SimulatedClock>();
   std::unique_ptr<DeviceAuthenticator> auth_;
 };
+
+TEST_F(DeviceAuthenticatorTest, TrustedProxyIdentityAddsItsGrantToThePairedDevicesScopes) {
+  config::GatewayAuthConfig c;
+  c.mode = "trusted-proxy";
+  config::TrustedProxyAuthConfig tp;
+  tp.userHeader = "x-forwarded-user";
+  c.trustedProxy = tp;
+  c.identityScopes = {{"ops@example.com", {"operator.write"}}};
+  auto proxy = TrustedProxyAuthenticator::create(
+      c, {"10.0.0.1"}, [] { return Result<std::vector<IpAddress>>(std::vector<IpAddress>{}); });
+  ASSERT_TRUE(proxy) << proxy.error().toString();
+  DeviceAuthenticator auth(**proxy, *store_, audit_, clock_);
+  std::vector<std::pair<std::string, std::string>> headers = {{"X-Forwarded-For", "203.0.113.7"},
+                                                              {"X-Forwarded-User", "ops@example.com"}};
+  auto viaProxy = [&](const protocol::ConnectParams& p) {
+    return auth.authenticateConnect(p, Role::kOperator, PeerOrigin{false, "203.0.113.7", kNonce, "10.0.0.1", headers});
+  };
+  Device d;
+  const std::vector<std::string> scopes = {"operator.read"};
+  auto first = viaProxy(d.connect(clock_->nowMs(), scopes, std::nullopt));
+  ASSERT_FALSE(first);  // the proxy's identity does not approve the device
+  EXPECT_EQ(first.error().error.details.at("code"), "PAIRING_REQUIRED");
+  approve(std::string(first.error().error.details.at("requestId").as_string()));
+
+  auto ok = viaProxy(d.connect(clock_->nowMs(), scopes, std::nullopt));
+  ASSERT_TRUE(ok) << ok.error().error.toString();
+  EXPECT_EQ(ok->method, "trusted-proxy");
+  EXPECT_EQ(ok->grantedScopes, (std::vector<std::string>{"operator.read", "operator.write"}));
+  EXPECT_TRUE(ok->scopes.satisfies(protocol::Scope::kWrite));
+  // The grant is session-only: the pairing record keeps the device's own scopes.
+  auto paired = store_->devices().getPaired(d.id());
+  ASSERT_TRUE(paired && *paired);
+  EXPECT_EQ((*paired)->claim.scopes, scopes);
+
+  headers.emplace_back("x-openclaw-scopes", "operator.write");
+  auto capped = viaProxy(d.connect(clock_->nowMs(), scopes, std::nullopt));
+  ASSERT_TRUE(capped) << capped.error().error.toString();
+  EXPECT_EQ(capped->grantedScopes, (std::vector<std::string>{"operator.write"}));
+
+  headers = {{"X-Forwarded-For", "203.0.113.7"}};  // no user: refused before the device is looked at
+  auto noUser = viaProxy(d.connect(clock_->nowMs(), scopes, std::nullopt));
+  ASSERT_FALSE(noUser);
+  EXPECT_EQ(noUser.error().error.details.at("authReason"), "trusted_proxy_user_missing");
+}
 
 TEST_F(DeviceAuthenticatorTest, RefusedBeforeApprovalAcceptedAfterRefusedAfterRevocation) {
   Device d;

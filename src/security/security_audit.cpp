@@ -124,6 +124,53 @@ void auditGroupFacingAgents(const config::TalonConfig& cfg, std::vector<Finding>
                         "groupAllowFrom to trusted senders."});
 }
 
+/// Trusted-proxy auth (OpenClaw's ids and wording, dist/audit-*.mjs; gateway.trusted_proxy_no_proxies
+/// and gateway.trusted_proxy_no_user_header cannot occur: config validation refuses those configs; nor
+/// can the deviceAutoApprove findings, as Talon refuses deviceAutoApprove.enabled) and identityScopes
+/// grants of operator.admin (Talon-only: OpenClaw has no such check).
+void auditTrustedProxy(const config::GatewayAuthConfig& auth, std::vector<Finding>& out) {
+  auto add = [&](std::string id, FindingSeverity s, std::string title, std::string detail, std::string fix) {
+    out.push_back(Finding{std::move(id), s, std::move(title), std::move(detail), std::move(fix)});
+  };
+  if (auth.mode == "trusted-proxy") {
+    add("gateway.trusted_proxy_auth", FindingSeverity::kCritical, "Trusted-proxy auth mode enabled",
+        "gateway.auth.mode=\"trusted-proxy\" delegates authentication to a reverse proxy. Ensure your proxy "
+        "handles auth correctly and that gateway.trustedProxies only contains IPs of your actual proxy servers.",
+        "verify that the proxy terminates TLS and authenticates users, that gateway.trustedProxies lists only its "
+        "addresses, and that direct access to the gateway port is blocked (docs/gateway.md \"Trusted-proxy "
+        "auth\")");
+    const bool allowLoopback = auth.trustedProxy && auth.trustedProxy->allowLoopback;
+    if (allowLoopback) {
+      add("gateway.trusted_proxy_allow_loopback", FindingSeverity::kWarn,
+          "Trusted-proxy auth allows loopback proxy sources",
+          "gateway.auth.trustedProxy.allowLoopback=true allows loopback-source requests from configured "
+          "gateway.trustedProxies entries to satisfy trusted-proxy auth: any local process can claim any user.",
+          "enable this only when a same-host reverse proxy is the intended trust boundary; keep direct gateway "
+          "access private to the host and make the proxy strip or overwrite identity headers");
+    }
+    if (!auth.trustedProxy || auth.trustedProxy->allowUsers.empty()) {
+      add("gateway.trusted_proxy_no_allowlist", FindingSeverity::kWarn,
+          "Trusted-proxy auth allows all authenticated users",
+          "gateway.auth.trustedProxy.allowUsers is empty, so any user authenticated by your proxy can access the "
+          "gateway.",
+          "set gateway.auth.trustedProxy.allowUsers to the users who may connect");
+    }
+  }
+  std::vector<std::string> admins;
+  for (const auto& [identity, scopes] : auth.identityScopes) {
+    if (std::find(scopes.begin(), scopes.end(), "operator.admin") != scopes.end()) admins.push_back(identity);
+  }
+  if (!admins.empty()) {
+    std::string list;
+    for (const auto& a : admins) list += (list.empty() ? "" : ", ") + a;
+    add("gateway.identity_scopes_admin", FindingSeverity::kWarn, "Identity scope grants give full admin",
+        fmt::format("gateway.auth.identityScopes grants operator.admin to {} identit{}: {}", admins.size(),
+                    admins.size() == 1 ? "y" : "ies", list),
+        "grant operator.admin only to the few identities that need it; whoever controls the proxy's user header "
+        "for them is a full administrator");
+  }
+}
+
 }  // namespace
 
 std::string_view findingSeverityName(FindingSeverity severity) {
@@ -160,7 +207,8 @@ std::vector<Finding> auditSecurity(const SecurityAuditInput& in) {
         "set gateway.auth.mode to \"token\" (with a generated token) or bind \"loopback\"");
   }
   for (std::string_view kind : {"token", "password"}) {
-    if (g.auth.mode != kind) continue;
+    // Trusted-proxy mode's optional password lets direct local callers in: it is checked as well.
+    if (g.auth.mode != kind && !(kind == "password" && g.auth.mode == "trusted-proxy")) continue;
     const std::string& secret = kind == "token" ? g.auth.token : g.auth.password;
     if (secret.empty()) continue;  // not configured (a token is generated) or unresolved
     if (auto known = config::knownWeakSecretReason(secret)) {
@@ -184,6 +232,7 @@ std::vector<Finding> auditSecurity(const SecurityAuditInput& in) {
         "gateway.allowRealIpFallback is true",
         "make every trusted proxy set X-Forwarded-For and turn gateway.allowRealIpFallback off");
   }
+  auditTrustedProxy(g.auth, out);
   if (exposed && g.trustedProxies.empty()) {
     add("gateway.trusted_proxies_missing", FindingSeverity::kInfo, "No trusted proxies configured",
         fmt::format("gateway.bind is \"{}\" and gateway.trustedProxies is empty", g.bind),

@@ -47,6 +47,10 @@ struct SecurityAuditInput {
 ///    the active secret fails config::exposedSecretWeakness (length 24, 8 distinct characters);
 ///  gateway.auth_no_rate_limit — warn: beyond loopback with rateLimit.maxAttempts above 100;
 ///  gateway.real_ip_fallback_enabled — warn: allowRealIpFallback with trusted proxies;
+///  gateway.trusted_proxy_auth — critical: auth mode "trusted-proxy" (OpenClaw's reminder);
+///  gateway.trusted_proxy_allow_loopback — warn: trustedProxy.allowLoopback is true;
+///  gateway.trusted_proxy_no_allowlist — warn: trusted-proxy mode with an empty trustedProxy.allowUsers;
+///  gateway.identity_scopes_admin — warn (Talon-only): gateway.auth.identityScopes grants operator.admin;
 ///  gateway.trusted_proxies_missing — info: beyond loopback with no trusted proxies (behind a reverse
 ///    proxy, every client then shares the proxy's address for the rate limit);
 ///  config.secrets.gateway_token_in_config / config.secrets.gateway_password_in_config /

@@ -47,6 +47,42 @@ TEST(SecurityAudit, ExposedGatewayWithoutAuthIsCritical) {
   EXPECT_NE(find(f, "gateway.trusted_proxies_missing"), nullptr);
 }
 
+TEST(SecurityAudit, TrustedProxyModeWithLoopbackAndAdminIdentityGrants) {
+  config::TalonConfig c;
+  c.gateway.bind = "lan";
+  c.gateway.trustedProxies = {"127.0.0.1"};
+  c.gateway.auth.mode = "trusted-proxy";
+  config::TrustedProxyAuthConfig tp;
+  tp.userHeader = "x-forwarded-user";
+  tp.allowLoopback = true;
+  c.gateway.auth.trustedProxy = tp;
+  c.gateway.auth.identityScopes = {{"root@example.com", {"operator.admin"}}, {"ro@example.com", {"operator.read"}}};
+  c.gateway.auth.password = "short";
+  Dir d;
+  auto f = auditSecurity({&c, "", d.path / "absent.json", d.path / "absent-state"});
+  ASSERT_NE(find(f, "gateway.trusted_proxy_auth"), nullptr) << ::testing::PrintToString(ids(f));
+  EXPECT_EQ(find(f, "gateway.trusted_proxy_auth")->severity, FindingSeverity::kCritical);
+  ASSERT_NE(find(f, "gateway.trusted_proxy_allow_loopback"), nullptr);
+  EXPECT_EQ(find(f, "gateway.trusted_proxy_allow_loopback")->severity, FindingSeverity::kWarn);
+  EXPECT_NE(find(f, "gateway.trusted_proxy_no_allowlist"), nullptr);
+  ASSERT_NE(find(f, "gateway.identity_scopes_admin"), nullptr);
+  EXPECT_NE(find(f, "gateway.identity_scopes_admin")->detail.find("root@example.com"), std::string::npos);
+  EXPECT_EQ(find(f, "gateway.identity_scopes_admin")->detail.find("ro@example.com"), std::string::npos);
+  EXPECT_NE(find(f, "gateway.password_too_short"), nullptr);  // the local fallback password
+  EXPECT_EQ(find(f, "gateway.bind_no_auth"), nullptr);
+
+  c.gateway.auth.trustedProxy->allowLoopback = false;
+  c.gateway.auth.trustedProxy->allowUsers = {"ro@example.com"};
+  c.gateway.auth.identityScopes.clear();
+  f = auditSecurity({&c, "", d.path / "absent.json", d.path / "absent-state"});
+  EXPECT_EQ(find(f, "gateway.trusted_proxy_allow_loopback"), nullptr);
+  EXPECT_EQ(find(f, "gateway.trusted_proxy_no_allowlist"), nullptr);
+  EXPECT_EQ(find(f, "gateway.identity_scopes_admin"), nullptr);
+  c.gateway.auth.mode = "token";
+  f = auditSecurity({&c, "", d.path / "absent.json", d.path / "absent-state"});
+  EXPECT_EQ(find(f, "gateway.trusted_proxy_auth"), nullptr);
+}
+
 TEST(SecurityAudit, WeakAndPlaceholderSecretsNeverQuoted) {
   config::TalonConfig c;
   c.gateway.auth.mode = "password";

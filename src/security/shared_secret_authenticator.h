@@ -22,8 +22,8 @@ enum class AuthMode { kNone, kToken, kPassword };
 std::string_view authModeName(AuthMode mode);
 
 /// Parses `gateway.auth.mode`; "" means "token" (OpenClaw's default). Errors: kUnsupported
-/// `gateway.auth.mode "<mode>" is not supported by Talon yet` for anything else (OpenClaw's
-/// "trusted-proxy" included).
+/// `gateway.auth.mode "<mode>" is not supported by Talon yet` for anything else, "trusted-proxy"
+/// included: that mode is TrustedProxyAuthenticator's (trusted_proxy_authenticator.h), not this class's.
 Result<AuthMode> parseAuthMode(std::string_view mode);
 
 /// Authenticates by the gateway's one shared secret:

@@ -1,8 +1,8 @@
-// `gateway`: port, mode, bind, auth (with rateLimit), trustedProxies, allowRealIpFallback, HTTP endpoints,
-// limits, metrics, probes, controlUi (WebChat page and browser origins), reload mode, roles (OpenClaw
-// docs/gateway/configuration.md, docs/gateway/config-gateway.md). Defaults (config_model.h GatewayConfig): port 18789,
-// mode "local", bind "loopback", auth mode "token" (from the configured secret when the mode is not set), chat
-// completions off.
+// `gateway`: port, mode, bind, auth (with rateLimit, trustedProxy, identityScopes), trustedProxies,
+// allowRealIpFallback, HTTP endpoints, limits, metrics, probes, controlUi (WebChat page and browser origins), reload
+// mode, roles (OpenClaw docs/gateway/configuration.md, docs/gateway/config-gateway.md). Defaults (config_model.h
+// GatewayConfig): port 18789, mode "local", bind "loopback", auth mode "token" (from the configured secret when the
+// mode is not set), chat completions off.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -24,10 +24,17 @@ constexpr std::string_view kGatewayModesUnsupported[] = {"remote"};
 constexpr std::string_view kBindValues[] = {"auto", "lan", "loopback", "custom", "tailnet"};
 constexpr std::string_view kBindUnsupported[] = {"tailnet"};
 constexpr std::string_view kAuthModes[] = {"none", "token", "password", "trusted-proxy"};
-constexpr std::string_view kAuthModesUnsupported[] = {"trusted-proxy"};
 // OpenClaw accepts only these (docs/gateway/configuration/hot-reload.md); legacy "hot"/"restart" are
 // errors there too until `doctor --fix` maps them.
 constexpr std::string_view kReloadModes[] = {"hybrid", "off"};
+
+std::string trimmedText(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return std::string(s);
+}
 
 // `gateway.http`: only endpoints.chatCompletions.enabled so far.
 void readHttp(ConfigReader& r, const ConfigNode& node, const json::value& value, GatewayConfig& out) {
@@ -150,6 +157,88 @@ constexpr std::string_view kSessionsOthersUnsupported[] = {"none", "view", "sugg
 constexpr std::string_view kSandboxValues[] = {"inherit", "required"};
 constexpr std::string_view kSandboxUnsupported[] = {"required"};
 constexpr std::size_t kMaxRoleNameLength = 128;
+
+// An array of operator scope names from the closed set (kOperatorScopeNames); an unknown name is an
+// error at its item's path. Duplicates are dropped.
+std::vector<std::string> readOperatorScopeList(ConfigReader& r, const ConfigNode& node, const json::value& value) {
+  std::vector<std::string> scopes;
+  const json::array* a = r.array(node, value, "array of operator scopes");
+  if (a == nullptr) return scopes;
+  for (std::size_t i = 0; i < a->size(); ++i) {
+    ConfigNode item = r.item(node, i);
+    auto scope = r.enumeration(item, (*a)[i], kOperatorScopeNames);
+    if (scope && std::find(scopes.begin(), scopes.end(), *scope) == scopes.end()) scopes.push_back(*scope);
+  }
+  return scopes;
+}
+
+// `gateway.auth.trustedProxy` (OpenClaw docs/gateway/trusted-proxy-auth.md). `userHeader` is required
+// only in mode "trusted-proxy" (checked by readGateway, which knows the mode). deviceAutoApprove is
+// not implemented: `enabled: true` is refused rather than accepted and ignored.
+void readTrustedProxy(ConfigReader& r, const ConfigNode& node, const json::value& value, TrustedProxyAuthConfig& out) {
+  auto nonBlankList = [&](const ConfigNode& c, const json::value& x, std::vector<std::string>& into) {
+    const json::array* a = r.array(c, x, "array of strings");
+    if (a == nullptr) return;
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      ConfigNode item = r.item(c, i);
+      auto v = r.string(item, (*a)[i], true);
+      if (!v) continue;
+      std::string t = trimmedText(*v);
+      if (t.empty()) {
+        r.error(item, DiagnosticCode::kValue, "expected a non-blank string");
+        continue;
+      }
+      into.push_back(std::move(t));
+    }
+  };
+  r.readObject(
+      node, value,
+      {{"userHeader",
+        [&](const ConfigNode& c, const json::value& x) {
+          auto h = r.string(c, x);
+          if (!h) return;
+          out.userHeader = trimmedText(*h);
+          if (out.userHeader.empty()) r.error(c, DiagnosticCode::kValue, "expected a header name (non-blank)");
+        }},
+       {"requiredHeaders", [&](const ConfigNode& c, const json::value& x) { nonBlankList(c, x, out.requiredHeaders); }},
+       {"allowUsers", [&](const ConfigNode& c, const json::value& x) { nonBlankList(c, x, out.allowUsers); }},
+       {"allowLoopback",
+        [&](const ConfigNode& c, const json::value& x) {
+          if (auto b = r.boolean(c, x)) out.allowLoopback = *b;
+        }},
+       {"deviceAutoApprove", [&](const ConfigNode& c, const json::value& x) {
+          r.readObject(c, x,
+                       {{"enabled",
+                         [&](const ConfigNode& e, const json::value& y) {
+                           auto b = r.boolean(e, y);
+                           if (b && *b) {
+                             r.error(e, DiagnosticCode::kValue,
+                                     "automatic device approval (deviceAutoApprove.enabled: true) is not supported by "
+                                     "Talon yet: approve devices with `talon devices approve`");
+                           }
+                         }},
+                        {"scopes", [&](const ConfigNode& e, const json::value& y) {
+                           out.deviceAutoApproveScopes = readOperatorScopeList(r, e, y);
+                         }}});
+        }}});
+}
+
+// `gateway.auth.identityScopes`: identity -> operator scopes (OpenClaw docs/gateway/operator-scopes.md
+// "Identity scope grants"; unknown scope names fail validation).
+void readIdentityScopes(ConfigReader& r, const ConfigNode& node, const json::value& value,
+                        std::vector<std::pair<std::string, std::vector<std::string>>>& out) {
+  const json::object* o = r.object(node, value);
+  if (o == nullptr) return;
+  for (const auto& entry : *o) {
+    const std::string key(entry.key());
+    ConfigNode c = r.child(node, key, "*");
+    if (trimmedText(key).empty()) {
+      r.error(c, DiagnosticCode::kValue, "expected a non-blank identity as the key");
+      continue;
+    }
+    out.emplace_back(key, readOperatorScopeList(r, c, entry.value()));
+  }
+}
 
 std::string trimmed(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
@@ -418,6 +507,55 @@ void checkExposure(ConfigReader& r, const ConfigNode& modeNode, const SecretInpu
   }
 }
 
+/// Mode "trusted-proxy" needs gateway.trustedProxies and gateway.auth.trustedProxy.userHeader, and
+/// refuses a shared token beside it (OpenClaw assertGatewayAuthConfigured: the two are mutually
+/// exclusive). The trusted-proxy keys in another mode do nothing: a warning says so.
+void checkTrustedProxyMode(ConfigReader& r, const ConfigNode& node, const ConfigNode& modeNode,
+                           const std::optional<ConfigNode>& authNode, const std::optional<ConfigNode>& trustedProxyNode,
+                           const std::optional<ConfigNode>& identityScopesNode, const SecretInput& token,
+                           const SecretInput& password, const GatewayConfig& out) {
+  if (out.auth.mode != "trusted-proxy") {
+    if (trustedProxyNode) {
+      r.warning(*trustedProxyNode, DiagnosticCode::kValue,
+                fmt::format("has no effect: gateway.auth.mode is \"{}\", not \"trusted-proxy\"", out.auth.mode));
+    }
+    if (identityScopesNode) {
+      r.warning(*identityScopesNode, DiagnosticCode::kValue,
+                fmt::format("has no effect: identity grants need a verified identity (gateway.auth.mode "
+                            "\"trusted-proxy\"), and gateway.auth.mode is \"{}\"",
+                            out.auth.mode));
+    }
+    return;
+  }
+  if (out.trustedProxies.empty()) {
+    r.error(r.child(node, "trustedProxies"), DiagnosticCode::kValue,
+            "required when gateway.auth.mode is \"trusted-proxy\": list the reverse proxy's address(es)");
+  }
+  if (!out.auth.trustedProxy) {
+    r.error(authNode ? r.child(*authNode, "trustedProxy") : modeNode, DiagnosticCode::kValue,
+            "required when gateway.auth.mode is \"trusted-proxy\": set gateway.auth.trustedProxy.userHeader");
+  } else if (out.auth.trustedProxy->userHeader.empty()) {
+    r.error(r.child(*trustedProxyNode, "userHeader"), DiagnosticCode::kValue,
+            "required when gateway.auth.mode is \"trusted-proxy\": the header carrying the authenticated user");
+  }
+  if (token.present) {
+    r.error(token.node, DiagnosticCode::kValue,
+            "gateway auth mode is trusted-proxy, but a shared token is also configured: remove gateway.auth.token "
+            "(trusted-proxy and token auth are mutually exclusive)");
+  }
+  // The optional password lets direct local callers in (OpenClaw's local-direct password fallback); it
+  // must be as strong as a password-mode one.
+  if (!password.value.empty()) {
+    bool exposed = bindsBeyondLoopback(out);
+    auto weakness = exposed ? exposedSecretWeakness(password.value) : knownWeakSecretReason(password.value);
+    if (weakness) {
+      r.error(password.node, DiagnosticCode::kValue,
+              fmt::format("the gateway password is too weak{}: {}; generate one with `openssl rand -hex 32`",
+                          exposed ? fmt::format(" for gateway.bind \"{}\"", out.bind) : "", *weakness));
+    }
+  }
+}
+
 void readGateway(ConfigReader& r, const ConfigNode& node, const json::value& value, TalonConfig& config) {
   GatewayConfig& out = config.gateway;
   const json::object* o = r.object(node, value);
@@ -426,6 +564,8 @@ void readGateway(ConfigReader& r, const ConfigNode& node, const json::value& val
   SecretInput token;
   SecretInput password;
   std::optional<ConfigNode> authNode;
+  std::optional<ConfigNode> trustedProxyNode;
+  std::optional<ConfigNode> identityScopesNode;
   r.readObject(
       node, *o,
       {
@@ -452,13 +592,21 @@ void readGateway(ConfigReader& r, const ConfigNode& node, const json::value& val
                  c, x,
                  {
                      {"mode",
-                      [&](const ConfigNode& m, const json::value& y) {
-                        authMode = r.enumeration(m, y, kAuthModes, kAuthModesUnsupported);
-                      }},
+                      [&](const ConfigNode& m, const json::value& y) { authMode = r.enumeration(m, y, kAuthModes); }},
                      {"token", [&](const ConfigNode& t, const json::value& y) { token = r.secret(t, y); }},
                      {"password", [&](const ConfigNode& p, const json::value& y) { password = r.secret(p, y); }},
                      {"rateLimit",
                       [&](const ConfigNode& rl, const json::value& y) { readRateLimit(r, rl, y, out.auth.rateLimit); }},
+                     {"trustedProxy",
+                      [&](const ConfigNode& tp, const json::value& y) {
+                        trustedProxyNode = tp;
+                        readTrustedProxy(r, tp, y, out.auth.trustedProxy.emplace());
+                      }},
+                     {"identityScopes",
+                      [&](const ConfigNode& is, const json::value& y) {
+                        identityScopesNode = is;
+                        readIdentityScopes(r, is, y, out.auth.identityScopes);
+                      }},
                  });
            }},
           {"trustedProxies",
@@ -569,6 +717,7 @@ void readGateway(ConfigReader& r, const ConfigNode& node, const json::value& val
     out.auth.secretPath = active->node.path;
   }
   checkExposure(r, modeNode, active, out);
+  checkTrustedProxyMode(r, node, modeNode, authNode, trustedProxyNode, identityScopesNode, token, password, out);
 }
 
 }  // namespace

@@ -79,7 +79,8 @@ std::optional<net::HttpResponse> checkScrapeAuth(const net::HttpRequest& req, co
                                                  security::AuditSink& audit, bool allowUnauthenticatedLoopback) {
   const auto authorization = req.header("authorization");
   if (allowUnauthenticatedLoopback && req.remoteIsLoopback && authorization.empty()) return std::nullopt;
-  auto who = auth.authenticateHttp(authorization, security::PeerOrigin{req.remoteIsLoopback, req.remoteAddress, {}});
+  auto who = auth.authenticateHttp(
+      authorization, security::PeerOrigin{req.remoteIsLoopback, req.remoteAddress, {}, req.peerAddress, req.headers});
   if (!who) {
     spdlog::info("GET /metrics from {}: {}", req.remoteAddress, who.error().message);
     return net::errorResponse(who.error());

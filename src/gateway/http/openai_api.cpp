@@ -54,9 +54,18 @@ net::HttpResponse unauthorized() {
                            R"({"error":{"message":"Unauthorized","type":"unauthorized"}})");
 }
 
-/// The answer to a request whose credentials were refused: 401 (OpenClaw's body), or 429 with
-/// Retry-After and OpenClaw's rate_limited body while the client is locked out (gateway.auth.rateLimit).
+/// The answer to a request whose credentials were refused: 401 (OpenClaw's body), 429 with Retry-After
+/// and OpenClaw's rate_limited body while the client is locked out (gateway.auth.rateLimit), or 403 with
+/// OpenClaw's proxy_attribution_required body (trusted-proxy auth).
 net::HttpResponse refused(const Error& e) {
+  if (e.code == ErrorCode::kPermissionDenied && e.details.contains("type")) {
+    // Trusted-proxy auth: proxy_attribution_required is a 403 with OpenClaw's body.
+    net::HttpResponse response;
+    response.status = 403;
+    response.body =
+        json::serialize(json::object{{"error", {{"message", e.publicMessage()}, {"type", e.details.at("type")}}}});
+    return response;
+  }
   if (e.code != ErrorCode::kResourceExhausted) return unauthorized();
   auto response = net::errorResponse(e);  // 429 + Retry-After
   response.body = json::serialize(json::object{{"error", {{"message", e.publicMessage()}, {"type", "rate_limited"}}}});
@@ -68,8 +77,9 @@ net::HttpResponse refused(const Error& e) {
 /// operator token whose role lacks it: docs/security.md "Operator tokens").
 std::optional<net::HttpResponse> checkAuth(const OpenAiDeps& d, const net::HttpRequest& req, protocol::Scope required,
                                            security::Principal* out = nullptr) {
-  auto principal = d.auth.authenticateHttp(req.header("authorization"),
-                                           security::PeerOrigin{req.remoteIsLoopback, req.remoteAddress, {}});
+  auto principal = d.auth.authenticateHttp(
+      req.header("authorization"),
+      security::PeerOrigin{req.remoteIsLoopback, req.remoteAddress, {}, req.peerAddress, req.headers});
   if (!principal) {
     spdlog::info("HTTP {} {} from {}: {}", req.method, req.path, req.remoteAddress, principal.error().message);
     return refused(principal.error());
