@@ -28,6 +28,9 @@ void writeText(const std::filesystem::path& p, const std::string& s);
 std::string readText(const std::filesystem::path& p);
 /// The text parts of a `chat` final event's message, concatenated.
 std::string finalText(const json::object& chatFinal);
+/// A TCP port that was free on 127.0.0.1 a moment ago (bound to port 0 and released), or 0 when none
+/// could be bound. Another process may take it before the caller does.
+int freeLoopbackPort();
 /// VmRSS of process `pid` in bytes (/proc/<pid>/status), or 0 when it cannot be read.
 std::size_t residentBytes(int pid);
 /// Polls `pred` (e.g. a log line appearing) until it holds or `timeout` passes; returns its last value.

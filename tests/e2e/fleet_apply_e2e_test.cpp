@@ -24,20 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// A TCP port that was free on 127.0.0.1 a moment ago (bound to port 0, read back, closed).
-int fleetApplyFreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return 0;
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 /// True when `pid` exists and is not a zombie (the gateways are adopted by init, which reaps them).
 bool fleetApplyProcessRuns(int pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -58,7 +44,7 @@ class FleetApplyE2E : public ::testing::Test {
     dir_ = makeTempDir();
     repo_ = dir_ / "org";
     fs::create_directories(repo_);
-    for (const char* id : {"gw-a", "gw-b", "gw-c"}) ports_[id] = fleetApplyFreePort();
+    for (const char* id : {"gw-a", "gw-b", "gw-c"}) ports_[id] = freeLoopbackPort();
     ASSERT_TRUE(git({"init", "-q"}));
     ASSERT_TRUE(git({"config", "user.email", "fleet@example.test"}));
     ASSERT_TRUE(git({"config", "user.name", "Fleet E2E"}));
@@ -168,7 +154,7 @@ TEST_F(FleetApplyE2E, AppliesPlansRestartsOnlyWhatChangedAndStops) {
   EXPECT_FALSE(jsonObjectOf(again.out).contains("revision"));
 
   // One key of one gateway changes: the plan shows only that key, apply restarts only that gateway.
-  ports_["gw-b"] = fleetApplyFreePort();
+  ports_["gw-b"] = freeLoopbackPort();
   writeInventory();
   ASSERT_TRUE(git({"commit", "-q", "-am", "move gw-b"}));
   auto plan = talon({"fleet", "plan", "--json"});
@@ -272,7 +258,7 @@ TEST_F(FleetApplyE2E, RunsAnOpenClawRuntimeGatewayWhenOpenClawIsInstalled) {
                                      : fs::path(home != nullptr ? home : "/nonexistent") / ".cache" / "openclaw-ref" /
                                            "bin" / "openclaw";
   if (!fs::exists(openclaw)) GTEST_SKIP() << "OpenClaw is not installed (tools/install-openclaw)";
-  int port = fleetApplyFreePort();
+  int port = freeLoopbackPort();
   writeText(repo_ / "fleet.json5",
             "{\n  organisation: { id: \"org-e2e\", slug: \"e2e\", displayName: \"E2E\" },\n"
             "  defaults: { runtime: \"openclaw\", provider: \"process\", auth: { mode: \"token\", token: "

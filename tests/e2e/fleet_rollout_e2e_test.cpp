@@ -25,20 +25,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// A TCP port that was free on 127.0.0.1 a moment ago.
-int fleetRolloutFreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return 0;
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 /// argv[0] of process `pid` (what the fleet exec'd: the version's binary).
 std::string fleetRolloutArgv0(int64_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
@@ -71,7 +57,7 @@ class FleetRolloutE2E : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = makeTempDir();
-    for (const char* id : {"gw-a", "gw-b", "gw-c"}) ports_[id] = fleetRolloutFreePort();
+    for (const char* id : {"gw-a", "gw-b", "gw-c"}) ports_[id] = freeLoopbackPort();
     fs::create_directories(dir_ / "bin");
     // The broken version: an executable that starts and never becomes ready.
     writeText(dir_ / "bin" / "never-ready", "#!/bin/sh\nexec sleep 300\n");
