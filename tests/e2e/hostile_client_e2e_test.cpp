@@ -138,7 +138,8 @@ class HostileClientE2E : public ::testing::Test {
     std::map<std::string, std::string> env{{"TALON_STATE_DIR", (dir_ / "state").string()}};
 #if defined(__SANITIZE_ADDRESS__)
     std::string options = std::getenv("ASAN_OPTIONS") ? std::getenv("ASAN_OPTIONS") : "";
-    env["ASAN_OPTIONS"] = options + (options.empty() ? "" : ":") + "quarantine_size_mb=0:thread_local_quarantine_size_kb=0";
+    env["ASAN_OPTIONS"] =
+        options + (options.empty() ? "" : ":") + "quarantine_size_mb=0:thread_local_quarantine_size_kb=0";
 #endif
     return env;
   }
