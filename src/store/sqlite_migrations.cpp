@@ -12,6 +12,7 @@
 #include "store/compaction_schema.h"
 #include "store/cron_schema.h"
 #include "store/device_schema.h"
+#include "store/heartbeat_monitor_schema.h"
 #include "store/operator_token_schema.h"
 #include "store/session_route_schema.h"
 #include "store/vault_schema.h"
@@ -187,6 +188,7 @@ constexpr std::array kMigrations = {
     SqliteMigration{11, "trace_id in runs", kRunTraceId},
     SqliteMigration{15, "session_compactions", kCompactionSchema},
     SqliteMigration{16, "session_routes", kSessionRouteSchema},
+    SqliteMigration{17, "heartbeat_monitors", kHeartbeatMonitorSchema},
 };
 
 constexpr bool increasingVersions() {
