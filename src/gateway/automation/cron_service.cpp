@@ -13,6 +13,7 @@
 #include "gateway/health/alert_router.h"
 #include "gateway/routing/id_normalization.h"
 #include "gateway/routing/session_key.h"
+#include "store/session_route_repository.h"
 
 namespace talon::gateway::automation {
 
@@ -432,14 +433,20 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
     std::string error = outcome.error ? oneLine(outcome.error->message) : "";
     std::optional<CronRoute> delivery;
     std::string jobName;
+    std::vector<std::string> routeSessions;  // whose last route an announce without a target follows
     {
       std::lock_guard lock(mu);
       auto it = jobs.find(jobId);
       if (it != jobs.end() && it->second.spec && status == "ok" && it->second.spec->delivery.mode != "none") {
         delivery = it->second.spec->delivery;
         jobName = it->second.row.name;
+        const std::string& target = it->second.spec->sessionTarget;
+        if (target.rfind("session:", 0) == 0) routeSessions.push_back(sessionKeyFor(it->second, runId));
+        routeSessions.push_back(routing::buildMainSessionKey(agentOf(it->second)));
       }
     }
+    std::string lastRouteProblem;
+    if (delivery && delivery->mode == "announce") lastRouteProblem = resolveLastRoute(*delivery, routeSessions);
     if (!delivery) {
       finish(jobId, runId, status, error, outcome.text, status == "ok" ? "" : "not-delivered");
       return;
@@ -454,11 +461,7 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
       });
     };
     if (delivery->mode == "announce") {
-      if (delivery->channel.empty() || delivery->channel == "last" || delivery->to.empty()) {
-        return done(false,
-                    "announce to the last route (no delivery.channel and delivery.to) is not supported by "
-                    "Talon yet");
-      }
+      if (!lastRouteProblem.empty()) return done(false, lastRouteProblem);
       if (!deps.outbound) return done(false, "no outbox is wired");
       channels::OutboundMessage m;
       m.accountId = delivery->accountId;
@@ -489,6 +492,35 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
                       {"action", "finished"}};
     deps.webhooks->send(webhookTarget(delivery->to), std::move(body),
                         [done](WebhookDelivery d) { done(d.delivered, d.error ? d.error->message : std::string()); });
+  }
+
+  /// Completes an announce without a channel ("last" or unset) or without `to` from the last route of the
+  /// first of `sessions` that has one (the job's own session, then the agent's main session; recorded
+  /// when a channel message reaches it, store/session_route_repository.h), as OpenClaw's delivery
+  /// channel "last" does. An explicit channel takes the route's recipient only when the route is on that
+  /// channel; an explicit `to` or `accountId` is kept. Returns why it cannot ("" when `route` is whole).
+  std::string resolveLastRoute(CronRoute& route, const std::vector<std::string>& sessions) const {
+    const bool wantsChannel = route.channel.empty() || route.channel == "last";
+    if (!wantsChannel && !route.to.empty()) return "";
+    if (deps.store == nullptr) return "no state store to read the last route from";
+    for (const auto& key : sessions) {
+      auto last = store::SessionRouteRepository(*deps.store).get(key);
+      if (!last) return "the last route cannot be read: " + last.error().message;
+      if (!*last) continue;
+      const store::SessionRouteRecord& r = **last;
+      if (!wantsChannel && r.channel != route.channel) continue;
+      const bool sameConversation = route.to.empty() || route.to == r.to;
+      route.channel = r.channel;
+      if (route.to.empty()) route.to = r.to;
+      if (route.accountId.empty()) route.accountId = r.accountId;
+      if (route.threadId.empty() && sameConversation) route.threadId = r.threadId;
+      return "";
+    }
+    return wantsChannel ? fmt::format("no last route: no channel message has reached session {} yet (set "
+                                      "delivery.channel and delivery.to)",
+                                      sessions.empty() ? std::string("?") : sessions.back())
+                        : fmt::format("delivery.to is missing and session {} has no last route on channel {}",
+                                      sessions.empty() ? std::string("?") : sessions.back(), route.channel);
   }
 
   WebhookTarget webhookTarget(const std::string& url) const {

@@ -10,6 +10,7 @@
 #include "gateway/channels/loopback_channel.h"
 #include "gateway/channels/outbound_dispatcher.h"
 #include "gateway/health/alert_router.h"
+#include "store/session_route_repository.h"
 #include "support/gateway_components.h"
 #include "support/json_text.h"
 
@@ -170,7 +171,8 @@ TEST_F(CronServiceTest, AnnounceDeliversTheAnswerAndALastRouteIsRecordedAsNotDel
   EXPECT_EQ(loopback_->sent()[0].peer.id, "team");
   EXPECT_EQ(runs(*cron, id)[0].deliveryStatus, "delivered");
 
-  // OpenClaw's CLI default: announce without a channel (the last route), which Talon cannot resolve yet.
+  // OpenClaw's CLI default: announce without a channel (the last route). Nothing has reached the agent on
+  // a channel yet, so there is no route: recorded, not silent.
   auto last = cron->add(everyJob(kHourMs, R"("delivery":{"mode":"announce"})"), {});
   ASSERT_TRUE(last) << last.error().toString();
   const std::string lastId(last->at("id").as_string());
@@ -181,6 +183,26 @@ TEST_F(CronServiceTest, AnnounceDeliversTheAnswerAndALastRouteIsRecordedAsNotDel
   EXPECT_EQ(history[0].status, "ok");
   EXPECT_EQ(history[0].deliveryStatus, "not-delivered");
   EXPECT_NE(history[0].error.find("last route"), std::string::npos) << history[0].error;
+
+  // Once a channel message has reached the agent's main session, the announce follows its route.
+  store::SessionRouteRecord route;
+  route.sessionKey = "agent:main:main";
+  route.agentId = "main";
+  route.channel = "loopback";
+  route.to = "user:ops";
+  route.chatType = "direct";
+  route.updatedAtMs = gw_.clock->nowMs();
+  store::WriteBatch batch;
+  store::SessionRouteRepository::record(batch, route);
+  ASSERT_TRUE(gw_.store->write(std::move(batch)));
+  ASSERT_TRUE(cron->run(lastId, "force", {}));
+  answer(*cron, 2, "now there is a route");
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return loopback_->sent().size() == 2; }));
+  EXPECT_EQ(loopback_->sent()[1].peer.id, "ops");
+  EXPECT_EQ(loopback_->sent()[1].text, "now there is a route");
+  std::size_t delivered = 0;
+  for (const auto& r : runs(*cron, lastId)) delivered += r.deliveryStatus == "delivered" ? 1 : 0;
+  EXPECT_EQ(delivered, 1u);
 }
 
 TEST_F(CronServiceTest, ASystemEventRunsAsATurnInTheMainSession) {
