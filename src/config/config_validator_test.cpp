@@ -36,10 +36,12 @@ TEST(ConfigValidator, TypedModelFromAFullConfig) {
     } },
   })",
                                 env);
-  // Only the legacy "dm" alias warning and the unset $MISSING_KEY warning.
-  ASSERT_EQ(r.diagnostics.size(), 2u) << messages(r);
+  // Only the legacy "dm" alias warning, the unset $MISSING_KEY warning and the ownerless heartbeat.
+  ASSERT_EQ(r.diagnostics.size(), 3u) << messages(r);
   EXPECT_EQ(r.diagnostics[0].severity, Severity::kWarning);
   EXPECT_EQ(r.diagnostics[1].severity, Severity::kWarning);
+  EXPECT_EQ(r.diagnostics[2].severity, Severity::kWarning);
+  EXPECT_EQ(r.diagnostics[2].path, "agents.defaults.heartbeat.agentId");
   const TalonConfig& c = r.config;
   EXPECT_EQ(c.gateway.port, 18790);
   EXPECT_EQ(c.gateway.bind, "lan");

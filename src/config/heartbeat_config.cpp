@@ -41,17 +41,29 @@ std::vector<EffectiveHeartbeat> effectiveHeartbeats(const AgentsConfig& agents) 
   for (const auto& entry : agents.entries) {
     if (!entry.heartbeat) continue;
     out.push_back(EffectiveHeartbeat{entry.id, merge(agents.defaults.heartbeat, *entry.heartbeat),
-                                     "agents.entries." + entry.id + ".heartbeat"});
+                                     "agents.entries." + entry.id + ".heartbeat", false});
   }
-  if (!out.empty() || !agents.defaults.heartbeat) return out;
+  if (!out.empty()) return out;
+  if (!agents.defaults.heartbeat) {
+    // The implicit heartbeat of the ambient owner: the sole agent (see the header).
+    if (agents.entries.size() == 1) {
+      out.push_back(
+          EffectiveHeartbeat{agents.entries.front().id, HeartbeatConfig{}, "agents.defaults.heartbeat", true});
+    }
+    return out;
+  }
   const HeartbeatConfig& shared = *agents.defaults.heartbeat;
   for (const auto& entry : agents.entries) {
     if (shared.agentId && *shared.agentId != entry.id) continue;
     HeartbeatConfig config = shared;
     config.agentId.reset();
-    out.push_back(EffectiveHeartbeat{entry.id, std::move(config), "agents.defaults.heartbeat"});
+    out.push_back(EffectiveHeartbeat{entry.id, std::move(config), "agents.defaults.heartbeat", false});
   }
   return out;
+}
+
+bool heartbeatOwnerUnresolved(const AgentsConfig& agents) {
+  return agents.entries.size() > 1 && effectiveHeartbeats(agents).empty();
 }
 
 std::string heartbeatModelPath(const AgentsConfig& agents, const EffectiveHeartbeat& hb) {

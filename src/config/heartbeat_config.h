@@ -3,8 +3,12 @@
 // precedence"): when any `agents.entries.<id>` has a `heartbeat` block, only those agents run heartbeats,
 // each with its block merged over `agents.defaults.heartbeat` field by field (`activeHours` as a whole);
 // otherwise a `agents.defaults.heartbeat` block runs for `agentId` when it names one, else for every agent.
-// Without any heartbeat block no agent runs one (OpenClaw's implicit heartbeat is not implemented;
-// docs/heartbeat.md). `heartbeat.model` resolves per agent (resolveHeartbeatModel). Pure; thread-safe.
+// Without any heartbeat block the ambient owner runs OpenClaw's implicit heartbeat with every default
+// (30 min, target "owner"): OpenClaw resolveHeartbeatAgentIds / tryResolveAmbientOwnerAgentId, which
+// for a Talon roster (no `systemAgent`; two or more agents require `ownership: "explicit"`) is the sole
+// agent. A roster of two or more agents without any block has no owner: no heartbeat runs, and config
+// validation and the gateway warn (heartbeatOwnerUnresolved). `heartbeat.model` resolves per agent
+// (resolveHeartbeatModel). Pure; thread-safe.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,13 +30,19 @@ struct EffectiveHeartbeat {
   /// The config path of the block that applies ("agents.entries.<id>.heartbeat" or
   /// "agents.defaults.heartbeat"), for messages.
   std::string path;
+  /// True for OpenClaw's implicit heartbeat (no heartbeat block anywhere; `config` is all defaults).
+  bool implicit = false;
 
   /// `every` in ms (default kDefaultHeartbeatEveryMs; 0: no recurring cadence).
   int64_t everyMs() const { return config.everyMs.value_or(kDefaultHeartbeatEveryMs); }
 };
 
-/// The heartbeats `agents` asks for, in roster order.
+/// The heartbeats `agents` asks for, in roster order (the implicit one included).
 std::vector<EffectiveHeartbeat> effectiveHeartbeats(const AgentsConfig& agents);
+
+/// True when the roster has two or more agents, no heartbeat block and so no heartbeat owner (OpenClaw
+/// isHeartbeatOwnerUnresolved): heartbeats stay off, and validation and the gateway say so.
+bool heartbeatOwnerUnresolved(const AgentsConfig& agents);
 
 /// The model of a heartbeat's turns (`heartbeat.model` resolved for its agent).
 struct HeartbeatModel {

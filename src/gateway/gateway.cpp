@@ -758,6 +758,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   heartbeatDeps.ownerAllowFrom = cfg.commands.ownerAllowFrom;
   heartbeatDeps.channels = cfg.channels;
   heartbeatDeps.store = impl->store.get();
+  heartbeatDeps.skipMissedTicks = cfg.cron.skipMissedJobs;
   for (const auto& hb : heartbeatDeps.heartbeats) {
     auto model = config::resolveHeartbeatModel(cfg, hb);  // validation checked it; a clear error if not
     if (!model) return fail(model.error());
@@ -894,6 +895,11 @@ Status Gateway::run() {
     spdlog::error("outbox: pending deliveries cannot be read, so they are not resumed: {}", resumed.error().toString());
   } else if (*resumed > 0) {
     spdlog::info("outbox: resuming {} pending deliveries", *resumed);
+  }
+  if (config::heartbeatOwnerUnresolved(impl.options.config->config.agents)) {
+    spdlog::warn(
+        "heartbeat: multi-agent config has no ambient heartbeat owner; set agents.defaults.heartbeat.agentId (or "
+        "give an agent a heartbeat block)");
   }
   if (cronEnabled(impl.options.config->config.cron)) {
     if (auto s = impl.cron->start(); !s) spdlog::error("cron: the scheduler did not start: {}", s.error().toString());

@@ -409,6 +409,13 @@ void finishHeartbeats(ConfigReader& r, const AgentsConfig& agents) {
               fmt::format("unknown agent id {}", ConfigReader::quoted(id)));
     }
   }
+  if (heartbeatOwnerUnresolved(agents)) {
+    // OpenClaw warns too: with several agents and no heartbeat block there is no ambient owner.
+    // OpenClaw validation-core collectHeartbeatOwnerWarnings (Talon has no agents.defaults.systemAgent).
+    r.warning(nodeAt(r, "agents.defaults.heartbeat.agentId"), DiagnosticCode::kValue,
+              "Multi-agent config has no ambient heartbeat owner; heartbeats stay disabled until "
+              "agents.defaults.heartbeat.agentId is set (or an agent has a heartbeat block).");
+  }
   for (const auto& hb : effectiveHeartbeats(agents)) {
     const std::string target = hb.config.target.value_or("owner");
     const bool hasTo = hb.config.to && !hb.config.to->empty();

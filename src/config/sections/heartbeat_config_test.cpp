@@ -187,7 +187,30 @@ TEST(HeartbeatConfig, EntriesBlocksWinAndMergeOverTheDefaults) {
   EXPECT_NE(messages(entryAgentId).find("agentId"), std::string::npos) << "agentId belongs to the defaults only";
 
   ValidationResult none = validate("{}");
-  EXPECT_TRUE(effectiveHeartbeats(none.config.agents).empty()) << "no block: no heartbeat";
+  auto implicit = effectiveHeartbeats(none.config.agents);
+  ASSERT_EQ(implicit.size(), 1u) << "no block: OpenClaw's implicit heartbeat of the sole agent";
+  EXPECT_EQ(implicit[0].agentId, "main");
+  EXPECT_TRUE(implicit[0].implicit);
+  EXPECT_EQ(implicit[0].everyMs(), 30 * 60'000) << "every default: 30 min, target owner";
+  EXPECT_FALSE(implicit[0].config.target);
+  EXPECT_FALSE(heartbeatOwnerUnresolved(none.config.agents));
+
+  ValidationResult sole = validate(R"({agents: {entries: {ops: {}}}})");
+  auto soleHb = effectiveHeartbeats(sole.config.agents);
+  ASSERT_EQ(soleHb.size(), 1u);
+  EXPECT_EQ(soleHb[0].agentId, "ops");
+  EXPECT_TRUE(soleHb[0].implicit);
+
+  // Several agents and no block: no owner, no heartbeat, and a warning naming the fix.
+  ValidationResult ownerless = validate(R"({agents: {ownership: "explicit", entries: {main: {}, ops: {}}}})");
+  EXPECT_EQ(errorCount(ownerless), 0u) << messages(ownerless);
+  EXPECT_TRUE(effectiveHeartbeats(ownerless.config.agents).empty());
+  EXPECT_TRUE(heartbeatOwnerUnresolved(ownerless.config.agents));
+  EXPECT_NE(messages(ownerless).find("Multi-agent config has no ambient heartbeat owner"), std::string::npos)
+      << messages(ownerless);
+  EXPECT_NE(messages(ownerless).find("agents.defaults.heartbeat.agentId"), std::string::npos);
+  EXPECT_FALSE(heartbeatOwnerUnresolved(owner.config.agents));
+  EXPECT_EQ(effective[0].implicit, false);
 }
 
 }  // namespace

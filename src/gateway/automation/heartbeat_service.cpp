@@ -11,6 +11,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "base/hash.h"
 #include "base/ids.h"
 #include "base/text.h"
 #include "gateway/automation/cron_job.h"
@@ -19,6 +20,7 @@
 #include "gateway/channels/outbound_dispatcher.h"
 #include "gateway/health/alert_router.h"
 #include "gateway/routing/session_key.h"
+#include "store/heartbeat_monitor_repository.h"
 #include "store/session_route_repository.h"
 #include "store/store.h"
 
@@ -37,6 +39,32 @@ std::string_view trimView(std::string_view s) {
   if (b == std::string_view::npos) return {};
   auto e = s.find_last_not_of(" \t\r\n");
   return s.substr(b, e - b + 1);
+}
+
+/// A digest of every key of an agent's merged heartbeat block (HeartbeatMonitorRecord::fingerprint).
+std::string heartbeatFingerprint(const config::EffectiveHeartbeat& hb) {
+  const config::HeartbeatConfig& c = hb.config;
+  json::object o;
+  auto put = [&](const char* key, const auto& v) {
+    if (v) o[key] = *v;
+  };
+  o["every"] = hb.everyMs();
+  put("prompt", c.prompt);
+  put("target", c.target);
+  put("to", c.to);
+  put("accountId", c.accountId);
+  put("directPolicy", c.directPolicy);
+  if (c.activeHours) {
+    o["activeHours"] = json::object{{"start", c.activeHours->startMinute},
+                                    {"end", c.activeHours->endMinute},
+                                    {"timezone", c.activeHours->timezone}};
+  }
+  put("timeoutSeconds", c.timeoutSeconds);
+  put("session", c.session);
+  put("isolatedSession", c.isolatedSession);
+  put("model", c.model);
+  put("lightContext", c.lightContext);
+  return sha256Hex(json::serialize(o));
 }
 
 bool isPunctuation(char c) { return std::ispunct(static_cast<unsigned char>(c)) != 0; }
@@ -265,6 +293,8 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
     EscalationState escalation;
     std::string autoDisabledReason;  // "consecutive-failures"
     std::string lastError;
+    std::string fingerprint;  // heartbeatFingerprint of `config`
+    int64_t lastRunAtMs = 0;
     std::vector<std::string> queuedEvents;
     std::vector<std::string> inflightEvents;  // taken by the running turn (restored if it fails)
     /// Where the running (or last) turn's answer goes, resolved when the tick started.
@@ -364,8 +394,93 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
 
   bool runnable(const Agent& a) const { return isStarted && !stopped && enabled && a.autoDisabledReason.empty(); }
 
-  /// Arms `a`'s timer for nextDueAtMs (lock held).
+  /// Records `a`'s schedule and escalation state in the store (store/heartbeat_monitor_repository.h), so
+  /// that a restart resumes them (lock held; the write is queued, its failure logged). No store: nothing.
+  void persist(const Agent& a) {
+    if (deps.store == nullptr || !isStarted || stopped) return;
+    store::HeartbeatMonitorRecord r;
+    r.agentId = a.config.agentId;
+    r.fingerprint = a.fingerprint;
+    r.everyMs = a.everyMs;
+    r.nextDueAtMs = std::max<int64_t>(0, a.nextDueAtMs);
+    r.lastRunAtMs = a.lastRunAtMs;
+    r.consecutiveErrors = a.escalation.consecutiveErrors;
+    r.alertedAtMs = a.escalation.alertedAtMs;
+    r.alertsSent = a.escalation.alertsSent;
+    r.disabledReason = a.autoDisabledReason;
+    r.lastError = a.lastError;
+    r.updatedAtMs = now();
+    store::WriteBatch batch;
+    store::HeartbeatMonitorRepository::upsert(batch, std::move(r));
+    deps.store->submit(std::move(batch), [id = a.config.agentId](Status st) {
+      if (!st) spdlog::error("heartbeat {}: its schedule cannot be saved: {}", id, st.error().toString());
+    });
+  }
+
+  /// start(): each agent's schedule and escalation state from its persisted monitor (lock held). The same
+  /// config resumes where the last run left off: the saved next tick (a tick missed while the gateway
+  /// was down runs once at start, or the missed slots are skipped with cron.skipMissedJobs), the error
+  /// count, the open alert incident and an automatic disable. A changed config, or no monitor, starts
+  /// afresh: the first tick `every` after the start. Monitors of agents without a heartbeat are deleted.
+  void restoreMonitors() {
+    if (deps.store == nullptr) {
+      for (auto& a : agents) scheduleNext(a);
+      return;
+    }
+    std::vector<store::HeartbeatMonitorRecord> saved;
+    if (auto list = store::HeartbeatMonitorRepository(*deps.store).list()) {
+      saved = std::move(*list);
+    } else {
+      spdlog::error("heartbeats: the saved schedules cannot be read ({}); every heartbeat starts afresh",
+                    list.error().toString());
+    }
+    const int64_t t = now();
+    std::vector<std::string> keep;
+    for (auto& a : agents) {
+      keep.push_back(a.config.agentId);
+      auto it = std::find_if(saved.begin(), saved.end(),
+                             [&](const store::HeartbeatMonitorRecord& r) { return r.agentId == a.config.agentId; });
+      if (it == saved.end() || it->fingerprint != a.fingerprint) {
+        if (it != saved.end())
+          spdlog::info("heartbeat {}: the config changed; the schedule starts afresh", it->agentId);
+        scheduleNext(a);
+        continue;
+      }
+      a.escalation.consecutiveErrors = it->consecutiveErrors;
+      a.escalation.alertedAtMs = it->alertedAtMs;
+      a.escalation.alertsSent = it->alertsSent;
+      a.autoDisabledReason = it->disabledReason;
+      a.lastError = it->lastError;
+      a.lastRunAtMs = it->lastRunAtMs;
+      int64_t due = it->nextDueAtMs;
+      if (!a.autoDisabledReason.empty() || a.everyMs <= 0) {
+        due = 0;
+      } else if (due == 0) {
+        // Saved while a turn ran (the gateway stopped mid-turn): the tick after that turn.
+        due = std::max(t, a.lastRunAtMs + a.everyMs);
+      } else if (due < t) {
+        if (deps.skipMissedTicks) {
+          due += ((t - due) / a.everyMs + 1) * a.everyMs;  // the next slot of the old cadence
+        } else {
+          due = t;  // the missed tick runs once, now
+        }
+      }
+      a.nextDueAtMs = due;
+      if (due > 0 && due != it->nextDueAtMs) {
+        spdlog::info("heartbeat {}: resumed; the next tick is {} ms from now", a.config.agentId, due - t);
+      }
+      arm(a);
+    }
+    store::WriteBatch prune;
+    store::HeartbeatMonitorRepository::retainOnly(prune, std::move(keep));
+    deps.store->submit(std::move(prune), [](Status st) {
+      if (!st) spdlog::error("heartbeats: stale saved schedules cannot be deleted: {}", st.error().toString());
+    });
+  }
+
+  /// Arms `a`'s timer for nextDueAtMs and records the schedule (lock held).
   void arm(Agent& a) {
+    persist(a);
     if (a.timer) a.timer->cancel();
     a.timer.reset();
     if (!runnable(a) || a.nextDueAtMs <= 0 || a.running) return;
@@ -465,9 +580,14 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
       targetInputs.channels = &deps.channels;
       targetInputs.last = std::move(lastRoute);
       HeartbeatDelivery delivery = resolveHeartbeatDelivery(targetInputs);
-      if (!delivery.deliverable() && delivery.reason != "target-none") {
-        // OpenClaw skips before the agent runs when there is nowhere to deliver to.
-        emit(*a, "skipped", json::object{{"reason", delivery.reason}, {"durationMs", 0}});
+      // OpenClaw skips before the agent runs when there is nowhere to deliver to, except that a missing
+      // route ("no-route") skips only a plain scheduled poll: a wake or queued system events still run,
+      // internally (heartbeat-runner-run resolveHeartbeatPreflight: wakeSource interval, no pending events).
+      const bool runWithoutRoute = delivery.reason == "no-route" && (!scheduled || !a->queuedEvents.empty());
+      if (!delivery.deliverable() && delivery.reason != "target-none" && !runWithoutRoute) {
+        json::object fields{{"reason", delivery.reason}, {"durationMs", 0}};
+        if (delivery.reason == "no-route") fields["message"] = std::string(kHeartbeatNoRouteMessage);
+        emit(*a, "skipped", std::move(fields));
         if (scheduled) scheduleNext(*a);
         return;
       }
@@ -496,10 +616,12 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
       a->running = true;
       a->runId = req.runId;
       a->runStartedAtMs = t;
+      a->lastRunAtMs = t;
       a->runReason = reason;
       a->nextDueAtMs = 0;
       if (a->timer) a->timer->cancel();
       a->timer.reset();
+      persist(*a);
       std::weak_ptr<Impl> weak = weak_from_this();
       req.onDone = [weak, id, runId = req.runId](const TurnOutcome& outcome) {
         auto self = weak.lock();
@@ -655,8 +777,10 @@ struct HeartbeatService::Impl : std::enable_shared_from_this<HeartbeatService::I
         } else {
           fields["preview"] = truncateUtf8(reply.text, kPreviewChars);
           if (!d.deliverable()) {
-            fields["reason"] = "target-none";
-            fields["message"] = "Heartbeat delivery is disabled by configuration (target: none).";
+            fields["reason"] = d.reason;
+            fields["message"] = d.reason == "target-none"
+                                    ? "Heartbeat delivery is disabled by configuration (target: none)."
+                                    : std::string(kHeartbeatNoRouteMessage);
             emit(agent, "skipped", std::move(fields));
           } else if (c.directPolicy.value_or("allow") == "block" && d.kind == routing::PeerKind::kDirect) {
             fields["reason"] = "dm-blocked";
@@ -796,6 +920,7 @@ Result<std::unique_ptr<HeartbeatService>> HeartbeatService::create(HeartbeatServ
     a.config = hb;
     a.workspace = profile->workspace;
     a.everyMs = hb.everyMs();
+    a.fingerprint = heartbeatFingerprint(hb);
     impl->agents.push_back(std::move(a));
   }
   return std::unique_ptr<HeartbeatService>(new HeartbeatService(std::move(impl)));
@@ -805,10 +930,8 @@ void HeartbeatService::start() {
   std::lock_guard lock(impl_->mu);
   if (impl_->isStarted || impl_->stopped) return;
   impl_->isStarted = true;
-  for (auto& a : impl_->agents) {
-    impl_->scheduleNext(a);
-    impl_->observe(a);
-  }
+  impl_->restoreMonitors();
+  for (auto& a : impl_->agents) impl_->observe(a);
 }
 
 void HeartbeatService::stop() {

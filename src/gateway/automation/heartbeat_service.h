@@ -2,8 +2,11 @@
 // Heartbeats (OpenClaw docs/gateway/heartbeat.md; docs/heartbeat.md): periodic agent turns in an agent's
 // main session so the model can surface anything that needs attention, without spamming anyone.
 //
-// Each agent with a heartbeat (config::effectiveHeartbeats) has one timer (Executors::after) armed for its
-// next tick, `every` after the previous one; nothing polls. A tick:
+// Each agent with a heartbeat (config::effectiveHeartbeats, OpenClaw's implicit one included) has one timer
+// (Executors::after) armed for its next tick, `every` after the previous one; nothing polls. The schedule
+// and the escalation state are persisted per agent (store/heartbeat_monitor_repository.h, OpenClaw's
+// persisted monitor schedule) and resumed by start() while the agent's heartbeat config is unchanged. A
+// tick:
 //   1. is skipped ("quiet-hours") outside `activeHours` in its time zone (start inclusive, end exclusive,
 //      a window across midnight when end < start, start == end never inside; OpenClaw isWithinActiveHours),
 //      and ("in-flight") while the previous heartbeat of the agent still runs;
@@ -23,7 +26,9 @@
 //      Before the turn the destination is resolved (heartbeat_target.h: "owner" by default, "last", a
 //      channel, "none") from commands.ownerAllowFrom, the channels' allowFrom and the session's last
 //      route (store::SessionRouteRepository); when there is none the tick is skipped without a model call
-//      (reason "no-route", "no-target" or "unknown-account", as in OpenClaw);
+//      (reason "no-route", "no-target" or "unknown-account", as in OpenClaw) — but "no-route" skips only a
+//      scheduled tick without queued system events: a wake, or queued events, run the turn and keep its
+//      answer internal (event status "skipped", reason "no-route", after the turn);
 //   4. suppresses an acknowledgement — NO_REPLY, or HEARTBEAT_OK at the start or end with at most 300
 //      characters left (OpenClaw stripHeartbeatToken, mode "heartbeat") — as status "ok-token" ("ok-empty"
 //      for an empty answer), and delivers anything else to the destination through the outbox (status
@@ -35,9 +40,9 @@
 // cron.failureAlert destination, else to the heartbeat's destination as the failed tick resolved it (once
 // per incident, again after cooldownMs; alerts are on when cron.failureAlert is set and enabled, or the
 // heartbeat has a destination); the first success after an alert sends a recovery notice; after
-// disableAfter failures the agent's heartbeat is disabled until set-heartbeats enables it again or the
-// gateway restarts. A delivery failure is recorded (event status "failed", reason "delivery-failed",
-// outcome metric, log) but is not a failed run, as with cron.
+// disableAfter failures the agent's heartbeat is disabled until set-heartbeats enables it again or its
+// heartbeat config changes (the disable survives a restart). A delivery failure is recorded (event status "failed",
+// reason "delivery-failed", outcome metric, log) but is not a failed run, as with cron.
 //
 // Every outcome is a `heartbeat` event (OpenClaw's payload: {ts, status: sent | ok-token | ok-empty |
 // skipped | failed, reason?, preview?, channel?, to?, accountId?, durationMs, indicatorType?} plus
@@ -102,6 +107,11 @@ inline constexpr std::string_view kDefaultHeartbeatPrompt =
     "change their schedules with the automations tool, not heartbeat scratch. Do not infer or repeat old tasks "
     "from prior chats. If nothing needs attention, reply NO_REPLY.";
 
+/// The `message` of a `heartbeat` event skipped or kept internal for want of a route (OpenClaw
+/// heartbeat-events NO_ROUTE_MESSAGE).
+inline constexpr std::string_view kHeartbeatNoRouteMessage =
+    "Heartbeat has no delivery route yet. Message your bot once, or set agents.defaults.heartbeat.target.";
+
 /// OpenClaw's fixed acknowledgement budget: a HEARTBEAT_OK answer with at most this many characters left
 /// is suppressed.
 inline constexpr std::size_t kHeartbeatAckMaxChars = 300;
@@ -155,9 +165,12 @@ struct HeartbeatServiceDeps {
   /// The configured channels (the "owner" target's channel order and allowFrom; accounts); replaced by
   /// HeartbeatService::setChannels on a live channels reload.
   config::ChannelsConfig channels = {};
-  /// Where the sessions' last routes are read (targets "owner", "last", a channel without `to`); null: no
-  /// route is known.
+  /// Where the sessions' last routes are read (targets "owner", "last", a channel without `to`) and each
+  /// agent's schedule and escalation state are saved (store/heartbeat_monitor_repository.h); null: no
+  /// route is known and nothing is saved (a restart starts every schedule afresh).
   store::Store* store = nullptr;
+  /// cron.skipMissedJobs: a tick missed while the gateway was down is skipped (true) or run once at start.
+  bool skipMissedTicks = false;
   /// Each agent's heartbeat model (config::resolveHeartbeatModel), by agent id; an agent without an entry
   /// runs its heartbeat with its own model.
   std::map<std::string, config::HeartbeatModel> models = {};

@@ -9,11 +9,13 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
 
 #include "gateway/channels/inbound_router.h"
 #include "gateway/channels/loopback_channel.h"
 #include "gateway/channels/outbound_dispatcher.h"
 #include "gateway/health/alert_router.h"
+#include "store/heartbeat_monitor_repository.h"
 #include "store/session_route_repository.h"
 #include "store/sqlite_store.h"
 #include "support/gateway_components.h"
@@ -145,9 +147,18 @@ class HeartbeatServiceTest : public ::testing::Test {
     deps.channels = channels_;
     deps.store = routeStore_ ? routeStore_ : gw_.store.get();
     deps.models = models_;
+    deps.skipMissedTicks = skipMissed_;
     auto service = HeartbeatService::create(std::move(deps));
     EXPECT_TRUE(service) << service.error().toString();
     return service ? std::move(*service) : nullptr;
+  }
+
+  /// Runs until agent main's saved monitor satisfies `pred` (the service's writes are queued).
+  bool waitMonitor(const std::function<bool(const store::HeartbeatMonitorRecord&)>& pred) {
+    return gw_.executors.runUntil([&] {
+      auto all = store::HeartbeatMonitorRepository(*gw_.store).list();
+      return all && all->size() == 1 && (*all)[0].agentId == "main" && pred((*all)[0]);
+    });
   }
 
   void writeChecklist(std::string_view text) {
@@ -247,6 +258,8 @@ class HeartbeatServiceTest : public ::testing::Test {
   talon::testing::GatewayComponents gw_{talon::testing::GatewayComponentsOptions::forAutomations()};
   /// makeService gives a block without `target` the loopback target (false: it stays unset, "owner").
   bool fillTarget_ = true;
+  /// HeartbeatServiceDeps::skipMissedTicks of the next makeService.
+  bool skipMissed_ = false;
   std::vector<std::string> owners_;
   config::ChannelsConfig channels_;
   std::map<std::string, config::HeartbeatModel> models_;
@@ -710,6 +723,142 @@ TEST_F(HeartbeatServiceTest, ModelOverrideAndLightContextReachTheModelCall) {
     EXPECT_EQ(m.content.find("You are the ops agent."), std::string::npos);
   }
   EXPECT_NE(userMessage(1).find("- check the queue"), std::string::npos) << "the checklist is still sent";
+}
+
+// --- the persisted monitor schedule -------------------------------------------------------------------
+
+TEST_F(HeartbeatServiceTest, TheScheduleSurvivesARestart) {
+  config::HeartbeatConfig hb;
+  hb.everyMs = kHourMs;
+  const int64_t start = gw_.clock->nowMs();
+  {
+    auto first = makeService(hb);
+    ASSERT_TRUE(first);
+    first->start();
+    ASSERT_TRUE(waitMonitor([&](const store::HeartbeatMonitorRecord& m) { return m.nextDueAtMs == start + kHourMs; }));
+    gw_.executors.advance(20 * kMinuteMs);
+    first->stop();
+  }
+  // The gateway is down for 10 minutes; the next one resumes the saved tick instead of a fresh hour.
+  gw_.executors.advance(10 * kMinuteMs);
+  auto second = makeService(hb);
+  ASSERT_TRUE(second);
+  second->start();
+  EXPECT_EQ(second->status()[0].nextDueAtMs, start + kHourMs);
+  gw_.executors.advance(30 * kMinuteMs - 1);
+  EXPECT_EQ(gw_.provider->count(), 0u);
+  gw_.executors.advance(1);
+  answer(0, "HEARTBEAT_OK");
+  ASSERT_TRUE(waitMonitor([&](const store::HeartbeatMonitorRecord& m) {
+    return m.nextDueAtMs == start + 2 * kHourMs && m.lastRunAtMs == start + kHourMs;
+  }));
+}
+
+TEST_F(HeartbeatServiceTest, ATickMissedWhileDownRunsOnceOrIsSkipped) {
+  config::HeartbeatConfig hb;
+  hb.everyMs = 10 * kMinuteMs;
+  const int64_t start = gw_.clock->nowMs();
+  {
+    auto first = makeService(hb);
+    ASSERT_TRUE(first);
+    first->start();
+    ASSERT_TRUE(
+        waitMonitor([&](const store::HeartbeatMonitorRecord& m) { return m.nextDueAtMs == start + 10 * kMinuteMs; }));
+    first->stop();
+  }
+  gw_.executors.advance(25 * kMinuteMs);  // two slots missed
+  skipMissed_ = true;
+  {
+    auto skipping = makeService(hb);
+    ASSERT_TRUE(skipping);
+    skipping->start();
+    EXPECT_EQ(skipping->status()[0].nextDueAtMs, start + 30 * kMinuteMs) << "the next slot of the old cadence";
+    gw_.executors.runReady();
+    EXPECT_EQ(gw_.provider->count(), 0u);
+    skipping->stop();
+  }
+  ASSERT_TRUE(
+      waitMonitor([&](const store::HeartbeatMonitorRecord& m) { return m.nextDueAtMs == start + 30 * kMinuteMs; }));
+  gw_.executors.advance(10 * kMinuteMs);  // that slot is missed too
+  skipMissed_ = false;
+  auto catchingUp = makeService(hb);
+  ASSERT_TRUE(catchingUp);
+  catchingUp->start();
+  gw_.executors.advance(0);
+  answer(0, "HEARTBEAT_OK");  // the missed tick runs once, at start
+  EXPECT_EQ(gw_.provider->count(), 1u);
+  EXPECT_EQ(catchingUp->status()[0].nextDueAtMs, gw_.clock->nowMs() + 10 * kMinuteMs);
+}
+
+TEST_F(HeartbeatServiceTest, AnAutomaticDisableSurvivesARestartUntilTheConfigChanges) {
+  config::HeartbeatConfig hb;
+  hb.everyMs = kHourMs;
+  config::CronEscalationConfig esc;
+  esc.retryInitialMs = kMinuteMs;
+  esc.retryMaxMs = kMinuteMs;
+  esc.disableAfter = 2;
+  {
+    auto first = makeService(hb, esc);
+    ASSERT_TRUE(first);
+    first->start();
+    gw_.executors.advance(kHourMs);
+    answer(0, std::nullopt);
+    gw_.executors.advance(kMinuteMs);
+    answer(1, std::nullopt);
+    EXPECT_EQ(first->status()[0].disabledReason, "consecutive-failures");
+    ASSERT_TRUE(waitMonitor([&](const store::HeartbeatMonitorRecord& m) {
+      return m.disabledReason == "consecutive-failures" && m.consecutiveErrors == 2;
+    }));
+    first->stop();
+  }
+  {
+    auto second = makeService(hb, esc);
+    ASSERT_TRUE(second);
+    second->start();
+    auto s = second->status()[0];
+    EXPECT_EQ(s.disabledReason, "consecutive-failures") << "a restart does not re-enable a failing heartbeat";
+    EXPECT_EQ(s.consecutiveErrors, 2);
+    EXPECT_EQ(s.nextDueAtMs, 0);
+    EXPECT_EQ(healthState(), health::HealthState::kFailed);
+    gw_.executors.advance(3 * kHourMs);
+    gw_.executors.runReady();
+    EXPECT_EQ(gw_.provider->count(), 2u);
+    second->stop();
+  }
+  // A changed heartbeat config starts afresh.
+  hb.prompt = "Check the queue.";
+  auto third = makeService(hb, esc);
+  ASSERT_TRUE(third);
+  third->start();
+  EXPECT_EQ(third->status()[0].disabledReason, "");
+  EXPECT_EQ(third->status()[0].consecutiveErrors, 0);
+  EXPECT_EQ(third->status()[0].nextDueAtMs, gw_.clock->nowMs() + kHourMs);
+  ASSERT_TRUE(waitMonitor(
+      [&](const store::HeartbeatMonitorRecord& m) { return m.disabledReason.empty() && m.consecutiveErrors == 0; }));
+}
+
+TEST_F(HeartbeatServiceTest, WithoutARouteAWakeWithEventsStillRunsInternally) {
+  fillTarget_ = false;  // target "owner", and nobody is an owner
+  config::HeartbeatConfig hb;
+  hb.everyMs = kHourMs;
+  auto service = makeService(hb);
+  ASSERT_TRUE(service);
+  service->start();
+  ASSERT_TRUE(service->enqueueSystemEvent("main", "The backup finished."));
+  ASSERT_TRUE(service->wake("main", "cron"));
+  answer(0, "The backup of tonight finished.");
+  EXPECT_EQ(userMessage(0).rfind("System: The backup finished.", 0), 0u) << userMessage(0);
+  EXPECT_EQ(lastStatus(), "skipped");
+  EXPECT_EQ(events_.back().at("reason").as_string(), "no-route");
+  EXPECT_EQ(events_.back().at("message").as_string(), kHeartbeatNoRouteMessage);
+  gw_.executors.runReady();
+  EXPECT_TRUE(loopback_->sent().empty()) << "nothing to deliver to";
+  // A plain scheduled tick without events still skips before the model.
+  gw_.executors.advance(kHourMs);
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return events_.size() >= 2; }));
+  EXPECT_EQ(events_.back().at("reason").as_string(), "no-route");
+  gw_.executors.runReady();
+  EXPECT_EQ(gw_.provider->count(), 1u);
 }
 
 }  // namespace
