@@ -516,9 +516,10 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
       if (route.threadId.empty() && sameConversation) route.threadId = r.threadId;
       return "";
     }
-    return wantsChannel ? fmt::format("no last route: no channel message has reached session {} yet (set "
-                                      "delivery.channel and delivery.to)",
-                                      sessions.empty() ? std::string("?") : sessions.back())
+    return wantsChannel ? fmt::format(
+                              "no last route: no channel message has reached session {} yet (set "
+                              "delivery.channel and delivery.to)",
+                              sessions.empty() ? std::string("?") : sessions.back())
                         : fmt::format("delivery.to is missing and session {} has no last route on channel {}",
                                       sessions.empty() ? std::string("?") : sessions.back(), route.channel);
   }
