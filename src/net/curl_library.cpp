@@ -36,6 +36,8 @@ Result<CurlApi> loadCurlSymbols(const char* soname) {
   api.easySetopt = reinterpret_cast<CURLcode (*)(CURL*, CURLoption, ...)>(symbol("curl_easy_setopt"));
   api.easyPerform = reinterpret_cast<CURLcode (*)(CURL*)>(symbol("curl_easy_perform"));
   api.easyGetinfo = reinterpret_cast<CURLcode (*)(CURL*, CURLINFO, ...)>(symbol("curl_easy_getinfo"));
+  api.easySend = reinterpret_cast<CURLcode (*)(CURL*, const void*, size_t, size_t*)>(symbol("curl_easy_send"));
+  api.easyRecv = reinterpret_cast<CURLcode (*)(CURL*, void*, size_t, size_t*)>(symbol("curl_easy_recv"));
   api.easyStrerror = reinterpret_cast<const char* (*)(CURLcode)>(symbol("curl_easy_strerror"));
   api.slistAppend = reinterpret_cast<curl_slist* (*)(curl_slist*, const char*)>(symbol("curl_slist_append"));
   api.slistFreeAll = reinterpret_cast<void (*)(curl_slist*)>(symbol("curl_slist_free_all"));

@@ -21,6 +21,8 @@ struct CurlApi {
   CURLcode (*easySetopt)(CURL*, CURLoption, ...);
   CURLcode (*easyPerform)(CURL*);
   CURLcode (*easyGetinfo)(CURL*, CURLINFO, ...);
+  CURLcode (*easySend)(CURL*, const void*, size_t, size_t*);
+  CURLcode (*easyRecv)(CURL*, void*, size_t, size_t*);
   const char* (*easyStrerror)(CURLcode);
   curl_slist* (*slistAppend)(curl_slist*, const char*);
   void (*slistFreeAll)(curl_slist*);

@@ -14,6 +14,7 @@
 #include "gateway/channels/email/email_mime.h"
 #include "gateway/channels/inbound_router.h"
 #include "gateway/channels/outbound_dispatcher.h"
+#include "support/channel_pairing.h"
 #include "support/gateway_components.h"
 #include "support/mail_servers.h"
 #include "support/manual_executors.h"
@@ -29,6 +30,10 @@ constexpr std::string_view kOpenConfig = R"({
 })";
 constexpr std::string_view kAllowlistConfig = R"({
   channels: { email: { dmPolicy: "allowlist", allowFrom: ["alice@example.com"] } },
+})";
+/// OpenClaw's default DM policy: strangers get a pairing code.
+constexpr std::string_view kPairingConfig = R"({
+  channels: { email: { dmPolicy: "pairing" } },
 })";
 
 std::string mail(const std::string& from, const std::string& subject, const std::string& messageId,
@@ -73,10 +78,7 @@ class EmailChannelServersTest : public ::testing::Test {
     context.clock = gw_->clock;
     auto settings = EmailSettings::parse("default", account);
     ASSERT_TRUE(settings) << settings.error().toString();
-    EmailTiming timing;
-    timing.pollInterval = 20ms;
-    timing.timeout = 5s;
-    auto channel = EmailChannel::create(context, std::move(*settings), timing);
+    auto channel = EmailChannel::create(context, std::move(*settings), timing_);
     ASSERT_TRUE(channel) << channel.error().toString();
     channel_ = std::move(*channel);
     auto find = [this](std::string_view id) -> Channel* {
@@ -122,6 +124,8 @@ class EmailChannelServersTest : public ::testing::Test {
     return parseEmail(all[n - 1]);
   }
 
+  /// The channel's timing: polls every 20 ms unless a test sets otherwise before startGateway.
+  EmailTiming timing_{20ms, 5s};
   std::unique_ptr<testing::DovecotServer> dovecot_;
   std::unique_ptr<testing::SubmissionServer> submission_;
   std::unique_ptr<testing::GatewayComponents> gw_;
@@ -213,6 +217,66 @@ TEST_F(EmailChannelServersTest, AnUnlistedSenderIsRefusedBeforeAnySessionExists)
   ASSERT_TRUE(gw_->waitCalls(1));
   EXPECT_EQ(sessionCount(), 1);
   EXPECT_EQ(channel_->health().received, 2);
+}
+
+TEST_F(EmailChannelServersTest, AStrangerUnderPairingGetsACodeThatAnOperatorApproves) {
+  startGateway(kPairingConfig, settings());
+  ASSERT_TRUE(dovecot_->deliver("bot", mail("Mallory <mallory@example.org>", "hi", "p1@example.org", "", "let me in")));
+  auto reply = delivered(1);
+  ASSERT_TRUE(reply) << reply.error().toString();
+  EXPECT_NE(submission_->messages()[0].find("X-RcptTo: mallory@example.org"), std::string::npos);
+  EXPECT_EQ(reply->inReplyTo, "p1@example.org") << "the code answers the mail in its thread";
+  EXPECT_NE(reply->text.find("Your email id: mallory@example.org"), std::string::npos) << reply->text;
+  const std::string code = testing::pairingCodeIn(reply->text);
+  ASSERT_FALSE(code.empty()) << reply->text;
+  EXPECT_NE(reply->text.find("talon pairing approve email " + code), std::string::npos) << reply->text;
+  gw_->executors.runReady();
+  EXPECT_EQ(gw_->provider->count(), 0u);
+  EXPECT_EQ(sessionCount(), 0);
+
+  // The operator approves the code; mallory's next mail reaches the agent and is answered.
+  EXPECT_EQ(testing::approvePairing(*gw_->store, "email", code, gw_->clock->nowMs()), "mallory@example.org");
+  ASSERT_TRUE(dovecot_->deliver("bot", mail("mallory@example.org", "again", "p2@example.org", "", "approved now?")));
+  ASSERT_TRUE(gw_->waitCalls(1));
+  EXPECT_EQ(gw_->provider->call(0)->request.messages.back().content, "approved now?");
+  gw_->provider->call(0)->answer("Yes, welcome.");
+  auto welcome = delivered(2);
+  ASSERT_TRUE(welcome) << welcome.error().toString();
+  EXPECT_EQ(welcome->text, "Yes, welcome.");
+  EXPECT_EQ(welcome->inReplyTo, "p2@example.org");
+  EXPECT_EQ(sessionCount(), 1);
+}
+
+// IMAP IDLE (docs/channels.md "Email"): with the timed poll an hour away, only the server's push can bring
+// the mail in; without IDLE the same mail waits for the next poll.
+TEST_F(EmailChannelServersTest, NewMailArrivesThroughImapIdleWithoutWaitingForThePoll) {
+  timing_.pollInterval = std::chrono::hours(1);
+  startGateway(kOpenConfig, settings());  // the first poll runs at start, then none for an hour
+  for (int i = 1; i <= 2; ++i) {
+    const std::string id = "i" + std::to_string(i) + "@example.com";
+    ASSERT_TRUE(dovecot_->deliver("bot", mail("alice@example.com", "ping", id, "", "mail " + std::to_string(i))));
+    ASSERT_TRUE(gw_->waitCalls(static_cast<std::size_t>(i))) << "mail " << i << " was not pushed";
+    EXPECT_EQ(gw_->provider->call(i - 1)->request.messages.back().content, "mail " + std::to_string(i));
+    gw_->provider->call(i - 1)->answer("got " + std::to_string(i));
+    auto reply = delivered(static_cast<std::size_t>(i));
+    ASSERT_TRUE(reply) << reply.error().toString();
+    EXPECT_EQ(reply->inReplyTo, id);
+  }
+  EXPECT_EQ(channel_->health().received, 2);
+}
+
+TEST_F(EmailChannelServersTest, WithoutIdleNewMailWaitsForThePoll) {
+  timing_.pollInterval = std::chrono::hours(1);
+  auto account = settings();
+  account["idle"] = false;
+  startGateway(kOpenConfig, std::move(account));
+  ASSERT_TRUE(dovecot_->deliver("bot", mail("alice@example.com", "ping", "n1@example.com", "", "poll me")));
+  std::this_thread::sleep_for(1500ms);  // ample for a push; the poll is an hour away
+  gw_->executors.runReady();
+  EXPECT_EQ(gw_->provider->count(), 0u);
+  ASSERT_TRUE(channel_->restart());  // a poll now
+  ASSERT_TRUE(gw_->waitCalls(1));
+  EXPECT_EQ(gw_->provider->call(0)->request.messages.back().content, "poll me");
 }
 
 TEST_F(EmailChannelServersTest, ServersRestartedMidConversationStillDeliverTheReply) {

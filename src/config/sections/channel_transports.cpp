@@ -128,6 +128,7 @@ constexpr ChannelSettingSpec kEmail[] = {
     {"from", ChannelSettingType::kString, checkEmailAddress},
     {"caFile", ChannelSettingType::kString},
     {"allowPlaintext", ChannelSettingType::kBoolean},
+    {"idle", ChannelSettingType::kBoolean},
 };
 
 void checkXmppJidSetting(ConfigReader& r, const ConfigNode& node, const json::value& value) {

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <condition_variable>
@@ -20,6 +21,7 @@
 #include "config/email_settings.h"
 #include "gateway/channels/account_settings.h"
 #include "gateway/channels/email/email_mime.h"
+#include "gateway/channels/email/imap_idle.h"
 #include "net/curl_library.h"
 
 namespace talon::gateway::channels {
@@ -112,36 +114,14 @@ struct Exchange {
   std::string why;
 };
 
-Error exchangeError(const Exchange& e, std::string_view where) {
-  const std::string what = fmt::format("{}: {}", where, e.why);
-  switch (e.rc) {
-    case CURLE_LOGIN_DENIED:
-      return Error{ErrorCode::kUnauthenticated, fmt::format("{}: login refused: {}", where, e.why)};
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_USE_SSL_FAILED:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_GOT_NOTHING:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_WEIRD_SERVER_REPLY:
-      return Error{ErrorCode::kUnavailable, what};
-    default:
-      if (e.reply >= 400) {
-        return Error{ErrorCode::kUpstream, fmt::format("{}: the server answered {}: {}", where, e.reply, e.why)};
-      }
-      return Error{ErrorCode::kUpstream, what};
-  }
-}
+Error exchangeError(const Exchange& e, std::string_view where) { return mailCurlError(e.rc, e.reply, e.why, where); }
 
 }  // namespace
 
 Result<EmailSettings> EmailSettings::parse(std::string_view accountId, const json::object& settings) {
   static const std::set<std::string, std::less<>> kKnown = {
       "imapUrl",      "imapUsername", "imapPassword", "mailbox",        "pollSeconds", "smtpUrl", "smtpUsername",
-      "smtpPassword", "from",         "caFile",       "allowPlaintext", "enabled",     "name"};
+      "smtpPassword", "from",         "caFile",       "allowPlaintext", "enabled",     "name",    "idle"};
   for (const auto& kv : settings) {
     if (!kKnown.contains(kv.key()))
       return fail(invalidAccountSetting("email", accountId, kv.key(), "is not an email channel setting"));
@@ -196,6 +176,10 @@ Result<EmailSettings> EmailSettings::parse(std::string_view accountId, const jso
       return fail(invalidAccountSetting("email", accountId, "allowPlaintext", "must be true or false"));
     s.allowPlaintext = v->as_bool();
   }
+  if (const auto* v = settings.if_contains("idle"); v != nullptr && !v->is_null()) {
+    if (!v->is_bool()) return fail(invalidAccountSetting("email", accountId, "idle", "must be true or false"));
+    s.idle = v->as_bool();
+  }
   if (!s.caFile.empty()) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(s.caFile, ec)) {
@@ -245,6 +229,8 @@ struct EmailChannel::State : std::enable_shared_from_this<EmailChannel::State> {
   bool lastPollFailed = false;
   std::string smtpProblem;  // the last SMTP failure, until a send succeeds
   std::thread worker;
+  std::thread idler;                  // the IDLE connection's thread (settings.idle)
+  std::atomic<bool> idleStop{false};  // tells the idle thread to leave
 
   // Worker-only state (no lock needed: only the worker thread touches it).
   uint64_t uidValidity = 0;                      // the mailbox's UIDVALIDITY at the last poll (RFC 3501 §2.3.1.1)
@@ -321,6 +307,126 @@ struct EmailChannel::State : std::enable_shared_from_this<EmailChannel::State> {
                        settings.imap.port);
   }
   std::string imapWhere() const { return fmt::format("IMAP {}:{}", settings.imap.host, settings.imap.port); }
+
+  // --- IMAP IDLE (imap_idle.h) ---------------------------------------------------------------------------
+
+  /// Asks the worker for a poll now (new mail, or a fresh IDLE connection that may have missed some).
+  void requestPoll() {
+    std::lock_guard lock(mu);
+    pollNow = true;
+    wake.notify_all();
+  }
+
+  /// Waits `d`, or less when stopping.
+  void idlePause(std::chrono::milliseconds d) {
+    const auto until = std::chrono::steady_clock::now() + d;
+    while (!idleStop.load() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
+  /// The idle thread: IDLE sessions, each until its connection fails, with a growing pause (1 s up to the
+  /// poll interval) between them; the timed poll covers the gaps. Leaves for good when the server has no
+  /// IDLE. Never touches the worker's state except through requestPoll().
+  void idleLoop() {
+    auto pause = std::chrono::milliseconds(1000);
+    std::string lastProblem;
+    while (!idleStop.load()) {
+      bool established = false;
+      Status st = idleSession(established);
+      if (idleStop.load()) return;
+      if (!st && st.error().code == ErrorCode::kUnsupported) {
+        spdlog::info("email[{}]: {}; new mail is seen by polling every {} ms", accountId, st.error().message,
+                     pollInterval().count());
+        return;
+      }
+      if (established) pause = std::chrono::milliseconds(1000);
+      const std::string problem = st ? std::string("the IDLE connection ended") : st.error().message;
+      if (problem != lastProblem) {
+        spdlog::warn("email[{}]: IMAP IDLE: {}; polling every {} ms until it is back", accountId, problem,
+                     pollInterval().count());
+        lastProblem = problem;
+      }
+      idlePause(pause);
+      pause = std::min(pause * 2, std::max(pollInterval(), std::chrono::milliseconds(1000)));
+    }
+  }
+
+  /// One IDLE connection: log in, CAPABILITY (kUnimplemented without IDLE), SELECT the mailbox, then IDLE
+  /// renewed every timing.idleRefresh; each `* n EXISTS` / `RECENT` ends the IDLE and asks for a poll.
+  /// `established` turns true once IDLE runs. Returns when the connection fails or on stop.
+  Status idleSession(bool& established) {
+    auto api = net::curlApi();
+    if (!api) return fail(api.error());
+    auto h = handle(**api, imapBase(), settings.imapUsername, settings.imapPassword, settings.imap.implicitTls);
+    if (!h) return fail(h.error());
+    auto conn = ImapIdleConnection::open(**api, std::move(*h), imapWhere());
+    if (!conn) return fail(conn.error());
+    ImapIdleConnection& c = **conn;
+    bool hasIdle = false;
+    if (auto st = c.run("CAPABILITY", timing.timeout, idleStop,
+                        [&](std::string_view line) { hasIdle = hasIdle || imapLineHasCapability(line, "IDLE"); });
+        !st) {
+      return st;
+    }
+    if (!hasIdle) return fail(ErrorCode::kUnsupported, imapWhere() + " does not offer IMAP IDLE");
+    if (auto st = c.run("SELECT " + imapQuoted(settings.mailbox), timing.timeout, idleStop); !st) return st;
+    established = true;
+    spdlog::info("email[{}]: waiting for new mail in IMAP IDLE on {}", accountId, imapWhere());
+    requestPoll();  // mail that came while no IDLE was running
+    while (!idleStop.load()) {
+      auto tag = c.start("IDLE");
+      if (!tag) return fail(tag.error());
+      bool newMail = false;
+      bool idling = false;
+      const auto renewAt = std::chrono::steady_clock::now() + timing.idleRefresh;
+      while (!idleStop.load() && !newMail) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= renewAt) break;
+        const auto wait =
+            idling ? std::chrono::duration_cast<std::chrono::milliseconds>(renewAt - now)
+                   : std::min(timing.timeout, std::chrono::duration_cast<std::chrono::milliseconds>(renewAt - now));
+        auto line = c.readLine(wait, idleStop);
+        if (!line) return fail(line.error());
+        if (!*line) {
+          if (!idling && !idleStop.load()) {
+            return fail(ErrorCode::kUnavailable, imapWhere() + ": no answer to IDLE within the timeout");
+          }
+          continue;
+        }
+        const std::string& text = **line;
+        if (!text.empty() && text[0] == '+') {
+          idling = true;
+        } else if (imapLineSignalsNewMail(text)) {
+          newMail = true;
+        } else if (auto done = imapTaggedResult(text, *tag)) {
+          // The server ended the IDLE on its own (NO/BAD: refused; OK: it gave up waiting).
+          if (!*done) return fail(ErrorCode::kUpstream, imapWhere() + ": IDLE refused: " + text);
+          break;
+        } else if (text.rfind("* BYE", 0) == 0) {
+          return fail(ErrorCode::kUnavailable, imapWhere() + ": the server ended the session: " + text);
+        }
+      }
+      if (newMail) requestPoll();
+      if (idleStop.load()) return {};
+      if (auto st = c.sendLine("DONE"); !st) return st;
+      // Read to the IDLE's completion (more EXISTS lines may come first).
+      for (;;) {
+        auto line = c.readLine(timing.timeout, idleStop);
+        if (!line) return fail(line.error());
+        if (!*line) {
+          if (idleStop.load()) return {};
+          return fail(ErrorCode::kUnavailable, imapWhere() + ": no answer to DONE within the timeout");
+        }
+        if (imapLineSignalsNewMail(**line)) requestPoll();
+        if (auto done = imapTaggedResult(**line, *tag)) {
+          if (!*done) return fail(ErrorCode::kUpstream, imapWhere() + ": IDLE ended with " + **line);
+          break;
+        }
+      }
+    }
+    return {};
+  }
 
   // --- the worker ---------------------------------------------------------------------------------------
 
@@ -664,11 +770,13 @@ Status EmailChannel::start(ChannelSink& sink) {
   state_->started = true;
   state_->setStateLocked(ChannelHealth::State::kStarting, "starting");
   state_->worker = std::thread([state = state_] { state->run(); });
+  if (state_->settings.idle) state_->idler = std::thread([state = state_] { state->idleLoop(); });
   return {};
 }
 
 void EmailChannel::stop() {
   std::thread worker;
+  std::thread idler;
   {
     std::lock_guard lock(state_->mu);
     if (!state_->stopped) {
@@ -677,8 +785,11 @@ void EmailChannel::stop() {
       state_->setStateLocked(ChannelHealth::State::kStopped, "");
       state_->wake.notify_all();
     }
+    state_->idleStop = true;
     worker = std::move(state_->worker);
+    idler = std::move(state_->idler);
   }
+  if (idler.joinable()) idler.join();
   if (worker.joinable()) worker.join();
   std::lock_guard sinkLock(state_->sinkMu);
   state_->sink = nullptr;

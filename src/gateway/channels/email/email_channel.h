@@ -5,8 +5,10 @@
 //
 // In: every `pollSeconds` the account logs in to the IMAP server, runs `UID SEARCH UNSEEN` in `mailbox`
 // and fetches each new message by UID (the fetch sets \Seen on the server, so neither a later poll nor a
-// restarted gateway answers it twice; the mailbox should be the agent's own). IMAP IDLE is not done:
-// libcurl has no IDLE, so new mail is seen within one poll interval. Each mail becomes one
+// restarted gateway answers it twice; the mailbox should be the agent's own). With `idle` (the default)
+// a second connection waits in IMAP IDLE (RFC 2177; imap_idle.h) when the server offers it and starts
+// a poll as soon as the server reports new mail; the timed poll stays as the fallback (a server without
+// IDLE, an IDLE connection that dropped and is reconnecting). Each mail becomes one
 // routing::InboundMessage (email_mime.h): peer {direct, <From address>}, sender = that address, text = the
 // body (HTML reduced to text, attachments listed), threadId = the thread root (References / In-Reply-To /
 // Message-ID), so one mail thread is one session (`…:thread:<root>`). Mail from the account's own
@@ -25,8 +27,9 @@
 //
 // Threads: one worker thread per account runs every IMAP and SMTP exchange (blocking libcurl calls, each
 // with its own handle and timeout); it waits on a condition variable between polls and wakes at once for a
-// send, a probe, restart() or stop(). The sink call and every `onSent` / probe callback are posted onto
-// Executors::io; the worker never calls into the gateway directly.
+// send, a probe, restart(), stop() or new mail reported by the idle thread. With `idle`, one more thread
+// per account holds the IDLE connection; it only ever asks the worker to poll. The sink call and every `onSent` / probe
+// callback are posted onto Executors::io; the worker never calls into the gateway directly.
 #include <chrono>
 #include <memory>
 #include <string>
@@ -51,6 +54,7 @@ struct EmailSettings {
   std::string fromName;           // `name`: the display name of replies; may be empty
   std::string caFile;             // `caFile`: PEM CA certificates for TLS; default the system's
   bool allowPlaintext = false;    // `allowPlaintext`: imap:// and smtp:// may run without TLS
+  bool idle = true;               // `idle`: wait for new mail in IMAP IDLE when the server offers it
 
   /// Reads and checks the account's settings (ChannelContext::settings). Errors: kConfigInvalid naming
   /// `channels.email.accounts.<accountId>.<key>` for a missing required key, a URL that is not
@@ -66,6 +70,9 @@ struct EmailTiming {
   std::chrono::milliseconds pollInterval{0};
   /// The budget of one IMAP or SMTP exchange (connect, login, command).
   std::chrono::milliseconds timeout{30000};
+  /// How long one IDLE command lasts before it is renewed (RFC 2177: servers may drop an IDLE client
+  /// after 30 minutes of inactivity).
+  std::chrono::milliseconds idleRefresh{20 * 60 * 1000};
 };
 
 class EmailChannel final : public Channel {
