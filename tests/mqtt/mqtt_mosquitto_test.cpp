@@ -14,6 +14,7 @@
 #include "gateway/channels/inbound_router.h"
 #include "gateway/channels/mqtt/mqtt_channel.h"
 #include "gateway/channels/outbound_dispatcher.h"
+#include "support/channel_pairing.h"
 #include "support/gateway_components.h"
 #include "support/manual_executors.h"
 #include "support/mosquitto_server.h"
@@ -286,7 +287,7 @@ TEST_F(MqttChannelMosquittoTest, AnUnlistedSenderIsRefusedBeforeAnySessionExists
   EXPECT_EQ(sessionCount(), 1);
 }
 
-TEST_F(MqttChannelMosquittoTest, AStrangerUnderPairingGetsACodeAndNoSession) {
+TEST_F(MqttChannelMosquittoTest, AStrangerUnderPairingGetsACodeThatAnOperatorApproves) {
   startGateway(kPairingConfig, settings());
   testing::MqttTestClient mallory;
   ASSERT_TRUE(mallory.connect(server_->port()));
@@ -299,6 +300,18 @@ TEST_F(MqttChannelMosquittoTest, AStrangerUnderPairingGetsACodeAndNoSession) {
   gw_->executors.runReady();
   EXPECT_EQ(gw_->provider->count(), 0u);
   EXPECT_EQ(sessionCount(), 0);
+
+  // The operator approves the code; mallory's next publish reaches the agent and is answered.
+  const std::string code = testing::pairingCodeIn(reply->payload);
+  ASSERT_FALSE(code.empty()) << reply->payload;
+  EXPECT_EQ(testing::approvePairing(*gw_->store, "mqtt", code, gw_->clock->nowMs()), "mallory");
+  ASSERT_TRUE(mallory.publish("talon/in/mallory", "approved now?"));
+  ASSERT_TRUE(gw_->waitCalls(1));
+  gw_->provider->call(0)->answer("welcome, mallory");
+  auto welcome = mallory.next(pump());
+  ASSERT_TRUE(welcome);
+  EXPECT_EQ(welcome->payload, "welcome, mallory");
+  EXPECT_EQ(sessionCount(), 1);
 }
 
 TEST_F(MqttChannelMosquittoTest, PublishesWithoutASenderAreDroppedNotRouted) {

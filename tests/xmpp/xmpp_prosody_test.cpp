@@ -13,6 +13,7 @@
 #include "gateway/channels/inbound_router.h"
 #include "gateway/channels/outbound_dispatcher.h"
 #include "gateway/channels/xmpp/xmpp_channel.h"
+#include "support/channel_pairing.h"
 #include "support/gateway_components.h"
 #include "support/manual_executors.h"
 #include "support/prosody_server.h"
@@ -32,6 +33,11 @@ constexpr std::string_view kOpenConfig = R"({
 /// Only alice.
 constexpr std::string_view kAllowlistConfig = R"({
   channels: { xmpp: { dmPolicy: "allowlist", allowFrom: ["alice@localhost"] } },
+})";
+
+/// OpenClaw's default DM policy: strangers get a pairing code.
+constexpr std::string_view kPairingConfig = R"({
+  channels: { xmpp: { dmPolicy: "pairing" } },
 })";
 
 class XmppChannelProsodyTest : public ::testing::Test {
@@ -219,6 +225,32 @@ TEST_F(XmppChannelProsodyTest, AnUnlistedJidIsRefusedBeforeAnySessionExists) {
   auto alice = person("alice");
   alice->send("talon@localhost", "hi, it is alice");
   ASSERT_TRUE(gw_->waitCalls(1));
+  EXPECT_EQ(sessionCount(), 1);
+}
+
+TEST_F(XmppChannelProsodyTest, AStrangerUnderPairingGetsACodeThatAnOperatorApproves) {
+  startGateway(kPairingConfig, settings());
+  auto mallory = person("mallory");
+  mallory->send("talon@localhost", "let me in");
+  auto reply = mallory->next(pump());
+  ASSERT_TRUE(reply);
+  EXPECT_NE(reply->body.find("Your xmpp id: mallory@localhost"), std::string::npos) << reply->body;
+  const std::string code = testing::pairingCodeIn(reply->body);
+  ASSERT_FALSE(code.empty()) << reply->body;
+  EXPECT_NE(reply->body.find("talon pairing approve xmpp " + code), std::string::npos) << reply->body;
+  gw_->executors.runReady();
+  EXPECT_EQ(gw_->provider->count(), 0u);
+  EXPECT_EQ(sessionCount(), 0);
+
+  // The operator approves the code; mallory's next message reaches the agent and is answered.
+  EXPECT_EQ(testing::approvePairing(*gw_->store, "xmpp", code, gw_->clock->nowMs()), "mallory@localhost");
+  mallory->send("talon@localhost", "it is mallory, approved");
+  ASSERT_TRUE(gw_->waitCalls(1));
+  EXPECT_EQ(gw_->provider->call(0)->request.messages.back().content, "it is mallory, approved");
+  gw_->provider->call(0)->answer("Welcome, Mallory");
+  auto welcome = mallory->next(pump());
+  ASSERT_TRUE(welcome);
+  EXPECT_EQ(welcome->body, "Welcome, Mallory");
   EXPECT_EQ(sessionCount(), 1);
 }
 
