@@ -28,7 +28,7 @@ namespace {
 
 using automation::CronService;
 
-Error invalidParams(std::string_view method, std::string_view reason) {
+Error cronInvalidParams(std::string_view method, std::string_view reason) {
   std::string m = fmt::format("invalid {} params: {}", method, reason);
   return Error(ErrorCode::kInvalidArgument, m, m);
 }
@@ -57,9 +57,9 @@ Error jobError(std::string_view method, Error e) {
 Result<std::string> jobIdOf(std::string_view method, const json::object& params) {
   auto id = getString(params, "id");
   auto jobId = getString(params, "jobId");
-  if (id && jobId) return fail(invalidParams(method, "must match exactly one schema in oneOf"));
+  if (id && jobId) return fail(cronInvalidParams(method, "must match exactly one schema in oneOf"));
   std::string_view v = id ? *id : jobId ? *jobId : std::string_view();
-  if (v.empty()) return fail(invalidParams(method, "missing id"));
+  if (v.empty()) return fail(cronInvalidParams(method, "missing id"));
   return std::string(v);
 }
 
@@ -130,9 +130,9 @@ Status registerCronMethods(MethodRegistry& registry, const GatewayServices& serv
              int64_t limit = intParam(p, "limit", 50);
              int64_t offset = intParam(p, "offset", 0);
              if (limit < 1 || limit > 200) {
-               return call.error(invalidParams("cron.list", "at /limit: must be >= 1 and <= 200"));
+               return call.error(cronInvalidParams("cron.list", "at /limit: must be >= 1 and <= 200"));
              }
-             if (offset < 0) return call.error(invalidParams("cron.list", "at /offset: must be >= 0"));
+             if (offset < 0) return call.error(cronInvalidParams("cron.list", "at /offset: must be >= 0"));
              for (std::string_view key : {"scheduleKind", "lastRunStatus", "trigger"}) {
                if (auto v = getString(p, key); v && *v != "all") {
                  return call.error(notSupportedYet(fmt::format("cron.list {} filter", key)));
@@ -140,7 +140,8 @@ Status registerCronMethods(MethodRegistry& registry, const GatewayServices& serv
              }
              std::string enabled(getString(p, "enabled").value_or(""));
              if (!enabled.empty() && enabled != "all" && enabled != "enabled" && enabled != "disabled") {
-               return call.error(invalidParams("cron.list", "at /enabled: must be equal to one of the allowed values"));
+               return call.error(
+                   cronInvalidParams("cron.list", "at /enabled: must be equal to one of the allowed values"));
              }
              if (enabled.empty()) enabled = getBool(p, "includeDisabled").value_or(false) ? "all" : "enabled";
              std::string agentId(getString(p, "agentId").value_or(""));
@@ -281,11 +282,11 @@ Status registerCronMethods(MethodRegistry& registry, const GatewayServices& serv
              if (!id) return call.error(id.error());
              std::string mode(getString(call.params, "mode").value_or("force"));
              if (mode != "force" && mode != "due" && mode != "if-enabled") {
-               return call.error(invalidParams("cron.run", "at /mode: must be equal to one of the allowed values"));
+               return call.error(cronInvalidParams("cron.run", "at /mode: must be equal to one of the allowed values"));
              }
              if (auto expected = getString(call.params, "expectedProcessInstanceId");
                  expected && *expected != instanceId) {
-               return call.error(invalidParams("cron.run", "Gateway process changed after preflight"));
+               return call.error(cronInvalidParams("cron.run", "Gateway process changed after preflight"));
              }
              executors.blocking([cron, call, id = *id, mode, instanceId] {
                auto r = cron->run(id, mode, automation::CronActor{actorOf(call)});
@@ -327,8 +328,8 @@ Status registerCronMethods(MethodRegistry& registry, const GatewayServices& serv
                          int64_t limit = intParam(p, "limit", 50);
                          int64_t offset = intParam(p, "offset", 0);
                          if (limit < 1 || limit > 200)
-                           return call.error(invalidParams("cron.runs", "at /limit: must be >= 1 and <= 200"));
-                         if (offset < 0) return call.error(invalidParams("cron.runs", "at /offset: must be >= 0"));
+                           return call.error(cronInvalidParams("cron.runs", "at /limit: must be >= 1 and <= 200"));
+                         if (offset < 0) return call.error(cronInvalidParams("cron.runs", "at /offset: must be >= 0"));
                          if (auto st = getString(p, "status"); st && *st != "all") {
                            return call.error(notSupportedYet("cron.runs status filter"));
                          }
@@ -339,7 +340,7 @@ Status registerCronMethods(MethodRegistry& registry, const GatewayServices& serv
                          std::string scope(getString(p, "scope").value_or(selector ? "job" : "all"));
                          if (scope != "job" && scope != "all") {
                            return call.error(
-                               invalidParams("cron.runs", "at /scope: must be equal to one of the allowed values"));
+                               cronInvalidParams("cron.runs", "at /scope: must be equal to one of the allowed values"));
                          }
                          std::string jobId;
                          if (scope == "job") {

@@ -21,7 +21,7 @@ namespace {
 
 constexpr std::size_t kMaxBodyBytes = 16u << 20;
 constexpr std::chrono::milliseconds kDefaultIdleTimeout{60'000};
-constexpr std::chrono::milliseconds kConnectTimeout{10'000};
+constexpr std::chrono::milliseconds kOpenAiConnectTimeout{10'000};
 
 /// The host of an http(s) URL, lower-cased; empty when there is none.
 std::string urlHost(std::string_view url) {
@@ -339,11 +339,11 @@ class OpenAiProvider final : public ModelProvider {
     if (budget.count() > 0) {
       http.totalTimeout = budget;
       http.idleTimeout = std::min(settings_->idleTimeout, budget);
-      http.connectTimeout = std::min(kConnectTimeout, budget);
+      http.connectTimeout = std::min(kOpenAiConnectTimeout, budget);
     } else {
       http.totalTimeout = std::chrono::milliseconds(0);
       http.idleTimeout = settings_->idleTimeout;
-      http.connectTimeout = kConnectTimeout;
+      http.connectTimeout = kOpenAiConnectTimeout;
     }
     auto clientCall = call->start(*client_, std::move(http));
     return std::make_shared<CallHandle>(std::move(call), std::move(clientCall));
