@@ -581,11 +581,8 @@ std::optional<Error> AgentRunner::Impl::Turn::intake() {
   std::vector<store::TranscriptEntry> opening;
   auto pending = findPendingClientCalls(session->history);
   if (followUp) {
-    if (!pending) {
-      std::string text = "there is no pending tool call in this session to send results for";
-      return Error(ErrorCode::kInvalidArgument, text, text);
-    }
-    auto matched = matchClientResults(pending->calls, req_.clientTools->results);
+    // Without pending calls every result is refused, naming its id.
+    auto matched = matchClientResults(pending ? pending->calls : std::vector<ToolCall>{}, req_.clientTools->results);
     if (!matched) return matched.error();
     std::vector<ChatMessage> resumed;
     for (std::size_t i = pending->answerIndex; i < session->history.size(); ++i) {
