@@ -4,7 +4,9 @@
 // offering a `get_weather` function → a `tool_calls` answer → a follow-up with the tool's result → the
 // final answer, with the model seeing the client's tool next to the agent's own and the result bound
 // to its call; a follow-up without `user` finds its session from the call id. Refusals: a result for
-// no pending call, unsupported tool variants, a required tool_choice the model ignored.
+// no pending call, unsupported tool variants, a required tool_choice the model ignored. An answer that
+// calls one of the agent's own tools with a client tool runs the agent's first, and its tool events
+// reach a WebSocket client that follows the session.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -36,6 +38,8 @@ constexpr const char* kClientToolsScript = R"({"rules": [
    "reply": {"text": "Let me check.", "chunks": 2, "toolCalls": [{"name": "get_weather", "arguments": {"city": "Paris"}}],
              "argumentChunks": 2}},
   {"match": {"lastUserContains": "no tools please"}, "reply": {"text": "Just prose."}},
+  {"match": {"lastUserContains": "list then weather", "hasTools": true},
+   "reply": {"toolCalls": [{"name": "ls", "arguments": {}}, {"name": "get_weather", "arguments": {"city": "Rome"}}]}},
   {"reply": {"text": "ok"}}
 ]})";
 
@@ -69,6 +73,7 @@ class OpenAiClientToolsE2E : public ::testing::Test {
         (dir_ / "gateway.log").string());
     int port = waitForPortFile((dir_ / "gateway.port").string(), 20s);
     ASSERT_GT(port, 0) << gateway_->log();
+    port_ = port;
     url_ = "http://127.0.0.1:" + std::to_string(port) + "/v1/chat/completions";
   }
 
@@ -103,6 +108,7 @@ class OpenAiClientToolsE2E : public ::testing::Test {
   std::unique_ptr<ChildProcess> mock_;
   std::unique_ptr<ChildProcess> gateway_;
   std::string url_;
+  int port_ = 0;
 };
 
 /// The tool names a model request offered.
@@ -310,6 +316,62 @@ TEST_F(OpenAiClientToolsE2E, UnsupportedVariantsAndAnIgnoredRequiredChoiceAreRef
   ASSERT_EQ(requests.size(), 1u);
   EXPECT_NE(json::serialize(requests[0].at("messages")).find("You must call one of the available tools"),
             std::string::npos);
+}
+
+TEST_F(OpenAiClientToolsE2E, AgentToolsOfTheSameAnswerRunFirstAndStreamToWebSocketClients) {
+  auto ws = ProtocolClient::connect(port_, kClientToolsToken);
+  ASSERT_TRUE(ws) << gateway_->log();
+  const std::string sessionKey = "agent:main:openai-user:ws-watch";
+  auto history = ws->request("chat.history", json::object{{"sessionKey", sessionKey}});  // follows the session
+  ASSERT_TRUE(history);
+
+  auto first = post(std::string(R"({"model":"openclaw/main","user":"ws-watch","tools":)") + kWeatherTools +
+                    R"(,"messages":[{"role":"user","content":"list then weather in Rome"}]})");
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 200) << first->body << gateway_->log();
+  auto v = parseJson(first->body);
+  ASSERT_TRUE(v) << first->body;
+  const auto& calls = v->at("choices").at(0).at("message").at("tool_calls").as_array();
+  ASSERT_EQ(calls.size(), 1u) << first->body;  // only the client's tool; `ls` ran in the gateway
+  EXPECT_EQ(calls.at(0).at("function").at("name"), "get_weather");
+  const std::string runId = std::string(v->at("id").as_string()).substr(std::string("chatcmpl-").size());
+
+  std::vector<std::string> toolEvents;
+  std::string stopReason;
+  for (int i = 0; i < 200 && stopReason.empty(); ++i) {
+    auto frame = ws->nextFrame(10s);
+    ASSERT_TRUE(frame) << "no final chat event; tool events so far: " << toolEvents.size();
+    if (getString(*frame, "type") != "event") continue;
+    const auto* payload = getObject(*frame, "payload");
+    if (!payload || getString(*payload, "runId") != runId) continue;
+    if (getString(*frame, "event") == "agent" && getString(*payload, "stream") == "tool") {
+      const auto& data = payload->at("data").as_object();
+      toolEvents.push_back(std::string(getString(data, "phase").value_or("")) + ":" +
+                           std::string(getString(data, "name").value_or("")));
+    }
+    if (getString(*frame, "event") == "chat" && getString(*payload, "state") == "final") {
+      stopReason = getString(*payload, "stopReason").value_or("?");
+    }
+  }
+  EXPECT_EQ(toolEvents, (std::vector<std::string>{"start:ls", "result:ls"}));
+  EXPECT_EQ(stopReason, "tool_calls");
+
+  // The follow-up: the model gets the stored answer with both calls and both results.
+  const std::string callId(calls.at(0).at("id").as_string());
+  auto second = post(R"({"model":"openclaw/main","user":"ws-watch","messages":[
+      {"role":"user","content":"list then weather in Rome"},
+      {"role":"tool","tool_call_id":")" +
+                     callId + R"(","content":"18 C in Rome"}]})");
+  ASSERT_TRUE(second);
+  ASSERT_EQ(second->status, 200) << second->body;
+  EXPECT_EQ(parseJson(second->body)->at("choices").at(0).at("message").at("content"), "It is 18 C and sunny in Paris.");
+  auto requests = modelRequests();
+  ASSERT_EQ(requests.size(), 2u);
+  const auto& sent = requests[1].at("messages").as_array();
+  ASSERT_GE(sent.size(), 4u);
+  EXPECT_EQ(sent.at(sent.size() - 3).at("tool_calls").as_array().size(), 2u);
+  EXPECT_EQ(sent.at(sent.size() - 2).at("role"), "tool");  // ls's result
+  EXPECT_EQ(sent.at(sent.size() - 1).at("tool_call_id"), json::value(callId));
 }
 
 }  // namespace
