@@ -164,6 +164,40 @@ for (const model of ['openclaw/main', 'talon/main']) {
 }
 await check('chat.completions.stream helper openclaw/main', () => streamHelper('openclaw/main'));
 
+// Client tools (OpenClaw's chat tool contract): the SDK's runTools() helper runs the whole loop — a
+// get_weather call comes back as tool_calls, the helper runs the function and sends its result, and the
+// agent answers (mock-script.json: "conformance-weather" -> a get_weather call, its result -> the answer).
+async function clientToolsLoop(stream) {
+  const calls = [];
+  const runner = client.chat.completions.runTools({
+    model: 'openclaw/main',
+    user: `conformance-tools-${stream ? 'streamed' : 'whole'}`,
+    messages: [{role: 'user', content: 'conformance-weather in Paris?'}],
+    stream,
+    tools: [{
+      type: 'function',
+      function: {
+        name: 'get_weather',
+        description: 'Current weather of a city',
+        parameters: {type: 'object', properties: {city: {type: 'string'}}, required: ['city']},
+        parse: JSON.parse,
+        function: (args) => {
+          calls.push(args);
+          return 'conformance-18C and sunny';
+        },
+      },
+    }],
+  });
+  const final = await runner.finalChatCompletion();
+  assert(calls.length === 1 && calls[0].city === 'Paris', `get_weather ran with ${show(calls)}`);
+  const content = final.choices?.[0]?.message?.content;
+  assert(content === 'The SDK loop is done: 18 C.', `final content is ${show(content)}`);
+  assert(final.choices[0].finish_reason === 'stop', `finish_reason is ${show(final.choices[0].finish_reason)}`);
+  return `get_weather(${JSON.stringify(calls[0])}) then "${content}"`;
+}
+await check('chat.completions.runTools client tool loop (non-streamed)', () => clientToolsLoop(false));
+await check('chat.completions.runTools client tool loop (stream: true)', () => clientToolsLoop(true));
+
 await check(
     'wrong key: chat.completions.create -> 401 AuthenticationError',
     () => expectAuthError(

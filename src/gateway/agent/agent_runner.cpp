@@ -18,6 +18,7 @@
 #include "base/ids.h"
 #include "base/json.h"
 #include "base/text.h"
+#include "gateway/agent/client_tool_calls.h"
 #include "gateway/agent/run_events.h"
 #include "gateway/agent/transcript_tool_calls.h"
 #include "gateway/tools/tool_outcome.h"
@@ -369,6 +370,10 @@ class AgentRunner::Impl::Turn : public std::enable_shared_from_this<Turn> {
   void onModelDelta(uint64_t gen, std::string_view piece);
   void onModelDone(uint64_t gen, Result<ModelResponse> result);
   void nextTool(Lock& lk);  // may release lk
+  /// True when `name` is one of the request's client tools.
+  bool isClientTool(std::string_view name) const;
+  /// The step's server-side calls are done and client calls remain: the turn ends waiting for them.
+  void awaitClientCalls(Lock& lk);  // releases lk
   void onGateDecision(uint64_t gen, tools::GateDecision decision);
   void onToolDone(uint64_t gen, tools::ToolOutcome outcome, int64_t durationMs);
   /// `durationMs`: how long the tool ran (0 when it did not run: refused, unknown, cancelled first).
@@ -441,9 +446,16 @@ class AgentRunner::Impl::Turn : public std::enable_shared_from_this<Turn> {
   std::string text_;  // answer text streamed in the current step
 
   // tools
-  std::vector<ToolCall> calls_;  // of the current step
-  std::size_t toolIndex_ = 0;    // the call being decided or run
-  uint64_t toolGen_ = 0;         // bumped for each gate check, and when one is abandoned
+  std::vector<ToolCall> calls_;  // of the current step, run here
+  // client tools (ClientTools): the current step's calls of them, renamed to their pending ids; the turn
+  // ends waiting for them once calls_ are done
+  std::vector<ToolCall> clientCalls_;
+  bool awaitingClient_ = false;  // the turn ends (ended) with clientCalls_ pending: stopReason "tool_calls"
+  // a follow-up turn with contextOverride: the stored answer that made the pending calls, its results
+  // and the client's, sent after the client's conversation instead of a user message
+  std::vector<ChatMessage> resumed_;
+  std::size_t toolIndex_ = 0;  // the call being decided or run
+  uint64_t toolGen_ = 0;       // bumped for each gate check, and when one is abandoned
   bool awaitingGate_ = false;
   bool toolRunning_ = false;
   tools::PendingDecisionPtr approval_;
@@ -562,7 +574,44 @@ std::optional<Error> AgentRunner::Impl::Turn::intake() {
   rec.updatedAtMs = now;
   rec.lastRunId = req_.runId;
   rec.model = primary;
-  auto user = entry(store::TranscriptRole::kUser, req_.message);
+  // Client tools: a follow-up's results answer the calls the session's last run left pending; a new user
+  // message instead closes them (each call gets a result, so the transcript stays a valid conversation).
+  const bool followUp = req_.clientTools && !req_.clientTools->results.empty();
+  const int64_t firstSeq = session->nextSeq;
+  std::vector<store::TranscriptEntry> opening;
+  auto pending = findPendingClientCalls(session->history);
+  if (followUp) {
+    // Without pending calls every result is refused, naming its id.
+    auto matched = matchClientResults(pending ? pending->calls : std::vector<ToolCall>{}, req_.clientTools->results);
+    if (!matched) return matched.error();
+    std::vector<ChatMessage> resumed;
+    for (std::size_t i = pending->answerIndex; i < session->history.size(); ++i) {
+      resumed.push_back(transcriptChatMessage(session->history[i]));
+    }
+    for (auto& m : *matched) {
+      auto e = entry(store::TranscriptRole::kTool, m.content);
+      e.toolCallId = m.call.id;
+      e.toolName = m.call.name;
+      e.toolCallsJson = tools::encodeTranscriptMeta(tools::ToolOutcome::success(m.content));
+      resumed.push_back(ChatMessage{"tool", std::move(m.content), {}, m.call.id});
+      opening.push_back(std::move(e));
+    }
+    std::lock_guard lock(mu_);
+    resumed_ = std::move(resumed);
+  } else {
+    if (pending) {
+      for (const auto& call : pending->calls) {
+        auto outcome = tools::ToolOutcome::failure(tools::ToolErrorKind::kCancelled,
+                                                   "The client sent a new message instead of this tool call's result.");
+        auto e = entry(store::TranscriptRole::kTool, outcome.modelContent());
+        e.toolCallId = call.id;
+        e.toolName = call.name;
+        e.toolCallsJson = tools::encodeTranscriptMeta(outcome);
+        opening.push_back(std::move(e));
+      }
+    }
+    opening.push_back(entry(store::TranscriptRole::kUser, req_.message));
+  }
   store::RunRecord run;
   run.runId = req_.runId;
   run.sessionKey = req_.sessionKey;
@@ -574,15 +623,15 @@ std::optional<Error> AgentRunner::Impl::Turn::intake() {
   if (req_.trace) run.traceId = req_.trace->traceId;
   store::WriteBatch batch;
   store::SessionRepository::upsert(batch, rec);
-  store::TranscriptRepository::append(batch, user);
+  for (const auto& e : opening) store::TranscriptRepository::append(batch, e);
   store::RunRepository::upsert(batch, run);
   auto committed = impl_->store_.write(std::move(batch));
   if (!committed) {
-    session->nextSeq = user.seq;
+    session->nextSeq = firstSeq;
     return committed.error();
   }
   session->persisted = true;
-  session->history.push_back(user);
+  for (auto& e : opening) session->history.push_back(std::move(e));
   countSessionBytes(*session);
   return std::nullopt;
 }
@@ -630,7 +679,12 @@ void AgentRunner::Impl::Turn::buildContext() {
     context_.clear();
     if (!systemPrompt_.empty()) context_.push_back(ChatMessage{"system", systemPrompt_, {}, {}});
     for (auto& m : *req_.contextOverride) context_.push_back(std::move(m));
-    context_.push_back(ChatMessage{"user", req_.message, {}, {}});
+    if (resumed_.empty()) {
+      context_.push_back(ChatMessage{"user", req_.message, {}, {}});
+    } else {
+      for (auto& m : resumed_) context_.push_back(std::move(m));
+      resumed_.clear();
+    }
     return;
   }
   rebuildContextLocked();
@@ -877,6 +931,9 @@ void AgentRunner::Impl::Turn::callModel(Lock& lk) {
   }
   request.messages = context_;
   if (impl_->tools_) request.tools = impl_->tools_->specs();
+  if (req_.clientTools) {
+    request.tools.insert(request.tools.end(), req_.clientTools->tools.begin(), req_.clientTools->tools.end());
+  }
   request.timeout = remaining;
   callSpanId_.clear();
   if (req_.trace) {
@@ -997,11 +1054,25 @@ void AgentRunner::Impl::Turn::onModelDone(uint64_t gen, Result<ModelResponse> re
         lk, Ending{TurnState::kDone, std::nullopt, response.finishReason.empty() ? "stop" : response.finishReason});
   }
   auto e = entry(store::TranscriptRole::kAssistant, response.text);
+  // Calls of client tools are not run here: they get their pending ids and wait for the client once the
+  // step's other calls are done. One whose arguments are not a JSON object is answered like any such
+  // call (invalid_arguments), so the client only ever sees calls it can decode.
+  std::vector<ToolCall> serverCalls;
+  clientCalls_.clear();
+  for (auto& call : response.toolCalls) {
+    if (isClientTool(call.name) && tools::ToolRegistry::parseArguments(call.name, call.argumentsJson)) {
+      call.id = clientCallId(req_.clientTools->callIdPrefix, e.seq, clientCalls_.size());
+      clientCalls_.push_back(call);
+    } else {
+      serverCalls.push_back(call);
+    }
+  }
+  if (!clientCalls_.empty()) text_ = response.text;
   e.toolCallsJson = toolCallsToJson(response.toolCalls);
   new_.push_back(e);
   context_.push_back(ChatMessage{"assistant", response.text, response.toolCalls, {}});
   flushLiveTextLocked();
-  calls_ = std::move(response.toolCalls);
+  calls_ = std::move(serverCalls);
   toolIndex_ = 0;
   setStateLocked(TurnState::kTools, json::object{{"toolCalls", static_cast<int64_t>(calls_.size())}});
   nextTool(lk);
@@ -1224,7 +1295,7 @@ void AgentRunner::Impl::Turn::onRetryTimer(uint64_t gen) {
 void AgentRunner::Impl::Turn::nextTool(Lock& lk) {
   if (detached_) return;
   for (;;) {
-    if (toolIndex_ >= calls_.size()) return callModel(lk);
+    if (toolIndex_ >= calls_.size()) return clientCalls_.empty() ? callModel(lk) : awaitClientCalls(lk);
     const ToolCall& call = calls_[toolIndex_];
     publish("agent", events_.tool("start", call.name, call.id, false, impl_->clock_->nowMs()));
     auto args = tools::ToolRegistry::parseArguments(call.name, call.argumentsJson);
@@ -1264,6 +1335,23 @@ void AgentRunner::Impl::Turn::nextTool(Lock& lk) {
     }
     return;
   }
+}
+
+bool AgentRunner::Impl::Turn::isClientTool(std::string_view name) const {
+  if (!req_.clientTools) return false;
+  const auto& specs = req_.clientTools->tools;
+  return std::any_of(specs.begin(), specs.end(), [&](const ToolSpec& spec) { return spec.name == name; });
+}
+
+void AgentRunner::Impl::Turn::awaitClientCalls(Lock& lk) {
+  awaitingClient_ = true;
+  // The run ledger says what the run waits for: the model exchange that asked for the client's tools.
+  if (!attempts_.empty() && attempts_.back().is_object()) {
+    json::array ids;
+    for (const auto& call : clientCalls_) ids.emplace_back(call.id);
+    attempts_.back().as_object()["pendingClientToolCalls"] = std::move(ids);
+  }
+  commit(lk, Ending{TurnState::kDone, std::nullopt, "tool_calls"});
 }
 
 void AgentRunner::Impl::Turn::onGateDecision(uint64_t gen, tools::GateDecision decision) {
@@ -1377,10 +1465,16 @@ void AgentRunner::Impl::Turn::commit(Lock& lk, Ending ending) {
   if (session_ && session_->persisted) {
     // Every tool call the model made gets a result, so the transcript stays a valid conversation.
     if (state_ == TurnState::kTools) {
+      std::string why = ending.terminal == TurnState::kAborted ? "The run was aborted" : "The run timed out";
       for (std::size_t i = toolIndex_; i < calls_.size(); ++i) {
-        std::string why = ending.terminal == TurnState::kAborted ? "The run was aborted" : "The run timed out";
         recordToolLocked(calls_[i], tools::ToolOutcome::failure(tools::ToolErrorKind::kCancelled,
                                                                 why + " before this tool call finished."));
+      }
+      if (!awaitingClient_) {
+        for (const auto& call : clientCalls_) {
+          recordToolLocked(call, tools::ToolOutcome::failure(tools::ToolErrorKind::kCancelled,
+                                                             why + " before this tool call was sent to the client."));
+        }
       }
     }
     // An aborted answer keeps what was streamed (OpenClaw persists aborted partials).
@@ -1459,6 +1553,7 @@ TurnOutcome AgentRunner::Impl::Turn::outcomeLocked() const {
     outcome.error = outcome.aborted ? abortedError() : ending_.error.value_or(abortedError());
   }
   outcome.stopReason = ending_.stopReason;
+  if (awaitingClient_ && ending_.terminal == TurnState::kDone) outcome.pendingToolCalls = clientCalls_;
   outcome.providerId = providerId_;
   outcome.model = model_;
   outcome.usage = usage_;
@@ -1550,6 +1645,9 @@ Status AgentRunner::Impl::submit(TurnRequest request) {
   const AgentProfile* profile = agent(request.agentId);
   if (!profile)
     return fail(ErrorCode::kNotFound, "unknown agent " + request.agentId, "unknown agent " + request.agentId);
+  if (request.clientTools) {
+    if (auto names = checkClientToolNames(request.clientTools->tools, tools_.get()); !names) return names;
+  }
   auto turn = std::make_shared<Turn>(shared_from_this(), std::move(request), *profile);
   std::vector<TurnPtr> toStart;
   bool queued = false;

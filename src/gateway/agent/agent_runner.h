@@ -118,6 +118,33 @@ enum class TurnState { kQueued, kIntake, kContext, kModel, kTools, kCommit, kDel
 /// "done", "failed", "aborted".
 std::string_view turnStateName(TurnState state);
 
+/// A client's result for one of its session's pending client tool calls (OpenAI-compatible API
+/// `role:"tool"` with `tool_call_id`, or legacy `role:"function"` with `name` only).
+struct ClientToolResult {
+  std::string toolCallId;  // the pending call it answers; empty: the first unanswered pending call named `name`
+  std::string name;        // the function's name (legacy results; informational otherwise)
+  std::string content;     // the result text; may be empty (an empty result still completes the call)
+};
+
+/// Client tools (OpenClaw docs/gateway/openai-http-api.md "Chat tool contract"): function tools the caller
+/// declares and executes itself. They are offered to the model next to the agent's own tools; a model call
+/// of one is not run by the gateway: the turn ends with it pending (TurnOutcome::pendingToolCalls,
+/// stopReason "tool_calls"), the assistant's tool-call message committed to the transcript, and a later
+/// turn of the same session carrying `results` continues the loop.
+struct ClientTools {
+  /// Offered to the model after the registry's tools. A name equal to an agent tool's or repeated is
+  /// refused by submit() (kInvalidArgument; public message "invalid tool configuration", OpenClaw's).
+  std::vector<ToolSpec> tools;
+  /// When not empty, the turn continues the session instead of starting from a user message (`message`
+  /// is ignored): every call the session's last tool-calling answer left pending must be answered exactly
+  /// once, else the turn fails with kInvalidArgument naming the call; the results are committed as tool
+  /// results and sent to the model with the rest of that answer's step.
+  std::vector<ClientToolResult> results;
+  /// Pending calls are named `<callIdPrefix><seq>_<n>` (seq: the transcript entry of the answer, n: the
+  /// call's index among the answer's client calls); empty: "call_".
+  std::string callIdPrefix;
+};
+
 /// What a turn produced.
 struct TurnOutcome {
   std::string runId;
@@ -131,7 +158,8 @@ struct TurnOutcome {
   /// The run was aborted (chat.abort, or shutdown after the drain grace); `stopReason` says by what.
   bool aborted = false;
   std::string text;        // the final answer
-  std::string stopReason;  // "stop", "length", "max_steps", "timeout", "rpc", "shutdown", ...
+  std::string stopReason;  // "stop", "length", "tool_calls" (client tools pending), "max_steps", "timeout", "rpc",
+                           // "shutdown", ...
   std::string providerId;  // the provider of the model that answered (or was tried last)
   std::string model;       // the vendor's model id that answered (or was tried last)
   TokenUsage usage;
@@ -142,6 +170,9 @@ struct TurnOutcome {
   /// Model calls made (retries and fallbacks included), and how many of them failed.
   int modelAttempts = 0;
   int modelFailures = 0;
+  /// The client tool calls the run ended waiting for (stopReason "tool_calls"; TurnRequest::clientTools),
+  /// with the ids the follow-up's results must name; `text` is the commentary before them.
+  std::vector<ToolCall> pendingToolCalls;
 };
 
 /// A turn to run.
@@ -163,6 +194,8 @@ struct TurnRequest {
   /// When set, the conversation sent by an OpenAI-compatible client replaces the stored transcript as
   /// model context (the turn is still recorded in the session's transcript).
   std::optional<std::vector<ChatMessage>> contextOverride;
+  /// The caller's own tools and its results for earlier calls of them (OpenAI-compatible API); nullopt: none.
+  std::optional<ClientTools> clientTools;
   /// Budget for the whole turn (0: the runner's default).
   std::chrono::milliseconds timeout{0};
   /// The W3C trace the request that started the turn carried (request frame `traceparent`, HTTP

@@ -11,6 +11,7 @@
 
 #include "base/json.h"
 #include "gateway/agent/run_observer.h"
+#include "gateway/agent/transcript_tool_calls.h"
 #include "gateway/health/health_registry.h"
 #include "gateway/health/metrics_registry.h"
 #include "gateway/tools/tool_outcome.h"
@@ -1505,6 +1506,234 @@ TEST_F(AgentRunnerTest, AbortingATurnWhileItCompactsCancelsTheSummaryCall) {
   EXPECT_TRUE(outcome("r2").aborted);
   EXPECT_TRUE(provider_->call(1)->cancelled);
   EXPECT_EQ(provider_->count(), 2u);
+}
+
+// ---- client tools (ClientTools: the OpenAI-compatible API's function tools) -----------------------------
+
+/// A get_weather client tool, as the OpenAI-compatible API passes it.
+ClientTools weatherClientTools(std::vector<ClientToolResult> results = {}) {
+  ClientTools ct;
+  ct.tools.emplace_back("get_weather", "Weather of a city",
+                        json::object{{"type", "object"}, {"properties", json::object{{"city", {{"type", "string"}}}}}});
+  ct.results = std::move(results);
+  ct.callIdPrefix = "call_t_";
+  return ct;
+}
+
+class ClientToolsRunnerTest : public AgentRunnerTest {
+ protected:
+  Status submitWith(const std::string& runId, std::optional<ClientTools> clientTools,
+                    std::optional<std::vector<ChatMessage>> context = std::nullopt,
+                    const std::string& sessionKey = "agent:main:ct") {
+    TurnRequest t;
+    t.runId = runId;
+    t.agentId = "main";
+    t.sessionKey = sessionKey;
+    t.message = "weather in Paris?";
+    t.clientTools = std::move(clientTools);
+    t.contextOverride = std::move(context);
+    t.onDone = [this](const TurnOutcome& o) {
+      std::lock_guard lock(eventsMu_);
+      outcomes_[o.runId] = o;
+    };
+    return runner_->submit(std::move(t));
+  }
+  /// Runs r1: the model says "Checking" and calls get_weather (and `alsoServer` with it); r1 ends pending.
+  void runToPending(std::vector<ToolCall> alsoServer = {}) {
+    ASSERT_TRUE(submitWith("r1", weatherClientTools()));
+    waitCalls(1);
+    provider_->call(0)->delta("Checking");
+    std::vector<ToolCall> calls = std::move(alsoServer);
+    calls.push_back(toolCall("model-id-1", "get_weather", R"({"city":"Paris"})"));
+    provider_->call(0)->callTools(calls);
+    settle("r1");
+  }
+};
+
+TEST_F(ClientToolsRunnerTest, AClientToolCallEndsTheTurnPendingAndTheFollowUpContinuesTheLoop) {
+  makeRunner();
+  runToPending();
+  // Offered after the agent's own tools.
+  const auto& offered = provider_->call(0)->request.tools;
+  ASSERT_FALSE(offered.empty());
+  EXPECT_EQ(offered.back().name, "get_weather");
+  EXPECT_EQ(offered.size(), registry_->specs().size() + 1);
+
+  auto o = outcome("r1");
+  EXPECT_FALSE(o.error);
+  EXPECT_EQ(o.stopReason, "tool_calls");
+  EXPECT_EQ(o.text, "Checking");
+  ASSERT_EQ(o.pendingToolCalls.size(), 1u);
+  EXPECT_EQ(o.pendingToolCalls[0].id, "call_t_2_0");  // the answer is the session's second entry
+  EXPECT_EQ(o.pendingToolCalls[0].name, "get_weather");
+  EXPECT_EQ(o.pendingToolCalls[0].argumentsJson, R"({"city":"Paris"})");
+  EXPECT_EQ(provider_->count(), 1u);  // not run here
+  EXPECT_TRUE(agentData("r1", "tool").empty());
+  EXPECT_EQ(runStatus("r1"), "ok");
+  auto run = store_->runs().get("r1");
+  ASSERT_TRUE(run && *run);
+  EXPECT_NE((*run)->attemptsJson.find(R"("pendingClientToolCalls":["call_t_2_0"])"), std::string::npos)
+      << (*run)->attemptsJson;
+  auto finals = chat("r1", "final");
+  ASSERT_EQ(finals.size(), 1u);
+  EXPECT_EQ(getString(finals[0], "stopReason"), "tool_calls");
+  auto t = transcript("agent:main:ct");
+  ASSERT_EQ(t.size(), 2u);  // the user's message and the answer with its call; no result yet
+  EXPECT_EQ(toolCallsFromJson(t[1].toolCallsJson).at(0).id, "call_t_2_0");
+
+  ASSERT_TRUE(submitWith("r2", weatherClientTools({{"call_t_2_0", "", "18 C and sunny"}})));
+  waitCalls(2);
+  const auto& messages = provider_->call(1)->request.messages;
+  ASSERT_GE(messages.size(), 3u);
+  EXPECT_EQ(messages[messages.size() - 2].role, "assistant");
+  ASSERT_EQ(messages[messages.size() - 2].toolCalls.size(), 1u);
+  EXPECT_EQ(messages[messages.size() - 2].toolCalls[0].id, "call_t_2_0");
+  EXPECT_EQ(messages.back().role, "tool");
+  EXPECT_EQ(messages.back().toolCallId, "call_t_2_0");
+  EXPECT_EQ(messages.back().content, "18 C and sunny");
+  provider_->call(1)->answer("It is 18 C and sunny in Paris.");
+  settle("r2");
+  auto o2 = outcome("r2");
+  EXPECT_FALSE(o2.error);
+  EXPECT_EQ(o2.stopReason, "stop");
+  EXPECT_TRUE(o2.pendingToolCalls.empty());
+  t = transcript("agent:main:ct");
+  ASSERT_EQ(t.size(), 4u);
+  EXPECT_EQ(store::transcriptRoleName(t[2].role), "tool");
+  EXPECT_EQ(t[2].toolCallId, "call_t_2_0");
+  EXPECT_EQ(t[2].runId, "r2");
+  EXPECT_EQ(t[3].content, "It is 18 C and sunny in Paris.");
+}
+
+TEST_F(ClientToolsRunnerTest, ResultsThatMatchNoPendingCallAreRefused) {
+  makeRunner();
+  // No pending call at all.
+  ASSERT_TRUE(submitWith("r0", weatherClientTools({{"call_t_9_0", "", "x"}})));
+  settle("r0");
+  ASSERT_TRUE(outcome("r0").error);
+  EXPECT_EQ(outcome("r0").error->code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(provider_->count(), 0u);
+
+  runToPending();
+  ASSERT_TRUE(submitWith("r2", weatherClientTools({{"call_nope", "", "x"}})));
+  settle("r2");
+  ASSERT_TRUE(outcome("r2").error);
+  EXPECT_EQ(outcome("r2").error->code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(outcome("r2").error->publicMessage(), "tool_call_id `call_nope` matches no pending tool call");
+  ASSERT_TRUE(submitWith("r3", weatherClientTools({{"call_t_2_0", "", "a"}, {"call_t_2_0", "", "b"}})));
+  settle("r3");
+  ASSERT_TRUE(outcome("r3").error);
+  EXPECT_EQ(outcome("r3").error->publicMessage(), "tool_call_id `call_t_2_0` has more than one result");
+  EXPECT_EQ(provider_->count(), 1u);  // the model was not called for any of them
+  EXPECT_EQ(transcript("agent:main:ct").size(), 2u);
+
+  // A legacy function result (name only) answers the pending call of that name.
+  ASSERT_TRUE(submitWith("r4", weatherClientTools({{"", "get_weather", "18 C"}})));
+  waitCalls(2);
+  EXPECT_EQ(provider_->call(1)->request.messages.back().toolCallId, "call_t_2_0");
+  provider_->call(1)->answer("done");
+  settle("r4");
+  EXPECT_FALSE(outcome("r4").error);
+}
+
+TEST_F(ClientToolsRunnerTest, AStepMixingAgentAndClientToolsRunsTheAgentsFirst) {
+  makeRunner();
+  runToPending({toolCall("s1", "echo", R"({"text":"server side"})")});
+  auto o = outcome("r1");
+  EXPECT_EQ(o.stopReason, "tool_calls");
+  ASSERT_EQ(o.pendingToolCalls.size(), 1u);
+  EXPECT_EQ(o.pendingToolCalls[0].name, "get_weather");
+  auto tools = agentData("r1", "tool");
+  ASSERT_EQ(tools.size(), 2u);  // echo's start and result; the client tool emits none
+  EXPECT_EQ(getString(tools[0], "name"), "echo");
+  auto t = transcript("agent:main:ct");
+  ASSERT_EQ(t.size(), 3u);  // user, the answer with both calls, echo's result
+  EXPECT_EQ(t[2].content, "server side");
+
+  // The follow-up sends the stored answer with both calls and both results, whatever the client's
+  // conversation says.
+  std::vector<ChatMessage> clientContext{{"user", "weather in Paris?", {}, {}}};
+  ASSERT_TRUE(submitWith("r2", weatherClientTools({{"call_t_2_0", "", "18 C"}}), clientContext));
+  waitCalls(2);
+  const auto& m = provider_->call(1)->request.messages;
+  ASSERT_GE(m.size(), 4u);
+  EXPECT_EQ(m[m.size() - 4].content, "weather in Paris?");
+  EXPECT_EQ(m[m.size() - 3].toolCalls.size(), 2u);
+  EXPECT_EQ(m[m.size() - 2].toolCallId, "s1");
+  EXPECT_EQ(m[m.size() - 1].toolCallId, "call_t_2_0");
+  provider_->call(1)->answer("ok");
+  settle("r2");
+  EXPECT_FALSE(outcome("r2").error);
+}
+
+TEST_F(ClientToolsRunnerTest, ANewUserMessageClosesThePendingCalls) {
+  makeRunner();
+  runToPending();
+  ASSERT_TRUE(submitWith("r2", weatherClientTools()));
+  waitCalls(2);
+  const auto& m = provider_->call(1)->request.messages;
+  ASSERT_GE(m.size(), 3u);
+  EXPECT_EQ(m[m.size() - 2].role, "tool");  // the conversation stays valid: the call has a result
+  EXPECT_EQ(m[m.size() - 2].toolCallId, "call_t_2_0");
+  EXPECT_EQ(m.back().role, "user");
+  provider_->call(1)->answer("ok");
+  settle("r2");
+  auto t = transcript("agent:main:ct");
+  ASSERT_EQ(t.size(), 5u);
+  auto meta = tools::decodeTranscriptMeta(t[2].toolCallsJson, t[2].content);
+  EXPECT_TRUE(meta.isError);
+  // Results for the closed call are refused now.
+  ASSERT_TRUE(submitWith("r3", weatherClientTools({{"call_t_2_0", "", "late"}})));
+  settle("r3");
+  ASSERT_TRUE(outcome("r3").error);
+  EXPECT_EQ(outcome("r3").error->code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(ClientToolsRunnerTest, ClientToolNamesMayNotShadowAgentTools) {
+  makeRunner();
+  ClientTools ct;
+  ct.tools.emplace_back("echo", "mine");
+  auto s = submitWith("r1", ct);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(s.error().publicMessage(), "invalid tool configuration");
+  EXPECT_NE(s.error().message.find("client tool name conflict: echo"), std::string::npos);
+  ClientTools twice = weatherClientTools();
+  twice.tools.push_back(twice.tools.front());
+  EXPECT_FALSE(submitWith("r2", twice));
+  EXPECT_EQ(provider_->count(), 0u);
+}
+
+TEST_F(ClientToolsRunnerTest, AClientCallWithBadArgumentsIsAnsweredAndTheLoopGoesOn) {
+  makeRunner();
+  ASSERT_TRUE(submitWith("r1", weatherClientTools()));
+  waitCalls(1);
+  provider_->call(0)->callTools({toolCall("m1", "get_weather", "{not json")});
+  waitCalls(2);
+  EXPECT_EQ(provider_->call(1)->request.messages.back().role, "tool");
+  EXPECT_EQ(provider_->call(1)->request.messages.back().toolCallId, "m1");
+  provider_->call(1)->answer("sorry");
+  settle("r1");
+  EXPECT_EQ(outcome("r1").stopReason, "stop");
+  EXPECT_TRUE(outcome("r1").pendingToolCalls.empty());
+}
+
+TEST_F(ClientToolsRunnerTest, AnAbortedMixedStepClosesItsClientCalls) {
+  auto gate = std::make_shared<ManualGate>();
+  makeRunner({}, gate);
+  ASSERT_TRUE(submitWith("r1", weatherClientTools()));
+  waitCalls(1);
+  provider_->call(0)->callTools(
+      {toolCall("s1", "echo", R"({"text":"x"})"), toolCall("m1", "get_weather", R"({"city":"Oslo"})")});
+  ASSERT_TRUE(ex_.runUntil([&] { return gate->pending.size() == 1; }));
+  ASSERT_TRUE(runner_->abort("r1"));
+  settle("r1");
+  EXPECT_TRUE(outcome("r1").aborted);
+  EXPECT_TRUE(outcome("r1").pendingToolCalls.empty());
+  auto t = transcript("agent:main:ct");
+  ASSERT_EQ(t.size(), 4u);  // user, answer, both calls closed as cancelled
+  EXPECT_EQ(t[3].toolCallId, "call_t_2_0");
+  EXPECT_TRUE(tools::decodeTranscriptMeta(t[3].toolCallsJson, t[3].content).isError);
 }
 
 }  // namespace

@@ -3,9 +3,12 @@
 // `gateway.http.endpoints.chatCompletions.enabled` is true.
 #include <spdlog/spdlog.h>
 
+#include <mutex>
+
 #include "base/ids.h"
 #include "base/json.h"
 #include "gateway/http/builtin_routes.h"
+#include "gateway/http/openai_chat_tools.h"
 #include "gateway/message_limits.h"
 #include "gateway/routing/id_normalization.h"
 #include "gateway/trace_intake.h"
@@ -131,28 +134,6 @@ json::array modelList(const OpenAiDeps& d) {
   return data;
 }
 
-/// The text of a message's `content`: a string, or an array of parts whose text parts are joined.
-/// Errors for other part types (images are not supported yet).
-Result<std::string> contentText(const json::value& content) {
-  if (content.is_string()) return std::string(content.get_string());
-  if (content.is_null()) return std::string();
-  if (!content.is_array())
-    return fail(ErrorCode::kInvalidArgument, "content must be a string or an array",
-                "message content must be a string or an array of parts");
-  std::string out;
-  for (const auto& part : content.get_array()) {
-    if (!part.is_object())
-      return fail(ErrorCode::kInvalidArgument, "bad content part", "message content parts must be objects");
-    auto type = getString(part.get_object(), "type");
-    if (type != "text") {
-      return fail(notSupportedYet("content part type \"" + std::string(type.value_or("")) + "\""));
-    }
-    if (!out.empty()) out += "\n";
-    out += getString(part.get_object(), "text").value_or("");
-  }
-  return out;
-}
-
 /// RFC 3986 percent-decoding of a path segment ("openclaw%2Fmain" → "openclaw/main"); a malformed
 /// escape is kept as written.
 std::string percentDecode(std::string_view s) {
@@ -176,6 +157,123 @@ std::string percentDecode(std::string_view s) {
 }
 
 std::string sseData(const json::value& v) { return "data: " + json::serialize(v) + "\n\n"; }
+
+/// The session token a stateless follow-up's first result names: `call_<token>_<seq>_<n>`, the id
+/// handleChatCompletions gave the pending call. Error (400): an id Talon did not give, or a legacy
+/// function result (no id) without `user`.
+Result<std::string> sessionTokenOfCall(const ClientToolResult& result) {
+  const std::string& id = result.toolCallId;
+  if (id.empty()) {
+    std::string msg = "function result `" + result.name + "` matches no pending tool call of that name";
+    return fail(ErrorCode::kInvalidArgument, msg, msg);
+  }
+  std::string msg = "tool_call_id `" + id + "` matches no pending tool call";
+  constexpr std::string_view kPrefix = "call_";
+  constexpr std::size_t kTokenChars = 20;  // randomHex(10)
+  if (id.rfind(kPrefix, 0) != 0 || id.size() <= kPrefix.size() + kTokenChars ||
+      id[kPrefix.size() + kTokenChars] != '_') {
+    return fail(ErrorCode::kInvalidArgument, msg, msg);
+  }
+  std::string token = id.substr(kPrefix.size(), kTokenChars);
+  if (token.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return fail(ErrorCode::kInvalidArgument, msg, msg);
+  return token;
+}
+
+/// One streamed chat completion (`text/event-stream`): the role chunk, content deltas, tool-call deltas,
+/// the finish chunk, the usage chunk and `[DONE]` in OpenAI's chunk shape. The stream may open late (a
+/// follow-up), so a refusal can still be a plain error response. Thread-safe: the run's deltas and its
+/// end arrive on I/O threads.
+class ChatCompletionStream {
+ public:
+  ChatCompletionStream(net::HttpExchangePtr ex, std::string id, int64_t created, std::string model)
+      : ex_(std::move(ex)), id_(std::move(id)), created_(created), model_(std::move(model)) {}
+
+  /// Sends the response head and the assistant's role chunk (once).
+  void open() {
+    std::lock_guard lock(mu_);
+    openLocked();
+  }
+  bool opened() const {
+    std::lock_guard lock(mu_);
+    return sse_ != nullptr;
+  }
+  /// A piece of the answer's text (opens the stream when needed; an empty piece sends nothing).
+  void content(std::string_view piece) {
+    if (piece.empty()) return;
+    std::lock_guard lock(mu_);
+    openLocked();
+    writeLocked(chunk(json::object{{"content", piece}}, nullptr));
+  }
+  /// The end of a run that succeeded: its pending client tool calls as `delta.tool_calls`, the finish
+  /// chunk ("tool_calls", "length" or "stop"), the usage chunk when asked for, then [DONE].
+  void finish(const TurnOutcome& out, bool includeUsage) {
+    std::lock_guard lock(mu_);
+    openLocked();
+    for (auto& delta : toolCallDeltas(out.pendingToolCalls)) writeLocked(chunk(std::move(delta), nullptr));
+    std::string reason = !out.pendingToolCalls.empty() ? "tool_calls" : out.stopReason == "length" ? "length" : "stop";
+    writeLocked(chunk(json::object{}, json::string(reason)));
+    if (includeUsage) {
+      writeLocked(
+          json::object{{"id", id_},
+                       {"object", "chat.completion.chunk"},
+                       {"created", created_},
+                       {"model", model_},
+                       {"choices", json::array{}},
+                       {"usage", json::object{{"prompt_tokens", out.usage.inputTokens},
+                                              {"completion_tokens", out.usage.outputTokens},
+                                              {"total_tokens", out.usage.inputTokens + out.usage.outputTokens}}}});
+    }
+    endLocked();
+  }
+  /// A failure after the stream opened (or before, for a server-side error): `{"error": ...}` then [DONE].
+  void fail(json::object error) {
+    std::lock_guard lock(mu_);
+    openLocked();
+    writeLocked(std::move(error));
+    endLocked();
+  }
+  /// A refusal before anything was streamed: a plain error response.
+  void refuse(net::HttpResponse response) {
+    std::lock_guard lock(mu_);
+    if (sse_ != nullptr || ended_) return;
+    ended_ = true;
+    ex_->respond(std::move(response));
+  }
+
+ private:
+  json::object chunk(json::object delta, json::value finish) const {
+    return json::object{
+        {"id", id_},
+        {"object", "chat.completion.chunk"},
+        {"created", created_},
+        {"model", model_},
+        {"choices",
+         json::array{json::object{{"index", 0}, {"delta", std::move(delta)}, {"finish_reason", std::move(finish)}}}}};
+  }
+  void openLocked() {
+    if (sse_ != nullptr || ended_) return;
+    sse_ = ex_->startStream(200, "text/event-stream", {{"Cache-Control", "no-cache"}, {"Connection", "keep-alive"}});
+    writeLocked(chunk(json::object{{"role", "assistant"}, {"content", ""}}, nullptr));
+  }
+  void writeLocked(const json::value& v) {
+    if (sse_ != nullptr && !ended_) sse_->write(sseData(v));
+  }
+  void endLocked() {
+    if (sse_ == nullptr || ended_) return;
+    sse_->write("data: [DONE]\n\n");
+    sse_->end();
+    ended_ = true;
+  }
+
+  mutable std::mutex mu_;
+  net::HttpExchangePtr ex_;
+  std::string id_;
+  int64_t created_;
+  std::string model_;
+  net::ResponseStreamPtr sse_;
+  bool ended_ = false;
+};
 
 void handleChatCompletions(const OpenAiDeps& d, const net::HttpExchangePtr& ex) {
   const auto& req = ex->request();
@@ -208,36 +306,15 @@ void handleChatCompletions(const OpenAiDeps& d, const net::HttpExchangePtr& ex) 
   if (!messages || messages->empty()) {
     return ex->respond(openAiErrorResponse(badRequest("messages must be a non-empty array")));
   }
-  for (std::string_view key : {"tools", "functions", "n", "response_format"}) {
+  for (std::string_view key : {"functions", "n", "response_format"}) {
     if (o.contains(key) && !o.at(key).is_null()) {
       return ex->respond(openAiErrorResponse(notSupportedYet("parameter `" + std::string(key) + "`")));
     }
   }
-  // The last message must be the user's; the ones before it are the conversation so far.
-  std::vector<ChatMessage> context;
-  std::string userText;
-  for (std::size_t i = 0; i < messages->size(); ++i) {
-    const auto& m = (*messages)[i];
-    if (!m.is_object()) return ex->respond(openAiErrorResponse(badRequest("each message must be an object")));
-    auto role = getString(m.get_object(), "role").value_or("");
-    auto text = contentText(m.get_object().contains("content") ? m.get_object().at("content") : json::value(nullptr));
-    if (!text) return ex->respond(openAiErrorResponse(badRequest(text.error().publicMessage())));
-    // Each message, the history's included, is bounded: the gateway holds them all for the turn.
-    if (auto s = checkMessageSize(*text, d.maxMessageBytes); !s) return ex->respond(openAiErrorResponse(s.error()));
-    bool last = i + 1 == messages->size();
-    if (last) {
-      if (role != "user") {
-        return ex->respond(openAiErrorResponse(badRequest("the last message must have role `user`")));
-      }
-      userText = std::move(*text);
-    } else if (role == "system" || role == "developer") {
-      context.push_back(ChatMessage{"system", std::move(*text), {}, {}});
-    } else if (role == "user" || role == "assistant") {
-      context.push_back(ChatMessage{std::string(role), std::move(*text), {}, {}});
-    } else {
-      return ex->respond(openAiErrorResponse(notSupportedYet("messages with role `" + std::string(role) + "`")));
-    }
-  }
+  auto selection = parseChatTools(o);
+  if (!selection) return ex->respond(openAiErrorResponse(selection.error()));
+  auto conversation = parseChatMessages(*messages, d.maxMessageBytes);
+  if (!conversation) return ex->respond(openAiErrorResponse(conversation.error()));
   bool stream = getBool(o, "stream").value_or(false);
   bool includeUsage = false;
   if (const auto* so = getObject(o, "stream_options")) includeUsage = getBool(*so, "include_usage").value_or(false);
@@ -245,31 +322,66 @@ void handleChatCompletions(const OpenAiDeps& d, const net::HttpExchangePtr& ex) 
   TurnRequest turn;
   turn.runId = newUuid();
   turn.agentId = *agentId;
+  // The session: `user` names a stable one; otherwise each request starts its own, named by a token
+  // that the ids of its pending client tool calls carry ("call_<token>_<seq>_<n>"), so a follow-up
+  // without `user` finds it again from its tool_call_id.
+  const bool followUp = !conversation->results.empty();
   auto user = getString(o, "user");
-  turn.sessionKey = user && !user->empty() ? "agent:" + *agentId + ":openai-user:" + routing::trimLower(*user)
-                                           : "agent:" + *agentId + ":openai:" + turn.runId;
-  turn.message = userText;
+  std::string token = randomHex(10);
+  if (user && !user->empty()) {
+    turn.sessionKey = "agent:" + *agentId + ":openai-user:" + routing::trimLower(*user);
+  } else if (followUp) {
+    auto resumed = sessionTokenOfCall(conversation->results.front());
+    if (!resumed) return ex->respond(openAiErrorResponse(resumed.error()));
+    token = std::move(*resumed);
+    turn.sessionKey = "agent:" + *agentId + ":openai:" + token;
+  } else {
+    turn.sessionKey = "agent:" + *agentId + ":openai:" + token;
+  }
+  turn.message = std::move(conversation->userText);
   turn.channel = "openai-http";
   turn.trace = acceptHttpTraceparent(d.traces, req.header("traceparent"));
-  turn.contextOverride = std::move(context);
+  if (!selection->extraSystemPrompt.empty()) {
+    conversation->context.push_back(ChatMessage{"system", selection->extraSystemPrompt, {}, {}});
+  }
+  turn.contextOverride = std::move(conversation->context);
+  if (!selection->tools.empty() || followUp) {
+    ClientTools clientTools;
+    clientTools.tools = std::move(selection->tools);
+    clientTools.results = std::move(conversation->results);
+    clientTools.callIdPrefix = "call_" + token + "_";
+    turn.clientTools = std::move(clientTools);
+  }
+  const ChatToolChoice choice = selection->choice;
+  const bool constrained =
+      choice.kind == ChatToolChoice::Kind::kRequired || choice.kind == ChatToolChoice::Kind::kFunction;
   std::string completionId = "chatcmpl-" + turn.runId;
   int64_t created = d.clock->nowMs() / 1000;
   std::string modelName(*model);
 
   if (!stream) {
-    turn.onDone = [ex, completionId, created, modelName](const TurnOutcome& out) {
+    turn.onDone = [ex, completionId, created, modelName, choice, constrained](const TurnOutcome& out) {
       if (out.error) return ex->respond(openAiErrorResponse(*out.error));
+      if (constrained && !toolChoiceSatisfied(choice, out.pendingToolCalls)) {
+        return ex->respond(
+            net::jsonResponse(502, json::serialize(openAiError(unsatisfiedToolChoiceMessage(choice), "api_error"))));
+      }
       json::object usage{{"prompt_tokens", out.usage.inputTokens},
                          {"completion_tokens", out.usage.outputTokens},
                          {"total_tokens", out.usage.inputTokens + out.usage.outputTokens}};
+      json::object message{{"role", "assistant"}, {"content", out.text}};
+      std::string finish = out.stopReason == "length" ? "length" : "stop";
+      if (!out.pendingToolCalls.empty()) {
+        message["tool_calls"] = toolCallsMessageJson(out.pendingToolCalls);
+        finish = "tool_calls";
+      }
       ex->respond(okJson(json::object{
           {"id", completionId},
           {"object", "chat.completion"},
           {"created", created},
           {"model", modelName},
-          {"choices", json::array{json::object{{"index", 0},
-                                               {"message", json::object{{"role", "assistant"}, {"content", out.text}}},
-                                               {"finish_reason", out.stopReason == "length" ? "length" : "stop"}}}},
+          {"choices",
+           json::array{json::object{{"index", 0}, {"message", std::move(message)}, {"finish_reason", finish}}}},
           {"usage", usage}}));
     };
     auto submitted = d.runner.submit(std::move(turn));
@@ -277,46 +389,33 @@ void handleChatCompletions(const OpenAiDeps& d, const net::HttpExchangePtr& ex) 
     return;
   }
 
-  auto sse = ex->startStream(200, "text/event-stream", {{"Cache-Control", "no-cache"}, {"Connection", "keep-alive"}});
-  auto chunk = [completionId, created, modelName](json::object delta, json::value finish) {
-    return json::object{
-        {"id", completionId},
-        {"object", "chat.completion.chunk"},
-        {"created", created},
-        {"model", modelName},
-        {"choices",
-         json::array{json::object{{"index", 0}, {"delta", std::move(delta)}, {"finish_reason", std::move(finish)}}}}};
-  };
-  sse->write(sseData(chunk(json::object{{"role", "assistant"}, {"content", ""}}, nullptr)));
-  turn.onDelta = [sse, chunk](std::string_view piece) {
-    sse->write(sseData(chunk(json::object{{"content", piece}}, nullptr)));
-  };
-  turn.onDone = [sse, chunk, includeUsage, completionId, created, modelName](const TurnOutcome& out) {
+  // The stream opens with the assistant's role chunk, at once; a follow-up opens it with the first
+  // piece of the answer instead, so results the session refuses (no pending call) still get a 400.
+  auto sse = std::make_shared<ChatCompletionStream>(ex, completionId, created, modelName);
+  if (!followUp) sse->open();
+  // Required / function-pinned choices hold the prose until the matching call is confirmed (OpenClaw).
+  if (!constrained) {
+    turn.onDelta = [sse](std::string_view piece) { sse->content(piece); };
+  }
+  turn.onDone = [sse, includeUsage, choice, constrained](const TurnOutcome& out) {
     if (out.error) {
-      sse->write(sseData(json::object{{"error", json::object{{"message", out.error->publicMessage()},
-                                                             {"type", openAiErrorType(out.error->code)},
-                                                             {"param", nullptr},
-                                                             {"code", nullptr}}}}));
-    } else {
-      sse->write(sseData(chunk(json::object{}, out.stopReason == "length" ? "length" : "stop")));
-      if (includeUsage) {
-        sse->write(sseData(
-            json::object{{"id", completionId},
-                         {"object", "chat.completion.chunk"},
-                         {"created", created},
-                         {"model", modelName},
-                         {"choices", json::array{}},
-                         {"usage", json::object{{"prompt_tokens", out.usage.inputTokens},
-                                                {"completion_tokens", out.usage.outputTokens},
-                                                {"total_tokens", out.usage.inputTokens + out.usage.outputTokens}}}}));
+      if (!sse->opened() && out.error->code == ErrorCode::kInvalidArgument) {
+        return sse->refuse(openAiErrorResponse(*out.error));
       }
+      return sse->fail(openAiError(out.error->publicMessage(), openAiErrorType(out.error->code)));
     }
-    sse->write("data: [DONE]\n\n");
-    sse->end();
+    if (constrained && !toolChoiceSatisfied(choice, out.pendingToolCalls)) {
+      return sse->fail(openAiError(unsatisfiedToolChoiceMessage(choice), "api_error"));
+    }
+    if (constrained) sse->content(out.text);
+    sse->finish(out, includeUsage);
   };
   auto onDone = turn.onDone;
   auto submitted = d.runner.submit(std::move(turn));
   if (!submitted) {
+    if (followUp || submitted.error().code == ErrorCode::kInvalidArgument) {
+      if (!sse->opened()) return sse->refuse(openAiErrorResponse(submitted.error()));
+    }
     TurnOutcome failed;
     failed.error = submitted.error();
     onDone(failed);
