@@ -67,17 +67,21 @@ class FleetApplyE2E : public ::testing::Test {
     return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0;
   }
 
-  void writeInventory() {
+  /// The inventory of the gateways in ports_; `topLevel` is added to the root object and
+  /// `gatewayKeys[id]` to that gateway's entry (both JSON5 members ending in ",").
+  void writeInventory(const std::string& topLevel = "", const std::map<std::string, std::string>& gatewayKeys = {}) {
     std::string gateways;
     for (const auto& [id, port] : ports_) {
+      auto extra = gatewayKeys.find(id);
       gateways += "    \"" + id + "\": { port: " + std::to_string(port) + ", stateDir: \"" +
-                  (dir_ / id / "state").string() + "\", workspaceRoot: \"" + (dir_ / id / "ws").string() + "\" },\n";
+                  (dir_ / id / "state").string() + "\", workspaceRoot: \"" + (dir_ / id / "ws").string() + "\", " +
+                  (extra != gatewayKeys.end() ? extra->second : "") + " },\n";
     }
     writeText(repo_ / "fleet.json5",
               "{\n  organisation: { id: \"org-e2e\", slug: \"e2e\", displayName: \"E2E\" },\n"
               "  defaults: { runtime: \"talon\", provider: \"process\", auth: { mode: \"token\", token: "
               "\"${FLEET_E2E_TOKEN}\" } },\n  gateways: {\n" +
-                  gateways + "  },\n}\n");
+                  gateways + "  },\n" + topLevel + "\n}\n");
   }
 
   CliResult talon(std::vector<std::string> args, bool withToken = true) {
@@ -232,6 +236,75 @@ TEST_F(FleetApplyE2E, AppliesPlansRestartsOnlyWhatChangedAndStops) {
     EXPECT_EQ(statusOf(id).at("state"), "stopped");
     EXPECT_FALSE(fleetApplyProcessRuns(static_cast<int>(pids[id]))) << id;
   }
+}
+
+json::object fleetDriftOf(const json::object& report, const std::string& gateway) {
+  for (const auto& g : report.at("gateways").as_array()) {
+    if (g.at("gateway") == gateway.c_str()) return g.as_object();
+  }
+  ADD_FAILURE() << "no drift for " << gateway << " in " << toJson(report);
+  return {};
+}
+
+TEST_F(FleetApplyE2E, DriftReadsTheRunningConfigAndVersionThroughTheProtocol) {
+  // gw-a is deployed at a catalogued version whose binary is this talon, which reports its own version.
+  writeInventory(
+      std::string("  runtimes: { talon: { versions: { \"9.9.9-e2e\": { binary: \"") + TALON_BINARY + "\" } } } },",
+      {{"gw-a", "version: \"9.9.9-e2e\","}});
+
+  auto before = talon({"fleet", "drift", "--json"});
+  EXPECT_EQ(before.status, 0) << before.out << before.err;
+  EXPECT_EQ(fleetDriftOf(jsonObjectOf(before.out), "gw-b").at("state"), "not-applied");
+
+  auto applied = talon({"fleet", "apply", "--allow-dirty", "--json"});
+  ASSERT_EQ(applied.status, 0) << applied.out << applied.err;
+
+  auto first = talon({"fleet", "drift", "--json"});
+  EXPECT_EQ(first.status, 1) << "gw-a runs another version: " << first.out << first.err;
+  json::object report = jsonObjectOf(first.out);
+  json::object a = fleetDriftOf(report, "gw-a");
+  EXPECT_EQ(a.at("state"), "drifted") << toJson(a);
+  EXPECT_EQ(toJson(a.at("drifted")), R"(["version"])") << toJson(a);
+  EXPECT_EQ(a.at("appliedVersion"), "9.9.9-e2e");
+  EXPECT_NE(a.at("runningVersion"), "9.9.9-e2e");
+  for (const char* id : {"gw-b", "gw-c"}) {
+    json::object g = fleetDriftOf(report, id);
+    EXPECT_EQ(g.at("state"), "in-sync") << toJson(g);
+    EXPECT_EQ(g.at("appliedRevision"), 1);
+    // The hash the gateway reports it runs is the one the fleet computes from the applied render.
+    EXPECT_EQ(g.at("runningHash"), g.at("expectedHash")) << toJson(g);
+    EXPECT_FALSE(g.at("runningVersion").as_string().empty());
+  }
+
+  // gw-c's config is edited behind the fleet's back: its file, and once reloaded what it runs, differ.
+  fs::path configC = dir_ / "gw-c" / "state" / "openclaw.json";
+  json::object edited = jsonObjectOf(readText(configC));
+  edited["bindings"] = json::array{};
+  writeText(configC, toJson(edited));
+  // gw-b is stopped: its drift cannot be read.
+  auto stopped = talon({"fleet", "stop", "--gateway", "gw-b"});
+  ASSERT_EQ(stopped.status, 0) << stopped.err;
+
+  json::object c;
+  CliResult later;
+  EXPECT_TRUE(pollUntil(
+      [&] {
+        later = talon({"fleet", "drift", "--json"});
+        c = fleetDriftOf(jsonObjectOf(later.out), "gw-c");
+        return c.at("state") == "drifted";
+      },
+      std::chrono::seconds(20)))
+      << later.out << later.err;
+  EXPECT_EQ(later.status, 1);
+  EXPECT_EQ(toJson(c.at("drifted")), R"(["hash"])") << toJson(c);
+  EXPECT_NE(c.at("fileHash"), c.at("expectedHash"));
+  json::object b = fleetDriftOf(jsonObjectOf(later.out), "gw-b");
+  EXPECT_EQ(b.at("state"), "unreachable") << toJson(b);
+  EXPECT_FALSE(b.at("detail").as_string().empty());
+
+  auto text = talon({"fleet", "drift", "--gateway", "gw-b"});
+  EXPECT_EQ(text.status, 5) << "only an unreachable gateway: " << text.out << text.err;
+  EXPECT_NE(text.out.find("unreachable"), std::string::npos) << text.out;
 }
 
 /// `talon args...` with a longer wait than runTalon's (an OpenClaw gateway takes 10-30 s to start here);
