@@ -506,6 +506,7 @@ void registerFleetDeployCommands(CLI::App* group, int& exitCode) {
   registerLogs(group, exitCode);
   registerStatus(group, exitCode);
   registerFleetDriftCommand(group, exitCode);
+  registerFleetServeCommands(group, exitCode);
 }
 
 }  // namespace talon::cli

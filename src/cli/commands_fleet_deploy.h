@@ -68,5 +68,7 @@ std::optional<std::map<std::string, fleet::AppliedGateway>> lastApplied(const st
 void registerFleetRolloutCommands(CLI::App* group, int& exitCode);
 /// drift (commands_fleet_drift.cpp).
 void registerFleetDriftCommand(CLI::App* group, int& exitCode);
+/// serve, keys, usage: the model proxy (commands_fleet_serve.cpp).
+void registerFleetServeCommands(CLI::App* group, int& exitCode);
 
 }  // namespace talon::cli

@@ -3,21 +3,26 @@
 // a real `talon gateway run` process started detached by the fleet; the test checks the git gate, the
 // secret-variable gate, readiness, status (with the protocol health call), a one-key change (plan shows
 // only it; apply restarts only that gateway), drift, the audit chain and stop. One OpenClaw-runtime
-// gateway too, when OpenClaw is installed (tools/install-openclaw; skipped otherwise).
+// gateway too, when OpenClaw is installed (tools/install-openclaw; skipped otherwise). `talon fleet drift`
+// against the running gateways, and `talon fleet serve`: a gateway's chat turn through the model proxy to a
+// mock OpenAI upstream that only takes the real key, with virtual keys, limits, revocation and usage.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
 
+#include "base/ids.h"
 #include "base/json.h"
 #include "child_process.h"
 #include "e2e_support.h"
+#include "net/ws_client.h"
 
 namespace talon::test {
 namespace {
@@ -84,10 +89,9 @@ class FleetApplyE2E : public ::testing::Test {
                   gateways + "  },\n" + topLevel + "\n}\n");
   }
 
-  CliResult talon(std::vector<std::string> args, bool withToken = true) {
+  CliResult talon(std::vector<std::string> args, bool withToken = true, std::map<std::string, std::string> env = {}) {
     args.push_back("--inventory");
     args.push_back((repo_ / "fleet.json5").string());
-    std::map<std::string, std::string> env;
     if (withToken) env["FLEET_E2E_TOKEN"] = "fleet-e2e-canary-token";
     return runTalon(dir_, args, env);
   }
@@ -305,6 +309,170 @@ TEST_F(FleetApplyE2E, DriftReadsTheRunningConfigAndVersionThroughTheProtocol) {
   auto text = talon({"fleet", "drift", "--gateway", "gw-b"});
   EXPECT_EQ(text.status, 5) << "only an unreachable gateway: " << text.out << text.err;
   EXPECT_NE(text.out.find("unreachable"), std::string::npos) << text.out;
+}
+
+/// POST a chat completion to the model proxy as gateway `key`.
+net::SimpleHttpResponse fleetProxyPost(int proxyPort, const std::string& key, const std::string& body) {
+  auto r = net::httpRequest(
+      "POST", "http://127.0.0.1:" + std::to_string(proxyPort) + "/providers/mock/chat/completions",
+      {{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}}, body, std::chrono::seconds(15));
+  EXPECT_TRUE(r) << r.error().message;
+  return r ? *r : net::SimpleHttpResponse{};
+}
+
+TEST_F(FleetApplyE2E, ServeProxiesAGatewaysModelCallsWithItsVirtualKey) {
+  const std::string realKey = "sk-fleet-e2e-REAL-canary-7f3a91";
+  // The upstream: OpenAI's wire format, answering only the real key, logging each request's headers.
+  writeText(
+      dir_ / "mock-script.json",
+      R"({"apiKey":")" + realKey +
+          R"(","rules":[{"reply":{"text":"proxied ok","usage":{"prompt_tokens":1000,"completion_tokens":500}}}]})");
+  ChildProcess mock({TALON_MOCK_MODEL_BINARY, "--port", "0", "--port-file", (dir_ / "mock.port").string(), "--script",
+                     (dir_ / "mock-script.json").string(), "--log", (dir_ / "mock.log").string()},
+                    {}, (dir_ / "mock.out").string());
+  int mockPort = waitForPortFile((dir_ / "mock.port").string(), std::chrono::seconds(10));
+  ASSERT_GT(mockPort, 0) << mock.log();
+  int proxyPort = freeLoopbackPort();
+  // Each request costs 1000 * 1 + 500 * 2 = 2000 USD per million tokens: 0.002 USD; the limit allows two.
+  writeInventory(R"(
+  catalogs: { models: { "mock/mock-model": {}, "mock/other-model": { status: "blocked" } } },
+  agents: { helper: { gateway: "gw-a", kind: "use-case", model: "mock/mock-model" } },
+  modelProxy: {
+    listen: "127.0.0.1:)" +
+                 std::to_string(proxyPort) +
+                 R"(",
+    driftIntervalSeconds: 1,
+    gateways: ["gw-a"],
+    providers: { mock: { baseUrl: "http://127.0.0.1:)" +
+                 std::to_string(mockPort) + R"(/v1", apiKey: "${FLEET_E2E_UPSTREAM_KEY}" } },
+    limits: { gateways: { "gw-a": { dailyUsd: 0.003 } } },
+    pricing: { "mock/mock-model": { inputPerMTokUsd: 1, outputPerMTokUsd: 2 } },
+  },)");
+
+  // The virtual key: printed once, given to the gateway through its environment.
+  auto issued = talon({"fleet", "keys", "issue", "gw-a", "--json"});
+  ASSERT_EQ(issued.status, 0) << issued.out << issued.err;
+  json::object issuedJson = jsonObjectOf(issued.out);
+  const std::string virtualKey(issuedJson.at("key").as_string());
+  EXPECT_EQ(issuedJson.at("variable"), "TALON_FLEET_PROXY_KEY_GW_A");
+  auto applied =
+      talon({"fleet", "apply", "--allow-dirty", "--json"}, true, {{"TALON_FLEET_PROXY_KEY_GW_A", virtualKey}});
+  ASSERT_EQ(applied.status, 0) << applied.out << applied.err;
+
+  ChildProcess serve({TALON_BINARY, "fleet", "serve", "--inventory", (repo_ / "fleet.json5").string()},
+                     {{"FLEET_E2E_TOKEN", "fleet-e2e-canary-token"}, {"FLEET_E2E_UPSTREAM_KEY", realKey}},
+                     (dir_ / "serve.log").string());
+  std::string health;
+  ASSERT_TRUE(pollUntil(
+      [&] {
+        auto r = net::httpRequest("GET", "http://127.0.0.1:" + std::to_string(proxyPort) + "/fleet/health", {}, "",
+                                  std::chrono::seconds(2));
+        health = r ? r->body : "";
+        return r && r->status == 200 && health.find("in-sync") != std::string::npos;
+      },
+      std::chrono::seconds(20)))
+      << health << serve.log();
+
+  // A stream straight through the proxy: passed through as SSE, usage asked for and read.
+  auto streamed = fleetProxyPost(proxyPort, virtualKey,
+                                 R"({"model":"mock-model","stream":true,"messages":[{"role":"user","content":"hi"}]})");
+  EXPECT_EQ(streamed.status, 200) << streamed.body;
+  EXPECT_NE(streamed.body.find("data: [DONE]"), std::string::npos) << streamed.body;
+  EXPECT_NE(streamed.body.find("\"prompt_tokens\":1000"), std::string::npos) << streamed.body;
+
+  // A chat turn on gw-a reaches the upstream through the proxy, with the real key.
+  auto client = ProtocolClient::connect(ports_["gw-a"], "fleet-e2e-canary-token");
+  ASSERT_TRUE(client);
+  std::string runId = newUuid();
+  auto sent = client->request("chat.send",
+                              json::object{{"sessionKey", "main"}, {"message", "hello"}, {"idempotencyKey", runId}});
+  ASSERT_TRUE(sent && getBool(*sent, "ok").value_or(false)) << (sent ? toJson(*sent) : "no response");
+  auto final = client->waitTerminal(runId, nullptr, std::chrono::seconds(30));
+  ASSERT_TRUE(final) << readText(dir_ / "mock.log");
+  EXPECT_EQ(finalText(*final), "proxied ok") << toJson(*final);
+  std::string upstreamLog = readText(dir_ / "mock.log");
+  EXPECT_NE(upstreamLog.find("\"authorization\":\"Bearer " + realKey + "\""), std::string::npos) << upstreamLog;
+  EXPECT_EQ(upstreamLog.find(virtualKey), std::string::npos) << "the virtual key stops at the proxy";
+  EXPECT_EQ(upstreamLog.find("\"authorization\":\"Bearer tfk_"), std::string::npos);
+
+  // The real key is nowhere Talon wrote: renders, deployed configs, revisions, the ledger, logs, CLI output.
+  auto rendered = talon({"fleet", "render", "--out", (dir_ / "rendered").string()});
+  ASSERT_EQ(rendered.status, 0) << rendered.err;
+  EXPECT_NE(readText(dir_ / "rendered" / "gw-a" / "openclaw.json").find("${TALON_FLEET_PROXY_KEY_GW_A}"),
+            std::string::npos);
+  std::size_t scanned = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
+    if (!entry.is_regular_file()) continue;
+    std::string name = entry.path().filename().string();
+    if (name == "mock-script.json" || name == "mock.log") continue;  // the upstream's own script and log
+    std::string text = readText(entry.path());
+    EXPECT_EQ(text.find(realKey), std::string::npos) << entry.path();
+    if (entry.path().string().find(".talon-fleet") != std::string::npos)
+      EXPECT_EQ(text.find(virtualKey), std::string::npos) << "the ledger keeps hashes only: " << entry.path();
+    ++scanned;
+  }
+  EXPECT_GT(scanned, 10u);
+
+  // Usage per gateway and model: the stream and the turn.
+  auto usage = talon({"fleet", "usage", "--json"});
+  ASSERT_EQ(usage.status, 0) << usage.err;
+  json::object u = jsonObjectOf(usage.out);
+  ASSERT_EQ(u.at("usage").as_array().size(), 1u) << usage.out;
+  const auto& row = u.at("usage").as_array()[0];
+  EXPECT_EQ(row.at("gateway"), "gw-a");
+  EXPECT_EQ(row.at("model"), "mock/mock-model");
+  EXPECT_EQ(row.at("requests"), 2) << usage.out;
+  EXPECT_EQ(row.at("promptTokens"), 2000) << usage.out;
+  EXPECT_NEAR(row.at("costUsd").to_number<double>(), 0.004, 1e-9);
+
+  // The limit is spent: 429 in OpenAI's format. A model policy denies: 403.
+  const std::string body = R"({"model":"mock-model","messages":[{"role":"user","content":"again"}]})";
+  auto limited = fleetProxyPost(proxyPort, virtualKey, body);
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_NE(limited.body.find("\"code\":\"insufficient_quota\""), std::string::npos) << limited.body;
+  auto denied = fleetProxyPost(proxyPort, virtualKey, R"({"model":"other-model","messages":[]})");
+  EXPECT_EQ(denied.status, 403) << denied.body;
+  EXPECT_NE(denied.body.find("model_not_allowed"), std::string::npos) << denied.body;
+
+  // Revoked: 401 at once, without touching the real key.
+  auto revoked = talon({"fleet", "keys", "revoke", "gw-a", "--json"});
+  ASSERT_EQ(revoked.status, 0) << revoked.err;
+  auto refused = fleetProxyPost(proxyPort, virtualKey, body);
+  EXPECT_EQ(refused.status, 401) << refused.body;
+  EXPECT_NE(refused.body.find("\"code\":\"invalid_api_key\""), std::string::npos) << refused.body;
+  EXPECT_EQ(fleetProxyPost(proxyPort, "tfk_not-a-key", body).status, 401);
+  auto keys = talon({"fleet", "keys", "list", "--json"});
+  ASSERT_EQ(keys.status, 0) << keys.err;
+  auto keyList = parseJson(keys.out);
+  ASSERT_TRUE(keyList && keyList->is_array() && keyList->as_array().size() == 1u) << keys.out;
+  EXPECT_EQ(keyList->as_array()[0].at("active"), false) << keys.out;
+  EXPECT_EQ(keys.out.find(virtualKey), std::string::npos);
+
+  // Drift while serving: gw-b's config is edited; serve raises a health record, a stderr line and an audit record.
+  fs::path configB = dir_ / "gw-b" / "state" / "openclaw.json";
+  json::object edited = jsonObjectOf(readText(configB));
+  edited["bindings"] = json::array{};
+  writeText(configB, toJson(edited));
+  EXPECT_TRUE(pollUntil(
+      [&] {
+        auto r = net::httpRequest("GET", "http://127.0.0.1:" + std::to_string(proxyPort) + "/fleet/health", {}, "",
+                                  std::chrono::seconds(2));
+        health = r ? r->body : "";
+        return health.find("\"status\":\"drifted\"") != std::string::npos;
+      },
+      std::chrono::seconds(20)))
+      << health;
+  EXPECT_TRUE(pollUntil([&] { return serve.log().find("gateway gw-b drifted (hash)") != std::string::npos; },
+                        std::chrono::seconds(5)))
+      << serve.log();
+  EXPECT_NE(readText(repo_ / ".talon-fleet" / "proxy" / "health.json").find("drifted"), std::string::npos);
+  auto audit = runTalon(dir_, {"audit", "list", "--json"}, {{"TALON_STATE_DIR", (repo_ / ".talon-fleet").string()}});
+  EXPECT_NE(audit.out.find("fleet.drift"), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("fleet.keys.revoke"), std::string::npos) << audit.out;
+
+  auto exited = serve.stop(SIGTERM);
+  ASSERT_TRUE(exited);
+  EXPECT_TRUE(WIFEXITED(*exited) && WEXITSTATUS(*exited) == 0) << serve.log();
 }
 
 /// `talon args...` with a longer wait than runTalon's (an OpenClaw gateway takes 10-30 s to start here);

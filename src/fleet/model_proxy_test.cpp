@@ -1,0 +1,306 @@
+// The model proxy's parts without sockets: the modelProxy section (schema, file:line errors), the render
+// of a proxied gateway (virtual-key reference, never the real key), model policy, spending arithmetic,
+// usage parsing (a completion body and an SSE stream cut anywhere), the ledger (hash-only keys, rotation,
+// revocation, usage sums) and drift transitions. The proxy over real sockets is in
+// tests/e2e/fleet_apply_e2e_test.cpp.
+#include "fleet/model_proxy.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "base/file_io.h"
+#include "fleet/drift.h"
+#include "fleet/fleet_test_util.h"
+#include "fleet/proxy_accounting.h"
+#include "fleet/proxy_ledger.h"
+#include "fleet/render.h"
+
+namespace talon::fleet {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::inventoryText;
+using testing::TempDir;
+
+const char* const kProxyInventory = R"(
+  catalogs: { models: { "up/small": {}, "up/big": { tier: "high-cost" }, "other/x": {} } },
+  gateways: {
+    a: { runtime: "talon", port: 19001, stateDir: "/tmp/pa", workspaceRoot: "/tmp/pa-ws" },
+    b: { runtime: "talon", port: 19002, stateDir: "/tmp/pb", workspaceRoot: "/tmp/pb-ws" },
+    empty: { runtime: "talon", port: 19003, stateDir: "/tmp/pe", workspaceRoot: "/tmp/pe-ws" },
+  },
+  agents: {
+    helper: { gateway: "a", kind: "use-case", model: "up/small" },
+    other: { gateway: "b", kind: "use-case", model: "other/x" },
+  },
+  modelProxy: {
+    listen: "127.0.0.1:18999",
+    driftIntervalSeconds: 5,
+    gateways: ["a", "empty"],
+    providers: { up: { baseUrl: "https://upstream.example/v1/", apiKey: "${UP_REAL_KEY}" } },
+    limits: { gateways: { a: { dailyUsd: 1.5, monthlyUsd: 20 } } },
+    pricing: { "up/small": { inputPerMTokUsd: 0.5, outputPerMTokUsd: 1.25 } },
+  },
+)";
+
+EffectiveFleet proxyFleet(const std::string& text = kProxyInventory) {
+  auto inv = Inventory::parse(inventoryText(text), "/org/fleet.json5");
+  EXPECT_TRUE(inv) << inv.error().message;
+  return EffectiveFleet::resolve(*inv);
+}
+
+TEST(ModelProxySettingsTest, TheSectionIsReadWithItsDefaults) {
+  EffectiveFleet fleet = proxyFleet();
+  const auto& p = fleet.inventory().modelProxy();
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->listen, "127.0.0.1:18999");
+  EXPECT_EQ(p->baseUrl(), "http://127.0.0.1:18999");
+  EXPECT_EQ(p->driftIntervalSeconds, 5);
+  EXPECT_TRUE(p->usedBy("a"));
+  EXPECT_FALSE(p->usedBy("b"));
+  EXPECT_EQ(p->providers.at("up").baseUrl, "https://upstream.example/v1");
+  EXPECT_EQ(p->providers.at("up").apiKeyVariable, "UP_REAL_KEY");
+  EXPECT_EQ(p->gatewayLimits.at("a").dailyUsd, 1.5);
+  EXPECT_EQ(p->pricing.at("up/small").outputPerMTokUsd, 1.25);
+  EXPECT_FALSE(proxyFleet("").inventory().modelProxy());
+}
+
+TEST(ModelProxySettingsTest, BadValuesAreErrorsWithFileAndLine) {
+  // What the schema refuses: a literal key, a negative amount, an unknown key.
+  auto typed = Inventory::parse(inventoryText(R"(
+  modelProxy: {
+    providers: { up: { baseUrl: "https://x", apiKey: "sk-literal" } },
+    limits: { gateways: { a: { dailyUsd: -1 } } },
+    surprise: true,
+  },
+)"),
+                                "/org/fleet.json5");
+  ASSERT_FALSE(typed);
+  EXPECT_THAT(typed.error().message, HasSubstr("fleet.json5:5:46: modelProxy.providers.up.apiKey: expected a secret"));
+  EXPECT_THAT(typed.error().message, HasSubstr("modelProxy.limits.gateways.a.dailyUsd: must be >= 0"));
+  EXPECT_THAT(typed.error().message, HasSubstr("modelProxy.surprise: unknown key"));
+
+  // What the section's reader refuses.
+  auto inv = Inventory::parse(inventoryText(R"(
+  gateways: { a: { port: 19001, stateDir: "/tmp/pa", workspaceRoot: "/tmp/pa-ws" } },
+  modelProxy: {
+    listen: "localhost",
+    gateways: ["nope"],
+    providers: { up: { baseUrl: "ftp://x", apiKey: { source: "file", provider: "f", id: "/k" } } },
+    limits: { gateways: { ghost: { dailyUsd: 1 } } },
+    pricing: { small: { inputPerMTokUsd: 1, outputPerMTokUsd: 1 } },
+  },
+)"),
+                              "/org/fleet.json5");
+  ASSERT_FALSE(inv);
+  const std::string& m = inv.error().message;
+  EXPECT_THAT(m, HasSubstr("fleet.json5:6:13: modelProxy.listen: \"localhost\" is not ADDR:PORT"));
+  EXPECT_THAT(m, HasSubstr("modelProxy.gateways[0]: unknown gateway \"nope\""));
+  EXPECT_THAT(m, HasSubstr("modelProxy.providers.up.baseUrl: \"ftp://x\" is not an http(s) URL"));
+  EXPECT_THAT(m, HasSubstr("modelProxy.providers.up.apiKey: fleet serve reads the real key from its environment"));
+  EXPECT_THAT(m, HasSubstr("modelProxy.limits.gateways.ghost: unknown gateway"));
+  EXPECT_THAT(m, HasSubstr("modelProxy.pricing.small: \"small\" is not a model ref"));
+}
+
+TEST(ModelProxyRenderTest, AProxiedGatewayPointsAtTheProxyWithItsVirtualKeyReference) {
+  EffectiveFleet fleet = proxyFleet();
+  auto renders = renderFleet(fleet);
+  const RenderedGateway& a = renders[0];
+  ASSERT_EQ(a.id, "a");
+  const json::object& provider = a.config.at("models").at("providers").at("up").as_object();
+  EXPECT_EQ(provider.at("baseUrl"), "http://127.0.0.1:18999/providers/up");
+  EXPECT_EQ(provider.at("apiKey"), "${TALON_FLEET_PROXY_KEY_A}");
+  EXPECT_EQ(provider.at("api"), "openai-completions");
+  EXPECT_EQ(toJson(provider.at("models")), R"([{"id":"small","name":"small"}])");
+  EXPECT_THAT(a.text, ::testing::Not(HasSubstr("UP_REAL_KEY")));
+  // b does not use the proxy; `empty` does but has no agent, so no model provider.
+  EXPECT_FALSE(renders[1].config.contains("models"));
+  EXPECT_FALSE(renders[2].config.contains("models"));
+  EXPECT_EQ(proxyKeyVariable("support-main.eu"), "TALON_FLEET_PROXY_KEY_SUPPORT_MAIN_EU");
+}
+
+TEST(ModelProxyPolicyTest, AGatewayMayUseWhatOneOfItsAgentsMay) {
+  EffectiveFleet fleet = proxyFleet();
+  EXPECT_FALSE(proxyModelDenial(fleet, "a", "up/small"));
+  auto big = proxyModelDenial(fleet, "a", "up/big");
+  ASSERT_TRUE(big);
+  EXPECT_THAT(*big, HasSubstr("high-cost"));
+  EXPECT_THAT(proxyModelDenial(fleet, "a", "up/unknown").value_or(""), HasSubstr("not in catalogs.models"));
+  EXPECT_THAT(proxyModelDenial(fleet, "empty", "up/small").value_or(""), HasSubstr("has no agents"));
+  EXPECT_THAT(proxyModelDenial(fleet, "ghost", "up/small").value_or(""), HasSubstr("not in the inventory"));
+}
+
+TEST(ProxyAccountingTest, WindowsAreTheUtcDayAndCalendarMonth) {
+  // 2026-03-15T13:45:00.250Z
+  SpendWindows w = spendWindowsAt(1773582300250);
+  EXPECT_EQ(w.dayStartMs, 1773532800000);    // 2026-03-15T00:00:00Z
+  EXPECT_EQ(w.monthStartMs, 1772323200000);  // 2026-03-01T00:00:00Z
+  SpendWindows midnight = spendWindowsAt(1772323200000);
+  EXPECT_EQ(midnight.dayStartMs, 1772323200000);
+  EXPECT_EQ(midnight.monthStartMs, 1772323200000);
+}
+
+TEST(ProxyAccountingTest, ALimitIsExhaustedWhenSpendingReachesIt) {
+  SpendLimit limit;
+  limit.dailyUsd = 1.0;
+  limit.monthlyUsd = 10.0;
+  EXPECT_FALSE(checkSpendLimit(limit, 0.999, 9.0));
+  auto day = checkSpendLimit(limit, 1.0, 5.0);
+  ASSERT_TRUE(day);
+  EXPECT_EQ(day->window, "daily");
+  auto month = checkSpendLimit(limit, 0.1, 10.5);
+  ASSERT_TRUE(month);
+  EXPECT_EQ(month->window, "monthly");
+  EXPECT_EQ(month->spentUsd, 10.5);
+  EXPECT_FALSE(checkSpendLimit(SpendLimit{}, 1e9, 1e9)) << "no window set: unlimited";
+  ModelPrice price;
+  price.inputPerMTokUsd = 2.0;
+  price.outputPerMTokUsd = 8.0;
+  EXPECT_DOUBLE_EQ(usageCostUsd(price, TokenUsage{1'000'000, 500'000}), 6.0);
+  EXPECT_DOUBLE_EQ(usageCostUsd(price, TokenUsage{10, 5}), 0.00006);
+}
+
+TEST(ProxyAccountingTest, UsageIsReadFromACompletionBody) {
+  auto u = parseCompletionUsage(
+      R"({"id":"c1","object":"chat.completion","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}})");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->promptTokens, 12);
+  EXPECT_EQ(u->completionTokens, 3);
+  EXPECT_FALSE(parseCompletionUsage(R"({"choices":[]})"));
+  EXPECT_FALSE(parseCompletionUsage("not json"));
+}
+
+TEST(ProxyAccountingTest, AStreamAsksForUsageAndItsLastChunkIsReadWhereverItIsCut) {
+  auto plain = prepareChatRequest(R"({"model":"small","messages":[]})");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->model, "small");
+  EXPECT_FALSE(plain->stream);
+  EXPECT_THAT(plain->body, ::testing::Not(HasSubstr("stream_options")));
+  auto streamed = prepareChatRequest(R"({"model":"small","stream":true,"messages":[]})");
+  ASSERT_TRUE(streamed);
+  EXPECT_TRUE(streamed->stream);
+  EXPECT_THAT(streamed->body, HasSubstr(R"("stream_options":{"include_usage":true})"));
+  auto keeps = prepareChatRequest(R"({"model":"m","stream":true,"stream_options":{"include_usage":false}})");
+  EXPECT_THAT(keeps->body, HasSubstr(R"("include_usage":false)"));
+  EXPECT_FALSE(prepareChatRequest("[1]"));
+
+  const std::string sse =
+      "data: {\"choices\":[{\"delta\":{\"content\":\"o\"}}],\"usage\":null}\n\n"
+      "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":null}\r\n\r\n"
+      "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2}}\n\n"
+      "data: [DONE]\n\n";
+  for (std::size_t cut = 0; cut <= sse.size(); ++cut) {
+    SseUsageScanner scanner;
+    scanner.feed(std::string_view(sse).substr(0, cut));
+    scanner.feed(std::string_view(sse).substr(cut));
+    ASSERT_TRUE(scanner.usage()) << "cut at " << cut;
+    EXPECT_EQ(scanner.usage()->promptTokens, 7);
+    EXPECT_EQ(scanner.usage()->completionTokens, 2);
+  }
+  SseUsageScanner none;
+  none.feed("data: {\"choices\":[],\"usage\":null}\n\n");
+  EXPECT_FALSE(none.usage());
+}
+
+TEST(ProxyLedgerTest, KeysAreStoredAsHashesRotatedAndRevoked) {
+  TempDir dir;
+  auto ledger = ProxyLedger::open(dir.path());
+  ASSERT_TRUE(ledger) << ledger.error().message;
+  auto first = (*ledger)->issue("a", 1000);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_TRUE(first->key.starts_with("tfk_"));
+  EXPECT_EQ(first->key.size(), 4u + 43u) << "32 random bytes, URL-safe base64 without padding";
+  auto other = (*ledger)->issue("b", 1000);
+  ASSERT_TRUE(other);
+  EXPECT_NE(first->key, other->key);
+
+  // Only the hash is on disk.
+  auto db = readFile(dir.path() / "proxy" / "proxy.sqlite");
+  ASSERT_TRUE(db);
+  auto wal = readFile(dir.path() / "proxy" / "proxy.sqlite-wal");
+  std::string bytes = *db + (wal ? *wal : "");
+  EXPECT_EQ(bytes.find(first->key), std::string::npos);
+  EXPECT_NE(bytes.find(virtualKeyHash(first->key)), std::string::npos);
+
+  auto known = (*ledger)->authenticate(first->key);
+  ASSERT_TRUE(known && *known);
+  EXPECT_EQ((*known)->gateway, "a");
+  EXPECT_TRUE((*known)->active());
+  EXPECT_FALSE(*(*ledger)->authenticate("tfk_unknown"));
+
+  // A new key for a: the old one is revoked.
+  auto second = (*ledger)->issue("a", 2000);
+  ASSERT_TRUE(second);
+  EXPECT_FALSE((*(*ledger)->authenticate(first->key))->active());
+  EXPECT_TRUE((*(*ledger)->authenticate(second->key))->active());
+
+  auto revoked = (*ledger)->revoke("a", 3000);
+  ASSERT_TRUE(revoked);
+  EXPECT_EQ(*revoked, 1);
+  auto after = (*ledger)->authenticate(second->key);
+  ASSERT_TRUE(after && *after);
+  EXPECT_EQ((*after)->revokedMs, 3000);
+  EXPECT_TRUE((*(*ledger)->authenticate(other->key))->active()) << "b is untouched";
+  auto listed = (*ledger)->list("a");
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ(toJson((*listed)[0].toJson()).find(first->key), std::string::npos);
+}
+
+TEST(ProxyLedgerTest, UsageIsSummedPerGatewayAndModelAndWindow) {
+  TempDir dir;
+  auto ledger = ProxyLedger::open(dir.path());
+  ASSERT_TRUE(ledger);
+  auto rec = [&](int64_t t, const std::string& gw, const std::string& model, int64_t in, int64_t out, double cost) {
+    UsageRecord r;
+    r.timeMs = t;
+    r.gateway = gw;
+    r.keyId = "vk-1";
+    r.model = model;
+    r.usage = {in, out};
+    r.costUsd = cost;
+    r.status = 200;
+    ASSERT_TRUE((*ledger)->record(r));
+  };
+  rec(100, "a", "up/small", 10, 2, 0.25);
+  rec(200, "a", "up/small", 5, 1, 0.5);
+  rec(300, "a", "up/other", 1, 1, 1.0);
+  rec(400, "b", "up/small", 1, 1, 2.0);
+  EXPECT_DOUBLE_EQ(*(*ledger)->spentUsd("a", 0), 1.75);
+  EXPECT_DOUBLE_EQ(*(*ledger)->spentUsd("a", 200), 1.5);
+  EXPECT_DOUBLE_EQ(*(*ledger)->spentUsd("c", 0), 0.0);
+  auto all = (*ledger)->usage("", 0);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[1].gateway, "a");
+  EXPECT_EQ((*all)[1].model, "up/small");
+  EXPECT_EQ((*all)[1].requests, 2);
+  EXPECT_EQ((*all)[1].promptTokens, 15);
+  EXPECT_EQ((*all)[1].completionTokens, 3);
+  EXPECT_DOUBLE_EQ((*all)[1].costUsd, 0.75);
+  EXPECT_EQ((*ledger)->usage("b", 0)->size(), 1u);
+  EXPECT_EQ((*ledger)->usage("a", 250)->size(), 1u);
+}
+
+TEST(ProxyDriftTest, OnlyAChangeToDriftedIsReported) {
+  auto drift = [](const std::string& id, DriftState state) {
+    GatewayDrift d;
+    d.id = id;
+    d.state = state;
+    return d;
+  };
+  std::vector<GatewayDrift> now = {drift("a", DriftState::kDrifted), drift("b", DriftState::kDrifted),
+                                   drift("c", DriftState::kInSync), drift("d", DriftState::kUnreachable)};
+  auto first = newlyDrifted({}, now);
+  ASSERT_EQ(first.size(), 2u) << "a first check reports what is drifted already";
+  std::map<std::string, DriftState> previous = {{"a", DriftState::kDrifted}, {"b", DriftState::kUnreachable}};
+  auto next = newlyDrifted(previous, now);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0]->id, "b");
+  EXPECT_EQ(driftExitCode(now), 1);
+  EXPECT_EQ(driftExitCode({drift("c", DriftState::kInSync), drift("d", DriftState::kUnreachable)}), 5);
+  EXPECT_EQ(driftExitCode({drift("c", DriftState::kInSync), drift("e", DriftState::kNotApplied)}), 0);
+}
+
+}  // namespace
+}  // namespace talon::fleet
