@@ -190,7 +190,7 @@ FieldSpec modelProxySchema() {
   FieldSpec upstream =
       object("", "",
              {required(str("baseUrl", "The upstream's base URL (e.g. https://api.openai.com/v1).")),
-              str("api", "Wire API of the upstream.", {"openai-completions"}),
+              str("api", "Wire API of the upstream.", {"openai-completions", "anthropic-messages"}),
               required(secret("apiKey",
                               "The real key, as a reference (\"${VAR}\" or an env SecretRef) read by fleet serve."))});
   FieldSpec price = object("", "",

@@ -18,10 +18,37 @@ namespace talon::fleet {
 
 namespace {
 
-/// An OpenAI-format error response (https://platform.openai.com/docs/guides/error-codes).
-net::HttpResponse proxyError(int status, const std::string& type, const std::string& code, const std::string& message) {
+/// An error response in the upstream vendor's format: OpenAI's {"error": {message, type, param, code}}
+/// (https://platform.openai.com/docs/guides/error-codes), or Anthropic's {"type": "error", "error": {type,
+/// message}} with its type for the status (https://docs.anthropic.com/en/api/errors).
+net::HttpResponse proxyError(ProxyApi api, int status, const std::string& type, const std::string& code,
+                             const std::string& message) {
+  if (api == ProxyApi::kAnthropicMessages) {
+    std::string anthropicType = status == 400   ? "invalid_request_error"
+                                : status == 401 ? "authentication_error"
+                                : status == 403 ? "permission_error"
+                                : status == 404 ? "not_found_error"
+                                : status == 429 ? "rate_limit_error"
+                                                : "api_error";
+    json::object error{{"type", anthropicType}, {"message", message + " (" + code + ")"}};
+    return net::jsonResponse(status, json::serialize(json::object{{"type", "error"}, {"error", std::move(error)}}));
+  }
   json::object error{{"message", message}, {"type", type}, {"param", nullptr}, {"code", code}};
   return net::jsonResponse(status, json::serialize(json::object{{"error", std::move(error)}}));
+}
+
+/// The path after /providers/<id>/ that the provider's API is served on: chat/completions (OpenAI);
+/// v1/messages or messages (Anthropic: its clients append /v1/messages to a base URL without /v1).
+bool proxyRouteMatches(ProxyApi api, std::string_view rest) {
+  if (api == ProxyApi::kAnthropicMessages) return rest == "v1/messages" || rest == "messages";
+  return rest == "chat/completions";
+}
+
+/// The upstream URL for the provider's API: <baseUrl>/chat/completions; <baseUrl>/v1/messages (or
+/// <baseUrl>/messages when baseUrl ends in /v1).
+std::string proxyUpstreamUrl(ProxyApi api, const std::string& baseUrl) {
+  if (api == ProxyApi::kOpenAiCompletions) return baseUrl + "/chat/completions";
+  return baseUrl.ends_with("/v1") ? baseUrl + "/messages" : baseUrl + "/v1/messages";
 }
 
 std::string bearerToken(std::string_view authorization) {
@@ -37,6 +64,8 @@ std::string bearerToken(std::string_view authorization) {
 
 /// One forwarded request's state, shared by the upstream call's callbacks (which run one at a time).
 struct ProxyForward {
+  explicit ProxyForward(ProxyApi a) : api(a), scanner(a) {}
+  ProxyApi api;
   net::HttpExchangePtr exchange;
   net::ResponseStreamPtr stream;
   bool streaming = false;
@@ -92,19 +121,22 @@ struct ModelProxy::Impl : std::enable_shared_from_this<ModelProxy::Impl> {
     constexpr std::string_view kPrefix = "/providers/";
     std::string_view path = req.path;
     if (!path.starts_with(kPrefix)) {
-      exchange->respond(proxyError(404, "invalid_request_error", "unknown_url", "Unknown request URL: " + req.path));
+      exchange->respond(proxyError(ProxyApi::kOpenAiCompletions, 404, "invalid_request_error", "unknown_url",
+                                   "Unknown request URL: " + req.path));
       return;
     }
     path.remove_prefix(kPrefix.size());
     std::size_t slash = path.find('/');
     std::string provider(path.substr(0, slash));
-    if (slash == std::string_view::npos || path.substr(slash + 1) != "chat/completions") {
-      exchange->respond(proxyError(404, "invalid_request_error", "unknown_url",
-                                   "Unknown request URL: " + req.path + " (the proxy serves chat/completions)"));
+    auto known = settings->providers.find(provider);
+    ProxyApi api = known != settings->providers.end() ? proxyApiOf(known->second.api) : ProxyApi::kOpenAiCompletions;
+    if (slash == std::string_view::npos || !proxyRouteMatches(api, path.substr(slash + 1))) {
+      exchange->respond(
+          proxyError(api, 404, "invalid_request_error", "unknown_url", "Unknown request URL: " + req.path));
       return;
     }
     if (req.method != "POST") {
-      exchange->respond(proxyError(405, "invalid_request_error", "method_not_allowed", "Use POST"));
+      exchange->respond(proxyError(api, 405, "invalid_request_error", "method_not_allowed", "Use POST"));
       return;
     }
     boost::asio::post(worker, [self = shared_from_this(), exchange, provider] { self->admit(exchange, provider); });
@@ -113,39 +145,42 @@ struct ModelProxy::Impl : std::enable_shared_from_this<ModelProxy::Impl> {
   /// On the worker: key, provider, body, policy, limit; then the upstream call.
   void admit(const net::HttpExchangePtr& exchange, const std::string& providerId) {
     const net::HttpRequest& req = exchange->request();
+    auto provider = settings->providers.find(providerId);
+    if (provider == settings->providers.end()) {
+      exchange->respond(proxyError(ProxyApi::kOpenAiCompletions, 404, "invalid_request_error", "unknown_provider",
+                                   "The proxy has no provider \"" + providerId + "\"."));
+      return;
+    }
+    const ProxyApi api = proxyApiOf(provider->second.api);
+    // OpenAI clients send `Authorization: Bearer`; Anthropic's `x-api-key` (or Bearer with authHeader).
     std::string token = bearerToken(req.header("authorization"));
+    if (token.empty()) token = std::string(req.header("x-api-key"));
     auto key = token.empty() ? Result<std::optional<VirtualKeyInfo>>(std::nullopt) : ledger->authenticate(token);
     if (!key) {
-      exchange->respond(proxyError(503, "server_error", "ledger_unavailable", "The proxy cannot check keys now"));
+      exchange->respond(proxyError(api, 503, "server_error", "ledger_unavailable", "The proxy cannot check keys now"));
       return;
     }
     if (!*key || !(*key)->active()) {
-      exchange->respond(proxyError(401, "invalid_request_error", "invalid_api_key",
+      exchange->respond(proxyError(api, 401, "invalid_request_error", "invalid_api_key",
                                    *key ? "The virtual key was revoked." : "Incorrect API key provided."));
       return;
     }
     const VirtualKeyInfo& vk = **key;
     if (!settings->usedBy(vk.gateway) || fleet->inventory().findGateway(vk.gateway) == nullptr) {
-      exchange->respond(proxyError(403, "invalid_request_error", "gateway_not_proxied",
+      exchange->respond(proxyError(api, 403, "invalid_request_error", "gateway_not_proxied",
                                    "Gateway \"" + vk.gateway + "\" is not listed in modelProxy.gateways."));
       return;
     }
-    auto provider = settings->providers.find(providerId);
-    if (provider == settings->providers.end()) {
-      exchange->respond(proxyError(404, "invalid_request_error", "unknown_provider",
-                                   "The proxy has no provider \"" + providerId + "\"."));
-      return;
-    }
-    auto prepared = prepareChatRequest(req.body);
+    auto prepared = prepareChatRequest(req.body, api);
     if (!prepared || prepared->model.empty()) {
-      exchange->respond(
-          proxyError(400, "invalid_request_error", "invalid_body", "The body must be a JSON object with a \"model\"."));
+      exchange->respond(proxyError(api, 400, "invalid_request_error", "invalid_body",
+                                   "The body must be a JSON object with a \"model\"."));
       return;
     }
     std::string modelRef = providerId + "/" + prepared->model;
     if (auto denial = proxyModelDenial(*fleet, vk.gateway, modelRef)) {
       exchange->respond(
-          proxyError(403, "invalid_request_error", "model_not_allowed",
+          proxyError(api, 403, "invalid_request_error", "model_not_allowed",
                      "Model \"" + modelRef + "\" is not permitted for gateway \"" + vk.gateway + "\": " + *denial));
       return;
     }
@@ -154,7 +189,7 @@ struct ModelProxy::Impl : std::enable_shared_from_this<ModelProxy::Impl> {
     int64_t now = clock->nowMs();
     if (auto limit = settings->gatewayLimits.find(vk.gateway); limit != settings->gatewayLimits.end()) {
       if (!price) {
-        exchange->respond(proxyError(403, "invalid_request_error", "model_not_priced",
+        exchange->respond(proxyError(api, 403, "invalid_request_error", "model_not_priced",
                                      "Gateway \"" + vk.gateway + "\" has a spending limit and model \"" + modelRef +
                                          "\" has no price in modelProxy.pricing."));
         return;
@@ -163,18 +198,19 @@ struct ModelProxy::Impl : std::enable_shared_from_this<ModelProxy::Impl> {
       auto today = ledger->spentUsd(vk.gateway, windows.dayStartMs);
       auto month = ledger->spentUsd(vk.gateway, windows.monthStartMs);
       if (!today || !month) {
-        exchange->respond(proxyError(503, "server_error", "ledger_unavailable", "The proxy cannot check spending now"));
+        exchange->respond(
+            proxyError(api, 503, "server_error", "ledger_unavailable", "The proxy cannot check spending now"));
         return;
       }
       if (auto exceeded = checkSpendLimit(limit->second, *today, *month)) {
-        exchange->respond(proxyError(429, "insufficient_quota", "insufficient_quota",
+        exchange->respond(proxyError(api, 429, "insufficient_quota", "insufficient_quota",
                                      "Gateway \"" + vk.gateway + "\" reached its " + exceeded->window +
                                          " spending limit (" + std::to_string(exceeded->spentUsd) + " of " +
                                          std::to_string(exceeded->limitUsd) + " USD)."));
         return;
       }
     }
-    auto state = std::make_shared<ProxyForward>();
+    auto state = std::make_shared<ProxyForward>(api);
     state->exchange = exchange;
     state->streaming = prepared->stream;
     state->price = price;
@@ -189,8 +225,17 @@ struct ModelProxy::Impl : std::enable_shared_from_this<ModelProxy::Impl> {
     const net::HttpRequest& req = state->exchange->request();
     net::ClientRequest call;
     call.method = "POST";
-    call.url = provider.baseUrl + "/chat/completions";
-    call.headers = {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + upstreamKeys.at(provider.id)}};
+    call.url = proxyUpstreamUrl(state->api, provider.baseUrl);
+    const std::string& realKey = upstreamKeys.at(provider.id);
+    call.headers = {{"Content-Type", "application/json"}};
+    if (state->api == ProxyApi::kAnthropicMessages) {
+      call.headers.emplace_back("x-api-key", realKey);
+      auto version = req.header("anthropic-version");
+      call.headers.emplace_back("anthropic-version", version.empty() ? "2023-06-01" : std::string(version));
+      if (auto beta = req.header("anthropic-beta"); !beta.empty()) call.headers.emplace_back("anthropic-beta", beta);
+    } else {
+      call.headers.emplace_back("Authorization", "Bearer " + realKey);
+    }
     if (auto accept = req.header("accept"); !accept.empty()) call.headers.emplace_back("Accept", std::string(accept));
     call.body = std::move(body);
     call.idleTimeout = std::chrono::milliseconds(120'000);
@@ -212,26 +257,30 @@ struct ModelProxy::Impl : std::enable_shared_from_this<ModelProxy::Impl> {
       }
     };
     h.onComplete = [self = shared_from_this(), state](Status done) {
-      if (state->stream) {
-        state->stream->end();
-      } else if (state->status == 0) {
-        state->exchange->respond(proxyError(502, "server_error", "upstream_unavailable",
+      if (state->status == 0) {
+        if (state->stream) state->stream->end();
+        state->exchange->respond(proxyError(state->api, 502, "server_error", "upstream_unavailable",
                                             "The upstream did not answer: " + done.error().message));
-      } else {
-        state->exchange->respond(net::HttpResponse{state->status, state->contentType, {}, std::move(state->body)});
+        return;
       }
-      if (state->status == 0) return;
-      std::optional<TokenUsage> usage = state->stream
-                                            ? state->scanner.usage()
-                                            : (state->status == 200 ? parseCompletionUsage(state->body) : std::nullopt);
+      std::optional<TokenUsage> usage =
+          state->stream ? state->scanner.usage()
+                        : (state->status == 200 ? parseCompletionUsage(state->body, state->api) : std::nullopt);
       state->record.status = state->status;
       if (usage) state->record.usage = *usage;
       if (usage && state->price) state->record.costUsd = usageCostUsd(*state->price, *usage);
+      // The usage is recorded before the answer completes, so that the gateway's next request (and
+      // `talon fleet usage`) already sees what this one spent.
       boost::asio::post(self->worker, [self, state] {
         state->record.timeMs = self->clock->nowMs();
         if (auto s = self->ledger->record(state->record); !s)
           std::fprintf(stderr, "fleet serve: usage of gateway %s not recorded: %s\n", state->record.gateway.c_str(),
                        s.error().message.c_str());
+        if (state->stream) {
+          state->stream->end();
+        } else {
+          state->exchange->respond(net::HttpResponse{state->status, state->contentType, {}, std::move(state->body)});
+        }
       });
     };
     client->start(std::move(call), std::move(h));
@@ -266,7 +315,8 @@ Result<std::unique_ptr<ModelProxy>> ModelProxy::create(boost::asio::io_context& 
     if (auto self = weak.lock()) {
       self->handle(exchange);
     } else {
-      exchange->respond(proxyError(503, "server_error", "stopping", "The proxy is stopping"));
+      exchange->respond(
+          proxyError(ProxyApi::kOpenAiCompletions, 503, "server_error", "stopping", "The proxy is stopping"));
     }
   };
   auto server = net::Server::create(io, std::move(serverOptions), std::move(handlers));

@@ -4,10 +4,13 @@
 // unknown or revoked), checks the gateway's model policy (403) and spending limit (429), swaps in the real
 // upstream key, forwards the request — a stream passed through chunk by chunk, with
 // `stream_options.include_usage` asked for — and records the usage per gateway and model in the ledger.
-// Errors are answered in OpenAI's format ({"error": {message, type, param, code}}).
+// Errors are answered in the vendor's format (OpenAI: {"error": {message, type, param, code}}).
 //
-// Routes: POST /providers/<provider>/chat/completions (forwarded to <baseUrl>/chat/completions of
-// modelProxy.providers.<provider>), GET /fleet/health (the last drift check, setHealth()).
+// Routes: POST /providers/<provider>/chat/completions for an openai-completions provider (forwarded to
+// <baseUrl>/chat/completions); POST /providers/<provider>/v1/messages for an anthropic-messages one
+// (forwarded to <baseUrl>/v1/messages, the key as x-api-key, errors in Anthropic's format); GET
+// /fleet/health (the last drift check, setHealth()). A request's usage is recorded before its answer
+// completes, so the next request's limit check sees it.
 // Threads: HTTP handlers run on the io_context's threads; ledger reads and writes run on the proxy's own
 // worker thread, never on an I/O thread. Every method is thread-safe.
 #include <cstdint>

@@ -8,12 +8,19 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <mutex>
+#include <thread>
+
 #include "base/file_io.h"
 #include "fleet/drift.h"
 #include "fleet/fleet_test_util.h"
 #include "fleet/proxy_accounting.h"
 #include "fleet/proxy_ledger.h"
 #include "fleet/render.h"
+#include "net/server.h"
+#include "net/ws_client.h"
 
 namespace talon::fleet {
 namespace {
@@ -202,6 +209,31 @@ TEST(ProxyAccountingTest, AStreamAsksForUsageAndItsLastChunkIsReadWhereverItIsCu
   EXPECT_FALSE(none.usage());
 }
 
+TEST(ProxyAccountingTest, AnthropicUsageComesFromTheMessageOrItsStartAndDeltaEvents) {
+  auto body = parseCompletionUsage(
+      R"({"type":"message","usage":{"input_tokens":10,"cache_read_input_tokens":2,"output_tokens":4}})",
+      ProxyApi::kAnthropicMessages);
+  ASSERT_TRUE(body);
+  EXPECT_EQ(body->promptTokens, 12);
+  EXPECT_EQ(body->completionTokens, 4);
+  auto unchanged = prepareChatRequest(R"({"model":"m","stream":true})", ProxyApi::kAnthropicMessages);
+  ASSERT_TRUE(unchanged && unchanged->stream);
+  EXPECT_THAT(unchanged->body, ::testing::Not(HasSubstr("stream_options")));
+  const std::string sse =
+      "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":30,"
+      "\"cache_creation_input_tokens\":3,\"output_tokens\":1}}}\n\n"
+      "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":5}}\n\n"
+      "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":11}}\n\n";
+  for (std::size_t cut = 0; cut <= sse.size(); cut += 7) {
+    SseUsageScanner scanner(ProxyApi::kAnthropicMessages);
+    scanner.feed(std::string_view(sse).substr(0, cut));
+    scanner.feed(std::string_view(sse).substr(cut));
+    ASSERT_TRUE(scanner.usage());
+    EXPECT_EQ(scanner.usage()->promptTokens, 33);
+    EXPECT_EQ(scanner.usage()->completionTokens, 11) << "message_delta's count is cumulative";
+  }
+}
+
 TEST(ProxyLedgerTest, KeysAreStoredAsHashesRotatedAndRevoked) {
   TempDir dir;
   auto ledger = ProxyLedger::open(dir.path());
@@ -300,6 +332,143 @@ TEST(ProxyDriftTest, OnlyAChangeToDriftedIsReported) {
   EXPECT_EQ(driftExitCode(now), 1);
   EXPECT_EQ(driftExitCode({drift("c", DriftState::kInSync), drift("d", DriftState::kUnreachable)}), 5);
   EXPECT_EQ(driftExitCode({drift("c", DriftState::kInSync), drift("e", DriftState::kNotApplied)}), 0);
+}
+
+/// An Anthropic Messages upstream on loopback (https://docs.anthropic.com/en/api/messages), speaking its
+/// wire format and recording what it received; and the proxy in front of it, both on one io_context.
+class AnthropicProxyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    net::ServerOptions upstreamOptions;
+    upstreamOptions.bindAddresses = {"127.0.0.1"};
+    upstreamOptions.port = 0;
+    net::ServerHandlers upstreamHandlers;
+    upstreamHandlers.onHttp = [this](net::HttpExchangePtr exchange) {
+      const auto& req = exchange->request();
+      {
+        std::lock_guard lock(mutex_);
+        upstreamSeen_.push_back(req.path + " x-api-key=" + std::string(req.header("x-api-key")) +
+                                " authorization=" + std::string(req.header("authorization")));
+      }
+      if (req.body.find("\"stream\":true") != std::string::npos) {
+        auto stream = exchange->startStream(200, "text/event-stream");
+        stream->write(
+            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":"
+            "\"message\",\"role\":\"assistant\",\"content\":[],\"usage\":{\"input_tokens\":20,"
+            "\"cache_read_input_tokens\":4,\"output_tokens\":1}}}\n\n");
+        stream->write(
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+            "\"text_delta\",\"text\":\"hi\"}}\n\n");
+        stream->write(
+            "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},"
+            "\"usage\":{\"output_tokens\":9}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+        stream->end();
+        return;
+      }
+      exchange->respond(
+          {200,
+           "application/json",
+           {},
+           R"({"id":"msg_2","type":"message","role":"assistant","content":[{"type":"text","text":"ok"}],)"
+           R"("stop_reason":"end_turn","usage":{"input_tokens":10,"cache_creation_input_tokens":5,"output_tokens":7}})"});
+    };
+    auto upstream = net::Server::create(io_, upstreamOptions, upstreamHandlers);
+    ASSERT_TRUE(upstream) << upstream.error().message;
+    upstream_ = std::move(*upstream);
+
+    auto inv = Inventory::parse(inventoryText(R"(
+  catalogs: { models: { "claude/sonnet": {} } },
+  gateways: { a: { runtime: "talon", port: 19001, stateDir: "/tmp/pa", workspaceRoot: "/tmp/pa-ws" } },
+  agents: { helper: { gateway: "a", kind: "use-case", model: "claude/sonnet" } },
+  modelProxy: {
+    gateways: ["a"],
+    providers: { claude: { baseUrl: "http://127.0.0.1:)" +
+                                              std::to_string(upstream_->port()) +
+                                              R"(", api: "anthropic-messages", apiKey: "${CLAUDE_REAL_KEY}" } },
+  },
+)"),
+                                "/org/fleet.json5");
+    ASSERT_TRUE(inv) << inv.error().message;
+    auto ledger = ProxyLedger::open(dir_.path());
+    ASSERT_TRUE(ledger);
+    ledger_ = std::shared_ptr<ProxyLedger>(std::move(*ledger));
+    auto key = ledger_->issue("a", 1000);
+    ASSERT_TRUE(key);
+    virtualKey_ = key->key;
+    ModelProxyOptions options;
+    options.fleet = std::make_shared<const EffectiveFleet>(EffectiveFleet::resolve(*inv));
+    options.upstreamKeys = {{"claude", "sk-ant-real-canary"}};
+    options.ledger = ledger_;
+    options.clock = std::make_shared<SimulatedClock>(1773582300000);
+    auto proxy = ModelProxy::create(io_, std::move(options));
+    ASSERT_TRUE(proxy) << proxy.error().message;
+    proxy_ = std::move(*proxy);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  void TearDown() override {
+    if (proxy_) proxy_->stop();
+    if (upstream_) upstream_->stop();
+    work_.reset();
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  net::SimpleHttpResponse post(const std::string& key, const std::string& body) {
+    auto r = net::httpRequest(
+        "POST", "http://127.0.0.1:" + std::to_string(proxy_->port()) + "/providers/claude/v1/messages",
+        {{"x-api-key", key}, {"anthropic-version", "2023-06-01"}, {"content-type", "application/json"}}, body,
+        std::chrono::seconds(10));
+    EXPECT_TRUE(r) << r.error().message;
+    return r ? *r : net::SimpleHttpResponse{};
+  }
+
+  std::vector<std::string> upstreamSeen() {
+    std::lock_guard lock(mutex_);
+    return upstreamSeen_;
+  }
+
+  TempDir dir_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ = boost::asio::make_work_guard(io_);
+  net::ServerPtr upstream_;
+  std::unique_ptr<ModelProxy> proxy_;
+  std::shared_ptr<ProxyLedger> ledger_;
+  std::string virtualKey_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::vector<std::string> upstreamSeen_;
+};
+
+TEST_F(AnthropicProxyTest, MessagesAreForwardedWithTheRealKeyAndTheirUsageRecorded) {
+  auto plain = post(virtualKey_, R"({"model":"sonnet","max_tokens":16,"messages":[{"role":"user","content":"hi"}]})");
+  EXPECT_EQ(plain.status, 200) << plain.body;
+  EXPECT_NE(plain.body.find("msg_2"), std::string::npos);
+  auto streamed = post(
+      virtualKey_, R"({"model":"sonnet","max_tokens":16,"stream":true,"messages":[{"role":"user","content":"hi"}]})");
+  EXPECT_EQ(streamed.status, 200);
+  EXPECT_NE(streamed.body.find("event: message_stop"), std::string::npos) << streamed.body;
+
+  auto seen = upstreamSeen();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], "/v1/messages x-api-key=sk-ant-real-canary authorization=");
+  // Usage: 10 + 5 cache writes in, 7 out; the stream 20 + 4 cache reads in, 9 out (message_delta's count).
+  // Recorded before each answer completed.
+  auto recorded = ledger_->usage("a", 0);
+  ASSERT_TRUE(recorded);
+  const auto& usage = *recorded;
+  ASSERT_EQ(usage.size(), 1u);
+  EXPECT_EQ(usage[0].requests, 2);
+  EXPECT_EQ(usage[0].model, "claude/sonnet");
+  EXPECT_EQ(usage[0].promptTokens, 15 + 24);
+  EXPECT_EQ(usage[0].completionTokens, 7 + 9);
+
+  auto refused = post("tfk_unknown", R"({"model":"sonnet","messages":[]})");
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_EQ(parseJson(refused.body)->at("error").at("type"), "authentication_error") << refused.body;
+  auto denied = post(virtualKey_, R"({"model":"opus","messages":[]})");
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_EQ(parseJson(denied.body)->at("type"), "error") << denied.body;
+  EXPECT_EQ(upstreamSeen().size(), 2u) << "refused requests never reach the upstream";
 }
 
 }  // namespace

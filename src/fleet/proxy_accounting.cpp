@@ -18,6 +18,14 @@ std::optional<TokenUsage> accountingUsageOf(const json::value& v) {
   return out;
 }
 
+/// Anthropic's usage object: input (with cache reads and writes) and output tokens, each when present.
+void accountingAnthropicUsage(const json::object& u, TokenUsage& out) {
+  if (u.contains("input_tokens"))
+    out.promptTokens = getInt(u, "input_tokens").value_or(0) + getInt(u, "cache_creation_input_tokens").value_or(0) +
+                       getInt(u, "cache_read_input_tokens").value_or(0);
+  if (u.contains("output_tokens")) out.completionTokens = getInt(u, "output_tokens").value_or(0);
+}
+
 }  // namespace
 
 SpendWindows spendWindowsAt(int64_t nowMs) {
@@ -42,20 +50,29 @@ double usageCostUsd(const ModelPrice& price, const TokenUsage& usage) {
          1e6;
 }
 
-std::optional<TokenUsage> parseCompletionUsage(std::string_view body) {
-  auto v = parseJson(body);
-  if (!v) return std::nullopt;
-  return accountingUsageOf(*v);
+ProxyApi proxyApiOf(std::string_view api) {
+  return api == "anthropic-messages" ? ProxyApi::kAnthropicMessages : ProxyApi::kOpenAiCompletions;
 }
 
-std::optional<ProxiedRequest> prepareChatRequest(std::string_view body) {
+std::optional<TokenUsage> parseCompletionUsage(std::string_view body, ProxyApi api) {
+  auto v = parseJson(body);
+  if (!v) return std::nullopt;
+  if (api == ProxyApi::kOpenAiCompletions) return accountingUsageOf(*v);
+  const json::object* u = v->is_object() ? getObject(v->as_object(), "usage") : nullptr;
+  if (u == nullptr) return std::nullopt;
+  TokenUsage out;
+  accountingAnthropicUsage(*u, out);
+  return out;
+}
+
+std::optional<ProxiedRequest> prepareChatRequest(std::string_view body, ProxyApi api) {
   auto v = parseJson(body);
   if (!v || !v->is_object()) return std::nullopt;
   json::object& o = v->as_object();
   ProxiedRequest out;
   out.model = std::string(getString(o, "model").value_or(""));
   out.stream = getBool(o, "stream").value_or(false);
-  if (out.stream) {
+  if (out.stream && api == ProxyApi::kOpenAiCompletions) {
     json::value& options = o["stream_options"];
     if (!options.is_object()) options = json::object{};
     if (!options.as_object().contains("include_usage")) options.as_object()["include_usage"] = true;
@@ -88,7 +105,22 @@ void SseUsageScanner::line(std::string_view text) {
   if (text.empty() || text == "[DONE]") return;
   auto v = parseJson(text);
   if (!v) return;
-  if (auto u = accountingUsageOf(*v)) usage_ = u;
+  if (api_ == ProxyApi::kOpenAiCompletions) {
+    if (auto u = accountingUsageOf(*v)) usage_ = u;
+    return;
+  }
+  if (!v->is_object()) return;
+  const json::object& event = v->as_object();
+  const json::object* u = nullptr;
+  if (getString(event, "type") == "message_start") {
+    const json::object* message = getObject(event, "message");
+    u = message ? getObject(*message, "usage") : nullptr;
+  } else if (getString(event, "type") == "message_delta") {
+    u = getObject(event, "usage");
+  }
+  if (u == nullptr) return;
+  if (!usage_) usage_ = TokenUsage{};
+  accountingAnthropicUsage(*u, *usage_);
 }
 
 }  // namespace talon::fleet
