@@ -78,7 +78,9 @@ GatewayDrift checkGatewayDrift(const std::string& gatewayId, const std::string& 
   }
   const json::object& cfg = got->payload.as_object();
   out.runningHash = std::string(getString(cfg, "appliedConfigHash").value_or(""));
-  out.fileHash = std::string(getString(cfg, "hash").value_or(""));
+  // OpenClaw's `hash` covers the raw file text and its `configRevisionHash` the config the file resolves
+  // to, which is what `appliedConfigHash` is comparable with; Talon sends the same value in both.
+  out.fileHash = std::string(getString(cfg, "configRevisionHash").value_or(getString(cfg, "hash").value_or("")));
   out.runningVersion = got->serverVersion;
   if (out.runningHash.empty()) {
     out.detail = "config.get carries no appliedConfigHash";

@@ -36,7 +36,8 @@ struct GatewayDrift {
   /// The config hash the applied render gives when the gateway loads it (Talon runtime: config::configHash
   /// of the render with `${VAR}` resolved from the environment; "" for OpenClaw, whose hashes are keyed HMACs).
   std::string expectedHash;
-  /// `config.get`'s appliedConfigHash (what runs) and hash (the config file the gateway would load next).
+  /// `config.get`'s appliedConfigHash (what runs) and configRevisionHash (else hash: the config file the
+  /// gateway would load next).
   std::string runningHash;
   std::string fileHash;
   /// The version the applied revision deployed ("" when none was set: the version is then not compared)
@@ -53,8 +54,8 @@ struct GatewayDrift {
 /// Compares one gateway with its applied revision. The gateway is reached on the port, bind and auth of the
 /// applied render (what it runs), its credential read from `env`.
 /// - Talon runtime: drifted "hash" when appliedConfigHash or hash differs from the expected hash.
-/// - OpenClaw runtime: drifted "hash" when appliedConfigHash differs from hash (it runs something other
-///   than its file) or the file at the revision's configPath is not the applied render byte for byte.
+/// - OpenClaw runtime: drifted "hash" when appliedConfigHash differs from configRevisionHash (it runs
+///   something other than its file) or the file at the revision's configPath is not the applied render byte for byte.
 /// - drifted "version" when the revision recorded a version and server.version differs.
 /// `applied` null: kNotApplied. Never fails: a failed call is kUnreachable with the reason.
 GatewayDrift checkGatewayDrift(const std::string& gatewayId, const std::string& runtime, const AppliedGateway* applied,

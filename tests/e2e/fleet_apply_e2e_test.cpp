@@ -524,6 +524,13 @@ TEST_F(FleetApplyE2E, RunsAnOpenClawRuntimeGatewayWhenOpenClawIsInstalled) {
   EXPECT_EQ(oc.at("drift"), "in-sync");
   // The config OpenClaw read is the render, with the token as a reference.
   EXPECT_NE(readText(dir_ / "oc" / "state" / "openclaw.json").find("${FLEET_E2E_TOKEN}"), std::string::npos);
+  // Drift through OpenClaw's own config.get: what it runs is its file, and its file is the render.
+  auto drift = runTalon(dir_, {"fleet", "drift", "--json", "--inventory", inventory}, env);
+  EXPECT_EQ(drift.status, 0) << drift.out << drift.err;
+  json::object d = jsonObjectOf(drift.out).at("gateways").as_array()[0].as_object();
+  EXPECT_EQ(d.at("state"), "in-sync") << drift.out;
+  EXPECT_EQ(d.at("runningHash"), d.at("fileHash")) << drift.out;
+  EXPECT_FALSE(d.at("runningVersion").as_string().empty()) << drift.out;
   auto stopped = fleetApplySlowTalon(dir_, {"fleet", "stop", "--inventory", inventory}, env);
   EXPECT_EQ(stopped.status, 0) << stopped.out;
   auto after = runTalon(dir_, {"fleet", "status", "--json", "--inventory", inventory}, env);
