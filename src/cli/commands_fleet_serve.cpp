@@ -147,8 +147,13 @@ void registerServe(CLI::App* group, int& exitCode) {
     auto work = boost::asio::make_work_guard(io);
     std::vector<std::thread> threads;
     for (int i = 0; i < 2; ++i) threads.emplace_back([&io] { io.run(); });
-    std::cout << "fleet serve: listening on " << where->first << ":" << (*proxy)->port() << " (gateways reach it at "
-              << settings->baseUrl() << ")" << std::endl;
+    std::string bound = where->first + ":" + std::to_string((*proxy)->port());
+    if (o->json) {
+      std::cout << json::serialize(json::object{{"listening", bound}, {"url", settings->baseUrl()}}) << std::endl;
+    } else {
+      std::cout << "fleet serve: listening on " << bound << " (gateways reach it at " << settings->baseUrl() << ")"
+                << std::endl;
+    }
 
     std::map<std::string, fleet::DriftState> previous;
     const timespec interval{settings->driftIntervalSeconds, 0};

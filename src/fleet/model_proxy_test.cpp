@@ -16,6 +16,7 @@
 #include "base/file_io.h"
 #include "fleet/drift.h"
 #include "fleet/fleet_test_util.h"
+#include "fleet/preflight.h"
 #include "fleet/proxy_accounting.h"
 #include "fleet/proxy_ledger.h"
 #include "fleet/render.h"
@@ -135,6 +136,23 @@ TEST(ModelProxyPolicyTest, AGatewayMayUseWhatOneOfItsAgentsMay) {
   EXPECT_THAT(proxyModelDenial(fleet, "a", "up/unknown").value_or(""), HasSubstr("not in catalogs.models"));
   EXPECT_THAT(proxyModelDenial(fleet, "empty", "up/small").value_or(""), HasSubstr("has no agents"));
   EXPECT_THAT(proxyModelDenial(fleet, "ghost", "up/small").value_or(""), HasSubstr("not in the inventory"));
+}
+
+TEST(ModelProxyPreflightTest, AnUnpricedModelUnderALimitAndAnUnservedProviderAreFound) {
+  std::string text = kProxyInventory;
+  text.replace(text.find(R"(gateways: ["a", "empty"])"), 24, R"(gateways: ["a", "b", "empty"])");
+  text.replace(text.find(R"(pricing: { "up/small")"), 21, R"(pricing: { "up/other")");
+  EffectiveFleet fleet = proxyFleet(text);
+  PreflightOptions options;
+  options.checkHostPorts = false;
+  options.validateTalonRenders = false;
+  PreflightReport report = runPreflight(fleet, renderFleet(fleet), options);
+  std::vector<std::string> ids;
+  for (const auto& f : report.findings) ids.push_back(f.id + " " + f.objects.front());
+  EXPECT_THAT(ids, ::testing::Contains("FLEET-PROXY-UNPRICED agent:helper"));
+  EXPECT_THAT(ids, ::testing::Contains("FLEET-PROXY-NO-PROVIDER agent:other"));
+  PreflightReport clean = runPreflight(proxyFleet(), renderFleet(proxyFleet()), options);
+  for (const auto& f : clean.findings) EXPECT_FALSE(f.id.starts_with("FLEET-PROXY")) << f.id;
 }
 
 TEST(ProxyAccountingTest, WindowsAreTheUtcDayAndCalendarMonth) {
