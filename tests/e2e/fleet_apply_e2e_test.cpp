@@ -394,6 +394,12 @@ TEST_F(FleetApplyE2E, ServeProxiesAGatewaysModelCallsWithItsVirtualKey) {
   EXPECT_NE(upstreamLog.find("\"authorization\":\"Bearer " + realKey + "\""), std::string::npos) << upstreamLog;
   EXPECT_EQ(upstreamLog.find(virtualKey), std::string::npos) << "the virtual key stops at the proxy";
   EXPECT_EQ(upstreamLog.find("\"authorization\":\"Bearer tfk_"), std::string::npos);
+  // Both calls streamed with usage asked for: the direct one because the proxy added it, the turn's too.
+  std::size_t streamedCalls = 0;
+  for (std::size_t at = upstreamLog.find("\"include_usage\":true"); at != std::string::npos;
+       at = upstreamLog.find("\"include_usage\":true", at + 1))
+    ++streamedCalls;
+  EXPECT_EQ(streamedCalls, 2u) << upstreamLog;
 
   // The real key is nowhere Talon wrote: renders, deployed configs, revisions, the ledger, logs, CLI output.
   auto rendered = talon({"fleet", "render", "--out", (dir_ / "rendered").string()});
