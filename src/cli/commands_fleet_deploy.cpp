@@ -126,6 +126,21 @@ fleet::PreflightReport deployPreflight(const LoadedFleet& loaded, const fleet::D
   return fleet::runPreflight(*loaded.fleet, loaded.renders, preflightOptions);
 }
 
+std::optional<std::map<std::string, fleet::AppliedGateway>> lastApplied(const std::filesystem::path& stateDir,
+                                                                        int& exitCode) {
+  auto revisions = fleet::RevisionStore::open(stateDir);
+  if (!revisions) {
+    exitCode = reportFleetError(revisions.error());
+    return std::nullopt;
+  }
+  auto applied = (*revisions)->lastApplied();
+  if (!applied) {
+    exitCode = reportFleetError(applied.error());
+    return std::nullopt;
+  }
+  return std::move(*applied);
+}
+
 namespace {
 
 std::string changeMark(fleet::ConfigChange::Kind kind) {
@@ -146,17 +161,6 @@ bool failed(const Result<T>& result, int& exitCode) {
   if (result) return false;
   exitCode = reportFleetError(result.error());
   return true;
-}
-
-/// What the fleet state dir's revisions last applied to each gateway, or nullopt after reporting why it
-/// cannot be read.
-std::optional<std::map<std::string, fleet::AppliedGateway>> lastApplied(const std::filesystem::path& stateDir,
-                                                                        int& exitCode) {
-  auto revisions = fleet::RevisionStore::open(stateDir);
-  if (failed(revisions, exitCode)) return std::nullopt;
-  auto applied = (*revisions)->lastApplied();
-  if (failed(applied, exitCode)) return std::nullopt;
-  return std::move(*applied);
 }
 
 void registerPlan(CLI::App* group, int& exitCode) {
@@ -501,6 +505,8 @@ void registerFleetDeployCommands(CLI::App* group, int& exitCode) {
   registerLifecycle(group, exitCode, "restart", "Stop and start gateways, waiting for /readyz");
   registerLogs(group, exitCode);
   registerStatus(group, exitCode);
+  registerFleetDriftCommand(group, exitCode);
+  registerFleetServeCommands(group, exitCode);
 }
 
 }  // namespace talon::cli

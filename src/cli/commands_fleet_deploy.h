@@ -4,6 +4,7 @@
 // rollout): the fleet state dir, the deploy context, loading the selected gateways, preflight and audit.
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,7 +59,16 @@ std::optional<LoadedFleet> loadForDeploy(const FleetOptions& o, const FleetDeplo
 fleet::PreflightReport deployPreflight(const LoadedFleet& loaded, const fleet::DeployContext& context,
                                        bool checkHostPorts);
 
+/// What the fleet state dir's revisions last applied to each gateway, or nullopt after reporting why they
+/// cannot be read (and setting `exitCode`).
+std::optional<std::map<std::string, fleet::AppliedGateway>> lastApplied(const std::filesystem::path& stateDir,
+                                                                        int& exitCode);
+
 /// backup, restore, rollout (commands_fleet_rollout.cpp).
 void registerFleetRolloutCommands(CLI::App* group, int& exitCode);
+/// drift (commands_fleet_drift.cpp).
+void registerFleetDriftCommand(CLI::App* group, int& exitCode);
+/// serve, keys, usage: the model proxy (commands_fleet_serve.cpp).
+void registerFleetServeCommands(CLI::App* group, int& exitCode);
 
 }  // namespace talon::cli

@@ -85,9 +85,9 @@ Result<GatewayCredential> gatewayCredential(const std::string& configText,
   return out;
 }
 
-Result<json::object> callGatewayHealth(const std::string& host, int port, const GatewayCredential& credential,
-                                       const std::string& clientVersion, std::chrono::milliseconds timeout,
-                                       bool probe) {
+Result<GatewayCallResult> callGatewayMethod(const std::string& host, int port, const GatewayCredential& credential,
+                                            const std::string& clientVersion, std::chrono::milliseconds timeout,
+                                            const std::string& method, json::object params) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string url =
       "ws://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
@@ -99,25 +99,40 @@ Result<json::object> callGatewayHealth(const std::string& host, int port, const 
     return fail(ErrorCode::kUpstream, "the gateway did not send connect.challenge first");
   json::object auth;
   if (credential.kind != "none") auth[credential.kind] = credential.value;
-  json::object params{{"minProtocol", 4},
-                      {"maxProtocol", 4},
-                      {"client", json::object{{"id", "cli"},
-                                              {"version", clientVersion},
-                                              {"platform", "linux"},
-                                              {"mode", "cli"},
-                                              {"displayName", "talon fleet status"},
-                                              {"instanceId", newUuid()}}},
-                      {"caps", json::array{}},
-                      {"auth", std::move(auth)},
-                      {"role", "operator"},
-                      {"scopes", json::array{"operator.read"}}};
-  auto hello = healthRequest(**ws, "connect", std::move(params), deadline);
+  json::object connect{{"minProtocol", 4},
+                       {"maxProtocol", 4},
+                       {"client", json::object{{"id", "cli"},
+                                               {"version", clientVersion},
+                                               {"platform", "linux"},
+                                               {"mode", "cli"},
+                                               {"displayName", "talon fleet"},
+                                               {"instanceId", newUuid()}}},
+                       {"caps", json::array{}},
+                       {"auth", std::move(auth)},
+                       {"role", "operator"},
+                       {"scopes", json::array{"operator.read"}}};
+  auto hello = healthRequest(**ws, "connect", std::move(connect), deadline);
   if (!hello) return fail(hello.error());
-  auto health = healthRequest(**ws, "health", probe ? json::object{{"probe", true}} : json::object{}, deadline);
+  GatewayCallResult out;
+  if (hello->is_object()) {
+    if (const json::object* server = getObject(hello->as_object(), "server"))
+      out.serverVersion = std::string(getString(*server, "version").value_or(""));
+  }
+  auto payload = healthRequest(**ws, method, std::move(params), deadline);
   (*ws)->close();
+  if (!payload) return fail(payload.error());
+  out.payload = std::move(*payload);
+  return out;
+}
+
+Result<json::object> callGatewayHealth(const std::string& host, int port, const GatewayCredential& credential,
+                                       const std::string& clientVersion, std::chrono::milliseconds timeout,
+                                       bool probe) {
+  auto health = callGatewayMethod(host, port, credential, clientVersion, timeout, "health",
+                                  probe ? json::object{{"probe", true}} : json::object{});
   if (!health) return fail(health.error());
-  if (!health->is_object()) return fail(ErrorCode::kUpstream, "the health payload is not an object");
-  return std::move(health->as_object());
+  if (!health->payload.is_object()) return fail(ErrorCode::kUpstream, "the health payload is not an object");
+  return std::move(health->payload.as_object());
 }
 
 }  // namespace talon::fleet

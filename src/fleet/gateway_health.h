@@ -1,9 +1,9 @@
 #pragma once
-// The protocol `health` call on a deployed gateway (OpenClaw gateway protocol v4: the connect.challenge
+// Protocol calls on a deployed gateway, e.g. `health` (OpenClaw gateway protocol v4: the connect.challenge
 // event, a `connect` request as an operator with the gateway's shared token or password and the scope
-// operator.read, then `health`), for `talon fleet status`. The credential comes from the operator's
-// environment through the reference the render carries (`"${VAR}"` or a SecretRef with source "env").
-// Blocks the calling thread for at most the timeout; thread-safe (no shared state).
+// operator.read, then one method), for `talon fleet status` (`health`) and `talon fleet drift` (`config.get`). The
+// credential comes from the operator's environment through the reference the render carries (`"${VAR}"` or a SecretRef
+// with source "env"). Blocks the calling thread for at most the timeout; thread-safe (no shared state).
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -26,6 +26,20 @@ struct GatewayCredential {
 /// unset variable) — the message names the reference, never a value.
 Result<GatewayCredential> gatewayCredential(const std::string& configText,
                                             const std::function<std::optional<std::string>(const std::string&)>& env);
+
+/// What one protocol call returned.
+struct GatewayCallResult {
+  /// hello-ok's server.version ("" when the gateway sent none).
+  std::string serverVersion;
+  /// The method's response payload.
+  json::value payload;
+};
+
+/// Connects to ws://host:port, completes the handshake with `credential` (role operator, scope
+/// operator.read) and calls `method` with `params`. Errors as callGatewayHealth().
+Result<GatewayCallResult> callGatewayMethod(const std::string& host, int port, const GatewayCredential& credential,
+                                            const std::string& clientVersion, std::chrono::milliseconds timeout,
+                                            const std::string& method, json::object params);
 
 /// Connects to ws://host:port, completes the handshake with `credential` and returns the `health`
 /// payload. `clientVersion` is sent as client.version; `probe` sends `{probe: true}`, asking for a fresh

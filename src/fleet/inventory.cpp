@@ -373,6 +373,10 @@ Result<InventoryPtr> Inventory::parse(std::string_view text, const std::filesyst
                 return std::tie(a.runtime, a.version) < std::tie(b.runtime, b.version);
               });
   }
+  if (const auto* proxy = section("modelProxy")) {
+    inv->modelProxy_ = readModelProxySettings(
+        proxy->value, [&](std::string_view id) { return inv->findGateway(id) != nullptr; }, diagnostics);
+  }
   if (config::hasErrors(diagnostics)) return fail(failWith(path, std::move(diagnostics)).error());
   return InventoryPtr(std::move(inv));
 }

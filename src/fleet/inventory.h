@@ -18,6 +18,7 @@
 #include "config/diagnostic.h"
 #include "config/located_value.h"
 #include "fleet/inventory_schema.h"
+#include "fleet/model_proxy_settings.h"
 
 namespace talon::fleet {
 
@@ -168,6 +169,8 @@ class Inventory {
   const RuntimeVersion* findRuntimeVersion(std::string_view runtime, std::string_view version) const;
   /// Files read through `$include`, in the order read.
   const std::vector<std::filesystem::path>& includedFiles() const { return includedFiles_; }
+  /// The `modelProxy` section, when the inventory has one.
+  const std::optional<ModelProxySettings>& modelProxy() const { return modelProxy_; }
 
  private:
   Inventory() = default;
@@ -188,6 +191,7 @@ class Inventory {
   std::unordered_map<std::string, std::size_t> agentIndex_;
   std::unordered_map<std::string, std::size_t> accountIndex_;
   std::vector<std::filesystem::path> includedFiles_;
+  std::optional<ModelProxySettings> modelProxy_;
   /// Holds the layered-only copies of entries that mix own keys and layered keys (Layer::node).
   std::vector<std::unique_ptr<config::LocatedValue>> layerNodes_;
 };

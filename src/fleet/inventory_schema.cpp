@@ -42,6 +42,13 @@ FieldSpec integer(std::string name, std::string doc, std::int64_t lo, std::int64
   f.doc = std::move(doc);
   return f;
 }
+FieldSpec number(std::string name, std::string doc) {
+  FieldSpec f;
+  f.name = std::move(name);
+  f.type = FieldType::kNumber;
+  f.doc = std::move(doc);
+  return f;
+}
 FieldSpec boolean(std::string name, std::string doc) {
   FieldSpec f;
   f.name = std::move(name);
@@ -172,6 +179,34 @@ FieldSpec runtimeVersion() {
                  str("description", "Free text.")});
 }
 
+FieldSpec spendLimit() {
+  return object("", "",
+                {number("dailyUsd", "Spending limit per UTC day, USD."),
+                 number("monthlyUsd", "Spending limit per UTC calendar month, USD.")});
+}
+
+/// `modelProxy`: `talon fleet serve` (fleet/model_proxy_settings.h reads it).
+FieldSpec modelProxySchema() {
+  FieldSpec upstream =
+      object("", "",
+             {required(str("baseUrl", "The upstream's base URL (e.g. https://api.openai.com/v1).")),
+              str("api", "Wire API of the upstream.", {"openai-completions", "anthropic-messages"}),
+              required(secret("apiKey",
+                              "The real key, as a reference (\"${VAR}\" or an env SecretRef) read by fleet serve."))});
+  FieldSpec price = object("", "",
+                           {required(number("inputPerMTokUsd", "USD per million prompt tokens.")),
+                            required(number("outputPerMTokUsd", "USD per million completion tokens."))});
+  return object(
+      "modelProxy", "The model proxy (`talon fleet serve`): upstream keys stay with the control plane.",
+      {str("listen", "ADDR:PORT fleet serve listens on (default 127.0.0.1:18800)."),
+       str("url", "Base URL the gateways reach the proxy at (default http://<listen>)."),
+       integer("driftIntervalSeconds", "Seconds between fleet serve's drift checks (default 60).", 1, 86400),
+       strings("gateways", "Gateways whose renders use the proxy (\"*\": every gateway)."),
+       map("providers", "Upstream model providers by provider id (the part of a model ref before '/').", upstream),
+       object("limits", "Spending limits.", {map("gateways", "Per gateway id.", spendLimit())}),
+       map("pricing", "Prices by model ref \"provider/model\".", price, "<model>")});
+}
+
 std::vector<FieldSpec> buildInventory() {
   FieldSpec binding = object(
       "", "",
@@ -230,6 +265,7 @@ std::vector<FieldSpec> buildInventory() {
                      {map("versions", "Talon versions by version string.", runtimeVersion(), "<version>")}),
               object("openclaw", "OpenClaw runtime versions.",
                      {map("versions", "OpenClaw versions by version string.", runtimeVersion(), "<version>")})}),
+      modelProxySchema(),
       object("catalogs", "What the organisation knows about.",
              {map("integrations", "Integrations (channels and custom-only services).", catalogEntry(true)),
               map("skills", "Skills.", catalogEntry(false)),
@@ -287,6 +323,8 @@ std::string_view typeWord(FieldType t) {
       return "a string";
     case FieldType::kInteger:
       return "an integer";
+    case FieldType::kNumber:
+      return "a number";
     case FieldType::kBoolean:
       return "a boolean";
     case FieldType::kSecret:
@@ -336,6 +374,14 @@ void validateValue(const LocatedValue& v, const FieldSpec& spec, const std::stri
         report(out, DiagnosticCode::kValue, path, keyLocation,
                "must be between " + std::to_string(spec.minInt) + " and " + std::to_string(spec.maxInt));
       }
+      return;
+    case FieldType::kNumber:
+      if (v.kind != LocatedValue::Kind::kScalar || !v.scalar.is_number()) {
+        report(out, DiagnosticCode::kType, path, keyLocation,
+               "expected a number, got " + std::string(config::javaScriptTypeName(v)));
+        return;
+      }
+      if (!(v.scalar.to_number<double>() >= 0)) report(out, DiagnosticCode::kValue, path, keyLocation, "must be >= 0");
       return;
     case FieldType::kBoolean:
       if (v.kind != LocatedValue::Kind::kScalar || !v.scalar.is_bool()) {

@@ -30,6 +30,8 @@ inline constexpr unsigned kGatewayLayers = layerBit(LayerKind::kOrg) | layerBit(
 enum class FieldType : std::uint8_t {
   kString,
   kInteger,
+  /// A JSON number (integer or fraction), >= 0 (amounts such as USD limits and prices).
+  kNumber,
   kBoolean,
   /// A secret reference: a "${VAR}" string or an OpenClaw SecretRef object {source, provider, id}.
   /// A literal secret is refused: rendered configs carry references only.

@@ -70,18 +70,130 @@ json::object AgentPolicy::toJson() const {
   return o;
 }
 
+namespace {
+
+/// The effective policy object of an agent, with `tiers` defaulted.
+json::object effectivePolicyOf(const EffectiveFleet& fleet, std::size_t agentIndex) {
+  json::object effective;
+  if (const auto* p = getObject(fleet.agent(agentIndex), "policy")) effective = *p;
+  if (!effective.contains("tiers")) effective["tiers"] = kDefaultTiers;
+  return effective;
+}
+
+}  // namespace
+
+PolicyDecision decideForAgent(const EffectiveFleet& fleet, std::size_t agentIndex, const std::string& category,
+                              const std::string& item, const std::string& usedBy) {
+  const Inventory& inv = fleet.inventory();
+  const Agent& agent = inv.agents()[agentIndex];
+  const json::object& gatewayEff = fleet.gateway(fleet.gatewayIndexOf(agent));
+  const json::object effective = effectivePolicyOf(fleet, agentIndex);
+  const json::array& tiers = effective.at("tiers").as_array();
+  const std::string trustLevel(getString(gatewayEff, "trustLevel").value_or("standard"));
+  const std::vector<const Layer*> chain = fleet.agentChain(agent);
+  PolicyDecision d;
+  d.category = category;
+  d.item = item;
+  d.usedBy = usedBy;
+  std::string policyKey = category == "integration" ? "integrations"
+                          : category == "skill"     ? "skills"
+                          : category == "provider"  ? "providers"
+                                                    : "models";
+  // 1. The catalog.
+  const CatalogEntry* entry = nullptr;
+  bool catalogued = false;
+  if (category == "integration") {
+    auto it = inv.catalogs().integrations.find(item);
+    if (it != inv.catalogs().integrations.end()) entry = &it->second;
+  } else if (category == "skill") {
+    auto it = inv.catalogs().skills.find(item);
+    if (it != inv.catalogs().skills.end()) entry = &it->second;
+  } else if (category == "model") {
+    auto it = inv.catalogs().models.find(item);
+    if (it != inv.catalogs().models.end()) entry = &it->second;
+  } else {  // a provider is catalogued when one of its models is
+    auto it = inv.catalogs().models.lower_bound(item + "/");
+    catalogued = it != inv.catalogs().models.end() && it->first.starts_with(item + "/");
+    if (catalogued) d.location = it->second.location;
+  }
+  if (entry != nullptr) {
+    catalogued = true;
+    d.tier = entry->tier;
+    d.location = entry->location;
+    d.deprecated = entry->status == "deprecated";
+  }
+  auto deny = [&](std::string reason, config::SourceLocation where) {
+    d.allowed = false;
+    d.reason = std::move(reason);
+    d.location = std::move(where);
+  };
+  if (!catalogued) {
+    deny("not in catalogs." + std::string(category == "integration" ? "integrations"
+                                          : category == "skill"     ? "skills"
+                                                                    : "models"),
+         {});
+  } else if (entry != nullptr && entry->status == "blocked") {
+    deny("its catalog entry is blocked", entry->location);
+  }
+  // 2. Deny lists (any layer).
+  if (d.allowed) {
+    for (const Layer* layer : chain) {
+      if (const auto* list = layerList(*layer, policyKey, "deny")) {
+        const auto* hit = findItem(*list, item);
+        if (hit == nullptr) hit = findItem(*list, "*");
+        if (hit != nullptr) {
+          deny("denied by policy." + policyKey + ".deny of " + layer->label(), hit->location);
+          break;
+        }
+      }
+    }
+  }
+  // 3. Allow lists (every layer that sets one).
+  if (d.allowed && policyList(effective, policyKey, "allow") != nullptr &&
+      !listHas(policyList(effective, policyKey, "allow"), item) &&
+      !listHas(policyList(effective, policyKey, "allow"), "*")) {
+    for (const Layer* layer : chain) {
+      if (const auto* list = layerList(*layer, policyKey, "allow")) {
+        if (findItem(*list, item) == nullptr && findItem(*list, "*") == nullptr) {
+          deny("not in policy." + policyKey + ".allow of " + layer->label(), list->location);
+          break;
+        }
+      }
+    }
+    if (d.allowed) deny("not in the intersected policy." + policyKey + ".allow", {});
+  }
+  // 4. Tiers; 5. trust level.
+  if (d.allowed && !d.tier.empty() && !listHas(&tiers, d.tier)) {
+    std::string reason = "tier \"" + d.tier + "\" is not permitted";
+    config::SourceLocation where;
+    bool found = false;
+    for (const Layer* layer : chain) {
+      if (const auto* list = layerList(*layer, "tiers", "")) {
+        if (findItem(*list, d.tier) == nullptr) {
+          reason += " by policy.tiers of " + layer->label();
+          where = list->location;
+          found = true;
+          break;
+        }
+      }
+    }
+    if (!found) reason += " (policy.tiers defaults to [\"default\"])";
+    deny(reason, where);
+  }
+  if (d.allowed && d.tier == "high-trust" && trustLevel != "high") {
+    deny("a high-trust item needs the gateway's trustLevel \"high\" (it is \"" + trustLevel + "\")", d.location);
+  }
+  return d;
+}
+
 AgentPolicy evaluateAgentPolicy(const EffectiveFleet& fleet, std::size_t agentIndex) {
   const Inventory& inv = fleet.inventory();
   const Agent& agent = inv.agents()[agentIndex];
   const json::object& eff = fleet.agent(agentIndex);
-  const json::object& gatewayEff = fleet.gateway(fleet.gatewayIndexOf(agent));
   AgentPolicy out;
   out.agentId = agent.id;
   out.gatewayId = agent.gateway;
-  if (const auto* p = getObject(eff, "policy")) out.effective = *p;
-  if (!out.effective.contains("tiers")) out.effective["tiers"] = kDefaultTiers;
-  const json::array& tiers = out.effective["tiers"].as_array();
-  const std::string trustLevel(getString(gatewayEff, "trustLevel").value_or("standard"));
+  out.effective = effectivePolicyOf(fleet, agentIndex);
 
   // What the agent uses: (category, item, usedBy), without repeats.
   std::vector<std::tuple<std::string, std::string, std::string>> uses;
@@ -106,101 +218,8 @@ AgentPolicy evaluateAgentPolicy(const EffectiveFleet& fleet, std::size_t agentIn
     for (const auto& s : *integrations) use("integration", std::string(s.as_string()), "integrations");
   }
 
-  const std::vector<const Layer*> chain = fleet.agentChain(agent);
   for (auto& [category, item, usedBy] : uses) {
-    PolicyDecision d;
-    d.category = category;
-    d.item = item;
-    d.usedBy = usedBy;
-    std::string policyKey = category == "integration" ? "integrations"
-                            : category == "skill"     ? "skills"
-                            : category == "provider"  ? "providers"
-                                                      : "models";
-    // 1. The catalog.
-    const CatalogEntry* entry = nullptr;
-    bool catalogued = false;
-    if (category == "integration") {
-      auto it = inv.catalogs().integrations.find(item);
-      if (it != inv.catalogs().integrations.end()) entry = &it->second;
-    } else if (category == "skill") {
-      auto it = inv.catalogs().skills.find(item);
-      if (it != inv.catalogs().skills.end()) entry = &it->second;
-    } else if (category == "model") {
-      auto it = inv.catalogs().models.find(item);
-      if (it != inv.catalogs().models.end()) entry = &it->second;
-    } else {  // a provider is catalogued when one of its models is
-      auto it = inv.catalogs().models.lower_bound(item + "/");
-      catalogued = it != inv.catalogs().models.end() && it->first.starts_with(item + "/");
-      if (catalogued) d.location = it->second.location;
-    }
-    if (entry != nullptr) {
-      catalogued = true;
-      d.tier = entry->tier;
-      d.location = entry->location;
-      d.deprecated = entry->status == "deprecated";
-    }
-    auto deny = [&](std::string reason, config::SourceLocation where) {
-      d.allowed = false;
-      d.reason = std::move(reason);
-      d.location = std::move(where);
-    };
-    if (!catalogued) {
-      deny("not in catalogs." + std::string(category == "integration" ? "integrations"
-                                            : category == "skill"     ? "skills"
-                                                                      : "models"),
-           {});
-    } else if (entry != nullptr && entry->status == "blocked") {
-      deny("its catalog entry is blocked", entry->location);
-    }
-    // 2. Deny lists (any layer).
-    if (d.allowed) {
-      for (const Layer* layer : chain) {
-        if (const auto* list = layerList(*layer, policyKey, "deny")) {
-          const auto* hit = findItem(*list, item);
-          if (hit == nullptr) hit = findItem(*list, "*");
-          if (hit != nullptr) {
-            deny("denied by policy." + policyKey + ".deny of " + layer->label(), hit->location);
-            break;
-          }
-        }
-      }
-    }
-    // 3. Allow lists (every layer that sets one).
-    if (d.allowed && policyList(out.effective, policyKey, "allow") != nullptr &&
-        !listHas(policyList(out.effective, policyKey, "allow"), item) &&
-        !listHas(policyList(out.effective, policyKey, "allow"), "*")) {
-      for (const Layer* layer : chain) {
-        if (const auto* list = layerList(*layer, policyKey, "allow")) {
-          if (findItem(*list, item) == nullptr && findItem(*list, "*") == nullptr) {
-            deny("not in policy." + policyKey + ".allow of " + layer->label(), list->location);
-            break;
-          }
-        }
-      }
-      if (d.allowed) deny("not in the intersected policy." + policyKey + ".allow", {});
-    }
-    // 4. Tiers; 5. trust level.
-    if (d.allowed && !d.tier.empty() && !listHas(&tiers, d.tier)) {
-      std::string reason = "tier \"" + d.tier + "\" is not permitted";
-      config::SourceLocation where;
-      bool found = false;
-      for (const Layer* layer : chain) {
-        if (const auto* list = layerList(*layer, "tiers", "")) {
-          if (findItem(*list, d.tier) == nullptr) {
-            reason += " by policy.tiers of " + layer->label();
-            where = list->location;
-            found = true;
-            break;
-          }
-        }
-      }
-      if (!found) reason += " (policy.tiers defaults to [\"default\"])";
-      deny(reason, where);
-    }
-    if (d.allowed && d.tier == "high-trust" && trustLevel != "high") {
-      deny("a high-trust item needs the gateway's trustLevel \"high\" (it is \"" + trustLevel + "\")", d.location);
-    }
-    out.decisions.push_back(std::move(d));
+    out.decisions.push_back(decideForAgent(fleet, agentIndex, category, item, usedBy));
   }
   return out;
 }

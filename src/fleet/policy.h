@@ -51,6 +51,12 @@ struct AgentPolicy {
   json::object toJson() const;
 };
 
+/// The decision for one item (`category` "integration" | "skill" | "provider" | "model") for
+/// inventory().agents()[agentIndex], by the rules above; `usedBy` is copied into the decision. The model
+/// proxy asks it about the model of each request (fleet/model_proxy.h).
+PolicyDecision decideForAgent(const EffectiveFleet& fleet, std::size_t agentIndex, const std::string& category,
+                              const std::string& item, const std::string& usedBy);
+
 /// The policy and decisions of inventory().agents()[agentIndex].
 AgentPolicy evaluateAgentPolicy(const EffectiveFleet& fleet, std::size_t agentIndex);
 

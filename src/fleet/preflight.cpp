@@ -385,6 +385,34 @@ void checkPolicy(const EffectiveFleet& fleet, Collector& out) {
   }
 }
 
+/// Agents of gateways that use the model proxy (docs/fleet.md "Model proxy"): a model whose provider the
+/// proxy does not serve bypasses it; under a spending limit, a model without a price is always refused.
+void checkModelProxy(const EffectiveFleet& fleet, Collector& out) {
+  const Inventory& inv = fleet.inventory();
+  const auto& proxy = inv.modelProxy();
+  if (!proxy) return;
+  for (std::size_t i = 0; i < inv.agents().size(); ++i) {
+    const Agent& agent = inv.agents()[i];
+    if (!proxy->usedBy(agent.gateway)) continue;
+    auto model = getString(fleet.agent(i), "model");
+    if (!model) continue;
+    std::string ref(*model);
+    std::string provider = ref.substr(0, ref.find('/'));
+    std::vector<std::string> objects{ag(agent.id), gw(agent.gateway), "model:" + ref};
+    if (proxy->providers.find(provider) == proxy->providers.end()) {
+      out.add("FLEET-PROXY-NO-PROVIDER", FindingSeverity::kWarning, std::move(objects),
+              "agent " + agent.id + " of proxied gateway " + agent.gateway + " uses " + ref + ", whose provider \"" +
+                  provider + "\" is not in modelProxy.providers: its calls bypass the proxy",
+              "add modelProxy.providers." + provider + ", or give the agent a model the proxy serves", proxy->location);
+    } else if (proxy->gatewayLimits.count(agent.gateway) != 0 && proxy->pricing.find(ref) == proxy->pricing.end()) {
+      out.add("FLEET-PROXY-UNPRICED", FindingSeverity::kError, std::move(objects),
+              "gateway " + agent.gateway + " has a spending limit and agent " + agent.id + " uses " + ref +
+                  ", which has no price: the proxy would refuse every call (403 model_not_priced)",
+              "add modelProxy.pricing.\"" + ref + "\"", proxy->gatewayLimits.find(agent.gateway)->second.location);
+    }
+  }
+}
+
 void checkTalonRenders(const EffectiveFleet& fleet, const std::vector<RenderedGateway>& renders, Collector& out) {
   for (std::size_t i = 0; i < renders.size(); ++i) {
     const RenderedGateway& r = renders[i];
@@ -466,6 +494,7 @@ PreflightReport runPreflight(const EffectiveFleet& fleet, const std::vector<Rend
   checkRouting(fleet, out);
   checkExposure(fleet, out);
   checkPolicy(fleet, out);
+  checkModelProxy(fleet, out);
   if (options.validateTalonRenders) checkTalonRenders(fleet, renders, out);
   PreflightReport report;
   report.findings = std::move(out.findings);

@@ -1,6 +1,8 @@
 #include "fleet/render.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "base/file_io.h"
 
@@ -91,6 +93,39 @@ std::vector<RenderedBinding> gatewayBindings(const EffectiveFleet& fleet, std::s
   return out;
 }
 
+namespace {
+
+/// models.providers for a gateway that uses the model proxy (docs/fleet.md "Model proxy"): each provider
+/// of its agents' model refs that the proxy serves, pointed at the proxy with the gateway's virtual key as
+/// a reference — never the real key.
+json::object proxiedProviders(const EffectiveFleet& fleet, std::size_t gatewayIndex) {
+  json::object providers;
+  const auto& proxy = fleet.inventory().modelProxy();
+  const std::string& gatewayId = fleet.inventory().gateways()[gatewayIndex].id;
+  if (!proxy || !proxy->usedBy(gatewayId)) return providers;
+  std::map<std::string, std::set<std::string>> models;
+  for (std::size_t i : fleet.agentsOf(gatewayIndex)) {
+    auto ref = getString(fleet.agent(i), "model");
+    if (!ref) continue;
+    std::size_t slash = ref->find('/');
+    if (slash == std::string_view::npos) continue;
+    std::string provider(ref->substr(0, slash));
+    if (proxy->providers.find(provider) == proxy->providers.end()) continue;
+    models[provider].insert(std::string(ref->substr(slash + 1)));
+  }
+  for (const auto& [id, ids] : models) {
+    json::array list;
+    for (const auto& m : ids) list.push_back(json::object{{"id", m}, {"name", m}});
+    providers[id] = json::object{{"baseUrl", proxy->baseUrl() + "/providers/" + id},
+                                 {"api", proxy->providers.find(id)->second.api},
+                                 {"apiKey", "${" + proxyKeyVariable(gatewayId) + "}"},
+                                 {"models", std::move(list)}};
+  }
+  return providers;
+}
+
+}  // namespace
+
 RenderedGateway renderGateway(const EffectiveFleet& fleet, std::size_t gatewayIndex) {
   const Inventory& inv = fleet.inventory();
   const Gateway& gw = inv.gateways()[gatewayIndex];
@@ -137,6 +172,8 @@ RenderedGateway renderGateway(const EffectiveFleet& fleet, std::size_t gatewayIn
     out.config["agents"] = std::move(agents);
   }
   if (!channels.empty()) out.config["channels"] = std::move(channels);
+  if (auto providers = proxiedProviders(fleet, gatewayIndex); !providers.empty())
+    out.config["models"] = json::object{{"providers", std::move(providers)}};
 
   json::array bindings;
   for (const auto& b : gatewayBindings(fleet, gatewayIndex)) {

@@ -52,7 +52,8 @@ struct RenderedGateway {
   std::string text;
 };
 
-/// Renders one gateway.
+/// Renders one gateway. A gateway in modelProxy.gateways gets models.providers entries pointed at the
+/// model proxy with its virtual key as a "${TALON_FLEET_PROXY_KEY_<ID>}" reference (docs/fleet.md "Render").
 RenderedGateway renderGateway(const EffectiveFleet& fleet, std::size_t gatewayIndex);
 /// Renders every gateway, in gateway id order.
 std::vector<RenderedGateway> renderFleet(const EffectiveFleet& fleet);

@@ -3,21 +3,26 @@
 // a real `talon gateway run` process started detached by the fleet; the test checks the git gate, the
 // secret-variable gate, readiness, status (with the protocol health call), a one-key change (plan shows
 // only it; apply restarts only that gateway), drift, the audit chain and stop. One OpenClaw-runtime
-// gateway too, when OpenClaw is installed (tools/install-openclaw; skipped otherwise).
+// gateway too, when OpenClaw is installed (tools/install-openclaw; skipped otherwise). `talon fleet drift`
+// against the running gateways, and `talon fleet serve`: a gateway's chat turn through the model proxy to a
+// mock OpenAI upstream that only takes the real key, with virtual keys, limits, revocation and usage.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
 
+#include "base/ids.h"
 #include "base/json.h"
 #include "child_process.h"
 #include "e2e_support.h"
+#include "net/ws_client.h"
 
 namespace talon::test {
 namespace {
@@ -67,23 +72,26 @@ class FleetApplyE2E : public ::testing::Test {
     return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0;
   }
 
-  void writeInventory() {
+  /// The inventory of the gateways in ports_; `topLevel` is added to the root object and
+  /// `gatewayKeys[id]` to that gateway's entry (both JSON5 members ending in ",").
+  void writeInventory(const std::string& topLevel = "", const std::map<std::string, std::string>& gatewayKeys = {}) {
     std::string gateways;
     for (const auto& [id, port] : ports_) {
+      auto extra = gatewayKeys.find(id);
       gateways += "    \"" + id + "\": { port: " + std::to_string(port) + ", stateDir: \"" +
-                  (dir_ / id / "state").string() + "\", workspaceRoot: \"" + (dir_ / id / "ws").string() + "\" },\n";
+                  (dir_ / id / "state").string() + "\", workspaceRoot: \"" + (dir_ / id / "ws").string() + "\", " +
+                  (extra != gatewayKeys.end() ? extra->second : "") + " },\n";
     }
     writeText(repo_ / "fleet.json5",
               "{\n  organisation: { id: \"org-e2e\", slug: \"e2e\", displayName: \"E2E\" },\n"
               "  defaults: { runtime: \"talon\", provider: \"process\", auth: { mode: \"token\", token: "
               "\"${FLEET_E2E_TOKEN}\" } },\n  gateways: {\n" +
-                  gateways + "  },\n}\n");
+                  gateways + "  },\n" + topLevel + "\n}\n");
   }
 
-  CliResult talon(std::vector<std::string> args, bool withToken = true) {
+  CliResult talon(std::vector<std::string> args, bool withToken = true, std::map<std::string, std::string> env = {}) {
     args.push_back("--inventory");
     args.push_back((repo_ / "fleet.json5").string());
-    std::map<std::string, std::string> env;
     if (withToken) env["FLEET_E2E_TOKEN"] = "fleet-e2e-canary-token";
     return runTalon(dir_, args, env);
   }
@@ -234,6 +242,245 @@ TEST_F(FleetApplyE2E, AppliesPlansRestartsOnlyWhatChangedAndStops) {
   }
 }
 
+json::object fleetDriftOf(const json::object& report, const std::string& gateway) {
+  for (const auto& g : report.at("gateways").as_array()) {
+    if (g.at("gateway") == gateway.c_str()) return g.as_object();
+  }
+  ADD_FAILURE() << "no drift for " << gateway << " in " << toJson(report);
+  return {};
+}
+
+TEST_F(FleetApplyE2E, DriftReadsTheRunningConfigAndVersionThroughTheProtocol) {
+  // gw-a is deployed at a catalogued version whose binary is this talon, which reports its own version.
+  writeInventory(
+      std::string("  runtimes: { talon: { versions: { \"9.9.9-e2e\": { binary: \"") + TALON_BINARY + "\" } } } },",
+      {{"gw-a", "version: \"9.9.9-e2e\","}});
+
+  auto before = talon({"fleet", "drift", "--json"});
+  EXPECT_EQ(before.status, 0) << before.out << before.err;
+  EXPECT_EQ(fleetDriftOf(jsonObjectOf(before.out), "gw-b").at("state"), "not-applied");
+
+  auto applied = talon({"fleet", "apply", "--allow-dirty", "--json"});
+  ASSERT_EQ(applied.status, 0) << applied.out << applied.err;
+
+  auto first = talon({"fleet", "drift", "--json"});
+  EXPECT_EQ(first.status, 1) << "gw-a runs another version: " << first.out << first.err;
+  json::object report = jsonObjectOf(first.out);
+  json::object a = fleetDriftOf(report, "gw-a");
+  EXPECT_EQ(a.at("state"), "drifted") << toJson(a);
+  EXPECT_EQ(toJson(a.at("drifted")), R"(["version"])") << toJson(a);
+  EXPECT_EQ(a.at("appliedVersion"), "9.9.9-e2e");
+  EXPECT_NE(a.at("runningVersion"), "9.9.9-e2e");
+  for (const char* id : {"gw-b", "gw-c"}) {
+    json::object g = fleetDriftOf(report, id);
+    EXPECT_EQ(g.at("state"), "in-sync") << toJson(g);
+    EXPECT_EQ(g.at("appliedRevision"), 1);
+    // The hash the gateway reports it runs is the one the fleet computes from the applied render.
+    EXPECT_EQ(g.at("runningHash"), g.at("expectedHash")) << toJson(g);
+    EXPECT_FALSE(g.at("runningVersion").as_string().empty());
+  }
+
+  // gw-c's config is edited behind the fleet's back: its file, and once reloaded what it runs, differ.
+  fs::path configC = dir_ / "gw-c" / "state" / "openclaw.json";
+  json::object edited = jsonObjectOf(readText(configC));
+  edited["bindings"] = json::array{};
+  writeText(configC, toJson(edited));
+  // gw-b is stopped: its drift cannot be read.
+  auto stopped = talon({"fleet", "stop", "--gateway", "gw-b"});
+  ASSERT_EQ(stopped.status, 0) << stopped.err;
+
+  json::object c;
+  CliResult later;
+  EXPECT_TRUE(pollUntil(
+      [&] {
+        later = talon({"fleet", "drift", "--json"});
+        c = fleetDriftOf(jsonObjectOf(later.out), "gw-c");
+        return c.at("state") == "drifted";
+      },
+      std::chrono::seconds(20)))
+      << later.out << later.err;
+  EXPECT_EQ(later.status, 1);
+  EXPECT_EQ(toJson(c.at("drifted")), R"(["hash"])") << toJson(c);
+  EXPECT_NE(c.at("fileHash"), c.at("expectedHash"));
+  json::object b = fleetDriftOf(jsonObjectOf(later.out), "gw-b");
+  EXPECT_EQ(b.at("state"), "unreachable") << toJson(b);
+  EXPECT_FALSE(b.at("detail").as_string().empty());
+
+  auto text = talon({"fleet", "drift", "--gateway", "gw-b"});
+  EXPECT_EQ(text.status, 5) << "only an unreachable gateway: " << text.out << text.err;
+  EXPECT_NE(text.out.find("unreachable"), std::string::npos) << text.out;
+}
+
+/// POST a chat completion to the model proxy as gateway `key`.
+net::SimpleHttpResponse fleetProxyPost(int proxyPort, const std::string& key, const std::string& body) {
+  auto r = net::httpRequest(
+      "POST", "http://127.0.0.1:" + std::to_string(proxyPort) + "/providers/mock/chat/completions",
+      {{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}}, body, std::chrono::seconds(15));
+  EXPECT_TRUE(r) << r.error().message;
+  return r ? *r : net::SimpleHttpResponse{};
+}
+
+TEST_F(FleetApplyE2E, ServeProxiesAGatewaysModelCallsWithItsVirtualKey) {
+  const std::string realKey = "sk-fleet-e2e-REAL-canary-7f3a91";
+  // The upstream: OpenAI's wire format, answering only the real key, logging each request's headers.
+  writeText(
+      dir_ / "mock-script.json",
+      R"({"apiKey":")" + realKey +
+          R"(","rules":[{"reply":{"text":"proxied ok","usage":{"prompt_tokens":1000,"completion_tokens":500}}}]})");
+  ChildProcess mock({TALON_MOCK_MODEL_BINARY, "--port", "0", "--port-file", (dir_ / "mock.port").string(), "--script",
+                     (dir_ / "mock-script.json").string(), "--log", (dir_ / "mock.log").string()},
+                    {}, (dir_ / "mock.out").string());
+  int mockPort = waitForPortFile((dir_ / "mock.port").string(), std::chrono::seconds(10));
+  ASSERT_GT(mockPort, 0) << mock.log();
+  int proxyPort = freeLoopbackPort();
+  // Each request costs 1000 * 1 + 500 * 2 = 2000 USD per million tokens: 0.002 USD; the limit allows two.
+  writeInventory(R"(
+  catalogs: { models: { "mock/mock-model": {}, "mock/other-model": { status: "blocked" } } },
+  agents: { helper: { gateway: "gw-a", kind: "use-case", model: "mock/mock-model" } },
+  modelProxy: {
+    listen: "127.0.0.1:)" +
+                 std::to_string(proxyPort) +
+                 R"(",
+    driftIntervalSeconds: 1,
+    gateways: ["gw-a"],
+    providers: { mock: { baseUrl: "http://127.0.0.1:)" +
+                 std::to_string(mockPort) + R"(/v1", apiKey: "${FLEET_E2E_UPSTREAM_KEY}" } },
+    limits: { gateways: { "gw-a": { dailyUsd: 0.003 } } },
+    pricing: { "mock/mock-model": { inputPerMTokUsd: 1, outputPerMTokUsd: 2 } },
+  },)");
+
+  // The virtual key: printed once, given to the gateway through its environment.
+  auto issued = talon({"fleet", "keys", "issue", "gw-a", "--json"});
+  ASSERT_EQ(issued.status, 0) << issued.out << issued.err;
+  json::object issuedJson = jsonObjectOf(issued.out);
+  const std::string virtualKey(issuedJson.at("key").as_string());
+  EXPECT_EQ(issuedJson.at("variable"), "TALON_FLEET_PROXY_KEY_GW_A");
+  auto applied =
+      talon({"fleet", "apply", "--allow-dirty", "--json"}, true, {{"TALON_FLEET_PROXY_KEY_GW_A", virtualKey}});
+  ASSERT_EQ(applied.status, 0) << applied.out << applied.err;
+
+  ChildProcess serve({TALON_BINARY, "fleet", "serve", "--inventory", (repo_ / "fleet.json5").string()},
+                     {{"FLEET_E2E_TOKEN", "fleet-e2e-canary-token"}, {"FLEET_E2E_UPSTREAM_KEY", realKey}},
+                     (dir_ / "serve.log").string());
+  std::string health;
+  ASSERT_TRUE(pollUntil(
+      [&] {
+        auto r = net::httpRequest("GET", "http://127.0.0.1:" + std::to_string(proxyPort) + "/fleet/health", {}, "",
+                                  std::chrono::seconds(2));
+        health = r ? r->body : "";
+        return r && r->status == 200 && health.find("in-sync") != std::string::npos;
+      },
+      std::chrono::seconds(20)))
+      << health << serve.log();
+
+  // A stream straight through the proxy: passed through as SSE, usage asked for and read.
+  auto streamed = fleetProxyPost(proxyPort, virtualKey,
+                                 R"({"model":"mock-model","stream":true,"messages":[{"role":"user","content":"hi"}]})");
+  EXPECT_EQ(streamed.status, 200) << streamed.body;
+  EXPECT_NE(streamed.body.find("data: [DONE]"), std::string::npos) << streamed.body;
+  EXPECT_NE(streamed.body.find("\"prompt_tokens\":1000"), std::string::npos) << streamed.body;
+
+  // A chat turn on gw-a reaches the upstream through the proxy, with the real key.
+  auto client = ProtocolClient::connect(ports_["gw-a"], "fleet-e2e-canary-token");
+  ASSERT_TRUE(client);
+  std::string runId = newUuid();
+  auto sent = client->request("chat.send",
+                              json::object{{"sessionKey", "main"}, {"message", "hello"}, {"idempotencyKey", runId}});
+  ASSERT_TRUE(sent && getBool(*sent, "ok").value_or(false)) << (sent ? toJson(*sent) : "no response");
+  auto final = client->waitTerminal(runId, nullptr, std::chrono::seconds(30));
+  ASSERT_TRUE(final) << readText(dir_ / "mock.log");
+  EXPECT_EQ(finalText(*final), "proxied ok") << toJson(*final);
+  std::string upstreamLog = readText(dir_ / "mock.log");
+  EXPECT_NE(upstreamLog.find("\"authorization\":\"Bearer " + realKey + "\""), std::string::npos) << upstreamLog;
+  EXPECT_EQ(upstreamLog.find(virtualKey), std::string::npos) << "the virtual key stops at the proxy";
+  EXPECT_EQ(upstreamLog.find("\"authorization\":\"Bearer tfk_"), std::string::npos);
+  // Both calls streamed with usage asked for: the direct one because the proxy added it, the turn's too.
+  std::size_t streamedCalls = 0;
+  for (std::size_t at = upstreamLog.find("\"include_usage\":true"); at != std::string::npos;
+       at = upstreamLog.find("\"include_usage\":true", at + 1))
+    ++streamedCalls;
+  EXPECT_EQ(streamedCalls, 2u) << upstreamLog;
+
+  // The real key is nowhere Talon wrote: renders, deployed configs, revisions, the ledger, logs, CLI output.
+  auto rendered = talon({"fleet", "render", "--out", (dir_ / "rendered").string()});
+  ASSERT_EQ(rendered.status, 0) << rendered.err;
+  EXPECT_NE(readText(dir_ / "rendered" / "gw-a" / "openclaw.json").find("${TALON_FLEET_PROXY_KEY_GW_A}"),
+            std::string::npos);
+  std::size_t scanned = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
+    if (!entry.is_regular_file()) continue;
+    std::string name = entry.path().filename().string();
+    if (name == "mock-script.json" || name == "mock.log") continue;  // the upstream's own script and log
+    std::string text = readText(entry.path());
+    EXPECT_EQ(text.find(realKey), std::string::npos) << entry.path();
+    if (entry.path().string().find(".talon-fleet") != std::string::npos)
+      EXPECT_EQ(text.find(virtualKey), std::string::npos) << "the ledger keeps hashes only: " << entry.path();
+    ++scanned;
+  }
+  EXPECT_GT(scanned, 10u);
+
+  // Usage per gateway and model: the stream and the turn.
+  auto usage = talon({"fleet", "usage", "--json"});
+  ASSERT_EQ(usage.status, 0) << usage.err;
+  json::object u = jsonObjectOf(usage.out);
+  ASSERT_EQ(u.at("usage").as_array().size(), 1u) << usage.out;
+  const auto& row = u.at("usage").as_array()[0];
+  EXPECT_EQ(row.at("gateway"), "gw-a");
+  EXPECT_EQ(row.at("model"), "mock/mock-model");
+  EXPECT_EQ(row.at("requests"), 2) << usage.out;
+  EXPECT_EQ(row.at("promptTokens"), 2000) << usage.out;
+  EXPECT_NEAR(row.at("costUsd").to_number<double>(), 0.004, 1e-9);
+
+  // The limit is spent: 429 in OpenAI's format. A model policy denies: 403.
+  const std::string body = R"({"model":"mock-model","messages":[{"role":"user","content":"again"}]})";
+  auto limited = fleetProxyPost(proxyPort, virtualKey, body);
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_NE(limited.body.find("\"code\":\"insufficient_quota\""), std::string::npos) << limited.body;
+  auto denied = fleetProxyPost(proxyPort, virtualKey, R"({"model":"other-model","messages":[]})");
+  EXPECT_EQ(denied.status, 403) << denied.body;
+  EXPECT_NE(denied.body.find("model_not_allowed"), std::string::npos) << denied.body;
+
+  // Revoked: 401 at once, without touching the real key.
+  auto revoked = talon({"fleet", "keys", "revoke", "gw-a", "--json"});
+  ASSERT_EQ(revoked.status, 0) << revoked.err;
+  auto refused = fleetProxyPost(proxyPort, virtualKey, body);
+  EXPECT_EQ(refused.status, 401) << refused.body;
+  EXPECT_NE(refused.body.find("\"code\":\"invalid_api_key\""), std::string::npos) << refused.body;
+  EXPECT_EQ(fleetProxyPost(proxyPort, "tfk_not-a-key", body).status, 401);
+  auto keys = talon({"fleet", "keys", "list", "--json"});
+  ASSERT_EQ(keys.status, 0) << keys.err;
+  auto keyList = parseJson(keys.out);
+  ASSERT_TRUE(keyList && keyList->is_array() && keyList->as_array().size() == 1u) << keys.out;
+  EXPECT_EQ(keyList->as_array()[0].at("active"), false) << keys.out;
+  EXPECT_EQ(keys.out.find(virtualKey), std::string::npos);
+
+  // Drift while serving: gw-b's config is edited; serve raises a health record, a stderr line and an audit record.
+  fs::path configB = dir_ / "gw-b" / "state" / "openclaw.json";
+  json::object edited = jsonObjectOf(readText(configB));
+  edited["bindings"] = json::array{};
+  writeText(configB, toJson(edited));
+  EXPECT_TRUE(pollUntil(
+      [&] {
+        auto r = net::httpRequest("GET", "http://127.0.0.1:" + std::to_string(proxyPort) + "/fleet/health", {}, "",
+                                  std::chrono::seconds(2));
+        health = r ? r->body : "";
+        return health.find("\"status\":\"drifted\"") != std::string::npos;
+      },
+      std::chrono::seconds(20)))
+      << health;
+  EXPECT_TRUE(pollUntil([&] { return serve.log().find("gateway gw-b drifted (hash)") != std::string::npos; },
+                        std::chrono::seconds(5)))
+      << serve.log();
+  EXPECT_NE(readText(repo_ / ".talon-fleet" / "proxy" / "health.json").find("drifted"), std::string::npos);
+  auto audit = runTalon(dir_, {"audit", "list", "--json"}, {{"TALON_STATE_DIR", (repo_ / ".talon-fleet").string()}});
+  EXPECT_NE(audit.out.find("fleet.drift"), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("fleet.keys.revoke"), std::string::npos) << audit.out;
+
+  auto exited = serve.stop(SIGTERM);
+  ASSERT_TRUE(exited);
+  EXPECT_TRUE(WIFEXITED(*exited) && WEXITSTATUS(*exited) == 0) << serve.log();
+}
+
 /// `talon args...` with a longer wait than runTalon's (an OpenClaw gateway takes 10-30 s to start here);
 /// stdout and stderr together in `log`.
 CliResult fleetApplySlowTalon(const fs::path& dir, const std::vector<std::string>& args,
@@ -283,6 +530,13 @@ TEST_F(FleetApplyE2E, RunsAnOpenClawRuntimeGatewayWhenOpenClawIsInstalled) {
   EXPECT_EQ(oc.at("drift"), "in-sync");
   // The config OpenClaw read is the render, with the token as a reference.
   EXPECT_NE(readText(dir_ / "oc" / "state" / "openclaw.json").find("${FLEET_E2E_TOKEN}"), std::string::npos);
+  // Drift through OpenClaw's own config.get: what it runs is its file, and its file is the render.
+  auto drift = runTalon(dir_, {"fleet", "drift", "--json", "--inventory", inventory}, env);
+  EXPECT_EQ(drift.status, 0) << drift.out << drift.err;
+  json::object d = jsonObjectOf(drift.out).at("gateways").as_array()[0].as_object();
+  EXPECT_EQ(d.at("state"), "in-sync") << drift.out;
+  EXPECT_EQ(d.at("runningHash"), d.at("fileHash")) << drift.out;
+  EXPECT_FALSE(d.at("runningVersion").as_string().empty()) << drift.out;
   auto stopped = fleetApplySlowTalon(dir_, {"fleet", "stop", "--inventory", inventory}, env);
   EXPECT_EQ(stopped.status, 0) << stopped.out;
   auto after = runTalon(dir_, {"fleet", "status", "--json", "--inventory", inventory}, env);

@@ -1,0 +1,493 @@
+// The model proxy's parts without sockets: the modelProxy section (schema, file:line errors), the render
+// of a proxied gateway (virtual-key reference, never the real key), model policy, spending arithmetic,
+// usage parsing (a completion body and an SSE stream cut anywhere), the ledger (hash-only keys, rotation,
+// revocation, usage sums) and drift transitions. The proxy over real sockets is in
+// tests/e2e/fleet_apply_e2e_test.cpp.
+#include "fleet/model_proxy.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <mutex>
+#include <thread>
+
+#include "base/file_io.h"
+#include "fleet/drift.h"
+#include "fleet/fleet_test_util.h"
+#include "fleet/preflight.h"
+#include "fleet/proxy_accounting.h"
+#include "fleet/proxy_ledger.h"
+#include "fleet/render.h"
+#include "net/server.h"
+#include "net/ws_client.h"
+
+namespace talon::fleet {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::inventoryText;
+using testing::TempDir;
+
+const char* const kProxyInventory = R"(
+  catalogs: { models: { "up/small": {}, "up/big": { tier: "high-cost" }, "other/x": {} } },
+  gateways: {
+    a: { runtime: "talon", port: 19001, stateDir: "/tmp/pa", workspaceRoot: "/tmp/pa-ws" },
+    b: { runtime: "talon", port: 19002, stateDir: "/tmp/pb", workspaceRoot: "/tmp/pb-ws" },
+    empty: { runtime: "talon", port: 19003, stateDir: "/tmp/pe", workspaceRoot: "/tmp/pe-ws" },
+  },
+  agents: {
+    helper: { gateway: "a", kind: "use-case", model: "up/small" },
+    other: { gateway: "b", kind: "use-case", model: "other/x" },
+  },
+  modelProxy: {
+    listen: "127.0.0.1:18999",
+    driftIntervalSeconds: 5,
+    gateways: ["a", "empty"],
+    providers: { up: { baseUrl: "https://upstream.example/v1/", apiKey: "${UP_REAL_KEY}" } },
+    limits: { gateways: { a: { dailyUsd: 1.5, monthlyUsd: 20 } } },
+    pricing: { "up/small": { inputPerMTokUsd: 0.5, outputPerMTokUsd: 1.25 } },
+  },
+)";
+
+EffectiveFleet proxyFleet(const std::string& text = kProxyInventory) {
+  auto inv = Inventory::parse(inventoryText(text), "/org/fleet.json5");
+  EXPECT_TRUE(inv) << inv.error().message;
+  return EffectiveFleet::resolve(*inv);
+}
+
+TEST(ModelProxySettingsTest, TheSectionIsReadWithItsDefaults) {
+  EffectiveFleet fleet = proxyFleet();
+  const auto& p = fleet.inventory().modelProxy();
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->listen, "127.0.0.1:18999");
+  EXPECT_EQ(p->baseUrl(), "http://127.0.0.1:18999");
+  EXPECT_EQ(p->driftIntervalSeconds, 5);
+  EXPECT_TRUE(p->usedBy("a"));
+  EXPECT_FALSE(p->usedBy("b"));
+  EXPECT_EQ(p->providers.at("up").baseUrl, "https://upstream.example/v1");
+  EXPECT_EQ(p->providers.at("up").apiKeyVariable, "UP_REAL_KEY");
+  EXPECT_EQ(p->gatewayLimits.at("a").dailyUsd, 1.5);
+  EXPECT_EQ(p->pricing.at("up/small").outputPerMTokUsd, 1.25);
+  EXPECT_FALSE(proxyFleet("").inventory().modelProxy());
+}
+
+TEST(ModelProxySettingsTest, BadValuesAreErrorsWithFileAndLine) {
+  // What the schema refuses: a literal key, a negative amount, an unknown key.
+  auto typed = Inventory::parse(inventoryText(R"(
+  modelProxy: {
+    providers: { up: { baseUrl: "https://x", apiKey: "sk-literal" } },
+    limits: { gateways: { a: { dailyUsd: -1 } } },
+    surprise: true,
+  },
+)"),
+                                "/org/fleet.json5");
+  ASSERT_FALSE(typed);
+  EXPECT_THAT(typed.error().message, HasSubstr("fleet.json5:5:46: modelProxy.providers.up.apiKey: expected a secret"));
+  EXPECT_THAT(typed.error().message, HasSubstr("modelProxy.limits.gateways.a.dailyUsd: must be >= 0"));
+  EXPECT_THAT(typed.error().message, HasSubstr("modelProxy.surprise: unknown key"));
+
+  // What the section's reader refuses.
+  auto inv = Inventory::parse(inventoryText(R"(
+  gateways: { a: { port: 19001, stateDir: "/tmp/pa", workspaceRoot: "/tmp/pa-ws" } },
+  modelProxy: {
+    listen: "localhost",
+    gateways: ["nope"],
+    providers: { up: { baseUrl: "ftp://x", apiKey: { source: "file", provider: "f", id: "/k" } } },
+    limits: { gateways: { ghost: { dailyUsd: 1 } } },
+    pricing: { small: { inputPerMTokUsd: 1, outputPerMTokUsd: 1 } },
+  },
+)"),
+                              "/org/fleet.json5");
+  ASSERT_FALSE(inv);
+  const std::string& m = inv.error().message;
+  EXPECT_THAT(m, HasSubstr("fleet.json5:6:13: modelProxy.listen: \"localhost\" is not ADDR:PORT"));
+  EXPECT_THAT(m, HasSubstr("modelProxy.gateways[0]: unknown gateway \"nope\""));
+  EXPECT_THAT(m, HasSubstr("modelProxy.providers.up.baseUrl: \"ftp://x\" is not an http(s) URL"));
+  EXPECT_THAT(m, HasSubstr("modelProxy.providers.up.apiKey: fleet serve reads the real key from its environment"));
+  EXPECT_THAT(m, HasSubstr("modelProxy.limits.gateways.ghost: unknown gateway"));
+  EXPECT_THAT(m, HasSubstr("modelProxy.pricing.small: \"small\" is not a model ref"));
+}
+
+TEST(ModelProxyRenderTest, AProxiedGatewayPointsAtTheProxyWithItsVirtualKeyReference) {
+  EffectiveFleet fleet = proxyFleet();
+  auto renders = renderFleet(fleet);
+  const RenderedGateway& a = renders[0];
+  ASSERT_EQ(a.id, "a");
+  const json::object& provider = a.config.at("models").at("providers").at("up").as_object();
+  EXPECT_EQ(provider.at("baseUrl"), "http://127.0.0.1:18999/providers/up");
+  EXPECT_EQ(provider.at("apiKey"), "${TALON_FLEET_PROXY_KEY_A}");
+  EXPECT_EQ(provider.at("api"), "openai-completions");
+  EXPECT_EQ(toJson(provider.at("models")), R"([{"id":"small","name":"small"}])");
+  EXPECT_THAT(a.text, ::testing::Not(HasSubstr("UP_REAL_KEY")));
+  // b does not use the proxy; `empty` does but has no agent, so no model provider.
+  EXPECT_FALSE(renders[1].config.contains("models"));
+  EXPECT_FALSE(renders[2].config.contains("models"));
+  EXPECT_EQ(proxyKeyVariable("support-main.eu"), "TALON_FLEET_PROXY_KEY_SUPPORT_MAIN_EU");
+}
+
+TEST(ModelProxyPolicyTest, AGatewayMayUseWhatOneOfItsAgentsMay) {
+  EffectiveFleet fleet = proxyFleet();
+  EXPECT_FALSE(proxyModelDenial(fleet, "a", "up/small"));
+  auto big = proxyModelDenial(fleet, "a", "up/big");
+  ASSERT_TRUE(big);
+  EXPECT_THAT(*big, HasSubstr("high-cost"));
+  EXPECT_THAT(proxyModelDenial(fleet, "a", "up/unknown").value_or(""), HasSubstr("not in catalogs.models"));
+  EXPECT_THAT(proxyModelDenial(fleet, "empty", "up/small").value_or(""), HasSubstr("has no agents"));
+  EXPECT_THAT(proxyModelDenial(fleet, "ghost", "up/small").value_or(""), HasSubstr("not in the inventory"));
+}
+
+TEST(ModelProxyPreflightTest, AnUnpricedModelUnderALimitAndAnUnservedProviderAreFound) {
+  std::string text = kProxyInventory;
+  text.replace(text.find(R"(gateways: ["a", "empty"])"), 24, R"(gateways: ["a", "b", "empty"])");
+  text.replace(text.find(R"(pricing: { "up/small")"), 21, R"(pricing: { "up/other")");
+  EffectiveFleet fleet = proxyFleet(text);
+  PreflightOptions options;
+  options.checkHostPorts = false;
+  options.validateTalonRenders = false;
+  PreflightReport report = runPreflight(fleet, renderFleet(fleet), options);
+  std::vector<std::string> ids;
+  for (const auto& f : report.findings) ids.push_back(f.id + " " + f.objects.front());
+  EXPECT_THAT(ids, ::testing::Contains("FLEET-PROXY-UNPRICED agent:helper"));
+  EXPECT_THAT(ids, ::testing::Contains("FLEET-PROXY-NO-PROVIDER agent:other"));
+  PreflightReport clean = runPreflight(proxyFleet(), renderFleet(proxyFleet()), options);
+  for (const auto& f : clean.findings) EXPECT_FALSE(f.id.starts_with("FLEET-PROXY")) << f.id;
+}
+
+TEST(ProxyAccountingTest, WindowsAreTheUtcDayAndCalendarMonth) {
+  // 2026-03-15T13:45:00.250Z
+  SpendWindows w = spendWindowsAt(1773582300250);
+  EXPECT_EQ(w.dayStartMs, 1773532800000);    // 2026-03-15T00:00:00Z
+  EXPECT_EQ(w.monthStartMs, 1772323200000);  // 2026-03-01T00:00:00Z
+  SpendWindows midnight = spendWindowsAt(1772323200000);
+  EXPECT_EQ(midnight.dayStartMs, 1772323200000);
+  EXPECT_EQ(midnight.monthStartMs, 1772323200000);
+}
+
+TEST(ProxyAccountingTest, ALimitIsExhaustedWhenSpendingReachesIt) {
+  SpendLimit limit;
+  limit.dailyUsd = 1.0;
+  limit.monthlyUsd = 10.0;
+  EXPECT_FALSE(checkSpendLimit(limit, 0.999, 9.0));
+  auto day = checkSpendLimit(limit, 1.0, 5.0);
+  ASSERT_TRUE(day);
+  EXPECT_EQ(day->window, "daily");
+  auto month = checkSpendLimit(limit, 0.1, 10.5);
+  ASSERT_TRUE(month);
+  EXPECT_EQ(month->window, "monthly");
+  EXPECT_EQ(month->spentUsd, 10.5);
+  EXPECT_FALSE(checkSpendLimit(SpendLimit{}, 1e9, 1e9)) << "no window set: unlimited";
+  ModelPrice price;
+  price.inputPerMTokUsd = 2.0;
+  price.outputPerMTokUsd = 8.0;
+  EXPECT_DOUBLE_EQ(usageCostUsd(price, TokenUsage{1'000'000, 500'000}), 6.0);
+  EXPECT_DOUBLE_EQ(usageCostUsd(price, TokenUsage{10, 5}), 0.00006);
+}
+
+TEST(ProxyAccountingTest, UsageIsReadFromACompletionBody) {
+  auto u = parseCompletionUsage(
+      R"({"id":"c1","object":"chat.completion","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}})");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->promptTokens, 12);
+  EXPECT_EQ(u->completionTokens, 3);
+  EXPECT_FALSE(parseCompletionUsage(R"({"choices":[]})"));
+  EXPECT_FALSE(parseCompletionUsage("not json"));
+}
+
+TEST(ProxyAccountingTest, AStreamAsksForUsageAndItsLastChunkIsReadWhereverItIsCut) {
+  auto plain = prepareChatRequest(R"({"model":"small","messages":[]})");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->model, "small");
+  EXPECT_FALSE(plain->stream);
+  EXPECT_THAT(plain->body, ::testing::Not(HasSubstr("stream_options")));
+  auto streamed = prepareChatRequest(R"({"model":"small","stream":true,"messages":[]})");
+  ASSERT_TRUE(streamed);
+  EXPECT_TRUE(streamed->stream);
+  EXPECT_THAT(streamed->body, HasSubstr(R"("stream_options":{"include_usage":true})"));
+  auto keeps = prepareChatRequest(R"({"model":"m","stream":true,"stream_options":{"include_usage":false}})");
+  EXPECT_THAT(keeps->body, HasSubstr(R"("include_usage":false)"));
+  EXPECT_FALSE(prepareChatRequest("[1]"));
+
+  const std::string sse =
+      "data: {\"choices\":[{\"delta\":{\"content\":\"o\"}}],\"usage\":null}\n\n"
+      "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":null}\r\n\r\n"
+      "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2}}\n\n"
+      "data: [DONE]\n\n";
+  for (std::size_t cut = 0; cut <= sse.size(); ++cut) {
+    SseUsageScanner scanner;
+    scanner.feed(std::string_view(sse).substr(0, cut));
+    scanner.feed(std::string_view(sse).substr(cut));
+    ASSERT_TRUE(scanner.usage()) << "cut at " << cut;
+    EXPECT_EQ(scanner.usage()->promptTokens, 7);
+    EXPECT_EQ(scanner.usage()->completionTokens, 2);
+  }
+  SseUsageScanner none;
+  none.feed("data: {\"choices\":[],\"usage\":null}\n\n");
+  EXPECT_FALSE(none.usage());
+}
+
+TEST(ProxyAccountingTest, AnthropicUsageComesFromTheMessageOrItsStartAndDeltaEvents) {
+  auto body = parseCompletionUsage(
+      R"({"type":"message","usage":{"input_tokens":10,"cache_read_input_tokens":2,"output_tokens":4}})",
+      ProxyApi::kAnthropicMessages);
+  ASSERT_TRUE(body);
+  EXPECT_EQ(body->promptTokens, 12);
+  EXPECT_EQ(body->completionTokens, 4);
+  auto unchanged = prepareChatRequest(R"({"model":"m","stream":true})", ProxyApi::kAnthropicMessages);
+  ASSERT_TRUE(unchanged && unchanged->stream);
+  EXPECT_THAT(unchanged->body, ::testing::Not(HasSubstr("stream_options")));
+  const std::string sse =
+      "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":30,"
+      "\"cache_creation_input_tokens\":3,\"output_tokens\":1}}}\n\n"
+      "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":5}}\n\n"
+      "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":11}}\n\n";
+  for (std::size_t cut = 0; cut <= sse.size(); cut += 7) {
+    SseUsageScanner scanner(ProxyApi::kAnthropicMessages);
+    scanner.feed(std::string_view(sse).substr(0, cut));
+    scanner.feed(std::string_view(sse).substr(cut));
+    ASSERT_TRUE(scanner.usage());
+    EXPECT_EQ(scanner.usage()->promptTokens, 33);
+    EXPECT_EQ(scanner.usage()->completionTokens, 11) << "message_delta's count is cumulative";
+  }
+}
+
+TEST(ProxyLedgerTest, KeysAreStoredAsHashesRotatedAndRevoked) {
+  TempDir dir;
+  auto ledger = ProxyLedger::open(dir.path());
+  ASSERT_TRUE(ledger) << ledger.error().message;
+  auto first = (*ledger)->issue("a", 1000);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_TRUE(first->key.starts_with("tfk_"));
+  EXPECT_EQ(first->key.size(), 4u + 43u) << "32 random bytes, URL-safe base64 without padding";
+  auto other = (*ledger)->issue("b", 1000);
+  ASSERT_TRUE(other);
+  EXPECT_NE(first->key, other->key);
+
+  // Only the hash is on disk.
+  auto db = readFile(dir.path() / "proxy" / "proxy.sqlite");
+  ASSERT_TRUE(db);
+  auto wal = readFile(dir.path() / "proxy" / "proxy.sqlite-wal");
+  std::string bytes = *db + (wal ? *wal : "");
+  EXPECT_EQ(bytes.find(first->key), std::string::npos);
+  EXPECT_NE(bytes.find(virtualKeyHash(first->key)), std::string::npos);
+
+  auto known = (*ledger)->authenticate(first->key);
+  ASSERT_TRUE(known && *known);
+  EXPECT_EQ((*known)->gateway, "a");
+  EXPECT_TRUE((*known)->active());
+  EXPECT_FALSE(*(*ledger)->authenticate("tfk_unknown"));
+
+  // A new key for a: the old one is revoked.
+  auto second = (*ledger)->issue("a", 2000);
+  ASSERT_TRUE(second);
+  EXPECT_FALSE((*(*ledger)->authenticate(first->key))->active());
+  EXPECT_TRUE((*(*ledger)->authenticate(second->key))->active());
+
+  auto revoked = (*ledger)->revoke("a", 3000);
+  ASSERT_TRUE(revoked);
+  EXPECT_EQ(*revoked, 1);
+  auto after = (*ledger)->authenticate(second->key);
+  ASSERT_TRUE(after && *after);
+  EXPECT_EQ((*after)->revokedMs, 3000);
+  EXPECT_TRUE((*(*ledger)->authenticate(other->key))->active()) << "b is untouched";
+  auto listed = (*ledger)->list("a");
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ(toJson((*listed)[0].toJson()).find(first->key), std::string::npos);
+}
+
+TEST(ProxyLedgerTest, UsageIsSummedPerGatewayAndModelAndWindow) {
+  TempDir dir;
+  auto ledger = ProxyLedger::open(dir.path());
+  ASSERT_TRUE(ledger);
+  auto rec = [&](int64_t t, const std::string& gw, const std::string& model, int64_t in, int64_t out, double cost) {
+    UsageRecord r;
+    r.timeMs = t;
+    r.gateway = gw;
+    r.keyId = "vk-1";
+    r.model = model;
+    r.usage = {in, out};
+    r.costUsd = cost;
+    r.status = 200;
+    ASSERT_TRUE((*ledger)->record(r));
+  };
+  rec(100, "a", "up/small", 10, 2, 0.25);
+  rec(200, "a", "up/small", 5, 1, 0.5);
+  rec(300, "a", "up/other", 1, 1, 1.0);
+  rec(400, "b", "up/small", 1, 1, 2.0);
+  EXPECT_DOUBLE_EQ(*(*ledger)->spentUsd("a", 0), 1.75);
+  EXPECT_DOUBLE_EQ(*(*ledger)->spentUsd("a", 200), 1.5);
+  EXPECT_DOUBLE_EQ(*(*ledger)->spentUsd("c", 0), 0.0);
+  auto all = (*ledger)->usage("", 0);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[1].gateway, "a");
+  EXPECT_EQ((*all)[1].model, "up/small");
+  EXPECT_EQ((*all)[1].requests, 2);
+  EXPECT_EQ((*all)[1].promptTokens, 15);
+  EXPECT_EQ((*all)[1].completionTokens, 3);
+  EXPECT_DOUBLE_EQ((*all)[1].costUsd, 0.75);
+  EXPECT_EQ((*ledger)->usage("b", 0)->size(), 1u);
+  EXPECT_EQ((*ledger)->usage("a", 250)->size(), 1u);
+}
+
+TEST(ProxyDriftTest, OnlyAChangeToDriftedIsReported) {
+  auto drift = [](const std::string& id, DriftState state) {
+    GatewayDrift d;
+    d.id = id;
+    d.state = state;
+    return d;
+  };
+  std::vector<GatewayDrift> now = {drift("a", DriftState::kDrifted), drift("b", DriftState::kDrifted),
+                                   drift("c", DriftState::kInSync), drift("d", DriftState::kUnreachable)};
+  auto first = newlyDrifted({}, now);
+  ASSERT_EQ(first.size(), 2u) << "a first check reports what is drifted already";
+  std::map<std::string, DriftState> previous = {{"a", DriftState::kDrifted}, {"b", DriftState::kUnreachable}};
+  auto next = newlyDrifted(previous, now);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0]->id, "b");
+  EXPECT_EQ(driftExitCode(now), 1);
+  EXPECT_EQ(driftExitCode({drift("c", DriftState::kInSync), drift("d", DriftState::kUnreachable)}), 5);
+  EXPECT_EQ(driftExitCode({drift("c", DriftState::kInSync), drift("e", DriftState::kNotApplied)}), 0);
+}
+
+/// An Anthropic Messages upstream on loopback (https://docs.anthropic.com/en/api/messages), speaking its
+/// wire format and recording what it received; and the proxy in front of it, both on one io_context.
+class AnthropicProxyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    net::ServerOptions upstreamOptions;
+    upstreamOptions.bindAddresses = {"127.0.0.1"};
+    upstreamOptions.port = 0;
+    net::ServerHandlers upstreamHandlers;
+    upstreamHandlers.onHttp = [this](net::HttpExchangePtr exchange) {
+      const auto& req = exchange->request();
+      {
+        std::lock_guard lock(mutex_);
+        upstreamSeen_.push_back(req.path + " x-api-key=" + std::string(req.header("x-api-key")) +
+                                " authorization=" + std::string(req.header("authorization")));
+      }
+      if (req.body.find("\"stream\":true") != std::string::npos) {
+        auto stream = exchange->startStream(200, "text/event-stream");
+        stream->write(
+            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":"
+            "\"message\",\"role\":\"assistant\",\"content\":[],\"usage\":{\"input_tokens\":20,"
+            "\"cache_read_input_tokens\":4,\"output_tokens\":1}}}\n\n");
+        stream->write(
+            "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":"
+            "\"text_delta\",\"text\":\"hi\"}}\n\n");
+        stream->write(
+            "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},"
+            "\"usage\":{\"output_tokens\":9}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+        stream->end();
+        return;
+      }
+      exchange->respond(
+          {200,
+           "application/json",
+           {},
+           R"({"id":"msg_2","type":"message","role":"assistant","content":[{"type":"text","text":"ok"}],)"
+           R"("stop_reason":"end_turn","usage":{"input_tokens":10,"cache_creation_input_tokens":5,"output_tokens":7}})"});
+    };
+    auto upstream = net::Server::create(io_, upstreamOptions, upstreamHandlers);
+    ASSERT_TRUE(upstream) << upstream.error().message;
+    upstream_ = std::move(*upstream);
+
+    auto inv = Inventory::parse(inventoryText(R"(
+  catalogs: { models: { "claude/sonnet": {} } },
+  gateways: { a: { runtime: "talon", port: 19001, stateDir: "/tmp/pa", workspaceRoot: "/tmp/pa-ws" } },
+  agents: { helper: { gateway: "a", kind: "use-case", model: "claude/sonnet" } },
+  modelProxy: {
+    gateways: ["a"],
+    providers: { claude: { baseUrl: "http://127.0.0.1:)" +
+                                              std::to_string(upstream_->port()) +
+                                              R"(", api: "anthropic-messages", apiKey: "${CLAUDE_REAL_KEY}" } },
+  },
+)"),
+                                "/org/fleet.json5");
+    ASSERT_TRUE(inv) << inv.error().message;
+    auto ledger = ProxyLedger::open(dir_.path());
+    ASSERT_TRUE(ledger);
+    ledger_ = std::shared_ptr<ProxyLedger>(std::move(*ledger));
+    auto key = ledger_->issue("a", 1000);
+    ASSERT_TRUE(key);
+    virtualKey_ = key->key;
+    ModelProxyOptions options;
+    options.fleet = std::make_shared<const EffectiveFleet>(EffectiveFleet::resolve(*inv));
+    options.upstreamKeys = {{"claude", "sk-ant-real-canary"}};
+    options.ledger = ledger_;
+    options.clock = std::make_shared<SimulatedClock>(1773582300000);
+    auto proxy = ModelProxy::create(io_, std::move(options));
+    ASSERT_TRUE(proxy) << proxy.error().message;
+    proxy_ = std::move(*proxy);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  void TearDown() override {
+    if (proxy_) proxy_->stop();
+    if (upstream_) upstream_->stop();
+    work_.reset();
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  net::SimpleHttpResponse post(const std::string& key, const std::string& body) {
+    auto r = net::httpRequest(
+        "POST", "http://127.0.0.1:" + std::to_string(proxy_->port()) + "/providers/claude/v1/messages",
+        {{"x-api-key", key}, {"anthropic-version", "2023-06-01"}, {"content-type", "application/json"}}, body,
+        std::chrono::seconds(10));
+    EXPECT_TRUE(r) << r.error().message;
+    return r ? *r : net::SimpleHttpResponse{};
+  }
+
+  std::vector<std::string> upstreamSeen() {
+    std::lock_guard lock(mutex_);
+    return upstreamSeen_;
+  }
+
+  TempDir dir_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ = boost::asio::make_work_guard(io_);
+  net::ServerPtr upstream_;
+  std::unique_ptr<ModelProxy> proxy_;
+  std::shared_ptr<ProxyLedger> ledger_;
+  std::string virtualKey_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::vector<std::string> upstreamSeen_;
+};
+
+TEST_F(AnthropicProxyTest, MessagesAreForwardedWithTheRealKeyAndTheirUsageRecorded) {
+  auto plain = post(virtualKey_, R"({"model":"sonnet","max_tokens":16,"messages":[{"role":"user","content":"hi"}]})");
+  EXPECT_EQ(plain.status, 200) << plain.body;
+  EXPECT_NE(plain.body.find("msg_2"), std::string::npos);
+  auto streamed = post(
+      virtualKey_, R"({"model":"sonnet","max_tokens":16,"stream":true,"messages":[{"role":"user","content":"hi"}]})");
+  EXPECT_EQ(streamed.status, 200);
+  EXPECT_NE(streamed.body.find("event: message_stop"), std::string::npos) << streamed.body;
+
+  auto seen = upstreamSeen();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], "/v1/messages x-api-key=sk-ant-real-canary authorization=");
+  // Usage: 10 + 5 cache writes in, 7 out; the stream 20 + 4 cache reads in, 9 out (message_delta's count).
+  // Recorded before each answer completed.
+  auto recorded = ledger_->usage("a", 0);
+  ASSERT_TRUE(recorded);
+  const auto& usage = *recorded;
+  ASSERT_EQ(usage.size(), 1u);
+  EXPECT_EQ(usage[0].requests, 2);
+  EXPECT_EQ(usage[0].model, "claude/sonnet");
+  EXPECT_EQ(usage[0].promptTokens, 15 + 24);
+  EXPECT_EQ(usage[0].completionTokens, 7 + 9);
+
+  auto refused = post("tfk_unknown", R"({"model":"sonnet","messages":[]})");
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_EQ(parseJson(refused.body)->at("error").at("type"), "authentication_error") << refused.body;
+  auto denied = post(virtualKey_, R"({"model":"opus","messages":[]})");
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_EQ(parseJson(denied.body)->at("type"), "error") << denied.body;
+  EXPECT_EQ(upstreamSeen().size(), 2u) << "refused requests never reach the upstream";
+}
+
+}  // namespace
+}  // namespace talon::fleet
