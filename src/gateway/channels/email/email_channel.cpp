@@ -347,6 +347,12 @@ struct EmailChannel::State : std::enable_shared_from_this<EmailChannel::State> {
                      pollInterval().count());
         lastProblem = problem;
       }
+      if (!st && st.error().code == ErrorCode::kUnauthenticated) {
+        // A refused login does not fix itself: wait long (the timed poll reports the account's health and
+        // notices a fixed password), so as not to add to the server's failed-login penalty.
+        idlePause(std::max(pollInterval(), std::chrono::milliseconds(60'000)));
+        continue;
+      }
       idlePause(pause);
       pause = std::min(pause * 2, std::max(pollInterval(), std::chrono::milliseconds(1000)));
     }
@@ -360,7 +366,7 @@ struct EmailChannel::State : std::enable_shared_from_this<EmailChannel::State> {
     if (!api) return fail(api.error());
     auto h = handle(**api, imapBase(), settings.imapUsername, settings.imapPassword, settings.imap.implicitTls);
     if (!h) return fail(h.error());
-    auto conn = ImapIdleConnection::open(**api, std::move(*h), imapWhere());
+    auto conn = ImapIdleConnection::open(**api, std::move(*h), imapWhere(), idleStop);
     if (!conn) return fail(conn.error());
     ImapIdleConnection& c = **conn;
     bool hasIdle = false;

@@ -98,17 +98,26 @@ ImapIdleConnection::ImapIdleConnection(const net::CurlApi& api, Handle handle, s
     : api_(api), handle_(std::move(handle)), where_(std::move(where)) {}
 
 Result<std::unique_ptr<ImapIdleConnection>> ImapIdleConnection::open(const net::CurlApi& api, Handle handle,
-                                                                     std::string where) {
+                                                                     std::string where, const std::atomic<bool>& stop) {
   char errorBuffer[CURL_ERROR_SIZE] = {0};
   api.easySetopt(handle.get(), CURLOPT_ERRORBUFFER, errorBuffer);
   api.easySetopt(handle.get(), CURLOPT_CONNECT_ONLY, 1L);
-  // The handle's transfer timeout would otherwise end the idle connection itself.
-  api.easySetopt(handle.get(), CURLOPT_TIMEOUT_MS, 0L);
+  // libcurl asks this during the connect and login (about once a second, and on every socket event); a
+  // non-zero answer aborts them (CURLE_ABORTED_BY_CALLBACK).
+  using Progress = int (*)(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t);
+  Progress progress = [](void* flag, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    return static_cast<const std::atomic<bool>*>(flag)->load() ? 1 : 0;
+  };
+  api.easySetopt(handle.get(), CURLOPT_NOPROGRESS, 0L);
+  api.easySetopt(handle.get(), CURLOPT_XFERINFOFUNCTION, progress);
+  api.easySetopt(handle.get(), CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(&stop));
   const CURLcode rc = api.easyPerform(handle.get());
+  api.easySetopt(handle.get(), CURLOPT_NOPROGRESS, 1L);
   long reply = 0;
   api.easyGetinfo(handle.get(), CURLINFO_RESPONSE_CODE, &reply);
   const std::string why = errorBuffer[0] != '\0' ? errorBuffer : api.easyStrerror(rc);
   api.easySetopt(handle.get(), CURLOPT_ERRORBUFFER, nullptr);
+  if (rc == CURLE_ABORTED_BY_CALLBACK) return fail(ErrorCode::kCancelled, where + ": stopped while logging in");
   if (rc != CURLE_OK) return fail(mailCurlError(rc, reply, why, where));
   return std::unique_ptr<ImapIdleConnection>(new ImapIdleConnection(api, std::move(handle), std::move(where)));
 }

@@ -46,9 +46,11 @@ class ImapIdleConnection {
   using Handle = std::unique_ptr<CURL, void (*)(CURL*)>;
 
   /// Connects with `handle` (URL imap(s)://host:port/, TLS, credentials and timeouts already set):
-  /// libcurl logs in and hands the socket over. Errors: kUnauthenticated when the login is refused,
-  /// kUnavailable when the server cannot be reached or TLS fails, kUpstream otherwise; each names `where`.
-  static Result<std::unique_ptr<ImapIdleConnection>> open(const net::CurlApi& api, Handle handle, std::string where);
+  /// libcurl logs in, within the handle's timeout, and hands the socket over. Setting `stop` cuts a slow
+  /// login short (kCancelled). Errors: kUnauthenticated when the login is refused, kUnavailable when the
+  /// server cannot be reached or TLS fails, kUpstream otherwise; each names `where`.
+  static Result<std::unique_ptr<ImapIdleConnection>> open(const net::CurlApi& api, Handle handle, std::string where,
+                                                          const std::atomic<bool>& stop);
 
   /// Sends `command` with a fresh tag ("T1 CAPABILITY") and reads until its tagged completion, calling
   /// `onUntagged` for each other line. Errors: kUpstream when the server answers NO or BAD (with its text),
