@@ -20,6 +20,7 @@ packages=(
   python3-aiosmtpd  # the email alert and email channel tests start their own SMTP server on a loopback port
   libgmime-3.0-dev  # the email channel: MIME parsing and rendering (GMime 3)
   dovecot-imapd  # the email channel's tests start their own IMAP server on a loopback port
+  postfix libsasl2-modules  # ...and a private Postfix instance as the SMTP server (SASL PLAIN for its relay)
   chromium  # the WebChat end-to-end test (headless, driven by playwright-core)
   prometheus  # promtool: `promtool check metrics` lints GET /metrics (metrics_e2e_test, metrics_registry_test)
 )
@@ -32,6 +33,8 @@ for p in "${packages[@]}"; do
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
+  # Postfix only runs as the tests' private instances: no system mail configuration (and no system MTA).
+  echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi

@@ -1,6 +1,7 @@
 // The email channel against real mail servers: Dovecot holds the agent's mailbox (mail arrives there by
 // dovecot-lda, Dovecot's own delivery agent), and the agent's replies are submitted over SMTP with STARTTLS
-// and AUTH to a submission server whose Maildir is the peer's mailbox the test reads
+// and AUTH to Postfix (a private instance that checks the password against Dovecot's users), which relays
+// them to a submission server whose Maildir is the peer's mailbox the test reads
 // (tests/support/mail_servers.h). The gateway's inbound path runs in process (InboundRouter over a real
 // AgentRunner with a FakeModelProvider, ManualExecutors and a SimulatedClock;
 // tests/support/gateway_components.h). The channel's worker polls on its own thread every 20 ms; every
@@ -8,6 +9,7 @@
 // net only.
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <thread>
 
 #include "gateway/channels/email/email_channel.h"
@@ -51,6 +53,16 @@ class EmailChannelServersTest : public ::testing::Test {
     auto submission = testing::SubmissionServer::start("bot", "bot-smtp-pw");
     ASSERT_TRUE(submission) << submission.error().toString();
     submission_ = std::move(*submission);
+    // The channel submits to a real MTA: Postfix, authenticating against Dovecot's users and relaying
+    // into the submission server's Maildir (the peer's mailbox). Postfix's master needs root; elsewhere
+    // the channel submits to the submission server directly, and the test says so.
+    auto postfix = testing::PostfixServer::start(*dovecot_, *submission_, "bot", "bot-smtp-pw");
+    if (postfix) {
+      postfix_ = std::move(*postfix);
+    } else {
+      ASSERT_EQ(postfix.error().code, ErrorCode::kFailedPrecondition) << postfix.error().toString();
+      std::cerr << "note: " << postfix.error().message << "; SMTP goes straight to the aiosmtpd submission server\n";
+    }
   }
   void TearDown() override {
     if (channel_) channel_->stop();
@@ -58,12 +70,16 @@ class EmailChannelServersTest : public ::testing::Test {
   }
 
   json::object settings() const {
-    return json::object{
-        {"imapUrl", dovecot_->url()},    {"imapUsername", "bot"},
-        {"imapPassword", "bot-imap-pw"}, {"allowPlaintext", true},  // Dovecot runs without TLS here; SMTP uses STARTTLS
-        {"smtpUrl", submission_->url()}, {"smtpUsername", "bot"},
-        {"smtpPassword", "bot-smtp-pw"}, {"caFile", submission_->certificateFile()},
-        {"from", "bot@example.net"},     {"name", "Talon"}};
+    return json::object{{"imapUrl", dovecot_->url()},
+                        {"imapUsername", "bot"},
+                        {"imapPassword", "bot-imap-pw"},
+                        {"allowPlaintext", true},  // Dovecot runs without TLS here; SMTP uses STARTTLS
+                        {"smtpUrl", postfix_ ? postfix_->url() : submission_->url()},
+                        {"smtpUsername", "bot"},
+                        {"smtpPassword", postfix_ ? "bot-imap-pw" : "bot-smtp-pw"},  // Postfix checks Dovecot's users
+                        {"caFile", postfix_ ? postfix_->certificateFile() : submission_->certificateFile()},
+                        {"from", "bot@example.net"},
+                        {"name", "Talon"}};
   }
 
   void startGateway(std::string_view config, json::object account, bool waitReady = true) {
@@ -119,7 +135,10 @@ class EmailChannelServersTest : public ::testing::Test {
       if (step) step();
       return submission_->messages().size() >= n;
     });
-    if (!arrived) return fail(ErrorCode::kDeadlineExceeded, "no mail; channel: " + channel_->health().detail);
+    if (!arrived) {
+      return fail(ErrorCode::kDeadlineExceeded, "no mail; channel: " + channel_->health().detail +
+                                                    (postfix_ ? "\npostfix:\n" + postfix_->log() : std::string()));
+    }
     const auto all = submission_->messages();
     return parseEmail(all[n - 1]);
   }
@@ -128,6 +147,7 @@ class EmailChannelServersTest : public ::testing::Test {
   EmailTiming timing_{20ms, 5s};
   std::unique_ptr<testing::DovecotServer> dovecot_;
   std::unique_ptr<testing::SubmissionServer> submission_;
+  std::unique_ptr<testing::PostfixServer> postfix_;  // null when not root (see SetUp)
   std::unique_ptr<testing::GatewayComponents> gw_;
   std::unique_ptr<routing::AccessGate> gate_;
   std::unique_ptr<EmailChannel> channel_;
@@ -284,8 +304,9 @@ TEST_F(EmailChannelServersTest, ServersRestartedMidConversationStillDeliverTheRe
   ASSERT_TRUE(dovecot_->deliver("bot", mail("carol@example.com", "Q", "c1@example.com", "", "before the restart")));
   ASSERT_TRUE(gw_->waitCalls(1));
 
-  // Both servers go down while the agent thinks.
+  // The servers go down while the agent thinks.
   dovecot_->stop();
+  if (postfix_) postfix_->stop();
   submission_->stop();
   ASSERT_TRUE(until([&] { return channel_->health().state == ChannelHealth::State::kDisconnected; }))
       << channel_->health().detail;
@@ -295,6 +316,7 @@ TEST_F(EmailChannelServersTest, ServersRestartedMidConversationStillDeliverTheRe
 
   ASSERT_TRUE(dovecot_->restart());
   ASSERT_TRUE(submission_->restart());
+  if (postfix_) ASSERT_TRUE(postfix_->restart());
   ASSERT_TRUE(until([&] { return channel_->health().authenticated; })) << channel_->health().detail;
   EXPECT_GE(channel_->health().reconnects, 1);
 

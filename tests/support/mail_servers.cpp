@@ -134,7 +134,8 @@ Result<std::unique_ptr<DovecotServer>> DovecotServer::start(std::map<std::string
        << "mail_location = maildir:" << (dir / "mail").string() << "/%u/Maildir\n"
        << "service imap-login {\n  inet_listener imap {\n    address = 127.0.0.1\n    port = " << server->port_
        << "\n  }\n  inet_listener imaps {\n    port = 0\n  }\n  chroot =\n}\n"
-       << "service anvil {\n  chroot =\n}\n";
+       << "service anvil {\n  chroot =\n}\n"
+       << "service auth {\n  unix_listener " << (dir / "auth-smtp").string() << " {\n    mode = 0666\n  }\n}\n";
   conf.close();
   if (!conf || !usersFile) return fail(ErrorCode::kIo, "cannot write the dovecot config");
   // The unprivileged processes read the users file and write the mail under the temp dir.
@@ -188,6 +189,8 @@ Status DovecotServer::restart() {
 }
 
 std::string DovecotServer::log() const { return readFile(dir_.path() / "dovecot.log"); }
+
+std::string DovecotServer::authSocket() const { return (dir_.path() / "auth-smtp").string(); }
 
 DovecotServer::~DovecotServer() { stop(); }
 
@@ -261,5 +264,135 @@ Status SubmissionServer::restart() {
 std::string SubmissionServer::log() const { return readFile(dir_.path() / "submission.log"); }
 
 SubmissionServer::~SubmissionServer() { stop(); }
+
+// --- Postfix ---------------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kPostfix = "/usr/sbin/postfix";
+
+/// The services a submission-only instance needs; none chrooted (the temp dir is outside any chroot).
+constexpr const char* kPostfixMasterCf =
+    "pickup    unix  n       -       n       60      1       pickup\n"
+    "cleanup   unix  n       -       n       -       0       cleanup\n"
+    "qmgr      unix  n       -       n       300     1       qmgr\n"
+    "tlsmgr    unix  -       -       n       1000?   1       tlsmgr\n"
+    "rewrite   unix  -       -       n       -       -       trivial-rewrite\n"
+    "bounce    unix  -       -       n       -       0       bounce\n"
+    "defer     unix  -       -       n       -       0       bounce\n"
+    "trace     unix  -       -       n       -       0       bounce\n"
+    "verify    unix  -       -       n       -       1       verify\n"
+    "flush     unix  n       -       n       1000?   0       flush\n"
+    "proxymap  unix  -       -       n       -       -       proxymap\n"
+    "smtp      unix  -       -       n       -       -       smtp\n"
+    "relay     unix  -       -       n       -       -       smtp\n"
+    "showq     unix  n       -       n       -       -       showq\n"
+    "error     unix  -       -       n       -       -       error\n"
+    "retry     unix  -       -       n       -       -       error\n"
+    "discard   unix  -       -       n       -       -       discard\n"
+    "anvil     unix  -       -       n       -       1       anvil\n"
+    "scache    unix  -       -       n       -       1       scache\n"
+    "postlog   unix-dgram n  -       n       -       1       postlogd\n";
+
+}  // namespace
+
+Result<std::unique_ptr<PostfixServer>> PostfixServer::start(const DovecotServer& auth, const SubmissionServer& relay,
+                                                            const std::string& relayUser,
+                                                            const std::string& relayPassword) {
+  if (::access(kPostfix, X_OK) != 0)
+    return fail(ErrorCode::kNotFound, "postfix is not installed (scripts/install-deps.sh)");
+  if (::geteuid() != 0) return fail(ErrorCode::kFailedPrecondition, "a private Postfix instance needs root");
+  const passwd* owner = ::getpwnam("postfix");
+  if (owner == nullptr) return fail(ErrorCode::kNotFound, "no user postfix (the postfix package creates it)");
+  std::unique_ptr<PostfixServer> server(new PostfixServer());
+  auto port = freeLoopbackPort();
+  if (!port) return fail(port.error());
+  server->port_ = *port;
+  const auto& dir = server->dir_.path();
+  ::chmod(dir.c_str(), 0755);
+  std::error_code ec;
+  for (const char* sub : {"conf", "queue", "data"}) std::filesystem::create_directories(dir / sub, ec);
+  if (ec) return fail(ErrorCode::kIo, "cannot make the postfix directories: " + ec.message());
+  if (::chown((dir / "data").c_str(), owner->pw_uid, owner->pw_gid) != 0) {
+    return fail(ErrorCode::kIo, "cannot give the data directory to postfix");
+  }
+  const std::string cert =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost "
+      "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout '" +
+      (dir / "key.pem").string() + "' -out '" + (dir / "cert.pem").string() + "' >/dev/null 2>&1";
+  if (std::system(cert.c_str()) != 0) return fail(ErrorCode::kIo, "openssl could not make a certificate");
+  std::ofstream main(dir / "conf" / "main.cf");
+  main << "compatibility_level = 3.6\n"
+       << "queue_directory = " << (dir / "queue").string() << "\n"
+       << "data_directory = " << (dir / "data").string() << "\n"
+       << "mail_owner = postfix\nsetgid_group = postdrop\n"
+       << "inet_interfaces = 127.0.0.1\ninet_protocols = ipv4\n"
+       << "myhostname = localhost\nmydomain = localdomain\nmydestination =\n"
+       << "local_transport = error:no local delivery\nalias_maps =\nalias_database =\n"
+       // Postfix writes its log only under maillog_file_prefixes (default /var, /dev/stdout).
+       << "maillog_file_prefixes = " << dir.string() << "\n"
+       << "maillog_file = " << (dir / "postfix.log").string()
+       << "\n"
+       // Submission: STARTTLS, then AUTH through Dovecot; only authenticated clients may send.
+       << "smtpd_tls_cert_file = " << (dir / "cert.pem").string() << "\n"
+       << "smtpd_tls_key_file = " << (dir / "key.pem").string() << "\n"
+       << "smtpd_tls_security_level = may\nsmtpd_tls_auth_only = yes\n"
+       << "smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = dovecot\n"
+       << "smtpd_sasl_path = " << auth.authSocket() << "\n"
+       << "smtpd_relay_restrictions = permit_sasl_authenticated, reject\n"
+       << "smtpd_recipient_restrictions = permit_sasl_authenticated, reject\n"
+       // Relay everything to the peer's mailbox server, over STARTTLS with AUTH.
+       << "relayhost = [127.0.0.1]:" << relay.port() << "\n"
+       << "smtp_tls_security_level = encrypt\n"
+       << "smtp_sasl_auth_enable = yes\nsmtp_sasl_security_options = noanonymous\n"
+       << "smtp_sasl_tls_security_options = noanonymous\n"
+       << "smtp_sasl_password_maps = static:" << relayUser << ":" << relayPassword
+       << "\n"
+       // A test wants its mail now: no delivery backoff beyond a second.
+       << "queue_run_delay = 1s\nminimal_backoff_time = 1s\nmaximal_backoff_time = 2s\n";
+  main.close();
+  std::ofstream master(dir / "conf" / "master.cf");
+  master << "127.0.0.1:" << server->port_ << " inet n - n - - smtpd\n" << kPostfixMasterCf;
+  master.close();
+  if (!main || !master) return fail(ErrorCode::kIo, "cannot write the postfix config");
+  // `postfix start-fg` creates the queue's directories with their owners (postfix-script check-fatal).
+  if (auto s = server->launch(); !s) return fail(s.error());
+  return server;
+}
+
+Status PostfixServer::launch() {
+  const auto& dir = dir_.path();
+  auto pid =
+      startLoopbackServer("postfix", std::vector<std::string>{kPostfix, "-c", (dir / "conf").string(), "start-fg"},
+                          (dir / "postfix.out").string(), {port_});
+  if (!pid) return fail(Error{pid.error().code, pid.error().message + "\n" + log()});
+  pid_ = *pid;
+  return {};
+}
+
+std::string PostfixServer::url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
+
+std::string PostfixServer::certificateFile() const { return (dir_.path() / "cert.pem").string(); }
+
+void PostfixServer::stop() {
+  if (pid_ <= 0) return;
+  // `postfix stop` ends the master and its services; start-fg's script then exits (reaped below).
+  const std::string command =
+      std::string(kPostfix) + " -c '" + (dir_.path() / "conf").string() + "' stop >/dev/null 2>&1";
+  // A failed `postfix stop` (the master already gone) leaves only the script, which terminate() ends.
+  [[maybe_unused]] const int stopped = std::system(command.c_str());
+  terminate(pid_, port_);
+}
+
+Status PostfixServer::restart() {
+  stop();
+  return launch();
+}
+
+std::string PostfixServer::log() const {
+  return readFile(dir_.path() / "postfix.log") + readFile(dir_.path() / "postfix.out");
+}
+
+PostfixServer::~PostfixServer() { stop(); }
 
 }  // namespace talon::testing

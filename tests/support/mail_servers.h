@@ -10,7 +10,13 @@
 //     written into the temp dir), STARTTLS offered with a self-signed certificate for "localhost" made by
 //     the openssl CLI and required before AUTH; it stores every accepted message in a Maildir (with
 //     X-MailFrom and X-RcptTo headers), which the test reads as the peer's mailbox (messages()).
-// Both are stopped on destruction; stop()/start() restart them on the same port.
+//   - PostfixServer: Debian's postfix as a private instance (its own config, queue and data directories
+//     under the temp dir; `postfix -c <dir> start-fg`), the submission server the email channel talks
+//     to: STARTTLS with a self-signed certificate, AUTH checked by the DovecotServer's auth service
+//     (Postfix's `smtpd_sasl_type = dovecot`), and every accepted message relayed — over STARTTLS with
+//     AUTH again — to a SubmissionServer, whose Maildir the test reads. Needs root (Postfix's master
+//     drops to Debian's `postfix` user).
+// All are stopped on destruction; stop()/start() restart them on the same port.
 //
 // Thread rules: one test thread drives each.
 #include <sys/types.h>
@@ -49,6 +55,9 @@ class DovecotServer {
   Status restart();
   /// Dovecot's log.
   std::string log() const;
+  /// The Unix socket of Dovecot's authentication service (the users of start()), for an SMTP server's
+  /// SASL (Postfix `smtpd_sasl_type = dovecot`).
+  std::string authSocket() const;
 
  private:
   DovecotServer() = default;
@@ -86,6 +95,39 @@ class SubmissionServer {
   TempDir dir_{"talon-submission"};
   std::string username_;
   std::string password_;
+  uint16_t port_ = 0;
+  pid_t pid_ = -1;
+};
+
+class PostfixServer {
+ public:
+  /// Starts a private Postfix instance that authenticates submitters against `auth` (any user and
+  /// password of the DovecotServer) and relays what it accepts to `relay` (logging in as
+  /// `relayUser` / `relayPassword`). Errors: kNotFound when postfix is not installed; kFailedPrecondition
+  /// when not run as root; kIo when the instance cannot be set up; kUnavailable when it does not listen
+  /// within 10 s (its log in the message).
+  static Result<std::unique_ptr<PostfixServer>> start(const DovecotServer& auth, const SubmissionServer& relay,
+                                                      const std::string& relayUser, const std::string& relayPassword);
+  ~PostfixServer();
+  PostfixServer(const PostfixServer&) = delete;
+  PostfixServer& operator=(const PostfixServer&) = delete;
+
+  uint16_t port() const { return port_; }
+  /// "smtp://127.0.0.1:<port>" (STARTTLS before AUTH).
+  std::string url() const;
+  /// The PEM certificate the server presents (for "localhost" and 127.0.0.1), to trust it.
+  std::string certificateFile() const;
+  /// `postfix stop`, waited for, so nothing listens on port() any more. Nothing when stopped.
+  void stop();
+  /// Starts it again on the same port (its queue kept). Errors: as start().
+  Status restart();
+  /// Postfix's log.
+  std::string log() const;
+
+ private:
+  PostfixServer() = default;
+  Status launch();
+  TempDir dir_{"talon-postfix"};
   uint16_t port_ = 0;
   pid_t pid_ = -1;
 };
