@@ -6,7 +6,7 @@
 # Talon/OpenClaw and Talon/floor ratios (medians of REPEATS runs) as a new section at the top of
 # bench/RESULTS.md (the rest of the file is kept). What each figure means: bench/README.md.
 #
-#   bench/inbound.sh                  # floor, Talon and OpenClaw (about 5 minutes)
+#   bench/inbound.sh                  # floor, Talon and OpenClaw (about 3 minutes)
 #   SKIP_OPENCLAW=1 bench/inbound.sh  # floor and Talon only (about 1 minute)
 #
 # Placement as side-by-side.sh: the server under test alone on SERVER_CPU, the client and the mock model
@@ -32,8 +32,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${DURATION_MS:=10000}"     # measured window, after WARMUP_MS
 : "${WARMUP_MS:=2000}"
 : "${OC_REPEATS:=1}"          # OpenClaw: slower turns, longer window, fewer runs
-: "${OC_DURATION_MS:=30000}"
-: "${OC_WARMUP_MS:=10000}"
+: "${OC_DURATION_MS:=40000}"
+: "${OC_WARMUP_MS:=20000}"  # OpenClaw answers 503 to a hook run not started within 15 s
 
 die() { echo "inbound: $*" >&2; exit 1; }
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
@@ -234,8 +234,8 @@ runs = [r for r in rows if "side" in r]
 machine = [r["machine"] for r in rows if "machine" in r]
 extra = {k: v for r in rows for k, v in r.items() if k in ("mockRequests", "elapsedSeconds")}
 
-def results(side):
-    return [r["result"] for r in runs if r["side"] == side and r["ok"]]
+def results(side):  # runs with a result, failed answers or not (those are counted in their own row)
+    return [r["result"] for r in runs if r["side"] == side and r["result"]]
 
 def med(side, key):
     vals = [r[key] for r in results(side) if key in r]
@@ -251,7 +251,7 @@ def fmt(v, digits=None):
 def pair_ratios(key):  # Talon run r against floor run r (they alternate, so both saw the same machine)
     by_run = {}
     for r in runs:
-        if r["ok"] and r["side"] in ("talon", "floor") and key in r["result"]:
+        if r["result"] and r["side"] in ("talon", "floor") and key in r["result"]:
             by_run.setdefault(r["run"], {})[r["side"]] = r["result"][key]
     return [v["talon"] / v["floor"] for v in by_run.values() if v.get("floor") and "talon" in v]
 
@@ -296,6 +296,18 @@ for key, name in (("latencyP50Ms", "latency p50 (ms, request sent → answer)"),
 t, o, f = (med(s, "serverCpuPerMessageUs") for s in ("talon", "openclaw", "floor"))
 w.append(f"| gateway CPU per message (µs: CPU time of its process tree ÷ messages) | {fmt(t)} | {fmt(o)} | "
          f"{ratio(t, o)} | {fmt(f)} | {ratio(t, f)} |")
+def errors(side):
+    rs = [r["result"] for r in runs if r["side"] == side and r["result"]]
+    if not rs:
+        return "—"
+    e, n = sum(r.get("errors", 0) for r in rs), sum(r.get("answersTotal", 0) for r in rs)
+    codes = {}
+    for r in rs:
+        for k, v in (r.get("statusCounts") or {}).items():
+            codes[k] = codes.get(k, 0) + v
+    return f"{e:,} of {n:,} (HTTP " + ", ".join(f"{k}: {v:,}" for k, v in sorted(codes.items())) + ")"
+w.append(f"| failed answers, all runs (not 200 with completion status ok) | {errors('talon')} | {errors('openclaw')} | — | "
+         f"{errors('floor')} | — |")
 t, o, f = (med(s, "serverCores") for s in ("talon", "openclaw", "floor"))
 w.append(f"| gateway cores used | {fmt(t, 2)} | {fmt(o, 2)} | — | {fmt(f, 2)} | — |")
 w.append("")
