@@ -32,6 +32,11 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${DURATION_MS:=10000}"     # measured window, after WARMUP_MS
 : "${WARMUP_MS:=2000}"
 : "${OC_REPEATS:=1}"          # OpenClaw: slower turns, longer window, fewer runs
+# A second, small load for both gateways (0 skips it): OpenClaw starts no hook run within its fixed 15 s
+# admission timeout at 100 peers on one core, so the two are also compared where OpenClaw completes turns.
+: "${LOW_PEERS:=1}"
+: "${OC_LOW_DURATION_MS:=30000}"
+: "${OC_LOW_WARMUP_MS:=5000}"
 : "${OC_DURATION_MS:=40000}"
 : "${OC_WARMUP_MS:=20000}"  # OpenClaw answers 503 to a hook run not started within 15 s
 
@@ -156,11 +161,11 @@ gateway_config() {  # gateway_config FILE EXTRA_JSON
   } * $extra' >"$1"
 }
 
-# hooks_run SIDE RUN PORT PID DURATION WARMUP TIMEOUT
+# hooks_run SIDE RUN PORT PID DURATION WARMUP TIMEOUT [PEERS]
 hooks_run() {
-  local side=$1 r=$2 port=$3 pid=$4 duration=$5 warmup=$6 timeoutMs=$7
-  log "$side: $PEERS peers POST /hooks/agent (run $r)"
-  record "$side" "$r" -- "${CLIENT_ON_OTHER[@]}" hooks --port "$port" --token "$HOOK_TOKEN" --conns "$PEERS" \
+  local side=$1 r=$2 port=$3 pid=$4 duration=$5 warmup=$6 timeoutMs=$7 peers=${8:-$PEERS}
+  log "$side: $peers peers POST /hooks/agent (run $r)"
+  record "$side" "$r" -- "${CLIENT_ON_OTHER[@]}" hooks --port "$port" --token "$HOOK_TOKEN" --conns "$peers" \
     --duration-ms "$duration" --warmup-ms "$warmup" --timeout-ms "$timeoutMs" --cpu-pid "$pid" \
     --session-key-prefix "hook:bench-$side-$r-"
 }
@@ -201,6 +206,11 @@ for r in $(seq 1 "$REPEATS"); do
   hooks_run talon "$r" "$GW_PORT" "$TALON_PID" "$DURATION_MS" "$WARMUP_MS" 120000
 done
 stop_group "$ECHO_PGID"
+if ((LOW_PEERS > 0)); then
+  for r in $(seq 1 "$REPEATS"); do
+    hooks_run talon_low "$r" "$GW_PORT" "$TALON_PID" "$DURATION_MS" "$WARMUP_MS" 120000 "$LOW_PEERS"
+  done
+fi
 stop_group "$TALON_PID"
 
 if [[ $SKIP_OPENCLAW != 1 ]]; then
@@ -214,6 +224,11 @@ if [[ $SKIP_OPENCLAW != 1 ]]; then
   for r in $(seq 1 "$OC_REPEATS"); do
     hooks_run openclaw "$r" "$GW_PORT" "$OPENCLAW_PID" "$OC_DURATION_MS" "$OC_WARMUP_MS" 600000
   done
+  if ((LOW_PEERS > 0)); then
+    for r in $(seq 1 "$OC_REPEATS"); do
+      hooks_run openclaw_low "$r" "$GW_PORT" "$OPENCLAW_PID" "$OC_LOW_DURATION_MS" "$OC_LOW_WARMUP_MS" 600000 "$LOW_PEERS"
+    done
+  fi
   stop_group "$OPENCLAW_PID"
 fi
 
@@ -224,7 +239,8 @@ jq -nc --argjson s "$(($(date +%s) - START_TIME))" '{elapsedSeconds: $s}' >>"$JS
 
 SIZES="$PEERS peers; floor and Talon: $REPEATS runs of ${DURATION_MS} ms after ${WARMUP_MS} ms warm-up; \
 OpenClaw: $OC_REPEATS run(s) of ${OC_DURATION_MS} ms after ${OC_WARMUP_MS} ms" \
-SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU SKIP_OPENCLAW=$SKIP_OPENCLAW \
+SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU SKIP_OPENCLAW=$SKIP_OPENCLAW PEERS=$PEERS LOW_PEERS=$LOW_PEERS REPEATS=$REPEATS \
+OC_LOW="$OC_REPEATS run(s) of ${OC_LOW_DURATION_MS} ms after ${OC_LOW_WARMUP_MS} ms" \
   python3 - "$JSONL" "$RESULTS" <<'PY'
 import json, os, statistics, sys
 
@@ -237,8 +253,9 @@ extra = {k: v for r in rows for k, v in r.items() if k in ("mockRequests", "elap
 def results(side):  # runs with a result, failed answers or not (those are counted in their own row)
     return [r["result"] for r in runs if r["side"] == side and r["result"]]
 
-def med(side, key):
-    vals = [r[key] for r in results(side) if key in r]
+def med(side, key):  # latency and CPU per message only from runs that completed a message
+    vals = [r[key] for r in results(side)
+            if key in r and (key == "messagesPerSec" or key == "serverCores" or r.get("completed", 0) > 0)]
     return statistics.median(vals) if vals else None
 
 def fmt(v, digits=None):
@@ -256,7 +273,7 @@ def pair_ratios(key):  # Talon run r against floor run r (they alternate, so bot
     return [v["talon"] / v["floor"] for v in by_run.values() if v.get("floor") and "talon" in v]
 
 w = []
-w.append("# Inbound throughput: 100 peers, `POST /hooks/agent` → scripted model → answer")
+w.append(f"# Inbound throughput: {os.environ['PEERS']} peers, `POST /hooks/agent` → scripted model → answer")
 w.append("")
 w.append("Written by `bench/inbound.sh` (bench/README.md, \"Inbound throughput\"). Each peer is one HTTP/1.1 "
          "keep-alive connection of `talon-bench-client hooks`, sending `POST /hooks/agent` with "
@@ -277,25 +294,30 @@ if machine:
 w.append(f"- Placement: the server under test alone on cpu {os.environ['SERVER_CPU']} (every thread of its "
          f"process tree); the client and the mock model on cpu {os.environ['CLIENT_CPU']}.")
 if "mockRequests" in extra:
-    total = sum(r["result"].get("answersTotal", 0) for r in runs if r["side"] in ("talon", "openclaw") and r["result"])
+    total = sum(r["result"].get("answersTotal", 0) for r in runs if r["side"] != "floor" and r["result"])
     w.append(f"- The mock model served {extra['mockRequests']:,} requests; the gateways answered {total:,} hook "
              "requests (warm-up and drain included).")
 w.append("")
-w.append("| Figure | Talon | OpenClaw | Talon ÷ OpenClaw | Floor | Talon ÷ floor |")
+w.append("| Figure | Talon | OpenClaw | Talon better by | Floor | Talon ÷ floor |")
 w.append("|---|---:|---:|---:|---:|---:|")
 def ratio(a, b):
-    return "—" if a is None or b is None or b == 0 else f"{a / b:,.2f}"
+    return "—" if a is None or b is None or b == 0 else f"{a / b:,.3g}"
+def better(t, o, higher_better):  # how many times Talon's figure is better than OpenClaw's
+    if t is None or o is None or t == 0 or o == 0:
+        return "—"
+    x = t / o if higher_better else o / t
+    return f"{x:,.1f}×" if x < 100 else f"{x:,.0f}×"
 t, o, f = med("talon", "messagesPerSec"), med("openclaw", "messagesPerSec"), med("floor", "messagesPerSec")
 pr = pair_ratios("messagesPerSec")
-w.append(f"| messages/s (completed turns in the window) | {fmt(t)} | {fmt(o)} | {ratio(t, o)} | {fmt(f)} | "
+w.append(f"| messages/s (completed turns in the window) | {fmt(t)} | {fmt(o)} | {better(t, o, True)} | {fmt(f)} | "
          + (f"{statistics.median(pr):.3f} (runs: {', '.join(f'{x:.3f}' for x in pr)})" if pr else "—") + " |")
 for key, name in (("latencyP50Ms", "latency p50 (ms, request sent → answer)"),
                   ("latencyP99Ms", "latency p99 (ms)")):
     t, o, f = med("talon", key), med("openclaw", key), med("floor", key)
-    w.append(f"| {name} | {fmt(t, 2)} | {fmt(o, 2)} | {ratio(t, o)} | {fmt(f, 3)} | {ratio(t, f)} |")
+    w.append(f"| {name} | {fmt(t, 2)} | {fmt(o, 2)} | {better(t, o, False)} | {fmt(f, 3)} | {ratio(t, f)} |")
 t, o, f = (med(s, "serverCpuPerMessageUs") for s in ("talon", "openclaw", "floor"))
 w.append(f"| gateway CPU per message (µs: CPU time of its process tree ÷ messages) | {fmt(t)} | {fmt(o)} | "
-         f"{ratio(t, o)} | {fmt(f)} | {ratio(t, f)} |")
+         f"{better(t, o, False)} | {fmt(f)} | {ratio(t, f)} |")
 def errors(side):
     rs = [r["result"] for r in runs if r["side"] == side and r["result"]]
     if not rs:
@@ -311,8 +333,22 @@ w.append(f"| failed answers, all runs (not 200 with completion status ok) | {err
 t, o, f = (med(s, "serverCores") for s in ("talon", "openclaw", "floor"))
 w.append(f"| gateway cores used | {fmt(t, 2)} | {fmt(o, 2)} | — | {fmt(f, 2)} | — |")
 w.append("")
-w.append("Lower is better for latency and CPU: a Talon ÷ OpenClaw below 1 there, above 1 for messages/s, "
-         "favours Talon.")
+w.append("\"Talon better by\": Talon's messages/s ÷ OpenClaw's; OpenClaw's latency or CPU ÷ Talon's.")
+low = os.environ.get("LOW_PEERS", "0")
+if low != "0" and (results("talon_low") or results("openclaw_low")):
+    w.append("")
+    w.append(f"At {low} peer(s) (Talon: {os.environ['REPEATS']} runs of the sizes above; OpenClaw: {os.environ['OC_LOW']}):")
+    w.append("")
+    w.append("| Figure | Talon | OpenClaw | Talon better by |")
+    w.append("|---|---:|---:|---:|")
+    for key, name, digits in (("messagesPerSec", "messages/s", None), ("latencyP50Ms", "latency p50 (ms)", 2),
+                              ("latencyP99Ms", "latency p99 (ms)", 2),
+                              ("serverCpuPerMessageUs", "gateway CPU per message (µs)", None),
+                              ("serverCores", "gateway cores used", 2)):
+        t, o = med("talon_low", key), med("openclaw_low", key)
+        w.append(f"| {name} | {fmt(t, digits)} | {fmt(o, digits)} | "
+                 f"{'—' if key == 'serverCores' else better(t, o, key == 'messagesPerSec')} |")
+    w.append(f"| failed answers, all runs | {errors('talon_low')} | {errors('openclaw_low')} | — |")
 w.append("")
 w.append("| Side | Run | messages/s | p50 ms | p99 ms | CPU/message µs | cores | errors | closed | first error |")
 w.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")

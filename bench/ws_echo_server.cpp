@@ -79,7 +79,10 @@ int main(int argc, char** argv) {
     const net::HttpRequest& request = exchange->request();
     if (request.method == "POST" && request.path.rfind("/hooks/", 0) == 0) {
       exchange->respond(net::HttpResponse{
-          200, "application/json", {}, R"({"ok":true,"runId":"floor","completion":{"status":"ok","replyDisposition":"visible"}})"});
+          200,
+          "application/json",
+          {},
+          R"({"ok":true,"runId":"floor","completion":{"status":"ok","replyDisposition":"visible"}})"});
       return;
     }
     exchange->respond(net::HttpResponse{404, "text/plain", {}, "websocket, or POST /hooks/...\n"});

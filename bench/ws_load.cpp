@@ -1153,7 +1153,8 @@ Result<int> connectHttp(const Target& t) {
   }
   const int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail(ErrorCode::kIo, std::string("socket: ") + std::strerror(errno));
-  timeval tv{static_cast<time_t>(t.timeout.count() / 1000), static_cast<suseconds_t>((t.timeout.count() % 1000) * 1000)};
+  timeval tv{static_cast<time_t>(t.timeout.count() / 1000),
+             static_cast<suseconds_t>((t.timeout.count() % 1000) * 1000)};
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&address), length) != 0) {
     const int err = errno;
@@ -1259,9 +1260,10 @@ int runHooks(const Options& o) {
   std::vector<std::unique_ptr<HttpPeer>> peers;
   for (int64_t i = 0; i < *conns; ++i) {
     auto fd = connectHttp(*t);
-    if (!fd) return std::fprintf(stderr, "hooks: connection %lld: %s\n", static_cast<long long>(i),
-                                 fd.error().toString().c_str()),
-                  1;
+    if (!fd)
+      return std::fprintf(stderr, "hooks: connection %lld: %s\n", static_cast<long long>(i),
+                          fd.error().toString().c_str()),
+             1;
     auto p = std::make_unique<HttpPeer>();
     p->fd = *fd;
     // deliver: false: the gateways under test have no channel to announce the result on.
@@ -1271,8 +1273,8 @@ int runHooks(const Options& o) {
     const std::string text = toJson(body);
     p->request = "POST " + path + " HTTP/1.1\r\nHost: " + t->host + ":" + std::to_string(t->port) +
                  "\r\nAuthorization: Bearer " + t->token +
-                 "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(text.size()) +
-                 "\r\n\r\n" + text;
+                 "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(text.size()) + "\r\n\r\n" +
+                 text;
     peers.push_back(std::move(p));
   }
 
@@ -1415,8 +1417,7 @@ int runHooks(const Options& o) {
                    {"statusCounts", statusCounts}};
   putPercentiles(out, "latency", "Ms", latencies);
   if (cpuAtStart && cpuAtEnd) {
-    putCpu(out, *cpuAtEnd - *cpuAtStart, microsSince(cpuStartTime, cpuEndTime) / 1e6, completed, "Message", 1e6,
-           "Us");
+    putCpu(out, *cpuAtEnd - *cpuAtStart, microsSince(cpuStartTime, cpuEndTime) / 1e6, completed, "Message", 1e6, "Us");
   }
   if (!firstError.empty()) out["firstError"] = firstError;
   printResult(out);

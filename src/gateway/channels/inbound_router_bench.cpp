@@ -140,6 +140,7 @@ class InboundBenchPeers final : public Channel {
 
   /// Sends the next message from `peer`.
   void inject(const std::string& peer) {
+    if (!running_.load()) return;
     routing::InboundMessage m;
     m.peer = routing::Peer{routing::PeerKind::kDirect, peer};
     m.sender = peer;
@@ -173,9 +174,7 @@ void BM_InboundLoopback100Peers(benchmark::State& state) {
                    ("talon-inbound-bench-" + std::to_string(::getpid()) + "-" + std::to_string(state.thread_index()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  {
-    std::ofstream(dir / "talon.json") << kInboundBenchConfig;
-  }
+  { std::ofstream(dir / "talon.json") << kInboundBenchConfig; }
   config::LoadOptions load;
   load.env = config::Environment{};
   load.configPath = dir / "talon.json";
