@@ -6,8 +6,8 @@
 # Talon/OpenClaw and Talon/floor ratios (medians of REPEATS runs) as a new section at the top of
 # bench/RESULTS.md (the rest of the file is kept). What each figure means: bench/README.md.
 #
-#   bench/inbound.sh                  # floor, Talon and OpenClaw (about 3 minutes)
-#   SKIP_OPENCLAW=1 bench/inbound.sh  # floor and Talon only (about 1 minute)
+#   bench/inbound.sh                  # floor, Talon and OpenClaw (about 5 minutes)
+#   SKIP_OPENCLAW=1 bench/inbound.sh  # floor and Talon only (about 2 minutes)
 #
 # Placement as side-by-side.sh: the server under test alone on SERVER_CPU, the client and the mock model
 # on CLIENT_CPU. Every process this starts is in a process group of its own and is killed on exit.
