@@ -1,6 +1,7 @@
 // talon-bench-echo: a bare WebSocket echo server on Talon's net module (net::Server, the same HTTP +
 // WebSocket stack the gateway uses). It is the "floor" of bench/side-by-side.sh: the cost of one
-// WebSocket round trip through src/net with no protocol work, measured by the same client.
+// WebSocket round trip through src/net with no protocol work, measured by the same client. It also
+// answers POST /hooks/<anything> at once with a finished hook run's answer: the floor of bench/inbound.sh.
 //   talon-bench-echo [--port 0] [--port-file PATH] [--threads N]
 // --threads defaults to the number of cores (as the gateway's io_context pool). Prints "listening on
 // PORT" once it accepts connections; runs until SIGINT or SIGTERM.
@@ -72,8 +73,19 @@ int main(int argc, char** argv) {
 
   boost::asio::io_context io;
   net::ServerHandlers handlers;
+  // The floor of bench/inbound.sh: any POST under /hooks/ is answered at once as a gateway answers a
+  // finished hook run (docs/webhooks.md), with no parsing, auth or run behind it.
   handlers.onHttp = [](net::HttpExchangePtr exchange) {
-    exchange->respond(net::HttpResponse{404, "text/plain", {}, "websocket only\n"});
+    const net::HttpRequest& request = exchange->request();
+    if (request.method == "POST" && request.path.rfind("/hooks/", 0) == 0) {
+      exchange->respond(net::HttpResponse{
+          200,
+          "application/json",
+          {},
+          R"({"ok":true,"runId":"floor","completion":{"status":"ok","replyDisposition":"visible"}})"});
+      return;
+    }
+    exchange->respond(net::HttpResponse{404, "text/plain", {}, "websocket, or POST /hooks/...\n"});
   };
   handlers.onWebSocket = [](net::WebSocketConnectionPtr connection, const net::HttpRequest&) {
     connection->setMaxMessageBytes(64u << 20);

@@ -13,7 +13,15 @@
 //   talon-bench-client chat      [--sessions 1] [--turns 100] [--warmup-turns 1] [--session-prefix bench]
 //                                [--message TEXT] [--turn-timeout-ms 120000] [--rss-pid PID]
 //                                [--rss-settle-ms 2000] [--new-session-keys]
+//   talon-bench-client hooks     [--conns 100] [--duration-ms 10000] [--warmup-ms 2000] [--cpu-pid PID]
+//                                [--hook-path /hooks/agent] [--message TEXT]
+//                                [--session-key-prefix hook:bench-peer-] [--no-wait]
 //   talon-bench-client rss       --pid PID
+// hooks: --conns peers, each on its own HTTP/1.1 keep-alive connection, POST the hook path (Bearer
+// --token) one request at a time, each with its own sessionKey (prefix + peer number; an empty prefix
+// sends none: the default isolated session) and "waitForCompletion": true unless --no-wait. A good
+// answer is 200 {"ok":true,...} with completion.status "ok". Reports messages/s in the window, latency
+// (ms) and, with --cpu-pid, the server's CPU per message (µs).
 // Connection options (all modes but rss): --host 127.0.0.1, --port N or --port-file F, --path /,
 // --token T, --raw (echo server: no gateway handshake, any message with the request's id answers it),
 // --timeout-ms 30000 (one operation: connect, handshake, one RPC).
@@ -27,6 +35,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -66,7 +75,7 @@ using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
 constexpr std::string_view kUsage =
-    "usage: talon-bench-client MODE [options]   (MODE: startup latency handshake throughput chat rss)\n"
+    "usage: talon-bench-client MODE [options]   (MODE: startup latency handshake throughput chat hooks rss)\n"
     "  see the comment at the top of bench/ws_load.cpp and bench/README.md\n";
 constexpr std::string_view kConnectId = "0:connect";
 
@@ -94,7 +103,7 @@ struct Options {
   }
 };
 
-const std::set<std::string, std::less<>> kFlagOptions{"raw", "leave-running", "new-session-keys"};
+const std::set<std::string, std::less<>> kFlagOptions{"raw", "leave-running", "new-session-keys", "no-wait"};
 
 Result<Options> parseOptions(int argc, char** argv) {
   Options o;
@@ -1105,6 +1114,316 @@ int runChat(const Options& o) {
   return errors == 0 ? 0 : 1;
 }
 
+// ---------------------------------------------------------------- mode: hooks (HTTP POST /hooks/agent)
+
+// A non-blocking HTTP/1.1 keep-alive connection carrying one request at a time (one peer).
+struct HttpPeer {
+  int fd = -1;
+  std::string request;  // the peer's request, the same every time
+  std::string out;      // bytes of `request` not yet written
+  std::string in;       // bytes of the answer read so far
+  SteadyClock::time_point sentAt;
+  bool inFlight = false;
+  bool dead = false;
+  HttpPeer() = default;
+  HttpPeer(const HttpPeer&) = delete;
+  HttpPeer& operator=(const HttpPeer&) = delete;
+  ~HttpPeer() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// A blocking connect to t.host:t.port within t.timeout, then non-blocking with TCP_NODELAY.
+Result<int> connectHttp(const Target& t) {
+  sockaddr_storage address{};
+  socklen_t length = 0;
+  int family = AF_INET;
+  if (auto* v4 = reinterpret_cast<sockaddr_in*>(&address); ::inet_pton(AF_INET, t.host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(t.port);
+    length = sizeof(sockaddr_in);
+  } else if (auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
+             ::inet_pton(AF_INET6, t.host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(t.port);
+    length = sizeof(sockaddr_in6);
+    family = AF_INET6;
+  } else {
+    return fail(ErrorCode::kInvalidArgument, "not a numeric address: " + t.host);
+  }
+  const int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(ErrorCode::kIo, std::string("socket: ") + std::strerror(errno));
+  timeval tv{static_cast<time_t>(t.timeout.count() / 1000),
+             static_cast<suseconds_t>((t.timeout.count() % 1000) * 1000)};
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), length) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return fail(ErrorCode::kUnavailable, std::string("connect: ") + std::strerror(err));
+  }
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  return fd;
+}
+
+/// One complete HTTP/1.1 answer taken from the front of a buffer.
+struct HttpAnswer {
+  int status = 0;
+  std::string body;
+  std::size_t consumed = 0;  // bytes of the buffer it took
+  bool close = false;        // "Connection: close"
+};
+
+std::string lowerAscii(std::string_view s) {
+  std::string r(s);
+  for (char& c : r)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return r;
+}
+
+// The answer at the front of `in` (Content-Length or chunked body), nullopt while incomplete. Errors:
+// kUpstream for a malformed head or chunk.
+Result<std::optional<HttpAnswer>> takeHttpAnswer(const std::string& in) {
+  const std::size_t headEnd = in.find("\r\n\r\n");
+  if (headEnd == std::string::npos) {
+    if (in.size() > 65536) return fail(ErrorCode::kUpstream, "answer head over 64 KiB");
+    return std::optional<HttpAnswer>{};
+  }
+  HttpAnswer a;
+  const std::string head = lowerAscii(std::string_view(in).substr(0, headEnd + 2));
+  if (head.rfind("http/1.", 0) != 0 || head.size() < 12)
+    return fail(ErrorCode::kUpstream, "not an HTTP/1.x answer: " + head.substr(0, 40));
+  a.status = std::atoi(head.c_str() + 9);
+  a.close = head.find("\r\nconnection: close") != std::string::npos;
+  std::size_t pos = headEnd + 4;
+  if (head.find("\r\ntransfer-encoding: chunked") != std::string::npos) {
+    for (;;) {
+      const std::size_t lineEnd = in.find("\r\n", pos);
+      if (lineEnd == std::string::npos) return std::optional<HttpAnswer>{};
+      std::size_t size = 0;
+      auto [p, ec] = std::from_chars(in.data() + pos, in.data() + lineEnd, size, 16);
+      if (ec != std::errc()) return fail(ErrorCode::kUpstream, "bad chunk size");
+      (void)p;
+      if (size == 0) {  // last chunk; no trailers expected
+        if (in.size() < lineEnd + 4) return std::optional<HttpAnswer>{};
+        a.consumed = lineEnd + 4;
+        return std::optional<HttpAnswer>{std::move(a)};
+      }
+      if (in.size() < lineEnd + 2 + size + 2) return std::optional<HttpAnswer>{};
+      a.body.append(in, lineEnd + 2, size);
+      pos = lineEnd + 2 + size + 2;
+    }
+  }
+  std::size_t length = 0;
+  if (const std::size_t cl = head.find("\r\ncontent-length:"); cl != std::string::npos) {
+    std::size_t v = cl + 17;
+    while (v < head.size() && head[v] == ' ') ++v;
+    length = static_cast<std::size_t>(std::strtoull(head.c_str() + v, nullptr, 10));
+  }
+  if (in.size() < pos + length) return std::optional<HttpAnswer>{};
+  a.body.assign(in, pos, length);
+  a.consumed = pos + length;
+  return std::optional<HttpAnswer>{std::move(a)};
+}
+
+// A good answer to POST /hooks/agent: 200 {"ok":true,...}; when the client waited, with
+// completion.status "ok". Otherwise a short reason.
+std::optional<std::string> badHookAnswer(const HttpAnswer& a, bool waited) {
+  if (a.status != 200) return "HTTP " + std::to_string(a.status) + ": " + a.body.substr(0, 200);
+  auto parsed = parseJson(a.body);
+  if (!parsed || !parsed->is_object()) return "answer is not a JSON object: " + a.body.substr(0, 200);
+  const json::object& o = parsed->as_object();
+  if (getBool(o, "ok") != true) return "ok is not true: " + a.body.substr(0, 200);
+  if (waited) {
+    const json::object* completion = getObject(o, "completion");
+    if (!completion) return "no completion in the answer: " + a.body.substr(0, 200);
+    if (getString(*completion, "status") != std::optional<std::string_view>("ok"))
+      return "completion status is not ok: " + a.body.substr(0, 200);
+  }
+  return std::nullopt;
+}
+
+int runHooks(const Options& o) {
+  auto t = targetFrom(o);
+  auto conns = o.getInt("conns", 100);
+  auto durationMs = o.getInt("duration-ms", 10000);
+  auto warmupMs = o.getInt("warmup-ms", 2000);
+  auto cpuPid = o.getInt("cpu-pid", 0);
+  if (!t || !conns || !durationMs || !warmupMs || !cpuPid || *conns < 1)
+    return std::fprintf(stderr, "hooks: bad options%s\n", t ? "" : (": " + t.error().toString()).c_str()), 2;
+  const std::string path = o.get("hook-path", "/hooks/agent");
+  const std::string message = o.get("message", "Say ok.");
+  const std::string keyPrefix = o.get("session-key-prefix", "hook:bench-peer-");
+  const bool wait = !o.has("no-wait");
+
+  std::vector<std::unique_ptr<HttpPeer>> peers;
+  for (int64_t i = 0; i < *conns; ++i) {
+    auto fd = connectHttp(*t);
+    if (!fd)
+      return std::fprintf(stderr, "hooks: connection %lld: %s\n", static_cast<long long>(i),
+                          fd.error().toString().c_str()),
+             1;
+    auto p = std::make_unique<HttpPeer>();
+    p->fd = *fd;
+    // deliver: false: the gateways under test have no channel to announce the result on.
+    json::object body{{"message", message}, {"name", "bench"}, {"deliver", false}};
+    if (!keyPrefix.empty()) body["sessionKey"] = keyPrefix + std::to_string(i);
+    if (wait) body["waitForCompletion"] = true;
+    const std::string text = toJson(body);
+    p->request = "POST " + path + " HTTP/1.1\r\nHost: " + t->host + ":" + std::to_string(t->port) +
+                 "\r\nAuthorization: Bearer " + t->token +
+                 "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(text.size()) + "\r\n\r\n" +
+                 text;
+    peers.push_back(std::move(p));
+  }
+
+  Epoll ep;
+  for (std::size_t i = 0; i < peers.size(); ++i) ep.add(peers[i]->fd, i);
+  int64_t completed = 0, errors = 0, closed = 0, total = 0;
+  std::map<int, int64_t> statuses;
+  std::string firstError;
+  std::vector<double> latencies;
+  latencies.reserve(1 << 18);
+  const auto start = SteadyClock::now();
+  const auto windowStart = start + milliseconds(*warmupMs);
+  const auto windowEnd = windowStart + milliseconds(*durationMs);
+  bool sending = true;
+  std::optional<double> cpuAtStart, cpuAtEnd;
+  SteadyClock::time_point cpuStartTime, cpuEndTime;
+
+  auto drop = [&](std::size_t i, const std::string& why) {
+    HttpPeer& p = *peers[i];
+    if (p.dead) return;
+    p.dead = true;
+    ++closed;
+    if (p.inFlight) ++errors;
+    if (firstError.empty()) firstError = "peer " + std::to_string(i) + ": " + why;
+    ep.remove(p.fd);
+  };
+  // Writes what the socket takes of p.out; asks for EPOLLOUT while some is left.
+  auto flush = [&](std::size_t i) -> bool {
+    HttpPeer& p = *peers[i];
+    while (!p.out.empty()) {
+      const ssize_t n = ::send(p.fd, p.out.data(), p.out.size(), MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        drop(i, std::string("send: ") + std::strerror(errno));
+        return false;
+      }
+      p.out.erase(0, static_cast<std::size_t>(n));
+    }
+    ep.setWantWrite(p.fd, i, !p.out.empty());
+    return true;
+  };
+  auto sendOne = [&](std::size_t i) {
+    HttpPeer& p = *peers[i];
+    p.out = p.request;
+    p.inFlight = true;
+    p.sentAt = SteadyClock::now();
+    flush(i);
+  };
+  for (std::size_t i = 0; i < peers.size(); ++i) sendOne(i);
+
+  std::vector<epoll_event> ready(peers.size() + 1);
+  char buffer[16384];
+  for (;;) {
+    const auto now = SteadyClock::now();
+    if (*cpuPid > 0 && !cpuAtStart && now >= windowStart) {
+      cpuAtStart = cpuSeconds(static_cast<pid_t>(*cpuPid));
+      cpuStartTime = now;
+    }
+    if (sending && now >= windowEnd) {
+      sending = false;
+      if (*cpuPid > 0) {
+        cpuAtEnd = cpuSeconds(static_cast<pid_t>(*cpuPid));
+        cpuEndTime = now;
+      }
+    }
+    int64_t inFlight = 0;
+    for (auto& p : peers)
+      if (!p->dead && p->inFlight) ++inFlight;
+    if (!sending && inFlight == 0) break;
+    if (!sending && now >= windowEnd + t->timeout) {
+      if (firstError.empty()) firstError = "answers missing at the end of the run";
+      errors += inFlight;
+      break;
+    }
+    const int n = ep.wait(ready.data(), static_cast<int>(ready.size()), 5);
+    for (int r = 0; r < n; ++r) {
+      const std::size_t i = ready[r].data.u64;
+      HttpPeer& p = *peers[i];
+      if (p.dead) continue;
+      if ((ready[r].events & EPOLLOUT) && !flush(i)) continue;
+      if (!(ready[r].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) continue;
+      bool eof = false;
+      for (;;) {
+        const ssize_t got = ::recv(p.fd, buffer, sizeof buffer, 0);
+        if (got > 0) {
+          p.in.append(buffer, static_cast<std::size_t>(got));
+          continue;
+        }
+        if (got == 0) eof = true;
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK) eof = true;
+        break;
+      }
+      auto answer = takeHttpAnswer(p.in);
+      if (!answer) {
+        drop(i, answer.error().message);
+        continue;
+      }
+      if (*answer) {
+        const auto done = SteadyClock::now();
+        HttpAnswer& a = **answer;
+        p.in.erase(0, a.consumed);
+        p.inFlight = false;
+        ++total;
+        ++statuses[a.status];
+        const auto bad = badHookAnswer(a, wait);
+        if (bad) {
+          ++errors;
+          if (firstError.empty()) firstError = "peer " + std::to_string(i) + ": " + *bad;
+        } else if (done >= windowStart && done < windowEnd) {
+          ++completed;
+          latencies.push_back(std::chrono::duration<double, std::milli>(done - p.sentAt).count());
+        }
+        if (a.close) {
+          drop(i, "the server closed the connection (Connection: close)");
+          continue;
+        }
+        if (sending) sendOne(i);
+      }
+      if (eof && !p.dead) drop(i, "connection closed by the server");
+    }
+  }
+
+  const double seconds = static_cast<double>(*durationMs) / 1000.0;
+  json::object statusCounts;
+  for (const auto& [status, count] : statuses) statusCounts[std::to_string(status)] = count;
+  json::object out{{"mode", "hooks"},
+                   {"path", path},
+                   {"connections", *conns},
+                   {"waitForCompletion", wait},
+                   {"sessionKeys", keyPrefix.empty() ? "default" : keyPrefix + "<peer>"},
+                   {"durationMs", *durationMs},
+                   {"warmupMs", *warmupMs},
+                   {"completed", completed},
+                   {"answersTotal", total},
+                   {"messagesPerSec", round2(static_cast<double>(completed) / seconds)},
+                   {"errors", errors},
+                   {"closedConnections", closed},
+                   {"statusCounts", statusCounts}};
+  putPercentiles(out, "latency", "Ms", latencies);
+  if (cpuAtStart && cpuAtEnd) {
+    putCpu(out, *cpuAtEnd - *cpuAtStart, microsSince(cpuStartTime, cpuEndTime) / 1e6, completed, "Message", 1e6, "Us");
+  }
+  if (!firstError.empty()) out["firstError"] = firstError;
+  printResult(out);
+  return (errors == 0 && closed == 0) ? 0 : 1;
+}
+
 // ---------------------------------------------------------------- mode: rss
 
 int runRss(const Options& o) {
@@ -1135,6 +1454,7 @@ int main(int argc, char** argv) {
   if (mode == "throughput") return runThroughput(*options);
   if (mode == "chat") return runChat(*options);
   if (mode == "rss") return runRss(*options);
+  if (mode == "hooks") return runHooks(*options);
   if (mode == "--help" || mode == "-h" || mode == "help") {
     std::fwrite(kUsage.data(), 1, kUsage.size(), stdout);
     return 0;
