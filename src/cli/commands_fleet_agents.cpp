@@ -12,6 +12,7 @@
 #include "fleet/agent_lifecycle.h"
 #include "fleet/gateway_health.h"
 #include "fleet/gateway_probe.h"
+#include "fleet/revision.h"
 
 #ifndef TALON_VERSION
 #define TALON_VERSION "0.1.0"
@@ -353,7 +354,16 @@ void registerAgentsRemove(CLI::App* group, int& exitCode) {
         archiveDir->empty() ? fleet::defaultAgentArchiveDir(stateDir, *id, now) : std::filesystem::path(*archiveDir);
     archive = std::filesystem::absolute(archive);
     bool write = check.ok() && !*dryRun;
+    // The agent's state is moved while no apply, start, backup or rollout of this state dir runs.
+    std::shared_ptr<void> lock;
     if (write) {
+      auto revisions = fleet::RevisionStore::open(stateDir);
+      auto held = revisions ? (*revisions)->lock() : Result<std::shared_ptr<void>>(fail(revisions.error()));
+      if (!held) {
+        exitCode = reportFleetError(held.error());
+        return;
+      }
+      lock = std::move(*held);
       if (auto w = fleet::writeInventoryEdit(*edit); !w) {
         exitCode = reportFleetError(w.error());
         return;

@@ -126,7 +126,7 @@ std::string agentEditInsertMember(std::string_view t, std::size_t open, const st
   std::string baseIndent = agentEditIndentOf(t, open);
   std::string memberIndent = baseIndent + "  ";
   std::string block;
-  for (std::size_t i = 0, start = 0; start <= member.size(); ++i) {
+  for (std::size_t start = 0; start <= member.size();) {
     auto nl = member.find('\n', start);
     std::string line = member.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
     block += "\n" + memberIndent + line;
@@ -226,7 +226,7 @@ json::object agentEditPlainRoot(const std::string& text, const fs::path& file) {
   return root ? config::toJsonValue(*root).as_object() : json::object{};
 }
 
-Result<InventoryEdit> finishEdit(const Inventory& current, std::string before, std::string after) {
+Result<InventoryEdit> agentEditFinish(const Inventory& current, std::string before, std::string after) {
   InventoryEdit edit;
   edit.file = current.path();
   edit.changes = diffConfigs(agentEditPlainRoot(before, edit.file), agentEditPlainRoot(after, edit.file));
@@ -242,7 +242,7 @@ Result<InventoryEdit> finishEdit(const Inventory& current, std::string before, s
   return edit;
 }
 
-Result<std::string> readCurrentText(const Inventory& current) {
+Result<std::string> agentEditReadText(const Inventory& current) {
   // The edit is computed on this text and validated as a whole; writeInventoryEdit refuses to write when the
   // file no longer holds it.
   return readFile(current.path(), config::kMaxIncludeFileBytes);
@@ -250,7 +250,13 @@ Result<std::string> readCurrentText(const Inventory& current) {
 
 }  // namespace
 
-Result<InventoryEdit> planAgentAdd(const Inventory& current, const AgentSpec& spec) {
+Result<InventoryEdit> planAgentAdd(const Inventory& loaded, const AgentSpec& spec) {
+  // The edit is made on the file as it is now: checked against what it says now, not what `loaded` read.
+  auto text = agentEditReadText(loaded);
+  if (!text) return fail(text.error());
+  auto fresh = Inventory::parse(*text, loaded.path());
+  if (!fresh) return fail(fresh.error());
+  const Inventory& current = **fresh;
   if (current.findAgent(spec.id) != nullptr) {
     const Agent* a = current.findAgent(spec.id);
     return fail(ErrorCode::kFailedPrecondition,
@@ -285,8 +291,6 @@ Result<InventoryEdit> planAgentAdd(const Inventory& current, const AgentSpec& sp
     entry["bindings"] = spec.bindings;
   }
 
-  auto text = readCurrentText(current);
-  if (!text) return fail(text.error());
   std::string after = *text;
   for (const auto& [channel, accountId] : toCreate) {
     auto inserted = agentEditInsertAt(after, current.path(), {"accounts", channel}, accountId, json::object{});
@@ -295,10 +299,15 @@ Result<InventoryEdit> planAgentAdd(const Inventory& current, const AgentSpec& sp
   }
   auto inserted = agentEditInsertAt(after, current.path(), {"agents"}, spec.id, entry);
   if (!inserted) return fail(inserted.error());
-  return finishEdit(current, std::move(*text), std::move(*inserted));
+  return agentEditFinish(current, std::move(*text), std::move(*inserted));
 }
 
-Result<InventoryEdit> planAgentRemove(const Inventory& current, std::string_view agentId) {
+Result<InventoryEdit> planAgentRemove(const Inventory& loaded, std::string_view agentId) {
+  auto text = agentEditReadText(loaded);
+  if (!text) return fail(text.error());
+  auto fresh = Inventory::parse(*text, loaded.path());
+  if (!fresh) return fail(fresh.error());
+  const Inventory& current = **fresh;
   const Agent* agent = current.findAgent(agentId);
   if (agent == nullptr) return fail(ErrorCode::kNotFound, "no agent \"" + std::string(agentId) + "\" in the inventory");
   const std::string rootFile = current.path().string();
@@ -325,8 +334,6 @@ Result<InventoryEdit> planAgentRemove(const Inventory& current, std::string_view
     orphaned.push_back(account);
   }
 
-  auto text = readCurrentText(current);
-  if (!text) return fail(text.error());
   auto root = agentEditParse(*text, current.path());
   if (!root) return fail(root.error());
   // Offsets of every member to cut, cut from the last to the first so that earlier offsets stay valid.
@@ -347,7 +354,7 @@ Result<InventoryEdit> planAgentRemove(const Inventory& current, std::string_view
   std::sort(cuts.rbegin(), cuts.rend());
   std::string after = *text;
   for (std::size_t offset : cuts) after = agentEditRemoveMember(after, offset);
-  return finishEdit(current, std::move(*text), std::move(after));
+  return agentEditFinish(current, std::move(*text), std::move(after));
 }
 
 EditCheck checkInventoryEdit(const Inventory& current, const InventoryEdit& edit, const PreflightOptions& options) {

@@ -54,7 +54,8 @@ struct InventoryEdit {
   InventoryPtr edited;
 };
 
-/// Computes the edit that adds `spec` to `current` (loaded from its file). Errors: kFailedPrecondition when the
+/// Computes the edit that adds `spec` to the inventory `current` was loaded from, re-reading its file (the edit
+/// and every check apply to the file as it is now). Errors: kFailedPrecondition when the
 /// agent exists; kNotFound for an unknown gateway; kInvalidArgument for an invalid id, a channel mapped
 /// twice or a binding that is not an object; kFailedPrecondition when an account to create belongs in a
 /// file other than the root inventory file; kConfigInvalid (every problem with file:line) when the

@@ -57,7 +57,7 @@ InventoryPtr loadLifecycle(const TempDir& dir, const std::string& text = kLifecy
   return inv ? *inv : nullptr;
 }
 
-std::string readBack(const fs::path& p) {
+std::string lifecycleReadBack(const fs::path& p) {
   std::ifstream in(p);
   std::stringstream s;
   s << in.rdbuf();
@@ -92,12 +92,12 @@ TEST(AgentLifecycle, AddWritesAgentAccountAndBindingKeepingComments) {
   auto edit = planAgentAdd(*inv, spec);
   ASSERT_TRUE(edit) << edit.error().message;
   // Nothing is written until the edit is checked and written.
-  EXPECT_EQ(readBack(inv->path()), kLifecycleInventory);
+  EXPECT_EQ(lifecycleReadBack(inv->path()), kLifecycleInventory);
   auto check = checkInventoryEdit(*inv, *edit, lifecycleOptions());
   EXPECT_TRUE(check.ok()) << (check.blocking.empty() ? "" : check.blocking[0].id + ": " + check.blocking[0].message);
   ASSERT_TRUE(writeInventoryEdit(*edit));
 
-  std::string after = readBack(inv->path());
+  std::string after = lifecycleReadBack(inv->path());
   EXPECT_EQ(after, edit->after);
   for (const char* kept : {"// The organisation's fleet.", "// Support gateway.", "// the support bot",
                            "/* The support agent: keep this comment. */", "// a person"}) {
@@ -138,7 +138,7 @@ TEST(AgentLifecycle, AddThatFailsPreflightLeavesTheFileByteIdentical) {
   bool shared = false;
   for (const auto& f : check.blocking) shared = shared || f.id == "FLEET-ACCOUNT-SHARED";
   EXPECT_TRUE(shared);
-  EXPECT_EQ(readBack(inv->path()), kLifecycleInventory);
+  EXPECT_EQ(lifecycleReadBack(inv->path()), kLifecycleInventory);
 
   // A model policy does not allow: FLEET-POLICY-UNCATALOGUED.
   spec.accounts.clear();
@@ -146,7 +146,7 @@ TEST(AgentLifecycle, AddThatFailsPreflightLeavesTheFileByteIdentical) {
   auto uncatalogued = planAgentAdd(*inv, spec);
   ASSERT_TRUE(uncatalogued);
   EXPECT_FALSE(checkInventoryEdit(*inv, *uncatalogued, lifecycleOptions()).ok());
-  EXPECT_EQ(readBack(inv->path()), kLifecycleInventory);
+  EXPECT_EQ(lifecycleReadBack(inv->path()), kLifecycleInventory);
 }
 
 TEST(AgentLifecycle, AddRefusesBadInputWithoutWriting) {
@@ -178,7 +178,7 @@ TEST(AgentLifecycle, AddRefusesBadInputWithoutWriting) {
   auto badId = planAgentAdd(*inv, spec);
   ASSERT_FALSE(badId);
   EXPECT_EQ(badId.error().code, ErrorCode::kConfigInvalid);
-  EXPECT_EQ(readBack(inv->path()), kLifecycleInventory);
+  EXPECT_EQ(lifecycleReadBack(inv->path()), kLifecycleInventory);
 }
 
 TEST(AgentLifecycle, AddCreatesTheAgentsSectionWhenMissingAndFillsAnInlineEmptyOne) {
@@ -206,7 +206,7 @@ TEST(AgentLifecycle, RemoveCutsTheAgentAndTheAccountsOnlyItMapped) {
   auto check = checkInventoryEdit(*inv, *edit, lifecycleOptions());
   EXPECT_TRUE(check.ok()) << (check.blocking.empty() ? "" : check.blocking[0].id);
   ASSERT_TRUE(writeInventoryEdit(*edit));
-  std::string after = readBack(inv->path());
+  std::string after = lifecycleReadBack(inv->path());
   auto reread = Inventory::load(inv->path());
   ASSERT_TRUE(reread) << reread.error().message << "\n" << after;
   EXPECT_EQ((*reread)->findAgent("support"), nullptr);
@@ -257,7 +257,7 @@ TEST(AgentLifecycle, WriteRefusesWhenTheFileChangedMeanwhile) {
   auto w = writeInventoryEdit(*edit);
   ASSERT_FALSE(w);
   EXPECT_EQ(w.error().code, ErrorCode::kFailedPrecondition);
-  EXPECT_EQ(readBack(inv->path()), changed);
+  EXPECT_EQ(lifecycleReadBack(inv->path()), changed);
 }
 
 TEST(AgentLifecycle, ArchiveMovesStateAndWritesAManifest) {
@@ -274,13 +274,13 @@ TEST(AgentLifecycle, ArchiveMovesStateAndWritesAManifest) {
   ASSERT_TRUE(archived) << archived.error().message;
   EXPECT_FALSE(fs::exists(dir.path() / "ws" / "support"));
   EXPECT_FALSE(fs::exists(dir.path() / "state" / "agents" / "support"));
-  EXPECT_EQ(readBack(archiveDir / "workspace" / "MEMORY.md"), "remember");
+  EXPECT_EQ(lifecycleReadBack(archiveDir / "workspace" / "MEMORY.md"), "remember");
   EXPECT_TRUE(fs::exists(archiveDir / "agentState" / "sessions" / "s1.jsonl"));
   ASSERT_EQ(archived->paths.size(), 3u);
   EXPECT_EQ(archived->paths[0].files, 1u);
   EXPECT_EQ(archived->paths[0].bytes, 8u);
   EXPECT_TRUE(archived->paths[2].to.empty());
-  auto manifest = parseJson(readBack(archiveDir / "manifest.json"));
+  auto manifest = parseJson(lifecycleReadBack(archiveDir / "manifest.json"));
   ASSERT_TRUE(manifest && manifest->is_object());
   EXPECT_EQ(manifest->at("agent"), "support");
   EXPECT_EQ(manifest->at("time"), "2027-01-15T08:00:00Z");
