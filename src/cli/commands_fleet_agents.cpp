@@ -44,6 +44,29 @@ std::string agentsBindingText(const fleet::BindingMatch& b) {
   return s;
 }
 
+/// The short form of --bind: `channel:accountId` or `channel:accountId:peerKind:peerId` (the peer id keeps any
+/// further ':'), as a bindings[] object.
+Result<json::value> agentsBindingFromFlag(const std::string& flag) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (parts.size() < 3) {
+    auto colon = flag.find(':', start);
+    if (colon == std::string::npos) break;
+    parts.push_back(flag.substr(start, colon - start));
+    start = colon + 1;
+  }
+  parts.push_back(flag.substr(start));
+  bool ok = (parts.size() == 2 || parts.size() == 4);
+  for (const auto& p : parts) ok = ok && !p.empty();
+  if (!ok) {
+    return fail(ErrorCode::kInvalidArgument,
+                "--bind " + flag + ": expected a JSON5 object, channel:accountId or channel:accountId:peerKind:peerId");
+  }
+  json::object j{{"channel", parts[0]}, {"accountId", parts[1]}};
+  if (parts.size() == 4) j["peer"] = json::object{{"kind", parts[2]}, {"id", parts[3]}};
+  return json::value(std::move(j));
+}
+
 /// What a gateway's `agents.list` answered: the agent ids, or why it could not be asked.
 struct AgentsLive {
   bool reached = false;
@@ -244,9 +267,10 @@ void registerAgentsAdd(CLI::App* group, int& exitCode) {
   cmd->add_option("--model", spec->model, "Primary model, provider/model (default: inherited from its layers)");
   cmd->add_option("--account", *accounts,
                   "channel:accountId the agent owns (repeatable; one per channel; created in accounts when new)");
-  cmd->add_option("--bind", *binds,
-                  "An extra binding as a JSON5 object in the bindings[] shape, e.g. "
-                  "'{channel: \"telegram\", accountId: \"ops\", peer: {kind: \"group\", id: \"-100\"}}' (repeatable)");
+  cmd->add_option(
+      "--bind", *binds,
+      "An extra binding: channel:accountId[:peerKind:peerId], or a JSON5 object in the bindings[] shape, e.g. "
+      "'{channel: \"telegram\", accountId: \"ops\", peer: {kind: \"group\", id: \"-100\"}}' (repeatable)");
   cmd->add_flag("--dry-run", *dryRun, "Print the inventory keys the edit adds and its findings; write nothing");
   cmd->add_option("--actor", *actor, "Who edits (the audit record; default: the OS user)");
   addStateDirOption(cmd, d);
@@ -263,6 +287,15 @@ void registerAgentsAdd(CLI::App* group, int& exitCode) {
     }
     spec->bindings.clear();
     for (const auto& b : *binds) {
+      if (!b.starts_with("{")) {
+        auto binding = agentsBindingFromFlag(b);
+        if (!binding) {
+          exitCode = reportFleetError(binding.error());
+          return;
+        }
+        spec->bindings.push_back(std::move(*binding));
+        continue;
+      }
       auto parsed = config::parseJson5Located(b, "--bind");
       if (!parsed || !parsed->isObject()) {
         exitCode = reportFleetError(Error(ErrorCode::kInvalidArgument,

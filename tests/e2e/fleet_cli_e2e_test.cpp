@@ -140,6 +140,15 @@ TEST_F(FleetCliE2E, AgentsListAddAndRmOverACopyOfTheExample) {
   auto validated = fleet({"validate", "--json"}, inv);
   ASSERT_EQ(validated.status, 0) << validated.err;
   EXPECT_EQ(jsonObjectOf(validated.out).at("agents"), 6);
+  // The short form of --bind: a peer binding on an account of the same gateway (more specific than the
+  // account binding support-triage has, so no ambiguity).
+  auto shortForm = fleet({"agents", "add", "sales-tg", "--gateway", "support-main", "--bind",
+                          "slack:support-slack:channel:C777", "--dry-run", "--json"},
+                         inv);
+  EXPECT_EQ(shortForm.status, 0) << shortForm.out << shortForm.err;
+  EXPECT_NE(shortForm.out.find("agents.sales-tg.bindings[0].peer.id"), std::string::npos) << shortForm.out;
+  auto badShort = fleet({"agents", "add", "sales-tg", "--gateway", "support-main", "--bind", "slack"}, inv);
+  EXPECT_EQ(badShort.status, 2) << badShort.err;
   auto again = fleet({"agents", "add", "sales", "--gateway", "support-main"}, inv);
   EXPECT_EQ(again.status, 1) << again.err;
 
