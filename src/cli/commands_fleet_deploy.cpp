@@ -507,6 +507,7 @@ void registerFleetDeployCommands(CLI::App* group, int& exitCode) {
   registerStatus(group, exitCode);
   registerFleetDriftCommand(group, exitCode);
   registerFleetServeCommands(group, exitCode);
+  registerFleetAgentsCommands(group, exitCode);
 }
 
 }  // namespace talon::cli

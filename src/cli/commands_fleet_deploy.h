@@ -68,6 +68,8 @@ std::optional<std::map<std::string, fleet::AppliedGateway>> lastApplied(const st
 void registerFleetRolloutCommands(CLI::App* group, int& exitCode);
 /// drift (commands_fleet_drift.cpp).
 void registerFleetDriftCommand(CLI::App* group, int& exitCode);
+/// agents list|add|rm: the agent lifecycle (commands_fleet_agents.cpp).
+void registerFleetAgentsCommands(CLI::App* group, int& exitCode);
 /// serve, keys, usage: the model proxy (commands_fleet_serve.cpp).
 void registerFleetServeCommands(CLI::App* group, int& exitCode);
 

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "base/ids.h"
 #include "base/json.h"
@@ -542,6 +543,120 @@ TEST_F(FleetApplyE2E, RunsAnOpenClawRuntimeGatewayWhenOpenClawIsInstalled) {
   auto after = runTalon(dir_, {"fleet", "status", "--json", "--inventory", inventory}, env);
   json::object a = jsonObjectOf(after.out);
   EXPECT_EQ(a.at("gateways").as_array()[0].at("state"), "stopped") << after.out;
+}
+
+/// The agent ids a running gateway lists (protocol agents.list), asked by a client of the test's own.
+std::set<std::string> fleetAgentsListed(int port) {
+  std::set<std::string> out;
+  auto client = ProtocolClient::connect(port, "fleet-e2e-canary-token");
+  if (!client) {
+    ADD_FAILURE() << "cannot connect to 127.0.0.1:" << port;
+    return out;
+  }
+  auto res = client->request("agents.list", json::object{});
+  if (!res || !getBool(*res, "ok").value_or(false)) {
+    ADD_FAILURE() << "agents.list failed: " << (res ? toJson(*res) : "no response");
+    return out;
+  }
+  for (const auto& a : res->at("payload").at("agents").as_array()) out.emplace(a.at("id").as_string());
+  return out;
+}
+
+TEST_F(FleetApplyE2E, AgentsAddAndRmGoThroughTheInventoryAndArchiveState) {
+  ports_.erase("gw-c");
+  writeInventory(
+      "  catalogs: { integrations: { webchat: { kind: \"core-channel\" } } },\n"
+      "  // The agents of the organisation; this comment stays.\n"
+      "  agents: {\n    main: { gateway: \"gw-a\", kind: \"use-case\" },\n  },");
+  ASSERT_TRUE(git({"add", "fleet.json5"}));
+  ASSERT_TRUE(git({"commit", "-q", "-m", "two gateways"}));
+  auto applied = talon({"fleet", "apply", "--gateway", "gw-a", "--json"});
+  ASSERT_EQ(applied.status, 0) << applied.out << applied.err;
+  EXPECT_FALSE(fleetAgentsListed(ports_["gw-a"]).contains("sales"));
+
+  // A failing onboarding writes nothing: the model is not catalogued (FLEET-POLICY-UNCATALOGUED).
+  std::string original = readText(repo_ / "fleet.json5");
+  auto refused = talon({"fleet", "agents", "add", "sales", "--gateway", "gw-a", "--model", "openai/gpt-x", "--json"});
+  EXPECT_EQ(refused.status, 1) << refused.out << refused.err;
+  json::object refusal = jsonObjectOf(refused.out);
+  EXPECT_EQ(refusal.at("written"), false);
+  EXPECT_EQ(toJson(refusal.at("blocking")), R"(["FLEET-POLICY-UNCATALOGUED","FLEET-POLICY-UNCATALOGUED"])")
+      << refused.out;
+  EXPECT_EQ(readText(repo_ / "fleet.json5"), original);
+
+  // The dry run prints the keys only.
+  auto dry = talon({"fleet", "agents", "add", "sales", "--gateway", "gw-a", "--owner", "bo", "--dry-run"});
+  EXPECT_EQ(dry.status, 0) << dry.err;
+  EXPECT_NE(dry.out.find("+ agents.sales.owner"), std::string::npos) << dry.out;
+  EXPECT_EQ(readText(repo_ / "fleet.json5"), original);
+
+  auto added = talon(
+      {"fleet", "agents", "add", "sales", "--gateway", "gw-a", "--owner", "bo", "--kind", "human-coupled", "--json"});
+  ASSERT_EQ(added.status, 0) << added.out << added.err;
+  EXPECT_EQ(jsonObjectOf(added.out).at("written"), true);
+  std::string edited = readText(repo_ / "fleet.json5");
+  EXPECT_NE(edited.find("// The agents of the organisation; this comment stays."), std::string::npos) << edited;
+  auto list = talon({"fleet", "agents", "list", "--gateway", "gw-a", "--json"});
+  ASSERT_EQ(list.status, 0) << list.err;
+  json::array agents = jsonObjectOf(list.out).at("agents").as_array();
+  ASSERT_EQ(agents.size(), 2u) << list.out;
+  EXPECT_EQ(agents[1].at("id"), "sales");
+  EXPECT_EQ(agents[1].at("owner"), "bo");
+  EXPECT_EQ(agents[1].at("kind"), "human-coupled");
+
+  // plan shows the agent's keys on gw-a only; apply deploys it; the gateway lists it.
+  ASSERT_TRUE(git({"commit", "-q", "-am", "onboard sales"}));
+  auto plan = talon({"fleet", "plan", "--json"});
+  ASSERT_EQ(plan.status, 0) << plan.err;
+  json::object planned = jsonObjectOf(plan.out);
+  bool plannedA = false;
+  for (const auto& g : planned.at("gateways").as_array()) {
+    if (g.at("gateway") != "gw-a") continue;
+    plannedA = true;
+    EXPECT_EQ(g.at("status"), "changed") << toJson(g);
+    EXPECT_NE(toJson(g.at("added")).find("agents.entries.sales"), std::string::npos) << toJson(g);
+  }
+  EXPECT_TRUE(plannedA) << plan.out;
+  auto applied2 = talon({"fleet", "apply", "--gateway", "gw-a", "--json"});
+  ASSERT_EQ(applied2.status, 0) << applied2.out << applied2.err;
+  EXPECT_TRUE(fleetAgentsListed(ports_["gw-a"]).contains("sales"));
+  auto live = talon({"fleet", "agents", "list", "--live", "--json"});
+  ASSERT_EQ(live.status, 0) << live.err;
+  json::object liveList = jsonObjectOf(live.out);
+  ASSERT_EQ(liveList.at("agents").as_array().size(), 2u) << live.out;
+  for (const auto& a : liveList.at("agents").as_array()) {
+    EXPECT_EQ(a.at("live").at("state"), "running") << toJson(a);
+  }
+
+  // The agent's state on the gateway: its workspace, with a file in it.
+  fs::path workspace = dir_ / "gw-a" / "ws" / "sales";
+  fs::create_directories(workspace);
+  writeText(workspace / "NOTES.md", "sales notes");
+
+  auto unknown = talon({"fleet", "agents", "rm", "nobody"});
+  EXPECT_EQ(unknown.status, 6) << unknown.err;
+
+  fs::path archive = dir_ / "archive-sales";
+  auto removed = talon({"fleet", "agents", "rm", "sales", "--archive-dir", archive.string(), "--json"});
+  ASSERT_EQ(removed.status, 0) << removed.out << removed.err;
+  EXPECT_EQ(readText(repo_ / "fleet.json5"), original) << "removal restores the inventory as it was";
+  EXPECT_FALSE(fs::exists(workspace));
+  EXPECT_EQ(readText(archive / "workspace" / "NOTES.md"), "sales notes");
+  json::object manifest = jsonObjectOf(readText(archive / "manifest.json"));
+  EXPECT_EQ(manifest.at("agent"), "sales");
+  EXPECT_EQ(manifest.at("gateway"), "gw-a");
+
+  ASSERT_TRUE(git({"commit", "-q", "-am", "offboard sales"}));
+  auto applied3 = talon({"fleet", "apply", "--gateway", "gw-a", "--json"});
+  ASSERT_EQ(applied3.status, 0) << applied3.out << applied3.err;
+  std::set<std::string> after = fleetAgentsListed(ports_["gw-a"]);
+  EXPECT_FALSE(after.contains("sales"));
+  EXPECT_TRUE(after.contains("main"));
+
+  auto audit = runTalon(dir_, {"audit", "list", "--json"}, {{"TALON_STATE_DIR", (repo_ / ".talon-fleet").string()}});
+  ASSERT_EQ(audit.status, 0) << audit.err;
+  EXPECT_NE(audit.out.find("fleet.agents.add"), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("fleet.agents.rm"), std::string::npos) << audit.out;
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// End-to-end: `talon fleet validate|explain|render|preflight|routes|policy` as a process — exit codes
+// End-to-end: `talon fleet validate|explain|render|preflight|routes|policy|agents` as a process — exit codes
 // (0, 1 on an error finding, 3 on an invalid inventory, 6 on an unknown agent) and the --json shapes, over
 // examples/fleet and inventories written per test. No gateway runs.
 #include <gtest/gtest.h>
@@ -90,6 +90,74 @@ TEST_F(FleetCliE2E, AnInvalidInventoryExitsThreeWithFileAndLine) {
 TEST_F(FleetCliE2E, AnUnknownAgentExitsSix) {
   auto r = fleet({"policy", "nobody"}, example());
   EXPECT_EQ(r.status, 6) << r.err;
+}
+
+TEST_F(FleetCliE2E, AgentsListAddAndRmOverACopyOfTheExample) {
+  fs::create_directories(dir_ / "org");
+  for (const char* f : {"fleet.json5", "catalogs.json5"}) {
+    fs::copy_file(example().parent_path() / f, dir_ / "org" / f);
+  }
+  fs::path inv = dir_ / "org" / "fleet.json5";
+  const std::string original = readText(inv);
+  const std::string stateDir = (dir_ / "fleet-state").string();
+
+  auto list = fleet({"agents", "list", "--json"}, inv);
+  ASSERT_EQ(list.status, 0) << list.err;
+  json::object listed = jsonObjectOf(list.out);
+  ASSERT_EQ(listed.at("agents").as_array().size(), 5u) << list.out;
+  for (const auto& a : listed.at("agents").as_array()) {
+    if (a.at("id") != "support-vip") continue;
+    EXPECT_EQ(a.at("gateway"), "support-main");
+    EXPECT_EQ(a.at("bindings").as_array()[0].at("peer").at("kind"), "group") << toJson(a);
+  }
+  auto one = fleet({"agents", "list", "--gateway", "eng-talon"}, inv);
+  ASSERT_EQ(one.status, 0) << one.err;
+  EXPECT_NE(one.out.find("eng-helper"), std::string::npos) << one.out;
+  EXPECT_EQ(one.out.find("support-vip"), std::string::npos) << one.out;
+
+  // Slack on the engineering gateway: its group's policy denies it and Talon has no Slack adapter.
+  auto refused = fleet({"agents", "add", "sales", "--gateway", "eng-talon", "--account", "slack:sales-bot"}, inv);
+  EXPECT_EQ(refused.status, 1) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find("FLEET-POLICY-DENIED"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("FLEET-RENDER-INVALID"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("nothing written"), std::string::npos) << refused.err;
+  EXPECT_EQ(readText(inv), original);
+
+  // A binding with an unknown key: the reader's error, exit 3, nothing written.
+  auto invalid =
+      fleet({"agents", "add", "sales", "--gateway", "support-main", "--bind", R"({channel: "slack", acount: 1})"}, inv);
+  EXPECT_EQ(invalid.status, 3) << invalid.err;
+  EXPECT_NE(invalid.err.find("acount"), std::string::npos) << invalid.err;
+  EXPECT_EQ(readText(inv), original);
+
+  auto added = fleet(
+      {"agents", "add", "sales", "--gateway", "support-main", "--account", "slack:sales-bot", "--bind",
+       R"({channel: "slack", accountId: "sales-bot", peer: {kind: "channel", id: "C1"}})", "--state-dir", stateDir},
+      inv);
+  ASSERT_EQ(added.status, 0) << added.out << added.err;
+  EXPECT_NE(added.out.find("+ accounts.slack.sales-bot"), std::string::npos) << added.out;
+  EXPECT_NE(readText(inv).find("// "), std::string::npos) << "the example's comments stay";
+  auto validated = fleet({"validate", "--json"}, inv);
+  ASSERT_EQ(validated.status, 0) << validated.err;
+  EXPECT_EQ(jsonObjectOf(validated.out).at("agents"), 6);
+  // The short form of --bind: a peer binding on an account of the same gateway (more specific than the
+  // account binding support-triage has, so no ambiguity).
+  auto shortForm = fleet({"agents", "add", "sales-tg", "--gateway", "support-main", "--bind",
+                          "slack:support-slack:channel:C777", "--dry-run", "--json"},
+                         inv);
+  EXPECT_EQ(shortForm.status, 0) << shortForm.out << shortForm.err;
+  EXPECT_NE(shortForm.out.find("agents.sales-tg.bindings[0].peer.id"), std::string::npos) << shortForm.out;
+  auto badShort = fleet({"agents", "add", "sales-tg", "--gateway", "support-main", "--bind", "slack"}, inv);
+  EXPECT_EQ(badShort.status, 2) << badShort.err;
+  auto again = fleet({"agents", "add", "sales", "--gateway", "support-main"}, inv);
+  EXPECT_EQ(again.status, 1) << again.err;
+
+  auto removed = fleet({"agents", "rm", "sales", "--state-dir", stateDir, "--json"}, inv);
+  ASSERT_EQ(removed.status, 0) << removed.out << removed.err;
+  EXPECT_EQ(readText(inv), original);
+  json::object r = jsonObjectOf(removed.out);
+  EXPECT_TRUE(fs::exists(fs::path(std::string(r.at("archive").at("dir").as_string())) / "manifest.json"))
+      << removed.out;
 }
 
 }  // namespace
