@@ -19,6 +19,7 @@
 #include "gateway/channels/irc/irc_channel.h"
 #include "gateway/channels/irc/irc_protocol.h"
 #include "gateway/channels/outbound_dispatcher.h"
+#include "support/channel_pairing.h"
 #include "support/gateway_components.h"
 #include "support/irc_test_client.h"
 #include "support/manual_executors.h"
@@ -306,7 +307,7 @@ TEST_F(IrcChannelNgircdTest, ReconnectsAfterTheServerRestartsAndDeliversTheNextR
   EXPECT_EQ(*reply, "still here");
 }
 
-TEST_F(IrcChannelNgircdTest, AStrangerUnderPairingGetsACodeAndNoSession) {
+TEST_F(IrcChannelNgircdTest, AStrangerUnderPairingGetsACodeThatAnOperatorApproves) {
   startGateway(kPairingConfig);
   testing::IrcTestClient mallory;
   ASSERT_TRUE(mallory.connect(server_->port(), "mallory"));
@@ -327,6 +328,22 @@ TEST_F(IrcChannelNgircdTest, AStrangerUnderPairingGetsACodeAndNoSession) {
   bool audited = false;
   for (const auto& e : gw_->audit.events()) audited = audited || e.kind == "access.dm";
   EXPECT_TRUE(audited);
+
+  // The operator approves the code; mallory's next message reaches the agent and is answered.
+  const std::string code = testing::pairingCodeIn(reply);
+  ASSERT_FALSE(code.empty()) << reply;
+  EXPECT_EQ(testing::approvePairing(*gw_->store, "irc", code, gw_->clock->nowMs()), "mallory!~mallory@127.0.0.1");
+  mallory.say("talon", "approved now?");
+  ASSERT_TRUE(gw_->waitCalls(1));
+  gw_->provider->call(0)->answer("welcome, mallory");
+  // The rest of the paced pairing reply may come first.
+  std::string got;
+  for (int i = 0; i < 20 && got != "welcome, mallory"; ++i) {
+    auto line = mallory.nextPrivmsg("talon", [this] { gw_->executors.advance(500); });
+    ASSERT_TRUE(line) << got;
+    got = *line;
+  }
+  EXPECT_EQ(got, "welcome, mallory");
 }
 
 TEST_F(IrcChannelNgircdTest, LongRepliesAreSplitAndPaced) {

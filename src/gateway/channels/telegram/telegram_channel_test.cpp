@@ -10,6 +10,7 @@
 
 #include "gateway/channels/inbound_router.h"
 #include "gateway/channels/outbound_dispatcher.h"
+#include "support/channel_pairing.h"
 #include "support/gateway_components.h"
 #include "support/io_thread.h"
 #include "support/telegram_bot_peer.h"
@@ -299,7 +300,7 @@ TEST_F(TelegramChannelTest, ARejectedTokenIsReportedAndNotRetriedHot) {
   EXPECT_TRUE(peer_->calls("getUpdates").empty());
 }
 
-TEST_F(TelegramChannelTest, AStrangerUnderPairingGetsACodeAndNoSession) {
+TEST_F(TelegramChannelTest, AStrangerUnderPairingGetsACodeThatAnOperatorApproves) {
   startChannel("strict");
   EXPECT_EQ(channel_->channelId(), "telegram:strict");
   ASSERT_TRUE(connected());
@@ -317,6 +318,17 @@ TEST_F(TelegramChannelTest, AStrangerUnderPairingGetsACodeAndNoSession) {
   ASSERT_EQ(denied.size(), 1u);
   EXPECT_EQ(denied[0].details.at("senderId").as_string(), "999");
   EXPECT_EQ(denied[0].details.at("accountId").as_string(), "strict");
+
+  // The operator approves the code; the stranger's next message reaches the agent and is answered.
+  const std::string code = testing::pairingCodeIn(text);
+  ASSERT_FALSE(code.empty()) << text;
+  EXPECT_EQ(testing::approvePairing(*gw_.store, "telegram", code, gw_.clock->nowMs()), "999");
+  peer_->pushPrivateText(999, "approved now?");
+  ASSERT_TRUE(gw_.waitCalls(1));
+  gw_.provider->call(0)->answer("welcome");
+  ASSERT_TRUE(sent(2));
+  EXPECT_EQ(peer_->sentMessages()[1].at("text").as_string(), "welcome");
+  EXPECT_EQ(sessionRows(), 1);
 }
 
 TEST_F(TelegramChannelTest, TypingIsSentAndRepeatedWhileOn) {
