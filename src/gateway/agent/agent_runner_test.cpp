@@ -661,6 +661,36 @@ TEST_F(AgentRunnerTest, AbortDuringAToolCallSetsItsCancelledFlag) {
   EXPECT_EQ(provider_->count(), 1u);  // the late result is ignored
 }
 
+// The fault matrix's "tool timeout" (issue 9): a tool that never returns is cut at the turn's deadline —
+// the run ends as a timeout error, the tool's call is told it is cancelled, and its late result is ignored.
+TEST_F(AgentRunnerTest, AHungToolIsCutAtTheTurnDeadline) {
+  AgentRunnerOptions options;
+  options.defaultTimeout = std::chrono::milliseconds(1000);
+  makeRunner(options);
+  ex_.holdTools(true);
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->callTools({toolCall("c1", "watch", "{}")});
+  ex_.runReady();
+  ASSERT_EQ(ex_.pendingTools(), 1u);  // the tool is "running", and never finishes by itself
+  ex_.advance(999);
+  EXPECT_EQ(runner_->state("r1"), TurnState::kTools);
+  ex_.advance(1);
+  settle("r1");
+  auto o = outcome("r1");
+  ASSERT_TRUE(o.error);
+  EXPECT_EQ(o.error->code, ErrorCode::kDeadlineExceeded);
+  EXPECT_EQ(o.stopReason, "timeout");
+  EXPECT_EQ(runStatus("r1"), "error");
+  auto errors = chat("r1", "error");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(getString(errors[0], "errorKind"), "timeout");
+  EXPECT_EQ(ex_.runTools(), 1u);
+  EXPECT_TRUE(sawCancelled_);
+  ex_.runReady();
+  EXPECT_EQ(provider_->count(), 1u);  // the late result is ignored
+}
+
 TEST_F(AgentRunnerTest, ToolOutcomesAreValuesWithTheirKind) {
   makeRunner();
   ASSERT_TRUE(submit("r1"));
