@@ -319,10 +319,8 @@ struct EmailChannel::State : std::enable_shared_from_this<EmailChannel::State> {
 
   /// Waits `d`, or less when stopping.
   void idlePause(std::chrono::milliseconds d) {
-    const auto until = std::chrono::steady_clock::now() + d;
-    while (!idleStop.load() && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    std::unique_lock lock(mu);  // stop() sets idleStop under mu and notifies `wake`
+    wake.wait_for(lock, d, [&] { return idleStop.load(); });
   }
 
   /// The idle thread: IDLE sessions, each until its connection fails, with a growing pause (1 s up to the
