@@ -207,6 +207,17 @@ FieldSpec modelProxySchema() {
        map("pricing", "Prices by model ref \"provider/model\".", price, "<model>")});
 }
 
+/// `backups`: the schedule, retention and integrity checks `talon fleet serve` runs
+/// (fleet/backup_schedule.h reads it).
+FieldSpec backupsSchema() {
+  return object(
+      "backups", "Scheduled backups, their retention and automatic integrity checks (run by `talon fleet serve`).",
+      {integer("intervalHours", "Hours between two backups of a gateway: the recovery point objective (default 24).", 1,
+               8760),
+       integer("keep", "Scheduled backups kept per gateway; older ones are deleted (default 14).", 1, 10000),
+       integer("verifyIntervalHours", "Hours between two verifications of every kept backup (default 24).", 1, 8760)});
+}
+
 std::vector<FieldSpec> buildInventory() {
   FieldSpec binding = object(
       "", "",
@@ -266,6 +277,7 @@ std::vector<FieldSpec> buildInventory() {
               object("openclaw", "OpenClaw runtime versions.",
                      {map("versions", "OpenClaw versions by version string.", runtimeVersion(), "<version>")})}),
       modelProxySchema(),
+      backupsSchema(),
       object("catalogs", "What the organisation knows about.",
              {map("integrations", "Integrations (channels and custom-only services).", catalogEntry(true)),
               map("skills", "Skills.", catalogEntry(false)),
