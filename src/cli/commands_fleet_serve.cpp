@@ -1,13 +1,17 @@
 // talon fleet serve|keys|usage: the model proxy that keeps provider keys with the control plane
 // (docs/fleet.md "Model proxy"), its gateways' virtual keys and the usage it recorded. `serve` also checks
 // drift on an interval (modelProxy.driftIntervalSeconds) and raises a health record, an audit record and a
-// stderr line when a gateway changes to drifted.
+// stderr line when a gateway changes to drifted; and, with a `backups` section, takes the scheduled
+// backups, deletes expired ones and re-verifies them all (docs/fleet.md "Backup schedule and recovery
+// targets"). Either section alone is enough to serve.
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include "base/clock.h"
@@ -16,6 +20,7 @@
 #include "cli/commands_fleet_deploy.h"
 #include "cli/output.h"
 #include "config/environment.h"
+#include "fleet/backup_schedule.h"
 #include "fleet/drift.h"
 #include "fleet/model_proxy.h"
 #include "fleet/proxy_ledger.h"
@@ -40,8 +45,7 @@ std::optional<std::shared_ptr<fleet::ProxyLedger>> openLedger(const std::filesys
 
 /// One drift check of `serve`: the health record (served and written to <stateDir>/proxy/health.json), and
 /// for each gateway that changed to drifted a stderr line and a `fleet.drift` audit record.
-void serveDriftCheck(const LoadedFleet& loaded, fleet::ModelProxy& proxy,
-                     std::map<std::string, fleet::DriftState>& previous) {
+json::object serveDriftCheck(const LoadedFleet& loaded, std::map<std::string, fleet::DriftState>& previous) {
   std::vector<std::pair<std::string, std::string>> gateways;
   for (const auto& u : loaded.units) gateways.emplace_back(u.target.id, u.target.runtime);
   SystemClock clock;
@@ -53,8 +57,7 @@ void serveDriftCheck(const LoadedFleet& loaded, fleet::ModelProxy& proxy,
     std::cerr << "fleet serve: drift not checked: " << applied.error().message << "\n";
     health["status"] = "unknown";
     health["error"] = applied.error().message;
-    proxy.setHealth(std::move(health));
-    return;
+    return health;
   }
   auto drift = fleet::fleetDrift(gateways, *applied, config::processEnvironment(), TALON_VERSION,
                                  std::chrono::milliseconds(10'000));
@@ -77,9 +80,155 @@ void serveDriftCheck(const LoadedFleet& loaded, fleet::ModelProxy& proxy,
   }
   previous.clear();
   for (const auto& d : drift) previous[d.id] = d.state;
+  return health;
+}
+
+/// What `serve` last found: the drift check's record and the backup schedule's, published together to
+/// <stateDir>/proxy/health.json and GET /fleet/health.
+struct ServeHealth {
+  std::optional<json::object> drift;
+  std::optional<json::object> backups;
+};
+
+void publishServeHealth(const LoadedFleet& loaded, const ServeHealth& h, fleet::ModelProxy* proxy) {
+  json::object health;
+  if (h.drift) health = *h.drift;  // the drift record's keys stay at the top level, as before
+  if (h.backups) health["backups"] = *h.backups;
+  std::error_code ec;
+  std::filesystem::create_directories(loaded.stateDir / "proxy", ec);  // serve without a proxy has no ledger dir
   if (auto s = writeFileAtomic(loaded.stateDir / "proxy" / "health.json", toPrettyJson(health), 0600); !s)
     std::cerr << "fleet serve: health record not written: " << s.error().message << "\n";
-  proxy.setHealth(std::move(health));
+  if (proxy != nullptr) proxy->setHealth(std::move(health));
+}
+
+void serveAudit(const LoadedFleet& loaded, std::string kind, std::string target, bool ok, json::object details) {
+  security::AuditEvent event;
+  event.kind = std::move(kind);
+  event.actor = "system";
+  event.target = std::move(target);
+  event.outcome = ok ? security::AuditOutcome::kAllowed : security::AuditOutcome::kFailed;
+  event.details = std::move(details);
+  auditFleetAction(loaded.stateDir, std::move(event), 0);
+}
+
+/// The backup schedule's state between ticks.
+struct ServeBackupState {
+  int64_t lastVerifyMs = 0;  // 0: never (verified on the first tick)
+  int64_t lastBackupMs = 0;
+  std::size_t checked = 0;
+  std::set<std::pair<int64_t, std::string>> failing;  // backups whose last verification failed
+  std::string lastError;
+};
+
+/// One tick of the backup schedule (docs/fleet.md "Backup schedule and recovery targets"): a scheduled
+/// backup of every applied gateway that is due, the retention of scheduled backups, and the integrity
+/// check of every backup when it is due. Returns the record for /fleet/health.
+json::object serveBackupTick(const LoadedFleet& loaded, const fleet::BackupSettings& settings, ServeBackupState& st) {
+  const int64_t now = SystemClock::instance()->nowMs();
+  auto record = [&](std::string status) {
+    json::object h{{"status", std::move(status)},
+                   {"intervalHours", settings.intervalHours},
+                   {"keep", settings.keep},
+                   {"verifyIntervalHours", settings.verifyIntervalHours},
+                   {"backupsChecked", st.checked}};
+    if (st.lastBackupMs > 0) h["lastBackupAt"] = formatRfc3339Ms(st.lastBackupMs);
+    if (st.lastVerifyMs > 0) h["lastVerifiedAt"] = formatRfc3339Ms(st.lastVerifyMs);
+    json::array failing;
+    for (const auto& [id, gateway] : st.failing) failing.push_back(json::object{{"backup", id}, {"gateway", gateway}});
+    h["failing"] = std::move(failing);
+    if (!st.lastError.empty()) h["error"] = st.lastError;
+    return h;
+  };
+  auto revisions = fleet::RevisionStore::open(loaded.stateDir);
+  if (!revisions) {
+    st.lastError = revisions.error().message;
+    std::cerr << "fleet serve: backups: " << st.lastError << "\n";
+    return record("error");
+  }
+  // An apply, restore, rollout or drill holds the lock: try again on the next tick.
+  auto lock = (*revisions)->lock();
+  if (!lock) {
+    std::cerr << "fleet serve: backups postponed: " << lock.error().message << "\n";
+    return record(st.failing.empty() && st.lastError.empty() ? "ok" : "failed");
+  }
+  auto applied = (*revisions)->lastApplied();
+  auto store = fleet::BackupStore::open(loaded.stateDir);
+  auto existing = store ? (*store)->list() : Result<std::vector<fleet::GatewayBackup>>(fail(store.error()));
+  if (!applied || !existing) {
+    st.lastError = !applied ? applied.error().message : existing.error().message;
+    std::cerr << "fleet serve: backups: " << st.lastError << "\n";
+    return record("error");
+  }
+  st.lastError.clear();
+
+  // Only gateways that were applied have a deployed config and state to back up.
+  std::vector<std::string> ids;
+  for (const auto& u : loaded.units) {
+    if (applied->count(u.target.id) != 0) ids.push_back(u.target.id);
+  }
+  auto due = fleet::gatewaysDueForBackup(*existing, ids, now, settings);
+  if (!due.empty()) {
+    std::vector<fleet::DeployTarget> targets;
+    for (const auto& u : loaded.units) {
+      if (std::find(due.begin(), due.end(), u.target.id) != due.end()) targets.push_back(u.target);
+    }
+    auto taken = fleet::backupGateways(**store, targets, *applied, "scheduled", now,
+                                       [](const std::string& line) { std::cerr << "fleet serve: " << line << "\n"; });
+    json::array gateways;
+    for (const auto& g : due) gateways.push_back(json::string(g));
+    if (!taken) {
+      st.lastError = "scheduled backup failed: " + taken.error().message;
+      std::cerr << "fleet serve: " << st.lastError << "\n";
+      serveAudit(loaded, "fleet.backup", "schedule", false,
+                 json::object{{"reason", taken.error().message}, {"gateways", std::move(gateways)}});
+    } else {
+      st.lastBackupMs = now;
+      serveAudit(loaded, "fleet.backup", "backup:" + std::to_string(taken->front().id), true,
+                 json::object{{"reason", "scheduled"}, {"gateways", std::move(gateways)}});
+    }
+    existing = (*store)->list();
+    if (!existing) {
+      st.lastError = existing.error().message;
+      return record("error");
+    }
+  }
+  for (const auto& [id, gateway] : fleet::expiredScheduledBackups(*existing, settings.keep)) {
+    if (auto s = (*store)->remove(id, gateway); !s) {
+      st.lastError = "cannot delete expired backup " + std::to_string(id) + " of " + gateway + ": " + s.error().message;
+      std::cerr << "fleet serve: " << st.lastError << "\n";
+      continue;
+    }
+    std::cerr << "fleet serve: deleted expired scheduled backup " << id << " of " << gateway << " (keep "
+              << settings.keep << ")\n";
+    serveAudit(loaded, "fleet.backup.prune", "backup:" + std::to_string(id), true,
+               json::object{{"gateway", gateway}, {"keep", settings.keep}});
+    st.failing.erase({id, gateway});
+  }
+  if (st.lastVerifyMs == 0 || now - st.lastVerifyMs >= int64_t{settings.verifyIntervalHours} * 3'600'000) {
+    std::size_t checked = 0;
+    auto broken = fleet::verifyAllBackups(**store, checked);
+    if (!broken) {
+      st.lastError = "backups not verified: " + broken.error().message;
+      std::cerr << "fleet serve: " << st.lastError << "\n";
+    } else {
+      st.lastVerifyMs = now;
+      st.checked = checked;
+      std::set<std::pair<int64_t, std::string>> failing;
+      for (const auto& b : *broken) {
+        failing.insert({b.id, b.gateway});
+        if (st.failing.count({b.id, b.gateway}) != 0) continue;  // reported already
+        std::cerr << "fleet serve: backup " << b.id << " of " << b.gateway << " FAILED its integrity check ("
+                  << b.problems.size() << " problem(s), first: " << b.problems.front().path << ": "
+                  << b.problems.front().message << ")\n";
+        json::array problems;
+        for (const auto& p : b.problems) problems.push_back(json::object{{"path", p.path}, {"message", p.message}});
+        serveAudit(loaded, "fleet.backup.integrity", "backup:" + std::to_string(b.id), false,
+                   json::object{{"gateway", b.gateway}, {"problems", std::move(problems)}});
+      }
+      st.failing = std::move(failing);
+    }
+  }
+  return record(st.failing.empty() && st.lastError.empty() ? "ok" : "failed");
 }
 
 void registerServe(CLI::App* group, int& exitCode) {
@@ -87,7 +236,9 @@ void registerServe(CLI::App* group, int& exitCode) {
   auto d = std::make_shared<FleetDeployOptions>();
   auto listen = std::make_shared<std::string>();
   auto* cmd = group->add_subcommand(
-      "serve", "Run the model proxy: virtual keys, model policy, spending limits, usage; and drift checks");
+      "serve",
+      "Run the model proxy (virtual keys, model policy, spending limits, usage), drift checks and the "
+      "backup schedule (scheduled backups, retention, integrity checks)");
   cmd->add_option("--listen", *listen, "ADDR:PORT to listen on (default: modelProxy.listen)");
   addStateDirOption(cmd, d);
   addFleetCommonOptions(cmd, o);
@@ -95,34 +246,46 @@ void registerServe(CLI::App* group, int& exitCode) {
     auto loaded = loadForDeploy(*o, *d, exitCode);
     if (!loaded) return;
     const auto& settings = loaded->fleet->inventory().modelProxy();
-    if (!settings) {
+    const auto& backupSettings = loaded->fleet->inventory().backups();
+    if (!settings && !backupSettings) {
       exitCode = reportFleetError(Error(ErrorCode::kInvalidArgument,
-                                        "the inventory has no modelProxy section (docs/fleet.md \"Model proxy\")"));
+                                        "the inventory has neither a modelProxy nor a backups section: nothing to "
+                                        "serve (docs/fleet.md \"Model proxy\", \"Backup schedule and recovery "
+                                        "targets\")"));
       return;
     }
-    std::string address = listen->empty() ? settings->listen : *listen;
-    auto where = fleet::parseListenAddress(address);
-    if (!where) {
-      exitCode = reportFleetError(Error(ErrorCode::kInvalidArgument, "--listen \"" + address + "\" is not ADDR:PORT"));
-      return;
-    }
-    config::Environment env = config::processEnvironment();
+    std::optional<std::pair<std::string, int>> where;
     std::map<std::string, std::string> keys;
-    std::string missing;
-    for (const auto& [id, provider] : settings->providers) {
-      const std::string* value = config::findEnv(env, provider.apiKeyVariable);
-      if (value == nullptr || value->empty()) {
-        missing += (missing.empty() ? "" : ", ") + provider.apiKeyVariable + " (provider " + id + ")";
-      } else {
-        keys[id] = *value;
+    std::optional<std::shared_ptr<fleet::ProxyLedger>> ledger;
+    if (settings) {
+      std::string address = listen->empty() ? settings->listen : *listen;
+      where = fleet::parseListenAddress(address);
+      if (!where) {
+        exitCode =
+            reportFleetError(Error(ErrorCode::kInvalidArgument, "--listen \"" + address + "\" is not ADDR:PORT"));
+        return;
       }
-    }
-    if (!missing.empty()) {
-      exitCode = reportFleetError(Error(ErrorCode::kFailedPrecondition, "the upstream keys are not set: " + missing));
+      config::Environment env = config::processEnvironment();
+      std::string missing;
+      for (const auto& [id, provider] : settings->providers) {
+        const std::string* value = config::findEnv(env, provider.apiKeyVariable);
+        if (value == nullptr || value->empty()) {
+          missing += (missing.empty() ? "" : ", ") + provider.apiKeyVariable + " (provider " + id + ")";
+        } else {
+          keys[id] = *value;
+        }
+      }
+      if (!missing.empty()) {
+        exitCode = reportFleetError(Error(ErrorCode::kFailedPrecondition, "the upstream keys are not set: " + missing));
+        return;
+      }
+      ledger = openLedger(loaded->stateDir, exitCode);
+      if (!ledger) return;
+    } else if (!listen->empty()) {
+      exitCode = reportFleetError(
+          Error(ErrorCode::kInvalidArgument, "--listen needs a modelProxy section: without one, serve runs no proxy"));
       return;
     }
-    auto ledger = openLedger(loaded->stateDir, exitCode);
-    if (!ledger) return;
 
     // SIGINT/SIGTERM are taken by sigtimedwait below: block them before any thread starts.
     sigset_t signals;
@@ -132,37 +295,63 @@ void registerServe(CLI::App* group, int& exitCode) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     boost::asio::io_context io;
-    fleet::ModelProxyOptions options;
-    options.bindAddress = where->first;
-    options.port = static_cast<uint16_t>(where->second);
-    options.fleet = std::make_shared<const fleet::EffectiveFleet>(*loaded->fleet);
-    options.upstreamKeys = std::move(keys);
-    options.ledger = *ledger;
-    options.clock = std::make_shared<SystemClock>();
-    auto proxy = fleet::ModelProxy::create(io, std::move(options));
-    if (!proxy) {
-      exitCode = reportFleetError(proxy.error());
-      return;
-    }
     auto work = boost::asio::make_work_guard(io);
     std::vector<std::thread> threads;
-    for (int i = 0; i < 2; ++i) threads.emplace_back([&io] { io.run(); });
-    std::string bound = where->first + ":" + std::to_string((*proxy)->port());
-    if (o->json) {
-      std::cout << json::serialize(json::object{{"listening", bound}, {"url", settings->baseUrl()}}) << std::endl;
-    } else {
-      std::cout << "fleet serve: listening on " << bound << " (gateways reach it at " << settings->baseUrl() << ")"
-                << std::endl;
+    std::unique_ptr<fleet::ModelProxy> proxy;
+    json::object started;
+    if (settings) {
+      fleet::ModelProxyOptions options;
+      options.bindAddress = where->first;
+      options.port = static_cast<uint16_t>(where->second);
+      options.fleet = std::make_shared<const fleet::EffectiveFleet>(*loaded->fleet);
+      options.upstreamKeys = std::move(keys);
+      options.ledger = *ledger;
+      options.clock = std::make_shared<SystemClock>();
+      auto created = fleet::ModelProxy::create(io, std::move(options));
+      if (!created) {
+        exitCode = reportFleetError(created.error());
+        return;
+      }
+      proxy = std::move(*created);
+      for (int i = 0; i < 2; ++i) threads.emplace_back([&io] { io.run(); });
+      std::string bound = where->first + ":" + std::to_string(proxy->port());
+      started = json::object{{"listening", bound}, {"url", settings->baseUrl()}};
+      if (!o->json)
+        std::cout << "fleet serve: listening on " << bound << " (gateways reach it at " << settings->baseUrl() << ")"
+                  << std::endl;
     }
+    if (backupSettings) {
+      started["backups"] = json::object{{"intervalHours", backupSettings->intervalHours},
+                                        {"keep", backupSettings->keep},
+                                        {"verifyIntervalHours", backupSettings->verifyIntervalHours}};
+      if (!o->json)
+        std::cout << "fleet serve: backups every " << backupSettings->intervalHours << " h, keeping "
+                  << backupSettings->keep << " per gateway, verified every " << backupSettings->verifyIntervalHours
+                  << " h" << std::endl;
+    }
+    if (o->json) std::cout << json::serialize(started) << std::endl;
 
+    // One tick a minute at most: drift is checked every modelProxy.driftIntervalSeconds, backups are looked at
+    // every tick (each gateway is backed up when its newest backup is intervalHours old).
+    const int driftInterval = settings ? settings->driftIntervalSeconds : 0;
+    const int tick = settings ? std::min(driftInterval, 60) : 60;
     std::map<std::string, fleet::DriftState> previous;
-    const timespec interval{settings->driftIntervalSeconds, 0};
+    ServeHealth health;
+    ServeBackupState backupState;
+    int64_t lastDriftMs = 0;
     for (;;) {
-      serveDriftCheck(*loaded, **proxy, previous);
+      const int64_t now = SystemClock::instance()->nowMs();
+      if (settings && (lastDriftMs == 0 || now - lastDriftMs >= int64_t{driftInterval} * 1000 - 500)) {
+        lastDriftMs = now;
+        health.drift = serveDriftCheck(*loaded, previous);
+      }
+      if (backupSettings) health.backups = serveBackupTick(*loaded, *backupSettings, backupState);
+      publishServeHealth(*loaded, health, proxy.get());
+      const timespec interval{tick, 0};
       if (sigtimedwait(&signals, nullptr, &interval) >= 0) break;  // SIGINT or SIGTERM
     }
     std::cerr << "fleet serve: stopping\n";
-    (*proxy)->stop();
+    if (proxy) proxy->stop();
     work.reset();
     io.stop();
     for (auto& t : threads) t.join();

@@ -482,6 +482,73 @@ TEST_F(FleetApplyE2E, ServeProxiesAGatewaysModelCallsWithItsVirtualKey) {
   EXPECT_TRUE(WIFEXITED(*exited) && WEXITSTATUS(*exited) == 0) << serve.log();
 }
 
+TEST_F(FleetApplyE2E, ServeSchedulesAndVerifiesBackupsAndADrillRecoversOne) {
+  writeInventory("  backups: { intervalHours: 24, keep: 3, verifyIntervalHours: 24 },");
+  auto applied = talon({"fleet", "apply", "--allow-dirty", "--gateway", "gw-a", "--json"});
+  ASSERT_EQ(applied.status, 0) << applied.out << applied.err;
+  auto serveOnce = [&](const std::string& until, const std::string& name) {
+    ChildProcess serve({TALON_BINARY, "fleet", "serve", "--inventory", (repo_ / "fleet.json5").string()},
+                       {{"FLEET_E2E_TOKEN", "fleet-e2e-canary-token"}}, (dir_ / name).string());
+    EXPECT_TRUE(pollUntil([&] { return serve.log().find(until) != std::string::npos; }, std::chrono::seconds(30)))
+        << serve.log();
+    auto exited = serve.stop(SIGTERM);
+    EXPECT_TRUE(exited && WIFEXITED(*exited) && WEXITSTATUS(*exited) == 0) << serve.log();
+    return serve.log();
+  };
+
+  // The first tick backs up the one applied gateway (no backup yet: it is due) and verifies what is kept.
+  // (SIGTERM is taken between ticks: the tick that printed the line finishes and publishes its record.)
+  std::string first = serveOnce("fleet serve: backup 1: gw-a: ", "serve-1.log");
+  auto list = talon({"fleet", "backup", "list", "--json"});
+  ASSERT_EQ(list.status, 0) << list.err;
+  auto backups = parseJson(list.out);
+  ASSERT_TRUE(backups && backups->is_array() && backups->as_array().size() == 1u) << list.out << first;
+  EXPECT_EQ(backups->as_array()[0].at("gateway"), "gw-a");
+  EXPECT_EQ(backups->as_array()[0].at("reason"), "scheduled");
+  json::object health = jsonObjectOf(readText(repo_ / ".talon-fleet" / "proxy" / "health.json"));
+  ASSERT_TRUE(health.contains("backups")) << toJson(health);
+  EXPECT_EQ(health.at("backups").at("status"), "ok") << toJson(health);
+  EXPECT_EQ(health.at("backups").at("backupsChecked"), 1) << toJson(health);
+
+  // The drill restores it into a scratch folder, runs `talon doctor` there and reports the recovery time.
+  auto drill = talon({"fleet", "backup", "drill", "--json"});
+  ASSERT_EQ(drill.status, 0) << drill.out << drill.err;
+  json::object drilled = jsonObjectOf(drill.out);
+  EXPECT_EQ(drilled.at("ok"), true);
+  EXPECT_EQ(drilled.at("backup"), 1);
+  const auto& g = drilled.at("gateways").as_array().at(0).as_object();
+  EXPECT_EQ(g.at("gateway"), "gw-a");
+  EXPECT_EQ(g.at("doctor").at("exitCode"), 0) << drill.out;
+  EXPECT_GT(g.at("files").as_int64(), 0);
+  EXPECT_GE(g.at("recoveryMs").as_int64(), g.at("doctorMs").as_int64());
+  EXPECT_FALSE(fs::exists(std::string(g.at("scratchDir").as_string())));
+  EXPECT_EQ(talon({"fleet", "backup", "drill", "99"}).status, 6);
+
+  // A damaged backup: the drill refuses it, and serve's integrity check (due on its first tick) reports it
+  // in the health record, on stderr and in the audit chain.
+  fs::path config;
+  for (const auto& e : fs::recursive_directory_iterator(repo_ / ".talon-fleet" / "backups")) {
+    if (e.path().parent_path().filename() == "config") config = e.path();
+  }
+  ASSERT_FALSE(config.empty());
+  fs::permissions(config, fs::perms::owner_read | fs::perms::owner_write);
+  writeText(config, readText(config) + " ");
+  auto refused = talon({"fleet", "backup", "drill", "1", "--json"});
+  EXPECT_EQ(refused.status, 1) << refused.out << refused.err;
+  EXPECT_NE(refused.out.find("does not verify"), std::string::npos) << refused.out;
+  std::string second = serveOnce("FAILED its integrity check", "serve-2.log");
+  health = jsonObjectOf(readText(repo_ / ".talon-fleet" / "proxy" / "health.json"));
+  EXPECT_EQ(health.at("backups").at("status"), "failed") << toJson(health);
+  EXPECT_EQ(health.at("backups").at("failing").as_array().size(), 1u) << toJson(health);
+  // Not due again: still one backup.
+  auto again = parseJson(talon({"fleet", "backup", "list", "--json"}).out);
+  ASSERT_TRUE(again && again->is_array());
+  EXPECT_EQ(again->as_array().size(), 1u) << second;
+  auto audit = runTalon(dir_, {"audit", "list", "--json"}, {{"TALON_STATE_DIR", (repo_ / ".talon-fleet").string()}});
+  EXPECT_NE(audit.out.find("fleet.backup.integrity"), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("fleet.backup.drill"), std::string::npos) << audit.out;
+}
+
 /// `talon args...` with a longer wait than runTalon's (an OpenClaw gateway takes 10-30 s to start here);
 /// stdout and stderr together in `log`.
 CliResult fleetApplySlowTalon(const fs::path& dir, const std::vector<std::string>& args,
