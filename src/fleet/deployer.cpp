@@ -78,6 +78,14 @@ DeployTarget deployTarget(const EffectiveFleet& fleet, std::size_t gatewayIndex,
   t.configText = render.text;
   t.version = std::string(getString(g, "version").value_or(""));
   if (const auto* v = fleet.inventory().findRuntimeVersion(t.runtime, t.version)) t.binary = v->binary;
+  if (const json::object* turn = getObject(g, "probeTurn")) {
+    ProbeTurnSpec spec;
+    spec.message = std::string(getString(*turn, "message").value_or(""));
+    spec.agentId = std::string(getString(*turn, "agent").value_or(""));
+    spec.expect = std::string(getString(*turn, "expect").value_or(""));
+    spec.timeout = std::chrono::seconds(getInt(*turn, "timeoutSeconds").value_or(60));
+    if (!spec.message.empty()) t.probeTurn = std::move(spec);
+  }
   return t;
 }
 

@@ -549,6 +549,84 @@ TEST_F(FleetApplyE2E, ServeSchedulesAndVerifiesBackupsAndADrillRecoversOne) {
   EXPECT_NE(audit.out.find("fleet.backup.drill"), std::string::npos) << audit.out;
 }
 
+TEST_F(FleetApplyE2E, ARolloutIsGatedOnAProbeTurnThroughTheModelProxy) {
+  const std::string realKey = "sk-fleet-probe-REAL-4c1e";
+  writeText(dir_ / "mock-script.json",
+            R"({"apiKey":")" + realKey + R"(","rules":[{"reply":{"text":"The fleet probe is OK."}}]})");
+  ChildProcess mock({TALON_MOCK_MODEL_BINARY, "--port", "0", "--port-file", (dir_ / "mock.port").string(), "--script",
+                     (dir_ / "mock-script.json").string(), "--log", (dir_ / "mock.log").string()},
+                    {}, (dir_ / "mock.out").string());
+  int mockPort = waitForPortFile((dir_ / "mock.port").string(), std::chrono::seconds(10));
+  ASSERT_GT(mockPort, 0) << mock.log();
+  int proxyPort = freeLoopbackPort();
+  // Versions 2.0.0 and 3.0.0 are this Talon under other paths: a rollout to each is a real change.
+  fs::create_directories(dir_ / "bin");
+  fs::create_symlink(TALON_BINARY, dir_ / "bin" / "talon-2.0.0");
+  fs::create_symlink(TALON_BINARY, dir_ / "bin" / "talon-3.0.0");
+  auto inventory = [&](const std::string& expect) {
+    writeInventory(R"(
+  catalogs: { models: { "mock/mock-model": {} } },
+  agents: { helper: { gateway: "gw-a", kind: "use-case", model: "mock/mock-model" } },
+  runtimes: { talon: { versions: { "2.0.0": { binary: ")" +
+                       (dir_ / "bin" / "talon-2.0.0").string() + R"(" }, "3.0.0": { binary: ")" +
+                       (dir_ / "bin" / "talon-3.0.0").string() + R"(" } } } },
+  modelProxy: {
+    listen: "127.0.0.1:)" +
+                       std::to_string(proxyPort) +
+                       R"(",
+    gateways: ["gw-a"],
+    providers: { mock: { baseUrl: "http://127.0.0.1:)" +
+                       std::to_string(mockPort) + R"(/v1", apiKey: "${FLEET_E2E_UPSTREAM_KEY}" } },
+  },)",
+                   {{"gw-a", "probeTurn: { message: \"Answer the fleet probe\", agent: \"helper\", expect: \"" +
+                                 expect + "\", timeoutSeconds: 30 },"}});
+  };
+  inventory("fleet probe is ok");
+  auto issued = talon({"fleet", "keys", "issue", "gw-a", "--json"});
+  ASSERT_EQ(issued.status, 0) << issued.out << issued.err;
+  const std::map<std::string, std::string> keyEnv{
+      {"TALON_FLEET_PROXY_KEY_GW_A", std::string(jsonObjectOf(issued.out).at("key").as_string())}};
+  auto applied = talon({"fleet", "apply", "--allow-dirty", "--gateway", "gw-a", "--json"}, true, keyEnv);
+  ASSERT_EQ(applied.status, 0) << applied.out << applied.err;
+  ChildProcess serve({TALON_BINARY, "fleet", "serve", "--inventory", (repo_ / "fleet.json5").string()},
+                     {{"FLEET_E2E_TOKEN", "fleet-e2e-canary-token"}, {"FLEET_E2E_UPSTREAM_KEY", realKey}},
+                     (dir_ / "serve.log").string());
+  ASSERT_TRUE(
+      pollUntil([&] { return serve.log().find("listening on") != std::string::npos; }, std::chrono::seconds(20)))
+      << serve.log();
+
+  // The canary passes /readyz, health, and a real turn of agent helper whose reply has the expected text.
+  auto passed =
+      talon({"fleet", "rollout", "--to", "2.0.0", "--gateway", "gw-a", "--allow-dirty", "--json"}, true, keyEnv);
+  ASSERT_EQ(passed.status, 0) << passed.out << passed.err;
+  EXPECT_NE(passed.err.find("rollout: gw-a: probing (probe turn to agent helper)"), std::string::npos) << passed.err;
+  EXPECT_NE(passed.err.find("probe turn answered: \"The fleet probe is OK.\""), std::string::npos) << passed.err;
+  std::string upstream = readText(dir_ / "mock.log");
+  EXPECT_NE(upstream.find("Answer the fleet probe"), std::string::npos) << upstream;
+
+  // The same turn, but the reply lacks what is now expected: the canary is rolled back to 2.0.0.
+  inventory("a phrase the model never says");
+  auto failed =
+      talon({"fleet", "rollout", "--to", "3.0.0", "--gateway", "gw-a", "--allow-dirty", "--json"}, true, keyEnv);
+  EXPECT_EQ(failed.status, 7) << failed.out << failed.err;
+  json::object report = jsonObjectOf(failed.out);
+  ASSERT_TRUE(report.contains("gateways")) << failed.out << failed.err;
+  const auto& gw = report.at("gateways").as_array().at(0).as_object();
+  EXPECT_EQ(gw.at("state"), "rolled-back") << failed.out;
+  EXPECT_NE(std::string(gw.at("error").as_string()).find("turn: probe turn: the reply does not contain"),
+            std::string::npos)
+      << failed.out;
+  // Back on 2.0.0: the gateway's process is that version's executable.
+  json::object st = statusOf("gw-a");
+  ASSERT_TRUE(st.contains("pid")) << toJson(st);
+  std::ifstream cmdline("/proc/" + std::to_string(st.at("pid").as_int64()) + "/cmdline");
+  std::string argv0;
+  std::getline(cmdline, argv0, '\0');
+  EXPECT_EQ(argv0, (dir_ / "bin" / "talon-2.0.0").string());
+  auto exited = serve.stop(SIGTERM);
+  EXPECT_TRUE(exited && WIFEXITED(*exited) && WEXITSTATUS(*exited) == 0) << serve.log();
+}
+
 /// `talon args...` with a longer wait than runTalon's (an OpenClaw gateway takes 10-30 s to start here);
 /// stdout and stderr together in `log`.
 CliResult fleetApplySlowTalon(const fs::path& dir, const std::vector<std::string>& args,
