@@ -22,6 +22,7 @@
 #include "config/environment.h"
 #include "fleet/backup_schedule.h"
 #include "fleet/drift.h"
+#include "fleet/fleet_alerts.h"
 #include "fleet/model_proxy.h"
 #include "fleet/proxy_ledger.h"
 #include "fleet/revision.h"
@@ -43,9 +44,53 @@ std::optional<std::shared_ptr<fleet::ProxyLedger>> openLedger(const std::filesys
   return std::shared_ptr<fleet::ProxyLedger>(std::move(*ledger));
 }
 
+void serveAudit(const LoadedFleet& loaded, std::string kind, std::string target, bool ok, json::object details) {
+  security::AuditEvent event;
+  event.kind = std::move(kind);
+  event.actor = "system";
+  event.target = std::move(target);
+  event.outcome = ok ? security::AuditOutcome::kAllowed : security::AuditOutcome::kFailed;
+  event.details = std::move(details);
+  auditFleetAction(loaded.stateDir, std::move(event), 0);
+}
+
+/// Reports each delivery of alert `key`: a stderr line and a `fleet.alert` audit record (target, key, outcome;
+/// never the secret).
+void serveReportAlert(const LoadedFleet& loaded, const std::string& key, const std::string& type,
+                      const std::vector<fleet::FleetAlertDelivery>& deliveries) {
+  for (const auto& d : deliveries) {
+    if (d.delivered) {
+      std::cerr << "fleet serve: alert " << type << " " << key << " sent to " << d.target << "\n";
+    } else {
+      std::cerr << "fleet serve: alert " << type << " " << key << " to " << d.target << " FAILED after " << d.attempts
+                << " attempt(s): " << d.error << "\n";
+    }
+    json::object details{{"key", key}, {"type", type}, {"attempts", d.attempts}, {"status", d.status}};
+    if (!d.error.empty()) details["error"] = d.error;
+    serveAudit(loaded, "fleet.alert", "alert-target:" + d.target, d.delivered, std::move(details));
+  }
+}
+
+/// Fires `alert` (when it is not open yet) and reports the deliveries; a null `alerts` sends nothing.
+void serveFire(const LoadedFleet& loaded, fleet::FleetAlerts* alerts, fleet::FleetAlert alert) {
+  if (alerts == nullptr) return;
+  alert.fields["organisation"] = loaded.fleet->inventory().organisation().id;
+  alert.ts = SystemClock::instance()->nowMs();
+  std::string key = alert.key;
+  serveReportAlert(loaded, key, "alert.firing", alerts->fire(std::move(alert)));
+}
+
+/// Resolves incident `key` (when it is open) and reports the deliveries.
+void serveResolve(const LoadedFleet& loaded, fleet::FleetAlerts* alerts, const std::string& key,
+                  const std::string& title, const std::string& text) {
+  if (alerts == nullptr) return;
+  serveReportAlert(loaded, key, "alert.resolved", alerts->resolve(key, title, text, SystemClock::instance()->nowMs()));
+}
+
 /// One drift check of `serve`: the health record (served and written to <stateDir>/proxy/health.json), and
 /// for each gateway that changed to drifted a stderr line and a `fleet.drift` audit record.
-json::object serveDriftCheck(const LoadedFleet& loaded, std::map<std::string, fleet::DriftState>& previous) {
+json::object serveDriftCheck(const LoadedFleet& loaded, std::map<std::string, fleet::DriftState>& previous,
+                             fleet::FleetAlerts* alerts) {
   std::vector<std::pair<std::string, std::string>> gateways;
   for (const auto& u : loaded.units) gateways.emplace_back(u.target.id, u.target.runtime);
   SystemClock clock;
@@ -77,6 +122,17 @@ json::object serveDriftCheck(const LoadedFleet& loaded, std::map<std::string, fl
     event.outcome = security::AuditOutcome::kFailed;
     event.details = d->toJson();
     auditFleetAction(loaded.stateDir, std::move(event), 0);
+    fleet::FleetAlert alert;
+    alert.key = "fleet:drift/" + d->id;
+    alert.title = "gateway " + d->id + " drifted (" + what + ")";
+    alert.text = d->detail;
+    alert.fields = {{"gateway", d->id}, {"drifted", what}};
+    serveFire(loaded, alerts, std::move(alert));
+  }
+  for (const auto& d : drift) {
+    if (d.state == fleet::DriftState::kInSync)
+      serveResolve(loaded, alerts, "fleet:drift/" + d.id, "gateway " + d.id + " is in sync again",
+                   "it runs its applied revision again");
   }
   previous.clear();
   for (const auto& d : drift) previous[d.id] = d.state;
@@ -101,16 +157,6 @@ void publishServeHealth(const LoadedFleet& loaded, const ServeHealth& h, fleet::
   if (proxy != nullptr) proxy->setHealth(std::move(health));
 }
 
-void serveAudit(const LoadedFleet& loaded, std::string kind, std::string target, bool ok, json::object details) {
-  security::AuditEvent event;
-  event.kind = std::move(kind);
-  event.actor = "system";
-  event.target = std::move(target);
-  event.outcome = ok ? security::AuditOutcome::kAllowed : security::AuditOutcome::kFailed;
-  event.details = std::move(details);
-  auditFleetAction(loaded.stateDir, std::move(event), 0);
-}
-
 /// The backup schedule's state between ticks.
 struct ServeBackupState {
   int64_t lastVerifyMs = 0;  // 0: never (verified on the first tick)
@@ -123,7 +169,8 @@ struct ServeBackupState {
 /// One tick of the backup schedule (docs/fleet.md "Backup schedule and recovery targets"): a scheduled
 /// backup of every applied gateway that is due, the retention of scheduled backups, and the integrity
 /// check of every backup when it is due. Returns the record for /fleet/health.
-json::object serveBackupTick(const LoadedFleet& loaded, const fleet::BackupSettings& settings, ServeBackupState& st) {
+json::object serveBackupTick(const LoadedFleet& loaded, const fleet::BackupSettings& settings, ServeBackupState& st,
+                             fleet::FleetAlerts* alerts) {
   const int64_t now = SystemClock::instance()->nowMs();
   auto record = [&](std::string status) {
     json::object h{{"status", std::move(status)},
@@ -181,8 +228,15 @@ json::object serveBackupTick(const LoadedFleet& loaded, const fleet::BackupSetti
       std::cerr << "fleet serve: " << st.lastError << "\n";
       serveAudit(loaded, "fleet.backup", "schedule", false,
                  json::object{{"reason", taken.error().message}, {"gateways", std::move(gateways)}});
+      fleet::FleetAlert alert;
+      alert.key = "fleet:backup-schedule";
+      alert.title = "a scheduled backup failed";
+      alert.text = taken.error().message;
+      serveFire(loaded, alerts, std::move(alert));
     } else {
       st.lastBackupMs = now;
+      serveResolve(loaded, alerts, "fleet:backup-schedule", "scheduled backups succeed again",
+                   "backup " + std::to_string(taken->front().id) + " was taken");
       serveAudit(loaded, "fleet.backup", "backup:" + std::to_string(taken->front().id), true,
                  json::object{{"reason", "scheduled"}, {"gateways", std::move(gateways)}});
     }
@@ -202,7 +256,9 @@ json::object serveBackupTick(const LoadedFleet& loaded, const fleet::BackupSetti
               << settings.keep << ")\n";
     serveAudit(loaded, "fleet.backup.prune", "backup:" + std::to_string(id), true,
                json::object{{"gateway", gateway}, {"keep", settings.keep}});
-    st.failing.erase({id, gateway});
+    if (st.failing.erase({id, gateway}) != 0)
+      serveResolve(loaded, alerts, "fleet:backup-integrity/" + std::to_string(id) + "/" + gateway,
+                   "backup " + std::to_string(id) + " of gateway " + gateway + " no longer fails", "it was deleted");
   }
   if (st.lastVerifyMs == 0 || now - st.lastVerifyMs >= int64_t{settings.verifyIntervalHours} * 3'600'000) {
     std::size_t checked = 0;
@@ -224,6 +280,19 @@ json::object serveBackupTick(const LoadedFleet& loaded, const fleet::BackupSetti
         for (const auto& p : b.problems) problems.push_back(json::object{{"path", p.path}, {"message", p.message}});
         serveAudit(loaded, "fleet.backup.integrity", "backup:" + std::to_string(b.id), false,
                    json::object{{"gateway", b.gateway}, {"problems", std::move(problems)}});
+        fleet::FleetAlert alert;
+        alert.key = "fleet:backup-integrity/" + std::to_string(b.id) + "/" + b.gateway;
+        alert.title = "backup " + std::to_string(b.id) + " of gateway " + b.gateway + " fails its integrity check";
+        alert.text = std::to_string(b.problems.size()) + " problem(s), first: " + b.problems.front().path + ": " +
+                     b.problems.front().message;
+        alert.fields = {{"gateway", b.gateway}, {"backup", std::to_string(b.id)}};
+        serveFire(loaded, alerts, std::move(alert));
+      }
+      for (const auto& [id, gateway] : st.failing) {
+        if (failing.count({id, gateway}) == 0)
+          serveResolve(loaded, alerts, "fleet:backup-integrity/" + std::to_string(id) + "/" + gateway,
+                       "backup " + std::to_string(id) + " of gateway " + gateway + " no longer fails",
+                       "it verifies again, or it was deleted");
       }
       st.failing = std::move(failing);
     }
@@ -335,6 +404,13 @@ void registerServe(CLI::App* group, int& exitCode) {
     // every tick (each gateway is backed up when its newest backup is intervalHours old).
     const int driftInterval = settings ? settings->driftIntervalSeconds : 0;
     const int tick = settings ? std::min(driftInterval, 60) : 60;
+    std::unique_ptr<fleet::FleetAlerts> alerts;
+    if (const auto& alertSettings = loaded->fleet->inventory().alerts();
+        alertSettings && !alertSettings->targets.empty()) {
+      alerts = std::make_unique<fleet::FleetAlerts>(
+          *alertSettings, [](const std::string& name) { return processEnvironmentValue(name); },
+          [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); });
+    }
     std::map<std::string, fleet::DriftState> previous;
     ServeHealth health;
     ServeBackupState backupState;
@@ -343,9 +419,9 @@ void registerServe(CLI::App* group, int& exitCode) {
       const int64_t now = SystemClock::instance()->nowMs();
       if (settings && (lastDriftMs == 0 || now - lastDriftMs >= int64_t{driftInterval} * 1000 - 500)) {
         lastDriftMs = now;
-        health.drift = serveDriftCheck(*loaded, previous);
+        health.drift = serveDriftCheck(*loaded, previous, alerts.get());
       }
-      if (backupSettings) health.backups = serveBackupTick(*loaded, *backupSettings, backupState);
+      if (backupSettings) health.backups = serveBackupTick(*loaded, *backupSettings, backupState, alerts.get());
       publishServeHealth(*loaded, health, proxy.get());
       const timespec interval{tick, 0};
       if (sigtimedwait(&signals, nullptr, &interval) >= 0) break;  // SIGINT or SIGTERM

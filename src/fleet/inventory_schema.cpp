@@ -224,6 +224,18 @@ FieldSpec backupsSchema() {
        integer("verifyIntervalHours", "Hours between two verifications of every kept backup (default 24).", 1, 8760)});
 }
 
+/// `alerts`: where `talon fleet serve` sends alerts (fleet/fleet_alerts.h reads it).
+FieldSpec alertsSchema() {
+  FieldSpec target = object(
+      "", "",
+      {str("id", "Target id (default webhook-<index>)."),
+       required(str("kind", "Target kind (the fleet sends signed webhooks).", {"webhook"})),
+       required(str("url", "Where each alert is POSTed (http or https).")),
+       required(secret("secret", "The signing secret, as \"${VAR}\" or an env SecretRef read by fleet serve."))});
+  return object("alerts", "Where `talon fleet serve` sends alerts: drift, backup integrity, failed scheduled backups.",
+                {array("targets", "Alert targets.", target)});
+}
+
 std::vector<FieldSpec> buildInventory() {
   FieldSpec binding = object(
       "", "",
@@ -284,6 +296,7 @@ std::vector<FieldSpec> buildInventory() {
                      {map("versions", "OpenClaw versions by version string.", runtimeVersion(), "<version>")})}),
       modelProxySchema(),
       backupsSchema(),
+      alertsSchema(),
       object("catalogs", "What the organisation knows about.",
              {map("integrations", "Integrations (channels and custom-only services).", catalogEntry(true)),
               map("skills", "Skills.", catalogEntry(false)),

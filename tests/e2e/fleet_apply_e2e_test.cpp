@@ -18,12 +18,14 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "base/ids.h"
 #include "base/json.h"
 #include "child_process.h"
 #include "e2e_support.h"
 #include "net/ws_client.h"
+#include "support/scripted_peer.h"
 
 namespace talon::test {
 namespace {
@@ -334,8 +336,12 @@ TEST_F(FleetApplyE2E, ServeProxiesAGatewaysModelCallsWithItsVirtualKey) {
   int mockPort = waitForPortFile((dir_ / "mock.port").string(), std::chrono::seconds(10));
   ASSERT_GT(mockPort, 0) << mock.log();
   int proxyPort = freeLoopbackPort();
+  testing::ScriptedPeer alertReceiver({testing::PeerReply::whole(204, "")});
   // Each request costs 1000 * 1 + 500 * 2 = 2000 USD per million tokens: 0.002 USD; the limit allows two.
   writeInventory(R"(
+  alerts: { targets: [ { kind: "webhook", url: ")" +
+                 alertReceiver.origin() +
+                 R"(/drift", secret: "${FLEET_E2E_ALERT_SECRET}" } ] },
   catalogs: { models: { "mock/mock-model": {}, "mock/other-model": { status: "blocked" } } },
   agents: { helper: { gateway: "gw-a", kind: "use-case", model: "mock/mock-model" } },
   modelProxy: {
@@ -361,7 +367,9 @@ TEST_F(FleetApplyE2E, ServeProxiesAGatewaysModelCallsWithItsVirtualKey) {
   ASSERT_EQ(applied.status, 0) << applied.out << applied.err;
 
   ChildProcess serve({TALON_BINARY, "fleet", "serve", "--inventory", (repo_ / "fleet.json5").string()},
-                     {{"FLEET_E2E_TOKEN", "fleet-e2e-canary-token"}, {"FLEET_E2E_UPSTREAM_KEY", realKey}},
+                     {{"FLEET_E2E_TOKEN", "fleet-e2e-canary-token"},
+                      {"FLEET_E2E_UPSTREAM_KEY", realKey},
+                      {"FLEET_E2E_ALERT_SECRET", "whsec-drift"}},
                      (dir_ / "serve.log").string());
   std::string health;
   ASSERT_TRUE(pollUntil(
@@ -476,19 +484,34 @@ TEST_F(FleetApplyE2E, ServeProxiesAGatewaysModelCallsWithItsVirtualKey) {
   auto audit = runTalon(dir_, {"audit", "list", "--json"}, {{"TALON_STATE_DIR", (repo_ / ".talon-fleet").string()}});
   EXPECT_NE(audit.out.find("fleet.drift"), std::string::npos) << audit.out;
   EXPECT_NE(audit.out.find("fleet.keys.revoke"), std::string::npos) << audit.out;
+  // And an alert to the webhook target, once, however many checks saw it drifted.
+  ASSERT_TRUE(pollUntil([&] { return !alertReceiver.requests().empty(); }, std::chrono::seconds(10))) << serve.log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // two more drift checks (1 s interval)
+  auto driftAlerts = alertReceiver.requests();
+  ASSERT_EQ(driftAlerts.size(), 1u) << serve.log() << driftAlerts[0].body << driftAlerts.back().body;
+  json::object driftAlert = jsonObjectOf(driftAlerts[0].body);
+  EXPECT_EQ(driftAlert.at("key"), "fleet:drift/gw-b");
+  EXPECT_EQ(driftAlert.at("type"), "alert.firing");
+  EXPECT_EQ(driftAlert.at("fields").at("drifted"), "hash");
 
   auto exited = serve.stop(SIGTERM);
   ASSERT_TRUE(exited);
   EXPECT_TRUE(WIFEXITED(*exited) && WEXITSTATUS(*exited) == 0) << serve.log();
 }
 
-TEST_F(FleetApplyE2E, ServeSchedulesAndVerifiesBackupsAndADrillRecoversOne) {
-  writeInventory("  backups: { intervalHours: 24, keep: 3, verifyIntervalHours: 24 },");
+TEST_F(FleetApplyE2E, ServeSchedulesAndVerifiesBackupsAlertsAndADrillRecoversOne) {
+  // The alert target: a webhook receiver answering 204.
+  testing::ScriptedPeer receiver({testing::PeerReply::whole(204, "")});
+  writeInventory(
+      "  backups: { intervalHours: 24, keep: 3, verifyIntervalHours: 24 },\n"
+      "  alerts: { targets: [ { id: \"ops\", kind: \"webhook\", url: \"" +
+      receiver.origin() + "/fleet-alerts\", secret: \"${FLEET_E2E_ALERT_SECRET}\" } ] },");
   auto applied = talon({"fleet", "apply", "--allow-dirty", "--gateway", "gw-a", "--json"});
   ASSERT_EQ(applied.status, 0) << applied.out << applied.err;
   auto serveOnce = [&](const std::string& until, const std::string& name) {
     ChildProcess serve({TALON_BINARY, "fleet", "serve", "--inventory", (repo_ / "fleet.json5").string()},
-                       {{"FLEET_E2E_TOKEN", "fleet-e2e-canary-token"}}, (dir_ / name).string());
+                       {{"FLEET_E2E_TOKEN", "fleet-e2e-canary-token"}, {"FLEET_E2E_ALERT_SECRET", "whsec-fleet-e2e"}},
+                       (dir_ / name).string());
     EXPECT_TRUE(pollUntil([&] { return serve.log().find(until) != std::string::npos; }, std::chrono::seconds(30)))
         << serve.log();
     auto exited = serve.stop(SIGTERM);
@@ -544,9 +567,20 @@ TEST_F(FleetApplyE2E, ServeSchedulesAndVerifiesBackupsAndADrillRecoversOne) {
   auto again = parseJson(talon({"fleet", "backup", "list", "--json"}).out);
   ASSERT_TRUE(again && again->is_array());
   EXPECT_EQ(again->as_array().size(), 1u) << second;
+  // The failing backup was also a signed webhook alert; the first run raised none (all was well).
+  auto alerts = receiver.requests();
+  ASSERT_EQ(alerts.size(), 1u) << second;
+  EXPECT_EQ(alerts[0].target, "/fleet-alerts");
+  EXPECT_NE(alerts[0].header("x-talon-signature").rfind("sha256=", 0), std::string::npos);
+  json::object alert = jsonObjectOf(alerts[0].body);
+  EXPECT_EQ(alert.at("type"), "alert.firing");
+  EXPECT_EQ(alert.at("key"), "fleet:backup-integrity/1/gw-a");
+  EXPECT_EQ(alert.at("fields").at("organisation"), "org-e2e");
+  EXPECT_NE(second.find("alert alert.firing fleet:backup-integrity/1/gw-a sent to ops"), std::string::npos) << second;
   auto audit = runTalon(dir_, {"audit", "list", "--json"}, {{"TALON_STATE_DIR", (repo_ / ".talon-fleet").string()}});
   EXPECT_NE(audit.out.find("fleet.backup.integrity"), std::string::npos) << audit.out;
   EXPECT_NE(audit.out.find("fleet.backup.drill"), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("fleet.alert"), std::string::npos) << audit.out;
 }
 
 TEST_F(FleetApplyE2E, ARolloutIsGatedOnAProbeTurnThroughTheModelProxy) {
