@@ -300,6 +300,23 @@ json::object serveBackupTick(const LoadedFleet& loaded, const fleet::BackupSetti
   return record(st.failing.empty() && st.lastError.empty() ? "ok" : "failed");
 }
 
+/// The model proxy's upstream keys from the environment, or the error naming the missing variables.
+Result<std::map<std::string, std::string>> serveUpstreamKeys(const fleet::ModelProxySettings& settings) {
+  config::Environment env = config::processEnvironment();
+  std::map<std::string, std::string> keys;
+  std::string missing;
+  for (const auto& [id, provider] : settings.providers) {
+    const std::string* value = config::findEnv(env, provider.apiKeyVariable);
+    if (value == nullptr || value->empty()) {
+      missing += (missing.empty() ? "" : ", ") + provider.apiKeyVariable + " (provider " + id + ")";
+    } else {
+      keys[id] = *value;
+    }
+  }
+  if (!missing.empty()) return fail(ErrorCode::kFailedPrecondition, "the upstream keys are not set: " + missing);
+  return keys;
+}
+
 void registerServe(CLI::App* group, int& exitCode) {
   auto o = std::make_shared<FleetOptions>();
   auto d = std::make_shared<FleetDeployOptions>();
@@ -334,20 +351,12 @@ void registerServe(CLI::App* group, int& exitCode) {
             reportFleetError(Error(ErrorCode::kInvalidArgument, "--listen \"" + address + "\" is not ADDR:PORT"));
         return;
       }
-      config::Environment env = config::processEnvironment();
-      std::string missing;
-      for (const auto& [id, provider] : settings->providers) {
-        const std::string* value = config::findEnv(env, provider.apiKeyVariable);
-        if (value == nullptr || value->empty()) {
-          missing += (missing.empty() ? "" : ", ") + provider.apiKeyVariable + " (provider " + id + ")";
-        } else {
-          keys[id] = *value;
-        }
-      }
-      if (!missing.empty()) {
-        exitCode = reportFleetError(Error(ErrorCode::kFailedPrecondition, "the upstream keys are not set: " + missing));
+      auto upstream = serveUpstreamKeys(*settings);
+      if (!upstream) {
+        exitCode = reportFleetError(upstream.error());
         return;
       }
+      keys = std::move(*upstream);
       ledger = openLedger(loaded->stateDir, exitCode);
       if (!ledger) return;
     } else if (!listen->empty()) {
@@ -356,11 +365,13 @@ void registerServe(CLI::App* group, int& exitCode) {
       return;
     }
 
-    // SIGINT/SIGTERM are taken by sigtimedwait below: block them before any thread starts.
+    // SIGINT/SIGTERM (stop) and SIGHUP (reload) are taken by sigtimedwait below: block them before any
+    // thread starts.
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     boost::asio::io_context io;
@@ -401,30 +412,84 @@ void registerServe(CLI::App* group, int& exitCode) {
     if (o->json) std::cout << json::serialize(started) << std::endl;
 
     // One tick a minute at most: drift is checked every modelProxy.driftIntervalSeconds, backups are looked at
-    // every tick (each gateway is backed up when its newest backup is intervalHours old).
-    const int driftInterval = settings ? settings->driftIntervalSeconds : 0;
-    const int tick = settings ? std::min(driftInterval, 60) : 60;
+    // every tick (each gateway is backed up when its newest backup is intervalHours old). The sections are
+    // read from `loaded` at each tick: a reload (SIGHUP) replaces it.
     std::unique_ptr<fleet::FleetAlerts> alerts;
-    if (const auto& alertSettings = loaded->fleet->inventory().alerts();
-        alertSettings && !alertSettings->targets.empty()) {
-      alerts = std::make_unique<fleet::FleetAlerts>(
-          *alertSettings, [](const std::string& name) { return processEnvironmentValue(name); },
-          [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); });
-    }
+    auto configureAlerts = [&] {
+      const auto& alertSettings = loaded->fleet->inventory().alerts();
+      fleet::FleetAlertSettings targets = alertSettings ? *alertSettings : fleet::FleetAlertSettings{};
+      if (alerts) {
+        alerts->replaceSettings(std::move(targets));  // open incidents stay open
+      } else {
+        alerts = std::make_unique<fleet::FleetAlerts>(
+            std::move(targets), [](const std::string& name) { return processEnvironmentValue(name); },
+            [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); });
+      }
+    };
+    configureAlerts();
     std::map<std::string, fleet::DriftState> previous;
     ServeHealth health;
     ServeBackupState backupState;
     int64_t lastDriftMs = 0;
     for (;;) {
+      const auto& proxySettings = loaded->fleet->inventory().modelProxy();
+      const auto& schedule = loaded->fleet->inventory().backups();
+      const int driftInterval = proxySettings ? proxySettings->driftIntervalSeconds : 0;
+      const int tick = proxySettings ? std::min(driftInterval, 60) : 60;
       const int64_t now = SystemClock::instance()->nowMs();
-      if (settings && (lastDriftMs == 0 || now - lastDriftMs >= int64_t{driftInterval} * 1000 - 500)) {
+      fleet::FleetAlerts* sink = alerts->hasTargets() ? alerts.get() : nullptr;
+      if (proxySettings && (lastDriftMs == 0 || now - lastDriftMs >= int64_t{driftInterval} * 1000 - 500)) {
         lastDriftMs = now;
-        health.drift = serveDriftCheck(*loaded, previous, alerts.get());
+        health.drift = serveDriftCheck(*loaded, previous, sink);
       }
-      if (backupSettings) health.backups = serveBackupTick(*loaded, *backupSettings, backupState, alerts.get());
+      if (!proxySettings) health.drift.reset();
+      if (schedule) {
+        health.backups = serveBackupTick(*loaded, *schedule, backupState, sink);
+      } else {
+        health.backups.reset();
+      }
       publishServeHealth(*loaded, health, proxy.get());
       const timespec interval{tick, 0};
-      if (sigtimedwait(&signals, nullptr, &interval) >= 0) break;  // SIGINT or SIGTERM
+      int sig = sigtimedwait(&signals, nullptr, &interval);
+      if (sig == SIGINT || sig == SIGTERM) break;
+      if (sig != SIGHUP) continue;
+      // Reload: the inventory is read again; what it changes takes effect now, except the proxy's listen
+      // address and whether a proxy runs at all (those need a restart). A reload that fails keeps everything.
+      int reloadCode = 0;
+      auto reloaded = loadForDeploy(*o, *d, reloadCode);
+      if (!reloaded) {
+        std::cerr << "fleet serve: reload refused (exit code " << reloadCode
+                  << "): still serving the inventory read before\n";
+        continue;
+      }
+      const auto& next = reloaded->fleet->inventory().modelProxy();
+      if (static_cast<bool>(next) != static_cast<bool>(proxy)) {
+        std::cerr << "fleet serve: reload refused: " << (proxy ? "removing" : "adding")
+                  << " the modelProxy section needs a restart of fleet serve\n";
+        continue;
+      }
+      if (!next && !reloaded->fleet->inventory().backups()) {
+        std::cerr << "fleet serve: reload refused: the inventory has neither a modelProxy nor a backups section\n";
+        continue;
+      }
+      if (proxy) {
+        auto upstream = serveUpstreamKeys(*next);
+        Status swapped = upstream ? proxy->reload(std::make_shared<const fleet::EffectiveFleet>(*reloaded->fleet),
+                                                  std::move(*upstream))
+                                  : Status(fail(upstream.error()));
+        if (!swapped) {
+          std::cerr << "fleet serve: reload refused: " << swapped.error().message << "\n";
+          continue;
+        }
+        if (listen->empty() && next->listen != proxySettings->listen)
+          std::cerr << "fleet serve: modelProxy.listen changed to " << next->listen
+                    << ": the proxy keeps listening where it is until fleet serve restarts\n";
+      }
+      loaded = std::move(reloaded);
+      configureAlerts();
+      lastDriftMs = 0;  // check drift against the new inventory at once
+      std::cerr << "fleet serve: reloaded " << loaded->fleet->inventory().path().string() << "\n";
+      serveAudit(*loaded, "fleet.serve.reload", "fleet", true, json::object{});
     }
     std::cerr << "fleet serve: stopping\n";
     if (proxy) proxy->stop();

@@ -86,6 +86,8 @@ class FleetAlerts {
                                           int64_t nowMs);
   /// The open incidents' keys.
   const std::set<std::string>& open() const { return open_; }
+  /// Replaces the targets (after a reload of the inventory); open incidents stay open.
+  void replaceSettings(FleetAlertSettings settings) { settings_ = std::move(settings); }
   bool hasTargets() const { return !settings_.targets.empty(); }
 
   /// Sends `alert` to every target: POST with Content-Type application/json, X-Talon-Delivery (one id for

@@ -583,7 +583,7 @@ TEST_F(FleetApplyE2E, ServeSchedulesAndVerifiesBackupsAlertsAndADrillRecoversOne
   EXPECT_NE(audit.out.find("fleet.alert"), std::string::npos) << audit.out;
 }
 
-TEST_F(FleetApplyE2E, ARolloutIsGatedOnAProbeTurnThroughTheModelProxy) {
+TEST_F(FleetApplyE2E, ARolloutIsGatedOnAProbeTurnAndServeReloadsItsInventory) {
   const std::string realKey = "sk-fleet-probe-REAL-4c1e";
   writeText(dir_ / "mock-script.json",
             R"({"apiKey":")" + realKey + R"(","rules":[{"reply":{"text":"The fleet probe is OK."}}]})");
@@ -597,9 +597,10 @@ TEST_F(FleetApplyE2E, ARolloutIsGatedOnAProbeTurnThroughTheModelProxy) {
   fs::create_directories(dir_ / "bin");
   fs::create_symlink(TALON_BINARY, dir_ / "bin" / "talon-2.0.0");
   fs::create_symlink(TALON_BINARY, dir_ / "bin" / "talon-3.0.0");
-  auto inventory = [&](const std::string& expect) {
+  auto inventory = [&](const std::string& expect, const std::string& modelEntry = "{}") {
     writeInventory(R"(
-  catalogs: { models: { "mock/mock-model": {} } },
+  catalogs: { models: { "mock/mock-model": )" +
+                       modelEntry + R"( } },
   agents: { helper: { gateway: "gw-a", kind: "use-case", model: "mock/mock-model" } },
   runtimes: { talon: { versions: { "2.0.0": { binary: ")" +
                        (dir_ / "bin" / "talon-2.0.0").string() + R"(" }, "3.0.0": { binary: ")" +
@@ -618,8 +619,8 @@ TEST_F(FleetApplyE2E, ARolloutIsGatedOnAProbeTurnThroughTheModelProxy) {
   inventory("fleet probe is ok");
   auto issued = talon({"fleet", "keys", "issue", "gw-a", "--json"});
   ASSERT_EQ(issued.status, 0) << issued.out << issued.err;
-  const std::map<std::string, std::string> keyEnv{
-      {"TALON_FLEET_PROXY_KEY_GW_A", std::string(jsonObjectOf(issued.out).at("key").as_string())}};
+  const std::string virtualKey(jsonObjectOf(issued.out).at("key").as_string());
+  const std::map<std::string, std::string> keyEnv{{"TALON_FLEET_PROXY_KEY_GW_A", virtualKey}};
   auto applied = talon({"fleet", "apply", "--allow-dirty", "--gateway", "gw-a", "--json"}, true, keyEnv);
   ASSERT_EQ(applied.status, 0) << applied.out << applied.err;
   ChildProcess serve({TALON_BINARY, "fleet", "serve", "--inventory", (repo_ / "fleet.json5").string()},
@@ -650,6 +651,25 @@ TEST_F(FleetApplyE2E, ARolloutIsGatedOnAProbeTurnThroughTheModelProxy) {
   EXPECT_NE(std::string(gw.at("error").as_string()).find("turn: probe turn: the reply does not contain"),
             std::string::npos)
       << failed.out;
+  // A reload (SIGHUP) applies a changed inventory to the running proxy; a broken one is refused and changes
+  // nothing.
+  const std::string chat = R"({"model":"mock-model","messages":[{"role":"user","content":"hi"}]})";
+  EXPECT_EQ(fleetProxyPost(proxyPort, virtualKey, chat).status, 200);
+  writeText(repo_ / "fleet.json5", "{ organisation: { id: 1 } }");
+  ::kill(serve.pid(), SIGHUP);
+  EXPECT_TRUE(pollUntil([&] { return serve.log().find("fleet serve: reload refused") != std::string::npos; },
+                        std::chrono::seconds(10)))
+      << serve.log();
+  EXPECT_EQ(fleetProxyPost(proxyPort, virtualKey, chat).status, 200);
+  inventory("fleet probe is ok", "{ status: \"blocked\" }");
+  ::kill(serve.pid(), SIGHUP);
+  EXPECT_TRUE(pollUntil([&] { return serve.log().find("fleet serve: reloaded") != std::string::npos; },
+                        std::chrono::seconds(10)))
+      << serve.log();
+  auto blocked = fleetProxyPost(proxyPort, virtualKey, chat);
+  EXPECT_EQ(blocked.status, 403) << blocked.body;
+  EXPECT_NE(blocked.body.find("model_not_allowed"), std::string::npos) << blocked.body;
+
   // Back on 2.0.0: the gateway's process is that version's executable.
   json::object st = statusOf("gw-a");
   ASSERT_TRUE(st.contains("pid")) << toJson(st);
