@@ -14,6 +14,7 @@
 #include "store/device_schema.h"
 #include "store/heartbeat_monitor_schema.h"
 #include "store/operator_token_schema.h"
+#include "store/run_cost_index_schema.h"
 #include "store/session_route_schema.h"
 #include "store/vault_schema.h"
 
@@ -189,6 +190,7 @@ constexpr std::array kMigrations = {
     SqliteMigration{15, "session_compactions", kCompactionSchema},
     SqliteMigration{16, "session_routes", kSessionRouteSchema},
     SqliteMigration{17, "heartbeat_monitors", kHeartbeatMonitorSchema},
+    SqliteMigration{18, "runs by agent and start, with cost", kRunCostIndexSchema},
 };
 
 constexpr bool increasingVersions() {

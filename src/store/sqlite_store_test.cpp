@@ -547,6 +547,14 @@ TEST(SqliteStore, CostSinceSumsAnAgentsRecordedCostFromATime) {
   EXPECT_DOUBLE_EQ(*store->runs().costSince("main", 301), 0.0);
   EXPECT_DOUBLE_EQ(*store->runs().costSince("ops", 0), 9.0);
   EXPECT_DOUBLE_EQ(*store->runs().costSince("nobody", 0), 0.0);
+  // The sum reads the covering index (migration 18), not every run.
+  SQLite::Database db((dir.path() / "talon.sqlite").string(), SQLite::OPEN_READONLY);
+  SQLite::Statement plan(db,
+                         "EXPLAIN QUERY PLAN SELECT COALESCE(SUM(cost_usd), 0) FROM runs WHERE agent_id = 'main' AND "
+                         "started_at_ms >= 200");
+  std::string detail;
+  while (plan.executeStep()) detail += plan.getColumn(3).getString() + "\n";
+  EXPECT_NE(detail.find("USING COVERING INDEX runs_by_agent_started"), std::string::npos) << detail;
 }
 
 TEST(SqliteStore, RunLedgerListsRunsNewestFirstWithFiltersAndPagesAndReadsARunsEntries) {
