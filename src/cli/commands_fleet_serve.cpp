@@ -260,6 +260,8 @@ json::object serveBackupTick(const LoadedFleet& loaded, const fleet::BackupSetti
       serveResolve(loaded, alerts, "fleet:backup-integrity/" + std::to_string(id) + "/" + gateway,
                    "backup " + std::to_string(id) + " of gateway " + gateway + " no longer fails", "it was deleted");
   }
+  // Verifying only reads (and only serve deletes backups): an apply or restore need not wait for it.
+  lock->reset();
   if (st.lastVerifyMs == 0 || now - st.lastVerifyMs >= int64_t{settings.verifyIntervalHours} * 3'600'000) {
     std::size_t checked = 0;
     auto broken = fleet::verifyAllBackups(**store, checked);
