@@ -57,6 +57,9 @@ struct DeployTarget {
   /// The executable that runs `version`, from the version catalog (runtimes.<runtime>.versions); "" when
   /// the version is not catalogued: the deployer then runs its default binary (DeployContext).
   std::string binary;
+  /// The gateway's effective layered keys (EffectiveFleet::gateway()); a provider reads its own section
+  /// from it (e.g. `ssh`), already validated by the inventory schema.
+  json::object settings;
 };
 
 /// What every deployer call shares.
