@@ -57,6 +57,20 @@ std::string sshTestSuffix() {
 
 class FleetSshTest : public ::testing::Test {
  protected:
+  /// The Talon binary the tests install: this build's talon without its debug sections (a quarter of a
+  /// GiB with them; copying it over ssh is what an apply does, but once per test is enough time spent).
+  static void SetUpTestSuite() {
+    binaryDir_ = new testing::TempDir("talon-fleet-ssh-bin");
+    std::string command = "objcopy --strip-debug '" + std::string(TALON_BINARY) + "' '" +
+                          (binaryDir_->path() / "talon").string() + "'";
+    if (std::system(command.c_str()) != 0) fs::copy_file(TALON_BINARY, binaryDir_->path() / "talon");
+  }
+  static void TearDownTestSuite() {
+    delete binaryDir_;
+    binaryDir_ = nullptr;
+  }
+  static fs::path talonBinary() { return binaryDir_->path() / "talon"; }
+
   void SetUp() override {
     auto server = testing::SshdServer::start(serverOptions());
     if (!server && server.error().code == ErrorCode::kNotFound) GTEST_SKIP() << server.error().message;
@@ -69,7 +83,7 @@ class FleetSshTest : public ::testing::Test {
     ::setenv("FLEET_SSH_TOKEN", "fleet-ssh-canary-token", 1);
     ::setenv("FLEET_SSH_TOKEN_B", "fleet-ssh-canary-token-b", 1);
     context_.fleetStateDir = dir_ / "fleet-state";
-    context_.talonBinary = TALON_BINARY;
+    context_.talonBinary = talonBinary();
     context_.talonVersion = "test";
     context_.readyTimeout = std::chrono::seconds(60);
     context_.stopGrace = std::chrono::seconds(5);
@@ -83,13 +97,24 @@ class FleetSshTest : public ::testing::Test {
     std::ifstream pid(remoteDir() / "gateway.pid");
     int p = 0;
     if (pid >> p && p > 0) ::kill(p, SIGKILL);
+    std::ifstream unitPid(dir_ / "systemd-double" / (unitName() + ".pid"));
+    if (unitPid >> p && p > 0) ::kill(p, SIGKILL);
     std::error_code ec;
-    fs::remove(fs::path("/etc/systemd/system") / ("talon-gateway-" + gatewayId_ + ".service"), ec);
+    fs::remove(unitFile(), ec);
   }
 
   virtual testing::SshdOptions serverOptions() { return {}; }
 
   fs::path remoteDir() const { return dir_ / "remote"; }
+  std::string unitName() const { return "talon-gateway-" + gatewayId_ + ".service"; }
+  /// Where the ssh provider puts the unit: a system unit for root, else a user unit.
+  fs::path unitFile() const {
+    const char* home = std::getenv("HOME");
+    return (::geteuid() == 0 ? fs::path("/etc/systemd/system") : fs::path(home ? home : "/") / ".config/systemd/user") /
+           unitName();
+  }
+  /// "systemctl" for root, else "systemctl --user".
+  static std::string systemctl() { return ::geteuid() == 0 ? "systemctl" : "systemctl --user"; }
 
   /// The ssh settings of the test gateway (JSON5 members), `extra` appended.
   std::string sshKeys(const std::string& extra = "") const {
@@ -126,6 +151,7 @@ class FleetSshTest : public ::testing::Test {
     }
   }
 
+  static inline testing::TempDir* binaryDir_ = nullptr;
   testing::TempDir dir_{"talon-fleet-ssh"};
   std::unique_ptr<testing::SshdServer> sshd_;
   int gatewayPort_ = 0;
@@ -144,12 +170,11 @@ TEST_F(FleetSshTest, DetachedGatewayAppliesReportsRestartsOnChangeAndStops) {
   auto first = deployer_->apply(target_, context_, /*configChanged=*/true);
   ASSERT_TRUE(first) << first.error().message << "\n" << progress_ << "\nsshd:\n" << sshd_->log();
   EXPECT_EQ(*first, ApplyAction::kStarted);
-  std::cerr << progress_;
   EXPECT_THAT(progress_, HasSubstr("installing"));
   EXPECT_THAT(progress_, HasSubstr("ready on 127.0.0.1:" + std::to_string(gatewayPort_)));
 
   // What landed on the host: the same binary, the config (0600, no secret), the env file (0600, the secret).
-  EXPECT_EQ(sshTestRead(remoteDir() / "bin" / "talon"), sshTestRead(TALON_BINARY));
+  EXPECT_EQ(sshTestRead(remoteDir() / "bin" / "talon"), sshTestRead(talonBinary()));
   auto configPath = dir_ / "gw" / "state" / "openclaw.json";
   EXPECT_EQ(sshTestRead(configPath), target_.configText);
   EXPECT_THAT(target_.configText, ::testing::Not(HasSubstr("fleet-ssh-canary-token")));
@@ -254,6 +279,59 @@ TEST_F(FleetSshTest, AnOpenClawGatewayOnAHostWithoutOpenClawIsRefused) {
   EXPECT_THAT(s.error().message, HasSubstr("gateway " + gatewayId_ + " on host 127.0.0.1"));
   EXPECT_THAT(s.error().message, HasSubstr("OpenClaw is not installed there"));
   stopped_ = true;
+}
+
+/// The same sshd with the systemctl / journalctl doubles first on its sessions' PATH.
+class FleetSshSystemdTest : public FleetSshTest {
+ protected:
+  testing::SshdOptions serverOptions() override {
+    testing::SshdOptions o;
+    o.pathPrefix = TALON_SHIM_DIR;
+    o.environment = {"TALON_SHIM_STATE=" + shimState().string()};
+    return o;
+  }
+  fs::path shimState() const { return dir_ / "systemd-double"; }
+};
+
+TEST_F(FleetSshSystemdTest, SystemdServiceIsInstalledStartedRestartedAndStoppedThroughSystemctl) {
+  target(inventory("talon", sshKeys("service: \"systemd\"")));
+  auto first = deployer_->apply(target_, context_, /*configChanged=*/true);
+  ASSERT_TRUE(first) << first.error().message << "\n" << progress_ << "\n" << sshTestRead(shimState() / "calls.log");
+  EXPECT_EQ(*first, ApplyAction::kStarted);
+
+  const std::string unit = unitName();
+  std::string unitText = sshTestRead(unitFile());
+  EXPECT_THAT(unitText, HasSubstr("ExecStart=\"" + (remoteDir() / "bin" / "talon").string() + "\" \"gateway\" \"run\""));
+  EXPECT_THAT(unitText, HasSubstr(::geteuid() == 0 ? "WantedBy=multi-user.target" : "WantedBy=default.target"));
+  std::string calls = sshTestRead(shimState() / "calls.log");
+  EXPECT_THAT(calls, HasSubstr(systemctl() + " daemon-reload"));
+  EXPECT_THAT(calls, HasSubstr(systemctl() + " enable " + unit));
+  EXPECT_THAT(calls, HasSubstr(systemctl() + " start " + unit));
+
+  auto status = deployer_->status(target_, context_);
+  EXPECT_EQ(status.state, ProcessState::kRunning) << status.detail;
+  ASSERT_TRUE(status.pid.has_value());
+  EXPECT_TRUE(sshTestProcessRuns(*status.pid));
+  auto log = deployer_->logs(target_, context_, 20);
+  ASSERT_TRUE(log) << log.error().message;
+  EXPECT_FALSE(log->empty());
+  EXPECT_THAT(sshTestRead(shimState() / "calls.log"), HasSubstr("journalctl -u " + unit + " -n 20"));
+
+  target(inventory("talon", sshKeys("service: \"systemd\""), "FLEET_SSH_TOKEN_B"));
+  auto changed = deployer_->apply(target_, context_, /*configChanged=*/true);
+  ASSERT_TRUE(changed) << changed.error().message;
+  EXPECT_EQ(*changed, ApplyAction::kRestarted);
+  EXPECT_THAT(sshTestRead(shimState() / "calls.log"), HasSubstr(systemctl() + " restart " + unit));
+  auto restarted = deployer_->status(target_, context_);
+  EXPECT_EQ(restarted.state, ProcessState::kRunning) << restarted.detail;
+  ASSERT_TRUE(restarted.pid.has_value());
+  EXPECT_NE(*restarted.pid, *status.pid);
+
+  ASSERT_TRUE(deployer_->stop(target_, context_));
+  stopped_ = true;
+  EXPECT_THAT(sshTestRead(shimState() / "calls.log"), HasSubstr(systemctl() + " stop " + unit));
+  EXPECT_FALSE(sshTestProcessRuns(*restarted.pid));
+  EXPECT_EQ(deployer_->status(target_, context_).state, ProcessState::kStopped);
 }
 
 }  // namespace

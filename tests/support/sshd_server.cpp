@@ -92,9 +92,12 @@ Result<std::unique_ptr<SshdServer>> SshdServer::start(SshdOptions options) {
        << "PermitRootLogin prohibit-password\n"
        << "Subsystem sftp " << kSftpServer << "\n"
        << "LogLevel VERBOSE\n";
+  std::string setEnv;
   if (!options.pathPrefix.empty()) {
-    conf << "SetEnv PATH=" << options.pathPrefix << ":/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin\n";
+    setEnv += " PATH=" + options.pathPrefix + ":/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
   }
+  for (const auto& e : options.environment) setEnv += " " + e;
+  if (!setEnv.empty()) conf << "SetEnv" << setEnv << "\n";
   conf.close();
   if (!conf) return fail(ErrorCode::kIo, "cannot write the sshd config");
   auto pid = startLoopbackServer("sshd",

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "support/temp_dir.h"
@@ -23,6 +24,8 @@ namespace talon::testing {
 struct SshdOptions {
   /// Put first on the PATH of every session (sshd_config SetEnv), e.g. a directory of shims.
   std::string pathPrefix;
+  /// More variables of every session, "NAME=value" (sshd_config SetEnv; no spaces or quotes).
+  std::vector<std::string> environment;
 };
 
 class SshdServer {

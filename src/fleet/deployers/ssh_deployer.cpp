@@ -189,15 +189,22 @@ class SshDeployer final : public Deployer {
     std::vector<std::string> files = {s.layout.configPath, s.file(kSshEnvFile), s.serviceFile};
     if (target.runtime == "talon") files.push_back(s.layout.binary);
     for (const auto& f : files) script += " " + shellQuote(f);
-    script += "; do if [ -f \"$f\" ]; then sha256sum \"$f\" || exit 1; fi; done\n";
-    auto hashes = c.runChecked("creating the gateway's directories and hashing its files", script);
-    if (!hashes) return fail(onHost(target, hashes.error()));
+    script += "; do if [ -f \"$f\" ]; then printf 'sha256=%s\\n' \"$(sha256sum \"$f\")\" || exit 1; fi; done\n";
+    // The process state in the same round trip.
+    script += stateScript(s, target, false);
+    auto inspected = c.runChecked("creating the gateway's directories, hashing its files, checking its process", script);
+    if (!inspected) return fail(onHost(target, inspected.error()));
     std::map<std::string, std::string> remoteSha;
     {
-      std::istringstream in(*hashes);
-      std::string sha, path;
-      while (in >> sha && std::getline(in >> std::ws, path)) remoteSha[path] = sha;
+      std::istringstream in(*inspected);
+      std::string line;
+      while (std::getline(in, line)) {
+        if (line.rfind("sha256=", 0) != 0 || line.size() < 7 + 64 + 2) continue;
+        remoteSha[line.substr(7 + 64 + 2)] = line.substr(7, 64);
+      }
     }
+    auto state = keyValueLines(*inspected);
+    bool running = isRunning(s, state);
 
     // What should be there.
     auto env = environmentFile(target);
@@ -259,9 +266,6 @@ class SshDeployer final : public Deployer {
         return fail(onHost(target, r.error()));
     }
 
-    auto state = remoteState(s, target, false);
-    if (!state) return fail(state.error());
-    bool running = isRunning(s, *state);
     if (running && !configChanged && !filesChanged) {
       if (auto w = waitReady(s, target, context); !w) return fail(w.error());
       return ApplyAction::kUnchanged;
