@@ -97,6 +97,10 @@ struct GatewayRuntimeStatus {
   ProbeResult readyz;
   /// A sentence for the operator when something is wrong (e.g. the last log lines of a failed process).
   std::string detail;
+  /// Set by a deployer whose gateway runs on another machine (ssh): the SHA-256 of the config deployed
+  /// there ("" when there is none). The fleet then reads no configPath here and makes no protocol call of
+  /// its own to the gateway (its /readyz is probed from its host).
+  std::optional<std::string> remoteConfigSha256;
 };
 
 /// What apply() did to a gateway.

@@ -18,6 +18,7 @@
 #include <random>
 #include <sstream>
 
+#include "e2e/e2e_support.h"
 #include "fleet/deployer.h"
 #include "fleet/inventory.h"
 #include "fleet/layering.h"
@@ -278,6 +279,42 @@ TEST_F(FleetSshTest, AnOpenClawGatewayOnAHostWithoutOpenClawIsRefused) {
   EXPECT_EQ(s.error().code, ErrorCode::kNotFound);
   EXPECT_THAT(s.error().message, HasSubstr("gateway " + gatewayId_ + " on host 127.0.0.1"));
   EXPECT_THAT(s.error().message, HasSubstr("OpenClaw is not installed there"));
+  stopped_ = true;
+}
+
+TEST_F(FleetSshTest, TheFleetCliAppliesReportsAndStopsAnSshGateway) {
+  // The stripped binary through the version catalog (the CLI would otherwise install itself).
+  std::string text = inventory("talon", sshKeys("service: \"detached\""));
+  text.insert(text.find("defaults: {") + 11, " version: \"ssh-test\",");
+  text.insert(text.rfind('}'), "  runtimes: { talon: { versions: { \"ssh-test\": { binary: \"" + talonBinary().string() +
+                                   "\" } } } },\n");
+  target(text);
+  std::map<std::string, std::string> env = {{"FLEET_SSH_TOKEN", "fleet-ssh-canary-token"}};
+  auto talon = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--inventory", (dir_ / "org" / "fleet.json5").string()});
+    return test::runTalon(dir_.path(), args, env);
+  };
+  auto apply = talon({"fleet", "apply", "--json"});
+  ASSERT_EQ(apply.status, 0) << apply.out << apply.err;
+  json::object applied = test::jsonObjectOf(apply.out);
+  ASSERT_TRUE(applied.contains("gateways")) << apply.out;
+  EXPECT_EQ(applied.at("gateways").as_array().at(0).at("action"), "started") << apply.out;
+
+  auto status = talon({"fleet", "status", "--json"});
+  ASSERT_EQ(status.status, 0) << status.out << status.err;
+  json::object gw = test::jsonObjectOf(status.out).at("gateways").as_array().at(0).as_object();
+  EXPECT_EQ(gw.at("state"), "running") << status.out;
+  EXPECT_EQ(gw.at("drift"), "in-sync") << status.out;
+  EXPECT_THAT(json::serialize(gw.at("health")), HasSubstr("runs on host 127.0.0.1")) << status.out;
+
+  auto logs = talon({"fleet", "logs", gatewayId_, "-n", "5"});
+  EXPECT_EQ(logs.status, 0) << logs.err;
+  EXPECT_FALSE(logs.out.empty());
+
+  auto stop = talon({"fleet", "stop"});
+  EXPECT_EQ(stop.status, 0) << stop.out << stop.err;
+  auto after = talon({"fleet", "status", "--json"});
+  EXPECT_EQ(test::jsonObjectOf(after.out).at("gateways").as_array().at(0).at("state"), "stopped") << after.out;
   stopped_ = true;
 }
 

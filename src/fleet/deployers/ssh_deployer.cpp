@@ -319,12 +319,15 @@ class SshDeployer final : public Deployer {
       return out;
     }
     SshGatewaySite& s = *prepared;
-    auto state = remoteState(s, target, true);
+    auto state = remoteState(s, target, true,
+                             "printf 'config=%s\\n' \"$(sha256sum " + shellQuote(s.layout.configPath) +
+                                 " 2>/dev/null | cut -c1-64)\"\n");
     if (!state) {
       out.state = ProcessState::kFailed;
       out.detail = state.error().message;
       return out;
     }
+    out.remoteConfigSha256 = (*state)["config"];
     const std::string& word = (*state)["state"];
     if (auto pid = std::atoi((*state)["pid"].c_str()); pid > 0) out.pid = pid;
     if (!isRunning(s, *state)) {
@@ -534,11 +537,12 @@ class SshDeployer final : public Deployer {
     return site;
   }
 
+  /// The state script's "key=value" lines; `extra` runs in the same round trip.
   static Result<std::map<std::string, std::string>> remoteState(SshGatewaySite& s, const DeployTarget& target,
-                                                                bool probe) {
+                                                                bool probe, const std::string& extra = "") {
     auto out = s.connection->runChecked(probe ? "checking the gateway's process and /readyz"
                                               : "checking the gateway's process",
-                                        stateScript(s, target, probe));
+                                        stateScript(s, target, probe) + extra);
     if (!out) return fail(onHost(target, out.error()));
     return keyValueLines(*out);
   }
