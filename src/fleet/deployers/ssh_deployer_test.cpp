@@ -180,5 +180,41 @@ TEST(SshDeployerTest, ALongStateDirFallsBackToAShortControlDir) {
   }
 }
 
+/// The fenced block of docs/fleet.md's "The ssh provider" section that starts with "```<lang>".
+std::string sshDocsBlock(const std::string& lang) {
+  std::string docs = sshGoldenText(std::filesystem::path(TALON_SOURCE_DIR) / "docs" / "fleet.md");
+  auto section = docs.find("## The ssh provider");
+  if (section == std::string::npos) return {};
+  auto start = docs.find("```" + lang + "\n", section);
+  if (start == std::string::npos) return {};
+  start += 4 + lang.size();
+  return docs.substr(start, docs.find("```", start) - start);
+}
+
+TEST(SshDeployerTest, TheUnitInTheDocsIsTheOneApplyWrites) {
+  RemoteGatewayLayout l;
+  l.gatewayId = "edge-1";
+  l.runtime = "talon";
+  l.remoteDir = "/home/deploy/.talon-fleet/edge-1";
+  l.binary = l.remoteDir + "/bin/talon";
+  l.stateDir = "/srv/talon/edge-1";
+  l.configPath = "/srv/talon/edge-1/openclaw.json";
+  std::string unit = sshSystemdUnit(l);
+  unit = unit.substr(unit.find('\n') + 1);  // the docs leave out the "# Written by" line
+  EXPECT_EQ(sshDocsBlock("ini"), unit);
+}
+
+TEST(SshDeployerTest, TheInventoryExampleInTheDocsIsValid) {
+  TempDir dir;
+  auto inv = Inventory::load(dir.write("fleet.json5", inventoryText(sshDocsBlock("json5"))));
+  ASSERT_TRUE(inv) << inv.error().message;
+  EffectiveFleet fleet = EffectiveFleet::resolve(std::move(*inv));
+  ASSERT_EQ(fleet.inventory().gateways().size(), 2u);
+  SshSettings edge2 = sshSettings(fleet.gateway(fleet.inventory().gateways()[0].id == "edge-2" ? 0 : 1));
+  EXPECT_EQ(edge2.user, "deploy");
+  EXPECT_EQ(edge2.port, 2222);
+  EXPECT_EQ(edge2.service, "detached");
+}
+
 }  // namespace
 }  // namespace talon::fleet
