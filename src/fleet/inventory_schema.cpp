@@ -127,8 +127,9 @@ FieldSpec sshSchema() {
        str("identityFile", "Private key on this machine (default: the operator's keys and agent)."),
        str("knownHostsFile", "known_hosts file (default: the operator's)."),
        str("strictHostKeyChecking", "OpenSSH StrictHostKeyChecking (default \"yes\").", {"yes", "accept-new"}),
-       str("remoteDir", "Where Talon keeps the gateway's binary, env, launcher and log on the host (default "
-                        "~/.talon-fleet/<gatewayId>)."),
+       str("remoteDir",
+           "Where Talon keeps the gateway's binary, env, launcher and log on the host (default "
+           "~/.talon-fleet/<gatewayId>)."),
        str("service", "How the gateway runs on the host (default \"systemd\").", {"systemd", "detached"}),
        integer("connectTimeoutSeconds", "ssh ConnectTimeout, seconds (default 10).", 1, 300)});
 }

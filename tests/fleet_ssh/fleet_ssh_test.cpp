@@ -62,8 +62,8 @@ class FleetSshTest : public ::testing::Test {
   /// GiB with them; copying it over ssh is what an apply does, but once per test is enough time spent).
   static void SetUpTestSuite() {
     binaryDir_ = new testing::TempDir("talon-fleet-ssh-bin");
-    std::string command = "objcopy --strip-debug '" + std::string(TALON_BINARY) + "' '" +
-                          (binaryDir_->path() / "talon").string() + "'";
+    std::string command =
+        "objcopy --strip-debug '" + std::string(TALON_BINARY) + "' '" + (binaryDir_->path() / "talon").string() + "'";
     if (std::system(command.c_str()) != 0) fs::copy_file(TALON_BINARY, binaryDir_->path() / "talon");
   }
   static void TearDownTestSuite() {
@@ -129,8 +129,8 @@ class FleetSshTest : public ::testing::Test {
     return "{\n  organisation: { id: \"org-ssh\", slug: \"ssh\", displayName: \"SSH\" },\n"
            "  defaults: { runtime: \"" +
            runtime + "\", provider: \"ssh\", host: \"" + host + "\", auth: { mode: \"token\", token: \"${" + tokenVar +
-           "}\" }, " + sshObject + " },\n  gateways: {\n    \"" + gatewayId_ + "\": { port: " +
-           std::to_string(gatewayPort_) + ", stateDir: \"" + (dir_ / "gw" / "state").string() +
+           "}\" }, " + sshObject + " },\n  gateways: {\n    \"" + gatewayId_ +
+           "\": { port: " + std::to_string(gatewayPort_) + ", stateDir: \"" + (dir_ / "gw" / "state").string() +
            "\", workspaceRoot: \"" + (dir_ / "gw" / "ws").string() + "\" },\n  },\n}\n";
   }
 
@@ -179,7 +179,7 @@ TEST_F(FleetSshTest, DetachedGatewayAppliesReportsRestartsOnChangeAndStops) {
   auto configPath = dir_ / "gw" / "state" / "openclaw.json";
   EXPECT_EQ(sshTestRead(configPath), target_.configText);
   EXPECT_THAT(target_.configText, ::testing::Not(HasSubstr("fleet-ssh-canary-token")));
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(configPath.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   ASSERT_EQ(::stat((remoteDir() / "gateway.env").c_str(), &st), 0);
@@ -228,8 +228,8 @@ TEST_F(FleetSshTest, DetachedGatewayAppliesReportsRestartsOnChangeAndStops) {
 }
 
 TEST_F(FleetSshTest, AHostWhoseKeyDoesNotMatchIsRefusedUnderStrictChecking) {
-  target(inventory("talon", sshKeys("service: \"detached\", knownHostsFile: \"" +
-                                    sshd_->wrongKnownHostsFile().string() + "\"")));
+  target(inventory(
+      "talon", sshKeys("service: \"detached\", knownHostsFile: \"" + sshd_->wrongKnownHostsFile().string() + "\"")));
   auto s = deployer_->check(target_, context_);
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::kUnavailable);
@@ -286,8 +286,8 @@ TEST_F(FleetSshTest, TheFleetCliAppliesReportsAndStopsAnSshGateway) {
   // The stripped binary through the version catalog (the CLI would otherwise install itself).
   std::string text = inventory("talon", sshKeys("service: \"detached\""));
   text.insert(text.find("defaults: {") + 11, " version: \"ssh-test\",");
-  text.insert(text.rfind('}'), "  runtimes: { talon: { versions: { \"ssh-test\": { binary: \"" + talonBinary().string() +
-                                   "\" } } } },\n");
+  text.insert(text.rfind('}'), "  runtimes: { talon: { versions: { \"ssh-test\": { binary: \"" +
+                                   talonBinary().string() + "\" } } } },\n");
   target(text);
   std::map<std::string, std::string> env = {{"FLEET_SSH_TOKEN", "fleet-ssh-canary-token"}};
   auto talon = [&](std::vector<std::string> args) {
@@ -338,7 +338,8 @@ TEST_F(FleetSshSystemdTest, SystemdServiceIsInstalledStartedRestartedAndStoppedT
 
   const std::string unit = unitName();
   std::string unitText = sshTestRead(unitFile());
-  EXPECT_THAT(unitText, HasSubstr("ExecStart=\"" + (remoteDir() / "bin" / "talon").string() + "\" \"gateway\" \"run\""));
+  EXPECT_THAT(unitText,
+              HasSubstr("ExecStart=\"" + (remoteDir() / "bin" / "talon").string() + "\" \"gateway\" \"run\""));
   EXPECT_THAT(unitText, HasSubstr(::geteuid() == 0 ? "WantedBy=multi-user.target" : "WantedBy=default.target"));
   std::string calls = sshTestRead(shimState() / "calls.log");
   EXPECT_THAT(calls, HasSubstr(systemctl() + " daemon-reload"));

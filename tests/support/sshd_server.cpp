@@ -75,8 +75,7 @@ Result<std::unique_ptr<SshdServer>> SshdServer::start(SshdOptions options) {
   const std::string hostPattern = "[127.0.0.1]:" + std::to_string(server->port_);
   std::ofstream(dir / "authorized_keys") << publicKeyOf(dir / "client_ed25519.pub") << "\n";
   std::ofstream(dir / "known_hosts") << hostPattern << " " << publicKeyOf(dir / "host_ed25519.pub") << "\n";
-  std::ofstream(dir / "known_hosts.wrong") << hostPattern << " " << publicKeyOf(dir / "other_host_ed25519.pub")
-                                            << "\n";
+  std::ofstream(dir / "known_hosts.wrong") << hostPattern << " " << publicKeyOf(dir / "other_host_ed25519.pub") << "\n";
   std::ofstream(dir / "known_hosts.empty");
   std::ofstream conf(dir / "sshd_config");
   conf << "Port " << server->port_ << "\n"
@@ -100,9 +99,9 @@ Result<std::unique_ptr<SshdServer>> SshdServer::start(SshdOptions options) {
   if (!setEnv.empty()) conf << "SetEnv" << setEnv << "\n";
   conf.close();
   if (!conf) return fail(ErrorCode::kIo, "cannot write the sshd config");
-  auto pid = startLoopbackServer("sshd",
-                                 std::vector<std::string>{kSshd, "-D", "-e", "-f", (dir / "sshd_config").string()},
-                                 (dir / "sshd.log").string(), {server->port_});
+  auto pid =
+      startLoopbackServer("sshd", std::vector<std::string>{kSshd, "-D", "-e", "-f", (dir / "sshd_config").string()},
+                          (dir / "sshd.log").string(), {server->port_});
   if (!pid) return fail(pid.error());
   server->pid_ = *pid;
   return server;

@@ -90,8 +90,7 @@ Result<RemoteOutput> SshConnection::run(const std::string& what, const std::stri
     return fail(r.error());
   }
   if (r->exitCode == 255) {
-    return fail(ErrorCode::kUnavailable,
-                "ssh " + destination() + " failed (" + what + "): " + sshStderr(r->err));
+    return fail(ErrorCode::kUnavailable, "ssh " + destination() + " failed (" + what + "): " + sshStderr(r->err));
   }
   return RemoteOutput{r->exitCode, std::move(r->out), std::move(r->err)};
 }
@@ -100,8 +99,8 @@ Result<std::string> SshConnection::runChecked(const std::string& what, const std
   auto r = run(what, script);
   if (!r) return fail(r.error());
   if (r->exitCode != 0) {
-    return fail(ErrorCode::kIo, "on " + destination() + ": " + what + " failed (exit " +
-                                    std::to_string(r->exitCode) + "): " + sshStderr(r->err));
+    return fail(ErrorCode::kIo, "on " + destination() + ": " + what + " failed (exit " + std::to_string(r->exitCode) +
+                                    "): " + sshStderr(r->err));
   }
   return std::move(r->out);
 }

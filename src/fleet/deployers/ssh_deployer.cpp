@@ -71,7 +71,7 @@ RuntimeEnvironment runtimeEnvironment(const RemoteGatewayLayout& l) {
 }
 
 std::string hostArchitecture() {
-  struct utsname u{};
+  struct utsname u {};
   if (::uname(&u) != 0) return {};
   return u.machine;
 }
@@ -154,13 +154,14 @@ std::string stateScript(const SshGatewaySite& s, const DeployTarget& t, bool pro
   if (probe) {
     std::string host = t.probeHost.find(':') != std::string::npos ? "[" + t.probeHost + "]" : t.probeHost;
     std::string url = "http://" + host + ":" + std::to_string(t.port) + "/readyz";
-    script += "if command -v curl >/dev/null 2>&1; then printf 'probe=%s\\n' \"$(curl -s -o /dev/null -m 2 -w "
-              "'%{http_code}' " +
-              shellQuote(url) +
-              ")\"; elif command -v bash >/dev/null 2>&1; then l=$(timeout 3 bash -c 'exec 3<>/dev/tcp/$0/$1 && "
-              "printf \"GET /readyz HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n\" \"$0\" >&3 && head -n1 <&3' " +
-              shellQuote(t.probeHost) + " " + std::to_string(t.port) +
-              " 2>/dev/null); set -- $l; printf 'probe=%s\\n' \"${2:-000}\"; else echo probe=none; fi\n";
+    script +=
+        "if command -v curl >/dev/null 2>&1; then printf 'probe=%s\\n' \"$(curl -s -o /dev/null -m 2 -w "
+        "'%{http_code}' " +
+        shellQuote(url) +
+        ")\"; elif command -v bash >/dev/null 2>&1; then l=$(timeout 3 bash -c 'exec 3<>/dev/tcp/$0/$1 && "
+        "printf \"GET /readyz HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n\" \"$0\" >&3 && head -n1 <&3' " +
+        shellQuote(t.probeHost) + " " + std::to_string(t.port) +
+        " 2>/dev/null); set -- $l; printf 'probe=%s\\n' \"${2:-000}\"; else echo probe=none; fi\n";
   }
   return script;
 }
@@ -180,9 +181,9 @@ class SshDeployer final : public Deployer {
     SshConnection& c = *s.connection;
 
     // Directories, and the SHA-256 of every file this gateway has on the host (one round trip).
-    std::vector<std::string> dirs = {s.layout.remoteDir, s.layout.remoteDir + "/bin", target.paths.stateDir,
-                                     parentOf(s.layout.configPath), target.paths.workspaceRoot,
-                                     parentOf(s.serviceFile)};
+    std::vector<std::string> dirs = {s.layout.remoteDir,         s.layout.remoteDir + "/bin",
+                                     target.paths.stateDir,      parentOf(s.layout.configPath),
+                                     target.paths.workspaceRoot, parentOf(s.serviceFile)};
     std::string script = "umask 077\nmkdir -p";
     for (const auto& d : dirs) script += " " + shellQuote(d);
     script += " || exit 1\nchmod 700 " + shellQuote(s.layout.remoteDir) + "\nfor f in";
@@ -192,7 +193,8 @@ class SshDeployer final : public Deployer {
     script += "; do if [ -f \"$f\" ]; then printf 'sha256=%s\\n' \"$(sha256sum \"$f\")\" || exit 1; fi; done\n";
     // The process state in the same round trip.
     script += stateScript(s, target, false);
-    auto inspected = c.runChecked("creating the gateway's directories, hashing its files, checking its process", script);
+    auto inspected =
+        c.runChecked("creating the gateway's directories, hashing its files, checking its process", script);
     if (!inspected) return fail(onHost(target, inspected.error()));
     std::map<std::string, std::string> remoteSha;
     {
@@ -245,8 +247,8 @@ class SshDeployer final : public Deployer {
       auto it = remoteSha.find(s.layout.binary);
       if (it == remoteSha.end() || it->second != *sha) {
         filesChanged = true;
-        progress(context, target.id + ": installing " + local.string() + " on " + c.destination() + " as " +
-                              s.layout.binary);
+        progress(context,
+                 target.id + ": installing " + local.string() + " on " + c.destination() + " as " + s.layout.binary);
         if (auto sent = c.upload(local, s.layout.binary + std::string(kSshTempSuffix)); !sent)
           return fail(onHost(target, sent.error()));
         finalize.push_back("chmod 755 " + shellQuote(s.layout.binary + std::string(kSshTempSuffix)) + " && mv -f " +
@@ -257,11 +259,12 @@ class SshDeployer final : public Deployer {
     if (!finalize.empty()) {
       std::string moves;
       for (const auto& f : finalize) moves += f + " || exit 1\n";
-      if (auto r = c.runChecked("moving the uploaded files into place", moves); !r) return fail(onHost(target, r.error()));
+      if (auto r = c.runChecked("moving the uploaded files into place", moves); !r)
+        return fail(onHost(target, r.error()));
     }
     if (s.systemd() && serviceChanged) {
       if (auto r = c.runChecked(s.systemctl + " daemon-reload", s.systemctl + " daemon-reload && " + s.systemctl +
-                                                                   " enable " + shellQuote(s.unit()) + " >/dev/null");
+                                                                    " enable " + shellQuote(s.unit()) + " >/dev/null");
           !r)
         return fail(onHost(target, r.error()));
     }
@@ -280,7 +283,7 @@ class SshDeployer final : public Deployer {
     if (!prepared) return fail(prepared.error());
     SshGatewaySite& s = *prepared;
     auto present = s.connection->run("looking for the deployed config", "test -f " + shellQuote(s.layout.configPath) +
-                                                                          " && test -f " + shellQuote(s.serviceFile));
+                                                                            " && test -f " + shellQuote(s.serviceFile));
     if (!present) return fail(onHost(target, present.error()));
     if (present->exitCode != 0) {
       return fail(ErrorCode::kFailedPrecondition, "gateway " + target.id + " has no deployed config on " +
@@ -302,8 +305,8 @@ class SshDeployer final : public Deployer {
     SshGatewaySite& s = *prepared;
     progress(context, target.id + ": stopping on " + s.connection->destination());
     if (s.systemd()) {
-      auto r = s.connection->runChecked(s.systemctl + " stop " + s.unit(),
-                                        s.systemctl + " stop " + shellQuote(s.unit()));
+      auto r =
+          s.connection->runChecked(s.systemctl + " stop " + s.unit(), s.systemctl + " stop " + shellQuote(s.unit()));
       if (!r) return fail(onHost(target, r.error()));
       return {};
     }
@@ -319,9 +322,9 @@ class SshDeployer final : public Deployer {
       return out;
     }
     SshGatewaySite& s = *prepared;
-    auto state = remoteState(s, target, true,
-                             "printf 'config=%s\\n' \"$(sha256sum " + shellQuote(s.layout.configPath) +
-                                 " 2>/dev/null | cut -c1-64)\"\n");
+    auto state = remoteState(
+        s, target, true,
+        "printf 'config=%s\\n' \"$(sha256sum " + shellQuote(s.layout.configPath) + " 2>/dev/null | cut -c1-64)\"\n");
     if (!state) {
       out.state = ProcessState::kFailed;
       out.detail = state.error().message;
@@ -355,9 +358,8 @@ class SshDeployer final : public Deployer {
     SshGatewaySite& s = *prepared;
     std::string n = std::to_string(lines);
     if (s.systemd()) {
-      auto r = s.connection->runChecked(s.journalctl + " -u " + s.unit(), s.journalctl + " -u " +
-                                                                               shellQuote(s.unit()) + " -n " + n +
-                                                                               " --no-pager -o cat");
+      auto r = s.connection->runChecked(s.journalctl + " -u " + s.unit(), s.journalctl + " -u " + shellQuote(s.unit()) +
+                                                                              " -n " + n + " --no-pager -o cat");
       if (!r) return fail(onHost(target, r.error()));
       return std::move(*r);
     }
@@ -394,8 +396,8 @@ class SshDeployer final : public Deployer {
     std::error_code ec;
     auto size = std::filesystem::file_size(path, ec);
     auto mtime = std::filesystem::last_write_time(path, ec);
-    std::string key = path.string() + "\n" + std::to_string(size) + "\n" +
-                      std::to_string(mtime.time_since_epoch().count());
+    std::string key =
+        path.string() + "\n" + std::to_string(size) + "\n" + std::to_string(mtime.time_since_epoch().count());
     if (auto it = localSha_.find(key); it != localSha_.end()) return it->second;
     auto r = runCommand({"sha256sum", path.string()}, {});
     if (!r) return fail(r.error());
@@ -540,9 +542,9 @@ class SshDeployer final : public Deployer {
   /// The state script's "key=value" lines; `extra` runs in the same round trip.
   static Result<std::map<std::string, std::string>> remoteState(SshGatewaySite& s, const DeployTarget& target,
                                                                 bool probe, const std::string& extra = "") {
-    auto out = s.connection->runChecked(probe ? "checking the gateway's process and /readyz"
-                                              : "checking the gateway's process",
-                                        stateScript(s, target, probe) + extra);
+    auto out = s.connection->runChecked(
+        probe ? "checking the gateway's process and /readyz" : "checking the gateway's process",
+        stateScript(s, target, probe) + extra);
     if (!out) return fail(onHost(target, out.error()));
     return keyValueLines(*out);
   }
@@ -579,8 +581,7 @@ class SshDeployer final : public Deployer {
       }
       std::string pid = shellQuote(s.file(kSshPidFile));
       std::string script = "rm -f " + pid + "\n(setsid nohup sh " + shellQuote(s.serviceFile) + " >> " +
-                           shellQuote(s.file(kSshLogFile)) +
-                           " 2>&1 < /dev/null &)\ni=0\nwhile [ ! -s " + pid +
+                           shellQuote(s.file(kSshLogFile)) + " 2>&1 < /dev/null &)\ni=0\nwhile [ ! -s " + pid +
                            " ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done\n[ -s " + pid +
                            " ] || { echo 'the launcher wrote no pid file within 10 s; last log lines:' >&2; tail -n " +
                            std::to_string(kSshFailureLogLines) + " " + shellQuote(s.file(kSshLogFile)) +
@@ -602,9 +603,9 @@ class SshDeployer final : public Deployer {
                          "i=$((i+1)); done; fi\n"
                          "if alive; then echo \"pid $p did not exit\" >&2; exit 1; fi\nfi\nrm -f " +
                          shellQuote(s.file(kSshPidFile)) + "\n";
-    auto r = s.connection->runChecked("stopping the gateway (SIGTERM, then SIGKILL after " +
-                                          std::to_string(context.stopGrace.count()) + " ms)",
-                                      script);
+    auto r = s.connection->runChecked(
+        "stopping the gateway (SIGTERM, then SIGKILL after " + std::to_string(context.stopGrace.count()) + " ms)",
+        script);
     if (!r) return fail(onHost(target, r.error()));
     return {};
   }
@@ -632,10 +633,9 @@ class SshDeployer final : public Deployer {
       }
       std::string seen = last.status != 0 ? "status " + std::to_string(last.status) : last.error;
       if (now >= deadline) {
-        return fail(ErrorCode::kDeadlineExceeded, "gateway " + target.id + " on host " + target.host +
-                                                      " was not ready within " +
-                                                      std::to_string(context.readyTimeout.count()) + " ms (/readyz: " +
-                                                      seen + ")");
+        return fail(ErrorCode::kDeadlineExceeded,
+                    "gateway " + target.id + " on host " + target.host + " was not ready within " +
+                        std::to_string(context.readyTimeout.count()) + " ms (/readyz: " + seen + ")");
       }
       if (now >= nextProgress) {
         progress(context, target.id + ": waiting for /readyz on " + where + " (" + std::to_string(elapsed / 1000) +
@@ -691,17 +691,18 @@ std::string sshSystemdUnit(const RemoteGatewayLayout& l) {
   for (std::size_t i = 0; i < e.unset.size(); ++i) out += (i ? " " : "") + e.unset[i];
   out += "\nExecStart=";
   for (std::size_t i = 0; i < e.argv.size(); ++i) out += (i ? " " : "") + systemdQuote(e.argv[i]);
-  out += "\nUMask=0077\n"
-         "Restart=on-failure\n"
-         "RestartSec=2\n"
-         "KillSignal=SIGTERM\n"
-         "TimeoutStopSec=" +
-         std::to_string(l.stopGraceSeconds) +
-         "\n"
-         "\n"
-         "[Install]\n"
-         "WantedBy=" +
-         std::string(l.systemUnit ? "multi-user.target" : "default.target") + "\n";
+  out +=
+      "\nUMask=0077\n"
+      "Restart=on-failure\n"
+      "RestartSec=2\n"
+      "KillSignal=SIGTERM\n"
+      "TimeoutStopSec=" +
+      std::to_string(l.stopGraceSeconds) +
+      "\n"
+      "\n"
+      "[Install]\n"
+      "WantedBy=" +
+      std::string(l.systemUnit ? "multi-user.target" : "default.target") + "\n";
   return out;
 }
 

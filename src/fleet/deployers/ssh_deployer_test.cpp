@@ -64,9 +64,7 @@ TEST(SshDeployerTest, TheDetachedLauncher) {
   expectSshGolden("talon-detached-run.sh", sshLauncherScript(sshTestLayout("talon", false)));
 }
 
-TEST(SshDeployerTest, TheUnitNameCarriesTheGatewayId) {
-  EXPECT_EQ(sshUnitName("gw-a"), "talon-gateway-gw-a.service");
-}
+TEST(SshDeployerTest, TheUnitNameCarriesTheGatewayId) { EXPECT_EQ(sshUnitName("gw-a"), "talon-gateway-gw-a.service"); }
 
 TEST(SshDeployerTest, ShellQuotingSurvivesSingleQuotes) { EXPECT_EQ(shellQuote("it's"), "'it'\\''s'"); }
 
@@ -112,8 +110,9 @@ TEST(SshDeployerTest, SettingsLayerFromDefaultsToTheGateway) {
 
 TEST(SshDeployerTest, BadSshValuesNameFileLineAndPath) {
   TempDir dir;
-  auto fleet = sshTestFleet(dir, "ssh: { port: 70000, service: \"upstart\", strictHostKeyChecking: \"no\", "
-                                 "colour: 1 }");
+  auto fleet = sshTestFleet(dir,
+                            "ssh: { port: 70000, service: \"upstart\", strictHostKeyChecking: \"no\", "
+                            "colour: 1 }");
   ASSERT_FALSE(fleet);
   const std::string& m = fleet.error().message;
   EXPECT_THAT(m, HasSubstr("fleet.json5:5:"));
@@ -125,10 +124,10 @@ TEST(SshDeployerTest, BadSshValuesNameFileLineAndPath) {
 
 TEST(SshDeployerTest, AnAgentCannotSetSsh) {
   TempDir dir;
-  auto inv = Inventory::load(dir.write(
-      "fleet.json5",
-      inventoryText("  gateways: { gw1: { port: 18789, stateDir: \"/s\", workspaceRoot: \"/w\" } },\n"
-                    "  agents: { a1: { gateway: \"gw1\", kind: \"use-case\", ssh: { user: \"x\" } } },")));
+  auto inv = Inventory::load(
+      dir.write("fleet.json5",
+                inventoryText("  gateways: { gw1: { port: 18789, stateDir: \"/s\", workspaceRoot: \"/w\" } },\n"
+                              "  agents: { a1: { gateway: \"gw1\", kind: \"use-case\", ssh: { user: \"x\" } } },")));
   ASSERT_FALSE(inv);
   EXPECT_THAT(inv.error().message, HasSubstr("agents.a1.ssh: \"ssh\" is a gateway-wide key"));
 }
