@@ -2,11 +2,12 @@
 // key and client key: a Talon-runtime gateway deployed over ssh in `detached` mode reaches /readyz, reports
 // running, has logs, restarts on a config change and stops; a host whose key does not match is refused
 // under strict checking; an unreachable host is named in the error; an OpenClaw gateway on a host without
-// OpenClaw is refused by check(). The `systemd` mode runs against a `systemctl` / `journalctl` double on
-// the "remote" PATH (tests/fleet_ssh/shims/), because systemd cannot run in this container; the double
-// honours daemon-reload, enable, start, stop, restart, is-active and show by running the unit's ExecStart
-// with its Environment, EnvironmentFile and WorkingDirectory. Then `talon fleet apply|status|logs|stop`
-// as a process over the same sshd.
+// OpenClaw is refused by check(), and on a host with OpenClaw on its PATH (tools/install-openclaw's, when
+// installed here; skipped otherwise) runs with the host's `openclaw`. The `systemd` mode runs against a
+// `systemctl` / `journalctl` double on the "remote" PATH (tests/fleet_ssh/shims/), because systemd cannot
+// run in this container; the double honours daemon-reload, enable, start, stop, restart, is-active and
+// show by running the unit's ExecStart with its Environment, EnvironmentFile and WorkingDirectory. Then
+// `talon fleet apply|status|logs|stop` as a process over the same sshd.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -316,6 +317,45 @@ TEST_F(FleetSshTest, TheFleetCliAppliesReportsAndStopsAnSshGateway) {
   auto after = talon({"fleet", "status", "--json"});
   EXPECT_EQ(test::jsonObjectOf(after.out).at("gateways").as_array().at(0).at("state"), "stopped") << after.out;
   stopped_ = true;
+}
+
+/// The `openclaw` of tools/install-openclaw on this machine ($OPENCLAW_REF_DIR, else ~/.cache/openclaw-ref),
+/// or "" when OpenClaw is not installed.
+std::string sshTestOpenClawDir() {
+  const char* ref = std::getenv("OPENCLAW_REF_DIR");
+  const char* home = std::getenv("HOME");
+  fs::path dir = ref != nullptr ? fs::path(ref) / "bin"
+                                : fs::path(home != nullptr ? home : "/nonexistent") / ".cache" / "openclaw-ref" / "bin";
+  return fs::exists(dir / "openclaw") ? dir.string() : "";
+}
+
+/// The same sshd with an OpenClaw install on its sessions' PATH: "a host where OpenClaw is installed".
+class FleetSshOpenClawTest : public FleetSshTest {
+ protected:
+  testing::SshdOptions serverOptions() override {
+    testing::SshdOptions o;
+    o.pathPrefix = sshTestOpenClawDir();
+    return o;
+  }
+};
+
+TEST_F(FleetSshOpenClawTest, AnOpenClawGatewayRunsWithTheHostsOpenClaw) {
+  if (sshTestOpenClawDir().empty()) GTEST_SKIP() << "OpenClaw is not installed (tools/install-openclaw)";
+  context_.readyTimeout = std::chrono::seconds(120);
+  target(inventory("openclaw", sshKeys("service: \"detached\"")));
+  auto applied = deployer_->apply(target_, context_, /*configChanged=*/true);
+  ASSERT_TRUE(applied) << applied.error().message << "\n" << progress_;
+  EXPECT_EQ(*applied, ApplyAction::kStarted);
+  // No Talon binary was installed; the launcher runs the host's openclaw.
+  EXPECT_FALSE(fs::exists(remoteDir() / "bin" / "talon"));
+  EXPECT_THAT(sshTestRead(remoteDir() / "run.sh"),
+              HasSubstr("'" + sshTestOpenClawDir() + "/openclaw' 'gateway' 'run'"));
+  EXPECT_THAT(sshTestRead(remoteDir() / "run.sh"), HasSubstr("OPENCLAW_CONFIG_PATH="));
+  auto status = deployer_->status(target_, context_);
+  EXPECT_EQ(status.state, ProcessState::kRunning) << status.detail;
+  ASSERT_TRUE(deployer_->stop(target_, context_));
+  stopped_ = true;
+  EXPECT_EQ(deployer_->status(target_, context_).state, ProcessState::kStopped);
 }
 
 /// The same sshd with the systemctl / journalctl doubles first on its sessions' PATH.
