@@ -123,7 +123,7 @@ FieldSpec sshSchema() {
   return object(
       "ssh", "How the ssh provider reaches `host` and runs the gateway there.",
       {str("user", "SSH user (default: the operator's ssh config, else the local login name)."),
-       integer("port", "SSH port (default 22).", 1, 65535),
+       integer("port", "SSH port (default: the operator's ssh config, else 22).", 1, 65535),
        str("identityFile", "Private key on this machine (default: the operator's keys and agent)."),
        str("knownHostsFile", "known_hosts file (default: the operator's)."),
        str("strictHostKeyChecking", "OpenSSH StrictHostKeyChecking (default \"yes\").", {"yes", "accept-new"}),

@@ -658,7 +658,7 @@ SshSettings sshSettings(const json::object& gatewaySettings) {
   if (v == nullptr || !v->is_object()) return s;
   const auto& o = v->as_object();
   s.user = std::string(getString(o, "user").value_or(""));
-  s.port = static_cast<int>(getInt(o, "port").value_or(22));
+  s.port = static_cast<int>(getInt(o, "port").value_or(0));
   s.identityFile = std::string(getString(o, "identityFile").value_or(""));
   s.knownHostsFile = std::string(getString(o, "knownHostsFile").value_or(""));
   s.strictHostKeyChecking = std::string(getString(o, "strictHostKeyChecking").value_or("yes"));

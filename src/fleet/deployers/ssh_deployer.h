@@ -19,8 +19,10 @@ namespace talon::fleet {
 
 /// A gateway's effective `ssh` settings with their defaults.
 struct SshSettings {
+  /// "" : ssh's default (the ssh config's User, else the local login name).
   std::string user;
-  int port = 22;
+  /// 0: ssh's default (the ssh config's Port, else 22).
+  int port = 0;
   std::string identityFile;
   std::string knownHostsFile;
   /// "yes" | "accept-new".

@@ -86,7 +86,7 @@ TEST(SshDeployerTest, SettingsDefaultWhenTheGatewayHasNoSshKeys) {
   ASSERT_TRUE(fleet) << fleet.error().message;
   SshSettings s = sshSettings(fleet->gateway(0));
   EXPECT_EQ(s.user, "");
-  EXPECT_EQ(s.port, 22);
+  EXPECT_EQ(s.port, 0);  // ssh's own default: the ssh config's Port, else 22
   EXPECT_EQ(s.strictHostKeyChecking, "yes");
   EXPECT_EQ(s.service, "systemd");
   EXPECT_EQ(s.remoteDir, "");
