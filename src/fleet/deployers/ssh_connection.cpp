@@ -28,10 +28,14 @@ std::filesystem::path controlDirFor(const std::filesystem::path& wanted) {
     dir = std::filesystem::temp_directory_path(ec) /
           ("talon-ssh-" + std::to_string(::getuid()) + "-" + sha256Hex(wanted.string()).substr(0, 12));
   }
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  ::chmod(dir.c_str(), 0700);
   return dir;
+}
+
+/// Creates the socket's directory (0700) before ssh needs it; ssh reports it when that failed.
+void createControlDir(const std::filesystem::path& controlPath) {
+  std::error_code ec;
+  std::filesystem::create_directories(controlPath.parent_path(), ec);
+  ::chmod(controlPath.parent_path().c_str(), 0700);
 }
 
 }  // namespace
@@ -82,6 +86,7 @@ Result<RemoteOutput> SshConnection::run(const std::string& what, const std::stri
   argv.push_back(endpoint_.host);
   // The remote side hands the command line to the login shell: one quoted argument for sh.
   argv.push_back("sh -c " + shellQuote(script));
+  createControlDir(controlPath_);
   used_ = true;
   auto r = runCommand(argv, {});
   if (!r) {
@@ -113,6 +118,7 @@ Status SshConnection::upload(const std::filesystem::path& local, const std::stri
   argv.push_back("--");
   argv.push_back(local.string());
   argv.push_back(host + ":" + remotePath);
+  createControlDir(controlPath_);
   used_ = true;
   auto r = runCommand(argv, {});
   if (!r) {

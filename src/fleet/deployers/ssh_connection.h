@@ -44,7 +44,7 @@ struct RemoteOutput {
 
 class SshConnection {
  public:
-  /// `controlDir` holds the ControlMaster socket (created 0700 when missing; a path too long for a Unix
+  /// `controlDir` holds the ControlMaster socket (created 0700 by the first command; a path too long for a Unix
   /// socket falls back to a per-user directory under the system temp dir).
   SshConnection(SshEndpoint endpoint, std::filesystem::path controlDir);
   /// Closes the shared connection (`ssh -O exit`).
