@@ -13,17 +13,17 @@ namespace {
 
 // A Unix socket path holds at most 107 bytes; ssh appends a random suffix to the path while it creates
 // the socket (".XXXXXXXXXXXXXXXX"), and %C expands to 40 hex digits.
-constexpr std::size_t kMaxControlDirLength = 107 - 1 - 40 - 17;
-constexpr std::size_t kStderrQuote = 2000;
+constexpr std::size_t kSshMaxControlDirLength = 107 - 1 - 40 - 17;
+constexpr std::size_t kSshStderrQuote = 2000;
 
 std::string sshStderr(const std::string& err) {
   std::string s = trimWhitespace(err);
-  return s.empty() ? "(ssh printed nothing)" : truncateUtf8(s, kStderrQuote);
+  return s.empty() ? "(ssh printed nothing)" : truncateUtf8(s, kSshStderrQuote);
 }
 
-std::filesystem::path controlDirFor(const std::filesystem::path& wanted) {
+std::filesystem::path sshControlDirFor(const std::filesystem::path& wanted) {
   std::filesystem::path dir = wanted;
-  if (dir.string().size() > kMaxControlDirLength) {
+  if (dir.string().size() > kSshMaxControlDirLength) {
     std::error_code ec;
     dir = std::filesystem::temp_directory_path(ec) /
           ("talon-ssh-" + std::to_string(::getuid()) + "-" + sha256Hex(wanted.string()).substr(0, 12));
@@ -32,7 +32,7 @@ std::filesystem::path controlDirFor(const std::filesystem::path& wanted) {
 }
 
 /// Creates the socket's directory (0700) before ssh needs it; ssh reports it when that failed.
-void createControlDir(const std::filesystem::path& controlPath) {
+void sshCreateControlDir(const std::filesystem::path& controlPath) {
   std::error_code ec;
   std::filesystem::create_directories(controlPath.parent_path(), ec);
   ::chmod(controlPath.parent_path().c_str(), 0700);
@@ -47,7 +47,7 @@ std::string shellQuote(const std::string& s) {
 }
 
 SshConnection::SshConnection(SshEndpoint endpoint, std::filesystem::path controlDir)
-    : endpoint_(std::move(endpoint)), controlPath_(controlDirFor(controlDir) / "%C") {}
+    : endpoint_(std::move(endpoint)), controlPath_(sshControlDirFor(controlDir) / "%C") {}
 
 SshConnection::~SshConnection() { close(); }
 
@@ -86,7 +86,7 @@ Result<RemoteOutput> SshConnection::run(const std::string& what, const std::stri
   argv.push_back(endpoint_.host);
   // The remote side hands the command line to the login shell: one quoted argument for sh.
   argv.push_back("sh -c " + shellQuote(script));
-  createControlDir(controlPath_);
+  sshCreateControlDir(controlPath_);
   used_ = true;
   auto r = runCommand(argv, {});
   if (!r) {
@@ -118,7 +118,7 @@ Status SshConnection::upload(const std::filesystem::path& local, const std::stri
   argv.push_back("--");
   argv.push_back(local.string());
   argv.push_back(host + ":" + remotePath);
-  createControlDir(controlPath_);
+  sshCreateControlDir(controlPath_);
   used_ = true;
   auto r = runCommand(argv, {});
   if (!r) {

@@ -31,7 +31,7 @@ constexpr auto kSshPollInterval = std::chrono::milliseconds(250);
 constexpr auto kSshProgressInterval = std::chrono::seconds(2);
 
 /// The systemd quoting of one word (systemd.syntax(7)): double quotes, \ and " escaped, % and $ doubled.
-std::string systemdQuote(const std::string& s) {
+std::string sshSystemdQuote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
     if (c == '\\' || c == '"') out += '\\';
@@ -43,21 +43,21 @@ std::string systemdQuote(const std::string& s) {
 }
 
 /// A path in a systemd setting that takes one path: specifiers (%) escaped.
-std::string systemdPath(const std::string& s) {
+std::string sshSystemdPath(const std::string& s) {
   std::string out;
   for (char c : s) out += c == '%' ? std::string("%%") : std::string(1, c);
   return out;
 }
 
-struct RuntimeEnvironment {
+struct SshRuntimeEnvironment {
   std::vector<std::pair<std::string, std::string>> set;
   std::vector<std::string> unset;
   std::vector<std::string> argv;
 };
 
 /// The environment and command line of the gateway (as the process provider runs it).
-RuntimeEnvironment runtimeEnvironment(const RemoteGatewayLayout& l) {
-  RuntimeEnvironment e;
+SshRuntimeEnvironment sshRuntimeEnvironment(const RemoteGatewayLayout& l) {
+  SshRuntimeEnvironment e;
   if (l.runtime == "openclaw") {
     e.set = {{"OPENCLAW_STATE_DIR", l.stateDir}, {"OPENCLAW_CONFIG_PATH", l.configPath}};
     e.unset = {"OPENCLAW_GATEWAY_PORT", "OPENCLAW_GATEWAY_TOKEN", "OPENCLAW_PROFILE"};
@@ -70,21 +70,21 @@ RuntimeEnvironment runtimeEnvironment(const RemoteGatewayLayout& l) {
   return e;
 }
 
-std::string hostArchitecture() {
+std::string sshLocalArchitecture() {
   struct utsname u {};
   if (::uname(&u) != 0) return {};
   return u.machine;
 }
 
-bool isAbsoluteRemotePath(const std::string& p) { return !p.empty() && p[0] == '/'; }
+bool sshIsAbsolutePath(const std::string& p) { return !p.empty() && p[0] == '/'; }
 
-std::string parentOf(const std::string& p) {
+std::string sshParentDir(const std::string& p) {
   auto slash = p.rfind('/');
   return slash == std::string::npos || slash == 0 ? "/" : p.substr(0, slash);
 }
 
 /// "key=value" lines into a map.
-std::map<std::string, std::string> keyValueLines(const std::string& text) {
+std::map<std::string, std::string> sshKeyValueLines(const std::string& text) {
   std::map<std::string, std::string> out;
   std::istringstream in(text);
   std::string line;
@@ -95,7 +95,7 @@ std::map<std::string, std::string> keyValueLines(const std::string& text) {
   return out;
 }
 
-std::string lastLines(const std::string& text, std::size_t n) {
+std::string sshLastLines(const std::string& text, std::size_t n) {
   std::size_t pos = text.size();
   if (pos > 0 && text[pos - 1] == '\n') --pos;
   for (std::size_t i = 0; i < n && pos != std::string::npos && pos > 0; ++i) pos = text.rfind('\n', pos - 1);
@@ -132,7 +132,7 @@ struct SshGatewaySite {
 
 /// The shell function `alive` of the detached scripts: true when gateway.pid names a live process with
 /// the recorded start time (a reused pid does not count), not a zombie.
-std::string aliveFunction(const SshGatewaySite& s) {
+std::string sshAliveFunction(const SshGatewaySite& s) {
   return "alive() { [ -f " + shellQuote(s.file(kSshPidFile)) + " ] || return 1; read p t < " +
          shellQuote(s.file(kSshPidFile)) +
          " || return 1; st=$(cat /proc/$p/stat 2>/dev/null) || return 1; st=${st##*) }; set -- $st; "
@@ -141,14 +141,14 @@ std::string aliveFunction(const SshGatewaySite& s) {
 
 /// A script printing "state=<…>" (detached: running | exited | stopped; systemd: systemctl is-active's
 /// word) and, with the probe, "probe=<HTTP status>" of GET /readyz sent from the host itself.
-std::string stateScript(const SshGatewaySite& s, const DeployTarget& t, bool probe) {
+std::string sshStateScript(const SshGatewaySite& s, const DeployTarget& t, bool probe) {
   std::string script;
   if (s.systemd()) {
     script = "printf 'state=%s\\n' \"$(" + s.systemctl + " is-active " + shellQuote(s.unit()) + " 2>/dev/null)\"\n" +
              "printf 'pid=%s\\n' \"$(" + s.systemctl + " show -p MainPID --value " + shellQuote(s.unit()) +
              " 2>/dev/null)\"\n";
   } else {
-    script = aliveFunction(s) + "if alive; then echo state=running; echo pid=$p; elif [ -f " +
+    script = sshAliveFunction(s) + "if alive; then echo state=running; echo pid=$p; elif [ -f " +
              shellQuote(s.file(kSshPidFile)) + " ]; then echo state=exited; echo pid=$p; else echo state=stopped; fi\n";
   }
   if (probe) {
@@ -182,8 +182,8 @@ class SshDeployer final : public Deployer {
 
     // Directories, and the SHA-256 of every file this gateway has on the host (one round trip).
     std::vector<std::string> dirs = {s.layout.remoteDir,         s.layout.remoteDir + "/bin",
-                                     target.paths.stateDir,      parentOf(s.layout.configPath),
-                                     target.paths.workspaceRoot, parentOf(s.serviceFile)};
+                                     target.paths.stateDir,      sshParentDir(s.layout.configPath),
+                                     target.paths.workspaceRoot, sshParentDir(s.serviceFile)};
     std::string script = "umask 077\nmkdir -p";
     for (const auto& d : dirs) script += " " + shellQuote(d);
     script += " || exit 1\nchmod 700 " + shellQuote(s.layout.remoteDir) + "\nfor f in";
@@ -192,7 +192,7 @@ class SshDeployer final : public Deployer {
     for (const auto& f : files) script += " " + shellQuote(f);
     script += "; do if [ -f \"$f\" ]; then printf 'sha256=%s\\n' \"$(sha256sum \"$f\")\" || exit 1; fi; done\n";
     // The process state in the same round trip.
-    script += stateScript(s, target, false);
+    script += sshStateScript(s, target, false);
     auto inspected =
         c.runChecked("creating the gateway's directories, hashing its files, checking its process", script);
     if (!inspected) return fail(onHost(target, inspected.error()));
@@ -205,7 +205,7 @@ class SshDeployer final : public Deployer {
         remoteSha[line.substr(7 + 64 + 2)] = line.substr(7, 64);
       }
     }
-    auto state = keyValueLines(*inspected);
+    auto state = sshKeyValueLines(*inspected);
     bool running = isRunning(s, state);
 
     // What should be there.
@@ -440,7 +440,7 @@ class SshDeployer final : public Deployer {
     for (const auto& [key, path] : {std::pair<std::string, std::string>{"stateDir", target.paths.stateDir},
                                     {"configPath", target.paths.configPath},
                                     {"workspaceRoot", target.paths.workspaceRoot}}) {
-      if (!isAbsoluteRemotePath(path))
+      if (!sshIsAbsolutePath(path))
         return refuse(ErrorCode::kInvalidArgument,
                       key + " \"" + path + "\" must be an absolute path on the host for the ssh provider");
     }
@@ -476,7 +476,7 @@ class SshDeployer final : public Deployer {
           "printf 'systemctl=%s\\n' \"$(command -v systemctl 2>/dev/null)\"\n"
           "printf 'sha256sum=%s\\n' \"$(command -v sha256sum 2>/dev/null)\"\n");
       if (!out) return fail(onHost(target, out.error()));
-      auto kv = keyValueLines(*out);
+      auto kv = sshKeyValueLines(*out);
       SshHostFacts f;
       f.os = kv["os"];
       f.arch = kv["arch"];
@@ -493,7 +493,7 @@ class SshDeployer final : public Deployer {
     if (!f.sha256sum) return refuse(ErrorCode::kUnsupported, "the host has no sha256sum (GNU coreutils)");
     std::string remoteDir = site.settings.remoteDir.empty() ? "~/.talon-fleet/" + target.id : site.settings.remoteDir;
     if (remoteDir == "~" || remoteDir.rfind("~/", 0) == 0) remoteDir = f.home + remoteDir.substr(1);
-    if (!isAbsoluteRemotePath(remoteDir))
+    if (!sshIsAbsolutePath(remoteDir))
       return refuse(ErrorCode::kInvalidArgument,
                     "ssh.remoteDir \"" + site.settings.remoteDir + "\" must be absolute or start with \"~/\"");
     while (remoteDir.size() > 1 && remoteDir.back() == '/') remoteDir.pop_back();
@@ -505,7 +505,7 @@ class SshDeployer final : public Deployer {
     site.layout.systemUnit = f.root;
     site.layout.stopGraceSeconds = std::max<long>(1, static_cast<long>(context.stopGrace.count() / 1000));
     if (target.runtime == "talon") {
-      auto local = hostArchitecture();
+      auto local = sshLocalArchitecture();
       if (f.arch != local)
         return refuse(ErrorCode::kUnsupported, "the host's architecture is " + f.arch + "; this talon binary is " +
                                                    local + " (install a matching binary through runtimes.talon)");
@@ -544,9 +544,9 @@ class SshDeployer final : public Deployer {
                                                                 bool probe, const std::string& extra = "") {
     auto out = s.connection->runChecked(
         probe ? "checking the gateway's process and /readyz" : "checking the gateway's process",
-        stateScript(s, target, probe) + extra);
+        sshStateScript(s, target, probe) + extra);
     if (!out) return fail(onHost(target, out.error()));
-    return keyValueLines(*out);
+    return sshKeyValueLines(*out);
   }
 
   static bool isRunning(const SshGatewaySite& s, std::map<std::string, std::string>& state) {
@@ -596,7 +596,7 @@ class SshDeployer final : public Deployer {
 
   Status stopDetached(SshGatewaySite& s, const DeployTarget& target, const DeployContext& context) {
     long tenths = std::max<long>(1, static_cast<long>(context.stopGrace.count() / 100));
-    std::string script = aliveFunction(s) + "if alive; then kill -TERM $p\ni=0\nwhile alive && [ $i -lt " +
+    std::string script = sshAliveFunction(s) + "if alive; then kill -TERM $p\ni=0\nwhile alive && [ $i -lt " +
                          std::to_string(tenths) +
                          " ]; do sleep 0.1; i=$((i+1)); done\n"
                          "if alive; then kill -KILL $p; i=0; while alive && [ $i -lt 50 ]; do sleep 0.1; "
@@ -621,7 +621,7 @@ class SshDeployer final : public Deployer {
         auto log = logs(target, context, kSshFailureLogLines);
         return fail(ErrorCode::kUnavailable, "gateway " + target.id + " on host " + target.host + " exited (" +
                                                  (*state)["state"] + "); last log lines:\n" +
-                                                 (log ? lastLines(*log, kSshFailureLogLines) : log.error().message));
+                                                 (log ? sshLastLines(*log, kSshFailureLogLines) : log.error().message));
       }
       ProbeResult last = readyzOf(*state);
       auto now = std::chrono::steady_clock::now();
@@ -671,7 +671,7 @@ SshSettings sshSettings(const json::object& gatewaySettings) {
 std::string sshUnitName(const std::string& gatewayId) { return "talon-gateway-" + gatewayId + ".service"; }
 
 std::string sshSystemdUnit(const RemoteGatewayLayout& l) {
-  RuntimeEnvironment e = runtimeEnvironment(l);
+  SshRuntimeEnvironment e = sshRuntimeEnvironment(l);
   std::string out = "# Written by `talon fleet apply` for gateway " + l.gatewayId +
                     "; it is overwritten by the next apply.\n"
                     "[Unit]\n"
@@ -684,13 +684,13 @@ std::string sshSystemdUnit(const RemoteGatewayLayout& l) {
                     "[Service]\n"
                     "Type=simple\n"
                     "WorkingDirectory=" +
-                    systemdPath(l.stateDir) + "\n";
-  for (const auto& [name, value] : e.set) out += "Environment=" + systemdQuote(name + "=" + value) + "\n";
-  out += "EnvironmentFile=-" + systemdPath(l.remoteDir + "/" + std::string(kSshEnvFile)) + "\n";
+                    sshSystemdPath(l.stateDir) + "\n";
+  for (const auto& [name, value] : e.set) out += "Environment=" + sshSystemdQuote(name + "=" + value) + "\n";
+  out += "EnvironmentFile=-" + sshSystemdPath(l.remoteDir + "/" + std::string(kSshEnvFile)) + "\n";
   out += "UnsetEnvironment=";
   for (std::size_t i = 0; i < e.unset.size(); ++i) out += (i ? " " : "") + e.unset[i];
   out += "\nExecStart=";
-  for (std::size_t i = 0; i < e.argv.size(); ++i) out += (i ? " " : "") + systemdQuote(e.argv[i]);
+  for (std::size_t i = 0; i < e.argv.size(); ++i) out += (i ? " " : "") + sshSystemdQuote(e.argv[i]);
   out +=
       "\nUMask=0077\n"
       "Restart=on-failure\n"
@@ -707,7 +707,7 @@ std::string sshSystemdUnit(const RemoteGatewayLayout& l) {
 }
 
 std::string sshLauncherScript(const RemoteGatewayLayout& l) {
-  RuntimeEnvironment e = runtimeEnvironment(l);
+  SshRuntimeEnvironment e = sshRuntimeEnvironment(l);
   std::string dir = shellQuote(l.remoteDir);
   std::string out = "#!/bin/sh\n# Written by `talon fleet apply` for gateway " + l.gatewayId +
                     " (service \"detached\"); it is overwritten by the next apply.\n"
