@@ -13,6 +13,7 @@
 #include "fleet/deployers/ssh_connection.h"
 #include "fleet/fleet_test_util.h"
 #include "fleet/layering.h"
+#include "fleet/preflight.h"
 #include "fleet/render.h"
 
 namespace talon::fleet {
@@ -177,6 +178,34 @@ TEST(SshDeployerTest, ALongStateDirFallsBackToAShortControlDir) {
   for (const auto& o : c.sshOptions(false)) {
     if (o.rfind("ControlPath=", 0) == 0) EXPECT_LE(o.size() - 12 + 17, 107u) << o;
   }
+}
+
+TEST(SshDeployerTest, TwoSshGatewaysOfOneHostSharingARemoteDirFailPreflight) {
+  TempDir dir;
+  auto inv = Inventory::load(dir.write(
+      "fleet.json5",
+      inventoryText(
+          "  defaults: { runtime: \"talon\", provider: \"ssh\", host: \"h1\" },\n"
+          "  gateways: {\n"
+          "    a: { port: 18001, stateDir: \"/s/a\", workspaceRoot: \"/w/a\", ssh: { remoteDir: \"/opt/tf\" } },\n"
+          "    b: { port: 18002, stateDir: \"/s/b\", workspaceRoot: \"/w/b\", ssh: { remoteDir: \"/opt/tf/\" } },\n"
+          "    c: { port: 18003, stateDir: \"/s/c\", workspaceRoot: \"/w/c\" },\n"
+          "    d: { port: 18004, stateDir: \"/s/d\", workspaceRoot: \"/w/d\", host: \"h2\", "
+          "ssh: { remoteDir: \"/opt/tf\" } },\n"
+          "  },")));
+  ASSERT_TRUE(inv) << inv.error().message;
+  EffectiveFleet fleet = EffectiveFleet::resolve(std::move(*inv));
+  PreflightOptions options;
+  options.checkHostPorts = false;
+  options.validateTalonRenders = false;
+  PreflightReport report = runPreflight(fleet, renderFleet(fleet), options);
+  std::vector<std::string> shared;
+  for (const auto& f : report.findings) {
+    if (f.id == "FLEET-SSH-REMOTE-DIR-SHARED") shared.push_back(f.message);
+  }
+  // a and b on h1 (one path, normalised); c has its own default; d is on another host.
+  ASSERT_EQ(shared.size(), 1u);
+  EXPECT_THAT(shared[0], HasSubstr("gateways a and b share the ssh remote dir /opt/tf on host h1"));
 }
 
 /// The fenced block of docs/fleet.md's "The ssh provider" section that starts with "```<lang>".
