@@ -1,6 +1,7 @@
 // The `ssh` provider against a real sshd (tests/support/sshd_server.h) on 127.0.0.1 with a throwaway host
 // key and client key: a Talon-runtime gateway deployed over ssh in `detached` mode reaches /readyz, reports
-// running, has logs, restarts on a config change and stops; a host whose key does not match is refused
+// running, has logs, restarts on a config change and stops; a gateway that exits at start is reported
+// with its last log lines and as failed; a host whose key does not match is refused
 // under strict checking; an unreachable host is named in the error; an OpenClaw gateway on a host without
 // OpenClaw is refused by check(), and on a host with OpenClaw on its PATH (tools/install-openclaw's, when
 // installed here; skipped otherwise) runs with the host's `openclaw`. The `systemd` mode runs against a
@@ -8,9 +9,12 @@
 // run in this container; the double honours daemon-reload, enable, start, stop, restart, is-active and
 // show by running the unit's ExecStart with its Environment, EnvironmentFile and WorkingDirectory. Then
 // `talon fleet apply|status|logs|stop` as a process over the same sshd.
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -226,6 +230,30 @@ TEST_F(FleetSshTest, DetachedGatewayAppliesReportsRestartsOnChangeAndStops) {
   ASSERT_TRUE(deployer_->start(target_, context_)) << progress_;
   stopped_ = false;
   EXPECT_EQ(deployer_->status(target_, context_).state, ProcessState::kRunning);
+}
+
+TEST_F(FleetSshTest, AGatewayThatExitsAtStartIsReportedWithItsLastLogLines) {
+  // Something else holds the gateway's port on the host: the gateway cannot listen and exits.
+  int holder = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(holder, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(gatewayPort_));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(holder, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(holder, 4), 0);
+  target(inventory("talon", sshKeys("service: \"detached\"")));
+  auto applied = deployer_->apply(target_, context_, /*configChanged=*/true);
+  ::close(holder);
+  ASSERT_FALSE(applied) << progress_;
+  EXPECT_EQ(applied.error().code, ErrorCode::kUnavailable);
+  EXPECT_THAT(applied.error().message, HasSubstr("gateway " + gatewayId_ + " on host 127.0.0.1 exited"));
+  EXPECT_THAT(applied.error().message, HasSubstr("last log lines:\n"));
+  EXPECT_THAT(applied.error().message, HasSubstr(std::to_string(gatewayPort_)));
+  auto status = deployer_->status(target_, context_);
+  EXPECT_EQ(status.state, ProcessState::kFailed);
+  EXPECT_THAT(status.detail, HasSubstr("exited without `talon fleet stop`"));
+  stopped_ = true;
 }
 
 TEST_F(FleetSshTest, AHostWhoseKeyDoesNotMatchIsRefusedUnderStrictChecking) {
