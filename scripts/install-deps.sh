@@ -22,6 +22,7 @@ packages=(
   dovecot-imapd  # the email channel's tests start their own IMAP server on a loopback port
   postfix libsasl2-modules  # ...and a private Postfix instance as the SMTP server (SASL PLAIN for its relay)
   chromium  # the WebChat end-to-end test (headless, driven by playwright-core)
+  openssh-server openssh-client  # the fleet's ssh provider (ssh, scp); its tests start their own sshd
   prometheus  # promtool: `promtool check metrics` lints GET /metrics (metrics_e2e_test, metrics_registry_test)
 )
 missing=()

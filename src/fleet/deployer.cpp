@@ -86,6 +86,7 @@ DeployTarget deployTarget(const EffectiveFleet& fleet, std::size_t gatewayIndex,
     spec.timeout = std::chrono::seconds(getInt(*turn, "timeoutSeconds").value_or(60));
     if (!spec.message.empty()) t.probeTurn = std::move(spec);
   }
+  t.settings = g;
   return t;
 }
 

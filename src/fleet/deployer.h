@@ -57,6 +57,9 @@ struct DeployTarget {
   /// The executable that runs `version`, from the version catalog (runtimes.<runtime>.versions); "" when
   /// the version is not catalogued: the deployer then runs its default binary (DeployContext).
   std::string binary;
+  /// The gateway's effective layered keys (EffectiveFleet::gateway()); a provider reads its own section
+  /// from it (e.g. `ssh`), already validated by the inventory schema.
+  json::object settings;
 };
 
 /// What every deployer call shares.
@@ -94,6 +97,10 @@ struct GatewayRuntimeStatus {
   ProbeResult readyz;
   /// A sentence for the operator when something is wrong (e.g. the last log lines of a failed process).
   std::string detail;
+  /// Set by a deployer whose gateway runs on another machine (ssh): the SHA-256 of the config deployed
+  /// there ("" when there is none). The fleet then reads no configPath here and makes no protocol call of
+  /// its own to the gateway (its /readyz is probed from its host).
+  std::optional<std::string> remoteConfigSha256;
 };
 
 /// What apply() did to a gateway.

@@ -243,7 +243,9 @@ std::vector<GatewayStatus> fleetStatus(std::vector<DeployUnit>& units,
       s.runtimeStatus.detail = u.unsupported ? u.unsupported->message : "no deployer";
     }
     ProcessState state = s.runtimeStatus.state;
-    if (state == ProcessState::kRunning || state == ProcessState::kDegraded) {
+    if (s.runtimeStatus.remoteConfigSha256) {
+      s.healthError = "not checked: the gateway runs on host " + u.target.host + " (its /readyz is probed there)";
+    } else if (state == ProcessState::kRunning || state == ProcessState::kDegraded) {
       auto credential = gatewayCredential(u.target.configText, env);
       if (!credential) {
         s.healthError = "not checked: " + credential.error().message;
@@ -263,8 +265,12 @@ std::vector<GatewayStatus> fleetStatus(std::vector<DeployUnit>& units,
         }
       }
     }
-    auto onDisk = readFile(u.target.paths.configPath);
-    if (onDisk) s.deployedSha256 = sha256Hex(*onDisk);
+    std::optional<std::string> deployed = s.runtimeStatus.remoteConfigSha256;
+    if (deployed && deployed->empty()) deployed.reset();
+    if (!s.runtimeStatus.remoteConfigSha256) {
+      if (auto onDisk = readFile(u.target.paths.configPath)) deployed = sha256Hex(*onDisk);
+    }
+    if (deployed) s.deployedSha256 = *deployed;
     auto it = applied.find(u.target.id);
     if (it == applied.end()) {
       s.drift = "not-applied";
@@ -272,7 +278,7 @@ std::vector<GatewayStatus> fleetStatus(std::vector<DeployUnit>& units,
       s.appliedRevision = it->second.revision;
       s.appliedSha256 = it->second.gateway.sha256;
       s.appliedVersion = it->second.gateway.version;
-      s.drift = !onDisk ? "missing" : s.deployedSha256 == s.appliedSha256 ? "in-sync" : "drifted";
+      s.drift = !deployed ? "missing" : s.deployedSha256 == s.appliedSha256 ? "in-sync" : "drifted";
     }
     out.push_back(std::move(s));
   }

@@ -118,6 +118,22 @@ FieldSpec allowDeny(std::string name, std::string what) {
        strings("deny", "Denied " + what + " (united across layers; deny wins over allow).", ArrayMerge::kUnion)});
 }
 
+/// `ssh`: how the ssh provider reaches `host` and runs the gateway there (fleet/deployers/ssh_deployer.h).
+FieldSpec sshSchema() {
+  return object(
+      "ssh", "How the ssh provider reaches `host` and runs the gateway there.",
+      {str("user", "SSH user (default: the operator's ssh config, else the local login name)."),
+       integer("port", "SSH port (default: the operator's ssh config, else 22).", 1, 65535),
+       str("identityFile", "Private key on this machine (default: the operator's keys and agent)."),
+       str("knownHostsFile", "known_hosts file (default: the operator's)."),
+       str("strictHostKeyChecking", "OpenSSH StrictHostKeyChecking (default \"yes\").", {"yes", "accept-new"}),
+       str("remoteDir",
+           "Where Talon keeps the gateway's binary, env, launcher and log on the host (default "
+           "~/.talon-fleet/<gatewayId>)."),
+       str("service", "How the gateway runs on the host (default \"systemd\").", {"systemd", "detached"}),
+       integer("connectTimeoutSeconds", "ssh ConnectTimeout, seconds (default 10).", 1, 300)});
+}
+
 std::vector<FieldSpec> buildLayered() {
   return {
       onlyAt(kGatewayLayers, str("runtime", "Gateway runtime.", {"talon", "openclaw"})),
@@ -125,6 +141,7 @@ std::vector<FieldSpec> buildLayered() {
       onlyAt(kGatewayLayers,
              str("provider", "How the gateway is deployed.", {"process", "ssh", "compose", "kubernetes"})),
       onlyAt(kGatewayLayers, str("host", "The machine the gateway runs on; ports and paths collide only on one host.")),
+      onlyAt(kGatewayLayers, sshSchema()),
       onlyAt(kGatewayLayers, str("profile", "What the gateway is for.", {"human", "usecase", "rescue"})),
       onlyAt(kGatewayLayers, str("trustLevel", "How far the gateway is trusted; high-trust items need \"high\".",
                                  {"low", "standard", "high"})),

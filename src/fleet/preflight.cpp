@@ -164,6 +164,20 @@ void checkPorts(const EffectiveFleet& fleet, const PreflightOptions& options, Co
   }
 }
 
+/// An ssh gateway's `ssh.remoteDir` (default `~/.talon-fleet/<id>`), a leading "~" qualified by the ssh
+/// user (each login has its own home); "" for other providers.
+std::string sshRemoteDirKey(const EffectiveFleet& fleet, std::size_t gatewayIndex) {
+  const json::object& g = fleet.gateway(gatewayIndex);
+  if (getString(g, "provider").value_or("process") != "ssh") return "";
+  const json::value* ssh = g.if_contains("ssh");
+  const json::object empty;
+  const json::object& o = ssh != nullptr && ssh->is_object() ? ssh->as_object() : empty;
+  std::string dir(
+      getString(o, "remoteDir").value_or("~/.talon-fleet/" + fleet.inventory().gateways()[gatewayIndex].id));
+  if (dir.rfind('~', 0) == 0) dir = "~" + std::string(getString(o, "user").value_or("")) + dir.substr(1);
+  return dir;
+}
+
 void checkGatewayPaths(const EffectiveFleet& fleet, Collector& out) {
   const Inventory& inv = fleet.inventory();
   struct Kind {
@@ -173,13 +187,15 @@ void checkGatewayPaths(const EffectiveFleet& fleet, Collector& out) {
   };
   const Kind kinds[] = {{"FLEET-STATE-DIR-SHARED", "state dir", "stateDir"},
                         {"FLEET-CONFIG-PATH-SHARED", "config path", "configPath"},
-                        {"FLEET-WORKSPACE-ROOT-SHARED", "workspace root", "workspaceRoot"}};
-  std::unordered_map<std::string, std::size_t> owners[3];
+                        {"FLEET-WORKSPACE-ROOT-SHARED", "workspace root", "workspaceRoot"},
+                        {"FLEET-SSH-REMOTE-DIR-SHARED", "ssh remote dir", "ssh.remoteDir"}};
+  std::unordered_map<std::string, std::size_t> owners[4];
   for (std::size_t i = 0; i < inv.gateways().size(); ++i) {
     GatewayPaths paths = gatewayPaths(fleet, i);
-    const std::string values[3] = {paths.stateDir, paths.configPath, paths.workspaceRoot};
+    const std::string values[4] = {paths.stateDir, paths.configPath, paths.workspaceRoot, sshRemoteDirKey(fleet, i)};
     const std::string host = hostKey(fleet, i);
-    for (int k = 0; k < 3; ++k) {
+    for (int k = 0; k < 4; ++k) {
+      if (values[k].empty()) continue;
       auto [it, inserted] = owners[k].emplace(host + "\n" + normalPath(values[k]), i);
       if (inserted) continue;
       const std::string& a = inv.gateways()[it->second].id;

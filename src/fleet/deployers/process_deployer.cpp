@@ -26,8 +26,8 @@ class ProcessDeployer final : public Deployer {
                                                ": the process provider runs gateways on this machine "
                                                "only (host \"local\"), not on \"" +
                                                target.host +
-                                               "\"; the ssh provider "
-                                               "is not available yet");
+                                               "\"; a remote host takes "
+                                               "provider \"ssh\"");
     }
     std::error_code ec;
     if (!target.binary.empty()) {
