@@ -19,6 +19,7 @@
 #include "base/json.h"
 #include "fleet/gateway_probe.h"
 #include "fleet/render.h"
+#include "fleet/render_manifests.h"
 
 namespace talon::fleet {
 
@@ -42,6 +43,11 @@ struct DeployTarget {
   /// The executable that runs `version`, from the version catalog (runtimes.<runtime>.versions); "" when
   /// the version is not catalogued: the deployer then runs its default binary (DeployContext).
   std::string binary;
+  /// Providers compose and kubernetes: the rendered compose file or manifests (render_manifests.h) and
+  /// the settings behind them; `manifestError` says why they could not be rendered (check() reports it).
+  std::string manifestText;
+  ManifestSettings manifest;
+  std::string manifestError;
 };
 
 /// What every deployer call shares.
