@@ -5,6 +5,8 @@
 
 #include "base/file_io.h"
 #include "base/hash.h"
+#include "fleet/deployers/compose_deployer.h"
+#include "fleet/deployers/kubernetes_deployer.h"
 #include "fleet/gateway_health.h"
 #include "fleet/inventory_git.h"
 
@@ -34,6 +36,27 @@ Result<std::vector<std::size_t>> selectGateways(const EffectiveFleet& fleet, con
   std::sort(out.begin(), out.end(),
             [&](std::size_t a, std::size_t b) { return inv.gateways()[a].id < inv.gateways()[b].id; });
   return out;
+}
+
+std::vector<RenderedManifest> unitManifests(const std::vector<DeployUnit>& units) {
+  std::vector<RenderedManifest> out;
+  for (const auto& u : units) {
+    if (u.target.manifestText.empty()) continue;
+    RenderedManifest m;
+    m.gatewayId = u.target.id;
+    m.provider = u.target.provider;
+    m.fileName = u.target.provider == "kubernetes" ? kKubernetesFileName : kComposeFileName;
+    m.text = u.target.manifestText;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::string unitManifestPath(const DeployUnit& unit, const std::filesystem::path& fleetStateDir) {
+  if (unit.target.manifestText.empty()) return {};
+  if (unit.target.provider == "kubernetes")
+    return (kubernetesManifestDir(fleetStateDir, unit.target.id) / kKubernetesFileName).string();
+  return (composeProjectDir(fleetStateDir, unit.target.id) / kComposeFileName).string();
 }
 
 std::vector<DeployUnit> deployUnits(const EffectiveFleet& fleet, const std::vector<RenderedGateway>& renders,
@@ -148,7 +171,7 @@ Result<ApplyReport> applyFleet(const EffectiveFleet& fleet, const std::vector<Re
   for (const auto& u : units) {
     if (const auto* r = findRender(renders, u.target.id)) selectedRenders.push_back(*r);
   }
-  auto plans = planGateways(selectedRenders, *applied);
+  auto plans = planGateways(selectedRenders, *applied, unitManifests(units));
 
   DeploymentRevision revision;
   for (std::size_t i = 0; i < units.size(); ++i) {
@@ -180,6 +203,11 @@ Result<ApplyReport> applyFleet(const EffectiveFleet& fleet, const std::vector<Re
         g.changes = plan.changes;
         g.version = u.target.version;
         g.binary = u.target.binary;
+        g.manifestPath = unitManifestPath(u, context.fleetStateDir);
+        if (!g.manifestPath.empty()) {
+          g.manifestContent = u.target.manifestText;
+          g.manifestSha256 = plan.manifestSha256;
+        }
         revision.gateways.push_back(std::move(g));
       }
     }

@@ -16,6 +16,7 @@
 #include "fleet/deployer.h"
 #include "fleet/fleet_test_util.h"
 #include "fleet/local_process.h"
+#include "fleet/revision.h"
 
 namespace talon::fleet {
 namespace {
@@ -376,6 +377,67 @@ TEST(RenderManifestsTest, ImageAndKubernetesKeysLayerWithProvenance) {
   auto storage = fleet.explain("k8s-oc", "kubernetes.storageSize");
   ASSERT_TRUE(storage);
   EXPECT_EQ(*storage->value, "10Gi");
+}
+
+// ---- plan and revisions ----
+
+TEST(RenderManifestsTest, PlanSeesAManifestOnlyChangeAndRevisionsKeepTheManifest) {
+  EffectiveFleet fleet = manifestFleet();
+  auto renders = renderFleet(fleet);
+  auto manifests = manifestsOf(fleet);
+  auto fresh = planGateways(renders, {}, manifests);
+  ASSERT_EQ(fresh.size(), 3u);
+  for (const auto& p : fresh) {
+    EXPECT_EQ(p.status, "new");
+    EXPECT_TRUE(p.manifestChanged) << p.id;
+    EXPECT_EQ(p.manifestSha256.size(), 64u);
+  }
+  // Applied: each gateway's config and manifest as rendered, through a revision's JSON and back.
+  DeploymentRevision rev;
+  rev.id = 1;
+  rev.actor = "ops";
+  for (std::size_t i = 0; i < renders.size(); ++i) {
+    GatewayRevision g;
+    g.id = renders[i].id;
+    g.configPath = "/c/" + g.id;
+    g.content = renders[i].text;
+    g.sha256 = fresh[i].renderedSha256;
+    g.manifestPath = "/st/gateways/" + g.id + "/" + fresh[i].manifestFile;
+    g.manifestSha256 = fresh[i].manifestSha256;
+    g.manifestContent = manifestFor(manifests, g.id).text;
+    rev.gateways.push_back(std::move(g));
+  }
+  json::object j = rev.toJson();
+  EXPECT_EQ(j.at("gateways").at(0).at("files").as_array().size(), 2u);
+  auto back = DeploymentRevision::fromJson(j);
+  ASSERT_TRUE(back) << back.error().message;
+  std::map<std::string, AppliedGateway> applied;
+  for (const auto& g : back->gateways) {
+    EXPECT_EQ(g.manifestContent, manifestFor(manifests, g.id).text);
+    applied[g.id] = AppliedGateway{1, g};
+  }
+  for (const auto& p : planGateways(renders, applied, manifests)) {
+    EXPECT_EQ(p.status, "unchanged") << p.id;
+    EXPECT_FALSE(p.manifestChanged);
+  }
+  // A new storage size changes no config key, only the manifest: the plan shows it.
+  auto inv = Inventory::load(manifestDataDir() / "fleet.json5");
+  ASSERT_TRUE(inv);
+  std::string text = manifestReadText(manifestDataDir() / "fleet.json5");
+  text.replace(text.find("storageSize: \"10Gi\""), 19, "storageSize: \"20Gi\"");
+  TempDir dir;
+  auto edited = Inventory::load(dir.write("fleet.json5", text));
+  ASSERT_TRUE(edited) << edited.error().message;
+  EffectiveFleet editedFleet = EffectiveFleet::resolve(*edited);
+  auto editedRenders = renderFleet(editedFleet);
+  auto plans = planGateways(editedRenders, applied, manifestsOf(editedFleet));
+  for (const auto& p : plans) {
+    EXPECT_TRUE(p.changes.empty()) << p.id;
+    EXPECT_EQ(p.status, p.id == "k8s-oc" ? "changed" : "unchanged") << p.id;
+    EXPECT_EQ(p.manifestChanged, p.id == "k8s-oc");
+  }
+  EXPECT_EQ(plans[2].toJson().at("manifest").at("changed"), true);
+  EXPECT_EQ(plans[2].toJson().at("manifest").at("file"), "kubernetes.yaml");
 }
 
 // ---- the real tools, offline ----
