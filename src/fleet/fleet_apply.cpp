@@ -59,6 +59,13 @@ std::string unitManifestPath(const DeployUnit& unit, const std::filesystem::path
   return (composeProjectDir(fleetStateDir, unit.target.id) / kComposeFileName).string();
 }
 
+std::filesystem::path deployedConfigPath(const DeployUnit& unit, const std::filesystem::path& fleetStateDir) {
+  if (unit.target.provider == "compose") return composeProjectDir(fleetStateDir, unit.target.id) / kRenderedConfigName;
+  if (unit.target.provider == "kubernetes")
+    return kubernetesManifestDir(fleetStateDir, unit.target.id) / kRenderedConfigName;
+  return unit.target.paths.configPath;
+}
+
 std::vector<DeployUnit> deployUnits(const EffectiveFleet& fleet, const std::vector<RenderedGateway>& renders,
                                     const std::vector<std::size_t>& selected) {
   std::vector<DeployUnit> out;
@@ -196,7 +203,7 @@ Result<ApplyReport> applyFleet(const EffectiveFleet& fleet, const std::vector<Re
         g.id = u.target.id;
         g.runtime = u.target.runtime;
         g.provider = u.target.provider;
-        g.configPath = u.target.paths.configPath;
+        g.configPath = deployedConfigPath(u, context.fleetStateDir).string();
         g.content = u.target.configText;
         g.sha256 = plan.renderedSha256;
         g.previousRevision = plan.appliedRevision;
@@ -271,7 +278,10 @@ std::vector<GatewayStatus> fleetStatus(std::vector<DeployUnit>& units,
       s.runtimeStatus.detail = u.unsupported ? u.unsupported->message : "no deployer";
     }
     ProcessState state = s.runtimeStatus.state;
-    if (state == ProcessState::kRunning || state == ProcessState::kDegraded) {
+    if (u.target.provider == "kubernetes") {
+      // Its Service is inside the cluster: the StatefulSet's readiness (its /readyz probe) is the check.
+      s.healthError = "not checked: the gateway runs in the cluster";
+    } else if (state == ProcessState::kRunning || state == ProcessState::kDegraded) {
       auto credential = gatewayCredential(u.target.configText, env);
       if (!credential) {
         s.healthError = "not checked: " + credential.error().message;
@@ -291,7 +301,7 @@ std::vector<GatewayStatus> fleetStatus(std::vector<DeployUnit>& units,
         }
       }
     }
-    auto onDisk = readFile(u.target.paths.configPath);
+    auto onDisk = readFile(deployedConfigPath(u, context.fleetStateDir));
     if (onDisk) s.deployedSha256 = sha256Hex(*onDisk);
     auto it = applied.find(u.target.id);
     if (it == applied.end()) {

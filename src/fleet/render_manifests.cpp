@@ -59,7 +59,7 @@ bool isQuantity(std::string_view s) {
 }
 
 Error manifestError(const std::string& gatewayId, const std::string& keyPath, const std::string& message) {
-  return Error{ErrorCode::kInvalidArgument, "gateway " + gatewayId + ": " + keyPath + ": " + message};
+  return Error{ErrorCode::kConfigInvalid, "gateway " + gatewayId + ": " + keyPath + ": " + message};
 }
 
 void emitYamlString(YAML::Emitter& out, const std::string& s) {

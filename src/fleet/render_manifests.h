@@ -73,12 +73,12 @@ struct ManifestSettings {
 };
 
 /// The container image of inventory().gateways()[gatewayIndex]: its `image`, else for the openclaw runtime
-/// kOpenClawImage with the gateway's version (or "latest") as tag. Errors: kInvalidArgument for a Talon
+/// kOpenClawImage with the gateway's version (or "latest") as tag. Errors: kConfigInvalid for a Talon
 /// gateway without `image` (no public Talon image exists), naming the gateway and the key.
 Result<std::string> gatewayImage(const EffectiveFleet& fleet, std::size_t gatewayIndex);
 
 /// The settings of inventory().gateways()[gatewayIndex] (defaults applied). Errors: as gatewayImage();
-/// kInvalidArgument when provider is kubernetes and the gateway id is not a DNS-1123 label of at most
+/// kConfigInvalid when provider is kubernetes and the gateway id is not a DNS-1123 label of at most
 /// 52 characters (a StatefulSet's name must leave room for its pods' revision labels), or the namespace
 /// is not a DNS-1123 label.
 Result<ManifestSettings> manifestSettings(const EffectiveFleet& fleet, std::size_t gatewayIndex);

@@ -217,7 +217,7 @@ TEST(RenderManifestsTest, ComposeTalonGatewayRunsTalonWithItsImage) {
   EXPECT_EQ(svc["command"][0].as<std::string>(), "talon");
   EXPECT_EQ(svc["command"][4].as<std::string>(), std::string(kContainerConfigPath));
   EXPECT_EQ(svc["environment"]["TALON_STATE_DIR"].as<std::string>(), "/var/lib/talon/state");
-  EXPECT_EQ(svc["ports"][0].as<std::string>(), "0.0.0.0:18800:18800");
+  EXPECT_EQ(svc["ports"][0].as<std::string>(), "0.0.0.0:18950:18950");
   EXPECT_EQ(svc["restart"].as<std::string>(), "on-failure");
   // A workspace root outside the state dir gets a volume of its own.
   EXPECT_EQ(svc["volumes"][2]["source"].as<std::string>(), "workspaces");

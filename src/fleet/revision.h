@@ -100,8 +100,9 @@ struct DeploymentRevision {
 
   /// {"id", "kind", "note"?, "actor", "time", "timeMs", "inventory": {"path", "gitCommit"?, "gitDirty"?},
   /// "gateways": [{"id", "runtime", "provider", "version"?, "binary"?, "previousRevision"?, "files": [{"path",
-  /// "sha256", "content"}], "changes": [{"op", "path"}]}]}; without content when `withContent` is false.
-  /// fromJson() reads a revision without "kind" (recorded before rollouts existed) as "apply".
+  /// "sha256", "content"} (the config), then the manifest's, when it has one], "changes": [{"op", "path"}]}]}; without
+  /// content when `withContent` is false. fromJson() reads a revision without "kind" (recorded before rollouts existed)
+  /// as "apply".
   json::object toJson(bool withContent = true) const;
   /// Parses toJson()'s shape. Errors: kInvalidArgument naming the missing or malformed key.
   static Result<DeploymentRevision> fromJson(const json::object& j);

@@ -70,7 +70,7 @@ Status checkContainerTarget(const DeployTarget& target, std::string_view provide
   if (target.provider != provider)
     return fail(ErrorCode::kInvalidArgument, "gateway " + target.id + " has provider \"" + target.provider +
                                                  "\", not \"" + std::string(provider) + "\"");
-  if (!target.manifestError.empty()) return fail(ErrorCode::kInvalidArgument, target.manifestError);
+  if (!target.manifestError.empty()) return fail(ErrorCode::kConfigInvalid, target.manifestError);
   if (target.manifestText.empty())
     return fail(ErrorCode::kInvalidArgument,
                 "gateway " + target.id + " has no rendered " + std::string(provider) + " manifest");
@@ -81,7 +81,7 @@ Status checkContainerTarget(const DeployTarget& target, std::string_view provide
       bind = std::string(getString(*gateway, "bind").value_or("loopback"));
   }
   if (bind == "loopback" || bind == "tailnet")
-    return fail(ErrorCode::kInvalidArgument,
+    return fail(ErrorCode::kConfigInvalid,
                 "gateway " + target.id + ": bind \"" + bind + "\" listens only inside its container, where the " +
                     std::string(provider) +
                     " provider cannot reach it; set bind \"lan\" in the inventory (with auth, which preflight "

@@ -28,7 +28,8 @@ Result<CommandOutput> runDeployCommand(const std::vector<std::string>& argv, con
 /// provider is `provider`, its manifest was rendered (else the render's error), it has a port, and its
 /// config binds beyond the container's loopback (gateway.bind "lan", "auto" or "custom": a gateway on
 /// the container's loopback is unreachable through the published port or the Service). Errors:
-/// kInvalidArgument naming the gateway and what to change.
+/// kConfigInvalid (the manifest could not be rendered, a loopback bind) or kInvalidArgument (no port, another
+/// provider), naming the gateway and what to change.
 Status checkContainerTarget(const DeployTarget& target, std::string_view provider);
 
 /// Writes the target's config (`openclaw.json`) and manifest (`fileName`) into `dir` (created mode 0700;
