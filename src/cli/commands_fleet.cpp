@@ -182,7 +182,7 @@ void registerRender(CLI::App* group, int& exitCode) {
     auto renders = fleet::renderFleet(*fleet);
     auto manifests = fleet::renderManifests(*fleet, renders);
     if (!manifests) {
-      exitCode = reportError(manifests.error());
+      exitCode = reportFleetError(manifests.error());
       return;
     }
     auto manifestOf = [&](const std::string& id) -> const fleet::RenderedManifest* {

@@ -201,6 +201,16 @@ TEST_F(FleetCliE2E, ContainerManifestsCarryReferencesNeverValues) {
   EXPECT_NE(printed.out.find("kind: StatefulSet"), std::string::npos);
   EXPECT_EQ(printed.out.find(canary), std::string::npos);
 
+  // A Talon gateway in a container without an image: refused, naming the gateway and the key.
+  fs::path noImage = dir_ / "no-image.json5";
+  writeText(noImage, R"({
+  organisation: { id: "o", slug: "o", displayName: "O" },
+  gateways: { g: { runtime: "talon", provider: "compose", port: 18789, stateDir: "/s", workspaceRoot: "/w", bind: "lan" } },
+})");
+  auto refused = runTalon(dir_, {"fleet", "render", "--inventory", noImage.string()}, {});
+  EXPECT_EQ(refused.status, 3) << refused.err;
+  EXPECT_NE(refused.err.find("gateway g: image:"), std::string::npos) << refused.err;
+
   for (const auto& [gateway, missing] : {std::pair<std::string, std::string>{"compose-oc", "docker"},
                                          std::pair<std::string, std::string>{"k8s-oc", "Kubernetes cluster"}}) {
     std::map<std::string, std::string> applyEnv = env;
