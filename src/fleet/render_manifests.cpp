@@ -62,9 +62,23 @@ Error manifestError(const std::string& gatewayId, const std::string& keyPath, co
   return Error{ErrorCode::kConfigInvalid, "gateway " + gatewayId + ": " + keyPath + ": " + message};
 }
 
+/// A multi-line string a literal block ("|", clip chomping) reads back exactly: one final newline, a first
+/// line that sets the indentation (no leading space or empty line), no carriage return, no tab and no
+/// whitespace at a line's end. Other multi-line strings are double-quoted with escapes.
+bool fitsLiteralBlock(const std::string& s) {
+  if (s.size() < 2 || s.back() != '\n' || s[s.size() - 2] == '\n') return false;
+  if (s.front() == ' ' || s.front() == '\n') return false;
+  if (s.find_first_of("\r\t") != std::string::npos) return false;
+  return s.find(" \n") == std::string::npos;
+}
+
 void emitYamlString(YAML::Emitter& out, const std::string& s) {
   if (s.find('\n') != std::string::npos) {
-    out << YAML::Literal << s;
+    if (fitsLiteralBlock(s)) {
+      out << YAML::Literal << s;
+    } else {
+      out << YAML::DoubleQuoted << s;
+    }
   } else if (needsYamlQuotes(s)) {
     out << YAML::DoubleQuoted << s;
   } else {

@@ -45,7 +45,8 @@ bool needsYamlQuotes(std::string_view s);
 
 /// `value` as a YAML block document: objects as mappings in their member order, arrays as sequences,
 /// strings double-quoted when needsYamlQuotes() (else as yaml-cpp picks: plain, or quoted when plain
-/// cannot hold them), multi-line strings as literal blocks. Keys follow the same quoting rule.
+/// cannot hold them), multi-line strings as literal blocks when one reads them back exactly (else
+/// double-quoted with escapes). Keys follow the same quoting rule.
 std::string toYaml(const json::value& value);
 
 /// One gateway's deployment files for its provider.

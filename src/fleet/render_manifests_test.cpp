@@ -132,6 +132,47 @@ TEST(ManifestYamlTest, MultiLineStringsAreLiteralBlocksThatRoundTrip) {
   EXPECT_EQ(YAML::Load(text)["data"]["openclaw.json"].as<std::string>(), config);
 }
 
+TEST(ManifestYamlTest, AwkwardStringsRoundTrip) {
+  std::vector<std::string> strings = {": x",
+                                      "a: b",
+                                      "#x",
+                                      "a #b",
+                                      "- a",
+                                      " lead",
+                                      "trail ",
+                                      "a\tb",
+                                      "@x",
+                                      "`x",
+                                      "{x}",
+                                      "[x]",
+                                      "*x",
+                                      "&x",
+                                      "!x",
+                                      "|",
+                                      ">",
+                                      "%x",
+                                      "'q'",
+                                      "\"dq\"",
+                                      "é ü",
+                                      "?",
+                                      "-",
+                                      "x\n",
+                                      "  indented\nsecond",
+                                      "trailing \nspace",
+                                      "no newline\nat end",
+                                      "\n",
+                                      "a\r\nb",
+                                      "${VAR}",
+                                      "$${VAR}"};
+  json::array values;
+  for (const auto& s : strings) values.push_back(json::value(s));
+  std::string text = toYaml(json::object{{"v", values}});
+  YAML::Node parsed = YAML::Load(text);
+  ASSERT_EQ(parsed["v"].size(), strings.size()) << text;
+  for (std::size_t i = 0; i < strings.size(); ++i)
+    EXPECT_EQ(parsed["v"][i].as<std::string>(), strings[i]) << "item " << i << " in\n" << text;
+}
+
 // ---- golden files ----
 
 // tests/data/fleet/manifests/<gatewayId>/{openclaw.json, compose.yaml | kubernetes.yaml}.
