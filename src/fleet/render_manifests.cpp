@@ -1,5 +1,6 @@
 #include "fleet/render_manifests.h"
 
+#include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
 #include <regex>
@@ -56,6 +57,16 @@ bool isLabelKey(std::string_view s) {
 bool isQuantity(std::string_view s) {
   static const std::regex kQuantity("[+]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?");
   return std::regex_match(s.begin(), s.end(), kQuantity);
+}
+
+bool isIpAddress(const std::string& s) {
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+/// A host address as compose's ports syntax writes it: IPv6 in brackets.
+std::string composeHostAddress(const std::string& address) {
+  return address.find(':') != std::string::npos ? "[" + address + "]" : address;
 }
 
 Error manifestError(const std::string& gatewayId, const std::string& keyPath, const std::string& message) {
@@ -204,7 +215,7 @@ std::string renderCompose(const EffectiveFleet& fleet, std::size_t gatewayIndex,
   service["command"] = containerCommand(render.runtime);
   service["restart"] = manifestString(compose, "restart", kDefaultRestart);
   service["environment"] = std::move(environment);
-  service["ports"] = json::array{composeLiteral(settings.composePublishAddress) + ":" + std::to_string(port) + ":" +
+  service["ports"] = json::array{composeHostAddress(settings.composePublishAddress) + ":" + std::to_string(port) + ":" +
                                  std::to_string(port)};
   service["volumes"] = std::move(volumes);
   service["healthcheck"] = json::object{{"test", composeHealthcheck(render.runtime, port)},
@@ -443,6 +454,9 @@ Result<ManifestSettings> manifestSettings(const EffectiveFleet& fleet, std::size
   s.image = std::move(*image);
   s.composeProject = "talon-" + id;
   s.composePublishAddress = manifestString(manifestSection(g, "compose"), "publishAddress", kDefaultPublishAddress);
+  if (manifestString(g, "provider") == "compose" && !isIpAddress(s.composePublishAddress))
+    return fail(manifestError(id, "compose.publishAddress",
+                              "\"" + s.composePublishAddress + "\" is not an IPv4 or IPv6 address"));
   const json::object& k8s = manifestSection(g, "kubernetes");
   s.kubernetesNamespace = manifestString(k8s, "namespace", kDefaultNamespace);
   s.kubernetesName = id;

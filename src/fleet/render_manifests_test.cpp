@@ -373,6 +373,16 @@ TEST(RenderManifestsTest, ATalonGatewayNeedsAnImage) {
   EXPECT_THAT(m.error().message, HasSubstr("no public Talon image"));
 }
 
+TEST(RenderManifestsTest, ThePublishAddressIsAnIpAddress) {
+  auto head = std::string("provider: \"compose\", ") + kManifestGatewayHead;
+  auto bad = manifestsOfText("g: { " + head + ", compose: { publishAddress: \"localhost\" } }");
+  ASSERT_FALSE(bad);
+  EXPECT_THAT(bad.error().message, HasSubstr("gateway g: compose.publishAddress: \"localhost\" is not an IPv4"));
+  auto v6 = manifestsOfText("g: { " + head + ", compose: { publishAddress: \"::1\" } }");
+  ASSERT_TRUE(v6) << v6.error().message;
+  EXPECT_THAT((*v6)[0].text, HasSubstr("- \"[::1]:18789:18789\""));
+}
+
 TEST(RenderManifestsTest, KubernetesNamesAndValuesAreChecked) {
   auto head = std::string("provider: \"kubernetes\", ") + kManifestGatewayHead;
   auto badId = manifestsOfText("bad_id: { " + head + " }");

@@ -136,7 +136,9 @@ class ComposeDeployer final : public Deployer {
 
   static std::string probeAddress(const DeployTarget& target) {
     const std::string& a = target.manifest.composePublishAddress;
-    return a.empty() || a == "0.0.0.0" ? "127.0.0.1" : a;
+    if (a.empty() || a == "0.0.0.0") return "127.0.0.1";
+    if (a == "::") return "::1";
+    return a;
   }
 
   Result<CommandOutput> compose(const DeployTarget& target, const DeployContext& context,
