@@ -66,6 +66,8 @@ std::optional<std::map<std::string, fleet::AppliedGateway>> lastApplied(const st
 
 /// backup, restore, rollout (commands_fleet_rollout.cpp).
 void registerFleetRolloutCommands(CLI::App* group, int& exitCode);
+/// `talon fleet backup drill` (commands_fleet_backup_drill.cpp), under `backup`.
+void registerFleetBackupDrill(CLI::App* backup, int& exitCode);
 /// drift (commands_fleet_drift.cpp).
 void registerFleetDriftCommand(CLI::App* group, int& exitCode);
 /// agents list|add|rm: the agent lifecycle (commands_fleet_agents.cpp).

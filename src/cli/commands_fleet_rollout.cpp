@@ -10,6 +10,7 @@
 #include "cli/commands_fleet_deploy.h"
 #include "cli/output.h"
 #include "fleet/backup.h"
+#include "fleet/backup_schedule.h"
 #include "fleet/inventory_git.h"
 #include "fleet/rollout.h"
 
@@ -87,6 +88,8 @@ void registerBackup(CLI::App* group, int& exitCode) {
     exitCode = ok ? 0 : 1;
   });
 
+  registerFleetBackupDrill(cmd, exitCode);
+
   auto lo = std::make_shared<FleetOptions>();
   auto ld = std::make_shared<FleetDeployOptions>();
   auto* list = cmd->add_subcommand("list", "The backups kept in the fleet state dir");
@@ -106,7 +109,7 @@ void registerBackup(CLI::App* group, int& exitCode) {
   });
 
   cmd->callback([cmd, o, d, &exitCode] {
-    if (cmd->got_subcommand("verify") || cmd->got_subcommand("list")) return;
+    if (cmd->got_subcommand("verify") || cmd->got_subcommand("list") || cmd->got_subcommand("drill")) return;
     auto loaded = loadForDeploy(*o, *d, exitCode);
     if (!loaded) return;
     auto revisions = fleet::RevisionStore::open(loaded->stateDir);
@@ -119,37 +122,29 @@ void registerBackup(CLI::App* group, int& exitCode) {
     if (rolloutCliFailed(backups, exitCode)) return;
     auto id = (*backups)->nextId();
     if (rolloutCliFailed(id, exitCode)) return;
-    std::vector<fleet::GatewayBackup> taken;
     security::AuditEvent event;
     event.kind = "fleet.backup";
     event.actor = "cli:" + osUserName();
     event.target = "backup:" + std::to_string(*id);
-    for (const auto& u : loaded->units) {
-      // A gateway is backed up as deployed: its last applied config path and version, when it has one.
-      auto it = applied->find(u.target.id);
-      fleet::DeployTarget target =
-          it != applied->end() ? fleet::targetAtRevision(u.target, it->second.gateway) : u.target;
-      auto b = (*backups)->backupGateway(*id, target,
-                                         it != applied->end() ? std::optional(it->second.revision) : std::nullopt,
-                                         "manual", SystemClock::instance()->nowMs());
-      if (!b) {
-        int code = reportFleetError(b.error());
-        event.outcome = security::AuditOutcome::kFailed;
-        event.details["reason"] = b.error().message;
-        exitCode = auditFleetAction(loaded->stateDir, std::move(event), code);
-        return;
-      }
-      std::cerr << "backup " << *id << ": " << u.target.id << ": " << b->files.size() << " file(s)\n";
-      taken.push_back(std::move(*b));
+    std::vector<fleet::DeployTarget> targets;
+    for (const auto& u : loaded->units) targets.push_back(u.target);
+    auto taken = fleet::backupGateways(**backups, targets, *applied, "manual", SystemClock::instance()->nowMs(),
+                                       [](const std::string& line) { std::cerr << line << "\n"; });
+    if (!taken) {
+      int code = reportFleetError(taken.error());
+      event.outcome = security::AuditOutcome::kFailed;
+      event.details["reason"] = taken.error().message;
+      exitCode = auditFleetAction(loaded->stateDir, std::move(event), code);
+      return;
     }
     event.outcome = security::AuditOutcome::kAllowed;
     json::array gateways;
-    for (const auto& b : taken) gateways.push_back(json::string(b.gateway));
+    for (const auto& b : *taken) gateways.push_back(json::string(b.gateway));
     event.details["gateways"] = gateways;
     if (o->json) {
-      printJson(json::object{{"backup", *id}, {"gateways", backupsJson(taken)}});
+      printJson(json::object{{"backup", *id}, {"gateways", backupsJson(*taken)}});
     } else {
-      printBackups(taken);
+      printBackups(*taken);
     }
     exitCode = auditFleetAction(loaded->stateDir, std::move(event), 0);
   });

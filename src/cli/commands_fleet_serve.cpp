@@ -1,13 +1,17 @@
 // talon fleet serve|keys|usage: the model proxy that keeps provider keys with the control plane
 // (docs/fleet.md "Model proxy"), its gateways' virtual keys and the usage it recorded. `serve` also checks
 // drift on an interval (modelProxy.driftIntervalSeconds) and raises a health record, an audit record and a
-// stderr line when a gateway changes to drifted.
+// stderr line when a gateway changes to drifted; and, with a `backups` section, takes the scheduled
+// backups, deletes expired ones and re-verifies them all (docs/fleet.md "Backup schedule and recovery
+// targets"). Either section alone is enough to serve.
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include "base/clock.h"
@@ -16,7 +20,9 @@
 #include "cli/commands_fleet_deploy.h"
 #include "cli/output.h"
 #include "config/environment.h"
+#include "fleet/backup_schedule.h"
 #include "fleet/drift.h"
+#include "fleet/fleet_alerts.h"
 #include "fleet/model_proxy.h"
 #include "fleet/proxy_ledger.h"
 #include "fleet/revision.h"
@@ -38,10 +44,53 @@ std::optional<std::shared_ptr<fleet::ProxyLedger>> openLedger(const std::filesys
   return std::shared_ptr<fleet::ProxyLedger>(std::move(*ledger));
 }
 
+void serveAudit(const LoadedFleet& loaded, std::string kind, std::string target, bool ok, json::object details) {
+  security::AuditEvent event;
+  event.kind = std::move(kind);
+  event.actor = "system";
+  event.target = std::move(target);
+  event.outcome = ok ? security::AuditOutcome::kAllowed : security::AuditOutcome::kFailed;
+  event.details = std::move(details);
+  auditFleetAction(loaded.stateDir, std::move(event), 0);
+}
+
+/// Reports each delivery of alert `key`: a stderr line and a `fleet.alert` audit record (target, key, outcome;
+/// never the secret).
+void serveReportAlert(const LoadedFleet& loaded, const std::string& key, const std::string& type,
+                      const std::vector<fleet::FleetAlertDelivery>& deliveries) {
+  for (const auto& d : deliveries) {
+    if (d.delivered) {
+      std::cerr << "fleet serve: alert " << type << " " << key << " sent to " << d.target << "\n";
+    } else {
+      std::cerr << "fleet serve: alert " << type << " " << key << " to " << d.target << " FAILED after " << d.attempts
+                << " attempt(s): " << d.error << "\n";
+    }
+    json::object details{{"key", key}, {"type", type}, {"attempts", d.attempts}, {"status", d.status}};
+    if (!d.error.empty()) details["error"] = d.error;
+    serveAudit(loaded, "fleet.alert", "alert-target:" + d.target, d.delivered, std::move(details));
+  }
+}
+
+/// Fires `alert` (when it is not open yet) and reports the deliveries; a null `alerts` sends nothing.
+void serveFire(const LoadedFleet& loaded, fleet::FleetAlerts* alerts, fleet::FleetAlert alert) {
+  if (alerts == nullptr) return;
+  alert.fields["organisation"] = loaded.fleet->inventory().organisation().id;
+  alert.ts = SystemClock::instance()->nowMs();
+  std::string key = alert.key;
+  serveReportAlert(loaded, key, "alert.firing", alerts->fire(std::move(alert)));
+}
+
+/// Resolves incident `key` (when it is open) and reports the deliveries.
+void serveResolve(const LoadedFleet& loaded, fleet::FleetAlerts* alerts, const std::string& key,
+                  const std::string& title, const std::string& text) {
+  if (alerts == nullptr) return;
+  serveReportAlert(loaded, key, "alert.resolved", alerts->resolve(key, title, text, SystemClock::instance()->nowMs()));
+}
+
 /// One drift check of `serve`: the health record (served and written to <stateDir>/proxy/health.json), and
 /// for each gateway that changed to drifted a stderr line and a `fleet.drift` audit record.
-void serveDriftCheck(const LoadedFleet& loaded, fleet::ModelProxy& proxy,
-                     std::map<std::string, fleet::DriftState>& previous) {
+json::object serveDriftCheck(const LoadedFleet& loaded, std::map<std::string, fleet::DriftState>& previous,
+                             fleet::FleetAlerts* alerts) {
   std::vector<std::pair<std::string, std::string>> gateways;
   for (const auto& u : loaded.units) gateways.emplace_back(u.target.id, u.target.runtime);
   SystemClock clock;
@@ -53,8 +102,7 @@ void serveDriftCheck(const LoadedFleet& loaded, fleet::ModelProxy& proxy,
     std::cerr << "fleet serve: drift not checked: " << applied.error().message << "\n";
     health["status"] = "unknown";
     health["error"] = applied.error().message;
-    proxy.setHealth(std::move(health));
-    return;
+    return health;
   }
   auto drift = fleet::fleetDrift(gateways, *applied, config::processEnvironment(), TALON_VERSION,
                                  std::chrono::milliseconds(10'000));
@@ -74,12 +122,199 @@ void serveDriftCheck(const LoadedFleet& loaded, fleet::ModelProxy& proxy,
     event.outcome = security::AuditOutcome::kFailed;
     event.details = d->toJson();
     auditFleetAction(loaded.stateDir, std::move(event), 0);
+    fleet::FleetAlert alert;
+    alert.key = "fleet:drift/" + d->id;
+    alert.title = "gateway " + d->id + " drifted (" + what + ")";
+    alert.text = d->detail;
+    alert.fields = {{"gateway", d->id}, {"drifted", what}};
+    serveFire(loaded, alerts, std::move(alert));
+  }
+  for (const auto& d : drift) {
+    if (d.state == fleet::DriftState::kInSync)
+      serveResolve(loaded, alerts, "fleet:drift/" + d.id, "gateway " + d.id + " is in sync again",
+                   "it runs its applied revision again");
   }
   previous.clear();
   for (const auto& d : drift) previous[d.id] = d.state;
+  return health;
+}
+
+/// What `serve` last found: the drift check's record and the backup schedule's, published together to
+/// <stateDir>/proxy/health.json and GET /fleet/health.
+struct ServeHealth {
+  std::optional<json::object> drift;
+  std::optional<json::object> backups;
+};
+
+void publishServeHealth(const LoadedFleet& loaded, const ServeHealth& h, fleet::ModelProxy* proxy) {
+  json::object health;
+  if (h.drift) health = *h.drift;  // the drift record's keys stay at the top level, as before
+  if (h.backups) health["backups"] = *h.backups;
+  std::error_code ec;
+  std::filesystem::create_directories(loaded.stateDir / "proxy", ec);  // serve without a proxy has no ledger dir
   if (auto s = writeFileAtomic(loaded.stateDir / "proxy" / "health.json", toPrettyJson(health), 0600); !s)
     std::cerr << "fleet serve: health record not written: " << s.error().message << "\n";
-  proxy.setHealth(std::move(health));
+  if (proxy != nullptr) proxy->setHealth(std::move(health));
+}
+
+/// The backup schedule's state between ticks.
+struct ServeBackupState {
+  int64_t lastVerifyMs = 0;  // 0: never (verified on the first tick)
+  int64_t lastBackupMs = 0;
+  std::size_t checked = 0;
+  std::set<std::pair<int64_t, std::string>> failing;  // backups whose last verification failed
+  std::string lastError;
+};
+
+/// One tick of the backup schedule (docs/fleet.md "Backup schedule and recovery targets"): a scheduled
+/// backup of every applied gateway that is due, the retention of scheduled backups, and the integrity
+/// check of every backup when it is due. Returns the record for /fleet/health.
+json::object serveBackupTick(const LoadedFleet& loaded, const fleet::BackupSettings& settings, ServeBackupState& st,
+                             fleet::FleetAlerts* alerts) {
+  const int64_t now = SystemClock::instance()->nowMs();
+  auto record = [&](std::string status) {
+    json::object h{{"status", std::move(status)},
+                   {"intervalHours", settings.intervalHours},
+                   {"keep", settings.keep},
+                   {"verifyIntervalHours", settings.verifyIntervalHours},
+                   {"backupsChecked", st.checked}};
+    if (st.lastBackupMs > 0) h["lastBackupAt"] = formatRfc3339Ms(st.lastBackupMs);
+    if (st.lastVerifyMs > 0) h["lastVerifiedAt"] = formatRfc3339Ms(st.lastVerifyMs);
+    json::array failing;
+    for (const auto& [id, gateway] : st.failing) failing.push_back(json::object{{"backup", id}, {"gateway", gateway}});
+    h["failing"] = std::move(failing);
+    if (!st.lastError.empty()) h["error"] = st.lastError;
+    return h;
+  };
+  auto revisions = fleet::RevisionStore::open(loaded.stateDir);
+  if (!revisions) {
+    st.lastError = revisions.error().message;
+    std::cerr << "fleet serve: backups: " << st.lastError << "\n";
+    return record("error");
+  }
+  // An apply, restore, rollout or drill holds the lock: try again on the next tick.
+  auto lock = (*revisions)->lock();
+  if (!lock) {
+    std::cerr << "fleet serve: backups postponed: " << lock.error().message << "\n";
+    return record(st.failing.empty() && st.lastError.empty() ? "ok" : "failed");
+  }
+  auto applied = (*revisions)->lastApplied();
+  auto store = fleet::BackupStore::open(loaded.stateDir);
+  auto existing = store ? (*store)->list() : Result<std::vector<fleet::GatewayBackup>>(fail(store.error()));
+  if (!applied || !existing) {
+    st.lastError = !applied ? applied.error().message : existing.error().message;
+    std::cerr << "fleet serve: backups: " << st.lastError << "\n";
+    return record("error");
+  }
+  st.lastError.clear();
+
+  // Only gateways that were applied have a deployed config and state to back up.
+  std::vector<std::string> ids;
+  for (const auto& u : loaded.units) {
+    if (applied->count(u.target.id) != 0) ids.push_back(u.target.id);
+  }
+  auto due = fleet::gatewaysDueForBackup(*existing, ids, now, settings);
+  if (!due.empty()) {
+    std::vector<fleet::DeployTarget> targets;
+    for (const auto& u : loaded.units) {
+      if (std::find(due.begin(), due.end(), u.target.id) != due.end()) targets.push_back(u.target);
+    }
+    auto taken = fleet::backupGateways(**store, targets, *applied, "scheduled", now,
+                                       [](const std::string& line) { std::cerr << "fleet serve: " << line << "\n"; });
+    json::array gateways;
+    for (const auto& g : due) gateways.push_back(json::string(g));
+    if (!taken) {
+      st.lastError = "scheduled backup failed: " + taken.error().message;
+      std::cerr << "fleet serve: " << st.lastError << "\n";
+      serveAudit(loaded, "fleet.backup", "schedule", false,
+                 json::object{{"reason", taken.error().message}, {"gateways", std::move(gateways)}});
+      fleet::FleetAlert alert;
+      alert.key = "fleet:backup-schedule";
+      alert.title = "a scheduled backup failed";
+      alert.text = taken.error().message;
+      serveFire(loaded, alerts, std::move(alert));
+    } else {
+      st.lastBackupMs = now;
+      serveResolve(loaded, alerts, "fleet:backup-schedule", "scheduled backups succeed again",
+                   "backup " + std::to_string(taken->front().id) + " was taken");
+      serveAudit(loaded, "fleet.backup", "backup:" + std::to_string(taken->front().id), true,
+                 json::object{{"reason", "scheduled"}, {"gateways", std::move(gateways)}});
+    }
+    existing = (*store)->list();
+    if (!existing) {
+      st.lastError = existing.error().message;
+      return record("error");
+    }
+  }
+  for (const auto& [id, gateway] : fleet::expiredScheduledBackups(*existing, settings.keep)) {
+    if (auto s = (*store)->remove(id, gateway); !s) {
+      st.lastError = "cannot delete expired backup " + std::to_string(id) + " of " + gateway + ": " + s.error().message;
+      std::cerr << "fleet serve: " << st.lastError << "\n";
+      continue;
+    }
+    std::cerr << "fleet serve: deleted expired scheduled backup " << id << " of " << gateway << " (keep "
+              << settings.keep << ")\n";
+    serveAudit(loaded, "fleet.backup.prune", "backup:" + std::to_string(id), true,
+               json::object{{"gateway", gateway}, {"keep", settings.keep}});
+    if (st.failing.erase({id, gateway}) != 0)
+      serveResolve(loaded, alerts, "fleet:backup-integrity/" + std::to_string(id) + "/" + gateway,
+                   "backup " + std::to_string(id) + " of gateway " + gateway + " no longer fails", "it was deleted");
+  }
+  if (st.lastVerifyMs == 0 || now - st.lastVerifyMs >= int64_t{settings.verifyIntervalHours} * 3'600'000) {
+    std::size_t checked = 0;
+    auto broken = fleet::verifyAllBackups(**store, checked);
+    if (!broken) {
+      st.lastError = "backups not verified: " + broken.error().message;
+      std::cerr << "fleet serve: " << st.lastError << "\n";
+    } else {
+      st.lastVerifyMs = now;
+      st.checked = checked;
+      std::set<std::pair<int64_t, std::string>> failing;
+      for (const auto& b : *broken) {
+        failing.insert({b.id, b.gateway});
+        if (st.failing.count({b.id, b.gateway}) != 0) continue;  // reported already
+        std::cerr << "fleet serve: backup " << b.id << " of " << b.gateway << " FAILED its integrity check ("
+                  << b.problems.size() << " problem(s), first: " << b.problems.front().path << ": "
+                  << b.problems.front().message << ")\n";
+        json::array problems;
+        for (const auto& p : b.problems) problems.push_back(json::object{{"path", p.path}, {"message", p.message}});
+        serveAudit(loaded, "fleet.backup.integrity", "backup:" + std::to_string(b.id), false,
+                   json::object{{"gateway", b.gateway}, {"problems", std::move(problems)}});
+        fleet::FleetAlert alert;
+        alert.key = "fleet:backup-integrity/" + std::to_string(b.id) + "/" + b.gateway;
+        alert.title = "backup " + std::to_string(b.id) + " of gateway " + b.gateway + " fails its integrity check";
+        alert.text = std::to_string(b.problems.size()) + " problem(s), first: " + b.problems.front().path + ": " +
+                     b.problems.front().message;
+        alert.fields = {{"gateway", b.gateway}, {"backup", std::to_string(b.id)}};
+        serveFire(loaded, alerts, std::move(alert));
+      }
+      for (const auto& [id, gateway] : st.failing) {
+        if (failing.count({id, gateway}) == 0)
+          serveResolve(loaded, alerts, "fleet:backup-integrity/" + std::to_string(id) + "/" + gateway,
+                       "backup " + std::to_string(id) + " of gateway " + gateway + " no longer fails",
+                       "it verifies again, or it was deleted");
+      }
+      st.failing = std::move(failing);
+    }
+  }
+  return record(st.failing.empty() && st.lastError.empty() ? "ok" : "failed");
+}
+
+/// The model proxy's upstream keys from the environment, or the error naming the missing variables.
+Result<std::map<std::string, std::string>> serveUpstreamKeys(const fleet::ModelProxySettings& settings) {
+  config::Environment env = config::processEnvironment();
+  std::map<std::string, std::string> keys;
+  std::string missing;
+  for (const auto& [id, provider] : settings.providers) {
+    const std::string* value = config::findEnv(env, provider.apiKeyVariable);
+    if (value == nullptr || value->empty()) {
+      missing += (missing.empty() ? "" : ", ") + provider.apiKeyVariable + " (provider " + id + ")";
+    } else {
+      keys[id] = *value;
+    }
+  }
+  if (!missing.empty()) return fail(ErrorCode::kFailedPrecondition, "the upstream keys are not set: " + missing);
+  return keys;
 }
 
 void registerServe(CLI::App* group, int& exitCode) {
@@ -87,7 +322,9 @@ void registerServe(CLI::App* group, int& exitCode) {
   auto d = std::make_shared<FleetDeployOptions>();
   auto listen = std::make_shared<std::string>();
   auto* cmd = group->add_subcommand(
-      "serve", "Run the model proxy: virtual keys, model policy, spending limits, usage; and drift checks");
+      "serve",
+      "Run the model proxy (virtual keys, model policy, spending limits, usage), drift checks and the "
+      "backup schedule (scheduled backups, retention, integrity checks)");
   cmd->add_option("--listen", *listen, "ADDR:PORT to listen on (default: modelProxy.listen)");
   addStateDirOption(cmd, d);
   addFleetCommonOptions(cmd, o);
@@ -95,74 +332,167 @@ void registerServe(CLI::App* group, int& exitCode) {
     auto loaded = loadForDeploy(*o, *d, exitCode);
     if (!loaded) return;
     const auto& settings = loaded->fleet->inventory().modelProxy();
-    if (!settings) {
+    const auto& backupSettings = loaded->fleet->inventory().backups();
+    if (!settings && !backupSettings) {
       exitCode = reportFleetError(Error(ErrorCode::kInvalidArgument,
-                                        "the inventory has no modelProxy section (docs/fleet.md \"Model proxy\")"));
+                                        "the inventory has neither a modelProxy nor a backups section: nothing to "
+                                        "serve (docs/fleet.md \"Model proxy\", \"Backup schedule and recovery "
+                                        "targets\")"));
       return;
     }
-    std::string address = listen->empty() ? settings->listen : *listen;
-    auto where = fleet::parseListenAddress(address);
-    if (!where) {
-      exitCode = reportFleetError(Error(ErrorCode::kInvalidArgument, "--listen \"" + address + "\" is not ADDR:PORT"));
-      return;
-    }
-    config::Environment env = config::processEnvironment();
+    std::optional<std::pair<std::string, int>> where;
     std::map<std::string, std::string> keys;
-    std::string missing;
-    for (const auto& [id, provider] : settings->providers) {
-      const std::string* value = config::findEnv(env, provider.apiKeyVariable);
-      if (value == nullptr || value->empty()) {
-        missing += (missing.empty() ? "" : ", ") + provider.apiKeyVariable + " (provider " + id + ")";
-      } else {
-        keys[id] = *value;
+    std::optional<std::shared_ptr<fleet::ProxyLedger>> ledger;
+    if (settings) {
+      std::string address = listen->empty() ? settings->listen : *listen;
+      where = fleet::parseListenAddress(address);
+      if (!where) {
+        exitCode =
+            reportFleetError(Error(ErrorCode::kInvalidArgument, "--listen \"" + address + "\" is not ADDR:PORT"));
+        return;
       }
-    }
-    if (!missing.empty()) {
-      exitCode = reportFleetError(Error(ErrorCode::kFailedPrecondition, "the upstream keys are not set: " + missing));
+      auto upstream = serveUpstreamKeys(*settings);
+      if (!upstream) {
+        exitCode = reportFleetError(upstream.error());
+        return;
+      }
+      keys = std::move(*upstream);
+      ledger = openLedger(loaded->stateDir, exitCode);
+      if (!ledger) return;
+    } else if (!listen->empty()) {
+      exitCode = reportFleetError(
+          Error(ErrorCode::kInvalidArgument, "--listen needs a modelProxy section: without one, serve runs no proxy"));
       return;
     }
-    auto ledger = openLedger(loaded->stateDir, exitCode);
-    if (!ledger) return;
 
-    // SIGINT/SIGTERM are taken by sigtimedwait below: block them before any thread starts.
+    // SIGINT/SIGTERM (stop) and SIGHUP (reload) are taken by sigtimedwait below: block them before any
+    // thread starts.
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     boost::asio::io_context io;
-    fleet::ModelProxyOptions options;
-    options.bindAddress = where->first;
-    options.port = static_cast<uint16_t>(where->second);
-    options.fleet = std::make_shared<const fleet::EffectiveFleet>(*loaded->fleet);
-    options.upstreamKeys = std::move(keys);
-    options.ledger = *ledger;
-    options.clock = std::make_shared<SystemClock>();
-    auto proxy = fleet::ModelProxy::create(io, std::move(options));
-    if (!proxy) {
-      exitCode = reportFleetError(proxy.error());
-      return;
-    }
     auto work = boost::asio::make_work_guard(io);
     std::vector<std::thread> threads;
-    for (int i = 0; i < 2; ++i) threads.emplace_back([&io] { io.run(); });
-    std::string bound = where->first + ":" + std::to_string((*proxy)->port());
-    if (o->json) {
-      std::cout << json::serialize(json::object{{"listening", bound}, {"url", settings->baseUrl()}}) << std::endl;
-    } else {
-      std::cout << "fleet serve: listening on " << bound << " (gateways reach it at " << settings->baseUrl() << ")"
-                << std::endl;
+    std::unique_ptr<fleet::ModelProxy> proxy;
+    json::object started;
+    if (settings) {
+      fleet::ModelProxyOptions options;
+      options.bindAddress = where->first;
+      options.port = static_cast<uint16_t>(where->second);
+      options.fleet = std::make_shared<const fleet::EffectiveFleet>(*loaded->fleet);
+      options.upstreamKeys = std::move(keys);
+      options.ledger = *ledger;
+      options.clock = std::make_shared<SystemClock>();
+      auto created = fleet::ModelProxy::create(io, std::move(options));
+      if (!created) {
+        exitCode = reportFleetError(created.error());
+        return;
+      }
+      proxy = std::move(*created);
+      for (int i = 0; i < 2; ++i) threads.emplace_back([&io] { io.run(); });
+      std::string bound = where->first + ":" + std::to_string(proxy->port());
+      started = json::object{{"listening", bound}, {"url", settings->baseUrl()}};
+      if (!o->json)
+        std::cout << "fleet serve: listening on " << bound << " (gateways reach it at " << settings->baseUrl() << ")"
+                  << std::endl;
     }
+    if (backupSettings) {
+      started["backups"] = json::object{{"intervalHours", backupSettings->intervalHours},
+                                        {"keep", backupSettings->keep},
+                                        {"verifyIntervalHours", backupSettings->verifyIntervalHours}};
+      if (!o->json)
+        std::cout << "fleet serve: backups every " << backupSettings->intervalHours << " h, keeping "
+                  << backupSettings->keep << " per gateway, verified every " << backupSettings->verifyIntervalHours
+                  << " h" << std::endl;
+    }
+    if (o->json) std::cout << json::serialize(started) << std::endl;
 
+    // One tick a minute at most: drift is checked every modelProxy.driftIntervalSeconds, backups are looked at
+    // every tick (each gateway is backed up when its newest backup is intervalHours old). The sections are
+    // read from `loaded` at each tick: a reload (SIGHUP) replaces it.
+    std::unique_ptr<fleet::FleetAlerts> alerts;
+    auto configureAlerts = [&] {
+      const auto& alertSettings = loaded->fleet->inventory().alerts();
+      fleet::FleetAlertSettings targets = alertSettings ? *alertSettings : fleet::FleetAlertSettings{};
+      if (alerts) {
+        alerts->replaceSettings(std::move(targets));  // open incidents stay open
+      } else {
+        alerts = std::make_unique<fleet::FleetAlerts>(
+            std::move(targets), [](const std::string& name) { return processEnvironmentValue(name); },
+            [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); });
+      }
+    };
+    configureAlerts();
     std::map<std::string, fleet::DriftState> previous;
-    const timespec interval{settings->driftIntervalSeconds, 0};
+    ServeHealth health;
+    ServeBackupState backupState;
+    int64_t lastDriftMs = 0;
     for (;;) {
-      serveDriftCheck(*loaded, **proxy, previous);
-      if (sigtimedwait(&signals, nullptr, &interval) >= 0) break;  // SIGINT or SIGTERM
+      const auto& proxySettings = loaded->fleet->inventory().modelProxy();
+      const auto& schedule = loaded->fleet->inventory().backups();
+      const int driftInterval = proxySettings ? proxySettings->driftIntervalSeconds : 0;
+      const int tick = proxySettings ? std::min(driftInterval, 60) : 60;
+      const int64_t now = SystemClock::instance()->nowMs();
+      fleet::FleetAlerts* sink = alerts->hasTargets() ? alerts.get() : nullptr;
+      if (proxySettings && (lastDriftMs == 0 || now - lastDriftMs >= int64_t{driftInterval} * 1000 - 500)) {
+        lastDriftMs = now;
+        health.drift = serveDriftCheck(*loaded, previous, sink);
+      }
+      if (!proxySettings) health.drift.reset();
+      if (schedule) {
+        health.backups = serveBackupTick(*loaded, *schedule, backupState, sink);
+      } else {
+        health.backups.reset();
+      }
+      publishServeHealth(*loaded, health, proxy.get());
+      const timespec interval{tick, 0};
+      int sig = sigtimedwait(&signals, nullptr, &interval);
+      if (sig == SIGINT || sig == SIGTERM) break;
+      if (sig != SIGHUP) continue;
+      // Reload: the inventory is read again; what it changes takes effect now, except the proxy's listen
+      // address and whether a proxy runs at all (those need a restart). A reload that fails keeps everything.
+      int reloadCode = 0;
+      auto reloaded = loadForDeploy(*o, *d, reloadCode);
+      if (!reloaded) {
+        std::cerr << "fleet serve: reload refused (exit code " << reloadCode
+                  << "): still serving the inventory read before\n";
+        continue;
+      }
+      const auto& next = reloaded->fleet->inventory().modelProxy();
+      if (static_cast<bool>(next) != static_cast<bool>(proxy)) {
+        std::cerr << "fleet serve: reload refused: " << (proxy ? "removing" : "adding")
+                  << " the modelProxy section needs a restart of fleet serve\n";
+        continue;
+      }
+      if (!next && !reloaded->fleet->inventory().backups()) {
+        std::cerr << "fleet serve: reload refused: the inventory has neither a modelProxy nor a backups section\n";
+        continue;
+      }
+      if (proxy) {
+        auto upstream = serveUpstreamKeys(*next);
+        Status swapped = upstream ? proxy->reload(std::make_shared<const fleet::EffectiveFleet>(*reloaded->fleet),
+                                                  std::move(*upstream))
+                                  : Status(fail(upstream.error()));
+        if (!swapped) {
+          std::cerr << "fleet serve: reload refused: " << swapped.error().message << "\n";
+          continue;
+        }
+        if (listen->empty() && next->listen != proxySettings->listen)
+          std::cerr << "fleet serve: modelProxy.listen changed to " << next->listen
+                    << ": the proxy keeps listening where it is until fleet serve restarts\n";
+      }
+      loaded = std::move(reloaded);
+      configureAlerts();
+      lastDriftMs = 0;  // check drift against the new inventory at once
+      std::cerr << "fleet serve: reloaded " << loaded->fleet->inventory().path().string() << "\n";
+      serveAudit(*loaded, "fleet.serve.reload", "fleet", true, json::object{});
     }
     std::cerr << "fleet serve: stopping\n";
-    (*proxy)->stop();
+    if (proxy) proxy->stop();
     work.reset();
     io.stop();
     for (auto& t : threads) t.join();

@@ -323,6 +323,21 @@ std::vector<BackupProblem> BackupStore::verify(const GatewayBackup& backup) cons
   return problems;
 }
 
+Status BackupStore::remove(int64_t id, const std::string& gateway) const {
+  fs::path dir = folder(id, gateway);
+  fs::path manifest = dir / kBackupManifest;
+  std::error_code ec;
+  if (gateway.empty() || !fs::exists(manifest, ec))
+    return fail(ErrorCode::kNotFound, "no backup " + std::to_string(id) + " of gateway " + gateway);
+  if (!fs::remove(manifest, ec) || ec)
+    return fail(ErrorCode::kIo, "cannot remove " + manifest.string() + ": " + ec.message());
+  fs::remove_all(dir, ec);
+  if (ec) return fail(ErrorCode::kIo, "cannot remove " + dir.string() + ": " + ec.message());
+  fs::path set = dir.parent_path();
+  if (fs::is_empty(set, ec) && !ec) fs::remove(set, ec);
+  return {};
+}
+
 Result<std::string> BackupStore::restoreFiles(const GatewayBackup& backup, const DeployTarget& target) const {
   if (auto problems = verify(backup); !problems.empty()) {
     std::string list;

@@ -101,6 +101,11 @@ class BackupStore {
   /// verify() finds a problem (nothing is touched); kIo.
   Result<std::string> restoreFiles(const GatewayBackup& backup, const DeployTarget& target) const;
 
+  /// Deletes gateway `gateway`'s part of backup `id`: its manifest first (an interrupted removal leaves an
+  /// incomplete folder, which is not listed), then its files; the id's folder goes when it is empty.
+  /// Errors: kNotFound when there is no such backup; kIo naming the path.
+  Status remove(int64_t id, const std::string& gateway) const;
+
   /// `<backups>/<id>/<gateway>`.
   std::filesystem::path folder(int64_t id, const std::string& gateway) const;
 

@@ -84,6 +84,14 @@ DeployTarget deployTarget(const EffectiveFleet& fleet, std::size_t gatewayIndex,
     t.manifestText = (*m)->text;
     t.manifest = *manifestSettings(fleet, gatewayIndex);
   }
+  if (const json::object* turn = getObject(g, "probeTurn")) {
+    ProbeTurnSpec spec;
+    spec.message = std::string(getString(*turn, "message").value_or(""));
+    spec.agentId = std::string(getString(*turn, "agent").value_or(""));
+    spec.expect = std::string(getString(*turn, "expect").value_or(""));
+    spec.timeout = std::chrono::seconds(getInt(*turn, "timeoutSeconds").value_or(60));
+    if (!spec.message.empty()) t.probeTurn = std::move(spec);
+  }
   return t;
 }
 

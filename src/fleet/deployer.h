@@ -23,6 +23,19 @@
 
 namespace talon::fleet {
 
+/// A probe turn: one real agent turn a rollout gate runs on a gateway after its health checks pass
+/// (docs/fleet.md "Rollouts"), from the inventory's layered `probeTurn` key.
+struct ProbeTurnSpec {
+  /// What is sent to the agent.
+  std::string message;
+  /// The agent that answers ("": the gateway's default agent).
+  std::string agentId;
+  /// Text the reply must contain (case-insensitive); "": any non-empty reply passes.
+  std::string expect;
+  /// How long the turn may take.
+  std::chrono::seconds timeout{60};
+};
+
 /// One gateway as a deployer sees it.
 struct DeployTarget {
   std::string id;
@@ -36,6 +49,8 @@ struct DeployTarget {
   int port = 0;
   /// Where its HTTP probes are sent (probeHost()).
   std::string probeHost;
+  /// The rollout gate's probe turn (the inventory's layered `probeTurn`), when configured.
+  std::optional<ProbeTurnSpec> probeTurn;
   /// The rendered config (secret references only).
   std::string configText;
   /// The runtime version (the inventory's `version`, or a rollout's `--to` version); "" when none is set.

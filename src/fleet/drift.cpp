@@ -3,6 +3,8 @@
 #include "base/file_io.h"
 #include "base/hash.h"
 #include "config/config_loader.h"
+#include "config/environment.h"
+#include "fleet/deployer.h"
 #include "fleet/gateway_health.h"
 #include "fleet/gateway_probe.h"
 
@@ -89,7 +91,15 @@ GatewayDrift checkGatewayDrift(const std::string& gatewayId, const std::string& 
 
   std::vector<std::string> why;
   bool hashDrift = false;
-  if (runtime == "talon") {
+  // A variable the render references but this environment lacks (e.g. a gateway's model-proxy key, set only
+  // where the gateway runs) would resolve differently here: the expected hash is then unknown, not wrong.
+  std::string missing;
+  for (const auto& name : referencedEnvironmentVariables(rev.content)) {
+    if (config::findEnv(env, name) == nullptr) missing += (missing.empty() ? "" : ", ") + name;
+  }
+  if (runtime == "talon" && !missing.empty()) {
+    why.push_back("the expected hash is unknown here: " + missing + " not set in this environment");
+  } else if (runtime == "talon") {
     config::LoadOptions options;
     options.env = env;
     auto expected = config::loadConfigText(rev.content, rev.configPath, options);

@@ -1,5 +1,7 @@
 #include "fleet/gateway_health.h"
 
+#include <algorithm>
+
 #include "base/ids.h"
 #include "net/ws_client.h"
 
@@ -30,7 +32,7 @@ Result<json::object> healthReceive(net::WsClient& ws, std::chrono::steady_clock:
 
 /// Sends request `method` and returns its response's payload (events meanwhile are skipped).
 Result<json::value> healthRequest(net::WsClient& ws, const std::string& method, json::object params,
-                                  std::chrono::steady_clock::time_point deadline) {
+                                  std::chrono::steady_clock::time_point deadline, bool expectFinal = false) {
   std::string id = method + ":" + newUuid();
   json::object req{{"type", "req"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
   if (auto s = ws.send(json::serialize(req)); !s) return fail(s.error());
@@ -47,7 +49,11 @@ Result<json::value> healthRequest(net::WsClient& ws, const std::string& method, 
                                                                     : ErrorCode::kUpstream;
       return fail(c, method + " failed: " + code + (message.empty() ? "" : " " + message));
     }
-    return frame->contains("payload") ? frame->at("payload") : json::value(nullptr);
+    const json::value* payload = frame->if_contains("payload");
+    if (expectFinal && payload != nullptr && payload->is_object() &&
+        getString(payload->as_object(), "status") == "accepted")
+      continue;  // the ack; the final response carries the same id
+    return payload != nullptr ? *payload : json::value(nullptr);
   }
 }
 
@@ -87,7 +93,8 @@ Result<GatewayCredential> gatewayCredential(const std::string& configText,
 
 Result<GatewayCallResult> callGatewayMethod(const std::string& host, int port, const GatewayCredential& credential,
                                             const std::string& clientVersion, std::chrono::milliseconds timeout,
-                                            const std::string& method, json::object params) {
+                                            const std::string& method, json::object params, bool write,
+                                            bool expectFinal) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string url =
       "ws://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
@@ -99,18 +106,19 @@ Result<GatewayCallResult> callGatewayMethod(const std::string& host, int port, c
     return fail(ErrorCode::kUpstream, "the gateway did not send connect.challenge first");
   json::object auth;
   if (credential.kind != "none") auth[credential.kind] = credential.value;
-  json::object connect{{"minProtocol", 4},
-                       {"maxProtocol", 4},
-                       {"client", json::object{{"id", "cli"},
-                                               {"version", clientVersion},
-                                               {"platform", "linux"},
-                                               {"mode", "cli"},
-                                               {"displayName", "talon fleet"},
-                                               {"instanceId", newUuid()}}},
-                       {"caps", json::array{}},
-                       {"auth", std::move(auth)},
-                       {"role", "operator"},
-                       {"scopes", json::array{"operator.read"}}};
+  json::object connect{
+      {"minProtocol", 4},
+      {"maxProtocol", 4},
+      {"client", json::object{{"id", "cli"},
+                              {"version", clientVersion},
+                              {"platform", "linux"},
+                              {"mode", "cli"},
+                              {"displayName", "talon fleet"},
+                              {"instanceId", newUuid()}}},
+      {"caps", json::array{}},
+      {"auth", std::move(auth)},
+      {"role", "operator"},
+      {"scopes", write ? json::array{"operator.read", "operator.write"} : json::array{"operator.read"}}};
   auto hello = healthRequest(**ws, "connect", std::move(connect), deadline);
   if (!hello) return fail(hello.error());
   GatewayCallResult out;
@@ -118,7 +126,7 @@ Result<GatewayCallResult> callGatewayMethod(const std::string& host, int port, c
     if (const json::object* server = getObject(hello->as_object(), "server"))
       out.serverVersion = std::string(getString(*server, "version").value_or(""));
   }
-  auto payload = healthRequest(**ws, method, std::move(params), deadline);
+  auto payload = healthRequest(**ws, method, std::move(params), deadline, expectFinal);
   (*ws)->close();
   if (!payload) return fail(payload.error());
   out.payload = std::move(*payload);
@@ -133,6 +141,41 @@ Result<json::object> callGatewayHealth(const std::string& host, int port, const 
   if (!health) return fail(health.error());
   if (!health->payload.is_object()) return fail(ErrorCode::kUpstream, "the health payload is not an object");
   return std::move(health->payload.as_object());
+}
+
+Result<ProbeTurnReply> callGatewayAgentTurn(const std::string& host, int port, const GatewayCredential& credential,
+                                            const std::string& clientVersion, std::chrono::milliseconds timeout,
+                                            const std::string& message, const std::string& agentId,
+                                            const std::string& sessionKey) {
+  json::object params{{"message", message},
+                      {"sessionKey", sessionKey},
+                      {"idempotencyKey", "fleet-probe-" + newUuid()},
+                      {"deliver", false},
+                      {"timeout", std::max<int64_t>(1, timeout.count() / 1000)}};
+  if (!agentId.empty()) params["agentId"] = agentId;
+  auto called = callGatewayMethod(host, port, credential, clientVersion, timeout, "agent", std::move(params),
+                                  /*write=*/true, /*expectFinal=*/true);
+  if (!called) return fail(called.error());
+  if (!called->payload.is_object()) return fail(ErrorCode::kUpstream, "the agent payload is not an object");
+  ProbeTurnReply out;
+  out.payload = std::move(called->payload.as_object());
+  out.runId = std::string(getString(out.payload, "runId").value_or(""));
+  std::string status(getString(out.payload, "status").value_or(""));
+  if (status != "ok") {
+    return fail(ErrorCode::kUpstream,
+                "the turn ended with status \"" + status + "\"" +
+                    (getString(out.payload, "summary") ? ": " + std::string(*getString(out.payload, "summary")) : ""));
+  }
+  if (const json::object* result = getObject(out.payload, "result")) {
+    if (const json::value* payloads = result->if_contains("payloads"); payloads != nullptr && payloads->is_array()) {
+      for (const auto& p : payloads->as_array()) {
+        if (!p.is_object()) continue;
+        if (auto text = getString(p.as_object(), "text"))
+          out.text += (out.text.empty() ? "" : "\n") + std::string(*text);
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace talon::fleet

@@ -36,10 +36,31 @@ struct GatewayCallResult {
 };
 
 /// Connects to ws://host:port, completes the handshake with `credential` (role operator, scope
-/// operator.read) and calls `method` with `params`. Errors as callGatewayHealth().
+/// operator.read, or operator.write when `write`) and calls `method` with `params`. With `expectFinal`
+/// (OpenClaw's client flag for `agent`), a first response whose payload says `status: "accepted"` is
+/// skipped and the final response with the same id is returned. Errors as callGatewayHealth().
 Result<GatewayCallResult> callGatewayMethod(const std::string& host, int port, const GatewayCredential& credential,
                                             const std::string& clientVersion, std::chrono::milliseconds timeout,
-                                            const std::string& method, json::object params);
+                                            const std::string& method, json::object params, bool write = false,
+                                            bool expectFinal = false);
+
+/// What a probe turn answered.
+struct ProbeTurnReply {
+  std::string runId;
+  /// The reply's text (the final payload's result.payloads[].text, joined by newlines).
+  std::string text;
+  /// The whole final payload.
+  json::object payload;
+};
+
+/// Runs one agent turn on the gateway through the protocol `agent` method (scope operator.write, the
+/// final response awaited): `{message, agentId?, sessionKey, idempotencyKey: "fleet-probe-<uuid>",
+/// deliver: false, timeout: <seconds>}`. Errors: as callGatewayMethod(); kUpstream when the final payload's
+/// status is not "ok" (its summary in the message); kDeadlineExceeded after `timeout`.
+Result<ProbeTurnReply> callGatewayAgentTurn(const std::string& host, int port, const GatewayCredential& credential,
+                                            const std::string& clientVersion, std::chrono::milliseconds timeout,
+                                            const std::string& message, const std::string& agentId,
+                                            const std::string& sessionKey);
 
 /// Connects to ws://host:port, completes the handshake with `credential` and returns the `health`
 /// payload. `clientVersion` is sent as client.version; `probe` sends `{probe: true}`, asking for a fresh

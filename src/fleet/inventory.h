@@ -17,6 +17,8 @@
 #include "base/json.h"
 #include "config/diagnostic.h"
 #include "config/located_value.h"
+#include "fleet/backup_settings.h"
+#include "fleet/fleet_alerts.h"
 #include "fleet/inventory_schema.h"
 #include "fleet/model_proxy_settings.h"
 
@@ -171,6 +173,10 @@ class Inventory {
   const std::vector<std::filesystem::path>& includedFiles() const { return includedFiles_; }
   /// The `modelProxy` section, when the inventory has one.
   const std::optional<ModelProxySettings>& modelProxy() const { return modelProxy_; }
+  /// The `backups` section (the backup schedule of `talon fleet serve`), when the inventory has one.
+  const std::optional<BackupSettings>& backups() const { return backups_; }
+  /// The `alerts` section (where `talon fleet serve` sends alerts), when the inventory has one.
+  const std::optional<FleetAlertSettings>& alerts() const { return alerts_; }
 
  private:
   Inventory() = default;
@@ -192,6 +198,8 @@ class Inventory {
   std::unordered_map<std::string, std::size_t> accountIndex_;
   std::vector<std::filesystem::path> includedFiles_;
   std::optional<ModelProxySettings> modelProxy_;
+  std::optional<BackupSettings> backups_;
+  std::optional<FleetAlertSettings> alerts_;
   /// Holds the layered-only copies of entries that mix own keys and layered keys (Layer::node).
   std::vector<std::unique_ptr<config::LocatedValue>> layerNodes_;
 };

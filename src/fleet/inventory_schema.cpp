@@ -170,6 +170,12 @@ std::vector<FieldSpec> buildLayered() {
                     {boolean("allowDefault", "Allow bindings without accountId (the channel's default account)."),
                      boolean("allowWildcard", "Allow accountId \"*\" and peer id \"*\" bindings.")})),
       onlyAt(kGatewayLayers,
+             object("probeTurn", "A real agent turn the rollout gate runs after the health checks pass.",
+                    {required(str("message", "What is sent to the agent.")),
+                     str("agent", "The agent that answers (default: the gateway's default agent)."),
+                     str("expect", "Text the reply must contain, case-insensitive (default: any non-empty reply)."),
+                     integer("timeoutSeconds", "How long the turn may take (default 60).", 1, 3600)})),
+      onlyAt(kGatewayLayers,
              str("image", "Container image (compose, kubernetes); default per runtime, see \"Compose\".")),
       onlyAt(kGatewayLayers, composeSchema()),
       onlyAt(kGatewayLayers, kubernetesSchema()),
@@ -241,6 +247,29 @@ FieldSpec modelProxySchema() {
        map("pricing", "Prices by model ref \"provider/model\".", price, "<model>")});
 }
 
+/// `backups`: the schedule, retention and integrity checks `talon fleet serve` runs
+/// (fleet/backup_schedule.h reads it).
+FieldSpec backupsSchema() {
+  return object(
+      "backups", "Scheduled backups, their retention and automatic integrity checks (run by `talon fleet serve`).",
+      {integer("intervalHours", "Hours between two backups of a gateway: the recovery point objective (default 24).", 1,
+               8760),
+       integer("keep", "Scheduled backups kept per gateway; older ones are deleted (default 14).", 1, 10000),
+       integer("verifyIntervalHours", "Hours between two verifications of every kept backup (default 24).", 1, 8760)});
+}
+
+/// `alerts`: where `talon fleet serve` sends alerts (fleet/fleet_alerts.h reads it).
+FieldSpec alertsSchema() {
+  FieldSpec target = object(
+      "", "",
+      {str("id", "Target id (default webhook-<index>)."),
+       required(str("kind", "Target kind (the fleet sends signed webhooks).", {"webhook"})),
+       required(str("url", "Where each alert is POSTed (http or https).")),
+       required(secret("secret", "The signing secret, as \"${VAR}\" or an env SecretRef read by fleet serve."))});
+  return object("alerts", "Where `talon fleet serve` sends alerts: drift, backup integrity, failed scheduled backups.",
+                {array("targets", "Alert targets.", target)});
+}
+
 std::vector<FieldSpec> buildInventory() {
   FieldSpec binding = object(
       "", "",
@@ -300,6 +329,8 @@ std::vector<FieldSpec> buildInventory() {
               object("openclaw", "OpenClaw runtime versions.",
                      {map("versions", "OpenClaw versions by version string.", runtimeVersion(), "<version>")})}),
       modelProxySchema(),
+      backupsSchema(),
+      alertsSchema(),
       object("catalogs", "What the organisation knows about.",
              {map("integrations", "Integrations (channels and custom-only services).", catalogEntry(true)),
               map("skills", "Skills.", catalogEntry(false)),

@@ -98,10 +98,36 @@ std::optional<std::string> proxyModelDenial(const EffectiveFleet& fleet, const s
   return firstReason;
 }
 
-struct ModelProxy::Impl : std::enable_shared_from_this<ModelProxy::Impl> {
+/// What a request is decided with: the fleet (policy), its modelProxy section and the upstream keys.
+/// Replaced whole by ModelProxy::reload(); a request keeps the snapshot it started with.
+struct ProxyConfigSnapshot {
   std::shared_ptr<const EffectiveFleet> fleet;
   const ModelProxySettings* settings = nullptr;
   std::map<std::string, std::string> upstreamKeys;
+};
+
+/// The snapshot of `fleet` with `keys`. Errors: kInvalidArgument when the fleet has no modelProxy section or a
+/// provider has no upstream key.
+Result<std::shared_ptr<const ProxyConfigSnapshot>> proxySnapshot(std::shared_ptr<const EffectiveFleet> fleet,
+                                                                 std::map<std::string, std::string> keys) {
+  if (!fleet || !fleet->inventory().modelProxy())
+    return fail(ErrorCode::kInvalidArgument, "the inventory has no modelProxy section");
+  auto snap = std::make_shared<ProxyConfigSnapshot>();
+  snap->fleet = std::move(fleet);
+  snap->settings = &*snap->fleet->inventory().modelProxy();
+  for (const auto& [id, provider] : snap->settings->providers) {
+    auto key = keys.find(id);
+    if (key == keys.end() || key->second.empty())
+      return fail(ErrorCode::kInvalidArgument,
+                  "modelProxy.providers." + id + ": no upstream key (" + provider.apiKeyVariable + " is not set)");
+  }
+  snap->upstreamKeys = std::move(keys);
+  return std::shared_ptr<const ProxyConfigSnapshot>(std::move(snap));
+}
+
+struct ModelProxy::Impl : std::enable_shared_from_this<ModelProxy::Impl> {
+  std::mutex configMutex;
+  std::shared_ptr<const ProxyConfigSnapshot> config;
   std::shared_ptr<ProxyLedger> ledger;
   ClockPtr clock;
   net::HttpClientPtr client;
@@ -128,8 +154,10 @@ struct ModelProxy::Impl : std::enable_shared_from_this<ModelProxy::Impl> {
     path.remove_prefix(kPrefix.size());
     std::size_t slash = path.find('/');
     std::string provider(path.substr(0, slash));
-    auto known = settings->providers.find(provider);
-    ProxyApi api = known != settings->providers.end() ? proxyApiOf(known->second.api) : ProxyApi::kOpenAiCompletions;
+    auto cfg = snapshot();
+    auto known = cfg->settings->providers.find(provider);
+    ProxyApi api =
+        known != cfg->settings->providers.end() ? proxyApiOf(known->second.api) : ProxyApi::kOpenAiCompletions;
     if (slash == std::string_view::npos || !proxyRouteMatches(api, path.substr(slash + 1))) {
       exchange->respond(
           proxyError(api, 404, "invalid_request_error", "unknown_url", "Unknown request URL: " + req.path));
@@ -139,12 +167,20 @@ struct ModelProxy::Impl : std::enable_shared_from_this<ModelProxy::Impl> {
       exchange->respond(proxyError(api, 405, "invalid_request_error", "method_not_allowed", "Use POST"));
       return;
     }
-    boost::asio::post(worker, [self = shared_from_this(), exchange, provider] { self->admit(exchange, provider); });
+    boost::asio::post(worker,
+                      [self = shared_from_this(), exchange, provider, cfg] { self->admit(exchange, provider, *cfg); });
+  }
+
+  std::shared_ptr<const ProxyConfigSnapshot> snapshot() {
+    std::lock_guard lock(configMutex);
+    return config;
   }
 
   /// On the worker: key, provider, body, policy, limit; then the upstream call.
-  void admit(const net::HttpExchangePtr& exchange, const std::string& providerId) {
+  void admit(const net::HttpExchangePtr& exchange, const std::string& providerId, const ProxyConfigSnapshot& cfg) {
     const net::HttpRequest& req = exchange->request();
+    const ModelProxySettings* settings = cfg.settings;
+    const EffectiveFleet* fleet = cfg.fleet.get();
     auto provider = settings->providers.find(providerId);
     if (provider == settings->providers.end()) {
       exchange->respond(proxyError(ProxyApi::kOpenAiCompletions, 404, "invalid_request_error", "unknown_provider",
@@ -218,15 +254,15 @@ struct ModelProxy::Impl : std::enable_shared_from_this<ModelProxy::Impl> {
     state->record.keyId = vk.keyId;
     state->record.model = modelRef;
     state->record.stream = prepared->stream;
-    forward(state, provider->second, std::move(prepared->body));
+    forward(state, provider->second, cfg.upstreamKeys.at(provider->second.id), std::move(prepared->body));
   }
 
-  void forward(const std::shared_ptr<ProxyForward>& state, const ProxyProvider& provider, std::string body) {
+  void forward(const std::shared_ptr<ProxyForward>& state, const ProxyProvider& provider, const std::string& realKey,
+               std::string body) {
     const net::HttpRequest& req = state->exchange->request();
     net::ClientRequest call;
     call.method = "POST";
     call.url = proxyUpstreamUrl(state->api, provider.baseUrl);
-    const std::string& realKey = upstreamKeys.at(provider.id);
     call.headers = {{"Content-Type", "application/json"}};
     if (state->api == ProxyApi::kAnthropicMessages) {
       call.headers.emplace_back("x-api-key", realKey);
@@ -292,18 +328,10 @@ ModelProxy::ModelProxy(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ModelProxy::~ModelProxy() { stop(); }
 
 Result<std::unique_ptr<ModelProxy>> ModelProxy::create(boost::asio::io_context& io, ModelProxyOptions options) {
-  if (!options.fleet || !options.fleet->inventory().modelProxy())
-    return fail(ErrorCode::kInvalidArgument, "the inventory has no modelProxy section");
+  auto snap = proxySnapshot(std::move(options.fleet), std::move(options.upstreamKeys));
+  if (!snap) return fail(snap.error());
   auto impl = std::make_shared<Impl>();
-  impl->fleet = std::move(options.fleet);
-  impl->settings = &*impl->fleet->inventory().modelProxy();
-  for (const auto& [id, provider] : impl->settings->providers) {
-    auto key = options.upstreamKeys.find(id);
-    if (key == options.upstreamKeys.end() || key->second.empty())
-      return fail(ErrorCode::kInvalidArgument,
-                  "modelProxy.providers." + id + ": no upstream key (" + provider.apiKeyVariable + " is not set)");
-  }
-  impl->upstreamKeys = std::move(options.upstreamKeys);
+  impl->config = std::move(*snap);
   impl->ledger = std::move(options.ledger);
   impl->clock = options.clock ? std::move(options.clock) : std::make_shared<SystemClock>();
   impl->client = net::HttpClient::create(io);
@@ -326,6 +354,15 @@ Result<std::unique_ptr<ModelProxy>> ModelProxy::create(boost::asio::io_context& 
 }
 
 uint16_t ModelProxy::port() const { return impl_->server->port(); }
+
+Status ModelProxy::reload(std::shared_ptr<const EffectiveFleet> fleet,
+                          std::map<std::string, std::string> upstreamKeys) {
+  auto snap = proxySnapshot(std::move(fleet), std::move(upstreamKeys));
+  if (!snap) return fail(snap.error());
+  std::lock_guard lock(impl_->configMutex);
+  impl_->config = std::move(*snap);
+  return {};
+}
 
 void ModelProxy::setHealth(json::object health) {
   std::lock_guard lock(impl_->healthMutex);

@@ -61,6 +61,10 @@ class ModelProxy {
   ModelProxy& operator=(const ModelProxy&) = delete;
 
   uint16_t port() const;
+  /// Replaces the fleet (policy, modelProxy's gateways, providers, limits, pricing) and the upstream keys for
+  /// the requests that start from now on; requests in flight finish with what they started with. The listen
+  /// address is not changed. Thread-safe. Errors: as create() (nothing is replaced then).
+  Status reload(std::shared_ptr<const EffectiveFleet> fleet, std::map<std::string, std::string> upstreamKeys);
   /// The JSON GET /fleet/health answers from now on.
   void setHealth(json::object health);
   /// Stops listening and finishes the worker's queue. Idempotent.

@@ -152,14 +152,47 @@ GateOutcome evaluateGate(const ProbeResult& readyz, const Result<json::object>& 
   return out;
 }
 
+GateOutcome evaluateProbeTurn(const ProbeTurnSpec& spec, const Result<ProbeTurnReply>& reply) {
+  GateOutcome out;
+  out.check = "turn";
+  if (!reply) {
+    out.detail = "probe turn: " + reply.error().message;
+    return out;
+  }
+  auto lower = [](std::string s) {
+    for (char& c : s) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    return s;
+  };
+  std::string excerpt = reply->text.size() > 200 ? reply->text.substr(0, 200) + "…" : reply->text;
+  if (reply->text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    out.detail = "probe turn: the reply is empty";
+    return out;
+  }
+  if (!spec.expect.empty() && lower(reply->text).find(lower(spec.expect)) == std::string::npos) {
+    out.detail = "probe turn: the reply does not contain \"" + spec.expect + "\": \"" + excerpt + "\"";
+    return out;
+  }
+  out.ok = true;
+  out.check.clear();
+  out.detail = "probe turn answered: \"" + excerpt + "\"";
+  return out;
+}
+
 GateProbes liveGateProbes(const DeployContext& context, EnvironmentLookup env) {
   GateProbes p;
   p.readyz = [](const DeployTarget& t) { return probeHttp(t.probeHost, t.port, "/readyz", kRolloutProbeTimeout); };
   std::string version = context.talonVersion;
-  p.health = [env = std::move(env), version](const DeployTarget& t) -> Result<json::object> {
+  p.health = [env, version](const DeployTarget& t) -> Result<json::object> {
     auto credential = gatewayCredential(t.configText, env);
     if (!credential) return fail(credential.error());
     return callGatewayHealth(t.probeHost, t.port, *credential, version, kRolloutHealthTimeout, /*probe=*/true);
+  };
+  p.turn = [env, version](const DeployTarget& t) -> Result<ProbeTurnReply> {
+    if (!t.probeTurn) return fail(ErrorCode::kInvalidArgument, "gateway " + t.id + " has no probe turn");
+    auto credential = gatewayCredential(t.configText, env);
+    if (!credential) return fail(credential.error());
+    return callGatewayAgentTurn(t.probeHost, t.port, *credential, version, t.probeTurn->timeout, t.probeTurn->message,
+                                t.probeTurn->agentId, "fleet-probe");
   };
   return p;
 }
@@ -397,6 +430,14 @@ Result<RolloutReport> runRollout(std::vector<RolloutUnit>& units, RevisionStore&
       } else {
         state(id, "gating", "");
         gate = waitForGate(u.desired, probes, clock, sleep, options.gateTimeout, options.gateInterval);
+        if (gate.ok && u.desired.probeTurn) {
+          state(id, "probing",
+                "probe turn" + (u.desired.probeTurn->agentId.empty() ? std::string()
+                                                                     : " to agent " + u.desired.probeTurn->agentId));
+          gate = probes.turn ? evaluateProbeTurn(*u.desired.probeTurn, probes.turn(u.desired))
+                             : evaluateProbeTurn(*u.desired.probeTurn,
+                                                 fail(ErrorCode::kUnsupported, "no probe-turn runner is set"));
+        }
       }
       if (!gate.ok) {
         failure = id + ": " + gate.check + ": " + gate.detail;
@@ -404,7 +445,7 @@ Result<RolloutReport> runRollout(std::vector<RolloutUnit>& units, RevisionStore&
         state(id, "gate-failed", gate.check + ": " + gate.detail);
         break;
       }
-      state(id, "healthy", "");
+      state(id, "healthy", gate.detail);
     }
 
     if (!failure) {

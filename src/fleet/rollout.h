@@ -5,9 +5,10 @@
 // gateway in it is backed up (backup.h). Each gateway of the step is deployed through its Deployer and
 // then gated: /readyz answers 200, the protocol `health` call (with `probe: true`) answers ok, and every
 // channel account it reports as enabled and configured is running with no failed probe — polled until
-// it passes or the gate timeout passes. A failed gate rolls the step's deployed gateways back to their
-// last known-good revision (config and version), gates them again, records the rollback as a revision and
-// stops the rollout. A passed step is recorded as a revision of kind "rollout".
+// it passes or the gate timeout passes; then, when the gateway has a `probeTurn`, one real agent turn
+// whose reply must contain the expected text (forward steps only: a rollback is gated on health alone). A failed gate
+// rolls the step's deployed gateways back to their last known-good revision (config and version), gates them again,
+// records the rollback as a revision and stops the rollout. A passed step is recorded as a revision of kind "rollout".
 //
 // The planner and the gate's evaluation are pure functions; the runner blocks the calling thread
 // (deployers, probes) and takes the clock and the sleep between polls from its options, so that tests
@@ -27,6 +28,7 @@
 #include "fleet/backup.h"
 #include "fleet/deployer.h"
 #include "fleet/fleet_apply.h"
+#include "fleet/gateway_health.h"
 #include "fleet/layering.h"
 #include "fleet/revision.h"
 
@@ -70,7 +72,7 @@ Result<std::vector<RolloutStep>> planRolloutSteps(std::vector<std::string> gatew
 /// The verdict of one gateway's gate.
 struct GateOutcome {
   bool ok = false;
-  /// What failed: "deploy", "readyz", "health" or "channels" ("" when ok).
+  /// What failed: "deploy", "readyz", "health", "channels" or "turn" ("" when ok).
   std::string check;
   /// A sentence for the operator.
   std::string detail;
@@ -81,15 +83,22 @@ struct GateOutcome {
 /// `configured: false` is not `running: false` and carries no `probe` with `ok: false`.
 GateOutcome evaluateGate(const ProbeResult& readyz, const Result<json::object>& health);
 
+/// The verdict of a probe turn: it failed (check "turn") when the turn did not complete with status ok,
+/// its reply is empty, or it does not contain `spec.expect` (ASCII case-insensitive).
+GateOutcome evaluateProbeTurn(const ProbeTurnSpec& spec, const Result<ProbeTurnReply>& reply);
+
 /// How the gate observes a gateway.
 struct GateProbes {
   std::function<ProbeResult(const DeployTarget&)> readyz;
   /// The protocol `health` payload (with probe: true).
   std::function<Result<json::object>(const DeployTarget&)> health;
+  /// Runs the target's probe turn (only called when the target has one).
+  std::function<Result<ProbeTurnReply>(const DeployTarget&)> turn;
 };
 
-/// The real probes: GET /readyz and the protocol `health` call with the gateway's credential read
-/// through `env` (a credential that cannot be read here fails the gate: it is never skipped).
+/// The real probes: GET /readyz, the protocol `health` call and the probe turn (the protocol `agent`
+/// method), with the gateway's credential read through `env` (a credential that cannot be read here fails
+/// the gate: it is never skipped).
 GateProbes liveGateProbes(const DeployContext& context, EnvironmentLookup env);
 
 /// Observes `target` until evaluateGate() passes or `timeout` has passed on `clock` (at least one
@@ -139,7 +148,7 @@ struct RolloutOptions {
   ClockPtr clock;
   /// Waits between gate observations (null: std::this_thread::sleep_for).
   std::function<void(std::chrono::milliseconds)> sleep;
-  /// A gateway's state changed: (gateway, state, detail). States: "backed-up", "deploying", "gating",
+  /// A gateway's state changed: (gateway, state, detail). States: "backed-up", "deploying", "gating", "probing",
   /// "healthy", "gate-failed", "rolling-back", "rolled-back", "rollback-failed", "stopped".
   std::function<void(const std::string&, const std::string&, const std::string&)> onState;
   /// Recorded in the revisions.

@@ -248,7 +248,9 @@ class RolloutRunner : public ::testing::Test {
     o.onState = [this](const std::string& g, const std::string& s, const std::string&) {
       transitions_.push_back(g + " " + s);
     };
-    return runRollout(units, *revisions_, *backups_, context_, fakeRolloutProbes(state_, observations_), o);
+    GateProbes probes = fakeRolloutProbes(state_, observations_);
+    probes.turn = turn_;
+    return runRollout(units, *revisions_, *backups_, context_, probes, o);
   }
 
   TempDir dir_;
@@ -260,6 +262,8 @@ class RolloutRunner : public ::testing::Test {
   std::shared_ptr<SimulatedClock> clock_;
   std::vector<std::string> transitions_;
   int observations_ = 0;
+  /// The probe turn's runner (unset: none).
+  std::function<Result<ProbeTurnReply>(const DeployTarget&)> turn_;
 };
 
 TEST_F(RolloutRunner, PassingGatesUpdateEveryGatewayStepByStep) {
@@ -334,6 +338,65 @@ TEST_F(RolloutRunner, AFailedCanaryGateRollsTheCanaryBackAndStops) {
   auto json = report->toJson();
   EXPECT_EQ(json.at("exitCode"), 7);
   EXPECT_EQ(json.at("failedStep"), "canary");
+}
+
+TEST_F(RolloutRunner, AProbeTurnGatesForwardStepsOnlyAndAWrongAnswerRollsTheCanaryBack) {
+  deployed("/bin/v1");
+  std::vector<std::string> turns;
+  // The gateway on /bin/v2 answers the probe; on /bin/mute it answers something else.
+  turn_ = [&](const DeployTarget& t) -> Result<ProbeTurnReply> {
+    turns.push_back(t.id + " " + state_.running[t.id].binary + " " + t.probeTurn->message);
+    ProbeTurnReply r;
+    r.text = state_.running[t.id].binary == "/bin/v2" ? "Probe OK, all good" : "I cannot help with that";
+    return r;
+  };
+  auto withTurn = [](std::vector<RolloutUnit> units) {
+    for (auto& u : units) u.desired.probeTurn = ProbeTurnSpec{"Reply with: probe ok", "", "PROBE ok", {}};
+    return units;
+  };
+  auto good = withTurn(unitsTo("/bin/v2"));
+  auto passed = run(good, 1, 2);
+  ASSERT_TRUE(passed) << passed.error().message;
+  EXPECT_TRUE(passed->ok());
+  EXPECT_EQ(turns, (std::vector<std::string>{"gw-a /bin/v2 Reply with: probe ok", "gw-b /bin/v2 Reply with: probe ok",
+                                             "gw-c /bin/v2 Reply with: probe ok"}));
+  EXPECT_EQ(transitions_[3], "gw-a probing");
+  EXPECT_EQ(transitions_[4], "gw-a healthy");
+
+  turns.clear();
+  transitions_.clear();
+  auto mute = withTurn(unitsTo("/bin/mute"));
+  auto failed = run(mute, 1, 2);
+  ASSERT_TRUE(failed) << failed.error().message;
+  EXPECT_EQ(failed->exitCode(), 7);
+  EXPECT_EQ(failed->gateways[0].state, "rolled-back");
+  EXPECT_EQ(failed->gateways[0].error,
+            "turn: probe turn: the reply does not contain \"PROBE ok\": \"I cannot help with that\"");
+  // The rollback to /bin/v2 is gated on health alone: one turn, the canary's.
+  EXPECT_EQ(turns, (std::vector<std::string>{"gw-a /bin/mute Reply with: probe ok"}));
+  EXPECT_EQ(transitions_, (std::vector<std::string>{"gw-a backed-up", "gw-a deploying", "gw-a gating", "gw-a probing",
+                                                    "gw-a gate-failed", "gw-a rolling-back", "gw-a rolled-back"}));
+  EXPECT_EQ(state_.running["gw-a"].binary, "/bin/v2");
+}
+
+TEST(RolloutGate, AProbeTurnNeedsACompletedTurnWithTheExpectedText) {
+  ProbeTurnSpec spec{"ping", "ops", "Pong", std::chrono::seconds(5)};
+  ProbeTurnReply reply;
+  reply.text = "PONG from ops";
+  EXPECT_TRUE(evaluateProbeTurn(spec, reply).ok);
+  reply.text = "ping?";
+  auto wrong = evaluateProbeTurn(spec, reply);
+  EXPECT_FALSE(wrong.ok);
+  EXPECT_EQ(wrong.check, "turn");
+  EXPECT_EQ(wrong.detail, "probe turn: the reply does not contain \"Pong\": \"ping?\"");
+  reply.text = " \n";
+  spec.expect.clear();
+  EXPECT_EQ(evaluateProbeTurn(spec, reply).detail, "probe turn: the reply is empty");
+  reply.text = "anything";
+  EXPECT_TRUE(evaluateProbeTurn(spec, reply).ok);
+  auto error = evaluateProbeTurn(spec, fail(ErrorCode::kUpstream, "the turn ended with status \"error\": boom"));
+  EXPECT_FALSE(error.ok);
+  EXPECT_EQ(error.detail, "probe turn: the turn ended with status \"error\": boom");
 }
 
 TEST_F(RolloutRunner, AFailedWaveRollsBackOnlyThatWavesDeployedGateways) {

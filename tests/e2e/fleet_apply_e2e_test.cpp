@@ -18,12 +18,14 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "base/ids.h"
 #include "base/json.h"
 #include "child_process.h"
 #include "e2e_support.h"
 #include "net/ws_client.h"
+#include "support/scripted_peer.h"
 
 namespace talon::test {
 namespace {
@@ -334,8 +336,12 @@ TEST_F(FleetApplyE2E, ServeProxiesAGatewaysModelCallsWithItsVirtualKey) {
   int mockPort = waitForPortFile((dir_ / "mock.port").string(), std::chrono::seconds(10));
   ASSERT_GT(mockPort, 0) << mock.log();
   int proxyPort = freeLoopbackPort();
+  testing::ScriptedPeer alertReceiver({testing::PeerReply::whole(204, "")});
   // Each request costs 1000 * 1 + 500 * 2 = 2000 USD per million tokens: 0.002 USD; the limit allows two.
   writeInventory(R"(
+  alerts: { targets: [ { kind: "webhook", url: ")" +
+                 alertReceiver.origin() +
+                 R"(/drift", secret: "${FLEET_E2E_ALERT_SECRET}" } ] },
   catalogs: { models: { "mock/mock-model": {}, "mock/other-model": { status: "blocked" } } },
   agents: { helper: { gateway: "gw-a", kind: "use-case", model: "mock/mock-model" } },
   modelProxy: {
@@ -361,7 +367,9 @@ TEST_F(FleetApplyE2E, ServeProxiesAGatewaysModelCallsWithItsVirtualKey) {
   ASSERT_EQ(applied.status, 0) << applied.out << applied.err;
 
   ChildProcess serve({TALON_BINARY, "fleet", "serve", "--inventory", (repo_ / "fleet.json5").string()},
-                     {{"FLEET_E2E_TOKEN", "fleet-e2e-canary-token"}, {"FLEET_E2E_UPSTREAM_KEY", realKey}},
+                     {{"FLEET_E2E_TOKEN", "fleet-e2e-canary-token"},
+                      {"FLEET_E2E_UPSTREAM_KEY", realKey},
+                      {"FLEET_E2E_ALERT_SECRET", "whsec-drift"}},
                      (dir_ / "serve.log").string());
   std::string health;
   ASSERT_TRUE(pollUntil(
@@ -476,10 +484,201 @@ TEST_F(FleetApplyE2E, ServeProxiesAGatewaysModelCallsWithItsVirtualKey) {
   auto audit = runTalon(dir_, {"audit", "list", "--json"}, {{"TALON_STATE_DIR", (repo_ / ".talon-fleet").string()}});
   EXPECT_NE(audit.out.find("fleet.drift"), std::string::npos) << audit.out;
   EXPECT_NE(audit.out.find("fleet.keys.revoke"), std::string::npos) << audit.out;
+  // And an alert to the webhook target, once, however many checks saw it drifted.
+  ASSERT_TRUE(pollUntil([&] { return !alertReceiver.requests().empty(); }, std::chrono::seconds(10))) << serve.log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // two more drift checks (1 s interval)
+  auto driftAlerts = alertReceiver.requests();
+  ASSERT_EQ(driftAlerts.size(), 1u) << serve.log() << driftAlerts[0].body << driftAlerts.back().body;
+  json::object driftAlert = jsonObjectOf(driftAlerts[0].body);
+  EXPECT_EQ(driftAlert.at("key"), "fleet:drift/gw-b");
+  EXPECT_EQ(driftAlert.at("type"), "alert.firing");
+  EXPECT_EQ(driftAlert.at("fields").at("drifted"), "hash");
 
   auto exited = serve.stop(SIGTERM);
   ASSERT_TRUE(exited);
   EXPECT_TRUE(WIFEXITED(*exited) && WEXITSTATUS(*exited) == 0) << serve.log();
+}
+
+TEST_F(FleetApplyE2E, ServeSchedulesAndVerifiesBackupsAlertsAndADrillRecoversOne) {
+  // The alert target: a webhook receiver answering 204.
+  testing::ScriptedPeer receiver({testing::PeerReply::whole(204, "")});
+  writeInventory(
+      "  backups: { intervalHours: 24, keep: 3, verifyIntervalHours: 24 },\n"
+      "  alerts: { targets: [ { id: \"ops\", kind: \"webhook\", url: \"" +
+      receiver.origin() + "/fleet-alerts\", secret: \"${FLEET_E2E_ALERT_SECRET}\" } ] },");
+  auto applied = talon({"fleet", "apply", "--allow-dirty", "--gateway", "gw-a", "--json"});
+  ASSERT_EQ(applied.status, 0) << applied.out << applied.err;
+  auto serveOnce = [&](const std::string& until, const std::string& name) {
+    ChildProcess serve({TALON_BINARY, "fleet", "serve", "--inventory", (repo_ / "fleet.json5").string()},
+                       {{"FLEET_E2E_TOKEN", "fleet-e2e-canary-token"}, {"FLEET_E2E_ALERT_SECRET", "whsec-fleet-e2e"}},
+                       (dir_ / name).string());
+    EXPECT_TRUE(pollUntil([&] { return serve.log().find(until) != std::string::npos; }, std::chrono::seconds(30)))
+        << serve.log();
+    auto exited = serve.stop(SIGTERM);
+    EXPECT_TRUE(exited && WIFEXITED(*exited) && WEXITSTATUS(*exited) == 0) << serve.log();
+    return serve.log();
+  };
+
+  // The first tick backs up the one applied gateway (no backup yet: it is due) and verifies what is kept.
+  // (SIGTERM is taken between ticks: the tick that printed the line finishes and publishes its record.)
+  std::string first = serveOnce("fleet serve: backup 1: gw-a: ", "serve-1.log");
+  auto list = talon({"fleet", "backup", "list", "--json"});
+  ASSERT_EQ(list.status, 0) << list.err;
+  auto backups = parseJson(list.out);
+  ASSERT_TRUE(backups && backups->is_array() && backups->as_array().size() == 1u) << list.out << first;
+  EXPECT_EQ(backups->as_array()[0].at("gateway"), "gw-a");
+  EXPECT_EQ(backups->as_array()[0].at("reason"), "scheduled");
+  json::object health = jsonObjectOf(readText(repo_ / ".talon-fleet" / "proxy" / "health.json"));
+  ASSERT_TRUE(health.contains("backups")) << toJson(health);
+  EXPECT_EQ(health.at("backups").at("status"), "ok") << toJson(health);
+  EXPECT_EQ(health.at("backups").at("backupsChecked"), 1) << toJson(health);
+
+  // The drill restores it into a scratch folder, runs `talon doctor` there and reports the recovery time.
+  auto drill = talon({"fleet", "backup", "drill", "--json"});
+  ASSERT_EQ(drill.status, 0) << drill.out << drill.err;
+  json::object drilled = jsonObjectOf(drill.out);
+  EXPECT_EQ(drilled.at("ok"), true);
+  EXPECT_EQ(drilled.at("backup"), 1);
+  const auto& g = drilled.at("gateways").as_array().at(0).as_object();
+  EXPECT_EQ(g.at("gateway"), "gw-a");
+  EXPECT_EQ(g.at("doctor").at("exitCode"), 0) << drill.out;
+  EXPECT_GT(g.at("files").as_int64(), 0);
+  EXPECT_GE(g.at("recoveryMs").as_int64(), g.at("doctorMs").as_int64());
+  EXPECT_FALSE(fs::exists(std::string(g.at("scratchDir").as_string())));
+  EXPECT_EQ(talon({"fleet", "backup", "drill", "99"}).status, 6);
+
+  // A damaged backup: the drill refuses it, and serve's integrity check (due on its first tick) reports it
+  // in the health record, on stderr and in the audit chain.
+  fs::path config;
+  for (const auto& e : fs::recursive_directory_iterator(repo_ / ".talon-fleet" / "backups")) {
+    if (e.path().parent_path().filename() == "config") config = e.path();
+  }
+  ASSERT_FALSE(config.empty());
+  fs::permissions(config, fs::perms::owner_read | fs::perms::owner_write);
+  writeText(config, readText(config) + " ");
+  auto refused = talon({"fleet", "backup", "drill", "1", "--json"});
+  EXPECT_EQ(refused.status, 1) << refused.out << refused.err;
+  EXPECT_NE(refused.out.find("does not verify"), std::string::npos) << refused.out;
+  std::string second = serveOnce("FAILED its integrity check", "serve-2.log");
+  health = jsonObjectOf(readText(repo_ / ".talon-fleet" / "proxy" / "health.json"));
+  EXPECT_EQ(health.at("backups").at("status"), "failed") << toJson(health);
+  EXPECT_EQ(health.at("backups").at("failing").as_array().size(), 1u) << toJson(health);
+  // Not due again: still one backup.
+  auto again = parseJson(talon({"fleet", "backup", "list", "--json"}).out);
+  ASSERT_TRUE(again && again->is_array());
+  EXPECT_EQ(again->as_array().size(), 1u) << second;
+  // The failing backup was also a signed webhook alert; the first run raised none (all was well).
+  auto alerts = receiver.requests();
+  ASSERT_EQ(alerts.size(), 1u) << second;
+  EXPECT_EQ(alerts[0].target, "/fleet-alerts");
+  EXPECT_NE(alerts[0].header("x-talon-signature").rfind("sha256=", 0), std::string::npos);
+  json::object alert = jsonObjectOf(alerts[0].body);
+  EXPECT_EQ(alert.at("type"), "alert.firing");
+  EXPECT_EQ(alert.at("key"), "fleet:backup-integrity/1/gw-a");
+  EXPECT_EQ(alert.at("fields").at("organisation"), "org-e2e");
+  EXPECT_NE(second.find("alert alert.firing fleet:backup-integrity/1/gw-a sent to ops"), std::string::npos) << second;
+  auto audit = runTalon(dir_, {"audit", "list", "--json"}, {{"TALON_STATE_DIR", (repo_ / ".talon-fleet").string()}});
+  EXPECT_NE(audit.out.find("fleet.backup.integrity"), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("fleet.backup.drill"), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("fleet.alert"), std::string::npos) << audit.out;
+}
+
+TEST_F(FleetApplyE2E, ARolloutIsGatedOnAProbeTurnAndServeReloadsItsInventory) {
+  const std::string realKey = "sk-fleet-probe-REAL-4c1e";
+  writeText(dir_ / "mock-script.json",
+            R"({"apiKey":")" + realKey + R"(","rules":[{"reply":{"text":"The fleet probe is OK."}}]})");
+  ChildProcess mock({TALON_MOCK_MODEL_BINARY, "--port", "0", "--port-file", (dir_ / "mock.port").string(), "--script",
+                     (dir_ / "mock-script.json").string(), "--log", (dir_ / "mock.log").string()},
+                    {}, (dir_ / "mock.out").string());
+  int mockPort = waitForPortFile((dir_ / "mock.port").string(), std::chrono::seconds(10));
+  ASSERT_GT(mockPort, 0) << mock.log();
+  int proxyPort = freeLoopbackPort();
+  // Versions 2.0.0 and 3.0.0 are this Talon under other paths: a rollout to each is a real change.
+  fs::create_directories(dir_ / "bin");
+  fs::create_symlink(TALON_BINARY, dir_ / "bin" / "talon-2.0.0");
+  fs::create_symlink(TALON_BINARY, dir_ / "bin" / "talon-3.0.0");
+  auto inventory = [&](const std::string& expect, const std::string& modelEntry = "{}") {
+    writeInventory(R"(
+  catalogs: { models: { "mock/mock-model": )" +
+                       modelEntry + R"( } },
+  agents: { helper: { gateway: "gw-a", kind: "use-case", model: "mock/mock-model" } },
+  runtimes: { talon: { versions: { "2.0.0": { binary: ")" +
+                       (dir_ / "bin" / "talon-2.0.0").string() + R"(" }, "3.0.0": { binary: ")" +
+                       (dir_ / "bin" / "talon-3.0.0").string() + R"(" } } } },
+  modelProxy: {
+    listen: "127.0.0.1:)" +
+                       std::to_string(proxyPort) +
+                       R"(",
+    gateways: ["gw-a"],
+    providers: { mock: { baseUrl: "http://127.0.0.1:)" +
+                       std::to_string(mockPort) + R"(/v1", apiKey: "${FLEET_E2E_UPSTREAM_KEY}" } },
+  },)",
+                   {{"gw-a", "probeTurn: { message: \"Answer the fleet probe\", agent: \"helper\", expect: \"" +
+                                 expect + "\", timeoutSeconds: 30 },"}});
+  };
+  inventory("fleet probe is ok");
+  auto issued = talon({"fleet", "keys", "issue", "gw-a", "--json"});
+  ASSERT_EQ(issued.status, 0) << issued.out << issued.err;
+  const std::string virtualKey(jsonObjectOf(issued.out).at("key").as_string());
+  const std::map<std::string, std::string> keyEnv{{"TALON_FLEET_PROXY_KEY_GW_A", virtualKey}};
+  auto applied = talon({"fleet", "apply", "--allow-dirty", "--gateway", "gw-a", "--json"}, true, keyEnv);
+  ASSERT_EQ(applied.status, 0) << applied.out << applied.err;
+  ChildProcess serve({TALON_BINARY, "fleet", "serve", "--inventory", (repo_ / "fleet.json5").string()},
+                     {{"FLEET_E2E_TOKEN", "fleet-e2e-canary-token"}, {"FLEET_E2E_UPSTREAM_KEY", realKey}},
+                     (dir_ / "serve.log").string());
+  ASSERT_TRUE(
+      pollUntil([&] { return serve.log().find("listening on") != std::string::npos; }, std::chrono::seconds(20)))
+      << serve.log();
+
+  // The canary passes /readyz, health, and a real turn of agent helper whose reply has the expected text.
+  auto passed =
+      talon({"fleet", "rollout", "--to", "2.0.0", "--gateway", "gw-a", "--allow-dirty", "--json"}, true, keyEnv);
+  ASSERT_EQ(passed.status, 0) << passed.out << passed.err;
+  EXPECT_NE(passed.err.find("rollout: gw-a: probing (probe turn to agent helper)"), std::string::npos) << passed.err;
+  EXPECT_NE(passed.err.find("probe turn answered: \"The fleet probe is OK.\""), std::string::npos) << passed.err;
+  std::string upstream = readText(dir_ / "mock.log");
+  EXPECT_NE(upstream.find("Answer the fleet probe"), std::string::npos) << upstream;
+
+  // The same turn, but the reply lacks what is now expected: the canary is rolled back to 2.0.0.
+  inventory("a phrase the model never says");
+  auto failed =
+      talon({"fleet", "rollout", "--to", "3.0.0", "--gateway", "gw-a", "--allow-dirty", "--json"}, true, keyEnv);
+  EXPECT_EQ(failed.status, 7) << failed.out << failed.err;
+  json::object report = jsonObjectOf(failed.out);
+  ASSERT_TRUE(report.contains("gateways")) << failed.out << failed.err;
+  const auto& gw = report.at("gateways").as_array().at(0).as_object();
+  EXPECT_EQ(gw.at("state"), "rolled-back") << failed.out;
+  EXPECT_NE(std::string(gw.at("error").as_string()).find("turn: probe turn: the reply does not contain"),
+            std::string::npos)
+      << failed.out;
+  // A reload (SIGHUP) applies a changed inventory to the running proxy; a broken one is refused and changes
+  // nothing.
+  const std::string chat = R"({"model":"mock-model","messages":[{"role":"user","content":"hi"}]})";
+  EXPECT_EQ(fleetProxyPost(proxyPort, virtualKey, chat).status, 200);
+  writeText(repo_ / "fleet.json5", "{ organisation: { id: 1 } }");
+  ::kill(serve.pid(), SIGHUP);
+  EXPECT_TRUE(pollUntil([&] { return serve.log().find("fleet serve: reload refused") != std::string::npos; },
+                        std::chrono::seconds(10)))
+      << serve.log();
+  EXPECT_EQ(fleetProxyPost(proxyPort, virtualKey, chat).status, 200);
+  inventory("fleet probe is ok", "{ status: \"blocked\" }");
+  ::kill(serve.pid(), SIGHUP);
+  EXPECT_TRUE(pollUntil([&] { return serve.log().find("fleet serve: reloaded") != std::string::npos; },
+                        std::chrono::seconds(10)))
+      << serve.log();
+  auto blocked = fleetProxyPost(proxyPort, virtualKey, chat);
+  EXPECT_EQ(blocked.status, 403) << blocked.body;
+  EXPECT_NE(blocked.body.find("model_not_allowed"), std::string::npos) << blocked.body;
+
+  // Back on 2.0.0: the gateway's process is that version's executable.
+  json::object st = statusOf("gw-a");
+  ASSERT_TRUE(st.contains("pid")) << toJson(st);
+  std::ifstream cmdline("/proc/" + std::to_string(st.at("pid").as_int64()) + "/cmdline");
+  std::string argv0;
+  std::getline(cmdline, argv0, '\0');
+  EXPECT_EQ(argv0, (dir_ / "bin" / "talon-2.0.0").string());
+  auto exited = serve.stop(SIGTERM);
+  EXPECT_TRUE(exited && WIFEXITED(*exited) && WEXITSTATUS(*exited) == 0) << serve.log();
 }
 
 /// `talon args...` with a longer wait than runTalon's (an OpenClaw gateway takes 10-30 s to start here);

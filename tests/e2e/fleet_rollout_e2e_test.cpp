@@ -132,6 +132,11 @@ class FleetRolloutE2E : public ::testing::Test {
     auto verified = talon({"fleet", "backup", "verify", "--json"});
     EXPECT_EQ(verified.status, 0) << verified.out << verified.err;
     EXPECT_EQ(jsonObjectOf(verified.out).at("ok"), true);
+    // The drill recovers one gateway's copy in a scratch folder and the runtime's own doctor accepts it
+    // (Talon: `talon doctor`; OpenClaw: `openclaw doctor --lint`).
+    auto drill = talon({"fleet", "backup", "drill", "1", "--gateway", "gw-a", "--json"}, 300);
+    EXPECT_EQ(drill.status, 0) << drill.out << drill.err;
+    EXPECT_EQ(jsonObjectOf(drill.out).at("ok"), true) << drill.out;
 
     // An unknown version is refused before anything changes.
     auto unknown = talon({"fleet", "rollout", "--to", "7.7.7"});
