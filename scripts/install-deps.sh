@@ -23,12 +23,15 @@ packages=(
   postfix libsasl2-modules  # ...and a private Postfix instance as the SMTP server (SASL PLAIN for its relay)
   chromium  # the WebChat end-to-end test (headless, driven by playwright-core)
   openssh-server openssh-client  # the fleet's ssh provider (ssh, scp); its tests start their own sshd
+  libyaml-cpp-dev docker-compose  # fleet render's compose files and manifests; `docker-compose config` checks them offline
   prometheus  # promtool: `promtool check metrics` lints GET /metrics (metrics_e2e_test, metrics_registry_test)
 )
 missing=()
 # Node.js and npm run the conformance tests; a machine that already has them (any vendor) keeps its own.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
+# kubectl checks the rendered Kubernetes manifests offline (`kubectl set env --local`); any vendor's will do.
+command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done

@@ -16,6 +16,7 @@
 #include "fleet/policy.h"
 #include "fleet/preflight.h"
 #include "fleet/render.h"
+#include "fleet/render_manifests.h"
 
 namespace talon::cli {
 
@@ -169,37 +170,66 @@ void registerExplain(CLI::App* group, int& exitCode) {
 void registerRender(CLI::App* group, int& exitCode) {
   auto o = std::make_shared<FleetOptions>();
   auto out = std::make_shared<std::string>();
-  auto* cmd = group->add_subcommand(
-      "render", "Render every gateway's config in OpenClaw's format (--out DIR: DIR/<gatewayId>/openclaw.json)");
+  auto* cmd = group->add_subcommand("render",
+                                    "Render every gateway's config in OpenClaw's format, and the compose file or "
+                                    "Kubernetes manifests of gateways with those providers (--out DIR: "
+                                    "DIR/<gatewayId>/openclaw.json, compose.yaml, kubernetes.yaml)");
   cmd->add_option("--out", *out, "Directory to write the renders into");
   addFleetCommonOptions(cmd, o);
   cmd->callback([o, out, &exitCode] {
     auto fleet = loadFleetInventory(*o, exitCode);
     if (!fleet) return;
     auto renders = fleet::renderFleet(*fleet);
+    auto manifests = fleet::renderManifests(*fleet, renders);
+    if (!manifests) {
+      exitCode = reportFleetError(manifests.error());
+      return;
+    }
+    auto manifestOf = [&](const std::string& id) -> const fleet::RenderedManifest* {
+      for (const auto& m : *manifests) {
+        if (m.gatewayId == id) return &m;
+      }
+      return nullptr;
+    };
     if (!out->empty()) {
       if (auto written = fleet::writeRenders(renders, *out); !written) {
         exitCode = reportError(written.error());
         return;
       }
+      if (auto written = fleet::writeManifests(*manifests, *out); !written) {
+        exitCode = reportError(written.error());
+        return;
+      }
     }
     if (o->json) {
+      // Without --out: {"<id>": config}; with --out: {"<id>": "<config path>"}. The manifests (rendered
+      // only for compose and kubernetes gateways) are under "manifests": {"<id>": text or path}.
       json::object j;
+      json::object m;
       for (const auto& r : renders) {
+        std::filesystem::path dir = std::filesystem::path(*out) / r.id;
         if (out->empty()) {
           j[r.id] = r.config;
         } else {
-          j[r.id] = (std::filesystem::path(*out) / r.id / fleet::kRenderedConfigName).string();
+          j[r.id] = (dir / fleet::kRenderedConfigName).string();
         }
+        if (const auto* manifest = manifestOf(r.id))
+          m[r.id] = out->empty() ? manifest->text : (dir / manifest->fileName).string();
       }
-      printJson(j);
+      printJson(json::object{{"configs", std::move(j)}, {"manifests", std::move(m)}});
     } else if (!out->empty()) {
       for (const auto& r : renders) {
-        std::cout << "wrote " << (std::filesystem::path(*out) / r.id / fleet::kRenderedConfigName).string() << " ("
-                  << r.runtime << ")\n";
+        std::filesystem::path dir = std::filesystem::path(*out) / r.id;
+        std::cout << "wrote " << (dir / fleet::kRenderedConfigName).string() << " (" << r.runtime << ")\n";
+        if (const auto* manifest = manifestOf(r.id))
+          std::cout << "wrote " << (dir / manifest->fileName).string() << " (" << manifest->provider << ")\n";
       }
     } else {
-      for (const auto& r : renders) std::cout << "// " << r.id << " (" << r.runtime << ")\n" << r.text;
+      for (const auto& r : renders) {
+        std::cout << "// " << r.id << " (" << r.runtime << ")\n" << r.text;
+        if (const auto* manifest = manifestOf(r.id))
+          std::cout << "# " << r.id << ": " << manifest->fileName << "\n" << manifest->text;
+      }
     }
     exitCode = 0;
   });

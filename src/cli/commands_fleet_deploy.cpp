@@ -181,7 +181,7 @@ void registerPlan(CLI::App* group, int& exitCode) {
       for (const auto& r : loaded->renders)
         if (r.id == u.target.id) selected.push_back(r);
     }
-    auto plans = fleet::planGateways(selected, *applied);
+    auto plans = fleet::planGateways(selected, *applied, fleet::unitManifests(loaded->units));
     std::size_t changed = 0;
     for (const auto& p : plans) changed += p.status != "unchanged" ? 1 : 0;
     if (o->json) {
@@ -203,6 +203,9 @@ void registerPlan(CLI::App* group, int& exitCode) {
                                         : "changed since revision " + std::to_string(*p.appliedRevision))
                   << " (" << p.changes.size() << " key" << (p.changes.size() == 1 ? "" : "s") << ")\n";
         for (const auto& c : p.changes) std::cout << "  " << changeMark(c.kind) << " " << c.path << "\n";
+        if (p.manifestChanged)
+          std::cout << "  " << (p.appliedManifestSha256.empty() ? "+" : "~") << " " << p.manifestFile
+                    << " (manifest)\n";
       }
       std::cout << (changed == 0 ? "no changes" : std::to_string(changed) + " gateway(s) to apply") << "\n";
     }

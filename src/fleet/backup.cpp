@@ -81,8 +81,35 @@ Status backupMakeDirs(const fs::path& dir) {
   return {};
 }
 
-/// Copies one file into the backup and returns its manifest entry.
-Result<BackupFile> backupCopyFile(const fs::path& from, const fs::path& folder, const std::string& rel) {
+/// Every regular file under `dir` (not following symlinks), appended to `out`. A folder or file that
+/// disappears while it is listed (a running gateway's temporary files) is left out, not an error.
+/// Errors: kIo naming the folder that cannot be read.
+Status backupListFiles(const fs::path& dir, std::vector<fs::path>& out) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) {
+    if (ec == std::errc::no_such_file_or_directory) return {};
+    return fail(ErrorCode::kIo, "cannot list " + dir.string() + ": " + ec.message());
+  }
+  for (fs::directory_iterator end; it != end; it.increment(ec)) {
+    if (ec) break;
+    std::error_code typeEc;
+    auto status = it->symlink_status(typeEc);
+    if (typeEc) continue;  // gone meanwhile
+    if (fs::is_directory(status)) {
+      if (auto st = backupListFiles(it->path(), out); !st) return st;
+    } else if (fs::is_regular_file(status)) {
+      out.push_back(it->path());
+    }
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    return fail(ErrorCode::kIo, "cannot list " + dir.string() + ": " + ec.message());
+  return {};
+}
+
+/// Copies one file into the backup and returns its manifest entry; nullopt when the file no longer exists
+/// (it was removed after it was listed).
+Result<std::optional<BackupFile>> backupCopyFile(const fs::path& from, const fs::path& folder, const std::string& rel) {
   BackupFile f;
   f.path = rel;
   fs::path to = folder / rel;
@@ -96,13 +123,17 @@ Result<BackupFile> backupCopyFile(const fs::path& from, const fs::path& folder, 
   } else {
     std::error_code ec;
     fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
+    if (ec == std::errc::no_such_file_or_directory && !fs::exists(from)) {
+      fs::remove(to, ec);
+      return std::optional<BackupFile>();
+    }
     if (ec) return fail(ErrorCode::kIo, "cannot copy " + from.string() + ": " + ec.message());
   }
   ::chmod(to.c_str(), 0600);
   auto sha = backupFileSha256(to, f.size);
   if (!sha) return fail(sha.error());
   f.sha256 = *sha;
-  return f;
+  return std::optional<BackupFile>(std::move(f));
 }
 
 bool backupEndsWith(const std::string& s, std::string_view suffix) {
@@ -221,17 +252,13 @@ Result<GatewayBackup> BackupStore::backupGateway(int64_t id, const DeployTarget&
   if (!configPath.empty() && fs::is_regular_file(configPath, ec)) {
     auto f = backupCopyFile(configPath, dir, "config/" + configPath.filename().string());
     if (!f) return fail(f.error());
-    b.files.push_back(std::move(*f));
+    if (*f) b.files.push_back(std::move(**f));
   }
   fs::path stateDir = target.paths.stateDir;
   if (!stateDir.empty() && fs::is_directory(stateDir, ec)) {
     // The databases first, so that their -wal/-shm/-journal files can be skipped.
     std::vector<fs::path> regular;
-    for (fs::recursive_directory_iterator it(stateDir, fs::directory_options::none, ec), end; !ec && it != end;
-         it.increment(ec)) {
-      if (it->is_regular_file(ec) && !it->is_symlink(ec)) regular.push_back(it->path());
-    }
-    if (ec) return fail(ErrorCode::kIo, "cannot list " + stateDir.string() + ": " + ec.message());
+    if (auto st = backupListFiles(stateDir, regular); !st) return fail(st.error());
     std::sort(regular.begin(), regular.end());
     std::set<std::string> databases;
     for (const auto& p : regular) {
@@ -248,7 +275,7 @@ Result<GatewayBackup> BackupStore::backupGateway(int64_t id, const DeployTarget&
       if (sidecar) continue;
       auto f = backupCopyFile(p, dir, "state/" + fs::relative(p, stateDir).generic_string());
       if (!f) return fail(f.error());
-      b.files.push_back(std::move(*f));
+      if (*f) b.files.push_back(std::move(**f));
     }
   }
   if (auto s = writeFileAtomic(dir / kBackupManifest, toPrettyJson(b.toJson()), 0600); !s) return fail(s.error());

@@ -78,6 +78,12 @@ DeployTarget deployTarget(const EffectiveFleet& fleet, std::size_t gatewayIndex,
   t.configText = render.text;
   t.version = std::string(getString(g, "version").value_or(""));
   if (const auto* v = fleet.inventory().findRuntimeVersion(t.runtime, t.version)) t.binary = v->binary;
+  if (auto m = renderManifest(fleet, gatewayIndex, render); !m) {
+    t.manifestError = m.error().message;
+  } else if (*m) {
+    t.manifestText = (*m)->text;
+    t.manifest = *manifestSettings(fleet, gatewayIndex);
+  }
   if (const json::object* turn = getObject(g, "probeTurn")) {
     ProbeTurnSpec spec;
     spec.message = std::string(getString(*turn, "message").value_or(""));

@@ -19,6 +19,7 @@
 #include "base/json.h"
 #include "fleet/gateway_probe.h"
 #include "fleet/render.h"
+#include "fleet/render_manifests.h"
 
 namespace talon::fleet {
 
@@ -60,6 +61,11 @@ struct DeployTarget {
   /// The gateway's effective layered keys (EffectiveFleet::gateway()); a provider reads its own section
   /// from it (e.g. `ssh`), already validated by the inventory schema.
   json::object settings;
+  /// Providers compose and kubernetes: the rendered compose file or manifests (render_manifests.h) and
+  /// the settings behind them; `manifestError` says why they could not be rendered (check() reports it).
+  std::string manifestText;
+  ManifestSettings manifest;
+  std::string manifestError;
 };
 
 /// What every deployer call shares.

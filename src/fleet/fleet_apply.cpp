@@ -5,6 +5,8 @@
 
 #include "base/file_io.h"
 #include "base/hash.h"
+#include "fleet/deployers/compose_deployer.h"
+#include "fleet/deployers/kubernetes_deployer.h"
 #include "fleet/gateway_health.h"
 #include "fleet/inventory_git.h"
 
@@ -34,6 +36,34 @@ Result<std::vector<std::size_t>> selectGateways(const EffectiveFleet& fleet, con
   std::sort(out.begin(), out.end(),
             [&](std::size_t a, std::size_t b) { return inv.gateways()[a].id < inv.gateways()[b].id; });
   return out;
+}
+
+std::vector<RenderedManifest> unitManifests(const std::vector<DeployUnit>& units) {
+  std::vector<RenderedManifest> out;
+  for (const auto& u : units) {
+    if (u.target.manifestText.empty()) continue;
+    RenderedManifest m;
+    m.gatewayId = u.target.id;
+    m.provider = u.target.provider;
+    m.fileName = u.target.provider == "kubernetes" ? kKubernetesFileName : kComposeFileName;
+    m.text = u.target.manifestText;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::string unitManifestPath(const DeployUnit& unit, const std::filesystem::path& fleetStateDir) {
+  if (unit.target.manifestText.empty()) return {};
+  if (unit.target.provider == "kubernetes")
+    return (kubernetesManifestDir(fleetStateDir, unit.target.id) / kKubernetesFileName).string();
+  return (composeProjectDir(fleetStateDir, unit.target.id) / kComposeFileName).string();
+}
+
+std::filesystem::path deployedConfigPath(const DeployUnit& unit, const std::filesystem::path& fleetStateDir) {
+  if (unit.target.provider == "compose") return composeProjectDir(fleetStateDir, unit.target.id) / kRenderedConfigName;
+  if (unit.target.provider == "kubernetes")
+    return kubernetesManifestDir(fleetStateDir, unit.target.id) / kRenderedConfigName;
+  return unit.target.paths.configPath;
 }
 
 std::vector<DeployUnit> deployUnits(const EffectiveFleet& fleet, const std::vector<RenderedGateway>& renders,
@@ -148,7 +178,7 @@ Result<ApplyReport> applyFleet(const EffectiveFleet& fleet, const std::vector<Re
   for (const auto& u : units) {
     if (const auto* r = findRender(renders, u.target.id)) selectedRenders.push_back(*r);
   }
-  auto plans = planGateways(selectedRenders, *applied);
+  auto plans = planGateways(selectedRenders, *applied, unitManifests(units));
 
   DeploymentRevision revision;
   for (std::size_t i = 0; i < units.size(); ++i) {
@@ -173,13 +203,18 @@ Result<ApplyReport> applyFleet(const EffectiveFleet& fleet, const std::vector<Re
         g.id = u.target.id;
         g.runtime = u.target.runtime;
         g.provider = u.target.provider;
-        g.configPath = u.target.paths.configPath;
+        g.configPath = deployedConfigPath(u, context.fleetStateDir).string();
         g.content = u.target.configText;
         g.sha256 = plan.renderedSha256;
         g.previousRevision = plan.appliedRevision;
         g.changes = plan.changes;
         g.version = u.target.version;
         g.binary = u.target.binary;
+        g.manifestPath = unitManifestPath(u, context.fleetStateDir);
+        if (!g.manifestPath.empty()) {
+          g.manifestContent = u.target.manifestText;
+          g.manifestSha256 = plan.manifestSha256;
+        }
         revision.gateways.push_back(std::move(g));
       }
     }
@@ -245,6 +280,9 @@ std::vector<GatewayStatus> fleetStatus(std::vector<DeployUnit>& units,
     ProcessState state = s.runtimeStatus.state;
     if (s.runtimeStatus.remoteConfigSha256) {
       s.healthError = "not checked: the gateway runs on host " + u.target.host + " (its /readyz is probed there)";
+    } else if (u.target.provider == "kubernetes") {
+      // Its Service is inside the cluster: the StatefulSet's readiness (its /readyz probe) is the check.
+      s.healthError = "not checked: the gateway runs in the cluster";
     } else if (state == ProcessState::kRunning || state == ProcessState::kDegraded) {
       auto credential = gatewayCredential(u.target.configText, env);
       if (!credential) {
@@ -268,7 +306,7 @@ std::vector<GatewayStatus> fleetStatus(std::vector<DeployUnit>& units,
     std::optional<std::string> deployed = s.runtimeStatus.remoteConfigSha256;
     if (deployed && deployed->empty()) deployed.reset();
     if (!s.runtimeStatus.remoteConfigSha256) {
-      if (auto onDisk = readFile(u.target.paths.configPath)) deployed = sha256Hex(*onDisk);
+      if (auto onDisk = readFile(deployedConfigPath(u, context.fleetStateDir))) deployed = sha256Hex(*onDisk);
     }
     if (deployed) s.deployedSha256 = *deployed;
     auto it = applied.find(u.target.id);

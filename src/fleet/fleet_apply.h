@@ -38,6 +38,18 @@ std::vector<DeployUnit> deployUnits(const EffectiveFleet& fleet, const std::vect
 /// cannot (kUnsupported, kNotFound, kInvalidArgument).
 Status checkDeployable(const std::vector<DeployUnit>& units, const DeployContext& context);
 
+/// The rendered manifests of the units whose provider has one (compose, kubernetes), for planGateways().
+std::vector<RenderedManifest> unitManifests(const std::vector<DeployUnit>& units);
+
+/// Where a unit's deployer writes its manifest (`<fleetStateDir>/gateways/<id>/compose/compose.yaml` or
+/// `…/kubernetes/kubernetes.yaml`); "" for the other providers.
+std::string unitManifestPath(const DeployUnit& unit, const std::filesystem::path& fleetStateDir);
+
+/// Where this machine keeps the config a unit's deployer deployed: the gateway's configPath (process),
+/// or the copy beside the manifest under the fleet state dir (compose: the file the container mounts;
+/// kubernetes: the copy of what the ConfigMap carries).
+std::filesystem::path deployedConfigPath(const DeployUnit& unit, const std::filesystem::path& fleetStateDir);
+
 /// Every "${VAR}" the targets' configs reference that `env` lacks (unset or empty), as "VAR (gateway a, b)".
 std::vector<std::string> missingEnvironment(const std::vector<DeployUnit>& units, const EnvironmentLookup& env);
 

@@ -134,6 +134,36 @@ FieldSpec sshSchema() {
        integer("connectTimeoutSeconds", "ssh ConnectTimeout, seconds (default 10).", 1, 300)});
 }
 
+/// `compose`: the compose file of a gateway with provider "compose" (fleet/render_manifests.h).
+FieldSpec composeSchema() {
+  return object(
+      "compose", "The compose project of provider \"compose\" (see \"Compose\").",
+      {str("restart", "Restart policy (default \"unless-stopped\").", {"no", "always", "on-failure", "unless-stopped"}),
+       str("publishAddress", "Host address the port is published on (default \"127.0.0.1\").")});
+}
+
+/// `kubernetes`: the manifests of a gateway with provider "kubernetes" (fleet/render_manifests.h).
+FieldSpec kubernetesSchema() {
+  FieldSpec quantities =
+      object("", "", {str("cpu", "CPU quantity (e.g. \"500m\")."), str("memory", "Memory quantity (e.g. \"512Mi\").")});
+  FieldSpec requests = quantities;
+  requests.name = "requests";
+  requests.doc = "Container resource requests.";
+  FieldSpec limits = quantities;
+  limits.name = "limits";
+  limits.doc = "Container resource limits.";
+  return object("kubernetes", "The manifests of provider \"kubernetes\" (see \"Kubernetes\").",
+                {str("namespace", "Namespace of the gateway's objects (default \"default\")."),
+                 str("context", "kubeconfig context kubectl uses (default: the current context)."),
+                 str("secretName", "Secret the referenced variables are read from (default \"<gatewayId>-secrets\")."),
+                 str("storageClass", "StorageClass of the state volume claim (default: the cluster's default class)."),
+                 str("storageSize", "Size of the state volume claim (default \"1Gi\")."),
+                 str("serviceType", "Type of the gateway's Service (default \"ClusterIP\").",
+                     {"ClusterIP", "NodePort", "LoadBalancer"}),
+                 map("labels", "Extra labels on every object (label key -> value).", str("", ""), "<label>"),
+                 object("resources", "Container resources.", {requests, limits})});
+}
+
 std::vector<FieldSpec> buildLayered() {
   return {
       onlyAt(kGatewayLayers, str("runtime", "Gateway runtime.", {"talon", "openclaw"})),
@@ -162,6 +192,10 @@ std::vector<FieldSpec> buildLayered() {
                      str("agent", "The agent that answers (default: the gateway's default agent)."),
                      str("expect", "Text the reply must contain, case-insensitive (default: any non-empty reply)."),
                      integer("timeoutSeconds", "How long the turn may take (default 60).", 1, 3600)})),
+      onlyAt(kGatewayLayers,
+             str("image", "Container image (compose, kubernetes); default per runtime, see \"Compose\".")),
+      onlyAt(kGatewayLayers, composeSchema()),
+      onlyAt(kGatewayLayers, kubernetesSchema()),
       str("model", "Primary model ref \"provider/model\" of the agents below."),
       strings("skills", "Skill allowlist of the agents below (OpenClaw agents.entries.<id>.skills)."),
       strings("integrations", "Custom-only integrations the agents below use (through a skill or plugin)."),

@@ -120,8 +120,11 @@ void checkPorts(const EffectiveFleet& fleet, const PreflightOptions& options, Co
     const json::object& g = fleet.gateway(i);
     auto port = getInt(g, "port");
     if (!port) continue;
-    items.push_back({hostKey(fleet, i),
-                     gatewayPortRange(getString(g, "runtime").value_or("openclaw"), static_cast<int>(*port)), i});
+    // A compose gateway publishes only its base port on the host; its derived ports stay in its container.
+    PortRange range = getString(g, "provider").value_or("process") == "compose"
+                          ? PortRange{static_cast<int>(*port), static_cast<int>(*port)}
+                          : gatewayPortRange(getString(g, "runtime").value_or("openclaw"), static_cast<int>(*port));
+    items.push_back({hostKey(fleet, i), range, i});
   }
   std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
     return std::tie(a.host, a.range.first, a.range.last, a.gateway) <

@@ -94,6 +94,19 @@ TEST(PreflightTest, PortRangesOfOpenClawIncludeTheDerivedPorts) {
   EXPECT_EQ(gatewayPortRange("talon", 18789).last, 18789);
 }
 
+TEST(PreflightTest, AComposeGatewayOccupiesOnlyItsPublishedPort) {
+  TempDir dir;
+  // c's OpenClaw container publishes 18789 only: d at 18800 does not collide with it; e at 18789 does.
+  auto c = check(dir, base(R"(
+    c: { port: 18789, stateDir: "/s/c", workspaceRoot: "/w/c", provider: "compose" },
+    d: { port: 18800, stateDir: "/s/d", workspaceRoot: "/w/d", runtime: "talon" },
+    e: { port: 18789, stateDir: "/s/e", workspaceRoot: "/w/e", runtime: "talon" },)",
+                           ""));
+  auto found = withId(c.report, "FLEET-PORT-CONFLICT");
+  ASSERT_EQ(found.size(), 1u) << ids(c.report);
+  EXPECT_THAT(found[0]->objects, ElementsAre("gateway:c", "gateway:e"));
+}
+
 TEST(PreflightTest, APortTakenOnThisHostIsAFinding) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   ASSERT_GE(fd, 0);

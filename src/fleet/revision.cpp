@@ -139,6 +139,11 @@ json::object DeploymentRevision::toJson(bool withContent) const {
     file["sha256"] = g.sha256;
     if (withContent) file["content"] = g.content;
     o["files"] = json::array{file};
+    if (!g.manifestPath.empty()) {
+      json::object manifest{{"path", g.manifestPath}, {"sha256", g.manifestSha256}};
+      if (withContent) manifest["content"] = g.manifestContent;
+      o["files"].as_array().push_back(std::move(manifest));
+    }
     json::array changes;
     for (const auto& c : g.changes) changes.push_back(json::object{{"op", changeKindName(c.kind)}, {"path", c.path}});
     o["changes"] = std::move(changes);
@@ -197,6 +202,16 @@ Result<DeploymentRevision> DeploymentRevision::fromJson(const json::object& j) {
     g.configPath = *path;
     g.sha256 = *sha;
     g.content = std::string(getString(file, "content").value_or(""));
+    if (files->size() > 1 && (*files)[1].is_object()) {
+      const auto& manifest = (*files)[1].as_object();
+      auto manifestPath = requiredString(manifest, "path", gwhere + " files[1]");
+      auto manifestSha = requiredString(manifest, "sha256", gwhere + " files[1]");
+      if (!manifestPath) return fail(manifestPath.error());
+      if (!manifestSha) return fail(manifestSha.error());
+      g.manifestPath = *manifestPath;
+      g.manifestSha256 = *manifestSha;
+      g.manifestContent = std::string(getString(manifest, "content").value_or(""));
+    }
     if (const json::array* changes = getArray(o, "changes")) {
       for (const auto& c : *changes) {
         if (!c.is_object()) continue;
@@ -332,28 +347,44 @@ json::object GatewayPlan::toJson() const {
   j["added"] = std::move(added);
   j["changed"] = std::move(changed);
   j["removed"] = std::move(removed);
+  if (!manifestFile.empty()) {
+    json::object m{{"file", manifestFile}, {"renderedSha256", manifestSha256}};
+    if (!appliedManifestSha256.empty()) m["appliedSha256"] = appliedManifestSha256;
+    m["changed"] = manifestChanged;
+    j["manifest"] = std::move(m);
+  }
   return j;
 }
 
 std::vector<GatewayPlan> planGateways(const std::vector<RenderedGateway>& renders,
-                                      const std::map<std::string, AppliedGateway>& applied) {
+                                      const std::map<std::string, AppliedGateway>& applied,
+                                      const std::vector<RenderedManifest>& manifests) {
   std::vector<GatewayPlan> out;
   for (const auto& r : renders) {
     GatewayPlan p;
     p.id = r.id;
     p.renderedSha256 = sha256Hex(r.text);
+    for (const auto& m : manifests) {
+      if (m.gatewayId != r.id) continue;
+      p.manifestFile = m.fileName;
+      p.manifestSha256 = sha256Hex(m.text);
+    }
     auto it = applied.find(r.id);
     if (it == applied.end()) {
       p.status = "new";
       p.changes = diffConfigs(json::object{}, r.config);
+      p.manifestChanged = !p.manifestFile.empty();
     } else {
       p.appliedRevision = it->second.revision;
       p.appliedSha256 = it->second.gateway.sha256;
+      p.appliedManifestSha256 = it->second.gateway.manifestSha256;
+      p.manifestChanged = p.appliedManifestSha256 != p.manifestSha256;
       json::object before;
       if (auto parsed = parseJson(it->second.gateway.content); parsed && parsed->is_object())
         before = std::move(parsed->as_object());
       p.changes = diffConfigs(before, r.config);
-      p.status = p.changes.empty() && p.appliedSha256 == p.renderedSha256 ? "unchanged" : "changed";
+      p.status =
+          p.changes.empty() && p.appliedSha256 == p.renderedSha256 && !p.manifestChanged ? "unchanged" : "changed";
     }
     out.push_back(std::move(p));
   }

@@ -21,6 +21,7 @@
 #include "base/error.h"
 #include "base/json.h"
 #include "fleet/render.h"
+#include "fleet/render_manifests.h"
 
 namespace talon::fleet {
 
@@ -63,6 +64,12 @@ struct GatewayRevision {
   /// deployer's default binary): with the config, what a rollback restores.
   std::string version;
   std::string binary;
+  /// Providers compose and kubernetes: the manifest applied with the config (compose.yaml /
+  /// kubernetes.yaml; references only), where the deployer wrote it and its lower-case hex SHA-256; all
+  /// empty for the other providers. In toJson() it is the second entry of "files".
+  std::string manifestPath;
+  std::string manifestSha256;
+  std::string manifestContent;
 };
 
 /// The inventory's place in git, when it lives in a git repository.
@@ -93,8 +100,9 @@ struct DeploymentRevision {
 
   /// {"id", "kind", "note"?, "actor", "time", "timeMs", "inventory": {"path", "gitCommit"?, "gitDirty"?},
   /// "gateways": [{"id", "runtime", "provider", "version"?, "binary"?, "previousRevision"?, "files": [{"path",
-  /// "sha256", "content"}], "changes": [{"op", "path"}]}]}; without content when `withContent` is false.
-  /// fromJson() reads a revision without "kind" (recorded before rollouts existed) as "apply".
+  /// "sha256", "content"} (the config), then the manifest's, when it has one], "changes": [{"op", "path"}]}]}; without
+  /// content when `withContent` is false. fromJson() reads a revision without "kind" (recorded before rollouts existed)
+  /// as "apply".
   json::object toJson(bool withContent = true) const;
   /// Parses toJson()'s shape. Errors: kInvalidArgument naming the missing or malformed key.
   static Result<DeploymentRevision> fromJson(const json::object& j);
@@ -144,13 +152,23 @@ struct GatewayPlan {
   std::string appliedSha256;
   std::string renderedSha256;
   std::vector<ConfigChange> changes;
+  /// Providers compose and kubernetes: the manifest's file name, its SHA-256 now and in the applied
+  /// revision ("" when it has none), and whether they differ (a changed manifest alone makes the gateway
+  /// "changed": e.g. a new image or storage size). manifestFile is "" for the other providers.
+  std::string manifestFile;
+  std::string manifestSha256;
+  std::string appliedManifestSha256;
+  bool manifestChanged = false;
   /// {"gateway", "status", "appliedRevision"?, "appliedSha256"?, "renderedSha256", "added": [paths],
-  /// "changed": [paths], "removed": [paths]}.
+  /// "changed": [paths], "removed": [paths], "manifest"?: {"file", "renderedSha256", "appliedSha256"?,
+  /// "changed"}}.
   json::object toJson() const;
 };
 
-/// The plan of each of `renders` against `applied` (RevisionStore::lastApplied()).
+/// The plan of each of `renders` against `applied` (RevisionStore::lastApplied()); `manifests` are the
+/// rendered manifests of the gateways that have one (renderManifests(); none for the other providers).
 std::vector<GatewayPlan> planGateways(const std::vector<RenderedGateway>& renders,
-                                      const std::map<std::string, AppliedGateway>& applied);
+                                      const std::map<std::string, AppliedGateway>& applied,
+                                      const std::vector<RenderedManifest>& manifests = {});
 
 }  // namespace talon::fleet

@@ -216,6 +216,8 @@ DeployTarget targetAtRevision(const DeployTarget& base, const GatewayRevision& r
   if (!revision.configPath.empty()) t.paths.configPath = revision.configPath;
   t.version = revision.version;
   t.binary = revision.binary;
+  // A compose or kubernetes gateway goes back to the manifest that revision deployed too.
+  if (!revision.manifestContent.empty()) t.manifestText = revision.manifestContent;
   if (auto v = parseJson(revision.content); v && v->is_object()) {
     if (const json::object* gw = getObject(v->as_object(), "gateway")) {
       if (auto port = getInt(*gw, "port")) t.port = static_cast<int>(*port);

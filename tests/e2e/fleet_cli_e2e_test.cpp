@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "base/json.h"
@@ -158,6 +159,71 @@ TEST_F(FleetCliE2E, AgentsListAddAndRmOverACopyOfTheExample) {
   json::object r = jsonObjectOf(removed.out);
   EXPECT_TRUE(fs::exists(fs::path(std::string(r.at("archive").at("dir").as_string())) / "manifest.json"))
       << removed.out;
+}
+
+// The compose and kubernetes renders through the binary: every rendered file (configs, compose files,
+// manifests) and the CLI's output hold references only — the canary "real" values set for every variable
+// the inventory references, the upstream provider key included, appear nowhere. Then apply through both
+// providers on this machine, which has neither a docker daemon nor a cluster: refused before anything
+// starts, naming what is missing.
+TEST_F(FleetCliE2E, ContainerManifestsCarryReferencesNeverValues) {
+  fs::path inventory = dir_ / "fleet.json5";
+  writeText(inventory, readText(fs::path(TALON_SOURCE_DIR) / "tests" / "data" / "fleet" / "manifests" / "fleet.json5"));
+  const std::string canary = "sk-REAL-canary-5c1d7e";
+  std::map<std::string, std::string> env;
+  for (const char* var : {"FLEET_GATEWAY_TOKEN", "TG_OC_BOT_TOKEN", "TG_TALON_BOT_TOKEN", "TG_K8S_BOT_TOKEN",
+                          "K8S_OC_GATEWAY_TOKEN", "OPENAI_REAL_KEY", "TALON_FLEET_PROXY_KEY_K8S_OC"})
+    env[var] = canary;
+  fs::path out = dir_ / "rendered";
+  auto rendered =
+      runTalon(dir_, {"fleet", "render", "--inventory", inventory.string(), "--out", out.string(), "--json"}, env);
+  ASSERT_EQ(rendered.status, 0) << rendered.err;
+  json::object j = jsonObjectOf(rendered.out);
+  EXPECT_EQ(std::string(j.at("manifests").at("compose-oc").as_string()),
+            (out / "compose-oc" / "compose.yaml").string());
+  EXPECT_EQ(std::string(j.at("manifests").at("k8s-oc").as_string()), (out / "k8s-oc" / "kubernetes.yaml").string());
+  EXPECT_EQ(std::string(j.at("configs").at("compose-talon").as_string()),
+            (out / "compose-talon" / "openclaw.json").string());
+  std::size_t scanned = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(out)) {
+    if (!entry.is_regular_file()) continue;
+    std::string text = readText(entry.path());
+    EXPECT_EQ(text.find(canary), std::string::npos) << entry.path() << " holds a secret value";
+    EXPECT_EQ(text.find("OPENAI_REAL_KEY"), std::string::npos) << entry.path() << " names the upstream key";
+    ++scanned;
+  }
+  EXPECT_EQ(scanned, 6u);  // three configs, two compose files, one set of manifests
+  EXPECT_NE(readText(out / "k8s-oc" / "kubernetes.yaml").find("key: TALON_FLEET_PROXY_KEY_K8S_OC"), std::string::npos);
+  EXPECT_NE(readText(out / "compose-oc" / "compose.yaml").find("TG_OC_BOT_TOKEN: ${TG_OC_BOT_TOKEN}"),
+            std::string::npos);
+  auto printed = runTalon(dir_, {"fleet", "render", "--inventory", inventory.string()}, env);
+  ASSERT_EQ(printed.status, 0) << printed.err;
+  EXPECT_NE(printed.out.find("kind: StatefulSet"), std::string::npos);
+  EXPECT_EQ(printed.out.find(canary), std::string::npos);
+
+  // A Talon gateway in a container without an image: refused, naming the gateway and the key.
+  fs::path noImage = dir_ / "no-image.json5";
+  writeText(noImage, R"({
+  organisation: { id: "o", slug: "o", displayName: "O" },
+  gateways: { g: { runtime: "talon", provider: "compose", port: 18789, stateDir: "/s", workspaceRoot: "/w", bind: "lan" } },
+})");
+  auto refused = runTalon(dir_, {"fleet", "render", "--inventory", noImage.string()}, {});
+  EXPECT_EQ(refused.status, 3) << refused.err;
+  EXPECT_NE(refused.err.find("gateway g: image:"), std::string::npos) << refused.err;
+
+  for (const auto& [gateway, missing] : {std::pair<std::string, std::string>{"compose-oc", "docker"},
+                                         std::pair<std::string, std::string>{"k8s-oc", "Kubernetes cluster"}}) {
+    std::map<std::string, std::string> applyEnv = env;
+    applyEnv["KUBECONFIG"] = (dir_ / "empty-kubeconfig").string();
+    writeText(dir_ / "empty-kubeconfig", "");
+    auto applied = runTalon(dir_,
+                            {"fleet", "apply", "--inventory", inventory.string(), "--gateway", gateway,
+                             "--no-host-check", "--allow-dirty", "--state-dir", (dir_ / "state").string()},
+                            applyEnv);
+    EXPECT_EQ(applied.status, 5) << gateway << ": " << applied.out << applied.err;
+    EXPECT_NE(applied.err.find(missing), std::string::npos) << gateway << ": " << applied.err;
+    EXPECT_EQ(applied.err.find(canary), std::string::npos);
+  }
 }
 
 }  // namespace
