@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -97,6 +98,16 @@ class FleetApplyE2E : public ::testing::Test {
     args.push_back((repo_ / "fleet.json5").string());
     if (withToken) env["FLEET_E2E_TOKEN"] = "fleet-e2e-canary-token";
     return runTalon(dir_, args, env);
+  }
+
+  /// `talon-mock-model` as the upstream, scripted by <dir>/mock-script.json, logging every request to
+  /// <dir>/mock.log; its port lands in <dir>/mock.port.
+  std::unique_ptr<ChildProcess> startMockUpstream() {
+    return std::make_unique<ChildProcess>(
+        std::vector<std::string>{TALON_MOCK_MODEL_BINARY, "--port", "0", "--port-file", (dir_ / "mock.port").string(),
+                                 "--script", (dir_ / "mock-script.json").string(), "--log",
+                                 (dir_ / "mock.log").string()},
+        std::map<std::string, std::string>{}, (dir_ / "mock.out").string());
   }
 
   json::object statusOf(const std::string& gateway) {
@@ -330,11 +341,9 @@ TEST_F(FleetApplyE2E, ServeProxiesAGatewaysModelCallsWithItsVirtualKey) {
       dir_ / "mock-script.json",
       R"({"apiKey":")" + realKey +
           R"(","rules":[{"reply":{"text":"proxied ok","usage":{"prompt_tokens":1000,"completion_tokens":500}}}]})");
-  ChildProcess mock({TALON_MOCK_MODEL_BINARY, "--port", "0", "--port-file", (dir_ / "mock.port").string(), "--script",
-                     (dir_ / "mock-script.json").string(), "--log", (dir_ / "mock.log").string()},
-                    {}, (dir_ / "mock.out").string());
+  auto mock = startMockUpstream();
   int mockPort = waitForPortFile((dir_ / "mock.port").string(), std::chrono::seconds(10));
-  ASSERT_GT(mockPort, 0) << mock.log();
+  ASSERT_GT(mockPort, 0) << mock->log();
   int proxyPort = freeLoopbackPort();
   testing::ScriptedPeer alertReceiver({testing::PeerReply::whole(204, "")});
   // Each request costs 1000 * 1 + 500 * 2 = 2000 USD per million tokens: 0.002 USD; the limit allows two.
@@ -587,11 +596,9 @@ TEST_F(FleetApplyE2E, ARolloutIsGatedOnAProbeTurnAndServeReloadsItsInventory) {
   const std::string realKey = "sk-fleet-probe-REAL-4c1e";
   writeText(dir_ / "mock-script.json",
             R"({"apiKey":")" + realKey + R"(","rules":[{"reply":{"text":"The fleet probe is OK."}}]})");
-  ChildProcess mock({TALON_MOCK_MODEL_BINARY, "--port", "0", "--port-file", (dir_ / "mock.port").string(), "--script",
-                     (dir_ / "mock-script.json").string(), "--log", (dir_ / "mock.log").string()},
-                    {}, (dir_ / "mock.out").string());
+  auto mock = startMockUpstream();
   int mockPort = waitForPortFile((dir_ / "mock.port").string(), std::chrono::seconds(10));
-  ASSERT_GT(mockPort, 0) << mock.log();
+  ASSERT_GT(mockPort, 0) << mock->log();
   int proxyPort = freeLoopbackPort();
   // Versions 2.0.0 and 3.0.0 are this Talon under other paths: a rollout to each is a real change.
   fs::create_directories(dir_ / "bin");
