@@ -14,8 +14,7 @@ int backupSettingsInteger(const config::LocatedValue& section, std::string_view 
 
 }  // namespace
 
-BackupSettings readBackupSettings(const config::LocatedValue& section, std::vector<config::Diagnostic>& diagnostics) {
-  (void)diagnostics;  // the schema checks types and ranges; nothing here can be wrong beyond that
+BackupSettings readBackupSettings(const config::LocatedValue& section) {
   BackupSettings out;
   out.location = section.location;
   out.intervalHours = backupSettingsInteger(section, "intervalHours", out.intervalHours);

@@ -2,9 +2,6 @@
 // The inventory's `backups` section (docs/fleet.md "Backup schedule and recovery targets"): how often
 // `talon fleet serve` backs each gateway up, how many scheduled backups it keeps and how often it
 // re-verifies them. Read once with the inventory (inventory.cpp); plain data afterwards.
-#include <vector>
-
-#include "config/diagnostic.h"
 #include "config/located_value.h"
 
 namespace talon::fleet {
@@ -24,6 +21,6 @@ struct BackupSettings {
 };
 
 /// Reads the `backups` section (types and ranges were checked by the schema). Never fails.
-BackupSettings readBackupSettings(const config::LocatedValue& section, std::vector<config::Diagnostic>& diagnostics);
+BackupSettings readBackupSettings(const config::LocatedValue& section);
 
 }  // namespace talon::fleet

@@ -4,6 +4,7 @@
 
 #include "base/ids.h"
 #include "base/text.h"
+#include "fleet/model_proxy_settings.h"
 #include "net/ws_client.h"
 #include "security/webhook_signature.h"
 
@@ -48,14 +49,10 @@ FleetAlertSettings readFleetAlertSettings(const config::LocatedValue& section,
                       "\"" + target.url + "\" is not an http(s) URL");
     }
     if (const auto* secret = t.findMember("secret")) {
-      const config::LocatedValue& s = secret->value;
-      if (s.isString() && s.scalar.as_string().size() > 3 && s.scalar.as_string().starts_with("${")) {
-        std::string_view text = s.scalar.as_string();
-        target.secretVariable = std::string(text.substr(2, text.size() - 3));
-      } else if (s.isObject() && fleetAlertString(s, "source") == "env") {
-        target.secretVariable = fleetAlertString(s, "id");
+      if (auto variable = envSecretVariable(secret->value)) {
+        target.secretVariable = std::move(*variable);
       } else {
-        fleetAlertError(diagnostics, path + ".secret", s.location,
+        fleetAlertError(diagnostics, path + ".secret", secret->value.location,
                         "fleet serve reads the signing secret from its environment: use \"${VAR}\" or an env "
                         "SecretRef");
       }

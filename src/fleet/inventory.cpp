@@ -377,7 +377,7 @@ Result<InventoryPtr> Inventory::parse(std::string_view text, const std::filesyst
     inv->modelProxy_ = readModelProxySettings(
         proxy->value, [&](std::string_view id) { return inv->findGateway(id) != nullptr; }, diagnostics);
   }
-  if (const auto* backups = section("backups")) inv->backups_ = readBackupSettings(backups->value, diagnostics);
+  if (const auto* backups = section("backups")) inv->backups_ = readBackupSettings(backups->value);
   if (const auto* alerts = section("alerts")) inv->alerts_ = readFleetAlertSettings(alerts->value, diagnostics);
   if (config::hasErrors(diagnostics)) return fail(failWith(path, std::move(diagnostics)).error());
   return InventoryPtr(std::move(inv));

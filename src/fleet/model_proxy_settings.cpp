@@ -43,6 +43,17 @@ bool ModelProxySettings::usedBy(std::string_view gatewayId) const {
 
 std::string ModelProxySettings::baseUrl() const { return url.empty() ? "http://" + listen : url; }
 
+std::optional<std::string> envSecretVariable(const LocatedValue& value) {
+  if (value.isString()) {
+    std::string_view s = value.scalar.as_string();
+    if (s.size() > 3 && s.starts_with("${") && s.ends_with("}")) return std::string(s.substr(2, s.size() - 3));
+    return std::nullopt;
+  }
+  if (value.isObject() && proxyString(value, "source") == "env" && !proxyString(value, "id").empty())
+    return proxyString(value, "id");
+  return std::nullopt;
+}
+
 std::optional<std::pair<std::string, int>> parseListenAddress(std::string_view listen) {
   std::size_t colon = listen.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return std::nullopt;
@@ -116,11 +127,8 @@ ModelProxySettings readModelProxySettings(const LocatedValue& section,
       if (auto api = proxyString(p.value, "api"); !api.empty()) provider.api = api;
       if (const auto* key = p.value.findMember("apiKey")) {
         const LocatedValue& k = key->value;
-        if (k.isString()) {
-          std::string_view s = k.scalar.as_string();
-          if (s.size() > 3) provider.apiKeyVariable = std::string(s.substr(2, s.size() - 3));
-        } else if (k.isObject() && proxyString(k, "source") == "env") {
-          provider.apiKeyVariable = proxyString(k, "id");
+        if (auto variable = envSecretVariable(k)) {
+          provider.apiKeyVariable = std::move(*variable);
         } else {
           proxySettingsError(diagnostics, path + ".apiKey", k.location,
                              "fleet serve reads the real key from its environment: use \"${VAR}\" or an env SecretRef");

@@ -69,6 +69,11 @@ ModelProxySettings readModelProxySettings(const config::LocatedValue& section,
                                           const std::function<bool(std::string_view)>& gatewayExists,
                                           std::vector<config::Diagnostic>& diagnostics);
 
+/// The environment variable a secret input of the inventory names — "${VAR}", or a SecretRef with source
+/// "env" (its `id`) — for the secrets `talon fleet serve` reads from its own environment (upstream keys,
+/// alert signing secrets); nullopt for anything else (a plaintext value, a file or exec SecretRef).
+std::optional<std::string> envSecretVariable(const config::LocatedValue& value);
+
 /// "ADDR:PORT" split; nullopt when it is not an address, ':' and a port 1..65535 ("[::1]:80" for IPv6).
 std::optional<std::pair<std::string, int>> parseListenAddress(std::string_view listen);
 
