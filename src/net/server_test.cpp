@@ -492,6 +492,26 @@ TEST(ServerTest, MessageOverTheLimitCloses1009AndTheLimitCanBeRaised) {
   EXPECT_EQ(ws.session(1)->waitClose(), 1009);
 }
 
+// A frame far larger than the socket buffers: the client is still writing it when the server fails the
+// connection. The server must read (and discard) the rest instead of closing with unread data, which
+// resets the connection before the client reads the close frame (RFC 6455 §7.1.1: the server closes the
+// TCP connection after the close handshake).
+TEST(ServerTest, OversizedFrameStillBeingWrittenIsClosed1009NotReset) {
+  ServerIoThreads threads;
+  auto options = loopbackOptions();
+  options.initialMaxWsMessageBytes = 1024;
+  WsServer ws(threads.io, options);
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto client = WsClient::connect(ws.url(), 5s);
+    ASSERT_TRUE(client);
+    // The server reads the rest of the frame, so the write completes (a reset fails it with EPIPE).
+    auto sent = (*client)->send(std::string(8 << 20, 'x'));
+    EXPECT_TRUE(sent) << "attempt " << attempt << ": " << sent.error().message;
+    EXPECT_FALSE((*client)->receive(5s));
+    EXPECT_EQ((*client)->closeCode(), 1009) << "attempt " << attempt << ": " << (*client)->closeReason();
+  }
+}
+
 TEST(ServerTest, ServerCloseSendsCodeAndReason) {
   ServerIoThreads threads;
   WsServer ws(threads.io);

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/compose.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -57,6 +58,93 @@ std::string truncateReason(std::string reason) {
   while (n > 0 && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80) --n;
   reason.resize(n);
   return reason;
+}
+
+/// The TCP layer under a server WebSocket: a ConnectionSocket whose close-handshake teardown reads
+/// (and discards) what the peer still sends until it closes its side.
+///
+/// Beast's own TCP teardown (boost/beast/websocket/impl/teardown.hpp, Boost 1.81) leaves its drain loop
+/// after the first successful read. When the server fails a connection while the client is still
+/// sending (a message over `read_message_max`: close 1009), the socket is then closed with unread data
+/// and the kernel answers with RST; a client may see the reset before it reads the close frame, and
+/// reports close 1006 instead of 1009. RFC 6455 §7.1.1 wants the server to close the TCP connection
+/// after the close handshake. Beast's close timeout (the `handshake_timeout` of the options set in
+/// start()) bounds the drain: it closes the socket, which ends the teardown with operation_aborted.
+///
+/// Models Asio's AsyncStream; Beast finds `async_teardown` below by argument-dependent lookup (Beast's
+/// teardown customization point). Thread rules: those of the socket (the connection's strand).
+class DrainingSocket {
+ public:
+  using executor_type = ConnectionSocket::executor_type;
+  using next_layer_type = ConnectionSocket;
+
+  explicit DrainingSocket(ConnectionSocket socket) : socket_(std::move(socket)) {}
+
+  executor_type get_executor() noexcept { return socket_.get_executor(); }
+  next_layer_type& next_layer() noexcept { return socket_; }
+  const next_layer_type& next_layer() const noexcept { return socket_; }
+
+  template <class MutableBuffers, class Token>
+  auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+    return socket_.async_read_some(buffers, std::forward<Token>(token));
+  }
+  template <class ConstBuffers, class Token>
+  auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    return socket_.async_write_some(buffers, std::forward<Token>(token));
+  }
+
+ private:
+  ConnectionSocket socket_;
+};
+
+/// The drain of async_teardown: a server shuts its sending side down first (the peer then reads EOF),
+/// reads until the peer's EOF, and closes. Completes with success on EOF, otherwise with the error.
+class DrainingTeardown {
+ public:
+  DrainingTeardown(ConnectionSocket& socket, beast::role_type role) : socket_(&socket), role_(role) {}
+
+  template <class Self>
+  void operator()(Self& self, error_code ec = {}) {
+    if (!started_) {
+      started_ = true;
+      socket_->non_blocking(true, ec);
+      if (!ec && role_ == beast::role_type::server) socket_->shutdown(asio::socket_base::shutdown_send, ec);
+      if (ec) return finish(self, ec);
+      // Always wait once: the handler never runs inside the initiating call.
+      return socket_->async_wait(asio::socket_base::wait_read, std::move(self));
+    }
+    if (ec) return finish(self, ec);
+    for (;;) {
+      char discarded[16 * 1024];
+      socket_->read_some(asio::buffer(discarded), ec);
+      if (ec == asio::error::would_block) {
+        return socket_->async_wait(asio::socket_base::wait_read, std::move(self));
+      }
+      if (ec) break;
+    }
+    if (ec == asio::error::eof) ec = {};
+    if (!ec && role_ == beast::role_type::client) socket_->shutdown(asio::socket_base::shutdown_send, ec);
+    finish(self, ec);
+  }
+
+ private:
+  template <class Self>
+  void finish(Self& self, error_code ec) {
+    error_code closed;
+    socket_->close(closed);
+    self.complete(ec ? ec : closed);
+  }
+
+  ConnectionSocket* socket_;
+  beast::role_type role_;
+  bool started_ = false;
+};
+
+/// Beast's teardown customization point for DrainingSocket (found by argument-dependent lookup).
+template <class TeardownHandler>
+void async_teardown(beast::role_type role, DrainingSocket& socket, TeardownHandler&& handler) {
+  asio::async_compose<TeardownHandler, void(error_code)>(DrainingTeardown(socket.next_layer(), role), handler,
+                                                         socket.next_layer());
 }
 
 class WebSocketConnectionImpl final : public WebSocketConnection,
@@ -437,7 +525,7 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
 
   std::shared_ptr<ServerState> state_;
   const uint64_t id_;
-  websocket::stream<ConnectionSocket> ws_;
+  websocket::stream<DrainingSocket> ws_;
   HttpRequest upgrade_;
   const std::string remoteAddress_;
   const bool remoteIsLoopback_;
