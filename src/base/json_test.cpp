@@ -60,6 +60,17 @@ TEST(Hash, Sha256MatchesKnownVector) {
   EXPECT_EQ(sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+TEST(Hash, Sha256InPiecesEqualsTheWholeDigest) {
+  // FIPS 180-2 appendix B.2: the two-block message.
+  std::string message = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  Sha256Digest digest;
+  digest.update(message.substr(0, 5));
+  digest.update("");
+  digest.update(message.substr(5));
+  EXPECT_EQ(digest.finishHex(), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(sha256Hex(message), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
 TEST(Ids, UuidIsVersion4) {
   auto u = newUuid();
   ASSERT_EQ(u.size(), 36u);

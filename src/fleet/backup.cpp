@@ -1,6 +1,5 @@
 #include "fleet/backup.h"
 
-#include <sodium.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 
 #include "base/clock.h"
 #include "base/file_io.h"
+#include "base/hash.h"
 #include "store/sqlite_integrity.h"
 
 namespace talon::fleet {
@@ -42,8 +42,7 @@ std::optional<int64_t> parseBackupIdName(const std::string& name) {
 Result<std::string> backupFileSha256(const fs::path& path, std::uint64_t& size) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return fail(ErrorCode::kIo, "cannot read " + path.string());
-  crypto_hash_sha256_state st;
-  crypto_hash_sha256_init(&st);
+  Sha256Digest digest;
   std::vector<char> buf(1 << 16);
   size = 0;
   while (in) {
@@ -51,19 +50,10 @@ Result<std::string> backupFileSha256(const fs::path& path, std::uint64_t& size) 
     auto n = in.gcount();
     if (n <= 0) break;
     size += static_cast<std::uint64_t>(n);
-    crypto_hash_sha256_update(&st, reinterpret_cast<const unsigned char*>(buf.data()),
-                              static_cast<unsigned long long>(n));
+    digest.update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
   }
   if (in.bad()) return fail(ErrorCode::kIo, "cannot read " + path.string());
-  unsigned char out[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(&st, out);
-  static const char* kHex = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : out) {
-    hex += kHex[c >> 4];
-    hex += kHex[c & 15];
-  }
-  return hex;
+  return digest.finishHex();
 }
 
 /// True when `path` starts with SQLite's 16-byte header ("SQLite format 3\0").
