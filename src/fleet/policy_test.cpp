@@ -131,7 +131,7 @@ TEST_F(PolicyTest, TheStarDoesNotWidenAnAllowList) {
 }
 
 TEST_F(PolicyTest, PreflightReportsEachDenialOnce) {
-  PreflightReport r = runPreflight(fleet_, renderFleet(fleet_), {false, false});
+  PreflightReport r = runPreflight(fleet_, renderFleet(fleet_), {false, false, {}});
   std::size_t denied = 0, uncatalogued = 0;
   for (const auto& f : r.findings) {
     denied += f.id == "FLEET-POLICY-DENIED";

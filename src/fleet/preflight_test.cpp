@@ -23,7 +23,7 @@ struct Checked {
   PreflightReport report;
 };
 
-Checked check(const TempDir& dir, const std::string& rest, PreflightOptions options = {false, true}) {
+Checked check(const TempDir& dir, const std::string& rest, PreflightOptions options = {false, true, {}}) {
   auto inv = Inventory::load(dir.write("fleet.json5", inventoryText(rest)));
   EXPECT_TRUE(inv) << inv.error().message;
   EffectiveFleet fleet = EffectiveFleet::resolve(*inv);
@@ -67,7 +67,7 @@ TEST(PreflightTest, TheExampleOrganisationIsClean) {
   auto inv = Inventory::load(testing::exampleInventory());
   ASSERT_TRUE(inv) << inv.error().message;
   EffectiveFleet fleet = EffectiveFleet::resolve(*inv);
-  PreflightReport report = runPreflight(fleet, renderFleet(fleet), {false, true});
+  PreflightReport report = runPreflight(fleet, renderFleet(fleet), {false, true, {}});
   EXPECT_TRUE(report.ok()) << ids(report);
   EXPECT_EQ(report.findings.size(), 0u) << ids(report);
 }
@@ -124,7 +124,7 @@ TEST(PreflightTest, APortTakenOnThisHostIsAFinding) {
                     "k: { port: " +
                     std::to_string(port) +
                     ", stateDir: \"/s/k\", workspaceRoot: \"/w/k\", runtime: \"talon\", provider: \"kubernetes\" },";
-  auto c = check(dir, base(gws, ""), {true, false});
+  auto c = check(dir, base(gws, ""), {true, false, {}});
   ::close(fd);
   auto found = withId(c.report, "FLEET-PORT-IN-USE");
   ASSERT_EQ(found.size(), 1u) << ids(c.report);  // the kubernetes gateway does not run on this host

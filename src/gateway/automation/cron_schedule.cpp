@@ -125,7 +125,10 @@ constexpr std::array<std::string_view, 7> kWeekdayNames = {"sun", "mon", "tue", 
 
 constexpr uint8_t kNthLast = 1u << 5;
 
-// The parsed fields, as bit sets over each field's values.
+}  // namespace
+
+// The parsed fields, as bit sets over each field's values. Outside the anonymous namespace:
+// CronExpression::Fields (the header's opaque member type) derives from it.
 struct CronFields {
   uint64_t seconds = 0;  // bit s
   uint64_t minutes = 0;  // bit m
@@ -144,6 +147,8 @@ struct CronFields {
   bool topOfHour = false;
   bool neverMatches = false;  // no selected month has any selected day ("0 0 30 2 *")
 };
+
+namespace {
 
 using Fields = CronFields;
 
