@@ -100,6 +100,35 @@ std::vector<std::pair<std::string, ConfigNode>> modelRefs(ConfigReader& r, const
   return refs;
 }
 
+/// True when `baseUrl`'s host is a loopback name or address (localhost, 127.0.0.0/8, ::1).
+bool catalogUrlIsLoopback(std::string_view baseUrl) {
+  auto scheme = baseUrl.find("://");
+  std::string_view rest = scheme == std::string_view::npos ? baseUrl : baseUrl.substr(scheme + 3);
+  std::string_view host;
+  if (!rest.empty() && rest.front() == '[') {
+    host = rest.substr(1, rest.find(']') == std::string_view::npos ? 0 : rest.find(']') - 1);
+  } else {
+    host = rest.substr(0, std::min(rest.find(':'), rest.find('/')));
+  }
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+void addImplicitOllamaProvider(const Environment& env, TalonConfig& config) {
+  if (envTrimmed(env, "OLLAMA_API_KEY").empty()) return;
+  for (const auto& p : config.providers) {
+    if (p.id == "ollama") return;
+    if (p.api == "ollama" && !catalogUrlIsLoopback(p.baseUrl.empty() ? "http://127.0.0.1" : p.baseUrl)) return;
+  }
+  const CatalogProvider* entry = findCatalogProvider("ollama");
+  if (entry == nullptr) return;
+  ProviderConfig provider;
+  provider.id = "ollama";
+  provider.api = std::string(entry->api);
+  provider.source = "catalog";
+  applyCatalogDefaults(*entry, env, /*apiKeyConfigured=*/false, provider);
+  config.providers.push_back(std::move(provider));
+}
+
 }  // namespace
 
 std::span<const CatalogProvider> providerCatalog() { return kCatalog; }
@@ -171,6 +200,7 @@ void addImplicitCatalogProviders(ConfigReader& r, TalonConfig& config) {
     applyCatalogDefaults(*entry, r.environment(), /*apiKeyConfigured=*/false, provider);
     config.providers.push_back(std::move(provider));
   }
+  addImplicitOllamaProvider(r.environment(), config);
 }
 
 }  // namespace talon::config

@@ -60,7 +60,10 @@ void applyCatalogDefaults(const CatalogProvider& entry, const Environment& env, 
 /// `models.mode: "merge"`: adds a provider from the catalog for every catalog id that an agent model
 /// ref (`agents.defaults.model`, `agents.entries.*.model`, primaries and fallbacks) names and
 /// `models.providers` does not configure. A ref whose catalog provider has no API Talon speaks is an
-/// error at the ref's path. Does nothing under "replace".
+/// error at the ref's path. Also adds the implicit local `ollama` provider (no `models`: its models are
+/// discovered) when OLLAMA_API_KEY is set and no provider would otherwise reach a local Ollama: none
+/// with id "ollama", none with `api: "ollama"` on a non-loopback baseUrl (OpenClaw 2026.9.6,
+/// docs/providers/ollama/model-discovery.md). Does nothing under "replace".
 void addImplicitCatalogProviders(ConfigReader& reader, TalonConfig& config);
 
 }  // namespace talon::config

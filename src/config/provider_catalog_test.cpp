@@ -54,6 +54,34 @@ TEST(ProviderCatalogTest, AnOverlayNamingOnlyTheIdAndAKeyWorksAsInOpenClaw) {
   EXPECT_EQ(o->apiKeyEnv, "OPENROUTER_API_KEY");
 }
 
+TEST(ProviderCatalogTest, OllamaApiKeyAddsTheImplicitLocalOllamaProviderWhoseModelsAreDiscovered) {
+  ValidationResult r = validate("{}", {{"OLLAMA_API_KEY", "ollama-local"}});
+  EXPECT_TRUE(r.diagnostics.empty()) << messages(r);
+  const ProviderConfig* o = provider(r.config, "ollama");
+  ASSERT_NE(o, nullptr);
+  EXPECT_EQ(o->api, "ollama");
+  EXPECT_EQ(o->baseUrl, "http://127.0.0.1:11434");
+  EXPECT_TRUE(o->models.empty());
+  EXPECT_EQ(o->source, "catalog");
+
+  EXPECT_EQ(provider(validate("{}").config, "ollama"), nullptr);  // without the variable: none
+  EXPECT_EQ(provider(validate("{ models: { mode: 'replace' } }", {{"OLLAMA_API_KEY", "k"}}).config, "ollama"), nullptr);
+
+  // A custom provider with api "ollama" on another host suppresses it; one on loopback does not.
+  ValidationResult remote = validate(R"({
+    models: { providers: { lab: { api: 'ollama', baseUrl: 'http://10.0.0.7:11434', models: [{ id: 'qwen3', name: 'Qwen 3' }] } } },
+  })",
+                                     {{"OLLAMA_API_KEY", "k"}});
+  EXPECT_TRUE(remote.diagnostics.empty()) << messages(remote);
+  EXPECT_EQ(provider(remote.config, "ollama"), nullptr);
+  ValidationResult loopback = validate(R"({
+    models: { providers: { second: { api: 'ollama', baseUrl: 'http://127.0.0.2:11434', models: [{ id: 'qwen3', name: 'Qwen 3' }] } } },
+  })",
+                                       {{"OLLAMA_API_KEY", "k"}});
+  EXPECT_TRUE(loopback.diagnostics.empty()) << messages(loopback);
+  EXPECT_NE(provider(loopback.config, "ollama"), nullptr);
+}
+
 TEST(ProviderCatalogTest, MergeModeAddsACatalogProviderThatAModelRefNames) {
   ValidationResult r = validate(R"({
     agents: { defaults: { model: { primary: 'groq/llama-3.3-70b', fallbacks: ['deepseek/deepseek-chat'] } } },

@@ -49,6 +49,7 @@
 #include "gateway/methods/health_methods.h"
 #include "gateway/methods/rpc_metrics.h"
 #include "gateway/operator_token_watch.h"
+#include "gateway/providers/model_discovery.h"
 #include "gateway/providers/provider_identity.h"
 #include "gateway/providers/provider_registry.h"
 #include "gateway/routing/access_gate.h"
@@ -307,6 +308,8 @@ class Gateway::Impl {
   std::unique_ptr<health::SyntheticProbes> probes;
   /// Heartbeats (automation/heartbeat_service.h): started by run() with the cron scheduler.
   std::unique_ptr<automation::HeartbeatService> heartbeat;
+  /// Live model inventories for models.list (providers/model_discovery.h).
+  std::shared_ptr<ModelDiscovery> modelDiscovery;
   /// Runs the configured channel accounts (started by run(), stopped after the turns drained).
   std::unique_ptr<channels::ChannelManager> channelRuntime;
   net::ServerPtr server;
@@ -343,7 +346,8 @@ class Gateway::Impl {
                            traces.get(),
                            cron.get(),
                            replayer.get(),
-                           heartbeat.get()};
+                           heartbeat.get(),
+                           modelDiscovery.get()};
   }
   methods::HealthDeps healthDeps() { return methods::HealthDeps::from(services()); }
 
@@ -566,6 +570,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   ProviderRegistry providerFactories;
   if (auto s = registerBuiltinProviders(providerFactories); !s) return fail(s.error());
   ProviderContext providerContext{net::HttpClient::create(impl->io), impl->clock};
+  impl->modelDiscovery = std::make_shared<ModelDiscovery>(providerContext.http, impl->clock);
   std::map<std::string, ModelProviderPtr> providers;
   std::map<std::string, ProviderIdentity> providerIdentities;
   for (const auto& p : cfg.providers) {

@@ -51,6 +51,7 @@ namespace talon::gateway {
 class LiveConfig;
 class TraceIntake;
 class RunReplayer;
+class ModelDiscovery;
 
 /// One effective config (immutable). The one the gateway started with is `GatewayServices::config`;
 /// LiveConfig (live_config.h) holds the current ones.
@@ -221,6 +222,9 @@ struct GatewayServices {
   /// The heartbeats (automation/heartbeat_service.h); null where none is wired (then last-heartbeat
   /// answers null and set-heartbeats changes nothing).
   automation::HeartbeatService* heartbeat = nullptr;
+  /// Live model inventories (providers/model_discovery.h: Ollama providers without a `models` list);
+  /// null where none is wired (then models.list answers the configured models only).
+  ModelDiscovery* modelDiscovery = nullptr;
 };
 
 }  // namespace talon::gateway

@@ -12,6 +12,7 @@
 #include "child_process.h"
 #include "e2e_support.h"
 #include "net/ws_client.h"
+#include "support/scripted_peer.h"
 
 namespace talon::test {
 namespace {
@@ -451,6 +452,54 @@ TEST_F(GatewayE2E, BadInputGetsOpenClawErrorsAndOthersKeepBeingServed) {
   ASSERT_TRUE(health);
   EXPECT_TRUE(getBool(*health, "ok").value_or(false));
   EXPECT_TRUE(gateway_->running());
+}
+
+TEST_F(GatewayE2E, ModelsListAddsTheModelsAnOllamaServerHasPulled) {
+  // An Ollama server (GET /api/tags, Ollama API reference "List Local Models"); its second answer fails.
+  talon::testing::ScriptedPeer ollama(
+      {talon::testing::PeerReply::whole(
+           200,
+           R"({"models":[{"name":"qwen3:latest","model":"qwen3:latest","size":5225388164},{"name":"llama3.2:3b"}]})"),
+       talon::testing::PeerReply::whole(500, R"({"error":"boom"})")});
+  gateway_.reset();
+  writeText(dir_ / "talon.json", R"({
+  gateway: { auth: { mode: "token", token: ")" +
+                                     std::string(kGatewayToken) +
+                                     R"(" } },
+  models: { providers: {
+    mock: { baseUrl: "http://127.0.0.1:)" +
+                                     std::to_string(mockPort_) +
+                                     R"(/v1", apiKey: "k", api: "openai-completions",
+            models: [{ id: "mock-model", name: "Mock" }] },
+    ollama: { baseUrl: ")" + ollama.origin() +
+                                     R"(" } } },
+  agents: { defaults: { model: "mock/mock-model" } },
+})");
+  startGateway();
+  auto c = client();
+  ASSERT_TRUE(c);
+  auto ids = [](const json::object& res) {
+    std::vector<std::string> out;
+    for (const auto& m : res.at("payload").at("models").as_array()) {
+      out.push_back(std::string(m.at("provider").as_string()) + "/" + std::string(m.at("id").as_string()));
+    }
+    return out;
+  };
+  auto listed = c->request("models.list", json::object{{"view", "default"}, {"includeDetails", true}});
+  ASSERT_TRUE(listed);
+  ASSERT_TRUE(getBool(*listed, "ok").value_or(false)) << json::serialize(*listed);
+  EXPECT_EQ(ids(*listed), (std::vector<std::string>{"mock/mock-model", "ollama/qwen3:latest", "ollama/llama3.2:3b"}));
+  const auto& qwen = listed->at("payload").at("models").as_array()[1].as_object();
+  EXPECT_EQ(qwen.at("api"), "ollama");
+  EXPECT_EQ(qwen.at("available"), true);
+  ASSERT_EQ(ollama.requests().size(), 1u);
+  EXPECT_EQ(ollama.requests()[0].target, "/api/tags");
+
+  // Answered from the cache within a minute; the provider filter applies to discovered models too.
+  auto filtered = c->request("models.list", json::object{{"provider", "ollama"}});
+  ASSERT_TRUE(filtered);
+  EXPECT_EQ(ids(*filtered), (std::vector<std::string>{"ollama/qwen3:latest", "ollama/llama3.2:3b"}));
+  EXPECT_EQ(ollama.requests().size(), 1u);
 }
 
 TEST_F(GatewayE2E, HttpProbesAndOpenAiCompatibleApi) {
