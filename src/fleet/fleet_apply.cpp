@@ -280,8 +280,8 @@ void askGatewayLive(const DeployTarget& target, const GatewayCredential& credent
   requests.push_back(GatewayRequest{"agents.list", {}, false});
   requests.push_back(GatewayRequest{
       "logs.tail", json::object{{"limit", kRecentErrorTailLines}, {"maxBytes", kRecentErrorTailBytes}}, false});
-  auto called = callGatewayMethods(target.probeHost, target.port, credential, context.talonVersion,
-                                   kHealthCallTimeout, std::move(requests));
+  auto called = callGatewayMethods(target.probeHost, target.port, credential, context.talonVersion, kHealthCallTimeout,
+                                   std::move(requests));
   if (!called) {
     s.healthError = called.error().message;
     s.agents = unknownLiveAgents(target.agentIds);
@@ -317,8 +317,8 @@ void askGatewayLive(const DeployTarget& target, const GatewayCredential& credent
     s.recentErrorsError = "health: " + health.error().message + "; logs.tail: " + tail.error().message;
     return;
   }
-  s.recentErrors = recentErrorsFrom(health ? *health : json::value(nullptr), tail ? *tail : json::value(nullptr),
-                                    secrets);
+  s.recentErrors =
+      recentErrorsFrom(health ? *health : json::value(nullptr), tail ? *tail : json::value(nullptr), secrets);
 }
 
 }  // namespace

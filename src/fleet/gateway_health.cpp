@@ -132,8 +132,8 @@ Result<GatewayCallsResult> callGatewayMethods(const std::string& host, int port,
       continue;
     }
     auto payload = healthRequest(**ws, r.method, std::move(r.params), deadline, r.expectFinal);
-    if (!payload && payload.error().code != ErrorCode::kUpstream && payload.error().code != ErrorCode::kUnauthenticated &&
-        payload.error().code != ErrorCode::kPermissionDenied)
+    if (!payload && payload.error().code != ErrorCode::kUpstream &&
+        payload.error().code != ErrorCode::kUnauthenticated && payload.error().code != ErrorCode::kPermissionDenied)
       lost = payload.error();
     out.payloads.push_back(std::move(payload));
   }

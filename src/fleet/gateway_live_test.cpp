@@ -14,9 +14,9 @@
 namespace talon::fleet {
 namespace {
 
+using ::talon::testing::jsonValue;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using ::talon::testing::jsonValue;
 
 const std::filesystem::path kLiveWireDir = std::filesystem::path(TALON_SOURCE_DIR) / "tests" / "data" / "wire";
 
@@ -112,8 +112,8 @@ TEST(GatewayLiveTest, RecentErrorsAreBoundedInNumberAndLength) {
 
 TEST(GatewayLiveTest, ASecretSplitAcrossTheCutNeverShowsAndShortValuesAreNotMasked) {
   std::string secret = "tok-" + std::string(40, 'q');
-  json::array lines{json::value(json::serialize(json::object{
-      {"time", "t"}, {"level", "error"}, {"message", "abc " + std::string(176, 'a') + secret}}))};
+  json::array lines{json::value(json::serialize(
+      json::object{{"time", "t"}, {"level", "error"}, {"message", "abc " + std::string(176, 'a') + secret}}))};
   auto errors = recentErrorsFrom(json::value(nullptr), json::object{{"lines", std::move(lines)}}, {secret, "abc"});
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_THAT(errors[0].message, Not(HasSubstr("tok-qq")));

@@ -768,7 +768,8 @@ TEST_F(FleetApplyE2E, StatusShowsTheAgentsEachGatewayRunsAndItsRecentErrors) {
       "  catalogs: { integrations: { telegram: { kind: \"core-channel\" } } },\n"
       "  accounts: { telegram: { ops: { name: \"Ops\" } } },\n"
       "  agents: {\n    main: { gateway: \"gw-a\", kind: \"use-case\", accounts: { telegram: \"ops\" } },\n"
-      "    sales: { gateway: \"gw-a\", kind: \"use-case\" },\n    ops: { gateway: \"gw-b\", kind: \"use-case\" },\n  },");
+      "    sales: { gateway: \"gw-a\", kind: \"use-case\" },\n    ops: { gateway: \"gw-b\", kind: \"use-case\" },\n  "
+      "},");
   ASSERT_TRUE(git({"add", "fleet.json5"}));
   ASSERT_TRUE(git({"commit", "-q", "-m", "two gateways, three agents"}));
   auto applied = talon({"fleet", "apply", "--gateway", "gw-a", "--json"});
@@ -781,8 +782,9 @@ TEST_F(FleetApplyE2E, StatusShowsTheAgentsEachGatewayRunsAndItsRecentErrors) {
 
   json::object a = statusOf("gw-a");
   EXPECT_EQ(a.at("state"), "running") << toJson(a);
-  EXPECT_EQ(toJson(a.at("agents")),
-            R"([{"id":"main","state":"running"},{"id":"support","state":"absent"},{"id":"sales","state":"unmanaged"}])");
+  EXPECT_EQ(
+      toJson(a.at("agents")),
+      R"([{"id":"main","state":"running"},{"id":"support","state":"absent"},{"id":"sales","state":"unmanaged"}])");
   EXPECT_FALSE(a.contains("agentsError")) << toJson(a);
   const json::array& errors = a.at("recentErrors").as_array();
   ASSERT_GE(errors.size(), 2u) << toJson(a);
