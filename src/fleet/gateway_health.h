@@ -1,7 +1,8 @@
 #pragma once
 // Protocol calls on a deployed gateway, e.g. `health` (OpenClaw gateway protocol v4: the connect.challenge
 // event, a `connect` request as an operator with the gateway's shared token or password and the scope
-// operator.read, then one method), for `talon fleet status` (`health`) and `talon fleet drift` (`config.get`). The
+// operator.read, then one method or several over the same connection), for `talon fleet status` (`health`,
+// `agents.list` and `logs.tail` together) and `talon fleet drift` (`config.get`). The
 // credential comes from the operator's environment through the reference the render carries (`"${VAR}"` or a SecretRef
 // with source "env"). Blocks the calling thread for at most the timeout; thread-safe (no shared state).
 #include <chrono>
