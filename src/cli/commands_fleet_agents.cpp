@@ -11,6 +11,7 @@
 #include "config/json5.h"
 #include "fleet/agent_lifecycle.h"
 #include "fleet/gateway_health.h"
+#include "fleet/gateway_live.h"
 #include "fleet/gateway_probe.h"
 #include "fleet/revision.h"
 
@@ -92,17 +93,13 @@ AgentsLive askGatewayAgents(const fleet::RenderedGateway& render, std::chrono::m
     out.error = got.error().message;
     return out;
   }
-  const json::value* agents = got->payload.is_object() ? got->payload.as_object().if_contains("agents") : nullptr;
-  if (agents == nullptr || !agents->is_array()) {
-    out.error = "the agents.list answer has no agents array";
+  auto ids = fleet::agentIdsFromAgentsList(got->payload);
+  if (!ids) {
+    out.error = ids.error().message;
     return out;
   }
   out.reached = true;
-  for (const auto& a : agents->as_array()) {
-    if (a.is_object() && a.as_object().contains("id") && a.at("id").is_string()) {
-      out.agents.emplace(a.at("id").as_string());
-    }
-  }
+  out.agents = std::move(*ids);
   return out;
 }
 
@@ -126,12 +123,24 @@ void registerAgentsList(CLI::App* group, int& exitCode) {
       return;
     }
     std::map<std::string, AgentsLive> liveByGateway;
+    std::map<std::string, std::vector<std::string>> knownByGateway;
     if (*live) {
       auto ms = std::chrono::milliseconds(static_cast<int64_t>(*timeout * 1000));
       for (std::size_t gi = 0; gi < inv.gateways().size(); ++gi) {
         const auto& g = inv.gateways()[gi];
         if ((!gateway->empty() && g.id != *gateway) || fleet->agentsOf(gi).empty()) continue;
         liveByGateway.emplace(g.id, askGatewayAgents(fleet::renderGateway(*fleet, gi), ms));
+        for (std::size_t ai : fleet->agentsOf(gi)) knownByGateway[g.id].push_back(inv.agents()[ai].id);
+      }
+    }
+    // The same comparison as `talon fleet status`: per gateway, each inventory agent's state and the unmanaged.
+    std::map<std::string, std::map<std::string, std::string>> liveStates;
+    json::array unmanaged;
+    for (const auto& [id, l] : liveByGateway) {
+      if (!l.reached) continue;
+      for (const auto& a : fleet::compareLiveAgents(knownByGateway[id], l.agents)) {
+        liveStates[id][a.id] = a.state;
+        if (a.state == "unmanaged") unmanaged.push_back(json::object{{"gateway", id}, {"id", a.id}});
       }
     }
     json::array list;
@@ -183,7 +192,7 @@ void registerAgentsList(CLI::App* group, int& exitCode) {
           s["state"] = "unreachable";
           s["detail"] = l.error;
         } else {
-          s["state"] = l.agents.contains(a.id) ? "running" : "absent";
+          s["state"] = liveStates[a.gateway][a.id];
         }
         liveText = std::string(s.at("state").as_string());
         j["live"] = std::move(s);
@@ -200,13 +209,19 @@ void registerAgentsList(CLI::App* group, int& exitCode) {
       list.push_back(std::move(j));
     }
     if (o->json) {
-      printJson(json::object{{"agents", std::move(list)}});
+      json::object j{{"agents", std::move(list)}};
+      if (*live) j["unmanaged"] = std::move(unmanaged);
+      printJson(j);
     } else {
       std::vector<std::string> header{"AGENT", "GATEWAY", "KIND", "OWNER", "MODEL", "ACCOUNTS", "BINDINGS"};
       if (*live) header.push_back("LIVE");
       printTable(header, rows);
       for (const auto& [id, l] : liveByGateway) {
         if (!l.reached) std::cout << "gateway " << id << ": " << l.error << "\n";
+      }
+      for (const auto& u : unmanaged) {
+        std::cout << "gateway " << u.at("gateway").as_string().c_str() << " also runs agent "
+                  << u.at("id").as_string().c_str() << ", which the inventory does not know (unmanaged)\n";
       }
     }
     exitCode = 0;

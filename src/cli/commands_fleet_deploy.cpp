@@ -455,11 +455,32 @@ void registerLogs(CLI::App* group, int& exitCode) {
   });
 }
 
+/// A gateway's agents on one line, then its recent errors, one per line.
+void printStatusLive(const fleet::GatewayStatus& s) {
+  if (!s.agentsError.empty()) {
+    std::cout << s.id << ": agents unknown (" << s.agentsError << ")\n";
+  } else if (s.agents.empty()) {
+    std::cout << s.id << ": agents none\n";
+  } else {
+    std::string line;
+    for (const auto& a : s.agents) line += (line.empty() ? "" : ", ") + a.id + " " + a.state;
+    std::cout << s.id << ": agents " << line << "\n";
+  }
+  if (!s.recentErrorsError.empty() && s.recentErrorsError != s.agentsError)
+    std::cout << s.id << ": recent errors not read (" << s.recentErrorsError << ")\n";
+  if (s.recentErrors.empty()) return;
+  std::cout << s.id << ": recent errors (newest first)\n";
+  for (const auto& e : s.recentErrors)
+    std::cout << "  " << (e.time.empty() ? "now" : e.time) << "  " << e.source << "  " << e.message << "\n";
+}
+
 void registerStatus(CLI::App* group, int& exitCode) {
   auto o = std::make_shared<FleetOptions>();
   auto d = std::make_shared<FleetDeployOptions>();
   auto* cmd =
-      group->add_subcommand("status", "Each gateway's process state, /readyz, applied revision and config drift");
+      group->add_subcommand("status",
+                            "Each gateway's process state, /readyz, health, agents, recent errors, applied revision "
+                            "and config drift");
   addGatewayOption(cmd, d);
   addStateDirOption(cmd, d);
   addFleetCommonOptions(cmd, o);
@@ -488,8 +509,10 @@ void registerStatus(CLI::App* group, int& exitCode) {
       printTable({"GATEWAY", "RUNTIME", "PROVIDER", "STATE", "PID", "READYZ", "HEALTH", "REVISION", "VERSION", "DRIFT"},
                  rows);
       for (const auto& s : statuses) {
-        if (!s.runtimeStatus.detail.empty()) std::cout << "\n" << s.id << ": " << s.runtimeStatus.detail << "\n";
+        std::cout << "\n";
+        if (!s.runtimeStatus.detail.empty()) std::cout << s.id << ": " << s.runtimeStatus.detail << "\n";
         if (!s.healthChecked && !s.healthError.empty()) std::cout << s.id << ": health " << s.healthError << "\n";
+        printStatusLive(s);
       }
     }
     exitCode = 0;

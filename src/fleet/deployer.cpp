@@ -76,6 +76,7 @@ DeployTarget deployTarget(const EffectiveFleet& fleet, std::size_t gatewayIndex,
   t.probeHost = probeHost(std::string(getString(g, "bind").value_or("loopback")),
                           std::string(getString(g, "customBindHost").value_or("")));
   t.configText = render.text;
+  for (std::size_t i : fleet.agentsOf(gatewayIndex)) t.agentIds.push_back(fleet.inventory().agents()[i].id);
   t.version = std::string(getString(g, "version").value_or(""));
   if (const auto* v = fleet.inventory().findRuntimeVersion(t.runtime, t.version)) t.binary = v->binary;
   if (auto m = renderManifest(fleet, gatewayIndex, render); !m) {

@@ -53,6 +53,9 @@ struct DeployTarget {
   std::optional<ProbeTurnSpec> probeTurn;
   /// The rendered config (secret references only).
   std::string configText;
+  /// The ids of the inventory's agents on this gateway, in inventory order (`talon fleet status` compares
+  /// them with what the gateway runs).
+  std::vector<std::string> agentIds;
   /// The runtime version (the inventory's `version`, or a rollout's `--to` version); "" when none is set.
   std::string version;
   /// The executable that runs `version`, from the version catalog (runtimes.<runtime>.versions); "" when

@@ -116,6 +116,11 @@ TEST(DeployerTest, StatusOfAGatewayNeverStartedIsStoppedAndNotApplied) {
   EXPECT_EQ(statuses[0].runtimeStatus.state, ProcessState::kStopped);
   EXPECT_EQ(statuses[0].drift, "not-applied");
   EXPECT_EQ(statuses[0].toJson().at("state"), "stopped");
+  // Not asked: its agents are unknown, with the reason once for the gateway.
+  for (const auto& a : statuses[0].agents) EXPECT_EQ(a.state, "unknown") << a.id;
+  EXPECT_EQ(statuses[0].agentsError, "the gateway is stopped");
+  EXPECT_EQ(statuses[0].toJson().at("agentsError"), "the gateway is stopped");
+  EXPECT_TRUE(statuses[0].recentErrors.empty());
 }
 
 TEST(DeployerTest, FindsOpenClawWhereTheInstallScriptPutsIt) {

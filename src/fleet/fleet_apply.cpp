@@ -251,6 +251,14 @@ json::object GatewayStatus::toJson() const {
   if (healthChecked) health["ok"] = healthOk;
   if (!healthError.empty()) health["error"] = healthError;
   j["health"] = std::move(health);
+  json::array agentArray;
+  for (const auto& a : agents) agentArray.push_back(a.toJson());
+  j["agents"] = std::move(agentArray);
+  if (!agentsError.empty()) j["agentsError"] = agentsError;
+  json::array errors;
+  for (const auto& e : recentErrors) errors.push_back(e.toJson());
+  j["recentErrors"] = std::move(errors);
+  if (!recentErrorsError.empty()) j["recentErrorsError"] = recentErrorsError;
   if (appliedRevision) {
     j["appliedRevision"] = *appliedRevision;
     j["appliedSha256"] = appliedSha256;
@@ -261,6 +269,59 @@ json::object GatewayStatus::toJson() const {
   if (!runtimeStatus.detail.empty()) j["detail"] = runtimeStatus.detail;
   return j;
 }
+
+namespace {
+
+/// `health`, `agents.list` and `logs.tail` over one connection to the gateway, into `s`.
+void askGatewayLive(const DeployTarget& target, const GatewayCredential& credential, const DeployContext& context,
+                    const EnvironmentLookup& env, GatewayStatus& s) {
+  std::vector<GatewayRequest> requests;
+  requests.push_back(GatewayRequest{"health", {}, false});
+  requests.push_back(GatewayRequest{"agents.list", {}, false});
+  requests.push_back(GatewayRequest{
+      "logs.tail", json::object{{"limit", kRecentErrorTailLines}, {"maxBytes", kRecentErrorTailBytes}}, false});
+  auto called = callGatewayMethods(target.probeHost, target.port, credential, context.talonVersion, kHealthCallTimeout,
+                                   std::move(requests));
+  if (!called) {
+    s.healthError = called.error().message;
+    s.agents = unknownLiveAgents(target.agentIds);
+    s.agentsError = s.healthError;
+    s.recentErrorsError = s.healthError;
+    return;
+  }
+  const auto& health = called->payloads[0];
+  if (!health) {
+    s.healthError = health.error().message;
+  } else if (!health->is_object()) {
+    s.healthError = "the health payload is not an object";
+  } else {
+    s.healthOk = getBool(health->as_object(), "ok").value_or(false);
+    if (!s.healthOk) s.healthError = "the health payload says ok: false";
+  }
+  const auto& listed = called->payloads[1];
+  auto ids = listed ? agentIdsFromAgentsList(*listed) : Result<std::set<std::string>>(fail(listed.error()));
+  if (ids) {
+    s.agents = compareLiveAgents(target.agentIds, *ids);
+  } else {
+    s.agents = unknownLiveAgents(target.agentIds);
+    s.agentsError = ids.error().message;
+  }
+  // Never print a secret: the connect credential and every variable the render references are masked.
+  std::vector<std::string> secrets{credential.value};
+  for (const auto& name : referencedEnvironmentVariables(target.configText)) {
+    if (auto value = env ? env(name) : std::nullopt) secrets.push_back(*value);
+  }
+  const auto& tail = called->payloads[2];
+  if (!tail) s.recentErrorsError = "logs.tail: " + tail.error().message;
+  if (!health && !tail) {
+    s.recentErrorsError = "health: " + health.error().message + "; logs.tail: " + tail.error().message;
+    return;
+  }
+  s.recentErrors =
+      recentErrorsFrom(health ? *health : json::value(nullptr), tail ? *tail : json::value(nullptr), secrets);
+}
+
+}  // namespace
 
 std::vector<GatewayStatus> fleetStatus(std::vector<DeployUnit>& units,
                                        const std::map<std::string, AppliedGateway>& applied,
@@ -278,6 +339,7 @@ std::vector<GatewayStatus> fleetStatus(std::vector<DeployUnit>& units,
       s.runtimeStatus.detail = u.unsupported ? u.unsupported->message : "no deployer";
     }
     ProcessState state = s.runtimeStatus.state;
+    bool asked = false;
     if (s.runtimeStatus.remoteConfigSha256) {
       s.healthError = "not checked: the gateway runs on host " + u.target.host + " (its /readyz is probed there)";
     } else if (u.target.provider == "kubernetes") {
@@ -289,19 +351,18 @@ std::vector<GatewayStatus> fleetStatus(std::vector<DeployUnit>& units,
         s.healthError = "not checked: " + credential.error().message;
       } else {
         s.healthChecked = true;
-        auto health =
-            callGatewayHealth(u.target.probeHost, u.target.port, *credential, context.talonVersion, kHealthCallTimeout);
-        if (!health) {
-          s.healthError = health.error().message;
-        } else {
-          s.healthOk = getBool(*health, "ok").value_or(false);
-          if (!s.healthOk) s.healthError = "the health payload says ok: false";
-        }
+        asked = true;
+        askGatewayLive(u.target, *credential, context, env, s);
         if (!s.healthOk && state == ProcessState::kRunning) {
           s.runtimeStatus.state = ProcessState::kDegraded;
           s.runtimeStatus.detail = "health call: " + s.healthError;
         }
       }
+    }
+    if (!asked) {
+      s.agents = unknownLiveAgents(u.target.agentIds);
+      s.agentsError = s.healthError.empty() ? "the gateway is " + std::string(processStateName(state)) : s.healthError;
+      s.recentErrorsError = s.agentsError;
     }
     std::optional<std::string> deployed = s.runtimeStatus.remoteConfigSha256;
     if (deployed && deployed->empty()) deployed.reset();

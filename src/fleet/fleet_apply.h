@@ -12,6 +12,7 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "fleet/deployer.h"
+#include "fleet/gateway_live.h"
 #include "fleet/layering.h"
 #include "fleet/revision.h"
 
@@ -116,15 +117,26 @@ struct GatewayStatus {
   bool healthChecked = false;
   bool healthOk = false;
   std::string healthError;
+  /// The inventory's agents of the gateway against its `agents.list` (compareLiveAgents()), asked over the
+  /// health call's connection; all "unknown" when the gateway could not be asked, `agentsError` saying why
+  /// (once for the gateway).
+  std::vector<LiveAgent> agents;
+  std::string agentsError;
+  /// What went wrong recently on the gateway (recentErrorsFrom() over the same connection's `health` and
+  /// `logs.tail`); `recentErrorsError` says why they could not be read ("" when they were).
+  std::vector<RecentError> recentErrors;
+  std::string recentErrorsError;
   /// {"gateway", "runtime", "provider", "state", "pid"?, "readyz": {"status", "error"?}, "health":
-  /// {"checked", "ok"?, "error"?},
+  /// {"checked", "ok"?, "error"?}, "agents": [{"id", "state"}], "agentsError"?,
+  /// "recentErrors": [{"time", "source", "message"}], "recentErrorsError"?,
   /// "appliedRevision"?, "appliedSha256"?, "appliedVersion"?, "deployedSha256"?, "drift", "detail"?}.
   json::object toJson() const;
 };
 
 /// The status of each unit against `applied` (RevisionStore::lastApplied()). For a gateway whose process
-/// runs, also the protocol `health` call with the credential its render references, read through `env`;
-/// a running gateway whose health call fails is `degraded`.
+/// runs, also the protocol calls `health`, `agents.list` and `logs.tail` over one connection, with the
+/// credential its render references, read through `env`; a running gateway whose health call fails is
+/// `degraded`. The credential's and the render's referenced secrets never appear in `recentErrors`.
 std::vector<GatewayStatus> fleetStatus(std::vector<DeployUnit>& units,
                                        const std::map<std::string, AppliedGateway>& applied,
                                        const DeployContext& context, const EnvironmentLookup& env);

@@ -91,10 +91,9 @@ Result<GatewayCredential> gatewayCredential(const std::string& configText,
   return out;
 }
 
-Result<GatewayCallResult> callGatewayMethod(const std::string& host, int port, const GatewayCredential& credential,
-                                            const std::string& clientVersion, std::chrono::milliseconds timeout,
-                                            const std::string& method, json::object params, bool write,
-                                            bool expectFinal) {
+Result<GatewayCallsResult> callGatewayMethods(const std::string& host, int port, const GatewayCredential& credential,
+                                              const std::string& clientVersion, std::chrono::milliseconds timeout,
+                                              std::vector<GatewayRequest> requests, bool write) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string url =
       "ws://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
@@ -121,15 +120,39 @@ Result<GatewayCallResult> callGatewayMethod(const std::string& host, int port, c
       {"scopes", write ? json::array{"operator.read", "operator.write"} : json::array{"operator.read"}}};
   auto hello = healthRequest(**ws, "connect", std::move(connect), deadline);
   if (!hello) return fail(hello.error());
-  GatewayCallResult out;
+  GatewayCallsResult out;
   if (hello->is_object()) {
     if (const json::object* server = getObject(hello->as_object(), "server"))
       out.serverVersion = std::string(getString(*server, "version").value_or(""));
   }
-  auto payload = healthRequest(**ws, method, std::move(params), deadline, expectFinal);
+  std::optional<Error> lost;  // the connection is gone: the remaining requests fail with it
+  for (auto& r : requests) {
+    if (lost) {
+      out.payloads.emplace_back(fail(*lost));
+      continue;
+    }
+    auto payload = healthRequest(**ws, r.method, std::move(r.params), deadline, r.expectFinal);
+    if (!payload && payload.error().code != ErrorCode::kUpstream &&
+        payload.error().code != ErrorCode::kUnauthenticated && payload.error().code != ErrorCode::kPermissionDenied)
+      lost = payload.error();
+    out.payloads.push_back(std::move(payload));
+  }
   (*ws)->close();
-  if (!payload) return fail(payload.error());
-  out.payload = std::move(*payload);
+  return out;
+}
+
+Result<GatewayCallResult> callGatewayMethod(const std::string& host, int port, const GatewayCredential& credential,
+                                            const std::string& clientVersion, std::chrono::milliseconds timeout,
+                                            const std::string& method, json::object params, bool write,
+                                            bool expectFinal) {
+  std::vector<GatewayRequest> one;
+  one.push_back(GatewayRequest{method, std::move(params), expectFinal});
+  auto called = callGatewayMethods(host, port, credential, clientVersion, timeout, std::move(one), write);
+  if (!called) return fail(called.error());
+  if (!called->payloads.front()) return fail(called->payloads.front().error());
+  GatewayCallResult out;
+  out.serverVersion = std::move(called->serverVersion);
+  out.payload = std::move(*called->payloads.front());
   return out;
 }
 

@@ -1,13 +1,15 @@
 #pragma once
 // Protocol calls on a deployed gateway, e.g. `health` (OpenClaw gateway protocol v4: the connect.challenge
 // event, a `connect` request as an operator with the gateway's shared token or password and the scope
-// operator.read, then one method), for `talon fleet status` (`health`) and `talon fleet drift` (`config.get`). The
+// operator.read, then one method or several over the same connection), for `talon fleet status` (`health`,
+// `agents.list` and `logs.tail` together) and `talon fleet drift` (`config.get`). The
 // credential comes from the operator's environment through the reference the render carries (`"${VAR}"` or a SecretRef
 // with source "env"). Blocks the calling thread for at most the timeout; thread-safe (no shared state).
 #include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "base/json.h"
@@ -34,6 +36,33 @@ struct GatewayCallResult {
   /// The method's response payload.
   json::value payload;
 };
+
+/// One request of callGatewayMethods().
+struct GatewayRequest {
+  std::string method;
+  json::object params;
+  /// OpenClaw's client flag for `agent`: a first response whose payload says `status: "accepted"` is
+  /// skipped and the final response with the same id is returned.
+  bool expectFinal = false;
+};
+
+/// What several protocol calls over one connection returned.
+struct GatewayCallsResult {
+  /// hello-ok's server.version ("" when the gateway sent none).
+  std::string serverVersion;
+  /// Per request, in order: its response payload, or why it failed (an error response: kUpstream,
+  /// kUnauthenticated or kPermissionDenied; the connection lost or the deadline passed: kUnavailable,
+  /// kDeadlineExceeded — the requests after it then fail the same way).
+  std::vector<Result<json::value>> payloads;
+};
+
+/// Connects to ws://host:port, completes the handshake with `credential` (role operator, scope operator.read,
+/// or operator.write when `write`), then sends `requests` one after the other over that one connection, all
+/// within `timeout`. Errors (the handshake did not complete): as callGatewayHealth(); a request that fails
+/// after it is reported in its own entry.
+Result<GatewayCallsResult> callGatewayMethods(const std::string& host, int port, const GatewayCredential& credential,
+                                              const std::string& clientVersion, std::chrono::milliseconds timeout,
+                                              std::vector<GatewayRequest> requests, bool write = false);
 
 /// Connects to ws://host:port, completes the handshake with `credential` (role operator, scope
 /// operator.read, or operator.write when `write`) and calls `method` with `params`. With `expectFinal`

@@ -735,6 +735,15 @@ TEST_F(FleetApplyE2E, RunsAnOpenClawRuntimeGatewayWhenOpenClawIsInstalled) {
   EXPECT_EQ(oc.at("readyz").at("status"), 200);
   EXPECT_EQ(oc.at("health").at("ok"), true) << status.out;
   EXPECT_EQ(oc.at("drift"), "in-sync");
+  // Its agents.list and logs.tail over the health call's connection: the inventory has no agents, so OpenClaw's
+  // default agent is one the inventory does not know; its log was read (errors or none).
+  ASSERT_EQ(oc.at("agents").as_array().size(), 1u) << status.out;
+  EXPECT_EQ(oc.at("agents").as_array()[0].at("id"), "main") << status.out;
+  EXPECT_EQ(oc.at("agents").as_array()[0].at("state"), "unmanaged") << status.out;
+  EXPECT_FALSE(oc.as_object().contains("agentsError")) << status.out;
+  EXPECT_FALSE(oc.as_object().contains("recentErrorsError")) << status.out;
+  EXPECT_TRUE(oc.at("recentErrors").is_array()) << status.out;
+  EXPECT_EQ(status.out.find("fleet-e2e-canary-token"), std::string::npos) << status.out;
   // The config OpenClaw read is the render, with the token as a reference.
   EXPECT_NE(readText(dir_ / "oc" / "state" / "openclaw.json").find("${FLEET_E2E_TOKEN}"), std::string::npos);
   // Drift through OpenClaw's own config.get: what it runs is its file, and its file is the render.
@@ -749,6 +758,65 @@ TEST_F(FleetApplyE2E, RunsAnOpenClawRuntimeGatewayWhenOpenClawIsInstalled) {
   auto after = runTalon(dir_, {"fleet", "status", "--json", "--inventory", inventory}, env);
   json::object a = jsonObjectOf(after.out);
   EXPECT_EQ(a.at("gateways").as_array()[0].at("state"), "stopped") << after.out;
+}
+
+TEST_F(FleetApplyE2E, StatusShowsTheAgentsEachGatewayRunsAndItsRecentErrors) {
+  ports_.erase("gw-c");
+  // Agent main owns a Telegram account without a bot token: gw-a starts, the account does not, and the
+  // gateway reports it (health: the account's lastError; its log: an error line).
+  writeInventory(
+      "  catalogs: { integrations: { telegram: { kind: \"core-channel\" } } },\n"
+      "  accounts: { telegram: { ops: { name: \"Ops\" } } },\n"
+      "  agents: {\n    main: { gateway: \"gw-a\", kind: \"use-case\", accounts: { telegram: \"ops\" } },\n"
+      "    sales: { gateway: \"gw-a\", kind: \"use-case\" },\n    ops: { gateway: \"gw-b\", kind: \"use-case\" },\n  "
+      "},");
+  ASSERT_TRUE(git({"add", "fleet.json5"}));
+  ASSERT_TRUE(git({"commit", "-q", "-m", "two gateways, three agents"}));
+  auto applied = talon({"fleet", "apply", "--gateway", "gw-a", "--json"});
+  ASSERT_EQ(applied.status, 0) << applied.out << applied.err;
+
+  // The inventory moves on without an apply: sales leaves it, support joins it. gw-a still runs main and sales.
+  std::string text = readText(repo_ / "fleet.json5");
+  text.replace(text.find("sales: {"), 5, "support");
+  writeText(repo_ / "fleet.json5", text);
+
+  json::object a = statusOf("gw-a");
+  EXPECT_EQ(a.at("state"), "running") << toJson(a);
+  EXPECT_EQ(
+      toJson(a.at("agents")),
+      R"([{"id":"main","state":"running"},{"id":"support","state":"absent"},{"id":"sales","state":"unmanaged"}])");
+  EXPECT_FALSE(a.contains("agentsError")) << toJson(a);
+  const json::array& errors = a.at("recentErrors").as_array();
+  ASSERT_GE(errors.size(), 2u) << toJson(a);
+  EXPECT_EQ(errors[0].at("source"), "channel telegram/ops") << toJson(a);
+  EXPECT_TRUE(errors[0].at("time").is_null());
+  EXPECT_NE(toJson(errors[0].at("message")).find("needs a bot token"), std::string::npos) << toJson(a);
+  bool logged = false;
+  for (const auto& e : errors) {
+    if (e.at("source") != "log") continue;
+    logged = logged || toJson(e.at("message")).find("channel telegram:ops: not started") != std::string::npos;
+    EXPECT_TRUE(e.at("time").is_string()) << toJson(e);
+  }
+  EXPECT_TRUE(logged) << toJson(a);
+
+  // gw-b is not running: its agents are unknown, with the reason once.
+  json::object b = statusOf("gw-b");
+  EXPECT_EQ(toJson(b.at("agents")), R"([{"id":"ops","state":"unknown"}])");
+  EXPECT_EQ(b.at("agentsError"), "the gateway is stopped");
+
+  auto human = talon({"fleet", "status"});
+  ASSERT_EQ(human.status, 0) << human.err;
+  EXPECT_NE(human.out.find("gw-a: agents main running, support absent, sales unmanaged"), std::string::npos)
+      << human.out;
+  EXPECT_NE(human.out.find("gw-a: recent errors (newest first)\n  now  channel telegram/ops  "), std::string::npos)
+      << human.out;
+  EXPECT_NE(human.out.find("gw-b: agents unknown (the gateway is stopped)"), std::string::npos) << human.out;
+  EXPECT_EQ(human.out.find("fleet-e2e-canary-token"), std::string::npos) << human.out;
+
+  // agents list --live compares the same way.
+  auto live = talon({"fleet", "agents", "list", "--live", "--gateway", "gw-a", "--json"});
+  ASSERT_EQ(live.status, 0) << live.err;
+  EXPECT_EQ(toJson(jsonObjectOf(live.out).at("unmanaged")), R"([{"gateway":"gw-a","id":"sales"}])") << live.out;
 }
 
 /// The agent ids a running gateway lists (protocol agents.list), asked by a client of the test's own.
