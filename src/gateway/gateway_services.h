@@ -37,6 +37,9 @@ class ChannelSet;
 class ChannelManager;
 class OutboundDispatcher;
 }  // namespace talon::gateway::channels
+namespace talon::gateway::chat_commands {
+class ChatCommandRegistry;
+}
 namespace talon::gateway::automation {
 class CronService;
 class HeartbeatService;
@@ -221,6 +224,9 @@ struct GatewayServices {
   /// The heartbeats (automation/heartbeat_service.h); null where none is wired (then last-heartbeat
   /// answers null and set-heartbeats changes nothing).
   automation::HeartbeatService* heartbeat = nullptr;
+  /// The chat commands (chat_commands/chat_command_registry.h) `chat.send` answers itself; null where none
+  /// is wired (then a command's text goes to the model like any message).
+  const chat_commands::ChatCommandRegistry* chatCommands = nullptr;
 };
 
 }  // namespace talon::gateway
