@@ -34,6 +34,7 @@
 #include "gateway/channels/inbound_interceptors.h"
 #include "gateway/channels/inbound_router.h"
 #include "gateway/channels/outbound_dispatcher.h"
+#include "gateway/chat_commands/builtin_chat_commands.h"
 #include "gateway/client_session.h"
 #include "gateway/gateway_lock.h"
 #include "gateway/health/alert_router.h"
@@ -295,6 +296,8 @@ class Gateway::Impl {
   std::unique_ptr<channels::OutboundDispatcher> outbound;
   /// The inbound path's hook (channel probes' replies), asked by `inbound` before the access gate.
   channels::InboundInterceptors inboundInterceptors;
+  /// The chat commands (`/compact`, …) of the inbound channel path and chat.send.
+  chat_commands::ChatCommandRegistry chatCommands;
   std::unique_ptr<channels::InboundRouter> inbound;
   /// Cron: webhook deliveries and alerts, and the scheduler (started by run() unless cron is off).
   std::unique_ptr<automation::WebhookSender> webhooks;
@@ -347,7 +350,8 @@ class Gateway::Impl {
                            cron.get(),
                            replayer.get(),
                            heartbeat.get(),
-                           modelDiscovery.get()};
+                           modelDiscovery.get(),
+                           &chatCommands};
   }
   methods::HealthDeps healthDeps() { return methods::HealthDeps::from(services()); }
 
@@ -810,7 +814,12 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   if (!probes) return fail(probes.error());
   impl->probes = std::move(*probes);
 
-  // Methods, routes and channels, each registered by the module that owns it.
+  // Chat commands, methods, routes and channels, each registered by the module that owns it.
+  if (auto s = chat_commands::registerBuiltinChatCommands(impl->chatCommands,
+                                                          chat_commands::ChatCommandServices{*impl->runner});
+      !s) {
+    return fail(s.error());
+  }
   auto services = impl->services();
   if (auto s = methods::registerBuiltinMethods(impl->methods, services); !s) return fail(s.error());
   auto rpcMetrics = methods::RpcMetrics::create(impl->metrics, impl->methods, impl->clock);
@@ -822,7 +831,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   auto inbound = channels::InboundRouter::create(
       impl->options.config->config, impl->agents->roster(), *impl->accessGate, *impl->runner, impl->metrics,
       *impl->audit, impl->executors, [implp](std::string_view id) { return implp->channels.find(id); }, *impl->outbound,
-      impl->store.get(), impl->clock, &impl->inboundInterceptors);
+      impl->store.get(), impl->clock, &impl->inboundInterceptors, &impl->chatCommands);
   if (!inbound) return fail(inbound.error());
   impl->inbound = std::move(*inbound);
   // Live reload of channels.* (config/reload_plan.cpp: hot): the access gate takes the new policies and the

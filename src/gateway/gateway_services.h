@@ -37,6 +37,9 @@ class ChannelSet;
 class ChannelManager;
 class OutboundDispatcher;
 }  // namespace talon::gateway::channels
+namespace talon::gateway::chat_commands {
+class ChatCommandRegistry;
+}
 namespace talon::gateway::automation {
 class CronService;
 class HeartbeatService;
@@ -225,6 +228,9 @@ struct GatewayServices {
   /// Live model inventories (providers/model_discovery.h: Ollama providers without a `models` list);
   /// null where none is wired (then models.list answers the configured models only).
   ModelDiscovery* modelDiscovery = nullptr;
+  /// The chat commands (chat_commands/chat_command_registry.h) `chat.send` answers itself; null where none
+  /// is wired (then a command's text goes to the model like any message).
+  const chat_commands::ChatCommandRegistry* chatCommands = nullptr;
 };
 
 }  // namespace talon::gateway

@@ -16,6 +16,7 @@ constexpr const char kInsert[] =
 constexpr const char kLatest[] =
     "SELECT session_key, id, first_kept_seq, summary, reason, run_id, model, tokens_before, tokens_after, "
     "created_at_ms FROM session_compactions WHERE session_key = ?1 ORDER BY id DESC LIMIT 1";
+constexpr const char kCount[] = "SELECT MAX(id) FROM session_compactions WHERE session_key = ?1";
 
 class AppendCompaction final : public WriteOp {
  public:
@@ -76,6 +77,21 @@ Result<std::optional<CompactionRecord>> CompactionRepository::latest(const std::
       r.tokensAfter = q.getColumn(8).getInt64();
       r.createdAtMs = q.getColumn(9).getInt64();
       out = std::move(r);
+    }
+    return {};
+  });
+  if (!st) return fail(st.error());
+  return out;
+}
+
+Result<std::map<std::string, int64_t>> CompactionRepository::counts(const std::vector<std::string>& sessionKeys) const {
+  std::map<std::string, int64_t> out;
+  auto st = store_->read("reading sessions' compaction counts", [&](ReadConnection& c) -> Status {
+    SQLite::Statement& q = c.statement(kCount);
+    for (const auto& key : sessionKeys) {
+      StatementReset reset(q);
+      q.bind(1, key);
+      if (q.executeStep() && !q.getColumn(0).isNull()) out[key] = q.getColumn(0).getInt64();
     }
     return {};
   });

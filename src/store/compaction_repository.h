@@ -3,8 +3,10 @@
 // transcript entries before `firstKeptSeq`, which later turns send instead of those entries. The
 // transcript itself is never changed; the newest compaction of a session is the one in force.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "store/write_batch.h"
@@ -41,6 +43,10 @@ class CompactionRepository {
   /// The newest compaction of a session; nullopt when it has none. Errors: kFailedPrecondition after
   /// Store::close(), kIo for database failures.
   Result<std::optional<CompactionRecord>> latest(const std::string& sessionKey) const;
+
+  /// The compaction count of each of `sessionKeys` (its newest compaction's id; OpenClaw's session
+  /// `compactionCount`), by key; a session without compactions is absent. Errors: as latest().
+  Result<std::map<std::string, int64_t>> counts(const std::vector<std::string>& sessionKeys) const;
 
  private:
   Store* store_;

@@ -73,6 +73,17 @@ TEST_F(CompactionRepositoryTest, TheNewestCompactionIsInForceAndSurvivesReopenin
   EXPECT_FALSE(*other);
 }
 
+TEST_F(CompactionRepositoryTest, CountsAreTheNewestIdsOfTheSessionsThatHaveCompactions) {
+  auto none = CompactionRepository(*store_).counts({"agent:main:main"});
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+  ASSERT_TRUE(append(compactionRecord(1, 5, "first")));
+  ASSERT_TRUE(append(compactionRecord(2, 9, "second")));
+  auto counts = CompactionRepository(*store_).counts({"agent:main:main", "agent:main:other"});
+  ASSERT_TRUE(counts);
+  EXPECT_EQ(*counts, (std::map<std::string, int64_t>{{"agent:main:main", 2}}));
+}
+
 TEST_F(CompactionRepositoryTest, AWriteMustNameAKnownSessionANewIdAndASummary) {
   ASSERT_TRUE(append(compactionRecord(1, 5, "first")));
   auto again = append(compactionRecord(1, 7, "again"));

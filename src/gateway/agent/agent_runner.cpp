@@ -165,7 +165,7 @@ class AgentRunner::Impl : public std::enable_shared_from_this<AgentRunner::Impl>
   std::optional<TurnState> state(const std::string& runId) const;
   void drain(std::function<void()> onDrained);
   void compact(const std::string& agentId, const std::string& sessionKey, std::string instructions,
-               std::function<void(Result<CompactResult>)> onDone);
+               std::function<void(Result<CompactResult>)> onDone, CompactWhenBusy whenBusy);
   /// The provider instance that serves summary calls for `providerId` (its first auth profile's when
   /// it has profiles); null when not configured.
   ModelProviderPtr compactionProvider(const std::string& providerId) const {
@@ -233,6 +233,9 @@ class AgentRunner::Impl : public std::enable_shared_from_this<AgentRunner::Impl>
   struct Lane {
     std::deque<TurnPtr> pending;
     bool busy = false;  // a turn of this session is running or waiting in ready_
+    /// Compactions waiting for the lane to be free (CompactWhenBusy::kAbortRunning), posted to the I/O
+    /// executor when its last turn has ended.
+    std::vector<std::function<void()>> whenFree;
   };
   std::unordered_map<std::string, Lane> lanes_;
   std::deque<TurnPtr> ready_;                       // lane heads waiting for a global slot
@@ -1738,7 +1741,9 @@ void AgentRunner::Impl::releaseLaneLocked(const std::string& sessionKey, std::ve
   if (it == lanes_.end()) return;
   auto& lane = it->second;
   if (lane.pending.empty()) {
+    std::vector<std::function<void()>> waiting = std::move(lane.whenFree);
     lanes_.erase(it);
+    for (auto& task : waiting) ex_.io(std::move(task));
     return;
   }
   auto next = lane.pending.front();
@@ -1919,17 +1924,44 @@ struct ManualCompaction {
 }  // namespace
 
 void AgentRunner::Impl::compact(const std::string& agentId, const std::string& sessionKey, std::string instructions,
-                                std::function<void(Result<CompactResult>)> onDone) {
+                                std::function<void(Result<CompactResult>)> onDone, CompactWhenBusy whenBusy) {
   const AgentProfile* profile = agent(agentId);
   if (!profile) return onDone(fail(ErrorCode::kNotFound, "unknown agent " + agentId, "unknown agent " + agentId));
+  bool waiting = false;              // kAbortRunning on a busy lane: queued in its whenFree
+  std::vector<std::string> running;  // the session's running turns, aborted after the lock is released
   {
     std::lock_guard lock(mu_);
     if (draining_) return onDone(fail(ErrorCode::kUnavailable, "gateway is shutting down", "gateway is shutting down"));
-    if (lanes_.count(sessionKey) != 0) {
+    auto busy = lanes_.find(sessionKey);
+    if (busy != lanes_.end() && whenBusy == CompactWhenBusy::kRefuse) {
       std::string text = "Session " + sessionKey + " has an active run; retry after it finishes.";
       return onDone(fail(ErrorCode::kFailedPrecondition, text, text));
     }
-    lanes_[sessionKey].busy = true;  // turns submitted meanwhile queue behind the compaction
+    if (busy != lanes_.end()) {
+      // Try again once the lane is free (releaseLaneLocked posts it): the running turn is aborted below,
+      // the queued ones run first. The lane may be taken again by then; the retry then waits again.
+      // A weak reference: the lane (in the runner) must not keep the runner alive.
+      busy->second.whenFree.push_back([weak = weak_from_this(), agentId, sessionKey,
+                                       instructions = std::move(instructions), onDone = std::move(onDone)]() mutable {
+        if (auto self = weak.lock()) {
+          self->compact(agentId, sessionKey, std::move(instructions), std::move(onDone),
+                        CompactWhenBusy::kAbortRunning);
+        }
+      });
+      waiting = true;
+      for (const auto& [runId, turn] : turns_) {
+        if (turn->sessionKey() == sessionKey && turn->where == Turn::Where::kRunning) running.push_back(runId);
+      }
+    } else {
+      lanes_[sessionKey].busy = true;  // turns submitted meanwhile queue behind the compaction
+    }
+  }
+  if (waiting) {
+    for (const auto& runId : running) {
+      spdlog::info("compaction of session {} (manual): aborting its running turn {}", sessionKey, runId);
+      (void)abort(runId, sessionKey, "compact");
+    }
+    return;
   }
   auto job = std::make_shared<ManualCompaction>();
   job->agentId = agentId;
@@ -2205,8 +2237,8 @@ const std::vector<AgentProfile>& AgentRunner::agents() const { return impl_->age
 RunnerStats AgentRunner::stats() const { return impl_->stats(); }
 void AgentRunner::drain(std::function<void()> onDrained) { impl_->drain(std::move(onDrained)); }
 void AgentRunner::compact(const std::string& agentId, const std::string& sessionKey, std::string instructions,
-                          std::function<void(Result<CompactResult>)> onDone) {
-  impl_->compact(agentId, sessionKey, std::move(instructions), std::move(onDone));
+                          std::function<void(Result<CompactResult>)> onDone, CompactWhenBusy whenBusy) {
+  impl_->compact(agentId, sessionKey, std::move(instructions), std::move(onDone), whenBusy);
 }
 
 }  // namespace talon::gateway

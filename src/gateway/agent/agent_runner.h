@@ -307,6 +307,15 @@ struct CompactResult {
   int64_t tokensAfter = 0;
 };
 
+/// What compact() does when a turn of the session is running or queued.
+enum class CompactWhenBusy {
+  /// Refuse with kFailedPrecondition (OpenClaw sessions.compact).
+  kRefuse,
+  /// Abort the running turn (stopReason "compact") and compact once the session's lane is free; turns
+  /// already queued keep their place and run first (OpenClaw `/compact`, which aborts the active run).
+  kAbortRunning,
+};
+
 class AgentRunner {
  public:
   /// `providers`: by provider id. `tools` is shared by all agents (may be null: no tools) and filled before: its specs
@@ -343,12 +352,14 @@ class AgentRunner {
 
   /// Compacts a session's history now (reason "manual"; OpenClaw sessions.compact and `/compact`), with
   /// `instructions` as the summary's focus (may be empty). Holds the session's lane meanwhile, so turns
-  /// submitted for it queue behind. `onDone` runs once, on an I/O or blocking-pool thread. Errors (through
-  /// onDone): kNotFound for an unknown agent, kFailedPrecondition when a turn of the session is running or
-  /// queued ("Session <key> has an active run; retry after it finishes.", OpenClaw's), kUnavailable when
+  /// submitted for it queue behind. A session with a turn running or queued is refused or waited for, as
+  /// `whenBusy` says. `onDone` runs once, on an I/O or blocking-pool thread (not at all when the runner is
+  /// destroyed while the compaction still waits for the lane). Errors (through onDone): kNotFound for an
+  /// unknown agent, kFailedPrecondition under kRefuse when a turn of the session is running or queued
+  /// ("Session <key> has an active run; retry after it finishes.", OpenClaw's), kUnavailable when
   /// draining, else the summary call's or the store's error (nothing is stored then).
   void compact(const std::string& agentId, const std::string& sessionKey, std::string instructions,
-               std::function<void(Result<CompactResult>)> onDone);
+               std::function<void(Result<CompactResult>)> onDone, CompactWhenBusy whenBusy = CompactWhenBusy::kRefuse);
 
   /// Looks up an agent.
   const AgentProfile* agent(const std::string& id) const;

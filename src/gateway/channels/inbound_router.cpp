@@ -24,31 +24,53 @@ constexpr health::MetricSpec kInboundMetrics[] = {
      {"channel", "reason"}},
 };
 
+/// Hands `reply` (of `what`: "run <id>", "command /<name>") to the outbox for channel `id` and counts how
+/// its delivery settles.
+void deliverInboundReply(OutboundDispatcher& outbound, const std::string& id, OutboundMessage reply, std::string what,
+                         const InboundCounters& counters) {
+  auto notStored = [id, what, counters](Result<store::OutboundDelivery> first) {
+    if (first) return;  // settled below
+    counters.deliveryFailed.inc();
+    spdlog::error("channel {}: reply of {} not delivered: {}", id, what, first.error().toString());
+  };
+  outbound.deliver(id, std::move(reply), "", std::move(notStored),
+                   [id, what, counters](Result<store::OutboundDelivery> settled) {
+                     if (settled && settled->state == store::DeliveryState::kSent) {
+                       counters.delivered.inc();
+                     } else {
+                       counters.deliveryFailed.inc();
+                       spdlog::error("channel {}: reply of {} not delivered: {}", id, what,
+                                     settled ? settled->lastError : settled.error().toString());
+                     }
+                   });
+}
+
 }  // namespace
 
 Result<std::unique_ptr<InboundRouter>> InboundRouter::create(
     const config::TalonConfig& config, const routing::AgentRoster& roster, const routing::AccessGate& gate,
     AgentRunner& runner, health::MetricsRegistry& metrics, security::AuditSink& audit, Executors executors,
     std::function<Channel*(std::string_view)> findChannel, OutboundDispatcher& outbound, store::Store* routes,
-    ClockPtr clock, const InboundInterceptors* interceptors) {
+    ClockPtr clock, const InboundInterceptors* interceptors, const chat_commands::ChatCommandRegistry* commands) {
   auto families = metrics.add(kInboundMetrics);
   if (!families) return fail(families.error());
   auto& messages = *(*families)[0];
   auto& replies = *(*families)[1];
   InboundCounters c{*messages.counter({"received"}),      *messages.counter({"intercepted"}),
                     *messages.counter({"refused"}),       *messages.counter({"unrouted"}),
-                    *messages.counter({"submit_failed"}), *replies.counter({"delivered"}),
-                    *replies.counter({"failed"})};
+                    *messages.counter({"submit_failed"}), *messages.counter({"command"}),
+                    *replies.counter({"delivered"}),      *replies.counter({"failed"})};
   return std::unique_ptr<InboundRouter>(new InboundRouter(config, roster, gate, runner, c, *(*families)[2], audit,
                                                           std::move(executors), std::move(findChannel), outbound,
-                                                          routes, std::move(clock), interceptors));
+                                                          routes, std::move(clock), interceptors, commands));
 }
 
 InboundRouter::InboundRouter(const config::TalonConfig& config, const routing::AgentRoster& roster,
                              const routing::AccessGate& gate, AgentRunner& runner, InboundCounters counters,
                              health::MetricFamily& accessRefused, security::AuditSink& audit, Executors executors,
                              std::function<Channel*(std::string_view)> findChannel, OutboundDispatcher& outbound,
-                             store::Store* routes, ClockPtr clock, const InboundInterceptors* interceptors)
+                             store::Store* routes, ClockPtr clock, const InboundInterceptors* interceptors,
+                             const chat_commands::ChatCommandRegistry* commands)
     : config_(config),
       roster_(roster),
       gate_(gate),
@@ -61,7 +83,8 @@ InboundRouter::InboundRouter(const config::TalonConfig& config, const routing::A
       outbound_(outbound),
       routes_(clock ? routes : nullptr),
       clock_(std::move(clock)),
-      interceptors_(interceptors) {}
+      interceptors_(interceptors),
+      commands_(commands) {}
 
 void InboundRouter::recordRoute(const routing::InboundMessage& message, const std::string& agentId,
                                 const std::string& sessionKey, const std::string& channel) {
@@ -175,6 +198,28 @@ void InboundRouter::onInbound(std::string_view channelId, routing::InboundMessag
     spdlog::warn("channel {}: no agent for a message from {}: {}", channelId, message.sender, route.error().toString());
     return;
   }
+  if (commands_ != nullptr) {
+    if (auto command = commands_->match(message.text)) {
+      // A chat command: the gateway answers it itself, no turn starts (chat_command_registry.h).
+      counters_.command.inc();
+      spdlog::info("channel {}: /{} from {} for session {}", channelId, command->spec->name, message.sender,
+                   route->sessionKey);
+      OutboundMessage reply;
+      reply.accountId = message.accountId;
+      reply.peer = message.peer;
+      reply.threadId = message.threadId;
+      chat_commands::ChatCommandCall call{route->agentId, route->sessionKey, route->channel, message.sender,
+                                          std::move(command->args)};
+      command->spec->run(std::move(call),
+                         [outbound = &outbound_, id = std::string(channelId), reply = std::move(reply),
+                          what = "command /" + command->spec->name, counters = counters_](std::string text) mutable {
+                           reply.text = std::move(text);
+                           deliverInboundReply(*outbound, id, std::move(reply), std::move(what), counters);
+                         });
+      recordRoute(message, route->agentId, route->sessionKey, route->channel);
+      return;
+    }
+  }
   TurnRequest turn;
   turn.runId = newUuid();
   turn.agentId = route->agentId;
@@ -203,21 +248,7 @@ void InboundRouter::onInbound(std::string_view channelId, routing::InboundMessag
       return;
     }
     reply.text = outcome.text;
-    auto notStored = [id, runId = outcome.runId, counters](Result<store::OutboundDelivery> first) {
-      if (first) return;  // settled below
-      counters.deliveryFailed.inc();
-      spdlog::error("channel {}: reply of run {} not delivered: {}", id, runId, first.error().toString());
-    };
-    outbound->deliver(id, std::move(reply), "", std::move(notStored),
-                      [id, runId = outcome.runId, counters](Result<store::OutboundDelivery> settled) {
-                        if (settled && settled->state == store::DeliveryState::kSent) {
-                          counters.delivered.inc();
-                        } else {
-                          counters.deliveryFailed.inc();
-                          spdlog::error("channel {}: reply of run {} not delivered: {}", id, runId,
-                                        settled ? settled->lastError : settled.error().toString());
-                        }
-                      });
+    deliverInboundReply(*outbound, id, std::move(reply), "run " + outcome.runId, counters);
   };
   const std::string agentId = turn.agentId;
   const std::string sessionKey = turn.sessionKey;

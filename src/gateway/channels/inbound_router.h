@@ -12,6 +12,7 @@
 #include "gateway/channels/channel.h"
 #include "gateway/channels/inbound_interceptors.h"
 #include "gateway/channels/outbound_dispatcher.h"
+#include "gateway/chat_commands/chat_command_registry.h"
 #include "gateway/executors.h"
 #include "gateway/health/metrics_registry.h"
 #include "gateway/routing/access_gate.h"
@@ -27,6 +28,7 @@ struct InboundCounters {
   health::Counter refused;         // refused by the access gate
   health::Counter unrouted;        // no agent could be resolved
   health::Counter submitFailed;    // the runner refused the turn (draining, unknown agent)
+  health::Counter command;         // a chat command the gateway answered itself (no turn)
   health::Counter delivered;       // replies the channel confirmed
   health::Counter deliveryFailed;  // replies the channel could not send
 };
@@ -48,12 +50,16 @@ class InboundRouter final : public ChannelSink {
   /// session it was routed to (store::SessionRouteRepository; OpenClaw's session lastChannel/lastTo), for
   /// the heartbeat's targets and sessions.list; a failed write is logged. With `interceptors`, every
   /// message is first offered to them (inbound_interceptors.h): one they consume is only counted
-  /// (outcome "intercepted") and goes no further. Errors: as MetricsRegistry::add.
+  /// (outcome "intercepted") and goes no further. With `commands`, an admitted and routed message that
+  /// invokes a chat command (chat_commands/chat_command_registry.h) starts no turn: the command runs
+  /// for the message's session and its answer is delivered like a reply (outcome "command"). Errors: as
+  /// MetricsRegistry::add.
   static Result<std::unique_ptr<InboundRouter>> create(
       const config::TalonConfig& config, const routing::AgentRoster& roster, const routing::AccessGate& gate,
       AgentRunner& runner, health::MetricsRegistry& metrics, security::AuditSink& audit, Executors executors,
       std::function<Channel*(std::string_view)> findChannel, OutboundDispatcher& outbound,
-      store::Store* routes = nullptr, ClockPtr clock = nullptr, const InboundInterceptors* interceptors = nullptr);
+      store::Store* routes = nullptr, ClockPtr clock = nullptr, const InboundInterceptors* interceptors = nullptr,
+      const chat_commands::ChatCommandRegistry* commands = nullptr);
 
   void onInbound(std::string_view channelId, routing::InboundMessage message) override;
   const InboundCounters& counters() const { return counters_; }
@@ -63,7 +69,7 @@ class InboundRouter final : public ChannelSink {
                 AgentRunner& runner, InboundCounters counters, health::MetricFamily& accessRefused,
                 security::AuditSink& audit, Executors executors, std::function<Channel*(std::string_view)> findChannel,
                 OutboundDispatcher& outbound, store::Store* routes, ClockPtr clock,
-                const InboundInterceptors* interceptors);
+                const InboundInterceptors* interceptors, const chat_commands::ChatCommandRegistry* commands);
   /// Records `message`'s conversation as the last route of `route`'s session (no-op without a store).
   void recordRoute(const routing::InboundMessage& message, const std::string& agentId, const std::string& sessionKey,
                    const std::string& channel);
@@ -87,6 +93,7 @@ class InboundRouter final : public ChannelSink {
   store::Store* routes_;
   ClockPtr clock_;
   const InboundInterceptors* interceptors_;
+  const chat_commands::ChatCommandRegistry* commands_;
 };
 
 }  // namespace talon::gateway::channels

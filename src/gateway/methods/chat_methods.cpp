@@ -1,10 +1,14 @@
 // The chat family: `chat.send` and `agent` start turns (with idempotency), answered as OpenClaw 2026.9.6
-// does (reference/openclaw-protocol.md "Core methods").
+// does (reference/openclaw-protocol.md "Core methods"). A chat.send message that invokes a chat command
+// (`/compact`, chat_commands/chat_command_registry.h) starts no turn: the command's answer is the final
+// chat event of the request's runId.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
 #include "config/model_selection.h"
+#include "gateway/agent/run_events.h"
+#include "gateway/chat_commands/chat_command_registry.h"
 #include "gateway/message_limits.h"
 #include "gateway/methods/builtin_methods.h"
 #include "gateway/methods/payloads.h"
@@ -25,6 +29,9 @@ struct ChatDeps {
   /// The config the gateway started with (aliases, modelPolicy and params for model overrides).
   const config::TalonConfig* config;
   security::AuditSink& audit;
+  EventBus& bus;
+  /// The chat commands chat.send answers itself; null: none.
+  const chat_commands::ChatCommandRegistry* commands;
 };
 
 /// Applies `agent`'s `provider`/`model` override to `turn` as OpenClaw's agent command does: resolved
@@ -143,6 +150,22 @@ Result<TurnRequest> buildTurn(const ChatDeps& d, const MethodCaller& caller, std
   return turn;
 }
 
+/// Runs the chat command `command` that `turn`'s message invokes, for `turn`'s session: answers the request
+/// {runId, status: "started"} at once, then publishes the command's reply as the run's final chat event
+/// (OpenClaw's shape, stopReason "stop", usage 0) to the session's subscribers. No run is recorded.
+void runChatCommand(const ChatDeps& d, const MethodCall& call, const TurnRequest& turn,
+                    chat_commands::ChatCommandMatch command) {
+  spdlog::info("chat.send: /{} for session {} (run {})", command.spec->name, turn.sessionKey, turn.runId);
+  call.reply->respondOk(call.id, json::serialize(json::object{{"runId", turn.runId}, {"status", "started"}}));
+  chat_commands::ChatCommandCall invocation{turn.agentId, turn.sessionKey, turn.channel, "", std::move(command.args)};
+  command.spec->run(
+      std::move(invocation), [bus = &d.bus, runId = turn.runId, sessionKey = turn.sessionKey](std::string text) {
+        RunEventEncoder events(runId, sessionKey);
+        bus->publish(GatewayEvent{"chat", sessionKey, runId,
+                                  std::make_shared<const std::string>(events.chatFinal(text, TokenUsage{}, "stop"))});
+      });
+}
+
 }  // namespace
 
 Status registerChatMethods(MethodRegistry& registry, const GatewayServices& services) {
@@ -154,7 +177,9 @@ Status registerChatMethods(MethodRegistry& registry, const GatewayServices& serv
                    services.clock,
                    services.config->config.gateway.limits.maxMessageBytes,
                    &services.config->config,
-                   services.audit};
+                   services.audit,
+                   services.bus,
+                   services.chatCommands};
   Status s = registry.add(
       {"chat.send",
        protocol::Scope::kWrite,
@@ -184,6 +209,10 @@ Status registerChatMethods(MethodRegistry& registry, const GatewayServices& serv
          if (!turn) return call.error(turn.error());
          turn->trace = call.trace;
          call.reply->subscribeSession(turn->sessionKey);
+         if (d.commands != nullptr) {
+           if (auto command = d.commands->match(turn->message))
+             return runChatCommand(d, call, *turn, std::move(*command));
+         }
          const auto& id = call.id;
          const auto& r = call.reply;
          startRun(

@@ -65,6 +65,13 @@ TEST_F(SessionCompactMethodTest, CompactsTheSessionAndTheNextTurnSendsTheSummary
   EXPECT_EQ((*stored)->reason, "manual");
   EXPECT_EQ((*stored)->summary, "The user is Ada.");
 
+  // sessions.list shows the session's compaction count.
+  auto list = harness_.call("sessions.list", json::object{});
+  ASSERT_TRUE(list.ok);
+  const auto& rows = list.payload.as_object().at("sessions").as_array();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].as_object().at("compactionCount"), json::value(1));
+
   exchange("run-3", "and my name?", "Ada");
   const auto& next = gw_.provider->call(3)->request;
   ASSERT_EQ(next.messages.size(), 4u);  // summary, the kept turn, the new message
@@ -82,6 +89,9 @@ TEST_F(SessionCompactMethodTest, ASessionWithoutHistoryOrOldEnoughHistoryIsLeftA
   auto young = harness_.call("sessions.compact", jsonValue(R"({"key":"main"})"));
   ASSERT_TRUE(young.ok);
   EXPECT_EQ(young.payload.as_object().at("reason"), json::value("nothing to compact"));
+  auto list = harness_.call("sessions.list", json::object{});
+  ASSERT_TRUE(list.ok);
+  EXPECT_EQ(list.payload.as_object().at("sessions").as_array().at(0).as_object().at("compactionCount"), json::value(0));
   EXPECT_EQ(gw_.provider->count(), 1u);  // no summary call
 }
 

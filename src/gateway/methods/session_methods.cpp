@@ -1,12 +1,16 @@
 // The sessions family: `sessions.list`, `chat.history`, `sessions.compact` (OpenClaw 2026.9.6 shapes,
 // tests/data/wire/res.sessions.list.json; a session's last route as OpenClaw's lastChannel/lastTo/
-// lastAccountId/lastThreadId row fields; sessions.compact: dist sessions-compact-*.mjs).
+// lastAccountId/lastThreadId row fields; sessions.compact: dist sessions-compact-*.mjs). Rows also carry
+// `compactionCount`, the field of OpenClaw's session store entry (docs/reference/
+// session-management-compaction/schema.md) that its `/status` shows; OpenClaw 2026.9.6 keeps it out of
+// its sessions.list rows, Talon sends it (clients ignore fields they do not know).
 #include <algorithm>
 #include <map>
 #include <vector>
 
 #include "gateway/methods/builtin_methods.h"
 #include "gateway/methods/payloads.h"
+#include "store/compaction_repository.h"
 #include "store/session_route_repository.h"
 
 namespace talon::gateway::methods {
@@ -52,9 +56,13 @@ Status registerSessionMethods(MethodRegistry& registry, const GatewayServices& s
                                if (!routes) return call.error(routes.error());
                                std::map<std::string, const store::SessionRouteRecord*> byKey;
                                for (const auto& r : *routes) byKey[r.sessionKey] = &r;
+                               auto compactions = store::CompactionRepository(d.store).counts(keys);
+                               if (!compactions) return call.error(compactions.error());
                                json::array sessions;
                                for (const auto& s : page->sessions) {
                                  json::object row = sessionRow(s, now);
+                                 auto count = compactions->find(s.sessionKey);
+                                 row["compactionCount"] = count == compactions->end() ? 0 : count->second;
                                  if (auto it = byKey.find(s.sessionKey); it != byKey.end()) {
                                    const store::SessionRouteRecord& r = *it->second;
                                    row["lastChannel"] = r.channel;
