@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "base/ids.h"
 
@@ -42,6 +43,13 @@ Result<std::string> readFile(const std::filesystem::path& path, std::size_t maxB
 
 Status writeFileAtomic(const std::filesystem::path& path, std::string_view data, unsigned mode,
                        FileDurability durability) {
+  auto staged = StagedFile::stage(path, data, mode, durability);
+  if (!staged) return fail(staged.error());
+  return staged->commit();
+}
+
+Result<StagedFile> StagedFile::stage(const std::filesystem::path& path, std::string_view data, unsigned mode,
+                                     FileDurability durability) {
   const bool durable = durability == FileDurability::kDurable;
   auto dir = path.parent_path();
   if (dir.empty()) dir = ".";
@@ -68,12 +76,41 @@ Status writeFileAtomic(const std::filesystem::path& path, std::string_view data,
   }
   if (durable && ::fsync(fd) != 0) return cleanup("fsync");
   ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  StagedFile out;
+  out.path_ = path;
+  out.tmp_ = std::move(tmp);
+  out.durability_ = durability;
+  return out;
+}
+
+StagedFile::StagedFile(StagedFile&& other) noexcept
+    : path_(std::move(other.path_)), tmp_(std::exchange(other.tmp_, {})), durability_(other.durability_) {}
+
+StagedFile& StagedFile::operator=(StagedFile&& other) noexcept {
+  if (this != &other) {
+    if (!tmp_.empty()) ::unlink(tmp_.c_str());
+    path_ = std::move(other.path_);
+    tmp_ = std::exchange(other.tmp_, {});
+    durability_ = other.durability_;
+  }
+  return *this;
+}
+
+StagedFile::~StagedFile() {
+  if (!tmp_.empty()) ::unlink(tmp_.c_str());
+}
+
+Status StagedFile::commit() {
+  if (tmp_.empty()) return fail(ErrorCode::kFailedPrecondition, path_.string() + ": nothing staged");
+  auto tmp = std::exchange(tmp_, {});
+  if (::rename(tmp.c_str(), path_.c_str()) != 0) {
     int e = errno;
     ::unlink(tmp.c_str());
-    return fail(ErrorCode::kIo, fmt::format("cannot rename to {}: {}", path.string(), std::strerror(e)));
+    return fail(ErrorCode::kIo, fmt::format("cannot rename to {}: {}", path_.string(), std::strerror(e)));
   }
-  if (!durable) return {};
+  if (durability_ != FileDurability::kDurable) return {};
+  auto dir = path_.parent_path();
+  if (dir.empty()) dir = ".";
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);

@@ -25,4 +25,30 @@ enum class FileDurability {
 Status writeFileAtomic(const std::filesystem::path& path, std::string_view data, unsigned mode = 0644,
                        FileDurability durability = FileDurability::kDurable);
 
+/// A new content of `path()` written to a temp file in the same folder (fsynced with kDurable) and not yet
+/// in place: commit() renames it over the file (then fsyncs the folder with kDurable); a staged file that
+/// is destroyed uncommitted removes its temp file. Stage every file of a change first and commit them
+/// after, so that a failure while writing leaves every file as it was. Not thread-safe; movable.
+class StagedFile {
+ public:
+  /// Writes the temp file. Errors: kIo naming the temp file.
+  static Result<StagedFile> stage(const std::filesystem::path& path, std::string_view data, unsigned mode = 0644,
+                                  FileDurability durability = FileDurability::kDurable);
+  StagedFile(StagedFile&& other) noexcept;
+  StagedFile& operator=(StagedFile&& other) noexcept;
+  StagedFile(const StagedFile&) = delete;
+  StagedFile& operator=(const StagedFile&) = delete;
+  ~StagedFile();
+
+  /// Renames the temp file over path(). Errors: kIo (the temp file is removed, path() is unchanged).
+  Status commit();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  StagedFile() = default;
+  std::filesystem::path path_;
+  std::filesystem::path tmp_;
+  FileDurability durability_ = FileDurability::kDurable;
+};
+
 }  // namespace talon

@@ -59,7 +59,7 @@ struct IncludeFailure {
 class Resolver {
  public:
   Resolver(const fs::path& configPath, const IncludeOptions& options, std::vector<Diagnostic>& diagnostics)
-      : diagnostics_(diagnostics) {
+      : diagnostics_(diagnostics), overrides_(options.contentOverrides) {
     configRoot_ = makeRoot(configPath.parent_path());
     for (const auto& extra : options.extraRoots) {
       if (extra.empty()) continue;
@@ -209,7 +209,19 @@ class Resolver {
       throw failAt(fmt::format("Include file failed security checks (regular file, max {} bytes, no hardlinks): {}",
                                kMaxIncludeFileBytes, includePath));
     }
-    auto raw = readFile(normalized, kMaxIncludeFileBytes);
+    Result<std::string> raw = fail(ErrorCode::kIo, "");
+    const std::string* overridden = nullptr;
+    if (overrides_ != nullptr) {
+      auto o = overrides_->find(normalized);
+      if (o != overrides_->end()) overridden = &o->second;
+    }
+    if (overridden == nullptr) {
+      raw = readFile(normalized, kMaxIncludeFileBytes);
+    } else if (overridden->size() > kMaxIncludeFileBytes) {
+      raw = fail(ErrorCode::kResourceExhausted, "");
+    } else {
+      raw = *overridden;
+    }
     if (!raw) {
       if (raw.error().code == ErrorCode::kResourceExhausted) {
         throw failAt(fmt::format("Include file failed security checks (regular file, max {} bytes, no hardlinks): {}",
@@ -247,6 +259,7 @@ class Resolver {
   Root configRoot_;
   std::vector<Root> extraRoots_;
   std::vector<Diagnostic>& diagnostics_;
+  const std::map<fs::path, std::string>* overrides_ = nullptr;
 };
 
 }  // namespace

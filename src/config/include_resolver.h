@@ -18,6 +18,7 @@
 // Locations in the result point into the file each value came from.
 #include <cstddef>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,10 @@ struct IncludeOptions {
   /// Extra directories includes may come from (besides the config file's directory). Relative entries
   /// are made absolute against the current directory.
   std::vector<std::filesystem::path> extraRoots;
+  /// Texts that stand for the content of files (keyed by the file's normalized absolute path): an include
+  /// of such a file reads this text instead of the file, after the same path checks (used to validate an
+  /// edit of several files before any is written). The file must still exist. Not owned; may be null.
+  const std::map<std::filesystem::path, std::string>* contentOverrides = nullptr;
 };
 
 struct IncludeResult {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <map>
 #include <string>
 
 #include "config/config_test_util.h"
@@ -75,6 +76,22 @@ TEST_F(IncludeTest, SingleFileReplacesTheObject) {
   EXPECT_EQ(r.map.find("gateway")->toString(), p("talon.json") + ":1:3");
   ASSERT_EQ(r.files.size(), 1u);
   EXPECT_EQ(r.files[0], dir_.path() / "gw.json5");
+}
+
+TEST_F(IncludeTest, ContentOverridesStandForTheFilesTheyName) {
+  dir_.write("talon.json", "{ gateway: { $include: './gw.json5' }, other: { $include: './other.json5' } }");
+  dir_.write("gw.json5", "{ port: 1234 }");
+  dir_.write("other.json5", "{ kept: true }");
+  std::map<fs::path, std::string> overrides{{dir_.path() / "gw.json5", "{\n  port: 4321,\n}"}};
+  IncludeOptions options;
+  options.contentOverrides = &overrides;
+  Resolved r = resolveOk("talon.json", options);
+  // The overridden text is read (with its own locations); other files come from disk.
+  EXPECT_EQ(r.canonical(), R"({"gateway":{"port":4321},"other":{"kept":true}})");
+  EXPECT_EQ(r.map.find("gateway.port")->toString(), p("gw.json5") + ":2:3");
+  // An override is still bound by the include size limit.
+  overrides[dir_.path() / "gw.json5"] = "{ big: '" + std::string(kMaxIncludeFileBytes, 'x') + "' }";
+  EXPECT_NE(resolveOneError("talon.json", options).message.find("security checks"), std::string::npos);
 }
 
 TEST_F(IncludeTest, RootInclude) {
