@@ -239,15 +239,21 @@ json::object printAgentsEdit(const FleetOptions& o, const fleet::InventoryEdit& 
   for (const auto& f : check.report.findings) findings.push_back(f.toJson());
   json::array blocking;
   for (const auto& f : check.blocking) blocking.push_back(json::value(f.id));
+  json::array files;
+  std::string fileList;
+  for (const auto& f : edit.files) {
+    files.push_back(json::value(f.file.string()));
+    fileList += (fileList.empty() ? "" : ", ") + f.file.string();
+  }
   json::object j{{"ok", check.ok()},
-                 {"file", edit.file.string()},
+                 {"files", std::move(files)},
                  {"written", written},
                  {"dryRun", dryRun},
                  {"changes", std::move(changes)},
                  {"findings", std::move(findings)},
                  {"blocking", std::move(blocking)}};
   if (o.json) return j;
-  std::cout << edit.file.string() << (dryRun ? " (dry run, nothing written):\n" : ":\n");
+  std::cout << fileList << (dryRun ? " (dry run, nothing written):\n" : ":\n");
   for (const auto& c : edit.changes) {
     char op = c.kind == fleet::ConfigChange::Kind::kAdded     ? '+'
               : c.kind == fleet::ConfigChange::Kind::kRemoved ? '-'
@@ -328,7 +334,7 @@ void registerAgentsAdd(CLI::App* group, int& exitCode) {
     }
     fleet::PreflightOptions options;
     options.checkHostPorts = false;
-    auto check = fleet::checkInventoryEdit(fleet->inventory(), *edit, options);
+    auto check = fleet::checkInventoryEdit(*edit, options);
     bool write = check.ok() && !*dryRun;
     if (write) {
       if (auto w = fleet::writeInventoryEdit(*edit); !w) {
@@ -395,7 +401,7 @@ void registerAgentsRemove(CLI::App* group, int& exitCode) {
     }
     fleet::PreflightOptions options;
     options.checkHostPorts = false;
-    auto check = fleet::checkInventoryEdit(fleet->inventory(), *edit, options);
+    auto check = fleet::checkInventoryEdit(*edit, options);
     auto now = std::chrono::system_clock::now();
     std::filesystem::path stateDir = deployStateDir(*o, *d);
     std::filesystem::path archive =
@@ -443,7 +449,7 @@ void registerAgentsRemove(CLI::App* group, int& exitCode) {
     event.kind = "fleet.agents.rm";
     event.actor = "cli:" + (actor->empty() ? osUserName() : *actor);
     event.target = "agent:" + *id;
-    auto archived = fleet::archiveAgentState(*id, gatewayId, edit->file, statePaths, archive, now);
+    auto archived = fleet::archiveAgentState(*id, gatewayId, edit->original->path(), statePaths, archive, now);
     int code = 0;
     if (!archived) {
       code = reportFleetError(archived.error());

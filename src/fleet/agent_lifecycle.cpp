@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <ctime>
+#include <deque>
+#include <functional>
+#include <map>
 #include <set>
 #include <tuple>
 
@@ -221,40 +224,137 @@ Result<std::string> agentEditInsertAt(const std::string& text, const fs::path& f
   return agentEditInsertMember(text, agentEditOffsetOf(text, node->location), agentEditMemberText(key, value));
 }
 
-json::object agentEditPlainRoot(const std::string& text, const fs::path& file) {
+/// The texts of the files an edit reads and changes, each with its content when first read.
+class AgentEditFiles {
+ public:
+  explicit AgentEditFiles(fs::path root) : root_(std::move(root)) {}
+
+  /// The current (edited) text of `file`, read on first use.
+  Result<std::string*> text(const fs::path& file) {
+    for (auto& f : files_) {
+      if (f.file == file) return &f.after;
+    }
+    auto read = readFile(file, config::kMaxIncludeFileBytes);
+    if (!read) return fail(read.error());
+    files_.push_back(FileEdit{file, *read, *read});
+    return &files_.back().after;
+  }
+  /// Every file read, the changed ones and the others (for a consistent parse).
+  const std::deque<FileEdit>& all() const { return files_; }
+  const fs::path& root() const { return root_; }
+
+  /// Reads the inventory from these texts (files not read yet come from disk).
+  Result<InventoryPtr> parse(bool edited) {
+    auto rootText = text(root_);
+    if (!rootText) return fail(rootText.error());
+    std::map<fs::path, std::string> included;
+    const std::string* rootBefore = nullptr;
+    for (const auto& f : files_) {
+      if (f.file == root_) {
+        rootBefore = &f.before;
+      } else {
+        included.emplace(f.file, edited ? f.after : f.before);
+      }
+    }
+    return Inventory::parse(edited ? **rootText : *rootBefore, root_, included);
+  }
+
+ private:
+  fs::path root_;
+  // A deque: text()'s pointers stay valid when later files are read.
+  std::deque<FileEdit> files_;
+};
+
+/// The keys from the root of `file` (as it reads in `text`) down to the member `key` whose value was read
+/// at `at` (the inventory's location of an entry). Errors: kFailedPrecondition when the entry is not found
+/// there or is inside an array (it is then not edited: the message says to edit by hand).
+Result<std::vector<std::string>> agentEditPathOf(const std::string& text, const fs::path& file, std::string_view key,
+                                                 const SourceLocation& at, const std::string& what) {
   auto root = agentEditParse(text, file);
-  return root ? config::toJsonValue(*root).as_object() : json::object{};
+  if (!root) return fail(root.error());
+  std::vector<std::string> path;
+  bool inArray = false;
+  std::function<bool(const LocatedValue&, bool)> walk = [&](const LocatedValue& v, bool underArray) {
+    if (v.isArray()) {
+      for (const auto& item : v.items) {
+        if (walk(item, true)) return true;
+      }
+      return false;
+    }
+    if (!v.isObject()) return false;
+    for (const auto& m : v.members) {
+      path.push_back(m.key);
+      auto same = [&](const SourceLocation& l) { return l.line == at.line && l.column == at.column; };
+      // An entry's location is its value's (agents) or its key's (accounts).
+      if (m.key == key && (same(m.value.location) || same(m.keyLocation))) {
+        inArray = underArray;
+        return true;
+      }
+      if (walk(m.value, underArray)) return true;
+      path.pop_back();
+    }
+    return false;
+  };
+  if (!walk(*root, false) || inArray) {
+    return fail(ErrorCode::kFailedPrecondition, what + " (" + at.toString() +
+                                                    ") is not written where Talon can edit it (an object member "
+                                                    "outside arrays): edit " +
+                                                    file.string() + " by hand");
+  }
+  return path;
 }
 
-Result<InventoryEdit> agentEditFinish(const Inventory& current, std::string before, std::string after) {
-  InventoryEdit edit;
-  edit.file = current.path();
-  edit.changes = diffConfigs(agentEditPlainRoot(before, edit.file), agentEditPlainRoot(after, edit.file));
-  auto edited = Inventory::parse(after, edit.file);
+/// The offset of the key of the member at `path` (keys from the file's root) in `text`; npos when absent.
+std::size_t agentEditKeyOffset(const std::string& text, const fs::path& file, const std::vector<std::string>& path) {
+  auto root = agentEditParse(text, file);
+  if (!root || path.empty()) return std::string::npos;
+  const LocatedValue* node = &*root;
+  const LocatedMember* member = nullptr;
+  for (const auto& key : path) {
+    member = node->isObject() ? node->findMember(key) : nullptr;
+    if (member == nullptr) return std::string::npos;
+    node = &member->value;
+  }
+  return agentEditOffsetOf(text, member->keyLocation);
+}
+
+Result<InventoryEdit> agentEditFinish(AgentEditFiles& files, InventoryPtr original) {
+  auto edited = files.parse(true);
   if (!edited) {
     Error e = edited.error();
     e.message = "the edited inventory would not be valid (nothing written): " + e.message;
     return fail(std::move(e));
   }
+  InventoryEdit edit;
+  for (const auto& f : files.all()) {
+    if (f.before != f.after) edit.files.push_back(f);
+  }
+  edit.changes = diffConfigs(config::toJsonValue(original->root()).as_object(),
+                             config::toJsonValue((*edited)->root()).as_object());
+  edit.original = std::move(original);
   edit.edited = std::move(*edited);
-  edit.before = std::move(before);
-  edit.after = std::move(after);
   return edit;
 }
 
-Result<std::string> agentEditReadText(const Inventory& current) {
-  // The edit is computed on this text and validated as a whole; writeInventoryEdit refuses to write when the
-  // file no longer holds it.
-  return readFile(current.path(), config::kMaxIncludeFileBytes);
+/// The inventory as its files read now, each file's text kept in `files` (so that the edit applies to
+/// exactly what was checked, and the write refuses a file changed meanwhile).
+Result<InventoryPtr> agentEditReadNow(AgentEditFiles& files) {
+  // A first read finds the included files; reading each into `files` and parsing again from those texts
+  // makes locations and texts agree.
+  auto first = files.parse(false);
+  if (!first) return fail(first.error());
+  for (const auto& included : (*first)->includedFiles()) {
+    if (auto t = files.text(included); !t) return fail(t.error());
+  }
+  return files.parse(false);
 }
 
 }  // namespace
 
 Result<InventoryEdit> planAgentAdd(const Inventory& loaded, const AgentSpec& spec) {
-  // The edit is made on the file as it is now: checked against what it says now, not what `loaded` read.
-  auto text = agentEditReadText(loaded);
-  if (!text) return fail(text.error());
-  auto fresh = Inventory::parse(*text, loaded.path());
+  // The edit is made on the files as they are now: checked against what they say now, not what `loaded` read.
+  AgentEditFiles files(loaded.path());
+  auto fresh = agentEditReadNow(files);
   if (!fresh) return fail(fresh.error());
   const Inventory& current = **fresh;
   if (current.findAgent(spec.id) != nullptr) {
@@ -291,36 +391,95 @@ Result<InventoryEdit> planAgentAdd(const Inventory& loaded, const AgentSpec& spe
     entry["bindings"] = spec.bindings;
   }
 
-  std::string after = *text;
-  for (const auto& [channel, accountId] : toCreate) {
-    auto inserted = agentEditInsertAt(after, current.path(), {"accounts", channel}, accountId, json::object{});
+  // Inserts a member into the object at `path` of `file` (created when missing).
+  auto insert = [&](const fs::path& file, const std::vector<std::string>& path, const std::string& key,
+                    const json::value& value) -> Status {
+    auto text = files.text(file);
+    if (!text) return fail(text.error());
+    auto inserted = agentEditInsertAt(**text, file, path, key, value);
     if (!inserted) return fail(inserted.error());
-    after = std::move(*inserted);
+    **text = std::move(*inserted);
+    return {};
+  };
+  // The path (in its file) of the object that holds an existing entry.
+  auto parentOf = [&](const SourceLocation& at, const std::string& key,
+                      const std::string& what) -> Result<std::vector<std::string>> {
+    auto text = files.text(fs::path(at.file));
+    if (!text) return fail(text.error());
+    auto path = agentEditPathOf(**text, fs::path(at.file), key, at, what);
+    if (!path) return fail(path.error());
+    path->pop_back();
+    return path;
+  };
+
+  // Where each entry goes, found on the texts as they were read (before any insertion moves lines):
+  // (file, path of the object in that file, key, value).
+  struct Placement {
+    fs::path file;
+    std::vector<std::string> path;
+    std::string key;
+    json::value value;
+  };
+  std::vector<Placement> placements;
+  for (const auto& [channel, accountId] : toCreate) {
+    const ChannelAccount* sameChannel = nullptr;
+    const ChannelAccount* any = nullptr;
+    for (const auto& a : current.accounts()) {
+      any = &a;
+      if (a.channel == channel) sameChannel = &a;
+    }
+    if (sameChannel != nullptr) {
+      auto path = parentOf(sameChannel->location, sameChannel->id, "account " + channel + "/" + sameChannel->id);
+      if (!path) return fail(path.error());
+      placements.push_back({fs::path(sameChannel->location.file), std::move(*path), accountId, json::object{}});
+    } else if (any != nullptr) {
+      // Beside the channels of the accounts map that holds the last account.
+      auto path = parentOf(any->location, any->id, "account " + any->channel + "/" + any->id);
+      if (!path) return fail(path.error());
+      path->back() = channel;
+      placements.push_back({fs::path(any->location.file), std::move(*path), accountId, json::object{}});
+    } else {
+      placements.push_back({current.path(), {"accounts", channel}, accountId, json::object{}});
+    }
   }
-  auto inserted = agentEditInsertAt(after, current.path(), {"agents"}, spec.id, entry);
-  if (!inserted) return fail(inserted.error());
-  return agentEditFinish(current, std::move(*text), std::move(*inserted));
+  const Agent* beside = nullptr;
+  for (const auto& a : current.agents()) {
+    if (beside == nullptr || a.gateway == spec.gateway || beside->gateway != spec.gateway) beside = &a;
+  }
+  if (beside != nullptr) {
+    auto path = parentOf(beside->layer.location, beside->id, "agent \"" + beside->id + "\"");
+    if (!path) return fail(path.error());
+    placements.push_back({fs::path(beside->layer.location.file), std::move(*path), spec.id, entry});
+  } else {
+    placements.push_back({current.path(), {"agents"}, spec.id, entry});
+  }
+  // Inserting by key path (not by offset) stays right after earlier insertions in the same file.
+  for (const auto& p : placements) {
+    if (auto s = insert(p.file, p.path, p.key, p.value); !s) return fail(s.error());
+  }
+  return agentEditFinish(files, std::move(*fresh));
 }
 
 Result<InventoryEdit> planAgentRemove(const Inventory& loaded, std::string_view agentId) {
-  auto text = agentEditReadText(loaded);
-  if (!text) return fail(text.error());
-  auto fresh = Inventory::parse(*text, loaded.path());
+  AgentEditFiles files(loaded.path());
+  auto fresh = agentEditReadNow(files);
   if (!fresh) return fail(fresh.error());
   const Inventory& current = **fresh;
   const Agent* agent = current.findAgent(agentId);
   if (agent == nullptr) return fail(ErrorCode::kNotFound, "no agent \"" + std::string(agentId) + "\" in the inventory");
-  const std::string rootFile = current.path().string();
-  auto elsewhere = [&](const SourceLocation& l, const std::string& what) -> Status {
-    if (l.file == rootFile) return {};
-    return fail(ErrorCode::kFailedPrecondition, what + " is written in " + l.toString() +
-                                                    ", an $include'd file; agents rm edits only " + rootFile +
-                                                    ": remove it there by hand");
-  };
-  if (auto s = elsewhere(agent->layer.location, "agent \"" + agent->id + "\""); !s) return fail(s.error());
 
-  // Channel accounts that no other agent maps go with the agent (left behind they would be FLEET-ACCOUNT-UNUSED).
-  std::vector<const ChannelAccount*> orphaned;
+  // What to cut: the agent's entry, and the channel accounts that no other agent maps (left behind they
+  // would be FLEET-ACCOUNT-UNUSED); each as (file, key path in that file).
+  std::vector<std::pair<fs::path, std::vector<std::string>>> cuts;
+  auto cut = [&](const SourceLocation& at, const std::string& key, const std::string& what) -> Status {
+    auto text = files.text(fs::path(at.file));
+    if (!text) return fail(text.error());
+    auto path = agentEditPathOf(**text, fs::path(at.file), key, at, what);
+    if (!path) return fail(path.error());
+    cuts.emplace_back(fs::path(at.file), std::move(*path));
+    return {};
+  };
+  if (auto s = cut(agent->layer.location, agent->id, "agent \"" + agent->id + "\""); !s) return fail(s.error());
   for (const auto& [channel, mapping] : agent->accounts) {
     bool shared = false;
     for (const auto& other : current.agents()) {
@@ -330,41 +489,39 @@ Result<InventoryEdit> planAgentRemove(const Inventory& loaded, std::string_view 
     }
     const ChannelAccount* account = current.findAccount(channel, mapping.first);
     if (shared || account == nullptr) continue;
-    if (auto s = elsewhere(account->location, "account " + channel + "/" + account->id); !s) return fail(s.error());
-    orphaned.push_back(account);
+    if (auto s = cut(account->location, account->id, "account " + channel + "/" + account->id); !s) {
+      return fail(s.error());
+    }
   }
 
-  auto root = agentEditParse(*text, current.path());
-  if (!root) return fail(root.error());
-  // Offsets of every member to cut, cut from the last to the first so that earlier offsets stay valid.
-  std::vector<std::size_t> cuts;
-  const LocatedMember* agents = root->findMember("agents");
-  const LocatedMember* entry = agents != nullptr ? agents->value.findMember(agent->id) : nullptr;
-  if (entry == nullptr) {
-    return fail(ErrorCode::kFailedPrecondition,
-                "agent \"" + agent->id + "\" is not written under agents in " + rootFile + "; remove it by hand");
+  // Per file, the members are cut from the last to the first so that earlier offsets stay valid.
+  std::map<fs::path, std::vector<std::size_t>> offsets;
+  for (const auto& [file, path] : cuts) {
+    auto text = files.text(file);
+    if (!text) return fail(text.error());
+    std::size_t offset = agentEditKeyOffset(**text, file, path);
+    if (offset == std::string::npos) {
+      return fail(ErrorCode::kFailedPrecondition, file.string() + ": cannot find " + path.back() + " to remove");
+    }
+    offsets[file].push_back(offset);
   }
-  cuts.push_back(agentEditOffsetOf(*text, entry->keyLocation));
-  const LocatedMember* accounts = root->findMember("accounts");
-  for (const auto* account : orphaned) {
-    const LocatedMember* channel = accounts != nullptr ? accounts->value.findMember(account->channel) : nullptr;
-    const LocatedMember* m = channel != nullptr ? channel->value.findMember(account->id) : nullptr;
-    if (m != nullptr) cuts.push_back(agentEditOffsetOf(*text, m->keyLocation));
+  for (auto& [file, list] : offsets) {
+    std::sort(list.rbegin(), list.rend());
+    auto text = files.text(file);
+    if (!text) return fail(text.error());
+    for (std::size_t offset : list) **text = agentEditRemoveMember(**text, offset);
   }
-  std::sort(cuts.rbegin(), cuts.rend());
-  std::string after = *text;
-  for (std::size_t offset : cuts) after = agentEditRemoveMember(after, offset);
-  return agentEditFinish(current, std::move(*text), std::move(after));
+  return agentEditFinish(files, std::move(*fresh));
 }
 
-EditCheck checkInventoryEdit(const Inventory& current, const InventoryEdit& edit, const PreflightOptions& options) {
+EditCheck checkInventoryEdit(const InventoryEdit& edit, const PreflightOptions& options) {
   EditCheck out;
   auto edited = EffectiveFleet::resolve(edit.edited);
   out.report = runPreflight(edited, renderFleet(edited), options);
   // The warnings the inventory had before the edit (read from the text the edit started from).
   std::set<std::pair<std::string, std::vector<std::string>>> known;
-  if (auto before = Inventory::parse(edit.before, current.path())) {
-    auto fleet = EffectiveFleet::resolve(std::move(*before));
+  if (edit.original != nullptr) {
+    auto fleet = EffectiveFleet::resolve(edit.original);
     for (const auto& f : runPreflight(fleet, renderFleet(fleet), options).findings) known.emplace(f.id, f.objects);
   }
   for (const auto& f : out.report.findings) {
@@ -374,15 +531,39 @@ EditCheck checkInventoryEdit(const Inventory& current, const InventoryEdit& edit
 }
 
 Status writeInventoryEdit(const InventoryEdit& edit) {
-  auto now = readFile(edit.file, config::kMaxIncludeFileBytes);
-  if (!now) return fail(now.error());
-  if (*now != edit.before) {
-    return fail(ErrorCode::kFailedPrecondition,
-                edit.file.string() + " changed while it was being edited (nothing written); run the command again");
+  std::vector<StagedFile> staged;
+  for (const auto& f : edit.files) {
+    auto now = readFile(f.file, config::kMaxIncludeFileBytes);
+    if (!now) return fail(now.error());
+    if (*now != f.before) {
+      return fail(ErrorCode::kFailedPrecondition,
+                  f.file.string() + " changed while it was being edited (nothing written); run the command again");
+    }
   }
-  struct stat st {};
-  unsigned mode = ::stat(edit.file.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0644;
-  return writeFileAtomic(edit.file, edit.after, mode);
+  for (const auto& f : edit.files) {
+    struct stat st {};
+    unsigned mode = ::stat(f.file.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0644;
+    auto s = StagedFile::stage(f.file, f.after, mode);
+    if (!s) return fail(s.error());
+    staged.push_back(std::move(*s));
+  }
+  for (std::size_t i = 0; i < staged.size(); ++i) {
+    auto committed = staged[i].commit();
+    if (committed) continue;
+    // Put back the files already replaced, so that the inventory is not left half edited.
+    std::string restored;
+    for (std::size_t k = 0; k < i; ++k) {
+      struct stat st {};
+      unsigned mode = ::stat(edit.files[k].file.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0644;
+      if (auto back = writeFileAtomic(edit.files[k].file, edit.files[k].before, mode); !back) {
+        restored += "; " + back.error().message + " (restore it by hand)";
+      }
+    }
+    Error e = committed.error();
+    e.message += restored;
+    return fail(std::move(e));
+  }
+  return {};
 }
 
 std::vector<std::pair<std::string, fs::path>> agentStatePaths(const EffectiveFleet& fleet, std::size_t agentIndex) {

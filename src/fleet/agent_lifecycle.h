@@ -41,31 +41,41 @@ struct AgentSpec {
   json::array bindings;
 };
 
-/// A computed, not yet written, edit of the inventory file.
-struct InventoryEdit {
-  /// The file edited (the inventory's root file).
+/// One file of an inventory edit: its content when the edit was computed, and after the edit.
+struct FileEdit {
   std::filesystem::path file;
-  /// Its content when the edit was computed, and after the edit.
   std::string before;
   std::string after;
-  /// The inventory keys added / removed (leaf key paths, e.g. "agents.sales.gateway").
+};
+
+/// A computed, not yet written, edit of the inventory: of its root file and/or the `$include`d files that
+/// hold the entries it adds or removes.
+struct InventoryEdit {
+  /// The files edited, in the order first touched (at least one).
+  std::vector<FileEdit> files;
+  /// The inventory keys added / removed (leaf key paths of the inventory with `$include`s resolved, e.g.
+  /// "agents.sales.gateway").
   std::vector<ConfigChange> changes;
-  /// The inventory as it reads after the edit.
+  /// The inventory as it read when the edit was computed, and as it reads after the edit.
+  InventoryPtr original;
   InventoryPtr edited;
 };
 
-/// Computes the edit that adds `spec` to the inventory `current` was loaded from, re-reading its file (the edit
-/// and every check apply to the file as it is now). Errors: kFailedPrecondition when the
-/// agent exists; kNotFound for an unknown gateway; kInvalidArgument for an invalid id, a channel mapped
-/// twice or a binding that is not an object; kFailedPrecondition when an account to create belongs in a
-/// file other than the root inventory file; kConfigInvalid (every problem with file:line) when the
-/// edited inventory does not read; kIo when the file cannot be read or has changed since `current`.
+/// Computes the edit that adds `spec` to the inventory `current` was loaded from, re-reading its files (the
+/// edit and every check apply to the files as they are now). The agent's entry is written beside the last
+/// agent of its gateway (else the inventory's last agent) in the file that holds that agent — the root file
+/// or an `$include`d one — and under `agents` of the root file when there is no agent yet; a channel account
+/// to create, beside the last account of its channel (else the last account), else under `accounts` of the
+/// root file. Errors: kFailedPrecondition when the agent exists, or when the place to write is inside an
+/// array; kNotFound for an unknown gateway; kInvalidArgument for an invalid id, a channel mapped twice or a
+/// binding that is not an object; kConfigInvalid (every problem with file:line) when the edited inventory
+/// does not read; kIo when a file cannot be read.
 Result<InventoryEdit> planAgentAdd(const Inventory& current, const AgentSpec& spec);
 
 /// Computes the edit that removes agent `agentId` — its entry, and with it its account mapping and its
-/// bindings — and the channel accounts that only it maps. Errors: kNotFound when there is no such agent;
-/// kFailedPrecondition when the agent's entry or one of those accounts is written in an `$include`d file
-/// (only the root inventory file is edited; the message names file:line); kConfigInvalid, kIo as above.
+/// bindings — and the channel accounts that only it maps, each from the file it is written in (the root
+/// file or an `$include`d one). Errors: kNotFound when there is no such agent; kFailedPrecondition when one
+/// of those entries is written inside an array (the message names file:line); kConfigInvalid, kIo as above.
 Result<InventoryEdit> planAgentRemove(const Inventory& current, std::string_view agentId);
 
 /// The preflight of an edit.
@@ -78,12 +88,13 @@ struct EditCheck {
   bool ok() const { return blocking.empty(); }
 };
 
-/// Runs the full preflight over `edit.edited` (and over `current`, to tell new warnings from old ones).
-EditCheck checkInventoryEdit(const Inventory& current, const InventoryEdit& edit, const PreflightOptions& options);
+/// Runs the full preflight over `edit.edited` (and over `edit.original`, to tell new warnings from old ones).
+EditCheck checkInventoryEdit(const InventoryEdit& edit, const PreflightOptions& options);
 
-/// Writes `edit.after` over `edit.file` atomically (temp file + fsync + rename + fsync of the folder),
-/// keeping the file's permission bits. Errors: kFailedPrecondition when the file no longer holds `edit.before`
-/// (someone else edited it meanwhile: nothing is written); kIo.
+/// Writes every file of `edit`, keeping each file's permission bits: all new contents are first written to
+/// temp files and fsynced, then renamed into place (each folder fsynced), so that a failure while writing
+/// changes no file. Errors: kFailedPrecondition when a file no longer holds its `before` (someone else edited
+/// it meanwhile: nothing is written); kIo (a rename that fails after others succeeded puts those back).
 Status writeInventoryEdit(const InventoryEdit& edit);
 
 /// One path moved into an agent's archive.

@@ -93,12 +93,14 @@ TEST(AgentLifecycle, AddWritesAgentAccountAndBindingKeepingComments) {
   ASSERT_TRUE(edit) << edit.error().message;
   // Nothing is written until the edit is checked and written.
   EXPECT_EQ(lifecycleReadBack(inv->path()), kLifecycleInventory);
-  auto check = checkInventoryEdit(*inv, *edit, lifecycleOptions());
+  auto check = checkInventoryEdit(*edit, lifecycleOptions());
   EXPECT_TRUE(check.ok()) << (check.blocking.empty() ? "" : check.blocking[0].id + ": " + check.blocking[0].message);
   ASSERT_TRUE(writeInventoryEdit(*edit));
 
   std::string after = lifecycleReadBack(inv->path());
-  EXPECT_EQ(after, edit->after);
+  ASSERT_EQ(edit->files.size(), 1u);
+  EXPECT_EQ(edit->files[0].file, inv->path());
+  EXPECT_EQ(after, edit->files[0].after);
   for (const char* kept : {"// The organisation's fleet.", "// Support gateway.", "// the support bot",
                            "/* The support agent: keep this comment. */", "// a person"}) {
     EXPECT_THAT(after, HasSubstr(kept));
@@ -133,7 +135,7 @@ TEST(AgentLifecycle, AddThatFailsPreflightLeavesTheFileByteIdentical) {
   spec.accounts = {{"telegram", "support"}};  // already support's: FLEET-ACCOUNT-SHARED
   auto edit = planAgentAdd(*inv, spec);
   ASSERT_TRUE(edit) << edit.error().message;
-  auto check = checkInventoryEdit(*inv, *edit, lifecycleOptions());
+  auto check = checkInventoryEdit(*edit, lifecycleOptions());
   ASSERT_FALSE(check.ok());
   bool shared = false;
   for (const auto& f : check.blocking) shared = shared || f.id == "FLEET-ACCOUNT-SHARED";
@@ -145,7 +147,7 @@ TEST(AgentLifecycle, AddThatFailsPreflightLeavesTheFileByteIdentical) {
   spec.model = "openai/gpt-unknown";
   auto uncatalogued = planAgentAdd(*inv, spec);
   ASSERT_TRUE(uncatalogued);
-  EXPECT_FALSE(checkInventoryEdit(*inv, *uncatalogued, lifecycleOptions()).ok());
+  EXPECT_FALSE(checkInventoryEdit(*uncatalogued, lifecycleOptions()).ok());
   EXPECT_EQ(lifecycleReadBack(inv->path()), kLifecycleInventory);
 }
 
@@ -193,8 +195,8 @@ TEST(AgentLifecycle, AddCreatesTheAgentsSectionWhenMissingAndFillsAnInlineEmptyO
     spec.gateway = "g";
     auto edit = planAgentAdd(*inv, spec);
     ASSERT_TRUE(edit) << edit.error().message;
-    ASSERT_NE(edit->edited->findAgent("first"), nullptr) << edit->after;
-    EXPECT_TRUE(checkInventoryEdit(*inv, *edit, lifecycleOptions()).ok());
+    ASSERT_NE(edit->edited->findAgent("first"), nullptr) << edit->files.at(0).after;
+    EXPECT_TRUE(checkInventoryEdit(*edit, lifecycleOptions()).ok());
   }
 }
 
@@ -203,7 +205,7 @@ TEST(AgentLifecycle, RemoveCutsTheAgentAndTheAccountsOnlyItMapped) {
   auto inv = loadLifecycle(dir);
   auto edit = planAgentRemove(*inv, "support");
   ASSERT_TRUE(edit) << edit.error().message;
-  auto check = checkInventoryEdit(*inv, *edit, lifecycleOptions());
+  auto check = checkInventoryEdit(*edit, lifecycleOptions());
   EXPECT_TRUE(check.ok()) << (check.blocking.empty() ? "" : check.blocking[0].id);
   ASSERT_TRUE(writeInventoryEdit(*edit));
   std::string after = lifecycleReadBack(inv->path());
@@ -226,25 +228,146 @@ TEST(AgentLifecycle, RemoveCutsTheAgentAndTheAccountsOnlyItMapped) {
   // The last agent of a multi-line entry, without a trailing comma.
   auto helper = planAgentRemove(**reread, "helper");
   ASSERT_TRUE(helper) << helper.error().message;
-  EXPECT_TRUE((*helper).edited->agents().empty()) << helper->after;
+  EXPECT_TRUE((*helper).edited->agents().empty()) << helper->files.at(0).after;
 
   auto missing = planAgentRemove(**reread, "nobody");
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
 }
 
-TEST(AgentLifecycle, RemoveRefusesAnAgentWrittenInAnIncludedFile) {
+// An inventory whose agents and accounts live in `$include`d files, one per gateway for the agents.
+const char* kLifecycleIncludingInventory = R"({ organisation: { id: "o", slug: "o", displayName: "O" },
+  catalogs: { integrations: { telegram: { kind: "core-channel" }, slack: { kind: "core-channel" } } },
+  gateways: {
+    g: { port: 19501, stateDir: "/tmp/talon-agents-t/i", workspaceRoot: "/tmp/talon-agents-t/i-ws" },
+    h: { port: 19701, stateDir: "/tmp/talon-agents-t/j", workspaceRoot: "/tmp/talon-agents-t/j-ws" },
+  },
+  accounts: { $include: "./accounts.json5" },
+  agents: { $include: ["./agents/g.json5", "./agents/h.json5"] },
+}
+)";
+const char* kLifecycleAccountsFile = R"(// Channel accounts.
+{ telegram: { inc: { botToken: "${TG_INC}" }, other: { botToken: "${TG_OTHER}" } } }
+)";
+const char* kLifecycleAgentsG = R"(// Agents of gateway g.
+{
+  inc: { gateway: "g", kind: "use-case", accounts: { telegram: "inc" } }, // keep me
+}
+)";
+const char* kLifecycleAgentsH = R"({ hx: { gateway: "h", kind: "use-case", accounts: { telegram: "other" } } }
+)";
+
+InventoryPtr loadIncluding(const TempDir& dir) {
+  dir.write("accounts.json5", kLifecycleAccountsFile);
+  dir.write("agents/g.json5", kLifecycleAgentsG);
+  dir.write("agents/h.json5", kLifecycleAgentsH);
+  return loadLifecycle(dir, kLifecycleIncludingInventory);
+}
+
+TEST(AgentLifecycle, AddWritesBesideItsGatewaysAgentsInTheIncludedFileThatHoldsThem) {
   TempDir dir;
-  dir.write("agents.json5", R"({ inc: { gateway: "g", kind: "use-case" } })");
-  auto inv = loadLifecycle(dir, R"({ organisation: { id: "o", slug: "o", displayName: "O" },
-  gateways: { g: { port: 19501, stateDir: "/tmp/talon-agents-t/i", workspaceRoot: "/tmp/talon-agents-t/i-ws" } },
-  agents: { $include: "./agents.json5" },
-})");
+  auto inv = loadIncluding(dir);
+  ASSERT_NE(inv, nullptr);
+  AgentSpec spec;
+  spec.id = "newbie";
+  spec.gateway = "g";
+  spec.accounts = {{"telegram", "fresh"}, {"slack", "sl"}};
+  auto edit = planAgentAdd(*inv, spec);
+  ASSERT_TRUE(edit) << edit.error().message;
+  // The agent goes to g's file, the accounts to the accounts file; the inventory file is untouched.
+  std::vector<fs::path> files;
+  for (const auto& f : edit->files) files.push_back(f.file);
+  EXPECT_THAT(files, ::testing::UnorderedElementsAre(dir.path() / "agents" / "g.json5", dir.path() / "accounts.json5"));
+  auto check = checkInventoryEdit(*edit, lifecycleOptions());
+  EXPECT_TRUE(check.ok()) << (check.blocking.empty() ? "" : check.blocking[0].id + ": " + check.blocking[0].message);
+  ASSERT_TRUE(writeInventoryEdit(*edit));
+
+  EXPECT_EQ(lifecycleReadBack(inv->path()), kLifecycleIncludingInventory);
+  EXPECT_EQ(lifecycleReadBack(dir.path() / "agents" / "h.json5"), kLifecycleAgentsH);
+  std::string g = lifecycleReadBack(dir.path() / "agents" / "g.json5");
+  EXPECT_THAT(g, HasSubstr("// Agents of gateway g."));
+  EXPECT_THAT(g, HasSubstr("// keep me"));
+  EXPECT_THAT(g, HasSubstr("\"newbie\""));
+  std::string accounts = lifecycleReadBack(dir.path() / "accounts.json5");
+  EXPECT_THAT(accounts, HasSubstr("// Channel accounts."));
+  EXPECT_THAT(accounts, HasSubstr("\"fresh\""));
+  EXPECT_THAT(accounts, HasSubstr("\"slack\""));
+
+  auto reread = Inventory::load(inv->path());
+  ASSERT_TRUE(reread) << reread.error().message << "\n" << g << "\n" << accounts;
+  const Agent* added = (*reread)->findAgent("newbie");
+  ASSERT_NE(added, nullptr);
+  EXPECT_EQ(added->layer.location.file, (dir.path() / "agents" / "g.json5").string());
+  EXPECT_NE((*reread)->findAccount("telegram", "fresh"), nullptr);
+  EXPECT_NE((*reread)->findAccount("slack", "sl"), nullptr);
+  EXPECT_THAT(lifecyclePaths(*edit, ConfigChange::Kind::kAdded), ::testing::Contains("agents.newbie.gateway"));
+
+  // An agent of the other gateway goes to that gateway's file.
+  spec = AgentSpec{};
+  spec.id = "second";
+  spec.gateway = "h";
+  auto onH = planAgentAdd(**reread, spec);
+  ASSERT_TRUE(onH) << onH.error().message;
+  ASSERT_EQ(onH->files.size(), 1u);
+  EXPECT_EQ(onH->files[0].file, dir.path() / "agents" / "h.json5");
+}
+
+TEST(AgentLifecycle, RemoveCutsAnAgentAndItsAccountFromTheIncludedFilesThatHoldThem) {
+  TempDir dir;
+  auto inv = loadIncluding(dir);
   ASSERT_NE(inv, nullptr);
   auto edit = planAgentRemove(*inv, "inc");
+  ASSERT_TRUE(edit) << edit.error().message;
+  EXPECT_EQ(edit->files.size(), 2u);
+  auto check = checkInventoryEdit(*edit, lifecycleOptions());
+  EXPECT_TRUE(check.ok()) << (check.blocking.empty() ? "" : check.blocking[0].id + ": " + check.blocking[0].message);
+  ASSERT_TRUE(writeInventoryEdit(*edit));
+  EXPECT_EQ(lifecycleReadBack(inv->path()), kLifecycleIncludingInventory);
+  auto reread = Inventory::load(inv->path());
+  ASSERT_TRUE(reread) << reread.error().message;
+  EXPECT_EQ((*reread)->findAgent("inc"), nullptr);
+  EXPECT_EQ((*reread)->findAccount("telegram", "inc"), nullptr);
+  EXPECT_NE((*reread)->findAccount("telegram", "other"), nullptr);
+  EXPECT_NE((*reread)->findAgent("hx"), nullptr);
+  EXPECT_THAT(lifecycleReadBack(dir.path() / "agents" / "g.json5"), HasSubstr("// Agents of gateway g."));
+  EXPECT_THAT(lifecycleReadBack(dir.path() / "accounts.json5"), Not(HasSubstr("TG_INC")));
+  EXPECT_THAT(lifecyclePaths(*edit, ConfigChange::Kind::kRemoved),
+              ::testing::Contains("accounts.telegram.inc.botToken"));
+}
+
+TEST(AgentLifecycle, WriteOfSeveralFilesWritesNoneWhenOneChangedMeanwhile) {
+  TempDir dir;
+  auto inv = loadIncluding(dir);
+  ASSERT_NE(inv, nullptr);
+  auto edit = planAgentRemove(*inv, "inc");
+  ASSERT_TRUE(edit) << edit.error().message;
+  ASSERT_EQ(edit->files.size(), 2u);
+  std::string changed = std::string(kLifecycleAccountsFile) + "// edited by someone else\n";
+  dir.write("accounts.json5", changed);
+  auto w = writeInventoryEdit(*edit);
+  ASSERT_FALSE(w);
+  EXPECT_EQ(w.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(lifecycleReadBack(dir.path() / "accounts.json5"), changed);
+  EXPECT_EQ(lifecycleReadBack(dir.path() / "agents" / "g.json5"), kLifecycleAgentsG);
+  // No temp file is left behind.
+  for (const auto& e : fs::recursive_directory_iterator(dir.path())) {
+    EXPECT_THAT(e.path().filename().string(), Not(HasSubstr(".tmp-")));
+  }
+}
+
+TEST(AgentLifecycle, AnEditThatBreaksAnIncludedFileIsRefusedNamingIt) {
+  TempDir dir;
+  auto inv = loadIncluding(dir);
+  ASSERT_NE(inv, nullptr);
+  AgentSpec spec;
+  spec.id = "bad";
+  spec.gateway = "g";
+  spec.bindings.push_back(json::object{{"channel", "telegram"}, {"acountId", "inc"}});
+  auto edit = planAgentAdd(*inv, spec);
   ASSERT_FALSE(edit);
-  EXPECT_EQ(edit.error().code, ErrorCode::kFailedPrecondition);
-  EXPECT_THAT(edit.error().message, HasSubstr("agents.json5"));
+  EXPECT_EQ(edit.error().code, ErrorCode::kConfigInvalid);
+  EXPECT_THAT(edit.error().message, HasSubstr("g.json5"));
+  EXPECT_EQ(lifecycleReadBack(dir.path() / "agents" / "g.json5"), kLifecycleAgentsG);
 }
 
 TEST(AgentLifecycle, WriteRefusesWhenTheFileChangedMeanwhile) {

@@ -121,6 +121,11 @@ Result<InventoryPtr> Inventory::load(const std::filesystem::path& path) {
 }
 
 Result<InventoryPtr> Inventory::parse(std::string_view text, const std::filesystem::path& rawPath) {
+  return parse(text, rawPath, {});
+}
+
+Result<InventoryPtr> Inventory::parse(std::string_view text, const std::filesystem::path& rawPath,
+                                      const std::map<std::filesystem::path, std::string>& includedTexts) {
   std::filesystem::path path = std::filesystem::absolute(rawPath).lexically_normal();
   std::vector<Diagnostic> diagnostics;
   auto parsed = config::parseJson5Located(text, path.string());
@@ -129,7 +134,9 @@ Result<InventoryPtr> Inventory::parse(std::string_view text, const std::filesyst
         Diagnostic{Severity::kError, DiagnosticCode::kParse, "", parsed.error().location, parsed.error().message});
     return fail(failWith(path, std::move(diagnostics)).error());
   }
-  config::IncludeResult included = config::resolveIncludes(std::move(*parsed), path, {}, diagnostics);
+  config::IncludeOptions includeOptions;
+  includeOptions.contentOverrides = &includedTexts;
+  config::IncludeResult included = config::resolveIncludes(std::move(*parsed), path, includeOptions, diagnostics);
   if (config::hasErrors(diagnostics)) return fail(failWith(path, std::move(diagnostics)).error());
 
   std::shared_ptr<Inventory> inv(new Inventory());

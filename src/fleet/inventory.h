@@ -148,8 +148,15 @@ class Inventory {
   static Result<std::shared_ptr<const Inventory>> load(const std::filesystem::path& path);
   /// Like load() with `text` standing for the content of `path` (includes resolve relative to it).
   static Result<std::shared_ptr<const Inventory>> parse(std::string_view text, const std::filesystem::path& path);
+  /// Like parse(), with `includedTexts` standing for the content of `$include`d files (keyed by normalized
+  /// absolute path; other files are read from disk): reads an edit of several files before it is written.
+  static Result<std::shared_ptr<const Inventory>> parse(
+      std::string_view text, const std::filesystem::path& path,
+      const std::map<std::filesystem::path, std::string>& includedTexts);
 
   const std::filesystem::path& path() const { return path_; }
+  /// The inventory as read, `$include`s resolved (values carry the file:line:col they were written at).
+  const config::LocatedValue& root() const { return root_; }
   const Organisation& organisation() const { return organisation_; }
   const Layer& orgLayer() const { return orgLayer_; }
   /// nullptr when unknown.

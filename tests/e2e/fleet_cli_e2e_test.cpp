@@ -161,6 +161,42 @@ TEST_F(FleetCliE2E, AgentsListAddAndRmOverACopyOfTheExample) {
       << removed.out;
 }
 
+// Agents kept in an `$include`d file: `agents add` writes the new agent there (the inventory file is not
+// touched) and says which file it wrote; `agents rm` cuts it from there again.
+TEST_F(FleetCliE2E, AgentsAddAndRmEditTheIncludedFileThatHoldsTheAgents) {
+  fs::create_directories(dir_ / "inc" / "agents");
+  fs::path inv = dir_ / "inc" / "fleet.json5";
+  const std::string stateDir = (dir_ / "inc-state").string();
+  writeText(inv, R"({
+  organisation: { id: "org-i", slug: "i", displayName: "I" },
+  gateways: { g: { port: 19851, stateDir: ")" +
+                     (dir_ / "inc-gw").string() + R"(", workspaceRoot: ")" + (dir_ / "inc-ws").string() + R"(" } },
+  agents: { $include: "./agents/team.json5" },
+}
+)");
+  const std::string team = "// The team's agents.\n{\n  first: { gateway: \"g\", kind: \"use-case\" },\n}\n";
+  writeText(dir_ / "inc" / "agents" / "team.json5", team);
+  const std::string root = readText(inv);
+
+  auto added = fleet({"agents", "add", "second", "--gateway", "g", "--state-dir", stateDir, "--json"}, inv);
+  ASSERT_EQ(added.status, 0) << added.out << added.err;
+  json::object a = jsonObjectOf(added.out);
+  ASSERT_EQ(a.at("files").as_array().size(), 1u) << added.out;
+  EXPECT_EQ(std::string(a.at("files").as_array()[0].as_string()), (dir_ / "inc" / "agents" / "team.json5").string());
+  EXPECT_EQ(readText(inv), root);
+  std::string edited = readText(dir_ / "inc" / "agents" / "team.json5");
+  EXPECT_NE(edited.find("// The team's agents."), std::string::npos) << edited;
+  EXPECT_NE(edited.find("\"second\""), std::string::npos) << edited;
+  auto validated = fleet({"validate", "--json"}, inv);
+  ASSERT_EQ(validated.status, 0) << validated.err;
+  EXPECT_EQ(jsonObjectOf(validated.out).at("agents"), 2);
+
+  auto removed = fleet({"agents", "rm", "second", "--state-dir", stateDir, "--json"}, inv);
+  ASSERT_EQ(removed.status, 0) << removed.out << removed.err;
+  EXPECT_EQ(readText(dir_ / "inc" / "agents" / "team.json5"), team);
+  EXPECT_EQ(readText(inv), root);
+}
+
 // The compose and kubernetes renders through the binary: every rendered file (configs, compose files,
 // manifests) and the CLI's output hold references only — the canary "real" values set for every variable
 // the inventory references, the upstream provider key included, appear nowhere. Then apply through both
