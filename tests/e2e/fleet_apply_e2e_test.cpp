@@ -760,6 +760,73 @@ TEST_F(FleetApplyE2E, RunsAnOpenClawRuntimeGatewayWhenOpenClawIsInstalled) {
   EXPECT_EQ(a.at("gateways").as_array()[0].at("state"), "stopped") << after.out;
 }
 
+// The rollout gate's probe turn against a stock OpenClaw gateway: OpenClaw's own `agent` method runs a real turn
+// of the inventory's agent, through the fleet's model proxy to the scripted upstream, and its final answer
+// (status ok, result.payloads[].text) passes the gate.
+TEST_F(FleetApplyE2E, AnOpenClawGatewaysRolloutIsGatedOnAProbeTurn) {
+  const char* home = std::getenv("HOME");
+  const char* ref = std::getenv("OPENCLAW_REF_DIR");
+  fs::path openclaw = ref != nullptr ? fs::path(ref) / "bin" / "openclaw"
+                                     : fs::path(home != nullptr ? home : "/nonexistent") / ".cache" / "openclaw-ref" /
+                                           "bin" / "openclaw";
+  if (!fs::exists(openclaw)) GTEST_SKIP() << "OpenClaw is not installed (tools/install-openclaw)";
+  const std::string realKey = "sk-fleet-oc-probe-REAL-77d2";
+  writeText(dir_ / "mock-script.json",
+            R"({"apiKey":")" + realKey + R"(","rules":[{"reply":{"text":"The fleet probe is OK."}}]})");
+  auto mock = startMockUpstream();
+  int mockPort = waitForPortFile((dir_ / "mock.port").string(), std::chrono::seconds(10));
+  ASSERT_GT(mockPort, 0) << mock->log();
+  int proxyPort = freeLoopbackPort();
+  fs::create_directories(dir_ / "bin");
+  fs::create_symlink(openclaw, dir_ / "bin" / "openclaw-2.0.0");
+  ports_.clear();
+  ports_["oc"] = freeLoopbackPort();
+  writeInventory(R"(
+  catalogs: { models: { "mock/mock-model": {} } },
+  agents: { helper: { gateway: "oc", kind: "use-case", model: "mock/mock-model" } },
+  runtimes: { openclaw: { versions: { "2.0.0": { binary: ")" +
+                     (dir_ / "bin" / "openclaw-2.0.0").string() + R"(" } } } },
+  modelProxy: {
+    listen: "127.0.0.1:)" +
+                     std::to_string(proxyPort) +
+                     R"(",
+    gateways: ["oc"],
+    providers: { mock: { baseUrl: "http://127.0.0.1:)" +
+                     std::to_string(mockPort) + R"(/v1", apiKey: "${FLEET_E2E_UPSTREAM_KEY}" } },
+  },)",
+                 {{"oc",
+                   "runtime: \"openclaw\", probeTurn: { message: \"Answer the fleet probe\", agent: "
+                   "\"helper\", expect: \"fleet probe is ok\", timeoutSeconds: 60 },"}});
+  auto issued = talon({"fleet", "keys", "issue", "oc", "--json"});
+  ASSERT_EQ(issued.status, 0) << issued.out << issued.err;
+  const std::string inventory = (repo_ / "fleet.json5").string();
+  std::map<std::string, std::string> env = {
+      {"FLEET_E2E_TOKEN", "fleet-e2e-canary-token"},
+      {"TALON_FLEET_OPENCLAW", openclaw.string()},
+      {"TALON_FLEET_PROXY_KEY_OC", std::string(jsonObjectOf(issued.out).at("key").as_string())}};
+  ChildProcess serve({TALON_BINARY, "fleet", "serve", "--inventory", inventory},
+                     {{"FLEET_E2E_TOKEN", "fleet-e2e-canary-token"}, {"FLEET_E2E_UPSTREAM_KEY", realKey}},
+                     (dir_ / "serve.log").string());
+  ASSERT_TRUE(
+      pollUntil([&] { return serve.log().find("listening on") != std::string::npos; }, std::chrono::seconds(20)))
+      << serve.log();
+  auto applied = fleetApplySlowTalon(dir_, {"fleet", "apply", "--allow-dirty", "--inventory", inventory}, env);
+  ASSERT_EQ(applied.status, 0) << applied.out;
+
+  auto rolled = fleetApplySlowTalon(
+      dir_, {"fleet", "rollout", "--to", "2.0.0", "--allow-dirty", "--gate-timeout", "90", "--inventory", inventory},
+      env);
+  EXPECT_EQ(rolled.status, 0) << rolled.out << "\n" << serve.log();
+  EXPECT_NE(rolled.out.find("rollout: oc: probing (probe turn to agent helper)"), std::string::npos) << rolled.out;
+  EXPECT_NE(rolled.out.find("probe turn answered: \"The fleet probe is OK.\""), std::string::npos) << rolled.out;
+  // The turn reached the upstream through the proxy, with the real key swapped in there.
+  std::string upstream = readText(dir_ / "mock.log");
+  EXPECT_NE(upstream.find("Answer the fleet probe"), std::string::npos) << upstream;
+  EXPECT_EQ(rolled.out.find(realKey), std::string::npos);
+  auto exited = serve.stop(SIGTERM);
+  EXPECT_TRUE(exited && WIFEXITED(*exited) && WEXITSTATUS(*exited) == 0) << serve.log();
+}
+
 TEST_F(FleetApplyE2E, StatusShowsTheAgentsEachGatewayRunsAndItsRecentErrors) {
   ports_.erase("gw-c");
   // Agent main owns a Telegram account without a bot token: gw-a starts, the account does not, and the
