@@ -27,8 +27,12 @@ std::string liveErrorText(std::string text, const std::vector<std::string>& secr
 void liveAccountErrors(const std::string& provider, const std::string& accountId, const json::object& account,
                        const std::vector<std::string>& secrets, std::vector<RecentError>& out) {
   std::string source = "channel " + provider + "/" + accountId;
-  if (auto lastError = getString(account, "lastError"); lastError && !trimWhitespace(*lastError).empty())
-    out.push_back(RecentError{"", source, liveErrorText(std::string(*lastError), secrets)});
+  if (auto lastError = getString(account, "lastError"); lastError && !trimWhitespace(*lastError).empty()) {
+    // Talon times it (lastErrorAt, ms); OpenClaw does not.
+    std::string time;
+    if (auto at = getInt(account, "lastErrorAt"); at && *at > 0) time = formatRfc3339Ms(*at);
+    out.push_back(RecentError{time, source, liveErrorText(std::string(*lastError), secrets)});
+  }
   const json::object* probe = getObject(account, "probe");
   if (probe != nullptr && getBool(*probe, "ok") == false) {
     std::string time;

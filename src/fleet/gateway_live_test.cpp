@@ -65,7 +65,7 @@ TEST(GatewayLiveTest, OpenClawsErrorLinesComeFromItsLogsTailNewestFirst) {
 /// (channelAccountSnapshot's fields), and its JSON-lines log.
 const char* kTalonHealth = R"({"ok":true,"ts":1796300000000,"channels":{
   "telegram":{"accountId":"ops","lastError":"channels.telegram.accounts.ops.botToken: the Telegram channel needs a bot token","accounts":{
-    "ops":{"accountId":"ops","running":false,"lastError":"channels.telegram.accounts.ops.botToken: the Telegram channel needs a bot token"}}},
+    "ops":{"accountId":"ops","running":false,"lastError":"channels.telegram.accounts.ops.botToken: the Telegram channel needs a bot token","lastErrorAt":1796299999000}}},
   "webchat":{"accounts":{"default":{"accountId":"default","running":true,"lastError":null,
     "probe":{"ok":false,"elapsedMs":3,"error":"send to https://hooks.example.test/sekret-token-123 refused"},"lastProbeAt":1796300000123}}}},
   "channelOrder":["telegram","webchat"]})";
@@ -83,8 +83,8 @@ json::value talonLogsTail() {
 TEST(GatewayLiveTest, TalonsChannelConditionsComeFirstThenItsErrorLinesNewestFirst) {
   auto errors = recentErrorsFrom(jsonValue(kTalonHealth), talonLogsTail(), {"sekret-token-123"});
   ASSERT_EQ(errors.size(), 4u);
-  EXPECT_EQ(errors[0].source, "channel telegram/ops");  // from accounts, not twice from the default copy
-  EXPECT_EQ(errors[0].time, "");
+  EXPECT_EQ(errors[0].source, "channel telegram/ops");    // from accounts, not twice from the default copy
+  EXPECT_EQ(errors[0].time, "2026-12-03T12:13:19.000Z");  // Talon's lastErrorAt
   EXPECT_THAT(errors[0].message, HasSubstr("needs a bot token"));
   EXPECT_EQ(errors[1].source, "channel webchat/default probe");
   EXPECT_EQ(errors[1].time, "2026-12-03T12:13:20.123Z");
@@ -93,7 +93,7 @@ TEST(GatewayLiveTest, TalonsChannelConditionsComeFirstThenItsErrorLinesNewestFir
   EXPECT_EQ(errors[2].time, "2026-12-03T11:00:03.000Z");
   EXPECT_EQ(errors[2].message, "audit: disk full second line");
   EXPECT_EQ(errors[3].message, "channel telegram:ops: not started: no token");
-  EXPECT_TRUE(errors[0].toJson().at("time").is_null());
+  EXPECT_EQ(errors[0].toJson().at("time"), "2026-12-03T12:13:19.000Z");
 }
 
 TEST(GatewayLiveTest, RecentErrorsAreBoundedInNumberAndLength) {

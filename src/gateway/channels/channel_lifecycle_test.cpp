@@ -370,6 +370,7 @@ TEST(ChannelLifecycleSecrets, AReloadKeepsTheResolvedValueOfAnUnchangedRefAndRef
   ASSERT_EQ(made.size(), 2u);
   EXPECT_EQ(made[1].at("token"), json::value("s3cret"));
   EXPECT_TRUE((*runtime)->status().at(0).running);
+  EXPECT_EQ((*runtime)->status().at(0).lastErrorAtMs, 0);
 
   // The ref itself changes: it cannot be resolved before a restart; the account says so and stays down.
   report = (*runtime)->applyConfig(withRef("/other", "Ay 2", false));
@@ -380,6 +381,7 @@ TEST(ChannelLifecycleSecrets, AReloadKeepsTheResolvedValueOfAnUnchangedRefAndRef
   EXPECT_FALSE(a.configured);
   EXPECT_NE(a.lastError.find("channels.loopback.accounts.a.token cannot be read"), std::string::npos) << a.lastError;
   EXPECT_NE(a.lastError.find("restart"), std::string::npos) << a.lastError;
+  EXPECT_EQ(a.lastErrorAtMs, clock->nowMs());  // when the error was recorded
   EXPECT_EQ(a.health.healthState, "not-running");
   (*runtime)->stop();
 }

@@ -152,6 +152,7 @@ struct ChannelManager::Account {
   bool retired = false;      // replaced or removed by a reload: never used again
   bool channelUsed = false;  // the current adapter was started once (a new start needs a fresh one)
   std::string lastError;
+  int64_t lastErrorAtMs = 0;  // when lastError was set, ms since epoch; 0 = none
   int64_t lastStartAtMs = 0;
   int64_t startRetries = 0;
   int64_t reconnectsCounted = 0;
@@ -342,6 +343,7 @@ std::unique_ptr<ChannelManager::Account> ChannelManager::makeAccount(AccountSpec
   if (!a->configError.empty()) {
     spdlog::error("channel {}: not started: {}", a->channelId, a->configError);
     a->lastError = a->configError;
+    a->lastErrorAtMs = deps_.clock->nowMs();
   }
   if (a->channel.load() && a->isDefault) deps_.channels.setDefault(a->provider, a->channelId);
   if (a->enabled) {
@@ -388,10 +390,12 @@ void ChannelManager::attemptStart(Account& a) {
     } else if (s) {
       a.running = true;
       a.lastError.clear();
+      a.lastErrorAtMs = 0;
       a.backoff.succeeded();
       spdlog::info("channel {}: started", a.channelId);
     } else {
       a.lastError = s.error().message;
+      a.lastErrorAtMs = deps_.clock->nowMs();
       if (s.error().code == ErrorCode::kUnavailable && !stopped_) {
         auto delay = a.backoff.failed();
         spdlog::warn("channel {}: cannot start ({}); retrying in {} ms{}", a.channelId, a.lastError, delay.count(),
@@ -856,6 +860,7 @@ std::vector<AccountStatus> ChannelManager::status() const {
     std::lock_guard lock(mu_);
     s.running = a->running;
     s.lastError = a->lastError;
+    s.lastErrorAtMs = a->lastError.empty() ? 0 : a->lastErrorAtMs;
     s.lastStartAtMs = a->lastStartAtMs;
     s.startRetries = a->startRetries;
     s.lastInboundAtMs = std::max(s.channel.lastInboundAtMs, a->lastInboundAtMs.load());
@@ -1092,6 +1097,7 @@ Result<AccountStartResult> ChannelManager::startAccount(std::string_view provide
   if (auto s = freshChannel(a); !s) {
     std::lock_guard lock(mu_);
     a.lastError = s.error().message;
+    a.lastErrorAtMs = deps_.clock->nowMs();
     const std::string message = fmt::format("channel {} cannot start: {}", a.channelId, s.error().message);
     return fail(ErrorCode::kUnavailable, message, message);
   }

@@ -94,6 +94,7 @@ struct AccountStatus {
   bool running = false;         // start() succeeded and the account was not stopped since
   bool isDefault = false;       // the channel's default account
   std::string lastError;        // why it is not running / the last start failure; empty when none
+  int64_t lastErrorAtMs = 0;    // when lastError was recorded, ms since epoch; 0 = no error
   int64_t lastStartAtMs = 0;    // the last start attempt, ms since epoch; 0 = never
   int64_t startRetries = 0;     // start attempts after a kUnavailable failure
   ChannelHealth channel;        // the adapter's own snapshot (default-constructed when not configured)

@@ -102,6 +102,7 @@ json::object channelAccountSnapshot(const channels::AccountStatus& a) {
                  {"connected", connected},
                  {"reconnectAttempts", a.reconnects},
                  {"lastError", a.lastError.empty() ? json::value(nullptr) : json::value(a.lastError)},
+                 {"lastErrorAt", timeOrNull(a.lastErrorAtMs)},
                  {"healthState", a.health.healthState},
                  {"lastStartAt", timeOrNull(a.lastStartAtMs)},
                  {"lastConnectedAt", connected ? json::value(a.channel.sinceMs) : json::value(nullptr)},

@@ -21,8 +21,9 @@ std::string outcomePayload(const TurnOutcome& outcome);
 /// One channel account as OpenClaw's ChannelAccountSnapshot (`channels.status` channelAccounts, `health`
 /// channels.<id>.accounts): accountId, name, enabled, configured, running, connected, reconnectAttempts,
 /// lastError, healthState, lastStartAt, lastInboundAt, lastOutboundAt, probe/lastProbeAt; plus Talon's
-/// `health` object (transport, application, functional, muted, degradedSince, suggestedAction) and the
-/// adapter's counters (state, received, sent, sendFailures).
+/// `lastErrorAt` (ms since epoch when lastError was recorded), `health` object (transport, application,
+/// functional, muted, degradedSince, suggestedAction) and the adapter's counters (state, received, sent,
+/// sendFailures).
 json::object channelAccountSnapshot(const channels::AccountStatus& account);
 
 }  // namespace talon::gateway::methods
