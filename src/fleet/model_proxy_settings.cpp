@@ -171,6 +171,10 @@ ModelProxySettings readModelProxySettings(
       }
     }
     if (const auto* a = limits->value.findMember("agents")) {
+      if (out.attribution != ProxyAttribution::kAgent && !a->value.members.empty())
+        proxySettingsError(diagnostics, "modelProxy.limits.agents", a->keyLocation,
+                           "agents' limits need modelProxy.attribution: \"agent\" (with \"gateway\", a gateway's "
+                           "agents share one virtual key and the proxy cannot tell them apart)");
       for (const auto& e : a->value.members) {
         std::string path = config::appendPathKey("modelProxy.limits.agents", e.key);
         auto gateway = agentGateway(e.key);
@@ -181,10 +185,6 @@ ModelProxySettings readModelProxySettings(
                              "agent \"" + e.key + "\" is on gateway \"" + *gateway +
                                  "\", which is not in modelProxy.gateways: its calls do not pass the proxy");
         }
-        if (out.attribution != ProxyAttribution::kAgent)
-          proxySettingsError(diagnostics, path, e.keyLocation,
-                             "an agent's limit needs modelProxy.attribution: \"agent\" (with \"gateway\", the "
-                             "gateway's agents share one virtual key and the proxy cannot tell them apart)");
         SpendLimit limit;
         limit.dailyUsd = proxyNumber(e.value, "dailyUsd");
         limit.monthlyUsd = proxyNumber(e.value, "monthlyUsd");

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Conformance: `talon fleet render` of examples/fleet/ passes each runtime's own validation — OpenClaw's
+# Conformance: `talon fleet render` of examples/fleet/ (and of tests/data/fleet/proxy-agent/, the model
+# proxy with per-agent provider entries) passes each runtime's own validation — OpenClaw's
 # `openclaw config validate --json` (2026.9.6, isolated HOME/state dir, OPENCLAW_CONFIG_PATH at the render)
 # for every openclaw-runtime gateway, `talon config validate` for every talon-runtime one — and no render
 # holds a secret value: the secrets the inventory references are set to canary values while rendering, and
@@ -42,8 +43,8 @@ no_secret_values() {
 }
 conf_check "renders carry secret references, never values" no_secret_values
 
-runtime_of() {  # GATEWAY_ID -> talon|openclaw, from `talon fleet explain --json`
-  "$TALON_BINARY" fleet explain "gateway:$1" runtime --inventory "$INVENTORY" --json |
+runtime_of() {  # GATEWAY_ID [INVENTORY] -> talon|openclaw, from `talon fleet explain --json`
+  "$TALON_BINARY" fleet explain "gateway:$1" runtime --inventory "${2:-$INVENTORY}" --json |
     "$NODE" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).value||"openclaw"))'
 }
 
@@ -51,8 +52,8 @@ OC_HOME="$WORK/openclaw-home"
 OC_STATE="$OC_HOME/.openclaw"
 mkdir -p "$OC_STATE" "$WORK/tmp"
 
-validate_openclaw() {  # GATEWAY_ID
-  OC_CONFIG="$RENDERS/$1/openclaw.json"
+validate_openclaw() {  # GATEWAY_ID [RENDERS]
+  OC_CONFIG="${2:-$RENDERS}/$1/openclaw.json"
   oc "validate-$1" config validate --json
   if [ "$(cat "$WORK/out/validate-$1.rc")" != "0" ] ||
     [ "$("$NODE" -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));process.stdout.write(String(r.valid))' "$WORK/out/validate-$1.out")" != "true" ]; then
@@ -62,9 +63,9 @@ validate_openclaw() {  # GATEWAY_ID
   echo "valid ($("$NODE" -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));process.stdout.write(String((r.warnings||[]).length))' "$WORK/out/validate-$1.out") warnings: missing env vars and the heartbeat owner)"
 }
 
-validate_talon() {  # GATEWAY_ID
+validate_talon() {  # GATEWAY_ID [RENDERS]
   env -i PATH="/usr/bin:/bin" HOME="$WORK/talon-home" TALON_STATE_DIR="$WORK/talon-state-$1" \
-    "$TALON_BINARY" config validate "$RENDERS/$1/openclaw.json"
+    "$TALON_BINARY" config validate "${2:-$RENDERS}/$1/openclaw.json"
 }
 
 for dir in "$RENDERS"/*/; do
@@ -102,5 +103,28 @@ counted() {
   echo "3 renders validated (2 openclaw, 1 talon)"
 }
 conf_check "every gateway of the example was validated" counted
+
+# Per-agent attribution (modelProxy.attribution "agent"): every proxied agent has its own provider entry
+# `<provider>--<agentId>` with its own virtual-key reference, and its model ref names that entry.
+AGENT_INVENTORY="$CONF_DIR/../data/fleet/proxy-agent/fleet.json5"
+AGENT_RENDERS="$WORK/renders-agent"
+render_agent() {
+  "$TALON_BINARY" fleet render --inventory "$AGENT_INVENTORY" --out "$AGENT_RENDERS" --json >"$WORK/out/render-agent.json" ||
+    {
+      cat "$WORK/out/render-agent.json"
+      return 1
+    }
+  grep -h '"model": "\|PROXY_KEY' "$AGENT_RENDERS"/*/openclaw.json
+}
+conf_check "talon fleet render gives each proxied agent its own provider entry (attribution agent)" render_agent
+
+for dir in "$AGENT_RENDERS"/*/; do
+  id="$(basename "$dir")"
+  if [ "$(runtime_of "$id" "$AGENT_INVENTORY")" = "openclaw" ]; then
+    conf_check "openclaw config validate accepts the per-agent render of $id" validate_openclaw "$id" "$AGENT_RENDERS"
+  else
+    conf_check "talon config validate accepts the per-agent render of $id" validate_talon "$id" "$AGENT_RENDERS"
+  fi
+done
 
 conf_finish
