@@ -829,9 +829,10 @@ class AgentProxyTest : public ::testing::Test {
     ASSERT_TRUE(upstream) << upstream.error().message;
     upstream_ = std::move(*upstream);
 
-    std::string text = kAgentProxyInventory;
-    text.replace(text.find("http://127.0.0.1:9/v1"), 21, "http://127.0.0.1:" + std::to_string(upstream_->port()));
-    auto inv = Inventory::parse(inventoryText(text), "/org/fleet.json5");
+    inventory_ = kAgentProxyInventory;
+    inventory_.replace(inventory_.find("http://127.0.0.1:9/v1"), 21,
+                       "http://127.0.0.1:" + std::to_string(upstream_->port()));
+    auto inv = Inventory::parse(inventoryText(inventory_), "/org/fleet.json5");
     ASSERT_TRUE(inv) << inv.error().message;
     auto ledger = ProxyLedger::open(dir_.path());
     ASSERT_TRUE(ledger);
@@ -879,7 +880,16 @@ class AgentProxyTest : public ::testing::Test {
     return upstreamAuthorizations_.size();
   }
 
+  /// What `fleet serve` does on SIGHUP: the proxy decides new requests with `text` (an inventory's members).
+  void reload(const std::string& text) {
+    auto inv = Inventory::parse(inventoryText(text), "/org/fleet.json5");
+    ASSERT_TRUE(inv) << inv.error().message;
+    ASSERT_TRUE(proxy_->reload(std::make_shared<const EffectiveFleet>(EffectiveFleet::resolve(*inv)),
+                               {{"up", "sk-real-canary"}}));
+  }
+
   TempDir dir_;
+  std::string inventory_;
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ = boost::asio::make_work_guard(io_);
   net::ServerPtr upstream_;
@@ -930,6 +940,30 @@ TEST_F(AgentProxyTest, EachAgentKeyIsAuthenticatedPolicedLimitedAndRecordedApart
   EXPECT_THAT(rows, ::testing::ElementsAre("- up/mid 1", "- up/small 1", "boss up/mid 2", "helper up/small 1"));
   EXPECT_DOUBLE_EQ(*ledger_->agentSpentUsd("a", "helper", 0), 0.001125);
   EXPECT_DOUBLE_EQ(*ledger_->spentUsd("a", 0), 5 * 0.001125);
+}
+
+TEST_F(AgentProxyTest, AReloadAppliesNewAgentLimitsPolicyAndAttribution) {
+  ASSERT_EQ(chat("helper", "small").status, 200);
+  ASSERT_EQ(chat("helper", "small").status, 429);
+  auto edited = [](std::string text, const std::string& from, const std::string& to) {
+    std::size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) text.replace(at, from.size(), to);
+    return text;
+  };
+  // A higher limit for helper and no deny rule: helper goes on, and may use up/mid.
+  std::string raised = edited(inventory_, "helper: { dailyUsd: 0.001", "helper: { dailyUsd: 1");
+  raised = edited(raised, R"(, policy: { models: { deny: ["up/mid"] } })", "");
+  reload(raised);
+  EXPECT_EQ(chat("helper", "small").status, 200);
+  EXPECT_EQ(chat("helper", "mid").status, 200);
+  // helper moved to gateway b: its key no longer speaks for an agent of a.
+  std::string moved = edited(raised, R"(helper: { gateway: "a")", R"(helper: { gateway: "b")");
+  moved = edited(moved, "agents: { helper: { dailyUsd: 1, monthlyUsd: 5 } }", "agents: {}");
+  reload(moved);
+  auto gone = chat("helper", "small");
+  EXPECT_EQ(gone.status, 403) << gone.body;
+  EXPECT_EQ(parseJson(gone.body)->at("error").at("code"), "agent_not_proxied");
 }
 
 }  // namespace
