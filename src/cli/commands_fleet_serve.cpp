@@ -503,9 +503,9 @@ void registerServe(CLI::App* group, int& exitCode) {
 }
 
 void registerKeys(CLI::App* group, int& exitCode) {
-  auto* keys =
-      group->add_subcommand("keys", "The model proxy's virtual keys (one per gateway, or per agent with attribution "
-                                    "\"agent\")");
+  auto* keys = group->add_subcommand("keys",
+                                     "The model proxy's virtual keys (one per gateway, or per agent with attribution "
+                                     "\"agent\")");
   keys->require_subcommand(1);
 
   auto lo = std::make_shared<FleetOptions>();
@@ -530,8 +530,8 @@ void registerKeys(CLI::App* group, int& exitCode) {
     } else {
       std::vector<std::vector<std::string>> rows;
       for (const auto& k : *all) {
-        rows.push_back({k.keyId, k.gateway, k.agent.value_or("-"), "tfk_" + k.prefix + "…",
-                        formatRfc3339(k.createdMs), k.revokedMs ? formatRfc3339(*k.revokedMs) : "-"});
+        rows.push_back({k.keyId, k.gateway, k.agent.value_or("-"), "tfk_" + k.prefix + "…", formatRfc3339(k.createdMs),
+                        k.revokedMs ? formatRfc3339(*k.revokedMs) : "-"});
       }
       printTable({"KEY", "GATEWAY", "AGENT", "PREFIX", "CREATED", "REVOKED"}, rows);
     }
@@ -551,9 +551,9 @@ void registerKeys(CLI::App* group, int& exitCode) {
                     : "Revoke a gateway's virtual keys (its own and its agents'), or one agent's: the proxy "
                       "refuses them at once (401)");
     cmd->add_option("gateway", *gateway, "Gateway id")->required();
-    cmd->add_option("--agent", *agent,
-                    issue ? "The key is the agent's (modelProxy.attribution \"agent\")"
-                          : "Revoke only this agent's key");
+    cmd->add_option(
+        "--agent", *agent,
+        issue ? "The key is the agent's (modelProxy.attribution \"agent\")" : "Revoke only this agent's key");
     cmd->add_option("--actor", *actor, "Who acts (audit; default: the OS user)");
     addStateDirOption(cmd, d);
     addFleetCommonOptions(cmd, o);
@@ -568,10 +568,10 @@ void registerKeys(CLI::App* group, int& exitCode) {
       if (!agent->empty()) {
         const fleet::Agent* a = fleet->inventory().findAgent(*agent);
         if (a == nullptr || a->gateway != *gateway) {
-          exitCode = reportFleetError(Error(
-              ErrorCode::kNotFound, a == nullptr ? "unknown agent \"" + *agent + "\""
-                                                 : "agent \"" + *agent + "\" is on gateway \"" + a->gateway +
-                                                       "\", not \"" + *gateway + "\""));
+          exitCode = reportFleetError(
+              Error(ErrorCode::kNotFound, a == nullptr ? "unknown agent \"" + *agent + "\""
+                                                       : "agent \"" + *agent + "\" is on gateway \"" + a->gateway +
+                                                             "\", not \"" + *gateway + "\""));
           return;
         }
         agentId = *agent;

@@ -228,9 +228,9 @@ struct ModelProxy::Impl : std::enable_shared_from_this<ModelProxy::Impl> {
     if (vk.agent) {
       const Agent* agent = fleet->inventory().findAgent(*vk.agent);
       if (agent == nullptr || agent->gateway != vk.gateway) {
-        exchange->respond(proxyError(api, 403, "invalid_request_error", "agent_not_proxied",
-                                     "Agent \"" + *vk.agent + "\" is no longer an agent of gateway \"" + vk.gateway +
-                                         "\" in the inventory."));
+        exchange->respond(proxyError(
+            api, 403, "invalid_request_error", "agent_not_proxied",
+            "Agent \"" + *vk.agent + "\" is no longer an agent of gateway \"" + vk.gateway + "\" in the inventory."));
         return;
       }
     }
@@ -242,8 +242,9 @@ struct ModelProxy::Impl : std::enable_shared_from_this<ModelProxy::Impl> {
     }
     std::string modelRef = providerId + "/" + prepared->model;
     if (auto denial = proxyModelDenial(*fleet, vk.gateway, modelRef, vk.agent)) {
-      exchange->respond(proxyError(api, 403, "invalid_request_error", "model_not_allowed",
-                                   "Model \"" + modelRef + "\" is not permitted for " + keyHolder(vk) + ": " + *denial));
+      exchange->respond(
+          proxyError(api, 403, "invalid_request_error", "model_not_allowed",
+                     "Model \"" + modelRef + "\" is not permitted for " + keyHolder(vk) + ": " + *denial));
       return;
     }
     std::optional<ModelPrice> price;
@@ -361,9 +362,9 @@ struct ModelProxy::Impl : std::enable_shared_from_this<ModelProxy::Impl> {
       boost::asio::post(self->worker, [self, state] {
         state->record.timeMs = self->clock->nowMs();
         if (auto s = self->ledger->record(state->record); !s)
-          std::fprintf(stderr, "fleet serve: usage of gateway %s%s%s not recorded: %s\n",
-                       state->record.gateway.c_str(), state->record.agent ? ", agent " : "",
-                       state->record.agent ? state->record.agent->c_str() : "", s.error().message.c_str());
+          std::fprintf(stderr, "fleet serve: usage of gateway %s%s%s not recorded: %s\n", state->record.gateway.c_str(),
+                       state->record.agent ? ", agent " : "", state->record.agent ? state->record.agent->c_str() : "",
+                       s.error().message.c_str());
         if (state->stream) {
           state->stream->end();
         } else {

@@ -6,17 +6,15 @@
 // OpenAI-format upstream. The whole pipeline over real processes is in tests/e2e/fleet_apply_e2e_test.cpp.
 #include "fleet/model_proxy.h"
 
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
-
-#include <SQLiteCpp/SQLiteCpp.h>
-
-#include <cstdlib>
 
 #include "base/file_io.h"
 #include "fleet/deployer.h"
@@ -757,12 +755,14 @@ CREATE TABLE usage (seq INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT N
   cost_usd REAL NOT NULL, status INTEGER NOT NULL, stream INTEGER NOT NULL);
 CREATE INDEX usage_gateway_time ON usage(gateway, time_ms);
 )");
-    SQLite::Statement key(db, "INSERT INTO virtual_keys (gateway, key_hash, prefix, created_ms) VALUES ('a', ?, "
-                              "'oldoldol', 500)");
+    SQLite::Statement key(db,
+                          "INSERT INTO virtual_keys (gateway, key_hash, prefix, created_ms) VALUES ('a', ?, "
+                          "'oldoldol', 500)");
     key.bind(1, virtualKeyHash("tfk_oldoldoldkey"));
     key.exec();
-    db.exec("INSERT INTO usage (time_ms, gateway, key_id, model, prompt_tokens, completion_tokens, cost_usd, status, "
-            "stream) VALUES (600, 'a', 'vk-1', 'up/small', 100, 10, 1.5, 200, 0)");
+    db.exec(
+        "INSERT INTO usage (time_ms, gateway, key_id, model, prompt_tokens, completion_tokens, cost_usd, status, "
+        "stream) VALUES (600, 'a', 'vk-1', 'up/small', 100, 10, 1.5, 200, 0)");
   }
   for (int round = 0; round < 2; ++round) {  // opening again finds the columns there
     auto ledger = ProxyLedger::open(dir.path());
@@ -935,8 +935,7 @@ TEST_F(AgentProxyTest, EachAgentKeyIsAuthenticatedPolicedLimitedAndRecordedApart
   auto usage = ledger_->usage("a", 0, UsageGrouping::kAgent);
   ASSERT_TRUE(usage);
   std::vector<std::string> rows;
-  for (const auto& u : *usage)
-    rows.push_back(u.agent.value_or("-") + " " + u.model + " " + std::to_string(u.requests));
+  for (const auto& u : *usage) rows.push_back(u.agent.value_or("-") + " " + u.model + " " + std::to_string(u.requests));
   EXPECT_THAT(rows, ::testing::ElementsAre("- up/mid 1", "- up/small 1", "boss up/mid 2", "helper up/small 1"));
   EXPECT_DOUBLE_EQ(*ledger_->agentSpentUsd("a", "helper", 0), 0.001125);
   EXPECT_DOUBLE_EQ(*ledger_->spentUsd("a", 0), 5 * 0.001125);

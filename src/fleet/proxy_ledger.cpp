@@ -104,12 +104,9 @@ VirtualKeyInfo ledgerKeyRow(SQLite::Statement& q) {
 std::string virtualKeyHash(std::string_view key) { return sha256Hex(key); }
 
 json::object VirtualKeyInfo::toJson() const {
-  json::object j{{"keyId", keyId},
-                 {"gateway", gateway},
-                 {"agent", agent ? json::value(*agent) : json::value(nullptr)},
-                 {"prefix", prefix},
-                 {"active", active()},
-                 {"created", formatRfc3339Ms(createdMs)}};
+  json::object j{
+      {"keyId", keyId},   {"gateway", gateway}, {"agent", agent ? json::value(*agent) : json::value(nullptr)},
+      {"prefix", prefix}, {"active", active()}, {"created", formatRfc3339Ms(createdMs)}};
   if (revokedMs) j["revoked"] = formatRfc3339Ms(*revokedMs);
   return j;
 }
@@ -228,8 +225,8 @@ Result<std::vector<VirtualKeyInfo>> ProxyLedger::list(const std::string& gateway
 Result<std::optional<VirtualKeyInfo>> ProxyLedger::authenticate(std::string_view presented) const {
   std::lock_guard lock(impl_->mutex);
   try {
-    SQLite::Statement q(*impl_->db,
-                        "SELECT seq, gateway, prefix, created_ms, revoked_ms, agent FROM virtual_keys WHERE key_hash = ?");
+    SQLite::Statement q(
+        *impl_->db, "SELECT seq, gateway, prefix, created_ms, revoked_ms, agent FROM virtual_keys WHERE key_hash = ?");
     q.bind(1, virtualKeyHash(presented));
     if (!q.executeStep()) return std::optional<VirtualKeyInfo>();
     return std::optional<VirtualKeyInfo>(ledgerKeyRow(q));
@@ -274,12 +271,11 @@ Result<double> ProxyLedger::spentUsd(const std::string& gateway, int64_t sinceMs
   }
 }
 
-Result<double> ProxyLedger::agentSpentUsd(const std::string& gateway, const std::string& agent,
-                                          int64_t sinceMs) const {
+Result<double> ProxyLedger::agentSpentUsd(const std::string& gateway, const std::string& agent, int64_t sinceMs) const {
   std::lock_guard lock(impl_->mutex);
   try {
-    SQLite::Statement q(*impl_->db,
-                        "SELECT COALESCE(SUM(cost_usd), 0) FROM usage WHERE gateway = ? AND agent = ? AND time_ms >= ?");
+    SQLite::Statement q(
+        *impl_->db, "SELECT COALESCE(SUM(cost_usd), 0) FROM usage WHERE gateway = ? AND agent = ? AND time_ms >= ?");
     q.bind(1, gateway);
     q.bind(2, agent);
     q.bind(3, static_cast<int64_t>(sinceMs));

@@ -1,7 +1,8 @@
 #pragma once
 // The model proxy's ledger (docs/fleet.md "Model proxy"): the virtual keys of gateways (and, with
-// attribution "agent", of their agents) and the usage they spent, in one SQLite database in the fleet state dir, `<stateDir>/proxy/proxy.sqlite` (WAL, mode
-// 0600, folder 0700). A virtual key is 32 random bytes from libsodium's CSPRNG, shown once when issued
+// attribution "agent", of their agents) and the usage they spent, in one SQLite database in the fleet state dir,
+// `<stateDir>/proxy/proxy.sqlite` (WAL, mode 0600, folder 0700). A virtual key is 32 random bytes from libsodium's
+// CSPRNG, shown once when issued
 // ("tfk_" + URL-safe base64); the ledger keeps only its SHA-256, so a copy of the state dir holds no usable
 // key. `talon fleet keys`, `talon fleet usage` and `talon fleet serve` open it concurrently: SQLite's
 // locking (with a busy timeout) orders them, and serve reads a key's state on every request, so a revoke

@@ -585,9 +585,9 @@ TEST_F(FleetApplyE2E, ServeAttributesUsageAndLimitsToEachAgentOfAGateway) {
   ASSERT_TRUE(client);
   auto turn = [&](const std::string& agent) {
     std::string runId = newUuid();
-    auto sent = client->request("chat.send", json::object{{"sessionKey", "agent:" + agent + ":main"},
-                                                          {"message", "hello"},
-                                                          {"idempotencyKey", runId}});
+    auto sent = client->request(
+        "chat.send",
+        json::object{{"sessionKey", "agent:" + agent + ":main"}, {"message", "hello"}, {"idempotencyKey", runId}});
     EXPECT_TRUE(sent && getBool(*sent, "ok").value_or(false)) << (sent ? toJson(*sent) : "no response");
     auto final = client->waitTerminal(runId, nullptr, std::chrono::seconds(30));
     EXPECT_TRUE(final) << readText(dir_ / "mock.log") << serve.log();
