@@ -566,8 +566,10 @@ void registerKeys(CLI::App* group, int& exitCode) {
       }
       std::optional<std::string> agentId;
       if (!agent->empty()) {
+        // A key is issued only to an agent of the gateway; one of an agent since removed or moved can still
+        // be revoked.
         const fleet::Agent* a = fleet->inventory().findAgent(*agent);
-        if (a == nullptr || a->gateway != *gateway) {
+        if (issue && (a == nullptr || a->gateway != *gateway)) {
           exitCode = reportFleetError(
               Error(ErrorCode::kNotFound, a == nullptr ? "unknown agent \"" + *agent + "\""
                                                        : "agent \"" + *agent + "\" is on gateway \"" + a->gateway +

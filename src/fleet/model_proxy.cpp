@@ -63,12 +63,12 @@ std::string bearerToken(std::string_view authorization) {
 }
 
 /// Who holds a key, for messages: `gateway "g"` or `agent "a" of gateway "g"`.
-std::string keyHolder(const VirtualKeyInfo& vk) {
+std::string proxyKeyHolder(const VirtualKeyInfo& vk) {
   if (vk.agent) return "agent \"" + *vk.agent + "\" of gateway \"" + vk.gateway + "\"";
   return "gateway \"" + vk.gateway + "\"";
 }
 
-std::string capitalised(std::string s) {
+std::string proxyCapitalised(std::string s) {
   if (!s.empty()) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
   return s;
 }
@@ -244,7 +244,7 @@ struct ModelProxy::Impl : std::enable_shared_from_this<ModelProxy::Impl> {
     if (auto denial = proxyModelDenial(*fleet, vk.gateway, modelRef, vk.agent)) {
       exchange->respond(
           proxyError(api, 403, "invalid_request_error", "model_not_allowed",
-                     "Model \"" + modelRef + "\" is not permitted for " + keyHolder(vk) + ": " + *denial));
+                     "Model \"" + modelRef + "\" is not permitted for " + proxyKeyHolder(vk) + ": " + *denial));
       return;
     }
     std::optional<ModelPrice> price;
@@ -279,14 +279,14 @@ struct ModelProxy::Impl : std::enable_shared_from_this<ModelProxy::Impl> {
     if (!hasGatewayLimit && !hasAgentLimit) return std::nullopt;
     if (!priced) {
       return proxyError(api, 403, "invalid_request_error", "model_not_priced",
-                        capitalised(hasAgentLimit ? keyHolder(vk) : "gateway \"" + vk.gateway + "\"") +
+                        proxyCapitalised(hasAgentLimit ? proxyKeyHolder(vk) : "gateway \"" + vk.gateway + "\"") +
                             " has a spending limit and model \"" + modelRef + "\" has no price in modelProxy.pricing.");
     }
     SpendWindows windows = spendWindowsAt(clock->nowMs());
     auto refuse = [&](const std::string& who, const std::string& limitPath, const LimitExceeded& exceeded) {
       return proxyError(api, 429, "insufficient_quota", "insufficient_quota",
-                        capitalised(who) + " reached its " + exceeded.window + " spending limit (" + limitPath + "." +
-                            exceeded.window + "Usd: " + std::to_string(exceeded.spentUsd) + " of " +
+                        proxyCapitalised(who) + " reached its " + exceeded.window + " spending limit (" + limitPath +
+                            "." + exceeded.window + "Usd: " + std::to_string(exceeded.spentUsd) + " of " +
                             std::to_string(exceeded.limitUsd) + " USD).");
     };
     auto unavailable = [&] {
@@ -304,7 +304,7 @@ struct ModelProxy::Impl : std::enable_shared_from_this<ModelProxy::Impl> {
       auto month = ledger->agentSpentUsd(vk.gateway, *vk.agent, windows.monthStartMs);
       if (!today || !month) return unavailable();
       if (auto exceeded = checkSpendLimit(agentLimit->second, *today, *month))
-        return refuse(keyHolder(vk), "modelProxy.limits.agents." + *vk.agent, *exceeded);
+        return refuse(proxyKeyHolder(vk), "modelProxy.limits.agents." + *vk.agent, *exceeded);
     }
     return std::nullopt;
   }

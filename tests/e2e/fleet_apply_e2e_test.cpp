@@ -636,6 +636,11 @@ TEST_F(FleetApplyE2E, ServeAttributesUsageAndLimitsToEachAgentOfAGateway) {
   ASSERT_EQ(revoked.status, 0) << revoked.err;
   EXPECT_EQ(jsonObjectOf(revoked.out).at("revoked"), 1);
   EXPECT_EQ(fleetProxyPost(proxyPort, keys["research"], body).status, 401);
+  // An agent no longer in the inventory can still have its keys revoked (none here); not issued one.
+  auto ghost = talon({"fleet", "keys", "revoke", "gw-a", "--agent", "ghost", "--json"});
+  EXPECT_EQ(ghost.status, 0) << ghost.err;
+  EXPECT_EQ(jsonObjectOf(ghost.out).at("revoked"), 0) << ghost.out;
+  EXPECT_EQ(talon({"fleet", "keys", "issue", "gw-a", "--agent", "ghost"}).status, 6);
   EXPECT_EQ(fleetProxyPost(proxyPort, keys["sales"], body).status, 429) << "sales's key is still known";
   auto listed = talon({"fleet", "keys", "list", "--json"});
   ASSERT_EQ(listed.status, 0) << listed.err;
