@@ -503,12 +503,15 @@ void registerServe(CLI::App* group, int& exitCode) {
 }
 
 void registerKeys(CLI::App* group, int& exitCode) {
-  auto* keys = group->add_subcommand("keys", "The model proxy's virtual keys (one per gateway)");
+  auto* keys = group->add_subcommand("keys",
+                                     "The model proxy's virtual keys (one per gateway, or per agent with attribution "
+                                     "\"agent\")");
   keys->require_subcommand(1);
 
   auto lo = std::make_shared<FleetOptions>();
   auto ld = std::make_shared<FleetDeployOptions>();
-  auto* list = keys->add_subcommand("list", "The virtual keys: id, gateway, prefix, created, revoked (never a key)");
+  auto* list =
+      keys->add_subcommand("list", "The virtual keys: id, gateway, agent, prefix, created, revoked (never a key)");
   addGatewayOption(list, ld);
   addStateDirOption(list, ld);
   addFleetCommonOptions(list, lo);
@@ -527,10 +530,10 @@ void registerKeys(CLI::App* group, int& exitCode) {
     } else {
       std::vector<std::vector<std::string>> rows;
       for (const auto& k : *all) {
-        rows.push_back({k.keyId, k.gateway, "tfk_" + k.prefix + "…", formatRfc3339(k.createdMs),
+        rows.push_back({k.keyId, k.gateway, k.agent.value_or("-"), "tfk_" + k.prefix + "…", formatRfc3339(k.createdMs),
                         k.revokedMs ? formatRfc3339(*k.revokedMs) : "-"});
       }
-      printTable({"KEY", "GATEWAY", "PREFIX", "CREATED", "REVOKED"}, rows);
+      printTable({"KEY", "GATEWAY", "AGENT", "PREFIX", "CREATED", "REVOKED"}, rows);
     }
     exitCode = 0;
   });
@@ -539,21 +542,41 @@ void registerKeys(CLI::App* group, int& exitCode) {
     auto o = std::make_shared<FleetOptions>();
     auto d = std::make_shared<FleetDeployOptions>();
     auto gateway = std::make_shared<std::string>();
+    auto agent = std::make_shared<std::string>();
     auto actor = std::make_shared<std::string>();
     bool issue = std::string_view(name) == "issue";
-    auto* cmd =
-        keys->add_subcommand(name, issue ? "Issue a gateway's virtual key (printed once; revokes its earlier key)"
-                                         : "Revoke a gateway's virtual key: the proxy refuses it at once (401)");
+    auto* cmd = keys->add_subcommand(
+        name, issue ? "Issue a gateway's (or one of its agents') virtual key (printed once; revokes that holder's "
+                      "earlier key)"
+                    : "Revoke a gateway's virtual keys (its own and its agents'), or one agent's: the proxy "
+                      "refuses them at once (401)");
     cmd->add_option("gateway", *gateway, "Gateway id")->required();
+    cmd->add_option(
+        "--agent", *agent,
+        issue ? "The key is the agent's (modelProxy.attribution \"agent\")" : "Revoke only this agent's key");
     cmd->add_option("--actor", *actor, "Who acts (audit; default: the OS user)");
     addStateDirOption(cmd, d);
     addFleetCommonOptions(cmd, o);
-    cmd->callback([o, d, gateway, actor, issue, &exitCode] {
+    cmd->callback([o, d, gateway, agent, actor, issue, &exitCode] {
       auto fleet = loadFleetInventory(*o, exitCode);
       if (!fleet) return;
       if (fleet->inventory().findGateway(*gateway) == nullptr) {
         exitCode = reportFleetError(Error(ErrorCode::kNotFound, "unknown gateway \"" + *gateway + "\""));
         return;
+      }
+      std::optional<std::string> agentId;
+      if (!agent->empty()) {
+        // A key is issued only to an agent of the gateway; one of an agent since removed or moved can still
+        // be revoked.
+        const fleet::Agent* a = fleet->inventory().findAgent(*agent);
+        if (issue && (a == nullptr || a->gateway != *gateway)) {
+          exitCode = reportFleetError(
+              Error(ErrorCode::kNotFound, a == nullptr ? "unknown agent \"" + *agent + "\""
+                                                       : "agent \"" + *agent + "\" is on gateway \"" + a->gateway +
+                                                             "\", not \"" + *gateway + "\""));
+          return;
+        }
+        agentId = *agent;
       }
       std::filesystem::path stateDir = deployStateDir(*o, *d);
       auto ledger = openLedger(stateDir, exitCode);
@@ -562,15 +585,17 @@ void registerKeys(CLI::App* group, int& exitCode) {
       security::AuditEvent event;
       event.kind = issue ? "fleet.keys.issue" : "fleet.keys.revoke";
       event.actor = "cli:" + (actor->empty() ? osUserName() : *actor);
-      event.target = "gateway:" + *gateway;
+      event.target = agentId ? "agent:" + *agentId : "gateway:" + *gateway;
+      const std::string holder = agentId ? "agent " + *agentId + " of " + *gateway : *gateway;
       if (issue) {
-        auto issued = (*ledger)->issue(*gateway, clock.nowMs());
+        auto issued = (*ledger)->issue(*gateway, clock.nowMs(), agentId);
         if (!issued) {
           exitCode = reportFleetError(issued.error());
           return;
         }
         event.details = issued->info.toJson();
-        std::string variable = fleet::proxyKeyVariable(*gateway);
+        std::string variable =
+            agentId ? fleet::proxyKeyVariable(*gateway, *agentId) : fleet::proxyKeyVariable(*gateway);
         if (o->json) {
           json::object j = issued->info.toJson();
           j["key"] = issued->key;
@@ -578,23 +603,35 @@ void registerKeys(CLI::App* group, int& exitCode) {
           printJson(j);
         } else {
           std::cout << issued->key << "\n";
-          std::cerr << "Issued " << issued->info.keyId << " for " << *gateway
+          std::cerr << "Issued " << issued->info.keyId << " for " << holder
                     << ". It is shown only now: give it to the gateway as " << variable << ".\n";
         }
         const auto& proxy = fleet->inventory().modelProxy();
-        if (!proxy || !proxy->usedBy(*gateway))
+        if (!proxy || !proxy->usedBy(*gateway)) {
           std::cerr << "note: " << *gateway << " is not in modelProxy.gateways: its render does not use the proxy\n";
+        } else if (agentId && proxy->attribution != fleet::ProxyAttribution::kAgent) {
+          std::cerr << "note: modelProxy.attribution is not \"agent\": the render references the gateway's key, not "
+                    << variable << "\n";
+        } else if (!agentId && proxy->attribution == fleet::ProxyAttribution::kAgent) {
+          std::cerr << "note: modelProxy.attribution is \"agent\": the render references its agents' keys "
+                       "(keys issue "
+                    << *gateway << " --agent ID), not " << variable << "\n";
+        }
       } else {
-        auto revoked = (*ledger)->revoke(*gateway, clock.nowMs());
+        auto revoked = (*ledger)->revoke(*gateway, clock.nowMs(), agentId);
         if (!revoked) {
           exitCode = reportFleetError(revoked.error());
           return;
         }
+        event.details["gateway"] = *gateway;
+        if (agentId) event.details["agent"] = *agentId;
         event.details["revoked"] = *revoked;
         if (o->json) {
-          printJson(json::object{{"gateway", *gateway}, {"revoked", *revoked}});
+          json::object j{{"gateway", *gateway}, {"revoked", *revoked}};
+          j["agent"] = agentId ? json::value(*agentId) : json::value(nullptr);
+          printJson(j);
         } else {
-          std::cout << "Revoked " << *revoked << " key" << (*revoked == 1 ? "" : "s") << " of " << *gateway << "\n";
+          std::cout << "Revoked " << *revoked << " key" << (*revoked == 1 ? "" : "s") << " of " << holder << "\n";
         }
       }
       exitCode = auditFleetAction(stateDir, std::move(event), 0);
@@ -606,34 +643,46 @@ void registerUsage(CLI::App* group, int& exitCode) {
   auto o = std::make_shared<FleetOptions>();
   auto d = std::make_shared<FleetDeployOptions>();
   auto since = std::make_shared<std::string>("all");
-  auto* cmd = group->add_subcommand("usage", "Model usage the proxy recorded, per gateway and model");
+  auto by = std::make_shared<std::string>("gateway");
+  auto* cmd = group->add_subcommand("usage", "Model usage the proxy recorded, per gateway (or agent) and model");
   cmd->add_option("--since", *since, "today | month | all (UTC; default all)")
       ->check(CLI::IsMember({"today", "month", "all"}));
+  cmd->add_option("--by", *by, "gateway | agent: sum per gateway and model, or per gateway, agent and model")
+      ->check(CLI::IsMember({"gateway", "agent"}));
   addGatewayOption(cmd, d);
   addStateDirOption(cmd, d);
   addFleetCommonOptions(cmd, o);
-  cmd->callback([o, d, since, &exitCode] {
+  cmd->callback([o, d, since, by, &exitCode] {
     auto ledger = openLedger(deployStateDir(*o, *d), exitCode);
     if (!ledger) return;
     SystemClock clock;
     fleet::SpendWindows windows = fleet::spendWindowsAt(clock.nowMs());
     int64_t from = *since == "today" ? windows.dayStartMs : *since == "month" ? windows.monthStartMs : 0;
-    auto usage = (*ledger)->usage(d->gateway, from);
+    const bool byAgent = *by == "agent";
+    auto usage =
+        (*ledger)->usage(d->gateway, from, byAgent ? fleet::UsageGrouping::kAgent : fleet::UsageGrouping::kGateway);
     if (!usage) {
       exitCode = reportFleetError(usage.error());
       return;
     }
     if (o->json) {
       json::array a;
-      for (const auto& u : *usage) a.push_back(u.toJson());
-      printJson(json::object{{"since", *since}, {"usage", std::move(a)}});
+      for (const auto& u : *usage) a.push_back(u.toJson(byAgent));
+      printJson(json::object{{"since", *since}, {"by", *by}, {"usage", std::move(a)}});
     } else {
       std::vector<std::vector<std::string>> rows;
       for (const auto& u : *usage) {
-        rows.push_back({u.gateway, u.model, std::to_string(u.requests), std::to_string(u.promptTokens),
-                        std::to_string(u.completionTokens), fmt::format("{:.6f}", u.costUsd)});
+        std::vector<std::string> row{u.gateway};
+        if (byAgent) row.push_back(u.agent.value_or("-"));
+        for (std::string cell : {u.model, std::to_string(u.requests), std::to_string(u.promptTokens),
+                                 std::to_string(u.completionTokens), fmt::format("{:.6f}", u.costUsd)})
+          row.push_back(std::move(cell));
+        rows.push_back(std::move(row));
       }
-      printTable({"GATEWAY", "MODEL", "REQUESTS", "PROMPT TOKENS", "COMPLETION TOKENS", "COST USD"}, rows);
+      std::vector<std::string> header{"GATEWAY"};
+      if (byAgent) header.push_back("AGENT");
+      for (const char* h : {"MODEL", "REQUESTS", "PROMPT TOKENS", "COMPLETION TOKENS", "COST USD"}) header.push_back(h);
+      printTable(header, rows);
     }
     exitCode = 0;
   });

@@ -382,7 +382,12 @@ Result<InventoryPtr> Inventory::parse(std::string_view text, const std::filesyst
   }
   if (const auto* proxy = section("modelProxy")) {
     inv->modelProxy_ = readModelProxySettings(
-        proxy->value, [&](std::string_view id) { return inv->findGateway(id) != nullptr; }, diagnostics);
+        proxy->value, [&](std::string_view id) { return inv->findGateway(id) != nullptr; },
+        [&](std::string_view id) -> std::optional<std::string> {
+          const Agent* agent = inv->findAgent(id);
+          return agent != nullptr ? std::optional<std::string>(agent->gateway) : std::nullopt;
+        },
+        diagnostics);
   }
   if (const auto* backups = section("backups")) inv->backups_ = readBackupSettings(backups->value);
   if (const auto* alerts = section("alerts")) inv->alerts_ = readFleetAlertSettings(alerts->value, diagnostics);

@@ -259,8 +259,12 @@ FieldSpec modelProxySchema() {
        str("url", "Base URL the gateways reach the proxy at (default http://<listen>)."),
        integer("driftIntervalSeconds", "Seconds between fleet serve's drift checks (default 60).", 1, 86400),
        strings("gateways", "Gateways whose renders use the proxy (\"*\": every gateway)."),
+       str("attribution", "Who a virtual key belongs to: the gateway (default) or each of its agents.",
+           {"gateway", "agent"}),
        map("providers", "Upstream model providers by provider id (the part of a model ref before '/').", upstream),
-       object("limits", "Spending limits.", {map("gateways", "Per gateway id.", spendLimit())}),
+       object("limits", "Spending limits.",
+              {map("gateways", "Per gateway id.", spendLimit()),
+               map("agents", "Per agent id (needs attribution \"agent\").", spendLimit())}),
        map("pricing", "Prices by model ref \"provider/model\".", price, "<model>")});
 }
 

@@ -62,6 +62,17 @@ std::string bearerToken(std::string_view authorization) {
   return std::string(authorization.substr(kBearer.size()));
 }
 
+/// Who holds a key, for messages: `gateway "g"` or `agent "a" of gateway "g"`.
+std::string proxyKeyHolder(const VirtualKeyInfo& vk) {
+  if (vk.agent) return "agent \"" + *vk.agent + "\" of gateway \"" + vk.gateway + "\"";
+  return "gateway \"" + vk.gateway + "\"";
+}
+
+std::string proxyCapitalised(std::string s) {
+  if (!s.empty()) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
+  return s;
+}
+
 /// One forwarded request's state, shared by the upstream call's callbacks (which run one at a time).
 struct ProxyForward {
   explicit ProxyForward(ProxyApi a) : api(a), scanner(a) {}
@@ -80,11 +91,18 @@ struct ProxyForward {
 }  // namespace
 
 std::optional<std::string> proxyModelDenial(const EffectiveFleet& fleet, const std::string& gatewayId,
-                                            const std::string& modelRef) {
+                                            const std::string& modelRef, const std::optional<std::string>& agentId) {
   const Gateway* gateway = fleet.inventory().findGateway(gatewayId);
   if (gateway == nullptr) return "gateway \"" + gatewayId + "\" is not in the inventory";
   const std::size_t gatewayIndex = static_cast<std::size_t>(gateway - fleet.inventory().gateways().data());
-  const auto& agents = fleet.agentsOf(gatewayIndex);
+  std::vector<std::size_t> agents = fleet.agentsOf(gatewayIndex);
+  if (agentId) {
+    const Agent* agent = fleet.inventory().findAgent(*agentId);
+    if (agent == nullptr) return "agent \"" + *agentId + "\" is not in the inventory";
+    if (agent->gateway != gatewayId)
+      return "agent \"" + *agentId + "\" is on gateway \"" + agent->gateway + "\", not \"" + gatewayId + "\"";
+    agents = {static_cast<std::size_t>(agent - fleet.inventory().agents().data())};
+  }
   if (agents.empty()) return "gateway \"" + gatewayId + "\" has no agents";
   std::size_t slash = modelRef.find('/');
   std::string provider = slash == std::string::npos ? modelRef : modelRef.substr(0, slash);
@@ -207,6 +225,15 @@ struct ModelProxy::Impl : std::enable_shared_from_this<ModelProxy::Impl> {
                                    "Gateway \"" + vk.gateway + "\" is not listed in modelProxy.gateways."));
       return;
     }
+    if (vk.agent) {
+      const Agent* agent = fleet->inventory().findAgent(*vk.agent);
+      if (agent == nullptr || agent->gateway != vk.gateway) {
+        exchange->respond(proxyError(
+            api, 403, "invalid_request_error", "agent_not_proxied",
+            "Agent \"" + *vk.agent + "\" is no longer an agent of gateway \"" + vk.gateway + "\" in the inventory."));
+        return;
+      }
+    }
     auto prepared = prepareChatRequest(req.body, api);
     if (!prepared || prepared->model.empty()) {
       exchange->respond(proxyError(api, 400, "invalid_request_error", "invalid_body",
@@ -214,47 +241,72 @@ struct ModelProxy::Impl : std::enable_shared_from_this<ModelProxy::Impl> {
       return;
     }
     std::string modelRef = providerId + "/" + prepared->model;
-    if (auto denial = proxyModelDenial(*fleet, vk.gateway, modelRef)) {
+    if (auto denial = proxyModelDenial(*fleet, vk.gateway, modelRef, vk.agent)) {
       exchange->respond(
           proxyError(api, 403, "invalid_request_error", "model_not_allowed",
-                     "Model \"" + modelRef + "\" is not permitted for gateway \"" + vk.gateway + "\": " + *denial));
+                     "Model \"" + modelRef + "\" is not permitted for " + proxyKeyHolder(vk) + ": " + *denial));
       return;
     }
     std::optional<ModelPrice> price;
     if (auto p = settings->pricing.find(modelRef); p != settings->pricing.end()) price = p->second;
-    int64_t now = clock->nowMs();
-    if (auto limit = settings->gatewayLimits.find(vk.gateway); limit != settings->gatewayLimits.end()) {
-      if (!price) {
-        exchange->respond(proxyError(api, 403, "invalid_request_error", "model_not_priced",
-                                     "Gateway \"" + vk.gateway + "\" has a spending limit and model \"" + modelRef +
-                                         "\" has no price in modelProxy.pricing."));
-        return;
-      }
-      SpendWindows windows = spendWindowsAt(now);
-      auto today = ledger->spentUsd(vk.gateway, windows.dayStartMs);
-      auto month = ledger->spentUsd(vk.gateway, windows.monthStartMs);
-      if (!today || !month) {
-        exchange->respond(
-            proxyError(api, 503, "server_error", "ledger_unavailable", "The proxy cannot check spending now"));
-        return;
-      }
-      if (auto exceeded = checkSpendLimit(limit->second, *today, *month)) {
-        exchange->respond(proxyError(api, 429, "insufficient_quota", "insufficient_quota",
-                                     "Gateway \"" + vk.gateway + "\" reached its " + exceeded->window +
-                                         " spending limit (" + std::to_string(exceeded->spentUsd) + " of " +
-                                         std::to_string(exceeded->limitUsd) + " USD)."));
-        return;
-      }
+    if (auto refusal = checkLimits(*settings, vk, modelRef, price.has_value(), api)) {
+      exchange->respond(std::move(*refusal));
+      return;
     }
     auto state = std::make_shared<ProxyForward>(api);
     state->exchange = exchange;
     state->streaming = prepared->stream;
     state->price = price;
     state->record.gateway = vk.gateway;
+    state->record.agent = vk.agent;
     state->record.keyId = vk.keyId;
     state->record.model = modelRef;
     state->record.stream = prepared->stream;
     forward(state, provider->second, cfg.upstreamKeys.at(provider->second.id), std::move(prepared->body));
+  }
+
+  /// On the worker: the spending limits that apply to a request by `vk` — the gateway's
+  /// (modelProxy.limits.gateways, everything its keys spent) and, for an agent's key, the agent's
+  /// (modelProxy.limits.agents, what that agent's key spent). nullopt when the request may go on; else the
+  /// answer: 403 model_not_priced (a limit applies and the model has no price), 429 insufficient_quota naming
+  /// the limit reached, 503 when the ledger cannot be read.
+  std::optional<net::HttpResponse> checkLimits(const ModelProxySettings& settings, const VirtualKeyInfo& vk,
+                                               const std::string& modelRef, bool priced, ProxyApi api) {
+    auto gatewayLimit = settings.gatewayLimits.find(vk.gateway);
+    auto agentLimit = vk.agent ? settings.agentLimits.find(*vk.agent) : settings.agentLimits.end();
+    const bool hasGatewayLimit = gatewayLimit != settings.gatewayLimits.end();
+    const bool hasAgentLimit = agentLimit != settings.agentLimits.end();
+    if (!hasGatewayLimit && !hasAgentLimit) return std::nullopt;
+    if (!priced) {
+      return proxyError(api, 403, "invalid_request_error", "model_not_priced",
+                        proxyCapitalised(hasAgentLimit ? proxyKeyHolder(vk) : "gateway \"" + vk.gateway + "\"") +
+                            " has a spending limit and model \"" + modelRef + "\" has no price in modelProxy.pricing.");
+    }
+    SpendWindows windows = spendWindowsAt(clock->nowMs());
+    auto refuse = [&](const std::string& who, const std::string& limitPath, const LimitExceeded& exceeded) {
+      return proxyError(api, 429, "insufficient_quota", "insufficient_quota",
+                        proxyCapitalised(who) + " reached its " + exceeded.window + " spending limit (" + limitPath +
+                            "." + exceeded.window + "Usd: " + std::to_string(exceeded.spentUsd) + " of " +
+                            std::to_string(exceeded.limitUsd) + " USD).");
+    };
+    auto unavailable = [&] {
+      return proxyError(api, 503, "server_error", "ledger_unavailable", "The proxy cannot check spending now");
+    };
+    if (hasGatewayLimit) {
+      auto today = ledger->spentUsd(vk.gateway, windows.dayStartMs);
+      auto month = ledger->spentUsd(vk.gateway, windows.monthStartMs);
+      if (!today || !month) return unavailable();
+      if (auto exceeded = checkSpendLimit(gatewayLimit->second, *today, *month))
+        return refuse("gateway \"" + vk.gateway + "\"", "modelProxy.limits.gateways." + vk.gateway, *exceeded);
+    }
+    if (hasAgentLimit) {
+      auto today = ledger->agentSpentUsd(vk.gateway, *vk.agent, windows.dayStartMs);
+      auto month = ledger->agentSpentUsd(vk.gateway, *vk.agent, windows.monthStartMs);
+      if (!today || !month) return unavailable();
+      if (auto exceeded = checkSpendLimit(agentLimit->second, *today, *month))
+        return refuse(proxyKeyHolder(vk), "modelProxy.limits.agents." + *vk.agent, *exceeded);
+    }
+    return std::nullopt;
   }
 
   void forward(const std::shared_ptr<ProxyForward>& state, const ProxyProvider& provider, const std::string& realKey,
@@ -310,7 +362,8 @@ struct ModelProxy::Impl : std::enable_shared_from_this<ModelProxy::Impl> {
       boost::asio::post(self->worker, [self, state] {
         state->record.timeMs = self->clock->nowMs();
         if (auto s = self->ledger->record(state->record); !s)
-          std::fprintf(stderr, "fleet serve: usage of gateway %s not recorded: %s\n", state->record.gateway.c_str(),
+          std::fprintf(stderr, "fleet serve: usage of gateway %s%s%s not recorded: %s\n", state->record.gateway.c_str(),
+                       state->record.agent ? ", agent " : "", state->record.agent ? state->record.agent->c_str() : "",
                        s.error().message.c_str());
         if (state->stream) {
           state->stream->end();

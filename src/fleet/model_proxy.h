@@ -1,9 +1,11 @@
 #pragma once
 // The fleet's model proxy (`talon fleet serve`, docs/fleet.md "Model proxy"): gateways call it as their
-// OpenAI-compatible model provider with a per-gateway virtual key; it authenticates the key (401 when
-// unknown or revoked), checks the gateway's model policy (403) and spending limit (429), swaps in the real
-// upstream key, forwards the request — a stream passed through chunk by chunk, with
-// `stream_options.include_usage` asked for — and records the usage per gateway and model in the ledger.
+// OpenAI-compatible model provider with a per-gateway virtual key (or, with attribution "agent", a key per
+// agent); it authenticates the key (401 when unknown or revoked), checks the model policy of the gateway
+// (or of the key's agent) (403) and the spending limits of the gateway and of the key's agent (429), swaps
+// in the real upstream key, forwards the request — a stream passed through chunk by chunk, with
+// `stream_options.include_usage` asked for — and records the usage per gateway, agent and model in the
+// ledger.
 // Errors are answered in the vendor's format (OpenAI: {"error": {message, type, param, code}}).
 //
 // Routes: POST /providers/<provider>/chat/completions for an openai-completions provider (forwarded to
@@ -31,11 +33,14 @@ class io_context;
 
 namespace talon::fleet {
 
-/// Why the gateway's model policy refuses `modelRef` ("provider/model"), or nullopt when it permits it.
-/// A gateway may use a model when the policy of at least one of its agents permits both the model and its
-/// provider (policy.h, decideForAgent); a gateway without agents may use none.
+/// Why the model policy refuses `modelRef` ("provider/model"), or nullopt when it permits it. Without
+/// `agentId` (a gateway's key): a gateway may use a model when the policy of at least one of its agents
+/// permits both the model and its provider (policy.h, decideForAgent); a gateway without agents may use
+/// none. With `agentId` (an agent's key): that agent's policy alone decides; an agent that is not in the
+/// inventory or not on `gatewayId` may use none.
 std::optional<std::string> proxyModelDenial(const EffectiveFleet& fleet, const std::string& gatewayId,
-                                            const std::string& modelRef);
+                                            const std::string& modelRef,
+                                            const std::optional<std::string>& agentId = std::nullopt);
 
 struct ModelProxyOptions {
   /// The address and port to listen on (0: a free port, read back with port()).

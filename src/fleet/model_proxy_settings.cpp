@@ -71,18 +71,37 @@ std::optional<std::pair<std::string, int>> parseListenAddress(std::string_view l
   return std::pair(host, port);
 }
 
-std::string proxyKeyVariable(std::string_view gatewayId) {
-  std::string out = "TALON_FLEET_PROXY_KEY_";
-  for (char c : gatewayId) {
+namespace {
+
+void appendVariablePart(std::string& out, std::string_view id) {
+  for (char c : id) {
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
     out += (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ? c : '_';
   }
+}
+
+}  // namespace
+
+std::string proxyKeyVariable(std::string_view gatewayId) {
+  std::string out = "TALON_FLEET_PROXY_KEY_";
+  appendVariablePart(out, gatewayId);
   return out;
 }
 
-ModelProxySettings readModelProxySettings(const LocatedValue& section,
-                                          const std::function<bool(std::string_view)>& gatewayExists,
-                                          std::vector<Diagnostic>& diagnostics) {
+std::string proxyKeyVariable(std::string_view gatewayId, std::string_view agentId) {
+  std::string out = proxyKeyVariable(gatewayId) + "__";
+  appendVariablePart(out, agentId);
+  return out;
+}
+
+std::string proxyAgentProviderId(std::string_view providerId, std::string_view agentId) {
+  return std::string(providerId) + "--" + std::string(agentId);
+}
+
+ModelProxySettings readModelProxySettings(
+    const LocatedValue& section, const std::function<bool(std::string_view)>& gatewayExists,
+    const std::function<std::optional<std::string>(std::string_view)>& agentGateway,
+    std::vector<Diagnostic>& diagnostics) {
   ModelProxySettings out;
   out.location = section.location;
   if (const auto* m = section.findMember("listen")) {
@@ -137,6 +156,7 @@ ModelProxySettings readModelProxySettings(const LocatedValue& section,
       out.providers.emplace(p.key, std::move(provider));
     }
   }
+  if (proxyString(section, "attribution") == "agent") out.attribution = ProxyAttribution::kAgent;
   if (const auto* limits = section.findMember("limits")) {
     if (const auto* g = limits->value.findMember("gateways")) {
       for (const auto& e : g->value.members) {
@@ -148,6 +168,28 @@ ModelProxySettings readModelProxySettings(const LocatedValue& section,
         limit.monthlyUsd = proxyNumber(e.value, "monthlyUsd");
         limit.location = e.keyLocation;
         out.gatewayLimits.emplace(e.key, limit);
+      }
+    }
+    if (const auto* a = limits->value.findMember("agents")) {
+      if (out.attribution != ProxyAttribution::kAgent && !a->value.members.empty())
+        proxySettingsError(diagnostics, "modelProxy.limits.agents", a->keyLocation,
+                           "agents' limits need modelProxy.attribution: \"agent\" (with \"gateway\", a gateway's "
+                           "agents share one virtual key and the proxy cannot tell them apart)");
+      for (const auto& e : a->value.members) {
+        std::string path = config::appendPathKey("modelProxy.limits.agents", e.key);
+        auto gateway = agentGateway(e.key);
+        if (!gateway) {
+          proxySettingsError(diagnostics, path, e.keyLocation, "unknown agent \"" + e.key + "\"");
+        } else if (!out.usedBy(*gateway)) {
+          proxySettingsError(diagnostics, path, e.keyLocation,
+                             "agent \"" + e.key + "\" is on gateway \"" + *gateway +
+                                 "\", which is not in modelProxy.gateways: its calls do not pass the proxy");
+        }
+        SpendLimit limit;
+        limit.dailyUsd = proxyNumber(e.value, "dailyUsd");
+        limit.monthlyUsd = proxyNumber(e.value, "monthlyUsd");
+        limit.location = e.keyLocation;
+        out.agentLimits.emplace(e.key, limit);
       }
     }
   }

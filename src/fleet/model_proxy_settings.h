@@ -41,6 +41,14 @@ struct ModelPrice {
   config::SourceLocation location;
 };
 
+/// Who a virtual key and its usage belong to (modelProxy.attribution).
+enum class ProxyAttribution {
+  /// One key per gateway; its agents share the gateway's provider entries (the default).
+  kGateway,
+  /// One key per proxied agent, each agent with its own provider entries `<provider>--<agentId>`.
+  kAgent,
+};
+
 struct ModelProxySettings {
   /// "ADDR:PORT" (default 127.0.0.1:18800).
   std::string listen = "127.0.0.1:18800";
@@ -51,7 +59,11 @@ struct ModelProxySettings {
   std::vector<std::string> gateways;
   bool allGateways = false;
   std::map<std::string, ProxyProvider, std::less<>> providers;
+  /// modelProxy.attribution ("gateway" | "agent").
+  ProxyAttribution attribution = ProxyAttribution::kGateway;
   std::map<std::string, SpendLimit, std::less<>> gatewayLimits;
+  /// modelProxy.limits.agents, by agent id (only with attribution "agent").
+  std::map<std::string, SpendLimit, std::less<>> agentLimits;
   std::map<std::string, ModelPrice, std::less<>> pricing;
   config::SourceLocation location;
 
@@ -64,10 +76,13 @@ struct ModelProxySettings {
 /// Reads a `modelProxy` section that already passed the schema (inventory_schema.cpp). Appends an error
 /// Diagnostic naming file:line for what the schema cannot check: `listen` not ADDR:PORT, a `url` or
 /// `baseUrl` that is not http(s), an apiKey that is not an env reference, an unknown gateway in `gateways`
-/// or `limits.gateways`, a pricing key without '/'. `gatewayExists` answers for a gateway id.
-ModelProxySettings readModelProxySettings(const config::LocatedValue& section,
-                                          const std::function<bool(std::string_view)>& gatewayExists,
-                                          std::vector<config::Diagnostic>& diagnostics);
+/// or `limits.gateways`, an unknown agent in `limits.agents` or one whose gateway does not use the proxy,
+/// `limits.agents` without `attribution: "agent"`, a pricing key without '/'. `gatewayExists` answers for
+/// a gateway id; `agentGateway` gives an agent's gateway id, nullopt for an unknown agent.
+ModelProxySettings readModelProxySettings(
+    const config::LocatedValue& section, const std::function<bool(std::string_view)>& gatewayExists,
+    const std::function<std::optional<std::string>(std::string_view)>& agentGateway,
+    std::vector<config::Diagnostic>& diagnostics);
 
 /// The environment variable a secret input of the inventory names — "${VAR}", or a SecretRef with source
 /// "env" (its `id`) — for the secrets `talon fleet serve` reads from its own environment (upstream keys,
@@ -80,5 +95,15 @@ std::optional<std::pair<std::string, int>> parseListenAddress(std::string_view l
 /// The environment variable a gateway's render references for its virtual key:
 /// TALON_FLEET_PROXY_KEY_<ID> with the id upper-cased and every other character than A-Z0-9 as '_'.
 std::string proxyKeyVariable(std::string_view gatewayId);
+
+/// The environment variable a gateway's render references for one agent's virtual key (attribution
+/// "agent"): TALON_FLEET_PROXY_KEY_<GATEWAY>__<AGENT>, both ids written as in proxyKeyVariable().
+std::string proxyKeyVariable(std::string_view gatewayId, std::string_view agentId);
+
+/// The id of an agent's own provider entry in its gateway's render (attribution "agent"):
+/// `<provider>--<agentId>`. Both OpenClaw (any string; ids are compared lower-cased, and agent ids are
+/// lower-case) and Talon accept it as a `models.providers` key; the agent's model ref then reads
+/// `<provider>--<agentId>/<model>`.
+std::string proxyAgentProviderId(std::string_view providerId, std::string_view agentId);
 
 }  // namespace talon::fleet

@@ -405,7 +405,8 @@ void checkPolicy(const EffectiveFleet& fleet, Collector& out) {
 }
 
 /// Agents of gateways that use the model proxy (docs/fleet.md "Model proxy"): a model whose provider the
-/// proxy does not serve bypasses it; under a spending limit, a model without a price is always refused.
+/// proxy does not serve bypasses it; under a spending limit (the gateway's or, with attribution "agent", the
+/// agent's), a model without a price is always refused.
 void checkModelProxy(const EffectiveFleet& fleet, Collector& out) {
   const Inventory& inv = fleet.inventory();
   const auto& proxy = inv.modelProxy();
@@ -423,11 +424,21 @@ void checkModelProxy(const EffectiveFleet& fleet, Collector& out) {
               "agent " + agent.id + " of proxied gateway " + agent.gateway + " uses " + ref + ", whose provider \"" +
                   provider + "\" is not in modelProxy.providers: its calls bypass the proxy",
               "add modelProxy.providers." + provider + ", or give the agent a model the proxy serves", proxy->location);
-    } else if (proxy->gatewayLimits.count(agent.gateway) != 0 && proxy->pricing.find(ref) == proxy->pricing.end()) {
-      out.add("FLEET-PROXY-UNPRICED", FindingSeverity::kError, std::move(objects),
-              "gateway " + agent.gateway + " has a spending limit and agent " + agent.id + " uses " + ref +
-                  ", which has no price: the proxy would refuse every call (403 model_not_priced)",
-              "add modelProxy.pricing.\"" + ref + "\"", proxy->gatewayLimits.find(agent.gateway)->second.location);
+    } else if (proxy->pricing.find(ref) == proxy->pricing.end()) {
+      // A gateway's limit covers every agent of it; an agent's limit (attribution "agent") covers that agent.
+      auto gatewayLimit = proxy->gatewayLimits.find(agent.gateway);
+      auto agentLimit = proxy->agentLimits.find(agent.id);
+      if (gatewayLimit != proxy->gatewayLimits.end()) {
+        out.add("FLEET-PROXY-UNPRICED", FindingSeverity::kError, std::move(objects),
+                "gateway " + agent.gateway + " has a spending limit and agent " + agent.id + " uses " + ref +
+                    ", which has no price: the proxy would refuse every call (403 model_not_priced)",
+                "add modelProxy.pricing.\"" + ref + "\"", gatewayLimit->second.location);
+      } else if (agentLimit != proxy->agentLimits.end()) {
+        out.add("FLEET-PROXY-UNPRICED", FindingSeverity::kError, std::move(objects),
+                "agent " + agent.id + " has a spending limit (modelProxy.limits.agents." + agent.id + ") and uses " +
+                    ref + ", which has no price: the proxy would refuse every call (403 model_not_priced)",
+                "add modelProxy.pricing.\"" + ref + "\"", agentLimit->second.location);
+      }
     }
   }
 }

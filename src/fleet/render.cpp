@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "base/file_io.h"
@@ -95,33 +96,72 @@ std::vector<RenderedBinding> gatewayBindings(const EffectiveFleet& fleet, std::s
 
 namespace {
 
+/// The proxy's provider and the model id of an agent's model ref when a render points it at the proxy
+/// (its gateway is in modelProxy.gateways and the proxy serves the ref's provider); nullopt otherwise.
+struct ProxiedModel {
+  std::string provider;
+  std::string model;
+};
+std::optional<ProxiedModel> proxiedModelOf(const EffectiveFleet& fleet, std::size_t agentIndex) {
+  const auto& proxy = fleet.inventory().modelProxy();
+  const Agent& agent = fleet.inventory().agents()[agentIndex];
+  if (!proxy || !proxy->usedBy(agent.gateway)) return std::nullopt;
+  auto ref = getString(fleet.agent(agentIndex), "model");
+  if (!ref) return std::nullopt;
+  std::size_t slash = ref->find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  std::string provider(ref->substr(0, slash));
+  if (proxy->providers.find(provider) == proxy->providers.end()) return std::nullopt;
+  return ProxiedModel{std::move(provider), std::string(ref->substr(slash + 1))};
+}
+
 /// models.providers for a gateway that uses the model proxy (docs/fleet.md "Model proxy"): each provider
-/// of its agents' model refs that the proxy serves, pointed at the proxy with the gateway's virtual key as
-/// a reference — never the real key.
+/// of its agents' model refs that the proxy serves, pointed at the proxy with a virtual key as a reference
+/// — never the real key. Attribution "gateway": one entry per provider, `<provider>`, with the gateway's key
+/// and the model ids its agents use. Attribution "agent": one entry per agent and provider,
+/// `<provider>--<agentId>`, with that agent's key and its model id (the agent's model ref names it).
 json::object proxiedProviders(const EffectiveFleet& fleet, std::size_t gatewayIndex) {
   json::object providers;
   const auto& proxy = fleet.inventory().modelProxy();
   const std::string& gatewayId = fleet.inventory().gateways()[gatewayIndex].id;
   if (!proxy || !proxy->usedBy(gatewayId)) return providers;
-  std::map<std::string, std::set<std::string>> models;
+  const bool perAgent = proxy->attribution == ProxyAttribution::kAgent;
+  struct Entry {
+    std::string provider;
+    std::string keyVariable;
+    std::set<std::string> models;
+  };
+  std::map<std::string, Entry> entries;
   for (std::size_t i : fleet.agentsOf(gatewayIndex)) {
-    auto ref = getString(fleet.agent(i), "model");
-    if (!ref) continue;
-    std::size_t slash = ref->find('/');
-    if (slash == std::string_view::npos) continue;
-    std::string provider(ref->substr(0, slash));
-    if (proxy->providers.find(provider) == proxy->providers.end()) continue;
-    models[provider].insert(std::string(ref->substr(slash + 1)));
+    auto proxied = proxiedModelOf(fleet, i);
+    if (!proxied) continue;
+    const std::string& agentId = fleet.inventory().agents()[i].id;
+    std::string id = perAgent ? proxyAgentProviderId(proxied->provider, agentId) : proxied->provider;
+    Entry& e = entries[id];
+    e.provider = proxied->provider;
+    e.keyVariable = perAgent ? proxyKeyVariable(gatewayId, agentId) : proxyKeyVariable(gatewayId);
+    e.models.insert(proxied->model);
   }
-  for (const auto& [id, ids] : models) {
+  for (const auto& [id, e] : entries) {
     json::array list;
-    for (const auto& m : ids) list.push_back(json::object{{"id", m}, {"name", m}});
-    providers[id] = json::object{{"baseUrl", proxy->baseUrl() + "/providers/" + id},
-                                 {"api", proxy->providers.find(id)->second.api},
-                                 {"apiKey", "${" + proxyKeyVariable(gatewayId) + "}"},
+    for (const auto& m : e.models) list.push_back(json::object{{"id", m}, {"name", m}});
+    providers[id] = json::object{{"baseUrl", proxy->baseUrl() + "/providers/" + e.provider},
+                                 {"api", proxy->providers.find(e.provider)->second.api},
+                                 {"apiKey", "${" + e.keyVariable + "}"},
                                  {"models", std::move(list)}};
   }
   return providers;
+}
+
+/// The agent's rendered `model`: as resolved, except under attribution "agent" a proxied model ref names the
+/// agent's own provider entry, `<provider>--<agentId>/<model>`.
+json::value renderedAgentModel(const EffectiveFleet& fleet, std::size_t agentIndex, const json::value& model) {
+  const auto& proxy = fleet.inventory().modelProxy();
+  if (!proxy || proxy->attribution != ProxyAttribution::kAgent) return model;
+  auto proxied = proxiedModelOf(fleet, agentIndex);
+  if (!proxied) return model;
+  return json::value(proxyAgentProviderId(proxied->provider, fleet.inventory().agents()[agentIndex].id) + "/" +
+                     proxied->model);
 }
 
 }  // namespace
@@ -153,7 +193,7 @@ RenderedGateway renderGateway(const EffectiveFleet& fleet, std::size_t gatewayIn
     // Talon keeps an agent's sessions in its own store and does not support agentDir yet: its renders
     // carry one only when the inventory sets it (which Talon's validation then refuses, as preflight reports).
     if (out.runtime != "talon" || a.agentDir) entry["agentDir"] = agentDirectory(fleet, i);
-    if (const auto* model = ae.if_contains("model")) entry["model"] = *model;
+    if (const auto* model = ae.if_contains("model")) entry["model"] = renderedAgentModel(fleet, i, *model);
     if (const auto* skills = ae.if_contains("skills")) entry["skills"] = *skills;
     if (const auto* tools = ae.if_contains("tools")) entry["tools"] = *tools;
     entries[a.id] = std::move(entry);

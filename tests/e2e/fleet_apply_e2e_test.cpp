@@ -5,7 +5,8 @@
 // only it; apply restarts only that gateway), drift, the audit chain and stop. One OpenClaw-runtime
 // gateway too, when OpenClaw is installed (tools/install-openclaw; skipped otherwise). `talon fleet drift`
 // against the running gateways, and `talon fleet serve`: a gateway's chat turn through the model proxy to a
-// mock OpenAI upstream that only takes the real key, with virtual keys, limits, revocation and usage.
+// mock OpenAI upstream that only takes the real key, with virtual keys, limits, revocation and usage — per
+// gateway, and per agent (modelProxy.attribution "agent": two agents of one gateway, each with its own key).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -502,6 +503,154 @@ TEST_F(FleetApplyE2E, ServeProxiesAGatewaysModelCallsWithItsVirtualKey) {
   EXPECT_EQ(driftAlert.at("key"), "fleet:drift/gw-b");
   EXPECT_EQ(driftAlert.at("type"), "alert.firing");
   EXPECT_EQ(driftAlert.at("fields").at("drifted"), "hash");
+
+  auto exited = serve.stop(SIGTERM);
+  ASSERT_TRUE(exited);
+  EXPECT_TRUE(WIFEXITED(*exited) && WEXITSTATUS(*exited) == 0) << serve.log();
+}
+
+// Per-agent attribution: two agents of gw-a, each with its own provider entry and virtual key; their turns
+// through the running gateway are recorded apart, and one agent's limit cuts it off while the other agent
+// (and the gateway, whose limit is far) goes on.
+TEST_F(FleetApplyE2E, ServeAttributesUsageAndLimitsToEachAgentOfAGateway) {
+  const std::string realKey = "sk-fleet-e2e-REAL-canary-agents";
+  writeText(
+      dir_ / "mock-script.json",
+      R"({"apiKey":")" + realKey +
+          R"(","rules":[{"reply":{"text":"proxied ok","usage":{"prompt_tokens":1000,"completion_tokens":500}}}]})");
+  auto mock = startMockUpstream();
+  int mockPort = waitForPortFile((dir_ / "mock.port").string(), std::chrono::seconds(10));
+  ASSERT_GT(mockPort, 0) << mock->log();
+  int proxyPort = freeLoopbackPort();
+  // One request costs 0.002 USD: sales (limit 0.001 a day) gets one, research (no limit of its own) more.
+  writeInventory(R"(
+  catalogs: { models: { "mock/mock-model": {} } },
+  agents: {
+    sales: { gateway: "gw-a", kind: "use-case", model: "mock/mock-model" },
+    research: { gateway: "gw-a", kind: "use-case", model: "mock/mock-model" },
+  },
+  modelProxy: {
+    listen: "127.0.0.1:)" +
+                 std::to_string(proxyPort) +
+                 R"(",
+    gateways: ["gw-a"],
+    attribution: "agent",
+    providers: { mock: { baseUrl: "http://127.0.0.1:)" +
+                 std::to_string(mockPort) + R"(/v1", apiKey: "${FLEET_E2E_UPSTREAM_KEY}" } },
+    limits: { gateways: { "gw-a": { dailyUsd: 1 } }, agents: { sales: { dailyUsd: 0.001 } } },
+    pricing: { "mock/mock-model": { inputPerMTokUsd: 1, outputPerMTokUsd: 2 } },
+  },)");
+
+  std::map<std::string, std::string> keys;
+  std::map<std::string, std::string> keyEnv;
+  for (const char* agent : {"sales", "research"}) {
+    auto issued = talon({"fleet", "keys", "issue", "gw-a", "--agent", agent, "--json"});
+    ASSERT_EQ(issued.status, 0) << issued.out << issued.err;
+    json::object j = jsonObjectOf(issued.out);
+    EXPECT_EQ(j.at("agent"), agent);
+    keys[agent] = std::string(j.at("key").as_string());
+    keyEnv[std::string(j.at("variable").as_string())] = keys[agent];
+  }
+  EXPECT_EQ(keyEnv.count("TALON_FLEET_PROXY_KEY_GW_A__SALES"), 1u);
+  EXPECT_EQ(keyEnv.count("TALON_FLEET_PROXY_KEY_GW_A__RESEARCH"), 1u);
+  EXPECT_EQ(talon({"fleet", "keys", "issue", "gw-b", "--agent", "sales"}).status, 6) << "sales is not on gw-b";
+
+  // apply requires each agent's key variable, like the gateway's.
+  auto missing = talon({"fleet", "apply", "--gateway", "gw-a", "--allow-dirty"}, true,
+                       {{"TALON_FLEET_PROXY_KEY_GW_A__SALES", keys["sales"]}});
+  EXPECT_EQ(missing.status, 1) << missing.out << missing.err;
+  EXPECT_NE((missing.out + missing.err).find("TALON_FLEET_PROXY_KEY_GW_A__RESEARCH"), std::string::npos)
+      << missing.out << missing.err;
+  auto applied = talon({"fleet", "apply", "--gateway", "gw-a", "--allow-dirty", "--json"}, true, keyEnv);
+  ASSERT_EQ(applied.status, 0) << applied.out << applied.err;
+  json::object deployed = jsonObjectOf(readText(dir_ / "gw-a" / "state" / "openclaw.json"));
+  EXPECT_EQ(deployed.at("agents").at("entries").at("sales").at("model"), "mock--sales/mock-model");
+  EXPECT_EQ(deployed.at("models").at("providers").at("mock--research").at("apiKey"),
+            "${TALON_FLEET_PROXY_KEY_GW_A__RESEARCH}");
+
+  ChildProcess serve({TALON_BINARY, "fleet", "serve", "--inventory", (repo_ / "fleet.json5").string()},
+                     {{"FLEET_E2E_TOKEN", "fleet-e2e-canary-token"}, {"FLEET_E2E_UPSTREAM_KEY", realKey}},
+                     (dir_ / "serve.log").string());
+  ASSERT_TRUE(pollUntil(
+      [&] {
+        auto r = net::httpRequest("GET", "http://127.0.0.1:" + std::to_string(proxyPort) + "/fleet/health", {}, "",
+                                  std::chrono::seconds(2));
+        return r && r->status == 200;
+      },
+      std::chrono::seconds(20)))
+      << serve.log();
+
+  // A turn of each agent on the running gateway: each goes through the proxy with its own key.
+  auto client = ProtocolClient::connect(ports_["gw-a"], "fleet-e2e-canary-token");
+  ASSERT_TRUE(client);
+  auto turn = [&](const std::string& agent) {
+    std::string runId = newUuid();
+    auto sent = client->request(
+        "chat.send",
+        json::object{{"sessionKey", "agent:" + agent + ":main"}, {"message", "hello"}, {"idempotencyKey", runId}});
+    EXPECT_TRUE(sent && getBool(*sent, "ok").value_or(false)) << (sent ? toJson(*sent) : "no response");
+    auto final = client->waitTerminal(runId, nullptr, std::chrono::seconds(30));
+    EXPECT_TRUE(final) << readText(dir_ / "mock.log") << serve.log();
+    return final ? finalText(*final) : std::string();
+  };
+  EXPECT_EQ(turn("sales"), "proxied ok");
+  EXPECT_EQ(turn("research"), "proxied ok");
+  std::string upstreamLog = readText(dir_ / "mock.log");
+  EXPECT_EQ(upstreamLog.find("tfk_"), std::string::npos) << "virtual keys stop at the proxy";
+
+  auto byAgent = [&] {
+    auto r = talon({"fleet", "usage", "--by", "agent", "--json"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    std::map<std::string, int64_t> requests;
+    json::object u = jsonObjectOf(r.out);
+    EXPECT_EQ(u.at("by"), "agent");
+    for (const auto& row : u.at("usage").as_array()) {
+      EXPECT_EQ(row.at("gateway"), "gw-a");
+      EXPECT_EQ(row.at("model"), "mock/mock-model");
+      requests[std::string(row.at("agent").as_string())] = row.at("requests").as_int64();
+    }
+    return requests;
+  };
+  EXPECT_EQ(byAgent(), (std::map<std::string, int64_t>{{"research", 1}, {"sales", 1}}));
+
+  // sales spent past its limit: refused, naming its limit; research and the gateway's limit are untouched.
+  const std::string body = R"({"model":"mock-model","messages":[{"role":"user","content":"again"}]})";
+  auto cut = fleetProxyPost(proxyPort, keys["sales"], body);
+  EXPECT_EQ(cut.status, 429) << cut.body;
+  EXPECT_NE(cut.body.find("\"code\":\"insufficient_quota\""), std::string::npos) << cut.body;
+  EXPECT_NE(cut.body.find("modelProxy.limits.agents.sales.dailyUsd"), std::string::npos) << cut.body;
+  EXPECT_EQ(fleetProxyPost(proxyPort, keys["research"], body).status, 200);
+  EXPECT_EQ(turn("research"), "proxied ok");
+  EXPECT_EQ(byAgent(), (std::map<std::string, int64_t>{{"research", 3}, {"sales", 1}}));
+  auto byGateway = talon({"fleet", "usage", "--json"});
+  ASSERT_EQ(byGateway.status, 0) << byGateway.err;
+  json::object total = jsonObjectOf(byGateway.out);
+  ASSERT_EQ(total.at("usage").as_array().size(), 1u) << byGateway.out;
+  EXPECT_EQ(total.at("usage").as_array()[0].at("requests"), 4);
+  EXPECT_FALSE(total.at("usage").as_array()[0].as_object().contains("agent"));
+  auto table = talon({"fleet", "usage", "--by", "agent"});
+  EXPECT_NE(table.out.find("AGENT"), std::string::npos) << table.out;
+
+  // Revoking research's key leaves sales's; the list shows whose key is whose.
+  auto revoked = talon({"fleet", "keys", "revoke", "gw-a", "--agent", "research", "--json"});
+  ASSERT_EQ(revoked.status, 0) << revoked.err;
+  EXPECT_EQ(jsonObjectOf(revoked.out).at("revoked"), 1);
+  EXPECT_EQ(fleetProxyPost(proxyPort, keys["research"], body).status, 401);
+  // An agent no longer in the inventory can still have its keys revoked (none here); not issued one.
+  auto ghost = talon({"fleet", "keys", "revoke", "gw-a", "--agent", "ghost", "--json"});
+  EXPECT_EQ(ghost.status, 0) << ghost.err;
+  EXPECT_EQ(jsonObjectOf(ghost.out).at("revoked"), 0) << ghost.out;
+  EXPECT_EQ(talon({"fleet", "keys", "issue", "gw-a", "--agent", "ghost"}).status, 6);
+  EXPECT_EQ(fleetProxyPost(proxyPort, keys["sales"], body).status, 429) << "sales's key is still known";
+  auto listed = talon({"fleet", "keys", "list", "--json"});
+  ASSERT_EQ(listed.status, 0) << listed.err;
+  std::set<std::string> active;
+  const json::value keyList = fleetApplyJson(listed.out);
+  ASSERT_TRUE(keyList.is_array()) << listed.out;
+  for (const auto& k : keyList.as_array()) {
+    if (k.at("active").as_bool()) active.insert(std::string(k.at("agent").as_string()));
+  }
+  EXPECT_EQ(active, (std::set<std::string>{"sales"})) << listed.out;
 
   auto exited = serve.stop(SIGTERM);
   ASSERT_TRUE(exited);
