@@ -432,8 +432,9 @@ TEST_F(FleetApplyE2E, ServeProxiesAGatewaysModelCallsWithItsVirtualKey) {
     if (name == "mock-script.json" || name == "mock.log") continue;  // the upstream's own script and log
     std::string text = readText(entry.path());
     EXPECT_EQ(text.find(realKey), std::string::npos) << entry.path();
-    if (entry.path().string().find(".talon-fleet") != std::string::npos)
+    if (entry.path().string().find(".talon-fleet") != std::string::npos) {
       EXPECT_EQ(text.find(virtualKey), std::string::npos) << "the ledger keeps hashes only: " << entry.path();
+    }
     ++scanned;
   }
   EXPECT_GT(scanned, 10u);

@@ -176,7 +176,9 @@ TEST(SshDeployerTest, ALongStateDirFallsBackToAShortControlDir) {
   e.host = "h";
   SshConnection c(e, dir.path() / std::string(120, 'x') / "ssh");
   for (const auto& o : c.sshOptions(false)) {
-    if (o.rfind("ControlPath=", 0) == 0) EXPECT_LE(o.size() - 12 + 17, 107u) << o;
+    if (o.rfind("ControlPath=", 0) == 0) {
+      EXPECT_LE(o.size() - 12 + 17, 107u) << o;
+    }
   }
 }
 
