@@ -13,6 +13,7 @@
 #include "fleet/gateway_health.h"
 #include "fleet/gateway_live.h"
 #include "fleet/gateway_probe.h"
+#include "fleet/proxy_ledger.h"
 #include "fleet/revision.h"
 
 #ifndef TALON_VERSION
@@ -460,6 +461,23 @@ void registerAgentsRemove(CLI::App* group, int& exitCode) {
     } else {
       j["archive"] = archived->manifest;
     }
+    // The agent's own model-proxy key (per-agent attribution) goes with it: revoked, so that a copy left on
+    // the gateway stops working even before the removal is deployed. Only an existing ledger is opened.
+    if (std::error_code ec; std::filesystem::exists(stateDir / "proxy" / "proxy.sqlite", ec)) {
+      auto ledger = fleet::ProxyLedger::open(stateDir);
+      auto revoked =
+          ledger ? (*ledger)->revoke(
+                       gatewayId, std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count(),
+                       *id)
+                 : Result<int64_t>(fail(ledger.error()));
+      if (revoked) {
+        j["proxyKeysRevoked"] = *revoked;
+      } else {
+        code = code != 0 ? code : reportFleetError(revoked.error());
+        j["proxyKeysError"] = revoked.error().message;
+        event.outcome = security::AuditOutcome::kFailed;
+      }
+    }
     event.details = j;
     if (o->json) {
       printJson(j);
@@ -470,6 +488,8 @@ void registerAgentsRemove(CLI::App* group, int& exitCode) {
         std::cout << "  " << p.what << ": " << p.from
                   << (p.to.empty() ? " (absent)" : " -> " + p.to + " (" + std::to_string(p.files) + " files)") << "\n";
       }
+      if (auto n = j.if_contains("proxyKeysRevoked"); n != nullptr && n->as_int64() > 0)
+        std::cout << "  revoked its model-proxy key (" << n->as_int64() << ")\n";
       std::cout << "deploy the removal with: talon fleet plan && talon fleet apply\n";
     }
     exitCode = auditFleetAction(stateDir, std::move(event), code);

@@ -653,6 +653,16 @@ TEST_F(FleetApplyE2E, ServeAttributesUsageAndLimitsToEachAgentOfAGateway) {
   }
   EXPECT_EQ(active, (std::set<std::string>{"sales"})) << listed.out;
 
+  // Removing an agent revokes its own key at once (before the removal is deployed).
+  auto reissued = talon({"fleet", "keys", "issue", "gw-a", "--agent", "research", "--json"});
+  ASSERT_EQ(reissued.status, 0) << reissued.err;
+  const std::string researchKey(jsonObjectOf(reissued.out).at("key").as_string());
+  EXPECT_EQ(fleetProxyPost(proxyPort, researchKey, body).status, 200);
+  auto removed = talon({"fleet", "agents", "rm", "research", "--json"});
+  ASSERT_EQ(removed.status, 0) << removed.out << removed.err;
+  EXPECT_EQ(jsonObjectOf(removed.out).at("proxyKeysRevoked"), 1) << removed.out;
+  EXPECT_EQ(fleetProxyPost(proxyPort, researchKey, body).status, 401);
+
   auto exited = serve.stop(SIGTERM);
   ASSERT_TRUE(exited);
   EXPECT_TRUE(WIFEXITED(*exited) && WEXITSTATUS(*exited) == 0) << serve.log();
