@@ -131,6 +131,36 @@ TEST(ModelProxyRenderTest, AProxiedGatewayPointsAtTheProxyWithItsVirtualKeyRefer
   EXPECT_EQ(proxyKeyVariable("support-main.eu"), "TALON_FLEET_PROXY_KEY_SUPPORT_MAIN_EU");
 }
 
+TEST(ModelProxyPreflightTest, KeyHoldersWhoseIdsSpellTheSameVariableAreAnError) {
+  auto inv = Inventory::parse(inventoryText(R"(
+  gateways: {
+    "eu-1": { port: 19001, stateDir: "/tmp/pk1", workspaceRoot: "/tmp/pk1-ws" },
+    "eu_1": { port: 19201, stateDir: "/tmp/pk2", workspaceRoot: "/tmp/pk2-ws" },
+    "x__y": { port: 19401, stateDir: "/tmp/pk3", workspaceRoot: "/tmp/pk3-ws" },
+    x: { port: 19601, stateDir: "/tmp/pk4", workspaceRoot: "/tmp/pk4-ws" },
+  },
+  agents: { y: { gateway: "x", kind: "use-case" } },
+  modelProxy: { gateways: ["*"], attribution: "agent",
+    providers: { up: { baseUrl: "https://x.example/v1", apiKey: "${UP_KEY}" } } },
+)"),
+                              "/org/fleet.json5");
+  ASSERT_TRUE(inv) << inv.error().message;
+  EffectiveFleet fleet = EffectiveFleet::resolve(*inv);
+  PreflightOptions options;
+  options.checkHostPorts = false;
+  options.validateTalonRenders = false;
+  std::vector<std::vector<std::string>> clashes;
+  for (const auto& f : runPreflight(fleet, renderFleet(fleet), options).findings) {
+    if (f.id == "FLEET-PROXY-KEY-VARIABLE-CLASH") {
+      clashes.push_back(f.objects);
+      EXPECT_TRUE(f.isError());
+      EXPECT_THAT(f.message, HasSubstr("${TALON_FLEET_PROXY_KEY_"));
+    }
+  }
+  EXPECT_THAT(clashes, ::testing::UnorderedElementsAre(std::vector<std::string>{"gateway:eu-1", "gateway:eu_1"},
+                                                       std::vector<std::string>{"agent:y", "gateway:x__y"}));
+}
+
 TEST(ModelProxyPolicyTest, AGatewayMayUseWhatOneOfItsAgentsMay) {
   EffectiveFleet fleet = proxyFleet();
   EXPECT_FALSE(proxyModelDenial(fleet, "a", "up/small"));

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <unordered_map>
 
 #include "config/config_loader.h"
@@ -411,6 +412,26 @@ void checkModelProxy(const EffectiveFleet& fleet, Collector& out) {
   const Inventory& inv = fleet.inventory();
   const auto& proxy = inv.modelProxy();
   if (!proxy) return;
+  // Two key holders whose ids spell the same environment variable ("eu-1" and "eu_1"; gateway "a__b" and
+  // agent "b" of gateway "a") would be handed each other's virtual key.
+  std::map<std::string, std::vector<std::string>> holders;
+  for (const auto& g : inv.gateways()) {
+    if (proxy->usedBy(g.id)) holders[proxyKeyVariable(g.id)].push_back(gw(g.id));
+  }
+  if (proxy->attribution == ProxyAttribution::kAgent) {
+    for (const auto& a : inv.agents()) {
+      if (proxy->usedBy(a.gateway)) holders[proxyKeyVariable(a.gateway, a.id)].push_back(ag(a.id));
+    }
+  }
+  for (auto& [variable, objects] : holders) {
+    if (objects.size() < 2) continue;
+    std::string names;
+    for (const auto& o : objects) names += (names.empty() ? "" : ", ") + o;
+    out.add("FLEET-PROXY-KEY-VARIABLE-CLASH", FindingSeverity::kError, objects,
+            names + " would all get their model-proxy virtual key from ${" + variable +
+                "} (ids differ only in characters the variable name writes as '_')",
+            "rename one of them", proxy->location);
+  }
   for (std::size_t i = 0; i < inv.agents().size(); ++i) {
     const Agent& agent = inv.agents()[i];
     if (!proxy->usedBy(agent.gateway)) continue;
