@@ -32,8 +32,21 @@ void registerFleetDriftCommand(CLI::App* group, int& exitCode) {
     if (!applied) return;
     std::vector<std::pair<std::string, std::string>> gateways;
     for (const auto& u : loaded->units) gateways.emplace_back(u.target.id, u.target.runtime);
+    // Each gateway is reached through its deployer: directly, or over its ssh connection (a tunnel).
+    auto context = deployContext(loaded->stateDir, *d, o->json);
+    fleet::GatewayReach reach = [&](const std::string& id, const std::string& host,
+                                    int port) -> Result<fleet::GatewayAddress> {
+      for (auto& u : loaded->units) {
+        if (u.target.id != id) continue;
+        fleet::DeployTarget t = u.target;
+        t.probeHost = host;
+        t.port = port;
+        return fleet::reachGateway(u.deployer.get(), t, context);
+      }
+      return fleet::GatewayAddress(host, port, "direct");
+    };
     auto drift = fleet::fleetDrift(gateways, *applied, config::processEnvironment(), TALON_VERSION,
-                                   std::chrono::milliseconds(static_cast<int64_t>(d->timeoutSeconds * 1000)));
+                                   std::chrono::milliseconds(static_cast<int64_t>(d->timeoutSeconds * 1000)), reach);
     if (o->json) {
       json::array a;
       for (const auto& g : drift) a.push_back(g.toJson());

@@ -41,7 +41,7 @@ json::object GatewayDrift::toJson() const {
 
 GatewayDrift checkGatewayDrift(const std::string& gatewayId, const std::string& runtime, const AppliedGateway* applied,
                                const config::Environment& env, const std::string& clientVersion,
-                               std::chrono::milliseconds timeout) {
+                               std::chrono::milliseconds timeout, const GatewayReach& reach) {
   GatewayDrift out;
   out.id = gatewayId;
   out.runtime = runtime;
@@ -68,6 +68,17 @@ GatewayDrift checkGatewayDrift(const std::string& gatewayId, const std::string& 
   if (!credential) {
     out.detail = "not checked: " + credential.error().message;
     return out;
+  }
+  std::optional<GatewayAddress> address;
+  if (reach) {
+    auto opened = reach(gatewayId, host, port);
+    if (!opened) {
+      out.detail = opened.error().message;
+      return out;
+    }
+    address.emplace(std::move(*opened));
+    host = address->host();
+    port = address->port();
   }
   auto got = callGatewayMethod(host, port, *credential, clientVersion, timeout, "config.get", json::object{});
   if (!got) {
@@ -142,13 +153,13 @@ GatewayDrift checkGatewayDrift(const std::string& gatewayId, const std::string& 
 std::vector<GatewayDrift> fleetDrift(const std::vector<std::pair<std::string, std::string>>& gatewayIds,
                                      const std::map<std::string, AppliedGateway>& applied,
                                      const config::Environment& env, const std::string& clientVersion,
-                                     std::chrono::milliseconds timeout) {
+                                     std::chrono::milliseconds timeout, const GatewayReach& reach) {
   std::vector<GatewayDrift> out;
   out.reserve(gatewayIds.size());
   for (const auto& [id, runtime] : gatewayIds) {
     auto it = applied.find(id);
     out.push_back(
-        checkGatewayDrift(id, runtime, it == applied.end() ? nullptr : &it->second, env, clientVersion, timeout));
+        checkGatewayDrift(id, runtime, it == applied.end() ? nullptr : &it->second, env, clientVersion, timeout, reach));
   }
   return out;
 }
