@@ -41,7 +41,8 @@ Result<std::vector<GatewayBackup>> backupGateways(BackupStore& store, const std:
                                                   const std::map<std::string, AppliedGateway>& applied,
                                                   const std::string& reason, int64_t nowMs,
                                                   const std::function<void(const std::string&)>& progress,
-    const std::map<std::string, Deployer*>& deployers = {}, const DeployContext* context = nullptr);
+                                                  const std::map<std::string, Deployer*>& deployers = {},
+                                                  const DeployContext* context = nullptr);
 
 /// One backup's integrity problems, as found by BackupStore::verify.
 struct BackupIntegrity {

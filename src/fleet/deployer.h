@@ -161,10 +161,9 @@ class Deployer {
   /// touching nothing, when the files are on this machine (the default); else the folder the old state dir
   /// was moved to ("" when there was none). Errors: kFailedPrecondition when a digest does not match on the
   /// host (nothing was replaced); kUnavailable / kIo naming the gateway and the host.
-  virtual Result<std::optional<std::string>> putFiles(const DeployTarget& target, const DeployContext& context,
-                                                      const std::filesystem::path& from,
-                                                      const std::map<std::string, std::pair<std::string, unsigned>>& files,
-                                                      const std::string& tag);
+  virtual Result<std::optional<std::string>> putFiles(
+      const DeployTarget& target, const DeployContext& context, const std::filesystem::path& from,
+      const std::map<std::string, std::pair<std::string, unsigned>>& files, const std::string& tag);
 };
 using DeployerPtr = std::unique_ptr<Deployer>;
 

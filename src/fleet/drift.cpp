@@ -158,8 +158,8 @@ std::vector<GatewayDrift> fleetDrift(const std::vector<std::pair<std::string, st
   out.reserve(gatewayIds.size());
   for (const auto& [id, runtime] : gatewayIds) {
     auto it = applied.find(id);
-    out.push_back(
-        checkGatewayDrift(id, runtime, it == applied.end() ? nullptr : &it->second, env, clientVersion, timeout, reach));
+    out.push_back(checkGatewayDrift(id, runtime, it == applied.end() ? nullptr : &it->second, env, clientVersion,
+                                    timeout, reach));
   }
   return out;
 }

@@ -491,6 +491,27 @@ TEST_F(FleetSshNamespaceTest, StatusDriftBackupAndRestoreReachALoopbackGatewayTh
   EXPECT_EQ(restored.at("state"), "running") << again.out;
   EXPECT_EQ(restored.at("health").at("ok"), true) << again.out;
 
+  // A gated rollout of a config change: its pre-step backup is pulled over ssh, and its gate (/readyz and
+  // the health call) reaches the gateway through the tunnel.
+  env["FLEET_SSH_TOKEN_B"] = "fleet-ssh-canary-token-b";
+  std::string changed = text;
+  changed.replace(changed.find("${FLEET_SSH_TOKEN}"), 18, "${FLEET_SSH_TOKEN_B}");
+  sshTestWrite(dir_ / "org" / "fleet.json5", changed);
+  auto rolled = talon({"fleet", "rollout", "--gate-timeout", "60", "--json"});
+  ASSERT_EQ(rolled.status, 0) << rolled.out << rolled.err;
+  json::object rollout = test::jsonObjectOf(rolled.out);
+  json::object rolledGateway = rollout.at("gateways").as_array().at(0).as_object();
+  EXPECT_EQ(rolledGateway.at("state"), "updated") << rolled.out;
+  ASSERT_TRUE(rolledGateway.contains("backup")) << rolled.out;
+  fs::path preStep = dir_ / "org" / ".talon-fleet" / "backups" /
+                     ("0000000" + std::to_string(rolledGateway.at("backup").as_int64())) / gatewayId_;
+  EXPECT_EQ(sshTestRead(preStep / "config" / "openclaw.json"), target_.configText);
+  expectNothingLeft("rollout");
+  auto afterRollout = talon({"fleet", "status", "--json"});
+  json::object rolledStatus = test::jsonObjectOf(afterRollout.out).at("gateways").as_array().at(0).as_object();
+  EXPECT_EQ(rolledStatus.at("health").at("ok"), true) << afterRollout.out;
+  EXPECT_EQ(rolledStatus.at("drift"), "in-sync") << afterRollout.out;
+
   auto stop = talon({"fleet", "stop"});
   EXPECT_EQ(stop.status, 0) << stop.out << stop.err;
   stopped_ = true;

@@ -78,8 +78,8 @@ Result<std::unique_ptr<SshdServer>> SshdServer::start(SshdOptions options) {
   if (options.networkNamespace) {
     // The namespace first: without it (no root, no `ip`) the test cannot run this way.
     std::string name = "talon-sshd-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand() % 100000);
-    std::string make = "ip netns add " + name + " >/dev/null 2>&1 && ip netns exec " + name +
-                       " ip link set lo up >/dev/null 2>&1";
+    std::string make =
+        "ip netns add " + name + " >/dev/null 2>&1 && ip netns exec " + name + " ip link set lo up >/dev/null 2>&1";
     if (std::system(make.c_str()) != 0) {
       std::system(("ip netns del " + name + " >/dev/null 2>&1").c_str());
       return fail(ErrorCode::kUnsupported, "cannot make a network namespace (`ip netns add` needs root)");

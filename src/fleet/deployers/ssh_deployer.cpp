@@ -381,8 +381,9 @@ class SshDeployer final : public Deployer {
     std::string remoteHost = target.probeHost;
     int remotePort = target.port;
     int localPort = *local;
-    return GatewayAddress("127.0.0.1", localPort, "ssh-tunnel",
-                          [c, localPort, remoteHost, remotePort] { c->cancelForward(localPort, remoteHost, remotePort); });
+    return GatewayAddress("127.0.0.1", localPort, "ssh-tunnel", [c, localPort, remoteHost, remotePort] {
+      c->cancelForward(localPort, remoteHost, remotePort);
+    });
   }
 
   Result<bool> fetchFiles(const DeployTarget& target, const DeployContext& context,
@@ -401,18 +402,18 @@ class SshDeployer final : public Deployer {
     if (got->exitCode == 3) {
       std::filesystem::remove(configInto, ec);
     } else if (got->exitCode != 0) {
-      return fail(onHost(target, Error{ErrorCode::kIo, "on " + c.destination() + ": reading " +
-                                                           target.paths.configPath + " failed (exit " +
-                                                           std::to_string(got->exitCode) + "): " + got->err}));
+      return fail(onHost(
+          target, Error{ErrorCode::kIo, "on " + c.destination() + ": reading " + target.paths.configPath +
+                                            " failed (exit " + std::to_string(got->exitCode) + "): " + got->err}));
     }
     // The state dir as one tar stream into a local file, then unpacked here. --ignore-failed-read: a file the
     // running gateway removes meanwhile is left out; exit 1 is tar's "a file changed as it was read".
     std::filesystem::path tarFile = stateInto.string() + ".tar";
     std::string state = shellQuote(target.paths.stateDir);
-    auto tarred = c.runToFile("archiving the state dir " + target.paths.stateDir,
-                              "if [ -d " + state + " ]; then exec tar --ignore-failed-read -C " + state +
-                                  " -cf - .; else exit 3; fi",
-                              tarFile);
+    auto tarred = c.runToFile(
+        "archiving the state dir " + target.paths.stateDir,
+        "if [ -d " + state + " ]; then exec tar --ignore-failed-read -C " + state + " -cf - .; else exit 3; fi",
+        tarFile);
     if (!tarred) return fail(onHost(target, tarred.error()));
     if (tarred->exitCode != 0 && tarred->exitCode != 1 && tarred->exitCode != 3) {
       std::filesystem::remove(tarFile, ec);
@@ -473,8 +474,8 @@ class SshDeployer final : public Deployer {
     };
     if (!packed || packed->exitCode != 0) {
       cleanup();
-      return fail(ErrorCode::kIo, "gateway " + target.id + ": packing backup " + from.string() + " failed: " +
-                                      (packed ? trimWhitespace(packed->err) : packed.error().message));
+      return fail(ErrorCode::kIo, "gateway " + target.id + ": packing backup " + from.string() +
+                                      " failed: " + (packed ? trimWhitespace(packed->err) : packed.error().message));
     }
     std::string stage = stateDir + ".restore-" + tag;
     std::string remoteTar = stage + ".tar";
@@ -490,16 +491,13 @@ class SshDeployer final : public Deployer {
     std::string aside = shellQuote(stateDir + ".before-restore-" + tag);
     std::string script =
         "rm -rf " + q + " && mkdir -p " + q + " && cd " + q + " && tar -xpf " + shellQuote(remoteTar) + " || { rm -f " +
-        shellQuote(remoteTar) + "; exit 1; }\n" +
-        "rm -f " + shellQuote(remoteTar) + "\n" +
+        shellQuote(remoteTar) + "; exit 1; }\n" + "rm -f " + shellQuote(remoteTar) + "\n" +
         "if ! sha256sum -c --quiet talon-restore.sha256 >&2; then cd / && rm -rf " + q +
         "; echo 'the uploaded files do not match the backup manifest; nothing was replaced' >&2; exit 3; fi\n" +
-        "while read m p; do chmod \"$m\" \"$p\" || exit 1; done < talon-restore.modes\n" +
-        "moved=\n" +
-        "if [ -e " + shellQuote(stateDir) + " ]; then rm -rf " + aside + " && mv " + shellQuote(stateDir) + " " +
-        aside + " || exit 1; moved=" + aside + "; fi\n" +
-        "if [ -d state ]; then mv state " + shellQuote(stateDir) + " || exit 1; else mkdir -p " +
-        shellQuote(stateDir) + " || exit 1; fi\n";
+        "while read m p; do chmod \"$m\" \"$p\" || exit 1; done < talon-restore.modes\n" + "moved=\n" + "if [ -e " +
+        shellQuote(stateDir) + " ]; then rm -rf " + aside + " && mv " + shellQuote(stateDir) + " " + aside +
+        " || exit 1; moved=" + aside + "; fi\n" + "if [ -d state ]; then mv state " + shellQuote(stateDir) +
+        " || exit 1; else mkdir -p " + shellQuote(stateDir) + " || exit 1; fi\n";
     if (!configFile.empty()) {
       std::string tmp = shellQuote(configPath + std::string(kSshTempSuffix));
       script += "mkdir -p " + shellQuote(sshParentDir(configPath)) + " && mv -f " + shellQuote(configFile) + " " + tmp +
@@ -512,9 +510,9 @@ class SshDeployer final : public Deployer {
       return fail(ErrorCode::kFailedPrecondition,
                   "gateway " + target.id + " on host " + target.host + ": " + trimWhitespace(r->err));
     if (r->exitCode != 0)
-      return fail(onHost(target, Error{ErrorCode::kIo, "on " + c.destination() +
-                                                           ": putting the restored files in place failed (exit " +
-                                                           std::to_string(r->exitCode) + "): " + trimWhitespace(r->err)}));
+      return fail(onHost(target, Error{ErrorCode::kIo,
+                                       "on " + c.destination() + ": putting the restored files in place failed (exit " +
+                                           std::to_string(r->exitCode) + "): " + trimWhitespace(r->err)}));
     progress(context, target.id + ": restored files verified (sha256sum) and in place on " + c.destination());
     return std::optional<std::string>(sshKeyValueLines(r->out)["moved"]);
   }
