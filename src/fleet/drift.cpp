@@ -41,7 +41,8 @@ json::object GatewayDrift::toJson() const {
 
 GatewayDrift checkGatewayDrift(const std::string& gatewayId, const std::string& runtime, const AppliedGateway* applied,
                                const config::Environment& env, const std::string& clientVersion,
-                               std::chrono::milliseconds timeout, const GatewayReach& reach) {
+                               std::chrono::milliseconds timeout, const GatewayReach& reach,
+                               const ConfigDigest& configDigest) {
   GatewayDrift out;
   out.id = gatewayId;
   out.runtime = runtime;
@@ -134,10 +135,15 @@ GatewayDrift checkGatewayDrift(const std::string& gatewayId, const std::string& 
       hashDrift = true;
       why.push_back("the gateway runs a config other than its config file");
     }
-    auto onDisk = readFile(rev.configPath);
-    if (!onDisk || sha256Hex(*onDisk) != rev.sha256) {
+    std::optional<std::string> digest;
+    if (configDigest) {
+      digest = configDigest(gatewayId, rev.configPath);
+    } else if (auto onDisk = readFile(rev.configPath)) {
+      digest = sha256Hex(*onDisk);
+    }
+    if (!digest || *digest != rev.sha256) {
       hashDrift = true;
-      why.push_back(onDisk ? "the config file differs from the applied render" : "the config file is gone");
+      why.push_back(digest ? "the config file differs from the applied render" : "the config file is gone");
     }
   }
   if (hashDrift) out.drifted.push_back("hash");
@@ -153,7 +159,8 @@ GatewayDrift checkGatewayDrift(const std::string& gatewayId, const std::string& 
 std::vector<GatewayDrift> fleetDrift(const std::vector<std::pair<std::string, std::string>>& gatewayIds,
                                      const std::map<std::string, AppliedGateway>& applied,
                                      const config::Environment& env, const std::string& clientVersion,
-                                     std::chrono::milliseconds timeout, const GatewayReach& reach) {
+                                     std::chrono::milliseconds timeout, const GatewayReach& reach,
+                                     const ConfigDigest& configDigest) {
   std::vector<GatewayDrift> out;
   out.reserve(gatewayIds.size());
   for (const auto& [id, runtime] : gatewayIds) {

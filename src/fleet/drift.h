@@ -22,6 +22,11 @@ namespace talon::fleet {
 using GatewayReach =
     std::function<Result<GatewayAddress>(const std::string& gatewayId, const std::string& host, int port)>;
 
+/// The SHA-256 of the config file at `configPath` where the gateway runs (nullopt: there is none), for the
+/// OpenClaw runtime's file check; e.g. from Deployer::status()'s remoteConfigSha256 for an ssh gateway.
+using ConfigDigest =
+    std::function<std::optional<std::string>(const std::string& gatewayId, const std::string& configPath)>;
+
 /// One gateway's drift state.
 enum class DriftState {
   kInSync,       // it runs the applied render (and version, when one was applied)
@@ -67,16 +72,20 @@ struct GatewayDrift {
 /// `applied` null: kNotApplied. Never fails: a failed call is kUnreachable with the reason.
 /// `reach` (may be empty: directly) gives the address to connect to for the gateway's (id, probe host,
 /// port) — a tunnel for an ssh gateway (gateway_address.h); an error from it is kUnreachable with its message.
+/// `configDigest` (may be empty: the file is read on this machine) gives the digest of the config file
+/// where the gateway runs.
 GatewayDrift checkGatewayDrift(const std::string& gatewayId, const std::string& runtime, const AppliedGateway* applied,
                                const config::Environment& env, const std::string& clientVersion,
-                               std::chrono::milliseconds timeout, const GatewayReach& reach = {});
+                               std::chrono::milliseconds timeout, const GatewayReach& reach = {},
+                               const ConfigDigest& configDigest = {});
 
 /// The drift of each gateway of `gatewayIds` (with its runtime) against `applied`
 /// (RevisionStore::lastApplied()), in order.
 std::vector<GatewayDrift> fleetDrift(const std::vector<std::pair<std::string, std::string>>& gatewayIds,
                                      const std::map<std::string, AppliedGateway>& applied,
                                      const config::Environment& env, const std::string& clientVersion,
-                                     std::chrono::milliseconds timeout, const GatewayReach& reach = {});
+                                     std::chrono::milliseconds timeout, const GatewayReach& reach = {},
+                                     const ConfigDigest& configDigest = {});
 
 /// The gateways of `current` that changed to kDrifted since `previous` (gateway id -> its state at the
 /// last check; a gateway missing from it had no state, so a first check reports what is drifted already),

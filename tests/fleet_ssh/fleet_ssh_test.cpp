@@ -557,6 +557,30 @@ TEST_F(FleetSshOpenClawTest, AnOpenClawGatewayRunsWithTheHostsOpenClaw) {
   EXPECT_EQ(deployer_->status(target_, context_).state, ProcessState::kStopped);
 }
 
+TEST_F(FleetSshOpenClawTest, TheFleetCliReachesAnOpenClawGatewayThroughItsTunnelAndFindsItInSync) {
+  if (sshTestOpenClawDir().empty()) GTEST_SKIP() << "OpenClaw is not installed (tools/install-openclaw)";
+  target(inventory("openclaw", sshKeys("service: \"detached\"")));
+  std::map<std::string, std::string> env = {{"FLEET_SSH_TOKEN", "fleet-ssh-canary-token"}};
+  auto talon = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--inventory", (dir_ / "org" / "fleet.json5").string()});
+    return test::runTalon(dir_.path(), args, env);
+  };
+  auto apply = talon({"fleet", "apply", "--json"});
+  ASSERT_EQ(apply.status, 0) << apply.out << apply.err;
+  auto status = talon({"fleet", "status", "--json"});
+  json::object gw = test::jsonObjectOf(status.out).at("gateways").as_array().at(0).as_object();
+  EXPECT_EQ(gw.at("state"), "running") << status.out;
+  EXPECT_EQ(gw.at("health").at("ok"), true) << status.out;
+  EXPECT_EQ(gw.at("access").at("via"), "ssh-tunnel") << status.out;
+  // OpenClaw's drift compares what runs with its config file, read on the host (its SHA-256 over ssh).
+  auto drift = talon({"fleet", "drift", "--json"});
+  EXPECT_EQ(drift.status, 0) << drift.out << drift.err;
+  EXPECT_EQ(test::jsonObjectOf(drift.out).at("gateways").as_array().at(0).at("state"), "in-sync") << drift.out;
+  auto stop = talon({"fleet", "stop"});
+  EXPECT_EQ(stop.status, 0) << stop.out << stop.err;
+  stopped_ = true;
+}
+
 /// The same sshd with the systemctl / journalctl doubles first on its sessions' PATH.
 class FleetSshSystemdTest : public FleetSshTest {
  protected:
