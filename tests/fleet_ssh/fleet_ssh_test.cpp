@@ -8,7 +8,10 @@
 // `systemctl` / `journalctl` double on the "remote" PATH (tests/fleet_ssh/shims/), because systemd cannot
 // run in this container; the double honours daemon-reload, enable, start, stop, restart, is-active and
 // show by running the unit's ExecStart with its Environment, EnvironmentFile and WorkingDirectory. Then
-// `talon fleet apply|status|logs|stop` as a process over the same sshd.
+// `talon fleet apply|status|logs|stop` as a process over the same sshd. With the "host" in a network
+// namespace of its own (SshdOptions::networkNamespace), the fleet CLI's protocol calls (status, drift, the
+// rollout gate) reach the gateway on the host's loopback only through a port forward over ssh, and
+// backup / verify / restore move its files over ssh; no ssh connection or forward is left after a command.
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
