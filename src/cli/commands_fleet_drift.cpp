@@ -2,6 +2,8 @@
 // against the revision the fleet last applied to it (docs/fleet.md "Drift").
 #include <iostream>
 
+#include "base/file_io.h"
+#include "base/hash.h"
 #include "cli/commands_fleet.h"
 #include "cli/commands_fleet_deploy.h"
 #include "cli/output.h"
@@ -32,8 +34,39 @@ void registerFleetDriftCommand(CLI::App* group, int& exitCode) {
     if (!applied) return;
     std::vector<std::pair<std::string, std::string>> gateways;
     for (const auto& u : loaded->units) gateways.emplace_back(u.target.id, u.target.runtime);
-    auto drift = fleet::fleetDrift(gateways, *applied, config::processEnvironment(), TALON_VERSION,
-                                   std::chrono::milliseconds(static_cast<int64_t>(d->timeoutSeconds * 1000)));
+    // Each gateway is reached through its deployer: directly, or over its ssh connection (a tunnel).
+    auto context = deployContext(loaded->stateDir, *d, o->json);
+    fleet::GatewayReach reach = [&](const std::string& id, const std::string& host,
+                                    int port) -> Result<fleet::GatewayAddress> {
+      for (auto& u : loaded->units) {
+        if (u.target.id != id) continue;
+        fleet::DeployTarget t = u.target;
+        t.probeHost = host;
+        t.port = port;
+        return fleet::reachGateway(u.deployer.get(), t, context);
+      }
+      return fleet::GatewayAddress(host, port, "direct");
+    };
+    // The config file where the gateway runs: on its host for an ssh gateway (the deployer's status).
+    fleet::ConfigDigest digest = [&](const std::string& id,
+                                     const std::string& configPath) -> std::optional<std::string> {
+      for (auto& u : loaded->units) {
+        if (u.target.id != id || !u.deployer) continue;
+        fleet::DeployTarget t = u.target;
+        t.paths.configPath = configPath;
+        auto status = u.deployer->status(t, context);
+        if (status.remoteConfigSha256) {
+          if (status.remoteConfigSha256->empty()) return std::nullopt;
+          return *status.remoteConfigSha256;
+        }
+      }
+      auto onDisk = readFile(configPath);
+      if (!onDisk) return std::nullopt;
+      return sha256Hex(*onDisk);
+    };
+    auto drift =
+        fleet::fleetDrift(gateways, *applied, config::processEnvironment(), TALON_VERSION,
+                          std::chrono::milliseconds(static_cast<int64_t>(d->timeoutSeconds * 1000)), reach, digest);
     if (o->json) {
       json::array a;
       for (const auto& g : drift) a.push_back(g.toJson());

@@ -127,9 +127,15 @@ void registerBackup(CLI::App* group, int& exitCode) {
     event.actor = "cli:" + osUserName();
     event.target = "backup:" + std::to_string(*id);
     std::vector<fleet::DeployTarget> targets;
-    for (const auto& u : loaded->units) targets.push_back(u.target);
-    auto taken = fleet::backupGateways(**backups, targets, *applied, "manual", SystemClock::instance()->nowMs(),
-                                       [](const std::string& line) { std::cerr << line << "\n"; });
+    std::map<std::string, fleet::Deployer*> deployers;
+    for (const auto& u : loaded->units) {
+      targets.push_back(u.target);
+      deployers[u.target.id] = u.deployer.get();
+    }
+    auto context = deployContext(loaded->stateDir, *d, o->json);
+    auto taken = fleet::backupGateways(
+        **backups, targets, *applied, "manual", SystemClock::instance()->nowMs(),
+        [](const std::string& line) { std::cerr << line << "\n"; }, deployers, &context);
     if (!taken) {
       int code = reportFleetError(taken.error());
       event.outcome = security::AuditOutcome::kFailed;
@@ -217,7 +223,7 @@ void registerRestore(CLI::App* group, int& exitCode) {
         std::cerr << "restore: " << b.gateway << ": stopping\n";
         s = unit->deployer->stop(target, context);
         if (s) {
-          auto movedTo = (*backups)->restoreFiles(b, target);
+          auto movedTo = (*backups)->restoreFiles(b, target, unit->deployer.get(), &context);
           if (!movedTo) {
             s = fail(movedTo.error());
           } else {

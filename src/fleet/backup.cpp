@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "base/clock.h"
@@ -219,7 +220,7 @@ Result<int64_t> BackupStore::nextId() const {
 
 Result<GatewayBackup> BackupStore::backupGateway(int64_t id, const DeployTarget& target,
                                                  std::optional<int64_t> revision, const std::string& reason,
-                                                 int64_t timeMs) {
+                                                 int64_t timeMs, Deployer* deployer, const DeployContext* context) {
   fs::path dir = folder(id, target.id);
   std::error_code ec;
   if (fs::exists(dir, ec))
@@ -239,12 +240,39 @@ Result<GatewayBackup> BackupStore::backupGateway(int64_t id, const DeployTarget&
   b.stateDir = target.paths.stateDir;
 
   fs::path configPath = target.paths.configPath;
+  fs::path stateDir = target.paths.stateDir;
+  // A gateway on another machine: its files are copied here first, into a staging folder beside the backup.
+  fs::path staging = dir.parent_path() / (".staging-" + target.id);
+  // The config's path inside the state dir, when it lives there (it is backed up once, as config/).
+  std::string configInState;
+  if (deployer != nullptr && context != nullptr) {
+    fs::remove_all(staging, ec);
+    fs::path stagedConfig = staging / "config" / configPath.filename();
+    auto fetched = deployer->fetchFiles(target, *context, stagedConfig, staging / "state");
+    if (!fetched) {
+      fs::remove_all(staging, ec);
+      fs::remove_all(dir, ec);
+      return fail(fetched.error());
+    }
+    if (*fetched) {
+      std::string prefix = target.paths.stateDir + "/";
+      if (target.paths.configPath.rfind(prefix, 0) == 0) configInState = target.paths.configPath.substr(prefix.size());
+      configPath = stagedConfig;
+      stateDir = staging / "state";
+    }
+  }
+  struct StagingCleanup {
+    fs::path path;
+    ~StagingCleanup() {
+      std::error_code e;
+      if (!path.empty()) fs::remove_all(path, e);
+    }
+  } cleanup{configPath == fs::path(target.paths.configPath) ? fs::path() : staging};
   if (!configPath.empty() && fs::is_regular_file(configPath, ec)) {
     auto f = backupCopyFile(configPath, dir, "config/" + configPath.filename().string());
     if (!f) return fail(f.error());
     if (*f) b.files.push_back(std::move(**f));
   }
-  fs::path stateDir = target.paths.stateDir;
   if (!stateDir.empty() && fs::is_directory(stateDir, ec)) {
     // The databases first, so that their -wal/-shm/-journal files can be skipped.
     std::vector<fs::path> regular;
@@ -257,13 +285,15 @@ Result<GatewayBackup> BackupStore::backupGateway(int64_t id, const DeployTarget&
     for (const auto& p : regular) {
       std::string s = p.string();
       if (fs::equivalent(p, configPath, ec)) continue;  // the config is backed up above
+      std::string rel = fs::relative(p, stateDir).generic_string();
+      if (!configInState.empty() && rel == configInState) continue;
       if (backupEndsWith(s, ".lock")) continue;
       bool sidecar = false;
       for (std::string_view suffix : {"-wal", "-shm", "-journal"}) {
         if (backupEndsWith(s, suffix) && databases.count(s.substr(0, s.size() - suffix.size())) != 0) sidecar = true;
       }
       if (sidecar) continue;
-      auto f = backupCopyFile(p, dir, "state/" + fs::relative(p, stateDir).generic_string());
+      auto f = backupCopyFile(p, dir, "state/" + rel);
       if (!f) return fail(f.error());
       if (*f) b.files.push_back(std::move(**f));
     }
@@ -355,7 +385,8 @@ Status BackupStore::remove(int64_t id, const std::string& gateway) const {
   return {};
 }
 
-Result<std::string> BackupStore::restoreFiles(const GatewayBackup& backup, const DeployTarget& target) const {
+Result<std::string> BackupStore::restoreFiles(const GatewayBackup& backup, const DeployTarget& target,
+                                              Deployer* deployer, const DeployContext* context) const {
   if (auto problems = verify(backup); !problems.empty()) {
     std::string list;
     for (const auto& p : problems) list += "\n  " + p.path + ": " + p.message;
@@ -363,6 +394,13 @@ Result<std::string> BackupStore::restoreFiles(const GatewayBackup& backup, const
                                                     backup.gateway + " does not verify; nothing was restored:" + list);
   }
   fs::path dir = folder(backup.id, backup.gateway);
+  if (deployer != nullptr && context != nullptr) {
+    std::map<std::string, std::pair<std::string, unsigned>> files;
+    for (const auto& f : backup.files) files[f.path] = {f.sha256, f.mode};
+    auto put = deployer->putFiles(target, *context, dir, files, backupIdName(backup.id));
+    if (!put) return fail(put.error());
+    if (*put) return **put;
+  }
   fs::path stateDir = target.paths.stateDir;
   std::string movedTo;
   std::error_code ec;

@@ -83,8 +83,13 @@ class BackupStore {
   /// backup `id`, with a manifest written last (atomically): a backup without a manifest is incomplete
   /// and not listed. `revision`, `reason` and `timeMs` are recorded as given. Errors: kAlreadyExists when
   /// `id` already holds this gateway; kIo naming the file; kUpstream when SQLite cannot copy a database.
+  /// With a `deployer` (and its `context`) whose gateway's files live on another machine
+  /// (Deployer::fetchFiles(), the ssh provider), they are first copied from there into a staging folder
+  /// beside the backup (removed afterwards); the manifest then records the paths on that machine, and the
+  /// backup has the same layout and digests as a local one.
   Result<GatewayBackup> backupGateway(int64_t id, const DeployTarget& target, std::optional<int64_t> revision,
-                                      const std::string& reason, int64_t timeMs);
+                                      const std::string& reason, int64_t timeMs, Deployer* deployer = nullptr,
+                                      const DeployContext* context = nullptr);
   /// Every complete gateway backup, by (id, gateway). Errors: kIo, kInvalidArgument naming a malformed
   /// manifest.
   Result<std::vector<GatewayBackup>> list() const;
@@ -99,7 +104,12 @@ class BackupStore {
   /// backup, and the config is written to `target.paths.configPath`. The gateway must be stopped. Returns
   /// the folder the old state dir was moved to ("" when there was none). Errors: kFailedPrecondition when
   /// verify() finds a problem (nothing is touched); kIo.
-  Result<std::string> restoreFiles(const GatewayBackup& backup, const DeployTarget& target) const;
+  ///
+  /// With a `deployer` (and its `context`) whose gateway's files live on another machine
+  /// (Deployer::putFiles(), the ssh provider), the verified files are uploaded, checked again there with
+  /// sha256sum and moved into place on that machine (same aside folder).
+  Result<std::string> restoreFiles(const GatewayBackup& backup, const DeployTarget& target,
+                                   Deployer* deployer = nullptr, const DeployContext* context = nullptr) const;
 
   /// Deletes gateway `gateway`'s part of backup `id`: its manifest first (an interrupted removal leaves an
   /// incomplete folder, which is not listed), then its files; the id's folder goes when it is empty.

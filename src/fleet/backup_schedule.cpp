@@ -48,7 +48,9 @@ std::vector<std::pair<int64_t, std::string>> expiredScheduledBackups(const std::
 Result<std::vector<GatewayBackup>> backupGateways(BackupStore& store, const std::vector<DeployTarget>& targets,
                                                   const std::map<std::string, AppliedGateway>& applied,
                                                   const std::string& reason, int64_t nowMs,
-                                                  const std::function<void(const std::string&)>& progress) {
+                                                  const std::function<void(const std::string&)>& progress,
+                                                  const std::map<std::string, Deployer*>& deployers,
+                                                  const DeployContext* context) {
   auto id = store.nextId();
   if (!id) return fail(id.error());
   std::vector<GatewayBackup> taken;
@@ -56,7 +58,7 @@ Result<std::vector<GatewayBackup>> backupGateways(BackupStore& store, const std:
     auto it = applied.find(base.id);
     DeployTarget target = it != applied.end() ? targetAtRevision(base, it->second.gateway) : base;
     auto b = store.backupGateway(*id, target, it != applied.end() ? std::optional(it->second.revision) : std::nullopt,
-                                 reason, nowMs);
+                                 reason, nowMs, deployers.count(base.id) ? deployers.at(base.id) : nullptr, context);
     if (!b) return fail(b.error());
     if (progress)
       progress("backup " + std::to_string(*id) + ": " + base.id + ": " + std::to_string(b->files.size()) + " file(s)");

@@ -33,12 +33,16 @@ std::vector<std::pair<int64_t, std::string>> expiredScheduledBackups(const std::
 
 /// One backup run: the next backup id of `store` for every target, each backed up as deployed (the
 /// config path, version and binary of its last applied revision in `applied`, when it has one; see
-/// targetAtRevision()). `progress` (may be empty) gets one line per gateway. Errors: the first failing
+/// targetAtRevision()). `progress` (may be empty) gets one line per gateway. A gateway with an entry in
+/// `deployers` (and a `context`) has its files read through it (BackupStore::backupGateway: over ssh for
+/// the ssh provider). Errors: the first failing
 /// gateway's (as BackupStore::backupGateway); the gateways before it stay backed up.
 Result<std::vector<GatewayBackup>> backupGateways(BackupStore& store, const std::vector<DeployTarget>& targets,
                                                   const std::map<std::string, AppliedGateway>& applied,
                                                   const std::string& reason, int64_t nowMs,
-                                                  const std::function<void(const std::string&)>& progress);
+                                                  const std::function<void(const std::string&)>& progress,
+                                                  const std::map<std::string, Deployer*>& deployers = {},
+                                                  const DeployContext* context = nullptr);
 
 /// One backup's integrity problems, as found by BackupStore::verify.
 struct BackupIntegrity {

@@ -64,6 +64,22 @@ Result<DeployerPtr> createDeployer(std::string_view provider) {
       }() + ")");
 }
 
+Result<GatewayAddress> Deployer::gatewayAddress(const DeployTarget& target, const DeployContext&) {
+  return GatewayAddress(target.probeHost, target.port, "direct");
+}
+
+Result<bool> Deployer::fetchFiles(const DeployTarget&, const DeployContext&, const std::filesystem::path&,
+                                  const std::filesystem::path&) {
+  return false;
+}
+
+Result<std::optional<std::string>> Deployer::putFiles(const DeployTarget&, const DeployContext&,
+                                                      const std::filesystem::path&,
+                                                      const std::map<std::string, std::pair<std::string, unsigned>>&,
+                                                      const std::string&) {
+  return std::optional<std::string>();
+}
+
 DeployTarget deployTarget(const EffectiveFleet& fleet, std::size_t gatewayIndex, const RenderedGateway& render) {
   const json::object& g = fleet.gateway(gatewayIndex);
   DeployTarget t;

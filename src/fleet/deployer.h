@@ -17,6 +17,7 @@
 
 #include "base/error.h"
 #include "base/json.h"
+#include "fleet/gateway_address.h"
 #include "fleet/gateway_probe.h"
 #include "fleet/render.h"
 #include "fleet/render_manifests.h"
@@ -107,8 +108,8 @@ struct GatewayRuntimeStatus {
   /// A sentence for the operator when something is wrong (e.g. the last log lines of a failed process).
   std::string detail;
   /// Set by a deployer whose gateway runs on another machine (ssh): the SHA-256 of the config deployed
-  /// there ("" when there is none). The fleet then reads no configPath here and makes no protocol call of
-  /// its own to the gateway (its /readyz is probed from its host).
+  /// there ("" when there is none). The fleet then reads no configPath here; its protocol calls go through
+  /// gatewayAddress() (its /readyz is probed from its host).
   std::optional<std::string> remoteConfigSha256;
 };
 
@@ -141,6 +142,28 @@ class Deployer {
   virtual GatewayRuntimeStatus status(const DeployTarget& target, const DeployContext& context) = 0;
   /// The last `lines` lines of the gateway's log. Errors: kNotFound when it has no log yet.
   virtual Result<std::string> logs(const DeployTarget& target, const DeployContext& context, std::size_t lines) = 0;
+  /// Where this machine reaches the gateway's protocol port (gateway_address.h), open while the result
+  /// lives (it must not outlive this deployer). The default: `target.probeHost:target.port`, directly. The
+  /// ssh provider opens a local port forward over the gateway's ssh connection. Errors: kUnavailable naming
+  /// the gateway, its host and ssh's stderr when a tunnel cannot be opened.
+  virtual Result<GatewayAddress> gatewayAddress(const DeployTarget& target, const DeployContext& context);
+  /// For a gateway whose files live on another machine (the ssh provider): copies its deployed config
+  /// (`target.paths.configPath`, when it exists) to the file `configInto` and the tree of its state dir
+  /// (when it exists) into the folder `stateInto`, both on this machine. Returns false, copying nothing,
+  /// when the gateway's files are on this machine (the default: the caller reads them in place). Errors:
+  /// kUnavailable / kIo naming the gateway, the host and what failed.
+  virtual Result<bool> fetchFiles(const DeployTarget& target, const DeployContext& context,
+                                  const std::filesystem::path& configInto, const std::filesystem::path& stateInto);
+  /// For a gateway whose files live on another machine: puts the backup folder `from` (its `config/<file>`
+  /// and `state/…`, as BackupStore writes them) in place of the gateway's config and state dir there, after
+  /// checking every file's SHA-256 on the host against `files` (path in `from` -> {sha256, mode}); the old
+  /// state dir is moved to `<stateDir>.before-restore-<tag>`. The gateway must be stopped. Returns nullopt,
+  /// touching nothing, when the files are on this machine (the default); else the folder the old state dir
+  /// was moved to ("" when there was none). Errors: kFailedPrecondition when a digest does not match on the
+  /// host (nothing was replaced); kUnavailable / kIo naming the gateway and the host.
+  virtual Result<std::optional<std::string>> putFiles(
+      const DeployTarget& target, const DeployContext& context, const std::filesystem::path& from,
+      const std::map<std::string, std::pair<std::string, unsigned>>& files, const std::string& tag);
 };
 using DeployerPtr = std::unique_ptr<Deployer>;
 

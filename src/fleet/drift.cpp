@@ -41,7 +41,8 @@ json::object GatewayDrift::toJson() const {
 
 GatewayDrift checkGatewayDrift(const std::string& gatewayId, const std::string& runtime, const AppliedGateway* applied,
                                const config::Environment& env, const std::string& clientVersion,
-                               std::chrono::milliseconds timeout) {
+                               std::chrono::milliseconds timeout, const GatewayReach& reach,
+                               const ConfigDigest& configDigest) {
   GatewayDrift out;
   out.id = gatewayId;
   out.runtime = runtime;
@@ -68,6 +69,17 @@ GatewayDrift checkGatewayDrift(const std::string& gatewayId, const std::string& 
   if (!credential) {
     out.detail = "not checked: " + credential.error().message;
     return out;
+  }
+  std::optional<GatewayAddress> address;
+  if (reach) {
+    auto opened = reach(gatewayId, host, port);
+    if (!opened) {
+      out.detail = opened.error().message;
+      return out;
+    }
+    address.emplace(std::move(*opened));
+    host = address->host();
+    port = address->port();
   }
   auto got = callGatewayMethod(host, port, *credential, clientVersion, timeout, "config.get", json::object{});
   if (!got) {
@@ -123,10 +135,15 @@ GatewayDrift checkGatewayDrift(const std::string& gatewayId, const std::string& 
       hashDrift = true;
       why.push_back("the gateway runs a config other than its config file");
     }
-    auto onDisk = readFile(rev.configPath);
-    if (!onDisk || sha256Hex(*onDisk) != rev.sha256) {
+    std::optional<std::string> digest;
+    if (configDigest) {
+      digest = configDigest(gatewayId, rev.configPath);
+    } else if (auto onDisk = readFile(rev.configPath)) {
+      digest = sha256Hex(*onDisk);
+    }
+    if (!digest || *digest != rev.sha256) {
       hashDrift = true;
-      why.push_back(onDisk ? "the config file differs from the applied render" : "the config file is gone");
+      why.push_back(digest ? "the config file differs from the applied render" : "the config file is gone");
     }
   }
   if (hashDrift) out.drifted.push_back("hash");
@@ -142,13 +159,14 @@ GatewayDrift checkGatewayDrift(const std::string& gatewayId, const std::string& 
 std::vector<GatewayDrift> fleetDrift(const std::vector<std::pair<std::string, std::string>>& gatewayIds,
                                      const std::map<std::string, AppliedGateway>& applied,
                                      const config::Environment& env, const std::string& clientVersion,
-                                     std::chrono::milliseconds timeout) {
+                                     std::chrono::milliseconds timeout, const GatewayReach& reach,
+                                     const ConfigDigest& configDigest) {
   std::vector<GatewayDrift> out;
   out.reserve(gatewayIds.size());
   for (const auto& [id, runtime] : gatewayIds) {
     auto it = applied.find(id);
-    out.push_back(
-        checkGatewayDrift(id, runtime, it == applied.end() ? nullptr : &it->second, env, clientVersion, timeout));
+    out.push_back(checkGatewayDrift(id, runtime, it == applied.end() ? nullptr : &it->second, env, clientVersion,
+                                    timeout, reach));
   }
   return out;
 }

@@ -4,6 +4,7 @@
 // fleet last applied to it (revision.h). Blocks the calling thread for at most the timeout per gateway;
 // thread-safe (no shared state).
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -11,9 +12,20 @@
 
 #include "base/json.h"
 #include "config/environment.h"
+#include "fleet/gateway_address.h"
 #include "fleet/revision.h"
 
 namespace talon::fleet {
+
+/// Opens the address to reach a gateway at, given its id and the applied render's probe host and port
+/// (reachGateway() through the gateway's deployer).
+using GatewayReach =
+    std::function<Result<GatewayAddress>(const std::string& gatewayId, const std::string& host, int port)>;
+
+/// The SHA-256 of the config file at `configPath` where the gateway runs (nullopt: there is none), for the
+/// OpenClaw runtime's file check; e.g. from Deployer::status()'s remoteConfigSha256 for an ssh gateway.
+using ConfigDigest =
+    std::function<std::optional<std::string>(const std::string& gatewayId, const std::string& configPath)>;
 
 /// One gateway's drift state.
 enum class DriftState {
@@ -58,16 +70,22 @@ struct GatewayDrift {
 ///   something other than its file) or the file at the revision's configPath is not the applied render byte for byte.
 /// - drifted "version" when the revision recorded a version and server.version differs.
 /// `applied` null: kNotApplied. Never fails: a failed call is kUnreachable with the reason.
+/// `reach` (may be empty: directly) gives the address to connect to for the gateway's (id, probe host,
+/// port) — a tunnel for an ssh gateway (gateway_address.h); an error from it is kUnreachable with its message.
+/// `configDigest` (may be empty: the file is read on this machine) gives the digest of the config file
+/// where the gateway runs.
 GatewayDrift checkGatewayDrift(const std::string& gatewayId, const std::string& runtime, const AppliedGateway* applied,
                                const config::Environment& env, const std::string& clientVersion,
-                               std::chrono::milliseconds timeout);
+                               std::chrono::milliseconds timeout, const GatewayReach& reach = {},
+                               const ConfigDigest& configDigest = {});
 
 /// The drift of each gateway of `gatewayIds` (with its runtime) against `applied`
 /// (RevisionStore::lastApplied()), in order.
 std::vector<GatewayDrift> fleetDrift(const std::vector<std::pair<std::string, std::string>>& gatewayIds,
                                      const std::map<std::string, AppliedGateway>& applied,
                                      const config::Environment& env, const std::string& clientVersion,
-                                     std::chrono::milliseconds timeout);
+                                     std::chrono::milliseconds timeout, const GatewayReach& reach = {},
+                                     const ConfigDigest& configDigest = {});
 
 /// The gateways of `current` that changed to kDrifted since `previous` (gateway id -> its state at the
 /// last check; a gateway missing from it had no state, so a first check reports what is drifted already),

@@ -251,6 +251,7 @@ json::object GatewayStatus::toJson() const {
   if (healthChecked) health["ok"] = healthOk;
   if (!healthError.empty()) health["error"] = healthError;
   j["health"] = std::move(health);
+  if (!via.empty()) j["access"] = json::object{{"via", via}, {"address", address}};
   json::array agentArray;
   for (const auto& a : agents) agentArray.push_back(a.toJson());
   j["agents"] = std::move(agentArray);
@@ -340,9 +341,7 @@ std::vector<GatewayStatus> fleetStatus(std::vector<DeployUnit>& units,
     }
     ProcessState state = s.runtimeStatus.state;
     bool asked = false;
-    if (s.runtimeStatus.remoteConfigSha256) {
-      s.healthError = "not checked: the gateway runs on host " + u.target.host + " (its /readyz is probed there)";
-    } else if (u.target.provider == "kubernetes") {
+    if (u.target.provider == "kubernetes") {
       // Its Service is inside the cluster: the StatefulSet's readiness (its /readyz probe) is the check.
       s.healthError = "not checked: the gateway runs in the cluster";
     } else if (state == ProcessState::kRunning || state == ProcessState::kDegraded) {
@@ -352,7 +351,21 @@ std::vector<GatewayStatus> fleetStatus(std::vector<DeployUnit>& units,
       } else {
         s.healthChecked = true;
         asked = true;
-        askGatewayLive(u.target, *credential, context, env, s);
+        // Where this machine reaches it: directly, or through a tunnel over its ssh connection.
+        auto address = reachGateway(u.deployer.get(), u.target, context);
+        if (!address) {
+          s.healthError = address.error().message;
+          s.agents = unknownLiveAgents(u.target.agentIds);
+          s.agentsError = s.healthError;
+          s.recentErrorsError = s.healthError;
+        } else {
+          s.via = address->via();
+          s.address = address->text();
+          DeployTarget reached = u.target;
+          reached.probeHost = address->host();
+          reached.port = address->port();
+          askGatewayLive(reached, *credential, context, env, s);
+        }
         if (!s.healthOk && state == ProcessState::kRunning) {
           s.runtimeStatus.state = ProcessState::kDegraded;
           s.runtimeStatus.detail = "health call: " + s.healthError;

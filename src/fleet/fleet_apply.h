@@ -117,6 +117,10 @@ struct GatewayStatus {
   bool healthChecked = false;
   bool healthOk = false;
   std::string healthError;
+  /// How the protocol calls reached it (gateway_address.h), when they were made: `via` "direct" or
+  /// "ssh-tunnel", and the address connected to ("127.0.0.1:<local port>" for a tunnel).
+  std::string via;
+  std::string address;
   /// The inventory's agents of the gateway against its `agents.list` (compareLiveAgents()), asked over the
   /// health call's connection; all "unknown" when the gateway could not be asked, `agentsError` saying why
   /// (once for the gateway).
@@ -127,7 +131,7 @@ struct GatewayStatus {
   std::vector<RecentError> recentErrors;
   std::string recentErrorsError;
   /// {"gateway", "runtime", "provider", "state", "pid"?, "readyz": {"status", "error"?}, "health":
-  /// {"checked", "ok"?, "error"?}, "agents": [{"id", "state"}], "agentsError"?,
+  /// {"checked", "ok"?, "error"?}, "access"?: {"via", "address"}, "agents": [{"id", "state"}], "agentsError"?,
   /// "recentErrors": [{"time", "source", "message"}], "recentErrorsError"?,
   /// "appliedRevision"?, "appliedSha256"?, "appliedVersion"?, "deployedSha256"?, "drift", "detail"?}.
   json::object toJson() const;

@@ -42,6 +42,14 @@ GatewayRevision rolloutGatewayRevision(const DeployTarget& t, std::optional<int6
   return g;
 }
 
+/// `t` as the gate's probes see it: its protocol port at `address` (gateway_address.h).
+DeployTarget rolloutReachedTarget(const DeployTarget& t, const GatewayAddress& address) {
+  DeployTarget reached = t;
+  reached.probeHost = address.host();
+  reached.port = address.port();
+  return reached;
+}
+
 }  // namespace
 
 std::string RolloutTarget::describe() const {
@@ -406,7 +414,7 @@ Result<RolloutReport> runRollout(std::vector<RolloutUnit>& units, RevisionStore&
       DeployTarget current = u.lastGood ? targetAtRevision(u.desired, u.lastGood->gateway) : u.desired;
       auto b =
           backups.backupGateway(*backupId, current, u.lastGood ? std::optional(u.lastGood->revision) : std::nullopt,
-                                "rollout", clock.nowMs());
+                                "rollout", clock.nowMs(), u.deployer, &deployContext);
       if (!b) {
         Error e = b.error();
         e.message = "backup of gateway " + id + " before the " + step.label() +
@@ -431,14 +439,22 @@ Result<RolloutReport> runRollout(std::vector<RolloutUnit>& units, RevisionStore&
         gate.detail = action.error().message;
       } else {
         state(id, "gating", "");
-        gate = waitForGate(u.desired, probes, clock, sleep, options.gateTimeout, options.gateInterval);
-        if (gate.ok && u.desired.probeTurn) {
-          state(id, "probing",
-                "probe turn" + (u.desired.probeTurn->agentId.empty() ? std::string()
-                                                                     : " to agent " + u.desired.probeTurn->agentId));
-          gate = probes.turn ? evaluateProbeTurn(*u.desired.probeTurn, probes.turn(u.desired))
-                             : evaluateProbeTurn(*u.desired.probeTurn,
-                                                 fail(ErrorCode::kUnsupported, "no probe-turn runner is set"));
+        // The gate's probes reach the gateway where this machine can: directly, or through its ssh tunnel.
+        auto address = reachGateway(u.deployer, u.desired, deployContext);
+        if (!address) {
+          gate.check = "reach";
+          gate.detail = address.error().message;
+        } else {
+          DeployTarget reached = rolloutReachedTarget(u.desired, *address);
+          gate = waitForGate(reached, probes, clock, sleep, options.gateTimeout, options.gateInterval);
+          if (gate.ok && u.desired.probeTurn) {
+            state(id, "probing",
+                  "probe turn" + (u.desired.probeTurn->agentId.empty() ? std::string()
+                                                                       : " to agent " + u.desired.probeTurn->agentId));
+            gate = probes.turn ? evaluateProbeTurn(*u.desired.probeTurn, probes.turn(reached))
+                               : evaluateProbeTurn(*u.desired.probeTurn,
+                                                   fail(ErrorCode::kUnsupported, "no probe-turn runner is set"));
+          }
         }
       }
       if (!gate.ok) {
@@ -491,8 +507,12 @@ Result<RolloutReport> runRollout(std::vector<RolloutUnit>& units, RevisionStore&
       if (auto action = u.deployer->apply(good, context, /*configChanged=*/true); !action) {
         gate.check = "deploy";
         gate.detail = action.error().message;
+      } else if (auto address = reachGateway(u.deployer, good, context); !address) {
+        gate.check = "reach";
+        gate.detail = address.error().message;
       } else {
-        gate = waitForGate(good, probes, clock, sleep, options.gateTimeout, options.gateInterval);
+        gate = waitForGate(rolloutReachedTarget(good, *address), probes, clock, sleep, options.gateTimeout,
+                           options.gateInterval);
       }
       if (!gate.ok) {
         result.state = "rollback-failed";

@@ -129,6 +129,10 @@ struct FakeFleetState {
   std::set<std::string> brokenBinaries;
   /// Binaries whose deploy fails outright (the process exits).
   std::set<std::string> crashingBinaries;
+  /// Reach gateways through a tunnel of the deployer (as the ssh provider does) rather than directly.
+  bool tunnels = false;
+  /// Gateways whose tunnel cannot be opened.
+  std::set<std::string> unreachable;
 };
 
 class FakeRolloutDeployer final : public Deployer {
@@ -154,6 +158,16 @@ class FakeRolloutDeployer final : public Deployer {
   }
   GatewayRuntimeStatus status(const DeployTarget&, const DeployContext&) override { return {}; }
   Result<std::string> logs(const DeployTarget&, const DeployContext&, std::size_t) override { return std::string(); }
+  Result<GatewayAddress> gatewayAddress(const DeployTarget& target, const DeployContext& context) override {
+    if (!state_.tunnels) return Deployer::gatewayAddress(target, context);
+    if (state_.unreachable.count(target.id))
+      return fail(ErrorCode::kUnavailable, "gateway " + target.id + " on host h: ssh h failed (forwarding)");
+    state_.calls.push_back("open tunnel " + target.id + " to " + target.probeHost + ":" + std::to_string(target.port));
+    FakeFleetState& state = state_;
+    std::string id = target.id;
+    return GatewayAddress("127.0.0.2", 40000, "ssh-tunnel",
+                          [&state, id] { state.calls.push_back("close tunnel " + id); });
+  }
 
  private:
   FakeFleetState& state_;
@@ -377,6 +391,41 @@ TEST_F(RolloutRunner, AProbeTurnGatesForwardStepsOnlyAndAWrongAnswerRollsTheCana
   EXPECT_EQ(transitions_, (std::vector<std::string>{"gw-a backed-up", "gw-a deploying", "gw-a gating", "gw-a probing",
                                                     "gw-a gate-failed", "gw-a rolling-back", "gw-a rolled-back"}));
   EXPECT_EQ(state_.running["gw-a"].binary, "/bin/v2");
+}
+
+TEST_F(RolloutRunner, GatesReachEachGatewayAtItsDeployersAddressAndCloseItAfterwards) {
+  deployed("/bin/v1");
+  state_.tunnels = true;
+  std::vector<std::string> seen;
+  turn_ = [&](const DeployTarget& t) -> Result<ProbeTurnReply> {
+    seen.push_back("turn " + t.id + " " + t.probeHost + ":" + std::to_string(t.port));
+    ProbeTurnReply r;
+    r.text = "probe ok";
+    return r;
+  };
+  auto units = unitsTo("/bin/v2");
+  for (auto& u : units) u.desired.probeHost = "127.0.0.1";
+  units[0].desired.probeTurn = ProbeTurnSpec{"Reply with: probe ok", "", "probe ok", {}};
+  auto passed = run(units, 1, 2);
+  ASSERT_TRUE(passed) << passed.error().message;
+  EXPECT_TRUE(passed->ok());
+  // Each gate opens the deployer's tunnel after the deploy and closes it before the next gateway.
+  EXPECT_EQ(state_.calls, (std::vector<std::string>{
+                              "apply gw-a /bin/v2", "open tunnel gw-a to 127.0.0.1:18000", "close tunnel gw-a",
+                              "apply gw-b /bin/v2", "open tunnel gw-b to 127.0.0.1:18000", "close tunnel gw-b",
+                              "apply gw-c /bin/v2", "open tunnel gw-c to 127.0.0.1:18000", "close tunnel gw-c"}));
+  // The probe turn went to the tunnel's address, not the gateway's own.
+  EXPECT_EQ(seen, (std::vector<std::string>{"turn gw-a 127.0.0.2:40000"}));
+
+  // A tunnel that cannot be opened fails the gate as `reach`, with the deployer's error.
+  state_.calls.clear();
+  state_.unreachable = {"gw-a"};
+  auto next = unitsTo("/bin/v3");
+  auto failed = run(next, 1, 2);
+  ASSERT_TRUE(failed) << failed.error().message;
+  EXPECT_FALSE(failed->ok());
+  EXPECT_EQ(failed->gateways[0].error.rfind("reach: gateway gw-a on host h: ssh h failed (forwarding)", 0), 0u)
+      << failed->gateways[0].error;
 }
 
 TEST(RolloutGate, AProbeTurnNeedsACompletedTurnWithTheExpectedText) {

@@ -8,7 +8,10 @@
 // `systemctl` / `journalctl` double on the "remote" PATH (tests/fleet_ssh/shims/), because systemd cannot
 // run in this container; the double honours daemon-reload, enable, start, stop, restart, is-active and
 // show by running the unit's ExecStart with its Environment, EnvironmentFile and WorkingDirectory. Then
-// `talon fleet apply|status|logs|stop` as a process over the same sshd.
+// `talon fleet apply|status|logs|stop` as a process over the same sshd. With the "host" in a network
+// namespace of its own (SshdOptions::networkNamespace), the fleet CLI's protocol calls (status, drift, the
+// rollout gate) reach the gateway on the host's loopback only through a port forward over ssh, and
+// backup / verify / restore move its files over ssh; no ssh connection or forward is left after a command.
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -23,6 +26,7 @@
 #include <random>
 #include <sstream>
 
+#include "base/text.h"
 #include "e2e/e2e_support.h"
 #include "fleet/deployer.h"
 #include "fleet/inventory.h"
@@ -79,7 +83,8 @@ class FleetSshTest : public ::testing::Test {
 
   void SetUp() override {
     auto server = testing::SshdServer::start(serverOptions());
-    if (!server && server.error().code == ErrorCode::kNotFound) GTEST_SKIP() << server.error().message;
+    if (!server && (server.error().code == ErrorCode::kNotFound || server.error().code == ErrorCode::kUnsupported))
+      GTEST_SKIP() << server.error().message;
     ASSERT_TRUE(server) << server.error().message;
     sshd_ = std::move(*server);
     auto port = testing::freeLoopbackPort();
@@ -298,6 +303,12 @@ TEST_F(FleetSshTest, AnUnreachableHostIsNamedInTheError) {
   EXPECT_THAT(s.error().message, HasSubstr("gateway " + gatewayId_ + " on host 127.0.0.1"));
   EXPECT_THAT(s.error().message, HasSubstr(":" + std::to_string(*closed)));
   EXPECT_THAT(s.error().message, HasSubstr("Connection refused"));
+  // The tunnel of the fleet's protocol calls fails the same way, naming the gateway, the host and ssh's stderr.
+  auto address = deployer_->gatewayAddress(target_, context_);
+  ASSERT_FALSE(address);
+  EXPECT_EQ(address.error().code, ErrorCode::kUnavailable);
+  EXPECT_THAT(address.error().message, HasSubstr("gateway " + gatewayId_ + " on host 127.0.0.1"));
+  EXPECT_THAT(address.error().message, HasSubstr("Connection refused"));
   stopped_ = true;
 }
 
@@ -334,7 +345,9 @@ TEST_F(FleetSshTest, TheFleetCliAppliesReportsAndStopsAnSshGateway) {
   json::object gw = test::jsonObjectOf(status.out).at("gateways").as_array().at(0).as_object();
   EXPECT_EQ(gw.at("state"), "running") << status.out;
   EXPECT_EQ(gw.at("drift"), "in-sync") << status.out;
-  EXPECT_THAT(json::serialize(gw.at("health")), HasSubstr("runs on host 127.0.0.1")) << status.out;
+  // The protocol calls go through a port forward over the gateway's ssh connection.
+  EXPECT_EQ(gw.at("health").at("ok"), true) << status.out;
+  EXPECT_EQ(gw.at("access").at("via"), "ssh-tunnel") << status.out;
 
   auto logs = talon({"fleet", "logs", gatewayId_, "-n", "5"});
   EXPECT_EQ(logs.status, 0) << logs.err;
@@ -345,6 +358,167 @@ TEST_F(FleetSshTest, TheFleetCliAppliesReportsAndStopsAnSshGateway) {
   auto after = talon({"fleet", "status", "--json"});
   EXPECT_EQ(test::jsonObjectOf(after.out).at("gateways").as_array().at(0).at("state"), "stopped") << after.out;
   stopped_ = true;
+}
+
+/// Whether a TCP connection to 127.0.0.1:`port` is accepted here.
+bool sshTestConnects(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+/// The sockets of this network namespace (/proc/net/tcp) that are connected to 127.0.0.1:`remotePort`
+/// (an ssh client's connection to the sshd) or listen on 127.0.0.1:`listenPort` (a port forward), as lines.
+std::vector<std::string> sshTestSockets(int remotePort, int listenPort) {
+  std::ifstream in("/proc/net/tcp");
+  std::string line;
+  std::vector<std::string> out;
+  char remote[32], listening[32];
+  std::snprintf(remote, sizeof remote, "0100007F:%04X 01", remotePort);
+  std::snprintf(listening, sizeof listening, "0100007F:%04X 00000000:0000 0A", listenPort);
+  while (std::getline(in, line)) {
+    if (line.find(remote) != std::string::npos || line.find(listening) != std::string::npos) out.push_back(line);
+  }
+  return out;
+}
+
+/// The "remote host" in a network namespace of its own (tests/support/sshd_server.h): its 127.0.0.1 is not
+/// this machine's, so a gateway bound to its loopback is reachable from here only through ssh.
+class FleetSshNamespaceTest : public FleetSshTest {
+ protected:
+  testing::SshdOptions serverOptions() override {
+    testing::SshdOptions o;
+    o.networkNamespace = true;
+    return o;
+  }
+};
+
+TEST_F(FleetSshNamespaceTest, StatusDriftBackupAndRestoreReachALoopbackGatewayThroughSsh) {
+  // The stripped binary through the version catalog, under the version it reports (drift compares it).
+  auto reported = test::runTalon(dir_.path(), {"--version"}, {});
+  ASSERT_EQ(reported.status, 0) << reported.err;
+  std::string version = trimWhitespace(reported.out.substr(reported.out.find(' ') + 1));
+  std::string text = inventory("talon", sshKeys("service: \"detached\""));
+  text.insert(text.find("defaults: {") + 11, " version: \"" + version + "\",");
+  text.insert(text.rfind('}'), "  runtimes: { talon: { versions: { \"" + version + "\": { binary: \"" +
+                                   talonBinary().string() + "\" } } } },\n  agents: { helper: { gateway: \"" +
+                                   gatewayId_ + "\", kind: \"use-case\" } },\n");
+  target(text);
+  std::map<std::string, std::string> env = {{"FLEET_SSH_TOKEN", "fleet-ssh-canary-token"}};
+  auto talon = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--inventory", (dir_ / "org" / "fleet.json5").string()});
+    return test::runTalon(dir_.path(), args, env);
+  };
+  // After each command: no ssh connection to the host and no forward listening are left behind (the
+  // master's socket closes as it exits, just after the command; a few ms at most).
+  int tunnelPort = 0;
+  auto expectNothingLeft = [&](const std::string& after) {
+    std::vector<std::string> left;
+    for (int i = 0; i < 100; ++i) {
+      left = sshTestSockets(sshd_->port(), tunnelPort);
+      if (left.empty()) break;
+      ::usleep(50'000);
+    }
+    EXPECT_TRUE(left.empty()) << "after " << after << ": " << ::testing::PrintToString(left);
+  };
+
+  auto apply = talon({"fleet", "apply", "--json"});
+  ASSERT_EQ(apply.status, 0) << apply.out << apply.err << "\nsshd:\n" << sshd_->log();
+  expectNothingLeft("apply");
+  // The gateway listens on the host's 127.0.0.1, which is not this one: directly, nothing answers.
+  EXPECT_TRUE(fs::exists(remoteDir() / "gateway.pid"));
+  EXPECT_FALSE(sshTestConnects(gatewayPort_));
+
+  auto status = talon({"fleet", "status", "--json"});
+  ASSERT_EQ(status.status, 0) << status.out << status.err;
+  json::object gw = test::jsonObjectOf(status.out).at("gateways").as_array().at(0).as_object();
+  EXPECT_EQ(gw.at("state"), "running") << status.out;
+  EXPECT_EQ(gw.at("health").at("checked"), true) << status.out;
+  EXPECT_EQ(gw.at("health").at("ok"), true) << status.out;
+  EXPECT_EQ(gw.at("access").at("via"), "ssh-tunnel") << status.out;
+  std::string address(gw.at("access").at("address").as_string());
+  ASSERT_EQ(address.rfind("127.0.0.1:", 0), 0u) << address;
+  tunnelPort = std::atoi(address.substr(10).c_str());
+  EXPECT_NE(tunnelPort, gatewayPort_);
+  ASSERT_EQ(gw.at("agents").as_array().size(), 1u) << status.out;
+  EXPECT_EQ(gw.at("agents").as_array().at(0).at("id"), "helper");
+  EXPECT_EQ(gw.at("agents").as_array().at(0).at("state"), "running") << status.out;
+  EXPECT_FALSE(gw.contains("recentErrorsError")) << status.out;
+  expectNothingLeft("status");
+  EXPECT_FALSE(sshTestConnects(tunnelPort));
+
+  auto drift = talon({"fleet", "drift", "--json"});
+  EXPECT_EQ(drift.status, 0) << drift.out << drift.err;
+  EXPECT_EQ(test::jsonObjectOf(drift.out).at("gateways").as_array().at(0).at("state"), "in-sync") << drift.out;
+  expectNothingLeft("drift");
+
+  // A backup pulled over ssh: the same layout and manifest as a local one, so verify works unchanged.
+  auto backup = talon({"fleet", "backup", "--gateway", gatewayId_, "--json"});
+  ASSERT_EQ(backup.status, 0) << backup.out << backup.err;
+  json::object taken = test::jsonObjectOf(backup.out);
+  int64_t backupId = taken.at("backup").as_int64();
+  fs::path folder = dir_ / "org" / ".talon-fleet" / "backups" / ("0000000" + std::to_string(backupId)) / gatewayId_;
+  json::object manifest = test::jsonObjectOf(sshTestRead(folder / "manifest.json"));
+  EXPECT_EQ(manifest.at("stateDir").as_string(), (dir_ / "gw" / "state").string());
+  std::string files = json::serialize(manifest.at("files"));
+  EXPECT_THAT(files, HasSubstr("\"config/openclaw.json\""));
+  EXPECT_THAT(files, HasSubstr("\"state/state/talon.sqlite\""));
+  EXPECT_THAT(files, ::testing::Not(HasSubstr("\"state/openclaw.json\"")));  // once, as config/
+  EXPECT_EQ(sshTestRead(folder / "config" / "openclaw.json"), target_.configText);
+  EXPECT_FALSE(fs::exists(folder.parent_path() / (".staging-" + gatewayId_)));
+  expectNothingLeft("backup");
+  auto verify = talon({"fleet", "backup", "verify", std::to_string(backupId), "--json"});
+  EXPECT_EQ(verify.status, 0) << verify.out << verify.err;
+
+  // Something changes on the host after the backup; the restore puts the backed-up state back.
+  sshTestWrite(dir_ / "gw" / "state" / "after-backup.txt", "written after the backup\n");
+  auto restore = talon({"fleet", "restore", std::to_string(backupId), "--json"});
+  ASSERT_EQ(restore.status, 0) << restore.out << restore.err;
+  EXPECT_THAT(restore.err, HasSubstr("verified (sha256sum)"));
+  EXPECT_FALSE(fs::exists(dir_ / "gw" / "state" / "after-backup.txt"));
+  fs::path aside = dir_ / "gw" / ("state.before-restore-0000000" + std::to_string(backupId));
+  EXPECT_TRUE(fs::exists(aside / "after-backup.txt"));
+  EXPECT_EQ(sshTestRead(dir_ / "gw" / "state" / "openclaw.json"), target_.configText);
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ / "gw" / "state" / "openclaw.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  expectNothingLeft("restore");
+
+  auto again = talon({"fleet", "status", "--json"});
+  json::object restored = test::jsonObjectOf(again.out).at("gateways").as_array().at(0).as_object();
+  EXPECT_EQ(restored.at("state"), "running") << again.out;
+  EXPECT_EQ(restored.at("health").at("ok"), true) << again.out;
+
+  // A gated rollout of a config change: its pre-step backup is pulled over ssh, and its gate (/readyz and
+  // the health call) reaches the gateway through the tunnel.
+  env["FLEET_SSH_TOKEN_B"] = "fleet-ssh-canary-token-b";
+  std::string changed = text;
+  changed.replace(changed.find("${FLEET_SSH_TOKEN}"), 18, "${FLEET_SSH_TOKEN_B}");
+  sshTestWrite(dir_ / "org" / "fleet.json5", changed);
+  auto rolled = talon({"fleet", "rollout", "--gate-timeout", "60", "--json"});
+  ASSERT_EQ(rolled.status, 0) << rolled.out << rolled.err;
+  json::object rollout = test::jsonObjectOf(rolled.out);
+  json::object rolledGateway = rollout.at("gateways").as_array().at(0).as_object();
+  EXPECT_EQ(rolledGateway.at("state"), "updated") << rolled.out;
+  ASSERT_TRUE(rolledGateway.contains("backup")) << rolled.out;
+  fs::path preStep = dir_ / "org" / ".talon-fleet" / "backups" /
+                     ("0000000" + std::to_string(rolledGateway.at("backup").as_int64())) / gatewayId_;
+  EXPECT_EQ(sshTestRead(preStep / "config" / "openclaw.json"), target_.configText);
+  expectNothingLeft("rollout");
+  auto afterRollout = talon({"fleet", "status", "--json"});
+  json::object rolledStatus = test::jsonObjectOf(afterRollout.out).at("gateways").as_array().at(0).as_object();
+  EXPECT_EQ(rolledStatus.at("health").at("ok"), true) << afterRollout.out;
+  EXPECT_EQ(rolledStatus.at("drift"), "in-sync") << afterRollout.out;
+
+  auto stop = talon({"fleet", "stop"});
+  EXPECT_EQ(stop.status, 0) << stop.out << stop.err;
+  stopped_ = true;
+  expectNothingLeft("stop");
 }
 
 /// The `openclaw` of tools/install-openclaw on this machine ($OPENCLAW_REF_DIR, else ~/.cache/openclaw-ref),
@@ -384,6 +558,30 @@ TEST_F(FleetSshOpenClawTest, AnOpenClawGatewayRunsWithTheHostsOpenClaw) {
   ASSERT_TRUE(deployer_->stop(target_, context_));
   stopped_ = true;
   EXPECT_EQ(deployer_->status(target_, context_).state, ProcessState::kStopped);
+}
+
+TEST_F(FleetSshOpenClawTest, TheFleetCliReachesAnOpenClawGatewayThroughItsTunnelAndFindsItInSync) {
+  if (sshTestOpenClawDir().empty()) GTEST_SKIP() << "OpenClaw is not installed (tools/install-openclaw)";
+  target(inventory("openclaw", sshKeys("service: \"detached\"")));
+  std::map<std::string, std::string> env = {{"FLEET_SSH_TOKEN", "fleet-ssh-canary-token"}};
+  auto talon = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--inventory", (dir_ / "org" / "fleet.json5").string()});
+    return test::runTalon(dir_.path(), args, env);
+  };
+  auto apply = talon({"fleet", "apply", "--json"});
+  ASSERT_EQ(apply.status, 0) << apply.out << apply.err;
+  auto status = talon({"fleet", "status", "--json"});
+  json::object gw = test::jsonObjectOf(status.out).at("gateways").as_array().at(0).as_object();
+  EXPECT_EQ(gw.at("state"), "running") << status.out;
+  EXPECT_EQ(gw.at("health").at("ok"), true) << status.out;
+  EXPECT_EQ(gw.at("access").at("via"), "ssh-tunnel") << status.out;
+  // OpenClaw's drift compares what runs with its config file, read on the host (its SHA-256 over ssh).
+  auto drift = talon({"fleet", "drift", "--json"});
+  EXPECT_EQ(drift.status, 0) << drift.out << drift.err;
+  EXPECT_EQ(test::jsonObjectOf(drift.out).at("gateways").as_array().at(0).at("state"), "in-sync") << drift.out;
+  auto stop = talon({"fleet", "stop"});
+  EXPECT_EQ(stop.status, 0) << stop.out << stop.err;
+  stopped_ = true;
 }
 
 /// The same sshd with the systemctl / journalctl doubles first on its sessions' PATH.

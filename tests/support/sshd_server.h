@@ -13,7 +13,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/error.h"
@@ -26,6 +28,12 @@ struct SshdOptions {
   std::string pathPrefix;
   /// More variables of every session, "NAME=value" (sshd_config SetEnv; no spaces or quotes).
   std::vector<std::string> environment;
+  /// Run every session in a network namespace of its own (`ip netns add`, loopback up; needs root): the
+  /// "remote host" then has a network of its own, and what listens on its 127.0.0.1 cannot be reached from
+  /// the test's. sshd then runs per connection in inetd mode (`ip netns exec <ns> sshd -i`), each accepted
+  /// on 127.0.0.1:port() here by a thread of the server. start() fails with kUnsupported when the namespace
+  /// cannot be made.
+  bool networkNamespace = false;
 };
 
 class SshdServer {
@@ -49,6 +57,8 @@ class SshdServer {
   std::filesystem::path wrongKnownHostsFile() const { return dir_ / "known_hosts.wrong"; }
   /// An empty known_hosts file (the host is unknown).
   std::filesystem::path emptyKnownHostsFile() const { return dir_ / "known_hosts.empty"; }
+  /// The network namespace's name ("" without SshdOptions::networkNamespace).
+  const std::string& networkNamespace() const { return netns_; }
   /// sshd's log so far (for failure messages).
   std::string log() const;
   /// Kills sshd (SIGKILL) and waits for it. Idempotent.
@@ -57,10 +67,18 @@ class SshdServer {
  private:
   SshdServer() = default;
 
+  /// The inetd-mode accept loop of SshdOptions::networkNamespace.
+  void acceptLoop();
+
   TempDir dir_{"talon-sshd"};
   uint16_t port_ = 0;
   std::string user_;
   pid_t pid_ = -1;
+  std::string netns_;
+  int listenFd_ = -1;
+  std::thread acceptThread_;
+  std::mutex childrenMutex_;
+  std::vector<pid_t> children_;
 };
 
 }  // namespace talon::testing

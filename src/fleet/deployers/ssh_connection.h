@@ -62,6 +62,19 @@ class SshConnection {
   /// Copies the local file `local` to `remotePath` (absolute) on the host with scp. Errors: kIo naming
   /// both paths with scp's stderr; kUnavailable as run().
   Status upload(const std::filesystem::path& local, const std::string& remotePath);
+  /// Runs `script` with `sh -c` on the host with its stdout written to the local file `localFile` (created
+  /// or truncated, mode 0600) rather than kept in memory: for streams of any size, e.g. a tar of a state
+  /// dir. Returns the exit code and stderr (`out` is empty). Errors as run().
+  Result<RemoteOutput> runToFile(const std::string& what, const std::string& script,
+                                 const std::filesystem::path& localFile);
+  /// Opens a local port forward over the shared connection (`ssh -O forward -L
+  /// 127.0.0.1:<free port>:<remoteHost>:<remotePort>`): a connection to 127.0.0.1:<returned port> here is
+  /// made to remoteHost:remotePort by the host. Opens the connection first when none is open. Errors:
+  /// kUnavailable naming the destination, the forward and ssh's stderr (e.g. forwarding refused by the
+  /// server's AllowTcpForwarding).
+  Result<int> openForward(const std::string& remoteHost, int remotePort);
+  /// Cancels a forward of openForward() (`ssh -O cancel -L …`); closing the connection ends it too.
+  void cancelForward(int localPort, const std::string& remoteHost, int remotePort);
   /// Closes the shared connection now (idempotent).
   void close();
 
@@ -72,6 +85,11 @@ class SshConnection {
   std::vector<std::string> sshOptions(bool forScp) const;
 
  private:
+  /// The argv of `ssh` with Talon's options, up to and including the destination.
+  std::vector<std::string> sshCommand() const;
+  /// "127.0.0.1:<localPort>:<remoteHost>:<remotePort>", the host in brackets when it is an IPv6 literal.
+  static std::string forwardSpec(int localPort, const std::string& remoteHost, int remotePort);
+
   SshEndpoint endpoint_;
   std::filesystem::path controlPath_;
   bool used_ = false;

@@ -372,6 +372,151 @@ class SshDeployer final : public Deployer {
     return std::move(r->out);
   }
 
+  Result<GatewayAddress> gatewayAddress(const DeployTarget& target, const DeployContext& context) override {
+    auto prepared = prepare(target, context);
+    if (!prepared) return fail(prepared.error());
+    SshConnection* c = prepared->connection;
+    auto local = c->openForward(target.probeHost, target.port);
+    if (!local) return fail(onHost(target, local.error()));
+    std::string remoteHost = target.probeHost;
+    int remotePort = target.port;
+    int localPort = *local;
+    return GatewayAddress("127.0.0.1", localPort, "ssh-tunnel", [c, localPort, remoteHost, remotePort] {
+      c->cancelForward(localPort, remoteHost, remotePort);
+    });
+  }
+
+  Result<bool> fetchFiles(const DeployTarget& target, const DeployContext& context,
+                          const std::filesystem::path& configInto, const std::filesystem::path& stateInto) override {
+    auto prepared = prepare(target, context);
+    if (!prepared) return fail(prepared.error());
+    SshConnection& c = *prepared->connection;
+    std::error_code ec;
+    std::filesystem::create_directories(configInto.parent_path(), ec);
+    std::filesystem::create_directories(stateInto, ec);
+    if (ec) return fail(ErrorCode::kIo, "cannot create " + stateInto.string() + ": " + ec.message());
+    std::string config = shellQuote(target.paths.configPath);
+    auto got = c.runToFile("reading the config " + target.paths.configPath,
+                           "if [ -f " + config + " ]; then exec cat " + config + "; else exit 3; fi", configInto);
+    if (!got) return fail(onHost(target, got.error()));
+    if (got->exitCode == 3) {
+      std::filesystem::remove(configInto, ec);
+    } else if (got->exitCode != 0) {
+      return fail(onHost(
+          target, Error{ErrorCode::kIo, "on " + c.destination() + ": reading " + target.paths.configPath +
+                                            " failed (exit " + std::to_string(got->exitCode) + "): " + got->err}));
+    }
+    // The state dir as one tar stream into a local file, then unpacked here. --ignore-failed-read: a file the
+    // running gateway removes meanwhile is left out; exit 1 is tar's "a file changed as it was read".
+    std::filesystem::path tarFile = stateInto.string() + ".tar";
+    std::string state = shellQuote(target.paths.stateDir);
+    auto tarred = c.runToFile(
+        "archiving the state dir " + target.paths.stateDir,
+        "if [ -d " + state + " ]; then exec tar --ignore-failed-read -C " + state + " -cf - .; else exit 3; fi",
+        tarFile);
+    if (!tarred) return fail(onHost(target, tarred.error()));
+    if (tarred->exitCode != 0 && tarred->exitCode != 1 && tarred->exitCode != 3) {
+      std::filesystem::remove(tarFile, ec);
+      return fail(onHost(target, Error{ErrorCode::kIo, "on " + c.destination() + ": tar of " + target.paths.stateDir +
+                                                           " failed (exit " + std::to_string(tarred->exitCode) +
+                                                           "): " + trimWhitespace(tarred->err)}));
+    }
+    if (tarred->exitCode != 3) {
+      auto x = runCommand({"tar", "--no-same-owner", "-p", "-xf", tarFile.string(), "-C", stateInto.string()}, {});
+      std::filesystem::remove(tarFile, ec);
+      if (!x) return fail(x.error());
+      if (x->exitCode != 0)
+        return fail(ErrorCode::kIo, "gateway " + target.id + ": unpacking the state dir copied from host " +
+                                        target.host + " failed: " + trimWhitespace(x->err));
+    }
+    std::filesystem::remove(tarFile, ec);
+    progress(context, target.id + ": copied the config and state dir from " + c.destination());
+    return true;
+  }
+
+  Result<std::optional<std::string>> putFiles(const DeployTarget& target, const DeployContext& context,
+                                              const std::filesystem::path& from,
+                                              const std::map<std::string, std::pair<std::string, unsigned>>& files,
+                                              const std::string& tag) override {
+    auto prepared = prepare(target, context);
+    if (!prepared) return fail(prepared.error());
+    SshConnection& c = *prepared->connection;
+    const std::string& stateDir = target.paths.stateDir;
+    const std::string& configPath = target.paths.configPath;
+    // The upload: the backup's config/ and state/ with the digests and modes to check and set on the host.
+    auto uploadDir = context.fleetStateDir / "gateways" / target.id / "ssh-upload";
+    std::error_code ec;
+    std::filesystem::create_directories(uploadDir, ec);
+    if (ec) return fail(ErrorCode::kIo, "cannot create " + uploadDir.string() + ": " + ec.message());
+    std::string sums;
+    std::string modes;
+    std::string configFile;
+    for (const auto& [path, digest] : files) {
+      sums += digest.first + "  " + path + "\n";
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%o", digest.second == 0 ? 0600u : digest.second & 07777u);
+      modes += std::string(mode) + " " + path + "\n";
+      if (path.rfind("config/", 0) == 0) configFile = path;
+    }
+    if (auto st = writeFileAtomic(uploadDir / "talon-restore.sha256", sums, 0600); !st) return fail(st.error());
+    if (auto st = writeFileAtomic(uploadDir / "talon-restore.modes", modes, 0600); !st) return fail(st.error());
+    auto tarFile = uploadDir / ("restore-" + tag + ".tar");
+    std::vector<std::string> argv = {"tar", "-cf", tarFile.string(), "-C", from.string()};
+    for (const char* part : {"config", "state"}) {
+      if (std::filesystem::is_directory(from / part, ec)) argv.push_back(part);
+    }
+    argv.insert(argv.end(), {"-C", uploadDir.string(), "talon-restore.sha256", "talon-restore.modes"});
+    auto packed = runCommand(argv, {});
+    auto cleanup = [&] {
+      std::filesystem::remove(tarFile, ec);
+      std::filesystem::remove(uploadDir / "talon-restore.sha256", ec);
+      std::filesystem::remove(uploadDir / "talon-restore.modes", ec);
+    };
+    if (!packed || packed->exitCode != 0) {
+      cleanup();
+      return fail(ErrorCode::kIo, "gateway " + target.id + ": packing backup " + from.string() +
+                                      " failed: " + (packed ? trimWhitespace(packed->err) : packed.error().message));
+    }
+    std::string stage = stateDir + ".restore-" + tag;
+    std::string remoteTar = stage + ".tar";
+    if (auto r = c.runChecked("creating " + sshParentDir(stateDir), "mkdir -p " + shellQuote(sshParentDir(stateDir)));
+        !r) {
+      cleanup();
+      return fail(onHost(target, r.error()));
+    }
+    auto sent = c.upload(tarFile, remoteTar);
+    cleanup();
+    if (!sent) return fail(onHost(target, sent.error()));
+    std::string q = shellQuote(stage);
+    std::string aside = shellQuote(stateDir + ".before-restore-" + tag);
+    std::string script =
+        "rm -rf " + q + " && mkdir -p " + q + " && cd " + q + " && tar -xpf " + shellQuote(remoteTar) + " || { rm -f " +
+        shellQuote(remoteTar) + "; exit 1; }\n" + "rm -f " + shellQuote(remoteTar) + "\n" +
+        "if ! sha256sum -c --quiet talon-restore.sha256 >&2; then cd / && rm -rf " + q +
+        "; echo 'the uploaded files do not match the backup manifest; nothing was replaced' >&2; exit 3; fi\n" +
+        "while read m p; do chmod \"$m\" \"$p\" || exit 1; done < talon-restore.modes\n" + "moved=\n" + "if [ -e " +
+        shellQuote(stateDir) + " ]; then rm -rf " + aside + " && mv " + shellQuote(stateDir) + " " + aside +
+        " || exit 1; moved=" + aside + "; fi\n" + "if [ -d state ]; then mv state " + shellQuote(stateDir) +
+        " || exit 1; else mkdir -p " + shellQuote(stateDir) + " || exit 1; fi\n";
+    if (!configFile.empty()) {
+      std::string tmp = shellQuote(configPath + std::string(kSshTempSuffix));
+      script += "mkdir -p " + shellQuote(sshParentDir(configPath)) + " && mv -f " + shellQuote(configFile) + " " + tmp +
+                " && mv -f " + tmp + " " + shellQuote(configPath) + " || exit 1\n";
+    }
+    script += "cd / && rm -rf " + q + "\nprintf 'moved=%s\\n' \"$moved\"\n";
+    auto r = c.run("putting the restored files in place", script);
+    if (!r) return fail(onHost(target, r.error()));
+    if (r->exitCode == 3)
+      return fail(ErrorCode::kFailedPrecondition,
+                  "gateway " + target.id + " on host " + target.host + ": " + trimWhitespace(r->err));
+    if (r->exitCode != 0)
+      return fail(onHost(target, Error{ErrorCode::kIo,
+                                       "on " + c.destination() + ": putting the restored files in place failed (exit " +
+                                           std::to_string(r->exitCode) + "): " + trimWhitespace(r->err)}));
+    progress(context, target.id + ": restored files verified (sha256sum) and in place on " + c.destination());
+    return std::optional<std::string>(sshKeyValueLines(r->out)["moved"]);
+  }
+
  private:
   struct HostSession {
     std::unique_ptr<SshConnection> connection;
