@@ -76,19 +76,29 @@ struct AgentsLive {
   std::string error;
 };
 
-AgentsLive askGatewayAgents(const fleet::RenderedGateway& render, std::chrono::milliseconds timeout) {
+/// Asks gateway `gatewayIndex` for its agents, reached as every fleet command reaches it: directly, or through a
+/// port forward over an ssh gateway's connection (fleet::reachGateway).
+AgentsLive askGatewayAgents(const fleet::EffectiveFleet& fleet, std::size_t gatewayIndex,
+                            const fleet::DeployContext& context, std::chrono::milliseconds timeout) {
   AgentsLive out;
-  const json::object* gw = render.config.if_contains("gateway") ? &render.config.at("gateway").as_object() : nullptr;
-  int port = gw != nullptr && gw->contains("port") ? static_cast<int>(gw->at("port").to_number<int64_t>()) : 0;
-  std::string bind = gw != nullptr && gw->contains("bind") ? std::string(gw->at("bind").as_string()) : "loopback";
-  std::string custom =
-      gw != nullptr && gw->contains("customBindHost") ? std::string(gw->at("customBindHost").as_string()) : "";
+  fleet::RenderedGateway render = fleet::renderGateway(fleet, gatewayIndex);
   auto credential = fleet::gatewayCredential(render.text, processEnvironmentValue);
   if (!credential) {
     out.error = "not checked: " + credential.error().message;
     return out;
   }
-  auto got = fleet::callGatewayMethod(fleet::probeHost(bind, custom), port, *credential, TALON_VERSION, timeout,
+  fleet::DeployTarget target = fleet::deployTarget(fleet, gatewayIndex, render);
+  auto deployer = fleet::createDeployer(target.provider);
+  if (!deployer) {
+    out.error = deployer.error().message;
+    return out;
+  }
+  auto address = fleet::reachGateway(deployer->get(), target, context);
+  if (!address) {
+    out.error = address.error().message;
+    return out;
+  }
+  auto got = fleet::callGatewayMethod(address->host(), address->port(), *credential, TALON_VERSION, timeout,
                                       "agents.list", json::object{});
   if (!got) {
     out.error = got.error().message;
@@ -106,6 +116,7 @@ AgentsLive askGatewayAgents(const fleet::RenderedGateway& render, std::chrono::m
 
 void registerAgentsList(CLI::App* group, int& exitCode) {
   auto o = std::make_shared<FleetOptions>();
+  auto d = std::make_shared<FleetDeployOptions>();
   auto gateway = std::make_shared<std::string>();
   auto live = std::make_shared<bool>(false);
   auto timeout = std::make_shared<double>(10);
@@ -114,8 +125,9 @@ void registerAgentsList(CLI::App* group, int& exitCode) {
   cmd->add_flag("--live", *live, "Ask each gateway (protocol agents.list) whether it runs the agent");
   cmd->add_option("--timeout", *timeout, "With --live: seconds to wait for each gateway (default 10)")
       ->check(CLI::Range(1.0, 600.0));
+  addStateDirOption(cmd, d);
   addFleetCommonOptions(cmd, o);
-  cmd->callback([o, gateway, live, timeout, &exitCode] {
+  cmd->callback([o, d, gateway, live, timeout, &exitCode] {
     auto fleet = loadFleetInventory(*o, exitCode);
     if (!fleet) return;
     const auto& inv = fleet->inventory();
@@ -127,10 +139,13 @@ void registerAgentsList(CLI::App* group, int& exitCode) {
     std::map<std::string, std::vector<std::string>> knownByGateway;
     if (*live) {
       auto ms = std::chrono::milliseconds(static_cast<int64_t>(*timeout * 1000));
+      d->timeoutSeconds = *timeout;
+      // The fleet state dir holds the ssh provider's connection sockets.
+      auto context = deployContext(deployStateDir(*o, *d), *d, o->json);
       for (std::size_t gi = 0; gi < inv.gateways().size(); ++gi) {
         const auto& g = inv.gateways()[gi];
         if ((!gateway->empty() && g.id != *gateway) || fleet->agentsOf(gi).empty()) continue;
-        liveByGateway.emplace(g.id, askGatewayAgents(fleet::renderGateway(*fleet, gi), ms));
+        liveByGateway.emplace(g.id, askGatewayAgents(*fleet, gi, context, ms));
         for (std::size_t ai : fleet->agentsOf(gi)) knownByGateway[g.id].push_back(inv.agents()[ai].id);
       }
     }

@@ -12,12 +12,15 @@
 #include <iostream>
 
 #include "base/clock.h"
+#include "base/file_io.h"
+#include "base/hash.h"
 #include "cli/cli_audit.h"
 #include "cli/commands_fleet.h"
 #include "cli/output.h"
 #include "fleet/deployer.h"
 #include "fleet/deployers/process_deployer.h"
 #include "fleet/fleet_apply.h"
+#include "fleet/gateway_address.h"
 #include "fleet/preflight.h"
 #include "fleet/render.h"
 #include "fleet/revision.h"
@@ -75,6 +78,38 @@ fleet::DeployContext deployContext(const std::filesystem::path& stateDir, const 
     std::cerr << line << std::endl;
   };
   return c;
+}
+
+fleet::GatewayReach unitsGatewayReach(const LoadedFleet& loaded, const fleet::DeployContext& context) {
+  return
+      [&loaded, &context](const std::string& id, const std::string& host, int port) -> Result<fleet::GatewayAddress> {
+        for (const auto& u : loaded.units) {
+          if (u.target.id != id) continue;
+          fleet::DeployTarget t = u.target;
+          t.probeHost = host;
+          t.port = port;
+          return fleet::reachGateway(u.deployer.get(), t, context);
+        }
+        return fleet::GatewayAddress(host, port, "direct");
+      };
+}
+
+fleet::ConfigDigest unitsConfigDigest(const LoadedFleet& loaded, const fleet::DeployContext& context) {
+  return [&loaded, &context](const std::string& id, const std::string& configPath) -> std::optional<std::string> {
+    for (const auto& u : loaded.units) {
+      if (u.target.id != id || !u.deployer) continue;
+      fleet::DeployTarget t = u.target;
+      t.paths.configPath = configPath;
+      auto status = u.deployer->status(t, context);
+      if (status.remoteConfigSha256) {
+        if (status.remoteConfigSha256->empty()) return std::nullopt;
+        return *status.remoteConfigSha256;
+      }
+    }
+    auto onDisk = readFile(configPath);
+    if (!onDisk) return std::nullopt;
+    return sha256Hex(*onDisk);
+  };
 }
 
 int auditFleetAction(const std::filesystem::path& stateDir, security::AuditEvent event, int exitCode) {

@@ -12,6 +12,7 @@
 
 #include "cli/commands_fleet.h"
 #include "fleet/deployer.h"
+#include "fleet/drift.h"
 #include "fleet/fleet_apply.h"
 #include "fleet/preflight.h"
 #include "fleet/render.h"
@@ -50,6 +51,14 @@ struct LoadedFleet {
   std::vector<fleet::DeployUnit> units;
   std::filesystem::path stateDir;
 };
+/// How fleet commands reach the loaded units' gateways: through each unit's deployer (directly, or a port
+/// forward over an ssh gateway's connection); a gateway without a unit directly. `loaded` and `context`
+/// must outlive the result.
+fleet::GatewayReach unitsGatewayReach(const LoadedFleet& loaded, const fleet::DeployContext& context);
+/// The SHA-256 of a gateway's config file where it runs: on its host for an ssh gateway (the deployer's
+/// status), else read here; nullopt when it cannot be read. `loaded` and `context` must outlive the result.
+fleet::ConfigDigest unitsConfigDigest(const LoadedFleet& loaded, const fleet::DeployContext& context);
+
 /// Loads the fleet, renders it and builds the units of the selected gateways (--gateway), or prints why
 /// not, sets `exitCode` and returns nullopt.
 std::optional<LoadedFleet> loadForDeploy(const FleetOptions& o, const FleetDeployOptions& d, int& exitCode);

@@ -2,8 +2,6 @@
 // against the revision the fleet last applied to it (docs/fleet.md "Drift").
 #include <iostream>
 
-#include "base/file_io.h"
-#include "base/hash.h"
 #include "cli/commands_fleet.h"
 #include "cli/commands_fleet_deploy.h"
 #include "cli/output.h"
@@ -34,36 +32,11 @@ void registerFleetDriftCommand(CLI::App* group, int& exitCode) {
     if (!applied) return;
     std::vector<std::pair<std::string, std::string>> gateways;
     for (const auto& u : loaded->units) gateways.emplace_back(u.target.id, u.target.runtime);
-    // Each gateway is reached through its deployer: directly, or over its ssh connection (a tunnel).
+    // Each gateway is reached through its deployer: directly, or over its ssh connection (a tunnel); an
+    // OpenClaw gateway's config file is read where it runs.
     auto context = deployContext(loaded->stateDir, *d, o->json);
-    fleet::GatewayReach reach = [&](const std::string& id, const std::string& host,
-                                    int port) -> Result<fleet::GatewayAddress> {
-      for (auto& u : loaded->units) {
-        if (u.target.id != id) continue;
-        fleet::DeployTarget t = u.target;
-        t.probeHost = host;
-        t.port = port;
-        return fleet::reachGateway(u.deployer.get(), t, context);
-      }
-      return fleet::GatewayAddress(host, port, "direct");
-    };
-    // The config file where the gateway runs: on its host for an ssh gateway (the deployer's status).
-    fleet::ConfigDigest digest = [&](const std::string& id,
-                                     const std::string& configPath) -> std::optional<std::string> {
-      for (auto& u : loaded->units) {
-        if (u.target.id != id || !u.deployer) continue;
-        fleet::DeployTarget t = u.target;
-        t.paths.configPath = configPath;
-        auto status = u.deployer->status(t, context);
-        if (status.remoteConfigSha256) {
-          if (status.remoteConfigSha256->empty()) return std::nullopt;
-          return *status.remoteConfigSha256;
-        }
-      }
-      auto onDisk = readFile(configPath);
-      if (!onDisk) return std::nullopt;
-      return sha256Hex(*onDisk);
-    };
+    fleet::GatewayReach reach = unitsGatewayReach(*loaded, context);
+    fleet::ConfigDigest digest = unitsConfigDigest(*loaded, context);
     auto drift =
         fleet::fleetDrift(gateways, *applied, config::processEnvironment(), TALON_VERSION,
                           std::chrono::milliseconds(static_cast<int64_t>(d->timeoutSeconds * 1000)), reach, digest);

@@ -87,6 +87,16 @@ void serveResolve(const LoadedFleet& loaded, fleet::FleetAlerts* alerts, const s
   serveReportAlert(loaded, key, "alert.resolved", alerts->resolve(key, title, text, SystemClock::instance()->nowMs()));
 }
 
+/// The deploy context of serve's periodic work: the fleet state dir (the ssh provider's connection sockets),
+/// a 10 s wait, progress lines on stderr marked as serve's.
+fleet::DeployContext serveDeployContext(const LoadedFleet& loaded) {
+  FleetDeployOptions d;
+  d.timeoutSeconds = 10;
+  auto context = deployContext(loaded.stateDir, d, true);
+  context.progress = [](const std::string& line) { std::cerr << "fleet serve: " << line << std::endl; };
+  return context;
+}
+
 /// One drift check of `serve`: the health record (served and written to <stateDir>/proxy/health.json), and
 /// for each gateway that changed to drifted a stderr line and a `fleet.drift` audit record.
 json::object serveDriftCheck(const LoadedFleet& loaded, std::map<std::string, fleet::DriftState>& previous,
@@ -104,8 +114,11 @@ json::object serveDriftCheck(const LoadedFleet& loaded, std::map<std::string, fl
     health["error"] = applied.error().message;
     return health;
   }
+  // Reached as `talon fleet drift` reaches them: an ssh gateway through a port forward over its connection.
+  auto context = serveDeployContext(loaded);
   auto drift = fleet::fleetDrift(gateways, *applied, config::processEnvironment(), TALON_VERSION,
-                                 std::chrono::milliseconds(10'000));
+                                 std::chrono::milliseconds(10'000), unitsGatewayReach(loaded, context),
+                                 unitsConfigDigest(loaded, context));
   json::array list;
   int code = fleet::driftExitCode(drift);
   for (const auto& d : drift) list.push_back(d.toJson());
@@ -219,8 +232,13 @@ json::object serveBackupTick(const LoadedFleet& loaded, const fleet::BackupSetti
     for (const auto& u : loaded.units) {
       if (std::find(due.begin(), due.end(), u.target.id) != due.end()) targets.push_back(u.target);
     }
-    auto taken = fleet::backupGateways(**store, targets, *applied, "scheduled", now,
-                                       [](const std::string& line) { std::cerr << "fleet serve: " << line << "\n"; });
+    // An ssh gateway's files are read over its connection, as `talon fleet backup` reads them.
+    std::map<std::string, fleet::Deployer*> deployers;
+    for (const auto& u : loaded.units) deployers[u.target.id] = u.deployer.get();
+    auto context = serveDeployContext(loaded);
+    auto taken = fleet::backupGateways(
+        **store, targets, *applied, "scheduled", now,
+        [](const std::string& line) { std::cerr << "fleet serve: " << line << "\n"; }, deployers, &context);
     json::array gateways;
     for (const auto& g : due) gateways.push_back(json::string(g));
     if (!taken) {

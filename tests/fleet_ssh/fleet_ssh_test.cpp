@@ -457,6 +457,14 @@ TEST_F(FleetSshNamespaceTest, StatusDriftBackupAndRestoreReachALoopbackGatewayTh
   EXPECT_EQ(test::jsonObjectOf(drift.out).at("gateways").as_array().at(0).at("state"), "in-sync") << drift.out;
   expectNothingLeft("drift");
 
+  // agents list --live asks the gateway through the same tunnel.
+  auto live = talon({"fleet", "agents", "list", "--live", "--json"});
+  ASSERT_EQ(live.status, 0) << live.out << live.err;
+  json::object listed = test::jsonObjectOf(live.out);
+  ASSERT_EQ(listed.at("agents").as_array().size(), 1u) << live.out;
+  EXPECT_EQ(listed.at("agents").as_array().at(0).at("live").at("state"), "running") << live.out;
+  expectNothingLeft("agents list --live");
+
   // A backup pulled over ssh: the same layout and manifest as a local one, so verify works unchanged.
   auto backup = talon({"fleet", "backup", "--gateway", gatewayId_, "--json"});
   ASSERT_EQ(backup.status, 0) << backup.out << backup.err;
