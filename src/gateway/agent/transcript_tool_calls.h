@@ -1,7 +1,8 @@
 #pragma once
 // How an assistant transcript entry keeps the tool calls the model asked for
-// (store::TranscriptEntry::toolCallsJson): a JSON array of {id, name, arguments}, `arguments` being the
-// JSON text the model produced, kept verbatim.
+// (store::TranscriptEntry::toolCallsJson): a JSON array of {id, name, arguments, signature?}, `arguments`
+// being the JSON text the model produced, kept verbatim, and `signature` the provider's opaque signature of
+// the call (ToolCall::signature; only when there is one), replayed to the provider in later requests.
 #include <string>
 #include <vector>
 

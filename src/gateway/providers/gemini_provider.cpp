@@ -11,6 +11,9 @@ namespace talon::gateway {
 namespace {
 
 constexpr std::string_view kGeminiBaseUrl = "https://generativelanguage.googleapis.com/v1beta";
+/// The dummy thought signature the Gemini API accepts for function calls it did not generate
+/// (https://ai.google.dev/gemini-api/docs/thought-signatures, "FAQs").
+constexpr std::string_view kGeminiSkipSignature = "skip_thought_signature_validator";
 
 std::string percentEncode(std::string_view s) {
   std::string out;
@@ -103,6 +106,8 @@ class GeminiDecoder final : public SseJsonDecoder {
               tc.id = id && !id->empty() ? std::string(*id) : fmt::format("call_{}", calls_.size());
               const auto* args = getObject(*call, "args");
               tc.argumentsJson = args != nullptr ? toJson(*args) : "{}";
+              // A sibling of functionCall in the Part; sent back with the call (encodeGeminiRequest).
+              if (auto signature = getString(part, "thoughtSignature")) tc.signature = std::string(*signature);
               calls_.push_back(std::move(tc));
             }
           }
@@ -194,9 +199,19 @@ json::object encodeGeminiRequest(const ModelRequest& request, std::optional<int6
     } else if (m.role == "assistant") {
       json::array parts;
       if (!m.content.empty()) parts.push_back(json::object{{"text", m.content}});
-      for (const auto& tc : m.toolCalls) {
-        parts.push_back(json::object{
-            {"functionCall", json::object{{"name", tc.name}, {"args", argumentsObject(tc.argumentsJson)}}}});
+      for (std::size_t c = 0; c < m.toolCalls.size(); ++c) {
+        const auto& tc = m.toolCalls[c];
+        json::object part{
+            {"functionCall", json::object{{"name", tc.name}, {"args", argumentsObject(tc.argumentsJson)}}}};
+        // Gemini 3 refuses a replayed function call without the signature it came with. A call that has none
+        // (made by another model before a fallback, or recorded before signatures were kept) gets the value
+        // the Gemini API documents for such histories, on the step's first call as it requires.
+        if (!tc.signature.empty()) {
+          part["thoughtSignature"] = tc.signature;
+        } else if (c == 0) {
+          part["thoughtSignature"] = kGeminiSkipSignature;
+        }
+        parts.push_back(std::move(part));
       }
       appendContent(contents, "model", std::move(parts));
     } else if (m.role == "tool") {

@@ -42,7 +42,8 @@ json::object encodeGeminiRequest(const ModelRequest& request, std::optional<int6
 /// kResourceExhausted, UNAVAILABLE and INTERNAL kUnavailable, others kUpstream.
 ///
 /// Errors otherwise as startStreamingCall() (HTTP error bodies {error:{code, message, status}}).
-/// Not sent: thought signatures (Gemini 3 models may refuse a replayed function call without one).
+/// Thought signatures: a functionCall part's `thoughtSignature` is kept in ToolCall::signature and sent back
+/// with the call; a replayed call without one gets the API's documented dummy on its step's first call.
 /// Errors of create: kInvalidArgument (wrong api, bad baseUrl, null client).
 Result<ModelProviderPtr> createGeminiProvider(const config::ProviderConfig& config, net::HttpClientPtr client,
                                               ClockPtr clock);

@@ -28,7 +28,7 @@ PeerReply functionCallReply() {
       data(
           R"({"candidates": [{"content": {"parts": [{"text": "I should call the tool.","thought": true}],"role": "model"},"index": 0}],"modelVersion": "gemini-test"})"),
       data(
-          R"({"candidates": [{"content": {"parts": [{"text": " the lights."},{"functionCall": {"name": "set_light_values","args": {"brightness": 25,"color_temp": "warm"}}}],"role": "model"},"finishReason": "STOP","index": 0}],"usageMetadata": {"promptTokenCount": 71,"cachedContentTokenCount": 64,"candidatesTokenCount": 21,"thoughtsTokenCount": 9,"totalTokenCount": 101},"modelVersion": "gemini-test"})"),
+          R"({"candidates": [{"content": {"parts": [{"text": " the lights."},{"functionCall": {"name": "set_light_values","args": {"brightness": 25,"color_temp": "warm"}},"thoughtSignature": "CiQB0e2Kb7sig+/="}],"role": "model"},"finishReason": "STOP","index": 0}],"usageMetadata": {"promptTokenCount": 71,"cachedContentTokenCount": 64,"candidatesTokenCount": 21,"thoughtsTokenCount": 9,"totalTokenCount": 101},"modelVersion": "gemini-test"})"),
   };
   return r;
 }
@@ -86,6 +86,7 @@ TEST_F(GeminiProviderTest, StreamedFunctionCallThenFinalAnswer) {
   EXPECT_EQ(first.result->toolCalls[0].id, "call_0");
   EXPECT_EQ(first.result->toolCalls[0].name, "set_light_values");
   EXPECT_EQ(first.result->toolCalls[0].argumentsJson, R"({"brightness":25,"color_temp":"warm"})");
+  EXPECT_EQ(first.result->toolCalls[0].signature, "CiQB0e2Kb7sig+/=");
   EXPECT_EQ(first.result->usage.inputTokens, 71);
   EXPECT_EQ(first.result->usage.cacheReadTokens, 64);
   EXPECT_EQ(first.result->usage.outputTokens, 30);
@@ -116,10 +117,25 @@ TEST_F(GeminiProviderTest, StreamedFunctionCallThenFinalAnswer) {
   ASSERT_EQ(contents.size(), 3u);
   EXPECT_EQ(
       toJson(contents[1]),
-      R"({"role":"model","parts":[{"text":"Checking the lights."},{"functionCall":{"name":"set_light_values","args":{"brightness":25,"color_temp":"warm"}}}]})");
+      R"({"role":"model","parts":[{"text":"Checking the lights."},{"functionCall":{"name":"set_light_values","args":{"brightness":25,"color_temp":"warm"}},"thoughtSignature":"CiQB0e2Kb7sig+/="}]})");
   EXPECT_EQ(
       toJson(contents[2]),
       R"({"role":"user","parts":[{"functionResponse":{"name":"set_light_values","response":{"output":"{\"brightness\":25}"}}}]})");
+}
+
+TEST(GeminiRequestTest, CallsWithoutASignatureGetTheDocumentedDummyOnTheStepsFirstCall) {
+  // Calls another model made (before a fallback): Gemini 3 wants a signature on the first call of a step.
+  ModelRequest r;
+  r.model = "gemini-test";
+  r.messages.push_back({"user", "two lights", {}, ""});
+  r.messages.push_back({"assistant", "", {ToolCall{"a", "light", "{}"}, ToolCall{"b", "light", "{}"}}, ""});
+  r.messages.push_back({"tool", "ok", {}, "a"});
+  r.messages.push_back({"tool", "ok", {}, "b"});
+  json::object body = encodeGeminiRequest(r, std::nullopt);
+  const auto& parts = body.at("contents").as_array().at(1).at("parts").as_array();
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0].at("thoughtSignature"), "skip_thought_signature_validator");
+  EXPECT_FALSE(parts[1].as_object().contains("thoughtSignature"));
 }
 
 TEST_F(GeminiProviderTest, MaxTokensAndModelPrefix) {

@@ -20,6 +20,10 @@ struct ToolCall {
   std::string id;
   std::string name;
   std::string argumentsJson;
+  /// An opaque signature the provider attached to the call, to be sent back with it in later requests of
+  /// the conversation exactly as received (Gemini's `thoughtSignature`, required by Gemini 3 models during
+  /// function calling: https://ai.google.dev/gemini-api/docs/thought-signatures). Empty for most providers.
+  std::string signature = {};
 };
 
 /// A message of the conversation sent to the model (OpenAI chat-completions roles).
