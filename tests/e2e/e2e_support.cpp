@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -393,6 +394,16 @@ json::object jsonObjectOf(const std::string& output) {
   if (start == std::string::npos || end == std::string::npos || end < start) return {};
   auto v = parseJson(output.substr(start, end - start + 1));
   return v && v->is_object() ? v->as_object() : json::object{};
+}
+
+std::filesystem::path installedOpenClaw() {
+  const char* ref = std::getenv("OPENCLAW_REF_DIR");
+  const char* home = std::getenv("HOME");
+  std::filesystem::path bin = ref != nullptr ? std::filesystem::path(ref) / "bin"
+                                             : std::filesystem::path(home != nullptr ? home : "/nonexistent") /
+                                                   ".cache" / "openclaw-ref" / "bin";
+  std::error_code ec;
+  return std::filesystem::exists(bin / "openclaw", ec) ? bin / "openclaw" : std::filesystem::path();
 }
 
 }  // namespace talon::test

@@ -48,6 +48,9 @@ CliResult runTalon(const std::filesystem::path& dir, const std::vector<std::stri
                    const std::map<std::string, std::string>& env);
 /// The JSON object a CLI printed (from its first '{' to its last '}'), or an empty object.
 json::object jsonObjectOf(const std::string& output);
+/// The `openclaw` executable of tools/install-openclaw on this machine (`$OPENCLAW_REF_DIR/bin/openclaw`, else
+/// `~/.cache/openclaw-ref/bin/openclaw`), or an empty path when OpenClaw is not installed.
+std::filesystem::path installedOpenClaw();
 
 /// A protocol v4 client over net::WsClient: handshake, requests, events.
 class ProtocolClient {

@@ -866,12 +866,8 @@ CliResult fleetApplySlowTalon(const fs::path& dir, const std::vector<std::string
 }
 
 TEST_F(FleetApplyE2E, RunsAnOpenClawRuntimeGatewayWhenOpenClawIsInstalled) {
-  const char* home = std::getenv("HOME");
-  const char* ref = std::getenv("OPENCLAW_REF_DIR");
-  fs::path openclaw = ref != nullptr ? fs::path(ref) / "bin" / "openclaw"
-                                     : fs::path(home != nullptr ? home : "/nonexistent") / ".cache" / "openclaw-ref" /
-                                           "bin" / "openclaw";
-  if (!fs::exists(openclaw)) GTEST_SKIP() << "OpenClaw is not installed (tools/install-openclaw)";
+  fs::path openclaw = installedOpenClaw();
+  if (openclaw.empty()) GTEST_SKIP() << "OpenClaw is not installed (tools/install-openclaw)";
   int port = freeLoopbackPort();
   writeText(repo_ / "fleet.json5",
             "{\n  organisation: { id: \"org-e2e\", slug: \"e2e\", displayName: \"E2E\" },\n"
@@ -924,12 +920,8 @@ TEST_F(FleetApplyE2E, RunsAnOpenClawRuntimeGatewayWhenOpenClawIsInstalled) {
 // of the inventory's agent, through the fleet's model proxy to the scripted upstream, and its final answer
 // (status ok, result.payloads[].text) passes the gate.
 TEST_F(FleetApplyE2E, AnOpenClawGatewaysRolloutIsGatedOnAProbeTurn) {
-  const char* home = std::getenv("HOME");
-  const char* ref = std::getenv("OPENCLAW_REF_DIR");
-  fs::path openclaw = ref != nullptr ? fs::path(ref) / "bin" / "openclaw"
-                                     : fs::path(home != nullptr ? home : "/nonexistent") / ".cache" / "openclaw-ref" /
-                                           "bin" / "openclaw";
-  if (!fs::exists(openclaw)) GTEST_SKIP() << "OpenClaw is not installed (tools/install-openclaw)";
+  fs::path openclaw = installedOpenClaw();
+  if (openclaw.empty()) GTEST_SKIP() << "OpenClaw is not installed (tools/install-openclaw)";
   const std::string realKey = "sk-fleet-oc-probe-REAL-77d2";
   writeText(dir_ / "mock-script.json",
             R"({"apiKey":")" + realKey + R"(","rules":[{"reply":{"text":"The fleet probe is OK."}}]})");

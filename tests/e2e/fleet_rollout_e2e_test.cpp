@@ -246,12 +246,8 @@ TEST_F(FleetRolloutE2E, TalonGatewaysRollOutAndRollBackAFailedCanary) {
 }
 
 TEST_F(FleetRolloutE2E, OpenClawGatewaysRollOutAndRollBackAFailedCanary) {
-  const char* home = std::getenv("HOME");
-  const char* ref = std::getenv("OPENCLAW_REF_DIR");
-  fs::path openclaw = ref != nullptr ? fs::path(ref) / "bin" / "openclaw"
-                                     : fs::path(home != nullptr ? home : "/nonexistent") / ".cache" / "openclaw-ref" /
-                                           "bin" / "openclaw";
-  if (!fs::exists(openclaw)) GTEST_SKIP() << "OpenClaw is not installed (tools/install-openclaw)";
+  fs::path openclaw = installedOpenClaw();
+  if (openclaw.empty()) GTEST_SKIP() << "OpenClaw is not installed (tools/install-openclaw)";
   env_["TALON_FLEET_OPENCLAW"] = openclaw.string();
   fs::create_symlink(openclaw, dir_ / "bin" / "openclaw-2.0.0");
   rollOutThenFailACanary("openclaw", dir_ / "bin" / "openclaw-2.0.0", 170, false);

@@ -532,11 +532,8 @@ TEST_F(FleetSshNamespaceTest, StatusDriftBackupAndRestoreReachALoopbackGatewayTh
 /// The `openclaw` of tools/install-openclaw on this machine ($OPENCLAW_REF_DIR, else ~/.cache/openclaw-ref),
 /// or "" when OpenClaw is not installed.
 std::string sshTestOpenClawDir() {
-  const char* ref = std::getenv("OPENCLAW_REF_DIR");
-  const char* home = std::getenv("HOME");
-  fs::path dir = ref != nullptr ? fs::path(ref) / "bin"
-                                : fs::path(home != nullptr ? home : "/nonexistent") / ".cache" / "openclaw-ref" / "bin";
-  return fs::exists(dir / "openclaw") ? dir.string() : "";
+  fs::path openclaw = test::installedOpenClaw();
+  return openclaw.empty() ? "" : openclaw.parent_path().string();
 }
 
 /// The same sshd with an OpenClaw install on its sessions' PATH: "a host where OpenClaw is installed".
