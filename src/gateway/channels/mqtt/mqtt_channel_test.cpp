@@ -169,7 +169,7 @@ TEST(MqttMappingTest, RepliesAreTextOrJson) {
 }
 
 /// A loopback port nothing listens on (bound, read back, closed).
-uint16_t closedPort() {
+uint16_t mqttClosedPort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -189,7 +189,7 @@ TEST(MqttChannelTest, ABrokerThatCannotBeReachedIsRetriedWithBackoffAndEveryAtte
   context.executors = executors.executors();
   context.clock = clock;
   MqttSettings settings;
-  settings.broker = config::MqttUrl{"127.0.0.1", closedPort(), false};
+  settings.broker = config::MqttUrl{"127.0.0.1", mqttClosedPort(), false};
   settings.clientId = "talon-test";
   settings.probeTopic = "talon/probe";
   auto channel = MqttChannel::create(context, settings);

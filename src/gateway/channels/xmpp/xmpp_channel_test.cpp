@@ -121,7 +121,7 @@ TEST(XmppMappingTest, RoomMessagesAreGroupConversationsWithMentionDetection) {
   EXPECT_FALSE(map(XmppStanza{"groupchat", "other@conference.localhost/bob", "talon: hi", false}));
 }
 
-uint16_t closedPort() {
+uint16_t xmppClosedPort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -143,7 +143,7 @@ TEST(XmppChannelTest, AServerThatCannotBeReachedIsRetriedWithBackoff) {
   auto settings =
       xmppParse(R"({"jid": "t@localhost", "password": "pw", "server": "127.0.0.1", "allowPlaintext": true})");
   ASSERT_TRUE(settings);
-  settings->port = closedPort();
+  settings->port = xmppClosedPort();
   auto channel = XmppChannel::create(context, *settings);
   ASSERT_TRUE(channel) << channel.error().toString();
   struct NullSink final : ChannelSink {
