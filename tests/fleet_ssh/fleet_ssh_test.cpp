@@ -419,11 +419,12 @@ TEST_F(FleetSshNamespaceTest, StatusDriftBackupAndRestoreReachALoopbackGatewayTh
   int tunnelPort = 0;
   auto expectNothingLeft = [&](const std::string& after) {
     std::vector<std::string> left;
-    for (int i = 0; i < 100; ++i) {
-      left = sshTestSockets(sshd_->port(), tunnelPort);
-      if (left.empty()) break;
-      ::usleep(50'000);
-    }
+    test::pollUntil(
+        [&] {
+          left = sshTestSockets(sshd_->port(), tunnelPort);
+          return left.empty();
+        },
+        std::chrono::seconds(5));
     EXPECT_TRUE(left.empty()) << "after " << after << ": " << ::testing::PrintToString(left);
   };
 
