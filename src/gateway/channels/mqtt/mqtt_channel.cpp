@@ -1,6 +1,5 @@
 #include "gateway/channels/mqtt/mqtt_channel.h"
 
-#include <mosquitto.h>
 #include <mqtt_protocol.h>
 #include <spdlog/spdlog.h>
 
@@ -15,6 +14,7 @@
 #include <thread>
 
 #include "gateway/channels/account_settings.h"
+#include "gateway/channels/mqtt/mosquitto_library.h"
 
 namespace talon::gateway::channels {
 
@@ -77,15 +77,14 @@ bool isUtf8(std::string_view s) {
   return true;
 }
 
+/// The loaded libmosquitto (mosquitto_library.h). Only called once MqttChannel::create() has loaded it, which
+/// every channel object passed through; the table is never unloaded.
+const MosquittoApi& mq() { return **mosquittoApi(); }
+
 /// A libmosquitto return code (MOSQ_ERR_*) as text; MOSQ_ERR_ERRNO names the system error.
 std::string mosquittoError(int rc) {
   if (rc == MOSQ_ERR_ERRNO) return std::strerror(errno);
-  return mosquitto_strerror(rc);
-}
-
-void initLibrary() {
-  static std::once_flag once;
-  std::call_once(once, [] { mosquitto_lib_init(); });
+  return mq().strerror(rc);
 }
 
 }  // namespace
@@ -327,36 +326,36 @@ struct MqttChannel::State : std::enable_shared_from_this<MqttChannel::State> {
 
   /// A configured client for one connection attempt, or the reason there is none.
   Result<mosquitto*> newClient(Connection* connection) {
-    mosquitto* m = mosquitto_new(settings.clientId.c_str(), true, connection);
+    mosquitto* m = mq().create(settings.clientId.c_str(), true, connection);
     if (m == nullptr)
       return fail(ErrorCode::kInternal, "libmosquitto cannot create a client: " + mosquittoError(MOSQ_ERR_ERRNO));
     auto check = [&](int rc, const char* what) -> Status {
       if (rc == MOSQ_ERR_SUCCESS) return {};
-      mosquitto_destroy(m);
+      mq().destroy(m);
       return fail(ErrorCode::kInternal, std::string(what) + ": " + mosquittoError(rc));
     };
-    if (auto s = check(mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5), "MQTT 5"); !s) {
+    if (auto s = check(mq().intOption(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5), "MQTT 5"); !s) {
       return fail(s.error());
     }
-    if (auto s = check(mosquitto_threaded_set(m, true), "threads"); !s) return fail(s.error());
+    if (auto s = check(mq().threadedSet(m, true), "threads"); !s) return fail(s.error());
     if (!settings.username.empty()) {
       const char* password = settings.password.empty() ? nullptr : settings.password.c_str();
-      if (auto s = check(mosquitto_username_pw_set(m, settings.username.c_str(), password), "credentials"); !s) {
+      if (auto s = check(mq().usernamePwSet(m, settings.username.c_str(), password), "credentials"); !s) {
         return fail(s.error());
       }
     }
     if (settings.broker.tls) {
       const char* caFile = settings.caFile.empty() ? nullptr : settings.caFile.c_str();
       const char* caPath = settings.caFile.empty() ? "/etc/ssl/certs" : nullptr;
-      if (auto s = check(mosquitto_tls_set(m, caFile, caPath, nullptr, nullptr, nullptr), "TLS"); !s) {
+      if (auto s = check(mq().tlsSet(m, caFile, caPath, nullptr, nullptr, nullptr), "TLS"); !s) {
         return fail(s.error());
       }
     }
-    mosquitto_connect_v5_callback_set(m, onConnect);
-    mosquitto_subscribe_v5_callback_set(m, onSubscribe);
-    mosquitto_message_v5_callback_set(m, onMessage);
-    mosquitto_publish_v5_callback_set(m, onPublish);
-    mosquitto_disconnect_v5_callback_set(m, onDisconnect);
+    mq().connectV5CallbackSet(m, onConnect);
+    mq().subscribeV5CallbackSet(m, onSubscribe);
+    mq().messageV5CallbackSet(m, onMessage);
+    mq().publishV5CallbackSet(m, onPublish);
+    mq().disconnectV5CallbackSet(m, onDisconnect);
     return m;
   }
 
@@ -382,22 +381,22 @@ struct MqttChannel::State : std::enable_shared_from_this<MqttChannel::State> {
         failure = created.error().message;
       } else {
         m = *created;
-        const int rc = mosquitto_connect_bind_v5(m, settings.broker.host.c_str(), settings.broker.port,
-                                                 settings.keepaliveSeconds, nullptr, nullptr);
+        const int rc = mq().connectBindV5(m, settings.broker.host.c_str(), settings.broker.port,
+                                          settings.keepaliveSeconds, nullptr, nullptr);
         if (rc != MOSQ_ERR_SUCCESS) failure = "cannot connect: " + mosquittoError(rc);
       }
       if (failure.empty()) {
         {
           std::lock_guard l(mu);
           client = m;
-          if (stopped) mosquitto_disconnect_v5(m, MQTT_RC_NORMAL_DISCONNECTION, nullptr);
+          if (stopped) mq().disconnectV5(m, MQTT_RC_NORMAL_DISCONNECTION, nullptr);
         }
         while (true) {
           {
             std::lock_guard l(mu);
             if (stopped || dropWanted) break;
           }
-          const int rc = mosquitto_loop(m, static_cast<int>(timing.loopInterval.count()), 1);
+          const int rc = mq().loop(m, static_cast<int>(timing.loopInterval.count()), 1);
           if (rc != MOSQ_ERR_SUCCESS) {
             std::lock_guard l(mu);
             if (!stopped && !dropWanted) {
@@ -408,14 +407,14 @@ struct MqttChannel::State : std::enable_shared_from_this<MqttChannel::State> {
         }
         if (failure.empty()) {
           // stop() or restart(): say goodbye (best effort) before the client goes.
-          mosquitto_disconnect_v5(m, MQTT_RC_NORMAL_DISCONNECTION, nullptr);
-          mosquitto_loop(m, 100, 1);
+          mq().disconnectV5(m, MQTT_RC_NORMAL_DISCONNECTION, nullptr);
+          mq().loop(m, 100, 1);
         }
       }
       lock.lock();
       client = nullptr;
       lock.unlock();
-      if (m != nullptr) mosquitto_destroy(m);  // no callback of this connection runs after this
+      if (m != nullptr) mq().destroy(m);  // no callback of this connection runs after this
       lock.lock();
       attempting = false;
       endConnectionLocked(failure, dropWanted);
@@ -465,7 +464,7 @@ struct MqttChannel::State : std::enable_shared_from_this<MqttChannel::State> {
     if (!self) return;
     auto& s = *self;
     if (rc != 0) {
-      s.closeReason = std::string("the broker refused the connection: ") + mosquitto_reason_string(rc);
+      s.closeReason = std::string("the broker refused the connection: ") + mq().reasonString(rc);
       spdlog::warn("mqtt[{}]: {}", s.accountId, s.closeReason);
       return;  // the broker closes it; the loop reports the loss
     }
@@ -476,8 +475,8 @@ struct MqttChannel::State : std::enable_shared_from_this<MqttChannel::State> {
     for (std::size_t i = 0; i < s.settings.subscriptions.size(); ++i) {
       const auto& sub = s.settings.subscriptions[i];
       int mid = 0;
-      const int src = mosquitto_subscribe_v5(m, &mid, sub.topic.c_str(), sub.qos.value_or(s.settings.qos),
-                                             MQTT_SUB_OPT_NO_LOCAL, nullptr);
+      const int src = mq().subscribeV5(m, &mid, sub.topic.c_str(), sub.qos.value_or(s.settings.qos),
+                                       MQTT_SUB_OPT_NO_LOCAL, nullptr);
       if (src != MOSQ_ERR_SUCCESS) {
         if (s.subscriptionProblem.empty()) {
           s.subscriptionProblem = "cannot subscribe to \"" + sub.topic + "\": " + mosquittoError(src);
@@ -518,7 +517,7 @@ struct MqttChannel::State : std::enable_shared_from_this<MqttChannel::State> {
     s.pendingSubacks.erase(it);
     if (count >= 1 && granted[0] >= 0x80 && s.subscriptionProblem.empty()) {
       s.subscriptionProblem =
-          "the broker refused the subscription to \"" + sub.topic + "\": " + mosquitto_reason_string(granted[0]);
+          "the broker refused the subscription to \"" + sub.topic + "\": " + mq().reasonString(granted[0]);
     }
     s.subscriptionsSettledLocked();
   }
@@ -593,8 +592,7 @@ struct MqttChannel::State : std::enable_shared_from_this<MqttChannel::State> {
     auto& s = *self;
     Status result;
     if (reason >= 0x80) {
-      result =
-          fail(ErrorCode::kUpstream, std::string("the broker refused the publish: ") + mosquitto_reason_string(reason));
+      result = fail(ErrorCode::kUpstream, std::string("the broker refused the publish: ") + mq().reasonString(reason));
     }
     if (auto it = s.pendingSends.find(mid); it != s.pendingSends.end()) {
       if (result) {
@@ -619,7 +617,7 @@ struct MqttChannel::State : std::enable_shared_from_this<MqttChannel::State> {
     // A DISCONNECT from the broker carries its reason (MQTT 5); a lost socket shows as the loop's error.
     if (rc != 0 && rc < 0x80) return;
     if (rc >= 0x80 && self->closeReason.empty()) {
-      self->closeReason = std::string("the broker disconnected: ") + mosquitto_reason_string(rc);
+      self->closeReason = std::string("the broker disconnected: ") + mq().reasonString(rc);
     }
   }
 };
@@ -633,7 +631,7 @@ Result<std::unique_ptr<MqttChannel>> MqttChannel::create(const ChannelContext& c
   if (!context.executors.after || !context.executors.io || !context.clock) {
     return fail(ErrorCode::kFailedPrecondition, "the mqtt channel needs the gateway's executors and clock");
   }
-  initLibrary();
+  if (auto api = mosquittoApi(); !api) return fail(api.error());
   auto state = std::make_shared<State>(context, std::move(settings), timing);
   return std::unique_ptr<MqttChannel>(new MqttChannel(std::move(state)));
 }
@@ -668,7 +666,7 @@ void MqttChannel::stop() {
       state_->stopped = true;
       if (state_->reconnectTimer) state_->reconnectTimer->cancel();
       state_->reconnectTimer.reset();
-      if (state_->client) mosquitto_disconnect_v5(state_->client, MQTT_RC_NORMAL_DISCONNECTION, nullptr);
+      if (state_->client) mq().disconnectV5(state_->client, MQTT_RC_NORMAL_DISCONNECTION, nullptr);
       state_->failPendingLocked(Error{ErrorCode::kCancelled, "the mqtt channel stopped"});
       state_->connected = false;
       state_->health.authenticated = false;
@@ -701,8 +699,8 @@ void MqttChannel::send(OutboundMessage message, std::function<void(Status)> onSe
   }
   const std::string payload = renderMqttReply(s.settings.replyFormat, message);
   int mid = 0;
-  const int rc = mosquitto_publish_v5(s.client, &mid, topic.c_str(), static_cast<int>(payload.size()), payload.data(),
-                                      s.settings.qos, false, nullptr);
+  const int rc = mq().publishV5(s.client, &mid, topic.c_str(), static_cast<int>(payload.size()), payload.data(),
+                                s.settings.qos, false, nullptr);
   if (rc != MOSQ_ERR_SUCCESS) {
     ++s.health.sendFailures;
     const auto code =
@@ -719,7 +717,7 @@ Status MqttChannel::restart() {
   if (s.attempting) {
     // Connected or connecting: end this connection (the loop notices) and connect again.
     s.dropWanted = true;
-    if (s.client != nullptr) mosquitto_disconnect_v5(s.client, MQTT_RC_NORMAL_DISCONNECTION, nullptr);
+    if (s.client != nullptr) mq().disconnectV5(s.client, MQTT_RC_NORMAL_DISCONNECTION, nullptr);
   } else if (!s.connectWanted) {
     // Waiting for the backoff timer: connect now instead.
     if (s.reconnectTimer) s.reconnectTimer->cancel();
@@ -740,7 +738,7 @@ void MqttChannel::probe(std::function<void(Status)> done) {
         fail(ErrorCode::kUnavailable, s.health.detail.empty() ? "not connected to the MQTT broker" : s.health.detail));
   }
   int mid = 0;
-  const int rc = mosquitto_publish_v5(s.client, &mid, s.settings.probeTopic.c_str(), 0, nullptr, 1, false, nullptr);
+  const int rc = mq().publishV5(s.client, &mid, s.settings.probeTopic.c_str(), 0, nullptr, 1, false, nullptr);
   if (rc != MOSQ_ERR_SUCCESS) {
     return s.post(std::move(done), fail(ErrorCode::kUnavailable, "cannot publish the probe: " + mosquittoError(rc)));
   }

@@ -88,7 +88,8 @@ struct MqttTiming {
 class MqttChannel final : public Channel {
  public:
   /// A channel for `context.accountId` with `settings`; connects on start(). Errors: kFailedPrecondition
-  /// without the gateway's executors; kInternal when libmosquitto cannot be initialised.
+  /// without the gateway's executors; kUnavailable when libmosquitto (libmosquitto.so.1, loaded with dlopen
+  /// on first use: mosquitto_library.h) cannot be loaded, naming the library and its Debian package.
   static Result<std::unique_ptr<MqttChannel>> create(const ChannelContext& context, MqttSettings settings,
                                                      MqttTiming timing = {});
   /// The registry's factory: parses ChannelContext::settings (MqttSettings::parse) and creates.
