@@ -14,7 +14,7 @@ namespace talon::config {
 /// item) — the caller writes `*` and `[]` where its concrete path has a map key or an index.
 bool isOpenClawKeyPath(std::string_view schemaPath);
 
-/// Every known path, sorted by byte value.
+/// Every known path, sorted by byte value (the views are made on the first call).
 std::span<const std::string_view> openClawKeyPaths();
 
 }  // namespace talon::config
