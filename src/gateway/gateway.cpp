@@ -609,6 +609,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   }
   auto authProfilePool = AuthProfilePool::create(std::move(authProfiles), impl->clock, impl->audit.get());
   if (!authProfilePool) return fail(authProfilePool.error());
+  if (auto s = persistAuthProfileState(**authProfilePool, *impl->store); !s) return fail(s.error());
 
   // Agents and their workspaces.
   auto roster = routing::AgentRoster::fromConfig(cfg.agents);

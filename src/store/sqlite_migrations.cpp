@@ -9,6 +9,7 @@
 #include <string>
 
 #include "store/audit_schema.h"
+#include "store/auth_profile_state_schema.h"
 #include "store/compaction_schema.h"
 #include "store/cron_schema.h"
 #include "store/device_schema.h"
@@ -191,6 +192,7 @@ constexpr std::array kMigrations = {
     SqliteMigration{16, "session_routes", kSessionRouteSchema},
     SqliteMigration{17, "heartbeat_monitors", kHeartbeatMonitorSchema},
     SqliteMigration{18, "runs by agent and start, with cost", kRunCostIndexSchema},
+    SqliteMigration{19, "auth_profile_state", kAuthProfileStateSchema},
 };
 
 constexpr bool increasingVersions() {

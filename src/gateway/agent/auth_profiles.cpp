@@ -1,7 +1,12 @@
 #include "gateway/agent/auth_profiles.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <set>
+
+#include "base/clock.h"
+#include "store/store.h"
 
 namespace talon::gateway {
 
@@ -142,7 +147,7 @@ std::optional<int64_t> AuthProfilePool::recordFailure(const std::string& profile
     s.reason = std::string(failoverReasonName(reason));
     const bool disable = disables(reason);
     if (disable) {
-      int n = ++s.disableCounts[reason];
+      int n = static_cast<int>(++s.disableCounts[std::string(failoverReasonName(reason))]);
       if (s.disabledUntilMs <= now) s.disabledUntilMs = now + authProfileDisable(reason, n).count();
       until = s.disabledUntilMs;
     } else {
@@ -155,6 +160,7 @@ std::optional<int64_t> AuthProfilePool::recordFailure(const std::string& profile
     event.outcome = security::AuditOutcome::kDenied;
     event.details = {
         {"provider", s.profile.providerId}, {"reason", s.reason}, {"errorCount", s.errorCount}, {"untilMs", until}};
+    if (sink_) sink_(recordOf(s, now));
   }
   if (audit_ != nullptr) audit_->record(std::move(event));
   return until;
@@ -164,13 +170,79 @@ void AuthProfilePool::recordSuccess(const std::string& profileId) {
   std::lock_guard lock(mu_);
   for (auto& s : states_) {
     if (s.profile.id != profileId) continue;
+    const bool changes = s.errorCount != 0 || !s.disableCounts.empty() || s.cooldownUntilMs != 0 ||
+                         s.disabledUntilMs != 0 || !s.reason.empty() || s.lastFailureMs != 0;
     s.errorCount = 0;
+    s.lastFailureMs = 0;
     s.disableCounts.clear();
     s.cooldownUntilMs = 0;
     s.disabledUntilMs = 0;
     s.reason.clear();
     s.lastUsedMs = clock_->nowMs();
+    if (changes && sink_) sink_(recordOf(s, s.lastUsedMs));
   }
+}
+
+store::AuthProfileStateRecord AuthProfilePool::recordOf(const State& s, int64_t now) {
+  store::AuthProfileStateRecord r;
+  r.profileId = s.profile.id;
+  r.providerId = s.profile.providerId;
+  r.errorCount = s.errorCount;
+  r.lastFailureAtMs = s.lastFailureMs;
+  r.cooldownUntilMs = s.cooldownUntilMs;
+  r.disabledUntilMs = s.disabledUntilMs;
+  r.reason = s.reason;
+  r.disableCounts = s.disableCounts;
+  r.lastUsedAtMs = s.lastUsedMs;
+  r.updatedAtMs = now;
+  return r;
+}
+
+void AuthProfilePool::restore(const std::vector<store::AuthProfileStateRecord>& saved) {
+  std::lock_guard lock(mu_);
+  for (const auto& r : saved) {
+    for (auto& s : states_) {
+      if (s.profile.id != r.profileId || s.profile.providerId != r.providerId) continue;
+      s.errorCount = static_cast<int>(r.errorCount);
+      s.lastFailureMs = r.lastFailureAtMs;
+      s.cooldownUntilMs = r.cooldownUntilMs;
+      s.disabledUntilMs = r.disabledUntilMs;
+      s.reason = r.reason;
+      s.disableCounts = r.disableCounts;
+      s.lastUsedMs = r.lastUsedAtMs;
+    }
+  }
+}
+
+void AuthProfilePool::setStateSink(std::function<void(store::AuthProfileStateRecord)> sink) {
+  std::lock_guard lock(mu_);
+  sink_ = std::move(sink);
+}
+
+Status persistAuthProfileState(AuthProfilePool& pool, store::Store& store) {
+  std::vector<std::string> configured;
+  for (const auto& st : pool.statuses()) configured.push_back(st.id);
+  store::WriteBatch prune;
+  store::AuthProfileStateRepository::retainOnly(prune, configured);
+  if (auto s = store.write(std::move(prune)); !s) return s;
+  auto saved = store::AuthProfileStateRepository(store).list();
+  if (!saved) return fail(saved.error());
+  pool.restore(*saved);
+  for (const auto& st : pool.statuses()) {
+    if (st.unusableUntilMs == 0) continue;
+    spdlog::info("auth profile {}: {} ({}) until {}, as saved before the restart", st.id,
+                 st.disabled ? "disabled" : "in cooldown", st.reason, formatRfc3339Ms(st.unusableUntilMs));
+  }
+  store::Store* target = &store;
+  pool.setStateSink([target](store::AuthProfileStateRecord record) {
+    std::string id = record.profileId;
+    store::WriteBatch batch;
+    store::AuthProfileStateRepository::upsert(batch, std::move(record));
+    target->submit(std::move(batch), [id = std::move(id)](Status s) {
+      if (!s) spdlog::warn("auth profile {}: its state was not saved: {}", id, s.error().message);
+    });
+  });
+  return {};
 }
 
 std::vector<const config::AuthProfileConfig*> authProfileOrder(const config::AuthConfig& auth,

@@ -10,10 +10,12 @@
 // disable the profile instead: 10 min, doubling with each repeat, at most 24 h (billing) or 1 h
 // (auth_permanent). A window that is still running is never shortened.
 //
-// State is in memory (a restart forgets cooldowns, as it forgets per-provider health); OpenClaw keeps it
-// in its per-agent SQLite. Thread-safe: every method may be called from any thread.
+// State outlives a restart when the owner persists it (setStateSink, restore: the gateway keeps it in its
+// store, store/auth_profile_state_repository.h), as OpenClaw keeps it in its per-agent store. Thread-safe:
+// every method may be called from any thread.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -27,6 +29,7 @@
 #include "gateway/agent/model_failover.h"
 #include "gateway/providers/model_provider.h"
 #include "security/audit_sink.h"
+#include "store/auth_profile_state_repository.h"
 
 namespace talon::gateway {
 
@@ -86,6 +89,16 @@ class AuthProfilePool {
   /// Records an answered call: the profile's failure count and windows are cleared, lastUsed set.
   void recordSuccess(const std::string& profileId);
 
+  /// Applies saved states (read from the store at start) to the profiles of the same id and provider;
+  /// others are ignored. A window that has already ended is kept as it is (it no longer applies).
+  void restore(const std::vector<store::AuthProfileStateRecord>& saved);
+  /// Receives a profile's whole state after each change recordFailure() or recordSuccess() makes, for the
+  /// owner to persist (updatedAtMs: now). A success of a profile without failures or windows changes
+  /// nothing and is not reported, so a healthy credential costs no write per call. Called on the caller's
+  /// thread under the pool's lock (so in the order of the changes): it must not block (queue the write,
+  /// Store::submit) nor call the pool.
+  void setStateSink(std::function<void(store::AuthProfileStateRecord)> sink);
+
  private:
   struct State {
     AuthProfile profile;
@@ -94,18 +107,27 @@ class AuthProfilePool {
     int64_t cooldownUntilMs = 0;
     int64_t disabledUntilMs = 0;
     std::string reason;
-    std::map<FailoverReason, int> disableCounts;
+    std::map<std::string, int64_t> disableCounts;  // by failover reason name
     int64_t lastUsedMs = 0;
   };
   AuthProfilePool(std::vector<State> states, ClockPtr clock, security::AuditSink* audit);
   AuthProfileStatus statusLocked(const State& s, int64_t now) const;
+  static store::AuthProfileStateRecord recordOf(const State& s, int64_t now);
 
   mutable std::mutex mu_;
   std::vector<State> states_;  // rotation order
   ClockPtr clock_;
   security::AuditSink* audit_;
+  std::function<void(store::AuthProfileStateRecord)> sink_;  // guarded by mu_
 };
 using AuthProfilePoolPtr = std::shared_ptr<AuthProfilePool>;
+
+/// Makes `pool`'s state outlive restarts in `store` (store/auth_profile_state_repository.h): deletes the
+/// saved state of profiles no longer configured, restores the rest (a profile still in cooldown or disabled
+/// is logged), and sets the pool's state sink to queue an upsert per change (a failed write is logged with
+/// the profile id; the pool keeps working from memory). `store` must outlive the pool's use. Errors: those
+/// of the store's read and write (kIo, kFailedPrecondition).
+Status persistAuthProfileState(AuthProfilePool& pool, store::Store& store);
 
 /// The profiles of `providerId` in OpenClaw's rotation order (docs/concepts/model-failover.md "Rotation
 /// order"): `auth.order.<provider>` when set (ids that are not profiles of that provider are left out),

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "base/json.h"
+#include "store/store_test_fixture.h"
 #include "support/fake_model_provider.h"
 
 namespace talon::gateway {
@@ -150,6 +151,111 @@ TEST(AuthProfileOrder, ExplicitOrderElseTokensBeforeKeysAndOnlyUsableOnes) {
   EXPECT_TRUE(ids("c").empty());
   auth.order["a"] = {"a:key2", "b:key", "a:missing", "a:key1", "a:key2"};
   EXPECT_EQ(ids("a"), (std::vector<std::string>{"a:key2", "a:key1"}));
+}
+
+}  // namespace
+}  // namespace talon::gateway
+
+namespace talon::gateway {
+namespace {
+
+TEST_F(AuthProfilePoolTest, EachChangeReachesTheStateSinkButAHealthySuccessDoesNot) {
+  std::vector<store::AuthProfileStateRecord> saved;
+  pool_->setStateSink([&](store::AuthProfileStateRecord r) { saved.push_back(std::move(r)); });
+  pool_->recordSuccess("fake:a");
+  EXPECT_TRUE(saved.empty()) << "a success of a profile without failures writes nothing";
+  ASSERT_TRUE(pool_->recordFailure("fake:a", FailoverReason::kBilling));
+  ASSERT_EQ(saved.size(), 1u);
+  EXPECT_EQ(saved[0].profileId, "fake:a");
+  EXPECT_EQ(saved[0].providerId, "fake");
+  EXPECT_EQ(saved[0].errorCount, 1);
+  EXPECT_EQ(saved[0].reason, "billing");
+  EXPECT_EQ(saved[0].disabledUntilMs, 1'000'000 + 600'000);
+  EXPECT_EQ(saved[0].disableCounts.at("billing"), 1);
+  EXPECT_EQ(saved[0].updatedAtMs, 1'000'000);
+  EXPECT_FALSE(pool_->recordFailure("fake:a", FailoverReason::kFormat));
+  EXPECT_EQ(saved.size(), 1u) << "a failure that does not rotate changes nothing";
+  clock_->advance(700'000);
+  pool_->recordSuccess("fake:a");
+  ASSERT_EQ(saved.size(), 2u);
+  EXPECT_EQ(saved[1].errorCount, 0);
+  EXPECT_EQ(saved[1].disabledUntilMs, 0);
+  EXPECT_TRUE(saved[1].disableCounts.empty());
+  EXPECT_EQ(saved[1].lastUsedAtMs, 1'700'000);
+  pool_->recordSuccess("fake:a");
+  EXPECT_EQ(saved.size(), 2u);
+}
+
+TEST_F(AuthProfilePoolTest, RestoredStateKeepsTheWindowAndTheEscalation) {
+  store::AuthProfileStateRecord r;
+  r.profileId = "fake:a";
+  r.providerId = "fake";
+  r.errorCount = 2;
+  r.lastFailureAtMs = 990'000;
+  r.cooldownUntilMs = 1'050'000;
+  r.reason = "rate_limit";
+  store::AuthProfileStateRecord otherProvider = r;
+  otherProvider.profileId = "fake:b";
+  otherProvider.providerId = "renamed";  // the id now names a profile of another provider: ignored
+  store::AuthProfileStateRecord gone = r;
+  gone.profileId = "fake:zz";
+  pool_->restore({r, otherProvider, gone});
+  auto a = pool_->status("fake:a");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->unusableUntilMs, 1'050'000);
+  EXPECT_EQ(a->reason, "rate_limit");
+  EXPECT_EQ(a->errorCount, 2);
+  EXPECT_EQ(pool_->status("fake:b")->unusableUntilMs, 0);
+  EXPECT_EQ(order("fake"), (std::vector<std::string>{"fake:b", "fake:c", "fake:a"}));
+  // The third failure after the restart gets the third step of the ladder (5 minutes), not the first.
+  clock_->advance(60'000);
+  EXPECT_EQ(*pool_->recordFailure("fake:a", FailoverReason::kRateLimit), 1'060'000 + 300'000);
+}
+
+class AuthProfileStatePersistenceTest : public store::testing::StoreTest {};
+
+TEST_F(AuthProfileStatePersistenceTest, ACooldownOutlivesARestartAndUnconfiguredProfilesAreForgotten) {
+  auto clock = std::make_shared<SimulatedClock>(5'000'000);
+  auto makePool = [&](std::vector<std::string> ids) {
+    std::vector<AuthProfile> profiles;
+    for (auto& id : ids) {
+      profiles.push_back(AuthProfile{id, "fake", std::make_shared<talon::testing::FakeModelProvider>()});
+    }
+    auto p = AuthProfilePool::create(std::move(profiles), clock);
+    EXPECT_TRUE(p);
+    return *p;
+  };
+  {
+    auto pool = makePool({"fake:a", "fake:b"});
+    ASSERT_TRUE(persistAuthProfileState(*pool, *store_));
+    ASSERT_TRUE(pool->recordFailure("fake:a", FailoverReason::kRateLimit));
+    ASSERT_TRUE(pool->recordFailure("fake:b", FailoverReason::kAuth));
+  }
+  // The gateway restarts (the store is closed and opened again) with fake:b removed from the config.
+  store_->close();
+  store_.reset();
+  open();
+  clock->advance(10'000);
+  auto pool = makePool({"fake:a", "fake:c"});
+  ASSERT_TRUE(persistAuthProfileState(*pool, *store_));
+  auto a = pool->status("fake:a");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->unusableUntilMs, 5'000'000 + 30'000) << "the cooldown started before the restart still runs";
+  EXPECT_EQ(a->reason, "rate_limit");
+  auto rows = store::AuthProfileStateRepository(*store_).list();
+  ASSERT_TRUE(rows) << rows.error().toString();
+  ASSERT_EQ(rows->size(), 1u) << "fake:b is no longer configured";
+  EXPECT_EQ((*rows)[0].profileId, "fake:a");
+  // A success after the restart is saved too (the sink was set again).
+  pool->recordSuccess("fake:a");
+  store_->close();
+  store_.reset();
+  open();
+  rows = store::AuthProfileStateRepository(*store_).list();
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].cooldownUntilMs, 0);
+  EXPECT_EQ((*rows)[0].errorCount, 0);
 }
 
 }  // namespace
