@@ -7,6 +7,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <boost/asio/dispatch.hpp>
@@ -23,6 +24,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <cerrno>
 #include <chrono>
 #include <exception>
 #include <mutex>
@@ -125,14 +127,12 @@ class ClientCore {
  private:
   /// An idle connection must have nothing to read: readable means the server closed it (or sent
   /// something unexpected), either way it is not reusable.
+  /// One recv(2) with MSG_PEEK | MSG_DONTWAIT: a check before every reuse, so no fcntl/ioctl round trip
+  /// to switch the socket's blocking mode.
   static bool stillOpen(Connection& conn) {
-    auto& socket = conn.lowest().socket();
     char byte;
-    error_code ec, ignored;
-    socket.non_blocking(true, ignored);
-    socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
-    socket.non_blocking(false, ignored);
-    return ec == asio::error::would_block;
+    const ssize_t n = ::recv(conn.lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
   }
 
   static Result<ssl::context> makeTlsContext(const HttpClientOptions& options) {

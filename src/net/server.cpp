@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -17,6 +18,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <cerrno>
 #include <chrono>
 #include <exception>
 
@@ -443,16 +445,12 @@ class HttpSession final : public ServerConnection, public std::enable_shared_fro
     // arrives; that request is being handled and says nothing about the peer.
     if (phase_ != Phase::kStreaming || ec || generation != streamGeneration_.load()) return;
     // Asio may report a stale readiness: peek to tell end of stream, data and nothing apart.
-    auto& socket = stream_.socket();
     char byte;
-    error_code peekEc, ignored;
-    socket.non_blocking(true, ignored);
-    std::size_t n = socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, peekEc);
-    socket.non_blocking(false, ignored);
-    if (peekEc == asio::error::would_block || peekEc == asio::error::try_again) {
+    const ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
       return watchPeerWhileStreaming();  // nothing there yet
     }
-    if (peekEc || n == 0) return closeSocket();  // end of stream or reset: the client is gone
+    if (n <= 0) return closeSocket();  // end of stream or reset: the client is gone
     // Otherwise the client pipelined its next request: it is read after the stream ends.
   }
 
