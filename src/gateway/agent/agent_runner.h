@@ -5,7 +5,8 @@
 //
 //   queued → intake → context → model ⇄ tools → commit → deliver → done | failed | aborted
 //
-//   intake   load the session, commit the user's message and the run record ("running")
+//   intake   load the session, route the candidate chain (model_routing.h), commit the user's message and
+//            the run record ("running")
 //   context  system prompt from the workspace bootstrap files, then the transcript
 //   model    one streamed, cancellable model call (a "step"; at most maxSteps per turn)
 //   tools    each tool call: arguments and lookup → ToolGate (may pause the turn for an approval,
