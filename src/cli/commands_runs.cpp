@@ -125,9 +125,51 @@ Result<json::object> loadRun(store::Store& store, const std::string& runId) {
   }
   auto entries = store.transcripts().forRun((*run)->sessionKey, runId);
   if (!entries) return fail(entries.error());
-  return json::object{{"run", runJson(**run)},
-                      {"attempts", parsedOr((*run)->attemptsJson, json::array{})},
-                      {"steps", stepsJson(*entries)}};
+  // A routed run's stored attempts start with {outcome "routed", routing}: shown as `routing`, not an attempt.
+  json::value stored = parsedOr((*run)->attemptsJson, json::array{});
+  json::object ledger{{"run", runJson(**run)}};
+  if (stored.is_array()) {
+    json::array attempts;
+    for (auto& a : stored.get_array()) {
+      const json::object* ao = a.if_object();
+      if (ao && getString(*ao, "outcome") == "routed" && ao->contains("routing")) {
+        ledger["routing"] = ao->at("routing");
+      } else {
+        attempts.push_back(std::move(a));
+      }
+    }
+    stored = std::move(attempts);
+  }
+  ledger["attempts"] = std::move(stored);
+  ledger["steps"] = stepsJson(*entries);
+  return ledger;
+}
+
+/// "model chosen: X — why" and one line per candidate, in the order the turn walked them.
+void printRouting(const json::object& routing) {
+  std::cout << "routing:  strategy " << getString(routing, "strategy").value_or("?");
+  if (const auto* policy = getObject(routing, "policy")) {
+    if (const auto* slo = policy->if_contains("latencySloMs")) std::cout << ", latencySloMs " << json::serialize(*slo);
+    if (const auto* max = policy->if_contains("maxCostPerMTokUsd")) {
+      std::cout << ", maxCostPerMTokUsd " << json::serialize(*max);
+    }
+    if (const auto* min = policy->if_contains("minCalls")) std::cout << ", minCalls " << json::serialize(*min);
+  }
+  std::cout << "\nmodel chosen: " << getString(routing, "chosen").value_or("-") << " — "
+            << getString(routing, "summary").value_or("") << "\n";
+  if (!getBool(routing, "applied").value_or(false)) return;
+  if (const auto* candidates = getArray(routing, "candidates")) {
+    int n = 0;
+    for (const auto& c : *candidates) {
+      const json::object* co = c.if_object();
+      if (co == nullptr) continue;
+      const int64_t index = getInt(*co, "chainIndex").value_or(0);
+      std::cout << "  " << ++n << ". " << getString(*co, "provider").value_or("") << "/"
+                << getString(*co, "model").value_or("") << " ("
+                << (index == 0 ? std::string("primary") : "fallback " + std::to_string(index))
+                << "): " << getString(*co, "reason").value_or("") << "\n";
+    }
+  }
 }
 
 int listRuns(const RunsOptions& o) {
@@ -222,6 +264,7 @@ int showRun(const RunsOptions& o) {
     std::cout << "error:    " << getString(*err, "code").value_or("") << ": " << getString(*err, "message").value_or("")
               << "\n";
   }
+  if (const auto* routing = getObject(*ledger, "routing")) printRouting(*routing);
   if (const auto* attempts = getArray(*ledger, "attempts"); attempts && !attempts->empty()) {
     std::cout << "model attempts:\n";
     for (const auto& a : *attempts) {

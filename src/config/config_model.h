@@ -436,6 +436,16 @@ struct SpendLimitConfig {
   std::optional<double> monthlyUsd;
 };
 
+/// `routing` (Talon-only; docs/providers.md "Routing"): how an agent orders its candidate chain (the
+/// primary, then `fallbacks`) before a turn's first model call. Every key is optional; an entry's key
+/// replaces the defaults' one (gateway/agent/model_routing.h effectiveRoutingPolicy).
+struct RoutingConfig {
+  std::optional<std::string> strategy;      // "ordered" (default) | "latency" | "cost" | "health"
+  std::optional<int64_t> latencySloMs;      // > 0; required when the effective strategy is "latency"
+  std::optional<double> maxCostPerMTokUsd;  // > 0: input + output USD per million tokens ("cost")
+  std::optional<int64_t> minCalls;          // >= 1 (default 5): calls before latency/health data counts
+};
+
 /// `agents.defaults.compaction` (OpenClaw docs/gateway/config-agents/heartbeat-compaction-and-streaming.md):
 /// the keys Talon implements (config/compaction_config.h reads them; the others are warned about).
 struct CompactionConfig {
@@ -465,6 +475,8 @@ struct AgentDefaultsConfig {
   std::optional<HeartbeatConfig> heartbeat;
   /// `agents.defaults.spendLimit` (Talon-only): every agent's cost ceilings unless its entry sets its own.
   SpendLimitConfig spendLimit;
+  /// `agents.defaults.routing` (Talon-only): every agent's routing policy unless its entry sets its own keys.
+  RoutingConfig routing;
   /// `agents.defaults.compaction`.
   CompactionConfig compaction;
 };
@@ -485,6 +497,8 @@ struct AgentEntryConfig {
   std::optional<HeartbeatConfig> heartbeat;
   /// `agents.entries.<id>.spendLimit` (Talon-only): each ceiling it sets replaces the defaults' one.
   SpendLimitConfig spendLimit;
+  /// `agents.entries.<id>.routing` (Talon-only): each key it sets replaces the defaults' one.
+  RoutingConfig routing;
 };
 
 /// `agents`.

@@ -137,6 +137,16 @@ constexpr health::MetricSpec kSpendLimitMetrics[] = {
      {"agent", "period"}},
 };
 
+// Talon-only routing policy (docs/providers.md "Routing").
+constexpr health::MetricSpec kRoutingMetrics[] = {
+    {"talon_model_routing_decisions_total",
+     health::MetricType::kCounter,
+     "Routing decisions of turns whose agent has a routing strategy (agents.*.routing), by agent, strategy and "
+     "result: primary (the primary leads), fallback (a fallback was moved first), bypassed (strict model or "
+     "override).",
+     {"agent", "strategy", "result"}},
+};
+
 constexpr health::MetricSpec kCompactionMetrics[] = {
     {"talon_compactions_total",
      health::MetricType::kCounter,
@@ -222,6 +232,7 @@ Result<std::vector<AgentProfile>> agentProfiles(const config::TalonConfig& cfg, 
     const config::SpendLimitConfig& limits = cfg.agents.defaults.spendLimit;
     a.dailySpendLimitUsd = entry && entry->spendLimit.dailyUsd ? entry->spendLimit.dailyUsd : limits.dailyUsd;
     a.monthlySpendLimitUsd = entry && entry->spendLimit.monthlyUsd ? entry->spendLimit.monthlyUsd : limits.monthlyUsd;
+    a.routing = effectiveRoutingPolicy(cfg.agents.defaults.routing, entry ? &entry->routing : nullptr);
     agents.push_back(std::move(a));
   }
   return agents;
@@ -688,6 +699,18 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   runnerOptions.onCompaction = [compactions = (*compactionMetrics)[0]](const CompactionReport& r) {
     if (auto c = compactions->counter({r.reason, r.outcome})) c->inc();
   };
+  auto routingMetrics = impl->metrics.add(kRoutingMetrics);
+  if (!routingMetrics) return fail(routingMetrics.error());
+  runnerOptions.onRoutingDecision = [decisions = (*routingMetrics)[0]](const std::string& agentId,
+                                                                       const RoutingDecision& d) {
+    const std::string_view result = d.bypass != RoutingBypass::kNone                               ? "bypassed"
+                                    : d.candidates.empty() || d.candidates.front().chainIndex == 0 ? "primary"
+                                                                                                   : "fallback";
+    if (auto c = decisions->counter({agentId, routingStrategyName(d.policy.strategy), result})) {
+      c->inc();
+    }
+  };
+  runnerOptions.healthSnapshot = [implp] { return implp->providerHealth->snapshot(); };
   runnerOptions.onModelCall = [implp](const health::ModelCallRecord& call) { implp->providerHealth->record(call); };
   runnerOptions.onToolCall = [implp](std::string_view tool, const tools::ToolOutcome& outcome) {
     implp->runObserver->observeTool(tool, outcome);

@@ -47,7 +47,8 @@ struct RunRecord {
   std::optional<double> costUsd;  // from the model's `cost` table; nullopt when it has none
   /// Every model call of the run as a JSON array of {provider, model, step, outcome ("ok"|"error"),
   /// reason, error, httpStatus, latencyMs, action ("retry"|"fallback"|"fail"), retryInMs, spanId}; "" before
-  /// the run ends.
+  /// the run ends. A routed run's array starts with its routing decision, {provider, model, outcome "routed",
+  /// reason, routing} (not a model call; docs/runs.md, gateway/agent/model_routing.h).
   std::string attemptsJson;
   /// The W3C trace id (32 lower-case hex digits) the request that started the run carried; "" when
   /// none (schema step 11).

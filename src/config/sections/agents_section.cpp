@@ -298,6 +298,60 @@ void readSpendLimit(ConfigReader& r, const ConfigNode& node, const json::value& 
   r.readObject(node, value, {{"dailyUsd", ceiling(out.dailyUsd)}, {"monthlyUsd", ceiling(out.monthlyUsd)}});
 }
 
+constexpr std::string_view kRoutingStrategies[] = {"ordered", "latency", "cost", "health"};
+
+/// `routing: {strategy?, latencySloMs?, maxCostPerMTokUsd?, minCalls?}` (Talon-only; docs/providers.md
+/// "Routing"). A key the block's own strategy does not read is warned about (it still applies to an
+/// agent whose entry switches the strategy, so it is kept).
+void readRouting(ConfigReader& r, const ConfigNode& node, const json::value& value, RoutingConfig& out) {
+  if (!r.readObject(node, value,
+                    {
+                        {"strategy",
+                         [&](const ConfigNode& c, const json::value& x) {
+                           if (auto s = r.enumeration(c, x, kRoutingStrategies)) out.strategy = *s;
+                         }},
+                        {"latencySloMs",
+                         [&](const ConfigNode& c, const json::value& x) {
+                           if (auto i = r.integer(c, x, 1, kMaxSafeInteger, "> 0 (ms)")) out.latencySloMs = *i;
+                         }},
+                        {"maxCostPerMTokUsd",
+                         [&](const ConfigNode& c, const json::value& x) {
+                           if (!x.is_number()) {
+                             r.error(c, DiagnosticCode::kType,
+                                     "expected number > 0 (USD per million tokens), got " + ConfigReader::describe(x));
+                             return;
+                           }
+                           double v = x.to_number<double>();
+                           if (!std::isfinite(v) || v <= 0) {
+                             r.error(c, DiagnosticCode::kValue, "expected number > 0 (USD per million tokens)");
+                             return;
+                           }
+                           out.maxCostPerMTokUsd = v;
+                         }},
+                        {"minCalls",
+                         [&](const ConfigNode& c, const json::value& x) {
+                           if (auto i = r.integer(c, x, 1, kMaxSafeInteger, ">= 1")) out.minCalls = *i;
+                         }},
+                    })) {
+    return;
+  }
+  if (!out.strategy) return;
+  auto unused = [&](bool set, std::string_view key, std::string_view readBy) {
+    if (set && *out.strategy != readBy) {
+      r.warning(r.child(node, key), DiagnosticCode::kValue,
+                fmt::format("{} is read only by strategy {}; this block's strategy is {}", key,
+                            ConfigReader::quoted(readBy), ConfigReader::quoted(*out.strategy)));
+    }
+  };
+  unused(out.latencySloMs.has_value(), "latencySloMs", "latency");
+  unused(out.maxCostPerMTokUsd.has_value(), "maxCostPerMTokUsd", "cost");
+  if (out.minCalls && *out.strategy != "latency" && *out.strategy != "health") {
+    r.warning(r.child(node, "minCalls"), DiagnosticCode::kValue,
+              fmt::format("minCalls is read only by strategies \"latency\" and \"health\"; this block's strategy is {}",
+                          ConfigReader::quoted(*out.strategy)));
+  }
+}
+
 void readDefaults(ConfigReader& r, const ConfigNode& node, const json::value& value, AgentDefaultsConfig& out) {
   r.readObject(
       node, value,
@@ -324,6 +378,7 @@ void readDefaults(ConfigReader& r, const ConfigNode& node, const json::value& va
           {"heartbeat",
            [&](const ConfigNode& c, const json::value& x) { readHeartbeat(r, c, x, true, out.heartbeat); }},
           {"spendLimit", [&](const ConfigNode& c, const json::value& x) { readSpendLimit(r, c, x, out.spendLimit); }},
+          {"routing", [&](const ConfigNode& c, const json::value& x) { readRouting(r, c, x, out.routing); }},
           {"compaction",
            [&](const ConfigNode& c, const json::value& x) { readCompactionConfig(r, c, x, out.compaction); }},
       });
@@ -349,6 +404,7 @@ void readEntry(ConfigReader& r, const ConfigNode& node, const json::value& value
           {"heartbeat",
            [&](const ConfigNode& c, const json::value& x) { readHeartbeat(r, c, x, false, out.heartbeat); }},
           {"spendLimit", [&](const ConfigNode& c, const json::value& x) { readSpendLimit(r, c, x, out.spendLimit); }},
+          {"routing", [&](const ConfigNode& c, const json::value& x) { readRouting(r, c, x, out.routing); }},
       });
 }
 
@@ -429,6 +485,23 @@ void finishHeartbeats(ConfigReader& r, const AgentsConfig& agents) {
   }
 }
 
+// Routing rules that need the merged keys: an agent whose strategy is "latency" needs a latencySloMs (its
+// entry's or the defaults'). Reported where that agent's strategy is written.
+void finishRouting(ConfigReader& r, const AgentsConfig& agents) {
+  const RoutingConfig& d = agents.defaults.routing;
+  for (const auto& e : agents.entries) {
+    const RoutingConfig& x = e.routing;
+    const auto strategy = x.strategy ? x.strategy : d.strategy;
+    if (strategy != "latency" || x.latencySloMs || d.latencySloMs) continue;
+    const std::string at =
+        x.strategy ? "agents.entries." + e.id + ".routing.strategy" : "agents.defaults.routing.strategy";
+    r.error(nodeAt(r, at), DiagnosticCode::kValue,
+            fmt::format("agent {}: strategy \"latency\" needs latencySloMs (ms > 0) in agents.entries.{}.routing or "
+                        "agents.defaults.routing",
+                        ConfigReader::quoted(e.id), e.id));
+  }
+}
+
 // The roster rules, and the implicit agent "main" of a config without entries.
 void finishAgents(ConfigReader& r, TalonConfig& config) {
   AgentsConfig& agents = config.agents;
@@ -446,6 +519,7 @@ void finishAgents(ConfigReader& r, TalonConfig& config) {
     agents.entries.push_back(std::move(main));
   }
   finishHeartbeats(r, agents);
+  finishRouting(r, agents);
 }
 
 }  // namespace

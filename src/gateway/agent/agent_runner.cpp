@@ -423,6 +423,9 @@ class AgentRunner::Impl::Turn : public std::enable_shared_from_this<Turn> {
   std::chrono::steady_clock::time_point callStarted_;
   std::string callSpanId_;  // the span id of the current model call's traceparent; "" without a trace
   json::array attempts_;
+  /// The routing decision (RoutingDecision::toJson()), recorded first in the run's attempts as
+  /// {outcome: "routed", provider, model, reason, routing}; nullopt with strategy "ordered".
+  std::optional<json::object> routing_;
   int failures_ = 0;
   int64_t modelMs_ = 0;
   std::optional<double> costUsd_ = 0.0;  // nullopt once a call's model has no price table
@@ -561,18 +564,33 @@ std::optional<Error> AgentRunner::Impl::Turn::intake() {
     rec.createdAtMs = now;
   }
   const std::string& primary = req_.modelOverride ? *req_.modelOverride : agent_.model;
-  auto [providerId, model] = splitModelRef(primary);
+  std::vector<std::pair<std::string, std::string>> chain{splitModelRef(primary)};
+  for (const auto& ref : req_.modelOverride ? std::vector<std::string>{} : agent_.fallbacks) {
+    auto candidate = splitModelRef(ref);
+    if (std::find(chain.begin(), chain.end(), candidate) == chain.end()) chain.push_back(std::move(candidate));
+  }
+  // Routing (Talon-only, model_routing.h) only reorders the chain; "ordered" leaves it and the record as they are.
+  std::optional<json::object> routing;
+  if (agent_.routing.strategy != RoutingStrategy::kOrdered && !primary.empty()) {
+    const RoutingBypass bypass = req_.modelOverride ? RoutingBypass::kModelOverride
+                                 : chain.size() < 2 ? RoutingBypass::kStrictModel
+                                                    : RoutingBypass::kNone;
+    const auto& options = impl_->options_;
+    std::vector<health::ProviderModelHealth> health;
+    if (bypass == RoutingBypass::kNone && options.healthSnapshot) health = options.healthSnapshot();
+    RoutingDecision decision =
+        routeModelChain(chain, agent_.routing, bypass, health, options.providerIdentities, impl_->clock_->nowMs());
+    chain.clear();
+    for (const auto& c : decision.candidates) chain.emplace_back(c.providerId, c.model);
+    routing = decision.toJson();
+    if (options.onRoutingDecision) options.onRoutingDecision(agent_.id, decision);
+  }
   {
     std::lock_guard lock(mu_);
-    providerId_ = providerId;
-    model_ = model;
-    candidates_.emplace_back(providerId, model);
-    for (const auto& ref : req_.modelOverride ? std::vector<std::string>{} : agent_.fallbacks) {
-      auto candidate = splitModelRef(ref);
-      if (std::find(candidates_.begin(), candidates_.end(), candidate) == candidates_.end()) {
-        candidates_.push_back(std::move(candidate));
-      }
-    }
+    providerId_ = chain.front().first;
+    model_ = chain.front().second;
+    candidates_ = std::move(chain);
+    routing_ = std::move(routing);
   }
   rec.updatedAtMs = now;
   rec.lastRunId = req_.runId;
@@ -1527,7 +1545,21 @@ void AgentRunner::Impl::Turn::commit(Lock& lk, Ending ending) {
     bool answered = std::any_of(attempts_.begin(), attempts_.end(),
                                 [](const json::value& a) { return getString(a.get_object(), "outcome") == "ok"; });
     if (answered) run.costUsd = costUsd_;
-    run.attemptsJson = json::serialize(attempts_);
+    if (routing_) {
+      // First in the stored attempts (no schema change): {outcome "routed", the chosen model, why, the decision}.
+      json::array stored;
+      const auto [chosenProvider, chosenModel] =
+          splitModelRef(std::string(getString(*routing_, "chosen").value_or("")));
+      stored.push_back(json::object{{"provider", chosenProvider},
+                                    {"model", chosenModel},
+                                    {"outcome", "routed"},
+                                    {"reason", getString(*routing_, "summary").value_or("")},
+                                    {"routing", *routing_}});
+      for (const auto& a : attempts_) stored.push_back(a);
+      run.attemptsJson = json::serialize(stored);
+    } else {
+      run.attemptsJson = json::serialize(attempts_);
+    }
     store::RunRepository::upsert(batch, run);
   }
   lk.unlock();

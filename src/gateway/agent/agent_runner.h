@@ -5,7 +5,8 @@
 //
 //   queued → intake → context → model ⇄ tools → commit → deliver → done | failed | aborted
 //
-//   intake   load the session, commit the user's message and the run record ("running")
+//   intake   load the session, route the candidate chain (model_routing.h), commit the user's message and
+//            the run record ("running")
 //   context  system prompt from the workspace bootstrap files, then the transcript
 //   model    one streamed, cancellable model call (a "step"; at most maxSteps per turn)
 //   tools    each tool call: arguments and lookup → ToolGate (may pause the turn for an approval,
@@ -42,6 +43,7 @@
 #include "base/error.h"
 #include "gateway/agent/auth_profiles.h"
 #include "gateway/agent/model_failover.h"
+#include "gateway/agent/model_routing.h"
 #include "gateway/agent/session_compaction.h"
 #include "gateway/event_bus.h"
 #include "gateway/executors.h"
@@ -82,6 +84,9 @@ struct AgentProfile {
   /// against the runs' recorded cost (store::RunRepository::costSince) before the turn's first model call.
   std::optional<double> dailySpendLimitUsd;
   std::optional<double> monthlySpendLimitUsd;
+  /// How the turn orders `model` and `fallbacks` before its first call (Talon-only `routing`;
+  /// model_routing.h). The default, "ordered", keeps the configured order and records nothing.
+  RoutingPolicy routing;
   /// History compaction (`agents.defaults.compaction`, with `model` resolved to "provider/model").
   CompactionSettings compaction;
   /// Context windows in tokens by ref ("provider/model") for `model` and each fallback
@@ -257,6 +262,14 @@ struct AgentRunnerOptions {
   /// True when a provider+model is in cooldown: the turn skips it (recorded as reason "cooldown") while
   /// another model of its chain remains; the last one is always tried. Optional.
   std::function<bool(const std::string& providerId, const std::string& model)> inCooldown;
+  /// The per-provider+model health the routing strategies "latency" and "health" read
+  /// (health::ProviderHealth::snapshot()), called once per routed turn on a blocking-pool thread. Must not
+  /// block for long nor call back into the runner. Optional: without it every candidate has no calls yet.
+  std::function<std::vector<health::ProviderModelHealth>()> healthSnapshot;
+  /// Called once per turn whose agent has a routing strategy other than "ordered", with the decision
+  /// (bypassed ones included), on a blocking-pool thread: the gateway counts decisions here. Must not
+  /// block nor call back into the runner. Optional.
+  std::function<void(const std::string& agentId, const RoutingDecision& decision)> onRoutingDecision;
   /// Credentials per provider (OpenClaw auth profiles, auth_profiles.h): a provider listed here is called
   /// through its profiles' instances in rotation order instead of `providers`' one; a failure that
   /// rotatesAuthProfile() puts the profile in cooldown and the turn tries the provider's next usable

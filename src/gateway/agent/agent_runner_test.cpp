@@ -133,6 +133,7 @@ class AgentRunnerTest : public ::testing::Test {
     profile.monthlySpendLimitUsd = monthlyLimit_;
     profile.compaction = compaction_;
     profile.contextWindows = contextWindows_;
+    profile.routing = routing_;
     if (!options.onCompaction) {
       options.onCompaction = [this](const CompactionReport& r) {
         std::lock_guard lock(eventsMu_);
@@ -234,6 +235,7 @@ class AgentRunnerTest : public ::testing::Test {
   std::optional<double> monthlyLimit_;
   CompactionSettings compaction_;
   std::map<std::string, int64_t> contextWindows_;
+  RoutingPolicy routing_;                      // AgentProfile::routing
   std::vector<CompactionReport> compactions_;  // AgentRunnerOptions::onCompaction
 };
 
@@ -1210,6 +1212,94 @@ TEST_F(AgentRunnerTest, AbortingDuringARetryWaitEndsTheTurnAndNoCallFollows) {
   EXPECT_EQ(provider_->count(), 1u);
   EXPECT_EQ(backup_->count(), 0u);
   EXPECT_TRUE(outcome("r1").aborted);
+}
+
+// ---- routing (Talon-only agents.*.routing; model_routing.h) -----------------------------------------------
+
+TEST_F(AgentRunnerTest, ALatencyPolicyCallsTheFallbackFirstWhenThePrimaryIsOverTheSloAndTheRunSaysWhy) {
+  AgentRunnerOptions options = recoveryOptions();
+  std::vector<std::pair<std::string, RoutingDecision>> decisions;
+  options.healthSnapshot = [] {
+    health::ProviderModelHealth slow;
+    slow.providerId = "fake";
+    slow.model = "model-1";
+    slow.calls = 8;
+    slow.p95Ms = 4200;
+    health::ProviderModelHealth quick;
+    quick.providerId = "backup";
+    quick.model = "model-2";
+    quick.calls = 6;
+    quick.p95Ms = 900;
+    return std::vector<health::ProviderModelHealth>{slow, quick};
+  };
+  options.onRoutingDecision = [&decisions](const std::string& agentId, const RoutingDecision& d) {
+    decisions.emplace_back(agentId, d);
+  };
+  routing_.strategy = RoutingStrategy::kLatency;
+  routing_.latencySloMs = 2000;
+  makeRunner(options, nullptr, {"backup/model-2"});
+  ASSERT_TRUE(submit("r1"));
+  ASSERT_TRUE(ex_.runUntil([&] { return backup_->count() == 1; }));
+  EXPECT_EQ(provider_->count(), 0u);  // the primary is not called
+  backup_->call(0)->answer("routed to the backup");
+  settle("r1");
+  auto o = outcome("r1");
+  ASSERT_FALSE(o.error) << o.error->toString();
+  EXPECT_EQ(o.providerId, "backup");
+  EXPECT_EQ(o.modelAttempts, 1);
+
+  auto attempts = attemptsOf(store_, "r1");
+  ASSERT_EQ(attempts.size(), 2u);
+  const auto& routed = attempts[0].get_object();
+  EXPECT_EQ(getString(routed, "outcome"), "routed");
+  EXPECT_EQ(getString(routed, "provider"), "backup");
+  EXPECT_EQ(getString(routed, "reason"),
+            "p95 900 ms (6 calls) within the 2000 ms SLO; primary fake/model-1: p95 4200 ms (8 calls) over the 2000 ms "
+            "SLO");
+  const auto& routing = routed.at("routing").get_object();
+  EXPECT_EQ(getString(routing, "strategy"), "latency");
+  EXPECT_EQ(getString(routing, "chosen"), "backup/model-2");
+  EXPECT_EQ(routing.at("applied"), json::value(true));
+  ASSERT_EQ(routing.at("candidates").get_array().size(), 2u);
+  EXPECT_EQ(getString(attempts[1].get_object(), "outcome"), "ok");
+  EXPECT_EQ(getString(attempts[1].get_object(), "provider"), "backup");
+  ASSERT_EQ(decisions.size(), 1u);
+  EXPECT_EQ(decisions[0].first, "main");
+  EXPECT_EQ(decisions[0].second.candidates.front().chainIndex, 1u);
+}
+
+TEST_F(AgentRunnerTest, AStrictModelIsNotRoutedAndTheRunSaysSo) {
+  AgentRunnerOptions options = recoveryOptions();
+  bool snapshotRead = false;
+  options.healthSnapshot = [&snapshotRead] {
+    snapshotRead = true;
+    return std::vector<health::ProviderModelHealth>{};
+  };
+  routing_.strategy = RoutingStrategy::kCost;
+  makeRunner(options);  // no fallbacks: a strict selection
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->answer("strict");
+  settle("r1");
+  EXPECT_FALSE(snapshotRead);
+  auto attempts = attemptsOf(store_, "r1");
+  ASSERT_EQ(attempts.size(), 2u);
+  const auto& routing = attempts[0].get_object().at("routing").get_object();
+  EXPECT_EQ(routing.at("applied"), json::value(false));
+  EXPECT_EQ(getString(routing, "bypass"), "strict_model");
+  EXPECT_EQ(getString(attempts[0].get_object(), "reason"),
+            "strict model selection (no fallbacks to choose from): routing does not apply");
+}
+
+TEST_F(AgentRunnerTest, TheOrderedStrategyRecordsNoRouting) {
+  makeRunner(recoveryOptions(), nullptr, {"backup/model-2"});
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->answer("as configured");
+  settle("r1");
+  auto attempts = attemptsOf(store_, "r1");
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(getString(attempts[0].get_object(), "outcome"), "ok");
 }
 
 // ---- spending limits (Talon-only agents.*.spendLimit) ------------------------------------------------------
