@@ -75,6 +75,10 @@ namespace asio = boost::asio;
 
 namespace {
 
+/// Bound of the start-up inventory of the discovering providers' /api/tags query (OpenClaw
+/// OLLAMA_TAGS_TIMEOUT_MS).
+constexpr std::chrono::seconds kModelDiscoveryStartTimeout{5};
+
 /// Whether the cron scheduler runs: cron.enabled, unless TALON_SKIP_CRON or OPENCLAW_SKIP_CRON is "1"
 /// (OpenClaw's kill switch).
 bool cronEnabled(const config::CronConfig& cron) {
@@ -694,6 +698,26 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   runnerOptions.inCooldown = [implp](const std::string& providerId, const std::string& model) {
     return implp->providerHealth->inCooldown(providerId, model);
   };
+  {
+    // Discovered models (providers/model_discovery.h): their context window and tool support from the
+    // last inventory; the config's providers as of start-up (a reload that changes providers restarts
+    // them).
+    std::map<std::string, config::ProviderConfig> discovering;
+    for (const auto& p : cfg.providers) {
+      if (ModelDiscovery::discovers(p)) discovering.emplace(p.id, p);
+    }
+    if (!discovering.empty()) {
+      runnerOptions.modelTraits = [discovery = impl->modelDiscovery, discovering = std::move(discovering)](
+                                      const std::string& providerId,
+                                      const std::string& model) -> std::optional<ModelTraits> {
+        auto it = discovering.find(providerId);
+        if (it == discovering.end()) return std::nullopt;
+        auto found = discovery->known(it->second, model);
+        if (!found) return std::nullopt;
+        return ModelTraits{found->contextWindow, found->supportsTools};
+      };
+    }
+  }
   runnerOptions.onRunEnded = [implp](const TurnOutcome& outcome) {
     implp->runObserver->observe(outcome);
     implp->healthDirty = true;
@@ -893,6 +917,24 @@ Status Gateway::run() {
   impl.idempotencyPruner->start();
   impl.operatorTokenWatch->start();
   impl.channelRuntime->start(*impl.inbound);
+  {
+    // Inventories the discovering providers once at start, so turns know their models' context windows
+    // and tool support (AgentRunnerOptions::modelTraits) before anyone calls models.list.
+    std::vector<config::ProviderConfig> discovering;
+    for (const auto& p : impl.options.config->config.providers) {
+      if (ModelDiscovery::discovers(p)) discovering.push_back(p);
+    }
+    if (!discovering.empty()) {
+      impl.modelDiscovery->inventories(
+          std::move(discovering), kModelDiscoveryStartTimeout, [](const std::vector<DiscoveredModels>& found) {
+            for (const auto& f : found) {
+              if (!f.error) {
+                spdlog::info("models: provider {} has {} discovered models", f.provider, f.models.size());
+              }
+            }
+          });
+    }
+  }
   impl.state.started = true;
   impl.audit->record(security::AuditEvent{
       "gateway.start",
