@@ -618,6 +618,12 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   auto roster = routing::AgentRoster::fromConfig(cfg.agents);
   auto profiles = agentProfiles(cfg, roster, options.stateDir);
   if (!profiles) return fail(profiles.error());
+  std::map<std::string, std::vector<std::string>> modelChains;  // for cron's local-endpoint preflight
+  for (const auto& a : *profiles) {
+    std::vector<std::string>& chain = modelChains[a.id];
+    chain.push_back(a.model);
+    chain.insert(chain.end(), a.fallbacks.begin(), a.fallbacks.end());
+  }
   impl->agents = std::make_unique<AgentDirectory>(roster, *profiles);
   impl->healthRecords = std::make_unique<health::HealthRegistry>(impl->clock);
   impl->healthRecords->set({"gateway", "startup", health::HealthState::kUnknown, "starting", true});
@@ -814,6 +820,8 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
                                        cronDefaultAgent(*impl->agents)};
   cronDeps.heartbeat = impl->heartbeat.get();
   cronDeps.alerts = impl->alerts.get();
+  cronDeps.preflight = std::make_shared<automation::CronPreflight>(providerContext.http, impl->clock, cfg.providers,
+                                                                   std::move(modelChains));
   auto cron = automation::CronService::create(std::move(cronDeps));
   if (!cron) return fail(cron.error());
   impl->cron = std::move(*cron);
