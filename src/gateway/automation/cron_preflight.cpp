@@ -12,14 +12,14 @@ namespace talon::gateway::automation {
 
 namespace {
 
-std::string lowerAscii(std::string_view s) {
+std::string preflightLowerAscii(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
 /// The host of an absolute http(s) URL, lower-cased, without brackets; empty when it has none.
-std::string urlHost(std::string_view url) {
+std::string preflightUrlHost(std::string_view url) {
   auto scheme = url.find("://");
   if (scheme == std::string_view::npos) return {};
   std::string_view rest = url.substr(scheme + 3);
@@ -27,9 +27,9 @@ std::string urlHost(std::string_view url) {
   if (auto at = rest.rfind('@'); at != std::string_view::npos) rest.remove_prefix(at + 1);
   if (!rest.empty() && rest.front() == '[') {
     auto close = rest.find(']');
-    return close == std::string_view::npos ? std::string() : lowerAscii(rest.substr(1, close - 1));
+    return close == std::string_view::npos ? std::string() : preflightLowerAscii(rest.substr(1, close - 1));
   }
-  return lowerAscii(rest.substr(0, rest.find(':')));
+  return preflightLowerAscii(rest.substr(0, rest.find(':')));
 }
 
 /// The configured baseUrl, trimmed, without trailing slashes (OpenClaw normalizeBaseUrl).
@@ -46,7 +46,7 @@ std::string timeoutText() {
 }  // namespace
 
 bool isLocalProviderBaseUrl(std::string_view baseUrl) {
-  const std::string host = urlHost(trimWhitespace(baseUrl));
+  const std::string host = preflightUrlHost(trimWhitespace(baseUrl));
   if (host.empty()) return false;
   if (host == "localhost" || host == "0.0.0.0" || host.ends_with(".local")) return true;
   auto address = IpAddress::parse(host);
@@ -73,7 +73,7 @@ std::optional<std::pair<std::string, std::string>> CronPreflight::endpointOf(con
   if (slash == std::string::npos) return std::nullopt;
   auto it = providers_.find(ref.substr(0, slash));
   if (it == providers_.end()) return std::nullopt;
-  const std::string api = lowerAscii(it->second.api);
+  const std::string api = preflightLowerAscii(it->second.api);
   if (api != "ollama" && api != "openai-completions") return std::nullopt;
   std::string baseUrl = normalizedBaseUrl(it->second.baseUrl);
   if (baseUrl.empty() || !isLocalProviderBaseUrl(baseUrl)) return std::nullopt;

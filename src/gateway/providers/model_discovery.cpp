@@ -21,7 +21,7 @@ bool embeddingOnly(const std::optional<std::vector<std::string>>& capabilities) 
   return hasCapability(capabilities, "embedding") && !hasCapability(capabilities, "completion");
 }
 
-std::string lowerAscii(std::string_view s) {
+std::string discoveryLowerAscii(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
@@ -29,7 +29,7 @@ std::string lowerAscii(std::string_view s) {
 
 /// OpenClaw isReasoningModelHeuristic: /r1|reasoning|think|reason/i.
 bool reasoningByName(std::string_view name) {
-  std::string n = lowerAscii(name);
+  std::string n = discoveryLowerAscii(name);
   return n.find("r1") != std::string::npos || n.find("reason") != std::string::npos ||
          n.find("think") != std::string::npos;
 }
@@ -49,7 +49,7 @@ std::optional<std::pair<std::string, std::string>> sourceSuffix(const std::strin
 
 /// OpenClaw isCloudModelRef: one unambiguous ":cloud" (or "-cloud") suffix.
 bool cloudModelName(std::string_view name) {
-  std::string n = lowerAscii(trimWhitespace(name));
+  std::string n = discoveryLowerAscii(trimWhitespace(name));
   if (n.empty()) return false;
   auto source = sourceSuffix(n);
   return source && source->second == "cloud" && !sourceSuffix(source->first);

@@ -269,7 +269,7 @@ void ollamaJsonRequest(net::HttpClient& client, const config::ProviderConfig& co
   client.start(std::move(request), std::move(h));
 }
 
-std::optional<std::vector<std::string>> stringArray(const json::object& o, std::string_view key) {
+std::optional<std::vector<std::string>> ollamaStringArray(const json::object& o, std::string_view key) {
   const json::array* values = getArray(o, key);
   if (values == nullptr) return std::nullopt;
   std::vector<std::string> out;
@@ -347,7 +347,7 @@ void discoverOllamaModels(net::HttpClient& client, const config::ProviderConfig&
                         model.name = std::string(*name);
                         model.digest = std::string(trimWhitespace(getString(o, "digest").value_or("")));
                         model.modifiedAt = std::string(trimWhitespace(getString(o, "modified_at").value_or("")));
-                        model.capabilities = stringArray(o, "capabilities");
+                        model.capabilities = ollamaStringArray(o, "capabilities");
                         if (const auto* details = getObject(o, "details")) {
                           if (auto it = details->find("context_length"); it != details->end()) {
                             model.contextLength = positiveInteger(it->value());
@@ -381,7 +381,7 @@ OllamaShowInfo showInfoFromObject(const json::object& o) {
       info.contextWindow = numCtx;
     }
   }
-  info.capabilities = stringArray(o, "capabilities");
+  info.capabilities = ollamaStringArray(o, "capabilities");
   return info;
 }
 
