@@ -75,6 +75,10 @@ namespace asio = boost::asio;
 
 namespace {
 
+/// Bound of the start-up inventory of the discovering providers' /api/tags query (OpenClaw
+/// OLLAMA_TAGS_TIMEOUT_MS).
+constexpr std::chrono::seconds kModelDiscoveryStartTimeout{5};
+
 /// Whether the cron scheduler runs: cron.enabled, unless TALON_SKIP_CRON or OPENCLAW_SKIP_CRON is "1"
 /// (OpenClaw's kill switch).
 bool cronEnabled(const config::CronConfig& cron) {
@@ -626,6 +630,12 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   auto roster = routing::AgentRoster::fromConfig(cfg.agents);
   auto profiles = agentProfiles(cfg, roster, options.stateDir);
   if (!profiles) return fail(profiles.error());
+  std::map<std::string, std::vector<std::string>> modelChains;  // for cron's local-endpoint preflight
+  for (const auto& a : *profiles) {
+    std::vector<std::string>& chain = modelChains[a.id];
+    chain.push_back(a.model);
+    chain.insert(chain.end(), a.fallbacks.begin(), a.fallbacks.end());
+  }
   impl->agents = std::make_unique<AgentDirectory>(roster, *profiles);
   impl->healthRecords = std::make_unique<health::HealthRegistry>(impl->clock);
   impl->healthRecords->set({"gateway", "startup", health::HealthState::kUnknown, "starting", true});
@@ -718,6 +728,26 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   runnerOptions.inCooldown = [implp](const std::string& providerId, const std::string& model) {
     return implp->providerHealth->inCooldown(providerId, model);
   };
+  {
+    // Discovered models (providers/model_discovery.h): their context window and tool support from the
+    // last inventory; the config's providers as of start-up (a reload that changes providers restarts
+    // them).
+    std::map<std::string, config::ProviderConfig> discovering;
+    for (const auto& p : cfg.providers) {
+      if (ModelDiscovery::discovers(p)) discovering.emplace(p.id, p);
+    }
+    if (!discovering.empty()) {
+      runnerOptions.modelTraits = [discovery = impl->modelDiscovery, discovering = std::move(discovering)](
+                                      const std::string& providerId,
+                                      const std::string& model) -> std::optional<ModelTraits> {
+        auto it = discovering.find(providerId);
+        if (it == discovering.end()) return std::nullopt;
+        auto found = discovery->known(it->second, model);
+        if (!found) return std::nullopt;
+        return ModelTraits{found->contextWindow, found->supportsTools};
+      };
+    }
+  }
   runnerOptions.onRunEnded = [implp](const TurnOutcome& outcome) {
     implp->runObserver->observe(outcome);
     implp->healthDirty = true;
@@ -814,6 +844,8 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
                                        cronDefaultAgent(*impl->agents)};
   cronDeps.heartbeat = impl->heartbeat.get();
   cronDeps.alerts = impl->alerts.get();
+  cronDeps.preflight = std::make_shared<automation::CronPreflight>(providerContext.http, impl->clock, cfg.providers,
+                                                                   std::move(modelChains));
   auto cron = automation::CronService::create(std::move(cronDeps));
   if (!cron) return fail(cron.error());
   impl->cron = std::move(*cron);
@@ -917,6 +949,24 @@ Status Gateway::run() {
   impl.idempotencyPruner->start();
   impl.operatorTokenWatch->start();
   impl.channelRuntime->start(*impl.inbound);
+  {
+    // Inventories the discovering providers once at start, so turns know their models' context windows
+    // and tool support (AgentRunnerOptions::modelTraits) before anyone calls models.list.
+    std::vector<config::ProviderConfig> discovering;
+    for (const auto& p : impl.options.config->config.providers) {
+      if (ModelDiscovery::discovers(p)) discovering.push_back(p);
+    }
+    if (!discovering.empty()) {
+      impl.modelDiscovery->inventories(
+          std::move(discovering), kModelDiscoveryStartTimeout, [](const std::vector<DiscoveredModels>& found) {
+            for (const auto& f : found) {
+              if (!f.error) {
+                spdlog::info("models: provider {} has {} discovered models", f.provider, f.models.size());
+              }
+            }
+          });
+    }
+  }
   impl.state.started = true;
   impl.audit->record(security::AuditEvent{
       "gateway.start",

@@ -455,12 +455,26 @@ TEST_F(GatewayE2E, BadInputGetsOpenClawErrorsAndOthersKeepBeingServed) {
 }
 
 TEST_F(GatewayE2E, ModelsListAddsTheModelsAnOllamaServerHasPulled) {
-  // An Ollama server (GET /api/tags, Ollama API reference "List Local Models"); its second answer fails.
-  talon::testing::ScriptedPeer ollama(
-      {talon::testing::PeerReply::whole(
-           200,
-           R"({"models":[{"name":"qwen3:latest","model":"qwen3:latest","size":5225388164},{"name":"llama3.2:3b"}]})"),
-       talon::testing::PeerReply::whole(500, R"({"error":"boom"})")});
+  // An Ollama server: GET /api/tags (Ollama API reference "List Local Models") and POST /api/show ("Show
+  // Model Information", the capability probe); llama3.2's show fails.
+  talon::testing::ScriptedPeer ollama([](const talon::testing::PeerRequest& r) {
+    if (r.target == "/api/tags") {
+      return talon::testing::PeerReply::whole(
+          200,
+          R"({"models":[{"name":"qwen3:latest","model":"qwen3:latest","size":5225388164,"digest":"d1"},{"name":"llama3.2:3b"}]})");
+    }
+    if (r.target == "/api/show" && r.body == R"({"model":"qwen3:latest"})") {
+      return talon::testing::PeerReply::whole(
+          200,
+          R"({"model_info":{"qwen3.context_length":40960},"capabilities":["completion","tools","thinking","vision"]})");
+    }
+    return talon::testing::PeerReply::whole(500, R"({"error":"boom"})");
+  });
+  auto tagsQueries = [&ollama] {
+    std::size_t n = 0;
+    for (const auto& r : ollama.requests()) n += r.target == "/api/tags" ? 1 : 0;
+    return n;
+  };
   gateway_.reset();
   writeText(dir_ / "talon.json", R"({
   gateway: { auth: { mode: "token", token: ")" +
@@ -492,14 +506,102 @@ TEST_F(GatewayE2E, ModelsListAddsTheModelsAnOllamaServerHasPulled) {
   const auto& qwen = listed->at("payload").at("models").as_array()[1].as_object();
   EXPECT_EQ(qwen.at("api"), "ollama");
   EXPECT_EQ(qwen.at("available"), true);
-  ASSERT_EQ(ollama.requests().size(), 1u);
-  EXPECT_EQ(ollama.requests()[0].target, "/api/tags");
+  EXPECT_EQ(qwen.at("contextWindow"), 40960);
+  EXPECT_EQ(qwen.at("reasoning"), true);
+  EXPECT_EQ(qwen.at("supportsTools"), true);
+  EXPECT_EQ(json::serialize(qwen.at("input")), R"(["text","image"])");
+  const auto& llama = listed->at("payload").at("models").as_array()[2].as_object();
+  EXPECT_EQ(llama.at("contextWindow"), 128000);  // the show failed: the default
+  EXPECT_EQ(llama.at("supportsTools"), false);
+  EXPECT_EQ(llama.at("reasoning"), false);
+  // The gateway's start-up inventory, and this call's when it came before that one answered.
+  const std::size_t queried = tagsQueries();
+  EXPECT_GE(queried, 1u);
+  EXPECT_LE(queried, 2u);
 
-  // Answered from the cache within a minute; the provider filter applies to discovered models too.
+  // Answered from the cache within a minute; the provider filter applies to discovered models too;
+  // `input` only with includeDetails (OpenClaw's public projection).
   auto filtered = c->request("models.list", json::object{{"provider", "ollama"}});
   ASSERT_TRUE(filtered);
   EXPECT_EQ(ids(*filtered), (std::vector<std::string>{"ollama/qwen3:latest", "ollama/llama3.2:3b"}));
-  EXPECT_EQ(ollama.requests().size(), 1u);
+  EXPECT_FALSE(filtered->at("payload").at("models").as_array()[0].as_object().contains("input"));
+  EXPECT_EQ(tagsQueries(), queried);
+}
+
+TEST_F(GatewayE2E, ModelsListDiscoverAsksTheOllamaServersAndReportsAFailedOne) {
+  // `talon models list --discover` (offline: no gateway involved) with two Ollama servers: one answers
+  // /api/tags and /api/show, the other fails its /api/tags.
+  talon::testing::ScriptedPeer ollama([](const talon::testing::PeerRequest& r) {
+    if (r.target == "/api/tags") {
+      return talon::testing::PeerReply::whole(
+          200,
+          R"({"models":[{"name":"qwen3:latest","digest":"d1"},{"name":"nomic-embed-text:latest","digest":"d2"}]})");
+    }
+    if (r.body == R"({"model":"qwen3:latest"})") {
+      return talon::testing::PeerReply::whole(
+          200, R"({"model_info":{"qwen3.context_length":40960},"capabilities":["completion","tools","thinking"]})");
+    }
+    return talon::testing::PeerReply::whole(200, R"({"capabilities":["embedding"]})");
+  });
+  talon::testing::ScriptedPeer down({talon::testing::PeerReply::whole(503, R"({"error":"loading"})")});
+  // A server whose /api/tags fails: reported, not fatal (only the bundled id "ollama" may leave out its
+  // models list, so one server per run).
+  writeText(dir_ / "discover.json", R"({
+  models: { providers: { ollama: { baseUrl: ")" +
+                                        down.origin() + R"(/v1" } } },
+  agents: { defaults: { model: "ollama/qwen3:latest" } },
+})");
+  const std::map<std::string, std::string> env{{"TALON_STATE_DIR", (dir_ / "cli-state").string()}};
+  auto listed =
+      runTalon(dir_, {"models", "list", "--config", (dir_ / "discover.json").string(), "--discover", "--json"}, env);
+  ASSERT_EQ(listed.status, 0) << listed.err;
+  auto out = jsonObjectOf(listed.out);
+  ASSERT_TRUE(out.contains("models")) << listed.out;
+  ASSERT_EQ(out.at("models").as_array().size(), 1u) << listed.out;
+  EXPECT_EQ(out.at("models").as_array()[0].at("role"), "primary");
+  const auto& discovery = out.at("discovery").as_array();
+  ASSERT_EQ(discovery.size(), 1u);
+  EXPECT_EQ(discovery[0].at("provider"), "ollama");
+  EXPECT_EQ(discovery[0].at("ok"), false);
+  EXPECT_NE(std::string(discovery[0].at("error").as_string()).find("HTTP 503"), std::string::npos)
+      << json::serialize(discovery[0]);
+
+  // A live server; with the primary elsewhere, the discovered model is its own row, saying where it comes
+  // from (the embedding model is left out).
+  writeText(dir_ / "discover.json", R"({
+  models: { providers: {
+    mock: { baseUrl: "http://127.0.0.1:9/v1", apiKey: "k", api: "openai-completions", models: [{ id: "m", name: "M" }] },
+    ollama: { baseUrl: ")" + ollama.origin() +
+                                        R"(" } } },
+  agents: { defaults: { model: "mock/m" } },
+})");
+  listed =
+      runTalon(dir_, {"models", "list", "--config", (dir_ / "discover.json").string(), "--discover", "--json"}, env);
+  ASSERT_EQ(listed.status, 0) << listed.err;
+  out = jsonObjectOf(listed.out);
+  const auto& models = out.at("models").as_array();
+  ASSERT_EQ(models.size(), 2u) << listed.out;
+  EXPECT_EQ(out.at("discovery").as_array()[0].at("ok"), true);
+  const auto& qwen = models[1].as_object();
+  EXPECT_EQ(qwen.at("ref"), "ollama/qwen3:latest");
+  EXPECT_EQ(qwen.at("role"), "discovered");
+  EXPECT_EQ(qwen.at("providerSource"), "discovered");
+  EXPECT_EQ(std::string(qwen.at("why").as_string()), "discovered (GET " + ollama.origin() + "/api/tags)");
+  EXPECT_EQ(qwen.at("contextWindow"), 40960);
+  EXPECT_EQ(qwen.at("reasoning"), true);
+  EXPECT_EQ(qwen.at("supportsTools"), true);
+
+  auto table = runTalon(dir_, {"models", "list", "--config", (dir_ / "discover.json").string(), "--discover"}, env);
+  ASSERT_EQ(table.status, 0) << table.err;
+  EXPECT_NE(table.out.find("ollama/qwen3:latest"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("ok: 1 models"), std::string::npos) << table.out;
+  // Without --discover nothing is asked.
+  const std::size_t asked = ollama.requests().size();
+  auto offline = runTalon(dir_, {"models", "list", "--config", (dir_ / "discover.json").string(), "--json"}, env);
+  ASSERT_EQ(offline.status, 0) << offline.err;
+  EXPECT_EQ(jsonObjectOf(offline.out).at("models").as_array().size(), 1u);
+  EXPECT_FALSE(jsonObjectOf(offline.out).contains("discovery"));
+  EXPECT_EQ(ollama.requests().size(), asked);
 }
 
 TEST_F(GatewayE2E, HttpProbesAndOpenAiCompatibleApi) {

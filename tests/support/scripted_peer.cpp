@@ -74,6 +74,7 @@ struct ScriptedPeer::Impl {
   asio::io_context io;
   tcp::acceptor acceptor{io};
   std::vector<PeerReply> replies;
+  std::function<PeerReply(const PeerRequest&)> responder;  // when set, instead of `replies`
   std::thread acceptThread;
 
   mutable std::mutex mu;
@@ -84,7 +85,8 @@ struct ScriptedPeer::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<uint64_t> accepted{0};
 
-  PeerReply take() {
+  PeerReply take(const PeerRequest& request) {
+    if (responder) return responder(request);
     std::lock_guard lock(mu);
     if (replies.empty()) return PeerReply::whole(500, R"({"error":"empty script"})");
     return replies[std::min(next++, replies.size() - 1)];
@@ -142,7 +144,7 @@ struct ScriptedPeer::Impl {
         std::lock_guard lock(mu);
         seen.push_back(request);
       }
-      PeerReply reply = take();
+      PeerReply reply = take(request);
       if (reply.end == PeerReply::End::kCloseWithoutAnswer) break;
       std::string out = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\n", reply.status, reasonPhrase(reply.status),
                                     reply.contentType);
@@ -178,6 +180,16 @@ struct ScriptedPeer::Impl {
 
 ScriptedPeer::ScriptedPeer(std::vector<PeerReply> replies) : impl_(std::make_unique<Impl>()) {
   impl_->replies = std::move(replies);
+  listen();
+}
+
+ScriptedPeer::ScriptedPeer(std::function<PeerReply(const PeerRequest&)> responder, ResponderTag)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->responder = std::move(responder);
+  listen();
+}
+
+void ScriptedPeer::listen() {
   impl_->acceptor.open(tcp::v4());
   impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
   impl_->acceptor.bind({asio::ip::make_address("127.0.0.1"), 0});

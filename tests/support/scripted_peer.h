@@ -6,8 +6,10 @@
 // body, or close a kept-alive connection without answering. Plain TCP on 127.0.0.1, port 0, a thread
 // per connection (blocking I/O): small and independent of the code under test (net::Server).
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "net/server.h"
@@ -52,6 +54,14 @@ class ScriptedPeer {
   /// Listens on 127.0.0.1:0. Requests take the replies in order; when they run out, the last one is
   /// repeated (an empty script answers 500).
   explicit ScriptedPeer(std::vector<PeerReply> replies);
+  /// Listens on 127.0.0.1:0 and answers each request with `responder(request)` (called on the
+  /// request's connection thread, possibly on several at once: it must be thread-safe), for peers
+  /// whose answer depends on the request (concurrent requests to several paths).
+  /// (A template, so that `ScriptedPeer({})` still names the empty script.)
+  template <typename Responder>
+  requires std::is_invocable_r_v<PeerReply, Responder&, const PeerRequest&>
+  explicit ScriptedPeer(Responder responder)
+      : ScriptedPeer(std::function<PeerReply(const PeerRequest&)>(std::move(responder)), ResponderTag{}) {}
   /// Closes the listener and every connection, then joins the threads.
   ~ScriptedPeer();
   ScriptedPeer(const ScriptedPeer&) = delete;
@@ -67,6 +77,9 @@ class ScriptedPeer {
   struct Impl;
 
  private:
+  struct ResponderTag {};
+  ScriptedPeer(std::function<PeerReply(const PeerRequest&)> responder, ResponderTag);
+  void listen();
   std::unique_ptr<Impl> impl_;
 };
 

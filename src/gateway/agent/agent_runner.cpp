@@ -347,6 +347,8 @@ class AgentRunner::Impl::Turn : public std::enable_shared_from_this<Turn> {
   void rebuildContextLocked();
   /// The estimated tokens of a request holding context_ and the tools' specs.
   int64_t requestTokensLocked() const;
+  /// AgentRunnerOptions::modelTraits of the current candidate (nullopt: none known).
+  std::optional<ModelTraits> traitsLocked() const;
   /// The token budget of the current candidate model (session_compaction.h contextBudgetTokens).
   int64_t budgetLocked() const;
   /// Compacts the session's history by one summary call (reason "threshold" | "overflow"), then goes
@@ -735,8 +737,15 @@ void AgentRunner::Impl::Turn::rebuildContextLocked() {
   context_ = std::move(context);
 }
 
+std::optional<ModelTraits> AgentRunner::Impl::Turn::traitsLocked() const {
+  if (!impl_->options_.modelTraits || providerId_.empty()) return std::nullopt;
+  return impl_->options_.modelTraits(providerId_, model_);
+}
+
 int64_t AgentRunner::Impl::Turn::requestTokensLocked() const {
-  return estimateMessagesTokens(context_) + impl_->toolSpecTokens_;
+  auto traits = traitsLocked();
+  const bool tools = !traits || traits->supportsTools;
+  return estimateMessagesTokens(context_) + (tools ? impl_->toolSpecTokens_ : 0);
 }
 
 int64_t AgentRunner::Impl::Turn::budgetLocked() const {
@@ -748,7 +757,11 @@ int64_t AgentRunner::Impl::Turn::budgetLocked() const {
   } else if (auto p = agent_.params.find(ref); p != agent_.params.end()) {
     maxTokens = p->second.maxTokens.value_or(0);
   }
-  return contextBudgetTokens(window != agent_.contextWindows.end() ? window->second : 0, maxTokens);
+  int64_t contextWindow = window != agent_.contextWindows.end() ? window->second : 0;
+  if (contextWindow <= 0) {
+    if (auto traits = traitsLocked(); traits && traits->contextWindow) contextWindow = *traits->contextWindow;
+  }
+  return contextBudgetTokens(contextWindow, maxTokens);
 }
 
 void AgentRunner::Impl::Turn::startCompaction(Lock& lk, std::string reason, std::optional<Error> overflow) {
@@ -951,9 +964,21 @@ void AgentRunner::Impl::Turn::callModel(Lock& lk) {
     request.temperature = params->temperature;
   }
   request.messages = context_;
-  if (impl_->tools_) request.tools = impl_->tools_->specs();
-  if (req_.clientTools) {
-    request.tools.insert(request.tools.end(), req_.clientTools->tools.begin(), req_.clientTools->tools.end());
+  if (auto traits = traitsLocked(); traits && !traits->supportsTools) {
+    // OpenClaw (dist builtin-openclaw-*.mjs, supportsModelTools): no tools for a model that declares it
+    // cannot use them, and the system prompt says so.
+    if (!request.messages.empty() && request.messages.front().role == "system") {
+      request.messages.front().content += "\n\n";
+      request.messages.front().content += kModelToolsUnavailablePrompt;
+    } else {
+      request.messages.insert(request.messages.begin(),
+                              ChatMessage{"system", std::string(kModelToolsUnavailablePrompt), {}, {}});
+    }
+  } else {
+    if (impl_->tools_) request.tools = impl_->tools_->specs();
+    if (req_.clientTools) {
+      request.tools.insert(request.tools.end(), req_.clientTools->tools.begin(), req_.clientTools->tools.end());
+    }
   }
   request.timeout = remaining;
   callSpanId_.clear();

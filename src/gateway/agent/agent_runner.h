@@ -94,6 +94,22 @@ struct AgentProfile {
   std::map<std::string, int64_t> contextWindows;
 };
 
+/// What is known of a model beyond the config (a discovered model's capability probe,
+/// providers/model_discovery.h), as AgentRunnerOptions::modelTraits answers it.
+struct ModelTraits {
+  std::optional<int64_t> contextWindow;  // tokens; nullopt: unknown
+  /// False when the model cannot use tools (OpenClaw compat.supportsTools === false): the turn sends it
+  /// no tool definitions and tells it so in the system prompt (kModelToolsUnavailablePrompt).
+  bool supportsTools = true;
+};
+
+/// The system prompt section a turn adds for a model that cannot use tools (OpenClaw 2026.9.6 dist
+/// model-tool-support-*.mjs MODEL_TOOLS_UNAVAILABLE_PROMPT, word for word).
+inline constexpr std::string_view kModelToolsUnavailablePrompt =
+    "## Tool availability\n\nThis model cannot use tools in this run. Do not claim that you ran commands, read or "
+    "wrote files, browsed the web, generated media, or performed any other tool-backed action. If a request "
+    "requires tools, say they are unavailable in this chat and ask the user to switch to a tool-capable model.";
+
 /// One compaction of a session's history, as AgentRunnerOptions::onCompaction reports it.
 struct CompactionReport {
   std::string agentId;
@@ -287,6 +303,11 @@ struct AgentRunnerOptions {
   /// Called for every compaction attempt (threshold, overflow, manual), on the thread that saw it end:
   /// the gateway's metric observes it here. Must not block nor call back into the runner. Optional.
   std::function<void(const CompactionReport&)> onCompaction;
+  /// What is known of a provider's model beyond the config (the gateway answers from model discovery's
+  /// last inventory). Asked for the turn's current candidate: its context window budgets the history
+  /// when AgentProfile::contextWindows has none for the ref, and a model without tool support is sent
+  /// no tools. Called with the turn's lock held: must not block nor call back into the runner. Optional.
+  std::function<std::optional<ModelTraits>(const std::string& providerId, const std::string& model)> modelTraits;
 };
 
 /// Counters for status and health (a snapshot).

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 
@@ -1533,6 +1534,84 @@ TEST_F(AgentRunnerTest, DisabledCompactionLeavesAHistoryOverTheBudgetAlone) {
   provider_->call(1)->answer("fine");
   settle("r2");
   EXPECT_TRUE(compactions_.empty());
+}
+
+TEST_F(AgentRunnerTest, ADiscoveredContextWindowBudgetsTheHistoryWhenTheConfigHasNone) {
+  // As AHistoryOverTheBudgetIsCompacted…, the window coming from model discovery (AgentRunnerOptions::modelTraits).
+  compaction_.recentTurnsPreserve = 1;
+  AgentRunnerOptions options;
+  std::vector<std::string> asked;
+  options.modelTraits = [&asked](const std::string& provider, const std::string& model) -> std::optional<ModelTraits> {
+    asked.push_back(provider + "/" + model);
+    return ModelTraits{400, true};
+  };
+  makeRunner(options);
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  EXPECT_FALSE(provider_->call(0)->request.tools.empty());
+  provider_->call(0)->answer(std::string(700, 'a'));
+  settle("r1");
+  ASSERT_TRUE(submit("r2"));
+  waitCalls(2);
+  ASSERT_EQ(provider_->call(1)->request.messages.size(), 2u);  // the summary call
+  EXPECT_TRUE(hasText(provider_->call(1)->request.messages[1].content, std::string(700, 'a')));
+  provider_->call(1)->answer("SUMMARY");
+  waitCalls(3);
+  provider_->call(2)->answer("ok");
+  settle("r2");
+  ASSERT_EQ(compactions_.size(), 1u);
+  EXPECT_EQ(compactions_[0].outcome, "ok");
+  ASSERT_FALSE(asked.empty());
+  EXPECT_EQ(asked[0], "fake/model-1");
+}
+
+TEST_F(AgentRunnerTest, TheConfiguredContextWindowWinsOverADiscoveredOne) {
+  contextWindows_["fake/model-1"] = 100'000;
+  compaction_.recentTurnsPreserve = 1;
+  AgentRunnerOptions options;
+  options.modelTraits = [](const std::string&, const std::string&) -> std::optional<ModelTraits> {
+    return ModelTraits{400, true};
+  };
+  makeRunner(options);
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  provider_->call(0)->answer(std::string(700, 'a'));
+  settle("r1");
+  ASSERT_TRUE(submit("r2"));
+  waitCalls(2);
+  EXPECT_EQ(provider_->call(1)->request.messages.size(), 3u);  // the turn's call, not a summary
+  provider_->call(1)->answer("fine");
+  settle("r2");
+  EXPECT_TRUE(compactions_.empty());
+}
+
+TEST_F(AgentRunnerTest, AModelWithoutToolSupportIsSentNoToolsAndToldSo) {
+  // OpenClaw: compat.supportsTools === false → no tools, and the "Tool availability" prompt section.
+  std::filesystem::create_directories(dir_ / "workspace");
+  std::ofstream(dir_ / "workspace" / "AGENTS.md") << "Be terse.";
+  AgentRunnerOptions options = recoveryOptions();
+  options.modelTraits = [](const std::string& provider, const std::string&) -> std::optional<ModelTraits> {
+    if (provider != "fake") return std::nullopt;
+    return ModelTraits{std::nullopt, false};
+  };
+  makeRunner(options, nullptr, {"backup/model-2"});
+  ASSERT_TRUE(submit("r1"));
+  waitCalls(1);
+  const auto& request = provider_->call(0)->request;
+  EXPECT_TRUE(request.tools.empty());
+  ASSERT_FALSE(request.messages.empty());
+  EXPECT_EQ(request.messages[0].role, "system");
+  EXPECT_TRUE(hasText(request.messages[0].content, "Be terse."));
+  EXPECT_TRUE(hasText(request.messages[0].content, std::string(kModelToolsUnavailablePrompt)));
+  // The fallback takes tools: when the chain moves on, its call offers them again.
+  provider_->call(0)->complete(fail(httpError(404, "model_not_found", "The model `model-1` does not exist")));
+  ASSERT_TRUE(ex_.runUntil([&] { return backup_->count() >= 1; }));
+  const auto& fallback = backup_->call(0)->request;
+  EXPECT_FALSE(fallback.tools.empty());
+  for (const auto& m : fallback.messages) EXPECT_FALSE(hasText(m.content, "Tool availability"));
+  backup_->call(0)->answer("ok");
+  settle("r1");
+  EXPECT_FALSE(outcome("r1").error);
 }
 
 TEST_F(AgentRunnerTest, AContextOverflowCompactsAndRetriesOnceEvenWithCompactionDisabled) {

@@ -116,6 +116,8 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
     /// A systemEvent with wakeMode "next-heartbeat" (fails when the agent has no heartbeat).
     bool waitsForHeartbeat = false;
     bool wakeNow = false;
+    /// An isolated agentTurn: the local-endpoint preflight (cron_preflight.h) goes first.
+    bool preflight = false;
   };
 
   CronServiceDeps deps;
@@ -313,6 +315,7 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
       if (!self) return;
       self->deps.executors.blocking([self, jobId, runId, outcome] { self->onTurnDone(jobId, runId, outcome); });
     };
+    launch.preflight = job.spec->payloadKind == "agentTurn" && job.spec->sessionTarget == "isolated";
     if (job.spec->payloadKind == "systemEvent") {
       launch.waitsForHeartbeat = job.spec->wakeMode == "next-heartbeat";
       launch.wakeNow = job.spec->wakeMode == "now";
@@ -348,11 +351,35 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
                "not-delivered");
         continue;
       }
-      auto s = deps.runner->submit(std::move(l.request));
-      if (!s) {
-        spdlog::warn("cron job {}: the turn was refused: {}", l.jobId, s.error().toString());
-        finish(l.jobId, l.run.id, "error", oneLine(s.error().message), "", "not-delivered");
+      if (l.preflight && deps.preflight) {
+        const std::string agent = l.request.agentId;
+        std::weak_ptr<Impl> weak = weak_from_this();
+        auto launch = std::make_shared<Launch>(std::move(l));
+        deps.preflight->check(agent, [weak, launch](CronPreflightResult result) {
+          auto self = weak.lock();
+          if (!self) return;
+          self->deps.executors.blocking([self, launch, result = std::move(result)] {
+            if (!result.available) {
+              // Every model of the chain is a local endpoint that did not answer: no model call.
+              spdlog::warn("cron job {}: run {} skipped: {}", launch->jobId, launch->run.id, result.reason);
+              return self->finish(launch->jobId, launch->run.id, "skipped", oneLine(result.reason), "",
+                                  "not-delivered");
+            }
+            self->submitTurn(std::move(*launch));
+          });
+        });
+        continue;
       }
+      submitTurn(std::move(l));
+    }
+  }
+
+  /// Submits the turn of `l` to the runner (lock released); a refused submit finishes its run as an error.
+  void submitTurn(Launch l) {
+    auto s = deps.runner->submit(std::move(l.request));
+    if (!s) {
+      spdlog::warn("cron job {}: the turn was refused: {}", l.jobId, s.error().toString());
+      finish(l.jobId, l.run.id, "error", oneLine(s.error().message), "", "not-delivered");
     }
   }
 
@@ -692,6 +719,12 @@ struct CronService::Impl : std::enable_shared_from_this<CronService::Impl> {
         if (spec.deleteAfterRun && spec.schedule.kind == ScheduleKind::kAt && run.trigger != "manual") {
           removeAfter = true;
         }
+      } else if (status == "skipped") {
+        // The local-endpoint preflight refused the run (OpenClaw: skipped runs do not increment the
+        // execution-error backoff): the schedule goes on; failureAlert.includeSkipped counts it at the next
+        // failure, as a slot skipped while the job ran.
+        s.lastError = error;
+        s.consecutiveSkipped += 1;
       } else {
         s.lastError = error.empty() ? "run failed" : error;
         EscalationOutcome outcome = escalation.recordFailure(escalationState, escalationPolicy, updated.enabled,

@@ -56,6 +56,7 @@
 #include "config/config_model.h"
 #include "gateway/agent/agent_runner.h"
 #include "gateway/automation/cron_job.h"
+#include "gateway/automation/cron_preflight.h"
 #include "gateway/automation/escalation.h"
 #include "gateway/automation/heartbeat_service.h"
 #include "gateway/automation/webhook_sender.h"
@@ -124,6 +125,11 @@ struct CronServiceDeps {
   /// (warning after `failureAlert.after` consecutive failures, critical when auto-disabled) and resolved
   /// by its next success; a job with `failureAlert: false` is left out. Null: not wired.
   health::AlertRouter* alerts = nullptr;
+  /// The local-endpoint preflight of isolated agentTurn runs (cron_preflight.h): when every model of the
+  /// agent's chain is an unreachable local endpoint, the run is recorded "skipped" with the preflight's
+  /// reason and no model call; a skipped run does not count as an error (no backoff, no disable). Null:
+  /// none.
+  std::shared_ptr<CronPreflight> preflight;
 };
 
 /// Who asked for a job operation (for audit records): "operator:<clientId>", "cli:<user>", "system".

@@ -12,7 +12,10 @@
 #include "gateway/health/alert_router.h"
 #include "store/session_route_repository.h"
 #include "support/gateway_components.h"
+#include "support/io_thread.h"
 #include "support/json_text.h"
+#include "support/loopback_port.h"
+#include "support/scripted_peer.h"
 
 namespace talon::gateway::automation {
 namespace {
@@ -45,7 +48,8 @@ class CronServiceTest : public ::testing::Test {
   ~CronServiceTest() override { gw_.bus.unsubscribe(bus_); }
 
   /// A fresh service over the components' store (as a gateway start makes one).
-  std::unique_ptr<CronService> makeService(config::CronConfig cfg = {}, health::AlertRouter* alerts = nullptr) {
+  std::unique_ptr<CronService> makeService(config::CronConfig cfg = {}, health::AlertRouter* alerts = nullptr,
+                                           std::shared_ptr<CronPreflight> preflight = nullptr) {
     CronServiceDeps deps{gw_.clock,
                          gw_.executors.executors(),
                          gw_.store.get(),
@@ -59,6 +63,7 @@ class CronServiceTest : public ::testing::Test {
                          cfg,
                          "main"};
     deps.alerts = alerts;
+    deps.preflight = std::move(preflight);
     auto service = CronService::create(std::move(deps));
     EXPECT_TRUE(service) << service.error().toString();
     return service ? std::move(*service) : nullptr;
@@ -585,6 +590,116 @@ TEST(CronRetryDelay, DoublesUpToTheMaximum) {
   EXPECT_EQ(cronRetryDelayMs(e, 3), 240'000);
   EXPECT_EQ(cronRetryDelayMs(e, 7), 3'600'000);
   EXPECT_EQ(cronRetryDelayMs(e, 100), 3'600'000);
+}
+
+// ---- the local-endpoint preflight (cron_preflight.h) over real sockets on loopback --------------------
+
+/// A model provider entry for the preflight.
+config::ProviderConfig preflightProvider(std::string id, std::string api, std::string baseUrl) {
+  config::ProviderConfig p;
+  p.id = std::move(id);
+  p.api = std::move(api);
+  p.baseUrl = std::move(baseUrl);
+  return p;
+}
+
+TEST_F(CronServiceTest, AnIsolatedRunWhoseLocalEndpointsAreAllDownIsSkippedWithoutAModelCall) {
+  auto closed = talon::testing::freeLoopbackPort();  // bound, read back, released: nothing listens there
+  ASSERT_TRUE(closed);
+  const std::string dead = "http://127.0.0.1:" + std::to_string(*closed);
+  talon::testing::IoThread io;
+  io.start();
+  auto preflight = std::make_shared<CronPreflight>(
+      net::HttpClient::create(io.io()), gw_.clock,
+      std::vector<config::ProviderConfig>{preflightProvider("ollama", "ollama", dead),
+                                          preflightProvider("vllm", "openai-completions", dead + "/v1/")},
+      std::map<std::string, std::vector<std::string>>{{"main", {"ollama/qwen3:8b", "vllm/qwen3-32b"}}});
+  auto cron = makeService({}, nullptr, preflight);
+  ASSERT_TRUE(cron && cron->start());
+  const int64_t created = gw_.clock->nowMs();
+  auto job = cron->add(everyJob(kMinuteMs), {"operator:test"});
+  ASSERT_TRUE(job);
+  const std::string id(job->at("id").as_string());
+
+  gw_.executors.advance(kMinuteMs);
+  ASSERT_TRUE(gw_.executors.runUntil([&] { return cron->activeRuns() == 0; }));
+  auto history = runs(*cron, id);
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].status, "skipped");
+  EXPECT_NE(history[0].error.find("This automation uses ollama/qwen3:8b but the local provider preflight failed at " +
+                                  dead + "."),
+            std::string::npos)
+      << history[0].error;
+  EXPECT_EQ(gw_.provider->count(), 0u) << "no model call";
+  auto row = cron->row(id);
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->state.lastRunStatus, "skipped");
+  EXPECT_EQ(row->state.consecutiveErrors, 0) << "a skipped run is not an error";
+  EXPECT_EQ(row->state.consecutiveSkipped, 1);
+  EXPECT_EQ(row->state.nextRunAtMs, created + 2 * kMinuteMs) << "no backoff: the next slot";
+  EXPECT_TRUE(escalations("backoff").empty());
+  EXPECT_EQ(metric("talon_cron_runs_total", "skipped"), 1);
+  EXPECT_EQ(metric("talon_cron_runs_total", "error"), 0);
+}
+
+TEST_F(CronServiceTest, TheFirstReachableModelOfTheChainLetsTheRunStartAndProbesAreCachedFiveMinutes) {
+  auto closed = talon::testing::freeLoopbackPort();
+  ASSERT_TRUE(closed);
+  // A live OpenAI-compatible server (vLLM, LM Studio): any HTTP answer counts, a 401 too.
+  talon::testing::ScriptedPeer live({talon::testing::PeerReply::whole(401, R"({"error":"no key"})")});
+  talon::testing::IoThread io;
+  io.start();
+  auto preflight = std::make_shared<CronPreflight>(
+      net::HttpClient::create(io.io()), gw_.clock,
+      std::vector<config::ProviderConfig>{
+          preflightProvider("ollama", "ollama", "http://127.0.0.1:" + std::to_string(*closed)),
+          preflightProvider("lmstudio", "openai-completions", live.origin() + "/v1")},
+      std::map<std::string, std::vector<std::string>>{{"main", {"ollama/qwen3:8b", "lmstudio/qwen3-32b"}}});
+  auto cron = makeService({}, nullptr, preflight);
+  ASSERT_TRUE(cron && cron->start());
+  auto job = cron->add(everyJob(kMinuteMs), {"operator:test"});
+  ASSERT_TRUE(job);
+  const std::string id(job->at("id").as_string());
+
+  gw_.executors.advance(kMinuteMs);
+  answer(*cron, 0, "report 1");
+  ASSERT_EQ(live.requests().size(), 1u);
+  EXPECT_EQ(live.requests()[0].method, "GET");
+  EXPECT_EQ(live.requests()[0].target, "/v1/models");
+  // Minutes 2 to 5: both endpoints' results come from the cache.
+  for (std::size_t i = 1; i <= 4; ++i) {
+    gw_.executors.advance(kMinuteMs);
+    answer(*cron, i, "report");
+  }
+  EXPECT_EQ(live.requests().size(), 1u);
+  // Five minutes after the first probe: probed again.
+  gw_.executors.advance(kMinuteMs);
+  answer(*cron, 5, "report");
+  EXPECT_EQ(live.requests().size(), 2u);
+  auto history = runs(*cron, id);
+  ASSERT_EQ(history.size(), 6u);
+  for (const auto& run : history) EXPECT_EQ(run.status, "ok");
+}
+
+TEST_F(CronServiceTest, OnlyIsolatedAgentTurnsArePreflighted) {
+  auto closed = talon::testing::freeLoopbackPort();
+  ASSERT_TRUE(closed);
+  talon::testing::IoThread io;
+  io.start();
+  auto preflight =
+      std::make_shared<CronPreflight>(net::HttpClient::create(io.io()), gw_.clock,
+                                      std::vector<config::ProviderConfig>{preflightProvider(
+                                          "ollama", "ollama", "http://127.0.0.1:" + std::to_string(*closed))},
+                                      std::map<std::string, std::vector<std::string>>{{"main", {"ollama/qwen3:8b"}}});
+  auto cron = makeService({}, nullptr, preflight);
+  ASSERT_TRUE(cron && cron->start());
+  auto job = cron->add(jsonObject(R"({"name":"in the session","schedule":{"kind":"every","everyMs":60000},
+      "sessionTarget":"session:reports","wakeMode":"now","payload":{"kind":"agentTurn","message":"write the report"}})"),
+                       {"operator:test"});
+  ASSERT_TRUE(job) << job.error().toString();
+  gw_.executors.advance(kMinuteMs);
+  answer(*cron, 0, "report");  // the turn ran: the runner's own errors apply to it
+  EXPECT_EQ(runs(*cron, std::string(job->at("id").as_string()))[0].status, "ok");
 }
 
 }  // namespace

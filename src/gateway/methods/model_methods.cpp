@@ -1,6 +1,9 @@
 // The models family: `models.list` (OpenClaw 2026.9.6 shape, tests/data/wire/res.models.list.json): the
 // configured models of every provider, then the discovered ones (providers/model_discovery.h: an Ollama
 // provider without a `models` list lists what its server has pulled, as OpenClaw's implicit discovery).
+// A discovered row carries what the capability probe found, with OpenClaw's public projection's names
+// (dist models-list-result-*.mjs buildPublicModelProjection): contextWindow, reasoning, supportsTools,
+// and `input` when the caller asks `includeDetails`.
 #include "gateway/methods/builtin_methods.h"
 #include "gateway/providers/model_discovery.h"
 
@@ -45,23 +48,33 @@ Status registerModelMethods(MethodRegistry& registry, const GatewayServices& ser
                              discovered.push_back(prov);
                            }
                          }
+                         const bool details = getBool(call.params, "includeDetails").value_or(false);
                          if (discovered.empty() || discovery == nullptr) {
                            return call.ok(json::serialize(json::object{{"models", std::move(models)}}));
                          }
                          std::map<std::string, std::string> apis;
                          for (const auto& prov : discovered) apis[prov.id] = prov.api;
                          discovery->inventories(std::move(discovered), kModelsListDiscoveryTimeout,
-                                                [call, models = std::move(models),
+                                                [call, details, models = std::move(models),
                                                  apis = std::move(apis)](std::vector<DiscoveredModels> found) mutable {
                                                   // A failed query answers the last inventory (or none); the failure is
                                                   // a warning in the log.
                                                   for (const auto& provider : found) {
-                                                    for (const auto& id : provider.models) {
-                                                      models.push_back(json::object{{"id", id},
-                                                                                    {"name", id},
-                                                                                    {"provider", provider.provider},
-                                                                                    {"api", apis[provider.provider]},
-                                                                                    {"available", true}});
+                                                    for (const auto& m : provider.models) {
+                                                      json::object row{{"id", m.id},
+                                                                       {"name", m.id},
+                                                                       {"provider", provider.provider},
+                                                                       {"api", apis[provider.provider]},
+                                                                       {"available", true},
+                                                                       {"contextWindow", m.contextWindow},
+                                                                       {"reasoning", m.reasoning},
+                                                                       {"supportsTools", m.supportsTools}};
+                                                      if (details) {
+                                                        json::array input;
+                                                        for (const auto& i : m.input) input.emplace_back(i);
+                                                        row["input"] = std::move(input);
+                                                      }
+                                                      models.push_back(std::move(row));
                                                     }
                                                   }
                                                   call.ok(json::serialize(json::object{{"models", std::move(models)}}));

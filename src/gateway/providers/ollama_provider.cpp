@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
+#include <cmath>
 #include <mutex>
 
 #include "base/text.h"
@@ -208,20 +210,29 @@ Result<ModelProviderPtr> createOllamaProvider(const config::ProviderConfig& conf
   return ModelProviderPtr(std::make_shared<OllamaProvider>(std::move(*settings), std::move(client)));
 }
 
-void discoverOllamaModels(net::HttpClient& client, const config::ProviderConfig& config,
-                          std::chrono::milliseconds timeout,
-                          std::function<void(Result<std::vector<std::string>>)> done) {
+namespace {
+
+/// One JSON request to the native API (GET when `body` is empty, else POST): the parsed answer object,
+/// errors as discoverOllamaModels. `what` names the request in errors ("model discovery").
+void ollamaJsonRequest(net::HttpClient& client, const config::ProviderConfig& config, std::string path,
+                       std::string body, std::chrono::milliseconds timeout, std::string what,
+                       std::function<void(Result<json::object>)> done) {
   struct State {
     int status = 0;
     net::Headers headers;
     std::string body;
-    std::function<void(Result<std::vector<std::string>>)> done;
+    std::function<void(Result<json::object>)> done;
   };
   auto state = std::make_shared<State>();
   state->done = std::move(done);
   net::ClientRequest request;
-  request.url = ollamaApiBase(config.baseUrl) + "/api/tags";
+  request.url = ollamaApiBase(config.baseUrl) + path;
   request.headers = {{"Accept", "application/json"}, {"User-Agent", "talon"}};
+  if (!body.empty()) {
+    request.method = "POST";
+    request.headers.emplace_back("Content-Type", "application/json");
+    request.body = std::move(body);
+  }
   if (!config.apiKey.empty()) request.headers.emplace_back("Authorization", "Bearer " + config.apiKey);
   for (const auto& [k, v] : config.headers) request.headers.emplace_back(k, v);
   request.totalTimeout = timeout;
@@ -235,35 +246,162 @@ void discoverOllamaModels(net::HttpClient& client, const config::ProviderConfig&
   h.onBody = [state](std::string_view data) {
     if (state->body.size() < kMaxLineBytes) state->body.append(data);
   };
-  std::string id = config.id;
-  std::string key = config.apiKey;
-  h.onComplete = [state, id, key](Status st) {
-    auto finish = [&](Result<std::vector<std::string>> r) {
+  h.onComplete = [state, id = config.id, key = config.apiKey, path, what](Status st) {
+    auto finish = [&](Result<json::object> r) {
       if (!r) r.error().message = scrubSecret(std::move(r.error().message), key);
       state->done(std::move(r));
     };
     if (!st) {
       Error e = std::move(st).error();
-      e.message = fmt::format("provider {}: model discovery: {}", id, e.message);
+      e.message = fmt::format("provider {}: {}: {}", id, what, e.message);
       return finish(fail(std::move(e)));
     }
     if (state->status < 200 || state->status > 299) {
       return finish(fail(chatHttpError(id, state->status, state->headers, state->body, 0)));
     }
     auto parsed = parseJson(state->body);
-    const json::array* models = parsed && parsed->is_object() ? getArray(parsed->get_object(), "models") : nullptr;
-    if (models == nullptr) {
-      return finish(fail(ErrorCode::kUpstream, fmt::format("provider {}: /api/tags answer has no \"models\" array: {}",
-                                                           id, printablePrefix(state->body, 200))));
+    if (!parsed || !parsed->is_object()) {
+      return finish(fail(ErrorCode::kUpstream, fmt::format("provider {}: {}: the {} answer is not a JSON object: {}",
+                                                           id, what, path, printablePrefix(state->body, 200))));
     }
-    std::vector<std::string> names;
-    for (const auto& m : *models) {
-      if (!m.is_object()) continue;
-      if (auto name = getString(m.get_object(), "name"); name && !name->empty()) names.emplace_back(*name);
-    }
-    finish(std::move(names));
+    finish(std::move(parsed->get_object()));
   };
   client.start(std::move(request), std::move(h));
+}
+
+std::optional<std::vector<std::string>> ollamaStringArray(const json::object& o, std::string_view key) {
+  const json::array* values = getArray(o, key);
+  if (values == nullptr) return std::nullopt;
+  std::vector<std::string> out;
+  for (const auto& v : *values) {
+    if (v.is_string()) out.emplace_back(v.get_string());
+  }
+  return out;
+}
+
+/// A JSON number as a positive integer (floored), or nullopt.
+std::optional<int64_t> positiveInteger(const json::value& v) {
+  double d = 0;
+  if (v.is_int64()) {
+    d = static_cast<double>(v.get_int64());
+  } else if (v.is_uint64()) {
+    d = static_cast<double>(v.get_uint64());
+  } else if (v.is_double()) {
+    d = v.get_double();
+  } else {
+    return std::nullopt;
+  }
+  if (!std::isfinite(d) || d < 1 || d > 9.0e15) return std::nullopt;
+  return static_cast<int64_t>(std::floor(d));
+}
+
+/// The last `num_ctx N` line with N > 0 (OpenClaw parseOllamaNumCtxParameter).
+std::optional<int64_t> numCtxParameter(std::string_view parameters) {
+  std::optional<int64_t> last;
+  while (!parameters.empty()) {
+    auto nl = parameters.find('\n');
+    std::string line = trimWhitespace(parameters.substr(0, nl));
+    parameters = nl == std::string_view::npos ? std::string_view() : parameters.substr(nl + 1);
+    if (line.rfind("num_ctx", 0) != 0) continue;
+    std::string_view rest = std::string_view(line).substr(7);
+    std::size_t spaces = 0;
+    while (spaces < rest.size() && (rest[spaces] == ' ' || rest[spaces] == '\t')) ++spaces;
+    if (spaces == 0) continue;
+    rest.remove_prefix(spaces);
+    bool negative = !rest.empty() && rest[0] == '-';
+    if (negative) rest.remove_prefix(1);
+    std::size_t digits = 0;
+    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
+    // `\b` after the digits: the number must not run on into a word character.
+    if (digits == 0 || digits > 15) continue;
+    if (digits < rest.size() && (std::isalnum(static_cast<unsigned char>(rest[digits])) != 0 || rest[digits] == '_')) {
+      continue;
+    }
+    int64_t value = std::stoll(std::string(rest.substr(0, digits)));
+    if (!negative && value > 0) last = value;
+  }
+  return last;
+}
+
+}  // namespace
+
+void discoverOllamaModels(net::HttpClient& client, const config::ProviderConfig& config,
+                          std::chrono::milliseconds timeout,
+                          std::function<void(Result<std::vector<OllamaTagsModel>>)> done) {
+  ollamaJsonRequest(client, config, "/api/tags", "", timeout, "model discovery",
+                    [done = std::move(done), id = config.id](Result<json::object> answer) {
+                      if (!answer) return done(fail(std::move(answer).error()));
+                      const json::array* models = getArray(*answer, "models");
+                      if (models == nullptr) {
+                        return done(fail(ErrorCode::kUpstream,
+                                         fmt::format("provider {}: /api/tags answer has no \"models\" array: {}", id,
+                                                     printablePrefix(toJson(*answer), 200))));
+                      }
+                      std::vector<OllamaTagsModel> found;
+                      for (const auto& m : *models) {
+                        if (!m.is_object()) continue;
+                        const auto& o = m.get_object();
+                        auto name = getString(o, "name");
+                        if (!name || name->empty()) continue;
+                        OllamaTagsModel model;
+                        model.name = std::string(*name);
+                        model.digest = std::string(trimWhitespace(getString(o, "digest").value_or("")));
+                        model.modifiedAt = std::string(trimWhitespace(getString(o, "modified_at").value_or("")));
+                        model.capabilities = ollamaStringArray(o, "capabilities");
+                        if (const auto* details = getObject(o, "details")) {
+                          if (auto it = details->find("context_length"); it != details->end()) {
+                            model.contextLength = positiveInteger(it->value());
+                          }
+                        }
+                        model.remote = !trimWhitespace(getString(o, "remote_host").value_or("")).empty() ||
+                                       !trimWhitespace(getString(o, "remote_model").value_or("")).empty();
+                        found.push_back(std::move(model));
+                      }
+                      done(std::move(found));
+                    });
+}
+
+namespace {
+
+OllamaShowInfo showInfoFromObject(const json::object& o) {
+  OllamaShowInfo info;
+  if (const auto* modelInfo = getObject(o, "model_info")) {
+    constexpr std::string_view kSuffix = ".context_length";
+    for (const auto& [key, value] : *modelInfo) {
+      std::string_view k = key;
+      if (k.size() < kSuffix.size() || k.substr(k.size() - kSuffix.size()) != kSuffix) continue;
+      if (auto n = positiveInteger(value)) {
+        info.contextWindow = n;
+        break;
+      }
+    }
+  }
+  if (auto parameters = getString(o, "parameters")) {
+    if (auto numCtx = numCtxParameter(*parameters); numCtx && (!info.contextWindow || *numCtx > *info.contextWindow)) {
+      info.contextWindow = numCtx;
+    }
+  }
+  info.capabilities = ollamaStringArray(o, "capabilities");
+  return info;
+}
+
+}  // namespace
+
+Result<OllamaShowInfo> parseOllamaShowInfo(std::string_view body) {
+  auto parsed = parseJson(body);
+  if (!parsed || !parsed->is_object()) {
+    return fail(ErrorCode::kUpstream, "the /api/show answer is not a JSON object: " + printablePrefix(body, 200));
+  }
+  return showInfoFromObject(parsed->get_object());
+}
+
+void showOllamaModel(net::HttpClient& client, const config::ProviderConfig& config, const std::string& name,
+                     std::chrono::milliseconds timeout, std::function<void(Result<OllamaShowInfo>)> done) {
+  ollamaJsonRequest(client, config, "/api/show", toJson(json::object{{"model", name}}), timeout,
+                    "model inspection of " + name, [done = std::move(done)](Result<json::object> answer) {
+                      if (!answer) return done(fail(std::move(answer).error()));
+                      done(showInfoFromObject(*answer));
+                    });
 }
 
 }  // namespace talon::gateway

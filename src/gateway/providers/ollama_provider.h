@@ -49,11 +49,42 @@ json::object encodeOllamaChatRequest(const ModelRequest& request, std::optional<
 Result<ModelProviderPtr> createOllamaProvider(const config::ProviderConfig& config, net::HttpClientPtr client,
                                               ClockPtr clock);
 
-/// Model discovery: GET {ollamaApiBase(baseUrl)}/api/tags and the `name` of each entry of `models`, in
-/// the server's order. `done` runs once on an I/O thread. Errors: kUnavailable (unreachable, 5xx),
-/// kUnauthenticated (401/403), kUpstream (not the expected JSON), kDeadlineExceeded (`timeout`).
+/// One entry of GET /api/tags as model discovery uses it (Ollama API reference "List Local Models").
+struct OllamaTagsModel {
+  std::string name;        // e.g. "qwen3:latest"
+  std::string digest;      // empty when absent
+  std::string modifiedAt;  // `modified_at`; empty when absent
+  /// `capabilities` when the entry lists them (remote models do), else nullopt.
+  std::optional<std::vector<std::string>> capabilities;
+  std::optional<int64_t> contextLength;  // `details.context_length` (> 0) when given
+  bool remote = false;                   // `remote_host` or `remote_model` set
+};
+
+/// Model discovery: GET {ollamaApiBase(baseUrl)}/api/tags and each entry of `models` with a non-empty
+/// `name`, in the server's order. `done` runs once on an I/O thread. Errors: kUnavailable (unreachable,
+/// 5xx), kUnauthenticated (401/403), kUpstream (not the expected JSON), kDeadlineExceeded (`timeout`).
 void discoverOllamaModels(net::HttpClient& client, const config::ProviderConfig& config,
                           std::chrono::milliseconds timeout,
-                          std::function<void(Result<std::vector<std::string>>)> done);
+                          std::function<void(Result<std::vector<OllamaTagsModel>>)> done);
+
+/// What POST /api/show says of a model, as OpenClaw 2026.9.6 reads it (dist provider-models-*.mjs
+/// readOllamaModelShowInfo).
+struct OllamaShowInfo {
+  /// The first `model_info` key ending in ".context_length" whose value is a number > 0 (floored), raised
+  /// by the last `num_ctx N` line (N > 0) of `parameters` when N is larger; nullopt when neither.
+  std::optional<int64_t> contextWindow;
+  /// The `capabilities` array's strings ("completion", "tools", "thinking", "vision", "embedding", ...);
+  /// nullopt when the answer has no such array (older servers).
+  std::optional<std::vector<std::string>> capabilities;
+};
+
+/// The capability probe: POST {ollamaApiBase(baseUrl)}/api/show with `{"model": name}` (and the
+/// provider's key and headers). `done` runs once on an I/O thread. Errors as discoverOllamaModels (a
+/// non-2xx status, a body that is not a JSON object).
+void showOllamaModel(net::HttpClient& client, const config::ProviderConfig& config, const std::string& name,
+                     std::chrono::milliseconds timeout, std::function<void(Result<OllamaShowInfo>)> done);
+
+/// Parses an /api/show answer body (see OllamaShowInfo). Errors: kUpstream (not a JSON object).
+Result<OllamaShowInfo> parseOllamaShowInfo(std::string_view body);
 
 }  // namespace talon::gateway

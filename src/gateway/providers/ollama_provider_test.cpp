@@ -174,24 +174,75 @@ TEST_F(OllamaProviderTest, DiscoversModelsFromApiTags) {
   c.id = "ollama";
   c.api = "ollama";
   c.baseUrl = peer.origin() + "/v1";
-  std::promise<Result<std::vector<std::string>>> promise;
+  std::promise<Result<std::vector<OllamaTagsModel>>> promise;
   discoverOllamaModels(*client_, c, std::chrono::milliseconds(10'000),
-                       [&](Result<std::vector<std::string>> r) { promise.set_value(std::move(r)); });
-  auto names = promise.get_future().get();
-  ASSERT_TRUE(names) << names.error().toString();
-  EXPECT_EQ(*names, (std::vector<std::string>{"qwen3:latest", "llama3.2:3b"}));
+                       [&](Result<std::vector<OllamaTagsModel>> r) { promise.set_value(std::move(r)); });
+  auto found = promise.get_future().get();
+  ASSERT_TRUE(found) << found.error().toString();
+  ASSERT_EQ(found->size(), 2u);
+  EXPECT_EQ((*found)[0].name, "qwen3:latest");
+  EXPECT_EQ((*found)[0].digest, "e4b5");
+  EXPECT_EQ((*found)[0].modifiedAt, "2025-05-27T22:54:57Z");
+  EXPECT_FALSE((*found)[0].capabilities);
+  EXPECT_FALSE((*found)[0].remote);
+  EXPECT_EQ((*found)[1].name, "llama3.2:3b");
+  EXPECT_TRUE((*found)[1].digest.empty());
   ASSERT_EQ(peer.requests().size(), 1u);
   EXPECT_EQ(peer.requests()[0].method, "GET");
   EXPECT_EQ(peer.requests()[0].target, "/api/tags");
 
   ScriptedPeer broken({PeerReply::whole(200, R"({"nope":[]})")});
   c.baseUrl = broken.origin();
-  std::promise<Result<std::vector<std::string>>> second;
+  std::promise<Result<std::vector<OllamaTagsModel>>> second;
   discoverOllamaModels(*client_, c, std::chrono::milliseconds(10'000),
-                       [&](Result<std::vector<std::string>> r) { second.set_value(std::move(r)); });
+                       [&](Result<std::vector<OllamaTagsModel>> r) { second.set_value(std::move(r)); });
   auto bad = second.get_future().get();
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, ErrorCode::kUpstream);
+}
+
+TEST_F(OllamaProviderTest, ShowsAModelWithPostApiShow) {
+  // An /api/show answer as Ollama 0.12 writes it (Ollama API reference "Show Model Information").
+  ScriptedPeer peer({PeerReply::whole(
+      200,
+      R"({"modelfile":"FROM qwen3","parameters":"temperature 0.6\nnum_ctx 8192\nstop \"<|im_end|>\"","template":"{{ .Prompt }}","details":{"family":"qwen3"},"model_info":{"general.architecture":"qwen3","general.parameter_count":8190735360,"qwen3.context_length":40960,"qwen3.embedding_length":4096},"capabilities":["completion","tools","thinking"],"modified_at":"2025-05-27T22:54:57Z"})")});
+  config::ProviderConfig c;
+  c.id = "ollama";
+  c.api = "ollama";
+  c.baseUrl = peer.origin();
+  c.apiKey = "secret-key";
+  std::promise<Result<OllamaShowInfo>> promise;
+  showOllamaModel(*client_, c, "qwen3:latest", std::chrono::milliseconds(10'000),
+                  [&](Result<OllamaShowInfo> r) { promise.set_value(std::move(r)); });
+  auto info = promise.get_future().get();
+  ASSERT_TRUE(info) << info.error().toString();
+  EXPECT_EQ(info->contextWindow, 40960);  // num_ctx 8192 is smaller: it does not lower the window
+  EXPECT_EQ(info->capabilities, (std::vector<std::string>{"completion", "tools", "thinking"}));
+  ASSERT_EQ(peer.requests().size(), 1u);
+  EXPECT_EQ(peer.requests()[0].method, "POST");
+  EXPECT_EQ(peer.requests()[0].target, "/api/show");
+  EXPECT_EQ(peer.requests()[0].body, R"({"model":"qwen3:latest"})");
+  EXPECT_EQ(peer.requests()[0].header("Content-Type"), "application/json");
+  EXPECT_EQ(peer.requests()[0].header("Authorization"), "Bearer secret-key");
+}
+
+TEST(OllamaShowInfo, ContextWindowFromModelInfoRaisedByTheLastNumCtxLine) {
+  auto raised = parseOllamaShowInfo(
+      R"({"parameters":"num_ctx 4096\r\n  num_ctx 65536\nnum_ctx -1\nnum_ctxx 9\nnum_ctx 99abc","model_info":{"llama.context_length":32768}})");
+  ASSERT_TRUE(raised);
+  EXPECT_EQ(raised->contextWindow, 65536);
+  EXPECT_FALSE(raised->capabilities);  // no array: unknown, not empty
+
+  auto first = parseOllamaShowInfo(
+      R"({"model_info":{"a.context_length":0,"b.context_length":"big","c.context_length":2048.7,"d.context_length":4096},"capabilities":["completion",7]})");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->contextWindow, 2048);  // the first positive number, floored
+  EXPECT_EQ(first->capabilities, (std::vector<std::string>{"completion"}));
+
+  auto none = parseOllamaShowInfo(R"({"parameters":"temperature 1"})");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->contextWindow);
+  EXPECT_FALSE(parseOllamaShowInfo("[1]"));
 }
 
 }  // namespace
