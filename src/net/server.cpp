@@ -700,6 +700,7 @@ class ServerImpl final : public Server {
     s.httpRequests = state_->httpRequests.load(std::memory_order_relaxed);
     s.webSocketsAccepted = state_->webSocketsAccepted.load(std::memory_order_relaxed);
     s.openConnections = state_->openConnections();
+    s.webSocketWrites = state_->webSocketWrites.load(std::memory_order_relaxed);
     return s;
   }
 

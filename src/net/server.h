@@ -173,6 +173,9 @@ struct ServerStats {
   uint64_t httpRequests = 0;         // plain HTTP requests handed to onHttp
   uint64_t webSocketsAccepted = 0;   // completed WebSocket handshakes
   uint64_t openConnections = 0;      // HTTP and WebSocket connections open now
+  /// Writes WebSocket connections handed to their sockets (handshake responses and frames; several
+  /// queued messages leaving in one gathered write count once).
+  uint64_t webSocketWrites = 0;
 };
 
 /// The listening server. Created on an io_context the caller runs (on any number of threads).

@@ -41,6 +41,7 @@ class ServerState {
   std::atomic<uint64_t> connectionsAccepted{0};
   std::atomic<uint64_t> httpRequests{0};
   std::atomic<uint64_t> webSocketsAccepted{0};
+  std::atomic<uint64_t> webSocketWrites{0};
 
   /// Registers a live connection under `id`. Returns false when the server is already stopping; the
   /// caller then shuts the connection down itself.

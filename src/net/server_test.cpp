@@ -319,6 +319,10 @@ class TestSession : public WebSocketSession {
       std::size_t size = std::stoul(rest.substr(space + 1));
       for (int i = 0; i < n; ++i) connection_->send(std::to_string(i) + std::string(size, 'f'));
       if (stopServer) stopServer();
+    } else if (text.starts_with("seq ")) {
+      // "seq N": the messages "0" … "N-1", queued at once on the strand.
+      int n = std::stoi(std::string(text.substr(4)));
+      for (int i = 0; i < n; ++i) connection_->send(std::to_string(i));
     } else if (text == "mark") {
       markBuffered_ = connection_->bufferedBytes();
       connection_->send("mark");
@@ -567,6 +571,117 @@ TEST(ServerTest, StopWritesWhatIsQueuedBeforeTheCloseFrame) {
   }
   EXPECT_FALSE((*client)->receive(5s));
   EXPECT_EQ((*client)->closeCode(), 1001);
+}
+
+TEST(ServerTest, MessagesQueuedTogetherLeaveInOneWrite) {
+  ServerIoThreads threads;
+  WsServer ws(threads.io);
+  auto client = WsClient::connect(ws.url(), 5s);
+  ASSERT_TRUE(client);
+  ASSERT_TRUE((*client)->send("mark"));
+  ASSERT_EQ((*client)->receive(5s).value_or(""), "mark");
+  uint64_t before = ws.server->stats().webSocketWrites;
+  // The first message is written at once; the nine queued behind it leave together.
+  ASSERT_TRUE((*client)->send("seq 10"));
+  for (int i = 0; i < 10; ++i) {
+    auto message = (*client)->receive(5s);
+    ASSERT_TRUE(message) << message.error().toString();
+    ASSERT_EQ(*message, std::to_string(i));
+  }
+  EXPECT_EQ(ws.server->stats().webSocketWrites - before, 2u);
+
+  // A burst larger than what a write may hold back still arrives whole and in order.
+  ASSERT_TRUE((*client)->send("flood 40 5000"));
+  for (int i = 0; i < 40; ++i) {
+    auto message = (*client)->receive(5s);
+    ASSERT_TRUE(message) << message.error().toString();
+    ASSERT_EQ(*message, std::string(5000, 'f'));
+  }
+}
+
+/// A raw WebSocket client frame (FIN, masked with a fixed key as RFC 6455 §5.3 requires of clients);
+/// payloads under 126 bytes.
+std::string rawClientFrame(uint8_t opcode, std::string_view payload) {
+  const uint8_t mask[4] = {0x12, 0x34, 0x56, 0x78};
+  std::string frame;
+  frame += static_cast<char>(0x80 | opcode);
+  frame += static_cast<char>(0x80 | payload.size());
+  frame.append(reinterpret_cast<const char*>(mask), 4);
+  for (std::size_t i = 0; i < payload.size(); ++i) frame += static_cast<char>(payload[i] ^ mask[i % 4]);
+  return frame;
+}
+
+TEST(ServerTest, PingsBetweenQueuedMessagesAreAnsweredAndTheFramesStayWhole) {
+  // A pong Beast writes while messages are held back leaves with them, in one piece and in order.
+  ServerIoThreads threads;
+  WsServer ws(threads.io);
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), ws.server->port()});
+  timeval tv{5, 0};  // a server that stops sending fails the read instead of hanging the test
+  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  asio::write(socket, asio::buffer(std::string("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                                               "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                               "Sec-WebSocket-Version: 13\r\n\r\n")));
+  std::string received;
+  std::size_t head = asio::read_until(socket, asio::dynamic_buffer(received), "\r\n\r\n");
+  ASSERT_TRUE(received.starts_with("HTTP/1.1 101")) << received;
+  received.erase(0, head);
+  constexpr int kRounds = 20;
+  constexpr int kMessages = 30;
+  std::string requests;
+  for (int round = 0; round < kRounds; ++round) {
+    requests += rawClientFrame(0x1, "seq " + std::to_string(kMessages));
+    requests += rawClientFrame(0x9, "p" + std::to_string(round));
+  }
+  asio::write(socket, asio::buffer(requests));
+
+  // ::recv, not Asio's blocking read (which polls without a deadline after SO_RCVTIMEO's EAGAIN).
+  auto readMore = [&] {
+    char chunk[4096];
+    ssize_t n = ::recv(socket.native_handle(), chunk, sizeof chunk, 0);
+    if (n <= 0) return false;
+    received.append(chunk, static_cast<std::size_t>(n));
+    return true;
+  };
+  int texts = 0;
+  int pongs = 0;
+  int next = 0;
+  while (texts < kRounds * kMessages || pongs < kRounds) {
+    // One server frame: unmasked, payload length 7-bit or 16-bit.
+    while (received.size() < 2 || received.size() < 2 + ((received[1] & 0x7F) == 126 ? 2u : 0u)) {
+      ASSERT_TRUE(readMore()) << "after " << texts << " messages and " << pongs << " pongs";
+    }
+    auto byte = [&](std::size_t i) { return static_cast<uint8_t>(received[i]); };
+    ASSERT_EQ(byte(0) & 0x80, 0x80) << "every message is one frame";
+    ASSERT_EQ(byte(1) & 0x80, 0) << "server frames are not masked";
+    std::size_t length = byte(1) & 0x7F;
+    std::size_t offset = 2;
+    if (length == 126) {
+      length = (std::size_t{byte(2)} << 8) | byte(3);
+      offset = 4;
+    }
+    ASSERT_LT(length, 126u * 256u);
+    while (received.size() < offset + length) {
+      ASSERT_TRUE(readMore()) << "after " << texts << " messages and " << pongs << " pongs";
+    }
+    std::string payload = received.substr(offset, length);
+    uint8_t opcode = byte(0) & 0x0F;
+    received.erase(0, offset + length);
+    if (opcode == 0x1) {
+      ASSERT_EQ(payload, std::to_string(next)) << "message " << texts;
+      next = (next + 1) % kMessages;
+      ++texts;
+    } else {
+      ASSERT_EQ(opcode, 0xA) << "only texts and pongs are sent";
+      ASSERT_EQ(payload, "p" + std::to_string(pongs));
+      ++pongs;
+    }
+  }
+  EXPECT_EQ(texts, kRounds * kMessages);
+  EXPECT_EQ(pongs, kRounds);
+  socket.close();  // no close handshake: the server sees the end of the stream
+  EXPECT_EQ(ws.session(0)->waitClose(), 1006);
 }
 
 TEST(ServerTest, SendsFromAnotherThreadKeepTheirOrder) {

@@ -5,16 +5,20 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/append.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/compose.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <chrono>
 #include <exception>
 #include <optional>
+#include <vector>
 
 #include "net/server_connection.h"
 
@@ -60,8 +64,17 @@ std::string truncateReason(std::string reason) {
   return reason;
 }
 
-/// The TCP layer under a server WebSocket: a ConnectionSocket whose close-handshake teardown reads
-/// (and discards) what the peer still sends until it closes its side.
+/// The TCP layer under a server WebSocket: a ConnectionSocket that can hold back small writes so that
+/// several queued messages leave in one system call, and whose close-handshake teardown reads (and
+/// discards) what the peer still sends until it closes its side.
+///
+/// Holding back ("corking"): Beast writes each message with its own `async_write`, so a connection
+/// with five queued event frames made five `sendmsg` calls (and, on loopback, five trips through the
+/// receive path). While `corkNextWrite(true)` is in effect, a write of at most kMaxCorkedBytes in all is
+/// copied into a buffer and completed at once (posted, never inline); the first write made without it
+/// sends the held bytes and its own in one gathered write. The connection sets it only around the
+/// initiation of a message that another queued message follows, so held bytes always leave with the
+/// next write on the stream: Beast's own frames (pong, close) are never held and flush what is.
 ///
 /// Beast's own TCP teardown (boost/beast/websocket/impl/teardown.hpp, Boost 1.81) leaves its drain loop
 /// after the first successful read. When the server fails a connection while the client is still
@@ -78,23 +91,71 @@ class DrainingSocket {
   using executor_type = ConnectionSocket::executor_type;
   using next_layer_type = ConnectionSocket;
 
-  explicit DrainingSocket(ConnectionSocket socket) : socket_(std::move(socket)) {}
+  /// The most bytes held back at once; a write that would pass it flushes.
+  static constexpr std::size_t kMaxCorkedBytes = 64u << 10;
+  /// A hold-back buffer larger than this is freed once flushed; smaller ones are reused.
+  static constexpr std::size_t kKeepCorkBufferBytes = 4u << 10;
+
+  /// `writes` counts the writes handed to the socket (ServerStats::webSocketWrites); it must outlive this.
+  DrainingSocket(ConnectionSocket socket, std::atomic<uint64_t>& writes)
+      : socket_(std::move(socket)), writes_(&writes) {}
 
   executor_type get_executor() noexcept { return socket_.get_executor(); }
   next_layer_type& next_layer() noexcept { return socket_; }
   const next_layer_type& next_layer() const noexcept { return socket_; }
 
+  /// Whether the writes started from now on may be held back (see the class comment).
+  void corkNextWrite(bool cork) noexcept { cork_ = cork; }
+  /// Bytes held back, not yet handed to the socket.
+  std::size_t corkedBytes() const noexcept { return corked_.size(); }
+
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
     return socket_.async_read_some(buffers, std::forward<Token>(token));
   }
+
   template <class ConstBuffers, class Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
-    return socket_.async_write_some(buffers, std::forward<Token>(token));
+    return asio::async_initiate<Token, void(error_code, std::size_t)>(
+        [this](auto handler, const ConstBuffers& buffers) {
+          std::size_t size = asio::buffer_size(buffers);
+          if (cork_ && corked_.size() + size <= kMaxCorkedBytes) {
+            for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it) {
+              asio::const_buffer buffer(*it);
+              corked_.append(static_cast<const char*>(buffer.data()), buffer.size());
+            }
+            asio::post(asio::append(std::move(handler), error_code{}, size));
+            return;
+          }
+          writes_->fetch_add(1, std::memory_order_relaxed);
+          if (corked_.empty()) return socket_.async_write_some(buffers, std::move(handler));
+          // The held bytes, then these: one gathered write, completed when both are written.
+          flushing_.swap(corked_);  // corked_ takes the emptied buffer of the previous flush
+          corked_.clear();
+          gathered_.clear();
+          gathered_.emplace_back(flushing_.data(), flushing_.size());
+          for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it) {
+            gathered_.emplace_back(*it);
+          }
+          auto executor = asio::get_associated_executor(handler, socket_.get_executor());  // before the move
+          asio::async_write(socket_, gathered_,
+                            asio::bind_executor(executor, [this, handler = std::move(handler), size](
+                                                              error_code ec, std::size_t) mutable {
+                              flushing_.clear();
+                              if (flushing_.capacity() > kKeepCorkBufferBytes) flushing_ = std::string();
+                              std::move(handler)(ec, ec ? 0 : size);
+                            }));
+        },
+        token, buffers);
   }
 
  private:
   ConnectionSocket socket_;
+  std::atomic<uint64_t>* writes_;
+  bool cork_ = false;
+  std::string corked_;    // held-back bytes, in write order
+  std::string flushing_;  // held-back bytes being written
+  std::vector<asio::const_buffer> gathered_;
 };
 
 /// The drain of async_teardown: a server shuts its sending side down first (the peer then reads EOF),
@@ -154,7 +215,7 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
   WebSocketConnectionImpl(std::shared_ptr<ServerState> state, ConnectionSocket socket, HttpRequest upgrade)
       : state_(std::move(state)),
         id_(nextConnectionId()),
-        ws_(std::move(socket)),
+        ws_(std::move(socket), state_->webSocketWrites),
         upgrade_(std::move(upgrade)),
         remoteAddress_(upgrade_.remoteAddress),
         remoteIsLoopback_(upgrade_.remoteIsLoopback),
@@ -403,8 +464,17 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
         return;
       }
     }
+    // Another message follows this one: let it wait in the socket layer and leave with the next.
+    bool more = activeIndex_ + 1 < active_.size();
+    if (!more) {
+      std::lock_guard lock(mutex_);
+      more = !pending_.empty();
+    }
+    auto& socket = ws_.next_layer();
+    socket.corkNextWrite(more);
     ws_.async_write(asio::buffer(active_[activeIndex_]),
                     [self = shared_from_this()](error_code ec, std::size_t) { self->onWritten(ec); });
+    socket.corkNextWrite(false);  // Beast started the write above, or queued it behind its own frame
   }
 
   void onWritten(error_code ec) {
