@@ -379,10 +379,18 @@ std::vector<std::string> sshTestSockets(int remotePort, int listenPort) {
   std::string line;
   std::vector<std::string> out;
   char remote[32], listening[32];
-  std::snprintf(remote, sizeof remote, "0100007F:%04X 01", remotePort);
-  std::snprintf(listening, sizeof listening, "0100007F:%04X 00000000:0000 0A", listenPort);
+  std::snprintf(remote, sizeof remote, "0100007F:%04X", remotePort);
+  std::snprintf(listening, sizeof listening, "0100007F:%04X", listenPort);
+  std::getline(in, line);  // the header
   while (std::getline(in, line)) {
-    if (line.find(remote) != std::string::npos || line.find(listening) != std::string::npos) out.push_back(line);
+    // Columns: sl, local_address, rem_address, st (1 = ESTABLISHED, 0A = LISTEN), ... Matching whole
+    // columns: an ephemeral local port equal to the sshd's port is not a connection to it.
+    std::istringstream fields(line);
+    std::string slot, local, peer, state;
+    fields >> slot >> local >> peer >> state;
+    if ((peer == remote && state == "01") || (local == listening && peer == "00000000:0000" && state == "0A")) {
+      out.push_back(line);
+    }
   }
   return out;
 }
