@@ -357,7 +357,9 @@ jq -nc --argjson s "$(($(date +%s) - START_TIME))" '{elapsedSeconds: $s}' >>"$JS
 SIZES="latency ${LATENCY_COUNT}/${OC_LATENCY_COUNT} round trips, handshake ${HANDSHAKE_COUNT}/${OC_HANDSHAKE_COUNT}, \
 throughput ${TP_DURATION_MS} ms after ${TP_WARMUP_MS} ms warm-up, chat ${CHAT_TURNS}/${OC_CHAT_TURNS} turns in one session, \
 ${CHAT_SESSIONS} sessions x ${CHAT_TURNS_PER_SESSION}/${OC_CHAT_TURNS_PER_SESSION} turns; repeats ${REPEATS} (OpenClaw chat: ${OC_CHAT_REPEATS})" \
-SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU STARTUP_RUNS=$STARTUP_RUNS \
+# The build type of the binary under test, from the CMake cache beside it (unknown for a binary elsewhere).
+TALON_BUILD_TYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$(dirname "$TALON_BIN")/CMakeCache.txt" 2>/dev/null || true)
+SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU STARTUP_RUNS=$STARTUP_RUNS TALON_BUILD_TYPE=${TALON_BUILD_TYPE:-build type unknown} \
   python3 - "$JSONL" "$RESULTS" <<'PY'
 import json, os, statistics, sys
 
@@ -512,7 +514,7 @@ if machine:
     w(f"- Load average at start / end: {m0['loadavg']} / {m1['loadavg']}"
       + (" — **the machine was not idle: other work shared these cores**" if busy else "") + how)
     w(f"- Talon: `{m0['talon'] or '?'}` (commit {m0['commit'] or '?'}, {m0['dirtyFiles']} uncommitted files), "
-      f"RelWithDebInfo. OpenClaw: `{m0['openclaw'] or 'skipped'}` on Node {m0['node'] or '?'}.")
+      f"{os.environ['TALON_BUILD_TYPE']}. OpenClaw: `{m0['openclaw'] or 'skipped'}` on Node {m0['node'] or '?'}.")
 w(f"- Placement: the server under test runs alone on **cpu {scpu}** (`taskset`, every thread of every process of "
   f"the gateway); the client and the mock model run on **cpu {ccpu}**, except the same-core rows where the client "
   f"is on cpu {scpu} too. The gateway under test is started on cpu {scpu} (`taskset` at exec, as the floor is); "
