@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <vector>
 
 namespace talon::testing {
@@ -121,15 +122,20 @@ std::size_t ManualExecutors::runTools() {
 }
 
 bool ManualExecutors::runUntil(const std::function<bool()>& done, std::chrono::milliseconds realTimeout) {
+  // `done` can also turn true without a task being posted (a store write the writer thread committed,
+  // read back by `done`), so it is checked again every kRecheck while waiting.
+  constexpr auto kRecheck = std::chrono::milliseconds(10);
+  auto idleSince = std::chrono::steady_clock::now();
   for (;;) {
-    runReady();
+    if (runReady() > 0) idleSince = std::chrono::steady_clock::now();
     if (done()) return true;
     std::unique_lock lock(shared_->mu);
     auto runnable = [this] {
       return std::any_of(shared_->queue.begin(), shared_->queue.end(),
                          [this](const Shared::Queued& q) { return !shared_->holdTools || q.kind != Kind::kTools; });
     };
-    if (!shared_->posted.wait_for(lock, realTimeout, runnable)) {
+    if (shared_->posted.wait_for(lock, kRecheck, runnable)) continue;
+    if (std::chrono::steady_clock::now() - idleSince >= realTimeout) {
       lock.unlock();
       return done();
     }

@@ -38,7 +38,8 @@ class ManualExecutors {
   /// left. Returns how many ran.
   std::size_t runReady();
   /// Runs tasks until `done()` holds, waiting (on a condition variable, not a sleep) for tasks posted by
-  /// other threads such as the store's writer. Returns false when `done()` still fails after
+  /// other threads such as the store's writer, and checking `done()` again every 10 ms meanwhile (it may
+  /// turn true on another thread without a task). Returns false when `done()` still fails after
   /// `realTimeout` of wall-clock time without a new task — a safety net so a broken test fails
   /// instead of hanging; no test outcome depends on it.
   bool runUntil(const std::function<bool()>& done,
