@@ -106,8 +106,6 @@ class DrainingSocket {
 
   /// Whether the writes started from now on may be held back (see the class comment).
   void corkNextWrite(bool cork) noexcept { cork_ = cork; }
-  /// Bytes held back, not yet handed to the socket.
-  std::size_t corkedBytes() const noexcept { return corked_.size(); }
 
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
