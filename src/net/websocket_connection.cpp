@@ -74,7 +74,9 @@ std::string truncateReason(std::string reason) {
 /// copied into a buffer and completed at once (posted, never inline); the first write made without it
 /// sends the held bytes and its own in one gathered write. The connection sets it only around the
 /// initiation of a message that another queued message follows, so held bytes always leave with the
-/// next write on the stream: Beast's own frames (pong, close) are never held and flush what is.
+/// next write on the stream: Beast's own frames (pong, close) are never held and flush what is. Held
+/// bytes count as written in the connection's send-queue accounting (bufferedBytes), an error of at most
+/// kMaxCorkedBytes against the slow-consumer limit.
 ///
 /// Beast's own TCP teardown (boost/beast/websocket/impl/teardown.hpp, Boost 1.81) leaves its drain loop
 /// after the first successful read. When the server fails a connection while the client is still
