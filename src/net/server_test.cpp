@@ -388,6 +388,19 @@ class WsServer {
     EXPECT_TRUE(created) << created.error().toString();
     server = std::move(*created);
   }
+  /// Stops the server and waits until every session's connection has closed: a connection still open
+  /// when the I/O threads stop keeps its session (and the session it) alive, which LeakSanitizer reports.
+  ~WsServer() {
+    if (server) server->stop();
+    std::vector<std::shared_ptr<TestSession>> sessions;
+    {
+      std::lock_guard lock(mutex_);
+      sessions = sessions_;
+    }
+    for (auto& s : sessions) s->waitClose();
+  }
+  WsServer(const WsServer&) = delete;
+  WsServer& operator=(const WsServer&) = delete;
 
   std::string url(const std::string& path = "/") const {
     return "ws://127.0.0.1:" + std::to_string(server->port()) + path;
