@@ -24,6 +24,7 @@
 #include "base/clock.h"
 #include "store/sqlite_connection.h"
 #include "store/sqlite_migrations.h"
+#include "store/sqlite_wal_gather_vfs.h"
 
 namespace talon::store {
 namespace {
@@ -95,8 +96,12 @@ struct WriterConnection {
 Result<std::unique_ptr<WriterConnection>> openWriter(const fs::path& path, int busyTimeoutMs) {
   try {
     auto w = std::make_unique<WriterConnection>();
-    w->db = std::make_unique<SQLite::Database>(
-        path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX, busyTimeoutMs);
+    // The writer's WAL writes are gathered into one write per transaction (sqlite_wal_gather_vfs.h);
+    // readers use the default VFS.
+    const char* vfs = walGatherVfsName();
+    w->db =
+        std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
+                                           busyTimeoutMs, vfs != nullptr ? vfs : "");
     {
       SQLite::Statement journal(*w->db, "PRAGMA journal_mode = WAL");
       std::string mode = journal.executeStep() ? journal.getColumn(0).getString() : "";
