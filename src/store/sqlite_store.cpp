@@ -99,6 +99,9 @@ Result<std::unique_ptr<WriterConnection>> openWriter(const fs::path& path, int b
     // The writer's WAL writes are gathered into one write per transaction (sqlite_wal_gather_vfs.h);
     // readers use the default VFS.
     const char* vfs = walGatherVfsName();
+    if (vfs == nullptr) {
+      spdlog::warn("store: cannot register the WAL write-gathering VFS; {} uses SQLite's default VFS", path.string());
+    }
     w->db =
         std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
                                            busyTimeoutMs, vfs != nullptr ? vfs : "");
