@@ -20,6 +20,9 @@ constexpr int kFrameHeaderBytes = 24;
 // call (os_unix.c, seekAndWriteFd masks the length with 0x1ffff), as SQLite never asks for more than a
 // page; 64 KiB is the largest page size.
 constexpr std::size_t kMaxWriteBytes = 64 * 1024;
+// The held-write buffer: kMaxHeldWalBytes and one more frame of a 4 KiB page (the store's page size), so
+// that it never grows by doubling in the common case.
+constexpr std::size_t kBufferBytes = kMaxHeldWalBytes + 4096 + kFrameHeaderBytes;
 
 /// What a WAL file holds back: contiguous bytes from `offset`, not yet written.
 struct Held {
@@ -42,16 +45,25 @@ sqlite3_file* inner(sqlite3_file* f) { return gather(f)->inner; }
 /// Writes the held bytes, in calls of at most kMaxWriteBytes. They are dropped whatever the outcome: held
 /// bytes are always frames of the transaction in progress (a commit writes them), and a failed write fails
 /// the method that flushed, which ends that transaction.
-int flush(GatherFile* g) {
+/// `wholeWritesOnly`: write only whole kMaxWriteBytes pieces and keep holding the rest (the buffer is full
+/// but no commit came).
+int flush(GatherFile* g, bool wholeWritesOnly = false) {
   Held& h = *g->held;
+  const std::size_t size = wholeWritesOnly ? h.bytes.size() / kMaxWriteBytes * kMaxWriteBytes : h.bytes.size();
   int rc = SQLITE_OK;
-  for (std::size_t done = 0; done < h.bytes.size() && rc == SQLITE_OK; done += kMaxWriteBytes) {
-    const std::size_t n = std::min<std::size_t>(kMaxWriteBytes, h.bytes.size() - done);
+  for (std::size_t done = 0; done < size && rc == SQLITE_OK; done += kMaxWriteBytes) {
+    const std::size_t n = std::min<std::size_t>(kMaxWriteBytes, size - done);
     rc = g->inner->pMethods->xWrite(g->inner, h.bytes.data() + done, static_cast<int>(n),
                                     h.offset + static_cast<sqlite3_int64>(done));
   }
+  if (rc == SQLITE_OK && size < h.bytes.size()) {
+    h.bytes.erase(h.bytes.begin(), h.bytes.begin() + static_cast<std::ptrdiff_t>(size));
+    h.offset += static_cast<sqlite3_int64>(size);
+    return rc;
+  }
   h.bytes.clear();
-  if (h.bytes.capacity() > 2 * static_cast<std::size_t>(kMaxHeldWalBytes)) h.bytes.shrink_to_fit();
+  // A write bigger than the buffer grew it (a 64 KiB page): give that back.
+  if (h.bytes.capacity() > kBufferBytes) std::vector<unsigned char>().swap(h.bytes);
   return rc;
 }
 
@@ -80,6 +92,7 @@ int gatherWrite(sqlite3_file* f, const void* data, int amount, sqlite3_int64 off
   if (frameHeader) h.commitPending = (bytes[4] | bytes[5] | bytes[6] | bytes[7]) != 0;
   try {
     if (h.bytes.empty()) h.offset = offset;
+    if (h.bytes.capacity() < kBufferBytes) h.bytes.reserve(kBufferBytes);
     h.bytes.insert(h.bytes.end(), bytes, bytes + amount);
   } catch (const std::bad_alloc&) {
     // Nothing of this write is held: write what is, then this write, as the default VFS would.
@@ -87,9 +100,8 @@ int gatherWrite(sqlite3_file* f, const void* data, int amount, sqlite3_int64 off
     return g->inner->pMethods->xWrite(g->inner, data, amount, offset);
   }
   // A commit frame's page is written before this call returns, so before SQLite publishes the commit.
-  if ((!frameHeader && h.commitPending) || h.bytes.size() > static_cast<std::size_t>(kMaxHeldWalBytes)) {
-    return flush(g);
-  }
+  if (!frameHeader && h.commitPending) return flush(g);
+  if (h.bytes.size() >= static_cast<std::size_t>(kMaxHeldWalBytes)) return flush(g, true);
   return SQLITE_OK;
 }
 
