@@ -356,10 +356,10 @@ jq -nc --argjson s "$(($(date +%s) - START_TIME))" '{elapsedSeconds: $s}' >>"$JS
 # ---------------------------------------------------------------- RESULTS.md
 SIZES="latency ${LATENCY_COUNT}/${OC_LATENCY_COUNT} round trips, handshake ${HANDSHAKE_COUNT}/${OC_HANDSHAKE_COUNT}, \
 throughput ${TP_DURATION_MS} ms after ${TP_WARMUP_MS} ms warm-up, chat ${CHAT_TURNS}/${OC_CHAT_TURNS} turns in one session, \
-${CHAT_SESSIONS} sessions x ${CHAT_TURNS_PER_SESSION}/${OC_CHAT_TURNS_PER_SESSION} turns; repeats ${REPEATS} (OpenClaw chat: ${OC_CHAT_REPEATS})" \
+${CHAT_SESSIONS} sessions x ${CHAT_TURNS_PER_SESSION}/${OC_CHAT_TURNS_PER_SESSION} turns; repeats ${REPEATS} (OpenClaw chat: ${OC_CHAT_REPEATS})"
 # The build type of the binary under test, from the CMake cache beside it (unknown for a binary elsewhere).
 TALON_BUILD_TYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$(dirname "$TALON_BIN")/CMakeCache.txt" 2>/dev/null || true)
-SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU STARTUP_RUNS=$STARTUP_RUNS TALON_BUILD_TYPE=${TALON_BUILD_TYPE:-build type unknown} \
+SIZES=$SIZES SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU STARTUP_RUNS=$STARTUP_RUNS TALON_BUILD_TYPE=${TALON_BUILD_TYPE:-build type unknown} \
   python3 - "$JSONL" "$RESULTS" <<'PY'
 import json, os, statistics, sys
 
