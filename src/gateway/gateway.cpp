@@ -45,6 +45,7 @@
 #include "gateway/health/synthetic_probes.h"
 #include "gateway/http/builtin_routes.h"
 #include "gateway/idempotency_pruner.h"
+#include "gateway/lazy_thread_pool.h"
 #include "gateway/live_config.h"
 #include "gateway/methods/builtin_methods.h"
 #include "gateway/methods/health_methods.h"
@@ -257,7 +258,8 @@ class Gateway::Impl {
   GatewayOptions options;
   asio::io_context io;
   std::unique_ptr<asio::thread_pool> workers;
-  std::unique_ptr<asio::thread_pool> toolWorkers;
+  // Started by the first tool call: a gateway whose agents call no tools runs no tool threads.
+  std::unique_ptr<LazyThreadPool> toolWorkers;
   Executors executors;
   ClockPtr clock = SystemClock::instance();
   store::StorePtr store;
@@ -565,13 +567,13 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   int ioThreads = options.ioThreads > 0 ? options.ioThreads : cpus;
   int workerThreads = options.workerThreads > 0 ? options.workerThreads : 4;
   impl->workers = std::make_unique<asio::thread_pool>(workerThreads);
-  impl->toolWorkers = std::make_unique<asio::thread_pool>(workerThreads);
+  impl->toolWorkers = std::make_unique<LazyThreadPool>(workerThreads);
   auto* workers = impl->workers.get();
   auto* toolWorkers = impl->toolWorkers.get();
   Executors& executors = impl->executors;
   executors.io = [io](Task t) { asio::post(*io, std::move(t)); };
   executors.blocking = [workers](Task t) { asio::post(*workers, std::move(t)); };
-  executors.tools = [toolWorkers](Task t) { asio::post(*toolWorkers, std::move(t)); };
+  executors.tools = [toolWorkers](Task t) { toolWorkers->post(std::move(t)); };
   executors.after = [io](std::chrono::milliseconds delay, Task t) -> TimerHandlePtr {
     auto timer = std::make_shared<AsioTimer>(*io, delay);
     timer->timer.async_wait([timer, t = std::move(t)](const boost::system::error_code& ec) {
