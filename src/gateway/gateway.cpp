@@ -1026,6 +1026,23 @@ Status Gateway::run() {
   return {};
 }
 
+namespace {
+
+// Stops the io_context once the server has no open connection (their close handshakes done) or at
+// `deadline`, whichever comes first; checks every 2 ms. Runs on the io_context.
+void stopWhenConnectionsClosed(Gateway::Impl& impl, std::shared_ptr<asio::steady_timer> timer,
+                               std::chrono::steady_clock::time_point deadline) {
+  if (!impl.server || impl.server->stats().openConnections == 0 || std::chrono::steady_clock::now() >= deadline) {
+    impl.io.stop();
+    return;
+  }
+  timer->expires_after(std::chrono::milliseconds(2));
+  timer->async_wait(
+      [&impl, timer, deadline](const boost::system::error_code&) { stopWhenConnectionsClosed(impl, timer, deadline); });
+}
+
+}  // namespace
+
 void Gateway::stop() {
   auto& impl = *impl_;
   if (impl.state.stopping.exchange(true)) return;
@@ -1060,9 +1077,9 @@ void Gateway::stop() {
         impl.outbound->stop();  // what is still pending stays in the outbox for the next start
         impl.channelRuntime->stop();
         if (impl.server) impl.server->stop();
-        // Let the close frames flush, then stop the loop.
-        auto t = std::make_shared<asio::steady_timer>(impl.io, std::chrono::milliseconds(200));
-        t->async_wait([&impl, t](const boost::system::error_code&) { impl.io.stop(); });
+        // Let the close frames flush: the loop stops once every connection has closed, or after 200 ms.
+        stopWhenConnectionsClosed(impl, std::make_shared<asio::steady_timer>(impl.io),
+                                  std::chrono::steady_clock::now() + std::chrono::milliseconds(200));
       });
     });
   });
