@@ -222,11 +222,17 @@ void AuthProfilePool::setStateSink(std::function<void(store::AuthProfileStateRec
 Status persistAuthProfileState(AuthProfilePool& pool, store::Store& store) {
   std::vector<std::string> configured;
   for (const auto& st : pool.statuses()) configured.push_back(st.id);
-  store::WriteBatch prune;
-  store::AuthProfileStateRepository::retainOnly(prune, configured);
-  if (auto s = store.write(std::move(prune)); !s) return s;
   auto saved = store::AuthProfileStateRepository(store).list();
   if (!saved) return fail(saved.error());
+  // The saved state of a profile no longer configured is deleted; a start with none writes nothing.
+  bool stale = std::any_of(saved->begin(), saved->end(), [&](const store::AuthProfileStateRecord& r) {
+    return std::find(configured.begin(), configured.end(), r.profileId) == configured.end();
+  });
+  if (stale) {
+    store::WriteBatch prune;
+    store::AuthProfileStateRepository::retainOnly(prune, configured);
+    if (auto s = store.write(std::move(prune)); !s) return s;
+  }
   pool.restore(*saved);
   for (const auto& st : pool.statuses()) {
     if (st.unusableUntilMs == 0) continue;

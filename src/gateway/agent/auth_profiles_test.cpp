@@ -214,6 +214,59 @@ TEST_F(AuthProfilePoolTest, RestoredStateKeepsTheWindowAndTheEscalation) {
 
 class AuthProfileStatePersistenceTest : public store::testing::StoreTest {};
 
+// Counts the writes that reach a store.
+class WriteCountingStore final : public store::Store {
+ public:
+  explicit WriteCountingStore(store::Store& inner) : inner_(inner) {}
+  void submit(store::WriteBatch batch, std::function<void(Status)> onCommitted) override {
+    ++writes;
+    inner_.submit(std::move(batch), std::move(onCommitted));
+  }
+  Status write(store::WriteBatch batch) override {
+    ++writes;
+    return inner_.write(std::move(batch));
+  }
+  Status read(std::string_view what, store::FunctionRef<Status(store::ReadConnection&)> read) override {
+    return inner_.read(what, read);
+  }
+  std::string location() const override { return inner_.location(); }
+  void close() override {}
+  int writes = 0;
+
+ private:
+  store::Store& inner_;
+};
+
+TEST_F(AuthProfileStatePersistenceTest, AStartWithNothingToForgetWritesNothing) {
+  auto clock = std::make_shared<SimulatedClock>(5'000'000);
+  auto makePool = [&](std::vector<std::string> ids) {
+    std::vector<AuthProfile> profiles;
+    for (auto& id : ids) {
+      profiles.push_back(AuthProfile{id, "fake", std::make_shared<talon::testing::FakeModelProvider>()});
+    }
+    auto p = AuthProfilePool::create(std::move(profiles), clock);
+    EXPECT_TRUE(p);
+    return *p;
+  };
+  WriteCountingStore counting(*store_);
+  {
+    auto pool = makePool({"fake:a"});
+    ASSERT_TRUE(persistAuthProfileState(*pool, counting));
+    EXPECT_EQ(counting.writes, 0) << "an empty store has nothing to forget";
+    ASSERT_TRUE(pool->recordFailure("fake:a", FailoverReason::kRateLimit));
+  }
+  store_->close();
+  store_.reset();
+  open();
+  WriteCountingStore again(*store_);
+  auto pool = makePool({"fake:a", "fake:b"});
+  ASSERT_TRUE(persistAuthProfileState(*pool, again));
+  EXPECT_EQ(again.writes, 0) << "every saved profile is still configured";
+  auto a = pool->status("fake:a");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->reason, "rate_limit") << "the saved state was still restored";
+}
+
 TEST_F(AuthProfileStatePersistenceTest, ACooldownOutlivesARestartAndUnconfiguredProfilesAreForgotten) {
   auto clock = std::make_shared<SimulatedClock>(5'000'000);
   auto makePool = [&](std::vector<std::string> ids) {
