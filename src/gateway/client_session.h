@@ -59,7 +59,7 @@ struct UpgradeOrigin {
   std::string peerAddress;     // net::HttpRequest::peerAddress: the socket's peer
   /// The upgrade request's headers, kept for the Authenticator (security::PeerOrigin::headers); empty
   /// unless an Authenticator reads them (trusted-proxy auth).
-  net::Headers headers;
+  net::Headers headers{};
 };
 
 class ClientSession final : public net::WebSocketSession,

@@ -32,16 +32,16 @@ struct PeerOrigin {
   bool isLoopback = false;
   /// The client's IP address (after gateway.trustedProxies: net/client_address.h), the key of the
   /// failed-auth rate limit; may be empty.
-  std::string_view remoteAddress;
+  std::string_view remoteAddress{};
   /// The nonce of the connect.challenge this connection was sent (a device signs it); empty for HTTP.
-  std::string_view challengeNonce;
+  std::string_view challengeNonce{};
   /// The socket's peer address (the reverse proxy's when the request came through one; remoteAddress
   /// is then the client it names); empty when the transport does not tell it.
-  std::string_view socketAddress;
+  std::string_view socketAddress{};
   /// The request's headers as received (for a connect: its WebSocket upgrade request's), read with
   /// findHeader(); empty when the transport does not pass them. Only the trusted-proxy Authenticator
   /// reads them.
-  std::span<const std::pair<std::string, std::string>> headers;
+  std::span<const std::pair<std::string, std::string>> headers{};
 };
 
 /// The value of the first header named `name` (ASCII case-insensitive) in `headers`; nullopt when

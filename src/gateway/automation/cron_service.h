@@ -129,7 +129,7 @@ struct CronServiceDeps {
   /// agent's chain is an unreachable local endpoint, the run is recorded "skipped" with the preflight's
   /// reason and no model call; a skipped run does not count as an error (no backoff, no disable). Null:
   /// none.
-  std::shared_ptr<CronPreflight> preflight;
+  std::shared_ptr<CronPreflight> preflight{};
 };
 
 /// Who asked for a job operation (for audit records): "operator:<clientId>", "cli:<user>", "system".
