@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -69,6 +70,15 @@ int freeLoopbackPort() {
   }
   ::close(fd);
   return port;
+}
+
+int freeLoopbackPortApart(const std::vector<int>& taken, int minGap) {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int port = freeLoopbackPort();
+    if (port == 0) return 0;
+    if (std::all_of(taken.begin(), taken.end(), [&](int t) { return std::abs(port - t) > minGap; })) return port;
+  }
+  return 0;
 }
 
 std::size_t residentBytes(int pid) {

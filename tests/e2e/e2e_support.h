@@ -31,6 +31,10 @@ std::string finalText(const json::object& chatFinal);
 /// A TCP port that was free on 127.0.0.1 a moment ago (bound to port 0 and released), or 0 when none
 /// could be bound. Another process may take it before the caller does.
 int freeLoopbackPort();
+/// freeLoopbackPort() more than `minGap` away from every port in `taken` (an OpenClaw gateway also uses
+/// the 110 ports above its own, and fleet preflight refuses overlapping ranges: FLEET-PORT-CONFLICT);
+/// 0 when 200 tries found none.
+int freeLoopbackPortApart(const std::vector<int>& taken, int minGap = 256);
 /// VmRSS of process `pid` in bytes (/proc/<pid>/status), or 0 when it cannot be read.
 std::size_t residentBytes(int pid);
 /// Polls `pred` (e.g. a log line appearing) until it holds or `timeout` passes; returns its last value.

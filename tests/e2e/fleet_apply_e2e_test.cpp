@@ -54,7 +54,11 @@ class FleetApplyE2E : public ::testing::Test {
     dir_ = makeTempDir();
     repo_ = dir_ / "org";
     fs::create_directories(repo_);
-    for (const char* id : {"gw-a", "gw-b", "gw-c"}) ports_[id] = freeLoopbackPort();
+    std::vector<int> taken;
+    for (const char* id : {"gw-a", "gw-b", "gw-c"}) {
+      ports_[id] = freeLoopbackPortApart(taken);
+      taken.push_back(ports_[id]);
+    }
     ASSERT_TRUE(git({"init", "-q"}));
     ASSERT_TRUE(git({"config", "user.email", "fleet@example.test"}));
     ASSERT_TRUE(git({"config", "user.name", "Fleet E2E"}));
@@ -177,7 +181,7 @@ TEST_F(FleetApplyE2E, AppliesPlansRestartsOnlyWhatChangedAndStops) {
   EXPECT_FALSE(jsonObjectOf(again.out).contains("revision"));
 
   // One key of one gateway changes: the plan shows only that key, apply restarts only that gateway.
-  ports_["gw-b"] = freeLoopbackPort();
+  ports_["gw-b"] = freeLoopbackPortApart({ports_["gw-a"], ports_["gw-b"], ports_["gw-c"]});
   writeInventory();
   ASSERT_TRUE(git({"commit", "-q", "-am", "move gw-b"}));
   auto plan = talon({"fleet", "plan", "--json"});
@@ -932,7 +936,7 @@ TEST_F(FleetApplyE2E, AnOpenClawGatewaysRolloutIsGatedOnAProbeTurn) {
   fs::create_directories(dir_ / "bin");
   fs::create_symlink(openclaw, dir_ / "bin" / "openclaw-2.0.0");
   ports_.clear();
-  ports_["oc"] = freeLoopbackPort();
+  ports_["oc"] = freeLoopbackPortApart({proxyPort});
   writeInventory(R"(
   catalogs: { models: { "mock/mock-model": {} } },
   agents: { helper: { gateway: "oc", kind: "use-case", model: "mock/mock-model" } },

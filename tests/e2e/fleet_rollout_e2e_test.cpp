@@ -57,7 +57,11 @@ class FleetRolloutE2E : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = makeTempDir();
-    for (const char* id : {"gw-a", "gw-b", "gw-c"}) ports_[id] = freeLoopbackPort();
+    std::vector<int> taken;
+    for (const char* id : {"gw-a", "gw-b", "gw-c"}) {
+      ports_[id] = freeLoopbackPortApart(taken);
+      taken.push_back(ports_[id]);
+    }
     fs::create_directories(dir_ / "bin");
     // The broken version: an executable that starts and never becomes ready.
     writeText(dir_ / "bin" / "never-ready", "#!/bin/sh\nexec sleep 300\n");
