@@ -212,7 +212,21 @@ TEST_F(AuthProfilePoolTest, RestoredStateKeepsTheWindowAndTheEscalation) {
   EXPECT_EQ(*pool_->recordFailure("fake:a", FailoverReason::kRateLimit), 1'060'000 + 300'000);
 }
 
-class AuthProfileStatePersistenceTest : public store::testing::StoreTest {};
+class AuthProfileStatePersistenceTest : public store::testing::StoreTest {
+ protected:
+  /// A pool of "fake" profiles with these ids, on clock_.
+  std::shared_ptr<AuthProfilePool> makePool(std::vector<std::string> ids) {
+    std::vector<AuthProfile> profiles;
+    for (auto& id : ids) {
+      profiles.push_back(AuthProfile{id, "fake", std::make_shared<talon::testing::FakeModelProvider>()});
+    }
+    auto p = AuthProfilePool::create(std::move(profiles), clock_);
+    EXPECT_TRUE(p);
+    return p ? *p : nullptr;
+  }
+
+  std::shared_ptr<SimulatedClock> clock_ = std::make_shared<SimulatedClock>(5'000'000);
+};
 
 // Counts the writes that reach a store.
 class WriteCountingStore final : public store::Store {
@@ -238,16 +252,6 @@ class WriteCountingStore final : public store::Store {
 };
 
 TEST_F(AuthProfileStatePersistenceTest, AStartWithNothingToForgetWritesNothing) {
-  auto clock = std::make_shared<SimulatedClock>(5'000'000);
-  auto makePool = [&](std::vector<std::string> ids) {
-    std::vector<AuthProfile> profiles;
-    for (auto& id : ids) {
-      profiles.push_back(AuthProfile{id, "fake", std::make_shared<talon::testing::FakeModelProvider>()});
-    }
-    auto p = AuthProfilePool::create(std::move(profiles), clock);
-    EXPECT_TRUE(p);
-    return *p;
-  };
   WriteCountingStore counting(*store_);
   {
     auto pool = makePool({"fake:a"});
@@ -268,16 +272,6 @@ TEST_F(AuthProfileStatePersistenceTest, AStartWithNothingToForgetWritesNothing) 
 }
 
 TEST_F(AuthProfileStatePersistenceTest, ACooldownOutlivesARestartAndUnconfiguredProfilesAreForgotten) {
-  auto clock = std::make_shared<SimulatedClock>(5'000'000);
-  auto makePool = [&](std::vector<std::string> ids) {
-    std::vector<AuthProfile> profiles;
-    for (auto& id : ids) {
-      profiles.push_back(AuthProfile{id, "fake", std::make_shared<talon::testing::FakeModelProvider>()});
-    }
-    auto p = AuthProfilePool::create(std::move(profiles), clock);
-    EXPECT_TRUE(p);
-    return *p;
-  };
   {
     auto pool = makePool({"fake:a", "fake:b"});
     ASSERT_TRUE(persistAuthProfileState(*pool, *store_));
@@ -288,7 +282,7 @@ TEST_F(AuthProfileStatePersistenceTest, ACooldownOutlivesARestartAndUnconfigured
   store_->close();
   store_.reset();
   open();
-  clock->advance(10'000);
+  clock_->advance(10'000);
   auto pool = makePool({"fake:a", "fake:c"});
   ASSERT_TRUE(persistAuthProfileState(*pool, *store_));
   auto a = pool->status("fake:a");
