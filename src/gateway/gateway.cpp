@@ -567,8 +567,10 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   int ioThreads = options.ioThreads > 0 ? options.ioThreads : cpus;
   int workerThreads = options.workerThreads > 0 ? options.workerThreads : 4;
   impl->workers = std::make_unique<asio::thread_pool>(workerThreads);
-  impl->toolWorkers = std::make_unique<LazyThreadPool>(workerThreads);
   auto* workers = impl->workers.get();
+  // When its threads cannot be started, a tool call runs on the worker pool rather than failing.
+  impl->toolWorkers =
+      std::make_unique<LazyThreadPool>(workerThreads, [workers](Task t) { asio::post(*workers, std::move(t)); });
   auto* toolWorkers = impl->toolWorkers.get();
   Executors& executors = impl->executors;
   executors.io = [io](Task t) { asio::post(*io, std::move(t)); };

@@ -1,8 +1,11 @@
 #include "gateway/lazy_thread_pool.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <system_error>
 
 namespace talon::gateway {
 
@@ -11,7 +14,8 @@ struct LazyThreadPool::Pool {
   boost::asio::thread_pool pool;
 };
 
-LazyThreadPool::LazyThreadPool(std::size_t threads) : threads_(std::max<std::size_t>(threads, 1)) {}
+LazyThreadPool::LazyThreadPool(std::size_t threads, std::function<void(Task)> fallback)
+    : threads_(std::max<std::size_t>(threads, 1)), fallback_(std::move(fallback)) {}
 
 LazyThreadPool::~LazyThreadPool() { join(); }
 
@@ -21,12 +25,17 @@ void LazyThreadPool::post(Task task) {
     std::lock_guard lock(mu_);
     if (!pool_) {
       if (joined_) return;  // never started: nothing will run it
-      pool_ = std::make_unique<Pool>(threads_);
+      try {
+        pool_ = std::make_unique<Pool>(threads_);
+      } catch (const std::system_error& e) {
+        if (!fallback_) throw;
+        spdlog::error("cannot start {} pool threads ({}); the task runs on the fallback executor", threads_, e.what());
+      }
     }
     pool = pool_.get();
   }
-  // Outside the lock: a task running on the pool may post again.
-  boost::asio::post(pool->pool, std::move(task));
+  if (pool == nullptr) return fallback_(std::move(task));
+  boost::asio::post(pool->pool, std::move(task));  // outside the lock: only the pool's own queue is needed
 }
 
 void LazyThreadPool::join() {

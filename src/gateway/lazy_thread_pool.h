@@ -3,6 +3,7 @@
 // (the tool pool of a gateway whose agents call no tools): an idle gateway then has no threads, stacks or
 // malloc arenas for them, and its start creates none (bench/README.md, "Where start-up time goes").
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -14,8 +15,10 @@ namespace talon::gateway {
 /// called from any thread, post() also from the pool's own tasks.
 class LazyThreadPool {
  public:
-  /// `threads` ≥ 1 (0 is taken as 1).
-  explicit LazyThreadPool(std::size_t threads);
+  /// `threads` ≥ 1 (0 is taken as 1). `fallback` (optional) runs a task when the threads cannot be
+  /// started (e.g. the process is at its thread limit), so that the task is neither lost nor thrown
+  /// back at the caller; the failure is logged at error level each time.
+  explicit LazyThreadPool(std::size_t threads, std::function<void(Task)> fallback = {});
   ~LazyThreadPool();  // join()
   LazyThreadPool(const LazyThreadPool&) = delete;
   LazyThreadPool& operator=(const LazyThreadPool&) = delete;
@@ -23,8 +26,8 @@ class LazyThreadPool {
   /// Queues `task`; starts the threads if they have not started. As with boost::asio::thread_pool, a
   /// task posted while join() waits (by a running task) still runs, and one posted once the threads have
   /// exited is dropped (destroyed without running); after join() a pool that never started stays
-  /// without threads and drops the task. Throws std::system_error when the threads cannot be created (as
-  /// std::thread does); the task is then dropped.
+  /// without threads and drops the task. When the threads cannot be created the task goes to `fallback`;
+  /// without one, std::system_error is thrown (as std::thread does) and the task is dropped.
   void post(Task task);
 
   /// Waits until every queued task (and every task they post) has run and the threads have exited.
@@ -37,6 +40,7 @@ class LazyThreadPool {
  private:
   struct Pool;
   const std::size_t threads_;
+  const std::function<void(Task)> fallback_;
   mutable std::mutex mu_;
   bool joined_ = false;
   std::unique_ptr<Pool> pool_;  // set once, by the first post(); kept until destruction
