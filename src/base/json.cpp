@@ -8,8 +8,14 @@
 
 namespace talon {
 
-Result<json::value> parseJson(std::string_view text) {
-  json::parser p;
+Result<json::value> parseJson(std::string_view text) { return parseJson(text, json::storage_ptr()); }
+
+Result<json::value> parseJson(std::string_view text, json::storage_ptr storage) {
+  // The parser's working stack starts in this buffer (it spills to the heap only for deep or large
+  // documents): a parser of its own otherwise grows its stack from the heap at every call.
+  unsigned char stack[2048];
+  json::parser p(json::storage_ptr(), json::parse_options(), stack, sizeof stack);
+  p.reset(std::move(storage));
   boost::system::error_code ec;
   std::size_t n = p.write(text.data(), text.size(), ec);  // also fails on trailing non-whitespace
   if (ec) {

@@ -13,6 +13,10 @@ namespace json = boost::json;
 
 /// Parses strict JSON (RFC 8259). Errors: kInvalidArgument with the parser's message and byte offset.
 Result<json::value> parseJson(std::string_view text);
+/// As parseJson(text), the value's memory taken from `storage` (e.g. a json::monotonic_resource over a
+/// caller's buffer, for a document read and dropped at once). The value, and any copy of it or of its
+/// parts, must not outlive that resource: copies keep the storage of what they copy.
+Result<json::value> parseJson(std::string_view text, json::storage_ptr storage);
 
 /// Compact serialization.
 inline std::string toJson(const json::value& v) { return json::serialize(v); }

@@ -96,7 +96,8 @@ Result<const MethodSpec*> authorize(std::string_view method, ScopeSet granted, R
   const bool nodeOnly = spec != nullptr && spec->nodeOnly;
   if (nodeOnly ? role != Role::kNode : role != Role::kOperator) return fail(unauthorizedRoleError(role));
   if (role == Role::kOperator) {
-    const Scope required = requiredScopeFor(method);
+    // requiredScopeFor(method), from the entry already found.
+    const Scope required = spec != nullptr && !spec->nodeOnly ? spec->requiredScope : Scope::kAdmin;
     if (!granted.satisfies(required)) return fail(missingScopeError(required, {required}));
   }
   if (spec == nullptr) return fail(unknownMethodError(method));

@@ -140,7 +140,11 @@ class OpenAiCall final : public std::enable_shared_from_this<OpenAiCall> {
       finish(accumulator_.response(), false);
       return false;
     }
-    auto chunk = parseJson(event.data);
+    // A chunk is read and dropped here (the accumulator copies out strings): its JSON lives in this
+    // buffer (the heap only past it), not in a dozen heap blocks per chunk.
+    unsigned char chunkMemory[4096];
+    json::monotonic_resource chunkResource(chunkMemory, sizeof chunkMemory);
+    auto chunk = parseJson(event.data, &chunkResource);
     if (!chunk) {
       finish(fail(ErrorCode::kUpstream,
                   fmt::format("provider {}: stream chunk is not JSON ({}): {}", settings_->id, chunk.error().message,
