@@ -83,12 +83,17 @@ bool isReservedAdminMethod(std::string_view method) {
                      [&](std::string_view p) { return method.starts_with(p); });
 }
 
-Scope requiredScopeFor(std::string_view method) {
-  if (const auto* spec = findMethod(method); spec && !spec->nodeOnly) return spec->requiredScope;
+namespace {
+// The scope an operator needs for a method whose table entry is `spec` (null: not in the tables).
+Scope requiredScopeOf(const MethodSpec* spec) {
+  if (spec != nullptr && !spec->nodeOnly) return spec->requiredScope;
   // Reserved prefixes and unclassified methods both need admin (OpenClaw authorizeOperatorScopesForMethod:
   // `resolveScopedMethod(method) ?? "operator.admin"`).
   return Scope::kAdmin;
 }
+}  // namespace
+
+Scope requiredScopeFor(std::string_view method) { return requiredScopeOf(findMethod(method)); }
 
 Result<const MethodSpec*> authorize(std::string_view method, ScopeSet granted, Role role, bool implemented) {
   const MethodSpec* spec = findMethod(method);
@@ -96,8 +101,7 @@ Result<const MethodSpec*> authorize(std::string_view method, ScopeSet granted, R
   const bool nodeOnly = spec != nullptr && spec->nodeOnly;
   if (nodeOnly ? role != Role::kNode : role != Role::kOperator) return fail(unauthorizedRoleError(role));
   if (role == Role::kOperator) {
-    // requiredScopeFor(method), from the entry already found.
-    const Scope required = spec != nullptr && !spec->nodeOnly ? spec->requiredScope : Scope::kAdmin;
+    const Scope required = requiredScopeOf(spec);  // the entry found above, not a second lookup
     if (!granted.satisfies(required)) return fail(missingScopeError(required, {required}));
   }
   if (spec == nullptr) return fail(unknownMethodError(method));
