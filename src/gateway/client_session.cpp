@@ -243,7 +243,8 @@ void ClientSession::handleRequest(std::string_view text) {
     deps_.traces->countInvalid(TraceSource::kRpc);  // ignored, never an error (W3C Trace Context §3.2)
   }
   const auto* method = deps_.methods.find(frame->method);
-  auto allowed = protocol::authorize(frame->method, scopes_, role_, method != nullptr);
+  auto allowed = method != nullptr ? protocol::authorizeFound(method->spec, frame->method, scopes_, role_, true)
+                                   : protocol::authorize(frame->method, scopes_, role_, false);
   if (!allowed) {
     if (deps_.rpcMetrics) deps_.rpcMetrics->denied(method);
     return respondError(frame->id, allowed.error(), std::nullopt);

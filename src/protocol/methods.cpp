@@ -96,7 +96,11 @@ Scope requiredScopeOf(const MethodSpec* spec) {
 Scope requiredScopeFor(std::string_view method) { return requiredScopeOf(findMethod(method)); }
 
 Result<const MethodSpec*> authorize(std::string_view method, ScopeSet granted, Role role, bool implemented) {
-  const MethodSpec* spec = findMethod(method);
+  return authorizeFound(findMethod(method), method, granted, role, implemented);
+}
+
+Result<const MethodSpec*> authorizeFound(const MethodSpec* spec, std::string_view method, ScopeSet granted, Role role,
+                                         bool implemented) {
   if (method == "health") return spec;
   const bool nodeOnly = spec != nullptr && spec->nodeOnly;
   if (nodeOnly ? role != Role::kNode : role != Role::kOperator) return fail(unauthorizedRoleError(role));

@@ -71,5 +71,10 @@ Scope requiredScopeFor(std::string_view method);
 /// check that itself. Returns the table row on success; errors are talon::Error values ready for
 /// encodeResponseError.
 Result<const MethodSpec*> authorize(std::string_view method, ScopeSet granted, Role role, bool implemented);
+/// authorize() for a method whose table row the caller already holds (`spec`, from findMethod(method),
+/// nullptr when the tables have none): the same decision without looking the name up again. The
+/// gateway's method registry keeps each implemented method's row, so a request costs no table search.
+Result<const MethodSpec*> authorizeFound(const MethodSpec* spec, std::string_view method, ScopeSet granted, Role role,
+                                         bool implemented);
 
 }  // namespace talon::protocol

@@ -8,6 +8,7 @@
 #include <ostream>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "base/file_io.h"
 #include "base/json.h"
@@ -234,6 +235,33 @@ TEST(Authorize, MissingScopeDetailsMatchOpenClaw) {
   ASSERT_FALSE(r);
   EXPECT_EQ(toCanonicalJson(r.error().details),
             R"({"code":"MISSING_SCOPE","missingScope":"operator.write","requiredScopes":["operator.write"]})");
+}
+
+// authorizeFound (the gateway's path: the registry holds each method's row) decides as authorize does,
+// for every row of both tables and for names neither table has, with every role and scope set.
+TEST(Authorize, FoundRowDecidesAsTheNameDoes) {
+  std::vector<std::string_view> names = {"foo.bar", "config.madeUp", "wizard.start", "health"};
+  for (const auto& m : methodTable()) names.push_back(m.name);
+  for (const auto& m : talonMethodTable()) names.push_back(m.name);
+  const ScopeSet scopeSets[] = {kNone, kRead, kWrite, kAdmin, kPairing};
+  const Role roles[] = {Role::kOperator, Role::kNode, Role::kWorker};
+  for (std::string_view name : names) {
+    for (const ScopeSet& granted : scopeSets) {
+      for (Role role : roles) {
+        for (bool implemented : {false, true}) {
+          auto byName = authorize(name, granted, role, implemented);
+          auto byRow = authorizeFound(findMethod(name), name, granted, role, implemented);
+          ASSERT_EQ(static_cast<bool>(byName), static_cast<bool>(byRow)) << name;
+          if (byName) {
+            EXPECT_EQ(*byName, *byRow) << name;
+          } else {
+            EXPECT_EQ(byName.error().code, byRow.error().code) << name;
+            EXPECT_EQ(byName.error().publicMessage(), byRow.error().publicMessage()) << name;
+          }
+        }
+      }
+    }
+  }
 }
 
 TEST(Authorize, EveryTableMethodPassesWithAdminWhenImplemented) {

@@ -26,7 +26,7 @@ Status MethodRegistry::add(MethodDefinition definition) {
   }
   auto key = spec->name;  // static storage: the table outlives the registry
   definition.name = key;
-  methods_.emplace(key, std::move(definition));
+  methods_.emplace(key, RegisteredMethod{std::move(definition), spec});
   // Keep names_ in table order (OpenClaw's table, then Talon's) by inserting at the method's rank,
   // rather than rebuilding the list from both tables on every add (quadratic over ~100 methods).
   const auto rank = [](std::string_view method) {
@@ -42,7 +42,7 @@ Status MethodRegistry::add(MethodDefinition definition) {
   return {};
 }
 
-const MethodDefinition* MethodRegistry::find(std::string_view method) const {
+const RegisteredMethod* MethodRegistry::find(std::string_view method) const {
   auto it = methods_.find(method);
   return it == methods_.end() ? nullptr : &it->second;
 }

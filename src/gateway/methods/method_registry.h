@@ -22,6 +22,7 @@
 #include "base/json.h"
 #include "gateway/methods/params.h"
 #include "protocol/frames.h"
+#include "protocol/methods.h"
 #include "protocol/scopes.h"
 #include "protocol/trace_context.h"
 
@@ -82,6 +83,12 @@ struct MethodDefinition {
   std::function<void(const MethodCall&)> handler;
 };
 
+/// A definition as the registry holds it: with its row in the protocol's method table, so that a
+/// request is authorized without searching the table again (protocol::authorizeFound).
+struct RegisteredMethod : MethodDefinition {
+  const protocol::MethodSpec* spec = nullptr;  // never null once registered
+};
+
 class MethodRegistry {
  public:
   /// Registers `definition`. Errors: kInvalidArgument for an empty name or handler, a name outside
@@ -89,7 +96,7 @@ class MethodRegistry {
   /// definition of the same name.
   Status add(MethodDefinition definition);
   /// The definition of `method`, or nullptr when Talon does not implement it.
-  const MethodDefinition* find(std::string_view method) const;
+  const RegisteredMethod* find(std::string_view method) const;
   /// Implemented method names in OpenClaw's table order: hello-ok's `features.methods`.
   const std::vector<std::string_view>& names() const { return names_; }
   /// Validates the params of an authorized request and runs its handler; answers a validation error
@@ -99,7 +106,7 @@ class MethodRegistry {
                        MethodCaller caller = {});
 
  private:
-  std::unordered_map<std::string_view, MethodDefinition> methods_;
+  std::unordered_map<std::string_view, RegisteredMethod> methods_;
   std::vector<std::string_view> names_;
 };
 

@@ -44,7 +44,8 @@ TEST(MethodRegistry, NamesFollowTheTableOrderAndDriveAuthorize) {
   ASSERT_TRUE(r.add(echo("chat.send", protocol::Scope::kWrite)));
   ASSERT_TRUE(r.add(echo("health", protocol::Scope::kRead)));
   EXPECT_EQ(r.names(), (std::vector<std::string_view>{"chat.send", "health", "status"}));
-  EXPECT_NE(r.find("status"), nullptr);
+  ASSERT_NE(r.find("status"), nullptr);
+  EXPECT_EQ(r.find("status")->spec, protocol::findMethod("status"));  // the row authorizeFound reads
   EXPECT_EQ(r.find("cron.list"), nullptr);
   auto admin = protocol::ScopeSet::of({protocol::Scope::kAdmin});
   auto unsupported = protocol::authorize("cron.list", admin, protocol::Role::kOperator, r.find("cron.list") != nullptr);
