@@ -728,11 +728,13 @@ std::size_t AgentRunner::Impl::Turn::historyStartLocked() const {
 }
 
 void AgentRunner::Impl::Turn::rebuildContextLocked() {
+  const auto& h = session_->history;
+  const std::size_t start = historyStartLocked();
   std::vector<ChatMessage> context;
+  context.reserve(2 + (h.size() - start) + new_.size());
   if (!systemPrompt_.empty()) context.push_back(ChatMessage{"system", systemPrompt_, {}, {}});
   if (session_->compaction) context.push_back(summaryMessage(session_->compaction->summary));
-  const auto& h = session_->history;
-  for (std::size_t i = historyStartLocked(); i < h.size(); ++i) context.push_back(transcriptChatMessage(h[i]));
+  for (std::size_t i = start; i < h.size(); ++i) context.push_back(transcriptChatMessage(h[i]));
   for (const auto& e : new_) context.push_back(transcriptChatMessage(e));
   context_ = std::move(context);
 }

@@ -31,11 +31,11 @@ constexpr int64_t kCooldownStepsMs[] = {30'000, 60'000, 300'000};
 /// Billing or permanent auth failures: 10 min at once.
 constexpr int64_t kDisableMs = 600'000;
 
-int64_t percentile(std::vector<int64_t> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  auto index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
-  return values[std::min(index, values.size() - 1)];
+/// The nearest-rank `p` quantile of `sorted` (ascending); 0 when empty.
+int64_t percentile(const std::vector<int64_t>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  auto index = static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(index, sorted.size() - 1)];
 }
 
 }  // namespace
@@ -91,11 +91,13 @@ void ProviderHealth::record(const ModelCallRecord& call) {
 
 void ProviderHealth::refreshLocked(Entry& e) {
   std::vector<int64_t> latencies;
+  latencies.reserve(e.window.size());
   int64_t errors = 0;
   for (const auto& [ok, ms] : e.window) {
     latencies.push_back(ms);
     if (!ok) ++errors;
   }
+  std::sort(latencies.begin(), latencies.end());
   auto& s = e.state;
   s.calls = static_cast<int64_t>(e.window.size());
   s.errors = errors;

@@ -24,9 +24,11 @@ constexpr std::array<std::string_view, 18> kUnicodeSpaces = {
 };
 constexpr std::string_view kBom = "\xEF\xBB\xBF";  // U+FEFF
 
+// Every non-ASCII space above (and the BOM) starts with a byte >= 0xC2 and ends with a continuation
+// byte (0x80..0xBF): an ASCII byte at that end decides at once.
 std::size_t leadingSpaceLength(std::string_view s) {
   if (s.empty()) return 0;
-  if (isAsciiSpace(static_cast<unsigned char>(s.front()))) return 1;
+  if (const auto c = static_cast<unsigned char>(s.front()); c < 0x80) return isAsciiSpace(c) ? 1 : 0;
   if (s.starts_with(kBom)) return kBom.size();
   for (auto sp : kUnicodeSpaces) {
     if (s.starts_with(sp)) return sp.size();
@@ -36,7 +38,7 @@ std::size_t leadingSpaceLength(std::string_view s) {
 
 std::size_t trailingSpaceLength(std::string_view s) {
   if (s.empty()) return 0;
-  if (isAsciiSpace(static_cast<unsigned char>(s.back()))) return 1;
+  if (const auto c = static_cast<unsigned char>(s.back()); c < 0x80) return isAsciiSpace(c) ? 1 : 0;
   if (s.ends_with(kBom)) return kBom.size();
   for (auto sp : kUnicodeSpaces) {
     if (s.ends_with(sp)) return sp.size();

@@ -65,6 +65,12 @@ TEST(IdNormalization, TrimRemovesJavaScriptWhiteSpace) {
             "x");                                     // BOM, hair space
   EXPECT_EQ(trimWhitespace("\xC3\xA9"), "\xC3\xA9");  // é is not space
   EXPECT_EQ(trimWhitespace("   "), "");
+  // ASCII and non-ASCII spaces interleaved at both ends; an ASCII or multi-byte letter at an end stops it.
+  EXPECT_EQ(trimWhitespace(" \xC2\xA0\t\xE2\x80\xAF"
+                           "x\xC3\xA9"
+                           "\xE3\x80\x80 \xEF\xBB\xBF"),
+            "x\xC3\xA9");
+  EXPECT_EQ(trimWhitespace("x\xC2\xA0y"), "x\xC2\xA0y");
   EXPECT_EQ(normalizeAgentId("\xC2\xA0Ops\xC2\xA0"), "ops");
 }
 
