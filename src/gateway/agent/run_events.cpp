@@ -1,5 +1,7 @@
 #include "gateway/agent/run_events.h"
 
+#include <optional>
+
 #include "protocol/frames.h"
 
 namespace talon::gateway {
@@ -36,13 +38,40 @@ void appendMembers(std::string& out, const json::object& o) {
     out += json::serialize(kv.value());
   }
 }
+
+/// Appends `,"key":` (`key` is a literal that needs no escaping).
+void appendKey(std::string& out, std::string_view key) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+}
+
+/// Appends assistantMessage(text[, ts]) as assistantMessage's json::object serializes.
+void appendAssistantMessage(std::string& out, std::string_view text, std::optional<int64_t> ts) {
+  out += R"({"role":"assistant","content":[{"type":"text","text":)";
+  protocol::appendJsonString(out, text);
+  out += "}]";
+  if (ts) {
+    out += R"(,"timestamp":)";
+    out += std::to_string(*ts);
+  }
+  out += '}';
+}
 }  // namespace
 
 // Events are written as text: they are built several times per turn, and a json::object per event
 // (its members hashed and copied, then serialized and freed) cost more than the rest of publishing.
+// The frequent ones (status, delta, final, lifecycle, assistant) write their members directly; the
+// bytes are those the json::object forms give (run_events_test.cpp compares them).
 std::string RunEventEncoder::chat(std::string_view state, json::object extra) {
+  std::string members;
+  appendMembers(members, extra);
+  return chatText(state, members);
+}
+
+std::string RunEventEncoder::chatText(std::string_view state, std::string_view members) {
   std::string out;
-  out.reserve(96 + runId_.size() + sessionKey_.size());
+  out.reserve(64 + runId_.size() + sessionKey_.size() + members.size());
   out += R"({"runId":)";
   protocol::appendJsonString(out, runId_);
   out += R"(,"sessionKey":)";
@@ -51,7 +80,7 @@ std::string RunEventEncoder::chat(std::string_view state, json::object extra) {
   out += std::to_string(chatSeq_++);
   out += R"(,"state":)";
   protocol::appendJsonString(out, state);
-  appendMembers(out, extra);
+  out += members;
   out += '}';
   return out;
 }
@@ -84,15 +113,21 @@ std::string RunEventEncoder::agentText(std::string_view stream, int64_t ts, std:
 }
 
 std::string RunEventEncoder::chatStatus(std::string_view phase) {
-  return chat("status", json::object{{"phase", phase}});
+  std::string members;
+  appendKey(members, "phase");
+  protocol::appendJsonString(members, phase);
+  return chatText("status", members);
 }
 
 std::string RunEventEncoder::chatDelta(std::string_view deltaText, bool replace, std::string_view text, int64_t ts) {
-  json::object extra;
-  extra["deltaText"] = deltaText;
-  if (replace) extra["replace"] = true;
-  extra["message"] = assistantMessage(text, ts);
-  return chat("delta", std::move(extra));
+  std::string members;
+  members.reserve(96 + deltaText.size() + text.size());
+  appendKey(members, "deltaText");
+  protocol::appendJsonString(members, deltaText);
+  if (replace) members += R"(,"replace":true)";
+  appendKey(members, "message");
+  appendAssistantMessage(members, text, ts);
+  return chatText("delta", members);
 }
 
 std::string RunEventEncoder::chatAborted(std::string_view stopReason, std::string_view partialText, int64_t ts) {
@@ -102,11 +137,20 @@ std::string RunEventEncoder::chatAborted(std::string_view stopReason, std::strin
 }
 
 std::string RunEventEncoder::chatFinal(std::string_view text, const TokenUsage& usage, std::string_view stopReason) {
-  return chat("final", json::object{{"message", assistantMessage(text)},
-                                    {"usage", json::object{{"input", usage.inputTokens},
-                                                           {"output", usage.outputTokens},
-                                                           {"total", usage.inputTokens + usage.outputTokens}}},
-                                    {"stopReason", stopReason}});
+  std::string members;
+  members.reserve(128 + text.size());
+  appendKey(members, "message");
+  appendAssistantMessage(members, text, std::nullopt);
+  members += R"(,"usage":{"input":)";
+  members += std::to_string(usage.inputTokens);
+  members += R"(,"output":)";
+  members += std::to_string(usage.outputTokens);
+  members += R"(,"total":)";
+  members += std::to_string(usage.inputTokens + usage.outputTokens);
+  members += '}';
+  appendKey(members, "stopReason");
+  protocol::appendJsonString(members, stopReason);
+  return chatText("final", members);
 }
 
 std::string RunEventEncoder::chatError(const Error& error, std::string_view stopReason) {
@@ -116,7 +160,10 @@ std::string RunEventEncoder::chatError(const Error& error, std::string_view stop
 }
 
 std::string RunEventEncoder::lifecycle(std::string_view phase, int64_t ts) {
-  return agent("lifecycle", ts, json::object{{"phase", phase}});
+  std::string data = R"({"phase":)";
+  protocol::appendJsonString(data, phase);
+  data += '}';
+  return agentText("lifecycle", ts, data);
 }
 
 std::string RunEventEncoder::lifecycleError(const Error& error, int64_t ts) {
@@ -140,7 +187,14 @@ std::string RunEventEncoder::turnState(std::string_view state, int64_t ts, json:
 }
 
 std::string RunEventEncoder::assistant(std::string_view text, std::string_view delta, int64_t ts) {
-  return agent("assistant", ts, json::object{{"text", text}, {"delta", delta}});
+  std::string data;
+  data.reserve(24 + text.size() + delta.size());
+  data += R"({"text":)";
+  protocol::appendJsonString(data, text);
+  data += R"(,"delta":)";
+  protocol::appendJsonString(data, delta);
+  data += '}';
+  return agentText("assistant", ts, data);
 }
 
 std::string RunEventEncoder::tool(std::string_view phase, std::string_view name, std::string_view toolCallId,

@@ -61,6 +61,8 @@ class RunEventEncoder {
 
  private:
   std::string chat(std::string_view state, json::object extra);
+  /// The `chat` event with `members` (`,"key":value` text for each member after `state`; may be empty).
+  std::string chatText(std::string_view state, std::string_view members);
   std::string agent(std::string_view stream, int64_t ts, json::object data);
   /// The `agent` event with `dataJson` (one JSON object's text) as its data.
   std::string agentText(std::string_view stream, int64_t ts, std::string_view dataJson);

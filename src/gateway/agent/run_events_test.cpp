@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <string>
+
 namespace talon::gateway {
 namespace {
 
@@ -27,6 +30,39 @@ TEST(RunEventEncoder, ChatEventsCarryRunSessionAndSequence) {
   EXPECT_EQ(final.at("seq").as_int64(), 2);
   EXPECT_EQ(final.at("usage").at("total").as_int64(), 7);
   EXPECT_EQ(final.at("stopReason"), "stop");
+}
+
+// The directly written events give the bytes their json::object forms serialize to (key order, number
+// and string encoding), escapes included.
+TEST(RunEventEncoder, DirectlyWrittenEventsMatchTheirObjectForm) {
+  const std::string text = "h\u00e9llo \"w\"\\\n\t\x01 \xe2\x80\xa8";
+  const auto message = [&](std::optional<int64_t> ts) {
+    json::object m{{"role", "assistant"}, {"content", json::array{json::object{{"type", "text"}, {"text", text}}}}};
+    if (ts) m["timestamp"] = *ts;
+    return m;
+  };
+  const auto chat = [&](int64_t seq, std::string_view state, const json::object& extra) {
+    json::object o{{"runId", "r\"1"}, {"sessionKey", "agent:main:\u00e9"}, {"seq", seq}, {"state", state}};
+    for (const auto& kv : extra) o[kv.key()] = kv.value();
+    return json::serialize(o);
+  };
+  const auto agent = [&](int64_t seq, std::string_view stream, int64_t ts, const json::object& data) {
+    return json::serialize(
+        json::object{{"runId", "r\"1"}, {"seq", seq}, {"stream", stream}, {"ts", ts}, {"data", data}});
+  };
+  RunEventEncoder events("r\"1", "agent:main:\u00e9");
+  EXPECT_EQ(events.chatStatus("starting_\"model"), chat(0, "status", {{"phase", "starting_\"model"}}));
+  EXPECT_EQ(events.chatDelta("lo\n", false, text, 1700000000123),
+            chat(1, "delta", {{"deltaText", "lo\n"}, {"message", message(1700000000123)}}));
+  EXPECT_EQ(events.chatDelta(text, true, text, -5),
+            chat(2, "delta", {{"deltaText", text}, {"replace", true}, {"message", message(-5)}}));
+  EXPECT_EQ(events.chatFinal(text, TokenUsage{3, 40, 0, 0}, "stop"),
+            chat(3, "final",
+                 {{"message", message(std::nullopt)},
+                  {"usage", json::object{{"input", 3}, {"output", 40}, {"total", 43}}},
+                  {"stopReason", "stop"}}));
+  EXPECT_EQ(events.lifecycle("start", 9), agent(0, "lifecycle", 9, {{"phase", "start"}}));
+  EXPECT_EQ(events.assistant(text, "\"", 10), agent(1, "assistant", 10, {{"text", text}, {"delta", "\""}}));
 }
 
 TEST(RunEventEncoder, AgentEventsNumberTheirOwnSequence) {
