@@ -11,16 +11,32 @@ namespace talon::gateway {
 namespace {
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
-/// The index of the first CR or LF in `s` at or after `pos`, or npos. Two memchr scans rather than
-/// string_view::find_first_of, which tests each byte against the set one memchr call at a time.
-std::size_t findLineEnd(std::string_view s, std::size_t pos) {
-  const char* from = s.data() + pos;
-  const std::size_t n = s.size() - pos;
-  const auto* lf = static_cast<const char*>(std::memchr(from, '\n', n));
-  const std::size_t before = lf != nullptr ? static_cast<std::size_t>(lf - from) : n;
-  if (const auto* cr = static_cast<const char*>(std::memchr(from, '\r', before))) return pos + (cr - from);
-  return lf != nullptr ? pos + before : std::string_view::npos;
-}
+/// Finds line ends (CR or LF) in one feed's bytes with memchr rather than string_view::find_first_of,
+/// which tests each byte against the set with one memchr call per byte. The next LF is remembered
+/// until a line end passes it, so a stream of CR-only lines is not rescanned to its end for each line.
+class LineEndFinder {
+ public:
+  explicit LineEndFinder(std::string_view s) : s_(s) {}
+
+  /// The index of the first CR or LF at or after `pos` (pos < size), or npos.
+  std::size_t next(std::size_t pos) {
+    if (!lfKnown_ || (lf_ != std::string_view::npos && lf_ < pos)) {
+      const void* lf = std::memchr(s_.data() + pos, '\n', s_.size() - pos);
+      lf_ = lf != nullptr ? static_cast<std::size_t>(static_cast<const char*>(lf) - s_.data()) : std::string_view::npos;
+      lfKnown_ = true;
+    }
+    const std::size_t limit = lf_ == std::string_view::npos ? s_.size() : lf_;
+    if (const void* cr = std::memchr(s_.data() + pos, '\r', limit - pos)) {
+      return static_cast<std::size_t>(static_cast<const char*>(cr) - s_.data());
+    }
+    return lf_;
+  }
+
+ private:
+  std::string_view s_;
+  std::size_t lf_ = std::string_view::npos;
+  bool lfKnown_ = false;
+};
 
 bool allAsciiDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -54,8 +70,9 @@ Status SseParser::feed(std::string_view bytes) {
     afterCr_ = false;
     if (bytes[0] == '\n') pos = 1;  // the LF of a CRLF split between two feeds
   }
+  LineEndFinder lineEnds(bytes);
   while (pos < bytes.size() && !stopped_) {
-    std::size_t end = findLineEnd(bytes, pos);
+    std::size_t end = lineEnds.next(pos);
     if (end == std::string_view::npos) {
       line_.append(bytes.substr(pos));
       if (line_.size() > maxEventBytes_) {
