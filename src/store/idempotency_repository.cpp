@@ -51,6 +51,13 @@ Result<std::optional<RunRecord>> IdempotencyRepository::findRun(const std::strin
   return readOneRun(*store_, "finding a run by idempotency key", kFindRun, idempotencyKey);
 }
 
+Result<std::optional<RunRecord>> IdempotencyRepository::findRunOrRun(const std::string& idempotencyKey,
+                                                                     const std::string& runId) const {
+  if (idempotencyKey.empty()) return readOneRun(*store_, "reading a run", kRunByIdSql, runId);
+  return readFirstRun(*store_, "finding a run by idempotency key or id",
+                      {RunLookup{kFindRun, idempotencyKey}, RunLookup{kRunByIdSql, runId}});
+}
+
 void IdempotencyRepository::pruneExpired(WriteBatch& batch, int64_t endedBeforeMs, int64_t maxKeys,
                                          std::shared_ptr<int64_t> released) {
   batch.emplace<ReleaseExpiredKeys>(endedBeforeMs, maxKeys, std::move(released));

@@ -25,6 +25,10 @@ class IdempotencyRepository {
   /// The run that claimed `idempotencyKey`; nullopt when none did or the key is empty. Errors:
   /// kFailedPrecondition after Store::close(), kIo for database failures.
   Result<std::optional<RunRecord>> findRun(const std::string& idempotencyKey) const;
+  /// findRun(idempotencyKey), else the run whose id is `runId` (RunRepository::get), in one read: a
+  /// key that chat.send and agent also use as the run id stays that run's id after pruneExpired()
+  /// released it. Errors: as findRun().
+  Result<std::optional<RunRecord>> findRunOrRun(const std::string& idempotencyKey, const std::string& runId) const;
 
   /// Adds to `batch` the release of the idempotency keys of runs that ended (any status but running)
   /// before `endedBeforeMs` (epoch ms): at most `maxKeys` (≥ 1) of them, oldest end first, so one pass

@@ -48,7 +48,6 @@ constexpr const char kUpsert[] =
 constexpr const char kAccount[] =
     "UPDATE sessions SET input_tokens = input_tokens + ?2, output_tokens = output_tokens + ?3 "
     "WHERE session_key = ?1";
-constexpr const char kGet[] = "SELECT " TALON_RUN_COLUMNS " FROM runs WHERE run_id = ?1";
 constexpr const char kListWithStatus[] =
     "SELECT " TALON_RUN_COLUMNS " FROM runs WHERE status = ?1 ORDER BY started_at_ms, run_id";
 
@@ -207,7 +206,7 @@ std::optional<RunStatus> parseRunStatus(std::string_view name) {
 void RunRepository::upsert(WriteBatch& batch, RunRecord run) { batch.emplace<UpsertRun>(std::move(run)); }
 
 Result<std::optional<RunRecord>> RunRepository::get(const std::string& runId) const {
-  return readOneRun(*store_, "reading a run", kGet, runId);
+  return readOneRun(*store_, "reading a run", kRunByIdSql, runId);
 }
 
 Result<std::vector<RunRecord>> RunRepository::listWithStatus(RunStatus status) const {
@@ -244,15 +243,23 @@ Result<double> RunRepository::costSince(const std::string& agentId, int64_t sinc
 
 Result<std::optional<RunRecord>> readOneRun(Store& store, std::string_view what, const char* sql,
                                             const std::string& key) {
+  return readFirstRun(store, what, {RunLookup{sql, key}});
+}
+
+Result<std::optional<RunRecord>> readFirstRun(Store& store, std::string_view what,
+                                              std::initializer_list<RunLookup> lookups) {
   std::optional<RunRecord> out;
   auto st = store.read(what, [&](ReadConnection& c) -> Status {
-    SQLite::Statement& q = c.statement(sql);
-    StatementReset reset(q);
-    q.bind(1, key);
-    if (!q.executeStep()) return {};
-    auto run = readRunRow(q);
-    if (!run) return fail(run.error());
-    out = std::move(*run);
+    for (const RunLookup& lookup : lookups) {
+      SQLite::Statement& q = c.statement(lookup.sql);
+      StatementReset reset(q);
+      q.bind(1, lookup.key);
+      if (!q.executeStep()) continue;
+      auto run = readRunRow(q);
+      if (!run) return fail(run.error());
+      out = std::move(*run);
+      return {};
+    }
     return {};
   });
   if (!st) return fail(st.error());

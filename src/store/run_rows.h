@@ -3,6 +3,9 @@
 // to src/store.
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <initializer_list>
+#include <string>
+
 #include "base/error.h"
 #include "store/run_repository.h"
 #include "store/store.h"
@@ -15,6 +18,9 @@ namespace talon::store {
   "final_text, started_at_ms, ended_at_ms, input_tokens, output_tokens, steps, provider_id, "  \
   "provider_api, base_url_origin, answered_model, model_latency_ms, cost_usd, attempts_json, trace_id"
 
+/// One run by its id (parameter 1).
+inline constexpr const char kRunByIdSql[] = "SELECT " TALON_RUN_COLUMNS " FROM runs WHERE run_id = ?1";
+
 /// The run of the current row of a statement selecting TALON_RUN_COLUMNS. Errors: kIo for a status
 /// this binary does not know.
 Result<RunRecord> readRunRow(const SQLite::Statement& q);
@@ -23,5 +29,17 @@ Result<RunRecord> readRunRow(const SQLite::Statement& q);
 /// `what` names the read in errors ("reading a run").
 Result<std::optional<RunRecord>> readOneRun(Store& store, std::string_view what, const char* sql,
                                             const std::string& key);
+
+/// One lookup of readFirstRun: `sql` as for readOneRun, run with `key`.
+struct RunLookup {
+  const char* sql;
+  const std::string& key;
+};
+
+/// The run the first of `lookups` that finds one finds, or nullopt; all of them in one read (one
+/// reader connection checked out once; each statement reads its own snapshot). `what` names the read
+/// in errors.
+Result<std::optional<RunRecord>> readFirstRun(Store& store, std::string_view what,
+                                              std::initializer_list<RunLookup> lookups);
 
 }  // namespace talon::store

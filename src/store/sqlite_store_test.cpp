@@ -391,6 +391,20 @@ TEST(SqliteStore, RunsByIdempotencyKeyAndStatus) {
   ASSERT_TRUE(emptyKey);
   EXPECT_FALSE(emptyKey->has_value());
 
+  // The key first, else the run id (a released key stays its run's id), in one read.
+  auto keyWins = store->idempotency().findRunOrRun("idem-1", "r3");
+  ASSERT_TRUE(keyWins && keyWins->has_value());
+  EXPECT_EQ((*keyWins)->runId, "r1");
+  auto byId = store->idempotency().findRunOrRun("idem-9", "r2");
+  ASSERT_TRUE(byId && byId->has_value());
+  EXPECT_EQ((*byId)->runId, "r2");
+  auto emptyKeyById = store->idempotency().findRunOrRun("", "r0");
+  ASSERT_TRUE(emptyKeyById && emptyKeyById->has_value());
+  EXPECT_EQ((*emptyKeyById)->runId, "r0");
+  auto neither = store->idempotency().findRunOrRun("idem-9", "r9");
+  ASSERT_TRUE(neither);
+  EXPECT_FALSE(neither->has_value());
+
   auto running = store->runs().listWithStatus(RunStatus::kRunning);
   ASSERT_TRUE(running);
   std::vector<std::string> ids;

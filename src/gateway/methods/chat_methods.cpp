@@ -78,13 +78,10 @@ void startRun(const ChatDeps& d, const std::string& requestId, const RpcResponde
   // Not in memory: the key may belong to a run of an earlier process.
   d.executors.blocking([d, requestId, r, turn = std::move(turn), tracked, onAccepted = std::move(onAccepted),
                         onOutcome = std::move(onOutcome), onDuplicate = std::move(onDuplicate)]() mutable {
-    auto previous = d.store.idempotency().findRun(turn.idempotencyKey);
-    if (previous && !*previous) {
-      // The key's TTL may have passed (gateway.idempotency.ttlSeconds: the pruner released it), but
-      // chat.send and agent use the key as the runId, which stays unique in the run ledger: the run it
-      // named still answers, and no second run can take its id.
-      previous = d.store.runs().get(turn.runId);
-    }
+    // The key's TTL may have passed (gateway.idempotency.ttlSeconds: the pruner released it), but
+    // chat.send and agent use the key as the runId, which stays unique in the run ledger: the run it
+    // named still answers, and no second run can take its id. Both lookups in one read.
+    auto previous = d.store.idempotency().findRunOrRun(turn.idempotencyKey, turn.runId);
     if (!previous) {
       d.runs.complete(turn.idempotencyKey, failedOutcome(turn.runId, turn.sessionKey, turn.agentId, previous.error()));
       return r->respondError(requestId, previous.error());
