@@ -6,16 +6,6 @@
 
 namespace talon::gateway {
 namespace {
-json::object assistantMessage(std::string_view text) {
-  return json::object{{"role", "assistant"}, {"content", json::array{json::object{{"type", "text"}, {"text", text}}}}};
-}
-
-json::object assistantMessage(std::string_view text, int64_t ts) {
-  auto m = assistantMessage(text);
-  m["timestamp"] = ts;
-  return m;
-}
-
 std::string_view errorKind(ErrorCode code) {
   switch (code) {
     case ErrorCode::kDeadlineExceeded:
@@ -46,7 +36,8 @@ void appendKey(std::string& out, std::string_view key) {
   out += "\":";
 }
 
-/// Appends assistantMessage(text[, ts]) as assistantMessage's json::object serializes.
+/// Appends the assistant message of a chat event: {role: "assistant", content: [{type: "text", text}],
+/// timestamp?} (OpenClaw's chat message shape).
 void appendAssistantMessage(std::string& out, std::string_view text, std::optional<int64_t> ts) {
   out += R"({"role":"assistant","content":[{"type":"text","text":)";
   protocol::appendJsonString(out, text);
@@ -61,8 +52,8 @@ void appendAssistantMessage(std::string& out, std::string_view text, std::option
 
 // Events are written as text: they are built several times per turn, and a json::object per event
 // (its members hashed and copied, then serialized and freed) cost more than the rest of publishing.
-// The frequent ones (status, delta, final, lifecycle, assistant) write their members directly; the
-// bytes are those the json::object forms give (run_events_test.cpp compares them).
+// The fixed-shape ones (status, delta, final, aborted, lifecycle, assistant) write their members
+// directly; the bytes are those their json::object forms give (run_events_test.cpp compares them).
 std::string RunEventEncoder::chat(std::string_view state, json::object extra) {
   std::string members;
   appendMembers(members, extra);
@@ -131,9 +122,14 @@ std::string RunEventEncoder::chatDelta(std::string_view deltaText, bool replace,
 }
 
 std::string RunEventEncoder::chatAborted(std::string_view stopReason, std::string_view partialText, int64_t ts) {
-  json::object extra{{"stopReason", stopReason}};
-  if (!partialText.empty()) extra["message"] = assistantMessage(partialText, ts);
-  return chat("aborted", std::move(extra));
+  std::string members;
+  appendKey(members, "stopReason");
+  protocol::appendJsonString(members, stopReason);
+  if (!partialText.empty()) {
+    appendKey(members, "message");
+    appendAssistantMessage(members, partialText, ts);
+  }
+  return chatText("aborted", members);
 }
 
 std::string RunEventEncoder::chatFinal(std::string_view text, const TokenUsage& usage, std::string_view stopReason) {

@@ -61,6 +61,8 @@ TEST(RunEventEncoder, DirectlyWrittenEventsMatchTheirObjectForm) {
                  {{"message", message(std::nullopt)},
                   {"usage", json::object{{"input", 3}, {"output", 40}, {"total", 43}}},
                   {"stopReason", "stop"}}));
+  EXPECT_EQ(events.chatAborted("rpc", text, 11), chat(4, "aborted", {{"stopReason", "rpc"}, {"message", message(11)}}));
+  EXPECT_EQ(events.chatAborted("shutdown", "", 12), chat(5, "aborted", {{"stopReason", "shutdown"}}));
   EXPECT_EQ(events.lifecycle("start", 9), agent(0, "lifecycle", 9, {{"phase", "start"}}));
   EXPECT_EQ(events.assistant(text, "\"", 10), agent(1, "assistant", 10, {{"text", text}, {"delta", "\""}}));
 }
