@@ -274,7 +274,7 @@ floor_start() {
 # TP_PAIR_DURATION_MS after TP_WARMUP_MS. On a VM whose speed drifts by tens of percent within minutes,
 # runs seconds apart are comparable where runs half a minute apart (rpc_run's) are not.
 throughput_pairs() {
-  local port=$1 token=$2 pid=$3 i
+  local port=$1 token=$2 pid=$3 i side
   local tp=(throughput --conns 64 --duration-ms "$TP_PAIR_DURATION_MS" --warmup-ms "$TP_WARMUP_MS")
   for i in $(seq 1 "$TP_PAIRS"); do
     local order=(floor talon)
