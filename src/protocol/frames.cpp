@@ -12,6 +12,8 @@
 
 namespace talon::protocol {
 
+using namespace std::string_view_literals;
+
 namespace {
 
 constexpr std::array<std::string_view, 6> kRequestKeys = {"type",   "id",          "method",
@@ -81,26 +83,26 @@ std::string toStdString(const json::value& v) {
 }
 
 void appendErrorShape(std::string& out, const Error& error) {
-  out += R"({"code":)";
+  out += R"({"code":)"sv;
   appendJsonString(out, protocolErrorCode(error.code));
-  out += R"(,"message":)";
+  out += R"(,"message":)"sv;
   appendJsonString(out, error.publicMessage());
   if (!error.details.empty()) {
-    out += R"(,"details":)";
+    out += R"(,"details":)"sv;
     out += json::serialize(error.details);
   }
-  if (error.retryable()) out += R"(,"retryable":true)";
+  if (error.retryable()) out += R"(,"retryable":true)"sv;
   if (error.retryAfterMs > 0) {
-    out += R"(,"retryAfterMs":)";
+    out += R"(,"retryAfterMs":)"sv;
     appendInt(out, error.retryAfterMs);
   }
   out += '}';
 }
 
 void appendResponseHead(std::string& out, std::string_view id, bool ok) {
-  out += R"({"type":"res","id":)";
+  out += R"({"type":"res","id":)"sv;
   appendJsonString(out, id);
-  out += ok ? R"(,"ok":true)" : R"(,"ok":false)";
+  out += ok ? R"(,"ok":true)"sv : R"(,"ok":false)"sv;
 }
 
 // Validates a parsed frame. Strings and params are copied out of `parsed` into the default (heap)
@@ -161,12 +163,125 @@ Expected<RequestFrame, FrameError> validateRequestFrame(const json::value& parse
 
 }  // namespace
 
+namespace {
+
+/// How the flat fast path treats each byte inside a string: 0 plain (printable ASCII), 1 the closing
+/// quote, 2 anything that needs the general parser (a control byte, `\`, a non-ASCII byte).
+constexpr std::array<unsigned char, 256> kFlatStringByte = [] {
+  std::array<unsigned char, 256> t{};
+  for (std::size_t c = 0; c < t.size(); ++c) t[c] = c < 0x20 || c >= 0x80 || c == '\\' ? 2 : 0;
+  t['"'] = 1;
+  return t;
+}();
+
+/// The index in kRequestKeys of `key`, or kRequestKeys.size().
+std::size_t requestKeyIndex(const char* key, std::size_t size) {
+  const auto is = [&](std::string_view k) { return std::memcmp(key, k.data(), k.size()) == 0; };
+  switch (size) {
+    case 2:
+      return is("id") ? 1 : kRequestKeys.size();
+    case 4:
+      return is("type") ? 0 : kRequestKeys.size();
+    case 6:
+      return is("method") ? 2 : is("params") ? 3 : kRequestKeys.size();
+    case 11:
+      return is("traceparent") ? 4 : kRequestKeys.size();
+    case 17:
+      return is("expectedProfileId") ? 5 : kRequestKeys.size();
+    default:
+      return kRequestKeys.size();
+  }
+}
+
+/// parseFlatRequestFrame into `frame` (default-constructed): true when `text` is such a frame.
+bool parseFlatRequestFrameInto(std::string_view text, RequestFrame& frame) {
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  const auto isWhitespace = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };  // RFC 8259 §2
+  const auto skipWhitespace = [&] {
+    while (p != end && isWhitespace(*p)) ++p;
+  };
+  std::array<const char*, kRequestKeys.size()> begin{};  // each member's string value, when present
+  std::array<std::size_t, kRequestKeys.size()> size{};
+  bool emptyParams = false;
+
+  skipWhitespace();
+  if (p == end || *p != '{') return false;
+  ++p;
+  for (;;) {
+    skipWhitespace();
+    // The key: a string of printable ASCII without escapes (`{}` ends here too: the general path
+    // names the missing members).
+    if (p == end || *p != '"') return false;
+    const char* const key = ++p;
+    while (p != end && kFlatStringByte[static_cast<unsigned char>(*p)] == 0) ++p;
+    if (p == end || *p != '"') return false;
+    const std::size_t i = requestKeyIndex(key, static_cast<std::size_t>(p - key));
+    ++p;
+    if (i == kRequestKeys.size() || begin[i] != nullptr || (i == 3 && emptyParams)) return false;
+    skipWhitespace();
+    if (p == end || *p != ':') return false;
+    ++p;
+    skipWhitespace();
+    if (p == end) return false;
+    if (i == 3) {  // params: only `{}` here
+      if (*p != '{') return false;
+      ++p;
+      skipWhitespace();
+      if (p == end || *p != '}') return false;
+      ++p;
+      emptyParams = true;
+    } else {
+      if (*p != '"') return false;
+      begin[i] = ++p;
+      while (p != end && kFlatStringByte[static_cast<unsigned char>(*p)] == 0) ++p;
+      if (p == end || *p != '"') return false;
+      size[i] = static_cast<std::size_t>(p - begin[i]);
+      ++p;
+    }
+    skipWhitespace();
+    if (p == end) return false;
+    const char c = *p++;
+    if (c == '}') break;
+    if (c != ',') return false;
+  }
+  skipWhitespace();
+  if (p != end) return false;
+  // The checks of validateRequestFrame, for ASCII strings (one character per byte); a frame that fails
+  // one takes the general path, which words the error.
+  const auto value = [&](std::size_t i) { return std::string_view(begin[i], size[i]); };
+  if (begin[0] == nullptr || value(0) != "req") return false;
+  if (begin[1] == nullptr || size[1] == 0 || begin[2] == nullptr || size[2] == 0) return false;
+  if (begin[4] != nullptr && size[4] > kTraceparentMaxChars) return false;
+  if (begin[5] != nullptr && (size[5] == 0 || size[5] > kProfileIdMaxChars)) return false;
+  frame.id.assign(begin[1], size[1]);
+  frame.method.assign(begin[2], size[2]);
+  if (emptyParams) frame.params.emplace_object();
+  if (begin[4] != nullptr) frame.traceparent.emplace(begin[4], size[4]);
+  if (begin[5] != nullptr) frame.expectedProfileId.emplace(begin[5], size[5]);
+  return true;
+}
+
+}  // namespace
+
+std::optional<RequestFrame> parseFlatRequestFrame(std::string_view text) {
+  RequestFrame frame;
+  if (!parseFlatRequestFrameInto(text, frame)) return std::nullopt;
+  return frame;
+}
+
 Expected<RequestFrame, FrameError> parseRequestFrame(std::string_view text) {
   RequestFrameParser parser;
   return parser.parse(text);
 }
 
 Expected<RequestFrame, FrameError> RequestFrameParser::parse(std::string_view text) {
+  Expected<RequestFrame, FrameError> frame;  // one object for every return: built in place
+  if (!parseFlatRequestFrameInto(text, frame.value())) frame = parseTree(text);
+  return frame;
+}
+
+Expected<RequestFrame, FrameError> RequestFrameParser::parseTree(std::string_view text) {
   // The tree lives in tree_ (and in heap blocks the resource frees when it goes) only during this call.
   json::monotonic_resource tree(tree_, sizeof tree_);
   parser_.reset(json::storage_ptr(&tree));
@@ -209,6 +324,19 @@ constexpr bool jsonWordNeedsCare(uint64_t w) {
 
 void appendJsonString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
+  // The common case, a short plain string (a request id, a name): two words checked at once, padded
+  // with spaces (plain), and one append.
+  if (s.size() <= 16) {
+    constexpr uint64_t kSpaces = 0x2020202020202020ULL;
+    uint64_t w[2] = {kSpaces, kSpaces};
+    std::memcpy(w, s.data(), s.size());
+    if (!jsonWordNeedsCare(w[0]) && !jsonWordNeedsCare(w[1])) {
+      out.push_back('"');
+      out.append(s);
+      out.push_back('"');
+      return;
+    }
+  }
   out.push_back('"');
   std::size_t runStart = 0;
   std::size_t i = 0;
@@ -276,7 +404,7 @@ std::string encodeResponseOk(std::string_view id, std::string_view payloadJson) 
   out.reserve(48 + id.size() + payloadJson.size());
   appendResponseHead(out, id, true);
   if (!payloadJson.empty()) {
-    out += R"(,"payload":)";
+    out += R"(,"payload":)"sv;
     out += payloadJson;
   }
   out += '}';
@@ -304,10 +432,10 @@ std::string encodeResponseError(std::string_view id, const Error& error, std::st
   out.reserve(128 + id.size() + payloadJson.size());
   appendResponseHead(out, id, false);
   if (!payloadJson.empty()) {
-    out += R"(,"payload":)";
+    out += R"(,"payload":)"sv;
     out += payloadJson;
   }
-  out += R"(,"error":)";
+  out += R"(,"error":)"sv;
   appendErrorShape(out, error);
   out += '}';
   return out;
@@ -317,20 +445,20 @@ std::string encodeEvent(std::string_view event, std::string_view payloadJson, st
                         std::optional<StateVersion> stateVersion) {
   std::string out;
   out.reserve(96 + event.size() + payloadJson.size());
-  out += R"({"type":"event","event":)";
+  out += R"({"type":"event","event":)"sv;
   appendJsonString(out, event);
   if (!payloadJson.empty()) {
-    out += R"(,"payload":)";
+    out += R"(,"payload":)"sv;
     out += payloadJson;
   }
   if (seq) {
-    out += R"(,"seq":)";
+    out += R"(,"seq":)"sv;
     appendInt(out, *seq);
   }
   if (stateVersion) {
-    out += R"(,"stateVersion":{"presence":)";
+    out += R"(,"stateVersion":{"presence":)"sv;
     appendInt(out, stateVersion->presence);
-    out += R"(,"health":)";
+    out += R"(,"health":)"sv;
     appendInt(out, stateVersion->health);
     out += '}';
   }

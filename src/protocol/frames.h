@@ -56,6 +56,12 @@ inline constexpr std::string_view kInvalidFrameResponseId = "invalid";
 /// "at /id: must NOT have fewer than 1 characters", ...). The method is not checked against the table.
 Expected<RequestFrame, FrameError> parseRequestFrame(std::string_view text);
 
+/// The fast path of parseRequestFrame for the common request: one flat object of the frame's keys, each
+/// at most once, whose values are strings of printable ASCII without escapes, except `params`, which is
+/// absent or `{}`. Returns the frame parseRequestFrame returns for `text` when `text` is such a frame and
+/// valid; nullopt for any other text (which parseRequestFrame then parses as a JSON tree). Pure.
+std::optional<RequestFrame> parseFlatRequestFrame(std::string_view text);
+
 /// parseRequestFrame for a stream of frames (one WebSocket connection): the same answers, but the
 /// parser's working memory is kept from one frame to the next and the frame's JSON tree is built in a
 /// buffer inside this object (frames larger than it spill to the heap), so a small request costs no
@@ -67,8 +73,12 @@ class RequestFrameParser {
   RequestFrameParser(const RequestFrameParser&) = delete;
   RequestFrameParser& operator=(const RequestFrameParser&) = delete;
 
-  /// As parseRequestFrame(text).
+  /// As parseRequestFrame(text): parseFlatRequestFrame, else parseTree.
   Expected<RequestFrame, FrameError> parse(std::string_view text);
+
+  /// As parse, always through the JSON tree (no flat fast path): the reference the fast path is tested
+  /// against.
+  Expected<RequestFrame, FrameError> parseTree(std::string_view text);
 
  private:
   /// Bytes of JSON tree built without an allocation; a `health` or `chat.send` request fits.

@@ -124,6 +124,96 @@ TEST(RequestFrame, ParamsAbsentIsNullAndPresentIsKept) {
   EXPECT_EQ(present->params.as_object().at("probe").as_bool(), true);
 }
 
+// The flat fast path gives exactly the frame (or, by declining, the error) of the JSON tree.
+void expectSameOutcome(const Expected<RequestFrame, FrameError>& a, const Expected<RequestFrame, FrameError>& b,
+                       const std::string& text) {
+  ASSERT_EQ(a.has_value(), b.has_value()) << text;
+  if (a) {
+    EXPECT_EQ(a->id, b->id) << text;
+    EXPECT_EQ(a->method, b->method) << text;
+    EXPECT_EQ(a->params, b->params) << text;
+    EXPECT_EQ(a->traceparent, b->traceparent) << text;
+    EXPECT_EQ(a->expectedProfileId, b->expectedProfileId) << text;
+    return;
+  }
+  EXPECT_EQ(a.error().kind, b.error().kind) << text;
+  EXPECT_EQ(a.error().id, b.error().id) << text;
+  EXPECT_EQ(a.error().error.publicMessage(), b.error().error.publicMessage()) << text;
+  EXPECT_EQ(a.error().error.message, b.error().error.message) << text;
+}
+
+TEST(FlatRequestFrame, TakesTheCommonRequestsAsTheTreeDoes) {
+  const std::string tp128(128, 't');
+  const std::vector<std::string> texts = {
+      R"({"type":"req","id":"1","method":"health"})",
+      R"({"method":"health","id":"abc-123","type":"req"})",
+      " \t\r\n{ \"type\" : \"req\" ,\n \"id\":\"1\", \"method\":\"status\" } \n",
+      R"({"type":"req","id":"1","method":"health","params":{}})",
+      R"({"params":{ },"type":"req","id":"1","method":"health"})",
+      R"({"type":"req","id":"1","method":"m","traceparent":"","expectedProfileId":"p"})",
+      R"({"type":"req","id":"1","method":"m","traceparent":")" + tp128 + R"("})",
+      R"({"type":"req","id":"1","method":"m","expectedProfileId":")" + tp128 + R"("})",
+      R"({"type":"req","id":"~ /'{}[]:,","method":"a.b"})",
+  };
+  RequestFrameParser parser;
+  for (const auto& text : texts) {
+    auto flat = parseFlatRequestFrame(text);
+    ASSERT_TRUE(flat) << "declined: " << text;
+    expectSameOutcome(*flat, parser.parseTree(text), text);
+  }
+  auto withParams = parseFlatRequestFrame(R"({"type":"req","id":"1","method":"health","params":{}})");
+  ASSERT_TRUE(withParams);
+  EXPECT_TRUE(withParams->params.is_object());
+  auto withoutParams = parseFlatRequestFrame(R"({"type":"req","id":"1","method":"health"})");
+  ASSERT_TRUE(withoutParams);
+  EXPECT_TRUE(withoutParams->params.is_null());
+}
+
+TEST(FlatRequestFrame, DeclinesEverythingElseWhichTheTreeAnswers) {
+  const std::string tp129(129, 't');
+  const std::vector<std::string> texts = {
+      "",
+      " ",
+      "{}",
+      "[]",
+      R"({"type":"req","id":"1","method":"health"} x)",
+      R"({"type":"req","id":"1","method":"health"},)",
+      R"({"type":"req","id":"1","method":"health",})",
+      R"({"type":"req","id":"1","method":"health")",
+      R"({"type":"req","id":"1","method":"health)",
+      R"({"type":"req","id":"1","method" "health"})",
+      R"({"type":"req","id":"1";"method":"health"})",
+      R"({"type":"req","id":"1","method":"health","params":{"a":1}})",
+      R"({"type":"req","id":"1","method":"health","params":null})",
+      R"({"type":"req","id":"1","method":"health","params":[]})",
+      R"({"type":"req","id":"1","method":"health","params":{}, "params":{}})",
+      R"({"type":"req","id":"1","id":"2","method":"health"})",
+      R"({"type":"req","id":"1\u0041","method":"health"})",
+      R"({"type":"req","id":"1\"","method":"health"})",
+      R"({"type":"req","id":"é","method":"health"})",
+      "{\"type\":\"req\",\"id\":\"1\x01\",\"method\":\"health\"}",
+      "{\"type\":\"req\",\"id\":\"\xff\",\"method\":\"health\"}",
+      R"({"type":"res","id":"1","method":"health"})",
+      R"({"type":"req","id":"","method":"health"})",
+      R"({"type":"req","id":"1","method":""})",
+      R"({"type":"req","method":"health"})",
+      R"({"type":"req","id":"1"})",
+      R"({"id":"1","method":"health"})",
+      R"({"type":"req","id":1,"method":"health"})",
+      R"({"type":"req","id":"1","method":"health","extra":"x"})",
+      R"({"type":"req","id":"1","method":"m","traceparent":")" + tp129 + R"("})",
+      R"({"type":"req","id":"1","method":"m","expectedProfileId":""})",
+      R"({"type":"req","id":"1","method":"m","expectedProfileId":")" + tp129 + R"("})",
+      R"({"ty\u0070e":"req","id":"1","method":"health"})",
+      "{\"type\":\"req\",\"id\":\"1\",\"method\":\"health\"}\v",
+  };
+  RequestFrameParser parser;
+  for (const auto& text : texts) {
+    EXPECT_FALSE(parseFlatRequestFrame(text)) << "taken: " << text;
+    expectSameOutcome(parser.parse(text), parser.parseTree(text), text);
+  }
+}
+
 TEST(RequestFrame, TraceparentLengthCountsCharactersNotBytes) {
   // 128 two-byte characters: 256 bytes, still within maxLength 128.
   std::string tp;
@@ -173,6 +263,31 @@ TEST(JsonString, EverySpecialByteIsFoundAtEveryOffsetOfALongRun) {
       std::string out;
       appendJsonString(out, text);
       EXPECT_EQ(out, json::serialize(json::string(text))) << "special byte at offset " << at;
+    }
+  }
+}
+
+TEST(JsonString, EverySpecialByteIsFoundAtEveryOffsetOfAShortString) {
+  // Strings of up to 16 bytes are checked as two space-padded words: a byte that needs care must be
+  // found at every offset of every length, the padding never mistaken for text.
+  const std::vector<std::string> specials = {"\"",       "\\",           "\n",  std::string(1, '\0'), "\x1f", "\x7f",
+                                             "\xc3\xa9", "\xe2\x82\xac", "\xff"};
+  for (std::size_t length = 0; length <= 17; ++length) {
+    std::string plain(length, 'a');
+    std::string out;
+    appendJsonString(out, plain);
+    EXPECT_EQ(out, "\"" + plain + "\"");
+    for (const auto& special : specials) {
+      for (std::size_t at = 0; at + special.size() <= length; ++at) {
+        std::string text = plain;
+        text.replace(at, special.size(), special);
+        std::string encoded;
+        appendJsonString(encoded, text);
+        const std::string expected =
+            special == "\xff" ? "\"" + std::string(at, 'a') + "\\ufffd" + std::string(length - at - 1, 'a') + "\""
+                              : json::serialize(json::string(text));
+        EXPECT_EQ(encoded, expected) << "length " << length << ", special byte at offset " << at;
+      }
     }
   }
 }
