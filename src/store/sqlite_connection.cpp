@@ -1,7 +1,9 @@
 #include "store/sqlite_connection.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
+#include <mutex>
 #include <utility>
 
 namespace talon::store {
@@ -21,6 +23,17 @@ Error sqliteError(int code, std::string_view sqliteMessage, std::string_view con
   }
   return Error(errorCode, fmt::format("{}: {} (sqlite {}: {})", context, sqliteMessage, code, sqlite3_errstr(code)),
                std::move(external));
+}
+
+void configureSqliteProcess() {
+  static const int rc = sqlite3_config(SQLITE_CONFIG_PAGECACHE, nullptr, 0, 0);
+  if (rc != SQLITE_OK) {
+    static std::once_flag logged;
+    std::call_once(logged, [] {
+      spdlog::debug("store: SQLite was initialized before Talon's settings; its defaults stay (sqlite {}: {})", rc,
+                    sqlite3_errstr(rc));
+    });
+  }
 }
 
 Error sqliteError(const SQLite::Exception& e, std::string_view context) {
@@ -54,7 +67,9 @@ constexpr int kReaderCacheKiB = 128;
 
 ReadConnection::ReadConnection(const std::string& path, int busyTimeoutMs,
                                std::function<void(std::string_view)> onPrepare)
-    : db_(path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, busyTimeoutMs), statements_(db_, std::move(onPrepare)) {
+    : db_((configureSqliteProcess(), path),  // settings first: before this process's first open
+          SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX, busyTimeoutMs),
+      statements_(db_, std::move(onPrepare)) {
   db_.exec("PRAGMA cache_size = -" + std::to_string(kReaderCacheKiB));
 }
 

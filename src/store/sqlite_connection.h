@@ -23,6 +23,14 @@ Error sqliteError(int code, std::string_view sqliteMessage, std::string_view con
 /// The same for an exception thrown by SQLiteCpp.
 Error sqliteError(const SQLite::Exception& e, std::string_view context);
 
+/// Process-wide SQLite settings, applied once before the first connection opens (sqlite3_config must
+/// precede sqlite3_initialize; https://sqlite.org/c3ref/config.html). Today one: no initial bulk
+/// allocation of page-cache slots per connection (SQLITE_CONFIG_PAGECACHE with N = 0; by default each
+/// connection allocates and writes 20 page slots, ~86 KiB, at its first page read), so a connection's
+/// cache memory is what it caches. Thread-safe; a no-op after the first call, and when SQLite was
+/// already initialized (logged at debug level).
+void configureSqliteProcess();
+
 /// Resets a statement when its user is done with it (also on an exception), so it holds no read
 /// transaction open and can be bound afresh.
 class StatementReset {

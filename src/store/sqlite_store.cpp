@@ -95,6 +95,7 @@ struct WriterConnection {
 
 Result<std::unique_ptr<WriterConnection>> openWriter(const fs::path& path, int busyTimeoutMs) {
   try {
+    configureSqliteProcess();
     auto w = std::make_unique<WriterConnection>();
     // The writer's WAL writes are gathered into one write per transaction (sqlite_wal_gather_vfs.h);
     // readers use the default VFS.
