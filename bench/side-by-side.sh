@@ -272,24 +272,44 @@ floor_start() {
 # throughput_pairs PORT TOKEN PID: TP_PAIRS pairs of `health` throughput runs at 64 connections, the
 # floor's and Talon's back to back (floor first in odd pairs, Talon first in even ones), each
 # TP_PAIR_DURATION_MS after TP_WARMUP_MS. On a VM whose speed drifts by tens of percent within minutes,
-# runs seconds apart are comparable where runs half a minute apart (rpc_run's) are not.
+# runs seconds apart are comparable where runs half a minute apart (rpc_run's) are not. Each pair also
+# runs the sized floor (side floor_sized, between the two): the echo server answering with as many
+# bytes as Talon's `health` answer (talon-bench-echo --answer-bytes, the size from Talon's last latency
+# run), so the cost of sending and receiving an answer of that size is in its figure too.
 throughput_pairs() {
   local port=$1 token=$2 pid=$3 i side
   local tp=(throughput --conns 64 --duration-ms "$TP_PAIR_DURATION_MS" --warmup-ms "$TP_WARMUP_MS")
+  local answerBytes sizedPgid="" sizedPort=""
+  answerBytes=$(jq -r 'select(.side == "talon" and .figure == "latency_cross" and .ok) | .result.responseBytes // empty' \
+    "$JSONL" | tail -n 1)
+  if [[ -n $answerBytes ]]; then
+    start_group "$WORK/echo/sized.log" taskset -c "$SERVER_CPU" "$ECHO_SERVER" --threads 1 --port 0 \
+      --port-file "$WORK/echo/sized-port" --answer-bytes "$answerBytes"
+    sizedPgid=$STARTED_PID
+    sizedPort=$(wait_port_file "$WORK/echo/sized-port")
+    log "floor_sized: talon-bench-echo answering $answerBytes B on cpu $SERVER_CPU"
+  else
+    note floor "no Talon latency run gave the health answer's size; the sized floor was not run"
+  fi
   for i in $(seq 1 "$TP_PAIRS"); do
-    local order=(floor talon)
-    ((i % 2 == 0)) && order=(talon floor)
+    local order=(floor floor_sized talon)
+    ((i % 2 == 0)) && order=(talon floor_sized floor)
     for side in "${order[@]}"; do
+      [[ $side == floor_sized && -z $sizedPort ]] && continue
       log "$side: health throughput pair $i/$TP_PAIRS, 64 connections"
       if [[ $side == floor ]]; then
         record floor throughput_64_pair "$i" -- "${CLIENT_ON_OTHER[@]}" "${tp[@]}" --port "$ECHO_PORT" --raw \
           --cpu-pid "$ECHO_PGID" >/dev/null
+      elif [[ $side == floor_sized ]]; then
+        record floor_sized throughput_64_pair "$i" -- "${CLIENT_ON_OTHER[@]}" "${tp[@]}" --port "$sizedPort" --raw \
+          --cpu-pid "$sizedPgid" >/dev/null
       else
         record talon throughput_64_pair "$i" -- "${CLIENT_ON_OTHER[@]}" "${tp[@]}" --port "$port" --token "$token" \
           --cpu-pid "$pid" >/dev/null
       fi
     done
   done
+  if [[ -n $sizedPgid ]]; then stop_group "$sizedPgid"; fi
 }
 
 # ---------------------------------------------------------------- gateways
@@ -468,12 +488,12 @@ for c in (1, 8, 64):
         higher_better=True, target=None)
 # Talon's run r against the floor run just before it (they alternate), so both saw the same machine;
 # the median of those ratios (a ratio of medians would pair runs that saw different load).
-def pair_ratios(figure, key):
+def pair_ratios(figure, key, top="talon", base="floor"):
     by_run = {}
     for r in runs:
-        if r["figure"] == figure and r["ok"] and r["side"] in ("talon", "floor") and key in (r.get("result") or {}):
+        if r["figure"] == figure and r["ok"] and r["side"] in (top, base) and key in (r.get("result") or {}):
             by_run.setdefault(r["run"], {})[r["side"]] = r["result"][key]
-    return [v["talon"] / v["floor"] for v in by_run.values() if v.get("floor") and "talon" in v]
+    return [v[top] / v[base] for v in by_run.values() if v.get(base) and top in v]
 
 pr = pair_ratios("throughput_64", "rps")
 if pr:
@@ -490,6 +510,23 @@ if pp:
     if pc:
         table.append(("server CPU per `health` RPC at 64 connections ÷ the floor's, same pairs (median of "
                       + ", ".join(f"{x:.2f}" for x in pc) + ")", fmt(statistics.median(pc), 2), "—", "—",
+                      "1.00", "—"))
+# The sized floor (an echo answering with as many bytes as Talon's health answer) in the same pairs:
+# how much of the distance to the floor the answer's size alone accounts for.
+ps = pair_ratios("throughput_64_pair", "rps", top="floor_sized")
+if ps:
+    table.append(("sized floor's `health` throughput at 64 connections ÷ the floor's, same pairs: the echo "
+                  "answering with as many bytes as Talon's answer (median of " + ", ".join(f"{x:.2f}" for x in ps)
+                  + ")", "—", "—", "—", fmt(statistics.median(ps), 2), "—"))
+    pts = pair_ratios("throughput_64_pair", "rps", base="floor_sized")
+    if pts:
+        table.append(("`health` throughput at 64 connections ÷ the sized floor's, same pairs (median of "
+                      + ", ".join(f"{x:.2f}" for x in pts) + ")", fmt(statistics.median(pts), 2), "—", "—",
+                      "1.00", "—"))
+    pcs = pair_ratios("throughput_64_pair", "serverCpuPerRpcUs", base="floor_sized")
+    if pcs:
+        table.append(("server CPU per `health` RPC at 64 connections ÷ the sized floor's, same pairs (median of "
+                      + ", ".join(f"{x:.2f}" for x in pcs) + ")", fmt(statistics.median(pcs), 2), "—", "—",
                       "1.00", "—"))
 row("server CPU per `health` RPC at 64 connections (µs: CPU time ÷ answers)", None, "throughput_64",
     "serverCpuPerRpcUs", digits=2)
@@ -594,6 +631,11 @@ w("- **Floor** is `talon-bench-echo` (a WebSocket echo on `net::Server`, the gat
   "handler, serialising the answer). In the warm-start row, the floor is the echo server's own start (exec → "
   "first echo over a new connection, by the same client, its starts interleaved with Talon's): what starting "
   "a process on the same stack costs on this machine.")
+w("- **Sized floor** is the same echo server answering each request with the request padded to the size of "
+  "Talon's `health` answer (`--answer-bytes`), run in the same back-to-back pairs: the floor echoes a 46-byte "
+  "request, while the protocol's `health` answer is ~1.2–1.4 KB, and the kernel's and the client's cost of "
+  "sending and reading the larger answer is not the gateway's code. Talon ÷ sized floor is the protocol "
+  "layer's own share; sized floor ÷ floor is the answer size's.")
 sizes = {}
 for side in ("talon", "openclaw", "floor"):
     rs = results(side, "latency_cross")

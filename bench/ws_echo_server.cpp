@@ -2,9 +2,13 @@
 // WebSocket stack the gateway uses). It is the "floor" of bench/side-by-side.sh: the cost of one
 // WebSocket round trip through src/net with no protocol work, measured by the same client. It also
 // answers POST /hooks/<anything> at once with a finished hook run's answer: the floor of bench/inbound.sh.
-//   talon-bench-echo [--port 0] [--port-file PATH] [--threads N]
-// --threads defaults to the number of cores (as the gateway's io_context pool). Prints "listening on
-// PORT" once it accepts connections; runs until SIGINT or SIGTERM.
+//   talon-bench-echo [--port 0] [--port-file PATH] [--threads N] [--answer-bytes N]
+// --threads defaults to the number of cores (as the gateway's io_context pool). --answer-bytes N (0:
+// off) answers a JSON object message with the same object padded to N bytes (a "pad" member of 'x's
+// before its closing brace), so the floor's answer can have the size of the gateway's: the kernel's
+// and the client's cost of a larger answer then shows in the floor too (a message that is not an
+// object, or already N bytes or more, is echoed as it came). Prints "listening on PORT" once it
+// accepts connections; runs until SIGINT or SIGTERM.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <charconv>
@@ -20,18 +24,36 @@
 
 namespace {
 
-// Sends every message back as it came. Holds the connection weakly: the connection owns the session.
+// `text` (a JSON object) padded to `bytes` with a "pad" member before its closing brace; `text` itself
+// when it is not an object or leaves no room for the member.
+std::string padded(std::string_view text, std::size_t bytes) {
+  constexpr std::string_view kHead = R"(,"pad":")";
+  if (text.size() < 2 || text.front() != '{' || text.back() != '}' || text.size() + kHead.size() + 2 > bytes) {
+    return std::string(text);
+  }
+  std::string out;
+  out.reserve(bytes);
+  out.append(text.substr(0, text.size() - 1));
+  out.append(kHead);
+  out.append(bytes - out.size() - 2, 'x');
+  out.append("\"}");
+  return out;
+}
+
+// Sends every message back as it came (or padded to answerBytes). Holds the connection weakly: the
+// connection owns the session.
 class EchoSession final : public talon::net::WebSocketSession {
  public:
-  explicit EchoSession(std::weak_ptr<talon::net::WebSocketConnection> connection)
-      : connection_(std::move(connection)) {}
+  EchoSession(std::weak_ptr<talon::net::WebSocketConnection> connection, std::size_t answerBytes)
+      : connection_(std::move(connection)), answerBytes_(answerBytes) {}
   void onMessage(std::string_view text) override {
-    if (auto c = connection_.lock()) c->send(std::string(text));
+    if (auto c = connection_.lock()) c->send(answerBytes_ == 0 ? std::string(text) : padded(text, answerBytes_));
   }
   void onClose(uint16_t) override {}
 
  private:
   std::weak_ptr<talon::net::WebSocketConnection> connection_;
+  std::size_t answerBytes_;
 };
 
 bool parseUnsigned(std::string_view s, unsigned long max, unsigned long& out) {
@@ -40,8 +62,10 @@ bool parseUnsigned(std::string_view s, unsigned long max, unsigned long& out) {
 }
 
 int usage(const char* message) {
-  std::fprintf(stderr, "talon-bench-echo: %s\nusage: talon-bench-echo [--port N] [--port-file PATH] [--threads N]\n",
-               message);
+  std::fprintf(
+      stderr,
+      "talon-bench-echo: %s\nusage: talon-bench-echo [--port N] [--port-file PATH] [--threads N] [--answer-bytes N]\n",
+      message);
   return 2;
 }
 
@@ -54,6 +78,7 @@ int main(int argc, char** argv) {
   options.bindAddresses = {"127.0.0.1"};
   std::string portFile;
   unsigned long threads = std::max(1u, std::thread::hardware_concurrency());
+  unsigned long answerBytes = 0;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (i + 1 >= argc) return usage("an option needs a value");
@@ -66,6 +91,8 @@ int main(int argc, char** argv) {
       portFile = v;
     } else if (a == "--threads") {
       if (!parseUnsigned(v, 256, threads) || threads == 0) return usage("bad --threads");
+    } else if (a == "--answer-bytes") {
+      if (!parseUnsigned(v, 16u << 20, answerBytes)) return usage("bad --answer-bytes");
     } else {
       return usage("unknown option");
     }
@@ -87,9 +114,9 @@ int main(int argc, char** argv) {
     }
     exchange->respond(net::HttpResponse{404, "text/plain", {}, "websocket, or POST /hooks/...\n"});
   };
-  handlers.onWebSocket = [](net::WebSocketConnectionPtr connection, const net::HttpRequest&) {
+  handlers.onWebSocket = [answerBytes](net::WebSocketConnectionPtr connection, const net::HttpRequest&) {
     connection->setMaxMessageBytes(64u << 20);
-    return std::make_shared<EchoSession>(connection);
+    return std::make_shared<EchoSession>(connection, answerBytes);
   };
   auto server = net::Server::create(io, options, std::move(handlers));
   if (!server) {
