@@ -235,7 +235,7 @@ void ClientSession::handleRequest(std::string_view text) {
     return respondError(frame.error().id.value_or(std::string(protocol::kInvalidFrameResponseId)), frame.error().error,
                         std::nullopt);
   }
-  if (frame->method == "connect") {
+  if (std::string_view(frame->method) == std::string_view("connect")) {
     return respondError(frame->id, Error(ErrorCode::kInvalidArgument, "connect after handshake", "already connected"),
                         std::nullopt);
   }
