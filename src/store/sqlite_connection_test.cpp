@@ -14,9 +14,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Bytes SQLite allocates for a read connection that opens a fresh database file and reads its one table. Runs in a fresh
-// process (a death test's child), where `configure` decides whether configureSqliteProcess() precedes
-// SQLite's initialization; exits with the bytes ÷ 1,024, capped at 255.
+// Bytes SQLite allocates for a read connection that opens a fresh database file and reads its one table. Runs in a
+// fresh process (a death test's child), where `configure` decides whether configureSqliteProcess() precedes SQLite's
+// initialization; exits with the bytes ÷ 1,024, capped at 255.
 [[noreturn]] void exitWithFirstReadKiB(bool configure) {
   if (configure) configureSqliteProcess();
   std::string pattern = (fs::temp_directory_path() / "talon-sqlite-conn-XXXXXX").string();
@@ -29,7 +29,7 @@ namespace fs = std::filesystem;
   }
   {
     const sqlite3_int64 before = sqlite3_memory_used();
-    ReadConnection reader(path, 1000, {});  // its PRAGMA already reads the schema
+    ReadConnection reader(path, 1000, {});               // its PRAGMA already reads the schema
     constexpr static char kQuery[] = "SELECT x FROM t";  // reads the schema and the table
     SQLite::Statement& query = reader.statement(kQuery);
     while (query.executeStep()) {
