@@ -495,11 +495,16 @@ def pair_ratios(figure, key, top="talon", base="floor"):
             by_run.setdefault(r["run"], {})[r["side"]] = r["result"][key]
     return [v[top] / v[base] for v in by_run.values() if v.get(base) and top in v]
 
+# A table row of ratios: "LABEL (median of …)", the median in Talon's column (the floor's at 1.00), or in
+# the floor's column when floor_column.
+def ratio_row(label, ratios, floor_column=False):
+    m = fmt(statistics.median(ratios), 2)
+    text = f"{label} (median of " + ", ".join(f"{x:.2f}" for x in ratios) + ")"
+    return (text, "—", "—", "—", m, "—") if floor_column else (text, m, "—", "—", "1.00", "—")
+
 pr = pair_ratios("throughput_64", "rps")
 if pr:
-    m = statistics.median(pr)
-    table.append(("`health` throughput at 64 connections ÷ the floor's, runs of the same repeat (median of "
-                  + ", ".join(f"{x:.2f}" for x in pr) + ")", fmt(m, 2), "—", "—", "1.00", "—"))
+    table.append(ratio_row("`health` throughput at 64 connections ÷ the floor's, runs of the same repeat", pr))
 pp = pair_ratios("throughput_64_pair", "rps")
 if pp:
     m = statistics.median(pp)
@@ -508,26 +513,17 @@ if pp:
                   "≥ 0.90" + (" ✅" if m >= 0.9 else " ❌")))
     pc = pair_ratios("throughput_64_pair", "serverCpuPerRpcUs")
     if pc:
-        table.append(("server CPU per `health` RPC at 64 connections ÷ the floor's, same pairs (median of "
-                      + ", ".join(f"{x:.2f}" for x in pc) + ")", fmt(statistics.median(pc), 2), "—", "—",
-                      "1.00", "—"))
+        table.append(ratio_row("server CPU per `health` RPC at 64 connections ÷ the floor's, same pairs", pc))
 # The sized floor (an echo answering with as many bytes as Talon's health answer) in the same pairs:
 # how much of the distance to the floor the answer's size alone accounts for.
 ps = pair_ratios("throughput_64_pair", "rps", top="floor_sized")
 if ps:
-    table.append(("sized floor's `health` throughput at 64 connections ÷ the floor's, same pairs: the echo "
-                  "answering with as many bytes as Talon's answer (median of " + ", ".join(f"{x:.2f}" for x in ps)
-                  + ")", "—", "—", "—", fmt(statistics.median(ps), 2), "—"))
-    pts = pair_ratios("throughput_64_pair", "rps", base="floor_sized")
-    if pts:
-        table.append(("`health` throughput at 64 connections ÷ the sized floor's, same pairs (median of "
-                      + ", ".join(f"{x:.2f}" for x in pts) + ")", fmt(statistics.median(pts), 2), "—", "—",
-                      "1.00", "—"))
-    pcs = pair_ratios("throughput_64_pair", "serverCpuPerRpcUs", base="floor_sized")
-    if pcs:
-        table.append(("server CPU per `health` RPC at 64 connections ÷ the sized floor's, same pairs (median of "
-                      + ", ".join(f"{x:.2f}" for x in pcs) + ")", fmt(statistics.median(pcs), 2), "—", "—",
-                      "1.00", "—"))
+    table.append(ratio_row("sized floor's `health` throughput at 64 connections ÷ the floor's, same pairs: the echo "
+                           "answering with as many bytes as Talon's answer", ps, floor_column=True))
+    for key, what in (("rps", "`health` throughput"), ("serverCpuPerRpcUs", "server CPU per `health` RPC")):
+        r = pair_ratios("throughput_64_pair", key, base="floor_sized")
+        if r:
+            table.append(ratio_row(f"{what} at 64 connections ÷ the sized floor's, same pairs", r))
 row("server CPU per `health` RPC at 64 connections (µs: CPU time ÷ answers)", None, "throughput_64",
     "serverCpuPerRpcUs", digits=2)
 row("server cores used at 64 connections", None, "throughput_64", "serverCores", digits=2)
