@@ -161,10 +161,6 @@ Expected<RequestFrame, FrameError> validateRequestFrame(const json::value& parse
   return frame;
 }
 
-}  // namespace
-
-namespace {
-
 /// How the flat fast path treats each byte inside a string: 0 plain (printable ASCII), 1 the closing
 /// quote, 2 anything that needs the general parser (a control byte, `\`, a non-ASCII byte).
 constexpr std::array<unsigned char, 256> kFlatStringByte = [] {
