@@ -287,24 +287,20 @@ MetricsRegistry::~MetricsRegistry() = default;
 
 Result<std::vector<MetricFamily*>> MetricsRegistry::add(std::span<const MetricSpec> specs) {
   std::lock_guard lock(mu_);
-  // Every sample name already taken, so that "x_count" cannot collide with histogram "x".
-  std::set<std::string, std::less<>> taken;
-  for (const auto& [name, family] : families_) {
-    MetricSpec existing;
-    existing.name = name;
-    existing.type = family->type();
-    for (auto& n : sampleNames(existing)) taken.insert(std::move(n));
-  }
+  // The batch's own sample names, checked against each other and against those already registered
+  // (so that "x_count" cannot collide with histogram "x"); nothing is registered unless all pass.
+  std::set<std::string, std::less<>> batch;
   for (const MetricSpec& spec : specs) {
     auto ok = validate(spec);
     if (!ok) return fail(ok.error());
     for (auto& n : sampleNames(spec)) {
-      if (!taken.insert(n).second) {
+      if (sampleNames_.contains(n) || !batch.insert(n).second) {
         return fail(ErrorCode::kInvalidArgument,
                     fmt::format("metric {}: the name {} is already registered", spec.name, n));
       }
     }
   }
+  sampleNames_.merge(batch);
   std::vector<MetricFamily*> out;
   out.reserve(specs.size());
   for (const MetricSpec& spec : specs) {

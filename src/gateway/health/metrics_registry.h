@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -181,6 +182,9 @@ class MetricsRegistry {
  private:
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<MetricFamily>, std::less<>> families_;
+  /// Every sample name the families write (a histogram's `_bucket`, `_sum` and `_count` too), so that
+  /// add() checks a new batch without walking the families registered before it.
+  std::set<std::string, std::less<>> sampleNames_;
 };
 
 }  // namespace talon::gateway::health

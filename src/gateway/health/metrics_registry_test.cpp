@@ -255,6 +255,9 @@ TEST(MetricsRegistry, DuplicateNamesAndAllOrNothing) {
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("already registered"), std::string::npos) << r.error().message;
   EXPECT_EQ(registry.find("talon_fresh_total"), nullptr);
+  // ... nor takes its names: the fresh counter alone registers afterwards.
+  ASSERT_TRUE(registry.add(std::span<const MetricSpec>(kClash, 1)));
+  EXPECT_NE(registry.find("talon_fresh_total"), nullptr);
   // Within one list.
   constexpr MetricSpec kTwice[] = {
       {"talon_twice_total", MetricType::kCounter, "a"},
