@@ -28,6 +28,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${CLIENT_CPU:=1}"
 # Sizes. Repeated runs; RESULTS.md quotes the median run. OpenClaw is ~100x slower: fewer samples.
 : "${STARTUP_RUNS:=5}"         # warm starts per gateway (plus one cold start, reported apart)
+# Starts of the floor and Talon with their executable dropped from the page cache first (reported apart;
+# 0 skips them). Before every other start, the executable, its libraries (OpenClaw: Node and its
+# packages) are read into the page cache: a warm start finds them there.
+: "${STARTUP_EVICTED_RUNS:=3}"
 : "${REPEATS:=3}"              # runs of each latency / handshake / throughput / chat figure
 : "${LATENCY_COUNT:=20000}"    # health round trips per latency run (floor, Talon)
 : "${OC_LATENCY_COUNT:=2000}"
@@ -39,6 +43,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # the order alternating), so that each pair sees the same machine; RESULTS.md quotes the median ratio.
 : "${TP_PAIRS:=7}"
 : "${TP_PAIR_DURATION_MS:=3000}"
+# The same pairs with Node's `ws` as the client (bench/node/ws-load.mjs); 0 skips them. NODE_BIN: the Node
+# that runs it (default: the one OpenClaw runs on, else `node` on PATH).
+: "${NODE_PAIRS:=5}"
 : "${CHAT_TURNS:=300}"         # chat.send -> final, one session (Talon)
 : "${OC_CHAT_TURNS:=20}"
 : "${CHAT_SESSIONS:=32}"
@@ -48,6 +55,11 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Memory across ~10,000 turns, each in a new session key (CHAT_SESSIONS connections x this many turns).
 : "${NEWKEY_TURNS_PER_SESSION:=313}"   # 32 x 313 = 10,016 turns (Talon)
 : "${OC_NEWKEY_TURNS_PER_SESSION:=0}"  # OpenClaw: 0 skips it (~4 turns/s)
+
+if [[ -z ${NODE_BIN:-} ]]; then
+  NODE_BIN=$(dirname "$(readlink -f "$OPENCLAW" 2>/dev/null || echo /nonexistent)")/node
+  [[ -x $NODE_BIN ]] || NODE_BIN=$(command -v node || true)
+fi
 
 die() { echo "side-by-side: $*" >&2; exit 1; }
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
@@ -251,6 +263,33 @@ gateway_config() {  # gateway_config FILE EXTRA_JSON: the same config for both g
   } * $extra' >"$1"
 }
 
+# ---------------------------------------------------------------- the page cache
+# A VM may hand its free memory back to the host (virtio-balloon), and with it the page cache: measured on
+# the machine this was written on, a binary's cached pages drain within a minute of its last start. A
+# start that finds part of its executable gone reads it again from disk (mmap read-around of
+# read_ahead_kb), which adds milliseconds that say nothing about the program; so before each warm start the
+# files a start maps are read into the page cache, and starts without the executable cached are measured
+# apart (figure startup_evicted).
+
+# page_cache_warm PATH...: reads every regular file under PATH (files or directories).
+page_cache_warm() { find "$@" -type f -print0 2>/dev/null | xargs -0 -r cat >/dev/null 2>&1 || true; }
+
+# page_cache_evict FILE...: drops FILE's clean pages from the page cache (posix_fadvise DONTNEED).
+page_cache_evict() {
+  python3 -c 'import os, sys
+for p in sys.argv[1:]:
+    fd = os.open(p, os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)' "$@"
+}
+
+# start_files BIN: BIN and the shared libraries it loads (ldd), one per line.
+start_files() {
+  readlink -f "$1"
+  ldd "$1" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | xargs -r readlink -f
+}
+mapfile -t ECHO_FILES < <(start_files "$ECHO_SERVER")
+mapfile -t TALON_FILES < <(start_files "$TALON_BIN")
+OPENCLAW_FILES=("$(dirname "$(readlink -f "$OPENCLAW" 2>/dev/null || echo /nonexistent)")/..")
+
 # ---------------------------------------------------------------- floor: bare WebSocket echo on src/net
 # Its runs interleave with Talon's (floor run r, then Talon run r) so that both see the same machine. One
 # I/O thread: it has one core, and two threads on one core hand messages to each other (measured: same-core
@@ -263,9 +302,12 @@ ECHO_PORT=$(wait_port_file "$WORK/echo/port")
 floor_run() { rpc_run floor "$1" "$ECHO_PORT" "" "$ECHO_PGID" "$LATENCY_COUNT" 0 --raw; }
 # floor_start RUN: one start of the echo server, measured as a gateway's warm start is (exec → first
 # answer over a new WebSocket connection): what starting a process on the same stack costs on this machine.
+# FIGURE is startup (the executable read into the page cache first) or startup_evicted (dropped from it).
 floor_start() {
-  log "floor: start $1/$STARTUP_RUNS"
-  record floor startup "$1" -- "$CLIENT" startup --raw --port-file "$WORK/echo/start-port" \
+  local figure=${2:-startup}
+  log "floor: $figure $1"
+  if [[ $figure == startup_evicted ]]; then page_cache_evict "$ECHO_SERVER"; else page_cache_warm "${ECHO_FILES[@]}"; fi
+  record floor "$figure" "$1" -- "$CLIENT" startup --raw --port-file "$WORK/echo/start-port" \
     --log "$WORK/echo/start.log" -- "$ECHO_SERVER" --threads 1 --port 0 --port-file "$WORK/echo/start-port" >/dev/null
 }
 
@@ -309,7 +351,45 @@ throughput_pairs() {
       fi
     done
   done
+  node_pairs "$port" "$token" "$pid" "$sizedPort" "$sizedPgid"
   if [[ -n $sizedPgid ]]; then stop_group "$sizedPgid"; fi
+}
+
+# node_pairs PORT TOKEN PID SIZED_PORT SIZED_PGID: NODE_PAIRS triplets of the same 64-connection `health`
+# runs (floor, sized floor, Talon; order alternating) with Node's `ws` as the client (bench/node/ws-load.mjs
+# on CLIENT_CPU) — the neutral client the gateway issue's first figures were measured with. Skipped, with a
+# note, when there is no Node or its `ws` cannot be installed.
+node_pairs() {
+  local port=$1 token=$2 pid=$3 sizedPort=$4 sizedPgid=$5 i side
+  ((NODE_PAIRS > 0)) || return 0
+  if [[ -z $NODE_BIN ]]; then
+    note floor "no Node found (NODE_BIN): the Node-client pairs were not run"
+    return 0
+  fi
+  if [[ ! -d $ROOT/bench/node/node_modules/ws ]] &&
+    ! (cd "$ROOT/bench/node" && npm ci --no-audit --no-fund >"$WORK/npm-ci.log" 2>&1); then
+    note floor "npm ci in bench/node failed: the Node-client pairs were not run. $(tail -n 5 "$WORK/npm-ci.log")"
+    return 0
+  fi
+  local nd=(taskset -c "$CLIENT_CPU" "$NODE_BIN" "$ROOT/bench/node/ws-load.mjs" --conns 64
+    --duration-ms "$TP_PAIR_DURATION_MS" --warmup-ms "$TP_WARMUP_MS")
+  for i in $(seq 1 "$NODE_PAIRS"); do
+    local order=(floor floor_sized talon)
+    ((i % 2 == 0)) && order=(talon floor_sized floor)
+    for side in "${order[@]}"; do
+      [[ $side == floor_sized && -z $sizedPort ]] && continue
+      log "$side: health throughput pair $i/$NODE_PAIRS, 64 connections, Node ws client"
+      if [[ $side == floor ]]; then
+        record floor throughput_64_node_pair "$i" -- "${nd[@]}" --port "$ECHO_PORT" --raw --cpu-pid "$ECHO_PGID" >/dev/null
+      elif [[ $side == floor_sized ]]; then
+        record floor_sized throughput_64_node_pair "$i" -- "${nd[@]}" --port "$sizedPort" --raw \
+          --cpu-pid "$sizedPgid" >/dev/null
+      else
+        record talon throughput_64_node_pair "$i" -- "${nd[@]}" --port "$port" --token "$token" --cpu-pid "$pid" \
+          >/dev/null
+      fi
+    done
+  done
 }
 
 # ---------------------------------------------------------------- gateways
@@ -324,7 +404,10 @@ gateway_suite() {
   local dir=$WORK/$side
   local pidFile=$dir/gateway.pid
 
+  local files=("${TALON_FILES[@]}")
+  [[ $side == openclaw ]] && files=("${OPENCLAW_FILES[@]}")
   log "$side: cold start (fresh state)"
+  page_cache_warm "${files[@]}"
   record "$side" startup_cold 0 -- "$CLIENT" startup --token "$TOKEN" "${startArgs[@]}" --log "$dir/gateway.out" \
     --pid-file "$pidFile" -- "${cmd[@]}" >/dev/null
   rm -f "$pidFile"
@@ -332,10 +415,21 @@ gateway_suite() {
   for r in $(seq 1 "$STARTUP_RUNS"); do
     if [[ $side == talon ]]; then floor_start "$r"; fi
     log "$side: warm start $r/$STARTUP_RUNS"
+    page_cache_warm "${files[@]}"
     record "$side" startup "$r" -- "$CLIENT" startup --token "$TOKEN" "${startArgs[@]}" \
       --log "$dir/gateway.out" --pid-file "$pidFile" -- "${cmd[@]}" >/dev/null
     rm -f "$pidFile"
   done
+  if [[ $side == talon ]]; then
+    for r in $(seq 1 "$STARTUP_EVICTED_RUNS"); do
+      floor_start "$r" startup_evicted
+      log "$side: start $r/$STARTUP_EVICTED_RUNS with the executable dropped from the page cache"
+      page_cache_evict "$TALON_BIN"
+      record "$side" startup_evicted "$r" -- "$CLIENT" startup --token "$TOKEN" "${startArgs[@]}" \
+        --log "$dir/gateway.out" --pid-file "$pidFile" -- "${cmd[@]}" >/dev/null
+      rm -f "$pidFile"
+    done
+  fi
   # The gateway measured from here on starts on its core, as the floor does (taskset at exec, not only
   # taskset -a -p afterwards), so that anything it sizes from its CPU affinity sees one core.
   log "$side: start on cpu $SERVER_CPU for the rest of the suite"
@@ -468,6 +562,8 @@ def row(name, side_key, figure, key, unit_scale=1.0, higher_better=False, floor=
 
 row("start → first successful `health` (ms), median of warm starts", None, "startup", "startToHealthMs",
     target=10)
+row("start → first `health` with the executable dropped from the page cache first (ms)", None, "startup_evicted",
+    "startToHealthMs")
 row("start → first `health`, cold start: fresh state dir (ms)", None, "startup_cold", "startToHealthMs", floor=False,
     target=20)
 row("idle RSS after start (MiB, process tree)", None, "startup", "rssIdleTreeKiB", MiB, floor=False, target=20, digits=1)
@@ -524,6 +620,29 @@ if ps:
         r = pair_ratios("throughput_64_pair", key, base="floor_sized")
         if r:
             table.append(ratio_row(f"{what} at 64 connections ÷ the sized floor's, same pairs", r))
+# The same triplets with Node's `ws` as the client (the issue's first client): the client's own CPU per
+# answer is reported beside the server's, since a client that saturates its core measures itself.
+pn = pair_ratios("throughput_64_node_pair", "rps")
+if pn:
+    m = statistics.median(pn)
+    table.append((f"`health` throughput at 64 connections ÷ the floor's, Node `ws` client, {len(pn)} back-to-back "
+                  "pairs (median of " + ", ".join(f"{x:.2f}" for x in pn) + ")", fmt(m, 2), "—", "—", "1.00",
+                  "≥ 0.90" + (" ✅" if m >= 0.9 else " ❌")))
+    ns = pair_ratios("throughput_64_node_pair", "rps", top="floor_sized")
+    if ns:
+        table.append(ratio_row("sized floor's `health` throughput at 64 connections ÷ the floor's, Node `ws` client, "
+                               "same pairs", ns, floor_column=True))
+        r = pair_ratios("throughput_64_node_pair", "rps", base="floor_sized")
+        if r:
+            table.append(ratio_row("`health` throughput at 64 connections ÷ the sized floor's, Node `ws` client, "
+                                   "same pairs", r))
+    row("`health` throughput at 64 connections, Node `ws` client (RPC/s)", None, "throughput_64_node_pair", "rps",
+        higher_better=True)
+    row("Node client's cores used in those runs (1.00: the client is the bottleneck)", None,
+        "throughput_64_node_pair", "clientCoresUsed", digits=2)
+    row("Node client's CPU per answer (µs)", None, "throughput_64_node_pair", "clientCpuPerRpcUs", digits=1)
+    row("server CPU per `health` RPC, Node `ws` client (µs)", None, "throughput_64_node_pair", "serverCpuPerRpcUs",
+        digits=2)
 row("server CPU per `health` RPC at 64 connections (µs: CPU time ÷ answers)", None, "throughput_64",
     "serverCpuPerRpcUs", digits=2)
 row("server cores used at 64 connections", None, "throughput_64", "serverCores", digits=2)
@@ -627,6 +746,17 @@ w("- **Floor** is `talon-bench-echo` (a WebSocket echo on `net::Server`, the gat
   "handler, serialising the answer). In the warm-start row, the floor is the echo server's own start (exec → "
   "first echo over a new connection, by the same client, its starts interleaved with Talon's): what starting "
   "a process on the same stack costs on this machine.")
+w("- **Warm start** means the state dir exists and the page cache holds the executable and its libraries "
+  "(OpenClaw: Node and its packages): they are read into it before each start, since this VM hands its free "
+  "memory, page cache included, back to the host within a minute. The row \"executable dropped from the page "
+  "cache\" starts the floor and Talon after `posix_fadvise(DONTNEED)` of their executables: the start then "
+  "reads most of the file again (mmap read-around of `read_ahead_kb`), so that row grows with the executable's "
+  "size more than with the work a start does.")
+w("- **Node `ws` client** rows: the same 64-connection triplets (floor, sized floor, Talon) driven by "
+  "`bench/node/ws-load.mjs` (Node's `ws`, one request in flight per connection, every answer read with "
+  "`JSON.parse`), the client the gateway issue's first figures were measured with. That client saturates its "
+  "core before any of the three servers does, so those ratios measure the client's cost of reading each "
+  "answer as much as the servers; the client's and the server's CPU per answer are given apart.")
 w("- **Sized floor** is the same echo server answering each request with the request padded to the size of "
   "Talon's `health` answer (`--answer-bytes`), run in the same back-to-back pairs: the floor echoes a 46-byte "
   "request, while the protocol's `health` answer is ~1.2–1.4 KB, and the kernel's and the client's cost of "
@@ -657,6 +787,7 @@ w("|---|---|---:|---|")
 keys = {"startup": ["startToHealthMs", "rssIdleTreeKiB", "rssIdleMainKiB", "pssIdleTreeKiB", "privateIdleTreeKiB",
                     "anonIdleTreeKiB", "refusedAttempts", "rejectedAttempts"],
         "startup_cold": ["startToHealthMs", "rssIdleTreeKiB"],
+        "startup_evicted": ["startToHealthMs", "rssIdleTreeKiB"],
         "startup_pinned": ["startToHealthMs", "rssIdleTreeKiB", "privateIdleTreeKiB", "anonIdleTreeKiB"],
         "latency_cross": ["rttP50Us", "rttP90Us", "rttP99Us", "rttP999Us", "rttMaxUs"],
         "latency_same": ["rttP50Us", "rttP90Us", "rttP99Us", "rttP999Us", "rttMaxUs"],
@@ -666,7 +797,9 @@ keys = {"startup": ["startToHealthMs", "rssIdleTreeKiB", "rssIdleMainKiB", "pssI
                     "rssAfterSettleTreeKiB", "serverCores", "serverCpuPerTurnMs"],
         "chat_newkeys": ["turnsCompleted", "turnsPerSec", "errors", "rssBeforeTreeKiB", "rssAfterSettleTreeKiB",
                          "privateBeforeTreeKiB", "privateAfterSettleTreeKiB", "serverCpuPerTurnMs"],
-        "rss_end": ["rssTreeKiB", "rssMainKiB", "pssTreeKiB", "privateTreeKiB", "anonTreeKiB"]}
+        "rss_end": ["rssTreeKiB", "rssMainKiB", "pssTreeKiB", "privateTreeKiB", "anonTreeKiB"],
+        "throughput_64_node_pair": ["rps", "errors", "serverCoresUsed", "serverCpuPerRpcUs", "clientCoresUsed",
+                                    "clientCpuPerRpcUs", "client"]}
 for r in runs:
     fig = r["figure"]
     k = keys.get(fig, ["rps", "latencyP50Us", "latencyP99Us", "errors", "closedConnections", "serverCores",
