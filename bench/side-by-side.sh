@@ -319,7 +319,7 @@ floor_start() {
 # bytes as Talon's `health` answer (talon-bench-echo --answer-bytes, the size from Talon's last latency
 # run), so the cost of sending and receiving an answer of that size is in its figure too.
 throughput_pairs() {
-  local port=$1 token=$2 pid=$3 i side
+  local port=$1 token=$2 pid=$3
   local tp=(throughput --conns 64 --duration-ms "$TP_PAIR_DURATION_MS" --warmup-ms "$TP_WARMUP_MS")
   local answerBytes sizedPgid="" sizedPort=""
   answerBytes=$(jq -r 'select(.side == "talon" and .figure == "latency_cross" and .ok) | .result.responseBytes // empty' \
@@ -333,24 +333,8 @@ throughput_pairs() {
   else
     note floor "no Talon latency run gave the health answer's size; the sized floor was not run"
   fi
-  for i in $(seq 1 "$TP_PAIRS"); do
-    local order=(floor floor_sized talon)
-    ((i % 2 == 0)) && order=(talon floor_sized floor)
-    for side in "${order[@]}"; do
-      [[ $side == floor_sized && -z $sizedPort ]] && continue
-      log "$side: health throughput pair $i/$TP_PAIRS, 64 connections"
-      if [[ $side == floor ]]; then
-        record floor throughput_64_pair "$i" -- "${CLIENT_ON_OTHER[@]}" "${tp[@]}" --port "$ECHO_PORT" --raw \
-          --cpu-pid "$ECHO_PGID" >/dev/null
-      elif [[ $side == floor_sized ]]; then
-        record floor_sized throughput_64_pair "$i" -- "${CLIENT_ON_OTHER[@]}" "${tp[@]}" --port "$sizedPort" --raw \
-          --cpu-pid "$sizedPgid" >/dev/null
-      else
-        record talon throughput_64_pair "$i" -- "${CLIENT_ON_OTHER[@]}" "${tp[@]}" --port "$port" --token "$token" \
-          --cpu-pid "$pid" >/dev/null
-      fi
-    done
-  done
+  triplets throughput_64_pair "$TP_PAIRS" "" "$port" "$token" "$pid" "$sizedPort" "$sizedPgid" \
+    -- "${CLIENT_ON_OTHER[@]}" "${tp[@]}"
   node_pairs "$port" "$token" "$pid" "$sizedPort" "$sizedPgid"
   if [[ -n $sizedPgid ]]; then stop_group "$sizedPgid"; fi
 }
@@ -360,7 +344,7 @@ throughput_pairs() {
 # on CLIENT_CPU) — the neutral client the gateway issue's first figures were measured with. Skipped, with a
 # note, when there is no Node or its `ws` cannot be installed.
 node_pairs() {
-  local port=$1 token=$2 pid=$3 sizedPort=$4 sizedPgid=$5 i side
+  local port=$1 token=$2 pid=$3 sizedPort=$4 sizedPgid=$5
   ((NODE_PAIRS > 0)) || return 0
   if [[ -z $NODE_BIN ]]; then
     note floor "no Node found (NODE_BIN): the Node-client pairs were not run"
@@ -373,21 +357,31 @@ node_pairs() {
   fi
   local nd=(taskset -c "$CLIENT_CPU" "$NODE_BIN" "$ROOT/bench/node/ws-load.mjs" --conns 64
     --duration-ms "$TP_PAIR_DURATION_MS" --warmup-ms "$TP_WARMUP_MS")
-  for i in $(seq 1 "$NODE_PAIRS"); do
+  triplets throughput_64_node_pair "$NODE_PAIRS" ", Node ws client" "$port" "$token" "$pid" "$sizedPort" \
+    "$sizedPgid" -- "${nd[@]}"
+}
+
+# triplets FIGURE ROUNDS LABEL PORT TOKEN PID SIZED_PORT SIZED_PGID -- CLIENT...: ROUNDS rounds of one
+# 64-connection `health` run each of the floor, the sized floor (when SIZED_PORT is set) and Talon, back to
+# back (the order reversed in even rounds), with CLIENT (a throughput command taking --port, --raw or
+# --token, and --cpu-pid) as the client; recorded as FIGURE.
+triplets() {
+  local figure=$1 rounds=$2 label=$3 port=$4 token=$5 pid=$6 sizedPort=$7 sizedPgid=$8 i side
+  shift 9
+  local client=("$@")
+  for i in $(seq 1 "$rounds"); do
     local order=(floor floor_sized talon)
     ((i % 2 == 0)) && order=(talon floor_sized floor)
     for side in "${order[@]}"; do
       [[ $side == floor_sized && -z $sizedPort ]] && continue
-      log "$side: health throughput pair $i/$NODE_PAIRS, 64 connections, Node ws client"
-      if [[ $side == floor ]]; then
-        record floor throughput_64_node_pair "$i" -- "${nd[@]}" --port "$ECHO_PORT" --raw --cpu-pid "$ECHO_PGID" >/dev/null
-      elif [[ $side == floor_sized ]]; then
-        record floor_sized throughput_64_node_pair "$i" -- "${nd[@]}" --port "$sizedPort" --raw \
-          --cpu-pid "$sizedPgid" >/dev/null
-      else
-        record talon throughput_64_node_pair "$i" -- "${nd[@]}" --port "$port" --token "$token" --cpu-pid "$pid" \
-          >/dev/null
-      fi
+      log "$side: health throughput pair $i/$rounds, 64 connections$label"
+      case $side in
+        floor) record floor "$figure" "$i" -- "${client[@]}" --port "$ECHO_PORT" --raw --cpu-pid "$ECHO_PGID" >/dev/null ;;
+        floor_sized)
+          record floor_sized "$figure" "$i" -- "${client[@]}" --port "$sizedPort" --raw --cpu-pid "$sizedPgid" >/dev/null
+          ;;
+        talon) record talon "$figure" "$i" -- "${client[@]}" --port "$port" --token "$token" --cpu-pid "$pid" >/dev/null ;;
+      esac
     done
   done
 }
