@@ -402,26 +402,26 @@ gateway_suite() {
   [[ $side == openclaw ]] && files=("${OPENCLAW_FILES[@]}")
   log "$side: cold start (fresh state)"
   page_cache_warm "${files[@]}"
-  record "$side" startup_cold 0 -- "$CLIENT" startup --token "$TOKEN" "${startArgs[@]}" --log "$dir/gateway.out" \
-    --pid-file "$pidFile" -- "${cmd[@]}" >/dev/null
-  rm -f "$pidFile"
+  # start_once FIGURE RUN: one measured start of this side (its state dir kept), stopped after the figure.
+  start_once() {
+    record "$side" "$1" "$2" -- "$CLIENT" startup --token "$TOKEN" "${startArgs[@]}" --log "$dir/gateway.out" \
+      --pid-file "$pidFile" -- "${cmd[@]}" >/dev/null
+    rm -f "$pidFile"
+  }
+  start_once startup_cold 0
   local last=""
   for r in $(seq 1 "$STARTUP_RUNS"); do
     if [[ $side == talon ]]; then floor_start "$r"; fi
     log "$side: warm start $r/$STARTUP_RUNS"
     page_cache_warm "${files[@]}"
-    record "$side" startup "$r" -- "$CLIENT" startup --token "$TOKEN" "${startArgs[@]}" \
-      --log "$dir/gateway.out" --pid-file "$pidFile" -- "${cmd[@]}" >/dev/null
-    rm -f "$pidFile"
+    start_once startup "$r"
   done
   if [[ $side == talon ]]; then
     for r in $(seq 1 "$STARTUP_EVICTED_RUNS"); do
       floor_start "$r" startup_evicted
       log "$side: start $r/$STARTUP_EVICTED_RUNS with the executable dropped from the page cache"
       page_cache_evict "$TALON_BIN"
-      record "$side" startup_evicted "$r" -- "$CLIENT" startup --token "$TOKEN" "${startArgs[@]}" \
-        --log "$dir/gateway.out" --pid-file "$pidFile" -- "${cmd[@]}" >/dev/null
-      rm -f "$pidFile"
+      start_once startup_evicted "$r"
     done
   fi
   # The gateway measured from here on starts on its core, as the floor does (taskset at exec, not only
