@@ -98,6 +98,10 @@ function open(o, index) {
     function ready() {
       clearTimeout(timer);
       ws.removeAllListeners();
+      // Until the run attaches its own listeners (after every connection's handshake), an error or a
+      // close is kept here and reported then, rather than thrown or lost.
+      ws.on("error", (e) => (ws.earlyError ??= e.message));
+      ws.on("close", (code) => (ws.earlyError ??= `closed with ${code}`));
       resolve(ws);
     }
     if (o.raw) {
@@ -155,6 +159,7 @@ async function main() {
   let finish;
   const done = new Promise((resolve) => (finish = resolve));
   sockets.forEach((ws, i) => {
+    if (ws.earlyError) noteError(`connection ${i}: ${ws.earlyError} before the run started`);
     ws.on("message", (data) => {
       let f;
       try {
@@ -189,6 +194,10 @@ async function main() {
     });
   });
 
+  if (errors > 0) {
+    process.stderr.write(`ws-load: ${firstError}\n`);
+    process.exit(1);
+  }
   const started = performance.now();
   for (let i = 0; i < o.conns; ++i) send(i);
   setTimeout(() => {
