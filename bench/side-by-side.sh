@@ -360,8 +360,8 @@ throughput_pairs() {
 node_pairs() {
   local port=$1 token=$2 pid=$3 sizedPort=$4 sizedPgid=$5
   ((NODE_PAIRS > 0)) || return 0
-  if [[ -z $NODE_BIN ]]; then
-    note floor "no Node found (NODE_BIN): the Node-client pairs were not run"
+  if [[ -z $NODE_BIN || ! -x $NODE_BIN ]]; then
+    note floor "no Node to run (NODE_BIN=${NODE_BIN:-}): the Node-client pairs were not run"
     return 0
   fi
   if [[ ! -d $ROOT/bench/node/node_modules/ws ]] &&
