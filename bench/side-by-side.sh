@@ -60,8 +60,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${NEWKEY_TURNS_PER_SESSION:=313}"   # 32 x 313 = 10,016 turns (Talon)
 : "${OC_NEWKEY_TURNS_PER_SESSION:=0}"  # OpenClaw: 0 skips it (~4 turns/s)
 
+# The directory of OpenClaw's launcher: its Node beside it, its packages above it.
+OPENCLAW_DIR=$(dirname "$(readlink -f "$OPENCLAW" 2>/dev/null || echo /nonexistent/openclaw)")
 if [[ -z ${NODE_BIN:-} ]]; then
-  NODE_BIN=$(dirname "$(readlink -f "$OPENCLAW" 2>/dev/null || echo /nonexistent)")/node
+  NODE_BIN=$OPENCLAW_DIR/node
   [[ -x $NODE_BIN ]] || NODE_BIN=$(command -v node || true)
 fi
 
@@ -249,7 +251,7 @@ machine_info() {
     --arg mem "$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)" \
     --arg talon "$("$TALON_BIN" version 2>/dev/null | head -n1)" \
     --arg openclaw "$([[ $SKIP_OPENCLAW == 1 ]] || "$OPENCLAW" --version 2>/dev/null | head -n1)" \
-    --arg node "$([[ $SKIP_OPENCLAW == 1 ]] || "$(dirname "$(readlink -f "$OPENCLAW")")/node" --version 2>/dev/null)" \
+    --arg node "$([[ $SKIP_OPENCLAW == 1 ]] || "$OPENCLAW_DIR/node" --version 2>/dev/null)" \
     --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)" \
     --arg dirty "$(git -C "$ROOT" status --porcelain 2>/dev/null | grep -c . || true)" \
     --arg phase "$1" --arg nice "$(ps -o ni= -p $$ | tr -d ' ')" \
@@ -302,7 +304,7 @@ start_files() {
 }
 mapfile -t ECHO_FILES < <(start_files "$ECHO_SERVER")
 mapfile -t TALON_FILES < <(start_files "$TALON_BIN")
-OPENCLAW_FILES=("$(dirname "$(readlink -f "$OPENCLAW" 2>/dev/null || echo /nonexistent)")/..")
+OPENCLAW_FILES=("$OPENCLAW_DIR/..")
 
 # ---------------------------------------------------------------- floor: bare WebSocket echo on src/net
 # Its runs interleave with Talon's (floor run r, then Talon run r) so that both see the same machine. One
@@ -602,20 +604,21 @@ def pair_ratios(figure, key, top="talon", base="floor"):
 
 # A table row of ratios: "LABEL (median of …)", the median in Talon's column (the floor's at 1.00), or in
 # the floor's column when floor_column.
-def ratio_row(label, ratios, floor_column=False):
-    m = fmt(statistics.median(ratios), 2)
+# With `target`, the target column marks the median against it (higher is better).
+def ratio_row(label, ratios, floor_column=False, target=None):
+    median = statistics.median(ratios)
+    m = fmt(median, 2)
     text = f"{label} (median of " + ", ".join(f"{x:.2f}" for x in ratios) + ")"
-    return (text, "—", "—", "—", m, "—") if floor_column else (text, m, "—", "—", "1.00", "—")
+    goal = "—" if target is None else f"≥ {target:.2f}" + (" ✅" if median >= target else " ❌")
+    return (text, "—", "—", "—", m, goal) if floor_column else (text, m, "—", "—", "1.00", goal)
 
 pr = pair_ratios("throughput_64", "rps")
 if pr:
     table.append(ratio_row("`health` throughput at 64 connections ÷ the floor's, runs of the same repeat", pr))
 pp = pair_ratios("throughput_64_pair", "rps")
 if pp:
-    m = statistics.median(pp)
-    table.append((f"`health` throughput at 64 connections ÷ the floor's, {len(pp)} back-to-back pairs (median of "
-                  + ", ".join(f"{x:.2f}" for x in pp) + ")", fmt(m, 2), "—", "—", "1.00",
-                  "≥ 0.90" + (" ✅" if m >= 0.9 else " ❌")))
+    table.append(ratio_row(f"`health` throughput at 64 connections ÷ the floor's, {len(pp)} back-to-back pairs", pp,
+                           target=0.9))
     pc = pair_ratios("throughput_64_pair", "serverCpuPerRpcUs")
     if pc:
         table.append(ratio_row("server CPU per `health` RPC at 64 connections ÷ the floor's, same pairs", pc))
@@ -633,10 +636,8 @@ if ps:
 # answer is reported beside the server's, since a client that saturates its core measures itself.
 pn = pair_ratios("throughput_64_node_pair", "rps")
 if pn:
-    m = statistics.median(pn)
-    table.append((f"`health` throughput at 64 connections ÷ the floor's, Node `ws` client, {len(pn)} back-to-back "
-                  "pairs (median of " + ", ".join(f"{x:.2f}" for x in pn) + ")", fmt(m, 2), "—", "—", "1.00",
-                  "≥ 0.90" + (" ✅" if m >= 0.9 else " ❌")))
+    table.append(ratio_row(f"`health` throughput at 64 connections ÷ the floor's, Node `ws` client, {len(pn)} "
+                           "back-to-back pairs", pn, target=0.9))
     ns = pair_ratios("throughput_64_node_pair", "rps", top="floor_sized")
     if ns:
         table.append(ratio_row("sized floor's `health` throughput at 64 connections ÷ the floor's, Node `ws` client, "
