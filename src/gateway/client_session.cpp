@@ -145,12 +145,13 @@ void ClientSession::handleConnect(std::string_view text) {
   }
   role_ = principal->role;
   scopes_ = principal->scopes;
-  caller_ = methods::MethodCaller{params->client.id, conn_->remoteAddress(), {}, {}, std::nullopt};
+  methods::MethodCaller caller{params->client.id, conn_->remoteAddress(), {}, {}, std::nullopt};
   if (principal->operatorToken) {
-    caller_.operatorToken = principal->operatorToken->name;
-    caller_.operatorRole = principal->operatorToken->role;
-    caller_.agents = principal->operatorToken->agents;
+    caller.operatorToken = principal->operatorToken->name;
+    caller.operatorRole = principal->operatorToken->role;
+    caller.agents = principal->operatorToken->agents;
   }
+  caller_ = std::make_shared<const methods::MethodCaller>(std::move(caller));
 
   protocol::HelloSnapshot snapshot;
   auto health = parseJson(*deps_.health.get());

@@ -103,7 +103,7 @@ class ClientSession final : public net::WebSocketSession,
   std::atomic<State> state_{State::kAwaitingConnect};
   protocol::Role role_ = protocol::Role::kOperator;
   protocol::ScopeSet scopes_;
-  methods::MethodCaller caller_;  // set at connect
+  std::shared_ptr<const methods::MethodCaller> caller_;  // set at connect
   uint64_t busSubscription_ = 0;
   std::shared_ptr<void> handshakeTimer_;  // boost::asio::steady_timer, kept opaque here
 

@@ -31,7 +31,8 @@ std::string MethodHarness::send(std::string_view method, json::value params, gat
   frame.id = id;
   frame.method = std::string(method);
   frame.params = std::move(params);
-  gateway::methods::MethodRegistry::dispatch(*definition, std::move(frame), responder_, std::move(caller));
+  gateway::methods::MethodRegistry::dispatch(*definition, std::move(frame), responder_,
+                                             std::make_shared<const gateway::methods::MethodCaller>(std::move(caller)));
   return id;
 }
 

@@ -200,7 +200,7 @@ Status registerChatMethods(MethodRegistry& registry, const GatewayServices& serv
        [d](const MethodCall& call) {
          if (getBool(call.params, "deliver").value_or(false))
            return call.error(notSupportedYet("chat.send deliver:true (channel delivery)"));
-         auto turn = buildTurn(d, call.caller, "chat.send", *getString(call.params, "sessionKey"),
+         auto turn = buildTurn(d, *call.caller, "chat.send", *getString(call.params, "sessionKey"),
                                getString(call.params, "agentId"), call.params, "originatingChannel",
                                std::chrono::milliseconds(intParam(call.params, "timeoutMs", 0)));
          if (!turn) return call.error(turn.error());
@@ -259,7 +259,7 @@ Status registerChatMethods(MethodRegistry& registry, const GatewayServices& serv
          std::string sessionKey(getString(call.params, "sessionKey").value_or(""));
          if (sessionKey.empty()) sessionKey = "main";
          // OpenClaw's `timeout` is in seconds.
-         auto turn = buildTurn(d, call.caller, "agent", sessionKey, getString(call.params, "agentId"), call.params,
+         auto turn = buildTurn(d, *call.caller, "agent", sessionKey, getString(call.params, "agentId"), call.params,
                                "channel", std::chrono::milliseconds(intParam(call.params, "timeout", 0) * 1000));
          if (!turn) return call.error(turn.error());
          turn->trace = call.trace;

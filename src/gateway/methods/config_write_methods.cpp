@@ -243,11 +243,11 @@ Result<WriteResult> performWrite(const WriteDeps& d, WriteMode mode, const json:
 
 void handleWrite(const WriteDeps& d, WriteMode mode, const MethodCall& call) {
   std::string method(methodName(mode));
-  std::string clientKey = call.caller.clientId + "@" + call.caller.remoteAddress;
-  std::string actor = "operator:" + (call.caller.clientId.empty() ? std::string("unknown") : call.caller.clientId);
+  std::string clientKey = call.caller->clientId + "@" + call.caller->remoteAddress;
+  std::string actor = "operator:" + (call.caller->clientId.empty() ? std::string("unknown") : call.caller->clientId);
   auto record = [d, method, actor, call](security::AuditOutcome outcome, json::object details) {
     details["method"] = method;
-    details["clientAddress"] = call.caller.remoteAddress;
+    details["clientAddress"] = call.caller->remoteAddress;
     if (auto note = getString(call.params, "note")) details["note"] = std::string(*note);
     d.audit.record(security::AuditEvent{"config.write", actor, d.live.file()->path, outcome, std::move(details)});
   };

@@ -64,7 +64,7 @@ Result<std::string> jobIdOf(std::string_view method, const json::object& params)
 }
 
 std::string actorOf(const MethodCall& call) {
-  return "operator:" + (call.caller.clientId.empty() ? std::string("unknown") : call.caller.clientId);
+  return "operator:" + (call.caller->clientId.empty() ? std::string("unknown") : call.caller->clientId);
 }
 
 ParamSpec idParam() { return {"id", ParamType::kNonEmptyString}; }

@@ -32,7 +32,7 @@ Status registerHeartbeatMethods(MethodRegistry& registry, const GatewayServices&
          const bool enabled = call.params.at("enabled").as_bool();
          if (heartbeat) {
            heartbeat->setEnabled(
-               enabled, "operator:" + (call.caller.clientId.empty() ? std::string("unknown") : call.caller.clientId));
+               enabled, "operator:" + (call.caller->clientId.empty() ? std::string("unknown") : call.caller->clientId));
          }
          call.ok(json::serialize(json::object{{"ok", true}, {"enabled", enabled}}));
        }});

@@ -48,7 +48,9 @@ const RegisteredMethod* MethodRegistry::find(std::string_view method) const {
 }
 
 void MethodRegistry::dispatch(const MethodDefinition& definition, protocol::RequestFrame frame, RpcResponderPtr reply,
-                              MethodCaller caller) {
+                              std::shared_ptr<const MethodCaller> caller) {
+  static const auto kUnknownCaller = std::make_shared<const MethodCaller>();
+  if (!caller) caller = kUnknownCaller;
   auto params = validateParams(definition.name, frame.params, definition.params);
   if (!params) return reply->respondError(frame.id, params.error());
   std::optional<protocol::TraceContext> trace;

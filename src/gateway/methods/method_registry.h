@@ -42,7 +42,8 @@ class RpcResponder {
 };
 using RpcResponderPtr = std::shared_ptr<RpcResponder>;
 
-/// Who sent a request, as the connection knows it (for audit records and per-client budgets).
+/// Who sent a request, as the connection knows it (for audit records and per-client budgets). A
+/// connection builds its caller once at connect and shares it with every request it dispatches.
 struct MethodCaller {
   std::string clientId;       // connect.params.client.id ("cli", "openclaw-control-ui", …)
   std::string remoteAddress;  // the peer's address
@@ -59,7 +60,9 @@ struct MethodCall {
   std::string id;         // the request id, to answer with
   json::object params;    // validated against the method's ParamsSchema
   RpcResponderPtr reply;  // never null
-  MethodCaller caller;    // empty fields when unknown (in-process callers)
+  /// Never null; every field empty when unknown (in-process callers). Shared with the connection and
+  /// its other requests, never changed after connect.
+  std::shared_ptr<const MethodCaller> caller;
   /// The request frame's W3C `traceparent` (protocol/trace_context.h), when it carried a valid one; a
   /// malformed one is ignored (the connection counts it).
   std::optional<protocol::TraceContext> trace;
@@ -101,9 +104,9 @@ class MethodRegistry {
   const std::vector<std::string_view>& names() const { return names_; }
   /// Validates the params of an authorized request and runs its handler; answers a validation error
   /// itself. The frame's traceparent, when valid, becomes MethodCall::trace. `definition` comes from
-  /// find().
+  /// find(); a null `caller` is an unknown one (every field empty).
   static void dispatch(const MethodDefinition& definition, protocol::RequestFrame frame, RpcResponderPtr reply,
-                       MethodCaller caller = {});
+                       std::shared_ptr<const MethodCaller> caller = nullptr);
 
  private:
   std::unordered_map<std::string_view, RegisteredMethod> methods_;

@@ -14,7 +14,7 @@ namespace talon::gateway::methods {
 namespace {
 
 std::string actorOf(const MethodCall& call) {
-  return "operator:" + (call.caller.clientId.empty() ? std::string("unknown") : call.caller.clientId);
+  return "operator:" + (call.caller->clientId.empty() ? std::string("unknown") : call.caller->clientId);
 }
 
 json::object resultJson(const ReplayResult& r) {
@@ -42,10 +42,10 @@ Status registerRunMethods(MethodRegistry& registry, const GatewayServices& servi
          }
          std::string runId(*getString(call.params, "runId"));
          executors.blocking([replayer, store, audit, call, runId] {
-           if (call.caller.agents) {
+           if (call.caller->agents) {
              auto run = store::RunRepository(*store).get(runId);
              if (!run) return call.error(run.error());
-             const auto& allowed = *call.caller.agents;
+             const auto& allowed = *call.caller->agents;
              if (*run && std::find(allowed.begin(), allowed.end(), (*run)->agentId) == allowed.end()) {
                std::string why = "the operator role may not run agent " + (*run)->agentId;
                audit->record(security::AuditEvent{"run.replay", actorOf(call), runId, security::AuditOutcome::kDenied,

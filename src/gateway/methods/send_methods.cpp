@@ -114,14 +114,14 @@ Status registerSendMethods(MethodRegistry& registry, const GatewayServices& serv
          // Who sent what to whom (never the text): an operator speaking as the gateway on a channel.
          security::AuditEvent event;
          event.kind = "channel.send";
-         event.actor = "operator:" + (call.caller.clientId.empty() ? std::string("unknown") : call.caller.clientId);
+         event.actor = "operator:" + (call.caller->clientId.empty() ? std::string("unknown") : call.caller->clientId);
          event.target = *channelId + ":" + std::string(routing::peerKindName(m.peer.kind)) + ":" + m.peer.id;
          event.outcome = security::AuditOutcome::kAllowed;
          event.details["channel"] = *channelId;
          event.details["peerKind"] = std::string(routing::peerKindName(m.peer.kind));
          event.details["peerId"] = m.peer.id;
          event.details["idempotencyKey"] = key;
-         if (!call.caller.remoteAddress.empty()) event.details["clientAddress"] = call.caller.remoteAddress;
+         if (!call.caller->remoteAddress.empty()) event.details["clientAddress"] = call.caller->remoteAddress;
          audit->record(std::move(event));
 
          outbound->deliver(
