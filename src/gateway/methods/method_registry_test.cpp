@@ -54,6 +54,29 @@ TEST(MethodRegistry, NamesFollowTheTableOrderAndDriveAuthorize) {
   EXPECT_EQ(unsupported.error().details.at("code").as_string(), "UNSUPPORTED_METHOD");
 }
 
+TEST(MethodRegistry, DispatchHandsEveryRequestTheConnectionsCallerAndAnUnknownOneOtherwise) {
+  MethodRegistry r;
+  std::vector<const MethodCaller*> seen;
+  ASSERT_TRUE(r.add({"health", protocol::Scope::kRead, {}, [&](const MethodCall& call) {
+                       seen.push_back(call.caller.get());
+                       call.ok(R"({"clientId":")" + call.caller->clientId + R"("})");
+                     }}));
+  auto rec = std::make_shared<Recorder>();
+  auto caller = std::make_shared<const MethodCaller>(MethodCaller{"cli", "127.0.0.1:1", {}, {}, std::nullopt});
+  protocol::RequestFrame f;
+  f.id = "1";
+  f.method = "health";
+  MethodRegistry::dispatch(*r.find("health"), f, rec, caller);
+  MethodRegistry::dispatch(*r.find("health"), f, rec, caller);
+  MethodRegistry::dispatch(*r.find("health"), f, rec);  // in-process: no caller
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0], caller.get());  // shared, not copied per request
+  EXPECT_EQ(seen[1], caller.get());
+  ASSERT_NE(seen[2], nullptr);
+  EXPECT_EQ(rec->answers, (std::vector<std::string>{R"(1 ok {"clientId":"cli"})", R"(1 ok {"clientId":"cli"})",
+                                                    R"(1 ok {"clientId":""})"}));
+}
+
 TEST(MethodRegistry, DispatchValidatesParamsAgainstTheDeclaredSchema) {
   MethodRegistry r;
   ASSERT_TRUE(r.add(echo("sessions.list", protocol::Scope::kRead,
