@@ -98,7 +98,10 @@ int main(int argc, char** argv) {
     }
   }
 
-  boost::asio::io_context io;
+  // Built as the gateway is (src/gateway/gateway.cpp): one thread running the io_context is told to Asio
+  // (concurrency hint 1) and serves its connections without strands.
+  options.singleIoThread = threads == 1;
+  boost::asio::io_context io(threads == 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT);
   net::ServerHandlers handlers;
   // The floor of bench/inbound.sh: any POST under /hooks/ is answered at once as a gateway answers a
   // finished hook run (docs/webhooks.md), with no parsing, auth or run behind it.

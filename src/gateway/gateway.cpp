@@ -253,6 +253,11 @@ std::string hostName() {
 
 class Gateway::Impl {
  public:
+  /// `ioThreads`: how many threads will run `io`. With one, Asio is told so (concurrency hint 1): a
+  /// handler posted from that thread then goes to its private queue without the scheduler's lock. Other
+  /// threads may still post to `io`.
+  explicit Impl(int ioThreads) : io(ioThreads == 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT) {}
+
   /// First member: released last, after everything that uses the state dir is gone.
   std::unique_ptr<GatewayLock> lock;
   GatewayOptions options;
@@ -440,7 +445,9 @@ class Gateway::Impl {
 };
 
 Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
-  auto impl = std::make_unique<Impl>();
+  const int cpus = usableCpuCount();  // affinity mask and cgroup CPU limit, not the machine's CPUs
+  const int ioThreads = options.ioThreads > 0 ? options.ioThreads : cpus;  // threads that run the io_context
+  auto impl = std::make_unique<Impl>(ioThreads);
   if (options.clock) impl->clock = options.clock;
   const auto& cfg = options.config->config;
 
@@ -499,6 +506,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
   auto* implp = impl.get();
   auto* io = &impl->io;
   net::ServerOptions serverOptions;
+  serverOptions.singleIoThread = ioThreads == 1;
   auto proxies = net::TrustedProxies::parse(cfg.gateway.trustedProxies);
   if (!proxies) return fail(proxies.error());
   serverOptions.trustedProxies = std::move(*proxies);
@@ -562,9 +570,7 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayOptions options) {
       std::make_unique<security::DeviceAuthenticator>(*credentials, *impl->store, *impl->audit, impl->clock);
   impl->auditedAuth = std::make_unique<security::AuditedAuthenticator>(*impl->deviceAuth, *impl->audit);
 
-  // Threads.
-  const int cpus = usableCpuCount();  // affinity mask and cgroup CPU limit, not the machine's CPUs
-  int ioThreads = options.ioThreads > 0 ? options.ioThreads : cpus;
+  // Threads (ioThreads: at the top).
   int workerThreads = options.workerThreads > 0 ? options.workerThreads : 4;
   impl->workers = std::make_unique<asio::thread_pool>(workerThreads);
   auto* workers = impl->workers.get();

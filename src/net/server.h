@@ -165,6 +165,11 @@ struct ServerOptions {
   /// hold queued; a write that would go over it drops the queue and closes the connection (the client
   /// sees a truncated body; closed() turns true).
   std::size_t maxHttpStreamBufferedBytes = 52428800;
+  /// Exactly one thread runs the io_context given to Server::create. Its handlers then never run
+  /// concurrently (Asio's "implicit strand"), so WebSocket connections run on the io_context's own
+  /// executor rather than each on a strand, and skip the strand's lock and reference counts on every
+  /// read and write. Leave false when more than one thread runs it (connections would race).
+  bool singleIoThread = false;
 };
 
 /// Counters since Server::create().

@@ -32,11 +32,11 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-/// An io_context run by two threads for the lifetime of the test.
+/// An io_context run by `count` threads (two by default) for the lifetime of the test.
 class ServerIoThreads {
  public:
-  ServerIoThreads() : guard_(asio::make_work_guard(io)) {
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io.run(); });
+  explicit ServerIoThreads(int count = 2) : guard_(asio::make_work_guard(io)) {
+    for (int i = 0; i < count; ++i) threads_.emplace_back([this] { io.run(); });
   }
   ~ServerIoThreads() {
     guard_.reset();
@@ -426,9 +426,28 @@ class WsServer {
   std::vector<std::string> paths_;
 };
 
-TEST(ServerTest, WebSocketEcho) {
-  ServerIoThreads threads;
-  WsServer ws(threads.io);
+/// The WebSocket tests run twice: on an io_context that two threads run (each connection on a strand),
+/// and on one that a single thread runs (ServerOptions::singleIoThread: connections on the io_context's
+/// own executor).
+class ServerWebSocketTest : public ::testing::TestWithParam<bool> {
+ protected:
+  bool singleIoThread() const { return GetParam(); }
+  int ioThreads() const { return singleIoThread() ? 1 : 2; }
+  ServerOptions wsOptions() const {
+    auto options = loopbackOptions();
+    options.singleIoThread = singleIoThread();
+    return options;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(IoThreads, ServerWebSocketTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? std::string("SingleIoThread") : std::string("StrandPerConnection");
+                         });
+
+TEST_P(ServerWebSocketTest, WebSocketEcho) {
+  ServerIoThreads threads(ioThreads());
+  WsServer ws(threads.io, wsOptions());
   auto client = WsClient::connect(ws.url("/any/path"), 5s);
   ASSERT_TRUE(client) << client.error().toString();
   for (std::string message : {std::string("hello"), std::string(), std::string(60'000, 'z')}) {
@@ -451,19 +470,19 @@ TEST(ServerTest, WebSocketEcho) {
   EXPECT_EQ(ws.session(0)->waitClose(), 1000);
 }
 
-TEST(ServerTest, PlainHttpStillWorksNextToWebSockets) {
-  ServerIoThreads threads;
-  WsServer ws(threads.io);
+TEST_P(ServerWebSocketTest, PlainHttpStillWorksNextToWebSockets) {
+  ServerIoThreads threads(ioThreads());
+  WsServer ws(threads.io, wsOptions());
   auto res = httpRequest("GET", "http://127.0.0.1:" + std::to_string(ws.server->port()) + "/", {}, "", 5s);
   ASSERT_TRUE(res) << res.error().toString();
   EXPECT_EQ(res->body, "plain");
 }
 
-TEST(ServerTest, UpgradeGoesToOnHttpWithoutAWebSocketHandler) {
-  ServerIoThreads threads;
+TEST_P(ServerWebSocketTest, UpgradeGoesToOnHttpWithoutAWebSocketHandler) {
+  ServerIoThreads threads(ioThreads());
   ServerHandlers handlers;
   handlers.onHttp = [](HttpExchangePtr exchange) { exchange->respond({426, "text/plain", {}, "no"}); };
-  auto server = Server::create(threads.io, loopbackOptions(), handlers);
+  auto server = Server::create(threads.io, wsOptions(), handlers);
   ASSERT_TRUE(server);
   auto client = WsClient::connect("ws://127.0.0.1:" + std::to_string((*server)->port()), 5s);
   ASSERT_FALSE(client);
@@ -471,11 +490,11 @@ TEST(ServerTest, UpgradeGoesToOnHttpWithoutAWebSocketHandler) {
   EXPECT_NE(client.error().message.find("426"), std::string::npos) << client.error().message;
 }
 
-TEST(ServerTest, RefusedWebSocketClosesWith1008) {
-  ServerIoThreads threads;
+TEST_P(ServerWebSocketTest, RefusedWebSocketClosesWith1008) {
+  ServerIoThreads threads(ioThreads());
   ServerHandlers handlers;
   handlers.onWebSocket = [](WebSocketConnectionPtr, const HttpRequest&) { return nullptr; };
-  auto server = Server::create(threads.io, loopbackOptions(), handlers);
+  auto server = Server::create(threads.io, wsOptions(), handlers);
   ASSERT_TRUE(server);
   auto client = WsClient::connect("ws://127.0.0.1:" + std::to_string((*server)->port()), 5s);
   ASSERT_TRUE(client) << client.error().toString();
@@ -483,9 +502,9 @@ TEST(ServerTest, RefusedWebSocketClosesWith1008) {
   EXPECT_EQ((*client)->closeCode(), 1008);
 }
 
-TEST(ServerTest, MessageOverTheLimitCloses1009AndTheLimitCanBeRaised) {
-  ServerIoThreads threads;
-  auto options = loopbackOptions();
+TEST_P(ServerWebSocketTest, MessageOverTheLimitCloses1009AndTheLimitCanBeRaised) {
+  ServerIoThreads threads(ioThreads());
+  auto options = wsOptions();
   options.initialMaxWsMessageBytes = 1024;
   WsServer ws(threads.io, options);
 
@@ -513,9 +532,9 @@ TEST(ServerTest, MessageOverTheLimitCloses1009AndTheLimitCanBeRaised) {
 // connection. The server must read (and discard) the rest instead of closing with unread data, which
 // resets the connection before the client reads the close frame (RFC 6455 §7.1.1: the server closes the
 // TCP connection after the close handshake).
-TEST(ServerTest, OversizedFrameStillBeingWrittenIsClosed1009NotReset) {
-  ServerIoThreads threads;
-  auto options = loopbackOptions();
+TEST_P(ServerWebSocketTest, OversizedFrameStillBeingWrittenIsClosed1009NotReset) {
+  ServerIoThreads threads(ioThreads());
+  auto options = wsOptions();
   options.initialMaxWsMessageBytes = 1024;
   WsServer ws(threads.io, options);
   for (int attempt = 0; attempt < 5; ++attempt) {
@@ -529,9 +548,9 @@ TEST(ServerTest, OversizedFrameStillBeingWrittenIsClosed1009NotReset) {
   }
 }
 
-TEST(ServerTest, ServerCloseSendsCodeAndReason) {
-  ServerIoThreads threads;
-  WsServer ws(threads.io);
+TEST_P(ServerWebSocketTest, ServerCloseSendsCodeAndReason) {
+  ServerIoThreads threads(ioThreads());
+  WsServer ws(threads.io, wsOptions());
   auto client = WsClient::connect(ws.url(), 5s);
   ASSERT_TRUE(client);
   ASSERT_TRUE((*client)->send("before"));
@@ -545,9 +564,9 @@ TEST(ServerTest, ServerCloseSendsCodeAndReason) {
   EXPECT_FALSE((*client)->send("after"));
 }
 
-TEST(ServerTest, StopClosesWebSocketsWith1001) {
-  ServerIoThreads threads;
-  WsServer ws(threads.io);
+TEST_P(ServerWebSocketTest, StopClosesWebSocketsWith1001) {
+  ServerIoThreads threads(ioThreads());
+  WsServer ws(threads.io, wsOptions());
   auto a = WsClient::connect(ws.url(), 5s);
   auto b = WsClient::connect(ws.url(), 5s);
   ASSERT_TRUE(a);
@@ -569,11 +588,11 @@ TEST(ServerTest, StopClosesWebSocketsWith1001) {
   EXPECT_FALSE(late);
 }
 
-TEST(ServerTest, StopWritesWhatIsQueuedBeforeTheCloseFrame) {
+TEST_P(ServerWebSocketTest, StopWritesWhatIsQueuedBeforeTheCloseFrame) {
   // The gateway drains its turns, then stops the server: the turns' final events, still queued,
   // must reach the clients before the 1001 close.
-  ServerIoThreads threads;
-  WsServer ws(threads.io);
+  ServerIoThreads threads(ioThreads());
+  WsServer ws(threads.io, wsOptions());
   auto client = WsClient::connect(ws.url(), 5s);
   ASSERT_TRUE(client);
   ASSERT_TRUE((*client)->send("flood-stop 20 50000"));
@@ -586,9 +605,9 @@ TEST(ServerTest, StopWritesWhatIsQueuedBeforeTheCloseFrame) {
   EXPECT_EQ((*client)->closeCode(), 1001);
 }
 
-TEST(ServerTest, MessagesQueuedTogetherLeaveInOneWrite) {
-  ServerIoThreads threads;
-  WsServer ws(threads.io);
+TEST_P(ServerWebSocketTest, MessagesQueuedTogetherLeaveInOneWrite) {
+  ServerIoThreads threads(ioThreads());
+  WsServer ws(threads.io, wsOptions());
   auto client = WsClient::connect(ws.url(), 5s);
   ASSERT_TRUE(client);
   ASSERT_TRUE((*client)->send("mark"));
@@ -624,10 +643,10 @@ std::string rawClientFrame(uint8_t opcode, std::string_view payload) {
   return frame;
 }
 
-TEST(ServerTest, PingsBetweenQueuedMessagesAreAnsweredAndTheFramesStayWhole) {
+TEST_P(ServerWebSocketTest, PingsBetweenQueuedMessagesAreAnsweredAndTheFramesStayWhole) {
   // A pong Beast writes while messages are held back leaves with them, in one piece and in order.
-  ServerIoThreads threads;
-  WsServer ws(threads.io);
+  ServerIoThreads threads(ioThreads());
+  WsServer ws(threads.io, wsOptions());
   asio::io_context io;
   asio::ip::tcp::socket socket(io);
   socket.connect({asio::ip::make_address("127.0.0.1"), ws.server->port()});
@@ -697,9 +716,9 @@ TEST(ServerTest, PingsBetweenQueuedMessagesAreAnsweredAndTheFramesStayWhole) {
   EXPECT_EQ(ws.session(0)->waitClose(), 1006);
 }
 
-TEST(ServerTest, SendsFromAnotherThreadKeepTheirOrder) {
-  ServerIoThreads threads;
-  WsServer ws(threads.io);
+TEST_P(ServerWebSocketTest, SendsFromAnotherThreadKeepTheirOrder) {
+  ServerIoThreads threads(ioThreads());
+  WsServer ws(threads.io, wsOptions());
   auto client = WsClient::connect(ws.url(), 5s);
   ASSERT_TRUE(client);
   ASSERT_TRUE((*client)->send("burst 2000"));
@@ -710,9 +729,9 @@ TEST(ServerTest, SendsFromAnotherThreadKeepTheirOrder) {
   }
 }
 
-TEST(ServerTest, ManyConcurrentWebSocketClients) {
-  ServerIoThreads threads;
-  WsServer ws(threads.io);
+TEST_P(ServerWebSocketTest, ManyConcurrentWebSocketClients) {
+  ServerIoThreads threads(ioThreads());
+  WsServer ws(threads.io, wsOptions());
   constexpr int kClients = 48;
   constexpr int kMessages = 100;
   std::vector<std::future<int>> results;
@@ -754,11 +773,11 @@ std::size_t waitHeapAtMost(std::size_t bytes) {
   return now;
 }
 
-TEST(ServerTest, ClientThatDoesNotReadIsClosedAsSlowConsumerAndItsQueueFreed) {
+TEST_P(ServerWebSocketTest, ClientThatDoesNotReadIsClosedAsSlowConsumerAndItsQueueFreed) {
   constexpr std::size_t kLimit = 16u << 20;
   constexpr std::size_t kMessage = 64u << 10;
-  ServerIoThreads threads;
-  auto options = loopbackOptions();
+  ServerIoThreads threads(ioThreads());
+  auto options = wsOptions();
   options.maxWsBufferedBytes = kLimit;
   WsServer ws(threads.io, options);
   auto client = WsClient::connect(ws.url(), 5s);
@@ -783,10 +802,10 @@ TEST(ServerTest, ClientThatDoesNotReadIsClosedAsSlowConsumerAndItsQueueFreed) {
   EXPECT_EQ(ws.server->stats().openConnections, 0u);
 }
 
-TEST(ServerTest, SlowConsumerGetsCloseCodeAndReasonWhenItReadsLate) {
+TEST_P(ServerWebSocketTest, SlowConsumerGetsCloseCodeAndReasonWhenItReadsLate) {
   constexpr std::size_t kMessage = 64u << 10;
-  ServerIoThreads threads;
-  auto options = loopbackOptions();
+  ServerIoThreads threads(ioThreads());
+  auto options = wsOptions();
   options.maxWsBufferedBytes = 1u << 20;
   WsServer ws(threads.io, options);
   auto client = WsClient::connect(ws.url(), 5s);
@@ -808,10 +827,10 @@ TEST(ServerTest, SlowConsumerGetsCloseCodeAndReasonWhenItReadsLate) {
   EXPECT_EQ(ws.session(0)->waitClose(), kSlowConsumerCloseCode);
 }
 
-TEST(ServerTest, ClientThatReadsIsNotClosedByTheSendLimit) {
+TEST_P(ServerWebSocketTest, ClientThatReadsIsNotClosedByTheSendLimit) {
   constexpr std::size_t kMessage = 64u << 10;
-  ServerIoThreads threads;
-  auto options = loopbackOptions();
+  ServerIoThreads threads(ioThreads());
+  auto options = wsOptions();
   options.maxWsBufferedBytes = 256u << 10;
   WsServer ws(threads.io, options);
   auto client = WsClient::connect(ws.url(), 5s);
@@ -833,12 +852,12 @@ TEST(ServerTest, ClientThatReadsIsNotClosedByTheSendLimit) {
   EXPECT_EQ(ws.session(0)->waitClose(), 1000);
 }
 
-TEST(ServerTest, NextMessageIsNotReadWhileTheAnswersAreUnread) {
+TEST_P(ServerWebSocketTest, NextMessageIsNotReadWhileTheAnswersAreUnread) {
   constexpr std::size_t kPause = 256u << 10;
   constexpr std::size_t kMessage = 64u << 10;
   constexpr int kCount = 256;  // 16 MiB: more than loopback socket buffers take in
-  ServerIoThreads threads;
-  auto options = loopbackOptions();
+  ServerIoThreads threads(ioThreads());
+  auto options = wsOptions();
   options.wsPauseReadingAboveBytes = kPause;
   WsServer ws(threads.io, options);
   auto client = WsClient::connect(ws.url(), 5s);

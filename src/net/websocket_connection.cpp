@@ -3,6 +3,7 @@
 // queue: a client that does not read is closed as a slow consumer, and one that sends requests without
 // reading the answers is not read from until it catches up.
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/append.hpp>
@@ -64,7 +65,7 @@ std::string truncateReason(std::string reason) {
   return reason;
 }
 
-/// The TCP layer under a server WebSocket: a ConnectionSocket that can hold back small writes so that
+/// The TCP layer under a server WebSocket: a TCP socket that can hold back small writes so that
 /// several queued messages leave in one system call, and whose close-handshake teardown reads (and
 /// discards) what the peer still sends until it closes its side.
 ///
@@ -88,10 +89,12 @@ std::string truncateReason(std::string reason) {
 ///
 /// Models Asio's AsyncStream; Beast finds `async_teardown` below by argument-dependent lookup (Beast's
 /// teardown customization point). Thread rules: those of the socket (the connection's strand).
+template <class Executor>
 class DrainingSocket {
  public:
-  using executor_type = ConnectionSocket::executor_type;
-  using next_layer_type = ConnectionSocket;
+  using Socket = asio::basic_stream_socket<asio::ip::tcp, Executor>;
+  using executor_type = typename Socket::executor_type;
+  using next_layer_type = Socket;
 
   /// The most bytes held back at once; a write that would pass it flushes.
   static constexpr std::size_t kMaxCorkedBytes = 64u << 10;
@@ -99,8 +102,7 @@ class DrainingSocket {
   static constexpr std::size_t kKeepCorkBufferBytes = 4u << 10;
 
   /// `writes` counts the writes handed to the socket (ServerStats::webSocketWrites); it must outlive this.
-  DrainingSocket(ConnectionSocket socket, std::atomic<uint64_t>& writes)
-      : socket_(std::move(socket)), writes_(&writes) {}
+  DrainingSocket(Socket socket, std::atomic<uint64_t>& writes) : socket_(std::move(socket)), writes_(&writes) {}
 
   executor_type get_executor() noexcept { return socket_.get_executor(); }
   next_layer_type& next_layer() noexcept { return socket_; }
@@ -150,7 +152,7 @@ class DrainingSocket {
   }
 
  private:
-  ConnectionSocket socket_;
+  Socket socket_;
   std::atomic<uint64_t>* writes_;
   bool cork_ = false;
   std::string corked_;    // held-back bytes, in write order
@@ -160,9 +162,10 @@ class DrainingSocket {
 
 /// The drain of async_teardown: a server shuts its sending side down first (the peer then reads EOF),
 /// reads until the peer's EOF, and closes. Completes with success on EOF, otherwise with the error.
+template <class Socket>
 class DrainingTeardown {
  public:
-  DrainingTeardown(ConnectionSocket& socket, beast::role_type role) : socket_(&socket), role_(role) {}
+  DrainingTeardown(Socket& socket, beast::role_type role) : socket_(&socket), role_(role) {}
 
   template <class Self>
   void operator()(Self& self, error_code ec = {}) {
@@ -196,23 +199,30 @@ class DrainingTeardown {
     self.complete(ec ? ec : closed);
   }
 
-  ConnectionSocket* socket_;
+  Socket* socket_;
   beast::role_type role_;
   bool started_ = false;
 };
 
 /// Beast's teardown customization point for DrainingSocket (found by argument-dependent lookup).
-template <class TeardownHandler>
-void async_teardown(beast::role_type role, DrainingSocket& socket, TeardownHandler&& handler) {
-  asio::async_compose<TeardownHandler, void(error_code)>(DrainingTeardown(socket.next_layer(), role), handler,
-                                                         socket.next_layer());
+template <class Executor, class TeardownHandler>
+void async_teardown(beast::role_type role, DrainingSocket<Executor>& socket, TeardownHandler&& handler) {
+  asio::async_compose<TeardownHandler, void(error_code)>(
+      DrainingTeardown<typename DrainingSocket<Executor>::Socket>(socket.next_layer(), role), handler,
+      socket.next_layer());
 }
 
+/// One server WebSocket whose handlers run on `Executor`: the connection's strand (ConnectionStrand)
+/// when several threads run the io_context, or the io_context's own executor when one thread does
+/// (ServerOptions::singleIoThread).
+template <class Executor>
 class WebSocketConnectionImpl final : public WebSocketConnection,
                                       public ServerConnection,
-                                      public std::enable_shared_from_this<WebSocketConnectionImpl> {
+                                      public std::enable_shared_from_this<WebSocketConnectionImpl<Executor>> {
  public:
-  WebSocketConnectionImpl(std::shared_ptr<ServerState> state, ConnectionSocket socket, HttpRequest upgrade)
+  using Socket = asio::basic_stream_socket<asio::ip::tcp, Executor>;
+
+  WebSocketConnectionImpl(std::shared_ptr<ServerState> state, Socket socket, HttpRequest upgrade)
       : state_(std::move(state)),
         id_(nextConnectionId()),
         ws_(std::move(socket), state_->webSocketWrites),
@@ -251,7 +261,7 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
     handshake_->method_string(upgrade_.method);
     handshake_->target(upgrade_.target);
     for (const auto& [name, value] : upgrade_.headers) handshake_->insert(name, value);
-    ws_.async_accept(*handshake_, [self = shared_from_this()](error_code ec) { self->onAccepted(ec); });
+    ws_.async_accept(*handshake_, [self = this->shared_from_this()](error_code ec) { self->onAccepted(ec); });
   }
 
   // WebSocketConnection
@@ -284,14 +294,14 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
     }
     if (slow) {
       dropped = {};
-      asio::dispatch(ws_.get_executor(), [self = shared_from_this()] { self->closeSlowConsumer(); });
+      asio::dispatch(ws_.get_executor(), [self = this->shared_from_this()] { self->closeSlowConsumer(); });
       return;
     }
     if (!start) return;
     if (ws_.get_executor().running_in_this_thread()) {
       writeNext();
     } else {
-      asio::post(ws_.get_executor(), [self = shared_from_this()] { self->writeNext(); });
+      asio::post(ws_.get_executor(), [self = this->shared_from_this()] { self->writeNext(); });
     }
   }
 
@@ -302,16 +312,17 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
       closeRequested_ = true;
     }
     if (!sendableCloseCode(code)) code = 1011;
-    asio::dispatch(ws_.get_executor(), [self = shared_from_this(), code, reason = truncateReason(std::move(reason))] {
-      self->requestClose(code, reason);
-    });
+    asio::dispatch(ws_.get_executor(),
+                   [self = this->shared_from_this(), code, reason = truncateReason(std::move(reason))] {
+                     self->requestClose(code, reason);
+                   });
   }
 
   void setMaxMessageBytes(std::size_t bytes) override {
     if (ws_.get_executor().running_in_this_thread()) {
       ws_.read_message_max(bytes);
     } else {
-      asio::post(ws_.get_executor(), [self = shared_from_this(), bytes] { self->ws_.read_message_max(bytes); });
+      asio::post(ws_.get_executor(), [self = this->shared_from_this(), bytes] { self->ws_.read_message_max(bytes); });
     }
   }
 
@@ -331,7 +342,7 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
       std::lock_guard lock(mutex_);
       closeRequested_ = true;
     }
-    asio::dispatch(ws_.get_executor(), [self = shared_from_this()] {
+    asio::dispatch(ws_.get_executor(), [self = this->shared_from_this()] {
       if (self->finished_) return;
       // What is queued is still written before the close frame (e.g. the final events of the turns
       // the gateway drained before stopping); a peer that does not read is cut by the close timer.
@@ -348,13 +359,13 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
       return;  // Beast answered the HTTP request with an error status; the socket closes with us
     }
     state_->webSocketsAccepted.fetch_add(1, std::memory_order_relaxed);
-    if (!state_->add(id_, weak_from_this())) {
+    if (!state_->add(id_, this->weak_from_this())) {
       requestClose(1001, "server stopping");
       doRead();
       return;
     }
     try {
-      session_ = state_->handlers.onWebSocket(shared_from_this(), upgrade_);
+      session_ = state_->handlers.onWebSocket(this->shared_from_this(), upgrade_);
     } catch (const std::exception& e) {
       spdlog::error("net: WebSocket handler threw for {}: {}", remoteAddress_, e.what());
     }
@@ -372,7 +383,7 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
 
   void armIdleTimer() {
     idleTimer_->expires_after(kIdleTimeout / 2);
-    idleTimer_->async_wait([self = shared_from_this()](error_code ec) { self->onIdleTick(ec); });
+    idleTimer_->async_wait([self = this->shared_from_this()](error_code ec) { self->onIdleTick(ec); });
   }
 
   void onIdleTick(error_code ec) {
@@ -384,7 +395,7 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
     }
     if (!idlePinged_) {
       idlePinged_ = true;
-      ws_.async_ping({}, [self = shared_from_this()](error_code) {});
+      ws_.async_ping({}, [self = this->shared_from_this()](error_code) {});
       return armIdleTimer();
     }
     spdlog::debug("net: WebSocket {} from {} silent for {} s; closing", id_, remoteAddress_, kIdleTimeout.count());
@@ -394,7 +405,7 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
 
   void doRead() {
     reading_ = true;
-    ws_.async_read(buffer_, [self = shared_from_this()](error_code ec, std::size_t) { self->onRead(ec); });
+    ws_.async_read(buffer_, [self = this->shared_from_this()](error_code ec, std::size_t) { self->onRead(ec); });
   }
 
   void onRead(error_code ec) {
@@ -473,7 +484,7 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
     auto& socket = ws_.next_layer();
     socket.corkNextWrite(more);
     ws_.async_write(asio::buffer(active_[activeIndex_]),
-                    [self = shared_from_this()](error_code ec, std::size_t) { self->onWritten(ec); });
+                    [self = this->shared_from_this()](error_code ec, std::size_t) { self->onWritten(ec); });
     socket.corkNextWrite(false);  // Beast started the write above, or queued it behind its own frame
   }
 
@@ -545,7 +556,7 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
     if (closeTimer_) return;
     closeTimer_.emplace(ws_.get_executor());
     closeTimer_->expires_after(timeout);
-    closeTimer_->async_wait([self = shared_from_this()](error_code ec) {
+    closeTimer_->async_wait([self = this->shared_from_this()](error_code ec) {
       if (ec || self->finished_) return;
       error_code ignored;
       beast::get_lowest_layer(self->ws_).close(ignored);  // pending operations fail and finish the connection
@@ -569,7 +580,7 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
     }
     closeStarted_ = true;
     ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(closeCode_), closeReason_),
-                    [self = shared_from_this()](error_code) { self->finish(self->closeCode_); });
+                    [self = this->shared_from_this()](error_code) { self->finish(self->closeCode_); });
   }
 
   void finish(uint16_t code) {
@@ -595,7 +606,7 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
 
   std::shared_ptr<ServerState> state_;
   const uint64_t id_;
-  websocket::stream<DrainingSocket> ws_;
+  websocket::stream<DrainingSocket<Executor>> ws_;
   HttpRequest upgrade_;
   const std::string remoteAddress_;
   const bool remoteIsLoopback_;
@@ -634,7 +645,33 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
 }  // namespace
 
 void startWebSocketConnection(std::shared_ptr<ServerState> state, ConnectionSocket socket, HttpRequest upgrade) {
-  auto connection = std::make_shared<WebSocketConnectionImpl>(std::move(state), std::move(socket), std::move(upgrade));
+  if (!state->options.singleIoThread) {
+    auto connection = std::make_shared<WebSocketConnectionImpl<ConnectionStrand>>(std::move(state), std::move(socket),
+                                                                                  std::move(upgrade));
+    return connection->start();
+  }
+  // One thread runs the io_context, so every handler already runs one at a time (Asio's "implicit
+  // strand"): the socket moves to the io_context's own executor and the connection skips the strand's
+  // locking and reference counting on every operation. This runs on the strand, where the upgrade
+  // finished, with no operation pending on the socket.
+  using PlainSocket = WebSocketConnectionImpl<asio::io_context::executor_type>::Socket;
+  auto& io = socket.get_executor().get_inner_executor().context();
+  const auto fail = [&](const error_code& ec) {
+    spdlog::warn("net: WebSocket from {}: cannot take over the socket: {}", upgrade.remoteAddress, ec.message());
+  };
+  error_code ec;
+  const auto protocol = socket.local_endpoint(ec).protocol();
+  if (ec) return fail(ec);  // `socket` closes it
+  const auto handle = socket.release(ec);
+  if (ec) return fail(ec);  // not released: `socket` closes it
+  PlainSocket plain(io.get_executor());
+  plain.assign(protocol, handle, ec);
+  if (ec) {
+    ::close(handle);
+    return fail(ec);
+  }
+  auto connection = std::make_shared<WebSocketConnectionImpl<asio::io_context::executor_type>>(
+      std::move(state), std::move(plain), std::move(upgrade));
   connection->start();
 }
 

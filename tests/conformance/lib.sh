@@ -113,7 +113,9 @@ conf_start_mock() {
 
 # Writes the gateway config (token auth, the OpenAI-compatible endpoint on, one provider "mock" pointed
 # at the mock model) and starts `talon gateway run` on port 0 with a temp state dir; sets TOKEN,
-# PROVIDER_KEY, GATEWAY_PORT.
+# PROVIDER_KEY, GATEWAY_PORT. The gateway runs one I/O thread (CONF_IO_THREADS, default 1), as on a
+# one-CPU machine: its WebSockets then run without strands (net::ServerOptions::singleIoThread), while
+# the e2e suites run the gateway with its default, one I/O thread per CPU.
 conf_start_gateway() {
   TOKEN="conformance-token-$(conf_random_hex 12)"
   PROVIDER_KEY="conformance-provider-key-$(conf_random_hex 12)"
@@ -141,7 +143,7 @@ conf_start_gateway() {
 }
 EOF
   TALON_STATE_DIR="$WORK/talon-state" "$TALON_BINARY" gateway run --config "$WORK/talon.json5" --port 0 \
-    --port-file "$WORK/talon.port" >"$WORK/talon.log" 2>&1 &
+    --io-threads "${CONF_IO_THREADS:-1}" --port-file "$WORK/talon.port" >"$WORK/talon.log" 2>&1 &
   CONF_PIDS+=("$!")
   GATEWAY_PORT="$(conf_wait_port "talon gateway" "$!" "$WORK/talon.port")"
   conf_log "talon gateway on 127.0.0.1:$GATEWAY_PORT (mock model on 127.0.0.1:$MOCK_PORT, work dir $WORK)"
