@@ -450,6 +450,7 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
   }
 
   void writeNext() {
+    bool tookBatch = false;
     if (activeIndex_ >= active_.size()) {
       active_.clear();
       activeIndex_ = 0;
@@ -467,6 +468,7 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
           peakBuffered_ = 0;
         } else {
           std::swap(active_, pending_);
+          tookBatch = true;
         }
       }
       if (drained) {
@@ -475,9 +477,10 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
         return;
       }
     }
-    // Another message follows this one: let it wait in the socket layer and leave with the next.
+    // Another message follows this one: let it wait in the socket layer and leave with the next. A batch
+    // taken just now left pending_ empty; what is queued since leaves with the next write (no second lock).
     bool more = activeIndex_ + 1 < active_.size();
-    if (!more) {
+    if (!more && !tookBatch) {
       std::lock_guard lock(mutex_);
       more = !pending_.empty();
     }
