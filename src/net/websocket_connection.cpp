@@ -19,6 +19,7 @@
 #include <chrono>
 #include <exception>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "net/server_connection.h"
@@ -31,6 +32,10 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 using boost::system::error_code;
+
+/// The connection whose message this thread is delivering to its session (WebSocketConnectionImpl::onRead),
+/// or null.
+thread_local const void* tDeliveringTo = nullptr;
 
 /// After Server::stop() sent close 1001: how long the peer has to answer before the socket is closed.
 constexpr auto kStopCloseTimeout = std::chrono::seconds(2);
@@ -298,7 +303,7 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
       return;
     }
     if (!start) return;
-    if (ws_.get_executor().running_in_this_thread()) {
+    if (writesInline()) {
       writeNext();
     } else {
       asio::post(ws_.get_executor(), [self = this->shared_from_this()] { self->writeNext(); });
@@ -415,6 +420,12 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
     if (!finished_ && !closeStarted_ && !closeWanted_ && session_) {
       auto data = buffer_.cdata();
       try {
+        const void* const outer = tDeliveringTo;
+        tDeliveringTo = this;
+        struct Restore {
+          const void* outer;
+          ~Restore() { tDeliveringTo = outer; }
+        } restore{outer};
         session_->onMessage(std::string_view(static_cast<const char*>(data.data()), data.size()));
       } catch (const std::exception& e) {
         spdlog::error("net: WebSocket message handler threw for {}: {}", remoteAddress_, e.what());
@@ -447,6 +458,19 @@ class WebSocketConnectionImpl final : public WebSocketConnection,
     buffer_.clear();
     buffer_.shrink_to_fit();
     finish(code);
+  }
+
+  /// Whether a send() on this thread may start the write at once rather than post it. Inside this
+  /// connection's own handlers (a request's answer), it may. Otherwise it posts, so that what else the
+  /// running handler sends to this connection (a turn's events) is queued by then and leaves in one write:
+  /// on a strand, "inside" is the strand's own test; on the io_context's executor, which every handler
+  /// of the thread runs on, it is this connection's message delivery (tDeliveringTo).
+  bool writesInline() {
+    if constexpr (std::is_same_v<Executor, asio::io_context::executor_type>) {
+      return tDeliveringTo == this;
+    } else {
+      return ws_.get_executor().running_in_this_thread();
+    }
   }
 
   void writeNext() {
