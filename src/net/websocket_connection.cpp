@@ -93,7 +93,8 @@ std::string truncateReason(std::string reason) {
 /// start()) bounds the drain: it closes the socket, which ends the teardown with operation_aborted.
 ///
 /// Models Asio's AsyncStream; Beast finds `async_teardown` below by argument-dependent lookup (Beast's
-/// teardown customization point). Thread rules: those of the socket (the connection's strand).
+/// teardown customization point). Thread rules: those of the socket (the connection's executor: its strand,
+/// or the io_context's own executor on a single I/O thread).
 template <class Executor>
 class DrainingSocket {
  public:
