@@ -2,18 +2,24 @@
 // WebSocket stack the gateway uses). It is the "floor" of bench/side-by-side.sh: the cost of one
 // WebSocket round trip through src/net with no protocol work, measured by the same client. It also
 // answers POST /hooks/<anything> at once with a finished hook run's answer: the floor of bench/inbound.sh.
-//   talon-bench-echo [--port 0] [--port-file PATH] [--threads N] [--answer-bytes N]
+//   talon-bench-echo [--port 0] [--port-file PATH] [--threads N] [--answer-bytes N] [--answer-file PATH]
 // --threads defaults to the number of cores (as the gateway's io_context pool). --answer-bytes N (0:
 // off) answers a JSON object message with the same object padded to N bytes (a "pad" member of 'x's
 // before its closing brace), so the floor's answer can have the size of the gateway's: the kernel's
 // and the client's cost of a larger answer then shows in the floor too (a message that is not an
 // object, or already N bytes or more, is echoed as it came). Prints "listening on PORT" once it
 // accepts connections; runs until SIGINT or SIGTERM.
+// --answer-file PATH answers every message with the frame in PATH (a gateway's `res` frame, as
+// `talon-bench-client latency --answer-out` saves it) carrying the request's id instead of its own: the
+// same bytes the gateway answers, with no protocol work behind them (the "replay floor"). The frame's
+// first `"id":"` member is the one replaced (the gateway writes it second, after "type"); the request's
+// id is read the same way (plain characters, no escapes, as the bench clients send it).
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <charconv>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -40,20 +46,57 @@ std::string padded(std::string_view text, std::size_t bytes) {
   return out;
 }
 
-// Sends every message back as it came (or padded to answerBytes). Holds the connection weakly: the
-// connection owns the session.
+constexpr std::string_view kIdMember = R"("id":")";
+
+// The value of the first `"id":"` member of `text`, up to the next quote; empty when there is none.
+std::string_view firstId(std::string_view text) {
+  const auto at = text.find(kIdMember);
+  if (at == std::string_view::npos) return {};
+  const auto begin = at + kIdMember.size();
+  const auto end = text.find('"', begin);
+  return end == std::string_view::npos ? std::string_view() : text.substr(begin, end - begin);
+}
+
+// A recorded answer split around its id: head + the request's id + tail.
+struct ReplayFrame {
+  std::string head, tail;
+};
+
+std::optional<ReplayFrame> splitAtId(std::string_view frame) {
+  const auto at = frame.find(kIdMember);
+  if (at == std::string_view::npos) return std::nullopt;
+  const auto begin = at + kIdMember.size();
+  const auto end = frame.find('"', begin);
+  if (end == std::string_view::npos) return std::nullopt;
+  return ReplayFrame{std::string(frame.substr(0, begin)), std::string(frame.substr(end))};
+}
+
+// Sends every message back as it came, padded to answerBytes, or as the replayed frame with the
+// message's id. Holds the connection weakly: the connection owns the session.
 class EchoSession final : public talon::net::WebSocketSession {
  public:
-  EchoSession(std::weak_ptr<talon::net::WebSocketConnection> connection, std::size_t answerBytes)
-      : connection_(std::move(connection)), answerBytes_(answerBytes) {}
+  EchoSession(std::weak_ptr<talon::net::WebSocketConnection> connection, std::size_t answerBytes,
+              std::shared_ptr<const ReplayFrame> replay)
+      : connection_(std::move(connection)), answerBytes_(answerBytes), replay_(std::move(replay)) {}
   void onMessage(std::string_view text) override {
-    if (auto c = connection_.lock()) c->send(answerBytes_ == 0 ? std::string(text) : padded(text, answerBytes_));
+    auto c = connection_.lock();
+    if (!c) return;
+    if (replay_) {
+      const auto id = firstId(text);
+      std::string out;
+      out.reserve(replay_->head.size() + id.size() + replay_->tail.size());
+      out.append(replay_->head).append(id).append(replay_->tail);
+      c->send(std::move(out));
+    } else {
+      c->send(answerBytes_ == 0 ? std::string(text) : padded(text, answerBytes_));
+    }
   }
   void onClose(uint16_t) override {}
 
  private:
   std::weak_ptr<talon::net::WebSocketConnection> connection_;
   std::size_t answerBytes_;
+  std::shared_ptr<const ReplayFrame> replay_;
 };
 
 bool parseUnsigned(std::string_view s, unsigned long max, unsigned long& out) {
@@ -64,7 +107,8 @@ bool parseUnsigned(std::string_view s, unsigned long max, unsigned long& out) {
 int usage(const char* message) {
   std::fprintf(
       stderr,
-      "talon-bench-echo: %s\nusage: talon-bench-echo [--port N] [--port-file PATH] [--threads N] [--answer-bytes N]\n",
+      "talon-bench-echo: %s\nusage: talon-bench-echo [--port N] [--port-file PATH] [--threads N] [--answer-bytes N] "
+      "[--answer-file PATH]\n",
       message);
   return 2;
 }
@@ -79,6 +123,7 @@ int main(int argc, char** argv) {
   std::string portFile;
   unsigned long threads = std::max(1u, std::thread::hardware_concurrency());
   unsigned long answerBytes = 0;
+  std::shared_ptr<const ReplayFrame> replay;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (i + 1 >= argc) return usage("an option needs a value");
@@ -93,6 +138,13 @@ int main(int argc, char** argv) {
       if (!parseUnsigned(v, 256, threads) || threads == 0) return usage("bad --threads");
     } else if (a == "--answer-bytes") {
       if (!parseUnsigned(v, 16u << 20, answerBytes)) return usage("bad --answer-bytes");
+    } else if (a == "--answer-file") {
+      auto text = readFile(std::string(v));
+      if (!text) return usage(("cannot read --answer-file: " + text.error().toString()).c_str());
+      while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
+      auto frame = splitAtId(*text);
+      if (!frame) return usage("--answer-file: no \"id\":\"...\" member in the frame");
+      replay = std::make_shared<const ReplayFrame>(std::move(*frame));
     } else {
       return usage("unknown option");
     }
@@ -117,9 +169,9 @@ int main(int argc, char** argv) {
     }
     exchange->respond(net::HttpResponse{404, "text/plain", {}, "websocket, or POST /hooks/...\n"});
   };
-  handlers.onWebSocket = [answerBytes](net::WebSocketConnectionPtr connection, const net::HttpRequest&) {
+  handlers.onWebSocket = [answerBytes, replay](net::WebSocketConnectionPtr connection, const net::HttpRequest&) {
     connection->setMaxMessageBytes(64u << 20);
-    return std::make_shared<EchoSession>(connection, answerBytes);
+    return std::make_shared<EchoSession>(connection, answerBytes, replay);
   };
   auto server = net::Server::create(io, options, std::move(handlers));
   if (!server) {

@@ -6,7 +6,7 @@
 //   talon-bench-client startup   (--port N|auto | --port-file F) [--settle-ms 1000] [--leave-running]
 //                                [--log FILE] [--pid-file FILE] [--poll-us 500] [--timeout-ms 180000]
 //                                [--stop-timeout-ms 10000] -- COMMAND ARGS...   ("{port}" in ARGS: the port)
-//   talon-bench-client latency   [--count 20000] [--warmup 1000]
+//   talon-bench-client latency   [--count 20000] [--warmup 1000] [--answer-out PATH]
 //   talon-bench-client handshake [--count 1000] [--warmup 50]
 //   talon-bench-client throughput --conns N [--duration-ms 5000] [--warmup-ms 1000] [--inflight 1]
 //                                [--cpu-pid PID]
@@ -31,6 +31,8 @@
 // /proc/PID/smaps_rollup. Server CPU (throughput --cpu-pid, chat --rss-pid): utime + stime of the process
 // tree from /proc/PID/stat over the measured interval, as cores used (CPU seconds / wall seconds) and per
 // RPC or per turn (CPU time / count), so the server's own cost shows whatever the client costs.
+// latency --answer-out PATH writes the last `health` answer as it came (the frame talon-bench-echo
+// --answer-file replays).
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -63,6 +65,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/file_io.h"
 #include "base/ids.h"
 #include "base/json.h"
 #include "ws_connection.h"
@@ -426,8 +429,10 @@ Result<std::unique_ptr<WsConnection>> openSession(const Target& t) {
 }
 
 // One blocking RPC: sends `request` and waits for the answer with `id` (events in between are skipped).
-// With raw, any message carrying `id` (the echo) answers it. Returns the answer's size in bytes.
-Result<std::size_t> call(WsConnection& c, const Target& t, const std::string& request, std::string_view id) {
+// With raw, any message carrying `id` (the echo) answers it. Returns the answer's size in bytes; with
+// `answerText`, the answer is kept there too.
+Result<std::size_t> call(WsConnection& c, const Target& t, const std::string& request, std::string_view id,
+                         std::string* answerText = nullptr) {
   if (auto st = c.sendText(request); !st) return fail(st.error());
   for (;;) {
     auto message = c.receive(t.timeout);
@@ -435,9 +440,11 @@ Result<std::size_t> call(WsConnection& c, const Target& t, const std::string& re
     auto f = scanFrame(*message);
     if (!f) return fail(f.error());
     if (f->id != id) continue;
-    if (t.raw) return message->size();
+    if (t.raw || (f->type == "res" && f->ok == true)) {
+      if (answerText) *answerText = *message;
+      return message->size();
+    }
     if (f->type != "res") continue;
-    if (f->ok == true) return message->size();
     return fail(ErrorCode::kUpstream, "error answer: " + std::string(f->error));
   }
 }
@@ -651,11 +658,14 @@ int runLatency(const Options& o) {
   samples.reserve(static_cast<std::size_t>(*count));
   std::size_t responseBytes = 0;
   std::string id;
+  std::string answerText;
+  const std::string answerOut = o.get("answer-out");
   for (int64_t i = 0; i < *warmup + *count; ++i) {
     id = "l" + std::to_string(i);
     const std::string request = healthRequest(id);
+    const bool last = i + 1 == *warmup + *count;
     const auto s = SteadyClock::now();
-    auto answer = call(**c, *t, request, id);
+    auto answer = call(**c, *t, request, id, last && !answerOut.empty() ? &answerText : nullptr);
     const auto e = SteadyClock::now();
     if (!answer) {
       std::fprintf(stderr, "latency: request %lld: %s\n", static_cast<long long>(i), answer.error().toString().c_str());
@@ -665,6 +675,11 @@ int runLatency(const Options& o) {
     if (i >= *warmup) samples.push_back(microsSince(s, e));
   }
   (*c)->closeNow();
+  if (!answerOut.empty()) {
+    if (auto st = writeFileAtomic(answerOut, answerText + "\n"); !st) {
+      return std::fprintf(stderr, "latency: --answer-out: %s\n", st.error().toString().c_str()), 1;
+    }
+  }
   json::object out{{"mode", "latency"}, {"raw", t->raw}, {"count", *count}, {"responseBytes", responseBytes}};
   putPercentiles(out, "rtt", "Us", samples);
   printResult(out);

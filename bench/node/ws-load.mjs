@@ -10,7 +10,8 @@
 // waits for hello-ok. Raw mode (--raw, for an echo server): no handshake; the echo of the request is the
 // answer. Then each connection sends `{"type":"req","id":"t<conn>-<seq>","method":"health"}` and its next
 // request when the answer arrives; every answer is parsed with JSON.parse (as a real client reads it) and
-// must be a successful `res` with that id (raw mode: the echoed request). Frames other than `res` (events)
+// must be a successful `res` with that id (raw mode: the echoed request, or a successful `res` replayed by
+// talon-bench-echo --answer-file). Frames other than `res` (events)
 // are counted and skipped.
 //
 // Answers are counted in the window [warmup, warmup + duration). With --cpu-pid, the server's CPU time
@@ -173,7 +174,9 @@ async function main() {
         return;
       }
       const expected = `t${i}-${seq[i] - 1}`;
-      if (f.id !== expected || (o.raw ? f.type !== "req" : f.ok !== true)) {
+      // Raw mode: the echoed request, or a replayed successful answer (talon-bench-echo --answer-file).
+      const good = o.raw ? f.type === "req" || (f.type === "res" && f.ok === true) : f.ok === true;
+      if (f.id !== expected || !good) {
         noteError(`connection ${i}: expected a successful answer to ${expected}, got ${data.toString().slice(0, 200)}`);
         return finish();
       }
