@@ -189,7 +189,10 @@ rpc_run() {
   local conn=(--port "$port" --token "$token" $raw)
   {
     log "$side: health latency, client on cpu $CLIENT_CPU (run $r)"
-    record "$side" latency_cross "$r" -- "${CLIENT_ON_OTHER[@]}" latency "${conn[@]}" --count "$lat" >/dev/null
+    local keep=()
+    [[ $side == talon ]] && keep=(--answer-out "$WORK/talon-health-answer.json")
+    record "$side" latency_cross "$r" -- "${CLIENT_ON_OTHER[@]}" latency "${conn[@]}" --count "$lat" "${keep[@]}" \
+      >/dev/null
     log "$side: health latency, client on cpu $SERVER_CPU (run $r)"
     record "$side" latency_same "$r" -- "${CLIENT_ON_SAME[@]}" latency "${conn[@]}" --count "$lat" >/dev/null
     if [[ -z $raw ]]; then
@@ -331,36 +334,35 @@ floor_start() {
 # floor's and Talon's back to back (floor first in odd pairs, Talon first in even ones), each
 # TP_PAIR_DURATION_MS after TP_WARMUP_MS. On a VM whose speed drifts by tens of percent within minutes,
 # runs seconds apart are comparable where runs half a minute apart (rpc_run's) are not. Each pair also
-# runs the sized floor (side floor_sized, between the two): the echo server answering with as many
-# bytes as Talon's `health` answer (talon-bench-echo --answer-bytes, the size from Talon's last latency
-# run), so the cost of sending and receiving an answer of that size is in its figure too.
+# runs the replay floor (side floor_replay, between the two): the echo server answering every request
+# with Talon's own `health` answer, byte for byte but for the id (talon-bench-echo --answer-file, the
+# answer saved by Talon's last latency run), so the cost of sending and reading that answer — the
+# kernel's, and a client's that parses it — is in its figure too, with no protocol work behind it.
 throughput_pairs() {
   local port=$1 token=$2 pid=$3
   local tp=(throughput --conns 64 --duration-ms "$TP_PAIR_DURATION_MS" --warmup-ms "$TP_WARMUP_MS")
-  local answerBytes sizedPgid="" sizedPort=""
-  answerBytes=$(jq -r 'select(.side == "talon" and .figure == "latency_cross" and .ok) | .result.responseBytes // empty' \
-    "$JSONL" | tail -n 1)
-  if [[ -n $answerBytes ]]; then
-    start_group "$WORK/echo/sized.log" taskset -c "$SERVER_CPU" "$ECHO_SERVER" --threads 1 --port 0 \
-      --port-file "$WORK/echo/sized-port" --answer-bytes "$answerBytes"
-    sizedPgid=$STARTED_PID
-    sizedPort=$(wait_port_file "$WORK/echo/sized-port")
-    log "floor_sized: talon-bench-echo answering $answerBytes B on cpu $SERVER_CPU"
+  local answerFile=$WORK/talon-health-answer.json replayPgid="" replayPort=""
+  if [[ -s $answerFile ]]; then
+    start_group "$WORK/echo/replay.log" taskset -c "$SERVER_CPU" "$ECHO_SERVER" --threads 1 --port 0 \
+      --port-file "$WORK/echo/replay-port" --answer-file "$answerFile"
+    replayPgid=$STARTED_PID
+    replayPort=$(wait_port_file "$WORK/echo/replay-port")
+    log "floor_replay: talon-bench-echo replaying Talon's $(($(wc -c <"$answerFile") - 1)) B health answer on cpu $SERVER_CPU"
   else
-    note floor "no Talon latency run gave the health answer's size; the sized floor was not run"
+    note floor "no Talon latency run saved its health answer; the replay floor was not run"
   fi
-  triplets throughput_64_pair "$TP_PAIRS" "" "$port" "$token" "$pid" "$sizedPort" "$sizedPgid" \
+  triplets throughput_64_pair "$TP_PAIRS" "" "$port" "$token" "$pid" "$replayPort" "$replayPgid" \
     -- "${CLIENT_ON_OTHER[@]}" "${tp[@]}"
-  node_pairs "$port" "$token" "$pid" "$sizedPort" "$sizedPgid"
-  if [[ -n $sizedPgid ]]; then stop_group "$sizedPgid"; fi
+  node_pairs "$port" "$token" "$pid" "$replayPort" "$replayPgid"
+  if [[ -n $replayPgid ]]; then stop_group "$replayPgid"; fi
 }
 
-# node_pairs PORT TOKEN PID SIZED_PORT SIZED_PGID: NODE_PAIRS triplets of the same 64-connection `health`
-# runs (floor, sized floor, Talon; order alternating) with Node's `ws` as the client (bench/node/ws-load.mjs
+# node_pairs PORT TOKEN PID REPLAY_PORT REPLAY_PGID: NODE_PAIRS triplets of the same 64-connection `health`
+# runs (floor, replay floor, Talon; order alternating) with Node's `ws` as the client (bench/node/ws-load.mjs
 # on CLIENT_CPU) — the neutral client the gateway issue's first figures were measured with. Skipped, with a
 # note, when there is no Node or its `ws` cannot be installed.
 node_pairs() {
-  local port=$1 token=$2 pid=$3 sizedPort=$4 sizedPgid=$5
+  local port=$1 token=$2 pid=$3 replayPort=$4 replayPgid=$5
   ((NODE_PAIRS > 0)) || return 0
   if [[ -z $NODE_BIN || ! -x $NODE_BIN ]]; then
     note floor "no Node to run (NODE_BIN=${NODE_BIN:-}): the Node-client pairs were not run"
@@ -373,28 +375,29 @@ node_pairs() {
   fi
   local nd=(taskset -c "$CLIENT_CPU" "$NODE_BIN" "$ROOT/bench/node/ws-load.mjs" --conns 64
     --duration-ms "$TP_PAIR_DURATION_MS" --warmup-ms "$TP_WARMUP_MS")
-  triplets throughput_64_node_pair "$NODE_PAIRS" ", Node ws client" "$port" "$token" "$pid" "$sizedPort" \
-    "$sizedPgid" -- "${nd[@]}"
+  triplets throughput_64_node_pair "$NODE_PAIRS" ", Node ws client" "$port" "$token" "$pid" "$replayPort" \
+    "$replayPgid" -- "${nd[@]}"
 }
 
-# triplets FIGURE ROUNDS LABEL PORT TOKEN PID SIZED_PORT SIZED_PGID -- CLIENT...: ROUNDS rounds of one
-# 64-connection `health` run each of the floor, the sized floor (when SIZED_PORT is set) and Talon, back to
+# triplets FIGURE ROUNDS LABEL PORT TOKEN PID REPLAY_PORT REPLAY_PGID -- CLIENT...: ROUNDS rounds of one
+# 64-connection `health` run each of the floor, the replay floor (when REPLAY_PORT is set) and Talon, back to
 # back (the order reversed in even rounds), with CLIENT (a throughput command taking --port, --raw or
 # --token, and --cpu-pid) as the client; recorded as FIGURE.
 triplets() {
-  local figure=$1 rounds=$2 label=$3 port=$4 token=$5 pid=$6 sizedPort=$7 sizedPgid=$8 i side
+  local figure=$1 rounds=$2 label=$3 port=$4 token=$5 pid=$6 replayPort=$7 replayPgid=$8 i side
   shift 9
   local client=("$@")
   for i in $(seq 1 "$rounds"); do
-    local order=(floor floor_sized talon)
-    ((i % 2 == 0)) && order=(talon floor_sized floor)
+    local order=(floor floor_replay talon)
+    ((i % 2 == 0)) && order=(talon floor_replay floor)
     for side in "${order[@]}"; do
-      [[ $side == floor_sized && -z $sizedPort ]] && continue
+      [[ $side == floor_replay && -z $replayPort ]] && continue
       log "$side: health throughput pair $i/$rounds, 64 connections$label"
       case $side in
         floor) record floor "$figure" "$i" -- "${client[@]}" --port "$ECHO_PORT" --raw --cpu-pid "$ECHO_PGID" >/dev/null ;;
-        floor_sized)
-          record floor_sized "$figure" "$i" -- "${client[@]}" --port "$sizedPort" --raw --cpu-pid "$sizedPgid" >/dev/null
+        floor_replay)
+          record floor_replay "$figure" "$i" -- "${client[@]}" --port "$replayPort" --raw --cpu-pid "$replayPgid" \
+            >/dev/null
           ;;
         talon) record talon "$figure" "$i" -- "${client[@]}" --port "$port" --token "$token" --cpu-pid "$pid" >/dev/null ;;
       esac
@@ -622,29 +625,29 @@ if pp:
     pc = pair_ratios("throughput_64_pair", "serverCpuPerRpcUs")
     if pc:
         table.append(ratio_row("server CPU per `health` RPC at 64 connections ÷ the floor's, same pairs", pc))
-# The sized floor (an echo answering with as many bytes as Talon's health answer) in the same pairs:
-# how much of the distance to the floor the answer's size alone accounts for.
-ps = pair_ratios("throughput_64_pair", "rps", top="floor_sized")
+# The replay floor (an echo answering with Talon's own health answer) in the same pairs: how much of the
+# distance to the floor the answer itself accounts for, with no protocol work behind it.
+ps = pair_ratios("throughput_64_pair", "rps", top="floor_replay")
 if ps:
-    table.append(ratio_row("sized floor's `health` throughput at 64 connections ÷ the floor's, same pairs: the echo "
-                           "answering with as many bytes as Talon's answer", ps, floor_column=True))
+    table.append(ratio_row("replay floor's `health` throughput at 64 connections ÷ the floor's, same pairs: the echo "
+                           "answering with Talon's own answer", ps, floor_column=True))
     for key, what in (("rps", "`health` throughput"), ("serverCpuPerRpcUs", "server CPU per `health` RPC")):
-        r = pair_ratios("throughput_64_pair", key, base="floor_sized")
+        r = pair_ratios("throughput_64_pair", key, base="floor_replay")
         if r:
-            table.append(ratio_row(f"{what} at 64 connections ÷ the sized floor's, same pairs", r))
+            table.append(ratio_row(f"{what} at 64 connections ÷ the replay floor's, same pairs", r))
 # The same triplets with Node's `ws` as the client (the issue's first client): the client's own CPU per
 # answer is reported beside the server's, since a client that saturates its core measures itself.
 pn = pair_ratios("throughput_64_node_pair", "rps")
 if pn:
     table.append(ratio_row(f"`health` throughput at 64 connections ÷ the floor's, Node `ws` client, {len(pn)} "
                            "back-to-back pairs", pn, target=0.9))
-    ns = pair_ratios("throughput_64_node_pair", "rps", top="floor_sized")
+    ns = pair_ratios("throughput_64_node_pair", "rps", top="floor_replay")
     if ns:
-        table.append(ratio_row("sized floor's `health` throughput at 64 connections ÷ the floor's, Node `ws` client, "
-                               "same pairs", ns, floor_column=True))
-        r = pair_ratios("throughput_64_node_pair", "rps", base="floor_sized")
+        table.append(ratio_row("replay floor's `health` throughput at 64 connections ÷ the floor's, Node `ws` client, "
+                               "same pairs: what any server sending this answer reaches", ns, floor_column=True))
+        r = pair_ratios("throughput_64_node_pair", "rps", base="floor_replay")
         if r:
-            table.append(ratio_row("`health` throughput at 64 connections ÷ the sized floor's, Node `ws` client, "
+            table.append(ratio_row("`health` throughput at 64 connections ÷ the replay floor's, Node `ws` client, "
                                    "same pairs", r))
     row("`health` throughput at 64 connections, Node `ws` client (RPC/s)", None, "throughput_64_node_pair", "rps",
         higher_better=True)
@@ -768,16 +771,17 @@ w("- **Warm start** means the state dir exists and the page cache holds the exec
   "cache\" starts the floor and Talon after `posix_fadvise(DONTNEED)` of their executables: the start then "
   "reads most of the file again (mmap read-around of `read_ahead_kb`), so that row grows with the executable's "
   "size more than with the work a start does.")
-w("- **Node `ws` client** rows: the same 64-connection triplets (floor, sized floor, Talon) driven by "
+w("- **Node `ws` client** rows: the same 64-connection triplets (floor, replay floor, Talon) driven by "
   "`bench/node/ws-load.mjs` (Node's `ws`, one request in flight per connection, every answer read with "
   "`JSON.parse`), the client the gateway issue's first figures were measured with. That client saturates its "
   "core before any of the three servers does, so those ratios measure the client's cost of reading each "
   "answer as much as the servers; the client's and the server's CPU per answer are given apart.")
-w("- **Sized floor** is the same echo server answering each request with the request padded to the size of "
-  "Talon's `health` answer (`--answer-bytes`), run in the same back-to-back pairs: the floor echoes a 46-byte "
-  "request, while the protocol's `health` answer is ~1.2–1.4 KB, and the kernel's and the client's cost of "
-  "sending and reading the larger answer is not the gateway's code. Talon ÷ sized floor is the protocol "
-  "layer's own share; sized floor ÷ floor is the answer size's.")
+w("- **Replay floor** is the same echo server answering each request with Talon's own `health` answer, the "
+  "bytes Talon's last latency run received with only the id replaced (`--answer-file`), run in the same "
+  "back-to-back pairs: the floor echoes a 46-byte request, while the protocol's `health` answer is ~1.2–1.4 KB "
+  "of JSON, and the kernel's cost of sending it and a client's cost of reading (and parsing) it are not the "
+  "gateway's code. Talon ÷ replay floor is the protocol layer's own share; replay floor ÷ floor is the "
+  "answer's.")
 sizes = {}
 for side in ("talon", "openclaw", "floor"):
     rs = results(side, "latency_cross")
