@@ -762,7 +762,8 @@ w("")
 w("- **Floor** is `talon-bench-echo` (a WebSocket echo on `net::Server`, the gateway's own HTTP/WebSocket stack, "
   "one I/O thread) measured by the same client with the same request text, its runs interleaved with Talon's; "
   "the distance from the floor to Talon is the cost of the protocol layer (parsing, scope check, the `health` "
-  "handler, serialising the answer). In the warm-start row, the floor is the echo server's own start (exec → "
+  "handler, serialising the answer) and of the answer itself (the replay floor's rows separate the two). In the "
+  "warm-start row, the floor is the echo server's own start (exec → "
   "first echo over a new connection, by the same client, its starts interleaved with Talon's): what starting "
   "a process on the same stack costs on this machine.")
 w("- **Warm start** means the state dir exists and the page cache holds the executable and its libraries "
