@@ -214,9 +214,10 @@ void ClientSession::handleConnect(std::string_view text) {
                              self->closeWith(code, std::move(reason));
                            }
                          });
-  busSubscription_ = deps_.bus.subscribe([weak](const GatewayEvent& e) {
+  const uint64_t subscription = deps_.bus.subscribe([weak](const GatewayEvent& e) {
     if (auto self = weak.lock()) self->onEvent(e);
   });
+  busSubscription_.store(subscription, std::memory_order_release);
   spdlog::debug("connection {} ({}): connected as {}/{}", conn_->id(), conn_->remoteAddress(), params->client.id,
                 protocol::clientModeName(params->client.mode));
 }
@@ -282,13 +283,12 @@ void ClientSession::respondError(std::string_view id, const Error& error, std::o
 }
 
 void ClientSession::subscribeSession(const std::string& sessionKey) {
-  if (busSubscription_) deps_.bus.joinSession(busSubscription_, sessionKey);
+  if (const auto id = busSubscription_.load(std::memory_order_acquire)) deps_.bus.joinSession(id, sessionKey);
 }
 
 void ClientSession::onClose(uint16_t code) {
   state_ = State::kClosed;
-  if (busSubscription_) deps_.bus.unsubscribe(busSubscription_);
-  busSubscription_ = 0;
+  if (const auto id = busSubscription_.exchange(0, std::memory_order_acq_rel)) deps_.bus.unsubscribe(id);
   if (handshakeTimer_) {
     static_cast<asio::steady_timer*>(handshakeTimer_.get())->cancel();
     handshakeTimer_.reset();

@@ -104,7 +104,9 @@ class ClientSession final : public net::WebSocketSession,
   protocol::Role role_ = protocol::Role::kOperator;
   protocol::ScopeSet scopes_;
   std::shared_ptr<const methods::MethodCaller> caller_;  // set at connect
-  uint64_t busSubscription_ = 0;
+  /// Set at connect, cleared at close; read by subscribeSession from whichever thread a handler answers on
+  /// (an id the bus no longer knows is ignored there).
+  std::atomic<uint64_t> busSubscription_{0};
   std::shared_ptr<void> handshakeTimer_;  // boost::asio::steady_timer, kept opaque here
 
   protocol::RequestFrameParser parser_;  // onMessage is serial per connection (net layer)
