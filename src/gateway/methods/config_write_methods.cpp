@@ -244,7 +244,7 @@ Result<WriteResult> performWrite(const WriteDeps& d, WriteMode mode, const json:
 void handleWrite(const WriteDeps& d, WriteMode mode, const MethodCall& call) {
   std::string method(methodName(mode));
   std::string clientKey = call.caller->clientId + "@" + call.caller->remoteAddress;
-  std::string actor = "operator:" + (call.caller->clientId.empty() ? std::string("unknown") : call.caller->clientId);
+  std::string actor = call.caller->auditActor();
   auto record = [d, method, actor, call](security::AuditOutcome outcome, json::object details) {
     details["method"] = method;
     details["clientAddress"] = call.caller->remoteAddress;

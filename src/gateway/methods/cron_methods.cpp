@@ -63,10 +63,6 @@ Result<std::string> jobIdOf(std::string_view method, const json::object& params)
   return std::string(v);
 }
 
-std::string actorOf(const MethodCall& call) {
-  return "operator:" + (call.caller->clientId.empty() ? std::string("unknown") : call.caller->clientId);
-}
-
 ParamSpec idParam() { return {"id", ParamType::kNonEmptyString}; }
 ParamSpec jobIdParam() { return {"jobId", ParamType::kNonEmptyString}; }
 
@@ -222,7 +218,7 @@ Status registerCronMethods(MethodRegistry& registry, const GatewayServices& serv
                              [cron, executors](const MethodCall& call) {
                                if (!haveService(call, cron)) return;
                                executors.blocking([cron, call] {
-                                 auto job = cron->add(call.params, automation::CronActor{actorOf(call)});
+                                 auto job = cron->add(call.params, automation::CronActor{call.caller->auditActor()});
                                  if (!job) return call.error(withMethod("cron.add", job.error()));
                                  call.ok(json::serialize(*job));
                                });
@@ -243,7 +239,7 @@ Status registerCronMethods(MethodRegistry& registry, const GatewayServices& serv
                                if (!id) return call.error(id.error());
                                executors.blocking([cron, call, id = *id] {
                                  auto job = cron->update(id, call.params.at("patch").as_object(),
-                                                         automation::CronActor{actorOf(call)});
+                                                         automation::CronActor{call.caller->auditActor()});
                                  if (!job) return call.error(jobError("cron.update", job.error()));
                                  call.ok(json::serialize(*job));
                                });
@@ -260,7 +256,7 @@ Status registerCronMethods(MethodRegistry& registry, const GatewayServices& serv
                                auto id = jobIdOf("cron.remove", call.params);
                                if (!id) return call.error(id.error());
                                executors.blocking([cron, call, id = *id] {
-                                 auto r = cron->remove(id, automation::CronActor{actorOf(call)});
+                                 auto r = cron->remove(id, automation::CronActor{call.caller->auditActor()});
                                  if (!r) return call.error(jobError("cron.remove", r.error()));
                                  call.ok(R"({"ok":true,"removed":true})");
                                });
@@ -289,7 +285,7 @@ Status registerCronMethods(MethodRegistry& registry, const GatewayServices& serv
                return call.error(cronInvalidParams("cron.run", "Gateway process changed after preflight"));
              }
              executors.blocking([cron, call, id = *id, mode, instanceId] {
-               auto r = cron->run(id, mode, automation::CronActor{actorOf(call)});
+               auto r = cron->run(id, mode, automation::CronActor{call.caller->auditActor()});
                if (!r) return call.error(jobError("cron.run", r.error()));
                json::object o{{"ok", true}};
                if (r->enqueued) {

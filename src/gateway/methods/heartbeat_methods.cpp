@@ -24,18 +24,16 @@ Status registerHeartbeatMethods(MethodRegistry& registry, const GatewayServices&
       !s) {
     return s;
   }
-  return registry.add(
-      {"set-heartbeats",
-       protocol::Scope::kAdmin,
-       {{"enabled", ParamType::kBoolean, true}},
-       [heartbeat](const MethodCall& call) {
-         const bool enabled = call.params.at("enabled").as_bool();
-         if (heartbeat) {
-           heartbeat->setEnabled(
-               enabled, "operator:" + (call.caller->clientId.empty() ? std::string("unknown") : call.caller->clientId));
-         }
-         call.ok(json::serialize(json::object{{"ok", true}, {"enabled", enabled}}));
-       }});
+  return registry.add({"set-heartbeats",
+                       protocol::Scope::kAdmin,
+                       {{"enabled", ParamType::kBoolean, true}},
+                       [heartbeat](const MethodCall& call) {
+                         const bool enabled = call.params.at("enabled").as_bool();
+                         if (heartbeat) {
+                           heartbeat->setEnabled(enabled, call.caller->auditActor());
+                         }
+                         call.ok(json::serialize(json::object{{"ok", true}, {"enabled", enabled}}));
+                       }});
 }
 
 }  // namespace talon::gateway::methods

@@ -53,6 +53,10 @@ struct MethodCaller {
   std::string operatorRole;
   /// The agents the caller's operator role may run (chat.send, agent); nullopt: every agent.
   std::optional<std::vector<std::string>> agents;
+
+  /// Who the audit log and the cron and heartbeat records name for this caller: "operator:<clientId>",
+  /// "operator:unknown" without a client id.
+  std::string auditActor() const { return "operator:" + (clientId.empty() ? std::string("unknown") : clientId); }
 };
 
 /// One authorized request whose params passed the method's schema.

@@ -105,5 +105,12 @@ TEST(MethodRegistry, DispatchValidatesParamsAgainstTheDeclaredSchema) {
   EXPECT_EQ(rec->answers[5], "1 error INVALID_REQUEST invalid sessions.list params: must be object");
 }
 
+TEST(MethodCaller, AuditActorNamesTheClientOrUnknown) {
+  MethodCaller caller;
+  EXPECT_EQ(caller.auditActor(), "operator:unknown");
+  caller.clientId = "openclaw-control-ui";
+  EXPECT_EQ(caller.auditActor(), "operator:openclaw-control-ui");
+}
+
 }  // namespace
 }  // namespace talon::gateway::methods

@@ -13,10 +13,6 @@
 namespace talon::gateway::methods {
 namespace {
 
-std::string actorOf(const MethodCall& call) {
-  return "operator:" + (call.caller->clientId.empty() ? std::string("unknown") : call.caller->clientId);
-}
-
 json::object resultJson(const ReplayResult& r) {
   json::object o{{"runId", r.runId},           {"replayRunId", r.replayRunId}, {"sessionKey", r.sessionKey},
                  {"agentId", r.agentId},       {"status", r.status},           {"modelAnswers", r.modelAnswers},
@@ -48,15 +44,15 @@ Status registerRunMethods(MethodRegistry& registry, const GatewayServices& servi
              const auto& allowed = *call.caller->agents;
              if (*run && std::find(allowed.begin(), allowed.end(), (*run)->agentId) == allowed.end()) {
                std::string why = "the operator role may not run agent " + (*run)->agentId;
-               audit->record(security::AuditEvent{"run.replay", actorOf(call), runId, security::AuditOutcome::kDenied,
-                                                  json::object{{"reason", why}}});
+               audit->record(security::AuditEvent{"run.replay", call.caller->auditActor(), runId,
+                                                  security::AuditOutcome::kDenied, json::object{{"reason", why}}});
                return call.error(Error(ErrorCode::kPermissionDenied, why, why));
              }
            }
            replayer->replay(runId, [audit, call, runId](Result<ReplayResult> r) {
              security::AuditEvent e;
              e.kind = "run.replay";
-             e.actor = actorOf(call);
+             e.actor = call.caller->auditActor();
              e.target = runId;
              if (!r) {
                e.outcome = security::AuditOutcome::kFailed;

@@ -114,7 +114,7 @@ Status registerSendMethods(MethodRegistry& registry, const GatewayServices& serv
          // Who sent what to whom (never the text): an operator speaking as the gateway on a channel.
          security::AuditEvent event;
          event.kind = "channel.send";
-         event.actor = "operator:" + (call.caller->clientId.empty() ? std::string("unknown") : call.caller->clientId);
+         event.actor = call.caller->auditActor();
          event.target = *channelId + ":" + std::string(routing::peerKindName(m.peer.kind)) + ":" + m.peer.id;
          event.outcome = security::AuditOutcome::kAllowed;
          event.details["channel"] = *channelId;
