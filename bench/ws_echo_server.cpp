@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "base/file_io.h"
@@ -48,13 +49,14 @@ std::string padded(std::string_view text, std::size_t bytes) {
 
 constexpr std::string_view kIdMember = R"("id":")";
 
-// The value of the first `"id":"` member of `text`, up to the next quote; empty when there is none.
-std::string_view firstId(std::string_view text) {
+// Where the value of the first `"id":"` member of `text` lies: [first, second) up to the next quote.
+std::optional<std::pair<std::size_t, std::size_t>> idRange(std::string_view text) {
   const auto at = text.find(kIdMember);
-  if (at == std::string_view::npos) return {};
+  if (at == std::string_view::npos) return std::nullopt;
   const auto begin = at + kIdMember.size();
   const auto end = text.find('"', begin);
-  return end == std::string_view::npos ? std::string_view() : text.substr(begin, end - begin);
+  if (end == std::string_view::npos) return std::nullopt;
+  return std::pair{begin, end};
 }
 
 // A recorded answer split around its id: head + the request's id + tail.
@@ -63,12 +65,9 @@ struct ReplayFrame {
 };
 
 std::optional<ReplayFrame> splitAtId(std::string_view frame) {
-  const auto at = frame.find(kIdMember);
-  if (at == std::string_view::npos) return std::nullopt;
-  const auto begin = at + kIdMember.size();
-  const auto end = frame.find('"', begin);
-  if (end == std::string_view::npos) return std::nullopt;
-  return ReplayFrame{std::string(frame.substr(0, begin)), std::string(frame.substr(end))};
+  const auto range = idRange(frame);
+  if (!range) return std::nullopt;
+  return ReplayFrame{std::string(frame.substr(0, range->first)), std::string(frame.substr(range->second))};
 }
 
 // Sends every message back as it came, padded to answerBytes, or as the replayed frame with the
@@ -82,7 +81,8 @@ class EchoSession final : public talon::net::WebSocketSession {
     auto c = connection_.lock();
     if (!c) return;
     if (replay_) {
-      const auto id = firstId(text);
+      const auto range = idRange(text);
+      const auto id = range ? text.substr(range->first, range->second - range->first) : std::string_view();
       std::string out;
       out.reserve(replay_->head.size() + id.size() + replay_->tail.size());
       out.append(replay_->head).append(id).append(replay_->tail);

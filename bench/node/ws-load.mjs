@@ -11,8 +11,7 @@
 // answer. Then each connection sends `{"type":"req","id":"t<conn>-<seq>","method":"health"}` and its next
 // request when the answer arrives; every answer is parsed with JSON.parse (as a real client reads it) and
 // must be a successful `res` with that id (raw mode: the echoed request, or a successful `res` replayed by
-// talon-bench-echo --answer-file). Frames other than `res` (events)
-// are counted and skipped.
+// talon-bench-echo --answer-file). Frames other than `res` (events) are counted and skipped.
 //
 // Answers are counted in the window [warmup, warmup + duration). With --cpu-pid, the server's CPU time
 // (utime + stime of /proc/PID/stat: every thread of that process) is read when the window opens and
